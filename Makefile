@@ -1,0 +1,127 @@
+# Sotto — one Makefile for the whole suite. `make help` lists the targets.
+SHELL := /usr/bin/env bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+# Pinned tool versions; installed into ./bin by `make tools`.
+BUF_VERSION                := v1.75.0
+PROTOC_GEN_GO_VERSION      := v1.36.12
+PROTOC_GEN_GO_GRPC_VERSION := v1.6.2
+GRPC_GATEWAY_VERSION       := v2.33.0
+STATICCHECK_VERSION        := v0.8.2
+# Versions of the Go modules that ship the third-party .proto files we import.
+GOOGLEAPIS_MODULE          := github.com/grpc-ecosystem/grpc-gateway@v1.16.0
+PROTOVALIDATE_MODULE       := github.com/bufbuild/protovalidate@v1.2.2
+
+ROOT    := $(shell pwd)
+BIN     := $(ROOT)/bin
+CACHE   ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/sotto
+export PATH := $(BIN):$(PATH)
+
+MODULES  := gen pkg services/audit services/gateway cmd/sotto test
+SERVICES := audit gateway
+
+BUF := $(BIN)/buf
+PLUGINS := $(BIN)/protoc-gen-go $(BIN)/protoc-gen-go-grpc $(BIN)/protoc-gen-grpc-gateway $(BIN)/protoc-gen-openapiv2
+
+.PHONY: help
+help: ## list the targets
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
+
+## ---- tools ---------------------------------------------------------------
+
+$(BIN)/.buf-$(BUF_VERSION):
+	GOBIN=$(BIN) GOWORK=off go install github.com/bufbuild/buf/cmd/buf@$(BUF_VERSION)
+	touch $@
+$(BIN)/.protoc-gen-go-$(PROTOC_GEN_GO_VERSION):
+	GOBIN=$(BIN) GOWORK=off go install google.golang.org/protobuf/cmd/protoc-gen-go@$(PROTOC_GEN_GO_VERSION)
+	touch $@
+$(BIN)/.protoc-gen-go-grpc-$(PROTOC_GEN_GO_GRPC_VERSION):
+	GOBIN=$(BIN) GOWORK=off go install google.golang.org/grpc/cmd/protoc-gen-go-grpc@$(PROTOC_GEN_GO_GRPC_VERSION)
+	touch $@
+$(BIN)/.grpc-gateway-$(GRPC_GATEWAY_VERSION):
+	GOBIN=$(BIN) GOWORK=off go install \
+		github.com/grpc-ecosystem/grpc-gateway/v2/protoc-gen-grpc-gateway@$(GRPC_GATEWAY_VERSION) \
+		github.com/grpc-ecosystem/grpc-gateway/v2/protoc-gen-openapiv2@$(GRPC_GATEWAY_VERSION)
+	touch $@
+$(BIN)/.staticcheck-$(STATICCHECK_VERSION):
+	GOBIN=$(BIN) GOWORK=off go install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+	touch $@
+
+TOOL_STAMPS := $(BIN)/.buf-$(BUF_VERSION) $(BIN)/.protoc-gen-go-$(PROTOC_GEN_GO_VERSION) \
+	$(BIN)/.protoc-gen-go-grpc-$(PROTOC_GEN_GO_GRPC_VERSION) $(BIN)/.grpc-gateway-$(GRPC_GATEWAY_VERSION) \
+	$(BIN)/.staticcheck-$(STATICCHECK_VERSION)
+
+.PHONY: tools
+tools: $(TOOL_STAMPS) ## install pinned buf, protoc plugins and staticcheck into ./bin
+
+.PHONY: vault
+vault: ## build (once, cached by version) the Vault server used by tests
+	@bash scripts/build-vault.sh
+
+## ---- protos ------------------------------------------------------------------
+
+# buf cannot reach the Buf Schema Registry here, so the imported .proto files
+# come from the Go modules that ship them, copied into a git-ignored dir.
+.PHONY: protodeps
+protodeps:
+	@rm -rf third_party/proto && mkdir -p third_party/proto/googleapis third_party/proto/protovalidate
+	@d=$$(GOWORK=off GOFLAGS=-mod=mod go mod download -json $(GOOGLEAPIS_MODULE) | sed -n 's/.*"Dir": "\(.*\)",/\1/p'); \
+		cp -r $$d/third_party/googleapis/google third_party/proto/googleapis/
+	@d=$$(GOWORK=off GOFLAGS=-mod=mod go mod download -json $(PROTOVALIDATE_MODULE) | sed -n 's/.*"Dir": "\(.*\)",/\1/p'); \
+		cp -r $$d/proto/protovalidate/buf third_party/proto/protovalidate/
+	@chmod -R u+w third_party/proto
+
+.PHONY: generate
+generate: $(TOOL_STAMPS) protodeps ## regenerate gen/ from proto/
+	rm -rf gen/go gen/openapi
+	$(BUF) generate --template buf.gen.yaml --path proto/sotto
+	cd gen && GOWORK=off go mod tidy >/dev/null
+
+.PHONY: check-generated
+check-generated: generate ## fail when gen/ is stale
+	@git add -N gen >/dev/null 2>&1 || true
+	@if ! git diff --quiet -- gen; then git --no-pager diff --stat -- gen; echo "gen/ is stale: run make generate and commit" >&2; exit 1; fi
+
+.PHONY: breaking
+breaking: $(TOOL_STAMPS) protodeps ## buf breaking-change check against main
+	@if git rev-parse --verify -q main >/dev/null && git cat-file -e main:proto 2>/dev/null; then \
+		$(BUF) breaking --against '.git#branch=main' --path proto/sotto; \
+	else echo "no proto on main yet: nothing to compare"; fi
+
+.PHONY: lint
+lint: $(TOOL_STAMPS) protodeps ## buf lint, gofmt, go vet, staticcheck
+	$(BUF) lint --path proto/sotto
+	@out=$$(gofmt -l $$(git ls-files '*.go' | grep -v '^gen/')); if [[ -n "$$out" ]]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	for m in $(MODULES); do (cd $$m && go vet ./...); done
+	for m in pkg services/audit services/gateway cmd/sotto test; do (cd $$m && $(BIN)/staticcheck ./...); done
+
+## ---- build, run, test ----------------------------------------------------------
+
+.PHONY: build
+build: ## build every binary into ./bin
+	for s in $(SERVICES); do (cd services/$$s && go build -o $(BIN)/$$s ./cmd/$$s); done
+	cd cmd/sotto && go build -o $(BIN)/sotto .
+
+.PHONY: run
+run: build ## run the whole suite locally (sotto dev up); Ctrl-C stops it
+	$(BIN)/sotto dev up --bin $(BIN)
+
+GOTEST_FLAGS ?= -count=1 -shuffle=on
+ifeq ($(CI),true)
+GOTEST_FLAGS += -race
+endif
+
+.PHONY: test
+test: build ## run every test (needs PostgreSQL; builds Vault on first use)
+	SOTTO_VAULT_BIN=$$(bash scripts/build-vault.sh) SOTTO_BIN_DIR=$(BIN) \
+		go test $(GOTEST_FLAGS) -timeout 20m $(addsuffix /...,$(addprefix ./,$(filter-out gen,$(MODULES))))
+
+.PHONY: bench
+bench: build ## benchmarks; figures go to docs/benchmarks.md
+	SOTTO_VAULT_BIN=$$(bash scripts/build-vault.sh) SOTTO_BIN_DIR=$(BIN) \
+		go test -run '^$$' -bench . -benchmem -count=1 -timeout 30m ./services/audit/... ./pkg/...
+
+.PHONY: clean
+clean: ## remove build outputs (keeps cached tools)
+	rm -f $(addprefix $(BIN)/,$(SERVICES) sotto)

@@ -1,0 +1,168 @@
+// Package errs is Sotto's error vocabulary. Domain code returns *Error values
+// that carry a Kind (what a client can do about it) and a stable, machine-readable
+// Reason; pkg/server turns them into a gRPC status with an ErrorInfo detail.
+//
+// Messages are shown to clients, so they must never contain personal data,
+// SQL, stack traces or other internals. Anything that is not an *Error maps to
+// Internal with a generic message.
+package errs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+)
+
+// Domain is the ErrorInfo domain of every Sotto error.
+const Domain = "sotto.dev"
+
+// Kind classifies an error by what the caller can do about it.
+type Kind uint8
+
+// Kinds, mirroring the gRPC codes a client can act on.
+const (
+	Internal Kind = iota
+	InvalidArgument
+	NotFound
+	AlreadyExists
+	PermissionDenied
+	Unauthenticated
+	FailedPrecondition
+	ResourceExhausted
+	Unavailable
+	Aborted
+	DeadlineExceeded
+)
+
+var kindCodes = [...]codes.Code{
+	Internal:           codes.Internal,
+	InvalidArgument:    codes.InvalidArgument,
+	NotFound:           codes.NotFound,
+	AlreadyExists:      codes.AlreadyExists,
+	PermissionDenied:   codes.PermissionDenied,
+	Unauthenticated:    codes.Unauthenticated,
+	FailedPrecondition: codes.FailedPrecondition,
+	ResourceExhausted:  codes.ResourceExhausted,
+	Unavailable:        codes.Unavailable,
+	Aborted:            codes.Aborted,
+	DeadlineExceeded:   codes.DeadlineExceeded,
+}
+
+// Code is the gRPC code of the kind.
+func (k Kind) Code() codes.Code {
+	if int(k) < len(kindCodes) {
+		return kindCodes[k]
+	}
+	return codes.Internal
+}
+
+func (k Kind) String() string { return k.Code().String() }
+
+// Error is a typed, client-safe error.
+type Error struct {
+	Kind Kind
+	// Reason is a stable UPPER_SNAKE_CASE identifier clients can branch on.
+	Reason string
+	// Msg is a human-readable, client-safe message.
+	Msg string
+	// Err is the underlying cause, logged by the server but never sent to clients.
+	Err error
+}
+
+// E builds an error of the given kind.
+func E(kind Kind, reason, format string, args ...any) *Error {
+	return &Error{Kind: kind, Reason: reason, Msg: fmt.Sprintf(format, args...)}
+}
+
+// Wrap builds an error of the given kind that keeps err as its (private) cause.
+func Wrap(err error, kind Kind, reason, format string, args ...any) *Error {
+	return &Error{Kind: kind, Reason: reason, Msg: fmt.Sprintf(format, args...), Err: err}
+}
+
+func (e *Error) Error() string {
+	if e.Err != nil {
+		return fmt.Sprintf("%s (%s): %s: %v", e.Msg, e.Reason, e.Kind, e.Err)
+	}
+	return fmt.Sprintf("%s (%s): %s", e.Msg, e.Reason, e.Kind)
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// Is reports whether target is an *Error of the same kind and reason, so that
+// errors.Is(err, errs.E(errs.NotFound, "EVENT_NOT_FOUND", "")) works.
+func (e *Error) Is(target error) bool {
+	var t *Error
+	if !errors.As(target, &t) {
+		return false
+	}
+	return t.Kind == e.Kind && (t.Reason == "" || t.Reason == e.Reason)
+}
+
+// GRPCStatus makes *Error usable with status.FromError / status.Code.
+func (e *Error) GRPCStatus() *status.Status {
+	st := status.New(e.Kind.Code(), e.Msg)
+	if e.Reason == "" {
+		return st
+	}
+	if d, err := st.WithDetails(&errdetails.ErrorInfo{Reason: e.Reason, Domain: Domain}); err == nil {
+		return d
+	}
+	return st
+}
+
+// KindOf returns the kind of err, or Internal for untyped errors.
+func KindOf(err error) Kind {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Kind
+	}
+	return Internal
+}
+
+// ReasonOf returns the reason of err, or "" for untyped errors.
+func ReasonOf(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Reason
+	}
+	return ""
+}
+
+// Is reports whether err is a Sotto error of the given kind.
+func Is(err error, kind Kind) bool {
+	var e *Error
+	return errors.As(err, &e) && e.Kind == kind
+}
+
+// ToStatus converts any error into a client-safe gRPC status: *Error keeps its
+// code, message and reason; a status error from a downstream call keeps its
+// code and ErrorInfo; everything else becomes a bare Internal.
+func ToStatus(err error) *status.Status {
+	if err == nil {
+		return status.New(codes.OK, "")
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		return e.GRPCStatus()
+	}
+	if st, ok := status.FromError(err); ok {
+		switch st.Code() {
+		case codes.Canceled, codes.DeadlineExceeded:
+			return status.New(st.Code(), st.Code().String())
+		case codes.Unknown, codes.Internal, codes.DataLoss:
+			return status.New(codes.Internal, "internal error")
+		}
+		return st
+	}
+	switch {
+	case errors.Is(err, context.Canceled):
+		return status.New(codes.Canceled, "canceled")
+	case errors.Is(err, context.DeadlineExceeded):
+		return status.New(codes.DeadlineExceeded, "deadline exceeded")
+	}
+	return status.New(codes.Internal, "internal error")
+}

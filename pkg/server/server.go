@@ -1,0 +1,272 @@
+// Package server builds the gRPC server every Sotto service runs: mTLS with
+// SPIFFE identities, deny-by-default per-RPC authorization, panic recovery,
+// PII-safe request logging, OpenTelemetry, error mapping, protovalidate input
+// validation, message size limits, grpc.health.v1, optional reflection, an
+// admin HTTP port (/metrics, /healthz, /readyz) and graceful shutdown.
+//
+// A service's main builds its dependencies, calls New, registers its gRPC
+// service and calls Serve; everything else lives here so that every main is
+// short and the same.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/spiffe/go-spiffe/v2/spiffeid"
+	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/keepalive"
+	"google.golang.org/grpc/reflection"
+
+	"github.com/sottohq/sotto/pkg/authz"
+	"github.com/sottohq/sotto/pkg/mtls"
+	"github.com/sottohq/sotto/pkg/telemetry"
+)
+
+// Config is the part of a service's configuration that the server consumes.
+// Services embed it in their own env-tagged config; every variable is read
+// with the SOTTO_ prefix (SOTTO_GRPC_ADDR, ...).
+type Config struct {
+	// GRPCAddr is where the mTLS gRPC API listens.
+	GRPCAddr string `env:"GRPC_ADDR" envDefault:"127.0.0.1:0"`
+	// AdminAddr serves /metrics, /healthz and /readyz over plain HTTP; keep it
+	// on loopback or a cluster-internal interface.
+	AdminAddr string `env:"ADMIN_ADDR" envDefault:"127.0.0.1:0"`
+	// TrustDomain is the SPIFFE trust domain of the suite.
+	TrustDomain string `env:"TRUST_DOMAIN" envDefault:"sotto.local"`
+	// TLSCert, TLSKey and TLSBundle are PEM files: the workload certificate, its
+	// key and the CA bundle that peers must chain to. They are reloaded when
+	// they change on disk.
+	TLSCert   string `env:"TLS_CERT,required"`
+	TLSKey    string `env:"TLS_KEY,required"`
+	TLSBundle string `env:"TLS_BUNDLE,required"`
+	// Reflection enables gRPC server reflection (off in production).
+	Reflection bool `env:"GRPC_REFLECTION"`
+	// MaxRecvMsgBytes bounds a request's size.
+	MaxRecvMsgBytes int `env:"MAX_RECV_MSG_BYTES" envDefault:"4194304"`
+	// ShutdownTimeout bounds the graceful stop before in-flight RPCs are cut.
+	ShutdownTimeout time.Duration `env:"SHUTDOWN_TIMEOUT" envDefault:"15s"`
+	// Telemetry says where traces go.
+	Telemetry telemetry.Config
+}
+
+// ReadinessCheck reports whether a dependency is usable.
+type ReadinessCheck func(ctx context.Context) error
+
+// Server is a service's gRPC server and admin port.
+type Server struct {
+	name   string
+	cfg    Config
+	logger *slog.Logger
+	tel    *telemetry.Telemetry
+	source *mtls.Source
+	grpc   *grpc.Server
+	health *health.Server
+
+	mu     sync.Mutex
+	checks map[string]ReadinessCheck
+
+	grpcLis  net.Listener
+	adminLis net.Listener
+}
+
+// New builds the server for the named service. The policy lists, for every
+// RPC the service exposes (health checks included), the workloads allowed to
+// call it; anything not listed is denied.
+func New(ctx context.Context, name string, cfg Config, policy authz.Policy, logger *slog.Logger) (*Server, error) {
+	td, err := spiffeid.TrustDomainFromString(cfg.TrustDomain)
+	if err != nil {
+		return nil, fmt.Errorf("trust domain %q: %w", cfg.TrustDomain, err)
+	}
+	source, err := mtls.NewFileSource(mtls.Files{Cert: cfg.TLSCert, Key: cfg.TLSKey, Bundle: cfg.TLSBundle}, logger)
+	if err != nil {
+		return nil, fmt.Errorf("load workload certificate: %w", err)
+	}
+	authorizer, err := authz.New(td, policy)
+	if err != nil {
+		return nil, fmt.Errorf("authorization policy: %w", err)
+	}
+	tel, err := telemetry.New(ctx, name, cfg.Telemetry)
+	if err != nil {
+		return nil, err
+	}
+	codec := newStrictCodec()
+	gs := grpc.NewServer(
+		grpc.Creds(credentials.NewTLS(source.ServerTLSConfig())),
+		grpc.ForceServerCodecV2(codec),
+		grpc.StatsHandler(otelgrpc.NewServerHandler(
+			otelgrpc.WithTracerProvider(tel.Tracer),
+			otelgrpc.WithMeterProvider(tel.Meter),
+			otelgrpc.WithPropagators(tel.Propagator),
+		)),
+		grpc.ChainUnaryInterceptor(
+			logUnary(logger),
+			recoverUnary(logger),
+			errorsUnary(logger),
+			authorizer.UnaryInterceptor(),
+			validateUnary(codec),
+		),
+		grpc.ChainStreamInterceptor(
+			recoverStream(logger),
+			authorizer.StreamInterceptor(),
+		),
+		grpc.MaxRecvMsgSize(cfg.MaxRecvMsgBytes),
+		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}),
+	)
+	hs := health.NewServer()
+	healthpb.RegisterHealthServer(gs, hs)
+	if cfg.Reflection {
+		reflection.Register(gs)
+	}
+	return &Server{
+		name: name, cfg: cfg, logger: logger, tel: tel, source: source,
+		grpc: gs, health: hs, checks: map[string]ReadinessCheck{},
+	}, nil
+}
+
+// GRPC is the server services register their implementation on.
+func (s *Server) GRPC() *grpc.Server { return s.grpc }
+
+// Source is the workload identity, for dialing other services as this one.
+func (s *Server) Source() *mtls.Source { return s.source }
+
+// Telemetry returns the service's providers, for instrumenting clients.
+func (s *Server) Telemetry() *telemetry.Telemetry { return s.tel }
+
+// AddReadinessCheck makes /readyz and the gRPC health status depend on check.
+func (s *Server) AddReadinessCheck(name string, check ReadinessCheck) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.checks[name] = check
+}
+
+// Listen binds both ports, so callers (and tests) can learn the addresses
+// before Serve. Serve calls it if needed.
+func (s *Server) Listen() error {
+	if s.grpcLis != nil {
+		return nil
+	}
+	gl, err := net.Listen("tcp", s.cfg.GRPCAddr)
+	if err != nil {
+		return fmt.Errorf("listen grpc: %w", err)
+	}
+	al, err := net.Listen("tcp", s.cfg.AdminAddr)
+	if err != nil {
+		gl.Close()
+		return fmt.Errorf("listen admin: %w", err)
+	}
+	s.grpcLis, s.adminLis = gl, al
+	return nil
+}
+
+// GRPCAddr is the bound gRPC address (after Listen).
+func (s *Server) GRPCAddr() string { return s.grpcLis.Addr().String() }
+
+// AdminAddr is the bound admin address (after Listen).
+func (s *Server) AdminAddr() string { return s.adminLis.Addr().String() }
+
+// Serve runs until ctx is done, then stops gracefully: the health status turns
+// NOT_SERVING, in-flight RPCs get ShutdownTimeout to finish, telemetry is flushed.
+func (s *Server) Serve(ctx context.Context) error {
+	if err := s.Listen(); err != nil {
+		return err
+	}
+	admin := &http.Server{Handler: s.adminHandler(), ReadHeaderTimeout: 5 * time.Second}
+	errc := make(chan error, 2)
+	go func() { errc <- s.grpc.Serve(s.grpcLis) }()
+	go func() {
+		if err := admin.Serve(s.adminLis); !errors.Is(err, http.ErrServerClosed) {
+			errc <- err
+		}
+	}()
+	watchCtx, stopWatch := context.WithCancel(ctx)
+	defer stopWatch()
+	go s.watchReadiness(watchCtx)
+
+	s.logger.Info("serving", "service", s.name, "addr", s.GRPCAddr(), "component", "grpc")
+	s.logger.Info("serving", "service", s.name, "addr", s.AdminAddr(), "component", "admin")
+
+	var serveErr error
+	select {
+	case <-ctx.Done():
+	case serveErr = <-errc:
+	}
+	s.health.Shutdown()
+	s.logger.Info("shutting down", "service", s.name)
+
+	stopped := make(chan struct{})
+	go func() { s.grpc.GracefulStop(); close(stopped) }()
+	select {
+	case <-stopped:
+	case <-time.After(s.cfg.ShutdownTimeout):
+		s.grpc.Stop()
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return errors.Join(serveErr, admin.Shutdown(shutdownCtx), s.tel.Shutdown(shutdownCtx))
+}
+
+func (s *Server) adminHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(s.tel.Registry, promhttp.HandlerOpts{}))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Write([]byte("ok\n"))
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		if failed := s.ready(r.Context()); failed != "" {
+			http.Error(w, "not ready: "+failed, http.StatusServiceUnavailable)
+			return
+		}
+		w.Write([]byte("ready\n"))
+	})
+	return mux
+}
+
+// ready runs the readiness checks and returns the name of the first failing one.
+func (s *Server) ready(ctx context.Context) string {
+	s.mu.Lock()
+	checks := make(map[string]ReadinessCheck, len(s.checks))
+	for k, v := range s.checks {
+		checks[k] = v
+	}
+	s.mu.Unlock()
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	for name, check := range checks {
+		if err := check(ctx); err != nil {
+			return name
+		}
+	}
+	return ""
+}
+
+// watchReadiness mirrors the readiness checks into grpc.health.v1, so that
+// gRPC clients and load balancers see the same answer as /readyz.
+func (s *Server) watchReadiness(ctx context.Context) {
+	t := time.NewTicker(2 * time.Second)
+	defer t.Stop()
+	for {
+		status := healthpb.HealthCheckResponse_SERVING
+		if s.ready(ctx) != "" {
+			status = healthpb.HealthCheckResponse_NOT_SERVING
+		}
+		s.health.SetServingStatus("", status)
+		s.health.SetServingStatus(s.name, status)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}

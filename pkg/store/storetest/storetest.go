@@ -1,0 +1,141 @@
+// Package storetest gives tests fresh, migrated databases of both dialects, so
+// that each service runs one store contract suite against SQLite and
+// PostgreSQL.
+//
+// PostgreSQL tests need a server: SOTTO_TEST_POSTGRES_DSN names it (default
+// postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable), with a role
+// that may create databases. Each test gets its own database, dropped when the
+// test ends, so tests may run in parallel. Without a reachable server the
+// PostgreSQL tests are skipped, except when CI=true: CI must never pass
+// because it silently skipped them.
+package storetest
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
+
+	"github.com/sottohq/sotto/pkg/store"
+)
+
+// DefaultPostgresDSN is the server used when SOTTO_TEST_POSTGRES_DSN is unset.
+const DefaultPostgresDSN = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
+
+// ForEachDialect runs fn as subtests "sqlite" and "postgres", each with a
+// fresh, migrated, empty database.
+func ForEachDialect(t *testing.T, migrations fs.FS, fn func(t *testing.T, db *store.DB)) {
+	t.Helper()
+	t.Run(string(store.SQLite), func(t *testing.T) { fn(t, SQLite(t, migrations)) })
+	t.Run(string(store.Postgres), func(t *testing.T) { fn(t, Postgres(t, migrations)) })
+}
+
+// SQLite opens a migrated SQLite database in a file in a temporary directory
+// (a file, not ":memory:", so the pool and locking behave as in production).
+// It is closed when the test ends.
+func SQLite(t testing.TB, migrations fs.FS) *store.DB {
+	t.Helper()
+	dsn := "sqlite://" + filepath.Join(t.TempDir(), "store.db")
+	return open(t, dsn, migrations)
+}
+
+// Postgres opens a migrated database created for this test on the test
+// PostgreSQL server. It is closed and dropped when the test ends.
+func Postgres(t testing.TB, migrations fs.FS) *store.DB {
+	t.Helper()
+	return open(t, PostgresDSN(t), migrations)
+}
+
+// PostgresDSN creates an empty database for this test on the test PostgreSQL
+// server and returns its DSN, for tests that start binaries. The database is
+// dropped when the test ends, after disconnecting any client still using it.
+func PostgresDSN(t testing.TB) string {
+	t.Helper()
+	adminDSN := os.Getenv("SOTTO_TEST_POSTGRES_DSN")
+	if adminDSN == "" {
+		adminDSN = DefaultPostgresDSN
+	}
+	u, err := url.Parse(adminDSN)
+	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+		// Do not print adminDSN: it may hold a password.
+		t.Fatalf("storetest: SOTTO_TEST_POSTGRES_DSN must be a postgres:// URL")
+	}
+
+	admin, err := sql.Open("pgx", adminDSN)
+	if err != nil {
+		t.Fatalf("storetest: %v", err)
+	}
+	defer admin.Close()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	pingCtx, pingCancel := context.WithTimeout(ctx, 5*time.Second)
+	defer pingCancel()
+	if err := admin.PingContext(pingCtx); err != nil {
+		// pgx connection errors name the user and database, not the password.
+		msg := fmt.Sprintf("storetest: PostgreSQL at %s is unreachable (%v); start it or set SOTTO_TEST_POSTGRES_DSN",
+			store.RedactDSN(adminDSN), err)
+		if os.Getenv("CI") == "true" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+
+	name := "sotto_test_" + randomHex(t)
+	// Identifiers cannot be bound as parameters; name is [a-z0-9_] only.
+	if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+name); err != nil {
+		t.Fatalf("storetest: create database %s: %v", name, err)
+	}
+	t.Cleanup(func() { dropDatabase(t, adminDSN, name) })
+
+	u.Path = "/" + name
+	return u.String()
+}
+
+func dropDatabase(t testing.TB, adminDSN, name string) {
+	admin, err := sql.Open("pgx", adminDSN)
+	if err != nil {
+		t.Errorf("storetest: %v", err)
+		return
+	}
+	defer admin.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	// FORCE disconnects sessions a test (or a binary it started) left open,
+	// which would otherwise make the drop fail and leak the database.
+	if _, err := admin.ExecContext(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
+		t.Errorf("storetest: drop database %s: %v", name, err)
+	}
+}
+
+func open(t testing.TB, dsn string, migrations fs.FS) *store.DB {
+	t.Helper()
+	db, err := store.Open(t.Context(), dsn, migrations)
+	if err != nil {
+		t.Fatalf("storetest: open %s: %v", store.RedactDSN(dsn), err)
+	}
+	// Registered after any drop of the database, so it runs before it.
+	t.Cleanup(func() {
+		if err := db.Close(); err != nil {
+			t.Errorf("storetest: close %s: %v", store.RedactDSN(dsn), err)
+		}
+	})
+	return db
+}
+
+func randomHex(t testing.TB) string {
+	b := make([]byte, 8)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatalf("storetest: %v", err)
+	}
+	return hex.EncodeToString(b)
+}

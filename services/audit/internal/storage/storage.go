@@ -1,0 +1,336 @@
+// Package storage is the audit service's database: the log's entries, its
+// Merkle tree nodes, signed checkpoints and wrapped HMAC keys, in SQLite or
+// PostgreSQL through the same SQL.
+package storage
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/transparency-dev/merkle/compact"
+
+	"github.com/sottohq/sotto/pkg/errs"
+	"github.com/sottohq/sotto/pkg/store"
+	"github.com/sottohq/sotto/services/audit/internal/ledger"
+)
+
+// Store implements ledger.Store.
+type Store struct {
+	db *store.DB
+}
+
+var _ ledger.Store = (*Store)(nil)
+
+// New wraps an opened, migrated database (see migrations.FS).
+func New(db *store.DB) *Store { return &Store{db: db} }
+
+// Ping checks the database, for readiness.
+func (s *Store) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
+
+func (s *Store) TreeSize(ctx context.Context) (int64, error) {
+	var n int64
+	err := s.db.QueryRowContext(ctx, `SELECT size FROM tree_head WHERE id = 1`).Scan(&n)
+	return n, store.MapError(err)
+}
+
+func (s *Store) Nodes(ctx context.Context, ids []compact.NodeID) ([][]byte, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	var q strings.Builder
+	q.WriteString(`SELECT level, idx, hash FROM tree_nodes WHERE `)
+	args := make([]any, 0, 2*len(ids))
+	for i, id := range ids {
+		if i > 0 {
+			q.WriteString(" OR ")
+		}
+		fmt.Fprintf(&q, "(level = $%d AND idx = $%d)", len(args)+1, len(args)+2)
+		args = append(args, int64(id.Level), int64(id.Index))
+	}
+	rows, err := s.db.QueryContext(ctx, q.String(), args...)
+	if err != nil {
+		return nil, store.MapError(err)
+	}
+	defer rows.Close()
+	found := make(map[compact.NodeID][]byte, len(ids))
+	for rows.Next() {
+		var level, idx int64
+		var h []byte
+		if err := rows.Scan(&level, &idx, &h); err != nil {
+			return nil, store.MapError(err)
+		}
+		found[compact.NewNodeID(uint(level), uint64(idx))] = h
+	}
+	if err := rows.Err(); err != nil {
+		return nil, store.MapError(err)
+	}
+	out := make([][]byte, len(ids))
+	for i, id := range ids {
+		h, ok := found[id]
+		if !ok {
+			return nil, errs.E(errs.Internal, "TREE_NODE_MISSING", "tree node missing")
+		}
+		out[i] = h
+	}
+	return out, nil
+}
+
+func (s *Store) FindEvents(ctx context.Context, eventIDs []string) (map[string]int64, error) {
+	out := make(map[string]int64)
+	for start := 0; start < len(eventIDs); start += 500 {
+		chunk := eventIDs[start:min(start+500, len(eventIDs))]
+		q := `SELECT event_id, leaf_index FROM entries WHERE event_id IN (` + placeholders(1, len(chunk)) + `)`
+		args := make([]any, len(chunk))
+		for i, id := range chunk {
+			args[i] = id
+		}
+		rows, err := s.db.QueryContext(ctx, q, args...)
+		if err != nil {
+			return nil, store.MapError(err)
+		}
+		for rows.Next() {
+			var id string
+			var idx int64
+			if err := rows.Scan(&id, &idx); err != nil {
+				rows.Close()
+				return nil, store.MapError(err)
+			}
+			out[id] = idx
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return nil, store.MapError(err)
+		}
+	}
+	return out, nil
+}
+
+// Batches are inserted as multi-row INSERTs of this many rows, well under
+// both databases' bind-parameter limits.
+const insertChunk = 500
+
+func (s *Store) Append(ctx context.Context, fromSize int64, entries []ledger.Entry, nodes []ledger.Node) error {
+	return store.MapError(s.db.InTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE tree_head SET size = $1 WHERE id = 1 AND size = $2`,
+			fromSize+int64(len(entries)), fromSize)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n != 1 {
+			return ledger.ErrConflict
+		}
+		for start := 0; start < len(entries); start += insertChunk {
+			chunk := entries[start:min(start+insertChunk, len(entries))]
+			var q strings.Builder
+			q.WriteString(`INSERT INTO entries (leaf_index, event_id, leaf_data, subject_hash, actor_subject_hash, actor_workload, action, occur_time_us) VALUES `)
+			args := make([]any, 0, 8*len(chunk))
+			for i, e := range chunk {
+				if i > 0 {
+					q.WriteByte(',')
+				}
+				q.WriteString("(" + placeholders(len(args)+1, 8) + ")")
+				args = append(args, e.Index, e.EventID, e.Data, e.SubjectHash, e.ActorSubjectHash, e.ActorWorkload, e.Action, e.OccurTime.UnixMicro())
+			}
+			if _, err := tx.ExecContext(ctx, q.String(), args...); err != nil {
+				return err
+			}
+		}
+		for start := 0; start < len(nodes); start += insertChunk {
+			chunk := nodes[start:min(start+insertChunk, len(nodes))]
+			var q strings.Builder
+			q.WriteString(`INSERT INTO tree_nodes (level, idx, hash) VALUES `)
+			args := make([]any, 0, 3*len(chunk))
+			for i, n := range chunk {
+				if i > 0 {
+					q.WriteByte(',')
+				}
+				q.WriteString("(" + placeholders(len(args)+1, 3) + ")")
+				args = append(args, int64(n.ID.Level), int64(n.ID.Index), n.Hash)
+			}
+			if _, err := tx.ExecContext(ctx, q.String(), args...); err != nil {
+				return err
+			}
+		}
+		return nil
+	}))
+}
+
+const entryColumns = `leaf_index, event_id, leaf_data, subject_hash, actor_subject_hash, actor_workload, action, occur_time_us`
+
+func scanEntry(row interface{ Scan(...any) error }, extra ...any) (ledger.Entry, error) {
+	var e ledger.Entry
+	var us int64
+	dest := append([]any{&e.Index, &e.EventID, &e.Data, &e.SubjectHash, &e.ActorSubjectHash, &e.ActorWorkload, &e.Action, &us}, extra...)
+	if err := row.Scan(dest...); err != nil {
+		return e, err
+	}
+	e.OccurTime = time.UnixMicro(us).UTC()
+	return e, nil
+}
+
+func (s *Store) Entry(ctx context.Context, eventID string) (ledger.Entry, error) {
+	e, err := scanEntry(s.db.QueryRowContext(ctx, `SELECT `+entryColumns+` FROM entries WHERE event_id = $1`, eventID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return e, errs.E(errs.NotFound, "EVENT_NOT_FOUND", "event not found")
+	}
+	return e, store.MapError(err)
+}
+
+func (s *Store) ListEntries(ctx context.Context, f ledger.Filter) ([]ledger.Entry, error) {
+	var where []string
+	var args []any
+	arg := func(v any) string {
+		args = append(args, v)
+		return fmt.Sprintf("$%d", len(args))
+	}
+	in := func(col string, vals []string) {
+		ph := make([]string, len(vals))
+		for i, v := range vals {
+			ph[i] = arg(v)
+		}
+		where = append(where, col+" IN ("+strings.Join(ph, ",")+")")
+	}
+	where = append(where, "leaf_index > "+arg(f.AfterIndex))
+	if len(f.SubjectHashes) > 0 {
+		in("subject_hash", f.SubjectHashes)
+	}
+	if len(f.ActorSubjectHashes) > 0 {
+		in("actor_subject_hash", f.ActorSubjectHashes)
+	}
+	if f.ActorWorkload != "" {
+		where = append(where, "actor_workload = "+arg(f.ActorWorkload))
+	}
+	if f.Action != "" {
+		where = append(where, "action = "+arg(f.Action))
+	}
+	if !f.Start.IsZero() {
+		where = append(where, "occur_time_us >= "+arg(f.Start.UnixMicro()))
+	}
+	if !f.End.IsZero() {
+		where = append(where, "occur_time_us < "+arg(f.End.UnixMicro()))
+	}
+	q := `SELECT ` + entryColumns + ` FROM entries WHERE ` + strings.Join(where, " AND ") +
+		` ORDER BY leaf_index LIMIT ` + arg(f.Limit)
+	rows, err := s.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, store.MapError(err)
+	}
+	defer rows.Close()
+	var out []ledger.Entry
+	for rows.Next() {
+		e, err := scanEntry(rows)
+		if err != nil {
+			return nil, store.MapError(err)
+		}
+		out = append(out, e)
+	}
+	return out, store.MapError(rows.Err())
+}
+
+func (s *Store) EntriesRange(ctx context.Context, start int64, limit int) ([]ledger.Entry, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT e.leaf_index, e.event_id, e.leaf_data, e.subject_hash, e.actor_subject_hash, e.actor_workload, e.action, e.occur_time_us, n.hash
+		FROM entries e LEFT JOIN tree_nodes n ON n.level = 0 AND n.idx = e.leaf_index
+		WHERE e.leaf_index >= $1 ORDER BY e.leaf_index LIMIT $2`, start, limit)
+	if err != nil {
+		return nil, store.MapError(err)
+	}
+	defer rows.Close()
+	var out []ledger.Entry
+	for rows.Next() {
+		var h []byte
+		e, err := scanEntry(rows, &h)
+		if err != nil {
+			return nil, store.MapError(err)
+		}
+		e.LeafHash = h
+		out = append(out, e)
+	}
+	return out, store.MapError(rows.Err())
+}
+
+func (s *Store) PutCheckpoint(ctx context.Context, c ledger.Checkpoint) error {
+	_, err := s.db.ExecContext(ctx, `INSERT INTO checkpoints (tree_size, root_hash, signed_note, sign_time_us) VALUES ($1, $2, $3, $4) ON CONFLICT (tree_size) DO NOTHING`,
+		c.Size, c.Root, c.Note, c.SignTime.UnixMicro())
+	return store.MapError(err)
+}
+
+const checkpointColumns = `tree_size, root_hash, signed_note, sign_time_us`
+
+func scanCheckpoint(row interface{ Scan(...any) error }) (ledger.Checkpoint, error) {
+	var c ledger.Checkpoint
+	var us int64
+	err := row.Scan(&c.Size, &c.Root, &c.Note, &us)
+	c.SignTime = time.UnixMicro(us).UTC()
+	if errors.Is(err, sql.ErrNoRows) {
+		return c, errs.E(errs.NotFound, "CHECKPOINT_NOT_FOUND", "no checkpoint for that tree size")
+	}
+	return c, store.MapError(err)
+}
+
+func (s *Store) LatestCheckpoint(ctx context.Context) (ledger.Checkpoint, error) {
+	return scanCheckpoint(s.db.QueryRowContext(ctx, `SELECT `+checkpointColumns+` FROM checkpoints ORDER BY tree_size DESC LIMIT 1`))
+}
+
+func (s *Store) Checkpoint(ctx context.Context, size int64) (ledger.Checkpoint, error) {
+	return scanCheckpoint(s.db.QueryRowContext(ctx, `SELECT `+checkpointColumns+` FROM checkpoints WHERE tree_size = $1`, size))
+}
+
+func (s *Store) ListCheckpoints(ctx context.Context, afterSize int64, limit int) ([]ledger.Checkpoint, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+checkpointColumns+` FROM checkpoints WHERE tree_size > $1 ORDER BY tree_size LIMIT $2`, afterSize, limit)
+	if err != nil {
+		return nil, store.MapError(err)
+	}
+	defer rows.Close()
+	var out []ledger.Checkpoint
+	for rows.Next() {
+		c, err := scanCheckpoint(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, store.MapError(rows.Err())
+}
+
+func (s *Store) HMACKeys(ctx context.Context) (map[int][]byte, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT version, wrapped FROM hmac_keys`)
+	if err != nil {
+		return nil, store.MapError(err)
+	}
+	defer rows.Close()
+	out := map[int][]byte{}
+	for rows.Next() {
+		var v int
+		var w []byte
+		if err := rows.Scan(&v, &w); err != nil {
+			return nil, store.MapError(err)
+		}
+		out[v] = w
+	}
+	return out, store.MapError(rows.Err())
+}
+
+func (s *Store) AddHMACKey(ctx context.Context, version int, wrapped []byte) error {
+	_, err := s.db.ExecContext(ctx, `INSERT INTO hmac_keys (version, wrapped, created_us) VALUES ($1, $2, $3)`,
+		version, wrapped, time.Now().UnixMicro())
+	return store.MapError(err)
+}
+
+// placeholders returns "$from, $from+1, ..." n times.
+func placeholders(from, n int) string {
+	var b strings.Builder
+	for i := 0; i < n; i++ {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, "$%d", from+i)
+	}
+	return b.String()
+}
