@@ -15,23 +15,32 @@ import (
 	"github.com/sottohq/sotto/pkg/telemetry"
 )
 
-// Service dials target, accepting only a server whose SPIFFE ID is
-// spiffe://<caller's trust domain>/<service>. tel may be nil.
-func Service(target string, src *mtls.Source, service string, tel *telemetry.Telemetry, opts ...grpc.DialOption) (*grpc.ClientConn, error) {
+// Options are the dial options for calling service as the workload src:
+// only a server whose SPIFFE ID is spiffe://<caller's trust domain>/<service>
+// is accepted. tel may be nil.
+func Options(src *mtls.Source, service string, tel *telemetry.Telemetry) ([]grpc.DialOption, error) {
 	want, err := spiffeid.FromSegments(src.ID().TrustDomain(), service)
 	if err != nil {
 		return nil, fmt.Errorf("server identity for %q: %w", service, err)
 	}
-	handlerOpts := []otelgrpc.Option{}
+	var handlerOpts []otelgrpc.Option
 	if tel != nil {
 		handlerOpts = append(handlerOpts,
 			otelgrpc.WithTracerProvider(tel.Tracer),
 			otelgrpc.WithMeterProvider(tel.Meter),
 			otelgrpc.WithPropagators(tel.Propagator))
 	}
-	all := append([]grpc.DialOption{
+	return []grpc.DialOption{
 		grpc.WithTransportCredentials(credentials.NewTLS(src.ClientTLSConfig(mtls.AuthorizeID(want)))),
 		grpc.WithStatsHandler(otelgrpc.NewClientHandler(handlerOpts...)),
-	}, opts...)
-	return grpc.NewClient(target, all...)
+	}, nil
+}
+
+// Service connects to service at target (host:port) as the workload src.
+func Service(target string, src *mtls.Source, service string, tel *telemetry.Telemetry, extra ...grpc.DialOption) (*grpc.ClientConn, error) {
+	opts, err := Options(src, service, tel)
+	if err != nil {
+		return nil, err
+	}
+	return grpc.NewClient(target, append(opts, extra...)...)
 }

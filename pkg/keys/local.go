@@ -240,11 +240,11 @@ func (l *Local) version(name string, want KeyType, v int) (localVersion, int, er
 	if err != nil {
 		return localVersion{}, 0, err
 	}
-	kv, v, ok := k.at(v)
+	kv, got, ok := k.at(v)
 	if !ok {
 		return localVersion{}, 0, errVersionInvalid(name, v)
 	}
-	return kv, v, nil
+	return kv, got, nil
 }
 
 // EnsureKey implements KeyManager. Local always may create keys.

@@ -3,6 +3,7 @@ package mtls
 import (
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"log/slog"
 	"os"
 	"sync"
@@ -242,12 +243,10 @@ func (s *Source) ServerTLSConfig() *tls.Config {
 				MinVersion:   tls.VersionTLS13,
 				Certificates: []tls.Certificate{*m.cert},
 				ClientAuth:   tls.RequireAndVerifyClientCert,
-				ClientCAs:    m.roots,
-				// Resumed sessions skip certificate verification; turning
-				// tickets off makes every connection prove its identity
-				// against the bundle in force now. gRPC connections are
-				// long-lived, so the cost is negligible.
-				SessionTicketsDisabled: true,
+				// A resumed session is re-checked against these ClientCAs by
+				// crypto/tls, so a CA removed from the bundle also locks out
+				// clients holding a session ticket.
+				ClientCAs: m.roots,
 				// The standard library has verified the chain; this adds the
 				// SPIFFE rules it knows nothing about.
 				VerifyConnection: func(cs tls.ConnectionState) error {
@@ -267,13 +266,15 @@ func (s *Source) ServerTLSConfig() *tls.Config {
 // certificate chains to the current trust bundle, is valid for server
 // authentication, carries exactly one SPIFFE ID in this workload's trust
 // domain, and that ID passes expectServer (see AuthorizeID, AuthorizeMemberOf).
-// A nil expectServer rejects every server: there is no implicit allow.
+// A nil expectServer rejects every server: there is no implicit allow. A
+// refused server fails the RPC with Unavailable and the refusal's reason.
 //
 // InsecureSkipVerify is set only because the standard verifier checks host
 // names, which mean nothing here (services are addressed by IP, DNS or a load
-// balancer; their identity is the SPIFFE ID). The chain is verified by hand in
-// VerifyConnection instead, exactly as go-spiffe's tlsconfig does. Removing
-// VerifyConnection would make this config accept any server.
+// balancer; their identity is the SPIFFE ID). The chain is verified by hand
+// instead, as go-spiffe's tlsconfig does; we do it in VerifyConnection rather
+// than VerifyPeerCertificate because only the former also runs on resumed
+// sessions. Removing VerifyConnection would make this config accept any server.
 func (s *Source) ClientTLSConfig(expectServer func(spiffeid.ID) error) *tls.Config {
 	return &tls.Config{
 		MinVersion:         tls.VersionTLS13,
@@ -284,15 +285,32 @@ func (s *Source) ClientTLSConfig(expectServer func(spiffeid.ID) error) *tls.Conf
 		VerifyConnection: func(cs tls.ConnectionState) error {
 			m := s.current()
 			id, err := verifyServer(cs.PeerCertificates, m)
+			if err == nil && expectServer == nil {
+				err = errs.E(errs.PermissionDenied, "SERVER_NOT_AUTHORIZED", "no server identity is expected")
+			}
+			if err == nil {
+				err = expectServer(id)
+			}
 			if err != nil {
-				return err
+				return serverRefused(err)
 			}
-			if expectServer == nil {
-				return errs.E(errs.PermissionDenied, "SERVER_NOT_AUTHORIZED", "no server identity is expected")
-			}
-			return expectServer(id)
+			return nil
 		},
 	}
+}
+
+// serverRefused classifies a failed server verification for the RPC caller.
+// gRPC hands handshake errors to the caller, and status.Code finds the kind
+// inside them; to the caller the RPC simply could not reach a trusted server,
+// which is Unavailable whatever the cause. PermissionDenied would wrongly
+// suggest the caller lacks a permission, and the gateway would pass that on to
+// end users. The reason is kept for operators.
+func serverRefused(err error) error {
+	var e *errs.Error
+	if errors.As(err, &e) {
+		return &errs.Error{Kind: errs.Unavailable, Reason: e.Reason, Msg: e.Msg, Err: e.Err}
+	}
+	return errs.Wrap(err, errs.Unavailable, "SERVER_NOT_AUTHORIZED", "server identity was rejected")
 }
 
 // verifyServer verifies a server's chain against the current bundle for

@@ -1,0 +1,56 @@
+// Command sotto is the operator CLI and local launcher:
+//
+//	sotto dev up        run the whole suite locally (mTLS, SQLite, local keyring)
+//	sotto audit verify  verify the audit log: signatures, consistency, every entry
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+const usage = `sotto: Sotto operator CLI
+
+Usage:
+  sotto dev up [flags]         run every service locally until Ctrl-C
+  sotto audit verify [flags]   verify the audit log end to end
+  sotto help                   show this help
+
+Run "sotto <command> -h" for a command's flags.
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "sotto:", err)
+		}
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) < 1 {
+		fmt.Fprint(stderr, usage)
+		return flag.ErrHelp
+	}
+	switch cmd := args[0]; {
+	case cmd == "dev" && len(args) > 1 && args[1] == "up":
+		return devUp(ctx, args[2:], stdout, stderr)
+	case cmd == "audit" && len(args) > 1 && args[1] == "verify":
+		return auditVerify(ctx, args[2:], stdout, stderr)
+	case cmd == "help" || cmd == "-h" || cmd == "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	default:
+		fmt.Fprint(stderr, usage)
+		return fmt.Errorf("unknown command %q", cmd)
+	}
+}

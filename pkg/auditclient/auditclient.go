@@ -1,0 +1,119 @@
+// Package auditclient is how a Sotto service records audit events. Two modes:
+//
+//   - Record (synchronous) for operations that must fail closed: if the audit
+//     service does not confirm the append, Record returns an Unavailable error
+//     and the caller must not perform the operation (no audit, no plaintext).
+//   - Outbox for everything else: Enqueue writes the event into the service's
+//     own database in the same transaction as the state change, and a relay
+//     delivers it at least once; the audit service deduplicates by event ID.
+package auditclient
+
+import (
+	"context"
+	"time"
+
+	"github.com/google/uuid"
+	"go.opentelemetry.io/otel/trace"
+	"google.golang.org/grpc"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	auditv1 "github.com/sottohq/sotto/gen/go/sotto/audit/v1"
+	"github.com/sottohq/sotto/pkg/errs"
+)
+
+// Outcome of an audited operation.
+type Outcome = auditv1.Outcome
+
+// Outcomes.
+const (
+	Success = auditv1.Outcome_OUTCOME_SUCCESS
+	Denied  = auditv1.Outcome_OUTCOME_DENIED
+	Failure = auditv1.Outcome_OUTCOME_FAILURE
+)
+
+// Event is one audited operation. Subject and ActorSubject are identifiers
+// (customer or staff IDs), which the audit service stores only as keyed
+// HMACs; every other field is a constrained identifier, never free text.
+type Event struct {
+	// ID is the idempotency key; New fills it with a UUIDv7.
+	ID           string
+	Time         time.Time
+	Subject      string
+	ActorSubject string
+	Action       string
+	ResourceType string
+	ResourceID   string
+	Purpose      string
+	Outcome      Outcome
+	Reason       string
+	TraceID      string
+}
+
+// New returns an event with a fresh ID, the current time and the trace ID of
+// ctx's span.
+func New(ctx context.Context, action string, outcome Outcome) Event {
+	e := Event{ID: uuid.Must(uuid.NewV7()).String(), Time: time.Now().UTC(), Action: action, Outcome: outcome}
+	if sc := trace.SpanContextFromContext(ctx); sc.HasTraceID() {
+		e.TraceID = sc.TraceID().String()
+	}
+	return e
+}
+
+func (e Event) proto() *auditv1.EventInput {
+	return &auditv1.EventInput{
+		EventId:      e.ID,
+		OccurTime:    timestamppb.New(e.Time),
+		Subject:      e.Subject,
+		ActorSubject: e.ActorSubject,
+		Action:       e.Action,
+		ResourceType: e.ResourceType,
+		ResourceId:   e.ResourceID,
+		Purpose:      e.Purpose,
+		Outcome:      e.Outcome,
+		Reason:       e.Reason,
+		TraceId:      e.TraceID,
+	}
+}
+
+// Client appends events to the audit service.
+type Client struct {
+	rpc     auditv1.AuditServiceClient
+	timeout time.Duration
+}
+
+// NewClient uses conn, which must be an mTLS connection to the audit service
+// (see pkg/dial).
+func NewClient(conn grpc.ClientConnInterface) *Client {
+	return &Client{rpc: auditv1.NewAuditServiceClient(conn), timeout: 5 * time.Second}
+}
+
+// Record appends events synchronously. A nil error means every event is
+// durably in the log; any error means the caller must treat the events as not
+// recorded and refuse the operation.
+func (c *Client) Record(ctx context.Context, events ...Event) error {
+	if len(events) == 0 {
+		return nil
+	}
+	_, err := c.append(ctx, events)
+	return err
+}
+
+func (c *Client) append(ctx context.Context, events []Event) ([]*auditv1.AppendResult, error) {
+	req := &auditv1.AppendEventsRequest{Events: make([]*auditv1.EventInput, len(events))}
+	for i, e := range events {
+		if e.ID == "" || e.Time.IsZero() {
+			return nil, errs.E(errs.InvalidArgument, "AUDIT_EVENT_INCOMPLETE", "audit event needs an ID and a time (use auditclient.New)")
+		}
+		req.Events[i] = e.proto()
+	}
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	resp, err := c.rpc.AppendEvents(ctx, req)
+	if err != nil {
+		return nil, errs.Wrap(err, errs.Unavailable, "AUDIT_UNAVAILABLE", "audit log did not record the event")
+	}
+	if len(resp.GetResults()) != len(events) {
+		return nil, errs.E(errs.Unavailable, "AUDIT_UNAVAILABLE", "audit log gave an incomplete answer")
+	}
+	return resp.GetResults(), nil
+}

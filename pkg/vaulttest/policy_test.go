@@ -1,0 +1,135 @@
+package vaulttest
+
+import (
+	"encoding/base64"
+	"errors"
+	"net/http"
+	"testing"
+
+	"github.com/hashicorp/vault/api"
+)
+
+// op is one Vault request made with a service's token.
+type op struct {
+	name string
+	read bool // GET instead of PUT
+	path string
+	data map[string]any
+	// want is the HTTP status: 200 when the policy must allow the call,
+	// 403 when it must deny it.
+	want int
+}
+
+var b64 = base64.StdEncoding.EncodeToString
+
+func issue(spiffeID string) map[string]any {
+	return map[string]any{"uri_sans": spiffeID, "ttl": "1h"}
+}
+
+// TestPoliciesLeastPrivilege proves against a real Vault that each service's
+// policy allows what the service needs and nothing next to it. Denials must
+// be 403 (the ACL), not 400 (an engine rejecting input), or the test would
+// not show that the policy is what stops the call.
+func TestPoliciesLeastPrivilege(t *testing.T) {
+	t.Parallel()
+	s := Start(t)
+
+	// A ciphertext and signature made with root, for decrypt/verify checks.
+	root := s.Client.Logical()
+	enc, err := root.Write("transit/encrypt/tokenvault-kek", map[string]any{"plaintext": b64([]byte("dek"))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ciphertext := enc.Data["ciphertext"].(string)
+
+	const td = "spiffe://" + TrustDomain
+	input := map[string]any{"input": b64([]byte("m"))}
+	tests := map[string][]op{
+		"audit": {
+			{"sign checkpoint", false, "transit/sign/audit-checkpoint", input, 200},
+			{"read checkpoint public keys", true, "transit/keys/audit-checkpoint", nil, 200},
+			{"hmac subject", false, "transit/hmac/audit-subject/sha2-256", input, 200},
+			{"read subject key", true, "transit/keys/audit-subject", nil, 200},
+			{"issue own cert", false, "pki/issue/workload", issue(td + "/audit"), 200},
+			{"encrypt with tokenvault kek", false, "transit/encrypt/tokenvault-kek", map[string]any{"plaintext": b64([]byte("x"))}, 403},
+			{"decrypt with tokenvault kek", false, "transit/decrypt/tokenvault-kek", map[string]any{"ciphertext": ciphertext}, 403},
+			{"create transit key", false, "transit/keys/audit-new", map[string]any{"type": "aes256-gcm96"}, 403},
+			// encrypt on a missing key would create it (upsert) if create were granted
+			{"encrypt upserting a key", false, "transit/encrypt/audit-checkpoint-2", map[string]any{"plaintext": b64([]byte("x"))}, 403},
+			{"rotate checkpoint key", false, "transit/keys/audit-checkpoint/rotate", nil, 403},
+			{"export checkpoint key", true, "transit/export/signing-key/audit-checkpoint", nil, 403},
+			{"hmac with other algorithm path", false, "transit/hmac/audit-subject/sha2-512", input, 403},
+			{"sign with subject key", false, "transit/sign/audit-subject", input, 403},
+			{"issue cert for tokenvault", false, "pki/issue/workload", issue(td + "/tokenvault"), 403},
+			{"issue cert smuggling a second id", false, "pki/issue/workload", issue(td + "/audit," + td + "/tokenvault"), 403},
+			{"issue cert with unlisted parameter", false, "pki/issue/workload", map[string]any{"uri_sans": td + "/audit", "other_sans": "x"}, 403},
+			{"use other pki role", false, "pki/issue/admin", issue(td + "/audit"), 403},
+			{"write policy", false, "sys/policies/acl/audit", map[string]any{"policy": `path "*" { capabilities = ["sudo"] }`}, 403},
+		},
+		"gateway": {
+			{"issue own cert", false, "pki/issue/workload", issue(td + "/gateway"), 200},
+			{"issue cert for audit", false, "pki/issue/workload", issue(td + "/audit"), 403},
+			{"sign checkpoint", false, "transit/sign/audit-checkpoint", input, 403},
+			{"encrypt with tokenvault kek", false, "transit/encrypt/tokenvault-kek", map[string]any{"plaintext": b64([]byte("x"))}, 403},
+			{"decrypt with tokenvault kek", false, "transit/decrypt/tokenvault-kek", map[string]any{"ciphertext": ciphertext}, 403},
+			{"hmac subject", false, "transit/hmac/audit-subject/sha2-256", input, 403},
+			{"read any key", true, "transit/keys/tokenvault-kek", nil, 403},
+			{"create transit key", false, "transit/keys/gateway", map[string]any{"type": "aes256-gcm96"}, 403},
+		},
+		"tokenvault": {
+			{"encrypt", false, "transit/encrypt/tokenvault-kek", map[string]any{"plaintext": b64([]byte("x"))}, 200},
+			{"decrypt", false, "transit/decrypt/tokenvault-kek", map[string]any{"ciphertext": ciphertext}, 200},
+			{"rewrap", false, "transit/rewrap/tokenvault-kek", map[string]any{"ciphertext": ciphertext}, 200},
+			{"hmac", false, "transit/hmac/tokenvault-kek/sha2-256", input, 200},
+			{"read kek", true, "transit/keys/tokenvault-kek", nil, 200},
+			{"issue own cert", false, "pki/issue/workload", issue(td + "/tokenvault"), 200},
+			{"sign checkpoint", false, "transit/sign/audit-checkpoint", input, 403},
+			{"hmac audit subject", false, "transit/hmac/audit-subject/sha2-256", input, 403},
+			{"rotate kek", false, "transit/keys/tokenvault-kek/rotate", nil, 403},
+			{"encrypt upserting a key", false, "transit/encrypt/tokenvault-kek-2", map[string]any{"plaintext": b64([]byte("x"))}, 403},
+			{"issue cert for gateway", false, "pki/issue/workload", issue(td + "/gateway"), 403},
+		},
+		"operator": {
+			{"rotate checkpoint key", false, "transit/keys/audit-checkpoint/rotate", nil, 200},
+			{"rotate kek", false, "transit/keys/tokenvault-kek/rotate", nil, 200},
+			{"read kek", true, "transit/keys/tokenvault-kek", nil, 200},
+			{"decrypt", false, "transit/decrypt/tokenvault-kek", map[string]any{"ciphertext": ciphertext}, 403},
+			{"encrypt", false, "transit/encrypt/tokenvault-kek", map[string]any{"plaintext": b64([]byte("x"))}, 403},
+			{"sign checkpoint", false, "transit/sign/audit-checkpoint", input, 403},
+			{"create transit key", false, "transit/keys/operator-new", map[string]any{"type": "aes256-gcm96"}, 403},
+			{"weaken key config", false, "transit/keys/tokenvault-kek/config", map[string]any{"deletion_allowed": true}, 403},
+			{"issue any cert", false, "pki/issue/workload", issue(td + "/operator"), 403},
+		},
+	}
+	for policy, ops := range tests {
+		t.Run(policy, func(t *testing.T) {
+			t.Parallel()
+			c := s.ClientWithPolicies(t, policy)
+			for _, o := range ops {
+				t.Run(o.name, func(t *testing.T) {
+					var err error
+					if o.read {
+						_, err = c.Logical().Read(o.path)
+					} else {
+						_, err = c.Logical().Write(o.path, o.data)
+					}
+					if got := status(err); got != o.want {
+						t.Errorf("%s %s: got HTTP %d, want %d (err: %v)", policy, o.path, got, o.want, err)
+					}
+				})
+			}
+		})
+	}
+}
+
+// status is the HTTP status of a Vault API call's outcome.
+func status(err error) int {
+	if err == nil {
+		return http.StatusOK
+	}
+	var re *api.ResponseError
+	if errors.As(err, &re) {
+		return re.StatusCode
+	}
+	return -1
+}

@@ -1,0 +1,519 @@
+// Package ledger is the audit log itself: it turns submitted events into
+// leaves of an RFC 6962 Merkle tree, commits them in batches through a single
+// sequencer, signs checkpoints in the C2SP signed-note format, and serves
+// inclusion and consistency proofs. The hashing and proof algorithms are
+// github.com/transparency-dev/merkle's; nothing here re-implements them.
+package ledger
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/transparency-dev/merkle/compact"
+	"github.com/transparency-dev/merkle/proof"
+	"github.com/transparency-dev/merkle/rfc6962"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	auditv1 "github.com/sottohq/sotto/gen/go/sotto/audit/v1"
+	"github.com/sottohq/sotto/pkg/errs"
+)
+
+// ErrConflict means another writer moved the tree head; the sequencer reloads
+// its state and retries.
+var ErrConflict = errors.New("tree head moved")
+
+// Hasher is the RFC 6962 SHA-256 hasher used for every leaf and node.
+var Hasher = rfc6962.DefaultHasher
+
+var rangeFactory = &compact.RangeFactory{Hash: Hasher.HashChildren}
+
+// Submission is one event to append, with the identity of the workload that
+// submitted it (from its mTLS certificate, never from the request body).
+type Submission struct {
+	Workload string
+	Event    *auditv1.EventInput
+}
+
+// Result says where a submission landed.
+type Result struct {
+	EventID   string
+	Index     int64
+	Duplicate bool
+}
+
+// Options tune the log.
+type Options struct {
+	// MaxBatch bounds how many events one transaction commits.
+	MaxBatch int
+	// CheckpointInterval is how often a new checkpoint is signed when the tree grew.
+	CheckpointInterval time.Duration
+	// Now is the clock (tests inject one).
+	Now func() time.Time
+}
+
+// Log is the audit log. Append may be called concurrently; a single
+// sequencer goroutine (Run) commits batches in order.
+type Log struct {
+	store   Store
+	subject *SubjectHasher
+	signer  *CheckpointSigner
+	logger  *slog.Logger
+	opts    Options
+
+	queue chan *pending
+
+	mu sync.Mutex // guards rng; only the sequencer writes it
+	rng *compact.Range
+}
+
+type pending struct {
+	ctx   context.Context
+	subs  []Submission
+	done  chan struct{}
+	res   []Result
+	err   error
+}
+
+// New builds the log. Call Run to start committing.
+func New(store Store, subject *SubjectHasher, signer *CheckpointSigner, logger *slog.Logger, opts Options) *Log {
+	if opts.MaxBatch <= 0 {
+		opts.MaxBatch = 4096
+	}
+	if opts.CheckpointInterval <= 0 {
+		opts.CheckpointInterval = time.Second
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	return &Log{store: store, subject: subject, signer: signer, logger: logger, opts: opts,
+		queue: make(chan *pending, 1024)}
+}
+
+// Origin is the checkpoint origin line.
+func (l *Log) Origin() string { return l.signer.Origin() }
+
+// VerifierKey is the note verifier key of the current signing key.
+func (l *Log) VerifierKey() string { return l.signer.VerifierKey() }
+
+// Init loads the tree state and makes sure a checkpoint for it exists.
+func (l *Log) Init(ctx context.Context) error {
+	if err := l.reload(ctx); err != nil {
+		return err
+	}
+	_, err := l.Checkpoint(ctx)
+	return err
+}
+
+// reload rebuilds the in-memory compact range from the committed tree.
+func (l *Log) reload(ctx context.Context) error {
+	size, err := l.store.TreeSize(ctx)
+	if err != nil {
+		return err
+	}
+	ids := compact.RangeNodes(0, uint64(size), nil)
+	hashes, err := l.store.Nodes(ctx, ids)
+	if err != nil {
+		return err
+	}
+	rng, err := rangeFactory.NewRange(0, uint64(size), hashes)
+	if err != nil {
+		return errs.Wrap(err, errs.Internal, "TREE_CORRUPT", "stored tree is inconsistent")
+	}
+	l.mu.Lock()
+	l.rng = rng
+	l.mu.Unlock()
+	return nil
+}
+
+// Run commits queued appends until ctx is done, and signs checkpoints.
+func (l *Log) Run(ctx context.Context) error {
+	ticker := time.NewTicker(l.opts.CheckpointInterval)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			l.drain(ctx.Err())
+			return nil
+		case <-ticker.C:
+			if _, err := l.Checkpoint(ctx); err != nil && ctx.Err() == nil {
+				l.logger.Warn("checkpoint failed", "error_kind", errs.KindOf(err).String(), "reason", errs.ReasonOf(err))
+			}
+		case p := <-l.queue:
+			batch := []*pending{p}
+			n := len(p.subs)
+		gather:
+			// Group commit: take whatever else is already waiting, up to MaxBatch.
+			for n < l.opts.MaxBatch {
+				select {
+				case q := <-l.queue:
+					batch = append(batch, q)
+					n += len(q.subs)
+				default:
+					break gather
+				}
+			}
+			l.commit(ctx, batch)
+		}
+	}
+}
+
+func (l *Log) drain(err error) {
+	for {
+		select {
+		case p := <-l.queue:
+			p.err = errs.Wrap(err, errs.Unavailable, "AUDIT_SHUTTING_DOWN", "audit log is shutting down")
+			close(p.done)
+		default:
+			return
+		}
+	}
+}
+
+// Append appends submissions and returns once they are durably committed.
+func (l *Log) Append(ctx context.Context, subs []Submission) ([]Result, error) {
+	p := &pending{ctx: ctx, subs: subs, done: make(chan struct{})}
+	select {
+	case l.queue <- p:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	select {
+	case <-p.done:
+		return p.res, p.err
+	case <-ctx.Done():
+		// The batch may still commit; the caller retries by event ID, which is idempotent.
+		return nil, ctx.Err()
+	}
+}
+
+// commit writes one group of pending appends in one transaction.
+func (l *Log) commit(ctx context.Context, batch []*pending) {
+	var live []*pending
+	for _, p := range batch {
+		if p.ctx.Err() != nil {
+			p.err = p.ctx.Err()
+			close(p.done)
+			continue
+		}
+		live = append(live, p)
+	}
+	if len(live) == 0 {
+		return
+	}
+	var err error
+	for attempt := 0; attempt < 3; attempt++ {
+		if err = l.tryCommit(ctx, live); !errors.Is(err, ErrConflict) {
+			break
+		}
+		l.logger.Warn("tree head moved; reloading", "attempt", attempt)
+		if rerr := l.reload(ctx); rerr != nil {
+			err = rerr
+			break
+		}
+	}
+	if errors.Is(err, ErrConflict) {
+		err = errs.E(errs.Aborted, "TREE_CONTENTION", "concurrent writers; retry")
+	}
+	for _, p := range live {
+		if err != nil {
+			p.err = err
+			p.res = nil
+		}
+		close(p.done)
+	}
+}
+
+func (l *Log) tryCommit(ctx context.Context, live []*pending) error {
+	var ids []string
+	for _, p := range live {
+		for _, s := range p.subs {
+			ids = append(ids, s.Event.GetEventId())
+		}
+	}
+	existing, err := l.store.FindEvents(ctx, ids)
+	if err != nil {
+		return err
+	}
+
+	l.mu.Lock()
+	rng := l.rng
+	l.mu.Unlock()
+	from := int64(rng.End())
+	// Work on a copy so that a failed commit leaves the committed state intact.
+	work, err := rangeFactory.NewRange(0, rng.End(), append([][]byte(nil), rng.Hashes()...))
+	if err != nil {
+		return errs.Wrap(err, errs.Internal, "TREE_CORRUPT", "tree state is inconsistent")
+	}
+
+	now := l.opts.Now().UTC()
+	var entries []Entry
+	var nodes []Node
+	visit := func(id compact.NodeID, hash []byte) { nodes = append(nodes, Node{ID: id, Hash: hash}) }
+	inBatch := map[string]int64{}
+	for _, p := range live {
+		p.res = make([]Result, len(p.subs))
+		for i, s := range p.subs {
+			id := s.Event.GetEventId()
+			if idx, ok := existing[id]; ok {
+				p.res[i] = Result{EventID: id, Index: idx, Duplicate: true}
+				continue
+			}
+			if idx, ok := inBatch[id]; ok {
+				p.res[i] = Result{EventID: id, Index: idx, Duplicate: true}
+				continue
+			}
+			e, err := l.entry(ctx, s, now)
+			if err != nil {
+				return err
+			}
+			e.Index = int64(work.End())
+			if err := work.Append(Hasher.HashLeaf(e.Data), visit); err != nil {
+				return errs.Wrap(err, errs.Internal, "TREE_CORRUPT", "tree append failed")
+			}
+			inBatch[id] = e.Index
+			entries = append(entries, e)
+			p.res[i] = Result{EventID: id, Index: e.Index}
+		}
+	}
+	if len(entries) == 0 {
+		return nil
+	}
+	if err := l.store.Append(ctx, from, entries, nodes); err != nil {
+		return err
+	}
+	l.mu.Lock()
+	l.rng = work
+	l.mu.Unlock()
+	return nil
+}
+
+// entry builds the stored form of a submission: subject identifiers are
+// replaced by keyed HMACs here, before anything is written.
+func (l *Log) entry(ctx context.Context, s Submission, now time.Time) (Entry, error) {
+	in := s.Event
+	subjectHash, version, err := l.subject.Hash(ctx, in.GetSubject())
+	if err != nil {
+		return Entry{}, err
+	}
+	actorHash, _, err := l.subject.Hash(ctx, in.GetActorSubject())
+	if err != nil {
+		return Entry{}, err
+	}
+	ev := &auditv1.Event{
+		EventId:          in.GetEventId(),
+		OccurTime:        in.GetOccurTime(),
+		RecordTime:       timestamppb.New(now),
+		ActorWorkload:    s.Workload,
+		ActorSubjectHash: actorHash,
+		SubjectHash:      subjectHash,
+		Action:           in.GetAction(),
+		ResourceType:     in.GetResourceType(),
+		ResourceId:       in.GetResourceId(),
+		Purpose:          in.GetPurpose(),
+		Outcome:          in.GetOutcome(),
+		Reason:           in.GetReason(),
+		TraceId:          in.GetTraceId(),
+		HmacKeyVersion:   int32(version),
+	}
+	data, err := proto.MarshalOptions{Deterministic: true}.Marshal(ev)
+	if err != nil {
+		return Entry{}, errs.Wrap(err, errs.Internal, "ENCODE_FAILED", "could not encode event")
+	}
+	return Entry{
+		EventID:          ev.EventId,
+		Data:             data,
+		SubjectHash:      subjectHash,
+		ActorSubjectHash: actorHash,
+		ActorWorkload:    s.Workload,
+		Action:           ev.Action,
+		OccurTime:        in.GetOccurTime().AsTime(),
+	}, nil
+}
+
+// DecodeEntry turns stored leaf data back into the event it records.
+func DecodeEntry(e Entry) (*auditv1.Event, error) {
+	ev := &auditv1.Event{}
+	if err := proto.Unmarshal(e.Data, ev); err != nil {
+		return nil, errs.Wrap(err, errs.Internal, "ENTRY_CORRUPT", "stored entry cannot be decoded")
+	}
+	ev.LeafIndex = e.Index
+	return ev, nil
+}
+
+// Size is the committed tree size as the sequencer sees it.
+func (l *Log) Size() int64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return int64(l.rng.End())
+}
+
+// root returns the root hash of the in-memory tree and its size.
+func (l *Log) root() ([]byte, int64, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	size := int64(l.rng.End())
+	if size == 0 {
+		return Hasher.EmptyRoot(), 0, nil
+	}
+	r, err := l.rng.GetRootHash(nil)
+	return r, size, err
+}
+
+// Checkpoint signs and stores a checkpoint for the current tree if the latest
+// one is older, and returns the latest.
+func (l *Log) Checkpoint(ctx context.Context) (Checkpoint, error) {
+	latest, err := l.store.LatestCheckpoint(ctx)
+	if err != nil && !errs.Is(err, errs.NotFound) {
+		return Checkpoint{}, err
+	}
+	root, size, err := l.root()
+	if err != nil {
+		return Checkpoint{}, errs.Wrap(err, errs.Internal, "TREE_CORRUPT", "cannot compute root")
+	}
+	if latest.Note != nil && latest.Size >= size {
+		return latest, nil
+	}
+	signed, err := l.signer.Sign(ctx, uint64(size), root)
+	if err != nil {
+		return Checkpoint{}, err
+	}
+	c := Checkpoint{Size: size, Root: root, Note: signed, SignTime: l.opts.Now().UTC()}
+	if err := l.store.PutCheckpoint(ctx, c); err != nil {
+		return Checkpoint{}, err
+	}
+	return c, nil
+}
+
+// LatestCheckpoint returns the newest stored checkpoint.
+func (l *Log) LatestCheckpoint(ctx context.Context) (Checkpoint, error) {
+	return l.store.LatestCheckpoint(ctx)
+}
+
+// resolveSize turns 0 into the latest checkpoint's size and checks that a
+// checkpoint exists for any other size, so proofs are always against a
+// signed tree head.
+func (l *Log) resolveSize(ctx context.Context, size int64) (int64, error) {
+	if size == 0 {
+		c, err := l.store.LatestCheckpoint(ctx)
+		if err != nil {
+			return 0, err
+		}
+		return c.Size, nil
+	}
+	if size > l.Size() {
+		return 0, errs.E(errs.InvalidArgument, "TREE_SIZE_TOO_LARGE", "tree size is larger than the log")
+	}
+	return size, nil
+}
+
+// InclusionProof proves the event's inclusion in the tree of the given size
+// (0 = latest checkpoint).
+func (l *Log) InclusionProof(ctx context.Context, eventID string, size int64) (index, treeSize int64, hashes [][]byte, err error) {
+	e, err := l.store.Entry(ctx, eventID)
+	if err != nil {
+		return 0, 0, nil, err
+	}
+	if treeSize, err = l.resolveSize(ctx, size); err != nil {
+		return 0, 0, nil, err
+	}
+	if e.Index >= treeSize {
+		return 0, 0, nil, errs.E(errs.FailedPrecondition, "EVENT_NOT_YET_CHECKPOINTED", "event is not in a tree of that size yet")
+	}
+	nodes, err := proof.Inclusion(uint64(e.Index), uint64(treeSize))
+	if err != nil {
+		return 0, 0, nil, errs.Wrap(err, errs.InvalidArgument, "INVALID_PROOF_REQUEST", "invalid proof request")
+	}
+	hashes, err = l.rehash(ctx, nodes)
+	return e.Index, treeSize, hashes, err
+}
+
+// ConsistencyProof proves that the tree of size to (0 = latest checkpoint)
+// extends the tree of size from.
+func (l *Log) ConsistencyProof(ctx context.Context, from, to int64) (int64, [][]byte, error) {
+	to, err := l.resolveSize(ctx, to)
+	if err != nil {
+		return 0, nil, err
+	}
+	if from > to {
+		return 0, nil, errs.E(errs.InvalidArgument, "INVALID_PROOF_REQUEST", "from_size is larger than to_size")
+	}
+	nodes, err := proof.Consistency(uint64(from), uint64(to))
+	if err != nil {
+		return 0, nil, errs.Wrap(err, errs.InvalidArgument, "INVALID_PROOF_REQUEST", "invalid proof request")
+	}
+	hashes, err := l.rehash(ctx, nodes)
+	return to, hashes, err
+}
+
+func (l *Log) rehash(ctx context.Context, nodes proof.Nodes) ([][]byte, error) {
+	hashes, err := l.store.Nodes(ctx, nodes.IDs)
+	if err != nil {
+		return nil, err
+	}
+	out, err := nodes.Rehash(hashes, Hasher.HashChildren)
+	if err != nil {
+		return nil, errs.Wrap(err, errs.Internal, "TREE_CORRUPT", "cannot build proof")
+	}
+	return out, nil
+}
+
+// String helps debugging without exposing data.
+func (r Result) String() string { return fmt.Sprintf("%s@%d", r.EventID, r.Index) }
+
+// Event returns one event by ID.
+func (l *Log) Event(ctx context.Context, eventID string) (*auditv1.Event, error) {
+	e, err := l.store.Entry(ctx, eventID)
+	if err != nil {
+		return nil, err
+	}
+	return DecodeEntry(e)
+}
+
+// Query selects events; raw subject identifiers are hashed here.
+type Query struct {
+	Subject, ActorSubject string
+	ActorWorkload, Action string
+	Start, End            time.Time
+	AfterIndex            int64
+	Limit                 int
+}
+
+// List returns the events matching q, in log order.
+func (l *Log) List(ctx context.Context, q Query) ([]*auditv1.Event, error) {
+	f := Filter{ActorWorkload: q.ActorWorkload, Action: q.Action, Start: q.Start, End: q.End,
+		AfterIndex: q.AfterIndex, Limit: q.Limit}
+	if q.Subject != "" {
+		f.SubjectHashes = l.subject.HashAll(q.Subject)
+	}
+	if q.ActorSubject != "" {
+		f.ActorSubjectHashes = l.subject.HashAll(q.ActorSubject)
+	}
+	entries, err := l.store.ListEntries(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*auditv1.Event, 0, len(entries))
+	for _, e := range entries {
+		ev, err := DecodeEntry(e)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, ev)
+	}
+	return out, nil
+}
+
+// Entries returns raw entries from start, with their stored leaf hashes.
+func (l *Log) Entries(ctx context.Context, start int64, limit int) ([]Entry, error) {
+	return l.store.EntriesRange(ctx, start, limit)
+}
+
+// Checkpoints lists stored checkpoints after the given size.
+func (l *Log) Checkpoints(ctx context.Context, afterSize int64, limit int) ([]Checkpoint, error) {
+	return l.store.ListCheckpoints(ctx, afterSize, limit)
+}

@@ -1,0 +1,172 @@
+// Package server is the audit service's gRPC API over the ledger.
+package server
+
+import (
+	"context"
+	"encoding/base64"
+	"strconv"
+
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	auditv1 "github.com/sottohq/sotto/gen/go/sotto/audit/v1"
+	"github.com/sottohq/sotto/pkg/errs"
+	"github.com/sottohq/sotto/pkg/mtls"
+	"github.com/sottohq/sotto/services/audit/internal/ledger"
+)
+
+// Server implements auditv1.AuditServiceServer.
+type Server struct {
+	auditv1.UnimplementedAuditServiceServer
+	log *ledger.Log
+}
+
+var _ auditv1.AuditServiceServer = (*Server)(nil)
+
+// New serves log.
+func New(log *ledger.Log) *Server { return &Server{log: log} }
+
+func (s *Server) AppendEvents(ctx context.Context, req *auditv1.AppendEventsRequest) (*auditv1.AppendEventsResponse, error) {
+	// The recording workload comes from the mTLS handshake, never from the body.
+	caller, err := mtls.PeerID(ctx)
+	if err != nil {
+		return nil, err
+	}
+	subs := make([]ledger.Submission, len(req.GetEvents()))
+	for i, e := range req.GetEvents() {
+		subs[i] = ledger.Submission{Workload: caller.String(), Event: e}
+	}
+	results, err := s.log.Append(ctx, subs)
+	if err != nil {
+		return nil, err
+	}
+	resp := &auditv1.AppendEventsResponse{Results: make([]*auditv1.AppendResult, len(results))}
+	for i, r := range results {
+		resp.Results[i] = &auditv1.AppendResult{EventId: r.EventID, LeafIndex: r.Index, Duplicate: r.Duplicate}
+	}
+	return resp, nil
+}
+
+func (s *Server) GetEvent(ctx context.Context, req *auditv1.GetEventRequest) (*auditv1.GetEventResponse, error) {
+	ev, err := s.log.Event(ctx, req.GetEventId())
+	if err != nil {
+		return nil, err
+	}
+	return &auditv1.GetEventResponse{Event: ev}, nil
+}
+
+func (s *Server) ListEvents(ctx context.Context, req *auditv1.ListEventsRequest) (*auditv1.ListEventsResponse, error) {
+	after, err := decodePageToken(req.GetPageToken())
+	if err != nil {
+		return nil, err
+	}
+	size := pageSize(req.GetPageSize(), 100)
+	q := ledger.Query{
+		Subject: req.GetSubject(), ActorSubject: req.GetActorSubject(),
+		ActorWorkload: req.GetActorWorkload(), Action: req.GetAction(),
+		AfterIndex: after, Limit: size + 1,
+	}
+	if req.GetStartTime() != nil {
+		q.Start = req.GetStartTime().AsTime()
+	}
+	if req.GetEndTime() != nil {
+		q.End = req.GetEndTime().AsTime()
+	}
+	events, err := s.log.List(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	resp := &auditv1.ListEventsResponse{}
+	if len(events) > size {
+		events = events[:size]
+		resp.NextPageToken = encodePageToken(events[size-1].GetLeafIndex())
+	}
+	resp.Events = events
+	return resp, nil
+}
+
+func (s *Server) ListEntries(ctx context.Context, req *auditv1.ListEntriesRequest) (*auditv1.ListEntriesResponse, error) {
+	entries, err := s.log.Entries(ctx, req.GetStartIndex(), pageSize(req.GetPageSize(), 1000))
+	if err != nil {
+		return nil, err
+	}
+	resp := &auditv1.ListEntriesResponse{TreeSize: s.log.Size(), Entries: make([]*auditv1.Entry, len(entries))}
+	for i, e := range entries {
+		resp.Entries[i] = &auditv1.Entry{LeafIndex: e.Index, LeafData: e.Data, LeafHash: e.LeafHash}
+	}
+	return resp, nil
+}
+
+func (s *Server) GetCheckpoint(ctx context.Context, _ *auditv1.GetCheckpointRequest) (*auditv1.GetCheckpointResponse, error) {
+	c, err := s.log.LatestCheckpoint(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &auditv1.GetCheckpointResponse{Checkpoint: checkpointProto(c), Origin: s.log.Origin(), VerifierKey: s.log.VerifierKey()}, nil
+}
+
+func (s *Server) ListCheckpoints(ctx context.Context, req *auditv1.ListCheckpointsRequest) (*auditv1.ListCheckpointsResponse, error) {
+	after, err := decodePageToken(req.GetPageToken())
+	if err != nil {
+		return nil, err
+	}
+	size := pageSize(req.GetPageSize(), 100)
+	cps, err := s.log.Checkpoints(ctx, after, size+1)
+	if err != nil {
+		return nil, err
+	}
+	resp := &auditv1.ListCheckpointsResponse{}
+	if len(cps) > size {
+		cps = cps[:size]
+		resp.NextPageToken = encodePageToken(cps[size-1].Size)
+	}
+	for _, c := range cps {
+		resp.Checkpoints = append(resp.Checkpoints, checkpointProto(c))
+	}
+	return resp, nil
+}
+
+func (s *Server) GetInclusionProof(ctx context.Context, req *auditv1.GetInclusionProofRequest) (*auditv1.GetInclusionProofResponse, error) {
+	idx, size, hashes, err := s.log.InclusionProof(ctx, req.GetEventId(), req.GetTreeSize())
+	if err != nil {
+		return nil, err
+	}
+	return &auditv1.GetInclusionProofResponse{LeafIndex: idx, TreeSize: size, Hashes: hashes}, nil
+}
+
+func (s *Server) GetConsistencyProof(ctx context.Context, req *auditv1.GetConsistencyProofRequest) (*auditv1.GetConsistencyProofResponse, error) {
+	to, hashes, err := s.log.ConsistencyProof(ctx, req.GetFromSize(), req.GetToSize())
+	if err != nil {
+		return nil, err
+	}
+	return &auditv1.GetConsistencyProofResponse{FromSize: req.GetFromSize(), ToSize: to, Hashes: hashes}, nil
+}
+
+func checkpointProto(c ledger.Checkpoint) *auditv1.Checkpoint {
+	return &auditv1.Checkpoint{TreeSize: c.Size, RootHash: c.Root, SignedNote: c.Note, SignTime: timestamppb.New(c.SignTime)}
+}
+
+func pageSize(requested int32, def int) int {
+	if requested <= 0 {
+		return def
+	}
+	return int(requested)
+}
+
+// Page tokens are opaque to clients: today the position after which the
+// next page starts.
+func encodePageToken(after int64) string {
+	return base64.RawURLEncoding.EncodeToString([]byte("p" + strconv.FormatInt(after, 10)))
+}
+
+func decodePageToken(tok string) (int64, error) {
+	if tok == "" {
+		return -1, nil
+	}
+	b, err := base64.RawURLEncoding.DecodeString(tok)
+	if err == nil && len(b) > 1 && b[0] == 'p' {
+		if n, perr := strconv.ParseInt(string(b[1:]), 10, 64); perr == nil && n >= 0 {
+			return n, nil
+		}
+	}
+	return 0, errs.E(errs.InvalidArgument, "INVALID_PAGE_TOKEN", "page_token is not a token this service issued")
+}

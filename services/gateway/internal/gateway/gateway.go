@@ -1,0 +1,183 @@
+// Package gateway is Sotto's REST edge: grpc-gateway routes to the services,
+// dialed over mTLS with the gateway's own workload identity, the OpenAPI
+// document, request size limits and JSON errors that carry a stable reason.
+package gateway
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"net/http"
+	"strings"
+
+	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/encoding/protojson"
+
+	"github.com/sottohq/sotto/gen"
+	auditv1 "github.com/sottohq/sotto/gen/go/sotto/audit/v1"
+)
+
+// Backends are the services the gateway routes to.
+type Backends struct {
+	// AuditAddr is the audit service's gRPC address.
+	AuditAddr string
+	// DialOptions carry the gateway's mTLS identity (see pkg/dial).
+	AuditDial []grpc.DialOption
+}
+
+// Options tune the handler.
+type Options struct {
+	MaxBodyBytes int64
+	// AdminToken guards operator routes; empty disables them.
+	AdminToken string
+}
+
+// New returns the gateway's HTTP handler.
+func New(ctx context.Context, b Backends, opts Options) (http.Handler, error) {
+	mux := runtime.NewServeMux(
+		runtime.WithErrorHandler(errorHandler),
+		runtime.WithRoutingErrorHandler(routingErrorHandler),
+		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.JSONPb{
+			MarshalOptions: protojson.MarshalOptions{EmitUnpopulated: false, UseProtoNames: true},
+			// Unknown JSON fields are an error (400), not silently dropped.
+			UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},
+		}),
+	)
+	// The ...FromEndpoint registration dials the real gRPC service, so its
+	// interceptors (authorization, validation, audit) run for REST calls too.
+	if err := auditv1.RegisterAuditServiceHandlerFromEndpoint(ctx, mux, b.AuditAddr, b.AuditDial); err != nil {
+		return nil, err
+	}
+
+	root := http.NewServeMux()
+	root.HandleFunc("GET /openapi.json", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Write(gen.OpenAPI)
+	})
+	root.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
+	root.Handle("/v1/audit/", requireAdmin(opts.AdminToken, mux))
+	root.Handle("/", mux)
+	return limitBody(opts.MaxBodyBytes, root), nil
+}
+
+// requireAdmin guards operator routes with a bearer token. Until the identity
+// service issues end-user tokens this is the only way in, and with no token
+// configured the routes are closed.
+func requireAdmin(token string, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if token == "" || !ok || subtle.ConstantTimeCompare([]byte(got), []byte(token)) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="sotto"`)
+			writeError(w, http.StatusUnauthorized, codes.Unauthenticated, "UNAUTHENTICATED", "a valid operator bearer token is required")
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// limitBody rejects bodies over max bytes with 413 instead of reading them.
+func limitBody(max int64, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength > max {
+			writeError(w, http.StatusRequestEntityTooLarge, codes.InvalidArgument, "REQUEST_TOO_LARGE", "request body is too large")
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, max)
+		next.ServeHTTP(w, r)
+	})
+}
+
+// errorBody is the JSON error every route returns, modelled on Google's
+// JSON error format with the reason lifted to the top level so clients can
+// branch on it.
+type errorBody struct {
+	Error struct {
+		Code       int               `json:"code"`
+		Status     string            `json:"status"`
+		Message    string            `json:"message"`
+		Reason     string            `json:"reason,omitempty"`
+		Violations []fieldViolation `json:"violations,omitempty"`
+	} `json:"error"`
+}
+
+type fieldViolation struct {
+	Field       string `json:"field"`
+	Description string `json:"description"`
+}
+
+func writeError(w http.ResponseWriter, httpCode int, code codes.Code, reason, msg string, violations ...fieldViolation) {
+	var body errorBody
+	body.Error.Code = httpCode
+	body.Error.Status = strings.ToUpper(code.String())
+	if code == codes.InvalidArgument {
+		body.Error.Status = "INVALID_ARGUMENT"
+	}
+	body.Error.Message = msg
+	body.Error.Reason = reason
+	body.Error.Violations = violations
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(httpCode)
+	json.NewEncoder(w).Encode(body)
+}
+
+func errorHandler(ctx context.Context, _ *runtime.ServeMux, _ runtime.Marshaler, w http.ResponseWriter, r *http.Request, err error) {
+	st, ok := status.FromError(err)
+	if !ok {
+		// Errors raised by the gateway itself (bad JSON, bad query parameter,
+		// body too large) are the client's.
+		var mbe *http.MaxBytesError
+		if asMaxBytes(err, &mbe) {
+			writeError(w, http.StatusRequestEntityTooLarge, codes.InvalidArgument, "REQUEST_TOO_LARGE", "request body is too large")
+			return
+		}
+		writeError(w, http.StatusBadRequest, codes.InvalidArgument, "MALFORMED_REQUEST", "request could not be parsed")
+		return
+	}
+	code := st.Code()
+	msg := st.Message()
+	reason := ""
+	var violations []fieldViolation
+	for _, d := range st.Details() {
+		switch d := d.(type) {
+		case *errdetails.ErrorInfo:
+			reason = d.Reason
+		case *errdetails.BadRequest:
+			for _, v := range d.FieldViolations {
+				violations = append(violations, fieldViolation{Field: v.Field, Description: v.Description})
+			}
+		}
+	}
+	switch code {
+	case codes.Internal, codes.Unknown, codes.DataLoss:
+		// Never relay internals; the service already logged them.
+		code, msg, reason = codes.Internal, "internal error", "INTERNAL"
+	case codes.Unavailable:
+		if reason == "" {
+			msg, reason = "service unavailable", "UNAVAILABLE"
+		}
+	}
+	// grpc-gateway returns reason-less InvalidArgument statuses for input it
+	// cannot parse (bad JSON, unknown fields, bad query values). Their text
+	// may quote the input, which may be personal data, so it is replaced.
+	if code == codes.InvalidArgument && reason == "" {
+		if strings.Contains(msg, "request body too large") {
+			writeError(w, http.StatusRequestEntityTooLarge, codes.InvalidArgument, "REQUEST_TOO_LARGE", "request body is too large")
+			return
+		}
+		msg, reason = "request body or parameters could not be parsed", "MALFORMED_REQUEST"
+	}
+	writeError(w, runtime.HTTPStatusFromCode(code), code, reason, msg, violations...)
+}
+
+func routingErrorHandler(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshaler, w http.ResponseWriter, r *http.Request, httpStatus int) {
+	switch httpStatus {
+	case http.StatusMethodNotAllowed:
+		writeError(w, httpStatus, codes.Unimplemented, "METHOD_NOT_ALLOWED", "method not allowed")
+	default:
+		writeError(w, http.StatusNotFound, codes.NotFound, "ROUTE_NOT_FOUND", "no such route")
+	}
+}
