@@ -19,8 +19,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/spiffe/go-spiffe/v2/spiffeid"
 	_ "github.com/jackc/pgx/v5/stdlib"
+	"github.com/spiffe/go-spiffe/v2/spiffeid"
 	_ "modernc.org/sqlite"
 
 	"github.com/sottohq/sotto/pkg/auditclient"

@@ -67,16 +67,16 @@ type Log struct {
 
 	queue chan *pending
 
-	mu sync.Mutex // guards rng; only the sequencer writes it
+	mu  sync.Mutex // guards rng; only the sequencer writes it
 	rng *compact.Range
 }
 
 type pending struct {
-	ctx   context.Context
-	subs  []Submission
-	done  chan struct{}
-	res   []Result
-	err   error
+	ctx  context.Context
+	subs []Submission
+	done chan struct{}
+	res  []Result
+	err  error
 }
 
 // New builds the log. Call Run to start committing.

@@ -96,10 +96,10 @@ func limitBody(max int64, next http.Handler) http.Handler {
 // branch on it.
 type errorBody struct {
 	Error struct {
-		Code       int               `json:"code"`
-		Status     string            `json:"status"`
-		Message    string            `json:"message"`
-		Reason     string            `json:"reason,omitempty"`
+		Code       int              `json:"code"`
+		Status     string           `json:"status"`
+		Message    string           `json:"message"`
+		Reason     string           `json:"reason,omitempty"`
 		Violations []fieldViolation `json:"violations,omitempty"`
 	} `json:"error"`
 }
