@@ -47,6 +47,9 @@ var safeKeys = []string{
 	"trace_id", "span_id", "request_id", "event_id",
 	// Errors, as written by Err.
 	"error_kind", "error_type", "reason",
+	// A recovered panic's goroutine stack: function names, files, lines and
+	// argument words (pointers, lengths); no string contents.
+	"stack",
 	// Sizes and positions (the audit log's Merkle tree, batches).
 	"count", "size", "leaf_index", "tree_size",
 }

@@ -194,8 +194,8 @@ func (s *Server) Serve(ctx context.Context) error {
 	defer stopWatch()
 	go s.watchReadiness(watchCtx)
 
-	s.logger.Info("serving", "service", s.name, "addr", s.GRPCAddr(), "component", "grpc")
-	s.logger.Info("serving", "service", s.name, "addr", s.AdminAddr(), "component", "admin")
+	s.logger.Info("serving", "addr", s.GRPCAddr(), "component", "grpc")
+	s.logger.Info("serving", "addr", s.AdminAddr(), "component", "admin")
 
 	var serveErr error
 	select {
@@ -203,7 +203,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	case serveErr = <-errc:
 	}
 	s.health.Shutdown()
-	s.logger.Info("shutting down", "service", s.name)
+	s.logger.Info("shutting down")
 
 	stopped := make(chan struct{})
 	go func() { s.grpc.GracefulStop(); close(stopped) }()

@@ -1,0 +1,191 @@
+package server_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/codes"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	testpb "google.golang.org/grpc/interop/grpc_testing"
+	"google.golang.org/grpc/status"
+
+	"github.com/sottohq/sotto/pkg/authz"
+	"github.com/sottohq/sotto/pkg/errs"
+	"github.com/sottohq/sotto/pkg/servertest"
+)
+
+// testService misbehaves on request: the payload body says how.
+type testService struct {
+	testpb.UnimplementedTestServiceServer
+	entered chan struct{}
+	release chan struct{}
+}
+
+func (s *testService) UnaryCall(ctx context.Context, req *testpb.SimpleRequest) (*testpb.SimpleResponse, error) {
+	switch string(req.GetPayload().GetBody()) {
+	case "panic":
+		panic("boom: customer jane@example.com")
+	case "raw-error":
+		return nil, errors.New(`pq: duplicate key value (email)=(jane@example.com)`)
+	case "typed-error":
+		return nil, errs.E(errs.NotFound, "THING_NOT_FOUND", "thing not found")
+	case "slow":
+		close(s.entered)
+		<-s.release
+	}
+	return &testpb.SimpleResponse{}, nil
+}
+
+var policy = authz.Policy{
+	testpb.TestService_UnaryCall_FullMethodName: {"client"},
+	"/grpc.health.v1.Health/Check":              {"*"},
+}
+
+func start(t *testing.T) (*servertest.PKI, string, string, *testService, func()) {
+	t.Helper()
+	pki := servertest.NewPKI(t)
+	srv := pki.NewServer(t, "svc", policy)
+	svc := &testService{entered: make(chan struct{}), release: make(chan struct{})}
+	testpb.RegisterTestServiceServer(srv.GRPC(), svc)
+	ready := true
+	srv.AddReadinessCheck("test", func(context.Context) error {
+		if !ready {
+			return errors.New("not ready")
+		}
+		return nil
+	})
+	addr := servertest.Start(t, srv)
+	return pki, addr, srv.AdminAddr(), svc, func() { ready = false }
+}
+
+func call(t *testing.T, c testpb.TestServiceClient, body string) error {
+	t.Helper()
+	_, err := c.UnaryCall(context.Background(), &testpb.SimpleRequest{Payload: &testpb.Payload{Body: []byte(body)}})
+	return err
+}
+
+func TestErrorsAreMappedWithoutLeaks(t *testing.T) {
+	pki, addr, _, _, _ := start(t)
+	c := testpb.NewTestServiceClient(pki.Dial(t, "client", "svc", addr))
+
+	tests := []struct {
+		body   string
+		code   codes.Code
+		reason string
+	}{
+		{"panic", codes.Internal, ""},
+		{"raw-error", codes.Internal, ""},
+		{"typed-error", codes.NotFound, "THING_NOT_FOUND"},
+		{"ok", codes.OK, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.body, func(t *testing.T) {
+			err := call(t, c, tc.body)
+			st := status.Convert(err)
+			if st.Code() != tc.code {
+				t.Fatalf("code %v, want %v (%v)", st.Code(), tc.code, err)
+			}
+			if strings.Contains(st.Message(), "jane") || strings.Contains(st.Message(), "duplicate") || strings.Contains(st.Message(), "boom") {
+				t.Fatalf("internal detail leaked: %q", st.Message())
+			}
+			var reason string
+			for _, d := range st.Details() {
+				if info, ok := d.(*errdetails.ErrorInfo); ok {
+					reason = info.Reason
+				}
+			}
+			if reason != tc.reason {
+				t.Fatalf("reason %q, want %q", reason, tc.reason)
+			}
+		})
+	}
+	// The server survived the panic.
+	if err := call(t, c, "ok"); err != nil {
+		t.Fatalf("after panic: %v", err)
+	}
+}
+
+func TestAdminPortAndHealth(t *testing.T) {
+	pki, addr, admin, _, setNotReady := start(t)
+	c := testpb.NewTestServiceClient(pki.Dial(t, "client", "svc", addr))
+	if err := call(t, c, "ok"); err != nil {
+		t.Fatal(err)
+	}
+	get := func(path string) (int, string) {
+		resp, err := http.Get("http://" + admin + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if code, _ := get("/healthz"); code != http.StatusOK {
+		t.Fatalf("/healthz %d", code)
+	}
+	if code, _ := get("/readyz"); code != http.StatusOK {
+		t.Fatalf("/readyz %d", code)
+	}
+	code, metrics := get("/metrics")
+	if code != http.StatusOK || !strings.Contains(metrics, "rpc_server") || !strings.Contains(metrics, "go_goroutines") {
+		t.Fatalf("/metrics %d lacks RPC or runtime metrics:\n%.2000s", code, metrics)
+	}
+	hc := healthpb.NewHealthClient(pki.Dial(t, "anyone", "svc", addr))
+	resp, err := hc.Check(context.Background(), &healthpb.HealthCheckRequest{})
+	if err != nil || resp.Status != healthpb.HealthCheckResponse_SERVING {
+		t.Fatalf("health: %v %v", resp, err)
+	}
+
+	setNotReady()
+	if code, _ := get("/readyz"); code != http.StatusServiceUnavailable {
+		t.Fatalf("/readyz with a failing check: %d", code)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		resp, err := hc.Check(context.Background(), &healthpb.HealthCheckRequest{})
+		if err == nil && resp.Status == healthpb.HealthCheckResponse_NOT_SERVING {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("gRPC health never turned NOT_SERVING: %v %v", resp, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func TestGracefulStopFinishesInFlightCalls(t *testing.T) {
+	pki := servertest.NewPKI(t)
+	srv := pki.NewServer(t, "svc", policy)
+	svc := &testService{entered: make(chan struct{}), release: make(chan struct{})}
+	testpb.RegisterTestServiceServer(srv.GRPC(), svc)
+	if err := srv.Listen(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ctx) }()
+	c := testpb.NewTestServiceClient(pki.Dial(t, "client", "svc", srv.GRPCAddr()))
+
+	result := make(chan error, 1)
+	go func() { result <- call(t, c, "slow") }()
+	<-svc.entered // the call is in the handler
+	cancel()
+	select {
+	case err := <-served:
+		t.Fatalf("Serve returned (%v) while a call was in flight", err)
+	case <-time.After(200 * time.Millisecond):
+	}
+	close(svc.release)
+	if err := <-result; err != nil {
+		t.Fatalf("in-flight call failed during graceful stop: %v", err)
+	}
+	if err := <-served; err != nil {
+		t.Fatalf("Serve: %v", err)
+	}
+}

@@ -1,0 +1,103 @@
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+)
+
+// newTestGateway points at an address where nothing listens, so these tests
+// cover what the gateway itself decides.
+func newTestGateway(t *testing.T) http.Handler {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := l.Addr().String()
+	l.Close()
+	h, err := New(context.Background(), Backends{AuditAddr: dead, AuditDial: []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}},
+		Options{MaxBodyBytes: 1024, AdminToken: "secret"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+func do(h http.Handler, method, path, token, body string) (int, map[string]any) {
+	req := httptest.NewRequest(method, path, strings.NewReader(body))
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	var out map[string]any
+	json.Unmarshal(rec.Body.Bytes(), &out)
+	return rec.Code, out
+}
+
+func reason(body map[string]any) string {
+	e, _ := body["error"].(map[string]any)
+	r, _ := e["reason"].(string)
+	return r
+}
+
+func TestGatewayEdge(t *testing.T) {
+	h := newTestGateway(t)
+	tests := []struct {
+		name, method, path, token, body string
+		code                            int
+		reason                          string
+	}{
+		{"oversized body", http.MethodPost, "/v1/audit/events", "secret", strings.Repeat("x", 2048), http.StatusRequestEntityTooLarge, "REQUEST_TOO_LARGE"},
+		{"no token", http.MethodGet, "/v1/audit/events", "", "", http.StatusUnauthorized, "UNAUTHENTICATED"},
+		{"wrong token", http.MethodGet, "/v1/audit/events", "guess", "", http.StatusUnauthorized, "UNAUTHENTICATED"},
+		{"backend down", http.MethodGet, "/v1/audit/events", "secret", "", http.StatusServiceUnavailable, "UNAVAILABLE"},
+		{"unknown route", http.MethodGet, "/v2/nothing", "", "", http.StatusNotFound, "ROUTE_NOT_FOUND"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			code, body := do(h, tc.method, tc.path, tc.token, tc.body)
+			if code != tc.code || reason(body) != tc.reason {
+				t.Fatalf("got %d %v, want %d %s", code, body, tc.code, tc.reason)
+			}
+		})
+	}
+}
+
+func TestOperatorRoutesClosedWithoutToken(t *testing.T) {
+	h, err := New(context.Background(), Backends{AuditAddr: "127.0.0.1:1", AuditDial: []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}},
+		Options{MaxBodyBytes: 1024})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// An empty configured token must not match an empty presented one.
+	if code, _ := do(h, http.MethodGet, "/v1/audit/events", "", ""); code != http.StatusUnauthorized {
+		t.Fatalf("no token configured: %d", code)
+	}
+	req := httptest.NewRequest(http.MethodGet, "/v1/audit/events", nil)
+	req.Header.Set("Authorization", "Bearer ")
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	if rec.Code != http.StatusUnauthorized {
+		t.Fatalf("empty bearer with no token configured: %d", rec.Code)
+	}
+}
+
+func TestOpenAPIServed(t *testing.T) {
+	h := newTestGateway(t)
+	req := httptest.NewRequest(http.MethodGet, "/openapi.json", nil)
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	var doc map[string]any
+	if rec.Code != http.StatusOK || json.Unmarshal(rec.Body.Bytes(), &doc) != nil || doc["paths"] == nil {
+		t.Fatalf("openapi: %d", rec.Code)
+	}
+}

@@ -1,0 +1,100 @@
+package e2e
+
+import (
+	"context"
+	"database/sql"
+	"net/http"
+	"strings"
+	"testing"
+	"testing/fstest"
+
+	"github.com/sottohq/sotto/pkg/auditclient"
+	"github.com/sottohq/sotto/pkg/errs"
+	"github.com/sottohq/sotto/pkg/store"
+	"github.com/sottohq/sotto/pkg/store/storetest"
+)
+
+// serviceMigrations is what a service that records through the outbox has:
+// its own table and the outbox table, in one schema.
+func serviceMigrations() fstest.MapFS {
+	fs := fstest.MapFS{}
+	for dialect, ddl := range auditclient.OutboxSchema {
+		fs[string(dialect)+"/0001_init.sql"] = &fstest.MapFile{Data: []byte(
+			"-- +goose Up\nCREATE TABLE consents (id TEXT PRIMARY KEY, purpose TEXT NOT NULL);\n" + ddl + "\n")}
+	}
+	return fs
+}
+
+// TestOutboxDeliversCommittedEventsOnly runs the transactional outbox on both
+// databases against the real audit service: an event commits with its state
+// change or not at all, survives the audit service being down, and is
+// delivered once the service is back.
+func TestOutboxDeliversCommittedEventsOnly(t *testing.T) {
+	storetest.ForEachDialect(t, serviceMigrations(), func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		state := t.TempDir()
+		s := startSuite(t, state)
+		outbox := auditclient.NewOutbox(db, s.auditClient("consent"), testLogger())
+
+		committed := auditclient.New(ctx, "consent.grant", auditclient.Success)
+		committed.Subject, committed.ResourceType, committed.ResourceID = "cus_7", "consent", "c1"
+		if err := db.InTx(ctx, func(tx *sql.Tx) error {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO consents (id, purpose) VALUES ($1, $2)`, "c1", "marketing"); err != nil {
+				return err
+			}
+			return outbox.Enqueue(ctx, tx, committed)
+		}); err != nil {
+			t.Fatal(err)
+		}
+		rolledBack := auditclient.New(ctx, "consent.grant", auditclient.Success)
+		err := db.InTx(ctx, func(tx *sql.Tx) error {
+			if err := outbox.Enqueue(ctx, tx, rolledBack); err != nil {
+				return err
+			}
+			// The state change fails (duplicate key), so the event must vanish with it.
+			_, err := tx.ExecContext(ctx, `INSERT INTO consents (id, purpose) VALUES ($1, $2)`, "c1", "again")
+			return err
+		})
+		if err == nil {
+			t.Fatal("duplicate insert succeeded")
+		}
+
+		// Audit is down: the relay fails, nothing is lost.
+		s.stop()
+		if _, err := outbox.Flush(ctx); !errs.Is(err, errs.Unavailable) {
+			t.Fatalf("flush with audit down: %v, want Unavailable", err)
+		}
+		if n, err := outbox.Pending(ctx); err != nil || n != 1 {
+			t.Fatalf("pending after failed flush: %d, %v; want 1", n, err)
+		}
+
+		// Audit is back: the relay delivers, then the outbox is empty.
+		s2 := startSuite(t, state)
+		outbox = auditclient.NewOutbox(db, s2.auditClient("consent"), testLogger())
+		if n, err := outbox.Flush(ctx); err != nil || n != 1 {
+			t.Fatalf("flush: %d, %v", n, err)
+		}
+		if n, _ := outbox.Pending(ctx); n != 0 {
+			t.Fatalf("pending after flush: %d", n)
+		}
+		r := s2.get("/v1/audit/events/"+committed.ID, s2.info.AdminToken)
+		if r.code != http.StatusOK || !strings.Contains(r.raw, "spiffe://sotto.local/consent") {
+			t.Fatalf("committed event not in the log: %d %s", r.code, r.raw)
+		}
+		if r := s2.get("/v1/audit/events/"+rolledBack.ID, s2.info.AdminToken); r.code != http.StatusNotFound {
+			t.Fatalf("rolled-back event reached the log: %d %s", r.code, r.raw)
+		}
+
+		// A redelivery (crash between append and delete) is absorbed by the log.
+		if err := db.InTx(ctx, func(tx *sql.Tx) error { return outbox.Enqueue(ctx, tx, committed) }); err != nil {
+			t.Fatal(err)
+		}
+		if n, err := outbox.Flush(ctx); err != nil || n != 1 {
+			t.Fatalf("redelivery flush: %d, %v", n, err)
+		}
+		list := s2.get("/v1/audit/events?subject=cus_7", s2.info.AdminToken)
+		if strings.Count(list.raw, committed.ID) != 1 {
+			t.Fatalf("redelivered event logged %d times", strings.Count(list.raw, committed.ID))
+		}
+	})
+}
