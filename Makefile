@@ -122,6 +122,12 @@ bench: build ## benchmarks; figures go to docs/benchmarks.md
 	SOTTO_VAULT_BIN=$$(bash scripts/build-vault.sh) SOTTO_BIN_DIR=$(BIN) \
 		go test -run '^$$' -bench . -benchmem -count=1 -timeout 30m ./services/audit/... ./pkg/...
 
+FUZZTIME ?= 30s
+.PHONY: fuzz
+fuzz: ## run every fuzz target for FUZZTIME each (their seeds also run in make test)
+	cd pkg && go test ./server/ -run '^$$' -fuzz FuzzRequestDecoding -fuzztime $(FUZZTIME)
+	cd services/audit && go test ./internal/server/ -run '^$$' -fuzz FuzzDecodePageToken -fuzztime $(FUZZTIME)
+
 .PHONY: clean
 clean: ## remove build outputs (keeps cached tools)
 	rm -f $(addprefix $(BIN)/,$(SERVICES) sotto)

@@ -20,7 +20,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-	"github.com/spiffe/go-spiffe/v2/spiffeid"
 	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
@@ -43,14 +42,8 @@ type Config struct {
 	// AdminAddr serves /metrics, /healthz and /readyz over plain HTTP; keep it
 	// on loopback or a cluster-internal interface.
 	AdminAddr string `env:"ADMIN_ADDR" envDefault:"127.0.0.1:0"`
-	// TrustDomain is the SPIFFE trust domain of the suite.
-	TrustDomain string `env:"TRUST_DOMAIN" envDefault:"sotto.local"`
-	// TLSCert, TLSKey and TLSBundle are PEM files: the workload certificate, its
-	// key and the CA bundle that peers must chain to. They are reloaded when
-	// they change on disk.
-	TLSCert   string `env:"TLS_CERT,required"`
-	TLSKey    string `env:"TLS_KEY,required"`
-	TLSBundle string `env:"TLS_BUNDLE,required"`
+	// Identity is the workload certificate: files, or Vault PKI.
+	Identity mtls.Config
 	// Reflection enables gRPC server reflection (off in production).
 	Reflection bool `env:"GRPC_REFLECTION"`
 	// MaxRecvMsgBytes bounds a request's size.
@@ -71,6 +64,7 @@ type Server struct {
 	logger *slog.Logger
 	tel    *telemetry.Telemetry
 	source *mtls.Source
+	renew  func(context.Context) error // nil unless Vault PKI issues the certificate
 	grpc   *grpc.Server
 	health *health.Server
 
@@ -85,15 +79,11 @@ type Server struct {
 // RPC the service exposes (health checks included), the workloads allowed to
 // call it; anything not listed is denied.
 func New(ctx context.Context, name string, cfg Config, policy authz.Policy, logger *slog.Logger) (*Server, error) {
-	td, err := spiffeid.TrustDomainFromString(cfg.TrustDomain)
+	source, renew, err := mtls.Open(ctx, cfg.Identity, name, logger)
 	if err != nil {
-		return nil, fmt.Errorf("trust domain %q: %w", cfg.TrustDomain, err)
+		return nil, fmt.Errorf("workload certificate: %w", err)
 	}
-	source, err := mtls.NewFileSource(mtls.Files{Cert: cfg.TLSCert, Key: cfg.TLSKey, Bundle: cfg.TLSBundle}, logger)
-	if err != nil {
-		return nil, fmt.Errorf("load workload certificate: %w", err)
-	}
-	authorizer, err := authz.New(td, policy)
+	authorizer, err := authz.New(source.ID().TrustDomain(), policy)
 	if err != nil {
 		return nil, fmt.Errorf("authorization policy: %w", err)
 	}
@@ -130,7 +120,7 @@ func New(ctx context.Context, name string, cfg Config, policy authz.Policy, logg
 		reflection.Register(gs)
 	}
 	return &Server{
-		name: name, cfg: cfg, logger: logger, tel: tel, source: source,
+		name: name, cfg: cfg, logger: logger, tel: tel, source: source, renew: renew,
 		grpc: gs, health: hs, checks: map[string]ReadinessCheck{},
 	}, nil
 }
@@ -193,6 +183,9 @@ func (s *Server) Serve(ctx context.Context) error {
 	watchCtx, stopWatch := context.WithCancel(ctx)
 	defer stopWatch()
 	go s.watchReadiness(watchCtx)
+	if s.renew != nil {
+		go s.renew(watchCtx)
+	}
 
 	s.logger.Info("serving", "addr", s.GRPCAddr(), "component", "grpc")
 	s.logger.Info("serving", "addr", s.AdminAddr(), "component", "admin")

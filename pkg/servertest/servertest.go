@@ -74,8 +74,8 @@ func (p *PKI) Source(t testing.TB, name string) *mtls.Source {
 func (p *PKI) Config(t testing.TB, name string) server.Config {
 	f := p.Identity(t, name)
 	return server.Config{
-		GRPCAddr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0", TrustDomain: TrustDomain,
-		TLSCert: f.Cert, TLSKey: f.Key, TLSBundle: f.Bundle,
+		GRPCAddr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0",
+		Identity:        mtls.Config{TrustDomain: TrustDomain, TLSCert: f.Cert, TLSKey: f.Key, TLSBundle: f.Bundle},
 		MaxRecvMsgBytes: 1 << 20, ShutdownTimeout: 5 * time.Second,
 	}
 }

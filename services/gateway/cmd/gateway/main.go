@@ -46,9 +46,12 @@ func realMain(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	src, err := mtls.NewFileSource(mtls.Files{Cert: cfg.TLSCert, Key: cfg.TLSKey, Bundle: cfg.TLSBundle}, logger)
+	src, renew, err := mtls.Open(ctx, cfg.Identity, "gateway", logger)
 	if err != nil {
 		return err
+	}
+	if renew != nil {
+		go renew(ctx)
 	}
 	auditDial, err := dial.Options(src, "audit", tel)
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 
 	"github.com/caarlos0/env/v11"
 
+	"github.com/sottohq/sotto/pkg/mtls"
 	"github.com/sottohq/sotto/pkg/telemetry"
 )
 
@@ -15,12 +16,9 @@ type Config struct {
 	HTTPAddr string `env:"HTTP_ADDR" envDefault:"127.0.0.1:8080"`
 	// AdminAddr serves /metrics.
 	AdminAddr string `env:"ADMIN_ADDR" envDefault:"127.0.0.1:0"`
-	// TrustDomain, TLSCert, TLSKey, TLSBundle: the gateway's own workload
-	// identity, used to call the services over mTLS.
-	TrustDomain string `env:"TRUST_DOMAIN" envDefault:"sotto.local"`
-	TLSCert     string `env:"TLS_CERT,required"`
-	TLSKey      string `env:"TLS_KEY,required"`
-	TLSBundle   string `env:"TLS_BUNDLE,required"`
+	// Identity is the gateway's own workload certificate, used to call the
+	// services over mTLS.
+	Identity mtls.Config
 	// AuditAddr is the audit service's gRPC address.
 	AuditAddr string `env:"AUDIT_ADDR,required"`
 	// AdminToken guards the operator routes (the audit log) until end-user
