@@ -88,7 +88,7 @@ func TestVaultServicePolicies(t *testing.T) {
 		kind   errs.Kind
 		reason string
 	}{
-		{"tokenvault ensures a missing key", tv.EnsureKey(ctx, "tokenvault-kek-2", keys.TypeAES256GCM), errs.FailedPrecondition, keys.ReasonKeyNotFound},
+		{"tokenvault ensures a key outside its policy", tv.EnsureKey(ctx, "tokenvault-kek-2", keys.TypeAES256GCM), errs.PermissionDenied, keys.ReasonAccessDenied},
 		{"tokenvault ensures the kek as ed25519", tv.EnsureKey(ctx, "tokenvault-kek", keys.TypeEd25519), errs.FailedPrecondition, keys.ReasonKeyTypeMismatch},
 		{"audit wraps with the tokenvault kek", func() error { _, err := audit.WrapKey(ctx, "tokenvault-kek", []byte("k"), nil); return err }(), errs.PermissionDenied, keys.ReasonAccessDenied},
 		{"tokenvault rotates its kek", tv.Rotate(ctx, "tokenvault-kek"), errs.PermissionDenied, keys.ReasonAccessDenied},
@@ -97,6 +97,33 @@ func TestVaultServicePolicies(t *testing.T) {
 		if errs.KindOf(tt.err) != tt.kind || errs.ReasonOf(tt.err) != tt.reason {
 			t.Errorf("%s: got %v, want %s %s", tt.name, tt.err, tt.kind, tt.reason)
 		}
+	}
+
+	// The KEK goes missing (setup.sh not run, or deleted): with read but no
+	// create on it, tokenvault must fail closed rather than mint a new key.
+	root := s.Client.Logical()
+	if _, err := root.Write("transit/keys/tokenvault-kek/config", map[string]any{"deletion_allowed": true}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := root.Delete("transit/keys/tokenvault-kek"); err != nil {
+		t.Fatal(err)
+	}
+	fresh := keys.NewVault(s.ClientWithPolicies(t, "tokenvault"), "transit") // no cached key type
+	err = fresh.EnsureKey(ctx, "tokenvault-kek", keys.TypeAES256GCM)
+	if errs.KindOf(err) != errs.FailedPrecondition || errs.ReasonOf(err) != keys.ReasonKeyNotFound {
+		t.Errorf("EnsureKey(deleted kek) = %v, want FailedPrecondition %s", err, keys.ReasonKeyNotFound)
+	}
+	_, err = fresh.WrapKey(ctx, "tokenvault-kek", []byte("k"), nil)
+	if errs.KindOf(err) != errs.FailedPrecondition || errs.ReasonOf(err) != keys.ReasonKeyNotFound {
+		t.Errorf("WrapKey(deleted kek) = %v, want FailedPrecondition %s", err, keys.ReasonKeyNotFound)
+	}
+	// A manager that saw the key before still fails closed: Transit treats
+	// encrypt on a missing key as create, which the policy denies.
+	if _, err := tv.WrapKey(ctx, "tokenvault-kek", []byte("k"), nil); err == nil {
+		t.Error("WrapKey(deleted kek) with a cached key type succeeded")
+	}
+	if sec, err := root.Read("transit/keys/tokenvault-kek"); err != nil || sec != nil {
+		t.Errorf("the deleted kek was recreated (err %v)", err)
 	}
 }
 

@@ -1,7 +1,11 @@
 package vaulttest
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/x509"
 	"encoding/base64"
+	"encoding/pem"
 	"errors"
 	"net/http"
 	"testing"
@@ -43,6 +47,8 @@ func TestPoliciesLeastPrivilege(t *testing.T) {
 	ciphertext := enc.Data["ciphertext"].(string)
 
 	const td = "spiffe://" + TrustDomain
+	checkWorkloadCert(t, s.ClientWithPolicies(t, "audit"), td+"/audit")
+
 	input := map[string]any{"input": b64([]byte("m"))}
 	tests := map[string][]op{
 		"audit": {
@@ -119,6 +125,30 @@ func TestPoliciesLeastPrivilege(t *testing.T) {
 				})
 			}
 		})
+	}
+}
+
+// checkWorkloadCert issues a certificate as a service would and checks it
+// carries exactly the SPIFFE ID asked for, on an EC P-256 key.
+func checkWorkloadCert(t *testing.T, c *api.Client, spiffeID string) {
+	t.Helper()
+	sec, err := c.Logical().Write("pki/issue/workload", map[string]any{"uri_sans": spiffeID, "ttl": "1h"})
+	if err != nil {
+		t.Fatalf("issue %s: %v", spiffeID, err)
+	}
+	block, _ := pem.Decode([]byte(sec.Data["certificate"].(string)))
+	if block == nil {
+		t.Fatal("issued certificate is not PEM")
+	}
+	cert, err := x509.ParseCertificate(block.Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cert.URIs) != 1 || cert.URIs[0].String() != spiffeID {
+		t.Errorf("certificate URI SANs = %v, want [%s]", cert.URIs, spiffeID)
+	}
+	if pub, ok := cert.PublicKey.(*ecdsa.PublicKey); !ok || pub.Curve != elliptic.P256() {
+		t.Errorf("certificate key is %T, want ECDSA P-256", cert.PublicKey)
 	}
 }
 

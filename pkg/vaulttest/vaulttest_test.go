@@ -29,6 +29,14 @@ func TestSetupIdempotent(t *testing.T) {
 	if read("pki/cert/ca", "certificate") != caBefore {
 		t.Error("second setup.sh run replaced the root CA")
 	}
+	// A second root would not change the default issuer, so count them too.
+	issuers, err := s.Client.Logical().List("pki/issuers")
+	if err != nil || issuers == nil {
+		t.Fatalf("list pki/issuers: %v", err)
+	}
+	if n := len(issuers.Data["keys"].([]any)); n != 1 {
+		t.Errorf("pki has %d issuers after two setup.sh runs, want 1", n)
+	}
 	if diff := cmp.Diff(keyBefore, read("transit/keys/audit-checkpoint", "keys")); diff != "" {
 		t.Errorf("second setup.sh run changed the checkpoint key (-before +after):\n%s", diff)
 	}

@@ -15,6 +15,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -37,7 +38,9 @@ type suite struct {
 	bin   string
 	state string
 	cmd   *exec.Cmd
-	out   *bytes.Buffer
+	out   *syncBuffer
+	done  chan struct{} // closed when the process has exited
+	err   error         // its exit status, valid after done
 	info  struct {
 		AuditAddr  string `json:"audit_addr"`
 		GatewayURL string `json:"gateway_url"`
@@ -55,13 +58,14 @@ func binDir(t *testing.T) string {
 
 func startSuite(t *testing.T, state string, env ...string) *suite {
 	t.Helper()
-	s := &suite{t: t, bin: binDir(t), state: state, out: &bytes.Buffer{}}
+	s := &suite{t: t, bin: binDir(t), state: state, out: &syncBuffer{}, done: make(chan struct{})}
 	s.cmd = exec.Command(filepath.Join(s.bin, "sotto"), "dev", "up", "--state", state, "--bin", s.bin, "--http-addr", "auto", "--quiet")
 	s.cmd.Env = append(os.Environ(), env...)
 	s.cmd.Stdout, s.cmd.Stderr = s.out, s.out
 	if err := s.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	go func() { s.err = s.cmd.Wait(); close(s.done) }()
 	t.Cleanup(s.stop)
 	deadline := time.Now().Add(90 * time.Second)
 	for {
@@ -69,25 +73,29 @@ func startSuite(t *testing.T, state string, env ...string) *suite {
 		if err == nil && json.Unmarshal(b, &s.info) == nil && strings.Contains(s.out.String(), "Sotto is running") {
 			return s
 		}
-		if s.cmd.ProcessState != nil || time.Now().After(deadline) {
+		select {
+		case <-s.done:
+			t.Fatalf("sotto dev up exited (%v):\n%s", s.err, s.out.String())
+		case <-time.After(200 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
 			t.Fatalf("sotto dev up did not come up:\n%s", s.out.String())
 		}
-		time.Sleep(200 * time.Millisecond)
 	}
 }
 
 // stop sends Ctrl-C and waits for a clean exit.
 func (s *suite) stop() {
-	if s.cmd.ProcessState != nil {
-		return
+	select {
+	case <-s.done:
+		return // already stopped
+	default:
 	}
 	s.cmd.Process.Signal(syscall.SIGINT)
-	done := make(chan error, 1)
-	go func() { done <- s.cmd.Wait() }()
 	select {
-	case err := <-done:
-		if err != nil {
-			s.t.Errorf("sotto dev up exited with %v:\n%s", err, s.out.String())
+	case <-s.done:
+		if s.err != nil {
+			s.t.Errorf("sotto dev up exited with %v:\n%s", s.err, s.out.String())
 		}
 	case <-time.After(30 * time.Second):
 		s.cmd.Process.Kill()
@@ -311,4 +319,22 @@ func TestProductionBackends(t *testing.T) {
 	if err != nil || sec == nil {
 		t.Fatalf("checkpoint key not in Vault: %v", err)
 	}
+}
+
+// syncBuffer collects a child's output while the test reads it.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }

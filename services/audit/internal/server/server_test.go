@@ -32,7 +32,7 @@ import (
 
 // startAudit runs the real audit service (SQLite, local keyring) on a
 // loopback mTLS socket and returns its PKI and address.
-func startAudit(t *testing.T) (*servertest.PKI, string) {
+func startAudit(t testing.TB) (*servertest.PKI, string) {
 	t.Helper()
 	ctx := context.Background()
 	db := storetest.SQLite(t, migrations.FS)
