@@ -37,7 +37,8 @@ type devService struct {
 // Production backends are one setting away: SOTTO_VAULT_ADDR (+ token) in the
 // environment switches every service's keys to Vault Transit, and
 // SOTTO_<SERVICE>_DB_DSN (e.g. SOTTO_AUDIT_DB_DSN=postgres://...) switches a
-// service's store to PostgreSQL.
+// service's store to PostgreSQL. SOTTO_<SERVICE>_VAULT_TOKEN gives a service
+// its own token (with its deploy/vault policy) instead of SOTTO_VAULT_TOKEN.
 func devUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("sotto dev up", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -97,11 +98,17 @@ func devUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			"SOTTO_TLS_CERT=" + f.Cert, "SOTTO_TLS_KEY=" + f.Key, "SOTTO_TLS_BUNDLE=" + f.Bundle,
 			"SOTTO_KEYRING_FILE=" + filepath.Join(dir, "keys", name+".json"),
 		}
-		dsn := os.Getenv("SOTTO_" + strings.ToUpper(name) + "_DB_DSN")
+		prefix := "SOTTO_" + strings.ToUpper(name) + "_"
+		dsn := os.Getenv(prefix + "DB_DSN")
 		if dsn == "" {
 			dsn = "sqlite://" + filepath.Join(dir, "data", name+".db")
 		}
-		return append(env, "SOTTO_DB_DSN="+dsn)
+		env = append(env, "SOTTO_DB_DSN="+dsn)
+		// Each service should use its own least-privilege Vault token.
+		if tok := os.Getenv(prefix + "VAULT_TOKEN"); tok != "" {
+			env = append(env, "SOTTO_VAULT_TOKEN="+tok)
+		}
+		return env
 	}
 
 	auditID, err := identity("audit")

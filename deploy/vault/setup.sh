@@ -48,7 +48,7 @@ ensure_transit_key() {
 # --- Transit: key-encryption, signing and HMAC keys (never exportable) -------
 enable_engine transit transit
 ensure_transit_key audit-checkpoint ed25519     # signs audit log checkpoints
-ensure_transit_key audit-subject aes256-gcm96   # HMAC key pseudonymising subject IDs in audit entries
+ensure_transit_key audit-subject aes256-gcm96   # wraps audit's subject-HMAC data keys
 ensure_transit_key tokenvault-kek aes256-gcm96  # wraps tokenvault's per-subject data keys
 
 # --- PKI: the CA that issues workload (SPIFFE) certificates -----------------

@@ -78,8 +78,12 @@ func TestVaultServicePolicies(t *testing.T) {
 	if _, err := audit.PublicKey(ctx, "audit-checkpoint", sig.KeyVersion); err != nil {
 		t.Errorf("audit PublicKey: %v", err)
 	}
-	if _, err := audit.HMAC(ctx, "audit-subject", 0, []byte("subject-1")); err != nil {
-		t.Errorf("audit HMAC: %v", err)
+	wrapped, err := audit.WrapKey(ctx, "audit-subject", []byte("0123456789abcdef0123456789abcdef"), []byte("sotto/audit/subject-hmac/v1"))
+	if err != nil {
+		t.Fatalf("audit WrapKey: %v", err)
+	}
+	if _, err := audit.UnwrapKey(ctx, "audit-subject", wrapped, []byte("sotto/audit/subject-hmac/v1")); err != nil {
+		t.Errorf("audit UnwrapKey: %v", err)
 	}
 
 	tests := []struct {

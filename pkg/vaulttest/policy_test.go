@@ -54,7 +54,7 @@ func TestPoliciesLeastPrivilege(t *testing.T) {
 		"audit": {
 			{"sign checkpoint", false, "transit/sign/audit-checkpoint", input, 200},
 			{"read checkpoint public keys", true, "transit/keys/audit-checkpoint", nil, 200},
-			{"hmac subject", false, "transit/hmac/audit-subject/sha2-256", input, 200},
+			{"wrap hmac key", false, "transit/encrypt/audit-subject", map[string]any{"plaintext": b64([]byte("k"))}, 200},
 			{"read subject key", true, "transit/keys/audit-subject", nil, 200},
 			{"issue own cert", false, "pki/issue/workload", issue(td + "/audit"), 200},
 			{"encrypt with tokenvault kek", false, "transit/encrypt/tokenvault-kek", map[string]any{"plaintext": b64([]byte("x"))}, 403},
@@ -64,7 +64,8 @@ func TestPoliciesLeastPrivilege(t *testing.T) {
 			{"encrypt upserting a key", false, "transit/encrypt/audit-checkpoint-2", map[string]any{"plaintext": b64([]byte("x"))}, 403},
 			{"rotate checkpoint key", false, "transit/keys/audit-checkpoint/rotate", nil, 403},
 			{"export checkpoint key", true, "transit/export/signing-key/audit-checkpoint", nil, 403},
-			{"hmac with other algorithm path", false, "transit/hmac/audit-subject/sha2-512", input, 403},
+			{"hmac with the wrapping key", false, "transit/hmac/audit-subject/sha2-256", input, 403},
+			{"rewrap subject key", false, "transit/rewrap/audit-subject", map[string]any{"ciphertext": ciphertext}, 403},
 			{"sign with subject key", false, "transit/sign/audit-subject", input, 403},
 			{"issue cert for tokenvault", false, "pki/issue/workload", issue(td + "/tokenvault"), 403},
 			{"issue cert smuggling a second id", false, "pki/issue/workload", issue(td + "/audit," + td + "/tokenvault"), 403},

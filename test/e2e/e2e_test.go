@@ -292,8 +292,12 @@ func TestSyncRecordFailsClosed(t *testing.T) {
 func TestProductionBackends(t *testing.T) {
 	v := vaulttest.Start(t)
 	dsn := storetest.PostgresDSN(t)
+	// Each service gets a token with only its own deploy/vault policy.
 	s := startSuite(t, t.TempDir(),
-		"SOTTO_VAULT_ADDR="+v.Addr, "SOTTO_VAULT_TOKEN="+v.Token, "SOTTO_AUDIT_DB_DSN="+dsn)
+		"SOTTO_VAULT_ADDR="+v.Addr, "SOTTO_VAULT_TOKEN=",
+		"SOTTO_AUDIT_VAULT_TOKEN="+v.ClientWithPolicies(t, "audit").Token(),
+		"SOTTO_GATEWAY_VAULT_TOKEN="+v.ClientWithPolicies(t, "gateway").Token(),
+		"SOTTO_AUDIT_DB_DSN="+dsn)
 	ctx := context.Background()
 	e := auditclient.New(ctx, "identity.login", auditclient.Denied)
 	e.Subject, e.Reason = "cus_9", "MFA_REQUIRED"

@@ -1,5 +1,7 @@
 # audit: the append-only audit log. It signs Merkle-tree checkpoints and
-# pseudonymises subject IDs with a keyed hash; it never encrypts or decrypts.
+# pseudonymises subject IDs with HMAC keys of its own that are stored wrapped
+# by audit-subject (envelope encryption, docs/adr/0002): the only data it
+# encrypts or decrypts with Transit are those 32-byte HMAC keys.
 #
 # Every Transit grant is "update" without "create": Transit creates a missing
 # key on first use only for tokens that may create, so a wrong or missing key
@@ -24,14 +26,18 @@ path "transit/keys/audit-checkpoint" {
   capabilities = ["read"]
 }
 
-# HMAC-SHA256 of subject IDs, so audit entries can be found per subject
-# without storing the ID. Only this algorithm path is granted.
-path "transit/hmac/audit-subject/sha2-256" {
+# Wrap a new subject-HMAC key (at first start and on rotation) and unwrap the
+# stored ones at start. HMACs are then computed in process, with no Vault
+# round trip per audit event.
+path "transit/encrypt/audit-subject" {
+  capabilities = ["update"]
+}
+path "transit/decrypt/audit-subject" {
   capabilities = ["update"]
 }
 
-# Type and versions of the HMAC key (pkg/keys checks the type before use; the
-# version pins which HMAC an entry was written with). No key material.
+# Type and versions of the wrapping key (pkg/keys checks the type before
+# use). No key material.
 path "transit/keys/audit-subject" {
   capabilities = ["read"]
 }
