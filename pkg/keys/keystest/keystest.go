@@ -575,7 +575,7 @@ func testConcurrent(t *testing.T, km keys.KeyManager) {
 	wg.Go(func() {
 		for range rounds {
 			if err := km.Rotate(ctx, name); err != nil {
-				errc <- fmt.Errorf("Rotate: %w", err)
+				errc <- fmt.Errorf("rotate: %w", err)
 			}
 		}
 	})
