@@ -83,6 +83,11 @@ func New(ctx context.Context, name string, cfg Config, policy authz.Policy, logg
 	if err != nil {
 		return nil, fmt.Errorf("workload certificate: %w", err)
 	}
+	if cfg.Reflection {
+		// Reflection describes the API, not data; any workload of the trust
+		// domain (e.g. an operator's grpcurl with a workload certificate) may use it.
+		policy = withReflection(policy)
+	}
 	authorizer, err := authz.New(source.ID().TrustDomain(), policy)
 	if err != nil {
 		return nil, fmt.Errorf("authorization policy: %w", err)
@@ -262,4 +267,15 @@ func (s *Server) watchReadiness(ctx context.Context) {
 		case <-t.C:
 		}
 	}
+}
+
+// withReflection returns a copy of p that also allows the reflection service.
+func withReflection(p authz.Policy) authz.Policy {
+	out := make(authz.Policy, len(p)+2)
+	for k, v := range p {
+		out[k] = v
+	}
+	out["/grpc.reflection.v1.ServerReflection/ServerReflectionInfo"] = []string{authz.AnyWorkload}
+	out["/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo"] = []string{authz.AnyWorkload}
+	return out
 }

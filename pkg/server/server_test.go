@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -13,10 +14,12 @@ import (
 	"google.golang.org/grpc/codes"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	testpb "google.golang.org/grpc/interop/grpc_testing"
+	reflectionpb "google.golang.org/grpc/reflection/grpc_reflection_v1"
 	"google.golang.org/grpc/status"
 
 	"github.com/sottohq/sotto/pkg/authz"
 	"github.com/sottohq/sotto/pkg/errs"
+	"github.com/sottohq/sotto/pkg/server"
 	"github.com/sottohq/sotto/pkg/servertest"
 )
 
@@ -187,5 +190,38 @@ func TestGracefulStopFinishesInFlightCalls(t *testing.T) {
 	}
 	if err := <-served; err != nil {
 		t.Fatalf("Serve: %v", err)
+	}
+}
+
+func TestReflectionOnlyWhenEnabled(t *testing.T) {
+	for _, enabled := range []bool{false, true} {
+		t.Run(fmt.Sprint(enabled), func(t *testing.T) {
+			pki := servertest.NewPKI(t)
+			cfg := pki.Config(t, "svc")
+			cfg.Reflection = enabled
+			srv, err := server.New(context.Background(), "svc", cfg, policy, servertest.Logger())
+			if err != nil {
+				t.Fatal(err)
+			}
+			testpb.RegisterTestServiceServer(srv.GRPC(), &testService{})
+			addr := servertest.Start(t, srv)
+			stream, err := reflectionpb.NewServerReflectionClient(pki.Dial(t, "client", "svc", addr)).ServerReflectionInfo(context.Background())
+			if err == nil {
+				err = stream.Send(&reflectionpb.ServerReflectionRequest{MessageRequest: &reflectionpb.ServerReflectionRequest_ListServices{}})
+			}
+			var resp *reflectionpb.ServerReflectionResponse
+			if err == nil {
+				resp, err = stream.Recv()
+			}
+			if !enabled {
+				if status.Code(err) != codes.PermissionDenied && status.Code(err) != codes.Unimplemented {
+					t.Fatalf("reflection disabled: %v, want refused", err)
+				}
+				return
+			}
+			if err != nil || !strings.Contains(resp.String(), "grpc.testing.TestService") {
+				t.Fatalf("reflection enabled: %v %v", resp, err)
+			}
+		})
 	}
 }

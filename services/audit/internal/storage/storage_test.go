@@ -1,0 +1,120 @@
+package storage_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/transparency-dev/merkle/compact"
+
+	"github.com/sottohq/sotto/pkg/errs"
+	"github.com/sottohq/sotto/pkg/store"
+	"github.com/sottohq/sotto/pkg/store/storetest"
+	"github.com/sottohq/sotto/services/audit/internal/ledger"
+	"github.com/sottohq/sotto/services/audit/internal/storage"
+	"github.com/sottohq/sotto/services/audit/migrations"
+)
+
+// The audit store's contract, run on SQLite and PostgreSQL.
+
+func entry(i int64) ledger.Entry {
+	return ledger.Entry{Index: i, EventID: "ev-" + string(rune('a'+i)), Data: []byte{byte(i)}, Action: "a.b",
+		OccurTime: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+}
+
+func TestAppendCompareAndSet(t *testing.T) {
+	storetest.ForEachDialect(t, migrations.FS, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		s := storage.New(db)
+		node := func(i int64) ledger.Node { return ledger.Node{ID: compact.NewNodeID(0, uint64(i)), Hash: []byte{0xaa, byte(i)}} }
+		if err := s.Append(ctx, 0, []ledger.Entry{entry(0), entry(1)}, []ledger.Node{node(0), node(1)}); err != nil {
+			t.Fatal(err)
+		}
+		// A writer that still believes the tree is empty loses, and writes nothing.
+		err := s.Append(ctx, 0, []ledger.Entry{entry(2)}, []ledger.Node{node(2)})
+		if !errors.Is(err, ledger.ErrConflict) {
+			t.Fatalf("stale append: %v, want ErrConflict", err)
+		}
+		if n, _ := s.TreeSize(ctx); n != 2 {
+			t.Fatalf("size %d after a lost race, want 2", n)
+		}
+		if _, err := s.Entry(ctx, entry(2).EventID); !errs.Is(err, errs.NotFound) {
+			t.Fatalf("entry of the losing append: %v", err)
+		}
+		// A duplicate event ID rolls the whole batch back.
+		if err := s.Append(ctx, 2, []ledger.Entry{entry(2), {Index: 3, EventID: entry(0).EventID, Data: []byte{9}}}, nil); !errs.Is(err, errs.AlreadyExists) {
+			t.Fatalf("duplicate event id: %v", err)
+		}
+		if n, _ := s.TreeSize(ctx); n != 2 {
+			t.Fatalf("size %d after a failed batch, want 2", n)
+		}
+		got, err := s.Nodes(ctx, []compact.NodeID{compact.NewNodeID(0, 1), compact.NewNodeID(0, 0)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff([][]byte{{0xaa, 1}, {0xaa, 0}}, got); diff != "" {
+			t.Fatalf("nodes (-want +got):\n%s", diff)
+		}
+		if _, err := s.Nodes(ctx, []compact.NodeID{compact.NewNodeID(3, 0)}); err == nil {
+			t.Fatal("missing node returned no error")
+		}
+		found, err := s.FindEvents(ctx, []string{entry(0).EventID, "nope", entry(1).EventID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(map[string]int64{entry(0).EventID: 0, entry(1).EventID: 1}, found); diff != "" {
+			t.Fatalf("find events (-want +got):\n%s", diff)
+		}
+		rng, err := s.EntriesRange(ctx, 1, 10)
+		if err != nil || len(rng) != 1 || rng[0].Index != 1 || string(rng[0].LeafHash) != string([]byte{0xaa, 1}) {
+			t.Fatalf("entries range: %+v %v", rng, err)
+		}
+	})
+}
+
+func TestCheckpointsAndHMACKeys(t *testing.T) {
+	storetest.ForEachDialect(t, migrations.FS, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		s := storage.New(db)
+		if _, err := s.LatestCheckpoint(ctx); !errs.Is(err, errs.NotFound) {
+			t.Fatalf("latest of none: %v", err)
+		}
+		at := time.Date(2026, 11, 29, 0, 0, 0, 0, time.UTC)
+		for _, size := range []int64{0, 5, 3} {
+			if err := s.PutCheckpoint(ctx, ledger.Checkpoint{Size: size, Root: []byte{byte(size)}, Note: []byte("n"), SignTime: at}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// Re-putting a size keeps the first (checkpoints are immutable).
+		if err := s.PutCheckpoint(ctx, ledger.Checkpoint{Size: 5, Root: []byte{0xff}, Note: []byte("other"), SignTime: at}); err != nil {
+			t.Fatal(err)
+		}
+		latest, err := s.LatestCheckpoint(ctx)
+		if err != nil || latest.Size != 5 || latest.Root[0] != 5 || !latest.SignTime.Equal(at) {
+			t.Fatalf("latest: %+v %v", latest, err)
+		}
+		list, err := s.ListCheckpoints(ctx, -1, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var sizes []int64
+		for _, c := range list {
+			sizes = append(sizes, c.Size)
+		}
+		if diff := cmp.Diff([]int64{0, 3, 5}, sizes); diff != "" {
+			t.Fatalf("checkpoint order (-want +got):\n%s", diff)
+		}
+		if err := s.AddHMACKey(ctx, 1, []byte("w1")); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.AddHMACKey(ctx, 1, []byte("w1'")); !errs.Is(err, errs.AlreadyExists) {
+			t.Fatalf("second key version 1: %v", err)
+		}
+		keys, err := s.HMACKeys(ctx)
+		if err != nil || string(keys[1]) != "w1" || len(keys) != 1 {
+			t.Fatalf("hmac keys: %v %v", keys, err)
+		}
+	})
+}
