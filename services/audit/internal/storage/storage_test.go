@@ -28,7 +28,9 @@ func TestAppendCompareAndSet(t *testing.T) {
 	storetest.ForEachDialect(t, migrations.FS, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		s := storage.New(db)
-		node := func(i int64) ledger.Node { return ledger.Node{ID: compact.NewNodeID(0, uint64(i)), Hash: []byte{0xaa, byte(i)}} }
+		node := func(i int64) ledger.Node {
+			return ledger.Node{ID: compact.NewNodeID(0, uint64(i)), Hash: []byte{0xaa, byte(i)}}
+		}
 		if err := s.Append(ctx, 0, []ledger.Entry{entry(0), entry(1)}, []ledger.Node{node(0), node(1)}); err != nil {
 			t.Fatal(err)
 		}
