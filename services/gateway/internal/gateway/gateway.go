@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
@@ -39,6 +40,14 @@ type Options struct {
 // New returns the gateway's HTTP handler.
 func New(ctx context.Context, b Backends, opts Options) (http.Handler, error) {
 	mux := runtime.NewServeMux(
+		// Match routes on the path as sent: an encoded "/" (%2F) stays part of
+		// a segment instead of creating a route the guard below never saw.
+		runtime.WithUnescapingMode(runtime.UnescapingModeAllExceptReserved),
+		// Only headers the services understand travel on; in particular the
+		// operator token stays at the edge.
+		runtime.WithIncomingHeaderMatcher(func(string) (string, bool) { return "", false }),
+		// grpc-gateway keeps the query parser process-wide; one gateway per process.
+		runtime.SetQueryParameterParser(strictQueryParser{}),
 		runtime.WithErrorHandler(errorHandler),
 		runtime.WithRoutingErrorHandler(routingErrorHandler),
 		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.JSONPb{
@@ -59,9 +68,30 @@ func New(ctx context.Context, b Backends, opts Options) (http.Handler, error) {
 		w.Write(gen.OpenAPI)
 	})
 	root.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
-	root.Handle("/v1/audit/", requireAdmin(opts.AdminToken, mux))
-	root.Handle("/", mux)
-	return limitBody(opts.MaxBodyBytes, root), nil
+	// Every API route is an operator route today, so the guard covers the
+	// whole API rather than path prefixes that an encoded path could dodge.
+	root.Handle("/", requireAdmin(opts.AdminToken, mux))
+	return limitBody(opts.MaxBodyBytes, validURL(root)), nil
+}
+
+// validURL rejects paths and query strings that are not valid UTF-8 (they
+// cannot become protobuf strings) with 400 instead of letting them fail
+// later as an internal error.
+func validURL(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ok := utf8.ValidString(r.URL.Path)
+		for k, vs := range r.URL.Query() {
+			ok = ok && utf8.ValidString(k)
+			for _, v := range vs {
+				ok = ok && utf8.ValidString(v)
+			}
+		}
+		if !ok || strings.ContainsRune(r.URL.RawQuery, 0) {
+			writeError(w, http.StatusBadRequest, codes.InvalidArgument, "MALFORMED_REQUEST", "request path or parameters are not valid UTF-8")
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // requireAdmin guards operator routes with a bearer token. Until the identity

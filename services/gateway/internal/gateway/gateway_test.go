@@ -60,7 +60,8 @@ func TestGatewayEdge(t *testing.T) {
 		{"no token", http.MethodGet, "/v1/audit/events", "", "", http.StatusUnauthorized, "UNAUTHENTICATED"},
 		{"wrong token", http.MethodGet, "/v1/audit/events", "guess", "", http.StatusUnauthorized, "UNAUTHENTICATED"},
 		{"backend down", http.MethodGet, "/v1/audit/events", "secret", "", http.StatusServiceUnavailable, "UNAVAILABLE"},
-		{"unknown route", http.MethodGet, "/v2/nothing", "", "", http.StatusNotFound, "ROUTE_NOT_FOUND"},
+		{"unknown route", http.MethodGet, "/v2/nothing", "secret", "", http.StatusNotFound, "ROUTE_NOT_FOUND"},
+		{"unknown route without token", http.MethodGet, "/v2/nothing", "", "", http.StatusUnauthorized, "UNAUTHENTICATED"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -99,5 +100,38 @@ func TestOpenAPIServed(t *testing.T) {
 	var doc map[string]any
 	if rec.Code != http.StatusOK || json.Unmarshal(rec.Body.Bytes(), &doc) != nil || doc["paths"] == nil {
 		t.Fatalf("openapi: %d", rec.Code)
+	}
+}
+
+// TestEncodedPathsCannotDodgeTheGuard: every API path, however encoded, is
+// behind the operator token.
+func TestEncodedPathsCannotDodgeTheGuard(t *testing.T) {
+	h := newTestGateway(t)
+	for _, path := range []string{
+		"/v1%2Faudit/events", "/v1/audit%2Fevents", "/v1/audit/events%2F", "/%761/audit/events",
+		"/v1/%61udit/events", "//v1/audit/events", "/v1/audit/../audit/events", "/V1/audit/events",
+	} {
+		t.Run(path, func(t *testing.T) {
+			req := httptest.NewRequest(http.MethodGet, "http://gw"+path, nil)
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			if rec.Code == http.StatusOK || rec.Code == http.StatusServiceUnavailable {
+				t.Fatalf("%s without a token reached the backend: %d %s", path, rec.Code, rec.Body)
+			}
+		})
+	}
+}
+
+func TestMalformedURLsAre400(t *testing.T) {
+	h := newTestGateway(t)
+	for _, path := range []string{
+		"/v1/audit/events?subject=%FF", "/v1/audit/events/%FF", "/v1/audit/events?subjet=cus_1", "/v1/audit/events?page_size=abc",
+	} {
+		t.Run(path, func(t *testing.T) {
+			code, body := do(h, http.MethodGet, path, "secret", "")
+			if code != http.StatusBadRequest || reason(body) != "MALFORMED_REQUEST" {
+				t.Fatalf("got %d %v, want 400 MALFORMED_REQUEST", code, body)
+			}
+		})
 	}
 }
