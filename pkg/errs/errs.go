@@ -149,14 +149,28 @@ func ToStatus(err error) *status.Status {
 	if errors.As(err, &e) {
 		return e.GRPCStatus()
 	}
-	if st, ok := status.FromError(err); ok {
+	// A status from a downstream call keeps its code, its own message (Sotto
+	// services only send client-safe ones) and its ErrorInfo. The message of
+	// the wrapping chain is dropped: status.FromError would put the whole
+	// err.Error() there, including whatever a caller wrapped around it.
+	var se interface{ GRPCStatus() *status.Status }
+	if errors.As(err, &se) {
+		st := se.GRPCStatus()
 		switch st.Code() {
 		case codes.Canceled, codes.DeadlineExceeded:
 			return status.New(st.Code(), st.Code().String())
 		case codes.Unknown, codes.Internal, codes.DataLoss:
 			return status.New(codes.Internal, "internal error")
 		}
-		return st
+		out := status.New(st.Code(), st.Message())
+		for _, d := range st.Details() {
+			if info, ok := d.(*errdetails.ErrorInfo); ok {
+				if withInfo, err := out.WithDetails(info); err == nil {
+					out = withInfo
+				}
+			}
+		}
+		return out
 	}
 	switch {
 	case errors.Is(err, context.Canceled):

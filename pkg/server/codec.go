@@ -13,8 +13,9 @@ import (
 // server is broken when the client sent bad input. strictCodec decodes exactly
 // like the standard proto codec but, on failure, leaves the message empty,
 // remembers the failure, and lets the validation interceptor answer
-// InvalidArgument. The marker is removed by that interceptor, which runs on
-// every unary call (Sotto services are unary only).
+// InvalidArgument. The marker is removed by decodedUnary, the first
+// interceptor after recovery on every unary call, and by decodedStream for
+// every message a stream receives, so no marker outlives its call.
 type strictCodec struct {
 	encoding.CodecV2
 	failed *sync.Map // proto.Message → struct{}

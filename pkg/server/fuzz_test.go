@@ -28,7 +28,7 @@ func FuzzRequestDecoding(f *testing.F) {
 	f.Add([]byte{0x0a, 0x02, 0x2a, 0xff})
 	f.Add(append(append([]byte(nil), valid...), 0xf8, 0x06, 0x01))
 	codec := newStrictCodec()
-	interceptor := validateUnary(codec)
+	decoded, validate := decodedUnary(codec), validateUnary()
 	info := &grpc.UnaryServerInfo{FullMethod: auditv1.AuditService_AppendEvents_FullMethodName}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		req := &auditv1.AppendEventsRequest{}
@@ -36,10 +36,15 @@ func FuzzRequestDecoding(f *testing.F) {
 			t.Fatalf("strict codec returned an error (gRPC would report Internal): %v", err)
 		}
 		reached := false
-		_, err := interceptor(context.Background(), req, info, func(context.Context, any) (any, error) {
-			reached = true
-			return nil, nil
+		_, err := decoded(context.Background(), req, info, func(ctx context.Context, req any) (any, error) {
+			return validate(ctx, req, info, func(context.Context, any) (any, error) {
+				reached = true
+				return nil, nil
+			})
 		})
+		if codec.takeFailure(req) {
+			t.Fatal("decode failure marker left behind")
+		}
 		if err != nil && status.Code(err) != codes.InvalidArgument {
 			t.Fatalf("code %v, want InvalidArgument: %v", status.Code(err), err)
 		}

@@ -98,10 +98,48 @@ func errorsUnary(logger *slog.Logger) grpc.UnaryServerInterceptor {
 	}
 }
 
-// validateUnary rejects requests that failed to decode (see strictCodec),
-// carry fields this server does not know, or break the proto's protovalidate
-// rules. The violations name fields and rules, never the offending values.
-func validateUnary(codec strictCodec) grpc.UnaryServerInterceptor {
+var errMalformed = func() error {
+	return badRequest("MALFORMED_REQUEST", "request is not a valid message (for example, a string field is not valid UTF-8)", nil)
+}
+
+// decodedUnary answers requests that failed to decode (see strictCodec) with
+// InvalidArgument. It runs first, before authorization, so that the codec's
+// failure marker is always taken off again whatever happens next.
+func decodedUnary(codec strictCodec) grpc.UnaryServerInterceptor {
+	return func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+		if codec.takeFailure(req) {
+			return nil, errMalformed()
+		}
+		return handler(ctx, req)
+	}
+}
+
+// decodedStream does the same for every message a stream receives.
+func decodedStream(codec strictCodec) grpc.StreamServerInterceptor {
+	return func(srv any, ss grpc.ServerStream, _ *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+		return handler(srv, &decodedServerStream{ServerStream: ss, codec: codec})
+	}
+}
+
+type decodedServerStream struct {
+	grpc.ServerStream
+	codec strictCodec
+}
+
+func (s *decodedServerStream) RecvMsg(m any) error {
+	if err := s.ServerStream.RecvMsg(m); err != nil {
+		return err
+	}
+	if s.codec.takeFailure(m) {
+		return errMalformed()
+	}
+	return nil
+}
+
+// validateUnary rejects requests that carry fields this server does not
+// know or break the proto's protovalidate rules. The violations name fields
+// and rules, never the offending values.
+func validateUnary() grpc.UnaryServerInterceptor {
 	validator, err := protovalidate.New()
 	if err != nil {
 		// Only possible with a broken protovalidate build; fail every call closed.
@@ -110,9 +148,6 @@ func validateUnary(codec strictCodec) grpc.UnaryServerInterceptor {
 		}
 	}
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
-		if codec.takeFailure(req) {
-			return nil, badRequest("MALFORMED_REQUEST", "request is not a valid message (for example, a string field is not valid UTF-8)", nil)
-		}
 		msg, ok := req.(proto.Message)
 		if !ok {
 			return handler(ctx, req)

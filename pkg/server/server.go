@@ -108,12 +108,14 @@ func New(ctx context.Context, name string, cfg Config, policy authz.Policy, logg
 		grpc.ChainUnaryInterceptor(
 			logUnary(logger),
 			recoverUnary(logger),
+			decodedUnary(codec),
 			errorsUnary(logger),
 			authorizer.UnaryInterceptor(),
-			validateUnary(codec),
+			validateUnary(),
 		),
 		grpc.ChainStreamInterceptor(
 			recoverStream(logger),
+			decodedStream(codec),
 			authorizer.StreamInterceptor(),
 		),
 		grpc.MaxRecvMsgSize(cfg.MaxRecvMsgBytes),

@@ -14,6 +14,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+	"google.golang.org/grpc"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
 	"github.com/sottohq/sotto/pkg/dial"
 	"github.com/sottohq/sotto/pkg/logging"
@@ -57,8 +59,22 @@ func realMain(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// A connection of its own for readiness, so /readyz reflects whether the
+	// audit service answers its health check over mTLS.
+	healthConn, err := grpc.NewClient(cfg.AuditAddr, auditDial...)
+	if err != nil {
+		return err
+	}
+	defer healthConn.Close()
+	ready := func(ctx context.Context) error {
+		resp, err := healthpb.NewHealthClient(healthConn).Check(ctx, &healthpb.HealthCheckRequest{})
+		if err == nil && resp.GetStatus() != healthpb.HealthCheckResponse_SERVING {
+			err = errors.New("audit not serving")
+		}
+		return err
+	}
 	handler, err := gateway.New(ctx, gateway.Backends{AuditAddr: cfg.AuditAddr, AuditDial: auditDial},
-		gateway.Options{MaxBodyBytes: cfg.MaxBodyBytes, AdminToken: cfg.AdminToken})
+		gateway.Options{MaxBodyBytes: cfg.MaxBodyBytes, AdminToken: cfg.AdminToken, Ready: ready, Logger: logger})
 	if err != nil {
 		return err
 	}
@@ -67,7 +83,9 @@ func realMain(ctx context.Context) error {
 	}
 
 	api := &http.Server{
-		Handler: otelhttp.NewHandler(handler, "gateway",
+		// The gateway is the public edge: incoming trace context starts a new
+		// trace (linked), it is never trusted as our own parent.
+		Handler: otelhttp.NewHandler(handler, "gateway", otelhttp.WithPublicEndpointFn(func(*http.Request) bool { return true }),
 			otelhttp.WithTracerProvider(tel.Tracer), otelhttp.WithMeterProvider(tel.Meter), otelhttp.WithPropagators(tel.Propagator)),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       30 * time.Second,

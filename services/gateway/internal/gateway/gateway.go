@@ -7,8 +7,10 @@ import (
 	"context"
 	"crypto/subtle"
 	"encoding/json"
+	"log/slog"
 	"net/http"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
@@ -35,10 +37,18 @@ type Options struct {
 	MaxBodyBytes int64
 	// AdminToken guards operator routes; empty disables them.
 	AdminToken string
+	// Ready reports whether the backends are reachable, for /readyz.
+	Ready func(context.Context) error
+	// Logger records internal errors (never request content).
+	Logger *slog.Logger
 }
 
 // New returns the gateway's HTTP handler.
 func New(ctx context.Context, b Backends, opts Options) (http.Handler, error) {
+	logger := opts.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
 	mux := runtime.NewServeMux(
 		// Match routes on the path as sent: an encoded "/" (%2F) stays part of
 		// a segment instead of creating a route the guard below never saw.
@@ -48,7 +58,7 @@ func New(ctx context.Context, b Backends, opts Options) (http.Handler, error) {
 		runtime.WithIncomingHeaderMatcher(func(string) (string, bool) { return "", false }),
 		// grpc-gateway keeps the query parser process-wide; one gateway per process.
 		runtime.SetQueryParameterParser(strictQueryParser{}),
-		runtime.WithErrorHandler(errorHandler),
+		runtime.WithErrorHandler(errorHandler(logger)),
 		runtime.WithRoutingErrorHandler(routingErrorHandler),
 		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.JSONPb{
 			MarshalOptions: protojson.MarshalOptions{EmitUnpopulated: false, UseProtoNames: true},
@@ -68,6 +78,17 @@ func New(ctx context.Context, b Backends, opts Options) (http.Handler, error) {
 		w.Write(gen.OpenAPI)
 	})
 	root.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
+	root.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		if opts.Ready != nil {
+			ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+			defer cancel()
+			if err := opts.Ready(ctx); err != nil {
+				writeError(w, http.StatusServiceUnavailable, codes.Unavailable, "NOT_READY", "backends unreachable")
+				return
+			}
+		}
+		w.Write([]byte("ready\n"))
+	})
 	// Every API route is an operator route today, so the guard covers the
 	// whole API rather than path prefixes that an encoded path could dodge.
 	root.Handle("/", requireAdmin(opts.AdminToken, mux))
@@ -154,7 +175,13 @@ func writeError(w http.ResponseWriter, httpCode int, code codes.Code, reason, ms
 	json.NewEncoder(w).Encode(body)
 }
 
-func errorHandler(ctx context.Context, _ *runtime.ServeMux, _ runtime.Marshaler, w http.ResponseWriter, r *http.Request, err error) {
+func errorHandler(logger *slog.Logger) runtime.ErrorHandlerFunc {
+	return func(ctx context.Context, _ *runtime.ServeMux, _ runtime.Marshaler, w http.ResponseWriter, r *http.Request, err error) {
+		handleError(ctx, logger, w, r, err)
+	}
+}
+
+func handleError(ctx context.Context, logger *slog.Logger, w http.ResponseWriter, r *http.Request, err error) {
 	st, ok := status.FromError(err)
 	if !ok {
 		// Errors raised by the gateway itself (bad JSON, bad query parameter,
@@ -183,7 +210,9 @@ func errorHandler(ctx context.Context, _ *runtime.ServeMux, _ runtime.Marshaler,
 	}
 	switch code {
 	case codes.Internal, codes.Unknown, codes.DataLoss:
-		// Never relay internals; the service already logged them.
+		// Never relay internals. Log the route pattern and code only: the
+		// message may quote input.
+		logger.ErrorContext(ctx, "internal error", "path", r.Pattern, "code", code.String())
 		code, msg, reason = codes.Internal, "internal error", "INTERNAL"
 	case codes.Unavailable:
 		if reason == "" {
