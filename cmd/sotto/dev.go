@@ -19,8 +19,11 @@ import (
 	"time"
 
 	"github.com/spiffe/go-spiffe/v2/spiffeid"
+	"golang.org/x/mod/sumdb/note"
 
+	"github.com/sottohq/sotto/pkg/keys"
 	"github.com/sottohq/sotto/pkg/mtls"
+	"github.com/sottohq/sotto/pkg/vaultclient"
 )
 
 // devService is one process of the local suite.
@@ -191,7 +194,13 @@ func devUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 	}
 
-	st := devState{TrustDomain: *trustDomain, AuditAddr: auditAddr, GatewayURL: "http://" + gwAddr, AdminToken: adminToken, CLI: cliID}
+	vkeys, err := auditVerifierKeys(ctx, filepath.Join(dir, "keys", "audit.json"), *trustDomain+"/audit")
+	if err != nil {
+		stopAll()
+		return fmt.Errorf("audit verifier keys: %w", err)
+	}
+	st := devState{TrustDomain: *trustDomain, AuditAddr: auditAddr, GatewayURL: "http://" + gwAddr, AdminToken: adminToken, CLI: cliID,
+		AuditVerifierKeys: vkeys}
 	if err := writeState(dir, st); err != nil {
 		stopAll()
 		return err
@@ -300,4 +309,47 @@ func randomToken() (string, error) {
 		return "", err
 	}
 	return hex.EncodeToString(b), nil
+}
+
+// auditVerifierKeys reads the public halves of the audit log's checkpoint
+// key, every version, from the key store itself (the local keyring or Vault
+// Transit), so that `sotto audit verify` does not have to believe the audit
+// service about which key signs its checkpoints.
+func auditVerifierKeys(ctx context.Context, keyring, origin string) ([]string, error) {
+	token := os.Getenv("SOTTO_AUDIT_VAULT_TOKEN")
+	if token == "" {
+		token = os.Getenv("SOTTO_VAULT_TOKEN")
+	}
+	mount := os.Getenv("SOTTO_VAULT_TRANSIT_MOUNT")
+	if mount == "" {
+		mount = "transit"
+	}
+	name := os.Getenv("SOTTO_AUDIT_CHECKPOINT_KEY")
+	if name == "" {
+		name = "audit-checkpoint"
+	}
+	km, err := keys.Open(keys.Config{
+		Vault:        vaultclient.Config{Addr: os.Getenv("SOTTO_VAULT_ADDR"), Token: token, TokenFile: os.Getenv("SOTTO_VAULT_TOKEN_FILE")},
+		TransitMount: mount, KeyringFile: keyring,
+	})
+	if err != nil {
+		return nil, err
+	}
+	latest, err := km.LatestVersion(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for v := 1; v <= latest; v++ {
+		pub, err := km.PublicKey(ctx, name, v)
+		if err != nil {
+			return nil, err
+		}
+		vk, err := note.NewEd25519VerifierKey(origin, pub)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, vk)
+	}
+	return out, nil
 }

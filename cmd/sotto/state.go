@@ -17,6 +17,10 @@ type devState struct {
 	GatewayURL  string     `json:"gateway_url"`
 	AdminToken  string     `json:"admin_token"`
 	CLI         mtls.Files `json:"cli_identity"`
+	// AuditVerifierKeys are the note verifier keys of the audit log's
+	// checkpoint key, every version, read from the key store (not from the
+	// audit service) when the suite started.
+	AuditVerifierKeys []string `json:"audit_verifier_keys"`
 }
 
 func writeState(dir string, s devState) error {

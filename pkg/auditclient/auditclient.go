@@ -15,6 +15,8 @@ import (
 	"github.com/google/uuid"
 	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	auditv1 "github.com/sottohq/sotto/gen/go/sotto/audit/v1"
@@ -110,10 +112,21 @@ func (c *Client) append(ctx context.Context, events []Event) ([]*auditv1.AppendR
 	defer cancel()
 	resp, err := c.rpc.AppendEvents(ctx, req)
 	if err != nil {
+		if st, ok := status.FromError(err); ok && (st.Code() == codes.InvalidArgument || st.Code() == codes.AlreadyExists) {
+			// The event itself is wrong (a bug in the caller): not recorded, and
+			// retrying will not help.
+			return nil, errs.Wrap(err, errs.FailedPrecondition, "AUDIT_EVENT_REJECTED", "audit log rejected the event")
+		}
 		return nil, errs.Wrap(err, errs.Unavailable, "AUDIT_UNAVAILABLE", "audit log did not record the event")
 	}
+	// Trust only an answer that accounts for exactly the events we sent.
 	if len(resp.GetResults()) != len(events) {
 		return nil, errs.E(errs.Unavailable, "AUDIT_UNAVAILABLE", "audit log gave an incomplete answer")
+	}
+	for i, r := range resp.GetResults() {
+		if r.GetEventId() != events[i].ID {
+			return nil, errs.E(errs.Unavailable, "AUDIT_UNAVAILABLE", "audit log answered for other events")
+		}
 	}
 	return resp.GetResults(), nil
 }

@@ -3,9 +3,14 @@ package auditclient
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
+	"buf.build/go/protovalidate"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
 	auditv1 "github.com/sottohq/sotto/gen/go/sotto/audit/v1"
@@ -20,12 +25,14 @@ var OutboxSchema = map[store.Dialect]string{
 	store.SQLite: `CREATE TABLE audit_outbox (
     seq      INTEGER PRIMARY KEY AUTOINCREMENT,
     event_id TEXT    NOT NULL UNIQUE,
-    payload  BLOB    NOT NULL
+    payload  BLOB    NOT NULL,
+    rejected BOOLEAN NOT NULL DEFAULT FALSE
 );`,
 	store.Postgres: `CREATE TABLE audit_outbox (
     seq      BIGSERIAL PRIMARY KEY,
     event_id TEXT      NOT NULL UNIQUE,
-    payload  BYTEA     NOT NULL
+    payload  BYTEA     NOT NULL,
+    rejected BOOLEAN   NOT NULL DEFAULT FALSE
 );`,
 }
 
@@ -46,13 +53,19 @@ func NewOutbox(db *store.DB, client *Client, logger *slog.Logger) *Outbox {
 }
 
 // Enqueue records events in tx, the transaction that makes the state change
-// they describe: both commit or neither does.
+// they describe: both commit or neither does. Events are checked against the
+// audit service's own rules first, so that a malformed event fails the
+// caller's transaction instead of blocking the relay later.
 func (o *Outbox) Enqueue(ctx context.Context, tx *sql.Tx, events ...Event) error {
 	for _, e := range events {
 		if e.ID == "" || e.Time.IsZero() {
 			return errs.E(errs.InvalidArgument, "AUDIT_EVENT_INCOMPLETE", "audit event needs an ID and a time (use auditclient.New)")
 		}
-		payload, err := proto.Marshal(e.proto())
+		in := e.proto()
+		if err := protovalidate.Validate(in); err != nil {
+			return errs.Wrap(err, errs.InvalidArgument, "AUDIT_EVENT_INVALID", "audit event breaks the audit service's rules")
+		}
+		payload, err := proto.Marshal(in)
 		if err != nil {
 			return errs.Wrap(err, errs.Internal, "ENCODE_FAILED", "cannot encode audit event")
 		}
@@ -96,53 +109,116 @@ func (o *Outbox) Run(ctx context.Context) error {
 	}
 }
 
-// Flush relays one batch and returns how many events were delivered. An
-// event is deleted only after the audit service confirmed it, so a crash
-// between the two re-sends it, and the audit service deduplicates by ID.
-func (o *Outbox) Flush(ctx context.Context) (int, error) {
-	rows, err := o.db.QueryContext(ctx, `SELECT seq, payload FROM audit_outbox ORDER BY seq LIMIT $1`, o.batch)
-	if err != nil {
-		return 0, store.MapError(err)
-	}
-	var seqs []int64
-	req := &auditv1.AppendEventsRequest{}
-	for rows.Next() {
-		var seq int64
-		var payload []byte
-		if err := rows.Scan(&seq, &payload); err != nil {
-			rows.Close()
-			return 0, store.MapError(err)
-		}
-		in := &auditv1.EventInput{}
-		if err := proto.Unmarshal(payload, in); err != nil {
-			rows.Close()
-			return 0, errs.Wrap(err, errs.Internal, "OUTBOX_CORRUPT", "outbox row cannot be decoded")
-		}
-		seqs = append(seqs, seq)
-		req.Events = append(req.Events, in)
-	}
-	if err := rows.Err(); err != nil {
-		rows.Close()
-		return 0, store.MapError(err)
-	}
-	rows.Close()
-	if len(seqs) == 0 {
-		return 0, nil
-	}
-	ctx2, cancel := context.WithTimeout(ctx, o.client.timeout)
-	defer cancel()
-	if _, err := o.client.rpc.AppendEvents(ctx2, req); err != nil {
-		return 0, errs.Wrap(err, errs.Unavailable, "AUDIT_UNAVAILABLE", "audit log unavailable")
-	}
-	if _, err := o.db.ExecContext(ctx, `DELETE FROM audit_outbox WHERE seq <= $1`, seqs[len(seqs)-1]); err != nil {
-		return 0, store.MapError(err)
-	}
-	return len(seqs), nil
+type outboxRow struct {
+	seq int64
+	in  *auditv1.EventInput
 }
 
-// Pending counts undelivered events (for readiness and metrics).
+// Flush relays one batch and returns how many events were delivered. A row
+// is deleted only after the audit service confirmed it, so a crash between
+// the two re-sends it, and the audit service deduplicates by ID. A row the
+// audit service refuses as invalid is marked rejected (kept, logged, no
+// longer sent) so that it cannot hold up every event behind it.
+func (o *Outbox) Flush(ctx context.Context) (int, error) {
+	rows, err := o.pending(ctx)
+	if err != nil || len(rows) == 0 {
+		return 0, err
+	}
+	err = o.send(ctx, rows)
+	if err == nil {
+		return len(rows), o.delete(ctx, rows)
+	}
+	if !refused(err) {
+		return 0, errs.Wrap(err, errs.Unavailable, "AUDIT_UNAVAILABLE", "audit log unavailable")
+	}
+	// Something in the batch is refused: find it by sending one at a time.
+	delivered := 0
+	for _, r := range rows {
+		err := o.send(ctx, []outboxRow{r})
+		switch {
+		case err == nil:
+			if err := o.delete(ctx, []outboxRow{r}); err != nil {
+				return delivered, err
+			}
+			delivered++
+		case refused(err):
+			o.logger.Error("audit event rejected by the audit service; kept in the outbox as rejected",
+				"event_id", r.in.GetEventId(), "code", status.Code(err).String())
+			if _, err := o.db.ExecContext(ctx, `UPDATE audit_outbox SET rejected = TRUE WHERE seq = $1`, r.seq); err != nil {
+				return delivered, store.MapError(err)
+			}
+		default:
+			return delivered, errs.Wrap(err, errs.Unavailable, "AUDIT_UNAVAILABLE", "audit log unavailable")
+		}
+	}
+	return delivered, nil
+}
+
+func refused(err error) bool {
+	c := status.Code(err)
+	return c == codes.InvalidArgument || c == codes.AlreadyExists
+}
+
+func (o *Outbox) pending(ctx context.Context) ([]outboxRow, error) {
+	rows, err := o.db.QueryContext(ctx, `SELECT seq, payload FROM audit_outbox WHERE NOT rejected ORDER BY seq LIMIT $1`, o.batch)
+	if err != nil {
+		return nil, store.MapError(err)
+	}
+	defer rows.Close()
+	var out []outboxRow
+	for rows.Next() {
+		var r outboxRow
+		var payload []byte
+		if err := rows.Scan(&r.seq, &payload); err != nil {
+			return nil, store.MapError(err)
+		}
+		r.in = &auditv1.EventInput{}
+		if err := proto.Unmarshal(payload, r.in); err != nil {
+			return nil, errs.Wrap(err, errs.Internal, "OUTBOX_CORRUPT", "outbox row cannot be decoded")
+		}
+		out = append(out, r)
+	}
+	return out, store.MapError(rows.Err())
+}
+
+func (o *Outbox) send(ctx context.Context, rows []outboxRow) error {
+	req := &auditv1.AppendEventsRequest{Events: make([]*auditv1.EventInput, len(rows))}
+	for i, r := range rows {
+		req.Events[i] = r.in
+	}
+	ctx, cancel := context.WithTimeout(ctx, o.client.timeout)
+	defer cancel()
+	resp, err := o.client.rpc.AppendEvents(ctx, req)
+	if err == nil && len(resp.GetResults()) != len(rows) {
+		err = status.Error(codes.Unavailable, "incomplete answer")
+	}
+	return err
+}
+
+// delete removes exactly the rows that were delivered. (Deleting "up to the
+// highest sequence number" would lose rows of transactions that took a lower
+// number but committed after the batch was read.)
+func (o *Outbox) delete(ctx context.Context, rows []outboxRow) error {
+	ph := make([]string, len(rows))
+	args := make([]any, len(rows))
+	for i, r := range rows {
+		ph[i] = fmt.Sprintf("$%d", i+1)
+		args[i] = r.seq
+	}
+	_, err := o.db.ExecContext(ctx, `DELETE FROM audit_outbox WHERE seq IN (`+strings.Join(ph, ",")+`)`, args...)
+	return store.MapError(err)
+}
+
+// Pending counts events waiting for delivery (for readiness and metrics).
 func (o *Outbox) Pending(ctx context.Context) (int, error) {
 	var n int
-	err := o.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM audit_outbox`).Scan(&n)
+	err := o.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM audit_outbox WHERE NOT rejected`).Scan(&n)
+	return n, store.MapError(err)
+}
+
+// Rejected counts events the audit service refused; each needs a look.
+func (o *Outbox) Rejected(ctx context.Context) (int, error) {
+	var n int
+	err := o.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM audit_outbox WHERE rejected`).Scan(&n)
 	return n, store.MapError(err)
 }

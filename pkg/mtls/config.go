@@ -61,8 +61,14 @@ func Open(ctx context.Context, cfg Config, name string, logger *slog.Logger) (sr
 	if err != nil {
 		return nil, nil, err
 	}
-	if src.ID().TrustDomain() != td {
-		return nil, nil, errs.E(errs.FailedPrecondition, "WRONG_TRUST_DOMAIN", "workload certificate is not in the configured trust domain")
+	// A workload serves only under its own name: a certificate for another
+	// workload (a mix-up in deployment) is refused at start.
+	want, err := spiffeid.FromSegments(td, name)
+	if err != nil {
+		return nil, nil, errs.Wrap(err, errs.InvalidArgument, "INVALID_SPIFFE_ID", "invalid workload name")
+	}
+	if src.ID() != want {
+		return nil, nil, errs.E(errs.FailedPrecondition, "WRONG_WORKLOAD_IDENTITY", "workload certificate is not for this workload")
 	}
 	return src, renew, nil
 }

@@ -225,3 +225,13 @@ func TestReflectionOnlyWhenEnabled(t *testing.T) {
 		})
 	}
 }
+
+// TestServesOnlyUnderItsOwnName: a service handed another workload's
+// certificate refuses to start.
+func TestServesOnlyUnderItsOwnName(t *testing.T) {
+	pki := servertest.NewPKI(t)
+	cfg := pki.Config(t, "gateway") // certificate for "gateway"
+	if _, err := server.New(context.Background(), "audit", cfg, policy, servertest.Logger()); err == nil {
+		t.Fatal("audit started with the gateway's certificate")
+	}
+}

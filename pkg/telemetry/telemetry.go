@@ -27,8 +27,9 @@ import (
 type Config struct {
 	// OTLPEndpoint is host:port of an OTLP/gRPC collector; empty disables trace export.
 	OTLPEndpoint string `env:"OTEL_EXPORTER_OTLP_ENDPOINT"`
-	// OTLPInsecure sends OTLP without TLS (a collector sidecar on loopback).
-	OTLPInsecure bool `env:"OTEL_EXPORTER_OTLP_INSECURE" envDefault:"true"`
+	// OTLPInsecure sends OTLP without TLS; only for a collector on loopback
+	// (a sidecar). Off by default.
+	OTLPInsecure bool `env:"OTEL_EXPORTER_OTLP_INSECURE"`
 }
 
 // Telemetry holds a service's providers.

@@ -22,6 +22,7 @@ import (
 
 	_ "github.com/jackc/pgx/v5/stdlib"
 	"github.com/spiffe/go-spiffe/v2/spiffeid"
+	"github.com/transparency-dev/merkle/rfc6962"
 	_ "modernc.org/sqlite"
 
 	"github.com/sottohq/sotto/pkg/auditclient"
@@ -51,6 +52,9 @@ type suite struct {
 func binDir(t *testing.T) string {
 	dir := os.Getenv("SOTTO_BIN_DIR")
 	if dir == "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("SOTTO_BIN_DIR is not set: CI must run the end-to-end tests (make test sets it)")
+		}
 		t.Skip("SOTTO_BIN_DIR is not set; run through `make test`, which builds the binaries")
 	}
 	return dir
@@ -226,48 +230,111 @@ func TestDevUpAppendReadVerifyTamper(t *testing.T) {
 	}
 
 	// Wait for a checkpoint that covers everything, then verify.
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		r := s.get("/v1/audit/checkpoint", s.info.AdminToken)
-		cp, _ := r.body["checkpoint"].(map[string]any)
-		if cp["tree_size"] == "5" {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no checkpoint of size 5: %s", r.raw)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+	waitCheckpoint(t, s, "5")
 	if out, err := s.verify(); err != nil || !strings.Contains(out, "OK: 5 entries") {
 		t.Fatalf("verify on an intact log: %v\n%s", err, out)
 	}
 
-	// Tamper with one stored entry while the suite is down; verify must name it.
+	// Tamper with stored entries while the suite is down; verify must name them.
 	s.stop()
+	tamper(t, state, func(db *sql.DB) {
+		// Entry 3: its bytes change, its stored leaf hash does not.
+		leaf := leafData(t, db, 3)
+		forged := bytes.Replace(leaf, []byte("order_support"), []byte("marketing_xyz"), 1)
+		if bytes.Equal(forged, leaf) {
+			t.Fatal("nothing to tamper with")
+		}
+		execOne(t, db, `UPDATE entries SET leaf_data = $1 WHERE leaf_index = 3`, forged)
+		// Entry 1 (cus_1): only its search column, moved to cus_0's hash, to
+		// hide it from cus_1's searches and plant it in cus_0's.
+		execOne(t, db, `UPDATE entries SET subject_hash = (SELECT subject_hash FROM entries WHERE leaf_index = 0) WHERE leaf_index = 1`)
+		// Entry 2: its bytes and its stored leaf hash, consistently.
+		forged2 := bytes.Replace(leafData(t, db, 2), []byte("tok_2"), []byte("tok_9"), 1)
+		execOne(t, db, `UPDATE entries SET leaf_data = $1 WHERE leaf_index = 2`, forged2)
+		execOne(t, db, `UPDATE tree_nodes SET hash = $1 WHERE level = 0 AND idx = 2`, rfc6962.DefaultHasher.HashLeaf(forged2))
+	})
+	s2 := startSuite(t, state)
+	out, err := s2.verify()
+	t.Logf("sotto audit verify on the tampered log:\n%s", out)
+	if err == nil {
+		t.Fatalf("verify passed on a tampered log:\n%s", out)
+	}
+	for _, want := range []string{
+		"entry 3 (event " + ids[3] + "): tampered",
+		"entry 1 (event " + ids[1] + "): its search columns were altered",
+		"2 (event " + ids[2] + ")",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("verify did not report %q:\n%s", want, out)
+		}
+	}
+	// Where the altered column would put the event into another subject's
+	// results, the service refuses to answer from it (hiding it from cus_1
+	// is what verify reported above).
+	if r := s2.get("/v1/audit/events?subject=cus_0", s2.info.AdminToken); r.code != http.StatusInternalServerError || strings.Contains(r.raw, ids[1]) {
+		t.Errorf("search over an altered index: %d %s", r.code, r.raw)
+	}
+
+	// The whole log replaced (deleted and regrown, re-signed with the same
+	// key): the witness from the first verification catches it.
+	s2.stop()
+	for _, suffix := range []string{"", "-wal", "-shm"} {
+		os.Remove(filepath.Join(state, "data", "audit.db"+suffix))
+	}
+	s3 := startSuite(t, state)
+	ctx3 := context.Background()
+	if err := s3.auditClient("tokenvault").Record(ctx3, auditclient.New(ctx3, "tokenvault.detokenize", auditclient.Success)); err != nil {
+		t.Fatal(err)
+	}
+	waitCheckpoint(t, s3, "1")
+	if out, err := s3.verify(); err == nil || !strings.Contains(out, "the log shrank from 5 to 1") {
+		t.Fatalf("verify of a replaced log: %v\n%s", err, out)
+	}
+}
+
+func waitCheckpoint(t *testing.T, s *suite, size string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		r := s.get("/v1/audit/checkpoint", s.info.AdminToken)
+		cp, _ := r.body["checkpoint"].(map[string]any)
+		if cp["tree_size"] == size {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no checkpoint of size %s: %s", size, r.raw)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+func tamper(t *testing.T, state string, f func(db *sql.DB)) {
+	t.Helper()
 	db, err := sql.Open("sqlite", filepath.Join(state, "data", "audit.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var leaf []byte
-	if err := db.QueryRow(`SELECT leaf_data FROM entries WHERE leaf_index = 3`).Scan(&leaf); err != nil {
-		t.Fatal(err)
-	}
-	forged := bytes.Replace(leaf, []byte("order_support"), []byte("marketing_xyz"), 1)
-	if bytes.Equal(forged, leaf) {
-		t.Fatal("nothing to tamper with")
-	}
-	if _, err := db.Exec(`UPDATE entries SET leaf_data = $1 WHERE leaf_index = 3`, forged); err != nil {
-		t.Fatal(err)
-	}
-	db.Close()
+	defer db.Close()
+	f(db)
+}
 
-	s2 := startSuite(t, state)
-	out, err := s2.verify()
-	if err == nil {
-		t.Fatalf("verify passed on a tampered log:\n%s", out)
+func leafData(t *testing.T, db *sql.DB, index int) []byte {
+	t.Helper()
+	var leaf []byte
+	if err := db.QueryRow(`SELECT leaf_data FROM entries WHERE leaf_index = $1`, index).Scan(&leaf); err != nil {
+		t.Fatal(err)
 	}
-	if !strings.Contains(out, "entry 3 (event "+ids[3]+")") {
-		t.Fatalf("verify did not name the tampered entry:\n%s", out)
+	return leaf
+}
+
+func execOne(t *testing.T, db *sql.DB, q string, args ...any) {
+	t.Helper()
+	res, err := db.Exec(q, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		t.Fatalf("%s changed %d rows", q, n)
 	}
 }
 

@@ -96,5 +96,33 @@ func TestOutboxDeliversCommittedEventsOnly(t *testing.T) {
 		if strings.Count(list.raw, committed.ID) != 1 {
 			t.Fatalf("redelivered event logged %d times", strings.Count(list.raw, committed.ID))
 		}
+
+		// An event the audit service refuses (its ID already names another
+		// event) is set aside, and does not hold up the events behind it.
+		clash := committed
+		clash.Purpose = "something_else"
+		after := auditclient.New(ctx, "consent.withdraw", auditclient.Success)
+		if err := db.InTx(ctx, func(tx *sql.Tx) error { return outbox.Enqueue(ctx, tx, clash, after) }); err != nil {
+			t.Fatal(err)
+		}
+		if n, err := outbox.Flush(ctx); err != nil || n != 1 {
+			t.Fatalf("flush with a refused event: %d, %v; want 1 delivered", n, err)
+		}
+		if n, _ := outbox.Rejected(ctx); n != 1 {
+			t.Fatalf("rejected events: %d, want 1", n)
+		}
+		if n, _ := outbox.Pending(ctx); n != 0 {
+			t.Fatalf("pending after flush: %d, want 0", n)
+		}
+		if r := s2.get("/v1/audit/events/"+after.ID, s2.info.AdminToken); r.code != http.StatusOK {
+			t.Fatalf("event behind the refused one not delivered: %d", r.code)
+		}
+
+		// And an event that breaks the audit rules fails the caller's own
+		// transaction instead of reaching the outbox.
+		bad := auditclient.New(ctx, "Consent Grant", auditclient.Success)
+		if err := db.InTx(ctx, func(tx *sql.Tx) error { return outbox.Enqueue(ctx, tx, bad) }); !errs.Is(err, errs.InvalidArgument) {
+			t.Fatalf("enqueue of an invalid event: %v", err)
+		}
 	})
 }

@@ -14,7 +14,9 @@ import (
 
 	"github.com/transparency-dev/formats/log"
 	"golang.org/x/mod/sumdb/note"
+	"google.golang.org/protobuf/proto"
 
+	auditv1 "github.com/sottohq/sotto/gen/go/sotto/audit/v1"
 	"github.com/sottohq/sotto/pkg/errs"
 	"github.com/sottohq/sotto/pkg/keys"
 )
@@ -49,6 +51,9 @@ func NewSubjectHasher(ctx context.Context, km keys.KeyManager, kek string, store
 			return nil, err
 		}
 	}
+	if _, ok := h.keys[1]; !ok {
+		return nil, errs.E(errs.Internal, "HMAC_KEY_MISSING", "subject HMAC key version 1 is missing")
+	}
 	return h, nil
 }
 
@@ -63,6 +68,10 @@ func (h *SubjectHasher) load(ctx context.Context) error {
 		k, err := h.km.UnwrapKey(ctx, h.kek, w, hmacAAD(v))
 		if err != nil {
 			return err
+		}
+		if len(k) != 32 {
+			// A short key would make the "keyed" hash guessable.
+			return errs.E(errs.Internal, "HMAC_KEY_INVALID", "subject HMAC key has the wrong length")
 		}
 		loaded[v] = k
 		latest = max(latest, v)
@@ -119,6 +128,23 @@ func (h *SubjectHasher) HashAll(subject string) []string {
 		out[i] = mac(h.keys[v], subject)
 	}
 	return out
+}
+
+// Digest identifies what a workload submitted, so that an idempotent re-send
+// is told apart from a different event reusing an ID (by mistake, or to
+// suppress another workload's record). It is keyed, because the submission
+// holds raw subject identifiers, and always uses the first key version, so
+// that a re-send after a key rotation still matches.
+func (h *SubjectHasher) Digest(workload string, in *auditv1.EventInput) []byte {
+	b, _ := proto.MarshalOptions{Deterministic: true}.Marshal(in)
+	h.mu.RLock()
+	first := h.keys[1]
+	h.mu.RUnlock()
+	m := hmac.New(sha256.New, first)
+	m.Write([]byte(workload))
+	m.Write([]byte{0})
+	m.Write(b)
+	return m.Sum(nil)
 }
 
 func mac(key []byte, subject string) string {

@@ -6,10 +6,12 @@
 package ledger
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -221,8 +223,7 @@ func (l *Log) commit(ctx context.Context, batch []*pending) {
 	}
 	for _, p := range live {
 		if err != nil {
-			p.err = err
-			p.res = nil
+			p.err, p.res = err, nil
 		}
 		close(p.done)
 	}
@@ -235,7 +236,7 @@ func (l *Log) tryCommit(ctx context.Context, live []*pending) error {
 			ids = append(ids, s.Event.GetEventId())
 		}
 	}
-	existing, err := l.store.FindEvents(ctx, ids)
+	known, err := l.store.FindEvents(ctx, ids)
 	if err != nil {
 		return err
 	}
@@ -254,17 +255,36 @@ func (l *Log) tryCommit(ctx context.Context, live []*pending) error {
 	var entries []Entry
 	var nodes []Node
 	visit := func(id compact.NodeID, hash []byte) { nodes = append(nodes, Node{ID: id, Hash: hash}) }
-	inBatch := map[string]int64{}
 	for _, p := range live {
-		p.res = make([]Result, len(p.subs))
+		p.err, p.res = nil, make([]Result, len(p.subs))
+		digests := make([][]byte, len(p.subs))
+		// First decide, for the whole request, whether any event ID is taken
+		// by a different event; then the request is refused as a whole and
+		// nothing of it is appended.
+		mine := map[string][]byte{}
+		for i, s := range p.subs {
+			digests[i] = l.subject.Digest(s.Workload, s.Event)
+			id := s.Event.GetEventId()
+			prev, ok := known[id]
+			if !ok {
+				if d, seen := mine[id]; seen {
+					prev, ok = Logged{InputDigest: d}, true
+				}
+			}
+			if ok && !bytes.Equal(prev.InputDigest, digests[i]) {
+				p.err = errs.E(errs.AlreadyExists, "EVENT_ID_CONFLICT", "event_id is already used by a different event")
+				break
+			}
+			mine[id] = digests[i]
+		}
+		if p.err != nil {
+			p.res = nil
+			continue
+		}
 		for i, s := range p.subs {
 			id := s.Event.GetEventId()
-			if idx, ok := existing[id]; ok {
-				p.res[i] = Result{EventID: id, Index: idx, Duplicate: true}
-				continue
-			}
-			if idx, ok := inBatch[id]; ok {
-				p.res[i] = Result{EventID: id, Index: idx, Duplicate: true}
+			if prev, ok := known[id]; ok {
+				p.res[i] = Result{EventID: id, Index: prev.Index, Duplicate: true}
 				continue
 			}
 			e, err := l.entry(ctx, s, now)
@@ -272,10 +292,11 @@ func (l *Log) tryCommit(ctx context.Context, live []*pending) error {
 				return err
 			}
 			e.Index = int64(work.End())
+			e.InputDigest = digests[i]
 			if err := work.Append(Hasher.HashLeaf(e.Data), visit); err != nil {
 				return errs.Wrap(err, errs.Internal, "TREE_CORRUPT", "tree append failed")
 			}
-			inBatch[id] = e.Index
+			known[id] = Logged{Index: e.Index, InputDigest: e.InputDigest}
 			entries = append(entries, e)
 			p.res[i] = Result{EventID: id, Index: e.Index}
 		}
@@ -304,10 +325,12 @@ func (l *Log) entry(ctx context.Context, s Submission, now time.Time) (Entry, er
 	if err != nil {
 		return Entry{}, err
 	}
+	// Times are kept to the microsecond, the precision of the search index.
+	occurred := in.GetOccurTime().AsTime().Truncate(time.Microsecond)
 	ev := &auditv1.Event{
 		EventId:          in.GetEventId(),
-		OccurTime:        in.GetOccurTime(),
-		RecordTime:       timestamppb.New(now),
+		OccurTime:        timestamppb.New(occurred),
+		RecordTime:       timestamppb.New(now.Truncate(time.Microsecond)),
 		ActorWorkload:    s.Workload,
 		ActorSubjectHash: actorHash,
 		SubjectHash:      subjectHash,
@@ -331,7 +354,7 @@ func (l *Log) entry(ctx context.Context, s Submission, now time.Time) (Entry, er
 		ActorSubjectHash: actorHash,
 		ActorWorkload:    s.Workload,
 		Action:           ev.Action,
-		OccurTime:        in.GetOccurTime().AsTime(),
+		OccurTime:        occurred,
 	}, nil
 }
 
@@ -471,7 +494,12 @@ func (l *Log) Event(ctx context.Context, eventID string) (*auditv1.Event, error)
 	if err != nil {
 		return nil, err
 	}
-	return DecodeEntry(e)
+	ev, err := DecodeEntry(e)
+	if err == nil && ev.GetEventId() != eventID {
+		// The index column was edited: never serve another event in its place.
+		return nil, errs.E(errs.Internal, "ENTRY_CORRUPT", "stored entry does not match its index")
+	}
+	return ev, err
 }
 
 // Query selects events; raw subject identifiers are hashed here.
@@ -485,7 +513,8 @@ type Query struct {
 
 // List returns the events matching q, in log order.
 func (l *Log) List(ctx context.Context, q Query) ([]*auditv1.Event, error) {
-	f := Filter{ActorWorkload: q.ActorWorkload, Action: q.Action, Start: q.Start, End: q.End,
+	f := Filter{ActorWorkload: q.ActorWorkload, Action: q.Action,
+		Start: q.Start.Truncate(time.Microsecond), End: q.End.Truncate(time.Microsecond),
 		AfterIndex: q.AfterIndex, Limit: q.Limit}
 	if q.Subject != "" {
 		f.SubjectHashes = l.subject.HashAll(q.Subject)
@@ -503,9 +532,27 @@ func (l *Log) List(ctx context.Context, q Query) ([]*auditv1.Event, error) {
 		if err != nil {
 			return nil, err
 		}
+		if !matches(ev, f) {
+			// The search columns disagree with the hashed entry: someone edited
+			// the database. Fail rather than answer from altered indexes.
+			return nil, errs.E(errs.Internal, "ENTRY_CORRUPT", "stored entry does not match its index")
+		}
 		out = append(out, ev)
 	}
 	return out, nil
+}
+
+// matches re-applies a filter to a decoded event.
+func matches(ev *auditv1.Event, f Filter) bool {
+	in := func(v string, set []string) bool { return len(set) == 0 || slices.Contains(set, v) }
+	t := ev.GetOccurTime().AsTime()
+	return in(ev.GetSubjectHash(), f.SubjectHashes) &&
+		in(ev.GetActorSubjectHash(), f.ActorSubjectHashes) &&
+		(f.ActorWorkload == "" || ev.GetActorWorkload() == f.ActorWorkload) &&
+		(f.Action == "" || ev.GetAction() == f.Action) &&
+		(f.Start.IsZero() || !t.Before(f.Start)) &&
+		(f.End.IsZero() || t.Before(f.End)) &&
+		ev.GetLeafIndex() > f.AfterIndex
 }
 
 // Entries returns raw entries from start, with their stored leaf hashes.

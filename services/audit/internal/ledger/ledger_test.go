@@ -20,6 +20,7 @@ import (
 	"github.com/transparency-dev/merkle/rfc6962"
 	"github.com/transparency-dev/merkle/testonly"
 	"golang.org/x/mod/sumdb/note"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	auditv1 "github.com/sottohq/sotto/gen/go/sotto/audit/v1"
@@ -115,7 +116,7 @@ func TestKnownAnswerRFC6962(t *testing.T) {
 			}); err != nil {
 				t.Fatal(err)
 			}
-			e := ledger.Entry{Index: int64(i), EventID: fmt.Sprintf("kat-%d", i), Data: leaf, OccurTime: time.Unix(0, 0)}
+			e := ledger.Entry{Index: int64(i), EventID: fmt.Sprintf("kat-%d", i), Data: leaf, InputDigest: []byte{1}, OccurTime: time.Unix(0, 0)}
 			if err := st.Append(ctx, int64(i), []ledger.Entry{e}, nodes); err != nil {
 				t.Fatal(err)
 			}
@@ -271,6 +272,54 @@ func TestAppendIsIdempotentByEventID(t *testing.T) {
 		}
 		if l.Size() != 3 {
 			t.Fatalf("size %d, want 3", l.Size())
+		}
+	})
+}
+
+// TestEventIDCannotBeClaimed: an event ID counts as a duplicate only for the
+// same workload re-sending the same event. Anything else is refused, so no
+// workload can suppress another's record by using its ID first, and a caller
+// never takes someone else's record for its own.
+func TestEventIDCannotBeClaimed(t *testing.T) {
+	storetest.ForEachDialect(t, migrations.FS, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		l, _, _ := newLog(t, db)
+		original := event("cus_1", "tokenvault.detokenize")
+		if _, err := l.Append(ctx, submit("spiffe://sotto.test/tokenvault", original)); err != nil {
+			t.Fatal(err)
+		}
+		changed := proto.Clone(original).(*auditv1.EventInput)
+		changed.Subject = "cus_2"
+		fresh := event("cus_3", "consent.grant")
+		tests := []struct {
+			name     string
+			workload string
+			evs      []*auditv1.EventInput
+		}{
+			{"same id from another workload", "spiffe://sotto.test/consent", []*auditv1.EventInput{original}},
+			{"same id, other content", "spiffe://sotto.test/tokenvault", []*auditv1.EventInput{changed}},
+			{"one conflict refuses the whole request", "spiffe://sotto.test/tokenvault", []*auditv1.EventInput{fresh, changed}},
+			{"conflict inside one request", "spiffe://sotto.test/tokenvault", []*auditv1.EventInput{fresh, func() *auditv1.EventInput {
+				e := proto.Clone(fresh).(*auditv1.EventInput)
+				e.Action = "consent.withdraw"
+				return e
+			}()}},
+		}
+		for _, tc := range tests {
+			t.Run(tc.name, func(t *testing.T) {
+				_, err := l.Append(ctx, submit(tc.workload, tc.evs...))
+				if !errs.Is(err, errs.AlreadyExists) || errs.ReasonOf(err) != "EVENT_ID_CONFLICT" {
+					t.Fatalf("got %v, want AlreadyExists EVENT_ID_CONFLICT", err)
+				}
+				if l.Size() != 1 {
+					t.Fatalf("log grew to %d on a refused request", l.Size())
+				}
+			})
+		}
+		// The genuine re-send is still a duplicate.
+		r, err := l.Append(ctx, submit("spiffe://sotto.test/tokenvault", original))
+		if err != nil || !r[0].Duplicate || r[0].Index != 0 {
+			t.Fatalf("re-send: %+v %v", r, err)
 		}
 	})
 }

@@ -14,12 +14,19 @@ type Entry struct {
 	Index            int64
 	EventID          string
 	Data             []byte
+	InputDigest      []byte // what was submitted, by whom (see Log.Append)
 	LeafHash         []byte // set by EntriesRange only
 	SubjectHash      string
 	ActorSubjectHash string
 	ActorWorkload    string
 	Action           string
 	OccurTime        time.Time
+}
+
+// Logged is what the log knows of an event ID it holds.
+type Logged struct {
+	Index       int64
+	InputDigest []byte
 }
 
 // Node is a perfect subtree hash.
@@ -56,8 +63,9 @@ type Store interface {
 	TreeSize(ctx context.Context) (int64, error)
 	// Nodes returns the hashes of the given perfect subtree nodes, in order.
 	Nodes(ctx context.Context, ids []compact.NodeID) ([][]byte, error)
-	// FindEvents returns the leaf index of each given event ID already logged.
-	FindEvents(ctx context.Context, eventIDs []string) (map[string]int64, error)
+	// FindEvents returns, for each given event ID already logged, its leaf
+	// index and input digest.
+	FindEvents(ctx context.Context, eventIDs []string) (map[string]Logged, error)
 	// Append commits entries and their new tree nodes in one transaction if the
 	// committed size is still fromSize, and returns ErrConflict otherwise.
 	Append(ctx context.Context, fromSize int64, entries []Entry, nodes []Node) error

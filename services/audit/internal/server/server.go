@@ -91,7 +91,10 @@ func (s *Server) ListEntries(ctx context.Context, req *auditv1.ListEntriesReques
 	}
 	resp := &auditv1.ListEntriesResponse{TreeSize: s.log.Size(), Entries: make([]*auditv1.Entry, len(entries))}
 	for i, e := range entries {
-		resp.Entries[i] = &auditv1.Entry{LeafIndex: e.Index, LeafData: e.Data, LeafHash: e.LeafHash}
+		resp.Entries[i] = &auditv1.Entry{LeafIndex: e.Index, LeafData: e.Data, LeafHash: e.LeafHash, Indexed: &auditv1.IndexedFields{
+			EventId: e.EventID, SubjectHash: e.SubjectHash, ActorSubjectHash: e.ActorSubjectHash,
+			ActorWorkload: e.ActorWorkload, Action: e.Action, OccurTime: timestamppb.New(e.OccurTime),
+		}}
 	}
 	return resp, nil
 }

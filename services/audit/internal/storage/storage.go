@@ -79,11 +79,11 @@ func (s *Store) Nodes(ctx context.Context, ids []compact.NodeID) ([][]byte, erro
 	return out, nil
 }
 
-func (s *Store) FindEvents(ctx context.Context, eventIDs []string) (map[string]int64, error) {
-	out := make(map[string]int64)
+func (s *Store) FindEvents(ctx context.Context, eventIDs []string) (map[string]ledger.Logged, error) {
+	out := make(map[string]ledger.Logged)
 	for start := 0; start < len(eventIDs); start += 500 {
 		chunk := eventIDs[start:min(start+500, len(eventIDs))]
-		q := `SELECT event_id, leaf_index FROM entries WHERE event_id IN (` + s.placeholders(1, len(chunk)) + `)`
+		q := `SELECT event_id, leaf_index, input_digest FROM entries WHERE event_id IN (` + s.placeholders(1, len(chunk)) + `)`
 		args := make([]any, len(chunk))
 		for i, id := range chunk {
 			args[i] = id
@@ -94,12 +94,12 @@ func (s *Store) FindEvents(ctx context.Context, eventIDs []string) (map[string]i
 		}
 		for rows.Next() {
 			var id string
-			var idx int64
-			if err := rows.Scan(&id, &idx); err != nil {
+			var l ledger.Logged
+			if err := rows.Scan(&id, &l.Index, &l.InputDigest); err != nil {
 				rows.Close()
 				return nil, store.MapError(err)
 			}
-			out[id] = idx
+			out[id] = l
 		}
 		err = rows.Err()
 		rows.Close()
@@ -129,14 +129,14 @@ func (s *Store) Append(ctx context.Context, fromSize int64, entries []ledger.Ent
 		for start := 0; start < len(entries); start += insertChunk {
 			chunk := entries[start:min(start+insertChunk, len(entries))]
 			var q strings.Builder
-			q.WriteString(`INSERT INTO entries (leaf_index, event_id, leaf_data, subject_hash, actor_subject_hash, actor_workload, action, occur_time_us) VALUES `)
-			args := make([]any, 0, 8*len(chunk))
+			q.WriteString(`INSERT INTO entries (leaf_index, event_id, leaf_data, input_digest, subject_hash, actor_subject_hash, actor_workload, action, occur_time_us) VALUES `)
+			args := make([]any, 0, 9*len(chunk))
 			for i, e := range chunk {
 				if i > 0 {
 					q.WriteByte(',')
 				}
-				q.WriteString("(" + s.placeholders(len(args)+1, 8) + ")")
-				args = append(args, e.Index, e.EventID, e.Data, e.SubjectHash, e.ActorSubjectHash, e.ActorWorkload, e.Action, e.OccurTime.UnixMicro())
+				q.WriteString("(" + s.placeholders(len(args)+1, 9) + ")")
+				args = append(args, e.Index, e.EventID, e.Data, e.InputDigest, e.SubjectHash, e.ActorSubjectHash, e.ActorWorkload, e.Action, e.OccurTime.UnixMicro())
 			}
 			if _, err := tx.ExecContext(ctx, q.String(), args...); err != nil {
 				return err

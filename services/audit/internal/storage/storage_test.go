@@ -20,7 +20,7 @@ import (
 // The audit store's contract, run on SQLite and PostgreSQL.
 
 func entry(i int64) ledger.Entry {
-	return ledger.Entry{Index: i, EventID: "ev-" + string(rune('a'+i)), Data: []byte{byte(i)}, Action: "a.b",
+	return ledger.Entry{Index: i, EventID: "ev-" + string(rune('a'+i)), Data: []byte{byte(i)}, InputDigest: []byte{byte(i)}, Action: "a.b",
 		OccurTime: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
 }
 
@@ -46,7 +46,7 @@ func TestAppendCompareAndSet(t *testing.T) {
 			t.Fatalf("entry of the losing append: %v", err)
 		}
 		// A duplicate event ID rolls the whole batch back.
-		if err := s.Append(ctx, 2, []ledger.Entry{entry(2), {Index: 3, EventID: entry(0).EventID, Data: []byte{9}}}, nil); !errs.Is(err, errs.AlreadyExists) {
+		if err := s.Append(ctx, 2, []ledger.Entry{entry(2), {Index: 3, EventID: entry(0).EventID, Data: []byte{9}, InputDigest: []byte{9}}}, nil); !errs.Is(err, errs.AlreadyExists) {
 			t.Fatalf("duplicate event id: %v", err)
 		}
 		if n, _ := s.TreeSize(ctx); n != 2 {
@@ -66,7 +66,8 @@ func TestAppendCompareAndSet(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if diff := cmp.Diff(map[string]int64{entry(0).EventID: 0, entry(1).EventID: 1}, found); diff != "" {
+		want := map[string]ledger.Logged{entry(0).EventID: {Index: 0, InputDigest: []byte{0}}, entry(1).EventID: {Index: 1, InputDigest: []byte{1}}}
+		if diff := cmp.Diff(want, found); diff != "" {
 			t.Fatalf("find events (-want +got):\n%s", diff)
 		}
 		rng, err := s.EntriesRange(ctx, 1, 10)

@@ -84,12 +84,15 @@ func (Outcome) EnumDescriptor() ([]byte, []int) {
 // EventInput is an event as a service submits it.
 type EventInput struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Client-generated UUID; the idempotency key of the append.
+	// Client-generated UUID in lower case; the idempotency key of the append.
+	// Re-sending an event (same ID, same content, same workload) is a no-op;
+	// the same ID with other content or from another workload is refused.
 	EventId string `protobuf:"bytes,1,opt,name=event_id,json=eventId,proto3" json:"event_id,omitempty"`
 	// When the audited operation happened.
 	OccurTime *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=occur_time,json=occurTime,proto3" json:"occur_time,omitempty"`
-	// Identifier of the data subject (customer) the event concerns, if any. The
-	// server stores only its keyed HMAC.
+	// Opaque identifier of the data subject (customer) the event concerns, if
+	// any: a customer ID, never an e-mail address or name (no "@", no spaces).
+	// The server stores only its keyed HMAC.
 	Subject string `protobuf:"bytes,3,opt,name=subject,proto3" json:"subject,omitempty"`
 	// End user (customer or staff member) who performed the action, if any.
 	// Stored only as a keyed HMAC.
@@ -809,7 +812,8 @@ type ListEntriesRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// First leaf index to return.
 	StartIndex int64 `protobuf:"varint,1,opt,name=start_index,json=startIndex,proto3" json:"start_index,omitempty"`
-	// Maximum number of entries to return (default 1000, at most 10000).
+	// Maximum number of entries to return (default 1000, at most 2000, which
+	// keeps a page of maximum-size entries under 2 MiB).
 	PageSize      int32 `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -868,7 +872,11 @@ type Entry struct {
 	// (with leaf_index unset).
 	LeafData []byte `protobuf:"bytes,2,opt,name=leaf_data,json=leafData,proto3" json:"leaf_data,omitempty"`
 	// The RFC 6962 leaf hash the log stored for this entry.
-	LeafHash      []byte `protobuf:"bytes,3,opt,name=leaf_hash,json=leafHash,proto3" json:"leaf_hash,omitempty"`
+	LeafHash []byte `protobuf:"bytes,3,opt,name=leaf_hash,json=leafHash,proto3" json:"leaf_hash,omitempty"`
+	// The values the log indexes this entry by (for filtering). They must equal
+	// the corresponding fields of leaf_data; a verifier checks that, since an
+	// altered index could hide events from searches without touching the tree.
+	Indexed       *IndexedFields `protobuf:"bytes,4,opt,name=indexed,proto3" json:"indexed,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -924,6 +932,104 @@ func (x *Entry) GetLeafHash() []byte {
 	return nil
 }
 
+func (x *Entry) GetIndexed() *IndexedFields {
+	if x != nil {
+		return x.Indexed
+	}
+	return nil
+}
+
+// IndexedFields are the stored search columns of an entry.
+type IndexedFields struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Event ID column.
+	EventId string `protobuf:"bytes,1,opt,name=event_id,json=eventId,proto3" json:"event_id,omitempty"`
+	// Subject HMAC column.
+	SubjectHash string `protobuf:"bytes,2,opt,name=subject_hash,json=subjectHash,proto3" json:"subject_hash,omitempty"`
+	// Actor HMAC column.
+	ActorSubjectHash string `protobuf:"bytes,3,opt,name=actor_subject_hash,json=actorSubjectHash,proto3" json:"actor_subject_hash,omitempty"`
+	// Recording workload column.
+	ActorWorkload string `protobuf:"bytes,4,opt,name=actor_workload,json=actorWorkload,proto3" json:"actor_workload,omitempty"`
+	// Action column.
+	Action string `protobuf:"bytes,5,opt,name=action,proto3" json:"action,omitempty"`
+	// Occurrence time column.
+	OccurTime     *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=occur_time,json=occurTime,proto3" json:"occur_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *IndexedFields) Reset() {
+	*x = IndexedFields{}
+	mi := &file_sotto_audit_v1_audit_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *IndexedFields) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*IndexedFields) ProtoMessage() {}
+
+func (x *IndexedFields) ProtoReflect() protoreflect.Message {
+	mi := &file_sotto_audit_v1_audit_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use IndexedFields.ProtoReflect.Descriptor instead.
+func (*IndexedFields) Descriptor() ([]byte, []int) {
+	return file_sotto_audit_v1_audit_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *IndexedFields) GetEventId() string {
+	if x != nil {
+		return x.EventId
+	}
+	return ""
+}
+
+func (x *IndexedFields) GetSubjectHash() string {
+	if x != nil {
+		return x.SubjectHash
+	}
+	return ""
+}
+
+func (x *IndexedFields) GetActorSubjectHash() string {
+	if x != nil {
+		return x.ActorSubjectHash
+	}
+	return ""
+}
+
+func (x *IndexedFields) GetActorWorkload() string {
+	if x != nil {
+		return x.ActorWorkload
+	}
+	return ""
+}
+
+func (x *IndexedFields) GetAction() string {
+	if x != nil {
+		return x.Action
+	}
+	return ""
+}
+
+func (x *IndexedFields) GetOccurTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.OccurTime
+	}
+	return nil
+}
+
 // ListEntriesResponse is the response of ListEntries.
 type ListEntriesResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -937,7 +1043,7 @@ type ListEntriesResponse struct {
 
 func (x *ListEntriesResponse) Reset() {
 	*x = ListEntriesResponse{}
-	mi := &file_sotto_audit_v1_audit_proto_msgTypes[11]
+	mi := &file_sotto_audit_v1_audit_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -949,7 +1055,7 @@ func (x *ListEntriesResponse) String() string {
 func (*ListEntriesResponse) ProtoMessage() {}
 
 func (x *ListEntriesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_sotto_audit_v1_audit_proto_msgTypes[11]
+	mi := &file_sotto_audit_v1_audit_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -962,7 +1068,7 @@ func (x *ListEntriesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListEntriesResponse.ProtoReflect.Descriptor instead.
 func (*ListEntriesResponse) Descriptor() ([]byte, []int) {
-	return file_sotto_audit_v1_audit_proto_rawDescGZIP(), []int{11}
+	return file_sotto_audit_v1_audit_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *ListEntriesResponse) GetEntries() []*Entry {
@@ -997,7 +1103,7 @@ type Checkpoint struct {
 
 func (x *Checkpoint) Reset() {
 	*x = Checkpoint{}
-	mi := &file_sotto_audit_v1_audit_proto_msgTypes[12]
+	mi := &file_sotto_audit_v1_audit_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1009,7 +1115,7 @@ func (x *Checkpoint) String() string {
 func (*Checkpoint) ProtoMessage() {}
 
 func (x *Checkpoint) ProtoReflect() protoreflect.Message {
-	mi := &file_sotto_audit_v1_audit_proto_msgTypes[12]
+	mi := &file_sotto_audit_v1_audit_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1022,7 +1128,7 @@ func (x *Checkpoint) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Checkpoint.ProtoReflect.Descriptor instead.
 func (*Checkpoint) Descriptor() ([]byte, []int) {
-	return file_sotto_audit_v1_audit_proto_rawDescGZIP(), []int{12}
+	return file_sotto_audit_v1_audit_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *Checkpoint) GetTreeSize() int64 {
@@ -1062,7 +1168,7 @@ type GetCheckpointRequest struct {
 
 func (x *GetCheckpointRequest) Reset() {
 	*x = GetCheckpointRequest{}
-	mi := &file_sotto_audit_v1_audit_proto_msgTypes[13]
+	mi := &file_sotto_audit_v1_audit_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1074,7 +1180,7 @@ func (x *GetCheckpointRequest) String() string {
 func (*GetCheckpointRequest) ProtoMessage() {}
 
 func (x *GetCheckpointRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_sotto_audit_v1_audit_proto_msgTypes[13]
+	mi := &file_sotto_audit_v1_audit_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1087,7 +1193,7 @@ func (x *GetCheckpointRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCheckpointRequest.ProtoReflect.Descriptor instead.
 func (*GetCheckpointRequest) Descriptor() ([]byte, []int) {
-	return file_sotto_audit_v1_audit_proto_rawDescGZIP(), []int{13}
+	return file_sotto_audit_v1_audit_proto_rawDescGZIP(), []int{14}
 }
 
 // GetCheckpointResponse is the response of GetCheckpoint.
@@ -1106,7 +1212,7 @@ type GetCheckpointResponse struct {
 
 func (x *GetCheckpointResponse) Reset() {
 	*x = GetCheckpointResponse{}
-	mi := &file_sotto_audit_v1_audit_proto_msgTypes[14]
+	mi := &file_sotto_audit_v1_audit_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1118,7 +1224,7 @@ func (x *GetCheckpointResponse) String() string {
 func (*GetCheckpointResponse) ProtoMessage() {}
 
 func (x *GetCheckpointResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_sotto_audit_v1_audit_proto_msgTypes[14]
+	mi := &file_sotto_audit_v1_audit_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1131,7 +1237,7 @@ func (x *GetCheckpointResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCheckpointResponse.ProtoReflect.Descriptor instead.
 func (*GetCheckpointResponse) Descriptor() ([]byte, []int) {
-	return file_sotto_audit_v1_audit_proto_rawDescGZIP(), []int{14}
+	return file_sotto_audit_v1_audit_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *GetCheckpointResponse) GetCheckpoint() *Checkpoint {
@@ -1168,7 +1274,7 @@ type ListCheckpointsRequest struct {
 
 func (x *ListCheckpointsRequest) Reset() {
 	*x = ListCheckpointsRequest{}
-	mi := &file_sotto_audit_v1_audit_proto_msgTypes[15]
+	mi := &file_sotto_audit_v1_audit_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1180,7 +1286,7 @@ func (x *ListCheckpointsRequest) String() string {
 func (*ListCheckpointsRequest) ProtoMessage() {}
 
 func (x *ListCheckpointsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_sotto_audit_v1_audit_proto_msgTypes[15]
+	mi := &file_sotto_audit_v1_audit_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1193,7 +1299,7 @@ func (x *ListCheckpointsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCheckpointsRequest.ProtoReflect.Descriptor instead.
 func (*ListCheckpointsRequest) Descriptor() ([]byte, []int) {
-	return file_sotto_audit_v1_audit_proto_rawDescGZIP(), []int{15}
+	return file_sotto_audit_v1_audit_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ListCheckpointsRequest) GetPageSize() int32 {
@@ -1223,7 +1329,7 @@ type ListCheckpointsResponse struct {
 
 func (x *ListCheckpointsResponse) Reset() {
 	*x = ListCheckpointsResponse{}
-	mi := &file_sotto_audit_v1_audit_proto_msgTypes[16]
+	mi := &file_sotto_audit_v1_audit_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1235,7 +1341,7 @@ func (x *ListCheckpointsResponse) String() string {
 func (*ListCheckpointsResponse) ProtoMessage() {}
 
 func (x *ListCheckpointsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_sotto_audit_v1_audit_proto_msgTypes[16]
+	mi := &file_sotto_audit_v1_audit_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1248,7 +1354,7 @@ func (x *ListCheckpointsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCheckpointsResponse.ProtoReflect.Descriptor instead.
 func (*ListCheckpointsResponse) Descriptor() ([]byte, []int) {
-	return file_sotto_audit_v1_audit_proto_rawDescGZIP(), []int{16}
+	return file_sotto_audit_v1_audit_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ListCheckpointsResponse) GetCheckpoints() []*Checkpoint {
@@ -1278,7 +1384,7 @@ type GetInclusionProofRequest struct {
 
 func (x *GetInclusionProofRequest) Reset() {
 	*x = GetInclusionProofRequest{}
-	mi := &file_sotto_audit_v1_audit_proto_msgTypes[17]
+	mi := &file_sotto_audit_v1_audit_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1290,7 +1396,7 @@ func (x *GetInclusionProofRequest) String() string {
 func (*GetInclusionProofRequest) ProtoMessage() {}
 
 func (x *GetInclusionProofRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_sotto_audit_v1_audit_proto_msgTypes[17]
+	mi := &file_sotto_audit_v1_audit_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1303,7 +1409,7 @@ func (x *GetInclusionProofRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetInclusionProofRequest.ProtoReflect.Descriptor instead.
 func (*GetInclusionProofRequest) Descriptor() ([]byte, []int) {
-	return file_sotto_audit_v1_audit_proto_rawDescGZIP(), []int{17}
+	return file_sotto_audit_v1_audit_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *GetInclusionProofRequest) GetEventId() string {
@@ -1335,7 +1441,7 @@ type GetInclusionProofResponse struct {
 
 func (x *GetInclusionProofResponse) Reset() {
 	*x = GetInclusionProofResponse{}
-	mi := &file_sotto_audit_v1_audit_proto_msgTypes[18]
+	mi := &file_sotto_audit_v1_audit_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1347,7 +1453,7 @@ func (x *GetInclusionProofResponse) String() string {
 func (*GetInclusionProofResponse) ProtoMessage() {}
 
 func (x *GetInclusionProofResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_sotto_audit_v1_audit_proto_msgTypes[18]
+	mi := &file_sotto_audit_v1_audit_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1360,7 +1466,7 @@ func (x *GetInclusionProofResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetInclusionProofResponse.ProtoReflect.Descriptor instead.
 func (*GetInclusionProofResponse) Descriptor() ([]byte, []int) {
-	return file_sotto_audit_v1_audit_proto_rawDescGZIP(), []int{18}
+	return file_sotto_audit_v1_audit_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *GetInclusionProofResponse) GetLeafIndex() int64 {
@@ -1397,7 +1503,7 @@ type GetConsistencyProofRequest struct {
 
 func (x *GetConsistencyProofRequest) Reset() {
 	*x = GetConsistencyProofRequest{}
-	mi := &file_sotto_audit_v1_audit_proto_msgTypes[19]
+	mi := &file_sotto_audit_v1_audit_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1409,7 +1515,7 @@ func (x *GetConsistencyProofRequest) String() string {
 func (*GetConsistencyProofRequest) ProtoMessage() {}
 
 func (x *GetConsistencyProofRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_sotto_audit_v1_audit_proto_msgTypes[19]
+	mi := &file_sotto_audit_v1_audit_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1422,7 +1528,7 @@ func (x *GetConsistencyProofRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetConsistencyProofRequest.ProtoReflect.Descriptor instead.
 func (*GetConsistencyProofRequest) Descriptor() ([]byte, []int) {
-	return file_sotto_audit_v1_audit_proto_rawDescGZIP(), []int{19}
+	return file_sotto_audit_v1_audit_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *GetConsistencyProofRequest) GetFromSize() int64 {
@@ -1454,7 +1560,7 @@ type GetConsistencyProofResponse struct {
 
 func (x *GetConsistencyProofResponse) Reset() {
 	*x = GetConsistencyProofResponse{}
-	mi := &file_sotto_audit_v1_audit_proto_msgTypes[20]
+	mi := &file_sotto_audit_v1_audit_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1466,7 +1572,7 @@ func (x *GetConsistencyProofResponse) String() string {
 func (*GetConsistencyProofResponse) ProtoMessage() {}
 
 func (x *GetConsistencyProofResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_sotto_audit_v1_audit_proto_msgTypes[20]
+	mi := &file_sotto_audit_v1_audit_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1479,7 +1585,7 @@ func (x *GetConsistencyProofResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetConsistencyProofResponse.ProtoReflect.Descriptor instead.
 func (*GetConsistencyProofResponse) Descriptor() ([]byte, []int) {
-	return file_sotto_audit_v1_audit_proto_rawDescGZIP(), []int{20}
+	return file_sotto_audit_v1_audit_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *GetConsistencyProofResponse) GetFromSize() int64 {
@@ -1507,14 +1613,14 @@ var File_sotto_audit_v1_audit_proto protoreflect.FileDescriptor
 
 const file_sotto_audit_v1_audit_proto_rawDesc = "" +
 	"\n" +
-	"\x1asotto/audit/v1/audit.proto\x12\x0esotto.audit.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x9a\x05\n" +
+	"\x1asotto/audit/v1/audit.proto\x12\x0esotto.audit.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xe5\x05\n" +
 	"\n" +
-	"EventInput\x12#\n" +
-	"\bevent_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\aeventId\x12A\n" +
+	"EventInput\x12`\n" +
+	"\bevent_id\x18\x01 \x01(\tBE\xbaHBr@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$R\aeventId\x12A\n" +
 	"\n" +
-	"occur_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\toccurTime\x122\n" +
-	"\asubject\x18\x03 \x01(\tB\x18\xbaH\x15r\x13\x18\x80\x022\x0e^[\\x21-\\x7e]*$R\asubject\x12=\n" +
-	"\ractor_subject\x18\x04 \x01(\tB\x18\xbaH\x15r\x13\x18\x80\x022\x0e^[\\x21-\\x7e]*$R\factorSubject\x12G\n" +
+	"occur_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\toccurTime\x129\n" +
+	"\asubject\x18\x03 \x01(\tB\x1f\xbaH\x1cr\x1a\x18\x80\x022\x15^[A-Za-z0-9_.:/=+-]*$R\asubject\x12D\n" +
+	"\ractor_subject\x18\x04 \x01(\tB\x1f\xbaH\x1cr\x1a\x18\x80\x022\x15^[A-Za-z0-9_.:/=+-]*$R\factorSubject\x12G\n" +
 	"\x06action\x18\x05 \x01(\tB/\xbaH,r*\x18\x80\x012%^[a-z][a-z0-9_]*(\\.[a-z][a-z0-9_]*)+$R\x06action\x12B\n" +
 	"\rresource_type\x18\x06 \x01(\tB\x1d\xbaH\x1ar\x18\x18@2\x14^([a-z][a-z0-9_]*)?$R\fresourceType\x12@\n" +
 	"\vresource_id\x18\a \x01(\tB\x1f\xbaH\x1cr\x1a\x18\x80\x022\x15^[A-Za-z0-9_.:/=+-]*$R\n" +
@@ -1554,18 +1660,18 @@ const file_sotto_audit_v1_audit_proto_rawDesc = "" +
 	"leaf_index\x18\x02 \x01(\x03R\tleafIndex\x12\x1c\n" +
 	"\tduplicate\x18\x03 \x01(\bR\tduplicate\"N\n" +
 	"\x14AppendEventsResponse\x126\n" +
-	"\aresults\x18\x01 \x03(\v2\x1c.sotto.audit.v1.AppendResultR\aresults\"6\n" +
-	"\x0fGetEventRequest\x12#\n" +
-	"\bevent_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\aeventId\"?\n" +
+	"\aresults\x18\x01 \x03(\v2\x1c.sotto.audit.v1.AppendResultR\aresults\"s\n" +
+	"\x0fGetEventRequest\x12`\n" +
+	"\bevent_id\x18\x01 \x01(\tBE\xbaHBr@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$R\aeventId\"?\n" +
 	"\x10GetEventResponse\x12+\n" +
-	"\x05event\x18\x01 \x01(\v2\x15.sotto.audit.v1.EventR\x05event\"\xf6\x03\n" +
+	"\x05event\x18\x01 \x01(\v2\x15.sotto.audit.v1.EventR\x05event\"\x84\x04\n" +
 	"\x11ListEventsRequest\x12'\n" +
 	"\tpage_size\x18\x01 \x01(\x05B\n" +
 	"\xbaH\a\x1a\x05\x18\xe8\a(\x00R\bpageSize\x12'\n" +
 	"\n" +
-	"page_token\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\tpageToken\x122\n" +
-	"\asubject\x18\x03 \x01(\tB\x18\xbaH\x15r\x13\x18\x80\x022\x0e^[\\x21-\\x7e]*$R\asubject\x12=\n" +
-	"\ractor_subject\x18\x04 \x01(\tB\x18\xbaH\x15r\x13\x18\x80\x022\x0e^[\\x21-\\x7e]*$R\factorSubject\x12^\n" +
+	"page_token\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\tpageToken\x129\n" +
+	"\asubject\x18\x03 \x01(\tB\x1f\xbaH\x1cr\x1a\x18\x80\x022\x15^[A-Za-z0-9_.:/=+-]*$R\asubject\x12D\n" +
+	"\ractor_subject\x18\x04 \x01(\tB\x1f\xbaH\x1cr\x1a\x18\x80\x022\x15^[A-Za-z0-9_.:/=+-]*$R\factorSubject\x12^\n" +
 	"\x0eactor_workload\x18\x05 \x01(\tB7\xbaH4r2\x18\x80\x022-^(spiffe://[a-z0-9._-]+(/[A-Za-z0-9._-]+)*)?$R\ractorWorkload\x12J\n" +
 	"\x06action\x18\x06 \x01(\tB2\xbaH/r-\x18\x80\x012(^([a-z][a-z0-9_]*(\\.[a-z][a-z0-9_]*)+)?$R\x06action\x129\n" +
 	"\n" +
@@ -1578,12 +1684,21 @@ const file_sotto_audit_v1_audit_proto_rawDesc = "" +
 	"\vstart_index\x18\x01 \x01(\x03B\a\xbaH\x04\"\x02(\x00R\n" +
 	"startIndex\x12'\n" +
 	"\tpage_size\x18\x02 \x01(\x05B\n" +
-	"\xbaH\a\x1a\x05\x18\x90N(\x00R\bpageSize\"`\n" +
+	"\xbaH\a\x1a\x05\x18\xd0\x0f(\x00R\bpageSize\"\x99\x01\n" +
 	"\x05Entry\x12\x1d\n" +
 	"\n" +
 	"leaf_index\x18\x01 \x01(\x03R\tleafIndex\x12\x1b\n" +
 	"\tleaf_data\x18\x02 \x01(\fR\bleafData\x12\x1b\n" +
-	"\tleaf_hash\x18\x03 \x01(\fR\bleafHash\"c\n" +
+	"\tleaf_hash\x18\x03 \x01(\fR\bleafHash\x127\n" +
+	"\aindexed\x18\x04 \x01(\v2\x1d.sotto.audit.v1.IndexedFieldsR\aindexed\"\xf5\x01\n" +
+	"\rIndexedFields\x12\x19\n" +
+	"\bevent_id\x18\x01 \x01(\tR\aeventId\x12!\n" +
+	"\fsubject_hash\x18\x02 \x01(\tR\vsubjectHash\x12,\n" +
+	"\x12actor_subject_hash\x18\x03 \x01(\tR\x10actorSubjectHash\x12%\n" +
+	"\x0eactor_workload\x18\x04 \x01(\tR\ractorWorkload\x12\x16\n" +
+	"\x06action\x18\x05 \x01(\tR\x06action\x129\n" +
+	"\n" +
+	"occur_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\toccurTime\"c\n" +
 	"\x13ListEntriesResponse\x12/\n" +
 	"\aentries\x18\x01 \x03(\v2\x15.sotto.audit.v1.EntryR\aentries\x12\x1b\n" +
 	"\ttree_size\x18\x02 \x01(\x03R\btreeSize\"\xa0\x01\n" +
@@ -1608,9 +1723,9 @@ const file_sotto_audit_v1_audit_proto_rawDesc = "" +
 	"page_token\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\tpageToken\"\x7f\n" +
 	"\x17ListCheckpointsResponse\x12<\n" +
 	"\vcheckpoints\x18\x01 \x03(\v2\x1a.sotto.audit.v1.CheckpointR\vcheckpoints\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"e\n" +
-	"\x18GetInclusionProofRequest\x12#\n" +
-	"\bevent_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\aeventId\x12$\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xa2\x01\n" +
+	"\x18GetInclusionProofRequest\x12`\n" +
+	"\bevent_id\x18\x01 \x01(\tBE\xbaHBr@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$R\aeventId\x12$\n" +
 	"\ttree_size\x18\x02 \x01(\x03B\a\xbaH\x04\"\x02(\x00R\btreeSize\"o\n" +
 	"\x19GetInclusionProofResponse\x12\x1d\n" +
 	"\n" +
@@ -1653,7 +1768,7 @@ func file_sotto_audit_v1_audit_proto_rawDescGZIP() []byte {
 }
 
 var file_sotto_audit_v1_audit_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_sotto_audit_v1_audit_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
+var file_sotto_audit_v1_audit_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
 var file_sotto_audit_v1_audit_proto_goTypes = []any{
 	(Outcome)(0),                        // 0: sotto.audit.v1.Outcome
 	(*EventInput)(nil),                  // 1: sotto.audit.v1.EventInput
@@ -1667,55 +1782,58 @@ var file_sotto_audit_v1_audit_proto_goTypes = []any{
 	(*ListEventsResponse)(nil),          // 9: sotto.audit.v1.ListEventsResponse
 	(*ListEntriesRequest)(nil),          // 10: sotto.audit.v1.ListEntriesRequest
 	(*Entry)(nil),                       // 11: sotto.audit.v1.Entry
-	(*ListEntriesResponse)(nil),         // 12: sotto.audit.v1.ListEntriesResponse
-	(*Checkpoint)(nil),                  // 13: sotto.audit.v1.Checkpoint
-	(*GetCheckpointRequest)(nil),        // 14: sotto.audit.v1.GetCheckpointRequest
-	(*GetCheckpointResponse)(nil),       // 15: sotto.audit.v1.GetCheckpointResponse
-	(*ListCheckpointsRequest)(nil),      // 16: sotto.audit.v1.ListCheckpointsRequest
-	(*ListCheckpointsResponse)(nil),     // 17: sotto.audit.v1.ListCheckpointsResponse
-	(*GetInclusionProofRequest)(nil),    // 18: sotto.audit.v1.GetInclusionProofRequest
-	(*GetInclusionProofResponse)(nil),   // 19: sotto.audit.v1.GetInclusionProofResponse
-	(*GetConsistencyProofRequest)(nil),  // 20: sotto.audit.v1.GetConsistencyProofRequest
-	(*GetConsistencyProofResponse)(nil), // 21: sotto.audit.v1.GetConsistencyProofResponse
-	(*timestamppb.Timestamp)(nil),       // 22: google.protobuf.Timestamp
+	(*IndexedFields)(nil),               // 12: sotto.audit.v1.IndexedFields
+	(*ListEntriesResponse)(nil),         // 13: sotto.audit.v1.ListEntriesResponse
+	(*Checkpoint)(nil),                  // 14: sotto.audit.v1.Checkpoint
+	(*GetCheckpointRequest)(nil),        // 15: sotto.audit.v1.GetCheckpointRequest
+	(*GetCheckpointResponse)(nil),       // 16: sotto.audit.v1.GetCheckpointResponse
+	(*ListCheckpointsRequest)(nil),      // 17: sotto.audit.v1.ListCheckpointsRequest
+	(*ListCheckpointsResponse)(nil),     // 18: sotto.audit.v1.ListCheckpointsResponse
+	(*GetInclusionProofRequest)(nil),    // 19: sotto.audit.v1.GetInclusionProofRequest
+	(*GetInclusionProofResponse)(nil),   // 20: sotto.audit.v1.GetInclusionProofResponse
+	(*GetConsistencyProofRequest)(nil),  // 21: sotto.audit.v1.GetConsistencyProofRequest
+	(*GetConsistencyProofResponse)(nil), // 22: sotto.audit.v1.GetConsistencyProofResponse
+	(*timestamppb.Timestamp)(nil),       // 23: google.protobuf.Timestamp
 }
 var file_sotto_audit_v1_audit_proto_depIdxs = []int32{
-	22, // 0: sotto.audit.v1.EventInput.occur_time:type_name -> google.protobuf.Timestamp
+	23, // 0: sotto.audit.v1.EventInput.occur_time:type_name -> google.protobuf.Timestamp
 	0,  // 1: sotto.audit.v1.EventInput.outcome:type_name -> sotto.audit.v1.Outcome
-	22, // 2: sotto.audit.v1.Event.occur_time:type_name -> google.protobuf.Timestamp
-	22, // 3: sotto.audit.v1.Event.record_time:type_name -> google.protobuf.Timestamp
+	23, // 2: sotto.audit.v1.Event.occur_time:type_name -> google.protobuf.Timestamp
+	23, // 3: sotto.audit.v1.Event.record_time:type_name -> google.protobuf.Timestamp
 	0,  // 4: sotto.audit.v1.Event.outcome:type_name -> sotto.audit.v1.Outcome
 	1,  // 5: sotto.audit.v1.AppendEventsRequest.events:type_name -> sotto.audit.v1.EventInput
 	4,  // 6: sotto.audit.v1.AppendEventsResponse.results:type_name -> sotto.audit.v1.AppendResult
 	2,  // 7: sotto.audit.v1.GetEventResponse.event:type_name -> sotto.audit.v1.Event
-	22, // 8: sotto.audit.v1.ListEventsRequest.start_time:type_name -> google.protobuf.Timestamp
-	22, // 9: sotto.audit.v1.ListEventsRequest.end_time:type_name -> google.protobuf.Timestamp
+	23, // 8: sotto.audit.v1.ListEventsRequest.start_time:type_name -> google.protobuf.Timestamp
+	23, // 9: sotto.audit.v1.ListEventsRequest.end_time:type_name -> google.protobuf.Timestamp
 	2,  // 10: sotto.audit.v1.ListEventsResponse.events:type_name -> sotto.audit.v1.Event
-	11, // 11: sotto.audit.v1.ListEntriesResponse.entries:type_name -> sotto.audit.v1.Entry
-	22, // 12: sotto.audit.v1.Checkpoint.sign_time:type_name -> google.protobuf.Timestamp
-	13, // 13: sotto.audit.v1.GetCheckpointResponse.checkpoint:type_name -> sotto.audit.v1.Checkpoint
-	13, // 14: sotto.audit.v1.ListCheckpointsResponse.checkpoints:type_name -> sotto.audit.v1.Checkpoint
-	3,  // 15: sotto.audit.v1.AuditService.AppendEvents:input_type -> sotto.audit.v1.AppendEventsRequest
-	6,  // 16: sotto.audit.v1.AuditService.GetEvent:input_type -> sotto.audit.v1.GetEventRequest
-	8,  // 17: sotto.audit.v1.AuditService.ListEvents:input_type -> sotto.audit.v1.ListEventsRequest
-	10, // 18: sotto.audit.v1.AuditService.ListEntries:input_type -> sotto.audit.v1.ListEntriesRequest
-	14, // 19: sotto.audit.v1.AuditService.GetCheckpoint:input_type -> sotto.audit.v1.GetCheckpointRequest
-	16, // 20: sotto.audit.v1.AuditService.ListCheckpoints:input_type -> sotto.audit.v1.ListCheckpointsRequest
-	18, // 21: sotto.audit.v1.AuditService.GetInclusionProof:input_type -> sotto.audit.v1.GetInclusionProofRequest
-	20, // 22: sotto.audit.v1.AuditService.GetConsistencyProof:input_type -> sotto.audit.v1.GetConsistencyProofRequest
-	5,  // 23: sotto.audit.v1.AuditService.AppendEvents:output_type -> sotto.audit.v1.AppendEventsResponse
-	7,  // 24: sotto.audit.v1.AuditService.GetEvent:output_type -> sotto.audit.v1.GetEventResponse
-	9,  // 25: sotto.audit.v1.AuditService.ListEvents:output_type -> sotto.audit.v1.ListEventsResponse
-	12, // 26: sotto.audit.v1.AuditService.ListEntries:output_type -> sotto.audit.v1.ListEntriesResponse
-	15, // 27: sotto.audit.v1.AuditService.GetCheckpoint:output_type -> sotto.audit.v1.GetCheckpointResponse
-	17, // 28: sotto.audit.v1.AuditService.ListCheckpoints:output_type -> sotto.audit.v1.ListCheckpointsResponse
-	19, // 29: sotto.audit.v1.AuditService.GetInclusionProof:output_type -> sotto.audit.v1.GetInclusionProofResponse
-	21, // 30: sotto.audit.v1.AuditService.GetConsistencyProof:output_type -> sotto.audit.v1.GetConsistencyProofResponse
-	23, // [23:31] is the sub-list for method output_type
-	15, // [15:23] is the sub-list for method input_type
-	15, // [15:15] is the sub-list for extension type_name
-	15, // [15:15] is the sub-list for extension extendee
-	0,  // [0:15] is the sub-list for field type_name
+	12, // 11: sotto.audit.v1.Entry.indexed:type_name -> sotto.audit.v1.IndexedFields
+	23, // 12: sotto.audit.v1.IndexedFields.occur_time:type_name -> google.protobuf.Timestamp
+	11, // 13: sotto.audit.v1.ListEntriesResponse.entries:type_name -> sotto.audit.v1.Entry
+	23, // 14: sotto.audit.v1.Checkpoint.sign_time:type_name -> google.protobuf.Timestamp
+	14, // 15: sotto.audit.v1.GetCheckpointResponse.checkpoint:type_name -> sotto.audit.v1.Checkpoint
+	14, // 16: sotto.audit.v1.ListCheckpointsResponse.checkpoints:type_name -> sotto.audit.v1.Checkpoint
+	3,  // 17: sotto.audit.v1.AuditService.AppendEvents:input_type -> sotto.audit.v1.AppendEventsRequest
+	6,  // 18: sotto.audit.v1.AuditService.GetEvent:input_type -> sotto.audit.v1.GetEventRequest
+	8,  // 19: sotto.audit.v1.AuditService.ListEvents:input_type -> sotto.audit.v1.ListEventsRequest
+	10, // 20: sotto.audit.v1.AuditService.ListEntries:input_type -> sotto.audit.v1.ListEntriesRequest
+	15, // 21: sotto.audit.v1.AuditService.GetCheckpoint:input_type -> sotto.audit.v1.GetCheckpointRequest
+	17, // 22: sotto.audit.v1.AuditService.ListCheckpoints:input_type -> sotto.audit.v1.ListCheckpointsRequest
+	19, // 23: sotto.audit.v1.AuditService.GetInclusionProof:input_type -> sotto.audit.v1.GetInclusionProofRequest
+	21, // 24: sotto.audit.v1.AuditService.GetConsistencyProof:input_type -> sotto.audit.v1.GetConsistencyProofRequest
+	5,  // 25: sotto.audit.v1.AuditService.AppendEvents:output_type -> sotto.audit.v1.AppendEventsResponse
+	7,  // 26: sotto.audit.v1.AuditService.GetEvent:output_type -> sotto.audit.v1.GetEventResponse
+	9,  // 27: sotto.audit.v1.AuditService.ListEvents:output_type -> sotto.audit.v1.ListEventsResponse
+	13, // 28: sotto.audit.v1.AuditService.ListEntries:output_type -> sotto.audit.v1.ListEntriesResponse
+	16, // 29: sotto.audit.v1.AuditService.GetCheckpoint:output_type -> sotto.audit.v1.GetCheckpointResponse
+	18, // 30: sotto.audit.v1.AuditService.ListCheckpoints:output_type -> sotto.audit.v1.ListCheckpointsResponse
+	20, // 31: sotto.audit.v1.AuditService.GetInclusionProof:output_type -> sotto.audit.v1.GetInclusionProofResponse
+	22, // 32: sotto.audit.v1.AuditService.GetConsistencyProof:output_type -> sotto.audit.v1.GetConsistencyProofResponse
+	25, // [25:33] is the sub-list for method output_type
+	17, // [17:25] is the sub-list for method input_type
+	17, // [17:17] is the sub-list for extension type_name
+	17, // [17:17] is the sub-list for extension extendee
+	0,  // [0:17] is the sub-list for field type_name
 }
 
 func init() { file_sotto_audit_v1_audit_proto_init() }
@@ -1729,7 +1847,7 @@ func file_sotto_audit_v1_audit_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_sotto_audit_v1_audit_proto_rawDesc), len(file_sotto_audit_v1_audit_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   21,
+			NumMessages:   22,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
