@@ -83,11 +83,16 @@ check-generated: generate ## fail when gen/ is stale
 	@git add -N gen >/dev/null 2>&1 || true
 	@if ! git diff --quiet -- gen; then git --no-pager diff --stat -- gen; echo "gen/ is stale: run make generate and commit" >&2; exit 1; fi
 
+BREAKING_AGAINST ?= main
 .PHONY: breaking
-breaking: $(TOOL_STAMPS) protodeps ## buf breaking-change check against main
-	@if git rev-parse --verify -q main >/dev/null && git cat-file -e main:proto 2>/dev/null; then \
-		$(BUF) breaking --against '.git#branch=main' --path proto/sotto; \
-	else echo "no proto on main yet: nothing to compare"; fi
+breaking: $(TOOL_STAMPS) protodeps ## buf breaking-change check of the working tree against BREAKING_AGAINST (default main)
+	@if ! git cat-file -e $(BREAKING_AGAINST):proto 2>/dev/null; then echo "no proto at $(BREAKING_AGAINST): nothing to compare"; exit 0; fi; \
+	tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	git archive $(BREAKING_AGAINST) buf.yaml proto | tar -x -C "$$tmp"; \
+	cp -r third_party "$$tmp/"; \
+	(cd "$$tmp" && $(BUF) build --path proto/sotto -o against.binpb); \
+	$(BUF) build --path proto/sotto -o "$$tmp/current.binpb"; \
+	$(BUF) breaking "$$tmp/current.binpb" --against "$$tmp/against.binpb" --exclude-imports && echo "no breaking changes against $(BREAKING_AGAINST)"
 
 .PHONY: lint
 lint: $(TOOL_STAMPS) protodeps ## buf lint, gofmt, go vet, staticcheck
