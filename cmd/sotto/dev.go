@@ -84,6 +84,10 @@ func devUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	tvAddr, tvAdmin, err := freeAddrs2()
+	if err != nil {
+		return err
+	}
 	gwAddr := *httpAddr
 	if gwAddr == "auto" {
 		if gwAddr, err = freeAddr(); err != nil {
@@ -122,6 +126,10 @@ func devUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	tvID, err := identity("tokenvault")
+	if err != nil {
+		return err
+	}
 	cliID, err := identity("sotto-cli")
 	if err != nil {
 		return err
@@ -133,9 +141,14 @@ func devUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			ready: "http://" + auditAdmin + "/readyz",
 		},
 		{
+			name:  "tokenvault",
+			env:   append(common("tokenvault", tvID), "SOTTO_GRPC_ADDR="+tvAddr, "SOTTO_ADMIN_ADDR="+tvAdmin, "SOTTO_AUDIT_ADDR="+auditAddr),
+			ready: "http://" + tvAdmin + "/readyz",
+		},
+		{
 			name: "gateway",
 			env: append(common("gateway", gwID), "SOTTO_HTTP_ADDR="+gwAddr, "SOTTO_ADMIN_ADDR="+gwAdmin,
-				"SOTTO_AUDIT_ADDR="+auditAddr, "SOTTO_GATEWAY_ADMIN_TOKEN="+adminToken),
+				"SOTTO_AUDIT_ADDR="+auditAddr, "SOTTO_TOKENVAULT_ADDR="+tvAddr, "SOTTO_GATEWAY_ADMIN_TOKEN="+adminToken),
 			ready: "http://" + gwAddr + "/healthz",
 		},
 	}
@@ -199,7 +212,7 @@ func devUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		stopAll()
 		return fmt.Errorf("audit verifier keys: %w", err)
 	}
-	st := devState{TrustDomain: *trustDomain, AuditAddr: auditAddr, GatewayURL: "http://" + gwAddr, AdminToken: adminToken, CLI: cliID,
+	st := devState{TrustDomain: *trustDomain, AuditAddr: auditAddr, TokenvaultAddr: tvAddr, GatewayURL: "http://" + gwAddr, AdminToken: adminToken, CLI: cliID,
 		AuditVerifierKeys: vkeys}
 	if err := writeState(dir, st); err != nil {
 		stopAll()
@@ -208,10 +221,11 @@ func devUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, `Sotto is running.
   gateway (REST):  http://%s   (OpenAPI at /openapi.json)
   audit (gRPC):    %s  (mTLS; CA at %s)
+  tokenvault:      %s  (mTLS)
   operator token:  %s  (Authorization: Bearer ... for /v1/audit/*)
   state:           %s
 Press Ctrl-C to stop.
-`, gwAddr, auditAddr, filepath.Join(dir, "ca", "ca.pem"), adminToken, dir)
+`, gwAddr, auditAddr, filepath.Join(dir, "ca", "ca.pem"), tvAddr, adminToken, dir)
 
 	select {
 	case <-ctx.Done():
@@ -300,6 +314,14 @@ func freeAddrs3() (a, b, c string, err error) {
 		return
 	}
 	c, err = freeAddr()
+	return
+}
+
+func freeAddrs2() (a, b string, err error) {
+	if a, err = freeAddr(); err != nil {
+		return
+	}
+	b, err = freeAddr()
 	return
 }
 

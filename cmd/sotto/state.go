@@ -12,11 +12,13 @@ import (
 // devState is what `sotto dev up` writes to <state>/dev.json so that other
 // commands (and tests) can find the running suite.
 type devState struct {
-	TrustDomain string     `json:"trust_domain"`
-	AuditAddr   string     `json:"audit_addr"`
-	GatewayURL  string     `json:"gateway_url"`
-	AdminToken  string     `json:"admin_token"`
-	CLI         mtls.Files `json:"cli_identity"`
+	TrustDomain string `json:"trust_domain"`
+	AuditAddr   string `json:"audit_addr"`
+	// TokenvaultAddr is tokenvault's gRPC address.
+	TokenvaultAddr string     `json:"tokenvault_addr"`
+	GatewayURL     string     `json:"gateway_url"`
+	AdminToken     string     `json:"admin_token"`
+	CLI            mtls.Files `json:"cli_identity"`
 	// AuditVerifierKeys are the note verifier keys of the audit log's
 	// checkpoint key, every version, read from the key store (not from the
 	// audit service) when the suite started.

@@ -49,6 +49,10 @@ type Event struct {
 	Outcome      Outcome
 	Reason       string
 	TraceID      string
+	// CallerWorkload is the SPIFFE ID of the workload on whose request the
+	// recording service acts, as it authenticated it (e.g. the caller of a
+	// detokenize).
+	CallerWorkload string
 }
 
 // New returns an event with a fresh ID, the current time and the trace ID of
@@ -63,17 +67,18 @@ func New(ctx context.Context, action string, outcome Outcome) Event {
 
 func (e Event) proto() *auditv1.EventInput {
 	return &auditv1.EventInput{
-		EventId:      e.ID,
-		OccurTime:    timestamppb.New(e.Time),
-		Subject:      e.Subject,
-		ActorSubject: e.ActorSubject,
-		Action:       e.Action,
-		ResourceType: e.ResourceType,
-		ResourceId:   e.ResourceID,
-		Purpose:      e.Purpose,
-		Outcome:      e.Outcome,
-		Reason:       e.Reason,
-		TraceId:      e.TraceID,
+		EventId:        e.ID,
+		OccurTime:      timestamppb.New(e.Time),
+		Subject:        e.Subject,
+		ActorSubject:   e.ActorSubject,
+		Action:         e.Action,
+		ResourceType:   e.ResourceType,
+		ResourceId:     e.ResourceID,
+		Purpose:        e.Purpose,
+		Outcome:        e.Outcome,
+		Reason:         e.Reason,
+		TraceId:        e.TraceID,
+		CallerWorkload: e.CallerWorkload,
 	}
 }
 

@@ -364,6 +364,7 @@ func TestProductionBackends(t *testing.T) {
 		"SOTTO_VAULT_ADDR="+v.Addr, "SOTTO_VAULT_TOKEN=",
 		"SOTTO_AUDIT_VAULT_TOKEN="+v.ClientWithPolicies(t, "audit").Token(),
 		"SOTTO_GATEWAY_VAULT_TOKEN="+v.ClientWithPolicies(t, "gateway").Token(),
+		"SOTTO_TOKENVAULT_VAULT_TOKEN="+v.ClientWithPolicies(t, "tokenvault").Token(),
 		"SOTTO_AUDIT_DB_DSN="+dsn)
 	ctx := context.Background()
 	e := auditclient.New(ctx, "identity.login", auditclient.Denied)

@@ -342,6 +342,7 @@ func (l *Log) entry(ctx context.Context, s Submission, now time.Time) (Entry, er
 		Reason:           in.GetReason(),
 		TraceId:          in.GetTraceId(),
 		HmacKeyVersion:   int32(version),
+		CallerWorkload:   in.GetCallerWorkload(),
 	}
 	data, err := proto.MarshalOptions{Deterministic: true}.Marshal(ev)
 	if err != nil {

@@ -59,6 +59,10 @@ func realMain(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	tokenvaultDial, err := dial.Options(src, "tokenvault", tel)
+	if err != nil {
+		return err
+	}
 	// A connection of its own for readiness, so /readyz reflects whether the
 	// audit service answers its health check over mTLS.
 	healthConn, err := grpc.NewClient(cfg.AuditAddr, auditDial...)
@@ -73,7 +77,7 @@ func realMain(ctx context.Context) error {
 		}
 		return err
 	}
-	handler, err := gateway.New(ctx, gateway.Backends{AuditAddr: cfg.AuditAddr, AuditDial: auditDial},
+	handler, err := gateway.New(ctx, gateway.Backends{AuditAddr: cfg.AuditAddr, AuditDial: auditDial, TokenvaultAddr: cfg.TokenvaultAddr, TokenvaultDial: tokenvaultDial},
 		gateway.Options{MaxBodyBytes: cfg.MaxBodyBytes, AdminToken: cfg.AdminToken, Ready: ready, Logger: logger})
 	if err != nil {
 		return err

@@ -21,6 +21,8 @@ type Config struct {
 	Identity mtls.Config
 	// AuditAddr is the audit service's gRPC address.
 	AuditAddr string `env:"AUDIT_ADDR,required"`
+	// TokenvaultAddr is tokenvault's gRPC address.
+	TokenvaultAddr string `env:"TOKENVAULT_ADDR,required"`
 	// AdminToken guards the operator routes (the audit log) until end-user
 	// authentication by the identity service replaces it. Empty disables
 	// those routes (fail closed).

@@ -22,6 +22,7 @@ import (
 
 	"github.com/sottohq/sotto/gen"
 	auditv1 "github.com/sottohq/sotto/gen/go/sotto/audit/v1"
+	tokenvaultv1 "github.com/sottohq/sotto/gen/go/sotto/tokenvault/v1"
 )
 
 // Backends are the services the gateway routes to.
@@ -30,6 +31,9 @@ type Backends struct {
 	AuditAddr string
 	// DialOptions carry the gateway's mTLS identity (see pkg/dial).
 	AuditDial []grpc.DialOption
+	// TokenvaultAddr and TokenvaultDial reach tokenvault likewise.
+	TokenvaultAddr string
+	TokenvaultDial []grpc.DialOption
 }
 
 // Options tune the handler.
@@ -70,6 +74,11 @@ func New(ctx context.Context, b Backends, opts Options) (http.Handler, error) {
 	// interceptors (authorization, validation, audit) run for REST calls too.
 	if err := auditv1.RegisterAuditServiceHandlerFromEndpoint(ctx, mux, b.AuditAddr, b.AuditDial); err != nil {
 		return nil, err
+	}
+	if b.TokenvaultAddr != "" {
+		if err := tokenvaultv1.RegisterTokenVaultServiceHandlerFromEndpoint(ctx, mux, b.TokenvaultAddr, b.TokenvaultDial); err != nil {
+			return nil, err
+		}
 	}
 
 	root := http.NewServeMux()

@@ -111,9 +111,14 @@ type EventInput struct {
 	// Machine-readable reason for a denial or failure, e.g. "CONSENT_MISSING".
 	Reason string `protobuf:"bytes,10,opt,name=reason,proto3" json:"reason,omitempty"`
 	// W3C trace ID of the operation, lower-case hex.
-	TraceId       string `protobuf:"bytes,11,opt,name=trace_id,json=traceId,proto3" json:"trace_id,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	TraceId string `protobuf:"bytes,11,opt,name=trace_id,json=traceId,proto3" json:"trace_id,omitempty"`
+	// SPIFFE ID of the workload that asked the recording service to act (e.g.
+	// the conversation service calling tokenvault), as the recording service
+	// authenticated it over mTLS. Empty when the recording workload acted on
+	// its own.
+	CallerWorkload string `protobuf:"bytes,12,opt,name=caller_workload,json=callerWorkload,proto3" json:"caller_workload,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *EventInput) Reset() {
@@ -223,6 +228,13 @@ func (x *EventInput) GetTraceId() string {
 	return ""
 }
 
+func (x *EventInput) GetCallerWorkload() string {
+	if x != nil {
+		return x.CallerWorkload
+	}
+	return ""
+}
+
 // Event is an event as the log stores and returns it.
 type Event struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -256,6 +268,8 @@ type Event struct {
 	TraceId string `protobuf:"bytes,14,opt,name=trace_id,json=traceId,proto3" json:"trace_id,omitempty"`
 	// Version of the HMAC key that produced the hashes.
 	HmacKeyVersion int32 `protobuf:"varint,15,opt,name=hmac_key_version,json=hmacKeyVersion,proto3" json:"hmac_key_version,omitempty"`
+	// See EventInput.
+	CallerWorkload string `protobuf:"bytes,16,opt,name=caller_workload,json=callerWorkload,proto3" json:"caller_workload,omitempty"`
 	unknownFields  protoimpl.UnknownFields
 	sizeCache      protoimpl.SizeCache
 }
@@ -393,6 +407,13 @@ func (x *Event) GetHmacKeyVersion() int32 {
 		return x.HmacKeyVersion
 	}
 	return 0
+}
+
+func (x *Event) GetCallerWorkload() string {
+	if x != nil {
+		return x.CallerWorkload
+	}
+	return ""
 }
 
 // AppendEventsRequest is the request of AppendEvents.
@@ -1613,7 +1634,7 @@ var File_sotto_audit_v1_audit_proto protoreflect.FileDescriptor
 
 const file_sotto_audit_v1_audit_proto_rawDesc = "" +
 	"\n" +
-	"\x1asotto/audit/v1/audit.proto\x12\x0esotto.audit.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xe5\x05\n" +
+	"\x1asotto/audit/v1/audit.proto\x12\x0esotto.audit.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xc7\x06\n" +
 	"\n" +
 	"EventInput\x12`\n" +
 	"\bevent_id\x18\x01 \x01(\tBE\xbaHBr@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$R\aeventId\x12A\n" +
@@ -1630,7 +1651,8 @@ const file_sotto_audit_v1_audit_proto_rawDesc = "" +
 	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\aoutcome\x125\n" +
 	"\x06reason\x18\n" +
 	" \x01(\tB\x1d\xbaH\x1ar\x18\x18@2\x14^([A-Z][A-Z0-9_]*)?$R\x06reason\x123\n" +
-	"\btrace_id\x18\v \x01(\tB\x18\xbaH\x15r\x132\x11^([0-9a-f]{32})?$R\atraceId\"\xb9\x04\n" +
+	"\btrace_id\x18\v \x01(\tB\x18\xbaH\x15r\x132\x11^([0-9a-f]{32})?$R\atraceId\x12`\n" +
+	"\x0fcaller_workload\x18\f \x01(\tB7\xbaH4r2\x18\x80\x022-^(spiffe://[a-z0-9._-]+(/[A-Za-z0-9._-]+)*)?$R\x0ecallerWorkload\"\xe2\x04\n" +
 	"\x05Event\x12\x19\n" +
 	"\bevent_id\x18\x01 \x01(\tR\aeventId\x12\x1d\n" +
 	"\n" +
@@ -1651,7 +1673,8 @@ const file_sotto_audit_v1_audit_proto_rawDesc = "" +
 	"\aoutcome\x18\f \x01(\x0e2\x17.sotto.audit.v1.OutcomeR\aoutcome\x12\x16\n" +
 	"\x06reason\x18\r \x01(\tR\x06reason\x12\x19\n" +
 	"\btrace_id\x18\x0e \x01(\tR\atraceId\x12(\n" +
-	"\x10hmac_key_version\x18\x0f \x01(\x05R\x0ehmacKeyVersion\"V\n" +
+	"\x10hmac_key_version\x18\x0f \x01(\x05R\x0ehmacKeyVersion\x12'\n" +
+	"\x0fcaller_workload\x18\x10 \x01(\tR\x0ecallerWorkload\"V\n" +
 	"\x13AppendEventsRequest\x12?\n" +
 	"\x06events\x18\x01 \x03(\v2\x1a.sotto.audit.v1.EventInputB\v\xbaH\b\x92\x01\x05\b\x01\x10\xe8\aR\x06events\"f\n" +
 	"\fAppendResult\x12\x19\n" +

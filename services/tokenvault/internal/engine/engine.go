@@ -1,0 +1,243 @@
+// Package engine is the tokenisation vault's logic: per-subject data keys
+// wrapped by the KeyManager, value encryption, token generation, the
+// detokenize policy with synchronous audit, masked views, exact-match lookup,
+// crypto-shredding, export and key rotation. No gRPC types leak in.
+package engine
+
+import (
+	"context"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/hkdf"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"log/slog"
+	"time"
+
+	"github.com/hashicorp/golang-lru/v2/expirable"
+
+	"github.com/sottohq/sotto/pkg/auditclient"
+	"github.com/sottohq/sotto/pkg/errs"
+	"github.com/sottohq/sotto/pkg/keys"
+	"github.com/sottohq/sotto/services/tokenvault/internal/policy"
+	"github.com/sottohq/sotto/services/tokenvault/internal/storage"
+	"github.com/sottohq/sotto/services/tokenvault/internal/tokens"
+)
+
+// Recorder records audit events synchronously (auditclient.Client).
+type Recorder interface {
+	Record(ctx context.Context, events ...auditclient.Event) error
+}
+
+// Options tune the engine.
+type Options struct {
+	// KEK is the KeyManager key that wraps data keys.
+	KEK string
+	// CacheSize and CacheTTL bound the in-memory cache of unwrapped data keys.
+	// While the key backend is down, cached subjects keep working until TTL.
+	CacheSize int
+	CacheTTL  time.Duration
+	// Now is the clock.
+	Now func() time.Time
+}
+
+// Engine is the vault.
+type Engine struct {
+	store  *storage.Store
+	km     keys.KeyManager
+	audit  Recorder
+	outbox *auditclient.Outbox
+	policy *policy.Policy
+	logger *slog.Logger
+	opts   Options
+
+	deks    *expirable.LRU[string, dataKey] // tenant\x00subject → DEK
+	tenants *expirable.LRU[string, []byte] // tenant → lookup key
+	wake    chan struct{}
+}
+
+// New builds the engine.
+func New(store *storage.Store, km keys.KeyManager, audit Recorder, outbox *auditclient.Outbox, pol *policy.Policy, logger *slog.Logger, opts Options) *Engine {
+	if opts.KEK == "" {
+		opts.KEK = "tokenvault-kek"
+	}
+	if opts.CacheSize <= 0 {
+		opts.CacheSize = 100_000
+	}
+	if opts.CacheTTL <= 0 {
+		opts.CacheTTL = 5 * time.Minute
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	return &Engine{
+		store: store, km: km, audit: audit, outbox: outbox, policy: pol, logger: logger, opts: opts,
+		deks:    expirable.NewLRU[string, dataKey](opts.CacheSize, nil, opts.CacheTTL),
+		tenants: expirable.NewLRU[string, []byte](1024, nil, opts.CacheTTL),
+		wake:    make(chan struct{}, 1),
+	}
+}
+
+// dataKey is an unwrapped data key and its version.
+type dataKey struct {
+	key     []byte
+	version int
+}
+
+func subjectKey(tenant, subject string) string { return tenant + "\x00" + subject }
+
+func dekAAD(tenant, subject string, version int) []byte {
+	return []byte("sotto/tokenvault/dek/" + tenant + "/" + subject + "/v" + itoa(version))
+}
+
+func tenantAAD(tenant string) []byte { return []byte("sotto/tokenvault/tenant/" + tenant) }
+
+// valueAAD binds a ciphertext to its token, tenant, subject and data type,
+// so a ciphertext moved to another row does not decrypt.
+func valueAAD(token, tenant, subject string, t tokens.DataType) []byte {
+	return []byte("sotto/tokenvault/value\x00" + token + "\x00" + tenant + "\x00" + subject + "\x00" + t.Code())
+}
+
+// dek returns the subject's data key, unwrapping it (or, with create, making
+// it) through the KeyManager when it is not cached. A new subject's key is
+// stored before any value uses it, so a failure here writes nothing else.
+func (e *Engine) dek(ctx context.Context, tenant, subject string, create bool) ([]byte, int, error) {
+	ck := subjectKey(tenant, subject)
+	if k, ok := e.deks.Get(ck); ok {
+		return k.key, k.version, nil
+	}
+	rec, err := e.store.GetSubject(ctx, tenant, subject)
+	if errs.Is(err, errs.NotFound) && create {
+		if err := e.createSubject(ctx, tenant, subject); err != nil && !errs.Is(err, errs.AlreadyExists) {
+			return nil, 0, err
+		}
+		rec, err = e.store.GetSubject(ctx, tenant, subject)
+	}
+	if err != nil {
+		return nil, 0, err
+	}
+	if rec.WrappedDEK == nil {
+		return nil, 0, errs.E(errs.FailedPrecondition, "SUBJECT_ERASED", "the subject was erased")
+	}
+	k, err := e.km.UnwrapKey(ctx, e.opts.KEK, rec.WrappedDEK, dekAAD(tenant, subject, rec.DEKVersion))
+	if err != nil {
+		return nil, 0, err
+	}
+	e.deks.Add(ck, dataKey{key: k, version: rec.DEKVersion})
+	return k, rec.DEKVersion, nil
+}
+
+func (e *Engine) createSubject(ctx context.Context, tenant, subject string) error {
+	k := make([]byte, 32)
+	if _, err := rand.Read(k); err != nil {
+		return errs.Wrap(err, errs.Internal, "RANDOM_FAILED", "cannot generate a key")
+	}
+	wrapped, err := e.km.WrapKey(ctx, e.opts.KEK, k, dekAAD(tenant, subject, 1))
+	if err != nil {
+		return err
+	}
+	v, err := e.km.WrappedVersion(wrapped)
+	if err != nil {
+		return err
+	}
+	return e.store.InsertSubject(ctx, storage.Subject{Tenant: tenant, Subject: subject, DEKVersion: 1, WrappedDEK: wrapped, KEKVersion: v, Created: e.opts.Now()})
+}
+
+// tenantKey returns the tenant's key for deterministic tokens and lookup.
+func (e *Engine) tenantKey(ctx context.Context, tenant string) ([]byte, error) {
+	if k, ok := e.tenants.Get(tenant); ok {
+		return k, nil
+	}
+	rec, err := e.store.GetTenant(ctx, tenant)
+	if errs.Is(err, errs.NotFound) {
+		k := make([]byte, 32)
+		if _, err := rand.Read(k); err != nil {
+			return nil, errs.Wrap(err, errs.Internal, "RANDOM_FAILED", "cannot generate a key")
+		}
+		wrapped, err := e.km.WrapKey(ctx, e.opts.KEK, k, tenantAAD(tenant))
+		if err != nil {
+			return nil, err
+		}
+		v, _ := e.km.WrappedVersion(wrapped)
+		if err := e.store.InsertTenant(ctx, storage.Tenant{Tenant: tenant, WrappedKey: wrapped, KEKVersion: v}); err != nil && !errs.Is(err, errs.AlreadyExists) {
+			return nil, err
+		}
+		rec, err = e.store.GetTenant(ctx, tenant)
+		if err != nil {
+			return nil, err
+		}
+	} else if err != nil {
+		return nil, err
+	}
+	k, err := e.km.UnwrapKey(ctx, e.opts.KEK, rec.WrappedKey, tenantAAD(tenant))
+	if err != nil {
+		return nil, err
+	}
+	e.tenants.Add(tenant, k)
+	return k, nil
+}
+
+// derive makes a purpose-bound subkey (HKDF-SHA256).
+func derive(key []byte, info string) []byte {
+	k, err := hkdf.Key(sha256.New, key, nil, info, 32)
+	if err != nil {
+		panic(err) // only for invalid lengths, which are constants here
+	}
+	return k
+}
+
+func lookupMAC(typeKey []byte, value string) []byte {
+	m := hmac.New(sha256.New, typeKey)
+	m.Write([]byte(value))
+	return m.Sum(nil)
+}
+
+func seal(key, plaintext, aad []byte) ([]byte, error) {
+	block, err := aes.NewCipher(key)
+	if err != nil {
+		return nil, err
+	}
+	gcm, err := cipher.NewGCM(block)
+	if err != nil {
+		return nil, err
+	}
+	nonce := make([]byte, gcm.NonceSize(), gcm.NonceSize()+len(plaintext)+gcm.Overhead())
+	if _, err := rand.Read(nonce); err != nil {
+		return nil, err
+	}
+	return gcm.Seal(nonce, nonce, plaintext, aad), nil
+}
+
+func open(key, sealed, aad []byte) ([]byte, error) {
+	block, err := aes.NewCipher(key)
+	if err != nil {
+		return nil, err
+	}
+	gcm, err := cipher.NewGCM(block)
+	if err != nil {
+		return nil, err
+	}
+	if len(sealed) < gcm.NonceSize() {
+		return nil, errs.E(errs.Internal, "CIPHERTEXT_CORRUPT", "stored value is corrupt")
+	}
+	pt, err := gcm.Open(nil, sealed[:gcm.NonceSize()], sealed[gcm.NonceSize():], aad)
+	if err != nil {
+		return nil, errs.Wrap(err, errs.Internal, "CIPHERTEXT_CORRUPT", "stored value does not decrypt")
+	}
+	return pt, nil
+}
+
+func itoa(v int) string {
+	if v == 0 {
+		return "0"
+	}
+	var b [20]byte
+	i := len(b)
+	for v > 0 {
+		i--
+		b[i] = byte('0' + v%10)
+		v /= 10
+	}
+	return string(b[i:])
+}

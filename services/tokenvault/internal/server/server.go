@@ -1,0 +1,181 @@
+// Package server is tokenvault's gRPC API over the engine.
+package server
+
+import (
+	"context"
+
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	tokenvaultv1 "github.com/sottohq/sotto/gen/go/sotto/tokenvault/v1"
+	"github.com/sottohq/sotto/pkg/mtls"
+	"github.com/sottohq/sotto/services/tokenvault/internal/engine"
+	"github.com/sottohq/sotto/services/tokenvault/internal/tokens"
+)
+
+// Server implements tokenvaultv1.TokenVaultServiceServer.
+type Server struct {
+	tokenvaultv1.UnimplementedTokenVaultServiceServer
+	engine *engine.Engine
+}
+
+var _ tokenvaultv1.TokenVaultServiceServer = (*Server)(nil)
+
+// New serves e.
+func New(e *engine.Engine) *Server { return &Server{engine: e} }
+
+// caller identifies the calling workload from its mTLS certificate. End
+// users are not authenticated yet (that needs identity's access tokens), so
+// no request acts for an end user.
+func caller(ctx context.Context) (engine.Caller, error) {
+	id, err := mtls.PeerID(ctx)
+	if err != nil {
+		return engine.Caller{}, err
+	}
+	return engine.Caller{Workload: workloadName(id.Path()), ID: id.String()}, nil
+}
+
+func workloadName(path string) string {
+	if len(path) > 0 && path[0] == '/' {
+		return path[1:]
+	}
+	return path
+}
+
+func itemError(e *engine.ItemError) *tokenvaultv1.ItemError {
+	if e == nil {
+		return nil
+	}
+	return &tokenvaultv1.ItemError{Reason: e.Reason, Message: e.Message}
+}
+
+func (s *Server) Tokenize(ctx context.Context, req *tokenvaultv1.TokenizeRequest) (*tokenvaultv1.TokenizeResponse, error) {
+	c, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	in := engine.TokenizeRequest{Tenant: req.GetTenant(), Subject: req.GetSubject(), Scope: req.GetScope(), TTL: req.GetTtl().AsDuration()}
+	for _, it := range req.GetItems() {
+		in.Items = append(in.Items, engine.Item{Value: it.GetValue(), Type: tokens.DataType(it.GetDataType()), Format: tokens.Format(it.GetFormat())})
+	}
+	results, err := s.engine.Tokenize(ctx, c, in)
+	if err != nil {
+		return nil, err
+	}
+	resp := &tokenvaultv1.TokenizeResponse{Results: make([]*tokenvaultv1.TokenizeResult, len(results))}
+	for i, r := range results {
+		if r.Err != nil {
+			resp.Results[i] = &tokenvaultv1.TokenizeResult{Result: &tokenvaultv1.TokenizeResult_Error{Error: itemError(r.Err)}}
+		} else {
+			resp.Results[i] = &tokenvaultv1.TokenizeResult{Result: &tokenvaultv1.TokenizeResult_Token{Token: r.Token}}
+		}
+	}
+	return resp, nil
+}
+
+func (s *Server) Detokenize(ctx context.Context, req *tokenvaultv1.DetokenizeRequest) (*tokenvaultv1.DetokenizeResponse, error) {
+	c, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	results, err := s.engine.Detokenize(ctx, c, req.GetPurpose(), req.GetTokens())
+	if err != nil {
+		return nil, err
+	}
+	resp := &tokenvaultv1.DetokenizeResponse{Results: make([]*tokenvaultv1.DetokenizeResult, len(results))}
+	for i, r := range results {
+		out := &tokenvaultv1.DetokenizeResult{Token: r.Token, Value: r.Value, DataType: tokenvaultv1.DataType(r.Type), Error: itemError(r.Err)}
+		if r.Decision.Rule != "" {
+			out.Decision = &tokenvaultv1.Decision{Allowed: r.Decision.Allowed, Rule: r.Decision.Rule, Reason: r.Decision.Reason}
+		}
+		resp.Results[i] = out
+	}
+	return resp, nil
+}
+
+func (s *Server) RevealMasked(ctx context.Context, req *tokenvaultv1.RevealMaskedRequest) (*tokenvaultv1.RevealMaskedResponse, error) {
+	results, err := s.engine.RevealMasked(ctx, req.GetTokens())
+	if err != nil {
+		return nil, err
+	}
+	resp := &tokenvaultv1.RevealMaskedResponse{Results: make([]*tokenvaultv1.MaskedResult, len(results))}
+	for i, r := range results {
+		resp.Results[i] = &tokenvaultv1.MaskedResult{Token: r.Token, Masked: r.Masked, DataType: tokenvaultv1.DataType(r.Type), Error: itemError(r.Err)}
+	}
+	return resp, nil
+}
+
+func (s *Server) LookupToken(ctx context.Context, req *tokenvaultv1.LookupTokenRequest) (*tokenvaultv1.LookupTokenResponse, error) {
+	det, matches, err := s.engine.Lookup(ctx, req.GetTenant(), tokens.DataType(req.GetDataType()), req.GetValue())
+	if err != nil {
+		return nil, err
+	}
+	resp := &tokenvaultv1.LookupTokenResponse{DeterministicToken: det}
+	for _, m := range matches {
+		resp.Matches = append(resp.Matches, &tokenvaultv1.LookupMatch{Subject: m.Subject, Token: m.Token})
+	}
+	return resp, nil
+}
+
+func (s *Server) GetTokenMetadata(ctx context.Context, req *tokenvaultv1.GetTokenMetadataRequest) (*tokenvaultv1.GetTokenMetadataResponse, error) {
+	m, err := s.engine.TokenMetadata(ctx, req.GetToken())
+	if err != nil {
+		return nil, err
+	}
+	resp := &tokenvaultv1.GetTokenMetadataResponse{
+		DataType: tokenvaultv1.DataType(m.DataType), Format: tokenvaultv1.TokenFormat(m.Format),
+		Tenant: m.Tenant, Subject: m.Subject, Scope: m.Scope, CreateTime: timestamppb.New(m.Created), Erased: m.Erased,
+	}
+	if !m.Expires.IsZero() {
+		resp.ExpireTime = timestamppb.New(m.Expires)
+	}
+	return resp, nil
+}
+
+func (s *Server) EraseSubject(ctx context.Context, req *tokenvaultv1.EraseSubjectRequest) (*tokenvaultv1.EraseSubjectResponse, error) {
+	c, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ev, err := s.engine.EraseSubject(ctx, c, req.GetTenant(), req.GetSubject(), req.GetRequestId())
+	if err != nil {
+		return nil, err
+	}
+	out := &tokenvaultv1.ErasureEvidence{
+		Subject: ev.Subject, RequestId: ev.RequestID, EraseTime: timestamppb.New(ev.Erased),
+		TokensAffected: ev.TokensAffected, LookupEntriesRemoved: ev.LookupsRemoved, AlreadyErased: ev.AlreadyErased,
+	}
+	for _, v := range ev.DestroyedVersions {
+		out.DestroyedKeyVersions = append(out.DestroyedKeyVersions, int32(v))
+	}
+	return &tokenvaultv1.EraseSubjectResponse{Evidence: out}, nil
+}
+
+func (s *Server) ExportSubject(ctx context.Context, req *tokenvaultv1.ExportSubjectRequest) (*tokenvaultv1.ExportSubjectResponse, error) {
+	c, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	values, err := s.engine.ExportSubject(ctx, c, req.GetTenant(), req.GetSubject(), req.GetRequestId())
+	if err != nil {
+		return nil, err
+	}
+	resp := &tokenvaultv1.ExportSubjectResponse{}
+	for _, v := range values {
+		resp.Values = append(resp.Values, &tokenvaultv1.ExportedValue{
+			Token: v.Token.Token, DataType: tokenvaultv1.DataType(v.DataType), Value: v.Value, Scope: v.Scope, CreateTime: timestamppb.New(v.Created),
+		})
+	}
+	return resp, nil
+}
+
+func (s *Server) RotateKeys(ctx context.Context, req *tokenvaultv1.RotateKeysRequest) (*tokenvaultv1.RotateKeysResponse, error) {
+	c, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	st, err := s.engine.RotateKeys(ctx, c, req.GetRotate())
+	if err != nil {
+		return nil, err
+	}
+	return &tokenvaultv1.RotateKeysResponse{KekVersion: int32(st.KEKVersion), PendingRewrap: st.PendingRewrap}, nil
+}

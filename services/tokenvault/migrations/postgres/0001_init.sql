@@ -1,0 +1,69 @@
+-- +goose Up
+-- subjects: one data key (DEK) per customer, stored only wrapped by the
+-- key-encryption key in the KeyManager (Vault Transit). Erasure sets
+-- wrapped_dek to NULL: every value of the subject becomes noise.
+CREATE TABLE subjects (
+    tenant      TEXT    NOT NULL,
+    subject     TEXT    NOT NULL,
+    dek_version INTEGER NOT NULL,
+    wrapped_dek BYTEA,
+    kek_version INTEGER NOT NULL,
+    created_us  BIGINT  NOT NULL,
+    erased_us   BIGINT ,
+    erase_request TEXT,
+    PRIMARY KEY (tenant, subject)
+);
+CREATE INDEX subjects_kek_version ON subjects (kek_version) WHERE wrapped_dek IS NOT NULL;
+
+-- tenants: per-tenant key for deterministic tokens and exact-match lookup,
+-- wrapped like the DEKs.
+CREATE TABLE tenants (
+    tenant      TEXT    PRIMARY KEY,
+    wrapped_key BYTEA    NOT NULL,
+    kek_version INTEGER NOT NULL,
+    created_us  BIGINT  NOT NULL
+);
+
+-- tokens: the encrypted values. A deterministic token can belong to several
+-- subjects (the same e-mail for two customers), hence the key.
+CREATE TABLE tokens (
+    token       TEXT    NOT NULL,
+    tenant      TEXT    NOT NULL,
+    subject     TEXT    NOT NULL,
+    data_type   SMALLINT NOT NULL,
+    format      SMALLINT NOT NULL,
+    scope       TEXT    NOT NULL,
+    ciphertext  BYTEA    NOT NULL,
+    dek_version INTEGER NOT NULL,
+    masked      TEXT,
+    created_us  BIGINT  NOT NULL,
+    expires_us  BIGINT ,
+    PRIMARY KEY (token, tenant, subject)
+);
+CREATE INDEX tokens_subject ON tokens (tenant, subject);
+
+-- lookup: keyed HMAC of each value, for exact-match search without storing
+-- the value. Removed on erasure.
+CREATE TABLE lookup (
+    tenant    TEXT    NOT NULL,
+    data_type SMALLINT NOT NULL,
+    mac       BYTEA    NOT NULL,
+    subject   TEXT    NOT NULL,
+    token     TEXT    NOT NULL,
+    PRIMARY KEY (tenant, data_type, mac, subject, token)
+);
+CREATE INDEX lookup_subject ON lookup (tenant, subject);
+
+CREATE TABLE audit_outbox (
+    seq      BIGSERIAL PRIMARY KEY,
+    event_id TEXT    NOT NULL UNIQUE,
+    payload  BYTEA    NOT NULL,
+    rejected BOOLEAN NOT NULL DEFAULT FALSE
+);
+
+-- +goose Down
+DROP TABLE audit_outbox;
+DROP TABLE lookup;
+DROP TABLE tokens;
+DROP TABLE tenants;
+DROP TABLE subjects;
