@@ -53,7 +53,7 @@ type Engine struct {
 	opts   Options
 
 	deks    *expirable.LRU[string, dataKey] // tenant\x00subject → DEK
-	tenants *expirable.LRU[string, []byte] // tenant → lookup key
+	tenants *expirable.LRU[string, []byte]  // tenant → lookup key
 	wake    chan struct{}
 }
 
