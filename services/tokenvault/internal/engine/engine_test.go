@@ -1,0 +1,489 @@
+package engine_test
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sottohq/sotto/pkg/auditclient"
+	"github.com/sottohq/sotto/pkg/errs"
+	"github.com/sottohq/sotto/pkg/keys"
+	"github.com/sottohq/sotto/pkg/store"
+	"github.com/sottohq/sotto/pkg/store/storetest"
+	"github.com/sottohq/sotto/services/tokenvault"
+	"github.com/sottohq/sotto/services/tokenvault/internal/engine"
+	"github.com/sottohq/sotto/services/tokenvault/internal/policy"
+	"github.com/sottohq/sotto/services/tokenvault/internal/storage"
+	"github.com/sottohq/sotto/services/tokenvault/internal/tokens"
+	"github.com/sottohq/sotto/services/tokenvault/migrations"
+)
+
+// recorder stands in for the audit client: it keeps what it is given and
+// can be switched off to show the engine fails closed. (The real audit path
+// is covered end to end in test/e2e.)
+type recorder struct {
+	mu     sync.Mutex
+	events []auditclient.Event
+	down   bool
+}
+
+func (r *recorder) Record(_ context.Context, evs ...auditclient.Event) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.down {
+		return errs.E(errs.Unavailable, "AUDIT_UNAVAILABLE", "audit down")
+	}
+	r.events = append(r.events, evs...)
+	return nil
+}
+
+// flakyKeys wraps a real KeyManager and can make the backend "unavailable",
+// as a Vault outage does.
+type flakyKeys struct {
+	keys.KeyManager
+	mu   sync.Mutex
+	down bool
+}
+
+func (f *flakyKeys) setDown(d bool) { f.mu.Lock(); f.down = d; f.mu.Unlock() }
+func (f *flakyKeys) err() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.down {
+		return errs.E(errs.Unavailable, "KEY_BACKEND_UNAVAILABLE", "key backend unavailable")
+	}
+	return nil
+}
+func (f *flakyKeys) WrapKey(ctx context.Context, n string, p, a []byte) ([]byte, error) {
+	if err := f.err(); err != nil {
+		return nil, err
+	}
+	return f.KeyManager.WrapKey(ctx, n, p, a)
+}
+func (f *flakyKeys) UnwrapKey(ctx context.Context, n string, w, a []byte) ([]byte, error) {
+	if err := f.err(); err != nil {
+		return nil, err
+	}
+	return f.KeyManager.UnwrapKey(ctx, n, w, a)
+}
+
+type fixture struct {
+	eng   *engine.Engine
+	db    *store.DB
+	st    *storage.Store
+	km    *flakyKeys
+	audit *recorder
+	now   time.Time
+}
+
+var conversation = engine.Caller{Workload: "conversation", ID: "spiffe://sotto.test/conversation"}
+
+func newFixture(t *testing.T, db *store.DB, ttl time.Duration) *fixture {
+	t.Helper()
+	local, err := keys.NewLocal(filepath.Join(t.TempDir(), "keyring.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := local.EnsureKey(context.Background(), "tokenvault-kek", keys.TypeAES256GCM); err != nil {
+		t.Fatal(err)
+	}
+	pol, err := policy.Parse(tokenvault.DefaultPolicy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &fixture{db: db, st: storage.New(db), km: &flakyKeys{KeyManager: local}, audit: &recorder{}, now: time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)}
+	f.eng = engine.New(f.st, f.km, f.audit, auditclient.NewOutbox(db, nil, nil), pol, nil, engine.Options{
+		CacheTTL: ttl, Now: func() time.Time { return f.now },
+	})
+	return f
+}
+
+func (f *fixture) tokenize(t *testing.T, subject string, items ...engine.Item) []string {
+	t.Helper()
+	res, err := f.eng.Tokenize(context.Background(), conversation, engine.TokenizeRequest{Subject: subject, Scope: "conv_1", Items: items})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := make([]string, len(res))
+	for i, r := range res {
+		if r.Err != nil {
+			t.Fatalf("item %d: %v", i, r.Err)
+		}
+		out[i] = r.Token
+	}
+	return out
+}
+
+func TestTokenizeDetokenizePolicy(t *testing.T) {
+	storetest.ForEachDialect(t, migrations.FS, func(t *testing.T, db *store.DB) {
+		f := newFixture(t, db, time.Minute)
+		ctx := context.Background()
+		toks := f.tokenize(t, "cus_1",
+			engine.Item{Value: "Jane Doe", Type: tokens.Name},
+			engine.Item{Value: "Jane.Doe@Example.com", Type: tokens.Email},
+			engine.Item{Value: "4242 4242 4242 4242", Type: tokens.CardNumber, Format: tokens.FormatCard},
+			engine.Item{Value: "+44 20 7946 0958", Type: tokens.Phone, Format: tokens.FormatFPE},
+		)
+		for _, tok := range toks {
+			if strings.Contains(tok, "Jane") || strings.Contains(tok, "4242424242424242") {
+				t.Fatalf("token %q contains the value", tok)
+			}
+		}
+		if card := toks[2]; len(card) != 16 || card[:6] != "424242" || card[12:] != "4242" || tokens.Luhn(card) {
+			t.Fatalf("card token %q must keep 6+4 digits and fail Luhn", card)
+		}
+		if ph := toks[3]; !strings.HasPrefix(ph, "+") || len(ph) != len("+442079460958") {
+			t.Fatalf("phone token %q is not format-preserving", ph)
+		}
+
+		res, err := f.eng.Detokenize(ctx, conversation, "order_support", toks)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []struct {
+			value, rule, reason string
+		}{
+			{"Jane Doe", "conversation-order-support", ""},
+			{"jane.doe@example.com", "conversation-order-support", ""},
+			{"", policy.DefaultDeny, policy.ReasonDataTypeNotAllowed},
+			{"+442079460958", "conversation-order-support", ""},
+		}
+		for i, w := range want {
+			r := res[i]
+			if r.Value != w.value || r.Decision.Rule != w.rule || r.Decision.Reason != w.reason || r.Decision.Allowed != (w.value != "") {
+				t.Errorf("token %d: value %q decision %+v; want %q %s %s", i, r.Value, r.Decision, w.value, w.rule, w.reason)
+			}
+		}
+		// Every decision is audited, naming the caller, with no value in it.
+		if len(f.audit.events) != 4 {
+			t.Fatalf("%d audit events, want 4", len(f.audit.events))
+		}
+		for i, ev := range f.audit.events {
+			if ev.CallerWorkload != conversation.ID || ev.Purpose != "order_support" || ev.ResourceID != toks[i] || ev.Subject != "cus_1" {
+				t.Errorf("event %d = %+v", i, ev)
+			}
+			if strings.Contains(ev.ResourceID+ev.Reason+ev.Action, "Jane") {
+				t.Errorf("event %d carries a value", i)
+			}
+		}
+		if f.audit.events[2].Outcome != auditclient.Denied || f.audit.events[0].Outcome != auditclient.Success {
+			t.Errorf("outcomes %v %v", f.audit.events[0].Outcome, f.audit.events[2].Outcome)
+		}
+
+		for _, tc := range []struct {
+			name    string
+			caller  engine.Caller
+			purpose string
+			reason  string
+		}{
+			{"unknown caller", engine.Caller{Workload: "gateway"}, "order_support", policy.ReasonCallerNotAllowed},
+			{"wrong purpose", conversation, "marketing", policy.ReasonPurposeNotAllowed},
+		} {
+			res, err := f.eng.Detokenize(ctx, tc.caller, tc.purpose, toks[:1])
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res[0].Value != "" || res[0].Decision.Allowed || res[0].Decision.Reason != tc.reason {
+				t.Errorf("%s: %+v", tc.name, res[0])
+			}
+		}
+	})
+}
+
+func TestDetokenizeFailsClosedWithoutAudit(t *testing.T) {
+	storetest.ForEachDialect(t, migrations.FS, func(t *testing.T, db *store.DB) {
+		f := newFixture(t, db, time.Minute)
+		toks := f.tokenize(t, "cus_1", engine.Item{Value: "Jane Doe", Type: tokens.Name})
+		f.audit.down = true
+		res, err := f.eng.Detokenize(context.Background(), conversation, "order_support", toks)
+		if !errs.Is(err, errs.Unavailable) || errs.ReasonOf(err) != "AUDIT_UNAVAILABLE" || res != nil {
+			t.Fatalf("detokenize with audit down: %v, %v", res, err)
+		}
+		if _, err := f.eng.ExportSubject(context.Background(), conversation, "", "cus_1", "dsr_1"); !errs.Is(err, errs.Unavailable) {
+			t.Fatalf("export with audit down: %v", err)
+		}
+		if _, err := f.eng.EraseSubject(context.Background(), conversation, "", "cus_1", "dsr_1"); !errs.Is(err, errs.Unavailable) {
+			t.Fatalf("erase with audit down: %v", err)
+		}
+		// Nothing was erased.
+		f.audit.down = false
+		res, err = f.eng.Detokenize(context.Background(), conversation, "order_support", toks)
+		if err != nil || res[0].Value != "Jane Doe" {
+			t.Fatalf("after audit returned: %+v %v", res, err)
+		}
+	})
+}
+
+func TestPerItemErrors(t *testing.T) {
+	storetest.ForEachDialect(t, migrations.FS, func(t *testing.T, db *store.DB) {
+		f := newFixture(t, db, time.Minute)
+		ctx := context.Background()
+		res, err := f.eng.Tokenize(ctx, conversation, engine.TokenizeRequest{Subject: "cus_1", TTL: time.Hour, Items: []engine.Item{
+			{Value: "4242424242424241", Type: tokens.CardNumber}, // fails Luhn: a typo
+			{Value: "not-an-email", Type: tokens.Email},
+			{Value: "Jane Doe", Type: tokens.Name, Format: tokens.FormatCard},
+			{Value: "Jane Doe", Type: tokens.Name},
+		}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantReasons := []string{"INVALID_VALUE", "INVALID_VALUE", "UNSUPPORTED_FORMAT", ""}
+		for i, w := range wantReasons {
+			got := ""
+			if res[i].Err != nil {
+				got = res[i].Err.Reason
+				if strings.Contains(res[i].Err.Message, "4242") || strings.Contains(res[i].Err.Message, "not-an-email") {
+					t.Fatalf("item %d error echoes the value", i)
+				}
+			}
+			if got != w {
+				t.Errorf("item %d: reason %q, want %q", i, got, w)
+			}
+		}
+		good := res[3].Token
+		f.now = f.now.Add(2 * time.Hour) // past the TTL
+		out, err := f.eng.Detokenize(ctx, conversation, "order_support", []string{"tok_xx_!!", "tok_nm_0000000000000000000000", good})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, w := range []string{"MALFORMED_TOKEN", "UNKNOWN_TOKEN", "TOKEN_EXPIRED"} {
+			if out[i].Err == nil || out[i].Err.Reason != w || out[i].Value != "" {
+				t.Errorf("token %d: %+v, want %s", i, out[i], w)
+			}
+		}
+	})
+}
+
+func TestDeterministicTokensAndLookup(t *testing.T) {
+	storetest.ForEachDialect(t, migrations.FS, func(t *testing.T, db *store.DB) {
+		f := newFixture(t, db, time.Minute)
+		ctx := context.Background()
+		a := f.tokenize(t, "cus_a", engine.Item{Value: "shared@example.com", Type: tokens.Email, Format: tokens.FormatDeterministic})[0]
+		b := f.tokenize(t, "cus_b", engine.Item{Value: "Shared@Example.com ", Type: tokens.Email, Format: tokens.FormatDeterministic})[0]
+		again := f.tokenize(t, "cus_a", engine.Item{Value: "shared@example.com", Type: tokens.Email, Format: tokens.FormatDeterministic})[0]
+		random := f.tokenize(t, "cus_c", engine.Item{Value: "shared@example.com", Type: tokens.Email})[0]
+		if a != b || a != again || !strings.HasPrefix(a, "det_em_") {
+			t.Fatalf("deterministic tokens differ: %s %s %s", a, b, again)
+		}
+		det, matches, err := f.eng.Lookup(ctx, "", tokens.Email, "SHARED@example.com")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if det != a || len(matches) != 3 {
+			t.Fatalf("lookup: %s %+v", det, matches)
+		}
+		subjects := map[string]string{}
+		for _, m := range matches {
+			subjects[m.Subject] = m.Token
+		}
+		if subjects["cus_a"] != a || subjects["cus_b"] != a || subjects["cus_c"] != random {
+			t.Fatalf("lookup matches %v", subjects)
+		}
+		// Another tenant has other keys: other tokens, no matches.
+		other, m2, err := f.eng.Lookup(ctx, "othershop", tokens.Email, "shared@example.com")
+		if err != nil || other == a || len(m2) != 0 {
+			t.Fatalf("other tenant: %s %v %v", other, m2, err)
+		}
+	})
+}
+
+func TestEraseCryptoShreds(t *testing.T) {
+	storetest.ForEachDialect(t, migrations.FS, func(t *testing.T, db *store.DB) {
+		f := newFixture(t, db, time.Minute)
+		ctx := context.Background()
+		gone := f.tokenize(t, "cus_gone",
+			engine.Item{Value: "Jane Doe", Type: tokens.Name},
+			engine.Item{Value: "jane@example.com", Type: tokens.Email, Format: tokens.FormatDeterministic},
+			engine.Item{Value: "+447700900123", Type: tokens.Phone})
+		kept := f.tokenize(t, "cus_kept", engine.Item{Value: "John Roe", Type: tokens.Name})
+		// Warm the key cache: erasure must not leave the key there.
+		if _, err := f.eng.Detokenize(ctx, conversation, "order_support", gone[:1]); err != nil {
+			t.Fatal(err)
+		}
+
+		ev, err := f.eng.EraseSubject(ctx, conversation, "", "cus_gone", "dsr_42")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ev.TokensAffected != 3 || ev.LookupsRemoved != 3 || len(ev.DestroyedVersions) != 1 || ev.AlreadyErased || ev.RequestID != "dsr_42" {
+			t.Fatalf("evidence %+v", ev)
+		}
+		subj, err := f.st.GetSubject(ctx, "default", "cus_gone")
+		if err != nil || subj.WrappedDEK != nil || subj.Erased.IsZero() || subj.EraseRequest != "dsr_42" {
+			t.Fatalf("subject after erasure: %+v %v", subj, err)
+		}
+		// Ciphertexts of random tokens remain, as noise; the deterministic
+		// token (a keyed hash of the value) is gone.
+		rows, err := f.st.SubjectTokens(ctx, "default", "cus_gone")
+		if err != nil || len(rows) != 2 {
+			t.Fatalf("rows after erasure: %d %v", len(rows), err)
+		}
+		for _, r := range rows {
+			if len(r.Ciphertext) == 0 || r.Masked != "" {
+				t.Fatalf("row after erasure: %+v", r)
+			}
+		}
+		res, err := f.eng.Detokenize(ctx, conversation, "order_support", append(gone, kept...))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, want := range []string{"SUBJECT_ERASED", "UNKNOWN_TOKEN", "SUBJECT_ERASED"} {
+			if res[i].Value != "" || res[i].Err == nil || res[i].Err.Reason != want {
+				t.Errorf("erased token %d: %+v, want %s", i, res[i], want)
+			}
+		}
+		if res[3].Value != "John Roe" {
+			t.Errorf("another subject's value: %+v", res[3])
+		}
+		if _, m, _ := f.eng.Lookup(ctx, "", tokens.Email, "jane@example.com"); len(m) != 0 {
+			t.Errorf("lookup still finds the erased subject: %v", m)
+		}
+		masked, _ := f.eng.RevealMasked(ctx, gone[:1])
+		if masked[0].Masked != "" || masked[0].Err == nil {
+			t.Errorf("masked view after erasure: %+v", masked[0])
+		}
+		if _, err := f.eng.Tokenize(ctx, conversation, engine.TokenizeRequest{Subject: "cus_gone", Items: []engine.Item{{Value: "x", Type: tokens.FreeText}}}); errs.ReasonOf(err) != "SUBJECT_ERASED" {
+			t.Errorf("tokenize for an erased subject: %v", err)
+		}
+		again, err := f.eng.EraseSubject(ctx, conversation, "", "cus_gone", "dsr_43")
+		if err != nil || !again.AlreadyErased {
+			t.Fatalf("second erasure: %+v %v", again, err)
+		}
+	})
+}
+
+func TestExportSubject(t *testing.T) {
+	storetest.ForEachDialect(t, migrations.FS, func(t *testing.T, db *store.DB) {
+		f := newFixture(t, db, time.Minute)
+		f.tokenize(t, "cus_1", engine.Item{Value: "Jane Doe", Type: tokens.Name}, engine.Item{Value: "4242424242424242", Type: tokens.CardNumber})
+		f.tokenize(t, "cus_2", engine.Item{Value: "John Roe", Type: tokens.Name})
+		out, err := f.eng.ExportSubject(context.Background(), engine.Caller{Workload: "consent"}, "", "cus_1", "dsr_1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]bool{}
+		for _, v := range out {
+			got[v.Value] = true
+		}
+		if len(out) != 2 || !got["Jane Doe"] || !got["4242424242424242"] {
+			t.Fatalf("export: %+v", out)
+		}
+		last := f.audit.events[len(f.audit.events)-1]
+		if last.Action != "tokenvault.export" || last.Subject != "cus_1" || last.ResourceID != "dsr_1" {
+			t.Fatalf("export audit event %+v", last)
+		}
+	})
+}
+
+func TestRotationRewrapsWithoutReencrypting(t *testing.T) {
+	storetest.ForEachDialect(t, migrations.FS, func(t *testing.T, db *store.DB) {
+		f := newFixture(t, db, time.Minute)
+		ctx := context.Background()
+		var toks []string
+		for _, s := range []string{"cus_1", "cus_2", "cus_3"} {
+			toks = append(toks, f.tokenize(t, s, engine.Item{Value: "Name " + s, Type: tokens.Name})...)
+		}
+		before, _ := f.st.SubjectTokens(ctx, "default", "cus_1")
+		st, err := f.eng.RotateKeys(ctx, engine.Caller{Workload: "sotto-cli"}, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.KEKVersion != 2 || st.PendingRewrap != 3 {
+			t.Fatalf("after rotate: %+v", st)
+		}
+		// Serving goes on during the rewrap: old wrappings still open.
+		if res, err := f.eng.Detokenize(ctx, conversation, "order_support", toks); err != nil || res[0].Value != "Name cus_1" {
+			t.Fatalf("detokenize mid-rotation: %v", err)
+		}
+		if n, err := f.eng.RewrapOnce(ctx, 2); err != nil || n != 2 {
+			t.Fatalf("first rewrap batch: %d %v", n, err)
+		}
+		if n, err := f.eng.RewrapOnce(ctx, 2); err != nil || n != 1 {
+			t.Fatalf("second rewrap batch (resumes): %d %v", n, err)
+		}
+		st, _ = f.eng.RotateKeys(ctx, engine.Caller{Workload: "sotto-cli"}, false)
+		if st.PendingRewrap != 0 {
+			t.Fatalf("pending after rewrap: %+v", st)
+		}
+		after, _ := f.st.SubjectTokens(ctx, "default", "cus_1")
+		if string(before[0].Ciphertext) != string(after[0].Ciphertext) {
+			t.Fatal("values were re-encrypted; only data keys should be rewrapped")
+		}
+		// A fresh engine (empty cache) opens the rewrapped keys.
+		g := newFixtureWithKeys(t, db, f.km)
+		res, err := g.eng.Detokenize(ctx, conversation, "order_support", toks)
+		if err != nil || res[2].Value != "Name cus_3" {
+			t.Fatalf("after rewrap: %+v %v", res, err)
+		}
+		subj, _ := f.st.GetSubject(ctx, "default", "cus_2")
+		if v, _ := f.km.WrappedVersion(subj.WrappedDEK); v != 2 || subj.KEKVersion != 2 {
+			t.Fatalf("subject still wrapped under v%d (recorded %d)", v, subj.KEKVersion)
+		}
+	})
+}
+
+func newFixtureWithKeys(t *testing.T, db *store.DB, km *flakyKeys) *fixture {
+	t.Helper()
+	pol, _ := policy.Parse(tokenvault.DefaultPolicy)
+	f := &fixture{db: db, st: storage.New(db), km: km, audit: &recorder{}, now: time.Now()}
+	f.eng = engine.New(f.st, km, f.audit, auditclient.NewOutbox(db, nil, nil), pol, nil, engine.Options{})
+	return f
+}
+
+// TestKeyBackendOutage: while the key backend (Vault) is down, subjects
+// whose keys are cached keep working until the cache entry expires; a new
+// subject gets Unavailable and nothing is half-written.
+func TestKeyBackendOutage(t *testing.T) {
+	storetest.ForEachDialect(t, migrations.FS, func(t *testing.T, db *store.DB) {
+		f := newFixture(t, db, 300*time.Millisecond)
+		ctx := context.Background()
+		known := f.tokenize(t, "cus_known", engine.Item{Value: "Jane Doe", Type: tokens.Name})
+		f.km.setDown(true)
+
+		more := f.tokenize(t, "cus_known", engine.Item{Value: "Jane Q. Doe", Type: tokens.Name})
+		res, err := f.eng.Detokenize(ctx, conversation, "order_support", append(known, more...))
+		if err != nil || res[0].Value != "Jane Doe" || res[1].Value != "Jane Q. Doe" {
+			t.Fatalf("cached subject during outage: %+v %v", res, err)
+		}
+
+		_, err = f.eng.Tokenize(ctx, conversation, engine.TokenizeRequest{Subject: "cus_new", Items: []engine.Item{{Value: "New Person", Type: tokens.Name}}})
+		if !errs.Is(err, errs.Unavailable) {
+			t.Fatalf("new subject during outage: %v, want Unavailable", err)
+		}
+		if _, err := f.st.GetSubject(ctx, "default", "cus_new"); !errs.Is(err, errs.NotFound) {
+			t.Fatalf("half-written subject: %v", err)
+		}
+		if rows, _ := f.st.SubjectTokens(ctx, "default", "cus_new"); len(rows) != 0 {
+			t.Fatalf("half-written tokens: %d", len(rows))
+		}
+
+		// Once the cached key expires, the known subject is unavailable too.
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			res, err = f.eng.Detokenize(ctx, conversation, "order_support", known)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res[0].Err != nil {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("cached key never expired")
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		if res[0].Value != "" || res[0].Err.Reason != "KEY_UNAVAILABLE" {
+			t.Fatalf("after expiry: %+v", res[0])
+		}
+		f.km.setDown(false)
+		res, err = f.eng.Detokenize(ctx, conversation, "order_support", known)
+		if err != nil || res[0].Value != "Jane Doe" {
+			t.Fatalf("after recovery: %+v %v", res, err)
+		}
+	})
+}
+
+
