@@ -485,5 +485,3 @@ func TestKeyBackendOutage(t *testing.T) {
 		}
 	})
 }
-
-
