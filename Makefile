@@ -132,6 +132,10 @@ FUZZTIME ?= 30s
 fuzz: ## run every fuzz target for FUZZTIME each (their seeds also run in make test)
 	cd pkg && go test ./server/ -run '^$$' -fuzz FuzzRequestDecoding -fuzztime $(FUZZTIME)
 	cd services/audit && go test ./internal/server/ -run '^$$' -fuzz FuzzDecodePageToken -fuzztime $(FUZZTIME)
+	cd services/tokenvault && go test ./internal/ff1/ -run '^$$' -fuzz FuzzFF1RoundTrip -fuzztime $(FUZZTIME)
+	cd services/tokenvault && go test ./internal/ff1/ -run '^$$' -fuzz FuzzFF1Decode -fuzztime $(FUZZTIME)
+	cd services/tokenvault && go test ./internal/tokens/ -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME)
+	cd services/tokenvault && go test ./internal/tokens/ -run '^$$' -fuzz FuzzNormalize -fuzztime $(FUZZTIME)
 
 .PHONY: clean
 clean: ## remove build outputs (keeps cached tools)

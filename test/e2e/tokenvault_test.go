@@ -1,0 +1,174 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/spiffe/go-spiffe/v2/spiffeid"
+
+	tokenvaultv1 "github.com/sottohq/sotto/gen/go/sotto/tokenvault/v1"
+	"github.com/sottohq/sotto/pkg/dial"
+	"github.com/sottohq/sotto/pkg/mtls"
+)
+
+// tokenvaultClient connects to the suite's tokenvault as workload name.
+func (s *suite) tokenvaultClient(name string) tokenvaultv1.TokenVaultServiceClient {
+	t := s.t
+	var st struct {
+		Addr string `json:"tokenvault_addr"`
+	}
+	b := readFile(t, filepath.Join(s.state, "dev.json"))
+	if err := json.Unmarshal(b, &st); err != nil || st.Addr == "" {
+		t.Fatalf("no tokenvault address in dev.json: %v", err)
+	}
+	ca, err := mtls.LoadOrCreateDevCA(filepath.Join(s.state, "ca"), "sotto.local")
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := mtls.WriteWorkload(filepath.Join(t.TempDir(), name), ca, spiffeid.RequireFromString("spiffe://sotto.local/"+name), time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := mtls.NewFileSource(files, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := dial.Service(st.Addr, src, "tokenvault", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return tokenvaultv1.NewTokenVaultServiceClient(conn)
+}
+
+func (s *suite) post(path, token, body string) restResult {
+	s.t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, s.info.GatewayURL+path, strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	r := restResult{code: resp.StatusCode, raw: string(raw)}
+	json.Unmarshal(raw, &r.body)
+	return r
+}
+
+func TestTokenvaultEndToEnd(t *testing.T) {
+	s := startSuite(t, t.TempDir())
+	ctx := context.Background()
+
+	// A frontend tokenizes through the gateway's REST API.
+	r := s.post("/v1/tokens:tokenize", s.info.AdminToken, `{"subject":"cus_77","scope":"conv_9","items":[
+		{"value":"Jane Doe","data_type":"DATA_TYPE_NAME"},
+		{"value":"4242 4242 4242 4242","data_type":"DATA_TYPE_CARD_NUMBER","format":"TOKEN_FORMAT_CARD"},
+		{"value":"4242424242424241","data_type":"DATA_TYPE_CARD_NUMBER"}]}`)
+	if r.code != http.StatusOK {
+		t.Fatalf("tokenize: %d %s", r.code, r.raw)
+	}
+	results, _ := r.body["results"].([]any)
+	if len(results) != 3 {
+		t.Fatalf("tokenize results: %s", r.raw)
+	}
+	name, _ := results[0].(map[string]any)["token"].(string)
+	card, _ := results[1].(map[string]any)["token"].(string)
+	if !strings.HasPrefix(name, "tok_nm_") || len(card) != 16 || !strings.HasPrefix(card, "424242") {
+		t.Fatalf("tokens: %s", r.raw)
+	}
+	if !strings.Contains(r.raw, "INVALID_VALUE") || strings.Contains(r.raw, "4242424242424241") {
+		t.Fatalf("the Luhn-invalid card must fail alone, without echoing it: %s", r.raw)
+	}
+
+	// Masked views without detokenizing.
+	r = s.post("/v1/tokens:mask", s.info.AdminToken, `{"tokens":["`+card+`"]}`)
+	if r.code != http.StatusOK || !strings.Contains(r.raw, "4242") || strings.Contains(r.raw, "4242424242424242") {
+		t.Fatalf("mask: %d %s", r.code, r.raw)
+	}
+
+	// The gateway may not detokenize (no end-user authentication yet): a
+	// per-token, explained denial, and no value.
+	r = s.post("/v1/tokens:detokenize", s.info.AdminToken, `{"tokens":["`+name+`"],"purpose":"order_support"}`)
+	if r.code != http.StatusOK || !strings.Contains(r.raw, "CALLER_NOT_ALLOWED") || strings.Contains(r.raw, "Jane") {
+		t.Fatalf("gateway detokenize: %d %s", r.code, r.raw)
+	}
+
+	// Bad input at the edge: 400 with a reason, never a 500.
+	for _, tc := range []struct{ name, body, reason string }{
+		{"not json", `{"subject":`, "MALFORMED_REQUEST"},
+		{"unknown field", `{"subject":"cus_1","items":[{"value":"x","data_type":"DATA_TYPE_NAME"}],"colour":"red"}`, "MALFORMED_REQUEST"},
+		{"no items", `{"subject":"cus_1","items":[]}`, "INVALID_ARGUMENT"},
+		{"bad subject", `{"subject":"jane doe@example.com","items":[{"value":"x","data_type":"DATA_TYPE_NAME"}]}`, "INVALID_ARGUMENT"},
+		{"unknown data type", `{"subject":"cus_1","items":[{"value":"x","data_type":"DATA_TYPE_SHOE_SIZE"}]}`, "MALFORMED_REQUEST"},
+		{"too many items", `{"subject":"cus_1","items":[` + strings.Repeat(`{"value":"x","data_type":"DATA_TYPE_NAME"},`, 1000) + `{"value":"x","data_type":"DATA_TYPE_NAME"}]}`, "INVALID_ARGUMENT"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := s.post("/v1/tokens:tokenize", s.info.AdminToken, tc.body)
+			if r.code != http.StatusBadRequest || errorReason(r) != tc.reason {
+				t.Fatalf("got %d %s, want 400 %s", r.code, r.raw, tc.reason)
+			}
+		})
+	}
+
+	// A service allowed by policy detokenizes over mTLS; the access is in the
+	// audit log, naming the caller, before the value came back.
+	conv := s.tokenvaultClient("conversation")
+	det, err := conv.Detokenize(ctx, &tokenvaultv1.DetokenizeRequest{Tokens: []string{name, card}, Purpose: "order_support"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if det.Results[0].Value != "Jane Doe" || det.Results[0].Decision.GetRule() != "conversation-order-support" {
+		t.Fatalf("conversation detokenize: %v", det.Results[0])
+	}
+	if det.Results[1].Value != "" || det.Results[1].Decision.GetReason() != "DATA_TYPE_NOT_ALLOWED" {
+		t.Fatalf("card must stay hidden from conversation: %v", det.Results[1])
+	}
+	list := s.get("/v1/audit/events?subject=cus_77&action=tokenvault.detokenize", s.info.AdminToken)
+	if !strings.Contains(list.raw, `"caller_workload":"spiffe://sotto.local/conversation"`) ||
+		!strings.Contains(list.raw, `"actor_workload":"spiffe://sotto.local/tokenvault"`) ||
+		!strings.Contains(list.raw, "OUTCOME_DENIED") || strings.Contains(list.raw, "Jane") {
+		t.Fatalf("audit trail of the detokenize: %s", list.raw)
+	}
+	// Tokenize was recorded through tokenvault's outbox.
+	deadline := time.Now().Add(20 * time.Second)
+	for !strings.Contains(s.get("/v1/audit/events?subject=cus_77&action=tokenvault.tokenize", s.info.AdminToken).raw, "tokenvault.tokenize") {
+		if time.Now().After(deadline) {
+			t.Fatal("tokenize never reached the audit log through the outbox")
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+
+	// Only the consent service may erase; erasure crypto-shreds.
+	if _, err := conv.EraseSubject(ctx, &tokenvaultv1.EraseSubjectRequest{Subject: "cus_77", RequestId: "dsr_1"}); err == nil {
+		t.Fatal("conversation erased a subject")
+	}
+	consent := s.tokenvaultClient("consent")
+	er, err := consent.EraseSubject(ctx, &tokenvaultv1.EraseSubjectRequest{Subject: "cus_77", RequestId: "dsr_1"})
+	if err != nil || er.Evidence.TokensAffected != 2 || len(er.Evidence.DestroyedKeyVersions) != 1 {
+		t.Fatalf("erase: %v %v", er, err)
+	}
+	det, err = conv.Detokenize(ctx, &tokenvaultv1.DetokenizeRequest{Tokens: []string{name}, Purpose: "order_support"})
+	if err != nil || det.Results[0].Value != "" || det.Results[0].Error.GetReason() != "SUBJECT_ERASED" {
+		t.Fatalf("detokenize after erasure: %v %v", det, err)
+	}
+}
+
+func readFile(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
