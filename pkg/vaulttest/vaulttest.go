@@ -45,6 +45,15 @@ type Server struct {
 	Client *api.Client
 
 	logPath string
+	cmd     *exec.Cmd
+	exited  chan struct{}
+}
+
+// Stop kills the server (an outage, for tests of what clients do without
+// Vault). It is safe to call more than once; cleanup calls it too.
+func (s *Server) Stop() {
+	_ = s.cmd.Process.Kill()
+	<-s.exited
 }
 
 // Start starts a Vault dev server for t and stops it when t ends. Each call
@@ -77,9 +86,9 @@ func Start(t testing.TB) *Server {
 	}
 	exited := make(chan struct{})
 	go func() { _ = cmd.Wait(); close(exited) }()
+	s.cmd, s.exited = cmd, exited
 	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		<-exited
+		s.Stop()
 		if t.Failed() {
 			t.Logf("vaulttest: tail of Vault log (%s):\n%s", s.logPath, s.tail())
 		}
