@@ -85,7 +85,11 @@ type dataKey struct {
 	version int
 }
 
-func subjectKey(tenant, subject string) string { return tenant + "\x00" + subject }
+// subjectKey is the cache key of a data key version; version 0 caches the
+// current one.
+func subjectKey(tenant, subject string, version int) string {
+	return tenant + "\x00" + subject + "\x00" + itoa(version)
+}
 
 func dekAAD(tenant, subject string, version int) []byte {
 	return []byte("sotto/tokenvault/dek/" + tenant + "/" + subject + "/v" + itoa(version))
@@ -99,12 +103,16 @@ func valueAAD(token, tenant, subject string, t tokens.DataType) []byte {
 	return []byte("sotto/tokenvault/value\x00" + token + "\x00" + tenant + "\x00" + subject + "\x00" + t.Code())
 }
 
-// dek returns the subject's data key, unwrapping it (or, with create, making
-// it) through the KeyManager when it is not cached. A new subject's key is
-// stored before any value uses it, so a failure here writes nothing else.
-func (e *Engine) dek(ctx context.Context, tenant, subject string, create bool) ([]byte, int, error) {
-	ck := subjectKey(tenant, subject)
-	if k, ok := e.deks.Get(ck); ok {
+// dek returns a version of the subject's data key (0: the current one),
+// unwrapping it through the KeyManager when it is not cached; with create, a
+// new subject gets its first key. The key is stored before any value uses
+// it, so a failure here writes nothing else.
+func (e *Engine) dek(ctx context.Context, tenant, subject string, version int, create bool) ([]byte, int, error) {
+	if version == 0 {
+		if k, ok := e.deks.Get(subjectKey(tenant, subject, 0)); ok {
+			return k.key, k.version, nil
+		}
+	} else if k, ok := e.deks.Get(subjectKey(tenant, subject, version)); ok {
 		return k.key, k.version, nil
 	}
 	rec, err := e.store.GetSubject(ctx, tenant, subject)
@@ -117,31 +125,61 @@ func (e *Engine) dek(ctx context.Context, tenant, subject string, create bool) (
 	if err != nil {
 		return nil, 0, err
 	}
-	if rec.WrappedDEK == nil {
+	if !rec.Erased.IsZero() {
 		return nil, 0, errs.E(errs.FailedPrecondition, "SUBJECT_ERASED", "the subject was erased")
 	}
-	k, err := e.km.UnwrapKey(ctx, e.opts.KEK, rec.WrappedDEK, dekAAD(tenant, subject, rec.DEKVersion))
+	current := version == 0
+	if current {
+		version = rec.CurrentVersion
+	}
+	sk, err := e.store.GetSubjectKey(ctx, tenant, subject, version)
 	if err != nil {
 		return nil, 0, err
 	}
-	e.deks.Add(ck, dataKey{key: k, version: rec.DEKVersion})
-	return k, rec.DEKVersion, nil
+	k, err := e.km.UnwrapKey(ctx, e.opts.KEK, sk.Wrapped, dekAAD(tenant, subject, version))
+	if err != nil {
+		return nil, 0, err
+	}
+	dk := dataKey{key: k, version: version}
+	e.deks.Add(subjectKey(tenant, subject, version), dk)
+	if current {
+		e.deks.Add(subjectKey(tenant, subject, 0), dk)
+	}
+	return k, version, nil
+}
+
+// forget drops every cached version of a subject's keys.
+func (e *Engine) forget(tenant, subject string) {
+	prefix := tenant + "\x00" + subject + "\x00"
+	for _, k := range e.deks.Keys() {
+		if len(k) >= len(prefix) && k[:len(prefix)] == prefix {
+			e.deks.Remove(k)
+		}
+	}
+}
+
+func (e *Engine) newDEK(ctx context.Context, tenant, subject string, version int) (storage.SubjectKey, []byte, error) {
+	k := make([]byte, 32)
+	if _, err := rand.Read(k); err != nil {
+		return storage.SubjectKey{}, nil, errs.Wrap(err, errs.Internal, "RANDOM_FAILED", "cannot generate a key")
+	}
+	wrapped, err := e.km.WrapKey(ctx, e.opts.KEK, k, dekAAD(tenant, subject, version))
+	if err != nil {
+		return storage.SubjectKey{}, nil, err
+	}
+	kv, err := e.km.WrappedVersion(wrapped)
+	if err != nil {
+		return storage.SubjectKey{}, nil, err
+	}
+	return storage.SubjectKey{Tenant: tenant, Subject: subject, Version: version, Wrapped: wrapped, KEKVersion: kv}, k, nil
 }
 
 func (e *Engine) createSubject(ctx context.Context, tenant, subject string) error {
-	k := make([]byte, 32)
-	if _, err := rand.Read(k); err != nil {
-		return errs.Wrap(err, errs.Internal, "RANDOM_FAILED", "cannot generate a key")
-	}
-	wrapped, err := e.km.WrapKey(ctx, e.opts.KEK, k, dekAAD(tenant, subject, 1))
+	sk, _, err := e.newDEK(ctx, tenant, subject, 1)
 	if err != nil {
 		return err
 	}
-	v, err := e.km.WrappedVersion(wrapped)
-	if err != nil {
-		return err
-	}
-	return e.store.InsertSubject(ctx, storage.Subject{Tenant: tenant, Subject: subject, DEKVersion: 1, WrappedDEK: wrapped, KEKVersion: v, Created: e.opts.Now()})
+	return e.store.InsertSubject(ctx, storage.Subject{Tenant: tenant, Subject: subject, Created: e.opts.Now()}, sk)
 }
 
 // tenantKey returns the tenant's key for deterministic tokens and lookup.

@@ -312,8 +312,11 @@ func TestEraseCryptoShreds(t *testing.T) {
 			t.Fatalf("evidence %+v", ev)
 		}
 		subj, err := f.st.GetSubject(ctx, "default", "cus_gone")
-		if err != nil || subj.WrappedDEK != nil || subj.Erased.IsZero() || subj.EraseRequest != "dsr_42" {
+		if err != nil || subj.Erased.IsZero() || subj.EraseRequest != "dsr_42" {
 			t.Fatalf("subject after erasure: %+v %v", subj, err)
+		}
+		if _, err := f.st.GetSubjectKey(ctx, "default", "cus_gone", 1); !errs.Is(err, errs.NotFound) {
+			t.Fatalf("data key survived erasure: %v", err)
 		}
 		// Ciphertexts of random tokens remain, as noise; the deterministic
 		// token (a keyed hash of the value) is gone.
@@ -418,9 +421,9 @@ func TestRotationRewrapsWithoutReencrypting(t *testing.T) {
 		if err != nil || res[2].Value != "Name cus_3" {
 			t.Fatalf("after rewrap: %+v %v", res, err)
 		}
-		subj, _ := f.st.GetSubject(ctx, "default", "cus_2")
-		if v, _ := f.km.WrappedVersion(subj.WrappedDEK); v != 2 || subj.KEKVersion != 2 {
-			t.Fatalf("subject still wrapped under v%d (recorded %d)", v, subj.KEKVersion)
+		sk, _ := f.st.GetSubjectKey(ctx, "default", "cus_2", 1)
+		if v, _ := f.km.WrappedVersion(sk.Wrapped); v != 2 || sk.KEKVersion != 2 {
+			t.Fatalf("data key still wrapped under v%d (recorded %d)", v, sk.KEKVersion)
 		}
 	})
 }
@@ -482,6 +485,68 @@ func TestKeyBackendOutage(t *testing.T) {
 		res, err = f.eng.Detokenize(ctx, conversation, "order_support", known)
 		if err != nil || res[0].Value != "Jane Doe" {
 			t.Fatalf("after recovery: %+v %v", res, err)
+		}
+	})
+}
+
+func TestSubjectKeyRotationReencrypts(t *testing.T) {
+	storetest.ForEachDialect(t, migrations.FS, func(t *testing.T, db *store.DB) {
+		f := newFixture(t, db, time.Minute)
+		ctx := context.Background()
+		old := f.tokenize(t, "cus_1", engine.Item{Value: "Jane Doe", Type: tokens.Name}, engine.Item{Value: "+447700900123", Type: tokens.Phone})
+		other := f.tokenize(t, "cus_2", engine.Item{Value: "John Roe", Type: tokens.Name})
+		st, err := f.eng.RotateSubjectKey(ctx, engine.Caller{Workload: "sotto-cli"}, "", "cus_1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.PendingReencrypt != 2 {
+			t.Fatalf("after rotation: %+v", st)
+		}
+		// New values use the new key at once; old ones still open.
+		fresh := f.tokenize(t, "cus_1", engine.Item{Value: "Jane Q. Doe", Type: tokens.Name})
+		rows, _ := f.st.SubjectTokens(ctx, "default", "cus_1")
+		versions := map[string]int{}
+		for _, r := range rows {
+			versions[r.Token] = r.DEKVersion
+		}
+		if versions[old[0]] != 1 || versions[fresh[0]] != 2 {
+			t.Fatalf("versions before the job: %v", versions)
+		}
+		res, err := f.eng.Detokenize(ctx, conversation, "order_support", append(old, fresh...))
+		if err != nil || res[0].Value != "Jane Doe" || res[2].Value != "Jane Q. Doe" {
+			t.Fatalf("mid-rotation: %+v %v", res, err)
+		}
+		if n, err := f.eng.ReencryptOnce(ctx, 100); err != nil || n != 2 {
+			t.Fatalf("re-encrypt: %d %v", n, err)
+		}
+		// The retired key is destroyed once no value needs it.
+		if _, err := f.st.GetSubjectKey(ctx, "default", "cus_1", 1); !errs.Is(err, errs.NotFound) {
+			t.Fatalf("retired key still stored: %v", err)
+		}
+		if _, err := f.st.GetSubjectKey(ctx, "default", "cus_2", 1); err != nil {
+			t.Fatalf("another subject's key was destroyed: %v", err)
+		}
+		g := newFixtureWithKeys(t, db, f.km) // empty cache: only stored keys count
+		res, err = g.eng.Detokenize(ctx, conversation, "order_support", append(append(old, fresh...), other...))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, want := range []string{"Jane Doe", "+447700900123", "Jane Q. Doe", "John Roe"} {
+			if res[i].Value != want {
+				t.Errorf("token %d after re-encryption: %+v", i, res[i])
+			}
+		}
+		st, _ = f.eng.RotateKeys(ctx, engine.Caller{Workload: "sotto-cli"}, false)
+		if st.PendingReencrypt != 0 {
+			t.Fatalf("backlog after the job: %+v", st)
+		}
+		// Erasure destroys every version.
+		if _, err := f.eng.RotateSubjectKey(ctx, engine.Caller{Workload: "sotto-cli"}, "", "cus_1"); err != nil {
+			t.Fatal(err)
+		}
+		ev, err := f.eng.EraseSubject(ctx, conversation, "", "cus_1", "dsr_9")
+		if err != nil || len(ev.DestroyedVersions) != 2 {
+			t.Fatalf("erasure after two rotations: %+v %v", ev, err)
 		}
 	})
 }

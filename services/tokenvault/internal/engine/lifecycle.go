@@ -38,7 +38,7 @@ func (e *Engine) EraseSubject(ctx context.Context, caller Caller, tenant, subjec
 		return Evidence{}, err
 	}
 	// The key is gone from the database; make sure no copy stays in memory.
-	e.deks.Remove(subjectKey(tenant, subject))
+	e.forget(tenant, subject)
 	return Evidence{Subject: subject, RequestID: requestID, Erasure: er}, nil
 }
 
@@ -61,12 +61,12 @@ func (e *Engine) ExportSubject(ctx context.Context, caller Caller, tenant, subje
 			return nil, err
 		}
 	}
-	dek, _, err := e.dek(ctx, tenant, subject, false)
-	if err != nil {
-		return nil, err
-	}
 	out := make([]Exported, 0, len(rows))
 	for _, r := range rows {
+		dek, _, err := e.dek(ctx, tenant, subject, r.DEKVersion, false)
+		if err != nil {
+			return nil, err
+		}
 		pt, err := open(dek, r.Ciphertext, valueAAD(r.Token, r.Tenant, r.Subject, tokens.DataType(r.DataType)))
 		if err != nil {
 			return nil, err
@@ -83,15 +83,18 @@ func (e *Engine) ExportSubject(ctx context.Context, caller Caller, tenant, subje
 	return out, nil
 }
 
-// RotationStatus is the state of key-encryption key rotation.
+// RotationStatus is the state of key rotation.
 type RotationStatus struct {
-	KEKVersion    int
+	KEKVersion int
+	// PendingRewrap counts data keys still wrapped under an older KEK version.
 	PendingRewrap int64
+	// PendingReencrypt counts values still sealed with a retired data key.
+	PendingReencrypt int64
 }
 
-// RotateKeys rotates the key-encryption key when rotate is set (the
-// operator's Vault policy usually does this in Vault itself), wakes the
-// rewrap job and reports its backlog. Audited synchronously.
+// RotateKeys rotates the key-encryption key when rotate is set (usually the
+// operator does this in Vault itself: tokenvault's Vault policy cannot),
+// wakes the background job and reports its backlog. Audited synchronously.
 func (e *Engine) RotateKeys(ctx context.Context, caller Caller, rotate bool) (RotationStatus, error) {
 	if rotate {
 		ev := auditclient.New(ctx, "tokenvault.rotate_keys", auditclient.Success)
@@ -103,35 +106,76 @@ func (e *Engine) RotateKeys(ctx context.Context, caller Caller, rotate bool) (Ro
 			return RotationStatus{}, err
 		}
 	}
+	e.poke()
+	return e.status(ctx)
+}
+
+// RotateSubjectKey gives a subject a new data key: new values use it at
+// once, and the background job re-encrypts the old values, then destroys
+// the old key. Audited synchronously.
+func (e *Engine) RotateSubjectKey(ctx context.Context, caller Caller, tenant, subject string) (RotationStatus, error) {
+	tenant = tenantOrDefault(tenant)
+	rec, err := e.store.GetSubject(ctx, tenant, subject)
+	if err != nil {
+		return RotationStatus{}, err
+	}
+	if !rec.Erased.IsZero() {
+		return RotationStatus{}, errs.E(errs.FailedPrecondition, "SUBJECT_ERASED", "the subject was erased")
+	}
+	ev := auditclient.New(ctx, "tokenvault.rotate_subject_key", auditclient.Success)
+	ev.Subject, ev.ActorSubject, ev.ResourceType, ev.ResourceID, ev.CallerWorkload = subject, caller.EndUser, "data_key", "v"+itoa(rec.CurrentVersion+1), caller.ID
+	if err := e.audit.Record(ctx, ev); err != nil {
+		return RotationStatus{}, errs.Wrap(err, errs.Unavailable, "AUDIT_UNAVAILABLE", "the audit log did not record the rotation; nothing was rotated")
+	}
+	sk, _, err := e.newDEK(ctx, tenant, subject, rec.CurrentVersion+1)
+	if err != nil {
+		return RotationStatus{}, err
+	}
+	if err := e.store.AddSubjectKey(ctx, sk, rec.CurrentVersion, e.opts.Now()); err != nil {
+		return RotationStatus{}, err
+	}
+	e.deks.Remove(subjectKey(tenant, subject, 0)) // the current version moved
+	e.poke()
+	return e.status(ctx)
+}
+
+func (e *Engine) poke() {
 	select {
 	case e.wake <- struct{}{}:
 	default:
 	}
+}
+
+func (e *Engine) status(ctx context.Context) (RotationStatus, error) {
 	latest, err := e.km.LatestVersion(ctx, e.opts.KEK)
 	if err != nil {
 		return RotationStatus{}, err
 	}
-	pending, err := e.store.PendingRewrap(ctx, latest)
-	return RotationStatus{KEKVersion: latest, PendingRewrap: pending}, err
+	st := RotationStatus{KEKVersion: latest}
+	if st.PendingRewrap, err = e.store.PendingRewrap(ctx, latest); err != nil {
+		return st, err
+	}
+	st.PendingReencrypt, err = e.store.PendingReencrypt(ctx)
+	return st, err
 }
 
 // RewrapOnce rewraps up to batch data keys still wrapped under an older KEK
 // version and returns how many it moved. Values are not re-encrypted: only
 // the 32-byte wrapped keys change, through the KeyManager. Progress lives in
-// the database (each subject's kek_version), so the job resumes after a
-// restart, and serving continues throughout: old versions still unwrap.
+// the database (each key's kek_version), so the job resumes after a restart,
+// and serving continues throughout: old versions still unwrap.
 func (e *Engine) RewrapOnce(ctx context.Context, batch int) (int, error) {
 	latest, err := e.km.LatestVersion(ctx, e.opts.KEK)
 	if err != nil {
 		return 0, err
 	}
-	subjects, err := e.store.SubjectsToRewrap(ctx, latest, batch)
+	keys, err := e.store.KeysToRewrap(ctx, latest, batch)
 	if err != nil {
 		return 0, err
 	}
 	moved := 0
-	for _, s := range subjects {
-		wrapped, err := e.km.Rewrap(ctx, e.opts.KEK, s.WrappedDEK, dekAAD(s.Tenant, s.Subject, s.DEKVersion))
+	for _, k := range keys {
+		wrapped, err := e.km.Rewrap(ctx, e.opts.KEK, k.Wrapped, dekAAD(k.Tenant, k.Subject, k.Version))
 		if err != nil {
 			return moved, err
 		}
@@ -139,7 +183,7 @@ func (e *Engine) RewrapOnce(ctx context.Context, batch int) (int, error) {
 		if err != nil {
 			return moved, err
 		}
-		if err := e.store.UpdateWrappedDEK(ctx, s, s.KEKVersion, wrapped, v); err != nil {
+		if err := e.store.UpdateWrapped(ctx, k, wrapped, v); err != nil {
 			return moved, err
 		}
 		moved++
@@ -147,25 +191,71 @@ func (e *Engine) RewrapOnce(ctx context.Context, batch int) (int, error) {
 	return moved, nil
 }
 
-// RunRewrap keeps data keys wrapped under the latest KEK version: it checks
-// every interval (and when RotateKeys wakes it) and works through the
-// backlog in batches.
+// ReencryptOnce re-seals up to batch values still sealed with a retired data
+// key version under their subject's current key, then destroys retired key
+// versions no value uses any more. Returns how many values it moved.
+func (e *Engine) ReencryptOnce(ctx context.Context, batch int) (int, error) {
+	rows, err := e.store.TokensToReencrypt(ctx, batch)
+	if err != nil {
+		return 0, err
+	}
+	moved := 0
+	for _, r := range rows {
+		t := tokens.DataType(r.DataType)
+		old, _, err := e.dek(ctx, r.Tenant, r.Subject, r.DEKVersion, false)
+		if err != nil {
+			return moved, err
+		}
+		pt, err := open(old, r.Ciphertext, valueAAD(r.Token, r.Tenant, r.Subject, t))
+		if err != nil {
+			return moved, err
+		}
+		cur, version, err := e.dek(ctx, r.Tenant, r.Subject, 0, false)
+		if err != nil {
+			return moved, err
+		}
+		ct, err := seal(cur, pt, valueAAD(r.Token, r.Tenant, r.Subject, t))
+		clear(pt)
+		if err != nil {
+			return moved, errs.Wrap(err, errs.Internal, "ENCRYPT_FAILED", "cannot encrypt value")
+		}
+		if err := e.store.UpdateCiphertext(ctx, r, ct, version); err != nil {
+			return moved, err
+		}
+		moved++
+	}
+	if len(rows) < batch {
+		if _, err := e.store.DeleteRetiredKeys(ctx); err != nil {
+			return moved, err
+		}
+	}
+	return moved, nil
+}
+
+// RunRewrap keeps data keys wrapped under the latest KEK version and values
+// sealed with their subject's current data key: it checks every interval
+// (and when a rotation wakes it) and works through the backlog in batches.
 func (e *Engine) RunRewrap(ctx context.Context, interval time.Duration) error {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
-		for {
-			n, err := e.RewrapOnce(ctx, 100)
-			if err != nil {
-				if ctx.Err() == nil {
-					e.logger.Warn("rewrap failed", logging.Err(err))
+		for _, job := range []struct {
+			name string
+			run  func(context.Context, int) (int, error)
+		}{{"rewrap", e.RewrapOnce}, {"reencrypt", e.ReencryptOnce}} {
+			for {
+				n, err := job.run(ctx, 100)
+				if err != nil {
+					if ctx.Err() == nil {
+						e.logger.Warn("key rotation job failed", "component", job.name, logging.Err(err))
+					}
+					break
 				}
-				break
+				if n == 0 {
+					break
+				}
+				e.logger.Info("key rotation job progressed", "component", job.name, "count", n)
 			}
-			if n == 0 {
-				break
-			}
-			e.logger.Info("rewrapped data keys", "count", n)
 		}
 		select {
 		case <-ctx.Done():

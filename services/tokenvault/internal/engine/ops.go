@@ -56,7 +56,7 @@ func tenantOrDefault(t string) string {
 // with their lookup entries and an audit event, in one transaction.
 func (e *Engine) Tokenize(ctx context.Context, caller Caller, req TokenizeRequest) ([]TokenizeResult, error) {
 	tenant := tenantOrDefault(req.Tenant)
-	dek, dekVersion, err := e.dek(ctx, tenant, req.Subject, true)
+	dek, dekVersion, err := e.dek(ctx, tenant, req.Subject, 0, true)
 	if err != nil {
 		return nil, err
 	}
@@ -271,7 +271,7 @@ func (e *Engine) Detokenize(ctx context.Context, caller Caller, purpose string, 
 			events = append(events, ev)
 			continue
 		}
-		dek, _, err := e.dek(ctx, row.Tenant, row.Subject, false)
+		dek, _, err := e.dek(ctx, row.Tenant, row.Subject, row.DEKVersion, false)
 		if err != nil {
 			r.Decision = policy.Decision{}
 			r.Err = keyError(err)

@@ -7,6 +7,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	tokenvaultv1 "github.com/sottohq/sotto/gen/go/sotto/tokenvault/v1"
+	"github.com/sottohq/sotto/pkg/errs"
 	"github.com/sottohq/sotto/pkg/mtls"
 	"github.com/sottohq/sotto/services/tokenvault/internal/engine"
 	"github.com/sottohq/sotto/services/tokenvault/internal/tokens"
@@ -173,9 +174,17 @@ func (s *Server) RotateKeys(ctx context.Context, req *tokenvaultv1.RotateKeysReq
 	if err != nil {
 		return nil, err
 	}
-	st, err := s.engine.RotateKeys(ctx, c, req.GetRotate())
+	var st engine.RotationStatus
+	if req.GetSubject() != "" {
+		if req.GetRotate() {
+			return nil, errs.E(errs.InvalidArgument, "ROTATE_ONE_THING", "rotate either the key-encryption key or a subject's data key, not both")
+		}
+		st, err = s.engine.RotateSubjectKey(ctx, c, req.GetTenant(), req.GetSubject())
+	} else {
+		st, err = s.engine.RotateKeys(ctx, c, req.GetRotate())
+	}
 	if err != nil {
 		return nil, err
 	}
-	return &tokenvaultv1.RotateKeysResponse{KekVersion: int32(st.KEKVersion), PendingRewrap: st.PendingRewrap}, nil
+	return &tokenvaultv1.RotateKeysResponse{KekVersion: int32(st.KEKVersion), PendingRewrap: st.PendingRewrap, PendingReencrypt: st.PendingReencrypt}, nil
 }

@@ -15,15 +15,22 @@ import (
 	"github.com/sottohq/sotto/pkg/store"
 )
 
-// Subject is a customer's key record.
+// Subject is a customer's record.
 type Subject struct {
 	Tenant, Subject string
-	DEKVersion      int
-	WrappedDEK      []byte // nil once erased
+	// CurrentVersion is the data key version new values are sealed with.
+	CurrentVersion int
+	Created        time.Time
+	Erased         time.Time // zero unless erased
+	EraseRequest   string
+}
+
+// SubjectKey is one version of a subject's data key, wrapped.
+type SubjectKey struct {
+	Tenant, Subject string
+	Version         int
+	Wrapped         []byte
 	KEKVersion      int
-	Created         time.Time
-	Erased          time.Time // zero unless erased
-	EraseRequest    string
 }
 
 // Tenant is a tenant's wrapped lookup key.
@@ -80,15 +87,15 @@ func fromUS(v sql.NullInt64) time.Time {
 	return time.UnixMicro(v.Int64).UTC()
 }
 
-// GetSubject returns the subject's key record, NotFound if there is none.
+// GetSubject returns the subject's record, NotFound if there is none.
 func (s *Store) GetSubject(ctx context.Context, tenant, subject string) (Subject, error) {
 	var r Subject
 	var created int64
 	var erased sql.NullInt64
 	var req sql.NullString
-	err := s.db.QueryRowContext(ctx, `SELECT tenant, subject, dek_version, wrapped_dek, kek_version, created_us, erased_us, erase_request
+	err := s.db.QueryRowContext(ctx, `SELECT tenant, subject, current_version, created_us, erased_us, erase_request
 		FROM subjects WHERE tenant = $1 AND subject = $2`, tenant, subject).
-		Scan(&r.Tenant, &r.Subject, &r.DEKVersion, &r.WrappedDEK, &r.KEKVersion, &created, &erased, &req)
+		Scan(&r.Tenant, &r.Subject, &r.CurrentVersion, &created, &erased, &req)
 	if errors.Is(err, sql.ErrNoRows) {
 		return r, errs.E(errs.NotFound, "SUBJECT_NOT_FOUND", "subject not found")
 	}
@@ -96,12 +103,48 @@ func (s *Store) GetSubject(ctx context.Context, tenant, subject string) (Subject
 	return r, store.MapError(err)
 }
 
-// InsertSubject stores a new subject; AlreadyExists if another request
-// created it first (the caller then reads theirs).
-func (s *Store) InsertSubject(ctx context.Context, r Subject) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO subjects (tenant, subject, dek_version, wrapped_dek, kek_version, created_us) VALUES ($1, $2, $3, $4, $5, $6)`,
-		r.Tenant, r.Subject, r.DEKVersion, r.WrappedDEK, r.KEKVersion, r.Created.UnixMicro())
-	return store.MapError(err)
+// GetSubjectKey returns one version of a subject's wrapped data key;
+// NotFound if the subject was erased or the version was retired.
+func (s *Store) GetSubjectKey(ctx context.Context, tenant, subject string, version int) (SubjectKey, error) {
+	k := SubjectKey{Tenant: tenant, Subject: subject, Version: version}
+	err := s.db.QueryRowContext(ctx, `SELECT wrapped, kek_version FROM subject_keys WHERE tenant = $1 AND subject = $2 AND version = $3`,
+		tenant, subject, version).Scan(&k.Wrapped, &k.KEKVersion)
+	if errors.Is(err, sql.ErrNoRows) {
+		return k, errs.E(errs.NotFound, "SUBJECT_KEY_NOT_FOUND", "no such data key")
+	}
+	return k, store.MapError(err)
+}
+
+// InsertSubject stores a new subject with its first data key; AlreadyExists
+// if another request created it first (the caller then reads theirs).
+func (s *Store) InsertSubject(ctx context.Context, r Subject, k SubjectKey) error {
+	return store.MapError(s.db.InTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO subjects (tenant, subject, current_version, created_us) VALUES ($1, $2, $3, $4)`,
+			r.Tenant, r.Subject, k.Version, r.Created.UnixMicro()); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO subject_keys (tenant, subject, version, wrapped, kek_version, created_us) VALUES ($1, $2, $3, $4, $5, $6)`,
+			k.Tenant, k.Subject, k.Version, k.Wrapped, k.KEKVersion, r.Created.UnixMicro())
+		return err
+	}))
+}
+
+// AddSubjectKey stores a new data key version and makes it current, if the
+// current version is still prev and the subject is not erased.
+func (s *Store) AddSubjectKey(ctx context.Context, k SubjectKey, prev int, at time.Time) error {
+	return store.MapError(s.db.InTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE subjects SET current_version = $1 WHERE tenant = $2 AND subject = $3 AND current_version = $4 AND erased_us IS NULL`,
+			k.Version, k.Tenant, k.Subject, prev)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return errs.E(errs.Aborted, "SUBJECT_CHANGED", "the subject changed concurrently; retry")
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO subject_keys (tenant, subject, version, wrapped, kek_version, created_us) VALUES ($1, $2, $3, $4, $5, $6)`,
+			k.Tenant, k.Subject, k.Version, k.Wrapped, k.KEKVersion, at.UnixMicro())
+		return err
+	}))
 }
 
 // GetTenant returns a tenant's key record, NotFound if there is none.
@@ -245,17 +288,14 @@ type Erasure struct {
 	Erased            time.Time
 }
 
-// EraseSubject destroys the subject's wrapped data key, its lookup entries,
-// its deterministic tokens (they are keyed hashes of the values) and masked
-// views, in tx. Ciphertexts of other tokens remain: without the key they are
-// noise. A second call reports the first erasure.
+// EraseSubject destroys every version of the subject's data key, its lookup
+// entries, its deterministic tokens (they are keyed hashes of the values)
+// and masked views, in tx. Ciphertexts of other tokens remain: without the
+// keys they are noise. A second call reports the first erasure.
 func (s *Store) EraseSubject(ctx context.Context, tx *sql.Tx, tenant, subject, request string, at time.Time, deterministicFormat int) (Erasure, error) {
 	var e Erasure
-	var dekVersion int
-	var wrapped []byte
 	var erased sql.NullInt64
-	err := tx.QueryRowContext(ctx, `SELECT dek_version, wrapped_dek, erased_us FROM subjects WHERE tenant = $1 AND subject = $2`, tenant, subject).
-		Scan(&dekVersion, &wrapped, &erased)
+	err := tx.QueryRowContext(ctx, `SELECT erased_us FROM subjects WHERE tenant = $1 AND subject = $2`, tenant, subject).Scan(&erased)
 	if errors.Is(err, sql.ErrNoRows) {
 		return e, errs.E(errs.NotFound, "SUBJECT_NOT_FOUND", "subject not found")
 	}
@@ -266,15 +306,37 @@ func (s *Store) EraseSubject(ctx context.Context, tx *sql.Tx, tenant, subject, r
 		e.AlreadyErased, e.Erased = true, fromUS(erased)
 		return e, nil
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE subjects SET wrapped_dek = NULL, erased_us = $1, erase_request = $2 WHERE tenant = $3 AND subject = $4`,
-		at.UnixMicro(), request, tenant, subject); err != nil {
-		return e, store.MapError(err)
-	}
-	res, err := tx.ExecContext(ctx, `DELETE FROM lookup WHERE tenant = $1 AND subject = $2`, tenant, subject)
+	rows, err := tx.QueryContext(ctx, `SELECT version FROM subject_keys WHERE tenant = $1 AND subject = $2 ORDER BY version`, tenant, subject)
 	if err != nil {
 		return e, store.MapError(err)
 	}
-	e.LookupsRemoved, _ = res.RowsAffected()
+	for rows.Next() {
+		var v int
+		if err := rows.Scan(&v); err != nil {
+			rows.Close()
+			return e, store.MapError(err)
+		}
+		e.DestroyedVersions = append(e.DestroyedVersions, v)
+	}
+	rows.Close()
+	steps := []struct {
+		q    string
+		args []any
+		n    *int64
+	}{
+		{`DELETE FROM subject_keys WHERE tenant = $1 AND subject = $2`, []any{tenant, subject}, nil},
+		{`UPDATE subjects SET erased_us = $1, erase_request = $2 WHERE tenant = $3 AND subject = $4`, []any{at.UnixMicro(), request, tenant, subject}, nil},
+		{`DELETE FROM lookup WHERE tenant = $1 AND subject = $2`, []any{tenant, subject}, &e.LookupsRemoved},
+	}
+	for _, st := range steps {
+		res, err := tx.ExecContext(ctx, st.q, st.args...)
+		if err != nil {
+			return e, store.MapError(err)
+		}
+		if st.n != nil {
+			*st.n, _ = res.RowsAffected()
+		}
+	}
 	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM tokens WHERE tenant = $1 AND subject = $2`, tenant, subject).Scan(&e.TokensAffected); err != nil {
 		return e, store.MapError(err)
 	}
@@ -284,45 +346,95 @@ func (s *Store) EraseSubject(ctx context.Context, tx *sql.Tx, tenant, subject, r
 	if _, err := tx.ExecContext(ctx, `UPDATE tokens SET masked = NULL WHERE tenant = $1 AND subject = $2`, tenant, subject); err != nil {
 		return e, store.MapError(err)
 	}
-	for v := 1; v <= dekVersion; v++ {
-		e.DestroyedVersions = append(e.DestroyedVersions, v)
-	}
 	e.Erased = at
 	return e, nil
 }
 
-// SubjectsToRewrap returns up to limit live subjects whose data key is
-// wrapped under a KEK version older than latest, after the given key.
-func (s *Store) SubjectsToRewrap(ctx context.Context, latest int, limit int) ([]Subject, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT tenant, subject, dek_version, wrapped_dek, kek_version FROM subjects
-		WHERE wrapped_dek IS NOT NULL AND kek_version < $1 ORDER BY tenant, subject LIMIT $2`, latest, limit)
+// KeysToRewrap returns up to limit data keys wrapped under a KEK version
+// older than latest.
+func (s *Store) KeysToRewrap(ctx context.Context, latest int, limit int) ([]SubjectKey, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT tenant, subject, version, wrapped, kek_version FROM subject_keys
+		WHERE kek_version < $1 ORDER BY tenant, subject, version LIMIT $2`, latest, limit)
 	if err != nil {
 		return nil, store.MapError(err)
 	}
 	defer rows.Close()
-	var out []Subject
+	var out []SubjectKey
 	for rows.Next() {
-		var r Subject
-		if err := rows.Scan(&r.Tenant, &r.Subject, &r.DEKVersion, &r.WrappedDEK, &r.KEKVersion); err != nil {
+		var k SubjectKey
+		if err := rows.Scan(&k.Tenant, &k.Subject, &k.Version, &k.Wrapped, &k.KEKVersion); err != nil {
 			return nil, store.MapError(err)
 		}
-		out = append(out, r)
+		out = append(out, k)
 	}
 	return out, store.MapError(rows.Err())
 }
 
-// UpdateWrappedDEK replaces a subject's wrapped key if it is still the one
-// that was rewrapped (compare-and-set: a concurrent erasure wins).
-func (s *Store) UpdateWrappedDEK(ctx context.Context, r Subject, oldKEK int, wrapped []byte, kekVersion int) error {
-	_, err := s.db.ExecContext(ctx, `UPDATE subjects SET wrapped_dek = $1, kek_version = $2
-		WHERE tenant = $3 AND subject = $4 AND kek_version = $5 AND wrapped_dek IS NOT NULL`,
-		wrapped, kekVersion, r.Tenant, r.Subject, oldKEK)
+// UpdateWrapped replaces a wrapped data key if it is still the one that was
+// rewrapped (compare-and-set: a concurrent erasure or rewrap wins).
+func (s *Store) UpdateWrapped(ctx context.Context, k SubjectKey, wrapped []byte, kekVersion int) error {
+	_, err := s.db.ExecContext(ctx, `UPDATE subject_keys SET wrapped = $1, kek_version = $2
+		WHERE tenant = $3 AND subject = $4 AND version = $5 AND kek_version = $6`,
+		wrapped, kekVersion, k.Tenant, k.Subject, k.Version, k.KEKVersion)
 	return store.MapError(err)
 }
 
-// PendingRewrap counts live subjects wrapped under an older KEK version.
+// PendingRewrap counts data keys wrapped under an older KEK version.
 func (s *Store) PendingRewrap(ctx context.Context, latest int) (int64, error) {
 	var n int64
-	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM subjects WHERE wrapped_dek IS NOT NULL AND kek_version < $1`, latest).Scan(&n)
+	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM subject_keys WHERE kek_version < $1`, latest).Scan(&n)
 	return n, store.MapError(err)
+}
+
+// TokensToReencrypt returns up to limit tokens of live subjects sealed with
+// a data key version older than the subject's current one.
+func (s *Store) TokensToReencrypt(ctx context.Context, limit int) ([]Token, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT t.token, t.tenant, t.subject, t.data_type, t.format, t.scope, t.ciphertext, t.dek_version, t.masked, t.created_us, t.expires_us
+		FROM tokens t JOIN subjects s ON s.tenant = t.tenant AND s.subject = t.subject
+		WHERE s.erased_us IS NULL AND t.dek_version < s.current_version
+		ORDER BY t.tenant, t.subject, t.token LIMIT $1`, limit)
+	if err != nil {
+		return nil, store.MapError(err)
+	}
+	defer rows.Close()
+	var out []Token
+	for rows.Next() {
+		t, err := scanToken(rows)
+		if err != nil {
+			return nil, store.MapError(err)
+		}
+		out = append(out, t)
+	}
+	return out, store.MapError(rows.Err())
+}
+
+// UpdateCiphertext replaces a token's ciphertext if it is still sealed with
+// the old version (compare-and-set).
+func (s *Store) UpdateCiphertext(ctx context.Context, t Token, ciphertext []byte, version int) error {
+	_, err := s.db.ExecContext(ctx, `UPDATE tokens SET ciphertext = $1, dek_version = $2
+		WHERE token = $3 AND tenant = $4 AND subject = $5 AND dek_version = $6`,
+		ciphertext, version, t.Token, t.Tenant, t.Subject, t.DEKVersion)
+	return store.MapError(err)
+}
+
+// PendingReencrypt counts tokens sealed with a retired data key version.
+func (s *Store) PendingReencrypt(ctx context.Context) (int64, error) {
+	var n int64
+	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM tokens t JOIN subjects s ON s.tenant = t.tenant AND s.subject = t.subject
+		WHERE s.erased_us IS NULL AND t.dek_version < s.current_version`).Scan(&n)
+	return n, store.MapError(err)
+}
+
+// DeleteRetiredKeys destroys data key versions older than the current one
+// that no token uses any more, and returns how many.
+func (s *Store) DeleteRetiredKeys(ctx context.Context) (int64, error) {
+	res, err := s.db.ExecContext(ctx, `DELETE FROM subject_keys WHERE EXISTS (
+			SELECT 1 FROM subjects s WHERE s.tenant = subject_keys.tenant AND s.subject = subject_keys.subject AND subject_keys.version < s.current_version)
+		AND NOT EXISTS (
+			SELECT 1 FROM tokens t WHERE t.tenant = subject_keys.tenant AND t.subject = subject_keys.subject AND t.dek_version = subject_keys.version)`)
+	if err != nil {
+		return 0, store.MapError(err)
+	}
+	n, _ := res.RowsAffected()
+	return n, nil
 }

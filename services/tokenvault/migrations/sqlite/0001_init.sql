@@ -1,19 +1,28 @@
 -- +goose Up
--- subjects: one data key (DEK) per customer, stored only wrapped by the
--- key-encryption key in the KeyManager (Vault Transit). Erasure sets
--- wrapped_dek to NULL: every value of the subject becomes noise.
+-- subjects: one row per customer. Their data keys (DEKs) live in
+-- subject_keys, only wrapped by the key-encryption key in the KeyManager
+-- (Vault Transit). Erasure deletes every key row: each value of the subject
+-- becomes noise.
 CREATE TABLE subjects (
-    tenant      TEXT    NOT NULL,
-    subject     TEXT    NOT NULL,
-    dek_version INTEGER NOT NULL,
-    wrapped_dek BLOB,
-    kek_version INTEGER NOT NULL,
-    created_us  INTEGER NOT NULL,
-    erased_us   INTEGER,
-    erase_request TEXT,
+    tenant          TEXT    NOT NULL,
+    subject         TEXT    NOT NULL,
+    current_version INTEGER NOT NULL,
+    created_us      INTEGER  NOT NULL,
+    erased_us       INTEGER,
+    erase_request   TEXT,
     PRIMARY KEY (tenant, subject)
 );
-CREATE INDEX subjects_kek_version ON subjects (kek_version) WHERE wrapped_dek IS NOT NULL;
+
+CREATE TABLE subject_keys (
+    tenant      TEXT    NOT NULL,
+    subject     TEXT    NOT NULL,
+    version     INTEGER NOT NULL,
+    wrapped     BLOB    NOT NULL,
+    kek_version INTEGER NOT NULL,
+    created_us  INTEGER  NOT NULL,
+    PRIMARY KEY (tenant, subject, version)
+);
+CREATE INDEX subject_keys_kek_version ON subject_keys (kek_version);
 
 -- tenants: per-tenant key for deterministic tokens and exact-match lookup,
 -- wrapped like the DEKs.
@@ -40,7 +49,7 @@ CREATE TABLE tokens (
     expires_us  INTEGER,
     PRIMARY KEY (token, tenant, subject)
 );
-CREATE INDEX tokens_subject ON tokens (tenant, subject);
+CREATE INDEX tokens_subject ON tokens (tenant, subject, dek_version);
 
 -- lookup: keyed HMAC of each value, for exact-match search without storing
 -- the value. Removed on erasure.
@@ -66,4 +75,5 @@ DROP TABLE audit_outbox;
 DROP TABLE lookup;
 DROP TABLE tokens;
 DROP TABLE tenants;
+DROP TABLE subject_keys;
 DROP TABLE subjects;

@@ -1647,8 +1647,13 @@ func (x *ExportSubjectResponse) GetValues() []*ExportedValue {
 // RotateKeysRequest is the request of RotateKeys.
 type RotateKeysRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// When false, only reports the progress of the current rotation.
-	Rotate        bool `protobuf:"varint,1,opt,name=rotate,proto3" json:"rotate,omitempty"`
+	// Rotate the key-encryption key. When false (and no subject is named),
+	// only reports progress.
+	Rotate bool `protobuf:"varint,1,opt,name=rotate,proto3" json:"rotate,omitempty"`
+	// Tenant of the subject; empty means "default".
+	Tenant string `protobuf:"bytes,2,opt,name=tenant,proto3" json:"tenant,omitempty"`
+	// Rotate this subject's data key instead.
+	Subject       string `protobuf:"bytes,3,opt,name=subject,proto3" json:"subject,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1690,6 +1695,20 @@ func (x *RotateKeysRequest) GetRotate() bool {
 	return false
 }
 
+func (x *RotateKeysRequest) GetTenant() string {
+	if x != nil {
+		return x.Tenant
+	}
+	return ""
+}
+
+func (x *RotateKeysRequest) GetSubject() string {
+	if x != nil {
+		return x.Subject
+	}
+	return ""
+}
+
 // RotateKeysResponse is the response of RotateKeys.
 type RotateKeysResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1697,8 +1716,10 @@ type RotateKeysResponse struct {
 	KekVersion int32 `protobuf:"varint,1,opt,name=kek_version,json=kekVersion,proto3" json:"kek_version,omitempty"`
 	// Data keys still wrapped under an older version (the rewrap job's backlog).
 	PendingRewrap int64 `protobuf:"varint,2,opt,name=pending_rewrap,json=pendingRewrap,proto3" json:"pending_rewrap,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	// Values still sealed with a retired data key (the re-encryption backlog).
+	PendingReencrypt int64 `protobuf:"varint,3,opt,name=pending_reencrypt,json=pendingReencrypt,proto3" json:"pending_reencrypt,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *RotateKeysResponse) Reset() {
@@ -1741,6 +1762,13 @@ func (x *RotateKeysResponse) GetKekVersion() int32 {
 func (x *RotateKeysResponse) GetPendingRewrap() int64 {
 	if x != nil {
 		return x.PendingRewrap
+	}
+	return 0
+}
+
+func (x *RotateKeysResponse) GetPendingReencrypt() int64 {
+	if x != nil {
+		return x.PendingReencrypt
 	}
 	return 0
 }
@@ -1850,13 +1878,16 @@ const file_sotto_tokenvault_v1_tokenvault_proto_rawDesc = "" +
 	"\vcreate_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"createTime\"S\n" +
 	"\x15ExportSubjectResponse\x12:\n" +
-	"\x06values\x18\x01 \x03(\v2\".sotto.tokenvault.v1.ExportedValueR\x06values\"+\n" +
+	"\x06values\x18\x01 \x03(\v2\".sotto.tokenvault.v1.ExportedValueR\x06values\"\xa9\x01\n" +
 	"\x11RotateKeysRequest\x12\x16\n" +
-	"\x06rotate\x18\x01 \x01(\bR\x06rotate\"\\\n" +
+	"\x06rotate\x18\x01 \x01(\bR\x06rotate\x12<\n" +
+	"\x06tenant\x18\x02 \x01(\tB$\xbaH!r\x1f2\x1d^([a-z0-9][a-z0-9_-]{0,62})?$R\x06tenant\x12>\n" +
+	"\asubject\x18\x03 \x01(\tB$\xbaH!r\x1f2\x1d^([A-Za-z0-9_.:=+-]{1,128})?$R\asubject\"\x89\x01\n" +
 	"\x12RotateKeysResponse\x12\x1f\n" +
 	"\vkek_version\x18\x01 \x01(\x05R\n" +
 	"kekVersion\x12%\n" +
-	"\x0epending_rewrap\x18\x02 \x01(\x03R\rpendingRewrap*\xed\x01\n" +
+	"\x0epending_rewrap\x18\x02 \x01(\x03R\rpendingRewrap\x12+\n" +
+	"\x11pending_reencrypt\x18\x03 \x01(\x03R\x10pendingReencrypt*\xed\x01\n" +
 	"\bDataType\x12\x19\n" +
 	"\x15DATA_TYPE_UNSPECIFIED\x10\x00\x12\x19\n" +
 	"\x15DATA_TYPE_CARD_NUMBER\x10\x01\x12\x13\n" +

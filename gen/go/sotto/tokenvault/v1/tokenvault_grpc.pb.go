@@ -67,7 +67,9 @@ type TokenVaultServiceClient interface {
 	ExportSubject(ctx context.Context, in *ExportSubjectRequest, opts ...grpc.CallOption) (*ExportSubjectResponse, error)
 	// RotateKeys rotates the key-encryption key in Vault and starts a
 	// background rewrap of every subject's data key (values are not
-	// re-encrypted). Returns the rotation's progress.
+	// re-encrypted), or, when a subject is named, gives that subject a new data
+	// key and re-encrypts its values in the background before destroying the
+	// old key. Returns the rotation's progress.
 	RotateKeys(ctx context.Context, in *RotateKeysRequest, opts ...grpc.CallOption) (*RotateKeysResponse, error)
 }
 
@@ -197,7 +199,9 @@ type TokenVaultServiceServer interface {
 	ExportSubject(context.Context, *ExportSubjectRequest) (*ExportSubjectResponse, error)
 	// RotateKeys rotates the key-encryption key in Vault and starts a
 	// background rewrap of every subject's data key (values are not
-	// re-encrypted). Returns the rotation's progress.
+	// re-encrypted), or, when a subject is named, gives that subject a new data
+	// key and re-encrypts its values in the background before destroying the
+	// old key. Returns the rotation's progress.
 	RotateKeys(context.Context, *RotateKeysRequest) (*RotateKeysResponse, error)
 	mustEmbedUnimplementedTokenVaultServiceServer()
 }
