@@ -231,15 +231,25 @@ func lookupMAC(typeKey []byte, value string) []byte {
 	return m.Sum(nil)
 }
 
-func seal(key, plaintext, aad []byte) ([]byte, error) {
+func newGCM(key []byte) (cipher.AEAD, error) {
 	block, err := aes.NewCipher(key)
 	if err != nil {
-		return nil, err
+		return nil, errs.Wrap(err, errs.Internal, "KEY_INVALID", "data key is invalid")
 	}
-	gcm, err := cipher.NewGCM(block)
+	return cipher.NewGCM(block)
+}
+
+func seal(key, plaintext, aad []byte) ([]byte, error) {
+	gcm, err := newGCM(key)
 	if err != nil {
 		return nil, err
 	}
+	return sealWith(gcm, plaintext, aad)
+}
+
+// sealWith encrypts with a random 96-bit nonce, prepended. A data key seals
+// far fewer than 2^32 values, the bound for random GCM nonces.
+func sealWith(gcm cipher.AEAD, plaintext, aad []byte) ([]byte, error) {
 	nonce := make([]byte, gcm.NonceSize(), gcm.NonceSize()+len(plaintext)+gcm.Overhead())
 	if _, err := rand.Read(nonce); err != nil {
 		return nil, err

@@ -550,3 +550,31 @@ func TestSubjectKeyRotationReencrypts(t *testing.T) {
 		}
 	})
 }
+
+// TestSmallTokenSpacesDoNotCollide: a 13-digit card keeps 6+4 digits, so
+// only 3 middle digits vary (about 900 Luhn-failing tokens). Many tokens of
+// it, in one request and across requests, must all be distinct.
+func TestSmallTokenSpacesDoNotCollide(t *testing.T) {
+	storetest.ForEachDialect(t, migrations.FS, func(t *testing.T, db *store.DB) {
+		f := newFixture(t, db, time.Minute)
+		items := make([]engine.Item, 150)
+		for i := range items {
+			items[i] = engine.Item{Value: "4222222222222", Type: tokens.CardNumber, Format: tokens.FormatCard}
+		}
+		seen := map[string]bool{}
+		for round := 0; round < 2; round++ {
+			for _, tok := range f.tokenize(t, "cus_1", items...) {
+				if seen[tok] {
+					t.Fatalf("token %s issued twice", tok)
+				}
+				seen[tok] = true
+				if len(tok) != 13 || tok[:6] != "422222" || tok[9:] != "2222" || tokens.Luhn(tok) {
+					t.Fatalf("card token %s", tok)
+				}
+			}
+		}
+		if len(seen) != 300 {
+			t.Fatalf("%d distinct tokens, want 300", len(seen))
+		}
+	})
+}

@@ -52,8 +52,20 @@ func tenantOrDefault(t string) string {
 	return t
 }
 
+// pendingItem is an item on its way to a token.
+type pendingItem struct {
+	index   int
+	typ     tokens.DataType
+	format  tokens.Format
+	norm    string
+	typeKey []byte
+	token   string
+	attempt int
+}
+
 // Tokenize encrypts the values under the subject's data key and stores them,
-// with their lookup entries and an audit event, in one transaction.
+// with their lookup entries and an audit event, in one transaction. The
+// database is asked a fixed number of questions per request, not per item.
 func (e *Engine) Tokenize(ctx context.Context, caller Caller, req TokenizeRequest) ([]TokenizeResult, error) {
 	tenant := tenantOrDefault(req.Tenant)
 	dek, dekVersion, err := e.dek(ctx, tenant, req.Subject, 0, true)
@@ -70,9 +82,8 @@ func (e *Engine) Tokenize(ctx context.Context, caller Caller, req TokenizeReques
 		expires = now.Add(req.TTL)
 	}
 	results := make([]TokenizeResult, len(req.Items))
-	var rows []storage.Token
-	var lookups []storage.Lookup
-	taken := map[string]bool{}
+	typeKeys := map[tokens.DataType][]byte{}
+	var items []*pendingItem
 	for i, it := range req.Items {
 		format := it.Format
 		if format == 0 {
@@ -83,30 +94,49 @@ func (e *Engine) Tokenize(ctx context.Context, caller Caller, req TokenizeReques
 			results[i].Err = &ItemError{Reason: "INVALID_VALUE", Message: "the value is not a valid " + it.Type.String()}
 			continue
 		}
-		typeKey := derive(tenantKey, "sotto/tokenvault/det/"+it.Type.Code())
-		tok, reused, err := e.newToken(ctx, tenant, req.Subject, dek, typeKey, it.Type, format, norm, taken)
-		if err != nil {
-			if ie, ok := err.(*ItemError); ok {
-				results[i].Err = ie
-				continue
-			}
-			return nil, err
-		}
-		results[i].Token = tok
-		if reused {
+		if format == tokens.FormatCard && it.Type != tokens.CardNumber {
+			results[i].Err = &ItemError{Reason: "UNSUPPORTED_FORMAT", Message: "card tokens are only for card numbers"}
 			continue
 		}
-		taken[tok] = true
-		ct, err := seal(dek, []byte(norm), valueAAD(tok, tenant, req.Subject, it.Type))
+		if typeKeys[it.Type] == nil {
+			typeKeys[it.Type] = derive(tenantKey, "sotto/tokenvault/det/"+it.Type.Code())
+		}
+		p := &pendingItem{index: i, typ: it.Type, format: format, norm: norm, typeKey: typeKeys[it.Type]}
+		if ierr := e.mint(dek, tenant, req.Subject, p); ierr != nil {
+			results[i].Err = ierr
+			continue
+		}
+		items = append(items, p)
+	}
+	reused, err := e.settleTokens(ctx, tenant, req.Subject, dek, items, results)
+	if err != nil {
+		return nil, err
+	}
+
+	gcm, err := newGCM(dek)
+	if err != nil {
+		return nil, err
+	}
+	var rows []storage.Token
+	var lookups []storage.Lookup
+	for _, p := range items {
+		if results[p.index].Err != nil {
+			continue
+		}
+		results[p.index].Token = p.token
+		if reused[p.index] {
+			continue
+		}
+		ct, err := sealWith(gcm, []byte(p.norm), valueAAD(p.token, tenant, req.Subject, p.typ))
 		if err != nil {
 			return nil, errs.Wrap(err, errs.Internal, "ENCRYPT_FAILED", "cannot encrypt value")
 		}
 		rows = append(rows, storage.Token{
-			Token: tok, Tenant: tenant, Subject: req.Subject, DataType: int(it.Type), Format: int(format),
-			Scope: req.Scope, Ciphertext: ct, DEKVersion: dekVersion, Masked: tokens.Mask(it.Type, norm),
+			Token: p.token, Tenant: tenant, Subject: req.Subject, DataType: int(p.typ), Format: int(p.format),
+			Scope: req.Scope, Ciphertext: ct, DEKVersion: dekVersion, Masked: tokens.Mask(p.typ, p.norm),
 			Created: now, Expires: expires,
 		})
-		lookups = append(lookups, storage.Lookup{Tenant: tenant, DataType: int(it.Type), MAC: lookupMAC(typeKey, norm), Subject: req.Subject, Token: tok})
+		lookups = append(lookups, storage.Lookup{Tenant: tenant, DataType: int(p.typ), MAC: lookupMAC(p.typeKey, p.norm), Subject: req.Subject, Token: p.token})
 	}
 	ev := auditclient.New(ctx, "tokenvault.tokenize", auditclient.Success)
 	ev.Subject, ev.ActorSubject, ev.ResourceType, ev.ResourceID = req.Subject, caller.EndUser, "token_batch", req.Scope
@@ -129,61 +159,100 @@ func (e *Engine) Tokenize(ctx context.Context, caller Caller, req TokenizeReques
 	return results, nil
 }
 
-// newToken makes a token of the requested format that is not yet taken. A
-// deterministic token the subject already holds is reused.
-func (e *Engine) newToken(ctx context.Context, tenant, subject string, dek, typeKey []byte, t tokens.DataType, f tokens.Format, norm string, taken map[string]bool) (tok string, reused bool, err error) {
-	if f == tokens.FormatDeterministic {
-		tok, err := tokens.Deterministic(typeKey, t, norm)
+// mint makes a candidate token for p (attempt p.attempt).
+func (e *Engine) mint(dek []byte, tenant, subject string, p *pendingItem) *ItemError {
+	var err error
+	switch p.format {
+	case tokens.FormatRandom:
+		p.token, err = tokens.NewRandom(p.typ)
+	case tokens.FormatDeterministic:
+		p.token, err = tokens.Deterministic(p.typeKey, p.typ, p.norm)
+	case tokens.FormatCard:
+		p.token, err = tokens.CardToken(p.norm)
+	case tokens.FormatFPE:
+		// The FF1 key comes from the subject's data key, so erasure destroys
+		// it too; the attempt counter in the tweak moves to another token when
+		// one is taken.
+		tweak := []byte(tenant + "\x00" + subject + "\x00" + p.typ.Code() + "\x00" + itoa(p.attempt))
+		p.token, err = tokens.FormatPreserving(derive(dek, "sotto/tokenvault/ff1/"+p.typ.Code()), tweak, p.typ, p.norm)
+	default:
+		return &ItemError{Reason: "UNSUPPORTED_FORMAT", Message: "unknown token format"}
+	}
+	if err != nil {
+		return &ItemError{Reason: "UNSUPPORTED_FORMAT", Message: "this value cannot have a token of that format"}
+	}
+	return nil
+}
+
+// settleTokens makes every candidate token usable: deterministic tokens the
+// subject already holds are reused; card and format-preserving tokens taken
+// by someone else are re-minted (their token spaces are small); random
+// tokens are 128-bit and left to the primary key. Returns the reused items.
+func (e *Engine) settleTokens(ctx context.Context, tenant, subject string, dek []byte, items []*pendingItem, results []TokenizeResult) (map[int]bool, error) {
+	reused := map[int]bool{}
+	var dets []string
+	for _, p := range items {
+		if p.format == tokens.FormatDeterministic {
+			dets = append(dets, p.token)
+		}
+	}
+	if len(dets) > 0 {
+		found, err := e.store.FindTokens(ctx, dets)
 		if err != nil {
-			return "", false, &ItemError{Reason: "UNSUPPORTED_FORMAT", Message: "this value cannot have a deterministic token"}
+			return nil, err
 		}
-		if taken[tok] {
-			return tok, true, nil
+		inRequest := map[string]bool{}
+		for _, p := range items {
+			if p.format != tokens.FormatDeterministic {
+				continue
+			}
+			for _, r := range found[p.token] {
+				if r.Tenant == tenant && r.Subject == subject {
+					reused[p.index] = true
+				}
+			}
+			if inRequest[p.token] {
+				reused[p.index] = true // the same value twice in one request
+			}
+			inRequest[p.token] = true
 		}
-		rows, err := e.store.FindTokens(ctx, []string{tok})
+	}
+	pending := map[*pendingItem]bool{}
+	for _, p := range items {
+		if p.format == tokens.FormatCard || p.format == tokens.FormatFPE {
+			pending[p] = true
+		}
+	}
+	claimed := map[string]bool{}
+	for round := 0; len(pending) > 0; round++ {
+		if round == maxTokenAttempts {
+			for p := range pending {
+				results[p.index].Err = &ItemError{Reason: "TOKEN_SPACE_EXHAUSTED", Message: "no free token of that format; use another format"}
+			}
+			break
+		}
+		candidates := make([]string, 0, len(pending))
+		for p := range pending {
+			candidates = append(candidates, p.token)
+		}
+		taken, err := e.store.TakenTokens(ctx, tenant, candidates)
 		if err != nil {
-			return "", false, err
+			return nil, err
 		}
-		for _, r := range rows[tok] {
-			if r.Tenant == tenant && r.Subject == subject {
-				return tok, true, nil
+		for p := range pending {
+			if !taken[p.token] && !claimed[p.token] {
+				claimed[p.token] = true
+				delete(pending, p)
+				continue
+			}
+			p.attempt++
+			if ierr := e.mint(dek, tenant, subject, p); ierr != nil {
+				results[p.index].Err = ierr
+				delete(pending, p)
 			}
 		}
-		return tok, false, nil
 	}
-	if f == tokens.FormatCard && t != tokens.CardNumber {
-		return "", false, &ItemError{Reason: "UNSUPPORTED_FORMAT", Message: "card tokens are only for card numbers"}
-	}
-	for attempt := 0; attempt < maxTokenAttempts; attempt++ {
-		switch f {
-		case tokens.FormatRandom:
-			tok, err = tokens.NewRandom(t)
-		case tokens.FormatCard:
-			tok, err = tokens.CardToken(norm)
-		case tokens.FormatFPE:
-			// The FF1 key comes from the subject's data key, so erasure
-			// destroys it too; the attempt counter in the tweak moves to
-			// another token when one is taken.
-			tweak := []byte(tenant + "\x00" + subject + "\x00" + t.Code() + "\x00" + itoa(attempt))
-			tok, err = tokens.FormatPreserving(derive(dek, "sotto/tokenvault/ff1/"+t.Code()), tweak, t, norm)
-		default:
-			return "", false, &ItemError{Reason: "UNSUPPORTED_FORMAT", Message: "unknown token format"}
-		}
-		if err != nil {
-			return "", false, &ItemError{Reason: "UNSUPPORTED_FORMAT", Message: "this value cannot have a token of that format"}
-		}
-		if taken[tok] {
-			continue
-		}
-		exists, err := e.store.TokenExists(ctx, tenant, tok)
-		if err != nil {
-			return "", false, err
-		}
-		if !exists {
-			return tok, false, nil
-		}
-	}
-	return "", false, &ItemError{Reason: "TOKEN_SPACE_EXHAUSTED", Message: "no free token of that format; use another format"}
+	return reused, nil
 }
 
 func (e *ItemError) Error() string { return e.Reason + ": " + e.Message }

@@ -165,35 +165,99 @@ func (s *Store) InsertTenant(ctx context.Context, r Tenant) error {
 	return store.MapError(err)
 }
 
-// InsertTokens writes tokens and their lookup entries in tx.
+// InsertTokens writes tokens and their lookup entries in tx, as multi-row
+// INSERTs (one round trip per few hundred rows, not one per row).
 func (s *Store) InsertTokens(ctx context.Context, tx *sql.Tx, tokens []Token, lookups []Lookup) error {
-	for _, t := range tokens {
-		var masked any
-		if t.Masked != "" {
-			masked = t.Masked
+	for start := 0; start < len(tokens); start += 200 {
+		chunk := tokens[start:min(start+200, len(tokens))]
+		var q strings.Builder
+		q.WriteString(`INSERT INTO tokens (token, tenant, subject, data_type, format, scope, ciphertext, dek_version, masked, created_us, expires_us) VALUES `)
+		args := make([]any, 0, 11*len(chunk))
+		for i, t := range chunk {
+			if i > 0 {
+				q.WriteByte(',')
+			}
+			q.WriteString("(" + s.placeholders(len(args)+1, 11) + ")")
+			var masked any
+			if t.Masked != "" {
+				masked = t.Masked
+			}
+			args = append(args, t.Token, t.Tenant, t.Subject, t.DataType, t.Format, t.Scope, t.Ciphertext, t.DEKVersion, masked, t.Created.UnixMicro(), us(t.Expires))
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO tokens (token, tenant, subject, data_type, format, scope, ciphertext, dek_version, masked, created_us, expires_us)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-			t.Token, t.Tenant, t.Subject, t.DataType, t.Format, t.Scope, t.Ciphertext, t.DEKVersion, masked, t.Created.UnixMicro(), us(t.Expires)); err != nil {
+		if _, err := tx.ExecContext(ctx, q.String(), args...); err != nil {
 			return store.MapError(err)
 		}
 	}
-	for _, l := range lookups {
+	for start := 0; start < len(lookups); start += 200 {
+		chunk := lookups[start:min(start+200, len(lookups))]
+		var q strings.Builder
+		q.WriteString(`INSERT INTO lookup (tenant, data_type, mac, subject, token) VALUES `)
+		args := make([]any, 0, 5*len(chunk))
+		for i, l := range chunk {
+			if i > 0 {
+				q.WriteByte(',')
+			}
+			q.WriteString("(" + s.placeholders(len(args)+1, 5) + ")")
+			args = append(args, l.Tenant, l.DataType, l.MAC, l.Subject, l.Token)
+		}
 		// The same value tokenized twice for a subject keeps one entry per token.
-		if _, err := tx.ExecContext(ctx, `INSERT INTO lookup (tenant, data_type, mac, subject, token) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`,
-			l.Tenant, l.DataType, l.MAC, l.Subject, l.Token); err != nil {
+		q.WriteString(` ON CONFLICT DO NOTHING`)
+		if _, err := tx.ExecContext(ctx, q.String(), args...); err != nil {
 			return store.MapError(err)
 		}
 	}
 	return nil
 }
 
-// TokenExists reports whether a token string is taken in the tenant (for any
-// subject), so that generated tokens can be retried before insert.
-func (s *Store) TokenExists(ctx context.Context, tenant, token string) (bool, error) {
-	var n int
-	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM tokens WHERE tenant = $1 AND token = $2`, tenant, token).Scan(&n)
-	return n > 0, store.MapError(err)
+// placeholders returns n bind parameters numbered from `from`. SQLite gets
+// anonymous "?" (its "$N" lookup is quadratic in the parameter count; see the
+// audit service's storage), PostgreSQL "$N".
+func (s *Store) placeholders(from, n int) string {
+	var b strings.Builder
+	for i := 0; i < n; i++ {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		if s.db.Dialect == store.SQLite {
+			b.WriteByte('?')
+		} else {
+			fmt.Fprintf(&b, "$%d", from+i)
+		}
+	}
+	return b.String()
+}
+
+// TakenTokens returns which of the candidate token strings already exist
+// in the tenant (for any subject), in one query.
+func (s *Store) TakenTokens(ctx context.Context, tenant string, candidates []string) (map[string]bool, error) {
+	taken := map[string]bool{}
+	for start := 0; start < len(candidates); start += 500 {
+		chunk := candidates[start:min(start+500, len(candidates))]
+		args := []any{tenant}
+		ph := make([]string, len(chunk))
+		for i, c := range chunk {
+			args = append(args, c)
+			ph[i] = fmt.Sprintf("$%d", i+2)
+		}
+		rows, err := s.db.QueryContext(ctx, `SELECT DISTINCT token FROM tokens WHERE tenant = $1 AND token IN (`+strings.Join(ph, ",")+`)`, args...)
+		if err != nil {
+			return nil, store.MapError(err)
+		}
+		for rows.Next() {
+			var t string
+			if err := rows.Scan(&t); err != nil {
+				rows.Close()
+				return nil, store.MapError(err)
+			}
+			taken[t] = true
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return nil, store.MapError(err)
+		}
+	}
+	return taken, nil
 }
 
 const tokenColumns = `token, tenant, subject, data_type, format, scope, ciphertext, dek_version, masked, created_us, expires_us`
