@@ -347,10 +347,11 @@ func TestSQLitePragmas(t *testing.T) {
 	t.Parallel()
 	db := storetest.SQLite(t, migrations)
 	for pragma, want := range map[string]string{
-		"journal_mode": "wal",
-		"synchronous":  "1", // NORMAL
-		"foreign_keys": "1",
-		"busy_timeout": "5000",
+		"journal_mode":  "wal",
+		"synchronous":   "1", // NORMAL
+		"foreign_keys":  "1",
+		"busy_timeout":  "5000",
+		"secure_delete": "1", // erased rows do not linger in free pages
 	} {
 		var got string
 		if err := db.QueryRowContext(t.Context(), "PRAGMA "+pragma).Scan(&got); err != nil {

@@ -15,17 +15,6 @@ path "transit/decrypt/tokenvault-kek" {
   capabilities = ["update"]
 }
 
-# Move wrapped data keys to the latest KEK version after a rotation.
-path "transit/rewrap/tokenvault-kek" {
-  capabilities = ["update"]
-}
-
-# Keyed hash for deterministic lookup tokens (same input, same token) without
-# storing the input. Only the SHA-256 path is granted.
-path "transit/hmac/tokenvault-kek/sha2-256" {
-  capabilities = ["update"]
-}
-
 # KEK type and latest version (to know when rewrapping is due). No key material.
 path "transit/keys/tokenvault-kek" {
   capabilities = ["read"]

@@ -9,7 +9,6 @@ import (
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/hkdf"
-	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"log/slog"
@@ -52,9 +51,12 @@ type Engine struct {
 	logger *slog.Logger
 	opts   Options
 
-	deks    *expirable.LRU[string, dataKey] // tenant\x00subject → DEK
-	tenants *expirable.LRU[string, []byte]  // tenant → lookup key
-	wake    chan struct{}
+	deks    *expirable.LRU[string, dataKey] // tenant\x00subject\x00version → DEK
+	tenants *expirable.LRU[string, []byte]  // tenant → deterministic-token key
+	// erased remembers subjects this process erased, so that an unwrap in
+	// flight during the erasure cannot put the key back into the cache.
+	erased *expirable.LRU[string, struct{}]
+	wake   chan struct{}
 }
 
 // New builds the engine.
@@ -75,6 +77,7 @@ func New(store *storage.Store, km keys.KeyManager, audit Recorder, outbox *audit
 		store: store, km: km, audit: audit, outbox: outbox, policy: pol, logger: logger, opts: opts,
 		deks:    expirable.NewLRU[string, dataKey](opts.CacheSize, nil, opts.CacheTTL),
 		tenants: expirable.NewLRU[string, []byte](1024, nil, opts.CacheTTL),
+		erased:  expirable.NewLRU[string, struct{}](opts.CacheSize, nil, 2*opts.CacheTTL),
 		wake:    make(chan struct{}, 1),
 	}
 }
@@ -108,6 +111,9 @@ func valueAAD(token, tenant, subject string, t tokens.DataType) []byte {
 // new subject gets its first key. The key is stored before any value uses
 // it, so a failure here writes nothing else.
 func (e *Engine) dek(ctx context.Context, tenant, subject string, version int, create bool) ([]byte, int, error) {
+	if e.erased.Contains(tenant + "\x00" + subject) {
+		return nil, 0, errs.E(errs.FailedPrecondition, "SUBJECT_ERASED", "the subject was erased")
+	}
 	if version == 0 {
 		if k, ok := e.deks.Get(subjectKey(tenant, subject, 0)); ok {
 			return k.key, k.version, nil
@@ -140,6 +146,9 @@ func (e *Engine) dek(ctx context.Context, tenant, subject string, version int, c
 	if err != nil {
 		return nil, 0, err
 	}
+	if e.erased.Contains(tenant + "\x00" + subject) {
+		return nil, 0, errs.E(errs.FailedPrecondition, "SUBJECT_ERASED", "the subject was erased")
+	}
 	dk := dataKey{key: k, version: version}
 	e.deks.Add(subjectKey(tenant, subject, version), dk)
 	if current {
@@ -150,6 +159,7 @@ func (e *Engine) dek(ctx context.Context, tenant, subject string, version int, c
 
 // forget drops every cached version of a subject's keys.
 func (e *Engine) forget(tenant, subject string) {
+	e.erased.Add(tenant+"\x00"+subject, struct{}{})
 	prefix := tenant + "\x00" + subject + "\x00"
 	for _, k := range e.deks.Keys() {
 		if len(k) >= len(prefix) && k[:len(prefix)] == prefix {
@@ -223,12 +233,6 @@ func derive(key []byte, info string) []byte {
 		panic(err) // only for invalid lengths, which are constants here
 	}
 	return k
-}
-
-func lookupMAC(typeKey []byte, value string) []byte {
-	m := hmac.New(sha256.New, typeKey)
-	m.Write([]byte(value))
-	return m.Sum(nil)
 }
 
 func newGCM(key []byte) (cipher.AEAD, error) {

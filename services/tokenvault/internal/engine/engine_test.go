@@ -82,6 +82,12 @@ type fixture struct {
 var conversation = engine.Caller{Workload: "conversation", ID: "spiffe://sotto.test/conversation"}
 
 func newFixture(t *testing.T, db *store.DB, ttl time.Duration) *fixture {
+	return newFixtureTB(t, db, ttl)
+}
+
+func newFixtureB(b *testing.B, db *store.DB) *fixture { return newFixtureTB(b, db, time.Minute) }
+
+func newFixtureTB(t testing.TB, db *store.DB, ttl time.Duration) *fixture {
 	t.Helper()
 	local, err := keys.NewLocal(filepath.Join(t.TempDir(), "keyring.json"))
 	if err != nil {
@@ -268,24 +274,38 @@ func TestDeterministicTokensAndLookup(t *testing.T) {
 		if a != b || a != again || !strings.HasPrefix(a, "det_em_") {
 			t.Fatalf("deterministic tokens differ: %s %s %s", a, b, again)
 		}
-		det, matches, err := f.eng.Lookup(ctx, "", tokens.Email, "SHARED@example.com")
+		det, matches, err := f.eng.Lookup(ctx, conversation, "", "order_support", tokens.Email, "SHARED@example.com")
 		if err != nil {
 			t.Fatal(err)
 		}
-		if det != a || len(matches) != 3 {
-			t.Fatalf("lookup: %s %+v", det, matches)
-		}
+		// Lookup works through deterministic tokens only: cus_c's random
+		// token is not an index.
 		subjects := map[string]string{}
 		for _, m := range matches {
 			subjects[m.Subject] = m.Token
 		}
-		if subjects["cus_a"] != a || subjects["cus_b"] != a || subjects["cus_c"] != random {
-			t.Fatalf("lookup matches %v", subjects)
+		if det != a || len(matches) != 2 || subjects["cus_a"] != a || subjects["cus_b"] != a || strings.HasPrefix(random, "det_") {
+			t.Fatalf("lookup: %s %v", det, subjects)
+		}
+		last := f.audit.events[len(f.audit.events)-1]
+		if last.Action != "tokenvault.lookup" || last.ResourceID != det || last.CallerWorkload != conversation.ID {
+			t.Fatalf("lookup audit event %+v", last)
 		}
 		// Another tenant has other keys: other tokens, no matches.
-		other, m2, err := f.eng.Lookup(ctx, "othershop", tokens.Email, "shared@example.com")
+		other, m2, err := f.eng.Lookup(ctx, conversation, "othershop", "order_support", tokens.Email, "shared@example.com")
 		if err != nil || other == a || len(m2) != 0 {
 			t.Fatalf("other tenant: %s %v %v", other, m2, err)
+		}
+		// A lookup is an oracle: only where policy grants it, and only audited.
+		if _, _, err := f.eng.Lookup(ctx, conversation, "", "order_support", tokens.CardNumber, "4242424242424242"); !errs.Is(err, errs.PermissionDenied) {
+			t.Fatalf("card lookup: %v", err)
+		}
+		if _, _, err := f.eng.Lookup(ctx, engine.Caller{Workload: "crmsync"}, "", "crm_sync", tokens.Email, "shared@example.com"); !errs.Is(err, errs.PermissionDenied) {
+			t.Fatalf("lookup without a rule: %v", err)
+		}
+		f.audit.down = true
+		if _, m, err := f.eng.Lookup(ctx, conversation, "", "order_support", tokens.Email, "shared@example.com"); !errs.Is(err, errs.Unavailable) || m != nil {
+			t.Fatalf("lookup with audit down: %v %v", m, err)
 		}
 	})
 }
@@ -308,7 +328,7 @@ func TestEraseCryptoShreds(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if ev.TokensAffected != 3 || ev.LookupsRemoved != 3 || len(ev.DestroyedVersions) != 1 || ev.AlreadyErased || ev.RequestID != "dsr_42" {
+		if ev.TokensAffected != 3 || ev.LookupsRemoved != 1 || len(ev.DestroyedVersions) != 1 || ev.AlreadyErased || ev.RequestID != "dsr_42" {
 			t.Fatalf("evidence %+v", ev)
 		}
 		subj, err := f.st.GetSubject(ctx, "default", "cus_gone")
@@ -341,7 +361,7 @@ func TestEraseCryptoShreds(t *testing.T) {
 		if res[3].Value != "John Roe" {
 			t.Errorf("another subject's value: %+v", res[3])
 		}
-		if _, m, _ := f.eng.Lookup(ctx, "", tokens.Email, "jane@example.com"); len(m) != 0 {
+		if _, m, _ := f.eng.Lookup(ctx, conversation, "", "order_support", tokens.Email, "jane@example.com"); len(m) != 0 {
 			t.Errorf("lookup still finds the erased subject: %v", m)
 		}
 		masked, _ := f.eng.RevealMasked(ctx, gone[:1])
@@ -354,6 +374,10 @@ func TestEraseCryptoShreds(t *testing.T) {
 		again, err := f.eng.EraseSubject(ctx, conversation, "", "cus_gone", "dsr_43")
 		if err != nil || !again.AlreadyErased {
 			t.Fatalf("second erasure: %+v %v", again, err)
+		}
+		before := len(f.audit.events)
+		if _, err := f.eng.EraseSubject(ctx, conversation, "", "cus_nobody", "dsr_44"); !errs.Is(err, errs.NotFound) || len(f.audit.events) != before {
+			t.Fatalf("erasing an unknown subject: %v, %d new audit events", err, len(f.audit.events)-before)
 		}
 	})
 }
@@ -551,9 +575,9 @@ func TestSubjectKeyRotationReencrypts(t *testing.T) {
 	})
 }
 
-// TestSmallTokenSpacesDoNotCollide: a 13-digit card keeps 6+4 digits, so
-// only 3 middle digits vary (about 900 Luhn-failing tokens). Many tokens of
-// it, in one request and across requests, must all be distinct.
+// TestSmallTokenSpacesDoNotCollide: many card tokens of one card, in one
+// request and across requests, must all be distinct, keep the last 4 digits
+// (and only those, for a 13-digit card) and fail Luhn.
 func TestSmallTokenSpacesDoNotCollide(t *testing.T) {
 	storetest.ForEachDialect(t, migrations.FS, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db, time.Minute)
@@ -568,13 +592,61 @@ func TestSmallTokenSpacesDoNotCollide(t *testing.T) {
 					t.Fatalf("token %s issued twice", tok)
 				}
 				seen[tok] = true
-				if len(tok) != 13 || tok[:6] != "422222" || tok[9:] != "2222" || tokens.Luhn(tok) {
+				if len(tok) != 13 || tok[9:] != "2222" || tokens.Luhn(tok) {
 					t.Fatalf("card token %s", tok)
 				}
 			}
 		}
 		if len(seen) != 300 {
 			t.Fatalf("%d distinct tokens, want 300", len(seen))
+		}
+	})
+}
+
+// TestReplicasSeeErasureAndRotation: two engines over one database (two
+// replicas). Keys cached by one never outlive an erasure or a rotation done
+// by the other.
+func TestReplicasSeeErasureAndRotation(t *testing.T) {
+	storetest.ForEachDialect(t, migrations.FS, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		a := newFixture(t, db, time.Hour)
+		b := newFixtureWithKeys(t, db, a.km)
+		toks := a.tokenize(t, "cus_1", engine.Item{Value: "Jane Doe", Type: tokens.Name})
+		// b caches cus_1's key.
+		if res, err := b.eng.Detokenize(ctx, conversation, "order_support", toks); err != nil || res[0].Value != "Jane Doe" {
+			t.Fatalf("b before: %+v %v", res, err)
+		}
+		// a rotates the data key: b's cached "current" key is stale, yet b's
+		// next tokenization lands under the new version.
+		if _, err := a.eng.RotateSubjectKey(ctx, engine.Caller{Workload: "sotto-cli"}, "", "cus_1"); err != nil {
+			t.Fatal(err)
+		}
+		fresh := b.tokenize(t, "cus_1", engine.Item{Value: "Jane Q. Doe", Type: tokens.Name})
+		rows, _ := a.st.SubjectTokens(ctx, "default", "cus_1")
+		for _, r := range rows {
+			if r.Token == fresh[0] && r.DEKVersion != 2 {
+				t.Fatalf("b sealed with retired version %d", r.DEKVersion)
+			}
+		}
+		// a erases: b still holds keys in memory, but uses none of them.
+		if _, err := a.eng.EraseSubject(ctx, conversation, "", "cus_1", "dsr_1"); err != nil {
+			t.Fatal(err)
+		}
+		res, err := b.eng.Detokenize(ctx, conversation, "order_support", append(toks, fresh...))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range res {
+			if res[i].Value != "" || res[i].Err == nil || res[i].Err.Reason != "SUBJECT_ERASED" {
+				t.Fatalf("b after erasure, token %d: %+v", i, res[i])
+			}
+		}
+		_, err = b.eng.Tokenize(ctx, conversation, engine.TokenizeRequest{Subject: "cus_1", Items: []engine.Item{{Value: "x y", Type: tokens.Name}}})
+		if errs.ReasonOf(err) != "SUBJECT_ERASED" {
+			t.Fatalf("b tokenizing for the erased subject: %v", err)
+		}
+		if rows, _ := a.st.SubjectTokens(ctx, "default", "cus_1"); len(rows) != 2 {
+			t.Fatalf("rows after erasure: %d", len(rows))
 		}
 	})
 }

@@ -22,6 +22,10 @@ type Evidence struct {
 // log first; if that fails nothing is erased (the request can be retried).
 func (e *Engine) EraseSubject(ctx context.Context, caller Caller, tenant, subject, requestID string) (Evidence, error) {
 	tenant = tenantOrDefault(tenant)
+	// An unknown subject is answered before anything is audited as done.
+	if _, err := e.store.GetSubject(ctx, tenant, subject); err != nil {
+		return Evidence{}, err
+	}
 	ev := auditclient.New(ctx, "tokenvault.erase", auditclient.Success)
 	ev.Subject, ev.ActorSubject, ev.ResourceType, ev.ResourceID, ev.Purpose = subject, caller.EndUser, "erasure_request", requestID, "dsr_erasure"
 	ev.CallerWorkload = caller.ID
@@ -34,11 +38,12 @@ func (e *Engine) EraseSubject(ctx context.Context, caller Caller, tenant, subjec
 		er, err = e.store.EraseSubject(ctx, tx, tenant, subject, requestID, e.opts.Now().UTC(), int(tokens.FormatDeterministic))
 		return err
 	})
+	// Whatever happened in the database, this process forgets the keys.
+	e.forget(tenant, subject)
 	if err != nil {
+		e.recordFailure(ctx, ev, err)
 		return Evidence{}, err
 	}
-	// The key is gone from the database; make sure no copy stays in memory.
-	e.forget(tenant, subject)
 	return Evidence{Subject: subject, RequestID: requestID, Erasure: er}, nil
 }
 
@@ -63,6 +68,9 @@ func (e *Engine) ExportSubject(ctx context.Context, caller Caller, tenant, subje
 	}
 	out := make([]Exported, 0, len(rows))
 	for _, r := range rows {
+		if r.SubjectErased {
+			return nil, errs.E(errs.FailedPrecondition, "SUBJECT_ERASED", "the subject was erased")
+		}
 		dek, _, err := e.dek(ctx, tenant, subject, r.DEKVersion, false)
 		if err != nil {
 			return nil, err
@@ -103,6 +111,9 @@ func (e *Engine) RotateKeys(ctx context.Context, caller Caller, rotate bool) (Ro
 			return RotationStatus{}, errs.Wrap(err, errs.Unavailable, "AUDIT_UNAVAILABLE", "the audit log did not record the rotation; nothing was rotated")
 		}
 		if err := e.km.Rotate(ctx, e.opts.KEK); err != nil {
+			// Usually PermissionDenied: tokenvault's Vault policy cannot
+			// rotate; operators rotate in Vault and call with rotate=false.
+			e.recordFailure(ctx, ev, err)
 			return RotationStatus{}, err
 		}
 	}
@@ -132,11 +143,30 @@ func (e *Engine) RotateSubjectKey(ctx context.Context, caller Caller, tenant, su
 		return RotationStatus{}, err
 	}
 	if err := e.store.AddSubjectKey(ctx, sk, rec.CurrentVersion, e.opts.Now()); err != nil {
+		e.recordFailure(ctx, ev, err)
 		return RotationStatus{}, err
 	}
 	e.deks.Remove(subjectKey(tenant, subject, 0)) // the current version moved
 	e.poke()
 	return e.status(ctx)
+}
+
+// recordFailure follows an intent recorded synchronously (outcome success)
+// with the real outcome when the operation then failed, through the outbox
+// so that it survives an audit outage.
+func (e *Engine) recordFailure(ctx context.Context, intent auditclient.Event, cause error) {
+	ev := auditclient.New(ctx, intent.Action, auditclient.Failure)
+	ev.Subject, ev.ActorSubject, ev.ResourceType, ev.ResourceID, ev.Purpose, ev.CallerWorkload =
+		intent.Subject, intent.ActorSubject, intent.ResourceType, intent.ResourceID, intent.Purpose, intent.CallerWorkload
+	ev.Reason = errs.ReasonOf(cause)
+	if ev.Reason == "" {
+		ev.Reason = "INTERNAL"
+	}
+	err := e.store.DB().InTx(context.WithoutCancel(ctx), func(tx *sql.Tx) error { return e.outbox.Enqueue(ctx, tx, ev) })
+	if err != nil && e.logger != nil {
+		e.logger.Error("cannot record a failed operation in the audit outbox", "event_id", ev.ID, logging.Err(err))
+	}
+	e.outbox.Notify()
 }
 
 func (e *Engine) poke() {
@@ -174,6 +204,24 @@ func (e *Engine) RewrapOnce(ctx context.Context, batch int) (int, error) {
 		return 0, err
 	}
 	moved := 0
+	tenants, err := e.store.TenantsToRewrap(ctx, latest, batch)
+	if err != nil {
+		return 0, err
+	}
+	for _, t := range tenants {
+		wrapped, err := e.km.Rewrap(ctx, e.opts.KEK, t.WrappedKey, tenantAAD(t.Tenant))
+		if err != nil {
+			return moved, err
+		}
+		v, err := e.km.WrappedVersion(wrapped)
+		if err != nil {
+			return moved, err
+		}
+		if err := e.store.UpdateTenantWrapped(ctx, t, wrapped, v); err != nil {
+			return moved, err
+		}
+		moved++
+	}
 	for _, k := range keys {
 		wrapped, err := e.km.Rewrap(ctx, e.opts.KEK, k.Wrapped, dekAAD(k.Tenant, k.Subject, k.Version))
 		if err != nil {

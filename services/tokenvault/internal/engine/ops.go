@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"regexp"
 	"time"
 
@@ -63,26 +64,29 @@ type pendingItem struct {
 	attempt int
 }
 
-// Tokenize encrypts the values under the subject's data key and stores them,
-// with their lookup entries and an audit event, in one transaction. The
-// database is asked a fixed number of questions per request, not per item.
+// Tokenize encrypts the values under the subject's data key and stores them
+// with an audit event in one transaction. Items are validated before any key
+// is made, and the database is asked a fixed number of questions per
+// request, not per item.
 func (e *Engine) Tokenize(ctx context.Context, caller Caller, req TokenizeRequest) ([]TokenizeResult, error) {
+	results, err := e.tokenize(ctx, caller, req)
+	if errors.Is(err, storage.ErrSubjectChanged) {
+		// Our cached key was stale (the subject's key rotated, or it was
+		// erased, maybe by another replica): drop it and try once more from
+		// the database, which says which.
+		tenant := tenantOrDefault(req.Tenant)
+		e.deks.Remove(subjectKey(tenant, req.Subject, 0))
+		results, err = e.tokenize(ctx, caller, req)
+		if errors.Is(err, storage.ErrSubjectChanged) {
+			err = errs.E(errs.Aborted, "SUBJECT_CHANGED", "the subject changed concurrently; retry")
+		}
+	}
+	return results, err
+}
+
+func (e *Engine) tokenize(ctx context.Context, caller Caller, req TokenizeRequest) ([]TokenizeResult, error) {
 	tenant := tenantOrDefault(req.Tenant)
-	dek, dekVersion, err := e.dek(ctx, tenant, req.Subject, 0, true)
-	if err != nil {
-		return nil, err
-	}
-	tenantKey, err := e.tenantKey(ctx, tenant)
-	if err != nil {
-		return nil, err
-	}
-	now := e.opts.Now().UTC()
-	var expires time.Time
-	if req.TTL > 0 {
-		expires = now.Add(req.TTL)
-	}
 	results := make([]TokenizeResult, len(req.Items))
-	typeKeys := map[tokens.DataType][]byte{}
 	var items []*pendingItem
 	for i, it := range req.Items {
 		format := it.Format
@@ -90,25 +94,53 @@ func (e *Engine) Tokenize(ctx context.Context, caller Caller, req TokenizeReques
 			format = tokens.FormatRandom
 		}
 		norm, err := tokens.Normalize(it.Type, it.Value)
-		if err != nil {
+		switch {
+		case err != nil:
 			results[i].Err = &ItemError{Reason: "INVALID_VALUE", Message: "the value is not a valid " + it.Type.String()}
 			continue
-		}
-		if format == tokens.FormatCard && it.Type != tokens.CardNumber {
+		case format == tokens.FormatCard && it.Type != tokens.CardNumber:
 			results[i].Err = &ItemError{Reason: "UNSUPPORTED_FORMAT", Message: "card tokens are only for card numbers"}
 			continue
-		}
-		if typeKeys[it.Type] == nil {
-			typeKeys[it.Type] = derive(tenantKey, "sotto/tokenvault/det/"+it.Type.Code())
-		}
-		p := &pendingItem{index: i, typ: it.Type, format: format, norm: norm, typeKey: typeKeys[it.Type]}
-		if ierr := e.mint(dek, tenant, req.Subject, p); ierr != nil {
-			results[i].Err = ierr
+		case format == tokens.FormatFPE && len(norm) > maxFPELen:
+			// FF1 costs grow with the length; long values get opaque tokens.
+			results[i].Err = &ItemError{Reason: "UNSUPPORTED_FORMAT", Message: "value too long for a format-preserving token"}
 			continue
 		}
-		items = append(items, p)
+		items = append(items, &pendingItem{index: i, typ: it.Type, format: format, norm: norm})
 	}
-	reused, err := e.settleTokens(ctx, tenant, req.Subject, dek, items, results)
+	if len(items) == 0 {
+		return results, nil
+	}
+	dek, dekVersion, err := e.dek(ctx, tenant, req.Subject, 0, true)
+	if err != nil {
+		return nil, err
+	}
+	var typeKeys map[tokens.DataType][]byte
+	for _, p := range items {
+		if p.format != tokens.FormatDeterministic {
+			continue
+		}
+		if typeKeys == nil {
+			tenantKey, err := e.tenantKey(ctx, tenant)
+			if err != nil {
+				return nil, err
+			}
+			typeKeys = map[tokens.DataType][]byte{}
+			for _, t := range tokens.DataTypes() {
+				typeKeys[t] = derive(tenantKey, "sotto/tokenvault/det/"+t.Code())
+			}
+		}
+		p.typeKey = typeKeys[p.typ]
+	}
+	var minted []*pendingItem
+	for _, p := range items {
+		if ierr := e.mint(dek, tenant, req.Subject, p); ierr != nil {
+			results[p.index].Err = ierr
+			continue
+		}
+		minted = append(minted, p)
+	}
+	reused, err := e.settleTokens(ctx, tenant, req.Subject, dek, minted, results)
 	if err != nil {
 		return nil, err
 	}
@@ -117,9 +149,13 @@ func (e *Engine) Tokenize(ctx context.Context, caller Caller, req TokenizeReques
 	if err != nil {
 		return nil, err
 	}
+	now := e.opts.Now().UTC()
+	var expires time.Time
+	if req.TTL > 0 {
+		expires = now.Add(req.TTL)
+	}
 	var rows []storage.Token
-	var lookups []storage.Lookup
-	for _, p := range items {
+	for _, p := range minted {
 		if results[p.index].Err != nil {
 			continue
 		}
@@ -136,13 +172,12 @@ func (e *Engine) Tokenize(ctx context.Context, caller Caller, req TokenizeReques
 			Scope: req.Scope, Ciphertext: ct, DEKVersion: dekVersion, Masked: tokens.Mask(p.typ, p.norm),
 			Created: now, Expires: expires,
 		})
-		lookups = append(lookups, storage.Lookup{Tenant: tenant, DataType: int(p.typ), MAC: lookupMAC(p.typeKey, p.norm), Subject: req.Subject, Token: p.token})
 	}
 	ev := auditclient.New(ctx, "tokenvault.tokenize", auditclient.Success)
 	ev.Subject, ev.ActorSubject, ev.ResourceType, ev.ResourceID = req.Subject, caller.EndUser, "token_batch", req.Scope
 	ev.CallerWorkload = caller.ID
 	err = e.store.DB().InTx(ctx, func(tx *sql.Tx) error {
-		if err := e.store.InsertTokens(ctx, tx, rows, lookups); err != nil {
+		if err := e.store.InsertTokens(ctx, tx, tenant, req.Subject, dekVersion, rows); err != nil {
 			return err
 		}
 		return e.outbox.Enqueue(ctx, tx, ev)
@@ -158,6 +193,9 @@ func (e *Engine) Tokenize(ctx context.Context, caller Caller, req TokenizeReques
 	e.outbox.Notify()
 	return results, nil
 }
+
+// maxFPELen bounds the values that get format-preserving tokens.
+const maxFPELen = 64
 
 // mint makes a candidate token for p (attempt p.attempt).
 func (e *Engine) mint(dek []byte, tenant, subject string, p *pendingItem) *ItemError {
@@ -235,7 +273,7 @@ func (e *Engine) settleTokens(ctx context.Context, tenant, subject string, dek [
 		for p := range pending {
 			candidates = append(candidates, p.token)
 		}
-		taken, err := e.store.TakenTokens(ctx, tenant, candidates)
+		taken, err := e.store.TakenTokens(ctx, candidates)
 		if err != nil {
 			return nil, err
 		}
@@ -278,21 +316,29 @@ type Caller struct {
 	EndUser  string // subject ID of an authenticated end user, or ""
 }
 
-// resolve picks the live row of a token (a deterministic token has one row
-// per subject holding it).
+// resolve picks the row a token stands for. A deterministic token has one
+// row per subject holding the value; any live, unexpired one will do (the
+// value is the same). Any other token has exactly one row.
 func (e *Engine) resolve(rows []storage.Token) (storage.Token, *ItemError) {
-	if len(rows) == 0 {
+	switch {
+	case len(rows) == 0:
 		return storage.Token{}, &ItemError{Reason: "UNKNOWN_TOKEN", Message: "no such token"}
+	case len(rows) > 1 && tokens.Format(rows[0].Format) != tokens.FormatDeterministic:
+		// The unique index makes this impossible; refuse rather than guess.
+		return storage.Token{}, &ItemError{Reason: "AMBIGUOUS_TOKEN", Message: "the token is ambiguous"}
 	}
+	var fallback *ItemError
 	for _, r := range rows {
-		if r.Masked != "" || tokens.Format(r.Format) != tokens.FormatDeterministic {
-			if !r.Expires.IsZero() && !e.opts.Now().Before(r.Expires) {
-				return r, &ItemError{Reason: "TOKEN_EXPIRED", Message: "the token has expired"}
-			}
+		switch {
+		case r.SubjectErased:
+			fallback = &ItemError{Reason: "SUBJECT_ERASED", Message: "the subject was erased; the value no longer exists"}
+		case !r.Expires.IsZero() && !e.opts.Now().Before(r.Expires):
+			fallback = &ItemError{Reason: "TOKEN_EXPIRED", Message: "the token has expired"}
+		default:
 			return r, nil
 		}
 	}
-	return rows[0], nil
+	return rows[0], fallback
 }
 
 // Detokenize reveals the values behind tokens where policy allows. Every
@@ -425,10 +471,15 @@ func (e *Engine) RevealMasked(ctx context.Context, toks []string) ([]MaskedResul
 // Match is one subject holding a looked-up value.
 type Match struct{ Subject, Token string }
 
-// Lookup finds the subjects that hold value, by its keyed HMAC, and returns
-// the value's deterministic token.
-func (e *Engine) Lookup(ctx context.Context, tenant string, t tokens.DataType, value string) (string, []Match, error) {
+// Lookup finds the subjects holding value as a deterministic token. It is
+// an oracle (it confirms guesses), so it is governed like detokenization:
+// the policy must allow the caller the "lookup" action for the purpose and
+// data type, and every lookup is audited synchronously.
+func (e *Engine) Lookup(ctx context.Context, caller Caller, tenant, purpose string, t tokens.DataType, value string) (string, []Match, error) {
 	tenant = tenantOrDefault(tenant)
+	if d := e.policy.DecideAction(policy.ActionLookup, caller.Workload, purpose, t); !d.Allowed {
+		return "", nil, errs.E(errs.PermissionDenied, d.Reason, "lookup of this data type for this purpose is not allowed (rule %s)", d.Rule)
+	}
 	norm, err := tokens.Normalize(t, value)
 	if err != nil {
 		return "", nil, errs.E(errs.InvalidArgument, "INVALID_VALUE", "the value is not a valid %s", t.String())
@@ -437,18 +488,24 @@ func (e *Engine) Lookup(ctx context.Context, tenant string, t tokens.DataType, v
 	if err != nil {
 		return "", nil, err
 	}
-	typeKey := derive(tk, "sotto/tokenvault/det/"+t.Code())
-	det, err := tokens.Deterministic(typeKey, t, norm)
+	det, err := tokens.Deterministic(derive(tk, "sotto/tokenvault/det/"+t.Code()), t, norm)
 	if err != nil {
 		return "", nil, errs.E(errs.InvalidArgument, "UNSUPPORTED_FORMAT", "this value cannot be looked up")
 	}
-	rows, err := e.store.FindLookup(ctx, tenant, int(t), lookupMAC(typeKey, norm))
+	found, err := e.store.FindTokens(ctx, []string{det})
 	if err != nil {
 		return "", nil, err
 	}
-	out := make([]Match, len(rows))
-	for i, r := range rows {
-		out[i] = Match{Subject: r.Subject, Token: r.Token}
+	var out []Match
+	for _, r := range found[det] {
+		if r.Tenant == tenant && !r.SubjectErased {
+			out = append(out, Match{Subject: r.Subject, Token: r.Token})
+		}
+	}
+	ev := auditclient.New(ctx, "tokenvault.lookup", auditclient.Success)
+	ev.ActorSubject, ev.ResourceType, ev.ResourceID, ev.Purpose, ev.CallerWorkload = caller.EndUser, "token", det, purpose, caller.ID
+	if err := e.audit.Record(ctx, ev); err != nil {
+		return "", nil, errs.Wrap(err, errs.Unavailable, "AUDIT_UNAVAILABLE", "the audit log did not record the lookup; nothing was returned")
 	}
 	return det, out, nil
 }
@@ -473,5 +530,10 @@ func (e *Engine) TokenMetadata(ctx context.Context, tok string) (Metadata, error
 		return Metadata{}, errs.E(errs.NotFound, ierr.Reason, "%s", ierr.Message)
 	}
 	row.Ciphertext = nil
-	return Metadata{Token: row, Erased: row.Masked == ""}, nil
+	if tokens.Format(row.Format) == tokens.FormatDeterministic {
+		// Several subjects may hold it; naming one would tell the caller who
+		// else shares a value.
+		row.Subject = ""
+	}
+	return Metadata{Token: row, Erased: row.SubjectErased}, nil
 }

@@ -14,12 +14,25 @@ import (
 	"github.com/sottohq/sotto/services/tokenvault/internal/tokens"
 )
 
-// Rule allows callers to see data types for purposes.
+// Action is what a rule allows.
+type Action string
+
+// Actions.
+const (
+	// ActionDetokenize reveals values behind tokens.
+	ActionDetokenize Action = "detokenize"
+	// ActionLookup finds customers by a value (an oracle: it confirms guesses).
+	ActionLookup Action = "lookup"
+)
+
+// Rule allows callers an action on data types for purposes.
 type Rule struct {
 	Name      string   `yaml:"name"`
 	Callers   []string `yaml:"callers"`
 	Purposes  []string `yaml:"purposes"`
 	DataTypes []string `yaml:"data_types"`
+	// Actions defaults to [detokenize].
+	Actions []Action `yaml:"actions"`
 
 	types []tokens.DataType
 }
@@ -82,6 +95,14 @@ func Parse(data []byte) (*Policy, error) {
 			return nil, fmt.Errorf("policy: rule %q: callers, purposes and data_types must each list at least one entry", r.Name)
 		}
 		seen[r.Name] = true
+		if len(r.Actions) == 0 {
+			r.Actions = []Action{ActionDetokenize}
+		}
+		for _, a := range r.Actions {
+			if a != ActionDetokenize && a != ActionLookup {
+				return nil, fmt.Errorf("policy: rule %q: unknown action %q", r.Name, a)
+			}
+		}
 		for _, c := range r.Callers {
 			if !callerRE.MatchString(c) {
 				return nil, fmt.Errorf("policy: rule %q: invalid caller %q (a workload name, no wildcards)", r.Name, c)
@@ -103,13 +124,19 @@ func Parse(data []byte) (*Policy, error) {
 	return &p, nil
 }
 
-// Decide returns the decision for caller (workload name), purpose and data
-// type: the first rule that matches all three allows; otherwise the denial
-// names the closest miss.
+// Decide returns the detokenize decision for caller (workload name),
+// purpose and data type.
 func (p *Policy) Decide(caller, purpose string, t tokens.DataType) Decision {
+	return p.DecideAction(ActionDetokenize, caller, purpose, t)
+}
+
+// DecideAction returns the decision for an action: the first rule that
+// allows the action and matches caller, purpose and data type allows;
+// otherwise the denial names the closest miss.
+func (p *Policy) DecideAction(action Action, caller, purpose string, t tokens.DataType) Decision {
 	reason := ReasonCallerNotAllowed
 	for _, r := range p.Rules {
-		if !slices.Contains(r.Callers, caller) {
+		if !slices.Contains(r.Actions, action) || !slices.Contains(r.Callers, caller) {
 			continue
 		}
 		if !slices.Contains(r.Purposes, purpose) {

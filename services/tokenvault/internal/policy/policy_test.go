@@ -64,6 +64,32 @@ rules:
 	}
 }
 
+func TestLookupIsItsOwnGrant(t *testing.T) {
+	p, err := policy.Parse(tokenvault.DefaultPolicy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// conversation may detokenize names but not look customers up by name.
+	if !p.Decide("conversation", "order_support", tokens.Name).Allowed {
+		t.Fatal("conversation cannot detokenize names")
+	}
+	if d := p.DecideAction(policy.ActionLookup, "conversation", "order_support", tokens.Name); d.Allowed {
+		t.Fatalf("lookup by name allowed by %s", d.Rule)
+	}
+	if !p.DecideAction(policy.ActionLookup, "conversation", "order_support", tokens.Email).Allowed {
+		t.Fatal("conversation cannot find a customer by e-mail")
+	}
+	for _, dt := range []tokens.DataType{tokens.CardNumber, tokens.DateOfBirth, tokens.NationalID} {
+		for _, c := range []string{"conversation", "identity", "crmsync", "consent", "gateway"} {
+			for _, pu := range []string{"order_support", "account_recovery", "crm_sync"} {
+				if d := p.DecideAction(policy.ActionLookup, c, pu, dt); d.Allowed {
+					t.Errorf("lookup of %v by %s for %s allowed by %s", dt, c, pu, d.Rule)
+				}
+			}
+		}
+	}
+}
+
 // TestParseIsStrict: a typo must never widen access, or narrow it silently.
 func TestParseIsStrict(t *testing.T) {
 	rule := func(body string) string { return "rules:\n  - name: r\n" + body }
@@ -76,6 +102,7 @@ func TestParseIsStrict(t *testing.T) {
 		"bad purpose":       rule("    callers: [conversation]\n    purposes: [Order Support]\n    data_types: [name]\n"),
 		"duplicate rule":    rule(full) + "  - name: r\n" + full,
 		"not yaml":          "rules: [",
+		"unknown action":    rule(full + "    actions: [delete]\n"),
 	} {
 		t.Run(name, func(t *testing.T) {
 			if _, err := policy.Parse([]byte(doc)); err == nil {

@@ -106,7 +106,11 @@ func (s *Server) RevealMasked(ctx context.Context, req *tokenvaultv1.RevealMaske
 }
 
 func (s *Server) LookupToken(ctx context.Context, req *tokenvaultv1.LookupTokenRequest) (*tokenvaultv1.LookupTokenResponse, error) {
-	det, matches, err := s.engine.Lookup(ctx, req.GetTenant(), tokens.DataType(req.GetDataType()), req.GetValue())
+	c, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	det, matches, err := s.engine.Lookup(ctx, c, req.GetTenant(), req.GetPurpose(), tokens.DataType(req.GetDataType()), req.GetValue())
 	if err != nil {
 		return nil, err
 	}

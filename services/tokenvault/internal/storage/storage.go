@@ -1,6 +1,6 @@
 // Package storage is tokenvault's database: wrapped data keys per subject,
-// encrypted values, the keyed lookup index and the audit outbox, in SQLite or
-// PostgreSQL through the same SQL.
+// encrypted values (deterministic tokens double as the exact-match index)
+// and the audit outbox, in SQLite or PostgreSQL through the same SQL.
 package storage
 
 import (
@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/sottohq/sotto/pkg/errs"
@@ -50,22 +51,40 @@ type Token struct {
 	Masked                 string // "" once erased
 	Created                time.Time
 	Expires                time.Time // zero: never
-}
-
-// Lookup is one keyed-HMAC index entry.
-type Lookup struct {
-	Tenant   string
-	DataType int
-	MAC      []byte
-	Subject  string
-	Token    string
+	// SubjectErased is read with the row (from subjects), so that a key
+	// cached anywhere is never used for an erased subject.
+	SubjectErased bool
 }
 
 // Store is tokenvault's storage.
-type Store struct{ db *store.DB }
+type Store struct {
+	db *store.DB
+	// stmts caches prepared multi-row INSERTs by text (one per batch size):
+	// parsing a 2,000-parameter statement on every request cost a fifth of
+	// Tokenize's CPU.
+	stmts sync.Map // string → *sql.Stmt
+}
 
 // New wraps an opened, migrated database.
 func New(db *store.DB) *Store { return &Store{db: db} }
+
+// execPrepared runs q in tx through a cached prepared statement.
+func (s *Store) execPrepared(ctx context.Context, tx *sql.Tx, q string, args ...any) (sql.Result, error) {
+	v, ok := s.stmts.Load(q)
+	if !ok {
+		st, err := s.db.PrepareContext(ctx, q)
+		if err != nil {
+			return nil, err
+		}
+		if prev, loaded := s.stmts.LoadOrStore(q, st); loaded {
+			st.Close()
+			v = prev
+		} else {
+			v = st
+		}
+	}
+	return tx.StmtContext(ctx, v.(*sql.Stmt)).ExecContext(ctx, args...)
+}
 
 // DB is the underlying database (for transactions spanning the outbox).
 func (s *Store) DB() *store.DB { return s.db }
@@ -165,9 +184,20 @@ func (s *Store) InsertTenant(ctx context.Context, r Tenant) error {
 	return store.MapError(err)
 }
 
-// InsertTokens writes tokens and their lookup entries in tx, as multi-row
-// INSERTs (one round trip per few hundred rows, not one per row).
-func (s *Store) InsertTokens(ctx context.Context, tx *sql.Tx, tokens []Token, lookups []Lookup) error {
+// InsertTokens writes tokens in tx as multi-row INSERTs, after checking,
+// under the subject row's lock, that the subject is not erased and still
+// seals with dekVersion. So no value is ever stored for an erased subject or
+// under a data key that a rotation is about to retire, whatever another
+// replica has cached.
+func (s *Store) InsertTokens(ctx context.Context, tx *sql.Tx, tenant, subject string, dekVersion int, tokens []Token) error {
+	res, err := tx.ExecContext(ctx, `UPDATE subjects SET current_version = current_version
+		WHERE tenant = $1 AND subject = $2 AND current_version = $3 AND erased_us IS NULL`, tenant, subject, dekVersion)
+	if err != nil {
+		return store.MapError(err)
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return ErrSubjectChanged
+	}
 	for start := 0; start < len(tokens); start += 200 {
 		chunk := tokens[start:min(start+200, len(tokens))]
 		var q strings.Builder
@@ -184,30 +214,19 @@ func (s *Store) InsertTokens(ctx context.Context, tx *sql.Tx, tokens []Token, lo
 			}
 			args = append(args, t.Token, t.Tenant, t.Subject, t.DataType, t.Format, t.Scope, t.Ciphertext, t.DEKVersion, masked, t.Created.UnixMicro(), us(t.Expires))
 		}
-		if _, err := tx.ExecContext(ctx, q.String(), args...); err != nil {
-			return store.MapError(err)
-		}
-	}
-	for start := 0; start < len(lookups); start += 200 {
-		chunk := lookups[start:min(start+200, len(lookups))]
-		var q strings.Builder
-		q.WriteString(`INSERT INTO lookup (tenant, data_type, mac, subject, token) VALUES `)
-		args := make([]any, 0, 5*len(chunk))
-		for i, l := range chunk {
-			if i > 0 {
-				q.WriteByte(',')
-			}
-			q.WriteString("(" + s.placeholders(len(args)+1, 5) + ")")
-			args = append(args, l.Tenant, l.DataType, l.MAC, l.Subject, l.Token)
-		}
-		// The same value tokenized twice for a subject keeps one entry per token.
-		q.WriteString(` ON CONFLICT DO NOTHING`)
-		if _, err := tx.ExecContext(ctx, q.String(), args...); err != nil {
+		// A deterministic token the subject already holds (a concurrent
+		// request for the same value) is kept as it is.
+		q.WriteString(` ON CONFLICT (token, tenant, subject) DO NOTHING`)
+		if _, err := s.execPrepared(ctx, tx, q.String(), args...); err != nil {
 			return store.MapError(err)
 		}
 	}
 	return nil
 }
+
+// ErrSubjectChanged means the subject was erased or its data key rotated
+// since the caller read it.
+var ErrSubjectChanged = errs.E(errs.Aborted, "SUBJECT_CHANGED", "the subject changed concurrently")
 
 // placeholders returns n bind parameters numbered from `from`. SQLite gets
 // anonymous "?" (its "$N" lookup is quadratic in the parameter count; see the
@@ -228,18 +247,18 @@ func (s *Store) placeholders(from, n int) string {
 }
 
 // TakenTokens returns which of the candidate token strings already exist
-// in the tenant (for any subject), in one query.
-func (s *Store) TakenTokens(ctx context.Context, tenant string, candidates []string) (map[string]bool, error) {
+// (in any tenant: detokenize takes bare tokens), in one query.
+func (s *Store) TakenTokens(ctx context.Context, candidates []string) (map[string]bool, error) {
 	taken := map[string]bool{}
 	for start := 0; start < len(candidates); start += 500 {
 		chunk := candidates[start:min(start+500, len(candidates))]
-		args := []any{tenant}
+		args := []any{}
 		ph := make([]string, len(chunk))
 		for i, c := range chunk {
 			args = append(args, c)
-			ph[i] = fmt.Sprintf("$%d", i+2)
+			ph[i] = fmt.Sprintf("$%d", i+1)
 		}
-		rows, err := s.db.QueryContext(ctx, `SELECT DISTINCT token FROM tokens WHERE tenant = $1 AND token IN (`+strings.Join(ph, ",")+`)`, args...)
+		rows, err := s.db.QueryContext(ctx, `SELECT DISTINCT token FROM tokens WHERE token IN (`+strings.Join(ph, ",")+`)`, args...)
 		if err != nil {
 			return nil, store.MapError(err)
 		}
@@ -260,14 +279,17 @@ func (s *Store) TakenTokens(ctx context.Context, tenant string, candidates []str
 	return taken, nil
 }
 
-const tokenColumns = `token, tenant, subject, data_type, format, scope, ciphertext, dek_version, masked, created_us, expires_us`
+// tokenSelect reads tokens with their subject's erasure state.
+const tokenSelect = `SELECT t.token, t.tenant, t.subject, t.data_type, t.format, t.scope, t.ciphertext, t.dek_version, t.masked, t.created_us, t.expires_us,
+		s.erased_us IS NOT NULL
+	FROM tokens t JOIN subjects s ON s.tenant = t.tenant AND s.subject = t.subject `
 
 func scanToken(row interface{ Scan(...any) error }) (Token, error) {
 	var t Token
 	var masked sql.NullString
 	var created int64
 	var expires sql.NullInt64
-	if err := row.Scan(&t.Token, &t.Tenant, &t.Subject, &t.DataType, &t.Format, &t.Scope, &t.Ciphertext, &t.DEKVersion, &masked, &created, &expires); err != nil {
+	if err := row.Scan(&t.Token, &t.Tenant, &t.Subject, &t.DataType, &t.Format, &t.Scope, &t.Ciphertext, &t.DEKVersion, &masked, &created, &expires, &t.SubjectErased); err != nil {
 		return t, err
 	}
 	t.Masked, t.Created, t.Expires = masked.String, time.UnixMicro(created).UTC(), fromUS(expires)
@@ -286,7 +308,7 @@ func (s *Store) FindTokens(ctx context.Context, tokens []string) (map[string][]T
 			ph[i] = fmt.Sprintf("$%d", i+1)
 			args[i] = t
 		}
-		rows, err := s.db.QueryContext(ctx, `SELECT `+tokenColumns+` FROM tokens WHERE token IN (`+strings.Join(ph, ",")+`) ORDER BY created_us`, args...)
+		rows, err := s.db.QueryContext(ctx, tokenSelect+`WHERE t.token IN (`+strings.Join(ph, ",")+`) ORDER BY t.created_us, t.subject`, args...)
 		if err != nil {
 			return nil, store.MapError(err)
 		}
@@ -309,7 +331,7 @@ func (s *Store) FindTokens(ctx context.Context, tokens []string) (map[string][]T
 
 // SubjectTokens returns every token of a subject, oldest first.
 func (s *Store) SubjectTokens(ctx context.Context, tenant, subject string) ([]Token, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+tokenColumns+` FROM tokens WHERE tenant = $1 AND subject = $2 ORDER BY created_us, token`, tenant, subject)
+	rows, err := s.db.QueryContext(ctx, tokenSelect+`WHERE t.tenant = $1 AND t.subject = $2 ORDER BY t.created_us, t.token`, tenant, subject)
 	if err != nil {
 		return nil, store.MapError(err)
 	}
@@ -325,93 +347,108 @@ func (s *Store) SubjectTokens(ctx context.Context, tenant, subject string) ([]To
 	return out, store.MapError(rows.Err())
 }
 
-// FindLookup returns the subjects and tokens indexed under mac.
-func (s *Store) FindLookup(ctx context.Context, tenant string, dataType int, mac []byte) ([]Lookup, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT subject, token FROM lookup WHERE tenant = $1 AND data_type = $2 AND mac = $3 ORDER BY subject, token`, tenant, dataType, mac)
-	if err != nil {
-		return nil, store.MapError(err)
-	}
-	defer rows.Close()
-	var out []Lookup
-	for rows.Next() {
-		l := Lookup{Tenant: tenant, DataType: dataType, MAC: mac}
-		if err := rows.Scan(&l.Subject, &l.Token); err != nil {
-			return nil, store.MapError(err)
-		}
-		out = append(out, l)
-	}
-	return out, store.MapError(rows.Err())
-}
-
 // Erasure counts what EraseSubject removed.
 type Erasure struct {
 	DestroyedVersions []int
 	TokensAffected    int64
-	LookupsRemoved    int64
+	// LookupsRemoved counts deterministic tokens deleted: they are keyed
+	// hashes of the values and the exact-match index.
+	LookupsRemoved int64
 	AlreadyErased     bool
 	Erased            time.Time
 }
 
-// EraseSubject destroys every version of the subject's data key, its lookup
-// entries, its deterministic tokens (they are keyed hashes of the values)
-// and masked views, in tx. Ciphertexts of other tokens remain: without the
-// keys they are noise. A second call reports the first erasure.
+// EraseSubject destroys every version of the subject's data key (first
+// overwritten, then deleted, so no copy lingers in the database file), its
+// deterministic tokens (keyed hashes of the values, the lookup index) and its
+// masked views, in tx. Ciphertexts of other tokens remain: without the keys
+// they are noise. A second call reports the first erasure.
+//
+// The subject row is updated first: that takes its lock, so a concurrent
+// data key rotation or tokenization either finished before (and its key is
+// destroyed here) or waits and then sees the erasure.
 func (s *Store) EraseSubject(ctx context.Context, tx *sql.Tx, tenant, subject, request string, at time.Time, deterministicFormat int) (Erasure, error) {
 	var e Erasure
-	var erased sql.NullInt64
-	err := tx.QueryRowContext(ctx, `SELECT erased_us FROM subjects WHERE tenant = $1 AND subject = $2`, tenant, subject).Scan(&erased)
-	if errors.Is(err, sql.ErrNoRows) {
-		return e, errs.E(errs.NotFound, "SUBJECT_NOT_FOUND", "subject not found")
-	}
+	res, err := tx.ExecContext(ctx, `UPDATE subjects SET erased_us = $1, erase_request = $2 WHERE tenant = $3 AND subject = $4 AND erased_us IS NULL`,
+		at.UnixMicro(), request, tenant, subject)
 	if err != nil {
 		return e, store.MapError(err)
 	}
-	if erased.Valid {
+	if n, _ := res.RowsAffected(); n != 1 {
+		var erased sql.NullInt64
+		err := tx.QueryRowContext(ctx, `SELECT erased_us FROM subjects WHERE tenant = $1 AND subject = $2`, tenant, subject).Scan(&erased)
+		if errors.Is(err, sql.ErrNoRows) {
+			return e, errs.E(errs.NotFound, "SUBJECT_NOT_FOUND", "subject not found")
+		}
+		if err != nil {
+			return e, store.MapError(err)
+		}
 		e.AlreadyErased, e.Erased = true, fromUS(erased)
 		return e, nil
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT version FROM subject_keys WHERE tenant = $1 AND subject = $2 ORDER BY version`, tenant, subject)
+	rows, err := tx.QueryContext(ctx, `SELECT version, LENGTH(wrapped) FROM subject_keys WHERE tenant = $1 AND subject = $2 ORDER BY version`, tenant, subject)
 	if err != nil {
 		return e, store.MapError(err)
 	}
+	lengths := map[int]int{}
 	for rows.Next() {
-		var v int
-		if err := rows.Scan(&v); err != nil {
+		var v, n int
+		if err := rows.Scan(&v, &n); err != nil {
 			rows.Close()
 			return e, store.MapError(err)
 		}
 		e.DestroyedVersions = append(e.DestroyedVersions, v)
+		lengths[v] = n
 	}
 	rows.Close()
-	steps := []struct {
-		q    string
-		args []any
-		n    *int64
-	}{
-		{`DELETE FROM subject_keys WHERE tenant = $1 AND subject = $2`, []any{tenant, subject}, nil},
-		{`UPDATE subjects SET erased_us = $1, erase_request = $2 WHERE tenant = $3 AND subject = $4`, []any{at.UnixMicro(), request, tenant, subject}, nil},
-		{`DELETE FROM lookup WHERE tenant = $1 AND subject = $2`, []any{tenant, subject}, &e.LookupsRemoved},
-	}
-	for _, st := range steps {
-		res, err := tx.ExecContext(ctx, st.q, st.args...)
-		if err != nil {
+	for v, n := range lengths {
+		if _, err := tx.ExecContext(ctx, `UPDATE subject_keys SET wrapped = $1 WHERE tenant = $2 AND subject = $3 AND version = $4`,
+			make([]byte, n), tenant, subject, v); err != nil {
 			return e, store.MapError(err)
 		}
-		if st.n != nil {
-			*st.n, _ = res.RowsAffected()
-		}
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM subject_keys WHERE tenant = $1 AND subject = $2`, tenant, subject); err != nil {
+		return e, store.MapError(err)
 	}
 	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM tokens WHERE tenant = $1 AND subject = $2`, tenant, subject).Scan(&e.TokensAffected); err != nil {
 		return e, store.MapError(err)
 	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM tokens WHERE tenant = $1 AND subject = $2 AND format = $3`, tenant, subject, deterministicFormat); err != nil {
+	res, err = tx.ExecContext(ctx, `DELETE FROM tokens WHERE tenant = $1 AND subject = $2 AND format = $3`, tenant, subject, deterministicFormat)
+	if err != nil {
 		return e, store.MapError(err)
 	}
+	e.LookupsRemoved, _ = res.RowsAffected()
 	if _, err := tx.ExecContext(ctx, `UPDATE tokens SET masked = NULL WHERE tenant = $1 AND subject = $2`, tenant, subject); err != nil {
 		return e, store.MapError(err)
 	}
 	e.Erased = at
 	return e, nil
+}
+
+// TenantsToRewrap returns up to limit tenant keys wrapped under a KEK
+// version older than latest.
+func (s *Store) TenantsToRewrap(ctx context.Context, latest, limit int) ([]Tenant, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT tenant, wrapped_key, kek_version FROM tenants WHERE kek_version < $1 ORDER BY tenant LIMIT $2`, latest, limit)
+	if err != nil {
+		return nil, store.MapError(err)
+	}
+	defer rows.Close()
+	var out []Tenant
+	for rows.Next() {
+		var t Tenant
+		if err := rows.Scan(&t.Tenant, &t.WrappedKey, &t.KEKVersion); err != nil {
+			return nil, store.MapError(err)
+		}
+		out = append(out, t)
+	}
+	return out, store.MapError(rows.Err())
+}
+
+// UpdateTenantWrapped replaces a tenant's wrapped key (compare-and-set).
+func (s *Store) UpdateTenantWrapped(ctx context.Context, t Tenant, wrapped []byte, kekVersion int) error {
+	_, err := s.db.ExecContext(ctx, `UPDATE tenants SET wrapped_key = $1, kek_version = $2 WHERE tenant = $3 AND kek_version = $4`,
+		wrapped, kekVersion, t.Tenant, t.KEKVersion)
+	return store.MapError(err)
 }
 
 // KeysToRewrap returns up to limit data keys wrapped under a KEK version
@@ -446,16 +483,14 @@ func (s *Store) UpdateWrapped(ctx context.Context, k SubjectKey, wrapped []byte,
 // PendingRewrap counts data keys wrapped under an older KEK version.
 func (s *Store) PendingRewrap(ctx context.Context, latest int) (int64, error) {
 	var n int64
-	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM subject_keys WHERE kek_version < $1`, latest).Scan(&n)
+	err := s.db.QueryRowContext(ctx, `SELECT (SELECT COUNT(*) FROM subject_keys WHERE kek_version < $1) + (SELECT COUNT(*) FROM tenants WHERE kek_version < $1)`, latest).Scan(&n)
 	return n, store.MapError(err)
 }
 
 // TokensToReencrypt returns up to limit tokens of live subjects sealed with
 // a data key version older than the subject's current one.
 func (s *Store) TokensToReencrypt(ctx context.Context, limit int) ([]Token, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT t.token, t.tenant, t.subject, t.data_type, t.format, t.scope, t.ciphertext, t.dek_version, t.masked, t.created_us, t.expires_us
-		FROM tokens t JOIN subjects s ON s.tenant = t.tenant AND s.subject = t.subject
-		WHERE s.erased_us IS NULL AND t.dek_version < s.current_version
+	rows, err := s.db.QueryContext(ctx, tokenSelect+`WHERE s.erased_us IS NULL AND t.dek_version < s.current_version
 		ORDER BY t.tenant, t.subject, t.token LIMIT $1`, limit)
 	if err != nil {
 		return nil, store.MapError(err)

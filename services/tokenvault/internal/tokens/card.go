@@ -6,11 +6,13 @@ import (
 )
 
 const (
-	// Card tokens keep this many leading digits (the BIN/IIN)...
+	// Card tokens of cards with at least keepFirstFrom digits keep this many
+	// leading digits (the BIN/IIN)...
 	cardKeepFirst = 6
-	// ...and this many trailing digits.
+	keepFirstFrom = 16
+	// ...and every card token keeps this many trailing digits.
 	cardKeepLast = 4
-	// minCardTokenDigits leaves at least 3 random middle digits.
+	// minCardTokenDigits: shorter cards are refused.
 	minCardTokenDigits = 13
 )
 
@@ -42,9 +44,11 @@ func Luhn(digits string) bool {
 
 // CardToken returns a card token for card, following the PCI DSS
 // tokenisation guidance: the same number of digits as the (normalised) card,
-// the first 6 and last 4 digits kept, the middle digits random from
-// crypto/rand, and the whole token deliberately failing the Luhn check so it
-// can never be mistaken for, or used as, a real card number.
+// the last 4 digits kept, and for cards of 16 digits or more the first 6 too;
+// the other digits random from crypto/rand; and the whole token deliberately
+// failing the Luhn check so it can never be mistaken for, or used as, a real
+// card number. (Keeping 6+4 of a 13–15 digit card would leave only 10²–10⁴
+// candidates that pass Luhn: the token would all but give the card away.)
 //
 // card is normalised and validated as by Normalize(CardNumber, card), so it
 // must be a Luhn-valid 12..19 digit number (ErrInvalidValue otherwise). Cards
@@ -64,8 +68,12 @@ func CardToken(card string) (string, error) {
 	}
 	tok := []byte(n)
 	last := len(tok) - cardKeepLast - 1 // the last middle digit
+	first := 0
+	if len(tok) >= keepFirstFrom {
+		first = cardKeepFirst
+	}
 	var rnd randomBytes
-	for i := cardKeepFirst; i < last; i++ {
+	for i := first; i < last; i++ {
 		d, err := rnd.below(10)
 		if err != nil {
 			return "", err

@@ -9,6 +9,7 @@ import (
 	"math/big"
 	"strings"
 	"testing"
+	"time"
 )
 
 // bigBase62 is an independent base62 encoder (math/big) to check encode128.
@@ -67,8 +68,8 @@ func TestNewRandom(t *testing.T) {
 			if want := "tok_" + dt.Code() + "_"; !strings.HasPrefix(tok, want) {
 				t.Fatalf("token %q lacks prefix %q", tok, want)
 			}
-			if len(tok) != 29 {
-				t.Fatalf("token %q has length %d, want 29", tok, len(tok))
+			if len(tok) != 37 {
+				t.Fatalf("token %q has length %d, want 37", tok, len(tok))
 			}
 			gt, gf, err := Parse(tok)
 			if err != nil || gt != dt || gf != FormatRandom {
@@ -76,6 +77,14 @@ func TestNewRandom(t *testing.T) {
 			}
 		})
 	}
+	t.Run("sorted by creation time", func(t *testing.T) {
+		a, _ := NewRandom(Name)
+		time.Sleep(2 * time.Millisecond)
+		b, _ := NewRandom(Name)
+		if !(a[:len("tok_nm_")+timeLen] < b[:len("tok_nm_")+timeLen]) {
+			t.Fatalf("later token %q does not sort after %q", b, a)
+		}
+	})
 	t.Run("unique", func(t *testing.T) {
 		seen := make(map[string]bool, 1000)
 		for range 1000 {

@@ -34,7 +34,8 @@ CREATE TABLE tenants (
 );
 
 -- tokens: the encrypted values. A deterministic token can belong to several
--- subjects (the same e-mail for two customers), hence the key.
+-- subjects (the same e-mail for two customers), hence the key; it is also
+-- the exact-match lookup index (a keyed HMAC of the value).
 CREATE TABLE tokens (
     token       TEXT    NOT NULL,
     tenant      TEXT    NOT NULL,
@@ -50,18 +51,9 @@ CREATE TABLE tokens (
     PRIMARY KEY (token, tenant, subject)
 );
 CREATE INDEX tokens_subject ON tokens (tenant, subject, dek_version);
-
--- lookup: keyed HMAC of each value, for exact-match search without storing
--- the value. Removed on erasure.
-CREATE TABLE lookup (
-    tenant    TEXT    NOT NULL,
-    data_type SMALLINT NOT NULL,
-    mac       BYTEA    NOT NULL,
-    subject   TEXT    NOT NULL,
-    token     TEXT    NOT NULL,
-    PRIMARY KEY (tenant, data_type, mac, subject, token)
-);
-CREATE INDEX lookup_subject ON lookup (tenant, subject);
+-- Detokenize takes a bare token, so every token that is not deterministic
+-- must be unique across tenants and subjects.
+CREATE UNIQUE INDEX tokens_unique ON tokens (token) WHERE format <> 2;
 
 CREATE TABLE audit_outbox (
     seq      BIGSERIAL PRIMARY KEY,
@@ -72,7 +64,6 @@ CREATE TABLE audit_outbox (
 
 -- +goose Down
 DROP TABLE audit_outbox;
-DROP TABLE lookup;
 DROP TABLE tokens;
 DROP TABLE tenants;
 DROP TABLE subject_keys;

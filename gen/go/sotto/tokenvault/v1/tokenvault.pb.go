@@ -921,7 +921,9 @@ type LookupTokenRequest struct {
 	// Data type of the value.
 	DataType DataType `protobuf:"varint,2,opt,name=data_type,json=dataType,proto3,enum=sotto.tokenvault.v1.DataType" json:"data_type,omitempty"`
 	// The value to find.
-	Value         string `protobuf:"bytes,3,opt,name=value,proto3" json:"value,omitempty"`
+	Value string `protobuf:"bytes,3,opt,name=value,proto3" json:"value,omitempty"`
+	// Why the lookup is needed; checked by policy and recorded in the audit log.
+	Purpose       string `protobuf:"bytes,4,opt,name=purpose,proto3" json:"purpose,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -973,6 +975,13 @@ func (x *LookupTokenRequest) GetDataType() DataType {
 func (x *LookupTokenRequest) GetValue() string {
 	if x != nil {
 		return x.Value
+	}
+	return ""
+}
+
+func (x *LookupTokenRequest) GetPurpose() string {
+	if x != nil {
+		return x.Purpose
 	}
 	return ""
 }
@@ -1037,7 +1046,7 @@ type LookupTokenResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The deterministic token of the value (whether or not it is stored).
 	DeterministicToken string `protobuf:"bytes,1,opt,name=deterministic_token,json=deterministicToken,proto3" json:"deterministic_token,omitempty"`
-	// Subjects for which the value was tokenized deterministically.
+	// Subjects holding the value as a deterministic token.
 	Matches       []*LookupMatch `protobuf:"bytes,2,rep,name=matches,proto3" json:"matches,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1142,7 +1151,8 @@ type GetTokenMetadataResponse struct {
 	Format TokenFormat `protobuf:"varint,2,opt,name=format,proto3,enum=sotto.tokenvault.v1.TokenFormat" json:"format,omitempty"`
 	// Tenant.
 	Tenant string `protobuf:"bytes,3,opt,name=tenant,proto3" json:"tenant,omitempty"`
-	// Subject the value belongs to.
+	// Subject the value belongs to (empty for deterministic tokens, which
+	// several subjects may share).
 	Subject string `protobuf:"bytes,4,opt,name=subject,proto3" json:"subject,omitempty"`
 	// Scope given at tokenization.
 	Scope string `protobuf:"bytes,5,opt,name=scope,proto3" json:"scope,omitempty"`
@@ -1319,7 +1329,7 @@ type ErasureEvidence struct {
 	DestroyedKeyVersions []int32 `protobuf:"varint,4,rep,packed,name=destroyed_key_versions,json=destroyedKeyVersions,proto3" json:"destroyed_key_versions,omitempty"`
 	// Tokens whose values are now unrecoverable.
 	TokensAffected int64 `protobuf:"varint,5,opt,name=tokens_affected,json=tokensAffected,proto3" json:"tokens_affected,omitempty"`
-	// Deterministic lookup entries removed.
+	// Deterministic tokens (the exact-match index) removed.
 	LookupEntriesRemoved int64 `protobuf:"varint,6,opt,name=lookup_entries_removed,json=lookupEntriesRemoved,proto3" json:"lookup_entries_removed,omitempty"`
 	// True when the subject had already been erased (this call changed nothing).
 	AlreadyErased bool `protobuf:"varint,7,opt,name=already_erased,json=alreadyErased,proto3" json:"already_erased,omitempty"`
@@ -1822,13 +1832,14 @@ const file_sotto_tokenvault_v1_tokenvault_proto_rawDesc = "" +
 	"\tdata_type\x18\x03 \x01(\x0e2\x1d.sotto.tokenvault.v1.DataTypeR\bdataType\x124\n" +
 	"\x05error\x18\x04 \x01(\v2\x1e.sotto.tokenvault.v1.ItemErrorR\x05error\"S\n" +
 	"\x14RevealMaskedResponse\x12;\n" +
-	"\aresults\x18\x01 \x03(\v2!.sotto.tokenvault.v1.MaskedResultR\aresults\"\xbc\x01\n" +
+	"\aresults\x18\x01 \x03(\v2!.sotto.tokenvault.v1.MaskedResultR\aresults\"\xf5\x01\n" +
 	"\x12LookupTokenRequest\x12<\n" +
 	"\x06tenant\x18\x01 \x01(\tB$\xbaH!r\x1f2\x1d^([a-z0-9][a-z0-9_-]{0,62})?$R\x06tenant\x12F\n" +
 	"\tdata_type\x18\x02 \x01(\x0e2\x1d.sotto.tokenvault.v1.DataTypeB\n" +
 	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\bdataType\x12 \n" +
 	"\x05value\x18\x03 \x01(\tB\n" +
-	"\xbaH\ar\x05\x10\x01(\x80 R\x05value\"=\n" +
+	"\xbaH\ar\x05\x10\x01(\x80 R\x05value\x127\n" +
+	"\apurpose\x18\x04 \x01(\tB\x1d\xbaH\x1ar\x182\x16^[a-z][a-z0-9_]{0,63}$R\apurpose\"=\n" +
 	"\vLookupMatch\x12\x18\n" +
 	"\asubject\x18\x01 \x01(\tR\asubject\x12\x14\n" +
 	"\x05token\x18\x02 \x01(\tR\x05token\"\x82\x01\n" +

@@ -53,8 +53,11 @@ type TokenVaultServiceClient interface {
 	// RevealMasked returns masked views of the values (e.g. "•••• 4242")
 	// without detokenizing them.
 	RevealMasked(ctx context.Context, in *RevealMaskedRequest, opts ...grpc.CallOption) (*RevealMaskedResponse, error)
-	// LookupToken finds tokens by exact value through deterministic tokens
+	// LookupToken finds customers by exact value through deterministic tokens
 	// (e.g. a customer by e-mail) without the vault storing the value in clear.
+	// A lookup confirms guesses, so it needs a policy rule for the caller,
+	// purpose and data type, like detokenization, and is audited before it
+	// answers.
 	LookupToken(ctx context.Context, in *LookupTokenRequest, opts ...grpc.CallOption) (*LookupTokenResponse, error)
 	// GetTokenMetadata describes a token without revealing its value.
 	GetTokenMetadata(ctx context.Context, in *GetTokenMetadataRequest, opts ...grpc.CallOption) (*GetTokenMetadataResponse, error)
@@ -185,8 +188,11 @@ type TokenVaultServiceServer interface {
 	// RevealMasked returns masked views of the values (e.g. "•••• 4242")
 	// without detokenizing them.
 	RevealMasked(context.Context, *RevealMaskedRequest) (*RevealMaskedResponse, error)
-	// LookupToken finds tokens by exact value through deterministic tokens
+	// LookupToken finds customers by exact value through deterministic tokens
 	// (e.g. a customer by e-mail) without the vault storing the value in clear.
+	// A lookup confirms guesses, so it needs a policy rule for the caller,
+	// purpose and data type, like detokenization, and is audited before it
+	// answers.
 	LookupToken(context.Context, *LookupTokenRequest) (*LookupTokenResponse, error)
 	// GetTokenMetadata describes a token without revealing its value.
 	GetTokenMetadata(context.Context, *GetTokenMetadataRequest) (*GetTokenMetadataResponse, error)
