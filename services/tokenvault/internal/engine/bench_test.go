@@ -16,7 +16,6 @@ import (
 // docs/benchmarks.md.
 func BenchmarkTokenizeBatch100(b *testing.B) {
 
-
 	db := storetest.SQLite(b, migrations.FS)
 	f := newFixtureB(b, db)
 	ctx := context.Background()

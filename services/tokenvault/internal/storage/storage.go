@@ -354,8 +354,8 @@ type Erasure struct {
 	// LookupsRemoved counts deterministic tokens deleted: they are keyed
 	// hashes of the values and the exact-match index.
 	LookupsRemoved int64
-	AlreadyErased     bool
-	Erased            time.Time
+	AlreadyErased  bool
+	Erased         time.Time
 }
 
 // EraseSubject destroys every version of the subject's data key (first
