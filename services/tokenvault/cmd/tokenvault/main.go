@@ -94,6 +94,7 @@ func realMain(ctx context.Context) error {
 	bgCtx, stopBG := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopBG()
 	go outbox.Run(bgCtx)
+	go eng.RunWriter(bgCtx)
 	go eng.RunRewrap(bgCtx, cfg.RewrapInterval)
 
 	err = srv.Serve(ctx)

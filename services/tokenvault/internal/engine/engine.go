@@ -57,6 +57,7 @@ type Engine struct {
 	// flight during the erasure cannot put the key back into the cache.
 	erased *expirable.LRU[string, struct{}]
 	wake   chan struct{}
+	writes chan *writeJob
 }
 
 // New builds the engine.
@@ -79,6 +80,7 @@ func New(store *storage.Store, km keys.KeyManager, audit Recorder, outbox *audit
 		tenants: expirable.NewLRU[string, []byte](1024, nil, opts.CacheTTL),
 		erased:  expirable.NewLRU[string, struct{}](opts.CacheSize, nil, 2*opts.CacheTTL),
 		wake:    make(chan struct{}, 1),
+		writes:  make(chan *writeJob, 1024),
 	}
 }
 

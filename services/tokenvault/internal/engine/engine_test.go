@@ -70,6 +70,13 @@ func (f *flakyKeys) UnwrapKey(ctx context.Context, n string, w, a []byte) ([]byt
 	return f.KeyManager.UnwrapKey(ctx, n, w, a)
 }
 
+func startWriter(t testing.TB, e *engine.Engine) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { e.RunWriter(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+}
+
 type fixture struct {
 	eng   *engine.Engine
 	db    *store.DB
@@ -104,6 +111,7 @@ func newFixtureTB(t testing.TB, db *store.DB, ttl time.Duration) *fixture {
 	f.eng = engine.New(f.st, f.km, f.audit, auditclient.NewOutbox(db, nil, nil), pol, nil, engine.Options{
 		CacheTTL: ttl, Now: func() time.Time { return f.now },
 	})
+	startWriter(t, f.eng)
 	return f
 }
 
@@ -457,6 +465,7 @@ func newFixtureWithKeys(t *testing.T, db *store.DB, km *flakyKeys) *fixture {
 	pol, _ := policy.Parse(tokenvault.DefaultPolicy)
 	f := &fixture{db: db, st: storage.New(db), km: km, audit: &recorder{}, now: time.Now()}
 	f.eng = engine.New(f.st, km, f.audit, auditclient.NewOutbox(db, nil, nil), pol, nil, engine.Options{})
+	startWriter(t, f.eng)
 	return f
 }
 

@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"regexp"
 	"time"
@@ -176,12 +175,7 @@ func (e *Engine) tokenize(ctx context.Context, caller Caller, req TokenizeReques
 	ev := auditclient.New(ctx, "tokenvault.tokenize", auditclient.Success)
 	ev.Subject, ev.ActorSubject, ev.ResourceType, ev.ResourceID = req.Subject, caller.EndUser, "token_batch", req.Scope
 	ev.CallerWorkload = caller.ID
-	err = e.store.DB().InTx(ctx, func(tx *sql.Tx) error {
-		if err := e.store.InsertTokens(ctx, tx, tenant, req.Subject, dekVersion, rows); err != nil {
-			return err
-		}
-		return e.outbox.Enqueue(ctx, tx, ev)
-	})
+	err = e.write(ctx, &writeJob{tenant: tenant, subject: req.Subject, dekVersion: dekVersion, rows: rows, event: ev})
 	if errs.Is(err, errs.AlreadyExists) {
 		// Another request took one of the generated tokens between our check
 		// and our insert; nothing was written, the caller may retry.
@@ -190,7 +184,6 @@ func (e *Engine) tokenize(ctx context.Context, caller Caller, req TokenizeReques
 	if err != nil {
 		return nil, err
 	}
-	e.outbox.Notify()
 	return results, nil
 }
 

@@ -68,6 +68,13 @@ type Store struct {
 // New wraps an opened, migrated database.
 func New(db *store.DB) *Store { return &Store{db: db} }
 
+// Exec runs q in tx through a cached prepared statement (for statements the
+// write path repeats, such as savepoints).
+func (s *Store) Exec(ctx context.Context, tx *sql.Tx, q string, args ...any) error {
+	_, err := s.execPrepared(ctx, tx, q, args...)
+	return store.MapError(err)
+}
+
 // execPrepared runs q in tx through a cached prepared statement.
 func (s *Store) execPrepared(ctx context.Context, tx *sql.Tx, q string, args ...any) (sql.Result, error) {
 	v, ok := s.stmts.Load(q)
@@ -190,7 +197,16 @@ func (s *Store) InsertTenant(ctx context.Context, r Tenant) error {
 // under a data key that a rotation is about to retire, whatever another
 // replica has cached.
 func (s *Store) InsertTokens(ctx context.Context, tx *sql.Tx, tenant, subject string, dekVersion int, tokens []Token) error {
-	res, err := tx.ExecContext(ctx, `UPDATE subjects SET current_version = current_version
+	if err := s.CheckSubject(ctx, tx, tenant, subject, dekVersion); err != nil {
+		return err
+	}
+	return s.InsertRows(ctx, tx, tokens)
+}
+
+// CheckSubject verifies in tx, under the subject row's lock, that the
+// subject is not erased and still seals with dekVersion.
+func (s *Store) CheckSubject(ctx context.Context, tx *sql.Tx, tenant, subject string, dekVersion int) error {
+	res, err := s.execPrepared(ctx, tx, `UPDATE subjects SET current_version = current_version
 		WHERE tenant = $1 AND subject = $2 AND current_version = $3 AND erased_us IS NULL`, tenant, subject, dekVersion)
 	if err != nil {
 		return store.MapError(err)
@@ -198,6 +214,12 @@ func (s *Store) InsertTokens(ctx context.Context, tx *sql.Tx, tenant, subject st
 	if n, _ := res.RowsAffected(); n != 1 {
 		return ErrSubjectChanged
 	}
+	return nil
+}
+
+// InsertRows writes token rows in tx as multi-row INSERTs. Callers check
+// their subjects first (CheckSubject).
+func (s *Store) InsertRows(ctx context.Context, tx *sql.Tx, tokens []Token) error {
 	for start := 0; start < len(tokens); start += 200 {
 		chunk := tokens[start:min(start+200, len(tokens))]
 		var q strings.Builder

@@ -1,0 +1,161 @@
+package engine
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+
+	"github.com/sottohq/sotto/pkg/auditclient"
+	"github.com/sottohq/sotto/pkg/errs"
+	"github.com/sottohq/sotto/services/tokenvault/internal/storage"
+)
+
+// writeJob is one Tokenize request's rows and audit event.
+type writeJob struct {
+	ctx             context.Context
+	tenant, subject string
+	dekVersion      int
+	rows            []storage.Token
+	event           auditclient.Event
+	done            chan error
+}
+
+// maxGroupRows bounds how many rows one group commit writes.
+const maxGroupRows = 5000
+
+// write hands a job to the writer and waits until it is durably committed
+// (or refused). Concurrent Tokenize calls share one transaction (group
+// commit): SQLite admits one writer at a time, and every commit costs the
+// same whether it carries one request or fifty.
+func (e *Engine) write(ctx context.Context, j *writeJob) error {
+	j.ctx, j.done = ctx, make(chan error, 1)
+	select {
+	case e.writes <- j:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case err := <-j.done:
+		return err
+	case <-ctx.Done():
+		// The job may still commit; its tokens were never acknowledged, so
+		// the caller simply has fewer tokens than it asked for.
+		return ctx.Err()
+	}
+}
+
+// RunWriter commits queued Tokenize writes until ctx is done. Start it once
+// per engine (cmd/tokenvault does).
+func (e *Engine) RunWriter(ctx context.Context) error {
+	for {
+		select {
+		case <-ctx.Done():
+			for {
+				select {
+				case j := <-e.writes:
+					j.done <- errs.E(errs.Unavailable, "SHUTTING_DOWN", "tokenvault is shutting down")
+				default:
+					return nil
+				}
+			}
+		case j := <-e.writes:
+			batch, rows := []*writeJob{j}, len(j.rows)
+		gather:
+			for rows < maxGroupRows {
+				select {
+				case k := <-e.writes:
+					batch = append(batch, k)
+					rows += len(k.rows)
+				default:
+					break gather
+				}
+			}
+			e.commitGroup(ctx, batch)
+		}
+	}
+}
+
+// commitGroup writes a group in one transaction. It first tries the whole
+// group at once (the common case: nothing conflicts), with every row in
+// shared multi-row INSERTs; if anything fails it rolls back and writes each
+// job inside its own savepoint, so that one job's failure (a taken token, a
+// subject erased or rotated meanwhile) fails that job alone.
+func (e *Engine) commitGroup(ctx context.Context, batch []*writeJob) {
+	var live []*writeJob
+	for _, j := range batch {
+		if j.ctx.Err() != nil {
+			j.done <- j.ctx.Err()
+			continue
+		}
+		live = append(live, j)
+	}
+	if len(live) == 0 {
+		return
+	}
+	if len(live) > 1 && e.commitAll(ctx, live) == nil {
+		for _, j := range live {
+			j.done <- nil
+		}
+		e.outbox.Notify()
+		return
+	}
+	e.commitEach(ctx, live)
+}
+
+// commitAll writes every job of the group together; any error rolls back
+// all of them.
+func (e *Engine) commitAll(ctx context.Context, batch []*writeJob) error {
+	return e.store.DB().InTx(ctx, func(tx *sql.Tx) error {
+		var rows []storage.Token
+		var events []auditclient.Event
+		for _, j := range batch {
+			if err := e.store.CheckSubject(ctx, tx, j.tenant, j.subject, j.dekVersion); err != nil {
+				return err
+			}
+			rows = append(rows, j.rows...)
+			events = append(events, j.event)
+		}
+		if err := e.store.InsertRows(ctx, tx, rows); err != nil {
+			return err
+		}
+		return e.outbox.Enqueue(ctx, tx, events...)
+	})
+}
+
+// commitEach writes each job in its own savepoint.
+func (e *Engine) commitEach(ctx context.Context, batch []*writeJob) {
+	results := make([]error, len(batch))
+	err := e.store.DB().InTx(ctx, func(tx *sql.Tx) error {
+		for i, j := range batch {
+			if j.ctx.Err() != nil {
+				results[i] = j.ctx.Err()
+				continue
+			}
+			sp := fmt.Sprintf("job%d", i)
+			if err := e.store.Exec(ctx, tx, "SAVEPOINT "+sp); err != nil {
+				return err
+			}
+			err := e.store.InsertTokens(ctx, tx, j.tenant, j.subject, j.dekVersion, j.rows)
+			if err == nil {
+				err = e.outbox.Enqueue(ctx, tx, j.event)
+			}
+			if err != nil {
+				results[i] = err
+				if rerr := e.store.Exec(ctx, tx, "ROLLBACK TO SAVEPOINT "+sp); rerr != nil {
+					return rerr
+				}
+			}
+			if err := e.store.Exec(ctx, tx, "RELEASE SAVEPOINT "+sp); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	for i, j := range batch {
+		if err != nil {
+			results[i] = err
+		}
+		j.done <- results[i]
+	}
+	e.outbox.Notify()
+}
