@@ -372,7 +372,7 @@ func TestEraseCryptoShreds(t *testing.T) {
 		if _, m, _ := f.eng.Lookup(ctx, conversation, "", "order_support", tokens.Email, "jane@example.com"); len(m) != 0 {
 			t.Errorf("lookup still finds the erased subject: %v", m)
 		}
-		masked, _ := f.eng.RevealMasked(ctx, gone[:1])
+		masked, _ := f.eng.RevealMasked(ctx, conversation, gone[:1])
 		if masked[0].Masked != "" || masked[0].Err == nil {
 			t.Errorf("masked view after erasure: %+v", masked[0])
 		}
@@ -656,6 +656,46 @@ func TestReplicasSeeErasureAndRotation(t *testing.T) {
 		}
 		if rows, _ := a.st.SubjectTokens(ctx, "default", "cus_1"); len(rows) != 2 {
 			t.Fatalf("rows after erasure: %d", len(rows))
+		}
+	})
+}
+
+func TestMaskedViewsAndExpiry(t *testing.T) {
+	storetest.ForEachDialect(t, migrations.FS, func(t *testing.T, db *store.DB) {
+		f := newFixture(t, db, time.Minute)
+		ctx := context.Background()
+		toks := f.tokenize(t, "cus_1",
+			engine.Item{Value: "4242 4242 4242 4242", Type: tokens.CardNumber, Format: tokens.FormatCard},
+			engine.Item{Value: "jane@example.com", Type: tokens.Email})
+		res, err := f.eng.RevealMasked(ctx, conversation, toks)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res[0].Masked != "•••• 4242" || !strings.HasSuffix(res[1].Masked, "@example.com") || strings.Contains(res[1].Masked, "jane") {
+			t.Fatalf("masked views: %q %q", res[0].Masked, res[1].Masked)
+		}
+		// Who looked is recorded through the outbox.
+		var n int
+		if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM audit_outbox`).Scan(&n); err != nil || n != 2 {
+			t.Fatalf("outbox rows after tokenize + reveal: %d %v", n, err)
+		}
+
+		// Expired tokens are purged, values and all.
+		short, err := f.eng.Tokenize(ctx, conversation, engine.TokenizeRequest{Subject: "cus_1", TTL: time.Minute,
+			Items: []engine.Item{{Value: "Jane Doe", Type: tokens.Name}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n, err := f.eng.PurgeExpired(ctx); err != nil || n != 0 {
+			t.Fatalf("purge before expiry: %d %v", n, err)
+		}
+		f.now = f.now.Add(2 * time.Minute)
+		if n, err := f.eng.PurgeExpired(ctx); err != nil || n != 1 {
+			t.Fatalf("purge after expiry: %d %v", n, err)
+		}
+		out, _ := f.eng.Detokenize(ctx, conversation, "order_support", []string{short[0].Token, toks[1]})
+		if out[0].Err == nil || out[0].Err.Reason != "UNKNOWN_TOKEN" || out[1].Value != "jane@example.com" {
+			t.Fatalf("after purge: %+v", out)
 		}
 	})
 }

@@ -222,21 +222,27 @@ func (e *Engine) RewrapOnce(ctx context.Context, batch int) (int, error) {
 		}
 		moved++
 	}
+	var firstErr error
 	for _, k := range keys {
-		wrapped, err := e.km.Rewrap(ctx, e.opts.KEK, k.Wrapped, dekAAD(k.Tenant, k.Subject, k.Version))
+		err := func() error {
+			wrapped, err := e.km.Rewrap(ctx, e.opts.KEK, k.Wrapped, dekAAD(k.Tenant, k.Subject, k.Version))
+			if err != nil {
+				return err
+			}
+			v, err := e.km.WrappedVersion(wrapped)
+			if err != nil {
+				return err
+			}
+			return e.store.UpdateWrapped(ctx, k, wrapped, v)
+		}()
 		if err != nil {
-			return moved, err
-		}
-		v, err := e.km.WrappedVersion(wrapped)
-		if err != nil {
-			return moved, err
-		}
-		if err := e.store.UpdateWrapped(ctx, k, wrapped, v); err != nil {
-			return moved, err
+			// One bad key must not stop the others: note it and go on.
+			firstErr = cmpErr(firstErr, err)
+			continue
 		}
 		moved++
 	}
-	return moved, nil
+	return moved, firstErr
 }
 
 // ReencryptOnce re-seals up to batch values still sealed with a retired data
@@ -248,27 +254,34 @@ func (e *Engine) ReencryptOnce(ctx context.Context, batch int) (int, error) {
 		return 0, err
 	}
 	moved := 0
+	var firstErr error
 	for _, r := range rows {
-		t := tokens.DataType(r.DataType)
-		old, _, err := e.dek(ctx, r.Tenant, r.Subject, r.DEKVersion, false)
+		err := func() error {
+			t := tokens.DataType(r.DataType)
+			old, _, err := e.dek(ctx, r.Tenant, r.Subject, r.DEKVersion, false)
+			if err != nil {
+				return err
+			}
+			pt, err := open(old, r.Ciphertext, valueAAD(r.Token, r.Tenant, r.Subject, t))
+			if err != nil {
+				return err
+			}
+			defer clear(pt)
+			cur, version, err := e.dek(ctx, r.Tenant, r.Subject, 0, false)
+			if err != nil {
+				return err
+			}
+			ct, err := seal(cur, pt, valueAAD(r.Token, r.Tenant, r.Subject, t))
+			if err != nil {
+				return errs.Wrap(err, errs.Internal, "ENCRYPT_FAILED", "cannot encrypt value")
+			}
+			return e.store.UpdateCiphertext(ctx, r, ct, version)
+		}()
 		if err != nil {
-			return moved, err
-		}
-		pt, err := open(old, r.Ciphertext, valueAAD(r.Token, r.Tenant, r.Subject, t))
-		if err != nil {
-			return moved, err
-		}
-		cur, version, err := e.dek(ctx, r.Tenant, r.Subject, 0, false)
-		if err != nil {
-			return moved, err
-		}
-		ct, err := seal(cur, pt, valueAAD(r.Token, r.Tenant, r.Subject, t))
-		clear(pt)
-		if err != nil {
-			return moved, errs.Wrap(err, errs.Internal, "ENCRYPT_FAILED", "cannot encrypt value")
-		}
-		if err := e.store.UpdateCiphertext(ctx, r, ct, version); err != nil {
-			return moved, err
+			// One unreadable value must not stop the others; its old key
+			// stays until it is fixed, so nothing is lost.
+			firstErr = cmpErr(firstErr, err)
+			continue
 		}
 		moved++
 	}
@@ -277,7 +290,20 @@ func (e *Engine) ReencryptOnce(ctx context.Context, batch int) (int, error) {
 			return moved, err
 		}
 	}
-	return moved, nil
+	return moved, firstErr
+}
+
+func cmpErr(first, next error) error {
+	if first != nil {
+		return first
+	}
+	return next
+}
+
+// PurgeExpired deletes tokens past their TTL (values and tokens: nothing
+// needs them any more) and returns how many.
+func (e *Engine) PurgeExpired(ctx context.Context) (int64, error) {
+	return e.store.DeleteExpired(ctx, e.opts.Now().UTC())
 }
 
 // RunRewrap keeps data keys wrapped under the latest KEK version and values
@@ -290,19 +316,19 @@ func (e *Engine) RunRewrap(ctx context.Context, interval time.Duration) error {
 		for _, job := range []struct {
 			name string
 			run  func(context.Context, int) (int, error)
-		}{{"rewrap", e.RewrapOnce}, {"reencrypt", e.ReencryptOnce}} {
+		}{{"rewrap", e.RewrapOnce}, {"reencrypt", e.ReencryptOnce}, {"purge", func(ctx context.Context, _ int) (int, error) {
+			n, err := e.PurgeExpired(ctx)
+			return int(n), err
+		}}} {
 			for {
 				n, err := job.run(ctx, 100)
-				if err != nil {
-					if ctx.Err() == nil {
-						e.logger.Warn("key rotation job failed", "component", job.name, logging.Err(err))
-					}
-					break
+				if err != nil && ctx.Err() == nil {
+					e.logger.Warn("background job failed on some rows", "component", job.name, logging.Err(err))
 				}
 				if n == 0 {
 					break
 				}
-				e.logger.Info("key rotation job progressed", "component", job.name, "count", n)
+				e.logger.Info("background job progressed", "component", job.name, "count", n)
 			}
 		}
 		select {

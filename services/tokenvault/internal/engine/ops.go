@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"regexp"
 	"time"
@@ -427,8 +428,10 @@ type MaskedResult struct {
 }
 
 // RevealMasked returns masked views, stored at tokenization, without
-// touching any key.
-func (e *Engine) RevealMasked(ctx context.Context, toks []string) ([]MaskedResult, error) {
+// touching any key. Each call is recorded through the outbox (masked views
+// are partial data, so who looked is worth knowing, but no plaintext is at
+// stake that would justify failing closed).
+func (e *Engine) RevealMasked(ctx context.Context, caller Caller, toks []string) ([]MaskedResult, error) {
 	results := make([]MaskedResult, len(toks))
 	var lookup []string
 	for i, t := range toks {
@@ -458,6 +461,15 @@ func (e *Engine) RevealMasked(ctx context.Context, toks []string) ([]MaskedResul
 			r.Masked, r.Type = row.Masked, tokens.DataType(row.DataType)
 		}
 	}
+	ev := auditclient.New(ctx, "tokenvault.reveal_masked", auditclient.Success)
+	ev.ActorSubject, ev.ResourceType, ev.CallerWorkload = caller.EndUser, "token_batch", caller.ID
+	if len(toks) == 1 && results[0].Err == nil {
+		ev.ResourceType, ev.ResourceID = "token", toks[0]
+	}
+	if err := e.store.DB().InTx(ctx, func(tx *sql.Tx) error { return e.outbox.Enqueue(ctx, tx, ev) }); err != nil {
+		return nil, err
+	}
+	e.outbox.Notify()
 	return results, nil
 }
 

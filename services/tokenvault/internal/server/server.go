@@ -94,7 +94,11 @@ func (s *Server) Detokenize(ctx context.Context, req *tokenvaultv1.DetokenizeReq
 }
 
 func (s *Server) RevealMasked(ctx context.Context, req *tokenvaultv1.RevealMaskedRequest) (*tokenvaultv1.RevealMaskedResponse, error) {
-	results, err := s.engine.RevealMasked(ctx, req.GetTokens())
+	c, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	results, err := s.engine.RevealMasked(ctx, c, req.GetTokens())
 	if err != nil {
 		return nil, err
 	}

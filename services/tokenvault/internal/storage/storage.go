@@ -559,3 +559,13 @@ func (s *Store) DeleteRetiredKeys(ctx context.Context) (int64, error) {
 	n, _ := res.RowsAffected()
 	return n, nil
 }
+
+// DeleteExpired deletes tokens whose TTL has passed.
+func (s *Store) DeleteExpired(ctx context.Context, now time.Time) (int64, error) {
+	res, err := s.db.ExecContext(ctx, `DELETE FROM tokens WHERE expires_us IS NOT NULL AND expires_us <= $1`, now.UnixMicro())
+	if err != nil {
+		return 0, store.MapError(err)
+	}
+	n, _ := res.RowsAffected()
+	return n, nil
+}
