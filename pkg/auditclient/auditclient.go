@@ -10,6 +10,7 @@ package auditclient
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -86,23 +87,16 @@ func (e Event) proto() *auditv1.EventInput {
 type Client struct {
 	rpc     auditv1.AuditServiceClient
 	timeout time.Duration
+
+	mu       sync.Mutex
+	inflight bool
+	queue    []*pendingRecord
 }
 
 // NewClient uses conn, which must be an mTLS connection to the audit service
 // (see pkg/dial).
 func NewClient(conn grpc.ClientConnInterface) *Client {
 	return &Client{rpc: auditv1.NewAuditServiceClient(conn), timeout: 5 * time.Second}
-}
-
-// Record appends events synchronously. A nil error means every event is
-// durably in the log; any error means the caller must treat the events as not
-// recorded and refuse the operation.
-func (c *Client) Record(ctx context.Context, events ...Event) error {
-	if len(events) == 0 {
-		return nil
-	}
-	_, err := c.append(ctx, events)
-	return err
 }
 
 func (c *Client) append(ctx context.Context, events []Event) ([]*auditv1.AppendResult, error) {
