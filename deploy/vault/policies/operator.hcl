@@ -25,3 +25,19 @@ path "transit/keys" {
 path "transit/keys/+" {
   capabilities = ["read"]
 }
+
+# Retire old versions of tokenvault's KEK after a rotation and rewrap
+# (docs/adr/0004): raising min_decryption_version, then trimming, makes data
+# keys wrapped under older versions (in backups, in dead database pages)
+# unopenable, which is what makes crypto-shredding final for old copies.
+# Only the version floors may be changed (trimming needs both set).
+path "transit/keys/tokenvault-kek/config" {
+  capabilities = ["update"]
+  allowed_parameters = {
+    "min_decryption_version" = []
+    "min_encryption_version" = []
+  }
+}
+path "transit/keys/tokenvault-kek/trim" {
+  capabilities = ["update"]
+}
