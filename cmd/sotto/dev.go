@@ -222,7 +222,7 @@ func devUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
   gateway (REST):  http://%s   (OpenAPI at /openapi.json)
   audit (gRPC):    %s  (mTLS; CA at %s)
   tokenvault:      %s  (mTLS)
-  operator token:  %s  (Authorization: Bearer ... for /v1/audit/*)
+  operator token:  %s  (Authorization: Bearer ... on every /v1 route)
   state:           %s
 Press Ctrl-C to stop.
 `, gwAddr, auditAddr, filepath.Join(dir, "ca", "ca.pem"), tvAddr, adminToken, dir)
