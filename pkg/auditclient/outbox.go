@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
-	"sync"
 	"time"
 
 	"buf.build/go/protovalidate"
@@ -46,9 +45,6 @@ type Outbox struct {
 	batch    int
 	interval time.Duration
 	wake     chan struct{}
-
-	prepMu     sync.Mutex
-	insertStmt *sql.Stmt
 }
 
 // NewOutbox relays from db's audit_outbox table through client.
@@ -73,30 +69,14 @@ func (o *Outbox) Enqueue(ctx context.Context, tx *sql.Tx, events ...Event) error
 		if err != nil {
 			return errs.Wrap(err, errs.Internal, "ENCODE_FAILED", "cannot encode audit event")
 		}
-		stmt, err := o.insert(ctx)
-		if err != nil {
-			return store.MapError(err)
-		}
-		if _, err := tx.StmtContext(ctx, stmt).ExecContext(ctx, e.ID, payload); err != nil {
+		// A plain statement on the transaction: preparing on the pool from
+		// inside a transaction could wait for a connection that the waiting
+		// transactions themselves hold.
+		if _, err := tx.ExecContext(ctx, `INSERT INTO audit_outbox (event_id, payload) VALUES ($1, $2)`, e.ID, payload); err != nil {
 			return store.MapError(err)
 		}
 	}
 	return nil
-}
-
-// insert returns the prepared INSERT, preparing it once: Enqueue sits on
-// every write path, and re-parsing the statement each time shows in profiles.
-func (o *Outbox) insert(ctx context.Context) (*sql.Stmt, error) {
-	o.prepMu.Lock()
-	defer o.prepMu.Unlock()
-	if o.insertStmt == nil {
-		st, err := o.db.PrepareContext(ctx, `INSERT INTO audit_outbox (event_id, payload) VALUES ($1, $2)`)
-		if err != nil {
-			return nil, err
-		}
-		o.insertStmt = st
-	}
-	return o.insertStmt, nil
 }
 
 // Notify asks the relay to run now rather than at its next tick (call it

@@ -159,9 +159,8 @@ func (e *Engine) dek(ctx context.Context, tenant, subject string, version int, c
 	return k, version, nil
 }
 
-// forget drops every cached version of a subject's keys.
-func (e *Engine) forget(tenant, subject string) {
-	e.erased.Add(tenant+"\x00"+subject, struct{}{})
+// dropKeys drops every cached version of a subject's keys.
+func (e *Engine) dropKeys(tenant, subject string) {
 	prefix := tenant + "\x00" + subject + "\x00"
 	for _, k := range e.deks.Keys() {
 		if len(k) >= len(prefix) && k[:len(prefix)] == prefix {

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"database/sql"
 	"time"
 
@@ -38,12 +39,15 @@ func (e *Engine) EraseSubject(ctx context.Context, caller Caller, tenant, subjec
 		er, err = e.store.EraseSubject(ctx, tx, tenant, subject, requestID, e.opts.Now().UTC(), int(tokens.FormatDeterministic))
 		return err
 	})
-	// Whatever happened in the database, this process forgets the keys.
-	e.forget(tenant, subject)
+	// Whatever happened in the database, this process drops the keys it
+	// holds; only a committed erasure leaves a tombstone.
+	e.dropKeys(tenant, subject)
 	if err != nil {
 		e.recordFailure(ctx, ev, err)
 		return Evidence{}, err
 	}
+	e.erased.Add(tenant+"\x00"+subject, struct{}{})
+	e.dropKeys(tenant, subject) // an unwrap in flight during the erasure may have re-added one
 	return Evidence{Subject: subject, RequestID: requestID, Erasure: er}, nil
 }
 
@@ -140,6 +144,7 @@ func (e *Engine) RotateSubjectKey(ctx context.Context, caller Caller, tenant, su
 	}
 	sk, _, err := e.newDEK(ctx, tenant, subject, rec.CurrentVersion+1)
 	if err != nil {
+		e.recordFailure(ctx, ev, err)
 		return RotationStatus{}, err
 	}
 	if err := e.store.AddSubjectKey(ctx, sk, rec.CurrentVersion, e.opts.Now()); err != nil {
@@ -162,7 +167,10 @@ func (e *Engine) recordFailure(ctx context.Context, intent auditclient.Event, ca
 	if ev.Reason == "" {
 		ev.Reason = "INTERNAL"
 	}
-	err := e.store.DB().InTx(context.WithoutCancel(ctx), func(tx *sql.Tx) error { return e.outbox.Enqueue(ctx, tx, ev) })
+	// The operation may have failed because ctx was cancelled; the record of
+	// that must still be written.
+	bg := context.WithoutCancel(ctx)
+	err := e.store.DB().InTx(bg, func(tx *sql.Tx) error { return e.outbox.Enqueue(bg, tx, ev) })
 	if err != nil && e.logger != nil {
 		e.logger.Error("cannot record a failed operation in the audit outbox", "event_id", ev.ID, logging.Err(err))
 	}
@@ -208,21 +216,26 @@ func (e *Engine) RewrapOnce(ctx context.Context, batch int) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	var tenantErr error
 	for _, t := range tenants {
-		wrapped, err := e.km.Rewrap(ctx, e.opts.KEK, t.WrappedKey, tenantAAD(t.Tenant))
+		err := func() error {
+			wrapped, err := e.km.Rewrap(ctx, e.opts.KEK, t.WrappedKey, tenantAAD(t.Tenant))
+			if err != nil {
+				return err
+			}
+			v, err := e.km.WrappedVersion(wrapped)
+			if err != nil {
+				return err
+			}
+			return e.store.UpdateTenantWrapped(ctx, t, wrapped, v)
+		}()
 		if err != nil {
-			return moved, err
-		}
-		v, err := e.km.WrappedVersion(wrapped)
-		if err != nil {
-			return moved, err
-		}
-		if err := e.store.UpdateTenantWrapped(ctx, t, wrapped, v); err != nil {
-			return moved, err
+			tenantErr = cmpErr(tenantErr, err) // one bad tenant must not block the rest
+			continue
 		}
 		moved++
 	}
-	var firstErr error
+	firstErr := tenantErr
 	for _, k := range keys {
 		err := func() error {
 			wrapped, err := e.km.Rewrap(ctx, e.opts.KEK, k.Wrapped, dekAAD(k.Tenant, k.Subject, k.Version))
@@ -262,21 +275,28 @@ func (e *Engine) ReencryptOnce(ctx context.Context, batch int) (int, error) {
 			if err != nil {
 				return err
 			}
-			pt, err := open(old, r.Ciphertext, valueAAD(r.Token, r.Tenant, r.Subject, t))
+			pt, err := open(old, r.Ciphertext, valueAAD(r.Token.Token, r.Tenant, r.Subject, t))
 			if err != nil {
 				return err
 			}
 			defer clear(pt)
-			cur, version, err := e.dek(ctx, r.Tenant, r.Subject, 0, false)
+			// The version the database says is current, never a cached idea
+			// of "current": Reseal re-checks it under the subject's lock.
+			cur, _, err := e.dek(ctx, r.Tenant, r.Subject, r.CurrentVersion, false)
 			if err != nil {
 				return err
 			}
-			ct, err := seal(cur, pt, valueAAD(r.Token, r.Tenant, r.Subject, t))
+			ct, err := seal(cur, pt, valueAAD(r.Token.Token, r.Tenant, r.Subject, t))
 			if err != nil {
 				return errs.Wrap(err, errs.Internal, "ENCRYPT_FAILED", "cannot encrypt value")
 			}
-			return e.store.UpdateCiphertext(ctx, r, ct, version)
+			return e.store.Reseal(ctx, r.Token, ct, r.CurrentVersion)
 		}()
+		if errors.Is(err, storage.ErrSubjectChanged) {
+			// Rotated again or erased meanwhile: the next pass sees the new state.
+			e.deks.Remove(subjectKey(r.Tenant, r.Subject, 0))
+			continue
+		}
 		if err != nil {
 			// One unreadable value must not stop the others; its old key
 			// stays until it is fixed, so nothing is lost.

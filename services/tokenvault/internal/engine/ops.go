@@ -239,7 +239,9 @@ func (e *Engine) settleTokens(ctx context.Context, tenant, subject string, dek [
 				continue
 			}
 			for _, r := range found[p.token] {
-				if r.Tenant == tenant && r.Subject == subject {
+				// An expired row is renewed by the insert, not handed out again.
+				live := r.Expires.IsZero() || e.opts.Now().Before(r.Expires)
+				if r.Tenant == tenant && r.Subject == subject && live {
 					reused[p.index] = true
 				}
 			}

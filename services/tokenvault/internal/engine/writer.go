@@ -3,7 +3,7 @@ package engine
 import (
 	"context"
 	"database/sql"
-	"fmt"
+	"errors"
 
 	"github.com/sottohq/sotto/pkg/auditclient"
 	"github.com/sottohq/sotto/pkg/errs"
@@ -92,15 +92,30 @@ func (e *Engine) commitGroup(ctx context.Context, batch []*writeJob) {
 	if len(live) == 0 {
 		return
 	}
-	if len(live) > 1 && e.commitAll(ctx, live) == nil {
-		for _, j := range live {
-			j.done <- nil
+	if len(live) > 1 {
+		err := e.commitAll(ctx, live)
+		var se statementError
+		if err == nil || !errors.As(err, &se) {
+			// Committed, or the commit itself failed: then it is unknown
+			// whether the rows are stored, and writing them again would
+			// report false collisions. The callers see an error and retry.
+			for _, j := range live {
+				j.done <- err
+			}
+			e.outbox.Notify()
+			return
 		}
-		e.outbox.Notify()
-		return
+		// A statement failed: something in the group conflicts. Find out
+		// which job, one savepoint each.
 	}
 	e.commitEach(ctx, live)
 }
+
+// statementError marks a failure of a statement inside commitAll, as
+// opposed to the failure of its COMMIT.
+type statementError struct{ error }
+
+func (s statementError) Unwrap() error { return s.error }
 
 // commitAll writes every job of the group together; any error rolls back
 // all of them.
@@ -110,15 +125,18 @@ func (e *Engine) commitAll(ctx context.Context, batch []*writeJob) error {
 		var events []auditclient.Event
 		for _, j := range batch {
 			if err := e.store.CheckSubject(ctx, tx, j.tenant, j.subject, j.dekVersion); err != nil {
-				return err
+				return statementError{err}
 			}
 			rows = append(rows, j.rows...)
 			events = append(events, j.event)
 		}
 		if err := e.store.InsertRows(ctx, tx, rows); err != nil {
-			return err
+			return statementError{err}
 		}
-		return e.outbox.Enqueue(ctx, tx, events...)
+		if err := e.outbox.Enqueue(ctx, tx, events...); err != nil {
+			return statementError{err}
+		}
+		return nil
 	})
 }
 
@@ -131,7 +149,9 @@ func (e *Engine) commitEach(ctx context.Context, batch []*writeJob) {
 				results[i] = j.ctx.Err()
 				continue
 			}
-			sp := fmt.Sprintf("job%d", i)
+			// One name for every job: reusing it after RELEASE is valid, and
+			// the prepared-statement cache stays at three entries.
+			const sp = "job"
 			if err := e.store.Exec(ctx, tx, "SAVEPOINT "+sp); err != nil {
 				return err
 			}

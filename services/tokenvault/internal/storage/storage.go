@@ -75,8 +75,16 @@ func (s *Store) Exec(ctx context.Context, tx *sql.Tx, q string, args ...any) err
 	return store.MapError(err)
 }
 
-// execPrepared runs q in tx through a cached prepared statement.
+// execPrepared runs q in tx through a cached prepared statement. A new
+// statement is prepared on the pool, which needs a second connection while
+// tx holds one; the write path runs in one goroutine (the engine's writer)
+// and the background jobs in another, so a pool of several connections
+// always has one free. A single-connection pool (in-memory SQLite) executes
+// directly instead.
 func (s *Store) execPrepared(ctx context.Context, tx *sql.Tx, q string, args ...any) (sql.Result, error) {
+	if s.db.Stats().MaxOpenConnections == 1 {
+		return tx.ExecContext(ctx, q, args...)
+	}
 	v, ok := s.stmts.Load(q)
 	if !ok {
 		st, err := s.db.PrepareContext(ctx, q)
@@ -218,8 +226,32 @@ func (s *Store) CheckSubject(ctx context.Context, tx *sql.Tx, tenant, subject st
 }
 
 // InsertRows writes token rows in tx as multi-row INSERTs. Callers check
-// their subjects first (CheckSubject).
+// their subjects first (CheckSubject). A deterministic token the subject
+// already holds (a concurrent request for the same value, or an expired one
+// being renewed) is refreshed in place; any other conflict is an error
+// (AlreadyExists), never a silently dropped value.
 func (s *Store) InsertRows(ctx context.Context, tx *sql.Tx, tokens []Token) error {
+	var det, other []Token
+	for _, t := range tokens {
+		if t.Format == deterministicFormat {
+			det = append(det, t)
+		} else {
+			other = append(other, t)
+		}
+	}
+	if err := s.insertChunks(ctx, tx, other, ""); err != nil {
+		return err
+	}
+	return s.insertChunks(ctx, tx, det, ` ON CONFLICT (token, tenant, subject) DO UPDATE SET
+		ciphertext = excluded.ciphertext, dek_version = excluded.dek_version, masked = excluded.masked,
+		created_us = excluded.created_us, expires_us = excluded.expires_us`)
+}
+
+// deterministicFormat is tokens.FormatDeterministic (storage does not
+// import the token package).
+const deterministicFormat = 2
+
+func (s *Store) insertChunks(ctx context.Context, tx *sql.Tx, tokens []Token, suffix string) error {
 	for start := 0; start < len(tokens); start += 200 {
 		chunk := tokens[start:min(start+200, len(tokens))]
 		var q strings.Builder
@@ -236,9 +268,7 @@ func (s *Store) InsertRows(ctx context.Context, tx *sql.Tx, tokens []Token) erro
 			}
 			args = append(args, t.Token, t.Tenant, t.Subject, t.DataType, t.Format, t.Scope, t.Ciphertext, t.DEKVersion, masked, t.Created.UnixMicro(), us(t.Expires))
 		}
-		// A deterministic token the subject already holds (a concurrent
-		// request for the same value) is kept as it is.
-		q.WriteString(` ON CONFLICT (token, tenant, subject) DO NOTHING`)
+		q.WriteString(suffix)
 		if _, err := s.execPrepared(ctx, tx, q.String(), args...); err != nil {
 			return store.MapError(err)
 		}
@@ -509,33 +539,63 @@ func (s *Store) PendingRewrap(ctx context.Context, latest int) (int64, error) {
 	return n, store.MapError(err)
 }
 
+// Stale is a token sealed with a retired data key version, and the
+// subject's current version.
+type Stale struct {
+	Token
+	CurrentVersion int
+}
+
 // TokensToReencrypt returns up to limit tokens of live subjects sealed with
 // a data key version older than the subject's current one.
-func (s *Store) TokensToReencrypt(ctx context.Context, limit int) ([]Token, error) {
-	rows, err := s.db.QueryContext(ctx, tokenSelect+`WHERE s.erased_us IS NULL AND t.dek_version < s.current_version
+func (s *Store) TokensToReencrypt(ctx context.Context, limit int) ([]Stale, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT t.token, t.tenant, t.subject, t.data_type, t.format, t.scope, t.ciphertext, t.dek_version, t.masked, t.created_us, t.expires_us,
+			s.erased_us IS NOT NULL, s.current_version
+		FROM tokens t JOIN subjects s ON s.tenant = t.tenant AND s.subject = t.subject
+		WHERE s.erased_us IS NULL AND t.dek_version < s.current_version
 		ORDER BY t.tenant, t.subject, t.token LIMIT $1`, limit)
 	if err != nil {
 		return nil, store.MapError(err)
 	}
 	defer rows.Close()
-	var out []Token
+	var out []Stale
 	for rows.Next() {
-		t, err := scanToken(rows)
+		var st Stale
+		var cur int
+		t, err := scanToken(scanExtra{rows, &cur})
 		if err != nil {
 			return nil, store.MapError(err)
 		}
-		out = append(out, t)
+		st.Token, st.CurrentVersion = t, cur
+		out = append(out, st)
 	}
 	return out, store.MapError(rows.Err())
 }
 
-// UpdateCiphertext replaces a token's ciphertext if it is still sealed with
-// the old version (compare-and-set).
-func (s *Store) UpdateCiphertext(ctx context.Context, t Token, ciphertext []byte, version int) error {
-	_, err := s.db.ExecContext(ctx, `UPDATE tokens SET ciphertext = $1, dek_version = $2
-		WHERE token = $3 AND tenant = $4 AND subject = $5 AND dek_version = $6`,
-		ciphertext, version, t.Token, t.Tenant, t.Subject, t.DEKVersion)
-	return store.MapError(err)
+// scanExtra appends destinations to a row scan.
+type scanExtra struct {
+	row   interface{ Scan(...any) error }
+	extra any
+}
+
+func (s scanExtra) Scan(dest ...any) error { return s.row.Scan(append(dest, s.extra)...) }
+
+// Reseal replaces a token's ciphertext with one sealed under version, in one
+// transaction that first checks, under the subject row's lock, that version
+// is still current and the subject not erased (so no value ever moves onto a
+// key that a concurrent rotation is retiring), and then that the token is
+// still sealed with the old version (compare-and-set). ErrSubjectChanged
+// means the caller's view of the subject is stale.
+func (s *Store) Reseal(ctx context.Context, t Token, ciphertext []byte, version int) error {
+	return s.db.InTx(ctx, func(tx *sql.Tx) error {
+		if err := s.CheckSubject(ctx, tx, t.Tenant, t.Subject, version); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `UPDATE tokens SET ciphertext = $1, dek_version = $2
+			WHERE token = $3 AND tenant = $4 AND subject = $5 AND dek_version = $6`,
+			ciphertext, version, t.Token, t.Tenant, t.Subject, t.DEKVersion)
+		return store.MapError(err)
+	})
 }
 
 // PendingReencrypt counts tokens sealed with a retired data key version.
