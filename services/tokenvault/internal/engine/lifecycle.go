@@ -2,8 +2,8 @@ package engine
 
 import (
 	"context"
-	"errors"
 	"database/sql"
+	"errors"
 	"time"
 
 	"github.com/sottohq/sotto/pkg/auditclient"

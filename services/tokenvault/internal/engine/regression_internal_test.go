@@ -245,7 +245,7 @@ func TestRegressionReencryptDataLoss(t *testing.T) {
 			t.Fatal(err)
 		}
 		a.RotateSubjectKey(ctx, Caller{Workload: "x"}, "", "A") // v2
-		b.dek(ctx, "default", "A", 0, false)                       // b caches current=v2
+		b.dek(ctx, "default", "A", 0, false)                    // b caches current=v2
 		a.RotateSubjectKey(ctx, Caller{Workload: "x"}, "", "A") // v3
 		// a's pass failed on this row transiently (len(rows) < batch), so it
 		// destroys unused retired versions: v2.
