@@ -84,7 +84,7 @@ func realMain(ctx context.Context) error {
 
 	st := storage.New(db)
 	eng := engine.New(st, km, audit, outbox, pol, logger, engine.Options{
-		KEK: cfg.KEK, CacheSize: cfg.KeyCacheSize, CacheTTL: cfg.KeyCacheTTL,
+		KEK: cfg.KEK, CacheSize: cfg.KeyCacheSize, CacheTTL: cfg.KeyCacheTTL, Tenants: cfg.Tenants,
 	})
 	tokenvaultv1.RegisterTokenVaultServiceServer(srv.GRPC(), tvserver.New(eng))
 	srv.AddReadinessCheck("database", st.Ping)

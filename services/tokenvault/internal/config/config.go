@@ -22,6 +22,9 @@ type Config struct {
 	AuditAddr string `env:"AUDIT_ADDR,required"`
 	// KEK is the KeyManager key that wraps every data key.
 	KEK string `env:"TOKENVAULT_KEK" envDefault:"tokenvault-kek"`
+	// Tenants the vault serves (comma-separated). Requests naming any other
+	// tenant are refused.
+	Tenants []string `env:"TOKENVAULT_TENANTS" envDefault:"default" envSeparator:","`
 	// PolicyFile is the detokenize policy; empty uses the built-in policy.yaml.
 	PolicyFile string `env:"TOKENVAULT_POLICY_FILE"`
 	// KeyCacheSize and KeyCacheTTL bound the cache of unwrapped data keys.

@@ -39,6 +39,10 @@ type Options struct {
 	CacheTTL  time.Duration
 	// Now is the clock.
 	Now func() time.Time
+	// Tenants the vault serves; empty means just "default". Requests for
+	// any other tenant are refused, so a caller cannot make the vault mint
+	// and wrap keys for arbitrary tenant names.
+	Tenants []string
 }
 
 // Engine is the vault.
@@ -73,6 +77,9 @@ func New(store *storage.Store, km keys.KeyManager, audit Recorder, outbox *audit
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
+	}
+	if len(opts.Tenants) == 0 {
+		opts.Tenants = []string{DefaultTenant}
 	}
 	return &Engine{
 		store: store, km: km, audit: audit, outbox: outbox, policy: pol, logger: logger, opts: opts,

@@ -109,7 +109,7 @@ func newFixtureTB(t testing.TB, db *store.DB, ttl time.Duration) *fixture {
 	}
 	f := &fixture{db: db, st: storage.New(db), km: &flakyKeys{KeyManager: local}, audit: &recorder{}, now: time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)}
 	f.eng = engine.New(f.st, f.km, f.audit, auditclient.NewOutbox(db, nil, nil), pol, nil, engine.Options{
-		CacheTTL: ttl, Now: func() time.Time { return f.now },
+		CacheTTL: ttl, Now: func() time.Time { return f.now }, Tenants: []string{"default", "othershop"},
 	})
 	startWriter(t, f.eng)
 	return f
@@ -305,6 +305,13 @@ func TestDeterministicTokensAndLookup(t *testing.T) {
 			t.Fatalf("other tenant: %s %v %v", other, m2, err)
 		}
 		// A lookup is an oracle: only where policy grants it, and only audited.
+		// Only configured tenants are served: no keys are minted for made-up ones.
+		if _, err := f.eng.Tokenize(ctx, conversation, engine.TokenizeRequest{Tenant: "madeup", Subject: "cus_1", Items: []engine.Item{{Value: "x", Type: tokens.FreeText}}}); errs.ReasonOf(err) != "UNKNOWN_TENANT" {
+			t.Fatalf("tokenize for an unknown tenant: %v", err)
+		}
+		if _, _, err := f.eng.Lookup(ctx, conversation, "madeup", "order_support", tokens.Email, "shared@example.com"); errs.ReasonOf(err) != "UNKNOWN_TENANT" {
+			t.Fatalf("lookup in an unknown tenant: %v", err)
+		}
 		if _, _, err := f.eng.Lookup(ctx, conversation, "", "order_support", tokens.CardNumber, "4242424242424242"); !errs.Is(err, errs.PermissionDenied) {
 			t.Fatalf("card lookup: %v", err)
 		}

@@ -22,7 +22,10 @@ type Evidence struct {
 // EraseSubject crypto-shreds a subject. The erasure is recorded in the audit
 // log first; if that fails nothing is erased (the request can be retried).
 func (e *Engine) EraseSubject(ctx context.Context, caller Caller, tenant, subject, requestID string) (Evidence, error) {
-	tenant = tenantOrDefault(tenant)
+	tenant, err := e.tenant(tenant)
+	if err != nil {
+		return Evidence{}, err
+	}
 	// An unknown subject is answered before anything is audited as done.
 	if _, err := e.store.GetSubject(ctx, tenant, subject); err != nil {
 		return Evidence{}, err
@@ -34,7 +37,7 @@ func (e *Engine) EraseSubject(ctx context.Context, caller Caller, tenant, subjec
 		return Evidence{}, errs.Wrap(err, errs.Unavailable, "AUDIT_UNAVAILABLE", "the audit log did not record the erasure; nothing was erased")
 	}
 	var er storage.Erasure
-	err := e.store.DB().InTx(ctx, func(tx *sql.Tx) error {
+	err = e.store.DB().InTx(ctx, func(tx *sql.Tx) error {
 		var err error
 		er, err = e.store.EraseSubject(ctx, tx, tenant, subject, requestID, e.opts.Now().UTC(), int(tokens.FormatDeterministic))
 		return err
@@ -60,7 +63,10 @@ type Exported struct {
 // ExportSubject decrypts every value of a subject, for access and
 // portability requests. Audited synchronously before anything is returned.
 func (e *Engine) ExportSubject(ctx context.Context, caller Caller, tenant, subject, requestID string) ([]Exported, error) {
-	tenant = tenantOrDefault(tenant)
+	tenant, err := e.tenant(tenant)
+	if err != nil {
+		return nil, err
+	}
 	rows, err := e.store.SubjectTokens(ctx, tenant, subject)
 	if err != nil {
 		return nil, err
@@ -129,7 +135,10 @@ func (e *Engine) RotateKeys(ctx context.Context, caller Caller, rotate bool) (Ro
 // once, and the background job re-encrypts the old values, then destroys
 // the old key. Audited synchronously.
 func (e *Engine) RotateSubjectKey(ctx context.Context, caller Caller, tenant, subject string) (RotationStatus, error) {
-	tenant = tenantOrDefault(tenant)
+	tenant, err := e.tenant(tenant)
+	if err != nil {
+		return RotationStatus{}, err
+	}
 	rec, err := e.store.GetSubject(ctx, tenant, subject)
 	if err != nil {
 		return RotationStatus{}, err

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"slices"
 	"database/sql"
 	"errors"
 	"regexp"
@@ -46,11 +47,16 @@ type TokenizeResult struct {
 // maxTokenAttempts bounds retries when a generated token is already taken.
 const maxTokenAttempts = 8
 
-func tenantOrDefault(t string) string {
+// tenant resolves a request's tenant: empty is the default tenant, and
+// only configured tenants are served.
+func (e *Engine) tenant(t string) (string, error) {
 	if t == "" {
-		return DefaultTenant
+		t = DefaultTenant
 	}
-	return t
+	if !slices.Contains(e.opts.Tenants, t) {
+		return "", errs.E(errs.NotFound, "UNKNOWN_TENANT", "this vault does not serve that tenant")
+	}
+	return t, nil
 }
 
 // pendingItem is an item on its way to a token.
@@ -74,7 +80,7 @@ func (e *Engine) Tokenize(ctx context.Context, caller Caller, req TokenizeReques
 		// Our cached key was stale (the subject's key rotated, or it was
 		// erased, maybe by another replica): drop it and try once more from
 		// the database, which says which.
-		tenant := tenantOrDefault(req.Tenant)
+		tenant, _ := e.tenant(req.Tenant) // known valid: tokenize got this far
 		e.deks.Remove(subjectKey(tenant, req.Subject, 0))
 		results, err = e.tokenize(ctx, caller, req)
 		if errors.Is(err, storage.ErrSubjectChanged) {
@@ -85,7 +91,10 @@ func (e *Engine) Tokenize(ctx context.Context, caller Caller, req TokenizeReques
 }
 
 func (e *Engine) tokenize(ctx context.Context, caller Caller, req TokenizeRequest) ([]TokenizeResult, error) {
-	tenant := tenantOrDefault(req.Tenant)
+	tenant, err := e.tenant(req.Tenant)
+	if err != nil {
+		return nil, err
+	}
 	results := make([]TokenizeResult, len(req.Items))
 	var items []*pendingItem
 	for i, it := range req.Items {
@@ -483,7 +492,10 @@ type Match struct{ Subject, Token string }
 // the policy must allow the caller the "lookup" action for the purpose and
 // data type, and every lookup is audited synchronously.
 func (e *Engine) Lookup(ctx context.Context, caller Caller, tenant, purpose string, t tokens.DataType, value string) (string, []Match, error) {
-	tenant = tenantOrDefault(tenant)
+	tenant, err := e.tenant(tenant)
+	if err != nil {
+		return "", nil, err
+	}
 	if d := e.policy.DecideAction(policy.ActionLookup, caller.Workload, purpose, t); !d.Allowed {
 		return "", nil, errs.E(errs.PermissionDenied, d.Reason, "lookup of this data type for this purpose is not allowed (rule %s)", d.Rule)
 	}
