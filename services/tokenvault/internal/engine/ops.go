@@ -2,10 +2,10 @@ package engine
 
 import (
 	"context"
-	"slices"
 	"database/sql"
 	"errors"
 	"regexp"
+	"slices"
 	"time"
 
 	"github.com/sottohq/sotto/pkg/auditclient"
