@@ -2,6 +2,7 @@ package engine_test
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -216,7 +217,7 @@ func TestDetokenizeFailsClosedWithoutAudit(t *testing.T) {
 		if !errs.Is(err, errs.Unavailable) || errs.ReasonOf(err) != "AUDIT_UNAVAILABLE" || res != nil {
 			t.Fatalf("detokenize with audit down: %v, %v", res, err)
 		}
-		if _, err := f.eng.ExportSubject(context.Background(), conversation, "", "cus_1", "dsr_1"); !errs.Is(err, errs.Unavailable) {
+		if _, _, err := f.eng.ExportSubject(context.Background(), conversation, "", "cus_1", "dsr_1", "", 0); !errs.Is(err, errs.Unavailable) {
 			t.Fatalf("export with audit down: %v", err)
 		}
 		if _, err := f.eng.EraseSubject(context.Background(), conversation, "", "cus_1", "dsr_1"); !errs.Is(err, errs.Unavailable) {
@@ -400,18 +401,38 @@ func TestEraseCryptoShreds(t *testing.T) {
 func TestExportSubject(t *testing.T) {
 	storetest.ForEachDialect(t, migrations.FS, func(t *testing.T, db *store.DB) {
 		f := newFixture(t, db, time.Minute)
-		f.tokenize(t, "cus_1", engine.Item{Value: "Jane Doe", Type: tokens.Name}, engine.Item{Value: "4242424242424242", Type: tokens.CardNumber})
+		items := []engine.Item{{Value: "Jane Doe", Type: tokens.Name}, {Value: "4242424242424242", Type: tokens.CardNumber}}
+		for i := 0; i < 5; i++ {
+			items = append(items, engine.Item{Value: fmt.Sprintf("Order note %d", i), Type: tokens.FreeText})
+		}
+		f.tokenize(t, "cus_1", items...)
 		f.tokenize(t, "cus_2", engine.Item{Value: "John Roe", Type: tokens.Name})
-		out, err := f.eng.ExportSubject(context.Background(), engine.Caller{Workload: "consent"}, "", "cus_1", "dsr_1")
-		if err != nil {
-			t.Fatal(err)
-		}
+		consent := engine.Caller{Workload: "consent"}
+		// Page through everything, 3 at a time.
 		got := map[string]bool{}
-		for _, v := range out {
-			got[v.Value] = true
+		after, pages := "", 0
+		for {
+			out, next, err := f.eng.ExportSubject(context.Background(), consent, "", "cus_1", "dsr_1", after, 3)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pages++
+			for _, v := range out {
+				if got[v.Value] {
+					t.Fatalf("value exported twice")
+				}
+				got[v.Value] = true
+			}
+			if next == "" {
+				break
+			}
+			after = next
+			if pages > 5 {
+				t.Fatal("export does not end")
+			}
 		}
-		if len(out) != 2 || !got["Jane Doe"] || !got["4242424242424242"] {
-			t.Fatalf("export: %+v", out)
+		if pages != 3 || len(got) != 7 || !got["Jane Doe"] || !got["4242424242424242"] || got["John Roe"] {
+			t.Fatalf("export: %d pages, %d values", pages, len(got))
 		}
 		last := f.audit.events[len(f.audit.events)-1]
 		if last.Action != "tokenvault.export" || last.Subject != "cus_1" || last.ResourceID != "dsr_1" {

@@ -60,34 +60,44 @@ type Exported struct {
 	Value string
 }
 
-// ExportSubject decrypts every value of a subject, for access and
-// portability requests. Audited synchronously before anything is returned.
-func (e *Engine) ExportSubject(ctx context.Context, caller Caller, tenant, subject, requestID string) ([]Exported, error) {
+// ExportSubject decrypts a page of a subject's values (limit, after the
+// token after; "" starts), for access and portability requests, and returns
+// the token to continue after ("" on the last page). Each page is audited
+// synchronously before anything is returned.
+func (e *Engine) ExportSubject(ctx context.Context, caller Caller, tenant, subject, requestID, after string, limit int) ([]Exported, string, error) {
 	tenant, err := e.tenant(tenant)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	rows, err := e.store.SubjectTokens(ctx, tenant, subject)
+	if limit <= 0 {
+		limit = 500
+	}
+	rows, err := e.store.SubjectTokensPage(ctx, tenant, subject, after, limit+1)
 	if err != nil {
-		return nil, err
+		return nil, "", err
+	}
+	next := ""
+	if len(rows) > limit {
+		rows = rows[:limit]
+		next = rows[limit-1].Token
 	}
 	if len(rows) == 0 {
 		if _, err := e.store.GetSubject(ctx, tenant, subject); err != nil {
-			return nil, err
+			return nil, "", err
 		}
 	}
 	out := make([]Exported, 0, len(rows))
 	for _, r := range rows {
 		if r.SubjectErased {
-			return nil, errs.E(errs.FailedPrecondition, "SUBJECT_ERASED", "the subject was erased")
+			return nil, "", errs.E(errs.FailedPrecondition, "SUBJECT_ERASED", "the subject was erased")
 		}
 		dek, _, err := e.dek(ctx, tenant, subject, r.DEKVersion, false)
 		if err != nil {
-			return nil, err
+			return nil, "", err
 		}
 		pt, err := open(dek, r.Ciphertext, valueAAD(r.Token, r.Tenant, r.Subject, tokens.DataType(r.DataType)))
 		if err != nil {
-			return nil, err
+			return nil, "", err
 		}
 		r.Ciphertext = nil
 		out = append(out, Exported{Token: r, Value: string(pt)})
@@ -96,9 +106,9 @@ func (e *Engine) ExportSubject(ctx context.Context, caller Caller, tenant, subje
 	ev.Subject, ev.ActorSubject, ev.ResourceType, ev.ResourceID, ev.Purpose = subject, caller.EndUser, "access_request", requestID, "dsr_access"
 	ev.CallerWorkload = caller.ID
 	if err := e.audit.Record(ctx, ev); err != nil {
-		return nil, errs.Wrap(err, errs.Unavailable, "AUDIT_UNAVAILABLE", "the audit log did not record the export; nothing was returned")
+		return nil, "", errs.Wrap(err, errs.Unavailable, "AUDIT_UNAVAILABLE", "the audit log did not record the export; nothing was returned")
 	}
-	return out, nil
+	return out, next, nil
 }
 
 // RotationStatus is the state of key rotation.

@@ -3,6 +3,8 @@ package server
 
 import (
 	"context"
+	"encoding/base64"
+	"unicode/utf8"
 
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -164,11 +166,18 @@ func (s *Server) ExportSubject(ctx context.Context, req *tokenvaultv1.ExportSubj
 	if err != nil {
 		return nil, err
 	}
-	values, err := s.engine.ExportSubject(ctx, c, req.GetTenant(), req.GetSubject(), req.GetRequestId())
+	after, err := decodePageToken(req.GetPageToken())
+	if err != nil {
+		return nil, err
+	}
+	values, next, err := s.engine.ExportSubject(ctx, c, req.GetTenant(), req.GetSubject(), req.GetRequestId(), after, int(req.GetPageSize()))
 	if err != nil {
 		return nil, err
 	}
 	resp := &tokenvaultv1.ExportSubjectResponse{}
+	if next != "" {
+		resp.NextPageToken = base64.RawURLEncoding.EncodeToString([]byte(next))
+	}
 	for _, v := range values {
 		resp.Values = append(resp.Values, &tokenvaultv1.ExportedValue{
 			Token: v.Token.Token, DataType: tokenvaultv1.DataType(v.DataType), Value: v.Value, Scope: v.Scope, CreateTime: timestamppb.New(v.Created),
@@ -195,4 +204,17 @@ func (s *Server) RotateKeys(ctx context.Context, req *tokenvaultv1.RotateKeysReq
 		return nil, err
 	}
 	return &tokenvaultv1.RotateKeysResponse{KekVersion: int32(st.KEKVersion), PendingRewrap: st.PendingRewrap, PendingReencrypt: st.PendingReencrypt}, nil
+}
+
+// decodePageToken turns an opaque page token back into the token to
+// continue after.
+func decodePageToken(tok string) (string, error) {
+	if tok == "" {
+		return "", nil
+	}
+	b, err := base64.RawURLEncoding.DecodeString(tok)
+	if err != nil || len(b) == 0 || len(b) > 64 || !utf8.Valid(b) {
+		return "", errs.E(errs.InvalidArgument, "INVALID_PAGE_TOKEN", "page_token is not a token this service issued")
+	}
+	return string(b), nil
 }

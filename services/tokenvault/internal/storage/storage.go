@@ -381,6 +381,25 @@ func (s *Store) FindTokens(ctx context.Context, tokens []string) (map[string][]T
 	return out, nil
 }
 
+// SubjectTokensPage returns up to limit tokens of a subject after the given
+// token, in token order (for paged exports).
+func (s *Store) SubjectTokensPage(ctx context.Context, tenant, subject, after string, limit int) ([]Token, error) {
+	rows, err := s.db.QueryContext(ctx, tokenSelect+`WHERE t.tenant = $1 AND t.subject = $2 AND t.token > $3 ORDER BY t.token LIMIT $4`, tenant, subject, after, limit)
+	if err != nil {
+		return nil, store.MapError(err)
+	}
+	defer rows.Close()
+	var out []Token
+	for rows.Next() {
+		t, err := scanToken(rows)
+		if err != nil {
+			return nil, store.MapError(err)
+		}
+		out = append(out, t)
+	}
+	return out, store.MapError(rows.Err())
+}
+
 // SubjectTokens returns every token of a subject, oldest first.
 func (s *Store) SubjectTokens(ctx context.Context, tenant, subject string) ([]Token, error) {
 	rows, err := s.db.QueryContext(ctx, tokenSelect+`WHERE t.tenant = $1 AND t.subject = $2 ORDER BY t.created_us, t.token`, tenant, subject)

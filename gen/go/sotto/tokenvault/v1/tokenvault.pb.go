@@ -1470,7 +1470,11 @@ type ExportSubjectRequest struct {
 	// The subject.
 	Subject string `protobuf:"bytes,2,opt,name=subject,proto3" json:"subject,omitempty"`
 	// The access or portability request this fulfils.
-	RequestId     string `protobuf:"bytes,3,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	RequestId string `protobuf:"bytes,3,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// Maximum number of values to return (default 500, at most 1000).
+	PageSize int32 `protobuf:"varint,4,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// Token from a previous response's next_page_token.
+	PageToken     string `protobuf:"bytes,5,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1522,6 +1526,20 @@ func (x *ExportSubjectRequest) GetSubject() string {
 func (x *ExportSubjectRequest) GetRequestId() string {
 	if x != nil {
 		return x.RequestId
+	}
+	return ""
+}
+
+func (x *ExportSubjectRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ExportSubjectRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
 	}
 	return ""
 }
@@ -1611,8 +1629,10 @@ func (x *ExportedValue) GetCreateTime() *timestamppb.Timestamp {
 // ExportSubjectResponse is the response of ExportSubject.
 type ExportSubjectResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Every value held for the subject.
-	Values        []*ExportedValue `protobuf:"bytes,1,rep,name=values,proto3" json:"values,omitempty"`
+	// Values held for the subject, one page.
+	Values []*ExportedValue `protobuf:"bytes,1,rep,name=values,proto3" json:"values,omitempty"`
+	// Token for the next page, empty on the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1652,6 +1672,13 @@ func (x *ExportSubjectResponse) GetValues() []*ExportedValue {
 		return x.Values
 	}
 	return nil
+}
+
+func (x *ExportSubjectResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
 }
 
 // RotateKeysRequest is the request of RotateKeys.
@@ -1875,21 +1902,26 @@ const file_sotto_tokenvault_v1_tokenvault_proto_rawDesc = "" +
 	"\x16lookup_entries_removed\x18\x06 \x01(\x03R\x14lookupEntriesRemoved\x12%\n" +
 	"\x0ealready_erased\x18\a \x01(\bR\ralreadyErased\"X\n" +
 	"\x14EraseSubjectResponse\x12@\n" +
-	"\bevidence\x18\x01 \x01(\v2$.sotto.tokenvault.v1.ErasureEvidenceR\bevidence\"\xd3\x01\n" +
+	"\bevidence\x18\x01 \x01(\v2$.sotto.tokenvault.v1.ErasureEvidenceR\bevidence\"\xa5\x02\n" +
 	"\x14ExportSubjectRequest\x12<\n" +
 	"\x06tenant\x18\x01 \x01(\tB$\xbaH!r\x1f2\x1d^([a-z0-9][a-z0-9_-]{0,62})?$R\x06tenant\x12;\n" +
 	"\asubject\x18\x02 \x01(\tB!\xbaH\x1er\x1c2\x1a^[A-Za-z0-9_.:=+-]{1,128}$R\asubject\x12@\n" +
 	"\n" +
-	"request_id\x18\x03 \x01(\tB!\xbaH\x1er\x1c2\x1a^[A-Za-z0-9_.:=+-]{1,128}$R\trequestId\"\xca\x01\n" +
+	"request_id\x18\x03 \x01(\tB!\xbaH\x1er\x1c2\x1a^[A-Za-z0-9_.:=+-]{1,128}$R\trequestId\x12'\n" +
+	"\tpage_size\x18\x04 \x01(\x05B\n" +
+	"\xbaH\a\x1a\x05\x18\xe8\a(\x00R\bpageSize\x12'\n" +
+	"\n" +
+	"page_token\x18\x05 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\tpageToken\"\xca\x01\n" +
 	"\rExportedValue\x12\x14\n" +
 	"\x05token\x18\x01 \x01(\tR\x05token\x12:\n" +
 	"\tdata_type\x18\x02 \x01(\x0e2\x1d.sotto.tokenvault.v1.DataTypeR\bdataType\x12\x14\n" +
 	"\x05value\x18\x03 \x01(\tR\x05value\x12\x14\n" +
 	"\x05scope\x18\x04 \x01(\tR\x05scope\x12;\n" +
 	"\vcreate_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"createTime\"S\n" +
+	"createTime\"{\n" +
 	"\x15ExportSubjectResponse\x12:\n" +
-	"\x06values\x18\x01 \x03(\v2\".sotto.tokenvault.v1.ExportedValueR\x06values\"\xa9\x01\n" +
+	"\x06values\x18\x01 \x03(\v2\".sotto.tokenvault.v1.ExportedValueR\x06values\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xa9\x01\n" +
 	"\x11RotateKeysRequest\x12\x16\n" +
 	"\x06rotate\x18\x01 \x01(\bR\x06rotate\x12<\n" +
 	"\x06tenant\x18\x02 \x01(\tB$\xbaH!r\x1f2\x1d^([a-z0-9][a-z0-9_-]{0,62})?$R\x06tenant\x12>\n" +
