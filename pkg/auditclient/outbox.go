@@ -57,7 +57,13 @@ func NewOutbox(db *store.DB, client *Client, logger *slog.Logger) *Outbox {
 // audit service's own rules first, so that a malformed event fails the
 // caller's transaction instead of blocking the relay later.
 func (o *Outbox) Enqueue(ctx context.Context, tx *sql.Tx, events ...Event) error {
-	for _, e := range events {
+	if len(events) == 0 {
+		return nil
+	}
+	var q strings.Builder
+	q.WriteString(`INSERT INTO audit_outbox (event_id, payload) VALUES `)
+	args := make([]any, 0, 2*len(events))
+	for i, e := range events {
 		if e.ID == "" || e.Time.IsZero() {
 			return errs.E(errs.InvalidArgument, "AUDIT_EVENT_INCOMPLETE", "audit event needs an ID and a time (use auditclient.New)")
 		}
@@ -69,12 +75,17 @@ func (o *Outbox) Enqueue(ctx context.Context, tx *sql.Tx, events ...Event) error
 		if err != nil {
 			return errs.Wrap(err, errs.Internal, "ENCODE_FAILED", "cannot encode audit event")
 		}
-		// A plain statement on the transaction: preparing on the pool from
-		// inside a transaction could wait for a connection that the waiting
-		// transactions themselves hold.
-		if _, err := tx.ExecContext(ctx, `INSERT INTO audit_outbox (event_id, payload) VALUES ($1, $2)`, e.ID, payload); err != nil {
-			return store.MapError(err)
+		if i > 0 {
+			q.WriteByte(',')
 		}
+		fmt.Fprintf(&q, "($%d, $%d)", len(args)+1, len(args)+2)
+		args = append(args, e.ID, payload)
+	}
+	// One statement for all events (a group commit enqueues many). A plain
+	// statement on the transaction: preparing on the pool from inside a
+	// transaction could wait for a connection that waiting transactions hold.
+	if _, err := tx.ExecContext(ctx, q.String(), args...); err != nil {
+		return store.MapError(err)
 	}
 	return nil
 }

@@ -123,12 +123,14 @@ func (e *Engine) commitAll(ctx context.Context, batch []*writeJob) error {
 	return e.store.DB().InTx(ctx, func(tx *sql.Tx) error {
 		var rows []storage.Token
 		var events []auditclient.Event
+		var subjects []storage.SubjectVersion
 		for _, j := range batch {
-			if err := e.store.CheckSubject(ctx, tx, j.tenant, j.subject, j.dekVersion); err != nil {
-				return statementError{err}
-			}
+			subjects = append(subjects, storage.SubjectVersion{Tenant: j.tenant, Subject: j.subject, Version: j.dekVersion})
 			rows = append(rows, j.rows...)
 			events = append(events, j.event)
+		}
+		if err := e.store.CheckSubjects(ctx, tx, subjects); err != nil {
+			return statementError{err}
 		}
 		if err := e.store.InsertRows(ctx, tx, rows); err != nil {
 			return statementError{err}

@@ -225,6 +225,42 @@ func (s *Store) CheckSubject(ctx context.Context, tx *sql.Tx, tenant, subject st
 	return nil
 }
 
+// SubjectVersion names a subject and the data key version a writer used.
+type SubjectVersion struct {
+	Tenant, Subject string
+	Version         int
+}
+
+// CheckSubjects is CheckSubject for many subjects in one statement (group
+// commit): every named subject must be live and at the named version, or
+// ErrSubjectChanged.
+func (s *Store) CheckSubjects(ctx context.Context, tx *sql.Tx, subjects []SubjectVersion) error {
+	seen := map[SubjectVersion]bool{}
+	var q strings.Builder
+	q.WriteString(`UPDATE subjects SET current_version = current_version WHERE erased_us IS NULL AND (tenant, subject, current_version) IN (VALUES `)
+	var args []any
+	for _, sv := range subjects {
+		if seen[sv] {
+			continue
+		}
+		if len(seen) > 0 {
+			q.WriteByte(',')
+		}
+		seen[sv] = true
+		q.WriteString("(" + s.placeholders(len(args)+1, 3) + ")")
+		args = append(args, sv.Tenant, sv.Subject, sv.Version)
+	}
+	q.WriteString(")")
+	res, err := tx.ExecContext(ctx, q.String(), args...)
+	if err != nil {
+		return store.MapError(err)
+	}
+	if n, _ := res.RowsAffected(); n != int64(len(seen)) {
+		return ErrSubjectChanged
+	}
+	return nil
+}
+
 // InsertRows writes token rows in tx as multi-row INSERTs. Callers check
 // their subjects first (CheckSubject). A deterministic token the subject
 // already holds (a concurrent request for the same value, or an expired one
