@@ -480,3 +480,14 @@ func TestMapError(t *testing.T) {
 		})
 	}
 }
+
+func TestPlaceholdersPerDialect(t *testing.T) {
+	sqlite := &store.DB{Dialect: store.SQLite}
+	pg := &store.DB{Dialect: store.Postgres}
+	if got := sqlite.Placeholders(4, 3); got != "?,?,?" {
+		t.Errorf("sqlite: %q", got)
+	}
+	if got := pg.Placeholders(4, 3); got != "$4,$5,$6" {
+		t.Errorf("postgres: %q", got)
+	}
+}

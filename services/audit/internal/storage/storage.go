@@ -83,7 +83,7 @@ func (s *Store) FindEvents(ctx context.Context, eventIDs []string) (map[string]l
 	out := make(map[string]ledger.Logged)
 	for start := 0; start < len(eventIDs); start += 500 {
 		chunk := eventIDs[start:min(start+500, len(eventIDs))]
-		q := `SELECT event_id, leaf_index, input_digest FROM entries WHERE event_id IN (` + s.placeholders(1, len(chunk)) + `)`
+		q := `SELECT event_id, leaf_index, input_digest FROM entries WHERE event_id IN (` + s.db.Placeholders(1, len(chunk)) + `)`
 		args := make([]any, len(chunk))
 		for i, id := range chunk {
 			args[i] = id
@@ -135,7 +135,7 @@ func (s *Store) Append(ctx context.Context, fromSize int64, entries []ledger.Ent
 				if i > 0 {
 					q.WriteByte(',')
 				}
-				q.WriteString("(" + s.placeholders(len(args)+1, 9) + ")")
+				q.WriteString("(" + s.db.Placeholders(len(args)+1, 9) + ")")
 				args = append(args, e.Index, e.EventID, e.Data, e.InputDigest, e.SubjectHash, e.ActorSubjectHash, e.ActorWorkload, e.Action, e.OccurTime.UnixMicro())
 			}
 			if _, err := tx.ExecContext(ctx, q.String(), args...); err != nil {
@@ -151,7 +151,7 @@ func (s *Store) Append(ctx context.Context, fromSize int64, entries []ledger.Ent
 				if i > 0 {
 					q.WriteByte(',')
 				}
-				q.WriteString("(" + s.placeholders(len(args)+1, 3) + ")")
+				q.WriteString("(" + s.db.Placeholders(len(args)+1, 3) + ")")
 				args = append(args, int64(n.ID.Level), int64(n.ID.Index), n.Hash)
 			}
 			if _, err := tx.ExecContext(ctx, q.String(), args...); err != nil {
@@ -321,24 +321,4 @@ func (s *Store) AddHMACKey(ctx context.Context, version int, wrapped []byte) err
 	_, err := s.db.ExecContext(ctx, `INSERT INTO hmac_keys (version, wrapped, created_us) VALUES ($1, $2, $3)`,
 		version, wrapped, time.Now().UnixMicro())
 	return store.MapError(err)
-}
-
-// placeholders returns n bind parameters numbered from `from`, for statements
-// with many rows. SQLite resolves "$N" names with a linear search per
-// parameter, which makes a 4000-parameter INSERT quadratic (it dominated the
-// append profile), so SQLite gets anonymous "?" parameters instead; they bind
-// in order, as the callers pass them.
-func (s *Store) placeholders(from, n int) string {
-	var b strings.Builder
-	for i := 0; i < n; i++ {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		if s.db.Dialect == store.SQLite {
-			b.WriteByte('?')
-		} else {
-			fmt.Fprintf(&b, "$%d", from+i)
-		}
-	}
-	return b.String()
 }

@@ -247,7 +247,7 @@ func (s *Store) CheckSubjects(ctx context.Context, tx *sql.Tx, subjects []Subjec
 			q.WriteByte(',')
 		}
 		seen[sv] = true
-		q.WriteString("(" + s.placeholders(len(args)+1, 3) + ")")
+		q.WriteString("(" + s.db.Placeholders(len(args)+1, 3) + ")")
 		args = append(args, sv.Tenant, sv.Subject, sv.Version)
 	}
 	q.WriteString(")")
@@ -297,7 +297,7 @@ func (s *Store) insertChunks(ctx context.Context, tx *sql.Tx, tokens []Token, su
 			if i > 0 {
 				q.WriteByte(',')
 			}
-			q.WriteString("(" + s.placeholders(len(args)+1, 11) + ")")
+			q.WriteString("(" + s.db.Placeholders(len(args)+1, 11) + ")")
 			var masked any
 			if t.Masked != "" {
 				masked = t.Masked
@@ -315,24 +315,6 @@ func (s *Store) insertChunks(ctx context.Context, tx *sql.Tx, tokens []Token, su
 // ErrSubjectChanged means the subject was erased or its data key rotated
 // since the caller read it.
 var ErrSubjectChanged = errs.E(errs.Aborted, "SUBJECT_CHANGED", "the subject changed concurrently")
-
-// placeholders returns n bind parameters numbered from `from`. SQLite gets
-// anonymous "?" (its "$N" lookup is quadratic in the parameter count; see the
-// audit service's storage), PostgreSQL "$N".
-func (s *Store) placeholders(from, n int) string {
-	var b strings.Builder
-	for i := 0; i < n; i++ {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		if s.db.Dialect == store.SQLite {
-			b.WriteByte('?')
-		} else {
-			fmt.Fprintf(&b, "$%d", from+i)
-		}
-	}
-	return b.String()
-}
 
 // TakenTokens returns which of the candidate token strings already exist
 // (in any tenant: detokenize takes bare tokens), in one query.
