@@ -1,83 +1,32 @@
 package bench
 
 import (
-	"bytes"
 	"encoding/json"
-	"errors"
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
-	"github.com/spiffe/go-spiffe/v2/spiffeid"
 	"google.golang.org/grpc"
 
-	"github.com/sottohq/sotto/pkg/dial"
-	"github.com/sottohq/sotto/pkg/mtls"
+	"github.com/sottohq/sotto/test/devsuite"
 )
 
-// suite is a running `sotto dev up` (audit, tokenvault, gateway), started the
-// way test/e2e starts it.
+// suite is a running `sotto dev up` (see test/devsuite).
 type suite struct {
-	t     *testing.T
-	state string
-	cmd   *exec.Cmd
-	out   *syncBuffer
-	done  chan struct{}
-	err   error
-	info  struct {
-		AuditAddr      string `json:"audit_addr"`
-		TokenvaultAddr string `json:"tokenvault_addr"`
-		GatewayURL     string `json:"gateway_url"`
-		AdminToken     string `json:"admin_token"`
-	}
+	*devsuite.Suite
+	info devsuite.Info
 }
 
-// binDir is where `make build` put the binaries: SOTTO_BIN_DIR, or bin/ at
-// the repository root.
-func binDir(t *testing.T) string {
-	if dir := os.Getenv("SOTTO_BIN_DIR"); dir != "" {
-		return dir
-	}
-	root, err := repoRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := filepath.Join(root, "bin")
-	if _, err := os.Stat(filepath.Join(dir, "tokenvault")); err != nil {
-		t.Fatalf("no binaries in %s: run `make build` or set SOTTO_BIN_DIR", dir)
-	}
-	return dir
-}
-
-func repoRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.work")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("go.work not found above the working directory")
-		}
-		dir = parent
-	}
-}
+func repoRoot() (string, error) { return devsuite.RepoRoot() }
 
 // snapshotBinaries links (or copies) the binaries into a private directory,
 // so that a `make build` elsewhere during the run replaces neither the
 // processes' files (which profiles are read against) nor what a restart
 // would run.
-func snapshotBinaries(t *testing.T, from string) string {
+func snapshotBinaries(t testing.TB, from string) string {
 	t.Helper()
 	dir, err := os.MkdirTemp(from, ".bench-") // same file system: hard links work
 	if err != nil {
@@ -103,74 +52,14 @@ func snapshotBinaries(t *testing.T, from string) string {
 
 func startSuite(t *testing.T, env ...string) *suite {
 	t.Helper()
-	bin := snapshotBinaries(t, binDir(t))
-	s := &suite{t: t, state: t.TempDir(), out: &syncBuffer{}, done: make(chan struct{})}
-	s.cmd = exec.Command(filepath.Join(bin, "sotto"), "dev", "up", "--state", s.state, "--bin", bin, "--http-addr", "auto", "--quiet")
-	s.cmd.Env = append(os.Environ(), env...)
-	s.cmd.Stdout, s.cmd.Stderr = s.out, s.out
-	if err := s.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { s.err = s.cmd.Wait(); close(s.done) }()
-	t.Cleanup(s.stop)
-	deadline := time.Now().Add(90 * time.Second)
-	for {
-		b, err := os.ReadFile(filepath.Join(s.state, "dev.json"))
-		if err == nil && json.Unmarshal(b, &s.info) == nil && strings.Contains(s.out.String(), "Sotto is running") {
-			return s
-		}
-		select {
-		case <-s.done:
-			t.Fatalf("sotto dev up exited (%v):\n%s", s.err, s.out.String())
-		case <-time.After(200 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("sotto dev up did not come up:\n%s", s.out.String())
-		}
-	}
-}
-
-func (s *suite) stop() {
-	select {
-	case <-s.done:
-		return
-	default:
-	}
-	_ = s.cmd.Process.Signal(syscall.SIGINT)
-	select {
-	case <-s.done:
-		if s.err != nil {
-			s.t.Errorf("sotto dev up exited with %v:\n%s", s.err, s.out.String())
-		}
-	case <-time.After(30 * time.Second):
-		_ = s.cmd.Process.Kill()
-		s.t.Errorf("sotto dev up did not stop on SIGINT")
-	}
+	bin := snapshotBinaries(t, devsuite.BinDir(t))
+	ds := devsuite.Start(t, bin, t.TempDir(), env...)
+	return &suite{Suite: ds, info: ds.Info}
 }
 
 // dial connects to service as the workload name, with a certificate from
 // the suite's dev CA.
-func (s *suite) dial(name, service, addr string) *grpc.ClientConn {
-	t := s.t
-	ca, err := mtls.LoadOrCreateDevCA(filepath.Join(s.state, "ca"), "sotto.local")
-	if err != nil {
-		t.Fatal(err)
-	}
-	files, err := mtls.WriteWorkload(filepath.Join(t.TempDir(), name), ca, spiffeid.RequireFromString("spiffe://sotto.local/"+name), time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
-	src, err := mtls.NewFileSource(files, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	conn, err := dial.Service(addr, src, service, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close() })
-	return conn
-}
+func (s *suite) dial(name, service, addr string) *grpc.ClientConn { return s.Dial(name, service, addr) }
 
 // auditTreeSize is the size of the audit log's latest checkpoint, read
 // through the gateway.
@@ -210,21 +99,4 @@ func (s *suite) settle() time.Duration {
 		last = cur
 	}
 	return time.Since(start)
-}
-
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

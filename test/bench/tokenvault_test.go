@@ -208,7 +208,7 @@ func TestTokenvaultVersusTransit(t *testing.T) {
 	}
 	vc.SetToken(v.Token)
 
-	ps := findProcs(s.cmd.Process.Pid)
+	ps := findProcs(s.PID())
 	t.Logf("processes: %v", ps)
 	prof := newProfiler(t, ps)
 	// measure runs op like run does, recording CPU time per process and,

@@ -7,132 +7,52 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
-	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib"
-	"github.com/spiffe/go-spiffe/v2/spiffeid"
 	"github.com/transparency-dev/merkle/rfc6962"
 	_ "modernc.org/sqlite"
 
 	"github.com/sottohq/sotto/pkg/auditclient"
-	"github.com/sottohq/sotto/pkg/dial"
 	"github.com/sottohq/sotto/pkg/errs"
-	"github.com/sottohq/sotto/pkg/mtls"
 	"github.com/sottohq/sotto/pkg/store/storetest"
 	"github.com/sottohq/sotto/pkg/vaulttest"
+	"github.com/sottohq/sotto/test/devsuite"
 )
 
-// suite is a running `sotto dev up`.
+// suite is a running `sotto dev up` (see test/devsuite) with the shorthands
+// these tests use.
 type suite struct {
+	*devsuite.Suite
 	t     *testing.T
 	bin   string
 	state string
-	cmd   *exec.Cmd
-	out   *syncBuffer
-	done  chan struct{} // closed when the process has exited
-	err   error         // its exit status, valid after done
-	info  struct {
-		AuditAddr  string `json:"audit_addr"`
-		GatewayURL string `json:"gateway_url"`
-		AdminToken string `json:"admin_token"`
-	}
+	info  devsuite.Info
 }
 
-func binDir(t *testing.T) string {
-	dir := os.Getenv("SOTTO_BIN_DIR")
-	if dir == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("SOTTO_BIN_DIR is not set: CI must run the end-to-end tests (make test sets it)")
-		}
-		t.Skip("SOTTO_BIN_DIR is not set; run through `make test`, which builds the binaries")
-	}
-	return dir
-}
+type syncBuffer = devsuite.SyncBuffer
+
+func binDir(t *testing.T) string { return devsuite.BinDir(t) }
 
 func startSuite(t *testing.T, state string, env ...string) *suite {
 	t.Helper()
-	s := &suite{t: t, bin: binDir(t), state: state, out: &syncBuffer{}, done: make(chan struct{})}
-	s.cmd = exec.Command(filepath.Join(s.bin, "sotto"), "dev", "up", "--state", state, "--bin", s.bin, "--http-addr", "auto", "--quiet")
-	s.cmd.Env = append(os.Environ(), env...)
-	s.cmd.Stdout, s.cmd.Stderr = s.out, s.out
-	if err := s.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { s.err = s.cmd.Wait(); close(s.done) }()
-	t.Cleanup(s.stop)
-	deadline := time.Now().Add(90 * time.Second)
-	for {
-		b, err := os.ReadFile(filepath.Join(state, "dev.json"))
-		if err == nil && json.Unmarshal(b, &s.info) == nil && strings.Contains(s.out.String(), "Sotto is running") {
-			return s
-		}
-		select {
-		case <-s.done:
-			t.Fatalf("sotto dev up exited (%v):\n%s", s.err, s.out.String())
-		case <-time.After(200 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("sotto dev up did not come up:\n%s", s.out.String())
-		}
-	}
+	ds := devsuite.Start(t, binDir(t), state, env...)
+	return &suite{Suite: ds, t: t, bin: ds.Bin, state: state, info: ds.Info}
 }
 
-// stop sends Ctrl-C and waits for a clean exit.
-func (s *suite) stop() {
-	select {
-	case <-s.done:
-		return // already stopped
-	default:
-	}
-	s.cmd.Process.Signal(syscall.SIGINT)
-	select {
-	case <-s.done:
-		if s.err != nil {
-			s.t.Errorf("sotto dev up exited with %v:\n%s", s.err, s.out.String())
-		}
-	case <-time.After(30 * time.Second):
-		s.cmd.Process.Kill()
-		s.t.Errorf("sotto dev up did not stop on SIGINT")
-	}
-	if _, err := os.Stat(filepath.Join(s.state, "dev.json")); err == nil {
-		s.t.Errorf("dev.json left behind after stop")
-	}
-}
+func (s *suite) stop() { s.Suite.Stop() }
 
 // auditClient connects to the suite's audit service as a workload of the
 // suite's trust domain (a certificate from the dev CA the suite created).
 func (s *suite) auditClient(name string) *auditclient.Client {
-	t := s.t
-	ca, err := mtls.LoadOrCreateDevCA(filepath.Join(s.state, "ca"), "sotto.local")
-	if err != nil {
-		t.Fatal(err)
-	}
-	id := spiffeid.RequireFromString("spiffe://sotto.local/" + name)
-	files, err := mtls.WriteWorkload(filepath.Join(t.TempDir(), name), ca, id, time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
-	src, err := mtls.NewFileSource(files, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	conn, err := dial.Service(s.info.AuditAddr, src, "audit", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close() })
-	return auditclient.NewClient(conn)
+	return auditclient.NewClient(s.Dial(name, "audit", s.info.AuditAddr))
 }
 
 type restResult struct {
@@ -143,19 +63,8 @@ type restResult struct {
 
 func (s *suite) get(path string, token string) restResult {
 	s.t.Helper()
-	req, _ := http.NewRequest(http.MethodGet, s.info.GatewayURL+path, nil)
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	r := restResult{code: resp.StatusCode, raw: string(raw)}
-	json.Unmarshal(raw, &r.body)
-	return r
+	r := s.Request(http.MethodGet, path, token, "")
+	return restResult{code: r.Code, body: r.Body, raw: r.Raw}
 }
 
 func (s *suite) verify() (string, error) {
@@ -391,22 +300,4 @@ func TestProductionBackends(t *testing.T) {
 	if err != nil || sec == nil {
 		t.Fatalf("checkpoint key not in Vault: %v", err)
 	}
-}
-
-// syncBuffer collects a child's output while the test reads it.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

@@ -2,68 +2,23 @@ package e2e
 
 import (
 	"context"
-	"encoding/json"
-	"io"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/spiffe/go-spiffe/v2/spiffeid"
-
 	tokenvaultv1 "github.com/sottohq/sotto/gen/go/sotto/tokenvault/v1"
-	"github.com/sottohq/sotto/pkg/dial"
-	"github.com/sottohq/sotto/pkg/mtls"
 )
 
 // tokenvaultClient connects to the suite's tokenvault as workload name.
 func (s *suite) tokenvaultClient(name string) tokenvaultv1.TokenVaultServiceClient {
-	t := s.t
-	var st struct {
-		Addr string `json:"tokenvault_addr"`
-	}
-	b := readFile(t, filepath.Join(s.state, "dev.json"))
-	if err := json.Unmarshal(b, &st); err != nil || st.Addr == "" {
-		t.Fatalf("no tokenvault address in dev.json: %v", err)
-	}
-	ca, err := mtls.LoadOrCreateDevCA(filepath.Join(s.state, "ca"), "sotto.local")
-	if err != nil {
-		t.Fatal(err)
-	}
-	files, err := mtls.WriteWorkload(filepath.Join(t.TempDir(), name), ca, spiffeid.RequireFromString("spiffe://sotto.local/"+name), time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
-	src, err := mtls.NewFileSource(files, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	conn, err := dial.Service(st.Addr, src, "tokenvault", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close() })
-	return tokenvaultv1.NewTokenVaultServiceClient(conn)
+	return tokenvaultv1.NewTokenVaultServiceClient(s.Dial(name, "tokenvault", s.info.TokenvaultAddr))
 }
 
 func (s *suite) post(path, token, body string) restResult {
 	s.t.Helper()
-	req, _ := http.NewRequest(http.MethodPost, s.info.GatewayURL+path, strings.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	r := restResult{code: resp.StatusCode, raw: string(raw)}
-	json.Unmarshal(raw, &r.body)
-	return r
+	r := s.Request(http.MethodPost, path, token, body)
+	return restResult{code: r.Code, body: r.Body, raw: r.Raw}
 }
 
 func TestTokenvaultEndToEnd(t *testing.T) {
@@ -162,13 +117,4 @@ func TestTokenvaultEndToEnd(t *testing.T) {
 	if err != nil || det.Results[0].Value != "" || det.Results[0].Error.GetReason() != "SUBJECT_ERASED" {
 		t.Fatalf("detokenize after erasure: %v %v", det, err)
 	}
-}
-
-func readFile(t *testing.T, path string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
 }
