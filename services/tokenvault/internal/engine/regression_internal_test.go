@@ -259,3 +259,32 @@ func TestRegressionReencryptDataLoss(t *testing.T) {
 		}
 	})
 }
+
+// TestRegressionGroupCommitTakesTheFastPath: a group of independent jobs is
+// written by commitAll in one go on both databases. (On PostgreSQL the
+// subject check once failed on every group, "integer = text", and every
+// group silently fell back to one savepoint per job: correct, 8× slower.)
+func TestRegressionGroupCommitTakesTheFastPath(t *testing.T) {
+	storetest.ForEachDialect(t, migrations.FS, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		km := revKM(t)
+		e := revEngine(t, db, km, &revRec{})
+		for _, s := range []string{"cus_a", "cus_b"} {
+			if err := e.createSubject(ctx, "default", s); err != nil {
+				t.Fatal(err)
+			}
+		}
+		jobs := []*writeJob{
+			job(ctx, "cus_a", "4000000000000001", tokens.FormatCard, "ct-a"),
+			job(ctx, "cus_b", "4000000000000002", tokens.FormatCard, "ct-b"),
+			job(ctx, "cus_a", "4000000000000003", tokens.FormatCard, "ct-c"),
+		}
+		if err := e.commitAll(ctx, jobs); err != nil {
+			t.Fatalf("commitAll of independent jobs: %v", err)
+		}
+		var n int
+		if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM tokens`).Scan(&n); err != nil || n != 3 {
+			t.Fatalf("rows after commitAll: %d %v", n, err)
+		}
+	})
+}

@@ -247,7 +247,9 @@ func (s *Store) CheckSubjects(ctx context.Context, tx *sql.Tx, subjects []Subjec
 			q.WriteByte(',')
 		}
 		seen[sv] = true
-		q.WriteString("(" + s.db.Placeholders(len(args)+1, 3) + ")")
+		// VALUES gives PostgreSQL no column types to infer the parameters
+		// from, so the version is cast explicitly (SQLite accepts the same).
+		q.WriteString("(" + s.db.Placeholders(len(args)+1, 2) + ", CAST(" + s.db.Placeholders(len(args)+3, 1) + " AS INTEGER))")
 		args = append(args, sv.Tenant, sv.Subject, sv.Version)
 	}
 	q.WriteString(")")
