@@ -80,14 +80,11 @@ func devUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return mtls.WriteWorkload(filepath.Join(dir, "certs", name), ca, id, 24*time.Hour)
 	}
 
-	auditAddr, auditAdmin, gwAdmin, err := freeAddrs3()
+	addrs, err := freeAddrs(5)
 	if err != nil {
 		return err
 	}
-	tvAddr, tvAdmin, err := freeAddrs2()
-	if err != nil {
-		return err
-	}
+	auditAddr, auditAdmin, gwAdmin, tvAddr, tvAdmin := addrs[0], addrs[1], addrs[2], addrs[3], addrs[4]
 	gwAddr := *httpAddr
 	if gwAddr == "auto" {
 		if gwAddr, err = freeAddr(); err != nil {
@@ -306,23 +303,16 @@ func freeAddr() (string, error) {
 	return l.Addr().String(), nil
 }
 
-func freeAddrs3() (a, b, c string, err error) {
-	if a, err = freeAddr(); err != nil {
-		return
+func freeAddrs(n int) ([]string, error) {
+	out := make([]string, n)
+	for i := range out {
+		a, err := freeAddr()
+		if err != nil {
+			return nil, err
+		}
+		out[i] = a
 	}
-	if b, err = freeAddr(); err != nil {
-		return
-	}
-	c, err = freeAddr()
-	return
-}
-
-func freeAddrs2() (a, b string, err error) {
-	if a, err = freeAddr(); err != nil {
-		return
-	}
-	b, err = freeAddr()
-	return
+	return out, nil
 }
 
 func randomToken() (string, error) {

@@ -9,7 +9,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"slices"
 	"sync"
@@ -485,9 +484,6 @@ func (l *Log) rehash(ctx context.Context, nodes proof.Nodes) ([][]byte, error) {
 	}
 	return out, nil
 }
-
-// String helps debugging without exposing data.
-func (r Result) String() string { return fmt.Sprintf("%s@%d", r.EventID, r.Index) }
 
 // Event returns one event by ID.
 func (l *Log) Event(ctx context.Context, eventID string) (*auditv1.Event, error) {

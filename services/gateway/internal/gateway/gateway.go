@@ -57,8 +57,8 @@ func New(ctx context.Context, b Backends, opts Options) (http.Handler, error) {
 		// Match routes on the path as sent: an encoded "/" (%2F) stays part of
 		// a segment instead of creating a route the guard below never saw.
 		runtime.WithUnescapingMode(runtime.UnescapingModeAllExceptReserved),
-		// Only headers the services understand travel on; in particular the
-		// operator token stays at the edge.
+		// No HTTP headers travel on as gRPC metadata (requireAdmin also
+		// removes the operator token, which grpc-gateway forwards regardless).
 		runtime.WithIncomingHeaderMatcher(func(string) (string, bool) { return "", false }),
 		// grpc-gateway keeps the query parser process-wide; one gateway per process.
 		runtime.SetQueryParameterParser(strictQueryParser{}),
@@ -135,6 +135,9 @@ func requireAdmin(token string, next http.Handler) http.Handler {
 			writeError(w, http.StatusUnauthorized, codes.Unauthenticated, "UNAUTHENTICATED", "a valid operator bearer token is required")
 			return
 		}
+		// The token is spent here. grpc-gateway forwards Authorization to the
+		// services whatever the header matcher says, so it is removed.
+		r.Header.Del("Authorization")
 		next.ServeHTTP(w, r)
 	})
 }

@@ -124,20 +124,21 @@ func (e *Engine) tokenize(ctx context.Context, caller Caller, req TokenizeReques
 	if err != nil {
 		return nil, err
 	}
-	var typeKeys map[tokens.DataType][]byte
+	// Deterministic items need the tenant key, derived per data type once
+	// per request and only for the types present.
+	var tenantKey []byte
+	typeKeys := map[tokens.DataType][]byte{}
 	for _, p := range items {
 		if p.format != tokens.FormatDeterministic {
 			continue
 		}
-		if typeKeys == nil {
-			tenantKey, err := e.tenantKey(ctx, tenant)
-			if err != nil {
+		if tenantKey == nil {
+			if tenantKey, err = e.tenantKey(ctx, tenant); err != nil {
 				return nil, err
 			}
-			typeKeys = map[tokens.DataType][]byte{}
-			for _, t := range tokens.DataTypes() {
-				typeKeys[t] = derive(tenantKey, "sotto/tokenvault/det/"+t.Code())
-			}
+		}
+		if typeKeys[p.typ] == nil {
+			typeKeys[p.typ] = derive(tenantKey, "sotto/tokenvault/det/"+p.typ.Code())
 		}
 		p.typeKey = typeKeys[p.typ]
 	}
