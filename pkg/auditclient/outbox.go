@@ -57,6 +57,44 @@ func NewOutbox(db *store.DB, client *Client, logger *slog.Logger) *Outbox {
 // audit service's own rules first, so that a malformed event fails the
 // caller's transaction instead of blocking the relay later.
 func (o *Outbox) Enqueue(ctx context.Context, tx *sql.Tx, events ...Event) error {
+	sealed, err := Seal(events...)
+	if err != nil {
+		return err
+	}
+	return o.EnqueueSealed(ctx, tx, sealed...)
+}
+
+// Sealed is an event checked against the audit service's rules and encoded,
+// ready for EnqueueSealed.
+type Sealed struct {
+	id      string
+	payload []byte
+}
+
+// Seal checks and encodes events. Callers that hold a lock or a single
+// writer while they enqueue seal beforehand: validation is most of the
+// cost of enqueueing an event.
+func Seal(events ...Event) ([]Sealed, error) {
+	out := make([]Sealed, len(events))
+	for i, e := range events {
+		if e.ID == "" || e.Time.IsZero() {
+			return nil, errs.E(errs.InvalidArgument, "AUDIT_EVENT_INCOMPLETE", "audit event needs an ID and a time (use auditclient.New)")
+		}
+		in := e.proto()
+		if err := protovalidate.Validate(in); err != nil {
+			return nil, errs.Wrap(err, errs.InvalidArgument, "AUDIT_EVENT_INVALID", "audit event breaks the audit service's rules")
+		}
+		payload, err := proto.Marshal(in)
+		if err != nil {
+			return nil, errs.Wrap(err, errs.Internal, "ENCODE_FAILED", "cannot encode audit event")
+		}
+		out[i] = Sealed{id: e.ID, payload: payload}
+	}
+	return out, nil
+}
+
+// EnqueueSealed is Enqueue for events already sealed.
+func (o *Outbox) EnqueueSealed(ctx context.Context, tx *sql.Tx, events ...Sealed) error {
 	if len(events) == 0 {
 		return nil
 	}
@@ -64,22 +102,14 @@ func (o *Outbox) Enqueue(ctx context.Context, tx *sql.Tx, events ...Event) error
 	q.WriteString(`INSERT INTO audit_outbox (event_id, payload) VALUES `)
 	args := make([]any, 0, 2*len(events))
 	for i, e := range events {
-		if e.ID == "" || e.Time.IsZero() {
-			return errs.E(errs.InvalidArgument, "AUDIT_EVENT_INCOMPLETE", "audit event needs an ID and a time (use auditclient.New)")
-		}
-		in := e.proto()
-		if err := protovalidate.Validate(in); err != nil {
-			return errs.Wrap(err, errs.InvalidArgument, "AUDIT_EVENT_INVALID", "audit event breaks the audit service's rules")
-		}
-		payload, err := proto.Marshal(in)
-		if err != nil {
-			return errs.Wrap(err, errs.Internal, "ENCODE_FAILED", "cannot encode audit event")
+		if e.id == "" {
+			return errs.E(errs.InvalidArgument, "AUDIT_EVENT_INCOMPLETE", "audit event was not sealed (use auditclient.Seal)")
 		}
 		if i > 0 {
 			q.WriteByte(',')
 		}
 		fmt.Fprintf(&q, "($%d, $%d)", len(args)+1, len(args)+2)
-		args = append(args, e.ID, payload)
+		args = append(args, e.id, e.payload)
 	}
 	// One statement for all events (a group commit enqueues many). A plain
 	// statement on the transaction: preparing on the pool from inside a

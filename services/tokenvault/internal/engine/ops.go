@@ -186,7 +186,11 @@ func (e *Engine) tokenize(ctx context.Context, caller Caller, req TokenizeReques
 	ev := auditclient.New(ctx, "tokenvault.tokenize", auditclient.Success)
 	ev.Subject, ev.ActorSubject, ev.ResourceType, ev.ResourceID = req.Subject, caller.EndUser, "token_batch", req.Scope
 	ev.CallerWorkload = caller.ID
-	err = e.write(ctx, &writeJob{tenant: tenant, subject: req.Subject, dekVersion: dekVersion, rows: rows, event: ev})
+	sealed, err := auditclient.Seal(ev)
+	if err != nil {
+		return nil, err
+	}
+	err = e.write(ctx, &writeJob{tenant: tenant, subject: req.Subject, dekVersion: dekVersion, rows: rows, event: sealed[0]})
 	if errs.Is(err, errs.AlreadyExists) {
 		// Another request took one of the generated tokens between our check
 		// and our insert; nothing was written, the caller may retry.

@@ -78,7 +78,11 @@ func outboxCount(t *testing.T, db *store.DB) int {
 func job(ctx context.Context, subj, tok string, format tokens.Format, ct string) *writeJob {
 	ev := auditclient.New(ctx, "tokenvault.tokenize", auditclient.Success)
 	ev.Subject, ev.ResourceType, ev.ResourceID = subj, "token_batch", "conv_1"
-	return &writeJob{ctx: ctx, tenant: "default", subject: subj, dekVersion: 1, done: make(chan error, 1), event: ev,
+	sealed, err := auditclient.Seal(ev)
+	if err != nil {
+		panic(err) // a fixed, valid event
+	}
+	return &writeJob{ctx: ctx, tenant: "default", subject: subj, dekVersion: 1, done: make(chan error, 1), event: sealed[0],
 		rows: []storage.Token{{Token: tok, Tenant: "default", Subject: subj, DataType: int(tokens.CardNumber), Format: int(format), Scope: "conv_1", Ciphertext: []byte(ct), DEKVersion: 1, Created: time.Now()}}}
 }
 

@@ -16,7 +16,7 @@ type writeJob struct {
 	tenant, subject string
 	dekVersion      int
 	rows            []storage.Token
-	event           auditclient.Event
+	event           auditclient.Sealed // sealed by the caller, off the writer
 	done            chan error
 }
 
@@ -92,23 +92,25 @@ func (e *Engine) commitGroup(ctx context.Context, batch []*writeJob) {
 	if len(live) == 0 {
 		return
 	}
-	if len(live) > 1 {
-		err := e.commitAll(ctx, live)
-		var se statementError
-		if err == nil || !errors.As(err, &se) {
-			// Committed, or the commit itself failed: then it is unknown
-			// whether the rows are stored, and writing them again would
-			// report false collisions. The callers see an error and retry.
-			for _, j := range live {
-				j.done <- err
-			}
-			e.outbox.Notify()
-			return
-		}
+	err := e.commitAll(ctx, live)
+	var se statementError
+	switch {
+	case len(live) == 1 && errors.As(err, &se):
+		// A group of one needs no savepoints to tell whose job failed.
+		err = se.error
+	case err != nil && errors.As(err, &se):
 		// A statement failed: something in the group conflicts. Find out
 		// which job, one savepoint each.
+		e.commitEach(ctx, live)
+		return
 	}
-	e.commitEach(ctx, live)
+	// Committed, refused, or the commit itself failed: then it is unknown
+	// whether the rows are stored, and writing them again would report
+	// false collisions. The callers see an error and retry.
+	for _, j := range live {
+		j.done <- err
+	}
+	e.outbox.Notify()
 }
 
 // statementError marks a failure of a statement inside commitAll, as
@@ -122,7 +124,7 @@ func (s statementError) Unwrap() error { return s.error }
 func (e *Engine) commitAll(ctx context.Context, batch []*writeJob) error {
 	return e.store.DB().InTx(ctx, func(tx *sql.Tx) error {
 		var rows []storage.Token
-		var events []auditclient.Event
+		var events []auditclient.Sealed
 		var subjects []storage.SubjectVersion
 		for _, j := range batch {
 			subjects = append(subjects, storage.SubjectVersion{Tenant: j.tenant, Subject: j.subject, Version: j.dekVersion})
@@ -135,7 +137,7 @@ func (e *Engine) commitAll(ctx context.Context, batch []*writeJob) error {
 		if err := e.store.InsertRows(ctx, tx, rows); err != nil {
 			return statementError{err}
 		}
-		if err := e.outbox.Enqueue(ctx, tx, events...); err != nil {
+		if err := e.outbox.EnqueueSealed(ctx, tx, events...); err != nil {
 			return statementError{err}
 		}
 		return nil
@@ -159,7 +161,7 @@ func (e *Engine) commitEach(ctx context.Context, batch []*writeJob) {
 			}
 			err := e.store.InsertTokens(ctx, tx, j.tenant, j.subject, j.dekVersion, j.rows)
 			if err == nil {
-				err = e.outbox.Enqueue(ctx, tx, j.event)
+				err = e.outbox.EnqueueSealed(ctx, tx, j.event)
 			}
 			if err != nil {
 				results[i] = err
