@@ -125,7 +125,7 @@ test: build ## run every test (needs PostgreSQL; builds Vault on first use)
 .PHONY: bench
 bench: build ## benchmarks; figures go to docs/benchmarks.md
 	SOTTO_VAULT_BIN=$$(bash scripts/build-vault.sh) SOTTO_BIN_DIR=$(BIN) \
-		go test -run '^$$' -bench . -benchmem -count=1 -timeout 30m ./services/audit/... ./pkg/...
+		go test -run '^$$' -bench . -benchmem -count=1 -timeout 30m ./services/audit/... ./services/tokenvault/... ./pkg/...
 	SOTTO_VAULT_BIN=$$(bash scripts/build-vault.sh) SOTTO_BIN_DIR=$(BIN) SOTTO_BENCH=1 SOTTO_BENCH_OUT=$(BIN)/bench-tokenvault.md \
 		go test -run TestTokenvaultVersusTransit -v -count=1 -timeout 30m ./test/bench/
 

@@ -17,7 +17,6 @@ import (
 // suite is a running `sotto dev up` (see test/devsuite).
 type suite struct {
 	*devsuite.Suite
-	info devsuite.Info
 }
 
 func repoRoot() (string, error) { return devsuite.RepoRoot() }
@@ -54,7 +53,7 @@ func startSuite(t *testing.T, env ...string) *suite {
 	t.Helper()
 	bin := snapshotBinaries(t, devsuite.BinDir(t))
 	ds := devsuite.Start(t, bin, t.TempDir(), env...)
-	return &suite{Suite: ds, info: ds.Info}
+	return &suite{Suite: ds}
 }
 
 // dial connects to service as the workload name, with a certificate from
@@ -64,8 +63,8 @@ func (s *suite) dial(name, service, addr string) *grpc.ClientConn { return s.Dia
 // auditTreeSize is the size of the audit log's latest checkpoint, read
 // through the gateway.
 func (s *suite) auditTreeSize() (string, error) {
-	req, _ := http.NewRequest(http.MethodGet, s.info.GatewayURL+"/v1/audit/checkpoint", nil)
-	req.Header.Set("Authorization", "Bearer "+s.info.AdminToken)
+	req, _ := http.NewRequest(http.MethodGet, s.Info.GatewayURL+"/v1/audit/checkpoint", nil)
+	req.Header.Set("Authorization", "Bearer "+s.Info.AdminToken)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return "", err

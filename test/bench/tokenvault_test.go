@@ -193,7 +193,7 @@ func TestTokenvaultVersusTransit(t *testing.T) {
 		"SOTTO_GATEWAY_VAULT_TOKEN="+v.ClientWithPolicies(t, "gateway").Token(),
 		"SOTTO_TOKENVAULT_VAULT_TOKEN="+v.ClientWithPolicies(t, "tokenvault").Token(),
 		"SOTTO_LOG_LEVEL=warn")
-	conn := s.dial("conversation", "tokenvault", s.info.TokenvaultAddr)
+	conn := s.dial("conversation", "tokenvault", s.Info.TokenvaultAddr)
 	tv := tokenvaultv1.NewTokenVaultServiceClient(conn)
 	hc := healthpb.NewHealthClient(conn)
 

@@ -31,10 +31,7 @@ import (
 // these tests use.
 type suite struct {
 	*devsuite.Suite
-	t     *testing.T
-	bin   string
-	state string
-	info  devsuite.Info
+	t *testing.T
 }
 
 type syncBuffer = devsuite.SyncBuffer
@@ -44,7 +41,7 @@ func binDir(t *testing.T) string { return devsuite.BinDir(t) }
 func startSuite(t *testing.T, state string, env ...string) *suite {
 	t.Helper()
 	ds := devsuite.Start(t, binDir(t), state, env...)
-	return &suite{Suite: ds, t: t, bin: ds.Bin, state: state, info: ds.Info}
+	return &suite{Suite: ds, t: t}
 }
 
 func (s *suite) stop() { s.Suite.Stop() }
@@ -52,7 +49,7 @@ func (s *suite) stop() { s.Suite.Stop() }
 // auditClient connects to the suite's audit service as a workload of the
 // suite's trust domain (a certificate from the dev CA the suite created).
 func (s *suite) auditClient(name string) *auditclient.Client {
-	return auditclient.NewClient(s.Dial(name, "audit", s.info.AuditAddr))
+	return auditclient.NewClient(s.Dial(name, "audit", s.Info.AuditAddr))
 }
 
 type restResult struct {
@@ -68,7 +65,7 @@ func (s *suite) get(path string, token string) restResult {
 }
 
 func (s *suite) verify() (string, error) {
-	out, err := exec.Command(filepath.Join(s.bin, "sotto"), "audit", "verify", "--state", s.state).CombinedOutput()
+	out, err := exec.Command(filepath.Join(s.Bin, "sotto"), "audit", "verify", "--state", s.State).CombinedOutput()
 	return string(out), err
 }
 
@@ -97,7 +94,7 @@ func TestDevUpAppendReadVerifyTamper(t *testing.T) {
 	}
 
 	// An operator reads them back through the gateway's REST API.
-	r := s.get("/v1/audit/events?subject=cus_1", s.info.AdminToken)
+	r := s.get("/v1/audit/events?subject=cus_1", s.Info.AdminToken)
 	if r.code != http.StatusOK {
 		t.Fatalf("list: %d %s", r.code, r.raw)
 	}
@@ -108,7 +105,7 @@ func TestDevUpAppendReadVerifyTamper(t *testing.T) {
 	if strings.Contains(r.raw, `"cus_1"`) {
 		t.Fatal("raw subject identifier in the REST response")
 	}
-	if r := s.get("/v1/audit/events/"+ids[0], s.info.AdminToken); r.code != http.StatusOK || !strings.Contains(r.raw, "spiffe://sotto.local/tokenvault") {
+	if r := s.get("/v1/audit/events/"+ids[0], s.Info.AdminToken); r.code != http.StatusOK || !strings.Contains(r.raw, "spiffe://sotto.local/tokenvault") {
 		t.Fatalf("get: %d %s", r.code, r.raw)
 	}
 
@@ -120,12 +117,12 @@ func TestDevUpAppendReadVerifyTamper(t *testing.T) {
 	}{
 		{"no token", "/v1/audit/events", "", http.StatusUnauthorized, "UNAUTHENTICATED"},
 		{"wrong token", "/v1/audit/events", "nope", http.StatusUnauthorized, "UNAUTHENTICATED"},
-		{"bad uuid", "/v1/audit/events/not-a-uuid", s.info.AdminToken, http.StatusBadRequest, "INVALID_ARGUMENT"},
-		{"bad page size", "/v1/audit/events?page_size=abc", s.info.AdminToken, http.StatusBadRequest, "MALFORMED_REQUEST"},
-		{"page size too big", "/v1/audit/events?page_size=5000", s.info.AdminToken, http.StatusBadRequest, "INVALID_ARGUMENT"},
-		{"bad page token", "/v1/audit/events?page_token=zzz", s.info.AdminToken, http.StatusBadRequest, "INVALID_PAGE_TOKEN"},
-		{"unknown event", "/v1/audit/events/" + "0193a5b0-0000-7000-8000-000000000000", s.info.AdminToken, http.StatusNotFound, "EVENT_NOT_FOUND"},
-		{"no route", "/v1/nothing", s.info.AdminToken, http.StatusNotFound, "ROUTE_NOT_FOUND"},
+		{"bad uuid", "/v1/audit/events/not-a-uuid", s.Info.AdminToken, http.StatusBadRequest, "INVALID_ARGUMENT"},
+		{"bad page size", "/v1/audit/events?page_size=abc", s.Info.AdminToken, http.StatusBadRequest, "MALFORMED_REQUEST"},
+		{"page size too big", "/v1/audit/events?page_size=5000", s.Info.AdminToken, http.StatusBadRequest, "INVALID_ARGUMENT"},
+		{"bad page token", "/v1/audit/events?page_token=zzz", s.Info.AdminToken, http.StatusBadRequest, "INVALID_PAGE_TOKEN"},
+		{"unknown event", "/v1/audit/events/" + "0193a5b0-0000-7000-8000-000000000000", s.Info.AdminToken, http.StatusNotFound, "EVENT_NOT_FOUND"},
+		{"no route", "/v1/nothing", s.Info.AdminToken, http.StatusNotFound, "ROUTE_NOT_FOUND"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := s.get(tc.path, tc.token)
@@ -180,7 +177,7 @@ func TestDevUpAppendReadVerifyTamper(t *testing.T) {
 	// Where the altered column would put the event into another subject's
 	// results, the service refuses to answer from it (hiding it from cus_1
 	// is what verify reported above).
-	if r := s2.get("/v1/audit/events?subject=cus_0", s2.info.AdminToken); r.code != http.StatusInternalServerError || strings.Contains(r.raw, ids[1]) {
+	if r := s2.get("/v1/audit/events?subject=cus_0", s2.Info.AdminToken); r.code != http.StatusInternalServerError || strings.Contains(r.raw, ids[1]) {
 		t.Errorf("search over an altered index: %d %s", r.code, r.raw)
 	}
 
@@ -205,7 +202,7 @@ func waitCheckpoint(t *testing.T, s *suite, size string) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		r := s.get("/v1/audit/checkpoint", s.info.AdminToken)
+		r := s.get("/v1/audit/checkpoint", s.Info.AdminToken)
 		cp, _ := r.body["checkpoint"].(map[string]any)
 		if cp["tree_size"] == size {
 			return
@@ -281,7 +278,7 @@ func TestProductionBackends(t *testing.T) {
 	if err := s.auditClient("identity").Record(ctx, e); err != nil {
 		t.Fatal(err)
 	}
-	r := s.get("/v1/audit/events/"+e.ID, s.info.AdminToken)
+	r := s.get("/v1/audit/events/"+e.ID, s.Info.AdminToken)
 	if r.code != http.StatusOK || !strings.Contains(r.raw, "MFA_REQUIRED") {
 		t.Fatalf("get: %d %s", r.code, r.raw)
 	}
