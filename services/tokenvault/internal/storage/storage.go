@@ -231,6 +231,10 @@ type SubjectVersion struct {
 	Version         int
 }
 
+// maxPreparedSubjects bounds the group sizes whose subject check is kept
+// prepared (one statement per size).
+const maxPreparedSubjects = 128
+
 // CheckSubjects is CheckSubject for many subjects in one statement (group
 // commit): every named subject must be live and at the named version, or
 // ErrSubjectChanged.
@@ -253,7 +257,15 @@ func (s *Store) CheckSubjects(ctx context.Context, tx *sql.Tx, subjects []Subjec
 		args = append(args, sv.Tenant, sv.Subject, sv.Version)
 	}
 	q.WriteString(")")
-	res, err := tx.ExecContext(ctx, q.String(), args...)
+	exec := tx.ExecContext
+	if len(seen) <= maxPreparedSubjects {
+		// One prepared statement per group size: parsing it on every
+		// group cost the writer a sixth of its time.
+		exec = func(ctx context.Context, q string, args ...any) (sql.Result, error) {
+			return s.execPrepared(ctx, tx, q, args...)
+		}
+	}
+	res, err := exec(ctx, q.String(), args...)
 	if err != nil {
 		return store.MapError(err)
 	}
