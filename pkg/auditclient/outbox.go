@@ -103,7 +103,8 @@ func (o *Outbox) EnqueueSealed(ctx context.Context, tx *sql.Tx, events ...Sealed
 	args := make([]any, 0, 2*len(events))
 	for i, e := range events {
 		if e.id == "" {
-			return errs.E(errs.InvalidArgument, "AUDIT_EVENT_INCOMPLETE", "audit event was not sealed (use auditclient.Seal)")
+			// A programming error, not the client's.
+			return errs.E(errs.Internal, "AUDIT_EVENT_UNSEALED", "audit event was not sealed (use auditclient.Seal)")
 		}
 		if i > 0 {
 			q.WriteByte(',')

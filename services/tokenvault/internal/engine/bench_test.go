@@ -55,6 +55,9 @@ func BenchmarkTokenizeBatch100(b *testing.B) {
 // chat front end does; the writer groups them into shared commits.
 func BenchmarkTokenizeConcurrent64(b *testing.B) {
 	db := storetest.SQLite(b, migrations.FS)
+	if os.Getenv("SOTTO_BENCH_DB") == "postgres" {
+		db = storetest.Postgres(b, migrations.FS)
+	}
 	f := newFixtureB(b, db)
 	ctx := context.Background()
 	for s := 0; s < 100; s++ {
@@ -108,12 +111,14 @@ func cpuTime() time.Duration {
 }
 
 // BenchmarkStorageInsert is the reference for BenchmarkTokenizeBatch100:
-// the durable write alone, with no tokens minted, nothing encrypted and no
-// audit event. Each transaction checks the subject and inserts rows of the
-// same shape as Tokenize's (random tokens, 44-byte ciphertexts, masks), as
-// the writer does: 100 rows (one batch request alone) or 5000 (the largest
-// group commit, the storage layer's best case). Tokenize cannot beat this on
-// the same database; the ratio says what everything else costs.
+// the durable write alone. Rows of the same shape as Tokenize's (random
+// tokens, 44-byte ciphertexts, masks) are built, then each transaction
+// checks the subject and inserts them exactly as the writer does
+// (CheckSubjects, InsertRows), with no encryption, no key lookup and no
+// audit event: 100 rows (one batch request alone) or 5000 (the largest group
+// commit, the storage layer's best case). Tokenize cannot beat this on the
+// same database; the ratio says what everything else costs. cpu-µs/value
+// counts this process only, so on PostgreSQL it leaves out the server's.
 func BenchmarkStorageInsert(b *testing.B) {
 	for _, perTx := range []int{100, 5000} {
 		b.Run(fmt.Sprintf("rows-per-tx-%d", perTx), func(b *testing.B) {
@@ -127,9 +132,10 @@ func BenchmarkStorageInsert(b *testing.B) {
 				b.Fatal(err)
 			}
 			rows := make([]storage.Token, perTx)
-			b.ResetTimer()
-			cpu := cpuTime()
+			subjects := []storage.SubjectVersion{{Tenant: "default", Subject: "cus_1", Version: 1}}
+			var cpu time.Duration
 			for i := 0; i < b.N; i++ {
+				b.StopTimer()
 				for k := range rows {
 					tok, err := tokens.NewRandom(tokens.Name)
 					if err != nil {
@@ -138,12 +144,21 @@ func BenchmarkStorageInsert(b *testing.B) {
 					rows[k] = storage.Token{Token: tok, Tenant: "default", Subject: "cus_1", DataType: int(tokens.Name), Format: int(tokens.FormatRandom),
 						Ciphertext: make([]byte, 44), DEKVersion: 1, Masked: "C••••••• N••• 1", Created: f.now}
 				}
-				if err := db.InTx(ctx, func(tx *sql.Tx) error { return f.st.InsertTokens(ctx, tx, "default", "cus_1", 1, rows) }); err != nil {
+				start := cpuTime()
+				b.StartTimer()
+				err := db.InTx(ctx, func(tx *sql.Tx) error {
+					if err := f.st.CheckSubjects(ctx, tx, subjects); err != nil {
+						return err
+					}
+					return f.st.InsertRows(ctx, tx, rows)
+				})
+				cpu += cpuTime() - start
+				if err != nil {
 					b.Fatal(err)
 				}
 			}
 			b.ReportMetric(float64(b.N*perTx)/b.Elapsed().Seconds(), "values/s")
-			b.ReportMetric(float64((cpuTime()-cpu).Microseconds())/float64(b.N*perTx), "cpu-µs/value")
+			b.ReportMetric(float64(cpu.Microseconds())/float64(b.N*perTx), "cpu-µs/value")
 		})
 	}
 }

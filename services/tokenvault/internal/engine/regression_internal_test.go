@@ -5,6 +5,7 @@ package engine
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"path/filepath"
 	"sync/atomic"
 	"testing"
@@ -289,6 +290,59 @@ func TestRegressionGroupCommitTakesTheFastPath(t *testing.T) {
 		var n int
 		if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM tokens`).Scan(&n); err != nil || n != 3 {
 			t.Fatalf("rows after commitAll: %d %v", n, err)
+		}
+	})
+}
+
+// A group of one commits without savepoints (writer.go): its failures must
+// still reach the caller as the job's own error, typed as before (a taken
+// token is AlreadyExists, which Tokenize reports as TOKEN_COLLISION; a stale
+// key version is ErrSubjectChanged, which Tokenize retries), with nothing
+// written. From the review of the second session.
+func TestRegressionGroupOfOneMapsErrors(t *testing.T) {
+	storetest.ForEachDialect(t, migrations.FS, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		e := revEngine(t, db, revKM(t), &revRec{})
+		if _, _, err := e.dek(ctx, "default", "A", 0, true); err != nil {
+			t.Fatal(err)
+		}
+		first := job(ctx, "A", "4000000000001111", tokens.FormatCard, "a")
+		e.commitGroup(ctx, []*writeJob{first})
+		if err := <-first.done; err != nil {
+			t.Fatal(err)
+		}
+		countTokens := func() int {
+			var n int
+			if err := db.QueryRow(`SELECT COUNT(*) FROM tokens`).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+
+		taken := job(ctx, "A", "4000000000001111", tokens.FormatCard, "b")
+		e.commitGroup(ctx, []*writeJob{taken})
+		err := <-taken.done
+		var se statementError
+		if !errs.Is(err, errs.AlreadyExists) || errors.As(err, &se) {
+			t.Fatalf("taken token alone: %v (%T), want the bare AlreadyExists", err, err)
+		}
+
+		stale := job(ctx, "A", "4000000000002222", tokens.FormatCard, "c")
+		stale.dekVersion = 7
+		e.commitGroup(ctx, []*writeJob{stale})
+		if err := <-stale.done; !errors.Is(err, storage.ErrSubjectChanged) {
+			t.Fatalf("stale key version alone: %v, want ErrSubjectChanged", err)
+		}
+
+		unsealed := job(ctx, "A", "4000000000003333", tokens.FormatCard, "d")
+		unsealed.event = auditclient.Sealed{}
+		e.commitGroup(ctx, []*writeJob{unsealed})
+		if err := <-unsealed.done; !errs.Is(err, errs.Internal) {
+			t.Fatalf("unsealed event alone: %v, want Internal", err)
+		}
+
+		if n, o := countTokens(), outboxCount(t, db); n != 1 || o != 1 {
+			t.Fatalf("after three refused jobs: %d tokens and %d outbox rows, want 1 and 1", n, o)
 		}
 	})
 }

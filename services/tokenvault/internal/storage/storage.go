@@ -59,7 +59,7 @@ type Token struct {
 // Store is tokenvault's storage.
 type Store struct {
 	db *store.DB
-	// stmts caches prepared multi-row INSERTs by text (one per batch size):
+	// stmts caches prepared write-path statements by text (one per batch size):
 	// parsing a 2,000-parameter statement on every request cost a fifth of
 	// Tokenize's CPU.
 	stmts sync.Map // string → *sql.Stmt
@@ -75,30 +75,32 @@ func (s *Store) Exec(ctx context.Context, tx *sql.Tx, q string, args ...any) err
 	return store.MapError(err)
 }
 
-// execPrepared runs q in tx through a cached prepared statement. A new
-// statement is prepared on the pool, which needs a second connection while
-// tx holds one; the write path runs in one goroutine (the engine's writer)
-// and the background jobs in another, so a pool of several connections
-// always has one free. A single-connection pool (in-memory SQLite) executes
-// directly instead.
+// execPrepared runs q in tx through a cached prepared statement. Statements
+// are prepared on the pool, which needs a connection other than tx's; the
+// writer must never wait for one while it holds SQLite's write lock (other
+// requests may hold every pooled connection while they wait for that lock),
+// so a statement not yet cached runs directly on tx while it is prepared in
+// the background for next time. A single-connection pool (in-memory SQLite)
+// always executes directly.
 func (s *Store) execPrepared(ctx context.Context, tx *sql.Tx, q string, args ...any) (sql.Result, error) {
 	if s.db.Stats().MaxOpenConnections == 1 {
 		return tx.ExecContext(ctx, q, args...)
 	}
-	v, ok := s.stmts.Load(q)
-	if !ok {
-		st, err := s.db.PrepareContext(ctx, q)
-		if err != nil {
-			return nil, err
-		}
-		if prev, loaded := s.stmts.LoadOrStore(q, st); loaded {
-			st.Close()
-			v = prev
-		} else {
-			v = st
-		}
+	v, loaded := s.stmts.LoadOrStore(q, (*sql.Stmt)(nil)) // nil: being prepared
+	if st := v.(*sql.Stmt); st != nil {
+		return tx.StmtContext(ctx, st).ExecContext(ctx, args...)
 	}
-	return tx.StmtContext(ctx, v.(*sql.Stmt)).ExecContext(ctx, args...)
+	if !loaded {
+		go func() {
+			st, err := s.db.PrepareContext(context.Background(), q)
+			if err != nil {
+				s.stmts.Delete(q) // try again next time
+				return
+			}
+			s.stmts.Store(q, st)
+		}()
+	}
+	return tx.ExecContext(ctx, q, args...)
 }
 
 // DB is the underlying database (for transactions spanning the outbox).

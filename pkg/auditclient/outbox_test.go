@@ -1,0 +1,63 @@
+package auditclient_test
+
+import (
+	"context"
+	"database/sql"
+	"testing"
+	"testing/fstest"
+
+	"github.com/sottohq/sotto/pkg/auditclient"
+	"github.com/sottohq/sotto/pkg/errs"
+	"github.com/sottohq/sotto/pkg/store"
+	"github.com/sottohq/sotto/pkg/store/storetest"
+)
+
+// outboxMigrations creates only the outbox table, as a service's own
+// migration would.
+var outboxMigrations = fstest.MapFS{
+	"sqlite/0001_outbox.sql":   {Data: []byte("-- +goose Up\n" + auditclient.OutboxSchema[store.SQLite] + "\n")},
+	"postgres/0001_outbox.sql": {Data: []byte("-- +goose Up\n" + auditclient.OutboxSchema[store.Postgres] + "\n")},
+}
+
+// TestSealValidates: an event that breaks the audit service's rules fails
+// the caller when it is sealed, before any transaction, so it can never sit
+// in the outbox blocking the relay; and nothing unsealed gets in either.
+func TestSealValidates(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name   string
+		event  auditclient.Event
+		reason string
+	}{
+		{"action not in the audit service's format", auditclient.New(ctx, "Consent Grant", auditclient.Success), "AUDIT_EVENT_INVALID"},
+		{"no ID or time", auditclient.Event{Action: "consent.grant"}, "AUDIT_EVENT_INCOMPLETE"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := auditclient.Seal(tc.event)
+			if !errs.Is(err, errs.InvalidArgument) || errs.ReasonOf(err) != tc.reason {
+				t.Fatalf("Seal: %v, want InvalidArgument %s", err, tc.reason)
+			}
+		})
+	}
+	good, err := auditclient.Seal(auditclient.New(ctx, "consent.grant", auditclient.Success))
+	if err != nil || len(good) != 1 {
+		t.Fatalf("Seal of a valid event: %v, %v", good, err)
+	}
+
+	storetest.ForEachDialect(t, outboxMigrations, func(t *testing.T, db *store.DB) {
+		o := auditclient.NewOutbox(db, nil, nil)
+		err := db.InTx(ctx, func(tx *sql.Tx) error { return o.EnqueueSealed(ctx, tx, good[0], auditclient.Sealed{}) })
+		if !errs.Is(err, errs.Internal) {
+			t.Fatalf("EnqueueSealed with an unsealed event: %v, want Internal", err)
+		}
+		if n, err := o.Pending(ctx); err != nil || n != 0 {
+			t.Fatalf("after the refused enqueue: %d pending (%v), want 0", n, err)
+		}
+		if err := db.InTx(ctx, func(tx *sql.Tx) error { return o.Enqueue(ctx, tx, auditclient.New(ctx, "consent.grant", auditclient.Success)) }); err != nil {
+			t.Fatal(err)
+		}
+		if n, err := o.Pending(ctx); err != nil || n != 1 {
+			t.Fatalf("after a valid enqueue: %d pending (%v), want 1", n, err)
+		}
+	})
+}
