@@ -53,7 +53,9 @@ func TestSealValidates(t *testing.T) {
 		if n, err := o.Pending(ctx); err != nil || n != 0 {
 			t.Fatalf("after the refused enqueue: %d pending (%v), want 0", n, err)
 		}
-		if err := db.InTx(ctx, func(tx *sql.Tx) error { return o.Enqueue(ctx, tx, auditclient.New(ctx, "consent.grant", auditclient.Success)) }); err != nil {
+		if err := db.InTx(ctx, func(tx *sql.Tx) error {
+			return o.Enqueue(ctx, tx, auditclient.New(ctx, "consent.grant", auditclient.Success))
+		}); err != nil {
 			t.Fatal(err)
 		}
 		if n, err := o.Pending(ctx); err != nil || n != 1 {
