@@ -116,9 +116,10 @@ func valueAAD(token, tenant, subject string, t tokens.DataType) []byte {
 }
 
 // dek returns a version of the subject's data key (0: the current one),
-// unwrapping it through the KeyManager when it is not cached; with create, a
-// new subject gets its first key. The key is stored before any value uses
-// it, so a failure here writes nothing else.
+// unwrapping it through the KeyManager when it is not cached; with create
+// (current key only), a new subject gets its first key, used as generated.
+// The key is stored before any value uses it, so a failure here writes
+// nothing else.
 func (e *Engine) dek(ctx context.Context, tenant, subject string, version int, create bool) ([]byte, int, error) {
 	if e.erased.Contains(tenant + "\x00" + subject) {
 		return nil, 0, errs.E(errs.FailedPrecondition, "SUBJECT_ERASED", "the subject was erased")
@@ -131,10 +132,17 @@ func (e *Engine) dek(ctx context.Context, tenant, subject string, version int, c
 		return k.key, k.version, nil
 	}
 	rec, err := e.store.GetSubject(ctx, tenant, subject)
-	if errs.Is(err, errs.NotFound) && create {
-		if err := e.createSubject(ctx, tenant, subject); err != nil && !errs.Is(err, errs.AlreadyExists) {
-			return nil, 0, err
+	if errs.Is(err, errs.NotFound) && create && version == 0 {
+		k, cerr := e.createSubject(ctx, tenant, subject)
+		switch {
+		case cerr == nil:
+			// Our key is the subject's first and current: no need to read
+			// back and unwrap what we just wrapped (a second Vault call).
+			return e.cacheDEK(tenant, subject, dataKey{key: k, version: 1}, true)
+		case !errs.Is(cerr, errs.AlreadyExists):
+			return nil, 0, cerr
 		}
+		// Another request created it first: use theirs.
 		rec, err = e.store.GetSubject(ctx, tenant, subject)
 	}
 	if err != nil {
@@ -155,15 +163,21 @@ func (e *Engine) dek(ctx context.Context, tenant, subject string, version int, c
 	if err != nil {
 		return nil, 0, err
 	}
+	return e.cacheDEK(tenant, subject, dataKey{key: k, version: version}, current)
+}
+
+// cacheDEK caches a subject's unwrapped key under its version and, if it is
+// the current one, as the subject's current key; unless the subject was
+// erased meanwhile.
+func (e *Engine) cacheDEK(tenant, subject string, dk dataKey, current bool) ([]byte, int, error) {
 	if e.erased.Contains(tenant + "\x00" + subject) {
 		return nil, 0, errs.E(errs.FailedPrecondition, "SUBJECT_ERASED", "the subject was erased")
 	}
-	dk := dataKey{key: k, version: version}
-	e.deks.Add(subjectKey(tenant, subject, version), dk)
+	e.deks.Add(subjectKey(tenant, subject, dk.version), dk)
 	if current {
 		e.deks.Add(subjectKey(tenant, subject, 0), dk)
 	}
-	return k, version, nil
+	return dk.key, dk.version, nil
 }
 
 // dropKeys drops every cached version of a subject's keys.
@@ -192,12 +206,15 @@ func (e *Engine) newDEK(ctx context.Context, tenant, subject string, version int
 	return storage.SubjectKey{Tenant: tenant, Subject: subject, Version: version, Wrapped: wrapped, KEKVersion: kv}, k, nil
 }
 
-func (e *Engine) createSubject(ctx context.Context, tenant, subject string) error {
-	sk, _, err := e.newDEK(ctx, tenant, subject, 1)
+func (e *Engine) createSubject(ctx context.Context, tenant, subject string) ([]byte, error) {
+	sk, k, err := e.newDEK(ctx, tenant, subject, 1)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return e.store.InsertSubject(ctx, storage.Subject{Tenant: tenant, Subject: subject, Created: e.opts.Now()}, sk)
+	if err := e.store.InsertSubject(ctx, storage.Subject{Tenant: tenant, Subject: subject, Created: e.opts.Now()}, sk); err != nil {
+		return nil, err
+	}
+	return k, nil
 }
 
 // tenantKey returns the tenant's key for deterministic tokens and lookup.

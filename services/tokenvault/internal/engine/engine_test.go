@@ -45,8 +45,9 @@ func (r *recorder) Record(_ context.Context, evs ...auditclient.Event) error {
 // as a Vault outage does.
 type flakyKeys struct {
 	keys.KeyManager
-	mu   sync.Mutex
-	down bool
+	mu             sync.Mutex
+	down           bool
+	wraps, unwraps int
 }
 
 func (f *flakyKeys) setDown(d bool) { f.mu.Lock(); f.down = d; f.mu.Unlock() }
@@ -62,12 +63,18 @@ func (f *flakyKeys) WrapKey(ctx context.Context, n string, p, a []byte) ([]byte,
 	if err := f.err(); err != nil {
 		return nil, err
 	}
+	f.mu.Lock()
+	f.wraps++
+	f.mu.Unlock()
 	return f.KeyManager.WrapKey(ctx, n, p, a)
 }
 func (f *flakyKeys) UnwrapKey(ctx context.Context, n string, w, a []byte) ([]byte, error) {
 	if err := f.err(); err != nil {
 		return nil, err
 	}
+	f.mu.Lock()
+	f.unwraps++
+	f.mu.Unlock()
 	return f.KeyManager.UnwrapKey(ctx, n, w, a)
 }
 
@@ -724,6 +731,28 @@ func TestMaskedViewsAndExpiry(t *testing.T) {
 		out, _ := f.eng.Detokenize(ctx, conversation, "order_support", []string{short[0].Token, toks[1]})
 		if out[0].Err == nil || out[0].Err.Reason != "UNKNOWN_TOKEN" || out[1].Value != "jane@example.com" {
 			t.Fatalf("after purge: %+v", out)
+		}
+	})
+}
+
+// TestNewSubjectCostsOneKeyCall: a new subject's first Tokenize wraps its
+// data key once and uses it as is, rather than reading it back and asking
+// the key backend (Vault) to unwrap what it just wrapped; a fresh engine
+// (another replica, or after a restart) unwraps it from the database.
+func TestNewSubjectCostsOneKeyCall(t *testing.T) {
+	storetest.ForEachDialect(t, migrations.FS, func(t *testing.T, db *store.DB) {
+		f := newFixture(t, db, time.Minute)
+		toks := f.tokenize(t, "cus_new", engine.Item{Value: "Ada Lovelace", Type: tokens.Name})
+		if f.km.wraps != 1 || f.km.unwraps != 0 {
+			t.Fatalf("first tokenize of a new subject: %d wraps and %d unwraps, want 1 and 0", f.km.wraps, f.km.unwraps)
+		}
+		other := newFixtureWithKeys(t, db, f.km)
+		res, err := other.eng.Detokenize(context.Background(), conversation, "order_support", toks)
+		if err != nil || res[0].Value != "Ada Lovelace" {
+			t.Fatalf("detokenize on another engine: %+v, %v", res, err)
+		}
+		if f.km.unwraps != 1 {
+			t.Fatalf("another engine: %d unwraps, want 1", f.km.unwraps)
 		}
 	})
 }

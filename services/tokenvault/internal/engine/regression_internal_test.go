@@ -275,7 +275,7 @@ func TestRegressionGroupCommitTakesTheFastPath(t *testing.T) {
 		km := revKM(t)
 		e := revEngine(t, db, km, &revRec{})
 		for _, s := range []string{"cus_a", "cus_b"} {
-			if err := e.createSubject(ctx, "default", s); err != nil {
+			if _, err := e.createSubject(ctx, "default", s); err != nil {
 				t.Fatal(err)
 			}
 		}
