@@ -44,12 +44,13 @@ type Outbox struct {
 	logger   *slog.Logger
 	batch    int
 	interval time.Duration
+	linger   time.Duration // how long a woken relay waits for more events
 	wake     chan struct{}
 }
 
 // NewOutbox relays from db's audit_outbox table through client.
 func NewOutbox(db *store.DB, client *Client, logger *slog.Logger) *Outbox {
-	return &Outbox{db: db, client: client, logger: logger, batch: 500, interval: time.Second, wake: make(chan struct{}, 1)}
+	return &Outbox{db: db, client: client, logger: logger, batch: 500, interval: time.Second, linger: 20 * time.Millisecond, wake: make(chan struct{}, 1)}
 }
 
 // Enqueue records events in tx, the transaction that makes the state change
@@ -149,6 +150,13 @@ func (o *Outbox) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case <-o.wake:
+			// Let the commits that follow this one join its delivery: one
+			// AppendEvents and one delete for many events, not one each.
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-time.After(o.linger):
+			}
 		case <-time.After(backoff):
 		}
 	}
