@@ -3,7 +3,6 @@ package auditclient
 import (
 	"context"
 	"database/sql"
-	"fmt"
 	"log/slog"
 	"strings"
 	"time"
@@ -110,7 +109,7 @@ func (o *Outbox) EnqueueSealed(ctx context.Context, tx *sql.Tx, events ...Sealed
 		if i > 0 {
 			q.WriteByte(',')
 		}
-		fmt.Fprintf(&q, "($%d, $%d)", len(args)+1, len(args)+2)
+		q.WriteString("(" + o.db.Placeholders(len(args)+1, 2) + ")")
 		args = append(args, e.id, e.payload)
 	}
 	// One statement for all events (a group commit enqueues many). A plain
@@ -252,13 +251,11 @@ func (o *Outbox) send(ctx context.Context, rows []outboxRow) error {
 // highest sequence number" would lose rows of transactions that took a lower
 // number but committed after the batch was read.)
 func (o *Outbox) delete(ctx context.Context, rows []outboxRow) error {
-	ph := make([]string, len(rows))
 	args := make([]any, len(rows))
 	for i, r := range rows {
-		ph[i] = fmt.Sprintf("$%d", i+1)
 		args[i] = r.seq
 	}
-	_, err := o.db.ExecContext(ctx, `DELETE FROM audit_outbox WHERE seq IN (`+strings.Join(ph, ",")+`)`, args...)
+	_, err := o.db.ExecContext(ctx, `DELETE FROM audit_outbox WHERE seq IN (`+o.db.Placeholders(1, len(rows))+`)`, args...)
 	return store.MapError(err)
 }
 

@@ -7,7 +7,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"fmt"
 	"strings"
 	"sync"
 	"time"
@@ -367,13 +366,11 @@ func (s *Store) TakenTokens(ctx context.Context, candidates []string) (map[strin
 	taken := map[string]bool{}
 	for start := 0; start < len(candidates); start += 500 {
 		chunk := candidates[start:min(start+500, len(candidates))]
-		args := []any{}
-		ph := make([]string, len(chunk))
+		args := make([]any, len(chunk))
 		for i, c := range chunk {
-			args = append(args, c)
-			ph[i] = fmt.Sprintf("$%d", i+1)
+			args[i] = c
 		}
-		rows, err := s.db.QueryContext(ctx, `SELECT DISTINCT token FROM tokens WHERE token IN (`+strings.Join(ph, ",")+`)`, args...)
+		rows, err := s.db.QueryContext(ctx, `SELECT DISTINCT token FROM tokens WHERE token IN (`+s.db.Placeholders(1, len(chunk))+`)`, args...)
 		if err != nil {
 			return nil, store.MapError(err)
 		}
@@ -417,13 +414,11 @@ func (s *Store) FindTokens(ctx context.Context, tokens []string) (map[string][]T
 	out := map[string][]Token{}
 	for start := 0; start < len(tokens); start += 500 {
 		chunk := tokens[start:min(start+500, len(tokens))]
-		ph := make([]string, len(chunk))
 		args := make([]any, len(chunk))
 		for i, t := range chunk {
-			ph[i] = fmt.Sprintf("$%d", i+1)
 			args[i] = t
 		}
-		rows, err := s.query(ctx, tokenSelect+`WHERE t.token IN (`+strings.Join(ph, ",")+`) ORDER BY t.created_us, t.subject`, len(chunk) <= maxPreparedReads, args...)
+		rows, err := s.query(ctx, tokenSelect+`WHERE t.token IN (`+s.db.Placeholders(1, len(chunk))+`) ORDER BY t.created_us, t.subject`, len(chunk) <= maxPreparedReads, args...)
 		if err != nil {
 			return nil, store.MapError(err)
 		}
