@@ -16,6 +16,7 @@ PROTOVALIDATE_MODULE       := github.com/bufbuild/protovalidate@v1.2.2
 ROOT    := $(shell pwd)
 BIN     := $(ROOT)/bin
 CACHE   ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/sotto
+export SOTTO_CACHE := $(CACHE)
 export PATH := $(BIN):$(PATH)
 
 MODULES  := gen pkg services/audit services/gateway services/tokenvault cmd/sotto test
@@ -123,7 +124,7 @@ test: build ## run every test (needs PostgreSQL; builds Vault on first use)
 		go test $(GOTEST_FLAGS) -timeout 20m $(addsuffix /...,$(addprefix ./,$(filter-out gen,$(MODULES))))
 
 .PHONY: bench
-bench: build ## benchmarks; figures go to docs/benchmarks.md
+bench: build ## benchmarks; tokenvault's table goes to bin/bench-tokenvault.md (docs/benchmarks.md records runs)
 	SOTTO_VAULT_BIN=$$(bash scripts/build-vault.sh) SOTTO_BIN_DIR=$(BIN) \
 		go test -run '^$$' -bench . -benchmem -count=1 -timeout 30m ./services/audit/... ./services/tokenvault/... ./pkg/...
 	SOTTO_VAULT_BIN=$$(bash scripts/build-vault.sh) SOTTO_BIN_DIR=$(BIN) SOTTO_BENCH=1 SOTTO_BENCH_OUT=$(BIN)/bench-tokenvault.md \

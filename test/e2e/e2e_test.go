@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
@@ -139,6 +140,28 @@ func TestDevUpAppendReadVerifyTamper(t *testing.T) {
 	waitCheckpoint(t, s, "5")
 	if out, err := s.verify(); err != nil || !strings.Contains(out, "OK: 5 entries") {
 		t.Fatalf("verify on an intact log: %v\n%s", err, out)
+	}
+	// Without a pinned verifier key, verify refuses rather than trust the
+	// key the log itself advertises.
+	raw, err := os.ReadFile(filepath.Join(state, "dev.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dev map[string]any
+	if err := json.Unmarshal(raw, &dev); err != nil {
+		t.Fatal(err)
+	}
+	delete(dev, "audit_verifier_keys")
+	unpinned := t.TempDir()
+	if raw, err = json.Marshal(dev); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(unpinned, "dev.json"), raw, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	refused, err := exec.Command(filepath.Join(s.Bin, "sotto"), "audit", "verify", "--state", unpinned).CombinedOutput()
+	if err == nil || !strings.Contains(string(refused), "no verifier key") {
+		t.Fatalf("verify without a pinned key: %v\n%s", err, refused)
 	}
 
 	// Tamper with stored entries while the suite is down; verify must name them.
