@@ -9,8 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"google.golang.org/grpc"
-
 	"github.com/sottohq/sotto/test/devsuite"
 )
 
@@ -18,8 +16,6 @@ import (
 type suite struct {
 	*devsuite.Suite
 }
-
-func repoRoot() (string, error) { return devsuite.RepoRoot() }
 
 // snapshotBinaries links (or copies) the binaries into a private directory,
 // so that a `make build` elsewhere during the run replaces neither the
@@ -55,10 +51,6 @@ func startSuite(t *testing.T, env ...string) *suite {
 	ds := devsuite.Start(t, bin, t.TempDir(), env...)
 	return &suite{Suite: ds}
 }
-
-// dial connects to service as the workload name, with a certificate from
-// the suite's dev CA.
-func (s *suite) dial(name, service, addr string) *grpc.ClientConn { return s.Dial(name, service, addr) }
 
 // auditTreeSize is the size of the audit log's latest checkpoint, read
 // through the gateway.

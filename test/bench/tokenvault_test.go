@@ -34,6 +34,7 @@ import (
 
 	tokenvaultv1 "github.com/sottohq/sotto/gen/go/sotto/tokenvault/v1"
 	"github.com/sottohq/sotto/pkg/vaulttest"
+	"github.com/sottohq/sotto/test/devsuite"
 )
 
 const (
@@ -193,7 +194,7 @@ func TestTokenvaultVersusTransit(t *testing.T) {
 		"SOTTO_GATEWAY_VAULT_TOKEN="+v.ClientWithPolicies(t, "gateway").Token(),
 		"SOTTO_TOKENVAULT_VAULT_TOKEN="+v.ClientWithPolicies(t, "tokenvault").Token(),
 		"SOTTO_LOG_LEVEL=warn")
-	conn := s.dial("conversation", "tokenvault", s.Info.TokenvaultAddr)
+	conn := s.Dial("conversation", "tokenvault", s.Info.TokenvaultAddr)
 	tv := tokenvaultv1.NewTokenVaultServiceClient(conn)
 	hc := healthpb.NewHealthClient(conn)
 
@@ -525,7 +526,7 @@ func markdown(rows []row, src string) string {
 // sourceVersion names the commit the binaries were presumably built from,
 // and whether the service code differed from it.
 func sourceVersion() string {
-	root, err := repoRoot()
+	root, err := devsuite.RepoRoot()
 	if err != nil {
 		return "unknown commit"
 	}

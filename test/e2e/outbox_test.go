@@ -10,6 +10,7 @@ import (
 
 	"github.com/sottohq/sotto/pkg/auditclient"
 	"github.com/sottohq/sotto/pkg/errs"
+	"github.com/sottohq/sotto/pkg/servertest"
 	"github.com/sottohq/sotto/pkg/store"
 	"github.com/sottohq/sotto/pkg/store/storetest"
 )
@@ -34,7 +35,7 @@ func TestOutboxDeliversCommittedEventsOnly(t *testing.T) {
 		ctx := context.Background()
 		state := t.TempDir()
 		s := startSuite(t, state)
-		outbox := auditclient.NewOutbox(db, s.auditClient("consent"), testLogger())
+		outbox := auditclient.NewOutbox(db, s.auditClient("consent"), servertest.Logger())
 
 		committed := auditclient.New(ctx, "consent.grant", auditclient.Success)
 		committed.Subject, committed.ResourceType, committed.ResourceID = "cus_7", "consent", "c1"
@@ -70,7 +71,7 @@ func TestOutboxDeliversCommittedEventsOnly(t *testing.T) {
 
 		// Audit is back: the relay delivers, then the outbox is empty.
 		s2 := startSuite(t, state)
-		outbox = auditclient.NewOutbox(db, s2.auditClient("consent"), testLogger())
+		outbox = auditclient.NewOutbox(db, s2.auditClient("consent"), servertest.Logger())
 		if n, err := outbox.Flush(ctx); err != nil || n != 1 {
 			t.Fatalf("flush: %d, %v", n, err)
 		}
