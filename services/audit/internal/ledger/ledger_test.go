@@ -358,6 +358,47 @@ func TestNoRawSubjectIsStored(t *testing.T) {
 		if len(none) != 0 {
 			t.Fatalf("list by another subject returned %d events", len(none))
 		}
+		// The hash is keyed: another log, with its own key, hashes the same
+		// subject differently (an unkeyed hash could be reversed by guessing).
+		other, otherSt, _ := newLog(t, storetest.SQLite(t, migrations.FS))
+		if _, err := other.Append(ctx, submit("spiffe://sotto.test/tokenvault", event(subject, "tokenvault.detokenize"))); err != nil {
+			t.Fatal(err)
+		}
+		theirs, err := otherSt.EntriesRange(ctx, 0, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if theirs[0].SubjectHash == "" || theirs[0].SubjectHash == entries[0].SubjectHash {
+			t.Fatalf("two logs with different keys hash a subject alike: %q", theirs[0].SubjectHash)
+		}
+	})
+}
+
+// TestEditedIndexColumnsAreRefused: the search columns beside each entry
+// (event_id, subject_hash) are never trusted; an entry whose columns were
+// edited is refused as corrupt rather than served as another event or to
+// another subject's search.
+func TestEditedIndexColumnsAreRefused(t *testing.T) {
+	storetest.ForEachDialect(t, migrations.FS, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		l, _, _ := newLog(t, db)
+		a, b := event("cus_a", "tokenvault.detokenize"), event("cus_b", "tokenvault.detokenize")
+		if _, err := l.Append(ctx, submit("spiffe://sotto.test/tokenvault", a, b)); err != nil {
+			t.Fatal(err)
+		}
+		forged := uuid.NewString()
+		if _, err := db.ExecContext(ctx, `UPDATE entries SET event_id = $1 WHERE leaf_index = 0`, forged); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := l.Event(ctx, forged); errs.ReasonOf(err) != "ENTRY_CORRUPT" {
+			t.Fatalf("event under an edited event_id: %v, want ENTRY_CORRUPT", err)
+		}
+		if _, err := db.ExecContext(ctx, `UPDATE entries SET subject_hash = (SELECT subject_hash FROM entries WHERE leaf_index = 1) WHERE leaf_index = 0`); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := l.List(ctx, ledger.Query{Subject: "cus_b", AfterIndex: -1, Limit: 10}); errs.ReasonOf(err) != "ENTRY_CORRUPT" {
+			t.Fatalf("list with an edited subject_hash: %v, want ENTRY_CORRUPT", err)
+		}
 	})
 }
 

@@ -113,9 +113,19 @@ func TestAppendRecordsCallerWorkload(t *testing.T) {
 func TestReadsAreDeniedToOtherWorkloads(t *testing.T) {
 	pki, addr := startAudit(t)
 	tv := auditv1.NewAuditServiceClient(pki.Dial(t, "tokenvault", "audit", addr))
-	_, err := tv.ListEvents(context.Background(), &auditv1.ListEventsRequest{})
-	if status.Code(err) != codes.PermissionDenied {
-		t.Fatalf("tokenvault ListEvents: %v, want PermissionDenied", err)
+	ctx := context.Background()
+	for name, call := range map[string]func() error{
+		"ListEvents": func() error { _, err := tv.ListEvents(ctx, &auditv1.ListEventsRequest{}); return err },
+		"GetEvent": func() error {
+			_, err := tv.GetEvent(ctx, &auditv1.GetEventRequest{EventId: "0193a5b0-0000-7000-8000-000000000000"})
+			return err
+		},
+		"ListEntries":     func() error { _, err := tv.ListEntries(ctx, &auditv1.ListEntriesRequest{}); return err },
+		"ListCheckpoints": func() error { _, err := tv.ListCheckpoints(ctx, &auditv1.ListCheckpointsRequest{}); return err },
+	} {
+		if err := call(); status.Code(err) != codes.PermissionDenied {
+			t.Errorf("tokenvault %s: %v, want PermissionDenied", name, err)
+		}
 	}
 }
 
