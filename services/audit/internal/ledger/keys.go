@@ -213,13 +213,6 @@ func (s *CheckpointSigner) VerifierKey() string {
 	return s.vkey
 }
 
-// Verifier verifies checkpoints signed by the current key.
-func (s *CheckpointSigner) Verifier() note.Verifier {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.verifier
-}
-
 // Sign returns the signed checkpoint note for a tree of the given size and root.
 func (s *CheckpointSigner) Sign(ctx context.Context, size uint64, root []byte) ([]byte, error) {
 	body := log.Checkpoint{Origin: s.origin, Size: size, Hash: root}.Marshal()

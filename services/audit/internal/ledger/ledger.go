@@ -49,7 +49,8 @@ type Result struct {
 
 // Options tune the log.
 type Options struct {
-	// MaxBatch bounds how many events one transaction commits.
+	// MaxBatch: a commit takes no further requests once it holds this many
+	// events (one request is never split, so a commit may exceed it).
 	MaxBatch int
 	// CheckpointInterval is how often a new checkpoint is signed when the tree grew.
 	CheckpointInterval time.Duration
@@ -417,9 +418,9 @@ func (l *Log) LatestCheckpoint(ctx context.Context) (Checkpoint, error) {
 	return l.store.LatestCheckpoint(ctx)
 }
 
-// resolveSize turns 0 into the latest checkpoint's size and checks that a
-// checkpoint exists for any other size, so proofs are always against a
-// signed tree head.
+// resolveSize turns 0 into the latest checkpoint's size and refuses sizes
+// beyond the log. Other sizes need not have a checkpoint: a verifier holding
+// a signed tree head of that size checks the proof against it.
 func (l *Log) resolveSize(ctx context.Context, size int64) (int64, error) {
 	if size == 0 {
 		c, err := l.store.LatestCheckpoint(ctx)

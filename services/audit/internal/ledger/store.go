@@ -14,7 +14,7 @@ type Entry struct {
 	Index            int64
 	EventID          string
 	Data             []byte
-	InputDigest      []byte // what was submitted, by whom (see Log.Append)
+	InputDigest      []byte // what was submitted, by whom (see SubjectHasher.Digest)
 	LeafHash         []byte // set by EntriesRange only
 	SubjectHash      string
 	ActorSubjectHash string
@@ -76,7 +76,6 @@ type Store interface {
 
 	PutCheckpoint(ctx context.Context, c Checkpoint) error
 	LatestCheckpoint(ctx context.Context) (Checkpoint, error)
-	Checkpoint(ctx context.Context, size int64) (Checkpoint, error)
 	ListCheckpoints(ctx context.Context, afterSize int64, limit int) ([]Checkpoint, error)
 
 	// HMACKeys returns the wrapped subject-HMAC keys by version.

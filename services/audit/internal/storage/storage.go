@@ -278,10 +278,6 @@ func (s *Store) LatestCheckpoint(ctx context.Context) (ledger.Checkpoint, error)
 	return scanCheckpoint(s.db.QueryRowContext(ctx, `SELECT `+checkpointColumns+` FROM checkpoints ORDER BY tree_size DESC LIMIT 1`))
 }
 
-func (s *Store) Checkpoint(ctx context.Context, size int64) (ledger.Checkpoint, error) {
-	return scanCheckpoint(s.db.QueryRowContext(ctx, `SELECT `+checkpointColumns+` FROM checkpoints WHERE tree_size = $1`, size))
-}
-
 func (s *Store) ListCheckpoints(ctx context.Context, afterSize int64, limit int) ([]ledger.Checkpoint, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT `+checkpointColumns+` FROM checkpoints WHERE tree_size > $1 ORDER BY tree_size LIMIT $2`, afterSize, limit)
 	if err != nil {

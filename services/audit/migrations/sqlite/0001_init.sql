@@ -6,7 +6,7 @@ CREATE TABLE entries (
     leaf_index         INTEGER PRIMARY KEY,
     event_id           TEXT    NOT NULL UNIQUE,
     leaf_data          BLOB    NOT NULL,
-    -- SHA-256 of the recording workload and the submitted event: a re-send
+    -- HMAC-SHA256 (first subject-HMAC key) of the recording workload and the submitted event: a re-send
     -- must match it to count as a duplicate.
     input_digest       BLOB    NOT NULL,
     subject_hash       TEXT    NOT NULL,

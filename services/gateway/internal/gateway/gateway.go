@@ -14,6 +14,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	codepb "google.golang.org/genproto/googleapis/rpc/code"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -29,7 +30,7 @@ import (
 type Backends struct {
 	// AuditAddr is the audit service's gRPC address.
 	AuditAddr string
-	// DialOptions carry the gateway's mTLS identity (see pkg/dial).
+	// AuditDial carries the gateway's mTLS identity (see pkg/dial).
 	AuditDial []grpc.DialOption
 	// TokenvaultAddr and TokenvaultDial reach tokenvault likewise.
 	TokenvaultAddr string
@@ -41,7 +42,8 @@ type Options struct {
 	MaxBodyBytes int64
 	// AdminToken guards operator routes; empty disables them.
 	AdminToken string
-	// Ready reports whether the backends are reachable, for /readyz.
+	// Ready reports whether the gateway can serve, for /readyz (cmd/gateway
+	// checks the audit service).
 	Ready func(context.Context) error
 	// Logger records internal errors (never request content).
 	Logger *slog.Logger
@@ -116,7 +118,7 @@ func validURL(next http.Handler) http.Handler {
 				ok = ok && utf8.ValidString(v)
 			}
 		}
-		if !ok || strings.ContainsRune(r.URL.RawQuery, 0) {
+		if !ok {
 			writeError(w, http.StatusBadRequest, codes.InvalidArgument, "MALFORMED_REQUEST", "request path or parameters are not valid UTF-8")
 			return
 		}
@@ -175,10 +177,7 @@ type fieldViolation struct {
 func writeError(w http.ResponseWriter, httpCode int, code codes.Code, reason, msg string, violations ...fieldViolation) {
 	var body errorBody
 	body.Error.Code = httpCode
-	body.Error.Status = strings.ToUpper(code.String())
-	if code == codes.InvalidArgument {
-		body.Error.Status = "INVALID_ARGUMENT"
-	}
+	body.Error.Status = codepb.Code(code).String() // e.g. INVALID_ARGUMENT, as in google.rpc.Status
 	body.Error.Message = msg
 	body.Error.Reason = reason
 	body.Error.Violations = violations
@@ -196,13 +195,9 @@ func errorHandler(logger *slog.Logger) runtime.ErrorHandlerFunc {
 func handleError(ctx context.Context, logger *slog.Logger, w http.ResponseWriter, r *http.Request, err error) {
 	st, ok := status.FromError(err)
 	if !ok {
-		// Errors raised by the gateway itself (bad JSON, bad query parameter,
-		// body too large) are the client's.
-		var mbe *http.MaxBytesError
-		if asMaxBytes(err, &mbe) {
-			writeError(w, http.StatusRequestEntityTooLarge, codes.InvalidArgument, "REQUEST_TOO_LARGE", "request body is too large")
-			return
-		}
+		// Errors raised by the gateway itself are the client's. (grpc-gateway
+		// wraps its decoding errors, an oversized body included, in a status:
+		// see the InvalidArgument case below.)
 		writeError(w, http.StatusBadRequest, codes.InvalidArgument, "MALFORMED_REQUEST", "request could not be parsed")
 		return
 	}

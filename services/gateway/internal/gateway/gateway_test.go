@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -23,7 +24,8 @@ func newTestGateway(t *testing.T) http.Handler {
 	}
 	dead := l.Addr().String()
 	l.Close()
-	h, err := New(context.Background(), Backends{AuditAddr: dead, AuditDial: []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}},
+	plain := []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}
+	h, err := New(context.Background(), Backends{AuditAddr: dead, AuditDial: plain, TokenvaultAddr: dead, TokenvaultDial: plain},
 		Options{MaxBodyBytes: 1024, AdminToken: "secret"})
 	if err != nil {
 		t.Fatal(err)
@@ -70,6 +72,27 @@ func TestGatewayEdge(t *testing.T) {
 				t.Fatalf("got %d %v, want %d %s", code, body, tc.code, tc.reason)
 			}
 		})
+	}
+	// The status is spelled as in google.rpc.Code.
+	if _, body := do(h, http.MethodGet, "/v2/nothing", "secret", ""); body["error"].(map[string]any)["status"] != "NOT_FOUND" {
+		t.Fatalf("status of an unknown route: %v, want NOT_FOUND", body)
+	}
+}
+
+// TestChunkedOversizedBody: a body without a Content-Length is cut off while
+// grpc-gateway decodes it; that too is 413, not a parse error.
+func TestChunkedOversizedBody(t *testing.T) {
+	h := newTestGateway(t)
+	body := `{"tokens":["` + strings.Repeat("x", 2048) + `"]}`
+	req := httptest.NewRequest(http.MethodPost, "/v1/tokens:mask", io.MultiReader(strings.NewReader(body)))
+	req.ContentLength = -1 // unknown length, as with chunked transfer encoding
+	req.Header.Set("Authorization", "Bearer secret")
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	var out map[string]any
+	json.Unmarshal(rec.Body.Bytes(), &out)
+	if rec.Code != http.StatusRequestEntityTooLarge || reason(out) != "REQUEST_TOO_LARGE" {
+		t.Fatalf("chunked oversized body: %d %v, want 413 REQUEST_TOO_LARGE", rec.Code, out)
 	}
 }
 

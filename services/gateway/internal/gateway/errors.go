@@ -1,8 +1,0 @@
-package gateway
-
-import (
-	"errors"
-	"net/http"
-)
-
-func asMaxBytes(err error, target **http.MaxBytesError) bool { return errors.As(err, target) }
