@@ -132,19 +132,31 @@ func (l *Log) reload(ctx context.Context) error {
 	return nil
 }
 
-// Run commits queued appends until ctx is done, and signs checkpoints.
+// Run commits queued appends until ctx is done, and signs checkpoints in a
+// goroutine of their own: signing may wait on the key backend (Vault), and
+// appends must not wait behind it.
 func (l *Log) Run(ctx context.Context) error {
-	ticker := time.NewTicker(l.opts.CheckpointInterval)
-	defer ticker.Stop()
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	wg.Go(func() {
+		ticker := time.NewTicker(l.opts.CheckpointInterval)
+		defer ticker.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-ticker.C:
+				if _, err := l.Checkpoint(ctx); err != nil && ctx.Err() == nil {
+					l.logger.Warn("checkpoint failed", "error_kind", errs.KindOf(err).String(), "reason", errs.ReasonOf(err))
+				}
+			}
+		}
+	})
 	for {
 		select {
 		case <-ctx.Done():
 			l.drain(ctx.Err())
 			return nil
-		case <-ticker.C:
-			if _, err := l.Checkpoint(ctx); err != nil && ctx.Err() == nil {
-				l.logger.Warn("checkpoint failed", "error_kind", errs.KindOf(err).String(), "reason", errs.ReasonOf(err))
-			}
 		case p := <-l.queue:
 			batch := []*pending{p}
 			n := len(p.subs)
