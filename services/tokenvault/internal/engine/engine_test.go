@@ -756,3 +756,80 @@ func TestNewSubjectCostsOneKeyCall(t *testing.T) {
 		}
 	})
 }
+
+// TestCiphertextsAndKeysAreBoundToTheirRows: associated data binds each
+// ciphertext to its token, subject and type, and each wrapped data key to its
+// subject, so rows moved around in the database (by an attacker with write
+// access, or a bug) do not decrypt as someone else's data.
+func TestCiphertextsAndKeysAreBoundToTheirRows(t *testing.T) {
+	storetest.ForEachDialect(t, migrations.FS, func(t *testing.T, db *store.DB) {
+		f := newFixture(t, db, time.Minute)
+		ctx := context.Background()
+		a := f.tokenize(t, "cus_a", engine.Item{Value: "Jane Doe", Type: tokens.Name}, engine.Item{Value: "John Roe", Type: tokens.Name})
+		b := f.tokenize(t, "cus_b", engine.Item{Value: "Ann Poe", Type: tokens.Name})
+		if _, err := db.ExecContext(ctx, `UPDATE tokens SET ciphertext = (SELECT ciphertext FROM tokens WHERE token = $1) WHERE token = $2`, a[1], a[0]); err != nil {
+			t.Fatal(err)
+		}
+		res, err := f.eng.Detokenize(ctx, conversation, "order_support", a[:1])
+		if err != nil || res[0].Value != "" || res[0].Err == nil || res[0].Err.Reason != "VALUE_UNREADABLE" {
+			t.Fatalf("a ciphertext moved to another token of the subject: %+v, %v; want VALUE_UNREADABLE", res, err)
+		}
+		// cus_b's wrapped key copied over cus_a's: a fresh engine (nothing
+		// cached) cannot use it for cus_a.
+		if _, err := db.ExecContext(ctx, `UPDATE subject_keys SET wrapped = (SELECT wrapped FROM subject_keys WHERE subject = 'cus_b') WHERE subject = 'cus_a'`); err != nil {
+			t.Fatal(err)
+		}
+		fresh := newFixtureWithKeys(t, db, f.km)
+		res, err = fresh.eng.Detokenize(ctx, conversation, "order_support", []string{a[1], b[0]})
+		if err != nil || res[0].Value != "" || res[0].Err == nil || res[0].Err.Reason != "KEY_UNAVAILABLE" {
+			t.Fatalf("another subject's wrapped key: %+v, %v; want KEY_UNAVAILABLE", res, err)
+		}
+		if res[1].Value != "Ann Poe" { // the check itself works: cus_b's own key still opens cus_b's value
+			t.Fatalf("cus_b with its own key: %+v", res[1])
+		}
+	})
+}
+
+// TestRotationsFailClosedWithoutAudit: a rotation the audit log did not
+// record does not happen.
+func TestRotationsFailClosedWithoutAudit(t *testing.T) {
+	storetest.ForEachDialect(t, migrations.FS, func(t *testing.T, db *store.DB) {
+		f := newFixture(t, db, time.Minute)
+		ctx := context.Background()
+		f.tokenize(t, "cus_1", engine.Item{Value: "Jane Doe", Type: tokens.Name})
+		f.audit.down = true
+		if _, err := f.eng.RotateKeys(ctx, conversation, true); errs.ReasonOf(err) != "AUDIT_UNAVAILABLE" {
+			t.Fatalf("KEK rotation with audit down: %v, want AUDIT_UNAVAILABLE", err)
+		}
+		if _, err := f.eng.RotateSubjectKey(ctx, conversation, "", "cus_1"); errs.ReasonOf(err) != "AUDIT_UNAVAILABLE" {
+			t.Fatalf("subject key rotation with audit down: %v, want AUDIT_UNAVAILABLE", err)
+		}
+		f.audit.down = false
+		if rec, err := f.st.GetSubject(ctx, "default", "cus_1"); err != nil || rec.CurrentVersion != 1 {
+			t.Fatalf("subject key version after refused rotation: %d (%v), want 1", rec.CurrentVersion, err)
+		}
+		f.tokenize(t, "cus_2", engine.Item{Value: "John Roe", Type: tokens.Name})
+		if k, err := f.st.GetSubjectKey(ctx, "default", "cus_2", 1); err != nil || k.KEKVersion != 1 {
+			t.Fatalf("KEK version of a new key after refused rotation: %d (%v), want 1", k.KEKVersion, err)
+		}
+	})
+}
+
+// TestMetadataHidesWhoSharesADeterministicToken: two customers with the same
+// e-mail share its deterministic token; its metadata names neither.
+func TestMetadataHidesWhoSharesADeterministicToken(t *testing.T) {
+	storetest.ForEachDialect(t, migrations.FS, func(t *testing.T, db *store.DB) {
+		f := newFixture(t, db, time.Minute)
+		det := engine.Item{Value: "shared@example.com", Type: tokens.Email, Format: tokens.FormatDeterministic}
+		tok := f.tokenize(t, "cus_a", det)[0]
+		f.tokenize(t, "cus_b", det)
+		md, err := f.eng.TokenMetadata(context.Background(), tok)
+		if err != nil || md.Subject != "" || md.Token.Token != tok {
+			t.Fatalf("metadata of a shared deterministic token: %+v, %v; want no subject", md, err)
+		}
+		random := f.tokenize(t, "cus_a", engine.Item{Value: "Jane Doe", Type: tokens.Name})[0]
+		if md, err := f.eng.TokenMetadata(context.Background(), random); err != nil || md.Subject != "cus_a" {
+			t.Fatalf("metadata of a random token: %+v, %v; want its subject", md, err)
+		}
+	})
+}
