@@ -17,8 +17,8 @@ type Config struct {
 	// DatabaseDSN: sqlite://path/tokenvault.db (embedded default) or postgres://...
 	DatabaseDSN string `env:"DB_DSN" envDefault:"sqlite://tokenvault.db"`
 	LogLevel    string `env:"LOG_LEVEL" envDefault:"info"`
-	// AuditAddr is the audit service's gRPC address (detokenize, erase,
-	// export and rotation are audited synchronously).
+	// AuditAddr is the audit service's gRPC address (detokenize, lookup,
+	// erase, export and rotation are audited synchronously).
 	AuditAddr string `env:"AUDIT_ADDR,required"`
 	// KEK is the KeyManager key that wraps every data key.
 	KEK string `env:"TOKENVAULT_KEK" envDefault:"tokenvault-kek"`
@@ -30,8 +30,9 @@ type Config struct {
 	// KeyCacheSize and KeyCacheTTL bound the cache of unwrapped data keys.
 	KeyCacheSize int           `env:"TOKENVAULT_KEY_CACHE_SIZE" envDefault:"100000"`
 	KeyCacheTTL  time.Duration `env:"TOKENVAULT_KEY_CACHE_TTL" envDefault:"5m"`
-	// RewrapInterval is how often the rewrap job looks for data keys wrapped
-	// under an older key-encryption key version.
+	// RewrapInterval is how often the background job runs: it rewraps keys
+	// wrapped under an older key-encryption key version, re-encrypts values
+	// under retired data keys and purges expired tokens.
 	RewrapInterval time.Duration `env:"TOKENVAULT_REWRAP_INTERVAL" envDefault:"1m"`
 }
 

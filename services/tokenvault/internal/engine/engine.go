@@ -103,6 +103,12 @@ func subjectKey(tenant, subject string, version int) string {
 	return tenant + "\x00" + subject + "\x00" + itoa(version)
 }
 
+// detKey is the tenant's key for deterministic tokens of one data type: the
+// same derivation for Tokenize and Lookup, or lookups find nothing.
+func detKey(tenantKey []byte, t tokens.DataType) []byte {
+	return derive(tenantKey, "sotto/tokenvault/det/"+t.Code())
+}
+
 func dekAAD(tenant, subject string, version int) []byte {
 	return []byte("sotto/tokenvault/dek/" + tenant + "/" + subject + "/v" + itoa(version))
 }
@@ -124,11 +130,7 @@ func (e *Engine) dek(ctx context.Context, tenant, subject string, version int, c
 	if e.erased.Contains(tenant + "\x00" + subject) {
 		return nil, 0, errs.E(errs.FailedPrecondition, "SUBJECT_ERASED", "the subject was erased")
 	}
-	if version == 0 {
-		if k, ok := e.deks.Get(subjectKey(tenant, subject, 0)); ok {
-			return k.key, k.version, nil
-		}
-	} else if k, ok := e.deks.Get(subjectKey(tenant, subject, version)); ok {
+	if k, ok := e.deks.Get(subjectKey(tenant, subject, version)); ok {
 		return k.key, k.version, nil
 	}
 	rec, err := e.store.GetSubject(ctx, tenant, subject)

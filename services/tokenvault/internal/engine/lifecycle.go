@@ -216,8 +216,8 @@ func (e *Engine) status(ctx context.Context) (RotationStatus, error) {
 	return st, err
 }
 
-// RewrapOnce rewraps up to batch data keys still wrapped under an older KEK
-// version and returns how many it moved. Values are not re-encrypted: only
+// RewrapOnce rewraps up to batch data keys (and tenant keys) still wrapped
+// under an older KEK version and returns how many it moved. Values are not re-encrypted: only
 // the 32-byte wrapped keys change, through the KeyManager. Progress lives in
 // the database (each key's kek_version), so the job resumes after a restart,
 // and serving continues throughout: old versions still unwrap.

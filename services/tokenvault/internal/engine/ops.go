@@ -138,7 +138,7 @@ func (e *Engine) tokenize(ctx context.Context, caller Caller, req TokenizeReques
 			}
 		}
 		if typeKeys[p.typ] == nil {
-			typeKeys[p.typ] = derive(tenantKey, "sotto/tokenvault/det/"+p.typ.Code())
+			typeKeys[p.typ] = detKey(tenantKey, p.typ)
 		}
 		p.typeKey = typeKeys[p.typ]
 	}
@@ -415,10 +415,7 @@ func (e *Engine) Detokenize(ctx context.Context, caller Caller, purpose string, 
 		events = append(events, ev)
 	}
 	if err := e.audit.Record(ctx, events...); err != nil {
-		// No audit, no plaintext.
-		for i := range results {
-			results[i].Value = ""
-		}
+		// No audit, no plaintext: the results are dropped.
 		return nil, errs.Wrap(err, errs.Unavailable, "AUDIT_UNAVAILABLE", "the audit log did not record the access; nothing was revealed")
 	}
 	return results, nil
@@ -495,7 +492,8 @@ type Match struct{ Subject, Token string }
 // Lookup finds the subjects holding value as a deterministic token. It is
 // an oracle (it confirms guesses), so it is governed like detokenization:
 // the policy must allow the caller the "lookup" action for the purpose and
-// data type, and every lookup is audited synchronously.
+// data type (a denied lookup is refused before anything is read), and every
+// allowed lookup is audited synchronously.
 func (e *Engine) Lookup(ctx context.Context, caller Caller, tenant, purpose string, t tokens.DataType, value string) (string, []Match, error) {
 	tenant, err := e.tenant(tenant)
 	if err != nil {
@@ -512,7 +510,7 @@ func (e *Engine) Lookup(ctx context.Context, caller Caller, tenant, purpose stri
 	if err != nil {
 		return "", nil, err
 	}
-	det, err := tokens.Deterministic(derive(tk, "sotto/tokenvault/det/"+t.Code()), t, norm)
+	det, err := tokens.Deterministic(detKey(tk, t), t, norm)
 	if err != nil {
 		return "", nil, errs.E(errs.InvalidArgument, "UNSUPPORTED_FORMAT", "this value cannot be looked up")
 	}

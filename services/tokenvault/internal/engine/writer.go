@@ -154,7 +154,7 @@ func (e *Engine) commitEach(ctx context.Context, batch []*writeJob) {
 				continue
 			}
 			// One name for every job: reusing it after RELEASE is valid, and
-			// the prepared-statement cache stays at three entries.
+			// the savepoint statements are prepared once, not per job.
 			const sp = "job"
 			if err := e.store.Exec(ctx, tx, "SAVEPOINT "+sp); err != nil {
 				return err

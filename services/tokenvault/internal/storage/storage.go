@@ -487,8 +487,10 @@ type Erasure struct {
 	Erased         time.Time
 }
 
-// EraseSubject destroys every version of the subject's data key (first
-// overwritten, then deleted, so no copy lingers in the database file), its
+// EraseSubject destroys every version of the subject's data key (overwritten,
+// then deleted; on SQLite, secure_delete also zeroes the freed space, while
+// PostgreSQL may keep old row versions until vacuumed, which is why retiring
+// old KEK versions makes erasure final: deploy/vault/README.md), its
 // deterministic tokens (keyed hashes of the values, the lookup index) and its
 // masked views, in tx. Ciphertexts of other tokens remain: without the keys
 // they are noise. A second call reports the first erasure.

@@ -132,8 +132,9 @@ const (
 	FormatDeterministic
 	// FormatFPE: FF1 ciphertext in the alphabet of the value.
 	FormatFPE
-	// FormatCard: a card-shaped number keeping the first 6 and last 4 digits
-	// and deliberately failing the Luhn check.
+	// FormatCard: a card-shaped number deliberately failing the Luhn check,
+	// keeping the first 6 and last 4 digits of cards of 16 or more digits
+	// (only the last 4 of shorter ones).
 	FormatCard
 )
 

@@ -116,7 +116,8 @@ const (
 	TokenFormat_TOKEN_FORMAT_DETERMINISTIC TokenFormat = 2
 	// Format-preserving token (FF1, NIST SP 800-38G): digits stay digits.
 	TokenFormat_TOKEN_FORMAT_FORMAT_PRESERVING TokenFormat = 3
-	// Card token: keeps the first 6 and last 4 digits and fails the Luhn check.
+	// Card token: fails the Luhn check; keeps the first 6 and last 4 digits of
+	// cards of 16 or more digits, only the last 4 of shorter ones.
 	TokenFormat_TOKEN_FORMAT_CARD TokenFormat = 4
 )
 
