@@ -7,6 +7,7 @@ import (
 	"database/sql"
 	"errors"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -343,6 +344,30 @@ func TestRegressionGroupOfOneMapsErrors(t *testing.T) {
 
 		if n, o := countTokens(), outboxCount(t, db); n != 1 || o != 1 {
 			t.Fatalf("after three refused jobs: %d tokens and %d outbox rows, want 1 and 1", n, o)
+		}
+	})
+}
+
+// Erasure drops every cached key of the subject at once, so this replica
+// stops using them before any cache expiry (the database check under the
+// subject's lock is the second line, for other replicas).
+func TestEraseDropsCachedKeys(t *testing.T) {
+	storetest.ForEachDialect(t, migrations.FS, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		e := revEngine(t, db, revKM(t), &revRec{})
+		if _, _, err := e.dek(ctx, "default", "A", 0, true); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.EraseSubject(ctx, Caller{Workload: "consent", ID: "spiffe://sotto.test/consent"}, "default", "A", "dsr_1"); err != nil {
+			t.Fatal(err)
+		}
+		for _, k := range e.deks.Keys() {
+			if strings.HasPrefix(k, "default\x00A\x00") {
+				t.Fatalf("a key of the erased subject is still cached: %q", k)
+			}
+		}
+		if _, _, err := e.dek(ctx, "default", "A", 0, false); errs.ReasonOf(err) != "SUBJECT_ERASED" {
+			t.Fatalf("key of an erased subject: %v, want SUBJECT_ERASED", err)
 		}
 	})
 }
