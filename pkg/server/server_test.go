@@ -240,3 +240,21 @@ func TestServesOnlyUnderItsOwnName(t *testing.T) {
 		t.Fatal("audit started with the gateway's certificate")
 	}
 }
+
+// TestUnlistedCallsAreDenied: the production chain authorises unary and
+// streaming RPCs alike; a workload not named for a method is refused.
+func TestUnlistedCallsAreDenied(t *testing.T) {
+	pki, addr, _, _, _ := start(t)
+	stranger := testpb.NewTestServiceClient(pki.Dial(t, "stranger", "svc", addr))
+	if err := call(t, stranger, "ok"); status.Code(err) != codes.PermissionDenied {
+		t.Fatalf("unary call by an unlisted workload: %v, want PermissionDenied", err)
+	}
+	// Health/Watch is a stream no policy entry lists.
+	stream, err := healthpb.NewHealthClient(pki.Dial(t, "client", "svc", addr)).Watch(context.Background(), &healthpb.HealthCheckRequest{})
+	if err == nil {
+		_, err = stream.Recv()
+	}
+	if status.Code(err) != codes.PermissionDenied {
+		t.Fatalf("unlisted stream: %v, want PermissionDenied", err)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -359,6 +360,27 @@ func TestSQLitePragmas(t *testing.T) {
 		}
 		if got != want {
 			t.Errorf("PRAGMA %s = %q, want %q", pragma, got, want)
+		}
+	}
+}
+
+// TestSQLiteFilesArePrivate: the database holds personal data (encrypted or
+// not), so its files are readable by the service's user only, whatever the
+// umask.
+func TestSQLiteFilesArePrivate(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "private.db")
+	db, err := store.Open(t.Context(), "sqlite://"+path, migrations)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, name := range []string{path, path + "-wal"} {
+		fi, err := os.Stat(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Mode().Perm()&0o077 != 0 {
+			t.Errorf("%s has mode %v, want no access for group or others", filepath.Base(name), fi.Mode().Perm())
 		}
 	}
 }
