@@ -15,6 +15,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	auditv1 "github.com/sottohq/sotto/gen/go/sotto/audit/v1"
+	"github.com/sottohq/sotto/pkg/errs"
 )
 
 // fakeRPC is a scripted AuditServiceClient: it can hold the first call open and
@@ -94,5 +95,39 @@ func TestRegressionBatchRetry(t *testing.T) {
 	}
 	time.Sleep(50 * time.Millisecond)
 	close(f.gate)
-	t.Log(<-first, <-res[0], <-res[1], <-res[2], f.calls.Load())
+	// The refused event fails its caller alone; the others in its batch are
+	// retried and recorded.
+	if err := <-first; err != nil {
+		t.Errorf("first record: %v", err)
+	}
+	for i, ch := range res {
+		err := <-ch
+		switch {
+		case i == 1 && errs.ReasonOf(err) != "AUDIT_EVENT_REJECTED":
+			t.Errorf("refused event: %v, want AUDIT_EVENT_REJECTED", err)
+		case i != 1 && err != nil:
+			t.Errorf("event %d, batched with a refused one: %v, want recorded", i, err)
+		}
+	}
+}
+
+// liarRPC answers for events other than those sent.
+type liarRPC struct{ auditv1.AuditServiceClient }
+
+func (liarRPC) AppendEvents(_ context.Context, in *auditv1.AppendEventsRequest, _ ...grpc.CallOption) (*auditv1.AppendEventsResponse, error) {
+	resp := &auditv1.AppendEventsResponse{}
+	for range in.Events {
+		resp.Results = append(resp.Results, &auditv1.AppendResult{EventId: "0193a5b0-0000-7000-8000-000000000000"})
+	}
+	return resp, nil
+}
+
+// TestAnswerMustCoverTheEventsSent: an answer about other events is not a
+// confirmation; the caller must not proceed as if recorded.
+func TestAnswerMustCoverTheEventsSent(t *testing.T) {
+	c := &Client{rpc: liarRPC{}, timeout: time.Second}
+	ctx := context.Background()
+	if err := c.Record(ctx, New(ctx, "tokenvault.detokenize", Success)); errs.ReasonOf(err) != "AUDIT_UNAVAILABLE" {
+		t.Fatalf("answer for another event: %v, want AUDIT_UNAVAILABLE", err)
+	}
 }

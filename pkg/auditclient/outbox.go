@@ -241,10 +241,20 @@ func (o *Outbox) send(ctx context.Context, rows []outboxRow) error {
 	ctx, cancel := context.WithTimeout(ctx, o.client.timeout)
 	defer cancel()
 	resp, err := o.client.rpc.AppendEvents(ctx, req)
-	if err == nil && len(resp.GetResults()) != len(rows) {
-		err = status.Error(codes.Unavailable, "incomplete answer")
+	if err != nil {
+		return err
 	}
-	return err
+	// A row is deleted only on an answer that accounts for exactly it (as
+	// Client.append requires).
+	if len(resp.GetResults()) != len(rows) {
+		return status.Error(codes.Unavailable, "incomplete answer")
+	}
+	for i, r := range resp.GetResults() {
+		if r.GetEventId() != rows[i].in.GetEventId() {
+			return status.Error(codes.Unavailable, "answer for other events")
+		}
+	}
+	return nil
 }
 
 // delete removes exactly the rows that were delivered. (Deleting "up to the

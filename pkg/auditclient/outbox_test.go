@@ -3,8 +3,14 @@ package auditclient_test
 import (
 	"context"
 	"database/sql"
+	"errors"
+	"log/slog"
 	"testing"
 	"testing/fstest"
+
+	"google.golang.org/grpc"
+
+	auditv1 "github.com/sottohq/sotto/gen/go/sotto/audit/v1"
 
 	"github.com/sottohq/sotto/pkg/auditclient"
 	"github.com/sottohq/sotto/pkg/errs"
@@ -62,4 +68,39 @@ func TestSealValidates(t *testing.T) {
 			t.Fatalf("after a valid enqueue: %d pending (%v), want 1", n, err)
 		}
 	})
+}
+
+// TestOutboxKeepsRowsOnAnAnswerForOtherEvents: the relay deletes a row only
+// when the audit service confirmed that very event.
+func TestOutboxKeepsRowsOnAnAnswerForOtherEvents(t *testing.T) {
+	ctx := context.Background()
+	storetest.ForEachDialect(t, outboxMigrations, func(t *testing.T, db *store.DB) {
+		o := auditclient.NewOutbox(db, auditclient.NewClient(liar{}), slog.New(slog.DiscardHandler))
+		if err := db.InTx(ctx, func(tx *sql.Tx) error {
+			return o.Enqueue(ctx, tx, auditclient.New(ctx, "consent.grant", auditclient.Success))
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if n, err := o.Flush(ctx); err == nil || n != 0 {
+			t.Fatalf("flush against a wrong answer: %d delivered, %v; want an error", n, err)
+		}
+		if n, err := o.Pending(ctx); err != nil || n != 1 {
+			t.Fatalf("%d rows pending (%v), want the row kept", n, err)
+		}
+	})
+}
+
+// liar is a connection whose audit service answers for an event nobody sent.
+type liar struct{}
+
+func (liar) Invoke(_ context.Context, _ string, args, reply any, _ ...grpc.CallOption) error {
+	for range args.(*auditv1.AppendEventsRequest).Events {
+		r := reply.(*auditv1.AppendEventsResponse)
+		r.Results = append(r.Results, &auditv1.AppendResult{EventId: "0193a5b0-0000-7000-8000-000000000000"})
+	}
+	return nil
+}
+
+func (liar) NewStream(context.Context, *grpc.StreamDesc, string, ...grpc.CallOption) (grpc.ClientStream, error) {
+	return nil, errors.New("no streams")
 }
