@@ -269,7 +269,7 @@ func (o *Outbox) delete(ctx context.Context, rows []outboxRow) error {
 	return store.MapError(err)
 }
 
-// Pending counts events waiting for delivery (for readiness and metrics).
+// Pending counts events waiting for delivery.
 func (o *Outbox) Pending(ctx context.Context) (int, error) {
 	var n int
 	err := o.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM audit_outbox WHERE NOT rejected`).Scan(&n)

@@ -141,8 +141,10 @@ func (a *Authorizer) allowed(id spiffeid.ID, fullMethod string) bool {
 	return r.anyWorkload || r.names[name]
 }
 
-// UnaryInterceptor enforces the policy on unary RPCs. It belongs first in the
-// chain (after recovery) so nothing runs for a caller that may not call.
+// UnaryInterceptor enforces the policy on unary RPCs. It belongs early in the
+// chain, before validation and the handler, so no service code runs for a
+// caller that may not call (pkg/server puts request decoding before it: a
+// malformed request is refused as such whoever sends it).
 func (a *Authorizer) UnaryInterceptor() grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 		if err := a.Authorize(ctx, info.FullMethod); err != nil {

@@ -21,8 +21,8 @@ import (
 // Key material never leaves Vault: this type only sends inputs and receives
 // ciphertexts, signatures, MACs and public keys.
 //
-// The token needs, per key it uses: read on <mount>/keys/NAME (every call
-// first learns the key's type from it) plus the operation paths
+// The token needs, per key it uses: read on <mount>/keys/NAME (the first call
+// for a key learns its type from it) plus the operation paths
 // (<mount>/encrypt/NAME, decrypt, rewrap, sign, verify, hmac/NAME/sha2-256,
 // keys/NAME/rotate). deploy/vault/policies holds the production policies.
 type Vault struct {

@@ -39,7 +39,10 @@ var safeKeys = []string{
 	slog.TimeKey, slog.LevelKey, slog.MessageKey,
 	// Who is logging and about which call.
 	"service", "component", "method", "code", "status", "duration_ms",
-	"peer", // the caller's SPIFFE ID: a workload, not a person
+	"peer",      // the caller's SPIFFE ID: a workload, not a person
+	"spiffe_id", // this workload's own SPIFFE ID
+	// Workload certificates: serial numbers and times, no key material.
+	"serial", "not_after", "renew_at", "retry_in",
 	"addr", // a listen or dial address of a workload
 	"path", // the HTTP route pattern, not the URL
 	"version", "dialect", "attempt",

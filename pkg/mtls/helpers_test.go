@@ -179,6 +179,12 @@ func handshake(t *testing.T, server, client *tls.Config) (serverErr, clientErr e
 // returns it as a tls.Certificate with its chain.
 func rawLeaf(t *testing.T, ca *mtls.CA, uris ...string) tls.Certificate {
 	t.Helper()
+	return rawLeafWith(t, ca, nil, uris...)
+}
+
+// rawLeafWith is rawLeaf with edit applied to the template before signing.
+func rawLeafWith(t *testing.T, ca *mtls.CA, edit func(*x509.Certificate), uris ...string) tls.Certificate {
+	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
@@ -196,6 +202,9 @@ func rawLeaf(t *testing.T, ca *mtls.CA, uris ...string) tls.Certificate {
 			t.Fatal(err)
 		}
 		tmpl.URIs = append(tmpl.URIs, pu)
+	}
+	if edit != nil {
+		edit(tmpl)
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.Cert, key.Public(), ca.Key)
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 	"github.com/spiffe/go-spiffe/v2/svid/x509svid"
 
 	"github.com/sottohq/sotto/pkg/errs"
+	"github.com/sottohq/sotto/pkg/logging"
 )
 
 // DefaultCheckInterval is how often, at most, a Source looks at its files'
@@ -91,7 +92,7 @@ func (s *Source) Reload() error {
 	s.lastCheck.Store(time.Now().UnixNano())
 	err := s.reloadLocked()
 	if err != nil {
-		s.logger.Error("mtls: reload failed, keeping the previous certificate", "cert", s.files.Cert, "err", err)
+		s.logger.Error("mtls: reload failed, keeping the previous certificate", logging.Err(err))
 	}
 	return err
 }
@@ -120,17 +121,17 @@ func (s *Source) maybeReload() {
 	s.lastCheck.Store(now)
 	stamps, err := s.stat()
 	if err != nil {
-		s.logger.Error("mtls: cannot check certificate files, keeping the previous certificate", "cert", s.files.Cert, "err", err)
+		s.logger.Error("mtls: cannot check certificate files, keeping the previous certificate", logging.Err(err))
 		return
 	}
 	if stamps == s.stamps {
 		return
 	}
 	if err := s.reloadLocked(); err != nil {
-		s.logger.Error("mtls: reload failed, keeping the previous certificate", "cert", s.files.Cert, "err", err)
+		s.logger.Error("mtls: reload failed, keeping the previous certificate", logging.Err(err))
 		return
 	}
-	s.logger.Info("mtls: reloaded workload certificate", "spiffe_id", s.cur.Load().id.String(), "cert", s.files.Cert)
+	s.logger.Info("mtls: reloaded workload certificate", "spiffe_id", s.cur.Load().id.String())
 }
 
 // reloadLocked loads the files and, if they are consistent, makes them

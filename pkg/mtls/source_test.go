@@ -127,6 +127,15 @@ func TestHandshakeControls(t *testing.T) {
 			serverWant: reason("INVALID_PEER_IDENTITY"),
 		},
 		{
+			// A CA certificate can mint identities; it must never be one.
+			name: "client certificate that is a CA",
+			client: bareClient(rawLeafWith(t, ca, func(c *x509.Certificate) {
+				c.IsCA, c.BasicConstraintsValid = true, true
+				c.KeyUsage |= x509.KeyUsageCertSign
+			}, "spiffe://sotto.test/gateway")),
+			serverWant: reason("INVALID_PEER_IDENTITY"),
+		},
+		{
 			name:       "client certificate with a non-SPIFFE URI",
 			client:     bareClient(rawLeaf(t, ca, "https://sotto.test/gateway")),
 			serverWant: reason("INVALID_PEER_IDENTITY"),

@@ -15,6 +15,7 @@ import (
 	"github.com/spiffe/go-spiffe/v2/svid/x509svid"
 
 	"github.com/sottohq/sotto/pkg/errs"
+	"github.com/sottohq/sotto/pkg/logging"
 )
 
 // VaultIssuer obtains workload certificates from a HashiCorp Vault PKI secrets
@@ -153,7 +154,7 @@ func RenewLoop(ctx context.Context, iss *VaultIssuer, id spiffeid.ID, ttl time.D
 			if ctx.Err() != nil {
 				return nil
 			}
-			logger.Error("mtls: workload certificate renewal failed, will retry", "spiffe_id", id.String(), "retry_in", retry, "err", err)
+			logger.Error("mtls: workload certificate renewal failed, will retry", "spiffe_id", id.String(), "retry_in", retry, logging.Err(err))
 			next = time.Now().Add(retry)
 			retry = min(retry*2, renewRetryMax)
 			continue

@@ -16,8 +16,8 @@ import (
 type Config struct {
 	// Addr is the Vault server, e.g. https://vault.vault.svc:8200.
 	Addr string `env:"VAULT_ADDR"`
-	// Token authenticates to Vault; TokenFile reads it from a file (a Vault
-	// Agent sink, refreshed by the agent) and wins when both are set.
+	// Token authenticates to Vault; TokenFile reads it from a file (e.g. a
+	// Vault Agent sink) once, at start, and wins when both are set.
 	Token     string `env:"VAULT_TOKEN"`
 	TokenFile string `env:"VAULT_TOKEN_FILE"`
 }
