@@ -320,8 +320,12 @@ func TestDeterministicTokensAndLookup(t *testing.T) {
 		if _, _, err := f.eng.Lookup(ctx, conversation, "madeup", "order_support", tokens.Email, "shared@example.com"); errs.ReasonOf(err) != "UNKNOWN_TENANT" {
 			t.Fatalf("lookup in an unknown tenant: %v", err)
 		}
+		before := len(f.audit.events)
 		if _, _, err := f.eng.Lookup(ctx, conversation, "", "order_support", tokens.CardNumber, "4242424242424242"); !errs.Is(err, errs.PermissionDenied) {
 			t.Fatalf("card lookup: %v", err)
+		}
+		if len(f.audit.events) != before+1 || f.audit.events[before].Outcome != auditclient.Denied || f.audit.events[before].Reason != policy.ReasonDataTypeNotAllowed {
+			t.Fatalf("a refused lookup is audited as denied: %+v", f.audit.events[before:])
 		}
 		if _, _, err := f.eng.Lookup(ctx, engine.Caller{Workload: "crmsync"}, "", "crm_sync", tokens.Email, "shared@example.com"); !errs.Is(err, errs.PermissionDenied) {
 			t.Fatalf("lookup without a rule: %v", err)

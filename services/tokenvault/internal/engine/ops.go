@@ -493,13 +493,21 @@ type Match struct{ Subject, Token string }
 // an oracle (it confirms guesses), so it is governed like detokenization:
 // the policy must allow the caller the "lookup" action for the purpose and
 // data type (a denied lookup is refused before anything is read), and every
-// allowed lookup is audited synchronously.
+// lookup, allowed or denied, is audited synchronously.
 func (e *Engine) Lookup(ctx context.Context, caller Caller, tenant, purpose string, t tokens.DataType, value string) (string, []Match, error) {
 	tenant, err := e.tenant(tenant)
 	if err != nil {
 		return "", nil, err
 	}
 	if d := e.policy.DecideAction(policy.ActionLookup, caller.Workload, purpose, t); !d.Allowed {
+		// A refused lookup is a probe worth knowing about, as a refused
+		// detokenization is.
+		ev := auditclient.New(ctx, "tokenvault.lookup", auditclient.Denied)
+		ev.ActorSubject, ev.ResourceType, ev.ResourceID, ev.Purpose, ev.CallerWorkload = caller.EndUser, "data_type", t.Code(), purpose, caller.ID
+		ev.Reason = d.Reason
+		if err := e.audit.Record(ctx, ev); err != nil {
+			return "", nil, errs.Wrap(err, errs.Unavailable, "AUDIT_UNAVAILABLE", "the audit log did not record the refused lookup")
+		}
 		return "", nil, errs.E(errs.PermissionDenied, d.Reason, "lookup of this data type for this purpose is not allowed (rule %s)", d.Rule)
 	}
 	norm, err := tokens.Normalize(t, value)
