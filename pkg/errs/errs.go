@@ -62,14 +62,16 @@ func (k Kind) Code() codes.Code {
 
 func (k Kind) String() string { return k.Code().String() }
 
-// Error is a typed, client-safe error.
+// Error is a typed, client-safe error. Its text (Error) is client-safe too:
+// it never includes the cause.
 type Error struct {
 	Kind Kind
 	// Reason is a stable UPPER_SNAKE_CASE identifier clients can branch on.
 	Reason string
 	// Msg is a human-readable, client-safe message.
 	Msg string
-	// Err is the underlying cause, logged by the server but never sent to clients.
+	// Err is the underlying cause, never sent to clients. It stays reachable
+	// through Unwrap (errors.Is/As, logging.Err's error_type) and Detailed.
 	Err error
 }
 
@@ -83,10 +85,11 @@ func Wrap(err error, kind Kind, reason, format string, args ...any) *Error {
 	return &Error{Kind: kind, Reason: reason, Msg: fmt.Sprintf(format, args...), Err: err}
 }
 
+// Error leaves the cause out. An error's text travels further than its
+// creator can see: grpc-go sends err.Error() as the status message of a
+// wrapped *Error (status.FromError) when nothing maps it first, and driver
+// causes quote SQL and values.
 func (e *Error) Error() string {
-	if e.Err != nil {
-		return fmt.Sprintf("%s (%s): %s: %v", e.Msg, e.Reason, e.Kind, e.Err)
-	}
 	return fmt.Sprintf("%s (%s): %s", e.Msg, e.Reason, e.Kind)
 }
 
@@ -112,6 +115,22 @@ func (e *Error) GRPCStatus() *status.Status {
 		return d
 	}
 	return st
+}
+
+// Detailed returns err's text followed by the private cause of each *Error in
+// its chain. It is for an operator's terminal (a process that fails to start, a
+// CLI command), never for a client, a log or a metric: causes may hold
+// personal data and SQL.
+func Detailed(err error) string {
+	if err == nil {
+		return ""
+	}
+	s := err.Error()
+	var e *Error
+	if errors.As(err, &e) && e.Err != nil {
+		s += ": " + Detailed(e.Err)
+	}
+	return s
 }
 
 // KindOf returns the kind of err, or Internal for untyped errors.

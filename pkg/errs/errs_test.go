@@ -66,3 +66,49 @@ func TestIsAndKind(t *testing.T) {
 		t.Fatal("KindOf/ReasonOf")
 	}
 }
+
+// TestErrorTextLeavesOutCause: an *Error's text is client-safe wherever it
+// travels. grpc-go builds the status of a handler error that no interceptor
+// mapped with status.FromError, which sends err.Error() of a wrapped *Error;
+// the cause must not be in it. The cause stays reachable for errors.Is/As,
+// logging (error_type) and an operator's terminal (Detailed).
+func TestErrorTextLeavesOutCause(t *testing.T) {
+	const canary = `pq: duplicate key (email)=(jane@example.com) in INSERT INTO subjects`
+	cause := errors.New(canary)
+	e := errs.Wrap(cause, errs.Internal, "STORE_ERROR", "cannot store subject")
+	wrapped := fmt.Errorf("create subject: %w", e)
+
+	st, ok := status.FromError(wrapped)
+	if !ok || st.Code() != codes.Internal {
+		t.Fatalf("status.FromError: %v %v, want Internal", st, ok)
+	}
+	for name, text := range map[string]string{
+		"Error":             e.Error(),
+		"wrapped Error":     wrapped.Error(),
+		"%v":                fmt.Sprintf("%v", e),
+		"%+v":               fmt.Sprintf("%+v", wrapped),
+		"grpc-go's status":  st.Message(),
+		"GRPCStatus":        e.GRPCStatus().Message(),
+		"ToStatus (mapped)": errs.ToStatus(wrapped).Message(),
+	} {
+		if strings.Contains(text, "jane") || strings.Contains(text, "INSERT") {
+			t.Errorf("%s holds the cause: %q", name, text)
+		}
+	}
+	if got, want := e.Error(), "cannot store subject (STORE_ERROR): Internal"; got != want {
+		t.Errorf("Error() = %q, want %q", got, want)
+	}
+	if !errors.Is(wrapped, cause) {
+		t.Error("the cause is not reachable with errors.Is")
+	}
+	if got, want := errs.Detailed(wrapped), "create subject: cannot store subject (STORE_ERROR): Internal: "+canary; got != want {
+		t.Errorf("Detailed = %q, want %q", got, want)
+	}
+	nested := errs.Wrap(fmt.Errorf("open config: %w", errs.Wrap(errors.New("permission denied"), errs.Internal, "READ_FAILED", "cannot read")), errs.FailedPrecondition, "CONFIG_INVALID", "bad config")
+	if got, want := errs.Detailed(nested), "bad config (CONFIG_INVALID): FailedPrecondition: open config: cannot read (READ_FAILED): Internal: permission denied"; got != want {
+		t.Errorf("Detailed of nested causes = %q, want %q", got, want)
+	}
+	if errs.Detailed(nil) != "" {
+		t.Error("Detailed(nil) is not empty")
+	}
+}
