@@ -232,12 +232,17 @@ func TestReflectionOnlyWhenEnabled(t *testing.T) {
 }
 
 // TestServesOnlyUnderItsOwnName: a service handed another workload's
-// certificate refuses to start.
+// certificate refuses to start, for that reason and no other: the same
+// configuration starts the workload the certificate names.
 func TestServesOnlyUnderItsOwnName(t *testing.T) {
 	pki := servertest.NewPKI(t)
 	cfg := pki.Config(t, "gateway") // certificate for "gateway"
-	if _, err := server.New(context.Background(), "audit", cfg, policy, servertest.Logger()); err == nil {
-		t.Fatal("audit started with the gateway's certificate")
+	_, err := server.New(context.Background(), "audit", cfg, policy, servertest.Logger())
+	if !errs.Is(err, errs.FailedPrecondition) || errs.ReasonOf(err) != "WRONG_WORKLOAD_IDENTITY" {
+		t.Fatalf("audit with the gateway's certificate: %v, want WRONG_WORKLOAD_IDENTITY", err)
+	}
+	if _, err := server.New(context.Background(), "gateway", cfg, policy, servertest.Logger()); err != nil {
+		t.Fatalf("gateway with its own certificate: %v", err)
 	}
 }
 
