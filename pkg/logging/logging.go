@@ -45,6 +45,7 @@ var safeKeys = []string{
 	"serial", "not_after", "renew_at", "retry_in",
 	"addr", // a listen or dial address of a workload
 	"path", // the HTTP route pattern, not the URL
+	"host", // a third party's host:port from pkg/egress's allow-list
 	"version", "dialect", "attempt",
 	// Correlation identifiers: random, carry no data.
 	"trace_id", "span_id", "request_id", "event_id",
