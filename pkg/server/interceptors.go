@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"runtime/debug"
+	"sync/atomic"
 	"time"
 
 	"buf.build/go/protovalidate"
@@ -21,81 +22,136 @@ import (
 	"github.com/sottohq/sotto/pkg/mtls"
 )
 
-// logUnary logs one line per RPC with only safe fields: method, code,
-// duration, caller SPIFFE ID and trace ID. Request and response bodies are
-// never logged.
+// logUnary and logStream write one line per RPC (see logRPC).
 func logUnary(logger *slog.Logger) grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 		start := time.Now()
 		resp, err := handler(ctx, req)
-		code := status.Code(err)
-		level := slog.LevelInfo
-		if code == codes.Internal || code == codes.Unknown {
-			level = slog.LevelError
-		}
-		attrs := []slog.Attr{
-			slog.String("method", info.FullMethod),
-			slog.String("code", code.String()),
-			slog.Int64("duration_ms", time.Since(start).Milliseconds()),
-		}
-		if id, perr := mtls.PeerID(ctx); perr == nil {
-			attrs = append(attrs, slog.String("peer", id.String()))
-		}
-		if sc := trace.SpanContextFromContext(ctx); sc.HasTraceID() {
-			attrs = append(attrs, slog.String("trace_id", sc.TraceID().String()))
-		}
-		if st, ok := status.FromError(err); ok && err != nil {
-			for _, d := range st.Details() {
-				if info, ok := d.(*errdetails.ErrorInfo); ok {
-					attrs = append(attrs, slog.String("reason", info.Reason))
-				}
-			}
-		}
-		logger.LogAttrs(ctx, level, "rpc", attrs...)
+		logRPC(ctx, logger, info.FullMethod, start, err)
 		return resp, err
 	}
 }
 
-// recoverUnary turns a panic into Internal, logging the stack (which holds no
-// request data) instead of crashing the process.
+func logStream(logger *slog.Logger) grpc.StreamServerInterceptor {
+	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+		start := time.Now()
+		counted := &countedServerStream{ServerStream: ss}
+		err := handler(srv, counted)
+		// The allowlist vouches for "count"; the groups say which way.
+		logRPC(ss.Context(), logger, info.FullMethod, start, err,
+			slog.Group("received", slog.Int64("count", counted.received.Load())),
+			slog.Group("sent", slog.Int64("count", counted.sent.Load())))
+		return err
+	}
+}
+
+// logRPC logs only safe fields: method, code, duration, caller SPIFFE ID,
+// trace ID and the error's reason. Message contents are never logged.
+func logRPC(ctx context.Context, logger *slog.Logger, method string, start time.Time, err error, extra ...slog.Attr) {
+	code := status.Code(err)
+	level := slog.LevelInfo
+	if code == codes.Internal || code == codes.Unknown {
+		level = slog.LevelError
+	}
+	attrs := []slog.Attr{
+		slog.String("method", method),
+		slog.String("code", code.String()),
+		slog.Int64("duration_ms", time.Since(start).Milliseconds()),
+	}
+	if id, perr := mtls.PeerID(ctx); perr == nil {
+		attrs = append(attrs, slog.String("peer", id.String()))
+	}
+	if sc := trace.SpanContextFromContext(ctx); sc.HasTraceID() {
+		attrs = append(attrs, slog.String("trace_id", sc.TraceID().String()))
+	}
+	if st, ok := status.FromError(err); ok && err != nil {
+		for _, d := range st.Details() {
+			if info, ok := d.(*errdetails.ErrorInfo); ok {
+				attrs = append(attrs, slog.String("reason", info.Reason))
+			}
+		}
+	}
+	logger.LogAttrs(ctx, level, "rpc", append(attrs, extra...)...)
+}
+
+// countedServerStream counts the messages a stream carries, for its log line.
+// A handler may receive and send from different goroutines.
+type countedServerStream struct {
+	grpc.ServerStream
+	received, sent atomic.Int64
+}
+
+func (s *countedServerStream) RecvMsg(m any) error {
+	err := s.ServerStream.RecvMsg(m)
+	if err == nil {
+		s.received.Add(1)
+	}
+	return err
+}
+
+func (s *countedServerStream) SendMsg(m any) error {
+	err := s.ServerStream.SendMsg(m)
+	if err == nil {
+		s.sent.Add(1)
+	}
+	return err
+}
+
+// recoverUnary and recoverStream turn a panic into Internal (see recoverPanic).
 func recoverUnary(logger *slog.Logger) grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (resp any, err error) {
-		defer func() {
-			if r := recover(); r != nil {
-				logger.Error("panic in handler", "method", info.FullMethod, "stack", string(debug.Stack()))
-				err = status.Error(codes.Internal, "internal error")
-			}
-		}()
+		defer recoverPanic(logger, info.FullMethod, &err)
 		return handler(ctx, req)
 	}
 }
 
 func recoverStream(logger *slog.Logger) grpc.StreamServerInterceptor {
 	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) (err error) {
-		defer func() {
-			if r := recover(); r != nil {
-				logger.Error("panic in handler", "method", info.FullMethod, "stack", string(debug.Stack()))
-				err = status.Error(codes.Internal, "internal error")
-			}
-		}()
+		defer recoverPanic(logger, info.FullMethod, &err)
 		return handler(srv, ss)
 	}
 }
 
-// errorsUnary maps handler errors to client-safe statuses (see errs.ToStatus)
-// and logs the private cause of internal errors.
+// recoverPanic, deferred, sets *err to Internal on a panic, logging the stack
+// (which holds no request data) instead of crashing the process. The panic
+// value is not logged: it may be anything the handler held.
+func recoverPanic(logger *slog.Logger, method string, err *error) {
+	if r := recover(); r != nil {
+		logger.Error("panic in handler", "method", method, "stack", string(debug.Stack()))
+		*err = status.Error(codes.Internal, "internal error")
+	}
+}
+
+// errorsUnary and errorsStream map handler errors to client-safe statuses
+// (see mapError).
 func errorsUnary(logger *slog.Logger) grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 		resp, err := handler(ctx, req)
-		if err == nil {
-			return resp, nil
+		if err != nil {
+			return nil, mapError(ctx, logger, info.FullMethod, err)
 		}
-		st := errs.ToStatus(err)
-		if st.Code() == codes.Internal {
-			logger.ErrorContext(ctx, "internal error", "method", info.FullMethod, logging.Err(err))
-		}
-		return nil, st.Err()
+		return resp, nil
 	}
+}
+
+func errorsStream(logger *slog.Logger) grpc.StreamServerInterceptor {
+	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+		return mapError(ss.Context(), logger, info.FullMethod, handler(srv, ss))
+	}
+}
+
+// mapError turns err into the status the client gets (errs.ToStatus) and
+// logs internal errors with logging.Err, whose fields say what failed
+// without the cause's text.
+func mapError(ctx context.Context, logger *slog.Logger, method string, err error) error {
+	if err == nil {
+		return nil
+	}
+	st := errs.ToStatus(err)
+	if st.Code() == codes.Internal {
+		logger.ErrorContext(ctx, "internal error", "method", method, logging.Err(err))
+	}
+	return st.Err()
 }
 
 var errMalformed = func() error {
@@ -136,42 +192,85 @@ func (s *decodedServerStream) RecvMsg(m any) error {
 	return nil
 }
 
-// validateUnary rejects requests that carry fields this server does not
-// know or break the proto's protovalidate rules. The violations name fields
-// and rules, never the offending values.
+// validateUnary checks each request, and validateStream each message a
+// stream receives, with validateMessage.
 func validateUnary() grpc.UnaryServerInterceptor {
-	validator, err := protovalidate.New()
-	if err != nil {
-		// Only possible with a broken protovalidate build; fail every call closed.
-		return func(context.Context, any, *grpc.UnaryServerInfo, grpc.UnaryHandler) (any, error) {
-			return nil, errs.E(errs.Internal, "VALIDATOR_UNAVAILABLE", "request validation unavailable")
-		}
-	}
-	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
-		msg, ok := req.(proto.Message)
-		if !ok {
-			return handler(ctx, req)
-		}
-		if path := unknownFieldPath(msg.ProtoReflect(), ""); path != "" {
-			return nil, badRequest("UNKNOWN_FIELD", "request has fields this server does not know (in "+path+")", nil)
-		}
-		if err := validator.Validate(msg); err != nil {
-			var verr *protovalidate.ValidationError
-			if errors.As(err, &verr) {
-				var fields []*errdetails.BadRequest_FieldViolation
-				for _, v := range verr.Violations {
-					fields = append(fields, &errdetails.BadRequest_FieldViolation{
-						Field:       protovalidate.FieldPathString(v.Proto.GetField()),
-						Description: v.Proto.GetMessage(),
-						Reason:      v.Proto.GetRuleId(),
-					})
-				}
-				return nil, badRequest("INVALID_ARGUMENT", "invalid request: "+summary(fields), fields)
-			}
-			return nil, badRequest("INVALID_ARGUMENT", "invalid request", nil)
+	validate := newMessageValidator()
+	return func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+		if err := validate(req); err != nil {
+			return nil, err
 		}
 		return handler(ctx, req)
 	}
+}
+
+func validateStream() grpc.StreamServerInterceptor {
+	validate := newMessageValidator()
+	return func(srv any, ss grpc.ServerStream, _ *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+		return handler(srv, &validatedServerStream{ServerStream: ss, validate: validate})
+	}
+}
+
+// validatedServerStream refuses a received message by RecvMsg's error, and
+// empties it, so a handler that ignores the error still never sees its content.
+type validatedServerStream struct {
+	grpc.ServerStream
+	validate func(msg any) error
+}
+
+func (s *validatedServerStream) RecvMsg(m any) error {
+	if err := s.ServerStream.RecvMsg(m); err != nil {
+		return err
+	}
+	if err := s.validate(m); err != nil {
+		if pm, ok := m.(proto.Message); ok {
+			proto.Reset(pm)
+		}
+		return err
+	}
+	return nil
+}
+
+// newMessageValidator returns validateMessage bound to a protovalidate
+// validator, or, if none can be built (only possible with a broken
+// protovalidate build), a check that refuses every message.
+func newMessageValidator() func(msg any) error {
+	validator, err := protovalidate.New()
+	if err != nil {
+		return func(any) error {
+			return errs.E(errs.Internal, "VALIDATOR_UNAVAILABLE", "request validation unavailable")
+		}
+	}
+	return func(msg any) error { return validateMessage(validator, msg) }
+}
+
+// validateMessage rejects a message that carries fields this server does not
+// know or breaks the proto's protovalidate rules. The violations name fields
+// and rules, never the offending values.
+func validateMessage(validator protovalidate.Validator, m any) error {
+	msg, ok := m.(proto.Message)
+	if !ok {
+		return nil
+	}
+	if path := unknownFieldPath(msg.ProtoReflect(), ""); path != "" {
+		return badRequest("UNKNOWN_FIELD", "request has fields this server does not know (in "+path+")", nil)
+	}
+	if err := validator.Validate(msg); err != nil {
+		var verr *protovalidate.ValidationError
+		if errors.As(err, &verr) {
+			var fields []*errdetails.BadRequest_FieldViolation
+			for _, v := range verr.Violations {
+				fields = append(fields, &errdetails.BadRequest_FieldViolation{
+					Field:       protovalidate.FieldPathString(v.Proto.GetField()),
+					Description: v.Proto.GetMessage(),
+					Reason:      v.Proto.GetRuleId(),
+				})
+			}
+			return badRequest("INVALID_ARGUMENT", "invalid request: "+summary(fields), fields)
+		}
+		return badRequest("INVALID_ARGUMENT", "invalid request", nil)
+	}
+	return nil
 }
 
 func summary(fields []*errdetails.BadRequest_FieldViolation) string {

@@ -114,9 +114,12 @@ func New(ctx context.Context, name string, cfg Config, policy authz.Policy, logg
 			validateUnary(),
 		),
 		grpc.ChainStreamInterceptor(
+			logStream(logger),
 			recoverStream(logger),
 			decodedStream(codec),
+			errorsStream(logger),
 			authorizer.StreamInterceptor(),
+			validateStream(),
 		),
 		grpc.MaxRecvMsgSize(cfg.MaxRecvMsgBytes),
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}),
