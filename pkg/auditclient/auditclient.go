@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"buf.build/go/protovalidate"
 	"github.com/google/uuid"
 	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/grpc"
@@ -64,6 +65,31 @@ func New(ctx context.Context, action string, outcome Outcome) Event {
 		e.TraceID = sc.TraceID().String()
 	}
 	return e
+}
+
+// Validate checks events against the audit service's rules (an ID and a
+// time from New, and the proto's field constraints) without sending them:
+// Record and Seal refuse what it refuses, and a stand-in for the client in
+// tests should too.
+func Validate(events ...Event) error {
+	for _, e := range events {
+		if _, err := validated(e); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// validated returns the event's wire form once it passes Validate's checks.
+func validated(e Event) (*auditv1.EventInput, error) {
+	if e.ID == "" || e.Time.IsZero() {
+		return nil, errs.E(errs.InvalidArgument, "AUDIT_EVENT_INCOMPLETE", "audit event needs an ID and a time (use auditclient.New)")
+	}
+	in := e.proto()
+	if err := protovalidate.Validate(in); err != nil {
+		return nil, errs.Wrap(err, errs.InvalidArgument, "AUDIT_EVENT_INVALID", "audit event breaks the audit service's rules")
+	}
+	return in, nil
 }
 
 func (e Event) proto() *auditv1.EventInput {

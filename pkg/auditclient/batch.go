@@ -3,8 +3,6 @@ package auditclient
 import (
 	"context"
 
-	"buf.build/go/protovalidate"
-
 	"github.com/sottohq/sotto/pkg/errs"
 )
 
@@ -35,13 +33,8 @@ func (c *Client) Record(ctx context.Context, events ...Event) error {
 	if len(events) == 0 {
 		return nil
 	}
-	for _, e := range events {
-		if e.ID == "" || e.Time.IsZero() {
-			return errs.E(errs.InvalidArgument, "AUDIT_EVENT_INCOMPLETE", "audit event needs an ID and a time (use auditclient.New)")
-		}
-		if err := protovalidate.Validate(e.proto()); err != nil {
-			return errs.Wrap(err, errs.InvalidArgument, "AUDIT_EVENT_INVALID", "audit event breaks the audit service's rules")
-		}
+	if err := Validate(events...); err != nil {
+		return err
 	}
 	if len(events) > maxBatchEvents {
 		_, err := c.append(ctx, events)

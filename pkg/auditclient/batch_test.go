@@ -5,11 +5,13 @@ package auditclient
 
 import (
 	"context"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -18,32 +20,37 @@ import (
 	"github.com/sottohq/sotto/pkg/errs"
 )
 
-// fakeRPC is a scripted AuditServiceClient: it can hold the first call open and
-// refuses batches containing an event whose resource is "bad".
+// fakeRPC is a scripted AuditServiceClient: it can hold the first call open
+// (signalling entered once it is inside), refuses batches containing an event
+// whose resource is "bad", and keeps the size of every call it was given.
 type fakeRPC struct {
 	auditv1.AuditServiceClient
-	calls atomic.Int32
-	gate  chan struct{}
-	mu    sync.Mutex
-	got   map[string]bool
+	calls   atomic.Int32
+	entered chan struct{}
+	gate    chan struct{}
+	mu      sync.Mutex
+	got     map[string]bool
+	sizes   []int
 }
 
 func (f *fakeRPC) AppendEvents(ctx context.Context, in *auditv1.AppendEventsRequest, _ ...grpc.CallOption) (*auditv1.AppendEventsResponse, error) {
 	if f.calls.Add(1) == 1 && f.gate != nil {
+		close(f.entered)
 		<-f.gate
 	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.sizes = append(f.sizes, len(in.Events))
 	resp := &auditv1.AppendEventsResponse{}
 	for _, e := range in.Events {
 		if e.ResourceId == "bad" {
 			return nil, status.Error(codes.AlreadyExists, "conflict")
 		}
 	}
-	f.mu.Lock()
 	for _, e := range in.Events {
 		f.got[e.EventId] = true
 		resp.Results = append(resp.Results, &auditv1.AppendResult{EventId: e.EventId})
 	}
-	f.mu.Unlock()
 	return resp, nil
 }
 
@@ -77,26 +84,36 @@ func TestRegressionBatchStress(t *testing.T) {
 	}
 }
 
+// TestRegressionBatchRetry: three callers queued behind a call in flight
+// share the next call; the audit service refuses that batch for one caller's
+// event, and the client retries it one caller at a time, so only that caller
+// fails.
 func TestRegressionBatchRetry(t *testing.T) {
-	f := &fakeRPC{got: map[string]bool{}, gate: make(chan struct{})}
+	f := &fakeRPC{got: map[string]bool{}, entered: make(chan struct{}), gate: make(chan struct{})}
 	c := &Client{rpc: f, timeout: 2 * time.Second}
 	ctx := context.Background()
 	first := make(chan error, 1)
 	go func() { first <- c.Record(ctx, New(ctx, "tokenvault.detokenize", Success)) }()
-	time.Sleep(50 * time.Millisecond)
+	<-f.entered // the first call is in flight: later records queue
 	res := make([]chan error, 3)
+	events := make([]Event, 3)
 	for i := range res {
 		res[i] = make(chan error, 1)
-		ev := New(ctx, "tokenvault.detokenize", Success)
+		events[i] = New(ctx, "tokenvault.detokenize", Success)
 		if i == 1 {
-			ev.ResourceType, ev.ResourceID = "token", "bad"
+			events[i].ResourceType, events[i].ResourceID = "token", "bad"
 		}
-		go func(ch chan error, ev Event) { ch <- c.Record(ctx, ev) }(res[i], ev)
+		go func(ch chan error, ev Event) { ch <- c.Record(ctx, ev) }(res[i], events[i])
 	}
-	time.Sleep(50 * time.Millisecond)
+	// Release the first call only once all three wait in the queue, so the
+	// next batch holds all of them.
+	for queued := 0; queued < len(res); {
+		runtime.Gosched()
+		c.mu.Lock()
+		queued = len(c.queue)
+		c.mu.Unlock()
+	}
 	close(f.gate)
-	// The refused event fails its caller alone; the others in its batch are
-	// retried and recorded.
 	if err := <-first; err != nil {
 		t.Errorf("first record: %v", err)
 	}
@@ -107,6 +124,17 @@ func TestRegressionBatchRetry(t *testing.T) {
 			t.Errorf("refused event: %v, want AUDIT_EVENT_REJECTED", err)
 		case i != 1 && err != nil:
 			t.Errorf("event %d, batched with a refused one: %v, want recorded", i, err)
+		}
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	// The first call, the refused batch of three, then one call per caller.
+	if diff := cmp.Diff([]int{1, 3, 1, 1, 1}, f.sizes); diff != "" {
+		t.Errorf("AppendEvents call sizes (-want +got):\n%s", diff)
+	}
+	for i, ev := range events {
+		if f.got[ev.ID] != (i != 1) {
+			t.Errorf("event %d recorded: %v", i, f.got[ev.ID])
 		}
 	}
 }

@@ -7,7 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"buf.build/go/protovalidate"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
@@ -77,12 +76,9 @@ type Sealed struct {
 func Seal(events ...Event) ([]Sealed, error) {
 	out := make([]Sealed, len(events))
 	for i, e := range events {
-		if e.ID == "" || e.Time.IsZero() {
-			return nil, errs.E(errs.InvalidArgument, "AUDIT_EVENT_INCOMPLETE", "audit event needs an ID and a time (use auditclient.New)")
-		}
-		in := e.proto()
-		if err := protovalidate.Validate(in); err != nil {
-			return nil, errs.Wrap(err, errs.InvalidArgument, "AUDIT_EVENT_INVALID", "audit event breaks the audit service's rules")
+		in, err := validated(e)
+		if err != nil {
+			return nil, err
 		}
 		payload, err := proto.Marshal(in)
 		if err != nil {

@@ -26,7 +26,7 @@ var outboxMigrations = fstest.MapFS{
 }
 
 // TestSealValidates: an event that breaks the audit service's rules fails
-// the caller when it is sealed, before any transaction, so it can never sit
+// the caller when it is sealed (or recorded), before any transaction, so it can never sit
 // in the outbox blocking the relay; and nothing unsealed gets in either.
 func TestSealValidates(t *testing.T) {
 	ctx := context.Background()
@@ -42,6 +42,14 @@ func TestSealValidates(t *testing.T) {
 			_, err := auditclient.Seal(tc.event)
 			if !errs.Is(err, errs.InvalidArgument) || errs.ReasonOf(err) != tc.reason {
 				t.Fatalf("Seal: %v, want InvalidArgument %s", err, tc.reason)
+			}
+			// Validate (which stand-ins for the client use) and the
+			// synchronous Record refuse the same events, before any call.
+			if err := auditclient.Validate(tc.event); errs.ReasonOf(err) != tc.reason {
+				t.Fatalf("Validate: %v, want %s", err, tc.reason)
+			}
+			if err := auditclient.NewClient(liar{}).Record(ctx, tc.event); errs.ReasonOf(err) != tc.reason {
+				t.Fatalf("Record: %v, want %s", err, tc.reason)
 			}
 		})
 	}
