@@ -213,7 +213,16 @@ func New(cfg Config, logger *slog.Logger, tel *telemetry.Telemetry) (*Client, er
 func otelOptions(tel *telemetry.Telemetry, propagate bool) []otelhttp.Option {
 	// otelhttp falls back to the global providers when given none; Sotto
 	// installs none globally, so nil means explicitly no-op.
-	var opts []otelhttp.Option
+	opts := []otelhttp.Option{
+		// Span names as OpenTelemetry's HTTP conventions have them for
+		// clients: "{method} {url.template}", or the method alone.
+		otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string {
+			if t := pathTemplate(r.Context()); t != "" {
+				return r.Method + " " + t
+			}
+			return r.Method
+		}),
+	}
 	if tel != nil && tel.Tracer != nil {
 		opts = append(opts, otelhttp.WithTracerProvider(tel.Tracer))
 	} else {

@@ -333,3 +333,33 @@ func TestNewValidatesConfig(t *testing.T) {
 		t.Errorf("New with an invalid CIDR = %v, want InvalidArgument", err)
 	}
 }
+
+// The dialer hands IPv4-mapped addresses to the guard as IPv4, so the
+// end-to-end tests above cannot tell whether the guard unmaps them itself;
+// this checks the guard on the addresses a different dialer could hand it.
+func TestAddressCheck(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		addr    string
+		allowed []netip.Prefix
+		ok      bool
+	}{
+		{"[::ffff:127.0.0.1]:443", nil, false},
+		{"[::ffff:169.254.169.254]:80", nil, false},
+		{"[::ffff:10.1.2.3]:443", nil, false},
+		{"[fe80::1%eth0]:443", nil, false},
+		{"[::ffff:127.0.0.1]:443", loopback, true},
+		{"[::ffff:93.184.215.14]:443", nil, true},
+		{"93.184.215.14:443", nil, true},
+		{"[2606:2800:21f:cb07:6820:80da:af6b:8b2c]:443", nil, true},
+		{"not-an-address", nil, false},
+	} {
+		err := egress.CheckAddress(tt.allowed, tt.addr)
+		if tt.ok && err != nil {
+			t.Errorf("%s with %v refused: %v", tt.addr, tt.allowed, err)
+		}
+		if !tt.ok && errs.ReasonOf(err) != "EGRESS_ADDRESS_NOT_ALLOWED" {
+			t.Errorf("%s with %v = %v, want EGRESS_ADDRESS_NOT_ALLOWED", tt.addr, tt.allowed, err)
+		}
+	}
+}

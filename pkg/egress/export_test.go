@@ -3,6 +3,7 @@ package egress
 import (
 	"context"
 	"net"
+	"net/netip"
 	"time"
 )
 
@@ -25,3 +26,8 @@ func SetSleep(c *Client, f func(context.Context, time.Duration) error) { c.sleep
 
 // SetNow replaces the clock that Retry-After dates are read against.
 func SetNow(c *Client, f func() time.Time) { c.now = f }
+
+// CheckAddress runs the dial-time address check on an "ip:port".
+func CheckAddress(allowed []netip.Prefix, address string) error {
+	return addressGuard(allowed)("tcp", address, nil)
+}
