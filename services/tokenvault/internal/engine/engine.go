@@ -14,8 +14,6 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/hashicorp/golang-lru/v2/expirable"
-
 	"github.com/sottohq/sotto/pkg/auditclient"
 	"github.com/sottohq/sotto/pkg/errs"
 	"github.com/sottohq/sotto/pkg/keys"
@@ -37,7 +35,8 @@ type Options struct {
 	// While the key backend is down, cached subjects keep working until TTL.
 	CacheSize int
 	CacheTTL  time.Duration
-	// Now is the clock.
+	// Now is the clock, for token expiry and record times and for the
+	// expiry of cached keys.
 	Now func() time.Time
 	// Tenants the vault serves; empty means just "default". Requests for
 	// any other tenant are refused, so a caller cannot make the vault mint
@@ -55,11 +54,11 @@ type Engine struct {
 	logger *slog.Logger
 	opts   Options
 
-	deks    *expirable.LRU[string, dataKey] // tenant\x00subject\x00version → DEK
-	tenants *expirable.LRU[string, []byte]  // tenant → deterministic-token key
+	deks    *keyCache[dataKey] // tenant\x00subject\x00version → DEK
+	tenants *keyCache[[]byte]  // tenant → deterministic-token key
 	// erased remembers subjects this process erased, so that an unwrap in
 	// flight during the erasure cannot put the key back into the cache.
-	erased *expirable.LRU[string, struct{}]
+	erased *keyCache[struct{}]
 	wake   chan struct{}
 	writes chan *writeJob
 }
@@ -83,9 +82,9 @@ func New(store *storage.Store, km keys.KeyManager, audit Recorder, outbox *audit
 	}
 	return &Engine{
 		store: store, km: km, audit: audit, outbox: outbox, policy: pol, logger: logger, opts: opts,
-		deks:    expirable.NewLRU[string, dataKey](opts.CacheSize, nil, opts.CacheTTL),
-		tenants: expirable.NewLRU[string, []byte](1024, nil, opts.CacheTTL),
-		erased:  expirable.NewLRU[string, struct{}](opts.CacheSize, nil, 2*opts.CacheTTL),
+		deks:    newKeyCache[dataKey](opts.CacheSize, opts.CacheTTL, opts.Now),
+		tenants: newKeyCache[[]byte](1024, opts.CacheTTL, opts.Now),
+		erased:  newKeyCache[struct{}](opts.CacheSize, 2*opts.CacheTTL, opts.Now),
 		wake:    make(chan struct{}, 1),
 		writes:  make(chan *writeJob, 1024),
 	}
@@ -184,12 +183,7 @@ func (e *Engine) cacheDEK(tenant, subject string, dk dataKey, current bool) ([]b
 
 // dropKeys drops every cached version of a subject's keys.
 func (e *Engine) dropKeys(tenant, subject string) {
-	prefix := tenant + "\x00" + subject + "\x00"
-	for _, k := range e.deks.Keys() {
-		if len(k) >= len(prefix) && k[:len(prefix)] == prefix {
-			e.deks.Remove(k)
-		}
-	}
+	e.deks.RemovePrefix(tenant + "\x00" + subject + "\x00")
 }
 
 func (e *Engine) newDEK(ctx context.Context, tenant, subject string, version int) (storage.SubjectKey, []byte, error) {

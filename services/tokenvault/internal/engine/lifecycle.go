@@ -348,6 +348,7 @@ func (e *Engine) PurgeExpired(ctx context.Context) (int64, error) {
 // RunRewrap keeps data keys wrapped under the latest KEK version and values
 // sealed with their subject's current data key: it checks every interval
 // (and when a rotation wakes it) and works through the backlog in batches.
+// Each round also drops expired keys from the in-memory caches.
 func (e *Engine) RunRewrap(ctx context.Context, interval time.Duration) error {
 	t := time.NewTicker(interval)
 	defer t.Stop()
@@ -370,6 +371,7 @@ func (e *Engine) RunRewrap(ctx context.Context, interval time.Duration) error {
 				e.logger.Info("background job progressed", "component", job.name, "count", n)
 			}
 		}
+		e.sweepCaches()
 		select {
 		case <-ctx.Done():
 			return nil
@@ -377,4 +379,11 @@ func (e *Engine) RunRewrap(ctx context.Context, interval time.Duration) error {
 		case <-e.wake:
 		}
 	}
+}
+
+// sweepCaches drops expired keys from memory; reads skip them regardless.
+func (e *Engine) sweepCaches() {
+	e.deks.sweep()
+	e.tenants.sweep()
+	e.erased.sweep()
 }

@@ -7,11 +7,16 @@ import (
 	"database/sql"
 	"errors"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"google.golang.org/protobuf/proto"
+
+	auditv1 "github.com/sottohq/sotto/gen/go/sotto/audit/v1"
 	"github.com/sottohq/sotto/pkg/auditclient"
 	"github.com/sottohq/sotto/pkg/errs"
 	"github.com/sottohq/sotto/pkg/keys"
@@ -24,18 +29,32 @@ import (
 	"github.com/sottohq/sotto/services/tokenvault/migrations"
 )
 
-// revRec records how often Record is called and can cancel the caller's context.
+// revRec stands in for the audit client: it refuses what the client
+// refuses (auditclient.Validate), keeps the events it records and can cancel
+// the caller's context while recording.
 type revRec struct {
 	cancel func()
-	n      atomic.Int32
+	mu     sync.Mutex
+	events []auditclient.Event
 }
 
 func (r *revRec) Record(ctx context.Context, evs ...auditclient.Event) error {
-	r.n.Add(1)
+	if err := auditclient.Validate(evs...); err != nil {
+		return err
+	}
+	r.mu.Lock()
+	r.events = append(r.events, evs...)
+	r.mu.Unlock()
 	if r.cancel != nil {
 		r.cancel()
 	}
 	return nil
+}
+
+func (r *revRec) recorded() []auditclient.Event {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.events)
 }
 
 type downKM struct {
@@ -77,6 +96,52 @@ func outboxCount(t *testing.T, db *store.DB) int {
 	return n
 }
 
+// outboxEvents decodes the events waiting in the outbox, oldest first.
+func outboxEvents(t *testing.T, db *store.DB) []*auditv1.EventInput {
+	t.Helper()
+	rows, err := db.Query(`SELECT payload FROM audit_outbox ORDER BY seq`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []*auditv1.EventInput
+	for rows.Next() {
+		var payload []byte
+		if err := rows.Scan(&payload); err != nil {
+			t.Fatal(err)
+		}
+		in := &auditv1.EventInput{}
+		if err := proto.Unmarshal(payload, in); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, in)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// intentThenFailure checks that rec holds exactly one event, the intent
+// recorded as a success before the operation, and that the outbox gained
+// exactly one event after it, the same action recorded as a failure for
+// reason.
+func intentThenFailure(t *testing.T, db *store.DB, rec *revRec, outboxBefore int, action, reason string) {
+	t.Helper()
+	intents := rec.recorded()
+	if len(intents) != 1 || intents[0].Action != action || intents[0].Outcome != auditclient.Success {
+		t.Fatalf("synchronous records: %+v, want one %s intent", intents, action)
+	}
+	evs := outboxEvents(t, db)
+	if len(evs) != outboxBefore+1 {
+		t.Fatalf("outbox holds %d events, want %d: the failure was not recorded", len(evs), outboxBefore+1)
+	}
+	f := evs[len(evs)-1]
+	if f.GetAction() != action || f.GetOutcome() != auditclient.Failure || f.GetReason() != reason || f.GetEventId() == intents[0].ID {
+		t.Fatalf("failure event %+v, want %s FAILURE %s under its own ID", f, action, reason)
+	}
+}
+
 func job(ctx context.Context, subj, tok string, format tokens.Format, ct string) *writeJob {
 	ev := auditclient.New(ctx, "tokenvault.tokenize", auditclient.Success)
 	ev.Subject, ev.ResourceType, ev.ResourceID = subj, "token_batch", "conv_1"
@@ -88,7 +153,8 @@ func job(ctx context.Context, subj, tok string, format tokens.Format, ct string)
 		rows: []storage.Token{{Token: tok, Tenant: "default", Subject: subj, DataType: int(tokens.CardNumber), Format: int(format), Scope: "conv_1", Ciphertext: []byte(ct), DEKVersion: 1, Created: time.Now()}}}
 }
 
-// A: savepoint recovery after a SQL error in commitEach (both dialects).
+// TestRegressionSavepointRecovery: after one job's statement fails in
+// commitEach, the jobs after it in the transaction still commit.
 func TestRegressionSavepointRecovery(t *testing.T) {
 	storetest.ForEachDialect(t, migrations.FS, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
@@ -114,8 +180,9 @@ func TestRegressionSavepointRecovery(t *testing.T) {
 	})
 }
 
-// B: two jobs of one subject with the same non-deterministic token and
-// different values: both acknowledged, one row silently dropped.
+// TestRegressionSilentPKDrop: two jobs of one subject with the same
+// non-deterministic token and different values, in one group: exactly one
+// is acknowledged and stored, the other is told its token is taken.
 func TestRegressionSilentPKDrop(t *testing.T) {
 	storetest.ForEachDialect(t, migrations.FS, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
@@ -127,16 +194,32 @@ func TestRegressionSilentPKDrop(t *testing.T) {
 		j2 := job(ctx, "A", "4000000000009999", tokens.FormatCard, "value-2")
 		e.commitGroup(ctx, []*writeJob{j1, j2})
 		e1, e2 := <-j1.done, <-j2.done
-		rows, _ := e.store.SubjectTokens(ctx, "default", "A")
-		t.Logf("j1=%v j2=%v rows=%d", e1, e2, len(rows))
-		if e1 == nil && e2 == nil && len(rows) == 1 {
-			t.Error("BUG: both callers acknowledged, but only one value stored")
+		var stored string
+		switch {
+		case e1 == nil && errs.Is(e2, errs.AlreadyExists):
+			stored = "value-1"
+		case e2 == nil && errs.Is(e1, errs.AlreadyExists):
+			stored = "value-2"
+		default:
+			t.Fatalf("two jobs for one token: %v and %v, want one acknowledged and one AlreadyExists", e1, e2)
+		}
+		rows, err := e.store.SubjectTokens(ctx, "default", "A")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(rows) != 1 || string(rows[0].Ciphertext) != stored {
+			t.Fatalf("stored rows %+v, want the acknowledged value %q only", rows, stored)
+		}
+		if n := outboxCount(t, db); n != 1 {
+			t.Fatalf("%d outbox events, want 1 (the acknowledged job's)", n)
 		}
 	})
 }
 
-// C+F: recordFailure uses the cancelled ctx -> failure event lost; and the
-// tombstone makes a non-erased subject look erased.
+// TestRegressionRecordFailureCancelled: the caller's context is cancelled
+// while the erasure intent is being recorded, so the erasure fails; the
+// failure is still recorded (through the outbox, under a context that was
+// not cancelled), and the subject, not erased, stays usable in this process.
 func TestRegressionRecordFailureCancelled(t *testing.T) {
 	storetest.ForEachDialect(t, migrations.FS, func(t *testing.T, db *store.DB) {
 		bg := context.Background()
@@ -148,21 +231,23 @@ func TestRegressionRecordFailureCancelled(t *testing.T) {
 		}
 		before := outboxCount(t, db)
 		_, err := e.EraseSubject(ctx, Caller{Workload: "x"}, "", "A", "dsr_1")
-		after := outboxCount(t, db)
-		t.Logf("erase err=%v; intent recorded=%d; outbox failure rows=%d", err, rec.n.Load(), after-before)
-		if err != nil && after == before {
-			t.Error("BUG: intent recorded as success, failure event lost")
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("erasure under a context cancelled mid-way: %v, want it to fail with context.Canceled", err)
 		}
-		s, _ := e.store.GetSubject(bg, "default", "A")
-		_, _, derr := e.dek(bg, "default", "A", 0, true)
-		t.Logf("subject erased in DB: %v; dek(): %v", !s.Erased.IsZero(), derr)
-		if s.Erased.IsZero() && derr != nil {
-			t.Error("BUG: not erased, but this process answers SUBJECT_ERASED")
+		intentThenFailure(t, db, rec, before, "tokenvault.erase", "INTERNAL")
+		s, err := e.store.GetSubject(bg, "default", "A")
+		if err != nil || !s.Erased.IsZero() {
+			t.Fatalf("subject after the failed erasure: %+v, %v; want it not erased", s, err)
+		}
+		if _, _, err := e.dek(bg, "default", "A", 0, true); err != nil {
+			t.Fatalf("key of the subject that was not erased: %v", err)
 		}
 	})
 }
 
-// G: RotateSubjectKey newDEK failure after the success intent: no failure event.
+// TestRegressionRotateNewDEKFailure: the key backend refuses the new data
+// key after the rotation intent was recorded as a success; the rotation
+// fails, changes nothing, and its failure is recorded.
 func TestRegressionRotateNewDEKFailure(t *testing.T) {
 	storetest.ForEachDialect(t, migrations.FS, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
@@ -175,26 +260,59 @@ func TestRegressionRotateNewDEKFailure(t *testing.T) {
 		km.down.Store(true)
 		before := outboxCount(t, db)
 		_, err := e.RotateSubjectKey(ctx, Caller{Workload: "x"}, "", "A")
-		if err != nil && rec.n.Load() == 1 && outboxCount(t, db) == before {
-			t.Errorf("BUG: rotation intent recorded as success, failure (%v) never recorded", err)
+		if !errs.Is(err, errs.Unavailable) || errs.ReasonOf(err) != "KEY_BACKEND_UNAVAILABLE" {
+			t.Fatalf("rotation with the key backend down: %v, want KEY_BACKEND_UNAVAILABLE", err)
+		}
+		intentThenFailure(t, db, rec, before, "tokenvault.rotate_subject_key", "KEY_BACKEND_UNAVAILABLE")
+		if s, err := e.store.GetSubject(ctx, "default", "A"); err != nil || s.CurrentVersion != 1 {
+			t.Fatalf("subject after the failed rotation: version %d, %v; want 1", s.CurrentVersion, err)
 		}
 	})
 }
 
-// D: a replica with a stale cached "current" key re-seals forever.
+// opensUnder checks, on an engine with nothing cached, that the subject's
+// only value is sealed under data key version want and opens to value.
+func opensUnder(t *testing.T, db *store.DB, km keys.KeyManager, subject string, want int, value string) {
+	t.Helper()
+	ctx := context.Background()
+	fresh := revEngine(t, db, km, &revRec{})
+	rows, err := fresh.store.SubjectTokens(ctx, "default", subject)
+	if err != nil || len(rows) != 1 {
+		t.Fatalf("rows of %s: %d, %v; want 1", subject, len(rows), err)
+	}
+	r := rows[0]
+	if r.DEKVersion != want {
+		t.Fatalf("value sealed under data key v%d, want v%d", r.DEKVersion, want)
+	}
+	k, _, err := fresh.dek(ctx, "default", subject, r.DEKVersion, false)
+	if err != nil {
+		t.Fatalf("data key v%d: %v", r.DEKVersion, err)
+	}
+	pt, err := open(k, r.Ciphertext, valueAAD(r.Token, r.Tenant, r.Subject, tokens.DataType(r.DataType)))
+	if err != nil || string(pt) != value {
+		t.Fatalf("value under v%d: %q, %v; want %q", r.DEKVersion, pt, err, value)
+	}
+}
+
+// TestRegressionReencryptStaleCurrent: replica b holds v1 as the subject's
+// current key when replica a rotates to v2; b's re-encryption pass seals
+// under v2 (the database's word, not its cache), once, and then reports no
+// more progress (a pass that kept reporting progress would spin RunRewrap).
 func TestRegressionReencryptStaleCurrent(t *testing.T) {
 	storetest.ForEachDialect(t, migrations.FS, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		km := revKM(t)
 		a := revEngine(t, db, km, &revRec{})
 		b := revEngine(t, db, km, &revRec{})
-		if _, _, err := b.dek(ctx, "default", "A", 0, true); err != nil { // b caches current=v1
-			t.Fatal(err)
+		dk, v, err := b.dek(ctx, "default", "A", 0, true) // b caches current=v1
+		if err != nil || v != 1 {
+			t.Fatalf("first key: v%d, %v", v, err)
 		}
 		j := job(ctx, "A", "tok_review_1", tokens.FormatRandom, "x")
-		// a real sealed value
-		dk, _, _ := b.dek(ctx, "default", "A", 0, false)
-		ct, _ := seal(dk, []byte("Jane"), valueAAD("tok_review_1", "default", "A", tokens.CardNumber))
+		ct, err := seal(dk, []byte("Jane"), valueAAD("tok_review_1", "default", "A", tokens.CardNumber))
+		if err != nil {
+			t.Fatal(err)
+		}
 		j.rows[0].Ciphertext = ct
 		b.commitEach(ctx, []*writeJob{j})
 		if err := <-j.done; err != nil {
@@ -203,18 +321,26 @@ func TestRegressionReencryptStaleCurrent(t *testing.T) {
 		if _, err := a.RotateSubjectKey(ctx, Caller{Workload: "x"}, "", "A"); err != nil {
 			t.Fatal(err)
 		}
-		for i := 0; i < 5; i++ {
-			n, err := b.ReencryptOnce(ctx, 100)
-			rows, _ := b.store.SubjectTokens(ctx, "default", "A")
-			t.Logf("pass %d: moved=%d err=%v token dek_version=%d", i, n, err, rows[0].DEKVersion)
-			if i == 4 && n > 0 {
-				t.Error("BUG: ReencryptOnce keeps reporting progress (RunRewrap inner loop would spin)")
-			}
+		// The scenario: b's cache is stale.
+		if cur, ok := b.deks.Get(subjectKey("default", "A", 0)); !ok || cur.version != 1 {
+			t.Fatalf("b's cached current key: %+v %v, want v1", cur, ok)
 		}
+		if s, err := b.store.GetSubject(ctx, "default", "A"); err != nil || s.CurrentVersion != 2 {
+			t.Fatalf("subject after rotation: v%d, %v; want v2", s.CurrentVersion, err)
+		}
+		if n, err := b.ReencryptOnce(ctx, 100); err != nil || n != 1 {
+			t.Fatalf("first pass: moved %d, %v; want 1", n, err)
+		}
+		if n, err := b.ReencryptOnce(ctx, 100); err != nil || n != 0 {
+			t.Fatalf("second pass: moved %d, %v; want 0", n, err)
+		}
+		opensUnder(t, db, km, "A", 2, "Jane")
 	})
 }
 
-// E: sqlite::memory: — execPrepared prepares on db while tx holds the only conn.
+// TestRegressionMemoryDeadlock: on sqlite::memory: (one connection), a
+// check inside a transaction runs on the transaction's connection rather
+// than waiting for another.
 func TestRegressionMemoryDeadlock(t *testing.T) {
 	ctx := context.Background()
 	db, err := store.Open(ctx, "sqlite::memory:", migrations.FS)
@@ -231,8 +357,9 @@ func TestRegressionMemoryDeadlock(t *testing.T) {
 	}
 }
 
-// D2: stale cached current + DeleteRetiredKeys on another replica = value
-// sealed under a destroyed key.
+// TestRegressionReencryptDataLoss: replica b caches v2 as current; a
+// rotates to v3 and destroys v2, which no value uses. b's re-encryption pass
+// must seal under v3: under its cached v2 the value would be lost with v2.
 func TestRegressionReencryptDataLoss(t *testing.T) {
 	storetest.ForEachDialect(t, migrations.FS, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
@@ -245,31 +372,45 @@ func TestRegressionReencryptDataLoss(t *testing.T) {
 		}
 		j := job(ctx, "A", "tok_review_2", tokens.FormatRandom, "x")
 		j.rows[0].DataType = int(tokens.Name)
-		j.rows[0].Ciphertext, _ = seal(dk, []byte("Jane"), valueAAD("tok_review_2", "default", "A", tokens.Name))
+		if j.rows[0].Ciphertext, err = seal(dk, []byte("Jane"), valueAAD("tok_review_2", "default", "A", tokens.Name)); err != nil {
+			t.Fatal(err)
+		}
 		a.commitEach(ctx, []*writeJob{j})
 		if err := <-j.done; err != nil {
 			t.Fatal(err)
 		}
-		a.RotateSubjectKey(ctx, Caller{Workload: "x"}, "", "A") // v2
-		b.dek(ctx, "default", "A", 0, false)                    // b caches current=v2
-		a.RotateSubjectKey(ctx, Caller{Workload: "x"}, "", "A") // v3
-		// a's pass failed on this row transiently (len(rows) < batch), so it
-		// destroys unused retired versions: v2.
-		n, _ := a.store.DeleteRetiredKeys(ctx)
-		m, err := b.ReencryptOnce(ctx, 100)
-		rows, _ := a.store.SubjectTokens(ctx, "default", "A")
-		_, kerr := a.store.GetSubjectKey(ctx, "default", "A", rows[0].DEKVersion)
-		t.Logf("deleted=%d b moved=%d err=%v; token now dek_version=%d; that key: %v", n, m, err, rows[0].DEKVersion, kerr)
-		if kerr != nil {
-			t.Error("BUG: value re-sealed under a destroyed data key (unrecoverable)")
+		if _, err := a.RotateSubjectKey(ctx, Caller{Workload: "x"}, "", "A"); err != nil { // v2
+			t.Fatal(err)
 		}
+		if _, v, err := b.dek(ctx, "default", "A", 0, false); err != nil || v != 2 { // b caches current=v2
+			t.Fatalf("b's current key: v%d, %v; want v2", v, err)
+		}
+		if _, err := a.RotateSubjectKey(ctx, Caller{Workload: "x"}, "", "A"); err != nil { // v3
+			t.Fatal(err)
+		}
+		// As a pass of a's that failed on this row would: destroy the retired
+		// versions no value uses (v2), leaving b's cached current dangling.
+		if n, err := a.store.DeleteRetiredKeys(ctx); err != nil || n != 1 {
+			t.Fatalf("retired keys destroyed: %d, %v; want 1 (v2)", n, err)
+		}
+		if _, err := a.store.GetSubjectKey(ctx, "default", "A", 2); !errs.Is(err, errs.NotFound) {
+			t.Fatalf("v2 after it was destroyed: %v, want NotFound", err)
+		}
+		if cur, ok := b.deks.Get(subjectKey("default", "A", 0)); !ok || cur.version != 2 {
+			t.Fatalf("b's cached current key: %+v %v, want the destroyed v2", cur, ok)
+		}
+		if m, err := b.ReencryptOnce(ctx, 100); err != nil || m != 1 {
+			t.Fatalf("b's pass: moved %d, %v; want 1", m, err)
+		}
+		opensUnder(t, db, km, "A", 3, "Jane")
 	})
 }
 
 // TestRegressionGroupCommitTakesTheFastPath: a group of independent jobs is
-// written by commitAll in one go on both databases. (On PostgreSQL the
-// subject check once failed on every group, "integer = text", and every
-// group silently fell back to one savepoint per job: correct, 8× slower.)
+// written by commitAll in one go on both databases. A statement that fails
+// on one dialect only (such as a subject check comparing integer with text on
+// PostgreSQL) would make every group fall back to one savepoint per job:
+// still correct, 8× slower, and visible nowhere but here.
 func TestRegressionGroupCommitTakesTheFastPath(t *testing.T) {
 	storetest.ForEachDialect(t, migrations.FS, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
@@ -295,11 +436,11 @@ func TestRegressionGroupCommitTakesTheFastPath(t *testing.T) {
 	})
 }
 
-// A group of one commits without savepoints (writer.go): its failures must
-// still reach the caller as the job's own error, typed as before (a taken
-// token is AlreadyExists, which Tokenize reports as TOKEN_COLLISION; a stale
-// key version is ErrSubjectChanged, which Tokenize retries), with nothing
-// written. From the review of the second session.
+// TestRegressionGroupOfOneMapsErrors: a group of one commits without
+// savepoints (writer.go); its failures still reach the caller as the job's
+// own error, with its type (a taken token is AlreadyExists, which Tokenize
+// reports as TOKEN_COLLISION; a stale key version is ErrSubjectChanged,
+// which Tokenize retries), and nothing is written.
 func TestRegressionGroupOfOneMapsErrors(t *testing.T) {
 	storetest.ForEachDialect(t, migrations.FS, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
