@@ -90,6 +90,14 @@ func TestRefused(t *testing.T) {
 		b[i] ^= 0x01
 		return base64.RawURLEncoding.EncodeToString(b)
 	}
+	// A token of another format version, signed under the right key.
+	digest, err := queryDigest(q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v2 := bytes.Clone(raw[:len(raw)-tagLen])
+	v2[0] = version + 1
+	otherVersion := base64.RawURLEncoding.EncodeToString(append(v2, c.tag(v2, digest)...))
 	otherKey, err := newCodec(t, key2, clk).Encode(q, []byte("cursor"))
 	if err != nil {
 		t.Fatal(err)
@@ -106,6 +114,7 @@ func TestRefused(t *testing.T) {
 		advance time.Duration
 	}{
 		{"version byte changed", q, flip(0), 0},
+		{"other format version", q, otherVersion, 0},
 		{"expiry changed", q, flip(headerLen - 1), 0},
 		{"cursor changed", q, flip(headerLen), 0},
 		{"tag changed", q, flip(len(raw) - 1), 0},

@@ -3,6 +3,7 @@ package ledger
 import (
 	"context"
 	"crypto/ed25519"
+	"crypto/hkdf"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
@@ -145,6 +146,22 @@ func (h *SubjectHasher) Digest(workload string, in *auditv1.EventInput) []byte {
 	m.Write([]byte{0})
 	m.Write(b)
 	return m.Sum(nil)
+}
+
+// PageTokenKey is the key that signs the audit service's page tokens. It is
+// derived with HKDF-SHA256 (its own info label, so it is independent of the
+// subject hashes) from HMAC key version 1, which every replica unwraps from
+// the database and no rotation removes: tokens issued by one replica are
+// accepted by the others and after a restart, and no further key is stored.
+func (h *SubjectHasher) PageTokenKey() ([]byte, error) {
+	h.mu.RLock()
+	first := h.keys[1]
+	h.mu.RUnlock()
+	k, err := hkdf.Key(sha256.New, first, nil, "sotto/audit/page-token/v1", 32)
+	if err != nil {
+		return nil, errs.Wrap(err, errs.Internal, "KEY_DERIVATION_FAILED", "cannot derive the page token key")
+	}
+	return k, nil
 }
 
 func mac(key []byte, subject string) string {

@@ -3,27 +3,32 @@ package server
 
 import (
 	"context"
-	"encoding/base64"
-	"strconv"
+	"encoding/binary"
+	"math"
 
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	auditv1 "github.com/sottohq/sotto/gen/go/sotto/audit/v1"
 	"github.com/sottohq/sotto/pkg/errs"
 	"github.com/sottohq/sotto/pkg/mtls"
+	"github.com/sottohq/sotto/pkg/pagetoken"
 	"github.com/sottohq/sotto/services/audit/internal/ledger"
 )
 
 // Server implements auditv1.AuditServiceServer.
 type Server struct {
 	auditv1.UnimplementedAuditServiceServer
-	log *ledger.Log
+	log   *ledger.Log
+	pages *pagetoken.Codec
 }
 
 var _ auditv1.AuditServiceServer = (*Server)(nil)
 
-// New serves log.
-func New(log *ledger.Log) *Server { return &Server{log: log} }
+// New serves log. pages issues and checks the page tokens of ListEvents and
+// ListCheckpoints; its key must be the same on every replica (see
+// ledger.SubjectHasher.PageTokenKey).
+func New(log *ledger.Log, pages *pagetoken.Codec) *Server { return &Server{log: log, pages: pages} }
 
 func (s *Server) AppendEvents(ctx context.Context, req *auditv1.AppendEventsRequest) (*auditv1.AppendEventsResponse, error) {
 	// The recording workload comes from the mTLS handshake, never from the body.
@@ -55,7 +60,7 @@ func (s *Server) GetEvent(ctx context.Context, req *auditv1.GetEventRequest) (*a
 }
 
 func (s *Server) ListEvents(ctx context.Context, req *auditv1.ListEventsRequest) (*auditv1.ListEventsResponse, error) {
-	after, err := decodePageToken(req.GetPageToken())
+	after, err := s.position(req, req.GetPageToken())
 	if err != nil {
 		return nil, err
 	}
@@ -78,7 +83,9 @@ func (s *Server) ListEvents(ctx context.Context, req *auditv1.ListEventsRequest)
 	resp := &auditv1.ListEventsResponse{}
 	if len(events) > size {
 		events = events[:size]
-		resp.NextPageToken = encodePageToken(events[size-1].GetLeafIndex())
+		if resp.NextPageToken, err = s.pageToken(req, events[size-1].GetLeafIndex()); err != nil {
+			return nil, err
+		}
 	}
 	resp.Events = events
 	return resp, nil
@@ -108,7 +115,7 @@ func (s *Server) GetCheckpoint(ctx context.Context, _ *auditv1.GetCheckpointRequ
 }
 
 func (s *Server) ListCheckpoints(ctx context.Context, req *auditv1.ListCheckpointsRequest) (*auditv1.ListCheckpointsResponse, error) {
-	after, err := decodePageToken(req.GetPageToken())
+	after, err := s.position(req, req.GetPageToken())
 	if err != nil {
 		return nil, err
 	}
@@ -120,7 +127,9 @@ func (s *Server) ListCheckpoints(ctx context.Context, req *auditv1.ListCheckpoin
 	resp := &auditv1.ListCheckpointsResponse{}
 	if len(cps) > size {
 		cps = cps[:size]
-		resp.NextPageToken = encodePageToken(cps[size-1].Size)
+		if resp.NextPageToken, err = s.pageToken(req, cps[size-1].Size); err != nil {
+			return nil, err
+		}
 	}
 	for _, c := range cps {
 		resp.Checkpoints = append(resp.Checkpoints, checkpointProto(c))
@@ -155,21 +164,23 @@ func pageSize(requested int32, def int) int {
 	return int(requested)
 }
 
-// Page tokens are opaque to clients: today the position after which the
-// next page starts.
-func encodePageToken(after int64) string {
-	return base64.RawURLEncoding.EncodeToString([]byte("p" + strconv.FormatInt(after, 10)))
+// A page token's cursor is the position (leaf index or tree size) after which
+// the next page starts.
+func (s *Server) pageToken(req proto.Message, after int64) (string, error) {
+	return s.pages.Encode(req, binary.AppendUvarint(nil, uint64(after)))
 }
 
-func decodePageToken(tok string) (int64, error) {
-	if tok == "" {
-		return -1, nil
+// position returns the position after which req's page starts, -1 for the
+// first page.
+func (s *Server) position(req proto.Message, token string) (int64, error) {
+	cursor, err := s.pages.Decode(req, token)
+	if err != nil || cursor == nil {
+		return -1, err
 	}
-	b, err := base64.RawURLEncoding.DecodeString(tok)
-	if err == nil && len(b) > 1 && b[0] == 'p' {
-		if n, perr := strconv.ParseInt(string(b[1:]), 10, 64); perr == nil && n >= 0 {
-			return n, nil
-		}
+	after, n := binary.Uvarint(cursor)
+	if n != len(cursor) || after > math.MaxInt64 {
+		// The MAC held, so only a change of cursor format gets here.
+		return 0, errs.E(errs.InvalidArgument, pagetoken.ReasonInvalid, "page_token is not a token this service issued for this query")
 	}
-	return 0, errs.E(errs.InvalidArgument, "INVALID_PAGE_TOKEN", "page_token is not a token this service issued")
+	return int64(after), nil
 }

@@ -22,6 +22,7 @@ import (
 
 	auditv1 "github.com/sottohq/sotto/gen/go/sotto/audit/v1"
 	"github.com/sottohq/sotto/pkg/keys"
+	"github.com/sottohq/sotto/pkg/pagetoken"
 	"github.com/sottohq/sotto/pkg/servertest"
 	"github.com/sottohq/sotto/pkg/store/storetest"
 	"github.com/sottohq/sotto/services/audit/internal/ledger"
@@ -62,8 +63,22 @@ func startAudit(t testing.TB) (*servertest.PKI, string) {
 
 	pki := servertest.NewPKI(t)
 	srv := pki.NewServer(t, "audit", auditserver.Policy)
-	auditv1.RegisterAuditServiceServer(srv.GRPC(), auditserver.New(l))
+	auditv1.RegisterAuditServiceServer(srv.GRPC(), auditserver.New(l, pageTokens(t, hasher)))
 	return pki, servertest.Start(t, srv)
+}
+
+// pageTokens is the page token codec main builds, from the hasher's key.
+func pageTokens(t testing.TB, hasher *ledger.SubjectHasher) *pagetoken.Codec {
+	t.Helper()
+	key, err := hasher.PageTokenKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pages, err := pagetoken.New(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pages
 }
 
 func validEvent() *auditv1.EventInput {
