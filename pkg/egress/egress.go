@@ -165,8 +165,12 @@ type Client struct {
 	now   func() time.Time
 }
 
-// New builds a Client. tel may be nil (no spans, no metrics).
+// New builds a Client that logs each attempt to logger. tel may be nil (no
+// spans, no metrics).
 func New(cfg Config, logger *slog.Logger, tel *telemetry.Telemetry) (*Client, error) {
+	if logger == nil {
+		return nil, errs.E(errs.InvalidArgument, "EGRESS_NO_LOGGER", "an egress client needs a logger")
+	}
 	cfg.setDefaults()
 	allowed, err := parseAllowedHosts(cfg.AllowedHosts, cfg.AllowPlainHTTP)
 	if err != nil {

@@ -70,6 +70,9 @@ type Verifier struct {
 
 // New builds a Verifier; refusals are logged to logger with their reason.
 func New(cfg Config, logger *slog.Logger) (*Verifier, error) {
+	if logger == nil {
+		return nil, errs.E(errs.InvalidArgument, "WEBHOOK_NO_LOGGER", "a webhook verifier needs a logger")
+	}
 	if cfg.Scheme.Extract == nil || cfg.Scheme.Message == nil {
 		return nil, errs.E(errs.InvalidArgument, "WEBHOOK_NO_SCHEME", "a webhook verifier needs a signature scheme")
 	}
