@@ -6,6 +6,7 @@ replace github.com/sottohq/sotto/gen => ../gen
 
 require (
 	buf.build/go/protovalidate v1.4.0
+	github.com/caarlos0/env/v11 v11.4.2
 	github.com/cenkalti/backoff/v5 v5.0.3
 	github.com/google/go-cmp v0.7.0
 	github.com/google/uuid v1.6.0

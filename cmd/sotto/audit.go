@@ -23,6 +23,7 @@ import (
 	"github.com/sottohq/sotto/pkg/dial"
 	"github.com/sottohq/sotto/pkg/logging"
 	"github.com/sottohq/sotto/pkg/mtls"
+	"github.com/sottohq/sotto/pkg/suite"
 )
 
 // stringList is a repeatable flag.
@@ -60,12 +61,12 @@ func auditVerify(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	files := mtls.Files{Cert: *cert, Key: *key, Bundle: *bundle}
 	if *addr == "" || files.Cert == "" || len(vkeys) == 0 {
-		st, err := readState(*state)
+		st, err := suite.ReadState(*state)
 		if err != nil && (*addr == "" || files.Cert == "") {
 			return err
 		}
 		if *addr == "" {
-			*addr = st.AuditAddr
+			*addr = st.Services["audit"].GRPC
 		}
 		if files.Cert == "" {
 			files = st.CLI

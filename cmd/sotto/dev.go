@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -23,19 +24,14 @@ import (
 
 	"github.com/sottohq/sotto/pkg/keys"
 	"github.com/sottohq/sotto/pkg/mtls"
+	"github.com/sottohq/sotto/pkg/suite"
 	"github.com/sottohq/sotto/pkg/vaultclient"
 )
 
-// devService is one process of the local suite.
-type devService struct {
-	name  string
-	env   []string
-	ready string // URL that answers 200 when the service is ready
-	cmd   *exec.Cmd
-}
-
-// devUp runs every service as its own process on loopback with mTLS from a
-// generated dev CA, SQLite and a local keyring, until ctx is done.
+// devUp runs every service of the manifest (pkg/suite/services.yaml) as its
+// own process on loopback, in dependency order, with mTLS from a generated
+// dev CA, SQLite and a local keyring, until ctx is done. A service that
+// crashes is restarted with backoff; only Ctrl-C stops the suite.
 //
 // Production backends are one setting away: SOTTO_VAULT_ADDR (+ token) in the
 // environment switches every service's keys to Vault Transit, and
@@ -53,6 +49,14 @@ func devUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	m, err := suite.Load()
+	if err != nil {
+		return err
+	}
+	order, err := m.StartOrder()
+	if err != nil {
+		return err
+	}
 	dir, err := filepath.Abs(*state)
 	if err != nil {
 		return err
@@ -62,7 +66,6 @@ func devUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
-
 	td, err := spiffeid.TrustDomainFromString(*trustDomain)
 	if err != nil {
 		return fmt.Errorf("trust domain: %w", err)
@@ -79,162 +82,128 @@ func devUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		// Fresh short-lived certificates on every start; the CA persists.
 		return mtls.WriteWorkload(filepath.Join(dir, "certs", name), ca, id, 24*time.Hour)
 	}
-
-	addrs, err := freeAddrs(5)
-	if err != nil {
-		return err
-	}
-	auditAddr, auditAdmin, gwAdmin, tvAddr, tvAdmin := addrs[0], addrs[1], addrs[2], addrs[3], addrs[4]
-	gwAddr := *httpAddr
-	if gwAddr == "auto" {
-		if gwAddr, err = freeAddr(); err != nil {
-			return err
-		}
-	}
 	adminToken, err := randomToken()
 	if err != nil {
 		return err
 	}
 
-	common := func(name string, f mtls.Files) []string {
-		env := []string{
-			"SOTTO_TRUST_DOMAIN=" + *trustDomain,
-			"SOTTO_TLS_CERT=" + f.Cert, "SOTTO_TLS_KEY=" + f.Key, "SOTTO_TLS_BUNDLE=" + f.Bundle,
-			"SOTTO_KEYRING_FILE=" + filepath.Join(dir, "keys", name+".json"),
-		}
-		prefix := "SOTTO_" + strings.ToUpper(name) + "_"
-		dsn := os.Getenv(prefix + "DB_DSN")
-		if dsn == "" {
-			dsn = "sqlite://" + filepath.Join(dir, "data", name+".db")
-		}
-		env = append(env, "SOTTO_DB_DSN="+dsn)
-		// Each service should use its own least-privilege Vault token.
-		if tok := os.Getenv(prefix + "VAULT_TOKEN"); tok != "" {
-			env = append(env, "SOTTO_VAULT_TOKEN="+tok)
-		}
-		return env
-	}
-
-	auditID, err := identity("audit")
-	if err != nil {
-		return err
-	}
-	gwID, err := identity("gateway")
-	if err != nil {
-		return err
-	}
-	tvID, err := identity("tokenvault")
-	if err != nil {
-		return err
-	}
-	cliID, err := identity("sotto-cli")
-	if err != nil {
-		return err
-	}
-	services := []*devService{
-		{
-			name:  "audit",
-			env:   append(common("audit", auditID), "SOTTO_GRPC_ADDR="+auditAddr, "SOTTO_ADMIN_ADDR="+auditAdmin, "SOTTO_AUDIT_ORIGIN="+*trustDomain+"/audit"),
-			ready: "http://" + auditAdmin + "/readyz",
-		},
-		{
-			name:  "tokenvault",
-			env:   append(common("tokenvault", tvID), "SOTTO_GRPC_ADDR="+tvAddr, "SOTTO_ADMIN_ADDR="+tvAdmin, "SOTTO_AUDIT_ADDR="+auditAddr),
-			ready: "http://" + tvAdmin + "/readyz",
-		},
-		{
-			name: "gateway",
-			env: append(common("gateway", gwID), "SOTTO_HTTP_ADDR="+gwAddr, "SOTTO_ADMIN_ADDR="+gwAdmin,
-				"SOTTO_AUDIT_ADDR="+auditAddr, "SOTTO_TOKENVAULT_ADDR="+tvAddr, "SOTTO_GATEWAY_ADMIN_TOKEN="+adminToken),
-			ready: "http://" + gwAddr + "/healthz",
-		},
-	}
-
-	var logMu sync.Mutex
-	var wg sync.WaitGroup
-	exited := make(chan string, len(services))
-	stopAll := func() {
-		for i := len(services) - 1; i >= 0; i-- {
-			if s := services[i]; s.cmd != nil && s.cmd.Process != nil {
-				s.cmd.Process.Signal(syscall.SIGTERM)
-			}
-		}
-		done := make(chan struct{})
-		go func() { wg.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(20 * time.Second):
-			for _, s := range services {
-				if s.cmd != nil && s.cmd.Process != nil {
-					s.cmd.Process.Kill()
-				}
-			}
-			<-done
-		}
-	}
-
-	for _, s := range services {
-		logFile, err := os.OpenFile(filepath.Join(dir, "logs", s.name+".log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
-		if err != nil {
-			stopAll()
+	st := suite.State{TrustDomain: *trustDomain, Services: map[string]suite.Endpoints{}, AdminToken: adminToken}
+	for _, svc := range order {
+		var ep suite.Endpoints
+		if ep.Admin, err = freeAddr(); err != nil {
 			return err
 		}
-		defer logFile.Close()
-		s.cmd = exec.Command(filepath.Join(*binDir, s.name))
-		// Only what the service needs, plus the operator's SOTTO_/OTEL_ settings
-		// (Vault address and token, collector endpoint, log level).
-		s.cmd.Env = append(passThroughEnv(), s.env...)
-		pr, pw := io.Pipe()
-		s.cmd.Stdout, s.cmd.Stderr = pw, pw
-		if err := s.cmd.Start(); err != nil {
-			stopAll()
-			return fmt.Errorf("start %s: %w", s.name, err)
+		switch svc.API {
+		case suite.GRPC:
+			if ep.GRPC, err = freeAddr(); err != nil {
+				return err
+			}
+		case suite.HTTP:
+			addr := *httpAddr
+			if addr == "auto" {
+				if addr, err = freeAddr(); err != nil {
+					return err
+				}
+			}
+			ep.HTTP = "http://" + addr
+			st.GatewayURL = ep.HTTP
 		}
-		wg.Add(1)
-		go func(s *devService, pr *io.PipeReader, pw *io.PipeWriter) {
-			defer wg.Done()
-			err := s.cmd.Wait()
-			pw.CloseWithError(err)
-			exited <- s.name
-		}(s, pr, pw)
-		go copyLog(pr, logFile, s.name, stderr, *quiet, &logMu)
-		if err := waitReady(ctx, s.ready, 60*time.Second, exited); err != nil {
-			stopAll()
-			return fmt.Errorf("%s did not become ready (see %s): %w", s.name, filepath.Join(dir, "logs", s.name+".log"), err)
+		st.Services[svc.Name] = ep
+	}
+	for _, c := range m.Clients {
+		if c == "sotto-cli" {
+			if st.CLI, err = identity(c); err != nil {
+				return err
+			}
 		}
 	}
 
-	vkeys, err := auditVerifierKeys(ctx, filepath.Join(dir, "keys", "audit.json"), *trustDomain+"/audit")
-	if err != nil {
-		stopAll()
-		return fmt.Errorf("audit verifier keys: %w", err)
+	procs := make([]*devProc, 0, len(order))
+	for _, svc := range order {
+		f, err := identity(svc.Name)
+		if err != nil {
+			return err
+		}
+		procs = append(procs, &devProc{
+			name:  svc.Name,
+			bin:   filepath.Join(*binDir, svc.Name),
+			env:   devEnv(dir, st, svc, f),
+			ready: "http://" + st.Services[svc.Name].Admin + "/readyz",
+			log:   filepath.Join(dir, "logs", svc.Name+".log"),
+		})
 	}
-	st := devState{TrustDomain: *trustDomain, AuditAddr: auditAddr, TokenvaultAddr: tvAddr, GatewayURL: "http://" + gwAddr, AdminToken: adminToken, CLI: cliID,
-		AuditVerifierKeys: vkeys}
-	if err := writeState(dir, st); err != nil {
-		stopAll()
+
+	sup := &supervisor{term: stderr, quiet: *quiet, stdout: stdout}
+	defer sup.stopAll()
+	for _, p := range procs {
+		if err := sup.start(ctx, p); err != nil {
+			return fmt.Errorf("%s did not become ready (see %s): %w", p.name, p.log, err)
+		}
+	}
+
+	if _, ok := m.Service("audit"); ok {
+		if st.AuditVerifierKeys, err = auditVerifierKeys(ctx, m, filepath.Join(dir, "keys", "audit.json"), *trustDomain+"/audit"); err != nil {
+			return fmt.Errorf("audit verifier keys: %w", err)
+		}
+	}
+	if err := suite.WriteState(dir, st); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, `Sotto is running.
-  gateway (REST):  http://%s   (OpenAPI at /openapi.json)
-  audit (gRPC):    %s  (mTLS; CA at %s)
-  tokenvault:      %s  (mTLS)
-  operator token:  %s  (Authorization: Bearer ... on every /v1 route)
-  state:           %s
-Press Ctrl-C to stop.
-`, gwAddr, auditAddr, filepath.Join(dir, "ca", "ca.pem"), tvAddr, adminToken, dir)
+	defer os.Remove(filepath.Join(dir, suite.StateFile))
 
-	select {
-	case <-ctx.Done():
-		fmt.Fprintln(stdout, "stopping...")
-		stopAll()
-		os.Remove(filepath.Join(dir, "dev.json"))
-		return nil
-	case name := <-exited:
-		stopAll()
-		os.Remove(filepath.Join(dir, "dev.json"))
-		return fmt.Errorf("%s exited unexpectedly (see %s)", name, filepath.Join(dir, "logs", name+".log"))
+	fmt.Fprintln(stdout, "Sotto is running.")
+	if st.GatewayURL != "" {
+		fmt.Fprintf(stdout, "  %-14s %s   (REST; OpenAPI at /openapi.json)\n", "gateway", st.GatewayURL)
 	}
+	for _, svc := range order {
+		if ep := st.Services[svc.Name]; ep.GRPC != "" {
+			fmt.Fprintf(stdout, "  %-14s %s   (gRPC, mTLS)\n", svc.Name, ep.GRPC)
+		}
+	}
+	fmt.Fprintf(stdout, `  dev CA:        %s
+  operator token: %s  (Authorization: Bearer ... on every /v1 route)
+  state:          %s  (addresses in %s)
+Press Ctrl-C to stop.
+`, filepath.Join(dir, "ca", "ca.pem"), adminToken, dir, suite.StateFile)
+
+	<-ctx.Done()
+	fmt.Fprintln(stdout, "stopping...")
+	return nil
+}
+
+// devEnv is one service's environment: its identity, keyring, database and
+// listen addresses, the address of every service it calls, and the
+// operator's SOTTO_VAULT_*, SOTTO_LOG_LEVEL and OTEL_* settings.
+func devEnv(dir string, st suite.State, svc suite.Service, f mtls.Files) []string {
+	ep := st.Services[svc.Name]
+	env := append(passThroughEnv(),
+		"SOTTO_TRUST_DOMAIN="+st.TrustDomain,
+		"SOTTO_TLS_CERT="+f.Cert, "SOTTO_TLS_KEY="+f.Key, "SOTTO_TLS_BUNDLE="+f.Bundle,
+		"SOTTO_KEYRING_FILE="+filepath.Join(dir, "keys", svc.Name+".json"),
+		"SOTTO_ADMIN_ADDR="+ep.Admin,
+	)
+	if ep.GRPC != "" {
+		env = append(env, "SOTTO_GRPC_ADDR="+ep.GRPC)
+	}
+	if ep.HTTP != "" {
+		env = append(env, "SOTTO_HTTP_ADDR="+strings.TrimPrefix(ep.HTTP, "http://"),
+			// The edge's operator token (ADR 0003).
+			"SOTTO_GATEWAY_ADMIN_TOKEN="+st.AdminToken)
+	}
+	for _, callee := range svc.Calls {
+		env = append(env, suite.EnvPrefix(callee)+"ADDR="+st.Services[callee].GRPC)
+	}
+	prefix := svc.EnvPrefix()
+	dsn := os.Getenv(prefix + "DB_DSN")
+	if dsn == "" {
+		dsn = "sqlite://" + filepath.Join(dir, "data", svc.Name+".db")
+	}
+	env = append(env, "SOTTO_DB_DSN="+dsn)
+	// Each service should use its own least-privilege Vault token.
+	if tok := os.Getenv(prefix + "VAULT_TOKEN"); tok != "" {
+		env = append(env, "SOTTO_VAULT_TOKEN="+tok)
+	}
+	return env
 }
 
 // passThroughEnv keeps the basics a process needs and the operator's Sotto
@@ -256,21 +225,176 @@ func passThroughEnv() []string {
 	return env
 }
 
-func copyLog(r io.Reader, file io.Writer, name string, term io.Writer, quiet bool, mu *sync.Mutex) {
+// devProc is one service process of the local suite.
+type devProc struct {
+	name, bin, ready, log string
+	env                   []string
+
+	mu   sync.Mutex
+	cmd  *exec.Cmd
+	done chan struct{} // closed when the current process has exited
+}
+
+// supervisor starts the suite's processes, restarts one that crashes (with
+// backoff, announced on the terminal) and stops them all in reverse order.
+type supervisor struct {
+	term, stdout io.Writer
+	quiet        bool
+
+	logMu    sync.Mutex
+	mu       sync.Mutex
+	procs    []*devProc
+	stopping bool
+	wg       sync.WaitGroup
+}
+
+// Restart backoff: doubling from restartMin up to restartMax; a process
+// that stayed up for restartReset starts again from restartMin.
+const (
+	restartMin   = 500 * time.Millisecond
+	restartMax   = 30 * time.Second
+	restartReset = time.Minute
+)
+
+// start runs p, waits until it is ready, and keeps it running: a crash
+// after that restarts it.
+func (s *supervisor) start(ctx context.Context, p *devProc) error {
+	s.mu.Lock()
+	s.procs = append(s.procs, p)
+	s.mu.Unlock()
+	if err := s.spawn(p); err != nil {
+		return err
+	}
+	if err := waitReady(ctx, p.ready, 60*time.Second, p.done); err != nil {
+		return err
+	}
+	s.wg.Add(1)
+	go s.keepAlive(ctx, p)
+	return nil
+}
+
+func (s *supervisor) spawn(p *devProc) error {
+	logFile, err := os.OpenFile(p.log, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return err
+	}
+	cmd := exec.Command(p.bin)
+	// Only what the service needs, plus the operator's SOTTO_/OTEL_ settings.
+	cmd.Env = p.env
+	pr, pw := io.Pipe()
+	cmd.Stdout, cmd.Stderr = pw, pw
+	if err := cmd.Start(); err != nil {
+		logFile.Close()
+		return fmt.Errorf("start %s: %w", p.name, err)
+	}
+	done := make(chan struct{})
+	p.mu.Lock()
+	p.cmd, p.done = cmd, done
+	p.mu.Unlock()
+	go func() {
+		err := cmd.Wait()
+		pw.CloseWithError(err)
+		close(done)
+	}()
+	go func() {
+		s.copyLog(pr, logFile, p.name)
+		logFile.Close()
+	}()
+	return nil
+}
+
+// keepAlive restarts p whenever it exits, until the suite stops. The suite's
+// addresses, certificates and dev.json stay as they are, so clients
+// reconnect to the same place.
+func (s *supervisor) keepAlive(ctx context.Context, p *devProc) {
+	defer s.wg.Done()
+	delay := restartMin
+	for {
+		p.mu.Lock()
+		done, started := p.done, time.Now()
+		cmd := p.cmd
+		p.mu.Unlock()
+		select {
+		case <-ctx.Done():
+			return
+		case <-done:
+		}
+		if s.isStopping() {
+			return
+		}
+		if time.Since(started) > restartReset {
+			delay = restartMin
+		}
+		s.say("%s exited (%v); restarting in %s (log: %s)", p.name, cmd.ProcessState, delay, p.log)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(delay):
+		}
+		delay = min(2*delay, restartMax)
+		if err := s.spawn(p); err != nil {
+			s.say("%s: %v", p.name, err)
+			continue
+		}
+		if err := waitReady(ctx, p.ready, 60*time.Second, p.done); err == nil {
+			s.say("%s is back", p.name)
+		}
+	}
+}
+
+func (s *supervisor) isStopping() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.stopping
+}
+
+func (s *supervisor) say(format string, args ...any) {
+	s.logMu.Lock()
+	defer s.logMu.Unlock()
+	fmt.Fprintf(s.term, "[sotto] "+format+"\n", args...)
+}
+
+// stopAll sends SIGTERM to every process, last started first, waits for
+// each (SIGKILL after 20 s), and waits for the restart loops to end.
+func (s *supervisor) stopAll() {
+	s.mu.Lock()
+	s.stopping = true
+	procs := s.procs
+	s.mu.Unlock()
+	for i := len(procs) - 1; i >= 0; i-- {
+		p := procs[i]
+		p.mu.Lock()
+		cmd, done := p.cmd, p.done
+		p.mu.Unlock()
+		if cmd == nil || cmd.Process == nil {
+			continue
+		}
+		cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-done:
+		case <-time.After(20 * time.Second):
+			cmd.Process.Kill()
+			<-done
+		}
+	}
+	s.wg.Wait()
+}
+
+func (s *supervisor) copyLog(r io.Reader, file io.Writer, name string) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for sc.Scan() {
 		line := sc.Text()
-		mu.Lock()
+		s.logMu.Lock()
 		fmt.Fprintln(file, line)
-		if !quiet {
-			fmt.Fprintf(term, "[%s] %s\n", name, line)
+		if !s.quiet {
+			fmt.Fprintf(s.term, "[%s] %s\n", name, line)
 		}
-		mu.Unlock()
+		s.logMu.Unlock()
 	}
 }
 
-func waitReady(ctx context.Context, url string, timeout time.Duration, exited <-chan string) error {
+func waitReady(ctx context.Context, url string, timeout time.Duration, exited <-chan struct{}) error {
 	deadline := time.Now().Add(timeout)
 	client := &http.Client{Timeout: 2 * time.Second}
 	for {
@@ -287,8 +411,8 @@ func waitReady(ctx context.Context, url string, timeout time.Duration, exited <-
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case name := <-exited:
-			return fmt.Errorf("%s exited", name)
+		case <-exited:
+			return errors.New("the process exited")
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
@@ -303,18 +427,6 @@ func freeAddr() (string, error) {
 	return l.Addr().String(), nil
 }
 
-func freeAddrs(n int) ([]string, error) {
-	out := make([]string, n)
-	for i := range out {
-		a, err := freeAddr()
-		if err != nil {
-			return nil, err
-		}
-		out[i] = a
-	}
-	return out, nil
-}
-
 func randomToken() (string, error) {
 	b := make([]byte, 24)
 	if _, err := rand.Read(b); err != nil {
@@ -326,8 +438,10 @@ func randomToken() (string, error) {
 // auditVerifierKeys reads the public halves of the audit log's checkpoint
 // key, every version, from the key store itself (the local keyring or Vault
 // Transit), so that `sotto audit verify` does not have to believe the audit
-// service about which key signs its checkpoints.
-func auditVerifierKeys(ctx context.Context, keyring, origin string) ([]string, error) {
+// service about which key signs its checkpoints. The key is the audit
+// service's Ed25519 key in the manifest, unless SOTTO_AUDIT_CHECKPOINT_KEY
+// names another.
+func auditVerifierKeys(ctx context.Context, m suite.Manifest, keyring, origin string) ([]string, error) {
 	token := os.Getenv("SOTTO_AUDIT_VAULT_TOKEN")
 	if token == "" {
 		token = os.Getenv("SOTTO_VAULT_TOKEN")
@@ -338,7 +452,12 @@ func auditVerifierKeys(ctx context.Context, keyring, origin string) ([]string, e
 	}
 	name := os.Getenv("SOTTO_AUDIT_CHECKPOINT_KEY")
 	if name == "" {
-		name = "audit-checkpoint"
+		audit, _ := m.Service("audit")
+		for k, typ := range audit.TransitKeys {
+			if typ == "ed25519" {
+				name = k
+			}
+		}
 	}
 	km, err := keys.Open(keys.Config{
 		Vault:        vaultclient.Config{Addr: os.Getenv("SOTTO_VAULT_ADDR"), Token: token, TokenFile: os.Getenv("SOTTO_VAULT_TOKEN_FILE")},

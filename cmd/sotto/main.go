@@ -13,6 +13,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/sottohq/sotto/pkg/errs"
 )
 
 const usage = `sotto: Sotto operator CLI
@@ -30,7 +32,7 @@ func main() {
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
 		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(os.Stderr, "sotto:", err)
+			fmt.Fprintln(os.Stderr, "sotto:", errs.Detailed(err))
 		}
 		os.Exit(1)
 	}

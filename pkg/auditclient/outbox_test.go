@@ -4,9 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"io/fs"
 	"log/slog"
 	"testing"
-	"testing/fstest"
 
 	"google.golang.org/grpc"
 
@@ -18,12 +18,10 @@ import (
 	"github.com/sottohq/sotto/pkg/store/storetest"
 )
 
-// outboxMigrations creates only the outbox table, as a service's own
-// migration would.
-var outboxMigrations = fstest.MapFS{
-	"sqlite/0001_outbox.sql":   {Data: []byte("-- +goose Up\n" + auditclient.OutboxSchema[store.SQLite] + "\n")},
-	"postgres/0001_outbox.sql": {Data: []byte("-- +goose Up\n" + auditclient.OutboxSchema[store.Postgres] + "\n")},
-}
+// outboxMigrations is a service with no tables of its own: the outbox
+// table comes from the platform schema, which storetest applies as
+// pkg/service does.
+var outboxMigrations fs.FS
 
 // TestSealValidates: an event that breaks the audit service's rules fails
 // the caller when it is sealed (or recorded), before any transaction, so it can never sit

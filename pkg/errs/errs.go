@@ -15,6 +15,7 @@ import (
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/protoadapt"
 )
 
 // Domain is the ErrorInfo domain of every Sotto error.
@@ -181,12 +182,15 @@ func ToStatus(err error) *status.Status {
 		case codes.Unknown, codes.Internal, codes.DataLoss:
 			return status.New(codes.Internal, "internal error")
 		}
+		// ErrorInfo and BadRequest (field paths and rule names, never values:
+		// see pkg/server's validation) are the client-safe details.
 		out := status.New(st.Code(), st.Message())
 		for _, d := range st.Details() {
-			if info, ok := d.(*errdetails.ErrorInfo); ok {
-				if withInfo, err := out.WithDetails(info); err == nil {
-					out = withInfo
-				}
+			switch d := d.(type) {
+			case *errdetails.ErrorInfo:
+				out = withDetail(out, d)
+			case *errdetails.BadRequest:
+				out = withDetail(out, d)
 			}
 		}
 		return out
@@ -198,4 +202,11 @@ func ToStatus(err error) *status.Status {
 		return status.New(codes.DeadlineExceeded, "deadline exceeded")
 	}
 	return status.New(codes.Internal, "internal error")
+}
+
+func withDetail(st *status.Status, d protoadapt.MessageV1) *status.Status {
+	if with, err := st.WithDetails(d); err == nil {
+		return with
+	}
+	return st
 }

@@ -112,3 +112,26 @@ func TestErrorTextLeavesOutCause(t *testing.T) {
 		t.Error("Detailed(nil) is not empty")
 	}
 }
+
+// TestToStatusKeepsFieldViolations: validation's field violations (paths and
+// rule names) reach the client; the gateway turns them into its 400 body.
+func TestToStatusKeepsFieldViolations(t *testing.T) {
+	in, err := status.New(codes.InvalidArgument, "invalid request").WithDetails(
+		&errdetails.ErrorInfo{Reason: "INVALID_ARGUMENT", Domain: errs.Domain},
+		&errdetails.BadRequest{FieldViolations: []*errdetails.BadRequest_FieldViolation{{Field: "event_id", Reason: "string.uuid"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := errs.ToStatus(fmt.Errorf("wrapped: %w", in.Err()))
+	var got []string
+	for _, d := range out.Details() {
+		if br, ok := d.(*errdetails.BadRequest); ok {
+			for _, v := range br.GetFieldViolations() {
+				got = append(got, v.GetField()+":"+v.GetReason())
+			}
+		}
+	}
+	if len(got) != 1 || got[0] != "event_id:string.uuid" {
+		t.Errorf("field violations after ToStatus = %v, want [event_id:string.uuid]", got)
+	}
+}

@@ -16,10 +16,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"sync"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
@@ -54,9 +52,6 @@ type Config struct {
 	Telemetry telemetry.Config
 }
 
-// ReadinessCheck reports whether a dependency is usable.
-type ReadinessCheck func(ctx context.Context) error
-
 // Server is a service's gRPC server and admin port.
 type Server struct {
 	name   string
@@ -67,22 +62,52 @@ type Server struct {
 	renew  func(context.Context) error // nil unless Vault PKI issues the certificate
 	grpc   *grpc.Server
 	health *health.Server
-
-	mu     sync.Mutex
-	checks map[string]ReadinessCheck
+	admin  *Admin
+	// ownsParts: New opened the identity and telemetry and serves the admin
+	// port itself; with NewWithParts the process (pkg/service) does.
+	ownsParts bool
 
 	grpcLis  net.Listener
 	adminLis net.Listener
 }
 
+// Parts are what a gRPC server shares with the rest of its process: the
+// workload identity and its renewal, telemetry and the admin port. The
+// process opens, runs and closes them (see pkg/service).
+type Parts struct {
+	Source    *mtls.Source
+	Telemetry *telemetry.Telemetry
+	Admin     *Admin
+}
+
 // New builds the server for the named service. The policy lists, for every
 // RPC the service exposes (health checks included), the workloads allowed to
 // call it; anything not listed is denied.
+//
+// The server opens its own workload identity and telemetry and serves its own
+// admin port; a service run by pkg/service uses NewWithParts instead.
 func New(ctx context.Context, name string, cfg Config, policy authz.Policy, logger *slog.Logger) (*Server, error) {
 	source, renew, err := mtls.Open(ctx, cfg.Identity, name, logger)
 	if err != nil {
 		return nil, fmt.Errorf("workload certificate: %w", err)
 	}
+	tel, err := telemetry.New(ctx, name, cfg.Telemetry)
+	if err != nil {
+		return nil, err
+	}
+	s, err := NewWithParts(name, cfg, policy, logger, Parts{Source: source, Telemetry: tel, Admin: NewAdmin(tel)})
+	if err != nil {
+		return nil, err
+	}
+	s.renew, s.ownsParts = renew, true
+	return s, nil
+}
+
+// NewWithParts builds the server for the named service on parts its process
+// owns: Serve then runs only the gRPC server (no admin port, no certificate
+// renewal, no telemetry shutdown).
+func NewWithParts(name string, cfg Config, policy authz.Policy, logger *slog.Logger, parts Parts) (*Server, error) {
+	source, tel := parts.Source, parts.Telemetry
 	if cfg.Reflection {
 		// Reflection describes the API, not data; any workload of the trust
 		// domain (e.g. an operator's grpcurl with a workload certificate) may use it.
@@ -91,10 +116,6 @@ func New(ctx context.Context, name string, cfg Config, policy authz.Policy, logg
 	authorizer, err := authz.New(source.ID().TrustDomain(), policy)
 	if err != nil {
 		return nil, fmt.Errorf("authorization policy: %w", err)
-	}
-	tel, err := telemetry.New(ctx, name, cfg.Telemetry)
-	if err != nil {
-		return nil, err
 	}
 	codec := newStrictCodec()
 	gs := grpc.NewServer(
@@ -130,8 +151,8 @@ func New(ctx context.Context, name string, cfg Config, policy authz.Policy, logg
 		reflection.Register(gs)
 	}
 	return &Server{
-		name: name, cfg: cfg, logger: logger, tel: tel, source: source, renew: renew,
-		grpc: gs, health: hs, checks: map[string]ReadinessCheck{},
+		name: name, cfg: cfg, logger: logger, tel: tel, source: source,
+		grpc: gs, health: hs, admin: parts.Admin,
 	}, nil
 }
 
@@ -146,13 +167,12 @@ func (s *Server) Telemetry() *telemetry.Telemetry { return s.tel }
 
 // AddReadinessCheck makes /readyz and the gRPC health status depend on check.
 func (s *Server) AddReadinessCheck(name string, check ReadinessCheck) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.checks[name] = check
+	s.admin.AddReadinessCheck(name, check)
 }
 
-// Listen binds both ports, so callers (and tests) can learn the addresses
-// before Serve. Serve calls it if needed.
+// Listen binds the gRPC port (and the admin port, when the server owns it),
+// so callers (and tests) can learn the addresses before Serve. Serve calls it
+// if needed.
 func (s *Server) Listen() error {
 	if s.grpcLis != nil {
 		return nil
@@ -161,20 +181,29 @@ func (s *Server) Listen() error {
 	if err != nil {
 		return fmt.Errorf("listen grpc: %w", err)
 	}
-	al, err := net.Listen("tcp", s.cfg.AdminAddr)
-	if err != nil {
-		gl.Close()
-		return fmt.Errorf("listen admin: %w", err)
+	if s.ownsParts {
+		al, err := net.Listen("tcp", s.cfg.AdminAddr)
+		if err != nil {
+			gl.Close()
+			return fmt.Errorf("listen admin: %w", err)
+		}
+		s.adminLis = al
 	}
-	s.grpcLis, s.adminLis = gl, al
+	s.grpcLis = gl
 	return nil
 }
 
 // GRPCAddr is the bound gRPC address (after Listen).
 func (s *Server) GRPCAddr() string { return s.grpcLis.Addr().String() }
 
-// AdminAddr is the bound admin address (after Listen).
-func (s *Server) AdminAddr() string { return s.adminLis.Addr().String() }
+// AdminAddr is the bound admin address (after Listen), or "" when the
+// process serves the admin port.
+func (s *Server) AdminAddr() string {
+	if s.adminLis == nil {
+		return ""
+	}
+	return s.adminLis.Addr().String()
+}
 
 // Serve runs until ctx is done, then stops gracefully: the health status turns
 // NOT_SERVING, in-flight RPCs get ShutdownTimeout to finish, telemetry is flushed.
@@ -182,14 +211,17 @@ func (s *Server) Serve(ctx context.Context) error {
 	if err := s.Listen(); err != nil {
 		return err
 	}
-	admin := &http.Server{Handler: s.adminHandler(), ReadHeaderTimeout: 5 * time.Second}
 	errc := make(chan error, 2)
 	go func() { errc <- s.grpc.Serve(s.grpcLis) }()
-	go func() {
-		if err := admin.Serve(s.adminLis); !errors.Is(err, http.ErrServerClosed) {
-			errc <- err
-		}
-	}()
+	var admin *http.Server
+	if s.ownsParts {
+		admin = &http.Server{Handler: s.admin.Handler(), ReadHeaderTimeout: 5 * time.Second}
+		go func() {
+			if err := admin.Serve(s.adminLis); !errors.Is(err, http.ErrServerClosed) {
+				errc <- err
+			}
+		}()
+	}
 	watchCtx, stopWatch := context.WithCancel(ctx)
 	defer stopWatch()
 	go s.watchReadiness(watchCtx)
@@ -198,7 +230,9 @@ func (s *Server) Serve(ctx context.Context) error {
 	}
 
 	s.logger.Info("serving", "addr", s.GRPCAddr(), "component", "grpc")
-	s.logger.Info("serving", "addr", s.AdminAddr(), "component", "admin")
+	if admin != nil {
+		s.logger.Info("serving", "addr", s.AdminAddr(), "component", "admin")
+	}
 
 	var serveErr error
 	select {
@@ -215,43 +249,12 @@ func (s *Server) Serve(ctx context.Context) error {
 	case <-time.After(s.cfg.ShutdownTimeout):
 		s.grpc.Stop()
 	}
+	if !s.ownsParts {
+		return serveErr
+	}
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	return errors.Join(serveErr, admin.Shutdown(shutdownCtx), s.tel.Shutdown(shutdownCtx))
-}
-
-func (s *Server) adminHandler() http.Handler {
-	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", promhttp.HandlerFor(s.tel.Registry, promhttp.HandlerOpts{}))
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
-		w.Write([]byte("ok\n"))
-	})
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
-		if failed := s.ready(r.Context()); failed != "" {
-			http.Error(w, "not ready: "+failed, http.StatusServiceUnavailable)
-			return
-		}
-		w.Write([]byte("ready\n"))
-	})
-	return mux
-}
-
-// ready runs the readiness checks and returns the name of the first failing one.
-func (s *Server) ready(ctx context.Context) string {
-	s.mu.Lock()
-	checks := make(map[string]ReadinessCheck, len(s.checks))
-	for k, v := range s.checks {
-		checks[k] = v
-	}
-	s.mu.Unlock()
-	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-	defer cancel()
-	for name, check := range checks {
-		if err := check(ctx); err != nil {
-			return name
-		}
-	}
-	return ""
 }
 
 // watchReadiness mirrors the readiness checks into grpc.health.v1, so that
@@ -261,7 +264,7 @@ func (s *Server) watchReadiness(ctx context.Context) {
 	defer t.Stop()
 	for {
 		status := healthpb.HealthCheckResponse_SERVING
-		if s.ready(ctx) != "" {
+		if len(s.admin.NotReady(ctx)) > 0 {
 			status = healthpb.HealthCheckResponse_NOT_SERVING
 		}
 		s.health.SetServingStatus("", status)

@@ -102,7 +102,7 @@ func Open(ctx context.Context, dsn string, migrations fs.FS) (*DB, error) {
 		return nil, MapError(err)
 	}
 	if migrations != nil {
-		if err := db.migrate(ctx, migrations); err != nil {
+		if err := db.Migrate(ctx, "", migrations); err != nil {
 			db.Close()
 			return nil, err
 		}
@@ -172,14 +172,20 @@ func createPrivate(path string) error {
 	}
 }
 
-// migrate applies the migrations for db's dialect with a goose Provider, which
-// keeps no global state (unlike goose.Up and friends).
-func (db *DB) migrate(ctx context.Context, migrations fs.FS) error {
+// Migrate applies one set of migrations (laid out as for Open) with a goose
+// Provider, which keeps no global state (unlike goose.Up and friends).
+// Each set keeps its version in its own table, so the platform's tables
+// (pkg/migrations, applied by pkg/service) and a service's own schema evolve
+// independently; "" is goose's default table, the service's own.
+func (db *DB) Migrate(ctx context.Context, versionTable string, migrations fs.FS) error {
 	dir, err := fs.Sub(migrations, string(db.Dialect))
 	if err != nil {
 		return errs.Wrap(err, errs.Internal, "STORE_MIGRATION_FAILED", "cannot read %s migrations", db.Dialect)
 	}
 	opts := []goose.ProviderOption{goose.WithDisableGlobalRegistry(true)}
+	if versionTable != "" {
+		opts = append(opts, goose.WithTableName(versionTable))
+	}
 	gooseDialect := goose.DialectSQLite3
 	if db.Dialect == Postgres {
 		gooseDialect = goose.DialectPostgres

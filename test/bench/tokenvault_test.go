@@ -194,7 +194,7 @@ func TestTokenvaultVersusTransit(t *testing.T) {
 		"SOTTO_GATEWAY_VAULT_TOKEN="+v.ClientWithPolicies(t, "gateway").Token(),
 		"SOTTO_TOKENVAULT_VAULT_TOKEN="+v.ClientWithPolicies(t, "tokenvault").Token(),
 		"SOTTO_LOG_LEVEL=warn")
-	conn := s.Dial("conversation", "tokenvault", s.Info.TokenvaultAddr)
+	conn := s.Dial("conversation", "tokenvault", s.Info.Services["tokenvault"].GRPC)
 	tv := tokenvaultv1.NewTokenVaultServiceClient(conn)
 	hc := healthpb.NewHealthClient(conn)
 

@@ -23,19 +23,15 @@ import (
 
 	"github.com/sottohq/sotto/pkg/dial"
 	"github.com/sottohq/sotto/pkg/mtls"
+	"github.com/sottohq/sotto/pkg/suite"
 )
 
 // TrustDomain is the dev suite's SPIFFE trust domain.
 const TrustDomain = "sotto.local"
 
-// Info is what `sotto dev up` writes to <state>/dev.json.
-type Info struct {
-	AuditAddr         string   `json:"audit_addr"`
-	TokenvaultAddr    string   `json:"tokenvault_addr"`
-	GatewayURL        string   `json:"gateway_url"`
-	AdminToken        string   `json:"admin_token"`
-	AuditVerifierKeys []string `json:"audit_verifier_keys"`
-}
+// Info is what `sotto dev up` writes to <state>/dev.json (one schema, in
+// pkg/suite).
+type Info = suite.State
 
 // Suite is a running `sotto dev up`.
 type Suite struct {
@@ -103,8 +99,9 @@ func Start(t testing.TB, bin, state string, env ...string) *Suite {
 	t.Cleanup(s.Stop)
 	deadline := time.Now().Add(90 * time.Second)
 	for {
-		b, err := os.ReadFile(filepath.Join(state, "dev.json"))
-		if err == nil && json.Unmarshal(b, &s.Info) == nil && strings.Contains(s.out.String(), "Sotto is running") {
+		info, err := suite.ReadState(state)
+		if err == nil && strings.Contains(s.out.String(), "Sotto is running") {
+			s.Info = info
 			return s
 		}
 		select {

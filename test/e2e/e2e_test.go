@@ -50,7 +50,7 @@ func (s *suite) stop() { s.Suite.Stop() }
 // auditClient connects to the suite's audit service as a workload of the
 // suite's trust domain (a certificate from the dev CA the suite created).
 func (s *suite) auditClient(name string) *auditclient.Client {
-	return auditclient.NewClient(s.Dial(name, "audit", s.Info.AuditAddr))
+	return auditclient.NewClient(s.Dial(name, "audit", s.Info.Services["audit"].GRPC))
 }
 
 type restResult struct {

@@ -12,7 +12,7 @@ import (
 
 // tokenvaultClient connects to the suite's tokenvault as workload name.
 func (s *suite) tokenvaultClient(name string) tokenvaultv1.TokenVaultServiceClient {
-	return tokenvaultv1.NewTokenVaultServiceClient(s.Dial(name, "tokenvault", s.Info.TokenvaultAddr))
+	return tokenvaultv1.NewTokenVaultServiceClient(s.Dial(name, "tokenvault", s.Info.Services["tokenvault"].GRPC))
 }
 
 func (s *suite) post(path, token, body string) restResult {

@@ -25,6 +25,7 @@ import (
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
 
+	platform "github.com/sottohq/sotto/pkg/migrations"
 	"github.com/sottohq/sotto/pkg/store"
 )
 
@@ -117,9 +118,20 @@ func dropDatabase(t testing.TB, adminDSN, name string) {
 	}
 }
 
-func open(t testing.TB, dsn string, migrations fs.FS) *store.DB {
+// open opens dsn as pkg/service does: the platform schema (pkg/migrations),
+// then the service's own migrations (nil for none).
+func open(t testing.TB, dsn string, own fs.FS) *store.DB {
 	t.Helper()
-	db, err := store.Open(t.Context(), dsn, migrations)
+	db, err := store.Open(t.Context(), dsn, nil)
+	if err == nil {
+		err = db.Migrate(t.Context(), platform.VersionTable, platform.FS)
+		if err == nil && own != nil {
+			err = db.Migrate(t.Context(), "", own)
+		}
+		if err != nil {
+			db.Close()
+		}
+	}
 	if err != nil {
 		t.Fatalf("storetest: open %s: %v", store.RedactDSN(dsn), err)
 	}

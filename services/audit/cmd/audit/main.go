@@ -3,16 +3,11 @@ package main
 
 import (
 	"context"
-	"fmt"
-	"os"
-	"os/signal"
-	"syscall"
 
 	auditv1 "github.com/sottohq/sotto/gen/go/sotto/audit/v1"
 	"github.com/sottohq/sotto/pkg/keys"
-	"github.com/sottohq/sotto/pkg/logging"
-	"github.com/sottohq/sotto/pkg/server"
-	"github.com/sottohq/sotto/pkg/store"
+	"github.com/sottohq/sotto/pkg/pagetoken"
+	"github.com/sottohq/sotto/pkg/service"
 	"github.com/sottohq/sotto/services/audit/internal/config"
 	"github.com/sottohq/sotto/services/audit/internal/ledger"
 	auditserver "github.com/sottohq/sotto/services/audit/internal/server"
@@ -20,32 +15,21 @@ import (
 	"github.com/sottohq/sotto/services/audit/migrations"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := realMain(ctx); err != nil {
-		fmt.Fprintln(os.Stderr, "audit:", err)
-		os.Exit(1)
-	}
-}
+func main() { service.Main("audit", register) }
 
-func realMain(ctx context.Context) error {
-	cfg, err := config.Load()
+func register(ctx context.Context, s *service.Service) error {
+	var cfg config.Config
+	if err := s.Config(&cfg); err != nil {
+		return err
+	}
+	if cfg.Origin == "" {
+		cfg.Origin = s.TrustDomain() + "/audit"
+	}
+	db, err := s.DB(ctx, migrations.FS)
 	if err != nil {
 		return err
 	}
-	level, err := logging.ParseLevel(cfg.LogLevel)
-	if err != nil {
-		return err
-	}
-	logger := logging.New(os.Stderr, "audit", level)
-
-	db, err := store.Open(ctx, cfg.DatabaseDSN, migrations.FS)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	km, err := keys.Open(cfg.Keys)
+	km, err := s.Keys()
 	if err != nil {
 		return err
 	}
@@ -57,7 +41,6 @@ func realMain(ctx context.Context) error {
 	if err := km.EnsureKey(ctx, cfg.SubjectKey, keys.TypeAES256GCM); err != nil {
 		return err
 	}
-
 	st := storage.New(db)
 	hasher, err := ledger.NewSubjectHasher(ctx, km, cfg.SubjectKey, st)
 	if err != nil {
@@ -67,26 +50,25 @@ func realMain(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	auditLog := ledger.New(st, hasher, signer, logger, ledger.Options{CheckpointInterval: cfg.CheckpointInterval})
+	auditLog := ledger.New(st, hasher, signer, s.Logger(), ledger.Options{CheckpointInterval: cfg.CheckpointInterval})
 	if err := auditLog.Init(ctx); err != nil {
 		return err
 	}
-
-	srv, err := server.New(ctx, "audit", cfg.Server, auditserver.Policy, logger)
+	pageKey, err := hasher.PageTokenKey()
 	if err != nil {
 		return err
 	}
-	auditv1.RegisterAuditServiceServer(srv.GRPC(), auditserver.New(auditLog))
-	srv.AddReadinessCheck("database", st.Ping)
-
-	// The sequencer outlives the gRPC server's graceful stop, so in-flight
-	// appends can still commit while the server drains.
-	logCtx, stopLog := context.WithCancel(context.WithoutCancel(ctx))
-	logDone := make(chan error, 1)
-	go func() { logDone <- auditLog.Run(logCtx) }()
-
-	err = srv.Serve(ctx)
-	stopLog()
-	<-logDone
-	return err
+	pages, err := pagetoken.New(pageKey)
+	if err != nil {
+		return err
+	}
+	gs, err := s.GRPC(auditserver.Policy)
+	if err != nil {
+		return err
+	}
+	auditv1.RegisterAuditServiceServer(gs, auditserver.New(auditLog, pages))
+	// The sequencer is a background task: it outlives the API's drain, so
+	// in-flight appends still commit.
+	s.Go("ledger", auditLog.Run)
+	return nil
 }

@@ -7,10 +7,10 @@ import (
 	"context"
 	"crypto/subtle"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
-	"time"
 	"unicode/utf8"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
@@ -26,15 +26,26 @@ import (
 	tokenvaultv1 "github.com/sottohq/sotto/gen/go/sotto/tokenvault/v1"
 )
 
-// Backends are the services the gateway routes to.
-type Backends struct {
-	// AuditAddr is the audit service's gRPC address.
-	AuditAddr string
-	// AuditDial carries the gateway's mTLS identity (see pkg/dial).
-	AuditDial []grpc.DialOption
-	// TokenvaultAddr and TokenvaultDial reach tokenvault likewise.
-	TokenvaultAddr string
-	TokenvaultDial []grpc.DialOption
+// Backend is a service the gateway routes to.
+type Backend struct {
+	// Name is the service's name in pkg/suite's manifest.
+	Name string
+	// Addr is its gRPC address.
+	Addr string
+	// Dial carries the gateway's mTLS identity (see pkg/dial).
+	Dial []grpc.DialOption
+}
+
+// registerFunc is the signature grpc-gateway generates for every service
+// (Register<Service>HandlerFromEndpoint).
+type registerFunc func(context.Context, *runtime.ServeMux, string, []grpc.DialOption) error
+
+// routes links each service with REST routes (rest: true in pkg/suite's
+// services.yaml) to its generated handlers. A service added to the manifest
+// with rest: true and no line here fails the gateway's start and its tests.
+var routes = map[string]registerFunc{
+	"audit":      auditv1.RegisterAuditServiceHandlerFromEndpoint,
+	"tokenvault": tokenvaultv1.RegisterTokenVaultServiceHandlerFromEndpoint,
 }
 
 // Options tune the handler.
@@ -42,15 +53,12 @@ type Options struct {
 	MaxBodyBytes int64
 	// AdminToken guards operator routes; empty disables them.
 	AdminToken string
-	// Ready reports whether the gateway can serve, for /readyz (cmd/gateway
-	// checks the audit service).
-	Ready func(context.Context) error
 	// Logger records internal errors (never request content).
 	Logger *slog.Logger
 }
 
-// New returns the gateway's HTTP handler.
-func New(ctx context.Context, b Backends, opts Options) (http.Handler, error) {
+// New returns the gateway's HTTP handler, routing to backends.
+func New(ctx context.Context, backends []Backend, opts Options) (http.Handler, error) {
 	logger := opts.Logger
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
@@ -74,11 +82,12 @@ func New(ctx context.Context, b Backends, opts Options) (http.Handler, error) {
 	)
 	// The ...FromEndpoint registration dials the real gRPC service, so its
 	// interceptors (authorization, validation, audit) run for REST calls too.
-	if err := auditv1.RegisterAuditServiceHandlerFromEndpoint(ctx, mux, b.AuditAddr, b.AuditDial); err != nil {
-		return nil, err
-	}
-	if b.TokenvaultAddr != "" {
-		if err := tokenvaultv1.RegisterTokenVaultServiceHandlerFromEndpoint(ctx, mux, b.TokenvaultAddr, b.TokenvaultDial); err != nil {
+	for _, b := range backends {
+		register, ok := routes[b.Name]
+		if !ok {
+			return nil, fmt.Errorf("gateway: no REST routes for %q (add its generated handler to routes)", b.Name)
+		}
+		if err := register(ctx, mux, b.Addr, b.Dial); err != nil {
 			return nil, err
 		}
 	}
@@ -89,17 +98,6 @@ func New(ctx context.Context, b Backends, opts Options) (http.Handler, error) {
 		w.Write(gen.OpenAPI)
 	})
 	root.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
-	root.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
-		if opts.Ready != nil {
-			ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
-			defer cancel()
-			if err := opts.Ready(ctx); err != nil {
-				writeError(w, http.StatusServiceUnavailable, codes.Unavailable, "NOT_READY", "backends unreachable")
-				return
-			}
-		}
-		w.Write([]byte("ready\n"))
-	})
 	// Every API route is an operator route today, so the guard covers the
 	// whole API rather than path prefixes that an encoded path could dodge.
 	root.Handle("/", requireAdmin(opts.AdminToken, mux))

@@ -3,19 +3,11 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"os"
-	"os/signal"
-	"syscall"
-	"time"
 
 	tokenvaultv1 "github.com/sottohq/sotto/gen/go/sotto/tokenvault/v1"
-	"github.com/sottohq/sotto/pkg/auditclient"
-	"github.com/sottohq/sotto/pkg/dial"
 	"github.com/sottohq/sotto/pkg/keys"
-	"github.com/sottohq/sotto/pkg/logging"
-	"github.com/sottohq/sotto/pkg/server"
-	"github.com/sottohq/sotto/pkg/store"
+	"github.com/sottohq/sotto/pkg/service"
 	"github.com/sottohq/sotto/services/tokenvault"
 	"github.com/sottohq/sotto/services/tokenvault/internal/config"
 	"github.com/sottohq/sotto/services/tokenvault/internal/engine"
@@ -25,28 +17,16 @@ import (
 	"github.com/sottohq/sotto/services/tokenvault/migrations"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := realMain(ctx); err != nil {
-		fmt.Fprintln(os.Stderr, "tokenvault:", err)
-		os.Exit(1)
-	}
-}
+func main() { service.Main("tokenvault", register) }
 
-func realMain(ctx context.Context) error {
-	cfg, err := config.Load()
-	if err != nil {
+func register(ctx context.Context, s *service.Service) error {
+	var cfg config.Config
+	if err := s.Config(&cfg); err != nil {
 		return err
 	}
-	level, err := logging.ParseLevel(cfg.LogLevel)
-	if err != nil {
-		return err
-	}
-	logger := logging.New(os.Stderr, "tokenvault", level)
-
 	policyYAML := tokenvault.DefaultPolicy
 	if cfg.PolicyFile != "" {
+		var err error
 		if policyYAML, err = os.ReadFile(cfg.PolicyFile); err != nil {
 			return err
 		}
@@ -55,12 +35,11 @@ func realMain(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	db, err := store.Open(ctx, cfg.DatabaseDSN, migrations.FS)
+	db, err := s.DB(ctx, migrations.FS)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
-	km, err := keys.Open(cfg.Keys)
+	km, err := s.Keys()
 	if err != nil {
 		return err
 	}
@@ -69,37 +48,23 @@ func realMain(ctx context.Context) error {
 	if err := km.EnsureKey(ctx, cfg.KEK, keys.TypeAES256GCM); err != nil {
 		return err
 	}
-
-	srv, err := server.New(ctx, "tokenvault", cfg.Server, tvserver.Policy, logger)
+	audit, err := s.Audit()
 	if err != nil {
 		return err
 	}
-	auditConn, err := dial.Service(cfg.AuditAddr, srv.Source(), "audit", srv.Telemetry())
+	outbox, err := s.AuditOutbox(db)
 	if err != nil {
 		return err
 	}
-	defer auditConn.Close()
-	audit := auditclient.NewClient(auditConn)
-	outbox := auditclient.NewOutbox(db, audit, logger)
-
-	st := storage.New(db)
-	eng := engine.New(st, km, audit, outbox, pol, logger, engine.Options{
+	eng := engine.New(storage.New(db), km, audit, outbox, pol, s.Logger(), engine.Options{
 		KEK: cfg.KEK, CacheSize: cfg.KeyCacheSize, CacheTTL: cfg.KeyCacheTTL, Tenants: cfg.Tenants,
 	})
-	tokenvaultv1.RegisterTokenVaultServiceServer(srv.GRPC(), tvserver.New(eng))
-	srv.AddReadinessCheck("database", st.Ping)
-
-	// Background work outlives the graceful stop of the gRPC server, so
-	// in-flight requests can still commit and their audit events still leave.
-	bgCtx, stopBG := context.WithCancel(context.WithoutCancel(ctx))
-	defer stopBG()
-	go outbox.Run(bgCtx)
-	go eng.RunWriter(bgCtx)
-	go eng.RunRewrap(bgCtx, cfg.RewrapInterval)
-
-	err = srv.Serve(ctx)
-	flushCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-	defer cancel()
-	outbox.Flush(flushCtx) // best effort: what stays is sent on the next start
-	return err
+	gs, err := s.GRPC(tvserver.Policy)
+	if err != nil {
+		return err
+	}
+	tokenvaultv1.RegisterTokenVaultServiceServer(gs, tvserver.New(eng))
+	s.Go("writer", eng.RunWriter)
+	s.Go("rewrap", func(ctx context.Context) error { return eng.RunRewrap(ctx, cfg.RewrapInterval) })
+	return nil
 }

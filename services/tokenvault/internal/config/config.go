@@ -1,25 +1,12 @@
-// Package config is tokenvault's configuration, read from SOTTO_* variables.
+// Package config is tokenvault's own configuration, read from SOTTO_*
+// variables (pkg/service reads what every service shares: addresses,
+// identity, database, keys, logging).
 package config
 
-import (
-	"time"
-
-	"github.com/caarlos0/env/v11"
-
-	"github.com/sottohq/sotto/pkg/keys"
-	"github.com/sottohq/sotto/pkg/server"
-)
+import "time"
 
 // Config of tokenvault. Every field is read from SOTTO_<tag>.
 type Config struct {
-	Server server.Config
-	Keys   keys.Config
-	// DatabaseDSN: sqlite://path/tokenvault.db (embedded default) or postgres://...
-	DatabaseDSN string `env:"DB_DSN" envDefault:"sqlite://tokenvault.db"`
-	LogLevel    string `env:"LOG_LEVEL" envDefault:"info"`
-	// AuditAddr is the audit service's gRPC address (detokenize, lookup,
-	// erase, export and rotation are audited synchronously).
-	AuditAddr string `env:"AUDIT_ADDR,required"`
 	// KEK is the KeyManager key that wraps every data key.
 	KEK string `env:"TOKENVAULT_KEK" envDefault:"tokenvault-kek"`
 	// Tenants the vault serves (comma-separated). Requests naming any other
@@ -34,9 +21,4 @@ type Config struct {
 	// wrapped under an older key-encryption key version, re-encrypts values
 	// under retired data keys and purges expired tokens.
 	RewrapInterval time.Duration `env:"TOKENVAULT_REWRAP_INTERVAL" envDefault:"1m"`
-}
-
-// Load reads the configuration from the environment.
-func Load() (Config, error) {
-	return env.ParseAsWithOptions[Config](env.Options{Prefix: "SOTTO_"})
 }

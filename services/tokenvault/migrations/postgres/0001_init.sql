@@ -55,15 +55,7 @@ CREATE INDEX tokens_subject ON tokens (tenant, subject, dek_version);
 -- must be unique across tenants and subjects.
 CREATE UNIQUE INDEX tokens_unique ON tokens (token) WHERE format <> 2;
 
-CREATE TABLE audit_outbox (
-    seq      BIGSERIAL PRIMARY KEY,
-    event_id TEXT    NOT NULL UNIQUE,
-    payload  BYTEA    NOT NULL,
-    rejected BOOLEAN NOT NULL DEFAULT FALSE
-);
-
 -- +goose Down
-DROP TABLE audit_outbox;
 DROP TABLE tokens;
 DROP TABLE tenants;
 DROP TABLE subject_keys;

@@ -1,0 +1,87 @@
+package server
+
+import (
+	"context"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/sottohq/sotto/pkg/telemetry"
+)
+
+// ReadinessCheck reports whether a dependency is usable.
+type ReadinessCheck func(ctx context.Context) error
+
+// Admin is the handler of a process's plain-HTTP admin port: /metrics,
+// /healthz (the process is alive) and /readyz (every readiness check passes).
+// A process has one, whatever it serves (gRPC, REST or both).
+type Admin struct {
+	tel *telemetry.Telemetry
+
+	mu     sync.Mutex
+	checks map[string]ReadinessCheck
+}
+
+// NewAdmin returns an admin handler that exports tel's metrics.
+func NewAdmin(tel *telemetry.Telemetry) *Admin {
+	return &Admin{tel: tel, checks: map[string]ReadinessCheck{}}
+}
+
+// AddReadinessCheck makes readiness depend on check, reported under name.
+func (a *Admin) AddReadinessCheck(name string, check ReadinessCheck) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.checks[name] = check
+}
+
+// NotReady runs every readiness check (concurrently, 2 s each at most) and
+// returns the names of those that failed, sorted; nil means ready.
+func (a *Admin) NotReady(ctx context.Context) []string {
+	a.mu.Lock()
+	checks := make(map[string]ReadinessCheck, len(a.checks))
+	for k, v := range a.checks {
+		checks[k] = v
+	}
+	a.mu.Unlock()
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	var (
+		mu     sync.Mutex
+		failed []string
+		wg     sync.WaitGroup
+	)
+	for name, check := range checks {
+		wg.Go(func() {
+			if check(ctx) != nil {
+				mu.Lock()
+				failed = append(failed, name)
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	slices.Sort(failed)
+	return failed
+}
+
+// Handler serves /metrics, /healthz and /readyz. /readyz names the failing
+// checks (dependency names, never their errors, which may hold addresses).
+func (a *Admin) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(a.tel.Registry, promhttp.HandlerOpts{}))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Write([]byte("ok\n"))
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		if failed := a.NotReady(r.Context()); len(failed) > 0 {
+			http.Error(w, "not ready: "+strings.Join(failed, ", "), http.StatusServiceUnavailable)
+			return
+		}
+		w.Write([]byte("ready\n"))
+	})
+	return mux
+}

@@ -1,0 +1,82 @@
+package suite
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/sottohq/sotto/pkg/mtls"
+)
+
+// StateFile is the name of the file `sotto dev up` writes in its state
+// directory while the suite runs.
+const StateFile = "dev.json"
+
+// Endpoints are where one service of a running suite listens.
+type Endpoints struct {
+	// GRPC is the mTLS gRPC address (host:port) of a gRPC service.
+	GRPC string `json:"grpc,omitempty"`
+	// HTTP is the base URL of an HTTP service (the gateway).
+	HTTP string `json:"http,omitempty"`
+	// Admin is the plain-HTTP admin address (/metrics, /healthz, /readyz).
+	Admin string `json:"admin"`
+}
+
+// State is what `sotto dev up` writes to <state>/dev.json so that other
+// commands and tests can find the running suite. The CLI and test/devsuite
+// both read this type; there is no second schema.
+type State struct {
+	TrustDomain string               `json:"trust_domain"`
+	Services    map[string]Endpoints `json:"services"`
+	// GatewayURL is the REST edge's base URL (the gateway's HTTP endpoint).
+	GatewayURL string `json:"gateway_url"`
+	// AdminToken is the operator bearer token of the gateway (ADR 0003).
+	AdminToken string `json:"admin_token"`
+	// CLI is the operator CLI's workload certificate (spiffe://.../sotto-cli).
+	CLI mtls.Files `json:"cli_identity"`
+	// AuditVerifierKeys are the note verifier keys of the audit log's
+	// checkpoint key, every version, read from the key store (not from the
+	// audit service) when the suite started.
+	AuditVerifierKeys []string `json:"audit_verifier_keys"`
+}
+
+// Addr is the gRPC address of the named service, or an error naming it.
+func (s State) Addr(name string) (string, error) {
+	e, ok := s.Services[name]
+	if !ok || e.GRPC == "" {
+		return "", fmt.Errorf("the running suite has no gRPC service %q", name)
+	}
+	return e.GRPC, nil
+}
+
+// WriteState writes dir/dev.json atomically, readable by its owner only (it
+// holds the operator token).
+func WriteState(dir string, s State) error {
+	b, err := json.MarshalIndent(s, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp := filepath.Join(dir, StateFile+".tmp")
+	if err := os.WriteFile(tmp, b, 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, filepath.Join(dir, StateFile))
+}
+
+// ReadState reads dir/dev.json.
+func ReadState(dir string) (State, error) {
+	var s State
+	b, err := os.ReadFile(filepath.Join(dir, StateFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return s, fmt.Errorf("no running dev suite found in %s (start one with `sotto dev up`)", dir)
+	}
+	if err != nil {
+		return s, err
+	}
+	if err := json.Unmarshal(b, &s); err != nil {
+		return s, fmt.Errorf("%s: %w", filepath.Join(dir, StateFile), err)
+	}
+	return s, nil
+}
