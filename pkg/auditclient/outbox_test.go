@@ -9,6 +9,9 @@ import (
 	"testing"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 
 	auditv1 "github.com/sottohq/sotto/gen/go/sotto/audit/v1"
 
@@ -109,4 +112,119 @@ func (liar) Invoke(_ context.Context, _ string, args, reply any, _ ...grpc.CallO
 
 func (liar) NewStream(context.Context, *grpc.StreamDesc, string, ...grpc.CallOption) (grpc.ClientStream, error) {
 	return nil, errors.New("no streams")
+}
+
+// scripted is a connection whose audit service answers with fn.
+type scripted func(in *auditv1.AppendEventsRequest) (*auditv1.AppendEventsResponse, error)
+
+func (f scripted) Invoke(_ context.Context, _ string, args, reply any, _ ...grpc.CallOption) error {
+	resp, err := f(args.(*auditv1.AppendEventsRequest))
+	if err != nil {
+		return err
+	}
+	proto.Merge(reply.(*auditv1.AppendEventsResponse), resp)
+	return nil
+}
+
+func (scripted) NewStream(context.Context, *grpc.StreamDesc, string, ...grpc.CallOption) (grpc.ClientStream, error) {
+	return nil, errors.New("no streams")
+}
+
+// confirm answers for every event sent.
+func confirm(in *auditv1.AppendEventsRequest) *auditv1.AppendEventsResponse {
+	resp := &auditv1.AppendEventsResponse{}
+	for _, e := range in.GetEvents() {
+		resp.Results = append(resp.Results, &auditv1.AppendResult{EventId: e.GetEventId()})
+	}
+	return resp
+}
+
+// TestOutboxDeletesOnlyTheRowsItDelivered: a transaction that took a lower
+// sequence number but commits while a batch is being delivered keeps its
+// event: the relay deletes the rows it sent, not everything up to the
+// highest number it saw. (PostgreSQL only: SQLite serialises writers, so
+// sequence numbers there commit in order.)
+func TestOutboxDeletesOnlyTheRowsItDelivered(t *testing.T) {
+	ctx := context.Background()
+	db := storetest.Postgres(t, outboxMigrations)
+	late := auditclient.New(ctx, "consent.grant", auditclient.Success)
+	early := auditclient.New(ctx, "consent.grant", auditclient.Success)
+	// late takes its sequence number first and commits last.
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	var commitErr error
+	committed := false
+	o := auditclient.NewOutbox(db, auditclient.NewClient(scripted(func(in *auditv1.AppendEventsRequest) (*auditv1.AppendEventsResponse, error) {
+		if !committed { // while the first batch is on its way
+			committed, commitErr = true, tx.Commit()
+		}
+		return confirm(in), nil
+	})), slog.New(slog.DiscardHandler))
+	if err := o.Enqueue(ctx, tx, late); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.InTx(ctx, func(tx *sql.Tx) error { return o.Enqueue(ctx, tx, early) }); err != nil {
+		t.Fatal(err)
+	}
+	var lateSeq, earlySeq int64
+	if err := db.QueryRowContext(ctx, `SELECT seq FROM audit_outbox WHERE event_id = $1`, early.ID).Scan(&earlySeq); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := o.Flush(ctx); err != nil || n != 1 || commitErr != nil {
+		t.Fatalf("first flush: %d delivered, %v (commit: %v); want early's event alone", n, err, commitErr)
+	}
+	if err := db.QueryRowContext(ctx, `SELECT seq FROM audit_outbox WHERE event_id = $1`, late.ID).Scan(&lateSeq); err != nil {
+		t.Fatalf("the late transaction's event is gone: %v", err)
+	}
+	if lateSeq >= earlySeq {
+		t.Fatalf("sequence numbers %d (late) and %d (early): the scenario needs late's to be lower", lateSeq, earlySeq)
+	}
+	if n, err := o.Flush(ctx); err != nil || n != 1 {
+		t.Fatalf("second flush: %d delivered, %v; want the late event", n, err)
+	}
+}
+
+// TestOutboxSetsRefusedRowsAside: an event the audit service refuses is
+// marked rejected and no longer sent, so the events behind it are
+// delivered, in this flush and the next ones.
+func TestOutboxSetsRefusedRowsAside(t *testing.T) {
+	ctx := context.Background()
+	storetest.ForEachDialect(t, outboxMigrations, func(t *testing.T, db *store.DB) {
+		bad := auditclient.New(ctx, "consent.grant", auditclient.Success)
+		bad.ResourceID = "refused"
+		var sent []int
+		o := auditclient.NewOutbox(db, auditclient.NewClient(scripted(func(in *auditv1.AppendEventsRequest) (*auditv1.AppendEventsResponse, error) {
+			sent = append(sent, len(in.GetEvents()))
+			for _, e := range in.GetEvents() {
+				if e.GetEventId() == bad.ID {
+					return nil, status.Error(codes.AlreadyExists, "event ID names another event")
+				}
+			}
+			return confirm(in), nil
+		})), slog.New(slog.DiscardHandler))
+		enqueue := func(evs ...auditclient.Event) {
+			t.Helper()
+			if err := db.InTx(ctx, func(tx *sql.Tx) error { return o.Enqueue(ctx, tx, evs...) }); err != nil {
+				t.Fatal(err)
+			}
+		}
+		enqueue(auditclient.New(ctx, "consent.grant", auditclient.Success), bad, auditclient.New(ctx, "consent.grant", auditclient.Success))
+		if n, err := o.Flush(ctx); err != nil || n != 2 {
+			t.Fatalf("flush with a refused event: %d delivered, %v; want the other 2", n, err)
+		}
+		if n, err := o.Rejected(ctx); err != nil || n != 1 {
+			t.Fatalf("rejected: %d, %v; want 1", n, err)
+		}
+		enqueue(auditclient.New(ctx, "consent.grant", auditclient.Success))
+		sent = nil
+		if n, err := o.Flush(ctx); err != nil || n != 1 || len(sent) != 1 || sent[0] != 1 {
+			t.Fatalf("next flush: %d delivered, %v, calls %v; want the new event alone, in one call", n, err, sent)
+		}
+		if n, err := o.Pending(ctx); err != nil || n != 0 {
+			t.Fatalf("pending: %d, %v; want 0", n, err)
+		}
+	})
 }
