@@ -5,12 +5,35 @@
 # Needs the `vault` CLI on PATH and VAULT_ADDR / VAULT_TOKEN (a token that may
 # mount engines and write policies, e.g. root on a dev server).
 # SOTTO_TRUST_DOMAIN is the SPIFFE trust domain (default sotto.local).
+#
+# The Transit keys come from the service manifest (pkg/suite/services.yaml,
+# or SOTTO_MANIFEST): each service's transit_keys. `setup.sh --print-transit-keys`
+# prints them ("name type" per line) without touching Vault.
 set -euo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+MANIFEST="${SOTTO_MANIFEST:-$HERE/../../pkg/suite/services.yaml}"
+
+# manifest_transit_keys prints "name type" for every key under a service's
+# transit_keys in the manifest. The manifest's layout is fixed for this
+# reading (see its header); pkg/suite's tests check it agrees with the Go parser.
+manifest_transit_keys() {
+  awk '
+    /^  - name: /            { inkeys = 0; next }
+    /^    transit_keys:[ ]*$/ { inkeys = 1; next }
+    /^    [a-z_]+:/           { inkeys = 0; next }
+    inkeys && /^      [a-z0-9._-]+: [a-z0-9-]+[ ]*$/ { sub(":", "", $1); print $1, $2 }
+  ' "$MANIFEST"
+}
+
+if [[ "${1:-}" == "--print-transit-keys" ]]; then
+  manifest_transit_keys
+  exit 0
+fi
 
 : "${VAULT_ADDR:?VAULT_ADDR must be set}"
 : "${VAULT_TOKEN:?VAULT_TOKEN must be set}"
 TRUST_DOMAIN="${SOTTO_TRUST_DOMAIN:-sotto.local}"
-HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 
 # The trust domain is substituted into policies and the PKI role; accept only
 # SPIFFE trust-domain characters so it cannot inject HCL or sed syntax.
@@ -45,11 +68,16 @@ ensure_transit_key() {
   log "transit key $name ($type) ready"
 }
 
-# --- Transit: key-encryption, signing and HMAC keys (never exportable) -------
+# --- Transit: key-encryption and signing keys (never exportable) -------------
 enable_engine transit transit
-ensure_transit_key audit-checkpoint ed25519     # signs audit log checkpoints
-ensure_transit_key audit-subject aes256-gcm96   # wraps audit's subject-HMAC data keys
-ensure_transit_key tokenvault-kek aes256-gcm96  # wraps tokenvault's per-subject data keys
+keys="$(manifest_transit_keys)"
+if [[ -z "$keys" ]]; then
+  echo "setup.sh: no transit keys found in $MANIFEST" >&2
+  exit 1
+fi
+while read -r name type; do
+  ensure_transit_key "$name" "$type"
+done <<<"$keys"
 
 # --- PKI: the CA that issues workload (SPIFFE) certificates -----------------
 enable_engine pki pki
