@@ -2,6 +2,7 @@
 //
 //	sotto dev up        run the whole suite locally (mTLS, SQLite, local keyring)
 //	sotto audit verify  verify the audit log: signatures, consistency, every entry
+//	sotto tokenvault rotate-keys  rotate tokenvault's keys, or report the rotation backlog
 package main
 
 import (
@@ -22,6 +23,9 @@ const usage = `sotto: Sotto operator CLI
 Usage:
   sotto dev up [flags]         run every service locally until Ctrl-C
   sotto audit verify [flags]   verify the audit log end to end
+  sotto tokenvault rotate-keys [flags]
+                               rotate the KEK (--kek) or a subject's data key
+                               (--subject), or report the rotation backlog
   sotto help                   show this help
 
 Run "sotto <command> -h" for a command's flags.
@@ -48,6 +52,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return devUp(ctx, args[2:], stdout, stderr)
 	case cmd == "audit" && len(args) > 1 && args[1] == "verify":
 		return auditVerify(ctx, args[2:], stdout, stderr)
+	case cmd == "tokenvault" && len(args) > 1 && args[1] == "rotate-keys":
+		return tokenvaultRotateKeys(ctx, args[2:], stdout, stderr)
 	case cmd == "help" || cmd == "-h" || cmd == "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
