@@ -8,7 +8,8 @@ import (
 // Policy says which workloads may call which audit RPCs. Anything not listed
 // is denied. "*" is any workload of the trust domain: every service must be
 // able to record what it does. Reads are for the gateway (frontends, under
-// end-user authorization) and the operator CLI.
+// end-user authorization) and the operator CLI. pkg/service adds the health
+// checks (open to every workload).
 var Policy = authz.Policy{
 	auditv1.AuditService_AppendEvents_FullMethodName:        {"*"},
 	auditv1.AuditService_GetEvent_FullMethodName:            {"gateway", "sotto-cli"},
@@ -18,7 +19,4 @@ var Policy = authz.Policy{
 	auditv1.AuditService_ListCheckpoints_FullMethodName:     {"gateway", "sotto-cli"},
 	auditv1.AuditService_GetInclusionProof_FullMethodName:   {"*"},
 	auditv1.AuditService_GetConsistencyProof_FullMethodName: {"*"},
-	"/grpc.health.v1.Health/Check":                          {"*"},
-	"/grpc.health.v1.Health/Watch":                          {"*"},
-	"/grpc.health.v1.Health/List":                           {"*"},
 }
