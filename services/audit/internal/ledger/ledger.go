@@ -22,6 +22,7 @@ import (
 
 	auditv1 "github.com/sottohq/sotto/gen/go/sotto/audit/v1"
 	"github.com/sottohq/sotto/pkg/errs"
+	"github.com/sottohq/sotto/pkg/groupcommit"
 )
 
 // ErrConflict means another writer moved the tree head; the sequencer reloads
@@ -49,8 +50,8 @@ type Result struct {
 
 // Options tune the log.
 type Options struct {
-	// MaxBatch: a commit takes no further requests once it holds this many
-	// events (one request is never split, so a commit may exceed it).
+	// MaxBatch bounds the events of one commit; a request is never split,
+	// so one larger than this commits alone.
 	MaxBatch int
 	// CheckpointInterval is how often a new checkpoint is signed when the tree grew.
 	CheckpointInterval time.Duration
@@ -58,8 +59,9 @@ type Options struct {
 	Now func() time.Time
 }
 
-// Log is the audit log. Append may be called concurrently; a single
-// sequencer goroutine (Run) commits batches in order.
+// Log is the audit log. Append may be called concurrently; concurrent
+// appends share transactions (group commit), and one commit runs at a time,
+// so this process is a single writer (the sequencer).
 type Log struct {
 	store   Store
 	subject *SubjectHasher
@@ -67,21 +69,14 @@ type Log struct {
 	logger  *slog.Logger
 	opts    Options
 
-	queue chan *pending
+	appends *groupcommit.Batcher[[]Submission, []Result]
 
 	mu  sync.Mutex // guards rng; only the sequencer writes it
 	rng *compact.Range
 }
 
-type pending struct {
-	ctx  context.Context
-	subs []Submission
-	done chan struct{}
-	res  []Result
-	err  error
-}
-
-// New builds the log. Call Run to start committing.
+// New builds the log. Call Init before the first Append, and Run to sign
+// checkpoints (and to stop appending at shutdown).
 func New(store Store, subject *SubjectHasher, signer *CheckpointSigner, logger *slog.Logger, opts Options) *Log {
 	if opts.MaxBatch <= 0 {
 		opts.MaxBatch = 4096
@@ -92,8 +87,12 @@ func New(store Store, subject *SubjectHasher, signer *CheckpointSigner, logger *
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &Log{store: store, subject: subject, signer: signer, logger: logger, opts: opts,
-		queue: make(chan *pending, 1024)}
+	l := &Log{store: store, subject: subject, signer: signer, logger: logger, opts: opts}
+	l.appends = groupcommit.New(l.commit, groupcommit.Options[[]Submission]{
+		MaxBatch: opts.MaxBatch,
+		Weight:   func(subs []Submission) int { return len(subs) },
+	})
+	return l
 }
 
 // Origin is the checkpoint origin line.
@@ -132,9 +131,10 @@ func (l *Log) reload(ctx context.Context) error {
 	return nil
 }
 
-// Run commits queued appends until ctx is done, and signs checkpoints in a
-// goroutine of their own: signing may wait on the key backend (Vault), and
-// appends must not wait behind it.
+// Run signs checkpoints until ctx is done, in a goroutine of their own:
+// signing may wait on the key backend (Vault), and appends must not wait
+// behind it. When ctx ends, appends still queued fail with Unavailable and
+// Run returns once the commit in flight has.
 func (l *Log) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	defer wg.Wait()
@@ -152,105 +152,54 @@ func (l *Log) Run(ctx context.Context) error {
 			}
 		}
 	})
-	for {
-		select {
-		case <-ctx.Done():
-			l.drain(ctx.Err())
-			return nil
-		case p := <-l.queue:
-			batch := []*pending{p}
-			n := len(p.subs)
-		gather:
-			// Group commit: take whatever else is already waiting, up to MaxBatch.
-			for n < l.opts.MaxBatch {
-				select {
-				case q := <-l.queue:
-					batch = append(batch, q)
-					n += len(q.subs)
-				default:
-					break gather
-				}
-			}
-			l.commit(ctx, batch)
-		}
-	}
-}
-
-func (l *Log) drain(err error) {
-	for {
-		select {
-		case p := <-l.queue:
-			p.err = errs.Wrap(err, errs.Unavailable, "AUDIT_SHUTTING_DOWN", "audit log is shutting down")
-			close(p.done)
-		default:
-			return
-		}
-	}
+	return l.appends.Run(ctx)
 }
 
 // Append appends submissions and returns once they are durably committed.
+// One request is never split: all of it lands in one transaction.
 func (l *Log) Append(ctx context.Context, subs []Submission) ([]Result, error) {
-	p := &pending{ctx: ctx, subs: subs, done: make(chan struct{})}
-	select {
-	case l.queue <- p:
-	case <-ctx.Done():
-		return nil, ctx.Err()
+	res, err := l.appends.Submit(ctx, subs)
+	if errors.Is(err, groupcommit.ErrStopped) {
+		return nil, errs.Wrap(err, errs.Unavailable, "AUDIT_SHUTTING_DOWN", "audit log is shutting down")
 	}
-	select {
-	case <-p.done:
-		return p.res, p.err
-	case <-ctx.Done():
-		// The batch may still commit; the caller retries by event ID, which is idempotent.
-		return nil, ctx.Err()
-	}
+	// On a context error the batch may still commit; the caller retries by
+	// event ID, which is idempotent.
+	return res, err
 }
 
-// commit writes one group of pending appends in one transaction.
-func (l *Log) commit(ctx context.Context, batch []*pending) {
-	var live []*pending
-	for _, p := range batch {
-		if p.ctx.Err() != nil {
-			p.err = p.ctx.Err()
-			close(p.done)
-			continue
-		}
-		live = append(live, p)
-	}
-	if len(live) == 0 {
-		return
-	}
+// commit writes one group of append requests in one transaction. The
+// store's append is a compare-and-set on the tree size: if another writer
+// moved the head, the tree is reloaded and the group tried again.
+func (l *Log) commit(ctx context.Context, batch [][]Submission) ([]groupcommit.Result[[]Result], error) {
+	var res []groupcommit.Result[[]Result]
 	var err error
 	for attempt := 0; attempt < 3; attempt++ {
-		if err = l.tryCommit(ctx, live); !errors.Is(err, ErrConflict) {
+		if res, err = l.tryCommit(ctx, batch); !errors.Is(err, ErrConflict) {
 			break
 		}
 		l.logger.Warn("tree head moved; reloading", "attempt", attempt)
 		if rerr := l.reload(ctx); rerr != nil {
-			err = rerr
-			break
+			return nil, rerr
 		}
 	}
 	if errors.Is(err, ErrConflict) {
-		err = errs.E(errs.Aborted, "TREE_CONTENTION", "concurrent writers; retry")
+		return nil, errs.E(errs.Aborted, "TREE_CONTENTION", "concurrent writers; retry")
 	}
-	for _, p := range live {
-		if err != nil {
-			p.err, p.res = err, nil
-		}
-		close(p.done)
-	}
+	return res, err
 }
 
-func (l *Log) tryCommit(ctx context.Context, live []*pending) error {
+// tryCommit answers each request of the batch: its results, or its own
+// refusal.
+func (l *Log) tryCommit(ctx context.Context, batch [][]Submission) ([]groupcommit.Result[[]Result], error) {
 	var ids []string
-	for _, p := range live {
-		for _, s := range p.subs {
+	for _, subs := range batch {
+		for _, s := range subs {
 			ids = append(ids, s.Event.GetEventId())
 		}
 	}
 	known, err := l.store.FindEvents(ctx, ids)
 	if err != nil {
-		return err
+		return nil, err
 	}
 
 	l.mu.Lock()
@@ -260,21 +209,21 @@ func (l *Log) tryCommit(ctx context.Context, live []*pending) error {
 	// Work on a copy so that a failed commit leaves the committed state intact.
 	work, err := rangeFactory.NewRange(0, rng.End(), append([][]byte(nil), rng.Hashes()...))
 	if err != nil {
-		return errs.Wrap(err, errs.Internal, "TREE_CORRUPT", "tree state is inconsistent")
+		return nil, errs.Wrap(err, errs.Internal, "TREE_CORRUPT", "tree state is inconsistent")
 	}
 
 	now := l.opts.Now().UTC()
 	var entries []Entry
 	var nodes []Node
 	visit := func(id compact.NodeID, hash []byte) { nodes = append(nodes, Node{ID: id, Hash: hash}) }
-	for _, p := range live {
-		p.err, p.res = nil, make([]Result, len(p.subs))
-		digests := make([][]byte, len(p.subs))
+	out := make([]groupcommit.Result[[]Result], len(batch))
+	for r, subs := range batch {
+		digests := make([][]byte, len(subs))
 		// First decide, for the whole request, whether any event ID is taken
 		// by a different event; then the request is refused as a whole and
 		// nothing of it is appended.
 		mine := map[string][]byte{}
-		for i, s := range p.subs {
+		for i, s := range subs {
 			digests[i] = l.subject.Digest(s.Workload, s.Event)
 			id := s.Event.GetEventId()
 			prev, ok := known[id]
@@ -284,45 +233,46 @@ func (l *Log) tryCommit(ctx context.Context, live []*pending) error {
 				}
 			}
 			if ok && !bytes.Equal(prev.InputDigest, digests[i]) {
-				p.err = errs.E(errs.AlreadyExists, "EVENT_ID_CONFLICT", "event_id is already used by a different event")
+				out[r].Err = errs.E(errs.AlreadyExists, "EVENT_ID_CONFLICT", "event_id is already used by a different event")
 				break
 			}
 			mine[id] = digests[i]
 		}
-		if p.err != nil {
-			p.res = nil
+		if out[r].Err != nil {
 			continue
 		}
-		for i, s := range p.subs {
+		res := make([]Result, len(subs))
+		for i, s := range subs {
 			id := s.Event.GetEventId()
 			if prev, ok := known[id]; ok {
-				p.res[i] = Result{EventID: id, Index: prev.Index, Duplicate: true}
+				res[i] = Result{EventID: id, Index: prev.Index, Duplicate: true}
 				continue
 			}
 			e, err := l.entry(ctx, s, now)
 			if err != nil {
-				return err
+				return nil, err
 			}
 			e.Index = int64(work.End())
 			e.InputDigest = digests[i]
 			if err := work.Append(Hasher.HashLeaf(e.Data), visit); err != nil {
-				return errs.Wrap(err, errs.Internal, "TREE_CORRUPT", "tree append failed")
+				return nil, errs.Wrap(err, errs.Internal, "TREE_CORRUPT", "tree append failed")
 			}
 			known[id] = Logged{Index: e.Index, InputDigest: e.InputDigest}
 			entries = append(entries, e)
-			p.res[i] = Result{EventID: id, Index: e.Index}
+			res[i] = Result{EventID: id, Index: e.Index}
 		}
+		out[r].Value = res
 	}
 	if len(entries) == 0 {
-		return nil
+		return out, nil
 	}
 	if err := l.store.Append(ctx, from, entries, nodes); err != nil {
-		return err
+		return nil, err
 	}
 	l.mu.Lock()
 	l.rng = work
 	l.mu.Unlock()
-	return nil
+	return out, nil
 }
 
 // entry builds the stored form of a submission: subject identifiers are

@@ -47,6 +47,17 @@ func newLog(t *testing.T, db *store.DB) (*ledger.Log, *storage.Store, keys.KeyMa
 
 func newLogWith(t *testing.T, db *store.DB, km keys.KeyManager) *ledger.Log {
 	t.Helper()
+	l := initLog(t, db, km)
+	runCtx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { l.Run(runCtx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+	return l
+}
+
+// initLog builds an initialised log over db that is not running.
+func initLog(t *testing.T, db *store.DB, km keys.KeyManager) *ledger.Log {
+	t.Helper()
 	ctx := context.Background()
 	for name, typ := range map[string]keys.KeyType{"audit-checkpoint": keys.TypeEd25519, "audit-subject": keys.TypeAES256GCM} {
 		if err := km.EnsureKey(ctx, name, typ); err != nil {
@@ -66,10 +77,6 @@ func newLogWith(t *testing.T, db *store.DB, km keys.KeyManager) *ledger.Log {
 	if err := l.Init(ctx); err != nil {
 		t.Fatal(err)
 	}
-	runCtx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() { l.Run(runCtx); close(done) }()
-	t.Cleanup(func() { cancel(); <-done })
 	return l
 }
 
@@ -521,6 +528,32 @@ func TestSecondWriterDetected(t *testing.T) {
 		}
 		if cp.Size != 2 {
 			t.Fatalf("checkpoint size %d, want 2", cp.Size)
+		}
+	})
+}
+
+// TestAppendAfterShutdown: once Run has returned, Append fails at once as
+// Unavailable (the caller retries elsewhere or later) and writes nothing.
+func TestAppendAfterShutdown(t *testing.T) {
+	storetest.ForEachDialect(t, migrations.FS, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		l := initLog(t, db, mustLocal(t))
+		runCtx, stop := context.WithCancel(ctx)
+		done := make(chan error, 1)
+		go func() { done <- l.Run(runCtx) }()
+		if _, err := l.Append(ctx, submit("w", event("s", "a.b"))); err != nil {
+			t.Fatal(err)
+		}
+		stop()
+		if err := <-done; err != nil {
+			t.Fatalf("Run: %v", err)
+		}
+		_, err := l.Append(ctx, submit("w", event("s", "a.b")))
+		if !errs.Is(err, errs.Unavailable) || errs.ReasonOf(err) != "AUDIT_SHUTTING_DOWN" {
+			t.Fatalf("append after shutdown: %v, want Unavailable AUDIT_SHUTTING_DOWN", err)
+		}
+		if l.Size() != 1 {
+			t.Fatalf("tree size %d after shutdown, want 1", l.Size())
 		}
 	})
 }
