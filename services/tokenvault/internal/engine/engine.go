@@ -60,7 +60,7 @@ type Engine struct {
 	// flight during the erasure cannot put the key back into the cache.
 	erased *keyCache[struct{}]
 	wake   chan struct{}
-	writes chan *writeJob
+	writer *writer
 }
 
 // New builds the engine.
@@ -80,14 +80,15 @@ func New(store *storage.Store, km keys.KeyManager, audit Recorder, outbox *audit
 	if len(opts.Tenants) == 0 {
 		opts.Tenants = []string{DefaultTenant}
 	}
-	return &Engine{
+	e := &Engine{
 		store: store, km: km, audit: audit, outbox: outbox, policy: pol, logger: logger, opts: opts,
 		deks:    newKeyCache[dataKey](opts.CacheSize, opts.CacheTTL, opts.Now),
 		tenants: newKeyCache[[]byte](1024, opts.CacheTTL, opts.Now),
 		erased:  newKeyCache[struct{}](opts.CacheSize, 2*opts.CacheTTL, opts.Now),
 		wake:    make(chan struct{}, 1),
-		writes:  make(chan *writeJob, 1024),
 	}
+	e.writer = e.newWriter()
+	return e
 }
 
 // dataKey is an unwrapped data key and its version.

@@ -19,6 +19,7 @@ import (
 	auditv1 "github.com/sottohq/sotto/gen/go/sotto/audit/v1"
 	"github.com/sottohq/sotto/pkg/auditclient"
 	"github.com/sottohq/sotto/pkg/errs"
+	"github.com/sottohq/sotto/pkg/groupcommit"
 	"github.com/sottohq/sotto/pkg/keys"
 	"github.com/sottohq/sotto/pkg/store"
 	"github.com/sottohq/sotto/pkg/store/storetest"
@@ -149,8 +150,23 @@ func job(ctx context.Context, subj, tok string, format tokens.Format, ct string)
 	if err != nil {
 		panic(err) // a fixed, valid event
 	}
-	return &writeJob{ctx: ctx, tenant: "default", subject: subj, dekVersion: 1, done: make(chan error, 1), event: sealed[0],
+	return &writeJob{ctx: ctx, tenant: "default", subject: subj, dekVersion: 1, event: sealed[0],
 		rows: []storage.Token{{Token: tok, Tenant: "default", Subject: subj, DataType: int(tokens.CardNumber), Format: int(format), Scope: "conv_1", Ciphertext: []byte(ct), DEKVersion: 1, Created: time.Now()}}}
+}
+
+// jobErrs runs one of the writer's commit functions on jobs and returns
+// each job's error, as the writer would hand them out.
+func jobErrs(ctx context.Context, commit func(context.Context, []*writeJob) ([]groupcommit.Result[struct{}], error), jobs ...*writeJob) []error {
+	res, err := commit(ctx, jobs)
+	out := make([]error, len(jobs))
+	for i := range out {
+		if err != nil {
+			out[i] = err
+		} else {
+			out[i] = res[i].Err
+		}
+	}
+	return out
 }
 
 // TestRegressionSavepointRecovery: after one job's statement fails in
@@ -165,14 +181,13 @@ func TestRegressionSavepointRecovery(t *testing.T) {
 			}
 		}
 		a := job(ctx, "A", "4000000000001234", tokens.FormatCard, "a")
-		e.commitEach(ctx, []*writeJob{a})
-		if err := <-a.done; err != nil {
+		if err := jobErrs(ctx, e.commitEach, a)[0]; err != nil {
 			t.Fatal(err)
 		}
 		b := job(ctx, "B", "4000000000001234", tokens.FormatCard, "b")
 		c := job(ctx, "C", "4000000000005678", tokens.FormatCard, "c")
-		e.commitGroup(ctx, []*writeJob{b, c})
-		eb, ec := <-b.done, <-c.done
+		got := jobErrs(ctx, e.commitGroup, b, c)
+		eb, ec := got[0], got[1]
 		t.Logf("B: %v  C: %v  outbox=%d", eb, ec, outboxCount(t, db))
 		if !errs.Is(eb, errs.AlreadyExists) || ec != nil || outboxCount(t, db) != 2 {
 			t.Fatal("savepoint isolation broken")
@@ -192,8 +207,8 @@ func TestRegressionSilentPKDrop(t *testing.T) {
 		}
 		j1 := job(ctx, "A", "4000000000009999", tokens.FormatCard, "value-1")
 		j2 := job(ctx, "A", "4000000000009999", tokens.FormatCard, "value-2")
-		e.commitGroup(ctx, []*writeJob{j1, j2})
-		e1, e2 := <-j1.done, <-j2.done
+		got := jobErrs(ctx, e.commitGroup, j1, j2)
+		e1, e2 := got[0], got[1]
 		var stored string
 		switch {
 		case e1 == nil && errs.Is(e2, errs.AlreadyExists):
@@ -314,8 +329,7 @@ func TestRegressionReencryptStaleCurrent(t *testing.T) {
 			t.Fatal(err)
 		}
 		j.rows[0].Ciphertext = ct
-		b.commitEach(ctx, []*writeJob{j})
-		if err := <-j.done; err != nil {
+		if err := jobErrs(ctx, b.commitEach, j)[0]; err != nil {
 			t.Fatal(err)
 		}
 		if _, err := a.RotateSubjectKey(ctx, Caller{Workload: "x"}, "", "A"); err != nil {
@@ -375,8 +389,7 @@ func TestRegressionReencryptDataLoss(t *testing.T) {
 		if j.rows[0].Ciphertext, err = seal(dk, []byte("Jane"), valueAAD("tok_review_2", "default", "A", tokens.Name)); err != nil {
 			t.Fatal(err)
 		}
-		a.commitEach(ctx, []*writeJob{j})
-		if err := <-j.done; err != nil {
+		if err := jobErrs(ctx, a.commitEach, j)[0]; err != nil {
 			t.Fatal(err)
 		}
 		if _, err := a.RotateSubjectKey(ctx, Caller{Workload: "x"}, "", "A"); err != nil { // v2
@@ -449,8 +462,7 @@ func TestRegressionGroupOfOneMapsErrors(t *testing.T) {
 			t.Fatal(err)
 		}
 		first := job(ctx, "A", "4000000000001111", tokens.FormatCard, "a")
-		e.commitGroup(ctx, []*writeJob{first})
-		if err := <-first.done; err != nil {
+		if err := jobErrs(ctx, e.commitGroup, first)[0]; err != nil {
 			t.Fatal(err)
 		}
 		countTokens := func() int {
@@ -462,8 +474,7 @@ func TestRegressionGroupOfOneMapsErrors(t *testing.T) {
 		}
 
 		taken := job(ctx, "A", "4000000000001111", tokens.FormatCard, "b")
-		e.commitGroup(ctx, []*writeJob{taken})
-		err := <-taken.done
+		err := jobErrs(ctx, e.commitGroup, taken)[0]
 		var se statementError
 		if !errs.Is(err, errs.AlreadyExists) || errors.As(err, &se) {
 			t.Fatalf("taken token alone: %v (%T), want the bare AlreadyExists", err, err)
@@ -471,15 +482,13 @@ func TestRegressionGroupOfOneMapsErrors(t *testing.T) {
 
 		stale := job(ctx, "A", "4000000000002222", tokens.FormatCard, "c")
 		stale.dekVersion = 7
-		e.commitGroup(ctx, []*writeJob{stale})
-		if err := <-stale.done; !errors.Is(err, storage.ErrSubjectChanged) {
+		if err := jobErrs(ctx, e.commitGroup, stale)[0]; !errors.Is(err, storage.ErrSubjectChanged) {
 			t.Fatalf("stale key version alone: %v, want ErrSubjectChanged", err)
 		}
 
 		unsealed := job(ctx, "A", "4000000000003333", tokens.FormatCard, "d")
 		unsealed.event = auditclient.Sealed{}
-		e.commitGroup(ctx, []*writeJob{unsealed})
-		if err := <-unsealed.done; !errs.Is(err, errs.Internal) {
+		if err := jobErrs(ctx, e.commitGroup, unsealed)[0]; !errs.Is(err, errs.Internal) {
 			t.Fatalf("unsealed event alone: %v, want Internal", err)
 		}
 

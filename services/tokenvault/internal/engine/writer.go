@@ -7,72 +7,51 @@ import (
 
 	"github.com/sottohq/sotto/pkg/auditclient"
 	"github.com/sottohq/sotto/pkg/errs"
+	"github.com/sottohq/sotto/pkg/groupcommit"
 	"github.com/sottohq/sotto/services/tokenvault/internal/storage"
 )
 
 // writeJob is one Tokenize request's rows and audit event.
 type writeJob struct {
-	ctx             context.Context
+	ctx             context.Context // the caller's: commitEach skips a job whose caller gave up
 	tenant, subject string
 	dekVersion      int
 	rows            []storage.Token
 	event           auditclient.Sealed // sealed by the caller, off the writer
-	done            chan error
 }
 
 // maxGroupRows bounds how many rows one group commit writes.
 const maxGroupRows = 5000
 
-// write hands a job to the writer and waits until it is durably committed
-// (or refused). Concurrent Tokenize calls share one transaction (group
-// commit): SQLite admits one writer at a time, and every commit costs the
-// same whether it carries one request or fifty.
-func (e *Engine) write(ctx context.Context, j *writeJob) error {
-	j.ctx, j.done = ctx, make(chan error, 1)
-	select {
-	case e.writes <- j:
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-	select {
-	case err := <-j.done:
-		return err
-	case <-ctx.Done():
-		// The job may still commit; its tokens were never acknowledged, so
-		// the caller simply has fewer tokens than it asked for.
-		return ctx.Err()
-	}
+// writer is the engine's group commit. Concurrent Tokenize calls share one
+// transaction: SQLite admits one writer at a time, and every commit costs
+// the same whether it carries one request or fifty.
+type writer = groupcommit.Batcher[*writeJob, struct{}]
+
+func (e *Engine) newWriter() *writer {
+	return groupcommit.New(e.commitGroup, groupcommit.Options[*writeJob]{
+		MaxBatch: maxGroupRows,
+		Weight:   func(j *writeJob) int { return len(j.rows) },
+	})
 }
 
-// RunWriter commits queued Tokenize writes until ctx is done. Start it once
-// per engine (cmd/tokenvault does).
-func (e *Engine) RunWriter(ctx context.Context) error {
-	for {
-		select {
-		case <-ctx.Done():
-			for {
-				select {
-				case j := <-e.writes:
-					j.done <- errs.E(errs.Unavailable, "SHUTTING_DOWN", "tokenvault is shutting down")
-				default:
-					return nil
-				}
-			}
-		case j := <-e.writes:
-			batch, rows := []*writeJob{j}, len(j.rows)
-		gather:
-			for rows < maxGroupRows {
-				select {
-				case k := <-e.writes:
-					batch = append(batch, k)
-					rows += len(k.rows)
-				default:
-					break gather
-				}
-			}
-			e.commitGroup(ctx, batch)
-		}
+// write hands a job to the writer and waits until it is durably committed
+// (or refused).
+func (e *Engine) write(ctx context.Context, j *writeJob) error {
+	j.ctx = ctx
+	_, err := e.writer.Submit(ctx, j)
+	if errors.Is(err, groupcommit.ErrStopped) {
+		return errs.Wrap(err, errs.Unavailable, "SHUTTING_DOWN", "tokenvault is shutting down")
 	}
+	// On a context error the job may still commit; its tokens were never
+	// acknowledged, so the caller simply has fewer tokens than it asked for.
+	return err
+}
+
+// RunWriter stops the writer when ctx is done: writes still queued then
+// fail as Unavailable. Start it once per engine (cmd/tokenvault does).
+func (e *Engine) RunWriter(ctx context.Context) error {
+	return e.writer.Run(ctx)
 }
 
 // commitGroup writes a group in one transaction. It first tries the whole
@@ -80,37 +59,26 @@ func (e *Engine) RunWriter(ctx context.Context) error {
 // shared multi-row INSERTs; if anything fails it rolls back and writes each
 // job inside its own savepoint, so that one job's failure (a taken token, a
 // subject erased or rotated meanwhile) fails that job alone.
-func (e *Engine) commitGroup(ctx context.Context, batch []*writeJob) {
-	var live []*writeJob
-	for _, j := range batch {
-		if j.ctx.Err() != nil {
-			j.done <- j.ctx.Err()
-			continue
-		}
-		live = append(live, j)
-	}
-	if len(live) == 0 {
-		return
-	}
-	err := e.commitAll(ctx, live)
+func (e *Engine) commitGroup(ctx context.Context, batch []*writeJob) ([]groupcommit.Result[struct{}], error) {
+	err := e.commitAll(ctx, batch)
 	var se statementError
 	switch {
-	case len(live) == 1 && errors.As(err, &se):
+	case len(batch) == 1 && errors.As(err, &se):
 		// A group of one needs no savepoints to tell whose job failed.
 		err = se.error
 	case err != nil && errors.As(err, &se):
 		// A statement failed: something in the group conflicts. Find out
 		// which job, one savepoint each.
-		e.commitEach(ctx, live)
-		return
+		return e.commitEach(ctx, batch)
 	}
+	e.outbox.Notify()
 	// Committed, refused, or the commit itself failed: then it is unknown
 	// whether the rows are stored, and writing them again would report
 	// false collisions. The callers see an error and retry.
-	for _, j := range live {
-		j.done <- err
+	if err != nil {
+		return nil, err
 	}
-	e.outbox.Notify()
+	return make([]groupcommit.Result[struct{}], len(batch)), nil
 }
 
 // statementError marks a failure of a statement inside commitAll, as
@@ -145,12 +113,12 @@ func (e *Engine) commitAll(ctx context.Context, batch []*writeJob) error {
 }
 
 // commitEach writes each job in its own savepoint.
-func (e *Engine) commitEach(ctx context.Context, batch []*writeJob) {
-	results := make([]error, len(batch))
+func (e *Engine) commitEach(ctx context.Context, batch []*writeJob) ([]groupcommit.Result[struct{}], error) {
+	results := make([]groupcommit.Result[struct{}], len(batch))
 	err := e.store.DB().InTx(ctx, func(tx *sql.Tx) error {
 		for i, j := range batch {
 			if j.ctx.Err() != nil {
-				results[i] = j.ctx.Err()
+				results[i].Err = j.ctx.Err()
 				continue
 			}
 			// One name for every job: reusing it after RELEASE is valid, and
@@ -164,7 +132,7 @@ func (e *Engine) commitEach(ctx context.Context, batch []*writeJob) {
 				err = e.outbox.EnqueueSealed(ctx, tx, j.event)
 			}
 			if err != nil {
-				results[i] = err
+				results[i].Err = err
 				if rerr := e.store.Exec(ctx, tx, "ROLLBACK TO SAVEPOINT "+sp); rerr != nil {
 					return rerr
 				}
@@ -175,11 +143,9 @@ func (e *Engine) commitEach(ctx context.Context, batch []*writeJob) {
 		}
 		return nil
 	})
-	for i, j := range batch {
-		if err != nil {
-			results[i] = err
-		}
-		j.done <- results[i]
-	}
 	e.outbox.Notify()
+	if err != nil {
+		return nil, err
+	}
+	return results, nil
 }
