@@ -3,6 +3,7 @@ package auditclient
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"log/slog"
 	"strings"
 	"time"
@@ -13,50 +14,39 @@ import (
 
 	auditv1 "github.com/sottohq/sotto/gen/go/sotto/audit/v1"
 	"github.com/sottohq/sotto/pkg/errs"
-	"github.com/sottohq/sotto/pkg/logging"
+	"github.com/sottohq/sotto/pkg/events"
 	"github.com/sottohq/sotto/pkg/store"
 )
 
-// OutboxSchema is the DDL of the outbox table, per dialect. A service that
-// uses the outbox includes it in one of its own migrations.
-var OutboxSchema = map[store.Dialect]string{
-	store.SQLite: `CREATE TABLE audit_outbox (
-    seq      INTEGER PRIMARY KEY AUTOINCREMENT,
-    event_id TEXT    NOT NULL UNIQUE,
-    payload  BLOB    NOT NULL,
-    rejected BOOLEAN NOT NULL DEFAULT FALSE
-);`,
-	store.Postgres: `CREATE TABLE audit_outbox (
-    seq      BIGSERIAL PRIMARY KEY,
-    event_id TEXT      NOT NULL UNIQUE,
-    payload  BYTEA     NOT NULL,
-    rejected BOOLEAN   NOT NULL DEFAULT FALSE
-);`,
-}
-
-// Outbox stores events in the service's database and relays them to the
-// audit service.
+// Outbox stores events in the service's database (the audit_outbox table of
+// the platform schema) and relays them to the audit service with an
+// events.Relay over that table.
 type Outbox struct {
-	db       *store.DB
-	client   *Client
-	logger   *slog.Logger
-	batch    int
-	interval time.Duration
-	linger   time.Duration // how long a woken relay waits for more events
-	wake     chan struct{}
+	db     *store.DB
+	client *Client
+	logger *slog.Logger
+	relay  *events.Relay[outboxRow]
 }
 
 // NewOutbox relays from db's audit_outbox table through client.
 func NewOutbox(db *store.DB, client *Client, logger *slog.Logger) *Outbox {
-	return &Outbox{db: db, client: client, logger: logger, batch: 500, interval: time.Second, linger: 20 * time.Millisecond, wake: make(chan struct{}, 1)}
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	o := &Outbox{db: db, client: client, logger: logger}
+	o.relay = events.NewRelay(events.Queue[outboxRow](outboxQueue{o}), o.send, events.RelayOptions{
+		Name: "audit-outbox", Batch: 500, Interval: time.Second, Linger: 20 * time.Millisecond,
+		Refused: refused, Logger: logger,
+	})
+	return o
 }
 
 // Enqueue records events in tx, the transaction that makes the state change
 // they describe: both commit or neither does. Events are checked against the
 // audit service's own rules first, so that a malformed event fails the
 // caller's transaction instead of blocking the relay later.
-func (o *Outbox) Enqueue(ctx context.Context, tx *sql.Tx, events ...Event) error {
-	sealed, err := Seal(events...)
+func (o *Outbox) Enqueue(ctx context.Context, tx *sql.Tx, evs ...Event) error {
+	sealed, err := Seal(evs...)
 	if err != nil {
 		return err
 	}
@@ -73,9 +63,9 @@ type Sealed struct {
 // Seal checks and encodes events. Callers that hold a lock or a single
 // writer while they enqueue seal beforehand: validation is most of the
 // cost of enqueueing an event.
-func Seal(events ...Event) ([]Sealed, error) {
-	out := make([]Sealed, len(events))
-	for i, e := range events {
+func Seal(evs ...Event) ([]Sealed, error) {
+	out := make([]Sealed, len(evs))
+	for i, e := range evs {
 		in, err := validated(e)
 		if err != nil {
 			return nil, err
@@ -90,14 +80,14 @@ func Seal(events ...Event) ([]Sealed, error) {
 }
 
 // EnqueueSealed is Enqueue for events already sealed.
-func (o *Outbox) EnqueueSealed(ctx context.Context, tx *sql.Tx, events ...Sealed) error {
-	if len(events) == 0 {
+func (o *Outbox) EnqueueSealed(ctx context.Context, tx *sql.Tx, sealed ...Sealed) error {
+	if len(sealed) == 0 {
 		return nil
 	}
 	var q strings.Builder
 	q.WriteString(`INSERT INTO audit_outbox (event_id, payload) VALUES `)
-	args := make([]any, 0, 2*len(events))
-	for i, e := range events {
+	args := make([]any, 0, 2*len(sealed))
+	for i, e := range sealed {
 		if e.id == "" {
 			// A programming error, not the client's.
 			return errs.E(errs.Internal, "AUDIT_EVENT_UNSEALED", "audit event was not sealed (use auditclient.Seal)")
@@ -119,43 +109,10 @@ func (o *Outbox) EnqueueSealed(ctx context.Context, tx *sql.Tx, events ...Sealed
 
 // Notify asks the relay to run now rather than at its next tick (call it
 // after committing a transaction that enqueued events).
-func (o *Outbox) Notify() {
-	select {
-	case o.wake <- struct{}{}:
-	default:
-	}
-}
+func (o *Outbox) Notify() { o.relay.Notify() }
 
 // Run relays until ctx is done, backing off while the audit service is down.
-func (o *Outbox) Run(ctx context.Context) error {
-	backoff := o.interval
-	for {
-		n, err := o.Flush(ctx)
-		switch {
-		case err != nil:
-			o.logger.Warn("audit outbox relay failed", logging.Err(err))
-			backoff = min(backoff*2, 30*time.Second)
-		case n > 0:
-			backoff = o.interval
-			continue // more may be waiting
-		default:
-			backoff = o.interval
-		}
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-o.wake:
-			// Let the commits that follow this one join its delivery: one
-			// AppendEvents and one delete for many events, not one each.
-			select {
-			case <-ctx.Done():
-				return nil
-			case <-time.After(o.linger):
-			}
-		case <-time.After(backoff):
-		}
-	}
-}
+func (o *Outbox) Run(ctx context.Context) error { return o.relay.Run(ctx) }
 
 type outboxRow struct {
 	seq int64
@@ -168,38 +125,13 @@ type outboxRow struct {
 // audit service refuses as invalid is marked rejected (kept, logged, no
 // longer sent) so that it cannot hold up every event behind it.
 func (o *Outbox) Flush(ctx context.Context) (int, error) {
-	rows, err := o.pending(ctx)
-	if err != nil || len(rows) == 0 {
-		return 0, err
+	n, err := o.relay.Flush(ctx)
+	var e *errs.Error
+	if err != nil && !errors.As(err, &e) {
+		// The audit service's answer (the store's errors are typed already).
+		err = errs.Wrap(err, errs.Unavailable, "AUDIT_UNAVAILABLE", "audit log unavailable")
 	}
-	err = o.send(ctx, rows)
-	if err == nil {
-		return len(rows), o.delete(ctx, rows)
-	}
-	if !refused(err) {
-		return 0, errs.Wrap(err, errs.Unavailable, "AUDIT_UNAVAILABLE", "audit log unavailable")
-	}
-	// Something in the batch is refused: find it by sending one at a time.
-	delivered := 0
-	for _, r := range rows {
-		err := o.send(ctx, []outboxRow{r})
-		switch {
-		case err == nil:
-			if err := o.delete(ctx, []outboxRow{r}); err != nil {
-				return delivered, err
-			}
-			delivered++
-		case refused(err):
-			o.logger.Error("audit event rejected by the audit service; kept in the outbox as rejected",
-				"event_id", r.in.GetEventId(), "code", status.Code(err).String())
-			if _, err := o.db.ExecContext(ctx, `UPDATE audit_outbox SET rejected = TRUE WHERE seq = $1`, r.seq); err != nil {
-				return delivered, store.MapError(err)
-			}
-		default:
-			return delivered, errs.Wrap(err, errs.Unavailable, "AUDIT_UNAVAILABLE", "audit log unavailable")
-		}
-	}
-	return delivered, nil
+	return n, err
 }
 
 func refused(err error) bool {
@@ -207,8 +139,12 @@ func refused(err error) bool {
 	return c == codes.InvalidArgument || c == codes.AlreadyExists
 }
 
-func (o *Outbox) pending(ctx context.Context) ([]outboxRow, error) {
-	rows, err := o.db.QueryContext(ctx, `SELECT seq, payload FROM audit_outbox WHERE NOT rejected ORDER BY seq LIMIT $1`, o.batch)
+// outboxQueue is the audit_outbox table as the relay's queue.
+type outboxQueue struct{ o *Outbox }
+
+func (q outboxQueue) Pending(ctx context.Context, limit int) ([]outboxRow, error) {
+	o := q.o
+	rows, err := o.db.QueryContext(ctx, `SELECT seq, payload FROM audit_outbox WHERE NOT rejected ORDER BY seq LIMIT $1`, limit)
 	if err != nil {
 		return nil, store.MapError(err)
 	}
@@ -229,6 +165,8 @@ func (o *Outbox) pending(ctx context.Context) ([]outboxRow, error) {
 	return out, store.MapError(rows.Err())
 }
 
+// send delivers rows in one AppendEvents call; nil means the audit service
+// confirmed exactly these events.
 func (o *Outbox) send(ctx context.Context, rows []outboxRow) error {
 	req := &auditv1.AppendEventsRequest{Events: make([]*auditv1.EventInput, len(rows))}
 	for i, r := range rows {
@@ -253,15 +191,24 @@ func (o *Outbox) send(ctx context.Context, rows []outboxRow) error {
 	return nil
 }
 
-// delete removes exactly the rows that were delivered. (Deleting "up to the
+// Done deletes exactly the rows that were delivered. (Deleting "up to the
 // highest sequence number" would lose rows of transactions that took a lower
 // number but committed after the batch was read.)
-func (o *Outbox) delete(ctx context.Context, rows []outboxRow) error {
+func (q outboxQueue) Done(ctx context.Context, rows []outboxRow) error {
+	o := q.o
 	args := make([]any, len(rows))
 	for i, r := range rows {
 		args[i] = r.seq
 	}
 	_, err := o.db.ExecContext(ctx, `DELETE FROM audit_outbox WHERE seq IN (`+o.db.Placeholders(1, len(rows))+`)`, args...)
+	return store.MapError(err)
+}
+
+// SetAside marks a refused row rejected: kept for a look, no longer sent.
+func (q outboxQueue) SetAside(ctx context.Context, r outboxRow, cause error) error {
+	q.o.logger.Error("audit event rejected by the audit service; kept in the outbox as rejected",
+		"event_id", r.in.GetEventId(), "code", status.Code(cause).String())
+	_, err := q.o.db.ExecContext(ctx, `UPDATE audit_outbox SET rejected = TRUE WHERE seq = $1`, r.seq)
 	return store.MapError(err)
 }
 
