@@ -43,9 +43,10 @@ var safeKeys = []string{
 	"spiffe_id", // this workload's own SPIFFE ID
 	// Workload certificates: serial numbers and times, no key material.
 	"serial", "not_after", "renew_at", "retry_in",
-	"addr", // a listen or dial address of a workload
-	"path", // the HTTP route pattern, not the URL
-	"host", // a third party's host:port from pkg/egress's allow-list
+	"addr",   // a listen or dial address of a workload
+	"path",   // the HTTP route pattern, not the URL
+	"caller", // the kind of caller at the edge (operator, anonymous), never who
+	"host",   // a third party's host:port from pkg/egress's allow-list
 	"version", "dialect", "attempt",
 	// Correlation identifiers: random, carry no data.
 	"trace_id", "span_id", "request_id", "event_id",

@@ -20,11 +20,13 @@ import (
 
 	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/reflection"
+	"google.golang.org/grpc/status"
 
 	"github.com/sottohq/sotto/pkg/authz"
 	"github.com/sottohq/sotto/pkg/mtls"
@@ -143,6 +145,13 @@ func NewWithParts(name string, cfg Config, policy authz.Policy, logger *slog.Log
 			validateStream(),
 		),
 		grpc.MaxRecvMsgSize(cfg.MaxRecvMsgBytes),
+		// Without this, grpc-go answers an unknown service or method with
+		// Unimplemented before any interceptor runs, so any certified caller
+		// could map what exists. Routed through the stream chain instead,
+		// it meets authorization first, and no policy lists it.
+		grpc.UnknownServiceHandler(func(any, grpc.ServerStream) error {
+			return status.Error(codes.Unimplemented, "unknown method")
+		}),
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}),
 	)
 	hs := health.NewServer()

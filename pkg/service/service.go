@@ -40,6 +40,7 @@ import (
 
 	"github.com/caarlos0/env/v11"
 	"google.golang.org/grpc"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
 	"github.com/sottohq/sotto/pkg/auditclient"
 	"github.com/sottohq/sotto/pkg/authz"
@@ -269,7 +270,9 @@ func (s *Service) DialOptions(name string) ([]grpc.DialOption, error) {
 }
 
 // Dial connects to the named service at SOTTO_<NAME>_ADDR, once; the
-// connection closes after every background task has stopped.
+// connection closes after every background task has stopped. The service
+// is not ready while the one it dials is not serving: readiness gets a
+// check named after it (so /readyz says which dependency is down).
 func (s *Service) Dial(name string) (*grpc.ClientConn, error) {
 	if c, ok := s.conns[name]; ok {
 		return c, nil
@@ -283,6 +286,13 @@ func (s *Service) Dial(name string) (*grpc.ClientConn, error) {
 		return nil, err
 	}
 	s.conns[name] = c
+	s.admin.AddReadinessCheck(name, func(ctx context.Context) error {
+		resp, err := healthpb.NewHealthClient(c).Check(ctx, &healthpb.HealthCheckRequest{})
+		if err == nil && resp.GetStatus() != healthpb.HealthCheckResponse_SERVING {
+			err = errors.New("not serving")
+		}
+		return err
+	})
 	return c, nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"io"
+	"maps"
 	"net/http"
 	"path/filepath"
 	"slices"
@@ -61,7 +62,9 @@ func newHarness(t *testing.T, name string) *harness {
 	t.Helper()
 	pki := servertest.NewPKI(t)
 	audit := &fakeAudit{}
-	srv := pki.NewServer(t, "audit", authz.Policy{auditv1.AuditService_AppendEvents_FullMethodName: {authz.AnyWorkload}})
+	policy := authz.Policy{auditv1.AuditService_AppendEvents_FullMethodName: {authz.AnyWorkload}}
+	maps.Copy(policy, service.HealthPolicy) // as every service run by pkg/service has it
+	srv := pki.NewServer(t, "audit", policy)
 	auditv1.RegisterAuditServiceServer(srv.GRPC(), audit)
 	auditAddr := servertest.Start(t, srv)
 	f := pki.Identity(t, name)
@@ -323,5 +326,51 @@ func TestPlatformSchemaIsApplied(t *testing.T) {
 	})
 	if !errors.Is(err, io.EOF) {
 		t.Fatalf("Run = %v", err)
+	}
+}
+
+// TestNotReadyWhileADependencyIsDown: a service that dials the audit service
+// is not ready while audit does not answer, and /readyz names it.
+func TestNotReadyWhileADependencyIsDown(t *testing.T) {
+	h := newHarness(t, "notes")
+	h.env["SOTTO_AUDIT_ADDR"] = "127.0.0.1:1" // nothing listens there
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	got := make(chan *service.Service, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- service.Run(ctx, "notes", h.env, func(ctx context.Context, s *service.Service) error {
+			if _, err := s.Audit(); err != nil {
+				return err
+			}
+			_, err := s.GRPC(authz.Policy{})
+			got <- s
+			return err
+		})
+	}()
+	s := <-got
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if addr := s.Addrs()["admin"]; addr != "" {
+			resp, err := http.Get("http://" + addr + "/readyz")
+			if err == nil {
+				body, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode == http.StatusOK {
+					t.Fatal("ready while the audit service is down")
+				}
+				if resp.StatusCode == http.StatusServiceUnavailable && strings.Contains(string(body), "audit") {
+					break
+				}
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("/readyz never named the audit service")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("Run: %v", err)
 	}
 }

@@ -3,11 +3,9 @@ package main
 
 import (
 	"context"
-	"errors"
 	"net/http"
 
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
-	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
 	"github.com/sottohq/sotto/pkg/service"
 	"github.com/sottohq/sotto/pkg/suite"
@@ -37,7 +35,14 @@ func register(ctx context.Context, s *service.Service) error {
 			return err
 		}
 	}
-	handler, err := gateway.New(ctx, backends, gateway.Options{MaxBodyBytes: cfg.MaxBodyBytes, AdminToken: cfg.AdminToken, Logger: s.Logger()})
+	audit, err := s.Audit()
+	if err != nil {
+		return err
+	}
+	authAudit := gateway.NewAuthAuditor(audit, s.Logger(), 1024)
+	s.Go("auth-audit", authAudit.Run)
+	handler, err := gateway.New(ctx, backends, gateway.Options{
+		MaxBodyBytes: cfg.MaxBodyBytes, AdminToken: cfg.AdminToken, Logger: s.Logger(), AuthAudit: authAudit})
 	if err != nil {
 		return err
 	}
@@ -53,8 +58,8 @@ func register(ctx context.Context, s *service.Service) error {
 	return nil
 }
 
-// backend adds name to backends and makes readiness depend on its health
-// check over mTLS.
+// backend adds name to backends. Dialing it also makes the gateway's
+// readiness depend on its health (pkg/service).
 func backend(s *service.Service, name string, backends *[]gateway.Backend) error {
 	addr, err := s.Addr(name)
 	if err != nil {
@@ -64,17 +69,9 @@ func backend(s *service.Service, name string, backends *[]gateway.Backend) error
 	if err != nil {
 		return err
 	}
-	conn, err := s.Dial(name)
-	if err != nil {
+	if _, err := s.Dial(name); err != nil {
 		return err
 	}
-	s.AddReadinessCheck(name, func(ctx context.Context) error {
-		resp, err := healthpb.NewHealthClient(conn).Check(ctx, &healthpb.HealthCheckRequest{})
-		if err == nil && resp.GetStatus() != healthpb.HealthCheckResponse_SERVING {
-			err = errors.New("not serving")
-		}
-		return err
-	})
 	*backends = append(*backends, gateway.Backend{Name: name, Addr: addr, Dial: opts})
 	return nil
 }

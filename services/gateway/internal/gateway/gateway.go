@@ -53,8 +53,11 @@ type Options struct {
 	MaxBodyBytes int64
 	// AdminToken guards operator routes; empty disables them.
 	AdminToken string
-	// Logger records internal errors (never request content).
+	// Logger records internal errors (never request content) and the
+	// access log.
 	Logger *slog.Logger
+	// AuthAudit records refused operator authentications; nil records none.
+	AuthAudit *AuthAuditor
 }
 
 // New returns the gateway's HTTP handler, routing to backends.
@@ -74,6 +77,12 @@ func New(ctx context.Context, backends []Backend, opts Options) (http.Handler, e
 		runtime.SetQueryParameterParser(strictQueryParser{}),
 		runtime.WithErrorHandler(errorHandler(logger)),
 		runtime.WithRoutingErrorHandler(routingErrorHandler),
+		runtime.WithMiddlewares(routePattern),
+		// A form POST (or X-HTTP-Method-Override) must not reach a GET route:
+		// the fallback would let a cross-site form trigger reads and skip
+		// what a method check in front of the mux decides.
+		runtime.WithDisablePathLengthFallback(),
+		runtime.WithDisableHTTPMethodOverride(),
 		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.JSONPb{
 			MarshalOptions: protojson.MarshalOptions{EmitUnpopulated: false, UseProtoNames: true},
 			// Unknown JSON fields are an error (400), not silently dropped.
@@ -100,8 +109,8 @@ func New(ctx context.Context, backends []Backend, opts Options) (http.Handler, e
 	root.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
 	// Every API route is an operator route today, so the guard covers the
 	// whole API rather than path prefixes that an encoded path could dodge.
-	root.Handle("/", requireAdmin(opts.AdminToken, mux))
-	return limitBody(opts.MaxBodyBytes, validURL(root)), nil
+	root.Handle("/", requireAdmin(opts.AdminToken, opts.AuthAudit, mux))
+	return accessLog(logger, limitBody(opts.MaxBodyBytes, validURL(root))), nil
 }
 
 // validURL rejects paths and query strings that are not valid UTF-8 (they
@@ -127,13 +136,29 @@ func validURL(next http.Handler) http.Handler {
 // requireAdmin guards operator routes with a bearer token. Until the identity
 // service issues end-user tokens this is the only way in, and with no token
 // configured the routes are closed.
-func requireAdmin(token string, next http.Handler) http.Handler {
+// Every refusal is recorded in the audit log (when audit is configured).
+func requireAdmin(token string, audit *AuthAuditor, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if token == "" || !ok || subtle.ConstantTimeCompare([]byte(got), []byte(token)) != 1 {
+		refusal := ""
+		switch {
+		case token == "":
+			refusal = "ROUTES_CLOSED"
+		case !ok || got == "":
+			refusal = "MISSING_TOKEN"
+		case subtle.ConstantTimeCompare([]byte(got), []byte(token)) != 1:
+			refusal = "INVALID_TOKEN"
+		}
+		if refusal != "" {
+			if audit != nil {
+				audit.Refused(r.Context(), refusal, w.Header().Get("X-Request-Id"))
+			}
 			w.Header().Set("WWW-Authenticate", `Bearer realm="sotto"`)
 			writeError(w, http.StatusUnauthorized, codes.Unauthenticated, "UNAUTHENTICATED", "a valid operator bearer token is required")
 			return
+		}
+		if ri := infoOf(r.Context()); ri != nil {
+			ri.caller = callerOperator
 		}
 		// The token is spent here. grpc-gateway forwards Authorization to the
 		// services whatever the header matcher says, so it is removed.

@@ -158,3 +158,25 @@ func TestMalformedURLsAre400(t *testing.T) {
 		})
 	}
 }
+
+// TestNoMethodFallback: grpc-gateway would route a form POST, or a POST
+// with X-HTTP-Method-Override: GET, to a GET route; both must be refused
+// before they reach a backend (which here is down, so reaching it is 503).
+func TestNoMethodFallback(t *testing.T) {
+	h := newTestGateway(t)
+	for name, set := range map[string]func(*http.Request){
+		"form post":       func(r *http.Request) { r.Header.Set("Content-Type", "application/x-www-form-urlencoded") },
+		"method override": func(r *http.Request) { r.Header.Set("X-HTTP-Method-Override", http.MethodGet) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			req := httptest.NewRequest(http.MethodPost, "/v1/audit/events", strings.NewReader("page_size=1"))
+			req.Header.Set("Authorization", "Bearer secret")
+			set(req)
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			if rec.Code != http.StatusMethodNotAllowed && rec.Code != http.StatusNotFound {
+				t.Fatalf("POST to a GET route: %d %s, want 405 or 404", rec.Code, rec.Body.String())
+			}
+		})
+	}
+}
