@@ -10,7 +10,6 @@ package auditclient
 
 import (
 	"context"
-	"sync"
 	"time"
 
 	"buf.build/go/protovalidate"
@@ -113,16 +112,13 @@ func (e Event) proto() *auditv1.EventInput {
 type Client struct {
 	rpc     auditv1.AuditServiceClient
 	timeout time.Duration
-
-	mu       sync.Mutex
-	inflight bool
-	queue    []*pendingRecord
+	records *recordBatcher // see batch.go
 }
 
 // NewClient uses conn, which must be an mTLS connection to the audit service
 // (see pkg/dial).
 func NewClient(conn grpc.ClientConnInterface) *Client {
-	return &Client{rpc: auditv1.NewAuditServiceClient(conn), timeout: 5 * time.Second}
+	return newClient(auditv1.NewAuditServiceClient(conn), 5*time.Second)
 }
 
 func (c *Client) append(ctx context.Context, events []Event) ([]*auditv1.AppendResult, error) {

@@ -2,15 +2,21 @@ package auditclient
 
 import (
 	"context"
+	"errors"
+	"time"
 
+	auditv1 "github.com/sottohq/sotto/gen/go/sotto/audit/v1"
 	"github.com/sottohq/sotto/pkg/errs"
+	"github.com/sottohq/sotto/pkg/groupcommit"
 )
 
-// Synchronous records from concurrent callers share AppendEvents calls:
-// while one call is in flight, later Records queue, and the next call
-// carries all of them (group commit on the client side, matching the audit
-// service's own). A lone caller pays nothing extra: with nothing in flight
-// its events go out at once.
+// Synchronous records from concurrent callers share AppendEvents calls
+// (pkg/groupcommit): while one call is in flight, later Records queue, and
+// the next call carries all of them (group commit on the client side,
+// matching the audit service's own). A lone caller pays nothing extra: with
+// nothing in flight its events go out at once. The client has no lifecycle
+// of its own, and needs none: the batcher holds no goroutine while idle and
+// is never stopped.
 //
 // A batch is all-or-nothing at the audit service, so events are validated
 // here first (one caller's malformed event must not fail another's), and a
@@ -20,10 +26,21 @@ import (
 // maxBatchEvents matches the audit service's per-request limit.
 const maxBatchEvents = 1000
 
+// pendingRecord is one Record call's events.
 type pendingRecord struct {
-	ctx    context.Context
+	ctx    context.Context // the caller's: its AppendEvents call runs on its trace
 	events []Event
-	done   chan error
+}
+
+type recordBatcher = groupcommit.Batcher[pendingRecord, struct{}]
+
+func newClient(rpc auditv1.AuditServiceClient, timeout time.Duration) *Client {
+	c := &Client{rpc: rpc, timeout: timeout}
+	c.records = groupcommit.New(c.send, groupcommit.Options[pendingRecord]{
+		MaxBatch: maxBatchEvents,
+		Weight:   func(p pendingRecord) int { return len(p.events) },
+	})
+	return c
 }
 
 // Record appends events synchronously. A nil error means every event is
@@ -36,76 +53,33 @@ func (c *Client) Record(ctx context.Context, events ...Event) error {
 	if err := Validate(events...); err != nil {
 		return err
 	}
-	if len(events) > maxBatchEvents {
-		_, err := c.append(ctx, events)
-		return err
-	}
-	p := &pendingRecord{ctx: ctx, events: events, done: make(chan error, 1)}
-	c.mu.Lock()
-	c.queue = append(c.queue, p)
-	leader := !c.inflight
-	c.inflight = true
-	c.mu.Unlock()
-	if leader {
-		// The leader drains the queue in the background, so it waits for its
-		// own answer only, not for the batches of those who came after it.
-		go c.flush()
-	}
-	select {
-	case err := <-p.done:
-		return err
-	case <-ctx.Done():
+	_, err := c.records.Submit(ctx, pendingRecord{ctx: ctx, events: events})
+	if ctxErr := ctx.Err(); ctxErr != nil && errors.Is(err, ctxErr) {
 		// The events may still be recorded; the caller treats them as not.
-		return errs.Wrap(ctx.Err(), errs.Unavailable, "AUDIT_UNAVAILABLE", "audit log did not confirm in time")
+		return errs.Wrap(err, errs.Unavailable, "AUDIT_UNAVAILABLE", "audit log did not confirm in time")
 	}
+	return err
 }
 
-// flush sends queued records until the queue is empty, then steps down.
-func (c *Client) flush() {
-	for {
-		c.mu.Lock()
-		var batch []*pendingRecord
-		n := 0
-		for len(c.queue) > 0 && n+len(c.queue[0].events) <= maxBatchEvents {
-			n += len(c.queue[0].events)
-			batch = append(batch, c.queue[0])
-			c.queue = c.queue[1:]
-		}
-		if len(batch) == 0 {
-			c.inflight = false
-			c.mu.Unlock()
-			return
-		}
-		c.mu.Unlock()
-		c.send(batch)
-	}
-}
-
-func (c *Client) send(batch []*pendingRecord) {
-	var live []*pendingRecord
+// send makes one AppendEvents call for a batch of Records. The batcher's
+// context is not used: the call serves several callers, so it runs on the
+// first one's trace but under none of their cancellations, and the client
+// timeout bounds it.
+func (c *Client) send(_ context.Context, batch []pendingRecord) ([]groupcommit.Result[struct{}], error) {
 	var events []Event
 	for _, p := range batch {
-		if p.ctx.Err() != nil {
-			p.done <- errs.Wrap(p.ctx.Err(), errs.Unavailable, "AUDIT_UNAVAILABLE", "audit log did not confirm in time")
-			continue
-		}
-		live = append(live, p)
 		events = append(events, p.events...)
 	}
-	if len(live) == 0 {
-		return
-	}
-	// The call serves several callers, so it runs on the first one's trace
-	// but under none of their cancellations; the client timeout bounds it.
-	_, err := c.append(context.WithoutCancel(live[0].ctx), events)
-	if err != nil && len(live) > 1 && errs.ReasonOf(err) == "AUDIT_EVENT_REJECTED" {
-		for _, p := range live {
-			_, perr := c.append(context.WithoutCancel(p.ctx), p.events)
-			p.done <- perr
+	res := make([]groupcommit.Result[struct{}], len(batch))
+	_, err := c.append(context.WithoutCancel(batch[0].ctx), events)
+	if err != nil && len(batch) > 1 && errs.ReasonOf(err) == "AUDIT_EVENT_REJECTED" {
+		for i, p := range batch {
+			_, res[i].Err = c.append(context.WithoutCancel(p.ctx), p.events)
 		}
-		return
+		return res, nil
 	}
-	for _, p := range live {
-		p.done <- err
+	if err != nil {
+		return nil, err
 	}
+	return res, nil
 }

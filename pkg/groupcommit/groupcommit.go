@@ -148,6 +148,14 @@ func (b *Batcher[In, Out]) Submit(ctx context.Context, in In) (Out, error) {
 	}
 }
 
+// Queued is the number of items waiting for a commit, not counting the
+// batch in flight.
+func (b *Batcher[In, Out]) Queued() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return len(b.queue)
+}
+
 // Run waits until ctx ends, then stops the Batcher (see the package doc).
 // It returns nil once no commit is running.
 func (b *Batcher[In, Out]) Run(ctx context.Context) error {

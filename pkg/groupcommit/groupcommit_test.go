@@ -59,13 +59,7 @@ func (r *recorder) seen() [][]int {
 
 // waitQueued returns once n items wait in b's queue.
 func waitQueued[In, Out any](b *Batcher[In, Out], n int) {
-	for {
-		b.mu.Lock()
-		q := len(b.queue)
-		b.mu.Unlock()
-		if q >= n {
-			return
-		}
+	for b.Queued() < n {
 		runtime.Gosched()
 	}
 }
