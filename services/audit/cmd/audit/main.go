@@ -66,7 +66,7 @@ func register(ctx context.Context, s *service.Service) error {
 	if err != nil {
 		return err
 	}
-	auditv1.RegisterAuditServiceServer(gs, auditserver.New(auditLog, pages))
+	auditv1.RegisterAuditServiceServer(gs, auditserver.New(auditLog, pages, auditserver.AppendLimit{PerSecond: cfg.AppendRate, Burst: cfg.AppendBurst}))
 	// The sequencer is a background task: it outlives the API's drain, so
 	// in-flight appends still commit.
 	s.Go("ledger", auditLog.Run)

@@ -16,4 +16,8 @@ type Config struct {
 	SubjectKey string `env:"AUDIT_SUBJECT_KEY" envDefault:"audit-subject"`
 	// CheckpointInterval is how often a checkpoint is signed while the log grows.
 	CheckpointInterval time.Duration `env:"AUDIT_CHECKPOINT_INTERVAL" envDefault:"1s"`
+	// AppendRate and AppendBurst bound the events one workload may append
+	// (per second, and at once; the burst must hold a 1,000-event request).
+	AppendRate  float64 `env:"AUDIT_APPEND_RATE" envDefault:"20000"`
+	AppendBurst int     `env:"AUDIT_APPEND_BURST" envDefault:"50000"`
 }

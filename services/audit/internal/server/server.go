@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"math"
+	"time"
 
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -19,21 +20,30 @@ import (
 // Server implements auditv1.AuditServiceServer.
 type Server struct {
 	auditv1.UnimplementedAuditServiceServer
-	log   *ledger.Log
-	pages *pagetoken.Codec
+	log    *ledger.Log
+	pages  *pagetoken.Codec
+	limits *appendLimiter
 }
 
 var _ auditv1.AuditServiceServer = (*Server)(nil)
 
 // New serves log. pages issues and checks the page tokens of ListEvents and
 // ListCheckpoints; its key must be the same on every replica (see
-// ledger.SubjectHasher.PageTokenKey).
-func New(log *ledger.Log, pages *pagetoken.Codec) *Server { return &Server{log: log, pages: pages} }
+// ledger.SubjectHasher.PageTokenKey). limit bounds appends per workload.
+func New(log *ledger.Log, pages *pagetoken.Codec, limit AppendLimit) *Server {
+	return &Server{log: log, pages: pages, limits: newAppendLimiter(limit, time.Now)}
+}
 
 func (s *Server) AppendEvents(ctx context.Context, req *auditv1.AppendEventsRequest) (*auditv1.AppendEventsResponse, error) {
 	// The recording workload comes from the mTLS handshake, never from the body.
 	caller, err := mtls.PeerID(ctx)
 	if err != nil {
+		return nil, err
+	}
+	if err := checkNamespaces(caller.Path(), req.GetEvents()); err != nil {
+		return nil, err
+	}
+	if err := s.limits.allow(caller.String(), len(req.GetEvents())); err != nil {
 		return nil, err
 	}
 	subs := make([]ledger.Submission, len(req.GetEvents()))

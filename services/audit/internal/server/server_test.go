@@ -35,6 +35,11 @@ import (
 // loopback mTLS socket and returns its PKI and address.
 func startAudit(t testing.TB) (*servertest.PKI, string) {
 	t.Helper()
+	return startAuditLimited(t, auditserver.DefaultAppendLimit)
+}
+
+func startAuditLimited(t testing.TB, limit auditserver.AppendLimit) (*servertest.PKI, string) {
+	t.Helper()
 	ctx := context.Background()
 	db := storetest.SQLite(t, migrations.FS)
 	km, err := keys.NewLocal(filepath.Join(t.TempDir(), "keyring.json"))
@@ -63,7 +68,7 @@ func startAudit(t testing.TB) (*servertest.PKI, string) {
 
 	pki := servertest.NewPKI(t)
 	srv := pki.NewServer(t, "audit", auditserver.Policy)
-	auditv1.RegisterAuditServiceServer(srv.GRPC(), auditserver.New(l, pageTokens(t, hasher)))
+	auditv1.RegisterAuditServiceServer(srv.GRPC(), auditserver.New(l, pageTokens(t, hasher), limit))
 	return pki, servertest.Start(t, srv)
 }
 

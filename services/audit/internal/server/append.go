@@ -1,0 +1,68 @@
+package server
+
+import (
+	"path"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	auditv1 "github.com/sottohq/sotto/gen/go/sotto/audit/v1"
+	"github.com/sottohq/sotto/pkg/errs"
+)
+
+// AppendLimit bounds how many events one workload may append: a sustained
+// rate (events per second) and a burst. The burst must hold the largest
+// AppendEvents request (1,000 events) or such a request could never pass.
+type AppendLimit struct {
+	PerSecond float64
+	Burst     int
+}
+
+// DefaultAppendLimit lets a busy service through (a tokenvault replica at
+// full speed records well under 20,000 events a second) while a runaway or
+// hostile workload cannot fill the log faster than that.
+var DefaultAppendLimit = AppendLimit{PerSecond: 20000, Burst: 50000}
+
+// appendLimiter keeps one token bucket per recording workload.
+type appendLimiter struct {
+	limit AppendLimit
+	now   func() time.Time
+
+	mu      sync.Mutex
+	buckets map[string]*rate.Limiter
+}
+
+func newAppendLimiter(l AppendLimit, now func() time.Time) *appendLimiter {
+	return &appendLimiter{limit: l, now: now, buckets: map[string]*rate.Limiter{}}
+}
+
+// allow takes n events from workload's bucket, or refuses the whole request.
+func (a *appendLimiter) allow(workload string, n int) error {
+	a.mu.Lock()
+	b, ok := a.buckets[workload]
+	if !ok {
+		b = rate.NewLimiter(rate.Limit(a.limit.PerSecond), a.limit.Burst)
+		a.buckets[workload] = b
+	}
+	a.mu.Unlock()
+	if !b.AllowN(a.now(), n) {
+		return errs.E(errs.ResourceExhausted, "APPEND_RATE_LIMITED", "too many audit events from this workload; retry later")
+	}
+	return nil
+}
+
+// checkNamespaces refuses events whose action is outside the recording
+// workload's namespace: only tokenvault records tokenvault.* actions, so a
+// workload cannot plant events that look like another service's.
+func checkNamespaces(workloadPath string, events []*auditv1.EventInput) error {
+	name := path.Base(workloadPath)
+	for _, e := range events {
+		ns, _, _ := strings.Cut(e.GetAction(), ".")
+		if ns != name {
+			return errs.E(errs.InvalidArgument, "ACTION_NOT_OWNED", "a workload records only actions of its own namespace (%s.*)", name)
+		}
+	}
+	return nil
+}

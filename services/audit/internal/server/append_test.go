@@ -1,0 +1,88 @@
+package server_test
+
+import (
+	"context"
+	"testing"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	auditv1 "github.com/sottohq/sotto/gen/go/sotto/audit/v1"
+	auditserver "github.com/sottohq/sotto/services/audit/internal/server"
+)
+
+// TestAppendIsForTheSuitesServices: a workload that is not one of the
+// suite's services cannot write audit history, even with a certificate of
+// the trust domain.
+func TestAppendIsForTheSuitesServices(t *testing.T) {
+	pki, addr := startAudit(t)
+	for _, who := range []string{"stranger", "sotto-cli"} {
+		c := auditv1.NewAuditServiceClient(pki.Dial(t, who, "audit", addr))
+		ev := validEvent()
+		ev.Action = who + ".append"
+		_, err := c.AppendEvents(context.Background(), &auditv1.AppendEventsRequest{Events: []*auditv1.EventInput{ev}})
+		if status.Code(err) != codes.PermissionDenied {
+			t.Errorf("%s appending: %v, want PermissionDenied", who, err)
+		}
+	}
+}
+
+// TestActionsBelongToTheRecordingWorkload: the gateway cannot record a
+// tokenvault.* event (which the audit log would list as tokenvault's), a
+// request mixing its own and another's actions is refused whole, and
+// nothing of it is stored.
+func TestActionsBelongToTheRecordingWorkload(t *testing.T) {
+	pki, addr := startAudit(t)
+	ctx := context.Background()
+	gw := auditv1.NewAuditServiceClient(pki.Dial(t, "gateway", "audit", addr))
+	own, forged := validEvent(), validEvent()
+	own.Action = "gateway.operator_authenticate"
+	forged.Action = "tokenvault.detokenize"
+	for name, events := range map[string][]*auditv1.EventInput{
+		"forged":       {forged},
+		"mixed":        {own, forged},
+		"no namespace": {{EventId: own.EventId, OccurTime: own.OccurTime, Action: "tokenvaultx.detokenize", Outcome: own.Outcome}},
+	} {
+		_, err := gw.AppendEvents(ctx, &auditv1.AppendEventsRequest{Events: events})
+		if status.Code(err) != codes.InvalidArgument || reasonOf(err) != "ACTION_NOT_OWNED" {
+			t.Errorf("%s: %v, want InvalidArgument ACTION_NOT_OWNED", name, err)
+		}
+	}
+	for _, ev := range []*auditv1.EventInput{own, forged} {
+		if _, err := gw.GetEvent(ctx, &auditv1.GetEventRequest{EventId: ev.GetEventId()}); status.Code(err) != codes.NotFound {
+			t.Errorf("event %s of a refused request: %v, want NotFound", ev.GetAction(), err)
+		}
+	}
+	if _, err := gw.AppendEvents(ctx, &auditv1.AppendEventsRequest{Events: []*auditv1.EventInput{own}}); err != nil {
+		t.Errorf("the gateway recording its own action: %v", err)
+	}
+}
+
+// TestAppendRateIsLimitedPerWorkload: one workload past its budget is
+// refused with ResourceExhausted (which the outbox retries), and another
+// workload is not affected.
+func TestAppendRateIsLimitedPerWorkload(t *testing.T) {
+	// A refill so slow that the test's own duration adds nothing.
+	pki, addr := startAuditLimited(t, auditserver.AppendLimit{PerSecond: 0.0001, Burst: 3})
+	ctx := context.Background()
+	batch := func(workload string, n int) error {
+		var events []*auditv1.EventInput
+		for range n {
+			ev := validEvent()
+			ev.Action = workload + ".test"
+			events = append(events, ev)
+		}
+		c := auditv1.NewAuditServiceClient(pki.Dial(t, workload, "audit", addr))
+		_, err := c.AppendEvents(ctx, &auditv1.AppendEventsRequest{Events: events})
+		return err
+	}
+	if err := batch("tokenvault", 3); err != nil {
+		t.Fatalf("within the burst: %v", err)
+	}
+	if err := batch("tokenvault", 1); status.Code(err) != codes.ResourceExhausted || reasonOf(err) != "APPEND_RATE_LIMITED" {
+		t.Errorf("past the budget: %v, want ResourceExhausted APPEND_RATE_LIMITED", err)
+	}
+	if err := batch("consent", 2); err != nil {
+		t.Errorf("another workload: %v", err)
+	}
+}
