@@ -136,6 +136,42 @@ func TestRegressionBatchRetry(t *testing.T) {
 	}
 }
 
+// TestCancelledRecordIsUnavailable: a caller that gives up while its record
+// waits behind a call in flight is told Unavailable (it must refuse its
+// operation), and its event is not sent afterwards.
+func TestCancelledRecordIsUnavailable(t *testing.T) {
+	f := &fakeRPC{got: map[string]bool{}, entered: make(chan struct{}), gate: make(chan struct{})}
+	c := newClient(f, 2*time.Second)
+	bg := context.Background()
+	first := make(chan error, 1)
+	go func() { first <- c.Record(bg, New(bg, "tokenvault.detokenize", Success)) }()
+	<-f.entered
+	ctx, cancel := context.WithCancel(bg)
+	ev := New(ctx, "tokenvault.detokenize", Success)
+	gone := make(chan error, 1)
+	go func() { gone <- c.Record(ctx, ev) }()
+	for c.records.Queued() < 1 {
+		runtime.Gosched()
+	}
+	cancel()
+	if err := <-gone; !errs.Is(err, errs.Unavailable) || errs.ReasonOf(err) != "AUDIT_UNAVAILABLE" {
+		t.Fatalf("record given up on: %v, want Unavailable AUDIT_UNAVAILABLE", err)
+	}
+	close(f.gate)
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+	// A later record goes out after the abandoned one would have.
+	if err := c.Record(bg, New(bg, "tokenvault.detokenize", Success)); err != nil {
+		t.Fatal(err)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.got[ev.ID] {
+		t.Fatal("the abandoned record was sent")
+	}
+}
+
 // liarRPC answers for events other than those sent.
 type liarRPC struct{ auditv1.AuditServiceClient }
 
