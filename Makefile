@@ -9,6 +9,9 @@ PROTOC_GEN_GO_VERSION      := v1.36.12
 PROTOC_GEN_GO_GRPC_VERSION := v1.6.2
 GRPC_GATEWAY_VERSION       := v2.33.0
 STATICCHECK_VERSION        := v0.8.2
+# govulncheck, and the Go vulnerability database snapshot it reads offline (make vulncheck).
+VULN_VERSION               := v1.9.0
+VULNDB_VERSION             := v0.0.0-20261105234957-e22db6528018
 # Versions of the Go modules that ship the third-party .proto files we import.
 GOOGLEAPIS_MODULE          := github.com/grpc-ecosystem/grpc-gateway@v1.16.0
 PROTOVALIDATE_MODULE       := github.com/bufbuild/protovalidate@v1.2.2
@@ -57,6 +60,10 @@ TOOL_STAMPS := $(BIN)/.buf-$(BUF_VERSION) $(BIN)/.protoc-gen-go-$(PROTOC_GEN_GO_
 
 .PHONY: tools
 tools: $(TOOL_STAMPS) ## install pinned buf, protoc plugins and staticcheck into ./bin
+
+.PHONY: vulncheck
+vulncheck: ## fail on a reachable known vulnerability (govulncheck, offline database from golang.org/x/vulndb)
+	@VULN_VERSION=$(VULN_VERSION) VULNDB_VERSION=$(VULNDB_VERSION) bash scripts/vulncheck.sh
 
 .PHONY: vault
 vault: ## build (once, cached by version) the Vault server used by tests
