@@ -136,9 +136,14 @@ func TestDevUpAppendReadVerifyTamper(t *testing.T) {
 		t.Fatalf("openapi: %d", r.code)
 	}
 
-	// Wait for a checkpoint that covers everything, then verify.
-	waitCheckpoint(t, s, "5")
-	if out, err := s.verify(); err != nil || !strings.Contains(out, "OK: 5 entries") {
+	// Wait for a checkpoint that covers everything (the five records and
+	// the two refused authentications the gateway audits), then verify.
+	waitCheckpoint(t, s, "7")
+	if r := s.get("/v1/audit/events?action=gateway.operator_authenticate", s.Info.AdminToken); r.code != http.StatusOK ||
+		strings.Count(r.raw, "OUTCOME_DENIED") != 2 || strings.Contains(r.raw, "nope") {
+		t.Fatalf("refused authentications in the audit log: %d %s", r.code, r.raw)
+	}
+	if out, err := s.verify(); err != nil || !strings.Contains(out, "OK: 7 entries") {
 		t.Fatalf("verify on an intact log: %v\n%s", err, out)
 	}
 	// Without a pinned verifier key, verify refuses rather than trust the
@@ -216,7 +221,7 @@ func TestDevUpAppendReadVerifyTamper(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitCheckpoint(t, s3, "1")
-	if out, err := s3.verify(); err == nil || !strings.Contains(out, "the log shrank from 5 to 1") {
+	if out, err := s3.verify(); err == nil || !strings.Contains(out, "the log shrank from 7 to 1") {
 		t.Fatalf("verify of a replaced log: %v\n%s", err, out)
 	}
 }
