@@ -236,29 +236,60 @@ func verifyLog(ctx context.Context, c auditv1.AuditServiceClient, verifiers []no
 		}
 	}
 
-	// 3 and 4: recompute the tree from the entries, comparing with every checkpoint.
+	// 3 and 4: recompute the tree from the entries, comparing with every
+	// checkpoint. While the recomputed roots match, nothing was altered.
+	// From the first checkpoint whose root differs on, roots can no longer
+	// tell anything apart (every later root covers the altered entry too), so
+	// each entry from there is checked on its own: its recomputed leaf hash
+	// must be included in the first signed tree that covers it. That names
+	// the entry that changed, not the checkpoints after it.
 	target := latest.Size
 	rf := &compact.RangeFactory{Hash: rfc6962.DefaultHasher.HashChildren}
 	rng := rf.NewEmptyRange(0)
 	next := 0
-	var lastGood uint64
+	var (
+		lastGood   uint64
+		diverged   bool
+		leafHashes [][]byte
+		tampered   = map[uint64]bool{} // already named by verifyEntry
+	)
+	// pinpoint names the entries in [from, cp.Size) that the signed tree of
+	// cp does not include. The audit path comes from the server; only a
+	// proof that verifies against the signed root clears an entry.
+	pinpoint := func(from uint64, cp *log.Checkpoint) {
+		named := 0
+		for i := from; i < cp.Size; i++ {
+			if tampered[i] {
+				continue
+			}
+			pr, err := c.GetInclusionProof(ctx, &auditv1.GetInclusionProofRequest{EventId: entryIDs[i], TreeSize: int64(cp.Size)})
+			if err == nil && uint64(pr.GetLeafIndex()) == i &&
+				proof.VerifyInclusion(rfc6962.DefaultHasher, i, cp.Size, leafHashes[i], pr.GetHashes(), cp.Hash) == nil {
+				continue
+			}
+			named++
+			rep.fail("entry %d (event %s): altered together with its stored hash: it is not in the tree the checkpoint at size %d signed", i, entryIDs[i], cp.Size)
+		}
+		if named == 0 && !anyTampered(tampered, from, cp.Size) {
+			rep.fail("checkpoint at size %d: the root recomputed from the stored entries differs from the signed root, and no single entry among %d..%d can be named (the stored tree was rewritten too)", cp.Size, from, cp.Size-1)
+		}
+	}
 	check := func() {
 		for next < len(cps) && cps[next].Size == rng.End() {
+			cp := cps[next]
 			root := rfc6962.DefaultHasher.EmptyRoot()
 			if rng.End() > 0 {
 				root, _ = rng.GetRootHash(nil)
 			}
-			if bytes.Equal(root, cps[next].Hash) {
-				lastGood = cps[next].Size
-			} else {
-				var suspects []string
-				for i := lastGood; i < cps[next].Size && len(suspects) < 20; i++ {
-					suspects = append(suspects, fmt.Sprintf("%d (event %s)", i, entryIDs[i]))
-				}
-				rep.fail("checkpoint at size %d: the root recomputed from the stored entries differs from the signed root; an entry among indexes %d..%d was altered together with its stored hash: %s",
-					cps[next].Size, lastGood, cps[next].Size-1, strings.Join(suspects, ", "))
-				lastGood = cps[next].Size
+			switch {
+			case !diverged && bytes.Equal(root, cp.Hash):
+			case !diverged:
+				diverged = true
+				pinpoint(lastGood, cp)
+			default:
+				pinpoint(lastGood, cp)
 			}
+			lastGood = cp.Size
 			next++
 		}
 	}
@@ -280,9 +311,13 @@ func verifyLog(ctx context.Context, c auditv1.AuditServiceClient, verifiers []no
 				rep.fail("entry %d: missing (got index %d next)", rng.End(), e.GetLeafIndex())
 				return rep, nil
 			}
-			verifyEntry(rep, e)
+			if !verifyEntry(rep, e) {
+				tampered[uint64(e.GetLeafIndex())] = true
+			}
 			entryIDs[uint64(e.GetLeafIndex())] = e.GetIndexed().GetEventId()
-			if err := rng.Append(rfc6962.DefaultHasher.HashLeaf(e.GetLeafData()), nil); err != nil {
+			leaf := rfc6962.DefaultHasher.HashLeaf(e.GetLeafData())
+			leafHashes = append(leafHashes, leaf)
+			if err := rng.Append(leaf, nil); err != nil {
 				return nil, err
 			}
 			rep.entries++
@@ -296,16 +331,29 @@ func verifyLog(ctx context.Context, c auditv1.AuditServiceClient, verifiers []no
 	return rep, nil
 }
 
+// anyTampered reports whether an entry in [from, to) was already named.
+func anyTampered(tampered map[uint64]bool, from, to uint64) bool {
+	for i := from; i < to; i++ {
+		if tampered[i] {
+			return true
+		}
+	}
+	return false
+}
+
 // verifyEntry checks one entry's bytes against its stored hash and its
-// search columns against its bytes.
-func verifyEntry(rep *verifyReport, e *auditv1.Entry) {
+// search columns against its bytes. It returns false when the entry's bytes
+// are not what the tree recorded (its leaf is then named already).
+func verifyEntry(rep *verifyReport, e *auditv1.Entry) bool {
 	ev := &auditv1.Event{}
 	if err := proto.Unmarshal(e.GetLeafData(), ev); err != nil {
 		rep.fail("entry %d: stored bytes do not decode as an event", e.GetLeafIndex())
-		return
+		return false
 	}
+	intact := true
 	if !bytes.Equal(rfc6962.DefaultHasher.HashLeaf(e.GetLeafData()), e.GetLeafHash()) {
 		rep.fail("entry %d (event %s): tampered: its data no longer matches the leaf hash recorded in the tree", e.GetLeafIndex(), ev.GetEventId())
+		intact = false
 	}
 	ix := e.GetIndexed()
 	if ix.GetEventId() != ev.GetEventId() || ix.GetSubjectHash() != ev.GetSubjectHash() ||
@@ -313,4 +361,5 @@ func verifyEntry(rep *verifyReport, e *auditv1.Entry) {
 		ix.GetAction() != ev.GetAction() || !ix.GetOccurTime().AsTime().Equal(ev.GetOccurTime().AsTime()) {
 		rep.fail("entry %d (event %s): its search columns were altered (they no longer match the entry), which hides it from or misplaces it in searches", e.GetLeafIndex(), ev.GetEventId())
 	}
+	return intact
 }

@@ -196,11 +196,21 @@ func TestDevUpAppendReadVerifyTamper(t *testing.T) {
 	for _, want := range []string{
 		"entry 3 (event " + ids[3] + "): tampered",
 		"entry 1 (event " + ids[1] + "): its search columns were altered",
-		"2 (event " + ids[2] + ")",
+		"entry 2 (event " + ids[2] + "): altered together with its stored hash",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("verify did not report %q:\n%s", want, out)
 		}
+	}
+	// Only the altered entries are named: not the intact ones, and no
+	// checkpoint (every later root differs only because of entry 2).
+	for _, intact := range []string{ids[0], ids[4]} {
+		if strings.Contains(out, intact) {
+			t.Errorf("verify names intact event %s:\n%s", intact, out)
+		}
+	}
+	if strings.Contains(out, "FAIL: checkpoint") {
+		t.Errorf("verify blames a checkpoint for an entry's alteration:\n%s", out)
 	}
 	// Where the altered column would put the event into another subject's
 	// results, the service refuses to answer from it (hiding it from cus_1
