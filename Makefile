@@ -15,6 +15,8 @@ VULNDB_VERSION             := v0.0.0-20261105234957-e22db6528018
 # Versions of the Go modules that ship the third-party .proto files we import.
 GOOGLEAPIS_MODULE          := github.com/grpc-ecosystem/grpc-gateway@v1.16.0
 PROTOVALIDATE_MODULE       := github.com/bufbuild/protovalidate@v1.2.2
+# The OpenAPI options (openapiv2_swagger) come with the pinned protoc-gen-openapiv2.
+GRPC_GATEWAY_MODULE        := github.com/grpc-ecosystem/grpc-gateway/v2@$(GRPC_GATEWAY_VERSION)
 
 ROOT    := $(shell pwd)
 BIN     := $(ROOT)/bin
@@ -75,11 +77,14 @@ vault: ## build (once, cached by version) the Vault server used by tests
 # come from the Go modules that ship them, copied into a git-ignored dir.
 .PHONY: protodeps
 protodeps:
-	@rm -rf third_party/proto && mkdir -p third_party/proto/googleapis third_party/proto/protovalidate
+	@rm -rf third_party/proto && mkdir -p third_party/proto/googleapis third_party/proto/protovalidate \
+		third_party/proto/grpc-gateway/protoc-gen-openapiv2/options
 	@d=$$(GOWORK=off GOFLAGS=-mod=mod go mod download -json $(GOOGLEAPIS_MODULE) | sed -n 's/.*"Dir": "\(.*\)",/\1/p'); \
 		cp -r $$d/third_party/googleapis/google third_party/proto/googleapis/
 	@d=$$(GOWORK=off GOFLAGS=-mod=mod go mod download -json $(PROTOVALIDATE_MODULE) | sed -n 's/.*"Dir": "\(.*\)",/\1/p'); \
 		cp -r $$d/proto/protovalidate/buf third_party/proto/protovalidate/
+	@d=$$(GOWORK=off GOFLAGS=-mod=mod go mod download -json $(GRPC_GATEWAY_MODULE) | sed -n 's/.*"Dir": "\(.*\)",/\1/p'); \
+		cp $$d/protoc-gen-openapiv2/options/*.proto third_party/proto/grpc-gateway/protoc-gen-openapiv2/options/
 	@chmod -R u+w third_party/proto
 
 .PHONY: generate

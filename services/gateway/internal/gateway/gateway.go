@@ -6,7 +6,6 @@ package gateway
 import (
 	"context"
 	"crypto/subtle"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -22,6 +21,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/sottohq/sotto/gen"
+	apiv1 "github.com/sottohq/sotto/gen/go/sotto/api/v1"
 	auditv1 "github.com/sottohq/sotto/gen/go/sotto/audit/v1"
 	tokenvaultv1 "github.com/sottohq/sotto/gen/go/sotto/tokenvault/v1"
 )
@@ -179,35 +179,35 @@ func limitBody(max int64, next http.Handler) http.Handler {
 	})
 }
 
-// errorBody is the JSON error every route returns, modelled on Google's
-// JSON error format with the reason lifted to the top level so clients can
-// branch on it.
-type errorBody struct {
-	Error struct {
-		Code       int              `json:"code"`
-		Status     string           `json:"status"`
-		Message    string           `json:"message"`
-		Reason     string           `json:"reason,omitempty"`
-		Violations []fieldViolation `json:"violations,omitempty"`
-	} `json:"error"`
-}
-
-type fieldViolation struct {
-	Field       string `json:"field"`
-	Description string `json:"description"`
-}
-
-func writeError(w http.ResponseWriter, httpCode int, code codes.Code, reason, msg string, violations ...fieldViolation) {
-	var body errorBody
-	body.Error.Code = httpCode
-	body.Error.Status = codepb.Code(code).String() // e.g. INVALID_ARGUMENT, as in google.rpc.Status
-	body.Error.Message = msg
-	body.Error.Reason = reason
-	body.Error.Violations = violations
+// writeError sends the error body every route returns, sotto.api.v1's
+// ErrorResponse, which the OpenAPI document also describes (one definition,
+// so clients generated from the document decode what is sent).
+func writeError(w http.ResponseWriter, httpCode int, code codes.Code, reason, msg string, violations ...*apiv1.FieldViolation) {
+	// protojson refuses strings that are not UTF-8. A relayed status message
+	// travels as a header and may hold anything (the reason and violations
+	// were protobuf-decoded, so they are valid).
+	msg = strings.ToValidUTF8(msg, "\uFFFD")
+	body, err := errorJSON.Marshal(&apiv1.ErrorResponse{Error: &apiv1.ErrorBody{
+		Code:       int32(httpCode),
+		Status:     codepb.Code(code).String(), // e.g. INVALID_ARGUMENT, as in google.rpc.Code
+		Message:    msg,
+		Reason:     reason,
+		Violations: violations,
+	}})
+	if err != nil {
+		httpCode = http.StatusInternalServerError
+		body, _ = errorJSON.Marshal(&apiv1.ErrorResponse{Error: &apiv1.ErrorBody{
+			Code: http.StatusInternalServerError, Status: codepb.Code_INTERNAL.String(), Message: "internal error", Reason: "INTERNAL",
+		}})
+	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(httpCode)
-	json.NewEncoder(w).Encode(body)
+	w.Write(append(body, '\n'))
 }
+
+// errorJSON keeps the body's field names as declared (the OpenAPI document
+// uses them too) and leaves out an empty reason or violations list.
+var errorJSON = protojson.MarshalOptions{UseProtoNames: true, EmitUnpopulated: false}
 
 func errorHandler(logger *slog.Logger) runtime.ErrorHandlerFunc {
 	return func(ctx context.Context, _ *runtime.ServeMux, _ runtime.Marshaler, w http.ResponseWriter, r *http.Request, err error) {
@@ -227,14 +227,14 @@ func handleError(ctx context.Context, logger *slog.Logger, w http.ResponseWriter
 	code := st.Code()
 	msg := st.Message()
 	reason := ""
-	var violations []fieldViolation
+	var violations []*apiv1.FieldViolation
 	for _, d := range st.Details() {
 		switch d := d.(type) {
 		case *errdetails.ErrorInfo:
 			reason = d.Reason
 		case *errdetails.BadRequest:
 			for _, v := range d.FieldViolations {
-				violations = append(violations, fieldViolation{Field: v.Field, Description: v.Description})
+				violations = append(violations, &apiv1.FieldViolation{Field: v.Field, Description: v.Description})
 			}
 		}
 	}

@@ -8,6 +8,7 @@ package auditv1
 
 import (
 	_ "buf.build/gen/go/bufbuild/protovalidate/protocolbuffers/go/buf/validate"
+	_ "github.com/grpc-ecosystem/grpc-gateway/v2/protoc-gen-openapiv2/options"
 	_ "google.golang.org/genproto/googleapis/api/annotations"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
@@ -1634,7 +1635,7 @@ var File_sotto_audit_v1_audit_proto protoreflect.FileDescriptor
 
 const file_sotto_audit_v1_audit_proto_rawDesc = "" +
 	"\n" +
-	"\x1asotto/audit/v1/audit.proto\x12\x0esotto.audit.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xc7\x06\n" +
+	"\x1asotto/audit/v1/audit.proto\x12\x0esotto.audit.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a.protoc-gen-openapiv2/options/annotations.proto\"\xc7\x06\n" +
 	"\n" +
 	"EventInput\x12`\n" +
 	"\bevent_id\x18\x01 \x01(\tBE\xbaHBr@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$R\aeventId\x12A\n" +
@@ -1776,7 +1777,10 @@ const file_sotto_audit_v1_audit_proto_rawDesc = "" +
 	"\rGetCheckpoint\x12$.sotto.audit.v1.GetCheckpointRequest\x1a%.sotto.audit.v1.GetCheckpointResponse\"\x1c\x82\xd3\xe4\x93\x02\x16\x12\x14/v1/audit/checkpoint\x12\x81\x01\n" +
 	"\x0fListCheckpoints\x12&.sotto.audit.v1.ListCheckpointsRequest\x1a'.sotto.audit.v1.ListCheckpointsResponse\"\x1d\x82\xd3\xe4\x93\x02\x17\x12\x15/v1/audit/checkpoints\x12\x9d\x01\n" +
 	"\x11GetInclusionProof\x12(.sotto.audit.v1.GetInclusionProofRequest\x1a).sotto.audit.v1.GetInclusionProofResponse\"3\x82\xd3\xe4\x93\x02-\x12+/v1/audit/events/{event_id}/inclusion-proof\x12\x93\x01\n" +
-	"\x13GetConsistencyProof\x12*.sotto.audit.v1.GetConsistencyProofRequest\x1a+.sotto.audit.v1.GetConsistencyProofResponse\"#\x82\xd3\xe4\x93\x02\x1d\x12\x1b/v1/audit/consistency-proofB8Z6github.com/sottohq/sotto/gen/go/sotto/audit/v1;auditv1b\x06proto3"
+	"\x13GetConsistencyProof\x12*.sotto.audit.v1.GetConsistencyProofRequest\x1a+.sotto.audit.v1.GetConsistencyProofResponse\"#\x82\xd3\xe4\x93\x02\x1d\x12\x1b/v1/audit/consistency-proofB\xb5\x01\x92AzRx\n" +
+	"\adefault\x12m\n" +
+	"JAn error: the HTTP status says which; the body is the same on every route.\x12\x1f\n" +
+	"\x1d\x1a\x1b.sotto.api.v1.ErrorResponseZ6github.com/sottohq/sotto/gen/go/sotto/audit/v1;auditv1b\x06proto3"
 
 var (
 	file_sotto_audit_v1_audit_proto_rawDescOnce sync.Once

@@ -8,6 +8,7 @@ package tokenvaultv1
 
 import (
 	_ "buf.build/gen/go/bufbuild/protovalidate/protocolbuffers/go/buf/validate"
+	_ "github.com/grpc-ecosystem/grpc-gateway/v2/protoc-gen-openapiv2/options"
 	_ "google.golang.org/genproto/googleapis/api/annotations"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
@@ -1815,7 +1816,7 @@ var File_sotto_tokenvault_v1_tokenvault_proto protoreflect.FileDescriptor
 
 const file_sotto_tokenvault_v1_tokenvault_proto_rawDesc = "" +
 	"\n" +
-	"$sotto/tokenvault/v1/tokenvault.proto\x12\x13sotto.tokenvault.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xbc\x01\n" +
+	"$sotto/tokenvault/v1/tokenvault.proto\x12\x13sotto.tokenvault.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a.protoc-gen-openapiv2/options/annotations.proto\"\xbc\x01\n" +
 	"\fTokenizeItem\x12 \n" +
 	"\x05value\x18\x01 \x01(\tB\n" +
 	"\xbaH\ar\x05\x10\x01(\x80 R\x05value\x12F\n" +
@@ -1958,7 +1959,10 @@ const file_sotto_tokenvault_v1_tokenvault_proto_rawDesc = "" +
 	"\fEraseSubject\x12(.sotto.tokenvault.v1.EraseSubjectRequest\x1a).sotto.tokenvault.v1.EraseSubjectResponse\x12f\n" +
 	"\rExportSubject\x12).sotto.tokenvault.v1.ExportSubjectRequest\x1a*.sotto.tokenvault.v1.ExportSubjectResponse\x12]\n" +
 	"\n" +
-	"RotateKeys\x12&.sotto.tokenvault.v1.RotateKeysRequest\x1a'.sotto.tokenvault.v1.RotateKeysResponseBBZ@github.com/sottohq/sotto/gen/go/sotto/tokenvault/v1;tokenvaultv1b\x06proto3"
+	"RotateKeys\x12&.sotto.tokenvault.v1.RotateKeysRequest\x1a'.sotto.tokenvault.v1.RotateKeysResponseB\xbf\x01\x92AzRx\n" +
+	"\adefault\x12m\n" +
+	"JAn error: the HTTP status says which; the body is the same on every route.\x12\x1f\n" +
+	"\x1d\x1a\x1b.sotto.api.v1.ErrorResponseZ@github.com/sottohq/sotto/gen/go/sotto/tokenvault/v1;tokenvaultv1b\x06proto3"
 
 var (
 	file_sotto_tokenvault_v1_tokenvault_proto_rawDescOnce sync.Once
