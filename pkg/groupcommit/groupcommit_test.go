@@ -64,13 +64,13 @@ func waitQueued[In, Out any](b *Batcher[In, Out], n int) {
 	}
 }
 
-// waitIdle returns once no flusher runs.
+// waitIdle returns once the flusher has found the queue empty.
 func waitIdle[In, Out any](b *Batcher[In, Out]) {
 	for {
 		b.mu.Lock()
-		busy := b.flushing
+		idle := b.idle
 		b.mu.Unlock()
-		if !busy {
+		if idle {
 			return
 		}
 		runtime.Gosched()
