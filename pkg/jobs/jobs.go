@@ -101,9 +101,6 @@ type Options struct {
 	MaxAttempts int
 	// Timeout of one attempt, on the runner's clock (default 15 minutes).
 	Timeout time.Duration
-	// Wake, for a periodic kind, runs it at once on every receive (unless a
-	// run is already pending), as Runner.Trigger does.
-	Wake <-chan struct{}
 }
 
 // Defaults of Options and Config.
@@ -159,10 +156,11 @@ type Runner struct {
 	log   *slog.Logger
 	m     *metrics
 
-	mu      sync.Mutex
-	kinds   map[string]*kind
-	started bool
-	active  int // handlers running
+	mu       sync.Mutex
+	kinds    map[string]*kind
+	triggers []trigger
+	started  bool
+	active   int // handlers running
 	// lastPurge is when completed jobs were last deleted.
 	lastPurge time.Time
 
@@ -172,6 +170,12 @@ type Runner struct {
 	base       context.Context
 	cancelBase context.CancelCauseFunc
 	handlers   sync.WaitGroup
+}
+
+// trigger runs periodic kinds early on every receive from ch.
+type trigger struct {
+	ch    <-chan struct{}
+	kinds []string
 }
 
 type kind struct {
@@ -264,9 +268,6 @@ var kindName = regexp.MustCompile(`^[a-z][a-z0-9_.-]{0,99}$`)
 
 // Register makes the runner run jobs of kind with h. Call it before Run.
 func (r *Runner) Register(kind string, h Handler, opts Options) error {
-	if opts.Wake != nil {
-		return invalid("jobs: Wake is for periodic kinds")
-	}
 	return r.register(kind, h, opts, 0)
 }
 
@@ -304,6 +305,27 @@ func (r *Runner) register(name string, h Handler, opts Options, every time.Durat
 		return errs.E(errs.AlreadyExists, "JOB_KIND_EXISTS", "jobs: kind %s registered twice", name)
 	}
 	r.kinds[name] = &kind{name: name, handler: h, opts: opts, every: every, last: -1}
+	return nil
+}
+
+// TriggerOn makes Run trigger the periodic kinds (see Trigger) on every
+// receive from ch: a state change that creates work for them (a key
+// rotation) need not wait for the next occurrence. Call it before Run.
+func (r *Runner) TriggerOn(ch <-chan struct{}, kinds ...string) error {
+	if ch == nil || len(kinds) == 0 {
+		return invalid("jobs: TriggerOn needs a channel and kinds")
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.started {
+		return errs.E(errs.FailedPrecondition, "JOBS_STARTED", "jobs: call TriggerOn before Run")
+	}
+	for _, name := range kinds {
+		if k, ok := r.kinds[name]; !ok || k.every == 0 {
+			return errs.E(errs.InvalidArgument, "NOT_PERIODIC_JOB_KIND", "jobs: %s is not a registered periodic kind", name)
+		}
+	}
+	r.triggers = append(r.triggers, trigger{ch: ch, kinds: kinds})
 	return nil
 }
 

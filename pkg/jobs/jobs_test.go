@@ -645,6 +645,9 @@ func TestShutdownWaitsForRunningHandlers(t *testing.T) {
 					case <-release:
 						return nil
 					case <-ctx.Done():
+						// Winding down takes (fake) time: Run must wait
+						// for it after canceling.
+						clk.Sleep(time.Second)
 						return ctx.Err()
 					}
 				}, Options{}); err != nil {
@@ -675,6 +678,15 @@ func TestShutdownWaitsForRunningHandlers(t *testing.T) {
 					close(release)
 				} else {
 					clk.Advance(10 * time.Second)
+					// The grace and poll timers have fired; the handler
+					// winds down (heartbeat, timeout and its sleep wait).
+					blockUntil(t, clk, 3)
+					select {
+					case <-runDone:
+						t.Fatal("Run returned while a canceled handler was still winding down")
+					default:
+					}
+					clk.Advance(time.Second)
 				}
 				if err := <-runDone; err != nil {
 					t.Fatalf("Run: %v", err)
@@ -698,7 +710,10 @@ func TestRun(t *testing.T) {
 		wake := make(chan struct{})
 		r := newRunner(t, db, clk, "a", nil)
 		var periodic, oneOff atomic.Int32
-		if err := r.Periodic("sweep", time.Hour, func(context.Context, Job) error { periodic.Add(1); return nil }, Options{Wake: wake}); err != nil {
+		if err := r.Periodic("sweep", time.Hour, func(context.Context, Job) error { periodic.Add(1); return nil }, Options{}); err != nil {
+			t.Fatal(err)
+		}
+		if err := r.TriggerOn(wake, "sweep"); err != nil {
 			t.Fatal(err)
 		}
 		if err := r.Register("work", func(context.Context, Job) error { oneOff.Add(1); return nil }, Options{}); err != nil {
@@ -724,6 +739,61 @@ func TestRun(t *testing.T) {
 	})
 }
 
+// Completed jobs, and dead occurrences of periodic kinds, are deleted once
+// older than the retention; other dead jobs are kept.
+func TestRetention(t *testing.T) {
+	storetest.ForEachDialect(t, nil, func(t *testing.T, db *store.DB) {
+		clk := clockwork.NewFakeClockAt(t0)
+		r := newRunner(t, db, clk, "a", func(c *Config) { c.Retention = 24 * time.Hour })
+		fail := func(context.Context, Job) error { return errors.New("x") }
+		for _, reg := range []error{
+			r.Periodic("sweep", time.Hour, fail, Options{MaxAttempts: 1}),
+			r.Register("ok", func(context.Context, Job) error { return nil }, Options{}),
+			r.Register("bad", fail, Options{MaxAttempts: 1}),
+		} {
+			if reg != nil {
+				t.Fatal(reg)
+			}
+		}
+		for _, k := range []string{"ok", "bad"} {
+			if _, err := r.Enqueue(t.Context(), k, nil, EnqueueOptions{}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		drain(t, r)
+		states := func() map[string]State {
+			rows, err := db.QueryContext(t.Context(), `SELECT kind, state FROM jobs`)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer rows.Close()
+			out := map[string]State{}
+			for rows.Next() {
+				var k string
+				var s State
+				if err := rows.Scan(&k, &s); err != nil {
+					t.Fatal(err)
+				}
+				out[k] = s
+			}
+			return out
+		}
+		want := map[string]State{"sweep": Dead, "ok": Completed, "bad": Dead}
+		if diff := cmp.Diff(want, states()); diff != "" {
+			t.Fatalf("before the retention (-want +got):\n%s", diff)
+		}
+		clk.Advance(25 * time.Hour)
+		drain(t, r) // runs (and kills) the current occurrence, purges the old rows
+		want = map[string]State{"sweep": Dead, "bad": Dead}
+		if diff := cmp.Diff(want, states()); diff != "" {
+			t.Errorf("after the retention (-want +got):\n%s", diff)
+		}
+		if n := countJobs(t, db); n != 2 {
+			t.Errorf("%d jobs after the retention; want the new occurrence and the dead one-off", n)
+		}
+	})
+}
+
 func TestInvalidUse(t *testing.T) {
 	db := storetest.SQLite(t, nil)
 	r := newRunner(t, db, clockwork.NewFakeClockAt(t0), "a", nil)
@@ -738,7 +808,8 @@ func TestInvalidUse(t *testing.T) {
 		"bad kind":        r.Register("Bad Kind", noop, Options{}),
 		"twice":           r.Register("work", noop, Options{}),
 		"nil handler":     r.Register("other", nil, Options{}),
-		"wake on one-off": r.Register("other", noop, Options{Wake: make(chan struct{})}),
+		"trigger one-off": r.TriggerOn(make(chan struct{}), "work"),
+		"trigger unknown": r.TriggerOn(make(chan struct{}), "nope"),
 		"zero interval":   r.Periodic("other", 0, noop, Options{}),
 	} {
 		if err == nil {

@@ -27,16 +27,11 @@ func (r *Runner) Run(ctx context.Context) error {
 		return errs.E(errs.FailedPrecondition, "JOBS_STARTED", "jobs: Run called twice")
 	}
 	r.started = true
-	kinds := make([]*kind, 0, len(r.kinds))
-	for _, k := range r.kinds {
-		kinds = append(kinds, k)
-	}
+	triggers := r.triggers
 	r.mu.Unlock()
 
-	for _, k := range kinds {
-		if k.opts.Wake != nil {
-			go r.forwardWake(ctx, k)
-		}
+	for _, tr := range triggers {
+		go r.forward(ctx, tr)
 	}
 	timer := r.clock.NewTimer(r.cfg.PollInterval)
 	defer timer.Stop()
@@ -74,15 +69,17 @@ func (r *Runner) shutdown() {
 	<-done
 }
 
-// forwardWake triggers k on every receive from its Wake channel.
-func (r *Runner) forwardWake(ctx context.Context, k *kind) {
+// forward triggers tr's kinds on every receive from its channel.
+func (r *Runner) forward(ctx context.Context, tr trigger) {
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-k.opts.Wake:
-			if err := r.Trigger(ctx, k.name); err != nil && ctx.Err() == nil {
-				r.log.Warn("jobs: trigger failed", "component", k.name, logging.Err(err))
+		case <-tr.ch:
+		}
+		for _, k := range tr.kinds {
+			if err := r.Trigger(ctx, k); err != nil && ctx.Err() == nil {
+				r.log.Warn("jobs: trigger failed", "component", k, logging.Err(err))
 			}
 		}
 	}
@@ -242,20 +239,36 @@ func (r *Runner) schedule(ctx context.Context, now time.Time) error {
 	return errors.Join(errList...)
 }
 
-// purge deletes completed jobs older than the retention, at most once per
-// poll interval and a thousand at a time (so one runner's poll stays short).
+// purge deletes completed jobs, and dead occurrences of periodic kinds (a
+// later occurrence supersedes them), once they are older than the
+// retention; at most once per hour of retention and a thousand rows at a
+// time, so that one poll stays short. Other dead jobs stay until an
+// operator deals with them.
 func (r *Runner) purge(ctx context.Context, now time.Time) error {
 	r.mu.Lock()
-	if now.Sub(r.lastPurge) < r.cfg.Retention/24 && !r.lastPurge.IsZero() {
+	if !r.lastPurge.IsZero() && now.Sub(r.lastPurge) < r.cfg.Retention/24 {
 		r.mu.Unlock()
 		return nil
 	}
 	r.lastPurge = now
+	var periodic []string
+	for _, k := range r.kinds {
+		if k.every != 0 {
+			periodic = append(periodic, k.name)
+		}
+	}
 	r.mu.Unlock()
+	dead := ""
+	args := []any{now.Add(-r.cfg.Retention).UnixMicro()}
+	if len(periodic) > 0 {
+		in, kindArgs := kindsIn(2, periodic)
+		dead = ` OR (state = 'dead' AND kind IN (` + in + `))`
+		args = append(args, kindArgs...)
+	}
 	_, err := r.db.ExecContext(ctx, `
 		DELETE FROM jobs WHERE id IN (
-			SELECT id FROM jobs WHERE state = 'completed' AND finished_us < $1 LIMIT 1000)`,
-		now.Add(-r.cfg.Retention).UnixMicro())
+			SELECT id FROM jobs WHERE finished_us < $1 AND (state = 'completed'`+dead+`) LIMIT 1000)`,
+		args...)
 	return store.MapError(err)
 }
 

@@ -65,6 +65,13 @@ func register(ctx context.Context, s *service.Service) error {
 	}
 	tokenvaultv1.RegisterTokenVaultServiceServer(gs, tvserver.New(eng))
 	s.Go("writer", eng.RunWriter)
-	s.Go("rewrap", func(ctx context.Context) error { return eng.RunRewrap(ctx, cfg.RewrapInterval) })
+	runner, err := s.Jobs(db)
+	if err != nil {
+		return err
+	}
+	if err := eng.ScheduleJobs(runner, cfg.RewrapInterval); err != nil {
+		return err
+	}
+	s.Go("key-cache-sweep", func(ctx context.Context) error { return eng.RunCacheSweep(ctx, cfg.RewrapInterval) })
 	return nil
 }

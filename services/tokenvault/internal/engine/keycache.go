@@ -15,8 +15,8 @@ import (
 // another, hence this thin layer over its plain LRU.
 //
 // Expired entries are dropped when they are next read and by sweep, which
-// RunRewrap calls on every round, so unwrapped keys do not outstay the TTL
-// in memory by more than the rewrap interval.
+// RunCacheSweep calls every interval, so unwrapped keys do not outstay the
+// TTL in memory by more than that interval.
 type keyCache[V any] struct {
 	mu  sync.Mutex
 	lru *simplelru.LRU[string, cached[V]]

@@ -8,6 +8,7 @@ import (
 
 	"github.com/sottohq/sotto/pkg/auditclient"
 	"github.com/sottohq/sotto/pkg/errs"
+	"github.com/sottohq/sotto/pkg/jobs"
 	"github.com/sottohq/sotto/pkg/logging"
 	"github.com/sottohq/sotto/services/tokenvault/internal/storage"
 	"github.com/sottohq/sotto/services/tokenvault/internal/tokens"
@@ -122,7 +123,7 @@ type RotationStatus struct {
 
 // RotateKeys rotates the key-encryption key when rotate is set (usually the
 // operator does this in Vault itself: tokenvault's Vault policy cannot),
-// wakes the background job and reports its backlog. Audited synchronously.
+// wakes the rewrap job and reports its backlog. Audited synchronously.
 func (e *Engine) RotateKeys(ctx context.Context, caller Caller, rotate bool) (RotationStatus, error) {
 	if rotate {
 		ev := auditclient.New(ctx, "tokenvault.rotate_keys", auditclient.Success)
@@ -142,8 +143,8 @@ func (e *Engine) RotateKeys(ctx context.Context, caller Caller, rotate bool) (Ro
 }
 
 // RotateSubjectKey gives a subject a new data key: new values use it at
-// once, and the background job re-encrypts the old values, then destroys
-// the old key. Audited synchronously.
+// once, and the re-encryption job moves the old values, then destroys the
+// old key. Audited synchronously.
 func (e *Engine) RotateSubjectKey(ctx context.Context, caller Caller, tenant, subject string) (RotationStatus, error) {
 	tenant, err := e.tenant(tenant)
 	if err != nil {
@@ -196,6 +197,8 @@ func (e *Engine) recordFailure(ctx context.Context, intent auditclient.Event, ca
 	e.outbox.Notify()
 }
 
+// poke wakes the rewrap and re-encryption jobs (ScheduleJobs); without
+// them it does nothing.
 func (e *Engine) poke() {
 	select {
 	case e.wake <- struct{}{}:
@@ -345,43 +348,90 @@ func (e *Engine) PurgeExpired(ctx context.Context) (int64, error) {
 	return e.store.DeleteExpired(ctx, e.opts.Now().UTC())
 }
 
-// RunRewrap keeps data keys wrapped under the latest KEK version and values
-// sealed with their subject's current data key: it checks every interval
-// (and when a rotation wakes it) and works through the backlog in batches.
-// Each round also drops expired keys from the in-memory caches.
-func (e *Engine) RunRewrap(ctx context.Context, interval time.Duration) error {
+// Kinds of tokenvault's background jobs (pkg/jobs): each is its own, so one
+// that fails (a key the KeyManager refuses) does not hold up the others,
+// and each runs on one replica at a time.
+const (
+	// JobRewrap keeps data keys wrapped under the latest KEK version.
+	JobRewrap = "tokenvault.rewrap"
+	// JobReencrypt moves values off retired data keys, then destroys them.
+	JobReencrypt = "tokenvault.reencrypt"
+	// JobPurgeExpired deletes tokens past their TTL.
+	JobPurgeExpired = "tokenvault.purge_expired"
+)
+
+// jobBatch is how many rows one pass of a job handles.
+const jobBatch = 100
+
+// ScheduleJobs registers tokenvault's background work on r as periodic jobs
+// run every interval; a key rotation (RotateKeys, RotateSubjectKey) runs the
+// rewrap and re-encryption at once. Progress lives in the database, so a job
+// interrupted by a restart resumes where it stopped.
+func (e *Engine) ScheduleJobs(r *jobs.Runner, every time.Duration) error {
+	for _, j := range []struct {
+		kind string
+		run  jobs.Handler
+	}{
+		{JobRewrap, e.untilDone(JobRewrap, e.RewrapOnce)},
+		{JobReencrypt, e.untilDone(JobReencrypt, e.ReencryptOnce)},
+		{JobPurgeExpired, func(ctx context.Context, _ jobs.Job) error {
+			n, err := e.PurgeExpired(ctx)
+			e.progressed(JobPurgeExpired, int(n))
+			return err
+		}},
+	} {
+		// A failed occurrence is retried twice; after that the next one
+		// (which sees the same work) takes over.
+		if err := r.Periodic(j.kind, every, j.run, jobs.Options{MaxAttempts: 3}); err != nil {
+			return err
+		}
+	}
+	return r.TriggerOn(e.wake, JobRewrap, JobReencrypt)
+}
+
+// untilDone makes a job of a batch pass: it runs passes until one moves
+// nothing. A row that fails does not stop the others; the job fails with
+// the first such error once the backlog is worked through, so that the
+// failure is counted and the row retried.
+func (e *Engine) untilDone(kind string, pass func(context.Context, int) (int, error)) jobs.Handler {
+	return func(ctx context.Context, _ jobs.Job) error {
+		var firstErr error
+		for ctx.Err() == nil {
+			n, err := pass(ctx, jobBatch)
+			firstErr = cmpErr(firstErr, err)
+			if n == 0 {
+				break
+			}
+			e.progressed(kind, n)
+		}
+		return cmpErr(firstErr, ctx.Err())
+	}
+}
+
+func (e *Engine) progressed(kind string, n int) {
+	if n > 0 && e.logger != nil {
+		e.logger.Info("background job progressed", "component", kind, "count", n)
+	}
+}
+
+// RunCacheSweep drops expired keys from this replica's in-memory caches
+// every interval until ctx is done (reads skip expired keys regardless; the
+// sweep keeps them from staying in memory). It is not a job: every replica
+// sweeps its own memory.
+func (e *Engine) RunCacheSweep(ctx context.Context, interval time.Duration) error {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
-		for _, job := range []struct {
-			name string
-			run  func(context.Context, int) (int, error)
-		}{{"rewrap", e.RewrapOnce}, {"reencrypt", e.ReencryptOnce}, {"purge", func(ctx context.Context, _ int) (int, error) {
-			n, err := e.PurgeExpired(ctx)
-			return int(n), err
-		}}} {
-			for {
-				n, err := job.run(ctx, 100)
-				if err != nil && ctx.Err() == nil {
-					e.logger.Warn("background job failed on some rows", "component", job.name, logging.Err(err))
-				}
-				if n == 0 {
-					break
-				}
-				e.logger.Info("background job progressed", "component", job.name, "count", n)
-			}
-		}
-		e.sweepCaches()
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-t.C:
-		case <-e.wake:
+			e.sweepCaches()
 		}
 	}
 }
 
-// sweepCaches drops expired keys from memory; reads skip them regardless.
+// sweepCaches drops expired keys from memory.
 func (e *Engine) sweepCaches() {
 	e.deks.sweep()
 	e.tenants.sweep()

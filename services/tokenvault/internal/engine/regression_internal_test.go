@@ -312,7 +312,8 @@ func opensUnder(t *testing.T, db *store.DB, km keys.KeyManager, subject string, 
 // TestRegressionReencryptStaleCurrent: replica b holds v1 as the subject's
 // current key when replica a rotates to v2; b's re-encryption pass seals
 // under v2 (the database's word, not its cache), once, and then reports no
-// more progress (a pass that kept reporting progress would spin RunRewrap).
+// more progress (a pass that kept reporting progress would spin the
+// re-encryption job).
 func TestRegressionReencryptStaleCurrent(t *testing.T) {
 	storetest.ForEachDialect(t, migrations.FS, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
