@@ -17,8 +17,9 @@ type Config struct {
 	// KeyCacheSize and KeyCacheTTL bound the cache of unwrapped data keys.
 	KeyCacheSize int           `env:"TOKENVAULT_KEY_CACHE_SIZE" envDefault:"100000"`
 	KeyCacheTTL  time.Duration `env:"TOKENVAULT_KEY_CACHE_TTL" envDefault:"5m"`
-	// RewrapInterval is how often the background job runs: it rewraps keys
-	// wrapped under an older key-encryption key version, re-encrypts values
-	// under retired data keys and purges expired tokens.
+	// RewrapInterval is how often the periodic jobs run (rewrap keys wrapped
+	// under an older key-encryption key version, re-encrypt values under
+	// retired data keys, purge expired tokens; see pkg/jobs) and how often
+	// each replica sweeps expired keys from its cache.
 	RewrapInterval time.Duration `env:"TOKENVAULT_REWRAP_INTERVAL" envDefault:"1m"`
 }
