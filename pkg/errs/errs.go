@@ -18,8 +18,38 @@ import (
 	"google.golang.org/protobuf/protoadapt"
 )
 
-// Domain is the ErrorInfo domain of every Sotto error.
+// Domain is the ErrorInfo domain of an error before it leaves a service;
+// pkg/server replaces it with the service's own (ServiceDomain), so a client
+// can tell which service a reason belongs to.
 const Domain = "sotto.dev"
+
+// ServiceDomain is the ErrorInfo domain of the named service's errors:
+// "<service>.sotto.dev". Each service keeps its reasons in one catalogue.
+func ServiceDomain(service string) string { return service + "." + Domain }
+
+// InDomain returns st with its ErrorInfo moved from the generic Domain to
+// domain. An ErrorInfo of another domain (a downstream service's error
+// passed on) keeps its own.
+func InDomain(st *status.Status, domain string) *status.Status {
+	details := st.Details()
+	changed := false
+	for i, d := range details {
+		if info, ok := d.(*errdetails.ErrorInfo); ok && info.GetDomain() == Domain {
+			details[i] = &errdetails.ErrorInfo{Reason: info.GetReason(), Domain: domain, Metadata: info.GetMetadata()}
+			changed = true
+		}
+	}
+	if !changed {
+		return st
+	}
+	out := status.New(st.Code(), st.Message())
+	for _, d := range details {
+		if m, ok := d.(protoadapt.MessageV1); ok {
+			out = withDetail(out, m)
+		}
+	}
+	return out
+}
 
 // Kind classifies an error by what the caller can do about it.
 type Kind uint8

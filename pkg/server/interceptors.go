@@ -123,31 +123,32 @@ func recoverPanic(logger *slog.Logger, method string, err *error) {
 }
 
 // errorsUnary and errorsStream map handler errors to client-safe statuses
-// (see mapError).
-func errorsUnary(logger *slog.Logger) grpc.UnaryServerInterceptor {
+// in the service's ErrorInfo domain (see mapError).
+func errorsUnary(logger *slog.Logger, domain string) grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 		resp, err := handler(ctx, req)
 		if err != nil {
-			return nil, mapError(ctx, logger, info.FullMethod, err)
+			return nil, mapError(ctx, logger, domain, info.FullMethod, err)
 		}
 		return resp, nil
 	}
 }
 
-func errorsStream(logger *slog.Logger) grpc.StreamServerInterceptor {
+func errorsStream(logger *slog.Logger, domain string) grpc.StreamServerInterceptor {
 	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
-		return mapError(ss.Context(), logger, info.FullMethod, handler(srv, ss))
+		return mapError(ss.Context(), logger, domain, info.FullMethod, handler(srv, ss))
 	}
 }
 
-// mapError turns err into the status the client gets (errs.ToStatus) and
+// mapError turns err into the status the client gets (errs.ToStatus, with
+// this service's ErrorInfo domain on its own reasons) and
 // logs internal errors with logging.Err, whose fields say what failed
 // without the cause's text.
-func mapError(ctx context.Context, logger *slog.Logger, method string, err error) error {
+func mapError(ctx context.Context, logger *slog.Logger, domain, method string, err error) error {
 	if err == nil {
 		return nil
 	}
-	st := errs.ToStatus(err)
+	st := errs.InDomain(errs.ToStatus(err), domain)
 	if st.Code() == codes.Internal {
 		logger.ErrorContext(ctx, "internal error", "method", method, logging.Err(err))
 	}

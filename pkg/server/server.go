@@ -29,6 +29,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/sottohq/sotto/pkg/authz"
+	"github.com/sottohq/sotto/pkg/errs"
 	"github.com/sottohq/sotto/pkg/mtls"
 	"github.com/sottohq/sotto/pkg/telemetry"
 )
@@ -132,7 +133,7 @@ func NewWithParts(name string, cfg Config, policy authz.Policy, logger *slog.Log
 			logUnary(logger),
 			recoverUnary(logger),
 			decodedUnary(codec),
-			errorsUnary(logger),
+			errorsUnary(logger, errs.ServiceDomain(name)),
 			authorizer.UnaryInterceptor(),
 			validateUnary(),
 		),
@@ -140,7 +141,7 @@ func NewWithParts(name string, cfg Config, policy authz.Policy, logger *slog.Log
 			logStream(logger),
 			recoverStream(logger),
 			decodedStream(codec),
-			errorsStream(logger),
+			errorsStream(logger, errs.ServiceDomain(name)),
 			authorizer.StreamInterceptor(),
 			validateStream(),
 		),

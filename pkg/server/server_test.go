@@ -38,6 +38,9 @@ func (s *testService) UnaryCall(ctx context.Context, req *testpb.SimpleRequest) 
 		return nil, errors.New(`pq: duplicate key value (email)=(jane@example.com)`)
 	case "typed-error":
 		return nil, errs.E(errs.NotFound, "THING_NOT_FOUND", "thing not found")
+	case "downstream-error":
+		// A status another service returned, passed on.
+		return nil, errs.InDomain(errs.E(errs.NotFound, "EVENT_NOT_FOUND", "event not found").GRPCStatus(), errs.ServiceDomain("audit")).Err()
 	case "slow":
 		close(s.entered)
 		<-s.release
