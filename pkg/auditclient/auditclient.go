@@ -22,6 +22,7 @@ import (
 
 	auditv1 "github.com/sottohq/sotto/gen/go/sotto/audit/v1"
 	"github.com/sottohq/sotto/pkg/errs"
+	"github.com/sottohq/sotto/pkg/mtls"
 )
 
 // Outcome of an audited operation.
@@ -56,12 +57,42 @@ type Event struct {
 	CallerWorkload string
 }
 
-// New returns an event with a fresh ID, the current time and the trace ID of
-// ctx's span.
-func New(ctx context.Context, action string, outcome Outcome) Event {
-	e := Event{ID: uuid.Must(uuid.NewV7()).String(), Time: time.Now().UTC(), Action: action, Outcome: outcome}
+// Action names an audited operation, "<service>.<verb>". Each service
+// declares its actions as constants in one place; the audit service accepts
+// from a workload only actions of its own namespace.
+type Action string
+
+// Purposes events are recorded under, shared by the suite's services (the
+// consent service's catalogue will be their source).
+const (
+	PurposeOrderSupport = "order_support"
+	PurposeDSRAccess    = "dsr_access"
+	PurposeDSRErasure   = "dsr_erasure"
+)
+
+type endUserKey struct{}
+
+// WithEndUser marks ctx as acting for an end user (the subject of the
+// identity service's verified access token), so events built from it name
+// that person as their actor.
+func WithEndUser(ctx context.Context, subject string) context.Context {
+	return context.WithValue(ctx, endUserKey{}, subject)
+}
+
+// New returns an event with a fresh ID and the current time, filled from
+// ctx: the trace ID of its span, the workload that called this service (the
+// mTLS peer of the RPC being served, if any) and the end user it acts for
+// (WithEndUser, if any).
+func New(ctx context.Context, action Action, outcome Outcome) Event {
+	e := Event{ID: uuid.Must(uuid.NewV7()).String(), Time: time.Now().UTC(), Action: string(action), Outcome: outcome}
 	if sc := trace.SpanContextFromContext(ctx); sc.HasTraceID() {
 		e.TraceID = sc.TraceID().String()
+	}
+	if id, err := mtls.PeerID(ctx); err == nil {
+		e.CallerWorkload = id.String()
+	}
+	if subject, ok := ctx.Value(endUserKey{}).(string); ok {
+		e.ActorSubject = subject
 	}
 	return e
 }

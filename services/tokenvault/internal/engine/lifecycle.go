@@ -180,7 +180,7 @@ func (e *Engine) RotateSubjectKey(ctx context.Context, caller Caller, tenant, su
 // with the real outcome when the operation then failed, through the outbox
 // so that it survives an audit outage.
 func (e *Engine) recordFailure(ctx context.Context, intent auditclient.Event, cause error) {
-	ev := auditclient.New(ctx, intent.Action, auditclient.Failure)
+	ev := auditclient.New(ctx, auditclient.Action(intent.Action), auditclient.Failure)
 	ev.Subject, ev.ActorSubject, ev.ResourceType, ev.ResourceID, ev.Purpose, ev.CallerWorkload =
 		intent.Subject, intent.ActorSubject, intent.ResourceType, intent.ResourceID, intent.Purpose, intent.CallerWorkload
 	ev.Reason = errs.ReasonOf(cause)
