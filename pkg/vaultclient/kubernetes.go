@@ -90,14 +90,14 @@ func (k *kubeLogin) refresh(ctx context.Context, used string) (string, error) {
 func (k *kubeLogin) login(ctx context.Context) error {
 	b, err := os.ReadFile(k.jwtFile)
 	if err != nil {
-		return errs.Wrap(fmt.Errorf("Kubernetes service account token: %w", err),
+		return errs.Wrap(fmt.Errorf("kubernetes service account token: %w", err),
 			errs.FailedPrecondition, "VAULT_K8S_JWT_UNREADABLE", "cannot read the Kubernetes service account token")
 	}
 	jwt := strings.TrimSpace(string(b))
 	if jwt == "" {
 		// The helper below would fall back to the default path on an empty
 		// JWT, logging in as whatever account that file belongs to.
-		return errs.Wrap(fmt.Errorf("Kubernetes service account token file %s is empty", k.jwtFile),
+		return errs.Wrap(fmt.Errorf("kubernetes service account token file %s is empty", k.jwtFile),
 			errs.FailedPrecondition, "VAULT_K8S_JWT_EMPTY", "the Kubernetes service account token file is empty")
 	}
 	method, err := kubernetes.NewKubernetesAuth(k.role,
@@ -128,7 +128,7 @@ func loginErr(err error, role, mount string) error {
 	if errors.Is(err, context.Canceled) {
 		return err
 	}
-	cause := fmt.Errorf("Vault Kubernetes login as role %q at auth/%s: %w", role, mount, err)
+	cause := fmt.Errorf("vault Kubernetes login as role %q at auth/%s: %w", role, mount, err)
 	var re *api.ResponseError
 	if errors.As(err, &re) && (re.StatusCode == http.StatusBadRequest || re.StatusCode == http.StatusForbidden) {
 		return errs.Wrap(cause, errs.PermissionDenied, "VAULT_LOGIN_DENIED", "Vault refused the Kubernetes login")

@@ -75,11 +75,11 @@ func (f *fileToken) read() error {
 	}
 	tok := strings.TrimSpace(string(b))
 	if tok == "" {
-		return errs.Wrap(fmt.Errorf("Vault token file %s is empty", f.path),
+		return errs.Wrap(fmt.Errorf("vault token file %s is empty", f.path),
 			errs.FailedPrecondition, "VAULT_TOKEN_FILE_EMPTY", "the Vault token file is empty")
 	}
 	if !validToken(tok) {
-		return errs.Wrap(fmt.Errorf("Vault token file %s holds more than one line or control characters", f.path),
+		return errs.Wrap(fmt.Errorf("vault token file %s holds more than one line or control characters", f.path),
 			errs.FailedPrecondition, "VAULT_TOKEN_FILE_INVALID", "the Vault token file does not hold a token")
 	}
 	f.tok = tok
@@ -89,6 +89,6 @@ func (f *fileToken) read() error {
 // unreadable wraps a stat or read error. Its text names the path and the
 // reason (not found, permission), never file content.
 func (f *fileToken) unreadable(err error) error {
-	return errs.Wrap(fmt.Errorf("Vault token file: %w", err),
+	return errs.Wrap(fmt.Errorf("vault token file: %w", err),
 		errs.FailedPrecondition, "VAULT_TOKEN_FILE_UNREADABLE", "cannot read the Vault token file")
 }

@@ -88,9 +88,9 @@ func TestFileTokenFailsClosed(t *testing.T) {
 	t.Parallel()
 	const secret = "hvs.must-not-leak"
 	tests := []struct {
-		name   string
+		name      string
 		breakFile func(t *testing.T, path string)
-		reason string
+		reason    string
 	}{
 		{"emptied", func(t *testing.T, path string) { writeAtomic(t, path, "  \n") }, "VAULT_TOKEN_FILE_EMPTY"},
 		{"removed", func(t *testing.T, path string) {

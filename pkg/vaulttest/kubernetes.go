@@ -171,8 +171,16 @@ func (s *Server) EnableKubernetesAuth(t testing.TB, k *Kubernetes) {
 }
 
 // serviceAccountClaims are the claims of a projected service account token.
+// The registered claims are spelled out because the API server writes aud
+// as a list even with one audience, and Vault's decoder rejects a bare
+// string (which jwt.Claims would produce).
 type serviceAccountClaims struct {
-	jwt.Claims
+	Issuer     string           `json:"iss"`
+	Subject    string           `json:"sub"`
+	Audience   []string         `json:"aud"`
+	IssuedAt   *jwt.NumericDate `json:"iat"`
+	NotBefore  *jwt.NumericDate `json:"nbf"`
+	Expiry     *jwt.NumericDate `json:"exp"`
 	Kubernetes struct {
 		Namespace      string    `json:"namespace"`
 		ServiceAccount objectRef `json:"serviceaccount"`
@@ -191,11 +199,10 @@ func signToken(t testing.TB, key *ecdsa.PrivateKey, namespace, name, uid string)
 		t.Fatalf("vaulttest: %v", err)
 	}
 	now := time.Now()
-	var c serviceAccountClaims
-	c.Claims = jwt.Claims{
+	c := serviceAccountClaims{
 		Issuer:    kubeIssuer,
 		Subject:   "system:serviceaccount:" + namespace + ":" + name,
-		Audience:  jwt.Audience{kubeAudience},
+		Audience:  []string{kubeAudience},
 		IssuedAt:  jwt.NewNumericDate(now),
 		NotBefore: jwt.NewNumericDate(now),
 		Expiry:    jwt.NewNumericDate(now.Add(time.Hour)),
@@ -285,17 +292,18 @@ func (k *Kubernetes) review(spec tokenReviewSpec) tokenReviewStatus {
 		rev.Namespace, rev.Name = c.Kubernetes.Namespace, c.Kubernetes.ServiceAccount.Name
 	}
 	c = serviceAccountClaims{}
-	if err := tok.Claims(&k.key.PublicKey, &c); err != nil {
+	var std jwt.Claims
+	if err := tok.Claims(&k.key.PublicKey, &std, &c); err != nil {
 		return tokenReviewStatus{}
 	}
-	if c.ValidateWithLeeway(jwt.Expected{Issuer: kubeIssuer, Time: time.Now()}, 0) != nil {
+	if std.ValidateWithLeeway(jwt.Expected{Issuer: kubeIssuer, Time: time.Now()}, 0) != nil {
 		return tokenReviewStatus{}
 	}
-	audiences := []string(c.Audience)
+	audiences := []string(std.Audience)
 	if len(spec.Audiences) > 0 {
 		audiences = nil
 		for _, a := range spec.Audiences {
-			if c.Audience.Contains(a) {
+			if std.Audience.Contains(a) {
 				audiences = append(audiences, a)
 			}
 		}
