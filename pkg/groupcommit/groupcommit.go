@@ -95,7 +95,7 @@ type Batcher[In, Out any] struct {
 	wake    chan struct{} // to the flusher, when it is idle and items arrive
 	mu      sync.Mutex
 	queue   []*call[In, Out]
-	started bool // the flusher goroutine runs
+	started bool // the flusher goroutine was started
 	idle    bool // the flusher waits for wake
 	stopped bool
 	flusher sync.WaitGroup
@@ -154,7 +154,7 @@ func (b *Batcher[In, Out]) Submit(ctx context.Context, in In) (Out, error) {
 	case <-c.done:
 	case <-ctx.Done():
 		select {
-		case <-c.done: // the answer came first after all
+		case <-c.done: // the answer is there too: better than none
 		default:
 			return zero, ctx.Err()
 		}
