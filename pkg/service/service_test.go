@@ -215,7 +215,7 @@ func TestTasksStopInReverseOrderAfterTheAPIDrains(t *testing.T) {
 				// Work a task does while it stops: committed through the
 				// outbox, it must still reach the audit service.
 				if err := db.InTx(context.Background(), func(tx *sql.Tx) error {
-					return outbox.Enqueue(context.Background(), tx, auditclient.New(context.Background(), name+".stopped", auditclient.Success))
+					return outbox.Enqueue(context.Background(), tx, auditclient.New(context.Background(), auditclient.Action(name+".stopped"), auditclient.Success))
 				}); err != nil {
 					return err
 				}
