@@ -20,6 +20,7 @@ import (
 	auditv1 "github.com/sottohq/sotto/gen/go/sotto/audit/v1"
 	"github.com/sottohq/sotto/pkg/errs"
 	"github.com/sottohq/sotto/pkg/keys"
+	"github.com/sottohq/sotto/services/audit/internal/reasons"
 )
 
 // SubjectHasher replaces subject identifiers with keyed HMACs, so the log
@@ -53,7 +54,7 @@ func NewSubjectHasher(ctx context.Context, km keys.KeyManager, kek string, store
 		}
 	}
 	if _, ok := h.keys[1]; !ok {
-		return nil, errs.E(errs.Internal, "HMAC_KEY_MISSING", "subject HMAC key version 1 is missing")
+		return nil, errs.E(errs.Internal, reasons.HmacKeyMissing, "subject HMAC key version 1 is missing")
 	}
 	return h, nil
 }
@@ -72,7 +73,7 @@ func (h *SubjectHasher) load(ctx context.Context) error {
 		}
 		if len(k) != 32 {
 			// A short key would make the "keyed" hash guessable.
-			return errs.E(errs.Internal, "HMAC_KEY_INVALID", "subject HMAC key has the wrong length")
+			return errs.E(errs.Internal, reasons.HmacKeyInvalid, "subject HMAC key has the wrong length")
 		}
 		loaded[v] = k
 		latest = max(latest, v)
@@ -91,7 +92,7 @@ func (h *SubjectHasher) Rotate(ctx context.Context) error {
 	h.mu.RUnlock()
 	k := make([]byte, 32)
 	if _, err := rand.Read(k); err != nil {
-		return errs.Wrap(err, errs.Internal, "RANDOM_FAILED", "cannot generate key")
+		return errs.Wrap(err, errs.Internal, reasons.RandomFailed, "cannot generate key")
 	}
 	w, err := h.km.WrapKey(ctx, h.kek, k, hmacAAD(next))
 	if err != nil {
@@ -159,7 +160,7 @@ func (h *SubjectHasher) PageTokenKey() ([]byte, error) {
 	h.mu.RUnlock()
 	k, err := hkdf.Key(sha256.New, first, nil, "sotto/audit/page-token/v1", 32)
 	if err != nil {
-		return nil, errs.Wrap(err, errs.Internal, "KEY_DERIVATION_FAILED", "cannot derive the page token key")
+		return nil, errs.Wrap(err, errs.Internal, reasons.KeyDerivationFailed, "cannot derive the page token key")
 	}
 	return k, nil
 }
@@ -208,11 +209,11 @@ func (s *CheckpointSigner) refresh(ctx context.Context, version int) error {
 	}
 	vkey, err := note.NewEd25519VerifierKey(s.origin, pub)
 	if err != nil {
-		return errs.Wrap(err, errs.InvalidArgument, "INVALID_ORIGIN", "checkpoint origin is not a valid note key name")
+		return errs.Wrap(err, errs.InvalidArgument, reasons.InvalidOrigin, "checkpoint origin is not a valid note key name")
 	}
 	v, err := note.NewVerifier(vkey)
 	if err != nil {
-		return errs.Wrap(err, errs.Internal, "VERIFIER_FAILED", "cannot build checkpoint verifier")
+		return errs.Wrap(err, errs.Internal, reasons.VerifierFailed, "cannot build checkpoint verifier")
 	}
 	s.mu.Lock()
 	s.version, s.pub, s.verifier, s.vkey = version, pub, v, vkey
@@ -239,7 +240,7 @@ func (s *CheckpointSigner) Sign(ctx context.Context, size uint64, root []byte) (
 		return nil, ns.err
 	}
 	if err != nil {
-		return nil, errs.Wrap(err, errs.Internal, "CHECKPOINT_SIGN_FAILED", "cannot sign checkpoint")
+		return nil, errs.Wrap(err, errs.Internal, reasons.CheckpointSignFailed, "cannot sign checkpoint")
 	}
 	return signed, nil
 }
@@ -277,7 +278,7 @@ func (n *noteSigner) Sign(msg []byte) ([]byte, error) {
 			n.err = rerr
 			return nil, rerr
 		}
-		n.err = errs.E(errs.Unavailable, "SIGNING_KEY_ROTATED", "checkpoint signing key rotated; retry")
+		n.err = errs.E(errs.Unavailable, reasons.SigningKeyRotated, "checkpoint signing key rotated; retry")
 		return nil, n.err
 	}
 	return sig.Sig, nil

@@ -23,6 +23,7 @@ import (
 	auditv1 "github.com/sottohq/sotto/gen/go/sotto/audit/v1"
 	"github.com/sottohq/sotto/pkg/errs"
 	"github.com/sottohq/sotto/pkg/groupcommit"
+	"github.com/sottohq/sotto/services/audit/internal/reasons"
 )
 
 // ErrConflict means another writer moved the tree head; the sequencer reloads
@@ -123,7 +124,7 @@ func (l *Log) reload(ctx context.Context) error {
 	}
 	rng, err := rangeFactory.NewRange(0, uint64(size), hashes)
 	if err != nil {
-		return errs.Wrap(err, errs.Internal, "TREE_CORRUPT", "stored tree is inconsistent")
+		return errs.Wrap(err, errs.Internal, reasons.TreeCorrupt, "stored tree is inconsistent")
 	}
 	l.mu.Lock()
 	l.rng = rng
@@ -160,7 +161,7 @@ func (l *Log) Run(ctx context.Context) error {
 func (l *Log) Append(ctx context.Context, subs []Submission) ([]Result, error) {
 	res, err := l.appends.Submit(ctx, subs)
 	if errors.Is(err, groupcommit.ErrStopped) {
-		return nil, errs.Wrap(err, errs.Unavailable, "AUDIT_SHUTTING_DOWN", "audit log is shutting down")
+		return nil, errs.Wrap(err, errs.Unavailable, reasons.AuditShuttingDown, "audit log is shutting down")
 	}
 	// On a context error the batch may still commit; the caller retries by
 	// event ID, which is idempotent.
@@ -183,7 +184,7 @@ func (l *Log) commit(ctx context.Context, batch [][]Submission) ([]groupcommit.R
 		}
 	}
 	if errors.Is(err, ErrConflict) {
-		return nil, errs.E(errs.Aborted, "TREE_CONTENTION", "concurrent writers; retry")
+		return nil, errs.E(errs.Aborted, reasons.TreeContention, "concurrent writers; retry")
 	}
 	return res, err
 }
@@ -209,7 +210,7 @@ func (l *Log) tryCommit(ctx context.Context, batch [][]Submission) ([]groupcommi
 	// Work on a copy so that a failed commit leaves the committed state intact.
 	work, err := rangeFactory.NewRange(0, rng.End(), append([][]byte(nil), rng.Hashes()...))
 	if err != nil {
-		return nil, errs.Wrap(err, errs.Internal, "TREE_CORRUPT", "tree state is inconsistent")
+		return nil, errs.Wrap(err, errs.Internal, reasons.TreeCorrupt, "tree state is inconsistent")
 	}
 
 	now := l.opts.Now().UTC()
@@ -233,7 +234,7 @@ func (l *Log) tryCommit(ctx context.Context, batch [][]Submission) ([]groupcommi
 				}
 			}
 			if ok && !bytes.Equal(prev.InputDigest, digests[i]) {
-				out[r].Err = errs.E(errs.AlreadyExists, "EVENT_ID_CONFLICT", "event_id is already used by a different event")
+				out[r].Err = errs.E(errs.AlreadyExists, reasons.EventIdConflict, "event_id is already used by a different event")
 				break
 			}
 			mine[id] = digests[i]
@@ -255,7 +256,7 @@ func (l *Log) tryCommit(ctx context.Context, batch [][]Submission) ([]groupcommi
 			e.Index = int64(work.End())
 			e.InputDigest = digests[i]
 			if err := work.Append(Hasher.HashLeaf(e.Data), visit); err != nil {
-				return nil, errs.Wrap(err, errs.Internal, "TREE_CORRUPT", "tree append failed")
+				return nil, errs.Wrap(err, errs.Internal, reasons.TreeCorrupt, "tree append failed")
 			}
 			known[id] = Logged{Index: e.Index, InputDigest: e.InputDigest}
 			entries = append(entries, e)
@@ -308,7 +309,7 @@ func (l *Log) entry(ctx context.Context, s Submission, now time.Time) (Entry, er
 	}
 	data, err := proto.MarshalOptions{Deterministic: true}.Marshal(ev)
 	if err != nil {
-		return Entry{}, errs.Wrap(err, errs.Internal, "ENCODE_FAILED", "could not encode event")
+		return Entry{}, errs.Wrap(err, errs.Internal, reasons.EncodeFailed, "could not encode event")
 	}
 	return Entry{
 		EventID:          ev.EventId,
@@ -325,7 +326,7 @@ func (l *Log) entry(ctx context.Context, s Submission, now time.Time) (Entry, er
 func DecodeEntry(e Entry) (*auditv1.Event, error) {
 	ev := &auditv1.Event{}
 	if err := proto.Unmarshal(e.Data, ev); err != nil {
-		return nil, errs.Wrap(err, errs.Internal, "ENTRY_CORRUPT", "stored entry cannot be decoded")
+		return nil, errs.Wrap(err, errs.Internal, reasons.EntryCorrupt, "stored entry cannot be decoded")
 	}
 	ev.LeafIndex = e.Index
 	return ev, nil
@@ -359,7 +360,7 @@ func (l *Log) Checkpoint(ctx context.Context) (Checkpoint, error) {
 	}
 	root, size, err := l.root()
 	if err != nil {
-		return Checkpoint{}, errs.Wrap(err, errs.Internal, "TREE_CORRUPT", "cannot compute root")
+		return Checkpoint{}, errs.Wrap(err, errs.Internal, reasons.TreeCorrupt, "cannot compute root")
 	}
 	if latest.Note != nil && latest.Size >= size {
 		return latest, nil
@@ -392,7 +393,7 @@ func (l *Log) resolveSize(ctx context.Context, size int64) (int64, error) {
 		return c.Size, nil
 	}
 	if size > l.Size() {
-		return 0, errs.E(errs.InvalidArgument, "TREE_SIZE_TOO_LARGE", "tree size is larger than the log")
+		return 0, errs.E(errs.InvalidArgument, reasons.TreeSizeTooLarge, "tree size is larger than the log")
 	}
 	return size, nil
 }
@@ -408,11 +409,11 @@ func (l *Log) InclusionProof(ctx context.Context, eventID string, size int64) (i
 		return 0, 0, nil, err
 	}
 	if e.Index >= treeSize {
-		return 0, 0, nil, errs.E(errs.FailedPrecondition, "EVENT_NOT_YET_CHECKPOINTED", "event is not in a tree of that size yet")
+		return 0, 0, nil, errs.E(errs.FailedPrecondition, reasons.EventNotYetCheckpointed, "event is not in a tree of that size yet")
 	}
 	nodes, err := proof.Inclusion(uint64(e.Index), uint64(treeSize))
 	if err != nil {
-		return 0, 0, nil, errs.Wrap(err, errs.InvalidArgument, "INVALID_PROOF_REQUEST", "invalid proof request")
+		return 0, 0, nil, errs.Wrap(err, errs.InvalidArgument, reasons.InvalidProofRequest, "invalid proof request")
 	}
 	hashes, err = l.rehash(ctx, nodes)
 	return e.Index, treeSize, hashes, err
@@ -426,11 +427,11 @@ func (l *Log) ConsistencyProof(ctx context.Context, from, to int64) (int64, [][]
 		return 0, nil, err
 	}
 	if from > to {
-		return 0, nil, errs.E(errs.InvalidArgument, "INVALID_PROOF_REQUEST", "from_size is larger than to_size")
+		return 0, nil, errs.E(errs.InvalidArgument, reasons.InvalidProofRequest, "from_size is larger than to_size")
 	}
 	nodes, err := proof.Consistency(uint64(from), uint64(to))
 	if err != nil {
-		return 0, nil, errs.Wrap(err, errs.InvalidArgument, "INVALID_PROOF_REQUEST", "invalid proof request")
+		return 0, nil, errs.Wrap(err, errs.InvalidArgument, reasons.InvalidProofRequest, "invalid proof request")
 	}
 	hashes, err := l.rehash(ctx, nodes)
 	return to, hashes, err
@@ -443,7 +444,7 @@ func (l *Log) rehash(ctx context.Context, nodes proof.Nodes) ([][]byte, error) {
 	}
 	out, err := nodes.Rehash(hashes, Hasher.HashChildren)
 	if err != nil {
-		return nil, errs.Wrap(err, errs.Internal, "TREE_CORRUPT", "cannot build proof")
+		return nil, errs.Wrap(err, errs.Internal, reasons.TreeCorrupt, "cannot build proof")
 	}
 	return out, nil
 }
@@ -457,7 +458,7 @@ func (l *Log) Event(ctx context.Context, eventID string) (*auditv1.Event, error)
 	ev, err := DecodeEntry(e)
 	if err == nil && ev.GetEventId() != eventID {
 		// The index column was edited: never serve another event in its place.
-		return nil, errs.E(errs.Internal, "ENTRY_CORRUPT", "stored entry does not match its index")
+		return nil, errs.E(errs.Internal, reasons.EntryCorrupt, "stored entry does not match its index")
 	}
 	return ev, err
 }
@@ -495,7 +496,7 @@ func (l *Log) List(ctx context.Context, q Query) ([]*auditv1.Event, error) {
 		if !matches(ev, f) {
 			// The search columns disagree with the hashed entry: someone edited
 			// the database. Fail rather than answer from altered indexes.
-			return nil, errs.E(errs.Internal, "ENTRY_CORRUPT", "stored entry does not match its index")
+			return nil, errs.E(errs.Internal, reasons.EntryCorrupt, "stored entry does not match its index")
 		}
 		out = append(out, ev)
 	}

@@ -10,6 +10,7 @@ import (
 
 	auditv1 "github.com/sottohq/sotto/gen/go/sotto/audit/v1"
 	"github.com/sottohq/sotto/pkg/errs"
+	"github.com/sottohq/sotto/services/audit/internal/reasons"
 )
 
 // AppendLimit bounds how many events one workload may append: a sustained
@@ -48,7 +49,7 @@ func (a *appendLimiter) allow(workload string, n int) error {
 	}
 	a.mu.Unlock()
 	if !b.AllowN(a.now(), n) {
-		return errs.E(errs.ResourceExhausted, "APPEND_RATE_LIMITED", "too many audit events from this workload; retry later")
+		return errs.E(errs.ResourceExhausted, reasons.AppendRateLimited, "too many audit events from this workload; retry later")
 	}
 	return nil
 }
@@ -61,7 +62,7 @@ func checkNamespaces(workloadPath string, events []*auditv1.EventInput) error {
 	for _, e := range events {
 		ns, _, _ := strings.Cut(e.GetAction(), ".")
 		if ns != name {
-			return errs.E(errs.InvalidArgument, "ACTION_NOT_OWNED", "a workload records only actions of its own namespace (%s.*)", name)
+			return errs.E(errs.InvalidArgument, reasons.ActionNotOwned, "a workload records only actions of its own namespace (%s.*)", name)
 		}
 	}
 	return nil

@@ -16,6 +16,7 @@ import (
 	"github.com/sottohq/sotto/pkg/errs"
 	"github.com/sottohq/sotto/pkg/store"
 	"github.com/sottohq/sotto/services/audit/internal/ledger"
+	"github.com/sottohq/sotto/services/audit/internal/reasons"
 )
 
 // Store implements ledger.Store.
@@ -72,7 +73,7 @@ func (s *Store) Nodes(ctx context.Context, ids []compact.NodeID) ([][]byte, erro
 	for i, id := range ids {
 		h, ok := found[id]
 		if !ok {
-			return nil, errs.E(errs.Internal, "TREE_NODE_MISSING", "tree node missing")
+			return nil, errs.E(errs.Internal, reasons.TreeNodeMissing, "tree node missing")
 		}
 		out[i] = h
 	}
@@ -178,7 +179,7 @@ func scanEntry(row interface{ Scan(...any) error }, extra ...any) (ledger.Entry,
 func (s *Store) Entry(ctx context.Context, eventID string) (ledger.Entry, error) {
 	e, err := scanEntry(s.db.QueryRowContext(ctx, `SELECT `+entryColumns+` FROM entries WHERE event_id = $1`, eventID))
 	if errors.Is(err, sql.ErrNoRows) {
-		return e, errs.E(errs.NotFound, "EVENT_NOT_FOUND", "event not found")
+		return e, errs.E(errs.NotFound, reasons.EventNotFound, "event not found")
 	}
 	return e, store.MapError(err)
 }
@@ -269,7 +270,7 @@ func scanCheckpoint(row interface{ Scan(...any) error }) (ledger.Checkpoint, err
 	err := row.Scan(&c.Size, &c.Root, &c.Note, &us)
 	c.SignTime = time.UnixMicro(us).UTC()
 	if errors.Is(err, sql.ErrNoRows) {
-		return c, errs.E(errs.NotFound, "CHECKPOINT_NOT_FOUND", "no checkpoint for that tree size")
+		return c, errs.E(errs.NotFound, reasons.CheckpointNotFound, "no checkpoint for that tree size")
 	}
 	return c, store.MapError(err)
 }
