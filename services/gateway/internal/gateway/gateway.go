@@ -126,7 +126,7 @@ func validURL(next http.Handler) http.Handler {
 			}
 		}
 		if !ok {
-			writeError(w, http.StatusBadRequest, codes.InvalidArgument, "MALFORMED_REQUEST", "request path or parameters are not valid UTF-8")
+			writeError(w, http.StatusBadRequest, codes.InvalidArgument, reasonMalformedRequest, "request path or parameters are not valid UTF-8")
 			return
 		}
 		next.ServeHTTP(w, r)
@@ -143,18 +143,18 @@ func requireAdmin(token string, audit *AuthAuditor, next http.Handler) http.Hand
 		refusal := ""
 		switch {
 		case token == "":
-			refusal = "ROUTES_CLOSED"
+			refusal = refusalRoutesClosed
 		case !ok || got == "":
-			refusal = "MISSING_TOKEN"
+			refusal = refusalMissingToken
 		case subtle.ConstantTimeCompare([]byte(got), []byte(token)) != 1:
-			refusal = "INVALID_TOKEN"
+			refusal = refusalInvalidToken
 		}
 		if refusal != "" {
 			if audit != nil {
 				audit.Refused(r.Context(), refusal, w.Header().Get("X-Request-Id"))
 			}
 			w.Header().Set("WWW-Authenticate", `Bearer realm="sotto"`)
-			writeError(w, http.StatusUnauthorized, codes.Unauthenticated, "UNAUTHENTICATED", "a valid operator bearer token is required")
+			writeError(w, http.StatusUnauthorized, codes.Unauthenticated, reasonUnauthenticated, "a valid operator bearer token is required")
 			return
 		}
 		if ri := infoOf(r.Context()); ri != nil {
@@ -171,7 +171,7 @@ func requireAdmin(token string, audit *AuthAuditor, next http.Handler) http.Hand
 func limitBody(max int64, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.ContentLength > max {
-			writeError(w, http.StatusRequestEntityTooLarge, codes.InvalidArgument, "REQUEST_TOO_LARGE", "request body is too large")
+			writeError(w, http.StatusRequestEntityTooLarge, codes.InvalidArgument, reasonRequestTooLarge, "request body is too large")
 			return
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, max)
@@ -197,7 +197,7 @@ func writeError(w http.ResponseWriter, httpCode int, code codes.Code, reason, ms
 	if err != nil {
 		httpCode = http.StatusInternalServerError
 		body, _ = errorJSON.Marshal(&apiv1.ErrorResponse{Error: &apiv1.ErrorBody{
-			Code: http.StatusInternalServerError, Status: codepb.Code_INTERNAL.String(), Message: "internal error", Reason: "INTERNAL",
+			Code: http.StatusInternalServerError, Status: codepb.Code_INTERNAL.String(), Message: "internal error", Reason: reasonInternal,
 		}})
 	}
 	w.Header().Set("Content-Type", "application/json")
@@ -221,7 +221,7 @@ func handleError(ctx context.Context, logger *slog.Logger, w http.ResponseWriter
 		// Errors raised by the gateway itself are the client's. (grpc-gateway
 		// wraps its decoding errors, an oversized body included, in a status:
 		// see the InvalidArgument case below.)
-		writeError(w, http.StatusBadRequest, codes.InvalidArgument, "MALFORMED_REQUEST", "request could not be parsed")
+		writeError(w, http.StatusBadRequest, codes.InvalidArgument, reasonMalformedRequest, "request could not be parsed")
 		return
 	}
 	code := st.Code()
@@ -243,10 +243,10 @@ func handleError(ctx context.Context, logger *slog.Logger, w http.ResponseWriter
 		// Never relay internals. Log the route pattern and code only: the
 		// message may quote input.
 		logger.ErrorContext(ctx, "internal error", "path", r.Pattern, "code", code.String())
-		code, msg, reason = codes.Internal, "internal error", "INTERNAL"
+		code, msg, reason = codes.Internal, "internal error", reasonInternal
 	case codes.Unavailable:
 		if reason == "" {
-			msg, reason = "service unavailable", "UNAVAILABLE"
+			msg, reason = "service unavailable", reasonUnavailable
 		}
 	}
 	// grpc-gateway returns reason-less InvalidArgument statuses for input it
@@ -254,10 +254,10 @@ func handleError(ctx context.Context, logger *slog.Logger, w http.ResponseWriter
 	// may quote the input, which may be personal data, so it is replaced.
 	if code == codes.InvalidArgument && reason == "" {
 		if strings.Contains(msg, "request body too large") {
-			writeError(w, http.StatusRequestEntityTooLarge, codes.InvalidArgument, "REQUEST_TOO_LARGE", "request body is too large")
+			writeError(w, http.StatusRequestEntityTooLarge, codes.InvalidArgument, reasonRequestTooLarge, "request body is too large")
 			return
 		}
-		msg, reason = "request body or parameters could not be parsed", "MALFORMED_REQUEST"
+		msg, reason = "request body or parameters could not be parsed", reasonMalformedRequest
 	}
 	writeError(w, runtime.HTTPStatusFromCode(code), code, reason, msg, violations...)
 }
@@ -265,8 +265,8 @@ func handleError(ctx context.Context, logger *slog.Logger, w http.ResponseWriter
 func routingErrorHandler(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshaler, w http.ResponseWriter, r *http.Request, httpStatus int) {
 	switch httpStatus {
 	case http.StatusMethodNotAllowed:
-		writeError(w, httpStatus, codes.Unimplemented, "METHOD_NOT_ALLOWED", "method not allowed")
+		writeError(w, httpStatus, codes.Unimplemented, reasonMethodNotAllowed, "method not allowed")
 	default:
-		writeError(w, http.StatusNotFound, codes.NotFound, "ROUTE_NOT_FOUND", "no such route")
+		writeError(w, http.StatusNotFound, codes.NotFound, reasonRouteNotFound, "no such route")
 	}
 }
