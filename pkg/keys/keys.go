@@ -20,6 +20,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/sottohq/sotto/pkg/errs"
 )
@@ -95,6 +96,28 @@ type KeyManager interface {
 	Rotate(ctx context.Context, name string) error
 	// LatestVersion returns the newest version of the key (versions start at 1).
 	LatestVersion(ctx context.Context, name string) (int, error)
+	// Describe returns the key's live versions and when the latest was made.
+	Describe(ctx context.Context, name string) (Versions, error)
+	// Retire destroys every version of the key below `below`: what they
+	// wrapped no longer unwraps or rewraps, what they signed no longer
+	// verifies, their HMACs can no longer be computed, by anyone, from any
+	// copy. It is how old copies of wrapped data (in backups, WAL files,
+	// replicas) are made useless once the live ones were rewrapped. below
+	// must lie in 1..latest (else InvalidArgument KEY_VERSION_INVALID);
+	// retiring what is already retired is a no-op.
+	Retire(ctx context.Context, name string, below int) error
+}
+
+// Versions describes the live versions of a key.
+type Versions struct {
+	// Latest is the newest version, the one new wraps and signatures use.
+	Latest int
+	// MinDecryption is the oldest version that still unwraps, verifies and
+	// HMACs; the versions below it were retired.
+	MinDecryption int
+	// LatestCreated is when the latest version was made (Vault records it to
+	// the second).
+	LatestCreated time.Time
 }
 
 // Error reasons shared by the implementations.

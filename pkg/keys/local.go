@@ -41,8 +41,15 @@ var _ KeyManager = (*Local)(nil)
 // localPrefix marks wrapped values made by Local, mirroring Vault's "vault:".
 const localPrefix = "local"
 
-// localRingFormat is the on-disk format version, bumped on incompatible changes.
-const localRingFormat = 1
+// On-disk format versions. Format 2 numbers a key's versions from its
+// min_version (versions below it were retired); a keyring with no retired
+// version is still written as format 1, so an older binary reads it, while
+// one with retired versions is refused by an older binary instead of being
+// misnumbered by it.
+const (
+	localRingFormat        = 1
+	localRingFormatRetired = 2
+)
 
 // localRing is the JSON document stored in the keyring file.
 type localRing struct {
@@ -52,10 +59,20 @@ type localRing struct {
 
 type localKey struct {
 	Type KeyType `json:"type"`
-	// Versions[i] is key version i+1; versions are never removed, so data
-	// wrapped or signed by an old version stays readable after rotation.
+	// MinVersion is the oldest live version (0 reads as 1); Retire raises it
+	// and removes the versions below from the file.
+	MinVersion int `json:"min_version,omitempty"`
+	// Versions[i] is key version MinVersion+i. Rotation keeps old versions,
+	// so data wrapped or signed by them stays readable until they are
+	// retired.
 	Versions []localVersion `json:"versions"`
 }
+
+// minVersion is the oldest live version.
+func (k *localKey) minVersion() int { return max(k.MinVersion, 1) }
+
+// latest is the newest version.
+func (k *localKey) latest() int { return k.minVersion() + len(k.Versions) - 1 }
 
 type localVersion struct {
 	// Secret is the AES-256 key for aes256-gcm96 keys and the Ed25519 seed for
@@ -111,15 +128,18 @@ func NewLocal(path string) (*Local, error) {
 // use key material without further checks (ed25519.NewKeyFromSeed panics on
 // a short seed).
 func (r *localRing) validate() error {
-	if r.Format != localRingFormat {
+	if r.Format != localRingFormat && r.Format != localRingFormatRetired {
 		return fmt.Errorf("unsupported keyring format %d", r.Format)
 	}
 	if r.Keys == nil {
 		r.Keys = map[string]*localKey{}
 	}
 	for name, k := range r.Keys {
-		if k == nil || checkName(name) != nil || checkType(k.Type) != nil || len(k.Versions) == 0 {
+		if k == nil || checkName(name) != nil || checkType(k.Type) != nil || len(k.Versions) == 0 || k.MinVersion < 0 {
 			return fmt.Errorf("invalid key entry %q", name)
+		}
+		if r.Format == localRingFormat && k.MinVersion > 1 {
+			return fmt.Errorf("key %q has retired versions in a format 1 keyring", name)
 		}
 		for i, v := range k.Versions {
 			if len(v.Secret) != localSecretSize || len(v.HMACSecret) != localSecretSize {
@@ -132,7 +152,15 @@ func (r *localRing) validate() error {
 
 // write persists ring atomically: a reader (or a crash) sees either the old
 // or the new file, never a torn one. os.CreateTemp creates the file 0600.
+// The replaced file's contents are then overwritten (see scrubReplaced), so
+// that key material removed by Retire does not stay behind in its blocks.
 func (l *Local) write(ring localRing) error {
+	ring.Format = localRingFormat
+	for _, k := range ring.Keys {
+		if k.minVersion() > 1 {
+			ring.Format = localRingFormatRetired
+		}
+	}
 	data, err := json.MarshalIndent(ring, "", "  ")
 	if err != nil {
 		return errs.Wrap(err, errs.Internal, "KEYRING_WRITE_FAILED", "cannot write keyring")
@@ -155,8 +183,18 @@ func (l *Local) write(ring localRing) error {
 	if err := tmp.Close(); err != nil {
 		return errs.Wrap(err, errs.FailedPrecondition, "KEYRING_UNWRITABLE", "cannot write keyring")
 	}
+	// Held open across the rename, so its blocks can be overwritten once no
+	// name points at it any more (and not before: a crash in between must
+	// leave a readable keyring).
+	old, err := os.OpenFile(l.path, os.O_RDWR, 0)
+	if err == nil {
+		defer old.Close()
+	}
 	if err := os.Rename(tmp.Name(), l.path); err != nil {
 		return errs.Wrap(err, errs.FailedPrecondition, "KEYRING_UNWRITABLE", "cannot write keyring")
+	}
+	if old != nil {
+		scrubReplaced(old)
 	}
 	// Best effort: make the rename itself durable.
 	if d, err := os.Open(dir); err == nil {
@@ -223,15 +261,16 @@ func (l *Local) key(name string, want KeyType) (*localKey, error) {
 	return k, nil
 }
 
-// at returns version v of the key (0 = latest) and its number.
+// at returns version v of the key (0 = latest) and its number; a retired
+// version is gone.
 func (k *localKey) at(v int) (localVersion, int, bool) {
 	if v == 0 {
-		v = len(k.Versions)
+		v = k.latest()
 	}
-	if v < 1 || v > len(k.Versions) {
+	if v < k.minVersion() || v > k.latest() {
 		return localVersion{}, 0, false
 	}
-	return k.Versions[v-1], v, true
+	return k.Versions[v-k.minVersion()], v, true
 }
 
 // version returns version v (0 = latest) of the named key of the wanted type.
@@ -292,6 +331,41 @@ func (l *Local) Rotate(_ context.Context, name string) error {
 func (l *Local) LatestVersion(_ context.Context, name string) (int, error) {
 	_, v, err := l.version(name, "", 0)
 	return v, err
+}
+
+// Describe implements KeyManager.
+func (l *Local) Describe(_ context.Context, name string) (Versions, error) {
+	k, err := l.key(name, "")
+	if err != nil {
+		return Versions{}, err
+	}
+	return Versions{Latest: k.latest(), MinDecryption: k.minVersion(), LatestCreated: k.Versions[len(k.Versions)-1].Created}, nil
+}
+
+// Retire implements KeyManager: the retired versions' secrets are dropped
+// from the keyring, which is rewritten atomically, and the replaced file's
+// contents are overwritten. Copies of the keyring file made before (backups)
+// still hold them: the local keyring is for development, where that is
+// accepted; Vault keeps key material in its own storage.
+func (l *Local) Retire(_ context.Context, name string, below int) error {
+	if err := checkName(name); err != nil {
+		return err
+	}
+	return l.update(name, func(k *localKey) (*localKey, error) {
+		switch {
+		case k == nil:
+			return nil, errNotFound(name)
+		case below < 1 || below > k.latest():
+			return nil, errVersionInvalid(name, below)
+		case below <= k.minVersion():
+			return nil, nil // already retired: nothing to write
+		}
+		// The secrets are not cleared in memory: a call in flight may still
+		// be reading them, and the published keyring drops them with this.
+		k.Versions = append([]localVersion(nil), k.Versions[below-k.minVersion():]...)
+		k.MinVersion = below
+		return k, nil
+	})
 }
 
 func newGCM(secret []byte) (cipher.AEAD, error) {

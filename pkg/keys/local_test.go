@@ -3,6 +3,9 @@ package keys_test
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
+	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
 	"testing"
@@ -112,6 +115,8 @@ func TestLocalRejectsBadFiles(t *testing.T) {
 		// A short Ed25519 seed would panic later in ed25519.NewKeyFromSeed.
 		{"short seed", []byte(`{"format":1,"keys":{"k":{"type":"ed25519","versions":[{"secret":"AAAA","hmac_secret":"AAAA"}]}}}`), 0o600, "KEYRING_CORRUPT"},
 		{"bad key name", []byte(`{"format":1,"keys":{"../x":{"type":"ed25519","versions":[]}}}`), 0o600, "KEYRING_CORRUPT"},
+		// Format 1 numbers versions from 1; a min_version there would shift them.
+		{"retired versions in format 1", bytes.Replace(data, []byte(`"type"`), []byte(`"min_version": 3, "type"`), 1), 0o600, "KEYRING_CORRUPT"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -127,5 +132,99 @@ func TestLocalRejectsBadFiles(t *testing.T) {
 				t.Errorf("NewLocal = %v, want FailedPrecondition %s", err, tt.reason)
 			}
 		})
+	}
+}
+
+// TestLocalRetireDestroysKeyMaterial: Retire removes the retired versions'
+// secrets from the keyring file, overwrites the replaced file's contents
+// (read here through a descriptor opened before, as blocks left on disk
+// would be), leaves a hard-linked copy alone, and survives a reopen.
+func TestLocalRetireDestroysKeyMaterial(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "keyring.json")
+	l := newLocal(t, path)
+	if err := l.EnsureKey(ctx, "kek", keys.TypeAES256GCM); err != nil {
+		t.Fatal(err)
+	}
+	w1, err := l.WrapKey(ctx, "kek", []byte("dek-1"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Rotate(ctx, "kek"); err != nil {
+		t.Fatal(err)
+	}
+	before, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ring struct {
+		Keys map[string]struct {
+			Versions []struct {
+				Secret []byte `json:"secret"`
+			} `json:"versions"`
+		} `json:"keys"`
+	}
+	if err := json.Unmarshal(before, &ring); err != nil {
+		t.Fatal(err)
+	}
+	v1 := ring.Keys["kek"].Versions[0].Secret
+	secret := []byte(base64.StdEncoding.EncodeToString(v1))
+	if len(v1) != 32 || !bytes.Contains(before, secret) {
+		t.Fatal("version 1's secret is not in the keyring file: the scan is blind")
+	}
+	backup := filepath.Join(dir, "keyring.backup.json")
+	if err := os.Link(path, backup); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Rotate(ctx, "kek"); err != nil { // the hard-linked file is replaced here
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(backup); !bytes.Contains(b, secret) {
+		t.Error("a hard-linked copy of the keyring was overwritten")
+	}
+	replaced, err := os.Open(path) // the file Retire replaces
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer replaced.Close()
+
+	if err := l.Retire(ctx, "kek", 3); err != nil {
+		t.Fatal(err)
+	}
+	after, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(after, secret) {
+		t.Error("the retired version's secret is still in the keyring file")
+	}
+	old, err := io.ReadAll(replaced)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(old) == 0 || bytes.Contains(old, secret) || !bytes.Equal(old, make([]byte, len(old))) {
+		t.Errorf("the replaced keyring file (%d bytes) was not overwritten with zeros", len(old))
+	}
+
+	r := newLocal(t, path)
+	if d, err := r.Describe(ctx, "kek"); err != nil || d.Latest != 3 || d.MinDecryption != 3 {
+		t.Errorf("reopened Describe = %+v, %v; want latest 3, min decryption 3", d, err)
+	}
+	if _, err := r.UnwrapKey(ctx, "kek", w1, nil); errs.ReasonOf(err) != keys.ReasonWrappedKeyInvalid {
+		t.Errorf("reopened UnwrapKey(retired) = %v, want %s", err, keys.ReasonWrappedKeyInvalid)
+	}
+	w3, err := r.WrapKey(ctx, "kek", []byte("dek-3"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pt, err := newLocal(t, path).UnwrapKey(ctx, "kek", w3, nil); err != nil || string(pt) != "dek-3" {
+		t.Errorf("UnwrapKey(v3) after reopening = %q, %v", pt, err)
+	}
+	// The retired numbering needs format 2, which an older binary refuses
+	// rather than misnumbering the versions.
+	if !bytes.Contains(after, []byte(`"format": 2`)) {
+		t.Error("a keyring with retired versions is not written as format 2")
 	}
 }

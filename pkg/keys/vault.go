@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/hashicorp/vault/api"
 
@@ -24,7 +25,8 @@ import (
 // The token needs, per key it uses: read on <mount>/keys/NAME (the first call
 // for a key learns its type from it) plus the operation paths
 // (<mount>/encrypt/NAME, decrypt, rewrap, sign, verify, hmac/NAME/sha2-256,
-// keys/NAME/rotate). deploy/vault/policies holds the production policies.
+// keys/NAME/rotate, and for Retire keys/NAME/config and keys/NAME/trim).
+// deploy/vault/policies holds the production policies.
 type Vault struct {
 	client *api.Client
 	mount  string
@@ -102,7 +104,9 @@ func (v *Vault) write(ctx context.Context, path string, data map[string]any, bad
 type keyInfo struct {
 	typ    KeyType
 	latest int
-	keys   map[string]any // version → creation time (symmetric) or details (asymmetric)
+	// Version floors; Transit reports 0 for a floor never set.
+	minDecryption, minEncryption, minAvailable int
+	keys                                       map[string]any // version → creation time (symmetric) or details (asymmetric)
 }
 
 // readKey reads <mount>/keys/NAME; a missing key is KEY_NOT_FOUND.
@@ -124,6 +128,15 @@ func (v *Vault) readKey(ctx context.Context, name string) (keyInfo, error) {
 	}
 	keys, _ := s.Data["keys"].(map[string]any)
 	info := keyInfo{typ: KeyType(typ), latest: latest, keys: keys}
+	for field, dst := range map[string]*int{
+		"min_decryption_version": &info.minDecryption,
+		"min_encryption_version": &info.minEncryption,
+		"min_available_version":  &info.minAvailable,
+	} {
+		if *dst, err = toInt(s.Data[field]); err != nil {
+			return keyInfo{}, errs.Wrap(err, errs.Internal, "KEY_BACKEND_ERROR", "unexpected key description")
+		}
+	}
 	v.types.Store(name, info.typ)
 	return info, nil
 }
@@ -205,6 +218,67 @@ func (v *Vault) LatestVersion(ctx context.Context, name string) (int, error) {
 		return 0, err
 	}
 	return info.latest, nil
+}
+
+// Describe implements KeyManager, from the key description.
+func (v *Vault) Describe(ctx context.Context, name string) (Versions, error) {
+	info, err := v.readKey(ctx, name)
+	if err != nil {
+		return Versions{}, err
+	}
+	created, err := versionCreated(info.keys[strconv.Itoa(info.latest)])
+	if err != nil {
+		return Versions{}, errs.Wrap(err, errs.Internal, "KEY_BACKEND_ERROR", "unexpected key description")
+	}
+	return Versions{Latest: info.latest, MinDecryption: max(info.minDecryption, 1), LatestCreated: created}, nil
+}
+
+// versionCreated reads a version's creation time from Transit's key
+// description: Unix seconds for symmetric keys, an RFC 3339 creation_time
+// for asymmetric ones.
+func versionCreated(entry any) (time.Time, error) {
+	if m, ok := entry.(map[string]any); ok {
+		s, _ := m["creation_time"].(string)
+		return time.Parse(time.RFC3339Nano, s)
+	}
+	sec, err := toInt(entry)
+	if err != nil {
+		return time.Time{}, err
+	}
+	return time.Unix(int64(sec), 0).UTC(), nil
+}
+
+// Retire implements KeyManager: Transit's min_decryption_version (and
+// min_encryption_version, which trimming requires) is raised to below, then
+// the versions below it are trimmed, which deletes them from Vault's
+// storage. Only raised, never lowered: an operator may have set a higher
+// floor. The token needs update on keys/NAME/config (limited to those two
+// parameters by its policy) and keys/NAME/trim.
+func (v *Vault) Retire(ctx context.Context, name string, below int) error {
+	info, err := v.readKey(ctx, name)
+	if err != nil {
+		return err
+	}
+	if below < 1 || below > info.latest {
+		return errVersionInvalid(name, below)
+	}
+	if below == 1 || info.minAvailable >= below {
+		return nil // nothing below version 1, or already trimmed
+	}
+	cfg := map[string]any{}
+	if info.minDecryption < below {
+		cfg["min_decryption_version"] = below
+	}
+	if info.minEncryption < below {
+		cfg["min_encryption_version"] = below
+	}
+	if len(cfg) > 0 {
+		if _, err := v.write(ctx, v.path("keys", name, "config"), cfg, nil); err != nil {
+			return err
+		}
+	}
+	_, err = v.write(ctx, v.path("keys", name, "trim"), map[string]any{"min_available_version": below}, nil)
+	return err
 }
 
 func encodeAAD(data map[string]any, aad []byte) {

@@ -2,6 +2,7 @@ package keys_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -64,6 +65,31 @@ func TestVaultServicePolicies(t *testing.T) {
 		t.Errorf("HMAC: %v", err)
 	}
 
+	// tokenvault's own epoch (docs/adr/0007): rotate, rewrap, retire what
+	// is below; the copy wrapped under version 1 no longer opens.
+	if err := tv.Rotate(ctx, "tokenvault-kek"); err != nil {
+		t.Fatalf("tokenvault Rotate: %v", err)
+	}
+	live, err := tv.Rewrap(ctx, "tokenvault-kek", w, []byte("subject-1"))
+	if err != nil {
+		t.Fatalf("Rewrap to version 3: %v", err)
+	}
+	if d, err := tv.Describe(ctx, "tokenvault-kek"); err != nil || d.Latest != 3 || d.MinDecryption != 1 {
+		t.Fatalf("Describe = %+v, %v; want latest 3, min decryption 1", d, err)
+	}
+	if err := tv.Retire(ctx, "tokenvault-kek", 3); err != nil {
+		t.Fatalf("tokenvault Retire(3): %v", err)
+	}
+	if _, err := tv.UnwrapKey(ctx, "tokenvault-kek", w, []byte("subject-1")); errs.ReasonOf(err) != keys.ReasonWrappedKeyInvalid {
+		t.Errorf("UnwrapKey(copy under a retired version) = %v, want %s", err, keys.ReasonWrappedKeyInvalid)
+	}
+	if pt, err := tv.UnwrapKey(ctx, "tokenvault-kek", live, []byte("subject-1")); err != nil || string(pt) != "data key" {
+		t.Errorf("UnwrapKey(live) = %v", err)
+	}
+	if sec, err := s.Client.Logical().Read("transit/keys/tokenvault-kek"); err != nil || sec.Data["min_available_version"] == nil || fmt.Sprint(sec.Data["min_available_version"]) != "3" {
+		t.Errorf("the retired versions were not trimmed from Vault's storage: %v", err)
+	}
+
 	audit := keys.NewVault(s.ClientWithPolicies(t, "audit"), "transit")
 	sig, err := audit.Sign(ctx, "audit-checkpoint", []byte("checkpoint"))
 	if err != nil {
@@ -92,7 +118,13 @@ func TestVaultServicePolicies(t *testing.T) {
 		{"tokenvault ensures a key outside its policy", tv.EnsureKey(ctx, "tokenvault-kek-2", keys.TypeAES256GCM), errs.PermissionDenied, keys.ReasonAccessDenied},
 		{"tokenvault ensures the kek as ed25519", tv.EnsureKey(ctx, "tokenvault-kek", keys.TypeEd25519), errs.FailedPrecondition, keys.ReasonKeyTypeMismatch},
 		{"audit wraps with the tokenvault kek", func() error { _, err := audit.WrapKey(ctx, "tokenvault-kek", []byte("k"), nil); return err }(), errs.PermissionDenied, keys.ReasonAccessDenied},
-		{"tokenvault rotates its kek", tv.Rotate(ctx, "tokenvault-kek"), errs.PermissionDenied, keys.ReasonAccessDenied},
+		{"tokenvault retires versions of another key", tv.Retire(ctx, "audit-subject", 1), errs.PermissionDenied, keys.ReasonAccessDenied},
+		{"audit retires versions of its key", func() error {
+			if _, err := s.Client.Logical().WriteWithContext(ctx, "transit/keys/audit-subject/rotate", nil); err != nil {
+				return err
+			}
+			return audit.Retire(ctx, "audit-subject", 2)
+		}(), errs.PermissionDenied, keys.ReasonAccessDenied},
 	}
 	for _, tt := range tests {
 		if errs.KindOf(tt.err) != tt.kind || errs.ReasonOf(tt.err) != tt.reason {

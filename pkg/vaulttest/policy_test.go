@@ -94,7 +94,22 @@ func TestPoliciesLeastPrivilege(t *testing.T) {
 			{"issue own cert", false, "pki/issue/workload", issue(td + "/tokenvault"), 200},
 			{"sign checkpoint", false, "transit/sign/audit-checkpoint", input, 403},
 			{"hmac audit subject", false, "transit/hmac/audit-subject/sha2-256", input, 403},
-			{"rotate kek", false, "transit/keys/tokenvault-kek/rotate", nil, 403},
+			// KEK epochs (docs/adr/0007): rotate, raise the version floors,
+			// trim; in this order, as the kek-epoch job does.
+			{"rotate kek", false, "transit/keys/tokenvault-kek/rotate", nil, 200},
+			{"raise kek version floors", false, "transit/keys/tokenvault-kek/config", map[string]any{"min_decryption_version": 2, "min_encryption_version": 2}, 200},
+			{"trim kek", false, "transit/keys/tokenvault-kek/trim", map[string]any{"min_available_version": 2}, 200},
+			// Nothing else about the key may change.
+			{"allow deleting the kek", false, "transit/keys/tokenvault-kek/config", map[string]any{"deletion_allowed": true}, 403},
+			{"make the kek exportable", false, "transit/keys/tokenvault-kek/config", map[string]any{"exportable": true}, 403},
+			{"allow plaintext backup", false, "transit/keys/tokenvault-kek/config", map[string]any{"allow_plaintext_backup": true}, 403},
+			{"floor smuggling a deletion", false, "transit/keys/tokenvault-kek/config", map[string]any{"min_decryption_version": 2, "deletion_allowed": true}, 403},
+			{"set auto rotation", false, "transit/keys/tokenvault-kek/config", map[string]any{"auto_rotate_period": "1h"}, 403},
+			{"backup kek", true, "transit/backup/tokenvault-kek", nil, 403},
+			{"export kek", true, "transit/export/encryption-key/tokenvault-kek", nil, 403},
+			{"rotate audit key", false, "transit/keys/audit-subject/rotate", nil, 403},
+			{"configure audit key", false, "transit/keys/audit-subject/config", map[string]any{"min_decryption_version": 1}, 403},
+			{"trim audit key", false, "transit/keys/audit-subject/trim", map[string]any{"min_available_version": 1}, 403},
 			{"encrypt upserting a key", false, "transit/encrypt/tokenvault-kek-2", map[string]any{"plaintext": b64([]byte("x"))}, 403},
 			{"issue cert for gateway", false, "pki/issue/workload", issue(td + "/gateway"), 403},
 		},
@@ -109,6 +124,15 @@ func TestPoliciesLeastPrivilege(t *testing.T) {
 			{"weaken key config", false, "transit/keys/tokenvault-kek/config", map[string]any{"deletion_allowed": true}, 403},
 			{"issue any cert", false, "pki/issue/workload", issue(td + "/operator"), 403},
 		},
+	}
+	// Deleting a key is a DELETE, which op does not cover: no policy may.
+	for _, policy := range []string{"tokenvault", "operator"} {
+		t.Run(policy+"/delete kek", func(t *testing.T) {
+			_, err := s.ClientWithPolicies(t, policy).Logical().Delete("transit/keys/tokenvault-kek")
+			if got := status(err); got != http.StatusForbidden {
+				t.Errorf("%s DELETE transit/keys/tokenvault-kek: got HTTP %d, want 403 (err: %v)", policy, got, err)
+			}
+		})
 	}
 	for policy, ops := range tests {
 		t.Run(policy, func(t *testing.T) {

@@ -27,10 +27,12 @@ path "transit/keys/+" {
 }
 
 # Retire old versions of tokenvault's KEK after a rotation and rewrap
-# (docs/adr/0004): raising min_decryption_version, then trimming, makes data
-# keys wrapped under older versions (in backups, in dead database pages)
+# (docs/adr/0004, 0007): raising min_decryption_version, then trimming, makes
+# data keys wrapped under older versions (in backups, in dead database pages)
 # unopenable, which is what makes crypto-shredding final for old copies.
-# Only the version floors may be changed (trimming needs both set).
+# tokenvault's kek-epoch job does this on its own schedule; the grant lets an
+# operator do it by hand. Only the version floors may be changed (trimming
+# needs both set).
 path "transit/keys/tokenvault-kek/config" {
   capabilities = ["update"]
   allowed_parameters = {

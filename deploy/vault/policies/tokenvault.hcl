@@ -15,9 +15,31 @@ path "transit/decrypt/tokenvault-kek" {
   capabilities = ["update"]
 }
 
-# KEK type and latest version (to know when rewrapping is due). No key material.
+# KEK type, versions and their creation times (to know when rewrapping and
+# the next epoch are due). No key material.
 path "transit/keys/tokenvault-kek" {
   capabilities = ["read"]
+}
+
+# KEK epochs (docs/adr/0007): tokenvault's kek-epoch job rotates the KEK on
+# a schedule (and soon after an erasure), rewraps every live data key, then
+# retires the older versions so that wrapped keys copied before an erasure
+# (WAL files, replicas, backups) no longer open. Retiring raises the version
+# floors and trims; only the two floors may be set on the key's config, so
+# this token cannot make the key deletable or exportable, allow plaintext
+# backups or change its rotation settings.
+path "transit/keys/tokenvault-kek/rotate" {
+  capabilities = ["update"]
+}
+path "transit/keys/tokenvault-kek/config" {
+  capabilities = ["update"]
+  allowed_parameters = {
+    "min_decryption_version" = []
+    "min_encryption_version" = []
+  }
+}
+path "transit/keys/tokenvault-kek/trim" {
+  capabilities = ["update"]
 }
 
 # Workload certificate for mTLS, only for tokenvault's own SPIFFE ID (see

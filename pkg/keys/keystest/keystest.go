@@ -37,6 +37,9 @@ func Run(t *testing.T, newKM func(t *testing.T) keys.KeyManager) {
 		{"WrappedValueCarriesVersion", testWrappedVersion},
 		{"RotateKeepsOldWraps", testRotate},
 		{"RewrapMovesToLatest", testRewrap},
+		{"DescribeVersions", testDescribe},
+		{"RetireDestroysOldVersions", testRetire},
+		{"RetireSigningKey", testRetireSigning},
 		{"SignVerify", testSignVerify},
 		{"VerifyRejectsModified", testVerifyRejects},
 		{"HMAC", testHMAC},
@@ -342,6 +345,128 @@ func testRewrap(t *testing.T, km keys.KeyManager) {
 	}
 }
 
+func mustDescribe(t *testing.T, km keys.KeyManager, name string) keys.Versions {
+	t.Helper()
+	d, err := km.Describe(context.Background(), name)
+	if err != nil {
+		t.Fatalf("Describe: %v", err)
+	}
+	return d
+}
+
+func testDescribe(t *testing.T, km keys.KeyManager) {
+	name := newKey(t, km, keys.TypeAES256GCM)
+	d1 := mustDescribe(t, km, name)
+	if d1.Latest != 1 || d1.MinDecryption != 1 || d1.LatestCreated.IsZero() {
+		t.Fatalf("Describe(new key) = %+v; want latest 1, min decryption 1, a creation time", d1)
+	}
+	mustRotate(t, km, name)
+	d2 := mustDescribe(t, km, name)
+	// Vault records creation times to the second, so the new version may
+	// share the old one's.
+	if d2.Latest != 2 || d2.MinDecryption != 1 || d2.LatestCreated.Before(d1.LatestCreated) {
+		t.Errorf("Describe(rotated key) = %+v; want latest 2, min decryption 1, created no earlier than %v", d2, d1.LatestCreated)
+	}
+}
+
+// testRetire: retiring versions makes every copy of what they wrapped
+// useless (unwrap and rewrap both refuse it), leaves the live version
+// working, and is reported by Describe.
+func testRetire(t *testing.T, km keys.KeyManager) {
+	ctx := context.Background()
+	name := newKey(t, km, keys.TypeAES256GCM)
+	aad := []byte("sotto/tokenvault/dek/default/s-1/v1")
+	pt1, pt2, pt3 := dataKey(t), dataKey(t), dataKey(t)
+	w1 := mustWrap(t, km, name, pt1, aad)
+	mustRotate(t, km, name)
+	w2 := mustWrap(t, km, name, pt2, aad)
+	mustRotate(t, km, name)
+	w3 := mustWrap(t, km, name, pt3, aad)
+	// What a rewrap job would have done before retiring: the copy w1 stays
+	// behind (a backup), the live value moves on.
+	w1live, err := km.Rewrap(ctx, name, w1, aad)
+	if err != nil {
+		t.Fatalf("Rewrap: %v", err)
+	}
+
+	if err := km.Retire(ctx, name, 3); err != nil {
+		t.Fatalf("Retire(3): %v", err)
+	}
+	for i, w := range [][]byte{w1, w2} {
+		_, err := km.UnwrapKey(ctx, name, w, aad)
+		wantErr(t, fmt.Sprintf("UnwrapKey(v%d after retirement)", i+1), err, errs.InvalidArgument, keys.ReasonWrappedKeyInvalid)
+		_, err = km.Rewrap(ctx, name, w, aad)
+		wantErr(t, fmt.Sprintf("Rewrap(v%d after retirement)", i+1), err, errs.InvalidArgument, keys.ReasonWrappedKeyInvalid)
+	}
+	for i, c := range []struct{ w, want []byte }{{w3, pt3}, {w1live, pt1}} {
+		got, err := km.UnwrapKey(ctx, name, c.w, aad)
+		if err != nil || !bytes.Equal(got, c.want) {
+			t.Errorf("live value %d after retirement: %v", i, err)
+		}
+	}
+	if _, err := km.HMAC(ctx, name, 1, []byte("m")); errs.ReasonOf(err) != keys.ReasonKeyVersionInvalid {
+		t.Errorf("HMAC(retired version 1) = %v, want %s", err, keys.ReasonKeyVersionInvalid)
+	}
+	if d := mustDescribe(t, km, name); d.Latest != 3 || d.MinDecryption != 3 {
+		t.Errorf("Describe after Retire(3) = %+v; want latest 3, min decryption 3", d)
+	}
+
+	// Retiring again, or less, changes nothing; more than exists is refused.
+	for _, below := range []int{3, 2, 1} {
+		if err := km.Retire(ctx, name, below); err != nil {
+			t.Errorf("Retire(%d) after Retire(3): %v", below, err)
+		}
+	}
+	for _, below := range []int{4, 0, -1} {
+		wantErr(t, fmt.Sprintf("Retire(%d)", below), km.Retire(ctx, name, below), errs.InvalidArgument, keys.ReasonKeyVersionInvalid)
+	}
+	if got, err := km.UnwrapKey(ctx, name, w3, aad); err != nil || !bytes.Equal(got, pt3) {
+		t.Errorf("live value after refused retirements: %v", err)
+	}
+
+	// The key lives on: rotation continues from the retired numbering.
+	mustRotate(t, km, name)
+	w4 := mustWrap(t, km, name, pt1, aad)
+	if v := mustVersion(t, km, w4); v != 4 {
+		t.Errorf("wrap after rotation uses version %d, want 4", v)
+	}
+	if err := km.Retire(ctx, name, 4); err != nil {
+		t.Fatalf("Retire(4): %v", err)
+	}
+	_, err = km.UnwrapKey(ctx, name, w3, aad)
+	wantErr(t, "UnwrapKey(v3 after Retire(4))", err, errs.InvalidArgument, keys.ReasonWrappedKeyInvalid)
+	if got, err := km.UnwrapKey(ctx, name, w4, aad); err != nil || !bytes.Equal(got, pt1) {
+		t.Errorf("UnwrapKey(v4): %v", err)
+	}
+}
+
+// testRetireSigning: a retired signing version's signatures no longer verify
+// and its public key is gone.
+func testRetireSigning(t *testing.T, km keys.KeyManager) {
+	ctx := context.Background()
+	name := newKey(t, km, keys.TypeEd25519)
+	msg := []byte("checkpoint")
+	sig1, err := km.Sign(ctx, name, msg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustRotate(t, km, name)
+	sig2, err := km.Sign(ctx, name, msg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := km.Retire(ctx, name, 2); err != nil {
+		t.Fatalf("Retire(2): %v", err)
+	}
+	wantErr(t, "Verify(retired version)", km.Verify(ctx, name, msg, sig1), errs.InvalidArgument, keys.ReasonSignatureInvalid)
+	if _, err := km.PublicKey(ctx, name, 1); errs.ReasonOf(err) != keys.ReasonKeyVersionInvalid {
+		t.Errorf("PublicKey(retired version) = %v, want %s", err, keys.ReasonKeyVersionInvalid)
+	}
+	if err := km.Verify(ctx, name, msg, sig2); err != nil {
+		t.Errorf("Verify(live version): %v", err)
+	}
+}
+
 func testSignVerify(t *testing.T, km keys.KeyManager) {
 	ctx := context.Background()
 	name := newKey(t, km, keys.TypeEd25519)
@@ -500,6 +625,8 @@ func testUnknownKey(t *testing.T, km keys.KeyManager) {
 		"HMAC":          func() error { _, err := km.HMAC(ctx, name, 0, []byte("m")); return err },
 		"Rotate":        func() error { return km.Rotate(ctx, name) },
 		"LatestVersion": func() error { _, err := km.LatestVersion(ctx, name); return err },
+		"Describe":      func() error { _, err := km.Describe(ctx, name); return err },
+		"Retire":        func() error { return km.Retire(ctx, name, 1) },
 	}
 	for op, fn := range ops {
 		wantErr(t, op, fn(), errs.FailedPrecondition, keys.ReasonKeyNotFound)
