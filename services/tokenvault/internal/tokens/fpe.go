@@ -17,8 +17,29 @@ const minFPEDomain = 1_000_000
 // fpeScheme says how values of a data type are format-preserving encrypted.
 type fpeScheme struct {
 	alphabet string // ff1.Digits or ff1.Base62
-	plus     bool   // a leading '+' is kept outside the cipher (Phone)
+	phone    bool   // tokens are phoneTokenPrefix + the cipher's output
 }
+
+// A phone token is "+0000" and digits, never a phone number. No E.164
+// country code begins with 0 (zone 0 is not assigned), so as written no
+// network routes a token. The four zeros also defeat the one lenient reading
+// left, the digits dialled without their '+': a run of zeros is taken for an
+// international prefix ("0", "00", "000", "0[0-3]x"...) only when a non-zero
+// digit follows, since country codes never start with 0, and no country's
+// prefix is four zeros; libphonenumber reads a token as a number in no region
+// (TestPhoneTokensAreNoNumbers). A shorter marker fails that: after "+0",
+// one token in twelve is a real number for some country whose international
+// prefix is "0" or "00". An FF1 image of the whole number (the first scheme)
+// was often another country's real number.
+//
+// The cipher sees the value's digits without the '+' when it has one (a
+// country code never starts with 0: Normalize refuses "+0"), or "0" and the
+// digits of a value written without one, so both kinds share one permutation
+// per length and are told apart after decryption.
+const phoneTokenPrefix = "+0000"
+
+// maxPhoneTokenDigits is the longest cipher input: "0" and 15 digits.
+const maxPhoneTokenDigits = maxPhoneDigits + 1
 
 // fpeSchemeFor returns the scheme for normalised value n of type t, or an
 // error wrapping ErrUnsupported.
@@ -28,7 +49,7 @@ func fpeSchemeFor(t DataType, n string) (fpeScheme, error) {
 	}
 	switch t {
 	case Phone:
-		return fpeScheme{alphabet: ff1.Digits, plus: true}, nil
+		return fpeScheme{alphabet: ff1.Digits, phone: true}, nil
 	case NationalID:
 		return fpeScheme{alphabet: ff1.Digits}, nil
 	default: // Name, PostalAddress, FreeText
@@ -39,12 +60,43 @@ func fpeSchemeFor(t DataType, n string) (fpeScheme, error) {
 	}
 }
 
-// split separates the part of s that the cipher sees from a kept '+'.
-func (s fpeScheme) split(v string) (prefix, body string) {
-	if s.plus && strings.HasPrefix(v, "+") {
-		return "+", v[1:]
+// plaintext is what the cipher encrypts for normalised value n.
+func (s fpeScheme) plaintext(n string) string {
+	if !s.phone {
+		return n
 	}
-	return "", v
+	if d, ok := strings.CutPrefix(n, "+"); ok {
+		return d
+	}
+	return "0" + n
+}
+
+// value reverses plaintext; false if p is not the image of a valid value
+// (which a string of the token's shape that no value encrypts to gives).
+func (s fpeScheme) value(p string) (string, bool) {
+	if !s.phone {
+		return p, true
+	}
+	if d, ok := strings.CutPrefix(p, "0"); ok {
+		return d, len(d) >= minPhoneDigits && len(d) <= maxPhoneDigits
+	}
+	return "+" + p, len(p) >= minPhoneDigits && len(p) <= maxPhoneDigits
+}
+
+// token is the token for the cipher's output c; ciphertext reverses it for a
+// token of the right shape (fpeShape).
+func (s fpeScheme) token(c string) string {
+	if s.phone {
+		return phoneTokenPrefix + c
+	}
+	return c
+}
+
+func (s fpeScheme) ciphertext(token string) string {
+	if s.phone {
+		return strings.TrimPrefix(token, phoneTokenPrefix)
+	}
+	return token
 }
 
 // bigEnough reports whether radix^n >= minFPEDomain.
@@ -83,7 +135,9 @@ func (s fpeScheme) codec(key, tweak []byte, t DataType) (*ff1.Codec, error) {
 // attempt). The value is normalised first (Normalize), and the token has the
 // shape of the normalised value:
 //
-//   - Phone: radix 10 over the digits; a leading '+' is kept as is;
+//   - Phone: "+0000" and radix 10 over the digits (see phoneTokenPrefix): a
+//     token is never a phone number in any country; it has four digits more
+//     than the value, five for a value written without a '+';
 //   - NationalID: radix 10;
 //   - Name, PostalAddress, FreeText: radix 62, only for values made of
 //     [0-9A-Za-z] alone (a single word); anything else is ErrUnsupported.
@@ -130,7 +184,10 @@ func fpe(key, tweak []byte, t DataType, in string, encrypt bool) (string, error)
 	if err != nil {
 		return "", err
 	}
-	prefix, body := scheme.split(n)
+	body := scheme.plaintext(n)
+	if !encrypt {
+		body = scheme.ciphertext(n)
+	}
 	if !bigEnough(len(scheme.alphabet), len(body)) {
 		return "", fmt.Errorf("%w: %v value too short for format-preserving encryption (radix %d, length %d)",
 			ErrUnsupported, t, len(scheme.alphabet), len(body))
@@ -139,16 +196,22 @@ func fpe(key, tweak []byte, t DataType, in string, encrypt bool) (string, error)
 	if err != nil {
 		return "", err
 	}
-	var out string
 	if encrypt {
-		out, err = codec.EncryptString(body, tweak)
-	} else {
-		out, err = codec.DecryptString(body, tweak)
+		out, err := codec.EncryptString(body, tweak)
+		if err != nil {
+			return "", fmt.Errorf("tokens: %v: FF1: %w", t, err)
+		}
+		return scheme.token(out), nil
 	}
+	out, err := codec.DecryptString(body, tweak)
 	if err != nil {
 		return "", fmt.Errorf("tokens: %v: FF1: %w", t, err)
 	}
-	return prefix + out, nil
+	v, ok := scheme.value(out)
+	if !ok {
+		return "", fmt.Errorf("%w: not a format-preserving token for %v under this key and tweak", ErrMalformedToken, t)
+	}
+	return v, nil
 }
 
 // fpeSupported returns an error wrapping ErrUnsupported for the data types
@@ -175,8 +238,8 @@ func fpeShape(t DataType, s string) bool {
 	}
 	switch t {
 	case Phone:
-		d := strings.TrimPrefix(s, "+")
-		return len(d) >= minPhoneDigits && len(d) <= maxPhoneDigits && isDigits(d)
+		d, ok := strings.CutPrefix(s, phoneTokenPrefix)
+		return ok && len(d) >= minPhoneDigits && len(d) <= maxPhoneTokenDigits && isDigits(d)
 	case NationalID:
 		return bigEnough(10, len(s)) && isDigits(s)
 	case Name, PostalAddress, FreeText:

@@ -52,16 +52,19 @@ func TestFormatPreserving(t *testing.T) {
 		in       string
 		norm     string // Normalize(dt, in)
 		alphabet string
-		plus     bool
+		prefix   string // the token's part outside the cipher
+		plain    string // what FF1 encrypts
 	}{
-		{"phone with plus", Phone, "+44 20 7946 0958", "+442079460958", ff1.Digits, true},
-		{"phone without plus", Phone, "(415) 555-0123", "4155550123", ff1.Digits, false},
-		{"phone 7 digits", Phone, "555-0123", "5550123", ff1.Digits, false},
-		{"national id", NationalID, "123-45-6789", "123456789", ff1.Digits, false},
-		{"national id 6 digits", NationalID, "123456", "123456", ff1.Digits, false},
-		{"free text alnum", FreeText, "AbC123xyz", "AbC123xyz", ff1.Base62, false},
-		{"name alnum", Name, " John ", "John", ff1.Base62, false},
-		{"address alnum", PostalAddress, "SW1A1AA", "SW1A1AA", ff1.Base62, false},
+		{"phone with plus", Phone, "+44 20 7946 0958", "+442079460958", ff1.Digits, "+0000", "442079460958"},
+		{"phone without plus", Phone, "(415) 555-0123", "4155550123", ff1.Digits, "+0000", "04155550123"},
+		{"phone 7 digits", Phone, "555-0123", "5550123", ff1.Digits, "+0000", "05550123"},
+		{"phone 15 digits", Phone, "+123456789012345", "+123456789012345", ff1.Digits, "+0000", "123456789012345"},
+		{"phone 15 digits without plus", Phone, "123456789012345", "123456789012345", ff1.Digits, "+0000", "0123456789012345"},
+		{"national id", NationalID, "123-45-6789", "123456789", ff1.Digits, "", "123456789"},
+		{"national id 6 digits", NationalID, "123456", "123456", ff1.Digits, "", "123456"},
+		{"free text alnum", FreeText, "AbC123xyz", "AbC123xyz", ff1.Base62, "", "AbC123xyz"},
+		{"name alnum", Name, " John ", "John", ff1.Base62, "", "John"},
+		{"address alnum", PostalAddress, "SW1A1AA", "SW1A1AA", ff1.Base62, "", "SW1A1AA"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -69,16 +72,16 @@ func TestFormatPreserving(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(a) != len(tc.norm) {
-				t.Fatalf("token %q has length %d, want %d", a, len(a), len(tc.norm))
+			if len(a) != len(tc.prefix)+len(tc.plain) {
+				t.Fatalf("token %q has length %d, want %d", a, len(a), len(tc.prefix)+len(tc.plain))
 			}
 			if a == tc.norm {
 				t.Fatalf("token equals the value")
 			}
-			if strings.HasPrefix(a, "+") != tc.plus {
-				t.Fatalf("token %q: leading '+' = %v, want %v", a, !tc.plus, tc.plus)
+			body, ok := strings.CutPrefix(a, tc.prefix)
+			if !ok {
+				t.Fatalf("token %q does not start with %q", a, tc.prefix)
 			}
-			body := strings.TrimPrefix(a, "+")
 			for _, r := range body {
 				if !strings.ContainsRune(tc.alphabet, r) {
 					t.Fatalf("token %q leaves the alphabet", a)
@@ -106,9 +109,8 @@ func TestFormatPreserving(t *testing.T) {
 				t.Fatalf("two keys give the same token %q", a)
 			}
 			// Round trip through ff1 directly.
-			wantBody := strings.TrimPrefix(tc.norm, "+")
-			if got := ff1Decrypt(t, key, tweakA, tc.alphabet, body); got != wantBody {
-				t.Fatalf("ff1 decrypts %q to %q, want %q", a, got, wantBody)
+			if got := ff1Decrypt(t, key, tweakA, tc.alphabet, body); got != tc.plain {
+				t.Fatalf("ff1 decrypts %q to %q, want %q", a, got, tc.plain)
 			}
 			// And through FormatPreservingDecrypt.
 			if got, err := FormatPreservingDecrypt(key, tweakA, tc.dt, a); err != nil || got != tc.norm {
@@ -171,8 +173,11 @@ func TestFormatPreservingDecryptErrors(t *testing.T) {
 	}{
 		{"dob", DateOfBirth, "1990-01-31", ErrUnsupported},
 		{"card", CardNumber, "4242424242424241", ErrUnsupported},
-		{"phone separators", Phone, "+44 20 7946 0958", ErrMalformedToken},
-		{"phone too short", Phone, "123456", ErrMalformedToken},
+		{"phone separators", Phone, "+0000 44 20 7946 0958", ErrMalformedToken},
+		{"phone too short", Phone, "+0000123456", ErrMalformedToken},
+		{"phone too long", Phone, "+000012345678901234567", ErrMalformedToken},
+		{"phone number", Phone, "+442079460958", ErrMalformedToken},
+		{"national phone number", Phone, "02079460958", ErrMalformedToken},
 		{"name with space", Name, "John Smith", ErrMalformedToken},
 		{"too short", FreeText, "Ab1", ErrMalformedToken},
 	} {

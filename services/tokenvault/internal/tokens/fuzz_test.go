@@ -16,7 +16,7 @@ func FuzzParse(f *testing.F) {
 	card, _ := CardToken("4242424242424242")
 	for _, s := range []string{
 		card, "4242424242424242", "", "tok_", "det_cc_", "tok_zz_0000000000000000000000",
-		"det_ph_ZZZZZZZZZZZZZZZZZZZZZZ", "tok_em_7N42dgm5tFLK9N8MT7fHC7", "+442079460958",
+		"det_ph_ZZZZZZZZZZZZZZZZZZZZZZ", "tok_em_7N42dgm5tFLK9N8MT7fHC7", "+442079460958", "+0000442079460958",
 		"123456", "abcd", "tok_ph_\xff",
 	} {
 		f.Add(s)
@@ -52,6 +52,13 @@ func FuzzParse(f *testing.F) {
 			case FormatCard:
 				if dt != CardNumber || Luhn(s) {
 					t.Fatalf("card token %q: type %v, Luhn %v", s, dt, Luhn(s))
+				}
+			case FormatFPE:
+				if dt != Phone || !strings.HasPrefix(s, phoneTokenPrefix) {
+					t.Fatalf("Parse(%q) = %v, %v", s, dt, format)
+				}
+				if _, err := Normalize(Phone, s); err == nil {
+					t.Fatalf("phone token %q is also a phone number", s)
 				}
 			default:
 				t.Fatalf("Parse(%q) returned format %v", s, format)
@@ -120,8 +127,20 @@ func FuzzNormalize(f *testing.F) {
 				}
 			}
 			if tok, err := FormatPreserving(key, []byte("t"), dt, s); err == nil {
-				if len(tok) != len(n) {
-					t.Fatalf("FormatPreserving(%v, %q) = %q: length changed", dt, s, tok)
+				want := len(n)
+				if dt == Phone {
+					// "+0000" and the digits, with a "0" before those of
+					// a value written without a '+'.
+					want = len(phoneTokenPrefix) + len(strings.TrimPrefix(n, "+"))
+					if !strings.HasPrefix(n, "+") {
+						want++
+					}
+					if _, err := Normalize(Phone, tok); err == nil {
+						t.Fatalf("phone token %q of %q is also a phone number", tok, s)
+					}
+				}
+				if len(tok) != want {
+					t.Fatalf("FormatPreserving(%v, %q) = %q: length %d, want %d", dt, s, tok, len(tok), want)
 				}
 				if back, err := FormatPreservingDecrypt(key, []byte("t"), dt, tok); err != nil || back != n {
 					t.Fatalf("FPE round trip of %q: %q, %v", n, back, err)

@@ -36,7 +36,8 @@ const (
 //     characters inside.
 //   - Phone: surrounding white space trimmed; a leading '+' is kept; spaces,
 //     '-', '.', '(' and ')' are removed; anything else is rejected; 7..15
-//     digits.
+//     digits; a '+' may not be followed by 0 (no country code starts with
+//     0, and phone tokens do: a token is never taken for a value).
 //   - NationalID: spaces and dashes removed, then ASCII digits only.
 //   - Name, PostalAddress: trimmed, every run of white space collapsed to one
 //     space (stdlib has no Unicode NFC, so no composition is done); control
@@ -157,6 +158,9 @@ func normalizePhone(value string) (string, error) {
 	}
 	if digits < minPhoneDigits || digits > maxPhoneDigits {
 		return "", fmt.Errorf("%w: %v must have %d to %d digits", ErrInvalidValue, Phone, minPhoneDigits, maxPhoneDigits)
+	}
+	if strings.HasPrefix(string(b), "+0") {
+		return "", fmt.Errorf("%w: %v: no country code starts with 0 (a phone token does)", ErrInvalidValue, Phone)
 	}
 	return string(b), nil
 }

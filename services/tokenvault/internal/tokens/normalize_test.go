@@ -88,6 +88,8 @@ func TestNormalizeRejects(t *testing.T) {
 		{"phone inner plus", Phone, "44+2079460958", ErrInvalidValue},
 		{"phone double plus", Phone, "++442079460958", ErrInvalidValue},
 		{"phone plus only", Phone, "+", ErrInvalidValue},
+		{"phone country code 0", Phone, "+0 44 20 7946 0958", ErrInvalidValue},
+		{"phone token", Phone, "+0000442079460958", ErrInvalidValue},
 		{"national id letters", NationalID, "AB123456C", ErrInvalidValue},
 		{"name control char", Name, "John\x1b[31m", ErrInvalidValue},
 		{"address NUL", PostalAddress, "10 Downing St\x00", ErrInvalidValue},

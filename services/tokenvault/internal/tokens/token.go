@@ -200,10 +200,13 @@ func Deterministic(key []byte, t DataType, value string) (string, error) {
 //     value fits in 128 bits;
 //   - Card tokens: 13 to 19 ASCII digits that FAIL the Luhn check. A
 //     Luhn-valid number is rejected: a real card number is never a token.
+//   - FormatPreserving phone tokens: "+0000" and 7..16 ASCII digits. No
+//     phone number starts with "+0" (Normalize refuses it), so this shape is
+//     a token's alone.
 //
-// Nothing else is accepted: no white space, no other separators. Format-
-// preserving tokens cannot be told apart from values by shape, so Parse
-// rejects them; use ParseAs with the expected data type. Errors wrap
+// Nothing else is accepted: no white space, no other separators. Other
+// format-preserving tokens cannot be told apart from values by shape, so
+// Parse rejects them; use ParseAs with the expected data type. Errors wrap
 // ErrMalformedToken and never contain the token.
 func Parse(token string) (DataType, Format, error) {
 	var f Format
@@ -212,6 +215,11 @@ func Parse(token string) (DataType, Format, error) {
 		f = FormatRandom
 	case strings.HasPrefix(token, detPrefix):
 		f = FormatDeterministic
+	case strings.HasPrefix(token, phoneTokenPrefix):
+		if !fpeShape(Phone, token) {
+			return 0, 0, fmt.Errorf("%w: a phone token is \"+0000\" and %d to %d digits", ErrMalformedToken, minPhoneDigits, maxPhoneTokenDigits)
+		}
+		return Phone, FormatFPE, nil
 	default:
 		if err := parseCardToken(token); err != nil {
 			return 0, 0, err
@@ -268,7 +276,7 @@ func parseCardToken(token string) error {
 // code; for CardNumber, Card tokens are accepted as by Parse. Otherwise the
 // token must have the shape of a FormatPreserving token of want:
 //
-//   - Phone: an optional leading '+' and 7..15 ASCII digits;
+//   - Phone: "+0000" and 7..16 ASCII digits (as Parse);
 //   - NationalID: at least 6 ASCII digits;
 //   - Name, PostalAddress, FreeText: at least 4 characters of [0-9A-Za-z].
 //

@@ -229,6 +229,11 @@ func TestParseRejects(t *testing.T) {
 		{"card with letter", "42424242424242a1"},
 		{"non-ASCII digits", "٤٢٤٢٤٢٤٢٤٢٤٢٤٢٤١"},
 		{"invalid UTF-8", "tok_ph_\xff" + body[1:]},
+		{"phone token too short", "+0000123456"},
+		{"phone token too long", "+000012345678901234567"},
+		{"phone token separators", "+0000 4915112345678"},
+		{"phone number", "+4915112345678"},
+		{"phone token with three zeros", "+0004915112345678"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -264,10 +269,16 @@ func TestParseAs(t *testing.T) {
 		{"card", card, CardNumber, FormatCard, nil},
 		{"real card", "4242424242424242", CardNumber, 0, ErrMalformedToken},
 		{"card shape as national id", card, NationalID, FormatFPE, nil},
-		{"fpe phone", "+4915112345678", Phone, FormatFPE, nil},
-		{"fpe phone without plus", "15112345678", Phone, FormatFPE, nil},
-		{"fpe phone too short", "+123456", Phone, 0, ErrMalformedToken},
-		{"fpe phone separators", "+49 151 12345678", Phone, 0, ErrMalformedToken},
+		{"fpe phone", "+00004915112345678", Phone, FormatFPE, nil},
+		{"fpe phone 16 digits", "+00001234567890123456", Phone, FormatFPE, nil},
+		{"fpe phone 17 digits", "+000012345678901234567", Phone, 0, ErrMalformedToken},
+		{"fpe phone 7 digits", "+00001234567", Phone, FormatFPE, nil},
+		{"fpe phone too short", "+0000123456", Phone, 0, ErrMalformedToken},
+		{"fpe phone separators", "+0000 49 151 12345678", Phone, 0, ErrMalformedToken},
+		// A real number is never a phone token, in either notation.
+		{"phone number", "+4915112345678", Phone, 0, ErrMalformedToken},
+		{"national phone number", "015112345678", Phone, 0, ErrMalformedToken},
+		{"one zero", "+04915112345678", Phone, 0, ErrMalformedToken},
 		{"fpe national id", "123456", NationalID, FormatFPE, nil},
 		{"fpe national id short", "12345", NationalID, 0, ErrMalformedToken},
 		{"fpe name", "xY3q", Name, FormatFPE, nil},
