@@ -179,8 +179,7 @@ func (e *Engine) tokenize(ctx context.Context, caller Caller, req TokenizeReques
 		}
 		rows = append(rows, storage.Token{
 			Token: p.token, Tenant: tenant, Subject: req.Subject, DataType: int(p.typ), Format: int(p.format),
-			Scope: req.Scope, Ciphertext: ct, DEKVersion: dekVersion, Masked: tokens.Mask(p.typ, p.norm),
-			Created: now, Expires: expires,
+			Scope: req.Scope, Ciphertext: ct, DEKVersion: dekVersion, Created: now, Expires: expires,
 		})
 	}
 	ev := auditclient.New(ctx, "tokenvault.tokenize", auditclient.Success)
@@ -440,10 +439,15 @@ type MaskedResult struct {
 	Err    *ItemError
 }
 
-// RevealMasked returns masked views, stored at tokenization, without
-// touching any key. Each call is recorded through the outbox (masked views
-// are partial data, so who looked is worth knowing, but no plaintext is at
-// stake that would justify failing closed).
+// RevealMasked returns masked views of the values, each computed from its
+// value, decrypted in memory with the subject's data key: a stored mask
+// would be plaintext at rest ("j•••@smith-family.name" names a person) that
+// erasure would have to find, while this one goes with the key. It costs
+// what Detokenize costs, a cached key and an AES-GCM open per token (one
+// unwrap per subject when not cached; per-token KEY_UNAVAILABLE while the
+// key service is down for an uncached subject). Each call is recorded
+// through the outbox (masked views are partial data, so who looked is worth
+// knowing, but no plaintext is returned that would justify failing closed).
 func (e *Engine) RevealMasked(ctx context.Context, caller Caller, toks []string) ([]MaskedResult, error) {
 	results := make([]MaskedResult, len(toks))
 	var lookup []string
@@ -465,14 +469,14 @@ func (e *Engine) RevealMasked(ctx context.Context, caller Caller, toks []string)
 			continue
 		}
 		row, ierr := e.resolve(found[r.Token])
-		switch {
-		case ierr != nil:
-			r.Err = ierr
-		case row.Masked == "":
-			r.Err = &ItemError{Reason: "SUBJECT_ERASED", Message: "the subject was erased; the value no longer exists"}
-		default:
-			r.Masked, r.Type = row.Masked, tokens.DataType(row.DataType)
+		if ierr == nil {
+			r.Masked, ierr = e.mask(ctx, row)
 		}
+		if ierr != nil {
+			r.Masked, r.Err = "", ierr
+			continue
+		}
+		r.Type = tokens.DataType(row.DataType)
 	}
 	ev := auditclient.New(ctx, "tokenvault.reveal_masked", auditclient.Success)
 	ev.ActorSubject, ev.ResourceType, ev.CallerWorkload = caller.EndUser, "token_batch", caller.ID
@@ -484,6 +488,21 @@ func (e *Engine) RevealMasked(ctx context.Context, caller Caller, toks []string)
 	}
 	e.outbox.Notify()
 	return results, nil
+}
+
+// mask decrypts row's value and masks it; the plaintext never leaves here.
+func (e *Engine) mask(ctx context.Context, row storage.Token) (string, *ItemError) {
+	dek, _, err := e.dek(ctx, row.Tenant, row.Subject, row.DEKVersion, false)
+	if err != nil {
+		return "", keyError(err)
+	}
+	t := tokens.DataType(row.DataType)
+	pt, err := open(dek, row.Ciphertext, valueAAD(row.Token, row.Tenant, row.Subject, t))
+	if err != nil {
+		return "", &ItemError{Reason: "VALUE_UNREADABLE", Message: "the stored value cannot be decrypted"}
+	}
+	defer clear(pt)
+	return tokens.Mask(t, string(pt)), nil
 }
 
 // Match is one subject holding a looked-up value.

@@ -47,7 +47,6 @@ type Token struct {
 	Scope                  string
 	Ciphertext             []byte
 	DEKVersion             int
-	Masked                 string // "" once erased
 	Created                time.Time
 	Expires                time.Time // zero: never
 	// SubjectErased is read with the row (from subjects), so that a key
@@ -323,7 +322,7 @@ func (s *Store) InsertRows(ctx context.Context, tx *sql.Tx, tokens []Token) erro
 		return err
 	}
 	return s.insertChunks(ctx, tx, det, ` ON CONFLICT (token, tenant, subject) DO UPDATE SET
-		ciphertext = excluded.ciphertext, dek_version = excluded.dek_version, masked = excluded.masked,
+		ciphertext = excluded.ciphertext, dek_version = excluded.dek_version,
 		created_us = excluded.created_us, expires_us = excluded.expires_us`)
 }
 
@@ -335,18 +334,14 @@ func (s *Store) insertChunks(ctx context.Context, tx *sql.Tx, tokens []Token, su
 	for start := 0; start < len(tokens); start += 200 {
 		chunk := tokens[start:min(start+200, len(tokens))]
 		var q strings.Builder
-		q.WriteString(`INSERT INTO tokens (token, tenant, subject, data_type, format, scope, ciphertext, dek_version, masked, created_us, expires_us) VALUES `)
-		args := make([]any, 0, 11*len(chunk))
+		q.WriteString(`INSERT INTO tokens (token, tenant, subject, data_type, format, scope, ciphertext, dek_version, created_us, expires_us) VALUES `)
+		args := make([]any, 0, 10*len(chunk))
 		for i, t := range chunk {
 			if i > 0 {
 				q.WriteByte(',')
 			}
-			q.WriteString("(" + s.db.Placeholders(len(args)+1, 11) + ")")
-			var masked any
-			if t.Masked != "" {
-				masked = t.Masked
-			}
-			args = append(args, t.Token, t.Tenant, t.Subject, t.DataType, t.Format, t.Scope, t.Ciphertext, t.DEKVersion, masked, t.Created.UnixMicro(), us(t.Expires))
+			q.WriteString("(" + s.db.Placeholders(len(args)+1, 10) + ")")
+			args = append(args, t.Token, t.Tenant, t.Subject, t.DataType, t.Format, t.Scope, t.Ciphertext, t.DEKVersion, t.Created.UnixMicro(), us(t.Expires))
 		}
 		q.WriteString(suffix)
 		if _, err := s.execPrepared(ctx, tx, q.String(), args...); err != nil {
@@ -392,19 +387,18 @@ func (s *Store) TakenTokens(ctx context.Context, candidates []string) (map[strin
 }
 
 // tokenSelect reads tokens with their subject's erasure state.
-const tokenSelect = `SELECT t.token, t.tenant, t.subject, t.data_type, t.format, t.scope, t.ciphertext, t.dek_version, t.masked, t.created_us, t.expires_us,
+const tokenSelect = `SELECT t.token, t.tenant, t.subject, t.data_type, t.format, t.scope, t.ciphertext, t.dek_version, t.created_us, t.expires_us,
 		s.erased_us IS NOT NULL
 	FROM tokens t JOIN subjects s ON s.tenant = t.tenant AND s.subject = t.subject `
 
 func scanToken(row interface{ Scan(...any) error }) (Token, error) {
 	var t Token
-	var masked sql.NullString
 	var created int64
 	var expires sql.NullInt64
-	if err := row.Scan(&t.Token, &t.Tenant, &t.Subject, &t.DataType, &t.Format, &t.Scope, &t.Ciphertext, &t.DEKVersion, &masked, &created, &expires, &t.SubjectErased); err != nil {
+	if err := row.Scan(&t.Token, &t.Tenant, &t.Subject, &t.DataType, &t.Format, &t.Scope, &t.Ciphertext, &t.DEKVersion, &created, &expires, &t.SubjectErased); err != nil {
 		return t, err
 	}
-	t.Masked, t.Created, t.Expires = masked.String, time.UnixMicro(created).UTC(), fromUS(expires)
+	t.Created, t.Expires = time.UnixMicro(created).UTC(), fromUS(expires)
 	return t, nil
 }
 
@@ -490,10 +484,11 @@ type Erasure struct {
 // EraseSubject destroys every version of the subject's data key (overwritten,
 // then deleted; on SQLite, secure_delete also zeroes the freed space, while
 // PostgreSQL may keep old row versions until vacuumed, which is why retiring
-// old KEK versions makes erasure final: deploy/vault/README.md), its
-// deterministic tokens (keyed hashes of the values, the lookup index) and its
-// masked views, in tx. Ciphertexts of other tokens remain: without the keys
-// they are noise. A second call reports the first erasure.
+// old KEK versions makes erasure final: deploy/vault/README.md) and its
+// deterministic tokens (keyed hashes of the values, the lookup index), in
+// tx. Ciphertexts of other tokens remain: without the keys they are noise,
+// and so are their masked views, which are computed from them and never
+// stored. A second call reports the first erasure.
 //
 // The subject row is updated first: that takes its lock, so a concurrent
 // data key rotation or tokenization either finished before (and its key is
@@ -549,9 +544,6 @@ func (s *Store) EraseSubject(ctx context.Context, tx *sql.Tx, tenant, subject, r
 		return e, store.MapError(err)
 	}
 	e.LookupsRemoved, _ = res.RowsAffected()
-	if _, err := tx.ExecContext(ctx, `UPDATE tokens SET masked = NULL WHERE tenant = $1 AND subject = $2`, tenant, subject); err != nil {
-		return e, store.MapError(err)
-	}
 	e.Erased = at
 	return e, nil
 }
@@ -628,7 +620,7 @@ type Stale struct {
 // TokensToReencrypt returns up to limit tokens of live subjects sealed with
 // a data key version older than the subject's current one.
 func (s *Store) TokensToReencrypt(ctx context.Context, limit int) ([]Stale, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT t.token, t.tenant, t.subject, t.data_type, t.format, t.scope, t.ciphertext, t.dek_version, t.masked, t.created_us, t.expires_us,
+	rows, err := s.db.QueryContext(ctx, `SELECT t.token, t.tenant, t.subject, t.data_type, t.format, t.scope, t.ciphertext, t.dek_version, t.created_us, t.expires_us,
 			s.erased_us IS NOT NULL, s.current_version
 		FROM tokens t JOIN subjects s ON s.tenant = t.tenant AND s.subject = t.subject
 		WHERE s.erased_us IS NULL AND t.dek_version < s.current_version
