@@ -2,8 +2,8 @@ package events
 
 import (
 	"context"
-	"errors"
 	"database/sql"
+	"errors"
 	"slices"
 
 	"google.golang.org/grpc/status"

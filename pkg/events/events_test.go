@@ -93,7 +93,9 @@ func TestPublishRefusesMalformedEvents(t *testing.T) {
 		{"payload too large", ev("consent.withdrawn", "k", strings.Repeat("p", events.MaxPayloadLen+1)), events.ReasonPayloadInvalid},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			err := db.InTx(t.Context(), func(tx *sql.Tx) error { return o.Publish(t.Context(), tx, ev("consent.withdrawn", "ok", "ok"), tc.event) })
+			err := db.InTx(t.Context(), func(tx *sql.Tx) error {
+				return o.Publish(t.Context(), tx, ev("consent.withdrawn", "ok", "ok"), tc.event)
+			})
 			if !errs.Is(err, errs.InvalidArgument) || errs.ReasonOf(err) != tc.reason {
 				t.Fatalf("publish: %v, want InvalidArgument %s", err, tc.reason)
 			}
