@@ -28,7 +28,7 @@ type fpeScheme struct {
 // digit follows, since country codes never start with 0, and no country's
 // prefix is four zeros; libphonenumber reads a token as a number in no region
 // (TestPhoneTokensAreNoNumbers). A shorter marker fails that: after "+0",
-// one token in twelve is a real number for some country whose international
+// 6 to 8% of tokens are a valid number for some country whose international
 // prefix is "0" or "00". An FF1 image of the whole number (the first scheme)
 // was often another country's real number.
 //
