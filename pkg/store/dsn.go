@@ -2,6 +2,7 @@ package store
 
 import (
 	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/sottohq/sotto/pkg/errs"
@@ -17,7 +18,7 @@ const (
 // documentation for why. _time_format=sqlite stores time.Time as text SQLite's
 // date functions understand, with nanoseconds, instead of Go's String() form
 // (which carries a monotonic clock reading).
-const sqliteParams = "_busy_timeout=5000" +
+var sqliteParams = "_busy_timeout=" + strconv.Itoa(busyTimeoutMS) +
 	"&_foreign_keys=1" +
 	"&_journal_mode=WAL" +
 	"&_synchronous=NORMAL" +
@@ -28,7 +29,22 @@ const sqliteParams = "_busy_timeout=5000" +
 	"&_pragma=secure_delete(1)" +
 	// 32 MiB of page cache per connection instead of SQLite's 2 MiB, so index
 	// pages stay in memory rather than being re-read on every insert.
-	"&_pragma=cache_size(-32768)"
+	"&_pragma=cache_size(-32768)" +
+	// Once a checkpoint has emptied the write-ahead log, the next writer
+	// truncates the file to this size. Without a limit it keeps its largest
+	// size for good, and the part not yet written over keeps old page images:
+	// data deleted or overwritten in the database file stays readable there.
+	// 16 MiB is four times the automatic checkpoint's 1,000 pages, so the
+	// steady state does not shrink and regrow the file. TruncateWAL empties
+	// it entirely where that matters (after an erasure).
+	"&_pragma=journal_size_limit(" + strconv.Itoa(journalSizeLimit) + ")"
+
+const (
+	// busyTimeoutMS is how long (ms) a connection waits for SQLite's locks.
+	busyTimeoutMS = 5000
+	// journalSizeLimit bounds the -wal file (bytes); see sqliteParams.
+	journalSizeLimit = 16 << 20
+)
 
 // dsnConfig is a parsed DSN.
 type dsnConfig struct {

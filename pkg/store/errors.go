@@ -113,3 +113,16 @@ func isUnavailable(err error) bool {
 		errors.Is(err, driver.ErrBadConn) ||
 		(errors.As(err, &netErr) && netErr.Timeout())
 }
+
+// isBusy reports SQLite's "database is busy or locked" (any variant).
+func isBusy(err error) bool {
+	var sqErr *sqlite.Error
+	if !errors.As(err, &sqErr) {
+		return false
+	}
+	switch sqErr.Code() & 0xff {
+	case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED:
+		return true
+	}
+	return false
+}

@@ -353,6 +353,8 @@ func TestSQLitePragmas(t *testing.T) {
 		"foreign_keys":  "1",
 		"busy_timeout":  "5000",
 		"secure_delete": "1", // erased rows do not linger in free pages
+		// the -wal file shrinks to 16 MiB once reset (TestWALSizeIsBounded)
+		"journal_size_limit": "16777216",
 	} {
 		var got string
 		if err := db.QueryRowContext(t.Context(), "PRAGMA "+pragma).Scan(&got); err != nil {
