@@ -11,7 +11,9 @@ import (
 	"crypto/hkdf"
 	"crypto/rand"
 	"crypto/sha256"
+	"errors"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/sottohq/sotto/pkg/auditclient"
@@ -42,6 +44,15 @@ type Options struct {
 	// any other tenant are refused, so a caller cannot make the vault mint
 	// and wrap keys for arbitrary tenant names.
 	Tenants []string
+	// KEKEpoch is the longest a KEK version stays the latest before the
+	// kek-epoch job rotates it, rewraps every data key and retires the
+	// older versions (default 24h; ADR 0007).
+	KEKEpoch time.Duration
+	// KEKEpochMin is how old the latest KEK version must be before an
+	// erasure starts a new epoch (default 0: at once). Raising it bounds how
+	// often a large vault is rewrapped, and delays when copies of an erased
+	// subject's keys stop opening by as much.
+	KEKEpochMin time.Duration
 }
 
 // Engine is the vault.
@@ -61,6 +72,15 @@ type Engine struct {
 	erased *keyCache[struct{}]
 	wake   chan struct{}
 	writer *writer
+
+	// epochWake triggers the kek-epoch job (an erasure wants one).
+	epochWake chan struct{}
+	// epochs is set once the kek-epoch job is scheduled: only then does an
+	// erasure's evidence promise when old copies stop opening.
+	epochs atomic.Bool
+	// walPending is set when the WAL could not be truncated after an
+	// erasure; the kek-epoch job tries again.
+	walPending atomic.Bool
 }
 
 // New builds the engine.
@@ -80,12 +100,21 @@ func New(store *storage.Store, km keys.KeyManager, audit Recorder, outbox *audit
 	if len(opts.Tenants) == 0 {
 		opts.Tenants = []string{DefaultTenant}
 	}
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.KEKEpoch <= 0 {
+		opts.KEKEpoch = 24 * time.Hour
+	}
+	opts.KEKEpochMin = max(opts.KEKEpochMin, 0)
 	e := &Engine{
 		store: store, km: km, audit: audit, outbox: outbox, policy: pol, logger: logger, opts: opts,
 		deks:    newKeyCache[dataKey](opts.CacheSize, opts.CacheTTL, opts.Now),
 		tenants: newKeyCache[[]byte](1024, opts.CacheTTL, opts.Now),
 		erased:  newKeyCache[struct{}](opts.CacheSize, 2*opts.CacheTTL, opts.Now),
 		wake:    make(chan struct{}, 1),
+
+		epochWake: make(chan struct{}, 1),
 	}
 	e.writer = e.newWriter()
 	return e
@@ -204,14 +233,23 @@ func (e *Engine) newDEK(ctx context.Context, tenant, subject string, version int
 }
 
 func (e *Engine) createSubject(ctx context.Context, tenant, subject string) ([]byte, error) {
-	sk, k, err := e.newDEK(ctx, tenant, subject, 1)
-	if err != nil {
-		return nil, err
+	for attempt := 0; ; attempt++ {
+		sk, k, err := e.newDEK(ctx, tenant, subject, 1)
+		if err != nil {
+			return nil, err
+		}
+		err = e.store.InsertSubject(ctx, storage.Subject{Tenant: tenant, Subject: subject, Created: e.opts.Now()}, sk)
+		if errors.Is(err, storage.ErrKEKVersionRetired) && attempt == 0 {
+			// Wrapped just before a KEK epoch retired that version: wrap
+			// again, under the latest.
+			clear(k)
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		return k, nil
 	}
-	if err := e.store.InsertSubject(ctx, storage.Subject{Tenant: tenant, Subject: subject, Created: e.opts.Now()}, sk); err != nil {
-		return nil, err
-	}
-	return k, nil
 }
 
 // tenantKey returns the tenant's key for deterministic tokens and lookup.

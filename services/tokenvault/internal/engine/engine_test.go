@@ -359,7 +359,8 @@ func TestEraseCryptoShreds(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if ev.TokensAffected != 3 || ev.LookupsRemoved != 1 || len(ev.DestroyedVersions) != 1 || ev.AlreadyErased || ev.RequestID != "dsr_42" {
+		if ev.TokensAffected != 3 || ev.LookupsRemoved != 1 || ev.TokensRetired != 1 || ev.TokensKept != 0 || ev.KEKVersion != 1 ||
+			len(ev.DestroyedVersions) != 1 || ev.AlreadyErased || ev.RequestID != "dsr_42" {
 			t.Fatalf("evidence %+v", ev)
 		}
 		subj, err := f.st.GetSubject(ctx, "default", "cus_gone")
@@ -369,15 +370,16 @@ func TestEraseCryptoShreds(t *testing.T) {
 		if _, err := f.st.GetSubjectKey(ctx, "default", "cus_gone", 1); !errs.Is(err, errs.NotFound) {
 			t.Fatalf("data key survived erasure: %v", err)
 		}
-		// Ciphertexts of random tokens remain, as noise; the deterministic
-		// token (a keyed hash of the value) is gone.
+		// The rows of random tokens remain (their tokens answer
+		// SUBJECT_ERASED) with their ciphertexts overwritten; the
+		// deterministic token (a keyed hash of the value) is gone.
 		rows, err := f.st.SubjectTokens(ctx, "default", "cus_gone")
 		if err != nil || len(rows) != 2 {
 			t.Fatalf("rows after erasure: %d %v", len(rows), err)
 		}
 		for _, r := range rows {
-			if len(r.Ciphertext) == 0 {
-				t.Fatalf("row after erasure: %+v", r)
+			if len(r.Ciphertext) != 0 {
+				t.Fatalf("row after erasure still holds a ciphertext: %+v", r)
 			}
 		}
 		res, err := f.eng.Detokenize(ctx, conversation, "order_support", append(gone, kept...))

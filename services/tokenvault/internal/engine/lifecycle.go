@@ -14,14 +14,36 @@ import (
 	"github.com/sottohq/sotto/services/tokenvault/internal/tokens"
 )
 
-// Evidence records what an erasure destroyed.
+// Evidence records what an erasure destroyed, what it kept, and when the
+// copies of the destroyed keys made before it stop opening (ADR 0007).
 type Evidence struct {
 	Subject, RequestID string
+	// Erasure counts what was destroyed and kept: the data key versions,
+	// the tokens whose values are now unrecoverable, the deterministic
+	// tokens deleted (retired, or kept because other live subjects hold the
+	// same value), and KEKVersion, the newest KEK version any copy of the
+	// destroyed keys (a WAL, a replica, a backup) can be wrapped under.
 	storage.Erasure
+	// OldCopiesRetired is set once the KEK versions up to KEKVersion are
+	// retired: no copy of the destroyed keys opens any more, anywhere.
+	OldCopiesRetired bool
+	// RetireDue, while they are not, is when the kek-epoch job is due to
+	// start the epoch that retires them; they stop opening when that epoch
+	// has rewrapped every live key (RotationStatus.MinDecryptionVersion then
+	// exceeds KEKVersion). Zero when no epochs are scheduled or the key
+	// backend did not answer: then nothing is promised.
+	RetireDue time.Time
 }
+
+// walTruncateTimeout bounds how long an erasure waits for readers to let go
+// of SQLite's WAL; the kek-epoch job tries again later.
+const walTruncateTimeout = 10 * time.Second
 
 // EraseSubject crypto-shreds a subject. The erasure is recorded in the audit
 // log first; if that fails nothing is erased (the request can be retried).
+// After the commit, SQLite's WAL is truncated (it holds the pages from
+// before the erasure) and the kek-epoch job is woken to retire the KEK
+// versions the destroyed keys were wrapped under.
 func (e *Engine) EraseSubject(ctx context.Context, caller Caller, tenant, subject, requestID string) (Evidence, error) {
 	tenant, err := e.tenant(tenant)
 	if err != nil {
@@ -52,7 +74,29 @@ func (e *Engine) EraseSubject(ctx context.Context, caller Caller, tenant, subjec
 	}
 	e.erased.Add(tenant+"\x00"+subject, struct{}{})
 	e.dropKeys(tenant, subject) // an unwrap in flight during the erasure may have re-added one
-	return Evidence{Subject: subject, RequestID: requestID, Erasure: er}, nil
+	// The erasure is committed: what follows must happen even if the caller
+	// has gone.
+	bg := context.WithoutCancel(ctx)
+	if !er.AlreadyErased {
+		e.truncateWAL(bg)
+		e.pokeEpoch()
+	}
+	out := Evidence{Subject: subject, RequestID: requestID, Erasure: er}
+	out.RetireDue, out.OldCopiesRetired = e.retireDue(bg, er.KEKVersion, er.Erased)
+	return out, nil
+}
+
+// truncateWAL empties SQLite's WAL after an erasure, or leaves it to the
+// kek-epoch job when readers hold it too long.
+func (e *Engine) truncateWAL(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(ctx, walTruncateTimeout)
+	defer cancel()
+	if err := e.store.DB().TruncateWAL(ctx); err != nil {
+		e.walPending.Store(true)
+		e.logger.Warn("the WAL still holds pages from before an erasure; retrying in the background", "component", JobKEKEpoch, logging.Err(err))
+		return
+	}
+	e.walPending.Store(false)
 }
 
 // Exported is one value of a subject.
@@ -115,15 +159,20 @@ func (e *Engine) ExportSubject(ctx context.Context, caller Caller, tenant, subje
 // RotationStatus is the state of key rotation.
 type RotationStatus struct {
 	KEKVersion int
+	// MinDecryptionVersion is the oldest KEK version that still opens: the
+	// versions below it were retired, and copies of keys wrapped under them
+	// (Evidence.KEKVersion) open nowhere.
+	MinDecryptionVersion int
 	// PendingRewrap counts data keys still wrapped under an older KEK version.
 	PendingRewrap int64
 	// PendingReencrypt counts values still sealed with a retired data key.
 	PendingReencrypt int64
 }
 
-// RotateKeys rotates the key-encryption key when rotate is set (usually the
-// operator does this in Vault itself: tokenvault's Vault policy cannot),
-// wakes the rewrap job and reports its backlog. Audited synchronously.
+// RotateKeys rotates the key-encryption key when rotate is set (starting a
+// KEK epoch early), wakes the rewrap and kek-epoch jobs (which retire the
+// older versions once every key is rewrapped) and reports the backlog.
+// Audited synchronously.
 func (e *Engine) RotateKeys(ctx context.Context, caller Caller, rotate bool) (RotationStatus, error) {
 	if rotate {
 		ev := auditclient.New(ctx, "tokenvault.rotate_keys", auditclient.Success)
@@ -132,13 +181,12 @@ func (e *Engine) RotateKeys(ctx context.Context, caller Caller, rotate bool) (Ro
 			return RotationStatus{}, errs.Wrap(err, errs.Unavailable, "AUDIT_UNAVAILABLE", "the audit log did not record the rotation; nothing was rotated")
 		}
 		if err := e.km.Rotate(ctx, e.opts.KEK); err != nil {
-			// Usually PermissionDenied: tokenvault's Vault policy cannot
-			// rotate; operators rotate in Vault and call with rotate=false.
 			e.recordFailure(ctx, ev, err)
 			return RotationStatus{}, err
 		}
 	}
 	e.poke()
+	e.pokeEpoch()
 	return e.status(ctx)
 }
 
@@ -207,11 +255,12 @@ func (e *Engine) poke() {
 }
 
 func (e *Engine) status(ctx context.Context) (RotationStatus, error) {
-	latest, err := e.km.LatestVersion(ctx, e.opts.KEK)
+	v, err := e.km.Describe(ctx, e.opts.KEK)
 	if err != nil {
 		return RotationStatus{}, err
 	}
-	st := RotationStatus{KEKVersion: latest}
+	latest := v.Latest
+	st := RotationStatus{KEKVersion: latest, MinDecryptionVersion: v.MinDecryption}
 	if st.PendingRewrap, err = e.store.PendingRewrap(ctx, latest); err != nil {
 		return st, err
 	}
@@ -365,8 +414,9 @@ const jobBatch = 100
 
 // ScheduleJobs registers tokenvault's background work on r as periodic jobs
 // run every interval; a key rotation (RotateKeys, RotateSubjectKey) runs the
-// rewrap and re-encryption at once. Progress lives in the database, so a job
-// interrupted by a restart resumes where it stopped.
+// rewrap and re-encryption at once, and an erasure the KEK epoch. Progress
+// lives in the database, so a job interrupted by a restart resumes where it
+// stopped.
 func (e *Engine) ScheduleJobs(r *jobs.Runner, every time.Duration) error {
 	for _, j := range []struct {
 		kind string
@@ -379,6 +429,13 @@ func (e *Engine) ScheduleJobs(r *jobs.Runner, every time.Duration) error {
 			e.progressed(JobPurgeExpired, int(n))
 			return err
 		}},
+		{JobKEKEpoch, func(ctx context.Context, _ jobs.Job) error {
+			if e.walPending.Load() {
+				e.truncateWAL(ctx)
+			}
+			_, err := e.KEKEpochOnce(ctx)
+			return err
+		}},
 	} {
 		// A failed occurrence is retried twice; after that the next one
 		// (which sees the same work) takes over.
@@ -386,7 +443,14 @@ func (e *Engine) ScheduleJobs(r *jobs.Runner, every time.Duration) error {
 			return err
 		}
 	}
-	return r.TriggerOn(e.wake, JobRewrap, JobReencrypt)
+	if err := r.TriggerOn(e.wake, JobRewrap, JobReencrypt); err != nil {
+		return err
+	}
+	if err := r.TriggerOn(e.epochWake, JobKEKEpoch); err != nil {
+		return err
+	}
+	e.epochs.Store(true)
+	return nil
 }
 
 // untilDone makes a job of a batch pass: it runs passes until one moves

@@ -9,8 +9,9 @@ import (
 	"os"
 	"strconv"
 	"testing"
-	"testing/fstest"
 	"time"
+
+	"github.com/pressly/goose/v3"
 
 	"github.com/sottohq/sotto/pkg/auditclient"
 	"github.com/sottohq/sotto/pkg/errs"
@@ -187,18 +188,26 @@ func TestMasksDieWithTheKey(t *testing.T) {
 	})
 }
 
-// version1 is the schema as the previous release left it.
-func version1(t *testing.T) fs.FS {
+// downToVersion1 migrates db back to the schema the previous release left
+// (migration 1), keeping its rows: today's engine needs today's schema to
+// write them, the previous release's schema is what the upgrade starts from.
+func downToVersion1(t *testing.T, db *store.DB) {
 	t.Helper()
-	v1 := fstest.MapFS{}
-	for _, p := range []string{"sqlite/0001_init.sql", "postgres/0001_init.sql"} {
-		b, err := fs.ReadFile(migrations.FS, p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		v1[p] = &fstest.MapFile{Data: b}
+	dir, err := fs.Sub(migrations.FS, string(db.Dialect))
+	if err != nil {
+		t.Fatal(err)
 	}
-	return v1
+	dialect := goose.DialectSQLite3
+	if db.Dialect == store.Postgres {
+		dialect = goose.DialectPostgres
+	}
+	p, err := goose.NewProvider(dialect, db.DB, dir, goose.WithDisableGlobalRegistry(true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.DownTo(context.Background(), 1); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // TestMigrationRemovesPlaintextMasks: a database of the previous release,
@@ -211,15 +220,16 @@ func TestMigrationRemovesPlaintextMasks(t *testing.T) {
 			ctx := context.Background()
 			var db *store.DB
 			if dialect == store.SQLite {
-				db = storetest.SQLite(t, version1(t))
+				db = storetest.SQLite(t, migrations.FS)
 			} else {
-				db = storetest.Postgres(t, version1(t))
+				db = storetest.Postgres(t, migrations.FS)
 			}
 			c := newCanary(t)
 			f := newFixture(t, db, time.Minute)
 			toks := f.tokenize(t, "cus_1",
 				engine.Item{Value: c.email, Type: tokens.Email},
 				engine.Item{Value: "4242 4242 4242 4242", Type: tokens.CardNumber, Format: tokens.FormatCard})
+			downToVersion1(t, db)
 			// What the previous release stored with each row.
 			oldMask := "q•••@" + c.domain
 			for tok, m := range map[string]string{toks[0]: oldMask, toks[1]: "•••• 4242"} {

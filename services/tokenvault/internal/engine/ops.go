@@ -68,6 +68,8 @@ type pendingItem struct {
 	typeKey []byte
 	token   string
 	attempt int
+	// gen is the generation of a deterministic token (see settleGenerations).
+	gen int
 }
 
 // Tokenize encrypts the values under the subject's data key and stores them
@@ -76,10 +78,11 @@ type pendingItem struct {
 // request, not per item.
 func (e *Engine) Tokenize(ctx context.Context, caller Caller, req TokenizeRequest) ([]TokenizeResult, error) {
 	results, err := e.tokenize(ctx, caller, req)
-	if errors.Is(err, storage.ErrSubjectChanged) {
+	if errors.Is(err, storage.ErrSubjectChanged) || errors.Is(err, storage.ErrTokenRetired) {
 		// Our cached key was stale (the subject's key rotated, or it was
-		// erased, maybe by another replica): drop it and try once more from
-		// the database, which says which.
+		// erased, maybe by another replica), or an erasure retired one of
+		// our deterministic tokens meanwhile: drop the key and try once more
+		// from the database, which says which.
 		tenant, _ := e.tenant(req.Tenant) // known valid: tokenize got this far
 		e.deks.Remove(subjectKey(tenant, req.Subject, 0))
 		results, err = e.tokenize(ctx, caller, req)
@@ -211,7 +214,7 @@ func (e *Engine) mint(dek []byte, tenant, subject string, p *pendingItem) *ItemE
 	case tokens.FormatRandom:
 		p.token, err = tokens.NewRandom(p.typ)
 	case tokens.FormatDeterministic:
-		p.token, err = tokens.Deterministic(p.typeKey, p.typ, p.norm)
+		p.token, err = tokens.Deterministic(genKey(p.typeKey, p.gen), p.typ, p.norm)
 	case tokens.FormatCard:
 		p.token, err = tokens.CardToken(p.norm)
 	case tokens.FormatFPE:
@@ -229,15 +232,25 @@ func (e *Engine) mint(dek []byte, tenant, subject string, p *pendingItem) *ItemE
 	return nil
 }
 
-// settleTokens makes every candidate token usable: deterministic tokens the
-// subject already holds are reused; card and format-preserving tokens taken
-// by someone else are re-minted (their token spaces are small); random
-// tokens are 128-bit and left to the primary key. Returns the reused items.
+// settleTokens makes every candidate token usable: deterministic tokens move
+// to their value's current generation, and those the subject already holds
+// are reused; card and format-preserving tokens taken by someone else are
+// re-minted (their token spaces are small); random tokens are 128-bit and
+// left to the primary key. Returns the reused items.
 func (e *Engine) settleTokens(ctx context.Context, tenant, subject string, dek []byte, items []*pendingItem, results []TokenizeResult) (map[int]bool, error) {
 	reused := map[int]bool{}
 	var dets []string
+	var detItems []*pendingItem
 	for _, p := range items {
 		if p.format == tokens.FormatDeterministic {
+			detItems = append(detItems, p)
+		}
+	}
+	if err := e.settleGenerations(ctx, tenant, detItems, results); err != nil {
+		return nil, err
+	}
+	for _, p := range detItems {
+		if results[p.index].Err == nil {
 			dets = append(dets, p.token)
 		}
 	}
@@ -247,8 +260,8 @@ func (e *Engine) settleTokens(ctx context.Context, tenant, subject string, dek [
 			return nil, err
 		}
 		inRequest := map[string]bool{}
-		for _, p := range items {
-			if p.format != tokens.FormatDeterministic {
+		for _, p := range detItems {
+			if results[p.index].Err != nil {
 				continue
 			}
 			for _, r := range found[p.token] {
@@ -512,7 +525,9 @@ type Match struct{ Subject, Token string }
 // an oracle (it confirms guesses), so it is governed like detokenization:
 // the policy must allow the caller the "lookup" action for the purpose and
 // data type (a denied lookup is refused before anything is read), and every
-// lookup, allowed or denied, is audited synchronously.
+// lookup, allowed or denied, is audited synchronously. The token it returns
+// is the value's current deterministic token: never one that an erasure
+// retired.
 func (e *Engine) Lookup(ctx context.Context, caller Caller, tenant, purpose string, t tokens.DataType, value string) (string, []Match, error) {
 	tenant, err := e.tenant(tenant)
 	if err != nil {
@@ -537,10 +552,20 @@ func (e *Engine) Lookup(ctx context.Context, caller Caller, tenant, purpose stri
 	if err != nil {
 		return "", nil, err
 	}
-	det, err := tokens.Deterministic(detKey(tk, t), t, norm)
-	if err != nil {
+	// The value's current generation: a token an erasure retired is never
+	// returned again, so a copy of it elsewhere stays unlinkable to the value.
+	p := &pendingItem{typ: t, format: tokens.FormatDeterministic, norm: norm, typeKey: detKey(tk, t)}
+	res := make([]TokenizeResult, 1)
+	if ierr := e.mint(nil, tenant, "", p); ierr != nil {
 		return "", nil, errs.E(errs.InvalidArgument, "UNSUPPORTED_FORMAT", "this value cannot be looked up")
 	}
+	if err := e.settleGenerations(ctx, tenant, []*pendingItem{p}, res); err != nil {
+		return "", nil, err
+	}
+	if res[0].Err != nil {
+		return "", nil, errs.E(errs.FailedPrecondition, res[0].Err.Reason, "%s", res[0].Err.Message)
+	}
+	det := p.token
 	found, err := e.store.FindTokens(ctx, []string{det})
 	if err != nil {
 		return "", nil, err

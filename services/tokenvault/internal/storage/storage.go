@@ -5,8 +5,10 @@ package storage
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
 	"errors"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -182,6 +184,9 @@ func (s *Store) GetSubjectKey(ctx context.Context, tenant, subject string, versi
 // if another request created it first (the caller then reads theirs).
 func (s *Store) InsertSubject(ctx context.Context, r Subject, k SubjectKey) error {
 	return store.MapError(s.db.InTx(ctx, func(tx *sql.Tx) error {
+		if err := s.checkKEKFloor(ctx, tx, k.KEKVersion); err != nil {
+			return err
+		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO subjects (tenant, subject, current_version, created_us) VALUES ($1, $2, $3, $4)`,
 			r.Tenant, r.Subject, k.Version, r.Created.UnixMicro()); err != nil {
 			return err
@@ -196,6 +201,9 @@ func (s *Store) InsertSubject(ctx context.Context, r Subject, k SubjectKey) erro
 // current version is still prev and the subject is not erased.
 func (s *Store) AddSubjectKey(ctx context.Context, k SubjectKey, prev int, at time.Time) error {
 	return store.MapError(s.db.InTx(ctx, func(tx *sql.Tx) error {
+		if err := s.checkKEKFloor(ctx, tx, k.KEKVersion); err != nil {
+			return err
+		}
 		res, err := tx.ExecContext(ctx, `UPDATE subjects SET current_version = $1 WHERE tenant = $2 AND subject = $3 AND current_version = $4 AND erased_us IS NULL`,
 			k.Version, k.Tenant, k.Subject, prev)
 		if err != nil {
@@ -223,9 +231,63 @@ func (s *Store) GetTenant(ctx context.Context, tenant string) (Tenant, error) {
 
 // InsertTenant stores a new tenant key; AlreadyExists on a race.
 func (s *Store) InsertTenant(ctx context.Context, r Tenant) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO tenants (tenant, wrapped_key, kek_version, created_us) VALUES ($1, $2, $3, $4)`,
-		r.Tenant, r.WrappedKey, r.KEKVersion, time.Now().UnixMicro())
+	return store.MapError(s.db.InTx(ctx, func(tx *sql.Tx) error {
+		if err := s.checkKEKFloor(ctx, tx, r.KEKVersion); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO tenants (tenant, wrapped_key, kek_version, created_us) VALUES ($1, $2, $3, $4)`,
+			r.Tenant, r.WrappedKey, r.KEKVersion, time.Now().UnixMicro())
+		return err
+	}))
+}
+
+// ErrKEKVersionRetired refuses to store a key wrapped under a key-encryption
+// key version below the floor: the version is being retired, and the key
+// would never open again. Wrapping it anew uses the latest version.
+var ErrKEKVersionRetired = errs.E(errs.Aborted, "KEK_VERSION_RETIRED", "the key was wrapped under a key-encryption key version being retired; retry")
+
+// checkKEKFloor refuses, in tx, a wrapped key of a KEK version below the
+// floor. On PostgreSQL it holds the floor row's share lock until tx ends, so
+// RaiseKEKFloor waits for tx and the epoch's check for unrewrapped keys,
+// which follows the raise, sees what tx stored. (SQLite runs one write
+// transaction at a time.)
+func (s *Store) checkKEKFloor(ctx context.Context, tx *sql.Tx, kekVersion int) error {
+	q := `SELECT floor FROM kek_floor WHERE id = 1`
+	if s.db.Dialect == store.Postgres {
+		q += ` FOR SHARE`
+	}
+	var floor int
+	if err := tx.QueryRowContext(ctx, q).Scan(&floor); err != nil {
+		return store.MapError(err)
+	}
+	if kekVersion < floor {
+		return ErrKEKVersionRetired
+	}
+	return nil
+}
+
+// RaiseKEKFloor raises the oldest KEK version a wrapped key may be stored
+// under to floor (never lowers it). It returns once every transaction that
+// checked the old floor has ended.
+func (s *Store) RaiseKEKFloor(ctx context.Context, floor int) error {
+	_, err := s.db.ExecContext(ctx, `UPDATE kek_floor SET floor = $1 WHERE id = 1 AND floor < $1`, floor)
 	return store.MapError(err)
+}
+
+// KEKFloor returns the oldest KEK version a wrapped key may be stored under.
+func (s *Store) KEKFloor(ctx context.Context) (int, error) {
+	var floor int
+	err := s.db.QueryRowContext(ctx, `SELECT floor FROM kek_floor WHERE id = 1`).Scan(&floor)
+	return floor, store.MapError(err)
+}
+
+// NewestErasedKEKVersion returns the newest KEK version any copy of an
+// erased subject's data keys can be wrapped under, over every erasure (0 if
+// none).
+func (s *Store) NewestErasedKEKVersion(ctx context.Context) (int, error) {
+	var v sql.NullInt64
+	err := s.db.QueryRowContext(ctx, `SELECT MAX(erased_kek_version) FROM subjects WHERE erased_kek_version IS NOT NULL`).Scan(&v)
+	return int(v.Int64), store.MapError(err)
 }
 
 // InsertTokens writes tokens in tx as multi-row INSERTs, after checking,
@@ -308,7 +370,8 @@ func (s *Store) CheckSubjects(ctx context.Context, tx *sql.Tx, subjects []Subjec
 // their subjects first (CheckSubject). A deterministic token the subject
 // already holds (a concurrent request for the same value, or an expired one
 // being renewed) is refreshed in place; any other conflict is an error
-// (AlreadyExists), never a silently dropped value.
+// (AlreadyExists), never a silently dropped value. A deterministic token an
+// erasure retired is refused (ErrTokenRetired).
 func (s *Store) InsertRows(ctx context.Context, tx *sql.Tx, tokens []Token) error {
 	var det, other []Token
 	for _, t := range tokens {
@@ -320,6 +383,11 @@ func (s *Store) InsertRows(ctx context.Context, tx *sql.Tx, tokens []Token) erro
 	}
 	if err := s.insertChunks(ctx, tx, other, ""); err != nil {
 		return err
+	}
+	if len(det) > 0 {
+		if err := s.checkRetired(ctx, tx, det); err != nil {
+			return err
+		}
 	}
 	return s.insertChunks(ctx, tx, det, ` ON CONFLICT (token, tenant, subject) DO UPDATE SET
 		ciphertext = excluded.ciphertext, dek_version = excluded.dek_version,
@@ -477,18 +545,33 @@ type Erasure struct {
 	// LookupsRemoved counts deterministic tokens deleted: they are keyed
 	// hashes of the values and the exact-match index.
 	LookupsRemoved int64
-	AlreadyErased  bool
-	Erased         time.Time
+	// TokensRetired counts the deleted deterministic tokens that no other
+	// live subject held: they are never issued again (retired_tokens), so
+	// copies of them elsewhere stay unlinkable to the value.
+	TokensRetired int64
+	// TokensKept counts the deleted deterministic tokens that other live
+	// subjects hold too (the same value): they stay in use for those.
+	TokensKept int64
+	// KEKVersion is the newest key-encryption key version any copy of the
+	// destroyed data keys can be wrapped under (rewrapping only moves keys
+	// forward): those copies stop opening once the versions up to it are
+	// retired. 0 if the subject had no key.
+	KEKVersion    int
+	AlreadyErased bool
+	Erased        time.Time
 }
 
-// EraseSubject destroys every version of the subject's data key (overwritten,
-// then deleted; on SQLite, secure_delete also zeroes the freed space, while
-// PostgreSQL may keep old row versions until vacuumed, which is why retiring
-// old KEK versions makes erasure final: deploy/vault/README.md) and its
-// deterministic tokens (keyed hashes of the values, the lookup index), in
-// tx. Ciphertexts of other tokens remain: without the keys they are noise,
-// and so are their masked views, which are computed from them and never
-// stored. A second call reports the first erasure.
+// EraseSubject, in tx, destroys every version of the subject's data key
+// (overwritten, then deleted) and its deterministic tokens (keyed hashes of
+// the values, the lookup index; retired unless another live subject holds
+// them), and overwrites the ciphertexts of its other tokens with nothing: the
+// rows stay, so their tokens answer SUBJECT_ERASED rather than UNKNOWN_TOKEN,
+// and masked views are computed from values and never stored. On SQLite,
+// secure_delete zeroes what the old cells held, and the caller truncates the
+// WAL after the commit (store.DB.TruncateWAL); copies elsewhere (PostgreSQL's
+// dead tuples and WAL, replicas, backups) keep the wrapped keys until their
+// KEK versions are retired (docs/adr/0007). A second call reports the first
+// erasure.
 //
 // The subject row is updated first: that takes its lock, so a concurrent
 // data key rotation or tokenization either finished before (and its key is
@@ -501,30 +584,31 @@ func (s *Store) EraseSubject(ctx context.Context, tx *sql.Tx, tenant, subject, r
 		return e, store.MapError(err)
 	}
 	if n, _ := res.RowsAffected(); n != 1 {
-		var erased sql.NullInt64
-		err := tx.QueryRowContext(ctx, `SELECT erased_us FROM subjects WHERE tenant = $1 AND subject = $2`, tenant, subject).Scan(&erased)
+		var erased, kek sql.NullInt64
+		err := tx.QueryRowContext(ctx, `SELECT erased_us, erased_kek_version FROM subjects WHERE tenant = $1 AND subject = $2`, tenant, subject).Scan(&erased, &kek)
 		if errors.Is(err, sql.ErrNoRows) {
 			return e, errs.E(errs.NotFound, "SUBJECT_NOT_FOUND", "subject not found")
 		}
 		if err != nil {
 			return e, store.MapError(err)
 		}
-		e.AlreadyErased, e.Erased = true, fromUS(erased)
+		e.AlreadyErased, e.Erased, e.KEKVersion = true, fromUS(erased), int(kek.Int64)
 		return e, nil
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT version, LENGTH(wrapped) FROM subject_keys WHERE tenant = $1 AND subject = $2 ORDER BY version`, tenant, subject)
+	rows, err := tx.QueryContext(ctx, `SELECT version, LENGTH(wrapped), kek_version FROM subject_keys WHERE tenant = $1 AND subject = $2 ORDER BY version`, tenant, subject)
 	if err != nil {
 		return e, store.MapError(err)
 	}
 	lengths := map[int]int{}
 	for rows.Next() {
-		var v, n int
-		if err := rows.Scan(&v, &n); err != nil {
+		var v, n, kek int
+		if err := rows.Scan(&v, &n, &kek); err != nil {
 			rows.Close()
 			return e, store.MapError(err)
 		}
 		e.DestroyedVersions = append(e.DestroyedVersions, v)
 		lengths[v] = n
+		e.KEKVersion = max(e.KEKVersion, kek)
 	}
 	rows.Close()
 	for v, n := range lengths {
@@ -536,16 +620,181 @@ func (s *Store) EraseSubject(ctx context.Context, tx *sql.Tx, tenant, subject, r
 	if _, err := tx.ExecContext(ctx, `DELETE FROM subject_keys WHERE tenant = $1 AND subject = $2`, tenant, subject); err != nil {
 		return e, store.MapError(err)
 	}
+	if e.KEKVersion > 0 {
+		if _, err := tx.ExecContext(ctx, `UPDATE subjects SET erased_kek_version = $1 WHERE tenant = $2 AND subject = $3`, e.KEKVersion, tenant, subject); err != nil {
+			return e, store.MapError(err)
+		}
+	}
 	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM tokens WHERE tenant = $1 AND subject = $2`, tenant, subject).Scan(&e.TokensAffected); err != nil {
 		return e, store.MapError(err)
+	}
+	dets, err := queryStrings(ctx, tx, `SELECT token FROM tokens WHERE tenant = $1 AND subject = $2 AND format = $3`, tenant, subject, deterministicFormat)
+	if err != nil {
+		return e, err
+	}
+	if e.TokensRetired, e.TokensKept, err = s.retireTokens(ctx, tx, tenant, subject, dets, at); err != nil {
+		return e, err
 	}
 	res, err = tx.ExecContext(ctx, `DELETE FROM tokens WHERE tenant = $1 AND subject = $2 AND format = $3`, tenant, subject, deterministicFormat)
 	if err != nil {
 		return e, store.MapError(err)
 	}
 	e.LookupsRemoved, _ = res.RowsAffected()
+	if _, err := tx.ExecContext(ctx, `UPDATE tokens SET ciphertext = $1 WHERE tenant = $2 AND subject = $3`, []byte{}, tenant, subject); err != nil {
+		return e, store.MapError(err)
+	}
 	e.Erased = at
 	return e, nil
+}
+
+// ErrTokenRetired refuses to store a deterministic token that an erasure
+// retired; the value's next generation has another token.
+var ErrTokenRetired = errs.E(errs.Aborted, "TOKEN_RETIRED", "the deterministic token was retired by an erasure; retry")
+
+// retiredMark is what retired_tokens keeps of a token: a hash, so that the
+// table is not a list of tokens to match copies against, yet any token can
+// be checked against it.
+func retiredMark(token string) []byte {
+	h := sha256.Sum256([]byte("sotto/tokenvault/retired-token\x00" + token))
+	return h[:]
+}
+
+// tokenLockClass is the first key of the PostgreSQL advisory locks that
+// serialise retiring a deterministic token with storing it (two-key locks;
+// pkg/jobs and pkg/events use other classes).
+const tokenLockClass = 0x74766474 // "tvdt"
+
+// lockTokens takes, in tx, a transaction-scoped advisory lock per token of
+// tenant (shared to store them, exclusive to retire them), in sorted order
+// so that two transactions never wait for each other in a cycle. Without it,
+// under READ COMMITTED, an erasure and an insert of the same token by
+// another subject could each miss the other's uncommitted row and both
+// commit: a retired token in use. SQLite needs none: one write transaction
+// at a time.
+func (s *Store) lockTokens(ctx context.Context, tx *sql.Tx, tenant string, toks []string, exclusive bool) error {
+	if s.db.Dialect != store.Postgres || len(toks) == 0 {
+		return nil
+	}
+	keys := make([]string, len(toks))
+	for i, t := range toks {
+		keys[i] = tenant + "/" + t
+	}
+	slices.Sort(keys)
+	keys = slices.Compact(keys)
+	fn := "pg_advisory_xact_lock_shared"
+	if exclusive {
+		fn = "pg_advisory_xact_lock"
+	}
+	// An aggregate over unnest takes the locks in the array's order.
+	_, err := tx.ExecContext(ctx, `SELECT COUNT(`+fn+`($1, hashtext(k))) FROM unnest($2::text[]) AS k`, tokenLockClass, keys)
+	return store.MapError(err)
+}
+
+// retireTokens retires those of an erased subject's deterministic tokens
+// that no other live subject holds (an expired row does not count), and
+// returns how many it retired and kept.
+func (s *Store) retireTokens(ctx context.Context, tx *sql.Tx, tenant, subject string, toks []string, at time.Time) (retired, kept int64, err error) {
+	if err := s.lockTokens(ctx, tx, tenant, toks, true); err != nil {
+		return 0, 0, err
+	}
+	for start := 0; start < len(toks); start += 500 {
+		chunk := toks[start:min(start+500, len(toks))]
+		args := []any{tenant, subject, at.UnixMicro()}
+		for _, t := range chunk {
+			args = append(args, t)
+		}
+		held, err := queryStrings(ctx, tx, `SELECT DISTINCT t.token FROM tokens t JOIN subjects s ON s.tenant = t.tenant AND s.subject = t.subject
+			WHERE t.tenant = $1 AND t.subject <> $2 AND s.erased_us IS NULL AND (t.expires_us IS NULL OR t.expires_us > $3)
+			AND t.token IN (`+s.db.Placeholders(4, len(chunk))+`)`, args...)
+		if err != nil {
+			return 0, 0, err
+		}
+		for _, t := range chunk {
+			if slices.Contains(held, t) {
+				kept++
+				continue
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO retired_tokens (tenant, mark, retired_us) VALUES ($1, $2, $3) ON CONFLICT (tenant, mark) DO NOTHING`,
+				tenant, retiredMark(t), at.UnixMicro()); err != nil {
+				return 0, 0, store.MapError(err)
+			}
+			retired++
+		}
+	}
+	return retired, kept, nil
+}
+
+// checkRetired refuses, in tx, deterministic tokens that an erasure retired
+// (ErrTokenRetired), holding their locks until tx ends (see lockTokens).
+func (s *Store) checkRetired(ctx context.Context, tx *sql.Tx, rows []Token) error {
+	byTenant := map[string][]string{}
+	for _, r := range rows {
+		byTenant[r.Tenant] = append(byTenant[r.Tenant], r.Token)
+	}
+	for tenant, toks := range byTenant {
+		if err := s.lockTokens(ctx, tx, tenant, toks, false); err != nil {
+			return err
+		}
+		retired, err := s.retired(ctx, tx, tenant, toks)
+		if err != nil {
+			return err
+		}
+		if len(retired) > 0 {
+			return ErrTokenRetired
+		}
+	}
+	return nil
+}
+
+// RetiredTokens returns which of the tenant's candidate deterministic tokens
+// an erasure retired.
+func (s *Store) RetiredTokens(ctx context.Context, tenant string, candidates []string) (map[string]bool, error) {
+	return s.retired(ctx, s.db, tenant, candidates)
+}
+
+func (s *Store) retired(ctx context.Context, q querier, tenant string, toks []string) (map[string]bool, error) {
+	out := map[string]bool{}
+	for start := 0; start < len(toks); start += 500 {
+		chunk := toks[start:min(start+500, len(toks))]
+		byMark := make(map[string]string, len(chunk))
+		args := []any{tenant}
+		for _, t := range chunk {
+			m := retiredMark(t)
+			byMark[string(m)] = t
+			args = append(args, m)
+		}
+		marks, err := queryStrings(ctx, q, `SELECT mark FROM retired_tokens WHERE tenant = $1 AND mark IN (`+s.db.Placeholders(2, len(chunk))+`)`, args...)
+		if err != nil {
+			return nil, err
+		}
+		for _, m := range marks {
+			out[byMark[m]] = true
+		}
+	}
+	return out, nil
+}
+
+// querier is a *sql.DB or *sql.Tx.
+type querier interface {
+	QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error)
+}
+
+// queryStrings returns the single column of q's rows.
+func queryStrings(ctx context.Context, q querier, query string, args ...any) ([]string, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, store.MapError(err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var v []byte
+		if err := rows.Scan(&v); err != nil {
+			return nil, store.MapError(err)
+		}
+		out = append(out, string(v))
+	}
+	return out, store.MapError(rows.Err())
 }
 
 // TenantsToRewrap returns up to limit tenant keys wrapped under a KEK
@@ -569,9 +818,14 @@ func (s *Store) TenantsToRewrap(ctx context.Context, latest, limit int) ([]Tenan
 
 // UpdateTenantWrapped replaces a tenant's wrapped key (compare-and-set).
 func (s *Store) UpdateTenantWrapped(ctx context.Context, t Tenant, wrapped []byte, kekVersion int) error {
-	_, err := s.db.ExecContext(ctx, `UPDATE tenants SET wrapped_key = $1, kek_version = $2 WHERE tenant = $3 AND kek_version = $4`,
-		wrapped, kekVersion, t.Tenant, t.KEKVersion)
-	return store.MapError(err)
+	return store.MapError(s.db.InTx(ctx, func(tx *sql.Tx) error {
+		if err := s.checkKEKFloor(ctx, tx, kekVersion); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `UPDATE tenants SET wrapped_key = $1, kek_version = $2 WHERE tenant = $3 AND kek_version = $4`,
+			wrapped, kekVersion, t.Tenant, t.KEKVersion)
+		return err
+	}))
 }
 
 // KeysToRewrap returns up to limit data keys wrapped under a KEK version
@@ -597,10 +851,15 @@ func (s *Store) KeysToRewrap(ctx context.Context, latest int, limit int) ([]Subj
 // UpdateWrapped replaces a wrapped data key if it is still the one that was
 // rewrapped (compare-and-set: a concurrent erasure or rewrap wins).
 func (s *Store) UpdateWrapped(ctx context.Context, k SubjectKey, wrapped []byte, kekVersion int) error {
-	_, err := s.db.ExecContext(ctx, `UPDATE subject_keys SET wrapped = $1, kek_version = $2
-		WHERE tenant = $3 AND subject = $4 AND version = $5 AND kek_version = $6`,
-		wrapped, kekVersion, k.Tenant, k.Subject, k.Version, k.KEKVersion)
-	return store.MapError(err)
+	return store.MapError(s.db.InTx(ctx, func(tx *sql.Tx) error {
+		if err := s.checkKEKFloor(ctx, tx, kekVersion); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `UPDATE subject_keys SET wrapped = $1, kek_version = $2
+			WHERE tenant = $3 AND subject = $4 AND version = $5 AND kek_version = $6`,
+			wrapped, kekVersion, k.Tenant, k.Subject, k.Version, k.KEKVersion)
+		return err
+	}))
 }
 
 // PendingRewrap counts data keys wrapped under an older KEK version.
