@@ -3,6 +3,7 @@ package events
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"time"
 
 	"github.com/sottohq/sotto/pkg/errs"
@@ -138,7 +139,11 @@ func (o *Outbox) Trim(ctx context.Context) (int64, error) {
 		if err := tx.QueryRowContext(ctx, `SELECT MAX(seq) FROM event_outbox`).Scan(&maxSeq); err != nil {
 			return store.MapError(err)
 		}
-		if err := tx.QueryRowContext(ctx, `SELECT MIN(seq) FROM event_outbox WHERE published_at >= $1`, cutoff).Scan(&firstYoung); err != nil {
+		// Walks the primary key from the oldest event, passing only events
+		// past the retention (which trims remove), so published_at needs no
+		// index of its own to be maintained on every publish.
+		err := tx.QueryRowContext(ctx, `SELECT seq FROM event_outbox WHERE published_at >= $1 ORDER BY seq LIMIT 1`, cutoff).Scan(&firstYoung)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return store.MapError(err)
 		}
 		if err := tx.QueryRowContext(ctx, `SELECT MIN(seq) FROM event_consumers`).Scan(&minConsumer); err != nil {

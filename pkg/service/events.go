@@ -2,12 +2,16 @@ package service
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/sottohq/sotto/pkg/events"
 	"github.com/sottohq/sotto/pkg/keys"
 	"github.com/sottohq/sotto/pkg/store"
 )
+
+// eventsTrimTask is the name of the trim's background task.
+const eventsTrimTask = "events-trim"
 
 // eventsConfig is read from SOTTO_EVENTS_*.
 type eventsConfig struct {
@@ -25,6 +29,11 @@ type eventsConfig struct {
 // services whose events hold tokens or personal data; "" stores payloads in
 // plaintext. Call it once.
 func (s *Service) Events(ctx context.Context, db *store.DB, kek string) (*events.Outbox, error) {
+	for _, t := range s.tasks {
+		if t.name == eventsTrimTask {
+			return nil, errors.New("service: Events called twice")
+		}
+	}
 	var cfg eventsConfig
 	if err := s.Config(&cfg); err != nil {
 		return nil, err
@@ -48,7 +57,7 @@ func (s *Service) Events(ctx context.Context, db *store.DB, kek string) (*events
 	if err != nil {
 		return nil, err
 	}
-	s.Go("events-trim", func(ctx context.Context) error { return o.RunTrim(ctx, cfg.TrimInterval) })
+	s.Go(eventsTrimTask, func(ctx context.Context) error { return o.RunTrim(ctx, cfg.TrimInterval) })
 	return o, nil
 }
 

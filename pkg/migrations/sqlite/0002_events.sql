@@ -16,7 +16,6 @@ CREATE TABLE event_outbox (
     published_at INTEGER NOT NULL
 );
 CREATE INDEX event_outbox_topic_seq ON event_outbox (topic, seq);
-CREATE INDEX event_outbox_published_at ON event_outbox (published_at);
 
 -- One row: the log's identity (a cursor from another database, or from
 -- before the table was recreated, is refused) and how far it was trimmed.
