@@ -334,3 +334,29 @@ func unknownFieldPath(m protoreflect.Message, path string) string {
 	})
 	return found
 }
+
+// drainStream ends a stream when the server begins its graceful stop
+// (draining is canceled): the handler's context is canceled, and the client
+// gets Unavailable (retry elsewhere), not Canceled (which reads as its own
+// doing). Unary calls are short and finish on their own.
+func drainStream(draining context.Context) grpc.StreamServerInterceptor {
+	return func(srv any, ss grpc.ServerStream, _ *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+		ctx, cancel := context.WithCancel(ss.Context())
+		defer cancel()
+		stop := context.AfterFunc(draining, cancel)
+		defer stop()
+		err := handler(srv, &contextStream{ServerStream: ss, ctx: ctx})
+		if err != nil && draining.Err() != nil && ss.Context().Err() == nil {
+			return status.Error(codes.Unavailable, "server shutting down; reconnect")
+		}
+		return err
+	}
+}
+
+// contextStream is a ServerStream with a context of its own.
+type contextStream struct {
+	grpc.ServerStream
+	ctx context.Context
+}
+
+func (s *contextStream) Context() context.Context { return s.ctx }

@@ -72,6 +72,10 @@ type Server struct {
 
 	grpcLis  net.Listener
 	adminLis net.Listener
+	// draining is canceled when the graceful stop begins, ending open
+	// streams (see drainStream).
+	draining     context.Context
+	stopDraining context.CancelFunc
 }
 
 // Parts are what a gRPC server shares with the rest of its process: the
@@ -121,6 +125,7 @@ func NewWithParts(name string, cfg Config, policy authz.Policy, logger *slog.Log
 		return nil, fmt.Errorf("authorization policy: %w", err)
 	}
 	codec := newStrictCodec()
+	draining, stopDraining := context.WithCancel(context.Background())
 	gs := grpc.NewServer(
 		grpc.Creds(credentials.NewTLS(source.ServerTLSConfig())),
 		grpc.ForceServerCodecV2(codec),
@@ -139,6 +144,7 @@ func NewWithParts(name string, cfg Config, policy authz.Policy, logger *slog.Log
 		),
 		grpc.ChainStreamInterceptor(
 			logStream(logger),
+			drainStream(draining),
 			recoverStream(logger),
 			decodedStream(codec),
 			errorsStream(logger, errs.ServiceDomain(name)),
@@ -162,7 +168,7 @@ func NewWithParts(name string, cfg Config, policy authz.Policy, logger *slog.Log
 	}
 	return &Server{
 		name: name, cfg: cfg, logger: logger, tel: tel, source: source,
-		grpc: gs, health: hs, admin: parts.Admin,
+		grpc: gs, health: hs, admin: parts.Admin, draining: draining, stopDraining: stopDraining,
 	}, nil
 }
 
@@ -251,6 +257,10 @@ func (s *Server) Serve(ctx context.Context) error {
 	}
 	s.health.Shutdown()
 	s.logger.Info("shutting down")
+	// A graceful stop waits for every open stream, and a change feed or a
+	// Watch never ends by itself: they are told to end now, and their clients
+	// resume (from a cursor) on another replica.
+	s.stopDraining()
 
 	stopped := make(chan struct{})
 	go func() { s.grpc.GracefulStop(); close(stopped) }()
