@@ -3,7 +3,10 @@ package engine_test
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"maps"
 	"os"
+	"slices"
 	"testing"
 	"time"
 
@@ -81,60 +84,107 @@ func TestErasureOverwritesWrappedKeys(t *testing.T) {
 	})
 }
 
-// TestErasureLeavesNothingInTheSQLiteFile: after an erasure (and a
-// checkpoint), neither the database file nor its WAL holds the subject's
-// wrapped key or its deterministic token (a keyed hash of the value), which
-// secure_delete zeroes rather than leaving them in free space. Each is first
-// shown to be in the file, so the scan can find them. (Masked views are
-// never stored: TestMasksAreNotStored.)
-func TestErasureLeavesNothingInTheSQLiteFile(t *testing.T) {
-	ctx := context.Background()
-	db := storetest.SQLite(t, migrations.FS)
+// sqlitePath is the file of an SQLite database.
+func sqlitePath(t *testing.T, db *store.DB) string {
+	t.Helper()
 	var seq int
 	var name, path string
-	if err := db.QueryRowContext(ctx, `PRAGMA database_list`).Scan(&seq, &name, &path); err != nil || path == "" {
+	if err := db.QueryRowContext(context.Background(), `PRAGMA database_list`).Scan(&seq, &name, &path); err != nil || path == "" {
 		t.Fatalf("database file: %q, %v", path, err)
 	}
+	return path
+}
+
+// subjectSecrets reads, straight from the database, what an erasure must
+// leave nowhere: the subject's wrapped data keys and its ciphertexts.
+func subjectSecrets(t *testing.T, db *store.DB, subject string) map[string][]byte {
+	t.Helper()
+	ctx := context.Background()
+	secrets := map[string][]byte{}
+	for _, q := range []struct{ what, sql string }{
+		{"wrapped key", `SELECT wrapped FROM subject_keys WHERE subject = $1`},
+		{"ciphertext", `SELECT ciphertext FROM tokens WHERE subject = $1`},
+	} {
+		rows, err := db.QueryContext(ctx, q.sql, subject)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; rows.Next(); i++ {
+			var b []byte
+			if err := rows.Scan(&b); err != nil {
+				t.Fatal(err)
+			}
+			secrets[fmt.Sprintf("%s %d", q.what, i)] = b
+		}
+		rows.Close()
+	}
+	return secrets
+}
+
+// TestErasureLeavesNothingInTheSQLiteFiles: right after EraseSubject returns
+// (no checkpoint by the test), neither the database file nor its -wal or
+// -shm file holds the subject's wrapped data key, any of its ciphertexts,
+// its deterministic token or its masked views. Each stored secret is first
+// shown to be in the files, so the scan can find it; masked views are never
+// stored (TestMasksAreNotStored), so they are only looked for afterwards.
+func TestErasureLeavesNothingInTheSQLiteFiles(t *testing.T) {
+	ctx := context.Background()
+	db := storetest.SQLite(t, migrations.FS)
+	path := sqlitePath(t, db)
 	f := newFixture(t, db, time.Minute)
 	toks := f.tokenize(t, "cus_gone",
 		engine.Item{Value: "jane@example.com", Type: tokens.Email, Format: tokens.FormatDeterministic},
-		engine.Item{Value: "4242424242424242", Type: tokens.CardNumber, Format: tokens.FormatCard})
+		engine.Item{Value: "4242424242424242", Type: tokens.CardNumber, Format: tokens.FormatCard},
+		engine.Item{Value: "Jane Doe", Type: tokens.Name},
+		engine.Item{Value: "+44 20 7946 0958", Type: tokens.Phone, Format: tokens.FormatFPE})
 	f.tokenize(t, "cus_kept", engine.Item{Value: "John Roe", Type: tokens.Name})
-	key, err := f.st.GetSubjectKey(ctx, "default", "cus_gone", 1)
+	masked, err := f.eng.RevealMasked(ctx, conversation, toks)
 	if err != nil {
 		t.Fatal(err)
 	}
-	secrets := map[string][]byte{"wrapped key": key.Wrapped, "deterministic token": []byte(toks[0])}
+	secrets := subjectSecrets(t, db, "cus_gone")
+	if len(secrets) != 1+len(toks) {
+		t.Fatalf("%d secrets read, want a wrapped key and %d ciphertexts", len(secrets), len(toks))
+	}
+	secrets["deterministic token"] = []byte(toks[0])
 
-	files := func() []byte {
+	files := func() map[string][]byte {
 		t.Helper()
-		var busy, logged, done int
-		if err := db.QueryRowContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`).Scan(&busy, &logged, &done); err != nil || busy != 0 {
-			t.Fatalf("checkpoint: busy=%d, %v", busy, err)
-		}
-		var all []byte
-		for _, p := range []string{path, path + "-wal"} {
-			b, err := os.ReadFile(p)
+		out := map[string][]byte{}
+		for _, suffix := range []string{"", "-wal", "-shm"} {
+			b, err := os.ReadFile(path + suffix)
 			if err != nil && !os.IsNotExist(err) {
 				t.Fatal(err)
 			}
-			all = append(all, b...)
+			out["database"+suffix] = b
 		}
-		return all
+		return out
 	}
-	before := files()
+	before := bytes.Join(slices.Collect(maps.Values(files())), nil)
 	for what, s := range secrets {
 		if !bytes.Contains(before, s) {
-			t.Fatalf("the %s is not in the database file before erasure: the scan is blind", what)
+			t.Fatalf("the %s is not in the database files before erasure: the scan is blind", what)
 		}
 	}
+	for i, m := range masked {
+		if m.Err != nil || m.Masked == "" {
+			t.Fatalf("masked view %d: %+v", i, m)
+		}
+		secrets[fmt.Sprintf("masked view %d", i)] = []byte(m.Masked)
+	}
+
 	if _, err := f.eng.EraseSubject(ctx, conversation, "", "cus_gone", "dsr_1"); err != nil {
 		t.Fatal(err)
 	}
 	after := files()
-	for what, s := range secrets {
-		if bytes.Contains(after, s) {
-			t.Errorf("the erased subject's %s is still in the database file", what)
+	for file, b := range after {
+		for what, s := range secrets {
+			if bytes.Contains(b, s) {
+				t.Errorf("the erased subject's %s is still in the %s file", what, file)
+			}
 		}
+	}
+	if n := len(after["database-wal"]); n != 0 {
+		t.Errorf("the -wal file is %d bytes after the erasure, want 0 (truncated)", n)
 	}
 }

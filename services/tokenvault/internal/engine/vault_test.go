@@ -2,9 +2,11 @@ package engine_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 
 	"github.com/sottohq/sotto/pkg/keys"
+	"github.com/sottohq/sotto/pkg/store"
 	"github.com/sottohq/sotto/pkg/store/storetest"
 	"github.com/sottohq/sotto/pkg/vaulttest"
 	"github.com/sottohq/sotto/services/tokenvault/internal/engine"
@@ -64,4 +66,20 @@ func TestKEKRetirementMakesOldCopiesUseless(t *testing.T) {
 		t.Fatal("operator could allow deleting the KEK")
 	}
 
+}
+
+// TestErasureRetiresOldCopiesInVault is TestErasureRetiresOldCopies against a
+// real Vault, with tokenvault's own least-privilege policy: the kek-epoch
+// job rotates, sets the version floors and trims with nothing more.
+func TestErasureRetiresOldCopiesInVault(t *testing.T) {
+	storetest.ForEachDialect(t, migrations.FS, func(t *testing.T, db *store.DB) {
+		v := vaulttest.Start(t)
+		erasureRetiresOldCopies(t, db, keys.NewVault(v.ClientWithPolicies(t, "tokenvault"), "transit"))
+		// Retired means trimmed: a floor alone could be lowered again by
+		// whoever may configure the key, and the old version would open.
+		waitFor(t, "version 1 to be trimmed from Vault", func() bool {
+			sec, err := v.Client.Logical().Read("transit/keys/tokenvault-kek")
+			return err == nil && sec != nil && fmt.Sprint(sec.Data["min_available_version"]) == "2"
+		})
+	})
 }
