@@ -58,6 +58,7 @@ func register(ctx context.Context, s *service.Service) error {
 	}
 	eng := engine.New(storage.New(db), km, audit, outbox, pol, s.Logger(), engine.Options{
 		KEK: cfg.KEK, CacheSize: cfg.KeyCacheSize, CacheTTL: cfg.KeyCacheTTL, Tenants: cfg.Tenants,
+		KEKEpoch: cfg.KEKEpoch, KEKEpochMin: cfg.KEKEpochMin,
 	})
 	gs, err := s.GRPC(tvserver.Policy)
 	if err != nil {

@@ -22,4 +22,13 @@ type Config struct {
 	// retired data keys, purge expired tokens; see pkg/jobs) and how often
 	// each replica sweeps expired keys from its cache.
 	RewrapInterval time.Duration `env:"TOKENVAULT_REWRAP_INTERVAL" envDefault:"1m"`
+	// KEKEpoch is the longest a key-encryption key version stays the latest:
+	// then the kek-epoch job rotates it, rewraps every data key and retires
+	// the older versions, so copies of erased subjects' keys (WAL, replicas,
+	// backups) stop opening (docs/adr/0007).
+	KEKEpoch time.Duration `env:"TOKENVAULT_KEK_EPOCH" envDefault:"24h"`
+	// KEKEpochMin is how old the latest version must be before an erasure
+	// starts a new epoch; 0 starts one at once. Raise it to bound how often a
+	// large vault is rewrapped; erasures then wait up to this long.
+	KEKEpochMin time.Duration `env:"TOKENVAULT_KEK_EPOCH_MIN" envDefault:"0s"`
 }

@@ -154,6 +154,11 @@ func (s *Server) EraseSubject(ctx context.Context, req *tokenvaultv1.EraseSubjec
 	out := &tokenvaultv1.ErasureEvidence{
 		Subject: ev.Subject, RequestId: ev.RequestID, EraseTime: timestamppb.New(ev.Erased),
 		TokensAffected: ev.TokensAffected, LookupEntriesRemoved: ev.LookupsRemoved, AlreadyErased: ev.AlreadyErased,
+		DeterministicTokensRetired: ev.TokensRetired, DeterministicTokensKept: ev.TokensKept,
+		KekVersion: int32(ev.KEKVersion), OldCopiesRetired: ev.OldCopiesRetired,
+	}
+	if !ev.RetireDue.IsZero() {
+		out.RetireDueTime = timestamppb.New(ev.RetireDue)
 	}
 	for _, v := range ev.DestroyedVersions {
 		out.DestroyedKeyVersions = append(out.DestroyedKeyVersions, int32(v))
@@ -203,7 +208,8 @@ func (s *Server) RotateKeys(ctx context.Context, req *tokenvaultv1.RotateKeysReq
 	if err != nil {
 		return nil, err
 	}
-	return &tokenvaultv1.RotateKeysResponse{KekVersion: int32(st.KEKVersion), PendingRewrap: st.PendingRewrap, PendingReencrypt: st.PendingReencrypt}, nil
+	return &tokenvaultv1.RotateKeysResponse{KekVersion: int32(st.KEKVersion), PendingRewrap: st.PendingRewrap, PendingReencrypt: st.PendingReencrypt,
+		MinDecryptionVersion: int32(st.MinDecryptionVersion)}, nil
 }
 
 // decodePageToken turns an opaque page token back into the token to

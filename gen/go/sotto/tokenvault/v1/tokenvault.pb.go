@@ -1335,6 +1335,26 @@ type ErasureEvidence struct {
 	LookupEntriesRemoved int64 `protobuf:"varint,6,opt,name=lookup_entries_removed,json=lookupEntriesRemoved,proto3" json:"lookup_entries_removed,omitempty"`
 	// True when the subject had already been erased (this call changed nothing).
 	AlreadyErased bool `protobuf:"varint,7,opt,name=already_erased,json=alreadyErased,proto3" json:"already_erased,omitempty"`
+	// Of the deterministic tokens removed, those no other subject holds: they
+	// are never issued again, for any subject (the value gets another token),
+	// so copies of them elsewhere stay unlinkable to the value.
+	DeterministicTokensRetired int64 `protobuf:"varint,8,opt,name=deterministic_tokens_retired,json=deterministicTokensRetired,proto3" json:"deterministic_tokens_retired,omitempty"`
+	// Of the deterministic tokens removed, those other live subjects hold too
+	// (the same value): they stay in use for those subjects.
+	DeterministicTokensKept int64 `protobuf:"varint,9,opt,name=deterministic_tokens_kept,json=deterministicTokensKept,proto3" json:"deterministic_tokens_kept,omitempty"`
+	// The newest key-encryption key version any copy of the destroyed data
+	// keys (a database WAL, a replica, a backup) can be wrapped under. Such
+	// copies open nowhere once the KEK versions up to it are retired.
+	KekVersion int32 `protobuf:"varint,10,opt,name=kek_version,json=kekVersion,proto3" json:"kek_version,omitempty"`
+	// True once the KEK versions up to kek_version are retired: no copy of the
+	// destroyed data keys opens any more.
+	OldCopiesRetired bool `protobuf:"varint,11,opt,name=old_copies_retired,json=oldCopiesRetired,proto3" json:"old_copies_retired,omitempty"`
+	// While they are not: when the KEK epoch that retires them is due to
+	// start. They stop opening once it has rewrapped every live key
+	// (RotateKeysResponse.min_decryption_version then exceeds kek_version).
+	// Unset when that cannot be told (key service unreachable); nothing is
+	// promised then.
+	RetireDueTime *timestamppb.Timestamp `protobuf:"bytes,12,opt,name=retire_due_time,json=retireDueTime,proto3" json:"retire_due_time,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1416,6 +1436,41 @@ func (x *ErasureEvidence) GetAlreadyErased() bool {
 		return x.AlreadyErased
 	}
 	return false
+}
+
+func (x *ErasureEvidence) GetDeterministicTokensRetired() int64 {
+	if x != nil {
+		return x.DeterministicTokensRetired
+	}
+	return 0
+}
+
+func (x *ErasureEvidence) GetDeterministicTokensKept() int64 {
+	if x != nil {
+		return x.DeterministicTokensKept
+	}
+	return 0
+}
+
+func (x *ErasureEvidence) GetKekVersion() int32 {
+	if x != nil {
+		return x.KekVersion
+	}
+	return 0
+}
+
+func (x *ErasureEvidence) GetOldCopiesRetired() bool {
+	if x != nil {
+		return x.OldCopiesRetired
+	}
+	return false
+}
+
+func (x *ErasureEvidence) GetRetireDueTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.RetireDueTime
+	}
+	return nil
 }
 
 // EraseSubjectResponse is the response of EraseSubject.
@@ -1757,8 +1812,11 @@ type RotateKeysResponse struct {
 	PendingRewrap int64 `protobuf:"varint,2,opt,name=pending_rewrap,json=pendingRewrap,proto3" json:"pending_rewrap,omitempty"`
 	// Values still sealed with a retired data key (the re-encryption backlog).
 	PendingReencrypt int64 `protobuf:"varint,3,opt,name=pending_reencrypt,json=pendingReencrypt,proto3" json:"pending_reencrypt,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// Oldest key-encryption key version that still opens; older ones were
+	// retired, and copies of data keys wrapped under them open nowhere.
+	MinDecryptionVersion int32 `protobuf:"varint,4,opt,name=min_decryption_version,json=minDecryptionVersion,proto3" json:"min_decryption_version,omitempty"`
+	unknownFields        protoimpl.UnknownFields
+	sizeCache            protoimpl.SizeCache
 }
 
 func (x *RotateKeysResponse) Reset() {
@@ -1808,6 +1866,13 @@ func (x *RotateKeysResponse) GetPendingRewrap() int64 {
 func (x *RotateKeysResponse) GetPendingReencrypt() int64 {
 	if x != nil {
 		return x.PendingReencrypt
+	}
+	return 0
+}
+
+func (x *RotateKeysResponse) GetMinDecryptionVersion() int32 {
+	if x != nil {
+		return x.MinDecryptionVersion
 	}
 	return 0
 }
@@ -1892,7 +1957,7 @@ const file_sotto_tokenvault_v1_tokenvault_proto_rawDesc = "" +
 	"\x06tenant\x18\x01 \x01(\tB$\xbaH!r\x1f2\x1d^([a-z0-9][a-z0-9_-]{0,62})?$R\x06tenant\x12;\n" +
 	"\asubject\x18\x02 \x01(\tB!\xbaH\x1er\x1c2\x1a^[A-Za-z0-9_.:=+-]{1,128}$R\asubject\x12@\n" +
 	"\n" +
-	"request_id\x18\x03 \x01(\tB!\xbaH\x1er\x1c2\x1a^[A-Za-z0-9_.:=+-]{1,128}$R\trequestId\"\xc1\x02\n" +
+	"request_id\x18\x03 \x01(\tB!\xbaH\x1er\x1c2\x1a^[A-Za-z0-9_.:=+-]{1,128}$R\trequestId\"\xd2\x04\n" +
 	"\x0fErasureEvidence\x12\x18\n" +
 	"\asubject\x18\x01 \x01(\tR\asubject\x12\x1d\n" +
 	"\n" +
@@ -1902,7 +1967,14 @@ const file_sotto_tokenvault_v1_tokenvault_proto_rawDesc = "" +
 	"\x16destroyed_key_versions\x18\x04 \x03(\x05R\x14destroyedKeyVersions\x12'\n" +
 	"\x0ftokens_affected\x18\x05 \x01(\x03R\x0etokensAffected\x124\n" +
 	"\x16lookup_entries_removed\x18\x06 \x01(\x03R\x14lookupEntriesRemoved\x12%\n" +
-	"\x0ealready_erased\x18\a \x01(\bR\ralreadyErased\"X\n" +
+	"\x0ealready_erased\x18\a \x01(\bR\ralreadyErased\x12@\n" +
+	"\x1cdeterministic_tokens_retired\x18\b \x01(\x03R\x1adeterministicTokensRetired\x12:\n" +
+	"\x19deterministic_tokens_kept\x18\t \x01(\x03R\x17deterministicTokensKept\x12\x1f\n" +
+	"\vkek_version\x18\n" +
+	" \x01(\x05R\n" +
+	"kekVersion\x12,\n" +
+	"\x12old_copies_retired\x18\v \x01(\bR\x10oldCopiesRetired\x12B\n" +
+	"\x0fretire_due_time\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\rretireDueTime\"X\n" +
 	"\x14EraseSubjectResponse\x12@\n" +
 	"\bevidence\x18\x01 \x01(\v2$.sotto.tokenvault.v1.ErasureEvidenceR\bevidence\"\xa5\x02\n" +
 	"\x14ExportSubjectRequest\x12<\n" +
@@ -1927,12 +1999,13 @@ const file_sotto_tokenvault_v1_tokenvault_proto_rawDesc = "" +
 	"\x11RotateKeysRequest\x12\x16\n" +
 	"\x06rotate\x18\x01 \x01(\bR\x06rotate\x12<\n" +
 	"\x06tenant\x18\x02 \x01(\tB$\xbaH!r\x1f2\x1d^([a-z0-9][a-z0-9_-]{0,62})?$R\x06tenant\x12>\n" +
-	"\asubject\x18\x03 \x01(\tB$\xbaH!r\x1f2\x1d^([A-Za-z0-9_.:=+-]{1,128})?$R\asubject\"\x89\x01\n" +
+	"\asubject\x18\x03 \x01(\tB$\xbaH!r\x1f2\x1d^([A-Za-z0-9_.:=+-]{1,128})?$R\asubject\"\xbf\x01\n" +
 	"\x12RotateKeysResponse\x12\x1f\n" +
 	"\vkek_version\x18\x01 \x01(\x05R\n" +
 	"kekVersion\x12%\n" +
 	"\x0epending_rewrap\x18\x02 \x01(\x03R\rpendingRewrap\x12+\n" +
-	"\x11pending_reencrypt\x18\x03 \x01(\x03R\x10pendingReencrypt*\xed\x01\n" +
+	"\x11pending_reencrypt\x18\x03 \x01(\x03R\x10pendingReencrypt\x124\n" +
+	"\x16min_decryption_version\x18\x04 \x01(\x05R\x14minDecryptionVersion*\xed\x01\n" +
 	"\bDataType\x12\x19\n" +
 	"\x15DATA_TYPE_UNSPECIFIED\x10\x00\x12\x19\n" +
 	"\x15DATA_TYPE_CARD_NUMBER\x10\x01\x12\x13\n" +
@@ -2030,31 +2103,32 @@ var file_sotto_tokenvault_v1_tokenvault_proto_depIdxs = []int32{
 	28, // 17: sotto.tokenvault.v1.GetTokenMetadataResponse.create_time:type_name -> google.protobuf.Timestamp
 	28, // 18: sotto.tokenvault.v1.GetTokenMetadataResponse.expire_time:type_name -> google.protobuf.Timestamp
 	28, // 19: sotto.tokenvault.v1.ErasureEvidence.erase_time:type_name -> google.protobuf.Timestamp
-	20, // 20: sotto.tokenvault.v1.EraseSubjectResponse.evidence:type_name -> sotto.tokenvault.v1.ErasureEvidence
-	0,  // 21: sotto.tokenvault.v1.ExportedValue.data_type:type_name -> sotto.tokenvault.v1.DataType
-	28, // 22: sotto.tokenvault.v1.ExportedValue.create_time:type_name -> google.protobuf.Timestamp
-	23, // 23: sotto.tokenvault.v1.ExportSubjectResponse.values:type_name -> sotto.tokenvault.v1.ExportedValue
-	3,  // 24: sotto.tokenvault.v1.TokenVaultService.Tokenize:input_type -> sotto.tokenvault.v1.TokenizeRequest
-	7,  // 25: sotto.tokenvault.v1.TokenVaultService.Detokenize:input_type -> sotto.tokenvault.v1.DetokenizeRequest
-	11, // 26: sotto.tokenvault.v1.TokenVaultService.RevealMasked:input_type -> sotto.tokenvault.v1.RevealMaskedRequest
-	14, // 27: sotto.tokenvault.v1.TokenVaultService.LookupToken:input_type -> sotto.tokenvault.v1.LookupTokenRequest
-	17, // 28: sotto.tokenvault.v1.TokenVaultService.GetTokenMetadata:input_type -> sotto.tokenvault.v1.GetTokenMetadataRequest
-	19, // 29: sotto.tokenvault.v1.TokenVaultService.EraseSubject:input_type -> sotto.tokenvault.v1.EraseSubjectRequest
-	22, // 30: sotto.tokenvault.v1.TokenVaultService.ExportSubject:input_type -> sotto.tokenvault.v1.ExportSubjectRequest
-	25, // 31: sotto.tokenvault.v1.TokenVaultService.RotateKeys:input_type -> sotto.tokenvault.v1.RotateKeysRequest
-	6,  // 32: sotto.tokenvault.v1.TokenVaultService.Tokenize:output_type -> sotto.tokenvault.v1.TokenizeResponse
-	10, // 33: sotto.tokenvault.v1.TokenVaultService.Detokenize:output_type -> sotto.tokenvault.v1.DetokenizeResponse
-	13, // 34: sotto.tokenvault.v1.TokenVaultService.RevealMasked:output_type -> sotto.tokenvault.v1.RevealMaskedResponse
-	16, // 35: sotto.tokenvault.v1.TokenVaultService.LookupToken:output_type -> sotto.tokenvault.v1.LookupTokenResponse
-	18, // 36: sotto.tokenvault.v1.TokenVaultService.GetTokenMetadata:output_type -> sotto.tokenvault.v1.GetTokenMetadataResponse
-	21, // 37: sotto.tokenvault.v1.TokenVaultService.EraseSubject:output_type -> sotto.tokenvault.v1.EraseSubjectResponse
-	24, // 38: sotto.tokenvault.v1.TokenVaultService.ExportSubject:output_type -> sotto.tokenvault.v1.ExportSubjectResponse
-	26, // 39: sotto.tokenvault.v1.TokenVaultService.RotateKeys:output_type -> sotto.tokenvault.v1.RotateKeysResponse
-	32, // [32:40] is the sub-list for method output_type
-	24, // [24:32] is the sub-list for method input_type
-	24, // [24:24] is the sub-list for extension type_name
-	24, // [24:24] is the sub-list for extension extendee
-	0,  // [0:24] is the sub-list for field type_name
+	28, // 20: sotto.tokenvault.v1.ErasureEvidence.retire_due_time:type_name -> google.protobuf.Timestamp
+	20, // 21: sotto.tokenvault.v1.EraseSubjectResponse.evidence:type_name -> sotto.tokenvault.v1.ErasureEvidence
+	0,  // 22: sotto.tokenvault.v1.ExportedValue.data_type:type_name -> sotto.tokenvault.v1.DataType
+	28, // 23: sotto.tokenvault.v1.ExportedValue.create_time:type_name -> google.protobuf.Timestamp
+	23, // 24: sotto.tokenvault.v1.ExportSubjectResponse.values:type_name -> sotto.tokenvault.v1.ExportedValue
+	3,  // 25: sotto.tokenvault.v1.TokenVaultService.Tokenize:input_type -> sotto.tokenvault.v1.TokenizeRequest
+	7,  // 26: sotto.tokenvault.v1.TokenVaultService.Detokenize:input_type -> sotto.tokenvault.v1.DetokenizeRequest
+	11, // 27: sotto.tokenvault.v1.TokenVaultService.RevealMasked:input_type -> sotto.tokenvault.v1.RevealMaskedRequest
+	14, // 28: sotto.tokenvault.v1.TokenVaultService.LookupToken:input_type -> sotto.tokenvault.v1.LookupTokenRequest
+	17, // 29: sotto.tokenvault.v1.TokenVaultService.GetTokenMetadata:input_type -> sotto.tokenvault.v1.GetTokenMetadataRequest
+	19, // 30: sotto.tokenvault.v1.TokenVaultService.EraseSubject:input_type -> sotto.tokenvault.v1.EraseSubjectRequest
+	22, // 31: sotto.tokenvault.v1.TokenVaultService.ExportSubject:input_type -> sotto.tokenvault.v1.ExportSubjectRequest
+	25, // 32: sotto.tokenvault.v1.TokenVaultService.RotateKeys:input_type -> sotto.tokenvault.v1.RotateKeysRequest
+	6,  // 33: sotto.tokenvault.v1.TokenVaultService.Tokenize:output_type -> sotto.tokenvault.v1.TokenizeResponse
+	10, // 34: sotto.tokenvault.v1.TokenVaultService.Detokenize:output_type -> sotto.tokenvault.v1.DetokenizeResponse
+	13, // 35: sotto.tokenvault.v1.TokenVaultService.RevealMasked:output_type -> sotto.tokenvault.v1.RevealMaskedResponse
+	16, // 36: sotto.tokenvault.v1.TokenVaultService.LookupToken:output_type -> sotto.tokenvault.v1.LookupTokenResponse
+	18, // 37: sotto.tokenvault.v1.TokenVaultService.GetTokenMetadata:output_type -> sotto.tokenvault.v1.GetTokenMetadataResponse
+	21, // 38: sotto.tokenvault.v1.TokenVaultService.EraseSubject:output_type -> sotto.tokenvault.v1.EraseSubjectResponse
+	24, // 39: sotto.tokenvault.v1.TokenVaultService.ExportSubject:output_type -> sotto.tokenvault.v1.ExportSubjectResponse
+	26, // 40: sotto.tokenvault.v1.TokenVaultService.RotateKeys:output_type -> sotto.tokenvault.v1.RotateKeysResponse
+	33, // [33:41] is the sub-list for method output_type
+	25, // [25:33] is the sub-list for method input_type
+	25, // [25:25] is the sub-list for extension type_name
+	25, // [25:25] is the sub-list for extension extendee
+	0,  // [0:25] is the sub-list for field type_name
 }
 
 func init() { file_sotto_tokenvault_v1_tokenvault_proto_init() }
