@@ -71,7 +71,7 @@ func tokenvaultRotateKeys(ctx context.Context, args []string, stdout, stderr io.
 	fs := flag.NewFlagSet("sotto tokenvault rotate-keys", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	sf := addServiceFlags(fs, "tokenvault")
-	kek := fs.Bool("kek", false, "rotate the key-encryption key (in production the operator rotates it in Vault; tokenvault's Vault policy cannot)")
+	kek := fs.Bool("kek", false, "rotate the key-encryption key now, starting a KEK epoch early (tokenvault rotates it on its own schedule, SOTTO_TOKENVAULT_KEK_EPOCH, and retires older versions once every key is rewrapped)")
 	subject := fs.String("subject", "", "rotate this subject's data key")
 	tenant := fs.String("tenant", "", `tenant of the subject (default "default")`)
 	if err := fs.Parse(args); err != nil {

@@ -97,8 +97,7 @@ func TestCLIRotatesTokenvaultKeys(t *testing.T) {
 		t.Fatalf("detokenize after the subject's rotation: %v, %v", det, err)
 	}
 
-	// The key-encryption key (the dev suite's local keyring lets tokenvault
-	// rotate it; in production its Vault policy does not).
+	// The key-encryption key: a KEK epoch started early (ADR 0007).
 	if out := mustSotto("--kek"); !strings.HasPrefix(out, "rotated the key-encryption key to version 2\n") {
 		t.Fatalf("KEK rotation output: %q", out)
 	}
