@@ -83,10 +83,8 @@ func TestSetupReadsTheSameKeys(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var got, want []string
-	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
-		got = append(got, line)
-	}
+	got := strings.Split(strings.TrimSpace(string(out)), "\n")
+	var want []string
 	for _, s := range suite.MustLoad().Services {
 		for k, typ := range s.TransitKeys {
 			want = append(want, k+" "+typ)
