@@ -1,6 +1,10 @@
 package engine
 
-import "context"
+import (
+	"context"
+
+	"github.com/sottohq/sotto/services/tokenvault/internal/reasons"
+)
 
 // Deterministic tokens are tenant-wide (the same value gives the same token
 // for every subject, which is what lookup needs), so erasing a subject cannot
@@ -46,7 +50,7 @@ func (e *Engine) settleGenerations(ctx context.Context, tenant string, items []*
 			}
 			p.gen++
 			if p.gen == maxGenerations {
-				results[p.index].Err = &ItemError{Reason: "TOKEN_SPACE_EXHAUSTED", Message: "no deterministic token is left for this value; use another format"}
+				results[p.index].Err = &ItemError{Reason: reasons.TokenSpaceExhausted, Message: "no deterministic token is left for this value; use another format"}
 				continue
 			}
 			if ierr := e.mint(nil, tenant, "", p); ierr != nil {

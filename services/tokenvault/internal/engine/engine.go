@@ -20,6 +20,7 @@ import (
 	"github.com/sottohq/sotto/pkg/errs"
 	"github.com/sottohq/sotto/pkg/keys"
 	"github.com/sottohq/sotto/services/tokenvault/internal/policy"
+	"github.com/sottohq/sotto/services/tokenvault/internal/reasons"
 	"github.com/sottohq/sotto/services/tokenvault/internal/storage"
 	"github.com/sottohq/sotto/services/tokenvault/internal/tokens"
 )
@@ -157,7 +158,7 @@ func valueAAD(token, tenant, subject string, t tokens.DataType) []byte {
 // nothing else.
 func (e *Engine) dek(ctx context.Context, tenant, subject string, version int, create bool) ([]byte, int, error) {
 	if e.erased.Contains(tenant + "\x00" + subject) {
-		return nil, 0, errs.E(errs.FailedPrecondition, "SUBJECT_ERASED", "the subject was erased")
+		return nil, 0, errs.E(errs.FailedPrecondition, reasons.SubjectErased, "the subject was erased")
 	}
 	if k, ok := e.deks.Get(subjectKey(tenant, subject, version)); ok {
 		return k.key, k.version, nil
@@ -180,7 +181,7 @@ func (e *Engine) dek(ctx context.Context, tenant, subject string, version int, c
 		return nil, 0, err
 	}
 	if !rec.Erased.IsZero() {
-		return nil, 0, errs.E(errs.FailedPrecondition, "SUBJECT_ERASED", "the subject was erased")
+		return nil, 0, errs.E(errs.FailedPrecondition, reasons.SubjectErased, "the subject was erased")
 	}
 	current := version == 0
 	if current {
@@ -202,7 +203,7 @@ func (e *Engine) dek(ctx context.Context, tenant, subject string, version int, c
 // erased meanwhile.
 func (e *Engine) cacheDEK(tenant, subject string, dk dataKey, current bool) ([]byte, int, error) {
 	if e.erased.Contains(tenant + "\x00" + subject) {
-		return nil, 0, errs.E(errs.FailedPrecondition, "SUBJECT_ERASED", "the subject was erased")
+		return nil, 0, errs.E(errs.FailedPrecondition, reasons.SubjectErased, "the subject was erased")
 	}
 	e.deks.Add(subjectKey(tenant, subject, dk.version), dk)
 	if current {
@@ -219,7 +220,7 @@ func (e *Engine) dropKeys(tenant, subject string) {
 func (e *Engine) newDEK(ctx context.Context, tenant, subject string, version int) (storage.SubjectKey, []byte, error) {
 	k := make([]byte, 32)
 	if _, err := rand.Read(k); err != nil {
-		return storage.SubjectKey{}, nil, errs.Wrap(err, errs.Internal, "RANDOM_FAILED", "cannot generate a key")
+		return storage.SubjectKey{}, nil, errs.Wrap(err, errs.Internal, reasons.RandomFailed, "cannot generate a key")
 	}
 	wrapped, err := e.km.WrapKey(ctx, e.opts.KEK, k, dekAAD(tenant, subject, version))
 	if err != nil {
@@ -261,7 +262,7 @@ func (e *Engine) tenantKey(ctx context.Context, tenant string) ([]byte, error) {
 	if errs.Is(err, errs.NotFound) {
 		k := make([]byte, 32)
 		if _, err := rand.Read(k); err != nil {
-			return nil, errs.Wrap(err, errs.Internal, "RANDOM_FAILED", "cannot generate a key")
+			return nil, errs.Wrap(err, errs.Internal, reasons.RandomFailed, "cannot generate a key")
 		}
 		wrapped, err := e.km.WrapKey(ctx, e.opts.KEK, k, tenantAAD(tenant))
 		if err != nil {
@@ -298,7 +299,7 @@ func derive(key []byte, info string) []byte {
 func newGCM(key []byte) (cipher.AEAD, error) {
 	block, err := aes.NewCipher(key)
 	if err != nil {
-		return nil, errs.Wrap(err, errs.Internal, "KEY_INVALID", "data key is invalid")
+		return nil, errs.Wrap(err, errs.Internal, reasons.KeyInvalid, "data key is invalid")
 	}
 	return cipher.NewGCM(block)
 }
@@ -331,11 +332,11 @@ func open(key, sealed, aad []byte) ([]byte, error) {
 		return nil, err
 	}
 	if len(sealed) < gcm.NonceSize() {
-		return nil, errs.E(errs.Internal, "CIPHERTEXT_CORRUPT", "stored value is corrupt")
+		return nil, errs.E(errs.Internal, reasons.CiphertextCorrupt, "stored value is corrupt")
 	}
 	pt, err := gcm.Open(nil, sealed[:gcm.NonceSize()], sealed[gcm.NonceSize():], aad)
 	if err != nil {
-		return nil, errs.Wrap(err, errs.Internal, "CIPHERTEXT_CORRUPT", "stored value does not decrypt")
+		return nil, errs.Wrap(err, errs.Internal, reasons.CiphertextCorrupt, "stored value does not decrypt")
 	}
 	return pt, nil
 }

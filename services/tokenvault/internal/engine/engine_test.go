@@ -17,6 +17,7 @@ import (
 	"github.com/sottohq/sotto/services/tokenvault"
 	"github.com/sottohq/sotto/services/tokenvault/internal/engine"
 	"github.com/sottohq/sotto/services/tokenvault/internal/policy"
+	"github.com/sottohq/sotto/services/tokenvault/internal/reasons"
 	"github.com/sottohq/sotto/services/tokenvault/internal/storage"
 	"github.com/sottohq/sotto/services/tokenvault/internal/tokens"
 	"github.com/sottohq/sotto/services/tokenvault/migrations"
@@ -174,7 +175,7 @@ func TestTokenizeDetokenizePolicy(t *testing.T) {
 		}{
 			{"Jane Doe", "conversation-order-support", ""},
 			{"jane.doe@example.com", "conversation-order-support", ""},
-			{"", policy.DefaultDeny, policy.ReasonDataTypeNotAllowed},
+			{"", policy.DefaultDeny, reasons.DataTypeNotAllowed},
 			{"+442079460958", "conversation-order-support", ""},
 		}
 		for i, w := range want {
@@ -205,8 +206,8 @@ func TestTokenizeDetokenizePolicy(t *testing.T) {
 			purpose string
 			reason  string
 		}{
-			{"unknown caller", engine.Caller{Workload: "gateway"}, "order_support", policy.ReasonCallerNotAllowed},
-			{"wrong purpose", conversation, "marketing", policy.ReasonPurposeNotAllowed},
+			{"unknown caller", engine.Caller{Workload: "gateway"}, "order_support", reasons.CallerNotAllowed},
+			{"wrong purpose", conversation, "marketing", reasons.PurposeNotAllowed},
 		} {
 			res, err := f.eng.Detokenize(ctx, tc.caller, tc.purpose, toks[:1])
 			if err != nil {
@@ -328,7 +329,7 @@ func TestDeterministicTokensAndLookup(t *testing.T) {
 		if _, _, err := f.eng.Lookup(ctx, conversation, "", "order_support", tokens.CardNumber, "4242424242424242"); !errs.Is(err, errs.PermissionDenied) {
 			t.Fatalf("card lookup: %v", err)
 		}
-		if len(f.audit.events) != before+1 || f.audit.events[before].Outcome != auditclient.Denied || f.audit.events[before].Reason != policy.ReasonDataTypeNotAllowed {
+		if len(f.audit.events) != before+1 || f.audit.events[before].Outcome != auditclient.Denied || f.audit.events[before].Reason != reasons.DataTypeNotAllowed {
 			t.Fatalf("a refused lookup is audited as denied: %+v", f.audit.events[before:])
 		}
 		if _, _, err := f.eng.Lookup(ctx, engine.Caller{Workload: "crmsync"}, "", "crm_sync", tokens.Email, "shared@example.com"); !errs.Is(err, errs.PermissionDenied) {

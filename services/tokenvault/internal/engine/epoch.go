@@ -6,6 +6,7 @@ import (
 
 	"github.com/sottohq/sotto/pkg/errs"
 	"github.com/sottohq/sotto/pkg/logging"
+	"github.com/sottohq/sotto/services/tokenvault/internal/reasons"
 )
 
 // KEK epochs (docs/adr/0007-erasure-epochs.md). Erasure destroys a subject's
@@ -78,7 +79,7 @@ func (e *Engine) KEKEpochOnce(ctx context.Context) (EpochResult, error) {
 	if pending > 0 {
 		// A key that does not rewrap (rewrapAll reported why): retiring
 		// would make it unreadable for good, so wait.
-		return res, errs.E(errs.FailedPrecondition, "REWRAP_PENDING", "%d keys are still wrapped under older KEK versions", pending)
+		return res, errs.E(errs.FailedPrecondition, reasons.RewrapPending, "%d keys are still wrapped under older KEK versions", pending)
 	}
 	if err := e.km.Retire(ctx, e.opts.KEK, v.Latest); err != nil {
 		return res, err

@@ -10,6 +10,7 @@ import (
 	"github.com/sottohq/sotto/pkg/errs"
 	"github.com/sottohq/sotto/pkg/jobs"
 	"github.com/sottohq/sotto/pkg/logging"
+	"github.com/sottohq/sotto/services/tokenvault/internal/reasons"
 	"github.com/sottohq/sotto/services/tokenvault/internal/storage"
 	"github.com/sottohq/sotto/services/tokenvault/internal/tokens"
 )
@@ -57,7 +58,7 @@ func (e *Engine) EraseSubject(ctx context.Context, caller Caller, tenant, subjec
 	ev.Subject, ev.ActorSubject, ev.ResourceType, ev.ResourceID, ev.Purpose = subject, caller.EndUser, "erasure_request", requestID, "dsr_erasure"
 	ev.CallerWorkload = caller.ID
 	if err := e.audit.Record(ctx, ev); err != nil {
-		return Evidence{}, errs.Wrap(err, errs.Unavailable, "AUDIT_UNAVAILABLE", "the audit log did not record the erasure; nothing was erased")
+		return Evidence{}, errs.Wrap(err, errs.Unavailable, reasons.AuditUnavailable, "the audit log did not record the erasure; nothing was erased")
 	}
 	var er storage.Erasure
 	err = e.store.DB().InTx(ctx, func(tx *sql.Tx) error {
@@ -134,7 +135,7 @@ func (e *Engine) ExportSubject(ctx context.Context, caller Caller, tenant, subje
 	out := make([]Exported, 0, len(rows))
 	for _, r := range rows {
 		if r.SubjectErased {
-			return nil, "", errs.E(errs.FailedPrecondition, "SUBJECT_ERASED", "the subject was erased")
+			return nil, "", errs.E(errs.FailedPrecondition, reasons.SubjectErased, "the subject was erased")
 		}
 		dek, _, err := e.dek(ctx, tenant, subject, r.DEKVersion, false)
 		if err != nil {
@@ -151,7 +152,7 @@ func (e *Engine) ExportSubject(ctx context.Context, caller Caller, tenant, subje
 	ev.Subject, ev.ActorSubject, ev.ResourceType, ev.ResourceID, ev.Purpose = subject, caller.EndUser, "access_request", requestID, "dsr_access"
 	ev.CallerWorkload = caller.ID
 	if err := e.audit.Record(ctx, ev); err != nil {
-		return nil, "", errs.Wrap(err, errs.Unavailable, "AUDIT_UNAVAILABLE", "the audit log did not record the export; nothing was returned")
+		return nil, "", errs.Wrap(err, errs.Unavailable, reasons.AuditUnavailable, "the audit log did not record the export; nothing was returned")
 	}
 	return out, next, nil
 }
@@ -178,7 +179,7 @@ func (e *Engine) RotateKeys(ctx context.Context, caller Caller, rotate bool) (Ro
 		ev := auditclient.New(ctx, "tokenvault.rotate_keys", auditclient.Success)
 		ev.ActorSubject, ev.ResourceType, ev.ResourceID, ev.CallerWorkload = caller.EndUser, "key", e.opts.KEK, caller.ID
 		if err := e.audit.Record(ctx, ev); err != nil {
-			return RotationStatus{}, errs.Wrap(err, errs.Unavailable, "AUDIT_UNAVAILABLE", "the audit log did not record the rotation; nothing was rotated")
+			return RotationStatus{}, errs.Wrap(err, errs.Unavailable, reasons.AuditUnavailable, "the audit log did not record the rotation; nothing was rotated")
 		}
 		if err := e.km.Rotate(ctx, e.opts.KEK); err != nil {
 			e.recordFailure(ctx, ev, err)
@@ -203,12 +204,12 @@ func (e *Engine) RotateSubjectKey(ctx context.Context, caller Caller, tenant, su
 		return RotationStatus{}, err
 	}
 	if !rec.Erased.IsZero() {
-		return RotationStatus{}, errs.E(errs.FailedPrecondition, "SUBJECT_ERASED", "the subject was erased")
+		return RotationStatus{}, errs.E(errs.FailedPrecondition, reasons.SubjectErased, "the subject was erased")
 	}
 	ev := auditclient.New(ctx, "tokenvault.rotate_subject_key", auditclient.Success)
 	ev.Subject, ev.ActorSubject, ev.ResourceType, ev.ResourceID, ev.CallerWorkload = subject, caller.EndUser, "data_key", "v"+itoa(rec.CurrentVersion+1), caller.ID
 	if err := e.audit.Record(ctx, ev); err != nil {
-		return RotationStatus{}, errs.Wrap(err, errs.Unavailable, "AUDIT_UNAVAILABLE", "the audit log did not record the rotation; nothing was rotated")
+		return RotationStatus{}, errs.Wrap(err, errs.Unavailable, reasons.AuditUnavailable, "the audit log did not record the rotation; nothing was rotated")
 	}
 	sk, _, err := e.newDEK(ctx, tenant, subject, rec.CurrentVersion+1)
 	if err != nil {
@@ -233,7 +234,7 @@ func (e *Engine) recordFailure(ctx context.Context, intent auditclient.Event, ca
 		intent.Subject, intent.ActorSubject, intent.ResourceType, intent.ResourceID, intent.Purpose, intent.CallerWorkload
 	ev.Reason = errs.ReasonOf(cause)
 	if ev.Reason == "" {
-		ev.Reason = "INTERNAL"
+		ev.Reason = reasons.Internal
 	}
 	// The operation may have failed because ctx was cancelled; the record of
 	// that must still be written.
@@ -359,7 +360,7 @@ func (e *Engine) ReencryptOnce(ctx context.Context, batch int) (int, error) {
 			}
 			ct, err := seal(cur, pt, valueAAD(r.Token.Token, r.Tenant, r.Subject, t))
 			if err != nil {
-				return errs.Wrap(err, errs.Internal, "ENCRYPT_FAILED", "cannot encrypt value")
+				return errs.Wrap(err, errs.Internal, reasons.EncryptFailed, "cannot encrypt value")
 			}
 			return e.store.Reseal(ctx, r.Token, ct, r.CurrentVersion)
 		}()

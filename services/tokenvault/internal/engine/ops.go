@@ -11,6 +11,7 @@ import (
 	"github.com/sottohq/sotto/pkg/auditclient"
 	"github.com/sottohq/sotto/pkg/errs"
 	"github.com/sottohq/sotto/services/tokenvault/internal/policy"
+	"github.com/sottohq/sotto/services/tokenvault/internal/reasons"
 	"github.com/sottohq/sotto/services/tokenvault/internal/storage"
 	"github.com/sottohq/sotto/services/tokenvault/internal/tokens"
 )
@@ -54,7 +55,7 @@ func (e *Engine) tenant(t string) (string, error) {
 		t = DefaultTenant
 	}
 	if !slices.Contains(e.opts.Tenants, t) {
-		return "", errs.E(errs.NotFound, "UNKNOWN_TENANT", "this vault does not serve that tenant")
+		return "", errs.E(errs.NotFound, reasons.UnknownTenant, "this vault does not serve that tenant")
 	}
 	return t, nil
 }
@@ -87,7 +88,7 @@ func (e *Engine) Tokenize(ctx context.Context, caller Caller, req TokenizeReques
 		e.deks.Remove(subjectKey(tenant, req.Subject, 0))
 		results, err = e.tokenize(ctx, caller, req)
 		if errors.Is(err, storage.ErrSubjectChanged) {
-			err = errs.E(errs.Aborted, "SUBJECT_CHANGED", "the subject changed concurrently; retry")
+			err = errs.E(errs.Aborted, reasons.SubjectChanged, "the subject changed concurrently; retry")
 		}
 	}
 	return results, err
@@ -108,14 +109,14 @@ func (e *Engine) tokenize(ctx context.Context, caller Caller, req TokenizeReques
 		norm, err := tokens.Normalize(it.Type, it.Value)
 		switch {
 		case err != nil:
-			results[i].Err = &ItemError{Reason: "INVALID_VALUE", Message: "the value is not a valid " + it.Type.String()}
+			results[i].Err = &ItemError{Reason: reasons.InvalidValue, Message: "the value is not a valid " + it.Type.String()}
 			continue
 		case format == tokens.FormatCard && it.Type != tokens.CardNumber:
-			results[i].Err = &ItemError{Reason: "UNSUPPORTED_FORMAT", Message: "card tokens are only for card numbers"}
+			results[i].Err = &ItemError{Reason: reasons.UnsupportedFormat, Message: "card tokens are only for card numbers"}
 			continue
 		case format == tokens.FormatFPE && len(norm) > maxFPELen:
 			// FF1 costs grow with the length; long values get opaque tokens.
-			results[i].Err = &ItemError{Reason: "UNSUPPORTED_FORMAT", Message: "value too long for a format-preserving token"}
+			results[i].Err = &ItemError{Reason: reasons.UnsupportedFormat, Message: "value too long for a format-preserving token"}
 			continue
 		}
 		items = append(items, &pendingItem{index: i, typ: it.Type, format: format, norm: norm})
@@ -178,7 +179,7 @@ func (e *Engine) tokenize(ctx context.Context, caller Caller, req TokenizeReques
 		}
 		ct, err := sealWith(gcm, []byte(p.norm), valueAAD(p.token, tenant, req.Subject, p.typ))
 		if err != nil {
-			return nil, errs.Wrap(err, errs.Internal, "ENCRYPT_FAILED", "cannot encrypt value")
+			return nil, errs.Wrap(err, errs.Internal, reasons.EncryptFailed, "cannot encrypt value")
 		}
 		rows = append(rows, storage.Token{
 			Token: p.token, Tenant: tenant, Subject: req.Subject, DataType: int(p.typ), Format: int(p.format),
@@ -196,7 +197,7 @@ func (e *Engine) tokenize(ctx context.Context, caller Caller, req TokenizeReques
 	if errs.Is(err, errs.AlreadyExists) {
 		// Another request took one of the generated tokens between our check
 		// and our insert; nothing was written, the caller may retry.
-		return nil, errs.E(errs.Aborted, "TOKEN_COLLISION", "a generated token collided; retry")
+		return nil, errs.E(errs.Aborted, reasons.TokenCollision, "a generated token collided; retry")
 	}
 	if err != nil {
 		return nil, err
@@ -224,10 +225,10 @@ func (e *Engine) mint(dek []byte, tenant, subject string, p *pendingItem) *ItemE
 		tweak := []byte(tenant + "\x00" + subject + "\x00" + p.typ.Code() + "\x00" + itoa(p.attempt))
 		p.token, err = tokens.FormatPreserving(derive(dek, "sotto/tokenvault/ff1/"+p.typ.Code()), tweak, p.typ, p.norm)
 	default:
-		return &ItemError{Reason: "UNSUPPORTED_FORMAT", Message: "unknown token format"}
+		return &ItemError{Reason: reasons.UnsupportedFormat, Message: "unknown token format"}
 	}
 	if err != nil {
-		return &ItemError{Reason: "UNSUPPORTED_FORMAT", Message: "this value cannot have a token of that format"}
+		return &ItemError{Reason: reasons.UnsupportedFormat, Message: "this value cannot have a token of that format"}
 	}
 	return nil
 }
@@ -287,7 +288,7 @@ func (e *Engine) settleTokens(ctx context.Context, tenant, subject string, dek [
 	for round := 0; len(pending) > 0; round++ {
 		if round == maxTokenAttempts {
 			for p := range pending {
-				results[p.index].Err = &ItemError{Reason: "TOKEN_SPACE_EXHAUSTED", Message: "no free token of that format; use another format"}
+				results[p.index].Err = &ItemError{Reason: reasons.TokenSpaceExhausted, Message: "no free token of that format; use another format"}
 			}
 			break
 		}
@@ -344,18 +345,18 @@ type Caller struct {
 func (e *Engine) resolve(rows []storage.Token) (storage.Token, *ItemError) {
 	switch {
 	case len(rows) == 0:
-		return storage.Token{}, &ItemError{Reason: "UNKNOWN_TOKEN", Message: "no such token"}
+		return storage.Token{}, &ItemError{Reason: reasons.UnknownToken, Message: "no such token"}
 	case len(rows) > 1 && tokens.Format(rows[0].Format) != tokens.FormatDeterministic:
 		// The unique index makes this impossible; refuse rather than guess.
-		return storage.Token{}, &ItemError{Reason: "AMBIGUOUS_TOKEN", Message: "the token is ambiguous"}
+		return storage.Token{}, &ItemError{Reason: reasons.AmbiguousToken, Message: "the token is ambiguous"}
 	}
 	var fallback *ItemError
 	for _, r := range rows {
 		switch {
 		case r.SubjectErased:
-			fallback = &ItemError{Reason: "SUBJECT_ERASED", Message: "the subject was erased; the value no longer exists"}
+			fallback = &ItemError{Reason: reasons.SubjectErased, Message: "the subject was erased; the value no longer exists"}
 		case !r.Expires.IsZero() && !e.opts.Now().Before(r.Expires):
-			fallback = &ItemError{Reason: "TOKEN_EXPIRED", Message: "the token has expired"}
+			fallback = &ItemError{Reason: reasons.TokenExpired, Message: "the token has expired"}
 		default:
 			return r, nil
 		}
@@ -372,7 +373,7 @@ func (e *Engine) Detokenize(ctx context.Context, caller Caller, purpose string, 
 	for i, t := range toks {
 		results[i].Token = t
 		if !tokenShape.MatchString(t) {
-			results[i].Err = &ItemError{Reason: "MALFORMED_TOKEN", Message: "not a token"}
+			results[i].Err = &ItemError{Reason: reasons.MalformedToken, Message: "not a token"}
 			continue
 		}
 		lookup = append(lookup, t)
@@ -418,7 +419,7 @@ func (e *Engine) Detokenize(ctx context.Context, caller Caller, purpose string, 
 		}
 		pt, err := open(dek, row.Ciphertext, valueAAD(row.Token, row.Tenant, row.Subject, r.Type))
 		if err != nil {
-			r.Err = &ItemError{Reason: "VALUE_UNREADABLE", Message: "the stored value cannot be decrypted"}
+			r.Err = &ItemError{Reason: reasons.ValueUnreadable, Message: "the stored value cannot be decrypted"}
 			ev.Outcome, ev.Reason = auditclient.Failure, r.Err.Reason
 			events = append(events, ev)
 			continue
@@ -428,19 +429,19 @@ func (e *Engine) Detokenize(ctx context.Context, caller Caller, purpose string, 
 	}
 	if err := e.audit.Record(ctx, events...); err != nil {
 		// No audit, no plaintext: the results are dropped.
-		return nil, errs.Wrap(err, errs.Unavailable, "AUDIT_UNAVAILABLE", "the audit log did not record the access; nothing was revealed")
+		return nil, errs.Wrap(err, errs.Unavailable, reasons.AuditUnavailable, "the audit log did not record the access; nothing was revealed")
 	}
 	return results, nil
 }
 
 func keyError(err error) *ItemError {
 	switch {
-	case errs.ReasonOf(err) == "SUBJECT_ERASED":
-		return &ItemError{Reason: "SUBJECT_ERASED", Message: "the subject was erased; the value no longer exists"}
+	case errs.ReasonOf(err) == reasons.SubjectErased:
+		return &ItemError{Reason: reasons.SubjectErased, Message: "the subject was erased; the value no longer exists"}
 	case errs.Is(err, errs.Unavailable):
-		return &ItemError{Reason: "KEY_UNAVAILABLE", Message: "the key service is unavailable"}
+		return &ItemError{Reason: reasons.KeyUnavailable, Message: "the key service is unavailable"}
 	default:
-		return &ItemError{Reason: "KEY_UNAVAILABLE", Message: "the value's key cannot be used"}
+		return &ItemError{Reason: reasons.KeyUnavailable, Message: "the value's key cannot be used"}
 	}
 }
 
@@ -467,7 +468,7 @@ func (e *Engine) RevealMasked(ctx context.Context, caller Caller, toks []string)
 	for i, t := range toks {
 		results[i].Token = t
 		if !tokenShape.MatchString(t) {
-			results[i].Err = &ItemError{Reason: "MALFORMED_TOKEN", Message: "not a token"}
+			results[i].Err = &ItemError{Reason: reasons.MalformedToken, Message: "not a token"}
 			continue
 		}
 		lookup = append(lookup, t)
@@ -512,7 +513,7 @@ func (e *Engine) mask(ctx context.Context, row storage.Token) (string, *ItemErro
 	t := tokens.DataType(row.DataType)
 	pt, err := open(dek, row.Ciphertext, valueAAD(row.Token, row.Tenant, row.Subject, t))
 	if err != nil {
-		return "", &ItemError{Reason: "VALUE_UNREADABLE", Message: "the stored value cannot be decrypted"}
+		return "", &ItemError{Reason: reasons.ValueUnreadable, Message: "the stored value cannot be decrypted"}
 	}
 	defer clear(pt)
 	return tokens.Mask(t, string(pt)), nil
@@ -540,13 +541,13 @@ func (e *Engine) Lookup(ctx context.Context, caller Caller, tenant, purpose stri
 		ev.ActorSubject, ev.ResourceType, ev.ResourceID, ev.Purpose, ev.CallerWorkload = caller.EndUser, "data_type", t.Code(), purpose, caller.ID
 		ev.Reason = d.Reason
 		if err := e.audit.Record(ctx, ev); err != nil {
-			return "", nil, errs.Wrap(err, errs.Unavailable, "AUDIT_UNAVAILABLE", "the audit log did not record the refused lookup")
+			return "", nil, errs.Wrap(err, errs.Unavailable, reasons.AuditUnavailable, "the audit log did not record the refused lookup")
 		}
 		return "", nil, errs.E(errs.PermissionDenied, d.Reason, "lookup of this data type for this purpose is not allowed (rule %s)", d.Rule)
 	}
 	norm, err := tokens.Normalize(t, value)
 	if err != nil {
-		return "", nil, errs.E(errs.InvalidArgument, "INVALID_VALUE", "the value is not a valid %s", t.String())
+		return "", nil, errs.E(errs.InvalidArgument, reasons.InvalidValue, "the value is not a valid %s", t.String())
 	}
 	tk, err := e.tenantKey(ctx, tenant)
 	if err != nil {
@@ -557,7 +558,7 @@ func (e *Engine) Lookup(ctx context.Context, caller Caller, tenant, purpose stri
 	p := &pendingItem{typ: t, format: tokens.FormatDeterministic, norm: norm, typeKey: detKey(tk, t)}
 	res := make([]TokenizeResult, 1)
 	if ierr := e.mint(nil, tenant, "", p); ierr != nil {
-		return "", nil, errs.E(errs.InvalidArgument, "UNSUPPORTED_FORMAT", "this value cannot be looked up")
+		return "", nil, errs.E(errs.InvalidArgument, reasons.UnsupportedFormat, "this value cannot be looked up")
 	}
 	if err := e.settleGenerations(ctx, tenant, []*pendingItem{p}, res); err != nil {
 		return "", nil, err
@@ -579,7 +580,7 @@ func (e *Engine) Lookup(ctx context.Context, caller Caller, tenant, purpose stri
 	ev := auditclient.New(ctx, "tokenvault.lookup", auditclient.Success)
 	ev.ActorSubject, ev.ResourceType, ev.ResourceID, ev.Purpose, ev.CallerWorkload = caller.EndUser, "token", det, purpose, caller.ID
 	if err := e.audit.Record(ctx, ev); err != nil {
-		return "", nil, errs.Wrap(err, errs.Unavailable, "AUDIT_UNAVAILABLE", "the audit log did not record the lookup; nothing was returned")
+		return "", nil, errs.Wrap(err, errs.Unavailable, reasons.AuditUnavailable, "the audit log did not record the lookup; nothing was returned")
 	}
 	return det, out, nil
 }
@@ -593,7 +594,7 @@ type Metadata struct {
 // TokenMetadata returns a token's metadata.
 func (e *Engine) TokenMetadata(ctx context.Context, tok string) (Metadata, error) {
 	if !tokenShape.MatchString(tok) {
-		return Metadata{}, errs.E(errs.InvalidArgument, "MALFORMED_TOKEN", "not a token")
+		return Metadata{}, errs.E(errs.InvalidArgument, reasons.MalformedToken, "not a token")
 	}
 	found, err := e.store.FindTokens(ctx, []string{tok})
 	if err != nil {

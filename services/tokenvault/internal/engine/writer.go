@@ -8,6 +8,7 @@ import (
 	"github.com/sottohq/sotto/pkg/auditclient"
 	"github.com/sottohq/sotto/pkg/errs"
 	"github.com/sottohq/sotto/pkg/groupcommit"
+	"github.com/sottohq/sotto/services/tokenvault/internal/reasons"
 	"github.com/sottohq/sotto/services/tokenvault/internal/storage"
 )
 
@@ -41,7 +42,7 @@ func (e *Engine) write(ctx context.Context, j *writeJob) error {
 	j.ctx = ctx
 	_, err := e.writer.Submit(ctx, j)
 	if errors.Is(err, groupcommit.ErrStopped) {
-		return errs.Wrap(err, errs.Unavailable, "SHUTTING_DOWN", "tokenvault is shutting down")
+		return errs.Wrap(err, errs.Unavailable, reasons.ShuttingDown, "tokenvault is shutting down")
 	}
 	// On a context error the job may still commit; its tokens were never
 	// acknowledged, so the caller simply has fewer tokens than it asked for.

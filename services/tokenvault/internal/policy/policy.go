@@ -11,6 +11,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/sottohq/sotto/services/tokenvault/internal/reasons"
 	"github.com/sottohq/sotto/services/tokenvault/internal/tokens"
 )
 
@@ -47,19 +48,13 @@ type Decision struct {
 	Allowed bool
 	// Rule is the deciding rule's name, or DefaultDeny.
 	Rule string
-	// Reason says why a value was denied: the most specific mismatch.
+	// Reason says why a value was denied: the most specific mismatch
+	// (reasons.CallerNotAllowed, PurposeNotAllowed or DataTypeNotAllowed).
 	Reason string
 }
 
 // DefaultDeny is the rule name of a decision no rule allowed.
 const DefaultDeny = "default-deny"
-
-// Reasons for denial.
-const (
-	ReasonCallerNotAllowed   = "CALLER_NOT_ALLOWED"
-	ReasonPurposeNotAllowed  = "PURPOSE_NOT_ALLOWED"
-	ReasonDataTypeNotAllowed = "DATA_TYPE_NOT_ALLOWED"
-)
 
 var (
 	nameRE    = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
@@ -134,19 +129,19 @@ func (p *Policy) Decide(caller, purpose string, t tokens.DataType) Decision {
 // allows the action and matches caller, purpose and data type allows;
 // otherwise the denial names the closest miss.
 func (p *Policy) DecideAction(action Action, caller, purpose string, t tokens.DataType) Decision {
-	reason := ReasonCallerNotAllowed
+	reason := reasons.CallerNotAllowed
 	for _, r := range p.Rules {
 		if !slices.Contains(r.Actions, action) || !slices.Contains(r.Callers, caller) {
 			continue
 		}
 		if !slices.Contains(r.Purposes, purpose) {
-			if reason == ReasonCallerNotAllowed {
-				reason = ReasonPurposeNotAllowed
+			if reason == reasons.CallerNotAllowed {
+				reason = reasons.PurposeNotAllowed
 			}
 			continue
 		}
 		if !slices.Contains(r.types, t) {
-			reason = ReasonDataTypeNotAllowed // the closest miss: only the type is wrong
+			reason = reasons.DataTypeNotAllowed // the closest miss: only the type is wrong
 			continue
 		}
 		return Decision{Allowed: true, Rule: r.Name}

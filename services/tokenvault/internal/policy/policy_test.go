@@ -6,6 +6,7 @@ import (
 
 	"github.com/sottohq/sotto/services/tokenvault"
 	"github.com/sottohq/sotto/services/tokenvault/internal/policy"
+	"github.com/sottohq/sotto/services/tokenvault/internal/reasons"
 	"github.com/sottohq/sotto/services/tokenvault/internal/tokens"
 )
 
@@ -50,11 +51,11 @@ rules:
 	}{
 		{"conversation", "order_support", tokens.Name, true, "support", ""},
 		{"crmsync", "crm_sync", tokens.Email, true, "sync", ""},
-		{"conversation", "order_support", tokens.CardNumber, false, policy.DefaultDeny, policy.ReasonDataTypeNotAllowed},
-		{"conversation", "marketing", tokens.Name, false, policy.DefaultDeny, policy.ReasonPurposeNotAllowed},
-		{"crmsync", "order_support", tokens.Email, false, policy.DefaultDeny, policy.ReasonPurposeNotAllowed},
-		{"gateway", "order_support", tokens.Name, false, policy.DefaultDeny, policy.ReasonCallerNotAllowed},
-		{"", "", tokens.Name, false, policy.DefaultDeny, policy.ReasonCallerNotAllowed},
+		{"conversation", "order_support", tokens.CardNumber, false, policy.DefaultDeny, reasons.DataTypeNotAllowed},
+		{"conversation", "marketing", tokens.Name, false, policy.DefaultDeny, reasons.PurposeNotAllowed},
+		{"crmsync", "order_support", tokens.Email, false, policy.DefaultDeny, reasons.PurposeNotAllowed},
+		{"gateway", "order_support", tokens.Name, false, policy.DefaultDeny, reasons.CallerNotAllowed},
+		{"", "", tokens.Name, false, policy.DefaultDeny, reasons.CallerNotAllowed},
 	}
 	for _, tc := range tests {
 		d := p.Decide(tc.caller, tc.purpose, tc.t)

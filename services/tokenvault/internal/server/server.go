@@ -11,7 +11,9 @@ import (
 	tokenvaultv1 "github.com/sottohq/sotto/gen/go/sotto/tokenvault/v1"
 	"github.com/sottohq/sotto/pkg/errs"
 	"github.com/sottohq/sotto/pkg/mtls"
+	"github.com/sottohq/sotto/pkg/pagetoken"
 	"github.com/sottohq/sotto/services/tokenvault/internal/engine"
+	"github.com/sottohq/sotto/services/tokenvault/internal/reasons"
 	"github.com/sottohq/sotto/services/tokenvault/internal/tokens"
 )
 
@@ -199,7 +201,7 @@ func (s *Server) RotateKeys(ctx context.Context, req *tokenvaultv1.RotateKeysReq
 	var st engine.RotationStatus
 	if req.GetSubject() != "" {
 		if req.GetRotate() {
-			return nil, errs.E(errs.InvalidArgument, "ROTATE_ONE_THING", "rotate either the key-encryption key or a subject's data key, not both")
+			return nil, errs.E(errs.InvalidArgument, reasons.RotateOneThing, "rotate either the key-encryption key or a subject's data key, not both")
 		}
 		st, err = s.engine.RotateSubjectKey(ctx, c, req.GetTenant(), req.GetSubject())
 	} else {
@@ -220,7 +222,7 @@ func decodePageToken(tok string) (string, error) {
 	}
 	b, err := base64.RawURLEncoding.DecodeString(tok)
 	if err != nil || len(b) == 0 || len(b) > 64 || !utf8.Valid(b) {
-		return "", errs.E(errs.InvalidArgument, "INVALID_PAGE_TOKEN", "page_token is not a token this service issued")
+		return "", errs.E(errs.InvalidArgument, pagetoken.ReasonInvalid, "page_token is not a token this service issued")
 	}
 	return string(b), nil
 }

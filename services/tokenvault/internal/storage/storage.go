@@ -15,6 +15,7 @@ import (
 
 	"github.com/sottohq/sotto/pkg/errs"
 	"github.com/sottohq/sotto/pkg/store"
+	"github.com/sottohq/sotto/services/tokenvault/internal/reasons"
 )
 
 // Subject is a customer's record.
@@ -162,7 +163,7 @@ func (s *Store) GetSubject(ctx context.Context, tenant, subject string) (Subject
 		FROM subjects WHERE tenant = $1 AND subject = $2`, tenant, subject).
 		Scan(&r.Tenant, &r.Subject, &r.CurrentVersion, &created, &erased, &req)
 	if errors.Is(err, sql.ErrNoRows) {
-		return r, errs.E(errs.NotFound, "SUBJECT_NOT_FOUND", "subject not found")
+		return r, errs.E(errs.NotFound, reasons.SubjectNotFound, "subject not found")
 	}
 	r.Created, r.Erased, r.EraseRequest = time.UnixMicro(created).UTC(), fromUS(erased), req.String
 	return r, store.MapError(err)
@@ -175,7 +176,7 @@ func (s *Store) GetSubjectKey(ctx context.Context, tenant, subject string, versi
 	err := s.db.QueryRowContext(ctx, `SELECT wrapped, kek_version FROM subject_keys WHERE tenant = $1 AND subject = $2 AND version = $3`,
 		tenant, subject, version).Scan(&k.Wrapped, &k.KEKVersion)
 	if errors.Is(err, sql.ErrNoRows) {
-		return k, errs.E(errs.NotFound, "SUBJECT_KEY_NOT_FOUND", "no such data key")
+		return k, errs.E(errs.NotFound, reasons.SubjectKeyNotFound, "no such data key")
 	}
 	return k, store.MapError(err)
 }
@@ -210,7 +211,7 @@ func (s *Store) AddSubjectKey(ctx context.Context, k SubjectKey, prev int, at ti
 			return err
 		}
 		if n, _ := res.RowsAffected(); n != 1 {
-			return errs.E(errs.Aborted, "SUBJECT_CHANGED", "the subject changed concurrently; retry")
+			return errs.E(errs.Aborted, reasons.SubjectChanged, "the subject changed concurrently; retry")
 		}
 		_, err = tx.ExecContext(ctx, `INSERT INTO subject_keys (tenant, subject, version, wrapped, kek_version, created_us) VALUES ($1, $2, $3, $4, $5, $6)`,
 			k.Tenant, k.Subject, k.Version, k.Wrapped, k.KEKVersion, at.UnixMicro())
@@ -224,7 +225,7 @@ func (s *Store) GetTenant(ctx context.Context, tenant string) (Tenant, error) {
 	err := s.db.QueryRowContext(ctx, `SELECT tenant, wrapped_key, kek_version FROM tenants WHERE tenant = $1`, tenant).
 		Scan(&r.Tenant, &r.WrappedKey, &r.KEKVersion)
 	if errors.Is(err, sql.ErrNoRows) {
-		return r, errs.E(errs.NotFound, "TENANT_NOT_FOUND", "tenant not found")
+		return r, errs.E(errs.NotFound, reasons.TenantNotFound, "tenant not found")
 	}
 	return r, store.MapError(err)
 }
@@ -244,7 +245,7 @@ func (s *Store) InsertTenant(ctx context.Context, r Tenant) error {
 // ErrKEKVersionRetired refuses to store a key wrapped under a key-encryption
 // key version below the floor: the version is being retired, and the key
 // would never open again. Wrapping it anew uses the latest version.
-var ErrKEKVersionRetired = errs.E(errs.Aborted, "KEK_VERSION_RETIRED", "the key was wrapped under a key-encryption key version being retired; retry")
+var ErrKEKVersionRetired = errs.E(errs.Aborted, reasons.KekVersionRetired, "the key was wrapped under a key-encryption key version being retired; retry")
 
 // checkKEKFloor refuses, in tx, a wrapped key of a KEK version below the
 // floor. On PostgreSQL it holds the floor row's share lock until tx ends, so
@@ -421,7 +422,7 @@ func (s *Store) insertChunks(ctx context.Context, tx *sql.Tx, tokens []Token, su
 
 // ErrSubjectChanged means the subject was erased or its data key rotated
 // since the caller read it.
-var ErrSubjectChanged = errs.E(errs.Aborted, "SUBJECT_CHANGED", "the subject changed concurrently")
+var ErrSubjectChanged = errs.E(errs.Aborted, reasons.SubjectChanged, "the subject changed concurrently")
 
 // TakenTokens returns which of the candidate token strings already exist
 // (in any tenant: detokenize takes bare tokens), in one query.
@@ -587,7 +588,7 @@ func (s *Store) EraseSubject(ctx context.Context, tx *sql.Tx, tenant, subject, r
 		var erased, kek sql.NullInt64
 		err := tx.QueryRowContext(ctx, `SELECT erased_us, erased_kek_version FROM subjects WHERE tenant = $1 AND subject = $2`, tenant, subject).Scan(&erased, &kek)
 		if errors.Is(err, sql.ErrNoRows) {
-			return e, errs.E(errs.NotFound, "SUBJECT_NOT_FOUND", "subject not found")
+			return e, errs.E(errs.NotFound, reasons.SubjectNotFound, "subject not found")
 		}
 		if err != nil {
 			return e, store.MapError(err)
@@ -649,7 +650,7 @@ func (s *Store) EraseSubject(ctx context.Context, tx *sql.Tx, tenant, subject, r
 
 // ErrTokenRetired refuses to store a deterministic token that an erasure
 // retired; the value's next generation has another token.
-var ErrTokenRetired = errs.E(errs.Aborted, "TOKEN_RETIRED", "the deterministic token was retired by an erasure; retry")
+var ErrTokenRetired = errs.E(errs.Aborted, reasons.TokenRetired, "the deterministic token was retired by an erasure; retry")
 
 // retiredMark is what retired_tokens keeps of a token: a hash, so that the
 // table is not a list of tokens to match copies against, yet any token can
