@@ -54,9 +54,8 @@ func (e *Engine) EraseSubject(ctx context.Context, caller Caller, tenant, subjec
 	if _, err := e.store.GetSubject(ctx, tenant, subject); err != nil {
 		return Evidence{}, err
 	}
-	ev := auditclient.New(ctx, "tokenvault.erase", auditclient.Success)
-	ev.Subject, ev.ActorSubject, ev.ResourceType, ev.ResourceID, ev.Purpose = subject, caller.EndUser, "erasure_request", requestID, "dsr_erasure"
-	ev.CallerWorkload = caller.ID
+	ev := caller.event(ctx, ActionErase, auditclient.Success)
+	ev.Subject, ev.ResourceType, ev.ResourceID, ev.Purpose = subject, ResourceErasureRequest, requestID, auditclient.PurposeDSRErasure
 	if err := e.audit.Record(ctx, ev); err != nil {
 		return Evidence{}, errs.Wrap(err, errs.Unavailable, reasons.AuditUnavailable, "the audit log did not record the erasure; nothing was erased")
 	}
@@ -148,9 +147,8 @@ func (e *Engine) ExportSubject(ctx context.Context, caller Caller, tenant, subje
 		r.Ciphertext = nil
 		out = append(out, Exported{Token: r, Value: string(pt)})
 	}
-	ev := auditclient.New(ctx, "tokenvault.export", auditclient.Success)
-	ev.Subject, ev.ActorSubject, ev.ResourceType, ev.ResourceID, ev.Purpose = subject, caller.EndUser, "access_request", requestID, "dsr_access"
-	ev.CallerWorkload = caller.ID
+	ev := caller.event(ctx, ActionExport, auditclient.Success)
+	ev.Subject, ev.ResourceType, ev.ResourceID, ev.Purpose = subject, ResourceAccessRequest, requestID, auditclient.PurposeDSRAccess
 	if err := e.audit.Record(ctx, ev); err != nil {
 		return nil, "", errs.Wrap(err, errs.Unavailable, reasons.AuditUnavailable, "the audit log did not record the export; nothing was returned")
 	}
@@ -176,8 +174,8 @@ type RotationStatus struct {
 // Audited synchronously.
 func (e *Engine) RotateKeys(ctx context.Context, caller Caller, rotate bool) (RotationStatus, error) {
 	if rotate {
-		ev := auditclient.New(ctx, "tokenvault.rotate_keys", auditclient.Success)
-		ev.ActorSubject, ev.ResourceType, ev.ResourceID, ev.CallerWorkload = caller.EndUser, "key", e.opts.KEK, caller.ID
+		ev := caller.event(ctx, ActionRotateKeys, auditclient.Success)
+		ev.ResourceType, ev.ResourceID = ResourceKey, e.opts.KEK
 		if err := e.audit.Record(ctx, ev); err != nil {
 			return RotationStatus{}, errs.Wrap(err, errs.Unavailable, reasons.AuditUnavailable, "the audit log did not record the rotation; nothing was rotated")
 		}
@@ -206,8 +204,8 @@ func (e *Engine) RotateSubjectKey(ctx context.Context, caller Caller, tenant, su
 	if !rec.Erased.IsZero() {
 		return RotationStatus{}, errs.E(errs.FailedPrecondition, reasons.SubjectErased, "the subject was erased")
 	}
-	ev := auditclient.New(ctx, "tokenvault.rotate_subject_key", auditclient.Success)
-	ev.Subject, ev.ActorSubject, ev.ResourceType, ev.ResourceID, ev.CallerWorkload = subject, caller.EndUser, "data_key", "v"+itoa(rec.CurrentVersion+1), caller.ID
+	ev := caller.event(ctx, ActionRotateSubjectKey, auditclient.Success)
+	ev.Subject, ev.ResourceType, ev.ResourceID = subject, ResourceDataKey, "v"+itoa(rec.CurrentVersion+1)
 	if err := e.audit.Record(ctx, ev); err != nil {
 		return RotationStatus{}, errs.Wrap(err, errs.Unavailable, reasons.AuditUnavailable, "the audit log did not record the rotation; nothing was rotated")
 	}

@@ -186,9 +186,8 @@ func (e *Engine) tokenize(ctx context.Context, caller Caller, req TokenizeReques
 			Scope: req.Scope, Ciphertext: ct, DEKVersion: dekVersion, Created: now, Expires: expires,
 		})
 	}
-	ev := auditclient.New(ctx, "tokenvault.tokenize", auditclient.Success)
-	ev.Subject, ev.ActorSubject, ev.ResourceType, ev.ResourceID = req.Subject, caller.EndUser, "token_batch", req.Scope
-	ev.CallerWorkload = caller.ID
+	ev := caller.event(ctx, ActionTokenize, auditclient.Success)
+	ev.Subject, ev.ResourceType, ev.ResourceID = req.Subject, ResourceTokenBatch, req.Scope
 	sealed, err := auditclient.Seal(ev)
 	if err != nil {
 		return nil, err
@@ -394,9 +393,8 @@ func (e *Engine) Detokenize(ctx context.Context, caller Caller, purpose string, 
 			continue
 		}
 		r.Type = tokens.DataType(row.DataType)
-		ev := auditclient.New(ctx, "tokenvault.detokenize", auditclient.Success)
-		ev.Subject, ev.ActorSubject, ev.ResourceType, ev.ResourceID, ev.Purpose = row.Subject, caller.EndUser, "token", r.Token, purpose
-		ev.CallerWorkload = caller.ID
+		ev := caller.event(ctx, ActionDetokenize, auditclient.Success)
+		ev.Subject, ev.ResourceType, ev.ResourceID, ev.Purpose = row.Subject, ResourceToken, r.Token, purpose
 		if ierr != nil {
 			r.Err = ierr
 			ev.Outcome, ev.Reason = auditclient.Failure, ierr.Reason
@@ -492,10 +490,10 @@ func (e *Engine) RevealMasked(ctx context.Context, caller Caller, toks []string)
 		}
 		r.Type = tokens.DataType(row.DataType)
 	}
-	ev := auditclient.New(ctx, "tokenvault.reveal_masked", auditclient.Success)
-	ev.ActorSubject, ev.ResourceType, ev.CallerWorkload = caller.EndUser, "token_batch", caller.ID
+	ev := caller.event(ctx, ActionRevealMasked, auditclient.Success)
+	ev.ResourceType = ResourceTokenBatch
 	if len(toks) == 1 && results[0].Err == nil {
-		ev.ResourceType, ev.ResourceID = "token", toks[0]
+		ev.ResourceType, ev.ResourceID = ResourceToken, toks[0]
 	}
 	if err := e.store.DB().InTx(ctx, func(tx *sql.Tx) error { return e.outbox.Enqueue(ctx, tx, ev) }); err != nil {
 		return nil, err
@@ -537,8 +535,8 @@ func (e *Engine) Lookup(ctx context.Context, caller Caller, tenant, purpose stri
 	if d := e.policy.DecideAction(policy.ActionLookup, caller.Workload, purpose, t); !d.Allowed {
 		// A refused lookup is a probe worth knowing about, as a refused
 		// detokenization is.
-		ev := auditclient.New(ctx, "tokenvault.lookup", auditclient.Denied)
-		ev.ActorSubject, ev.ResourceType, ev.ResourceID, ev.Purpose, ev.CallerWorkload = caller.EndUser, "data_type", t.Code(), purpose, caller.ID
+		ev := caller.event(ctx, ActionLookup, auditclient.Denied)
+		ev.ResourceType, ev.ResourceID, ev.Purpose = ResourceDataType, t.Code(), purpose
 		ev.Reason = d.Reason
 		if err := e.audit.Record(ctx, ev); err != nil {
 			return "", nil, errs.Wrap(err, errs.Unavailable, reasons.AuditUnavailable, "the audit log did not record the refused lookup")
@@ -577,8 +575,8 @@ func (e *Engine) Lookup(ctx context.Context, caller Caller, tenant, purpose stri
 			out = append(out, Match{Subject: r.Subject, Token: r.Token})
 		}
 	}
-	ev := auditclient.New(ctx, "tokenvault.lookup", auditclient.Success)
-	ev.ActorSubject, ev.ResourceType, ev.ResourceID, ev.Purpose, ev.CallerWorkload = caller.EndUser, "token", det, purpose, caller.ID
+	ev := caller.event(ctx, ActionLookup, auditclient.Success)
+	ev.ResourceType, ev.ResourceID, ev.Purpose = ResourceToken, det, purpose
 	if err := e.audit.Record(ctx, ev); err != nil {
 		return "", nil, errs.Wrap(err, errs.Unavailable, reasons.AuditUnavailable, "the audit log did not record the lookup; nothing was returned")
 	}

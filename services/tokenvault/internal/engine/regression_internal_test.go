@@ -144,8 +144,8 @@ func intentThenFailure(t *testing.T, db *store.DB, rec *revRec, outboxBefore int
 }
 
 func job(ctx context.Context, subj, tok string, format tokens.Format, ct string) *writeJob {
-	ev := auditclient.New(ctx, "tokenvault.tokenize", auditclient.Success)
-	ev.Subject, ev.ResourceType, ev.ResourceID = subj, "token_batch", "conv_1"
+	ev := auditclient.New(ctx, ActionTokenize, auditclient.Success)
+	ev.Subject, ev.ResourceType, ev.ResourceID = subj, ResourceTokenBatch, "conv_1"
 	sealed, err := auditclient.Seal(ev)
 	if err != nil {
 		panic(err) // a fixed, valid event
