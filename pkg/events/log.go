@@ -108,6 +108,11 @@ func errExpired() error {
 
 func (o *Outbox) open(ctx context.Context, r Record, payload []byte, version int) ([]byte, error) {
 	if version == 0 {
+		// An outbox that seals never writes a plaintext row: one found in
+		// its table was written by someone else, and is not delivered.
+		if o.opts.Sealer != nil {
+			return nil, errs.E(errs.Internal, ReasonOpenFailed, "event payload is not sealed but this outbox seals every event")
+		}
 		return payload, nil
 	}
 	if o.opts.Sealer == nil {

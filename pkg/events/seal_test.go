@@ -166,3 +166,32 @@ func TestReplicasShareDataKeys(t *testing.T) {
 		}
 	})
 }
+
+// TestPlaintextRowRefusedBySealingOutbox: an outbox that seals never wrote a
+// plaintext row, so one found in its table (a forged revocation, say) is not
+// delivered.
+func TestPlaintextRowRefusedBySealingOutbox(t *testing.T) {
+	storetest.ForEachDialect(t, serviceMigrations(), func(t *testing.T, db *store.DB) {
+		ctx := t.Context()
+		opts := testOptions(newClock())
+		opts.Sealer = newSealer(t, db, newKeys(t))
+		o := newOutbox(t, db, opts)
+		topics := []string{"identity.session.revoked"}
+		f := startFeed(t, o, events.Subscription{Topics: topics})
+		start := f.next(t).Cursor
+		f.stop(t)
+		publish(t, db, o, ev("identity.session.revoked", "s1", "genuine"))
+		if _, err := db.ExecContext(ctx, `UPDATE event_outbox SET key_version = 0, payload = $1 WHERE event_key = 's1'`, []byte("FORGED")); err != nil {
+			t.Fatal(err)
+		}
+		err := o.Feed(ctx, events.Subscription{Topics: topics, Cursor: start}, func(c events.Change) error {
+			if c.Event != nil {
+				t.Fatalf("streamed %q from a plaintext row", c.Event.Payload)
+			}
+			return nil
+		})
+		if !errs.Is(err, errs.Internal) || errs.ReasonOf(err) != events.ReasonOpenFailed {
+			t.Fatalf("feed over a plaintext row: %v, want Internal %s", err, events.ReasonOpenFailed)
+		}
+	})
+}
