@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/status"
@@ -43,6 +44,49 @@ func TestOpenStreamsEndAtShutdown(t *testing.T) {
 	}
 	if status.Code(err) != codes.Unavailable || !strings.Contains(status.Convert(err).Message(), "shutting down") {
 		t.Errorf("stream at shutdown: %v, want Unavailable saying the server is shutting down", err)
+	}
+	if err := <-served; err != nil {
+		t.Errorf("serve: %v", err)
+	}
+}
+
+// TestFeedEndingQuietlyAtShutdownIsUnavailable: a handler that ends cleanly
+// when its context is canceled (as a change feed does) still tells its
+// client to reconnect, rather than ending the stream as if complete.
+func TestFeedEndingQuietlyAtShutdownIsUnavailable(t *testing.T) {
+	pki := servertest.NewPKI(t)
+	const method = "/sotto.feedtest.v1.FeedTestService/Feed"
+	srv := pki.NewServer(t, "svc", authz.Policy{method: {"client"}})
+	opened := make(chan struct{})
+	srv.GRPC().RegisterService(&grpc.ServiceDesc{
+		ServiceName: "sotto.feedtest.v1.FeedTestService",
+		HandlerType: (*any)(nil),
+		Streams: []grpc.StreamDesc{{StreamName: "Feed", ServerStreams: true, Handler: func(_ any, ss grpc.ServerStream) error {
+			close(opened)
+			<-ss.Context().Done()
+			return nil // a feed ends quietly when its context does
+		}}},
+	}, struct{}{})
+	if err := srv.Listen(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ctx) }()
+	conn := pki.Dial(t, "client", "svc", srv.GRPCAddr())
+	stream, err := conn.NewStream(context.Background(), &grpc.StreamDesc{ServerStreams: true}, method)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := stream.SendMsg(&healthpb.HealthCheckRequest{}); err != nil {
+		t.Fatal(err)
+	}
+	stream.CloseSend()
+	<-opened
+	cancel()
+	err = stream.RecvMsg(&healthpb.HealthCheckResponse{})
+	if status.Code(err) != codes.Unavailable {
+		t.Errorf("feed at shutdown: %v, want Unavailable", err)
 	}
 	if err := <-served; err != nil {
 		t.Errorf("serve: %v", err)

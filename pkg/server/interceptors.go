@@ -346,7 +346,10 @@ func drainStream(draining context.Context) grpc.StreamServerInterceptor {
 		stop := context.AfterFunc(draining, cancel)
 		defer stop()
 		err := handler(srv, &contextStream{ServerStream: ss, ctx: ctx})
-		if err != nil && draining.Err() != nil && ss.Context().Err() == nil {
+		// Ended by the drain while its client is still there: whatever the
+		// handler made of its canceled context (a feed returns nil), the
+		// client must hear "reconnect", not a clean end of stream.
+		if draining.Err() != nil && ctx.Err() != nil && ss.Context().Err() == nil {
 			return status.Error(codes.Unavailable, "server shutting down; reconnect")
 		}
 		return err
