@@ -58,20 +58,14 @@ func register(ctx context.Context, s *service.Service) error {
 	return nil
 }
 
-// backend adds name to backends. Dialing it also makes the gateway's
-// readiness depend on its health (pkg/service).
+// backend adds name to backends, on the connection pkg/service owns (closed
+// after the gateway has drained). Dialing it also makes the gateway's
+// readiness report the backend's health.
 func backend(s *service.Service, name string, backends *[]gateway.Backend) error {
-	addr, err := s.Addr(name)
+	conn, err := s.Dial(name)
 	if err != nil {
 		return err
 	}
-	opts, err := s.DialOptions(name)
-	if err != nil {
-		return err
-	}
-	if _, err := s.Dial(name); err != nil {
-		return err
-	}
-	*backends = append(*backends, gateway.Backend{Name: name, Addr: addr, Dial: opts})
+	*backends = append(*backends, gateway.Backend{Name: name, Conn: conn})
 	return nil
 }

@@ -45,7 +45,7 @@ func gatewayWithLog(t *testing.T, token string, audit *AuthAuditor) (http.Handle
 	l.Close()
 	var buf bytes.Buffer
 	logger := logging.New(&syncWriter{w: &buf}, "gateway", slog.LevelInfo)
-	h, err := New(context.Background(), []Backend{{Name: "audit", Addr: dead, Dial: []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}}},
+	h, err := New(context.Background(), []Backend{testBackend(t, "audit", dead, []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}...)},
 		Options{MaxBodyBytes: 1024, AdminToken: token, Logger: logger, AuthAudit: audit})
 	if err != nil {
 		t.Fatal(err)

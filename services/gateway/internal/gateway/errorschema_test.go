@@ -207,8 +207,8 @@ func TestErrorBodiesMatchOpenAPI(t *testing.T) {
 	dead := l.Addr().String()
 	l.Close()
 	h, err := New(context.Background(), []Backend{
-		{Name: "audit", Addr: dead, Dial: []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}},
-		{Name: "tokenvault", Addr: tvAddr, Dial: tvDial},
+		testBackend(t, "audit", dead, []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}...),
+		testBackend(t, "tokenvault", tvAddr, tvDial...),
 	}, Options{MaxBodyBytes: 1024, AdminToken: "secret"})
 	if err != nil {
 		t.Fatal(err)

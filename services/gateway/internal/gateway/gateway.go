@@ -30,22 +30,23 @@ import (
 type Backend struct {
 	// Name is the service's name in pkg/suite's manifest.
 	Name string
-	// Addr is its gRPC address.
-	Addr string
-	// Dial carries the gateway's mTLS identity (see pkg/dial).
-	Dial []grpc.DialOption
+	// Conn reaches it with the gateway's mTLS identity (see pkg/dial). Its
+	// owner closes it, after the gateway has drained: grpc-gateway's
+	// ...FromEndpoint variant would close its own connection when the
+	// registration context ends, i.e. at SIGTERM, failing in-flight calls.
+	Conn *grpc.ClientConn
 }
 
 // registerFunc is the signature grpc-gateway generates for every service
-// (Register<Service>HandlerFromEndpoint).
-type registerFunc func(context.Context, *runtime.ServeMux, string, []grpc.DialOption) error
+// (Register<Service>Handler).
+type registerFunc func(context.Context, *runtime.ServeMux, *grpc.ClientConn) error
 
 // routes links each service with REST routes (rest: true in pkg/suite's
 // services.yaml) to its generated handlers. A service added to the manifest
 // with rest: true and no line here fails the gateway's start and its tests.
 var routes = map[string]registerFunc{
-	"audit":      auditv1.RegisterAuditServiceHandlerFromEndpoint,
-	"tokenvault": tokenvaultv1.RegisterTokenVaultServiceHandlerFromEndpoint,
+	"audit":      auditv1.RegisterAuditServiceHandler,
+	"tokenvault": tokenvaultv1.RegisterTokenVaultServiceHandler,
 }
 
 // Options tune the handler.
@@ -89,14 +90,14 @@ func New(ctx context.Context, backends []Backend, opts Options) (http.Handler, e
 			UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},
 		}),
 	)
-	// The ...FromEndpoint registration dials the real gRPC service, so its
+	// Routes call the real gRPC service over the backend's connection, so its
 	// interceptors (authorization, validation, audit) run for REST calls too.
 	for _, b := range backends {
 		register, ok := routes[b.Name]
 		if !ok {
 			return nil, fmt.Errorf("gateway: no REST routes for %q (add its generated handler to routes)", b.Name)
 		}
-		if err := register(ctx, mux, b.Addr, b.Dial); err != nil {
+		if err := register(ctx, mux, b.Conn); err != nil {
 			return nil, err
 		}
 	}

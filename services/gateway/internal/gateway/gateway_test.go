@@ -25,7 +25,7 @@ func newTestGateway(t *testing.T) http.Handler {
 	dead := l.Addr().String()
 	l.Close()
 	plain := []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}
-	h, err := New(context.Background(), []Backend{{Name: "audit", Addr: dead, Dial: plain}, {Name: "tokenvault", Addr: dead, Dial: plain}},
+	h, err := New(context.Background(), []Backend{testBackend(t, "audit", dead, plain...), testBackend(t, "tokenvault", dead, plain...)},
 		Options{MaxBodyBytes: 1024, AdminToken: "secret"})
 	if err != nil {
 		t.Fatal(err)
@@ -97,7 +97,7 @@ func TestChunkedOversizedBody(t *testing.T) {
 }
 
 func TestOperatorRoutesClosedWithoutToken(t *testing.T) {
-	h, err := New(context.Background(), []Backend{{Name: "audit", Addr: "127.0.0.1:1", Dial: []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}}},
+	h, err := New(context.Background(), []Backend{testBackend(t, "audit", "127.0.0.1:1", []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}...)},
 		Options{MaxBodyBytes: 1024})
 	if err != nil {
 		t.Fatal(err)

@@ -39,7 +39,7 @@ func TestOperatorTokenStaysAtTheEdge(t *testing.T) {
 	go gs.Serve(lis)
 	defer gs.Stop()
 
-	h, err := New(context.Background(), []Backend{{Name: "audit", Addr: lis.Addr().String(), Dial: []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}}},
+	h, err := New(context.Background(), []Backend{testBackend(t, "audit", lis.Addr().String(), []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}...)},
 		Options{MaxBodyBytes: 1024, AdminToken: "secret"})
 	if err != nil {
 		t.Fatal(err)

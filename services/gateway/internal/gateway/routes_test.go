@@ -41,7 +41,7 @@ func TestRoutesMatchTheManifest(t *testing.T) {
 // TestUnknownBackendFailsStart: a backend without routes is a start-up
 // error, not a gateway that quietly serves less.
 func TestUnknownBackendFailsStart(t *testing.T) {
-	_, err := New(context.Background(), []Backend{{Name: "nosuch", Addr: "127.0.0.1:1"}}, Options{})
+	_, err := New(context.Background(), []Backend{testBackend(t, "nosuch", "127.0.0.1:1")}, Options{})
 	if err == nil {
 		t.Fatal("New accepted a backend with no routes")
 	}

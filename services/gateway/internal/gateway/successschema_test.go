@@ -43,7 +43,7 @@ func TestSuccessBodiesMatchOpenAPI(t *testing.T) {
 	auditv1.RegisterAuditServiceServer(gs, checkpointAudit{})
 	go gs.Serve(lis)
 	t.Cleanup(gs.Stop)
-	h, err := New(context.Background(), []Backend{{Name: "audit", Addr: lis.Addr().String(), Dial: []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}}},
+	h, err := New(context.Background(), []Backend{testBackend(t, "audit", lis.Addr().String(), []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}...)},
 		Options{MaxBodyBytes: 1024, AdminToken: "secret"})
 	if err != nil {
 		t.Fatal(err)
@@ -67,5 +67,33 @@ func TestSuccessBodiesMatchOpenAPI(t *testing.T) {
 	doc.compare(t, "body", op.Responses["200"].Schema, body, seen)
 	if !seen["body.checkpoint.tree_size"] {
 		t.Errorf("the comparison did not reach the nested fields: %v", seen)
+	}
+}
+
+// TestRoutesOutliveTheRegistrationContext: the context New was given ends
+// at SIGTERM, while the HTTP server still drains; requests in that window
+// must still reach the backend (grpc-gateway's FromEndpoint registration
+// closes its connection when that context ends).
+func TestRoutesOutliveTheRegistrationContext(t *testing.T) {
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	gs := grpc.NewServer()
+	auditv1.RegisterAuditServiceServer(gs, checkpointAudit{})
+	go gs.Serve(lis)
+	t.Cleanup(gs.Stop)
+	ctx, cancel := context.WithCancel(context.Background())
+	h, err := New(ctx, []Backend{testBackend(t, "audit", lis.Addr().String())}, Options{MaxBodyBytes: 1024, AdminToken: "secret"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cancel() // SIGTERM: the drain begins
+	req := httptest.NewRequest(http.MethodGet, "/v1/audit/checkpoint", nil)
+	req.Header.Set("Authorization", "Bearer secret")
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	if rec.Code != http.StatusOK {
+		t.Fatalf("request during the drain: %d %s", rec.Code, rec.Body.String())
 	}
 }
