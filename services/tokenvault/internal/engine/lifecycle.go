@@ -10,6 +10,7 @@ import (
 	"github.com/sottohq/sotto/pkg/errs"
 	"github.com/sottohq/sotto/pkg/jobs"
 	"github.com/sottohq/sotto/pkg/logging"
+	"github.com/sottohq/sotto/pkg/pagetoken"
 	"github.com/sottohq/sotto/services/tokenvault/internal/reasons"
 	"github.com/sottohq/sotto/services/tokenvault/internal/storage"
 	"github.com/sottohq/sotto/services/tokenvault/internal/tokens"
@@ -107,7 +108,8 @@ type Exported struct {
 
 // ExportSubject decrypts a page of a subject's values (limit, after the
 // token after; "" starts), for access and portability requests, and returns
-// the token to continue after ("" on the last page). Each page is audited
+// the token to continue after ("" on the last page), which the server hands
+// out only inside a page token (PageTokens). Each page is audited
 // synchronously before anything is returned.
 func (e *Engine) ExportSubject(ctx context.Context, caller Caller, tenant, subject, requestID, after string, limit int) ([]Exported, string, error) {
 	tenant, err := e.tenant(tenant)
@@ -153,6 +155,31 @@ func (e *Engine) ExportSubject(ctx context.Context, caller Caller, tenant, subje
 		return nil, "", errs.Wrap(err, errs.Unavailable, reasons.AuditUnavailable, "the audit log did not record the export; nothing was returned")
 	}
 	return out, next, nil
+}
+
+// PageTokens returns the codec of the tenant's ExportSubject page tokens.
+//
+// Its key must be the same on every replica and survive restarts and KEK
+// rotation, or a client paging through an export loses its place, so it is
+// derived (HKDF, with its own label) from the tenant key: the key every
+// replica already unwraps from the tenants table for deterministic tokens,
+// whose plaintext stays the same when the KEK rotates (the rewrap job and
+// the KEK epochs change only its wrapping) and which no erasure destroys.
+// The KEK itself never leaves the key backend, and a key drawn per process
+// would break paging across replicas. Deriving per tenant, rather than
+// storing one more service-wide key, needs no table, rewrap or epoch
+// handling of its own, and a token issued for one tenant does not verify
+// under another's key.
+func (e *Engine) PageTokens(ctx context.Context, tenant string) (*pagetoken.Codec, error) {
+	tenant, err := e.tenant(tenant)
+	if err != nil {
+		return nil, err
+	}
+	tk, err := e.tenantKey(ctx, tenant)
+	if err != nil {
+		return nil, err
+	}
+	return pagetoken.New(derive(tk, "sotto/tokenvault/page-token/v1"), pagetoken.WithClock(e.opts.Now))
 }
 
 // RotationStatus is the state of key rotation.

@@ -3,15 +3,12 @@ package server
 
 import (
 	"context"
-	"encoding/base64"
-	"unicode/utf8"
 
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	tokenvaultv1 "github.com/sottohq/sotto/gen/go/sotto/tokenvault/v1"
 	"github.com/sottohq/sotto/pkg/errs"
 	"github.com/sottohq/sotto/pkg/mtls"
-	"github.com/sottohq/sotto/pkg/pagetoken"
 	"github.com/sottohq/sotto/services/tokenvault/internal/engine"
 	"github.com/sottohq/sotto/services/tokenvault/internal/reasons"
 	"github.com/sottohq/sotto/services/tokenvault/internal/tokens"
@@ -168,22 +165,35 @@ func (s *Server) EraseSubject(ctx context.Context, req *tokenvaultv1.EraseSubjec
 	return &tokenvaultv1.EraseSubjectResponse{Evidence: out}, nil
 }
 
+// ExportSubject pages through a subject's values. A page token carries the
+// token to continue after, signed and bound to this request's tenant,
+// subject and request_id (pkg/pagetoken): a client can neither forge a
+// position nor carry a token over to another subject's export.
 func (s *Server) ExportSubject(ctx context.Context, req *tokenvaultv1.ExportSubjectRequest) (*tokenvaultv1.ExportSubjectResponse, error) {
 	c, err := caller(ctx)
 	if err != nil {
 		return nil, err
 	}
-	after, err := decodePageToken(req.GetPageToken())
+	// The key is fetched before the export, so that a key backend outage
+	// refuses the request rather than losing a page already decrypted and
+	// audited for want of the token to the next one.
+	pages, err := s.engine.PageTokens(ctx, req.GetTenant())
 	if err != nil {
 		return nil, err
 	}
-	values, next, err := s.engine.ExportSubject(ctx, c, req.GetTenant(), req.GetSubject(), req.GetRequestId(), after, int(req.GetPageSize()))
+	after, err := pages.Decode(req, req.GetPageToken())
+	if err != nil {
+		return nil, err
+	}
+	values, next, err := s.engine.ExportSubject(ctx, c, req.GetTenant(), req.GetSubject(), req.GetRequestId(), string(after), int(req.GetPageSize()))
 	if err != nil {
 		return nil, err
 	}
 	resp := &tokenvaultv1.ExportSubjectResponse{}
 	if next != "" {
-		resp.NextPageToken = base64.RawURLEncoding.EncodeToString([]byte(next))
+		if resp.NextPageToken, err = pages.Encode(req, []byte(next)); err != nil {
+			return nil, err
+		}
 	}
 	for _, v := range values {
 		resp.Values = append(resp.Values, &tokenvaultv1.ExportedValue{
@@ -212,17 +222,4 @@ func (s *Server) RotateKeys(ctx context.Context, req *tokenvaultv1.RotateKeysReq
 	}
 	return &tokenvaultv1.RotateKeysResponse{KekVersion: int32(st.KEKVersion), PendingRewrap: st.PendingRewrap, PendingReencrypt: st.PendingReencrypt,
 		MinDecryptionVersion: int32(st.MinDecryptionVersion)}, nil
-}
-
-// decodePageToken turns an opaque page token back into the token to
-// continue after.
-func decodePageToken(tok string) (string, error) {
-	if tok == "" {
-		return "", nil
-	}
-	b, err := base64.RawURLEncoding.DecodeString(tok)
-	if err != nil || len(b) == 0 || len(b) > 64 || !utf8.Valid(b) {
-		return "", errs.E(errs.InvalidArgument, pagetoken.ReasonInvalid, "page_token is not a token this service issued")
-	}
-	return string(b), nil
 }
