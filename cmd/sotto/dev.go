@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -133,7 +134,7 @@ func devUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		})
 	}
 
-	sup := &supervisor{term: stderr, quiet: *quiet, stdout: stdout}
+	sup := newSupervisor(stderr, stdout, *quiet)
 	defer sup.stopAll()
 	for _, p := range procs {
 		if err := sup.start(ctx, p); err != nil {
@@ -199,8 +200,11 @@ func devEnv(dir string, st suite.State, svc suite.Service, f mtls.Files) []strin
 		dsn = "sqlite://" + filepath.Join(dir, "data", svc.Name+".db")
 	}
 	env = append(env, "SOTTO_DB_DSN="+dsn)
-	// Each service should use its own least-privilege Vault token.
+	// Each service should use its own least-privilege Vault token. A token
+	// file (which vaultclient prefers) would override it, so a service given
+	// its own token gets no file.
 	if tok := os.Getenv(prefix + "VAULT_TOKEN"); tok != "" {
+		env = slices.DeleteFunc(env, func(kv string) bool { return strings.HasPrefix(kv, "SOTTO_VAULT_TOKEN_FILE=") })
 		env = append(env, "SOTTO_VAULT_TOKEN="+tok)
 	}
 	return env
@@ -241,11 +245,18 @@ type supervisor struct {
 	term, stdout io.Writer
 	quiet        bool
 
-	logMu    sync.Mutex
-	mu       sync.Mutex
-	procs    []*devProc
-	stopping bool
+	logMu sync.Mutex
+	mu    sync.Mutex
+	procs []*devProc
+	// stopping ends when stopAll begins: no process is started after it.
+	stopping context.Context
+	stop     context.CancelFunc
 	wg       sync.WaitGroup
+}
+
+func newSupervisor(term, stdout io.Writer, quiet bool) *supervisor {
+	ctx, cancel := context.WithCancel(context.Background())
+	return &supervisor{term: term, stdout: stdout, quiet: quiet, stopping: ctx, stop: cancel}
 }
 
 // Restart backoff: doubling from restartMin up to restartMax; a process
@@ -274,6 +285,11 @@ func (s *supervisor) start(ctx context.Context, p *devProc) error {
 }
 
 func (s *supervisor) spawn(p *devProc) error {
+	s.mu.Lock()
+	defer s.mu.Unlock() // stopAll waits for a spawn under way, then sees its process
+	if s.stopping.Err() != nil {
+		return errors.New("the suite is stopping")
+	}
 	logFile, err := os.OpenFile(p.log, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		return err
@@ -281,6 +297,10 @@ func (s *supervisor) spawn(p *devProc) error {
 	cmd := exec.Command(p.bin)
 	// Only what the service needs, plus the operator's SOTTO_/OTEL_ settings.
 	cmd.Env = p.env
+	// A process group of its own: Ctrl-C reaches `sotto dev up` only, which
+	// then stops the services one by one in reverse order (so a service's
+	// last outbox flush finds the audit service still up).
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	pr, pw := io.Pipe()
 	cmd.Stdout, cmd.Stderr = pw, pw
 	if err := cmd.Start(); err != nil {
@@ -317,9 +337,11 @@ func (s *supervisor) keepAlive(ctx context.Context, p *devProc) {
 		select {
 		case <-ctx.Done():
 			return
+		case <-s.stopping.Done():
+			return
 		case <-done:
 		}
-		if s.isStopping() {
+		if s.stopping.Err() != nil {
 			return
 		}
 		if time.Since(started) > restartReset {
@@ -329,10 +351,15 @@ func (s *supervisor) keepAlive(ctx context.Context, p *devProc) {
 		select {
 		case <-ctx.Done():
 			return
+		case <-s.stopping.Done():
+			return
 		case <-time.After(delay):
 		}
 		delay = min(2*delay, restartMax)
 		if err := s.spawn(p); err != nil {
+			if s.stopping.Err() != nil {
+				return
+			}
 			s.say("%s: %v", p.name, err)
 			continue
 		}
@@ -340,12 +367,6 @@ func (s *supervisor) keepAlive(ctx context.Context, p *devProc) {
 			s.say("%s is back", p.name)
 		}
 	}
-}
-
-func (s *supervisor) isStopping() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.stopping
 }
 
 func (s *supervisor) say(format string, args ...any) {
@@ -358,7 +379,7 @@ func (s *supervisor) say(format string, args ...any) {
 // each (SIGKILL after 20 s), and waits for the restart loops to end.
 func (s *supervisor) stopAll() {
 	s.mu.Lock()
-	s.stopping = true
+	s.stop()
 	procs := s.procs
 	s.mu.Unlock()
 	for i := len(procs) - 1; i >= 0; i-- {

@@ -93,9 +93,14 @@ func Main(name string, register Register) {
 	err := Run(ctx, name, OSEnv(), register)
 	stop()
 	if err != nil {
-		// The operator's terminal may see the private causes (file paths,
-		// connection errors); clients never do.
-		fmt.Fprintf(os.Stderr, "%s: %s\n", name, errs.Detailed(err))
+		// A service's stderr is its log stream (in Kubernetes too), so the
+		// private causes (which may quote a database's error text) are only
+		// printed when the operator asks for debug logging.
+		msg := err.Error()
+		if os.Getenv("SOTTO_LOG_LEVEL") == "debug" {
+			msg = errs.Detailed(err)
+		}
+		fmt.Fprintf(os.Stderr, "%s: %s\n", name, msg)
 		os.Exit(1)
 	}
 }
@@ -270,9 +275,9 @@ func (s *Service) DialOptions(name string) ([]grpc.DialOption, error) {
 }
 
 // Dial connects to the named service at SOTTO_<NAME>_ADDR, once; the
-// connection closes after every background task has stopped. The service
-// is not ready while the one it dials is not serving: readiness gets a
-// check named after it (so /readyz says which dependency is down).
+// connection closes after every background task has stopped. While the
+// service it dials is not serving, this one is degraded: /readyz names it
+// (still 200, so the parts of the API that do not need it keep serving).
 func (s *Service) Dial(name string) (*grpc.ClientConn, error) {
 	if c, ok := s.conns[name]; ok {
 		return c, nil
@@ -286,7 +291,7 @@ func (s *Service) Dial(name string) (*grpc.ClientConn, error) {
 		return nil, err
 	}
 	s.conns[name] = c
-	s.admin.AddReadinessCheck(name, func(ctx context.Context) error {
+	s.admin.AddDependencyCheck(name, func(ctx context.Context) error {
 		resp, err := healthpb.NewHealthClient(c).Check(ctx, &healthpb.HealthCheckRequest{})
 		if err == nil && resp.GetStatus() != healthpb.HealthCheckResponse_SERVING {
 			err = errors.New("not serving")

@@ -58,11 +58,21 @@ func WriteState(dir string, s State) error {
 	if err != nil {
 		return err
 	}
-	tmp := filepath.Join(dir, StateFile+".tmp")
-	if err := os.WriteFile(tmp, b, 0o600); err != nil {
+	// CreateTemp makes a new file, mode 0600, whatever may already lie
+	// around (os.WriteFile would keep an existing file's wider mode).
+	f, err := os.CreateTemp(dir, StateFile+".*.tmp")
+	if err != nil {
 		return err
 	}
-	return os.Rename(tmp, filepath.Join(dir, StateFile))
+	defer os.Remove(f.Name()) // no-op after the rename
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), filepath.Join(dir, StateFile))
 }
 
 // ReadState reads dir/dev.json.

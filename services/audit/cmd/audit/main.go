@@ -62,11 +62,15 @@ func register(ctx context.Context, s *service.Service) error {
 	if err != nil {
 		return err
 	}
+	limit := auditserver.AppendLimit{PerSecond: cfg.AppendRate, Burst: cfg.AppendBurst}
+	if err := limit.Check(); err != nil {
+		return err
+	}
 	gs, err := s.GRPC(auditserver.Policy)
 	if err != nil {
 		return err
 	}
-	auditv1.RegisterAuditServiceServer(gs, auditserver.New(auditLog, pages, auditserver.AppendLimit{PerSecond: cfg.AppendRate, Burst: cfg.AppendBurst}))
+	auditv1.RegisterAuditServiceServer(gs, auditserver.New(auditLog, pages, limit))
 	// The sequencer is a background task: it outlives the API's drain, so
 	// in-flight appends still commit.
 	s.Go("ledger", auditLog.Run)

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"fmt"
 	"path"
 	"strings"
 	"sync"
@@ -19,6 +20,18 @@ import (
 type AppendLimit struct {
 	PerSecond float64
 	Burst     int
+}
+
+// maxEventsPerAppend is the proto's bound on one AppendEvents request.
+const maxEventsPerAppend = 1000
+
+// Check refuses a limit under which a full request could never pass (the
+// outbox would retry it forever) or that admits nothing.
+func (l AppendLimit) Check() error {
+	if l.Burst < maxEventsPerAppend || l.PerSecond <= 0 {
+		return fmt.Errorf("audit append limit: the burst must be at least %d events (one full request) and the rate positive", maxEventsPerAppend)
+	}
+	return nil
 }
 
 // DefaultAppendLimit lets a busy service through (a tokenvault replica at

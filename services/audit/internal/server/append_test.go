@@ -86,3 +86,16 @@ func TestAppendRateIsLimitedPerWorkload(t *testing.T) {
 		t.Errorf("another workload: %v", err)
 	}
 }
+
+// TestAppendLimitMustHoldARequest: a burst below one full request would
+// refuse a full outbox batch forever; such a setting fails at start.
+func TestAppendLimitMustHoldARequest(t *testing.T) {
+	for _, l := range []auditserver.AppendLimit{{PerSecond: 100, Burst: 999}, {PerSecond: 0, Burst: 5000}} {
+		if err := l.Check(); err == nil {
+			t.Errorf("%+v accepted", l)
+		}
+	}
+	if err := auditserver.DefaultAppendLimit.Check(); err != nil {
+		t.Errorf("the default: %v", err)
+	}
+}
