@@ -238,6 +238,16 @@ func (s *Service) DB(ctx context.Context, own fs.FS) (*store.DB, error) {
 			return nil, err
 		}
 	}
+	// Migrations that scrub data (an erasure's overwrite, a dropped column)
+	// leave the old pages in SQLite's WAL until it is checkpointed: fold it
+	// into the database file and truncate it before serving, checking the
+	// result (a migration's own PRAGMA cannot).
+	walCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := db.TruncateWAL(walCtx); err != nil {
+		db.Close()
+		return nil, err
+	}
 	s.db = db
 	s.admin.AddReadinessCheck("database", db.PingContext)
 	return db, nil
