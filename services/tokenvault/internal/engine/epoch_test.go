@@ -297,3 +297,26 @@ func TestEpochWaitsForKeysThatDoNotRewrap(t *testing.T) {
 		}
 	})
 }
+
+// TestErasureEvidenceCoversTheLatestKEK: a subject's remaining key rows may
+// still be wrapped under an old KEK version while a deleted data key version
+// was already rewrapped under the latest; the evidence (and the epoch it
+// waits for) must cover the latest version, not just the remaining rows.
+func TestErasureEvidenceCoversTheLatestKEK(t *testing.T) {
+	storetest.ForEachDialect(t, migrations.FS, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		km := newLocalKeys(t)
+		f := newEpochFixture(t, db, km, engine.Options{KEKEpoch: 24 * time.Hour})
+		f.tokenize(t, "cus_1", engine.Item{Value: "Jane Doe", Type: tokens.Name}) // wrapped under KEK v1
+		if err := km.Rotate(ctx, "tokenvault-kek"); err != nil {                  // v2, nothing rewrapped yet
+			t.Fatal(err)
+		}
+		ev, err := f.eng.EraseSubject(ctx, conversation, "", "cus_1", "dsr_1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ev.KEKVersion != 2 || ev.OldCopiesRetired {
+			t.Errorf("evidence KEK version %d, retired %v; want 2 (the latest when erased), not yet retired", ev.KEKVersion, ev.OldCopiesRetired)
+		}
+	})
+}

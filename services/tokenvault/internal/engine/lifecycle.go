@@ -60,10 +60,18 @@ func (e *Engine) EraseSubject(ctx context.Context, caller Caller, tenant, subjec
 	if err := e.audit.Record(ctx, ev); err != nil {
 		return Evidence{}, errs.Wrap(err, errs.Unavailable, reasons.AuditUnavailable, "the audit log did not record the erasure; nothing was erased")
 	}
+	// Any KEK version up to the latest may have wrapped a copy of one of the
+	// subject's data keys (versions deleted after re-encryption included):
+	// the evidence promises retirement only once the latest is retired.
+	latestKEK, err := e.km.LatestVersion(ctx, e.opts.KEK)
+	if err != nil {
+		e.recordFailure(ctx, ev, err)
+		return Evidence{}, errs.Wrap(err, errs.Unavailable, reasons.KeyUnavailable, "the key service did not answer; nothing was erased")
+	}
 	var er storage.Erasure
 	err = e.store.DB().InTx(ctx, func(tx *sql.Tx) error {
 		var err error
-		er, err = e.store.EraseSubject(ctx, tx, tenant, subject, requestID, e.opts.Now().UTC(), int(tokens.FormatDeterministic))
+		er, err = e.store.EraseSubject(ctx, tx, tenant, subject, requestID, e.opts.Now().UTC(), int(tokens.FormatDeterministic), latestKEK)
 		return err
 	})
 	// Whatever happened in the database, this process drops the keys it

@@ -88,7 +88,7 @@ func TestRetiredTokenIsNotStoredAgain(t *testing.T) {
 		var er storage.Erasure
 		if err := db.InTx(ctx, func(tx *sql.Tx) error {
 			var err error
-			er, err = s.EraseSubject(ctx, tx, "shop", "cus_1", "dsr_1", time.Now(), deterministic)
+			er, err = s.EraseSubject(ctx, tx, "shop", "cus_1", "dsr_1", time.Now(), deterministic, 0)
 			return err
 		}); err != nil || er.TokensRetired != 1 || er.KEKVersion != 1 {
 			t.Fatalf("erasure: %+v, %v", er, err)
@@ -126,7 +126,7 @@ func TestRetiringAndStoringATokenSerialise(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer erasing.Rollback()
-	if er, err := s.EraseSubject(ctx, erasing, "shop", "cus_1", "dsr_1", time.Now(), deterministic); err != nil || er.TokensRetired != 1 {
+	if er, err := s.EraseSubject(ctx, erasing, "shop", "cus_1", "dsr_1", time.Now(), deterministic, 0); err != nil || er.TokensRetired != 1 {
 		t.Fatalf("erasure: %+v, %v", er, err)
 	}
 	inserted := make(chan error, 1)

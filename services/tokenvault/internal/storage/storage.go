@@ -577,8 +577,13 @@ type Erasure struct {
 // The subject row is updated first: that takes its lock, so a concurrent
 // data key rotation or tokenization either finished before (and its key is
 // destroyed here) or waits and then sees the erasure.
-func (s *Store) EraseSubject(ctx context.Context, tx *sql.Tx, tenant, subject, request string, at time.Time, deterministicFormat int) (Erasure, error) {
-	var e Erasure
+//
+// latestKEK is the KEK's latest version when the erasure began: a data key
+// version deleted earlier (after re-encryption) may have been rewrapped up
+// to it, so its old copies are retired only once that version is, whatever
+// the remaining rows say.
+func (s *Store) EraseSubject(ctx context.Context, tx *sql.Tx, tenant, subject, request string, at time.Time, deterministicFormat, latestKEK int) (Erasure, error) {
+	e := Erasure{KEKVersion: latestKEK}
 	res, err := tx.ExecContext(ctx, `UPDATE subjects SET erased_us = $1, erase_request = $2 WHERE tenant = $3 AND subject = $4 AND erased_us IS NULL`,
 		at.UnixMicro(), request, tenant, subject)
 	if err != nil {
