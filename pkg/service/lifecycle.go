@@ -60,9 +60,10 @@ func (s *Service) serve(ctx context.Context) error {
 			errsOut = append(errsOut, fmt.Errorf("%s: %w", running[i].name, err))
 		}
 	}
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	errsOut = append(errsOut, admin.Shutdown(shutdownCtx))
+	// The admin port serves probes and scrapes, which may be cut: Close, not
+	// Shutdown, which would wait up to 5 s for a connection a client opened
+	// but never used (net/http counts it as active until then).
+	errsOut = append(errsOut, admin.Close())
 	return errors.Join(errsOut...)
 }
 
@@ -144,6 +145,13 @@ func (s *Service) serveHTTP(ctx context.Context, h *httpAPI) error {
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), s.cfg.Server.ShutdownTimeout)
 	defer cancel()
 	err := h.srv.Shutdown(shutdownCtx)
+	if errors.Is(err, context.DeadlineExceeded) {
+		// As with gRPC: what has not finished by the timeout is cut. That
+		// includes connections a client opened and never used, which
+		// net/http waits for.
+		s.logger.Warn("drain timed out; cutting the remaining connections", "component", h.name)
+		err = h.srv.Close()
+	}
 	if serveErr := <-errc; !errors.Is(serveErr, http.ErrServerClosed) {
 		err = errors.Join(err, serveErr)
 	}
