@@ -274,7 +274,8 @@ func (s *Server) Serve(ctx context.Context) error {
 	}
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	return errors.Join(serveErr, admin.Shutdown(shutdownCtx), s.tel.Shutdown(shutdownCtx))
+	// Probes and scrapes may be cut (see pkg/service).
+	return errors.Join(serveErr, admin.Close(), s.tel.Shutdown(shutdownCtx))
 }
 
 // watchReadiness mirrors the readiness checks into grpc.health.v1, so that
