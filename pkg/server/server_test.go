@@ -138,9 +138,18 @@ func TestAdminPortAndHealth(t *testing.T) {
 	if code, _ := get("/readyz"); code != http.StatusOK {
 		t.Fatalf("/readyz %d", code)
 	}
-	code, metrics := get("/metrics")
-	if code != http.StatusOK || !strings.Contains(metrics, "rpc_server") || !strings.Contains(metrics, "go_goroutines") {
-		t.Fatalf("/metrics %d lacks RPC or runtime metrics:\n%.2000s", code, metrics)
+	// The server records an RPC's metrics after the client has its answer,
+	// so the scrape may come first: look again until they are there.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		code, metrics := get("/metrics")
+		if code == http.StatusOK && strings.Contains(metrics, "rpc_server") && strings.Contains(metrics, "go_goroutines") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("/metrics %d lacks RPC or runtime metrics:\n%.2000s", code, metrics)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 	hc := healthpb.NewHealthClient(pki.Dial(t, "anyone", "svc", addr))
 	resp, err := hc.Check(context.Background(), &healthpb.HealthCheckRequest{})
@@ -152,7 +161,7 @@ func TestAdminPortAndHealth(t *testing.T) {
 	if code, _ := get("/readyz"); code != http.StatusServiceUnavailable {
 		t.Fatalf("/readyz with a failing check: %d", code)
 	}
-	deadline := time.Now().Add(10 * time.Second)
+	deadline = time.Now().Add(10 * time.Second)
 	for {
 		resp, err := hc.Check(context.Background(), &healthpb.HealthCheckRequest{})
 		if err == nil && resp.Status == healthpb.HealthCheckResponse_NOT_SERVING {

@@ -40,8 +40,10 @@ var sqliteParams = "_busy_timeout=" + strconv.Itoa(busyTimeoutMS) +
 	"&_pragma=journal_size_limit(" + strconv.Itoa(journalSizeLimit) + ")"
 
 const (
-	// busyTimeoutMS is how long (ms) a connection waits for SQLite's locks.
-	busyTimeoutMS = 5000
+	// busyTimeoutMS is how long (ms) a connection waits for SQLite's locks:
+	// writers queue for the one write lock, and on a loaded machine (2 cores,
+	// the race detector) eight of them in line took more than 5 s.
+	busyTimeoutMS = 10000
 	// journalSizeLimit bounds the -wal file (bytes); see sqliteParams.
 	journalSizeLimit = 16 << 20
 )

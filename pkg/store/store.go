@@ -28,7 +28,7 @@
 //     takes the write lock up front. A deferred transaction that reads first
 //     and writes later could fail with SQLITE_BUSY without waiting, because
 //     its snapshot may already be stale; an immediate one cannot.
-//   - busy_timeout makes a writer that finds the lock taken wait (up to 5s) for
+//   - busy_timeout makes a writer that finds the lock taken wait (up to 10s) for
 //     it instead of failing at once.
 //
 // journal_mode=WAL with synchronous=NORMAL means a committed transaction

@@ -351,7 +351,7 @@ func TestSQLitePragmas(t *testing.T) {
 		"journal_mode":  "wal",
 		"synchronous":   "1", // NORMAL
 		"foreign_keys":  "1",
-		"busy_timeout":  "5000",
+		"busy_timeout":  "10000",
 		"secure_delete": "1", // erased rows do not linger in free pages
 		// the -wal file shrinks to 16 MiB once reset (TestWALSizeIsBounded)
 		"journal_size_limit": "16777216",
