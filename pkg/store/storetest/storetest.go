@@ -45,8 +45,26 @@ func ForEachDialect(t *testing.T, migrations fs.FS, fn func(t *testing.T, db *st
 // It is closed when the test ends.
 func SQLite(t testing.TB, migrations fs.FS) *store.DB {
 	t.Helper()
-	dsn := "sqlite://" + filepath.Join(t.TempDir(), "store.db")
-	return open(t, dsn, migrations)
+	// Not t.TempDir: code under test may still be opening a pool connection
+	// as the test ends (tokenvault prepares statements in the background),
+	// and SQLite creates the -wal and -shm files again while the directory
+	// is being removed ("directory not empty"). This directory is removed
+	// after the database is closed, retrying briefly.
+	dir, err := os.MkdirTemp("", "storetest-*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		var err error
+		for range 50 {
+			if err = os.RemoveAll(dir); err == nil {
+				return
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		t.Errorf("storetest: remove %s: %v", dir, err)
+	})
+	return open(t, "sqlite://"+filepath.Join(dir, "store.db"), migrations)
 }
 
 // Postgres opens a migrated database created for this test on the test
