@@ -134,7 +134,7 @@ func devUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		})
 	}
 
-	sup := newSupervisor(stderr, stdout, *quiet)
+	sup := newSupervisor(stderr, *quiet)
 	defer sup.stopAll()
 	for _, p := range procs {
 		if err := sup.start(ctx, p); err != nil {
@@ -242,8 +242,8 @@ type devProc struct {
 // supervisor starts the suite's processes, restarts one that crashes (with
 // backoff, announced on the terminal) and stops them all in reverse order.
 type supervisor struct {
-	term, stdout io.Writer
-	quiet        bool
+	term  io.Writer
+	quiet bool
 
 	logMu sync.Mutex
 	mu    sync.Mutex
@@ -254,9 +254,9 @@ type supervisor struct {
 	wg       sync.WaitGroup
 }
 
-func newSupervisor(term, stdout io.Writer, quiet bool) *supervisor {
+func newSupervisor(term io.Writer, quiet bool) *supervisor {
 	ctx, cancel := context.WithCancel(context.Background())
-	return &supervisor{term: term, stdout: stdout, quiet: quiet, stopping: ctx, stop: cancel}
+	return &supervisor{term: term, quiet: quiet, stopping: ctx, stop: cancel}
 }
 
 // Restart backoff: doubling from restartMin up to restartMax; a process

@@ -21,7 +21,7 @@ func TestSupervisorStartsNothingAfterStop(t *testing.T) {
 	if err := os.WriteFile(bin, []byte(script), 0o700); err != nil {
 		t.Fatal(err)
 	}
-	s := newSupervisor(io.Discard, io.Discard, true)
+	s := newSupervisor(io.Discard, true)
 	p := &devProc{name: "crasher", bin: bin, log: filepath.Join(dir, "crasher.log")}
 	s.procs = append(s.procs, p)
 	if err := s.spawn(p); err != nil {

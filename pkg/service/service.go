@@ -267,21 +267,14 @@ func (s *Service) Keys() (keys.KeyManager, error) {
 	return km, nil
 }
 
-// Addr is the gRPC address of another service, from SOTTO_<NAME>_ADDR.
-func (s *Service) Addr(name string) (string, error) {
+// addr is the gRPC address of another service, from SOTTO_<NAME>_ADDR.
+func (s *Service) addr(name string) (string, error) {
 	key := suite.EnvPrefix(name) + "ADDR"
 	addr := s.env[key]
 	if addr == "" {
 		return "", fmt.Errorf("configuration: %s is not set (the address of %s)", key, name)
 	}
 	return addr, nil
-}
-
-// DialOptions are the options for calling the named service as this
-// workload (mTLS, the server checked by SPIFFE ID, trace propagation), for
-// callers that dial themselves (grpc-gateway).
-func (s *Service) DialOptions(name string) ([]grpc.DialOption, error) {
-	return dial.Options(s.source, name, s.tel)
 }
 
 // Dial connects to the named service at SOTTO_<NAME>_ADDR, once; the
@@ -292,7 +285,7 @@ func (s *Service) Dial(name string) (*grpc.ClientConn, error) {
 	if c, ok := s.conns[name]; ok {
 		return c, nil
 	}
-	addr, err := s.Addr(name)
+	addr, err := s.addr(name)
 	if err != nil {
 		return nil, err
 	}

@@ -24,16 +24,19 @@ func register(ctx context.Context, s *service.Service) error {
 	if err != nil {
 		return err
 	}
-	// Every service the manifest gives REST routes, each a readiness check
-	// of its own, so /readyz names the backend that is down.
+	// Every service the manifest gives REST routes, on the connection
+	// pkg/service owns (closed after the gateway has drained); each dial is
+	// also a dependency check, so /readyz names a backend that is down.
 	var backends []gateway.Backend
 	for _, svc := range m.Services {
 		if !svc.REST {
 			continue
 		}
-		if err := backend(s, svc.Name, &backends); err != nil {
+		conn, err := s.Dial(svc.Name)
+		if err != nil {
 			return err
 		}
+		backends = append(backends, gateway.Backend{Name: svc.Name, Conn: conn})
 	}
 	audit, err := s.Audit()
 	if err != nil {
@@ -55,17 +58,5 @@ func register(ctx context.Context, s *service.Service) error {
 	s.ServeHTTP("http", cfg.HTTPAddr, otelhttp.NewHandler(handler, "gateway",
 		otelhttp.WithPublicEndpointFn(func(*http.Request) bool { return true }),
 		otelhttp.WithTracerProvider(tel.Tracer), otelhttp.WithMeterProvider(tel.Meter), otelhttp.WithPropagators(tel.Propagator)))
-	return nil
-}
-
-// backend adds name to backends, on the connection pkg/service owns (closed
-// after the gateway has drained). Dialing it also makes the gateway's
-// readiness report the backend's health.
-func backend(s *service.Service, name string, backends *[]gateway.Backend) error {
-	conn, err := s.Dial(name)
-	if err != nil {
-		return err
-	}
-	*backends = append(*backends, gateway.Backend{Name: name, Conn: conn})
 	return nil
 }
