@@ -49,6 +49,16 @@ type Change struct {
 //	return outbox.Feed(stream.Context(), events.Subscription{Topics: topics, Cursor: req.GetCursor()},
 //		func(c events.Change) error { return stream.Send(toResponse(c)) })
 func (o *Outbox) Feed(ctx context.Context, sub Subscription, send func(Change) error) error {
+	err := o.feed(ctx, sub, send)
+	if err != nil && ctx.Err() != nil {
+		// The client went away, mid-read or mid-send: that is the feed's
+		// clean end, not an error to log.
+		return nil
+	}
+	return err
+}
+
+func (o *Outbox) feed(ctx context.Context, sub Subscription, send func(Change) error) error {
 	if len(sub.Topics) == 0 {
 		return errs.E(errs.Internal, "FEED_TOPICS_MISSING", "feed has no topics")
 	}
@@ -89,9 +99,6 @@ func (o *Outbox) Feed(ctx context.Context, sub Subscription, send func(Change) e
 		woken := o.wake.wait()
 		batch, through, err := o.read(ctx, topics, pos, feedBatch)
 		if err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
 			return err
 		}
 		for i := range batch {
