@@ -1,0 +1,205 @@
+package pii
+
+// Context cues: words that say what a nearby number or code is. A cue is
+// looked for among the few tokens before a candidate (and, for some
+// classes, right after it), in the same sentence; the nearest cue of the
+// classes asked for decides. Words such as "number", "Nummer", "numéro",
+// "no." belong to no class, so "order number 0612345678" is decided by
+// "order" and "phone number" by "phone".
+
+type cueClass uint32
+
+const (
+	cueRef      cueClass = 1 << iota // order, tracking, invoice, customer, return ... numbers: not personal
+	cuePhone                         // telephone words
+	cueCard                          // payment card words
+	cueDevice                        // IMEI, serial, EAN/GTIN, SKU: not a card or ID
+	cueCompany                       // VAT, SIRET, KvK, P.IVA, CIF: company IDs
+	cueSSN                           // US social security
+	cueBSN                           // Dutch citizen service number
+	cueTaxID                         // German Steuer-ID and generic national ID words
+	cuePassword                      // passwords
+	cueOTP                           // one-time codes, TANs, PINs, pickup codes
+	cueKey                           // API keys, tokens, secrets
+	cuePromo                         // promo and discount codes: not secret
+	cueVersion                       // version strings
+	cueMoney                         // prices and amounts
+	cueDate                          // date words that make a number a date or time
+)
+
+var cueWords = buildCueWords()
+
+func buildCueWords() map[string]cueClass {
+	cueWords := map[string]cueClass{}
+	addCues := func(c cueClass, words ...string) {
+		for _, w := range words {
+			cueWords[w] |= c
+		}
+	}
+	addCues(cueRef,
+		// en
+		"order", "orders", "ordered", "tracking", "track", "trackingnumber", "shipment", "parcel", "package", "consignment",
+		"invoice", "receipt", "customer", "account", "reference", "ref", "return", "returns", "rma", "transaction", "txn",
+		"ticket", "case", "claim", "booking", "confirmation", "membership", "member", "loyalty", "voucher", "gift", "sku",
+		"item", "article", "product", "model", "batch", "lot", "serial", "delivery", "waybill", "awb", "refund", "payment",
+		"id", "postcode", "postal", "zip", "store", "shop", "branch", "routing", "sort", "swift", "bic", "iban",
+		// de
+		"bestellung", "bestellnummer", "bestellnr", "auftrag", "auftragsnummer", "sendung", "sendungsnummer", "paket",
+		"paketnummer", "rechnung", "rechnungsnummer", "kunde", "kunden", "kundennummer", "kundennr", "referenz",
+		"retoure", "rücksendung", "retourennummer", "vorgang", "vorgangsnummer", "transaktion", "artikel", "artikelnummer",
+		"konto", "kontonummer", "mitgliedsnummer", "lieferung", "lieferschein", "zahlung", "buchung", "gutschein",
+		"charge", "chargennummer", "plz", "filiale", "blz", "aktenzeichen", "fall",
+		// fr
+		"commande", "colis", "suivi", "facture", "client", "référence", "reference", "retour", "remboursement",
+		"transaction", "article", "livraison", "envoi", "expédition", "dossier", "compte", "réservation", "bon",
+		"adhérent", "fidélité", "paiement", "lot", "magasin", "ticket",
+		// es
+		"pedido", "envío", "envio", "seguimiento", "factura", "cliente", "referencia", "devolución", "devolucion",
+		"transacción", "transaccion", "artículo", "articulo", "entrega", "paquete", "expediente", "cuenta", "reserva",
+		"socio", "pago", "lote", "tienda", "albarán", "albaran", "localizador",
+		// nl
+		"bestelling", "bestelnummer", "ordernummer", "zending", "pakket", "trackingnummer", "factuur", "factuurnummer",
+		"klant", "klantnummer", "referentie", "retour", "retourzending", "transactie", "artikelnummer", "levering",
+		"dossiernummer", "rekening", "rekeningnummer", "lidnummer", "betaling", "boeking", "winkel", "postcode",
+		// it
+		"ordine", "spedizione", "tracciamento", "fattura", "cliente", "riferimento", "reso", "transazione", "articolo",
+		"consegna", "pacco", "pratica", "conto", "prenotazione", "tessera", "pagamento", "lotto", "negozio",
+	)
+	addCues(cuePhone,
+		"phone", "telephone", "tel", "tel.", "mobile", "mob", "cell", "cellphone", "call", "ring", "text", "whatsapp",
+		"landline", "fax", "hotline", "dial", "reach", "contact", "callback", "phoned", "calling", "number:", "ph",
+		"telefon", "telefonnummer", "handy", "handynummer", "mobilnummer", "festnetz", "anrufen", "rufen", "erreichbar",
+		"rückruf", "ruf", "mobil", "téléphone", "telephone", "portable", "numéro", "appeler", "appelez", "joindre", "tél",
+		"fixe", "mobile", "teléfono", "telefono", "móvil", "movil", "llamar", "llámame", "llamadme", "celular", "fijo",
+		"telefoon", "telefoonnummer", "mobiel", "mobieltje", "gsm", "bellen", "bel", "nummer", "cellulare", "cell.",
+		"chiamare", "chiamami", "chiamatemi", "fisso", "recapito", "numero", "wa", "signal", "telegram",
+	)
+	// "nummer", "numero", "numéro" are also reference words; as phone cues
+	// they only count when nothing more specific is nearer.
+	for _, w := range []string{"nummer", "numero", "numéro", "número", "number:"} {
+		cueWords[w] = cuePhone
+	}
+	addCues(cueCard,
+		"card", "cards", "credit", "debit", "visa", "mastercard", "amex", "maestro", "kreditkarte", "karte", "karten",
+		"kartennummer", "carte", "bancaire", "cb", "tarjeta", "crédito", "credito", "débito", "pas", "creditcard",
+		"kaart", "carta", "pan", "cc",
+	)
+	addCues(cueDevice,
+		"imei", "imei1", "imei2", "serial", "serienummer", "seriennummer", "sn", "s/n", "ean", "gtin", "upc", "barcode",
+		"isbn", "sku", "asin", "mpn", "strichcode", "code-barres", "código", "barras", "streepjescode", "barcodes",
+		"seriale", "matricola", "numéro de série", "série", "serie", "modelnummer", "modellnummer", "tracking", "1z",
+		"ups", "usps", "dhl", "fedex", "gls", "dpd", "hermes", "colissimo", "chronopost", "seur", "correos", "postnl", "brt", "sda",
+	)
+	addCues(cueCompany,
+		"vat", "ust", "ust-id", "ust-idnr", "ustid", "ustidnr", "umsatzsteuer", "steuernummer", "tva", "siret", "siren",
+		"iva", "p.iva", "piva", "partita", "cif", "nif", "btw", "btw-nummer", "kvk", "handelsregister", "hrb", "registro",
+		"company", "firma", "société", "empresa", "bedrijf", "azienda", "eori", "duns", "ein", "rcs", "ape", "naf",
+	)
+	addCues(cueSSN, "ssn", "ss#", "social", "security", "ssa", "itin", "tin")
+	addCues(cueBSN, "bsn", "burgerservicenummer", "sofinummer", "sofi")
+	addCues(cueTaxID,
+		"steuer-id", "steuerid", "steuer-identifikationsnummer", "identifikationsnummer", "steueridentifikationsnummer",
+		"idnr", "tin", "nino", "ni", "insurance", "national", "dni", "nie", "nir", "insee", "sécu", "secu",
+		"sécurité", "fiscale", "cf", "identity", "id-nummer", "ausweis", "personalausweis", "passport",
+		"reisepass", "identité", "identidad", "documento", "identiteitsnummer", "identificación", "identificazione",
+		"carte vitale", "vitale", "persoonsnummer", "steuer",
+	)
+	addCues(cuePassword,
+		"password", "passwort", "kennwort", "passwd", "pwd", "pw", "mdp", "passe", "contraseña", "contrasena", "clave",
+		"wachtwoord", "parola", "passphrase", "login", "passcode", "pass", "passwordt", "zugangsdaten", "credentials",
+		"wifi", "wlan", "wi-fi",
+	)
+	addCues(cueOTP,
+		"otp", "tan", "pin", "2fa", "mfa", "sms-code", "smscode", "verification", "verify", "verifizierungscode",
+		"bestätigungscode", "sicherheitscode", "einmalcode", "einmalpasswort", "abholcode", "pickup", "locker",
+		"packstation", "vérification", "confirmation", "código", "verificación", "verificacion", "verificatiecode",
+		"verificatie", "bevestigingscode", "ophaalcode", "codice", "verifica", "conferma", "ritiro", "3ds", "3-d",
+		"3d", "securecode", "mobiletan", "pushtan", "smstan", "one-time", "onetime", "einmal", "sms", "login-code",
+		"logincode", "authentication", "authenticator", "auth", "zugangscode", "code", "codes", "token", "pincode",
+	)
+	addCues(cueKey,
+		"key", "apikey", "api", "api-key", "api_key", "token", "secret", "bearer", "access", "webhook", "schlüssel",
+		"clé", "cle", "clave", "sleutel", "chiave", "credentials", "client_secret", "signing", "private",
+	)
+	addCues(cuePromo,
+		"promo", "promocode", "promo-code", "discount", "coupon", "voucher", "gutschein", "gutscheincode", "rabatt",
+		"rabattcode", "aktionscode", "réduction", "reduction", "remise", "promotionnel", "descuento", "cupón", "cupon",
+		"korting", "kortingscode", "kortingsbon", "actiecode", "sconto", "buono", "referral", "gift", "geschenkkarte",
+		"giftcard", "cadeaubon", "offer", "sale", "saldi", "rebajas", "soldes",
+	)
+	addCues(cueVersion, "version", "v", "ver", "firmware", "fw", "build", "release", "update", "versión", "versione", "versie")
+	addCues(cueMoney,
+		"€", "$", "£", "eur", "euro", "euros", "usd", "gbp", "chf", "dollar", "dollars", "pounds", "franken", "price",
+		"preis", "prix", "precio", "prijs", "prezzo", "total", "totaal", "totale", "betrag", "montant", "importe", "bedrag",
+		"importo", "cost", "kosten", "coût", "coste", "costo", "paid", "bezahlt", "payé", "pagado", "betaald", "pagato",
+	)
+	return cueWords
+}
+
+// cueBefore returns the classes of the nearest cue word (one whose classes
+// meet mask) among the window tokens before token k, in the same sentence,
+// and its distance in tokens (0 when none).
+func (d *doc) cueBefore(k, window int, mask cueClass) (cueClass, int) {
+	dist := 0
+	for j := k - 1; j >= 0 && dist < window; j-- {
+		tk := &d.toks[j]
+		if tk.kind == tPunct {
+			c := d.text[tk.s]
+			if c == '!' || c == '?' || c == '.' && j > 0 && (d.toks[j-1].kind == tNum || d.toks[j-1].letters > 4) && d.toks[j+1].sp {
+				return 0, 0
+			}
+			if d.toks[j+1].nl && c != ':' {
+				return 0, 0
+			}
+			continue
+		}
+		dist++
+		if c := d.cueOf(j) & mask; c != 0 {
+			return c, dist
+		}
+		if tk.nl && (j == 0 || !d.isPunct(j-1, ':')) {
+			return 0, 0
+		}
+	}
+	return 0, 0
+}
+
+// cueAfter is cueBefore looking forwards from the token after last.
+func (d *doc) cueAfter(last, window int, mask cueClass) (cueClass, int) {
+	dist := 0
+	for j := last + 1; j < len(d.toks) && dist < window; j++ {
+		tk := &d.toks[j]
+		if tk.nl {
+			return 0, 0
+		}
+		if tk.kind == tPunct {
+			if c := d.text[tk.s]; c == '.' || c == '!' || c == '?' || c == ';' {
+				return 0, 0
+			}
+			continue
+		}
+		dist++
+		if c := d.cueOf(j) & mask; c != 0 {
+			return c, dist
+		}
+	}
+	return 0, 0
+}
+
+// cueOf is the cue classes of token j; an elided article or preposition
+// (d'ordine, l'adresse, dell'ordine) is looked through.
+func (d *doc) cueOf(j int) cueClass {
+	w := d.lower(j)
+	if c := cueWords[string(w)]; c != 0 {
+		return c
+	}
+	for i := 0; i < len(w) && i < 6; i++ {
+		if w[i] == '\'' {
+			return cueWords[string(w[i+1:])]
+		}
+		if w[i] == 0xE2 && i+2 < len(w) && w[i+1] == 0x80 && w[i+2] == 0x99 { // ’
+			return cueWords[string(w[i+3:])]
+		}
+	}
+	return 0
+}

@@ -1,0 +1,444 @@
+package pii
+
+import (
+	"unicode"
+	"unicode/utf8"
+)
+
+// A number chain is a run of digit groups joined by short separators
+// (space, dash, dot, slash, parentheses, a line break): "4111 1111 1111
+// 1111", "+33 (0)1 23 45 67 89", "123-45-6789". Cards, numeric national IDs
+// and phones are windows of whole groups of a chain, so a checksum-valid
+// window inside a longer number is never taken for an entity on its own.
+
+type grp struct {
+	s, e int    // digits
+	gap  string // separator before this group ("" for the first)
+}
+
+// maxWindow bounds the groups one entity spans; with the digit bounds it
+// makes the work per group constant.
+const maxWindow = 8
+
+// joinable reports whether gap can separate two groups of one number.
+func joinable(gap string) bool {
+	if len(gap) == 0 || len(gap) > 4 {
+		return false
+	}
+	punct, open, cls, nl, sp := 0, 0, 0, 0, 0
+	for i := 0; i < len(gap); i++ {
+		switch gap[i] {
+		case ' ', '\t':
+			sp++
+		case '\r':
+		case '\n':
+			nl++
+		case '-', '.', '/':
+			punct++
+		case '(':
+			open++
+		case ')':
+			cls++
+		case 0xC2: // U+00A0 no-break space
+			if i+1 < len(gap) && gap[i+1] == 0xA0 {
+				i++
+				sp++
+				continue
+			}
+			return false
+		default:
+			return false
+		}
+	}
+	return punct <= 1 && open <= 1 && cls <= 1 && nl <= 1 && sp <= 2
+}
+
+// gluedBefore/After: a letter touching the digits makes them part of a word
+// (DE89, v2, 12a, 5kg), which no number recogniser takes.
+func gluedBefore(t string, s int) bool {
+	if s == 0 {
+		return false
+	}
+	c := t[s-1]
+	if c < utf8.RuneSelf {
+		return isAlpha(c) || c == '_'
+	}
+	r, _ := utf8.DecodeLastRuneInString(t[:s])
+	return unicode.IsLetter(r)
+}
+
+func gluedAfter(t string, e int) bool {
+	if e >= len(t) {
+		return false
+	}
+	c := t[e]
+	if c < utf8.RuneSelf {
+		return isAlpha(c) || c == '_'
+	}
+	r, _ := utf8.DecodeRuneInString(t[e:])
+	return unicode.IsLetter(r)
+}
+
+// scanNumberChains builds the chains in one pass and classifies each.
+func (d *doc) scanNumberChains() {
+	t := d.text
+	g := d.grps[:0]
+	d.phoneBudget = 8 + len(t)/128
+	flush := func() {
+		if len(g) > 0 {
+			d.chain(g)
+			g = g[:0]
+		}
+	}
+	for i := 0; i < len(t); {
+		if !isDigit(t[i]) {
+			i++
+			continue
+		}
+		s := i
+		for i < len(t) && isDigit(t[i]) {
+			i++
+		}
+		if gluedBefore(t, s) || gluedAfter(t, i) {
+			flush()
+			continue
+		}
+		if len(g) > 0 {
+			gap := t[g[len(g)-1].e:s]
+			if joinable(gap) {
+				g = append(g, grp{s: s, e: i, gap: gap})
+				continue
+			}
+			flush()
+		}
+		g = append(g, grp{s: s, e: i})
+	}
+	flush()
+	d.grps = g[:0]
+}
+
+// chain classifies windows of a chain from left to right: at each group the
+// longest window that is a card, national ID or phone wins and the scan
+// continues after it.
+func (d *doc) chain(g []grp) {
+	for a := 0; a < len(g); {
+		found := 0
+		for b := min(len(g), a+maxWindow); b > a && found == 0; b-- {
+			digits := 0
+			for _, x := range g[a:b] {
+				digits += x.e - x.s
+			}
+			if digits > 19 || digits < 6 {
+				continue
+			}
+			d.work++
+			if d.cardWindow(g, a, b) || d.idWindow(g, a, b) || d.phoneWindow(g, a, b) {
+				found = b
+			}
+		}
+		if found > 0 {
+			a = found
+		} else {
+			a++
+		}
+	}
+}
+
+// compact puts the digits of g[a:b] into d.buf.
+func (d *doc) compact(g []grp, a, b int) []byte {
+	d.buf = d.buf[:0]
+	for _, x := range g[a:b] {
+		d.buf = append(d.buf, d.text[x.s:x.e]...)
+	}
+	return d.buf
+}
+
+// sepKind is the separator class of a gap: ' ' (spaces, a line break),
+// '-', '.', '/', or 0 for mixed or bracketed gaps.
+func sepKind(gap string) byte {
+	var k byte
+	for i := 0; i < len(gap); i++ {
+		c := gap[i]
+		switch c {
+		case ' ', '\n', '\r', '\t', 0xC2, 0xA0:
+			if k == 0 {
+				k = ' '
+			}
+		case '-', '.', '/':
+			k = c
+		default:
+			return 0
+		}
+	}
+	return k
+}
+
+// uniformSep returns the common separator class of the gaps inside g[a:b]
+// (' ' for a single group), or 0 when they differ.
+func uniformSep(g []grp, a, b int) byte {
+	if b-a == 1 {
+		return ' '
+	}
+	k := sepKind(g[a+1].gap)
+	for _, x := range g[a+2 : b] {
+		if sepKind(x.gap) != k {
+			return 0
+		}
+	}
+	return k
+}
+
+// continues reports whether the group next to a window, joined by the
+// window's own separator and of the window's own group size, makes the
+// window part of a longer number.
+func continues(g []grp, a, b int, sep byte, size int) bool {
+	if a > 0 && sepKind(g[a].gap) == sep && g[a-1].e-g[a-1].s == size {
+		return true
+	}
+	return b < len(g) && sepKind(g[b].gap) == sep && g[b].e-g[b].s == size
+}
+
+func (d *doc) cardWindow(g []grp, a, b int) bool {
+	n := 0
+	for _, x := range g[a:b] {
+		n += x.e - x.s
+	}
+	if n < 13 || n > 19 {
+		return false
+	}
+	sep := uniformSep(g, a, b)
+	if sep == 0 || sep == '/' {
+		return false
+	}
+	// Card layouts: compact, fours (the last group shorter), Amex 4-6-5,
+	// Diners 4-6-4, UnionPay 6-13.
+	var sizeArr [maxWindow]int
+	sizes := sizeArr[:0]
+	for _, x := range g[a:b] {
+		sizes = append(sizes, x.e-x.s)
+	}
+	layout := len(sizes) == 1
+	if !layout {
+		fours := true
+		for i, s := range sizes {
+			if i < len(sizes)-1 && s != 4 || i == len(sizes)-1 && (s < 1 || s > 4) {
+				fours = false
+			}
+		}
+		layout = fours && len(sizes) >= 4 ||
+			len(sizes) == 3 && sizes[0] == 4 && sizes[1] == 6 && (sizes[2] == 5 || sizes[2] == 4) ||
+			len(sizes) == 2 && sizes[0] == 6 && sizes[1] == 13
+	}
+	if !layout {
+		return false
+	}
+	if len(sizes) > 1 && continues(g, a, b, sep, 4) || len(sizes) == 1 && continues(g, a, b, ' ', n) {
+		return false
+	}
+	digits := d.compact(g, a, b)
+	if cardBrand(digits) == "" || !luhn(digits) {
+		return false
+	}
+	k := d.tokenAt(g[a].s)
+	cue, _ := d.cueBefore(k, 6, cueCard|cueDevice|cueCompany|cueRef)
+	if cue&cueDevice != 0 || cue&cueCompany != 0 {
+		return false
+	}
+	if cue == 0 {
+		if c2, _ := d.cueAfter(d.tokenAt(g[b-1].e-1), 3, cueDevice|cueCompany); c2 != 0 {
+			return false
+		}
+	}
+	// A barcode that also passes Luhn needs a card word to count.
+	if (n == 13 || n == 14) && ean(digits) && cue&cueCard == 0 {
+		return false
+	}
+	score := 0.95
+	if cue&cueCard != 0 {
+		score = 1
+	}
+	d.add(g[a].s, g[b-1].e, Card, score, "card-luhn")
+	return true
+}
+
+// idWindow finds US SSNs, German Steuer-IDs and Dutch BSNs. Bare nine-digit
+// numbers are too common (orders, customers) to take without a cue.
+func (d *doc) idWindow(g []grp, a, b int) bool {
+	n := 0
+	for _, x := range g[a:b] {
+		n += x.e - x.s
+	}
+	if n != 9 && n != 11 {
+		return false
+	}
+	if a == 0 && g[0].s > 0 && d.text[g[0].s-1] == '+' {
+		return false
+	}
+	sep := uniformSep(g, a, b)
+	sizes := [maxWindow]int{}
+	for i, x := range g[a:b] {
+		sizes[i] = x.e - x.s
+	}
+	groups := b - a
+	digits := d.compact(g, a, b)
+	k := d.tokenAt(g[a].s)
+	cue, _ := d.cueBefore(k, 6, cueRef|cueCompany|cueDevice|cueCard|cuePhone|cueMoney|cueSSN|cueBSN|cueTaxID)
+	if cue&(cueSSN|cueBSN|cueTaxID) == 0 && cue != 0 {
+		return false
+	}
+	if cue == 0 {
+		if c2, _ := d.cueAfter(d.tokenAt(g[b-1].e-1), 3, cueRef|cueCompany|cueDevice|cuePhone); c2 != 0 {
+			return false
+		}
+	}
+	s, e := g[a].s, g[b-1].e
+	if n == 9 {
+		ssnShape := groups == 3 && sizes[0] == 3 && sizes[1] == 2 && sizes[2] == 4 && (sep == '-' || sep == ' ')
+		bsnShape := groups == 3 && sizes[0] == 4 && sizes[1] == 2 && sizes[2] == 3 && (sep == '.' || sep == ' ')
+		if ssnShape && ssnValid(digits) {
+			d.add(s, e, NationalID, 0.9, "us-ssn")
+			return true
+		}
+		if groups == 1 && cue&cueSSN != 0 && ssnValid(digits) {
+			d.add(s, e, NationalID, 0.85, "us-ssn")
+			return true
+		}
+		if (groups == 1 || bsnShape) && bsnValid(digits) && (cue&(cueBSN|cueTaxID) != 0 || d.lang == "nl" && cue == 0 || bsnShape) {
+			score := 0.85
+			if cue == 0 {
+				score = 0.7
+			}
+			d.add(s, e, NationalID, score, "nl-bsn")
+			return true
+		}
+		return false
+	}
+	// Steuer-ID: eleven digits, compact or spaced.
+	if sep != ' ' || sizes[0] < 2 {
+		return false
+	}
+	if !steuerIDValid(digits) {
+		return false
+	}
+	if cue&cueTaxID == 0 && d.lang != "de" && d.lang != "" {
+		return false
+	}
+	score := 0.9
+	if cue == 0 {
+		score = 0.75
+	}
+	d.add(s, e, NationalID, score, "de-steuer-id")
+	return true
+}
+
+// dateShaped reports whether g[a:b] reads as a date or time: d.m.y, d/m/y,
+// y-m-d, d.m., h.mm.
+func (d *doc) dateShaped(g []grp, a, b int) bool {
+	if b-a > 3 {
+		return false
+	}
+	sep := uniformSep(g, a, b)
+	if sep != '.' && sep != '/' && sep != '-' {
+		return false
+	}
+	var v [3]int
+	var l [3]int
+	for i, x := range g[a:b] {
+		v[i], l[i] = atoiBytes(d.text[x.s:x.e]), x.e-x.s
+	}
+	switch b - a {
+	case 2:
+		return l[0] <= 2 && l[1] <= 2 && v[0] <= 31 && v[1] <= 59
+	case 3:
+		if l[0] == 4 {
+			return v[1] >= 1 && v[1] <= 12 && v[2] >= 1 && v[2] <= 31
+		}
+		return l[0] <= 2 && l[1] <= 2 && (l[2] == 2 || l[2] == 4) && v[0] <= 31 && v[1] <= 31
+	}
+	return false
+}
+
+func (d *doc) phoneWindow(g []grp, a, b int) bool {
+	n := 0
+	singles := 0
+	for _, x := range g[a:b] {
+		n += x.e - x.s
+		if x.e-x.s == 1 {
+			singles++
+		}
+	}
+	if n < 7 || n > 15 || b-a > 7 || singles > 2 {
+		return false
+	}
+	t := d.text
+	// Where the number starts: '+', "00", '(' or the first digit.
+	s := g[a].s
+	intl := false
+	if s > 0 && t[s-1] == '+' {
+		s--
+		intl = true
+	}
+	if s > 0 && t[s-1] == '(' {
+		s--
+	} else if a > 0 && len(g[a].gap) > 0 && g[a].gap[len(g[a].gap)-1] == '(' {
+		// "(206) 555-0100" after another number: the '(' belongs here.
+		s--
+	} else if s > 1 && t[s-1] == '+' && t[s-2] == '(' {
+		s -= 2
+		intl = true
+	}
+	if !intl && s >= 2 && t[s-1] == '+' && t[s-2] == '(' {
+		intl = true
+	}
+	if a == 0 && s == g[a].s && s >= 2 && t[s-2:s] == "(+" {
+		s -= 2
+		intl = true
+	}
+	if d.dateShaped(g, a, b) {
+		return false
+	}
+	// The number's digits; a "(0)" after a country code is not dialled.
+	d.buf = d.buf[:0]
+	for i, x := range g[a:b] {
+		grpDigits := t[x.s:x.e]
+		if i > 0 && grpDigits == "0" && len(x.gap) > 0 && x.gap[len(x.gap)-1] == '(' && (intl || g[a].e-g[a].s >= 4 && t[g[a].s:g[a].s+2] == "00") {
+			continue
+		}
+		d.buf = append(d.buf, grpDigits...)
+	}
+	digits := string(d.buf)
+	if !intl && len(digits) > 2 && digits[0] == '0' && digits[1] == '0' {
+		intl, digits = true, digits[2:]
+	}
+	if n == 16 || (n >= 13 && luhn(d.buf) && cardBrand(d.buf) != "") {
+		return false
+	}
+	// Context: the nearest cue before (or a reference word right after).
+	k := d.tokenAt(g[a].s)
+	mask := cueRef | cuePhone | cueCard | cueDevice | cueCompany | cueMoney | cueSSN | cueBSN | cueTaxID | cueOTP | cuePassword | cueKey | cuePromo | cueDate
+	cue, _ := d.cueBefore(k, 6, mask)
+	if cue != 0 && cue&cuePhone == 0 {
+		return false
+	}
+	if cue == 0 {
+		if c2, _ := d.cueAfter(d.tokenAt(g[b-1].e-1), 3, cueRef|cueCompany|cueDevice|cueCard|cueMoney|cueOTP); c2 != 0 {
+			return false
+		}
+	}
+	if d.phoneBudget <= 0 {
+		return false
+	}
+	d.phoneBudget--
+	d.work++
+	if !d.e.phones.valid(digits, intl, langRegions[d.lang], d.e.cfg.region) {
+		return false
+	}
+	score := 0.75
+	if cue&cuePhone != 0 {
+		score = 0.95
+	} else if intl {
+		score = 0.9
+	}
+	d.add(s, g[b-1].e, Phone, score, "phone-libphonenumber")
+	return true
+}
