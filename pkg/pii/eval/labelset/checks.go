@@ -10,6 +10,7 @@ package labelset
 import (
 	"fmt"
 	"math/big"
+	"regexp"
 	"strings"
 	"unicode"
 
@@ -207,9 +208,22 @@ func CheckNationalID(s, lang string) error {
 	return nil
 }
 
+// The written forms each scheme is labelled in, as PII-LABELS.md lists them; a
+// gold value in any other form would be a label the contract does not promise.
+var (
+	ssnForm    = regexp.MustCompile(`^(\d{3}-\d{2}-\d{4}|\d{3} \d{2} \d{4}|\d{9})$`)
+	ninoForm   = regexp.MustCompile(`^[A-Z]{2} ?\d{2} ?\d{2} ?\d{2} ?[A-Z]$`)
+	steuerForm = regexp.MustCompile(`^\d[\d ]{9,14}\d$`)
+	dniForm    = regexp.MustCompile(`^(\d{8}|\d{2}\.\d{3}\.\d{3})[- ]?[A-Z]$`)
+	nieForm    = regexp.MustCompile(`^[XYZ]\d{7}[- ]?[A-Z]$`)
+	nirForm    = regexp.MustCompile(`^[12][\dAB ]{13,19}\d$`)
+	bsnForm    = regexp.MustCompile(`^(\d{9}|\d{4}\.\d{2}\.\d{3})$`)
+	cfForm     = regexp.MustCompile(`^[A-Za-z0-9]{16}$`)
+)
+
 func validSSN(s string) bool {
 	d, ok := digitsOnly(s)
-	if !ok || len(d) != 9 || strings.ContainsAny(s, "./") {
+	if !ok || !ssnForm.MatchString(s) {
 		return false
 	}
 	area, group, serial := d[:3], d[3:5], d[5:]
@@ -218,7 +232,7 @@ func validSSN(s string) bool {
 
 func validNINO(s string) bool {
 	c := compact(s)
-	if len(c) != 9 {
+	if len(c) != 9 || !ninoForm.MatchString(s) {
 		return false
 	}
 	a, b := c[0], c[1]
@@ -227,6 +241,10 @@ func validNINO(s string) bool {
 	}
 	switch c[:2] {
 	case "BG", "GB", "NK", "KN", "TN", "NT", "ZZ":
+		return false
+	case "CR", "FY", "MW", "NC", "OO", "PP", "PY", "PZ":
+		// Administrative prefixes never allocated to a person: kept out of the
+		// gold set so no label depends on whether a detector knows them.
 		return false
 	}
 	for _, r := range c[2:8] {
@@ -256,7 +274,7 @@ func SteuerIDCheckDigit(d10 string) byte {
 
 func validSteuerID(s string) bool {
 	d, ok := digitsOnly(s)
-	if !ok || len(d) != 11 || d[0] == '0' || strings.ContainsAny(s, "-./") {
+	if !ok || len(d) != 11 || d[0] == '0' || !steuerForm.MatchString(s) {
 		return false
 	}
 	// Digit-repetition rule: in the first ten digits exactly one digit occurs
@@ -292,7 +310,7 @@ func DNILetter(n int) byte { return dniLetters[n%23] }
 
 func validDNI(s string) bool {
 	c := compact(s)
-	if len(c) != 9 {
+	if len(c) != 9 || !dniForm.MatchString(strings.ToUpper(s)) {
 		return false
 	}
 	n := 0
@@ -307,7 +325,7 @@ func validDNI(s string) bool {
 
 func validNIE(s string) bool {
 	c := compact(s)
-	if len(c) != 9 {
+	if len(c) != 9 || !nieForm.MatchString(strings.ToUpper(s)) {
 		return false
 	}
 	lead := strings.IndexByte("XYZ", c[0])
@@ -342,7 +360,7 @@ func NIRKey(c13 string) (int, bool) {
 
 func validNIR(s string) bool {
 	c := compact(s)
-	if len(c) != 15 || (c[0] != '1' && c[0] != '2') {
+	if len(c) != 15 || !nirForm.MatchString(strings.ToUpper(s)) || (c[0] != '1' && c[0] != '2') {
 		return false
 	}
 	for i, r := range c {
@@ -359,7 +377,7 @@ func validNIR(s string) bool {
 
 func validBSN(s string) bool {
 	d, ok := digitsOnly(s)
-	if !ok || len(d) != 9 || strings.ContainsAny(s, "-/") {
+	if !ok || len(d) != 9 || !bsnForm.MatchString(s) {
 		return false
 	}
 	sum := 0
@@ -405,7 +423,7 @@ func CFCheckChar(c15 string) (byte, bool) {
 
 func validCF(s string) bool {
 	c := strings.ToUpper(s)
-	if len(c) != 16 {
+	if len(c) != 16 || !cfForm.MatchString(s) {
 		return false
 	}
 	// Shape: 6 letters, then digits (or omocodia letters) for year/day, a month letter, a place code.
