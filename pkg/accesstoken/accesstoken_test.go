@@ -415,11 +415,13 @@ func TestRefused(t *testing.T) {
 		{"HS256 with public key", hs256(pub), errs.Unauthenticated, accesstoken.ReasonTokenInvalid},
 		{"HS256 with JWKS JSON", hs256(jwksJSON), errs.Unauthenticated, accesstoken.ReasonTokenInvalid},
 		{"RS256", rs256, errs.Unauthenticated, accesstoken.ReasonTokenInvalid},
+		{"ES256 header", signRaw(t, f.km, with(goodHeader(), "alg", "ES256"), gc), errs.Unauthenticated, accesstoken.ReasonTokenInvalid},
+		{"alg in lower case", signRaw(t, f.km, with(goodHeader(), "alg", "eddsa"), gc), errs.Unauthenticated, accesstoken.ReasonTokenInvalid},
 		{"wrong key", wrongKey, errs.Unauthenticated, accesstoken.ReasonTokenInvalid},
 		{"wrong issuer", wrongIssuer, errs.Unauthenticated, accesstoken.ReasonTokenInvalid},
 		{"unknown kid", signRaw(t, f.km, with(goodHeader(), "kid", "identity-token.v9"), gc), errs.Unauthenticated, accesstoken.ReasonTokenInvalid},
 		{"no kid", signRaw(t, f.km, with(goodHeader(), "kid", nil), gc), errs.Unauthenticated, accesstoken.ReasonTokenInvalid},
-		{"alg EdDSA but unknown crit", signRaw(t, f.km, with(with(goodHeader(), "crit", []string{"x"}), "x", 1), gc), errs.Unauthenticated, accesstoken.ReasonTokenInvalid},
+		{"unknown crit header", signRaw(t, f.km, with(with(goodHeader(), "crit", []string{"x"}), "x", 1), gc), errs.Unauthenticated, accesstoken.ReasonTokenInvalid},
 		{"typ JWT", signRaw(t, f.km, with(goodHeader(), "typ", "JWT"), gc), errs.Unauthenticated, accesstoken.ReasonTokenInvalid},
 		{"no typ", signRaw(t, f.km, with(goodHeader(), "typ", nil), gc), errs.Unauthenticated, accesstoken.ReasonTokenInvalid},
 		{"wrong audience", signRaw(t, f.km, goodHeader(), with(gc, "aud", []string{"other"})), errs.Unauthenticated, accesstoken.ReasonTokenInvalid},
@@ -440,6 +442,13 @@ func TestRefused(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := f.verifier.Verify(ctx, tt.token)
 			wantReason(t, err, tt.kind, tt.reason)
+			// Algorithm confusion is refused by the pin itself, before a key
+			// is looked up, not only because no signature happens to verify.
+			if strings.HasPrefix(tt.name, "alg") || strings.HasPrefix(tt.name, "HS256") || strings.HasPrefix(tt.name, "RS256") || strings.HasPrefix(tt.name, "ES256") {
+				if !strings.Contains(err.Error(), "algorithm is not EdDSA") {
+					t.Errorf("refused by %q, not by the algorithm pin", err)
+				}
+			}
 			if tt.token != "" && strings.Contains(err.Error(), tt.token) {
 				t.Errorf("error text contains the token")
 			}
