@@ -218,7 +218,25 @@ func lintValue(typ, val string) error {
 	if typ == "PERSON" && strings.HasSuffix(val, "'s") {
 		return fmt.Errorf("PERSON %q: the possessive 's is outside the span", val)
 	}
+	if typ == "PERSON" {
+		first := strings.ToLower(strings.Fields(val)[0])
+		for _, t := range titles {
+			if first == t {
+				return fmt.Errorf("PERSON %q: the title %q is outside the span", val, t)
+			}
+		}
+	}
 	return nil
+}
+
+// titles are honorifics the contract keeps outside PERSON spans, lower-cased.
+var titles = []string{
+	"mr", "mr.", "mrs", "mrs.", "ms", "ms.", "miss", "dr", "dr.", "prof", "prof.", "sir",
+	"herr", "herrn", "frau", "fr.", "hr.",
+	"mme", "mme.", "mlle", "monsieur", "madame", "mademoiselle",
+	"sr", "sr.", "sra", "sra.", "srta.", "don", "doña", "dña.",
+	"dhr", "dhr.", "mevrouw", "mw", "mw.", "meneer",
+	"sig", "sig.", "sig.ra", "sig.na", "signor", "signora", "dott", "dott.", "dott.ssa", "avv.", "ing.",
 }
 
 // LoadDir parses every language's source in dir (<lang>.txt).
