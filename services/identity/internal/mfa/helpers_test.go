@@ -16,7 +16,7 @@ import (
 const testKey = "identity-mfa"
 
 // newKeys returns a real local keyring (as `make run` uses) with testKey.
-func newKeys(t *testing.T) *countingKeys {
+func newKeys(t testing.TB) *countingKeys {
 	t.Helper()
 	l, err := keys.NewLocal(filepath.Join(t.TempDir(), "keyring.json"))
 	if err != nil {
