@@ -1,6 +1,8 @@
 package pii
 
 import (
+	"strings"
+
 	"github.com/nyaruka/phonenumbers"
 )
 
@@ -79,4 +81,114 @@ func (p *phoneValidator) valid(digits string, intl bool, regions []string, defRe
 		}
 	}
 	return false
+}
+
+var repeatWords = map[string]int{"double": 2, "doppel": 2, "doppelt": 2, "triple": 3, "dreifach": 3, "doble": 2, "dubbel": 2, "doppio": 2}
+
+// scanSpokenPhones finds phone numbers spelled partly or wholly in words
+// ("zero six one, two three ...", "null eins sieben null ..."): a run of
+// digit words and digits with at least three words and seven digits that
+// libphonenumber accepts, or of ten or more digits after a phone cue.
+func (d *doc) scanSpokenPhones() {
+	n := len(d.toks)
+	for k := 0; k < n; k++ {
+		if d.toks[k].kind != tWord {
+			continue
+		}
+		w := string(d.lower(k))
+		_, isDigitWord := spokenNumbers[w]
+		if !isDigitWord && w != "plus" && repeatWords[w] == 0 || w == "oh" || w == "un" || w == "une" || w == "ein" {
+			continue
+		}
+		start := k
+		intl := false
+		if w == "plus" {
+			intl = true
+		}
+		d.buf = d.buf[:0]
+		words := 0
+		last := k
+		rep := 1
+		tensPending := false
+		j := k
+		if intl {
+			j++
+		}
+		for ; j < n; j++ {
+			tk := &d.toks[j]
+			if tk.kind == tPunct {
+				c := d.text[tk.s]
+				if c == ',' || c == '-' || c == '.' && j+1 < n && !d.toks[j+1].nl {
+					continue
+				}
+				break
+			}
+			if tk.kind == tNum && tk.e-tk.s <= 4 {
+				tensPending = false
+				for r := 0; r < rep; r++ {
+					d.buf = append(d.buf, d.text[tk.s:tk.e]...)
+				}
+				rep = 1
+				last = j
+				continue
+			}
+			lw := string(d.lower(j))
+			if r := repeatWords[lw]; r > 0 {
+				rep = r
+				continue
+			}
+			dg, ok := spokenNumbers[lw]
+			if !ok && lw == "o" && words > 0 {
+				dg, ok = "0", true
+			}
+			// "twenty one", "treinta y cuatro", "vingt et un": a tens word
+			// then its unit.
+			if (lw == "y" || lw == "et" || lw == "and" || lw == "e") && tensPending && j+1 < n {
+				continue
+			}
+			if ok && tensPending && len(dg) == 1 && dg != "0" {
+				d.buf[len(d.buf)-1] = dg[0]
+				tensPending = false
+				words++
+				last = j
+				continue
+			}
+			if !ok {
+				break
+			}
+			tensPending = len(dg) == 2 && dg[1] == '0'
+			for r := 0; r < rep; r++ {
+				d.buf = append(d.buf, dg...)
+			}
+			rep = 1
+			words++
+			last = j
+			if len(d.buf) > 16 {
+				break
+			}
+		}
+		d.work++
+		if words < 3 || len(d.buf) < 7 || len(d.buf) > 15 {
+			if last > k {
+				k = last
+			}
+			continue
+		}
+		digits := string(d.buf)
+		intlDigits := intl
+		if !intl && strings.HasPrefix(digits, "00") {
+			intlDigits, digits = true, digits[2:]
+		}
+		ok := d.phoneBudget > 0 && d.e.phones.valid(digits, intlDigits, langRegions[d.lang], d.e.cfg.region)
+		d.phoneBudget--
+		if !ok && len(d.buf) >= 10 {
+			if c, _ := d.cueBefore(start, 8, cuePhone); c != 0 {
+				ok = true
+			}
+		}
+		if ok {
+			d.add(d.toks[start].s, d.toks[last].e, Phone, 0.85, "phone-spoken")
+		}
+		k = last
+	}
 }

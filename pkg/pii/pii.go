@@ -99,17 +99,17 @@ type cand struct {
 
 // doc is the per-call state of Detect; pooled so a call allocates little.
 type doc struct {
-	e     *Engine
-	text  string
-	lang  string
-	toks  []token
-	low   []byte
-	cands []cand
-	buf   []byte // scratch for compact digit strings
-	occ   []uint64
-	grps  []grp
+	e           *Engine
+	text        string
+	lang        string
+	toks        []token
+	low         []byte
+	cands       []cand
+	buf         []byte // scratch for compact digit strings
+	occ         []uint64
+	grps        []grp
 	phoneBudget int
-	work  int    // bounded-work counter for tests of linear behaviour
+	work        int // bounded-work counter for tests of linear behaviour
 }
 
 func (d *doc) add(s, e int, t Type, score float64, rec string) {

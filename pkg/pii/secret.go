@@ -1,0 +1,534 @@
+package pii
+
+import (
+	"math"
+	"strings"
+	"unicode/utf8"
+)
+
+// Secrets: passwords, one-time codes and keys the customer pastes. Only
+// provider key prefixes stand on their own; everything else needs a cue
+// (password, code, TAN, token, key ...) and the value must look like one.
+// Promo, discount, order and return codes are not secrets.
+
+// keyPrefixes are the published prefixes of providers' secret keys and
+// tokens (Stripe, GitHub, GitLab, Slack, Shopify, AWS, Google, OpenAI,
+// Anthropic, SendGrid, npm, PyPI, Hugging Face, DigitalOcean, Square,
+// Mailgun, Brevo, Twilio auth tokens are bare hex and need a cue).
+var keyPrefixes = []string{
+	"sk_live_", "sk_test_", "rk_live_", "rk_test_", "whsec_", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_",
+	"glpat-", "xoxb-", "xoxp-", "xoxa-", "xoxr-", "xoxs-", "xapp-", "shpat_", "shpss_", "shpca_", "shppa_",
+	"AKIA", "ASIA", "AIza", "sk-proj-", "sk-ant-", "sk-", "SG.", "npm_", "pypi-", "hf_", "dop_v1_", "ya29.",
+	"sq0atp-", "sq0csp-", "key-", "xkeysib-", "EAAG", "EAAB", "glsa_", "lin_api_", "pat-na1-", "ntn_", "secret_",
+}
+
+// urlSecretParams are query parameters whose value is a credential.
+var urlSecretParams = []string{
+	"token=", "access_token=", "refresh_token=", "id_token=", "api_key=", "apikey=", "key=", "auth=", "secret=",
+	"client_secret=", "password=", "pwd=", "pass=", "sig=", "signature=", "session=", "sessionid=", "code=",
+	"otp=", "x-amz-signature=", "jwt=", "reset_token=", "t=", "magic=",
+}
+
+func isKeyByte(c byte) bool {
+	return isAlnum(c) || c == '_' || c == '-' || c == '.' || c == '=' || c == '/' || c == '+'
+}
+
+// secretFillers may stand between a cue and the value.
+var secretFillers = map[string]bool{
+	"is": true, "was": true, "ist": true, "lautet": true, "war": true, "est": true, "c'est": true, "es": true,
+	"era": true, "è": true, "now": true, "jetzt": true, "nun": true, "maintenant": true, "ahora": true, "nu": true,
+	"ora": true, "still": true, "noch": true, "new": true, "neues": true, "neue": true, "nouveau": true, "nueva": true,
+	"nuevo": true, "nieuw": true, "nieuwe": true, "nuova": true, "nuovo": true, "my": true, "mein": true, "meine": true,
+	"mon": true, "ma": true, "mi": true, "mijn": true, "il": true, "mio": true, "the": true, "das": true, "der": true,
+	"die": true, "le": true, "la": true, "el": true, "het": true, "de": true, "lo": true, "code": true, "i": true,
+	"got": true, "received": true, "erhalten": true, "bekommen": true, "reçu": true, "recibido": true, "ontvangen": true,
+	"ricevuto": true, "sent": true, "you": true, "it's": true, "its": true, "it": true, "was:": true, "here": true,
+	"hier": true, "ici": true, "aquí": true, "qui": true, "temporary": true, "temp": true, "old": true, "altes": true,
+	"set": true, "to": true, "auf": true, "en": true, "a": true, "zu": true, "sms": true, "via": true, "per": true,
+	"by": true, "par": true, "por": true, "door": true, "da": true, "von": true, "from": true, "of": true, "for": true,
+	"für": true, "pour": true, "para": true, "voor": true, "geändert": true, "changed": true, "is:": true, "also": true,
+	"also:": true, "just": true, "gerade": true, "that": true, "which": true, "die ich": true, "che": true, "que": true,
+	"wifi": true, "wlan": true, "account": true, "konto": true, "login": true, "user": true, "compte": true, "cuenta": true,
+	"verification": true, "security": true, "login-code": true, "one-time": true, "pickup": true, "locker": true,
+	"bestätigungs": true, "mobile": true, "mobiletan": true, "tan": true, "otp": true, "pin": true, "ihre": true,
+	"your": true, "votre": true, "tu": true, "su": true, "uw": true, "je": true, "tuo": true, "vostro": true,
+}
+
+// notSecretCues turn a code into a reference or a discount.
+var notSecretCues = map[string]bool{
+	"promo": true, "promocode": true, "discount": true, "coupon": true, "voucher": true, "gutschein": true,
+	"gutscheincode": true, "rabatt": true, "rabattcode": true, "aktionscode": true, "réduction": true, "remise": true,
+	"promotionnel": true, "descuento": true, "cupón": true, "cupon": true, "korting": true, "kortingscode": true,
+	"actiecode": true, "sconto": true, "buono": true, "referral": true, "gift": true, "postal": true, "postleitzahl": true,
+	"zip": true, "area": true, "error": true, "fehler": true, "erreur": true, "errore": true, "fout": true,
+	"order": true, "bestellung": true, "commande": true, "pedido": true, "bestelling": true, "ordine": true,
+	"return": true, "retoure": true, "retour": true, "devolución": true, "reso": true, "tracking": true, "sendung": true,
+	"product": true, "produkt": true, "produit": true, "producto": true, "prodotto": true, "sku": true, "ean": true,
+	"batch": true, "lot": true, "charge": true, "lote": true, "lotto": true, "serial": true, "serie": true,
+	"ray": true, "id": true, "reference": true, "referenz": true, "référence": true, "referencia": true,
+	"riferimento": true, "referentie": true, "invoice": true, "rechnung": true, "facture": true, "factura": true,
+	"postcode": true, "plz": true, "cap": true, "cp": true, "welcome": true, "willkommens": true, "bienvenue": true,
+	"newsletter": true, "sale": true, "payment": true, "zahlung": true, "paiement": true, "pago": true, "pagamento": true,
+	"country": true, "color": true, "colour": true, "farb": true, "dress": true, "status": true, "hs": true, "qr": true,
+	"bar": true, "barcode": true, "tarif": true, "tariff": true, "style": true, "model": true, "article": true, "item": true,
+	"source": true, "quellcode": true, "dress-code": true, "dresscode": true, "kunden": true, "customer": true,
+	"client": true, "cliente": true, "klant": true, "member": true, "voucher-code": true, "gift-card": true, "cadeau": true,
+	"regalo": true, "cadeaubon": true, "geschenk": true, "promozionale": true, "promocional": true, "código_postal": true,
+}
+
+var passwordCues = map[string]bool{
+	"password": true, "passwort": true, "kennwort": true, "passwd": true, "pwd": true, "pw": true, "mdp": true,
+	"contraseña": true, "contrasena": true, "wachtwoord": true, "passphrase": true, "passcode": true, "pass": true,
+	"clave": true, "parola": true, "passe": true, "psw": true, "senha": true,
+}
+
+var otpCues = map[string]bool{
+	"code": true, "codes": true, "otp": true, "tan": true, "pin": true, "2fa": true, "mfa": true, "sms-code": true,
+	"smscode": true, "verifizierungscode": true, "bestätigungscode": true, "sicherheitscode": true, "einmalcode": true,
+	"abholcode": true, "zugangscode": true, "login-code": true, "logincode": true, "código": true, "codigo": true,
+	"codice": true, "verificatiecode": true, "bevestigingscode": true, "ophaalcode": true, "pincode": true,
+	"mobiletan": true, "pushtan": true, "smstan": true, "3ds": true, "securecode": true, "entsperrcode": true,
+	"freischaltcode": true, "sicherheits-code": true, "code:": true, "token": true, "otp-code": true,
+	"authentifizierungscode": true, "verification-code": true, "codigo:": true, "pin-code": true, "abhol-code": true,
+	"inlogcode": true, "toegangscode": true, "codice:": true, "cvv": false,
+}
+
+var keyCues = map[string]bool{
+	"key": true, "apikey": true, "api-key": true, "api_key": true, "token": true, "secret": true, "bearer": true,
+	"schlüssel": true, "clé": true, "cle": true, "sleutel": true, "chiave": true, "credentials": true,
+	"client_secret": true, "webhook": true, "api-schlüssel": true, "api-token": true, "access-token": true,
+}
+
+func (d *doc) scanSecrets() {
+	d.scanKeyPrefixes()
+	d.scanURLSecrets()
+	n := len(d.toks)
+	for k := 0; k < n; k++ {
+		if d.toks[k].kind != tWord {
+			continue
+		}
+		w := string(d.lower(k))
+		pw, otp, key := passwordCues[w], otpCues[w], keyCues[w]
+		if w == "passe" && !(k >= 2 && d.lw(k-1) == "de" && d.lw(k-2) == "mot") {
+			pw = false
+		}
+		if w == "clave" {
+			key = false
+		}
+		if w == "parola" && !(k+1 < n && strings.HasPrefix(d.lw(k+1), "d'ordine")) {
+			pw = false
+		}
+		if !pw && !otp && !key {
+			continue
+		}
+		d.work++
+		// A promo, order or postal word just before the cue (or after, for
+		// languages that put it there) makes it no secret.
+		if d.notSecret(k) {
+			continue
+		}
+		// Find the value: the first token after fillers and punctuation.
+		j, seen := k+1, 0
+		for j < n && seen < 5 {
+			tk := &d.toks[j]
+			if tk.kind == tPunct {
+				c := d.text[tk.s]
+				if c == ':' || c == '=' || c == '-' || c == '>' || c == '"' || c == '\'' || c == '(' || c == ',' {
+					j++
+					continue
+				}
+				if c == '*' || c == '`' {
+					j++
+					continue
+				}
+				break
+			}
+			if d.toks[j].nl && seen > 0 {
+				break
+			}
+			lw := string(d.lower(j))
+			if secretFillers[lw] || lw == "d'ordine" || lw == "mot" || lw == "passe" || lw == "de" || otpCues[lw] && otp || passwordCues[lw] && pw || keyCues[lw] && key || lw == "api" {
+				if notSecretCues[lw] {
+					j = n
+					break
+				}
+				j++
+				seen++
+				continue
+			}
+			break
+		}
+		if otp && (j >= n || d.toks[j].kind != tNum) {
+			// "Der Code aus der SMS ist 318 540": a numeric code a few
+			// words on, in the same clause, with no reference word between.
+			if jj := d.otpAhead(k + 1); jj > 0 {
+				j = jj
+			}
+		}
+		if j >= n {
+			continue
+		}
+		s, e := d.valueChunk(j)
+		if s >= e {
+			continue
+		}
+		v := d.text[s:e]
+		if otp && !pw && !key && d.toks[j].kind == tNum && !d.otpValue(j, &e) {
+			// "Code 3-D Secure reçu : 556 208": the first number was not
+			// the code; look further in the clause.
+			if jj := d.otpAhead(j + 1); jj > 0 {
+				j = jj
+				s, e = d.valueChunk(j)
+				v = d.text[s:e]
+			}
+		}
+		switch {
+		case otp && d.otpValue(j, &e):
+			d.add(s, e, Secret, 0.85, "secret-otp")
+		case pw && passwordLike(v):
+			d.add(s, e, Secret, 0.85, "secret-password")
+		case key && keyLike(v):
+			d.add(s, e, Secret, 0.85, "secret-key")
+		case otp && w == "token" && keyLike(v):
+			d.add(s, e, Secret, 0.85, "secret-key")
+		default:
+			continue
+		}
+		k = d.tokenAt(e) - 1
+		if k < j {
+			k = j
+		}
+	}
+}
+
+// notSecret reports whether a promo, reference or postal word stands in
+// the three tokens before cue k or right after it ("codice sconto").
+func (d *doc) notSecret(k int) bool {
+	for j := k - 1; j >= 0 && j >= k-3; j-- {
+		if d.toks[j].kind == tWord && notSecretCues[string(d.lower(j))] {
+			return true
+		}
+		if d.toks[j].kind == tWord {
+			lw := d.lower(j)
+			// Compounds: Gutscheincode, Rabattcode, kortingscode.
+			if hasAnySuffixCue(lw) {
+				return true
+			}
+		}
+	}
+	if hasAnySuffixCue(d.lower(k)) {
+		return true
+	}
+	for j := k + 1; j < len(d.toks) && j <= k+2; j++ {
+		if d.toks[j].kind == tWord && notSecretCues[string(d.lower(j))] {
+			return true
+		}
+	}
+	return false
+}
+
+func hasAnySuffixCue(w []byte) bool {
+	s := string(w)
+	for _, p := range []string{"gutschein", "rabatt", "korting", "promo", "aktions", "rückgabe", "retouren", "gift", "sconto", "descuento", "postleit", "bestell", "kunden", "auftrags", "rechnungs"} {
+		if strings.HasPrefix(s, p) && len(s) > len(p) {
+			return true
+		}
+	}
+	return false
+}
+
+// valueChunk is the whitespace-delimited chunk starting at token j, without
+// surrounding quotes, brackets or trailing sentence punctuation.
+func (d *doc) valueChunk(j int) (int, int) {
+	t := d.text
+	s := d.toks[j].s
+	e := s
+	for e < len(t) && e-s < 200 {
+		c := t[e]
+		if c == ' ' || c == '\n' || c == '\t' || c == '\r' {
+			break
+		}
+		if c >= utf8.RuneSelf {
+			r, n := utf8.DecodeRuneInString(t[e:])
+			if r == '\u00a0' || r == '”' || r == '»' || r == '“' {
+				break
+			}
+			e += n
+			continue
+		}
+		e++
+	}
+	for e > s {
+		c := t[e-1]
+		if c == '.' || c == ',' || c == ';' || c == ':' || c == ')' || c == '"' || c == '\'' || c == '`' || c == '*' || c == ']' || c == '?' {
+			e--
+			continue
+		}
+		break
+	}
+	for s < e && (t[s] == '"' || t[s] == '\'' || t[s] == '`' || t[s] == '(' || t[s] == '[' || t[s] == '*') {
+		s++
+	}
+	return s, e
+}
+
+// otpValue accepts a one-time code at token j: 4–8 digits, or two groups of
+// 3–4 digits ("123 456"), or 4–10 letters and digits with at least two
+// digits; it may move *e to the end of the second group.
+func (d *doc) otpValue(j int, e *int) bool {
+	tk := &d.toks[j]
+	l := tk.e - tk.s
+	if tk.kind == tNum {
+		if l >= 3 && l <= 4 && j+1 < len(d.toks) && d.toks[j+1].kind == tNum && d.toks[j+1].sp && !d.toks[j+1].nl && d.toks[j+1].e-d.toks[j+1].s == l {
+			*e = d.toks[j+1].e
+			return true
+		}
+		if l >= 4 && l <= 8 && *e == tk.e {
+			return true
+		}
+		if l >= 4 && l <= 8 && *e > tk.e {
+			// 123-456 or 12.34.56
+			v := d.text[tk.s:*e]
+			digits := 0
+			for i := 0; i < len(v); i++ {
+				if isDigit(v[i]) {
+					digits++
+				} else if v[i] != '-' && v[i] != '.' {
+					return false
+				}
+			}
+			return digits >= 4 && digits <= 10
+		}
+		if l == 3 && j+2 < len(d.toks) && d.isPunct(j+1, '-') && d.toks[j+2].kind == tNum && d.toks[j+2].e-d.toks[j+2].s == 3 {
+			*e = d.toks[j+2].e
+			return true
+		}
+		return false
+	}
+	v := d.text[tk.s:*e]
+	if len(v) < 4 || len(v) > 12 {
+		return false
+	}
+	digits, letters := 0, 0
+	for i := 0; i < len(v); i++ {
+		switch {
+		case isDigit(v[i]):
+			digits++
+		case isAlpha(v[i]):
+			letters++
+		case v[i] == '-':
+		default:
+			return false
+		}
+	}
+	return digits >= 2 && letters <= 8
+}
+
+// passwordLike: 4–64 characters without spaces that hold a digit, a symbol
+// or an inner capital, so "my password is wrong" is not a secret.
+func passwordLike(v string) bool {
+	if len(v) < 4 || len(v) > 64 {
+		return false
+	}
+	digit, sym, innerUp, lower := false, false, false, false
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		switch {
+		case isDigit(c):
+			digit = true
+		case isUpper(c):
+			if i > 0 {
+				innerUp = true
+			}
+		case isLower(c):
+			lower = true
+		case c >= utf8.RuneSelf:
+		default:
+			sym = true
+		}
+	}
+	_ = lower
+	return digit || sym || innerUp
+}
+
+// keyLike: at least 16 characters of a key alphabet with high entropy
+// (≥ 3.5 bits per character, or 32+ hex digits).
+func keyLike(v string) bool {
+	if len(v) < 16 || len(v) > 512 {
+		return false
+	}
+	hex := true
+	for i := 0; i < len(v); i++ {
+		if !isKeyByte(v[i]) {
+			return false
+		}
+		if !isHex(v[i]) {
+			hex = false
+		}
+	}
+	if hex && len(v) >= 32 {
+		return true
+	}
+	return entropy(v) >= 3.5 && hasDigit(v)
+}
+
+func hasDigit(v string) bool {
+	for i := 0; i < len(v); i++ {
+		if isDigit(v[i]) {
+			return true
+		}
+	}
+	return false
+}
+
+// entropy is the Shannon entropy of v in bits per byte.
+func entropy(v string) float64 {
+	var counts [256]int
+	for i := 0; i < len(v); i++ {
+		counts[v[i]]++
+	}
+	h, n := 0.0, float64(len(v))
+	for _, c := range counts {
+		if c > 0 {
+			p := float64(c) / n
+			h -= p * math.Log2(p)
+		}
+	}
+	return h
+}
+
+// scanKeyPrefixes finds provider keys by their prefix at a token start.
+func (d *doc) scanKeyPrefixes() {
+	t := d.text
+	for k := range d.toks {
+		tk := &d.toks[k]
+		if tk.kind != tWord {
+			continue
+		}
+		s := tk.s
+		c := t[s]
+		if !(c == 's' || c == 'r' || c == 'w' || c == 'g' || c == 'x' || c == 'A' || c == 'S' || c == 'n' || c == 'p' ||
+			c == 'h' || c == 'd' || c == 'y' || c == 'k' || c == 'E' || c == 'l') {
+			continue
+		}
+		for _, p := range keyPrefixes {
+			if !strings.HasPrefix(t[s:], p) {
+				continue
+			}
+			d.work++
+			e := s + len(p)
+			for e < len(t) && isKeyByte(t[e]) && e-s < 512 {
+				e++
+			}
+			for e > s && (t[e-1] == '.' || t[e-1] == '-') {
+				e--
+			}
+			body := t[s+len(p) : e]
+			if len(body) < 12 || !hasDigit(body) && entropy(body) < 3 {
+				break
+			}
+			if p == "AKIA" || p == "ASIA" {
+				if len(body) != 16 || strings.ToUpper(body) != body {
+					break
+				}
+			}
+			if p == "key-" || p == "sk-" || p == "secret_" {
+				if len(body) < 20 || entropy(body) < 3.5 {
+					break
+				}
+			}
+			d.add(s, e, Secret, 0.95, "secret-key-prefix")
+			break
+		}
+		// JWTs: three base64url parts, the first a JSON header ("eyJ").
+		if strings.HasPrefix(t[s:], "eyJ") {
+			e := s
+			dots := 0
+			for e < len(t) && (isAlnum(t[e]) || t[e] == '_' || t[e] == '-' || t[e] == '.') && e-s < 4096 {
+				if t[e] == '.' {
+					dots++
+				}
+				e++
+			}
+			if dots == 2 && e-s > 30 {
+				d.add(s, e, Secret, 0.95, "secret-jwt")
+			}
+		}
+	}
+}
+
+// scanURLSecrets finds credentials in URL query strings (reset links,
+// signed URLs): the value only, not the URL.
+func (d *doc) scanURLSecrets() {
+	t := d.text
+	for off := 0; ; {
+		i := strings.IndexByte(t[off:], '=')
+		if i < 0 {
+			return
+		}
+		eq := off + i
+		off = eq + 1
+		// The parameter name, back to '?' or '&'.
+		p := eq
+		for p > 0 && eq-p < 20 && (isAlnum(t[p-1]) || t[p-1] == '_' || t[p-1] == '-') {
+			p--
+		}
+		if p == 0 || (t[p-1] != '?' && t[p-1] != '&' && t[p-1] != ';') {
+			continue
+		}
+		name := strings.ToLower(t[p : eq+1])
+		ok := false
+		for _, q := range urlSecretParams {
+			if name == q {
+				ok = true
+				break
+			}
+		}
+		if !ok {
+			continue
+		}
+		d.work++
+		e := eq + 1
+		for e < len(t) && e-eq < 2048 && (isAlnum(t[e]) || strings.IndexByte("-._~%+/", t[e]) >= 0) {
+			e++
+		}
+		for e > eq+1 && (t[e-1] == '.' || t[e-1] == ',') {
+			e--
+		}
+		v := t[eq+1 : e]
+		if len(v) < 8 || !hasDigit(v) && entropy(v) < 3 {
+			continue
+		}
+		d.add(eq+1, e, Secret, 0.9, "secret-url")
+		off = e
+	}
+}
+
+// otpAhead returns the first numeric token from j within eight words of
+// the same clause, or 0 when a reference word or clause end comes first.
+func (d *doc) otpAhead(j int) int {
+	for words := 0; j < len(d.toks) && words < 8; j++ {
+		tk := &d.toks[j]
+		if tk.nl && words > 0 {
+			return 0
+		}
+		if tk.kind == tPunct {
+			if c := d.text[tk.s]; c == '.' || c == '!' || c == '?' || c == ',' || c == ';' {
+				return 0
+			}
+			continue
+		}
+		if tk.kind == tNum {
+			l := tk.e - tk.s
+			if l >= 3 && l <= 8 {
+				return j
+			}
+			continue
+		}
+		if notSecretCues[string(d.lower(j))] || cueWords[string(d.lower(j))]&(cueRef|cuePhone|cueMoney) != 0 && !otpCues[string(d.lower(j))] {
+			return 0
+		}
+		words++
+	}
+	return 0
+}
