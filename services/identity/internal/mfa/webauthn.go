@@ -120,7 +120,8 @@ type User struct {
 	// Handle is the account's user handle (NewUserHandle).
 	Handle []byte
 	// Label is the account name authenticators show (in a passkey chooser);
-	// like a TOTP label it must not be personal data.
+	// like a TOTP label it must not be personal data. Registration needs
+	// it; a login sends none.
 	Label string
 	// Credentials are the account's registered WebAuthn credentials.
 	Credentials []Credential
@@ -208,7 +209,7 @@ type ceremony struct {
 // Credentials the user already has are excluded, so an authenticator is not
 // registered twice.
 func (w *WebAuthn) BeginRegistration(user User, kind CredentialKind) (*Challenge, error) {
-	if err := user.validate(); err != nil {
+	if err := user.validate(true); err != nil {
 		return nil, err
 	}
 	var (
@@ -238,7 +239,7 @@ func (w *WebAuthn) BeginRegistration(user User, kind CredentialKind) (*Challenge
 // PublicKeyCredential from navigator.credentials.create) against the
 // ceremony and returns the new credential for the caller to store.
 func (w *WebAuthn) FinishRegistration(user User, ceremonyBytes, response []byte) (*Credential, error) {
-	if err := user.validate(); err != nil {
+	if err := user.validate(true); err != nil {
 		return nil, err
 	}
 	c, err := w.openCeremony(ceremonyBytes, ceremonyRegisterSecondFactor, ceremonyRegisterPasskey)
@@ -269,7 +270,7 @@ func (w *WebAuthn) FinishRegistration(user User, ceremonyBytes, response []byte)
 // BeginLogin starts a second-factor assertion for user, limited to the
 // user's credentials.
 func (w *WebAuthn) BeginLogin(user User) (*Challenge, error) {
-	if err := user.validate(); err != nil {
+	if err := user.validate(false); err != nil {
 		return nil, err
 	}
 	if len(user.Credentials) == 0 {
@@ -285,7 +286,7 @@ func (w *WebAuthn) BeginLogin(user User) (*Challenge, error) {
 // FinishLogin verifies a second-factor assertion (the JSON of the
 // PublicKeyCredential from navigator.credentials.get) for user.
 func (w *WebAuthn) FinishLogin(user User, ceremonyBytes, response []byte) (*LoginResult, error) {
-	if err := user.validate(); err != nil {
+	if err := user.validate(false); err != nil {
 		return nil, err
 	}
 	c, err := w.openCeremony(ceremonyBytes, ceremonyLogin)
@@ -339,7 +340,7 @@ func (w *WebAuthn) FinishPasskeyLogin(ctx context.Context, ceremonyBytes, respon
 		case u == nil:
 			return nil, errs.E(errs.Unauthenticated, ReasonWebAuthnVerificationFailed, "unknown user handle")
 		}
-		if err := u.validate(); err != nil {
+		if err := u.validate(false); err != nil {
 			lookupErr = err
 			return nil, err
 		}
@@ -413,9 +414,14 @@ func verificationFailed(err error) error {
 	return errs.Wrap(err, errs.Unauthenticated, ReasonWebAuthnVerificationFailed, "the WebAuthn response did not verify")
 }
 
-func (u *User) validate() error {
+// validate checks the handle, and the label when it is sent to the
+// authenticator (registration); a login sends no label, so none is needed.
+func (u *User) validate(withLabel bool) error {
 	if n := len(u.Handle); n < minUserHandleSize || n > maxUserHandleSize {
 		return errs.E(errs.InvalidArgument, ReasonWebAuthnUserInvalid, "the user handle must be %d-%d random bytes", minUserHandleSize, maxUserHandleSize)
+	}
+	if !withLabel {
+		return nil
 	}
 	if err := validLabel(u.Label); err != nil {
 		return errs.Wrap(err, errs.InvalidArgument, ReasonWebAuthnUserInvalid, "the user label must be 1-%d printable characters without ':' or '@'", maxLabelLen)

@@ -125,6 +125,8 @@ func TestWebAuthnSecondFactorCeremony(t *testing.T) {
 	_, err = f.w.FinishRegistration(user, again.Ceremony, attest(t, again, rp, auth, vcred))
 	wantErr(t, err, errs.AlreadyExists, ReasonWebAuthnCredentialExists)
 
+	// A login needs no label (none is sent to the authenticator).
+	user.Label = ""
 	login, err := f.w.BeginLogin(user)
 	if err != nil {
 		t.Fatal(err)
