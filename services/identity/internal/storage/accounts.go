@@ -19,13 +19,16 @@ const (
 
 // Account is one account row.
 type Account struct {
-	ID            string
-	Kind          string
-	Tenant        string // "" for staff
-	EmailToken    string
-	PhoneToken    string
-	EmailVerified bool
-	Roles         []string
+	ID         string
+	Kind       string
+	Tenant     string // "" for staff
+	EmailToken string
+	// EmailMaskToken is a random token of the address, unique to this
+	// account, for its masked view (a deterministic token can be shared).
+	EmailMaskToken string
+	PhoneToken     string
+	EmailVerified  bool
+	Roles          []string
 	// PasswordHash is an argon2id PHC string, or "" when no password is set
 	// (a staff member who has not used the password-set code yet).
 	PasswordHash string
@@ -35,20 +38,23 @@ type Account struct {
 	MFALocked    time.Time
 	// RequestID is CreateStaffAccount's idempotency key; "" otherwise.
 	RequestID string
-	Created   time.Time
-	Updated   time.Time
+	// WebAuthnHandle is the account's WebAuthn user handle, or nil.
+	WebAuthnHandle []byte
+	Created        time.Time
+	Updated        time.Time
 }
 
-const accountColumns = `account_id, kind, tenant, email_token, phone_token, email_verified, roles, password_hash,
-	failed_logins, locked_until_us, mfa_failures, mfa_locked_until_us, COALESCE(request_id, ''), created_us, updated_us`
+const accountColumns = `account_id, kind, tenant, email_token, email_mask_token, phone_token, email_verified, roles,
+	password_hash, failed_logins, locked_until_us, mfa_failures, mfa_locked_until_us, COALESCE(request_id, ''),
+	webauthn_handle, created_us, updated_us`
 
 func scanAccount(row interface{ Scan(...any) error }) (Account, error) {
 	var a Account
 	var verified int
 	var roles string
 	var locked, mfaLocked, created, updated int64
-	err := row.Scan(&a.ID, &a.Kind, &a.Tenant, &a.EmailToken, &a.PhoneToken, &verified, &roles, &a.PasswordHash,
-		&a.FailedLogins, &locked, &a.MFAFailures, &mfaLocked, &a.RequestID, &created, &updated)
+	err := row.Scan(&a.ID, &a.Kind, &a.Tenant, &a.EmailToken, &a.EmailMaskToken, &a.PhoneToken, &verified, &roles,
+		&a.PasswordHash, &a.FailedLogins, &locked, &a.MFAFailures, &mfaLocked, &a.RequestID, &a.WebAuthnHandle, &created, &updated)
 	if err != nil {
 		return Account{}, err
 	}
@@ -70,10 +76,11 @@ func (s *Store) InsertAccount(ctx context.Context, q Q, a Account) error {
 	if a.RequestID != "" {
 		requestID = a.RequestID
 	}
-	_, err := q.ExecContext(ctx, `INSERT INTO accounts (account_id, kind, tenant, email_token, phone_token, email_verified,
-		roles, password_hash, request_id, created_us, updated_us) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)`,
-		a.ID, a.Kind, a.Tenant, a.EmailToken, a.PhoneToken, boolInt(a.EmailVerified), joinList(a.Roles), a.PasswordHash,
-		requestID, us(a.Created))
+	_, err := q.ExecContext(ctx, `INSERT INTO accounts (account_id, kind, tenant, email_token, email_mask_token, phone_token,
+		email_verified, roles, password_hash, request_id, webauthn_handle, created_us, updated_us)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)`,
+		a.ID, a.Kind, a.Tenant, a.EmailToken, a.EmailMaskToken, a.PhoneToken, boolInt(a.EmailVerified), joinList(a.Roles),
+		a.PasswordHash, requestID, nilIfEmpty(a.WebAuthnHandle), us(a.Created))
 	if store.IsUniqueViolation(err) {
 		// Which constraint: the request id is checked first by callers that
 		// set one, so a violation with a request id names it.
@@ -242,6 +249,22 @@ func (s *Store) UpgradePasswordHash(ctx context.Context, q Q, accountID, old, ha
 		WHERE account_id = $1 AND password_hash = $2`, accountID, old, hash, us(now)))
 }
 
+// SetWebAuthnHandle gives the account its WebAuthn user handle, once: an
+// account that has one keeps it (false).
+func (s *Store) SetWebAuthnHandle(ctx context.Context, q Q, accountID string, handle []byte) (bool, error) {
+	return affected(q.ExecContext(ctx, `UPDATE accounts SET webauthn_handle = $2 WHERE account_id = $1 AND webauthn_handle IS NULL`,
+		accountID, handle))
+}
+
+// AccountByWebAuthnHandle finds the account of a passkey's user handle.
+func (s *Store) AccountByWebAuthnHandle(ctx context.Context, q Q, handle []byte) (Account, error) {
+	a, err := scanAccount(q.QueryRowContext(ctx, `SELECT `+accountColumns+` FROM accounts WHERE webauthn_handle = $1`, handle))
+	if err != nil {
+		return Account{}, notFound(err, reasons.AccountNotFound, "account")
+	}
+	return a, nil
+}
+
 // SetEmailVerified marks the account's e-mail address as verified.
 func (s *Store) SetEmailVerified(ctx context.Context, q Q, accountID string, now time.Time) error {
 	_, err := q.ExecContext(ctx, `UPDATE accounts SET email_verified = 1, updated_us = $2 WHERE account_id = $1`, accountID, us(now))
@@ -313,6 +336,19 @@ func (s *Store) InsertCode(ctx context.Context, q Q, c Code) error {
 	_, err := q.ExecContext(ctx, `INSERT INTO codes (code_hash, account_id, purpose, expires_us, created_us) VALUES ($1, $2, $3, $4, $5)`,
 		c.Hash, c.AccountID, c.Purpose, us(c.Expires), us(c.Created))
 	return store.MapError(err)
+}
+
+// PeekCode returns the account of an unused, unexpired code without
+// spending it (to check a new password before the code is used up);
+// Unauthenticated CODE_INVALID otherwise.
+func (s *Store) PeekCode(ctx context.Context, q Q, hash, purpose string, now time.Time) (string, error) {
+	var accountID string
+	err := q.QueryRowContext(ctx, `SELECT account_id FROM codes WHERE code_hash = $1 AND purpose = $2 AND used_us = 0 AND expires_us > $3`,
+		hash, purpose, us(now)).Scan(&accountID)
+	if err == sql.ErrNoRows {
+		return "", errs.E(errs.Unauthenticated, reasons.CodeInvalid, "the code is not valid (unknown, used or expired)")
+	}
+	return accountID, store.MapError(err)
 }
 
 // UseCode spends the code with hash for purpose: once, before it expires.

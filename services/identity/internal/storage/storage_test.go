@@ -98,6 +98,16 @@ func testAccounts(t *testing.T, s *storage.Store) {
 	if got, err := s.AccountByRequestID(ctx, s.DB(), "req-1"); err != nil || got.ID != "acc_5" {
 		t.Fatalf("by request id: %v %v", got.ID, err)
 	}
+	// A WebAuthn handle is given once and finds its account.
+	if ok, err := s.SetWebAuthnHandle(ctx, s.DB(), "acc_1", []byte("handle-1")); !ok || err != nil {
+		t.Fatalf("set handle: %v %v", ok, err)
+	}
+	if ok, _ := s.SetWebAuthnHandle(ctx, s.DB(), "acc_1", []byte("handle-2")); ok {
+		t.Fatal("handle replaced")
+	}
+	if got, err := s.AccountByWebAuthnHandle(ctx, s.DB(), []byte("handle-1")); err != nil || got.ID != "acc_1" {
+		t.Fatalf("by handle: %v %v", got.ID, err)
+	}
 	// Password upgrade is a compare-and-set on the old hash.
 	if ok, err := s.UpgradePasswordHash(ctx, s.DB(), "acc_1", "$argon2id$stale", "$argon2id$new", t0); err != nil || ok {
 		t.Fatalf("upgrade of a changed hash: %v %v", ok, err)
@@ -209,6 +219,9 @@ func testCodes(t *testing.T, s *storage.Store) {
 	if _, err := s.UseCode(ctx, s.DB(), "h1", storage.CodeVerifyEmail, t0.Add(time.Hour)); errs.ReasonOf(err) != reasons.CodeInvalid {
 		t.Fatalf("expired: %v", err)
 	}
+	if id, err := s.PeekCode(ctx, s.DB(), "h1", storage.CodeVerifyEmail, t0); err != nil || id != "acc_c" {
+		t.Fatalf("peek: %q %v", id, err)
+	}
 	// Parallel use: one wins.
 	var wins atomic.Int32
 	var wg sync.WaitGroup
@@ -235,6 +248,9 @@ func testCodes(t *testing.T, s *storage.Store) {
 	}
 	if err := s.InvalidateCodes(ctx, s.DB(), "acc_c", storage.CodeResetPassword, t0); err != nil {
 		t.Fatal(err)
+	}
+	if _, err := s.PeekCode(ctx, s.DB(), "h3", storage.CodeResetPassword, t0); errs.ReasonOf(err) != reasons.CodeInvalid {
+		t.Fatalf("peek of a spent code: %v", err)
 	}
 	if _, err := s.UseCode(ctx, s.DB(), "h2", storage.CodeResetPassword, t0); errs.ReasonOf(err) != reasons.CodeInvalid {
 		t.Fatalf("invalidated: %v", err)

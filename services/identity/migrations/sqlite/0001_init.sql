@@ -7,7 +7,10 @@
 -- 0 for "never". Booleans are 0/1 in both dialects, so one SQL text serves both.
 
 -- accounts: customers (tenant set) and staff (tenant ''). The login name is
--- (kind, tenant, email_token). failed_logins / locked_until_us and
+-- (kind, tenant, email_token), the address's deterministic token;
+-- email_mask_token is a random token of the same address, unique to the
+-- account, for its masked view. webauthn_handle is the random WebAuthn user
+-- handle (never the account id). failed_logins / locked_until_us and
 -- mfa_failures / mfa_locked_until_us are the lockout counters, reserved
 -- atomically before a password or code is evaluated.
 CREATE TABLE accounts (
@@ -15,6 +18,7 @@ CREATE TABLE accounts (
     kind                TEXT    NOT NULL,
     tenant              TEXT    NOT NULL,
     email_token         TEXT    NOT NULL,
+    email_mask_token    TEXT    NOT NULL DEFAULT '',
     phone_token         TEXT    NOT NULL DEFAULT '',
     email_verified      INTEGER NOT NULL DEFAULT 0,
     roles               TEXT    NOT NULL DEFAULT '',
@@ -24,11 +28,13 @@ CREATE TABLE accounts (
     mfa_failures        INTEGER NOT NULL DEFAULT 0,
     mfa_locked_until_us INTEGER NOT NULL DEFAULT 0,
     request_id          TEXT,
+    webauthn_handle     BLOB,
     created_us          INTEGER NOT NULL,
     updated_us          INTEGER NOT NULL
 );
 CREATE UNIQUE INDEX accounts_login ON accounts (kind, tenant, email_token);
 CREATE UNIQUE INDEX accounts_request ON accounts (request_id);
+CREATE UNIQUE INDEX accounts_webauthn_handle ON accounts (webauthn_handle);
 
 -- bootstrap: at most one row, ever: the first admin BootstrapAdmin created.
 CREATE TABLE bootstrap (
