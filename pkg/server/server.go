@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"time"
 
 	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
@@ -93,7 +94,7 @@ type Parts struct {
 //
 // The server opens its own workload identity and telemetry and serves its own
 // admin port; a service run by pkg/service uses NewWithParts instead.
-func New(ctx context.Context, name string, cfg Config, policy authz.Policy, logger *slog.Logger) (*Server, error) {
+func New(ctx context.Context, name string, cfg Config, policy authz.Policy, logger *slog.Logger, opts ...Option) (*Server, error) {
 	source, renew, err := mtls.Open(ctx, cfg.Identity, name, logger)
 	if err != nil {
 		return nil, fmt.Errorf("workload certificate: %w", err)
@@ -102,7 +103,7 @@ func New(ctx context.Context, name string, cfg Config, policy authz.Policy, logg
 	if err != nil {
 		return nil, err
 	}
-	s, err := NewWithParts(name, cfg, policy, logger, Parts{Source: source, Telemetry: tel, Admin: NewAdmin(tel)})
+	s, err := NewWithParts(name, cfg, policy, logger, Parts{Source: source, Telemetry: tel, Admin: NewAdmin(tel)}, opts...)
 	if err != nil {
 		return nil, err
 	}
@@ -113,8 +114,12 @@ func New(ctx context.Context, name string, cfg Config, policy authz.Policy, logg
 // NewWithParts builds the server for the named service on parts its process
 // owns: Serve then runs only the gRPC server (no admin port, no certificate
 // renewal, no telemetry shutdown).
-func NewWithParts(name string, cfg Config, policy authz.Policy, logger *slog.Logger, parts Parts) (*Server, error) {
+func NewWithParts(name string, cfg Config, policy authz.Policy, logger *slog.Logger, parts Parts, opts ...Option) (*Server, error) {
 	source, tel := parts.Source, parts.Telemetry
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
 	if cfg.Reflection {
 		// Reflection describes the API, not data; any workload of the trust
 		// domain (e.g. an operator's grpcurl with a workload certificate) may use it.
@@ -134,23 +139,29 @@ func NewWithParts(name string, cfg Config, policy authz.Policy, logger *slog.Log
 			otelgrpc.WithMeterProvider(tel.Meter),
 			otelgrpc.WithPropagators(tel.Propagator),
 		)),
-		grpc.ChainUnaryInterceptor(
-			logUnary(logger),
-			recoverUnary(logger),
-			decodedUnary(codec),
-			errorsUnary(logger, errs.ServiceDomain(name)),
-			authorizer.UnaryInterceptor(),
-			validateUnary(),
-		),
-		grpc.ChainStreamInterceptor(
-			logStream(logger),
-			drainStream(draining),
-			recoverStream(logger),
-			decodedStream(codec),
-			errorsStream(logger, errs.ServiceDomain(name)),
-			authorizer.StreamInterceptor(),
-			validateStream(),
-		),
+		grpc.ChainUnaryInterceptor(slices.Concat(
+			[]grpc.UnaryServerInterceptor{
+				logUnary(logger),
+				recoverUnary(logger),
+				decodedUnary(codec),
+				errorsUnary(logger, errs.ServiceDomain(name)),
+				authorizer.UnaryInterceptor(),
+			},
+			o.unary,
+			[]grpc.UnaryServerInterceptor{validateUnary()},
+		)...),
+		grpc.ChainStreamInterceptor(slices.Concat(
+			[]grpc.StreamServerInterceptor{
+				logStream(logger),
+				drainStream(draining),
+				recoverStream(logger),
+				decodedStream(codec),
+				errorsStream(logger, errs.ServiceDomain(name)),
+				authorizer.StreamInterceptor(),
+			},
+			o.stream,
+			[]grpc.StreamServerInterceptor{validateStream()},
+		)...),
 		grpc.MaxRecvMsgSize(cfg.MaxRecvMsgBytes),
 		// Without this, grpc-go answers an unknown service or method with
 		// Unimplemented before any interceptor runs, so any certified caller
@@ -170,6 +181,30 @@ func NewWithParts(name string, cfg Config, policy authz.Policy, logger *slog.Log
 		name: name, cfg: cfg, logger: logger, tel: tel, source: source,
 		grpc: gs, health: hs, admin: parts.Admin, draining: draining, stopDraining: stopDraining,
 	}, nil
+}
+
+// Option adds to the server what only some services need.
+type Option func(*options)
+
+type options struct {
+	unary  []grpc.UnaryServerInterceptor
+	stream []grpc.StreamServerInterceptor
+}
+
+// WithInterceptors runs unary and stream (either may be nil) after workload
+// authorization and before request validation: a caller the policy does not
+// allow learns nothing from them, and an unauthenticated end user nothing
+// about what a valid request looks like. pkg/enduser's end-user
+// authentication goes here.
+func WithInterceptors(unary grpc.UnaryServerInterceptor, stream grpc.StreamServerInterceptor) Option {
+	return func(o *options) {
+		if unary != nil {
+			o.unary = append(o.unary, unary)
+		}
+		if stream != nil {
+			o.stream = append(o.stream, stream)
+		}
+	}
 }
 
 // GRPC is the server services register their implementation on.

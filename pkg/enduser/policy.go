@@ -1,0 +1,168 @@
+package enduser
+
+import (
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/sottohq/sotto/pkg/accesstoken"
+)
+
+// Requirement says whether a method needs an end user.
+type Requirement int
+
+const (
+	// None: the method does not act for people; a token it carries is not
+	// read, and no end user is on the context. Workload authorisation
+	// (pkg/authz) still applies. The zero value, so that a Rule{} written
+	// by mistake opens nothing: Policy.Check refuses a rule with None and
+	// any other field set.
+	None Requirement = iota
+	// Optional: an end user may be behind the call. A token, when present,
+	// must be valid (a bad one is refused, never ignored) and its end user
+	// goes on the context; without one the call proceeds as the workload's.
+	Optional
+	// User: an end user must be behind the call, and the rule's level, age,
+	// kinds, roles and scopes apply.
+	User
+)
+
+func (r Requirement) String() string {
+	switch r {
+	case None:
+		return "none"
+	case Optional:
+		return "optional"
+	case User:
+		return "user"
+	}
+	return fmt.Sprintf("Requirement(%d)", int(r))
+}
+
+// Rule is one method's end-user requirement.
+type Rule struct {
+	// Require: None, Optional or User.
+	Require Requirement
+	// Kinds the end user may be; empty allows every kind.
+	Kinds []accesstoken.Kind
+	// AAL is the lowest assurance level; a person below it must step up.
+	AAL int
+	// MaxAge bounds how long ago the authentication that set the level
+	// happened (auth_time); older must step up. Zero: any age.
+	MaxAge time.Duration
+	// Roles: the end user must have at least one of them (staff).
+	Roles []string
+	// Scopes: the end user must have every one of them (integrators).
+	Scopes []string
+}
+
+// Policy is a service's end-user table: full gRPC method name ("/pkg.Service/
+// Method", use the generated *_FullMethodName constants) → rule. It is
+// written as a Go map in the service (not YAML): the method names are then
+// the generated constants, so a typo does not compile, and the rules are
+// typed.
+//
+// Deny by default, at start-up: the table must name every method the
+// service serves (health and reflection aside), each with its Requirement,
+// even None. A method missing from the table, or a table entry the server
+// does not serve, stops the service from starting (CheckMethods), so a new
+// RPC cannot ship without someone deciding whether people may call it, and a
+// misspelt entry cannot leave the real method open. At run time a method
+// without a rule is refused (PermissionDenied), never let through.
+//
+// Example (tokenvault):
+//
+//	var endUsers = enduser.Policy{
+//		tokenvaultv1.TokenVaultService_Tokenize_FullMethodName:   {Require: enduser.None},
+//		tokenvaultv1.TokenVaultService_Detokenize_FullMethodName: {Require: enduser.Optional},
+//		tokenvaultv1.TokenVaultService_RevealCard_FullMethodName: {Require: enduser.User, AAL: 2, MaxAge: 5 * time.Minute},
+//	}
+type Policy map[string]Rule
+
+// exempt are the methods every server has that never act for people; the
+// table need not (and must not) list them.
+func exempt(method string) bool {
+	return strings.HasPrefix(method, "/grpc.health.v1.Health/") ||
+		strings.HasPrefix(method, "/grpc.reflection.v1.ServerReflection/") ||
+		strings.HasPrefix(method, "/grpc.reflection.v1alpha.ServerReflection/")
+}
+
+// Check validates the rules themselves.
+func (p Policy) Check() error {
+	var problems []string
+	for _, m := range p.methods() {
+		r := p[m]
+		if !validMethod(m) {
+			problems = append(problems, fmt.Sprintf("%q is not a full method name (/package.Service/Method)", m))
+			continue
+		}
+		if exempt(m) {
+			problems = append(problems, fmt.Sprintf("%s: health and reflection are not end-user methods", m))
+		}
+		switch r.Require {
+		case None, Optional:
+			if r.AAL != 0 || r.MaxAge != 0 || len(r.Kinds) > 0 || len(r.Roles) > 0 || len(r.Scopes) > 0 {
+				problems = append(problems, fmt.Sprintf("%s: require %s with conditions (they apply only with User)", m, r.Require))
+			}
+		case User:
+			if r.AAL < accesstoken.AALNone || r.AAL > accesstoken.AAL2 || r.MaxAge < 0 {
+				problems = append(problems, fmt.Sprintf("%s: aal must be 0..2 and max age not negative", m))
+			}
+			for _, k := range r.Kinds {
+				if k != accesstoken.KindCustomer && k != accesstoken.KindStaff && k != accesstoken.KindClient {
+					problems = append(problems, fmt.Sprintf("%s: unknown kind %q", m, k))
+				}
+			}
+		default:
+			problems = append(problems, fmt.Sprintf("%s: unknown requirement %d", m, r.Require))
+		}
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("end-user policy: %s", strings.Join(problems, "; "))
+	}
+	return nil
+}
+
+// CheckMethods checks that the table names exactly the methods served:
+// each served method (health and reflection aside) has a rule, and each
+// rule names a served method.
+func (p Policy) CheckMethods(served []string) error {
+	if err := p.Check(); err != nil {
+		return err
+	}
+	var problems []string
+	for _, m := range served {
+		if _, ok := p[m]; !ok && !exempt(m) {
+			problems = append(problems, "no rule for "+m)
+		}
+	}
+	for _, m := range p.methods() {
+		if !slices.Contains(served, m) {
+			problems = append(problems, "rule for "+m+", which this service does not serve")
+		}
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("end-user policy: %s", strings.Join(problems, "; "))
+	}
+	return nil
+}
+
+func (p Policy) methods() []string {
+	ms := make([]string, 0, len(p))
+	for m := range p {
+		ms = append(ms, m)
+	}
+	sort.Strings(ms)
+	return ms
+}
+
+func validMethod(m string) bool {
+	rest, ok := strings.CutPrefix(m, "/")
+	if !ok {
+		return false
+	}
+	svc, meth, ok := strings.Cut(rest, "/")
+	return ok && strings.Contains(svc, ".") && meth != "" && !strings.ContainsAny(meth, "/ ")
+}
