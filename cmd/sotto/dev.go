@@ -3,8 +3,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -22,8 +20,13 @@ import (
 
 	"github.com/spiffe/go-spiffe/v2/spiffeid"
 	"golang.org/x/mod/sumdb/note"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
+	identityv1 "github.com/sottohq/sotto/gen/go/sotto/identity/v1"
+	"github.com/sottohq/sotto/pkg/dial"
 	"github.com/sottohq/sotto/pkg/keys"
+	"github.com/sottohq/sotto/pkg/logging"
 	"github.com/sottohq/sotto/pkg/mtls"
 	"github.com/sottohq/sotto/pkg/suite"
 	"github.com/sottohq/sotto/pkg/vaultclient"
@@ -83,12 +86,7 @@ func devUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		// Fresh short-lived certificates on every start; the CA persists.
 		return mtls.WriteWorkload(filepath.Join(dir, "certs", name), ca, id, 24*time.Hour)
 	}
-	adminToken, err := randomToken()
-	if err != nil {
-		return err
-	}
-
-	st := suite.State{TrustDomain: *trustDomain, Services: map[string]suite.Endpoints{}, AdminToken: adminToken}
+	st := suite.State{TrustDomain: *trustDomain, Services: map[string]suite.Endpoints{}}
 	for _, svc := range order {
 		var ep suite.Endpoints
 		if ep.Admin, err = freeAddr(); err != nil {
@@ -147,6 +145,12 @@ func devUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return fmt.Errorf("audit verifier keys: %w", err)
 		}
 	}
+	adminNote := ""
+	if _, ok := m.Service("identity"); ok {
+		if adminNote, err = bootstrapAdmin(ctx, dir, &st, stderr); err != nil {
+			return fmt.Errorf("first admin: %w", err)
+		}
+	}
 	if err := suite.WriteState(dir, st); err != nil {
 		return err
 	}
@@ -162,10 +166,9 @@ func devUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	fmt.Fprintf(stdout, `  dev CA:        %s
-  operator token: %s  (Authorization: Bearer ... on every /v1 route)
   state:          %s  (addresses in %s)
-Press Ctrl-C to stop.
-`, filepath.Join(dir, "ca", "ca.pem"), adminToken, dir, suite.StateFile)
+%sPress Ctrl-C to stop.
+`, filepath.Join(dir, "ca", "ca.pem"), dir, suite.StateFile, adminNote)
 
 	<-ctx.Done()
 	fmt.Fprintln(stdout, "stopping...")
@@ -187,9 +190,7 @@ func devEnv(dir string, st suite.State, svc suite.Service, f mtls.Files) []strin
 		env = append(env, "SOTTO_GRPC_ADDR="+ep.GRPC)
 	}
 	if ep.HTTP != "" {
-		env = append(env, "SOTTO_HTTP_ADDR="+strings.TrimPrefix(ep.HTTP, "http://"),
-			// The edge's operator token (ADR 0003).
-			"SOTTO_GATEWAY_ADMIN_TOKEN="+st.AdminToken)
+		env = append(env, "SOTTO_HTTP_ADDR="+strings.TrimPrefix(ep.HTTP, "http://"))
 	}
 	for _, callee := range svc.Calls {
 		env = append(env, suite.EnvPrefix(callee)+"ADDR="+st.Services[callee].GRPC)
@@ -448,12 +449,39 @@ func freeAddr() (string, error) {
 	return l.Addr().String(), nil
 }
 
-func randomToken() (string, error) {
-	b := make([]byte, 24)
-	if _, err := rand.Read(b); err != nil {
+// bootstrapAdmin creates the suite's first administrator through identity's
+// BootstrapAdmin (allowed to the CLI workload only, and only while no admin
+// exists) and returns what to print: the address and the generated
+// password. The admin must enrol a second factor at first login before any
+// operator route opens (they need aal2). A state directory from an earlier
+// run already has its admin.
+func bootstrapAdmin(ctx context.Context, dir string, st *suite.State, stderr io.Writer) (string, error) {
+	addr, err := st.Addr("identity")
+	if err != nil {
 		return "", err
 	}
-	return hex.EncodeToString(b), nil
+	src, err := mtls.NewFileSource(st.CLI, logging.New(stderr, "sotto-cli", 8))
+	if err != nil {
+		return "", err
+	}
+	conn, err := dial.Service(addr, src, "identity", nil)
+	if err != nil {
+		return "", err
+	}
+	defer conn.Close()
+	email := "admin@" + st.TrustDomain
+	resp, err := identityv1.NewIdentityServiceClient(conn).BootstrapAdmin(ctx, &identityv1.BootstrapAdminRequest{Email: email})
+	if status.Code(err) == codes.FailedPrecondition {
+		return fmt.Sprintf("  admin:          %s (created by an earlier run in this state directory)\n", email), nil
+	}
+	if err != nil {
+		return "", err
+	}
+	st.Admin = suite.Admin{Email: email, InitialPassword: resp.GetInitialPassword()}
+	return fmt.Sprintf(`  admin:          %s  password: %s
+                  (shown once; log in through the gateway and enrol a second factor:
+                  the operator routes need aal2)
+`, email, resp.GetInitialPassword()), nil
 }
 
 // auditVerifierKeys reads the public halves of the audit log's checkpoint

@@ -32,14 +32,23 @@ type State struct {
 	Services    map[string]Endpoints `json:"services"`
 	// GatewayURL is the REST edge's base URL (the gateway's HTTP endpoint).
 	GatewayURL string `json:"gateway_url"`
-	// AdminToken is the operator bearer token of the gateway (ADR 0003).
-	AdminToken string `json:"admin_token"`
+	// Admin is the first administrator `sotto dev up` created (empty when
+	// the state directory already had one). A development convenience for
+	// tests and the person at the terminal: the password is generated, and
+	// nothing opens to it alone (operator routes need a second factor).
+	Admin Admin `json:"admin,omitzero"`
 	// CLI is the operator CLI's workload certificate (spiffe://.../sotto-cli).
 	CLI mtls.Files `json:"cli_identity"`
 	// AuditVerifierKeys are the note verifier keys of the audit log's
 	// checkpoint key, every version, read from the key store (not from the
 	// audit service) when the suite started.
 	AuditVerifierKeys []string `json:"audit_verifier_keys"`
+}
+
+// Admin is a staff account's login.
+type Admin struct {
+	Email           string `json:"email"`
+	InitialPassword string `json:"initial_password"`
 }
 
 // Addr is the gRPC address of the named service, or an error naming it.

@@ -56,7 +56,7 @@ func startSuite(t *testing.T, env ...string) *suite {
 // through the gateway.
 func (s *suite) auditTreeSize() (string, error) {
 	req, _ := http.NewRequest(http.MethodGet, s.Info.GatewayURL+"/v1/audit/checkpoint", nil)
-	req.Header.Set("Authorization", "Bearer "+s.Info.AdminToken)
+	req.Header.Set("Authorization", "Bearer "+s.OperatorToken())
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return "", err

@@ -40,6 +40,12 @@ type Suite struct {
 	State string // the suite's state directory
 	Info  Info
 
+	// The first admin's session (OperatorToken).
+	opMu      sync.Mutex
+	opToken   string
+	opRefresh string
+	opExpires time.Time
+
 	cmd  *exec.Cmd
 	out  *SyncBuffer
 	done chan struct{} // closed when the process has exited
@@ -190,7 +196,7 @@ func (r Response) Reason() string {
 }
 
 // Request sends method path (with body, if any) to the gateway; token is
-// the operator bearer token ("" for none).
+// an access token ("" for none).
 func (s *Suite) Request(method, path, token, body string) Response {
 	t := s.T
 	t.Helper()

@@ -59,7 +59,7 @@ func TestConcurrentRecordsShareCalls(t *testing.T) {
 		t.Errorf("good record failed: %v", err)
 	}
 	for c := 0; c < callers; c++ {
-		r := s.get(fmt.Sprintf("/v1/audit/events?subject=cus_batch_%d&page_size=100", c), s.Info.AdminToken)
+		r := s.get(fmt.Sprintf("/v1/audit/events?subject=cus_batch_%d&page_size=100", c), s.OperatorToken())
 		if n := strings.Count(r.raw, `"event_id"`); n != each {
 			t.Fatalf("caller %d: %d events in the log, want %d", c, n, each)
 		}

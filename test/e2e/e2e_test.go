@@ -95,7 +95,7 @@ func TestDevUpAppendReadVerifyTamper(t *testing.T) {
 	}
 
 	// An operator reads them back through the gateway's REST API.
-	r := s.get("/v1/audit/events?subject=cus_1", s.Info.AdminToken)
+	r := s.get("/v1/audit/events?subject=cus_1", s.OperatorToken())
 	if r.code != http.StatusOK {
 		t.Fatalf("list: %d %s", r.code, r.raw)
 	}
@@ -106,7 +106,7 @@ func TestDevUpAppendReadVerifyTamper(t *testing.T) {
 	if strings.Contains(r.raw, `"cus_1"`) {
 		t.Fatal("raw subject identifier in the REST response")
 	}
-	if r := s.get("/v1/audit/events/"+ids[0], s.Info.AdminToken); r.code != http.StatusOK || !strings.Contains(r.raw, "spiffe://sotto.local/tokenvault") {
+	if r := s.get("/v1/audit/events/"+ids[0], s.OperatorToken()); r.code != http.StatusOK || !strings.Contains(r.raw, "spiffe://sotto.local/tokenvault") {
 		t.Fatalf("get: %d %s", r.code, r.raw)
 	}
 
@@ -118,12 +118,12 @@ func TestDevUpAppendReadVerifyTamper(t *testing.T) {
 	}{
 		{"no token", "/v1/audit/events", "", http.StatusUnauthorized, "UNAUTHENTICATED"},
 		{"wrong token", "/v1/audit/events", "nope", http.StatusUnauthorized, "UNAUTHENTICATED"},
-		{"bad uuid", "/v1/audit/events/not-a-uuid", s.Info.AdminToken, http.StatusBadRequest, "INVALID_ARGUMENT"},
-		{"bad page size", "/v1/audit/events?page_size=abc", s.Info.AdminToken, http.StatusBadRequest, "MALFORMED_REQUEST"},
-		{"page size too big", "/v1/audit/events?page_size=5000", s.Info.AdminToken, http.StatusBadRequest, "INVALID_ARGUMENT"},
-		{"bad page token", "/v1/audit/events?page_token=zzz", s.Info.AdminToken, http.StatusBadRequest, "INVALID_PAGE_TOKEN"},
-		{"unknown event", "/v1/audit/events/" + "0193a5b0-0000-7000-8000-000000000000", s.Info.AdminToken, http.StatusNotFound, "EVENT_NOT_FOUND"},
-		{"no route", "/v1/nothing", s.Info.AdminToken, http.StatusNotFound, "ROUTE_NOT_FOUND"},
+		{"bad uuid", "/v1/audit/events/not-a-uuid", s.OperatorToken(), http.StatusBadRequest, "INVALID_ARGUMENT"},
+		{"bad page size", "/v1/audit/events?page_size=abc", s.OperatorToken(), http.StatusBadRequest, "MALFORMED_REQUEST"},
+		{"page size too big", "/v1/audit/events?page_size=5000", s.OperatorToken(), http.StatusBadRequest, "INVALID_ARGUMENT"},
+		{"bad page token", "/v1/audit/events?page_token=zzz", s.OperatorToken(), http.StatusBadRequest, "INVALID_PAGE_TOKEN"},
+		{"unknown event", "/v1/audit/events/" + "0193a5b0-0000-7000-8000-000000000000", s.OperatorToken(), http.StatusNotFound, "EVENT_NOT_FOUND"},
+		{"no route", "/v1/nothing", s.OperatorToken(), http.StatusNotFound, "ROUTE_NOT_FOUND"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := s.get(tc.path, tc.token)
@@ -139,7 +139,7 @@ func TestDevUpAppendReadVerifyTamper(t *testing.T) {
 	// Wait for a checkpoint that covers everything (the five records and
 	// the two refused authentications the gateway audits), then verify.
 	waitCheckpoint(t, s, "7")
-	if r := s.get("/v1/audit/events?action=gateway.operator_authenticate", s.Info.AdminToken); r.code != http.StatusOK ||
+	if r := s.get("/v1/audit/events?action=gateway.authenticate", s.OperatorToken()); r.code != http.StatusOK ||
 		strings.Count(r.raw, "OUTCOME_DENIED") != 2 || strings.Contains(r.raw, "nope") {
 		t.Fatalf("refused authentications in the audit log: %d %s", r.code, r.raw)
 	}
@@ -215,7 +215,7 @@ func TestDevUpAppendReadVerifyTamper(t *testing.T) {
 	// Where the altered column would put the event into another subject's
 	// results, the service refuses to answer from it (hiding it from cus_1
 	// is what verify reported above).
-	if r := s2.get("/v1/audit/events?subject=cus_0", s2.Info.AdminToken); r.code != http.StatusInternalServerError || strings.Contains(r.raw, ids[1]) {
+	if r := s2.get("/v1/audit/events?subject=cus_0", s2.OperatorToken()); r.code != http.StatusInternalServerError || strings.Contains(r.raw, ids[1]) {
 		t.Errorf("search over an altered index: %d %s", r.code, r.raw)
 	}
 
@@ -240,7 +240,7 @@ func waitCheckpoint(t *testing.T, s *suite, size string) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		r := s.get("/v1/audit/checkpoint", s.Info.AdminToken)
+		r := s.get("/v1/audit/checkpoint", s.OperatorToken())
 		cp, _ := r.body["checkpoint"].(map[string]any)
 		if cp["tree_size"] == size {
 			return
@@ -316,7 +316,7 @@ func TestProductionBackends(t *testing.T) {
 	if err := s.auditClient("identity").Record(ctx, e); err != nil {
 		t.Fatal(err)
 	}
-	r := s.get("/v1/audit/events/"+e.ID, s.Info.AdminToken)
+	r := s.get("/v1/audit/events/"+e.ID, s.OperatorToken())
 	if r.code != http.StatusOK || !strings.Contains(r.raw, "MFA_REQUIRED") {
 		t.Fatalf("get: %d %s", r.code, r.raw)
 	}

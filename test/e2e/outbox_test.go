@@ -79,11 +79,11 @@ func TestOutboxDeliversCommittedEventsOnly(t *testing.T) {
 		if n, _ := outbox.Pending(ctx); n != 0 {
 			t.Fatalf("pending after flush: %d", n)
 		}
-		r := s2.get("/v1/audit/events/"+committed.ID, s2.Info.AdminToken)
+		r := s2.get("/v1/audit/events/"+committed.ID, s2.OperatorToken())
 		if r.code != http.StatusOK || !strings.Contains(r.raw, "spiffe://sotto.local/consent") {
 			t.Fatalf("committed event not in the log: %d %s", r.code, r.raw)
 		}
-		if r := s2.get("/v1/audit/events/"+rolledBack.ID, s2.Info.AdminToken); r.code != http.StatusNotFound {
+		if r := s2.get("/v1/audit/events/"+rolledBack.ID, s2.OperatorToken()); r.code != http.StatusNotFound {
 			t.Fatalf("rolled-back event reached the log: %d %s", r.code, r.raw)
 		}
 
@@ -94,7 +94,7 @@ func TestOutboxDeliversCommittedEventsOnly(t *testing.T) {
 		if n, err := outbox.Flush(ctx); err != nil || n != 1 {
 			t.Fatalf("redelivery flush: %d, %v", n, err)
 		}
-		list := s2.get("/v1/audit/events?subject=cus_7", s2.Info.AdminToken)
+		list := s2.get("/v1/audit/events?subject=cus_7", s2.OperatorToken())
 		if strings.Count(list.raw, committed.ID) != 1 {
 			t.Fatalf("redelivered event logged %d times", strings.Count(list.raw, committed.ID))
 		}
@@ -116,7 +116,7 @@ func TestOutboxDeliversCommittedEventsOnly(t *testing.T) {
 		if n, _ := outbox.Pending(ctx); n != 0 {
 			t.Fatalf("pending after flush: %d, want 0", n)
 		}
-		if r := s2.get("/v1/audit/events/"+after.ID, s2.Info.AdminToken); r.code != http.StatusOK {
+		if r := s2.get("/v1/audit/events/"+after.ID, s2.OperatorToken()); r.code != http.StatusOK {
 			t.Fatalf("event behind the refused one not delivered: %d", r.code)
 		}
 

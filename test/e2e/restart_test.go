@@ -55,7 +55,7 @@ func serving(s *suite) bool {
 		return false
 	}
 	resp.Body.Close()
-	return resp.StatusCode == http.StatusOK && s.get("/v1/audit/checkpoint", s.Info.AdminToken).code == http.StatusOK
+	return resp.StatusCode == http.StatusOK && s.get("/v1/audit/checkpoint", s.OperatorToken()).code == http.StatusOK
 }
 
 func childPID(t *testing.T, parent int, name string) int {

@@ -55,7 +55,7 @@ func TestCLIRotatesTokenvaultKeys(t *testing.T) {
 		}
 	}
 
-	r := s.post("/v1/tokens:tokenize", s.Info.AdminToken, `{"subject":"cus_rot","scope":"conv_1","items":[
+	r := s.post("/v1/tokens:tokenize", s.OperatorToken(), `{"subject":"cus_rot","scope":"conv_1","items":[
 		{"value":"Jane Doe","data_type":"DATA_TYPE_NAME"},
 		{"value":"+447700900123","data_type":"DATA_TYPE_PHONE"}]}`)
 	if r.code != http.StatusOK {
@@ -105,7 +105,7 @@ func TestCLIRotatesTokenvaultKeys(t *testing.T) {
 
 	// Both rotations are in the audit log as the CLI's.
 	for _, action := range []string{"tokenvault.rotate_subject_key", "tokenvault.rotate_keys"} {
-		list := s.get("/v1/audit/events?action="+action, s.Info.AdminToken)
+		list := s.get("/v1/audit/events?action="+action, s.OperatorToken())
 		if list.code != http.StatusOK || !strings.Contains(list.raw, `"caller_workload":"spiffe://sotto.local/sotto-cli"`) {
 			t.Fatalf("audit events %s: %d %s", action, list.code, list.raw)
 		}

@@ -26,7 +26,7 @@ func TestTokenvaultEndToEnd(t *testing.T) {
 	ctx := context.Background()
 
 	// A frontend tokenizes through the gateway's REST API.
-	r := s.post("/v1/tokens:tokenize", s.Info.AdminToken, `{"subject":"cus_77","scope":"conv_9","items":[
+	r := s.post("/v1/tokens:tokenize", s.OperatorToken(), `{"subject":"cus_77","scope":"conv_9","items":[
 		{"value":"Jane Doe","data_type":"DATA_TYPE_NAME"},
 		{"value":"4242 4242 4242 4242","data_type":"DATA_TYPE_CARD_NUMBER","format":"TOKEN_FORMAT_CARD"},
 		{"value":"4242424242424241","data_type":"DATA_TYPE_CARD_NUMBER"}]}`)
@@ -47,14 +47,14 @@ func TestTokenvaultEndToEnd(t *testing.T) {
 	}
 
 	// Masked views without detokenizing.
-	r = s.post("/v1/tokens:mask", s.Info.AdminToken, `{"tokens":["`+card+`"]}`)
+	r = s.post("/v1/tokens:mask", s.OperatorToken(), `{"tokens":["`+card+`"]}`)
 	if r.code != http.StatusOK || !strings.Contains(r.raw, "4242") || strings.Contains(r.raw, "4242424242424242") {
 		t.Fatalf("mask: %d %s", r.code, r.raw)
 	}
 
 	// The gateway may not detokenize (no end-user authentication yet): a
 	// per-token, explained denial, and no value.
-	r = s.post("/v1/tokens:detokenize", s.Info.AdminToken, `{"tokens":["`+name+`"],"purpose":"order_support"}`)
+	r = s.post("/v1/tokens:detokenize", s.OperatorToken(), `{"tokens":["`+name+`"],"purpose":"order_support"}`)
 	if r.code != http.StatusOK || !strings.Contains(r.raw, "CALLER_NOT_ALLOWED") || strings.Contains(r.raw, "Jane") {
 		t.Fatalf("gateway detokenize: %d %s", r.code, r.raw)
 	}
@@ -69,7 +69,7 @@ func TestTokenvaultEndToEnd(t *testing.T) {
 		{"too many items", `{"subject":"cus_1","items":[` + strings.Repeat(`{"value":"x","data_type":"DATA_TYPE_NAME"},`, 1000) + `{"value":"x","data_type":"DATA_TYPE_NAME"}]}`, "INVALID_ARGUMENT"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r := s.post("/v1/tokens:tokenize", s.Info.AdminToken, tc.body)
+			r := s.post("/v1/tokens:tokenize", s.OperatorToken(), tc.body)
 			if r.code != http.StatusBadRequest || errorReason(r) != tc.reason {
 				t.Fatalf("got %d %s, want 400 %s", r.code, r.raw, tc.reason)
 			}
@@ -89,7 +89,7 @@ func TestTokenvaultEndToEnd(t *testing.T) {
 	if det.Results[1].Value != "" || det.Results[1].Decision.GetReason() != "DATA_TYPE_NOT_ALLOWED" {
 		t.Fatalf("card must stay hidden from conversation: %v", det.Results[1])
 	}
-	list := s.get("/v1/audit/events?subject=cus_77&action=tokenvault.detokenize", s.Info.AdminToken)
+	list := s.get("/v1/audit/events?subject=cus_77&action=tokenvault.detokenize", s.OperatorToken())
 	if !strings.Contains(list.raw, `"caller_workload":"spiffe://sotto.local/conversation"`) ||
 		!strings.Contains(list.raw, `"actor_workload":"spiffe://sotto.local/tokenvault"`) ||
 		!strings.Contains(list.raw, "OUTCOME_DENIED") || strings.Contains(list.raw, "Jane") {
@@ -97,7 +97,7 @@ func TestTokenvaultEndToEnd(t *testing.T) {
 	}
 	// Tokenize was recorded through tokenvault's outbox.
 	deadline := time.Now().Add(20 * time.Second)
-	for !strings.Contains(s.get("/v1/audit/events?subject=cus_77&action=tokenvault.tokenize", s.Info.AdminToken).raw, "tokenvault.tokenize") {
+	for !strings.Contains(s.get("/v1/audit/events?subject=cus_77&action=tokenvault.tokenize", s.OperatorToken()).raw, "tokenvault.tokenize") {
 		if time.Now().After(deadline) {
 			t.Fatal("tokenize never reached the audit log through the outbox")
 		}

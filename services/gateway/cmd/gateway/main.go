@@ -4,9 +4,13 @@ package main
 import (
 	"context"
 	"net/http"
+	"time"
 
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 
+	identityv1 "github.com/sottohq/sotto/gen/go/sotto/identity/v1"
+	"github.com/sottohq/sotto/pkg/accesstoken"
+	"github.com/sottohq/sotto/pkg/enduser"
 	"github.com/sottohq/sotto/pkg/service"
 	"github.com/sottohq/sotto/pkg/suite"
 	"github.com/sottohq/sotto/services/gateway/internal/config"
@@ -44,13 +48,37 @@ func register(ctx context.Context, s *service.Service) error {
 	}
 	authAudit := gateway.NewAuthAuditor(audit, s.Logger(), 1024)
 	s.Go("auth-audit", authAudit.Run)
-	handler, err := gateway.New(ctx, backends, gateway.Options{
-		MaxBodyBytes: cfg.MaxBodyBytes, AdminToken: cfg.AdminToken, Logger: s.Logger(), AuthAudit: authAudit})
+	// Access tokens are checked at the edge with identity's keys and
+	// revocation feed (ADR 0009), and again by each service.
+	identity, err := s.Dial("identity")
 	if err != nil {
 		return err
 	}
-	if cfg.AdminToken == "" {
-		s.Logger().Warn("no admin token configured: operator routes are closed")
+	idc := identityv1.NewIdentityServiceClient(identity)
+	keys := enduser.IdentityKeys(idc)
+	revocations := enduser.NewRevocations(enduser.NewIdentityRevocations(idc), enduser.WithRevocationsLogger(s.Logger()))
+	s.Go("jwks", keys.Run)
+	s.Go("revocations", revocations.Run)
+	verifier, err := accesstoken.NewVerifier(keys, "spiffe://"+s.TrustDomain()+"/identity")
+	if err != nil {
+		return err
+	}
+	auth, err := enduser.NewAuthenticator(verifier, revocations, enduser.Policy{})
+	if err != nil {
+		return err
+	}
+	handler, err := gateway.New(ctx, backends, gateway.Options{
+		MaxBodyBytes: cfg.MaxBodyBytes, Auth: auth, Logger: s.Logger(), AuthAudit: authAudit,
+		TrustedProxies: cfg.TrustedProxies, AuthRatePerMinute: cfg.AuthRatePerMinute, AuthBurst: cfg.AuthBurst,
+		JWKS: func(ctx context.Context) ([]byte, time.Duration, error) {
+			resp, err := idc.GetJwks(ctx, &identityv1.GetJwksRequest{})
+			if err != nil {
+				return nil, 0, err
+			}
+			return resp.GetJwksJson(), resp.GetMaxAge().AsDuration(), nil
+		}})
+	if err != nil {
+		return err
 	}
 	tel := s.Telemetry()
 	// The gateway is the public edge: incoming trace context starts a new

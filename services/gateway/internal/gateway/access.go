@@ -6,9 +6,8 @@ import (
 	"encoding/hex"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"time"
-
-	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 )
 
 // requestInfo is filled in while a request is served and logged when it is
@@ -17,6 +16,8 @@ import (
 type requestInfo struct {
 	route  string
 	caller string
+	// clientIP is the client's address (clientIP), never logged.
+	clientIP netip.Addr
 }
 
 type requestInfoKey struct{}
@@ -26,11 +27,9 @@ func infoOf(ctx context.Context) *requestInfo {
 	return ri
 }
 
-// Caller kinds at the edge.
-const (
-	callerAnonymous = "anonymous"
-	callerOperator  = "operator"
-)
+// callerAnonymous is the caller kind of a request without a verified
+// token; a verified one is logged by its kind (customer, staff, client).
+const callerAnonymous = "anonymous"
 
 // accessLog writes one line per request: method, route pattern, status,
 // duration, caller kind and a request ID, which is also sent back as
@@ -66,19 +65,6 @@ func accessLog(logger *slog.Logger, next http.Handler) http.Handler {
 			slog.String("caller", ri.caller),
 			slog.String("request_id", id))
 	})
-}
-
-// routePattern is a grpc-gateway middleware: it runs once a route matched
-// and records the route's pattern for the access log.
-func routePattern(next runtime.HandlerFunc) runtime.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request, params map[string]string) {
-		if ri := infoOf(r.Context()); ri != nil {
-			if p, ok := runtime.HTTPPattern(r.Context()); ok {
-				ri.route = r.Method + " " + p.String()
-			}
-		}
-		next(w, r, params)
-	}
 }
 
 type statusRecorder struct {

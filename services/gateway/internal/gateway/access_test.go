@@ -16,6 +16,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
+	"github.com/sottohq/sotto/pkg/accesstoken"
 	"github.com/sottohq/sotto/pkg/auditclient"
 	"github.com/sottohq/sotto/pkg/logging"
 )
@@ -35,7 +36,7 @@ func (r *recorded) Record(_ context.Context, events ...auditclient.Event) error 
 	return nil
 }
 
-func gatewayWithLog(t *testing.T, token string, audit *AuthAuditor) (http.Handler, *bytes.Buffer) {
+func gatewayWithLog(t *testing.T, audit *AuthAuditor) (http.Handler, *bytes.Buffer) {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -46,7 +47,7 @@ func gatewayWithLog(t *testing.T, token string, audit *AuthAuditor) (http.Handle
 	var buf bytes.Buffer
 	logger := logging.New(&syncWriter{w: &buf}, "gateway", slog.LevelInfo)
 	h, err := New(context.Background(), []Backend{testBackend(t, "audit", dead, []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}...)},
-		Options{MaxBodyBytes: 1024, AdminToken: token, Logger: logger, AuthAudit: audit})
+		Options{MaxBodyBytes: 1024, Auth: tokens(t), Logger: logger, AuthAudit: audit})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,11 +69,12 @@ func (s *syncWriter) Write(b []byte) (int, error) {
 // status, caller kind and a request ID that the client also gets; nothing
 // from the path, query, headers or body.
 func TestAccessLog(t *testing.T) {
-	h, buf := gatewayWithLog(t, "secret", nil)
+	h, buf := gatewayWithLog(t, nil)
+	admin := adminToken(t)
 	const canary = "jane.canary@example.com"
 	for _, tc := range []struct{ method, target, token, route, caller string }{
-		{http.MethodGet, "/v1/audit/events/" + canary + "?subject=" + canary, "secret", "GET /v1/audit/events/{event_id=*}", callerOperator},
-		{http.MethodGet, "/v1/audit/events?subject=" + canary, canary, "unmatched", callerAnonymous},
+		{http.MethodGet, "/v1/audit/events/" + canary + "?subject=" + canary, admin, "GET /v1/audit/events/{event_id}", "staff"},
+		{http.MethodGet, "/v1/audit/events?subject=" + canary, canary, "GET /v1/audit/events", callerAnonymous},
 		{http.MethodGet, "/healthz", "", "GET /healthz", callerAnonymous},
 	} {
 		buf.Reset()
@@ -99,15 +101,17 @@ func TestAccessLog(t *testing.T) {
 	}
 }
 
-// TestRefusedAuthenticationIsAudited: every refused operator authentication
-// becomes a denied audit event with a stable reason and the request ID,
-// and never the token presented.
+// TestRefusedAuthenticationIsAudited: every refused authentication at the
+// edge (no token, a bad one, a customer on an operator route) becomes a
+// denied audit event with a stable reason and the request ID, and never the
+// token presented.
 func TestRefusedAuthenticationIsAudited(t *testing.T) {
 	rec := &recorded{}
 	audit := NewAuthAuditor(rec, slog.New(slog.DiscardHandler), 16)
-	h, _ := gatewayWithLog(t, "secret", audit)
+	h, _ := gatewayWithLog(t, audit)
+	admin := adminToken(t)
 	var ids []string
-	for _, token := range []string{"", "guess-canary-token", "secret"} {
+	for _, token := range []string{"", "guess-canary-token", customerToken(t), admin} {
 		req := httptest.NewRequest(http.MethodGet, "/v1/audit/events", nil)
 		if token != "" {
 			req.Header.Set("Authorization", "Bearer "+token)
@@ -121,15 +125,15 @@ func TestRefusedAuthenticationIsAudited(t *testing.T) {
 	audit.Run(ctx) // drains the queue and returns
 	var got []string
 	for _, e := range rec.events {
-		if e.Action != ActionOperatorAuth || e.Outcome != auditclient.Denied {
-			t.Errorf("event %+v, want a denied %s", e, ActionOperatorAuth)
+		if e.Action != ActionEdgeAuth || e.Outcome != auditclient.Denied {
+			t.Errorf("event %+v, want a denied %s", e, ActionEdgeAuth)
 		}
 		if strings.Contains(e.Reason+e.ResourceID, "canary") {
 			t.Errorf("event carries the presented token: %+v", e)
 		}
 		got = append(got, e.Reason+" "+e.ResourceID)
 	}
-	want := []string{"MISSING_TOKEN " + ids[0], "INVALID_TOKEN " + ids[1]}
+	want := []string{"MISSING_TOKEN " + ids[0], accesstoken.ReasonTokenMalformed + " " + ids[1], "INSUFFICIENT_ACCESS " + ids[2]}
 	if !slices.Equal(got, want) {
 		t.Errorf("audited %v, want %v (the accepted request is not an event)", got, want)
 	}
@@ -139,7 +143,7 @@ func TestRefusedAuthenticationIsAudited(t *testing.T) {
 // answered at once and the excess is dropped (counted), not waited for.
 func TestAuthAuditNeverBlocksTheEdge(t *testing.T) {
 	audit := NewAuthAuditor(&recorded{}, slog.New(slog.DiscardHandler), 2)
-	h, _ := gatewayWithLog(t, "secret", audit)
+	h, _ := gatewayWithLog(t, audit)
 	for range 10 {
 		w := httptest.NewRecorder()
 		h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/v1/audit/events", nil))

@@ -10,16 +10,16 @@ import (
 	"github.com/sottohq/sotto/pkg/logging"
 )
 
-// ActionOperatorAuth is the audit action of a refused operator
-// authentication at the edge.
-const ActionOperatorAuth = "gateway.operator_authenticate"
+// ActionEdgeAuth is the audit action of a refused authentication at the
+// edge (no token, a bad one, or too little access for the route).
+const ActionEdgeAuth = "gateway.authenticate"
 
 // Recorder sends audit events (pkg/auditclient's Client).
 type Recorder interface {
 	Record(ctx context.Context, events ...auditclient.Event) error
 }
 
-// AuthAuditor records refused operator authentications in the audit log
+// AuthAuditor records refused authentications in the audit log
 // without making the refusal wait for it: events queue in a bounded buffer
 // and a background loop records them in batches. A flood of bad tokens
 // therefore costs the audit service one batched call per round, not one call
@@ -41,7 +41,7 @@ func NewAuthAuditor(rec Recorder, logger *slog.Logger, capacity int) *AuthAudito
 // stable code (MISSING_TOKEN, INVALID_TOKEN, ROUTES_CLOSED), never the
 // token presented.
 func (a *AuthAuditor) Refused(ctx context.Context, reason, requestID string) {
-	e := auditclient.New(ctx, ActionOperatorAuth, auditclient.Denied)
+	e := auditclient.New(ctx, ActionEdgeAuth, auditclient.Denied)
 	e.Reason = reason
 	e.ResourceType = "request"
 	e.ResourceID = requestID

@@ -209,10 +209,11 @@ func TestErrorBodiesMatchOpenAPI(t *testing.T) {
 	h, err := New(context.Background(), []Backend{
 		testBackend(t, "audit", dead, []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}...),
 		testBackend(t, "tokenvault", tvAddr, tvDial...),
-	}, Options{MaxBodyBytes: 1024, AdminToken: "secret"})
+	}, Options{MaxBodyBytes: 1024, Auth: tokens(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
+	admin := adminToken(t)
 
 	bodies := map[string]map[string]any{}
 	for _, tc := range []struct {
@@ -220,11 +221,11 @@ func TestErrorBodiesMatchOpenAPI(t *testing.T) {
 		code                            int
 	}{
 		{"unauthenticated", http.MethodGet, "/v1/audit/events", "", "", http.StatusUnauthorized},
-		{"violations", http.MethodPost, "/v1/tokens:tokenize", "secret", `{"subject":"","items":[]}`, http.StatusBadRequest},
-		{"malformed", http.MethodPost, "/v1/tokens:tokenize", "secret", `{`, http.StatusBadRequest},
-		{"unknown route", http.MethodGet, "/v2/nothing", "secret", "", http.StatusNotFound},
-		{"too large", http.MethodPost, "/v1/tokens:tokenize", "secret", strings.Repeat("x", 2048), http.StatusRequestEntityTooLarge},
-		{"backend down", http.MethodGet, "/v1/audit/events", "secret", "", http.StatusServiceUnavailable},
+		{"violations", http.MethodPost, "/v1/tokens:tokenize", admin, `{"subject":"","items":[]}`, http.StatusBadRequest},
+		{"malformed", http.MethodPost, "/v1/tokens:tokenize", admin, `{`, http.StatusBadRequest},
+		{"unknown route", http.MethodGet, "/v2/nothing", admin, "", http.StatusNotFound},
+		{"too large", http.MethodPost, "/v1/tokens:tokenize", admin, strings.Repeat("x", 2048), http.StatusRequestEntityTooLarge},
+		{"backend down", http.MethodGet, "/v1/audit/events", admin, "", http.StatusServiceUnavailable},
 	} {
 		code, body := do(h, tc.method, tc.path, tc.token, tc.body)
 		if code != tc.code || body == nil {

@@ -4,12 +4,15 @@
 package gateway
 
 import (
+	"cmp"
 	"context"
-	"crypto/subtle"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
@@ -23,6 +26,7 @@ import (
 	"github.com/sottohq/sotto/gen"
 	apiv1 "github.com/sottohq/sotto/gen/go/sotto/api/v1"
 	auditv1 "github.com/sottohq/sotto/gen/go/sotto/audit/v1"
+	identityv1 "github.com/sottohq/sotto/gen/go/sotto/identity/v1"
 	tokenvaultv1 "github.com/sottohq/sotto/gen/go/sotto/tokenvault/v1"
 )
 
@@ -46,18 +50,29 @@ type registerFunc func(context.Context, *runtime.ServeMux, *grpc.ClientConn) err
 // with rest: true and no line here fails the gateway's start and its tests.
 var routes = map[string]registerFunc{
 	"audit":      auditv1.RegisterAuditServiceHandler,
+	"identity":   identityv1.RegisterIdentityServiceHandler,
 	"tokenvault": tokenvaultv1.RegisterTokenVaultServiceHandler,
 }
 
 // Options tune the handler.
 type Options struct {
 	MaxBodyBytes int64
-	// AdminToken guards operator routes; empty disables them.
-	AdminToken string
+	// Auth verifies access tokens (required: without it no route but the
+	// public ones could be served, so New refuses to start).
+	Auth Authenticator
+	// JWKS returns identity's JSON Web Key Set and how long it may be
+	// cached, served at /.well-known/jwks.json; nil serves 404.
+	JWKS func(context.Context) ([]byte, time.Duration, error)
+	// TrustedProxies are the load balancers in front of the gateway whose
+	// X-Forwarded-For entries are believed.
+	TrustedProxies []netip.Prefix
+	// AuthRatePerMinute and AuthBurst limit the public authentication
+	// routes per client address (IPv6 per /64).
+	AuthRatePerMinute, AuthBurst int
 	// Logger records internal errors (never request content) and the
 	// access log.
 	Logger *slog.Logger
-	// AuthAudit records refused operator authentications; nil records none.
+	// AuthAudit records refused authentications; nil records none.
 	AuthAudit *AuthAuditor
 }
 
@@ -67,18 +82,26 @@ func New(ctx context.Context, backends []Backend, opts Options) (http.Handler, e
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
+	if opts.Auth == nil {
+		return nil, errors.New("gateway: no access-token authenticator")
+	}
+	g := &edge{auth: opts.Auth, audit: opts.AuthAudit,
+		limiter: newIPLimiter(cmp.Or(opts.AuthRatePerMinute, 30), cmp.Or(opts.AuthBurst, 10), 100_000)}
 	mux := runtime.NewServeMux(
 		// Match routes on the path as sent: an encoded "/" (%2F) stays part of
 		// a segment instead of creating a route the guard below never saw.
 		runtime.WithUnescapingMode(runtime.UnescapingModeAllExceptReserved),
-		// No HTTP headers travel on as gRPC metadata (requireAdmin also
-		// removes the operator token, which grpc-gateway forwards regardless).
+		// No HTTP headers travel on as gRPC metadata but the access token
+		// (grpc-gateway forwards Authorization itself; the edge has checked
+		// it, or removed it) and what edgeMetadata sets.
 		runtime.WithIncomingHeaderMatcher(func(string) (string, bool) { return "", false }),
+		runtime.WithMetadata(edgeMetadata),
+		runtime.WithForwardResponseOption(sessionCookies),
 		// grpc-gateway keeps the query parser process-wide; one gateway per process.
 		runtime.SetQueryParameterParser(strictQueryParser{}),
 		runtime.WithErrorHandler(errorHandler(logger)),
 		runtime.WithRoutingErrorHandler(routingErrorHandler),
-		runtime.WithMiddlewares(routePattern),
+		runtime.WithMiddlewares(g.middleware),
 		// A form POST (or X-HTTP-Method-Override) must not reach a GET route:
 		// the fallback would let a cross-site form trigger reads and skip
 		// what a method check in front of the mux decides.
@@ -108,10 +131,14 @@ func New(ctx context.Context, backends []Backend, opts Options) (http.Handler, e
 		w.Write(gen.OpenAPI)
 	})
 	root.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
-	// Every API route is an operator route today, so the guard covers the
-	// whole API rather than path prefixes that an encoded path could dodge.
-	root.Handle("/", requireAdmin(opts.AdminToken, opts.AuthAudit, mux))
-	return accessLog(logger, limitBody(opts.MaxBodyBytes, validURL(root))), nil
+	if opts.JWKS != nil {
+		root.Handle("GET /.well-known/jwks.json", jwksHandler(logger, opts.JWKS))
+	}
+	// Every API route passes the edge's middleware (g.middleware) once
+	// grpc-gateway matched it, so the rule applied is the matched route's,
+	// whatever encoding the path arrived in.
+	root.Handle("/", mux)
+	return accessLog(logger, clientIP(opts.TrustedProxies, limitBody(opts.MaxBodyBytes, validURL(root)))), nil
 }
 
 // validURL rejects paths and query strings that are not valid UTF-8 (they
@@ -130,40 +157,6 @@ func validURL(next http.Handler) http.Handler {
 			writeError(w, http.StatusBadRequest, codes.InvalidArgument, reasonMalformedRequest, "request path or parameters are not valid UTF-8")
 			return
 		}
-		next.ServeHTTP(w, r)
-	})
-}
-
-// requireAdmin guards operator routes with a bearer token. Until the identity
-// service issues end-user tokens this is the only way in, and with no token
-// configured the routes are closed.
-// Every refusal is recorded in the audit log (when audit is configured).
-func requireAdmin(token string, audit *AuthAuditor, next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		refusal := ""
-		switch {
-		case token == "":
-			refusal = refusalRoutesClosed
-		case !ok || got == "":
-			refusal = refusalMissingToken
-		case subtle.ConstantTimeCompare([]byte(got), []byte(token)) != 1:
-			refusal = refusalInvalidToken
-		}
-		if refusal != "" {
-			if audit != nil {
-				audit.Refused(r.Context(), refusal, w.Header().Get("X-Request-Id"))
-			}
-			w.Header().Set("WWW-Authenticate", `Bearer realm="sotto"`)
-			writeError(w, http.StatusUnauthorized, codes.Unauthenticated, reasonUnauthenticated, "a valid operator bearer token is required")
-			return
-		}
-		if ri := infoOf(r.Context()); ri != nil {
-			ri.caller = callerOperator
-		}
-		// The token is spent here. grpc-gateway forwards Authorization to the
-		// services whatever the header matcher says, so it is removed.
-		r.Header.Del("Authorization")
 		next.ServeHTTP(w, r)
 	})
 }

@@ -12,6 +12,8 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
+
+	"github.com/sottohq/sotto/pkg/accesstoken"
 )
 
 // newTestGateway points at an address where nothing listens, so these tests
@@ -25,8 +27,8 @@ func newTestGateway(t *testing.T) http.Handler {
 	dead := l.Addr().String()
 	l.Close()
 	plain := []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}
-	h, err := New(context.Background(), []Backend{testBackend(t, "audit", dead, plain...), testBackend(t, "tokenvault", dead, plain...)},
-		Options{MaxBodyBytes: 1024, AdminToken: "secret"})
+	h, err := New(context.Background(), []Backend{testBackend(t, "audit", dead, plain...), testBackend(t, "tokenvault", dead, plain...), testBackend(t, "identity", dead, plain...)},
+		Options{MaxBodyBytes: 1024, Auth: tokens(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,17 +55,25 @@ func reason(body map[string]any) string {
 
 func TestGatewayEdge(t *testing.T) {
 	h := newTestGateway(t)
+	admin := adminToken(t)
 	tests := []struct {
 		name, method, path, token, body string
 		code                            int
 		reason                          string
 	}{
-		{"oversized body", http.MethodPost, "/v1/audit/events", "secret", strings.Repeat("x", 2048), http.StatusRequestEntityTooLarge, "REQUEST_TOO_LARGE"},
+		{"oversized body", http.MethodPost, "/v1/audit/events", admin, strings.Repeat("x", 2048), http.StatusRequestEntityTooLarge, "REQUEST_TOO_LARGE"},
 		{"no token", http.MethodGet, "/v1/audit/events", "", "", http.StatusUnauthorized, "UNAUTHENTICATED"},
 		{"wrong token", http.MethodGet, "/v1/audit/events", "guess", "", http.StatusUnauthorized, "UNAUTHENTICATED"},
-		{"backend down", http.MethodGet, "/v1/audit/events", "secret", "", http.StatusServiceUnavailable, "UNAVAILABLE"},
-		{"unknown route", http.MethodGet, "/v2/nothing", "secret", "", http.StatusNotFound, "ROUTE_NOT_FOUND"},
-		{"unknown route without token", http.MethodGet, "/v2/nothing", "", "", http.StatusUnauthorized, "UNAUTHENTICATED"},
+		{"backend down", http.MethodGet, "/v1/audit/events", admin, "", http.StatusServiceUnavailable, "UNAVAILABLE"},
+		{"unknown route", http.MethodGet, "/v2/nothing", admin, "", http.StatusNotFound, "ROUTE_NOT_FOUND"},
+		{"unknown route without token", http.MethodGet, "/v2/nothing", "", "", http.StatusNotFound, "ROUTE_NOT_FOUND"},
+		{"customer on an operator route", http.MethodGet, "/v1/audit/events", customerToken(t), "", http.StatusForbidden, "FORBIDDEN"},
+		{"staff at aal1 on an operator route", http.MethodGet, "/v1/audit/events", tokens(t).token(t, accesstoken.Claims{Kind: accesstoken.KindStaff, Roles: []string{accesstoken.RoleAdmin}, AAL: accesstoken.AAL1, AMR: []string{"pwd"}}), "", http.StatusForbidden, "FORBIDDEN"},
+		{"support agent on the audit log", http.MethodGet, "/v1/audit/events", tokens(t).token(t, accesstoken.Claims{Kind: accesstoken.KindStaff, Roles: []string{accesstoken.RoleSupportAgent}, AAL: accesstoken.AAL2, AMR: []string{"pwd", "otp"}}), "", http.StatusForbidden, "FORBIDDEN"},
+		{"privacy officer may tokenize nothing", http.MethodPost, "/v1/tokens:tokenize", operatorToken(t), "{}", http.StatusForbidden, "FORBIDDEN"},
+		{"customer may ask for masked values", http.MethodPost, "/v1/tokens:mask", customerToken(t), `{"tokens":["tok_x"]}`, http.StatusServiceUnavailable, "UNAVAILABLE"},
+		{"login needs no token", http.MethodPost, "/v1/sessions:login", "", `{"email":"a@b.c","password":"x"}`, http.StatusServiceUnavailable, "UNAVAILABLE"},
+		{"a bad token on a public route is still refused", http.MethodPost, "/v1/sessions:login", "not-a-token", `{"email":"a@b.c","password":"x"}`, http.StatusUnauthorized, "UNAUTHENTICATED"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -74,7 +84,7 @@ func TestGatewayEdge(t *testing.T) {
 		})
 	}
 	// The status is spelled as in google.rpc.Code.
-	if _, body := do(h, http.MethodGet, "/v2/nothing", "secret", ""); body["error"].(map[string]any)["status"] != "NOT_FOUND" {
+	if _, body := do(h, http.MethodGet, "/v2/nothing", admin, ""); body["error"].(map[string]any)["status"] != "NOT_FOUND" {
 		t.Fatalf("status of an unknown route: %v, want NOT_FOUND", body)
 	}
 }
@@ -86,7 +96,7 @@ func TestChunkedOversizedBody(t *testing.T) {
 	body := `{"tokens":["` + strings.Repeat("x", 2048) + `"]}`
 	req := httptest.NewRequest(http.MethodPost, "/v1/tokens:mask", io.MultiReader(strings.NewReader(body)))
 	req.ContentLength = -1 // unknown length, as with chunked transfer encoding
-	req.Header.Set("Authorization", "Bearer secret")
+	req.Header.Set("Authorization", "Bearer "+adminToken(t))
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, req)
 	var out map[string]any
@@ -96,22 +106,40 @@ func TestChunkedOversizedBody(t *testing.T) {
 	}
 }
 
-func TestOperatorRoutesClosedWithoutToken(t *testing.T) {
-	h, err := New(context.Background(), []Backend{testBackend(t, "audit", "127.0.0.1:1", []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}...)},
-		Options{MaxBodyBytes: 1024})
-	if err != nil {
-		t.Fatal(err)
+// TestNoAuthenticatorNoGateway: without a way to verify access tokens the
+// gateway does not start (it would otherwise serve only what it cannot
+// check, or everything).
+func TestNoAuthenticatorNoGateway(t *testing.T) {
+	_, err := New(context.Background(), []Backend{testBackend(t, "audit", "127.0.0.1:1")}, Options{MaxBodyBytes: 1024})
+	if err == nil {
+		t.Fatal("New without an Authenticator succeeded")
 	}
-	// An empty configured token must not match an empty presented one.
-	if code, _ := do(h, http.MethodGet, "/v1/audit/events", "", ""); code != http.StatusUnauthorized {
-		t.Fatalf("no token configured: %d", code)
-	}
-	req := httptest.NewRequest(http.MethodGet, "/v1/audit/events", nil)
-	req.Header.Set("Authorization", "Bearer ")
-	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, req)
-	if rec.Code != http.StatusUnauthorized {
-		t.Fatalf("empty bearer with no token configured: %d", rec.Code)
+}
+
+// TestMalformedAuthorizationRefused: an empty bearer, another scheme, two
+// headers or a token with spaces never reach the verifier's "valid" path.
+func TestMalformedAuthorizationRefused(t *testing.T) {
+	h := newTestGateway(t)
+	admin := adminToken(t)
+	for name, set := range map[string]func(http.Header){
+		"empty bearer": func(hd http.Header) { hd.Set("Authorization", "Bearer ") },
+		"basic":        func(hd http.Header) { hd.Set("Authorization", "Basic "+admin) },
+		"two headers": func(hd http.Header) {
+			hd.Add("Authorization", "Bearer "+admin)
+			hd.Add("Authorization", "Bearer "+admin)
+		},
+		"trailing junk": func(hd http.Header) { hd.Set("Authorization", "Bearer "+admin+" x") },
+		"token only":    func(hd http.Header) { hd.Set("Authorization", admin) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			req := httptest.NewRequest(http.MethodGet, "/v1/audit/events", nil)
+			set(req.Header)
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			if rec.Code != http.StatusUnauthorized {
+				t.Fatalf("%s: %d %s, want 401", name, rec.Code, rec.Body)
+			}
+		})
 	}
 }
 
@@ -147,11 +175,12 @@ func TestEncodedPathsCannotDodgeTheGuard(t *testing.T) {
 
 func TestMalformedURLsAre400(t *testing.T) {
 	h := newTestGateway(t)
+	admin := adminToken(t)
 	for _, path := range []string{
 		"/v1/audit/events?subject=%FF", "/v1/audit/events/%FF", "/v1/audit/events?subjet=cus_1", "/v1/audit/events?page_size=abc",
 	} {
 		t.Run(path, func(t *testing.T) {
-			code, body := do(h, http.MethodGet, path, "secret", "")
+			code, body := do(h, http.MethodGet, path, admin, "")
 			if code != http.StatusBadRequest || reason(body) != "MALFORMED_REQUEST" {
 				t.Fatalf("got %d %v, want 400 MALFORMED_REQUEST", code, body)
 			}
@@ -170,7 +199,7 @@ func TestNoMethodFallback(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			req := httptest.NewRequest(http.MethodPost, "/v1/audit/events", strings.NewReader("page_size=1"))
-			req.Header.Set("Authorization", "Bearer secret")
+			req.Header.Set("Authorization", "Bearer "+adminToken(t))
 			set(req)
 			rec := httptest.NewRecorder()
 			h.ServeHTTP(rec, req)

@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"google.golang.org/grpc"
@@ -26,9 +27,11 @@ func (m *metadataRecorder) GetEvent(ctx context.Context, _ *auditv1.GetEventRequ
 	return &auditv1.GetEventResponse{Event: &auditv1.Event{}}, nil
 }
 
-// TestOperatorTokenStaysAtTheEdge: the operator's bearer token (and other
-// HTTP headers) are not forwarded to services as gRPC metadata.
-func TestOperatorTokenStaysAtTheEdge(t *testing.T) {
+// TestOnlyTheAccessTokenTravels: the verified access token reaches the
+// service as its authorization metadata (services verify it themselves),
+// with the client address the gateway decided; cookies, other headers and a
+// client's own x-sotto-client-ip do not travel.
+func TestOnlyTheAccessTokenTravels(t *testing.T) {
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -40,20 +43,33 @@ func TestOperatorTokenStaysAtTheEdge(t *testing.T) {
 	defer gs.Stop()
 
 	h, err := New(context.Background(), []Backend{testBackend(t, "audit", lis.Addr().String(), []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}...)},
-		Options{MaxBodyBytes: 1024, AdminToken: "secret"})
+		Options{MaxBodyBytes: 1024, Auth: tokens(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
+	tok := operatorToken(t)
 	req := httptest.NewRequest(http.MethodGet, "/v1/audit/events/0193a5b0-0000-7000-8000-000000000000", nil)
-	req.Header.Set("Authorization", "Bearer secret")
+	req.RemoteAddr = "198.51.100.7:50000"
+	req.Header.Set("Authorization", "Bearer "+tok)
 	req.Header.Set("Cookie", "session=abc")
+	req.Header.Set("X-Sotto-Client-Ip", "203.0.113.99")
+	req.Header.Set("X-Forwarded-For", "203.0.113.98")
 	rec2 := httptest.NewRecorder()
 	h.ServeHTTP(rec2, req)
 	if rec2.Code != http.StatusOK {
 		t.Fatalf("get: %d %s", rec2.Code, rec2.Body)
 	}
 	md := <-rec.got
-	for _, k := range []string{"authorization", "grpcgateway-authorization", "grpcgateway-cookie", "cookie"} {
+	if got := md.Get("authorization"); len(got) != 1 || got[0] != "Bearer "+tok {
+		t.Errorf("authorization metadata %q, want the verified token", got)
+	}
+	if got := md.Get(clientIPMetadata); len(got) != 1 || got[0] != "198.51.100.7" {
+		t.Errorf("client address %q, want the connection's peer 198.51.100.7 (no proxy is trusted)", got)
+	}
+	if got := strings.Join(md.Get("x-forwarded-for"), ","); strings.Contains(got, "203.0.113.98") {
+		t.Errorf("the client's own X-Forwarded-For reached the service: %q", got)
+	}
+	for _, k := range []string{"grpcgateway-authorization", "grpcgateway-cookie", "cookie"} {
 		if v := md.Get(k); len(v) > 0 {
 			t.Errorf("header forwarded to the service as %q", k)
 		}

@@ -10,12 +10,16 @@ const (
 	reasonUnavailable      = "UNAVAILABLE"
 	reasonMethodNotAllowed = "METHOD_NOT_ALLOWED"
 	reasonRouteNotFound    = "ROUTE_NOT_FOUND"
+	reasonForbidden        = "FORBIDDEN"
+	reasonRateLimited      = "RATE_LIMITED"
+	reasonCSRFRejected     = "CSRF_REJECTED"
 )
 
-// Why an operator authentication was refused: the reason of its audit event
-// (ActionOperatorAuth), never the token presented.
+// Why an authentication at the edge was refused: the reason of its audit
+// event (ActionEdgeAuth), never the token presented. A token the verifier
+// refused is recorded with the verifier's reason (TOKEN_EXPIRED, ...).
 const (
-	refusalRoutesClosed = "ROUTES_CLOSED"
 	refusalMissingToken = "MISSING_TOKEN"
 	refusalInvalidToken = "INVALID_TOKEN"
+	refusalInsufficient = "INSUFFICIENT_ACCESS"
 )

@@ -44,12 +44,12 @@ func TestSuccessBodiesMatchOpenAPI(t *testing.T) {
 	go gs.Serve(lis)
 	t.Cleanup(gs.Stop)
 	h, err := New(context.Background(), []Backend{testBackend(t, "audit", lis.Addr().String(), []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}...)},
-		Options{MaxBodyBytes: 1024, AdminToken: "secret"})
+		Options{MaxBodyBytes: 1024, Auth: tokens(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	req := httptest.NewRequest(http.MethodGet, "/v1/audit/checkpoint", nil)
-	req.Header.Set("Authorization", "Bearer secret")
+	req.Header.Set("Authorization", "Bearer "+adminToken(t))
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, req)
 	if rec.Code != http.StatusOK {
@@ -84,13 +84,13 @@ func TestRoutesOutliveTheRegistrationContext(t *testing.T) {
 	go gs.Serve(lis)
 	t.Cleanup(gs.Stop)
 	ctx, cancel := context.WithCancel(context.Background())
-	h, err := New(ctx, []Backend{testBackend(t, "audit", lis.Addr().String())}, Options{MaxBodyBytes: 1024, AdminToken: "secret"})
+	h, err := New(ctx, []Backend{testBackend(t, "audit", lis.Addr().String())}, Options{MaxBodyBytes: 1024, Auth: tokens(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	cancel() // SIGTERM: the drain begins
 	req := httptest.NewRequest(http.MethodGet, "/v1/audit/checkpoint", nil)
-	req.Header.Set("Authorization", "Bearer secret")
+	req.Header.Set("Authorization", "Bearer "+adminToken(t))
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, req)
 	if rec.Code != http.StatusOK {

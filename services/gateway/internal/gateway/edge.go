@@ -1,0 +1,229 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"google.golang.org/grpc/codes"
+
+	"github.com/sottohq/sotto/pkg/accesstoken"
+	"github.com/sottohq/sotto/pkg/errs"
+)
+
+// edge holds what the gateway decides about people and clients before a
+// request reaches a service.
+type edge struct {
+	auth    Authenticator
+	audit   *AuthAuditor
+	limiter *ipLimiter
+}
+
+// middleware is the grpc-gateway middleware that runs once a route matched:
+// it names the route for the access log, throttles the public
+// (authentication) routes per client address, applies the browser-session
+// cookie rules and the route's access rule.
+func (g *edge) middleware(next runtime.HandlerFunc) runtime.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request, params map[string]string) {
+		route := routeOf(r)
+		if ri := infoOf(r.Context()); ri != nil {
+			ri.route = route
+		}
+		rule, ok := routeAccess[route]
+		if !ok {
+			rule = defaultAccess
+		}
+		if rule.public && !g.limiter.limit(w, r) {
+			return
+		}
+		r, ok = browserSessions(w, r, route)
+		if !ok {
+			return
+		}
+		if r, ok = g.authorize(w, r, rule); !ok {
+			return
+		}
+		next(w, r, params)
+	}
+}
+
+// routeOf names the matched route as "METHOD /path/{var}:verb", the way the
+// OpenAPI document and routeAccess spell it.
+func routeOf(r *http.Request) string {
+	p, ok := runtime.HTTPPattern(r.Context())
+	if !ok {
+		return ""
+	}
+	return r.Method + " " + strings.ReplaceAll(p.String(), "=*}", "}")
+}
+
+// Authenticator checks an access token: signature, issuer, audience, expiry
+// and revocation (pkg/enduser's, fed by identity's JWKS and revocation
+// feed). Its errors are *errs.Error values with a reason.
+type Authenticator interface {
+	Authenticate(ctx context.Context, token string) (*accesstoken.Claims, error)
+}
+
+// access is what a route asks of the person or client calling it. The
+// services behind check the token again (they never trust the gateway for
+// it); the edge checks it first so that anonymous and under-privileged
+// traffic is refused before it reaches them, and so that an operator route
+// needs a staff member even where a service's own rule would allow its
+// workload.
+type access struct {
+	// public routes need no token (sign-up, login, refresh, ...); a token,
+	// if sent, is still verified and forwarded.
+	public bool
+	// kinds that may call the route; empty = any kind with a valid token.
+	kinds []accesstoken.Kind
+	// roles: at least one is needed (staff).
+	roles []string
+	// aal is the minimum assurance level.
+	aal int
+}
+
+var (
+	anyone     = access{public: true}
+	signedIn   = access{}
+	operators  = access{kinds: []accesstoken.Kind{accesstoken.KindStaff}, roles: []string{accesstoken.RolePrivacyOfficer, accesstoken.RoleAdmin}, aal: accesstoken.AAL2}
+	adminsOnly = access{kinds: []accesstoken.Kind{accesstoken.KindStaff}, roles: []string{accesstoken.RoleAdmin}, aal: accesstoken.AAL2}
+)
+
+// routeAccess says who may call each REST route, by method and path
+// template as the OpenAPI document spells them. A route that is not listed
+// gets defaultAccess, the strictest: a new route is closed until someone
+// decides otherwise here (TestEveryRouteHasAnAccessRule keeps the list and
+// the routes in step).
+var routeAccess = map[string]access{
+	// identity: becoming someone.
+	"POST /v1/accounts:signUp":               anyone,
+	"POST /v1/accounts:verifyEmail":          anyone,
+	"POST /v1/accounts:requestPasswordReset": anyone,
+	"POST /v1/accounts:resetPassword":        anyone,
+	"POST /v1/sessions:login":                anyone,
+	"POST /v1/sessions:refresh":              anyone,
+	"POST /v1/sessions:beginWebAuthn":        anyone,
+	"POST /v1/sessions:finishWebAuthn":       anyone,
+	"POST /v1/oauth/token":                   anyone,
+	// identity: the caller's own account, factors and sessions (identity
+	// checks step-up where a call needs it).
+	"POST /v1/sessions:logout":                         signedIn,
+	"POST /v1/sessions:stepUp":                         signedIn,
+	"GET /v1/sessions":                                 signedIn,
+	"POST /v1/sessions/{session_id}:revoke":            signedIn,
+	"GET /v1/account":                                  signedIn,
+	"POST /v1/account:changePassword":                  signedIn,
+	"POST /v1/account:delete":                          signedIn,
+	"POST /v1/account/factors:beginTotp":               signedIn,
+	"POST /v1/account/factors:confirmTotp":             signedIn,
+	"POST /v1/account/factors:beginWebAuthn":           signedIn,
+	"POST /v1/account/factors:finishWebAuthn":          signedIn,
+	"GET /v1/account/factors":                          signedIn,
+	"DELETE /v1/account/factors/{factor_id}":           signedIn,
+	"POST /v1/account/factors:regenerateRecoveryCodes": signedIn,
+	// identity: administration.
+	"POST /v1/staff":                      adminsOnly,
+	"POST /v1/clients":                    adminsOnly,
+	"POST /v1/clients/{client_id}:revoke": adminsOnly,
+	// audit: the log is read by privacy officers and administrators (and
+	// checked by anyone with `sotto audit verify`, over mTLS).
+	"GET /v1/audit/checkpoint":                        operators,
+	"GET /v1/audit/checkpoints":                       operators,
+	"GET /v1/audit/consistency-proof":                 operators,
+	"GET /v1/audit/entries":                           operators,
+	"GET /v1/audit/events":                            operators,
+	"GET /v1/audit/events/{event_id}":                 operators,
+	"GET /v1/audit/events/{event_id}/inclusion-proof": operators,
+	// tokenvault: a person sees values under the vault's own policy (which
+	// names the gateway and checks the person is the data's subject);
+	// storing values through the edge is for administrators.
+	"POST /v1/tokens:detokenize": signedIn,
+	"POST /v1/tokens:mask":       signedIn,
+	"POST /v1/tokens:tokenize":   adminsOnly,
+}
+
+// defaultAccess applies to a route missing from routeAccess: the
+// strictest rule there is.
+var defaultAccess = adminsOnly
+
+// authorize is a grpc-gateway middleware: once a route matched, it applies
+// the route's access rule to the bearer token, and leaves a valid token in
+// the Authorization header, which grpc-gateway forwards to the service as
+// metadata.
+func (g *edge) authorize(w http.ResponseWriter, r *http.Request, rule access) (*http.Request, bool) {
+	raw, present, wellFormed := bearer(r)
+	if !present && rule.public {
+		return r, true
+	}
+	// Every refusal is recorded in the audit log, with why (never the token).
+	refuse := func(httpCode int, why string) (*http.Request, bool) {
+		r.Header.Del("Authorization")
+		if g.audit != nil {
+			g.audit.Refused(r.Context(), why, w.Header().Get("X-Request-Id"))
+		}
+		if httpCode == http.StatusForbidden {
+			writeError(w, httpCode, codes.PermissionDenied, reasonForbidden, "this route needs another role or a stronger authentication")
+			return r, false
+		}
+		w.Header().Set("WWW-Authenticate", `Bearer realm="sotto"`)
+		writeError(w, httpCode, codes.Unauthenticated, reasonUnauthenticated, "a valid bearer access token is required")
+		return r, false
+	}
+	switch {
+	case !present:
+		return refuse(http.StatusUnauthorized, refusalMissingToken)
+	case !wellFormed:
+		return refuse(http.StatusUnauthorized, refusalInvalidToken)
+	}
+	claims, err := g.auth.Authenticate(r.Context(), raw)
+	if err != nil {
+		var e *errs.Error
+		if errors.As(err, &e) && e.Kind == errs.Unavailable {
+			r.Header.Del("Authorization")
+			writeError(w, http.StatusServiceUnavailable, codes.Unavailable, reasonUnavailable, "access tokens cannot be checked right now; retry later")
+			return r, false
+		}
+		why := refusalInvalidToken
+		if errors.As(err, &e) && e.Reason != "" {
+			why = e.Reason // TOKEN_EXPIRED, TOKEN_REVOKED, ...
+		}
+		return refuse(http.StatusUnauthorized, why)
+	}
+	if !rule.allows(claims) {
+		return refuse(http.StatusForbidden, refusalInsufficient)
+	}
+	if ri := infoOf(r.Context()); ri != nil {
+		ri.caller = string(claims.Kind)
+	}
+	return r, true
+}
+
+func (a access) allows(c *accesstoken.Claims) bool {
+	if len(a.kinds) > 0 && !slices.Contains(a.kinds, c.Kind) {
+		return false
+	}
+	if len(a.roles) > 0 && !slices.ContainsFunc(a.roles, c.HasRole) {
+		return false
+	}
+	return c.AAL >= a.aal
+}
+
+// bearer reads "Authorization: Bearer <token>": present says a header was
+// sent, wellFormed that it is exactly one bearer token.
+func bearer(r *http.Request) (token string, present, wellFormed bool) {
+	vs := r.Header.Values("Authorization")
+	if len(vs) == 0 {
+		return "", false, false
+	}
+	if len(vs) > 1 {
+		return "", true, false
+	}
+	scheme, token, ok := strings.Cut(vs[0], " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" || strings.ContainsAny(token, " \t") {
+		return "", true, false
+	}
+	return token, true, true
+}
