@@ -196,7 +196,7 @@ var shopPolicy = enduser.Policy{
 	testpb.TestService_FullDuplexCall_FullMethodName:     {Require: enduser.User, Kinds: []accesstoken.Kind{accesstoken.KindClient}, Scopes: []string{"audit.read"}},
 	testpb.TestService_StreamingInputCall_FullMethodName: {Require: enduser.None},
 	testpb.TestService_HalfDuplexCall_FullMethodName:     {Require: enduser.None},
-	testpb.TestService_UnimplementedCall_FullMethodName:  {Require: enduser.User},
+	testpb.TestService_UnimplementedCall_FullMethodName:  {Require: enduser.User, Kinds: []accesstoken.Kind{accesstoken.KindCustomer}},
 }
 
 type env struct {
@@ -573,6 +573,16 @@ func TestKindsRolesAndScopes(t *testing.T) {
 	wantStatus(t, err, codes.PermissionDenied, enduser.ReasonEndUserForbidden, "")
 	_, err = stream("")
 	wantStatus(t, err, codes.Unauthenticated, accesstoken.ReasonTokenMalformed, "")
+
+	// Kinds alone: customers only. Staff are refused; a customer passes to
+	// the (unimplemented) handler.
+	staffOnly := person(accesstoken.KindStaff, "acc_sa", "ses_sa", 2, 0)
+	_, err = e.client.UnimplementedCall(bearer(e.issue(t, staffOnly)), &testpb.Empty{})
+	wantStatus(t, err, codes.PermissionDenied, enduser.ReasonEndUserForbidden, "")
+	_, err = e.client.UnimplementedCall(bearer(e.issue(t, person(accesstoken.KindCustomer, "acc_1", "ses_1", 1, 0))), &testpb.Empty{})
+	if status.Code(err) != codes.Unimplemented {
+		t.Errorf("customer on a customers-only method: %v; want the handler's Unimplemented", err)
+	}
 
 	reader := accesstoken.Claims{Subject: "cli_1", Kind: accesstoken.KindClient, SessionID: "grant_1", Scope: "audit.read conversation.write"}
 	writer := accesstoken.Claims{Subject: "cli_2", Kind: accesstoken.KindClient, SessionID: "grant_2", Scope: "conversation.write"}
