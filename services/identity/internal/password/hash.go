@@ -140,18 +140,50 @@ func (h *Hasher) acquire(ctx context.Context) (func(), error) {
 	return nil, errs.E(errs.ResourceExhausted, reasons.PasswordHashBusy, "the service is busy; retry shortly")
 }
 
+// Slot is one taken place in the pool: the holder may compute hashes
+// without waiting again. A login takes one slot before it reserves its
+// attempt, so that an overloaded service answers busy without counting a
+// failed attempt against the account.
+type Slot struct {
+	h       *Hasher
+	release func()
+}
+
+// Acquire takes a slot, waiting until the request's deadline (or MaxWait);
+// then ResourceExhausted PASSWORD_HASH_BUSY. Release it when done.
+func (h *Hasher) Acquire(ctx context.Context) (*Slot, error) {
+	release, err := h.acquire(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &Slot{h: h, release: release}, nil
+}
+
+// Release gives the slot back; a second call does nothing.
+func (s *Slot) Release() {
+	if s.release != nil {
+		s.release()
+		s.release = nil
+	}
+}
+
 // Hash returns the PHC string of password at the current parameters.
 func (h *Hasher) Hash(ctx context.Context, password string) (string, error) {
+	s, err := h.Acquire(ctx)
+	if err != nil {
+		return "", err
+	}
+	defer s.Release()
+	return s.Hash(password)
+}
+
+// Hash is Hasher.Hash in a slot already held.
+func (s *Slot) Hash(password string) (string, error) {
 	pw, err := normalise(password)
 	if err != nil {
 		return "", err
 	}
-	release, err := h.acquire(ctx)
-	if err != nil {
-		return "", err
-	}
-	defer release()
-	return h.encode(h.params, pw), nil
+	return s.h.encode(s.h.params, pw), nil
 }
 
 func (h *Hasher) encode(p Params, pw []byte) string {
@@ -181,8 +213,19 @@ type Result struct {
 // never matches. A stored hash that does not parse is Internal
 // PASSWORD_HASH_INVALID.
 func (h *Hasher) Verify(ctx context.Context, password, stored string) (Result, error) {
+	s, err := h.Acquire(ctx)
+	if err != nil {
+		return Result{}, err
+	}
+	defer s.Release()
+	return s.Verify(password, stored)
+}
+
+// Verify is Hasher.Verify in a slot already held.
+func (s *Slot) Verify(password, stored string) (Result, error) {
+	h := s.h
 	if stored == "" {
-		return Result{}, h.VerifyDummy(ctx, password)
+		return Result{}, s.VerifyDummy(password)
 	}
 	p, salt, key, err := decode(stored)
 	if err != nil {
@@ -191,17 +234,9 @@ func (h *Hasher) Verify(ctx context.Context, password, stored string) (Result, e
 	pw, err := normalise(password)
 	if err != nil {
 		// Still pay for a hash: malformed input must not answer faster.
-		if derr := h.VerifyDummy(ctx, password); derr != nil {
-			return Result{}, derr
-		}
-		return Result{}, nil
-	}
-	release, err := h.acquire(ctx)
-	if err != nil {
-		return Result{}, err
+		return Result{}, s.VerifyDummy(password)
 	}
 	got := argon2.IDKey(pw, salt, p.Time, p.MemoryKiB, p.Threads, uint32(len(key)))
-	release()
 	if h.onVerify != nil {
 		h.onVerify()
 	}
@@ -212,7 +247,17 @@ func (h *Hasher) Verify(ctx context.Context, password, stored string) (Result, e
 // VerifyDummy costs what Verify costs and never matches: for unknown and
 // locked accounts, so that their answers take as long as a wrong password's.
 func (h *Hasher) VerifyDummy(ctx context.Context, password string) error {
-	p, salt, key, err := decode(h.dummy)
+	s, err := h.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer s.Release()
+	return s.VerifyDummy(password)
+}
+
+// VerifyDummy is Hasher.VerifyDummy in a slot already held.
+func (s *Slot) VerifyDummy(password string) error {
+	p, salt, key, err := decode(s.h.dummy)
 	if err != nil {
 		return err
 	}
@@ -220,11 +265,6 @@ func (h *Hasher) VerifyDummy(ctx context.Context, password string) error {
 	if len(pw) > MaxBytes {
 		pw = pw[:MaxBytes]
 	}
-	release, err := h.acquire(ctx)
-	if err != nil {
-		return err
-	}
-	defer release()
 	got := argon2.IDKey(pw, salt, p.Time, p.MemoryKiB, p.Threads, uint32(len(key)))
 	subtle.ConstantTimeCompare(got, key)
 	return nil

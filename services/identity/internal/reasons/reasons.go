@@ -89,6 +89,10 @@ const (
 	// MFAEnrollmentRequired: a staff member without a second factor called
 	// something other than enrolment.
 	MFAEnrollmentRequired = "MFA_ENROLLMENT_REQUIRED"
+	// StepUpRequired: the caller must authenticate again (StepUp) to reach
+	// the level and age in the ErrorInfo metadata (required_aal,
+	// max_age_seconds); pkg/enduser's reason, for identity's own checks.
+	StepUpRequired = "STEP_UP_REQUIRED"
 	// SecondFactorRequired: StepUp on an account without an active factor.
 	SecondFactorRequired = "SECOND_FACTOR_REQUIRED"
 	// TokenIssueFailed: the access token could not be signed.
