@@ -108,6 +108,7 @@ type doc struct {
 	buf         []byte // scratch for compact digit strings
 	occ         []uint64
 	grps        []grp
+	flags       []uint8
 	phoneBudget int
 	work        int // bounded-work counter for tests of linear behaviour
 }

@@ -1,0 +1,734 @@
+package pii
+
+import "strings"
+
+// Street-level addresses. An address starts at a street with a house
+// number, found in one of the layouts of the six languages:
+//
+//	prefix type:  "Rue Victor Hugo 14", "Via dei Mille 24", "Calle Mayor 15", "C/ de Alcalá 120"
+//	number first: "12 rue Victor Hugo", "45 avenue Jean Jaurès", "12 Elm Road", "2201 Queen St W"
+//	compound:     "Goethestraße 8", "Kastanienallee 7", "Kerkstraat 12", "Rosenheimer Str. 145"
+//
+// and continues over what follows it directly: flat, floor and building
+// notes, postcode and city, province, state, country, across line breaks
+// of a pasted block. A unit written before the street ("Flat 3B,", "Appt
+// 12, 3e étage") is included. A street without a number, or a postcode and
+// city alone, is not an address.
+
+// prefixTypes come before the street name.
+var prefixTypes = set(strings.Fields(`
+rue avenue av boulevard bd bld blvd chemin allée allee place impasse imp quai route rte cours square passage faubourg fbg
+rond-point esplanade promenade sentier voie cité résidence hameau lieu-dit parvis
+calle c cl avenida avda paseo pº plaza pza camino carretera ctra ronda travesía travesia glorieta carrer rambla pasaje
+rúa rua vía callejón bulevar urbanización urb
+via viale piazza piazzale corso vicolo largo strada contrada lungomare lungarno borgo salita località loc
+laan plein
+`))
+
+// suffixTypes end an English street name or stand as a word after a
+// German, Dutch or English name.
+var suffixTypes = set(strings.Fields(`
+street st road rd avenue ave lane ln drive dr way close court ct place pl crescent cres terrace tce boulevard blvd
+gardens gdns grove square sq hill row mews walk parade highway hwy parkway pkwy circle cir trail trl park green rise
+view gate wharf quay broadway alley
+straße strasse str weg gasse allee platz ring damm ufer chaussee steig pfad markt graben wall
+straat laan plein gracht kade singel dijk steeg dreef pad
+`))
+
+// compoundSuffixes end one-word German and Dutch street names.
+var compoundSuffixes = []string{
+	"straße", "strasse", "str", "weg", "gasse", "allee", "platz", "ring", "damm", "ufer", "chaussee", "steig", "pfad",
+	"markt", "graben", "wall", "gässle", "gässli", "stieg", "berg", "hof", "zeile", "promenade", "anger", "feld", "brücke",
+	"straat", "laan", "plein", "gracht", "kade", "singel", "dijk", "steeg", "dreef", "pad", "hof", "markt", "veld",
+	"baan", "wal", "haven", "weide", "erf", "park", "lei", "vest",
+}
+
+// germanPrepStreets begin street names such as "Am Sonnenhang", "An der
+// Alster", "Im Winkel", "Zum Hafen".
+var germanPrepStreets = set(strings.Fields(`am an im auf in zum zur unter hinter vor beim über`))
+
+// streetConnectors may stand inside a street name.
+var streetConnectors = set(strings.Fields(`
+de del della delle dei degli di dell' d' da dal des du la le les los las el do das dos van der den von y e et und the of
+sur sous lès aan op het 't ter ten
+`))
+
+// unitWords mark flat, floor and building notes.
+var unitWords = set(strings.Fields(`
+apt apartment appt app flat suite ste unit floor fl étage etage ét escalier esc bât bâtiment bat porte bte boîte boite bus
+piso puerta pta escalera planta bajo izq izda izquierda dcha dcho derecha scala interno int piano stock og eg ug dg whg
+wohnung top stiege tür rgb hinterhaus vorderhaus hh vh rückgebäude bloque portal nave capannone edificio edif gebäude haus
+building bldg block c/o col colonia za zi zac zone polígono poligono industrial estate gewerbegebiet lotissement
+residencia urbanización urb quartier local box postbus bis ter dpto depto departamento apto interior int. room
+`))
+
+// countryNames continue an address.
+var addressCountries = set(strings.Fields(`
+germany deutschland allemagne alemania duitsland germania austria österreich autriche oostenrijk switzerland schweiz
+suisse suiza zwitserland svizzera france frankreich francia frankrijk spain spanien espagne españa spanje spagna italy
+italien italie italia italië netherlands niederlande nederland belgium belgien belgique bélgica belgië belgio luxembourg
+luxemburg uk england scotland wales ireland irland irlande irlanda ierland usa canada kanada mexico méxico mexiko mexique
+messico portugal
+`))
+
+func (d *doc) isWord(k int) bool { return k >= 0 && k < len(d.toks) && d.toks[k].kind == tWord }
+
+// houseNumber reports whether token k is a house number: 1–5 digits, or
+// digits with up to three letters (55A, 3a, 221B, 12bis), and returns the
+// last token of it (a range "40–42" or "12-14" or "5/7" is one number).
+func (d *doc) houseNumber(k int) (int, bool) {
+	if k >= len(d.toks) {
+		return 0, false
+	}
+	tk := &d.toks[k]
+	switch {
+	case tk.kind == tNum && tk.e-tk.s <= 5:
+	case tk.kind == tWord && tk.digit && isDigit(d.text[tk.s]) && tk.e-tk.s <= 7 && tk.letters <= 3:
+		// digits then letters only
+		w := d.text[tk.s:tk.e]
+		i := 0
+		for i < len(w) && isDigit(w[i]) {
+			i++
+		}
+		for ; i < len(w); i++ {
+			if !isAlpha(w[i]) {
+				return 0, false
+			}
+		}
+	case tk.kind == tWord && d.lw(k) == "s" && k+2 < len(d.toks) && d.isPunct(k+1, '/') && d.lw(k+2) == "n":
+		return k + 2, true // s/n, sin número
+	default:
+		return 0, false
+	}
+	end := k
+	if k+2 < len(d.toks) && !d.toks[k+1].sp && !d.toks[k+2].sp && d.toks[k+2].kind == tNum {
+		sep := d.tokText(k + 1)
+		if sep == "-" || sep == "–" || sep == "/" {
+			end = k + 2
+		}
+	}
+	// "3 a" / "12 B" as a letter suffix is left to the continuation.
+	return end, true
+}
+
+func (d *doc) capWord(k int) bool {
+	if !d.isWord(k) {
+		return false
+	}
+	tk := &d.toks[k]
+	return tk.upper && tk.letters > 0 && !tk.digit
+}
+
+func hasCompoundSuffix(w string) bool {
+	for _, s := range compoundSuffixes {
+		if len(w) > len(s)+2 && strings.HasSuffix(w, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// romanNumeral: street names such as "Vittorio Emanuele II", "Via XX Settembre".
+func romanNumeral(w string) bool {
+	if len(w) == 0 || len(w) > 5 {
+		return false
+	}
+	for i := 0; i < len(w); i++ {
+		if strings.IndexByte("ivxlc", w[i]) < 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// streetName consumes the words of a street name from k: capitalised
+// words, connectors, roman numerals; it returns the token after the last
+// name word and how many capitalised words it saw.
+func (d *doc) streetName(k, maxWords int) (int, int) {
+	caps := 0
+	j := k
+	last := k
+	for words := 0; j < len(d.toks) && words < maxWords; words++ {
+		tk := &d.toks[j]
+		if words > 0 && tk.nl {
+			break
+		}
+		if tk.kind == tPunct {
+			// d' and dell' are joined to their word by the tokeniser; a
+			// lone apostrophe or hyphen inside a name is allowed.
+			if (d.isPunct(j, '\'') || d.isPunct(j, '-') || d.tokText(j) == "’") && !tk.sp && j+1 < len(d.toks) && !d.toks[j+1].sp {
+				j++
+				continue
+			}
+			break
+		}
+		lw := string(d.lower(j))
+		if tk.kind == tWord && (tk.upper || romanNumeral(lw) && tk.allUp) {
+			caps++
+			j++
+			last = j
+			continue
+		}
+		if tk.kind == tWord && (streetConnectors[lw] || strings.HasPrefix(lw, "dell'") || strings.HasPrefix(lw, "d'") || strings.HasPrefix(lw, "l'")) {
+			if strings.Contains(lw, "'") && len(lw) > 5 {
+				caps++
+				j++
+				last = j
+				continue
+			}
+			j++
+			continue
+		}
+		break
+	}
+	return last, caps
+}
+
+func (d *doc) scanAddresses() {
+	n := len(d.toks)
+	for k := 0; k < n; k++ {
+		tk := &d.toks[k]
+		if tk.kind == tPunct {
+			continue
+		}
+		lw := string(d.lower(k))
+		start, end := -1, -1
+		switch {
+		case tk.kind == tWord && prefixTypes[lw] && !tk.digit:
+			// Prefix type: TYPE [.] name NUMBER. "C/" is "c" + "/".
+			j := k + 1
+			if j < n && (d.isPunct(j, '.') || d.isPunct(j, '/')) && !d.toks[j].sp {
+				j++
+			} else if lw == "c" || lw == "cl" || lw == "av" || lw == "bd" || lw == "pza" || lw == "loc" || lw == "urb" || lw == "imp" || lw == "rte" || lw == "fbg" || lw == "ctra" || lw == "avda" {
+				break
+			}
+			nameEnd, caps := d.streetName(j, 7)
+			if caps == 0 {
+				break
+			}
+			m := nameEnd
+			if m < n && d.isPunct(m, ',') {
+				m++
+			}
+			if m < n && (d.lw(m) == "nº" || d.lw(m) == "n" || d.lw(m) == "no" || d.lw(m) == "nr" || d.lw(m) == "n°") {
+				m++
+				if m < n && d.isPunct(m, '.') {
+					m++
+				}
+			}
+			if m < n && d.toks[m].nl {
+				break
+			}
+			if e, ok := d.houseNumber(m); ok {
+				start, end = k, e
+			}
+		case tk.kind == tWord && !tk.digit && tk.upper && hasCompoundSuffix(lw) || tk.kind == tWord && suffixTypes[lw] && k > 0 && d.capWord(k-1) && (lw == "straße" || lw == "strasse" || lw == "str" || lw == "weg" || lw == "allee" || lw == "platz" || lw == "straat" || lw == "laan" || lw == "gasse" || lw == "ring" || lw == "damm"):
+			// Compound or two-word German/Dutch: NAME-TYPE NUMBER.
+			s := k
+			if suffixTypes[lw] && !hasCompoundSuffix(lw) && k > 0 && d.capWord(k-1) {
+				s = k - 1
+			}
+			j := k + 1
+			if j < n && d.isPunct(j, '.') && !d.toks[j].sp {
+				j++
+			}
+			if j < n && d.toks[j].nl {
+				break
+			}
+			if e, ok := d.houseNumber(j); ok {
+				start, end = s, e
+			}
+		case tk.kind == tWord && tk.upper && germanPrepStreets[lw]:
+			j := k + 1
+			if j < n && (d.lw(j) == "der" || d.lw(j) == "den" || d.lw(j) == "dem") {
+				j++
+			}
+			if !d.capWord(j) || d.e.lex.stop[d.lw(j)] || monthNames[d.lw(j)] > 0 {
+				break
+			}
+			if e, ok := d.houseNumber(j + 1); ok && e+1 < n && d.isPunct(e+1, ',') {
+				// Only with a postcode after it: "Am Sonnenhang 3a, ... 79098 Freiburg".
+				if _, ok := d.postcodeAhead(e + 1); ok {
+					start, end = k, e
+				}
+			}
+		case d.isHouseNumberStart(k):
+			// Number first: NUMBER [letter] (prefix-type name | name suffix-type).
+			e0, _ := d.houseNumber(k)
+			j := e0 + 1
+			if j < n && (d.isPunct(j, ',')) {
+				j++
+			}
+			if j >= n || d.toks[j].nl || !d.isWord(j) {
+				break
+			}
+			jl := string(d.lower(j))
+			if prefixTypes[jl] && jl != "c" && jl != "loc" && jl != "via" && jl != "largo" && jl != "strada" && jl != "place" || jl == "place" && d.lang != "en" {
+				nameEnd, caps := d.streetName(j+1, 7)
+				if caps > 0 || j+1 < n && d.isWord(j+1) && streetConnectors[d.lw(j+1)] {
+					if caps == 0 {
+						break
+					}
+					start, end = k, nameEnd-1
+				}
+				break
+			}
+			// English: name words then a suffix type (and a direction).
+			m := j
+			caps := 0
+			for m < n && caps < 5 && d.capWord(m) && !d.toks[m].nl {
+				ml := d.lw(m)
+				if suffixTypes[ml] && caps > 0 {
+					break
+				}
+				caps++
+				m++
+			}
+			if caps == 0 || m >= n || d.toks[m].nl || !suffixTypes[d.lw(m)] || !d.toks[m].upper && d.lang != "en" && d.lang != "" {
+				break
+			}
+			e := m
+			if e+1 < n && d.isPunct(e+1, '.') && !d.toks[e+1].sp {
+				e++
+			}
+			if e+1 < n && !d.toks[e+1].nl {
+				switch d.tokText(e + 1) {
+				case "N", "S", "E", "W", "NW", "NE", "SW", "SE":
+					e++
+				}
+			}
+			start, end = k, e
+		}
+		if start < 0 {
+			continue
+		}
+		d.work++
+		start = d.unitBefore(start)
+		end = d.addressContinuation(end)
+		d.add(d.toks[start].s, d.toks[end].e, Address, 0.85, "address")
+		d.recipientLine(start)
+		k = end
+	}
+	d.scanUnitAddresses()
+}
+
+// isHouseNumberStart: a house number that does not continue a number or
+// a date before it.
+func (d *doc) isHouseNumberStart(k int) bool {
+	if _, ok := d.houseNumber(k); !ok {
+		return false
+	}
+	if k > 0 && !d.toks[k].sp {
+		return false
+	}
+	if k > 0 && d.toks[k-1].kind == tNum && !d.toks[k].nl {
+		return false
+	}
+	return true
+}
+
+// unitBefore extends an address start over a flat or floor note written
+// before the street, on the same line or the line before ("Flat 3B, 14
+// Glenview Terrace", "Appt 12, 3e étage\n45 avenue Jean Jaurès").
+func (d *doc) unitBefore(start int) int {
+	best := start
+	j := start - 1
+	for steps := 0; steps < 3 && j >= 0; steps++ {
+		if d.isPunct(j, ',') {
+			j--
+		}
+		// A chunk back to the previous ',' or line start.
+		chunkEnd := j
+		i := j
+		for i >= 0 && !d.isPunct(i, ',') && chunkEnd-i < 5 {
+			if d.toks[i].nl {
+				break
+			}
+			i--
+		}
+		if i >= 0 && d.toks[i].nl && !d.isPunct(i, ',') {
+			// i begins the line
+		} else {
+			i++
+		}
+		if i < 0 {
+			i = 0
+		}
+		if i > chunkEnd || !d.unitChunk(i, chunkEnd) {
+			break
+		}
+		best = i
+		j = i - 1
+		if d.toks[i].nl {
+			// A unit note on the line before: look no further than it.
+			if j >= 0 && d.isPunct(j, ',') {
+				continue
+			}
+			break
+		}
+	}
+	return best
+}
+
+// unitChunk reports whether tokens a..b are a flat, floor or building note:
+// a unit word with a number or letter ("Flat 3B", "Suite 400", "2. OG",
+// "3e étage", "int. 2", "scala B", "2º dcha.", "bus 4").
+func (d *doc) unitChunk(a, b int) bool {
+	if a > b || b-a > 5 {
+		return false
+	}
+	unit, num := false, false
+	for j := a; j <= b; j++ {
+		tk := &d.toks[j]
+		if tk.kind == tPunct {
+			if c := d.text[tk.s]; c == '.' || c == '/' || c == '-' || c == '°' {
+				continue
+			}
+			if d.tokText(j) == "º" || d.tokText(j) == "°" {
+				continue
+			}
+			return false
+		}
+		lw := string(d.lower(j))
+		switch {
+		case unitWords[lw]:
+			unit = true
+		case tk.kind == tNum && tk.e-tk.s <= 5:
+			num = true
+		case tk.digit && tk.e-tk.s <= 5:
+			num = true // 3B, 3e, 2º, 2nd
+		case tk.letters == 1 && tk.upper:
+			num = true // scala B
+		case lw == "étage" || lw == "floor" || lw == "stock" || lw == "piso" || lw == "piano" || lw == "etage" || lw == "verdieping":
+			unit = true
+		default:
+			return false
+		}
+	}
+	return unit && (num || b > a)
+}
+
+// addressContinuation extends an address over what continues it: unit
+// notes, postcode and city, province, state, country, at most four more
+// lines of a pasted block.
+func (d *doc) addressContinuation(end int) int {
+	n := len(d.toks)
+	lines := 0
+	for pieces := 0; pieces < 8; pieces++ {
+		j := end + 1
+		if j >= n {
+			break
+		}
+		if d.isPunct(j, ',') || d.isPunct(j, '-') && d.toks[j].sp || d.tokText(j) == "–" {
+			j++
+		}
+		if j >= n {
+			break
+		}
+		if d.toks[j].nl {
+			lines++
+			if lines > 4 {
+				break
+			}
+		}
+		// Letter suffix written apart ("3 a", "12 B") or "bis".
+		if pieces == 0 && j == end+1 && d.isWord(j) && d.toks[j].letters == 1 && d.toks[j].upper && !d.toks[j].nl && (j+1 >= n || d.toks[j+1].kind == tPunct || d.toks[j+1].nl) {
+			end = j
+			continue
+		}
+		if e, ok := d.postcodeAhead(j); ok {
+			end = e
+			continue
+		}
+		if e, ok := d.unitAhead(j); ok {
+			end = e
+			continue
+		}
+		// City or district alone, when more follows ("Rathmines, Dublin 6\n...").
+		if e, ok := d.cityAhead(j); ok {
+			if e2, ok2 := d.postcodeAhead(e + 1); ok2 && d.toks[e+1].sp {
+				end = e2
+				continue
+			}
+			nx := e + 1
+			if nx < n && (d.isPunct(nx, ',') || d.toks[nx].nl) {
+				k2 := nx
+				if d.isPunct(k2, ',') {
+					k2++
+				}
+				if _, ok3 := d.postcodeAhead(k2); ok3 {
+					end = e
+					continue
+				}
+				if k2 < n && addressCountries[d.lw(k2)] {
+					end = e
+					continue
+				}
+				if _, ok3 := d.cityAhead(k2); ok3 && d.e.lex.place1[d.lw(j)] {
+					end = e
+					continue
+				}
+			}
+			if d.e.lex.place1[d.lw(j)] && (nx >= n || d.toks[nx].nl || d.isPunct(nx, ',') || d.isPunct(nx, '.')) && pieces > 0 {
+				end = e
+				continue
+			}
+		}
+		if d.isWord(j) && addressCountries[d.lw(j)] && d.toks[j].upper {
+			end = j
+			continue
+		}
+		// Province "(MI)", state "CDMX", "ON", "BC".
+		if d.isPunct(j, '(') && j+2 < n && d.isWord(j+1) && d.toks[j+1].allUp && d.toks[j+1].letters == 2 && d.isPunct(j+2, ')') {
+			end = j + 2
+			continue
+		}
+		if d.isWord(j) && d.toks[j].allUp && d.toks[j].letters >= 2 && d.toks[j].letters <= 4 && !d.toks[j].digit && (j+1 >= n || d.toks[j+1].nl || d.isPunct(j+1, '.') || d.isPunct(j+1, ',')) && pieces > 0 {
+			end = j
+			continue
+		}
+		break
+	}
+	return end
+}
+
+// unitAhead matches a unit note from j to the next ',' or line end.
+func (d *doc) unitAhead(j int) (int, bool) {
+	e := j
+	for e+1 < len(d.toks) && !d.isPunct(e+1, ',') && !d.toks[e+1].nl && e-j < 5 {
+		e++
+	}
+	// Allow trailing '.' in "dcha." but not a sentence end before more words.
+	for e > j && d.isPunct(e, '.') {
+		if d.unitChunk(j, e-1) {
+			return e, true
+		}
+		e--
+	}
+	if d.unitChunk(j, e) {
+		return e, true
+	}
+	return 0, false
+}
+
+// cityAhead matches 1–4 capitalised words (with connectors, hyphens) from
+// j and an optional district number ("Dublin 6").
+func (d *doc) cityAhead(j int) (int, bool) {
+	if !d.capWord(j) || d.e.lex.stop[d.lw(j)] && !d.e.lex.place1[d.lw(j)] {
+		return 0, false
+	}
+	e := j
+	words := 1
+	for e+1 < len(d.toks) && words < 5 && !d.toks[e+1].nl {
+		nx := e + 1
+		if d.capWord(nx) {
+			e = nx
+			words++
+			continue
+		}
+		if d.isWord(nx) && streetConnectors[d.lw(nx)] && d.capWord(nx+1) && !d.toks[nx+1].nl {
+			e = nx + 1
+			words += 2
+			continue
+		}
+		if d.isWord(nx) && (d.lw(nx) == "im" || d.lw(nx) == "am" || d.lw(nx) == "an" || d.lw(nx) == "upon" || d.lw(nx) == "on") && d.capWord(nx+1) {
+			e = nx + 1
+			words += 2
+			continue
+		}
+		break
+	}
+	if e+1 < len(d.toks) && d.toks[e+1].kind == tNum && d.toks[e+1].e-d.toks[e+1].s <= 2 && !d.toks[e+1].nl {
+		e++
+	}
+	return e, true
+}
+
+// postcodeAhead matches a postcode (and the city after it, or before it
+// for the UK, Canada and the US) starting at token j.
+func (d *doc) postcodeAhead(j int) (int, bool) {
+	n := len(d.toks)
+	if j >= n {
+		return 0, false
+	}
+	tk := &d.toks[j]
+	cityAfter := func(e int) (int, bool) {
+		if e+1 < n && !d.toks[e+1].nl {
+			if ce, ok := d.cityAhead(e + 1); ok {
+				// Province in brackets right after: "(MI)".
+				if ce+3 < n && d.isPunct(ce+1, '(') && d.isWord(ce+2) && d.toks[ce+2].allUp && d.isPunct(ce+3, ')') {
+					ce += 3
+				}
+				return ce, true
+			}
+		}
+		return e, false
+	}
+	// Country prefix: "D-10115", "CH-8001", "F-75011", "B-1000", "I-20129".
+	if tk.kind == tWord && tk.allUp && tk.letters <= 2 && j+2 < n && d.isPunct(j+1, '-') && d.toks[j+2].kind == tNum && !d.toks[j+1].sp && !d.toks[j+2].sp {
+		if l := d.toks[j+2].e - d.toks[j+2].s; l == 4 || l == 5 {
+			if ce, ok := cityAfter(j + 2); ok {
+				return ce, true
+			}
+		}
+	}
+	if tk.kind == tNum {
+		l := tk.e - tk.s
+		if l == 5 || l == 4 {
+			// NL: 1234 AB
+			if l == 4 && j+1 < n && d.isWord(j+1) && d.toks[j+1].allUp && d.toks[j+1].letters == 2 && !d.toks[j+1].digit && !d.toks[j+1].nl {
+				if ce, ok := cityAfter(j + 1); ok {
+					return ce, true
+				}
+				return j + 1, true
+			}
+			if ce, ok := cityAfter(j); ok {
+				return ce, true
+			}
+		}
+		return 0, false
+	}
+	// UK/IE/CA postcodes: outward code then inward code.
+	if tk.kind == tWord && tk.digit && tk.allUp || tk.kind == tWord && tk.digit && ukOutward(d.tokText(j)) {
+		if ukOutward(d.tokText(j)) && j+1 < n && !d.toks[j+1].nl && d.isWord(j+1) && ukInward(d.tokText(j+1)) {
+			return j + 1, true
+		}
+	}
+	// City then UK/CA postcode or US state + ZIP: "Leicester LE2 7QP",
+	// "Toronto, ON M6R 1A1", "Vancouver, BC V6E 4P9", "Austin, TX 78701".
+	if ce, ok := d.cityAhead(j); ok {
+		m := ce + 1
+		if m < n && d.isPunct(m, ',') {
+			m++
+		}
+		if m < n && d.isWord(m) && d.toks[m].allUp && d.toks[m].letters == 2 && !d.toks[m].digit && !d.toks[m].nl {
+			// state/province
+			if m+1 < n && d.toks[m+1].kind == tNum && d.toks[m+1].e-d.toks[m+1].s == 5 {
+				e := m + 1
+				if e+2 < n && d.isPunct(e+1, '-') && d.toks[e+2].kind == tNum {
+					e += 2
+				}
+				return e, true
+			}
+			if m+2 < n && ukOutward(d.tokText(m+1)) && ukInward(d.tokText(m+2)) {
+				return m + 2, true
+			}
+		}
+		if m < n && ukOutward(d.tokText(m)) && m+1 < n && ukInward(d.tokText(m+1)) && !d.toks[m].nl {
+			return m + 1, true
+		}
+	}
+	return 0, false
+}
+
+// ukOutward: A9, A9A, A99, AA9, AA9A, AA99 (UK); A9A (Canada FSA); A99 (Eircode routing key).
+func ukOutward(w string) bool {
+	if len(w) < 2 || len(w) > 4 || !isUpper(w[0]) {
+		return false
+	}
+	digits := 0
+	for i := 0; i < len(w); i++ {
+		if isDigit(w[i]) {
+			digits++
+		} else if !isUpper(w[i]) {
+			return false
+		}
+	}
+	return digits >= 1 && digits <= 2 && isDigit(w[1]) || len(w) >= 3 && isUpper(w[1]) && isDigit(w[2])
+}
+
+// ukInward: 9AA (UK), 9A9 (Canada LDU), four characters (Eircode).
+func ukInward(w string) bool {
+	switch len(w) {
+	case 3:
+		return isDigit(w[0]) && isUpper(w[1]) && (isUpper(w[2]) || isDigit(w[2]))
+	case 4:
+		for i := 0; i < 4; i++ {
+			if !isDigit(w[i]) && !isUpper(w[i]) {
+				return false
+			}
+		}
+		return true
+	}
+	return false
+}
+
+// scanUnitAddresses finds addresses whose number is a unit's rather than a
+// house's: "Unit 9, Meadow Lane Industrial Estate, Leicester LE2 7QP" — a
+// unit note, then a named street or estate, then a postcode.
+func (d *doc) scanUnitAddresses() {
+	n := len(d.toks)
+	for k := 0; k+3 < n; k++ {
+		if !d.isWord(k) || !d.toks[k].upper || !unitWords[string(d.lower(k))] {
+			continue
+		}
+		if d.toks[k+1].kind != tNum && !(d.isWord(k+1) && d.toks[k+1].digit) {
+			continue
+		}
+		j := k + 2
+		if !d.isPunct(j, ',') {
+			continue
+		}
+		j++
+		nameEnd, caps := d.streetName(j, 6)
+		if caps < 2 {
+			continue
+		}
+		hasType := false
+		for m := j; m < nameEnd; m++ {
+			lw := d.lw(m)
+			if suffixTypes[lw] || unitWords[lw] || lw == "estate" || lw == "park" || prefixTypes[lw] {
+				hasType = true
+			}
+		}
+		if !hasType {
+			continue
+		}
+		end := d.addressContinuation(nameEnd - 1)
+		if end == nameEnd-1 {
+			continue
+		}
+		d.work++
+		d.add(d.toks[k].s, d.toks[end].e, Address, 0.75, "address-unit")
+		k = end
+	}
+}
+
+// recipientLine marks the line above an address block as a PERSON when it
+// holds only a name: two to five capitalised words, no digits ("Siobhan
+// O'Sullivan\nFlat 3B, ...").
+func (d *doc) recipientLine(start int) {
+	if start == 0 || !d.toks[start].nl {
+		return
+	}
+	j := start - 1
+	a := j
+	for a > 0 && !d.toks[a].nl {
+		a--
+	}
+	if j-a > 6 {
+		return
+	}
+	caps := 0
+	for m := a; m <= j; m++ {
+		tk := &d.toks[m]
+		if tk.kind == tPunct {
+			if d.isPunct(m, '.') || d.isPunct(m, '-') || d.isPunct(m, '\'') {
+				continue
+			}
+			return
+		}
+		lw := string(d.lower(m))
+		if tk.digit || d.e.lex.stop[lw] && !streetConnectors[lw] {
+			return
+		}
+		if tk.upper {
+			caps++
+		} else if !streetConnectors[lw] {
+			return
+		}
+	}
+	if caps >= 1 && caps <= 5 {
+		d.add(d.toks[a].s, d.toks[j].e, Person, 0.8, "person-recipient-line")
+	}
+}

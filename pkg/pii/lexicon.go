@@ -1,0 +1,160 @@
+package pii
+
+import (
+	"bufio"
+	"embed"
+	"strings"
+	"sync"
+)
+
+// The lexicons ship inside the binary (lexicon/README.md says where they
+// come from); nothing is fetched at run time.
+//
+//go:embed lexicon/*.txt
+var lexiconFS embed.FS
+
+// lexicon is the read-only word lists the name and address recognisers use.
+type lexicon struct {
+	given     map[string]bool
+	surname   map[string]bool
+	ambiguous map[string]bool // names that are also common words
+	stop      map[string]bool // never a name after a cue
+	brand1    map[string]bool // one-word brands that are no one's name
+	phrases   map[string][][]string
+	// phrases holds multi-word brands and places by first word; kind says
+	// which.
+	phraseKind map[string]byte // joined phrase → 'b' brand, 'p' place
+	place1     map[string]bool // one-word places
+}
+
+var (
+	lexOnce sync.Once
+	lexVal  *lexicon
+)
+
+// defaultLexicon parses the embedded lists once per process; every engine
+// shares the result, which is never written after.
+func defaultLexicon() *lexicon {
+	lexOnce.Do(func() { lexVal = loadLexicon() })
+	return lexVal
+}
+
+func words(file string) []string {
+	b, err := lexiconFS.ReadFile("lexicon/" + file)
+	if err != nil {
+		panic("pii: embedded lexicon missing: " + file) // a build defect, not an input error
+	}
+	var out []string
+	sc := bufio.NewScanner(strings.NewReader(string(b)))
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || line[0] == '#' {
+			continue
+		}
+		out = append(out, strings.Fields(strings.ToLower(line))...)
+	}
+	return out
+}
+
+func lines(file string) []string {
+	b, err := lexiconFS.ReadFile("lexicon/" + file)
+	if err != nil {
+		panic("pii: embedded lexicon missing: " + file)
+	}
+	var out []string
+	for _, line := range strings.Split(string(b), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || line[0] == '#' {
+			continue
+		}
+		out = append(out, strings.ToLower(line))
+	}
+	return out
+}
+
+func set(ws []string) map[string]bool {
+	m := make(map[string]bool, len(ws))
+	for _, w := range ws {
+		m[w] = true
+	}
+	return m
+}
+
+func loadLexicon() *lexicon {
+	l := &lexicon{
+		given:      set(words("given.txt")),
+		surname:    set(words("surnames.txt")),
+		ambiguous:  set(words("ambiguous.txt")),
+		stop:       set(words("stop.txt")),
+		brand1:     map[string]bool{},
+		phrases:    map[string][][]string{},
+		phraseKind: map[string]byte{},
+		place1:     map[string]bool{},
+	}
+	addPhrase := func(p string, kind byte) {
+		ws := phraseWords(p)
+		if len(ws) == 0 {
+			return
+		}
+		if len(ws) == 1 {
+			w := ws[0]
+			switch {
+			case kind == 'p':
+				l.place1[w] = true
+			case l.given[w] || l.surname[w]:
+				// A brand that is also a name ("Hugo", "Otto") needs support.
+				l.ambiguous[w] = true
+			default:
+				l.brand1[w] = true
+			}
+			return
+		}
+		l.phrases[ws[0]] = append(l.phrases[ws[0]], ws)
+		l.phraseKind[strings.Join(ws, " ")] = kind
+	}
+	for _, p := range lines("brands.txt") {
+		addPhrase(p, 'b')
+	}
+	for _, p := range lines("places.txt") {
+		addPhrase(p, 'p')
+	}
+	return l
+}
+
+// phraseWords splits a lexicon phrase the way the tokeniser splits text
+// into words (punctuation such as '&' and '.' is dropped).
+func phraseWords(p string) []string {
+	return strings.FieldsFunc(p, func(r rune) bool {
+		return r == ' ' || r == '&' || r == '.' || r == ','
+	})
+}
+
+// phraseAt returns the number of tokens of the longest brand or place
+// phrase starting at word token k (punctuation tokens inside are skipped)
+// and its kind, or 0.
+func (d *doc) phraseAt(k int) (int, byte) {
+	lex := d.e.lex
+	cands := lex.phrases[string(d.lower(k))]
+	best, kind := 0, byte(0)
+	for _, ws := range cands {
+		j, i := k, 0
+		for i < len(ws) && j < len(d.toks) {
+			if d.toks[j].kind == tPunct {
+				if j == k {
+					break
+				}
+				j++
+				continue
+			}
+			if string(d.lower(j)) != ws[i] {
+				break
+			}
+			i++
+			j++
+		}
+		if i == len(ws) && j-k > best {
+			best, kind = j-k, lex.phraseKind[strings.Join(ws, " ")]
+		}
+	}
+	return best, kind
+}

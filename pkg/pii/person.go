@@ -1,0 +1,522 @@
+package pii
+
+import "strings"
+
+// Names of people come from context and from lexicons:
+//
+//   - cues: greetings ("Hi Lena"), sign-offs ("Grüße, Birgit"), introductions
+//     ("my name is", "hier ist", "soy", "sono"), form lines ("Name:",
+//     "Kontoinhaber:", "Titular:"), account holders ("au nom de", "a nombre
+//     de", "op naam van", "intestato a"), titles (Mr, Frau, Mme, Sra., dhr.,
+//     Sig.ra), doorbells ("Klingel", "sonnez chez", "citofono"), relations
+//     ("my neighbour", "mijn moeder,"), and "Bill here again";
+//   - a given name from the lexicon, with the surname or capitalised words
+//     after it; a name that is also a common word ("Violet", "Roos") only
+//     with support: a cue, a surname, or a verb after it at a sentence start.
+//
+// Brands and characters named after people (the brand lexicon), places,
+// street names (the ADDRESS wins the overlap) and stop words are not names.
+// Titles and a possessive 's are outside the span; particles, apostrophes
+// and hyphens are inside.
+
+type nameCueKind uint8
+
+const (
+	ncIntro    nameCueKind = iota + 1 // I'm X, soy X: weak
+	ncStrong                          // my name is, form lines, holders, doorbells, relations
+	ncGreet                           // Hi X, thanks X
+	ncSignoff                         // Regards,\nX
+	ncTitle                           // Mr X, Frau X
+)
+
+type nameCue struct {
+	words []string
+	kind  nameCueKind
+	colon bool // a ':' must follow (form lines)
+}
+
+var nameCues = buildNameCues()
+
+func buildNameCues() map[string][]nameCue {
+	m := map[string][]nameCue{}
+	add := func(kind nameCueKind, colon bool, phrases ...string) {
+		for _, p := range phrases {
+			ws := strings.Fields(p)
+			m[ws[0]] = append(m[ws[0]], nameCue{words: ws, kind: kind, colon: colon})
+		}
+	}
+	add(ncIntro, false,
+		"i'm", "i am", "im", "this is", "it's", "its", "it is", "here is", "ich bin", "hier ist", "hier spricht", "hier schreibt",
+		"je suis", "c'est", "moi c'est", "ici", "soy", "habla", "te escribe", "os escribe", "ik ben", "hier is", "dit is",
+		"sono", "qui è", "parla", "io sono", "vi scrive", "ti scrive", "met", "i'm", "i’m", "c’est", "it’s",
+	)
+	add(ncStrong, false,
+		"my name is", "name is", "name's", "the name is", "call me", "mein name ist", "ich heiße", "ich heisse", "je m'appelle",
+		"je m’appelle", "mon nom est", "me llamo", "mi nombre es", "mijn naam is", "ik heet", "mi chiamo", "il mio nome è",
+		"in the name of", "under the name", "au nom de", "a nombre de", "a nom de", "op naam van", "op naam staat van", "op de naam van",
+		"intestato a", "intestata a", "a nome di", "lautend auf", "auf den namen", "auf den namen von", "auf namen von",
+		"nom de jeune fille", "maiden name", "geborene", "namens", "on behalf of", "im auftrag von", "de la part de",
+		"de parte de", "da parte di", "per conto di", "sonnez chez", "sonner chez", "sonnez à", "citofono", "campanello",
+		"timbre", "aanbellen bij", "bellen bij", "aanbellen", "klingel", "klingelschild", "buzzer", "doorbell", "fam.", "familie",
+		"famille", "familia", "famiglia", "c/o", "z.hd.", "z. hd.", "zu händen", "à l'attention de", "a la atención de",
+		"t.a.v.", "alla cortese attenzione di", "all'attenzione di", "spoke to", "spoke with", "talked to", "speak to",
+		"sprach mit", "gesprochen mit", "parlé avec", "parlé à", "hablé con", "gesproken met", "ho parlato con", "parlato con",
+		"ask for", "fragen sie nach", "demandez", "pregunta por", "vraag naar", "chiedete di",
+		"my husband", "my wife", "my son", "my daughter", "my mum", "my mom", "my mother", "my dad", "my father", "my brother",
+		"my sister", "my neighbour", "my neighbor", "my colleague", "my friend", "my partner", "my boyfriend", "my girlfriend",
+		"my grandma", "my grandmother", "my grandad", "my grandfather", "my grandson", "my granddaughter", "my boss",
+		"my flatmate", "my roommate", "my aunt", "my uncle", "my cousin", "my niece", "my nephew",
+		"mein mann", "meine frau", "mein sohn", "meine tochter", "meine mutter", "mein vater", "mein bruder", "meine schwester",
+		"mein nachbar", "meine nachbarin", "mein kollege", "meine kollegin", "mein freund", "meine freundin", "mein partner",
+		"meine partnerin", "meine oma", "mein opa", "mein enkel", "meine enkelin", "mein mitbewohner", "meine mitbewohnerin",
+		"mon mari", "ma femme", "mon fils", "ma fille", "ma mère", "mon père", "mon frère", "ma sœur", "ma soeur", "mon voisin",
+		"ma voisine", "mon collègue", "ma collègue", "mon ami", "mon amie", "mon copain", "ma copine", "mon compagnon",
+		"ma compagne", "ma grand-mère", "mon grand-père", "mi marido", "mi esposo", "mi esposa", "mi mujer", "mi hijo",
+		"mi hija", "mi madre", "mi padre", "mi hermano", "mi hermana", "mi vecino", "mi vecina", "mi compañero",
+		"mi compañera", "mi amigo", "mi amiga", "mi novio", "mi novia", "mi abuela", "mi abuelo", "mijn man", "mijn vrouw",
+		"mijn zoon", "mijn dochter", "mijn moeder", "mijn vader", "mijn broer", "mijn zus", "mijn buurman", "mijn buurvrouw",
+		"mijn collega", "mijn vriend", "mijn vriendin", "mijn partner", "mijn oma", "mijn opa", "mio marito", "mia moglie",
+		"mio figlio", "mia figlia", "mia madre", "mio padre", "mio fratello", "mia sorella", "il mio vicino", "la mia vicina",
+		"la vicina", "il vicino", "mio collega", "il mio collega", "la mia collega", "il mio amico", "la mia amica",
+		"il mio ragazzo", "la mia ragazza", "mia nonna", "mio nonno", "the courier", "the driver", "your driver",
+		"your courier", "your colleague", "your agent", "der fahrer", "der bote", "der zusteller", "le livreur", "el repartidor",
+		"de bezorger", "il corriere", "my neighbours", "den nachbarn", "bij de buren", "the neighbours",
+	)
+	add(ncStrong, true,
+		"name", "full name", "account name", "account holder", "holder", "cardholder", "card holder", "name on card", "recipient",
+		"contact", "customer name", "ship to", "deliver to", "send to", "attn", "attention", "vorname", "nachname", "empfänger",
+		"kontoinhaber", "kontoinhaberin", "inhaber", "inhaberin", "ansprechpartner", "karteninhaber", "nom", "prénom", "titulaire",
+		"destinataire", "nom complet", "nombre", "apellido", "apellidos", "titular", "destinatario", "naam", "voornaam",
+		"achternaam", "rekeninghouder", "ontvanger", "nome", "cognome", "intestatario", "titolare", "beneficiary",
+		"begünstigter", "bénéficiaire", "beneficiario", "begunstigde", "from", "von", "de", "van", "da", "to", "an", "à", "a", "aan",
+		"enviar a", "spedire a", "envoyer à", "verzenden naar", "senden an", "liefern an", "lieferung an", "livrer à",
+		"please ship to", "ship it to", "send it to", "le colis à", "naar",
+	)
+	add(ncGreet, false,
+		"hi", "hello", "hey", "dear", "hallo", "hej", "liebe", "lieber", "moin", "servus", "bonjour", "bonsoir", "salut",
+		"coucou", "cher", "chère", "hola", "buenas", "buenos días", "buenas tardes", "estimado", "estimada", "querido",
+		"querida", "hoi", "beste", "dag", "goedemorgen", "goedemiddag", "goedenavond", "ciao", "buongiorno", "buonasera",
+		"salve", "gentile", "caro", "cara", "good morning", "good afternoon", "good evening", "morning", "guten tag",
+		"guten morgen", "guten abend", "grüß gott", "grüezi", "thanks", "thank you", "thx", "ty", "cheers", "danke",
+		"dankeschön", "danke schön", "vielen dank", "merci", "merci beaucoup", "gracias", "muchas gracias", "bedankt", "dankjewel",
+		"dankuwel", "dank je", "dank je wel", "dank u", "grazie", "grazie mille", "bonne journée", "bonne soirée", "bonne fin de journée",
+		"buen día", "que tengas buen día", "que tengas un buen día", "fijne dag", "prettige dag", "buona giornata",
+		"buona serata", "have a nice day", "have a good day", "schönen tag", "einen schönen tag",
+	)
+	add(ncSignoff, false,
+		"regards", "kind regards", "best regards", "warm regards", "warmest regards", "best wishes", "best", "all the best",
+		"many thanks", "sincerely", "yours sincerely", "yours faithfully", "yours", "love", "xoxo", "cheers", "thanks",
+		"grüße", "grüsse", "gruß", "gruss", "viele grüße", "liebe grüße", "beste grüße", "herzliche grüße", "schöne grüße",
+		"freundliche grüße", "mit freundlichen grüßen", "mit freundlichen grüssen", "mfg", "lg", "vg", "cordialement",
+		"bien cordialement", "bien à vous", "amicalement", "bisous", "salutations", "sincères salutations", "saludos",
+		"un saludo", "atentamente", "un abrazo", "besos", "saludos cordiales", "groeten", "groetjes", "groet",
+		"met vriendelijke groet", "vriendelijke groet", "hartelijke groet", "mvg", "saluti", "cordiali saluti",
+		"distinti saluti", "un saluto", "a presto", "ciao", "merci", "danke", "gracias", "grazie", "bedankt",
+	)
+	add(ncTitle, false,
+		"mr", "mr.", "mrs", "mrs.", "ms", "ms.", "miss", "mx", "dr", "dr.", "prof", "prof.", "herr", "herrn", "frau", "fr.",
+		"hr.", "m.", "mme", "mme.", "mlle", "monsieur", "madame", "mademoiselle", "sr", "sr.", "sra", "sra.", "srta",
+		"srta.", "señor", "señora", "señorita", "don", "doña", "d.", "dña", "dña.", "dhr", "dhr.", "mevr", "mevr.", "mevrouw",
+		"meneer", "de heer", "sig", "sig.", "sig.ra", "sig.na", "signor", "signore", "signora", "signorina", "dott", "dott.",
+		"dott.ssa", "ing.", "avv.", "sir", "lady", "mrs.", "madam",
+	)
+	return m
+}
+
+// particles join the parts of a name (van der Meer, De Santis, José
+// Antonio de la Fuente, El Amrani).
+var particles = set(strings.Fields(`van der den de del della di da von zu le la du des dos das do ter ten bin ibn al el mac mc y e 't van't dei degli`))
+
+// nameAfter: words after an ambiguous name at a sentence start that make
+// it the subject ("Violet wants it", "Roos wil hem").
+var subjectVerbs = set(strings.Fields(`
+wants wanted needs needed said says asked asks is was has had will would can could likes loved loves ordered bought thinks
+prefers told tells called calls wrote writes
+möchte mochte will wollte hat hatte ist war sagt sagte braucht brauchte findet hätte wünscht bestellte
+veut voulait a avait est était dit préfère aime voudrait adore trouve
+quiere quería tiene tenía es era dice prefiere necesita busca pidió
+wil wilde heeft had is was zegt vindt wil graag vroeg
+vuole voleva ha aveva è era dice preferisce cerca chiede
+`))
+
+const (
+	flagBlocked uint8 = 1 << iota // brand, place or address token
+	flagBrand
+	flagPlace
+)
+
+func (d *doc) scanPersons() {
+	n := len(d.toks)
+	if cap(d.flags) < n {
+		d.flags = make([]uint8, n)
+	}
+	d.flags = d.flags[:n]
+	clear(d.flags)
+	lex := d.e.lex
+	// Brand and place phrases; tokens inside addresses and e-mails.
+	for k := 0; k < n; k++ {
+		if d.toks[k].kind != tWord {
+			continue
+		}
+		if l, kind := d.phraseAt(k); l > 0 {
+			f := flagBlocked | flagBrand
+			if kind == 'p' {
+				f = flagBlocked | flagPlace
+			}
+			for j := k; j < k+l; j++ {
+				d.flags[j] |= f
+			}
+			k += l - 1
+			continue
+		}
+		lw := string(d.lower(k))
+		if lex.brand1[lw] {
+			d.flags[k] |= flagBlocked | flagBrand
+		} else if lex.place1[lw] && !lex.given[lw] && !lex.surname[lw] {
+			d.flags[k] |= flagBlocked | flagPlace
+		}
+	}
+	for _, c := range d.cands {
+		if c.typ != Address && c.typ != Email && c.typ != IBAN {
+			continue
+		}
+		for j := d.tokenAt(c.s); j < n && d.toks[j].s < c.e; j++ {
+			d.flags[j] |= flagBlocked
+		}
+	}
+
+	for k := 0; k < n; k++ {
+		if d.toks[k].kind == tPunct {
+			continue
+		}
+		// Cues.
+		if cues, ok := nameCues[string(d.lower(k))]; ok {
+			if end := d.tryNameCues(k, cues); end > k {
+				k = end
+				continue
+			}
+		}
+		// "Bill here again", "Luc ici", "Quique otra vez".
+		if d.toks[k].kind == tWord && d.sentenceStart(k) && k+1 < n && d.hereWord(k+1) {
+			if s, e, ok := d.readName(k, ncGreet); ok && e == k {
+				d.addName(s, e, 0.8, "person-here")
+				k = e
+				continue
+			}
+		}
+		// "Ralph (my husband)".
+		if d.toks[k].kind == tWord && d.toks[k].upper && k+2 < n && d.isPunct(k+1, '(') && possessive[d.lw(k+2)] {
+			if s, e, ok := d.readName(k, ncGreet); ok && e == k {
+				d.addName(s, e, 0.8, "person-apposition")
+				k = e
+				continue
+			}
+		}
+		// Lexicon.
+		if s, e, ok := d.lexiconName(k); ok {
+			d.addName(s, e, 0.7, "person-lexicon")
+			k = e
+		}
+	}
+}
+
+var possessive = set(strings.Fields(`my mein meine mon ma mes mi mis mijn mio mia our unser unsere notre nuestro nuestra onze nostro nostra`))
+
+// hereWord: "here", "again" and their translations after a name opening a message.
+func (d *doc) hereWord(k int) bool {
+	switch d.lw(k) {
+	case "here", "again", "hier", "nochmal", "ici", "encore", "aquí", "aqui", "otra", "qui", "di", "weer", "opnieuw", "ancora", "again,":
+		if d.lw(k) == "di" {
+			return d.lw(k+1) == "nuovo"
+		}
+		if d.lw(k) == "otra" {
+			return d.lw(k+1) == "vez"
+		}
+		return true
+	}
+	return false
+}
+
+// tryNameCues matches the cue phrases starting at k and reads the name
+// after the first that matches; it returns the name's last token or -1.
+func (d *doc) tryNameCues(k int, cues []nameCue) int {
+	n := len(d.toks)
+	best := -1
+	for _, c := range cues {
+		j, i := k, 0
+		for i < len(c.words) && j < n {
+			if d.toks[j].kind == tPunct {
+				// "Sig.ra", "z. Hd.", "t.a.v.": dots and slashes inside a cue.
+				if (d.isPunct(j, '.') || d.isPunct(j, '/')) && i > 0 {
+					j++
+					continue
+				}
+				break
+			}
+			w := string(d.lower(j))
+			want := c.words[i]
+			if strings.HasSuffix(want, ".") && !strings.HasSuffix(w, ".") {
+				// "mr." in the list: the tokeniser splits off the dot.
+				if w != want[:len(want)-1] {
+					break
+				}
+				if j+1 < n && d.isPunct(j+1, '.') {
+					j++
+				}
+			} else if w != want {
+				if strings.Contains(want, ".") && w == strings.ReplaceAll(want, ".", "") {
+				} else {
+					break
+				}
+			}
+			i++
+			j++
+		}
+		if i < len(c.words) {
+			continue
+		}
+		// "sig.ra", "dott.ssa" come as "sig" "." "ra".
+		if c.kind == ncTitle && j+1 < n && d.isPunct(j, '.') && (d.lw(j+1) == "ra" || d.lw(j+1) == "na" || d.lw(j+1) == "ssa") {
+			j += 2
+		}
+		// What may stand between cue and name.
+		colon := false
+		nl := false
+		for j < n && d.toks[j].kind == tPunct {
+			c0 := d.text[d.toks[j].s]
+			if c0 == ':' {
+				colon = true
+			} else if c0 != ',' && c0 != '.' && c0 != '-' && c0 != '!' && !(c0 == '(' && c.kind != ncTitle) {
+				break
+			}
+			if c0 == '.' && c.kind != ncTitle && c.kind != ncSignoff {
+				break
+			}
+			j++
+		}
+		if j >= n {
+			continue
+		}
+		if d.toks[j].nl {
+			nl = true
+		}
+		if c.colon && !colon {
+			continue
+		}
+		if nl && !(colon || c.kind == ncSignoff) {
+			continue
+		}
+		if c.kind == ncSignoff {
+			// The name must end its line or the message ("Grüße, Birgit").
+			if !nl && !d.isPunct(j-1, ',') && !d.isPunct(j-1, '!') && !(j-1 >= 0 && d.toks[j-1].kind == tWord && d.sentenceStart(k)) {
+				continue
+			}
+		}
+		s, e, ok := d.readName(j, c.kind)
+		if !ok {
+			continue
+		}
+		if c.kind == ncSignoff || c.kind == ncGreet {
+			// A name after a greeting or sign-off is followed by the end of
+			// a line, sentence punctuation, or the rest of a greeting.
+			if e+1 < n && !d.toks[e+1].nl && d.toks[e+1].kind == tWord && !d.e.lex.stop[d.lw(e+1)] && !d.hereWord(e+1) && c.kind == ncSignoff {
+				continue
+			}
+		}
+		score := 0.85
+		if c.kind == ncIntro {
+			score = 0.75
+		}
+		d.addName(s, e, score, "person-cue")
+		if e > best {
+			best = e
+		}
+		break
+	}
+	return best
+}
+
+// nameWord reports whether token k can be part of a name, and whether the
+// lexicon knows it.
+func (d *doc) nameWord(k int) (ok, known bool) {
+	if !d.isWord(k) {
+		return false, false
+	}
+	tk := &d.toks[k]
+	if tk.digit || tk.letters == 0 || d.flags[k]&flagBlocked != 0 {
+		return false, false
+	}
+	lw := d.nameLower(k)
+	lex := d.e.lex
+	known = lex.given[lw] || lex.surname[lw] || lex.given[firstPart(lw)] || lex.surname[firstPart(lw)] || lex.surname[lastPart(lw)]
+	return true, known
+}
+
+// nameLower is token k's lower case without a possessive 's.
+func (d *doc) nameLower(k int) string {
+	lw := string(d.lower(k))
+	if strings.HasSuffix(lw, "'s") {
+		return lw[:len(lw)-2]
+	}
+	if strings.HasSuffix(lw, "’s") {
+		return lw[:len(lw)-4]
+	}
+	return lw
+}
+
+func firstPart(w string) string {
+	if i := strings.IndexAny(w, "-'’"); i > 0 {
+		return w[:i]
+	}
+	return w
+}
+
+func lastPart(w string) string {
+	if i := strings.LastIndexAny(w, "-'’"); i > 0 && i+1 < len(w) {
+		return w[i+1:]
+	}
+	return w
+}
+
+// readName reads a name starting at token j: its first word, then
+// capitalised words, initials and particles on the same line, at most five
+// words. kind says how much the context already vouches for a name.
+func (d *doc) readName(j int, kind nameCueKind) (int, int, bool) {
+	n := len(d.toks)
+	lex := d.e.lex
+	if j >= n {
+		return 0, 0, false
+	}
+	first := j
+	// Initial: "K. Nowicki".
+	if d.isWord(j) && d.toks[j].letters == 1 && d.toks[j].upper && j+2 < n && d.isPunct(j+1, '.') && d.capWord(j+2) {
+		if ok, _ := d.nameWord(j + 2); ok && !lex.stop[d.lw(j+2)] {
+			e := d.extendName(j+2, 4)
+			return first, e, true
+		}
+	}
+	// Particles first after a title: "Herr van der Meer".
+	if kind == ncTitle || kind == ncStrong {
+		m := j
+		for m < n && m-j < 3 && d.isWord(m) && particles[d.lw(m)] && !d.toks[m].nl {
+			m++
+		}
+		if m > j && m < n && d.capWord(m) {
+			if ok, _ := d.nameWord(m); ok {
+				e := d.extendName(m, 4)
+				return first, e, true
+			}
+		}
+	}
+	ok, known := d.nameWord(j)
+	if !ok {
+		return 0, 0, false
+	}
+	tk := &d.toks[j]
+	lw := d.nameLower(j)
+	if lex.stop[lw] && !(kind == ncTitle && tk.upper && known) {
+		return 0, 0, false
+	}
+	if tk.allUp && !known && kind != ncStrong {
+		return 0, 0, false
+	}
+	if !tk.upper && !known {
+		return 0, 0, false
+	}
+	if !tk.upper && kind == ncTitle {
+		return 0, 0, false
+	}
+	if lex.ambiguous[lw] && !tk.upper {
+		return 0, 0, false
+	}
+	if d.flags[j]&flagPlace != 0 {
+		return 0, 0, false
+	}
+	if kind == ncIntro && !known && !tk.upper {
+		return 0, 0, false
+	}
+	e := d.extendName(j, 4)
+	return first, e, true
+}
+
+// extendName continues a name from its word k over capitalised words,
+// particles followed by a capitalised word, and initials, on one line.
+func (d *doc) extendName(k, more int) int {
+	n := len(d.toks)
+	lex := d.e.lex
+	e := k
+	for more > 0 {
+		m := e + 1
+		if m >= n || d.toks[m].nl || !d.toks[m].sp && !d.isPunct(m, '-') {
+			break
+		}
+		if d.nameLower(e) != string(d.lower(e)) {
+			break // possessive ends the name
+		}
+		// Particles: "van den Berg", "de la Fuente", "El Amrani".
+		p := m
+		for p < n && p-m < 3 && d.isWord(p) && particles[d.lw(p)] && !d.toks[p].nl {
+			p++
+		}
+		if p > m {
+			if p < n && d.capWord(p) && !d.toks[p].nl && d.flags[p]&flagBlocked == 0 && !lex.stop[d.lw(p)] {
+				e = p
+				more -= p - m + 1
+				continue
+			}
+			break
+		}
+		if !d.capWord(m) || d.flags[m]&flagBlocked != 0 {
+			break
+		}
+		lw := d.nameLower(m)
+		if lex.stop[lw] || d.toks[m].allUp && !lex.surname[lw] && !lex.given[lw] || cueWords[lw]&(cueRef|cuePhone) != 0 && !lex.surname[lw] {
+			break
+		}
+		if _, isCue := nameCues[lw]; isCue && !lex.surname[lw] && !lex.given[lw] {
+			break
+		}
+		e = m
+		more--
+	}
+	return e
+}
+
+// lexiconName finds a name that starts with a known given name.
+func (d *doc) lexiconName(k int) (int, int, bool) {
+	if !d.isWord(k) || !d.toks[k].upper {
+		return 0, 0, false
+	}
+	lex := d.e.lex
+	lw := d.nameLower(k)
+	if !lex.given[lw] && !lex.given[firstPart(lw)] || lex.stop[lw] || d.flags[k]&flagBlocked != 0 || d.toks[k].allUp {
+		return 0, 0, false
+	}
+	// After a street or place word the name belongs to it.
+	if k > 0 && (prefixTypes[d.lw(k-1)] || streetConnectors[d.lw(k-1)] && k > 1 && prefixTypes[d.lw(k-2)]) {
+		return 0, 0, false
+	}
+	e := d.extendName(k, 4)
+	if lex.ambiguous[lw] {
+		supported := e > k && (lex.surname[d.nameLower(e)] || lex.surname[lastPart(d.nameLower(e))])
+		if !supported && d.sentenceStart(k) && k+1 < len(d.toks) && subjectVerbs[d.lw(k+1)] {
+			supported = true
+		}
+		if !supported {
+			return 0, 0, false
+		}
+	}
+	return k, e, true
+}
+
+// addName adds a PERSON from token s to e, without a possessive 's.
+func (d *doc) addName(s, e int, score float64, rec string) {
+	start, end := d.toks[s].s, d.toks[e].e
+	lw := string(d.lower(e))
+	if strings.HasSuffix(lw, "'s") {
+		end -= 2
+	} else if strings.HasSuffix(lw, "’s") {
+		end -= 4
+	}
+	d.add(start, end, Person, score, rec)
+}

@@ -1,8 +1,0 @@
-package pii
-
-func (d *doc) scanAddresses()    {}
-func (d *doc) scanPersons()      {}
-
-type lexicon struct{}
-
-func defaultLexicon() *lexicon { return &lexicon{} }
