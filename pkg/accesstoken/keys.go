@@ -182,9 +182,13 @@ func (r *RemoteKeys) Ready(context.Context) error {
 	return nil
 }
 
-// Run refreshes the set at half its max age until ctx ends; failures are
-// retried at the minimum interval. It returns ctx's error.
+// Run fetches the set at once if it has none, then refreshes it at half its
+// max age until ctx ends; failures are retried at the minimum interval. It
+// returns ctx's error.
 func (r *RemoteKeys) Run(ctx context.Context) error {
+	if r.cur.Load() == nil {
+		_ = r.refresh(ctx, false)
+	}
 	for {
 		wait := r.minInterval
 		if f := r.cur.Load(); f != nil {

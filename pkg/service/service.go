@@ -45,6 +45,7 @@ import (
 	"github.com/sottohq/sotto/pkg/auditclient"
 	"github.com/sottohq/sotto/pkg/authz"
 	"github.com/sottohq/sotto/pkg/dial"
+	"github.com/sottohq/sotto/pkg/enduser"
 	"github.com/sottohq/sotto/pkg/errs"
 	"github.com/sottohq/sotto/pkg/keys"
 	"github.com/sottohq/sotto/pkg/logging"
@@ -125,6 +126,8 @@ type Service struct {
 	conns map[string]*grpc.ClientConn
 	audit *auditclient.Client
 	tasks []task
+	// endUsers authenticates end users on the gRPC API (EndUsers).
+	endUsers *enduser.Authenticator
 
 	adminLis net.Listener
 	// Addresses bound by Run, readable by tests through Addrs.
@@ -153,6 +156,9 @@ func Run(ctx context.Context, name string, env Env, register Register) error {
 	}
 	defer s.close()
 	if err := register(ctx, s); err != nil {
+		return err
+	}
+	if err := s.checkEndUsers(); err != nil {
 		return err
 	}
 	if s.grpcSrv == nil && len(s.https) == 0 {
@@ -362,7 +368,7 @@ func (s *Service) GRPC(policy authz.Policy) (*grpc.Server, error) {
 	full := maps.Clone(policy)
 	maps.Copy(full, HealthPolicy)
 	srv, err := server.NewWithParts(s.name, s.cfg.Server, full, s.logger,
-		server.Parts{Source: s.source, Telemetry: s.tel, Admin: s.admin})
+		server.Parts{Source: s.source, Telemetry: s.tel, Admin: s.admin}, s.endUserOptions()...)
 	if err != nil {
 		return nil, err
 	}
