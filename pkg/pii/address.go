@@ -221,6 +221,12 @@ func (d *doc) scanAddresses() {
 			}
 			if e, ok := d.houseNumber(m); ok {
 				start, end = k, e
+			} else if m > nameEnd && m < n {
+				// "Polígono Industrial La Estación, nave 7, 28320 Pinto": the
+				// number is a unit's, and a postcode must follow.
+				if ue, ok := d.unitAhead(m); ok && d.hasNumber(m, ue) && d.continuationHasPostcode(ue) {
+					start, end = k, ue
+				}
 			}
 		case tk.kind == tWord && !tk.digit && tk.upper && hasCompoundSuffix(lw) || tk.kind == tWord && suffixTypes[lw] && k > 0 && d.capWord(k-1) && (lw == "straße" || lw == "strasse" || lw == "str" || lw == "weg" || lw == "allee" || lw == "platz" || lw == "straat" || lw == "laan" || lw == "gasse" || lw == "ring" || lw == "damm"):
 			// Compound or two-word German/Dutch: NAME-TYPE NUMBER.
@@ -247,8 +253,8 @@ func (d *doc) scanAddresses() {
 				break
 			}
 			if e, ok := d.houseNumber(j + 1); ok && e+1 < n && d.isPunct(e+1, ',') {
-				// Only with a postcode after it: "Am Sonnenhang 3a, ... 79098 Freiburg".
-				if _, ok := d.postcodeAhead(e + 1); ok {
+				// Only with a postcode after it: "Am Sonnenhang 3a, 2. OG, 79098 Freiburg".
+				if d.continuationHasPostcode(e) {
 					start, end = k, e
 				}
 			}
@@ -377,7 +383,25 @@ func (d *doc) unitChunk(a, b int) bool {
 	if a > b || b-a > 5 {
 		return false
 	}
-	unit, num := false, false
+	unit := false
+	if areaWords[d.lw(a)] && d.isWord(a) {
+		// "Col. Crédito Constructor", "ZA des Bruyères": a named area.
+		caps := 0
+		for j := a + 1; j <= b; j++ {
+			if d.isPunct(j, '.') {
+				continue
+			}
+			if d.capWord(j) {
+				caps++
+				continue
+			}
+			if d.isWord(j) && streetConnectors[d.lw(j)] {
+				continue
+			}
+			return false
+		}
+		return caps > 0
+	}
 	for j := a; j <= b; j++ {
 		tk := &d.toks[j]
 		if tk.kind == tPunct {
@@ -394,18 +418,37 @@ func (d *doc) unitChunk(a, b int) bool {
 		case unitWords[lw]:
 			unit = true
 		case tk.kind == tNum && tk.e-tk.s <= 5:
-			num = true
-		case tk.digit && tk.e-tk.s <= 5:
-			num = true // 3B, 3e, 2º, 2nd
-		case tk.letters == 1 && tk.upper:
-			num = true // scala B
+		case tk.digit && tk.e-tk.s <= 6 && ordinalSuffix(lw):
+			unit = true // 3e, 2º, 2nd, 1er: a floor
+		case tk.digit && tk.e-tk.s <= 5: // 3B
+		case tk.letters == 1 && tk.upper: // scala B
 		case lw == "étage" || lw == "floor" || lw == "stock" || lw == "piso" || lw == "piano" || lw == "etage" || lw == "verdieping":
 			unit = true
 		default:
 			return false
 		}
 	}
-	return unit && (num || b > a)
+	return unit
+}
+
+// areaWords name a colonia, industrial zone or estate that continues an
+// address with its own name.
+var areaWords = set(strings.Fields(`col colonia za zi zac zone polígono poligono urbanización urb quartier lotissement residencia barrio fraccionamiento fracc parque gewerbegebiet`))
+
+// ordinalSuffix: digits then an ordinal marker (2º, 3e, 1er, 2nd, 4th, 1ª).
+func ordinalSuffix(w string) bool {
+	i := 0
+	for i < len(w) && isDigit(w[i]) {
+		i++
+	}
+	if i == 0 || i == len(w) {
+		return false
+	}
+	switch w[i:] {
+	case "º", "ª", "°", "e", "er", "ère", "eme", "ème", "st", "nd", "rd", "th", "o", "a", "mo":
+		return true
+	}
+	return false
 }
 
 // addressContinuation extends an address over what continues it: unit
@@ -444,32 +487,14 @@ func (d *doc) addressContinuation(end int) int {
 			end = e
 			continue
 		}
-		// City or district alone, when more follows ("Rathmines, Dublin 6\n...").
+		// City or district, when it is a known place or more address
+		// follows it ("Rathmines, Dublin 6\nD06 K2X4").
 		if e, ok := d.cityAhead(j); ok {
-			if e2, ok2 := d.postcodeAhead(e + 1); ok2 && d.toks[e+1].sp {
+			if e2, ok2 := d.postcodeAhead(e + 1); ok2 && !d.toks[e+1].nl {
 				end = e2
 				continue
 			}
-			nx := e + 1
-			if nx < n && (d.isPunct(nx, ',') || d.toks[nx].nl) {
-				k2 := nx
-				if d.isPunct(k2, ',') {
-					k2++
-				}
-				if _, ok3 := d.postcodeAhead(k2); ok3 {
-					end = e
-					continue
-				}
-				if k2 < n && addressCountries[d.lw(k2)] {
-					end = e
-					continue
-				}
-				if _, ok3 := d.cityAhead(k2); ok3 && d.e.lex.place1[d.lw(j)] {
-					end = e
-					continue
-				}
-			}
-			if d.e.lex.place1[d.lw(j)] && (nx >= n || d.toks[nx].nl || d.isPunct(nx, ',') || d.isPunct(nx, '.')) && pieces > 0 {
+			if d.knownPlace(j) || d.cityFollowed(e) {
 				end = e
 				continue
 			}
@@ -490,6 +515,58 @@ func (d *doc) addressContinuation(end int) int {
 		break
 	}
 	return end
+}
+
+// continuationHasPostcode reports whether what continues the address after
+// token e reaches a postcode.
+func (d *doc) continuationHasPostcode(e int) bool {
+	end := d.addressContinuation(e)
+	for j := e + 1; j <= end; j++ {
+		if d.toks[j].kind == tNum && d.toks[j].e-d.toks[j].s >= 4 {
+			return true
+		}
+		if d.isWord(j) && ukInward(d.tokText(j)) {
+			return true
+		}
+	}
+	return false
+}
+
+func (d *doc) hasNumber(a, b int) bool {
+	for j := a; j <= b; j++ {
+		if d.toks[j].digit || d.toks[j].kind == tNum {
+			return true
+		}
+	}
+	return false
+}
+
+// knownPlace reports whether the words from j name a place in the lexicon.
+func (d *doc) knownPlace(j int) bool {
+	if d.e.lex.place1[d.lw(j)] || addressCountries[d.lw(j)] {
+		return true
+	}
+	_, kind := d.phraseAt(j)
+	return kind == 'p'
+}
+
+// cityFollowed reports whether after the city ending at e comes (after a
+// comma or line break) a postcode, a country or a known place.
+func (d *doc) cityFollowed(e int) bool {
+	k := e + 1
+	if k >= len(d.toks) || !(d.isPunct(k, ',') || d.toks[k].nl) {
+		return false
+	}
+	if d.isPunct(k, ',') {
+		k++
+	}
+	if k >= len(d.toks) {
+		return false
+	}
+	if _, ok := d.postcodeAhead(k); ok {
+		return true
+	}
+	return d.isWord(k) && d.toks[k].upper && d.knownPlace(k)
 }
 
 // unitAhead matches a unit note from j to the next ',' or line end.

@@ -91,6 +91,9 @@ func loadLexicon() *lexicon {
 		phraseKind: map[string]byte{},
 		place1:     map[string]bool{},
 	}
+	for w := range l.ambiguous {
+		l.given[w] = true
+	}
 	addPhrase := func(p string, kind byte) {
 		ws := phraseWords(p)
 		if len(ws) == 0 {

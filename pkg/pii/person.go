@@ -22,11 +22,11 @@ import "strings"
 type nameCueKind uint8
 
 const (
-	ncIntro    nameCueKind = iota + 1 // I'm X, soy X: weak
-	ncStrong                          // my name is, form lines, holders, doorbells, relations
-	ncGreet                           // Hi X, thanks X
-	ncSignoff                         // Regards,\nX
-	ncTitle                           // Mr X, Frau X
+	ncIntro   nameCueKind = iota + 1 // I'm X, soy X: weak
+	ncStrong                         // my name is, form lines, holders, doorbells, relations
+	ncGreet                          // Hi X, thanks X
+	ncSignoff                        // Regards,\nX
+	ncTitle                          // Mr X, Frau X
 )
 
 type nameCue struct {
@@ -123,6 +123,23 @@ func buildNameCues() map[string][]nameCue {
 	return m
 }
 
+// titleWords are the titles of nameCues, for a title met where a name
+// was expected.
+var titleWords = func() map[string]bool {
+	m := map[string]bool{}
+	for _, cs := range nameCues {
+		for _, c := range cs {
+			if c.kind == ncTitle && len(c.words) == 1 {
+				m[strings.TrimSuffix(c.words[0], ".")] = true
+			}
+		}
+	}
+	return m
+}()
+
+// saintWords make the next name a place ("Santa Margherita Ligure", "San Diego", "Saint-Malo").
+var saintWords = set(strings.Fields(`san santa santo sant saint sainte st st. sankt são são`))
+
 // particles join the parts of a name (van der Meer, De Santis, José
 // Antonio de la Fuente, El Amrani).
 var particles = set(strings.Fields(`van der den de del della di da von zu le la du des dos das do ter ten bin ibn al el mac mc y e 't van't dei degli`))
@@ -176,6 +193,18 @@ func (d *doc) scanPersons() {
 			d.flags[k] |= flagBlocked | flagPlace
 		}
 	}
+	for k := 0; k+1 < n; k++ {
+		if d.isWord(k) && d.toks[k].upper && saintWords[string(d.lower(k))] {
+			j := k + 1
+			if d.isPunct(j, '.') {
+				j++
+			}
+			for j < n && d.capWord(j) && j-k < 4 {
+				d.flags[j] |= flagBlocked | flagPlace
+				j++
+			}
+		}
+	}
 	for _, c := range d.cands {
 		if c.typ != Address && c.typ != Email && c.typ != IBAN {
 			continue
@@ -204,6 +233,14 @@ func (d *doc) scanPersons() {
 				continue
 			}
 		}
+		// "bei Hartmann klingeln", "bij Jansen aanbellen".
+		if d.isWord(k) && (d.lw(k) == "bei" || d.lw(k) == "bij") && k+2 < n && doorVerbs[d.lw(k+2)] {
+			if s, e, ok := d.readName(k+1, ncStrong); ok && e == k+1 {
+				d.addName(s, e, 0.8, "person-doorbell")
+				k = e
+				continue
+			}
+		}
 		// "Ralph (my husband)".
 		if d.toks[k].kind == tWord && d.toks[k].upper && k+2 < n && d.isPunct(k+1, '(') && possessive[d.lw(k+2)] {
 			if s, e, ok := d.readName(k, ncGreet); ok && e == k {
@@ -219,6 +256,8 @@ func (d *doc) scanPersons() {
 		}
 	}
 }
+
+var doorVerbs = set(strings.Fields(`klingeln läuten abgeben klopfen aanbellen bellen afgeven aanbieden`))
 
 var possessive = set(strings.Fields(`my mein meine mon ma mes mi mis mijn mio mia our unser unsere notre nuestro nuestra onze nostro nostra`))
 
@@ -389,11 +428,26 @@ func (d *doc) readName(j int, kind nameCueKind) (int, int, bool) {
 	}
 	first := j
 	// Initial: "K. Nowicki".
-	if d.isWord(j) && d.toks[j].letters == 1 && d.toks[j].upper && j+2 < n && d.isPunct(j+1, '.') && d.capWord(j+2) {
-		if ok, _ := d.nameWord(j + 2); ok && !lex.stop[d.lw(j+2)] {
-			e := d.extendName(j+2, 4)
-			return first, e, true
+	if d.isWord(j) && d.toks[j].letters == 1 && d.toks[j].upper && j+2 < n && d.isPunct(j+1, '.') {
+		m := j + 2
+		for m < n && m-j < 5 && d.isWord(m) && particles[d.lw(m)] {
+			m++
 		}
+		if d.capWord(m) {
+			if ok, _ := d.nameWord(m); ok && !lex.stop[d.lw(m)] {
+				e := d.extendName(m, 4)
+				return first, e, true
+			}
+		}
+	}
+	// A title: the name comes after it ("Buonasera Sig.ra Conti").
+	if d.isWord(j) && titleWords[d.lw(j)] && kind != ncTitle {
+		m := j + 1
+		for m < n && m-j < 4 && (d.isPunct(m, '.') || d.lw(m) == "ra" || d.lw(m) == "na" || d.lw(m) == "ssa") {
+			m++
+		}
+		s, e, ok := d.readName(m, ncTitle)
+		return s, e, ok
 	}
 	// Particles first after a title: "Herr van der Meer".
 	if kind == ncTitle || kind == ncStrong {
