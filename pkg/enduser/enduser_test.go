@@ -210,14 +210,19 @@ type env struct {
 
 func newKeyring(t *testing.T) *keys.Local {
 	t.Helper()
-	km, err := keys.NewLocal(filepath.Join(t.TempDir(), "keyring.json"))
+	km, err := newKeyringB(t)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := km.EnsureKey(context.Background(), accesstoken.KeyName, keys.TypeEd25519); err != nil {
-		t.Fatal(err)
-	}
 	return km
+}
+
+func newKeyringB(t testing.TB) (*keys.Local, error) {
+	km, err := keys.NewLocal(filepath.Join(t.TempDir(), "keyring.json"))
+	if err != nil {
+		return nil, err
+	}
+	return km, km.EnsureKey(context.Background(), accesstoken.KeyName, keys.TypeEd25519)
 }
 
 // newEnv runs identity (fake) and the shop, each a real mTLS gRPC server,
