@@ -3,6 +3,7 @@
 //	sotto dev up        run the whole suite locally (mTLS, SQLite, local keyring)
 //	sotto audit verify  verify the audit log: signatures, consistency, every entry
 //	sotto tokenvault rotate-keys  rotate tokenvault's keys, or report the rotation backlog
+//	sotto pii detect|redact  find or pseudonymise PII in JSON lines
 package main
 
 import (
@@ -26,6 +27,9 @@ Usage:
   sotto tokenvault rotate-keys [flags]
                                rotate the KEK (--kek) or a subject's data key
                                (--subject), or report the rotation backlog
+  sotto pii detect [flags]     read JSON lines {"id","text","lang"} on stdin, write
+                               the PII spans of each
+  sotto pii redact [flags]     the same, writing pseudonymised text and its map
   sotto help                   show this help
 
 Run "sotto <command> -h" for a command's flags.
@@ -54,6 +58,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return auditVerify(ctx, args[2:], stdout, stderr)
 	case cmd == "tokenvault" && len(args) > 1 && args[1] == "rotate-keys":
 		return tokenvaultRotateKeys(ctx, args[2:], stdout, stderr)
+	case cmd == "pii" && len(args) > 1 && (args[1] == "detect" || args[1] == "redact"):
+		return piiCommand(ctx, args[1], args[2:], os.Stdin, stdout, stderr)
 	case cmd == "help" || cmd == "-h" || cmd == "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
