@@ -139,15 +139,18 @@ func (f *fakeIdentity) cursorsSeen() []string {
 // records the audit event it would send.
 type shop struct {
 	testpb.UnimplementedTestServiceServer
-	mu     sync.Mutex
-	events []auditclient.Event
+	mu        sync.Mutex
+	events    []auditclient.Event
+	forwarded []string // what Forward would send downstream
 }
 
 func (s *shop) answer(ctx context.Context) *testpb.SimpleResponse {
 	p, ok := enduser.FromContext(ctx)
 	ev := auditclient.New(ctx, "shop.read", auditclient.Success)
+	out, _ := metadata.FromOutgoingContext(enduser.Forward(ctx))
 	s.mu.Lock()
 	s.events = append(s.events, ev)
+	s.forwarded = out.Get("authorization")
 	s.mu.Unlock()
 	who := "nobody"
 	if ok {
@@ -510,12 +513,24 @@ func TestEndUserOnContextAndInAudit(t *testing.T) {
 	if want := "spiffe://" + servertest.TrustDomain + "/gateway"; ev.CallerWorkload != want {
 		t.Errorf("audit caller workload = %q; want %q (the workload and the end user are separate facts)", ev.CallerWorkload, want)
 	}
-	// Without an end user the event names none.
+	// A call on the user's behalf carries their token on.
+	e.shop.mu.Lock()
+	fwd := e.shop.forwarded
+	e.shop.mu.Unlock()
+	if len(fwd) != 1 || fwd[0] != "Bearer "+tok {
+		t.Errorf("Forward sent %d authorization values; want the end user's token", len(fwd))
+	}
+	// Without an end user the event names none, and nothing is forwarded.
 	if _, err := e.unary(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	if ev := e.shop.lastEvent(); ev.ActorSubject != "" {
 		t.Errorf("actor subject without an end user = %q", ev.ActorSubject)
+	}
+	e.shop.mu.Lock()
+	defer e.shop.mu.Unlock()
+	if len(e.shop.forwarded) != 0 {
+		t.Errorf("Forward without an end user sent %d values", len(e.shop.forwarded))
 	}
 }
 
