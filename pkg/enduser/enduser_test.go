@@ -47,6 +47,9 @@ type fakeIdentity struct {
 	broken  int           // streams started before a break end
 	cursors []string
 	streams int
+	// expired: resuming from any cursor fails as pkg/events does once the
+	// log was trimmed past it.
+	expired bool
 }
 
 func newFakeIdentity(iss *accesstoken.Issuer) *fakeIdentity {
@@ -94,7 +97,11 @@ func (f *fakeIdentity) WatchRevocations(req *identityv1.WatchRevocationsRequest,
 	f.streams++
 	me := f.streams
 	f.cursors = append(f.cursors, req.GetCursor())
+	expired := f.expired && req.GetCursor() != ""
 	f.mu.Unlock()
+	if expired {
+		return status.Error(codes.FailedPrecondition, "cursor expired")
+	}
 	heartbeat := func() error {
 		return stream.Send(&identityv1.WatchRevocationsResponse{Cursor: strconv.Itoa(next)})
 	}
@@ -646,6 +653,20 @@ func TestRevokedSessionRefusedOnceTheFeedSaysSo(t *testing.T) {
 	cursors := e.identity.cursorsSeen()
 	if len(cursors) < 2 || cursors[0] != "" || cursors[len(cursors)-1] == "" {
 		t.Errorf("WatchRevocations cursors = %q; want a resume from a cursor after the first", cursors)
+	}
+
+	// The feed trimmed past the shop's cursor: the shop starts over from the
+	// backlog and still learns of what was revoked meanwhile.
+	e.identity.mu.Lock()
+	e.identity.expired = true
+	e.identity.mu.Unlock()
+	e.identity.breakStreams()
+	third := e.issue(t, person(accesstoken.KindCustomer, "acc_3", "ses_third", 2, 0))
+	e.identity.revoke("ses_third", "", time.Now())
+	waitRefused(t, func() error { _, err := e.reveal(bearer(third)); return err }, accesstoken.ReasonTokenRevoked)
+	cursors = e.identity.cursorsSeen()
+	if cursors[len(cursors)-1] != "" {
+		t.Errorf("after an expired cursor, resumed from %q; want the backlog", cursors[len(cursors)-1])
 	}
 }
 

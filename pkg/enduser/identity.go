@@ -60,8 +60,12 @@ func (s IdentityRevocations) Watch(ctx context.Context, cursor string, fn func(R
 				return nil
 			}
 			if cursor != "" {
+				// A cursor the feed refuses (pkg/events: FailedPrecondition
+				// CURSOR_EXPIRED once trimmed, InvalidArgument CURSOR_INVALID
+				// from another log): start over from the backlog, which holds
+				// everything that may still matter; retrying it would loop.
 				switch status.Code(err) {
-				case codes.InvalidArgument, codes.OutOfRange, codes.NotFound:
+				case codes.InvalidArgument, codes.FailedPrecondition, codes.OutOfRange, codes.NotFound:
 					return errors.Join(ErrCursorInvalid, err)
 				}
 			}
