@@ -1,0 +1,81 @@
+// Command identity runs Sotto's identity service.
+package main
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+
+	tokenvaultv1 "github.com/sottohq/sotto/gen/go/sotto/tokenvault/v1"
+	"github.com/sottohq/sotto/pkg/service"
+	"github.com/sottohq/sotto/pkg/store"
+	"github.com/sottohq/sotto/services/identity/internal/app"
+	"github.com/sottohq/sotto/services/identity/internal/config"
+	"github.com/sottohq/sotto/services/identity/internal/notify"
+	"github.com/sottohq/sotto/services/identity/internal/server"
+	"github.com/sottohq/sotto/services/identity/migrations"
+)
+
+func main() { service.Main("identity", register) }
+
+func register(ctx context.Context, s *service.Service) error {
+	var cfg config.Config
+	if err := s.Config(&cfg); err != nil {
+		return err
+	}
+	db, err := s.DB(ctx, migrations.FS)
+	if err != nil {
+		return err
+	}
+	km, err := s.Keys()
+	if err != nil {
+		return err
+	}
+	audit, err := s.AuditOutbox(db)
+	if err != nil {
+		return err
+	}
+	// Revocation events carry session and client ids only: no sealing.
+	evs, err := s.Events(ctx, db, "")
+	if err != nil {
+		return err
+	}
+	vault, err := s.Dial("tokenvault")
+	if err != nil {
+		return err
+	}
+	mailbox, err := notify.NewMailbox(mailboxPath(cfg, db), nil)
+	if err != nil {
+		return err
+	}
+	a, err := app.New(ctx, app.Deps{
+		Config: cfg, DB: db, Keys: km, Audit: audit, Events: evs, Vault: tokenvaultv1.NewTokenVaultServiceClient(vault),
+		Notifier: mailbox, TrustDomain: s.TrustDomain(), Logger: s.Logger(), Registerer: s.Telemetry().Registry,
+	})
+	if err != nil {
+		return err
+	}
+	gs, err := s.GRPC(server.Policy)
+	if err != nil {
+		return err
+	}
+	if err := server.Register(gs, a.Server, a.Authenticator); err != nil {
+		return err
+	}
+	for _, name := range []string{"revocations", "jwks", "prune"} {
+		s.Go(name, a.Tasks[name])
+	}
+	return nil
+}
+
+// mailboxPath is the dev mailbox: the configured file, or one next to the
+// SQLite database (the state directory under `sotto dev up`).
+func mailboxPath(cfg config.Config, db *store.DB) string {
+	if cfg.MailboxFile != "" {
+		return cfg.MailboxFile
+	}
+	if path, ok := strings.CutPrefix(cfg.DatabaseDSN, "sqlite://"); ok && db.Dialect == store.SQLite && path != "" {
+		return filepath.Join(filepath.Dir(path), "identity-mailbox.jsonl")
+	}
+	return "identity-mailbox.jsonl"
+}

@@ -1,0 +1,102 @@
+package server
+
+import (
+	"time"
+
+	identityv1 "github.com/sottohq/sotto/gen/go/sotto/identity/v1"
+	"github.com/sottohq/sotto/pkg/accesstoken"
+	"github.com/sottohq/sotto/pkg/authz"
+	"github.com/sottohq/sotto/pkg/enduser"
+)
+
+// Policy says which workloads may call which RPCs. Anything not listed is
+// denied; pkg/service adds the health checks.
+var Policy = authz.Policy{
+	// People reach identity through the gateway's REST routes.
+	identityv1.IdentityService_SignUp_FullMethodName:                     {"gateway"},
+	identityv1.IdentityService_VerifyEmail_FullMethodName:                {"gateway"},
+	identityv1.IdentityService_Login_FullMethodName:                      {"gateway"},
+	identityv1.IdentityService_RefreshSession_FullMethodName:             {"gateway"},
+	identityv1.IdentityService_Logout_FullMethodName:                     {"gateway"},
+	identityv1.IdentityService_GetAccount_FullMethodName:                 {"gateway"},
+	identityv1.IdentityService_ChangePassword_FullMethodName:             {"gateway"},
+	identityv1.IdentityService_RequestPasswordReset_FullMethodName:       {"gateway"},
+	identityv1.IdentityService_ResetPassword_FullMethodName:              {"gateway"},
+	identityv1.IdentityService_DeleteAccount_FullMethodName:              {"gateway"},
+	identityv1.IdentityService_BeginTotpEnrollment_FullMethodName:        {"gateway"},
+	identityv1.IdentityService_ConfirmTotpEnrollment_FullMethodName:      {"gateway"},
+	identityv1.IdentityService_BeginWebAuthnRegistration_FullMethodName:  {"gateway"},
+	identityv1.IdentityService_FinishWebAuthnRegistration_FullMethodName: {"gateway"},
+	identityv1.IdentityService_ListFactors_FullMethodName:                {"gateway"},
+	identityv1.IdentityService_DeleteFactor_FullMethodName:               {"gateway"},
+	identityv1.IdentityService_RegenerateRecoveryCodes_FullMethodName:    {"gateway"},
+	identityv1.IdentityService_StepUp_FullMethodName:                     {"gateway"},
+	identityv1.IdentityService_BeginWebAuthnLogin_FullMethodName:         {"gateway"},
+	identityv1.IdentityService_FinishWebAuthnLogin_FullMethodName:        {"gateway"},
+	identityv1.IdentityService_ListSessions_FullMethodName:               {"gateway"},
+	identityv1.IdentityService_RevokeSession_FullMethodName:              {"gateway"},
+	identityv1.IdentityService_CreateStaffAccount_FullMethodName:         {"gateway"},
+	identityv1.IdentityService_CreateClient_FullMethodName:               {"gateway"},
+	identityv1.IdentityService_RevokeClient_FullMethodName:               {"gateway"},
+	// Integrators get their tokens through the edge.
+	identityv1.IdentityService_IssueClientToken_FullMethodName: {"gateway"},
+	// The first admin is the operator's, from the CLI (`sotto dev up`).
+	identityv1.IdentityService_BootstrapAdmin_FullMethodName: {"sotto-cli"},
+	// Every service verifies access tokens: keys and revocations are
+	// public to the trust domain (they grant nothing).
+	identityv1.IdentityService_GetJwks_FullMethodName:          {authz.AnyWorkload},
+	identityv1.IdentityService_WatchRevocations_FullMethodName: {authz.AnyWorkload},
+}
+
+// RecentAuth is how recent the authentication behind staff administration
+// must be.
+const RecentAuth = 15 * time.Minute
+
+var people = []accesstoken.Kind{accesstoken.KindCustomer, accesstoken.KindStaff}
+
+// EndUsers is identity's end-user table (pkg/enduser): which RPCs act for
+// the person whose access token the call carries. Calls that create a
+// session (sign-up, login, refresh, reset) take none; calls about "the
+// caller's account" need one (a customer or staff member, never an
+// integrator); staff administration needs an admin at aal2 within 15
+// minutes. The domain adds what depends on the account (a recent aal2 when
+// it has a second factor; staff without one may only enrol), and checks
+// every session against the store, not only the revocation feed.
+var EndUsers = enduser.Policy{
+	identityv1.IdentityService_SignUp_FullMethodName:               {Require: enduser.None},
+	identityv1.IdentityService_VerifyEmail_FullMethodName:          {Require: enduser.None},
+	identityv1.IdentityService_Login_FullMethodName:                {Require: enduser.None},
+	identityv1.IdentityService_RefreshSession_FullMethodName:       {Require: enduser.None},
+	identityv1.IdentityService_RequestPasswordReset_FullMethodName: {Require: enduser.None},
+	identityv1.IdentityService_ResetPassword_FullMethodName:        {Require: enduser.None},
+	identityv1.IdentityService_IssueClientToken_FullMethodName:     {Require: enduser.None},
+	identityv1.IdentityService_BootstrapAdmin_FullMethodName:       {Require: enduser.None},
+	identityv1.IdentityService_GetJwks_FullMethodName:              {Require: enduser.None},
+	identityv1.IdentityService_WatchRevocations_FullMethodName:     {Require: enduser.None},
+
+	identityv1.IdentityService_Logout_FullMethodName:                     {Require: enduser.User, Kinds: people},
+	identityv1.IdentityService_GetAccount_FullMethodName:                 {Require: enduser.User, Kinds: people},
+	identityv1.IdentityService_ChangePassword_FullMethodName:             {Require: enduser.User, Kinds: people},
+	identityv1.IdentityService_DeleteAccount_FullMethodName:              {Require: enduser.User, Kinds: people, AAL: 1, MaxAge: RecentAuth},
+	identityv1.IdentityService_BeginTotpEnrollment_FullMethodName:        {Require: enduser.User, Kinds: people},
+	identityv1.IdentityService_ConfirmTotpEnrollment_FullMethodName:      {Require: enduser.User, Kinds: people},
+	identityv1.IdentityService_BeginWebAuthnRegistration_FullMethodName:  {Require: enduser.User, Kinds: people},
+	identityv1.IdentityService_FinishWebAuthnRegistration_FullMethodName: {Require: enduser.User, Kinds: people},
+	identityv1.IdentityService_ListFactors_FullMethodName:                {Require: enduser.User, Kinds: people},
+	identityv1.IdentityService_DeleteFactor_FullMethodName:               {Require: enduser.User, Kinds: people, AAL: 2, MaxAge: RecentAuth},
+	identityv1.IdentityService_RegenerateRecoveryCodes_FullMethodName:    {Require: enduser.User, Kinds: people, AAL: 2, MaxAge: RecentAuth},
+	identityv1.IdentityService_StepUp_FullMethodName:                     {Require: enduser.User, Kinds: people},
+	identityv1.IdentityService_ListSessions_FullMethodName:               {Require: enduser.User, Kinds: people},
+	identityv1.IdentityService_RevokeSession_FullMethodName:              {Require: enduser.User, Kinds: people},
+	// A WebAuthn login elevates the caller's session, or (no token) is a
+	// passwordless passkey login.
+	identityv1.IdentityService_BeginWebAuthnLogin_FullMethodName:  {Require: enduser.Optional},
+	identityv1.IdentityService_FinishWebAuthnLogin_FullMethodName: {Require: enduser.Optional},
+
+	identityv1.IdentityService_CreateStaffAccount_FullMethodName: {Require: enduser.User, Kinds: []accesstoken.Kind{accesstoken.KindStaff},
+		Roles: []string{accesstoken.RoleAdmin}, AAL: 2, MaxAge: RecentAuth},
+	identityv1.IdentityService_CreateClient_FullMethodName: {Require: enduser.User, Kinds: []accesstoken.Kind{accesstoken.KindStaff},
+		Roles: []string{accesstoken.RoleAdmin}, AAL: 2, MaxAge: RecentAuth},
+	identityv1.IdentityService_RevokeClient_FullMethodName: {Require: enduser.User, Kinds: []accesstoken.Kind{accesstoken.KindStaff},
+		Roles: []string{accesstoken.RoleAdmin}, AAL: 2, MaxAge: RecentAuth},
+}
