@@ -235,7 +235,9 @@ func (a assertionClaims) audiences() []string {
 // not valid for longer than five minutes, not before its nbf/iat, and a jti
 // never seen for the client (remembered until exp).
 func (s *Service) checkAssertion(ctx context.Context, cl storage.Client, assertion string, now time.Time) error {
-	bad := func(msg string) error { return errs.E(errs.Unauthenticated, reasons.ClientAssertionInvalid, "client assertion: %s", msg) }
+	bad := func(msg string) error {
+		return errs.E(errs.Unauthenticated, reasons.ClientAssertionInvalid, "client assertion: %s", msg)
+	}
 	pub, err := parseClientKey(cl.PublicJWK)
 	if err != nil {
 		return errs.Wrap(err, errs.Internal, reasons.PublicKeyInvalid, "the client's stored key is invalid")
