@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"sort"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -213,6 +214,7 @@ func (d *doc) applyConfig() {
 	if cc.types == nil && cc.allow == nil && len(allowSpans) == 0 {
 		return
 	}
+	allowSpans = mergeSpans(allowSpans)
 	kept := d.cands[:0]
 	for _, c := range d.cands {
 		if c.prio != tenantPriority && cc.types != nil && !cc.types[c.typ] {
@@ -221,20 +223,39 @@ func (d *doc) applyConfig() {
 		if cc.allow != nil && cc.allow[strings.ToLower(d.text[c.s:c.e])] {
 			continue
 		}
-		allowed := false
-		if c.prio != tenantPriority || c.rec != "tenant:deny" {
-			for _, m := range allowSpans {
-				if c.s < m[1] && m[0] < c.e {
-					allowed = true
-					break
-				}
-			}
+		if c.rec != "tenant:deny" && overlapsAny(allowSpans, c.s, c.e) {
+			continue
 		}
-		if !allowed {
-			kept = append(kept, c)
-		}
+		kept = append(kept, c)
 	}
 	d.cands = kept
+}
+
+// mergeSpans sorts spans and merges overlapping ones, so a binary search
+// finds the one a candidate may overlap.
+func mergeSpans(sp [][]int) [][]int {
+	if len(sp) < 2 {
+		return sp
+	}
+	sort.Slice(sp, func(i, j int) bool { return sp[i][0] < sp[j][0] })
+	out := sp[:1]
+	for _, s := range sp[1:] {
+		last := out[len(out)-1]
+		if s[0] <= last[1] {
+			if s[1] > last[1] {
+				last[1] = s[1]
+			}
+			continue
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// overlapsAny reports whether [s,e) overlaps one of the sorted, disjoint spans.
+func overlapsAny(sp [][]int, s, e int) bool {
+	i := sort.Search(len(sp), func(i int) bool { return sp[i][1] > s })
+	return i < len(sp) && sp[i][0] < e
 }
 
 // wordBoundary reports whether text[s:e] neither starts nor ends inside a

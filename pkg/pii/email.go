@@ -200,7 +200,7 @@ func (d *doc) scanSpelledEmails() {
 		if notLocal[d.lw(i)] {
 			continue
 		}
-		for i-2 >= 0 && (d.toks[i-2].kind == tWord || d.toks[i-2].kind == tNum) && (dotWords[d.lw(i-1)] || d.isPunct(i-1, '.') && !d.toks[i-1].sp || d.isPunct(i-1, '_') || d.lw(i-1) == "underscore") {
+		for pairs := 0; pairs < 8 && i-2 >= 0 && (d.toks[i-2].kind == tWord || d.toks[i-2].kind == tNum) && (dotWords[d.lw(i-1)] || d.isPunct(i-1, '.') && !d.toks[i-1].sp || d.isPunct(i-1, '_') || d.lw(i-1) == "underscore"); pairs++ {
 			i -= 2
 		}
 		d.add(d.toks[i].s, d.toks[end].e, Email, 0.85, "email-spelled")

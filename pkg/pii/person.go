@@ -220,6 +220,7 @@ func (d *doc) scanPersons() {
 		}
 		// Cues.
 		if cues, ok := nameCues[string(d.lower(k))]; ok {
+			d.work++
 			if end := d.tryNameCues(k, cues); end > k {
 				k = end
 				continue
@@ -500,6 +501,7 @@ func (d *doc) extendName(k, more int) int {
 	lex := d.e.lex
 	e := k
 	for more > 0 {
+		d.work++
 		m := e + 1
 		if m >= n || d.toks[m].nl || !d.toks[m].sp && !d.isPunct(m, '-') {
 			break

@@ -400,15 +400,18 @@ func entropy(v string) float64 {
 // scanKeyPrefixes finds provider keys by their prefix at a token start.
 func (d *doc) scanKeyPrefixes() {
 	t := d.text
+	// skip is the end of the last scanned value: tokens inside it are not
+	// scanned again, which keeps "eyJ.eyJ.eyJ..." linear.
+	skip := 0
 	for k := range d.toks {
 		tk := &d.toks[k]
-		if tk.kind != tWord {
+		if tk.kind != tWord || tk.s < skip {
 			continue
 		}
 		s := tk.s
 		c := t[s]
 		if !(c == 's' || c == 'r' || c == 'w' || c == 'g' || c == 'x' || c == 'A' || c == 'S' || c == 'n' || c == 'p' ||
-			c == 'h' || c == 'd' || c == 'y' || c == 'k' || c == 'E' || c == 'l') {
+			c == 'h' || c == 'd' || c == 'y' || c == 'k' || c == 'E' || c == 'l' || c == 'e') {
 			continue
 		}
 		for _, p := range keyPrefixes {
@@ -420,6 +423,8 @@ func (d *doc) scanKeyPrefixes() {
 			for e < len(t) && isKeyByte(t[e]) && e-s < 512 {
 				e++
 			}
+			skip = e
+			d.work += (e - s) / 16
 			for e > s && (t[e-1] == '.' || t[e-1] == '-') {
 				e--
 			}
@@ -450,6 +455,8 @@ func (d *doc) scanKeyPrefixes() {
 				}
 				e++
 			}
+			skip = e
+			d.work += (e - s) / 16
 			if dots == 2 && e-s > 30 {
 				d.add(s, e, Secret, 0.95, "secret-jwt")
 			}
