@@ -46,7 +46,7 @@ type Deps struct {
 	Now func() time.Time
 	// Hooks for tests: counted evaluations (see password.Options.OnVerify
 	// and auth.Deps.OnSecondFactorCheck), and the domain's policy.
-	OnPasswordCheck     func()
+	OnPasswordCheck     func(real bool)
 	OnSecondFactorCheck func()
 	Domain              *auth.Config
 	Throttle            *throttle.Config

@@ -72,10 +72,10 @@ type Options struct {
 	// MaxWait bounds how long a request waits for a slot when its context
 	// has no earlier deadline (default 5 s).
 	MaxWait time.Duration
-	// OnVerify, if set, is called each time a presented password is
-	// compared with an account's stored hash (not the dummy hash), after the
-	// comparison. Tests count evaluations with it.
-	OnVerify func()
+	// OnVerify, if set, is called after each comparison: real is true when
+	// a presented password was compared with an account's stored hash,
+	// false for the dummy hash. Tests count evaluations with it.
+	OnVerify func(real bool)
 }
 
 // Hasher hashes and verifies passwords through a bounded pool.
@@ -83,7 +83,7 @@ type Hasher struct {
 	params   Params
 	slots    chan struct{}
 	maxWait  time.Duration
-	onVerify func()
+	onVerify func(real bool)
 	dummy    string
 }
 
@@ -238,7 +238,7 @@ func (s *Slot) Verify(password, stored string) (Result, error) {
 	}
 	got := argon2.IDKey(pw, salt, p.Time, p.MemoryKiB, p.Threads, uint32(len(key)))
 	if h.onVerify != nil {
-		h.onVerify()
+		h.onVerify(true)
 	}
 	ok := subtle.ConstantTimeCompare(got, key) == 1
 	return Result{OK: ok, Rehash: ok && p != h.params}, nil
@@ -267,6 +267,9 @@ func (s *Slot) VerifyDummy(password string) error {
 	}
 	got := argon2.IDKey(pw, salt, p.Time, p.MemoryKiB, p.Threads, uint32(len(key)))
 	subtle.ConstantTimeCompare(got, key)
+	if s.h.onVerify != nil {
+		s.h.onVerify(false)
+	}
 	return nil
 }
 
