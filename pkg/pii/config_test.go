@@ -1,0 +1,109 @@
+package pii
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/sottohq/sotto/pkg/errs"
+)
+
+const tenantYAML = `
+default_region: FR
+threshold: 0.5
+allow: [support@shop.example]
+allow_patterns: ['\bSO-\d{10}\b']
+deny: [{value: Bello, type: PERSON}]
+patterns:
+  - {name: customer-id, type: CUSTOMER_ID, regex: '\bKD-\d{7}\b', score: 0.9}
+`
+
+func TestTenantConfig(t *testing.T) {
+	t.Parallel()
+	cfg, err := ParseConfig([]byte(tenantYAML))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := "SO-0612345678 for KD-1234567: write support@shop.example or anna@example.com; the dog Bello bites"
+	want := []string{"CUSTOMER_ID:KD-1234567", "EMAIL:anna@example.com", "PERSON:Bello"}
+	if diff := cmp.Diff(want, got(e, text, "en")); diff != "" {
+		t.Errorf("tenant engine (-want +got):\n%s", diff)
+	}
+	// Without the configuration the order number is a phone, the shop's
+	// address is an e-mail, and neither custom type is found.
+	wantDefault := []string{"PHONE:0612345678", "EMAIL:support@shop.example", "EMAIL:anna@example.com"}
+	if diff := cmp.Diff(wantDefault, got(testEngine, text, "fr")); diff != "" {
+		t.Errorf("default engine (-want +got):\n%s", diff)
+	}
+}
+
+func TestConfigTypesAndThreshold(t *testing.T) {
+	t.Parallel()
+	e, err := New(Config{Types: []Type{Email}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"EMAIL:a@b.co"}, got(e, "a@b.co 4111 1111 1111 1111", "")); diff != "" {
+		t.Error(diff)
+	}
+	e, err = New(Config{Threshold: 0.99})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Only checksum-certain findings reach 0.99.
+	if diff := cmp.Diff([]string{"IBAN:DE89370400440532013000"}, got(e, "Hi Anna, DE89370400440532013000, a@b.co", "")); diff != "" {
+		t.Error(diff)
+	}
+}
+
+func TestConfigDefaultRegion(t *testing.T) {
+	t.Parallel()
+	// A Belgian landline in an English message is a phone only when the
+	// tenant's region says so.
+	text := "call 02 555 12 34"
+	if g := got(testEngine, text, "en"); len(g) != 0 {
+		t.Fatalf("default engine found %v", g)
+	}
+	e, err := New(Config{DefaultRegion: "be"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"PHONE:02 555 12 34"}, got(e, text, "en")); diff != "" {
+		t.Error(diff)
+	}
+}
+
+func TestConfigRejectsBadInput(t *testing.T) {
+	t.Parallel()
+	for name, y := range map[string]string{
+		"unknown field":   "thresold: 0.5",
+		"bad yaml":        "threshold: [",
+		"threshold":       "threshold: 2",
+		"type":            "types: [NAME]",
+		"allow regex":     "allow_patterns: ['(']",
+		"pattern regex":   "patterns: [{type: CUSTOMER_ID, regex: '('}]",
+		"empty match":     "patterns: [{type: CUSTOMER_ID, regex: 'x*'}]",
+		"pattern type":    "patterns: [{type: 'lower case', regex: 'x'}]",
+		"deny value":      "deny: [{value: ' ', type: PERSON}]",
+		"region":          "default_region: XX",
+		"pattern score":   "patterns: [{type: CUSTOMER_ID, regex: 'x', score: 3}]",
+		"deny type":       "deny: [{value: Bello, type: pet}]",
+		"types not list":  "types: EMAIL",
+		"allow not list":  "allow: {a: b}",
+		"patterns object": "patterns: {a: b}",
+	} {
+		_, err := ParseConfig([]byte(y))
+		var e *errs.Error
+		if !errors.As(err, &e) || e.Kind != errs.InvalidArgument || e.Reason != ReasonConfigInvalid {
+			t.Errorf("%s: ParseConfig(%q) = %v, want InvalidArgument %s", name, y, err, ReasonConfigInvalid)
+		}
+	}
+	if _, err := ParseConfig(nil); err != nil {
+		t.Errorf("empty configuration: %v", err)
+	}
+}
