@@ -314,3 +314,15 @@ func infoOf(err error) *errdetails.ErrorInfo {
 }
 
 func status(err error) codes.Code { return grpcstatus.Code(err) }
+
+func newKeyring(t *testing.T) *keys.Local {
+	t.Helper()
+	km, err := keys.NewLocal(filepath.Join(t.TempDir(), "other.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := km.EnsureKey(context.Background(), "identity-token", keys.TypeEd25519); err != nil {
+		t.Fatal(err)
+	}
+	return km
+}
