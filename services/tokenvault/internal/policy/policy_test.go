@@ -114,3 +114,33 @@ func TestParseIsStrict(t *testing.T) {
 		})
 	}
 }
+
+// TestIdentityMayOnlyLookUpAddresses: identity's grant is exactly what it
+// uses: looking up e-mail addresses for login and account recovery. It may
+// detokenize nothing and look up nothing else.
+func TestIdentityMayOnlyLookUpAddresses(t *testing.T) {
+	p, err := policy.Parse(tokenvault.DefaultPolicy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, purpose := range []string{"authentication", "account_recovery"} {
+		if d := p.DecideAction(policy.ActionLookup, "identity", purpose, tokens.Email); !d.Allowed {
+			t.Errorf("identity cannot look up e-mail addresses for %s: %+v", purpose, d)
+		}
+	}
+	types := []tokens.DataType{tokens.CardNumber, tokens.Email, tokens.Phone, tokens.Name, tokens.PostalAddress,
+		tokens.DateOfBirth, tokens.NationalID, tokens.FreeText}
+	for _, dt := range types {
+		for _, purpose := range []string{"authentication", "account_recovery", "order_support", "crm_sync", "self_service"} {
+			if d := p.Decide("identity", purpose, dt); d.Allowed {
+				t.Errorf("identity may detokenize %v for %s (rule %s)", dt, purpose, d.Rule)
+			}
+			if dt == tokens.Email && (purpose == "authentication" || purpose == "account_recovery") {
+				continue
+			}
+			if d := p.DecideAction(policy.ActionLookup, "identity", purpose, dt); d.Allowed {
+				t.Errorf("identity may look up %v for %s (rule %s)", dt, purpose, d.Rule)
+			}
+		}
+	}
+}
