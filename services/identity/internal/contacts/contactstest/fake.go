@@ -46,6 +46,13 @@ type Vault struct {
 // client that calls it as the identity workload.
 func Start(t testing.TB, pki *servertest.PKI) (*Vault, tokenvaultv1.TokenVaultServiceClient) {
 	t.Helper()
+	v, addr := Serve(t, pki)
+	return v, tokenvaultv1.NewTokenVaultServiceClient(pki.Dial(t, "identity", "tokenvault", addr))
+}
+
+// Serve serves a Vault on loopback mTLS and returns it and its address.
+func Serve(t testing.TB, pki *servertest.PKI) (*Vault, string) {
+	t.Helper()
 	v := &Vault{key: make([]byte, 32), values: map[string]string{}, subs: map[string]string{}}
 	if _, err := rand.Read(v.key); err != nil {
 		t.Fatal(err)
@@ -56,8 +63,7 @@ func Start(t testing.TB, pki *servertest.PKI) (*Vault, tokenvaultv1.TokenVaultSe
 		tokenvaultv1.TokenVaultService_RevealMasked_FullMethodName: {"identity"},
 	})
 	tokenvaultv1.RegisterTokenVaultServiceServer(srv.GRPC(), v)
-	addr := servertest.Start(t, srv)
-	return v, tokenvaultv1.NewTokenVaultServiceClient(pki.Dial(t, "identity", "tokenvault", addr))
+	return v, servertest.Start(t, srv)
 }
 
 func normalise(t tokenvaultv1.DataType, v string) (string, bool) {
