@@ -9,7 +9,6 @@ import (
 	"reflect"
 	"strings"
 	"testing"
-
 )
 
 func runPII(t *testing.T, mode, input string, args ...string) ([]map[string]any, string, error) {

@@ -188,10 +188,10 @@ func (d *doc) scanAddresses() {
 	n := len(d.toks)
 	for k := 0; k < n; k++ {
 		tk := &d.toks[k]
-		if tk.kind == tPunct {
+		if tk.kind == tPunct || tk.info&wStreet == 0 && !tk.upper && !tk.digit && tk.kind != tNum {
 			continue
 		}
-		lw := string(d.lower(k))
+		lw := d.lw(k)
 		start, end := -1, -1
 		switch {
 		case tk.kind == tWord && prefixTypes[lw] && !tk.digit:

@@ -60,7 +60,7 @@ func (d *doc) scanDOB() {
 	n := len(d.toks)
 	for k := 0; k < n; k++ {
 		tk := &d.toks[k]
-		if tk.kind != tWord || !birthCues[string(d.lower(k))] {
+		if tk.kind != tWord || tk.info&wBirth == 0 || !birthCues[string(d.lower(k))] {
 			continue
 		}
 		d.work++

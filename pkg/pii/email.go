@@ -148,7 +148,7 @@ func (d *doc) scanSpelledEmails() {
 		atK := k
 		if tk.kind == tPunct && (d.isPunct(k, '[') || d.isPunct(k, '(') || d.isPunct(k, '{')) && k+2 < n && d.toks[k+1].kind == tWord && atWords[d.lw(k+1)] && d.toks[k+2].kind == tPunct {
 			bracketed, atK = true, k+1
-		} else if tk.kind != tWord || !atWords[string(d.lower(k))] {
+		} else if tk.kind != tWord || tk.info&wAt == 0 {
 			continue
 		}
 		d.work++

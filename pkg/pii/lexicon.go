@@ -25,7 +25,26 @@ type lexicon struct {
 	// which.
 	phraseKind map[string]byte // joined phrase → 'b' brand, 'p' place
 	place1     map[string]bool // one-word places
+	// info holds, per word, which tables know it, so each scanner tests a
+	// bit of the token instead of looking the word up in its own map.
+	info map[string]wordInfo
 }
+
+// wordInfo is a set of the tables a word appears in.
+type wordInfo uint32
+
+const (
+	wGiven wordInfo = 1 << iota
+	wSurname
+	wPhrase // first word of a brand or place phrase
+	wBrandOrPlace
+	wNameCue
+	wSecretCue
+	wBirth
+	wStreet // street type, German street preposition
+	wSpoken
+	wAt
+)
 
 var (
 	lexOnce sync.Once
@@ -121,6 +140,40 @@ func loadLexicon() *lexicon {
 	for _, p := range lines("places.txt") {
 		addPhrase(p, 'p')
 	}
+	l.info = map[string]wordInfo{}
+	mark := func(bit wordInfo, ws map[string]bool) {
+		for w, ok := range ws {
+			if ok {
+				l.info[w] |= bit
+			}
+		}
+	}
+	mark(wGiven, l.given)
+	mark(wSurname, l.surname)
+	for w := range l.phrases {
+		l.info[w] |= wPhrase
+	}
+	mark(wBrandOrPlace, l.brand1)
+	mark(wBrandOrPlace, l.place1)
+	for w := range nameCues {
+		l.info[w] |= wNameCue
+	}
+	mark(wSecretCue, passwordCues)
+	mark(wSecretCue, otpCues)
+	mark(wSecretCue, keyCues)
+	l.info["passe"] |= wSecretCue
+	mark(wBirth, birthCues)
+	mark(wStreet, prefixTypes)
+	mark(wStreet, suffixTypes)
+	mark(wStreet, germanPrepStreets)
+	for w := range spokenNumbers {
+		l.info[w] |= wSpoken
+	}
+	for w := range repeatWords {
+		l.info[w] |= wSpoken
+	}
+	l.info["plus"] |= wSpoken
+	mark(wAt, atWords)
 	return l
 }
 

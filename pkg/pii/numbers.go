@@ -1,6 +1,7 @@
 package pii
 
 import (
+	"sort"
 	"unicode"
 	"unicode/utf8"
 )
@@ -84,6 +85,7 @@ func (d *doc) scanNumberChains() {
 	t := d.text
 	g := d.grps[:0]
 	d.phoneBudget = 8 + len(t)/128
+	d.collectTaken()
 	flush := func() {
 		if len(g) > 0 {
 			d.chain(g)
@@ -394,7 +396,7 @@ func (d *doc) phoneWindow(g []grp, a, b int) bool {
 		s -= 2
 		intl = true
 	}
-	if d.dateShaped(g, a, b) {
+	if d.dateShaped(g, a, b) || d.ipShaped(g, a, b) || d.taken(s, g[b-1].e) {
 		return false
 	}
 	// The number's digits; a "(0)" after a country code is not dialled.
@@ -441,4 +443,50 @@ func (d *doc) phoneWindow(g []grp, a, b int) bool {
 	}
 	d.add(s, g[b-1].e, Phone, score, "phone-libphonenumber")
 	return true
+}
+
+// ipShaped: four groups of at most three digits joined by dots (an IP
+// address or a version string), never a phone.
+func (d *doc) ipShaped(g []grp, a, b int) bool {
+	if b-a != 4 || uniformSep(g, a, b) != '.' {
+		return false
+	}
+	for _, x := range g[a:b] {
+		if x.e-x.s > 3 {
+			return false
+		}
+	}
+	return true
+}
+
+// taken reports whether [s,e) overlaps an IBAN, IP or e-mail already
+// found: a number inside one of those is not a phone of its own.
+func (d *doc) taken(s, e int) bool {
+	sp := d.takenSpans
+	i := sort.Search(len(sp), func(i int) bool { return sp[i].e > s })
+	return i < len(sp) && sp[i].s < e
+}
+
+// collectTaken gathers the IBAN, IP and e-mail spans found so far, sorted
+// and merged, for taken's binary search.
+func (d *doc) collectTaken() {
+	d.takenSpans = d.takenSpans[:0]
+	for _, c := range d.cands {
+		if c.typ == IBAN || c.typ == IP || c.typ == Email {
+			d.takenSpans = append(d.takenSpans, span{c.s, c.e})
+		}
+	}
+	sp := d.takenSpans
+	sort.Slice(sp, func(i, j int) bool { return sp[i].s < sp[j].s })
+	out := sp[:0]
+	for _, x := range sp {
+		if len(out) > 0 && x.s <= out[len(out)-1].e {
+			if x.e > out[len(out)-1].e {
+				out[len(out)-1].e = x.e
+			}
+			continue
+		}
+		out = append(out, x)
+	}
+	d.takenSpans = out
 }

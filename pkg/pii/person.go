@@ -175,6 +175,9 @@ func (d *doc) scanPersons() {
 		if d.toks[k].kind != tWord {
 			continue
 		}
+		if d.toks[k].info&(wPhrase|wBrandOrPlace) == 0 {
+			continue
+		}
 		if l, kind := d.phraseAt(k); l > 0 {
 			f := flagBlocked | flagBrand
 			if kind == 'p' {
@@ -219,7 +222,8 @@ func (d *doc) scanPersons() {
 			continue
 		}
 		// Cues.
-		if cues, ok := nameCues[string(d.lower(k))]; ok {
+		if d.toks[k].info&wNameCue == 0 {
+		} else if cues, ok := nameCues[string(d.lower(k))]; ok {
 			d.work++
 			if end := d.tryNameCues(k, cues); end > k {
 				k = end
@@ -544,6 +548,9 @@ func (d *doc) lexiconName(k int) (int, int, bool) {
 		return 0, 0, false
 	}
 	lex := d.e.lex
+	if d.toks[k].info&wGiven == 0 && !strings.ContainsAny(d.tokText(k), "-'’") {
+		return 0, 0, false
+	}
 	lw := d.nameLower(k)
 	if !lex.given[lw] && !lex.given[firstPart(lw)] || lex.stop[lw] || d.flags[k]&flagBlocked != 0 || d.toks[k].allUp {
 		return 0, 0, false

@@ -1,6 +1,7 @@
 package pii
 
 import (
+	"strconv"
 	"strings"
 
 	"github.com/nyaruka/phonenumbers"
@@ -19,21 +20,37 @@ var langRegions = map[string][]string{
 }
 
 // phoneValidator wraps libphonenumber (github.com/nyaruka/phonenumbers, the
-// Go port of Google's library and its metadata). Parsing runs that library's
-// regular expressions, so callers only hand it candidates that passed the
-// cheap shape checks, and at most a budget per message.
+// Go port of Google's library and its metadata). Its Parse runs many
+// regular expressions, so the validator does what Parse would do for the
+// plain digit strings the scanner hands it (strip the trunk prefix or find
+// the country code) and asks the library only whether the number is valid.
+// Callers hand it only candidates that passed the cheap shape and context
+// checks, and at most a budget per message.
 type phoneValidator struct {
 	ndd map[string]string // national dialling prefix per region ("0", "1", "")
+	cc  map[string]int    // country calling code per region
 }
 
 func newPhoneValidator() *phoneValidator {
-	p := &phoneValidator{ndd: map[string]string{}}
+	p := &phoneValidator{ndd: map[string]string{}, cc: map[string]int{}}
 	for _, rs := range langRegions {
 		for _, r := range rs {
-			p.ndd[r] = phonenumbers.GetNddPrefixForRegion(r, true)
+			p.region(r)
 		}
 	}
 	return p
+}
+
+// region fills the tables for r and reports its calling code (0: unknown).
+// Only New calls it for regions outside langRegions (a tenant's default),
+// before the engine is shared.
+func (p *phoneValidator) region(r string) int {
+	if cc, ok := p.cc[r]; ok {
+		return cc
+	}
+	p.ndd[r] = phonenumbers.GetNddPrefixForRegion(r, true)
+	p.cc[r] = phonenumbers.GetCountryCodeForRegion(r)
+	return p.cc[r]
 }
 
 func phoneRegionKnown(r string) bool {
@@ -49,28 +66,43 @@ func (p *phoneValidator) valid(digits string, intl bool, regions []string, defRe
 		if len(digits) < 8 || len(digits) > 15 {
 			return false
 		}
-		num, err := phonenumbers.Parse("+"+digits, "ZZ")
-		return err == nil && phonenumbers.IsValidNumber(num)
+		for l := 1; l <= 3; l++ {
+			cc, _ := strconv.Atoi(digits[:l])
+			if phonenumbers.GetRegionCodeForCountryCode(cc) == "ZZ" {
+				continue
+			}
+			nsn := digits[l:]
+			// "+44 020 ...": the trunk zero some people keep after the
+			// country code is dropped, as Parse does (Italy keeps it).
+			if len(nsn) > 1 && nsn[0] == '0' && cc != 39 {
+				nsn = nsn[1:]
+			}
+			return checkNumber(cc, nsn, "")
+		}
+		return false
 	}
 	if len(digits) < 6 || len(digits) > 13 {
 		return false
 	}
 	try := func(r string) bool {
-		ndd, ok := p.ndd[r]
-		if !ok {
-			ndd = phonenumbers.GetNddPrefixForRegion(r, true)
-		}
-		if ndd == "0" && digits[0] != '0' {
-			return false
-		}
-		if r == "US" || r == "CA" {
+		ndd := p.ndd[r]
+		nsn := digits
+		switch {
+		case ndd == "0":
+			if digits[0] != '0' {
+				return false
+			}
+			nsn = digits[1:]
+		case r == "US" || r == "CA":
 			// NANP: ten digits, or eleven with the leading 1.
-			if !(len(digits) == 10 && digits[0] >= '2' || len(digits) == 11 && digits[0] == '1') {
+			if len(nsn) == 11 && nsn[0] == '1' {
+				nsn = nsn[1:]
+			}
+			if len(nsn) != 10 || nsn[0] < '2' {
 				return false
 			}
 		}
-		num, err := phonenumbers.Parse(digits, r)
-		return err == nil && phonenumbers.IsValidNumberForRegion(num, r)
+		return checkNumber(p.cc[r], nsn, r)
 	}
 	if defRegion != "" && try(defRegion) {
 		return true
@@ -83,6 +115,28 @@ func (p *phoneValidator) valid(digits string, intl bool, regions []string, defRe
 	return false
 }
 
+// checkNumber asks libphonenumber whether the national significant number
+// nsn of calling code cc is valid (in region, when given).
+func checkNumber(cc int, nsn, region string) bool {
+	if cc == 0 || len(nsn) < 4 || len(nsn) > 14 {
+		return false
+	}
+	nn, err := strconv.ParseUint(nsn, 10, 64)
+	if err != nil {
+		return false
+	}
+	cc32 := int32(cc)
+	num := &phonenumbers.PhoneNumber{CountryCode: &cc32, NationalNumber: &nn}
+	if zeros := len(nsn) - len(strings.TrimLeft(nsn, "0")); zeros > 0 {
+		lz, z := true, int32(zeros)
+		num.ItalianLeadingZero, num.NumberOfLeadingZeros = &lz, &z
+	}
+	if region != "" {
+		return phonenumbers.IsValidNumberForRegion(num, region)
+	}
+	return phonenumbers.IsValidNumber(num)
+}
+
 var repeatWords = map[string]int{"double": 2, "doppel": 2, "doppelt": 2, "triple": 3, "dreifach": 3, "doble": 2, "dubbel": 2, "doppio": 2}
 
 // scanSpokenPhones finds phone numbers spelled partly or wholly in words
@@ -92,10 +146,10 @@ var repeatWords = map[string]int{"double": 2, "doppel": 2, "doppelt": 2, "triple
 func (d *doc) scanSpokenPhones() {
 	n := len(d.toks)
 	for k := 0; k < n; k++ {
-		if d.toks[k].kind != tWord {
+		if d.toks[k].kind != tWord || d.toks[k].info&wSpoken == 0 {
 			continue
 		}
-		w := string(d.lower(k))
+		w := d.lw(k)
 		_, isDigitWord := spokenNumbers[w]
 		if !isDigitWord && w != "plus" && repeatWords[w] == 0 || w == "oh" || w == "un" || w == "une" || w == "ein" {
 			continue

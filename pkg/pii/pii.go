@@ -84,6 +84,9 @@ func New(cfg Config) (*Engine, error) {
 		return nil, err
 	}
 	e := &Engine{cfg: cc, lex: defaultLexicon(), phones: newPhoneValidator()}
+	if cc.region != "" {
+		e.phones.region(cc.region)
+	}
 	e.pool.New = func() any { return &doc{} }
 	return e, nil
 }
@@ -109,6 +112,7 @@ type doc struct {
 	occ         []uint64
 	grps        []grp
 	flags       []uint8
+	takenSpans  []span
 	phoneBudget int
 	work        int // bounded-work counter for tests of linear behaviour
 }

@@ -104,10 +104,10 @@ func (d *doc) scanSecrets() {
 	d.scanURLSecrets()
 	n := len(d.toks)
 	for k := 0; k < n; k++ {
-		if d.toks[k].kind != tWord {
+		if d.toks[k].kind != tWord || d.toks[k].info&wSecretCue == 0 {
 			continue
 		}
-		w := string(d.lower(k))
+		w := d.lw(k)
 		pw, otp, key := passwordCues[w], otpCues[w], keyCues[w]
 		if w == "passe" && !(k >= 2 && d.lw(k-1) == "de" && d.lw(k-2) == "mot") {
 			pw = false

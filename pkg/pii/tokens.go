@@ -3,6 +3,7 @@ package pii
 import (
 	"unicode"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // tokKind is what a token is made of.
@@ -26,6 +27,7 @@ type token struct {
 	allUp   bool // every letter upper case (and more than one letter)
 	digit   bool // contains a digit
 	letters int  // number of letters
+	info    wordInfo
 }
 
 func isWordRune(r rune) bool {
@@ -138,6 +140,7 @@ func (d *doc) tokenize() {
 		}
 		t.e = i
 		t.le = int32(len(d.low))
+		t.info = d.e.lex.info[string(d.low[t.lo:t.le])]
 		t.letters = letters
 		t.allUp = letters > 1 && upLetters == letters
 		if allDigits {
@@ -153,14 +156,19 @@ func (d *doc) lower(k int) []byte {
 	return d.low[t.lo:t.le]
 }
 
-// lw is lower(k) as a string for map look-ups; the compiler does not
-// allocate for m[string(b)], so callers index maps with d.lower directly
-// where it matters and use lw where clarity wins.
+// lw is lower(k) as a string that shares the document's arena: it is only
+// valid during the Detect call, and callers compare it or look it up but
+// never keep it. (Converting would allocate once per call, and the
+// recognisers call this thousands of times per message.)
 func (d *doc) lw(k int) string {
 	if k < 0 || k >= len(d.toks) {
 		return ""
 	}
-	return string(d.lower(k))
+	b := d.lower(k)
+	if len(b) == 0 {
+		return ""
+	}
+	return unsafe.String(&b[0], len(b))
 }
 
 // tokText is the original text of token k.
