@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	identityv1 "github.com/sottohq/sotto/gen/go/sotto/identity/v1"
 	tokenvaultv1 "github.com/sottohq/sotto/gen/go/sotto/tokenvault/v1"
 	"github.com/sottohq/sotto/pkg/service"
 	"github.com/sottohq/sotto/pkg/store"
@@ -55,16 +56,17 @@ func register(ctx context.Context, s *service.Service) error {
 	if err != nil {
 		return err
 	}
+	// identity's own end users are checked like every service's, with its
+	// own keys and revocation feed (no call to itself).
+	if _, err := s.EndUsersFrom(server.EndUsers, a.Keys, a.Feed); err != nil {
+		return err
+	}
 	gs, err := s.GRPC(server.Policy)
 	if err != nil {
 		return err
 	}
-	if err := server.Register(gs, a.Server, a.Authenticator); err != nil {
-		return err
-	}
-	for _, name := range []string{"revocations", "jwks", "prune"} {
-		s.Go(name, a.Tasks[name])
-	}
+	identityv1.RegisterIdentityServiceServer(gs, a.Server)
+	s.Go("prune", a.Prune)
 	return nil
 }
 

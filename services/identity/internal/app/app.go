@@ -54,12 +54,15 @@ type Deps struct {
 
 // App is identity, assembled.
 type App struct {
-	Domain        *auth.Service
-	Server        *server.Server
-	Authenticator *enduser.Authenticator
-	// Tasks run in the background while the service serves: the local
-	// revocation set and key cache the authenticator reads, and pruning.
-	Tasks map[string]func(context.Context) error
+	Domain *auth.Service
+	Server *server.Server
+	// Keys and Feed are identity's own JWK Set and revocation feed, which
+	// its end-user authentication reads (pkg/service's EndUsersFrom).
+	Keys *accesstoken.RemoteKeys
+	Feed enduser.RevocationSource
+	// Prune deletes ended sessions, expired codes, ceremonies and
+	// assertion ids; a background task.
+	Prune func(context.Context) error
 }
 
 // Issuer is identity's issuer name: spiffe://<trust domain>/identity.
@@ -146,42 +149,31 @@ func New(ctx context.Context, d Deps) (*App, error) {
 	})
 	domain.Throttle = throttle.New(tcfg, domain.OnStuffing)
 
-	// identity authenticates its own end users with pkg/enduser like every
-	// service, from its own keys and its own revocation feed, in process.
-	keySource := accesstoken.NewRemoteKeys(func(ctx context.Context) ([]byte, time.Duration, error) { return domain.JWKS(ctx) })
-	verifier, err := accesstoken.NewVerifier(keySource, issuerName)
-	if err != nil {
-		return nil, err
-	}
-	revocations := enduser.NewRevocations(localFeed{domain}, enduser.WithRevocationsLogger(d.Logger))
-	authn, err := enduser.NewAuthenticator(verifier, revocations, server.EndUsers)
-	if err != nil {
-		return nil, err
-	}
 	st := storage.New(d.DB)
 	return &App{
-		Domain: domain, Server: server.New(domain, pages), Authenticator: authn,
-		Tasks: map[string]func(context.Context) error{
-			"revocations": revocations.Run,
-			"jwks":        keySource.Run,
-			"prune": func(ctx context.Context) error {
-				t := time.NewTicker(cfg.PruneInterval)
-				defer t.Stop()
-				for {
-					select {
-					case <-ctx.Done():
-						return nil
-					case <-t.C:
-					}
-					now := d.Now()
-					if err := st.PruneSessions(ctx, st.DB(), now.Add(-24*time.Hour)); err != nil {
-						d.Logger.Warn("prune sessions failed", slog.String("error_reason", errs.ReasonOf(err)))
-					}
-					if _, err := st.PruneCodes(ctx, st.DB(), now.Add(-24*time.Hour)); err != nil {
-						d.Logger.Warn("prune codes failed", slog.String("error_reason", errs.ReasonOf(err)))
-					}
+		Domain: domain, Server: server.New(domain, pages),
+		// identity authenticates its own end users with pkg/enduser like
+		// every service, from its own keys and its own revocation feed, in
+		// process (pkg/service's EndUsersFrom).
+		Keys: accesstoken.NewRemoteKeys(func(ctx context.Context) ([]byte, time.Duration, error) { return domain.JWKS(ctx) }),
+		Feed: localFeed{domain},
+		Prune: func(ctx context.Context) error {
+			t := time.NewTicker(cfg.PruneInterval)
+			defer t.Stop()
+			for {
+				select {
+				case <-ctx.Done():
+					return nil
+				case <-t.C:
 				}
-			},
+				now := d.Now()
+				if err := st.PruneSessions(ctx, st.DB(), now.Add(-24*time.Hour)); err != nil {
+					d.Logger.Warn("prune sessions failed", slog.String("error_reason", errs.ReasonOf(err)))
+				}
+				if _, err := st.PruneCodes(ctx, st.DB(), now.Add(-24*time.Hour)); err != nil {
+					d.Logger.Warn("prune codes failed", slog.String("error_reason", errs.ReasonOf(err)))
+				}
+			}
 		},
 	}, nil
 }

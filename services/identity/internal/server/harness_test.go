@@ -20,9 +20,12 @@ import (
 
 	auditv1 "github.com/sottohq/sotto/gen/go/sotto/audit/v1"
 	identityv1 "github.com/sottohq/sotto/gen/go/sotto/identity/v1"
+	"github.com/sottohq/sotto/pkg/accesstoken"
 	"github.com/sottohq/sotto/pkg/auditclient"
+	"github.com/sottohq/sotto/pkg/enduser"
 	"github.com/sottohq/sotto/pkg/events"
 	"github.com/sottohq/sotto/pkg/keys"
+	pkgserver "github.com/sottohq/sotto/pkg/server"
 	"github.com/sottohq/sotto/pkg/servertest"
 	"github.com/sottohq/sotto/pkg/store"
 	"github.com/sottohq/sotto/pkg/store/storetest"
@@ -124,8 +127,21 @@ func newHarness(t *testing.T, db *store.DB, opt options) *harness {
 		t.Fatal(err)
 	}
 	h.app = a
+	// End users are authenticated as pkg/service's EndUsersFrom does it:
+	// identity's own keys and feed, the interceptors after workload
+	// authorisation and before validation, the table checked against the
+	// served methods.
+	verifier, err := accesstoken.NewVerifier(a.Keys, app.Issuer(servertest.TrustDomain))
+	if err != nil {
+		t.Fatal(err)
+	}
+	revocations := enduser.NewRevocations(a.Feed)
+	authn, err := enduser.NewAuthenticator(verifier, revocations, server.EndUsers)
+	if err != nil {
+		t.Fatal(err)
+	}
 	var wg sync.WaitGroup
-	for name, task := range a.Tasks {
+	for name, task := range map[string]func(context.Context) error{"keys": a.Keys.Run, "revocations": revocations.Run, "prune": a.Prune} {
 		wg.Go(func() {
 			if err := task(ctx); err != nil && ctx.Err() == nil {
 				t.Errorf("task %s: %v", name, err)
@@ -133,8 +149,19 @@ func newHarness(t *testing.T, db *store.DB, opt options) *harness {
 		})
 	}
 	t.Cleanup(func() { cancel(); wg.Wait() })
-	srv := h.pki.NewServer(t, "identity", server.Policy)
-	if err := server.Register(srv.GRPC(), a.Server, a.Authenticator); err != nil {
+	srv, err := pkgserver.New(context.Background(), "identity", h.pki.Config(t, "identity"), server.Policy, servertest.Logger(),
+		pkgserver.WithInterceptors(authn.UnaryInterceptor(), authn.StreamInterceptor()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	identityv1.RegisterIdentityServiceServer(srv.GRPC(), a.Server)
+	var served []string
+	for name, info := range srv.GRPC().GetServiceInfo() {
+		for _, m := range info.Methods {
+			served = append(served, "/"+name+"/"+m.Name)
+		}
+	}
+	if err := authn.CheckMethods(served); err != nil {
 		t.Fatal(err)
 	}
 	h.addr = servertest.Start(t, srv)

@@ -1,7 +1,9 @@
 // Package server is identity's gRPC API: it turns requests into calls of
 // the domain (internal/auth) and results into responses. Workload
 // authorisation is Policy (pkg/authz); the end user behind a call is
-// authenticated by pkg/enduser with EndUsers, installed by Register.
+// authenticated by pkg/enduser's interceptor with the EndUsers table
+// (installed by pkg/service's EndUsersFrom, after workload authorisation
+// and before validation).
 package server
 
 import (
@@ -40,58 +42,6 @@ var _ identityv1.IdentityServiceServer = (*Server)(nil)
 // tokens.
 func New(domain *auth.Service, pages *pagetoken.Codec) *Server {
 	return &Server{domain: domain, pages: pages}
-}
-
-// Register registers srv on gs behind the end-user authenticator: every
-// RPC passes a's interceptor (pkg/enduser) after the server's own chain
-// (workload authorisation, validation), so the end user is on the context
-// of every handler that needs one. a's policy must name exactly identity's
-// methods.
-func Register(gs *grpc.Server, srv *Server, a *enduser.Authenticator) error {
-	desc := identityv1.IdentityService_ServiceDesc
-	served := make([]string, 0, len(desc.Methods)+len(desc.Streams))
-	for _, m := range desc.Methods {
-		served = append(served, "/"+desc.ServiceName+"/"+m.MethodName)
-	}
-	for _, st := range desc.Streams {
-		served = append(served, "/"+desc.ServiceName+"/"+st.StreamName)
-	}
-	if err := a.CheckMethods(served); err != nil {
-		return err
-	}
-	gs.RegisterService(withEndUsers(desc, a), srv)
-	return nil
-}
-
-// withEndUsers returns a copy of desc whose handlers run a's interceptors
-// inside the server's chain. pkg/service does not take server options yet
-// (server.WithInterceptors would put them before validation instead).
-func withEndUsers(desc grpc.ServiceDesc, a *enduser.Authenticator) *grpc.ServiceDesc {
-	unary, stream := a.UnaryInterceptor(), a.StreamInterceptor()
-	out := desc
-	out.Methods = make([]grpc.MethodDesc, len(desc.Methods))
-	for i, m := range desc.Methods {
-		h := m.Handler
-		out.Methods[i] = grpc.MethodDesc{MethodName: m.MethodName, Handler: func(srv any, ctx context.Context, dec func(any) error, ic grpc.UnaryServerInterceptor) (any, error) {
-			return h(srv, ctx, dec, func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
-				inner := func(ctx context.Context, req any) (any, error) { return unary(ctx, req, info, handler) }
-				if ic == nil {
-					return inner(ctx, req)
-				}
-				return ic(ctx, req, info, inner)
-			})
-		}}
-	}
-	out.Streams = make([]grpc.StreamDesc, len(desc.Streams))
-	for i, st := range desc.Streams {
-		h := st.Handler
-		full := "/" + desc.ServiceName + "/" + st.StreamName
-		st.Handler = func(srv any, ss grpc.ServerStream) error {
-			return stream(srv, ss, &grpc.StreamServerInfo{FullMethod: full, IsServerStream: st.ServerStreams, IsClientStream: st.ClientStreams}, h)
-		}
-		out.Streams[i] = st
-	}
-	return &out
 }
 
 // Metadata the gateway sets (and only the gateway is believed about):
