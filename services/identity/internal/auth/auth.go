@@ -241,6 +241,9 @@ func (s *Service) event(ctx context.Context, action auditclient.Action, outcome 
 // record writes events through the outbox in a transaction of their own
 // (refusals, which change nothing else).
 func (s *Service) record(ctx context.Context, evs ...auditclient.Event) {
+	// A client that hangs up right after its refusal must not keep the
+	// refusal out of the log.
+	ctx = context.WithoutCancel(ctx)
 	err := s.Store.InTx(ctx, func(tx *sql.Tx) error { return s.Audit.Enqueue(ctx, tx, evs...) })
 	if err != nil {
 		// The refusal stands; its record is what failed.
