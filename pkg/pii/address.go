@@ -20,7 +20,7 @@ var prefixTypes = set(strings.Fields(`
 rue avenue av boulevard bd bld blvd chemin allée allee place impasse imp quai route rte cours square passage faubourg fbg
 rond-point esplanade promenade sentier voie cité résidence hameau lieu-dit parvis
 calle c cl avenida avda paseo pº plaza pza camino carretera ctra ronda travesía travesia glorieta carrer rambla pasaje
-rúa rua vía callejón bulevar urbanización urb
+rúa rua vía callejón bulevar urbanización urb polígono poligono
 via viale piazza piazzale corso vicolo largo strada contrada lungomare lungarno borgo salita località loc
 laan plein
 `))
@@ -42,6 +42,14 @@ var compoundSuffixes = []string{
 	"straat", "laan", "plein", "gracht", "kade", "singel", "dijk", "steeg", "dreef", "pad", "hof", "markt", "veld",
 	"baan", "wal", "haven", "weide", "erf", "park", "lei", "vest",
 }
+
+var italianAbbrev = set(strings.Fields(`c.so v.le p.za p.zza l.go p.le v.lo s.da`))
+
+// streetAdjectives precede a compound street name as a separate word.
+var streetAdjectives = set(strings.Fields(`
+korte lange oude nieuwe kleine grote hoge lage noord zuid oost west sint
+alte neue große grosse kleine obere untere hintere vordere innere äußere hohe lange kurze breite sankt st
+`))
 
 // germanPrepStreets begin street names such as "Am Sonnenhang", "An der
 // Alster", "Im Winkel", "Zum Hafen".
@@ -101,11 +109,15 @@ func (d *doc) houseNumber(k int) (int, bool) {
 		return 0, false
 	}
 	end := k
-	if k+2 < len(d.toks) && !d.toks[k+1].sp && !d.toks[k+2].sp && d.toks[k+2].kind == tNum {
-		sep := d.tokText(k + 1)
-		if sep == "-" || sep == "–" || sep == "/" {
-			end = k + 2
+	// Ranges and parts: "40–42", "12-14", "120/3/14" (Austrian stair/door), "15/B".
+	for i := 0; i < 3 && end+2 < len(d.toks) && !d.toks[end+1].sp && !d.toks[end+2].sp; i++ {
+		sep := d.tokText(end + 1)
+		nx := &d.toks[end+2]
+		ok := nx.kind == tNum && nx.e-nx.s <= 4 || nx.kind == tWord && nx.letters == 1 && nx.e-nx.s <= 3
+		if !ok || !(sep == "-" || sep == "–" || sep == "/") {
+			break
 		}
+		end += 2
 	}
 	// "3 a" / "12 B" as a letter suffix is left to the continuation.
 	return end, true
@@ -193,7 +205,20 @@ func (d *doc) scanAddresses() {
 		}
 		lw := d.lw(k)
 		start, end := -1, -1
+		if tk.kind == tWord && len(lw) == 1 && k+2 < n && d.isPunct(k+1, '.') && !d.toks[k+1].sp && !d.toks[k+2].sp && italianAbbrev[lw+"."+d.lw(k+2)] {
+			// "C.so Buenos Aires 33", "V.le Europa 22", "P.za Duomo 1".
+			if nameEnd, caps := d.streetName(k+3, 7); caps > 0 {
+				m := nameEnd
+				if m < n && d.isPunct(m, ',') {
+					m++
+				}
+				if e, ok := d.houseNumber(m); ok && !d.toks[m].nl {
+					start, end = k, e
+				}
+			}
+		}
 		switch {
+		case start >= 0:
 		case tk.kind == tWord && prefixTypes[lw] && !tk.digit:
 			// Prefix type: TYPE [.] name NUMBER. "C/" is "c" + "/".
 			j := k + 1
@@ -233,6 +258,10 @@ func (d *doc) scanAddresses() {
 			s := k
 			if suffixTypes[lw] && !hasCompoundSuffix(lw) && k > 0 && d.capWord(k-1) {
 				s = k - 1
+			}
+			// "Korte Leidsedwarsstraat", "Alte Schönhauser Straße", "Sankt-...".
+			for s > 0 && d.isWord(s-1) && d.toks[s-1].upper && streetAdjectives[d.lw(s-1)] && !d.toks[s].nl {
+				s--
 			}
 			j := k + 1
 			if j < n && d.isPunct(j, '.') && !d.toks[j].sp {
@@ -444,9 +473,17 @@ func ordinalSuffix(w string) bool {
 	if i == 0 || i == len(w) {
 		return false
 	}
-	switch w[i:] {
+	suf := w[i:]
+	switch suf {
 	case "º", "ª", "°", "e", "er", "ère", "eme", "ème", "st", "nd", "rd", "th", "o", "a", "mo":
 		return true
+	}
+	// "4ºa", "2ºb": the floor then the door letter.
+	if len(suf) > 1 && isLower(suf[len(suf)-1]) {
+		switch suf[:len(suf)-1] {
+		case "º", "ª", "°":
+			return true
+		}
 	}
 	return false
 }
@@ -495,6 +532,13 @@ func (d *doc) addressContinuation(end int) int {
 				continue
 			}
 			if d.knownPlace(j) || d.cityFollowed(e) {
+				end = e
+				continue
+			}
+			// A last unknown town after the street: "742 Evergreen Terrace,
+			// Springfield." — when nothing but the sentence's end follows.
+			if pieces == 0 && d.isPunct(j-1, ',') && (e+1 >= n || d.toks[e+1].nl || d.isPunct(e+1, '.') || d.isPunct(e+1, '!') || d.isPunct(e+1, '?')) &&
+				!d.e.lex.stop[d.lw(j)] && d.toks[j].info&wGiven == 0 {
 				end = e
 				continue
 			}

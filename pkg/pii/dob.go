@@ -60,7 +60,9 @@ func (d *doc) scanDOB() {
 	n := len(d.toks)
 	for k := 0; k < n; k++ {
 		tk := &d.toks[k]
-		if tk.kind != tWord || tk.info&wBirth == 0 || !birthCues[string(d.lower(k))] {
+		if tk.kind == tWord && d.lw(k) == "d" && k+4 < n && d.isPunct(k+1, '.') && d.lw(k+2) == "o" && d.isPunct(k+3, '.') && d.lw(k+4) == "b" {
+			k += 4 // "D.O.B"
+		} else if tk.kind != tWord || tk.info&wBirth == 0 || !birthCues[string(d.lower(k))] {
 			continue
 		}
 		d.work++
