@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -449,6 +450,10 @@ func freeAddr() (string, error) {
 	return l.Addr().String(), nil
 }
 
+// adminFile keeps the first admin's login in the state directory, so that
+// a later `sotto dev up` on it can say (and tests can use) what it is.
+const adminFile = "admin.json"
+
 // bootstrapAdmin creates the suite's first administrator through identity's
 // BootstrapAdmin (allowed to the CLI workload only, and only while no admin
 // exists) and returns what to print: the address and the generated
@@ -470,18 +475,31 @@ func bootstrapAdmin(ctx context.Context, dir string, st *suite.State, stderr io.
 	}
 	defer conn.Close()
 	email := "admin@" + st.TrustDomain
+	saved := filepath.Join(dir, adminFile)
 	resp, err := identityv1.NewIdentityServiceClient(conn).BootstrapAdmin(ctx, &identityv1.BootstrapAdminRequest{Email: email})
 	if status.Code(err) == codes.FailedPrecondition {
+		// An earlier run created the admin; its login is where that run
+		// left it (the password stays valid until the admin changes it).
+		if raw, rerr := os.ReadFile(saved); rerr == nil && json.Unmarshal(raw, &st.Admin) == nil {
+			return fmt.Sprintf("  admin:          %s (created by an earlier run; login in %s)\n", st.Admin.Email, saved), nil
+		}
 		return fmt.Sprintf("  admin:          %s (created by an earlier run in this state directory)\n", email), nil
 	}
 	if err != nil {
 		return "", err
 	}
 	st.Admin = suite.Admin{Email: email, InitialPassword: resp.GetInitialPassword()}
+	raw, err := json.Marshal(st.Admin)
+	if err != nil {
+		return "", err
+	}
+	if err := os.WriteFile(saved, raw, 0o600); err != nil {
+		return "", err
+	}
 	return fmt.Sprintf(`  admin:          %s  password: %s
-                  (shown once; log in through the gateway and enrol a second factor:
-                  the operator routes need aal2)
-`, email, resp.GetInitialPassword()), nil
+                  (kept in %s for later runs; log in through the gateway and
+                  enrol a second factor: the operator routes need aal2)
+`, email, resp.GetInitialPassword(), saved), nil
 }
 
 // auditVerifierKeys reads the public halves of the audit log's checkpoint

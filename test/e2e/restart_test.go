@@ -19,6 +19,9 @@ import (
 func TestDevUpSurvivesKill9(t *testing.T) {
 	state := t.TempDir()
 	s := startSuite(t, state)
+	// Signed in while everything runs: a login looks the e-mail up in the
+	// token vault, which refuses while audit is down (no audit, no lookup).
+	s.OperatorToken()
 	m := sottosuite.MustLoad()
 	for _, svc := range m.Services {
 		t.Run(svc.Name, func(t *testing.T) {
