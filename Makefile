@@ -145,7 +145,7 @@ test: build ## run every test (needs PostgreSQL; builds Vault on first use)
 .PHONY: bench
 bench: build ## benchmarks; tokenvault's table goes to bin/bench-tokenvault.md (docs/benchmarks.md records runs)
 	SOTTO_VAULT_BIN=$$(bash scripts/build-vault.sh) SOTTO_BIN_DIR=$(BIN) \
-		go test -run '^$$' -bench . -benchmem -count=1 -timeout 30m ./services/audit/... ./services/tokenvault/... ./pkg/...
+		go test -run '^$$' -bench . -benchmem -count=1 -timeout 30m ./pkg/... $(addsuffix /...,$(addprefix ./services/,$(SERVICES)))
 	SOTTO_VAULT_BIN=$$(bash scripts/build-vault.sh) SOTTO_BIN_DIR=$(BIN) SOTTO_BENCH=1 SOTTO_BENCH_OUT=$(BIN)/bench-tokenvault.md \
 		go test -run TestTokenvaultVersusTransit -v -count=1 -timeout 30m ./test/bench/
 
