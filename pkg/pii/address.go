@@ -43,6 +43,9 @@ var compoundSuffixes = []string{
 	"baan", "wal", "haven", "weide", "erf", "park", "lei", "vest",
 }
 
+// cityArticles begin town names: Den Haag, La Rochelle, Le Havre, Las Palmas, El Puerto.
+var cityArticles = set(strings.Fields(`den de der die das la le les el los las il lo the`))
+
 var italianAbbrev = set(strings.Fields(`c.so v.le p.za p.zza l.go p.le v.lo s.da`))
 
 // streetAdjectives precede a compound street name as a separate word.
@@ -375,13 +378,16 @@ func (d *doc) unitBefore(start int) int {
 		// A chunk back to the previous ',' or line start.
 		chunkEnd := j
 		i := j
-		for i >= 0 && !d.isPunct(i, ',') && chunkEnd-i < 5 {
+		for i >= 0 && chunkEnd-i < 5 {
+			if d.toks[i].kind == tPunct && !d.isPunct(i, '.') && !d.isPunct(i, '-') && !d.isPunct(i, '/') {
+				break // ',' ':' '(' ... end the chunk
+			}
 			if d.toks[i].nl {
 				break
 			}
 			i--
 		}
-		if i >= 0 && d.toks[i].nl && !d.isPunct(i, ',') {
+		if i >= 0 && d.toks[i].nl && d.toks[i].kind != tPunct {
 			// i begins the line
 		} else {
 			i++
@@ -635,7 +641,10 @@ func (d *doc) unitAhead(j int) (int, bool) {
 // cityAhead matches 1–4 capitalised words (with connectors, hyphens) from
 // j and an optional district number ("Dublin 6").
 func (d *doc) cityAhead(j int) (int, bool) {
-	if !d.capWord(j) || d.e.lex.stop[d.lw(j)] && !d.e.lex.place1[d.lw(j)] {
+	if !d.capWord(j) {
+		return 0, false
+	}
+	if lw := d.lw(j); d.e.lex.stop[lw] && !d.e.lex.place1[lw] && !(cityArticles[lw] && d.capWord(j+1) && !d.toks[j+1].nl) {
 		return 0, false
 	}
 	e := j

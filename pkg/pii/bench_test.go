@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sottohq/sotto/pkg/pii/eval"
 )
 
 // benchSentences are shop-chat sentences written for the benchmarks, about
@@ -146,4 +148,32 @@ func BenchmarkPseudonymize1KB(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkLabelledDev runs the labelled set's dev split (the shop-chat
+// messages of testdata/labelled), one message per operation, for the
+// per-message figures comparable with the Presidio reference.
+func BenchmarkLabelledDev(b *testing.B) {
+	msgs, err := eval.LoadJSONL("testdata/labelled/dev.jsonl")
+	if err != nil || len(msgs) == 0 {
+		b.Skipf("no dev split: %v", err)
+	}
+	total := 0
+	for _, m := range msgs {
+		total += len(m.Text)
+	}
+	b.SetBytes(int64(total / len(msgs)))
+	lat := make([]time.Duration, 0, b.N)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		m := msgs[i%len(msgs)]
+		t0 := time.Now()
+		testEngine.Detect(m.Text, m.Lang)
+		lat = append(lat, time.Since(t0))
+	}
+	b.StopTimer()
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	b.ReportMetric(float64(lat[len(lat)/2].Nanoseconds())/1e3, "p50-µs/msg")
+	b.ReportMetric(float64(lat[len(lat)*99/100].Nanoseconds())/1e3, "p99-µs/msg")
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(total/len(msgs))*1024/1e3, "µs/KB")
 }
