@@ -322,6 +322,12 @@ func (d *doc) scanAddresses() {
 				caps++
 				m++
 			}
+			if caps > 0 && caps <= 3 && m < n && d.isPunct(m, ',') && !suffixTypes[d.lw(m)] && d.continuationHasPostcode(m-1) && !d.toks[k].nl {
+				// "27 Kingsway, Cardiff CF10 3AN", "100 Bishopsgate, London
+				// EC2N 4AG": no street word, but a postcode follows.
+				start, end = k, m-1
+				break
+			}
 			if caps == 0 || m >= n || d.toks[m].nl || !suffixTypes[d.lw(m)] || !d.toks[m].upper && d.lang != "en" && d.lang != "" {
 				break
 			}

@@ -122,6 +122,9 @@ func buildNameCues() map[string][]nameCue {
 		"srta.", "señor", "señora", "señorita", "don", "doña", "d.", "dña", "dña.", "dhr", "dhr.", "mevr", "mevr.", "mevrouw",
 		"meneer", "de heer", "sig", "sig.", "sig.ra", "sig.na", "signor", "signore", "signora", "signorina", "dott", "dott.",
 		"dott.ssa", "ing.", "avv.", "sir", "lady", "mrs.", "madam",
+		// Kinship words used as titles ("Tante Erika", "Mamie Jeannette").
+		"aunt", "auntie", "uncle", "grandma", "granny", "nan", "nana", "grandpa", "oma", "opa", "tante", "onkel",
+		"mamie", "papi", "papy", "tatie", "tonton", "tía", "tío", "abuela", "abuelo", "oom", "zia", "zio", "nonna", "nonno",
 	)
 	return m
 }
@@ -266,6 +269,57 @@ func (d *doc) scanPersons() {
 			k = e
 		}
 	}
+	d.repeatedNames()
+}
+
+// repeatedNames marks later mentions of a name already found in the
+// message ("It's Mark Thompson ... the order for Mark"): the same
+// capitalised word, not inside a brand, place, address or another finding.
+func (d *doc) repeatedNames() {
+	var names []string
+	for _, c := range d.cands {
+		if c.typ != Person {
+			continue
+		}
+		for j := d.tokenAt(c.s); j < len(d.toks) && d.toks[j].s < c.e; j++ {
+			if d.capWord(j) && d.toks[j].letters >= 3 && !d.e.lex.stop[d.lw(j)] {
+				names = append(names, d.nameLower(j))
+			}
+		}
+	}
+	if len(names) == 0 || len(names) > 16 {
+		return
+	}
+	found := len(d.cands)
+	for k := range d.toks {
+		if !d.capWord(k) || d.flags[k]&flagBlocked != 0 {
+			continue
+		}
+		lw := d.nameLower(k)
+		known := false
+		for _, nm := range names {
+			if nm == lw {
+				known = true
+				break
+			}
+		}
+		if !known || d.covered(d.toks[k].s, d.toks[k].e, found) {
+			continue
+		}
+		d.work++
+		e := d.extendName(k, 4)
+		d.addName(k, e, 0.7, "person-repeated")
+	}
+}
+
+// covered reports whether [s,e) overlaps one of the first n candidates.
+func (d *doc) covered(s, e, n int) bool {
+	for _, c := range d.cands[:n] {
+		if c.s < e && s < c.e {
+			return true
+		}
+	}
+	return false
 }
 
 var doorVerbs = set(strings.Fields(`klingeln läuten abgeben klopfen aanbellen bellen afgeven aanbieden`))
@@ -528,6 +582,11 @@ func (d *doc) extendName(k, more int) int {
 				more -= p - m + 1
 				continue
 			}
+			break
+		}
+		// A surname initial: "Mark T.".
+		if d.isWord(m) && d.toks[m].letters == 1 && d.toks[m].upper && m+1 < n && d.isPunct(m+1, '.') && !d.toks[m+1].sp {
+			e = m + 1
 			break
 		}
 		if !d.capWord(m) || d.flags[m]&flagBlocked != 0 {
