@@ -177,7 +177,7 @@ func (d *doc) streetName(k, maxWords int) (int, int) {
 			}
 			break
 		}
-		lw := string(d.lower(j))
+		lw := d.lw(j)
 		if tk.kind == tWord && (tk.upper || romanNumeral(lw) && tk.allUp) {
 			caps++
 			j++
@@ -300,7 +300,7 @@ func (d *doc) scanAddresses() {
 			if j >= n || d.toks[j].nl || !d.isWord(j) {
 				break
 			}
-			jl := string(d.lower(j))
+			jl := d.lw(j)
 			if prefixTypes[jl] && jl != "c" && jl != "loc" && jl != "via" && jl != "largo" && jl != "strada" && jl != "place" || jl == "place" && d.lang != "en" {
 				nameEnd, caps := d.streetName(j+1, 7)
 				if caps > 0 || j+1 < n && d.isWord(j+1) && streetConnectors[d.lw(j+1)] {
@@ -454,7 +454,7 @@ func (d *doc) unitChunk(a, b int) bool {
 			}
 			return false
 		}
-		lw := string(d.lower(j))
+		lw := d.lw(j)
 		switch {
 		case unitWords[lw]:
 			unit = true
@@ -795,7 +795,7 @@ func ukInward(w string) bool {
 func (d *doc) scanUnitAddresses() {
 	n := len(d.toks)
 	for k := 0; k+3 < n; k++ {
-		if !d.isWord(k) || !d.toks[k].upper || !unitWords[string(d.lower(k))] {
+		if !d.isWord(k) || !d.toks[k].upper || !unitWords[d.lw(k)] {
 			continue
 		}
 		if d.toks[k+1].kind != tNum && !(d.isWord(k+1) && d.toks[k+1].digit) {
@@ -854,7 +854,7 @@ func (d *doc) recipientLine(start int) {
 			}
 			return
 		}
-		lw := string(d.lower(m))
+		lw := d.lw(m)
 		if tk.digit || d.e.lex.stop[lw] && !streetConnectors[lw] {
 			return
 		}

@@ -62,12 +62,12 @@ func (d *doc) scanDOB() {
 		tk := &d.toks[k]
 		if tk.kind == tWord && d.lw(k) == "d" && k+4 < n && d.isPunct(k+1, '.') && d.lw(k+2) == "o" && d.isPunct(k+3, '.') && d.lw(k+4) == "b" {
 			k += 4 // "D.O.B"
-		} else if tk.kind != tWord || tk.info&wBirth == 0 || !birthCues[string(d.lower(k))] {
+		} else if tk.kind != tWord || tk.info&wBirth == 0 || !birthCues[d.lw(k)] {
 			continue
 		}
 		d.work++
 		// "anniversaire de mariage" is a wedding anniversary.
-		if string(d.lower(k)) == "anniversaire" && k+2 < n && d.lw(k+2) == "mariage" {
+		if d.lw(k) == "anniversaire" && k+2 < n && d.lw(k+2) == "mariage" {
 			continue
 		}
 		// Up to eight tokens later, skipping fillers and punctuation.
@@ -83,7 +83,7 @@ func (d *doc) scanDOB() {
 				k = d.moreBirthDates(end)
 				break
 			}
-			if !dateFillers[string(d.lower(j))] && !birthCues[string(d.lower(j))] && seen > 2 {
+			if !dateFillers[d.lw(j)] && !birthCues[d.lw(j)] && seen > 2 {
 				break
 			}
 			seen++
@@ -147,7 +147,7 @@ func (d *doc) dateAt(k int) (int, bool) {
 			j++
 		}
 	} else if j < n && d.toks[j].kind == tWord && d.toks[j].digit {
-		w := string(d.lower(j))
+		w := d.lw(j)
 		v, suf := 0, ""
 		for i := 0; i < len(w); i++ {
 			if isDigit(w[i]) {
@@ -169,7 +169,7 @@ func (d *doc) dateAt(k int) (int, bool) {
 		if j < n && (d.lw(j) == "of" || d.lw(j) == "de" || d.lw(j) == "di") {
 			j++
 		}
-		if j < n && monthNames[string(d.lower(j))] > 0 {
+		if j < n && monthNames[d.lw(j)] > 0 {
 			j++
 			if j < n && d.isPunct(j, '.') && !d.toks[j].sp {
 				j++
@@ -192,7 +192,7 @@ func (d *doc) dateAt(k int) (int, bool) {
 		return 0, false
 	}
 	// Month first: "May 1, 1980", "Nov. 28 1990", "May 1st, 1980".
-	if j < n && d.toks[j].kind == tWord && monthNames[string(d.lower(j))] > 0 {
+	if j < n && d.toks[j].kind == tWord && monthNames[d.lw(j)] > 0 {
 		j++
 		if j < n && d.isPunct(j, '.') && !d.toks[j].sp {
 			j++
@@ -243,7 +243,7 @@ func (d *doc) moreBirthDates(end int) int {
 			}
 			continue
 		}
-		if otherDateCues[string(d.lower(j))] {
+		if otherDateCues[d.lw(j)] {
 			break
 		}
 		if e, ok := d.dateAt(j); ok {

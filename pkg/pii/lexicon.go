@@ -190,7 +190,7 @@ func phraseWords(p string) []string {
 // and its kind, or 0.
 func (d *doc) phraseAt(k int) (int, byte) {
 	lex := d.e.lex
-	cands := lex.phrases[string(d.lower(k))]
+	cands := lex.phrases[d.lw(k)]
 	best, kind := 0, byte(0)
 	for _, ws := range cands {
 		j, i := k, 0
@@ -202,7 +202,7 @@ func (d *doc) phraseAt(k int) (int, byte) {
 				j++
 				continue
 			}
-			if string(d.lower(j)) != ws[i] {
+			if d.lw(j) != ws[i] {
 				break
 			}
 			i++

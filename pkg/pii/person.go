@@ -198,7 +198,7 @@ func (d *doc) scanPersons() {
 			k += l - 1
 			continue
 		}
-		lw := string(d.lower(k))
+		lw := d.lw(k)
 		if lex.brand1[lw] {
 			d.flags[k] |= flagBlocked | flagBrand
 		} else if lex.place1[lw] && !lex.given[lw] && !lex.surname[lw] {
@@ -206,7 +206,7 @@ func (d *doc) scanPersons() {
 		}
 	}
 	for k := 0; k+1 < n; k++ {
-		if d.isWord(k) && d.toks[k].upper && saintWords[string(d.lower(k))] {
+		if d.isWord(k) && d.toks[k].upper && saintWords[d.lw(k)] {
 			j := k + 1
 			if d.isPunct(j, '.') {
 				j++
@@ -232,7 +232,7 @@ func (d *doc) scanPersons() {
 		}
 		// Cues.
 		if d.toks[k].info&wNameCue == 0 {
-		} else if cues, ok := nameCues[string(d.lower(k))]; ok {
+		} else if cues, ok := nameCues[d.lw(k)]; ok {
 			d.work++
 			if end := d.tryNameCues(k, cues); end > k {
 				k = end
@@ -456,7 +456,7 @@ func (d *doc) nameWord(k int) (ok, known bool) {
 
 // nameLower is token k's lower case without a possessive 's.
 func (d *doc) nameLower(k int) string {
-	lw := string(d.lower(k))
+	lw := d.lw(k)
 	if strings.HasSuffix(lw, "'s") {
 		return lw[:len(lw)-2]
 	}
@@ -568,7 +568,7 @@ func (d *doc) extendName(k, more int) int {
 		if m >= n || d.toks[m].nl || !d.toks[m].sp && !d.isPunct(m, '-') {
 			break
 		}
-		if d.nameLower(e) != string(d.lower(e)) {
+		if d.nameLower(e) != d.lw(e) {
 			break // possessive ends the name
 		}
 		// Particles: "van den Berg", "de la Fuente", "El Amrani".
@@ -638,7 +638,7 @@ func (d *doc) lexiconName(k int) (int, int, bool) {
 // addName adds a PERSON from token s to e, without a possessive 's.
 func (d *doc) addName(s, e int, score float64, rec string) {
 	start, end := d.toks[s].s, d.toks[e].e
-	lw := string(d.lower(e))
+	lw := d.lw(e)
 	if strings.HasSuffix(lw, "'s") {
 		end -= 2
 	} else if strings.HasSuffix(lw, "’s") {

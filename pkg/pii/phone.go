@@ -186,7 +186,7 @@ func (d *doc) scanSpokenPhones() {
 				last = j
 				continue
 			}
-			lw := string(d.lower(j))
+			lw := d.lw(j)
 			if r := repeatWords[lw]; r > 0 {
 				rep = r
 				continue

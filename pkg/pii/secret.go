@@ -146,7 +146,7 @@ func (d *doc) scanSecrets() {
 			if d.toks[j].nl && seen > 0 {
 				break
 			}
-			lw := string(d.lower(j))
+			lw := d.lw(j)
 			if secretFillers[lw] || lw == "d'ordine" || lw == "mot" || lw == "passe" || lw == "de" || otpCues[lw] && otp || passwordCues[lw] && pw || keyCues[lw] && key || lw == "api" {
 				if notSecretCues[lw] {
 					j = n
@@ -205,7 +205,7 @@ func (d *doc) scanSecrets() {
 // the three tokens before cue k or right after it ("codice sconto").
 func (d *doc) notSecret(k int) bool {
 	for j := k - 1; j >= 0 && j >= k-3; j-- {
-		if d.toks[j].kind == tWord && notSecretCues[string(d.lower(j))] {
+		if d.toks[j].kind == tWord && notSecretCues[d.lw(j)] {
 			return true
 		}
 		if d.toks[j].kind == tWord {
@@ -220,7 +220,7 @@ func (d *doc) notSecret(k int) bool {
 		return true
 	}
 	for j := k + 1; j < len(d.toks) && j <= k+2; j++ {
-		if d.toks[j].kind == tWord && notSecretCues[string(d.lower(j))] {
+		if d.toks[j].kind == tWord && notSecretCues[d.lw(j)] {
 			return true
 		}
 	}
@@ -532,7 +532,7 @@ func (d *doc) otpAhead(j int) int {
 			}
 			continue
 		}
-		if notSecretCues[string(d.lower(j))] || cueWords[string(d.lower(j))]&(cueRef|cuePhone|cueMoney) != 0 && !otpCues[string(d.lower(j))] {
+		if notSecretCues[d.lw(j)] || cueWords[d.lw(j)]&(cueRef|cuePhone|cueMoney) != 0 && !otpCues[d.lw(j)] {
 			return 0
 		}
 		words++
