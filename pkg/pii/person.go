@@ -51,7 +51,8 @@ func buildNameCues() map[string][]nameCue {
 	add(ncIntro, false,
 		"i'm", "i am", "im", "this is", "it's", "its", "it is", "here is", "ich bin", "hier ist", "hier spricht", "hier schreibt",
 		"je suis", "c'est", "moi c'est", "ici", "soy", "habla", "te escribe", "os escribe", "ik ben", "hier is", "dit is",
-		"sono", "qui è", "parla", "io sono", "vi scrive", "ti scrive", "met", "i'm", "i’m", "c’est", "it’s",
+		"sono", "qui è", "parla", "io sono", "vi scrive", "ti scrive", "met", "le escribe", "les escribe", "le saluda",
+		"le atiende", "te atiende", "le habla", "vous écrit", "ihnen schreibt", "i'm", "i’m", "c’est", "it’s",
 	)
 	add(ncStrong, false,
 		"my name is", "name is", "name's", "the name is", "call me", "mein name ist", "ich heiße", "ich heisse", "je m'appelle",
@@ -145,6 +146,26 @@ var titleWords = func() map[string]bool {
 
 // saintWords make the next name a place ("Santa Margherita Ligure", "San Diego", "Saint-Malo").
 var saintWords = set(strings.Fields(`san santa santo sant saint sainte st st. sankt são são`))
+
+// contraction reports an English contraction ("i'm", "we've", "don't"):
+// an apostrophe followed by a short lower-case ending.
+func contraction(w string) bool {
+	i := strings.LastIndexAny(w, "'’")
+	if i < 0 {
+		return false
+	}
+	switch w[i+len(string(w[i])):] {
+	case "m", "ve", "ll", "re", "d", "t":
+		return true
+	}
+	if w[i] == 0xE2 { // ’ is three bytes
+		switch w[i+3:] {
+		case "m", "ve", "ll", "re", "d", "t":
+			return true
+		}
+	}
+	return false
+}
 
 // weakIntro cues are often followed by a noun rather than a name.
 var weakIntro = set(strings.Fields(`ich hier this it's its it c'est c’est it’s dit here met`))
@@ -262,6 +283,14 @@ func (d *doc) scanPersons() {
 				k = e
 				continue
 			}
+		}
+		// An initial and a known surname: "signed for by A. Patel".
+		if d.isWord(k) && d.toks[k].letters == 1 && d.toks[k].upper && k+2 < n && d.isPunct(k+1, '.') && !d.toks[k+1].sp &&
+			d.toks[k+2].info&wSurname != 0 && d.capWord(k+2) && d.flags[k+2]&flagBlocked == 0 {
+			e := d.extendName(k+2, 3)
+			d.addName(k, e, 0.7, "person-initial")
+			k = e
+			continue
 		}
 		// Lexicon.
 		if s, e, ok := d.lexiconName(k); ok {
@@ -531,6 +560,9 @@ func (d *doc) readName(j int, kind nameCueKind) (int, int, bool) {
 	}
 	tk := &d.toks[j]
 	lw := d.nameLower(j)
+	if contraction(lw) {
+		return 0, 0, false // I'm, we're, don't
+	}
 	if lex.stop[lw] && !(kind == ncTitle && tk.upper && known) {
 		return 0, 0, false
 	}

@@ -1,6 +1,7 @@
 package pii
 
 import (
+	"fmt"
 	"runtime"
 	"strings"
 	"testing"
@@ -128,5 +129,41 @@ func TestInvalidUTF8(t *testing.T) {
 	fs := testEngine.Detect(text, "")
 	if len(fs) != 1 || fs[0].Start != 8 || fs[0].End != 14 {
 		t.Fatalf("findings = %+v, want EMAIL at 8..14", fs)
+	}
+}
+
+// TestConcurrentDetect: one Engine serves many goroutines (run with -race);
+// each result equals the serial one.
+func TestConcurrentDetect(t *testing.T) {
+	msgs := make([]string, len(benchSentences))
+	want := make([][]Finding, len(msgs))
+	for i := range msgs {
+		msgs[i] = message(i, 300)
+		want[i] = testEngine.Detect(msgs[i], "")
+	}
+	done := make(chan error, 8)
+	for g := 0; g < 8; g++ {
+		go func(g int) {
+			for r := 0; r < 20; r++ {
+				i := (g + r) % len(msgs)
+				got := testEngine.Detect(msgs[i], "")
+				if len(got) != len(want[i]) {
+					done <- fmt.Errorf("message %d: %d findings, serial %d", i, len(got), len(want[i]))
+					return
+				}
+				for k := range got {
+					if got[k] != want[i][k] {
+						done <- fmt.Errorf("message %d finding %d: %+v, serial %+v", i, k, got[k], want[i][k])
+						return
+					}
+				}
+			}
+			done <- nil
+		}(g)
+	}
+	for g := 0; g < 8; g++ {
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
 	}
 }
