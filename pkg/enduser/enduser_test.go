@@ -216,6 +216,8 @@ type env struct {
 	shop     *shop
 	client   testpb.TestServiceClient
 	revs     *enduser.Revocations
+	// cli is the shop as the workload sotto-cli calls it.
+	cli testpb.TestServiceClient
 }
 
 func newKeyring(t *testing.T) *keys.Local {
@@ -238,7 +240,11 @@ func newKeyringB(t testing.TB) (*keys.Local, error) {
 // newEnv runs identity (fake) and the shop, each a real mTLS gRPC server,
 // the shop with the real interceptor chain plus end-user authentication
 // that fetches keys and follows revocations from identity over gRPC.
-func newEnv(t *testing.T) *env {
+func newEnv(t *testing.T) *env { return newEnvWith(t, shopPolicy) }
+
+// newEnvWith is newEnv with another end-user table; the gateway and
+// sotto-cli may call every method.
+func newEnvWith(t *testing.T, policy enduser.Policy) *env {
 	t.Helper()
 	pki := servertest.NewPKI(t)
 	e := &env{km: newKeyring(t)}
@@ -269,13 +275,13 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	auth, err := enduser.NewAuthenticator(verifier, e.revs, shopPolicy)
+	auth, err := enduser.NewAuthenticator(verifier, e.revs, policy)
 	if err != nil {
 		t.Fatal(err)
 	}
 	allGateway := authz.Policy{}
-	for m := range shopPolicy {
-		allGateway[m] = []string{"gateway"}
+	for m := range policy {
+		allGateway[m] = []string{"gateway", "sotto-cli"}
 	}
 	srv, err := server.New(context.Background(), "shop", pki.Config(t, "shop"), allGateway, servertest.Logger(),
 		server.WithInterceptors(auth.UnaryInterceptor(), auth.StreamInterceptor()))
@@ -293,7 +299,9 @@ func newEnv(t *testing.T) *env {
 	if err := auth.CheckMethods(served); err != nil {
 		t.Fatal(err)
 	}
-	e.client = testpb.NewTestServiceClient(pki.Dial(t, "gateway", "shop", servertest.Start(t, srv)))
+	addr := servertest.Start(t, srv)
+	e.client = testpb.NewTestServiceClient(pki.Dial(t, "gateway", "shop", addr))
+	e.cli = testpb.NewTestServiceClient(pki.Dial(t, "sotto-cli", "shop", addr))
 	e.waitReady(t)
 	return e
 }
@@ -687,4 +695,60 @@ func waitRefused(t *testing.T, call func() error, reason string) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// TestRuleByCallingWorkload: one method, two callers. The operator's CLI
+// reads without a person behind it; the gateway only for a privacy officer
+// at aal2. Which rule applies follows the mTLS peer, never the token.
+func TestRuleByCallingWorkload(t *testing.T) {
+	t.Parallel()
+	policy := enduser.Policy{}
+	for m, r := range shopPolicy {
+		policy[m] = r
+	}
+	policy[testpb.TestService_UnaryCall_FullMethodName] = enduser.Rule{Require: enduser.None, Workloads: map[string]enduser.Rule{
+		"gateway": {Require: enduser.User, Kinds: []accesstoken.Kind{accesstoken.KindStaff}, Roles: []string{accesstoken.RolePrivacyOfficer}, AAL: 2},
+	}}
+	policy[testpb.TestService_CacheableUnaryCall_FullMethodName] = enduser.Rule{Require: enduser.Optional, Workloads: map[string]enduser.Rule{
+		"gateway": {Require: enduser.User, Kinds: []accesstoken.Kind{accesstoken.KindCustomer}},
+	}}
+	e := newEnvWith(t, policy)
+	officer := person(accesstoken.KindStaff, "acc_po", "ses_po", 2, 0)
+	officer.Roles = []string{accesstoken.RolePrivacyOfficer}
+	officerTok := e.issue(t, officer)
+	officer.AAL, officer.AMR = 1, []string{"pwd"}
+	officerAAL1 := e.issue(t, officer)
+	customer := e.issue(t, person(accesstoken.KindCustomer, "acc_1", "ses_1", 1, 0))
+
+	call := func(c testpb.TestServiceClient, ctx context.Context) (string, error) {
+		resp, err := c.UnaryCall(ctx, &testpb.SimpleRequest{})
+		return string(resp.GetPayload().GetBody()), err
+	}
+	// The CLI: no person needed, and a token it sends is not read.
+	if who, err := call(e.cli, context.Background()); err != nil || who != "nobody" {
+		t.Errorf("sotto-cli without a token: %q, %v", who, err)
+	}
+	if who, err := call(e.cli, bearer(customer)); err != nil || who != "nobody" {
+		t.Errorf("sotto-cli with a token on a None rule: %q, %v", who, err)
+	}
+	// The gateway: the privacy officer at aal2, nobody else.
+	_, err := call(e.client, context.Background())
+	wantStatus(t, err, codes.Unauthenticated, accesstoken.ReasonTokenMissing, "")
+	_, err = call(e.client, bearer(customer))
+	wantStatus(t, err, codes.PermissionDenied, enduser.ReasonEndUserForbidden, customer)
+	_, err = call(e.client, bearer(officerAAL1))
+	wantStatus(t, err, codes.FailedPrecondition, enduser.ReasonStepUpRequired, officerAAL1)
+	if who, err := call(e.client, bearer(officerTok)); err != nil || who != "staff:acc_po:aal2" {
+		t.Errorf("gateway for the privacy officer: %q, %v", who, err)
+	}
+
+	// Optional for the CLI: a token is verified and its end user kept; the
+	// gateway's rule (customers) is not the CLI's.
+	if who, err := e.cli.CacheableUnaryCall(bearer(officerTok), &testpb.SimpleRequest{}); err != nil || string(who.GetPayload().GetBody()) != "staff:acc_po:aal2" {
+		t.Errorf("sotto-cli with a staff token on an Optional rule: %v, %v", who, err)
+	}
+	_, err = e.cli.CacheableUnaryCall(bearer("abc.def.ghi"), &testpb.SimpleRequest{})
+	wantStatus(t, err, codes.Unauthenticated, accesstoken.ReasonTokenMalformed, "")
+	_, err = e.client.CacheableUnaryCall(bearer(officerTok), &testpb.SimpleRequest{})
+	wantStatus(t, err, codes.PermissionDenied, enduser.ReasonEndUserForbidden, officerTok)
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/sottohq/sotto/pkg/accesstoken"
 	"github.com/sottohq/sotto/pkg/auditclient"
 	"github.com/sottohq/sotto/pkg/errs"
+	"github.com/sottohq/sotto/pkg/mtls"
 )
 
 // authorizationKey is the metadata key the token travels in (gRPC keys are
@@ -114,6 +115,15 @@ func (a *Authenticator) authenticate(ctx context.Context, method string) (contex
 			return ctx, nil
 		}
 		return nil, errs.E(errs.PermissionDenied, ReasonNoEndUserRule, "method has no end-user rule")
+	}
+	if len(rule.Workloads) > 0 {
+		// pkg/authz ran first, so the peer is a workload it admitted; a
+		// call without one cannot be matched to its rule and is refused.
+		id, err := mtls.PeerID(ctx)
+		if err != nil {
+			return nil, err
+		}
+		rule = rule.forWorkload(strings.TrimPrefix(id.Path(), "/"))
 	}
 	if rule.Require == None {
 		return ctx, nil

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spiffe/go-spiffe/v2/spiffeid"
+
 	"github.com/sottohq/sotto/pkg/accesstoken"
 )
 
@@ -56,6 +58,27 @@ type Rule struct {
 	Roles []string
 	// Scopes: the end user must have every one of them (integrators).
 	Scopes []string
+	// Workloads replaces the rule for calls from the named workloads (their
+	// SPIFFE names, as pkg/authz spells callers). The caller and the end
+	// user are two facts, and a method may need both: `sotto audit verify`
+	// (workload sotto-cli) reads the audit log with no person behind it,
+	// while the gateway reads it only for a privacy officer at aal2:
+	//
+	//	{Require: enduser.None, Workloads: map[string]enduser.Rule{
+	//		"gateway": {Require: enduser.User, Roles: []string{"privacy_officer"}, AAL: 2},
+	//	}}
+	//
+	// The workload is the mTLS peer pkg/authz has already admitted; a rule
+	// named here is complete in itself (no Workloads of its own).
+	Workloads map[string]Rule
+}
+
+// forWorkload is the rule for a call from the named workload.
+func (r Rule) forWorkload(name string) Rule {
+	if w, ok := r.Workloads[name]; ok {
+		return w
+	}
+	return r
 }
 
 // Policy is a service's end-user table: full gRPC method name ("/pkg.Service/
@@ -101,28 +124,45 @@ func (p Policy) Check() error {
 		if exempt(m) {
 			problems = append(problems, fmt.Sprintf("%s: health and reflection are not end-user methods", m))
 		}
-		switch r.Require {
-		case None, Optional:
-			if r.AAL != 0 || r.MaxAge != 0 || len(r.Kinds) > 0 || len(r.Roles) > 0 || len(r.Scopes) > 0 {
-				problems = append(problems, fmt.Sprintf("%s: require %s with conditions (they apply only with User)", m, r.Require))
+		problems = append(problems, r.problems(m)...)
+		for _, w := range sortedKeys(r.Workloads) {
+			where := m + " for " + w
+			if err := spiffeid.ValidatePathSegment(w); err != nil || w == "" {
+				problems = append(problems, fmt.Sprintf("%s: %q is not a workload name", m, w))
 			}
-		case User:
-			if r.AAL < accesstoken.AALNone || r.AAL > accesstoken.AAL2 || r.MaxAge < 0 {
-				problems = append(problems, fmt.Sprintf("%s: aal must be 0..2 and max age not negative", m))
+			if len(r.Workloads[w].Workloads) > 0 {
+				problems = append(problems, where+": a workload's rule has no workloads of its own")
 			}
-			for _, k := range r.Kinds {
-				if k != accesstoken.KindCustomer && k != accesstoken.KindStaff && k != accesstoken.KindClient {
-					problems = append(problems, fmt.Sprintf("%s: unknown kind %q", m, k))
-				}
-			}
-		default:
-			problems = append(problems, fmt.Sprintf("%s: unknown requirement %d", m, r.Require))
+			problems = append(problems, r.Workloads[w].problems(where)...)
 		}
 	}
 	if len(problems) > 0 {
 		return fmt.Errorf("end-user policy: %s", strings.Join(problems, "; "))
 	}
 	return nil
+}
+
+// problems are what is wrong with the rule's own fields (m names it).
+func (r Rule) problems(m string) []string {
+	var problems []string
+	switch r.Require {
+	case None, Optional:
+		if r.AAL != 0 || r.MaxAge != 0 || len(r.Kinds) > 0 || len(r.Roles) > 0 || len(r.Scopes) > 0 {
+			problems = append(problems, fmt.Sprintf("%s: require %s with conditions (they apply only with User)", m, r.Require))
+		}
+	case User:
+		if r.AAL < accesstoken.AALNone || r.AAL > accesstoken.AAL2 || r.MaxAge < 0 {
+			problems = append(problems, fmt.Sprintf("%s: aal must be 0..2 and max age not negative", m))
+		}
+		for _, k := range r.Kinds {
+			if k != accesstoken.KindCustomer && k != accesstoken.KindStaff && k != accesstoken.KindClient {
+				problems = append(problems, fmt.Sprintf("%s: unknown kind %q", m, k))
+			}
+		}
+	default:
+		problems = append(problems, fmt.Sprintf("%s: unknown requirement %d", m, r.Require))
+	}
+	return problems
 }
 
 // CheckMethods checks that the table names exactly the methods served:
@@ -149,13 +189,15 @@ func (p Policy) CheckMethods(served []string) error {
 	return nil
 }
 
-func (p Policy) methods() []string {
-	ms := make([]string, 0, len(p))
-	for m := range p {
-		ms = append(ms, m)
+func (p Policy) methods() []string { return sortedKeys(p) }
+
+func sortedKeys[V any](m map[string]V) []string {
+	ks := make([]string, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
 	}
-	sort.Strings(ms)
-	return ms
+	sort.Strings(ks)
+	return ks
 }
 
 func validMethod(m string) bool {

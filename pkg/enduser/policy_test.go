@@ -31,6 +31,17 @@ func TestPolicyCheck(t *testing.T) {
 		"unknown kind":        {"/shop.v1.Shop/Reveal": {Require: enduser.User, Kinds: []accesstoken.Kind{"robot"}}},
 		"unknown requirement": {"/shop.v1.Shop/Reveal": {Require: 7}},
 		"health listed":       {"/grpc.health.v1.Health/Check": {Require: enduser.None}},
+		"workload rule with conditions but no requirement": {"/shop.v1.Shop/Reveal": {Require: enduser.None,
+			Workloads: map[string]enduser.Rule{"gateway": {AAL: 2}}}},
+		"workload rule with workloads": {"/shop.v1.Shop/Reveal": {Require: enduser.None,
+			Workloads: map[string]enduser.Rule{"gateway": {Require: enduser.User,
+				Workloads: map[string]enduser.Rule{"sotto-cli": {Require: enduser.None}}}}}},
+		"wildcard workload": {"/shop.v1.Shop/Reveal": {Require: enduser.None,
+			Workloads: map[string]enduser.Rule{"*": {Require: enduser.User}}}},
+		"workload path": {"/shop.v1.Shop/Reveal": {Require: enduser.None,
+			Workloads: map[string]enduser.Rule{"ns/gateway": {Require: enduser.User}}}},
+		"empty workload": {"/shop.v1.Shop/Reveal": {Require: enduser.None,
+			Workloads: map[string]enduser.Rule{"": {Require: enduser.User}}}},
 	} {
 		if err := p.Check(); err == nil {
 			t.Errorf("%s: accepted", name)
