@@ -38,32 +38,32 @@ func buildCueWords() map[string]cueClass {
 	}
 	addCues(cueRef,
 		// en
-		"order", "orders", "ordered", "tracking", "track", "trackingnumber", "shipment", "parcel", "package", "consignment",
+		"order", "orders", "ordered", "tracking", "track", "trackingnumber", "shipment", "consignment",
 		"invoice", "receipt", "customer", "account", "reference", "ref", "return", "returns", "rma", "transaction", "txn",
-		"ticket", "case", "claim", "booking", "confirmation", "membership", "member", "loyalty", "voucher", "gift", "sku",
-		"item", "article", "product", "model", "batch", "lot", "serial", "delivery", "waybill", "awb", "refund", "payment",
-		"id", "postcode", "postal", "zip", "store", "shop", "branch", "routing", "sort", "swift", "bic", "iban",
+		"ticket", "confirmation", "membership", "loyalty", "voucher", "sku",
+		"article", "model", "batch", "lot", "serial", "waybill", "awb", "refund", "payment",
+		"id", "postcode", "postal", "zip", "routing", "sort", "swift", "bic", "iban",
 		// de
 		"bestellung", "bestellnummer", "bestellnr", "auftrag", "auftragsnummer", "sendung", "sendungsnummer", "paket",
 		"paketnummer", "rechnung", "rechnungsnummer", "kunde", "kunden", "kundennummer", "kundennr", "referenz",
 		"retoure", "rücksendung", "retourennummer", "vorgang", "vorgangsnummer", "transaktion", "artikel", "artikelnummer",
-		"konto", "kontonummer", "mitgliedsnummer", "lieferung", "lieferschein", "zahlung", "buchung", "gutschein",
-		"charge", "chargennummer", "plz", "filiale", "blz", "aktenzeichen", "fall",
+		"konto", "kontonummer", "mitgliedsnummer", "lieferschein", "gutschein",
+		"charge", "chargennummer", "plz", "blz", "aktenzeichen", "fall",
 		// fr
 		"commande", "colis", "suivi", "facture", "client", "référence", "reference", "retour", "remboursement",
-		"transaction", "article", "livraison", "envoi", "expédition", "dossier", "compte", "réservation", "bon",
-		"adhérent", "fidélité", "paiement", "lot", "magasin", "ticket",
+		"transaction", "article", "envoi", "expédition", "dossier", "compte", "réservation", "bon",
+		"adhérent", "fidélité", "lot", "ticket",
 		// es
 		"pedido", "envío", "envio", "seguimiento", "factura", "cliente", "referencia", "devolución", "devolucion",
-		"transacción", "transaccion", "artículo", "articulo", "entrega", "paquete", "expediente", "cuenta", "reserva",
-		"socio", "pago", "lote", "tienda", "albarán", "albaran", "localizador",
+		"transacción", "transaccion", "artículo", "articulo", "paquete", "expediente", "cuenta", "reserva",
+		"socio", "lote", "albarán", "albaran", "localizador",
 		// nl
 		"bestelling", "bestelnummer", "ordernummer", "zending", "pakket", "trackingnummer", "factuur", "factuurnummer",
 		"klant", "klantnummer", "referentie", "retour", "retourzending", "transactie", "artikelnummer", "levering",
-		"dossiernummer", "rekening", "rekeningnummer", "lidnummer", "betaling", "boeking", "winkel", "postcode",
+		"dossiernummer", "rekening", "rekeningnummer", "lidnummer", "postcode",
 		// it
 		"ordine", "spedizione", "tracciamento", "fattura", "cliente", "riferimento", "reso", "transazione", "articolo",
-		"consegna", "pacco", "pratica", "conto", "prenotazione", "tessera", "pagamento", "lotto", "negozio",
+		"pacco", "pratica", "conto", "prenotazione", "tessera", "lotto", "negozio",
 	)
 	addCues(cuePhone,
 		"phone", "telephone", "tel", "tel.", "mobile", "mob", "cell", "cellphone", "call", "ring", "text", "whatsapp",

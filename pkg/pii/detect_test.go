@@ -173,6 +173,8 @@ func TestPhones(t *testing.T) {
 		{"en", "text STOP to 85075", nil},
 		{"en", "delivered 12.05.2024 at 14.30, total 1.299,00 €", nil},
 		{"es", "pedido 612345678", nil},
+		{"en", "Please call the store on 020 7946 0018", []string{"PHONE:020 7946 0018"}},
+		{"de", "Die Filiale erreichen Sie unter 089 1234567", []string{"PHONE:089 1234567"}},
 	})
 }
 
@@ -218,6 +220,8 @@ func TestDatesOfBirth(t *testing.T) {
 		{"en", "ordered on 12/05/2024, delivery 14/05/2024", nil},
 		{"de", "Lieferung am 5. Juni 2024", nil},
 		{"en", "she is 34 years old", nil},
+		{"en", "It's for my birthday, ordered 12/05/2024, will it come?", nil},
+		{"en", "born 02/11/1979 and my order was placed 03/05/2024", []string{"DATE_OF_BIRTH:02/11/1979"}},
 	})
 }
 

@@ -83,6 +83,9 @@ func (d *doc) scanDOB() {
 				k = d.moreBirthDates(end)
 				break
 			}
+			if otherDateCues[d.lw(j)] {
+				break // "birthday present, ordered 12/05/2024"
+			}
 			if !dateFillers[d.lw(j)] && !birthCues[d.lw(j)] && seen > 2 {
 				break
 			}
@@ -225,6 +228,11 @@ var otherDateCues = map[string]bool{
 	"hasta": true, "tot": true, "fino": true, "since": true, "seit": true, "depuis": true, "desde": true, "sinds": true,
 	"dal": true, "anniversary": true, "hochzeitstag": true, "wedding": true, "mariage": true, "boda": true,
 	"bruiloft": true, "matrimonio": true, "married": true, "verheiratet": true,
+	"present": true, "gift": true, "party": true, "geschenk": true, "feier": true, "party,": true, "cadeau": true,
+	"fête": true, "regalo": true, "fiesta": true, "feest": true, "festa": true, "sent": true, "paid": true,
+	"arrived": true, "angekommen": true, "arrivé": true, "llegó": true, "aangekomen": true, "arrivato": true,
+	"bestellt,": true, "purchased": true, "bought": true, "gekauft": true, "acheté": true, "comprado": true,
+	"gekocht": true, "comprato": true, "ships": true, "dispatched": true, "verschickt": true, "envoyé": true,
 }
 
 // moreBirthDates continues a list of birth dates in one sentence ("I was
