@@ -12,7 +12,6 @@ var birthCues = map[string]bool{
 	"nacido": true, "nacida": true, "nacimiento": true, "cumpleaños": true, "nací": true, "naci": true, "nac": true,
 	"geboortedatum": true, "verjaardag": true, "geb.datum": true,
 	"nato": true, "nata": true, "nascita": true, "compleanno": true, "nati": true,
-	"fecha_nac": true, "geburtsjahr": false,
 }
 
 // monthNames maps month names and abbreviations of the six languages to 1–12.

@@ -373,7 +373,8 @@ func (d *doc) phoneWindow(g []grp, a, b int) bool {
 		return false
 	}
 	t := d.text
-	// Where the number starts: '+', "00", '(' or the first digit.
+	// Where the number starts: '+', '(' or the first digit ("(+34) 612",
+	// "(206) 555-0100", "+44 20"); "00" is handled with the digits.
 	s := g[a].s
 	intl := false
 	if s > 0 && t[s-1] == '+' {
@@ -382,19 +383,6 @@ func (d *doc) phoneWindow(g []grp, a, b int) bool {
 	}
 	if s > 0 && t[s-1] == '(' {
 		s--
-	} else if a > 0 && len(g[a].gap) > 0 && g[a].gap[len(g[a].gap)-1] == '(' {
-		// "(206) 555-0100" after another number: the '(' belongs here.
-		s--
-	} else if s > 1 && t[s-1] == '+' && t[s-2] == '(' {
-		s -= 2
-		intl = true
-	}
-	if !intl && s >= 2 && t[s-1] == '+' && t[s-2] == '(' {
-		intl = true
-	}
-	if a == 0 && s == g[a].s && s >= 2 && t[s-2:s] == "(+" {
-		s -= 2
-		intl = true
 	}
 	if d.dateShaped(g, a, b) || d.ipShaped(g, a, b) || d.taken(s, g[b-1].e) {
 		return false

@@ -90,7 +90,7 @@ var otpCues = map[string]bool{
 	"mobiletan": true, "pushtan": true, "smstan": true, "3ds": true, "securecode": true, "entsperrcode": true,
 	"freischaltcode": true, "sicherheits-code": true, "code:": true, "token": true, "otp-code": true,
 	"authentifizierungscode": true, "verification-code": true, "codigo:": true, "pin-code": true, "abhol-code": true,
-	"inlogcode": true, "toegangscode": true, "codice:": true, "cvv": false,
+	"inlogcode": true, "toegangscode": true, "codice:": true,
 }
 
 var keyCues = map[string]bool{

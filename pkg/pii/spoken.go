@@ -12,11 +12,7 @@ func buildSpokenNumbers() map[string]string {
 	m := map[string]string{}
 	put := func(v int, words ...string) {
 		for _, w := range words {
-			if v < 10 {
-				m[w] = strconv.Itoa(v)
-			} else {
-				m[w] = strconv.Itoa(v)
-			}
+			m[w] = strconv.Itoa(v)
 		}
 	}
 	type lang struct {

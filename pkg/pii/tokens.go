@@ -218,8 +218,9 @@ func (d *doc) sentenceStart(k int) bool {
 			j--
 			continue
 		}
-		if d.toks[j].s+3 == d.toks[j].e && d.text[d.toks[j].s:d.toks[j].e] == "¡" || d.text[d.toks[j].s:d.toks[j].e] == "¿" {
-			return true
+		if tt := d.tokText(j); tt == "¡" || tt == "¿" {
+			j-- // Spanish opening marks stand before the sentence's first word
+			continue
 		}
 		return false
 	}
