@@ -48,6 +48,50 @@ var cityArticles = set(strings.Fields(`den de der die das la le les el los las i
 
 var italianAbbrev = set(strings.Fields(`c.so v.le p.za p.zza l.go p.le v.lo s.da`))
 
+// ambiguousPrefix street types are also common words ("via email",
+// "place an order", "cours"); their street names must be capitalised.
+var ambiguousPrefix = set(strings.Fields(`via place largo strada borgo cours passage route square ronda camino c cl av bd loc urb imp pl`))
+
+// lowerStreetName reads a lower-case street name from j: up to four words
+// (connectors included) directly followed by a house number.
+func (d *doc) lowerStreetName(j int) (int, int) {
+	words := 0
+	for m := j; m < len(d.toks) && m-j < 5; m++ {
+		if d.toks[m].nl || !d.isWord(m) || d.toks[m].digit {
+			if words > 0 && d.toks[m].kind == tNum && !d.toks[m].nl {
+				return m, words
+			}
+			return 0, 0
+		}
+		if !streetConnectors[d.lw(m)] {
+			words++
+		}
+	}
+	return 0, 0
+}
+
+// lowerNameToEnd reads lower-case street-name words from j up to a comma
+// followed by a postcode, or the end of the line; it returns the last word.
+func (d *doc) lowerNameToEnd(j int) (int, bool) {
+	m := j
+	for m < len(d.toks) && m-j < 6 && d.isWord(m) && !d.toks[m].digit && (m == j || !d.toks[m].nl) {
+		m++
+	}
+	if m == j {
+		return 0, false
+	}
+	e := m - 1
+	if m >= len(d.toks) || d.toks[m].nl {
+		return e, true
+	}
+	if d.isPunct(m, ',') {
+		if _, ok := d.postcodeAhead(m + 1); ok {
+			return e, true
+		}
+	}
+	return 0, false
+}
+
 // streetAdjectives precede a compound street name as a separate word.
 var streetAdjectives = set(strings.Fields(`
 korte lange oude nieuwe kleine grote hoge lage noord zuid oost west sint
@@ -143,6 +187,17 @@ func hasCompoundSuffix(w string) bool {
 	return false
 }
 
+// strongCompound: a one-word street whose suffix is no ordinary word,
+// accepted in lower case too ("hauptstraße 5", "kerkstraat 12").
+func strongCompound(w string) bool {
+	for _, s := range []string{"straße", "strasse", "straat", "gasse", "allee", "laan", "gracht"} {
+		if len(w) > len(s)+2 && strings.HasSuffix(w, s) {
+			return true
+		}
+	}
+	return false
+}
+
 // romanNumeral: street names such as "Vittorio Emanuele II", "Via XX Settembre".
 func romanNumeral(w string) bool {
 	if len(w) == 0 || len(w) > 5 {
@@ -203,7 +258,7 @@ func (d *doc) scanAddresses() {
 	n := len(d.toks)
 	for k := 0; k < n; k++ {
 		tk := &d.toks[k]
-		if tk.kind == tPunct || tk.info&wStreet == 0 && !tk.upper && !tk.digit && tk.kind != tNum {
+		if tk.kind == tPunct || tk.info&wStreet == 0 && !tk.upper && !tk.digit && tk.kind != tNum && !strongCompound(d.lw(k)) {
 			continue
 		}
 		lw := d.lw(k)
@@ -231,6 +286,11 @@ func (d *doc) scanAddresses() {
 				break
 			}
 			nameEnd, caps := d.streetName(j, 7)
+			if caps == 0 && (!ambiguousPrefix[lw] || d.addressCueBefore(k)) {
+				// "calle mayor 15", "rue des lilas 8": written in lower case,
+				// the number must follow the name directly.
+				nameEnd, caps = d.lowerStreetName(j)
+			}
 			if caps == 0 {
 				break
 			}
@@ -256,7 +316,7 @@ func (d *doc) scanAddresses() {
 					start, end = k, ue
 				}
 			}
-		case tk.kind == tWord && !tk.digit && tk.upper && hasCompoundSuffix(lw) || tk.kind == tWord && suffixTypes[lw] && k > 0 && d.capWord(k-1) && (lw == "straße" || lw == "strasse" || lw == "str" || lw == "weg" || lw == "allee" || lw == "platz" || lw == "straat" || lw == "laan" || lw == "gasse" || lw == "ring" || lw == "damm"):
+		case tk.kind == tWord && !tk.digit && (tk.upper && hasCompoundSuffix(lw) || strongCompound(lw)) || tk.kind == tWord && suffixTypes[lw] && k > 0 && d.capWord(k-1) && (lw == "straße" || lw == "strasse" || lw == "str" || lw == "weg" || lw == "allee" || lw == "platz" || lw == "straat" || lw == "laan" || lw == "gasse" || lw == "ring" || lw == "damm"):
 			// Compound or two-word German/Dutch: NAME-TYPE NUMBER.
 			s := k
 			if suffixTypes[lw] && !hasCompoundSuffix(lw) && k > 0 && d.capWord(k-1) {
@@ -303,18 +363,20 @@ func (d *doc) scanAddresses() {
 			jl := d.lw(j)
 			if prefixTypes[jl] && jl != "c" && jl != "loc" && jl != "via" && jl != "largo" && jl != "strada" && jl != "place" || jl == "place" && d.lang != "en" {
 				nameEnd, caps := d.streetName(j+1, 7)
-				if caps > 0 || j+1 < n && d.isWord(j+1) && streetConnectors[d.lw(j+1)] {
-					if caps == 0 {
-						break
-					}
+				if caps > 0 {
 					start, end = k, nameEnd-1
+				} else if e, ok := d.lowerNameToEnd(j + 1); ok && d.addressCueBefore(k) {
+					// "8 rue des lilas, 75011 paris": lower case, so the name
+					// must end at a comma before a postcode or at the line's end.
+					start, end = k, e
 				}
 				break
 			}
 			// English: name words then a suffix type (and a direction).
 			m := j
 			caps := 0
-			for m < n && caps < 5 && d.capWord(m) && !d.toks[m].nl {
+			lower := !d.toks[j].upper && d.addressCueBefore(k)
+			for m < n && caps < 5 && (d.capWord(m) || lower && d.isWord(m) && !d.toks[m].digit) && !d.toks[m].nl {
 				ml := d.lw(m)
 				if suffixTypes[ml] && caps > 0 {
 					break
@@ -328,7 +390,7 @@ func (d *doc) scanAddresses() {
 				start, end = k, m-1
 				break
 			}
-			if caps == 0 || m >= n || d.toks[m].nl || !suffixTypes[d.lw(m)] || !d.toks[m].upper && d.lang != "en" && d.lang != "" {
+			if caps == 0 || m >= n || d.toks[m].nl || !suffixTypes[d.lw(m)] || !d.toks[m].upper && !lower && d.lang != "en" && d.lang != "" {
 				break
 			}
 			e := m
@@ -369,6 +431,24 @@ func (d *doc) isHouseNumberStart(k int) bool {
 		return false
 	}
 	return true
+}
+
+// addressWords introduce an address.
+var addressWords = set(strings.Fields(`
+address addr ship deliver send live lives living to at adresse anschrift lieferadresse wohne wohnen liefern an
+adresse habite domicile livrer à dirección direccion vivo envío envio enviar a adres woon woont verzenden naar
+indirizzo abito spedire spedite a consegna
+`))
+
+// addressCueBefore reports whether an address word stands in the three
+// tokens before k (for lower-case streets, which need more evidence).
+func (d *doc) addressCueBefore(k int) bool {
+	for j := k - 1; j >= 0 && j >= k-3; j-- {
+		if d.isWord(j) && addressWords[d.lw(j)] {
+			return true
+		}
+	}
+	return false
 }
 
 // unitBefore extends an address start over a flat or floor note written
@@ -648,6 +728,13 @@ func (d *doc) unitAhead(j int) (int, bool) {
 // j and an optional district number ("Dublin 6").
 func (d *doc) cityAhead(j int) (int, bool) {
 	if !d.capWord(j) {
+		// A known place may be written in lower case ("10115 berlin").
+		if d.isWord(j) && d.knownPlace(j) {
+			if l, kind := d.phraseAt(j); kind == 'p' {
+				return j + l - 1, true
+			}
+			return j, true
+		}
 		return 0, false
 	}
 	if lw := d.lw(j); d.e.lex.stop[lw] && !d.e.lex.place1[lw] && !(cityArticles[lw] && d.capWord(j+1) && !d.toks[j+1].nl) {

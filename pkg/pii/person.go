@@ -276,6 +276,15 @@ func (d *doc) scanPersons() {
 				continue
 			}
 		}
+		// A signature after a dash that ends the message or its line:
+		// "Thanks! -Anna", "— Tom".
+		if tt := d.tokText(k); d.toks[k].kind == tPunct && (tt == "-" || tt == "—" || tt == "–") && d.sentenceStart(k) && k+1 < n {
+			if s, e, ok := d.readName(k+1, ncSignoff); ok && (e+1 >= n || d.toks[e+1].nl) && d.toks[k+1].upper {
+				d.addName(s, e, 0.75, "person-signature")
+				k = e
+				continue
+			}
+		}
 		// "Ralph (my husband)".
 		if d.toks[k].kind == tWord && d.toks[k].upper && k+2 < n && d.isPunct(k+1, '(') && possessive[d.lw(k+2)] {
 			if s, e, ok := d.readName(k, ncGreet); ok && e == k {
@@ -358,7 +367,7 @@ var possessive = set(strings.Fields(`my mein meine mon ma mes mi mis mijn mio mi
 // hereWord: "here", "again" and their translations after a name opening a message.
 func (d *doc) hereWord(k int) bool {
 	switch d.lw(k) {
-	case "here", "again", "hier", "nochmal", "ici", "encore", "aquí", "aqui", "otra", "qui", "di", "weer", "opnieuw", "ancora", "again,":
+	case "here", "again", "hier", "nochmal", "ici", "encore", "aquí", "aqui", "otra", "qui", "di", "weer", "opnieuw", "ancora", "again,", "speaking":
 		if d.lw(k) == "di" {
 			return d.lw(k+1) == "nuovo"
 		}
@@ -410,6 +419,10 @@ func (d *doc) tryNameCues(k int, cues []nameCue) int {
 		nl := false
 		for j < n && d.toks[j].kind == tPunct {
 			c0 := d.text[d.toks[j].s]
+			if tt := d.tokText(j); tt == "—" || tt == "–" {
+				j++
+				continue
+			}
 			if c0 == ':' {
 				colon = true
 			} else if c0 != ',' && c0 != '.' && c0 != '-' && c0 != '!' && !(c0 == '(' && c.kind != ncTitle) {
@@ -620,6 +633,12 @@ func (d *doc) extendName(k, more int) int {
 		if d.isWord(m) && d.toks[m].letters == 1 && d.toks[m].upper && m+1 < n && d.isPunct(m+1, '.') && !d.toks[m+1].sp {
 			e = m + 1
 			break
+		}
+		if !d.toks[k].upper && d.isWord(m) && !d.toks[m].upper && d.toks[m].info&(wGiven|wSurname) != 0 && !lex.stop[d.lw(m)] {
+			// An all lower-case name: "anna schmidt".
+			e = m
+			more--
+			continue
 		}
 		if !d.capWord(m) || d.flags[m]&flagBlocked != 0 {
 			break
