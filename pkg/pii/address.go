@@ -444,7 +444,11 @@ indirizzo abito spedire spedite a consegna
 // tokens before k (for lower-case streets, which need more evidence).
 func (d *doc) addressCueBefore(k int) bool {
 	for j := k - 1; j >= 0 && j >= k-3; j-- {
-		if d.isWord(j) && addressWords[d.lw(j)] {
+		if !d.isWord(j) {
+			continue
+		}
+		w := d.lw(j)
+		if addressWords[w] || addressWords[lastPart(w)] { // j'habite
 			return true
 		}
 	}
