@@ -186,6 +186,8 @@ func TestSecrets(t *testing.T) {
 		{"fr", "le mot de passe est Soleil#75", []string{"SECRET:Soleil#75"}},
 		{"en", "the code is 482 913", []string{"SECRET:482 913"}},
 		{"de", "TAN 847219", []string{"SECRET:847219"}},
+		{"en", "your verification code is G-582914", []string{"SECRET:G-582914"}},
+		{"en", "the password for my account is 'Blue!Horse77'", []string{"SECRET:Blue!Horse77"}},
 		{"en", "key sk_live_51HqLyjWDarjtT1zdp7dcJ3xy", []string{"SECRET:sk_live_51HqLyjWDarjtT1zdp7dcJ3xy"}},
 		{"en", "token ghp_16C7e42F292c6912E7710c838347Ae178B4a here", []string{"SECRET:ghp_16C7e42F292c6912E7710c838347Ae178B4a"}},
 		{"en", "https://shop.example/reset?token=9f86d081884c7d659a2feaa0c55ad015&x=1", []string{"SECRET:9f86d081884c7d659a2feaa0c55ad015"}},

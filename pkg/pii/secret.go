@@ -158,7 +158,7 @@ func (d *doc) scanSecrets() {
 			}
 			break
 		}
-		if otp && (j >= n || d.toks[j].kind != tNum) {
+		if otp && (j >= n || d.toks[j].kind != tNum && !d.otpChunk(j)) {
 			// "Der Code aus der SMS ist 318 540": a numeric code a few
 			// words on, in the same clause, with no reference word between.
 			if jj := d.otpAhead(k + 1); jj > 0 {
@@ -538,4 +538,11 @@ func (d *doc) otpAhead(j int) int {
 		words++
 	}
 	return 0
+}
+
+// otpChunk reports whether the chunk at word token j is itself a code
+// ("G-582914", "A7K9Q2").
+func (d *doc) otpChunk(j int) bool {
+	s, e := d.valueChunk(j)
+	return s < e && s == d.toks[j].s && d.otpValue(j, &e)
 }
