@@ -3,10 +3,12 @@ package main
 
 import (
 	"context"
+	"net"
 	"net/http"
 	"time"
 
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+	"google.golang.org/grpc"
 
 	identityv1 "github.com/sottohq/sotto/gen/go/sotto/identity/v1"
 	"github.com/sottohq/sotto/pkg/accesstoken"
@@ -15,6 +17,7 @@ import (
 	"github.com/sottohq/sotto/pkg/suite"
 	"github.com/sottohq/sotto/services/gateway/internal/config"
 	"github.com/sottohq/sotto/services/gateway/internal/gateway"
+	"github.com/sottohq/sotto/services/gateway/internal/grpcedge"
 )
 
 func main() { service.Main("gateway", register) }
@@ -86,5 +89,56 @@ func register(ctx context.Context, s *service.Service) error {
 	s.ServeHTTP("http", cfg.HTTPAddr, otelhttp.NewHandler(handler, "gateway",
 		otelhttp.WithPublicEndpointFn(func(*http.Request) bool { return true }),
 		otelhttp.WithTracerProvider(tel.Tracer), otelhttp.WithMeterProvider(tel.Meter), otelhttp.WithPropagators(tel.Propagator)))
+	if cfg.GRPCAddr == config.GRPCOff {
+		return nil
+	}
+	return serveGRPCEdge(ctx, s, cfg, auth, authAudit)
+}
+
+// serveGRPCEdge serves gRPC to integrators (ADR 0011) on the same
+// connections to the services, the same token checks and the same audit of
+// refusals as the REST edge. It drains with the REST API when the process
+// is told to stop (ctx), and is the last task started, so it stops before
+// the token checks and the audit queue it uses.
+func serveGRPCEdge(ctx context.Context, s *service.Service, cfg config.Config, auth *enduser.Authenticator, audit *gateway.AuthAuditor) error {
+	backends := map[string]grpc.ClientConnInterface{}
+	for _, name := range grpcedge.Integrators.Backends() {
+		conn, err := s.Dial(name)
+		if err != nil {
+			return err
+		}
+		backends[name] = conn
+	}
+	tlsCfg, err := grpcedge.ServerTLS(cfg.GRPCAddr, cfg.GRPCTLSCert, cfg.GRPCTLSKey, s.Logger())
+	if err != nil {
+		return err
+	}
+	quotas := map[string]grpcedge.Quota{}
+	for id, q := range cfg.GRPCClientQuotas {
+		quotas[id] = grpcedge.Quota{PerSecond: q.PerSecond, Burst: q.Burst}
+	}
+	edge, err := grpcedge.New(grpcedge.Options{
+		Methods: grpcedge.Integrators, Backends: backends, Auth: auth, Audit: audit,
+		TLS: tlsCfg.Config, Logger: s.Logger(), Telemetry: s.Telemetry(),
+		ClientQuota:  grpcedge.Quota{PerSecond: cfg.GRPCClientRatePerSecond, Burst: cfg.GRPCClientBurst},
+		ClientQuotas: quotas,
+		PublicQuota:  grpcedge.Quota{PerSecond: float64(cfg.AuthRatePerMinute) / 60, Burst: cfg.AuthBurst},
+		MaxMsgBytes:  cfg.MaxRecvMsgBytes, ShutdownTimeout: cfg.ShutdownTimeout,
+	})
+	if err != nil {
+		return err
+	}
+	// Bound now, so that a taken port fails the start, not a task later.
+	lis, err := net.Listen("tcp", cfg.GRPCAddr)
+	if err != nil {
+		return err
+	}
+	s.Logger().Info("grpc edge certificate", "tls", tlsCfg.Description)
+	s.Go("grpc-edge", func(taskCtx context.Context) error {
+		serveCtx, cancel := context.WithCancel(taskCtx)
+		defer cancel()
+		defer context.AfterFunc(ctx, cancel)()
+		return edge.Serve(serveCtx, lis)
+	})
 	return nil
 }

@@ -3,7 +3,14 @@
 // port, backend addresses, logging, telemetry).
 package config
 
-import "net/netip"
+import (
+	"fmt"
+	"net/netip"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+)
 
 // Config of the gateway.
 type Config struct {
@@ -20,4 +27,74 @@ type Config struct {
 	AuthBurst         int `env:"GATEWAY_AUTH_BURST" envDefault:"10"`
 	// MaxBodyBytes bounds a request body.
 	MaxBodyBytes int64 `env:"MAX_BODY_BYTES" envDefault:"1048576"`
+
+	// GRPCAddr serves gRPC to integrators over TLS (ADR 0011); "off"
+	// turns the gRPC edge off. The default is loopback on a free port (the
+	// address is logged): integrators reach a deployed gateway at the
+	// address an operator sets.
+	GRPCAddr string `env:"GATEWAY_GRPC_ADDR" envDefault:"127.0.0.1:0"`
+	// GRPCTLSCert and GRPCTLSKey are the gRPC edge's certificate (chain)
+	// and key, PEM, reloaded when they change. Unset, a loopback edge makes
+	// a self-signed certificate at start; any other address needs them.
+	GRPCTLSCert string `env:"GATEWAY_GRPC_TLS_CERT"`
+	GRPCTLSKey  string `env:"GATEWAY_GRPC_TLS_KEY"`
+	// GRPCClientRatePerSecond and GRPCClientBurst are each integrator's
+	// call quota on the gRPC edge (a token bucket per client id);
+	// GRPCClientQuotas overrides them per client.
+	GRPCClientRatePerSecond float64      `env:"GATEWAY_GRPC_CLIENT_RATE_PER_SECOND" envDefault:"20"`
+	GRPCClientBurst         int          `env:"GATEWAY_GRPC_CLIENT_BURST" envDefault:"40"`
+	GRPCClientQuotas        ClientQuotas `env:"GATEWAY_GRPC_CLIENT_QUOTAS"`
+	// MaxRecvMsgBytes and ShutdownTimeout are the suite's shared settings
+	// (pkg/service reads them for the services' own gRPC servers); the gRPC
+	// edge uses the same bounds.
+	MaxRecvMsgBytes int           `env:"MAX_RECV_MSG_BYTES" envDefault:"4194304"`
+	ShutdownTimeout time.Duration `env:"SHUTDOWN_TIMEOUT" envDefault:"15s"`
+}
+
+// GRPCOff is the GRPCAddr that turns the gRPC edge off.
+const GRPCOff = "off"
+
+// ClientQuota is one integrator's call rate.
+type ClientQuota struct {
+	PerSecond float64
+	Burst     int
+}
+
+// ClientQuotas are per-client call quotas, written
+// "<client id>=<calls per second>/<burst>" and comma-separated, e.g.
+// "cli_crm=100/200,cli_small=1/5".
+type ClientQuotas map[string]ClientQuota
+
+// clientID is identity's client id pattern.
+var clientID = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+
+// UnmarshalText parses the quota list; a malformed entry fails the whole
+// setting (the gateway does not start on a quota it did not understand).
+func (q *ClientQuotas) UnmarshalText(b []byte) error {
+	out := ClientQuotas{}
+	for _, entry := range strings.Split(string(b), ",") {
+		entry = strings.TrimSpace(entry)
+		if entry == "" {
+			continue
+		}
+		id, spec, ok := strings.Cut(entry, "=")
+		rateText, burstText, ok2 := strings.Cut(spec, "/")
+		if !ok || !ok2 || !clientID.MatchString(id) {
+			return fmt.Errorf("client quota %q: want <client id>=<calls per second>/<burst>", entry)
+		}
+		perSecond, err := strconv.ParseFloat(rateText, 64)
+		if err != nil || !(perSecond > 0) || perSecond > 1e6 {
+			return fmt.Errorf("client quota %q: the rate must be a positive number of calls per second", entry)
+		}
+		burst, err := strconv.Atoi(burstText)
+		if err != nil || burst < 1 || burst > 1e6 {
+			return fmt.Errorf("client quota %q: the burst must be a positive whole number", entry)
+		}
+		if _, dup := out[id]; dup {
+			return fmt.Errorf("client quota for %q given twice", id)
+		}
+		out[id] = ClientQuota{PerSecond: perSecond, Burst: burst}
+	}
+	*q = out
+	return nil
 }

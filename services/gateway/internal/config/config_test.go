@@ -3,6 +3,7 @@ package config
 import (
 	"net/netip"
 	"testing"
+	"time"
 
 	"github.com/caarlos0/env/v11"
 	"github.com/google/go-cmp/cmp"
@@ -27,5 +28,33 @@ func TestTrustedProxiesParse(t *testing.T) {
 		"SOTTO_GATEWAY_TRUSTED_PROXIES": "10.0.0.0/33",
 	}}); err == nil {
 		t.Fatal("a malformed CIDR was accepted")
+	}
+}
+
+func TestGRPCEdgeSettings(t *testing.T) {
+	var c Config
+	if err := env.ParseWithOptions(&c, env.Options{Prefix: "SOTTO_", Environment: map[string]string{}}); err != nil {
+		t.Fatal(err)
+	}
+	if c.GRPCAddr != "127.0.0.1:0" || c.GRPCTLSCert != "" || c.GRPCClientRatePerSecond != 20 || c.GRPCClientBurst != 40 ||
+		len(c.GRPCClientQuotas) != 0 || c.MaxRecvMsgBytes != 4<<20 || c.ShutdownTimeout != 15*time.Second {
+		t.Fatalf("defaults: %+v", c)
+	}
+	err := env.ParseWithOptions(&c, env.Options{Prefix: "SOTTO_", Environment: map[string]string{
+		"SOTTO_GATEWAY_GRPC_CLIENT_QUOTAS": "cli_crm=100/200, cli-small=0.5/1",
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := ClientQuotas{"cli_crm": {PerSecond: 100, Burst: 200}, "cli-small": {PerSecond: 0.5, Burst: 1}}
+	if diff := cmp.Diff(want, c.GRPCClientQuotas); diff != "" {
+		t.Fatal(diff)
+	}
+	for _, bad := range []string{"cli", "cli=1", "cli=0/1", "cli=-1/1", "cli=NaN/1", "cli=1/0", "cli=1/x", "c l=1/1", "cli=1/1,cli=2/2"} {
+		if err := env.ParseWithOptions(&Config{}, env.Options{Prefix: "SOTTO_", Environment: map[string]string{
+			"SOTTO_GATEWAY_GRPC_CLIENT_QUOTAS": bad,
+		}}); err == nil {
+			t.Errorf("quota %q was accepted", bad)
+		}
 	}
 }

@@ -1,0 +1,141 @@
+package grpcedge
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+
+	"google.golang.org/protobuf/proto"
+
+	auditv1 "github.com/sottohq/sotto/gen/go/sotto/audit/v1"
+	identityv1 "github.com/sottohq/sotto/gen/go/sotto/identity/v1"
+	tokenvaultv1 "github.com/sottohq/sotto/gen/go/sotto/tokenvault/v1"
+)
+
+// Method is what the edge asks of an integrator calling one gRPC method,
+// and where the call goes.
+type Method struct {
+	// Backend is the service (manifest name) the call is relayed to, over
+	// the gateway's mTLS connection to it.
+	Backend string
+	// Public methods need no token: they are how an integrator gets one.
+	// They are limited per source address instead of per client.
+	Public bool
+	// Scope the client's token must carry (one of its space-separated
+	// scopes); required unless Public.
+	Scope string
+	// Tenant, when set, reads the tenant a request acts in from its first
+	// message; the call is refused unless it is the token's tenant. It is
+	// for methods whose service does not yet check the tenant against the
+	// end user itself.
+	Tenant func(frame []byte) (string, error)
+}
+
+// Methods is the edge's table: full gRPC method name → Method. It is
+// deny by default: a method that is not listed is refused before anything
+// else (Unimplemented), whatever the token.
+type Methods map[string]Method
+
+// Scopes integrators are granted (identity's CreateClient scopes).
+const (
+	// ScopeTokenize lets a client store personal data in the token vault
+	// and get tokens back, in its own tenant.
+	ScopeTokenize = "tokenvault.tokenize"
+	// ScopeAuditVerify lets a client follow the audit log's signed
+	// checkpoints and ask for inclusion and consistency proofs (a witness):
+	// hashes only, no events.
+	ScopeAuditVerify = "audit.verify"
+)
+
+// Integrators is the table the gateway serves. It is deliberately small:
+// each line is a decision that integrators may call the method, with the
+// scope it takes. The services check the forwarded token again where they
+// have an end-user policy, and their workload policy must allow the
+// gateway for each method listed here.
+//
+//   - IssueClientToken: the OAuth 2.0 client-credentials grant. No token:
+//     it is how a client gets one (identity authenticates the client and
+//     throttles per client and per source address, which the edge passes
+//     on); the edge limits it per source address like the REST login routes.
+//   - Tokenize: store values for a subject and get tokens back, scope
+//     tokenvault.tokenize, in the token's tenant only (the token vault does
+//     not check end users yet, so the edge binds the tenant).
+//   - GetCheckpoint, GetInclusionProof, GetConsistencyProof: scope
+//     audit.verify; they carry hashes and signed tree heads, nothing about
+//     anyone.
+//
+// Detokenize, RevealMasked and the other reads of customer data are not
+// offered: the vault's policy decides them by caller workload and purpose,
+// and through the edge every integrator would be the gateway's workload.
+// They wait for per-client rules in the vault's policy.
+var Integrators = Methods{
+	identityv1.IdentityService_IssueClientToken_FullMethodName: {Backend: "identity", Public: true},
+	tokenvaultv1.TokenVaultService_Tokenize_FullMethodName:     {Backend: "tokenvault", Scope: ScopeTokenize, Tenant: tokenizeTenant},
+	auditv1.AuditService_GetCheckpoint_FullMethodName:          {Backend: "audit", Scope: ScopeAuditVerify},
+	auditv1.AuditService_GetInclusionProof_FullMethodName:      {Backend: "audit", Scope: ScopeAuditVerify},
+	auditv1.AuditService_GetConsistencyProof_FullMethodName:    {Backend: "audit", Scope: ScopeAuditVerify},
+}
+
+// scopePattern is identity's (CreateClient): service.permission.
+var scopePattern = regexp.MustCompile(`^[a-z][a-z0-9_]{0,31}\.[a-z][a-z0-9_]{0,31}$`)
+
+// Check validates the table: full method names, a backend each, a scope
+// exactly where one is needed, and no backend missing from have.
+func (m Methods) Check(have func(backend string) bool) error {
+	var problems []string
+	for name, method := range m {
+		service, rpc, ok := strings.Cut(strings.TrimPrefix(name, "/"), "/")
+		switch {
+		case !strings.HasPrefix(name, "/") || !ok || service == "" || rpc == "" || strings.Contains(rpc, "/"):
+			problems = append(problems, fmt.Sprintf("%q is not a full method name", name))
+		case method.Backend == "":
+			problems = append(problems, name+": no backend")
+		case method.Public && (method.Scope != "" || method.Tenant != nil):
+			problems = append(problems, name+": a public method takes no scope or tenant")
+		case !method.Public && !scopePattern.MatchString(method.Scope):
+			problems = append(problems, name+": needs a scope (service.permission)")
+		case have != nil && !have(method.Backend):
+			problems = append(problems, fmt.Sprintf("%s: backend %q is not connected", name, method.Backend))
+		}
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("grpc edge methods: %s", strings.Join(problems, "; "))
+	}
+	return nil
+}
+
+// Backends lists the services the table relays to.
+func (m Methods) Backends() []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, method := range m {
+		if !seen[method.Backend] {
+			seen[method.Backend] = true
+			out = append(out, method.Backend)
+		}
+	}
+	return out
+}
+
+// vaultDefaultTenant is the tenant the token vault uses for a request that
+// names none (its engine.DefaultTenant); a token without a tenant acts in
+// it too.
+const vaultDefaultTenant = "default"
+
+// tokenizeTenant is the tenant of a TokenizeRequest as the vault reads it.
+// The frame is decoded with the same generated type the vault decodes it
+// with, so both read the same field (the last one, should it repeat).
+func tokenizeTenant(frame []byte) (string, error) {
+	var req tokenvaultv1.TokenizeRequest
+	if err := proto.Unmarshal(frame, &req); err != nil {
+		return "", err
+	}
+	return orDefaultTenant(req.GetTenant()), nil
+}
+
+func orDefaultTenant(t string) string {
+	if t == "" {
+		return vaultDefaultTenant
+	}
+	return t
+}
