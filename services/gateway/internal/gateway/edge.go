@@ -143,6 +143,24 @@ var routeAccess = map[string]access{
 	"POST /v1/tokens:detokenize": signedIn,
 	"POST /v1/tokens:mask":       signedIn,
 	"POST /v1/tokens:tokenize":   adminsOnly,
+	// consent: the catalogue, notices and receipt keys are public (a consent
+	// banner shows them before anyone signs in); changing them is for
+	// privacy officers at aal2; people manage consents (their own, or as a
+	// privacy officer a customer's: the consent service decides which).
+	"GET /v1/consent/purposes":                               anyone,
+	"GET /v1/consent/purposes/{purpose_id}":                  anyone,
+	"GET /v1/consent/notices/{notice_id}":                    anyone,
+	"GET /v1/consent/notices/{notice_id}/versions/{version}": anyone,
+	"GET /v1/consent/receipt-keys":                           anyone,
+	"POST /v1/consent/purposes":                              {kinds: []accesstoken.Kind{accesstoken.KindStaff}, roles: []string{accesstoken.RolePrivacyOfficer}, aal: accesstoken.AAL2},
+	"PATCH /v1/consent/purposes/{purpose.purpose_id}":        {kinds: []accesstoken.Kind{accesstoken.KindStaff}, roles: []string{accesstoken.RolePrivacyOfficer}, aal: accesstoken.AAL2},
+	"POST /v1/consent/notices/{notice_id}/versions":          {kinds: []accesstoken.Kind{accesstoken.KindStaff}, roles: []string{accesstoken.RolePrivacyOfficer}, aal: accesstoken.AAL2},
+	"POST /v1/consent/purposes/{purpose_id}:grant":           signedIn,
+	"POST /v1/consent/purposes/{purpose_id}:withdraw":        signedIn,
+	"POST /v1/consent:recordGpc":                             {kinds: []accesstoken.Kind{accesstoken.KindCustomer}},
+	"GET /v1/consent/consents":                               signedIn,
+	"GET /v1/consent/records":                                signedIn,
+	"GET /v1/consent/receipts/{receipt_id}":                  signedIn,
 }
 
 // defaultAccess applies to a route missing from routeAccess: the

@@ -26,6 +26,7 @@ import (
 	"github.com/sottohq/sotto/gen"
 	apiv1 "github.com/sottohq/sotto/gen/go/sotto/api/v1"
 	auditv1 "github.com/sottohq/sotto/gen/go/sotto/audit/v1"
+	consentv1 "github.com/sottohq/sotto/gen/go/sotto/consent/v1"
 	identityv1 "github.com/sottohq/sotto/gen/go/sotto/identity/v1"
 	tokenvaultv1 "github.com/sottohq/sotto/gen/go/sotto/tokenvault/v1"
 )
@@ -50,6 +51,7 @@ type registerFunc func(context.Context, *runtime.ServeMux, *grpc.ClientConn) err
 // with rest: true and no line here fails the gateway's start and its tests.
 var routes = map[string]registerFunc{
 	"audit":      auditv1.RegisterAuditServiceHandler,
+	"consent":    consentv1.RegisterConsentServiceHandler,
 	"identity":   identityv1.RegisterIdentityServiceHandler,
 	"tokenvault": tokenvaultv1.RegisterTokenVaultServiceHandler,
 }

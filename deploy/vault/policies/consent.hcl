@@ -1,0 +1,44 @@
+# consent: purposes, notices, consent records and their signed receipts. It
+# signs receipts with consent-receipt (Ed25519; the private key never leaves
+# Transit) and keys its page tokens with that key's HMAC secret (a separate
+# secret Transit keeps per key version, not the signing key). Consent
+# records hold account ids and decisions, no personal values: nothing is
+# encrypted with Transit.
+#
+# Every Transit grant is "update" without "create", so a missing key fails
+# closed instead of being created on first use. Rotating consent-receipt is
+# the operator's; consent only publishes the versions (GetReceiptKeys).
+# @TRUST_DOMAIN@ is replaced by setup.sh.
+
+# Sign receipts with the latest version of the receipt key.
+path "transit/sign/consent-receipt" {
+  capabilities = ["update"]
+}
+
+# Key description: type, latest version, creation times and each version's
+# public key, which consent publishes to verify receipts. No private key
+# material (that would be transit/export, not granted).
+path "transit/keys/consent-receipt" {
+  capabilities = ["read"]
+}
+
+# The page-token key: an HMAC under the receipt key's first version.
+path "transit/hmac/consent-receipt/sha2-256" {
+  capabilities = ["update"]
+}
+
+# Workload certificate for mTLS, only for consent's own SPIFFE ID (see
+# audit.hcl for why the URI SAN is pinned and parameters are listed).
+path "pki/issue/workload" {
+  capabilities = ["update"]
+  allowed_parameters = {
+    "uri_sans"             = ["spiffe://@TRUST_DOMAIN@/consent"]
+    "common_name"          = []
+    "alt_names"            = []
+    "ip_sans"              = []
+    "ttl"                  = []
+    "format"               = []
+    "private_key_format"   = []
+    "exclude_cn_from_sans" = []
+  }
+}

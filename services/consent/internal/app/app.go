@@ -1,0 +1,88 @@
+// Package app assembles the consent service from its parts, for
+// cmd/consent and for tests that run the real server: the same
+// construction in both.
+package app
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/sottohq/sotto/pkg/auditclient"
+	"github.com/sottohq/sotto/pkg/events"
+	"github.com/sottohq/sotto/pkg/keys"
+	"github.com/sottohq/sotto/pkg/pagetoken"
+	"github.com/sottohq/sotto/pkg/store"
+	consentsvc "github.com/sottohq/sotto/services/consent"
+	"github.com/sottohq/sotto/services/consent/internal/catalogue"
+	"github.com/sottohq/sotto/services/consent/internal/config"
+	"github.com/sottohq/sotto/services/consent/internal/consent"
+	"github.com/sottohq/sotto/services/consent/internal/receipt"
+	"github.com/sottohq/sotto/services/consent/internal/server"
+	"github.com/sottohq/sotto/services/consent/internal/storage"
+)
+
+// Deps are what the service is built from.
+type Deps struct {
+	Config config.Config
+	DB     *store.DB
+	Keys   keys.KeyManager
+	Audit  *auditclient.Outbox
+	Events *events.Outbox
+	Logger *slog.Logger
+	// Now is the domain's clock (time.Now when nil).
+	Now func() time.Time
+}
+
+// App is the consent service, assembled.
+type App struct {
+	Domain   *consent.Service
+	Server   *server.Server
+	Receipts *receipt.Signer
+	Store    *storage.Store
+}
+
+// New builds the service and applies the catalogue file (once per file
+// version). It creates the receipt key with the local keyring; against
+// Vault, whose policy does not grant create, a missing key fails here.
+func New(ctx context.Context, d Deps) (*App, error) {
+	cfg := d.Config
+	if d.Logger == nil {
+		d.Logger = slog.New(slog.DiscardHandler)
+	}
+	if err := d.Keys.EnsureKey(ctx, cfg.ReceiptKey, keys.TypeEd25519); err != nil {
+		return nil, err
+	}
+	data := consentsvc.DefaultCatalogue
+	if cfg.CatalogueFile != "" {
+		var err error
+		if data, err = os.ReadFile(cfg.CatalogueFile); err != nil {
+			return nil, err
+		}
+	}
+	file, err := catalogue.Parse(data)
+	if err != nil {
+		return nil, err
+	}
+	// Stable across replicas and restarts: the HMAC of the receipt key's
+	// first version (Transit keeps a separate HMAC secret per version).
+	pageKey, err := d.Keys.HMAC(ctx, cfg.ReceiptKey, 1, []byte("sotto/consent/page-token"))
+	if err != nil {
+		return nil, err
+	}
+	pages, err := pagetoken.New(pageKey)
+	if err != nil {
+		return nil, err
+	}
+	st := storage.New(d.DB)
+	signer := receipt.NewSigner(d.Keys, cfg.ReceiptKey, receipt.Controller{
+		Name: cfg.ControllerName, Contact: cfg.ControllerContact, Address: cfg.ControllerAddress,
+		Email: cfg.ControllerEmail, Phone: cfg.ControllerPhone, URL: cfg.ControllerURL, PolicyURL: cfg.PolicyURL,
+	})
+	domain := consent.New(consent.Deps{Store: st, Audit: d.Audit, Events: d.Events, Receipts: signer, Logger: d.Logger, Now: d.Now})
+	if err := domain.ApplyFile(ctx, file); err != nil {
+		return nil, err
+	}
+	return &App{Domain: domain, Server: server.New(domain, pages, cfg.FeedHeartbeat), Receipts: signer, Store: st}, nil
+}

@@ -1,0 +1,90 @@
+// Package reasons is the consent service's catalogue of error reasons: the
+// stable, machine-readable reasons its clients can branch on (the ErrorInfo
+// of a failed call, domain consent.sotto.dev) and the reasons it records on
+// the audit events of refused operations. A reason is added here, never
+// written inline.
+package reasons
+
+// The catalogue of purposes.
+const (
+	// PurposeUnknown: a purpose the catalogue does not have (Check, a grant,
+	// a notice naming it). InvalidArgument.
+	PurposeUnknown = "PURPOSE_UNKNOWN"
+	// PurposeExists: CreatePurpose with an id the catalogue has.
+	PurposeExists = "PURPOSE_EXISTS"
+	// PurposeInvalid: a purpose that breaks the catalogue's rules (no name,
+	// no legal basis, a sale/share purpose on a basis a GPC signal cannot
+	// opt out of, ...). InvalidArgument.
+	PurposeInvalid = "PURPOSE_INVALID"
+	// UpdateMaskInvalid: an update_mask naming a field that cannot change.
+	UpdateMaskInvalid = "UPDATE_MASK_INVALID"
+	// PurposeRevisionMismatch: UpdatePurpose based on a revision that is
+	// no longer the latest. Aborted: read it again and retry.
+	PurposeRevisionMismatch = "PURPOSE_REVISION_MISMATCH"
+	// PurposeRetired: a grant of a retired purpose. FailedPrecondition.
+	PurposeRetired = "PURPOSE_RETIRED"
+	// NotConsentBased: a grant or withdrawal of a purpose whose legal basis
+	// is a contract or a legal obligation (nothing to grant or withdraw).
+	// FailedPrecondition.
+	NotConsentBased = "PURPOSE_NOT_CONSENT_BASED"
+	// CatalogueInvalid: the catalogue file does not parse or breaks the
+	// rules (the service does not start).
+	CatalogueInvalid = "CATALOGUE_INVALID"
+)
+
+// Notices.
+const (
+	// NoticeVersionUnknown: a notice or notice version that does not exist.
+	// InvalidArgument in a grant, NotFound in GetNoticeVersion.
+	NoticeVersionUnknown = "NOTICE_VERSION_UNKNOWN"
+	// NoticeLanguageUnknown: the notice version has no text in the language.
+	NoticeLanguageUnknown = "NOTICE_LANGUAGE_UNKNOWN"
+	// NoticeTextMismatch: the hash of the text shown is not the hash of the
+	// notice version's text in that language.
+	NoticeTextMismatch = "NOTICE_TEXT_MISMATCH"
+	// NoticeNotForPurpose: the notice version does not ask for the purpose.
+	NoticeNotForPurpose = "NOTICE_NOT_FOR_PURPOSE"
+	// NoticeInvalid: a notice version with a language twice.
+	NoticeInvalid = "NOTICE_INVALID"
+)
+
+// Who may act for whom.
+const (
+	// EndUserRequired: a call about a subject's consents without a
+	// person's access token. Unauthenticated.
+	EndUserRequired = "END_USER_REQUIRED"
+	// SubjectNotCaller: a customer naming another subject. PermissionDenied.
+	SubjectNotCaller = "SUBJECT_NOT_CALLER"
+	// SubjectRequired: a staff member acting without naming the subject.
+	SubjectRequired = "SUBJECT_REQUIRED"
+	// PrivacyOfficerRequired: a staff member without the privacy_officer
+	// role. PermissionDenied.
+	PrivacyOfficerRequired = "PRIVACY_OFFICER_REQUIRED"
+	// CustomersOnly: a Global Privacy Control signal comes from a
+	// customer's own browser, never from staff. PermissionDenied.
+	CustomersOnly = "CUSTOMERS_ONLY"
+	// StepUpRequired: pkg/enduser's reason, named for the audit of staff
+	// refused below aal2.
+	StepUpRequired = "STEP_UP_REQUIRED"
+)
+
+// Records and receipts.
+const (
+	// RequestIDReused: a request_id reused with different content.
+	RequestIDReused = "REQUEST_ID_REUSED"
+	// ReceiptNotFound: no such receipt of the subject's.
+	ReceiptNotFound = "RECEIPT_NOT_FOUND"
+	// ReceiptSigningFailed: the receipt could not be signed (the key
+	// manager failed); nothing is recorded.
+	ReceiptSigningFailed = "RECEIPT_SIGNING_FAILED"
+	// PageTokenInvalid is pkg/pagetoken's reason, named here for the audit.
+	PageTokenInvalid = "INVALID_PAGE_TOKEN"
+)
+
+// Internals.
+const (
+	// StoreInvariant: a stored row breaks an invariant of the schema.
+	StoreInvariant = "STORE_INVARIANT"
+	// RandomFailed: the system's random source failed.
+	RandomFailed = "RANDOM_FAILED"
+)

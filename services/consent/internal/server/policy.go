@@ -1,0 +1,76 @@
+package server
+
+import (
+	"time"
+
+	consentv1 "github.com/sottohq/sotto/gen/go/sotto/consent/v1"
+	"github.com/sottohq/sotto/pkg/accesstoken"
+	"github.com/sottohq/sotto/pkg/authz"
+	"github.com/sottohq/sotto/pkg/enduser"
+)
+
+// Policy says which workloads may call which RPCs. Anything not listed is
+// denied; pkg/service adds the health checks.
+var Policy = authz.Policy{
+	// People reach the catalogue, notices and their own consents through
+	// the gateway's REST routes.
+	consentv1.ConsentService_ListPurposes_FullMethodName:        {authz.AnyWorkload},
+	consentv1.ConsentService_GetPurpose_FullMethodName:          {authz.AnyWorkload},
+	consentv1.ConsentService_CreatePurpose_FullMethodName:       {"gateway"},
+	consentv1.ConsentService_UpdatePurpose_FullMethodName:       {"gateway"},
+	consentv1.ConsentService_CreateNoticeVersion_FullMethodName: {"gateway"},
+	consentv1.ConsentService_GetNoticeVersion_FullMethodName:    {authz.AnyWorkload},
+	consentv1.ConsentService_GrantConsent_FullMethodName:        {"gateway"},
+	consentv1.ConsentService_WithdrawConsent_FullMethodName:     {"gateway"},
+	consentv1.ConsentService_RecordGpcOptOut_FullMethodName:     {"gateway"},
+	consentv1.ConsentService_ListConsents_FullMethodName:        {"gateway"},
+	consentv1.ConsentService_ListConsentRecords_FullMethodName:  {"gateway"},
+	consentv1.ConsentService_GetReceipt_FullMethodName:          {"gateway"},
+	// Receipt keys are public (they verify, they grant nothing).
+	consentv1.ConsentService_GetReceiptKeys_FullMethodName: {authz.AnyWorkload},
+	// Every service that processes customer data asks before it does, and
+	// follows the change feed to keep its cache current (pkg/consentclient).
+	consentv1.ConsentService_Check_FullMethodName:               {authz.AnyWorkload},
+	consentv1.ConsentService_BatchCheck_FullMethodName:          {authz.AnyWorkload},
+	consentv1.ConsentService_WatchConsentChanges_FullMethodName: {authz.AnyWorkload},
+}
+
+var (
+	people           = []accesstoken.Kind{accesstoken.KindCustomer, accesstoken.KindStaff}
+	privacyOfficer   = enduser.Rule{Require: enduser.User, Kinds: []accesstoken.Kind{accesstoken.KindStaff}, Roles: []string{accesstoken.RolePrivacyOfficer}, AAL: accesstoken.AAL2, MaxAge: OfficerRecentAuth}
+	customerOrStaff  = enduser.Rule{Require: enduser.User, Kinds: people, AAL: accesstoken.AAL1}
+	customersOnly    = enduser.Rule{Require: enduser.User, Kinds: []accesstoken.Kind{accesstoken.KindCustomer}, AAL: accesstoken.AAL1}
+	workloadsOnly    = enduser.Rule{Require: enduser.None}
+	anonymousAllowed = enduser.Rule{Require: enduser.Optional}
+)
+
+// OfficerRecentAuth is how recent a privacy officer's aal2 authentication
+// must be for catalogue changes (as identity asks of staff administration).
+const OfficerRecentAuth = 15 * time.Minute
+
+// EndUsers is the consent service's end-user table (pkg/enduser): the
+// catalogue and notices are public (a consent banner shows them before
+// anyone signs in); changing them takes a privacy officer at aal2 within
+// 15 minutes; a customer manages their own consents, a staff member any
+// customer's (the domain requires the privacy_officer role at aal2 for
+// that, which the table cannot express for customers and staff at once);
+// a GPC signal is a customer's own; Check, BatchCheck and the change feed
+// are workload calls that read no token.
+var EndUsers = enduser.Policy{
+	consentv1.ConsentService_ListPurposes_FullMethodName:        anonymousAllowed,
+	consentv1.ConsentService_GetPurpose_FullMethodName:          anonymousAllowed,
+	consentv1.ConsentService_GetNoticeVersion_FullMethodName:    anonymousAllowed,
+	consentv1.ConsentService_GetReceiptKeys_FullMethodName:      anonymousAllowed,
+	consentv1.ConsentService_CreatePurpose_FullMethodName:       privacyOfficer,
+	consentv1.ConsentService_UpdatePurpose_FullMethodName:       privacyOfficer,
+	consentv1.ConsentService_CreateNoticeVersion_FullMethodName: privacyOfficer,
+	consentv1.ConsentService_GrantConsent_FullMethodName:        customerOrStaff,
+	consentv1.ConsentService_WithdrawConsent_FullMethodName:     customerOrStaff,
+	consentv1.ConsentService_ListConsents_FullMethodName:        customerOrStaff,
+	consentv1.ConsentService_ListConsentRecords_FullMethodName:  customerOrStaff,
+	consentv1.ConsentService_GetReceipt_FullMethodName:          customerOrStaff,
+	consentv1.ConsentService_RecordGpcOptOut_FullMethodName:     customersOnly,
+	consentv1.ConsentService_Check_FullMethodName:               workloadsOnly,
+	consentv1.ConsentService_BatchCheck_FullMethodName:          workloadsOnly,
+	consentv1.ConsentService_WatchConsentChanges_FullMethodName: workloadsOnly,
+}
