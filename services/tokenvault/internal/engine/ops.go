@@ -8,7 +8,9 @@ import (
 	"slices"
 	"time"
 
+	"github.com/sottohq/sotto/pkg/accesstoken"
 	"github.com/sottohq/sotto/pkg/auditclient"
+	"github.com/sottohq/sotto/pkg/enduser"
 	"github.com/sottohq/sotto/pkg/errs"
 	"github.com/sottohq/sotto/services/tokenvault/internal/policy"
 	"github.com/sottohq/sotto/services/tokenvault/internal/reasons"
@@ -331,17 +333,85 @@ type DetokenizeResult struct {
 }
 
 // Caller identifies who asks: the workload (its SPIFFE name and full ID) and,
-// when known, the end user on whose behalf it acts.
+// when a person is behind the call, that verified end user, for the policy
+// and as the actor of the audit events.
 type Caller struct {
 	Workload string // SPIFFE name, e.g. "conversation"
 	ID       string // full SPIFFE ID, recorded in the audit log
-	EndUser  string // subject ID of an authenticated end user, or ""
+	// Person is the end user (pkg/enduser verified their token), or nil.
+	Person *policy.Person
+}
+
+// endUser is the subject the audit events name as the actor, or "".
+func (c Caller) endUser() string {
+	if c.Person == nil {
+		return ""
+	}
+	return c.Person.Subject
+}
+
+// hidesOthers: a customer learns nothing of tokens that are not theirs (not
+// even that they exist, or their type): another's token answers as an
+// unknown one. The audit log still records the refusal with its owner.
+func (c Caller) hidesOthers() bool {
+	return c.Person != nil && c.Person.Kind == string(accesstoken.KindCustomer)
+}
+
+func ownerOf(row storage.Token) policy.Owner {
+	return policy.Owner{Tenant: row.Tenant, Subject: row.Subject}
+}
+
+// decide asks the policy about row for c.
+func (e *Engine) decide(c Caller, action policy.Action, purpose string, row storage.Token) policy.Decision {
+	return e.policy.Evaluate(policy.Request{
+		Action: action, Workload: c.Workload, Person: c.Person, Purpose: purpose,
+		Type: tokens.DataType(row.DataType), Owner: ownerOf(row),
+		Now: e.opts.Now(),
+	})
+}
+
+// unknownToken is the answer for a token that does not exist, or that a
+// customer may not know exists.
+func unknownToken() *ItemError {
+	return &ItemError{Reason: reasons.UnknownToken, Message: "no such token"}
+}
+
+// stepUpError is the refusal of a call some value of which needs a fresh or
+// stronger authentication: the strongest level asked, within the shortest
+// age.
+func stepUpError(ups []*policy.StepUp) error {
+	var out *enduser.StepUpError
+	for _, up := range ups {
+		if out == nil {
+			out = &enduser.StepUpError{RequiredAAL: up.AAL, MaxAge: up.MaxAge}
+			continue
+		}
+		out.RequiredAAL = max(out.RequiredAAL, up.AAL)
+		if up.MaxAge > 0 && (out.MaxAge == 0 || up.MaxAge < out.MaxAge) {
+			out.MaxAge = up.MaxAge
+		}
+	}
+	return out
 }
 
 // resolve picks the row a token stands for. A deterministic token has one
 // row per subject holding the value; any live, unexpired one will do (the
 // value is the same). Any other token has exactly one row.
 func (e *Engine) resolve(rows []storage.Token) (storage.Token, *ItemError) {
+	return e.resolveFor(nil, rows)
+}
+
+// resolveFor is resolve for a caller: a person's own row of a deterministic
+// token comes first (the value is the same, but whose it is decides
+// own_data).
+func (e *Engine) resolveFor(p *policy.Person, rows []storage.Token) (storage.Token, *ItemError) {
+	if p != nil && len(rows) > 1 {
+		for _, r := range rows {
+			if r.Tenant == p.Tenant && r.Subject == p.Subject && !r.SubjectErased && (r.Expires.IsZero() || e.opts.Now().Before(r.Expires)) {
+				return r, nil
+			}
+		}
+	}
 	switch {
 	case len(rows) == 0:
 		return storage.Token{}, &ItemError{Reason: reasons.UnknownToken, Message: "no such token"}
@@ -365,7 +435,9 @@ func (e *Engine) resolve(rows []storage.Token) (storage.Token, *ItemError) {
 
 // Detokenize reveals the values behind tokens where policy allows. Every
 // decision is recorded in the audit log synchronously, and if that fails no
-// value is returned.
+// value is returned. When a value needs the person behind the call to step
+// up, the call fails as a whole with STEP_UP_REQUIRED and reveals nothing
+// (the refusals recorded): the client steps up and asks again.
 func (e *Engine) Detokenize(ctx context.Context, caller Caller, purpose string, toks []string) ([]DetokenizeResult, error) {
 	results := make([]DetokenizeResult, len(toks))
 	var lookup []string
@@ -381,13 +453,21 @@ func (e *Engine) Detokenize(ctx context.Context, caller Caller, purpose string, 
 	if err != nil {
 		return nil, err
 	}
-	var events []auditclient.Event
+	// Decide every token before opening any, so a step-up refusal is known
+	// before a value is decrypted or an access recorded as granted. Events
+	// stay in request order.
+	var (
+		events  = make([]*auditclient.Event, len(results))
+		allowed []int
+		rows    = make([]storage.Token, len(results))
+		stepUps []*policy.StepUp
+	)
 	for i := range results {
 		r := &results[i]
 		if r.Err != nil {
 			continue
 		}
-		row, ierr := e.resolve(found[r.Token])
+		row, ierr := e.resolveFor(caller.Person, found[r.Token])
 		if ierr != nil && row.Token == "" {
 			r.Err = ierr
 			continue
@@ -395,41 +475,71 @@ func (e *Engine) Detokenize(ctx context.Context, caller Caller, purpose string, 
 		r.Type = tokens.DataType(row.DataType)
 		ev := caller.event(ctx, ActionDetokenize, auditclient.Success)
 		ev.Subject, ev.ResourceType, ev.ResourceID, ev.Purpose = row.Subject, ResourceToken, r.Token, purpose
+		events[i] = &ev
 		if ierr != nil {
 			r.Err = ierr
 			ev.Outcome, ev.Reason = auditclient.Failure, ierr.Reason
-			events = append(events, ev)
 			continue
 		}
-		r.Decision = e.policy.Decide(caller.Workload, purpose, r.Type)
-		if !r.Decision.Allowed {
-			ev.Outcome, ev.Reason = auditclient.Denied, r.Decision.Reason
-			events = append(events, ev)
+		d := e.decide(caller, policy.ActionDetokenize, purpose, row)
+		if !d.Allowed {
+			ev.Outcome, ev.Reason = auditclient.Denied, d.Reason
+			if d.StepUp != nil {
+				stepUps = append(stepUps, d.StepUp)
+			}
+			if caller.hidesOthers() && !caller.Person.Owns(ownerOf(row)) {
+				*r = DetokenizeResult{Token: r.Token, Err: unknownToken()}
+				continue
+			}
+			r.Decision = d
 			continue
 		}
+		r.Decision, rows[i] = d, row
+		allowed = append(allowed, i)
+	}
+	if len(stepUps) > 0 {
+		// Nothing is revealed, so nothing allowed is recorded as revealed.
+		for _, i := range allowed {
+			events[i] = nil
+		}
+		if err := e.audit.Record(ctx, inOrder(events)...); err != nil {
+			return nil, errs.Wrap(err, errs.Unavailable, reasons.AuditUnavailable, "the audit log did not record the refusal")
+		}
+		return nil, stepUpError(stepUps)
+	}
+	for _, i := range allowed {
+		r, row, ev := &results[i], rows[i], events[i]
 		dek, _, err := e.dek(ctx, row.Tenant, row.Subject, row.DEKVersion, false)
 		if err != nil {
 			r.Decision = policy.Decision{}
 			r.Err = keyError(err)
 			ev.Outcome, ev.Reason = auditclient.Failure, r.Err.Reason
-			events = append(events, ev)
 			continue
 		}
 		pt, err := open(dek, row.Ciphertext, valueAAD(row.Token, row.Tenant, row.Subject, r.Type))
 		if err != nil {
 			r.Err = &ItemError{Reason: reasons.ValueUnreadable, Message: "the stored value cannot be decrypted"}
 			ev.Outcome, ev.Reason = auditclient.Failure, r.Err.Reason
-			events = append(events, ev)
 			continue
 		}
 		r.Value = string(pt)
-		events = append(events, ev)
 	}
-	if err := e.audit.Record(ctx, events...); err != nil {
+	if err := e.audit.Record(ctx, inOrder(events)...); err != nil {
 		// No audit, no plaintext: the results are dropped.
 		return nil, errs.Wrap(err, errs.Unavailable, reasons.AuditUnavailable, "the audit log did not record the access; nothing was revealed")
 	}
 	return results, nil
+}
+
+// inOrder is the events there are, in request order.
+func inOrder(evs []*auditclient.Event) []auditclient.Event {
+	out := make([]auditclient.Event, 0, len(evs))
+	for _, ev := range evs {
+		if ev != nil {
+			out = append(out, *ev)
+		}
+	}
+	return out
 }
 
 func keyError(err error) *ItemError {
@@ -475,31 +585,80 @@ func (e *Engine) RevealMasked(ctx context.Context, caller Caller, toks []string)
 	if err != nil {
 		return nil, err
 	}
+	// For a person, the policy's mask rules decide each token first; a
+	// refusal is recorded per token (probing someone else's tokens shows in
+	// their audit trail), and a step-up refuses the call, as Detokenize does.
+	var (
+		refusals []auditclient.Event
+		stepUps  []*policy.StepUp
+		rows     = make([]storage.Token, len(results))
+	)
 	for i := range results {
 		r := &results[i]
 		if r.Err != nil {
 			continue
 		}
-		row, ierr := e.resolve(found[r.Token])
-		if ierr == nil {
-			r.Masked, ierr = e.mask(ctx, row)
-		}
+		row, ierr := e.resolveFor(caller.Person, found[r.Token])
 		if ierr != nil {
-			r.Masked, r.Err = "", ierr
+			r.Err = ierr
 			continue
 		}
-		r.Type = tokens.DataType(row.DataType)
+		if caller.Person != nil {
+			if d := e.decide(caller, policy.ActionMask, "", row); !d.Allowed {
+				ev := caller.event(ctx, ActionRevealMasked, auditclient.Denied)
+				ev.Subject, ev.ResourceType, ev.ResourceID, ev.Reason = row.Subject, ResourceToken, r.Token, d.Reason
+				refusals = append(refusals, ev)
+				if d.StepUp != nil {
+					stepUps = append(stepUps, d.StepUp)
+				}
+				r.Err = &ItemError{Reason: d.Reason, Message: "the policy does not allow a masked view of this value (rule " + d.Rule + ")"}
+				if caller.hidesOthers() && !caller.Person.Owns(ownerOf(row)) {
+					r.Err = unknownToken()
+				}
+				continue
+			}
+		}
+		rows[i] = row
+	}
+	if len(stepUps) > 0 {
+		if err := e.enqueue(ctx, refusals...); err != nil {
+			return nil, err
+		}
+		return nil, stepUpError(stepUps)
+	}
+	for i := range results {
+		r := &results[i]
+		if r.Err != nil {
+			continue
+		}
+		masked, ierr := e.mask(ctx, rows[i])
+		if ierr != nil {
+			r.Err = ierr
+			continue
+		}
+		r.Masked, r.Type = masked, tokens.DataType(rows[i].DataType)
 	}
 	ev := caller.event(ctx, ActionRevealMasked, auditclient.Success)
 	ev.ResourceType = ResourceTokenBatch
 	if len(toks) == 1 && results[0].Err == nil {
 		ev.ResourceType, ev.ResourceID = ResourceToken, toks[0]
+		if caller.Person != nil {
+			ev.Subject = rows[0].Subject // the person's own (the policy said so)
+		}
 	}
-	if err := e.store.DB().InTx(ctx, func(tx *sql.Tx) error { return e.outbox.Enqueue(ctx, tx, ev) }); err != nil {
+	if err := e.enqueue(ctx, append(refusals, ev)...); err != nil {
 		return nil, err
 	}
-	e.outbox.Notify()
 	return results, nil
+}
+
+// enqueue records events through the outbox.
+func (e *Engine) enqueue(ctx context.Context, evs ...auditclient.Event) error {
+	if err := e.store.DB().InTx(ctx, func(tx *sql.Tx) error { return e.outbox.Enqueue(ctx, tx, evs...) }); err != nil {
+		return err
+	}
+	e.outbox.Notify()
+	return nil
 }
 
 // mask decrypts row's value and masks it; the plaintext never leaves here.

@@ -48,6 +48,6 @@ const (
 // engine called without an RPC in ctx records the same caller.
 func (c Caller) event(ctx context.Context, action auditclient.Action, outcome auditclient.Outcome) auditclient.Event {
 	ev := auditclient.New(ctx, action, outcome)
-	ev.CallerWorkload, ev.ActorSubject = c.ID, c.EndUser
+	ev.CallerWorkload, ev.ActorSubject = c.ID, c.endUser()
 	return ev
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/sottohq/sotto/pkg/store"
 	"github.com/sottohq/sotto/pkg/store/storetest"
+	"github.com/sottohq/sotto/services/tokenvault/internal/policy"
 	"github.com/sottohq/sotto/services/tokenvault/internal/tokens"
 	"github.com/sottohq/sotto/services/tokenvault/migrations"
 )
@@ -26,7 +27,7 @@ func TestEventsNameTheCaller(t *testing.T) {
 		done := make(chan struct{})
 		go func() { e.RunWriter(ctx); close(done) }()
 		t.Cleanup(func() { cancel(); <-done })
-		caller := Caller{Workload: "consent", ID: "spiffe://sotto.test/consent", EndUser: "staff_7"}
+		caller := Caller{Workload: "consent", ID: "spiffe://sotto.test/consent", Person: &policy.Person{Subject: "staff_7", Kind: "staff"}}
 
 		res, err := e.Tokenize(ctx, caller, TokenizeRequest{Subject: "cus_1", Scope: "conv_1", Items: []Item{
 			{Value: "Jane Doe", Type: tokens.Name},
@@ -65,8 +66,8 @@ func TestEventsNameTheCaller(t *testing.T) {
 		}
 		seen := map[string]bool{}
 		for _, ev := range got {
-			if ev.workload != caller.ID || ev.actor != caller.EndUser {
-				t.Errorf("%s names workload %q and actor %q, want %q and %q", ev.action, ev.workload, ev.actor, caller.ID, caller.EndUser)
+			if ev.workload != caller.ID || ev.actor != caller.endUser() {
+				t.Errorf("%s names workload %q and actor %q, want %q and %q", ev.action, ev.workload, ev.actor, caller.ID, caller.endUser())
 			}
 			seen[ev.action] = true
 		}

@@ -43,6 +43,13 @@ const (
 	CallerNotAllowed   = "CALLER_NOT_ALLOWED"
 	DataTypeNotAllowed = "DATA_TYPE_NOT_ALLOWED"
 	PurposeNotAllowed  = "PURPOSE_NOT_ALLOWED"
+	// NotDataSubject: the rule is for people's own data, and the value is
+	// someone else's. Recorded in the audit log; a customer is told the
+	// token is unknown (UnknownToken), as if it did not exist.
+	NotDataSubject = "NOT_DATA_SUBJECT"
+	// StepUpRequired: a rule allows the person once they authenticate again
+	// (pkg/enduser's STEP_UP_REQUIRED, the same string).
+	StepUpRequired = "STEP_UP_REQUIRED"
 )
 
 // Internal is the reason recorded on the audit event of an operation that

@@ -2,7 +2,9 @@ package server
 
 import (
 	tokenvaultv1 "github.com/sottohq/sotto/gen/go/sotto/tokenvault/v1"
+	"github.com/sottohq/sotto/pkg/accesstoken"
 	"github.com/sottohq/sotto/pkg/authz"
+	"github.com/sottohq/sotto/pkg/enduser"
 )
 
 // Policy says which workloads may call which tokenvault RPCs (which values
@@ -24,3 +26,33 @@ var Policy = authz.Policy{
 	// Key rotation is an operator action.
 	tokenvaultv1.TokenVaultService_RotateKeys_FullMethodName: {"sotto-cli"},
 }
+
+// EndUsers is tokenvault's end-user table (pkg/enduser, ADR 0009). The
+// services call on their own: their tokens are not read (None), and
+// policy.yaml's workload rules apply. The gateway calls only for a person,
+// whose token it forwards and tokenvault verifies itself: which values that
+// person sees, masked or in full, and the step-up a value needs, are
+// policy.yaml's end-user rules, decided per token; here only who may reach
+// each method through the gateway. Storing values and describing tokens
+// through the edge are for staff, as the gateway's routes say, again here
+// so that the gateway's word is not the only one.
+var EndUsers = enduser.Policy{
+	tokenvaultv1.TokenVaultService_Tokenize_FullMethodName:         {Require: enduser.None, Workloads: viaGateway(administrators)},
+	tokenvaultv1.TokenVaultService_Detokenize_FullMethodName:       {Require: enduser.None, Workloads: viaGateway(people)},
+	tokenvaultv1.TokenVaultService_RevealMasked_FullMethodName:     {Require: enduser.None, Workloads: viaGateway(people)},
+	tokenvaultv1.TokenVaultService_GetTokenMetadata_FullMethodName: {Require: enduser.None, Workloads: viaGateway(administrators)},
+	tokenvaultv1.TokenVaultService_LookupToken_FullMethodName:      {Require: enduser.None},
+	tokenvaultv1.TokenVaultService_EraseSubject_FullMethodName:     {Require: enduser.None},
+	tokenvaultv1.TokenVaultService_ExportSubject_FullMethodName:    {Require: enduser.None},
+	tokenvaultv1.TokenVaultService_RotateKeys_FullMethodName:       {Require: enduser.None},
+}
+
+var (
+	// people: any customer or staff member; policy.yaml decides per value.
+	people = enduser.Rule{Require: enduser.User, Kinds: []accesstoken.Kind{accesstoken.KindCustomer, accesstoken.KindStaff}}
+	// administrators at aal2, as the gateway's adminsOnly routes.
+	administrators = enduser.Rule{Require: enduser.User, Kinds: []accesstoken.Kind{accesstoken.KindStaff},
+		Roles: []string{accesstoken.RoleAdmin}, AAL: accesstoken.AAL2}
+)
+
+func viaGateway(r enduser.Rule) map[string]enduser.Rule { return map[string]enduser.Rule{"gateway": r} }

@@ -7,9 +7,11 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	tokenvaultv1 "github.com/sottohq/sotto/gen/go/sotto/tokenvault/v1"
+	"github.com/sottohq/sotto/pkg/enduser"
 	"github.com/sottohq/sotto/pkg/errs"
 	"github.com/sottohq/sotto/pkg/mtls"
 	"github.com/sottohq/sotto/services/tokenvault/internal/engine"
+	"github.com/sottohq/sotto/services/tokenvault/internal/policy"
 	"github.com/sottohq/sotto/services/tokenvault/internal/reasons"
 	"github.com/sottohq/sotto/services/tokenvault/internal/tokens"
 )
@@ -25,15 +27,25 @@ var _ tokenvaultv1.TokenVaultServiceServer = (*Server)(nil)
 // New serves e.
 func New(e *engine.Engine) *Server { return &Server{engine: e} }
 
-// caller identifies the calling workload from its mTLS certificate. End
-// users are not authenticated yet (that needs identity's access tokens), so
-// no request acts for an end user.
+// caller identifies who calls: the workload from its mTLS certificate and,
+// when the call's end-user rule read one (EndUsers), the person whose
+// verified access token it carries. The person's vault tenant is their
+// account's tenant (staff, who have none, are in the default tenant, as
+// identity keeps them).
 func caller(ctx context.Context) (engine.Caller, error) {
 	id, err := mtls.PeerID(ctx)
 	if err != nil {
 		return engine.Caller{}, err
 	}
-	return engine.Caller{Workload: workloadName(id.Path()), ID: id.String()}, nil
+	c := engine.Caller{Workload: workloadName(id.Path()), ID: id.String()}
+	if p, ok := enduser.FromContext(ctx); ok {
+		tenant := p.Tenant
+		if tenant == "" {
+			tenant = engine.DefaultTenant
+		}
+		c.Person = &policy.Person{Subject: p.Subject, Tenant: tenant, Kind: string(p.Kind), Roles: p.Roles, AAL: p.AAL, AuthTime: p.AuthTime}
+	}
+	return c, nil
 }
 
 func workloadName(path string) string {

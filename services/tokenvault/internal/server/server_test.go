@@ -51,10 +51,18 @@ func (r *recorder) count() int {
 	return len(r.events)
 }
 
-// startVault serves the real tokenvault server and engine (local keyring,
-// db) on a loopback mTLS socket and returns a client for consent, the
-// workload that runs data-subject requests, and the audit recorder.
-func startVault(t *testing.T, db *store.DB) (tokenvaultv1.TokenVaultServiceClient, *recorder) {
+// vault is the real tokenvault server and engine (local keyring, db) on a
+// loopback mTLS socket, with the real interceptor chain and end-user
+// authentication by tokens of a local identity key (see people).
+type vault struct {
+	pki    *servertest.PKI
+	addr   string
+	rec    *recorder
+	db     *store.DB
+	people *people
+}
+
+func newVault(t *testing.T, db *store.DB) *vault {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	km, err := keys.NewLocal(filepath.Join(t.TempDir(), "keyring.json"))
@@ -75,10 +83,24 @@ func startVault(t *testing.T, db *store.DB) (tokenvaultv1.TokenVaultServiceClien
 	t.Cleanup(func() { cancel(); <-done })
 
 	pki := servertest.NewPKI(t)
-	srv := pki.NewServer(t, "tokenvault", tvserver.Policy)
+	ppl := newPeople(t, tvserver.EndUsers)
+	srv := ppl.server(t, pki, "tokenvault", tvserver.Policy)
 	tokenvaultv1.RegisterTokenVaultServiceServer(srv.GRPC(), tvserver.New(eng))
-	addr := servertest.Start(t, srv)
-	return tokenvaultv1.NewTokenVaultServiceClient(pki.Dial(t, "consent", "tokenvault", addr)), rec
+	ppl.checkMethods(t, srv)
+	return &vault{pki: pki, addr: servertest.Start(t, srv), rec: rec, db: db, people: ppl}
+}
+
+// client connects as the workload name.
+func (v *vault) client(t *testing.T, name string) tokenvaultv1.TokenVaultServiceClient {
+	return tokenvaultv1.NewTokenVaultServiceClient(v.pki.Dial(t, name, "tokenvault", v.addr))
+}
+
+// startVault serves a vault and returns a client for consent, the workload
+// that runs data-subject requests, and the audit recorder.
+func startVault(t *testing.T, db *store.DB) (tokenvaultv1.TokenVaultServiceClient, *recorder) {
+	t.Helper()
+	v := newVault(t, db)
+	return v.client(t, "consent"), v.rec
 }
 
 func tokenize(t *testing.T, c tokenvaultv1.TokenVaultServiceClient, tenant, subject string, values ...string) {
