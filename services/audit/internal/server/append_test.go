@@ -15,7 +15,8 @@ import (
 // suite's services cannot write audit history, even with a certificate of
 // the trust domain.
 func TestAppendIsForTheSuitesServices(t *testing.T) {
-	pki, addr := startAudit(t)
+	env := startAudit(t)
+	pki, addr := env.pki, env.addr
 	for _, who := range []string{"stranger", "sotto-cli"} {
 		c := auditv1.NewAuditServiceClient(pki.Dial(t, who, "audit", addr))
 		ev := validEvent()
@@ -32,9 +33,9 @@ func TestAppendIsForTheSuitesServices(t *testing.T) {
 // request mixing its own and another's actions is refused whole, and
 // nothing of it is stored.
 func TestActionsBelongToTheRecordingWorkload(t *testing.T) {
-	pki, addr := startAudit(t)
+	env := startAudit(t)
 	ctx := context.Background()
-	gw := auditv1.NewAuditServiceClient(pki.Dial(t, "gateway", "audit", addr))
+	gw := env.officer(t)
 	own, forged := validEvent(), validEvent()
 	own.Action = "gateway.operator_authenticate"
 	forged.Action = "tokenvault.detokenize"
@@ -63,7 +64,8 @@ func TestActionsBelongToTheRecordingWorkload(t *testing.T) {
 // workload is not affected.
 func TestAppendRateIsLimitedPerWorkload(t *testing.T) {
 	// A refill so slow that the test's own duration adds nothing.
-	pki, addr := startAuditLimited(t, auditserver.AppendLimit{PerSecond: 0.0001, Burst: 3})
+	env := startAuditLimited(t, auditserver.AppendLimit{PerSecond: 0.0001, Burst: 3})
+	pki, addr := env.pki, env.addr
 	ctx := context.Background()
 	batch := func(workload string, n int) error {
 		var events []*auditv1.EventInput

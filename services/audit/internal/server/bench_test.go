@@ -70,6 +70,7 @@ func BenchmarkAppendOverMTLS(b *testing.B) {
 }
 
 func benchClient(b *testing.B) auditv1.AuditServiceClient {
-	pki, addr := startAudit(b)
+	env := startAudit(b)
+	pki, addr := env.pki, env.addr
 	return auditv1.NewAuditServiceClient(pki.Dial(b, "tokenvault", "audit", addr))
 }

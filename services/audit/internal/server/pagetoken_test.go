@@ -21,7 +21,8 @@ import (
 // TestPageTokensAreBoundToTheirQuery: a token pages on only through the
 // query that produced it, on the service that issued it.
 func TestPageTokensAreBoundToTheirQuery(t *testing.T) {
-	pki, addr := startAudit(t)
+	env := startAudit(t)
+	pki, addr := env.pki, env.addr
 	ctx := context.Background()
 	tv := auditv1.NewAuditServiceClient(pki.Dial(t, "tokenvault", "audit", addr))
 	req := &auditv1.AppendEventsRequest{}
@@ -33,7 +34,7 @@ func TestPageTokensAreBoundToTheirQuery(t *testing.T) {
 	if _, err := tv.AppendEvents(ctx, req); err != nil {
 		t.Fatal(err)
 	}
-	gw := auditv1.NewAuditServiceClient(pki.Dial(t, "gateway", "audit", addr))
+	gw := env.officer(t)
 	first, err := gw.ListEvents(ctx, &auditv1.ListEventsRequest{Subject: "cus_alice", PageSize: 1})
 	if err != nil {
 		t.Fatal(err)
@@ -56,8 +57,8 @@ func TestPageTokensAreBoundToTheirQuery(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Another audit service: its own database, hence its own key.
-	otherPKI, otherAddr := startAudit(t)
-	other := auditv1.NewAuditServiceClient(otherPKI.Dial(t, "gateway", "audit", otherAddr))
+	otherEnv := startAudit(t)
+	other := otherEnv.officer(t)
 	refused := map[string]func() error{
 		"other subject": func() error {
 			_, err := gw.ListEvents(ctx, &auditv1.ListEventsRequest{Subject: "cus_bob", PageSize: 1, PageToken: first.NextPageToken})

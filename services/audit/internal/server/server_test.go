@@ -15,12 +15,15 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/encoding"
 	"google.golang.org/grpc/mem"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	auditv1 "github.com/sottohq/sotto/gen/go/sotto/audit/v1"
+	"github.com/sottohq/sotto/pkg/accesstoken"
+	"github.com/sottohq/sotto/pkg/dial"
 	"github.com/sottohq/sotto/pkg/keys"
 	"github.com/sottohq/sotto/pkg/pagetoken"
 	"github.com/sottohq/sotto/pkg/servertest"
@@ -31,14 +34,47 @@ import (
 	"github.com/sottohq/sotto/services/audit/migrations"
 )
 
-// startAudit runs the real audit service (SQLite, local keyring) on a
-// loopback mTLS socket and returns its PKI and address.
-func startAudit(t testing.TB) (*servertest.PKI, string) {
+// auditEnv is the real audit service (SQLite, local keyring) on a loopback
+// mTLS socket, with the real interceptors and end-user authentication by
+// tokens of a local identity key (see people).
+type auditEnv struct {
+	pki    *servertest.PKI
+	addr   string
+	people *people
+}
+
+// startAudit runs the service with the default append limits.
+func startAudit(t testing.TB) *auditEnv {
 	t.Helper()
 	return startAuditLimited(t, auditserver.DefaultAppendLimit)
 }
 
-func startAuditLimited(t testing.TB, limit auditserver.AppendLimit) (*servertest.PKI, string) {
+// client connects as the workload name, sending tok (if any) as the
+// gateway forwards a person's access token.
+func (a *auditEnv) client(t testing.TB, name, tok string) auditv1.AuditServiceClient {
+	t.Helper()
+	var opts []grpc.DialOption
+	if tok != "" {
+		opts = append(opts, grpc.WithUnaryInterceptor(func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+			return invoker(metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+tok), method, req, reply, cc, opts...)
+		}))
+	}
+	conn, err := dial.Service(a.addr, a.pki.Source(t, name), "audit", nil, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return auditv1.NewAuditServiceClient(conn)
+}
+
+// officer reads through the gateway as a privacy officer at aal2, the
+// person the gateway's operator routes are for.
+func (a *auditEnv) officer(t testing.TB) auditv1.AuditServiceClient {
+	t.Helper()
+	return a.client(t, "gateway", a.people.token(t, person(accesstoken.KindStaff, "acc_officer", 2, 0, accesstoken.RolePrivacyOfficer)))
+}
+
+func startAuditLimited(t testing.TB, limit auditserver.AppendLimit) *auditEnv {
 	t.Helper()
 	ctx := context.Background()
 	db := storetest.SQLite(t, migrations.FS)
@@ -67,9 +103,11 @@ func startAuditLimited(t testing.TB, limit auditserver.AppendLimit) (*servertest
 	t.Cleanup(func() { cancel(); <-done })
 
 	pki := servertest.NewPKI(t)
-	srv := pki.NewServer(t, "audit", auditserver.Policy)
+	ppl := newPeople(t, auditserver.EndUsers)
+	srv := ppl.server(t, pki, "audit", auditserver.Policy)
 	auditv1.RegisterAuditServiceServer(srv.GRPC(), auditserver.New(l, pageTokens(t, hasher), limit))
-	return pki, servertest.Start(t, srv)
+	ppl.checkMethods(t, srv)
+	return &auditEnv{pki: pki, addr: servertest.Start(t, srv), people: ppl}
 }
 
 // pageTokens is the page token codec main builds, from the hasher's key.
@@ -106,7 +144,8 @@ func reasonOf(err error) string {
 }
 
 func TestAppendRecordsCallerWorkload(t *testing.T) {
-	pki, addr := startAudit(t)
+	env := startAudit(t)
+	pki, addr := env.pki, env.addr
 	ctx := context.Background()
 	tv := auditv1.NewAuditServiceClient(pki.Dial(t, "tokenvault", "audit", addr))
 	ev := validEvent()
@@ -117,7 +156,7 @@ func TestAppendRecordsCallerWorkload(t *testing.T) {
 	if len(resp.Results) != 1 || resp.Results[0].EventId != ev.EventId {
 		t.Fatalf("results = %v", resp.Results)
 	}
-	gw := auditv1.NewAuditServiceClient(pki.Dial(t, "gateway", "audit", addr))
+	gw := env.officer(t)
 	got, err := gw.GetEvent(ctx, &auditv1.GetEventRequest{EventId: ev.EventId})
 	if err != nil {
 		t.Fatal(err)
@@ -131,7 +170,8 @@ func TestAppendRecordsCallerWorkload(t *testing.T) {
 }
 
 func TestReadsAreDeniedToOtherWorkloads(t *testing.T) {
-	pki, addr := startAudit(t)
+	env := startAudit(t)
+	pki, addr := env.pki, env.addr
 	tv := auditv1.NewAuditServiceClient(pki.Dial(t, "tokenvault", "audit", addr))
 	ctx := context.Background()
 	for name, call := range map[string]func() error{
@@ -150,7 +190,8 @@ func TestReadsAreDeniedToOtherWorkloads(t *testing.T) {
 }
 
 func TestBadInputIsInvalidArgumentAndLosesNothing(t *testing.T) {
-	pki, addr := startAudit(t)
+	env := startAudit(t)
+	pki, addr := env.pki, env.addr
 	ctx := context.Background()
 	conn := pki.Dial(t, "tokenvault", "audit", addr)
 	client := auditv1.NewAuditServiceClient(conn)
@@ -232,7 +273,7 @@ func TestBadInputIsInvalidArgumentAndLosesNothing(t *testing.T) {
 	})
 
 	// The service still works and the earlier event is intact.
-	gw := auditv1.NewAuditServiceClient(pki.Dial(t, "gateway", "audit", addr))
+	gw := env.officer(t)
 	got, err := gw.GetEvent(ctx, &auditv1.GetEventRequest{EventId: kept.EventId})
 	if err != nil || got.Event.LeafIndex != 0 {
 		t.Fatalf("stored event after bad input: %v, %v", got, err)
@@ -244,7 +285,8 @@ func TestBadInputIsInvalidArgumentAndLosesNothing(t *testing.T) {
 }
 
 func TestPagination(t *testing.T) {
-	pki, addr := startAudit(t)
+	env := startAudit(t)
+	pki, addr := env.pki, env.addr
 	ctx := context.Background()
 	tv := auditv1.NewAuditServiceClient(pki.Dial(t, "tokenvault", "audit", addr))
 	req := &auditv1.AppendEventsRequest{}
@@ -254,7 +296,7 @@ func TestPagination(t *testing.T) {
 	if _, err := tv.AppendEvents(ctx, req); err != nil {
 		t.Fatal(err)
 	}
-	gw := auditv1.NewAuditServiceClient(pki.Dial(t, "gateway", "audit", addr))
+	gw := env.officer(t)
 	var got []string
 	token := ""
 	for pages := 0; ; pages++ {
