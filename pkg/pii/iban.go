@@ -43,14 +43,51 @@ func (d *doc) scanIBANs() {
 			}
 			break
 		}
-		if n != want || (i < len(t) && isAlnum(t[i])) {
+		if n == want && (i >= len(t) || !isAlnum(t[i])) && isDigit(buf[2]) && isDigit(buf[3]) && ibanValid(buf[:n]) {
+			d.add(s, lastGroupEnd, IBAN, 1, "iban-mod97")
 			continue
 		}
-		if !isDigit(buf[2]) || !isDigit(buf[3]) || !ibanValid(buf[:n]) {
-			continue
-		}
-		d.add(s, lastGroupEnd, IBAN, 1, "iban-mod97")
+		d.ibanShaped(k)
 	}
+}
+
+// ibanShaped records the span of an IBAN-shaped string that is no valid
+// IBAN (wrong check digits or length): a country code, two digits, and
+// groups of letters and digits, at least 12 characters in all. Its digit
+// groups are account digits, so no phone, card or national ID is taken from
+// them (collectTaken hands the span to the number scanners).
+func (d *doc) ibanShaped(k int) {
+	t := d.text
+	tk := &d.toks[k]
+	s := tk.s
+	if tk.e-s < 4 || !isDigit(t[s+2]) || !isDigit(t[s+3]) {
+		return
+	}
+	// Upper-case country letters, or lower case written compact.
+	if !(isUpper(t[s]) && isUpper(t[s+1])) && tk.e-s < 12 {
+		return
+	}
+	n, i, end, groups := 0, s, s, 1
+	for i < len(t) && n < 34 {
+		c := t[i]
+		if isAlnum(c) {
+			n++
+			i++
+			end = i
+			continue
+		}
+		if (c == ' ' || c == '-' || c == '\n') && i+1 < len(t) && isAlnum(t[i+1]) {
+			i++
+			groups++
+			continue
+		}
+		break
+	}
+	if n < 12 || groups > 1 && tk.e-s != 4 {
+		// Grouped IBANs are written in fours from the country code.
+		return
+	}
+	d.shaped = append(d.shaped, span{s, end})
 }
 
 func upper(c byte) byte {
@@ -67,12 +104,27 @@ var versionCues = map[string]bool{
 	"app": true, "software": true, "patch": true, "driver": true, "bios": true, "kernel": true, "windows": true,
 	"chrome": true, "macos": true, "aggiornamento": true, "actualización": true, "mise": true, "upgrade": true,
 	"installed": true, "installiert": true, "installé": true, "instalado": true, "geïnstalleerd": true, "installato": true,
+	"instalada": true, "installata": true, "installée": true, "model": true, "modell": true, "modèle": true,
+	"modelo": true, "modello": true, "stand": true, "softwarestand": true, "versionsnummer": true, "latest": true,
+	"aktuell": true, "aktuellste": true, "neueste": true, "dernière": true, "última": true, "ultima": true,
+	"laatste": true, "nieuwste": true, "updating": true, "aktualisiert": true, "aktualisierung": true,
+	"actualizado": true, "actualizada": true, "actualizar": true, "aggiornato": true, "aggiornata": true,
+	"aggiornare": true, "bijgewerkt": true, "geüpdatet": true, "geupdate": true, "mis": true, "jour": true,
+	"beta": true, "sdk": true, "plugin": true, "extension": true, "browser": true, "safari": true, "firefox": true,
+	"edge": true, "ipados": true, "watchos": true, "tvos": true, "miui": true, "emui": true, "oneui": true,
+	"ubuntu": true, "debian": true, "linux": true, "downgrade": true, "rollback": true, "versions": true,
+	"versionen": true, "versiones": true, "versioni": true, "versies": true, "draait": true, "läuft": true,
+	"runs": true, "running": true, "tourne": true, "funciona": true, "gira": true,
 }
 
 var ipCues = map[string]bool{
 	"ip": true, "ipv4": true, "ipv6": true, "address": true, "adresse": true, "dirección": true, "direccion": true,
 	"indirizzo": true, "adres": true, "router": true, "server": true, "gateway": true, "dns": true, "ping": true,
-	"host": true, "subnet": true, "proxy": true, "vpn": true, "ip-adresse": true, "ip-adres": true, "from": true,
+	"host": true, "subnet": true, "proxy": true, "vpn": true, "ip-adresse": true, "ip-adres": true,
+	"ip's": true, "ips": true, "ip-adressen": true, "whitelist": true, "allowlist": true, "blocked": true,
+	"gesperrt": true, "bloqué": true, "bloqueada": true, "bloccato": true, "geblokkeerd": true, "firewall": true,
+	"nameserver": true, "resolver": true, "lan": true, "wan": true, "dhcp": true, "netmask": true, "mask": true,
+	"adresse-ip": true, "ipv4-adresse": true, "connexion": true, "login": true, "logged": true, "port": true,
 }
 
 // scanIPs finds IPv4 dotted quads (each part ≤ 255, not part of a longer
@@ -117,37 +169,110 @@ func (d *doc) scanIPs() {
 		if k >= 1 && !d.toks[k].sp && d.toks[k-1].kind == tWord {
 			continue // v2.4.0.17 is tokenised as "v2" ...; letters glued in front
 		}
-		if d.versionContext(k) {
-			k += 6
-			continue
+		var oct [4]int
+		for j := range oct {
+			oct[j] = atoiBytes(d.tokText(k + 2*j))
 		}
-		d.add(d.toks[k].s, d.toks[k+6].e, IP, 0.9, "ipv4")
+		switch ctx := d.ipContext(k); {
+		case ctx < 0:
+			// A version cue is nearer than any IP cue.
+		case ctx > 0 || specialIPv4(oct):
+			d.add(d.toks[k].s, d.toks[k+6].e, IP, 0.9, "ipv4")
+		case oct[0] <= 20 && oct[1] <= 20 && oct[2] <= 20:
+			// No cue either way, and shaped like a version (6.5.8.12,
+			// 2.4.0.17, 12.1.3.44): version parts are small, while public
+			// addresses this low are rare enough to need a cue.
+		default:
+			d.add(d.toks[k].s, d.toks[k+6].e, IP, 0.85, "ipv4")
+		}
 		k += 6
 	}
 	d.scanIPv6()
 }
 
-// versionContext reports whether a version cue precedes token k more
-// closely than an IP cue, within five tokens of the same sentence.
-func (d *doc) versionContext(k int) bool {
-	for j := k - 1; j >= 0 && j >= k-5; j-- {
+// specialIPv4 reports the ranges people paste as addresses and versions
+// never use the same way: private (RFC 1918), loopback, link-local, carrier
+// NAT, documentation (RFC 5737), and the well-known public resolvers.
+func specialIPv4(o [4]int) bool {
+	switch {
+	case o[0] == 10, o[0] == 127,
+		o[0] == 172 && o[1] >= 16 && o[1] <= 31,
+		o[0] == 192 && o[1] == 168,
+		o[0] == 169 && o[1] == 254,
+		o[0] == 100 && o[1] >= 64 && o[1] <= 127,
+		o[0] == 192 && o[1] == 0 && o[2] == 2,
+		o[0] == 198 && o[1] == 51 && o[2] == 100,
+		o[0] == 203 && o[1] == 0 && o[2] == 113:
+		return true
+	}
+	// 1.1.1.1, 8.8.8.8, 9.9.9.9, 8.8.4.4, 1.0.0.1
+	return o[0] == o[1] && o[1] == o[2] && o[2] == o[3] || o == [4]int{8, 8, 4, 4} || o == [4]int{1, 0, 0, 1}
+}
+
+// ipContext looks for the nearest IP or version cue around a dotted quad at
+// token k: up to six words before it in the same sentence, else three after
+// it ("6.5.8.12 installed"). It returns 1 for an IP cue, -1 for a version
+// cue, 0 for none.
+func (d *doc) ipContext(k int) int {
+	for j, words := k-1, 0; j >= 0 && words < 6; j-- {
 		tk := &d.toks[j]
 		if tk.kind == tPunct {
-			if c := d.text[tk.s]; c == '.' || c == '!' || c == '?' || c == '\n' {
-				return false
+			if c := d.text[tk.s]; c == '.' || c == '!' || c == '?' || c == ';' {
+				break
 			}
 			continue
 		}
-		w := d.lower(j)
-		if ipCues[string(w)] {
-			return false
+		words++
+		if c := d.ipCue(j); c != 0 {
+			return c
 		}
-		if versionCues[string(w)] {
-			return true
+		if tk.nl {
+			break
 		}
 	}
-	return false
+	for j, words := k+7, 0; j < len(d.toks) && words < 3; j++ {
+		tk := &d.toks[j]
+		if tk.nl {
+			break
+		}
+		if tk.kind == tPunct {
+			if c := d.text[tk.s]; c == '.' && j+1 < len(d.toks) && d.toks[j+1].sp || c == '!' || c == '?' || c == ';' {
+				break
+			}
+			continue
+		}
+		words++
+		if c := d.ipCue(j); c != 0 {
+			return c
+		}
+	}
+	return 0
 }
+
+// ipCue classifies word j: 1 an IP word, -1 a version word (also inside a
+// compound: Software-Version, Firmwarestand, app-update), 0 neither.
+func (d *doc) ipCue(j int) int {
+	if !d.isWord(j) {
+		return 0
+	}
+	w := d.lw(j)
+	if ipCues[w] || strings.HasSuffix(w, "-ip") || strings.HasPrefix(w, "ip-") {
+		return 1
+	}
+	if versionCues[w] || versionCues[lastPart(w)] {
+		return -1
+	}
+	for _, suf := range versionSuffixes {
+		if len(w) > len(suf)+2 && strings.HasSuffix(w, suf) {
+			return -1
+		}
+	}
+	return 0
+}
+
+// versionSuffixes end compounds that name a version (Softwareversion,
+// Firmwarestand, Buildnummer).
+var versionSuffixes = []string{"version", "versie", "firmware", "update", "stand", "buildnummer", "versionsnummer"}
 
 func atoiBytes(s string) int {
 	v := 0

@@ -9,7 +9,7 @@ func (d *doc) scanAlnumIDs() {
 	var buf [16]byte
 	for k := range d.toks {
 		tk := &d.toks[k]
-		if tk.kind == tPunct {
+		if tk.kind == tPunct || d.taken(tk.s, tk.e) {
 			continue
 		}
 		c0 := t[tk.s]

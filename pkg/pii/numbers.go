@@ -134,6 +134,9 @@ func (d *doc) chain(g []grp) {
 				continue
 			}
 			d.work++
+			if d.taken(g[a].s, g[b-1].e) {
+				continue
+			}
 			if d.cardWindow(g, a, b) || d.idWindow(g, a, b) || d.phoneWindow(g, a, b) {
 				found = b
 			}
@@ -455,10 +458,11 @@ func (d *doc) taken(s, e int) bool {
 	return i < len(sp) && sp[i].s < e
 }
 
-// collectTaken gathers the IBAN, IP and e-mail spans found so far, sorted
+// collectTaken gathers the IBAN, IP and e-mail spans found so far and the
+// IBAN-shaped look-alikes, sorted
 // and merged, for taken's binary search.
 func (d *doc) collectTaken() {
-	d.takenSpans = d.takenSpans[:0]
+	d.takenSpans = append(d.takenSpans[:0], d.shaped...)
 	for _, c := range d.cands {
 		if c.typ == IBAN || c.typ == IP || c.typ == Email {
 			d.takenSpans = append(d.takenSpans, span{c.s, c.e})

@@ -113,6 +113,7 @@ type doc struct {
 	grps        []grp
 	flags       []uint8
 	takenSpans  []span
+	shaped      []span // IBAN-shaped strings that are no IBAN
 	phoneBudget int
 	work        int // bounded-work counter for tests of linear behaviour
 }
@@ -141,7 +142,7 @@ func (e *Engine) detect(text, lang string) ([]Finding, int) {
 	}
 	d := e.pool.Get().(*doc)
 	d.e, d.text, d.lang = e, text, normLang(lang)
-	d.toks, d.low, d.cands, d.buf, d.work = d.toks[:0], d.low[:0], d.cands[:0], d.buf[:0], 0
+	d.toks, d.low, d.cands, d.buf, d.shaped, d.work = d.toks[:0], d.low[:0], d.cands[:0], d.buf[:0], d.shaped[:0], 0
 	d.tokenize()
 
 	d.scanEmails()
