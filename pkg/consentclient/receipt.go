@@ -100,6 +100,9 @@ type ReceiptExtension struct {
 	Notice *ReceiptNotice `json:"notice,omitempty"`
 	// RecordedByStaff: a privacy officer recorded it for the subject.
 	RecordedByStaff bool `json:"recordedByStaff"`
+	// AuditEventID is the audit event that anchors the receipt: its
+	// resource id is "sha256:" + the hash of this receipt as signed.
+	AuditEventID string `json:"auditEventId"`
 }
 
 // ReceiptNotice names the notice text shown.

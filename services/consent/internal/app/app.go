@@ -79,6 +79,7 @@ func New(ctx context.Context, d Deps) (*App, error) {
 	signer := receipt.NewSigner(d.Keys, cfg.ReceiptKey, receipt.Controller{
 		Name: cfg.ControllerName, Contact: cfg.ControllerContact, Address: cfg.ControllerAddress,
 		Email: cfg.ControllerEmail, Phone: cfg.ControllerPhone, URL: cfg.ControllerURL, PolicyURL: cfg.PolicyURL,
+		Jurisdiction: cfg.ControllerJurisdiction,
 	})
 	domain := consent.New(consent.Deps{Store: st, Audit: d.Audit, Events: d.Events, Receipts: signer, Logger: d.Logger, Now: d.Now})
 	if err := domain.ApplyFile(ctx, file); err != nil {

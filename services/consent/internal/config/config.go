@@ -27,4 +27,7 @@ type Config struct {
 	ControllerPhone   string `env:"CONSENT_CONTROLLER_PHONE" envDefault:"+49 30 0000000"`
 	ControllerURL     string `env:"CONSENT_CONTROLLER_URL" envDefault:"https://sotto.local"`
 	PolicyURL         string `env:"CONSENT_POLICY_URL" envDefault:"https://sotto.local/privacy"`
+	// ControllerJurisdiction is a receipt's jurisdiction when the request
+	// names none.
+	ControllerJurisdiction string `env:"CONSENT_CONTROLLER_JURISDICTION" envDefault:"DE"`
 }

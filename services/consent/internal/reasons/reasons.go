@@ -70,6 +70,9 @@ const (
 
 // Records and receipts.
 const (
+	// RequestInvalid: a field the API's validation rules should have
+	// refused (a channel, a jurisdiction, a request id) reached the domain.
+	RequestInvalid = "REQUEST_INVALID"
 	// RequestIDReused: a request_id reused with different content.
 	RequestIDReused = "REQUEST_ID_REUSED"
 	// ReceiptNotFound: no such receipt of the subject's.

@@ -23,6 +23,8 @@ type Controller struct {
 	Name, Contact, Address, Email, Phone, URL string
 	// PolicyURL is the controller's privacy policy.
 	PolicyURL string
+	// Jurisdiction is a receipt's jurisdiction when the decision names none.
+	Jurisdiction string
 }
 
 // Signer signs receipts.
@@ -51,8 +53,8 @@ func (s *Signer) Controllers() []consentclient.ReceiptController {
 		Email: c.Email, Phone: c.Phone, PIIControllerURL: c.URL}}
 }
 
-// PolicyURL is the receipt's policyUrl.
-func (s *Signer) PolicyURL() string { return s.controller.PolicyURL }
+// Controller is the controller receipts name.
+func (s *Signer) Controller() Controller { return s.controller }
 
 // Signed is an issued receipt.
 type Signed struct {

@@ -1,12 +1,11 @@
 package server
 
 import (
-	"time"
-
 	consentv1 "github.com/sottohq/sotto/gen/go/sotto/consent/v1"
 	"github.com/sottohq/sotto/pkg/accesstoken"
 	"github.com/sottohq/sotto/pkg/authz"
 	"github.com/sottohq/sotto/pkg/enduser"
+	"github.com/sottohq/sotto/services/consent/internal/consent"
 )
 
 // Policy says which workloads may call which RPCs. Anything not listed is
@@ -45,8 +44,8 @@ var (
 )
 
 // OfficerRecentAuth is how recent a privacy officer's aal2 authentication
-// must be for catalogue changes (as identity asks of staff administration).
-const OfficerRecentAuth = 15 * time.Minute
+// must be for catalogue changes, as for acting for a customer.
+const OfficerRecentAuth = consent.OfficerRecentAuth
 
 // EndUsers is the consent service's end-user table (pkg/enduser): the
 // catalogue and notices are public (a consent banner shows them before

@@ -260,3 +260,12 @@ WHERE receipt_id = $1`, id).Scan(&r.Subject, &r.JWS, &r.SHA256, &r.KeyID, &r.Aud
 	r.Issued = fromUS(issued)
 	return r, nil
 }
+
+// Record returns one record, or NotFound.
+func (s *Store) Record(ctx context.Context, q Q, id string) (Record, error) {
+	r, err := scanRecord(q.QueryRowContext(ctx, `SELECT `+recordColumns+` FROM consent_records WHERE record_id = $1`, id))
+	if err != nil {
+		return r, notFound(err, reasons.StoreInvariant, "record")
+	}
+	return r, nil
+}

@@ -1,0 +1,337 @@
+package consentclient
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/cenkalti/backoff/v5"
+	lru "github.com/hashicorp/golang-lru/v2"
+	"github.com/jonboulle/clockwork"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	consentv1 "github.com/sottohq/sotto/gen/go/sotto/consent/v1"
+	"github.com/sottohq/sotto/pkg/errs"
+	"github.com/sottohq/sotto/pkg/logging"
+)
+
+// ReasonUnavailable: the consent service could not be asked and the
+// purpose's legal basis depends on the subject's decision (or is unknown),
+// so the answer is no. Unavailable.
+const ReasonUnavailable = "CONSENT_UNAVAILABLE"
+
+// Defaults of Options.
+const (
+	// DefaultStaleAfter is how long the change feed may be silent before
+	// cached decisions stop being used: three of the consent service's
+	// default 2 s heartbeats.
+	DefaultStaleAfter = 6 * time.Second
+	// DefaultCacheSize is how many decisions are cached.
+	DefaultCacheSize = 100_000
+	// DefaultCacheTTL bounds how long a decision is cached even while the
+	// feed is current (a backstop; the feed is what invalidates).
+	DefaultCacheTTL = 10 * time.Minute
+	// maxBatch is BatchCheck's limit per call.
+	maxBatch = 1000
+)
+
+// Decision is the consent service's answer for one subject and purpose.
+type Decision struct {
+	Subject    string
+	Purpose    string
+	Allowed    bool
+	Reason     consentv1.DecisionReason
+	LegalBasis consentv1.LegalBasis
+	// RecordID is the consent record the decision rests on, if any.
+	RecordID string
+	// Cached: answered from the cache.
+	Cached bool
+	// Degraded: the service could not be asked; the purpose rests on a
+	// contract or a legal obligation (as last seen), which the subject's
+	// decisions do not change, so it is allowed anyway.
+	Degraded bool
+}
+
+// Options configure a Client; zero values take the defaults.
+type Options struct {
+	StaleAfter time.Duration
+	CacheSize  int
+	CacheTTL   time.Duration
+	// Clock measures staleness and cache age (tests).
+	Clock  clockwork.Clock
+	Logger *slog.Logger
+	// ReconnectInitial and ReconnectMax are the feed's reconnect backoff
+	// (default 250 ms to 5 s, jittered).
+	ReconnectInitial, ReconnectMax time.Duration
+}
+
+type key struct{ subject, purpose string }
+
+type entry struct {
+	d       Decision
+	expires time.Time
+}
+
+type basis struct {
+	basis   consentv1.LegalBasis
+	retired bool
+}
+
+// Client checks consent with a cache kept current by the change feed. Run
+// must be running for the cache to be used; without it every Check asks
+// the service. Safe for concurrent use.
+type Client struct {
+	rpc    consentv1.ConsentServiceClient
+	opts   Options
+	cache  *lru.Cache[key, entry]
+	logger *slog.Logger
+
+	mu      sync.Mutex
+	gen     uint64    // bumped by every invalidation: a fetch begun before it is not cached
+	synced  bool      // the feed's current connection has delivered its first message
+	contact time.Time // last message of the feed
+	bases   map[string]basis
+}
+
+// New returns a client of the consent service.
+func New(rpc consentv1.ConsentServiceClient, opts Options) *Client {
+	if opts.StaleAfter <= 0 {
+		opts.StaleAfter = DefaultStaleAfter
+	}
+	if opts.CacheSize <= 0 {
+		opts.CacheSize = DefaultCacheSize
+	}
+	if opts.CacheTTL <= 0 {
+		opts.CacheTTL = DefaultCacheTTL
+	}
+	if opts.Clock == nil {
+		opts.Clock = clockwork.NewRealClock()
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.ReconnectInitial <= 0 {
+		opts.ReconnectInitial = 250 * time.Millisecond
+	}
+	if opts.ReconnectMax <= 0 {
+		opts.ReconnectMax = 5 * time.Second
+	}
+	cache, _ := lru.New[key, entry](opts.CacheSize) // errors only on a size < 1
+	return &Client{rpc: rpc, opts: opts, cache: cache, logger: opts.Logger, bases: map[string]basis{}}
+}
+
+// fresh reports whether cached decisions may be used: the feed is
+// connected, has delivered its first message, and spoke within StaleAfter.
+// Called with c.mu held.
+func (c *Client) fresh(now time.Time) bool {
+	return c.synced && now.Sub(c.contact) <= c.opts.StaleAfter
+}
+
+// Ready is the staleness rule as a readiness check: nil while cached
+// decisions are used.
+func (c *Client) Ready(context.Context) error {
+	now := c.opts.Clock.Now()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.fresh(now) {
+		return errs.E(errs.Unavailable, ReasonUnavailable, "consent change feed is not current")
+	}
+	return nil
+}
+
+// Check says whether purpose may be used for subject now. From the cache
+// while the feed is current; otherwise from the service. When the service
+// cannot answer, only a purpose resting on a contract or a legal
+// obligation is allowed (Degraded); anything else is Unavailable
+// CONSENT_UNAVAILABLE. An InvalidArgument from the service (an unknown
+// purpose) is returned as it is.
+func (c *Client) Check(ctx context.Context, subject, purpose string) (Decision, error) {
+	ds, err := c.BatchCheck(ctx, []Pair{{Subject: subject, Purpose: purpose}})
+	if err != nil {
+		return Decision{}, err
+	}
+	return ds[0], nil
+}
+
+// Pair is one (subject, purpose) to check.
+type Pair struct{ Subject, Purpose string }
+
+// BatchCheck is Check for many pairs, in order: cached ones from the
+// cache, the rest in BatchCheck calls of up to 1000.
+func (c *Client) BatchCheck(ctx context.Context, pairs []Pair) ([]Decision, error) {
+	out := make([]Decision, len(pairs))
+	var missing []int
+	now := c.opts.Clock.Now()
+	c.mu.Lock()
+	useCache := c.fresh(now)
+	gen := c.gen
+	c.mu.Unlock()
+	for i, p := range pairs {
+		if useCache {
+			if e, ok := c.cache.Get(key{p.Subject, p.Purpose}); ok && now.Before(e.expires) {
+				out[i] = e.d
+				out[i].Cached = true
+				continue
+			}
+		}
+		missing = append(missing, i)
+	}
+	for len(missing) > 0 {
+		n := min(len(missing), maxBatch)
+		chunk := missing[:n]
+		missing = missing[n:]
+		req := &consentv1.BatchCheckRequest{Checks: make([]*consentv1.CheckRequest, n)}
+		for j, i := range chunk {
+			req.Checks[j] = &consentv1.CheckRequest{Subject: pairs[i].Subject, PurposeId: pairs[i].Purpose}
+		}
+		resp, err := c.rpc.BatchCheck(ctx, req)
+		if err == nil && len(resp.GetResults()) != n {
+			err = status.Error(codes.Internal, "consent answered for other checks than asked")
+		}
+		if err != nil {
+			if status.Code(err) == codes.InvalidArgument {
+				return nil, err
+			}
+			c.logger.WarnContext(ctx, "consent check failed; failing closed", logging.Err(err))
+			for _, i := range chunk {
+				d, ok := c.degraded(pairs[i])
+				if !ok {
+					return nil, errs.Wrap(err, errs.Unavailable, ReasonUnavailable, "consent cannot be checked right now")
+				}
+				out[i] = d
+			}
+			continue
+		}
+		c.mu.Lock()
+		cacheable := c.gen == gen && c.fresh(c.opts.Clock.Now())
+		for j, i := range chunk {
+			r := resp.GetResults()[j]
+			d := Decision{Subject: pairs[i].Subject, Purpose: pairs[i].Purpose, Allowed: r.GetAllowed(), Reason: r.GetReason(),
+				LegalBasis: r.GetLegalBasis(), RecordID: r.GetRecordId()}
+			out[i] = d
+			c.bases[d.Purpose] = basis{basis: d.LegalBasis, retired: d.Reason == consentv1.DecisionReason_DECISION_REASON_PURPOSE_RETIRED}
+			if cacheable {
+				c.cache.Add(key{d.Subject, d.Purpose}, entry{d: d, expires: now.Add(c.opts.CacheTTL)})
+			}
+		}
+		c.mu.Unlock()
+	}
+	return out, nil
+}
+
+// degraded is the answer without the service: allowed only for a purpose
+// last seen resting on a contract or a legal obligation, and not retired.
+func (c *Client) degraded(p Pair) (Decision, bool) {
+	c.mu.Lock()
+	b, ok := c.bases[p.Purpose]
+	c.mu.Unlock()
+	if !ok || b.retired {
+		return Decision{}, false
+	}
+	d := Decision{Subject: p.Subject, Purpose: p.Purpose, Allowed: true, LegalBasis: b.basis, Degraded: true}
+	switch b.basis {
+	case consentv1.LegalBasis_LEGAL_BASIS_CONTRACT:
+		d.Reason = consentv1.DecisionReason_DECISION_REASON_CONTRACT
+	case consentv1.LegalBasis_LEGAL_BASIS_LEGAL_OBLIGATION:
+		d.Reason = consentv1.DecisionReason_DECISION_REASON_LEGAL_OBLIGATION
+	default:
+		return Decision{}, false
+	}
+	return d, true
+}
+
+// Run follows the change feed until ctx ends, reconnecting with backoff,
+// and returns ctx's error. Each connection starts at the end of the feed
+// and empties the cache at its first message: what was cached before
+// cannot be vouched for, and everything after is invalidated as it
+// arrives. It also loads the catalogue's legal bases for the degraded
+// answers.
+func (c *Client) Run(ctx context.Context) error {
+	b := backoff.NewExponentialBackOff()
+	b.InitialInterval, b.MaxInterval = c.opts.ReconnectInitial, c.opts.ReconnectMax
+	for {
+		delivered := false
+		err := c.follow(ctx, func() { delivered = true })
+		c.mu.Lock()
+		c.synced = false
+		c.mu.Unlock()
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if delivered {
+			b.Reset()
+		}
+		c.logger.WarnContext(ctx, "consent change feed interrupted; reconnecting", logging.Err(err))
+		wait := b.NextBackOff()
+		if wait == backoff.Stop {
+			wait = c.opts.ReconnectMax
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(wait): // real time: the delay is not what tests control
+		}
+	}
+}
+
+func (c *Client) follow(ctx context.Context, onMessage func()) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	if resp, err := c.rpc.ListPurposes(ctx, &consentv1.ListPurposesRequest{IncludeRetired: true}); err == nil {
+		c.mu.Lock()
+		for _, p := range resp.GetPurposes() {
+			c.bases[p.GetPurposeId()] = basis{basis: p.GetLegalBasis(), retired: p.GetRetired()}
+		}
+		c.mu.Unlock()
+	}
+	stream, err := c.rpc.WatchConsentChanges(ctx, &consentv1.WatchConsentChangesRequest{})
+	if err != nil {
+		return err
+	}
+	first := true
+	for {
+		msg, err := stream.Recv()
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				return errors.New("consent change feed ended")
+			}
+			return err
+		}
+		onMessage()
+		now := c.opts.Clock.Now()
+		c.mu.Lock()
+		c.contact = now
+		switch {
+		case first:
+			// The connection's starting point: from here on every change
+			// reaches this client, so a fresh cache is sound from now.
+			c.cache.Purge()
+			c.gen++
+			c.synced = true
+			first = false
+		case msg.GetConsent() != nil:
+			ch := msg.GetConsent()
+			c.cache.Remove(key{ch.GetSubject(), ch.GetPurposeId()})
+			c.gen++
+		case msg.GetPurpose() != nil:
+			p := msg.GetPurpose()
+			c.bases[p.GetPurposeId()] = basis{basis: p.GetLegalBasis(), retired: p.GetRetired()}
+			// Rare: drop everything rather than walk the cache for the purpose.
+			c.cache.Purge()
+			c.gen++
+		}
+		c.mu.Unlock()
+	}
+}
+
+// Invalidations is how many invalidations the client has applied (tests
+// and metrics).
+func (c *Client) Invalidations() uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.gen
+}
