@@ -533,3 +533,69 @@ func TestCancelReachesTheService(t *testing.T) {
 	}
 }
 
+// TestNewRefusesUnsafeOptions: no TLS, TLS below 1.3, a backend the table
+// names but the gateway did not dial, and quotas that would refuse or allow
+// everything do not make an edge.
+func TestNewRefusesUnsafeOptions(t *testing.T) {
+	cert, err := SelfSigned(time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	good := func() Options {
+		return Options{
+			Methods:     Methods{testpb.TestService_UnaryCall_FullMethodName: {Backend: "backend", Scope: testScope}},
+			Backends:    map[string]grpc.ClientConnInterface{"backend": &grpc.ClientConn{}},
+			Auth:        authFunc(nil),
+			TLS:         serverConfig(func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return &cert, nil }),
+			ClientQuota: Quota{PerSecond: 1, Burst: 1}, PublicQuota: Quota{PerSecond: 1, Burst: 1},
+			MaxMsgBytes: 1 << 20, ShutdownTimeout: time.Second,
+		}
+	}
+	if _, err := New(good()); err != nil {
+		t.Fatal(err)
+	}
+	for name, spoil := range map[string]func(*Options){
+		"no TLS":          func(o *Options) { o.TLS = nil },
+		"TLS 1.2":         func(o *Options) { o.TLS.MinVersion = tls.VersionTLS12 },
+		"no auth":         func(o *Options) { o.Auth = nil },
+		"missing backend": func(o *Options) { o.Backends = nil },
+		"zero quota":      func(o *Options) { o.ClientQuota = Quota{} },
+		"bad override":    func(o *Options) { o.ClientQuotas = map[string]Quota{"cli": {PerSecond: 1}} },
+		"no size limit":   func(o *Options) { o.MaxMsgBytes = 0 },
+	} {
+		o := good()
+		spoil(&o)
+		if _, err := New(o); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+}
+
+type authFunc func(string) (*accesstoken.Claims, error)
+
+func (f authFunc) Authenticate(_ context.Context, token string) (*accesstoken.Claims, error) {
+	return f(token)
+}
+
+// TestShutdownCutsStreamsAfterTheTimeout: a stream still open when the
+// gateway stops is given the shutdown timeout, then cut; Serve returns.
+func TestShutdownCutsStreamsAfterTheTimeout(t *testing.T) {
+	h := newHarness(t, func(_ *harness, o *Options) { o.ShutdownTimeout = 100 * time.Millisecond })
+	ctx := bearerCtx(context.Background(), h.token(t, accesstoken.Claims{}))
+	stream, err := h.client(t).FullDuplexCall(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := stream.Send(&testpb.StreamingOutputCallRequest{Payload: &testpb.Payload{Body: []byte("x")}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := stream.Recv(); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.shutdown(); err != nil {
+		t.Fatalf("serve: %v", err)
+	}
+	if _, err := stream.Recv(); err == nil {
+		t.Fatal("the stream outlived the shutdown")
+	}
+}

@@ -79,6 +79,8 @@ type harness struct {
 	feed     *testFeed
 	recorded *recorder
 	pki      *servertest.PKI
+	// shutdown stops the edge (once) and returns what Serve returned.
+	shutdown func() error
 }
 
 // options adjusts the edge's options before it starts.
@@ -202,9 +204,12 @@ func newHarness(t *testing.T, opts ...options) *harness {
 	serveCtx, stopServe := context.WithCancel(ctx)
 	served := make(chan error, 1)
 	go func() { served <- edge.Serve(serveCtx, lis) }()
-	t.Cleanup(func() {
+	h.shutdown = sync.OnceValue(func() error {
 		stopServe()
-		if err := <-served; err != nil {
+		return <-served
+	})
+	t.Cleanup(func() {
+		if err := h.shutdown(); err != nil {
 			t.Errorf("serve: %v", err)
 		}
 	})
