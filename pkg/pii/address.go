@@ -20,8 +20,9 @@ var prefixTypes = set(strings.Fields(`
 rue avenue av boulevard bd bld blvd chemin allée allee place impasse imp quai route rte cours square passage faubourg fbg
 rond-point esplanade promenade sentier voie cité résidence hameau lieu-dit parvis
 calle c cl avenida avda paseo pº plaza pza camino carretera ctra ronda travesía travesia glorieta carrer rambla pasaje
-rúa rua vía callejón bulevar urbanización urb polígono poligono
+rúa rua vía callejón bulevar urbanización urb polígono poligono avinguda passeig plaça ptge rbla calzada
 via viale piazza piazzale corso vicolo largo strada contrada lungomare lungarno borgo salita località loc
+vico lungotevere circonvallazione fondamenta frazione fraz traversa rampa calata riva salizada campo
 laan plein
 `))
 
@@ -48,9 +49,35 @@ var cityArticles = set(strings.Fields(`den de der die das la le les el los las i
 
 var italianAbbrev = set(strings.Fields(`c.so v.le p.za p.zza l.go p.le v.lo s.da`))
 
+// abbrevPrefix street types are abbreviations, written with their dot or
+// slash ("C/", "Avda.", "Fraz."): without it they are other words.
+var abbrevPrefix = set(strings.Fields(`c cl av bd pza loc urb imp rte fbg ctra avda fraz ptge rbla`))
+
+// numberMarkers stand between a street name and its house number ("Calle
+// Mayor nº 15", "Via Roma civico 12", "Reforma No. 222", "número 50").
+var numberMarkers = set(strings.Fields(`nº n no nr n° núm num número numero civico nummer huisnummer hausnummer # nro`))
+
+// numberMarker returns the token after a number marker at m (and its dot)
+// when a house number follows, else 0.
+func (d *doc) numberMarker(m int) int {
+	if m >= len(d.toks) || !numberMarkers[d.lw(m)] && !d.isPunct(m, '#') {
+		return 0
+	}
+	j := m + 1
+	if j < len(d.toks) && d.isPunct(j, '.') {
+		j++
+	}
+	if j < len(d.toks) && !d.toks[j].nl {
+		if _, ok := d.houseNumber(j); ok {
+			return j
+		}
+	}
+	return 0
+}
+
 // ambiguousPrefix street types are also common words ("via email",
 // "place an order", "cours"); their street names must be capitalised.
-var ambiguousPrefix = set(strings.Fields(`via place largo strada borgo cours passage route square ronda camino c cl av bd loc urb imp pl`))
+var ambiguousPrefix = set(strings.Fields(`via place largo strada borgo cours passage route square ronda camino c cl av bd loc urb imp pl campo riva rampa calata traversa`))
 
 // lowerStreetName reads a lower-case street name from j: up to four words
 // (connectors included) directly followed by a house number.
@@ -105,7 +132,7 @@ var germanPrepStreets = set(strings.Fields(`am an im auf in zum zur unter hinter
 // streetConnectors may stand inside a street name.
 var streetConnectors = set(strings.Fields(`
 de del della delle dei degli di dell' d' da dal des du la le les los las el do das dos van der den von y e et und the of
-sur sous lès aan op het 't ter ten
+sur sous lès aan op het 't ter ten al alla allo alle ai agli sul sulla dal dalla nel nella au aux
 `))
 
 // unitWords mark flat, floor and building notes.
@@ -115,6 +142,7 @@ piso puerta pta escalera planta bajo izq izda izquierda dcha dcho derecha scala 
 wohnung top stiege tür rgb hinterhaus vorderhaus hh vh rückgebäude bloque portal nave capannone edificio edif gebäude haus
 building bldg block c/o col colonia za zi zac zone polígono poligono industrial estate gewerbegebiet lotissement
 residencia urbanización urb quartier local box postbus bis ter dpto depto departamento apto interior int. room
+hoog verdieping etage huis hs bg sous portal esc. bajos entlo entresuelo ático atico
 `))
 
 // countryNames continue an address.
@@ -152,6 +180,8 @@ func (d *doc) houseNumber(k int) (int, bool) {
 		}
 	case tk.kind == tWord && d.lw(k) == "s" && k+2 < len(d.toks) && d.isPunct(k+1, '/') && d.lw(k+2) == "n":
 		return k + 2, true // s/n, sin número
+	case tk.kind == tWord && d.lw(k) == "snc":
+		return k, true // senza numero civico
 	default:
 		return 0, false
 	}
@@ -160,7 +190,8 @@ func (d *doc) houseNumber(k int) (int, bool) {
 	for i := 0; i < 3 && end+2 < len(d.toks) && !d.toks[end+1].sp && !d.toks[end+2].sp; i++ {
 		sep := d.tokText(end + 1)
 		nx := &d.toks[end+2]
-		ok := nx.kind == tNum && nx.e-nx.s <= 4 || nx.kind == tWord && nx.letters == 1 && nx.e-nx.s <= 3
+		ok := nx.kind == tNum && nx.e-nx.s <= 4 || nx.kind == tWord && nx.letters == 1 && nx.e-nx.s <= 3 ||
+			sep == "-" && nx.kind == tWord && (houseSuffixes[d.lw(end+2)] || nx.allUp && romanNumeral(d.lw(end+2)))
 		if !ok || !(sep == "-" || sep == "–" || sep == "/") {
 			break
 		}
@@ -169,6 +200,19 @@ func (d *doc) houseNumber(k int) (int, bool) {
 	// "3 a" / "12 B" as a letter suffix is left to the continuation.
 	return end, true
 }
+
+// houseSuffixes follow a Dutch or Belgian house number: "452 hs", "45-III",
+// "158-bis", "12 zw".
+var houseSuffixes = set(strings.Fields(`hs h bg bis ter zw rd huis boven beneden sous i ii iii iv`))
+
+// measureWords after a number make it a time, quantity or price, not a
+// house number ("Marienplatz 8 Uhr", "via WhatsApp 3 volte").
+var measureWords = set(strings.Fields(`
+uhr uur ore heures heure horas hora pm o'clock min mins minutes minuten minuti minutos
+mal volte veces keer fois times stück stuks stuk pezzi pezzo unidades unidad pièces pièce pcs pieces items
+euro eur € $ £ chf kg cm mm ml jahre jahren years anni años jaar ans tage days giorni días dagen jours
+prozent percent % procent
+`))
 
 func (d *doc) capWord(k int) bool {
 	if !d.isWord(k) {
@@ -211,6 +255,9 @@ func romanNumeral(w string) bool {
 	return true
 }
 
+// streetAbbrevs are abbreviated titles inside street names.
+var streetAbbrevs = set(strings.Fields(`dott dr prof sta sto gen mons card ing avv don mgr pres sen on cav mar st ste`))
+
 // streetName consumes the words of a street name from k: capitalised
 // words, connectors, roman numerals; it returns the token after the last
 // name word and how many capitalised words it saw.
@@ -233,9 +280,17 @@ func (d *doc) streetName(k, maxWords int) (int, int) {
 			break
 		}
 		lw := d.lw(j)
+		if d.numberMarker(j) > 0 {
+			break // "Paseo de la Reforma No. 222"
+		}
 		if tk.kind == tWord && (tk.upper || romanNumeral(lw) && tk.allUp) {
 			caps++
 			j++
+			// An initial or a title abbreviation inside the name: "Via G.
+			// Verdi", "Via S. Francesco", "Via Dott. Rossi".
+			if (tk.letters == 1 || streetAbbrevs[lw]) && j+1 < len(d.toks) && d.isPunct(j, '.') && !d.toks[j].sp && d.capWord(j+1) && !d.toks[j+1].nl {
+				j++
+			}
 			last = j
 			continue
 		}
@@ -275,14 +330,17 @@ func (d *doc) scanAddresses() {
 				}
 			}
 		}
+		paseo := tk.kind == tWord && lw == "p" && k+2 < n && d.isPunct(k+1, '.') && d.lw(k+2) == "º" // "P.º de la Castellana"
 		switch {
 		case start >= 0:
-		case tk.kind == tWord && prefixTypes[lw] && !tk.digit:
+		case tk.kind == tWord && (prefixTypes[lw] || paseo) && !tk.digit:
 			// Prefix type: TYPE [.] name NUMBER. "C/" is "c" + "/".
 			j := k + 1
-			if j < n && (d.isPunct(j, '.') || d.isPunct(j, '/')) && !d.toks[j].sp {
+			if paseo {
+				j = k + 3
+			} else if j < n && (d.isPunct(j, '.') || d.isPunct(j, '/')) && !d.toks[j].sp {
 				j++
-			} else if lw == "c" || lw == "cl" || lw == "av" || lw == "bd" || lw == "pza" || lw == "loc" || lw == "urb" || lw == "imp" || lw == "rte" || lw == "fbg" || lw == "ctra" || lw == "avda" {
+			} else if abbrevPrefix[lw] {
 				break
 			}
 			nameEnd, caps := d.streetName(j, 7)
@@ -290,6 +348,15 @@ func (d *doc) scanAddresses() {
 				// "calle mayor 15", "rue des lilas 8": written in lower case,
 				// the number must follow the name directly.
 				nameEnd, caps = d.lowerStreetName(j)
+			} else if caps == 0 {
+				// "via roma 12, 20121 milano": an ambiguous type word in
+				// lower case with no address word before it counts when a
+				// postcode follows.
+				if ne, c := d.lowerStreetName(j); c > 0 {
+					if e, ok := d.houseNumber(ne); ok && d.continuationHasPostcode(e) {
+						nameEnd, caps = ne, c
+					}
+				}
 			}
 			if caps == 0 {
 				break
@@ -298,16 +365,19 @@ func (d *doc) scanAddresses() {
 			if m < n && d.isPunct(m, ',') {
 				m++
 			}
-			if m < n && (d.lw(m) == "nº" || d.lw(m) == "n" || d.lw(m) == "no" || d.lw(m) == "nr" || d.lw(m) == "n°") {
+			if mm := d.numberMarker(m); mm > 0 {
+				m = mm
+			} else if m+1 < n && d.lw(m) == "km" && d.toks[m+1].kind == tNum {
+				// "Ctra. de Valencia km 7,5": a kilometre point is the number.
 				m++
-				if m < n && d.isPunct(m, '.') {
-					m++
-				}
 			}
 			if m < n && d.toks[m].nl {
 				break
 			}
 			if e, ok := d.houseNumber(m); ok {
+				if d.lw(m-1) == "km" && e+2 < n && d.isPunct(e+1, ',') && !d.toks[e+1].sp && d.toks[e+2].kind == tNum && !d.toks[e+2].sp {
+					e += 2 // the decimal part: "km 7,5"
+				}
 				start, end = k, e
 			} else if m > nameEnd && m < n {
 				// "Polígono Industrial La Estación, nave 7, 28320 Pinto": the
@@ -326,6 +396,7 @@ func (d *doc) scanAddresses() {
 			for s > 0 && d.isWord(s-1) && d.toks[s-1].upper && streetAdjectives[d.lw(s-1)] && !d.toks[s].nl {
 				s--
 			}
+			s = d.streetNamePrefix(s)
 			j := k + 1
 			if j < n && d.isPunct(j, '.') && !d.toks[j].sp {
 				j++
@@ -405,8 +476,14 @@ func (d *doc) scanAddresses() {
 			}
 			start, end = k, e
 		}
+		if start < 0 && tk.kind == tWord && tk.upper && !tk.digit {
+			start, end = d.bareStreet(k)
+		}
 		if start < 0 {
 			continue
+		}
+		if d.toks[end].digit && end+1 < n && measureWords[d.lw(end+1)] && !d.toks[end+1].nl {
+			continue // "Marienplatz 8 Uhr": a time, not a house number
 		}
 		d.work++
 		start = d.unitBefore(start)
@@ -416,6 +493,86 @@ func (d *doc) scanAddresses() {
 		k = end
 	}
 	d.scanUnitAddresses()
+}
+
+// streetTitles stand before a person's name in Dutch and German street
+// names ("Burgemeester de Withstraat", "Prins Hendrikkade", "Koningin
+// Wilhelminalaan", "Eerste Helmersstraat", "Kaiser-Friedrich-Ring").
+var streetTitles = set(strings.Fields(`
+burgemeester wethouder prins prinses koning koningin graaf gravin hertog hertogin generaal admiraal kapitein
+dokter dr professor prof pastoor pater kardinaal president minister jonkheer ds sint st mgr
+eerste tweede derde vierde vijfde 1e 2e 3e 4e 5e
+bürgermeister kaiser kaiserin könig königin prinz prinzessin graf herzog kardinal pfarrer doktor sankt
+`))
+
+// streetNamePrefix extends the start s of a compound street name back over
+// the name it honours, on the same line: titles, ordinals, given names and
+// surnames from the lexicon, and particles between them ("Jan van
+// Galenstraat", "Van Baerlestraat", "2e Hugo de Grootstraat").
+func (d *doc) streetNamePrefix(s int) int {
+	lex := d.e.lex
+	best := s
+	for j := s - 1; j >= 0 && s-j <= 4; j-- {
+		if !d.isWord(j) || d.toks[j+1].nl {
+			break
+		}
+		lw := d.lw(j)
+		tk := &d.toks[j]
+		switch {
+		case particles[lw] || lw == "'t":
+			if tk.upper {
+				best = j // "Van Baerlestraat", "De Clercqstraat"
+			}
+			continue
+		case tk.upper && (streetTitles[lw] || lex.given[lw] || lex.surname[lw]) && !lex.stop[lw],
+			ordinalSuffix(lw) && len(lw) <= 3:
+			best = j
+			continue
+		}
+		break
+	}
+	return best
+}
+
+// bareStreet matches a street written without a type word, trusted only
+// when a postcode follows it: "Rokin 75, 1012 KL Amsterdam", "Meir 50, 2000
+// Antwerpen", "Zeil 106, 60313 Frankfurt am Main". The name is one or two
+// capitalised words that are no cue, stop, month or unit word; the
+// postcode is a Dutch one (1234 AB) or one followed by a known town.
+func (d *doc) bareStreet(k int) (int, int) {
+	n := len(d.toks)
+	lex := d.e.lex
+	j := k
+	for ; j < n && j-k < 2 && d.capWord(j) && (j == k || !d.toks[j].nl); j++ {
+		lw := d.lw(j)
+		if lex.stop[lw] || cueWords[lw] != 0 || monthNames[lw] > 0 || unitWords[lw] || measureWords[lw] {
+			return -1, -1
+		}
+		if _, isCue := nameCues[lw]; isCue {
+			return -1, -1
+		}
+	}
+	if j == k || j >= n || d.toks[j].nl {
+		return -1, -1
+	}
+	e, ok := d.houseNumber(j)
+	if !ok || d.toks[j].e-d.toks[j].s > 5 || !d.toks[j].sp {
+		return -1, -1
+	}
+	m := e + 1
+	if m < n && d.isPunct(m, ',') {
+		m++
+	}
+	if m >= n {
+		return -1, -1
+	}
+	if d.nlPostcode(m) > 0 {
+		return k, e
+	}
+	if pe, ok := d.postcodeAhead(m); ok && d.toks[m].kind == tNum && pe > m && d.knownPlace(m+1) {
+		return k, e
+	}
+	return -1, -1
 }
 
 // isHouseNumberStart: a house number that does not continue a number or
@@ -558,7 +715,7 @@ func (d *doc) unitChunk(a, b int) bool {
 
 // areaWords name a colonia, industrial zone or estate that continues an
 // address with its own name.
-var areaWords = set(strings.Fields(`col colonia za zi zac zone polígono poligono urbanización urb quartier lotissement residencia barrio fraccionamiento fracc parque gewerbegebiet`))
+var areaWords = set(strings.Fields(`col colonia za zi zac zone résidence residence cité domaine polígono poligono urbanización urb quartier lotissement residencia barrio fraccionamiento fracc parque gewerbegebiet`))
 
 // ordinalSuffix: digits then an ordinal marker (2º, 3e, 1er, 2nd, 4th, 1ª).
 func ordinalSuffix(w string) bool {
@@ -607,9 +764,14 @@ func (d *doc) addressContinuation(end int) int {
 				break
 			}
 		}
-		// Letter suffix written apart ("3 a", "12 B") or "bis".
-		if pieces == 0 && j == end+1 && d.isWord(j) && d.toks[j].letters == 1 && d.toks[j].upper && !d.toks[j].nl && (j+1 >= n || d.toks[j+1].kind == tPunct || d.toks[j+1].nl) {
+		// Letter suffix written apart ("3 a", "12 B"), "bis", "hs", "III".
+		if pieces == 0 && j == end+1 && d.isWord(j) && !d.toks[j].nl && (d.toks[j].letters == 1 && d.toks[j].upper || houseSuffixes[d.lw(j)] && (!d.toks[j].upper || d.toks[j].allUp)) &&
+			(j+1 >= n || d.toks[j+1].kind == tPunct || d.toks[j+1].nl || d.nlPostcode(j+1) > 0 || d.toks[j+1].kind == tNum) {
 			end = j
+			continue
+		}
+		if pe := d.provinceAt(j); pe > 0 && j == end+1 {
+			end = pe
 			continue
 		}
 		if e, ok := d.postcodeAhead(j); ok {
@@ -715,15 +877,19 @@ func (d *doc) unitAhead(j int) (int, bool) {
 	for e+1 < len(d.toks) && !d.isPunct(e+1, ',') && !d.toks[e+1].nl && e-j < 5 {
 		e++
 	}
-	// Allow trailing '.' in "dcha." but not a sentence end before more words.
-	for e > j && d.isPunct(e, '.') {
-		if d.unitChunk(j, e-1) {
+	// The longest note from j: the chunk may go on with a postcode and town
+	// when no comma separates them ("Calle Mayor 15 1ºB 28013 Madrid").
+	for ; e >= j; e-- {
+		if d.isPunct(e, '.') {
+			// A trailing '.' as in "dcha." but not a sentence end.
+			if e > j && d.unitChunk(j, e-1) {
+				return e, true
+			}
+			continue
+		}
+		if d.unitChunk(j, e) {
 			return e, true
 		}
-		e--
-	}
-	if d.unitChunk(j, e) {
-		return e, true
 	}
 	return 0, false
 }
@@ -741,34 +907,72 @@ func (d *doc) cityAhead(j int) (int, bool) {
 		}
 		return 0, false
 	}
-	if lw := d.lw(j); d.e.lex.stop[lw] && !d.e.lex.place1[lw] && !(cityArticles[lw] && d.capWord(j+1) && !d.toks[j+1].nl) {
+	lw := d.lw(j)
+	if d.e.lex.stop[lw] && !d.e.lex.place1[lw] && !(cityArticles[lw] && d.capWord(j+1) && !d.toks[j+1].nl) {
 		return 0, false
 	}
+	if !d.knownPlace(j) && d.notTownWord(j, false) {
+		return 0, false
+	}
+	if l, kind := d.phraseAt(j); kind == 'p' && l > 1 {
+		return d.districtNumber(j + l - 1), true
+	}
+	// After a known town only a district word continues it ("Amsterdam
+	// Noord"); what else is capitalised is the sentence going on ("Madrid
+	// Gracias", "Milano Ciao Marco").
+	known := d.e.lex.place1[lw] || addressCountries[lw]
+	saint := saintWords[lw]
 	e := j
 	words := 1
 	for e+1 < len(d.toks) && words < 5 && !d.toks[e+1].nl {
 		nx := e + 1
 		if d.capWord(nx) {
+			if known && !districtWords[d.lw(nx)] || !known && d.notTownWord(nx, !saint) {
+				break
+			}
 			e = nx
 			words++
 			continue
 		}
-		if d.isWord(nx) && streetConnectors[d.lw(nx)] && d.capWord(nx+1) && !d.toks[nx+1].nl {
+		if d.isWord(nx) && streetConnectors[d.lw(nx)] && d.capWord(nx+1) && !d.toks[nx+1].nl && !d.notTownWord(nx+1, false) {
 			e = nx + 1
 			words += 2
 			continue
 		}
-		if d.isWord(nx) && (d.lw(nx) == "im" || d.lw(nx) == "am" || d.lw(nx) == "an" || d.lw(nx) == "upon" || d.lw(nx) == "on") && d.capWord(nx+1) {
+		if d.isWord(nx) && (d.lw(nx) == "im" || d.lw(nx) == "am" || d.lw(nx) == "an" || d.lw(nx) == "upon" || d.lw(nx) == "on") && d.capWord(nx+1) && !d.notTownWord(nx+1, false) {
 			e = nx + 1
 			words += 2
 			continue
 		}
 		break
 	}
+	return d.districtNumber(e), true
+}
+
+// districtWords continue a known town's name.
+var districtWords = set(strings.Fields(`noord zuid oost west centrum centro nord süd sud ost est ovest mitte city centre center centraal centrale stad norte sur oeste`))
+
+// notTownWord reports whether word j cannot be part of a town's name: a
+// stop, cue, greeting or sign-off word, a month, or (when names is set) a
+// given name, which after a town starts the next sentence or a signature.
+func (d *doc) notTownWord(j int, names bool) bool {
+	lw := d.lw(j)
+	lex := d.e.lex
+	if lex.stop[lw] && !cityArticles[lw] || cueWords[lw] != 0 || monthNames[lw] > 0 || titleWords[lw] {
+		return true
+	}
+	if _, ok := nameCues[lw]; ok && !cityArticles[lw] && !streetConnectors[lw] {
+		return true
+	}
+	return names && lex.given[lw] && !lex.surname[lw] && !lex.place1[lw]
+}
+
+// districtNumber extends a town ending at e over a district number ("Dublin 6").
+func (d *doc) districtNumber(e int) int {
 	if e+1 < len(d.toks) && d.toks[e+1].kind == tNum && d.toks[e+1].e-d.toks[e+1].s <= 2 && !d.toks[e+1].nl {
 		e++
 	}
-	return e, true
+	return e
 }
 
 // postcodeAhead matches a postcode (and the city after it, or before it
@@ -782,9 +986,9 @@ func (d *doc) postcodeAhead(j int) (int, bool) {
 	cityAfter := func(e int) (int, bool) {
 		if e+1 < n && !d.toks[e+1].nl {
 			if ce, ok := d.cityAhead(e + 1); ok {
-				// Province in brackets right after: "(MI)".
-				if ce+3 < n && d.isPunct(ce+1, '(') && d.isWord(ce+2) && d.toks[ce+2].allUp && d.isPunct(ce+3, ')') {
-					ce += 3
+				// Province in brackets right after: "(MI)", "(Málaga)".
+				if pe := d.provinceAt(ce + 1); pe > 0 {
+					ce = pe
 				}
 				return ce, true
 			}
@@ -799,18 +1003,27 @@ func (d *doc) postcodeAhead(j int) (int, bool) {
 			}
 		}
 	}
+	if pe := d.nlPostcode(j); pe > 0 {
+		if ce, ok := cityAfter(pe); ok {
+			return ce, true
+		}
+		return pe, true
+	}
 	if tk.kind == tNum {
 		l := tk.e - tk.s
 		if l == 5 || l == 4 {
-			// NL: 1234 AB
-			if l == 4 && j+1 < n && d.isWord(j+1) && d.toks[j+1].allUp && d.toks[j+1].letters == 2 && !d.toks[j+1].digit && !d.toks[j+1].nl {
-				if ce, ok := cityAfter(j + 1); ok {
-					return ce, true
-				}
-				return j + 1, true
-			}
 			if ce, ok := cityAfter(j); ok {
 				return ce, true
+			}
+			// "28013, Madrid": a known town after a comma.
+			if j+2 < n && d.isPunct(j+1, ',') && !d.toks[j+2].nl && d.knownPlace(j+2) {
+				if ce, ok := d.cityAhead(j + 2); ok {
+					return ce, true
+				}
+			}
+			// A five-digit postcode that closes the address ("Madrid 28013").
+			if l == 5 && (j+1 >= n || d.toks[j+1].nl || d.isPunct(j+1, ',') || d.isPunct(j+1, '.') || d.isPunct(j+1, ')')) {
+				return j, true
 			}
 		}
 		return 0, false
@@ -846,6 +1059,63 @@ func (d *doc) postcodeAhead(j int) (int, bool) {
 		}
 	}
 	return 0, false
+}
+
+// twoLetterWords are words that a lower-case "1234 ab" must not be.
+var twoLetterWords = set(strings.Fields(`en of op te in is at to on de la le el il et am im zu da do du je ik we me my an as or so om al er ze na nu bij`))
+
+// nlPostcode returns the last token of a Dutch postcode at j ("1234 AB",
+// "1234AB", lower case "1234 ab" where a town, punctuation or the line's end
+// follows), or 0.
+func (d *doc) nlPostcode(j int) int {
+	n := len(d.toks)
+	if j >= n {
+		return 0
+	}
+	tk := &d.toks[j]
+	if tk.kind == tNum && tk.e-tk.s == 4 && j+1 < n && d.isWord(j+1) && !d.toks[j+1].nl {
+		nx := &d.toks[j+1]
+		if nx.letters != 2 || nx.digit || nx.e-nx.s != 2 {
+			return 0
+		}
+		if nx.allUp {
+			return j + 1
+		}
+		lw := d.lw(j + 1)
+		if !nx.upper && !twoLetterWords[lw] && (j+2 >= n || d.toks[j+2].nl || d.toks[j+2].kind == tPunct || d.knownPlace(j+2)) {
+			return j + 1
+		}
+		return 0
+	}
+	if tk.kind == tWord && tk.e-tk.s == 6 && tk.letters == 2 {
+		w := d.tokText(j)
+		if isDigit(w[0]) && isDigit(w[1]) && isDigit(w[2]) && isDigit(w[3]) && (isUpper(w[4]) && isUpper(w[5]) || isLower(w[4]) && isLower(w[5])) {
+			return j
+		}
+	}
+	return 0
+}
+
+// provinceAt matches a province or region in brackets at j: "(MI)",
+// "(Málaga)", "(Madrid)"; it returns the closing bracket's token or 0.
+func (d *doc) provinceAt(j int) int {
+	n := len(d.toks)
+	if j+2 >= n || !d.isPunct(j, '(') || d.toks[j].nl || !d.isWord(j+1) {
+		return 0
+	}
+	if d.toks[j+1].allUp && d.toks[j+1].letters == 2 && d.isPunct(j+2, ')') {
+		return j + 2
+	}
+	if d.capWord(j+1) && d.knownPlace(j+1) {
+		e := j + 1
+		if l, kind := d.phraseAt(j + 1); kind == 'p' {
+			e = j + l
+		}
+		if e+1 < n && d.isPunct(e+1, ')') {
+			return e + 1
+		}
+	}
+	return 0
 }
 
 // ukOutward: A9, A9A, A99, AA9, AA9A, AA99 (UK); A9A (Canada FSA); A99 (Eircode routing key).

@@ -120,3 +120,87 @@ func TestIBANShapedLookalikesAreClean(t *testing.T) {
 		{"es", "IBAN ES12 3456 7890 1234 5678 9012 mal; mi móvil es 612 345 678", []string{"PHONE:612 345 678"}},
 	})
 }
+
+func TestAddressLayoutsByLanguage(t *testing.T) {
+	t.Parallel()
+	runCases(t, []detectCase{
+		// es: calle/avenida/plaza/paseo + número, piso/puerta, CP, provincia.
+		{"es", "Vivo en la calle Mayor número 15, Madrid", []string{"ADDRESS:calle Mayor número 15, Madrid"}},
+		{"es", "Calle Velázquez, número 50, Madrid", []string{"ADDRESS:Calle Velázquez, número 50, Madrid"}},
+		{"es", "P.º de la Castellana 100, 28046 Madrid", []string{"ADDRESS:P.º de la Castellana 100, 28046 Madrid"}},
+		{"es", "Avinguda Diagonal 211, 08018 Barcelona", []string{"ADDRESS:Avinguda Diagonal 211, 08018 Barcelona"}},
+		{"es", "Passeig de Gràcia 43, 08007 Barcelona", []string{"ADDRESS:Passeig de Gràcia 43, 08007 Barcelona"}},
+		{"es", "Plaça de Catalunya 1, Barcelona", []string{"ADDRESS:Plaça de Catalunya 1, Barcelona"}},
+		{"es", "Av. Paseo de la Reforma No. 222, Juárez, 06600 Ciudad de México", []string{"ADDRESS:Av. Paseo de la Reforma No. 222, Juárez, 06600 Ciudad de México"}},
+		{"es", "Calle Mayor 15 1ºB 28013 Madrid", []string{"ADDRESS:Calle Mayor 15 1ºB 28013 Madrid"}},
+		{"es", "Calle Mayor 15, 2º D, 28013, Madrid", []string{"ADDRESS:Calle Mayor 15, 2º D, 28013, Madrid"}},
+		{"es", "Calle Mayor 15, 2º D, Madrid 28013", []string{"ADDRESS:Calle Mayor 15, 2º D, Madrid 28013"}},
+		{"es", "Dirección: Calle Jazmín 22, Urbanización Los Pinos, 29680 Estepona (Málaga)", []string{"ADDRESS:Calle Jazmín 22, Urbanización Los Pinos, 29680 Estepona (Málaga)"}},
+		{"es", "Calle Arenal 9 (Madrid), pero no estoy los lunes.", []string{"ADDRESS:Calle Arenal 9 (Madrid)"}},
+		{"es", "Ctra. de Valencia km 7,5, 28031 Madrid", []string{"ADDRESS:Ctra. de Valencia km 7,5, 28031 Madrid"}},
+		{"es", "Mándalo a Calle Mayor 15, Juan estará en casa.", []string{"ADDRESS:Calle Mayor 15", "PERSON:Juan"}},
+		{"es", "C/ Sierpes 48, 41004 Sevilla. Gracias", []string{"ADDRESS:C/ Sierpes 48, 41004 Sevilla"}},
+		{"es", "envíalo a calle de la paz 8, valencia", []string{"ADDRESS:calle de la paz 8, valencia"}},
+		// nl: straat/laan/weg/gracht + huisnummer (toevoeging) + postcode 1234 AB + plaats.
+		{"nl", "Het adres: Van Baerlestraat 92-1, 1071 BB Amsterdam", []string{"ADDRESS:Van Baerlestraat 92-1, 1071 BB Amsterdam"}},
+		{"nl", "Graag bezorgen op Burgemeester de Withstraat 14, 5621 AB Eindhoven", []string{"ADDRESS:Burgemeester de Withstraat 14, 5621 AB Eindhoven"}},
+		{"nl", "Afleveradres: Jan van Galenstraat 45-III, 1056 BK Amsterdam", []string{"ADDRESS:Jan van Galenstraat 45-III, 1056 BK Amsterdam"}},
+		{"nl", "Graag naar Prins Hendrikkade 33, Amsterdam", []string{"ADDRESS:Prins Hendrikkade 33, Amsterdam"}},
+		{"nl", "Eerste Helmersstraat 100, 1054 DZ Amsterdam", []string{"ADDRESS:Eerste Helmersstraat 100, 1054 DZ Amsterdam"}},
+		{"nl", "2e Hugo de Grootstraat 12, Amsterdam", []string{"ADDRESS:2e Hugo de Grootstraat 12, Amsterdam"}},
+		{"nl", "Koningin Wilhelminalaan 10, 3527 LA Utrecht", []string{"ADDRESS:Koningin Wilhelminalaan 10, 3527 LA Utrecht"}},
+		{"nl", "Kerkstraat 12 A, 1234AB Utrecht", []string{"ADDRESS:Kerkstraat 12 A, 1234AB Utrecht"}},
+		{"nl", "Kerkstraat 12-III, 1071 AB Amsterdam", []string{"ADDRESS:Kerkstraat 12-III, 1071 AB Amsterdam"}},
+		{"nl", "Keizersgracht 452 hs, 1016 GD Amsterdam", []string{"ADDRESS:Keizersgracht 452 hs, 1016 GD Amsterdam"}},
+		{"nl", "Mijn nieuwe adres: Molenweg 3, 5 hoog, Rotterdam", []string{"ADDRESS:Molenweg 3, 5 hoog, Rotterdam"}},
+		{"nl", "Rokin 75, 1012 KL Amsterdam", []string{"ADDRESS:Rokin 75, 1012 KL Amsterdam"}},
+		{"nl", "Mijn adres is Spui 21, 1012 WX Amsterdam.", []string{"ADDRESS:Spui 21, 1012 WX Amsterdam"}},
+		{"nl", "Meir 50, 2000 Antwerpen", []string{"ADDRESS:Meir 50, 2000 Antwerpen"}},
+		{"nl", "kerkstraat 12, 1234 ab utrecht", []string{"ADDRESS:kerkstraat 12, 1234 ab utrecht"}},
+		{"nl", "Adres: Kerkstraat 12\n1234AB  Utrecht", []string{"ADDRESS:Kerkstraat 12\n1234AB  Utrecht"}},
+		{"nl", "Stuur naar Oranjestraat 7 t.a.v. Pieter Visser", []string{"ADDRESS:Oranjestraat 7", "PERSON:Pieter Visser"}},
+		// it: via/viale/piazza/corso + civico + CAP + città (provincia).
+		{"it", "Via G. Verdi 7, Parma", []string{"ADDRESS:Via G. Verdi 7, Parma"}},
+		{"it", "Via S. Francesco 3, 35121 Padova", []string{"ADDRESS:Via S. Francesco 3, 35121 Padova"}},
+		{"it", "Vico II San Nicola alla Carità 3, Napoli", []string{"ADDRESS:Vico II San Nicola alla Carità 3, Napoli"}},
+		{"it", "Lungotevere Flaminio 22, 00196 Roma", []string{"ADDRESS:Lungotevere Flaminio 22, 00196 Roma"}},
+		{"it", "Circonvallazione Nomentana 100, 00162 Roma", []string{"ADDRESS:Circonvallazione Nomentana 100, 00162 Roma"}},
+		{"it", "Via Roma civico 12, Torino", []string{"ADDRESS:Via Roma civico 12, Torino"}},
+		{"it", "via roma 12, 20121 milano", []string{"ADDRESS:via roma 12, 20121 milano"}},
+		{"it", "Via Roma snc, 09010 Pula (CA)", []string{"ADDRESS:Via Roma snc, 09010 Pula (CA)"}},
+		{"it", "Frazione San Pietro 4, 12010 Valdieri", []string{"ADDRESS:Frazione San Pietro 4, 12010 Valdieri"}},
+		{"it", "Spedire a Via Verdi 3, Marco sarà a casa dopo le 18.", []string{"ADDRESS:Via Verdi 3", "PERSON:Marco"}},
+		// de/fr/en layouts of the same kind.
+		{"de", "Zeil 106, 60313 Frankfurt am Main", []string{"ADDRESS:Zeil 106, 60313 Frankfurt am Main"}},
+		{"fr", "Résidence Les Pins, bât. B, 12 allée des Tilleuls, 33600 Pessac", []string{"ADDRESS:Résidence Les Pins, bât. B, 12 allée des Tilleuls, 33600 Pessac"}},
+	})
+}
+
+// TestAddressEnds: an address stops where the sentence goes on; a greeting,
+// a sign-off or a name after the city is not part of it.
+func TestAddressEnds(t *testing.T) {
+	t.Parallel()
+	runCases(t, []detectCase{
+		{"es", "Calle Mayor 15, 28013 Madrid Gracias por todo", []string{"ADDRESS:Calle Mayor 15, 28013 Madrid"}},
+		{"es", "Calle Mayor 15, Madrid Saludos, Pedro", []string{"ADDRESS:Calle Mayor 15, Madrid", "PERSON:Pedro"}},
+		{"it", "Via Roma 12, 20121 Milano Grazie mille", []string{"ADDRESS:Via Roma 12, 20121 Milano"}},
+		{"it", "Via Roma 12, Milano Ciao Marco", []string{"ADDRESS:Via Roma 12, Milano", "PERSON:Marco"}},
+		{"de", "Hauptstraße 5, 10115 Berlin Vielen Dank", []string{"ADDRESS:Hauptstraße 5, 10115 Berlin"}},
+		{"nl", "Kerkstraat 12, 1234 AB Utrecht Groetjes Anna", []string{"ADDRESS:Kerkstraat 12, 1234 AB Utrecht", "PERSON:Anna"}},
+		{"fr", "12 rue de la Paix, 75002 Paris Merci beaucoup", []string{"ADDRESS:12 rue de la Paix, 75002 Paris"}},
+		{"en", "12 Elm Road, London Thanks a lot", []string{"ADDRESS:12 Elm Road, London"}},
+		{"it", "Via Roma 12\n20121 Milano\nMario Rossi", []string{"ADDRESS:Via Roma 12\n20121 Milano", "PERSON:Mario Rossi"}},
+		{"nl", "Kerkstraat 12\n1234 AB Utrecht\nJan de Vries", []string{"ADDRESS:Kerkstraat 12\n1234 AB Utrecht", "PERSON:Jan de Vries"}},
+		// Not addresses.
+		{"de", "Ist die Filiale am Marienplatz 8 Uhr geöffnet?", nil},
+		{"nl", "De winkel op de Kalverstraat is om 9 uur open.", nil},
+		{"it", "Ho pagato 12 euro via PayPal", nil},
+		{"it", "Il negozio di Via Roma è chiuso.", nil},
+		{"it", "Ordine 1234 via corriere espresso", nil},
+		{"it", "Vi ho scritto via WhatsApp 3 volte", nil},
+		{"es", "La tienda de la calle Preciados abre a las 10", nil},
+		{"es", "Tengo 2 calles más abajo la tienda.", nil},
+		{"nl", "Ik heb artikel 4411 en 4412 besteld", nil},
+		{"nl", "Bestelling 12, 1234 stuks", nil},
+	})
+}
