@@ -504,3 +504,47 @@ func TestBatchCheck(t *testing.T) {
 		t.Fatalf("tokenvault recording consent: %v, want PermissionDenied", err)
 	}
 }
+
+// TestHistoryPages: the history pages newest first with page tokens bound
+// to their query; a token that was changed or belongs to another query is
+// refused.
+func TestHistoryPages(t *testing.T) {
+	h := sqlite(t)
+	ctx := h.customer("cus_1")
+	n := shown(h.notice(t, "marketing"), "en")
+	var want []string
+	for i := range 5 {
+		var id string
+		if i%2 == 0 {
+			id = h.grant(t, ctx, &consentv1.GrantConsentRequest{PurposeId: "marketing", Notice: n, RequestId: "h" + string(rune('0'+i))}).GetRecord().GetRecordId()
+		} else {
+			w, err := h.gw().WithdrawConsent(ctx, &consentv1.WithdrawConsentRequest{PurposeId: "marketing", Channel: consentv1.Channel_CHANNEL_WEB, RequestId: "h" + string(rune('0'+i))})
+			if err != nil {
+				t.Fatal(err)
+			}
+			id = w.GetRecord().GetRecordId()
+		}
+		want = append([]string{id}, want...)
+	}
+	var got []string
+	token := ""
+	for {
+		resp, err := h.gw().ListConsentRecords(ctx, &consentv1.ListConsentRecordsRequest{PurposeId: "marketing", PageSize: 2, PageToken: token})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range resp.GetRecords() {
+			got = append(got, r.GetRecordId())
+		}
+		if token = resp.GetNextPageToken(); token == "" {
+			break
+		}
+		_, err = h.gw().ListConsentRecords(ctx, &consentv1.ListConsentRecordsRequest{PurposeId: "analytics", PageSize: 2, PageToken: token})
+		wantErr(t, "token of another query", err, codes.InvalidArgument, reasons.PageTokenInvalid)
+		_, err = h.gw().ListConsentRecords(ctx, &consentv1.ListConsentRecordsRequest{PurposeId: "marketing", PageSize: 2, PageToken: token[:len(token)-2] + "AA"})
+		wantErr(t, "changed token", err, codes.InvalidArgument, reasons.PageTokenInvalid)
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("history (-want +got):\n%s", diff)
+	}
+}

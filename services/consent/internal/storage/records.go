@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 
@@ -192,22 +193,23 @@ type Page struct {
 // Records returns up to limit of the subject's records (of one purpose, if
 // purpose is set), newest first, after page.
 func (s *Store) Records(ctx context.Context, q Q, subject, purpose string, page Page, limit int) ([]Record, error) {
+	// Numbered parameters throughout ($N, which both dialects take): the
+	// cursor's time appears twice.
 	var where strings.Builder
 	args := []any{subject}
 	where.WriteString(`subject = $1`)
 	if purpose != "" {
 		args = append(args, purpose)
-		where.WriteString(` AND purpose_id = $2`)
+		fmt.Fprintf(&where, ` AND purpose_id = $%d`, len(args))
 	}
 	if page.ID != "" {
-		n := len(args)
 		args = append(args, us(page.Time), page.ID)
-		where.WriteString(` AND (record_time < ` + s.db.Placeholders(n+1, 1) + ` OR (record_time = ` + s.db.Placeholders(n+1, 1) +
-			` AND record_id < ` + s.db.Placeholders(n+2, 1) + `))`)
+		n := len(args)
+		fmt.Fprintf(&where, ` AND (record_time < $%d OR (record_time = $%d AND record_id < $%d))`, n-1, n-1, n)
 	}
 	args = append(args, limit)
 	rows, err := q.QueryContext(ctx, `SELECT `+recordColumns+` FROM consent_records WHERE `+where.String()+
-		` ORDER BY record_time DESC, record_id DESC LIMIT `+s.db.Placeholders(len(args), 1), args...)
+		fmt.Sprintf(` ORDER BY record_time DESC, record_id DESC LIMIT $%d`, len(args)), args...)
 	if err != nil {
 		return nil, store.MapError(err)
 	}
