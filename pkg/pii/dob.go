@@ -1,5 +1,7 @@
 package pii
 
+import "strings"
+
 // Dates of birth: a date with a year that a birth cue ("DOB", "born",
 // "geb.", "née le", "nacida el", "geboren op", "nata il", a form line)
 // introduces. Other dates (orders, deliveries, expiry) are not labelled, so
@@ -10,6 +12,11 @@ var birthCues = map[string]bool{
 	"geb": true, "geboren": true, "geburtsdatum": true, "geburtstag": true, "geb.-datum": true, "geburtstdatum": true,
 	"né": true, "née": true, "naissance": true, "anniversaire": true, "nee": true,
 	"nacido": true, "nacida": true, "nacimiento": true, "cumpleaños": true, "nací": true, "naci": true, "nac": true,
+	"nació": true, "nacio": true, "nacieron": true, "nacimos": true, "naciste": true, "nacidos": true, "nacidas": true,
+	"nés": true, "nées": true, "nate": true, "geburtsdaten": true, "birthdates": true, "geboortedata": true,
+	// "came into the world", "zur Welt", "venue au monde", "vino al mundo",
+	// "venuta al mondo", "ter wereld": only after their preposition (bornWorld).
+	"world": true, "welt": true, "monde": true, "mundo": true, "mondo": true, "wereld": true,
 	"geboortedatum": true, "verjaardag": true, "geb.datum": true,
 	"nato": true, "nata": true, "nascita": true, "compleanno": true, "nati": true,
 }
@@ -52,7 +59,22 @@ var dateFillers = map[string]bool{
 	"er": true, "sie": true, "hij": true, "zij": true, "ze": true, "il/elle": true, "elle": true, "él": true, "ella": true,
 	"lui": true, "lei": true, "we": true, "she": true, "he": true, "they": true, "are": true, "were": true,
 	"wurde": true, "wurden": true, "werd": true, "is:": true, "d'anniversaire": true, "naissance": true, "nascita": true,
-	"nacimiento": true, "birth": true, "geburt": true,
+	"nacimiento": true, "birth": true, "geburt": true, "for": true, "both": true, "beide": true, "me": true,
+	"us": true, "uns": true, "nous": true, "noi": true, "ons": true, "ambos": true, "entrambi": true, "two": true,
+	"für": true, "pour": true, "para": true, "per": true, "voor": true, "all": true, "tutti": true, "todos": true,
+	"alle": true, "tous": true, "dates": true, "daten": true,
+}
+
+// worldCues are "world" in the six languages; they are birth cues after
+// their preposition ("into the world", "zur Welt", "au monde", "al mundo",
+// "al mondo", "ter wereld"). backward says the date comes before the cue
+// ("kam am 4. Mai 2010 zur Welt"), as it does for a final "geboren".
+var worldCues = map[string]struct {
+	prep     string
+	backward bool
+}{
+	"world": {"the", false}, "welt": {"zur", true}, "monde": {"au", false}, "mundo": {"al", false},
+	"mondo": {"al", false}, "wereld": {"ter", true},
 }
 
 func (d *doc) scanDOB() {
@@ -68,6 +90,26 @@ func (d *doc) scanDOB() {
 		// "anniversaire de mariage" is a wedding anniversary.
 		if d.lw(k) == "anniversaire" && k+2 < n && d.lw(k+2) == "mariage" {
 			continue
+		}
+		backward := d.lw(k) == "geboren"
+		if wc, ok := worldCues[d.lw(k)]; ok {
+			if k == 0 || d.lw(k-1) != wc.prep {
+				continue
+			}
+			backward = wc.backward
+		}
+		// A cue after its date: "Ich bin am 03.11.1969 geboren", "Mijn
+		// dochter is op 4 mei 2010 geboren", "kam am 4. Mai 2010 zur Welt".
+		if backward {
+			p := k - 1
+			if _, ok := worldCues[d.lw(k)]; ok {
+				p = k - 2
+			}
+			if s, ok := d.dateEndingAt(p); ok {
+				d.add(d.toks[s].s, d.toks[p].e, DateOfBirth, 0.85, "dob-context")
+				k = d.moreBirthDates(k)
+				continue
+			}
 		}
 		// Up to eight tokens later, skipping fillers and punctuation.
 		for j, seen := k+1, 0; j < n && seen < 8; j++ {
@@ -91,6 +133,23 @@ func (d *doc) scanDOB() {
 			seen++
 		}
 	}
+}
+
+// dateEndingAt finds a date whose last token is p, starting at most eight
+// tokens before it, and returns its first token.
+func (d *doc) dateEndingAt(p int) (int, bool) {
+	if p < 0 || p >= len(d.toks) || d.toks[p].kind == tPunct {
+		return 0, false
+	}
+	for j := p; j >= 0 && j >= p-8; j-- {
+		if e, ok := d.dateAt(j); ok && e == p {
+			return j, true
+		}
+		if d.toks[j].nl {
+			break
+		}
+	}
+	return 0, false
 }
 
 func (d *doc) numTok(k, minLen, maxLen int) (int, bool) {
@@ -234,18 +293,52 @@ var otherDateCues = map[string]bool{
 	"gekocht": true, "comprato": true, "ships": true, "dispatched": true, "verschickt": true, "envoyé": true,
 }
 
+// startsRelation reports whether token j starts "my wife", "mein Mann",
+// "ma fille", "mi hijo", "mijn man", "mio marito" (a possessive and a
+// word), or "and"/"und"/"et"/"y"/"en"/"e" before one.
+func (d *doc) startsRelation(j int) bool {
+	if j < len(d.toks) && (d.lw(j) == "and" || d.lw(j) == "und" || d.lw(j) == "et" || d.lw(j) == "y" || d.lw(j) == "en" || d.lw(j) == "e") {
+		j++
+	}
+	return j+1 < len(d.toks) && possessive[d.lw(j)] && kinWords[d.lw(j+1)]
+}
+
+// kinWords name the relatives whose birth dates customers give with
+// their own.
+var kinWords = set(strings.Fields(`
+wife husband son daughter mum mom mother dad father brother sister partner boyfriend girlfriend grandma grandmother
+grandad grandfather grandson granddaughter child children kid kids baby twin twins aunt uncle niece nephew cousin spouse
+mann frau sohn tochter mutter vater bruder schwester partnerin freund freundin oma opa enkel enkelin kind kinder zwillinge
+tante onkel ehemann ehefrau
+mari femme fils fille mère père frère sœur soeur compagnon compagne conjoint conjointe enfant enfants bébé grand-mère grand-père
+marido esposo esposa mujer hijo hija madre padre hermano hermana pareja novio novia abuela abuelo hijos hijas bebé
+man vrouw zoon dochter moeder vader broer zus vriend vriendin oma opa kinderen
+marito moglie figlio figlia fratello sorella compagno compagna nonna nonno bambino bambina figli figlie
+`))
+
 // moreBirthDates continues a list of birth dates in one sentence ("I was
 // born on 03.11.1969, my wife on 21 January 1972"): further dates count
 // while no other date cue comes between. It returns the last token used.
 func (d *doc) moreBirthDates(end int) int {
 	last := end
+	crossed := false
 	for j, words := end+1, 0; j < len(d.toks) && words < 8; j++ {
 		tk := &d.toks[j]
 		if tk.nl {
-			break
+			// A new line may go on with a relative's date, once.
+			if crossed || !d.startsRelation(j) {
+				break
+			}
+			crossed, words = true, 4
 		}
 		if tk.kind == tPunct {
 			if c := d.text[tk.s]; c == '.' || c == '!' || c == '?' || c == ';' {
+				// "I was born on 03.11.1969. My wife on 21 January 1972.":
+				// the next sentence may go on with a relative's date.
+				if c == '.' && !crossed && j+1 < len(d.toks) && d.startsRelation(j+1) {
+					crossed, words = true, 4
+					continue
+				}
 				break
 			}
 			continue

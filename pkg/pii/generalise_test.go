@@ -204,3 +204,37 @@ func TestAddressEnds(t *testing.T) {
 		{"nl", "Bestelling 12, 1234 stuks", nil},
 	})
 }
+
+func TestBirthDatesRelativeToAPerson(t *testing.T) {
+	t.Parallel()
+	runCases(t, []detectCase{
+		{"en", "I was born on 03.11.1969. My wife on 21 January 1972.", []string{"DATE_OF_BIRTH:03.11.1969", "DATE_OF_BIRTH:21 January 1972"}},
+		{"en", "DOB for both: me 03/11/1969, my wife 21/01/1972", []string{"DATE_OF_BIRTH:03/11/1969", "DATE_OF_BIRTH:21/01/1972"}},
+		{"de", "Ich bin am 03.11.1969 geboren, meine Frau am 21.01.1972.", []string{"DATE_OF_BIRTH:03.11.1969", "DATE_OF_BIRTH:21.01.1972"}},
+		{"de", "Meine Tochter kam am 4. Mai 2010 zur Welt.", []string{"DATE_OF_BIRTH:4. Mai 2010"}},
+		{"fr", "Je suis née le 3 mars 1980, mon mari le 12 juin 1978.", []string{"DATE_OF_BIRTH:3 mars 1980", "DATE_OF_BIRTH:12 juin 1978"}},
+		{"fr", "Ma fille est venue au monde le 4 mai 2010.", []string{"DATE_OF_BIRTH:4 mai 2010"}},
+		{"es", "Nací el 3 de marzo de 1980 y mi marido el 12 de junio de 1978.", []string{"DATE_OF_BIRTH:3 de marzo de 1980", "DATE_OF_BIRTH:12 de junio de 1978"}},
+		{"es", "Mi hijo nació el 4/5/2010.", []string{"DATE_OF_BIRTH:4/5/2010"}},
+		{"es", "Mi madre vino al mundo el 2 de febrero de 1950.", []string{"DATE_OF_BIRTH:2 de febrero de 1950"}},
+		{"it", "Sono nata il 3 marzo 1980, mio marito il 12 giugno 1978.", []string{"DATE_OF_BIRTH:3 marzo 1980", "DATE_OF_BIRTH:12 giugno 1978"}},
+		{"it", "Mia figlia è venuta al mondo il 4 maggio 2010.", []string{"DATE_OF_BIRTH:4 maggio 2010"}},
+		{"nl", "Ik ben geboren op 3 maart 1980 en mijn man op 12 juni 1978.", []string{"DATE_OF_BIRTH:3 maart 1980", "DATE_OF_BIRTH:12 juni 1978"}},
+		{"nl", "Mijn dochter is op 4 mei 2010 geboren.", []string{"DATE_OF_BIRTH:4 mei 2010"}},
+		{"nl", "Mijn zoon kwam op 4 mei 2010 ter wereld.", []string{"DATE_OF_BIRTH:4 mei 2010"}},
+		// Other dates of people are no birth dates.
+		{"en", "My wife ordered it on 21 January 2024.", nil},
+		{"en", "I was born in 1980 and have shopped here since 2001.", nil},
+		{"de", "Ich bin am 03.11.2024 umgezogen, meine Frau am 05.11.2024.", nil},
+		{"de", "Meine Frau hat am 21.01. Geburtstag, bestellt am 02.01.2024.", nil},
+		{"es", "Mi marido lo pidió el 12 de junio de 2024.", nil},
+		{"nl", "Mijn man is op 4 mei 2024 verhuisd.", nil},
+		{"it", "Mio marito l'ha ordinato il 12 giugno 2024.", nil},
+		{"fr", "Je suis née un 3 mars ; la commande date du 12 juin 2024.", nil},
+		// The next sentence goes on with a relative, not with an order.
+		{"en", "My DOB is 03.11.1969. My wife ordered on 21 January 2024.", []string{"DATE_OF_BIRTH:03.11.1969"}},
+		{"en", "I was born on 03.11.1969.\nMy order 12/05/2024 is late.", []string{"DATE_OF_BIRTH:03.11.1969"}},
+		{"nl", "Ik ben op 3 november 1969 geboren. Mijn pakket van 12 mei 2024 is zoek.", []string{"DATE_OF_BIRTH:3 november 1969"}},
+		{"de", "Ich bin am 3.11.1969 geboren. Mein Paket kam am 12.05.2024 an.", []string{"DATE_OF_BIRTH:3.11.1969"}},
+	})
+}
