@@ -66,7 +66,7 @@ func (c *clock) freeze() {
 // chain over mTLS with the pkg/enduser table) on one database, with the
 // stand-in vault, the dev mailbox and counters of evaluated secrets.
 type harness struct {
-	t        *testing.T
+	t        testing.TB
 	db       *store.DB
 	app      *app.App
 	vault    *contactstest.Vault
@@ -86,7 +86,7 @@ type options struct {
 	domain   *auth.Config
 }
 
-func newHarness(t *testing.T, db *store.DB, opt options) *harness {
+func newHarness(t testing.TB, db *store.DB, opt options) *harness {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	h := &harness{t: t, db: db, clock: &clock{}, pki: servertest.NewPKI(t), conns: map[string]*grpc.ClientConn{}}
@@ -342,7 +342,7 @@ func infoOf(err error) *errdetails.ErrorInfo {
 
 func status(err error) codes.Code { return grpcstatus.Code(err) }
 
-func newKeyring(t *testing.T) *keys.Local {
+func newKeyring(t testing.TB) *keys.Local {
 	t.Helper()
 	km, err := keys.NewLocal(filepath.Join(t.TempDir(), "other.json"))
 	if err != nil {
