@@ -27,6 +27,12 @@ import (
 	"github.com/sottohq/sotto/pkg/servertest"
 )
 
+// Reasons of tokenvault's item errors, as the real vault sends them.
+const (
+	vaultInvalidValue = "INVALID_VALUE"
+	vaultUnknownToken = "UNKNOWN_TOKEN"
+)
+
 // Vault is the stand-in.
 type Vault struct {
 	tokenvaultv1.UnimplementedTokenVaultServiceServer
@@ -105,7 +111,7 @@ func (v *Vault) Tokenize(_ context.Context, req *tokenvaultv1.TokenizeRequest) (
 		norm, ok := normalise(it.GetDataType(), it.GetValue())
 		if !ok {
 			resp.Results = append(resp.Results, &tokenvaultv1.TokenizeResult{Result: &tokenvaultv1.TokenizeResult_Error{
-				Error: &tokenvaultv1.ItemError{Reason: "INVALID_VALUE", Message: "invalid"}}})
+				Error: &tokenvaultv1.ItemError{Reason: vaultInvalidValue, Message: "invalid"}}})
 			continue
 		}
 		var tok string
@@ -152,7 +158,7 @@ func (v *Vault) RevealMasked(_ context.Context, req *tokenvaultv1.RevealMaskedRe
 		val, ok := v.values[tok]
 		r := &tokenvaultv1.MaskedResult{Token: tok}
 		if !ok {
-			r.Error = &tokenvaultv1.ItemError{Reason: "UNKNOWN_TOKEN", Message: "unknown"}
+			r.Error = &tokenvaultv1.ItemError{Reason: vaultUnknownToken, Message: "unknown"}
 		} else {
 			local, domain, _ := strings.Cut(val, "@")
 			label, tld, _ := strings.Cut(domain, ".")
