@@ -4,6 +4,7 @@
 //	sotto audit verify  verify the audit log: signatures, consistency, every entry
 //	sotto tokenvault rotate-keys  rotate tokenvault's keys, or report the rotation backlog
 //	sotto pii detect|redact  find or pseudonymise PII in JSON lines
+//	sotto consent verify-receipt  verify a consent receipt offline
 package main
 
 import (
@@ -30,6 +31,9 @@ Usage:
   sotto pii detect [flags]     read JSON lines {"id","text","lang"} on stdin, write
                                the PII spans of each
   sotto pii redact [flags]     the same, writing pseudonymised text and its map
+  sotto consent verify-receipt [flags] [FILE]
+                               verify a consent receipt's signature offline
+                               against pinned keys (--audit: and its anchor)
   sotto help                   show this help
 
 Run "sotto <command> -h" for a command's flags.
@@ -60,6 +64,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return tokenvaultRotateKeys(ctx, args[2:], stdout, stderr)
 	case cmd == "pii" && len(args) > 1 && (args[1] == "detect" || args[1] == "redact"):
 		return piiCommand(ctx, args[1], args[2:], os.Stdin, stdout, stderr)
+	case cmd == "consent" && len(args) > 1 && args[1] == "verify-receipt":
+		return consentVerifyReceipt(ctx, args[2:], os.Stdin, stdout, stderr)
 	case cmd == "help" || cmd == "-h" || cmd == "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

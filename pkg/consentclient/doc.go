@@ -1,6 +1,5 @@
 // Package consentclient is how a Sotto service asks the consent service
-// whether it may use a subject's data for a purpose, and how anyone checks a
-// consent receipt offline.
+// whether it may use a subject's data for a purpose.
 //
 // Client.Check answers from a cache that the consent service's change feed
 // (WatchConsentChanges) invalidates: a withdrawal recorded anywhere drops the
@@ -14,6 +13,5 @@
 // legal obligation, as the last catalogue the client saw says, is allowed
 // without the service (the subject's say-so cannot change it).
 //
-// VerifyReceipt checks a signed receipt against pinned keys, with no call to
-// any service (`sotto consent verify-receipt`).
+// Subpackage receipt is the receipt format and its offline verification.
 package consentclient

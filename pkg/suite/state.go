@@ -43,6 +43,12 @@ type State struct {
 	// checkpoint key, every version, read from the key store (not from the
 	// audit service) when the suite started.
 	AuditVerifierKeys []string `json:"audit_verifier_keys"`
+	// ConsentReceiptKeys are the public keys of the consent service's
+	// receipt key, every version, as "<kid>=<base64url Ed25519 key>"
+	// (pkg/consentclient's ParseReceiptKey), read from the key store (not
+	// from the consent service) when the suite started; `sotto consent
+	// verify-receipt` pins them.
+	ConsentReceiptKeys []string `json:"consent_receipt_keys,omitempty"`
 }
 
 // Admin is a staff account's login.

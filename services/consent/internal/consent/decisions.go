@@ -13,7 +13,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/sottohq/sotto/pkg/auditclient"
-	"github.com/sottohq/sotto/pkg/consentclient"
+	creceipt "github.com/sottohq/sotto/pkg/consentclient/receipt"
 	"github.com/sottohq/sotto/pkg/errs"
 	"github.com/sottohq/sotto/pkg/events"
 	"github.com/sottohq/sotto/services/consent/internal/catalogue"
@@ -270,28 +270,28 @@ func (s *Service) record(ctx context.Context, subject string, recs []storage.Rec
 }
 
 // receiptBody is the Kantara Consent Receipt v1.1 of recs.
-func (s *Service) receiptBody(id, subject string, recs []storage.Record, purposes map[string]catalogue.Purpose, jurisdiction, auditID string) consentclient.Receipt {
+func (s *Service) receiptBody(id, subject string, recs []storage.Record, purposes map[string]catalogue.Purpose, jurisdiction, auditID string) creceipt.Receipt {
 	c := s.receipts.Controller()
 	if jurisdiction == "" {
 		jurisdiction = c.Jurisdiction
 	}
 	first := recs[0]
-	r := consentclient.Receipt{
-		Version: consentclient.ReceiptVersion, Jurisdiction: jurisdiction, ConsentTimestamp: first.Time.Unix(),
+	r := creceipt.Receipt{
+		Version: creceipt.ReceiptVersion, Jurisdiction: jurisdiction, ConsentTimestamp: first.Time.Unix(),
 		CollectionMethod: collectionMethod(first.Method, first.Channel), ConsentReceiptID: id, Language: first.NoticeLanguage,
 		PIIPrincipalID: subject, PIIControllers: s.receipts.Controllers(), PolicyURL: c.PolicyURL,
-		Services: []consentclient.ReceiptService{{Service: c.Name}}, SPICat: []string{},
-		Sotto: consentclient.ReceiptExtension{Method: first.Method.String(), Channel: first.Channel.String(),
+		Services: []creceipt.ReceiptService{{Service: c.Name}}, SPICat: []string{},
+		Sotto: creceipt.ReceiptExtension{Method: first.Method.String(), Channel: first.Channel.String(),
 			RecordedByStaff: first.ByStaff, AuditEventID: auditID},
 	}
 	if first.NoticeID != "" {
-		r.Sotto.Notice = &consentclient.ReceiptNotice{NoticeID: first.NoticeID, Version: first.NoticeVersion,
+		r.Sotto.Notice = &creceipt.ReceiptNotice{NoticeID: first.NoticeID, Version: first.NoticeVersion,
 			Language: first.NoticeLanguage, TextSHA256: first.TextSHA256}
 	}
 	termination := "Withdraw at any time in your account or by writing to " + c.Email + "."
 	for _, rec := range recs {
 		p := purposes[rec.Purpose]
-		r.Services[0].Purposes = append(r.Services[0].Purposes, consentclient.ReceiptPurpose{
+		r.Services[0].Purposes = append(r.Services[0].Purposes, creceipt.ReceiptPurpose{
 			Purpose: p.DisplayName, PurposeCategory: []string{p.ID}, ConsentType: "EXPLICIT", PIICategory: []string{},
 			PrimaryPurpose: false, Termination: termination, ThirdPartyDisclosure: p.SaleOrShare,
 			PurposeID: p.ID, LegalBasis: p.Basis.String(), PurposeRevision: rec.PurposeRevision,

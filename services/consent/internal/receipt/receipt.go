@@ -12,7 +12,7 @@ import (
 
 	"github.com/go-jose/go-jose/v4"
 
-	"github.com/sottohq/sotto/pkg/consentclient"
+	creceipt "github.com/sottohq/sotto/pkg/consentclient/receipt"
 	"github.com/sottohq/sotto/pkg/errs"
 	"github.com/sottohq/sotto/pkg/keys"
 	"github.com/sottohq/sotto/services/consent/internal/reasons"
@@ -47,9 +47,9 @@ func NewSigner(km keys.KeyManager, key string, c Controller) *Signer {
 }
 
 // Controllers is the receipt's piiControllers.
-func (s *Signer) Controllers() []consentclient.ReceiptController {
+func (s *Signer) Controllers() []creceipt.ReceiptController {
 	c := s.controller
-	return []consentclient.ReceiptController{{PIIController: c.Name, Contact: c.Contact, Address: c.Address,
+	return []creceipt.ReceiptController{{PIIController: c.Name, Contact: c.Contact, Address: c.Address,
 		Email: c.Email, Phone: c.Phone, PIIControllerURL: c.URL}}
 }
 
@@ -67,7 +67,7 @@ type Signed struct {
 // KeyManager signs with whatever version is latest then; a signature made
 // by another version (a rotation in between) is thrown away and redone
 // under the right kid, so a receipt never names a key that did not sign it.
-func (s *Signer) Sign(ctx context.Context, r consentclient.Receipt) (Signed, error) {
+func (s *Signer) Sign(ctx context.Context, r creceipt.Receipt) (Signed, error) {
 	payload, err := json.Marshal(r)
 	if err != nil {
 		return Signed{}, errs.Wrap(err, errs.Internal, reasons.ReceiptSigningFailed, "cannot encode the receipt")
@@ -80,9 +80,9 @@ func (s *Signer) Sign(ctx context.Context, r consentclient.Receipt) (Signed, err
 	}
 	for range 3 {
 		ks := &kmSigner{ctx: ctx, km: s.km, key: s.key}
-		kid := consentclient.ReceiptKeyID(s.key, version)
+		kid := creceipt.ReceiptKeyID(s.key, version)
 		signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.EdDSA, Key: ks}, &jose.SignerOptions{
-			ExtraHeaders: map[jose.HeaderKey]any{jose.HeaderType: consentclient.ReceiptType, "kid": kid},
+			ExtraHeaders: map[jose.HeaderKey]any{jose.HeaderType: creceipt.ReceiptType, "kid": kid},
 		})
 		if err != nil {
 			return Signed{}, errs.Wrap(err, errs.Internal, reasons.ReceiptSigningFailed, "cannot sign the receipt")
@@ -100,7 +100,7 @@ func (s *Signer) Sign(ctx context.Context, r consentclient.Receipt) (Signed, err
 			if err != nil {
 				return Signed{}, errs.Wrap(err, errs.Internal, reasons.ReceiptSigningFailed, "cannot serialise the receipt")
 			}
-			return Signed{JWS: jws, SHA256: consentclient.ReceiptHash(jws), KeyID: kid}, nil
+			return Signed{JWS: jws, SHA256: creceipt.ReceiptHash(jws), KeyID: kid}, nil
 		}
 		version = ks.version
 	}
@@ -125,7 +125,7 @@ func (s *Signer) Keys(ctx context.Context) ([]Key, error) {
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, Key{KeyID: consentclient.ReceiptKeyID(s.key, v), Public: pub})
+		out = append(out, Key{KeyID: creceipt.ReceiptKeyID(s.key, v), Public: pub})
 	}
 	return out, nil
 }

@@ -16,7 +16,7 @@ import (
 
 	consentv1 "github.com/sottohq/sotto/gen/go/sotto/consent/v1"
 	"github.com/sottohq/sotto/pkg/accesstoken"
-	"github.com/sottohq/sotto/pkg/consentclient"
+	creceipt "github.com/sottohq/sotto/pkg/consentclient/receipt"
 	"github.com/sottohq/sotto/pkg/enduser"
 	"github.com/sottohq/sotto/pkg/store"
 	"github.com/sottohq/sotto/pkg/store/storetest"
@@ -76,13 +76,13 @@ func (h *harness) check(t *testing.T, subject, purpose string) *consentv1.CheckR
 }
 
 // receiptKeys are the receipt keys as GetReceiptKeys publishes them, to pin.
-func (h *harness) receiptKeys(t *testing.T) consentclient.ReceiptKeys {
+func (h *harness) receiptKeys(t *testing.T) creceipt.ReceiptKeys {
 	t.Helper()
 	resp, err := h.client("sotto-cli").GetReceiptKeys(context.Background(), &consentv1.GetReceiptKeysRequest{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	out := consentclient.ReceiptKeys{}
+	out := creceipt.ReceiptKeys{}
 	for _, k := range resp.GetKeys() {
 		raw, err := base64.RawURLEncoding.DecodeString(k.GetPublicKey())
 		if err != nil || len(raw) != ed25519.PublicKeySize {
@@ -114,7 +114,7 @@ func TestConsentJourney(t *testing.T) {
 		}
 
 		// The receipt verifies offline against the published keys.
-		v, err := consentclient.VerifyReceipt(granted.GetReceipt().GetJws(), h.receiptKeys(t))
+		v, err := creceipt.VerifyReceipt(granted.GetReceipt().GetJws(), h.receiptKeys(t))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -164,7 +164,7 @@ func TestConsentJourney(t *testing.T) {
 		if w := withdrawn.GetRecord(); w.GetDecision() != consentv1.Decision_DECISION_WITHDRAWN || w.GetMethod() != consentv1.Method_METHOD_OPT_OUT {
 			t.Fatalf("withdrawal record: %v", w)
 		}
-		if _, err := consentclient.VerifyReceipt(withdrawn.GetReceipt().GetJws(), h.receiptKeys(t)); err != nil {
+		if _, err := creceipt.VerifyReceipt(withdrawn.GetReceipt().GetJws(), h.receiptKeys(t)); err != nil {
 			t.Fatalf("withdrawal receipt: %v", err)
 		}
 		if c := h.check(t, "cus_1", "marketing"); c.GetAllowed() || c.GetReason() != consentv1.DecisionReason_DECISION_REASON_CONSENT_WITHDRAWN {
@@ -361,7 +361,7 @@ func TestGPC(t *testing.T) {
 	if diff := cmp.Diff([]string{"crm_sync", "cross_context_advertising", "marketing"}, got); diff != "" {
 		t.Fatalf("opted out of (-want +got):\n%s", diff)
 	}
-	v, err := consentclient.VerifyReceipt(resp.GetReceipt().GetJws(), h.receiptKeys(t))
+	v, err := creceipt.VerifyReceipt(resp.GetReceipt().GetJws(), h.receiptKeys(t))
 	if err != nil || len(v.Receipt.Services[0].Purposes) != 3 || v.Receipt.Sotto.Method != "gpc" || v.Receipt.Jurisdiction != "US-CA" {
 		t.Fatalf("GPC receipt: %+v %v", v, err)
 	}

@@ -1,4 +1,4 @@
-package consentclient_test
+package receipt_test
 
 import (
 	"crypto/ed25519"
@@ -10,20 +10,20 @@ import (
 
 	"github.com/go-jose/go-jose/v4"
 
-	"github.com/sottohq/sotto/pkg/consentclient"
+	"github.com/sottohq/sotto/pkg/consentclient/receipt"
 	"github.com/sottohq/sotto/pkg/errs"
 )
 
-func receipt() consentclient.Receipt {
-	return consentclient.Receipt{
-		Version: consentclient.ReceiptVersion, Jurisdiction: "DE", ConsentTimestamp: 1764400000, CollectionMethod: "explicit opt-in via web",
+func sample() receipt.Receipt {
+	return receipt.Receipt{
+		Version: receipt.ReceiptVersion, Jurisdiction: "DE", ConsentTimestamp: 1764400000, CollectionMethod: "explicit opt-in via web",
 		ConsentReceiptID: "0193c0de-0000-7000-8000-000000000001", PIIPrincipalID: "cus_1",
-		PIIControllers: []consentclient.ReceiptController{{PIIController: "Shop", Contact: "Privacy", Address: "1 Street", Email: "p@example.com", Phone: "+1"}},
+		PIIControllers: []receipt.ReceiptController{{PIIController: "Shop", Contact: "Privacy", Address: "1 Street", Email: "p@example.com", Phone: "+1"}},
 		PolicyURL:      "https://example.com/privacy",
-		Services: []consentclient.ReceiptService{{Service: "Shop", Purposes: []consentclient.ReceiptPurpose{{Purpose: "Marketing",
+		Services: []receipt.ReceiptService{{Service: "Shop", Purposes: []receipt.ReceiptPurpose{{Purpose: "Marketing",
 			PurposeCategory: []string{"marketing"}, ConsentType: "EXPLICIT", PIICategory: []string{}, Termination: "any time",
 			PurposeID: "marketing", LegalBasis: "consent", PurposeRevision: 1, Decision: "granted", RecordID: "r1"}}}},
-		SPICat: []string{}, Sotto: consentclient.ReceiptExtension{Method: "explicit_opt_in", Channel: "web"},
+		SPICat: []string{}, Sotto: receipt.ReceiptExtension{Method: "explicit_opt_in", Channel: "web"},
 	}
 }
 
@@ -52,26 +52,26 @@ func TestVerifyReceipt(t *testing.T) {
 	pub, priv, _ := ed25519.GenerateKey(rand.Reader)
 	_, otherPriv, _ := ed25519.GenerateKey(rand.Reader)
 	const kid = "consent-receipt.v1"
-	keys := consentclient.ReceiptKeys{kid: pub}
-	body, _ := json.Marshal(receipt())
-	good := sign(t, priv, kid, consentclient.ReceiptType, body)
-	v, err := consentclient.VerifyReceipt(good, keys)
+	keys := receipt.ReceiptKeys{kid: pub}
+	body, _ := json.Marshal(sample())
+	good := sign(t, priv, kid, receipt.ReceiptType, body)
+	v, err := receipt.VerifyReceipt(good, keys)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if v.KeyID != kid || v.SHA256 != consentclient.ReceiptHash(good) || v.Receipt.PIIPrincipalID != "cus_1" {
+	if v.KeyID != kid || v.SHA256 != receipt.ReceiptHash(good) || v.Receipt.PIIPrincipalID != "cus_1" {
 		t.Fatalf("verified %+v", v)
 	}
 
 	parts := strings.Split(good, ".")
-	tampered := receipt()
+	tampered := sample()
 	tampered.Services[0].Purposes[0].Decision = "withdrawn"
 	tb, _ := json.Marshal(tampered)
 	sig, _ := base64.RawURLEncoding.DecodeString(parts[2])
 	sig[0] ^= 1
 	hs256 := func() string {
 		s, _ := jose.NewSigner(jose.SigningKey{Algorithm: jose.HS256, Key: []byte(pub)}, &jose.SignerOptions{
-			ExtraHeaders: map[jose.HeaderKey]any{jose.HeaderType: consentclient.ReceiptType, "kid": kid}})
+			ExtraHeaders: map[jose.HeaderKey]any{jose.HeaderType: receipt.ReceiptType, "kid": kid}})
 		obj, _ := s.Sign(body)
 		out, _ := obj.CompactSerialize()
 		return out
@@ -88,20 +88,20 @@ func TestVerifyReceipt(t *testing.T) {
 		jws    string
 		reason string
 	}{
-		"changed payload":           {parts[0] + "." + base64.RawURLEncoding.EncodeToString(tb) + "." + parts[2], consentclient.ReasonReceiptSignature},
-		"changed signature":         {parts[0] + "." + parts[1] + "." + base64.RawURLEncoding.EncodeToString(sig), consentclient.ReasonReceiptSignature},
-		"another key":               {sign(t, otherPriv, kid, consentclient.ReceiptType, body), consentclient.ReasonReceiptSignature},
-		"unpinned kid":              {sign(t, priv, "consent-receipt.v2", consentclient.ReceiptType, body), consentclient.ReasonReceiptKeyUnknown},
-		"HS256 with the public key": {hs256, consentclient.ReasonReceiptMalformed},
-		"alg none":                  {none, consentclient.ReasonReceiptMalformed},
-		"another type":              {sign(t, priv, kid, "at+jwt", body), consentclient.ReasonReceiptMalformed},
-		"unknown field":             {sign(t, priv, kid, consentclient.ReceiptType, extra), consentclient.ReasonReceiptMalformed},
-		"not a receipt":             {sign(t, priv, kid, consentclient.ReceiptType, []byte(`{"version":"other"}`)), consentclient.ReasonReceiptMalformed},
-		"not a JWS":                 {"garbage", consentclient.ReasonReceiptMalformed},
+		"changed payload":           {parts[0] + "." + base64.RawURLEncoding.EncodeToString(tb) + "." + parts[2], receipt.ReasonReceiptSignature},
+		"changed signature":         {parts[0] + "." + parts[1] + "." + base64.RawURLEncoding.EncodeToString(sig), receipt.ReasonReceiptSignature},
+		"another key":               {sign(t, otherPriv, kid, receipt.ReceiptType, body), receipt.ReasonReceiptSignature},
+		"unpinned kid":              {sign(t, priv, "consent-receipt.v2", receipt.ReceiptType, body), receipt.ReasonReceiptKeyUnknown},
+		"HS256 with the public key": {hs256, receipt.ReasonReceiptMalformed},
+		"alg none":                  {none, receipt.ReasonReceiptMalformed},
+		"another type":              {sign(t, priv, kid, "at+jwt", body), receipt.ReasonReceiptMalformed},
+		"unknown field":             {sign(t, priv, kid, receipt.ReceiptType, extra), receipt.ReasonReceiptMalformed},
+		"not a receipt":             {sign(t, priv, kid, receipt.ReceiptType, []byte(`{"version":"other"}`)), receipt.ReasonReceiptMalformed},
+		"not a JWS":                 {"garbage", receipt.ReasonReceiptMalformed},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			_, err := consentclient.VerifyReceipt(tc.jws, keys)
+			_, err := receipt.VerifyReceipt(tc.jws, keys)
 			if errs.KindOf(err) != errs.InvalidArgument || errs.ReasonOf(err) != tc.reason {
 				t.Fatalf("%v, want InvalidArgument %s", err, tc.reason)
 			}
@@ -113,13 +113,13 @@ func TestVerifyReceipt(t *testing.T) {
 // refused.
 func TestReceiptKeyFormat(t *testing.T) {
 	pub, _, _ := ed25519.GenerateKey(rand.Reader)
-	s := consentclient.FormatReceiptKey("consent-receipt.v3", pub)
-	kid, got, err := consentclient.ParseReceiptKey(s)
+	s := receipt.FormatReceiptKey("consent-receipt.v3", pub)
+	kid, got, err := receipt.ParseReceiptKey(s)
 	if err != nil || kid != "consent-receipt.v3" || !got.Equal(pub) {
 		t.Fatalf("round trip: %q %v %v", kid, got, err)
 	}
 	for _, bad := range []string{"", "nokey", "=abc", "k=not-base64!", "k=" + base64.RawURLEncoding.EncodeToString([]byte("short"))} {
-		if _, _, err := consentclient.ParseReceiptKey(bad); err == nil {
+		if _, _, err := receipt.ParseReceiptKey(bad); err == nil {
 			t.Errorf("%q accepted", bad)
 		}
 	}

@@ -1,4 +1,10 @@
-package consentclient
+// Package receipt is the consent receipt format (after the Kantara
+// Initiative's Consent Receipt Specification v1.1) and its offline
+// verification: a receipt is a compact JWS (EdDSA) whose payload is the
+// receipt's JSON, checked against pinned public keys with no call to any
+// service (`sotto consent verify-receipt`). The consent service signs
+// receipts through its KeyManager.
+package receipt
 
 import (
 	"bytes"
