@@ -238,3 +238,31 @@ func TestBirthDatesRelativeToAPerson(t *testing.T) {
 		{"de", "Ich bin am 3.11.1969 geboren. Mein Paket kam am 12.05.2024 an.", []string{"DATE_OF_BIRTH:3.11.1969"}},
 	})
 }
+
+func TestNamesWithoutCues(t *testing.T) {
+	t.Parallel()
+	runCases(t, []detectCase{
+		{"en", "Can Niamh collect it tomorrow?", []string{"PERSON:Niamh"}},
+		{"en", "Thaddeus will be home after six.", []string{"PERSON:Thaddeus"}},
+		{"de", "Kann Jorinde das Paket annehmen?", []string{"PERSON:Jorinde"}},
+		{"de", "Hannelore Brinkmann hat gestern angerufen.", []string{"PERSON:Hannelore Brinkmann"}},
+		{"fr", "Gwenaëlle récupérera le colis samedi.", []string{"PERSON:Gwenaëlle"}},
+		{"fr", "C'est pour Ségolène Marchetti, ma collègue.", []string{"PERSON:Ségolène Marchetti"}},
+		{"es", "Nerea recogerá el pedido por la tarde.", []string{"PERSON:Nerea"}},
+		{"es", "El paquete lo firmó Iñaki Etxeberria.", []string{"PERSON:Iñaki Etxeberria"}},
+		{"it", "Ludovica passerà a ritirarlo domani.", []string{"PERSON:Ludovica"}},
+		{"it", "L'ha firmato Gianluca Pellegrino.", []string{"PERSON:Gianluca Pellegrino"}},
+		{"nl", "Sjoerd haalt het pakket morgen op.", []string{"PERSON:Sjoerd"}},
+		{"nl", "Femke Brouwer is mijn buurvrouw.", []string{"PERSON:Femke Brouwer"}},
+		// An unknown first name before a known surname is one name.
+		{"de", "Das Paket hat Wendelin Schäfer angenommen.", []string{"PERSON:Wendelin Schäfer"}},
+		// Look-alikes: brands, places, nouns after names.
+		{"de", "Wann kommt der Paul Hewitt Armreif wieder?", nil},
+		{"de", "Im Jahr 1985 gegründet, steht auf eurer Seite.", nil},
+		{"it", "Il corriere Bartolini ha lasciato il pacco dal vicino.", nil},
+		{"es", "¿Tienen perfumes de Carolina Herrera o de Paco Rabanne?", nil},
+		{"fr", "Vous livrez à Saint-Étienne et à Aix-en-Provence ?", nil},
+		{"nl", "Is de Jan Linders in Venlo open?", nil},
+		{"en", "Is the Calvin Klein jacket back?", nil},
+	})
+}

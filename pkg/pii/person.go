@@ -455,6 +455,11 @@ func (d *doc) tryNameCues(k int, cues []nameCue) int {
 		if !ok {
 			continue
 		}
+		if c.kind == ncIntro && len(c.words) == 1 && c.words[0] == "im" && d.lang != "en" && (d.lang != "" || d.toks[s].info&(wGiven|wSurname) == 0) {
+			// "im" is English "I'm" without its apostrophe, but German "in dem"
+			// ("Im Jahr 1985", "im Auftrag").
+			continue
+		}
 		if c.kind == ncIntro && weakIntro[c.words[0]] && e == s && d.toks[s].info&(wGiven|wSurname) == 0 {
 			// "Ich bin Rentner", "This is Amazing": after a weak
 			// introduction an unknown word needs a second name word.
@@ -607,6 +612,7 @@ func (d *doc) extendName(k, more int) int {
 	n := len(d.toks)
 	lex := d.e.lex
 	e := k
+	unknown := 0 // words after k that no lexicon knows
 	for more > 0 {
 		d.work++
 		m := e + 1
@@ -646,6 +652,16 @@ func (d *doc) extendName(k, more int) int {
 		lw := d.nameLower(m)
 		if lex.stop[lw] || d.toks[m].allUp && !lex.surname[lw] && !lex.given[lw] || cueWords[lw]&(cueRef|cuePhone) != 0 && !lex.surname[lw] {
 			break
+		}
+		known := d.toks[m].info&(wGiven|wSurname) != 0 || lex.given[firstPart(lw)] || lex.surname[lastPart(lw)]
+		if !known && unknown > 0 && d.lang == "de" {
+			// German capitalises nouns: a second word the lexicons do not
+			// know after a name is more likely a noun ("Paul Hewitt
+			// Armreif") than a second surname.
+			break
+		}
+		if !known {
+			unknown++
 		}
 		if _, isCue := nameCues[lw]; isCue && !lex.surname[lw] && !lex.given[lw] {
 			break
