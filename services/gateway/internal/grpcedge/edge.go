@@ -29,6 +29,7 @@ import (
 	"unicode/utf8"
 
 	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
+	"go.opentelemetry.io/otel/propagation"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -171,11 +172,15 @@ func New(o Options) (*Edge, error) {
 		opts = append(opts, grpc.StatsHandler(otelgrpc.NewServerHandler(
 			otelgrpc.WithTracerProvider(o.Telemetry.Tracer),
 			otelgrpc.WithMeterProvider(o.Telemetry.Meter),
-			otelgrpc.WithPropagators(o.Telemetry.Propagator),
-			// An integrator's trace context starts a new trace (linked),
-			// never becomes our parent; and only the table's methods are
-			// measured, so made-up method names cannot grow the metrics.
-			otelgrpc.WithPublicEndpoint(),
+			// An integrator's trace context is not read at all: the call
+			// starts a trace of its own. (Marking the edge a public
+			// endpoint is not enough: without an OTLP collector the tracer
+			// is a no-op that keeps the incoming context, which would then
+			// name the audit events of refusals and travel on to the
+			// services through the gateway's connections.)
+			otelgrpc.WithPropagators(propagation.NewCompositeTextMapPropagator()),
+			// Only the table's methods are measured, so made-up method
+			// names cannot grow the metrics.
 			otelgrpc.WithFilter(func(info *stats.RPCTagInfo) bool {
 				_, ok := o.Methods[info.FullMethodName]
 				return ok

@@ -220,12 +220,14 @@ func TestBadTokensAreUnauthenticated(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			before := len(h.recorded.all())
-			ctx := metadata.AppendToOutgoingContext(context.Background(), tc.md...)
+			// The caller's own trace context must not name the event.
+			md := append([]string{"traceparent", "00-" + callerTraceID + "-b7ad6b7169203331-01"}, tc.md...)
+			ctx := metadata.AppendToOutgoingContext(context.Background(), md...)
 			_, err := c.UnaryCall(ctx, &testpb.SimpleRequest{})
 			wantRefusal(t, err, codes.Unauthenticated, tc.reason)
 			waitFor(t, func() bool { return len(h.recorded.all()) > before })
 			e := h.recorded.all()[before]
-			if e.Action != gateway.ActionEdgeAuth || e.Outcome != auditclient.Denied || e.Reason != tc.audit {
+			if e.Action != gateway.ActionEdgeAuth || e.Outcome != auditclient.Denied || e.Reason != tc.audit || e.TraceID == callerTraceID {
 				t.Fatalf("audited %+v", e)
 			}
 		})
@@ -239,6 +241,9 @@ func TestBadTokensAreUnauthenticated(t *testing.T) {
 		}
 	}
 }
+
+// callerTraceID is a trace ID an integrator sends.
+const callerTraceID = "0af7651916cd43dd8448eb211c80319c"
 
 // TestRevokedClientIsRefusedWithinSeconds: once identity's feed says the
 // client is revoked, its unexpired token stops working at the edge.

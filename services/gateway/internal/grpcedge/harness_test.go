@@ -29,10 +29,12 @@ import (
 	"github.com/sottohq/sotto/pkg/accesstoken"
 	"github.com/sottohq/sotto/pkg/auditclient"
 	"github.com/sottohq/sotto/pkg/authz"
+	"github.com/sottohq/sotto/pkg/dial"
 	"github.com/sottohq/sotto/pkg/enduser"
 	"github.com/sottohq/sotto/pkg/keys"
 	"github.com/sottohq/sotto/pkg/server"
 	"github.com/sottohq/sotto/pkg/servertest"
+	"github.com/sottohq/sotto/pkg/telemetry"
 	"github.com/sottohq/sotto/services/gateway/internal/gateway"
 )
 
@@ -177,13 +179,29 @@ func newHarness(t *testing.T, opts ...options) *harness {
 	go func() { auditor.Run(auditCtx); close(auditDone) }()
 	t.Cleanup(func() { stopAudit(); <-auditDone })
 
+	// The gateway's telemetry as pkg/service builds it without an OTLP
+	// collector: no-op traces, W3C trace context propagated; its
+	// connections to the services inject trace context like the real ones.
+	tel, err := telemetry.New(ctx, "gateway", telemetry.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gatewaySource := h.pki.Source(t, "gateway")
+	dialAs := func(service, addr string) grpc.ClientConnInterface {
+		conn, err := dial.Service(addr, gatewaySource, service, tel)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { conn.Close() })
+		return conn
+	}
 	o := Options{
 		Methods: testMethods(),
 		Backends: map[string]grpc.ClientConnInterface{
-			"backend":    h.pki.Dial(t, "gateway", "backend", backendAddr),
-			"tokenvault": h.pki.Dial(t, "gateway", "tokenvault", vaultAddr),
+			"backend":    dialAs("backend", backendAddr),
+			"tokenvault": dialAs("tokenvault", vaultAddr),
 		},
-		Auth: edgeAuth, Audit: auditor,
+		Auth: edgeAuth, Audit: auditor, Telemetry: tel,
 		TLS:         serverConfig(func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return &cert, nil }),
 		Logger:      servertest.Logger(),
 		ClientQuota: Quota{PerSecond: 1000, Burst: 1000}, PublicQuota: Quota{PerSecond: 1000, Burst: 1000},
