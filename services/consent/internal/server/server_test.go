@@ -18,6 +18,7 @@ import (
 	"github.com/sottohq/sotto/pkg/accesstoken"
 	creceipt "github.com/sottohq/sotto/pkg/consentclient/receipt"
 	"github.com/sottohq/sotto/pkg/enduser"
+	"github.com/sottohq/sotto/pkg/errs"
 	"github.com/sottohq/sotto/pkg/store"
 	"github.com/sottohq/sotto/pkg/store/storetest"
 	"github.com/sottohq/sotto/services/consent/internal/consent"
@@ -125,6 +126,13 @@ func TestConsentJourney(t *testing.T) {
 			r.Sotto.Notice == nil || r.Sotto.Notice.TextSHA256 != rec.GetNotice().GetTextSha256() || r.Sotto.Method != "explicit_opt_in" ||
 			v.SHA256 != granted.GetReceipt().GetSha256() || r.Sotto.AuditEventID != granted.GetReceipt().GetAuditEventId() {
 			t.Fatalf("receipt: %+v", v)
+		}
+		// Changing a decision in it breaks the signature.
+		parts := strings.Split(granted.GetReceipt().GetJws(), ".")
+		body, _ := base64.RawURLEncoding.DecodeString(parts[1])
+		forged := parts[0] + "." + base64.RawURLEncoding.EncodeToString([]byte(strings.Replace(string(body), `"granted"`, `"withdrawn"`, 1))) + "." + parts[2]
+		if _, err := creceipt.VerifyReceipt(forged, h.receiptKeys(t)); errs.ReasonOf(err) != creceipt.ReasonReceiptSignature {
+			t.Fatalf("tampered receipt: %v", err)
 		}
 		// ... and its hash is an audit entry, next to the grant's.
 		var anchored, audited bool
