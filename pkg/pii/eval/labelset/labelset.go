@@ -1,6 +1,7 @@
 // Package labelset turns the hand-written, human-editable source of Sotto's
 // labelled PII set (pkg/pii/testdata/labelled/<lang>.txt) into the JSON lines
-// the scorer reads (dev.jsonl and holdout.jsonl beside it).
+// the scorer reads (dev.jsonl and holdout.jsonl beside it), and the same for the
+// fresh split (testdata/labelled/fresh/<lang>.txt into fresh/fresh.jsonl).
 //
 // Source format, one file per language:
 //
@@ -261,11 +262,29 @@ func LoadDir(dir string) ([]Source, error) {
 
 // Render writes the messages of one split as JSON lines, in source order.
 func Render(srcs []Source, split string) ([]byte, error) {
+	return render(srcs, func(id string) bool { return Split(id) == split })
+}
+
+// FreshDir is the directory, inside the labelled set, of the fresh split: messages
+// written later and independently of the engine and of dev/holdout, kept whole in
+// one file (fresh/fresh.jsonl) to measure how the engine generalises.
+const FreshDir = "fresh"
+
+// FreshSplit is the fresh split's name, and its generated file's base name.
+const FreshSplit = "fresh"
+
+// RenderAll writes every message as JSON lines, in source order: the fresh split
+// is not divided by hash, all of it is held out.
+func RenderAll(srcs []Source) ([]byte, error) {
+	return render(srcs, func(string) bool { return true })
+}
+
+func render(srcs []Source, keep func(id string) bool) ([]byte, error) {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
 	for _, s := range srcs {
-		if Split(s.ID) != split {
+		if !keep(s.ID) {
 			continue
 		}
 		if err := enc.Encode(s.Message); err != nil {

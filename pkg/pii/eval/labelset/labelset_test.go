@@ -5,17 +5,23 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/sottohq/sotto/pkg/pii/eval"
 )
 
-var update = flag.Bool("update", false, "rewrite testdata/labelled/{dev,holdout}.jsonl from the source files")
+var update = flag.Bool("update", false, "rewrite testdata/labelled/{dev,holdout}.jsonl and fresh/fresh.jsonl from the source files")
 
-// dir is the labelled set, relative to this package.
-var dir = filepath.Join("..", "..", "testdata", "labelled")
+// dir is the labelled set, relative to this package; freshDir its fresh split.
+var (
+	dir      = filepath.Join("..", "..", "testdata", "labelled")
+	freshDir = filepath.Join(dir, FreshDir)
+)
 
 func load(t *testing.T) []Source {
 	t.Helper()
@@ -26,16 +32,51 @@ func load(t *testing.T) []Source {
 	return srcs
 }
 
-// TestGeneratedFilesAreUpToDate fails when someone edits a <lang>.txt without
-// regenerating (go test ./pii/eval/labelset -run TestGenerated -update).
-func TestGeneratedFilesAreUpToDate(t *testing.T) {
+func loadFresh(t *testing.T) []Source {
+	t.Helper()
+	srcs, err := LoadDir(freshDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return srcs
+}
+
+// loadAll is every message of both sets, for the checks that hold for each label.
+func loadAll(t *testing.T) []Source {
+	t.Helper()
+	return append(load(t), loadFresh(t)...)
+}
+
+// genFile is one generated file and the bytes its source renders to.
+type genFile struct {
+	path string
+	want []byte
+}
+
+// generated renders every generated file from its source.
+func generated(t *testing.T) []genFile {
+	t.Helper()
 	srcs := load(t)
+	var out []genFile
 	for _, split := range []string{"dev", "holdout"} {
-		want, err := Render(srcs, split)
+		b, err := Render(srcs, split)
 		if err != nil {
 			t.Fatal(err)
 		}
-		path := filepath.Join(dir, split+".jsonl")
+		out = append(out, genFile{filepath.Join(dir, split+".jsonl"), b})
+	}
+	b, err := RenderAll(loadFresh(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return append(out, genFile{filepath.Join(freshDir, FreshSplit+".jsonl"), b})
+}
+
+// TestGeneratedFilesAreUpToDate fails when someone edits a <lang>.txt without
+// regenerating (go test ./pii/eval/labelset -run TestGenerated -update).
+func TestGeneratedFilesAreUpToDate(t *testing.T) {
+	for _, f := range generated(t) {
+		path, want := f.path, f.want
 		if *update {
 			if err := os.WriteFile(path, want, 0o644); err != nil {
 				t.Fatal(err)
@@ -79,6 +120,23 @@ func TestGeneratedFilesRoundTrip(t *testing.T) {
 	if n != len(srcs) {
 		t.Errorf("splits hold %d messages, the source %d", n, len(srcs))
 	}
+
+	fresh := loadFresh(t)
+	msgs, err := eval.LoadJSONL(filepath.Join(freshDir, FreshSplit+".jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(msgs) != len(fresh) {
+		t.Errorf("fresh.jsonl holds %d messages, its source %d", len(msgs), len(fresh))
+	}
+	for i, m := range msgs {
+		if i >= len(fresh) {
+			break
+		}
+		if diff := cmp.Diff(fresh[i].Message, m); diff != "" {
+			t.Errorf("%s differs from its source (-source +jsonl):\n%s", m.ID, diff)
+		}
+	}
 }
 
 // TestGoldValuesPassChecks is the set's sanity check of its own labels: every
@@ -86,7 +144,7 @@ func TestGeneratedFilesRoundTrip(t *testing.T) {
 // length, every NATIONAL_ID its scheme's check, every numeric PHONE is valid in
 // libphonenumber for a region of its message's language.
 func TestGoldValuesPassChecks(t *testing.T) {
-	for _, s := range load(t) {
+	for _, s := range loadAll(t) {
 		runes := []rune(s.Text)
 		for _, sp := range s.Spans {
 			val := string(runes[sp.Start:sp.End])
@@ -100,20 +158,22 @@ func TestGoldValuesPassChecks(t *testing.T) {
 // TestLookAlikesFailChecks: a [[~CARD:…]], [[~IBAN:…]] or [[~NATIONAL_ID:…]] mark
 // promises a look-alike that fails its checksum; hold the source to it.
 func TestLookAlikesFailChecks(t *testing.T) {
-	n := 0
-	for _, s := range load(t) {
-		for _, la := range s.LookAlikes {
-			switch la.Type {
-			case "CARD", "IBAN", "NATIONAL_ID":
-				n++
-				if Check(la.Type, la.Value, s.Lang) == nil {
-					t.Errorf("%s: look-alike %s %q passes its check", s.ID, la.Type, la.Value)
+	for name, srcs := range map[string][]Source{"labelled": load(t), "fresh": loadFresh(t)} {
+		n := 0
+		for _, s := range srcs {
+			for _, la := range s.LookAlikes {
+				switch la.Type {
+				case "CARD", "IBAN", "NATIONAL_ID":
+					n++
+					if Check(la.Type, la.Value, s.Lang) == nil {
+						t.Errorf("%s: look-alike %s %q passes its check", s.ID, la.Type, la.Value)
+					}
 				}
 			}
 		}
-	}
-	if n == 0 {
-		t.Error("no checksum look-alikes in the set")
+		if n == 0 {
+			t.Errorf("no checksum look-alikes in the %s set", name)
+		}
 	}
 }
 
@@ -163,6 +223,89 @@ func TestSetShape(t *testing.T) {
 		}
 	}
 	t.Logf("%d messages, %d clean; per language %v; per type %v", len(srcs), clean, perLang, perType)
+}
+
+// TestFreshSetShape holds the fresh split to its brief: at least 60 messages per
+// language, about 40% clean, every type several times in every language, long
+// messages in every language, and independence from dev/holdout (no shared id,
+// text or checksummed/contact value), so it measures generalisation rather
+// than recall of the set the engine was tuned on.
+func TestFreshSetShape(t *testing.T) {
+	fresh, old := loadFresh(t), load(t)
+	oldIDs, oldTexts, oldValues := map[string]bool{}, map[string]bool{}, map[string]bool{}
+	var oldAll strings.Builder
+	for _, s := range old {
+		oldIDs[s.ID], oldTexts[s.Text] = true, true
+		oldAll.WriteString(s.Text)
+		oldAll.WriteByte(0)
+		runes := []rune(s.Text)
+		for _, sp := range s.Spans {
+			oldValues[sp.Type+" "+alnum(string(runes[sp.Start:sp.End]))] = true
+		}
+	}
+	clean := 0
+	perLang := map[string]int{}
+	long := map[string]int{}
+	type key struct{ lang, typ string }
+	perType := map[key]int{}
+	for _, s := range fresh {
+		perLang[s.Lang]++
+		if n := utf8.RuneCountInString(s.Text); n >= 500 && n <= 1500 {
+			long[s.Lang]++
+		}
+		if len(s.Spans) == 0 {
+			clean++
+		}
+		if oldIDs[s.ID] {
+			t.Errorf("%s: id also used in dev/holdout", s.ID)
+		}
+		if oldTexts[s.Text] {
+			t.Errorf("%s: text copied from dev/holdout", s.ID)
+		}
+		runes := []rune(s.Text)
+		for _, sp := range s.Spans {
+			perType[key{s.Lang, sp.Type}]++
+			switch sp.Type {
+			case "EMAIL", "PHONE", "CARD", "IBAN", "NATIONAL_ID":
+				v := string(runes[sp.Start:sp.End])
+				if strings.Contains(oldAll.String(), v) || oldValues[sp.Type+" "+alnum(v)] {
+					t.Errorf("%s: %s value %q also occurs in dev/holdout", s.ID, sp.Type, v)
+				}
+			}
+		}
+	}
+	if len(fresh) < 360 {
+		t.Errorf("%d fresh messages, want at least 360", len(fresh))
+	}
+	if frac := float64(clean) / float64(len(fresh)); frac < 0.35 || frac > 0.45 {
+		t.Errorf("%.0f%% of fresh messages are clean, want about 40%%", 100*frac)
+	}
+	for _, lang := range Languages {
+		if perLang[lang] < 60 {
+			t.Errorf("fresh %s has %d messages, want at least 60", lang, perLang[lang])
+		}
+		if long[lang] < 5 {
+			t.Errorf("fresh %s has %d messages of 500–1500 characters, want at least 5", lang, long[lang])
+		}
+		for _, typ := range eval.Types {
+			if perType[key{lang, typ}] < 3 {
+				t.Errorf("fresh %s has %d %s spans, want several", lang, perType[key{lang, typ}], typ)
+			}
+		}
+	}
+	t.Logf("fresh: %d messages, %d clean; per language %v; long %v", len(fresh), clean, perLang, long)
+}
+
+// alnum lower-cases s and keeps only its letters and digits, so one value written
+// with other separators or case still compares equal.
+func alnum(s string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(s) {
+		if unicode.IsLetter(r) || unicode.IsDigit(r) {
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
 }
 
 func TestParseMarkup(t *testing.T) {
