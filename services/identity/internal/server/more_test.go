@@ -457,3 +457,26 @@ func TestPasswordHashUpgradedOnLogin(t *testing.T) {
 	}
 	h.login("shop", "upgrade@example.com", strongPassword)
 }
+
+// TestListSessionsPages: sessions page newest first through signed page
+// tokens bound to the account listed; a token of one account's list is
+// refused for another's.
+func TestListSessionsPages(t *testing.T) {
+	h := sqlite(t, options{})
+	first := h.signUp("shop", "pages@example.com")
+	for range 2 {
+		h.login("shop", "pages@example.com", strongPassword)
+	}
+	ctx := bearer(first.GetAccessToken())
+	p1, err := h.gw().ListSessions(ctx, &identityv1.ListSessionsRequest{PageSize: 2})
+	if err != nil || len(p1.GetSessions()) != 2 || p1.GetNextPageToken() == "" {
+		t.Fatalf("page 1: %v %v", p1, err)
+	}
+	p2, err := h.gw().ListSessions(ctx, &identityv1.ListSessionsRequest{PageSize: 2, PageToken: p1.GetNextPageToken()})
+	if err != nil || len(p2.GetSessions()) != 1 || p2.GetNextPageToken() != "" || p2.GetSessions()[0].GetSessionId() != first.GetSessionId() {
+		t.Fatalf("page 2: %v %v", p2, err)
+	}
+	other := h.signUp("shop", "pages2@example.com")
+	_, err = h.gw().ListSessions(bearer(other.GetAccessToken()), &identityv1.ListSessionsRequest{PageSize: 2, PageToken: p1.GetNextPageToken()})
+	wantErr(t, err, codes.InvalidArgument, reasons.PageTokenInvalid)
+}
