@@ -142,7 +142,7 @@ piso puerta pta escalera planta bajo izq izda izquierda dcha dcho derecha scala 
 wohnung top stiege tür rgb hinterhaus vorderhaus hh vh rückgebäude bloque portal nave capannone edificio edif gebäude haus
 building bldg block c/o col colonia za zi zac zone polígono poligono industrial estate gewerbegebiet lotissement
 residencia urbanización urb quartier local box postbus bis ter dpto depto departamento apto interior int. room
-hoog verdieping etage huis hs bg sous portal esc. bajos entlo entresuelo ático atico
+hoog verdieping etage huis hs bg sous portal esc. bajos entlo entresuelo ático atico km casa parcela manzana mz lote
 `))
 
 // countryNames continue an address.
@@ -699,6 +699,8 @@ func (d *doc) unitChunk(a, b int) bool {
 		switch {
 		case unitWords[lw]:
 			unit = true
+		case (lw == "º" || lw == "ª") && j > a && d.isPunct(j-1, '.'):
+			unit = true // "3.º B", "1.ª planta": an ordinal written with its dot
 		case tk.kind == tNum && tk.e-tk.s <= 5:
 		case tk.digit && tk.e-tk.s <= 6 && ordinalSuffix(lw):
 			unit = true // 3e, 2º, 2nd, 1er: a floor
@@ -731,10 +733,9 @@ func ordinalSuffix(w string) bool {
 	case "º", "ª", "°", "e", "er", "ère", "eme", "ème", "st", "nd", "rd", "th", "o", "a", "mo":
 		return true
 	}
-	// "4ºa", "2ºb": the floor then the door letter.
-	if len(suf) > 1 && isLower(suf[len(suf)-1]) {
-		switch suf[:len(suf)-1] {
-		case "º", "ª", "°":
+	// "4ºa", "2ºb", "2ºizq", "3ºdcha": the floor then the door.
+	for _, o := range []string{"º", "ª", "°"} {
+		if rest, ok := strings.CutPrefix(suf, o); ok && len(rest) <= 4 && strings.IndexFunc(rest, func(r rune) bool { return r < 'a' || r > 'z' }) < 0 {
 			return true
 		}
 	}
@@ -747,7 +748,9 @@ func ordinalSuffix(w string) bool {
 func (d *doc) addressContinuation(end int) int {
 	n := len(d.toks)
 	lines := 0
+	lastUnit := false
 	for pieces := 0; pieces < 8; pieces++ {
+		afterUnit := lastUnit
 		j := end + 1
 		if j >= n {
 			break
@@ -762,6 +765,13 @@ func (d *doc) addressContinuation(end int) int {
 			lines++
 			if lines > 4 {
 				break
+			}
+		}
+		// A postcode label: "CP 28014", "C.P. 03940", "CAP 20121", "PLZ 10115".
+		if pl := d.postcodeLabel(j); pl > j {
+			if e, ok := d.postcodeAhead(pl); ok {
+				end = e
+				continue
 			}
 		}
 		// Letter suffix written apart ("3 a", "12 B"), "bis", "hs", "III".
@@ -780,8 +790,10 @@ func (d *doc) addressContinuation(end int) int {
 		}
 		if e, ok := d.unitAhead(j); ok {
 			end = e
+			lastUnit = true
 			continue
 		}
+		lastUnit = false
 		// City or district, when it is a known place or more address
 		// follows it ("Rathmines, Dublin 6\nD06 K2X4").
 		if e, ok := d.cityAhead(j); ok {
@@ -795,7 +807,9 @@ func (d *doc) addressContinuation(end int) int {
 			}
 			// A last unknown town after the street: "742 Evergreen Terrace,
 			// Springfield." — when nothing but the sentence's end follows.
-			if pieces == 0 && d.isPunct(j-1, ',') && (e+1 >= n || d.toks[e+1].nl || d.isPunct(e+1, '.') || d.isPunct(e+1, '!') || d.isPunct(e+1, '?')) &&
+			// After a unit note too: "Avenida de la Paz 12, bajo izquierda,
+			// Logroño."
+			if (pieces == 0 || afterUnit) && d.isPunct(j-1, ',') && (e+1 >= n || d.toks[e+1].nl || d.isPunct(e+1, '.') || d.isPunct(e+1, '!') || d.isPunct(e+1, '?')) &&
 				!d.e.lex.stop[d.lw(j)] && d.toks[j].info&wGiven == 0 {
 				end = e
 				continue
@@ -1059,6 +1073,29 @@ func (d *doc) postcodeAhead(j int) (int, bool) {
 		}
 	}
 	return 0, false
+}
+
+// postcodeLabel returns the token after a postcode label at j ("CP",
+// "C.P.", "CAP", "PLZ", "postcode", "código postal", "code postal"), or j.
+func (d *doc) postcodeLabel(j int) int {
+	n := len(d.toks)
+	if j >= n || !d.isWord(j) {
+		return j
+	}
+	switch lw := d.lw(j); {
+	case lw == "cp" || lw == "cap" || lw == "plz" || lw == "postcode" || lw == "zip":
+		j++
+	case lw == "c" && j+3 < n && d.isPunct(j+1, '.') && d.lw(j+2) == "p" && d.isPunct(j+3, '.'):
+		j += 4
+	case (lw == "código" || lw == "codigo" || lw == "code" || lw == "codice") && j+1 < n && d.lw(j+1) == "postal" || lw == "codice" && d.lw(j+1) == "postale":
+		j += 2
+	default:
+		return j
+	}
+	if j < n && (d.isPunct(j, ':') || d.isPunct(j, '.')) {
+		j++
+	}
+	return j
 }
 
 // twoLetterWords are words that a lower-case "1234 ab" must not be.
