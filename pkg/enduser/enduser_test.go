@@ -752,3 +752,59 @@ func TestRuleByCallingWorkload(t *testing.T) {
 	_, err = e.client.CacheableUnaryCall(bearer(officerTok), &testpb.SimpleRequest{})
 	wantStatus(t, err, codes.PermissionDenied, enduser.ReasonEndUserForbidden, officerTok)
 }
+
+// TestAnyOf: one method, two kinds of people asked different things (an
+// administrator at aal2, an integrator with a scope); anyone else is
+// refused, and a person one step-up away is asked for it.
+func TestAnyOf(t *testing.T) {
+	t.Parallel()
+	policy := enduser.Policy{}
+	for m, r := range shopPolicy {
+		policy[m] = r
+	}
+	policy[testpb.TestService_UnaryCall_FullMethodName] = enduser.Rule{Require: enduser.None, Workloads: map[string]enduser.Rule{
+		"gateway": {Require: enduser.User, AnyOf: []enduser.Rule{
+			{Require: enduser.User, Kinds: []accesstoken.Kind{accesstoken.KindStaff}, Roles: []string{accesstoken.RoleAdmin}, AAL: 2, MaxAge: 15 * time.Minute},
+			{Require: enduser.User, Kinds: []accesstoken.Kind{accesstoken.KindClient}, Scopes: []string{"vault.store"}},
+		}},
+	}}
+	e := newEnvWith(t, policy)
+	staff := func(aal int, ago time.Duration, roles ...string) string {
+		c := person(accesstoken.KindStaff, "acc_s", "ses_s", aal, ago)
+		c.Roles = roles
+		return e.issue(t, c)
+	}
+	client := func(scope string) string {
+		return e.issue(t, accesstoken.Claims{Subject: "cli_1", Kind: accesstoken.KindClient, SessionID: "grant_1", Scope: scope})
+	}
+	call := func(tok string) (string, error) {
+		resp, err := e.client.UnaryCall(bearer(tok), &testpb.SimpleRequest{})
+		return string(resp.GetPayload().GetBody()), err
+	}
+	for name, tok := range map[string]string{"admin at aal2": staff(2, time.Minute, accesstoken.RoleAdmin), "integrator with the scope": client("vault.store other.scope")} {
+		if _, err := call(tok); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	for name, tok := range map[string]string{
+		"support agent":                staff(2, 0, accesstoken.RoleSupportAgent),
+		"integrator without the scope": client("other.scope"),
+		"customer":                     e.issue(t, person(accesstoken.KindCustomer, "acc_1", "ses_1", 2, 0)),
+	} {
+		_, err := call(tok)
+		t.Run(name, func(t *testing.T) { wantStatus(t, err, codes.PermissionDenied, enduser.ReasonEndUserForbidden, tok) })
+	}
+	for name, tok := range map[string]string{"admin at aal1": staff(1, 0, accesstoken.RoleAdmin), "admin, aal2 an hour ago": staff(2, time.Hour, accesstoken.RoleAdmin)} {
+		_, err := call(tok)
+		t.Run(name, func(t *testing.T) {
+			info := wantStatus(t, err, codes.FailedPrecondition, enduser.ReasonStepUpRequired, tok)
+			if md := info.GetMetadata(); md[enduser.MetadataRequiredAAL] != "2" || md[enduser.MetadataMaxAgeSeconds] != "900" {
+				t.Errorf("step-up metadata %v", md)
+			}
+		})
+	}
+	// The CLI still needs nobody.
+	if who, err := e.cli.UnaryCall(context.Background(), &testpb.SimpleRequest{}); err != nil || string(who.GetPayload().GetBody()) != "nobody" {
+		t.Errorf("sotto-cli: %v, %v", who, err)
+	}
+}

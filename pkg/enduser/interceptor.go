@@ -2,6 +2,7 @@ package enduser
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"strings"
 
@@ -86,6 +87,22 @@ func (a *Authenticator) Authenticate(ctx context.Context, token string) (*access
 func (a *Authenticator) Allow(rule Rule, c *accesstoken.Claims) error {
 	forbidden := func() error {
 		return errs.E(errs.PermissionDenied, ReasonEndUserForbidden, "the end user may not call this method")
+	}
+	if len(rule.AnyOf) > 0 {
+		var stepUp error
+		for _, alt := range rule.AnyOf {
+			err := a.Allow(alt, c)
+			if err == nil {
+				return nil
+			}
+			if stepUp == nil && errors.Is(err, &StepUpError{}) {
+				stepUp = err
+			}
+		}
+		if stepUp != nil {
+			return stepUp
+		}
+		return forbidden()
 	}
 	switch {
 	case len(rule.Kinds) > 0 && !slices.Contains(rule.Kinds, c.Kind):

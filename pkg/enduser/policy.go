@@ -71,6 +71,13 @@ type Rule struct {
 	// The workload is the mTLS peer pkg/authz has already admitted; a rule
 	// named here is complete in itself (no Workloads of its own).
 	Workloads map[string]Rule
+	// AnyOf admits an end user who satisfies any one of these rules (each a
+	// User rule complete in itself): people of different kinds asked
+	// different things, e.g. through the gateway an administrator at aal2
+	// or an integrator with a scope. A rule with AnyOf has Require User and
+	// no conditions of its own. A person who would satisfy one of them after
+	// a step-up is asked to step up (the first such alternative's level).
+	AnyOf []Rule
 }
 
 // forWorkload is the rule for a call from the named workload.
@@ -145,6 +152,20 @@ func (p Policy) Check() error {
 // problems are what is wrong with the rule's own fields (m names it).
 func (r Rule) problems(m string) []string {
 	var problems []string
+	if len(r.AnyOf) > 0 {
+		if r.Require != User || r.AAL != 0 || r.MaxAge != 0 || len(r.Kinds) > 0 || len(r.Roles) > 0 || len(r.Scopes) > 0 {
+			problems = append(problems, m+": a rule with alternatives (AnyOf) is Require User with no conditions of its own")
+		}
+		for i, alt := range r.AnyOf {
+			where := fmt.Sprintf("%s alternative %d", m, i+1)
+			if alt.Require != User || len(alt.AnyOf) > 0 || len(alt.Workloads) > 0 {
+				problems = append(problems, where+": an alternative is a User rule with no alternatives or workloads of its own")
+				continue
+			}
+			problems = append(problems, alt.problems(where)...)
+		}
+		return problems
+	}
 	switch r.Require {
 	case None, Optional:
 		if r.AAL != 0 || r.MaxAge != 0 || len(r.Kinds) > 0 || len(r.Roles) > 0 || len(r.Scopes) > 0 {

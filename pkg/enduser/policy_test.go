@@ -42,6 +42,18 @@ func TestPolicyCheck(t *testing.T) {
 			Workloads: map[string]enduser.Rule{"ns/gateway": {Require: enduser.User}}}},
 		"empty workload": {"/shop.v1.Shop/Reveal": {Require: enduser.None,
 			Workloads: map[string]enduser.Rule{"": {Require: enduser.User}}}},
+		"alternatives with conditions of their own": {"/shop.v1.Shop/Reveal": {Require: enduser.User, AAL: 1,
+			AnyOf: []enduser.Rule{{Require: enduser.User}}}},
+		"alternatives without User": {"/shop.v1.Shop/Reveal": {Require: enduser.Optional,
+			AnyOf: []enduser.Rule{{Require: enduser.User}}}},
+		"an alternative that is not User": {"/shop.v1.Shop/Reveal": {Require: enduser.User,
+			AnyOf: []enduser.Rule{{Require: enduser.Optional}}}},
+		"nested alternatives": {"/shop.v1.Shop/Reveal": {Require: enduser.User,
+			AnyOf: []enduser.Rule{{Require: enduser.User, AnyOf: []enduser.Rule{{Require: enduser.User}}}}}},
+		"a bad alternative": {"/shop.v1.Shop/Reveal": {Require: enduser.User,
+			AnyOf: []enduser.Rule{{Require: enduser.User, AAL: 3}}}},
+		"alternatives with workloads": {"/shop.v1.Shop/Reveal": {Require: enduser.User,
+			AnyOf: []enduser.Rule{{Require: enduser.User, Workloads: map[string]enduser.Rule{"gateway": {Require: enduser.User}}}}}},
 	} {
 		if err := p.Check(); err == nil {
 			t.Errorf("%s: accepted", name)
