@@ -173,3 +173,23 @@ func repoRoot(t *testing.T) string {
 		dir = parent
 	}
 }
+
+// TestTheEdgeCallsEveryRESTService: the gateway dials each service whose
+// REST routes it serves, so each must be among its calls (else it starts
+// without that service's address and exits).
+func TestTheEdgeCallsEveryRESTService(t *testing.T) {
+	m, err := suite.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, edge := range m.Services {
+		if edge.API != suite.HTTP {
+			continue
+		}
+		for _, s := range m.Services {
+			if s.REST && !slices.Contains(edge.Calls, s.Name) {
+				t.Errorf("%s serves %s's REST routes but does not list it in calls", edge.Name, s.Name)
+			}
+		}
+	}
+}
