@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -19,6 +20,7 @@ import (
 	"github.com/sottohq/sotto/pkg/enduser"
 	"github.com/sottohq/sotto/pkg/store"
 	"github.com/sottohq/sotto/pkg/store/storetest"
+	tvserver "github.com/sottohq/sotto/services/tokenvault/internal/server"
 	"github.com/sottohq/sotto/services/tokenvault/migrations"
 )
 
@@ -263,7 +265,8 @@ func TestCustomersSeeTheirOwnData(t *testing.T) {
 
 // TestStaffThroughTheGateway: staff get masked views with a second factor
 // and no values (policy.yaml has no staff reveal); storing values through
-// the edge is for administrators at aal2, and records who did it.
+// the edge is for administrators at aal2 and for integrators with the scope
+// in their own shop, and records who did it.
 func TestStaffThroughTheGateway(t *testing.T) {
 	v := newVault(t, storetest.SQLite(t, migrations.FS))
 	d := storeCustomers(t, v.client(t, "consent"))
@@ -320,6 +323,35 @@ func TestStaffThroughTheGateway(t *testing.T) {
 	if got := outbox[len(outbox)-1]; got != "acc_admin" {
 		t.Errorf("tokenize through the gateway recorded actor %q; want the admin", got)
 	}
+	// Integrators (the gateway's gRPC edge): with the scope, in their own
+	// shop only.
+	integrator := func(tenant, scope string) string {
+		return ppl.token(t, accesstoken.Claims{Subject: "cli_crm", Kind: accesstoken.KindClient, Tenant: tenant, SessionID: "grant_crm", Scope: scope})
+	}
+	store := func(tok, tenant string) error {
+		_, err := gw.Tokenize(as(tok), &tokenvaultv1.TokenizeRequest{Tenant: tenant, Subject: "acc_dave", Items: []*tokenvaultv1.TokenizeItem{
+			{Value: "Dave Example", DataType: tokenvaultv1.DataType_DATA_TYPE_NAME}}})
+		return err
+	}
+	if err := store(integrator("othershop", "crm.read "+tvserver.ScopeTokenize), "othershop"); err != nil {
+		t.Errorf("integrator in its own shop: %v", err)
+	}
+	if err := store(integrator("", tvserver.ScopeTokenize), ""); err != nil {
+		t.Errorf("integrator of the default shop: %v", err)
+	}
+	wantCode(t, store(integrator("othershop", tvserver.ScopeTokenize), ""), codes.PermissionDenied, "TENANT_MISMATCH")
+	wantCode(t, store(integrator("", tvserver.ScopeTokenize), "othershop"), codes.PermissionDenied, "TENANT_MISMATCH")
+	wantCode(t, store(integrator("othershop", "crm.read"), "othershop"), codes.PermissionDenied, enduser.ReasonEndUserForbidden)
+	if err := store(admin, "othershop"); err != nil {
+		t.Errorf("an administrator stores in any shop: %v", err)
+	}
+	if got := outboxActors(t, v.db, "tokenvault.tokenize"); got[len(got)-1] != "acc_admin" || !slices.Contains(got, "cli_crm") {
+		t.Errorf("tokenize actors %v; want the integrator and the admin", got)
+	}
+	// Integrators reveal nothing through the gateway.
+	_, err = gw.RevealMasked(as(integrator("", tvserver.ScopeTokenize)), &tokenvaultv1.RevealMaskedRequest{Tokens: []string{d.bobCard}})
+	wantCode(t, err, codes.PermissionDenied, enduser.ReasonEndUserForbidden)
+
 	_, err = gw.GetTokenMetadata(as(agent), &tokenvaultv1.GetTokenMetadataRequest{Token: d.bobCard})
 	wantCode(t, err, codes.PermissionDenied, enduser.ReasonEndUserForbidden)
 	if _, err := gw.GetTokenMetadata(as(admin), &tokenvaultv1.GetTokenMetadataRequest{Token: d.bobCard}); err != nil {

@@ -29,15 +29,17 @@ var Policy = authz.Policy{
 
 // EndUsers is tokenvault's end-user table (pkg/enduser, ADR 0009). The
 // services call on their own: their tokens are not read (None), and
-// policy.yaml's workload rules apply. The gateway calls only for a person,
-// whose token it forwards and tokenvault verifies itself: which values that
-// person sees, masked or in full, and the step-up a value needs, are
-// policy.yaml's end-user rules, decided per token; here only who may reach
-// each method through the gateway. Storing values and describing tokens
-// through the edge are for staff, as the gateway's routes say, again here
-// so that the gateway's word is not the only one.
+// policy.yaml's workload rules apply. The gateway calls only for a person
+// or an integrator, whose token it forwards and tokenvault verifies itself:
+// which values a person sees, masked or in full, and the step-up a value
+// needs, are policy.yaml's end-user rules, decided per token; here only who
+// may reach each method through the gateway. Storing values through the
+// edge is for administrators at aal2 (REST) and for integrators with the
+// tokenvault.tokenize scope, in their own shop (the gRPC edge; the tenant
+// is checked in Tokenize); describing tokens is for administrators. The
+// gateway checks the same; this is so that its word is not the only one.
 var EndUsers = enduser.Policy{
-	tokenvaultv1.TokenVaultService_Tokenize_FullMethodName:         {Require: enduser.None, Workloads: viaGateway(administrators)},
+	tokenvaultv1.TokenVaultService_Tokenize_FullMethodName:         {Require: enduser.None, Workloads: viaGateway(storers)},
 	tokenvaultv1.TokenVaultService_Detokenize_FullMethodName:       {Require: enduser.None, Workloads: viaGateway(people)},
 	tokenvaultv1.TokenVaultService_RevealMasked_FullMethodName:     {Require: enduser.None, Workloads: viaGateway(people)},
 	tokenvaultv1.TokenVaultService_GetTokenMetadata_FullMethodName: {Require: enduser.None, Workloads: viaGateway(administrators)},
@@ -53,6 +55,13 @@ var (
 	// administrators at aal2, as the gateway's adminsOnly routes.
 	administrators = enduser.Rule{Require: enduser.User, Kinds: []accesstoken.Kind{accesstoken.KindStaff},
 		Roles: []string{accesstoken.RoleAdmin}, AAL: accesstoken.AAL2}
+	// storers: administrators, or integrators granted ScopeTokenize.
+	storers = enduser.Rule{Require: enduser.User, AnyOf: []enduser.Rule{administrators,
+		{Require: enduser.User, Kinds: []accesstoken.Kind{accesstoken.KindClient}, Scopes: []string{ScopeTokenize}}}}
 )
+
+// ScopeTokenize is the scope an integrator needs to store values (the
+// gateway's gRPC edge asks for the same).
+const ScopeTokenize = "tokenvault.tokenize"
 
 func viaGateway(r enduser.Rule) map[string]enduser.Rule { return map[string]enduser.Rule{"gateway": r} }

@@ -7,6 +7,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	tokenvaultv1 "github.com/sottohq/sotto/gen/go/sotto/tokenvault/v1"
+	"github.com/sottohq/sotto/pkg/accesstoken"
 	"github.com/sottohq/sotto/pkg/enduser"
 	"github.com/sottohq/sotto/pkg/errs"
 	"github.com/sottohq/sotto/pkg/mtls"
@@ -39,13 +40,30 @@ func caller(ctx context.Context) (engine.Caller, error) {
 	}
 	c := engine.Caller{Workload: workloadName(id.Path()), ID: id.String()}
 	if p, ok := enduser.FromContext(ctx); ok {
-		tenant := p.Tenant
-		if tenant == "" {
-			tenant = engine.DefaultTenant
-		}
-		c.Person = &policy.Person{Subject: p.Subject, Tenant: tenant, Kind: string(p.Kind), Roles: p.Roles, AAL: p.AAL, AuthTime: p.AuthTime}
+		c.Person = &policy.Person{Subject: p.Subject, Tenant: orDefaultTenant(p.Tenant), Kind: string(p.Kind), Roles: p.Roles, AAL: p.AAL, AuthTime: p.AuthTime}
 	}
 	return c, nil
+}
+
+// inOwnShop: an integrator stores values in its own shop only (its token's
+// tenant); staff, who serve every shop, and workloads acting on their own
+// are not bound.
+func inOwnShop(ctx context.Context, tenant string) error {
+	p, ok := enduser.FromContext(ctx)
+	if !ok || p.Kind != accesstoken.KindClient {
+		return nil
+	}
+	if orDefaultTenant(tenant) != orDefaultTenant(p.Tenant) {
+		return errs.E(errs.PermissionDenied, reasons.TenantMismatch, "an integrator stores values in its own shop only")
+	}
+	return nil
+}
+
+func orDefaultTenant(t string) string {
+	if t == "" {
+		return engine.DefaultTenant
+	}
+	return t
 }
 
 func workloadName(path string) string {
@@ -65,6 +83,9 @@ func itemError(e *engine.ItemError) *tokenvaultv1.ItemError {
 func (s *Server) Tokenize(ctx context.Context, req *tokenvaultv1.TokenizeRequest) (*tokenvaultv1.TokenizeResponse, error) {
 	c, err := caller(ctx)
 	if err != nil {
+		return nil, err
+	}
+	if err := inOwnShop(ctx, req.GetTenant()); err != nil {
 		return nil, err
 	}
 	in := engine.TokenizeRequest{Tenant: req.GetTenant(), Subject: req.GetSubject(), Scope: req.GetScope(), TTL: req.GetTtl().AsDuration()}
