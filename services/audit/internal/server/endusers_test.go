@@ -13,6 +13,7 @@ import (
 	auditv1 "github.com/sottohq/sotto/gen/go/sotto/audit/v1"
 	"github.com/sottohq/sotto/pkg/accesstoken"
 	"github.com/sottohq/sotto/pkg/enduser"
+	auditserver "github.com/sottohq/sotto/services/audit/internal/server"
 )
 
 // reads calls every read of the log once (each must succeed on a log with
@@ -96,6 +97,22 @@ func TestReadsByCallingWorkload(t *testing.T) {
 			}
 		})
 	}
+	// Integrators (the gRPC edge) follow checkpoints and proofs with the
+	// audit.verify scope, and read no events.
+	witness := ppl.token(t, accesstoken.Claims{Subject: "cli_w", Kind: accesstoken.KindClient, SessionID: "grant_w", Scope: auditserver.ScopeVerify})
+	other := ppl.token(t, accesstoken.Claims{Subject: "cli_o", Kind: accesstoken.KindClient, SessionID: "grant_o", Scope: "tokenvault.tokenize"})
+	hashesOnly := map[string]bool{"GetCheckpoint": true, "GetInclusionProof": true, "GetConsistencyProof": true}
+	for method, err := range reads(ctx, env.client(t, "gateway", witness), ev.EventId) {
+		if hashesOnly[method] != (err == nil) || err != nil && reasonOf(err) != enduser.ReasonEndUserForbidden {
+			t.Errorf("integrator with audit.verify, %s: %v", method, err)
+		}
+	}
+	for method, err := range reads(ctx, env.client(t, "gateway", other), ev.EventId) {
+		if status.Code(err) != codes.PermissionDenied || reasonOf(err) != enduser.ReasonEndUserForbidden {
+			t.Errorf("integrator without audit.verify, %s: %v", method, err)
+		}
+	}
+
 	// The gateway records what it refuses with no person behind it.
 	own := validEvent()
 	own.Action = "gateway.operator_authenticate"

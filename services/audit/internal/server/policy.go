@@ -28,22 +28,38 @@ var Policy = authz.Policy{
 // record what they do on their own (AppendEvents reads no token; the person
 // an event is about travels in the event). The log is read by the operator
 // CLI (`sotto audit verify`, workload sotto-cli) with no person behind it,
-// and by anyone checking proofs; through the gateway only for a privacy
-// officer or an administrator at aal2, the gateway's operator routes, again
-// here so that the gateway's word is not the only one.
+// and its checkpoints and proofs by any workload. Through the gateway: the
+// events and entries only for a privacy officer or an administrator at aal2
+// (the REST edge's operator routes); checkpoints and proofs (hashes, nothing
+// about anyone) also for an integrator with the audit.verify scope (the gRPC
+// edge). The gateway checks the same; this is so that its word is not the
+// only one.
 var EndUsers = enduser.Policy{
 	auditv1.AuditService_AppendEvents_FullMethodName:        {Require: enduser.None},
-	auditv1.AuditService_GetEvent_FullMethodName:            readers,
-	auditv1.AuditService_ListEvents_FullMethodName:          readers,
-	auditv1.AuditService_ListEntries_FullMethodName:         readers,
-	auditv1.AuditService_GetCheckpoint_FullMethodName:       readers,
-	auditv1.AuditService_ListCheckpoints_FullMethodName:     readers,
-	auditv1.AuditService_GetInclusionProof_FullMethodName:   readers,
-	auditv1.AuditService_GetConsistencyProof_FullMethodName: readers,
+	auditv1.AuditService_GetEvent_FullMethodName:            viaGateway(operators),
+	auditv1.AuditService_ListEvents_FullMethodName:          viaGateway(operators),
+	auditv1.AuditService_ListEntries_FullMethodName:         viaGateway(operators),
+	auditv1.AuditService_ListCheckpoints_FullMethodName:     viaGateway(operators),
+	auditv1.AuditService_GetCheckpoint_FullMethodName:       viaGateway(witnesses),
+	auditv1.AuditService_GetInclusionProof_FullMethodName:   viaGateway(witnesses),
+	auditv1.AuditService_GetConsistencyProof_FullMethodName: viaGateway(witnesses),
 }
 
-// readers: workloads read on their own; the gateway for an operator.
-var readers = enduser.Rule{Require: enduser.None, Workloads: map[string]enduser.Rule{
-	"gateway": {Require: enduser.User, Kinds: []accesstoken.Kind{accesstoken.KindStaff},
-		Roles: []string{accesstoken.RolePrivacyOfficer, accesstoken.RoleAdmin}, AAL: accesstoken.AAL2},
-}}
+// ScopeVerify is the scope an integrator needs to follow checkpoints and
+// ask for proofs (the gateway's gRPC edge asks for the same).
+const ScopeVerify = "audit.verify"
+
+var (
+	// operators: privacy officers and administrators at aal2.
+	operators = enduser.Rule{Require: enduser.User, Kinds: []accesstoken.Kind{accesstoken.KindStaff},
+		Roles: []string{accesstoken.RolePrivacyOfficer, accesstoken.RoleAdmin}, AAL: accesstoken.AAL2}
+	// witnesses: operators, or integrators granted ScopeVerify.
+	witnesses = enduser.Rule{Require: enduser.User, AnyOf: []enduser.Rule{operators,
+		{Require: enduser.User, Kinds: []accesstoken.Kind{accesstoken.KindClient}, Scopes: []string{ScopeVerify}}}}
+)
+
+// viaGateway: workloads read on their own (no person); the gateway only for
+// someone r admits.
+func viaGateway(r enduser.Rule) enduser.Rule {
+	return enduser.Rule{Require: enduser.None, Workloads: map[string]enduser.Rule{"gateway": r}}
+}
