@@ -4,10 +4,8 @@ package main
 import (
 	"context"
 	"net"
-	"net/http"
 	"time"
 
-	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	"google.golang.org/grpc"
 
 	identityv1 "github.com/sottohq/sotto/gen/go/sotto/identity/v1"
@@ -83,12 +81,7 @@ func register(ctx context.Context, s *service.Service) error {
 	if err != nil {
 		return err
 	}
-	tel := s.Telemetry()
-	// The gateway is the public edge: incoming trace context starts a new
-	// trace (linked), it is never trusted as our own parent.
-	s.ServeHTTP("http", cfg.HTTPAddr, otelhttp.NewHandler(handler, "gateway",
-		otelhttp.WithPublicEndpointFn(func(*http.Request) bool { return true }),
-		otelhttp.WithTracerProvider(tel.Tracer), otelhttp.WithMeterProvider(tel.Meter), otelhttp.WithPropagators(tel.Propagator)))
+	s.ServeHTTP("http", cfg.HTTPAddr, gateway.Instrument(handler, s.Telemetry()))
 	if cfg.GRPCAddr == config.GRPCOff {
 		return nil
 	}

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -228,6 +229,11 @@ func handleError(ctx context.Context, logger *slog.Logger, w http.ResponseWriter
 		switch d := d.(type) {
 		case *errdetails.ErrorInfo:
 			reason = d.Reason
+			// A throttled call says when to come back (identity's lockout and
+			// per-source limits); HTTP clients read that as Retry-After.
+			if secs, err := strconv.Atoi(d.GetMetadata()["retry_after_seconds"]); err == nil && secs > 0 && code == codes.ResourceExhausted {
+				w.Header().Set("Retry-After", strconv.Itoa(secs))
+			}
 		case *errdetails.BadRequest:
 			for _, v := range d.FieldViolations {
 				violations = append(violations, &apiv1.FieldViolation{Field: v.Field, Description: v.Description})

@@ -11,7 +11,10 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	identityv1 "github.com/sottohq/sotto/gen/go/sotto/identity/v1"
@@ -162,5 +165,37 @@ func TestSessionCookieCSRF(t *testing.T) {
 	}
 	if len(id.refreshes) != 0 {
 		t.Fatalf("identity saw refreshes %v", id.refreshes)
+	}
+}
+
+// throttledIdentity refuses every login as identity's lockout does.
+type throttledIdentity struct {
+	identityv1.UnimplementedIdentityServiceServer
+}
+
+func (throttledIdentity) Login(context.Context, *identityv1.LoginRequest) (*identityv1.LoginResponse, error) {
+	st, _ := status.New(codes.ResourceExhausted, "too many attempts").WithDetails(&errdetails.ErrorInfo{
+		Reason: "LOGIN_THROTTLED", Domain: "identity.sotto.dev", Metadata: map[string]string{"retry_after_seconds": "42"}})
+	return nil, st.Err()
+}
+
+// TestThrottledLoginSaysWhenToRetry: identity's retry delay (ErrorInfo
+// metadata) becomes the 429's Retry-After.
+func TestThrottledLoginSaysWhenToRetry(t *testing.T) {
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	gs := grpc.NewServer()
+	identityv1.RegisterIdentityServiceServer(gs, throttledIdentity{})
+	go gs.Serve(lis)
+	t.Cleanup(gs.Stop)
+	h, err := New(context.Background(), []Backend{testBackend(t, "identity", lis.Addr().String())}, Options{MaxBodyBytes: 4096, Auth: tokens(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := post(h, "/v1/sessions:login", `{"email":"a@b.c","password":"x"}`, nil)
+	if rec.Code != http.StatusTooManyRequests || rec.Header().Get("Retry-After") != "42" {
+		t.Fatalf("%d Retry-After %q, want 429 with 42", rec.Code, rec.Header().Get("Retry-After"))
 	}
 }
