@@ -107,6 +107,11 @@ func devUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			}
 			ep.HTTP = "http://" + addr
 			st.GatewayURL = ep.HTTP
+			// The edge's gRPC listener for integrators (TLS with a
+			// certificate it makes for loopback; ADR 0011).
+			if ep.GRPC, err = freeAddr(); err != nil {
+				return err
+			}
 		}
 		st.Services[svc.Name] = ep
 	}
@@ -162,7 +167,11 @@ func devUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "  %-14s %s   (REST; OpenAPI at /openapi.json)\n", "gateway", st.GatewayURL)
 	}
 	for _, svc := range order {
-		if ep := st.Services[svc.Name]; ep.GRPC != "" {
+		switch ep := st.Services[svc.Name]; {
+		case ep.GRPC == "":
+		case svc.API == suite.HTTP:
+			fmt.Fprintf(stdout, "  %-14s %s   (gRPC for integrators: TLS, client tokens)\n", svc.Name, ep.GRPC)
+		default:
 			fmt.Fprintf(stdout, "  %-14s %s   (gRPC, mTLS)\n", svc.Name, ep.GRPC)
 		}
 	}
@@ -187,11 +196,18 @@ func devEnv(dir string, st suite.State, svc suite.Service, f mtls.Files) []strin
 		"SOTTO_KEYRING_FILE="+filepath.Join(dir, "keys", svc.Name+".json"),
 		"SOTTO_ADMIN_ADDR="+ep.Admin,
 	)
-	if ep.GRPC != "" {
+	switch svc.API {
+	case suite.GRPC:
 		env = append(env, "SOTTO_GRPC_ADDR="+ep.GRPC)
+	case suite.HTTP:
+		env = append(env, "SOTTO_HTTP_ADDR="+strings.TrimPrefix(ep.HTTP, "http://"),
+			"SOTTO_GATEWAY_GRPC_ADDR="+ep.GRPC)
 	}
-	if ep.HTTP != "" {
-		env = append(env, "SOTTO_HTTP_ADDR="+strings.TrimPrefix(ep.HTTP, "http://"))
+	if svc.Name == "identity" && st.GatewayURL != "" {
+		// WebAuthn ceremonies come from pages the gateway serves; the
+		// relying party is "localhost", so the origin is spelled with it.
+		_, port, _ := strings.Cut(strings.TrimPrefix(st.GatewayURL, "http://"), ":")
+		env = append(env, "SOTTO_IDENTITY_WEBAUTHN_ORIGINS=http://localhost:"+port)
 	}
 	for _, callee := range svc.Calls {
 		env = append(env, suite.EnvPrefix(callee)+"ADDR="+st.Services[callee].GRPC)

@@ -16,7 +16,8 @@ const StateFile = "dev.json"
 
 // Endpoints are where one service of a running suite listens.
 type Endpoints struct {
-	// GRPC is the mTLS gRPC address (host:port) of a gRPC service.
+	// GRPC is the mTLS gRPC address (host:port) of a gRPC service; for the
+	// gateway, its gRPC edge for integrators (TLS, client tokens).
 	GRPC string `json:"grpc,omitempty"`
 	// HTTP is the base URL of an HTTP service (the gateway).
 	HTTP string `json:"http,omitempty"`
