@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jonboulle/clockwork"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
 
@@ -163,7 +164,9 @@ func TestClientFailsClosed(t *testing.T) {
 	h := sqlite(t)
 	h.grant(t, h.customer("cus_1"), &consentv1.GrantConsentRequest{PurposeId: "marketing", Notice: shown(h.notice(t, "marketing"), "en"), RequestId: "x1"})
 	conn := h.pki.Dial(t, "tokenvault", "consent", h.addr)
-	c := consentclient.New(consentv1.NewConsentServiceClient(conn), consentclient.Options{CacheTTL: time.Hour})
+	// A clock that stands still: the cache never goes stale by silence, so
+	// what stops it being used is the broken feed itself.
+	c := consentclient.New(consentv1.NewConsentServiceClient(conn), consentclient.Options{CacheTTL: time.Hour, Clock: clockwork.NewFakeClock()})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); _ = c.Run(ctx) }()
@@ -177,7 +180,11 @@ func TestClientFailsClosed(t *testing.T) {
 		}
 	}
 	conn.Close() // the service is gone for this client
+	deadline := time.Now().Add(20 * time.Second)
 	for c.Ready(ctx) == nil {
+		if time.Now().After(deadline) {
+			t.Fatal("the client still trusts its cache after its feed broke")
+		}
 		time.Sleep(time.Millisecond)
 	}
 	_, err := c.Check(ctx, "cus_1", "marketing")

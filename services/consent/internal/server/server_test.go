@@ -455,13 +455,30 @@ func TestCatalogueAdministration(t *testing.T) {
 		UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"revision"}}, ExpectedRevision: 2})
 	wantErr(t, "mask naming an output field", err, codes.InvalidArgument, reasons.UpdateMaskInvalid)
 
+	// A retired purpose is denied to everyone and takes no new grant.
+	if _, err := h.gw().CreateNoticeVersion(h.officer(), &consentv1.CreateNoticeVersionRequest{NoticeId: "surveys", PurposeIds: []string{"surveys"},
+		Texts: []*consentv1.NoticeText{{Language: "en", Text: "May we ask you about your order?"}}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.gw().UpdatePurpose(h.officer(), &consentv1.UpdatePurposeRequest{Purpose: &consentv1.Purpose{PurposeId: "surveys", Retired: true},
+		UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"retired"}}, ExpectedRevision: 2}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = h.gw().GrantConsent(h.customer("cus_1"), &consentv1.GrantConsentRequest{PurposeId: "surveys", Notice: shown(h.notice(t, "surveys"), "en"),
+		Channel: consentv1.Channel_CHANNEL_WEB, RequestId: "s1"})
+	wantErr(t, "grant of a retired purpose", err, codes.FailedPrecondition, reasons.PurposeRetired)
+	if c := h.check(t, "cus_1", "surveys"); c.GetAllowed() || c.GetReason() != consentv1.DecisionReason_DECISION_REASON_PURPOSE_RETIRED {
+		t.Fatalf("check of a retired purpose: %v", c)
+	}
+
 	var actions []string
 	for _, ev := range h.auditEvents() {
 		if ev.GetPurpose() == "surveys" {
 			actions = append(actions, ev.GetAction()+" "+ev.GetResourceId()+" by "+ev.GetActorSubject())
 		}
 	}
-	want := []string{"consent.purpose.create surveys/1 by stf_officer", "consent.purpose.update surveys/2 by stf_officer"}
+	want := []string{"consent.purpose.create surveys/1 by stf_officer", "consent.purpose.update surveys/2 by stf_officer",
+		"consent.purpose.update surveys/3 by stf_officer"}
 	if diff := cmp.Diff(want, actions); diff != "" {
 		t.Errorf("audited changes (-want +got):\n%s", diff)
 	}
