@@ -209,7 +209,8 @@ var houseSuffixes = set(strings.Fields(`hs h bg bis ter zw rd huis boven beneden
 // house number ("Marienplatz 8 Uhr", "via WhatsApp 3 volte").
 var measureWords = set(strings.Fields(`
 uhr uur ore heures heure horas hora pm o'clock min mins minutes minuten minuti minutos
-mal volte veces keer fois times stück stuks stuk pezzi pezzo unidades unidad pièces pièce pcs pieces items
+mal volte veces keer fois times stück stuks stuk pezzi pezzo unidades unidad pièces pièce pcs pieces items piezas pieza
+colori colores couleurs farben kleuren colours colors estrellas stars sterne étoiles stelle sterren litros liter litres litri pulgadas pollici zoll inch inches
 euro eur € $ £ chf kg cm mm ml jahre jahren years anni años jaar ans tage days giorni días dagen jours
 prozent percent % procent
 `))
@@ -487,7 +488,16 @@ func (d *doc) scanAddresses() {
 		}
 		d.work++
 		start = d.unitBefore(start)
+		numEnd := end
 		end = d.addressContinuation(end)
+		if end == numEnd && d.toks[end].kind == tNum && d.toks[end].e-d.toks[end].s == 4 {
+			// "El Paseo de Gracia 2024 edición": a year after a street name,
+			// with nothing of an address after it, is a product or an event.
+			if y := atoiBytes(d.tokText(end)); y >= 1900 && y <= 2099 {
+				k = end
+				continue
+			}
+		}
 		d.add(d.toks[start].s, d.toks[end].e, Address, 0.85, "address")
 		d.recipientLine(start)
 		k = end

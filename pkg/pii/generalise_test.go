@@ -265,6 +265,18 @@ func TestNamesWithoutCues(t *testing.T) {
 		{"it", "L'ha firmato Gianluca Pellegrino.", []string{"PERSON:Gianluca Pellegrino"}},
 		{"nl", "Sjoerd haalt het pakket morgen op.", []string{"PERSON:Sjoerd"}},
 		{"nl", "Femke Brouwer is mijn buurvrouw.", []string{"PERSON:Femke Brouwer"}},
+		// Who signed for or collected a parcel, form labels that ask for a
+		// name, an agent before their team, surname-first names.
+		{"en", "It was signed for by Kwabena, our receptionist.", []string{"PERSON:Kwabena"}},
+		{"de", "Unterschrieben hat Mirela, meine Mitbewohnerin.", []string{"PERSON:Mirela"}},
+		{"es", "Lo recogió Xiomara, mi vecina del quinto.", []string{"PERSON:Xiomara"}},
+		{"nl", "Afgegeven aan Sjoukje, de buurvrouw.", []string{"PERSON:Sjoukje"}},
+		{"fr", "Nom sur la boîte aux lettres : Kervella", []string{"PERSON:Kervella"}},
+		{"nl", "Naam op de deurbel: Hoekstra", []string{"PERSON:Hoekstra"}},
+		{"en", "Kemi from the store called me.", []string{"PERSON:Kemi"}},
+		{"de", "Ornella vom Kundenservice hat mir geholfen.", []string{"PERSON:Ornella"}},
+		{"en", "Trần Văn Minh will collect it on Friday.", []string{"PERSON:Trần Văn Minh"}},
+		{"it", "Bianchi Giulia, Via Roma 12, 20121 Milano", []string{"PERSON:Bianchi Giulia", "ADDRESS:Via Roma 12, 20121 Milano"}},
 		// An unknown first name before a known surname is one name.
 		{"de", "Das Paket hat Wendelin Schäfer angenommen.", []string{"PERSON:Wendelin Schäfer"}},
 		// Look-alikes: brands, places, nouns after names.
@@ -275,5 +287,13 @@ func TestNamesWithoutCues(t *testing.T) {
 		{"fr", "Vous livrez à Saint-Étienne et à Aix-en-Provence ?", nil},
 		{"nl", "Is de Jan Linders in Venlo open?", nil},
 		{"en", "Is the Calvin Klein jacket back?", nil},
+		{"fr", "Le code reçu par SMS : 739 104", []string{"SECRET:739 104"}},
+		{"es", "IPs del almacén: 10.20.30.41", []string{"IP:10.20.30.41"}},
+		{"de", "Bitte liefern:\n- Becher Weiß\n- Teller Rund", nil},
+		{"de", "Angenommen von der Nachbarin.", nil},
+		{"en", "Signed by: Customer Service Team", nil},
+		{"es", "Lo recogió el portero.", nil},
+		{"en", "Product name: Ralph Lauren Polo", nil},
+		{"en", "The King Charles spaniel mug arrived broken.", nil},
 	})
 }

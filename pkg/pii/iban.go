@@ -214,7 +214,7 @@ func specialIPv4(o [4]int) bool {
 // it ("6.5.8.12 installed"). It returns 1 for an IP cue, -1 for a version
 // cue, 0 for none.
 func (d *doc) ipContext(k int) int {
-	for j, words := k-1, 0; j >= 0 && words < 6; j-- {
+	for j, words := k-1, 0; j >= 0 && j >= k-16 && words < 6; j-- {
 		tk := &d.toks[j]
 		if tk.kind == tPunct {
 			if c := d.text[tk.s]; c == '.' || c == '!' || c == '?' || c == ';' {
@@ -230,7 +230,7 @@ func (d *doc) ipContext(k int) int {
 			break
 		}
 	}
-	for j, words := k+7, 0; j < len(d.toks) && words < 3; j++ {
+	for j, words := k+7, 0; j < len(d.toks) && j < k+16 && words < 3; j++ {
 		tk := &d.toks[j]
 		if tk.nl {
 			break

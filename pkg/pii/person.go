@@ -1,6 +1,9 @@
 package pii
 
-import "strings"
+import (
+	"strings"
+	"unicode"
+)
 
 // Names of people come from context and from lexicons:
 //
@@ -85,6 +88,15 @@ func buildNameCues() map[string][]nameCue {
 		"il mio ragazzo", "la mia ragazza", "mia nonna", "mio nonno", "the courier", "the driver", "your driver",
 		"your courier", "your colleague", "your agent", "der fahrer", "der bote", "der zusteller", "le livreur", "el repartidor",
 		"de bezorger", "il corriere", "my neighbours", "den nachbarn", "bij de buren", "the neighbours",
+		// Who signed for, received or collected a parcel.
+		"signed by", "signed for by", "received by", "collected by", "picked up by", "accepted by", "handed to",
+		"left with", "given to", "unterschrieben von", "unterschrieben hat", "angenommen von", "angenommen hat",
+		"abgeholt von", "abgeholt hat", "übergeben an", "abgegeben bei", "firmado por", "lo firmó", "la firmó",
+		"recogido por", "recogida por", "lo recogió", "la recogió", "recibido por", "recibida por", "lo recibió",
+		"la recibió", "entregado a", "entregada a", "signé par", "reçu par", "récupéré par", "remis à", "livré à",
+		"réceptionné par", "getekend door", "ontvangen door", "aangenomen door", "opgehaald door", "afgegeven aan",
+		"afgeleverd bij", "firmato da", "ritirato da", "ritirata da", "ricevuto da", "ricevuta da", "consegnato a",
+		"consegnata a", "lasciato a", "ha firmato", "ha ritirato",
 	)
 	add(ncStrong, true,
 		"name", "full name", "account name", "account holder", "holder", "cardholder", "card holder", "name on card", "recipient",
@@ -249,6 +261,26 @@ func (d *doc) scanPersons() {
 
 	for k := 0; k < n; k++ {
 		if d.toks[k].kind == tPunct {
+			// A form line whose label names a person ("Nom sur la boîte aux
+			// lettres :", "Naam op de deurbel:", "Name des Empfängers:").
+			if d.isPunct(k, ':') && k+1 < n && d.formNameLabel(k) {
+				if s, e, ok := d.readName(k+1, ncStrong); ok {
+					d.addName(s, e, 0.85, "person-form")
+					k = e
+					continue
+				}
+			}
+			// A signature after a dash that ends the message or its line:
+			// "Thanks! -Anna", "— Tom".
+			if tt := d.tokText(k); d.toks[k].kind == tPunct && (tt == "-" || tt == "—" || tt == "–") && d.sentenceStart(k) && k+1 < n {
+				// A dash also starts list items ("- Größe M", "- Teller Rund"),
+				// so the name must be one the lexicons know.
+				if s, e, ok := d.readName(k+1, ncSignoff); ok && (e+1 >= n || d.toks[e+1].nl) && d.toks[k+1].info&(wGiven|wSurname) != 0 && d.toks[k+1].upper {
+					d.addName(s, e, 0.75, "person-signature")
+					k = e
+					continue
+				}
+			}
 			continue
 		}
 		// Cues.
@@ -276,15 +308,6 @@ func (d *doc) scanPersons() {
 				continue
 			}
 		}
-		// A signature after a dash that ends the message or its line:
-		// "Thanks! -Anna", "— Tom".
-		if tt := d.tokText(k); d.toks[k].kind == tPunct && (tt == "-" || tt == "—" || tt == "–") && d.sentenceStart(k) && k+1 < n {
-			if s, e, ok := d.readName(k+1, ncSignoff); ok && (e+1 >= n || d.toks[e+1].nl) && d.toks[k+1].upper {
-				d.addName(s, e, 0.75, "person-signature")
-				k = e
-				continue
-			}
-		}
 		// "Ralph (my husband)".
 		if d.toks[k].kind == tWord && d.toks[k].upper && k+2 < n && d.isPunct(k+1, '(') && possessive[d.lw(k+2)] {
 			if s, e, ok := d.readName(k, ncGreet); ok && e == k {
@@ -300,6 +323,26 @@ func (d *doc) scanPersons() {
 			d.addName(k, e, 0.7, "person-initial")
 			k = e
 			continue
+		}
+		// "Kemi from the store", "Ornella vom Kundenservice", "Lucía de
+		// atención al cliente": a name before where its bearer works.
+		if d.capWord(k) && k+2 < n && d.fromTeam(k+1) {
+			if s, e, ok := d.readName(k, ncGreet); ok && e == k && (d.toks[k].info&(wGiven|wSurname) != 0 || d.sentenceStart(k) && nameShaped(d.tokText(k))) {
+				d.addName(s, e, 0.75, "person-from-team")
+				k = e
+				continue
+			}
+		}
+		// Surname first, as in Italian forms and East Asian names: "Rossi
+		// Mario", "Nowak Anna", "Trần Văn Minh". The second word must be a
+		// given name; one that is also a word needs a third name word.
+		if d.capWord(k) && d.toks[k].info&(wSurname|wGiven) == wSurname && d.flags[k]&flagBlocked == 0 && !d.e.lex.stop[d.lw(k)] &&
+			k+1 < n && d.capWord(k+1) && d.toks[k+1].sp && !d.toks[k+1].nl && d.toks[k+1].info&wGiven != 0 && d.flags[k+1]&flagBlocked == 0 && !d.toks[k].allUp {
+			if e := d.extendName(k+1, 3); !d.e.lex.ambiguous[d.lw(k+1)] || e > k+1 {
+				d.addName(k, e, 0.7, "person-surname-first")
+				k = e
+				continue
+			}
 		}
 		// Lexicon.
 		if s, e, ok := d.lexiconName(k); ok {
@@ -354,6 +397,97 @@ func (d *doc) repeatedNames() {
 func (d *doc) covered(s, e, n int) bool {
 	for _, c := range d.cands[:n] {
 		if c.s < e && s < c.e {
+			return true
+		}
+	}
+	return false
+}
+
+var germanArticles = set(strings.Fields(`der den die das dem`))
+
+// nameShaped reports whether w is written like a name: a capital, then
+// lower case, with capitals only after an apostrophe or hyphen or in Mc/Mac
+// (O'Sullivan, Dupont-Moreau, McDonald) — not "IPs" or "iPhone".
+func nameShaped(w string) bool {
+	prev := rune(0)
+	for i, r := range w {
+		switch {
+		case i == 0:
+			if !unicode.IsUpper(r) {
+				return false
+			}
+		case unicode.IsUpper(r):
+			if prev != '\'' && prev != '-' && prev != '’' && !(strings.HasPrefix(w, "Mc") && i == 2) && !(strings.HasPrefix(w, "Mac") && i == 3) {
+				return false
+			}
+		}
+		prev = r
+	}
+	return true
+}
+
+// nameLabels are the words of a form label that asks for a name.
+var nameLabels = set(strings.Fields(`name names naam nom nombre nome vorname nachname prénom apellido apellidos cognome achternaam voornaam surname`))
+
+// notNameLabels make such a label ask for something else ("Name of the
+// street", "Nom du produit", "Nombre de usuario").
+var notNameLabels = set(strings.Fields(`
+street road straße strasse rue calle via straat address adresse dirección direccion indirizzo adres company firma société
+empresa azienda bedrijf shop store boutique tienda negozio winkel product produit producto prodotto artikel article
+brand marke marque marca merk file fichier datei archivo bestand user username usuario utilisateur benutzer benutzername
+gebruiker gebruikersnaam utente account wifi wlan network netzwerk réseau red rete netwerk app device gerät appareil
+dispositivo apparaat model modell modèle modelo modello item color colour farbe couleur kleur colore domain domaine
+`))
+
+// formNameLabel reports whether the ':' at k ends a label of at most six
+// words from the line's start that asks for a person's name.
+func (d *doc) formNameLabel(k int) bool {
+	label := false
+	// Bounded in tokens, not only words, so a run of punctuation stays
+	// linear ("::::").
+	for j, words := k-1, 0; j >= 0 && j >= k-14 && words <= 6; j-- {
+		d.work++
+		if d.isWord(j) {
+			words++
+			lw := d.lw(j)
+			if notNameLabels[lw] {
+				return false
+			}
+			if nameLabels[lw] {
+				label = true
+			}
+		}
+		if d.toks[j].nl {
+			return label && words <= 6
+		}
+	}
+	return false
+}
+
+// teamWords name where an agent, courier or shop assistant works.
+var teamWords = set(strings.Fields(`
+store shop team support service customer care warehouse depot courier helpdesk
+kundenservice kundendienst service support team filiale laden lager versand
+service client clientèle boutique magasin entrepôt équipe
+servicio atención cliente tienda almacén equipo soporte
+klantenservice klantendienst winkel magazijn team
+servizio clienti assistenza negozio magazzino
+`))
+
+// fromTeam reports whether from token j come "from the store", "vom
+// Kundenservice", "du service client", "de atención al cliente", "van de
+// klantenservice", "dal servizio clienti".
+func (d *doc) fromTeam(j int) bool {
+	switch d.lw(j) {
+	case "from", "vom", "von", "de", "du", "del", "van", "dal", "dello", "della", "of":
+	default:
+		return false
+	}
+	for m := j + 1; m < len(d.toks) && m <= j+3; m++ {
+		if d.toks[m].nl || !d.isWord(m) {
+			return false
+		}
+		if teamWords[d.lw(m)] {
 			return true
 		}
 	}
@@ -559,8 +693,9 @@ func (d *doc) readName(j int, kind nameCueKind) (int, int, bool) {
 		s, e, ok := d.readName(m, ncTitle)
 		return s, e, ok
 	}
-	// Particles first after a title: "Herr van der Meer".
-	if kind == ncTitle || kind == ncStrong {
+	// Particles first after a title: "Herr van der Meer". A German article
+	// is no particle on its own ("angenommen von der Nachbarin").
+	if (kind == ncTitle || kind == ncStrong) && !germanArticles[d.lw(j)] {
 		m := j
 		for m < n && m-j < 3 && d.isWord(m) && particles[d.lw(m)] && !d.toks[m].nl {
 			m++
@@ -584,7 +719,9 @@ func (d *doc) readName(j int, kind nameCueKind) (int, int, bool) {
 	if lex.stop[lw] && !(kind == ncTitle && tk.upper && known) {
 		return 0, 0, false
 	}
-	if tk.allUp && !known && kind != ncStrong {
+	if tk.allUp && !known && (kind != ncStrong || tk.letters <= 4) {
+		// Unknown capitals are acronyms (SMS, DHL, IPs), except a longer
+		// surname on a form ("Name: MÜLLER").
 		return 0, 0, false
 	}
 	if !tk.upper && !known {
