@@ -297,3 +297,43 @@ func TestNamesWithoutCues(t *testing.T) {
 		{"en", "The King Charles spaniel mug arrived broken.", nil},
 	})
 }
+
+// TestCleanShopChat: messages without PII but full of look-alikes stay
+// clean in every language.
+func TestCleanShopChat(t *testing.T) {
+	t.Parallel()
+	var cases []detectCase
+	for _, c := range []struct{ lang, text string }{
+		{"en", "Order 4500123456 still hasn't arrived, tracking says 'in transit' since 12/03/2024."},
+		{"en", "The Tommy Hilfiger jacket in size 52 costs £129.99, is it on sale?"},
+		{"en", "Firmware 2.4.0.17 installed, build 10.0.22631.2861, still broken."},
+		{"en", "Can you ship to Santa Monica or Victoria BC?"},
+		{"de", "Die Hugo Boss Uhr ist defekt, Modell HB1513123."},
+		{"de", "Die Lieferung ging an die Packstation in der Bahnhofstraße, nicht nach Hause."},
+		{"de", "Wir sind von 9 bis 18 Uhr erreichbar, Samstag bis 14 Uhr."},
+		{"de", "Beim Öffnen kam Fehler 0x80070005, App-Version 3.2.1.5."},
+		{"de", "Können Sie mir sagen, ob Lindt Schokolade glutenfrei ist?"},
+		{"de", "Meine USt-IdNr. ist DE123456789, bitte auf die Rechnung."},
+		{"de", "Die Tracking-ID 1Z999AA10123456784 zeigt nichts an."},
+		{"de", "Das Angebot gilt bis 31.12.2024, oder?"},
+		{"fr", "La commande 2024-88123 est arrivée le 3 mars, mais le colis était abîmé."},
+		{"fr", "Vous avez le parfum Jean Paul Gaultier en 100 ml ?"},
+		{"fr", "Mon SIRET est 362 521 879 00034, merci de corriger la facture."},
+		{"es", "Hola, mi pedido 4500123456 no ha llegado todavía."},
+		{"es", "Compré un perfume de Carolina Herrera y llegó roto."},
+		{"es", "La versión 4.3.2.1 de la app no me deja pagar."},
+		{"es", "Tengo una duda sobre el producto con EAN 8410076472885."},
+		{"es", "¿Me pueden mandar la factura con el CIF B12345678?"},
+		{"it", "Buongiorno, il mio ordine 2024-5561 non è ancora arrivato."},
+		{"it", "La versione 3.2.0.11 dell'app non funziona."},
+		{"it", "Il tracking BRT 123456789012 non funziona."},
+		{"it", "Il codice a barre è 8001234567890."},
+		{"it", "La P.IVA della mia azienda è 01234567890."},
+		{"nl", "Mijn bestelling 778812 is nog niet binnen, het pakket staat op 'onderweg'."},
+		{"nl", "Is de Albert Heijn aan de Kerkstraat ook een afhaalpunt?"},
+		{"nl", "Het KvK-nummer is 12345678 en het btw-nummer NL123456789B01."},
+	} {
+		cases = append(cases, detectCase{c.lang, c.text, nil})
+	}
+	runCases(t, cases)
+}
