@@ -17,6 +17,12 @@ var birthCues = map[string]bool{
 	// "came into the world", "zur Welt", "venue au monde", "vino al mundo",
 	// "venuta al mondo", "ter wereld": only after their preposition (bornWorld).
 	"world": true, "welt": true, "monde": true, "mundo": true, "mondo": true, "wereld": true,
+	// Age checks ask for a date of birth: "For the age verification: 14
+	// March 1990", "Altersprüfung", "vérification d'âge", "verifica
+	// dell'età". English "age" counts only before such a word (ageCue).
+	"age": true, "altersprüfung": true, "altersverifikation": true, "altersverifizierung": true, "alterskontrolle": true,
+	"altersnachweis": true, "d'âge": true, "d’âge": true, "edad": true, "dell'età": true, "dell’età": true, "età": true,
+	"leeftijdscheck": true, "leeftijdscontrole": true, "leeftijdsverificatie": true, "leeftijd": true,
 	"geboortedatum": true, "verjaardag": true, "geb.datum": true,
 	"nato": true, "nata": true, "nascita": true, "compleanno": true, "nati": true,
 }
@@ -65,6 +71,16 @@ var dateFillers = map[string]bool{
 	"alle": true, "tous": true, "dates": true, "daten": true,
 }
 
+// ageCueWords are the birth cues that name an age check.
+var ageCueWords = map[string]bool{
+	"age": true, "altersprüfung": true, "altersverifikation": true, "altersverifizierung": true, "alterskontrolle": true,
+	"altersnachweis": true, "d'âge": true, "d’âge": true, "edad": true, "dell'età": true, "dell’età": true, "età": true,
+	"leeftijdscheck": true, "leeftijdscontrole": true, "leeftijdsverificatie": true, "leeftijd": true,
+}
+
+// ageCheckWords make "age" a birth cue ("age verification", "age check").
+var ageCheckWords = map[string]bool{"verification": true, "check": true, "checks": true, "verify": true, "verified": true, "proof": true, "confirmation": true}
+
 // worldCues are "world" in the six languages; they are birth cues after
 // their preposition ("into the world", "zur Welt", "au monde", "al mundo",
 // "al mondo", "ter wereld"). backward says the date comes before the cue
@@ -91,6 +107,9 @@ func (d *doc) scanDOB() {
 		if d.lw(k) == "anniversaire" && k+2 < n && d.lw(k+2) == "mariage" {
 			continue
 		}
+		if d.lw(k) == "age" && !(k+1 < n && ageCheckWords[d.lw(k+1)]) {
+			continue
+		}
 		backward := d.lw(k) == "geboren"
 		if wc, ok := worldCues[d.lw(k)]; ok {
 			if k == 0 || d.lw(k-1) != wc.prep {
@@ -111,6 +130,7 @@ func (d *doc) scanDOB() {
 				continue
 			}
 		}
+		ageCue := ageCueWords[d.lw(k)]
 		// Up to eight tokens later, skipping fillers and punctuation.
 		for j, seen := k+1, 0; j < n && seen < 8; j++ {
 			if d.toks[j].kind == tPunct {
@@ -127,13 +147,20 @@ func (d *doc) scanDOB() {
 			if otherDateCues[d.lw(j)] {
 				break // "birthday present, ordered 12/05/2024"
 			}
-			if !dateFillers[d.lw(j)] && !birthCues[d.lw(j)] && seen > 2 {
+			if !dateFillers[d.lw(j)] && !birthCues[d.lw(j)] && (seen > 2 || ageCue && !ageCheckWords[d.lw(j)] && !ageFillers[d.lw(j)]) {
+				// After an age-check word only a form-like lead-in may come
+				// before the date ("Altersprüfung: ...", "age check: my date
+				// of birth is ..."), not a clause ("hat am 12.05.2024 nicht
+				// geklappt").
 				break
 			}
 			seen++
 		}
 	}
 }
+
+// ageFillers may stand between an age-check word and the birth date.
+var ageFillers = map[string]bool{"please": true, "bitte": true, "svp": true, "por": true, "favor": true, "per": true, "favore": true, "graag": true, "here": true, "hier": true}
 
 // dateEndingAt finds a date whose last token is p, starting at most eight
 // tokens before it, and returns its first token.
@@ -242,6 +269,10 @@ func (d *doc) dateAt(k int) (int, bool) {
 				j++
 			}
 			if y, ok := d.numTok(j, 4, 4); ok && y >= 1900 && y <= 2100 {
+				return j, true
+			}
+			// "4 de julio del 85": a two-digit year after its preposition.
+			if _, ok := d.numTok(j, 2, 2); ok && j > 0 && (d.lw(j-1) == "del" || d.lw(j-1) == "de") {
 				return j, true
 			}
 			if j+1 < n && d.isPunct(j, '\'') {

@@ -337,3 +337,30 @@ func TestCleanShopChat(t *testing.T) {
 	}
 	runCases(t, cases)
 }
+
+// TestMoreSecretAndBirthDateForms: codes that came by text, Wi-Fi
+// passwords, discount-shaped codes and order codes with an elided article;
+// age checks that ask for a birth date and two-digit years after "del".
+func TestMoreSecretAndBirthDateForms(t *testing.T) {
+	t.Parallel()
+	runCases(t, []detectCase{
+		{"en", "The code I got by text is 482913", []string{"SECRET:482913"}},
+		{"it", "La password del Wi-Fi è Casa2024!", []string{"SECRET:Casa2024!"}},
+		{"en", "Use code WELCOME10 at checkout.", nil},
+		{"it", "Il codice dell'ordine è 2024-5561.", nil},
+		{"en", "We'll send you a 6-digit code by SMS, it expires in 10 minutes.", nil},
+		{"de", "Der Rabattcode FRÜHLING15 funktioniert nicht.", nil},
+		{"en", "For the age verification: 14 March 1990.", []string{"DATE_OF_BIRTH:14 March 1990"}},
+		{"de", "Für die Altersprüfung: 14.03.1990", []string{"DATE_OF_BIRTH:14.03.1990"}},
+		{"fr", "Pour la vérification d'âge : 14 mars 1990", []string{"DATE_OF_BIRTH:14 mars 1990"}},
+		{"es", "Para la verificación de edad: 14 de marzo de 1990", []string{"DATE_OF_BIRTH:14 de marzo de 1990"}},
+		{"it", "Per la verifica dell'età: 14/03/1990", []string{"DATE_OF_BIRTH:14/03/1990"}},
+		{"nl", "Voor de leeftijdscheck: 14-03-1990", []string{"DATE_OF_BIRTH:14-03-1990"}},
+		{"es", "Nací el 4 de julio del 85.", []string{"DATE_OF_BIRTH:4 de julio del 85"}},
+		{"en", "D.O.B. 1985-07-04", []string{"DATE_OF_BIRTH:1985-07-04"}},
+		{"de", "Die Altersprüfung hat am 12.05.2024 nicht geklappt.", nil},
+		{"en", "The age check failed on 12/05/2024 again.", nil},
+		{"es", "Edad: 34 años, pedido del 12/05/2024", nil},
+		{"nl", "Leeftijd 34, besteld op 12-05-2024", nil},
+	})
+}

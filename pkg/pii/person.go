@@ -283,6 +283,11 @@ func (d *doc) scanPersons() {
 			}
 			continue
 		}
+		// "D.O.B." is a birth cue, not the title "D." and an initial.
+		if d.lw(k) == "d" && k+4 < n && d.isPunct(k+1, '.') && d.lw(k+2) == "o" && d.isPunct(k+3, '.') && d.lw(k+4) == "b" {
+			k += 4
+			continue
+		}
 		// Cues.
 		if d.toks[k].info&wNameCue == 0 {
 		} else if cues, ok := nameCues[d.lw(k)]; ok {

@@ -50,6 +50,8 @@ var secretFillers = map[string]bool{
 	"also:": true, "just": true, "gerade": true, "that": true, "which": true, "die ich": true, "che": true, "que": true,
 	"wifi": true, "wlan": true, "account": true, "konto": true, "login": true, "user": true, "compte": true, "cuenta": true,
 	"verification": true, "security": true, "login-code": true, "one-time": true, "pickup": true, "locker": true,
+	"del": true, "della": true, "dello": true, "du": true, "des": true, "vom": true, "van": true, "wi-fi": true,
+	"router": true, "netzwerk": true, "réseau": true, "red": true, "rete": true, "netwerk": true, "network": true,
 	"bestätigungs": true, "mobile": true, "mobiletan": true, "tan": true, "otp": true, "pin": true, "ihre": true,
 	"your": true, "votre": true, "tu": true, "su": true, "uw": true, "je": true, "tuo": true, "vostro": true,
 }
@@ -205,7 +207,7 @@ func (d *doc) scanSecrets() {
 // the three tokens before cue k or right after it ("codice sconto").
 func (d *doc) notSecret(k int) bool {
 	for j := k - 1; j >= 0 && j >= k-3; j-- {
-		if d.toks[j].kind == tWord && notSecretCues[d.lw(j)] {
+		if d.toks[j].kind == tWord && notSecretCues[elided(d.lw(j))] {
 			return true
 		}
 		if d.toks[j].kind == tWord {
@@ -220,11 +222,23 @@ func (d *doc) notSecret(k int) bool {
 		return true
 	}
 	for j := k + 1; j < len(d.toks) && j <= k+2; j++ {
-		if d.toks[j].kind == tWord && notSecretCues[d.lw(j)] {
+		if d.toks[j].kind == tWord && notSecretCues[elided(d.lw(j))] {
 			return true
 		}
 	}
 	return false
+}
+
+// elided drops an elided article or preposition (dell'ordine, l'ordine,
+// d'acquisto, all'ordine) so the word itself can be looked up.
+func elided(w string) string {
+	if i := strings.IndexAny(w, "'’"); i > 0 && i <= 5 {
+		if w[i] == '\'' {
+			return w[i+1:]
+		}
+		return w[i+len("’"):]
+	}
+	return w
 }
 
 func hasAnySuffixCue(w []byte) bool {
@@ -321,7 +335,34 @@ func (d *doc) otpValue(j int, e *int) bool {
 			return false
 		}
 	}
+	if promoShaped(v) {
+		return false
+	}
 	return digits >= 2 && letters <= 8
+}
+
+// promoShaped: a word of four or more letters then at most three digits
+// (WELCOME10, SOMMER2024 has four and is caught by its cue), the shape of
+// discount codes; one-time codes are digits or random mixes (G-582914,
+// A7K9Q2).
+func promoShaped(v string) bool {
+	i := 0
+	for i < len(v) && isAlpha(v[i]) {
+		i++
+	}
+	if i < 4 {
+		return false
+	}
+	rest := strings.TrimLeft(v[i:], "-")
+	if len(rest) == 0 || len(rest) > 3 {
+		return false
+	}
+	for j := 0; j < len(rest); j++ {
+		if !isDigit(rest[j]) {
+			return false
+		}
+	}
+	return true
 }
 
 // passwordLike: 4–64 characters without spaces that hold a digit, a symbol
@@ -532,13 +573,17 @@ func (d *doc) otpAhead(j int) int {
 			}
 			continue
 		}
-		if notSecretCues[d.lw(j)] || cueWords[d.lw(j)]&(cueRef|cuePhone|cueMoney) != 0 && !otpCues[d.lw(j)] {
+		if lw := d.lw(j); notSecretCues[lw] || cueWords[lw]&(cueRef|cuePhone|cueMoney) != 0 && !otpCues[lw] && !channelWords[lw] {
 			return 0
 		}
 		words++
 	}
 	return 0
 }
+
+// channelWords say how a code came ("the code I got by text", "per SMS",
+// "via WhatsApp"); they are phone words that do not make the number a phone.
+var channelWords = map[string]bool{"text": true, "texted": true, "sms": true, "whatsapp": true, "signal": true, "telegram": true, "wa": true, "app": true}
 
 // otpChunk reports whether the chunk at word token j is itself a code
 // ("G-582914", "A7K9Q2").
