@@ -10,6 +10,7 @@ import (
 	"github.com/sottohq/sotto/pkg/auditclient"
 	"github.com/sottohq/sotto/pkg/enduser"
 	"github.com/sottohq/sotto/pkg/errs"
+	"github.com/sottohq/sotto/pkg/logging"
 	"github.com/sottohq/sotto/services/consent/internal/reasons"
 )
 
@@ -70,7 +71,7 @@ func (s *Service) refused(ctx context.Context, subject, reason string) {
 	ctx = context.WithoutCancel(ctx)
 	err := s.store.InTx(ctx, func(tx *sql.Tx) error { return s.audit.Enqueue(ctx, tx, ev) })
 	if err != nil {
-		s.logger.WarnContext(ctx, "cannot record a refusal", "error_reason", errs.ReasonOf(err))
+		s.logger.WarnContext(ctx, "cannot record a refusal", logging.Err(err))
 		return
 	}
 	s.audit.Notify()

@@ -94,7 +94,7 @@ func (s *Service) ApplyFile(ctx context.Context, f catalogue.File) error {
 		return err
 	}
 	if applied {
-		s.logger.InfoContext(ctx, "catalogue file applied", slog.Int64("version", f.Version), slog.Int("purpose_changes", len(evs)))
+		s.logger.InfoContext(ctx, "catalogue file applied", slog.Int64("version", f.Version), slog.Int("count", len(evs)))
 		s.notify()
 	}
 	return nil
