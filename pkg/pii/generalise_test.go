@@ -295,6 +295,12 @@ func TestNamesWithoutCues(t *testing.T) {
 		{"es", "Lo recogió el portero.", nil},
 		{"en", "Product name: Ralph Lauren Polo", nil},
 		{"en", "The King Charles spaniel mug arrived broken.", nil},
+		{"en", "Amazon Alexa won't connect to the speaker.", nil},
+		{"fr", "Je cherche la poupée Corolle Marie.", nil},
+		{"es", "La sartén de Jamie Oliver llegó rota.", nil},
+		{"it", "Nello specifico, il pacco è arrivato aperto.", nil},
+		{"it", "Donna incinta, posso restituire il vestito?", nil},
+		{"nl", "Mei is een drukke maand voor bezorging.", nil},
 	})
 }
 

@@ -831,6 +831,11 @@ func (d *doc) lexiconName(k int) (int, int, bool) {
 	if k > 0 && (prefixTypes[d.lw(k-1)] || streetConnectors[d.lw(k-1)] && k > 1 && prefixTypes[d.lw(k-2)]) {
 		return 0, 0, false
 	}
+	// Right after a brand it names a product ("Amazon Alexa", "Corolle
+	// Marie", "Lego Friends Emma's House").
+	if k > 0 && d.flags[k-1]&flagBrand != 0 && d.toks[k].sp && !d.toks[k].nl {
+		return 0, 0, false
+	}
 	e := d.extendName(k, 4)
 	if lex.ambiguous[lw] {
 		supported := e > k && (lex.surname[d.nameLower(e)] || lex.surname[lastPart(d.nameLower(e))])
