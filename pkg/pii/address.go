@@ -551,22 +551,17 @@ func (d *doc) streetNamePrefix(s int) int {
 // postcode is a Dutch one (1234 AB) or one followed by a known town.
 func (d *doc) bareStreet(k int) (int, int) {
 	n := len(d.toks)
-	lex := d.e.lex
 	j := k
-	for ; j < n && j-k < 2 && d.capWord(j) && (j == k || !d.toks[j].nl); j++ {
-		lw := d.lw(j)
-		if lex.stop[lw] || cueWords[lw] != 0 || monthNames[lw] > 0 || unitWords[lw] || measureWords[lw] {
-			return -1, -1
-		}
-		if _, isCue := nameCues[lw]; isCue {
-			return -1, -1
-		}
+	for j < n && j-k < 2 && d.capWord(j) && (j == k || !d.toks[j].nl) {
+		j++
 	}
-	if j == k || j >= n || d.toks[j].nl {
+	if j == k || j >= n || d.toks[j].nl || !d.toks[j].sp || d.toks[j].e-d.toks[j].s > 5 {
 		return -1, -1
 	}
+	// The cheap structural checks first: most capitalised words are not
+	// followed by a number and a postcode.
 	e, ok := d.houseNumber(j)
-	if !ok || d.toks[j].e-d.toks[j].s > 5 || !d.toks[j].sp {
+	if !ok {
 		return -1, -1
 	}
 	m := e + 1
@@ -576,13 +571,25 @@ func (d *doc) bareStreet(k int) (int, int) {
 	if m >= n {
 		return -1, -1
 	}
-	if d.nlPostcode(m) > 0 {
-		return k, e
+	if d.nlPostcode(m) == 0 {
+		if d.toks[m].kind != tNum {
+			return -1, -1
+		}
+		if pe, ok := d.postcodeAhead(m); !ok || pe <= m || !d.knownPlace(m+1) {
+			return -1, -1
+		}
 	}
-	if pe, ok := d.postcodeAhead(m); ok && d.toks[m].kind == tNum && pe > m && d.knownPlace(m+1) {
-		return k, e
+	lex := d.e.lex
+	for w := k; w < j; w++ {
+		lw := d.lw(w)
+		if lex.stop[lw] || cueWords[lw] != 0 || monthNames[lw] > 0 || unitWords[lw] || measureWords[lw] {
+			return -1, -1
+		}
+		if _, isCue := nameCues[lw]; isCue {
+			return -1, -1
+		}
 	}
-	return -1, -1
+	return k, e
 }
 
 // isHouseNumberStart: a house number that does not continue a number or

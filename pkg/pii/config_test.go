@@ -107,3 +107,27 @@ func TestConfigRejectsBadInput(t *testing.T) {
 		t.Errorf("empty configuration: %v", err)
 	}
 }
+
+// TestInternationalPhoneRegions: a number with a country code is a phone
+// when its country is a region of the message's language or the tenant's
+// (shared/PII-LABELS.md), like a national one.
+func TestInternationalPhoneRegions(t *testing.T) {
+	t.Parallel()
+	text := "call me on +49 170 1234567"
+	if diff := cmp.Diff([]string{"PHONE:+49 170 1234567"}, got(testEngine, text, "de")); diff != "" {
+		t.Error(diff)
+	}
+	if diff := cmp.Diff([]string{"PHONE:+49 170 1234567"}, got(testEngine, text, "")); diff != "" {
+		t.Errorf("unknown language: %s", diff)
+	}
+	if g := got(testEngine, text, "en"); len(g) != 0 {
+		t.Errorf("a German number in an English message: found %v", g)
+	}
+	e, err := New(Config{DefaultRegion: "DE"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"PHONE:+49 170 1234567"}, got(e, text, "en")); diff != "" {
+		t.Errorf("tenant region DE: %s", diff)
+	}
+}

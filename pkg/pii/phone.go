@@ -57,8 +57,8 @@ func phoneRegionKnown(r string) bool {
 	return phonenumbers.GetCountryCodeForRegion(r) != 0
 }
 
-// valid reports whether digits form a valid number: international (after
-// '+' or 00) in any region, national in one of regions. A national number
+// valid reports whether digits form a valid number of one of regions (or
+// of defRegion): international after '+' or 00, or national. A national number
 // in a region whose numbers are dialled with a trunk prefix ("0") must
 // start with it: "612345678" is not a French number as written.
 func (p *phoneValidator) valid(digits string, intl bool, regions []string, defRegion string) bool {
@@ -77,7 +77,15 @@ func (p *phoneValidator) valid(digits string, intl bool, regions []string, defRe
 			if len(nsn) > 1 && nsn[0] == '0' && cc != 39 {
 				nsn = nsn[1:]
 			}
-			return checkNumber(cc, nsn, "")
+			// The contract counts a number as a phone when it is valid for
+			// a region of the message's language (a +44 number in an
+			// English message, not in a Spanish one), or the tenant's.
+			for _, r := range regions {
+				if p.cc[r] == cc && checkNumber(cc, nsn, r) {
+					return true
+				}
+			}
+			return defRegion != "" && p.cc[defRegion] == cc && checkNumber(cc, nsn, defRegion)
 		}
 		return false
 	}
