@@ -301,6 +301,14 @@ func TestNamesWithoutCues(t *testing.T) {
 		{"it", "Nello specifico, il pacco è arrivato aperto.", nil},
 		{"it", "Donna incinta, posso restituire il vestito?", nil},
 		{"nl", "Mei is een drukke maand voor bezorging.", nil},
+		// Thanks and greetings addressed to a shop or a team.
+		{"it", "Grazie Amazon, ma il pacco non c'è.", nil},
+		{"de", "Danke Zalando!", nil},
+		{"fr", "Merci Cdiscount, mais rien reçu.", nil},
+		{"nl", "Hoi Bol, waar blijft mijn pakket?", nil},
+		{"it", "Grazie Mille per la risposta!", nil},
+		{"it", "Cara Redazione, il prodotto è difettoso.", nil},
+		{"en", "Cheers Mate!", nil},
 	})
 }
 
