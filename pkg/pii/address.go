@@ -211,7 +211,8 @@ var measureWords = set(strings.Fields(`
 uhr uur ore heures heure horas hora pm o'clock min mins minutes minuten minuti minutos
 mal volte veces keer fois times stück stuks stuk pezzi pezzo unidades unidad pièces pièce pcs pieces items piezas pieza
 colori colores couleurs farben kleuren colours colors estrellas stars sterne étoiles stelle sterren litros liter litres litri pulgadas pollici zoll inch inches
-euro eur € $ £ chf kg cm mm ml jahre jahren years anni años jaar ans tage days giorni días dagen jours
+euro euros eur € $ £ chf dollars pounds kg cm mm ml semanas meses weeks months wochen monate semaines mois settimane
+mesi weken maanden personas people persons personen persone cajas boxes botellas bottles flaschen bouteilles bottiglie jahre jahren years anni años jaar ans tage days giorni días dagen jours
 prozent percent % procent
 `))
 
