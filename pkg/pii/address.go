@@ -31,7 +31,8 @@ laan plein
 var suffixTypes = set(strings.Fields(`
 street st road rd avenue ave lane ln drive dr way close court ct place pl crescent cres terrace tce boulevard blvd
 gardens gdns grove square sq hill row mews walk parade highway hwy parkway pkwy circle cir trail trl park green rise
-view gate wharf quay broadway alley
+view gate wharf quay broadway alley loop cottages cottage mansions buildings villas yard mount vale heights fields
+meadow meadows grange brae wynd circus esplanade embankment causeway
 straße strasse str weg gasse allee platz ring damm ufer chaussee steig pfad markt graben wall
 straat laan plein gracht kade singel dijk steeg dreef pad
 `))
@@ -660,7 +661,19 @@ func (d *doc) unitBefore(start int) int {
 		if i < 0 {
 			i = 0
 		}
-		if i > chunkEnd || !d.unitChunk(i, chunkEnd) {
+		if i > chunkEnd {
+			break
+		}
+		if !d.unitChunk(i, chunkEnd) {
+			// The note may end a longer clause: "My address is Flat 2, 33
+			// Wellington Road": take the longest tail that is a note, and
+			// look no further back.
+			for m := i + 1; m <= chunkEnd; m++ {
+				if d.isWord(m) && d.toks[m].upper && (unitWords[d.lw(m)] || areaWords[d.lw(m)]) && d.unitChunk(m, chunkEnd) {
+					best = m
+					break
+				}
+			}
 			break
 		}
 		best = i
@@ -938,6 +951,9 @@ func (d *doc) cityAhead(j int) (int, bool) {
 			return j, true
 		}
 		return 0, false
+	}
+	if l, kind := d.phraseAt(j); kind == 'p' && l > 1 {
+		return d.districtNumber(j + l - 1), true // "New York", "Den Haag"
 	}
 	lw := d.lw(j)
 	if d.e.lex.stop[lw] && !d.e.lex.place1[lw] && !(cityArticles[lw] && d.capWord(j+1) && !d.toks[j+1].nl) {

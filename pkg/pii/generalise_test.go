@@ -181,6 +181,10 @@ func TestAddressLayoutsByLanguage(t *testing.T) {
 		{"it", "Via Roma snc, 09010 Pula (CA)", []string{"ADDRESS:Via Roma snc, 09010 Pula (CA)"}},
 		{"it", "Frazione San Pietro 4, 12010 Valdieri", []string{"ADDRESS:Frazione San Pietro 4, 12010 Valdieri"}},
 		{"it", "Spedire a Via Verdi 3, Marco sarà a casa dopo le 18.", []string{"ADDRESS:Via Verdi 3", "PERSON:Marco"}},
+		// en: a unit note ending a clause, towns of more than one word, loops.
+		{"en", "My address is Flat 2, 33 Wellington Road, Manchester M14 6EU", []string{"ADDRESS:Flat 2, 33 Wellington Road, Manchester M14 6EU"}},
+		{"en", "350 Fifth Avenue, New York, NY 10118", []string{"ADDRESS:350 Fifth Avenue, New York, NY 10118"}},
+		{"en", "1 Infinite Loop, Cupertino, CA 95014", []string{"ADDRESS:1 Infinite Loop, Cupertino, CA 95014"}},
 		// de/fr/en layouts of the same kind.
 		{"de", "Zeil 106, 60313 Frankfurt am Main", []string{"ADDRESS:Zeil 106, 60313 Frankfurt am Main"}},
 		{"fr", "Résidence Les Pins, bât. B, 12 allée des Tilleuls, 33600 Pessac", []string{"ADDRESS:Résidence Les Pins, bât. B, 12 allée des Tilleuls, 33600 Pessac"}},
