@@ -145,6 +145,16 @@ func devUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return fmt.Errorf("%s did not become ready (see %s): %w", p.name, p.log, err)
 		}
 	}
+	// Services that verify people start before identity (which calls
+	// them) and refuse people until identity's keys and revocation feed
+	// reach them: wait for that, so the suite works when it says it runs.
+	for i, svc := range order {
+		if svc.EndUsers {
+			if err := waitUndegraded(ctx, procs[i].ready, 30*time.Second); err != nil {
+				fmt.Fprintf(stderr, "sotto: %s still degraded: %v\n", svc.Name, err)
+			}
+		}
+	}
 
 	if _, ok := m.Service("audit"); ok {
 		if st.AuditVerifierKeys, err = auditVerifierKeys(ctx, m, filepath.Join(dir, "keys", "audit.json"), *trustDomain+"/audit"); err != nil {
@@ -211,6 +221,9 @@ func devEnv(dir string, st suite.State, svc suite.Service, f mtls.Files) []strin
 	}
 	for _, callee := range svc.Calls {
 		env = append(env, suite.EnvPrefix(callee)+"ADDR="+st.Services[callee].GRPC)
+	}
+	if svc.EndUsers && !slices.Contains(svc.Calls, "identity") {
+		env = append(env, suite.EnvPrefix("identity")+"ADDR="+st.Services["identity"].GRPC)
 	}
 	prefix := svc.EnvPrefix()
 	dsn := os.Getenv(prefix + "DB_DSN")
@@ -453,6 +466,32 @@ func waitReady(ctx context.Context, url string, timeout time.Duration, exited <-
 		case <-exited:
 			return errors.New("the process exited")
 		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// waitUndegraded waits until url (a /readyz) says "ready": no dependency
+// failing.
+func waitUndegraded(ctx context.Context, url string, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	client := &http.Client{Timeout: 2 * time.Second}
+	for {
+		resp, err := client.Get(url)
+		if err == nil {
+			body, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK && strings.TrimSpace(string(body)) == "ready" {
+				return nil
+			}
+			err = fmt.Errorf("%s", strings.TrimSpace(string(body)))
+		}
+		if time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
 		}
 	}
 }

@@ -29,10 +29,15 @@ const (
 
 // Service is one entry of services.yaml.
 type Service struct {
-	Name        string            `yaml:"name"`
-	API         API               `yaml:"api"`
-	Calls       []string          `yaml:"calls"`
-	REST        bool              `yaml:"rest"`
+	Name  string   `yaml:"name"`
+	API   API      `yaml:"api"`
+	Calls []string `yaml:"calls"`
+	REST  bool     `yaml:"rest"`
+	// EndUsers: the service verifies end users' access tokens (ADR 0009),
+	// so it gets identity's address; unlike calls, not a start-order edge
+	// (identity calls it, and EndUsers dials lazily and fails closed until
+	// identity's keys and revocation feed arrive).
+	EndUsers    bool              `yaml:"end_users"`
 	TransitKeys map[string]string `yaml:"transit_keys"`
 }
 
@@ -102,6 +107,9 @@ func Parse(b []byte) (Manifest, error) {
 		}
 	}
 	for _, s := range m.Services {
+		if s.EndUsers && (!seen["identity"] || s.Name == "identity") {
+			return Manifest{}, fmt.Errorf("services.yaml: %s verifies end users, which needs another service named identity", s.Name)
+		}
 		for _, callee := range s.Calls {
 			if !seen[callee] || callee == s.Name {
 				return Manifest{}, fmt.Errorf("services.yaml: %s calls %q, which is not another service", s.Name, callee)

@@ -74,11 +74,14 @@ func tvKill9Scenario(t *testing.T, bin, dsn string) {
 
 	// The audit service (detokenize is audited synchronously).
 	auditAddr, auditAdmin := tvKill9FreeAddr(t), tvKill9FreeAddr(t)
+	// No identity runs here: the services verify no person (the callers
+	// are workloads), and an identity that is not there only degrades them.
+	identityAddr := tvKill9FreeAddr(t)
 	tvKill9Start(ctx, t, filepath.Join(bin, "audit"), "audit", "http://"+auditAdmin+"/readyz", append(tlsEnv(workload("audit")),
 		"SOTTO_GRPC_ADDR="+auditAddr, "SOTTO_ADMIN_ADDR="+auditAdmin,
 		"SOTTO_KEYRING_FILE="+filepath.Join(dir, "audit-keyring.json"),
 		"SOTTO_DB_DSN=sqlite://"+filepath.Join(dir, "audit.db"),
-		"SOTTO_AUDIT_ORIGIN=sotto.local/audit"))
+		"SOTTO_AUDIT_ORIGIN=sotto.local/audit", "SOTTO_IDENTITY_ADDR="+identityAddr))
 
 	// tokenvault: the same database and keyring across the restart; fresh
 	// ports each time so the restart never waits for the old ones.
@@ -89,7 +92,7 @@ func tvKill9Scenario(t *testing.T, bin, dsn string) {
 			"SOTTO_GRPC_ADDR="+addr, "SOTTO_ADMIN_ADDR="+admin,
 			"SOTTO_KEYRING_FILE="+filepath.Join(dir, "tokenvault-keyring.json"),
 			"SOTTO_DB_DSN="+dsn,
-			"SOTTO_AUDIT_ADDR="+auditAddr))
+			"SOTTO_AUDIT_ADDR="+auditAddr, "SOTTO_IDENTITY_ADDR="+identityAddr))
 		return p, addr
 	}
 

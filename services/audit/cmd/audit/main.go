@@ -66,6 +66,12 @@ func register(ctx context.Context, s *service.Service) error {
 	if err := limit.Check(); err != nil {
 		return err
 	}
+	// Operators read the log through the gateway, which forwards their
+	// access tokens; audit verifies them itself (identity's keys and
+	// revocation feed).
+	if _, err := s.EndUsers(auditserver.EndUsers); err != nil {
+		return err
+	}
 	gs, err := s.GRPC(auditserver.Policy)
 	if err != nil {
 		return err

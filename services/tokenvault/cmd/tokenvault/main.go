@@ -60,6 +60,12 @@ func register(ctx context.Context, s *service.Service) error {
 		KEK: cfg.KEK, CacheSize: cfg.KeyCacheSize, CacheTTL: cfg.KeyCacheTTL, Tenants: cfg.Tenants,
 		KEKEpoch: cfg.KEKEpoch, KEKEpochMin: cfg.KEKEpochMin,
 	})
+	// People reach the vault through the gateway, which forwards their
+	// access tokens; the vault verifies them itself (identity's keys and
+	// revocation feed) and policy.yaml decides what each person sees.
+	if _, err := s.EndUsers(tvserver.EndUsers); err != nil {
+		return err
+	}
 	gs, err := s.GRPC(tvserver.Policy)
 	if err != nil {
 		return err
