@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
@@ -28,6 +29,7 @@ import (
 	tokenvaultv1 "github.com/sottohq/sotto/gen/go/sotto/tokenvault/v1"
 	"github.com/sottohq/sotto/pkg/authz"
 	"github.com/sottohq/sotto/pkg/dial"
+	"github.com/sottohq/sotto/pkg/enduser"
 	"github.com/sottohq/sotto/pkg/servertest"
 )
 
@@ -37,6 +39,8 @@ type swaggerSchema struct {
 	Type       string                    `json:"type"`
 	Properties map[string]*swaggerSchema `json:"properties"`
 	Items      *swaggerSchema            `json:"items"`
+	// AdditionalProperties is a map's value schema (proto map fields).
+	AdditionalProperties *swaggerSchema `json:"additionalProperties"`
 }
 
 type swaggerDoc struct {
@@ -132,6 +136,11 @@ func (d *swaggerDoc) compare(t *testing.T, at string, schema *swaggerSchema, val
 			p := at + "." + name
 			seen[p] = true
 			ps, ok := schema.Properties[name]
+			if !ok && schema.AdditionalProperties != nil {
+				// A map: any key, each value of the declared schema.
+				d.compare(t, at+".*", schema.AdditionalProperties, v, seen)
+				continue
+			}
 			if !ok {
 				t.Errorf("%s: the body has it, the schema does not declare it (declared: %v)", p, slices.Sorted(maps.Keys(schema.Properties)))
 				continue
@@ -165,6 +174,16 @@ func (d *swaggerDoc) declared(t *testing.T, at string, schema *swaggerSchema, ou
 	}
 }
 
+// steppingUpTokenVault asks for a step-up on every RevealMasked, as the
+// vault does when a value needs a fresher second factor.
+type steppingUpTokenVault struct {
+	tokenvaultv1.UnimplementedTokenVaultServiceServer
+}
+
+func (steppingUpTokenVault) RevealMasked(context.Context, *tokenvaultv1.RevealMaskedRequest) (*tokenvaultv1.RevealMaskedResponse, error) {
+	return nil, &enduser.StepUpError{RequiredAAL: 2, MaxAge: 5 * time.Minute}
+}
+
 // startInvalidatingTokenVault serves the token vault's API behind the
 // production interceptor chain (pkg/server) with no implementation behind
 // it: a request that breaks the proto's validation rules is refused with
@@ -173,9 +192,10 @@ func startInvalidatingTokenVault(t *testing.T) (addr string, opts []grpc.DialOpt
 	t.Helper()
 	pki := servertest.NewPKI(t)
 	srv := pki.NewServer(t, "tokenvault", authz.Policy{
-		"/sotto.tokenvault.v1.TokenVaultService/Tokenize": {"gateway"},
+		"/sotto.tokenvault.v1.TokenVaultService/Tokenize":     {"gateway"},
+		"/sotto.tokenvault.v1.TokenVaultService/RevealMasked": {"gateway"},
 	})
-	tokenvaultv1.RegisterTokenVaultServiceServer(srv.GRPC(), tokenvaultv1.UnimplementedTokenVaultServiceServer{})
+	tokenvaultv1.RegisterTokenVaultServiceServer(srv.GRPC(), steppingUpTokenVault{})
 	addr = servertest.Start(t, srv)
 	opts, err := dial.Options(pki.Source(t, "gateway"), "tokenvault", nil)
 	if err != nil {
@@ -226,6 +246,7 @@ func TestErrorBodiesMatchOpenAPI(t *testing.T) {
 		{"unknown route", http.MethodGet, "/v2/nothing", admin, "", http.StatusNotFound},
 		{"too large", http.MethodPost, "/v1/tokens:tokenize", admin, strings.Repeat("x", 2048), http.StatusRequestEntityTooLarge},
 		{"backend down", http.MethodGet, "/v1/audit/events", admin, "", http.StatusServiceUnavailable},
+		{"step-up", http.MethodPost, "/v1/tokens:mask", admin, `{"tokens":["tok_x"]}`, http.StatusUnauthorized},
 	} {
 		code, body := do(h, tc.method, tc.path, tc.token, tc.body)
 		if code != tc.code || body == nil {

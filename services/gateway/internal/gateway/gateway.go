@@ -30,6 +30,7 @@ import (
 	consentv1 "github.com/sottohq/sotto/gen/go/sotto/consent/v1"
 	identityv1 "github.com/sottohq/sotto/gen/go/sotto/identity/v1"
 	tokenvaultv1 "github.com/sottohq/sotto/gen/go/sotto/tokenvault/v1"
+	"github.com/sottohq/sotto/pkg/enduser"
 )
 
 // Backend is a service the gateway routes to.
@@ -180,6 +181,12 @@ func limitBody(max int64, next http.Handler) http.Handler {
 // ErrorResponse, which the OpenAPI document also describes (one definition,
 // so clients generated from the document decode what is sent).
 func writeError(w http.ResponseWriter, httpCode int, code codes.Code, reason, msg string, violations ...*apiv1.FieldViolation) {
+	writeErrorDetails(w, httpCode, code, reason, msg, nil, violations...)
+}
+
+// writeErrorDetails is writeError with the reason's details (see
+// relayedDetails).
+func writeErrorDetails(w http.ResponseWriter, httpCode int, code codes.Code, reason, msg string, details map[string]string, violations ...*apiv1.FieldViolation) {
 	// protojson refuses strings that are not UTF-8. A relayed status message
 	// travels as a header and may hold anything (the reason and violations
 	// were protobuf-decoded, so they are valid).
@@ -190,6 +197,7 @@ func writeError(w http.ResponseWriter, httpCode int, code codes.Code, reason, ms
 		Message:    msg,
 		Reason:     reason,
 		Violations: violations,
+		Details:    details,
 	}})
 	if err != nil {
 		httpCode = http.StatusInternalServerError
@@ -224,14 +232,16 @@ func handleError(ctx context.Context, logger *slog.Logger, w http.ResponseWriter
 	code := st.Code()
 	msg := st.Message()
 	reason := ""
+	var details map[string]string
 	var violations []*apiv1.FieldViolation
 	for _, d := range st.Details() {
 		switch d := d.(type) {
 		case *errdetails.ErrorInfo:
 			reason = d.Reason
+			details = relayedDetails(d.GetMetadata())
 			// A throttled call says when to come back (identity's lockout and
 			// per-source limits); HTTP clients read that as Retry-After.
-			if secs, err := strconv.Atoi(d.GetMetadata()["retry_after_seconds"]); err == nil && secs > 0 && code == codes.ResourceExhausted {
+			if secs, err := strconv.Atoi(details["retry_after_seconds"]); err == nil && secs > 0 && code == codes.ResourceExhausted {
 				w.Header().Set("Retry-After", strconv.Itoa(secs))
 			}
 		case *errdetails.BadRequest:
@@ -261,7 +271,38 @@ func handleError(ctx context.Context, logger *slog.Logger, w http.ResponseWriter
 		}
 		msg, reason = "request body or parameters could not be parsed", reasonMalformedRequest
 	}
-	writeError(w, runtime.HTTPStatusFromCode(code), code, reason, msg, violations...)
+	httpCode := runtime.HTTPStatusFromCode(code)
+	if reason == enduser.ReasonStepUpRequired {
+		// RFC 9470: the access token is valid but its authentication is too
+		// weak or too old for this call; 401 with a challenge that says
+		// what is needed (the same values are in the body's details).
+		httpCode = http.StatusUnauthorized
+		challenge := `Bearer error="insufficient_user_authentication", error_description="step-up authentication required"`
+		if age, err := strconv.Atoi(details["max_age_seconds"]); err == nil && age > 0 {
+			challenge += ", max_age=" + strconv.Itoa(age)
+		}
+		w.Header().Set("WWW-Authenticate", challenge)
+	}
+	writeErrorDetails(w, httpCode, code, reason, msg, details, violations...)
+}
+
+// relayedDetails keeps the ErrorInfo metadata clients may act on and drops
+// the rest: a service's metadata is not meant for the public edge unless
+// listed here (and these are numbers, never request content).
+func relayedDetails(md map[string]string) map[string]string {
+	var out map[string]string
+	for _, k := range []string{"required_aal", "max_age_seconds", "retry_after_seconds"} {
+		if v, ok := md[k]; ok {
+			if _, err := strconv.Atoi(v); err != nil {
+				continue
+			}
+			if out == nil {
+				out = map[string]string{}
+			}
+			out[k] = v
+		}
+	}
+	return out
 }
 
 func routingErrorHandler(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshaler, w http.ResponseWriter, r *http.Request, httpStatus int) {

@@ -199,3 +199,51 @@ func TestThrottledLoginSaysWhenToRetry(t *testing.T) {
 		t.Fatalf("%d Retry-After %q, want 429 with 42", rec.Code, rec.Header().Get("Retry-After"))
 	}
 }
+
+// stepUpIdentity answers as a service whose step-up rule the token fails.
+type stepUpIdentity struct {
+	identityv1.UnimplementedIdentityServiceServer
+}
+
+func (stepUpIdentity) DeleteAccount(context.Context, *identityv1.DeleteAccountRequest) (*identityv1.DeleteAccountResponse, error) {
+	st, _ := status.New(codes.FailedPrecondition, "step-up required").WithDetails(&errdetails.ErrorInfo{
+		Reason: "STEP_UP_REQUIRED", Domain: "identity.sotto.dev",
+		Metadata: map[string]string{"required_aal": "2", "max_age_seconds": "300", "internal_note": "not for clients"}})
+	return nil, st.Err()
+}
+
+// TestStepUpIsAnRFC9470Challenge: STEP_UP_REQUIRED reaches an HTTP client
+// as 401 with an insufficient_user_authentication challenge and the level
+// and age in the body's details; metadata not on the allow-list stays
+// behind.
+func TestStepUpIsAnRFC9470Challenge(t *testing.T) {
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	gs := grpc.NewServer()
+	identityv1.RegisterIdentityServiceServer(gs, stepUpIdentity{})
+	go gs.Serve(lis)
+	t.Cleanup(gs.Stop)
+	h, err := New(context.Background(), []Backend{testBackend(t, "identity", lis.Addr().String())}, Options{MaxBodyBytes: 4096, Auth: tokens(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := post(h, "/v1/account:delete", `{}`, func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+customerToken(t)) })
+	var body struct {
+		Error struct {
+			Reason  string            `json:"reason"`
+			Details map[string]string `json:"details"`
+		} `json:"error"`
+	}
+	json.Unmarshal(rec.Body.Bytes(), &body)
+	if rec.Code != http.StatusUnauthorized || body.Error.Reason != "STEP_UP_REQUIRED" {
+		t.Fatalf("%d %s, want 401 STEP_UP_REQUIRED", rec.Code, rec.Body)
+	}
+	if got := rec.Header().Get("WWW-Authenticate"); !strings.Contains(got, `error="insufficient_user_authentication"`) || !strings.Contains(got, "max_age=300") {
+		t.Fatalf("WWW-Authenticate %q", got)
+	}
+	if body.Error.Details["required_aal"] != "2" || body.Error.Details["max_age_seconds"] != "300" || body.Error.Details["internal_note"] != "" {
+		t.Fatalf("details %v", body.Error.Details)
+	}
+}

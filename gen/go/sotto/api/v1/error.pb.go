@@ -98,7 +98,13 @@ type ErrorBody struct {
 	Reason string `protobuf:"bytes,4,opt,name=reason,proto3" json:"reason,omitempty"`
 	// The request fields that broke a validation rule, one entry per broken
 	// rule. Present only on INVALID_ARGUMENT errors from request validation.
-	Violations    []*FieldViolation `protobuf:"bytes,5,rep,name=violations,proto3" json:"violations,omitempty"`
+	Violations []*FieldViolation `protobuf:"bytes,5,rep,name=violations,proto3" json:"violations,omitempty"`
+	// Machine-readable details of the reason, for clients to act on; only
+	// these keys are ever sent: "required_aal" and "max_age_seconds" with
+	// STEP_UP_REQUIRED (authenticate again at that level, no longer ago than
+	// that), "retry_after_seconds" with a throttled request (also the
+	// Retry-After header).
+	Details       map[string]string `protobuf:"bytes,6,rep,name=details,proto3" json:"details,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -168,6 +174,13 @@ func (x *ErrorBody) GetViolations() []*FieldViolation {
 	return nil
 }
 
+func (x *ErrorBody) GetDetails() map[string]string {
+	if x != nil {
+		return x.Details
+	}
+	return nil
+}
+
 // FieldViolation names one request field that broke a validation rule.
 type FieldViolation struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -231,7 +244,7 @@ const file_sotto_api_v1_error_proto_rawDesc = "" +
 	"\n" +
 	"\x18sotto/api/v1/error.proto\x12\fsotto.api.v1\">\n" +
 	"\rErrorResponse\x12-\n" +
-	"\x05error\x18\x01 \x01(\v2\x17.sotto.api.v1.ErrorBodyR\x05error\"\xa7\x01\n" +
+	"\x05error\x18\x01 \x01(\v2\x17.sotto.api.v1.ErrorBodyR\x05error\"\xa3\x02\n" +
 	"\tErrorBody\x12\x12\n" +
 	"\x04code\x18\x01 \x01(\x05R\x04code\x12\x16\n" +
 	"\x06status\x18\x02 \x01(\tR\x06status\x12\x18\n" +
@@ -239,7 +252,11 @@ const file_sotto_api_v1_error_proto_rawDesc = "" +
 	"\x06reason\x18\x04 \x01(\tR\x06reason\x12<\n" +
 	"\n" +
 	"violations\x18\x05 \x03(\v2\x1c.sotto.api.v1.FieldViolationR\n" +
-	"violations\"H\n" +
+	"violations\x12>\n" +
+	"\adetails\x18\x06 \x03(\v2$.sotto.api.v1.ErrorBody.DetailsEntryR\adetails\x1a:\n" +
+	"\fDetailsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"H\n" +
 	"\x0eFieldViolation\x12\x14\n" +
 	"\x05field\x18\x01 \x01(\tR\x05field\x12 \n" +
 	"\vdescription\x18\x02 \x01(\tR\vdescriptionB4Z2github.com/sottohq/sotto/gen/go/sotto/api/v1;apiv1b\x06proto3"
@@ -256,20 +273,22 @@ func file_sotto_api_v1_error_proto_rawDescGZIP() []byte {
 	return file_sotto_api_v1_error_proto_rawDescData
 }
 
-var file_sotto_api_v1_error_proto_msgTypes = make([]protoimpl.MessageInfo, 3)
+var file_sotto_api_v1_error_proto_msgTypes = make([]protoimpl.MessageInfo, 4)
 var file_sotto_api_v1_error_proto_goTypes = []any{
 	(*ErrorResponse)(nil),  // 0: sotto.api.v1.ErrorResponse
 	(*ErrorBody)(nil),      // 1: sotto.api.v1.ErrorBody
 	(*FieldViolation)(nil), // 2: sotto.api.v1.FieldViolation
+	nil,                    // 3: sotto.api.v1.ErrorBody.DetailsEntry
 }
 var file_sotto_api_v1_error_proto_depIdxs = []int32{
 	1, // 0: sotto.api.v1.ErrorResponse.error:type_name -> sotto.api.v1.ErrorBody
 	2, // 1: sotto.api.v1.ErrorBody.violations:type_name -> sotto.api.v1.FieldViolation
-	2, // [2:2] is the sub-list for method output_type
-	2, // [2:2] is the sub-list for method input_type
-	2, // [2:2] is the sub-list for extension type_name
-	2, // [2:2] is the sub-list for extension extendee
-	0, // [0:2] is the sub-list for field type_name
+	3, // 2: sotto.api.v1.ErrorBody.details:type_name -> sotto.api.v1.ErrorBody.DetailsEntry
+	3, // [3:3] is the sub-list for method output_type
+	3, // [3:3] is the sub-list for method input_type
+	3, // [3:3] is the sub-list for extension type_name
+	3, // [3:3] is the sub-list for extension extendee
+	0, // [0:3] is the sub-list for field type_name
 }
 
 func init() { file_sotto_api_v1_error_proto_init() }
@@ -283,7 +302,7 @@ func file_sotto_api_v1_error_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_sotto_api_v1_error_proto_rawDesc), len(file_sotto_api_v1_error_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   3,
+			NumMessages:   4,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
