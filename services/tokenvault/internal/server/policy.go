@@ -17,9 +17,11 @@ var Policy = authz.Policy{
 	tokenvaultv1.TokenVaultService_RevealMasked_FullMethodName: {"conversation", "identity", "consent", "crmsync", "gateway"},
 	// Detokenize is open to the services at the RPC level; policy.yaml then
 	// allows or denies each token by caller, purpose and data type.
-	tokenvaultv1.TokenVaultService_Detokenize_FullMethodName:       {"conversation", "identity", "crmsync", "gateway"},
+	// identity only tokenises, looks e-mail addresses up and shows masked
+	// views: it never reads a value back or describes a token.
+	tokenvaultv1.TokenVaultService_Detokenize_FullMethodName:       {"conversation", "crmsync", "gateway"},
 	tokenvaultv1.TokenVaultService_LookupToken_FullMethodName:      {"conversation", "identity", "consent", "crmsync"},
-	tokenvaultv1.TokenVaultService_GetTokenMetadata_FullMethodName: {"conversation", "identity", "consent", "crmsync", "gateway"},
+	tokenvaultv1.TokenVaultService_GetTokenMetadata_FullMethodName: {"conversation", "consent", "crmsync", "gateway"},
 	// Data-subject requests run through the consent service.
 	tokenvaultv1.TokenVaultService_EraseSubject_FullMethodName:  {"consent"},
 	tokenvaultv1.TokenVaultService_ExportSubject_FullMethodName: {"consent"},
