@@ -1,5 +1,7 @@
 package pii
 
+import "strings"
+
 // Context cues: words that say what a nearby number or code is. A cue is
 // looked for among the few tokens before a candidate (and, for some
 // classes, right after it), in the same sentence; the nearest cue of the
@@ -64,6 +66,9 @@ func buildCueWords() map[string]cueClass {
 		// it
 		"ordine", "spedizione", "tracciamento", "fattura", "cliente", "riferimento", "reso", "transazione", "articolo",
 		"pacco", "pratica", "conto", "prenotazione", "tessera", "lotto", "negozio",
+		// receipts, in the six languages
+		"kassenbon", "kassenzettel", "quittung", "beleg", "belegnummer", "quittance", "recibo", "tique",
+		"bonnetje", "kassabon", "kassaticket", "scontrino", "ricevuta", "art", "artnr", "art-nr",
 	)
 	addCues(cuePhone,
 		"phone", "telephone", "tel", "tel.", "mobile", "mob", "cell", "cellphone", "call", "ring", "text", "whatsapp",
@@ -164,6 +169,77 @@ func (d *doc) cueBefore(k, window int, mask cueClass) (cueClass, int) {
 	return 0, 0
 }
 
+// cueBeforeAt is cueBefore that also returns the cue's token (-1: none).
+func (d *doc) cueBeforeAt(k, window int, mask cueClass) (cueClass, int) {
+	c, dist := d.cueBefore(k, window, mask)
+	if c == 0 {
+		return 0, -1
+	}
+	for j := k - 1; j >= 0; j-- {
+		if d.toks[j].kind == tPunct {
+			continue
+		}
+		if dist--; dist == 0 {
+			return c, j
+		}
+	}
+	return 0, -1
+}
+
+// genericNumber are the words that say "number" and nothing more: whose
+// number it is comes from the words around them.
+var genericNumber = set(strings.Fields(`number number: nummer numéro número numero`))
+
+// accountWords name a customer account or profile, whose phone number a
+// customer may give ("my number for the account").
+var accountWords = set(strings.Fields(`account konto kundenkonto compte cuenta conto profile profil profiel perfil profilo`))
+
+// numberLinkWords stand between "number" and the noun it belongs to.
+var numberLinkWords = set(strings.Fields(`of for on in the my your his her für für das dem den im auf vom de du des pour sur dans le la les l' mon ma son sa del de la el en mi su di del dello della per sul nel il lo l' mio mia suo sua van voor bij op in het de mijn uw zijn haar on`))
+
+// numberOf decides what the generic number word at token j is: a reference
+// when a reference word follows directly (número de pedido, numéro de
+// commande, numero d'ordine), a phone when an account follows after an
+// article or possessive (my number for the account, nummer für das Konto,
+// número de la cuenta), otherwise a phone as before.
+func (d *doc) numberOf(j int) cueClass {
+	linked, art := false, false
+	for m := j + 1; m < len(d.toks) && m <= j+4; m++ {
+		tk := &d.toks[m]
+		if tk.nl {
+			break
+		}
+		if tk.kind == tPunct {
+			if d.isPunct(m, '\'') {
+				continue
+			}
+			break
+		}
+		raw := d.lw(m)
+		w := unElide(raw)
+		if w != raw && linked {
+			art = true // per l'account, de l'ordre
+		}
+		if numberLinkWords[w] && m < j+4 {
+			if linked {
+				art = true
+			}
+			linked = true
+			continue
+		}
+		c := d.cueOf(m)
+		if c&cueRef == 0 {
+			break
+		}
+		if accountWords[w] && art {
+			return cuePhone
+		}
+		// "le numéro de la commande": the order's number.
+		return cueRef
+	}
+	return cuePhone
+}
+
 // cueAfter is cueBefore looking forwards from the token after last.
 func (d *doc) cueAfter(last, window int, mask cueClass) (cueClass, int) {
 	dist := 0
@@ -186,12 +262,77 @@ func (d *doc) cueAfter(last, window int, mask cueClass) (cueClass, int) {
 	return 0, 0
 }
 
+// unElide drops an elided article or preposition (l'account, dell'ordine).
+func unElide(w string) string {
+	for i := 0; i < len(w) && i < 6; i++ {
+		if w[i] == '\'' && i+1 < len(w) {
+			return w[i+1:]
+		}
+		if strings.HasPrefix(w[i:], "’") && i+3 < len(w) {
+			return w[i+3:]
+		}
+	}
+	return w
+}
+
+// genericNumberBefore returns the generic number word among the window
+// words before token k on its line ("my number for the account"), or -1.
+// English "number" is no cue word of its own, so it is looked for here.
+func (d *doc) genericNumberBefore(k, window int) int {
+	for j := k - 1; j >= 0 && window > 0; j-- {
+		if d.toks[j].kind == tPunct {
+			if d.toks[j+1].nl {
+				return -1
+			}
+			continue
+		}
+		if genericNumber[d.lw(j)] {
+			return j
+		}
+		window--
+	}
+	return -1
+}
+
+// numberIsMine reports whether the generic number word at j follows a
+// possessive ("my number", "mon numéro", "il mio numero"): the writer's
+// own number, a phone whatever was said before.
+func (d *doc) numberIsMine(j int) bool {
+	return j > 0 && d.isWord(j-1) && possessive[d.lw(j-1)]
+}
+
+// cueAfterAt is cueAfter that also returns the cue's token (-1: none).
+func (d *doc) cueAfterAt(last, window int, mask cueClass) (cueClass, int) {
+	c, dist := d.cueAfter(last, window, mask)
+	if c == 0 {
+		return 0, -1
+	}
+	for j := last + 1; j < len(d.toks); j++ {
+		if d.toks[j].kind == tPunct {
+			continue
+		}
+		if dist--; dist == 0 {
+			return c, j
+		}
+	}
+	return 0, -1
+}
+
 // cueOf is the cue classes of token j; an elided article or preposition
 // (d'ordine, l'adresse, dell'ordine) is looked through.
 func (d *doc) cueOf(j int) cueClass {
 	w := d.lower(j)
 	if c := cueWords[string(w)]; c != 0 {
 		return c
+	}
+	// A compound of a reference word and "number" (Bonnummer, bonnr,
+	// scontrinonumero) is that reference's cue.
+	for _, suf := range []string{"nummer", "nummern", "number", "numero", "nr", "no"} {
+		if len(w) > len(suf)+2 && strings.HasSuffix(string(w), suf) {
+			if c := cueWords[string(w[:len(w)-len(suf)])]; c&cueRef != 0 {
+				return c
+			}
+		}
 	}
 	for i := 0; i < len(w) && i < 6; i++ {
 		if w[i] == '\'' {

@@ -390,6 +390,15 @@ func (d *doc) phoneWindow(g []grp, a, b int) bool {
 	if d.dateShaped(g, a, b) || d.ipShaped(g, a, b) || d.taken(s, g[b-1].e) {
 		return false
 	}
+	// A log line's timestamp ("2026-11-03 14:22:05"): a window that starts
+	// with a date, or whose last group is an hour followed by ":mm", is a
+	// date and time, not a phone.
+	if b-a > 3 && d.dateShaped(g, a, a+3) {
+		return false
+	}
+	if e := g[b-1].e; e+1 < len(t) && t[e] == ':' && t[e+1] >= '0' && t[e+1] <= '9' && g[b-1].e-g[b-1].s <= 2 {
+		return false
+	}
 	// The number's digits; a "(0)" after a country code is not dialled.
 	d.buf = d.buf[:0]
 	for i, x := range g[a:b] {
@@ -409,12 +418,35 @@ func (d *doc) phoneWindow(g []grp, a, b int) bool {
 	// Context: the nearest cue before (or a reference word right after).
 	k := d.tokenAt(g[a].s)
 	mask := cueRef | cuePhone | cueCard | cueDevice | cueCompany | cueMoney | cueSSN | cueBSN | cueTaxID | cueOTP | cuePassword | cueKey | cuePromo | cueDate
-	cue, _ := d.cueBefore(k, 6, mask)
-	if cue != 0 && cue&cuePhone == 0 {
+	cue, at := d.cueBeforeAt(k, 6, mask)
+	switch {
+	case cue != 0 && at >= 0 && genericNumber[d.lw(at)]:
+		// "number" says nothing alone: "le numéro de commande 06...", or
+		// "the order yesterday, the number is 06..." decide by the
+		// reference it belongs to, in the same sentence.
+		if d.numberOf(at) == cueRef {
+			return false
+		}
+		if c2, at2 := d.cueBeforeAt(at, 8, mask); c2&cuePhone == 0 && c2 != 0 && !d.numberIsMine(at) && !(at2 >= 0 && accountWords[unElide(d.lw(at2))]) {
+			return false
+		}
+	case cue&cueRef != 0 && at >= 0 && accountWords[unElide(d.lw(at))]:
+		// "my number for the account is still 020 ...".
+		if at2 := d.genericNumberBefore(at, 4); at2 < 0 || d.numberOf(at2) != cuePhone {
+			return false
+		}
+		cue = cuePhone
+	case cue != 0 && cue&cuePhone == 0:
 		return false
 	}
 	if cue == 0 {
-		if c2, _ := d.cueAfter(d.tokenAt(g[b-1].e-1), 3, cueRef|cueCompany|cueDevice|cueCard|cueMoney|cueOTP); c2 != 0 {
+		last := d.tokenAt(g[b-1].e - 1)
+		if c2, _ := d.cueAfter(last, 3, cueRef|cueCompany|cueDevice|cueCard|cueMoney|cueOTP); c2 != 0 {
+			return false
+		}
+		// "06... c'est le numéro de ma commande", "612345678 es mi número
+		// de pedido": a number word after it that belongs to a reference.
+		if c2, at2 := d.cueAfterAt(last, 5, cuePhone); c2 != 0 && genericNumber[d.lw(at2)] && d.numberOf(at2) == cueRef {
 			return false
 		}
 	}

@@ -611,6 +611,12 @@ func (d *doc) tryNameCues(k int, cues []nameCue) int {
 				continue
 			}
 		}
+		if c.colon && len(c.words) == 1 && headerCues[c.words[0]] && !d.anyKnown(s, e) {
+			// "From: Returns <returns@...>", "Von: Kontaktformular": a mail
+			// header's display name is as often a team, a mailbox or a form
+			// as a person, so it needs a name the lexicon knows.
+			continue
+		}
 		score := 0.85
 		if c.kind == ncIntro {
 			score = 0.75
@@ -622,6 +628,20 @@ func (d *doc) tryNameCues(k int, cues []nameCue) int {
 		break
 	}
 	return best
+}
+
+// headerCues are the mail header labels among the colon cues.
+var headerCues = set(strings.Fields(`from von de van da to an à a aan`))
+
+// anyKnown reports whether a word of tokens s..e is a given name or surname
+// the lexicon knows.
+func (d *doc) anyKnown(s, e int) bool {
+	for k := s; k <= e && k < len(d.toks); k++ {
+		if _, known := d.nameWord(k); known {
+			return true
+		}
+	}
+	return false
 }
 
 // nameWord reports whether token k can be part of a name, and whether the

@@ -1,0 +1,102 @@
+package pii
+
+import "testing"
+
+// The cases in this file were written for the failure classes the labelled
+// set's author reported on the "fresh" split (described in words, never its
+// texts): capitalised sentence starts and e-mail header display names taken
+// for people, order and receipt numbers taken for phones, promo and product
+// codes taken for secrets, and missed corrections of birth dates, changed
+// passwords and one's own landline. Each class has its own cases in the six
+// languages, positives beside look-alikes; the rules that pass them are
+// general (context words and structure), not these strings.
+
+func TestSentenceStartsAreNoNames(t *testing.T) {
+	t.Parallel()
+	runCases(t, []detectCase{
+		{"en", "Yes. The parcel came today but the box was crushed.", nil},
+		{"en", "Yep, that works. Sure thing, go ahead with the exchange.", nil},
+		{"de", "Jawohl, das passt. Genau so machen wir es.", nil},
+		{"fr", "J'ai reçu le colis mais il manque la notice.", nil},
+		{"fr", "C'est bon pour moi. Oui, vous pouvez l'envoyer.", nil},
+		{"fr", "Le colis est arrivé hier, merci.", nil},
+		{"fr", "Le carton était abîmé. D'accord pour un échange.", nil},
+		{"es", "Sí, claro. Quiero cambiar la talla.", nil},
+		{"es", "Necesito la factura del pedido. Tengo prisa.", nil},
+		{"es", "Vale, perfecto. Espero la respuesta.", nil},
+		{"it", "Sì, va bene. Vorrei cambiare il colore.", nil},
+		{"it", "Volevo sapere quando arriva. Aspetto notizie.", nil},
+		{"it", "Ho ricevuto il pacco. Grazie mille.", nil},
+		{"nl", "Ja hoor, dat is goed. Prima zo.", nil},
+		{"nl", "Klopt, het pakket is binnen.", nil},
+		// names at a sentence start stay names
+		{"fr", "J'ai parlé avec Camille Lefèvre hier.", []string{"PERSON:Camille Lefèvre"}},
+		{"es", "Sí, soy Marta Gil.", []string{"PERSON:Marta Gil"}},
+	})
+}
+
+func TestHeaderDisplayNamesAreNoNames(t *testing.T) {
+	t.Parallel()
+	runCases(t, []detectCase{
+		{"en", "---------- Forwarded message ---------\nFrom: Returns <returns@shop.example>\nSubject: your return", []string{"EMAIL:returns@shop.example"}},
+		{"de", "Von: Retouren <retouren@shop.example>\nBetreff: Ihre Rücksendung", []string{"EMAIL:retouren@shop.example"}},
+		{"fr", "De : Retours <retours@boutique.example>\nObjet : votre retour", []string{"EMAIL:retours@boutique.example"}},
+		{"es", "De: Devoluciones <devoluciones@tienda.example>\nAsunto: su devolución", []string{"EMAIL:devoluciones@tienda.example"}},
+		{"it", "Da: Resi <resi@negozio.example>\nOggetto: il tuo reso", []string{"EMAIL:resi@negozio.example"}},
+		{"nl", "Van: Retouren <retouren@winkel.example>\nOnderwerp: je retour", []string{"EMAIL:retouren@winkel.example"}},
+		{"en", "From: Contact Form <noreply@shop.example>\nSubject: new message", []string{"EMAIL:noreply@shop.example"}},
+		// a person's display name stays a name
+		{"en", "From: Sarah Collins <sarah.c@mail.example>", []string{"PERSON:Sarah Collins", "EMAIL:sarah.c@mail.example"}},
+		{"de", "Von: Jürgen Weber <jw@mail.example>", []string{"PERSON:Jürgen Weber", "EMAIL:jw@mail.example"}},
+	})
+}
+
+func TestOrderNumbersAreNoPhones(t *testing.T) {
+	t.Parallel()
+	runCases(t, []detectCase{
+		{"fr", "Ma commande 0612345678 n'est pas arrivée.", nil},
+		{"fr", "Référence de commande : 0145678912", nil},
+		{"es", "El pedido 612345678 sigue en tránsito.", nil},
+		{"es", "Nº de pedido: 912345678", nil},
+		{"it", "L'ordine 3471234567 non è arrivato.", nil},
+		{"it", "Numero ordine 0612345678, grazie.", nil},
+		{"en", "Article no. 020 7946 0018 is out of stock.", nil},
+		{"de", "Artikelnummer 030 1234 5678 ist ausverkauft.", nil},
+		{"en", "Receipt no. 0161-4960000 from the store.", nil},
+		{"nl", "Bonnummer 020-5550123 van de kassa.", nil},
+		{"en", "[2026-11-03 14:22:05] 0612345678 ERROR timeout", nil},
+		{"de", "Kundennummer KD-0301234567-X", nil},
+		{"fr", "J'ai passé la commande hier, le numéro c'est 0612345678, toujours rien", nil},
+		{"es", "Hice un pedido con el número 612345678 la semana pasada", nil},
+		{"it", "ho fatto un ordine, numero 0612345678, ancora niente", nil},
+		{"fr", "0612345678 c'est le numéro de ma commande", nil},
+		{"es", "612345678 es mi número de pedido", nil},
+		{"it", "3471234567 è il numero d'ordine", nil},
+		{"de", "Art.-Nr. 030 1234 5678", nil},
+		// real phones stay phones
+		{"fr", "Pour la commande, mon numéro : 06 12 34 56 78", []string{"PHONE:06 12 34 56 78"}},
+		{"fr", "Mon portable : 06 12 34 56 78", []string{"PHONE:06 12 34 56 78"}},
+		{"it", "il mio cellulare è 347 123 4567", []string{"PHONE:347 123 4567"}},
+	})
+}
+
+func TestOwnLandline(t *testing.T) {
+	t.Parallel()
+	runCases(t, []detectCase{
+		{"en", "020 7946 0018 is still my number for the account.", []string{"PHONE:020 7946 0018"}},
+		{"de", "030 12345678 ist immer noch meine Nummer für das Konto.", []string{"PHONE:030 12345678"}},
+		{"fr", "Le 01 42 68 53 00 est toujours mon numéro pour le compte.", []string{"PHONE:01 42 68 53 00"}},
+		{"es", "El 912 345 678 sigue siendo mi número de la cuenta.", []string{"PHONE:912 345 678"}},
+		{"it", "Lo 06 4567 8901 è ancora il mio numero per l'account.", []string{"PHONE:06 4567 8901"}},
+		{"nl", "020 555 0123 is nog steeds mijn nummer voor het account.", []string{"PHONE:020 555 0123"}},
+		{"en", "my number for the account is still 020 7946 0018", []string{"PHONE:020 7946 0018"}},
+		{"de", "meine Nummer für das Konto ist weiterhin 030 12345678", []string{"PHONE:030 12345678"}},
+		{"fr", "mon numéro pour le compte reste le 01 42 68 53 00", []string{"PHONE:01 42 68 53 00"}},
+		{"es", "mi número de la cuenta sigue siendo el 912 345 678", []string{"PHONE:912 345 678"}},
+		{"it", "il mio numero per l'account è sempre 06 4567 8901", []string{"PHONE:06 4567 8901"}},
+		{"nl", "mijn nummer voor het account is nog steeds 020 555 0123", []string{"PHONE:020 555 0123"}},
+		// the account's own number is no phone
+		{"fr", "numéro de compte 0145678912", nil},
+		{"es", "el número de cuenta es 912345678", nil},
+	})
+}
