@@ -205,6 +205,14 @@ func TestDevUpAppendReadVerifyTamper(t *testing.T) {
 		execOne(t, db, `UPDATE tree_nodes SET hash = $1 WHERE level = 0 AND idx = $2`, rfc6962.DefaultHasher.HashLeaf(forged2), at[2])
 	})
 	s2 := startSuite(t, state)
+	// One more event and a checkpoint after it: a signed range with no
+	// altered entry follows the altered ones, and verify must not blame it
+	// (its root differs only because it covers them).
+	ctx2 := context.Background()
+	if err := s2.auditClient("tokenvault").Record(ctx2, auditclient.New(ctx2, "tokenvault.detokenize", auditclient.Success)); err != nil {
+		t.Fatal(err)
+	}
+	waitCheckpointAbove(t, s2, verified)
 	out, err := s2.verify()
 	t.Logf("sotto audit verify on the tampered log:\n%s", out)
 	if err == nil {
@@ -280,6 +288,24 @@ func waitVerified(t *testing.T, s *suite, min int) int {
 			t.Fatalf("verify did not pass on %d+ entries: %v\n%s", min, err, out)
 		}
 		time.Sleep(300 * time.Millisecond)
+	}
+}
+
+// waitCheckpointAbove waits for a signed checkpoint of more than n entries.
+func waitCheckpointAbove(t *testing.T, s *suite, n int) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		r := s.get("/v1/audit/checkpoint", s.OperatorToken())
+		cp, _ := r.body["checkpoint"].(map[string]any)
+		size, _ := strconv.Atoi(fmt.Sprint(cp["tree_size"]))
+		if size > n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no checkpoint above %d entries: %s", n, r.raw)
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 }
 
