@@ -69,6 +69,7 @@ var dateFillers = map[string]bool{
 	"us": true, "uns": true, "nous": true, "noi": true, "ons": true, "ambos": true, "entrambi": true, "two": true,
 	"für": true, "pour": true, "para": true, "per": true, "voor": true, "all": true, "tutti": true, "todos": true,
 	"alle": true, "tous": true, "dates": true, "daten": true,
+	"está": true, "steht": true, "staat": true, "sta": true,
 }
 
 // ageCueWords are the birth cues that name an age check.
@@ -131,6 +132,7 @@ func (d *doc) scanDOB() {
 			}
 		}
 		ageCue := ageCueWords[d.lw(k)]
+		corrected := false
 		// Up to eight tokens later, skipping fillers and punctuation.
 		for j, seen := k+1, 0; j < n && seen < 8; j++ {
 			if d.toks[j].kind == tPunct {
@@ -144,10 +146,17 @@ func (d *doc) scanDOB() {
 				k = d.moreBirthDates(end)
 				break
 			}
-			if otherDateCues[d.lw(j)] {
+			if otherDateCues[d.lw(j)] || otherDateCompound(d.lw(j)) {
 				break // "birthday present, ordered 12/05/2024"
 			}
-			if !dateFillers[d.lw(j)] && !birthCues[d.lw(j)] && (seen > 2 || ageCue && !ageCheckWords[d.lw(j)] && !ageFillers[d.lw(j)]) {
+			if !corrected && !ageCue && d.correctionAt(j) {
+				// "The date of birth on my account is wrong, it's ...",
+				// "Das Geburtsdatum ist falsch, richtig ist der ...": a
+				// correction of the birth date gives the right one next.
+				corrected, seen = true, 0
+				continue
+			}
+			if !corrected && !dateFillers[d.lw(j)] && !birthCues[d.lw(j)] && (seen > 2 || ageCue && !ageCheckWords[d.lw(j)] && !ageFillers[d.lw(j)]) {
 				// After an age-check word only a form-like lead-in may come
 				// before the date ("Altersprüfung: ...", "age check: my date
 				// of birth is ..."), not a clause ("hat am 12.05.2024 nicht
@@ -157,6 +166,47 @@ func (d *doc) scanDOB() {
 			seen++
 		}
 	}
+}
+
+// otherDateCompound reports a compound that names another date
+// (Lieferdatum, leverdatum, Bestelldatum, Ablaufdatum): one ending in
+// "datum" that is no birth word.
+func otherDateCompound(w string) bool {
+	return len(w) > 6 && strings.HasSuffix(w, "datum") && !birthCues[w] && !strings.Contains(w, "geb")
+}
+
+// correctionWords say that what was just named is wrong.
+var correctionWords = map[string]bool{
+	"wrong": true, "incorrect": true, "wrongly": true, "incorrectly": true, "mistake": true, "typo": true, "outdated": true,
+	"falsch": true, "fehlerhaft": true, "inkorrekt": true, "verkehrt": true, "faux": true, "fausse": true, "erroné": true,
+	"erronée": true, "incorrecte": true, "erreur": true, "mal": true, "incorrecta": true, "incorrecto": true,
+	"equivocada": true, "equivocado": true, "errónea": true, "erróneo": true, "erronea": true, "erroneo": true,
+	"sbagliata": true, "sbagliato": true, "errata": true, "errato": true, "errore": true, "fout": true, "onjuist": true,
+	"verkeerd": true, "verkeerde": true,
+}
+
+// correctionAt reports a correction word at token j, or "stimmt nicht",
+// "klopt niet", "n'est pas bonne", "no es correcta", "non è corretta",
+// "is not right".
+func (d *doc) correctionAt(j int) bool {
+	w := d.lw(j)
+	if correctionWords[w] {
+		return true
+	}
+	if j+1 < len(d.toks) {
+		switch w {
+		case "isn't", "isn’t":
+			nx := d.lw(j + 1)
+			return nx == "right" || nx == "correct"
+		case "stimmt", "klopt", "is":
+			nx := d.lw(j + 1)
+			return nx == "nicht" || nx == "niet" || nx == "not" && j+2 < len(d.toks) && (d.lw(j+2) == "right" || d.lw(j+2) == "correct")
+		case "pas", "no", "non", "niet", "nicht", "not":
+			nx := d.lw(j + 1)
+			return nx == "bonne" || nx == "correcte" || nx == "correcta" || nx == "correcto" || nx == "corretta" || nx == "corretto" || nx == "correct" || nx == "right" || nx == "juist" || nx == "richtig" || nx == "exacte"
+		}
+	}
+	return false
 }
 
 // ageFillers may stand between an age-check word and the birth date.

@@ -100,3 +100,33 @@ func TestOwnLandline(t *testing.T) {
 		{"es", "el número de cuenta es 912345678", nil},
 	})
 }
+
+func TestBirthDateCorrections(t *testing.T) {
+	t.Parallel()
+	runCases(t, []detectCase{
+		{"en", "The date of birth on my account is wrong, it's 14/03/1986.", []string{"DATE_OF_BIRTH:14/03/1986"}},
+		{"en", "My birthday in your system is wrong – it should be 3 May 1979.", []string{"DATE_OF_BIRTH:3 May 1979"}},
+		{"de", "Das Geburtsdatum in meinem Konto ist falsch, richtig ist der 14.03.1986.", []string{"DATE_OF_BIRTH:14.03.1986"}},
+		{"fr", "La date de naissance sur mon compte est fausse, c'est le 14/03/1986.", []string{"DATE_OF_BIRTH:14/03/1986"}},
+		{"es", "La fecha de nacimiento de mi cuenta está mal, es el 14/03/1986.", []string{"DATE_OF_BIRTH:14/03/1986"}},
+		{"it", "La data di nascita sul mio account è sbagliata, è il 14/03/1986.", []string{"DATE_OF_BIRTH:14/03/1986"}},
+		{"nl", "De geboortedatum in mijn account klopt niet, het is 14-03-1986.", []string{"DATE_OF_BIRTH:14-03-1986"}},
+		// other dates in the same dialogue are no birth date
+		{"en", "The date of birth is fine, but the order from 12/10/2026 never came.", nil},
+	})
+}
+
+func TestBirthDateCorrectionsMore(t *testing.T) {
+	t.Parallel()
+	runCases(t, []detectCase{
+		{"en", "Your system has my birthday wrong. It should be 02/11/1979, not 11/02/1979.", []string{"DATE_OF_BIRTH:02/11/1979", "DATE_OF_BIRTH:11/02/1979"}},
+		{"de", "Mein Geburtsdatum stimmt nicht, es ist der 5. Juni 1971.", []string{"DATE_OF_BIRTH:5. Juni 1971"}},
+		{"fr", "Ma date de naissance n'est pas bonne : c'est le 7 juillet 1968.", []string{"DATE_OF_BIRTH:7 juillet 1968"}},
+		{"es", "Mi fecha de nacimiento es incorrecta, es el 7 de julio de 1968.", []string{"DATE_OF_BIRTH:7 de julio de 1968"}},
+		{"it", "La mia data di nascita è errata: è il 29/02/1992.", []string{"DATE_OF_BIRTH:29/02/1992"}},
+		{"nl", "Mijn geboortedatum is fout, het moet 04-05-1990 zijn.", []string{"DATE_OF_BIRTH:04-05-1990"}},
+		// a wrong delivery date after a birthday is no birth date
+		{"en", "It was a birthday gift and the delivery date was wrong, it came on 12/10/2026.", nil},
+		{"de", "Das Geschenk war zum Geburtstag, das Lieferdatum ist falsch: 12.10.2026.", nil},
+	})
+}
