@@ -5,7 +5,9 @@ import (
 	"context"
 	"os"
 
+	consentv1 "github.com/sottohq/sotto/gen/go/sotto/consent/v1"
 	tokenvaultv1 "github.com/sottohq/sotto/gen/go/sotto/tokenvault/v1"
+	"github.com/sottohq/sotto/pkg/consentclient"
 	"github.com/sottohq/sotto/pkg/keys"
 	"github.com/sottohq/sotto/pkg/service"
 	"github.com/sottohq/sotto/services/tokenvault"
@@ -56,9 +58,13 @@ func register(ctx context.Context, s *service.Service) error {
 	if err != nil {
 		return err
 	}
+	consent, err := consentChecks(s, cfg, pol)
+	if err != nil {
+		return err
+	}
 	eng := engine.New(storage.New(db), km, audit, outbox, pol, s.Logger(), engine.Options{
 		KEK: cfg.KEK, CacheSize: cfg.KeyCacheSize, CacheTTL: cfg.KeyCacheTTL, Tenants: cfg.Tenants,
-		KEKEpoch: cfg.KEKEpoch, KEKEpochMin: cfg.KEKEpochMin,
+		KEKEpoch: cfg.KEKEpoch, KEKEpochMin: cfg.KEKEpochMin, Consent: consent,
 	})
 	// People reach the vault through the gateway, which forwards their
 	// access tokens; the vault verifies them itself (identity's keys and
@@ -81,4 +87,27 @@ func register(ctx context.Context, s *service.Service) error {
 	}
 	s.Go("key-cache-sweep", func(ctx context.Context) error { return eng.RunCacheSweep(ctx, cfg.RewrapInterval) })
 	return nil
+}
+
+// consentChecks is the client of the consent service that policy rules
+// with requires_consent ask: cached, and kept current by consent's change
+// feed, which it follows in the background. Consent is not a start-order
+// dependency (it calls identity, which calls tokenvault): until it answers,
+// those rules refuse (CONSENT_UNAVAILABLE) and /readyz names it, while
+// everything else serves. Without an address they always refuse.
+func consentChecks(s *service.Service, cfg config.Config, pol *policy.Policy) (engine.Consent, error) {
+	if !pol.RequiresConsent() {
+		return nil, nil
+	}
+	if cfg.ConsentAddr == "" {
+		s.Logger().Warn("policy rules require consent but SOTTO_CONSENT_ADDR is not set: they refuse every value")
+		return nil, nil
+	}
+	conn, err := s.Dial("consent")
+	if err != nil {
+		return nil, err
+	}
+	client := consentclient.New(consentv1.NewConsentServiceClient(conn), consentclient.Options{Logger: s.Logger()})
+	s.Go("consent-feed", client.Run)
+	return client, nil
 }

@@ -31,4 +31,8 @@ type Config struct {
 	// starts a new epoch; 0 starts one at once. Raise it to bound how often a
 	// large vault is rewrapped; erasures then wait up to this long.
 	KEKEpochMin time.Duration `env:"TOKENVAULT_KEK_EPOCH_MIN" envDefault:"0s"`
+	// ConsentAddr is the consent service (SOTTO_CONSENT_ADDR, as every
+	// service's address). Policy rules with requires_consent ask it; without
+	// it they allow nothing (fail closed), and tokenvault says so at start.
+	ConsentAddr string `env:"CONSENT_ADDR"`
 }

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/sottohq/sotto/pkg/auditclient"
+	"github.com/sottohq/sotto/pkg/consentclient"
 	"github.com/sottohq/sotto/pkg/errs"
 	"github.com/sottohq/sotto/pkg/keys"
 	"github.com/sottohq/sotto/services/tokenvault/internal/policy"
@@ -54,6 +55,17 @@ type Options struct {
 	// often a large vault is rewrapped, and delays when copies of an erased
 	// subject's keys stop opening by as much.
 	KEKEpochMin time.Duration
+	// Consent answers the consent condition of policy rules with
+	// requires_consent (pkg/consentclient's Client). Nil: such rules allow
+	// nothing (fail closed), as when the consent service is unreachable.
+	Consent Consent
+}
+
+// Consent asks the consent service whether subjects agreed to purposes
+// (pkg/consentclient's Client: cached, kept current by the change feed,
+// an error when it cannot answer).
+type Consent interface {
+	BatchCheck(ctx context.Context, pairs []consentclient.Pair) ([]consentclient.Decision, error)
 }
 
 // Engine is the vault.

@@ -8,10 +8,15 @@ import (
 	"slices"
 	"time"
 
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
 	"github.com/sottohq/sotto/pkg/accesstoken"
 	"github.com/sottohq/sotto/pkg/auditclient"
+	"github.com/sottohq/sotto/pkg/consentclient"
 	"github.com/sottohq/sotto/pkg/enduser"
 	"github.com/sottohq/sotto/pkg/errs"
+	"github.com/sottohq/sotto/pkg/logging"
 	"github.com/sottohq/sotto/services/tokenvault/internal/policy"
 	"github.com/sottohq/sotto/services/tokenvault/internal/reasons"
 	"github.com/sottohq/sotto/services/tokenvault/internal/storage"
@@ -497,6 +502,9 @@ func (e *Engine) Detokenize(ctx context.Context, caller Caller, purpose string, 
 		r.Decision, rows[i] = d, row
 		allowed = append(allowed, i)
 	}
+	if len(stepUps) == 0 {
+		allowed = e.applyConsent(ctx, purpose, allowed, results, rows, events)
+	}
 	if len(stepUps) > 0 {
 		// Nothing is revealed, so nothing allowed is recorded as revealed.
 		for _, i := range allowed {
@@ -529,6 +537,76 @@ func (e *Engine) Detokenize(ctx context.Context, caller Caller, purpose string, 
 		return nil, errs.Wrap(err, errs.Unavailable, reasons.AuditUnavailable, "the audit log did not record the access; nothing was revealed")
 	}
 	return results, nil
+}
+
+// applyConsent is the consent condition: of the allowed values, those
+// whose rule requires consent stay allowed only if the consent service
+// says their subject agreed to purpose. The others are refused
+// (CONSENT_REQUIRED, or CONSENT_UNAVAILABLE when it could not be asked) and
+// recorded as denied. It returns what stays allowed.
+func (e *Engine) applyConsent(ctx context.Context, purpose string, allowed []int, results []DetokenizeResult, rows []storage.Token, events []*auditclient.Event) []int {
+	var ask []int
+	for _, i := range allowed {
+		if results[i].Decision.NeedsConsent {
+			ask = append(ask, i)
+		}
+	}
+	if len(ask) == 0 {
+		return allowed
+	}
+	subjects := make([]string, len(ask))
+	for j, i := range ask {
+		subjects[j] = rows[i].Subject
+	}
+	refused := map[int]bool{}
+	for j, reason := range e.consentRefusals(ctx, purpose, subjects) {
+		if reason == "" {
+			continue
+		}
+		i := ask[j]
+		refused[i] = true
+		results[i].Decision = policy.Decision{Rule: results[i].Decision.Rule, Reason: reason}
+		events[i].Outcome, events[i].Reason = auditclient.Denied, reason
+	}
+	return slices.DeleteFunc(allowed, func(i int) bool { return refused[i] })
+}
+
+// consentRefusals asks the consent service about each subject's agreement
+// to purpose, in one batch: per subject "" (agreed, or the purpose's legal
+// basis needs no agreement) or why not. Fail closed: no client, or an
+// answer that could not be had, refuses all of them.
+func (e *Engine) consentRefusals(ctx context.Context, purpose string, subjects []string) []string {
+	out := make([]string, len(subjects))
+	fill := func(reason string) []string {
+		for i := range out {
+			out[i] = reason
+		}
+		return out
+	}
+	if e.opts.Consent == nil {
+		return fill(reasons.ConsentUnavailable)
+	}
+	pairs := make([]consentclient.Pair, len(subjects))
+	for i, sub := range subjects {
+		pairs[i] = consentclient.Pair{Subject: sub, Purpose: purpose}
+	}
+	ds, err := e.opts.Consent.BatchCheck(ctx, pairs)
+	switch {
+	case errs.Is(err, errs.InvalidArgument) || status.Code(err) == codes.InvalidArgument:
+		// The consent service does not know the purpose: nobody can have
+		// agreed to it. A policy naming it is a configuration error.
+		e.logger.WarnContext(ctx, "a rule requires consent to a purpose the consent service does not know", "purpose", purpose)
+		return fill(reasons.ConsentRequired)
+	case err != nil || len(ds) != len(pairs):
+		e.logger.WarnContext(ctx, "consent could not be checked; refusing the values that need it", logging.Err(err))
+		return fill(reasons.ConsentUnavailable)
+	}
+	for i, d := range ds {
+		if !d.Allowed {
+			out[i] = reasons.ConsentRequired
+		}
+	}
+	return out
 }
 
 // inOrder is the events there are, in request order.
@@ -691,7 +769,8 @@ func (e *Engine) Lookup(ctx context.Context, caller Caller, tenant, purpose stri
 	if err != nil {
 		return "", nil, err
 	}
-	if d := e.policy.DecideAction(policy.ActionLookup, caller.Workload, purpose, t); !d.Allowed {
+	d := e.policy.DecideAction(policy.ActionLookup, caller.Workload, purpose, t)
+	if !d.Allowed {
 		// A refused lookup is a probe worth knowing about, as a refused
 		// detokenization is.
 		ev := caller.event(ctx, ActionLookup, auditclient.Denied)
@@ -736,6 +815,29 @@ func (e *Engine) Lookup(ctx context.Context, caller Caller, tenant, purpose stri
 	}
 	ev := caller.event(ctx, ActionLookup, auditclient.Success)
 	ev.ResourceType, ev.ResourceID, ev.Purpose = ResourceToken, det, purpose
+	if d.NeedsConsent && len(out) > 0 {
+		// Only subjects who agreed to the purpose are found for it; when
+		// consent cannot be asked, nobody is (and the lookup says so).
+		subjects := make([]string, len(out))
+		for i, m := range out {
+			subjects[i] = m.Subject
+		}
+		refusals := e.consentRefusals(ctx, purpose, subjects)
+		if slices.Contains(refusals, reasons.ConsentUnavailable) {
+			ev.Outcome, ev.Reason = auditclient.Failure, reasons.ConsentUnavailable
+			if err := e.audit.Record(ctx, ev); err != nil {
+				return "", nil, errs.Wrap(err, errs.Unavailable, reasons.AuditUnavailable, "the audit log did not record the failed lookup")
+			}
+			return "", nil, errs.E(errs.Unavailable, reasons.ConsentUnavailable, "consent cannot be checked right now; nothing was returned")
+		}
+		kept := out[:0]
+		for i, m := range out {
+			if refusals[i] == "" {
+				kept = append(kept, m)
+			}
+		}
+		out = kept
+	}
 	if err := e.audit.Record(ctx, ev); err != nil {
 		return "", nil, errs.Wrap(err, errs.Unavailable, reasons.AuditUnavailable, "the audit log did not record the lookup; nothing was returned")
 	}

@@ -49,6 +49,11 @@ type Rule struct {
 	// EndUser makes the rule one for calls a person is behind, and says
 	// which people.
 	EndUser *EndUser `yaml:"end_user"`
+	// RequiresConsent: the rule allows a value only if the consent service
+	// says the value's subject agreed to the purpose (or its legal basis
+	// needs no agreement). The engine asks; when consent says no, or cannot
+	// be asked, the value is refused.
+	RequiresConsent bool `yaml:"requires_consent"`
 
 	types []tokens.DataType
 }
@@ -124,6 +129,9 @@ type Decision struct {
 	Reason string
 	// StepUp, with reason StepUpRequired, is what the person must reach.
 	StepUp *StepUp
+	// NeedsConsent: the allowing rule requires the subject's consent to
+	// the purpose; the decision stands only once the consent service agrees.
+	NeedsConsent bool
 }
 
 // DefaultDeny is the rule name of a decision no rule allowed.
@@ -198,6 +206,12 @@ func Parse(data []byte) (*Policy, error) {
 	return &p, nil
 }
 
+// RequiresConsent reports whether any rule has the consent condition (the
+// vault then needs the consent service).
+func (p *Policy) RequiresConsent() bool {
+	return slices.ContainsFunc(p.Rules, func(r Rule) bool { return r.RequiresConsent })
+}
+
 // checkShape checks what goes together: purposes for detokenize and lookup
 // (a mask states none), end users for masks (workloads get masked views by
 // the RPC policy), no lookups for people (an oracle they have no need of),
@@ -215,6 +229,8 @@ func (r *Rule) checkShape() error {
 		return fmt.Errorf("purposes must list at least one entry")
 	case r.EndUser != nil && slices.Contains(r.Actions, ActionLookup):
 		return fmt.Errorf("people may not look values up")
+	case mask && r.RequiresConsent:
+		return fmt.Errorf("a mask rule states no purpose, so it cannot require consent to one")
 	}
 	eu := r.EndUser
 	if eu == nil {
@@ -291,7 +307,7 @@ func (p *Policy) Evaluate(req Request) Decision {
 			closer(reasons.StepUpRequired)
 			continue
 		}
-		return Decision{Allowed: true, Rule: r.Name}
+		return Decision{Allowed: true, Rule: r.Name, NeedsConsent: r.RequiresConsent}
 	}
 	if deny.Reason != reasons.StepUpRequired {
 		deny.StepUp = nil

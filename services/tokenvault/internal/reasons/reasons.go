@@ -52,6 +52,14 @@ const (
 	// StepUpRequired: a rule allows the person once they authenticate again
 	// (pkg/enduser's STEP_UP_REQUIRED, the same string).
 	StepUpRequired = "STEP_UP_REQUIRED"
+	// ConsentRequired: the rule requires the subject's consent to the
+	// purpose, and the consent service says there is none (never given,
+	// withdrawn, opted out, objected to).
+	ConsentRequired = "CONSENT_REQUIRED"
+	// ConsentUnavailable: the rule requires consent and the consent service
+	// could not be asked; refused (fail closed). The same string as
+	// pkg/consentclient's.
+	ConsentUnavailable = "CONSENT_UNAVAILABLE"
 )
 
 // Internal is the reason recorded on the audit event of an operation that
