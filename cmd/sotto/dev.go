@@ -161,6 +161,14 @@ func devUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return fmt.Errorf("audit verifier keys: %w", err)
 		}
 	}
+	// Receipts verify offline (`sotto consent verify-receipt`) against the
+	// receipt key as the key store has it, pinned here, not as the consent
+	// service would say.
+	if _, ok := m.Service("consent"); ok {
+		if st.ConsentReceiptKeys, err = consentReceiptKeys(ctx, filepath.Join(dir, "keys", "consent.json")); err != nil {
+			return fmt.Errorf("consent receipt keys: %w", err)
+		}
+	}
 	adminNote := ""
 	if _, ok := m.Service("identity"); ok {
 		if adminNote, err = bootstrapAdmin(ctx, dir, &st, stderr); err != nil {
@@ -224,6 +232,11 @@ func devEnv(dir string, st suite.State, svc suite.Service, f mtls.Files) []strin
 	}
 	if svc.EndUsers && !slices.Contains(svc.Calls, "identity") {
 		env = append(env, suite.EnvPrefix("identity")+"ADDR="+st.Services["identity"].GRPC)
+	}
+	for _, followed := range svc.Follows {
+		// Its address is allocated before anything starts, so a service
+		// that starts first can dial it (lazily) all the same.
+		env = append(env, suite.EnvPrefix(followed)+"ADDR="+st.Services[followed].GRPC)
 	}
 	prefix := svc.EnvPrefix()
 	dsn := os.Getenv(prefix + "DB_DSN")

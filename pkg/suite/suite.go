@@ -37,7 +37,12 @@ type Service struct {
 	// so it gets identity's address; unlike calls, not a start-order edge
 	// (identity calls it, and EndUsers dials lazily and fails closed until
 	// identity's keys and revocation feed arrive).
-	EndUsers    bool              `yaml:"end_users"`
+	EndUsers bool `yaml:"end_users"`
+	// Follows are services it dials that may start after it (they, or a
+	// service they call, call it): it gets their addresses, without a
+	// start-order edge, and fails closed for what needs them until it
+	// reaches them (tokenvault follows consent's change feed).
+	Follows     []string          `yaml:"follows"`
 	TransitKeys map[string]string `yaml:"transit_keys"`
 }
 
@@ -115,6 +120,11 @@ func Parse(b []byte) (Manifest, error) {
 				return Manifest{}, fmt.Errorf("services.yaml: %s calls %q, which is not another service", s.Name, callee)
 			}
 		}
+		for _, f := range s.Follows {
+			if !seen[f] || f == s.Name || slices.Contains(s.Calls, f) {
+				return Manifest{}, fmt.Errorf("services.yaml: %s follows %q, which is not another service it does not already call", s.Name, f)
+			}
+		}
 	}
 	if _, err := m.StartOrder(); err != nil {
 		return Manifest{}, err
@@ -175,11 +185,11 @@ func (m Manifest) StartOrder() ([]Service, error) {
 	return out, nil
 }
 
-// Callers lists the services that call name.
+// Callers lists the services that call name (calls or follows).
 func (m Manifest) Callers(name string) []string {
 	var out []string
 	for _, s := range m.Services {
-		if slices.Contains(s.Calls, name) {
+		if slices.Contains(s.Calls, name) || slices.Contains(s.Follows, name) {
 			out = append(out, s.Name)
 		}
 	}

@@ -1,6 +1,7 @@
 package suite_test
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -191,5 +192,34 @@ func TestTheEdgeCallsEveryRESTService(t *testing.T) {
 				t.Errorf("%s serves %s's REST routes but does not list it in calls", edge.Name, s.Name)
 			}
 		}
+	}
+}
+
+// TestFollowsIsNoStartOrderEdge: a service may follow one that (through
+// others) calls it, which calls would refuse as a cycle; it must name
+// another service it does not already call.
+func TestFollowsIsNoStartOrderEdge(t *testing.T) {
+	base := `services:
+  - name: a
+    api: grpc
+    %s
+  - name: b
+    api: grpc
+    calls: [a]
+`
+	if _, err := suite.Parse([]byte(fmt.Sprintf(base, "follows: [b]"))); err != nil {
+		t.Errorf("a follows b, which calls a: %v", err)
+	}
+	if _, err := suite.Parse([]byte(fmt.Sprintf(base, "calls: [b]"))); err == nil {
+		t.Error("a calls b, which calls a: parsed (want a cycle)")
+	}
+	for _, bad := range []string{"follows: [c]", "follows: [a]", "calls: [b]\n    follows: [b]"} {
+		if _, err := suite.Parse([]byte(fmt.Sprintf(base, bad))); err == nil {
+			t.Errorf("%q parsed", bad)
+		}
+	}
+	tv, _ := suite.MustLoad().Service("tokenvault")
+	if !slices.Contains(tv.Follows, "consent") {
+		t.Error("tokenvault does not follow consent")
 	}
 }
