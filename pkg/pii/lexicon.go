@@ -161,6 +161,7 @@ func loadLexicon() *lexicon {
 	mark(wSecretCue, passwordCues)
 	mark(wSecretCue, otpCues)
 	mark(wSecretCue, keyCues)
+	mark(wSecretCue, changeVerbs)
 	l.info["passe"] |= wSecretCue
 	mark(wBirth, birthCues)
 	mark(wStreet, prefixTypes)

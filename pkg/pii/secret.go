@@ -3,6 +3,7 @@ package pii
 import (
 	"math"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -27,6 +28,52 @@ var urlSecretParams = []string{
 	"token=", "access_token=", "refresh_token=", "id_token=", "api_key=", "apikey=", "key=", "auth=", "secret=",
 	"client_secret=", "password=", "pwd=", "pass=", "sig=", "signature=", "session=", "sessionid=", "code=",
 	"otp=", "x-amz-signature=", "jwt=", "reset_token=", "t=", "magic=",
+}
+
+// urlGenericParams name a record as often as a credential: their value is
+// a secret only when it looks like a random token.
+var urlGenericParams = []string{"id=", "uid=", "u=", "k=", "s=", "h=", "hash=", "tk=", "ticket=", "link=", "l=", "c="}
+
+// uuidShaped: 8-4-4-4-12 hex digits.
+func uuidShaped(v string) bool {
+	if len(v) != 36 {
+		return false
+	}
+	for i := 0; i < len(v); i++ {
+		if i == 8 || i == 13 || i == 18 || i == 23 {
+			if v[i] != '-' {
+				return false
+			}
+		} else if !isHex(v[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// hexRun: v is at least n hex digits and nothing else.
+func hexRun(v string, n int) bool {
+	if len(v) < n {
+		return false
+	}
+	for i := 0; i < len(v); i++ {
+		if !isHex(v[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// mixedCase: both upper- and lower-case letters and a digit, as random
+// tokens have and slugs and ids do not.
+func mixedCase(v string) bool {
+	up, lo, dg := false, false, false
+	for i := 0; i < len(v); i++ {
+		up = up || isUpper(v[i])
+		lo = lo || isLower(v[i])
+		dg = dg || isDigit(v[i])
+	}
+	return up && lo && dg
 }
 
 func isKeyByte(c byte) bool {
@@ -76,6 +123,11 @@ var notSecretCues = map[string]bool{
 	"source": true, "quellcode": true, "dress-code": true, "dresscode": true, "kunden": true, "customer": true,
 	"client": true, "cliente": true, "klant": true, "member": true, "voucher-code": true, "gift-card": true, "cadeau": true,
 	"regalo": true, "cadeaubon": true, "geschenk": true, "promozionale": true, "promocional": true, "código_postal": true,
+	// A receipt's or terminal's authorisation code is no credential.
+	"approval": true, "authorisation": true, "authorization": true, "autorisation": true, "autorización": true,
+	"autorizacion": true, "autorizzazione": true, "autorisatie": true, "genehmigung": true, "autorisierung": true,
+	"autorisierungs": true, "terminal": true, "receipt": true, "beleg": true, "kassenbon": true, "ticket": true,
+	"scontrino": true, "ricevuta": true, "recibo": true, "bonnetje": true, "kassabon": true,
 }
 
 var passwordCues = map[string]bool{
@@ -121,6 +173,9 @@ func (d *doc) scanSecrets() {
 			pw = false
 		}
 		if !pw && !otp && !key {
+			if changeVerbs[w] {
+				k = d.changedPassword(k)
+			}
 			continue
 		}
 		d.work++
@@ -149,6 +204,9 @@ func (d *doc) scanSecrets() {
 				break
 			}
 			lw := d.lw(j)
+			if el := elided(lw); el != lw && (secretFillers[el] || el == "api") {
+				lw = el // "il token dell'API è ..."
+			}
 			if secretFillers[lw] || lw == "d'ordine" || lw == "mot" || lw == "passe" || lw == "de" || otpCues[lw] && otp || passwordCues[lw] && pw || keyCues[lw] && key || lw == "api" {
 				if notSecretCues[lw] {
 					j = n
@@ -183,6 +241,9 @@ func (d *doc) scanSecrets() {
 				s, e = d.valueChunk(j)
 				v = d.text[s:e]
 			}
+		}
+		if d.toks[j].kind == tNum && d.maskedCardDigits(j) {
+			continue
 		}
 		switch {
 		case otp && d.otpValue(j, &e):
@@ -301,15 +362,23 @@ func (d *doc) otpValue(j int, e *int) bool {
 			return true
 		}
 		if l >= 4 && l <= 8 && *e > tk.e {
-			// 123-456 or 12.34.56
+			// 123-456 or 12.34.56: groups of one length. Unequal groups
+			// (4471-20, 4471-2093-11) are article and product numbers.
 			v := d.text[tk.s:*e]
-			digits := 0
-			for i := 0; i < len(v); i++ {
-				if isDigit(v[i]) {
+			digits, grp := 0, 0
+			for i := 0; i <= len(v); i++ {
+				if i < len(v) && isDigit(v[i]) {
 					digits++
-				} else if v[i] != '-' && v[i] != '.' {
+					continue
+				}
+				if i < len(v) && v[i] != '-' && v[i] != '.' {
 					return false
 				}
+				g := i - strings.LastIndexAny(v[:i], "-.") - 1
+				if grp != 0 && g != grp {
+					return false
+				}
+				grp = g
 			}
 			return digits >= 4 && digits <= 10
 		}
@@ -337,6 +406,13 @@ func (d *doc) otpValue(j int, e *int) bool {
 	}
 	if promoShaped(v) {
 		return false
+	}
+	if dash := strings.IndexByte(v, '-'); dash >= 0 {
+		// One-time codes carry at most a short letter prefix (G-582914);
+		// XK-4471-B and AB-4471-XZ-20 are product codes.
+		if strings.Count(v, "-") > 1 || dash > 3 || !allDigits(v[dash+1:]) {
+			return false
+		}
 	}
 	return digits >= 2 && letters <= 8
 }
@@ -388,7 +464,9 @@ func passwordLike(v string) bool {
 			sym = true
 		}
 	}
-	_ = lower
+	if !digit && !innerUp && lower && strings.Count(v, "'")+strings.Count(v, "’") == 1 && onlyLettersAnd(v, "'’") {
+		return false // an elision (l'ai, j'ai), not a password
+	}
 	return digit || sym || innerUp
 }
 
@@ -525,10 +603,16 @@ func (d *doc) scanURLSecrets() {
 			continue
 		}
 		name := strings.ToLower(t[p : eq+1])
-		ok := false
+		ok, generic := false, false
 		for _, q := range urlSecretParams {
 			if name == q {
 				ok = true
+				break
+			}
+		}
+		for _, q := range urlGenericParams {
+			if !ok && name == q {
+				ok, generic = true, true
 				break
 			}
 		}
@@ -545,6 +629,11 @@ func (d *doc) scanURLSecrets() {
 		}
 		v := t[eq+1 : e]
 		if len(v) < 8 || !hasDigit(v) && entropy(v) < 3 {
+			continue
+		}
+		if generic && (!keyLike(v) || uuidShaped(v) || !mixedCase(v) && !hexRun(v, 32)) {
+			// "?id=48213", "?id=<uuid>": a record's id. A long random
+			// mixed-case value under "id" is a token (a reset link's).
 			continue
 		}
 		d.add(eq+1, e, Secret, 0.9, "secret-url")
@@ -579,6 +668,245 @@ func (d *doc) otpAhead(j int) int {
 		words++
 	}
 	return 0
+}
+
+// changeVerbs say a password was changed or reset ("changed it to",
+// "auf ... geändert", "je l'ai changé en", "la cambié a", "l'ho cambiata
+// in", "gewijzigd naar").
+var changeVerbs = set(strings.Fields(`
+	changed change reset set updated update switched
+	geändert geaendert zurückgesetzt gesetzt umgestellt aktualisiert
+	changé changée réinitialisé réinitialisée modifié modifiée mis remplacé
+	cambié cambie cambiado cambiada restablecí restablecido restablecida puse puesto modifiqué
+	cambiata cambiato reimpostata reimpostato impostata impostato modificata modificato messo messa
+	gewijzigd veranderd gereset aangepast ingesteld gezet`))
+
+// changePreps stand between the change verb and the new value.
+var changePreps = set(strings.Fields(`to into auf zu in en à a pour par por con naar op`))
+
+// changeObjects refer to the password that was changed: pronouns, elided
+// pronouns (l'ai, l'ho) and password words.
+var changeObjects = set(strings.Fields(`it es ihn sie la lo le het hem my mein meine mon ma mi mijn il mio mia the das den le el de`))
+
+// loginWords make a message about signing in, where a changed value is a
+// password.
+var loginWords = set(strings.Fields(`login log logging logged logs sign signing signed account app anmelden einloggen anmeldung
+	konto connecter connexion connecte compte identifier iniciar sesión acceder entrar cuenta accedere accesso entra
+	entrare inloggen inlog aanmelden account`))
+
+// changedPassword reads "changed it to <value>" at the change verb k (or
+// "auf <value> geändert" before it) and reports the value as a password
+// when it looks like one and the message is about a password or signing
+// in. It returns the last token it consumed.
+func (d *doc) changedPassword(k int) int {
+	n := len(d.toks)
+	d.work++
+	object := false
+	// An object right before the verb or its auxiliary: "je l'ai changé",
+	// "la cambié", "l'ho cambiata", "ik heb het gewijzigd" (not "het
+	// formaat gewijzigd": the size was changed).
+	if m := k - 1; m >= 0 && d.isWord(m) {
+		if auxVerbs[d.lw(m)] && m > 0 && d.isWord(m-1) {
+			m--
+		}
+		object = d.changeObject(m)
+	}
+	// Forwards: verb, object words, preposition, value.
+	for m, words := k+1, 0; m < n && words < 5; m++ {
+		if d.toks[m].nl || d.toks[m].kind == tPunct {
+			break
+		}
+		lw := d.lw(m)
+		if changePreps[lw] && m+1 < n && !d.toks[m+1].nl {
+			if (object || d.changeObjectBetween(k+1, m)) && d.passwordAt(m+1) {
+				return m + 1
+			}
+			break
+		}
+		if !d.changeObject(m) && !passwordCues[lw] && lw != "mot" && lw != "passe" && lw != "de" {
+			break
+		}
+		words++
+	}
+	// Backwards: pronoun, preposition, value, verb ("ich habe es auf
+	// Sonne2026! geändert", "ik heb het in Fiets2026 veranderd").
+	{
+		for m := k - 1; m >= 2 && m >= k-6; m-- {
+			if d.toks[m].nl {
+				break
+			}
+			if d.isWord(m-1) && changePreps[d.lw(m-1)] && d.toks[m].kind != tPunct {
+				if !pronounObjects[d.lw(m-2)] && !passwordCues[d.lw(m-2)] {
+					break
+				}
+				if s, e := d.valueChunk(m); s < e && d.tokenAt(e-1) == k-1 || s < e && d.tokenAt(e-1) >= k-2 && d.tokenAt(e-1) < k {
+					if d.passwordAt(m) {
+						return k
+					}
+				}
+				break
+			}
+		}
+	}
+	return k
+}
+
+// auxVerbs stand between an object pronoun and its participle ("l'ai
+// changé", "heb het", "habe es").
+var auxVerbs = set(strings.Fields(`have has had ai avais habe hab hatte he ha has heb hebt had ho hai abbiamo`))
+
+// pronounObjects refer back to a password named before.
+var pronounObjects = set(strings.Fields(`it es ihn het hem passwort kennwort wachtwoord`))
+
+func (d *doc) changeObject(m int) bool {
+	lw := d.lw(m)
+	return changeObjects[lw] || passwordCues[lw] || strings.HasPrefix(lw, "l'") || strings.HasPrefix(lw, "l’") || lw == "lo" || lw == "la"
+}
+
+func (d *doc) changeObjectBetween(a, b int) bool {
+	for m := a; m < b; m++ {
+		if d.isWord(m) && d.changeObject(m) {
+			return true
+		}
+	}
+	return false
+}
+
+// passwordAt adds the chunk at token j as a password when it is one beyond
+// doubt (a letter, a digit, and a symbol or both cases; not a promo or
+// product shape) and the message speaks of a password or of signing in.
+func (d *doc) passwordAt(j int) bool {
+	s, e := d.valueChunk(j)
+	if s >= e || s != d.toks[j].s {
+		return false
+	}
+	v := d.text[s:e]
+	if !strongPassword(v) || promoShaped(v) || !d.loginContext() {
+		return false
+	}
+	d.add(s, e, Secret, 0.8, "secret-changed-password")
+	return true
+}
+
+// strongPassword: 6–64 characters without spaces with a letter, a digit,
+// and a symbol or both letter cases.
+func strongPassword(v string) bool {
+	if len(v) < 6 || len(v) > 64 {
+		return false
+	}
+	up, lo, dg, sym := false, false, false, false
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		switch {
+		case isDigit(c):
+			dg = true
+		case isUpper(c):
+			up = true
+		case isLower(c):
+			lo = true
+		case c == ' ' || c >= utf8.RuneSelf:
+			return false
+		default:
+			sym = true
+		}
+	}
+	return (up || lo) && dg && (sym || up && lo)
+}
+
+// loginContext reports, once per message, whether it names a password or
+// signing in anywhere.
+func (d *doc) loginContext() bool {
+	if d.login != 0 {
+		return d.login > 0
+	}
+	d.login = -1
+	for m := range d.toks {
+		if d.toks[m].kind != tWord {
+			continue
+		}
+		lw := elided(d.lw(m))
+		if passwordCues[lw] || loginWords[lw] || lw == "reset" || strings.HasPrefix(lw, "réinitialis") || strings.HasPrefix(lw, "reimpost") || strings.HasPrefix(lw, "zurückgesetzt") {
+			d.login = 1
+			break
+		}
+	}
+	return d.login > 0
+}
+
+// cardEndWords introduce the visible end of a masked card ("ending in
+// 4821", "endet auf", "terminant par", "acabada en", "che termina con",
+// "eindigend op").
+var cardEndWords = map[string]bool{
+	"ending": true, "ends": true, "endet": true, "endend": true, "endende": true, "terminant": true, "termine": true,
+	"terminée": true, "terminé": true, "termina": true, "terminada": true, "terminado": true, "acabada": true,
+	"acabado": true, "acaba": true, "eindigend": true, "eindigt": true, "eindigende": true, "finisce": true,
+	"terminante": true,
+}
+
+// digitWords say "digits" in the six languages.
+var digitWords = map[string]bool{
+	"digits": true, "ziffern": true, "stellen": true, "chiffres": true, "dígitos": true, "digitos": true, "cifras": true,
+	"cifre": true, "cijfers": true,
+}
+
+// maskedCardDigits reports whether the number at token j is the visible
+// end of a masked card, not a code: after an ending word or mask
+// characters ("**** 4821", "XXXX-4821"), or called the last digits of a
+// card ("4821 is the last four digits of my card").
+func (d *doc) maskedCardDigits(j int) bool {
+	if s := d.toks[j].s; s > 0 {
+		p := s - 1
+		for p > 0 && (d.text[p] == ' ' || d.text[p] == '-') {
+			p--
+		}
+		if c := d.text[p]; c == '*' || c == 'x' || c == 'X' || strings.HasSuffix(d.text[:p+1], "•") {
+			return true
+		}
+	}
+	for m, words := j-1, 0; m >= 0 && words < 3; m-- {
+		if d.toks[m].kind != tWord {
+			continue
+		}
+		if cardEndWords[d.lw(m)] {
+			return true
+		}
+		words++
+	}
+	digits := false
+	for m, words := j+1, 0; m < len(d.toks) && words < 8; m++ {
+		if d.toks[m].kind != tWord {
+			if c := d.text[d.toks[m].s]; c == '.' || c == '!' || c == '?' {
+				break
+			}
+			continue
+		}
+		if digitWords[d.lw(m)] {
+			digits = true
+		} else if digits && cueWords[d.lw(m)]&cueCard != 0 {
+			return true
+		}
+		words++
+	}
+	return false
+}
+
+// onlyLettersAnd: v holds only letters (any script) and runes from extra.
+func onlyLettersAnd(v, extra string) bool {
+	for _, r := range v {
+		if !unicode.IsLetter(r) && !strings.ContainsRune(extra, r) {
+			return false
+		}
+	}
+	return true
+}
+
+func allDigits(v string) bool {
+	for i := 0; i < len(v); i++ {
+		if !isDigit(v[i]) {
+			return false
+		}
+	}
+	return v != ""
 }
 
 // channelWords say how a code came ("the code I got by text", "per SMS",
