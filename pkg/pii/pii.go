@@ -116,7 +116,7 @@ type doc struct {
 	shaped      []span // IBAN-shaped strings that are no IBAN
 	phoneBudget int
 	login       int8 // loginContext's answer: 0 not asked yet, 1 yes, -1 no
-	work        int // bounded-work counter for tests of linear behaviour
+	work        int  // bounded-work counter for tests of linear behaviour
 }
 
 func (d *doc) add(s, e int, t Type, score float64, rec string) {
