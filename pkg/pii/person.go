@@ -3,6 +3,7 @@ package pii
 import (
 	"strings"
 	"unicode"
+	"unicode/utf8"
 )
 
 // Names of people come from context and from lexicons:
@@ -604,6 +605,13 @@ func (d *doc) tryNameCues(k int, cues []nameCue) int {
 			// introduction an unknown word needs a second name word.
 			continue
 		}
+		if (c.kind == ncSignoff || c.kind == ncGreet) && e == s && (!d.anyKnown(s, e) || d.toks[s].letters <= 2 || d.e.lex.ambiguous[d.lw(s)]) && d.sentenceGoesOn(e) {
+			// "Ciao, Volevo sapere ...", "Hola Quiero devolver", "Hallo,
+			// Ja das passt": an unknown capitalised word after a greeting
+			// that a lower-case word continues starts the sentence; a
+			// name after a greeting stands alone ("Hi Anna,").
+			continue
+		}
 		if c.kind == ncSignoff || c.kind == ncGreet {
 			// A name after a greeting or sign-off is followed by the end of
 			// a line, sentence punctuation, or the rest of a greeting.
@@ -628,6 +636,32 @@ func (d *doc) tryNameCues(k int, cues []nameCue) int {
 		break
 	}
 	return best
+}
+
+// sentenceGoesOn reports whether token e is followed, on its line and
+// without punctuation, by a lower-case word that is no name particle.
+func (d *doc) sentenceGoesOn(e int) bool {
+	m := e + 1
+	if m >= len(d.toks) || d.toks[m].nl || d.toks[m].kind != tWord || d.toks[m].upper || d.toks[m].digit {
+		return false
+	}
+	return !particles[d.lw(m)]
+}
+
+// elision reports a French or Italian elided pronoun, article or
+// preposition before a lower-case word (J'ai, C'est, L'ho, D'accord,
+// Qu'il): sentence starts, not names (D'Angelo, O'Sullivan keep a capital).
+func elision(w string) bool {
+	i := strings.IndexAny(w, "'’")
+	if i <= 0 || i > 3 {
+		return false
+	}
+	rest := w[i+1:]
+	if w[i] != '\'' {
+		rest = w[i+len("’"):]
+	}
+	r, _ := utf8.DecodeRuneInString(rest)
+	return rest != "" && unicode.IsLower(r)
 }
 
 // headerCues are the mail header labels among the colon cues.
@@ -738,8 +772,8 @@ func (d *doc) readName(j int, kind nameCueKind) (int, int, bool) {
 	}
 	tk := &d.toks[j]
 	lw := d.nameLower(j)
-	if contraction(lw) {
-		return 0, 0, false // I'm, we're, don't
+	if contraction(lw) || elision(d.tokText(j)) {
+		return 0, 0, false // I'm, we're, don't, J'ai, C'est, L'ho
 	}
 	if lex.stop[lw] && !(kind == ncTitle && tk.upper && known) {
 		return 0, 0, false
