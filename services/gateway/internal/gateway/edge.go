@@ -20,6 +20,9 @@ type edge struct {
 	auth    Authenticator
 	audit   *AuthAuditor
 	limiter *ipLimiter
+	// gpc sends customers' Global Privacy Control signals to consent; nil
+	// without a consent backend.
+	gpc *gpcRecorder
 }
 
 // middleware is the grpc-gateway middleware that runs once a route matched:
@@ -215,6 +218,9 @@ func (g *edge) authorize(w http.ResponseWriter, r *http.Request, rule access) (*
 	}
 	if ri := infoOf(r.Context()); ri != nil {
 		ri.caller = string(claims.Kind)
+	}
+	if g.gpc != nil {
+		g.gpc.observe(r, raw, claims)
 	}
 	return r, true
 }

@@ -17,6 +17,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"go.opentelemetry.io/otel/metric"
 	codepb "google.golang.org/genproto/googleapis/rpc/code"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
@@ -78,6 +79,9 @@ type Options struct {
 	Logger *slog.Logger
 	// AuthAudit records refused authentications; nil records none.
 	AuthAudit *AuthAuditor
+	// Meter counts what the edge does beside routing (GPC signals sent to
+	// consent); nil counts nothing.
+	Meter metric.MeterProvider
 }
 
 // New returns the gateway's HTTP handler, routing to backends.
@@ -120,6 +124,12 @@ func New(ctx context.Context, backends []Backend, opts Options) (http.Handler, e
 	// Routes call the real gRPC service over the backend's connection, so its
 	// interceptors (authorization, validation, audit) run for REST calls too.
 	for _, b := range backends {
+		if b.Name == "consent" {
+			// Customers' Sec-GPC signals go to consent (gpc.go), in the
+			// background for as long as the gateway runs.
+			g.gpc = newGPCRecorder(consentv1.NewConsentServiceClient(b.Conn), logger, opts.Meter)
+			go g.gpc.run(ctx)
+		}
 		register, ok := routes[b.Name]
 		if !ok {
 			return nil, fmt.Errorf("gateway: no REST routes for %q (add its generated handler to routes)", b.Name)
