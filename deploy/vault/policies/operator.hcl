@@ -17,6 +17,12 @@ path "transit/keys/tokenvault-kek/rotate" {
   capabilities = ["update"]
 }
 
+# consent's receipt key: receipts signed under older versions keep
+# verifying (consent publishes every version; dev up pins them).
+path "transit/keys/consent-receipt/rotate" {
+  capabilities = ["update"]
+}
+
 # List and describe keys (types, versions, public keys): no key material.
 path "transit/keys" {
   capabilities = ["list"]
