@@ -151,3 +151,40 @@ func TestBirthDateCorrectionsMore(t *testing.T) {
 		{"de", "Das Geschenk war zum Geburtstag, das Lieferdatum ist falsch: 12.10.2026.", nil},
 	})
 }
+
+func TestNamesFromCasualContext(t *testing.T) {
+	t.Parallel()
+	runCases(t, []detectCase{
+		{"en", "hi it's tomasz again, any news?", []string{"PERSON:tomasz"}},
+		{"de", "hier ist moni nochmal wegen der retoure", []string{"PERSON:moni"}},
+		{"it", "sono gigi di nuovo per il reso", []string{"PERSON:gigi"}},
+		{"nl", "het is annelies weer, over de retour", []string{"PERSON:annelies"}},
+		{"fr", "ici juju encore pour le colis", []string{"PERSON:juju"}},
+		{"es", "soy maría otra vez, lo del pedido", []string{"PERSON:maría"}},
+		{"en", "please put it in his name, john whitaker", []string{"PERSON:john whitaker"}},
+		{"de", "bitte auf seinen namen, peter schmitt", []string{"PERSON:peter schmitt"}},
+		{"fr", "mettez-le à son nom, paul girard", []string{"PERSON:paul girard"}},
+		{"es", "ponlo a su nombre, javier ortiz", []string{"PERSON:javier ortiz"}},
+		{"it", "mettetelo a suo nome, marco ferri", []string{"PERSON:marco ferri"}},
+		{"nl", "zet het op zijn naam, bram de vries", []string{"PERSON:bram de vries"}},
+		{"en", "Surname\nNowak", []string{"PERSON:Nowak"}},
+		{"de", "Nachname\nHoffmann\nVorname\nAnna Lena", []string{"PERSON:Hoffmann", "PERSON:Anna Lena"}},
+		{"nl", "Graag overmaken t.n.v. J. de Boer", []string{"PERSON:J. de Boer"}},
+		{"de", "Klingel: Hartmann und Özdemir", []string{"PERSON:Hartmann", "PERSON:Özdemir"}},
+		{"en", "ok that works\nmateusz", []string{"PERSON:mateusz"}},
+		{"en", "My name is Işıl Yıldırım", []string{"PERSON:Işıl Yıldırım"}},
+		{"de", "Ich heiße Barış Aydın", []string{"PERSON:Barış Aydın"}},
+		// look-alikes
+		{"en", "it's broken again, same as last week", nil},
+		{"fr", "c'est cassé encore une fois", nil},
+		{"nl", "het is kapot weer, net als vorige week", nil},
+		{"en", "it's late again", nil},
+		{"en", "put it in my name please", nil},
+		{"de", "Nachname\nbitte ausfüllen", nil},
+		{"en", "Name\n\nThe form has no name field", nil},
+		{"de", "Klingel: Hartmann und Team", []string{"PERSON:Hartmann"}},
+		{"en", "ok that works\nthanks", nil},
+		{"en", "the parcel is in my name, not his name, yes", nil},
+		{"de", "Lieferung nach Karl-Marx-Stadt", nil},
+	})
+}

@@ -70,7 +70,7 @@ func words(file string) []string {
 		if line == "" || line[0] == '#' {
 			continue
 		}
-		out = append(out, strings.Fields(strings.ToLower(line))...)
+		out = append(out, strings.Fields(foldString(line))...)
 	}
 	return out
 }
@@ -86,9 +86,14 @@ func lines(file string) []string {
 		if line == "" || line[0] == '#' {
 			continue
 		}
-		out = append(out, strings.ToLower(line))
+		out = append(out, foldString(line))
 	}
 	return out
+}
+
+// foldString is foldRune over s: the lexicons are folded as the tokens are.
+func foldString(s string) string {
+	return strings.ReplaceAll(strings.ToLower(s), "ı", "i")
 }
 
 func set(ws []string) map[string]bool {

@@ -53,7 +53,7 @@ func buildNameCues() map[string][]nameCue {
 		}
 	}
 	add(ncIntro, false,
-		"i'm", "i am", "im", "this is", "it's", "its", "it is", "here is", "ich bin", "hier ist", "hier spricht", "hier schreibt",
+		"i'm", "i am", "im", "this is", "it's", "its", "it is", "here is", "het is", "ich bin", "hier ist", "hier spricht", "hier schreibt",
 		"je suis", "c'est", "moi c'est", "ici", "soy", "habla", "te escribe", "os escribe", "ik ben", "hier is", "dit is",
 		"sono", "qui è", "parla", "io sono", "vi scrive", "ti scrive", "met", "le escribe", "les escribe", "le saluda",
 		"le atiende", "te atiende", "le habla", "vous écrit", "ihnen schreibt", "i'm", "i’m", "c’est", "it’s",
@@ -70,6 +70,11 @@ func buildNameCues() map[string][]nameCue {
 		"t.a.v.", "alla cortese attenzione di", "all'attenzione di", "spoke to", "spoke with", "talked to", "speak to",
 		"sprach mit", "gesprochen mit", "parlé avec", "parlé à", "hablé con", "gesproken met", "ho parlato con", "parlato con",
 		"ask for", "fragen sie nach", "demandez", "pregunta por", "vraag naar", "chiedete di",
+		// Whose name an order or account is put in.
+		"in his name", "in her name", "in my name", "under his name", "under her name", "under my name",
+		"auf seinen namen", "auf ihren namen", "auf meinen namen", "à son nom", "à mon nom", "a su nombre",
+		"a mi nombre", "a suo nome", "a mio nome", "a nome suo", "op zijn naam", "op haar naam", "op mijn naam",
+		"t.n.v.", "ten name van", "ten namen van",
 		"my husband", "my wife", "my son", "my daughter", "my mum", "my mom", "my mother", "my dad", "my father", "my brother",
 		"my sister", "my neighbour", "my neighbor", "my colleague", "my friend", "my partner", "my boyfriend", "my girlfriend",
 		"my grandma", "my grandmother", "my grandad", "my grandfather", "my grandson", "my granddaughter", "my boss",
@@ -181,7 +186,7 @@ func contraction(w string) bool {
 }
 
 // weakIntro cues are often followed by a noun rather than a name.
-var weakIntro = set(strings.Fields(`ich hier this it's its it c'est c’est it’s dit here met`))
+var weakIntro = set(strings.Fields(`ich hier this it's its it c'est c’est it’s dit here met het`))
 
 // particles join the parts of a name (van der Meer, De Santis, José
 // Antonio de la Fuente, El Amrani).
@@ -287,6 +292,24 @@ func (d *doc) scanPersons() {
 		// "D.O.B." is a birth cue, not the title "D." and an initial.
 		if d.lw(k) == "d" && k+4 < n && d.isPunct(k+1, '.') && d.lw(k+2) == "o" && d.isPunct(k+3, '.') && d.lw(k+4) == "b" {
 			k += 4
+			continue
+		}
+		// A form label alone on its line, the name on the next: "Surname
+		// \n Nowak", "Nachname\nHoffmann".
+		if d.toks[k].nl || k == 0 {
+			if m, ok := d.labelLine(k); ok {
+				if s, e, ok := d.readName(m, ncStrong); ok && (e+1 >= n || d.toks[e+1].nl) {
+					d.addName(s, e, 0.8, "person-form")
+					k = e
+					continue
+				}
+			}
+		}
+		// A known given name alone on the message's last line, in any case:
+		// a signature ("ok that works\nmateusz").
+		if d.toks[k].nl && k+1 >= n && d.isWord(k) && !d.toks[k].upper && d.toks[k].info&wGiven != 0 &&
+			!d.e.lex.ambiguous[d.lw(k)] && !d.e.lex.stop[d.lw(k)] && d.flags[k]&flagBlocked == 0 {
+			d.addName(k, k, 0.7, "person-signature")
 			continue
 		}
 		// Cues.
@@ -600,7 +623,7 @@ func (d *doc) tryNameCues(k int, cues []nameCue) int {
 			// ("Im Jahr 1985", "im Auftrag").
 			continue
 		}
-		if c.kind == ncIntro && weakIntro[c.words[0]] && e == s && d.toks[s].info&(wGiven|wSurname) == 0 {
+		if c.kind == ncIntro && weakIntro[c.words[0]] && e == s && d.toks[s].info&(wGiven|wSurname) == 0 && !d.hereWord(e+1) {
 			// "Ich bin Rentner", "This is Amazing": after a weak
 			// introduction an unknown word needs a second name word.
 			continue
@@ -633,6 +656,13 @@ func (d *doc) tryNameCues(k int, cues []nameCue) int {
 		if e > best {
 			best = e
 		}
+		if c.kind == ncStrong {
+			// "Klingel: Hartmann und Özdemir", "c/o Jansen / de Wit": a
+			// second name joined to the first.
+			if e2 := d.secondName(e); e2 > e {
+				best = e2
+			}
+		}
 		break
 	}
 	return best
@@ -664,6 +694,60 @@ func elision(w string) bool {
 	return rest != "" && unicode.IsLower(r)
 }
 
+// nameJoiners join two names ("und", "/", "&").
+var nameJoiners = set(strings.Fields(`and und et y e en & / +`))
+
+// secondName reads a name joined to the name that ends at token e and
+// returns its last token (e when there is none).
+func (d *doc) secondName(e int) int {
+	m := e + 1
+	if m+1 >= len(d.toks) || d.toks[m].nl || d.toks[m+1].nl || !nameJoiners[d.lw(m)] && !d.isPunct(m, '/') && !d.isPunct(m, '&') {
+		return e
+	}
+	m++
+	if !d.capWord(m) || d.toks[m].letters < 3 || d.e.lex.stop[d.lw(m)] || cueWords[d.lw(m)] != 0 || !nameShaped(d.tokText(m)) {
+		return e
+	}
+	s2, e2, ok := d.readName(m, ncStrong)
+	if !ok {
+		return e
+	}
+	d.addName(s2, e2, 0.8, "person-cue")
+	return e2
+}
+
+// labelLine reports whether the line that starts at token k holds only a
+// label that asks for a name ("Surname", "Nachname", "First name") with no
+// colon, and returns the first token of the next line.
+func (d *doc) labelLine(k int) (int, bool) {
+	n := len(d.toks)
+	if k > 0 && !d.toks[k].nl {
+		return 0, false
+	}
+	label := false
+	m := k
+	for ; m < n && m-k < 3; m++ {
+		if m > k && d.toks[m].nl {
+			break
+		}
+		if !d.isWord(m) {
+			return 0, false
+		}
+		lw := d.lw(m)
+		if nameLabels[lw] {
+			label = true
+			continue
+		}
+		if lw != "first" && lw != "last" && lw != "given" && lw != "family" && lw != "full" && lw != "completo" && lw != "complet" {
+			return 0, false
+		}
+	}
+	if !label || m >= n || !d.toks[m].nl {
+		return 0, false
+	}
+	return m, true
+}
+
 // headerCues are the mail header labels among the colon cues.
 var headerCues = set(strings.Fields(`from von de van da to an à a aan`))
 
@@ -689,6 +773,9 @@ func (d *doc) nameWord(k int) (ok, known bool) {
 		return false, false
 	}
 	lw := d.nameLower(k)
+	if placeParts[lastPart(lw)] && lastPart(lw) != lw {
+		return false, false // Karl-Marx-Stadt, Villeneuve-la-Ville: a place named after someone
+	}
 	lex := d.e.lex
 	known = lex.given[lw] || lex.surname[lw] || lex.given[firstPart(lw)] || lex.surname[firstPart(lw)] || lex.surname[lastPart(lw)]
 	return true, known
@@ -778,6 +865,12 @@ func (d *doc) readName(j int, kind nameCueKind) (int, int, bool) {
 	if lex.stop[lw] && !(kind == ncTitle && tk.upper && known) {
 		return 0, 0, false
 	}
+	if !tk.upper && (kind == ncIntro || kind == ncGreet) && tk.letters >= 3 && !tk.allUp && d.hereWord(j+1) && cueWords[lw] == 0 &&
+		(known || lex.ambiguous[lw] || !copulaIntro[d.lw(j-1)]) {
+		// "hier ist moni nochmal", "sono gigi di nuovo", "it's jess
+		// again": a nickname in lower case, vouched for by "again".
+		return first, j, true
+	}
 	if tk.allUp && !known && (kind != ncStrong || tk.letters <= 4) {
 		// Unknown capitals are acronyms (SMS, DHL, IPs), except a longer
 		// surname on a form ("Name: MÜLLER").
@@ -799,7 +892,45 @@ func (d *doc) readName(j int, kind nameCueKind) (int, int, bool) {
 		return 0, 0, false
 	}
 	e := d.extendName(j, 4)
+	if kind == ncStrong && !tk.upper && e == j {
+		e = d.lowerSurname(j)
+	}
 	return first, e, true
+}
+
+// placeParts end hyphenated place names.
+var placeParts = set(strings.Fields(`stadt dorf ville city town ciudad città citta stad dorp bourg burg les-bains sur-mer`))
+
+// copulaIntro end introductions that are as often followed by an adjective
+// ("it's broken again", "c'est cassé encore", "het is kapot weer"): an
+// unknown lower-case word after them is no nickname.
+var copulaIntro = set(strings.Fields(`it's its it’s is c'est c’est est`))
+
+// lowerSurname extends a lower-case name read after a strong cue over at
+// most two more lower-case words and particles ("in his name, john
+// whitaker", "op zijn naam, bram de vries") when the name then ends its
+// clause; otherwise the name stays its first word.
+func (d *doc) lowerSurname(j int) int {
+	n := len(d.toks)
+	e := j
+	for m, words := j+1, 0; m < n && words < 3; m++ {
+		tk := &d.toks[m]
+		if tk.nl || tk.kind != tWord || tk.upper || tk.digit || !tk.sp {
+			break
+		}
+		lw := d.lw(m)
+		if d.e.lex.stop[lw] && !particles[lw] || cueWords[lw] != 0 || d.flags[m]&flagBlocked != 0 {
+			break
+		}
+		words++
+		if !particles[lw] {
+			e = m
+		}
+	}
+	if e == j || e+1 < n && !d.toks[e+1].nl && d.toks[e+1].kind == tWord {
+		return j
+	}
+	return e
 }
 
 // extendName continues a name from its word k over capitalised words,
@@ -879,6 +1010,9 @@ func (d *doc) lexiconName(k int) (int, int, bool) {
 	}
 	lw := d.nameLower(k)
 	if !lex.given[lw] && !lex.given[firstPart(lw)] || lex.stop[lw] || d.flags[k]&flagBlocked != 0 || d.toks[k].allUp {
+		return 0, 0, false
+	}
+	if ok, _ := d.nameWord(k); !ok {
 		return 0, 0, false
 	}
 	// After a street or place word the name belongs to it.

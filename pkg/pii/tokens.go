@@ -129,7 +129,7 @@ func (d *doc) tokenize() {
 					}
 					d.low = append(d.low, c)
 				} else {
-					d.low = utf8.AppendRune(d.low, unicode.ToLower(r))
+					d.low = utf8.AppendRune(d.low, foldRune(r))
 				}
 				if c >= '0' && c <= '9' {
 					t.digit = true
@@ -225,4 +225,14 @@ func (d *doc) sentenceStart(k int) bool {
 		return false
 	}
 	return j < 0 || d.toks[j+1].nl
+}
+
+// foldRune lower-cases r for look-ups. Turkish dotless ı folds to i, as
+// the capital I of Işıl or Irmak does under unicode.ToLower, so a name
+// matches its lexicon entry whichever way its i's were typed.
+func foldRune(r rune) rune {
+	if r == 'ı' {
+		return 'i'
+	}
+	return unicode.ToLower(r)
 }
