@@ -117,6 +117,12 @@ func (d *doc) lowerNameToEnd(j int) (int, bool) {
 			return e, true
 		}
 	}
+	// "3 av. jean jaurès 69007 lyon": a postcode and a town right after.
+	if d.toks[m].kind == tNum && d.toks[m].e-d.toks[m].s >= 4 && m+1 < len(d.toks) && !d.toks[m+1].nl {
+		if _, ok := d.postcodeAhead(m); ok {
+			return e, true
+		}
+	}
 	return 0, false
 }
 
@@ -144,6 +150,7 @@ wohnung top stiege tür rgb hinterhaus vorderhaus hh vh rückgebäude bloque por
 building bldg block c/o col colonia za zi zac zone polígono poligono industrial estate gewerbegebiet lotissement
 residencia urbanización urb quartier local box postbus bis ter dpto depto departamento apto interior int. room
 hoog verdieping etage huis hs bg sous portal esc. bajos entlo entresuelo ático atico km casa parcela manzana mz lote
+halle hal hangar kavel lotto
 `))
 
 // countryNames continue an address.
@@ -236,6 +243,22 @@ func hasCompoundSuffix(w string) bool {
 
 // strongCompound: a one-word street whose suffix is no ordinary word,
 // accepted in lower case too ("hauptstraße 5", "kerkstraat 12").
+// lowerCompound reports a lower-case compound street name at k that is
+// trusted with more evidence: an abbreviated type with its dot
+// ("hauptstr. 5", "dorpsstr. 3"), or another type word after an address
+// word ("lieferadresse: kirchweg 4").
+func (d *doc) lowerCompound(k int) bool {
+	tk := &d.toks[k]
+	if tk.kind != tWord || tk.upper || tk.digit {
+		return false
+	}
+	lw := d.lw(k)
+	if len(lw) > 5 && strings.HasSuffix(lw, "str") && k+1 < len(d.toks) && d.isPunct(k+1, '.') && !d.toks[k+1].sp {
+		return true
+	}
+	return hasCompoundSuffix(lw) && d.addressCueBefore(k)
+}
+
 func strongCompound(w string) bool {
 	for _, s := range []string{"straße", "strasse", "straat", "gasse", "allee", "laan", "gracht"} {
 		if len(w) > len(s)+2 && strings.HasSuffix(w, s) {
@@ -316,14 +339,25 @@ func (d *doc) scanAddresses() {
 	n := len(d.toks)
 	for k := 0; k < n; k++ {
 		tk := &d.toks[k]
-		if tk.kind == tPunct || tk.info&wStreet == 0 && !tk.upper && !tk.digit && tk.kind != tNum && !strongCompound(d.lw(k)) {
+		if tk.kind == tPunct || tk.info&wStreet == 0 && !tk.upper && !tk.digit && tk.kind != tNum && !strongCompound(d.lw(k)) && !d.lowerCompound(k) &&
+			!(tk.letters == 1 && k+1 < n && d.isPunct(k+1, '.')) { // "v.le monza 44"
 			continue
 		}
 		lw := d.lw(k)
 		start, end := -1, -1
 		if tk.kind == tWord && len(lw) == 1 && k+2 < n && d.isPunct(k+1, '.') && !d.toks[k+1].sp && !d.toks[k+2].sp && italianAbbrev[lw+"."+d.lw(k+2)] {
 			// "C.so Buenos Aires 33", "V.le Europa 22", "P.za Duomo 1".
-			if nameEnd, caps := d.streetName(k+3, 7); caps > 0 {
+			nameEnd, caps := d.streetName(k+3, 7)
+			if caps == 0 {
+				// "v.le monza 44, 20127 milano": lower case, when a postcode
+				// or an address word vouches for it.
+				if ne, c := d.lowerStreetName(k + 3); c > 0 {
+					if e, ok := d.houseNumber(ne); ok && (d.addressCueBefore(k) || d.continuationHasPostcode(e)) {
+						nameEnd, caps = ne, c
+					}
+				}
+			}
+			if caps > 0 {
 				m := nameEnd
 				if m < n && d.isPunct(m, ',') {
 					m++
@@ -389,7 +423,7 @@ func (d *doc) scanAddresses() {
 					start, end = k, ue
 				}
 			}
-		case tk.kind == tWord && !tk.digit && (tk.upper && hasCompoundSuffix(lw) || strongCompound(lw)) || tk.kind == tWord && suffixTypes[lw] && k > 0 && d.capWord(k-1) && (lw == "straße" || lw == "strasse" || lw == "str" || lw == "weg" || lw == "allee" || lw == "platz" || lw == "straat" || lw == "laan" || lw == "gasse" || lw == "ring" || lw == "damm"):
+		case tk.kind == tWord && !tk.digit && (tk.upper && hasCompoundSuffix(lw) || strongCompound(lw) || d.lowerCompound(k)) || tk.kind == tWord && suffixTypes[lw] && k > 0 && d.capWord(k-1) && (lw == "straße" || lw == "strasse" || lw == "str" || lw == "weg" || lw == "allee" || lw == "platz" || lw == "straat" || lw == "laan" || lw == "gasse" || lw == "ring" || lw == "damm"):
 			// Compound or two-word German/Dutch: NAME-TYPE NUMBER.
 			s := k
 			if suffixTypes[lw] && !hasCompoundSuffix(lw) && k > 0 && d.capWord(k-1) {
@@ -436,12 +470,17 @@ func (d *doc) scanAddresses() {
 			}
 			jl := d.lw(j)
 			if prefixTypes[jl] && jl != "c" && jl != "loc" && jl != "via" && jl != "largo" && jl != "strada" && jl != "place" || jl == "place" && d.lang != "en" {
-				nameEnd, caps := d.streetName(j+1, 7)
+				nj := j + 1
+				if nj < n && d.isPunct(nj, '.') && !d.toks[nj].sp {
+					nj++ // "3 av. Jean Jaurès", "12 bd. Voltaire"
+				}
+				nameEnd, caps := d.streetName(nj, 7)
 				if caps > 0 {
 					start, end = k, nameEnd-1
-				} else if e, ok := d.lowerNameToEnd(j + 1); ok && d.addressCueBefore(k) {
+				} else if e, ok := d.lowerNameToEnd(nj); ok && (d.addressCueBefore(k) || d.continuationHasPostcode(e)) {
 					// "8 rue des lilas, 75011 paris": lower case, so the name
-					// must end at a comma before a postcode or at the line's end.
+					// must end at a comma before a postcode or at the line's
+					// end, and an address word or a postcode vouches for it.
 					start, end = k, e
 				}
 				break
@@ -449,9 +488,14 @@ func (d *doc) scanAddresses() {
 			// English: name words then a suffix type (and a direction).
 			m := j
 			caps := 0
-			lower := !d.toks[j].upper && d.addressCueBefore(k)
+			// In lower case the name follows the number directly and holds
+			// no function words ("at 9, see you at the retail park").
+			lower := !d.toks[j].upper && d.addressCueBefore(k) && j == e0+1
 			for m < n && caps < 5 && (d.capWord(m) || lower && d.isWord(m) && !d.toks[m].digit) && !d.toks[m].nl {
 				ml := d.lw(m)
+				if lower && !d.toks[m].upper && d.e.lex.stop[ml] && !suffixTypes[ml] {
+					break
+				}
 				if suffixTypes[ml] && caps > 0 {
 					break
 				}
@@ -569,6 +613,16 @@ func (d *doc) bareStreet(k int) (int, int) {
 	m := e + 1
 	if m < n && d.isPunct(m, ',') {
 		m++
+	}
+	// A unit between number and postcode: "Groenplaats 3 bus 2, 2000
+	// Antwerpen".
+	if m < n && !d.toks[m].nl && d.isWord(m) && unitWords[d.lw(m)] {
+		if ue, ok := d.unitAhead(m); ok {
+			m = ue + 1
+			if m < n && d.isPunct(m, ',') {
+				m++
+			}
+		}
 	}
 	if m >= n {
 		return -1, -1
@@ -697,6 +751,9 @@ func (d *doc) unitChunk(a, b int) bool {
 		return false
 	}
 	unit := false
+	if d.parkChunk(a, b) {
+		return true
+	}
 	if areaWords[d.lw(a)] && d.isWord(a) {
 		// "Col. Crédito Constructor", "ZA des Bruyères": a named area.
 		caps := 0
@@ -744,6 +801,40 @@ func (d *doc) unitChunk(a, b int) bool {
 		}
 	}
 	return unit
+}
+
+// parkWords name a business park, industrial estate or centre whose line
+// stands before the street ("Riverside Business Park", "Zona Industriale",
+// "Gewerbepark Nord", "Bedrijvenpark Noord").
+var parkWords = set(strings.Fields(`park estate parc zona zone industriale industrial industrielle industriel polígono poligono
+	gewerbepark industriepark gewerbegebiet industriegebiet bedrijvenpark bedrijventerrein industrieterrein businesspark
+	centre center centro complex campus parque trading retail`))
+
+// parkChunk reports whether tokens a..b are a business park's name:
+// capitalised words (and connectors), one of them a park word or a
+// compound ending in -park, -gebiet or -terrein.
+func (d *doc) parkChunk(a, b int) bool {
+	park, caps := false, 0
+	for j := a; j <= b; j++ {
+		if d.isPunct(j, '-') || d.isPunct(j, '.') {
+			continue
+		}
+		if !d.isWord(j) || d.toks[j].digit {
+			return false
+		}
+		lw := d.lw(j)
+		if streetConnectors[lw] && j > a {
+			continue
+		}
+		if !d.toks[j].upper {
+			return false
+		}
+		caps++
+		if parkWords[lw] || len(lw) > 6 && (strings.HasSuffix(lw, "park") || strings.HasSuffix(lw, "gebiet") || strings.HasSuffix(lw, "terrein")) {
+			park = true
+		}
+	}
+	return park && caps >= 1
 }
 
 // areaWords name a colonia, industrial zone or estate that continues an
@@ -1191,6 +1282,12 @@ func (d *doc) provinceAt(j int) int {
 
 // ukOutward: A9, A9A, A99, AA9, AA9A, AA99 (UK); A9A (Canada FSA); A99 (Eircode routing key).
 func ukOutward(w string) bool {
+	if u := upperASCII(w); u != w {
+		if !hasDigit(w) {
+			return false
+		}
+		w = u
+	}
 	if len(w) < 2 || len(w) > 4 || !isUpper(w[0]) {
 		return false
 	}
@@ -1205,8 +1302,35 @@ func ukOutward(w string) bool {
 	return digits >= 1 && digits <= 2 && isDigit(w[1]) || len(w) >= 3 && isUpper(w[1]) && isDigit(w[2])
 }
 
+// upperASCII upper-cases a short ASCII word (a postcode typed in lower
+// case, "nw1 6xe"); other words are returned as they are.
+func upperASCII(w string) string {
+	if len(w) > 8 {
+		return w
+	}
+	var b [8]byte
+	for i := 0; i < len(w); i++ {
+		c := w[i]
+		if c >= 'a' && c <= 'z' {
+			c -= 'a' - 'A'
+		} else if c >= 0x80 {
+			return w
+		}
+		b[i] = c
+	}
+	return string(b[:len(w)])
+}
+
 // ukInward: 9AA (UK), 9A9 (Canada LDU), four characters (Eircode).
 func ukInward(w string) bool {
+	if u := upperASCII(w); u != w {
+		// Typed in lower case ("1ad", "k2x4"): a digit must show it is a
+		// code, not a word ("road", "this").
+		if !hasDigit(w) {
+			return false
+		}
+		w = u
+	}
 	switch len(w) {
 	case 3:
 		return isDigit(w[0]) && isUpper(w[1]) && (isUpper(w[2]) || isDigit(w[2]))

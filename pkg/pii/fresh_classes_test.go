@@ -188,3 +188,29 @@ func TestNamesFromCasualContext(t *testing.T) {
 		{"de", "Lieferung nach Karl-Marx-Stadt", nil},
 	})
 }
+
+func TestLowerCaseAndBusinessParkAddresses(t *testing.T) {
+	t.Parallel()
+	runCases(t, []detectCase{
+		{"en", "send it to 14 baker st, london nw1 6xe please", []string{"ADDRESS:14 baker st, london nw1 6xe"}},
+		{"en", "my address is 22 high street, manchester m1 1ad", []string{"ADDRESS:22 high street, manchester m1 1ad"}},
+		{"de", "lieferadresse: hauptstr. 5, 10115 berlin", []string{"ADDRESS:hauptstr. 5, 10115 berlin"}},
+		{"nl", "adres: dorpsstr. 3, 3511 ab utrecht", []string{"ADDRESS:dorpsstr. 3, 3511 ab utrecht"}},
+		{"fr", "livrez au 12 rue de la paix, 75002 paris", []string{"ADDRESS:12 rue de la paix, 75002 paris"}},
+		{"fr", "adresse : 3 av. jean jaurès 69007 lyon", []string{"ADDRESS:3 av. jean jaurès 69007 lyon"}},
+		{"it", "indirizzo: v.le monza 44, 20127 milano", []string{"ADDRESS:v.le monza 44, 20127 milano"}},
+		{"es", "mi dirección es c/ alcalá 120, 28009 madrid", []string{"ADDRESS:c/ alcalá 120, 28009 madrid"}},
+		{"en", "Unit 4, Riverside Business Park\n12 Station Road\nLeeds LS1 4AB", []string{"ADDRESS:Unit 4, Riverside Business Park\n12 Station Road\nLeeds LS1 4AB"}},
+		{"de", "Gewerbepark Nord, Halle 3\nIndustriestraße 7\n76131 Karlsruhe", []string{"ADDRESS:Gewerbepark Nord, Halle 3\nIndustriestraße 7\n76131 Karlsruhe"}},
+		{"it", "Zona Industriale, Capannone 3\nVia dell'Industria 15\n35129 Padova", []string{"ADDRESS:Zona Industriale, Capannone 3\nVia dell'Industria 15\n35129 Padova"}},
+		{"nl", "Bedrijvenpark Noord, Unit 5\nIndustrieweg 10\n3044 AS Rotterdam", []string{"ADDRESS:Bedrijvenpark Noord, Unit 5\nIndustrieweg 10\n3044 AS Rotterdam"}},
+		{"nl", "Lever aan Groenplaats 3 bus 2, 2000 Antwerpen", []string{"ADDRESS:Groenplaats 3 bus 2, 2000 Antwerpen"}},
+		{"nl", "Mijn adres is Meir 50, 2000 Antwerpen", []string{"ADDRESS:Meir 50, 2000 Antwerpen"}},
+		// look-alikes
+		{"fr", "j'ai commandé 2 rue de la paix en poster", nil},
+		{"en", "we sell 12 road bikes, the road is closed", nil},
+		{"en", "the park opens at 9, see you at the retail park", nil},
+		{"en", "size m1 and code 1ad are wrong", nil},
+		{"de", "das kostet 5 euro mehr als die hauptstr. version", nil},
+	})
+}
