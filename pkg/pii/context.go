@@ -68,7 +68,7 @@ func buildCueWords() map[string]cueClass {
 		"pacco", "pratica", "conto", "prenotazione", "tessera", "lotto", "negozio",
 		// receipts, in the six languages
 		"kassenbon", "kassenzettel", "quittung", "beleg", "belegnummer", "quittance", "recibo", "tique",
-		"bonnetje", "kassabon", "kassaticket", "scontrino", "ricevuta", "art", "artnr", "art-nr",
+		"bonnetje", "kassabon", "kassaticket", "scontrino", "ricevuta", "art", "artnr", "art-nr", "item", "items", "cod",
 	)
 	addCues(cuePhone,
 		"phone", "telephone", "tel", "tel.", "mobile", "mob", "cell", "cellphone", "call", "ring", "text", "whatsapp",
@@ -150,7 +150,9 @@ func (d *doc) cueBefore(k, window int, mask cueClass) (cueClass, int) {
 		tk := &d.toks[j]
 		if tk.kind == tPunct {
 			c := d.text[tk.s]
-			if c == '!' || c == '?' || c == '.' && j > 0 && (d.toks[j-1].kind == tNum || d.toks[j-1].letters > 4) && d.toks[j+1].sp {
+			if c == '!' || c == '?' || c == '.' && j > 0 && (d.toks[j-1].kind == tNum || d.toks[j-1].letters > 4 && d.cueOf(j-1) == 0) && d.toks[j+1].sp {
+				// A cue word before the dot abbreviates ("Artikel-Nr.",
+				// "Beleg-Nr."): no sentence end.
 				return 0, 0
 			}
 			if d.toks[j+1].nl && c != ':' {
@@ -301,6 +303,38 @@ func (d *doc) numberIsMine(j int) bool {
 	return j > 0 && d.isWord(j-1) && possessive[d.lw(j-1)]
 }
 
+// pluralCue returns the cue classes of the singular of w, a plural in one
+// of the six languages.
+func pluralCue(w []byte) cueClass {
+	l := len(w)
+	switch w[l-1] {
+	case 's':
+		if c := cueWords[string(w[:l-1])]; c != 0 {
+			return c
+		}
+		if w[l-2] == 'e' {
+			return cueWords[string(w[:l-2])]
+		}
+	case 'n':
+		if w[l-2] == 'e' {
+			return cueWords[string(w[:l-2])] | cueWords[string(w[:l-1])]
+		}
+	case 'i':
+		var b [32]byte
+		if l > len(b) {
+			return 0
+		}
+		copy(b[:], w)
+		b[l-1] = 'e'
+		if c := cueWords[string(b[:l])]; c != 0 {
+			return c
+		}
+		b[l-1] = 'o'
+		return cueWords[string(b[:l])]
+	}
+	return 0
+}
+
 // cueAfterAt is cueAfter that also returns the cue's token (-1: none).
 func (d *doc) cueAfterAt(last, window int, mask cueClass) (cueClass, int) {
 	c, dist := d.cueAfter(last, window, mask)
@@ -329,9 +363,17 @@ func (d *doc) cueOf(j int) cueClass {
 	// scontrinonumero) is that reference's cue.
 	for _, suf := range []string{"nummer", "nummern", "number", "numero", "nr", "no"} {
 		if len(w) > len(suf)+2 && strings.HasSuffix(string(w), suf) {
-			if c := cueWords[string(w[:len(w)-len(suf)])]; c&cueRef != 0 {
+			p := strings.TrimRight(string(w[:len(w)-len(suf)]), "-.")
+			if c := cueWords[p]; c&cueRef != 0 {
 				return c
 			}
+		}
+	}
+	// Plurals of reference words: "commandes", "pedidos", "Bestellungen",
+	// "ordini", "articoli".
+	if l := len(w); l > 4 {
+		if c := pluralCue(w); c&cueRef != 0 {
+			return cueRef
 		}
 	}
 	for i := 0; i < len(w) && i < 6; i++ {
