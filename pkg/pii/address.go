@@ -222,6 +222,11 @@ colori colores couleurs farben kleuren colours colors estrellas stars sterne ét
 euro euros eur € $ £ chf dollars pounds kg cm mm ml semanas meses weeks months wochen monate semaines mois settimane
 mesi weken maanden personas people persons personen persone cajas boxes botellas bottles flaschen bouteilles bottiglie jahre jahren years anni años jaar ans tage days giorni días dagen jours
 prozent percent % procent
+lezioni lezione lessons lesson lecciones lección leçons leçon lektionen lessen les clases cours kurse corsi
+posti posto plazas plaza places seats sitze zitplaatsen plätze sedute asientos
+stunden stunde hours hour heures uren
+giorni giorno dia día jour tag dag
+anni anno ans an año años jahr jaar
 `))
 
 func (d *doc) capWord(k int) bool {
@@ -469,6 +474,11 @@ func (d *doc) scanAddresses() {
 				break
 			}
 			jl := d.lw(j)
+			if prefixTypes[jl] && (d.lang == "es" || d.lang == "it" || d.lang == "de" || d.lang == "nl") {
+				// Spanish, Italian, German and Dutch write the number after
+				// the street: "talla 42, Calle Mayor" is no address.
+				break
+			}
 			if prefixTypes[jl] && jl != "c" && jl != "loc" && jl != "via" && jl != "largo" && jl != "strada" && jl != "place" || jl == "place" && d.lang != "en" {
 				nj := j + 1
 				if nj < n && d.isPunct(nj, '.') && !d.toks[nj].sp {
@@ -531,6 +541,9 @@ func (d *doc) scanAddresses() {
 		}
 		if d.toks[end].digit && end+1 < n && measureWords[d.lw(end+1)] && !d.toks[end+1].nl {
 			continue // "Marienplatz 8 Uhr": a time, not a house number
+		}
+		if d.toks[end].kind == tNum && end+2 < n && d.isPunct(end+1, ':') && !d.toks[end+1].sp && d.toks[end+2].kind == tNum && !d.toks[end+2].sp {
+			continue // "Corso Vittorio Emanuele 18:30": a time
 		}
 		d.work++
 		start = d.unitBefore(start)

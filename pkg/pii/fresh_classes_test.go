@@ -222,5 +222,12 @@ func TestLowerCaseAndBusinessParkAddresses(t *testing.T) {
 		{"en", "the park opens at 9, see you at the retail park", nil},
 		{"en", "size m1 and code 1ad are wrong", nil},
 		{"de", "das kostet 5 euro mehr als die hauptstr. version", nil},
+		{"es", "Es la talla 42, Calle Mayor no, la otra tienda", nil},
+		{"it", "Corso di cucina 12 lezioni", nil},
+		{"it", "Corso Vittorio Emanuele 18:30 appuntamento", nil},
+		{"es", "Pedí el sofá Plaza 3 plazas color gris", nil},
+		{"it", "Ho comprato il divano Piazza 3 posti", nil},
+		{"fr", "Livraison au 12, rue de la Paix, 75002 Paris", []string{"ADDRESS:12, rue de la Paix, 75002 Paris"}},
+		{"it", "Punto di ritiro Largo Augusto 3, Milano", []string{"ADDRESS:Largo Augusto 3, Milano"}},
 	})
 }

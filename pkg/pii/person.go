@@ -1015,9 +1015,16 @@ func (d *doc) lexiconName(k int) (int, int, bool) {
 	if ok, _ := d.nameWord(k); !ok {
 		return 0, 0, false
 	}
-	// After a street or place word the name belongs to it.
-	if k > 0 && (prefixTypes[d.lw(k-1)] || streetConnectors[d.lw(k-1)] && k > 1 && prefixTypes[d.lw(k-2)]) {
-		return 0, 0, false
+	// After a street or place word the name belongs to it, also further
+	// into the street's name ("Corso Vittorio Emanuele", "Calle Juan
+	// Bravo", "Via Giuseppe Verdi").
+	for m := k - 1; m >= 0 && m >= k-4 && !d.toks[m+1].nl; m-- {
+		if prefixTypes[d.lw(m)] && d.isWord(m) {
+			return 0, 0, false
+		}
+		if !d.capWord(m) && !(d.isWord(m) && streetConnectors[d.lw(m)]) {
+			break
+		}
 	}
 	// Right after a brand it names a product ("Amazon Alexa", "Corolle
 	// Marie", "Lego Friends Emma's House").
