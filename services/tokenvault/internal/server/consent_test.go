@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	consentv1 "github.com/sottohq/sotto/gen/go/sotto/consent/v1"
@@ -39,12 +40,19 @@ import (
 // consentTestRules are added to the built-in policy: a rule that requires
 // consent for a contract purpose (delivery), which the consent service
 // allows without any agreement, and so does pkg/consentclient from the
-// catalogue it last saw while the service is down.
+// catalogue it last saw while the service is down; and a lookup that may
+// find only customers who agreed to crm_sync.
 const consentTestRules = `
   - name: crmsync-delivery-contract
     callers: [crmsync]
     purposes: [delivery]
     data_types: [name]
+    requires_consent: true
+  - name: crmsync-find-consenting
+    callers: [crmsync]
+    purposes: [crm_sync]
+    data_types: [email]
+    actions: [lookup]
     requires_consent: true
 `
 
@@ -250,6 +258,31 @@ func TestConsentCondition(t *testing.T) {
 		t.Fatal(err)
 	}
 	name, email := resp.GetResults()[0].GetToken(), resp.GetResults()[1].GetToken()
+	// The same address of two customers (a family's): a lookup for crm_sync
+	// may find only the one who agreed.
+	for _, sub := range []string{"cus_1", "cus_2"} {
+		if _, err := conv.Tokenize(ctx, &tokenvaultv1.TokenizeRequest{Subject: sub, Items: []*tokenvaultv1.TokenizeItem{
+			{Value: "family@example.com", DataType: tokenvaultv1.DataType_DATA_TYPE_EMAIL, Format: tokenvaultv1.TokenFormat_TOKEN_FORMAT_DETERMINISTIC},
+		}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	found := func() []string {
+		t.Helper()
+		resp, err := crm.LookupToken(ctx, &tokenvaultv1.LookupTokenRequest{DataType: tokenvaultv1.DataType_DATA_TYPE_EMAIL,
+			Value: "family@example.com", Purpose: "crm_sync"})
+		if err != nil {
+			t.Fatalf("lookup: %v", err)
+		}
+		var subs []string
+		for _, m := range resp.GetMatches() {
+			subs = append(subs, m.GetSubject())
+		}
+		return subs
+	}
+	if got := found(); len(got) != 0 {
+		t.Fatalf("crm_sync lookup before any consent found %v", got)
+	}
 
 	// No consent yet: default deny, recorded as such.
 	before := v.rec.count()
@@ -295,6 +328,9 @@ func TestConsentCondition(t *testing.T) {
 	if got := decision(t, crm, "crm_sync", email); got != "" {
 		t.Fatalf("crm_sync after the grant: %q", got)
 	}
+	if got := found(); len(got) != 1 || got[0] != "cus_1" {
+		t.Fatalf("crm_sync lookup after cus_1's grant found %v; want [cus_1]", got)
+	}
 
 	// Withdrawal: measured from the moment the withdrawal returns to the
 	// first refused detokenisation.
@@ -337,6 +373,9 @@ func TestConsentCondition(t *testing.T) {
 	if got := decision(t, crm, "delivery", name); got != "" {
 		t.Errorf("delivery (contract) with consent down: %q; want allowed", got)
 	}
+	_, err = crm.LookupToken(ctx, &tokenvaultv1.LookupTokenRequest{DataType: tokenvaultv1.DataType_DATA_TYPE_EMAIL,
+		Value: "family@example.com", Purpose: "crm_sync"})
+	wantCode(t, err, codes.Unavailable, reasons.ConsentUnavailable)
 	if got := decision(t, conv, "order_support", name); got != "" {
 		t.Errorf("order_support (no consent condition) with consent down: %q; want allowed", got)
 	}
