@@ -245,6 +245,9 @@ func (d *doc) scanSecrets() {
 		if d.toks[j].kind == tNum && d.maskedCardDigits(j) {
 			continue
 		}
+		if otp && !pw && !key && d.printedOn(d.tokenAt(e-1)) {
+			continue
+		}
 		switch {
 		case otp && d.otpValue(j, &e):
 			d.add(s, e, Secret, 0.85, "secret-otp")
@@ -880,7 +883,7 @@ func (d *doc) maskedCardDigits(j int) bool {
 			}
 			continue
 		}
-		if digitWords[d.lw(m)] {
+		if digitWords[d.lw(m)] || lastWords[d.lw(m)] {
 			digits = true
 		} else if digits && cueWords[d.lw(m)]&cueCard != 0 {
 			return true
@@ -898,6 +901,47 @@ func onlyLettersAnd(v, extra string) bool {
 		}
 	}
 	return true
+}
+
+// lastWords say "last" ("last 4 of card", "letzten vier Ziffern").
+var lastWords = map[string]bool{
+	"last": true, "letzten": true, "letzte": true, "derniers": true, "dernières": true, "últimos": true, "ultimos": true,
+	"ultime": true, "ultimi": true, "laatste": true,
+}
+
+// objectWords name where a printed code sits (on the box, the label, the
+// packaging): such a code identifies a product, it opens nothing.
+var objectWords = map[string]bool{
+	"box": true, "label": true, "packaging": true, "package": true, "sticker": true, "tag": true, "bottom": true, "lid": true,
+	"karton": true, "etikett": true, "verpackung": true, "aufkleber": true, "schachtel": true, "boden": true, "boîte": true,
+	"boite": true, "étiquette": true, "etiquette": true, "emballage": true, "carton": true, "caja": true, "etiqueta": true,
+	"embalaje": true, "envase": true, "scatola": true, "etichetta": true, "confezione": true, "imballo": true, "doos": true,
+	"verpakking": true, "etiket": true, "sticker,": true, "bodem": true,
+	// receipts and invoices carry authorisation codes
+	"receipt": true, "beleg": true, "kassenbon": true, "quittung": true, "ticket": true, "recibo": true, "scontrino": true,
+	"ricevuta": true, "bonnetje": true, "kassabon": true, "invoice": true, "rechnung": true, "facture": true,
+	"factura": true, "fattura": true, "factuur": true,
+}
+
+// printedOn reports whether an object word follows the value at token e
+// in its clause ("the code 4471 on the bottom of the box").
+func (d *doc) printedOn(e int) bool {
+	for m, words := e+1, 0; m < len(d.toks) && words < 6; m++ {
+		if d.toks[m].nl {
+			return false
+		}
+		if d.toks[m].kind != tWord {
+			if c := d.text[d.toks[m].s]; c == '.' || c == '!' || c == '?' || c == ';' {
+				return false
+			}
+			continue
+		}
+		if objectWords[d.lw(m)] {
+			return true
+		}
+		words++
+	}
+	return false
 }
 
 func allDigits(v string) bool {
