@@ -45,6 +45,8 @@ func TestSentenceStartsAreNoNames(t *testing.T) {
 		{"de", "Danke, Genau so.", nil},
 		{"nl", "Hoi, Ja dat klopt", nil},
 		{"nl", "Bedankt, Prima", nil},
+		{"en", "Name: D.O.B. 12/03/1985", []string{"DATE_OF_BIRTH:12/03/1985"}},
+		{"en", "Thanks, D.O.B. is 12/03/1985", []string{"DATE_OF_BIRTH:12/03/1985"}},
 		// names at a sentence start stay names
 		{"en", "Hi Anna, the parcel came.", []string{"PERSON:Anna"}},
 		{"it", "Ciao Giulia, grazie!", []string{"PERSON:Giulia"}},

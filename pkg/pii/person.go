@@ -290,7 +290,7 @@ func (d *doc) scanPersons() {
 			continue
 		}
 		// "D.O.B." is a birth cue, not the title "D." and an initial.
-		if d.lw(k) == "d" && k+4 < n && d.isPunct(k+1, '.') && d.lw(k+2) == "o" && d.isPunct(k+3, '.') && d.lw(k+4) == "b" {
+		if d.dobAbbrev(k) {
 			k += 4
 			continue
 		}
@@ -748,6 +748,11 @@ func (d *doc) labelLine(k int) (int, bool) {
 	return m, true
 }
 
+// dobAbbrev reports "D.O.B" (with or without spaces) starting at token k.
+func (d *doc) dobAbbrev(k int) bool {
+	return d.lw(k) == "d" && k+4 < len(d.toks) && d.isPunct(k+1, '.') && d.lw(k+2) == "o" && d.isPunct(k+3, '.') && d.lw(k+4) == "b"
+}
+
 // headerCues are the mail header labels among the colon cues.
 var headerCues = set(strings.Fields(`from von de van da to an à a aan`))
 
@@ -817,6 +822,9 @@ func (d *doc) readName(j int, kind nameCueKind) (int, int, bool) {
 		return 0, 0, false
 	}
 	first := j
+	if d.dobAbbrev(j) {
+		return 0, 0, false // "Name: D.O.B. ...": the birth-date label
+	}
 	// Initial: "K. Nowicki".
 	if d.isWord(j) && d.toks[j].letters == 1 && d.toks[j].upper && j+2 < n && d.isPunct(j+1, '.') {
 		m := j + 2
