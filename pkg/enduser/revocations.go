@@ -24,7 +24,8 @@ type Revocation struct {
 	SessionID string
 	// ClientID is a revoked integrator (a client token's sub).
 	ClientID string
-	// RevokeTime: tokens issued at or before it are refused.
+	// RevokeTime is when the session or client was revoked (kept for the
+	// record and for ordering; the check does not compare it with iat).
 	RevokeTime time.Time
 	// ExpireTime: after it (plus the skew) no token it could refuse is
 	// still valid, so it is forgotten.
@@ -52,9 +53,15 @@ var ErrCursorInvalid = errors.New("revocation feed cursor no longer valid")
 const HeartbeatInterval = 30 * time.Second
 
 // Revocations is the set of revoked sessions and clients that could still
-// matter, kept from a RevocationSource (ADR 0009). Check refuses a token
-// whose sid (or client sub) was revoked at or after its iat. It is compact:
-// an entry is forgotten once every token it could refuse has expired.
+// matter, kept from a RevocationSource (ADR 0009). Check refuses every token
+// whose sid (or client sub) is in the set, whatever its iat: sessions and
+// clients are never un-revoked, so no token of a revoked one is good, and
+// comparing iat (whole seconds) with the revoke time would let through a
+// token signed in a later second by a request that raced the revocation.
+// It is compact: an entry is forgotten once every token it could refuse has
+// expired (identity signs no token for a session or client after its
+// revocation committed, so the last one expires within a token lifetime
+// plus the skew).
 //
 // It fails closed. Until the feed has delivered its backlog, and whenever
 // it has been silent (no change, no heartbeat) for longer than the stale
@@ -132,11 +139,11 @@ func (r *Revocations) Check(c *accesstoken.Claims) error {
 	if !r.synced || now.Sub(r.contact) > r.stale {
 		return errs.E(errs.Unavailable, ReasonRevocationsStale, "session revocations cannot be checked right now; retry later")
 	}
-	if e, ok := r.sessions[c.SessionID]; ok && !c.IssuedAt.After(e.revoked) {
+	if _, ok := r.sessions[c.SessionID]; ok {
 		return errs.E(errs.Unauthenticated, accesstoken.ReasonTokenRevoked, "access token revoked")
 	}
 	if c.Kind == accesstoken.KindClient {
-		if e, ok := r.clients[c.Subject]; ok && !c.IssuedAt.After(e.revoked) {
+		if _, ok := r.clients[c.Subject]; ok {
 			return errs.E(errs.Unauthenticated, accesstoken.ReasonTokenRevoked, "access token revoked")
 		}
 	}

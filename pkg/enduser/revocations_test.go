@@ -95,9 +95,11 @@ func TestRevocationsRefuseRevokedSessionsAndClients(t *testing.T) {
 
 	wantErr(t, "token before the revocation", r.Check(tok), errs.Unauthenticated, accesstoken.ReasonTokenRevoked)
 	wantErr(t, "token issued at the revoke time", r.Check(token(accesstoken.KindCustomer, "acc_1", "ses_1", t0)), errs.Unauthenticated, accesstoken.ReasonTokenRevoked)
-	if err := r.Check(token(accesstoken.KindCustomer, "acc_1", "ses_1", t0.Add(time.Second))); err != nil {
-		t.Errorf("token issued after the revocation (a new login reusing nothing): %v", err)
-	}
+	// A session is never un-revoked: a token of it signed after the revoke
+	// time (a refresh that raced the revocation, in the next whole second)
+	// is refused as well. Fails if Check compares iat with the revoke time.
+	wantErr(t, "token of the revoked session signed a second after the revocation",
+		r.Check(token(accesstoken.KindCustomer, "acc_1", "ses_1", t0.Add(time.Second))), errs.Unauthenticated, accesstoken.ReasonTokenRevoked)
 	if err := r.Check(token(accesstoken.KindCustomer, "acc_1", "ses_2", t0.Add(-time.Minute))); err != nil {
 		t.Errorf("another session: %v", err)
 	}
@@ -105,6 +107,8 @@ func TestRevocationsRefuseRevokedSessionsAndClients(t *testing.T) {
 	// A client: every token of it, by sub, whatever its grant.
 	f.send(enduser.Revocation{Cursor: "2", ClientID: "cli_1", RevokeTime: t0, ExpireTime: t0.Add(5 * time.Minute)})
 	wantErr(t, "revoked client", r.Check(token(accesstoken.KindClient, "cli_1", "grant_7", t0.Add(-time.Second))), errs.Unauthenticated, accesstoken.ReasonTokenRevoked)
+	wantErr(t, "revoked client's token signed after the revocation",
+		r.Check(token(accesstoken.KindClient, "cli_1", "cli_1", t0.Add(2*time.Second))), errs.Unauthenticated, accesstoken.ReasonTokenRevoked)
 	if err := r.Check(token(accesstoken.KindCustomer, "cli_1", "ses_9", t0.Add(-time.Second))); err != nil {
 		t.Errorf("a person whose id equals a revoked client's: %v", err)
 	}
