@@ -571,6 +571,10 @@ func (e *Engine) applyConsent(ctx context.Context, purpose string, allowed []int
 	return slices.DeleteFunc(allowed, func(i int) bool { return refused[i] })
 }
 
+// consentTimeout bounds one question to the consent service (a cache miss;
+// cached answers take no time).
+const consentTimeout = 2 * time.Second
+
 // consentRefusals asks the consent service about each subject's agreement
 // to purpose, in one batch: per subject "" (agreed, or the purpose's legal
 // basis needs no agreement) or why not. Fail closed: no client, or an
@@ -590,7 +594,12 @@ func (e *Engine) consentRefusals(ctx context.Context, purpose string, subjects [
 	for i, sub := range subjects {
 		pairs[i] = consentclient.Pair{Subject: sub, Purpose: purpose}
 	}
-	ds, err := e.opts.Consent.BatchCheck(ctx, pairs)
+	// A consent service that hangs must not hold the call (and its
+	// audit) for the caller's whole deadline: past the bound it counts as
+	// unreachable, and the values are refused.
+	checkCtx, cancel := context.WithTimeout(ctx, consentTimeout)
+	defer cancel()
+	ds, err := e.opts.Consent.BatchCheck(checkCtx, pairs)
 	switch {
 	case errs.Is(err, errs.InvalidArgument) || status.Code(err) == codes.InvalidArgument:
 		// The consent service does not know the purpose: nobody can have
