@@ -254,11 +254,19 @@ func hasCompoundSuffix(w string) bool {
 // word ("lieferadresse: kirchweg 4").
 func (d *doc) lowerCompound(k int) bool {
 	tk := &d.toks[k]
-	if tk.kind != tWord || tk.upper || tk.digit {
+	if tk.kind != tWord || tk.upper || tk.digit || tk.letters < 5 {
+		return false
+	}
+	// The cheap test first: a house number must follow (after the dot).
+	m, dot := k+1, false
+	if m < len(d.toks) && d.isPunct(m, '.') && !d.toks[m].sp {
+		m, dot = m+1, true
+	}
+	if m >= len(d.toks) || d.toks[m].kind != tNum || d.toks[m].nl {
 		return false
 	}
 	lw := d.lw(k)
-	if len(lw) > 5 && strings.HasSuffix(lw, "str") && k+1 < len(d.toks) && d.isPunct(k+1, '.') && !d.toks[k+1].sp {
+	if dot && strings.HasSuffix(lw, "str") {
 		return true
 	}
 	return hasCompoundSuffix(lw) && d.addressCueBefore(k)

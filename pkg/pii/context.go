@@ -303,6 +303,9 @@ func (d *doc) numberIsMine(j int) bool {
 	return j > 0 && d.isWord(j-1) && possessive[d.lw(j-1)]
 }
 
+// numberSuffixes end compounds of a reference word and "number".
+var numberSuffixes = []string{"nummer", "nummern", "number", "numero", "nr", "no"}
+
 // pluralCue returns the cue classes of the singular of w, a plural in one
 // of the six languages.
 func pluralCue(w []byte) cueClass {
@@ -361,17 +364,23 @@ func (d *doc) cueOf(j int) cueClass {
 	}
 	// A compound of a reference word and "number" (Bonnummer, bonnr,
 	// scontrinonumero) is that reference's cue.
-	for _, suf := range []string{"nummer", "nummern", "number", "numero", "nr", "no"} {
-		if len(w) > len(suf)+2 && strings.HasSuffix(string(w), suf) {
-			p := strings.TrimRight(string(w[:len(w)-len(suf)]), "-.")
-			if c := cueWords[p]; c&cueRef != 0 {
-				return c
+	if l := len(w); l > 4 {
+		switch w[l-1] {
+		case 'r', 'o', 'n':
+			for _, suf := range numberSuffixes {
+				if len(w) > len(suf)+2 && string(w[len(w)-len(suf):]) == suf {
+					p := w[:len(w)-len(suf)]
+					for len(p) > 0 && (p[len(p)-1] == '-' || p[len(p)-1] == '.') {
+						p = p[:len(p)-1]
+					}
+					if c := cueWords[string(p)]; c&cueRef != 0 {
+						return c
+					}
+				}
 			}
 		}
-	}
-	// Plurals of reference words: "commandes", "pedidos", "Bestellungen",
-	// "ordini", "articoli".
-	if l := len(w); l > 4 {
+		// Plurals of reference words: "commandes", "pedidos",
+		// "Bestellungen", "ordini", "articoli".
 		if c := pluralCue(w); c&cueRef != 0 {
 			return cueRef
 		}
