@@ -172,10 +172,18 @@ func (d *doc) scanSecrets() {
 		if w == "parola" && !(k+1 < n && strings.HasPrefix(d.lw(k+1), "d'ordine")) {
 			pw = false
 		}
+		if w == "secure" && k > 0 && (d.lw(k-1) == "3d" || d.lw(k-1) == "d" || d.lw(k-1) == "3-d") {
+			otp = true // "3D Secure", "3-D Secure"
+		}
 		if !pw && !otp && !key {
 			if changeVerbs[w] {
 				k = d.changedPassword(k)
 			}
+			continue
+		}
+		if d.inURL(k) {
+			// "/password/reset?id=...": a path word, not a cue; the URL
+			// scanner reads the query's values.
 			continue
 		}
 		d.work++
@@ -207,7 +215,7 @@ func (d *doc) scanSecrets() {
 			if el := elided(lw); el != lw && (secretFillers[el] || el == "api") {
 				lw = el // "il token dell'API è ..."
 			}
-			if secretFillers[lw] || lw == "d'ordine" || lw == "mot" || lw == "passe" || lw == "de" || otpCues[lw] && otp || passwordCues[lw] && pw || keyCues[lw] && key || lw == "api" {
+			if secretFillers[lw] || changeVerbs[lw] && (pw || key) || lw == "d'ordine" || lw == "mot" || lw == "passe" || lw == "de" || otpCues[lw] && otp || passwordCues[lw] && pw || keyCues[lw] && key || lw == "api" {
 				if notSecretCues[lw] {
 					j = n
 					break
@@ -222,6 +230,13 @@ func (d *doc) scanSecrets() {
 			// "Der Code aus der SMS ist 318 540": a numeric code a few
 			// words on, in the same clause, with no reference word between.
 			if jj := d.otpAhead(k + 1); jj > 0 {
+				j = jj
+			}
+		}
+		if key && (j >= n || d.toks[j].kind != tNum && !keyLike(d.text[d.toks[j].s:d.chunkEnd(j)])) {
+			// "il mio token è scaduto: 5d41...", "la chiave che mi avete
+			// dato (9f86...)": a key a few words on in the clause.
+			if jj := d.keyAhead(k + 1); jj > 0 {
 				j = jj
 			}
 		}
@@ -721,8 +736,12 @@ func (d *doc) changedPassword(k int) int {
 		}
 		lw := d.lw(m)
 		if changePreps[lw] && m+1 < n && !d.toks[m+1].nl {
-			if (object || d.changeObjectBetween(k+1, m)) && d.passwordAt(m+1) {
-				return m + 1
+			v := m + 1
+			if d.isPunct(v, ':') && v+1 < n && !d.toks[v+1].nl {
+				v++ // "changed it to: Kx8#mQ2z"
+			}
+			if (object || d.changeObjectBetween(k+1, m)) && d.passwordAt(v) {
+				return v
 			}
 			break
 		}
@@ -784,11 +803,17 @@ func (d *doc) passwordAt(j int) bool {
 		return false
 	}
 	v := d.text[s:e]
-	if !strongPassword(v) || promoShaped(v) || !d.loginContext() {
+	if !strongPassword(v) || promoShaped(v) || !d.loginContext() && !passwordSymbol(v) {
 		return false
 	}
 	d.add(s, e, Secret, 0.8, "secret-changed-password")
 	return true
+}
+
+// passwordSymbol: v holds a symbol that product codes and sizes do not
+// (! # $ % & * @ ? = ~ ^), next to its letters and digits.
+func passwordSymbol(v string) bool {
+	return strings.ContainsAny(v, "!#$%&*@?=~^")
 }
 
 // strongPassword: 6–64 characters without spaces with a letter, a digit,
@@ -834,6 +859,47 @@ func (d *doc) loginContext() bool {
 		}
 	}
 	return d.login > 0
+}
+
+// inURL reports whether word token k is part of a URL or path
+// ("/password/reset?id=").
+func (d *doc) inURL(k int) bool {
+	s, e := d.toks[k].s, d.toks[k].e
+	return s > 0 && d.text[s-1] == '/' || e < len(d.text) && (d.text[e] == '/' || d.text[e] == '?')
+}
+
+// chunkEnd is the end of the value chunk at token j.
+func (d *doc) chunkEnd(j int) int {
+	_, e := d.valueChunk(j)
+	return e
+}
+
+// keyAhead returns the first token within eight words of j, in the same
+// sentence, whose chunk is a key (32+ hex digits or a long high-entropy
+// string), or 0.
+func (d *doc) keyAhead(j int) int {
+	for words := 0; j < len(d.toks) && words < 8; j++ {
+		tk := &d.toks[j]
+		if tk.nl && words > 0 {
+			return 0
+		}
+		if tk.kind == tPunct {
+			if c := d.text[tk.s]; c == '.' && j+1 < len(d.toks) && d.toks[j+1].sp || c == '!' || c == '?' {
+				return 0
+			}
+			continue
+		}
+		if s, e := d.valueChunk(j); s == tk.s || s == tk.s+1 {
+			if v := d.text[s:e]; len(v) >= 20 && keyLike(v) && (hexRun(v, 32) || mixedCase(v)) {
+				return j
+			}
+		}
+		if notSecretCues[d.lw(j)] {
+			return 0
+		}
+		words++
+	}
+	return 0
 }
 
 // cardEndWords introduce the visible end of a masked card ("ending in
