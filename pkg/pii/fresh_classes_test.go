@@ -198,6 +198,13 @@ func TestNamesFromCasualContext(t *testing.T) {
 		{"en", "ok that works\nthanks", nil},
 		{"en", "the parcel is in my name, not his name, yes", nil},
 		{"de", "Lieferung nach Karl-Marx-Stadt", nil},
+		{"en", "I live in Port Elizabeth and it never came", nil},
+		{"en", "Shipping to Fort William, Scotland", nil},
+		{"en", "Is delivery possible to Alice Springs?", nil},
+		{"es", "Envío a Villa Carlos Paz", nil},
+		{"it", "Spedite a Porto Cesareo, per favore", nil},
+		{"en", "Elizabeth from Port Elizabeth ordered it", []string{"PERSON:Elizabeth"}},
+		{"en", "Alice says hi", []string{"PERSON:Alice"}},
 	})
 }
 

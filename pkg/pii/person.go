@@ -163,7 +163,12 @@ var titleWords = func() map[string]bool {
 }()
 
 // saintWords make the next name a place ("Santa Margherita Ligure", "San Diego", "Saint-Malo").
-var saintWords = set(strings.Fields(`san santa santo sant saint sainte st st. sankt são são`))
+var saintWords = set(strings.Fields(`san santa santo sant saint sainte st st. sankt são são
+	port fort mount mont puerto porto villa ciudad cape cabo lake`))
+
+// placeSuffixWords after a name make it a place ("Alice Springs",
+// "Carson City", "Niagara Falls").
+var placeSuffixWords = set(strings.Fields(`springs city falls beach heights bay harbour harbor hills creek valley junction township`))
 
 // contraction reports an English contraction ("i'm", "we've", "don't"):
 // an apostrophe followed by a short lower-case ending.
@@ -1040,6 +1045,9 @@ func (d *doc) lexiconName(k int) (int, int, bool) {
 		return 0, 0, false
 	}
 	e := d.extendName(k, 4)
+	if e > k && placeSuffixWords[d.lw(e)] {
+		return 0, 0, false
+	}
 	if lex.ambiguous[lw] {
 		supported := e > k && (lex.surname[d.nameLower(e)] || lex.surname[lastPart(d.nameLower(e))])
 		if !supported && d.sentenceStart(k) && k+1 < len(d.toks) && subjectVerbs[d.lw(k+1)] {
