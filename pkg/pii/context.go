@@ -1,6 +1,9 @@
 package pii
 
-import "strings"
+import (
+	"bytes"
+	"strings"
+)
 
 // Context cues: words that say what a nearby number or code is. A cue is
 // looked for among the few tokens before a candidate (and, for some
@@ -364,6 +367,12 @@ func (d *doc) cueOf(j int) cueClass {
 	}
 	// A compound of a reference word and "number" (Bonnummer, bonnr,
 	// scontrinonumero) is that reference's cue.
+	// Hyphenated compounds: "Kunden-Ref", "Auftrags-ID", "order-ref".
+	if i := bytes.LastIndexByte(w, '-'); i > 0 && i < len(w)-1 {
+		if c := cueWords[string(w[i+1:])] | cueWords[string(w[:i])]; c&cueRef != 0 {
+			return cueRef
+		}
+	}
 	if l := len(w); l > 4 {
 		switch w[l-1] {
 		case 'r', 'o', 'n':

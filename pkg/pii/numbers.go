@@ -375,6 +375,11 @@ func (d *doc) phoneWindow(g []grp, a, b int) bool {
 	if n < 7 || n > 15 || b-a > 7 || singles > 2 {
 		return false
 	}
+	if a > 0 && (g[a].gap == "-" || g[a].gap == "." || g[a].gap == "/") {
+		// Digits glued to more digits ("Kunden-Ref: 2026-0301234567"):
+		// the tail of a longer reference, not a phone of its own.
+		return false
+	}
 	t := d.text
 	// Where the number starts: '+', '(' or the first digit ("(+34) 612",
 	// "(206) 555-0100", "+44 20"); "00" is handled with the digits.
