@@ -113,6 +113,7 @@ func buildNameCues() map[string][]nameCue {
 		"begünstigter", "bénéficiaire", "beneficiario", "begunstigde", "from", "von", "de", "van", "da", "to", "an", "à", "a", "aan",
 		"enviar a", "spedire a", "envoyer à", "verzenden naar", "senden an", "liefern an", "lieferung an", "livrer à",
 		"please ship to", "ship it to", "send it to", "le colis à", "naar",
+		"bel", "deurbel", "sonnette", "interphone", "citofono", "campanello", "portero", "timbre", "türschild", "briefkasten",
 	)
 	add(ncGreet, false,
 		"hi", "hello", "hey", "dear", "hallo", "hej", "liebe", "lieber", "moin", "servus", "bonjour", "bonsoir", "salut",
@@ -141,6 +142,10 @@ func buildNameCues() map[string][]nameCue {
 		"srta.", "señor", "señora", "señorita", "don", "doña", "d.", "dña", "dña.", "dhr", "dhr.", "mevr", "mevr.", "mevrouw",
 		"meneer", "de heer", "sig", "sig.", "sig.ra", "sig.na", "signor", "signore", "signora", "signorina", "dott", "dott.",
 		"dott.ssa", "ing.", "avv.", "sir", "lady", "mrs.", "madam",
+		// Neighbours named by their role ("neighbour Kowalski", "Nachbar
+		// Schulz", "la voisine Petit"): readName wants a known name after them.
+		"neighbour", "neighbor", "nachbar", "nachbarin", "voisin", "voisine", "vecino", "vecina", "vicino", "vicina",
+		"buurman", "buurvrouw",
 		// Kinship words used as titles ("Tante Erika", "Mamie Jeannette").
 		"aunt", "auntie", "uncle", "grandma", "granny", "nan", "nana", "grandpa", "oma", "opa", "tante", "onkel",
 		"mamie", "papi", "papy", "tatie", "tonton", "tía", "tío", "abuela", "abuelo", "oom", "zia", "zio", "nonna", "nonno",
@@ -623,6 +628,9 @@ func (d *doc) tryNameCues(k int, cues []nameCue) int {
 		if !ok {
 			continue
 		}
+		if c.kind == ncTitle && neighbourTitles[c.words[0]] && !d.anyKnown(s, e) {
+			continue // "neighbour Kowalski", not "Nachbar Paket"
+		}
 		if c.kind == ncIntro && len(c.words) == 1 && c.words[0] == "im" && d.lang != "en" && (d.lang != "" || d.toks[s].info&(wGiven|wSurname) == 0) {
 			// "im" is English "I'm" without its apostrophe, but German "in dem"
 			// ("Im Jahr 1985", "im Auftrag").
@@ -663,8 +671,9 @@ func (d *doc) tryNameCues(k int, cues []nameCue) int {
 		}
 		if c.kind == ncStrong {
 			// "Klingel: Hartmann und Özdemir", "c/o Jansen / de Wit": a
-			// second name joined to the first.
-			if e2 := d.secondName(e); e2 > e {
+			// second name joined to the first; on a doorbell a comma
+			// joins them too ("Klingelschild: Meier, Yıldız").
+			if e2 := d.secondName(e, doorbellCues[c.words[0]]); e2 > e {
 				best = e2
 			}
 		}
@@ -699,18 +708,29 @@ func elision(w string) bool {
 	return rest != "" && unicode.IsLower(r)
 }
 
+// doorbellCues label a doorbell or letterbox, where names are listed.
+var doorbellCues = set(strings.Fields(`klingel klingelschild doorbell buzzer citofono campanello timbre bel deurbel sonnette interphone portero türschild briefkasten`))
+
+// neighbourTitles are the relation words among the title cues: the name
+// after them must be one the lexicon knows.
+var neighbourTitles = set(strings.Fields(`neighbour neighbor nachbar nachbarin voisin voisine vecino vecina vicino vicina buurman buurvrouw`))
+
 // nameJoiners join two names ("und", "/", "&").
 var nameJoiners = set(strings.Fields(`and und et y e en & / +`))
 
 // secondName reads a name joined to the name that ends at token e and
 // returns its last token (e when there is none).
-func (d *doc) secondName(e int) int {
+func (d *doc) secondName(e int, comma bool) int {
 	m := e + 1
-	if m+1 >= len(d.toks) || d.toks[m].nl || d.toks[m+1].nl || !nameJoiners[d.lw(m)] && !d.isPunct(m, '/') && !d.isPunct(m, '&') {
+	if m+1 >= len(d.toks) || d.toks[m].nl || d.toks[m+1].nl || !nameJoiners[d.lw(m)] && !d.isPunct(m, '/') && !d.isPunct(m, '&') && !(comma && d.isPunct(m, ',')) {
 		return e
 	}
 	m++
-	if !d.capWord(m) || d.toks[m].letters < 3 || d.e.lex.stop[d.lw(m)] || cueWords[d.lw(m)] != 0 || !nameShaped(d.tokText(m)) {
+	p := m
+	if particles[d.lw(m)] && m+1 < len(d.toks) && !d.toks[m+1].nl {
+		p = m + 1 // "Jansen & De Vries"
+	}
+	if !d.capWord(p) || d.toks[p].letters < 3 || d.e.lex.stop[d.lw(p)] || cueWords[d.lw(p)] != 0 || !nameShaped(d.tokText(p)) {
 		return e
 	}
 	s2, e2, ok := d.readName(m, ncStrong)
@@ -843,8 +863,15 @@ func (d *doc) readName(j int, kind nameCueKind) (int, int, bool) {
 			}
 		}
 	}
-	// A title: the name comes after it ("Buonasera Sig.ra Conti").
-	if d.isWord(j) && titleWords[d.lw(j)] && kind != ncTitle {
+	// A title: the name comes after it ("Buonasera Sig.ra Conti",
+	// "received by neighbour Kowalski").
+	if d.isWord(j) && titleWords[d.lw(j)] && (kind != ncTitle || j > 0 && neighbourTitles[d.lw(j-1)]) {
+		if neighbourTitles[d.lw(j)] {
+			if s, e, ok := d.readName(j+1, ncTitle); ok && d.anyKnown(s, e) {
+				return s, e, true
+			}
+			return 0, 0, false
+		}
 		m := j + 1
 		for m < n && m-j < 4 && (d.isPunct(m, '.') || d.lw(m) == "ra" || d.lw(m) == "na" || d.lw(m) == "ssa") {
 			m++
