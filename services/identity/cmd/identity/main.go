@@ -67,6 +67,13 @@ func register(ctx context.Context, s *service.Service) error {
 	}
 	identityv1.RegisterIdentityServiceServer(gs, a.Server)
 	s.Go("prune", a.Prune)
+	// Messages handed to the notifier after a commit (password-reset codes)
+	// are let out before the process ends.
+	s.Go("deliveries", func(ctx context.Context) error {
+		<-ctx.Done()
+		a.Domain.Wait()
+		return ctx.Err()
+	})
 	return nil
 }
 

@@ -16,7 +16,9 @@ import (
 	"github.com/sottohq/sotto/pkg/accesstoken"
 	"github.com/sottohq/sotto/pkg/auditclient"
 	"github.com/sottohq/sotto/pkg/errs"
+	"github.com/sottohq/sotto/pkg/logging"
 	"github.com/sottohq/sotto/services/identity/internal/contacts"
+	"github.com/sottohq/sotto/services/identity/internal/emailaddr"
 	"github.com/sottohq/sotto/services/identity/internal/mfa"
 	"github.com/sottohq/sotto/services/identity/internal/notify"
 	"github.com/sottohq/sotto/services/identity/internal/reasons"
@@ -40,6 +42,11 @@ func (s *Service) SignUp(ctx context.Context, in SignUpInput) error {
 	if in.Tenant == "" {
 		return errs.E(errs.InvalidArgument, reasons.TenantRequired, "a customer signs up in a shop (tenant)")
 	}
+	email, err := emailaddr.Canonical(in.Email)
+	if err != nil {
+		return err
+	}
+	in.Email = email
 	// The password is checked before anything is looked up: a refusal says
 	// nothing about the address.
 	if err := s.Policy.Check(in.Password, false, []string{in.Email, in.Tenant}); err != nil {
@@ -119,22 +126,56 @@ func (s *Service) notifyExisting(ctx context.Context, existing storage.Account, 
 	})
 }
 
-// VerifyEmail confirms an address with the code from its message.
+// VerifyEmail confirms an address with the code from its message. The
+// first verification of an account also clears everything that was
+// attached to it before anyone had proved the address (clearUnproven):
+// whoever signed up with it may not have been its owner.
 func (s *Service) VerifyEmail(ctx context.Context, code string, o Origin) error {
 	if err := s.throttle(o); err != nil {
 		return err
 	}
 	now := s.now()
-	return s.Store.InTx(ctx, func(tx *sql.Tx) error {
+	var revoked bool
+	err := s.Store.InTx(ctx, func(tx *sql.Tx) error {
 		accountID, err := s.Store.UseCode(ctx, tx, hashSecret(code), storage.CodeVerifyEmail, now)
 		if err != nil {
 			return err
 		}
-		if err := s.Store.SetEmailVerified(ctx, tx, accountID, now); err != nil {
+		first, err := s.Store.SetEmailVerified(ctx, tx, accountID, now)
+		if err != nil {
 			return err
 		}
-		return s.Audit.Enqueue(ctx, tx, s.event(ctx, ActionVerifyEmail, auditclient.Success, accountID, ResourceAccount, accountID, ""))
+		if err := s.Audit.Enqueue(ctx, tx, s.event(ctx, ActionVerifyEmail, auditclient.Success, accountID, ResourceAccount, accountID, "")); err != nil {
+			return err
+		}
+		if !first {
+			return nil
+		}
+		revoked = true
+		return s.clearUnproven(ctx, tx, accountID, now)
 	})
+	if err == nil && revoked {
+		s.notify()
+	}
+	return err
+}
+
+// clearUnproven deletes the account's second factors, recovery codes,
+// WebAuthn ceremonies and user handle, and revokes every session, in tx
+// (last: it publishes revocations). It runs when an address is verified
+// for the first time and when a password reset completes: both prove
+// control of the mailbox, neither proves that the factors on the account
+// belong to the mailbox's owner (an attacker who signed up first with the
+// victim's address, or who once had the password, could have added them).
+func (s *Service) clearUnproven(ctx context.Context, tx *sql.Tx, accountID string, now time.Time) error {
+	if err := s.Store.DeleteFactorsOf(ctx, tx, accountID); err != nil {
+		return err
+	}
+	ids, err := s.Store.RevokeAccountSessions(ctx, tx, accountID, "", now)
+	if err != nil {
+		return err
+	}
+	return s.revoke(ctx, tx, storage.RevokedSession, ids, now)
 }
 
 // LoginInput is a password login.
@@ -168,7 +209,11 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (LoginResult, error)
 		return LoginResult{}, err
 	}
 	kind := loginKind(in.Tenant)
-	loginToken, err := s.Contacts.LookupEmail(ctx, vaultTenant(in.Tenant), in.Email, contacts.PurposeAuthentication)
+	email, err := emailaddr.Canonical(in.Email)
+	if err != nil {
+		return LoginResult{}, err
+	}
+	loginToken, err := s.Contacts.LookupEmail(ctx, vaultTenant(in.Tenant), email, contacts.PurposeAuthentication)
 	if err != nil {
 		return LoginResult{}, err
 	}
@@ -224,6 +269,22 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (LoginResult, error)
 		}
 	}
 	slot.Release()
+	if unproven(a) {
+		// Only now, after the right password: the answer tells the caller
+		// nothing the password did not. The counter is cleared (the
+		// password was right) and nothing else happens.
+		s.Metrics.Logins.WithLabelValues("unverified").Inc()
+		err := s.Store.InTx(ctx, func(tx *sql.Tx) error {
+			if err := s.Store.ResetLogin(ctx, tx, a.ID, now); err != nil {
+				return err
+			}
+			return s.Audit.Enqueue(ctx, tx, s.event(ctx, ActionLogin, auditclient.Denied, a.ID, ResourceAccount, a.ID, reasons.EmailNotVerified))
+		})
+		if err != nil {
+			return LoginResult{}, err
+		}
+		return LoginResult{}, errEmailNotVerified()
+	}
 	factors, err := s.Store.CountActiveFactors(ctx, s.Store.DB(), a.ID)
 	if err != nil {
 		return LoginResult{}, err
@@ -372,9 +433,18 @@ func (s *Service) ChangePassword(ctx context.Context, c Caller, current, next st
 }
 
 // RequestPasswordReset e-mails a reset code if the address has an account;
-// the answer is the same either way.
+// the answer is the same either way, and so is the work before it: both
+// paths canonicalise the address, look it up in the vault, read the account
+// table and commit one transaction with one audit event (the known path
+// also stores the code). The message itself is handed to the notifier after
+// the commit, off the request (deliverLater), so a slow mail system does
+// not tell known addresses from unknown ones.
 func (s *Service) RequestPasswordReset(ctx context.Context, tenant, email, language string, o Origin) error {
 	if err := s.throttle(o); err != nil {
+		return err
+	}
+	email, err := emailaddr.Canonical(email)
+	if err != nil {
 		return err
 	}
 	loginToken, err := s.Contacts.LookupEmail(ctx, vaultTenant(tenant), email, contacts.PurposeAccountRecovery)
@@ -382,11 +452,8 @@ func (s *Service) RequestPasswordReset(ctx context.Context, tenant, email, langu
 		return err
 	}
 	a, err := s.Store.AccountByLogin(ctx, s.Store.DB(), loginKind(tenant), tenant, loginToken)
-	if errs.Is(err, errs.NotFound) {
-		s.failed(o, loginToken)
-		return nil
-	}
-	if err != nil {
+	known := err == nil
+	if err != nil && !errs.Is(err, errs.NotFound) {
 		return err
 	}
 	code, err := newSecret()
@@ -394,17 +461,44 @@ func (s *Service) RequestPasswordReset(ctx context.Context, tenant, email, langu
 		return err
 	}
 	now := s.now()
-	return s.Store.InTx(ctx, func(tx *sql.Tx) error {
+	if !known {
+		s.failed(o, loginToken)
+		// The write the known path does, minus the code: an audit event
+		// without a subject (requests for unknown addresses are worth
+		// seeing anyway).
+		return s.Store.InTx(ctx, func(tx *sql.Tx) error {
+			return s.Audit.Enqueue(ctx, tx, s.event(ctx, ActionResetRequest, auditclient.Denied, "", ResourceAccount, "", reasons.AccountNotFound))
+		})
+	}
+	err = s.Store.InTx(ctx, func(tx *sql.Tx) error {
 		if err := s.Store.InsertCode(ctx, tx, storage.Code{Hash: hashSecret(code), AccountID: a.ID, Purpose: storage.CodeResetPassword,
 			Expires: now.Add(s.cfg.ResetCodeLifetime), Created: now}); err != nil {
 			return err
 		}
-		if err := s.Audit.Enqueue(ctx, tx, s.event(ctx, ActionResetRequest, auditclient.Success, a.ID, ResourceAccount, a.ID, "")); err != nil {
-			return err
+		return s.Audit.Enqueue(ctx, tx, s.event(ctx, ActionResetRequest, auditclient.Success, a.ID, ResourceAccount, a.ID, ""))
+	})
+	if err != nil {
+		return err
+	}
+	// To the canonical address the lookup used, never the typed one.
+	s.deliverLater(ctx, notify.Message{Kind: notify.KindResetPassword, AccountID: a.ID, To: email, Code: code, Language: language})
+	return nil
+}
+
+// deliverLater hands a message to the notifier after the caller's commit,
+// in the background (Wait waits for it). A failed delivery is logged
+// without the address; the user can ask again.
+func (s *Service) deliverLater(ctx context.Context, m notify.Message) {
+	ctx = context.WithoutCancel(ctx)
+	s.sends.Go(func() {
+		if err := s.Notifier.Notify(ctx, m); err != nil {
+			s.Logger.Error("cannot deliver a message", slog.String("kind", m.Kind), slog.String("account_id", m.AccountID), logging.Err(err))
 		}
-		return s.Notifier.Notify(ctx, notify.Message{Kind: notify.KindResetPassword, AccountID: a.ID, To: email, Code: code, Language: language})
 	})
 }
+
+// Wait waits for the messages handed to the notifier in the background.
+func (s *Service) Wait() { s.sends.Wait() }
 
 // ResetPassword sets a new password with a reset code (or a new staff
 // member's password-set code). The new password is checked before the code
@@ -429,11 +523,9 @@ func (s *Service) ResetPassword(ctx context.Context, code, next string, o Origin
 	if err != nil {
 		return errs.E(errs.Unauthenticated, reasons.CodeInvalid, "the code is not valid (unknown, used or expired)")
 	}
-	factors, err := s.Store.CountActiveFactors(ctx, s.Store.DB(), a.ID)
-	if err != nil {
-		return err
-	}
-	if err := s.Policy.Check(next, factors > 0, []string{a.Tenant}); err != nil {
+	// The reset removes the account's factors (clearUnproven), so the new
+	// password must stand alone.
+	if err := s.Policy.Check(next, false, []string{a.Tenant}); err != nil {
 		return err
 	}
 	newHash, err := s.Hasher.Hash(ctx, next)
@@ -450,19 +542,14 @@ func (s *Service) ResetPassword(ctx context.Context, code, next string, o Origin
 		if err := s.Store.InvalidateCodes(ctx, tx, a.ID, purpose, now); err != nil {
 			return err
 		}
-		if purpose == storage.CodeSetPassword {
-			if err := s.Store.SetEmailVerified(ctx, tx, a.ID, now); err != nil {
-				return err
-			}
-		}
-		ids, err := s.Store.RevokeAccountSessions(ctx, tx, a.ID, "", now)
-		if err != nil {
+		// The code came through the mailbox: the address is proved.
+		if _, err := s.Store.SetEmailVerified(ctx, tx, a.ID, now); err != nil {
 			return err
 		}
 		if err := s.Audit.Enqueue(ctx, tx, s.event(ctx, ActionPasswordReset, auditclient.Success, a.ID, ResourceAccount, a.ID, "")); err != nil {
 			return err
 		}
-		return s.revoke(ctx, tx, storage.RevokedSession, ids, now)
+		return s.clearUnproven(ctx, tx, a.ID, now)
 	})
 	if err == nil {
 		s.notify()
@@ -545,6 +632,10 @@ func (s *Service) CreateStaffAccount(ctx context.Context, c Caller, email string
 			return "", errs.E(errs.InvalidArgument, reasons.RoleInvalid, "unknown staff role")
 		}
 	}
+	email, err := emailaddr.Canonical(email)
+	if err != nil {
+		return "", err
+	}
 	roles = slices.Clone(roles)
 	slices.Sort(roles)
 	roles = slices.Compact(roles)
@@ -620,6 +711,10 @@ func initialPassword() (string, error) {
 // admin was bootstrapped, this fails with FailedPrecondition ADMIN_EXISTS,
 // even under parallel calls (one row that can be written once).
 func (s *Service) BootstrapAdmin(ctx context.Context, email string) (string, string, error) {
+	email, err := emailaddr.Canonical(email)
+	if err != nil {
+		return "", "", err
+	}
 	var admins int
 	if err := s.Store.DB().QueryRowContext(ctx, `SELECT COUNT(*) FROM bootstrap`).Scan(&admins); err != nil {
 		return "", "", errs.Wrap(err, errs.Unavailable, reasons.Internal, "cannot read the store")

@@ -23,6 +23,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
@@ -128,6 +129,8 @@ type Deps struct {
 type Service struct {
 	Deps
 	cfg Config
+	// sends are messages on their way to the notifier (deliverLater).
+	sends sync.WaitGroup
 }
 
 // New returns the domain over deps.
@@ -315,6 +318,17 @@ func statusWithInfo(code codes.Code, msg, reason string, md map[string]string) *
 		return with
 	}
 	return st
+}
+
+// unproven: a customer account whose address was never verified gets no
+// session (password or passkey). Staff accounts are made by an admin (their
+// password-set code verifies the address) or by the operator's bootstrap.
+func unproven(a storage.Account) bool {
+	return a.Kind == storage.KindCustomer && !a.EmailVerified
+}
+
+func errEmailNotVerified() error {
+	return errs.E(errs.FailedPrecondition, reasons.EmailNotVerified, "the e-mail address is not verified yet; use the code we sent to it")
 }
 
 func errLoginFailed() error {

@@ -198,12 +198,27 @@ func (s *Service) IssueClientToken(ctx context.Context, g ClientGrant) (ClientTo
 		scopes = slices.Compact(scopes)
 	}
 	scope := strings.Join(scopes, " ")
-	tok, claims, err := s.Tokens.IssueClaims(ctx, accesstoken.Claims{
-		Subject: cl.ID, Kind: accesstoken.KindClient, Tenant: cl.Tenant, SessionID: cl.ID,
-		AAL: accesstoken.AALNone, Scope: scope,
+	// Signed while the client's row is held and still live, so a
+	// revocation cannot commit between the check above and the signature
+	// (storage.LockLiveClient).
+	var tok string
+	var claims accesstoken.Claims
+	live := true
+	err = s.Store.InTx(ctx, func(tx *sql.Tx) error {
+		if live, err = s.Store.LockLiveClient(ctx, tx, cl.ID); err != nil || !live {
+			return err
+		}
+		tok, claims, err = s.Tokens.IssueClaims(ctx, accesstoken.Claims{
+			Subject: cl.ID, Kind: accesstoken.KindClient, Tenant: cl.Tenant, SessionID: cl.ID,
+			AAL: accesstoken.AALNone, Scope: scope,
+		})
+		return err
 	})
 	if err != nil {
 		return ClientToken{}, err
+	}
+	if !live {
+		return deny(reasons.ClientAuthFailed, errClientAuth())
 	}
 	s.record(ctx, s.event(ctx, ActionClientToken, auditclient.Success, "", ResourceClient, cl.ID, ""))
 	return ClientToken{AccessToken: tok, ExpiresIn: claims.Expiry.Sub(claims.IssuedAt), Scope: scope}, nil

@@ -23,9 +23,11 @@ type TotpEnrolment struct {
 
 // canAddFactor: the first factor needs only the session; another one needs
 // a recent aal2 authentication (a stolen password must not add the
-// thief's authenticator).
-func (s *Service) canAddFactor(ctx context.Context, c Caller, accountID string) error {
-	n, err := s.Store.CountActiveFactors(ctx, s.Store.DB(), accountID)
+// thief's authenticator). It is checked when an enrolment begins and again
+// in the transaction that finishes it (q, after lockForFactors), because
+// the account may have gained a factor in between.
+func (s *Service) canAddFactor(ctx context.Context, q storage.Q, c Caller, accountID string) error {
+	n, err := s.Store.CountActiveFactors(ctx, q, accountID)
 	if err != nil {
 		return err
 	}
@@ -46,7 +48,7 @@ func (s *Service) BeginTotp(ctx context.Context, c Caller) (TotpEnrolment, error
 	if err != nil {
 		return TotpEnrolment{}, err
 	}
-	if err := s.canAddFactor(ctx, c, a.ID); err != nil {
+	if err := s.canAddFactor(ctx, s.Store.DB(), c, a.ID); err != nil {
 		return TotpEnrolment{}, err
 	}
 	now := s.now()
@@ -93,36 +95,37 @@ func (s *Service) checked() {
 }
 
 // ConfirmTotp activates a pending TOTP factor with its first code (an
-// attempt on the account's second-factor counter). The session is raised
-// to aal2 (the code proved the factor); the account's first factor also
-// yields recovery codes, returned once.
-func (s *Service) ConfirmTotp(ctx context.Context, c Caller, factorID, code string) ([]string, Tokens, error) {
+// attempt on the account's second-factor counter); the account's first
+// factor also yields recovery codes, returned once. The session is not
+// raised: enrolling needs only the password (for a first factor), so the
+// client steps up with the new factor afterwards (StepUp, a later code or
+// a recovery code) to reach aal2.
+func (s *Service) ConfirmTotp(ctx context.Context, c Caller, factorID, code string) ([]string, error) {
 	_, a, err := s.callerAccount(ctx, c)
 	if err != nil {
-		return nil, Tokens{}, err
+		return nil, err
 	}
 	f, err := s.Store.Factor(ctx, s.Store.DB(), a.ID, factorID)
 	if err != nil {
-		return nil, Tokens{}, err
+		return nil, err
 	}
 	if f.Type != storage.FactorTOTP || f.Status != storage.FactorPending {
-		return nil, Tokens{}, errs.E(errs.FailedPrecondition, reasons.FactorNotPending, "the factor is not a pending TOTP enrolment")
+		return nil, errs.E(errs.FailedPrecondition, reasons.FactorNotPending, "the factor is not a pending TOTP enrolment")
 	}
 	now := s.now()
 	if err := s.reserveMFA(ctx, a.ID, now); err != nil {
-		return nil, Tokens{}, err
+		return nil, err
 	}
 	ref := mfa.FactorRef{AccountID: a.ID, FactorID: f.ID}
 	step, err := s.TOTP.Confirm(ctx, ref, f.Secret, f.PendingExpires, code, now)
 	s.checked()
 	if err != nil {
 		s.record(ctx, s.event(ctx, ActionMFAEnrol, auditclient.Denied, a.ID, ResourceFactor, f.ID, errs.ReasonOf(err)))
-		return nil, Tokens{}, err
+		return nil, err
 	}
 	var codes []string
-	var toks Tokens
 	err = s.Store.InTx(ctx, func(tx *sql.Tx) error {
-		first, err := s.Store.CountActiveFactors(ctx, tx, a.ID)
+		first, err := s.lockForFactors(ctx, tx, c, a.ID)
 		if err != nil {
 			return err
 		}
@@ -132,20 +135,32 @@ func (s *Service) ConfirmTotp(ctx context.Context, c Caller, factorID, code stri
 		if err := s.Store.ResetMFA(ctx, tx, a.ID, now); err != nil {
 			return err
 		}
-		if first == 0 {
+		if first {
 			if codes, err = s.newRecoveryCodes(ctx, tx, a.ID); err != nil {
 				return err
 			}
 		}
-		if toks, err = s.elevate(ctx, tx, c, a, mfa.TOTPAssurance(), now); err != nil {
-			return err
-		}
 		return s.Audit.Enqueue(ctx, tx, s.event(ctx, ActionMFAEnrol, auditclient.Success, a.ID, ResourceFactor, f.ID, ""))
 	})
 	if err != nil {
-		return nil, Tokens{}, err
+		return nil, err
 	}
-	return codes, toks, nil
+	return codes, nil
+}
+
+// lockForFactors takes the account's row lock in tx (a no-op update: a
+// row lock on PostgreSQL, the write lock on SQLite), so that parallel
+// enrolments of one account are serialised, then re-checks canAddFactor.
+// It reports whether the new factor is the account's first.
+func (s *Service) lockForFactors(ctx context.Context, tx *sql.Tx, c Caller, accountID string) (bool, error) {
+	if err := s.Store.LockAccount(ctx, tx, accountID); err != nil {
+		return false, err
+	}
+	if err := s.canAddFactor(ctx, tx, c, accountID); err != nil {
+		return false, err
+	}
+	n, err := s.Store.CountActiveFactors(ctx, tx, accountID)
+	return n == 0, err
 }
 
 // newRecoveryCodes replaces the account's recovery codes in tx.

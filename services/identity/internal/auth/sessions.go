@@ -144,6 +144,15 @@ func (s *Service) Refresh(ctx context.Context, refresh string, o Origin) (Tokens
 			}
 			return nil
 		}
+		// The touch comes first and is conditional (storage.TouchSession):
+		// it takes the session's row, so a revocation committed meanwhile
+		// is seen, and one that comes later waits for this commit.
+		if err := s.Store.TouchSession(ctx, tx, sessionID, now); err != nil {
+			if errs.ReasonOf(err) == reasons.SessionRevoked {
+				return errs.E(errs.Unauthenticated, reasons.RefreshTokenInvalid, "the session ended; log in again")
+			}
+			return err
+		}
 		sess, err := s.Store.Session(ctx, tx, sessionID)
 		if err != nil {
 			return err
@@ -160,9 +169,6 @@ func (s *Service) Refresh(ctx context.Context, refresh string, o Origin) (Tokens
 			return err
 		}
 		if err := s.Store.InsertRefreshToken(ctx, tx, hashSecret(next), sess.ID, now); err != nil {
-			return err
-		}
-		if err := s.Store.TouchSession(ctx, tx, sess.ID, now); err != nil {
 			return err
 		}
 		access, exp, err := s.issue(ctx, a, sess)

@@ -63,7 +63,7 @@ func (s *Service) BeginWebAuthnRegistration(ctx context.Context, c Caller, displ
 	if err != nil {
 		return Ceremony{}, err
 	}
-	if err := s.canAddFactor(ctx, c, a.ID); err != nil {
+	if err := s.canAddFactor(ctx, s.Store.DB(), c, a.ID); err != nil {
 		return Ceremony{}, err
 	}
 	if len(a.WebAuthnHandle) == 0 {
@@ -155,7 +155,7 @@ func (s *Service) FinishWebAuthnRegistration(ctx context.Context, c Caller, cere
 	}
 	var codes []string
 	err = s.Store.InTx(ctx, func(tx *sql.Tx) error {
-		first, err := s.Store.CountActiveFactors(ctx, tx, a.ID)
+		first, err := s.lockForFactors(ctx, tx, c, a.ID)
 		if err != nil {
 			return err
 		}
@@ -163,7 +163,7 @@ func (s *Service) FinishWebAuthnRegistration(ctx context.Context, c Caller, cere
 			Status: storage.FactorActive, DisplayName: name, CredentialID: cred.ID, Credential: blob, Created: now}); err != nil {
 			return err
 		}
-		if first == 0 {
+		if first {
 			if codes, err = s.newRecoveryCodes(ctx, tx, a.ID); err != nil {
 				return err
 			}
@@ -258,7 +258,8 @@ func (s *Service) FinishWebAuthnLogin(ctx context.Context, c *Caller, ceremonyID
 	var byID map[string]storage.Factor
 	res, err := wa.FinishPasskeyLogin(ctx, cer.Data, response, func(ctx context.Context, handle []byte) (*mfa.User, error) {
 		a, err := s.Store.AccountByWebAuthnHandle(ctx, s.Store.DB(), handle)
-		if errs.Is(err, errs.NotFound) || (err == nil && (a.Tenant != cer.Tenant || a.Kind != loginKind(cer.Tenant))) {
+		// An unverified account's passkey is as good as unknown (unproven).
+		if errs.Is(err, errs.NotFound) || (err == nil && (a.Tenant != cer.Tenant || a.Kind != loginKind(cer.Tenant) || unproven(a))) {
 			return nil, nil
 		}
 		if err != nil {

@@ -14,6 +14,12 @@ const (
 	// account, account without a password: one answer for all, so that an
 	// answer never tells whether an address has an account.
 	LoginFailed = "LOGIN_FAILED"
+	// EmailNotVerified: the password was right but the account's address
+	// was never verified; no session is started until it is (whoever
+	// signed up with an address they do not own must not hold a session,
+	// a factor or a passkey on it). Given only after a correct password,
+	// which proves more than the answer tells.
+	EmailNotVerified = "EMAIL_NOT_VERIFIED"
 	// PasswordTooShort / PasswordTooLong: NIST SP 800-63B lengths (8 with a
 	// second factor, 15 without; at most 128), in Unicode code points.
 	PasswordTooShort = "PASSWORD_TOO_SHORT"

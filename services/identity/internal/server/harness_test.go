@@ -226,6 +226,7 @@ func (h *harness) login(tenant, email, pw string) *identityv1.Tokens {
 
 func (h *harness) mail(email, kind string) notify.Entry {
 	h.t.Helper()
+	h.app.Domain.Wait() // messages sent after a commit, in the background
 	e, ok, err := notify.Latest(h.mailbox, email, kind)
 	if err != nil || !ok {
 		h.t.Fatalf("no %s message for the address in the mailbox (%v)", kind, err)
@@ -234,7 +235,11 @@ func (h *harness) mail(email, kind string) notify.Entry {
 }
 
 // enrolTOTP enrols an authenticator app for the session and returns its
-// secret, the recovery codes and the aal2 tokens.
+// secret, the recovery codes and aal2 tokens. Confirming an enrolment does
+// not raise the session (the password alone must not reach aal2), so the
+// app then steps up as a client would, with a code of the app: the
+// enrolment is confirmed with the previous step's code (accepted within
+// ±1), the step-up uses the current one, and nextCode stays unused.
 func (h *harness) enrolTOTP(access string) (string, []string, *identityv1.Tokens) {
 	h.t.Helper()
 	begin, err := h.gw().BeginTotpEnrollment(bearer(access), &identityv1.BeginTotpEnrollmentRequest{})
@@ -246,7 +251,7 @@ func (h *harness) enrolTOTP(access string) (string, []string, *identityv1.Tokens
 		h.t.Fatal(err)
 	}
 	secret := u.Query().Get("secret")
-	code, err := totp.GenerateCode(secret, h.clock.now())
+	code, err := totp.GenerateCode(secret, h.clock.now().Add(-30*time.Second))
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -254,7 +259,18 @@ func (h *harness) enrolTOTP(access string) (string, []string, *identityv1.Tokens
 	if err != nil {
 		h.t.Fatalf("confirm totp: %v", err)
 	}
-	return secret, resp.GetRecoveryCodes(), resp.GetTokens()
+	if resp.GetTokens().GetAccessToken() != "" {
+		h.t.Fatalf("confirming an enrolment returned tokens (aal %d)", resp.GetTokens().GetAal())
+	}
+	now, err := totp.GenerateCode(secret, h.clock.now())
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	up, err := h.gw().StepUp(bearer(access), &identityv1.StepUpRequest{Proof: &identityv1.StepUpRequest_TotpCode{TotpCode: now}})
+	if err != nil {
+		h.t.Fatalf("step up after enrolment: %v", err)
+	}
+	return secret, resp.GetRecoveryCodes(), up.GetTokens()
 }
 
 // totpCode is the code of the step after the current one's (so it was not

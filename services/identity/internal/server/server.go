@@ -241,11 +241,13 @@ func (s *Server) ConfirmTotpEnrollment(ctx context.Context, req *identityv1.Conf
 	if err != nil {
 		return nil, err
 	}
-	codes, t, err := s.domain.ConfirmTotp(ctx, c, req.GetFactorId(), req.GetCode())
+	codes, err := s.domain.ConfirmTotp(ctx, c, req.GetFactorId(), req.GetCode())
 	if err != nil {
 		return nil, err
 	}
-	return &identityv1.ConfirmTotpEnrollmentResponse{RecoveryCodes: codes, Tokens: tokens(t)}, nil
+	// No tokens: confirming does not raise the session; the client steps
+	// up with the new factor (StepUp) to reach aal2.
+	return &identityv1.ConfirmTotpEnrollmentResponse{RecoveryCodes: codes}, nil
 }
 
 // BeginWebAuthnRegistration implements the RPC.

@@ -265,10 +265,40 @@ func (s *Store) AccountByWebAuthnHandle(ctx context.Context, q Q, handle []byte)
 	return a, nil
 }
 
-// SetEmailVerified marks the account's e-mail address as verified.
-func (s *Store) SetEmailVerified(ctx context.Context, q Q, accountID string, now time.Time) error {
-	_, err := q.ExecContext(ctx, `UPDATE accounts SET email_verified = 1, updated_us = $2 WHERE account_id = $1`, accountID, us(now))
-	return store.MapError(err)
+// SetEmailVerified marks the account's e-mail address as verified; true
+// when it was not before (the first verification), which one
+// compare-and-set decides even under parallel calls.
+func (s *Store) SetEmailVerified(ctx context.Context, q Q, accountID string, now time.Time) (bool, error) {
+	return affected(q.ExecContext(ctx, `UPDATE accounts SET email_verified = 1, updated_us = $2 WHERE account_id = $1 AND email_verified = 0`,
+		accountID, us(now)))
+}
+
+// LockAccount takes the account's row for the rest of tx (a no-op update:
+// a row lock on PostgreSQL, the database's write lock on SQLite);
+// NotFound when it is gone.
+func (s *Store) LockAccount(ctx context.Context, q Q, accountID string) error {
+	ok, err := affected(q.ExecContext(ctx, `UPDATE accounts SET updated_us = updated_us WHERE account_id = $1`, accountID))
+	if err == nil && !ok {
+		err = errs.E(errs.NotFound, reasons.AccountNotFound, "account not found")
+	}
+	return err
+}
+
+// DeleteFactorsOf deletes every second factor (active or pending), recovery
+// code and WebAuthn ceremony of the account, and its WebAuthn user handle
+// (a passkey made for the old handle then finds no account).
+func (s *Store) DeleteFactorsOf(ctx context.Context, q Q, accountID string) error {
+	for _, stmt := range []string{
+		`DELETE FROM factors WHERE account_id = $1`,
+		`DELETE FROM recovery_codes WHERE account_id = $1`,
+		`DELETE FROM webauthn_ceremonies WHERE account_id = $1`,
+		`UPDATE accounts SET webauthn_handle = NULL WHERE account_id = $1`,
+	} {
+		if _, err := q.ExecContext(ctx, stmt, accountID); err != nil {
+			return store.MapError(err)
+		}
+	}
+	return nil
 }
 
 // DeleteAccount deletes the account and everything that hangs off it except

@@ -61,6 +61,14 @@ func (s *Store) RevokeClient(ctx context.Context, q Q, id string, now time.Time)
 	return false, nil
 }
 
+// LockLiveClient takes the client's row for the rest of tx if it is not
+// revoked (false otherwise, or when there is no such client). A token
+// issued in tx is then either committed before a revocation (which waits
+// for the lock, and refuses the token) or not issued at all.
+func (s *Store) LockLiveClient(ctx context.Context, q Q, id string) (bool, error) {
+	return affected(q.ExecContext(ctx, `UPDATE clients SET revoked_us = revoked_us WHERE client_id = $1 AND revoked_us = 0`, id))
+}
+
 // RecordAssertion remembers a private-key JWT's jti until it expires; a jti
 // seen before for the client is InvalidArgument CLIENT_ASSERTION_INVALID
 // (a replay).

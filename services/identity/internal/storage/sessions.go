@@ -176,10 +176,19 @@ func (s *Store) SpendRefreshToken(ctx context.Context, q Q, hash string, now tim
 	return sessionID, RotationReused, nil
 }
 
-// TouchSession records a refresh.
+// TouchSession records a refresh of a live session, and only of a live
+// one: the update's condition is re-checked on the row's latest version
+// (PostgreSQL waits for a concurrent revocation's commit, then finds the
+// row revoked), so a refresh racing a revocation either commits before it
+// (its token is then refused by the revocation) or fails here. A session
+// that is revoked, expired or gone is Unauthenticated SESSION_REVOKED.
 func (s *Store) TouchSession(ctx context.Context, q Q, id string, now time.Time) error {
-	_, err := q.ExecContext(ctx, `UPDATE sessions SET last_used_us = $2 WHERE session_id = $1`, id, us(now))
-	return store.MapError(err)
+	ok, err := affected(q.ExecContext(ctx, `UPDATE sessions SET last_used_us = $2
+		WHERE session_id = $1 AND revoked_us = 0 AND expires_us > $2`, id, us(now)))
+	if err == nil && !ok {
+		err = errs.E(errs.Unauthenticated, reasons.SessionRevoked, "the session ended; log in again")
+	}
+	return err
 }
 
 // Revocation kinds.

@@ -20,6 +20,7 @@
 package throttle
 
 import (
+	"net/netip"
 	"sync"
 	"time"
 
@@ -86,7 +87,28 @@ func New(cfg Config, onStuffing func(source string, accounts int)) *Limiter {
 	return &Limiter{cfg: cfg, sources: c, onStuffing: onStuffing}
 }
 
-func (l *Limiter) get(key string) *source {
+// SourceKey is the unit a source's limits apply to: an IPv4 address as it
+// is, an IPv6 address's /64 (one host usually holds a whole /64, so keying
+// by the full address would give it 2^64 fresh buckets; the gateway groups
+// the same way), and anything else (a workload's name) as it is.
+func SourceKey(src string) string {
+	a, err := netip.ParseAddr(src)
+	if err != nil {
+		return src
+	}
+	a = a.Unmap().WithZone("")
+	if a.Is4() {
+		return a.String()
+	}
+	p, err := a.Prefix(64)
+	if err != nil {
+		return src
+	}
+	return p.String()
+}
+
+func (l *Limiter) get(src string) *source {
+	key := SourceKey(src)
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	s, ok := l.sources.Get(key)
@@ -151,7 +173,7 @@ func (l *Limiter) Failure(src, account string) bool {
 	}
 	s.mu.Unlock()
 	if raised && l.onStuffing != nil {
-		l.onStuffing(src, n)
+		l.onStuffing(SourceKey(src), n)
 	}
 	return raised
 }

@@ -79,3 +79,33 @@ func TestStuffingSignal(t *testing.T) {
 		}
 	}
 }
+
+// TestIPv6GroupedBySlash64: the addresses of one /64 share a bucket (a
+// host rotating through its /64 gets no fresh attempts), another /64 and
+// IPv4 addresses do not. Fails if sources are keyed by the full address.
+func TestIPv6GroupedBySlash64(t *testing.T) {
+	c := &clock{t: time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)}
+	l := New(Config{Rate: 1, Burst: 3, Window: time.Minute, Threshold: 5, Penalty: 10, Now: c.now}, nil)
+	for i := range 3 {
+		if ok, _ := l.Allow(fmt.Sprintf("2001:db8:1:2::%x", i+1)); !ok {
+			t.Fatalf("attempt %d refused within the burst", i+1)
+		}
+	}
+	if ok, _ := l.Allow("2001:db8:1:2:ffff:ffff:ffff:ffff"); ok {
+		t.Fatal("a fresh address of the same /64 got a fresh bucket")
+	}
+	if ok, _ := l.Allow("2001:db8:1:3::1"); !ok {
+		t.Fatal("another /64 was refused")
+	}
+	for in, want := range map[string]string{
+		"2001:db8:1:2:aaaa::1": "2001:db8:1:2::/64",
+		"2001:DB8:1:2::1%eth0": "2001:db8:1:2::/64",
+		"::ffff:192.0.2.1":     "192.0.2.1",
+		"192.0.2.1":            "192.0.2.1",
+		"gateway":              "gateway",
+	} {
+		if got := SourceKey(in); got != want {
+			t.Errorf("SourceKey(%q) = %q; want %q", in, got, want)
+		}
+	}
+}
