@@ -219,6 +219,11 @@ func TestNamesFromCasualContext(t *testing.T) {
 		{"it", "Spedite a Porto Cesareo, per favore", nil},
 		{"en", "Elizabeth from Port Elizabeth ordered it", []string{"PERSON:Elizabeth"}},
 		{"en", "Alice says hi", []string{"PERSON:Alice"}},
+		{"en", "The Lara Croft figure arrived broken", nil},
+		{"en", "Frodo and Sam figures are missing", nil},
+		{"de", "Das Elsa Kostüm ist zu klein", nil},
+		{"es", "El Mario peluche llegó roto", nil},
+		{"en", "Sam ordered two figures", []string{"PERSON:Sam"}},
 	})
 }
 

@@ -171,6 +171,13 @@ var titleWords = func() map[string]bool {
 var saintWords = set(strings.Fields(`san santa santo sant saint sainte st st. sankt são são
 	port fort mount mont puerto porto villa ciudad cape cabo lake`))
 
+// characterGoods right after a name make it a fictional character's
+// merchandise.
+var characterGoods = set(strings.Fields(`figure figures figurine figurines plush plushie toy toys costume costumes doll dolls
+	amiibo minifigure minifig action kostüm kostüme figur figuren plüschfigur puppe actionfigur déguisement déguisements
+	peluche poupée jouet disfraz disfraces figura figuras muñeca juguete pupazzo bambola giocattolo costume knuffel
+	poppetje speelgoed verkleedpak verkleedkostuum`))
+
 // placeSuffixWords after a name make it a place ("Alice Springs",
 // "Carson City", "Niagara Falls").
 var placeSuffixWords = set(strings.Fields(`springs city falls beach heights bay harbour harbor hills creek valley junction township`))
@@ -1073,6 +1080,11 @@ func (d *doc) lexiconName(k int) (int, int, bool) {
 	}
 	e := d.extendName(k, 4)
 	if e > k && placeSuffixWords[d.lw(e)] {
+		return 0, 0, false
+	}
+	if e+1 < len(d.toks) && d.isWord(e+1) && !d.toks[e+1].nl && characterGoods[d.lw(e+1)] {
+		// "the Lara Croft figure", "Sam figures", "Elsa costume": a
+		// character's merchandise, not a person.
 		return 0, 0, false
 	}
 	if lex.ambiguous[lw] {
