@@ -227,7 +227,18 @@ posti posto plazas plaza places seats sitze zitplaatsen plätze sedute asientos
 stunden stunde hours hour heures uren
 giorni giorno dia día jour tag dag
 anni anno ans an año años jahr jaar
+pacchi pacchetti ordini articoli paia prodotti scatole colli taglie codici moduli
+pedidos artículos articulos paquetes pares productos bultos tallas códigos
+commandes articles paires produits cartons tailles codes
+pakete bestellungen paar produkte kartons größen codes
+pakketten bestellingen artikelen producten dozen maten
+parcels orders packages pairs products sizes codes modules
 `))
+
+// viaChannels after "via" make it the preposition ("via email", "via SMS",
+// "via PayPal"), not the street type.
+var viaChannels = set(strings.Fields(`email e-mail mail sms chat whatsapp telefono phone telefon paypal corriere posta app web
+	internet amazon gls brt dhl ups sda dpd fedex tnt bonifico klarna satispay messenger telegram instagram facebook`))
 
 func (d *doc) capWord(k int) bool {
 	if !d.isWord(k) {
@@ -381,6 +392,9 @@ func (d *doc) scanAddresses() {
 			}
 		}
 		paseo := tk.kind == tWord && lw == "p" && k+2 < n && d.isPunct(k+1, '.') && d.lw(k+2) == "º" // "P.º de la Castellana"
+		if lw == "via" && k+1 < n && d.isWord(k+1) && (viaChannels[d.lw(k+1)] || d.toks[k+1].allUp && d.toks[k+1].letters <= 4) {
+			continue // "via email 2 volte", "via SMS 3 codici"
+		}
 		switch {
 		case start >= 0:
 		case tk.kind == tWord && (prefixTypes[lw] || paseo) && !tk.digit:
@@ -550,8 +564,8 @@ func (d *doc) scanAddresses() {
 		if d.toks[end].digit && end+1 < n && measureWords[d.lw(end+1)] && !d.toks[end+1].nl {
 			continue // "Marienplatz 8 Uhr": a time, not a house number
 		}
-		if d.toks[end].kind == tNum && end+2 < n && d.isPunct(end+1, ':') && !d.toks[end+1].sp && d.toks[end+2].kind == tNum && !d.toks[end+2].sp {
-			continue // "Corso Vittorio Emanuele 18:30": a time
+		if d.toks[end].kind == tNum && end+2 < n && (d.isPunct(end+1, ':') || d.isPunct(end+1, ',') && d.toks[end+2].e-d.toks[end+2].s == 2) && !d.toks[end+1].sp && d.toks[end+2].kind == tNum && !d.toks[end+2].sp {
+			continue // "Corso Vittorio Emanuele 18:30", "via PayPal 49,90": a time, a price
 		}
 		d.work++
 		start = d.unitBefore(start)
