@@ -392,6 +392,13 @@ func (s *Service) AddReadinessCheck(name string, check server.ReadinessCheck) {
 	s.admin.AddReadinessCheck(name, check)
 }
 
+// AddDependencyCheck reports, under name, something only part of the API
+// needs (a feed that some calls depend on): while it fails /readyz says
+// "degraded: <name>" and stays 200, so the rest keeps serving.
+func (s *Service) AddDependencyCheck(name string, check server.ReadinessCheck) {
+	s.admin.AddDependencyCheck(name, check)
+}
+
 // Go runs fn as a background task once the service serves. Its context ends
 // at shutdown, after the APIs have drained; tasks stop one at a time, the
 // last started first, and each is awaited. A task that fails before then

@@ -215,7 +215,7 @@ func TestIdentityJourney(t *testing.T) {
 	if r.code != http.StatusOK || len(res) != 2 || res[0]["value"] != "Alice Example" || res[1]["value"] != nil || itemReason(res[1]) != "UNKNOWN_TOKEN" {
 		t.Fatalf("own name and someone else's: %d %s", r.code, r.raw)
 	}
-	if r = detok(aal1, "self_service", aliceCard); r.code != http.StatusBadRequest || errorReason(r) != "STEP_UP_REQUIRED" || strings.Contains(r.raw, "4242424242424242") {
+	if r = detok(aal1, "self_service", aliceCard); r.code != http.StatusUnauthorized || errorReason(r) != "STEP_UP_REQUIRED" || strings.Contains(r.raw, "4242424242424242") {
 		t.Fatalf("own card at aal1: %d %s", r.code, r.raw)
 	}
 

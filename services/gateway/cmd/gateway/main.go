@@ -69,6 +69,7 @@ func register(ctx context.Context, s *service.Service) error {
 		return err
 	}
 	handler, err := gateway.New(ctx, backends, gateway.Options{
+		Meter:        s.Telemetry().Meter,
 		MaxBodyBytes: cfg.MaxBodyBytes, Auth: auth, Logger: s.Logger(), AuthAudit: authAudit,
 		TrustedProxies: cfg.TrustedProxies, AuthRatePerMinute: cfg.AuthRatePerMinute, AuthBurst: cfg.AuthBurst,
 		JWKS: func(ctx context.Context) ([]byte, time.Duration, error) {

@@ -109,5 +109,6 @@ func consentChecks(s *service.Service, cfg config.Config, pol *policy.Policy) (e
 	}
 	client := consentclient.New(consentv1.NewConsentServiceClient(conn), consentclient.Options{Logger: s.Logger()})
 	s.Go("consent-feed", client.Run)
+	s.AddDependencyCheck("consent-feed", client.Ready)
 	return client, nil
 }
