@@ -39,8 +39,8 @@ func (s *Service) SignUp(ctx context.Context, in SignUpInput) error {
 	if err := s.throttle(in.Origin); err != nil {
 		return err
 	}
-	if in.Tenant == "" {
-		return errs.E(errs.InvalidArgument, reasons.TenantRequired, "a customer signs up in a shop (tenant)")
+	if err := requireTenant(in.Tenant, "a customer's sign-up"); err != nil {
+		return err
 	}
 	email, err := emailaddr.Canonical(in.Email)
 	if err != nil {

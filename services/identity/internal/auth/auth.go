@@ -218,6 +218,15 @@ func hashSecret(s string) string {
 // ("") live in the vault's default tenant.
 func vaultTenant(tenant string) string { return tenant }
 
+// requireTenant refuses an empty tenant for a customer's sign-up or an
+// integrator: the empty tenant is staff's.
+func requireTenant(tenant, what string) error {
+	if tenant == "" {
+		return errs.E(errs.InvalidArgument, reasons.TenantRequired, "%s needs a shop (tenant)", what)
+	}
+	return nil
+}
+
 // loginKind is the kind of account a login in tenant is for: staff log in
 // without a tenant, customers with their shop's.
 func loginKind(tenant string) string {

@@ -53,6 +53,11 @@ func (s *Service) CreateClient(ctx context.Context, c Caller, in NewClient) (str
 	if err := s.requireAdmin(ctx, c); err != nil {
 		return "", "", err
 	}
+	// A client's tokens carry its tenant; one without a tenant would act
+	// as staff's (tenant "") in every service's tenant check.
+	if err := requireTenant(in.Tenant, "a client"); err != nil {
+		return "", "", err
+	}
 	cl := storage.Client{Tenant: in.Tenant, DisplayName: in.DisplayName, Scopes: slices.Clone(in.Scopes), Created: s.now()}
 	slices.Sort(cl.Scopes)
 	var secret string

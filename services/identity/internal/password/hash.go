@@ -231,6 +231,13 @@ func (s *Slot) Verify(password, stored string) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
+	if p.MemoryKiB > h.params.MemoryKiB || p.Threads > h.params.Threads || p.Time > 4*h.params.Time {
+		// A slot accounts for the configured memory (the pool's budget);
+		// a stored hash asking for more (decode alone allows up to 2 GiB)
+		// would overrun it. Parameters are only ever raised: a hash made
+		// under older, cheaper ones still verifies and is upgraded.
+		return Result{}, errs.E(errs.Internal, reasons.PasswordHashInvalid, "stored password hash asks for more than the configured cost")
+	}
 	pw, err := normalise(password)
 	if err != nil {
 		// Still pay for a hash: malformed input must not answer faster.

@@ -129,6 +129,31 @@ func TestTamperedHashesRefused(t *testing.T) {
 	}
 }
 
+// TestStoredHashCostBounded: a stored hash whose memory (or threads, or
+// time) is beyond what the hasher is configured for is refused without
+// being computed, while one made with cheaper parameters verifies (and
+// asks for a rehash). Fails without the cap in Slot.Verify.
+func TestStoredHashCostBounded(t *testing.T) {
+	cheap := newHasher(t, Options{Params: Minimum})
+	stored, err := cheap.Hash(context.Background(), "vivid otter lamp quartz ninety")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bigger := Params{MemoryKiB: Minimum.MemoryKiB * 2, Time: Minimum.Time, Threads: 1}
+	h := newHasher(t, Options{Params: bigger})
+	res, err := h.Verify(context.Background(), "vivid otter lamp quartz ninety", stored)
+	if err != nil || !res.OK || !res.Rehash {
+		t.Fatalf("a hash with cheaper parameters: %+v %v", res, err)
+	}
+	strong, err := newHasher(t, Options{Params: Params{MemoryKiB: bigger.MemoryKiB * 2, Time: 2, Threads: 1}}).Hash(context.Background(), "x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.Verify(context.Background(), "x", strong); errs.ReasonOf(err) != reasons.PasswordHashInvalid {
+		t.Fatalf("a stored hash asking for twice the configured memory: %v", err)
+	}
+}
+
 func TestPolicy(t *testing.T) {
 	p, err := NewPolicy()
 	if err != nil {
@@ -180,6 +205,46 @@ func TestPolicyFailsClosed(t *testing.T) {
 	p.strength = func(string, []string) zxcvbn.Result { panic("estimator broke") }
 	if err := p.Check("vivid otter lamp quartz ninety", false, nil); errs.ReasonOf(err) != reasons.PasswordCheckFailed {
 		t.Fatalf("a failing check passed the password: %v", err)
+	}
+}
+
+// TestStrengthInputBounded: zxcvbn sees at most StrengthInputMax
+// characters of a long password, and a long password with a guessable
+// prefix is refused. Fails if the whole input goes to zxcvbn.
+func TestStrengthInputBounded(t *testing.T) {
+	p, err := NewPolicy()
+	if err != nil {
+		t.Fatal(err)
+	}
+	real := p.strength
+	var longest int
+	p.strength = func(pw string, ctx []string) zxcvbn.Result {
+		longest = max(longest, len([]rune(pw)))
+		return real(pw, ctx)
+	}
+	long := strings.Repeat("vivid otter lamp quartz ninety ", 5)[:MaxLength]
+	if err := p.Check(long, false, nil); err != nil {
+		t.Fatalf("a long strong passphrase: %v", err)
+	}
+	if longest != StrengthInputMax {
+		t.Fatalf("zxcvbn was given %d characters; want %d", longest, StrengthInputMax)
+	}
+	weakPrefix := strings.Repeat("a", StrengthInputMax) + "k9#Tq2vLm8@Wz4!r"
+	if err := p.Check(weakPrefix, false, nil); errs.ReasonOf(err) != reasons.PasswordTooWeak {
+		t.Fatalf("a guessable 64-character prefix: %v", err)
+	}
+}
+
+// BenchmarkPolicyWorstCase is the strength check on the review's slowest
+// 128-character input (cut to StrengthInputMax by the policy).
+func BenchmarkPolicyWorstCase(b *testing.B) {
+	p, err := NewPolicy()
+	if err != nil {
+		b.Fatal(err)
+	}
+	pw := strings.Repeat("4@8(63!1|70$5+%2", 8)
+	for b.Loop() {
+		_ = p.Check(pw, false, []string{"alice@example.com", "shop"})
 	}
 }
 

@@ -42,7 +42,8 @@ const (
 	// EmailInvalid / PhoneInvalid: not an address or number the vault takes.
 	EmailInvalid = "EMAIL_INVALID"
 	PhoneInvalid = "PHONE_INVALID"
-	// TenantRequired: SignUp without a tenant (an empty tenant is staff's).
+	// TenantRequired: SignUp or CreateClient without a tenant (an empty
+	// tenant is staff's).
 	TenantRequired = "TENANT_REQUIRED"
 	// CodeInvalid: a verification, reset or password-set code that is
 	// unknown, used or expired.

@@ -257,6 +257,9 @@ func TestClientCredentials(t *testing.T) {
 	}
 	_, _, admin := h.enrolTOTP(h.login("", "admin@sotto.test", boot.GetInitialPassword()).GetAccessToken())
 	ctx := bearer(admin.GetAccessToken())
+	// A client acts for a tenant: without one it would be staff's.
+	_, err = h.gw().CreateClient(ctx, &identityv1.CreateClientRequest{DisplayName: "CRM", Scopes: []string{"conversation.write"}})
+	wantErr(t, err, codes.InvalidArgument, reasons.TenantRequired)
 	sec, err := h.gw().CreateClient(ctx, &identityv1.CreateClientRequest{DisplayName: "CRM", Scopes: []string{"conversation.write", "audit.read"}, Tenant: "shop"})
 	if err != nil || len(sec.GetClientSecret()) < 43 {
 		t.Fatalf("create: %v %v", sec, err)
@@ -289,7 +292,7 @@ func TestClientCredentials(t *testing.T) {
 		t.Fatalf("create with key: %v %v", kc, err)
 	}
 	privJWK, _ := json.Marshal(jose.JSONWebKey{Key: priv})
-	_, err = h.gw().CreateClient(ctx, &identityv1.CreateClientRequest{DisplayName: "Bad", Scopes: []string{"a.b"}, PublicJwk: string(privJWK)})
+	_, err = h.gw().CreateClient(ctx, &identityv1.CreateClientRequest{DisplayName: "Bad", Scopes: []string{"a.b"}, PublicJwk: string(privJWK), Tenant: "shop"})
 	wantErr(t, err, codes.InvalidArgument, reasons.PublicKeyInvalid)
 	assertion := func(key ed25519.PrivateKey, claims map[string]any) string {
 		s, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.EdDSA, Key: key}, (&jose.SignerOptions{}).WithType("JWT"))
