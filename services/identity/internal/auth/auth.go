@@ -123,6 +123,10 @@ type Deps struct {
 	// (TOTP or recovery code) is compared with an account's secret. Tests
 	// count evaluations with it.
 	OnSecondFactorCheck func()
+	// OnClientTokenSigning, if set, is called when a client token is about
+	// to be signed (inside its transaction). Tests race a revocation
+	// against it.
+	OnClientTokenSigning func()
 }
 
 // Service is the domain.

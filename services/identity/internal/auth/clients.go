@@ -213,6 +213,9 @@ func (s *Service) IssueClientToken(ctx context.Context, g ClientGrant) (ClientTo
 		if live, err = s.Store.LockLiveClient(ctx, tx, cl.ID); err != nil || !live {
 			return err
 		}
+		if s.OnClientTokenSigning != nil {
+			s.OnClientTokenSigning()
+		}
 		tok, claims, err = s.Tokens.IssueClaims(ctx, accesstoken.Claims{
 			Subject: cl.ID, Kind: accesstoken.KindClient, Tenant: cl.Tenant, SessionID: cl.ID,
 			AAL: accesstoken.AALNone, Scope: scope,

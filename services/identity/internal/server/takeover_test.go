@@ -16,11 +16,13 @@ import (
 
 	identityv1 "github.com/sottohq/sotto/gen/go/sotto/identity/v1"
 	"github.com/sottohq/sotto/pkg/auditclient"
+	"github.com/sottohq/sotto/pkg/store/storetest"
 	"github.com/sottohq/sotto/services/identity/internal/auth"
 	"github.com/sottohq/sotto/services/identity/internal/mfa"
 	"github.com/sottohq/sotto/services/identity/internal/notify"
 	"github.com/sottohq/sotto/services/identity/internal/reasons"
 	"github.com/sottohq/sotto/services/identity/internal/storage"
+	"github.com/sottohq/sotto/services/identity/migrations"
 )
 
 // Regression tests of the security review in issue 9: pre-account
@@ -459,4 +461,57 @@ func codeAt(t *testing.T, secret string, at time.Time) string {
 		t.Fatal(err)
 	}
 	return code
+}
+
+// TestClientTokenRacesRevoke (PostgreSQL): a revocation of a client that
+// arrives while one of its tokens is being signed waits for that
+// issuance to commit (and the revocation then refuses the token), instead
+// of committing in between. Fails without the client row lock in
+// IssueClientToken.
+func TestClientTokenRacesRevoke(t *testing.T) {
+	h := newHarness(t, storetest.Postgres(t, migrations.FS), options{})
+	boot, err := h.client("sotto-cli").BootstrapAdmin(context.Background(), &identityv1.BootstrapAdminRequest{Email: "admin@sotto.test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _, admin := h.enrolTOTP(h.login("", "admin@sotto.test", boot.GetInitialPassword()).GetAccessToken())
+	sec, err := h.gw().CreateClient(bearer(admin.GetAccessToken()), &identityv1.CreateClientRequest{DisplayName: "CRM", Scopes: []string{"audit.read"}, Tenant: "shop"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	signing, release := make(chan struct{}), make(chan struct{})
+	h.app.Domain.OnClientTokenSigning = func() {
+		close(signing)
+		<-release
+	}
+	granted := make(chan error, 1)
+	go func() {
+		_, err := h.gw().IssueClientToken(from("10.1.1.1"), &identityv1.IssueClientTokenRequest{GrantType: "client_credentials",
+			ClientId: sec.GetClientId(), ClientSecret: sec.GetClientSecret()})
+		granted <- err
+	}()
+	<-signing
+	revoked := make(chan error, 1)
+	go func() {
+		_, err := h.gw().RevokeClient(bearer(admin.GetAccessToken()), &identityv1.RevokeClientRequest{ClientId: sec.GetClientId()})
+		revoked <- err
+	}()
+	select {
+	case err := <-revoked:
+		close(release)
+		<-granted
+		t.Fatalf("the client was revoked (%v) while one of its tokens was being signed", err)
+	case <-time.After(500 * time.Millisecond): // a chance to overtake, not a timing assertion
+	}
+	close(release)
+	if err := <-granted; err != nil {
+		t.Fatalf("the issuance under way: %v", err)
+	}
+	if err := <-revoked; err != nil {
+		t.Fatalf("the revocation after it: %v", err)
+	}
+	h.app.Domain.OnClientTokenSigning = nil
+	_, err = h.gw().IssueClientToken(from("10.1.1.2"), &identityv1.IssueClientTokenRequest{GrantType: "client_credentials",
+		ClientId: sec.GetClientId(), ClientSecret: sec.GetClientSecret()})
+	wantErr(t, err, codes.Unauthenticated, reasons.ClientAuthFailed)
 }
