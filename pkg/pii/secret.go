@@ -189,7 +189,7 @@ func (d *doc) scanSecrets() {
 		d.work++
 		// A promo, order or postal word just before the cue (or after, for
 		// languages that put it there) makes it no secret.
-		if d.notSecret(k) {
+		if d.notSecret(k) || genericCodeWords[w] && !(k > 0 && d.cueOf(k-1)&(cueOTP|cuePassword) != 0) && d.promoEarlier(k) {
 			continue
 		}
 		// Find the value: the first token after fillers and punctuation.
@@ -859,6 +859,32 @@ func (d *doc) loginContext() bool {
 		}
 	}
 	return d.login > 0
+}
+
+// genericCodeWords say "code" and nothing more about it.
+var genericCodeWords = map[string]bool{"code": true, "codes": true, "code:": true, "código": true, "codigo": true, "códigos": true, "codice": true, "codici": true, "codigo:": true, "codice:": true}
+
+// promoEarlier reports a promo or discount word earlier in the sentence
+// of token k (within twelve words): "which promo should I use, the code
+// X7K2P9 or SPRING20?".
+func (d *doc) promoEarlier(k int) bool {
+	for j, words := k-1, 0; j >= 0 && words < 12; j-- {
+		tk := &d.toks[j]
+		if tk.kind == tPunct {
+			if c := d.text[tk.s]; c == '.' || c == '!' || c == '?' {
+				return false
+			}
+			continue
+		}
+		if d.cueOf(j)&cuePromo != 0 {
+			return true
+		}
+		if tk.nl {
+			return false
+		}
+		words++
+	}
+	return false
 }
 
 // inURL reports whether word token k is part of a URL or path
