@@ -929,7 +929,9 @@ func (d *doc) readName(j int, kind nameCueKind) (int, int, bool) {
 	if !tk.upper && kind == ncTitle {
 		return 0, 0, false
 	}
-	if lex.ambiguous[lw] && !tk.upper {
+	if lex.ambiguous[lw] && !tk.upper && !(kind == ncStrong && j+1 < len(d.toks) && !d.toks[j+1].nl && d.toks[j+1].info&wSurname != 0) {
+		// "nome e cognome: mario rossi": on a form a surname after it
+		// vouches for a lower-case name that is also a word or brand.
 		return 0, 0, false
 	}
 	if d.flags[j]&flagPlace != 0 {
