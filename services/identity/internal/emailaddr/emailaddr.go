@@ -24,6 +24,7 @@ package emailaddr
 
 import (
 	"strings"
+	"unicode/utf8"
 
 	"golang.org/x/net/idna"
 
@@ -47,7 +48,7 @@ func invalid() error {
 // Canonical returns the address's canonical ASCII form, or InvalidArgument
 // EMAIL_INVALID.
 func Canonical(addr string) (string, error) {
-	if addr == "" || len(addr) > 4*MaxLength {
+	if addr == "" || len(addr) > 4*MaxLength || !utf8.ValidString(addr) {
 		return "", invalid()
 	}
 	local, domain, ok := strings.Cut(addr, "@")
