@@ -7,6 +7,7 @@ import (
 
 	"github.com/jonboulle/clockwork"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
 
 	consentv1 "github.com/sottohq/sotto/gen/go/sotto/consent/v1"
@@ -195,4 +196,27 @@ func TestClientFailsClosed(t *testing.T) {
 	}
 	_, err = c.Check(ctx, "cus_1", "fraud_prevention")
 	wantErr(t, "legitimate interest without the service", err, codes.Unavailable, consentclient.ReasonUnavailable)
+}
+
+// TestOnlyProcessingServicesReadDecisions: decisions and the change feed
+// name subjects, so a workload of the trust domain that is not one of the
+// data processors is refused both (a dev-CA certificate for an unlisted
+// name read them before).
+func TestOnlyProcessingServicesReadDecisions(t *testing.T) {
+	h := sqlite(t)
+	intruder := h.client("intruder")
+	ctx := context.Background()
+	if _, err := intruder.Check(ctx, &consentv1.CheckRequest{Subject: "cus_1", PurposeId: "marketing"}); status.Code(err) != codes.PermissionDenied {
+		t.Fatalf("Check by an unlisted workload: %v, want PermissionDenied", err)
+	}
+	stream, err := intruder.WatchConsentChanges(ctx, &consentv1.WatchConsentChangesRequest{})
+	if err == nil {
+		_, err = stream.Recv()
+	}
+	if status.Code(err) != codes.PermissionDenied {
+		t.Fatalf("the change feed for an unlisted workload: %v, want PermissionDenied", err)
+	}
+	if _, err := h.client("tokenvault").Check(ctx, &consentv1.CheckRequest{Subject: "cus_1", PurposeId: "marketing"}); err != nil {
+		t.Fatalf("Check by tokenvault: %v", err)
+	}
 }

@@ -27,12 +27,19 @@ var Policy = authz.Policy{
 	consentv1.ConsentService_GetReceipt_FullMethodName:          {"gateway"},
 	// Receipt keys are public (they verify, they grant nothing).
 	consentv1.ConsentService_GetReceiptKeys_FullMethodName: {authz.AnyWorkload},
-	// Every service that processes customer data asks before it does, and
-	// follows the change feed to keep its cache current (pkg/consentclient).
-	consentv1.ConsentService_Check_FullMethodName:               {authz.AnyWorkload},
-	consentv1.ConsentService_BatchCheck_FullMethodName:          {authz.AnyWorkload},
-	consentv1.ConsentService_WatchConsentChanges_FullMethodName: {authz.AnyWorkload},
+	// The services that process customer data ask before they do, and
+	// follow the change feed to keep their cache current
+	// (pkg/consentclient). Decisions and the feed name subjects, so they are
+	// listed by name: a certificate of the trust domain is not enough. A new
+	// processing service adds itself here.
+	consentv1.ConsentService_Check_FullMethodName:               dataProcessors,
+	consentv1.ConsentService_BatchCheck_FullMethodName:          dataProcessors,
+	consentv1.ConsentService_WatchConsentChanges_FullMethodName: dataProcessors,
 }
+
+// dataProcessors are the workloads that check consent before processing:
+// tokenvault today, conversation and crmsync as the architecture plans them.
+var dataProcessors = []string{"tokenvault", "conversation", "crmsync"}
 
 var (
 	people           = []accesstoken.Kind{accesstoken.KindCustomer, accesstoken.KindStaff}
