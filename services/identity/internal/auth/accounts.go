@@ -523,8 +523,8 @@ func (s *Service) ResetPassword(ctx context.Context, code, next string, o Origin
 	if err != nil {
 		return errs.E(errs.Unauthenticated, reasons.CodeInvalid, "the code is not valid (unknown, used or expired)")
 	}
-	// The reset removes the account's factors (clearUnproven), so the new
-	// password must stand alone.
+	// A reset may remove the account's factors (a first verification:
+	// clearUnproven), so the new password must be able to stand alone.
 	if err := s.Policy.Check(next, false, []string{a.Tenant}); err != nil {
 		return err
 	}
@@ -543,13 +543,27 @@ func (s *Service) ResetPassword(ctx context.Context, code, next string, o Origin
 			return err
 		}
 		// The code came through the mailbox: the address is proved.
-		if _, err := s.Store.SetEmailVerified(ctx, tx, a.ID, now); err != nil {
+		first, err := s.Store.SetEmailVerified(ctx, tx, a.ID, now)
+		if err != nil {
 			return err
 		}
 		if err := s.Audit.Enqueue(ctx, tx, s.event(ctx, ActionPasswordReset, auditclient.Success, a.ID, ResourceAccount, a.ID, "")); err != nil {
 			return err
 		}
-		return s.clearUnproven(ctx, tx, a.ID, now)
+		if first {
+			// Nobody had proved the mailbox before: whatever was enrolled
+			// was enrolled by whoever signed up, maybe not its owner (a
+			// pre-registered account's planted passkey).
+			return s.clearUnproven(ctx, tx, a.ID, now)
+		}
+		// A verified account keeps its factors: a reset proves the mailbox,
+		// not the second factor, so someone who took over the mailbox still
+		// needs the factor for anything at aal2. Its sessions end.
+		ids, err := s.Store.RevokeAccountSessions(ctx, tx, a.ID, "", now)
+		if err != nil {
+			return err
+		}
+		return s.revoke(ctx, tx, storage.RevokedSession, ids, now)
 	})
 	if err == nil {
 		s.notify()

@@ -168,11 +168,13 @@ func TestPreHijackSurvivesPasswordReset(t *testing.T) {
 	}
 }
 
-// TestResetClearsFactorsOfAVerifiedAccount: a reset proves the mailbox,
-// not the factors (someone who once had the password may have added a
-// passkey): every reset clears them. Fails without clearUnproven in
-// ResetPassword.
-func TestResetClearsFactorsOfAVerifiedAccount(t *testing.T) {
+// TestResetKeepsFactorsOfAVerifiedAccount: on an account whose address was
+// already proved, a password reset ends every session but keeps the
+// factors, so whoever holds only the mailbox still needs the second factor
+// (the passkey still logs in; a pre-registered, unverified account is
+// TestPreHijackSurvivesPasswordReset's case). Fails if a reset clears
+// factors of verified accounts.
+func TestResetKeepsFactorsOfAVerifiedAccount(t *testing.T) {
 	h := sqlite(t, options{})
 	const email = "owner@example.com"
 	tok := h.signUp("shop", email)
@@ -187,17 +189,11 @@ func TestResetClearsFactorsOfAVerifiedAccount(t *testing.T) {
 		NewPassword: "another long passphrase for the owner"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := h.passwordless(pk, "shop"); err == nil {
-		t.Fatal("a passkey survived the password reset")
+	if _, err := h.passwordless(pk, "shop"); err != nil {
+		t.Fatalf("the owner's passkey after a reset of a verified account: %v", err)
 	}
-	for _, table := range []string{"factors", "recovery_codes", "webauthn_ceremonies"} {
-		if n := h.count(table); n != 0 {
-			t.Errorf("%d rows left in %s", n, table)
-		}
-	}
-	var handle []byte
-	if err := h.db.QueryRowContext(context.Background(), `SELECT webauthn_handle FROM accounts`).Scan(&handle); err != nil || handle != nil {
-		t.Errorf("WebAuthn handle after the reset: %x %v", handle, err)
+	if n := h.count("factors"); n == 0 {
+		t.Error("the reset removed the factors of a verified account")
 	}
 }
 
