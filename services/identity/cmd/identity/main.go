@@ -10,6 +10,7 @@ import (
 	tokenvaultv1 "github.com/sottohq/sotto/gen/go/sotto/tokenvault/v1"
 	"github.com/sottohq/sotto/pkg/service"
 	"github.com/sottohq/sotto/pkg/store"
+	"github.com/sottohq/sotto/pkg/suite"
 	"github.com/sottohq/sotto/services/identity/internal/app"
 	"github.com/sottohq/sotto/services/identity/internal/config"
 	"github.com/sottohq/sotto/services/identity/internal/notify"
@@ -61,7 +62,7 @@ func register(ctx context.Context, s *service.Service) error {
 	if _, err := s.EndUsersFrom(server.EndUsers, a.Keys, a.Feed); err != nil {
 		return err
 	}
-	gs, err := s.GRPC(server.Policy)
+	gs, err := s.GRPC(server.Policy(suite.MustLoad()))
 	if err != nil {
 		return err
 	}

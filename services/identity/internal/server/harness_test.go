@@ -29,6 +29,7 @@ import (
 	"github.com/sottohq/sotto/pkg/servertest"
 	"github.com/sottohq/sotto/pkg/store"
 	"github.com/sottohq/sotto/pkg/store/storetest"
+	"github.com/sottohq/sotto/pkg/suite"
 	"github.com/sottohq/sotto/services/identity/internal/app"
 	"github.com/sottohq/sotto/services/identity/internal/auth"
 	"github.com/sottohq/sotto/services/identity/internal/config"
@@ -149,7 +150,7 @@ func newHarness(t testing.TB, db *store.DB, opt options) *harness {
 		})
 	}
 	t.Cleanup(func() { cancel(); wg.Wait() })
-	srv, err := pkgserver.New(context.Background(), "identity", h.pki.Config(t, "identity"), server.Policy, servertest.Logger(),
+	srv, err := pkgserver.New(context.Background(), "identity", h.pki.Config(t, "identity"), server.Policy(suite.MustLoad()), servertest.Logger(),
 		pkgserver.WithInterceptors(authn.UnaryInterceptor(), authn.StreamInterceptor()))
 	if err != nil {
 		t.Fatal(err)

@@ -40,7 +40,7 @@ func TestStoreRevocationRefusedBeforeTheFeed(t *testing.T) {
 }
 
 // TestWatchRevocations: a new subscriber gets every revocation that may
-// still matter, then a heartbeat, then live ones; any workload may watch.
+// still matter, then a heartbeat, then live ones.
 func TestWatchRevocations(t *testing.T) {
 	h := sqlite(t, options{})
 	old := h.signUp("shop", "old@example.com")
@@ -49,7 +49,7 @@ func TestWatchRevocations(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	stream, err := h.client("conversation").WatchRevocations(ctx, &identityv1.WatchRevocationsRequest{})
+	stream, err := h.client("tokenvault").WatchRevocations(ctx, &identityv1.WatchRevocationsRequest{})
 	if err != nil {
 		t.Fatal(err)
 	}

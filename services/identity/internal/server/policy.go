@@ -1,51 +1,75 @@
 package server
 
 import (
+	"slices"
 	"time"
 
 	identityv1 "github.com/sottohq/sotto/gen/go/sotto/identity/v1"
 	"github.com/sottohq/sotto/pkg/accesstoken"
 	"github.com/sottohq/sotto/pkg/authz"
 	"github.com/sottohq/sotto/pkg/enduser"
+	"github.com/sottohq/sotto/pkg/suite"
 )
 
-// Policy says which workloads may call which RPCs. Anything not listed is
-// denied; pkg/service adds the health checks.
-var Policy = authz.Policy{
-	// People reach identity through the gateway's REST routes.
-	identityv1.IdentityService_SignUp_FullMethodName:                     {"gateway"},
-	identityv1.IdentityService_VerifyEmail_FullMethodName:                {"gateway"},
-	identityv1.IdentityService_Login_FullMethodName:                      {"gateway"},
-	identityv1.IdentityService_RefreshSession_FullMethodName:             {"gateway"},
-	identityv1.IdentityService_Logout_FullMethodName:                     {"gateway"},
-	identityv1.IdentityService_GetAccount_FullMethodName:                 {"gateway"},
-	identityv1.IdentityService_ChangePassword_FullMethodName:             {"gateway"},
-	identityv1.IdentityService_RequestPasswordReset_FullMethodName:       {"gateway"},
-	identityv1.IdentityService_ResetPassword_FullMethodName:              {"gateway"},
-	identityv1.IdentityService_DeleteAccount_FullMethodName:              {"gateway"},
-	identityv1.IdentityService_BeginTotpEnrollment_FullMethodName:        {"gateway"},
-	identityv1.IdentityService_ConfirmTotpEnrollment_FullMethodName:      {"gateway"},
-	identityv1.IdentityService_BeginWebAuthnRegistration_FullMethodName:  {"gateway"},
-	identityv1.IdentityService_FinishWebAuthnRegistration_FullMethodName: {"gateway"},
-	identityv1.IdentityService_ListFactors_FullMethodName:                {"gateway"},
-	identityv1.IdentityService_DeleteFactor_FullMethodName:               {"gateway"},
-	identityv1.IdentityService_RegenerateRecoveryCodes_FullMethodName:    {"gateway"},
-	identityv1.IdentityService_StepUp_FullMethodName:                     {"gateway"},
-	identityv1.IdentityService_BeginWebAuthnLogin_FullMethodName:         {"gateway"},
-	identityv1.IdentityService_FinishWebAuthnLogin_FullMethodName:        {"gateway"},
-	identityv1.IdentityService_ListSessions_FullMethodName:               {"gateway"},
-	identityv1.IdentityService_RevokeSession_FullMethodName:              {"gateway"},
-	identityv1.IdentityService_CreateStaffAccount_FullMethodName:         {"gateway"},
-	identityv1.IdentityService_CreateClient_FullMethodName:               {"gateway"},
-	identityv1.IdentityService_RevokeClient_FullMethodName:               {"gateway"},
-	// Integrators get their tokens through the edge.
-	identityv1.IdentityService_IssueClientToken_FullMethodName: {"gateway"},
-	// The first admin is the operator's, from the CLI (`sotto dev up`).
-	identityv1.IdentityService_BootstrapAdmin_FullMethodName: {"sotto-cli"},
-	// Every service verifies access tokens: keys and revocations are
-	// public to the trust domain (they grant nothing).
-	identityv1.IdentityService_GetJwks_FullMethodName:          {authz.AnyWorkload},
-	identityv1.IdentityService_WatchRevocations_FullMethodName: {authz.AnyWorkload},
+// Policy says which workloads of the suite m may call which RPCs. Anything
+// not listed is denied; pkg/service adds the health checks.
+func Policy(m suite.Manifest) authz.Policy {
+	return authz.Policy{
+		// People reach identity through the gateway's REST routes.
+		identityv1.IdentityService_SignUp_FullMethodName:                     {"gateway"},
+		identityv1.IdentityService_VerifyEmail_FullMethodName:                {"gateway"},
+		identityv1.IdentityService_Login_FullMethodName:                      {"gateway"},
+		identityv1.IdentityService_RefreshSession_FullMethodName:             {"gateway"},
+		identityv1.IdentityService_Logout_FullMethodName:                     {"gateway"},
+		identityv1.IdentityService_GetAccount_FullMethodName:                 {"gateway"},
+		identityv1.IdentityService_ChangePassword_FullMethodName:             {"gateway"},
+		identityv1.IdentityService_RequestPasswordReset_FullMethodName:       {"gateway"},
+		identityv1.IdentityService_ResetPassword_FullMethodName:              {"gateway"},
+		identityv1.IdentityService_DeleteAccount_FullMethodName:              {"gateway"},
+		identityv1.IdentityService_BeginTotpEnrollment_FullMethodName:        {"gateway"},
+		identityv1.IdentityService_ConfirmTotpEnrollment_FullMethodName:      {"gateway"},
+		identityv1.IdentityService_BeginWebAuthnRegistration_FullMethodName:  {"gateway"},
+		identityv1.IdentityService_FinishWebAuthnRegistration_FullMethodName: {"gateway"},
+		identityv1.IdentityService_ListFactors_FullMethodName:                {"gateway"},
+		identityv1.IdentityService_DeleteFactor_FullMethodName:               {"gateway"},
+		identityv1.IdentityService_RegenerateRecoveryCodes_FullMethodName:    {"gateway"},
+		identityv1.IdentityService_StepUp_FullMethodName:                     {"gateway"},
+		identityv1.IdentityService_BeginWebAuthnLogin_FullMethodName:         {"gateway"},
+		identityv1.IdentityService_FinishWebAuthnLogin_FullMethodName:        {"gateway"},
+		identityv1.IdentityService_ListSessions_FullMethodName:               {"gateway"},
+		identityv1.IdentityService_RevokeSession_FullMethodName:              {"gateway"},
+		identityv1.IdentityService_CreateStaffAccount_FullMethodName:         {"gateway"},
+		identityv1.IdentityService_CreateClient_FullMethodName:               {"gateway"},
+		identityv1.IdentityService_RevokeClient_FullMethodName:               {"gateway"},
+		// Integrators get their tokens through the edge.
+		identityv1.IdentityService_IssueClientToken_FullMethodName: {"gateway"},
+		// The first admin is the operator's, from the CLI (`sotto dev up`).
+		identityv1.IdentityService_BootstrapAdmin_FullMethodName: {"sotto-cli"},
+		// The signing keys are public (they verify, they grant nothing).
+		identityv1.IdentityService_GetJwks_FullMethodName: {authz.AnyWorkload},
+		// The revocation feed names sessions and, with them, when people log
+		// out: only the workloads that verify people read it, a certificate of
+		// the trust domain is not enough.
+		identityv1.IdentityService_WatchRevocations_FullMethodName: RevocationReaders(m),
+	}
+}
+
+// RevocationReaders lists the workloads of m that verify people's access
+// tokens and so follow the revocation feed: services marked end_users, the
+// services that call identity, and the HTTP edge. It is read from the
+// manifest rather than kept here so that a new service that verifies people
+// is allowed by its manifest entry alone.
+func RevocationReaders(m suite.Manifest) []string {
+	var out []string
+	for _, s := range m.Services {
+		if s.Name == "identity" {
+			continue // it reads its own feed in process
+		}
+		if s.EndUsers || s.API == suite.HTTP || slices.Contains(s.Calls, "identity") || slices.Contains(s.Follows, "identity") {
+			out = append(out, s.Name)
+		}
+	}
+	return out
 }
 
 // RecentAuth is how recent the authentication behind staff administration

@@ -1,7 +1,9 @@
 package server_test
 
 import (
+	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -13,10 +15,12 @@ import (
 	"github.com/sottohq/sotto/pkg/auditclient"
 	"github.com/sottohq/sotto/pkg/store"
 	"github.com/sottohq/sotto/pkg/store/storetest"
+	"github.com/sottohq/sotto/pkg/suite"
 	"github.com/sottohq/sotto/services/identity/internal/auth"
 	"github.com/sottohq/sotto/services/identity/internal/mfa"
 	"github.com/sottohq/sotto/services/identity/internal/notify"
 	"github.com/sottohq/sotto/services/identity/internal/reasons"
+	"github.com/sottohq/sotto/services/identity/internal/server"
 	"github.com/sottohq/sotto/services/identity/internal/throttle"
 	"github.com/sottohq/sotto/services/identity/migrations"
 )
@@ -328,5 +332,36 @@ func TestStepUpAndRecoveryCodes(t *testing.T) {
 	// recovery code.
 	if h.countAudited(auth.ActionStepUp, auditclient.Success) != 3 || h.countAudited(auth.ActionStepUp, auditclient.Denied) != 2 {
 		t.Fatal("step-ups not audited")
+	}
+}
+
+// TestRevocationFeedOnlyForVerifiers: the revocation feed is read by the
+// workloads that verify people (from the manifest), not by any certificate
+// of the trust domain (a dev-CA certificate for an unlisted name opened it
+// before); the signing keys stay public.
+func TestRevocationFeedOnlyForVerifiers(t *testing.T) {
+	h := sqlite(t, options{})
+	watch := func(as string) error {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		stream, err := h.client(as).WatchRevocations(ctx, &identityv1.WatchRevocationsRequest{})
+		if err == nil {
+			_, err = stream.Recv() // the heartbeat, or the refusal
+		}
+		return err
+	}
+	if err := watch("intruder"); grpcstatus.Code(err) != codes.PermissionDenied {
+		t.Fatalf("the feed for an unlisted workload: %v, want PermissionDenied", err)
+	}
+	for _, as := range []string{"tokenvault", "audit", "gateway", "consent"} {
+		if err := watch(as); err != nil {
+			t.Errorf("the feed for %s: %v", as, err)
+		}
+	}
+	if _, err := h.client("intruder").GetJwks(context.Background(), &identityv1.GetJwksRequest{}); err != nil {
+		t.Fatalf("GetJwks for any workload: %v", err)
+	}
+	if got := server.RevocationReaders(suite.MustLoad()); slices.Contains(got, "identity") || slices.Contains(got, "intruder") {
+		t.Fatalf("RevocationReaders = %v", got)
 	}
 }
