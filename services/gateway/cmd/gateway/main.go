@@ -82,7 +82,7 @@ func register(ctx context.Context, s *service.Service) error {
 	if err != nil {
 		return err
 	}
-	s.ServeHTTP("http", cfg.HTTPAddr, gateway.Instrument(handler, s.Telemetry()))
+	s.ServeHTTP("http", cfg.HTTPAddr, gateway.Instrument(handler, s.Telemetry(), cfg.HTTPAddr))
 	if cfg.GRPCAddr == config.GRPCOff {
 		return nil
 	}

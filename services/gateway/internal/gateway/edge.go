@@ -31,6 +31,9 @@ type edge struct {
 // cookie rules and the route's access rule.
 func (g *edge) middleware(next runtime.HandlerFunc) runtime.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request, params map[string]string) {
+		// API answers are personal (tokens, recovery codes, values, the
+		// account): no cache keeps them (RFC 6749 section 5.1 for tokens).
+		w.Header().Set("Cache-Control", "no-store")
 		route := routeOf(r)
 		if ri := infoOf(r.Context()); ri != nil {
 			ri.route = route

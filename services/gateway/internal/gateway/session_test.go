@@ -88,6 +88,9 @@ func TestBrowserSessionCookie(t *testing.T) {
 	if rec.Code != http.StatusOK {
 		t.Fatalf("login: %d %s", rec.Code, rec.Body)
 	}
+	if cc := rec.Header().Get("Cache-Control"); cc != "no-store" {
+		t.Fatalf("a token response with Cache-Control %q, want no-store", cc)
+	}
 	if strings.Contains(rec.Body.String(), "refresh-token-number-one") {
 		t.Fatalf("cookie-mode login body holds the refresh token: %s", rec.Body)
 	}
