@@ -155,7 +155,7 @@ func parseMarkup(body string) (Source, error) {
 		after := rest[i+2+valStart:]
 		j := strings.Index(after, "]]")
 		if j < 0 {
-			return src, fmt.Errorf("unclosed [[%s:", typ)
+			return src, fmt.Errorf("label of type %s is never closed with ]]", typ)
 		}
 		val := after[:j]
 		if err := lintValue(typ, val); err != nil {

@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"google.golang.org/grpc/metadata"
 
 	"github.com/sottohq/sotto/pkg/accesstoken"
 	"github.com/sottohq/sotto/pkg/authz"
@@ -129,11 +128,6 @@ func (p *people) token(t testing.TB, c accesstoken.Claims) string {
 	return tok
 }
 
-// as is a call context carrying tok, as the gateway forwards it.
-func as(tok string) context.Context {
-	return metadata.AppendToOutgoingContext(context.Background(), "authorization", "Bearer "+tok)
-}
-
 // revocationFeed is identity's WatchRevocations: the backlog, a heartbeat,
 // then each revocation as it comes.
 type revocationFeed struct {
@@ -143,16 +137,6 @@ type revocationFeed struct {
 }
 
 var _ enduser.RevocationSource = (*revocationFeed)(nil)
-
-func (f *revocationFeed) revoke(sid string) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	now := time.Now()
-	f.log = append(f.log, enduser.Revocation{Cursor: strconv.Itoa(len(f.log) + 1), SessionID: sid,
-		RevokeTime: now, ExpireTime: now.Add(accesstoken.DefaultLifetime)})
-	close(f.changed)
-	f.changed = make(chan struct{})
-}
 
 func (f *revocationFeed) Watch(ctx context.Context, cursor string, fn func(enduser.Revocation) error) error {
 	next, _ := strconv.Atoi(cursor)

@@ -471,15 +471,6 @@ func (r *recorder) all() []auditclient.Event {
 	return slices.Clone(r.events)
 }
 
-// reasons are the reasons of the recorded events.
-func (r *recorder) reasons() []string {
-	var out []string
-	for _, e := range r.all() {
-		out = append(out, e.Reason)
-	}
-	return out
-}
-
 // waitFor polls cond for up to ten seconds (the tests' bound for things
 // that happen in the background, not a measurement).
 func waitFor(t testing.TB, cond func() bool) {
