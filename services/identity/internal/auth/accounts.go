@@ -53,6 +53,11 @@ func (s *Service) SignUp(ctx context.Context, in SignUpInput) error {
 		return err
 	}
 	loginToken, err := s.Contacts.LookupEmail(ctx, vaultTenant(in.Tenant), in.Email, contacts.PurposeAuthentication)
+	if contacts.IsUnknownTenant(err) {
+		// Shops are public (their sign-up pages name them), so an unknown
+		// one is said plainly: it tells nothing about any address.
+		return errs.E(errs.InvalidArgument, reasons.TenantUnknown, "there is no such shop (tenant)")
+	}
 	if err != nil {
 		return err
 	}
@@ -213,13 +218,8 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (LoginResult, error)
 	if err != nil {
 		return LoginResult{}, err
 	}
-	loginToken, err := s.Contacts.LookupEmail(ctx, vaultTenant(in.Tenant), email, contacts.PurposeAuthentication)
+	loginToken, a, known, err := s.findLogin(ctx, kind, in.Tenant, email, contacts.PurposeAuthentication)
 	if err != nil {
-		return LoginResult{}, err
-	}
-	a, err := s.Store.AccountByLogin(ctx, s.Store.DB(), kind, in.Tenant, loginToken)
-	known := err == nil
-	if err != nil && !errs.Is(err, errs.NotFound) {
 		return LoginResult{}, err
 	}
 	slot, err := s.Hasher.Acquire(ctx)
@@ -447,13 +447,8 @@ func (s *Service) RequestPasswordReset(ctx context.Context, tenant, email, langu
 	if err != nil {
 		return err
 	}
-	loginToken, err := s.Contacts.LookupEmail(ctx, vaultTenant(tenant), email, contacts.PurposeAccountRecovery)
+	loginToken, a, known, err := s.findLogin(ctx, loginKind(tenant), tenant, email, contacts.PurposeAccountRecovery)
 	if err != nil {
-		return err
-	}
-	a, err := s.Store.AccountByLogin(ctx, s.Store.DB(), loginKind(tenant), tenant, loginToken)
-	known := err == nil
-	if err != nil && !errs.Is(err, errs.NotFound) {
 		return err
 	}
 	code, err := newSecret()
@@ -770,4 +765,29 @@ func (s *Service) BootstrapAdmin(ctx context.Context, email string) (string, str
 	}
 	s.Logger.Info("first admin created", slog.String("account_id", id))
 	return id, pw, nil
+}
+
+// findLogin finds the account of a canonical address in tenant: its login
+// name (the vault's deterministic token) and the account, if one exists. A
+// shop the vault does not serve has no accounts: it answers as an unknown
+// address does (known false), so login and reset requests answer an unknown
+// shop as they answer an unknown address, after the same work, instead of
+// an outage. Its login name is then a digest of the shop and address, a
+// stable key for the throttle's count of names a source tried.
+func (s *Service) findLogin(ctx context.Context, kind, tenant, email, purpose string) (string, storage.Account, bool, error) {
+	loginToken, err := s.Contacts.LookupEmail(ctx, vaultTenant(tenant), email, purpose)
+	if contacts.IsUnknownTenant(err) {
+		return "unknown-tenant:" + hashSecret(tenant+"\x00"+email), storage.Account{}, false, nil
+	}
+	if err != nil {
+		return "", storage.Account{}, false, err
+	}
+	a, err := s.Store.AccountByLogin(ctx, s.Store.DB(), kind, tenant, loginToken)
+	if errs.Is(err, errs.NotFound) {
+		return loginToken, storage.Account{}, false, nil
+	}
+	if err != nil {
+		return "", storage.Account{}, false, err
+	}
+	return loginToken, a, true, nil
 }

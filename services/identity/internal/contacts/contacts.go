@@ -20,6 +20,7 @@ package contacts
 import (
 	"context"
 
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
@@ -120,13 +121,25 @@ func (v *Vault) MaskEmail(ctx context.Context, token string) (string, error) {
 	return resp.GetResults()[0].GetMasked(), nil
 }
 
+// Reason and domain of the vault's answer for a tenant it does not serve
+// (services/tokenvault: NotFound UNKNOWN_TENANT).
+const (
+	vaultUnknownTenant = "UNKNOWN_TENANT"
+	vaultDomain        = "tokenvault." + errs.Domain
+)
+
 // vaultError maps the vault's answer to identity's: a value the vault finds
-// invalid is the client's (invalidReason); a refusal by the vault's policy
-// is identity's misconfiguration (Internal VAULT_REFUSED: fail closed, and
-// never mistaken for an answer about the address); anything else is
-// Unavailable.
+// invalid is the client's (invalidReason); a tenant the vault does not serve
+// is NotFound TENANT_UNKNOWN (the caller decides what a person is told); a
+// refusal by the vault's policy is identity's misconfiguration (Internal
+// VAULT_REFUSED: fail closed, and never mistaken for an answer about the
+// address); anything else is Unavailable.
 func vaultError(err error, invalidReason string) error {
 	switch status.Code(err) {
+	case codes.NotFound:
+		if vaultReason(err) == vaultUnknownTenant {
+			return errs.Wrap(err, errs.NotFound, reasons.TenantUnknown, "no such shop")
+		}
 	case codes.InvalidArgument:
 		return errs.Wrap(err, errs.InvalidArgument, invalidReason, "the value is not valid")
 	case codes.PermissionDenied:
@@ -136,3 +149,20 @@ func vaultError(err error, invalidReason string) error {
 	}
 	return errs.Wrap(err, errs.Unavailable, reasons.VaultUnavailable, "the token vault is unavailable")
 }
+
+// vaultReason is the reason of the vault's own ErrorInfo in err, or "". A
+// reason of another domain (one the vault passed on) is not the vault's
+// answer.
+func vaultReason(err error) string {
+	st, _ := status.FromError(err)
+	for _, d := range st.Details() {
+		if info, ok := d.(*errdetails.ErrorInfo); ok && info.GetDomain() == vaultDomain {
+			return info.GetReason()
+		}
+	}
+	return ""
+}
+
+// IsUnknownTenant reports whether err is the vault's answer for a tenant it
+// does not serve.
+func IsUnknownTenant(err error) bool { return errs.ReasonOf(err) == reasons.TenantUnknown }

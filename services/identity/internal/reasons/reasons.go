@@ -45,6 +45,11 @@ const (
 	// TenantRequired: SignUp or CreateClient without a tenant (an empty
 	// tenant is staff's).
 	TenantRequired = "TENANT_REQUIRED"
+	// TenantUnknown: SignUp in a shop the token vault does not serve (shops
+	// are public, so saying so tells nothing about anyone). Login and
+	// password-reset requests answer an unknown shop as they answer an
+	// unknown address, so it never reaches them.
+	TenantUnknown = "TENANT_UNKNOWN"
 	// CodeInvalid: a verification, reset or password-set code that is
 	// unknown, used or expired.
 	CodeInvalid = "CODE_INVALID"

@@ -365,3 +365,46 @@ func TestRevocationFeedOnlyForVerifiers(t *testing.T) {
 		t.Fatalf("RevocationReaders = %v", got)
 	}
 }
+
+// TestUnknownTenant: a shop the token vault does not serve (it answers
+// NotFound UNKNOWN_TENANT) is not an outage. Login answers it as an unknown
+// address (LOGIN_FAILED after the dummy hash), a reset request as an
+// unknown address (success, no message), and sign-up says InvalidArgument
+// TENANT_UNKNOWN (shops are public). Before, all three said Unavailable
+// VAULT_UNAVAILABLE.
+func TestUnknownTenant(t *testing.T) {
+	h := sqlite(t, options{})
+	h.signUp("shop", "known@example.com")
+	h.vault.Unserve("evilshop")
+	ctx := from("10.0.0.3")
+	_, errKnownShop := h.gw().Login(ctx, &identityv1.LoginRequest{Tenant: "shop", Email: "nobody@example.com", Password: strongPassword})
+	dummies := h.dummies.Load()
+	resp, err := h.gw().Login(ctx, &identityv1.LoginRequest{Tenant: "evilshop", Email: "x.y@example.org", Password: strongPassword})
+	if resp != nil {
+		t.Fatal("a login in an unknown shop returned tokens")
+	}
+	wantErr(t, err, codes.Unauthenticated, reasons.LoginFailed)
+	if grpcstatus.Convert(err).Message() != grpcstatus.Convert(errKnownShop).Message() {
+		t.Fatalf("messages differ: %q vs %q", grpcstatus.Convert(err).Message(), grpcstatus.Convert(errKnownShop).Message())
+	}
+	if h.dummies.Load() != dummies+1 {
+		t.Fatal("a login in an unknown shop computed no hash: it would answer faster")
+	}
+	audited := h.countAudited(auth.ActionResetRequest, auditclient.Denied)
+	if _, err := h.gw().RequestPasswordReset(ctx, &identityv1.RequestPasswordResetRequest{Tenant: "evilshop", Email: "x.y@example.org"}); err != nil {
+		t.Fatalf("reset request in an unknown shop: %v, want the unknown address's answer", err)
+	}
+	h.app.Domain.Wait()
+	if _, ok, _ := notify.Latest(h.mailbox, "x.y@example.org", notify.KindResetPassword); ok {
+		t.Fatal("a reset request in an unknown shop sent a code")
+	}
+	if got := h.countAudited(auth.ActionResetRequest, auditclient.Denied); got != audited+1 {
+		t.Fatalf("the unknown shop's reset request was audited %d times, want 1 like an unknown address", got-audited)
+	}
+	accounts := h.count("accounts")
+	_, err = h.gw().SignUp(ctx, &identityv1.SignUpRequest{Tenant: "evilshop", Email: "x.y@example.org", Password: strongPassword})
+	wantErr(t, err, codes.InvalidArgument, reasons.TenantUnknown)
+	if h.count("accounts") != accounts {
+		t.Fatal("an account in an unknown shop")
+	}
+}

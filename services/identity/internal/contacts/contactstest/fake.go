@@ -5,7 +5,8 @@
 // e-mail normalisation (trimmed, lower-cased, one '@'), deterministic
 // tokens equal per tenant and value, random tokens unique, a lookup that
 // answers the deterministic token whether or not it is stored, masked
-// views, and a deny-by-default lookup policy for identity's two purposes.
+// views, a deny-by-default lookup policy for identity's two purposes, and
+// the vault's answer for a tenant it does not serve (Unserve).
 package contactstest
 
 import (
@@ -24,6 +25,7 @@ import (
 
 	tokenvaultv1 "github.com/sottohq/sotto/gen/go/sotto/tokenvault/v1"
 	"github.com/sottohq/sotto/pkg/authz"
+	"github.com/sottohq/sotto/pkg/errs"
 	"github.com/sottohq/sotto/pkg/servertest"
 )
 
@@ -31,6 +33,8 @@ import (
 const (
 	vaultInvalidValue = "INVALID_VALUE"
 	vaultUnknownToken = "UNKNOWN_TOKEN"
+	// The call's error for a tenant the vault does not serve.
+	vaultUnknownTenant = "UNKNOWN_TENANT"
 )
 
 // Vault is the stand-in.
@@ -38,9 +42,10 @@ type Vault struct {
 	tokenvaultv1.UnimplementedTokenVaultServiceServer
 	key []byte
 
-	mu     sync.Mutex
-	values map[string]string // token → normalised value
-	subs   map[string]string // random token → subject
+	mu       sync.Mutex
+	values   map[string]string   // token → normalised value
+	subs     map[string]string   // random token → subject
+	unserved map[string]struct{} // tenants answered NotFound UNKNOWN_TENANT
 
 	// Down makes every call fail Unavailable.
 	Down atomic.Bool
@@ -59,7 +64,7 @@ func Start(t testing.TB, pki *servertest.PKI) (*Vault, tokenvaultv1.TokenVaultSe
 // Serve serves a Vault on loopback mTLS and returns it and its address.
 func Serve(t testing.TB, pki *servertest.PKI) (*Vault, string) {
 	t.Helper()
-	v := &Vault{key: make([]byte, 32), values: map[string]string{}, subs: map[string]string{}}
+	v := &Vault{key: make([]byte, 32), values: map[string]string{}, subs: map[string]string{}, unserved: map[string]struct{}{}}
 	if _, err := rand.Read(v.key); err != nil {
 		t.Fatal(err)
 	}
@@ -90,6 +95,25 @@ func normalise(t tokenvaultv1.DataType, v string) (string, bool) {
 	return v, true
 }
 
+// Unserve makes the vault answer calls for tenant as the real one answers
+// a tenant it is not configured for: NotFound UNKNOWN_TENANT in
+// tokenvault's error domain.
+func (v *Vault) Unserve(tenant string) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.unserved[tenant] = struct{}{}
+}
+
+func (v *Vault) tenantErr(tenant string) error {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if _, ok := v.unserved[tenant]; !ok {
+		return nil
+	}
+	st := errs.E(errs.NotFound, vaultUnknownTenant, "this vault does not serve that tenant").GRPCStatus()
+	return errs.InDomain(st, errs.ServiceDomain("tokenvault")).Err()
+}
+
 func (v *Vault) det(tenant string, t tokenvaultv1.DataType, norm string) string {
 	if tenant == "" {
 		tenant = "default"
@@ -103,6 +127,9 @@ func (v *Vault) det(tenant string, t tokenvaultv1.DataType, norm string) string 
 func (v *Vault) Tokenize(_ context.Context, req *tokenvaultv1.TokenizeRequest) (*tokenvaultv1.TokenizeResponse, error) {
 	if v.Down.Load() {
 		return nil, status.Error(codes.Unavailable, "down")
+	}
+	if err := v.tenantErr(req.GetTenant()); err != nil {
+		return nil, err
 	}
 	resp := &tokenvaultv1.TokenizeResponse{}
 	v.mu.Lock()
@@ -134,6 +161,9 @@ func (v *Vault) LookupToken(_ context.Context, req *tokenvaultv1.LookupTokenRequ
 	v.Lookups.Add(1)
 	if v.Down.Load() {
 		return nil, status.Error(codes.Unavailable, "down")
+	}
+	if err := v.tenantErr(req.GetTenant()); err != nil {
+		return nil, err
 	}
 	if req.GetDataType() != tokenvaultv1.DataType_DATA_TYPE_EMAIL ||
 		(req.GetPurpose() != "authentication" && req.GetPurpose() != "account_recovery") {
