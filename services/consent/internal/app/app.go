@@ -5,6 +5,7 @@ package app
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"os"
 	"time"
@@ -75,13 +76,23 @@ func New(ctx context.Context, d Deps) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The key of request-id digests, stable the same way; a separate
+	// derivation, so that it and the page-token key never coincide.
+	requestKey, err := d.Keys.HMAC(ctx, cfg.ReceiptKey, 1, []byte("sotto/consent/request-id"))
+	if err != nil {
+		return nil, err
+	}
+	if len(requestKey) < consent.MinRequestKeyLen {
+		return nil, fmt.Errorf("consent: the request-id key is %d bytes, want at least %d", len(requestKey), consent.MinRequestKeyLen)
+	}
 	st := storage.New(d.DB)
 	signer := receipt.NewSigner(d.Keys, cfg.ReceiptKey, receipt.Controller{
 		Name: cfg.ControllerName, Contact: cfg.ControllerContact, Address: cfg.ControllerAddress,
 		Email: cfg.ControllerEmail, Phone: cfg.ControllerPhone, URL: cfg.ControllerURL, PolicyURL: cfg.PolicyURL,
 		Jurisdiction: cfg.ControllerJurisdiction,
 	})
-	domain := consent.New(consent.Deps{Store: st, Audit: d.Audit, Events: d.Events, Receipts: signer, Logger: d.Logger, Now: d.Now})
+	domain := consent.New(consent.Deps{Store: st, Audit: d.Audit, Events: d.Events, Receipts: signer, Logger: d.Logger, Now: d.Now,
+		RequestKey: requestKey})
 	if err := domain.ApplyFile(ctx, file); err != nil {
 		return nil, err
 	}

@@ -8,7 +8,7 @@ import "time"
 type Config struct {
 	// ReceiptKey is the KeyManager key (ed25519) that signs consent
 	// receipts; its HMAC secret (a separate secret of the same key) keys the
-	// page tokens.
+	// page tokens and the digests of request ids (two derivations).
 	ReceiptKey string `env:"CONSENT_RECEIPT_KEY" envDefault:"consent-receipt"`
 	// CatalogueFile is the catalogue to apply at start; empty uses the
 	// built-in services/consent/catalogue.yaml.

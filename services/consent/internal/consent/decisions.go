@@ -113,9 +113,13 @@ func (s *Service) decide(ctx context.Context, d catalogue.Decision, in DecisionI
 		method = catalogue.MethodStaffOnBehalf
 	}
 	fp := fingerprint(d, subject, p.ID, notice, in.Channel, in.Jurisdiction)
+	digest, err := s.requestDigest(subject, in.RequestID)
+	if err != nil {
+		return Outcome{}, err
+	}
 	// A retry is answered before anything is signed; the insert in the
 	// transaction below is what settles a race between two retries.
-	if out, ok, err := s.replay(ctx, subject, in.RequestID, fp); ok || err != nil {
+	if out, ok, err := s.replay(ctx, subject, digest, fp); ok || err != nil {
 		return out, err
 	}
 	now := s.clock()
@@ -127,10 +131,10 @@ func (s *Service) decide(ctx context.Context, d catalogue.Decision, in DecisionI
 		rec.NoticeID, rec.NoticeVersion, rec.NoticeLanguage, rec.TextSHA256 = notice.ID, notice.Version, notice.Language, notice.TextSHA256
 	}
 	out, err := s.record(ctx, subject, []storage.Record{rec}, map[string]catalogue.Purpose{p.ID: p}, in.Jurisdiction,
-		&storage.Request{Subject: subject, RequestID: in.RequestID, Fingerprint: fp, Created: now})
+		&storage.Request{Subject: subject, Digest: digest, Fingerprint: fp, Created: now})
 	if errs.Is(err, errs.AlreadyExists) {
 		// Another request with the same id won the race.
-		if out, ok, err := s.replay(ctx, subject, in.RequestID, fp); ok || err != nil {
+		if out, ok, err := s.replay(ctx, subject, digest, fp); ok || err != nil {
 			return out, err
 		}
 	}
@@ -177,11 +181,11 @@ func fingerprint(d catalogue.Decision, subject, purpose string, n *NoticeRef, ch
 	return hex.EncodeToString(sum[:])
 }
 
-// replay answers a request id the subject used before: the first answer
-// for the same content, InvalidArgument REQUEST_ID_REUSED for other
-// content; ok is false when the id is new.
-func (s *Service) replay(ctx context.Context, subject, requestID, fp string) (Outcome, bool, error) {
-	req, err := s.store.RequestByID(ctx, s.store.DB(), subject, requestID)
+// replay answers a request id the subject used before (found by its
+// digest): the first answer for the same content, InvalidArgument
+// REQUEST_ID_REUSED for other content; ok is false when the id is new.
+func (s *Service) replay(ctx context.Context, subject, digest, fp string) (Outcome, bool, error) {
+	req, err := s.store.RequestByDigest(ctx, s.store.DB(), subject, digest)
 	if errs.Is(err, errs.NotFound) {
 		return Outcome{}, false, nil
 	}

@@ -47,6 +47,11 @@ type Deps struct {
 	Events   *events.Outbox
 	Receipts *receipt.Signer
 	Logger   *slog.Logger
+	// RequestKey keys the digests of request ids, the only form in which
+	// they are stored (at least MinRequestKeyLen bytes; app derives it from
+	// the receipt key's HMAC secret). Without it every grant and withdrawal
+	// fails.
+	RequestKey []byte
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
 }
@@ -59,6 +64,8 @@ type Service struct {
 	receipts *receipt.Signer
 	logger   *slog.Logger
 	now      func() time.Time
+
+	requestKey []byte
 }
 
 // New returns the service.
@@ -69,7 +76,8 @@ func New(d Deps) *Service {
 	if d.Logger == nil {
 		d.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Service{store: d.Store, audit: d.Audit, events: d.Events, receipts: d.Receipts, logger: d.Logger, now: d.Now}
+	return &Service{store: d.Store, audit: d.Audit, events: d.Events, receipts: d.Receipts, logger: d.Logger, now: d.Now,
+		requestKey: append([]byte(nil), d.RequestKey...)}
 }
 
 // now is the service's clock in UTC, to the microsecond the store keeps.

@@ -58,10 +58,13 @@ type Receipt struct {
 	Issued       time.Time
 }
 
-// Request is an idempotency key of a grant or withdrawal.
+// Request is an idempotency key of a grant or withdrawal. The client
+// chooses the request id and its pattern admits a card number or a name,
+// so only a keyed digest of it is stored (Digest, made by the domain).
 type Request struct {
-	Subject     string
-	RequestID   string
+	Subject string
+	// Digest is the hex HMAC-SHA256 of the request id (internal/consent).
+	Digest      string
 	Fingerprint string
 	ReceiptID   string
 	Created     time.Time
@@ -82,19 +85,22 @@ func scanRecord(sc interface{ Scan(...any) error }) (Record, error) {
 }
 
 // InsertRequest claims an idempotency key; a key the subject used before
-// is AlreadyExists (read it with RequestByID after the transaction).
+// is AlreadyExists (read it with RequestByDigest after the transaction).
 func (s *Store) InsertRequest(ctx context.Context, q Q, r Request) error {
-	_, err := q.ExecContext(ctx, `INSERT INTO consent_requests (subject, request_id, fingerprint, receipt_id, create_time)
-VALUES ($1, $2, $3, $4, $5)`, r.Subject, r.RequestID, r.Fingerprint, r.ReceiptID, us(r.Created))
+	if !validDigest(r.Digest) {
+		return errInternal("a request id is stored only as its digest")
+	}
+	_, err := q.ExecContext(ctx, `INSERT INTO consent_requests (subject, request_hmac, fingerprint, receipt_id, create_time)
+VALUES ($1, $2, $3, $4, $5)`, r.Subject, r.Digest, r.Fingerprint, r.ReceiptID, us(r.Created))
 	return store.MapError(err)
 }
 
-// RequestByID returns a subject's idempotency key, or NotFound.
-func (s *Store) RequestByID(ctx context.Context, q Q, subject, requestID string) (Request, error) {
-	r := Request{Subject: subject, RequestID: requestID}
+// RequestByDigest returns a subject's idempotency key, or NotFound.
+func (s *Store) RequestByDigest(ctx context.Context, q Q, subject, digest string) (Request, error) {
+	r := Request{Subject: subject, Digest: digest}
 	var created int64
 	err := q.QueryRowContext(ctx, `SELECT fingerprint, receipt_id, create_time FROM consent_requests
-WHERE subject = $1 AND request_id = $2`, subject, requestID).Scan(&r.Fingerprint, &r.ReceiptID, &created)
+WHERE subject = $1 AND request_hmac = $2`, subject, digest).Scan(&r.Fingerprint, &r.ReceiptID, &created)
 	r.Created = fromUS(created)
 	return r, store.MapError(err)
 }
@@ -117,6 +123,20 @@ WHERE excluded.record_time > consent_state.record_time
    OR (excluded.record_time = consent_state.record_time AND excluded.record_id > consent_state.record_id)`,
 		r.Subject, r.Purpose, int(r.Decision), int(r.Method), r.ID, us(r.Time))
 	return store.MapError(err)
+}
+
+// validDigest: 64 lower-case hex digits (an HMAC-SHA256). The check is the
+// store's last line against a caller passing the raw request id.
+func validDigest(d string) bool {
+	if len(d) != 64 {
+		return false
+	}
+	for _, c := range d {
+		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
 }
 
 func scanState(sc interface{ Scan(...any) error }) (State, error) {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -288,7 +289,18 @@ func testRecordPages(t *testing.T, s *storage.Store) {
 
 func testRequests(t *testing.T, s *storage.Store) {
 	ctx := context.Background()
-	r := storage.Request{Subject: "cus_1", RequestID: "req", Fingerprint: "fp", ReceiptID: "rc", Created: t0}
+	digest := strings.Repeat("ab", 32)
+	r := storage.Request{Subject: "cus_1", Digest: digest, Fingerprint: "fp", ReceiptID: "rc", Created: t0}
+	// The store takes only what has a digest's shape: a raw request id
+	// passed by mistake is refused, fail closed. (A client's id of 64
+	// lower-case hex digits has that shape; the domain digests it anyway.)
+	for _, raw := range []string{"req", "4111-1111-1111-1111", strings.Repeat("AB", 32), strings.Repeat("ab", 31), ""} {
+		bad := r
+		bad.Digest = raw
+		if err := s.InsertRequest(ctx, s.DB(), bad); errs.ReasonOf(err) != reasons.StoreInvariant {
+			t.Errorf("raw request id %q stored: %v", raw, err)
+		}
+	}
 	if err := s.InsertRequest(ctx, s.DB(), r); err != nil {
 		t.Fatal(err)
 	}
@@ -300,11 +312,11 @@ func testRequests(t *testing.T, s *storage.Store) {
 	if err := s.InsertRequest(ctx, s.DB(), r2); err != nil {
 		t.Fatalf("same id, other subject: %v", err)
 	}
-	got, err := s.RequestByID(ctx, s.DB(), "cus_1", "req")
+	got, err := s.RequestByDigest(ctx, s.DB(), "cus_1", digest)
 	if err != nil || got != r {
 		t.Fatalf("%+v %v", got, err)
 	}
-	if _, err := s.RequestByID(ctx, s.DB(), "cus_3", "req"); errs.KindOf(err) != errs.NotFound {
+	if _, err := s.RequestByDigest(ctx, s.DB(), "cus_3", digest); errs.KindOf(err) != errs.NotFound {
 		t.Fatalf("unknown: %v", err)
 	}
 }
@@ -337,7 +349,7 @@ func testRollback(t *testing.T, s *storage.Store) {
 	ctx := context.Background()
 	boom := errors.New("later step failed")
 	err := s.InTx(ctx, func(tx *sql.Tx) error {
-		if err := s.InsertRequest(ctx, tx, storage.Request{Subject: "cus_9", RequestID: "r", Fingerprint: "f", ReceiptID: "rc", Created: t0}); err != nil {
+		if err := s.InsertRequest(ctx, tx, storage.Request{Subject: "cus_9", Digest: strings.Repeat("cd", 32), Fingerprint: "f", ReceiptID: "rc", Created: t0}); err != nil {
 			return err
 		}
 		if err := s.InsertRecord(ctx, tx, rec("rb1", "cus_9", "marketing", catalogue.DecisionGranted, t0)); err != nil {
@@ -360,7 +372,7 @@ func testRollback(t *testing.T, s *storage.Store) {
 	if _, err := s.Receipt(ctx, s.DB(), "rc"); err == nil {
 		t.Error("receipt survived the rollback")
 	}
-	if _, err := s.RequestByID(ctx, s.DB(), "cus_9", "r"); err == nil {
+	if _, err := s.RequestByDigest(ctx, s.DB(), "cus_9", strings.Repeat("cd", 32)); err == nil {
 		t.Error("request id survived the rollback")
 	}
 }

@@ -1,0 +1,197 @@
+package server_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"io/fs"
+	"os"
+	"testing"
+
+	"github.com/pressly/goose/v3"
+	"google.golang.org/grpc/codes"
+
+	consentv1 "github.com/sottohq/sotto/gen/go/sotto/consent/v1"
+	"github.com/sottohq/sotto/pkg/store"
+	"github.com/sottohq/sotto/pkg/store/storetest"
+	"github.com/sottohq/sotto/services/consent/internal/reasons"
+	"github.com/sottohq/sotto/services/consent/migrations"
+)
+
+// canaryRequestID is a request id the pattern admits that carries personal
+// data (a name and a card number), unique to one test so that a match in
+// the stored bytes can only come from it.
+func canaryRequestID(t *testing.T) string {
+	t.Helper()
+	b := make([]byte, 6)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	return "QuentinBlake" + hex.EncodeToString(b) + "-4111111111111111"
+}
+
+// storedBytes returns what the database keeps on disk: SQLite's file and
+// WAL as they are (a fresh write may sit in either), or, after a
+// CHECKPOINT has written every dirty page, the files of every table, index
+// and TOAST relation of PostgreSQL's public schema (read with
+// pg_read_binary_file, which needs the superuser role the test server
+// gives). PostgreSQL's own WAL is out of the application's reach.
+func storedBytes(t *testing.T, db *store.DB) []byte {
+	t.Helper()
+	ctx := context.Background()
+	if db.Dialect == store.SQLite {
+		var seq int
+		var name, path string
+		if err := db.QueryRowContext(ctx, `PRAGMA database_list`).Scan(&seq, &name, &path); err != nil || path == "" {
+			t.Fatalf("database file: %q, %v", path, err)
+		}
+		var all []byte
+		for _, p := range []string{path, path + "-wal"} {
+			b, err := os.ReadFile(p)
+			if err != nil && !os.IsNotExist(err) {
+				t.Fatal(err)
+			}
+			all = append(all, b...)
+		}
+		return all
+	}
+	if _, err := db.ExecContext(ctx, `CHECKPOINT`); err != nil {
+		t.Fatalf("checkpoint (the test role must be a superuser): %v", err)
+	}
+	rows, err := db.QueryContext(ctx, `SELECT pg_relation_filepath(c.oid) FROM pg_class c
+JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind IN ('r', 'i', 't') AND n.nspname IN ('public', 'pg_toast') AND pg_relation_filepath(c.oid) IS NOT NULL`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var paths []string
+	for rows.Next() {
+		var p string
+		if err := rows.Scan(&p); err != nil {
+			t.Fatal(err)
+		}
+		paths = append(paths, p)
+	}
+	if err := rows.Close(); err != nil {
+		t.Fatal(err)
+	}
+	var all []byte
+	for _, p := range paths {
+		var b []byte
+		// A relation never written has no file yet.
+		if err := db.QueryRowContext(ctx, `SELECT pg_read_binary_file($1, 0, 104857600, true)`, p).Scan(&b); err != nil {
+			t.Fatalf("reading %s (the test role must be a superuser): %v", p, err)
+		}
+		all = append(all, b...)
+	}
+	return all
+}
+
+// mustHold fails t unless raw holds want: a scan that cannot find what is
+// there proves nothing by finding nothing.
+func mustHold(t *testing.T, raw []byte, what, want string) {
+	t.Helper()
+	if !bytes.Contains(raw, []byte(want)) {
+		t.Fatalf("the %s is not in the stored bytes: the scan is blind", what)
+	}
+}
+
+func mustNotHold(t *testing.T, raw []byte, what, secret string) {
+	t.Helper()
+	for _, piece := range []string{secret, "QuentinBlake", "4111111111111111"} {
+		if bytes.Contains(raw, []byte(piece)) {
+			t.Errorf("the %s (or its %q) is stored as the client sent it", what, piece)
+		}
+	}
+}
+
+// TestRequestIDsAreNotStored: the request ids of a grant, its retry, a
+// refused reuse and a withdrawal reach no byte of the database (SQLite's
+// file and WAL, PostgreSQL's relation files, indexes included), while
+// idempotency still works: the retry gets the first answer, the reuse for
+// other content is refused.
+func TestRequestIDsAreNotStored(t *testing.T) {
+	storetest.ForEachDialect(t, migrations.FS, func(t *testing.T, db *store.DB) {
+		h := newHarness(t, db)
+		ctx := h.customer("cus_canary")
+		grantID, withdrawID := canaryRequestID(t), canaryRequestID(t)
+		req := &consentv1.GrantConsentRequest{PurposeId: "marketing", Notice: shown(h.notice(t, "marketing"), "en"),
+			Channel: consentv1.Channel_CHANNEL_WEB, RequestId: grantID}
+		first := h.grant(t, ctx, req)
+		if again := h.grant(t, ctx, req); again.GetRecord().GetRecordId() != first.GetRecord().GetRecordId() {
+			t.Fatalf("the retry was not answered with the first record: %v", again.GetRecord())
+		}
+		other := &consentv1.GrantConsentRequest{PurposeId: "marketing", Notice: req.GetNotice(), Channel: consentv1.Channel_CHANNEL_MOBILE_APP, RequestId: grantID}
+		_, err := h.gw().GrantConsent(ctx, other)
+		wantErr(t, "request id reused", err, codes.InvalidArgument, reasons.RequestIDReused)
+		w, err := h.gw().WithdrawConsent(ctx, &consentv1.WithdrawConsentRequest{PurposeId: "marketing",
+			Channel: consentv1.Channel_CHANNEL_WEB, RequestId: withdrawID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := h.counts().requests; n != 2 {
+			t.Fatalf("%d request rows, want 2 (the grant and the withdrawal)", n)
+		}
+		raw := storedBytes(t, db)
+		mustHold(t, raw, "grant's record id", first.GetRecord().GetRecordId())
+		mustHold(t, raw, "withdrawal's record id", w.GetRecord().GetRecordId())
+		mustNotHold(t, raw, "grant's request id", grantID)
+		mustNotHold(t, raw, "withdrawal's request id", withdrawID)
+	})
+}
+
+// downToVersion1 migrates db back to the schema of the release that stored
+// raw request ids, keeping its rows.
+func downToVersion1(t *testing.T, db *store.DB) {
+	t.Helper()
+	dir, err := fs.Sub(migrations.FS, string(db.Dialect))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dialect := goose.DialectSQLite3
+	if db.Dialect == store.Postgres {
+		dialect = goose.DialectPostgres
+	}
+	p, err := goose.NewProvider(dialect, db.DB, dir, goose.WithDisableGlobalRegistry(true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.DownTo(context.Background(), 1); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestMigrationRemovesRawRequestIDs: a database of the previous release,
+// whose consent_requests rows carry raw request ids, holds none once
+// migrated (SQLite's file and WAL; PostgreSQL's table and index files, dead
+// tuples included), and the service then runs on it: the old id is new to
+// it, and a retry of it gets the first answer again.
+func TestMigrationRemovesRawRequestIDs(t *testing.T) {
+	storetest.ForEachDialect(t, migrations.FS, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		downToVersion1(t, db)
+		old := canaryRequestID(t)
+		// What the previous release stored with a grant.
+		if _, err := db.ExecContext(ctx, `INSERT INTO consent_requests (subject, request_id, fingerprint, receipt_id, create_time)
+VALUES ($1, $2, $3, $4, $5)`, "cus_old", old, "fp", "0193c0de-0000-7000-8000-000000000001", 1); err != nil {
+			t.Fatal(err)
+		}
+		mustHold(t, storedBytes(t, db), "old raw request id", old)
+
+		if err := db.Migrate(ctx, "", migrations.FS); err != nil {
+			t.Fatal(err)
+		}
+		mustNotHold(t, storedBytes(t, db), "old raw request id", old)
+
+		h := newHarness(t, db)
+		req := &consentv1.GrantConsentRequest{PurposeId: "marketing", Notice: shown(h.notice(t, "marketing"), "en"), RequestId: old}
+		first := h.grant(t, h.customer("cus_old"), req)
+		if again := h.grant(t, h.customer("cus_old"), req); again.GetRecord().GetRecordId() != first.GetRecord().GetRecordId() {
+			t.Fatalf("a retry after the migration was not answered with the first record: %v", again.GetRecord())
+		}
+		raw := storedBytes(t, db)
+		mustHold(t, raw, "record id", first.GetRecord().GetRecordId())
+		mustNotHold(t, raw, "request id", old)
+	})
+}
