@@ -7,10 +7,12 @@ import (
 
 	"github.com/sottohq/sotto/pkg/accesstoken"
 	"github.com/sottohq/sotto/pkg/auditclient"
+	"github.com/sottohq/sotto/pkg/errs"
 	"github.com/sottohq/sotto/pkg/events"
 	"github.com/sottohq/sotto/pkg/store/storetest"
 	"github.com/sottohq/sotto/services/consent/internal/catalogue"
 	"github.com/sottohq/sotto/services/consent/internal/consent"
+	"github.com/sottohq/sotto/services/consent/internal/reasons"
 	"github.com/sottohq/sotto/services/consent/internal/storage"
 	"github.com/sottohq/sotto/services/consent/migrations"
 )
@@ -103,6 +105,28 @@ func TestApplyFile(t *testing.T) {
 		got, err := st.Purpose(ctx, st.DB(), id)
 		if err != nil || got.RetentionDays != want.days || got.Revision != want.revision || got.Source != want.source {
 			t.Errorf("%s: %+v %v, want %+v", id, got, err, want)
+		}
+	}
+}
+
+// TestDecisionsNeedTheRequestKey: a service built without the key of
+// request-id digests refuses every decision (it never falls back to storing
+// the client's id as it is) and writes nothing.
+func TestDecisionsNeedTheRequestKey(t *testing.T) {
+	ctx := context.Background()
+	svc, st := service(t)
+	if err := svc.ApplyFile(ctx, file(1, p("alpha", catalogue.BasisConsent, 10))); err != nil {
+		t.Fatal(err)
+	}
+	customer := consent.Caller{Subject: "cus_1", Kind: accesstoken.KindCustomer, AuthTime: time.Now()}
+	_, err := svc.Withdraw(ctx, consent.DecisionInput{Caller: customer, Purpose: "alpha", Channel: catalogue.Channel(1), RequestID: "QuentinBlake-4111111111111111"})
+	if errs.KindOf(err) != errs.Internal || errs.ReasonOf(err) != reasons.RequestKeyMissing {
+		t.Fatalf("a decision without the request-id key: %v", err)
+	}
+	for _, table := range []string{"consent_requests", "consent_records"} {
+		var n int
+		if err := st.DB().QueryRowContext(ctx, `SELECT COUNT(*) FROM `+table).Scan(&n); err != nil || n != 0 {
+			t.Errorf("%s: %d rows, %v", table, n, err)
 		}
 	}
 }

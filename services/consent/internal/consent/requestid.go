@@ -27,7 +27,7 @@ const MinRequestKeyLen = sha256.Size
 // enough to search. A missing key fails closed.
 func (s *Service) requestDigest(subject, requestID string) (string, error) {
 	if len(s.requestKey) < MinRequestKeyLen {
-		return "", errs.E(errs.Internal, reasons.StoreInvariant, "the request-id key is not configured")
+		return "", errs.E(errs.Internal, reasons.RequestKeyMissing, "the request-id key is not configured")
 	}
 	m := hmac.New(sha256.New, s.requestKey)
 	var b []byte

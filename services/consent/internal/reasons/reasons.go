@@ -90,4 +90,7 @@ const (
 	StoreInvariant = "STORE_INVARIANT"
 	// RandomFailed: the system's random source failed.
 	RandomFailed = "RANDOM_FAILED"
+	// RequestKeyMissing: the key of request-id digests is not configured,
+	// so no decision can be recorded (a raw id is never stored instead).
+	RequestKeyMissing = "REQUEST_KEY_MISSING"
 )
