@@ -46,7 +46,11 @@ func register(ctx context.Context, s *service.Service) error {
 	if err != nil {
 		return err
 	}
-	mailbox, err := notify.NewMailbox(mailboxPath(cfg, db), nil)
+	mailKey, err := notify.MailboxKey(ctx, km, cfg.SecretsKey)
+	if err != nil {
+		return err
+	}
+	mailbox, err := notify.NewMailbox(mailboxPath(cfg, db), mailKey, nil)
 	if err != nil {
 		return err
 	}

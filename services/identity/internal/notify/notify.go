@@ -10,21 +10,25 @@
 // sign-up or a reset. Each line is:
 //
 //	{"time": "2026-11-30T12:00:00Z", "kind": "verify_email",
-//	 "account_id": "acc_...", "recipient_sha256": "<hex>",
+//	 "account_id": "acc_...", "recipient_hmac": "<hex>",
 //	 "recipient_masked": "j•••@e•••.com", "code": "...", "language": "en"}
 //
 // The code is in the file (that is what the file is for). The address is
-// not: a reader finds their message by the SHA-256 (hex) of the trimmed,
-// lower-cased address they typed, or by the masked form; identity itself
-// never stores either. A SHA-256 of an address is a pseudonym that anyone
-// holding a list of candidate addresses can match, so the file is a
-// development tool kept private to its owner, not a production mail log;
-// production plugs a Notifier that hands the message to a mail service and
-// keeps nothing.
+// not: a reader finds their message by recipient_hmac, the HMAC-SHA256
+// (hex) of the trimmed, lower-cased address under the mailbox key
+// (MailboxKey: derived from identity's secrets key in the KeyManager), by
+// the masked form, or by the account id. An unkeyed digest would let anyone
+// who obtains the file confirm a guessed address by hashing it; the keyed
+// one needs the key as well, which lives in the key service (the local
+// keyring under `sotto dev up`). The file is still a development tool kept
+// private to its owner, not a production mail log; production plugs a
+// Notifier that hands the message to a mail service and keeps nothing.
 package notify
 
 import (
+	"bytes"
 	"context"
+	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -36,6 +40,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/sottohq/sotto/pkg/errs"
+	"github.com/sottohq/sotto/pkg/keys"
 	"github.com/sottohq/sotto/services/identity/internal/reasons"
 )
 
@@ -74,7 +79,7 @@ type Entry struct {
 	Time            time.Time `json:"time"`
 	Kind            string    `json:"kind"`
 	AccountID       string    `json:"account_id"`
-	RecipientSHA256 string    `json:"recipient_sha256"`
+	RecipientHMAC   string    `json:"recipient_hmac"`
 	RecipientMasked string    `json:"recipient_masked"`
 	Code            string    `json:"code,omitempty"`
 	Language        string    `json:"language,omitempty"`
@@ -83,13 +88,36 @@ type Entry struct {
 // Mailbox is the dev Notifier: it appends Entries to a file.
 type Mailbox struct {
 	path string
+	key  []byte
 	now  func() time.Time
 	mu   sync.Mutex
 }
 
+// MailboxKeyContext is the message whose HMAC under version 1 of identity's
+// secrets key is the mailbox key (version 1, like identity's other derived
+// keys, so that a reader's lookups survive a rotation).
+const MailboxKeyContext = "sotto/identity/mailbox-recipient"
+
+// minKeyLen is the shortest mailbox key accepted: an HMAC-SHA256 output.
+const minKeyLen = sha256.Size
+
+// MailboxKey derives the mailbox key from the KeyManager key secretsKey
+// (an aes256-gcm96 key, created if missing, as app.New does: the mailbox is
+// made before the app).
+func MailboxKey(ctx context.Context, km keys.KeyManager, secretsKey string) ([]byte, error) {
+	if err := km.EnsureKey(ctx, secretsKey, keys.TypeAES256GCM); err != nil {
+		return nil, err
+	}
+	return km.HMAC(ctx, secretsKey, 1, []byte(MailboxKeyContext))
+}
+
 // NewMailbox appends to path, creating it (and its directory) private to
-// the owner.
-func NewMailbox(path string, now func() time.Time) (*Mailbox, error) {
+// the owner; recipients are keyed with key (MailboxKey). A missing or short
+// key is refused: the mailbox never falls back to an unkeyed digest.
+func NewMailbox(path string, key []byte, now func() time.Time) (*Mailbox, error) {
+	if len(key) < minKeyLen {
+		return nil, errs.E(errs.Internal, reasons.NotifyFailed, "the mailbox needs a key of at least %d bytes", minKeyLen)
+	}
 	if now == nil {
 		now = time.Now
 	}
@@ -103,14 +131,14 @@ func NewMailbox(path string, now func() time.Time) (*Mailbox, error) {
 	if err := f.Close(); err != nil {
 		return nil, err
 	}
-	return &Mailbox{path: path, now: now}, nil
+	return &Mailbox{path: path, key: bytes.Clone(key), now: now}, nil
 }
 
 // Notify implements Notifier.
 func (m *Mailbox) Notify(_ context.Context, msg Message) error {
 	line, err := json.Marshal(Entry{
 		Time: m.now().UTC().Truncate(time.Second), Kind: msg.Kind, AccountID: msg.AccountID,
-		RecipientSHA256: RecipientHash(msg.To), RecipientMasked: Mask(msg.To), Code: msg.Code, Language: msg.Language,
+		RecipientHMAC: RecipientMAC(m.key, msg.To), RecipientMasked: Mask(msg.To), Code: msg.Code, Language: msg.Language,
 	})
 	if err != nil {
 		return errs.Wrap(err, errs.Internal, reasons.NotifyFailed, "cannot write the message")
@@ -129,11 +157,12 @@ func (m *Mailbox) Notify(_ context.Context, msg Message) error {
 	return nil
 }
 
-// RecipientHash is the hex SHA-256 of the trimmed, lower-cased address: how
-// a reader of the mailbox finds their messages.
-func RecipientHash(address string) string {
-	sum := sha256.Sum256([]byte(strings.ToLower(strings.TrimSpace(address))))
-	return hex.EncodeToString(sum[:])
+// RecipientMAC is the hex HMAC-SHA256 of the trimmed, lower-cased address
+// under the mailbox key: how a reader holding the key finds their messages.
+func RecipientMAC(key []byte, address string) string {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte(strings.ToLower(strings.TrimSpace(address))))
+	return hex.EncodeToString(m.Sum(nil))
 }
 
 // Mask shows the first character of the local part and of the domain and
@@ -175,15 +204,16 @@ func Read(path string) ([]Entry, error) {
 	return out, nil
 }
 
-// Latest returns the newest entry of kind for address, or false.
-func Latest(path, address, kind string) (Entry, bool, error) {
+// Latest returns the newest entry of kind for address (keyed with the
+// mailbox key), or false.
+func Latest(path string, key []byte, address, kind string) (Entry, bool, error) {
 	entries, err := Read(path)
 	if err != nil {
 		return Entry{}, false, err
 	}
-	h := RecipientHash(address)
+	h := RecipientMAC(key, address)
 	for i := len(entries) - 1; i >= 0; i-- {
-		if e := entries[i]; e.Kind == kind && e.RecipientSHA256 == h {
+		if e := entries[i]; e.Kind == kind && hmac.Equal([]byte(e.RecipientHMAC), []byte(h)) {
 			return e, true, nil
 		}
 	}

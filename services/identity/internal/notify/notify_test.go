@@ -1,7 +1,10 @@
 package notify
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"os"
 	"path/filepath"
 	"strings"
@@ -9,12 +12,14 @@ import (
 	"time"
 )
 
-// TestMailboxHoldsNoAddress: a message is found by the hash of the address
-// and shows it masked; the file never holds the address and is private to
-// its owner.
+// TestMailboxHoldsNoAddress: a message is found by the keyed digest of the
+// address and shows it masked; the file never holds the address, nor an
+// unkeyed digest of it that a guess could confirm, and is private to its
+// owner.
 func TestMailboxHoldsNoAddress(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "state", "mailbox.jsonl")
-	m, err := NewMailbox(path, func() time.Time { return time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC) })
+	key := bytes.Repeat([]byte{7}, 32)
+	m, err := NewMailbox(path, key, func() time.Time { return time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC) })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -31,7 +36,8 @@ func TestMailboxHoldsNoAddress(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, s := range []string{"jane", "doe", "example.com", "other@"} {
+	unkeyed := sha256.Sum256([]byte("jane.doe@example.com"))
+	for _, s := range []string{"jane", "doe", "example.com", "other@", hex.EncodeToString(unkeyed[:])} {
 		if strings.Contains(strings.ToLower(string(raw)), s) {
 			t.Errorf("the mailbox contains %q", s)
 		}
@@ -39,12 +45,21 @@ func TestMailboxHoldsNoAddress(t *testing.T) {
 	if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Fatalf("mailbox mode %v (%v), want 0600", fi.Mode().Perm(), err)
 	}
-	e, ok, err := Latest(path, "JANE.DOE@example.com", KindVerifyEmail)
+	e, ok, err := Latest(path, key, "JANE.DOE@example.com", KindVerifyEmail)
 	if err != nil || !ok || e.Code != "code-1" || e.RecipientMasked != "j•••@e•••.com" || e.AccountID != "acc_1" || e.Language != "de" {
 		t.Fatalf("latest verify_email for Jane: %+v %v %v", e, ok, err)
 	}
-	if _, ok, _ := Latest(path, "nobody@example.com", KindVerifyEmail); ok {
+	if _, ok, _ := Latest(path, key, "nobody@example.com", KindVerifyEmail); ok {
 		t.Fatal("found a message for an address never written to")
+	}
+	// Without the key a guessed address confirms nothing.
+	if _, ok, _ := Latest(path, bytes.Repeat([]byte{8}, 32), "jane.doe@example.com", KindVerifyEmail); ok {
+		t.Fatal("another key found Jane's message")
+	}
+	for _, k := range [][]byte{nil, make([]byte, 16)} {
+		if _, err := NewMailbox(filepath.Join(t.TempDir(), "m.jsonl"), k, nil); err == nil {
+			t.Fatalf("a mailbox with a %d-byte key", len(k))
+		}
 	}
 	if got := Mask("not an address"); got != "•••" {
 		t.Fatalf("Mask = %q", got)

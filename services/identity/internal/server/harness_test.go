@@ -72,6 +72,7 @@ type harness struct {
 	app      *app.App
 	vault    *contactstest.Vault
 	mailbox  string
+	mailKey  []byte
 	clock    *clock
 	pwChecks atomic.Int64
 	dummies  atomic.Int64
@@ -108,7 +109,11 @@ func newHarness(t testing.TB, db *store.DB, opt options) *harness {
 	vault, vc := contactstest.Start(t, h.pki)
 	h.vault = vault
 	h.mailbox = filepath.Join(t.TempDir(), "mailbox.jsonl")
-	mb, err := notify.NewMailbox(h.mailbox, nil)
+	h.mailKey, err = notify.MailboxKey(ctx, km, cfg.SecretsKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mb, err := notify.NewMailbox(h.mailbox, h.mailKey, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -228,7 +233,7 @@ func (h *harness) login(tenant, email, pw string) *identityv1.Tokens {
 func (h *harness) mail(email, kind string) notify.Entry {
 	h.t.Helper()
 	h.app.Domain.Wait() // messages sent after a commit, in the background
-	e, ok, err := notify.Latest(h.mailbox, email, kind)
+	e, ok, err := notify.Latest(h.mailbox, h.mailKey, email, kind)
 	if err != nil || !ok {
 		h.t.Fatalf("no %s message for the address in the mailbox (%v)", kind, err)
 	}

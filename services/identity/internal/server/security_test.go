@@ -71,7 +71,7 @@ func TestNoEnumeration(t *testing.T) {
 		}
 	}
 	h.app.Domain.Wait()
-	if _, ok, _ := notify.Latest(h.mailbox, "nobody@example.com", notify.KindResetPassword); ok {
+	if _, ok, _ := notify.Latest(h.mailbox, h.mailKey, "nobody@example.com", notify.KindResetPassword); ok {
 		t.Fatal("an unknown address got a reset code")
 	}
 	h.mail("known@example.com", notify.KindResetPassword)
@@ -395,7 +395,7 @@ func TestUnknownTenant(t *testing.T) {
 		t.Fatalf("reset request in an unknown shop: %v, want the unknown address's answer", err)
 	}
 	h.app.Domain.Wait()
-	if _, ok, _ := notify.Latest(h.mailbox, "x.y@example.org", notify.KindResetPassword); ok {
+	if _, ok, _ := notify.Latest(h.mailbox, h.mailKey, "x.y@example.org", notify.KindResetPassword); ok {
 		t.Fatal("a reset request in an unknown shop sent a code")
 	}
 	if got := h.countAudited(auth.ActionResetRequest, auditclient.Denied); got != audited+1 {

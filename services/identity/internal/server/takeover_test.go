@@ -293,7 +293,7 @@ func TestLookalikeAddressGetsNoCode(t *testing.T) {
 		t.Fatalf("%d accounts; want 3 (the look-alike is its own)", h.count("accounts"))
 	}
 	// Its message goes to the canonical (Punycode) address.
-	if _, ok, _ := notify.Latest(h.mailbox, "alice@xn--gmail-bgd.com", notify.KindVerifyEmail); !ok {
+	if _, ok, _ := notify.Latest(h.mailbox, h.mailKey, "alice@xn--gmail-bgd.com", notify.KindVerifyEmail); !ok {
 		t.Fatal("the look-alike's verification did not go to its canonical address")
 	}
 }
