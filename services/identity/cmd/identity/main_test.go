@@ -11,9 +11,11 @@ import (
 	"google.golang.org/grpc/metadata"
 
 	identityv1 "github.com/sottohq/sotto/gen/go/sotto/identity/v1"
+	"github.com/sottohq/sotto/pkg/keys"
 	"github.com/sottohq/sotto/pkg/servertest"
 	"github.com/sottohq/sotto/pkg/service"
 	"github.com/sottohq/sotto/services/identity/internal/contacts/contactstest"
+	"github.com/sottohq/sotto/services/identity/internal/notify"
 )
 
 // TestServiceRuns starts identity as its main does (service.Run with
@@ -99,5 +101,18 @@ func TestServiceRuns(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "data", "identity-mailbox.jsonl")); err != nil {
 		t.Fatalf("mailbox: %v", err)
+	}
+	// A test outside identity finds its message as test/e2e does: the
+	// mailbox key from the keyring file, then the address's HMAC.
+	km, err := keys.NewLocal(filepath.Join(dir, "keyring.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mailKey, err := km.HMAC(context.Background(), "identity-secrets", 1, []byte("sotto/identity/mailbox-recipient"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, err := notify.Latest(filepath.Join(dir, "data", "identity-mailbox.jsonl"), mailKey, "jane@example.com", notify.KindVerifyEmail); !ok || err != nil {
+		t.Fatalf("the verification message by the keyring's mailbox key: %v %v", ok, err)
 	}
 }
