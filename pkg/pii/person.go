@@ -339,7 +339,10 @@ func (d *doc) scanPersons() {
 			}
 		}
 		// "Bill here again", "Luc ici", "Quique otra vez".
-		if d.toks[k].kind == tWord && d.sentenceStart(k) && k+1 < n && d.hereWord(k+1) {
+		// The word must look like a name: capitalised or a given name the
+		// lexicons know, and not a stop word ("nothing here", "all here").
+		if d.toks[k].kind == tWord && d.sentenceStart(k) && k+1 < n && d.hereWord(k+1) &&
+			(d.toks[k].upper || d.toks[k].info&wGiven != 0) && !d.e.lex.stop[d.lw(k)] {
 			if s, e, ok := d.readName(k, ncGreet); ok && e == k {
 				d.addName(s, e, 0.8, "person-here")
 				k = e
