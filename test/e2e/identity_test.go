@@ -3,6 +3,7 @@ package e2e
 import (
 	"bufio"
 	"context"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -78,13 +79,23 @@ func tokens(r restResult, field string) string {
 }
 
 // mailboxCode is the newest verification code identity wrote to the dev
-// mailbox for email (found by the SHA-256 of the address, which the file
-// holds instead of the address).
+// mailbox for email, found by the keyed HMAC of the address the file holds
+// instead of the address (the key derives from identity's secrets key in the
+// dev keyring, as a person with the state directory could derive it).
 func (s *suite) mailboxCode(email string) string {
 	t := s.t
 	t.Helper()
-	sum := sha256.Sum256([]byte(strings.ToLower(strings.TrimSpace(email))))
-	want := hex.EncodeToString(sum[:])
+	km, err := keys.NewLocal(filepath.Join(s.State, "keys", "identity.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := km.HMAC(context.Background(), "identity-secrets", 1, []byte("sotto/identity/mailbox-recipient"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mac := hmac.New(sha256.New, key)
+	mac.Write([]byte(strings.ToLower(strings.TrimSpace(email))))
+	want := hex.EncodeToString(mac.Sum(nil))
 	path := filepath.Join(s.State, "data", "identity-mailbox.jsonl")
 	f, err := os.Open(path)
 	if err != nil {
@@ -95,10 +106,10 @@ func (s *suite) mailboxCode(email string) string {
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		var e struct {
-			Kind, Code      string
-			RecipientSHA256 string `json:"recipient_sha256"`
+			Kind, Code    string
+			RecipientHMAC string `json:"recipient_hmac"`
 		}
-		if json.Unmarshal(sc.Bytes(), &e) == nil && e.Kind == "verify_email" && e.RecipientSHA256 == want {
+		if json.Unmarshal(sc.Bytes(), &e) == nil && e.Kind == "verify_email" && e.RecipientHMAC == want {
 			code = e.Code
 		}
 		if strings.Contains(sc.Text(), email) {

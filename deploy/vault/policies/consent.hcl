@@ -22,7 +22,8 @@ path "transit/keys/consent-receipt" {
   capabilities = ["read"]
 }
 
-# The page-token key: an HMAC under the receipt key's first version.
+# The page-token key and the request-id digest key: HMACs under the receipt
+# key's first version.
 path "transit/hmac/consent-receipt/sha2-256" {
   capabilities = ["update"]
 }
