@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	mathrand "math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -509,7 +510,22 @@ func waitUndegraded(ctx context.Context, url string, timeout time.Duration) erro
 	}
 }
 
+// freeAddr picks a loopback port that is free now, for a service started a
+// moment later. It draws from below the kernel's ephemeral range (32768 and
+// up on Linux): a port from that range (what ":0" gives) can be taken in
+// between as the source port of any outgoing connection, and with a dozen
+// listeners and their connections that happened.
 func freeAddr() (string, error) {
+	for range 50 {
+		port := 20000 + mathrand.IntN(12000)
+		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+		if err != nil {
+			continue
+		}
+		addr := l.Addr().String()
+		l.Close()
+		return addr, nil
+	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return "", err

@@ -112,13 +112,35 @@ func Start(t testing.TB, bin, state string, env ...string) *Suite {
 		}
 		select {
 		case <-s.done:
-			t.Fatalf("sotto dev up exited (%v):\n%s", s.err, s.out.String())
+			t.Fatalf("sotto dev up exited (%v):\n%s%s", s.err, s.out.String(), failedServiceLog(s.out.String()))
 		case <-time.After(200 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("sotto dev up did not come up:\n%s", s.out.String())
 		}
 	}
+}
+
+// failedServiceLog is the tail of the log dev up names when a service did
+// not start ("(see <path>)"), read before the test's temporary directory
+// is removed.
+func failedServiceLog(out string) string {
+	_, rest, ok := strings.Cut(out, "(see ")
+	if !ok {
+		return ""
+	}
+	path, _, ok := strings.Cut(rest, ")")
+	if !ok {
+		return ""
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return ""
+	}
+	if len(b) > 4096 {
+		b = b[len(b)-4096:]
+	}
+	return "\n--- tail of " + path + ":\n" + string(b)
 }
 
 // Stop sends Ctrl-C and waits for a clean exit; calling it again is a no-op.

@@ -26,6 +26,7 @@ import (
 	"github.com/sottohq/sotto/pkg/auditclient"
 	"github.com/sottohq/sotto/pkg/errs"
 	"github.com/sottohq/sotto/pkg/store/storetest"
+	sottosuite "github.com/sottohq/sotto/pkg/suite"
 	"github.com/sottohq/sotto/pkg/vaulttest"
 	"github.com/sottohq/sotto/test/devsuite"
 )
@@ -364,18 +365,23 @@ func TestSyncRecordFailsClosed(t *testing.T) {
 	}
 }
 
+// vaultEnv points every service of the manifest at Vault, each with a
+// token holding only its own deploy/vault policy (no shared token).
+func vaultEnv(t *testing.T, v *vaulttest.Server) []string {
+	env := []string{"SOTTO_VAULT_ADDR=" + v.Addr, "SOTTO_VAULT_TOKEN="}
+	for _, svc := range sottosuite.MustLoad().Services {
+		env = append(env, svc.EnvPrefix()+"VAULT_TOKEN="+v.ClientWithPolicies(t, svc.Name).Token())
+	}
+	return env
+}
+
 // TestProductionBackends runs the same binaries against a real Vault (Transit
 // for keys) and PostgreSQL, switched by configuration alone.
 func TestProductionBackends(t *testing.T) {
 	v := vaulttest.Start(t)
 	dsn := storetest.PostgresDSN(t)
 	// Each service gets a token with only its own deploy/vault policy.
-	s := startSuite(t, t.TempDir(),
-		"SOTTO_VAULT_ADDR="+v.Addr, "SOTTO_VAULT_TOKEN=",
-		"SOTTO_AUDIT_VAULT_TOKEN="+v.ClientWithPolicies(t, "audit").Token(),
-		"SOTTO_GATEWAY_VAULT_TOKEN="+v.ClientWithPolicies(t, "gateway").Token(),
-		"SOTTO_TOKENVAULT_VAULT_TOKEN="+v.ClientWithPolicies(t, "tokenvault").Token(),
-		"SOTTO_AUDIT_DB_DSN="+dsn)
+	s := startSuite(t, t.TempDir(), append(vaultEnv(t, v), "SOTTO_AUDIT_DB_DSN="+dsn)...)
 	ctx := context.Background()
 	e := auditclient.New(ctx, "identity.login", auditclient.Denied)
 	e.Subject, e.Reason = "cus_9", "MFA_REQUIRED"
@@ -393,8 +399,8 @@ func TestProductionBackends(t *testing.T) {
 	}
 	defer db.Close()
 	var n int
-	if err := db.QueryRow(`SELECT COUNT(*) FROM entries`).Scan(&n); err != nil || n != 1 {
-		t.Fatalf("entries in PostgreSQL: %d, %v", n, err)
+	if err := db.QueryRow(`SELECT COUNT(*) FROM entries WHERE event_id = $1`, e.ID).Scan(&n); err != nil || n != 1 {
+		t.Fatalf("the event's entries in PostgreSQL: %d, %v", n, err)
 	}
 	// And the checkpoint key lives in Vault Transit.
 	sec, err := v.Client.Logical().Read("transit/keys/audit-checkpoint")

@@ -21,11 +21,7 @@ import (
 func TestTokenvaultDuringVaultOutage(t *testing.T) {
 	v := vaulttest.Start(t)
 	state := t.TempDir()
-	s := startSuite(t, state,
-		"SOTTO_VAULT_ADDR="+v.Addr, "SOTTO_VAULT_TOKEN=",
-		"SOTTO_AUDIT_VAULT_TOKEN="+v.ClientWithPolicies(t, "audit").Token(),
-		"SOTTO_GATEWAY_VAULT_TOKEN="+v.ClientWithPolicies(t, "gateway").Token(),
-		"SOTTO_TOKENVAULT_VAULT_TOKEN="+v.ClientWithPolicies(t, "tokenvault").Token())
+	s := startSuite(t, state, vaultEnv(t, v)...)
 	ctx := context.Background()
 	conv := s.tokenvaultClient("conversation")
 	item := func(v string) []*tokenvaultv1.TokenizeItem {
