@@ -49,6 +49,9 @@ func (g *edge) middleware(next runtime.HandlerFunc) runtime.HandlerFunc {
 		if !ok {
 			return
 		}
+		if r, ok = oauthTokenRequest(w, r, route); !ok {
+			return
+		}
 		if r, ok = g.authorize(w, r, rule); !ok {
 			return
 		}
