@@ -458,21 +458,34 @@ func (s *Service) RequestPasswordReset(ctx context.Context, tenant, email, langu
 	now := s.now()
 	if !known {
 		s.failed(o, loginToken)
-		// The write the known path does, minus the code: an audit event
-		// without a subject (requests for unknown addresses are worth
-		// seeing anyway).
+		// The work the known path does, minus the code: the cap's count (for
+		// no account) and an audit event without a subject (requests for
+		// unknown addresses are worth seeing anyway).
 		return s.Store.InTx(ctx, func(tx *sql.Tx) error {
+			if _, err := s.Store.CountCodesSince(ctx, tx, "", storage.CodeResetPassword, now.Add(-time.Hour)); err != nil {
+				return err
+			}
 			return s.Audit.Enqueue(ctx, tx, s.event(ctx, ActionResetRequest, auditclient.Denied, "", ResourceAccount, "", reasons.AccountNotFound))
 		})
 	}
+	capped := false
 	err = s.Store.InTx(ctx, func(tx *sql.Tx) error {
+		n, err := s.Store.CountCodesSince(ctx, tx, a.ID, storage.CodeResetPassword, now.Add(-time.Hour))
+		if err != nil {
+			return err
+		}
+		if capped = n >= s.cfg.ResetMailsPerHour; capped {
+			// The same answer as a mailed code (the caller learns nothing),
+			// no code, no mail; the refusal is audited.
+			return s.Audit.Enqueue(ctx, tx, s.event(ctx, ActionResetRequest, auditclient.Denied, a.ID, ResourceAccount, a.ID, reasons.ResetMailsCapped))
+		}
 		if err := s.Store.InsertCode(ctx, tx, storage.Code{Hash: hashSecret(code), AccountID: a.ID, Purpose: storage.CodeResetPassword,
 			Expires: now.Add(s.cfg.ResetCodeLifetime), Created: now}); err != nil {
 			return err
 		}
 		return s.Audit.Enqueue(ctx, tx, s.event(ctx, ActionResetRequest, auditclient.Success, a.ID, ResourceAccount, a.ID, ""))
 	})
-	if err != nil {
+	if err != nil || capped {
 		return err
 	}
 	// To the canonical address the lookup used, never the typed one.

@@ -62,6 +62,10 @@ type Config struct {
 	VerifyCodeLifetime      time.Duration
 	ResetCodeLifetime       time.Duration
 	SetPasswordCodeLifetime time.Duration
+	// ResetMailsPerHour caps the reset codes mailed to one account in an
+	// hour, whatever the sources asking: a flood of requests from many
+	// addresses cannot fill one inbox.
+	ResetMailsPerHour int
 	// Login and MFA are the attempt schedules of passwords and of second
 	// factor codes, per account.
 	Login storage.Lockout
@@ -88,6 +92,7 @@ func DefaultConfig() Config {
 		VerifyCodeLifetime:      24 * time.Hour,
 		ResetCodeLifetime:       time.Hour,
 		SetPasswordCodeLifetime: 72 * time.Hour,
+		ResetMailsPerHour:       5,
 		Login:                   storage.Lockout{Free: 5, Cap: 100, Base: time.Second, Max: 15 * time.Minute},
 		MFA:                     storage.Lockout{Free: 5, Cap: 100, Base: time.Second, Max: 15 * time.Minute},
 		RecentAuth:              15 * time.Minute,

@@ -57,7 +57,7 @@ func BenchmarkWebAuthnLogin(b *testing.B) {
 	h, _ := NewUserHandle()
 	user := User{Handle: h, Label: "customer"}
 	auth := virtualwebauthn.NewAuthenticator()
-	vcred := virtualwebauthn.NewCredential(virtualwebauthn.KeyTypeEC2)
+	vcred := newEC2Credential()
 	reg, err := w.BeginRegistration(user, SecondFactor)
 	if err != nil {
 		b.Fatal(err)

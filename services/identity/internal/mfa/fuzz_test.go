@@ -67,7 +67,7 @@ func FuzzWebAuthnLoginResponse(f *testing.F) {
 	}
 	user := User{Handle: h, Label: "customer"}
 	auth := virtualwebauthn.NewAuthenticator()
-	vcred := virtualwebauthn.NewCredential(virtualwebauthn.KeyTypeEC2)
+	vcred := newEC2Credential()
 	reg, err := w.BeginRegistration(user, SecondFactor)
 	if err != nil {
 		f.Fatal(err)

@@ -86,7 +86,7 @@ func TestWebAuthnSecondFactorCeremony(t *testing.T) {
 	f := newWebAuthnFixture(t)
 	user := newTestUser(t)
 	auth := virtualwebauthn.NewAuthenticator()
-	vcred := virtualwebauthn.NewCredential(virtualwebauthn.KeyTypeEC2)
+	vcred := newEC2Credential()
 
 	ch, err := f.w.BeginRegistration(user, SecondFactor)
 	if err != nil {
@@ -159,7 +159,7 @@ func TestWebAuthnPasskeyCeremony(t *testing.T) {
 	f := newWebAuthnFixture(t)
 	user := newTestUser(t)
 	auth := virtualwebauthn.NewAuthenticatorWithOptions(virtualwebauthn.AuthenticatorOptions{UserHandle: user.Handle, BackupEligible: true, BackupState: true})
-	vcred := virtualwebauthn.NewCredential(virtualwebauthn.KeyTypeEC2)
+	vcred := newEC2Credential()
 	cred := f.register(t, user, Passkey, auth, vcred)
 	if cred.Kind != Passkey || !cred.BackupEligible || !cred.BackupState || !cred.UserVerified {
 		t.Fatalf("passkey credential = %+v", cred)
@@ -209,7 +209,7 @@ func TestWebAuthnPasskeyCeremony(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = f.w.FinishRegistration(user, reg.Ceremony, attest(t, reg, rp, noUV, virtualwebauthn.NewCredential(virtualwebauthn.KeyTypeEC2)))
+	_, err = f.w.FinishRegistration(user, reg.Ceremony, attest(t, reg, rp, noUV, newEC2Credential()))
 	wantErr(t, err, errs.Unauthenticated, ReasonWebAuthnVerificationFailed)
 	noUV.AddCredential(vcred)
 	ch2, err := f.w.BeginPasskeyLogin()
@@ -225,7 +225,7 @@ func TestWebAuthnWrongOriginOrRPRefused(t *testing.T) {
 	f := newWebAuthnFixture(t)
 	user := newTestUser(t)
 	auth := virtualwebauthn.NewAuthenticator()
-	vcred := virtualwebauthn.NewCredential(virtualwebauthn.KeyTypeEC2)
+	vcred := newEC2Credential()
 	for name, party := range map[string]virtualwebauthn.RelyingParty{
 		"origin":       {Name: "Sotto", ID: testRPID, Origin: "https://evil.test"},
 		"http origin":  {Name: "Sotto", ID: testRPID, Origin: "http://sotto.test"},
@@ -266,7 +266,7 @@ func TestWebAuthnChallengeBinding(t *testing.T) {
 	f := newWebAuthnFixture(t)
 	user := newTestUser(t)
 	auth := virtualwebauthn.NewAuthenticator()
-	vcred := virtualwebauthn.NewCredential(virtualwebauthn.KeyTypeEC2)
+	vcred := newEC2Credential()
 
 	first, err := f.w.BeginRegistration(user, SecondFactor)
 	if err != nil {
@@ -323,7 +323,7 @@ func TestWebAuthnOtherUsersCredentialRefused(t *testing.T) {
 	alice, bob := newTestUser(t), newTestUser(t)
 	aliceAuth := virtualwebauthn.NewAuthenticatorWithOptions(virtualwebauthn.AuthenticatorOptions{UserHandle: alice.Handle})
 	bobAuth := virtualwebauthn.NewAuthenticatorWithOptions(virtualwebauthn.AuthenticatorOptions{UserHandle: bob.Handle})
-	aliceCred := virtualwebauthn.NewCredential(virtualwebauthn.KeyTypeEC2)
+	aliceCred := newEC2Credential()
 	bobCred := virtualwebauthn.NewCredential(virtualwebauthn.KeyTypeRSA)
 	alice.Credentials = []Credential{f.register(t, alice, Passkey, aliceAuth, aliceCred)}
 	bob.Credentials = []Credential{f.register(t, bob, Passkey, bobAuth, bobCred)}
@@ -398,7 +398,7 @@ func TestWebAuthnSignCountRegressionRefused(t *testing.T) {
 	f := newWebAuthnFixture(t)
 	user := newTestUser(t)
 	auth := virtualwebauthn.NewAuthenticator()
-	vcred := virtualwebauthn.NewCredential(virtualwebauthn.KeyTypeEC2)
+	vcred := newEC2Credential()
 	vcred.Counter = 5
 	cred := f.register(t, user, SecondFactor, auth, vcred)
 	if cred.SignCount != 5 {
@@ -434,7 +434,7 @@ func TestWebAuthnCeremonyExpiresAndMustBeIntact(t *testing.T) {
 	f := newWebAuthnFixture(t)
 	user := newTestUser(t)
 	auth := virtualwebauthn.NewAuthenticator()
-	vcred := virtualwebauthn.NewCredential(virtualwebauthn.KeyTypeEC2)
+	vcred := newEC2Credential()
 
 	ch, err := f.w.BeginRegistration(user, SecondFactor)
 	if err != nil {
@@ -509,7 +509,7 @@ func TestWebAuthnCredentialRoundTrip(t *testing.T) {
 	f := newWebAuthnFixture(t)
 	user := newTestUser(t)
 	auth := virtualwebauthn.NewAuthenticatorWithOptions(virtualwebauthn.AuthenticatorOptions{UserHandle: user.Handle, BackupEligible: true})
-	vcred := virtualwebauthn.NewCredential(virtualwebauthn.KeyTypeEC2)
+	vcred := newEC2Credential()
 	cred := f.register(t, user, Passkey, auth, vcred)
 	cred.Transports = []string{"internal", "hybrid"}
 	b, err := MarshalCredential(cred)

@@ -161,4 +161,7 @@ const (
 	// Internal is recorded on the audit event of a failure that carried no
 	// reason of its own.
 	Internal = "INTERNAL"
+	// ResetMailsCapped is recorded (never answered) when an account got
+	// its hour's share of password-reset mails.
+	ResetMailsCapped = "RESET_MAILS_CAPPED"
 )

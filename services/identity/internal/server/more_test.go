@@ -373,7 +373,7 @@ func TestPasskey(t *testing.T) {
 		t.Fatal(err)
 	}
 	authn := virtualwebauthn.NewAuthenticatorWithOptions(virtualwebauthn.AuthenticatorOptions{UserHandle: []byte(opts.UserID)})
-	cred := virtualwebauthn.NewCredential(virtualwebauthn.KeyTypeEC2)
+	cred := newEC2Credential()
 	att := virtualwebauthn.CreateAttestationResponse(rp, authn, cred, *opts)
 	fin, err := h.gw().FinishWebAuthnRegistration(bearer(tok.GetAccessToken()), &identityv1.FinishWebAuthnRegistrationRequest{
 		CeremonyId: begin.GetCeremonyId(), CredentialJson: []byte(att)})

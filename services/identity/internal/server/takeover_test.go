@@ -50,7 +50,7 @@ func (h *harness) registerPasskey(access string) *passkey {
 	}
 	p := &passkey{
 		authn: virtualwebauthn.NewAuthenticatorWithOptions(virtualwebauthn.AuthenticatorOptions{UserHandle: []byte(opts.UserID)}),
-		cred:  virtualwebauthn.NewCredential(virtualwebauthn.KeyTypeEC2),
+		cred:  newEC2Credential(),
 	}
 	att := virtualwebauthn.CreateAttestationResponse(testRP, p.authn, p.cred, *opts)
 	if _, err := h.gw().FinishWebAuthnRegistration(bearer(access), &identityv1.FinishWebAuthnRegistrationRequest{
@@ -397,7 +397,9 @@ func (h *harness) countActiveFactors() int {
 // the log, no assertion on time). What is asserted: both paths leave one
 // audit event, and only the known one a code and a message.
 func TestResetRequestTiming(t *testing.T) {
-	h := sqlite(t, options{})
+	dcfg := auth.DefaultConfig()
+	dcfg.ResetMailsPerHour = 1000 // this test times the mailing path, not the cap
+	h := sqlite(t, options{domain: &dcfg})
 	h.signUp("shop", "known@example.com")
 	before := len(h.audited())
 	var known, unknown []time.Duration
@@ -510,4 +512,42 @@ func TestClientTokenRacesRevoke(t *testing.T) {
 	_, err = h.gw().IssueClientToken(from("10.1.1.2"), &identityv1.IssueClientTokenRequest{GrantType: "client_credentials",
 		ClientId: sec.GetClientId(), ClientSecret: sec.GetClientSecret()})
 	wantErr(t, err, codes.Unauthenticated, reasons.ClientAuthFailed)
+}
+
+// TestResetMailsCappedPerAccount: requests from many sources (each within
+// its own limit) mail one account at most ResetMailsPerHour codes an hour;
+// the others get the same answer, no code and no mail, and are audited as
+// refused; an hour later mail flows again.
+func TestResetMailsCappedPerAccount(t *testing.T) {
+	h := sqlite(t, options{})
+	h.signUp("shop", "inbox@example.com")
+	limit := auth.DefaultConfig().ResetMailsPerHour
+	for i := range limit + 4 {
+		if _, err := h.gw().RequestPasswordReset(from(fmt.Sprintf("10.2.%d.1", i)), &identityv1.RequestPasswordResetRequest{Tenant: "shop", Email: "inbox@example.com"}); err != nil {
+			t.Fatalf("request %d: %v (the answer must not change at the cap)", i, err)
+		}
+	}
+	if n := h.countCodes(storage.CodeResetPassword); n != limit {
+		t.Fatalf("%d reset codes for one account within an hour, want %d", n, limit)
+	}
+	capped := 0
+	for _, e := range h.audited() {
+		if e.GetAction() == string(auth.ActionResetRequest) && e.GetReason() == reasons.ResetMailsCapped {
+			capped++
+		}
+	}
+	if capped != 4 {
+		t.Errorf("%d capped requests audited, want 4", capped)
+	}
+	// An hour on (the codes' creation moved back; the domain clock cannot
+	// run ahead of the token clock).
+	if _, err := h.db.ExecContext(context.Background(), `UPDATE codes SET created_us = created_us - $1`, (time.Hour + time.Second).Microseconds()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.gw().RequestPasswordReset(from("10.2.99.1"), &identityv1.RequestPasswordResetRequest{Tenant: "shop", Email: "inbox@example.com"}); err != nil {
+		t.Fatal(err)
+	}
+	if n := h.countCodes(storage.CodeResetPassword); n != limit+1 {
+		t.Fatalf("%d reset codes after the hour, want %d", n, limit+1)
+	}
 }

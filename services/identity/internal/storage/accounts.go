@@ -368,6 +368,15 @@ func (s *Store) InsertCode(ctx context.Context, q Q, c Code) error {
 	return store.MapError(err)
 }
 
+// CountCodesSince counts the codes of purpose made for the account since
+// then (a cap on e-mails to one inbox).
+func (s *Store) CountCodesSince(ctx context.Context, q Q, accountID, purpose string, since time.Time) (int, error) {
+	var n int
+	err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM codes WHERE account_id = $1 AND purpose = $2 AND created_us >= $3`,
+		accountID, purpose, us(since)).Scan(&n)
+	return n, store.MapError(err)
+}
+
 // PeekCode returns the account of an unused, unexpired code without
 // spending it (to check a new password before the code is used up);
 // Unauthenticated CODE_INVALID otherwise.
