@@ -13,9 +13,7 @@ package storage
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"strings"
-	"time"
 
 	"github.com/sottohq/sotto/pkg/errs"
 	"github.com/sottohq/sotto/pkg/store"
@@ -23,11 +21,7 @@ import (
 )
 
 // Q is what the methods run their statements on: *sql.DB or *sql.Tx.
-type Q interface {
-	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
-}
+type Q = store.Q
 
 // Store is the consent service's storage.
 type Store struct {
@@ -45,20 +39,12 @@ func (s *Store) InTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	return s.db.InTx(ctx, fn)
 }
 
-// us is t in microseconds since the epoch.
-func us(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
-	}
-	return t.UnixMicro()
-}
-
-func fromUS(v int64) time.Time {
-	if v == 0 {
-		return time.Time{}
-	}
-	return time.UnixMicro(v).UTC()
-}
+// us and fromUS store times as microseconds since the epoch, the zero
+// time as 0 ("never").
+var (
+	us     = store.Micros
+	fromUS = store.FromMicros
+)
 
 func boolInt(b bool) int {
 	if b {
@@ -78,14 +64,8 @@ func splitList(s string) []string {
 	return strings.Fields(s)
 }
 
-// notFound maps sql.ErrNoRows to NotFound with reason; other errors go
-// through store.MapError.
-func notFound(err error, reason, what string) error {
-	if errors.Is(err, sql.ErrNoRows) {
-		return errs.Wrap(err, errs.NotFound, reason, "%s not found", what)
-	}
-	return store.MapError(err)
-}
+// notFound maps sql.ErrNoRows to NotFound with reason.
+var notFound = store.NotFound
 
 func errInternal(msg string) error {
 	return errs.E(errs.Internal, reasons.StoreInvariant, "%s", msg)

@@ -15,9 +15,7 @@ package storage
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"strings"
-	"time"
 
 	"github.com/sottohq/sotto/pkg/errs"
 	"github.com/sottohq/sotto/pkg/store"
@@ -25,11 +23,7 @@ import (
 )
 
 // Q is what the methods run their statements on: *sql.DB or *sql.Tx.
-type Q interface {
-	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
-}
+type Q = store.Q
 
 // Store is identity's storage.
 type Store struct {
@@ -47,21 +41,12 @@ func (s *Store) InTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	return s.db.InTx(ctx, fn)
 }
 
-// us is t in microseconds since the epoch; the zero time is 0 ("never").
-func us(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
-	}
-	return t.UnixMicro()
-}
-
-// fromUS reverses us.
-func fromUS(v int64) time.Time {
-	if v == 0 {
-		return time.Time{}
-	}
-	return time.UnixMicro(v).UTC()
-}
+// us and fromUS store times as microseconds since the epoch, the zero
+// time as 0 ("never").
+var (
+	us     = store.Micros
+	fromUS = store.FromMicros
+)
 
 func boolInt(b bool) int {
 	if b {
@@ -70,26 +55,11 @@ func boolInt(b bool) int {
 	return 0
 }
 
-// notFound maps sql.ErrNoRows to NotFound with reason; other errors through
-// store.MapError.
-func notFound(err error, reason, what string) error {
-	if errors.Is(err, sql.ErrNoRows) {
-		return errs.Wrap(err, errs.NotFound, reason, "%s not found", what)
-	}
-	return store.MapError(err)
-}
+// notFound maps sql.ErrNoRows to NotFound with reason.
+var notFound = store.NotFound
 
-// affected reports whether res changed at least one row.
-func affected(res sql.Result, err error) (bool, error) {
-	if err != nil {
-		return false, store.MapError(err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return false, store.MapError(err)
-	}
-	return n > 0, nil
-}
+// affected reports whether an Exec changed at least one row.
+var affected = store.Affected
 
 // joinList and splitList store short lists of identifiers (roles, amr,
 // scopes) as one space-separated column: none of their values has a space.
