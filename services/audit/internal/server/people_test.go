@@ -2,13 +2,13 @@ package server_test
 
 import (
 	"context"
-	"path/filepath"
 	"strconv"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/sottohq/sotto/pkg/accesstoken"
+	"github.com/sottohq/sotto/pkg/accesstoken/accesstokentest"
 	"github.com/sottohq/sotto/pkg/authz"
 	"github.com/sottohq/sotto/pkg/enduser"
 	"github.com/sottohq/sotto/pkg/keys"
@@ -34,25 +34,8 @@ type people struct {
 func newPeople(t testing.TB, policy enduser.Policy) *people {
 	t.Helper()
 	ctx := context.Background()
-	km, err := keys.NewLocal(filepath.Join(t.TempDir(), "identity-keyring.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := km.EnsureKey(ctx, accesstoken.KeyName, keys.TypeEd25519); err != nil {
-		t.Fatal(err)
-	}
-	iss, err := accesstoken.NewIssuer(km, accesstoken.KeyName, identityIssuer)
-	if err != nil {
-		t.Fatal(err)
-	}
-	jwks, err := iss.JWKS(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	set, err := accesstoken.ParseJWKS(jwks)
-	if err != nil {
-		t.Fatal(err)
-	}
+	id := accesstokentest.New(t, identityIssuer)
+	km, iss, set := id.Keyring, id.Issuer, id.Keys
 	verifier, err := accesstoken.NewVerifier(set, identityIssuer)
 	if err != nil {
 		t.Fatal(err)

@@ -17,6 +17,7 @@ import (
 	auditv1 "github.com/sottohq/sotto/gen/go/sotto/audit/v1"
 	consentv1 "github.com/sottohq/sotto/gen/go/sotto/consent/v1"
 	"github.com/sottohq/sotto/pkg/accesstoken"
+	"github.com/sottohq/sotto/pkg/accesstoken/accesstokentest"
 	"github.com/sottohq/sotto/pkg/auditclient"
 	"github.com/sottohq/sotto/pkg/enduser"
 	"github.com/sottohq/sotto/pkg/events"
@@ -43,26 +44,8 @@ var issuerName = "spiffe://" + servertest.TrustDomain + "/identity"
 
 func newTokens(t testing.TB) *tokens {
 	t.Helper()
-	ctx := context.Background()
-	km, err := keys.NewLocal(filepath.Join(t.TempDir(), "identity-keyring.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := km.EnsureKey(ctx, accesstoken.KeyName, keys.TypeEd25519); err != nil {
-		t.Fatal(err)
-	}
-	iss, err := accesstoken.NewIssuer(km, accesstoken.KeyName, issuerName)
-	if err != nil {
-		t.Fatal(err)
-	}
-	jwks, err := iss.JWKS(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	set, err := accesstoken.ParseJWKS(jwks)
-	if err != nil {
-		t.Fatal(err)
-	}
+	id := accesstokentest.New(t, issuerName)
+	iss, set := id.Issuer, id.Keys
 	return &tokens{issuer: iss, keys: set}
 }
 
