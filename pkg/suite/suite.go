@@ -42,9 +42,19 @@ type Service struct {
 	// service they call, call it): it gets their addresses, without a
 	// start-order edge, and fails closed for what needs them until it
 	// reaches them (tokenvault follows consent's change feed).
-	Follows     []string          `yaml:"follows"`
+	Follows []string `yaml:"follows"`
+	// Privacy: the service holds personal data and serves the data-subject
+	// request participant protocol (sotto.privacy.v1), which only the
+	// orchestrator (PrivacyOrchestrator) calls: it must call or follow
+	// every participant but itself.
+	Privacy     bool              `yaml:"privacy"`
 	TransitKeys map[string]string `yaml:"transit_keys"`
 }
+
+// PrivacyOrchestrator is the service that carries out data-subject requests
+// by calling every privacy participant (ADR 0013).
+const PrivacyOrchestrator = "consent"
+
 
 // EnvPrefix is the prefix of the settings that name this service in another
 // service's environment: SOTTO_<NAME>_ (dashes become underscores).
@@ -126,10 +136,44 @@ func Parse(b []byte) (Manifest, error) {
 			}
 		}
 	}
+	if err := m.checkPrivacy(); err != nil {
+		return Manifest{}, err
+	}
 	if _, err := m.StartOrder(); err != nil {
 		return Manifest{}, err
 	}
 	return m, nil
+}
+
+// checkPrivacy: a data-subject request must reach every participant, so the
+// orchestrator must be able to dial each one.
+func (m Manifest) checkPrivacy() error {
+	participants := m.PrivacyParticipants()
+	if len(participants) == 0 {
+		return nil
+	}
+	orch, ok := m.Service(PrivacyOrchestrator)
+	if !ok || !orch.Privacy {
+		return fmt.Errorf("services.yaml: privacy participants need a service named %s that is one too", PrivacyOrchestrator)
+	}
+	for _, p := range participants {
+		if p != orch.Name && !slices.Contains(orch.Calls, p) && !slices.Contains(orch.Follows, p) {
+			return fmt.Errorf("services.yaml: %s is a privacy participant, so %s must call or follow it", p, orch.Name)
+		}
+	}
+	return nil
+}
+
+// PrivacyParticipants lists the services that serve sotto.privacy.v1, in
+// manifest order.
+func (m Manifest) PrivacyParticipants() []string {
+	var out []string
+	for _, s := range m.Services {
+		if s.Privacy {
+			out = append(out, s.Name)
+		}
+	}
+	return out
 }
 
 // Service returns the named service.

@@ -223,3 +223,32 @@ func TestFollowsIsNoStartOrderEdge(t *testing.T) {
 		t.Error("tokenvault does not follow consent")
 	}
 }
+
+// TestPrivacyParticipantsAreReachable: a data-subject request must reach
+// every participant, so the orchestrator must call or follow each one, and
+// be one itself.
+func TestPrivacyParticipantsAreReachable(t *testing.T) {
+	base := `services:
+  - name: audit
+    api: grpc
+    privacy: true
+  - name: consent
+    api: grpc
+    %s
+`
+	if _, err := suite.Parse([]byte(fmt.Sprintf(base, "privacy: true\n    calls: [audit]"))); err != nil {
+		t.Errorf("consent calls its only participant: %v", err)
+	}
+	if _, err := suite.Parse([]byte(fmt.Sprintf(base, "privacy: true\n    follows: [audit]"))); err != nil {
+		t.Errorf("consent follows its only participant: %v", err)
+	}
+	for _, bad := range []string{"privacy: true", "calls: [audit]"} {
+		if _, err := suite.Parse([]byte(fmt.Sprintf(base, bad))); err == nil {
+			t.Errorf("%q parsed", bad)
+		}
+	}
+	want := []string{"audit", "tokenvault", "identity", "consent"}
+	if got := suite.MustLoad().PrivacyParticipants(); !slices.Equal(got, want) {
+		t.Errorf("participants %v, want %v", got, want)
+	}
+}
