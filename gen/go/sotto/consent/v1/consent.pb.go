@@ -153,6 +153,9 @@ const (
 	Method_METHOD_GPC Method = 3
 	// A privacy officer recorded the subject's decision on their behalf.
 	Method_METHOD_STAFF_ON_BEHALF Method = 4
+	// A data-subject request: an opt-out of sale or sharing, or the
+	// withdrawals an erasure makes.
+	Method_METHOD_DATA_SUBJECT_REQUEST Method = 5
 )
 
 // Enum value maps for Method.
@@ -163,13 +166,15 @@ var (
 		2: "METHOD_OPT_OUT",
 		3: "METHOD_GPC",
 		4: "METHOD_STAFF_ON_BEHALF",
+		5: "METHOD_DATA_SUBJECT_REQUEST",
 	}
 	Method_value = map[string]int32{
-		"METHOD_UNSPECIFIED":     0,
-		"METHOD_EXPLICIT_OPT_IN": 1,
-		"METHOD_OPT_OUT":         2,
-		"METHOD_GPC":             3,
-		"METHOD_STAFF_ON_BEHALF": 4,
+		"METHOD_UNSPECIFIED":          0,
+		"METHOD_EXPLICIT_OPT_IN":      1,
+		"METHOD_OPT_OUT":              2,
+		"METHOD_GPC":                  3,
+		"METHOD_STAFF_ON_BEHALF":      4,
+		"METHOD_DATA_SUBJECT_REQUEST": 5,
 	}
 )
 
@@ -291,6 +296,9 @@ const (
 	DecisionReason_DECISION_REASON_OPTED_OUT DecisionReason = 7
 	// Denied: the purpose is retired.
 	DecisionReason_DECISION_REASON_PURPOSE_RETIRED DecisionReason = 8
+	// Denied: the subject restricted processing of their data (GDPR Art. 18,
+	// a data-subject request); only legal-obligation purposes are allowed.
+	DecisionReason_DECISION_REASON_RESTRICTED DecisionReason = 9
 )
 
 // Enum value maps for DecisionReason.
@@ -305,6 +313,7 @@ var (
 		6: "DECISION_REASON_LEGITIMATE_INTEREST",
 		7: "DECISION_REASON_OPTED_OUT",
 		8: "DECISION_REASON_PURPOSE_RETIRED",
+		9: "DECISION_REASON_RESTRICTED",
 	}
 	DecisionReason_value = map[string]int32{
 		"DECISION_REASON_UNSPECIFIED":         0,
@@ -316,6 +325,7 @@ var (
 		"DECISION_REASON_LEGITIMATE_INTEREST": 6,
 		"DECISION_REASON_OPTED_OUT":           7,
 		"DECISION_REASON_PURPOSE_RETIRED":     8,
+		"DECISION_REASON_RESTRICTED":          9,
 	}
 )
 
@@ -3215,14 +3225,15 @@ const file_sotto_consent_v1_consent_proto_rawDesc = "" +
 	"\bDecision\x12\x18\n" +
 	"\x14DECISION_UNSPECIFIED\x10\x00\x12\x14\n" +
 	"\x10DECISION_GRANTED\x10\x01\x12\x16\n" +
-	"\x12DECISION_WITHDRAWN\x10\x02*|\n" +
+	"\x12DECISION_WITHDRAWN\x10\x02*\x9d\x01\n" +
 	"\x06Method\x12\x16\n" +
 	"\x12METHOD_UNSPECIFIED\x10\x00\x12\x1a\n" +
 	"\x16METHOD_EXPLICIT_OPT_IN\x10\x01\x12\x12\n" +
 	"\x0eMETHOD_OPT_OUT\x10\x02\x12\x0e\n" +
 	"\n" +
 	"METHOD_GPC\x10\x03\x12\x1a\n" +
-	"\x16METHOD_STAFF_ON_BEHALF\x10\x04*\xc6\x01\n" +
+	"\x16METHOD_STAFF_ON_BEHALF\x10\x04\x12\x1f\n" +
+	"\x1bMETHOD_DATA_SUBJECT_REQUEST\x10\x05*\xc6\x01\n" +
 	"\aChannel\x12\x17\n" +
 	"\x13CHANNEL_UNSPECIFIED\x10\x00\x12\x0f\n" +
 	"\vCHANNEL_WEB\x10\x01\x12\x16\n" +
@@ -3232,7 +3243,7 @@ const file_sotto_consent_v1_consent_proto_rawDesc = "" +
 	"\rCHANNEL_EMAIL\x10\x05\x12\x11\n" +
 	"\rCHANNEL_PHONE\x10\x06\x12\x15\n" +
 	"\x11CHANNEL_IN_PERSON\x10\a\x12\x0f\n" +
-	"\vCHANNEL_API\x10\b*\xd3\x02\n" +
+	"\vCHANNEL_API\x10\b*\xf3\x02\n" +
 	"\x0eDecisionReason\x12\x1f\n" +
 	"\x1bDECISION_REASON_UNSPECIFIED\x10\x00\x12#\n" +
 	"\x1fDECISION_REASON_CONSENT_GRANTED\x10\x01\x12#\n" +
@@ -3242,7 +3253,8 @@ const file_sotto_consent_v1_consent_proto_rawDesc = "" +
 	" DECISION_REASON_LEGAL_OBLIGATION\x10\x05\x12'\n" +
 	"#DECISION_REASON_LEGITIMATE_INTEREST\x10\x06\x12\x1d\n" +
 	"\x19DECISION_REASON_OPTED_OUT\x10\a\x12#\n" +
-	"\x1fDECISION_REASON_PURPOSE_RETIRED\x10\b2\xa1\x11\n" +
+	"\x1fDECISION_REASON_PURPOSE_RETIRED\x10\b\x12\x1e\n" +
+	"\x1aDECISION_REASON_RESTRICTED\x10\t2\xa1\x11\n" +
 	"\x0eConsentService\x12{\n" +
 	"\fListPurposes\x12%.sotto.consent.v1.ListPurposesRequest\x1a&.sotto.consent.v1.ListPurposesResponse\"\x1c\x82\xd3\xe4\x93\x02\x16\x12\x14/v1/consent/purposes\x12\x82\x01\n" +
 	"\n" +
