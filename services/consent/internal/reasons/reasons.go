@@ -94,3 +94,14 @@ const (
 	// so no decision can be recorded (a raw id is never stored instead).
 	RequestKeyMissing = "REQUEST_KEY_MISSING"
 )
+
+// Deadlines of data-subject requests.
+const (
+	// JurisdictionUnsupported: a data-subject request for a jurisdiction
+	// with no deadline rule. InvalidArgument.
+	JurisdictionUnsupported = "JURISDICTION_UNSUPPORTED"
+	// ExtensionNotAllowed: an extension the law does not allow (already
+	// extended, or past the period within which the subject must be told).
+	// FailedPrecondition.
+	ExtensionNotAllowed = "EXTENSION_NOT_ALLOWED"
+)
