@@ -155,12 +155,25 @@ func (h *SubjectHasher) Digest(workload string, in *auditv1.EventInput) []byte {
 // the database and no rotation removes: tokens issued by one replica are
 // accepted by the others and after a restart, and no further key is stored.
 func (h *SubjectHasher) PageTokenKey() ([]byte, error) {
+	return h.derive("sotto/audit/page-token/v1")
+}
+
+// PrivacyEventKey is the key that derives the IDs of the events audit
+// records for data-subject requests (see server.Privacy), derived like
+// PageTokenKey under its own label. Keyed, so that no other workload can
+// compute such an ID and take it first (the log would then refuse audit's
+// record as EVENT_ID_CONFLICT, and the request could never complete).
+func (h *SubjectHasher) PrivacyEventKey() ([]byte, error) {
+	return h.derive("sotto/audit/privacy-event-id/v1")
+}
+
+func (h *SubjectHasher) derive(label string) ([]byte, error) {
 	h.mu.RLock()
 	first := h.keys[1]
 	h.mu.RUnlock()
-	k, err := hkdf.Key(sha256.New, first, nil, "sotto/audit/page-token/v1", 32)
+	k, err := hkdf.Key(sha256.New, first, nil, label, 32)
 	if err != nil {
-		return nil, errs.Wrap(err, errs.Internal, reasons.KeyDerivationFailed, "cannot derive the page token key")
+		return nil, errs.Wrap(err, errs.Internal, reasons.KeyDerivationFailed, "cannot derive a key from the subject HMAC key")
 	}
 	return k, nil
 }

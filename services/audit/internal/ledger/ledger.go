@@ -503,6 +503,14 @@ func (l *Log) List(ctx context.Context, q Query) ([]*auditv1.Event, error) {
 	return out, nil
 }
 
+// CountSubject counts the events about subject, under every HMAC key
+// version. The count comes from the subject column, which `sotto audit
+// verify` checks against each entry's bytes; it is evidence for a
+// data-subject request, not an answer built from entries.
+func (l *Log) CountSubject(ctx context.Context, subject string) (int64, error) {
+	return l.store.CountSubject(ctx, l.subject.HashAll(subject))
+}
+
 // matches re-applies a filter to a decoded event.
 func matches(ev *auditv1.Event, f Filter) bool {
 	in := func(v string, set []string) bool { return len(set) == 0 || slices.Contains(set, v) }

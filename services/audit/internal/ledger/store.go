@@ -71,6 +71,9 @@ type Store interface {
 	Append(ctx context.Context, fromSize int64, entries []Entry, nodes []Node) error
 	Entry(ctx context.Context, eventID string) (Entry, error)
 	ListEntries(ctx context.Context, f Filter) ([]Entry, error)
+	// CountSubject counts the entries whose subject column is one of
+	// hashes (the subject's HMAC under each key version).
+	CountSubject(ctx context.Context, hashes []string) (int64, error)
 	// EntriesRange returns up to limit entries from start, with leaf hashes.
 	EntriesRange(ctx context.Context, start int64, limit int) ([]Entry, error)
 
