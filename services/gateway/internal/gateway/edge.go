@@ -55,6 +55,9 @@ func (g *edge) middleware(next runtime.HandlerFunc) runtime.HandlerFunc {
 		if r, ok = g.authorize(w, r, rule); !ok {
 			return
 		}
+		if r, ok = checkPath(w, r, route, params); !ok {
+			return
+		}
 		next(w, r, params)
 	}
 }
@@ -92,6 +95,10 @@ type access struct {
 	roles []string
 	// aal is the minimum assurance level.
 	aal int
+	// anyOf admits a caller who meets any one of these rules (each complete
+	// in itself), where people of different kinds are asked different
+	// things; a rule with anyOf has no conditions of its own.
+	anyOf []access
 }
 
 var (
@@ -99,6 +106,15 @@ var (
 	signedIn   = access{}
 	operators  = access{kinds: []accesstoken.Kind{accesstoken.KindStaff}, roles: []string{accesstoken.RolePrivacyOfficer, accesstoken.RoleAdmin}, aal: accesstoken.AAL2}
 	adminsOnly = access{kinds: []accesstoken.Kind{accesstoken.KindStaff}, roles: []string{accesstoken.RoleAdmin}, aal: accesstoken.AAL2}
+	customers  = access{kinds: []accesstoken.Kind{accesstoken.KindCustomer}}
+	// privacyOfficers is the privacy_officer role alone (administrators do
+	// not act on customers' consents or requests).
+	privacyOfficers = access{kinds: []accesstoken.Kind{accesstoken.KindStaff}, roles: []string{accesstoken.RolePrivacyOfficer}, aal: accesstoken.AAL2}
+	// customersAndOfficers: a customer for their own (the service decides
+	// which requests and calls are theirs and asks for a step-up itself, so
+	// that a weak token gets the RFC 9470 challenge rather than a 403), or a
+	// privacy officer.
+	customersAndOfficers = access{anyOf: []access{customers, privacyOfficers}}
 )
 
 // routeAccess says who may call each REST route, by method and path
@@ -161,15 +177,30 @@ var routeAccess = map[string]access{
 	"GET /v1/consent/notices/{notice_id}":                    anyone,
 	"GET /v1/consent/notices/{notice_id}/versions/{version}": anyone,
 	"GET /v1/consent/receipt-keys":                           anyone,
-	"POST /v1/consent/purposes":                              {kinds: []accesstoken.Kind{accesstoken.KindStaff}, roles: []string{accesstoken.RolePrivacyOfficer}, aal: accesstoken.AAL2},
-	"PATCH /v1/consent/purposes/{purpose.purpose_id}":        {kinds: []accesstoken.Kind{accesstoken.KindStaff}, roles: []string{accesstoken.RolePrivacyOfficer}, aal: accesstoken.AAL2},
-	"POST /v1/consent/notices/{notice_id}/versions":          {kinds: []accesstoken.Kind{accesstoken.KindStaff}, roles: []string{accesstoken.RolePrivacyOfficer}, aal: accesstoken.AAL2},
+	"POST /v1/consent/purposes":                              privacyOfficers,
+	"PATCH /v1/consent/purposes/{purpose.purpose_id}":        privacyOfficers,
+	"POST /v1/consent/notices/{notice_id}/versions":          privacyOfficers,
 	"POST /v1/consent/purposes/{purpose_id}:grant":           signedIn,
 	"POST /v1/consent/purposes/{purpose_id}:withdraw":        signedIn,
 	"POST /v1/consent:recordGpc":                             {kinds: []accesstoken.Kind{accesstoken.KindCustomer}},
 	"GET /v1/consent/consents":                               signedIn,
 	"GET /v1/consent/records":                                signedIn,
 	"GET /v1/consent/receipts/{receipt_id}":                  signedIn,
+	// consent: data-subject requests. No route is anonymous and integrators
+	// have none: a customer acts for themself, a privacy officer for
+	// customers (consent decides which calls each may make). The export
+	// holds the customer's raw values and is theirs alone (consent asks
+	// them for a recent aal2): no staff token reaches it.
+	"POST /v1/privacy/requests":                     customersAndOfficers,
+	"GET /v1/privacy/requests":                      customersAndOfficers,
+	"GET /v1/privacy/requests/{request_id}":         customersAndOfficers,
+	"POST /v1/privacy/requests/{request_id}:verify": customersAndOfficers,
+	"POST /v1/privacy/requests/{request_id}:extend": customersAndOfficers,
+	"POST /v1/privacy/requests/{request_id}:pause":  customersAndOfficers,
+	"POST /v1/privacy/requests/{request_id}:resume": customersAndOfficers,
+	"POST /v1/privacy/requests/{request_id}:reject": customersAndOfficers,
+	"POST /v1/privacy/requests/{request_id}:retry":  customersAndOfficers,
+	"GET /v1/privacy/requests/{request_id}/export":  customers,
 }
 
 // defaultAccess applies to a route missing from routeAccess: the
@@ -232,6 +263,9 @@ func (g *edge) authorize(w http.ResponseWriter, r *http.Request, rule access) (*
 }
 
 func (a access) allows(c *accesstoken.Claims) bool {
+	if len(a.anyOf) > 0 {
+		return slices.ContainsFunc(a.anyOf, func(alt access) bool { return alt.allows(c) })
+	}
 	if len(a.kinds) > 0 && !slices.Contains(a.kinds, c.Kind) {
 		return false
 	}

@@ -40,7 +40,22 @@ type swaggerSchema struct {
 	Properties map[string]*swaggerSchema `json:"properties"`
 	Items      *swaggerSchema            `json:"items"`
 	// AdditionalProperties is a map's value schema (proto map fields).
-	AdditionalProperties *swaggerSchema `json:"additionalProperties"`
+	AdditionalProperties *additionalProperties `json:"additionalProperties"`
+}
+
+// additionalProperties is a schema, or a boolean (Swagger 2.0 allows both;
+// protobufAny says true: any property, undescribed).
+type additionalProperties struct {
+	swaggerSchema
+	boolean, allowed bool
+}
+
+func (a *additionalProperties) UnmarshalJSON(b []byte) error {
+	if err := json.Unmarshal(b, &a.allowed); err == nil {
+		a.boolean = true
+		return nil
+	}
+	return json.Unmarshal(b, &a.swaggerSchema)
 }
 
 type swaggerDoc struct {
@@ -136,9 +151,12 @@ func (d *swaggerDoc) compare(t *testing.T, at string, schema *swaggerSchema, val
 			p := at + "." + name
 			seen[p] = true
 			ps, ok := schema.Properties[name]
-			if !ok && schema.AdditionalProperties != nil {
+			if ap := schema.AdditionalProperties; !ok && ap != nil && (!ap.boolean || ap.allowed) {
+				if ap.boolean {
+					continue // any property, undescribed
+				}
 				// A map: any key, each value of the declared schema.
-				d.compare(t, at+".*", schema.AdditionalProperties, v, seen)
+				d.compare(t, at+".*", &ap.swaggerSchema, v, seen)
 				continue
 			}
 			if !ok {

@@ -50,13 +50,14 @@ type Backend struct {
 type registerFunc func(context.Context, *runtime.ServeMux, *grpc.ClientConn) error
 
 // routes links each service with REST routes (rest: true in pkg/suite's
-// services.yaml) to its generated handlers. A service added to the manifest
-// with rest: true and no line here fails the gateway's start and its tests.
-var routes = map[string]registerFunc{
-	"audit":      auditv1.RegisterAuditServiceHandler,
-	"consent":    consentv1.RegisterConsentServiceHandler,
-	"identity":   identityv1.RegisterIdentityServiceHandler,
-	"tokenvault": tokenvaultv1.RegisterTokenVaultServiceHandler,
+// services.yaml) to the generated handlers of the gRPC services it serves.
+// A service added to the manifest with rest: true and no line here fails
+// the gateway's start and its tests.
+var routes = map[string][]registerFunc{
+	"audit":      {auditv1.RegisterAuditServiceHandler},
+	"consent":    {consentv1.RegisterConsentServiceHandler, consentv1.RegisterDataSubjectRequestServiceHandler},
+	"identity":   {identityv1.RegisterIdentityServiceHandler},
+	"tokenvault": {tokenvaultv1.RegisterTokenVaultServiceHandler},
 }
 
 // Options tune the handler.
@@ -105,6 +106,7 @@ func New(ctx context.Context, backends []Backend, opts Options) (http.Handler, e
 		runtime.WithIncomingHeaderMatcher(func(string) (string, bool) { return "", false }),
 		runtime.WithMetadata(edgeMetadata),
 		runtime.WithForwardResponseOption(sessionCookies),
+		runtime.WithForwardResponseOption(exportHeaders),
 		// grpc-gateway keeps the query parser process-wide; one gateway per process.
 		runtime.SetQueryParameterParser(strictQueryParser{}),
 		runtime.WithErrorHandler(errorHandler(logger)),
@@ -115,11 +117,14 @@ func New(ctx context.Context, backends []Backend, opts Options) (http.Handler, e
 		// what a method check in front of the mux decides.
 		runtime.WithDisablePathLengthFallback(),
 		runtime.WithDisableHTTPMethodOverride(),
-		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.JSONPb{
+		// A file answer (google.api.HttpBody: a data-subject export) is sent
+		// as its bytes, under the headers exportHeaders sets; everything
+		// else is JSON.
+		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.HTTPBodyMarshaler{Marshaler: &runtime.JSONPb{
 			MarshalOptions: protojson.MarshalOptions{EmitUnpopulated: false, UseProtoNames: true},
 			// Unknown JSON fields are an error (400), not silently dropped.
 			UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},
-		}),
+		}}),
 	)
 	// Routes call the real gRPC service over the backend's connection, so its
 	// interceptors (authorization, validation, audit) run for REST calls too.
@@ -130,12 +135,14 @@ func New(ctx context.Context, backends []Backend, opts Options) (http.Handler, e
 			g.gpc = newGPCRecorder(consentv1.NewConsentServiceClient(b.Conn), logger, opts.Meter)
 			go g.gpc.run(ctx)
 		}
-		register, ok := routes[b.Name]
+		registers, ok := routes[b.Name]
 		if !ok {
 			return nil, fmt.Errorf("gateway: no REST routes for %q (add its generated handler to routes)", b.Name)
 		}
-		if err := register(ctx, mux, b.Conn); err != nil {
-			return nil, err
+		for _, register := range registers {
+			if err := register(ctx, mux, b.Conn); err != nil {
+				return nil, err
+			}
 		}
 	}
 
