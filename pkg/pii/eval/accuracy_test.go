@@ -19,12 +19,14 @@ var showMistakes = flag.Bool("mistakes", false, "TestAccuracyReport: list every 
 
 // splits are scored in this order: dev and holdout (hash-split from one set), then
 // fresh, a set written later and independently of the engine to measure how it
-// generalises (testdata/labelled/fresh).
-var splits = []string{"dev", "holdout", "fresh"}
+// generalises (testdata/labelled/fresh), then unseen, written by an author who saw
+// neither the engine nor the other sets and never used to tune it
+// (testdata/labelled/unseen).
+var splits = []string{"dev", "holdout", "fresh", "unseen"}
 
 func splitPath(split string) string {
-	if split == "fresh" {
-		return filepath.Join("..", "testdata", "labelled", "fresh", "fresh.jsonl")
+	if split == "fresh" || split == "unseen" {
+		return filepath.Join("..", "testdata", "labelled", split, split+".jsonl")
 	}
 	return filepath.Join("..", "testdata", "labelled", split+".jsonl")
 }
@@ -48,13 +50,14 @@ func loadFloors(t *testing.T) map[string]splitFloor {
 		Dev     splitFloor `json:"dev"`
 		Holdout splitFloor `json:"holdout"`
 		Fresh   splitFloor `json:"fresh"`
+		Unseen  splitFloor `json:"unseen"`
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&f); err != nil {
 		t.Fatalf("floors.json: %v", err)
 	}
-	out := map[string]splitFloor{"dev": f.Dev, "holdout": f.Holdout, "fresh": f.Fresh}
+	out := map[string]splitFloor{"dev": f.Dev, "holdout": f.Holdout, "fresh": f.Fresh, "unseen": f.Unseen}
 	for split, s := range out {
 		for _, typ := range eval.Types {
 			if v, ok := s.OverlapF1[typ]; !ok || v < 0 || v > 1 {
