@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	identityv1 "github.com/sottohq/sotto/gen/go/sotto/identity/v1"
+	privacyv1 "github.com/sottohq/sotto/gen/go/sotto/privacy/v1"
 	tokenvaultv1 "github.com/sottohq/sotto/gen/go/sotto/tokenvault/v1"
 	"github.com/sottohq/sotto/pkg/service"
 	"github.com/sottohq/sotto/pkg/store"
@@ -71,6 +72,7 @@ func register(ctx context.Context, s *service.Service) error {
 		return err
 	}
 	identityv1.RegisterIdentityServiceServer(gs, a.Server)
+	privacyv1.RegisterPrivacyParticipantServiceServer(gs, a.Privacy)
 	s.Go("prune", a.Prune)
 	// Messages handed to the notifier after a commit (password-reset codes)
 	// are let out before the process ends.

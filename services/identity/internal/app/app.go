@@ -56,6 +56,8 @@ type Deps struct {
 type App struct {
 	Domain *auth.Service
 	Server *server.Server
+	// Privacy is identity's part of data-subject requests (sotto.privacy.v1).
+	Privacy *server.Privacy
 	// Keys and Feed are identity's own JWK Set and revocation feed, which
 	// its end-user authentication reads (pkg/service's EndUsersFrom).
 	Keys *accesstoken.RemoteKeys
@@ -151,7 +153,7 @@ func New(ctx context.Context, d Deps) (*App, error) {
 
 	st := storage.New(d.DB)
 	return &App{
-		Domain: domain, Server: server.New(domain, pages),
+		Domain: domain, Server: server.New(domain, pages), Privacy: server.NewPrivacy(domain, pages),
 		// identity authenticates its own end users with pkg/enduser like
 		// every service, from its own keys and its own revocation feed, in
 		// process (pkg/service's EndUsersFrom).

@@ -47,6 +47,7 @@ import (
 // Contacts keeps contact details in the token vault (internal/contacts).
 type Contacts interface {
 	Tokenize(ctx context.Context, tenant, subject, email, phone string) (contacts.Tokens, error)
+	TokenizePhone(ctx context.Context, tenant, subject, phone string) (string, error)
 	LookupEmail(ctx context.Context, tenant, email, purpose string) (string, error)
 	MaskEmail(ctx context.Context, token string) (string, error)
 }

@@ -35,6 +35,12 @@ const (
 	ActionClientToken     auditclient.Action = "identity.client.token"
 	ActionStuffing        auditclient.Action = "identity.credential_stuffing"
 	ActionAccountExisting auditclient.Action = "identity.account.sign_up_existing"
+	// Data-subject requests carried out for the consent service's
+	// orchestrator (sotto.privacy.v1); the resource is the request.
+	ActionPrivacyExport   auditclient.Action = "identity.privacy.export"
+	ActionPrivacyErase    auditclient.Action = "identity.privacy.erase"
+	ActionPrivacyRectify  auditclient.Action = "identity.privacy.rectify"
+	ActionPrivacyRestrict auditclient.Action = "identity.privacy.restrict"
 )
 
 // Resource types of audit events.
@@ -44,6 +50,8 @@ const (
 	ResourceFactor  = "factor"
 	ResourceClient  = "client"
 	ResourceSource  = "client_source"
+	// ResourcePrivacyRequest is a data-subject request (its id).
+	ResourcePrivacyRequest = "privacy_request"
 )
 
 // Metrics are identity's Prometheus counters (no labels with personal data).

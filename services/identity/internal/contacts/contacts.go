@@ -93,6 +93,26 @@ func (v *Vault) Tokenize(ctx context.Context, tenant, subject, email, phone stri
 	return t, nil
 }
 
+// TokenizePhone stores a phone number under subject (deterministically,
+// as Tokenize does) and returns its token; an invalid number is
+// InvalidArgument PHONE_INVALID.
+func (v *Vault) TokenizePhone(ctx context.Context, tenant, subject, phone string) (string, error) {
+	resp, err := v.rpc.Tokenize(ctx, &tokenvaultv1.TokenizeRequest{Tenant: tenant, Subject: subject, Items: []*tokenvaultv1.TokenizeItem{
+		{Value: phone, DataType: tokenvaultv1.DataType_DATA_TYPE_PHONE, Format: tokenvaultv1.TokenFormat_TOKEN_FORMAT_DETERMINISTIC},
+	}})
+	if err != nil {
+		return "", vaultError(err, reasons.PhoneInvalid)
+	}
+	res := resp.GetResults()
+	if len(res) != 1 {
+		return "", errs.E(errs.Unavailable, reasons.VaultUnavailable, "the token vault gave an incomplete answer")
+	}
+	if res[0].GetError() != nil || res[0].GetToken() == "" {
+		return "", errs.E(errs.InvalidArgument, reasons.PhoneInvalid, "the phone number is not valid")
+	}
+	return res[0].GetToken(), nil
+}
+
 // LookupEmail returns the deterministic token of an address in tenant,
 // whether or not an account holds it (the vault answers the same), for
 // purpose.

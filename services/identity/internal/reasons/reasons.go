@@ -165,3 +165,23 @@ const (
 	// its hour's share of password-reset mails.
 	ResetMailsCapped = "RESET_MAILS_CAPPED"
 )
+
+// Data-subject requests (sotto.privacy.v1): the refused_reason of a
+// correction and the reason codes of evidence details. None names another
+// account or quotes a value.
+const (
+	// ValueInvalid: a correction's value is not an e-mail address or phone
+	// number identity (and the token vault) accepts.
+	ValueInvalid = "VALUE_INVALID"
+	// EmailNotAvailable: the corrected address cannot be the account's
+	// login name in its shop (it is taken). Which account holds it is not
+	// said, and nothing about that account changes.
+	EmailNotAvailable = "EMAIL_NOT_AVAILABLE"
+	// FieldNotRectifiable: a correction of a field identity does not let
+	// be corrected (only identity.account's email and phone are).
+	FieldNotRectifiable = "FIELD_NOT_RECTIFIABLE"
+	// NeededToAuthenticate: why a restriction does not apply to identity's
+	// data (the evidence's details): the account is what authenticates the
+	// subject, which serving them and exercising their rights need.
+	NeededToAuthenticate = "NEEDED_TO_AUTHENTICATE_THE_SUBJECT"
+)

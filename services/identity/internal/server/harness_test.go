@@ -20,6 +20,7 @@ import (
 
 	auditv1 "github.com/sottohq/sotto/gen/go/sotto/audit/v1"
 	identityv1 "github.com/sottohq/sotto/gen/go/sotto/identity/v1"
+	privacyv1 "github.com/sottohq/sotto/gen/go/sotto/privacy/v1"
 	"github.com/sottohq/sotto/pkg/accesstoken"
 	"github.com/sottohq/sotto/pkg/auditclient"
 	"github.com/sottohq/sotto/pkg/enduser"
@@ -161,6 +162,7 @@ func newHarness(t testing.TB, db *store.DB, opt options) *harness {
 		t.Fatal(err)
 	}
 	identityv1.RegisterIdentityServiceServer(srv.GRPC(), a.Server)
+	privacyv1.RegisterPrivacyParticipantServiceServer(srv.GRPC(), a.Privacy)
 	var served []string
 	for name, info := range srv.GRPC().GetServiceInfo() {
 		for _, m := range info.Methods {
@@ -190,6 +192,15 @@ func (h *harness) client(as string) identityv1.IdentityServiceClient {
 		h.conns[as] = c
 	}
 	return identityv1.NewIdentityServiceClient(c)
+}
+
+// privacy calls identity's data-subject participant as the workload named
+// as (the orchestrator is consent).
+func (h *harness) privacy(as string) privacyv1.PrivacyParticipantServiceClient {
+	h.client(as) // opens the connection
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return privacyv1.NewPrivacyParticipantServiceClient(h.conns[as])
 }
 
 // gw is the gateway's client.

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	identityv1 "github.com/sottohq/sotto/gen/go/sotto/identity/v1"
+	privacyv1 "github.com/sottohq/sotto/gen/go/sotto/privacy/v1"
 	"github.com/sottohq/sotto/pkg/accesstoken"
 	"github.com/sottohq/sotto/pkg/authz"
 	"github.com/sottohq/sotto/pkg/enduser"
@@ -51,6 +52,14 @@ func Policy(m suite.Manifest) authz.Policy {
 		// out: only the workloads that verify people read it, a certificate of
 		// the trust domain is not enough.
 		identityv1.IdentityService_WatchRevocations_FullMethodName: RevocationReaders(m),
+		// Data-subject requests (sotto.privacy.v1) are carried out by the
+		// orchestrator alone: Export discloses a person's account, Erase
+		// deletes it, Rectify changes its login name.
+		privacyv1.PrivacyParticipantService_Describe_FullMethodName: {suite.PrivacyOrchestrator},
+		privacyv1.PrivacyParticipantService_Export_FullMethodName:   {suite.PrivacyOrchestrator},
+		privacyv1.PrivacyParticipantService_Erase_FullMethodName:    {suite.PrivacyOrchestrator},
+		privacyv1.PrivacyParticipantService_Rectify_FullMethodName:  {suite.PrivacyOrchestrator},
+		privacyv1.PrivacyParticipantService_Restrict_FullMethodName: {suite.PrivacyOrchestrator},
 	}
 }
 
@@ -123,4 +132,16 @@ var EndUsers = enduser.Policy{
 		Roles: []string{accesstoken.RoleAdmin}, AAL: 2, MaxAge: RecentAuth},
 	identityv1.IdentityService_RevokeClient_FullMethodName: {Require: enduser.User, Kinds: []accesstoken.Kind{accesstoken.KindStaff},
 		Roles: []string{accesstoken.RoleAdmin}, AAL: 2, MaxAge: RecentAuth},
+
+	// The orchestrator carries out a data-subject request with no person's
+	// token behind its calls (the person authenticated to consent when
+	// asking, and the erasure is the system's, not a session's); Policy
+	// admits no other workload.
+	privacyv1.PrivacyParticipantService_Describe_FullMethodName: orchestrator,
+	privacyv1.PrivacyParticipantService_Export_FullMethodName:   orchestrator,
+	privacyv1.PrivacyParticipantService_Erase_FullMethodName:    orchestrator,
+	privacyv1.PrivacyParticipantService_Rectify_FullMethodName:  orchestrator,
+	privacyv1.PrivacyParticipantService_Restrict_FullMethodName: orchestrator,
 }
+
+var orchestrator = enduser.Rule{Require: enduser.None, Workloads: map[string]enduser.Rule{suite.PrivacyOrchestrator: {Require: enduser.None}}}

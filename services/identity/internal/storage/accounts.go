@@ -77,8 +77,8 @@ func (s *Store) InsertAccount(ctx context.Context, q Q, a Account) error {
 		requestID = a.RequestID
 	}
 	_, err := q.ExecContext(ctx, `INSERT INTO accounts (account_id, kind, tenant, email_token, email_mask_token, phone_token,
-		email_verified, roles, password_hash, request_id, webauthn_handle, created_us, updated_us)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)`,
+		email_verified, email_proven, roles, password_hash, request_id, webauthn_handle, created_us, updated_us)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9, $10, $11, $12, $12)`,
 		a.ID, a.Kind, a.Tenant, a.EmailToken, a.EmailMaskToken, a.PhoneToken, boolInt(a.EmailVerified), joinList(a.Roles),
 		a.PasswordHash, requestID, nilIfEmpty(a.WebAuthnHandle), us(a.Created))
 	if store.IsUniqueViolation(err) {
@@ -265,12 +265,46 @@ func (s *Store) AccountByWebAuthnHandle(ctx context.Context, q Q, handle []byte)
 	return a, nil
 }
 
-// SetEmailVerified marks the account's e-mail address as verified; true
-// when it was not before (the first verification), which one
-// compare-and-set decides even under parallel calls.
+// SetEmailVerified marks the account's current e-mail address as verified;
+// true when no address of the account was ever proved before (the first
+// verification), which one compare-and-set decides even under parallel
+// calls. Proving an address the proved owner changed to (ReplaceEmail) is
+// not a first verification.
 func (s *Store) SetEmailVerified(ctx context.Context, q Q, accountID string, now time.Time) (bool, error) {
-	return affected(q.ExecContext(ctx, `UPDATE accounts SET email_verified = 1, updated_us = $2 WHERE account_id = $1 AND email_verified = 0`,
-		accountID, us(now)))
+	first, err := affected(q.ExecContext(ctx, `UPDATE accounts SET email_verified = 1, email_proven = 1, updated_us = $2
+		WHERE account_id = $1 AND email_proven = 0`, accountID, us(now)))
+	if err != nil || first {
+		return first, err
+	}
+	_, err = q.ExecContext(ctx, `UPDATE accounts SET email_verified = 1, updated_us = $2 WHERE account_id = $1 AND email_verified = 0`,
+		accountID, us(now))
+	return false, store.MapError(err)
+}
+
+// ReplaceEmail gives the account a new address (its deterministic and
+// random tokens), not verified yet. An address another account of the
+// same kind and tenant holds is AlreadyExists ACCOUNT_EXISTS; a missing
+// account NotFound ACCOUNT_NOT_FOUND.
+func (s *Store) ReplaceEmail(ctx context.Context, q Q, accountID, emailToken, maskToken string, now time.Time) error {
+	ok, err := affected(q.ExecContext(ctx, `UPDATE accounts SET email_token = $2, email_mask_token = $3, email_verified = 0, updated_us = $4
+		WHERE account_id = $1`, accountID, emailToken, maskToken, us(now)))
+	if store.IsUniqueViolation(err) {
+		return errs.Wrap(err, errs.AlreadyExists, reasons.AccountExists, "an account with this login exists")
+	}
+	if err == nil && !ok {
+		err = errs.E(errs.NotFound, reasons.AccountNotFound, "account not found")
+	}
+	return err
+}
+
+// SetPhoneToken replaces the account's phone token ("" removes it).
+func (s *Store) SetPhoneToken(ctx context.Context, q Q, accountID, phoneToken string, now time.Time) error {
+	ok, err := affected(q.ExecContext(ctx, `UPDATE accounts SET phone_token = $2, updated_us = $3 WHERE account_id = $1`,
+		accountID, phoneToken, us(now)))
+	if err == nil && !ok {
+		err = errs.E(errs.NotFound, reasons.AccountNotFound, "account not found")
+	}
+	return err
 }
 
 // LockAccount takes the account's row for the rest of tx (a no-op update:

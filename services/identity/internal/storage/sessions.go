@@ -133,6 +133,25 @@ func (s *Store) ListSessions(ctx context.Context, q Q, accountID string, now tim
 	return out, store.MapError(rows.Err())
 }
 
+// SessionsOf returns every session of the account that is still stored
+// (live, revoked or ended, until pruned), by id.
+func (s *Store) SessionsOf(ctx context.Context, q Q, accountID string) ([]Session, error) {
+	rows, err := q.QueryContext(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE account_id = $1 ORDER BY session_id`, accountID)
+	if err != nil {
+		return nil, store.MapError(err)
+	}
+	defer rows.Close()
+	var out []Session
+	for rows.Next() {
+		x, err := scanSession(rows)
+		if err != nil {
+			return nil, store.MapError(err)
+		}
+		out = append(out, x)
+	}
+	return out, store.MapError(rows.Err())
+}
+
 // InsertRefreshToken records a refresh token (its SHA-256) of a session.
 func (s *Store) InsertRefreshToken(ctx context.Context, q Q, hash, sessionID string, now time.Time) error {
 	_, err := q.ExecContext(ctx, `INSERT INTO refresh_tokens (token_hash, session_id, created_us) VALUES ($1, $2, $3)`,

@@ -52,6 +52,7 @@ func TestStore(t *testing.T) {
 			"clients":                  testClients,
 			"bootstrap once":           testBootstrap,
 			"delete account":           testDeleteAccount,
+			"rectified address":        testReplaceEmail,
 			"nothing half-created":     testRollback,
 			"totp steps are race-free": testTOTPRace,
 		} {
@@ -595,6 +596,58 @@ func testDeleteAccount(t *testing.T, s *storage.Store) {
 	}
 	if err := s.DeleteAccount(ctx, s.DB(), "acc_d"); errs.ReasonOf(err) != reasons.AccountNotFound {
 		t.Fatalf("deleted twice: %v", err)
+	}
+}
+
+// testReplaceEmail: a new address is unverified until proved; proving it
+// is not a first verification (that clears factors) once an earlier
+// address was proved; another account's address is refused; the account's
+// sessions are listed whatever their state.
+func testReplaceEmail(t *testing.T, s *storage.Store) {
+	ctx := context.Background()
+	insert(t, s, account("acc_rect", "shop", "det_em_rect"))
+	insert(t, s, account("acc_rect_other", "shop", "det_em_rect_other"))
+	first, err := s.SetEmailVerified(ctx, s.DB(), "acc_rect", t0)
+	if err != nil || !first {
+		t.Fatalf("first verification = %v, %v", first, err)
+	}
+	if err := s.ReplaceEmail(ctx, s.DB(), "acc_rect", "det_em_rect_other", "tok_rect2", t0); errs.ReasonOf(err) != reasons.AccountExists {
+		t.Fatalf("another account's address: %v", err)
+	}
+	if err := s.ReplaceEmail(ctx, s.DB(), "acc_rect", "det_em_rect2", "tok_rect2", t0); err != nil {
+		t.Fatal(err)
+	}
+	a, err := s.Account(ctx, s.DB(), "acc_rect")
+	if err != nil || a.EmailVerified || a.EmailToken != "det_em_rect2" || a.EmailMaskToken != "tok_rect2" {
+		t.Fatalf("after replace: %+v, %v", a, err)
+	}
+	if first, err := s.SetEmailVerified(ctx, s.DB(), "acc_rect", t0); err != nil || first {
+		t.Fatalf("verifying the rectified address = first %v, %v; want a later verification", first, err)
+	}
+	if a, _ := s.Account(ctx, s.DB(), "acc_rect"); !a.EmailVerified {
+		t.Fatal("the rectified address was not marked verified")
+	}
+	if err := s.ReplaceEmail(ctx, s.DB(), "acc_gone", "det_em_x", "tok_x", t0); errs.ReasonOf(err) != reasons.AccountNotFound {
+		t.Fatalf("missing account: %v", err)
+	}
+	if err := s.SetPhoneToken(ctx, s.DB(), "acc_rect", "det_ph_rect", t0); err != nil {
+		t.Fatal(err)
+	}
+	if a, _ := s.Account(ctx, s.DB(), "acc_rect"); a.PhoneToken != "det_ph_rect" {
+		t.Fatalf("phone token %q", a.PhoneToken)
+	}
+	for _, id := range []string{"ses_rect2", "ses_rect1"} {
+		if err := s.InsertSession(ctx, s.DB(), storage.Session{ID: id, AccountID: "acc_rect", AAL: 1, AuthTime: t0, Created: t0,
+			Expires: t0.Add(time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.RevokeSession(ctx, s.DB(), "ses_rect2", t0); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.SessionsOf(ctx, s.DB(), "acc_rect")
+	if err != nil || len(got) != 2 || got[0].ID != "ses_rect1" || got[1].ID != "ses_rect2" || got[1].Revoked.IsZero() {
+		t.Fatalf("sessions of the account: %+v, %v", got, err)
 	}
 }
 
