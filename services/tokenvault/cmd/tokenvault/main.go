@@ -6,6 +6,7 @@ import (
 	"os"
 
 	consentv1 "github.com/sottohq/sotto/gen/go/sotto/consent/v1"
+	privacyv1 "github.com/sottohq/sotto/gen/go/sotto/privacy/v1"
 	tokenvaultv1 "github.com/sottohq/sotto/gen/go/sotto/tokenvault/v1"
 	"github.com/sottohq/sotto/pkg/consentclient"
 	"github.com/sottohq/sotto/pkg/keys"
@@ -77,6 +78,7 @@ func register(ctx context.Context, s *service.Service) error {
 		return err
 	}
 	tokenvaultv1.RegisterTokenVaultServiceServer(gs, tvserver.New(eng))
+	privacyv1.RegisterPrivacyParticipantServiceServer(gs, tvserver.NewPrivacy(eng))
 	s.Go("writer", eng.RunWriter)
 	runner, err := s.Jobs(db)
 	if err != nil {

@@ -47,6 +47,11 @@ const walTruncateTimeout = 10 * time.Second
 // before the erasure) and the kek-epoch job is woken to retire the KEK
 // versions the destroyed keys were wrapped under.
 func (e *Engine) EraseSubject(ctx context.Context, caller Caller, tenant, subject, requestID string) (Evidence, error) {
+	return e.eraseSubject(ctx, caller, ActionErase, tenant, subject, requestID)
+}
+
+// eraseSubject is EraseSubject, recorded as action.
+func (e *Engine) eraseSubject(ctx context.Context, caller Caller, action auditclient.Action, tenant, subject, requestID string) (Evidence, error) {
 	tenant, err := e.tenant(tenant)
 	if err != nil {
 		return Evidence{}, err
@@ -55,7 +60,7 @@ func (e *Engine) EraseSubject(ctx context.Context, caller Caller, tenant, subjec
 	if _, err := e.store.GetSubject(ctx, tenant, subject); err != nil {
 		return Evidence{}, err
 	}
-	ev := caller.event(ctx, ActionErase, auditclient.Success)
+	ev := caller.event(ctx, action, auditclient.Success)
 	ev.Subject, ev.ResourceType, ev.ResourceID, ev.Purpose = subject, ResourceErasureRequest, requestID, auditclient.PurposeDSRErasure
 	if err := e.audit.Record(ctx, ev); err != nil {
 		return Evidence{}, errs.Wrap(err, errs.Unavailable, reasons.AuditUnavailable, "the audit log did not record the erasure; nothing was erased")
@@ -120,6 +125,11 @@ type Exported struct {
 // out only inside a page token (PageTokens). Each page is audited
 // synchronously before anything is returned.
 func (e *Engine) ExportSubject(ctx context.Context, caller Caller, tenant, subject, requestID, after string, limit int) ([]Exported, string, error) {
+	return e.exportSubject(ctx, caller, ActionExport, tenant, subject, requestID, after, limit)
+}
+
+// exportSubject is ExportSubject, recorded as action.
+func (e *Engine) exportSubject(ctx context.Context, caller Caller, action auditclient.Action, tenant, subject, requestID, after string, limit int) ([]Exported, string, error) {
 	tenant, err := e.tenant(tenant)
 	if err != nil {
 		return nil, "", err
@@ -157,7 +167,7 @@ func (e *Engine) ExportSubject(ctx context.Context, caller Caller, tenant, subje
 		r.Ciphertext = nil
 		out = append(out, Exported{Token: r, Value: string(pt)})
 	}
-	ev := caller.event(ctx, ActionExport, auditclient.Success)
+	ev := caller.event(ctx, action, auditclient.Success)
 	ev.Subject, ev.ResourceType, ev.ResourceID, ev.Purpose = subject, ResourceAccessRequest, requestID, auditclient.PurposeDSRAccess
 	if err := e.audit.Record(ctx, ev); err != nil {
 		return nil, "", errs.Wrap(err, errs.Unavailable, reasons.AuditUnavailable, "the audit log did not record the export; nothing was returned")

@@ -425,17 +425,47 @@ func (e *Engine) resolveFor(p *policy.Person, rows []storage.Token) (storage.Tok
 		return storage.Token{}, &ItemError{Reason: reasons.AmbiguousToken, Message: "the token is ambiguous"}
 	}
 	var fallback *ItemError
+	var restricted *storage.Token
 	for _, r := range rows {
 		switch {
 		case r.SubjectErased:
 			fallback = &ItemError{Reason: reasons.SubjectErased, Message: "the subject was erased; the value no longer exists"}
 		case !r.Expires.IsZero() && !e.opts.Now().Before(r.Expires):
 			fallback = &ItemError{Reason: reasons.TokenExpired, Message: "the token has expired"}
+		case r.SubjectRestricted:
+			// A deterministic token another live subject holds too is that
+			// subject's value as well: their row serves, and the restricted
+			// one only when there is no other.
+			if restricted == nil {
+				restricted = &r
+			}
 		default:
 			return r, nil
 		}
 	}
+	if restricted != nil {
+		return *restricted, nil
+	}
 	return rows[0], fallback
+}
+
+// restrictedFor: the subject of row restricted its processing (GDPR Art.
+// 18), and caller is not that subject reading their own data, the one
+// reading a restriction leaves open (exercising their rights). Workloads,
+// staff and integrators are refused whatever the policy says.
+func (c Caller) restrictedFor(row storage.Token) bool {
+	if !row.SubjectRestricted {
+		return false
+	}
+	own := c.Person != nil && c.Person.Kind == string(accesstoken.KindCustomer) && c.Person.Owns(ownerOf(row))
+	return !own
+}
+
+// restrictedError refuses a call that asked for a restricted subject's
+// value: nothing of the call is revealed, as for a step-up, so that the
+// caller cannot mistake a partial answer for the subject's whole data.
+func restrictedError() error {
+	return errs.E(errs.FailedPrecondition, reasons.SubjectRestricted, "the processing of a value's subject is restricted; nothing was revealed")
 }
 
 // Detokenize reveals the values behind tokens where policy allows. Every
@@ -462,10 +492,11 @@ func (e *Engine) Detokenize(ctx context.Context, caller Caller, purpose string, 
 	// before a value is decrypted or an access recorded as granted. Events
 	// stay in request order.
 	var (
-		events  = make([]*auditclient.Event, len(results))
-		allowed []int
-		rows    = make([]storage.Token, len(results))
-		stepUps []*policy.StepUp
+		events     = make([]*auditclient.Event, len(results))
+		allowed    []int
+		rows       = make([]storage.Token, len(results))
+		stepUps    []*policy.StepUp
+		restricted bool
 	)
 	for i := range results {
 		r := &results[i]
@@ -486,6 +517,15 @@ func (e *Engine) Detokenize(ctx context.Context, caller Caller, purpose string, 
 			ev.Outcome, ev.Reason = auditclient.Failure, ierr.Reason
 			continue
 		}
+		if caller.restrictedFor(row) {
+			ev.Outcome, ev.Reason = auditclient.Denied, reasons.SubjectRestricted
+			if caller.hidesOthers() {
+				*r = DetokenizeResult{Token: r.Token, Err: unknownToken()}
+				continue
+			}
+			restricted = true
+			continue
+		}
 		d := e.decide(caller, policy.ActionDetokenize, purpose, row)
 		if !d.Allowed {
 			ev.Outcome, ev.Reason = auditclient.Denied, d.Reason
@@ -501,6 +541,15 @@ func (e *Engine) Detokenize(ctx context.Context, caller Caller, purpose string, 
 		}
 		r.Decision, rows[i] = d, row
 		allowed = append(allowed, i)
+	}
+	if restricted {
+		for _, i := range allowed {
+			events[i] = nil
+		}
+		if err := e.audit.Record(ctx, inOrder(events)...); err != nil {
+			return nil, errs.Wrap(err, errs.Unavailable, reasons.AuditUnavailable, "the audit log did not record the refusal")
+		}
+		return nil, restrictedError()
 	}
 	if len(stepUps) == 0 {
 		allowed = e.applyConsent(ctx, purpose, allowed, results, rows, events)
@@ -676,9 +725,10 @@ func (e *Engine) RevealMasked(ctx context.Context, caller Caller, toks []string)
 	// refusal is recorded per token (probing someone else's tokens shows in
 	// their audit trail), and a step-up refuses the call, as Detokenize does.
 	var (
-		refusals []auditclient.Event
-		stepUps  []*policy.StepUp
-		rows     = make([]storage.Token, len(results))
+		refusals   []auditclient.Event
+		stepUps    []*policy.StepUp
+		rows       = make([]storage.Token, len(results))
+		restricted bool
 	)
 	for i := range results {
 		r := &results[i]
@@ -688,6 +738,14 @@ func (e *Engine) RevealMasked(ctx context.Context, caller Caller, toks []string)
 		row, ierr := e.resolveFor(caller.Person, found[r.Token])
 		if ierr != nil {
 			r.Err = ierr
+			continue
+		}
+		if caller.restrictedFor(row) {
+			ev := caller.event(ctx, ActionRevealMasked, auditclient.Denied)
+			ev.Subject, ev.ResourceType, ev.ResourceID, ev.Reason = row.Subject, ResourceToken, r.Token, reasons.SubjectRestricted
+			refusals = append(refusals, ev)
+			r.Err = unknownToken()
+			restricted = restricted || !caller.hidesOthers()
 			continue
 		}
 		if caller.Person != nil {
@@ -706,6 +764,12 @@ func (e *Engine) RevealMasked(ctx context.Context, caller Caller, toks []string)
 			}
 		}
 		rows[i] = row
+	}
+	if restricted {
+		if err := e.enqueue(ctx, refusals...); err != nil {
+			return nil, err
+		}
+		return nil, restrictedError()
 	}
 	if len(stepUps) > 0 {
 		if err := e.enqueue(ctx, refusals...); err != nil {

@@ -29,6 +29,28 @@ const (
 	ActionRotateKeys auditclient.Action = "tokenvault.rotate_keys"
 	// ActionRotateSubjectKey: a subject given a new data key (ResourceDataKey).
 	ActionRotateSubjectKey auditclient.Action = "tokenvault.rotate_subject_key"
+
+	// The data-subject request participant's operations (sotto.privacy.v1),
+	// each naming the request it serves; never a value.
+
+	// ActionPrivacyExport: a page of a subject's values exported for an
+	// access or portability request (ResourceAccessRequest).
+	ActionPrivacyExport auditclient.Action = "tokenvault.privacy.export"
+	// ActionPrivacyErase: a subject crypto-shredded (ResourceErasureRequest).
+	ActionPrivacyErase auditclient.Action = "tokenvault.privacy.erase"
+	// ActionPrivacyRectify: a subject's values corrected
+	// (ResourceRectificationRequest).
+	ActionPrivacyRectify auditclient.Action = "tokenvault.privacy.rectify"
+	// ActionPrivacyRestrict: a subject's processing restricted, or the
+	// restriction lifted (ResourceRestrictionRequest).
+	ActionPrivacyRestrict auditclient.Action = "tokenvault.privacy.restrict"
+)
+
+// Purposes of the data-subject request events beyond pkg/auditclient's
+// (access and erasure).
+const (
+	PurposeDSRRectification = "dsr_rectification"
+	PurposeDSRRestriction   = "dsr_restriction"
 )
 
 // Resource types of tokenvault's events, with what their resource ID holds.
@@ -40,6 +62,9 @@ const (
 	ResourceAccessRequest  = "access_request"  // the request_id of the access request
 	ResourceKey            = "key"             // the KEK's name
 	ResourceDataKey        = "data_key"        // "v" and the new version
+
+	ResourceRectificationRequest = "rectification_request" // the request_id of the rectification
+	ResourceRestrictionRequest   = "restriction_request"   // the request_id of the restriction (or its lifting)
 )
 
 // event starts an audit event of what c does: who asks is the Caller the

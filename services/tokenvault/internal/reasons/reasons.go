@@ -26,6 +26,11 @@ const (
 	SubjectErased      = "SUBJECT_ERASED"
 	SubjectKeyNotFound = "SUBJECT_KEY_NOT_FOUND"
 	SubjectNotFound    = "SUBJECT_NOT_FOUND"
+	// SubjectRestricted: the subject's processing is restricted (GDPR Art.
+	// 18, a data-subject request): no workload or staff member reads their
+	// values until the restriction is lifted; the customer still reads
+	// their own.
+	SubjectRestricted = "SUBJECT_RESTRICTED"
 	// TenantMismatch: an integrator names a shop that is not its own.
 	TenantMismatch      = "TENANT_MISMATCH"
 	TenantNotFound      = "TENANT_NOT_FOUND"
@@ -60,6 +65,20 @@ const (
 	// could not be asked; refused (fail closed). The same string as
 	// pkg/consentclient's.
 	ConsentUnavailable = "CONSENT_UNAVAILABLE"
+)
+
+// Reasons a data-subject request's correction (sotto.privacy.v1 Rectify)
+// was refused, as CorrectionResult.refused_reason.
+const (
+	// FieldNotRectifiable: the token's value cannot be corrected in place.
+	// Only random tokens are: a deterministic token is a keyed hash of its
+	// value and card and format-preserving tokens are made from it, so a
+	// new value needs a new token, which the service holding the token
+	// asks for (identity tokenises a corrected e-mail address anew).
+	FieldNotRectifiable = "FIELD_NOT_RECTIFIABLE"
+	// ValueInvalid: the corrected value is not a valid value of the token's
+	// data type.
+	ValueInvalid = "VALUE_INVALID"
 )
 
 // Internal is the reason recorded on the audit event of an operation that

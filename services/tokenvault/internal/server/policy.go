@@ -1,10 +1,12 @@
 package server
 
 import (
+	privacyv1 "github.com/sottohq/sotto/gen/go/sotto/privacy/v1"
 	tokenvaultv1 "github.com/sottohq/sotto/gen/go/sotto/tokenvault/v1"
 	"github.com/sottohq/sotto/pkg/accesstoken"
 	"github.com/sottohq/sotto/pkg/authz"
 	"github.com/sottohq/sotto/pkg/enduser"
+	"github.com/sottohq/sotto/pkg/suite"
 )
 
 // Policy says which workloads may call which tokenvault RPCs (which values
@@ -27,6 +29,15 @@ var Policy = authz.Policy{
 	tokenvaultv1.TokenVaultService_ExportSubject_FullMethodName: {"consent"},
 	// Key rotation is an operator action.
 	tokenvaultv1.TokenVaultService_RotateKeys_FullMethodName: {"sotto-cli"},
+
+	// The data-subject request participant protocol is the consent
+	// service's (suite.PrivacyOrchestrator): it exports every value of a
+	// person, erases, corrects and restricts them.
+	privacyv1.PrivacyParticipantService_Describe_FullMethodName: {suite.PrivacyOrchestrator},
+	privacyv1.PrivacyParticipantService_Export_FullMethodName:   {suite.PrivacyOrchestrator},
+	privacyv1.PrivacyParticipantService_Erase_FullMethodName:    {suite.PrivacyOrchestrator},
+	privacyv1.PrivacyParticipantService_Rectify_FullMethodName:  {suite.PrivacyOrchestrator},
+	privacyv1.PrivacyParticipantService_Restrict_FullMethodName: {suite.PrivacyOrchestrator},
 }
 
 // EndUsers is tokenvault's end-user table (pkg/enduser, ADR 0009). The
@@ -49,7 +60,19 @@ var EndUsers = enduser.Policy{
 	tokenvaultv1.TokenVaultService_EraseSubject_FullMethodName:     {Require: enduser.None},
 	tokenvaultv1.TokenVaultService_ExportSubject_FullMethodName:    {Require: enduser.None},
 	tokenvaultv1.TokenVaultService_RotateKeys_FullMethodName:       {Require: enduser.None},
+
+	// The orchestrator acts for a request it verified itself (the subject's
+	// token at aal2, or a privacy officer's): no person's token reaches the
+	// vault, and the gateway has no route here.
+	privacyv1.PrivacyParticipantService_Describe_FullMethodName: orchestratorOnly,
+	privacyv1.PrivacyParticipantService_Export_FullMethodName:   orchestratorOnly,
+	privacyv1.PrivacyParticipantService_Erase_FullMethodName:    orchestratorOnly,
+	privacyv1.PrivacyParticipantService_Rectify_FullMethodName:  orchestratorOnly,
+	privacyv1.PrivacyParticipantService_Restrict_FullMethodName: orchestratorOnly,
 }
+
+// orchestratorOnly: the consent workload, acting on its own.
+var orchestratorOnly = enduser.Rule{Require: enduser.None, Workloads: map[string]enduser.Rule{suite.PrivacyOrchestrator: {Require: enduser.None}}}
 
 var (
 	// people: any customer or staff member; policy.yaml decides per value.

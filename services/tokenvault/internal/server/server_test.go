@@ -12,6 +12,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	privacyv1 "github.com/sottohq/sotto/gen/go/sotto/privacy/v1"
 	tokenvaultv1 "github.com/sottohq/sotto/gen/go/sotto/tokenvault/v1"
 	"github.com/sottohq/sotto/pkg/auditclient"
 	"github.com/sottohq/sotto/pkg/keys"
@@ -60,6 +61,7 @@ type vault struct {
 	rec    *recorder
 	db     *store.DB
 	people *people
+	eng    *engine.Engine
 }
 
 func newVault(t *testing.T, db *store.DB) *vault {
@@ -86,8 +88,9 @@ func newVault(t *testing.T, db *store.DB) *vault {
 	ppl := newPeople(t, tvserver.EndUsers)
 	srv := ppl.server(t, pki, "tokenvault", tvserver.Policy)
 	tokenvaultv1.RegisterTokenVaultServiceServer(srv.GRPC(), tvserver.New(eng))
+	privacyv1.RegisterPrivacyParticipantServiceServer(srv.GRPC(), tvserver.NewPrivacy(eng))
 	ppl.checkMethods(t, srv)
-	return &vault{pki: pki, addr: servertest.Start(t, srv), rec: rec, db: db, people: ppl}
+	return &vault{pki: pki, addr: servertest.Start(t, srv), rec: rec, db: db, people: ppl, eng: eng}
 }
 
 // client connects as the workload name.

@@ -26,6 +26,10 @@ type Subject struct {
 	Created        time.Time
 	Erased         time.Time // zero unless erased
 	EraseRequest   string
+	// Restricted is when the subject's processing was restricted (zero
+	// unless it is): see SetRestricted.
+	Restricted      time.Time
+	RestrictRequest string
 }
 
 // SubjectKey is one version of a subject's data key, wrapped.
@@ -55,6 +59,9 @@ type Token struct {
 	// SubjectErased is read with the row (from subjects), so that a key
 	// cached anywhere is never used for an erased subject.
 	SubjectErased bool
+	// SubjectRestricted is read with the row too: a restriction set by
+	// another replica holds at once, with no cache to invalidate.
+	SubjectRestricted bool
 }
 
 // Store is tokenvault's storage.
@@ -157,15 +164,16 @@ func fromUS(v sql.NullInt64) time.Time {
 func (s *Store) GetSubject(ctx context.Context, tenant, subject string) (Subject, error) {
 	var r Subject
 	var created int64
-	var erased sql.NullInt64
-	var req sql.NullString
-	err := s.db.QueryRowContext(ctx, `SELECT tenant, subject, current_version, created_us, erased_us, erase_request
+	var erased, restricted sql.NullInt64
+	var req, restrictReq sql.NullString
+	err := s.db.QueryRowContext(ctx, `SELECT tenant, subject, current_version, created_us, erased_us, erase_request, restricted_us, restrict_request
 		FROM subjects WHERE tenant = $1 AND subject = $2`, tenant, subject).
-		Scan(&r.Tenant, &r.Subject, &r.CurrentVersion, &created, &erased, &req)
+		Scan(&r.Tenant, &r.Subject, &r.CurrentVersion, &created, &erased, &req, &restricted, &restrictReq)
 	if errors.Is(err, sql.ErrNoRows) {
 		return r, errs.E(errs.NotFound, reasons.SubjectNotFound, "subject not found")
 	}
 	r.Created, r.Erased, r.EraseRequest = time.UnixMicro(created).UTC(), fromUS(erased), req.String
+	r.Restricted, r.RestrictRequest = fromUS(restricted), restrictReq.String
 	return r, store.MapError(err)
 }
 
@@ -455,16 +463,17 @@ func (s *Store) TakenTokens(ctx context.Context, candidates []string) (map[strin
 	return taken, nil
 }
 
-// tokenSelect reads tokens with their subject's erasure state.
+// tokenSelect reads tokens with their subject's erasure and restriction
+// state.
 const tokenSelect = `SELECT t.token, t.tenant, t.subject, t.data_type, t.format, t.scope, t.ciphertext, t.dek_version, t.created_us, t.expires_us,
-		s.erased_us IS NOT NULL
+		s.erased_us IS NOT NULL, s.restricted_us IS NOT NULL
 	FROM tokens t JOIN subjects s ON s.tenant = t.tenant AND s.subject = t.subject `
 
 func scanToken(row interface{ Scan(...any) error }) (Token, error) {
 	var t Token
 	var created int64
 	var expires sql.NullInt64
-	if err := row.Scan(&t.Token, &t.Tenant, &t.Subject, &t.DataType, &t.Format, &t.Scope, &t.Ciphertext, &t.DEKVersion, &created, &expires, &t.SubjectErased); err != nil {
+	if err := row.Scan(&t.Token, &t.Tenant, &t.Subject, &t.DataType, &t.Format, &t.Scope, &t.Ciphertext, &t.DEKVersion, &created, &expires, &t.SubjectErased, &t.SubjectRestricted); err != nil {
 		return t, err
 	}
 	t.Created, t.Expires = time.UnixMicro(created).UTC(), fromUS(expires)
@@ -886,7 +895,7 @@ type Stale struct {
 // a data key version older than the subject's current one.
 func (s *Store) TokensToReencrypt(ctx context.Context, limit int) ([]Stale, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT t.token, t.tenant, t.subject, t.data_type, t.format, t.scope, t.ciphertext, t.dek_version, t.created_us, t.expires_us,
-			s.erased_us IS NOT NULL, s.current_version
+			s.erased_us IS NOT NULL, s.restricted_us IS NOT NULL, s.current_version
 		FROM tokens t JOIN subjects s ON s.tenant = t.tenant AND s.subject = t.subject
 		WHERE s.erased_us IS NULL AND t.dek_version < s.current_version
 		ORDER BY t.tenant, t.subject, t.token LIMIT $1`, limit)
