@@ -1,7 +1,9 @@
 package server_test
 
 import (
+	"bytes"
 	"context"
+	"log/slog"
 	"net/url"
 	"path/filepath"
 	"sync"
@@ -79,9 +81,11 @@ type harness struct {
 	dummies  atomic.Int64
 	mfChecks atomic.Int64
 	pki      *servertest.PKI
-	addr     string
-	conns    map[string]*grpc.ClientConn
-	mu       sync.Mutex
+	// logs are what identity and its server logged, as JSON lines.
+	logs  *syncBuffer
+	addr  string
+	conns map[string]*grpc.ClientConn
+	mu    sync.Mutex
 }
 
 type options struct {
@@ -92,7 +96,8 @@ type options struct {
 func newHarness(t testing.TB, db *store.DB, opt options) *harness {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	h := &harness{t: t, db: db, clock: &clock{}, pki: servertest.NewPKI(t), conns: map[string]*grpc.ClientConn{}}
+	h := &harness{t: t, db: db, clock: &clock{}, pki: servertest.NewPKI(t), conns: map[string]*grpc.ClientConn{}, logs: &syncBuffer{}}
+	logger := slog.New(slog.NewJSONHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	var cfg config.Config
 	if err := env.ParseWithOptions(&cfg, env.Options{Prefix: "SOTTO_", Environment: map[string]string{}}); err != nil {
 		t.Fatal(err)
@@ -120,7 +125,7 @@ func newHarness(t testing.TB, db *store.DB, opt options) *harness {
 	}
 	a, err := app.New(ctx, app.Deps{
 		Config: cfg, DB: db, Keys: km, Audit: auditclient.NewOutbox(db, nil, nil), Events: evs, Vault: vc,
-		Notifier: mb, TrustDomain: servertest.TrustDomain, Now: h.clock.now,
+		Notifier: mb, TrustDomain: servertest.TrustDomain, Now: h.clock.now, Logger: logger,
 		OnPasswordCheck: func(real bool) {
 			if real {
 				h.pwChecks.Add(1)
@@ -156,7 +161,7 @@ func newHarness(t testing.TB, db *store.DB, opt options) *harness {
 		})
 	}
 	t.Cleanup(func() { cancel(); wg.Wait() })
-	srv, err := pkgserver.New(context.Background(), "identity", h.pki.Config(t, "identity"), server.Policy(suite.MustLoad()), servertest.Logger(),
+	srv, err := pkgserver.New(context.Background(), "identity", h.pki.Config(t, "identity"), server.Policy(suite.MustLoad()), logger,
 		pkgserver.WithInterceptors(authn.UnaryInterceptor(), authn.StreamInterceptor()))
 	if err != nil {
 		t.Fatal(err)
@@ -174,6 +179,24 @@ func newHarness(t testing.TB, db *store.DB, opt options) *harness {
 	}
 	h.addr = servertest.Start(t, srv)
 	return h
+}
+
+// syncBuffer collects log lines written from several goroutines.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 // sqlite runs fn with a harness on SQLite (most server tests: the store's
