@@ -3,8 +3,10 @@ package main
 
 import (
 	"context"
+	"time"
 
 	auditv1 "github.com/sottohq/sotto/gen/go/sotto/audit/v1"
+	privacyv1 "github.com/sottohq/sotto/gen/go/sotto/privacy/v1"
 	"github.com/sottohq/sotto/pkg/keys"
 	"github.com/sottohq/sotto/pkg/pagetoken"
 	"github.com/sottohq/sotto/pkg/service"
@@ -77,6 +79,11 @@ func register(ctx context.Context, s *service.Service) error {
 		return err
 	}
 	auditv1.RegisterAuditServiceServer(gs, auditserver.New(auditLog, pages, limit))
+	eventKey, err := hasher.PrivacyEventKey()
+	if err != nil {
+		return err
+	}
+	privacyv1.RegisterPrivacyParticipantServiceServer(gs, auditserver.NewPrivacy(auditLog, pages, eventKey, s.Source().ID().String(), time.Now))
 	// The sequencer is a background task: it outlives the API's drain, so
 	// in-flight appends still commit.
 	s.Go("ledger", auditLog.Run)

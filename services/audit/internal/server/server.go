@@ -177,13 +177,21 @@ func pageSize(requested int32, def int) int {
 // A page token's cursor is the position (leaf index or tree size) after which
 // the next page starts.
 func (s *Server) pageToken(req proto.Message, after int64) (string, error) {
-	return s.pages.Encode(req, binary.AppendUvarint(nil, uint64(after)))
+	return pageToken(s.pages, req, after)
 }
 
 // position returns the position after which req's page starts, -1 for the
 // first page.
 func (s *Server) position(req proto.Message, token string) (int64, error) {
-	cursor, err := s.pages.Decode(req, token)
+	return position(s.pages, req, token)
+}
+
+func pageToken(pages *pagetoken.Codec, req proto.Message, after int64) (string, error) {
+	return pages.Encode(req, binary.AppendUvarint(nil, uint64(after)))
+}
+
+func position(pages *pagetoken.Codec, req proto.Message, token string) (int64, error) {
+	cursor, err := pages.Decode(req, token)
 	if err != nil || cursor == nil {
 		return -1, err
 	}

@@ -22,11 +22,13 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	auditv1 "github.com/sottohq/sotto/gen/go/sotto/audit/v1"
+	privacyv1 "github.com/sottohq/sotto/gen/go/sotto/privacy/v1"
 	"github.com/sottohq/sotto/pkg/accesstoken"
 	"github.com/sottohq/sotto/pkg/dial"
 	"github.com/sottohq/sotto/pkg/keys"
 	"github.com/sottohq/sotto/pkg/pagetoken"
 	"github.com/sottohq/sotto/pkg/servertest"
+	"github.com/sottohq/sotto/pkg/store"
 	"github.com/sottohq/sotto/pkg/store/storetest"
 	"github.com/sottohq/sotto/services/audit/internal/ledger"
 	auditserver "github.com/sottohq/sotto/services/audit/internal/server"
@@ -41,6 +43,7 @@ type auditEnv struct {
 	pki    *servertest.PKI
 	addr   string
 	people *people
+	clock  *testClock // the privacy participant's
 }
 
 // startAudit runs the service with the default append limits.
@@ -53,6 +56,12 @@ func startAudit(t testing.TB) *auditEnv {
 // gateway forwards a person's access token.
 func (a *auditEnv) client(t testing.TB, name, tok string) auditv1.AuditServiceClient {
 	t.Helper()
+	return auditv1.NewAuditServiceClient(a.conn(t, name, tok))
+}
+
+// conn is client's connection.
+func (a *auditEnv) conn(t testing.TB, name, tok string) *grpc.ClientConn {
+	t.Helper()
 	var opts []grpc.DialOption
 	if tok != "" {
 		opts = append(opts, grpc.WithUnaryInterceptor(func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
@@ -64,7 +73,7 @@ func (a *auditEnv) client(t testing.TB, name, tok string) auditv1.AuditServiceCl
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { conn.Close() })
-	return auditv1.NewAuditServiceClient(conn)
+	return conn
 }
 
 // officer reads through the gateway as a privacy officer at aal2, the
@@ -76,8 +85,13 @@ func (a *auditEnv) officer(t testing.TB) auditv1.AuditServiceClient {
 
 func startAuditLimited(t testing.TB, limit auditserver.AppendLimit) *auditEnv {
 	t.Helper()
+	return startAuditOn(t, storetest.SQLite(t, migrations.FS), limit)
+}
+
+// startAuditOn runs the service over db (SQLite or PostgreSQL).
+func startAuditOn(t testing.TB, db *store.DB, limit auditserver.AppendLimit) *auditEnv {
+	t.Helper()
 	ctx := context.Background()
-	db := storetest.SQLite(t, migrations.FS)
 	km, err := keys.NewLocal(filepath.Join(t.TempDir(), "keyring.json"))
 	if err != nil {
 		t.Fatal(err)
@@ -105,9 +119,17 @@ func startAuditLimited(t testing.TB, limit auditserver.AppendLimit) *auditEnv {
 	pki := servertest.NewPKI(t)
 	ppl := newPeople(t, auditserver.EndUsers)
 	srv := ppl.server(t, pki, "audit", auditserver.Policy)
-	auditv1.RegisterAuditServiceServer(srv.GRPC(), auditserver.New(l, pageTokens(t, hasher), limit))
+	pages := pageTokens(t, hasher)
+	auditv1.RegisterAuditServiceServer(srv.GRPC(), auditserver.New(l, pages, limit))
+	eventKey, err := hasher.PrivacyEventKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock := &testClock{now: time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)}
+	privacyv1.RegisterPrivacyParticipantServiceServer(srv.GRPC(),
+		auditserver.NewPrivacy(l, pages, eventKey, "spiffe://"+servertest.TrustDomain+"/audit", clock.Now))
 	ppl.checkMethods(t, srv)
-	return &auditEnv{pki: pki, addr: servertest.Start(t, srv), people: ppl}
+	return &auditEnv{pki: pki, addr: servertest.Start(t, srv), people: ppl, clock: clock}
 }
 
 // pageTokens is the page token codec main builds, from the hasher's key.

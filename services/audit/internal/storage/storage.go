@@ -215,9 +215,9 @@ func (s *Store) CountSubject(ctx context.Context, hashes []string) (int64, error
 // The subject indexes are partial (empty hashes, events about no one, are
 // most of the log and never searched for), and SQLite uses a partial index
 // only when the query repeats its condition word for word: so every search
-// by a hash column says "<> ''" too, although a searched hash is never
-// empty. PostgreSQL would infer it; saying it costs nothing there.
-// TestSubjectLookupsUseTheIndex holds both planners to it.
+// by a hash column repeats the not-empty condition, although a searched
+// hash is never empty. PostgreSQL would infer it; saying it costs nothing
+// there. TestSubjectLookupsUseTheIndex holds both planners to it.
 const (
 	subjectIndexed      = "subject_hash <> ''"
 	actorSubjectIndexed = "actor_subject_hash <> ''"
