@@ -6,10 +6,12 @@
 //
 // Dates are calendar dates in UTC. A deadline is the end of its day: the
 // last microsecond (the stores' precision, so a stored due time reads back
-// unchanged) of the due date, UTC. A request received late on the evening
-// of the 31st in California was received on the 1st in UTC; the date shown
-// is then one day later than a local reading would give, which is the
-// controller's risk to manage, not the subject's.
+// unchanged) of the due date, UTC. UTC is the suite's one calendar, but it
+// is not the law's: a request received in the evening in California (on the
+// next day in UTC) gets dates one day later than a local reading, and a
+// request received just after midnight in Europe (the day before in UTC)
+// one day earlier. The first case gives the controller a day the local law
+// may not; an operator west of UTC should treat the dates as a day early.
 //
 // Periods in months (GDPR, UK GDPR) follow Regulation (EEC, Euratom) No
 // 1182/71 Art. 3 as the EDPB reads it (Guidelines 01/2022, section 6.3):
