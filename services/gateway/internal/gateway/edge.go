@@ -28,7 +28,8 @@ type edge struct {
 // middleware is the grpc-gateway middleware that runs once a route matched:
 // it names the route for the access log, throttles the public
 // (authentication) routes per client address, applies the browser-session
-// cookie rules and the route's access rule.
+// cookie rules and the route's access rule, then the path parameters the
+// edge itself relies on (pathChecks).
 func (g *edge) middleware(next runtime.HandlerFunc) runtime.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request, params map[string]string) {
 		// API answers are personal (tokens, recovery codes, values, the
