@@ -8,8 +8,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	mathrand "math/rand/v2"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -89,32 +87,20 @@ func devUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return mtls.WriteWorkload(filepath.Join(dir, "certs", name), ca, id, 24*time.Hour)
 	}
 	st := suite.State{TrustDomain: *trustDomain, Services: map[string]suite.Endpoints{}}
+	pick := distinct(freeAddr)
+	sup := newSupervisor(stderr, *quiet)
+	defer sup.stopAll()
+	l := &launcher{
+		sup: sup, st: &st, dir: dir, bin: *binDir, certs: map[string]mtls.Files{},
+		addrs: func(svc suite.Service) (suite.Endpoints, error) { return endpoints(svc, *httpAddr, pick) },
+	}
 	for _, svc := range order {
-		var ep suite.Endpoints
-		if ep.Admin, err = freeAddr(); err != nil {
+		if err := l.assign(svc); err != nil {
 			return err
 		}
-		switch svc.API {
-		case suite.GRPC:
-			if ep.GRPC, err = freeAddr(); err != nil {
-				return err
-			}
-		case suite.HTTP:
-			addr := *httpAddr
-			if addr == "auto" {
-				if addr, err = freeAddr(); err != nil {
-					return err
-				}
-			}
-			ep.HTTP = "http://" + addr
-			st.GatewayURL = ep.HTTP
-			// The edge's gRPC listener for integrators (TLS with a
-			// certificate it makes for loopback; ADR 0011).
-			if ep.GRPC, err = freeAddr(); err != nil {
-				return err
-			}
+		if l.certs[svc.Name], err = identity(svc.Name); err != nil {
+			return err
 		}
-		st.Services[svc.Name] = ep
 	}
 	for _, c := range m.Clients {
 		if c == "sotto-cli" {
@@ -124,27 +110,9 @@ func devUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 	}
 
-	procs := make([]*devProc, 0, len(order))
-	for _, svc := range order {
-		f, err := identity(svc.Name)
-		if err != nil {
-			return err
-		}
-		procs = append(procs, &devProc{
-			name:  svc.Name,
-			bin:   filepath.Join(*binDir, svc.Name),
-			env:   devEnv(dir, st, svc, f),
-			ready: "http://" + st.Services[svc.Name].Admin + "/readyz",
-			log:   filepath.Join(dir, "logs", svc.Name+".log"),
-		})
-	}
-
-	sup := newSupervisor(stderr, *quiet)
-	defer sup.stopAll()
-	for _, p := range procs {
-		if err := sup.start(ctx, p); err != nil {
-			return fmt.Errorf("%s did not become ready (see %s): %w", p.name, p.log, err)
-		}
+	procs, err := l.startAll(ctx, order)
+	if err != nil {
+		return err
 	}
 	// Services that verify people start before identity (which calls
 	// them) and refuse people until identity's keys and revocation feed
@@ -277,11 +245,31 @@ func passThroughEnv() []string {
 // devProc is one service process of the local suite.
 type devProc struct {
 	name, bin, ready, log string
-	env                   []string
 
 	mu   sync.Mutex
+	env  []string // what the next start gets
 	cmd  *exec.Cmd
-	done chan struct{} // closed when the current process has exited
+	done chan struct{} // closed when the current process has exited and its output is logged
+	// taken is the current process's line that says an address it was to
+	// listen on is in use.
+	taken string
+}
+
+// bindInUse ends what Go's net.Listen says when the port is taken.
+var bindInUse = "bind: " + syscall.EADDRINUSE.Error()
+
+func (p *devProc) environ() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.env
+}
+
+// addrTaken is the line in which the current process said that an address
+// it was to listen on is in use, or "".
+func (p *devProc) addrTaken() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.taken
 }
 
 // supervisor starts the suite's processes, restarts one that crashes (with
@@ -316,7 +304,9 @@ const (
 // after that restarts it.
 func (s *supervisor) start(ctx context.Context, p *devProc) error {
 	s.mu.Lock()
-	s.procs = append(s.procs, p)
+	if !slices.Contains(s.procs, p) { // started again after its address was taken
+		s.procs = append(s.procs, p)
+	}
 	s.mu.Unlock()
 	if err := s.spawn(p); err != nil {
 		return err
@@ -341,7 +331,7 @@ func (s *supervisor) spawn(p *devProc) error {
 	}
 	cmd := exec.Command(p.bin)
 	// Only what the service needs, plus the operator's SOTTO_/OTEL_ settings.
-	cmd.Env = p.env
+	cmd.Env = p.environ()
 	// A process group of its own: Ctrl-C reaches `sotto dev up` only, which
 	// then stops the services one by one in reverse order (so a service's
 	// last outbox flush finds the audit service still up).
@@ -352,18 +342,21 @@ func (s *supervisor) spawn(p *devProc) error {
 		logFile.Close()
 		return fmt.Errorf("start %s: %w", p.name, err)
 	}
-	done := make(chan struct{})
+	done, logged := make(chan struct{}), make(chan struct{})
 	p.mu.Lock()
-	p.cmd, p.done = cmd, done
+	p.cmd, p.done, p.taken = cmd, done, ""
 	p.mu.Unlock()
+	go func() {
+		s.copyLog(pr, logFile, p)
+		logFile.Close()
+		close(logged)
+	}()
 	go func() {
 		err := cmd.Wait()
 		pw.CloseWithError(err)
+		// Whoever sees the exit can then read why in p.taken.
+		<-logged
 		close(done)
-	}()
-	go func() {
-		s.copyLog(pr, logFile, p.name)
-		logFile.Close()
 	}()
 	return nil
 }
@@ -435,26 +428,48 @@ func (s *supervisor) stopAll() {
 		if cmd == nil || cmd.Process == nil {
 			continue
 		}
-		cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-done:
-		case <-time.After(20 * time.Second):
-			cmd.Process.Kill()
-			<-done
-		}
+		stopProc(cmd, done)
 	}
 	s.wg.Wait()
 }
 
-func (s *supervisor) copyLog(r io.Reader, file io.Writer, name string) {
+// stopProc sends SIGTERM to cmd and waits until it has exited (done),
+// sending SIGKILL after stopGrace.
+func stopProc(cmd *exec.Cmd, done <-chan struct{}) {
+	cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-done:
+	case <-time.After(stopGrace):
+		cmd.Process.Kill()
+		<-done
+	}
+}
+
+// restart stops the running p, which keepAlive then starts again with env,
+// and waits until it is ready.
+func (s *supervisor) restart(ctx context.Context, p *devProc, env []string) error {
+	p.mu.Lock()
+	p.env = env
+	cmd, done := p.cmd, p.done
+	p.mu.Unlock()
+	stopProc(cmd, done)
+	return waitReady(ctx, p.ready, 60*time.Second, nil)
+}
+
+func (s *supervisor) copyLog(r io.Reader, file io.Writer, p *devProc) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for sc.Scan() {
 		line := sc.Text()
+		if strings.Contains(line, bindInUse) {
+			p.mu.Lock()
+			p.taken = line
+			p.mu.Unlock()
+		}
 		s.logMu.Lock()
 		fmt.Fprintln(file, line)
 		if !s.quiet {
-			fmt.Fprintf(s.term, "[%s] %s\n", name, line)
+			fmt.Fprintf(s.term, "[%s] %s\n", p.name, line)
 		}
 		s.logMu.Unlock()
 	}
@@ -508,30 +523,6 @@ func waitUndegraded(ctx context.Context, url string, timeout time.Duration) erro
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
-}
-
-// freeAddr picks a loopback port that is free now, for a service started a
-// moment later. It draws from below the kernel's ephemeral range (32768 and
-// up on Linux): a port from that range (what ":0" gives) can be taken in
-// between as the source port of any outgoing connection, and with a dozen
-// listeners and their connections that happened.
-func freeAddr() (string, error) {
-	for range 50 {
-		port := 20000 + mathrand.IntN(12000)
-		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
-		if err != nil {
-			continue
-		}
-		addr := l.Addr().String()
-		l.Close()
-		return addr, nil
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer l.Close()
-	return l.Addr().String(), nil
 }
 
 // adminFile keeps the first admin's login in the state directory, so that
