@@ -8,6 +8,7 @@ package consentv1
 
 import (
 	_ "buf.build/gen/go/bufbuild/protovalidate/protocolbuffers/go/buf/validate"
+	_ "github.com/grpc-ecosystem/grpc-gateway/v2/protoc-gen-openapiv2/options"
 	v1 "github.com/sottohq/sotto/gen/go/sotto/privacy/v1"
 	_ "google.golang.org/genproto/googleapis/api/annotations"
 	httpbody "google.golang.org/genproto/googleapis/api/httpbody"
@@ -2114,7 +2115,7 @@ var File_sotto_consent_v1_dsr_proto protoreflect.FileDescriptor
 
 const file_sotto_consent_v1_dsr_proto_rawDesc = "" +
 	"\n" +
-	"\x1asotto/consent/v1/dsr.proto\x12\x10sotto.consent.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x19google/api/httpbody.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1esotto/privacy/v1/privacy.proto\"\xca\x04\n" +
+	"\x1asotto/consent/v1/dsr.proto\x12\x10sotto.consent.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x19google/api/httpbody.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a.protoc-gen-openapiv2/options/annotations.proto\x1a\x1esotto/privacy/v1/privacy.proto\"\xca\x04\n" +
 	"\tDeadlines\x120\n" +
 	"\x06regime\x18\x01 \x01(\x0e2\x18.sotto.consent.v1.RegimeR\x06regime\x12L\n" +
 	"\x14acknowledge_due_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x12acknowledgeDueTime\x12E\n" +
@@ -2287,7 +2288,7 @@ const file_sotto_consent_v1_dsr_proto_rawDesc = "" +
 	"\fExportFormat\x12\x1d\n" +
 	"\x19EXPORT_FORMAT_UNSPECIFIED\x10\x00\x12\x16\n" +
 	"\x12EXPORT_FORMAT_JSON\x10\x01\x12\x15\n" +
-	"\x11EXPORT_FORMAT_CSV\x10\x022\xad\v\n" +
+	"\x11EXPORT_FORMAT_CSV\x10\x022\xfd\f\n" +
 	"\x19DataSubjectRequestService\x12\x81\x01\n" +
 	"\rCreateRequest\x12&.sotto.consent.v1.CreateRequestRequest\x1a'.sotto.consent.v1.CreateRequestResponse\"\x1f\x82\xd3\xe4\x93\x02\x19:\x01*\"\x14/v1/privacy/requests\x12\x82\x01\n" +
 	"\n" +
@@ -2298,8 +2299,11 @@ const file_sotto_consent_v1_dsr_proto_rawDesc = "" +
 	"\fPauseRequest\x12%.sotto.consent.v1.PauseRequestRequest\x1a&.sotto.consent.v1.PauseRequestResponse\"2\x82\xd3\xe4\x93\x02,:\x01*\"'/v1/privacy/requests/{request_id}:pause\x12\x95\x01\n" +
 	"\rResumeRequest\x12&.sotto.consent.v1.ResumeRequestRequest\x1a'.sotto.consent.v1.ResumeRequestResponse\"3\x82\xd3\xe4\x93\x02-:\x01*\"(/v1/privacy/requests/{request_id}:resume\x12\x95\x01\n" +
 	"\rRejectRequest\x12&.sotto.consent.v1.RejectRequestRequest\x1a'.sotto.consent.v1.RejectRequestResponse\"3\x82\xd3\xe4\x93\x02-:\x01*\"(/v1/privacy/requests/{request_id}:reject\x12\x91\x01\n" +
-	"\fRetryRequest\x12%.sotto.consent.v1.RetryRequestRequest\x1a&.sotto.consent.v1.RetryRequestResponse\"2\x82\xd3\xe4\x93\x02,:\x01*\"'/v1/privacy/requests/{request_id}:retry\x12\x81\x01\n" +
-	"\x0eDownloadExport\x12'.sotto.consent.v1.DownloadExportRequest\x1a\x14.google.api.HttpBody\"0\x82\xd3\xe4\x93\x02*\x12(/v1/privacy/requests/{request_id}/exportB<Z:github.com/sottohq/sotto/gen/go/sotto/consent/v1;consentv1b\x06proto3"
+	"\fRetryRequest\x12%.sotto.consent.v1.RetryRequestRequest\x1a&.sotto.consent.v1.RetryRequestResponse\"2\x82\xd3\xe4\x93\x02,:\x01*\"'/v1/privacy/requests/{request_id}:retry\x12\xd1\x02\n" +
+	"\x0eDownloadExport\x12'.sotto.consent.v1.DownloadExportRequest\x1a\x14.google.api.HttpBody\"\xff\x01\x92A\xcb\x01:\x10application/json:\btext/csvJ\xac\x01\n" +
+	"\x03200\x12\xa4\x01\n" +
+	"\x90\x01The export as a file (Content-Disposition: attachment): one JSON document, or CSV with the columns participant, category, item_id, field, value.\x12\x0f\n" +
+	"\r\x9a\x02\x01\a\xa2\x02\x06binary\x82\xd3\xe4\x93\x02*\x12(/v1/privacy/requests/{request_id}/exportB<Z:github.com/sottohq/sotto/gen/go/sotto/consent/v1;consentv1b\x06proto3"
 
 var (
 	file_sotto_consent_v1_dsr_proto_rawDescOnce sync.Once
