@@ -77,7 +77,7 @@ var buildConsent = sync.OnceValues(func() (string, error) {
 	return bin, nil
 })
 
-func freeAddr(t *testing.T) string {
+func freeAddr(t testing.TB) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -115,7 +115,7 @@ func (identityKeys) WatchRevocations(_ *identityv1.WatchRevocationsRequest, s gr
 
 // startConsent runs the consent binary with identity's keys from iss; its
 // audit address is not served (its outbox keeps what it cannot send).
-func startConsent(t *testing.T, pki *servertest.PKI, iss *accesstoken.Issuer) *consentProc {
+func startConsent(t testing.TB, pki *servertest.PKI, iss *accesstoken.Issuer) *consentProc {
 	t.Helper()
 	bin, err := buildConsent()
 	if err != nil {
@@ -142,6 +142,9 @@ func startConsent(t *testing.T, pki *servertest.PKI, iss *accesstoken.Issuer) *c
 		"SOTTO_DB_DSN=sqlite://"+filepath.Join(dir, "data", "consent.db"),
 		"SOTTO_KEYRING_FILE="+filepath.Join(dir, "keyring.json"),
 		"SOTTO_AUDIT_ADDR=127.0.0.1:1", "SOTTO_IDENTITY_ADDR="+idAddr,
+		// consent carries out data-subject requests through tokenvault's
+		// participant service; these tests make none.
+		"SOTTO_TOKENVAULT_ADDR=127.0.0.1:1",
 		"SOTTO_LOG_LEVEL=error",
 		// A quiet feed is told from a dead one within a second.
 		"SOTTO_CONSENT_FEED_HEARTBEAT=250ms")

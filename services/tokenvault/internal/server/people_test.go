@@ -34,7 +34,7 @@ type people struct {
 	auth   *enduser.Authenticator
 }
 
-func newPeople(t *testing.T, policy enduser.Policy) *people {
+func newPeople(t testing.TB, policy enduser.Policy) *people {
 	t.Helper()
 	ctx := context.Background()
 	id := accesstokentest.New(t, identityIssuer)
@@ -65,7 +65,7 @@ func newPeople(t *testing.T, policy enduser.Policy) *people {
 
 // server builds name's gRPC server with the real interceptors and the
 // end-user ones, as pkg/service's EndUsers installs them.
-func (p *people) server(t *testing.T, pki *servertest.PKI, name string, policy authz.Policy) *server.Server {
+func (p *people) server(t testing.TB, pki *servertest.PKI, name string, policy authz.Policy) *server.Server {
 	t.Helper()
 	srv, err := server.New(context.Background(), name, pki.Config(t, name), policy, servertest.Logger(),
 		server.WithInterceptors(p.auth.UnaryInterceptor(), p.auth.StreamInterceptor()))
@@ -104,7 +104,7 @@ func person(kind accesstoken.Kind, sub string, aal int, ago time.Duration, roles
 }
 
 // token issues c; at, if given, is when it is issued.
-func (p *people) token(t *testing.T, c accesstoken.Claims, at ...time.Time) string {
+func (p *people) token(t testing.TB, c accesstoken.Claims, at ...time.Time) string {
 	t.Helper()
 	iss := p.issuer
 	if len(at) > 0 {

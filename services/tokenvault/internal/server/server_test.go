@@ -94,7 +94,7 @@ func newVault(t *testing.T, db *store.DB) *vault {
 }
 
 // client connects as the workload name.
-func (v *vault) client(t *testing.T, name string) tokenvaultv1.TokenVaultServiceClient {
+func (v *vault) client(t testing.TB, name string) tokenvaultv1.TokenVaultServiceClient {
 	return tokenvaultv1.NewTokenVaultServiceClient(v.pki.Dial(t, name, "tokenvault", v.addr))
 }
 
