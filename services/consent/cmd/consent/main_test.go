@@ -84,7 +84,10 @@ func TestServiceRuns(t *testing.T) {
 		"SOTTO_KEYRING_FILE":  filepath.Join(dir, "keyring.json"),
 		"SOTTO_AUDIT_ADDR":    "127.0.0.1:1", // the outbox keeps what it cannot send
 		"SOTTO_IDENTITY_ADDR": idAddr,
-		"SOTTO_LOG_LEVEL":     "error",
+		// A privacy participant; unreachable here, so data-subject
+		// requests' steps would wait and retry (the service still serves).
+		"SOTTO_TOKENVAULT_ADDR": "127.0.0.1:1",
+		"SOTTO_LOG_LEVEL":       "error",
 	}
 	if err := os.MkdirAll(filepath.Join(dir, "data"), 0o700); err != nil {
 		t.Fatal(err)

@@ -10,8 +10,11 @@ import (
 	"os"
 	"time"
 
+	"go.opentelemetry.io/otel/metric"
+
 	"github.com/sottohq/sotto/pkg/auditclient"
 	"github.com/sottohq/sotto/pkg/events"
+	"github.com/sottohq/sotto/pkg/jobs"
 	"github.com/sottohq/sotto/pkg/keys"
 	"github.com/sottohq/sotto/pkg/pagetoken"
 	"github.com/sottohq/sotto/pkg/store"
@@ -19,6 +22,8 @@ import (
 	"github.com/sottohq/sotto/services/consent/internal/catalogue"
 	"github.com/sottohq/sotto/services/consent/internal/config"
 	"github.com/sottohq/sotto/services/consent/internal/consent"
+	"github.com/sottohq/sotto/services/consent/internal/deadline"
+	"github.com/sottohq/sotto/services/consent/internal/dsr"
 	"github.com/sottohq/sotto/services/consent/internal/receipt"
 	"github.com/sottohq/sotto/services/consent/internal/server"
 	"github.com/sottohq/sotto/services/consent/internal/storage"
@@ -34,6 +39,18 @@ type Deps struct {
 	Logger *slog.Logger
 	// Now is the domain's clock (time.Now when nil).
 	Now func() time.Time
+	// Jobs runs the data-subject requests' steps (pkg/jobs).
+	Jobs *jobs.Runner
+	// Participants are the privacy participants other than consent (gRPC
+	// clients of sotto.privacy.v1), by name; consent's own is added here.
+	Participants map[string]dsr.Participant
+	// ParticipantNames lists every participant in manifest order
+	// (suite.PrivacyParticipants), consent included.
+	ParticipantNames []string
+	// Meter records the service's metrics (none when nil).
+	Meter metric.MeterProvider
+	// DSRMaxAttempts of a step before it fails (pkg/jobs' default when 0).
+	DSRMaxAttempts int
 }
 
 // App is the consent service, assembled.
@@ -42,6 +59,9 @@ type App struct {
 	Server   *server.Server
 	Receipts *receipt.Signer
 	Store    *storage.Store
+	DSR      *dsr.Service
+	// DSRServer is the data-subject request API.
+	DSRServer *server.DSRServer
 }
 
 // New builds the service and applies the catalogue file (once per file
@@ -96,5 +116,34 @@ func New(ctx context.Context, d Deps) (*App, error) {
 	if err := domain.ApplyFile(ctx, file); err != nil {
 		return nil, err
 	}
-	return &App{Domain: domain, Server: server.New(domain, pages, cfg.FeedHeartbeat), Receipts: signer, Store: st}, nil
+	if err := d.Keys.EnsureKey(ctx, cfg.DSRKey, keys.TypeAES256GCM); err != nil {
+		return nil, err
+	}
+	rules, err := deadline.Load()
+	if err != nil {
+		return nil, err
+	}
+	participants := map[string]dsr.Participant{dsr.ConsentParticipant: domain.Participant()}
+	for name, p := range d.Participants {
+		if name != dsr.ConsentParticipant {
+			participants[name] = p
+		}
+	}
+	names := d.ParticipantNames
+	if len(names) == 0 {
+		names = []string{dsr.ConsentParticipant}
+	}
+	for _, n := range names {
+		if participants[n] == nil {
+			return nil, fmt.Errorf("consent: no client for the privacy participant %s", n)
+		}
+	}
+	requests, err := dsr.New(dsr.Deps{Store: st, Audit: d.Audit, Keys: d.Keys, SealKey: cfg.DSRKey, RequestKey: requestKey,
+		Jobs: d.Jobs, Participants: participants, Names: names, Rules: rules, ExportTTL: cfg.DSRExportTTL,
+		MaxAttempts: d.DSRMaxAttempts, Logger: d.Logger, Meter: d.Meter, Now: d.Now})
+	if err != nil {
+		return nil, err
+	}
+	return &App{Domain: domain, Server: server.New(domain, pages, cfg.FeedHeartbeat), Receipts: signer, Store: st,
+		DSR: requests, DSRServer: server.NewDSR(requests, pages)}, nil
 }

@@ -393,6 +393,9 @@ const (
 	MethodOptOut        Method = 2
 	MethodGPC           Method = 3
 	MethodStaffOnBehalf Method = 4
+	// MethodDataSubjectRequest: withdrawn by the data-subject request
+	// orchestrator (an erasure, an opt-out of sale or sharing).
+	MethodDataSubjectRequest Method = 5
 )
 
 func (m Method) String() string {
@@ -405,12 +408,18 @@ func (m Method) String() string {
 		return "gpc"
 	case MethodStaffOnBehalf:
 		return "staff_on_behalf"
+	case MethodDataSubjectRequest:
+		return "data_subject_request"
 	}
 	return "unspecified"
 }
 
 // Channel is where a decision was collected (the API's enum numbers).
 type Channel int
+
+// ChannelAPI: through the API, e.g. by the data-subject request
+// orchestrator.
+const ChannelAPI Channel = 8
 
 var channelNames = []string{"unspecified", "web", "mobile_app", "whatsapp", "messenger", "email", "phone", "in_person", "api"}
 

@@ -30,4 +30,11 @@ type Config struct {
 	// ControllerJurisdiction is a receipt's jurisdiction when the request
 	// names none.
 	ControllerJurisdiction string `env:"CONSENT_CONTROLLER_JURISDICTION" envDefault:"DE"`
+	// DSRKey is the KeyManager key (aes256-gcm96) that seals the
+	// corrections of an open rectification (additional data: the request
+	// id); they are dropped when the request closes.
+	DSRKey string `env:"CONSENT_DSR_KEY" envDefault:"consent-dsr"`
+	// DSRExportTTL is how long a completed access or portability request's
+	// export can be downloaded (once).
+	DSRExportTTL time.Duration `env:"CONSENT_DSR_EXPORT_TTL" envDefault:"168h"`
 }

@@ -16,7 +16,9 @@ import (
 
 // Caller is the verified person behind a call (pkg/enduser's principal).
 type Caller struct {
-	Subject  string
+	Subject string
+	// Tenant is a customer's shop (empty for staff).
+	Tenant   string
 	Kind     accesstoken.Kind
 	Roles    []string
 	AAL      int

@@ -24,7 +24,20 @@ const (
 	ReasonLegitimateInterest Reason = 6
 	ReasonOptedOut           Reason = 7
 	ReasonPurposeRetired     Reason = 8
+	// ReasonRestricted: the subject asked for restriction of processing
+	// (GDPR Art. 18); only legal obligations are allowed.
+	ReasonRestricted Reason = 9
 )
+
+// restrict applies a restriction of processing to a decision: everything
+// but a legal obligation is denied (storing the data is not a purpose).
+func restrict(r Result) Result {
+	if r.Basis == catalogue.BasisLegalObligation {
+		return r
+	}
+	r.Allowed, r.Reason = false, ReasonRestricted
+	return r
+}
 
 // Result is a decision and why.
 type Result struct {
@@ -116,10 +129,17 @@ func (s *Service) BatchCheck(ctx context.Context, pairs []CheckPair) ([]Result, 
 	if err != nil {
 		return nil, err
 	}
+	restricted, err := s.store.Restricted(ctx, s.store.DB(), subjects)
+	if err != nil {
+		return nil, err
+	}
 	out := make([]Result, len(pairs))
 	for i, c := range pairs {
 		st, has := states[c.Subject][c.Purpose]
 		out[i] = Decide(byID[c.Purpose], c.Subject, st, has)
+		if restricted[c.Subject] {
+			out[i] = restrict(out[i])
+		}
 	}
 	return out, nil
 }

@@ -131,7 +131,7 @@ func (s *Service) decide(ctx context.Context, d catalogue.Decision, in DecisionI
 		rec.NoticeID, rec.NoticeVersion, rec.NoticeLanguage, rec.TextSHA256 = notice.ID, notice.Version, notice.Language, notice.TextSHA256
 	}
 	out, err := s.record(ctx, subject, []storage.Record{rec}, map[string]catalogue.Purpose{p.ID: p}, in.Jurisdiction,
-		&storage.Request{Subject: subject, Digest: digest, Fingerprint: fp, Created: now})
+		&storage.Request{Subject: subject, Digest: digest, Fingerprint: fp, Created: now}, nil)
 	if errs.Is(err, errs.AlreadyExists) {
 		// Another request with the same id won the race.
 		if out, ok, err := s.replay(ctx, subject, digest, fp); ok || err != nil {
@@ -217,9 +217,10 @@ func newID() string { return uuid.Must(uuid.NewV7()).String() }
 // record signs a receipt for recs and writes, in one transaction, the
 // request id (if any), the records with the state they set, the receipt,
 // their audit events (one per record and the receipt's hash, which anchors
-// it in the audit log) and their change-feed events.
+// it in the audit log) and their change-feed events; extra, if set, writes
+// the caller's own rows in the same transaction.
 func (s *Service) record(ctx context.Context, subject string, recs []storage.Record, purposes map[string]catalogue.Purpose,
-	jurisdiction string, req *storage.Request) (Outcome, error) {
+	jurisdiction string, req *storage.Request, extra func(*sql.Tx) error) (Outcome, error) {
 	receiptID := newID()
 	anchor := auditclient.New(ctx, ActionReceipt, auditclient.Success)
 	for i := range recs {
@@ -260,6 +261,11 @@ func (s *Service) record(ctx context.Context, subject string, recs []storage.Rec
 		}
 		if err := s.store.InsertReceipt(ctx, tx, rc); err != nil {
 			return err
+		}
+		if extra != nil {
+			if err := extra(tx); err != nil {
+				return err
+			}
 		}
 		if err := s.audit.Enqueue(ctx, tx, audits...); err != nil {
 			return err
@@ -316,6 +322,8 @@ func collectionMethod(m catalogue.Method, ch catalogue.Channel) string {
 		return "Global Privacy Control signal" + via
 	case catalogue.MethodStaffOnBehalf:
 		return "recorded by a privacy officer on the subject's behalf" + via
+	case catalogue.MethodDataSubjectRequest:
+		return "the subject's data-subject request" + via
 	}
 	return "unspecified" + via
 }
@@ -363,5 +371,5 @@ func (s *Service) RecordGPC(ctx context.Context, in GPCInput) (Outcome, error) {
 	if len(recs) == 0 {
 		return Outcome{}, nil
 	}
-	return s.record(ctx, subject, recs, purposes, in.Jurisdiction, nil)
+	return s.record(ctx, subject, recs, purposes, in.Jurisdiction, nil, nil)
 }

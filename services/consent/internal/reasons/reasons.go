@@ -105,3 +105,46 @@ const (
 	// FailedPrecondition.
 	ExtensionNotAllowed = "EXTENSION_NOT_ALLOWED"
 )
+
+// Data-subject requests.
+const (
+	// RequestTypeInvalid: a data-subject request of no known type.
+	// InvalidArgument.
+	RequestTypeInvalid = "REQUEST_TYPE_INVALID"
+	// CorrectionsInvalid: a rectification without corrections, or
+	// corrections on another type of request. InvalidArgument.
+	CorrectionsInvalid = "CORRECTIONS_INVALID"
+	// DuplicateRequest: an open request of the same type for the same
+	// subject exists. AlreadyExists.
+	DuplicateRequest = "DUPLICATE_REQUEST"
+	// DSRNotFound: no such data-subject request (or another customer's).
+	DSRNotFound = "REQUEST_NOT_FOUND"
+	// DSRStateInvalid: the request is not in a state that allows the
+	// change (verify a request that is not VERIFYING, pause a closed one,
+	// ...). FailedPrecondition.
+	DSRStateInvalid = "REQUEST_STATE_INVALID"
+	// ParticipantFailed: a participant did not carry out its step (it was
+	// unreachable or answered with an error); the step is retried.
+	ParticipantFailed = "PARTICIPANT_FAILED"
+	// ParticipantUnknown: a step names a participant this replica has no
+	// client for. The step fails for good.
+	ParticipantUnknown = "PARTICIPANT_UNKNOWN"
+	// StepFailed: a step gave up after its attempts (a transition's
+	// reason).
+	StepFailed = "STEP_FAILED"
+	// SealFailed: the corrections could not be sealed or unsealed with the
+	// request key.
+	SealFailed = "SEAL_FAILED"
+	// ExportUnavailable: DownloadExport of a request that is not a
+	// completed access or portability request. FailedPrecondition.
+	ExportUnavailable = "EXPORT_UNAVAILABLE"
+	// ExportExpired: the export's download period is over.
+	// FailedPrecondition.
+	ExportExpired = "EXPORT_EXPIRED"
+	// ExportAlreadyDownloaded: the export was downloaded already (once
+	// only). FailedPrecondition.
+	ExportAlreadyDownloaded = "EXPORT_ALREADY_DOWNLOADED"
+	// ExportAssemblyFailed: a participant's export could not be read at
+	// download time; the download may be tried again. Unavailable.
+	ExportAssemblyFailed = "EXPORT_ASSEMBLY_FAILED"
+)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/caarlos0/env/v11"
+	"github.com/jonboulle/clockwork"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
@@ -16,18 +17,22 @@ import (
 
 	auditv1 "github.com/sottohq/sotto/gen/go/sotto/audit/v1"
 	consentv1 "github.com/sottohq/sotto/gen/go/sotto/consent/v1"
+	privacyv1 "github.com/sottohq/sotto/gen/go/sotto/privacy/v1"
 	"github.com/sottohq/sotto/pkg/accesstoken"
 	"github.com/sottohq/sotto/pkg/accesstoken/accesstokentest"
 	"github.com/sottohq/sotto/pkg/auditclient"
 	"github.com/sottohq/sotto/pkg/enduser"
 	"github.com/sottohq/sotto/pkg/events"
+	"github.com/sottohq/sotto/pkg/jobs"
 	"github.com/sottohq/sotto/pkg/keys"
 	pkgserver "github.com/sottohq/sotto/pkg/server"
 	"github.com/sottohq/sotto/pkg/servertest"
 	"github.com/sottohq/sotto/pkg/store"
 	"github.com/sottohq/sotto/pkg/store/storetest"
+	"github.com/sottohq/sotto/pkg/suite"
 	"github.com/sottohq/sotto/services/consent/internal/app"
 	"github.com/sottohq/sotto/services/consent/internal/config"
+	"github.com/sottohq/sotto/services/consent/internal/dsr"
 	"github.com/sottohq/sotto/services/consent/internal/server"
 	"github.com/sottohq/sotto/services/consent/migrations"
 )
@@ -94,6 +99,12 @@ type harness struct {
 	t      testing.TB
 	db     *store.DB
 	app    *app.App
+	// clk is the job runner's clock: tests advance it past backoffs.
+	clk    *clockwork.FakeClock
+	runner *jobs.Runner
+	// parts are the stand-in participants (audit, identity, tokenvault)
+	// over real gRPC with mTLS.
+	parts map[string]*standIn
 	tokens *tokens
 	pki    *servertest.PKI
 	addr   string
@@ -118,7 +129,24 @@ func newHarness(t testing.TB, db *store.DB) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := app.New(ctx, app.Deps{Config: cfg, DB: db, Keys: km, Audit: auditclient.NewOutbox(db, nil, nil), Events: evs})
+	h.clk = clockwork.NewFakeClock()
+	h.runner, err = jobs.New(db, jobs.Config{Clock: h.clk, BackoffBase: time.Second, BackoffMax: 2 * time.Second, Logger: servertest.Logger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := suite.MustLoad().PrivacyParticipants()
+	clients := map[string]dsr.Participant{}
+	h.parts = map[string]*standIn{}
+	for _, name := range names {
+		if name == dsr.ConsentParticipant {
+			continue
+		}
+		p := &standIn{name: name}
+		h.parts[name] = p
+		clients[name] = privacyv1.NewPrivacyParticipantServiceClient(h.pki.Dial(t, "consent", name, p.start(t, h.pki)))
+	}
+	a, err := app.New(ctx, app.Deps{Config: cfg, DB: db, Keys: km, Audit: auditclient.NewOutbox(db, nil, nil), Events: evs,
+		Jobs: h.runner, Participants: clients, ParticipantNames: names, DSRMaxAttempts: dsrMaxAttempts})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,6 +162,7 @@ func newHarness(t testing.TB, db *store.DB) *harness {
 	}
 	var wg sync.WaitGroup
 	wg.Go(func() { _ = revocations.Run(ctx) })
+	wg.Go(func() { _ = h.runner.Run(ctx) })
 	t.Cleanup(func() { cancel(); wg.Wait() })
 	for revocations.Ready(ctx) != nil {
 		time.Sleep(5 * time.Millisecond)
@@ -144,6 +173,7 @@ func newHarness(t testing.TB, db *store.DB) *harness {
 		t.Fatal(err)
 	}
 	consentv1.RegisterConsentServiceServer(srv.GRPC(), a.Server)
+	consentv1.RegisterDataSubjectRequestServiceServer(srv.GRPC(), a.DSRServer)
 	var served []string
 	for name, info := range srv.GRPC().GetServiceInfo() {
 		for _, m := range info.Methods {
@@ -169,6 +199,14 @@ func (h *harness) client(as string) consentv1.ConsentServiceClient {
 		h.conns[as] = c
 	}
 	return consentv1.NewConsentServiceClient(c)
+}
+
+// dsr is the gateway's client of the data-subject request API.
+func (h *harness) dsr() consentv1.DataSubjectRequestServiceClient {
+	h.client("gateway")
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return consentv1.NewDataSubjectRequestServiceClient(h.conns["gateway"])
 }
 
 // gw is the gateway's client.

@@ -35,6 +35,18 @@ var Policy = authz.Policy{
 	consentv1.ConsentService_Check_FullMethodName:               dataProcessors,
 	consentv1.ConsentService_BatchCheck_FullMethodName:          dataProcessors,
 	consentv1.ConsentService_WatchConsentChanges_FullMethodName: dataProcessors,
+	// Data-subject requests: customers and privacy officers through the
+	// gateway's REST routes.
+	consentv1.DataSubjectRequestService_CreateRequest_FullMethodName:  {"gateway"},
+	consentv1.DataSubjectRequestService_GetRequest_FullMethodName:     {"gateway"},
+	consentv1.DataSubjectRequestService_ListRequests_FullMethodName:   {"gateway"},
+	consentv1.DataSubjectRequestService_VerifyRequest_FullMethodName:  {"gateway"},
+	consentv1.DataSubjectRequestService_ExtendRequest_FullMethodName:  {"gateway"},
+	consentv1.DataSubjectRequestService_PauseRequest_FullMethodName:   {"gateway"},
+	consentv1.DataSubjectRequestService_ResumeRequest_FullMethodName:  {"gateway"},
+	consentv1.DataSubjectRequestService_RejectRequest_FullMethodName:  {"gateway"},
+	consentv1.DataSubjectRequestService_RetryRequest_FullMethodName:   {"gateway"},
+	consentv1.DataSubjectRequestService_DownloadExport_FullMethodName: {"gateway"},
 }
 
 // dataProcessors are the workloads that check consent before processing:
@@ -79,4 +91,18 @@ var EndUsers = enduser.Policy{
 	consentv1.ConsentService_Check_FullMethodName:               workloadsOnly,
 	consentv1.ConsentService_BatchCheck_FullMethodName:          workloadsOnly,
 	consentv1.ConsentService_WatchConsentChanges_FullMethodName: workloadsOnly,
+	// Data-subject requests: customers follow their own, privacy officers
+	// any (the domain requires aal2 within 15 minutes of a customer
+	// creating and of an officer, and the privacy_officer role); only the
+	// subject downloads an export.
+	consentv1.DataSubjectRequestService_CreateRequest_FullMethodName:  customerOrStaff,
+	consentv1.DataSubjectRequestService_GetRequest_FullMethodName:     customerOrStaff,
+	consentv1.DataSubjectRequestService_ListRequests_FullMethodName:   customerOrStaff,
+	consentv1.DataSubjectRequestService_VerifyRequest_FullMethodName:  customerOrStaff,
+	consentv1.DataSubjectRequestService_ExtendRequest_FullMethodName:  customerOrStaff,
+	consentv1.DataSubjectRequestService_PauseRequest_FullMethodName:   customerOrStaff,
+	consentv1.DataSubjectRequestService_ResumeRequest_FullMethodName:  customerOrStaff,
+	consentv1.DataSubjectRequestService_RejectRequest_FullMethodName:  customerOrStaff,
+	consentv1.DataSubjectRequestService_RetryRequest_FullMethodName:   customerOrStaff,
+	consentv1.DataSubjectRequestService_DownloadExport_FullMethodName: customersOnly,
 }

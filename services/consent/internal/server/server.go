@@ -44,7 +44,7 @@ func caller(ctx context.Context) (consent.Caller, error) {
 	if !ok || !p.IsPerson() {
 		return consent.Caller{}, errs.E(errs.Unauthenticated, reasons.EndUserRequired, "this call needs a person's access token")
 	}
-	return consent.Caller{Subject: p.Subject, Kind: p.Kind, Roles: p.Roles, AAL: p.AAL, AuthTime: p.AuthTime}, nil
+	return consent.Caller{Subject: p.Subject, Tenant: p.Tenant, Kind: p.Kind, Roles: p.Roles, AAL: p.AAL, AuthTime: p.AuthTime}, nil
 }
 
 func ts(t time.Time) *timestamppb.Timestamp {
