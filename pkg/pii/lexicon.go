@@ -167,6 +167,7 @@ func loadLexicon() *lexicon {
 	mark(wSecretCue, otpCues)
 	mark(wSecretCue, keyCues)
 	mark(wSecretCue, changeVerbs)
+	mark(wSecretCue, credWords)
 	l.info["secure"] |= wSecretCue // after "3D" / "3-D" (scanSecrets)
 	l.info["passe"] |= wSecretCue
 	mark(wBirth, birthCues)

@@ -63,7 +63,10 @@ func buildNameCues() map[string][]nameCue {
 		"je m’appelle", "mon nom est", "me llamo", "mi nombre es", "mijn naam is", "ik heet", "mi chiamo", "il mio nome è",
 		"in the name of", "under the name", "au nom de", "a nombre de", "a nom de", "op naam van", "op naam staat van", "op de naam van",
 		"intestato a", "intestata a", "a nome di", "lautend auf", "auf den namen", "auf den namen von", "auf namen von",
-		"nom de jeune fille", "maiden name", "geborene", "namens", "on behalf of", "im auftrag von", "de la part de",
+		"nom de jeune fille", "maiden name", "geborene", "namens",
+		// Someone's name given in the third person.
+		"is called", "was called", "named", "heißt", "heisst", "s'appelle", "s’appelle", "se llama", "heet",
+		"si chiama", "hieß", "s'appelait", "se llamaba", "si chiamava", "heette", "on behalf of", "im auftrag von", "de la part de",
 		"de parte de", "da parte di", "per conto di", "sonnez chez", "sonner chez", "sonnez à", "citofono", "campanello",
 		"timbre", "aanbellen bij", "bellen bij", "aanbellen", "klingel", "klingelschild", "buzzer", "doorbell", "fam.", "familie",
 		"famille", "familia", "famiglia", "c/o", "z.hd.", "z. hd.", "zu händen", "à l'attention de", "a la atención de",
@@ -122,7 +125,10 @@ func buildNameCues() map[string][]nameCue {
 		"salve", "gentile", "caro", "cara", "good morning", "good afternoon", "good evening", "morning", "guten tag",
 		"guten morgen", "guten abend", "grüß gott", "grüezi", "thanks", "thank you", "thx", "ty", "cheers", "danke",
 		"dankeschön", "danke schön", "vielen dank", "merci", "merci beaucoup", "gracias", "muchas gracias", "bedankt", "dankjewel",
-		"dankuwel", "dank je", "dank je wel", "dank u", "grazie", "grazie mille", "bonne journée", "bonne soirée", "bonne fin de journée",
+		"dankuwel", "dank je", "dank je wel", "dank u", "grazie", "grazie mille",
+		"thanks a lot", "thanks so much", "thank you so much", "thank you very much", "thanks again", "thank you again",
+		"many thanks", "danke dir", "danke ihnen", "vielen lieben dank", "merci bien", "merci encore", "mil gracias",
+		"gracias de nuevo", "heel erg bedankt", "hartelijk dank", "dank je wel", "grazie ancora", "grazie tante", "bonne journée", "bonne soirée", "bonne fin de journée",
 		"buen día", "que tengas buen día", "que tengas un buen día", "fijne dag", "prettige dag", "buona giornata",
 		"buona serata", "have a nice day", "have a good day", "schönen tag", "einen schönen tag",
 	)
@@ -863,7 +869,10 @@ func (d *doc) readName(j int, kind nameCueKind) (int, int, bool) {
 	// Initial: "K. Nowicki".
 	if d.isWord(j) && d.toks[j].letters == 1 && d.toks[j].upper && j+2 < n && d.isPunct(j+1, '.') {
 		m := j + 2
-		for m < n && m-j < 5 && d.isWord(m) && particles[d.lw(m)] {
+		for m+1 < n && m-j < 6 && d.isWord(m) && d.toks[m].letters == 1 && d.toks[m].upper && d.isPunct(m+1, '.') {
+			m += 2 // "J. R. Whitfield", "M. A. de Vries"
+		}
+		for m < n && m-j < 8 && d.isWord(m) && particles[d.lw(m)] {
 			m++
 		}
 		if d.capWord(m) {

@@ -101,6 +101,9 @@ var secretFillers = map[string]bool{
 	"router": true, "netzwerk": true, "réseau": true, "red": true, "rete": true, "netwerk": true, "network": true,
 	"bestätigungs": true, "mobile": true, "mobiletan": true, "tan": true, "otp": true, "pin": true, "ihre": true,
 	"your": true, "votre": true, "tu": true, "su": true, "uw": true, "je": true, "tuo": true, "vostro": true,
+	// "clave de acceso", "code d'accès", "Zugangs-Passwort", "codice d'accesso", "toegangscode".
+	"acceso": true, "accès": true, "d'accès": true, "zugang": true, "zugangs": true, "accesso": true, "d'accesso": true,
+	"toegang": true, "access": true,
 }
 
 // notSecretCues turn a code into a reference or a discount.
@@ -128,6 +131,9 @@ var notSecretCues = map[string]bool{
 	"autorizacion": true, "autorizzazione": true, "autorisatie": true, "genehmigung": true, "autorisierung": true,
 	"autorisierungs": true, "terminal": true, "receipt": true, "beleg": true, "kassenbon": true, "ticket": true,
 	"scontrino": true, "ricevuta": true, "recibo": true, "bonnetje": true, "kassabon": true,
+	// A booking's code is its reference.
+	"booking": true, "buchung": true, "buchungs": true, "réservation": true, "reserva": true, "reservación": true,
+	"boeking": true, "reservering": true, "prenotazione": true,
 }
 
 var passwordCues = map[string]bool{
@@ -144,7 +150,8 @@ var otpCues = map[string]bool{
 	"mobiletan": true, "pushtan": true, "smstan": true, "3ds": true, "securecode": true, "entsperrcode": true,
 	"freischaltcode": true, "sicherheits-code": true, "code:": true, "token": true, "otp-code": true,
 	"authentifizierungscode": true, "verification-code": true, "codigo:": true, "pin-code": true, "abhol-code": true,
-	"inlogcode": true, "toegangscode": true, "codice:": true,
+	"inlogcode": true, "toegangscode": true, "codice:": true, "mtan": true, "phototan": true, "chiptan": true,
+	"sms-tan": true, "apptan": true, "itan": true,
 }
 
 var keyCues = map[string]bool{
@@ -175,6 +182,12 @@ func (d *doc) scanSecrets() {
 		if w == "secure" && k > 0 && (d.lw(k-1) == "3d" || d.lw(k-1) == "d" || d.lw(k-1) == "3-d") {
 			otp = true // "3D Secure", "3-D Secure"
 		}
+		if credWords[w] {
+			if m := d.credentialPair(k); m > k || !pw && !otp && !key {
+				k = m
+				continue
+			}
+		}
 		if !pw && !otp && !key {
 			if changeVerbs[w] {
 				k = d.changedPassword(k)
@@ -192,14 +205,26 @@ func (d *doc) scanSecrets() {
 		if d.notSecret(k) || genericCodeWords[w] && !(k > 0 && d.cueOf(k-1)&(cueOTP|cuePassword) != 0) && d.promoEarlier(k) {
 			continue
 		}
+		if otp && !pw && !key && k > 1 {
+			if bs, be := d.otpBehind(k); bs < be {
+				// "403 221 is your verification code": a pasted SMS.
+				d.add(bs, be, Secret, 0.85, "secret-otp")
+				continue
+			}
+		}
 		// Find the value: the first token after fillers and punctuation.
-		j, seen := k+1, 0
+		j, seen, colon := k+1, 0, false
 		for j < n && seen < 5 {
 			tk := &d.toks[j]
 			if tk.kind == tPunct {
 				c := d.text[tk.s]
 				if c == ':' || c == '=' || c == '-' || c == '>' || c == '"' || c == '\'' || c == '(' || c == ',' {
+					colon = colon || (c == ':' || c == '=') && seen == 0
 					j++
+					continue
+				}
+				if tt := d.tokText(j); quoteMark(tt) || tt == "—" || tt == "–" {
+					j++ // « Marseille13 », „Fr3ib4d“
 					continue
 				}
 				if c == '*' || c == '`' {
@@ -260,7 +285,7 @@ func (d *doc) scanSecrets() {
 		if d.toks[j].kind == tNum && d.maskedCardDigits(j) {
 			continue
 		}
-		if otp && !pw && !key && d.printedOn(d.tokenAt(e-1)) {
+		if otp && !pw && !key && (d.printedOn(d.tokenAt(e-1)) || d.objectBetween(k+1, j)) {
 			continue
 		}
 		switch {
@@ -268,10 +293,26 @@ func (d *doc) scanSecrets() {
 			d.add(s, e, Secret, 0.85, "secret-otp")
 		case pw && passwordLike(v):
 			d.add(s, e, Secret, 0.85, "secret-password")
+		case pw && w == "passcode" && d.toks[j].kind == tNum && d.otpValue(j, &e):
+			d.add(s, e, Secret, 0.85, "secret-otp") // "passcode 30 91 57"
+		case pw && (d.quoted(s, e) || colon && d.clauseEnds(e)) && d.plainPassword(v):
+			// "password: bluebird", "Passwort „sommerwind“": a cue's colon
+			// or quotes make a plain word the value, as a sentence does not
+			// ("my password is wrong").
+			d.add(s, e, Secret, 0.8, "secret-password")
 		case key && keyLike(v):
 			d.add(s, e, Secret, 0.85, "secret-key")
 		case otp && w == "token" && keyLike(v):
 			d.add(s, e, Secret, 0.85, "secret-key")
+		case pw:
+			// "I use the same password everywhere, it's chelsea1905": the
+			// value after a copula later in the sentence.
+			jj := d.passwordAhead(k + 1)
+			if jj == 0 {
+				continue
+			}
+			s, e = d.valueChunk(jj)
+			d.add(s, e, Secret, 0.8, "secret-password")
 		default:
 			continue
 		}
@@ -377,6 +418,10 @@ func (d *doc) otpValue(j int, e *int) bool {
 			return true
 		}
 		if l >= 4 && l <= 8 && *e == tk.e {
+			return true
+		}
+		if m := d.twoDigitGroups(j); m > j && (*e == tk.e || *e == d.toks[m].e) {
+			*e = d.toks[m].e
 			return true
 		}
 		if l >= 4 && l <= 8 && *e > tk.e {
@@ -676,6 +721,9 @@ func (d *doc) otpAhead(j int) int {
 		if tk.kind == tNum {
 			l := tk.e - tk.s
 			if l >= 3 && l <= 8 {
+				return j
+			}
+			if e := tk.e; l == 2 && d.otpValue(j, &e) {
 				return j
 			}
 			continue
@@ -1054,4 +1102,272 @@ var channelWords = map[string]bool{"text": true, "texted": true, "sms": true, "w
 func (d *doc) otpChunk(j int) bool {
 	s, e := d.valueChunk(j)
 	return s < e && s == d.toks[j].s && d.otpValue(j, &e)
+}
+
+// quoteMark: a typographic quote the tokeniser leaves as punctuation.
+func quoteMark(t string) bool {
+	switch t {
+	case "«", "»", "„", "“", "”", "‘", "’", "‹", "›", "`":
+		return true
+	}
+	return false
+}
+
+// quoted reports whether the value text[s:e] stands between quotes
+// ("bluebird", « soleil », „sommerwind“, 'daisy').
+func (d *doc) quoted(s, e int) bool {
+	t := d.text
+	p := s
+	for p > 0 && t[p-1] == ' ' {
+		p--
+	}
+	q := e
+	for q < len(t) && t[q] == ' ' {
+		q++
+	}
+	if p == 0 || q >= len(t) {
+		return false
+	}
+	open, _ := utf8.DecodeLastRuneInString(t[:p])
+	closeR, _ := utf8.DecodeRuneInString(t[q:])
+	switch open {
+	case '"', '\'', '`':
+		return closeR == open
+	case '«':
+		return closeR == '»'
+	case '„', '“':
+		return closeR == '“' || closeR == '”'
+	case '‘':
+		return closeR == '’'
+	}
+	return false
+}
+
+// clauseEnds reports whether the value ending at byte e ends its line,
+// message or clause (punctuation, or a sentence's next word after ". ").
+func (d *doc) clauseEnds(e int) bool {
+	t := d.text
+	if e >= len(t) {
+		return true
+	}
+	switch c := t[e]; c {
+	case '\n', '\r', '.', ',', ';', '!', '?', ')':
+		return true
+	case ' ', '\t':
+		m := d.tokenAt(e)
+		for m < len(d.toks) && d.toks[m].s < e {
+			m++
+		}
+		return m >= len(d.toks) || d.toks[m].nl || d.toks[m].kind == tPunct && strings.IndexByte("(-–—/|", d.text[d.toks[m].s]) >= 0
+	}
+	return false
+}
+
+// notPasswordWords describe a password instead of giving it ("password:
+// forgotten", "Passwort: falsch", "mot de passe : oublié").
+var notPasswordWords = set(strings.Fields(`
+	wrong incorrect invalid expired blocked locked required needed missing forgotten forgot unknown same different
+	reset changed none empty blank hidden correct right ok fine weak strong long short new old please see below above
+	falsch ungültig abgelaufen gesperrt vergessen erforderlich unbekannt gleich geändert leer korrekt richtig neu alt siehe
+	faux fausse incorrect incorrecte invalide expiré expirée bloqué bloquée oublié oubliée requis inconnu identique vide
+	nouveau nouvelle ancien ancienne voir
+	incorrecta incorrecto inválida inválido caducada caducado bloqueada bloqueado olvidada olvidado desconocida misma
+	nueva nuevo vieja viejo vacía ver
+	onjuist fout ongeldig verlopen geblokkeerd vergeten onbekend hetzelfde leeg nieuw oud zie
+	sbagliata sbagliato errata errato scaduta scaduto bloccata bloccato dimenticata dimenticato sconosciuta stessa vuota
+	nuova nuovo vecchia vedi`))
+
+// plainPassword: a value that names no state of the password, of 4–64
+// characters, not a mask (****, ____), not a stop word.
+func (d *doc) plainPassword(v string) bool {
+	if len(v) < 4 || len(v) > 64 {
+		return false
+	}
+	lw := strings.ToLower(v)
+	if notPasswordWords[lw] || strings.Trim(v, v[:1]) == "" {
+		return false
+	}
+	for _, r := range v {
+		if unicode.IsLetter(r) || unicode.IsDigit(r) {
+			return !d.e.lex.stop[lw]
+		}
+	}
+	return false
+}
+
+// copulas introduce a value later in the sentence ("..., it's X").
+var copulas = set(strings.Fields(`is it's its it’s ist lautet est c'est c’est es era è was war is: ist: est:`))
+
+// passwordAhead returns the token of a password named after a copula
+// later in the password cue's sentence (within ten words), or 0. The value
+// must look like one beyond doubt: letters with digits or a symbol.
+func (d *doc) passwordAhead(j int) int {
+	for words := 0; j < len(d.toks) && words < 10; j++ {
+		tk := &d.toks[j]
+		if tk.nl && words > 0 {
+			return 0
+		}
+		if tk.kind == tPunct {
+			if c := d.text[tk.s]; c == '.' && j+1 < len(d.toks) && d.toks[j+1].sp || c == '!' || c == '?' || c == ';' {
+				return 0
+			}
+			continue
+		}
+		lw := d.lw(j)
+		if notSecretCues[lw] || accountNameWords[lw] || cueWords[lw]&(cueRef|cuePhone|cueMoney|cuePromo) != 0 {
+			return 0
+		}
+		words++
+		if !copulas[lw] {
+			continue
+		}
+		v := j + 1
+		for v < len(d.toks) && (d.isPunct(v, ':') || d.isPunct(v, '"') || quoteMark(d.tokText(v))) {
+			v++
+		}
+		if v >= len(d.toks) || d.toks[v].nl {
+			return 0
+		}
+		s, e := d.valueChunk(v)
+		if s >= e || s != d.toks[v].s {
+			return 0
+		}
+		val := d.text[s:e]
+		if strings.Contains(val, "://") || strings.HasPrefix(strings.ToLower(val), "www.") || strings.ContainsAny(val, "@/") {
+			return 0 // a link, an address or a path, not the password
+		}
+		if len(val) >= 6 && hasDigit(val) && hasLower(val) && !promoShaped(val) && passwordLike(val) && d.clauseEnds(e) {
+			return v
+		}
+		return 0
+	}
+	return 0
+}
+
+func hasLetter(v string) bool {
+	for i := 0; i < len(v); i++ {
+		if isAlpha(v[i]) {
+			return true
+		}
+	}
+	return false
+}
+
+// objectBetween reports an object word (box, label, Verpackung) between
+// tokens a and b: "der Code auf der Verpackung lautet 4006381" names a
+// printed code.
+func (d *doc) objectBetween(a, b int) bool {
+	for m := a; m < b && m < len(d.toks); m++ {
+		if d.toks[m].kind == tWord && objectWords[d.lw(m)] {
+			return true
+		}
+	}
+	return false
+}
+
+// twoDigitGroups returns the last token of a code written as three groups
+// of two digits from token j ("58 21 94"), or j when there is none; a
+// fourth group makes it a phone or account number instead.
+func (d *doc) twoDigitGroups(j int) int {
+	if d.toks[j].e-d.toks[j].s != 2 {
+		return j
+	}
+	m := j
+	for g := 0; g < 2; g++ {
+		if m+1 >= len(d.toks) || d.toks[m+1].kind != tNum || !d.toks[m+1].sp || d.toks[m+1].nl || d.toks[m+1].e-d.toks[m+1].s != 2 {
+			return j
+		}
+		m++
+	}
+	if m+1 < len(d.toks) && d.toks[m+1].kind == tNum && d.toks[m+1].sp && !d.toks[m+1].nl {
+		return j
+	}
+	return m
+}
+
+// accountNameWords name what is not the password in a sign-in sentence
+// ("password reset, my username is anna_k88").
+var accountNameWords = set(strings.Fields(`user username benutzername benutzer nutzername utilisateur identifiant usuario
+	gebruikersnaam gebruiker utente email e-mail mail login account konto compte cuenta conto link url`))
+
+// credWords introduce a sign-in pair on one line ("Login: anna@example.com
+// / Tulpe!77", "Zugangsdaten: jkuehn | Kaffee2023").
+var credWords = set(strings.Fields(`login logins credentials zugangsdaten anmeldedaten logindaten identifiants credenciales
+	inloggegevens credenziali`))
+
+// credentialPair reads "<user> / <password>" on the line of the sign-in
+// word k and adds the password when it looks like one. It returns the last
+// token it consumed.
+func (d *doc) credentialPair(k int) int {
+	d.work++
+	for m, words := k+1, 0; m+1 < len(d.toks) && words < 8; m++ {
+		if d.toks[m].nl {
+			return k
+		}
+		if d.toks[m].kind != tPunct {
+			words++
+			continue
+		}
+		if !(d.isPunct(m, '/') || d.isPunct(m, '|')) || !d.toks[m+1].sp || words == 0 || d.toks[m+1].nl {
+			continue
+		}
+		s, e := d.valueChunk(m + 1)
+		if s >= e || s != d.toks[m+1].s {
+			return k
+		}
+		v := d.text[s:e]
+		if passwordLike(v) && hasLetter(v) && !strings.ContainsAny(v, "@/") && !promoShaped(v) && d.clauseEnds(e) {
+			d.add(s, e, Secret, 0.8, "secret-password")
+			return d.tokenAt(e - 1)
+		}
+		return k
+	}
+	return k
+}
+
+// otpBehind reads a pasted code message backwards from the code word k:
+// "<code> is your (verification) code", "<code> ist Ihr Code", "<code> est
+// votre code", "<code> es tu código", "<code> is je code", "<code> è il tuo
+// codice". It returns the code's byte span, or an empty one.
+func (d *doc) otpBehind(k int) (int, int) {
+	c := -1
+	for m := k - 1; m >= 1 && m >= k-4; m-- {
+		if d.toks[m].kind != tWord || d.toks[m+1].nl {
+			return 0, 0
+		}
+		if copulas[d.lw(m)] {
+			c = m
+			break
+		}
+	}
+	if c < 1 || d.toks[c-1].kind != tNum || d.toks[c].nl {
+		return 0, 0
+	}
+	last := c - 1
+	for p := last; p >= 0 && p >= last-2; p-- {
+		if d.toks[p].kind != tNum || p < last && d.toks[p+1].nl {
+			break
+		}
+		e := d.toks[p].e
+		if d.otpValue(p, &e) && e == d.toks[last].e {
+			if d.maskedCardDigits(p) || p > 0 && d.isWord(p-1) && (notSecretCues[d.lw(p-1)] || d.cueOf(p-1)&(cueRef|cueMoney|cuePromo|cuePhone) != 0) {
+				return 0, 0 // "order 48213 is the code you need?"
+			}
+			return d.toks[p].s, e
+		}
+		if p > 0 && !d.toks[p].sp {
+			break
+		}
+	}
+	return 0, 0
+}
+
+// hasLower: model and product codes (WH1000XM4, AX1500) have none.
+func hasLower(v string) bool {
+	for i := 0; i < len(v); i++ {
+		if isLower(v[i]) {
+			return true
+		}
+	}
+	return false
 }
