@@ -44,6 +44,11 @@ func TestSecretCueForms(t *testing.T) {
 		{"en", "SAVE20 is your discount code", nil},
 		{"de", "Der Code auf der Verpackung lautet 4006381", nil},
 		{"en", "booking confirmation code K7Q2XP, is the slot still on?", nil},
+		{"nl", "mijn paswoord is Fiets2024", []string{"SECRET:Fiets2024"}},
+		{"nl", "ww: Zonnebloem7", []string{"SECRET:Zonnebloem7"}},
+		{"nl", "de beveiligingscode is 551902", []string{"SECRET:551902"}},
+		{"nl", "de eenmalige code was 883 104", []string{"SECRET:883 104"}},
+		{"nl", "mijn paswoord werkt niet meer", nil},
 		{"en", "the code on the parcel was 12-04-25", nil},
 	})
 }

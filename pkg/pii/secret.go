@@ -103,7 +103,8 @@ var secretFillers = map[string]bool{
 	"your": true, "votre": true, "tu": true, "su": true, "uw": true, "je": true, "tuo": true, "vostro": true,
 	// "clave de acceso", "code d'accès", "Zugangs-Passwort", "codice d'accesso", "toegangscode".
 	"acceso": true, "accès": true, "d'accès": true, "zugang": true, "zugangs": true, "accesso": true, "d'accesso": true,
-	"toegang": true, "access": true,
+	"toegang": true, "access": true, "eenmalige": true, "inlog": true, "usage": true, "unique": true, "único": true,
+	"monouso": true, "einmal": true,
 }
 
 // notSecretCues turn a code into a reference or a discount.
@@ -140,6 +141,9 @@ var passwordCues = map[string]bool{
 	"password": true, "passwort": true, "kennwort": true, "passwd": true, "pwd": true, "pw": true, "mdp": true,
 	"contraseña": true, "contrasena": true, "wachtwoord": true, "passphrase": true, "passcode": true, "pass": true,
 	"clave": true, "parola": true, "passe": true, "psw": true, "senha": true,
+	// Belgian Dutch, abbreviations and compounds: "paswoord", "ww:", "pword", "Zugangspasswort".
+	"paswoord": true, "ww": true, "pword": true, "motdepasse": true, "inlogwachtwoord": true, "zugangspasswort": true,
+	"loginpasswort": true, "wifi-passwort": true, "wlan-passwort": true, "wifi-wachtwoord": true,
 }
 
 var otpCues = map[string]bool{
@@ -151,7 +155,8 @@ var otpCues = map[string]bool{
 	"freischaltcode": true, "sicherheits-code": true, "code:": true, "token": true, "otp-code": true,
 	"authentifizierungscode": true, "verification-code": true, "codigo:": true, "pin-code": true, "abhol-code": true,
 	"inlogcode": true, "toegangscode": true, "codice:": true, "mtan": true, "phototan": true, "chiptan": true,
-	"sms-tan": true, "apptan": true, "itan": true,
+	"sms-tan": true, "apptan": true, "itan": true, "beveiligingscode": true,
+	"controlecode": true, "authenticatiecode": true, "sms-code:": true, "anmeldecode": true, "bestätigungs-code": true,
 }
 
 var keyCues = map[string]bool{
