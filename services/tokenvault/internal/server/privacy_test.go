@@ -465,6 +465,11 @@ func TestPrivacyRestrict(t *testing.T) {
 			t.Fatalf("bob asking for alice's restricted token: %v %v", other, err)
 		}
 
+		// The subject's own requests go on: an access request exports.
+		if vals, outcome := exportAll(t, p, subj("acc_alice"), "dsr_export_1"); outcome != privacyv1.Outcome_OUTCOME_DONE || vals[a[0]] != "Alice Example" {
+			t.Fatalf("export while restricted: %s %v", outcome, vals)
+		}
+
 		if ev := restrict("dsr_restrict_2", true); ev.GetOutcome() != privacyv1.Outcome_OUTCOME_DONE || ev.GetAlreadyDone() || ev.GetDetails()["restricted"] != "false" {
 			t.Fatalf("lifting: %v", ev)
 		}
