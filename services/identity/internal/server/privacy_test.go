@@ -342,7 +342,7 @@ func TestPrivacyRectifyEmail(t *testing.T) {
 		// Another account's address: refused, nothing changes.
 		resp := rectify("dsr-rect-0", email(strings.ToUpper(taken)))
 		if r := resp.GetResults()[0]; r.GetRefusedReason() != reasons.EmailNotAvailable || r.GetOutcome() == privacyv1.Outcome_OUTCOME_DONE {
-			t.Fatalf("another account's address: %v", r)
+			t.Fatalf("another account's address: %v %v", r, resp)
 		}
 		if strings.Contains(prototext.Format(resp), takenID) {
 			t.Fatal("the refusal names the other account")
