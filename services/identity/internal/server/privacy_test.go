@@ -121,7 +121,7 @@ func fieldOf(it *privacyv1.Item, name string) *privacyv1.Field {
 // its sessions, and nothing of another account of the same shop; no
 // credential material; pages (one item each) add up to the whole; a page
 // token does not carry over to another subject; another shop's subject of
-// the same id has no data.
+// the same id has no data. Fails without the shop check of the subject.
 func TestPrivacyExport(t *testing.T) {
 	storetest.ForEachDialect(t, migrations.FS, func(t *testing.T, db *store.DB) {
 		h := newHarness(t, db, options{})
@@ -232,7 +232,8 @@ func revocationSet(t *testing.T, h *harness) *enduser.Revocations {
 // (a token of one is refused by another service's revocation set, and by
 // identity), its factor and recovery codes are gone, the shop's integrator
 // client is untouched, and the evidence counts what went. A repeat is
-// already done and harms nothing; another account is untouched.
+// already done and harms nothing; another account is untouched. Fails
+// without the revocations published by the erasure.
 func TestPrivacyErase(t *testing.T) {
 	storetest.ForEachDialect(t, migrations.FS, func(t *testing.T, db *store.DB) {
 		h := newHarness(t, db, options{})
@@ -313,6 +314,9 @@ func TestPrivacyErase(t *testing.T) {
 // reset code mailed to the old address no longer works. Another account's
 // address is refused without naming it; invalid values, other fields and
 // other categories are answered per correction; a repeat sends nothing.
+// Fails without the spending of the old address's codes, without
+// email_proven (a first verification would clear the factor), and without
+// both the taken-address check and the unique login name's mapping.
 func TestPrivacyRectifyEmail(t *testing.T) {
 	storetest.ForEachDialect(t, migrations.FS, func(t *testing.T, db *store.DB) {
 		h := newHarness(t, db, options{})
