@@ -45,6 +45,11 @@ func TestPoliciesLeastPrivilege(t *testing.T) {
 		t.Fatal(err)
 	}
 	ciphertext := enc.Data["ciphertext"].(string)
+	enc, err = root.Write("transit/encrypt/consent-dsr", map[string]any{"plaintext": b64([]byte("c")), "associated_data": b64([]byte("dsr_1"))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dsrCiphertext := enc.Data["ciphertext"].(string)
 
 	const td = "spiffe://" + TrustDomain
 	checkWorkloadCert(t, s.ClientWithPolicies(t, "audit"), td+"/audit")
@@ -75,6 +80,7 @@ func TestPoliciesLeastPrivilege(t *testing.T) {
 		},
 		"gateway": {
 			{"issue own cert", false, "pki/issue/workload", issue(td + "/gateway"), 200},
+			{"unseal dsr corrections", false, "transit/decrypt/consent-dsr", map[string]any{"ciphertext": dsrCiphertext, "associated_data": b64([]byte("dsr_1"))}, 403},
 			{"issue cert for audit", false, "pki/issue/workload", issue(td + "/audit"), 403},
 			{"sign checkpoint", false, "transit/sign/audit-checkpoint", input, 403},
 			{"encrypt with tokenvault kek", false, "transit/encrypt/tokenvault-kek", map[string]any{"plaintext": b64([]byte("x"))}, 403},
@@ -132,6 +138,16 @@ func TestPoliciesLeastPrivilege(t *testing.T) {
 			{"sign a receipt", false, "transit/sign/consent-receipt", input, 200},
 			{"read receipt key versions", true, "transit/keys/consent-receipt", nil, 200},
 			{"hmac a page token", false, "transit/hmac/consent-receipt/sha2-256", input, 200},
+			{"seal corrections", false, "transit/encrypt/consent-dsr", map[string]any{"plaintext": b64([]byte("x")), "associated_data": b64([]byte("dsr_1"))}, 200},
+			{"unseal corrections", false, "transit/decrypt/consent-dsr", map[string]any{"ciphertext": dsrCiphertext, "associated_data": b64([]byte("dsr_1"))}, 200},
+			{"read dsr key", true, "transit/keys/consent-dsr", nil, 200},
+			{"rewrap dsr key", false, "transit/rewrap/consent-dsr", map[string]any{"ciphertext": dsrCiphertext}, 403},
+			{"hmac with dsr key", false, "transit/hmac/consent-dsr/sha2-256", input, 403},
+			{"rotate dsr key", false, "transit/keys/consent-dsr/rotate", nil, 403},
+			{"weaken dsr key", false, "transit/keys/consent-dsr/config", map[string]any{"exportable": true}, 403},
+			{"export dsr key", true, "transit/export/encryption-key/consent-dsr", nil, 403},
+			{"backup dsr key", true, "transit/backup/consent-dsr", nil, 403},
+			{"encrypt upserting a key", false, "transit/encrypt/consent-dsr-2", map[string]any{"plaintext": b64([]byte("x"))}, 403},
 			{"rotate receipt key", false, "transit/keys/consent-receipt/rotate", nil, 403},
 			{"export receipt key", true, "transit/export/signing-key/consent-receipt", nil, 403},
 			{"weaken receipt key", false, "transit/keys/consent-receipt/config", map[string]any{"exportable": true}, 403},

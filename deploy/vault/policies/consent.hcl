@@ -2,8 +2,11 @@
 # signs receipts with consent-receipt (Ed25519; the private key never leaves
 # Transit) and keys its page tokens with that key's HMAC secret (a separate
 # secret Transit keeps per key version, not the signing key). Consent
-# records hold account ids and decisions, no personal values: nothing is
-# encrypted with Transit.
+# records hold account ids and decisions, no personal values. The one
+# thing encrypted with Transit is the corrections of an open rectification
+# request (the new values a customer asks for), sealed under consent-dsr
+# with the request id as associated data and dropped when the request
+# closes.
 #
 # Every Transit grant is "update" without "create", so a missing key fails
 # closed instead of being created on first use. Rotating consent-receipt is
@@ -26,6 +29,21 @@ path "transit/keys/consent-receipt" {
 # key's first version.
 path "transit/hmac/consent-receipt/sha2-256" {
   capabilities = ["update"]
+}
+
+# Seal and unseal a rectification's corrections. Encrypt and decrypt only:
+# no rewrap, no HMAC, no key changes.
+path "transit/encrypt/consent-dsr" {
+  capabilities = ["update"]
+}
+path "transit/decrypt/consent-dsr" {
+  capabilities = ["update"]
+}
+
+# Type and versions of the sealing key (EnsureKey checks it at start). No
+# key material.
+path "transit/keys/consent-dsr" {
+  capabilities = ["read"]
 }
 
 # Workload certificate for mTLS, only for consent's own SPIFFE ID (see
