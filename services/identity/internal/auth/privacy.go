@@ -87,7 +87,8 @@ type CorrectionResult struct {
 
 // subjectAccount is the subject's account, or false when identity holds
 // none: gone, never existed, or in another shop (a subject names one shop's
-// account, never another's).
+// account, never another's). "" and "default" are one shop, as in the
+// vault.
 func (s *Service) subjectAccount(ctx context.Context, q storage.Q, subj Subject) (storage.Account, bool, error) {
 	a, err := s.Store.Account(ctx, q, subj.AccountID)
 	if errs.Is(err, errs.NotFound) {
@@ -96,10 +97,20 @@ func (s *Service) subjectAccount(ctx context.Context, q storage.Q, subj Subject)
 	if err != nil {
 		return storage.Account{}, false, err
 	}
-	if a.Tenant != subj.Tenant {
+	if vaultName(a.Tenant) != vaultName(subj.Tenant) {
 		return storage.Account{}, false, nil
 	}
 	return a, true, nil
+}
+
+// vaultName is a tenant as the token vault names it: identity's "" (staff)
+// is its default tenant, and the protocol's Subject spells the default
+// tenant either way.
+func vaultName(tenant string) string {
+	if tenant == "" {
+		return "default"
+	}
+	return tenant
 }
 
 // privacyEvent is the audit event of a data-subject operation: about the

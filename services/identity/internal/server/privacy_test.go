@@ -465,6 +465,28 @@ func TestPrivacyRestrictNotApplicable(t *testing.T) {
 	}
 }
 
+// TestPrivacyDefaultTenant: a subject of the default shop is found whether
+// the request spells its tenant "default" or leaves it empty (the
+// protocol's Subject allows both), and not under another shop.
+func TestPrivacyDefaultTenant(t *testing.T) {
+	h := sqlite(t, options{})
+	id := h.accountID(h.signUp("default", "default-shop@example.com").GetAccessToken())
+	for tenant, want := range map[string]int{"default": 1, "": 1, "shop": 0} {
+		var n int
+		for _, it := range func() []*privacyv1.Item {
+			items, _ := h.exportAll(&privacyv1.Subject{Tenant: tenant, Subject: id}, 0)
+			return items
+		}() {
+			if it.GetCategory() == auth.CategoryAccount {
+				n++
+			}
+		}
+		if n != want {
+			t.Errorf("tenant %q: %d accounts, want %d", tenant, n, want)
+		}
+	}
+}
+
 // TestPrivacyOnlyForConsent: every participant method refuses any workload
 // of the trust domain but the orchestrator, before doing anything (the
 // account survives an Erase from the gateway). Fails without the Policy
