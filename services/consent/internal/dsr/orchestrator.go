@@ -79,11 +79,22 @@ func (s *Service) enqueue(ctx context.Context, tx *sql.Tx, r *storage.DSR, parti
 }
 
 // requeue queues every step not done (failed ones back to pending when
-// failed is set).
+// failed is set). When every step is done already (the last one finished
+// while the request was paused), the request completes here: no job is
+// left to do it.
 func (s *Service) requeue(ctx context.Context, tx *sql.Tx, r *storage.DSR, failed bool) error {
 	steps, err := s.d.Store.Steps(ctx, tx, r.ID)
 	if err != nil {
 		return err
+	}
+	allDone := true
+	for _, st := range steps {
+		if st.State != StepDone {
+			allDone = false
+		}
+	}
+	if allDone {
+		return s.complete(ctx, tx, r, s.clock())
 	}
 	for _, st := range steps {
 		if st.State == StepDone {
@@ -385,11 +396,7 @@ func (s *Service) done(ctx context.Context, id, participant string, ev *privacyv
 		prev := r.Transitions
 		switch {
 		case allDone:
-			r.Closed, r.Sealed = now, nil
-			if r.Type == TypeAccess || r.Type == TypePortability {
-				r.ExportExpire = now.Add(s.d.ExportTTL)
-			}
-			if err := s.move(ctx, tx, &r, StateCompleted, ActorSystem, "", ActionComplete, now); err != nil {
+			if err := s.complete(ctx, tx, &r, now); err != nil {
 				return err
 			}
 		case r.State == StateWaiting && clean:
@@ -406,4 +413,14 @@ func (s *Service) done(ctx context.Context, id, participant string, ev *privacyv
 	}
 	s.d.Audit.Notify()
 	return nil
+}
+
+// complete closes r: the sealed corrections are dropped, and an access or
+// portability export can be downloaded until now + ExportTTL.
+func (s *Service) complete(ctx context.Context, tx *sql.Tx, r *storage.DSR, now time.Time) error {
+	r.Closed, r.Sealed = now, nil
+	if r.Type == TypeAccess || r.Type == TypePortability {
+		r.ExportExpire = now.Add(s.d.ExportTTL)
+	}
+	return s.move(ctx, tx, r, StateCompleted, ActorSystem, "", ActionComplete, now)
 }

@@ -96,15 +96,15 @@ func (revocationFeed) Watch(ctx context.Context, _ string, fn func(enduser.Revoc
 // production interceptor chain over mTLS with the pkg/enduser table), on
 // one database, with real tokens.
 type harness struct {
-	t      testing.TB
-	db     *store.DB
-	app    *app.App
+	t   testing.TB
+	db  *store.DB
+	app *app.App
 	// clk is the job runner's clock: tests advance it past backoffs.
 	clk    *clockwork.FakeClock
 	runner *jobs.Runner
 	// parts are the stand-in participants (audit, identity, tokenvault)
 	// over real gRPC with mTLS.
-	parts map[string]*standIn
+	parts  map[string]*standIn
 	tokens *tokens
 	pki    *servertest.PKI
 	addr   string
