@@ -67,7 +67,15 @@ type Options struct {
 	// ReconnectInitial and ReconnectMax are the feed's reconnect backoff
 	// (default 250 ms to 5 s, jittered).
 	ReconnectInitial, ReconnectMax time.Duration
+	// CallTimeout bounds each call to the service on a cache miss (default
+	// DefaultCallTimeout): a consent service that hangs counts as
+	// unreachable past it, and the check fails closed. It is applied here,
+	// around the call only, so that a cached answer costs no timer.
+	CallTimeout time.Duration
 }
+
+// DefaultCallTimeout is Options.CallTimeout's default.
+const DefaultCallTimeout = 2 * time.Second
 
 type key struct{ subject, purpose string }
 
@@ -119,6 +127,9 @@ func New(rpc consentv1.ConsentServiceClient, opts Options) *Client {
 	}
 	if opts.ReconnectMax <= 0 {
 		opts.ReconnectMax = 5 * time.Second
+	}
+	if opts.CallTimeout <= 0 {
+		opts.CallTimeout = DefaultCallTimeout
 	}
 	cache, _ := lru.New[key, entry](opts.CacheSize) // errors only on a size < 1
 	return &Client{rpc: rpc, opts: opts, cache: cache, logger: opts.Logger, bases: map[string]basis{}}
@@ -188,7 +199,7 @@ func (c *Client) BatchCheck(ctx context.Context, pairs []Pair) ([]Decision, erro
 		for j, i := range chunk {
 			req.Checks[j] = &consentv1.CheckRequest{Subject: pairs[i].Subject, PurposeId: pairs[i].Purpose}
 		}
-		resp, err := c.rpc.BatchCheck(ctx, req)
+		resp, err := c.call(ctx, req)
 		if err == nil && len(resp.GetResults()) != n {
 			err = status.Error(codes.Internal, "consent answered for other checks than asked")
 		}
@@ -221,6 +232,13 @@ func (c *Client) BatchCheck(ctx context.Context, pairs []Pair) ([]Decision, erro
 		c.mu.Unlock()
 	}
 	return out, nil
+}
+
+// call asks the service, bounded by CallTimeout.
+func (c *Client) call(ctx context.Context, req *consentv1.BatchCheckRequest) (*consentv1.BatchCheckResponse, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.opts.CallTimeout)
+	defer cancel()
+	return c.rpc.BatchCheck(ctx, req)
 }
 
 // degraded is the answer without the service: allowed only for a purpose

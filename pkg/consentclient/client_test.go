@@ -15,6 +15,7 @@ import (
 	consentv1 "github.com/sottohq/sotto/gen/go/sotto/consent/v1"
 	"github.com/sottohq/sotto/pkg/authz"
 	"github.com/sottohq/sotto/pkg/consentclient"
+	"github.com/sottohq/sotto/pkg/errs"
 	"github.com/sottohq/sotto/pkg/servertest"
 )
 
@@ -59,7 +60,11 @@ func (f *fakeConsent) BatchCheck(ctx context.Context, req *consentv1.BatchCheckR
 	hold := f.hold
 	f.mu.Unlock()
 	if hold != nil {
-		<-hold
+		select {
+		case <-hold:
+		case <-ctx.Done():
+			return nil, status.FromContextError(ctx.Err()).Err()
+		}
 	}
 	return out, nil
 }
@@ -89,6 +94,11 @@ func (f *fakeConsent) WatchConsentChanges(_ *consentv1.WatchConsentChangesReques
 
 func start(t *testing.T, clock clockwork.Clock) (*fakeConsent, *consentclient.Client) {
 	t.Helper()
+	return startWith(t, consentclient.Options{Clock: clock, StaleAfter: 5 * time.Second, CacheTTL: time.Hour})
+}
+
+func startWith(t *testing.T, opts consentclient.Options) (*fakeConsent, *consentclient.Client) {
+	t.Helper()
 	f := &fakeConsent{allowed: map[string]bool{}, feed: make(chan *consentv1.WatchConsentChangesResponse)}
 	pki := servertest.NewPKI(t)
 	srv := pki.NewServer(t, "consent", authz.Policy{
@@ -98,8 +108,7 @@ func start(t *testing.T, clock clockwork.Clock) (*fakeConsent, *consentclient.Cl
 	})
 	consentv1.RegisterConsentServiceServer(srv.GRPC(), f)
 	addr := servertest.Start(t, srv)
-	c := consentclient.New(consentv1.NewConsentServiceClient(pki.Dial(t, "tokenvault", "consent", addr)),
-		consentclient.Options{Clock: clock, StaleAfter: 5 * time.Second, CacheTTL: time.Hour})
+	c := consentclient.New(consentv1.NewConsentServiceClient(pki.Dial(t, "tokenvault", "consent", addr)), opts)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); _ = c.Run(ctx) }()
@@ -226,5 +235,20 @@ func TestInvalidArgumentPassesThrough(t *testing.T) {
 	_, err := c.Check(context.Background(), "cus_1", "telepathy")
 	if status.Code(err) != codes.InvalidArgument {
 		t.Fatalf("unknown purpose: %v", err)
+	}
+}
+
+// TestHangingServiceFailsClosed: a consent service that does not answer a
+// cache miss holds the check only for CallTimeout, then the check is
+// refused as unavailable (closed), not left waiting for the caller's
+// deadline (here: none at all).
+func TestHangingServiceFailsClosed(t *testing.T) {
+	f, c := startWith(t, consentclient.Options{StaleAfter: 5 * time.Second, CacheTTL: time.Hour, CallTimeout: 100 * time.Millisecond})
+	f.mu.Lock()
+	f.hold = make(chan struct{}) // never released
+	f.mu.Unlock()
+	d, err := c.Check(context.Background(), "cus_1", "marketing")
+	if !errs.Is(err, errs.Unavailable) || d.Allowed {
+		t.Fatalf("hanging service: %+v, %v (want Unavailable)", d, err)
 	}
 }

@@ -620,10 +620,6 @@ func (e *Engine) applyConsent(ctx context.Context, purpose string, allowed []int
 	return slices.DeleteFunc(allowed, func(i int) bool { return refused[i] })
 }
 
-// consentTimeout bounds one question to the consent service (a cache miss;
-// cached answers take no time).
-const consentTimeout = 2 * time.Second
-
 // consentRefusals asks the consent service about each subject's agreement
 // to purpose, in one batch: per subject "" (agreed, or the purpose's legal
 // basis needs no agreement) or why not. Fail closed: no client, or an
@@ -643,12 +639,11 @@ func (e *Engine) consentRefusals(ctx context.Context, purpose string, subjects [
 	for i, sub := range subjects {
 		pairs[i] = consentclient.Pair{Subject: sub, Purpose: purpose}
 	}
-	// A consent service that hangs must not hold the call (and its
-	// audit) for the caller's whole deadline: past the bound it counts as
-	// unreachable, and the values are refused.
-	checkCtx, cancel := context.WithTimeout(ctx, consentTimeout)
-	defer cancel()
-	ds, err := e.opts.Consent.BatchCheck(checkCtx, pairs)
+	// A consent service that hangs does not hold the call (and its audit)
+	// for the caller's whole deadline: the client bounds each call it makes
+	// on a cache miss (consentclient.Options.CallTimeout), and past the bound
+	// the values are refused. Cached answers set no timer.
+	ds, err := e.opts.Consent.BatchCheck(ctx, pairs)
 	switch {
 	case errs.Is(err, errs.InvalidArgument) || status.Code(err) == codes.InvalidArgument:
 		// The consent service does not know the purpose: nobody can have
