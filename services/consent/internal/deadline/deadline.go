@@ -201,6 +201,17 @@ func DueSoon(d Dates, now time.Time) bool {
 	return !now.Before(d.Due.Add(-dueSoonWindow))
 }
 
+// CanPause refuses to stop the clock of a request already past its
+// deadline: a pause shifts the dates by the time paused, so pausing an
+// overdue request would move a deadline the controller has already missed
+// and hide it from the overdue list.
+func (rule Rule) CanPause(s State, now time.Time) error {
+	if Overdue(rule.Dates(s, now), now) {
+		return errs.E(errs.FailedPrecondition, reasons.RequestOverdue, "the request is past its deadline; its clock cannot be stopped")
+	}
+	return nil
+}
+
 // Overdue reports whether the deadline has passed (the due time itself is
 // still in time). Whether the request is still open is the caller's to check.
 func Overdue(d Dates, now time.Time) bool {

@@ -366,3 +366,23 @@ func FuzzDates(f *testing.F) {
 		}
 	})
 }
+
+// TestCanPause: a request past its deadline cannot be paused (the pause
+// would move the missed deadline and clear it from the overdue list); up to
+// the last microsecond of the due date it can.
+func TestCanPause(t *testing.T) {
+	t.Parallel()
+	r := rule(t, "DE")
+	s := deadline.State{Received: at("2026-01-05", "10:00")} // due Thu 5 Feb 2026
+	if err := r.CanPause(s, eod("2026-02-05")); err != nil {
+		t.Fatalf("on the due date: %v", err)
+	}
+	if err := r.CanPause(s, eod("2026-02-05").Add(time.Microsecond)); errs.ReasonOf(err) != reasons.RequestOverdue || !errs.Is(err, errs.FailedPrecondition) {
+		t.Fatalf("past the due date: %v, want %s", err, reasons.RequestOverdue)
+	}
+	// An extended request is overdue only past its extended date.
+	s.Extended = true
+	if err := r.CanPause(s, at("2026-03-01", "00:00")); err != nil {
+		t.Fatalf("extended, before the extended date: %v", err)
+	}
+}

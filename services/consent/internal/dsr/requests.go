@@ -419,6 +419,13 @@ func (s *Service) Pause(ctx context.Context, c consent.Caller, id string, reason
 		if !r.Open() || r.State == StatePaused {
 			return stateInvalid("a pause")
 		}
+		rule, err := s.rule(*r)
+		if err != nil {
+			return err
+		}
+		if err := rule.CanPause(clockState(*r), now); err != nil {
+			return err
+		}
 		r.PausedSince, r.PauseReason = now, reason
 		return s.move(ctx, tx, r, StatePaused, ActorOfficer, pauseReasons[reason], ActionPause, now)
 	})

@@ -104,6 +104,9 @@ const (
 	// extended, or past the period within which the subject must be told).
 	// FailedPrecondition.
 	ExtensionNotAllowed = "EXTENSION_NOT_ALLOWED"
+	// RequestOverdue: a pause asked of a request past its deadline (the
+	// pause would move a missed deadline). FailedPrecondition.
+	RequestOverdue = "REQUEST_OVERDUE"
 )
 
 // Data-subject requests.
