@@ -271,7 +271,7 @@ func (p *Participant) Erase(ctx context.Context, in *privacyv1.EraseRequest, _ .
 			const basis, protection = "GDPR Art. 7(1) (proof of consent); Art. 17(3)(b)", "no personal values: account ids, purposes and decisions"
 			if recs > 0 || withdrawn > 0 {
 				ev.Retained = append(ev.Retained, &privacyv1.Retained{Category: categoryRecord, Count: recs + int64(withdrawn),
-					Reason: "PROOF_OF_CONSENT", Basis: basis, Protection: protection})
+					Reason: reasons.ProofOfConsent, Basis: basis, Protection: protection})
 			}
 			if receipts > 0 || withdrawn > 0 {
 				n := receipts
@@ -279,7 +279,7 @@ func (p *Participant) Erase(ctx context.Context, in *privacyv1.EraseRequest, _ .
 					n++
 				}
 				ev.Retained = append(ev.Retained, &privacyv1.Retained{Category: categoryReceipt, Count: n,
-					Reason: "PROOF_OF_CONSENT", Basis: basis, Protection: protection})
+					Reason: reasons.ProofOfConsent, Basis: basis, Protection: protection})
 			}
 			return ev, nil
 		})

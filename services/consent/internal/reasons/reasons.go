@@ -107,6 +107,9 @@ const (
 	// RequestOverdue: a pause asked of a request past its deadline (the
 	// pause would move a missed deadline). FailedPrecondition.
 	RequestOverdue = "REQUEST_OVERDUE"
+	// ProofOfConsent: why consent records and receipts outlive an erasure
+	// (GDPR Art. 7(1)): the legal ground in the erasure's evidence.
+	ProofOfConsent = "PROOF_OF_CONSENT"
 )
 
 // Data-subject requests.
