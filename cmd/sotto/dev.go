@@ -177,7 +177,7 @@ func devUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 // operator's SOTTO_VAULT_*, SOTTO_LOG_LEVEL and OTEL_* settings.
 func devEnv(dir string, st suite.State, svc suite.Service, f mtls.Files) []string {
 	ep := st.Services[svc.Name]
-	env := append(passThroughEnv(),
+	env := append(passThroughEnv(svc.Name),
 		"SOTTO_TRUST_DOMAIN="+st.TrustDomain,
 		"SOTTO_TLS_CERT="+f.Cert, "SOTTO_TLS_KEY="+f.Key, "SOTTO_TLS_BUNDLE="+f.Bundle,
 		"SOTTO_KEYRING_FILE="+filepath.Join(dir, "keys", svc.Name+".json"),
@@ -224,14 +224,20 @@ func devEnv(dir string, st suite.State, svc suite.Service, f mtls.Files) []strin
 }
 
 // passThroughEnv keeps the basics a process needs and the operator's Sotto
-// and OpenTelemetry settings; per-service settings are added after it.
-func passThroughEnv() []string {
+// and OpenTelemetry settings: Vault, log level, the job runner's
+// (SOTTO_JOBS_*), and the service's own tuning (SOTTO_<NAME>_*, e.g.
+// SOTTO_GATEWAY_AUTH_BURST). The settings dev up computes are added after
+// it, and the last value of a key wins (os/exec), so the operator cannot
+// move an address or a certificate by accident.
+func passThroughEnv(name string) []string {
+	own := suite.EnvPrefix(name)
 	var env []string
 	for _, kv := range os.Environ() {
 		k, _, _ := strings.Cut(kv, "=")
 		switch {
 		case k == "PATH" || k == "HOME" || k == "TMPDIR" || k == "TZ":
-		case strings.HasPrefix(k, "SOTTO_VAULT_") || k == "SOTTO_LOG_LEVEL":
+		case strings.HasPrefix(k, "SOTTO_VAULT_") || k == "SOTTO_LOG_LEVEL" || strings.HasPrefix(k, "SOTTO_JOBS_"):
+		case strings.HasPrefix(k, own):
 		case strings.HasPrefix(k, "OTEL_"):
 			kv = "SOTTO_" + kv // services read SOTTO_OTEL_EXPORTER_OTLP_ENDPOINT
 		default:

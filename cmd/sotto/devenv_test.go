@@ -1,0 +1,48 @@
+package main
+
+import (
+	"slices"
+	"testing"
+
+	"github.com/sottohq/sotto/pkg/mtls"
+	"github.com/sottohq/sotto/pkg/suite"
+)
+
+// TestDevEnvPassesTuningNotOthersSettings: a service started by dev up gets
+// the operator's job-runner settings and its own SOTTO_<NAME>_* tuning, not
+// another service's; the addresses dev up computes come after the
+// operator's, so they win (the last value of a key does, in os/exec).
+func TestDevEnvPassesTuningNotOthersSettings(t *testing.T) {
+	t.Setenv("SOTTO_GATEWAY_AUTH_BURST", "100")
+	t.Setenv("SOTTO_JOBS_LEASE", "2s")
+	t.Setenv("SOTTO_AUDIT_SOMETHING", "x")
+	t.Setenv("SOTTO_GATEWAY_GRPC_ADDR", "127.0.0.1:1")
+	m := suite.MustLoad()
+	gw, _ := m.Service("gateway")
+	st := suite.State{TrustDomain: "sotto.test", Services: map[string]suite.Endpoints{}}
+	for _, s := range m.Services {
+		st.Services[s.Name] = suite.Endpoints{GRPC: "127.0.0.1:2000", HTTP: "http://127.0.0.1:2001", Admin: "127.0.0.1:2002"}
+	}
+	env := devEnv(t.TempDir(), st, gw, mtls.Files{})
+	for _, want := range []string{"SOTTO_GATEWAY_AUTH_BURST=100", "SOTTO_JOBS_LEASE=2s"} {
+		if !slices.Contains(env, want) {
+			t.Errorf("%s not passed through", want)
+		}
+	}
+	if slices.Contains(env, "SOTTO_AUDIT_SOMETHING=x") {
+		t.Error("another service's setting passed through")
+	}
+	if last := lastValue(env, "SOTTO_GATEWAY_GRPC_ADDR"); last != "127.0.0.1:2000" {
+		t.Errorf("SOTTO_GATEWAY_GRPC_ADDR resolves to %q, want dev up's", last)
+	}
+}
+
+func lastValue(env []string, key string) string {
+	v := ""
+	for _, kv := range env {
+		if len(kv) > len(key) && kv[:len(key)+1] == key+"=" {
+			v = kv[len(key)+1:]
+		}
+	}
+	return v
+}
