@@ -82,7 +82,11 @@ func tokens(r restResult, field string) string {
 // mailbox for email, found by the keyed HMAC of the address the file holds
 // instead of the address (the key derives from identity's secrets key in the
 // dev keyring, as a person with the state directory could derive it).
-func (s *suite) mailboxCode(email string) string {
+func (s *suite) mailboxCode(email string) string { return s.mailboxCodeOf(email, "verify_email") }
+
+// mailboxCodeOf is the newest code of kind (verify_email, set_password,
+// reset_password) in the dev mailbox for email.
+func (s *suite) mailboxCodeOf(email, kind string) string {
 	t := s.t
 	t.Helper()
 	km, err := keys.NewLocal(filepath.Join(s.State, "keys", "identity.json"))
@@ -109,7 +113,7 @@ func (s *suite) mailboxCode(email string) string {
 			Kind, Code    string
 			RecipientHMAC string `json:"recipient_hmac"`
 		}
-		if json.Unmarshal(sc.Bytes(), &e) == nil && e.Kind == "verify_email" && e.RecipientHMAC == want {
+		if json.Unmarshal(sc.Bytes(), &e) == nil && e.Kind == kind && e.RecipientHMAC == want {
 			code = e.Code
 		}
 		if strings.Contains(sc.Text(), email) {
@@ -117,7 +121,7 @@ func (s *suite) mailboxCode(email string) string {
 		}
 	}
 	if code == "" {
-		t.Fatalf("no verification code for the address in %s", path)
+		t.Fatalf("no %s code for the address in %s", kind, path)
 	}
 	return code
 }
