@@ -55,7 +55,6 @@ type Service struct {
 // by calling every privacy participant (ADR 0013).
 const PrivacyOrchestrator = "consent"
 
-
 // EnvPrefix is the prefix of the settings that name this service in another
 // service's environment: SOTTO_<NAME>_ (dashes become underscores).
 func (s Service) EnvPrefix() string { return EnvPrefix(s.Name) }

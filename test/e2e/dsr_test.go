@@ -83,9 +83,9 @@ type dsr struct {
 		Participant string `json:"participant"`
 		State       string `json:"state"`
 		Evidence    struct {
-			Outcome     string           `json:"outcome"`
+			Outcome     string            `json:"outcome"`
 			Counts      map[string]string `json:"counts"`
-			AlreadyDone bool             `json:"already_done"`
+			AlreadyDone bool              `json:"already_done"`
 		} `json:"evidence"`
 	} `json:"steps"`
 	History []struct {

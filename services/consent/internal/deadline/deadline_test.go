@@ -39,9 +39,6 @@ func eod(date string) time.Time {
 	return at(date, "23:59").Add(time.Minute - time.Microsecond)
 }
 
-// zero is an absent date.
-var zero time.Time
-
 // TestDates: known answers of the date arithmetic. The weekday of every
 // date that matters is in its comment; the law's reasoning in the package
 // documentation.
