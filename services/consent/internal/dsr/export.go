@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"encoding/csv"
 	"encoding/json"
+	"strings"
 	"time"
 
 	privacyv1 "github.com/sottohq/sotto/gen/go/sotto/privacy/v1"
@@ -68,10 +69,26 @@ type exportFieldDoc struct {
 	Value string `json:"value"`
 }
 
+// MaxExportBytes is the largest export Download hands out: it travels to the
+// gateway as one gRPC message, and a gRPC client accepts 4 MiB by default.
+// A larger one is refused before it is marked downloaded, so nothing is
+// lost; streaming the file in chunks would lift the bound.
+const MaxExportBytes = 4<<20 - 64<<10
+
+// maxExportItems bounds the items read from one participant: far more than
+// MaxExportBytes can carry, so reading stops early instead of holding a
+// huge export in memory only to refuse it.
+const maxExportItems = 100_000
+
+// exportPageSize keeps each participant's page well under the same 4 MiB
+// (a tokenvault value is at most 4 KiB).
+const exportPageSize = 200
+
 // Download assembles a completed access or portability request's export
-// for its subject, once, before it expires. The download is marked first
-// (so of two racing downloads one gets the file); if the file cannot be
-// assembled the mark is undone, as nothing was delivered.
+// for its subject, once, before it expires. The file is assembled first and
+// marked downloaded (with its audit event) only when it is ready to leave,
+// so of two racing downloads one gets the file, and a failure to assemble
+// it (a participant down, a file too large) leaves it downloadable.
 func (s *Service) Download(ctx context.Context, c consent.Caller, id string, format int) (File, error) {
 	if c.Kind != accesstoken.KindCustomer {
 		return File{}, errs.E(errs.PermissionDenied, reasons.CustomersOnly, "only the subject downloads their export")
@@ -88,11 +105,28 @@ func (s *Service) Download(ctx context.Context, c consent.Caller, id string, for
 	if err := exportState(r, now); err != nil {
 		return File{}, err
 	}
-	ok, err := s.d.Store.MarkDownloaded(ctx, s.d.Store.DB(), id, now)
+	f, _, err := s.assemble(ctx, r, now, format)
 	if err != nil {
 		return File{}, err
 	}
-	if !ok {
+	if len(f.Data) > MaxExportBytes {
+		return File{}, errs.E(errs.FailedPrecondition, reasons.ExportTooLarge, "the export is larger than one download can carry")
+	}
+	var won bool
+	err = s.d.Store.InTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		if won, err = s.d.Store.MarkDownloaded(ctx, tx, id, now); err != nil || !won {
+			return err
+		}
+		ev := auditclient.New(ctx, ActionExportDownload, auditclient.Success)
+		// The event says that the file left, not what it held.
+		ev.Subject, ev.ResourceType, ev.ResourceID = r.Subject, resourceDSR, r.ID
+		return s.d.Audit.Enqueue(ctx, tx, ev)
+	})
+	if err != nil {
+		return File{}, err
+	}
+	if !won {
 		// Another download won, or the period ended, since the read.
 		if r, err = s.d.Store.DSR(ctx, s.d.Store.DB(), id); err != nil {
 			return File{}, err
@@ -101,19 +135,6 @@ func (s *Service) Download(ctx context.Context, c consent.Caller, id string, for
 			return File{}, err
 		}
 		return File{}, errs.E(errs.FailedPrecondition, reasons.ExportAlreadyDownloaded, "the export was downloaded already")
-	}
-	f, _, err := s.assemble(ctx, r, now, format)
-	if err == nil {
-		ev := auditclient.New(ctx, ActionExportDownload, auditclient.Success)
-		// The event says that the file left, not what it held.
-		ev.Subject, ev.ResourceType, ev.ResourceID = r.Subject, resourceDSR, r.ID
-		err = s.d.Store.InTx(ctx, func(tx *sql.Tx) error { return s.d.Audit.Enqueue(ctx, tx, ev) })
-	}
-	if err != nil {
-		if uerr := s.d.Store.UnmarkDownloaded(context.WithoutCancel(ctx), s.d.Store.DB(), id, now); uerr != nil {
-			s.log.WarnContext(ctx, "cannot undo an export's download mark", "reason", errs.ReasonOf(uerr))
-		}
-		return File{}, err
 	}
 	s.d.Audit.Notify()
 	return f, nil
@@ -146,7 +167,7 @@ func (s *Service) assemble(ctx context.Context, r storage.DSR, now time.Time, fo
 		var items []*privacyv1.Item
 		token := ""
 		for range maxPages {
-			resp, err := p.Export(ctx, &privacyv1.ExportRequest{Subject: subj, RequestId: r.ID, PageSize: 1000, PageToken: token})
+			resp, err := p.Export(ctx, &privacyv1.ExportRequest{Subject: subj, RequestId: r.ID, PageSize: exportPageSize, PageToken: token})
 			if err != nil {
 				return File{}, 0, errs.Wrap(err, errs.Unavailable, reasons.ExportAssemblyFailed, "a participant's export could not be read")
 			}
@@ -154,6 +175,13 @@ func (s *Service) assemble(ctx context.Context, r storage.DSR, now time.Time, fo
 			if token = resp.GetNextPageToken(); token == "" {
 				break
 			}
+			if len(items) > maxExportItems {
+				break
+			}
+		}
+		if token != "" {
+			// An export cut short would look complete to the customer.
+			return File{}, 0, errs.E(errs.FailedPrecondition, reasons.ExportTooLarge, "a participant holds more than one download can carry")
 		}
 		if name == TokenVault {
 			for _, it := range items {
@@ -241,13 +269,18 @@ func csvOf(doc exportDoc) ([]byte, error) {
 }
 
 // DefuseCell prefixes with a quote a cell a spreadsheet would read as a
-// formula (OWASP CSV injection: = + - @, and tab or carriage return).
+// formula (OWASP CSV injection: = + - @, tab, carriage return or line
+// feed first, or one of the four after leading blanks).
 func DefuseCell(v string) string {
 	if v == "" {
 		return v
 	}
 	switch v[0] {
-	case '=', '+', '-', '@', '\t', '\r':
+	case '=', '+', '-', '@', '\t', '\r', '\n':
+		return "'" + v
+	}
+	// A spreadsheet trims leading blanks before it reads a formula.
+	if t := strings.TrimLeft(v, " \u00a0"); t != v && t != "" && strings.ContainsRune("=+-@", rune(t[0])) {
 		return "'" + v
 	}
 	return v

@@ -77,6 +77,12 @@ func (s *Service) whose(ctx context.Context, in CreateInput) (tenant, subject, a
 		if in.Subject == "" {
 			return "", "", "", errs.E(errs.InvalidArgument, reasons.SubjectRequired, "name the customer you act for")
 		}
+		// Customers belong to a shop; a request naming none (or the wrong
+		// one) would reach no participant's data and "complete" having done
+		// nothing.
+		if in.Tenant == "" {
+			return "", "", "", errs.E(errs.InvalidArgument, reasons.TenantRequired, "name the customer's shop (tenant)")
+		}
 		return in.Tenant, in.Subject, ActorOfficer, nil
 	}
 	return "", "", "", errs.E(errs.Unauthenticated, reasons.EndUserRequired, "this call needs a person's access token")
@@ -452,7 +458,10 @@ func (s *Service) Resume(ctx context.Context, c consent.Caller, id string) (View
 		if err := s.move(ctx, tx, r, running(*r), ActorOfficer, "", ActionResume, now); err != nil {
 			return err
 		}
-		return s.requeue(ctx, tx, r, false)
+		// Steps that gave up before the pause are queued again too: the
+		// request left WAITING_ON_PARTICIPANT, from where only RetryRequest
+		// would have re-queued them, so nothing could ever finish it.
+		return s.requeue(ctx, tx, r, true)
 	})
 }
 
@@ -469,6 +478,12 @@ func (s *Service) Reject(ctx context.Context, c consent.Caller, id string, reaso
 	if c.Kind == accesstoken.KindCustomer {
 		if reason != RejectWithdrawnBySubject {
 			return View{}, errs.E(errs.PermissionDenied, reasons.PrivacyOfficerRequired, "a customer may only withdraw their request")
+		}
+		// Withdrawing (say, an erasure) is as weighty as asking: a stolen
+		// password alone must not cancel it.
+		if s.stepUp(c) {
+			s.refused(ctx, c.Subject, reasons.StepUpRequired)
+			return View{}, &enduser.StepUpError{RequiredAAL: accesstoken.AAL2, MaxAge: OfficerRecentAuth}
 		}
 		actor = ActorSubject
 	}

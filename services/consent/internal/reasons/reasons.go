@@ -110,6 +110,9 @@ const (
 	// ProofOfConsent: why consent records and receipts outlive an erasure
 	// (GDPR Art. 7(1)): the legal ground in the erasure's evidence.
 	ProofOfConsent = "PROOF_OF_CONSENT"
+	// TenantRequired: a privacy officer's data-subject request names no
+	// shop (tenant) for the customer. InvalidArgument.
+	TenantRequired = "TENANT_REQUIRED"
 )
 
 // Data-subject requests.
@@ -153,4 +156,7 @@ const (
 	// ExportAssemblyFailed: a participant's export could not be read at
 	// download time; the download may be tried again. Unavailable.
 	ExportAssemblyFailed = "EXPORT_ASSEMBLY_FAILED"
+	// ExportTooLarge: the export is larger than one download carries; it
+	// stays downloadable (nothing was marked). FailedPrecondition.
+	ExportTooLarge = "EXPORT_TOO_LARGE"
 )

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -391,11 +392,23 @@ func TestDataSubjectRequestDownload(t *testing.T) {
 			t.Fatalf("officer downloading: %v", err)
 		}
 
-		// Assembly fails: the mark is undone, the customer can try again.
+		// Assembly fails: nothing is marked, the customer can try again.
 		h.parts["tokenvault"].set(func(p *standIn) { p.failAlways = true })
 		_, err = h.dsr().DownloadExport(h.customer2("cus_1"), &consentv1.DownloadExportRequest{RequestId: id})
 		wantErr(t, "assembly failing", err, codes.Unavailable, reasons.ExportAssemblyFailed)
 		h.parts["tokenvault"].set(func(p *standIn) { p.failAlways = false })
+		// Too large for one download: refused before the mark, so it can be
+		// downloaded once the participant holds less (nothing lost).
+		var saved []*privacyv1.Item
+		big := strings.Repeat("x", 4000)
+		var many []*privacyv1.Item
+		for i := range 1100 {
+			many = append(many, &privacyv1.Item{Category: "tokenvault.value", Id: "tok_big_" + strconv.Itoa(i), Fields: []*privacyv1.Field{{Name: "value", Value: big}}})
+		}
+		h.parts["tokenvault"].set(func(p *standIn) { saved, p.items = p.items, many })
+		_, err = h.dsr().DownloadExport(h.customer2("cus_1"), &consentv1.DownloadExportRequest{RequestId: id})
+		wantErr(t, "too large", err, codes.FailedPrecondition, reasons.ExportTooLarge)
+		h.parts["tokenvault"].set(func(p *standIn) { p.items = saved })
 
 		body, err := h.dsr().DownloadExport(h.customer2("cus_1"), &consentv1.DownloadExportRequest{RequestId: id, Format: consentv1.ExportFormat_EXPORT_FORMAT_CSV})
 		if err != nil {
@@ -536,5 +549,68 @@ func TestDataSubjectRequestPauseRejectExtend(t *testing.T) {
 		if v != 0 {
 			t.Errorf("open requests %v: %d, want none", k, v)
 		}
+	}
+}
+
+// TestDataSubjectRequestResumeRetriesFailedSteps: a request whose step gave
+// up, paused and resumed, queues that step again and completes (it used to
+// be left IN_PROGRESS with a FAILED step no job would run, and
+// RetryRequest refused it: stuck until its deadline passed).
+func TestDataSubjectRequestResumeRetriesFailedSteps(t *testing.T) {
+	h := sqlite(t)
+	h.parts["tokenvault"].set(func(p *standIn) { p.failAlways = true })
+	r := h.create(t, h.customer2("cus_1"), &consentv1.CreateRequestRequest{Type: consentv1.RequestType_REQUEST_TYPE_ERASURE, RequestKey: "e"})
+	id := r.GetRequestId()
+	failed := false
+	for range 1000 {
+		w := h.waitFor(t, id, consentv1.RequestState_REQUEST_STATE_WAITING_ON_PARTICIPANT)
+		if stepOf(w, "tokenvault").GetState() == consentv1.StepState_STEP_STATE_FAILED {
+			failed = true
+			break
+		}
+		h.clk.Advance(2 * time.Second)
+		time.Sleep(10 * time.Millisecond)
+	}
+	if !failed {
+		t.Fatal("tokenvault's step never gave up: the scenario did not happen")
+	}
+	h.parts["tokenvault"].set(func(p *standIn) { p.failAlways = false })
+	if _, err := h.dsr().PauseRequest(h.officer(), &consentv1.PauseRequestRequest{RequestId: id, Reason: consentv1.PauseReason_PAUSE_REASON_CLARIFICATION_REQUESTED}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.dsr().ResumeRequest(h.officer(), &consentv1.ResumeRequestRequest{RequestId: id}); err != nil {
+		t.Fatal(err)
+	}
+	for range 200 {
+		g, err := h.dsr().GetRequest(h.officer(), &consentv1.GetRequestRequest{RequestId: id})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if g.GetRequest().GetState() == consentv1.RequestState_REQUEST_STATE_COMPLETED {
+			return
+		}
+		h.clk.Advance(2 * time.Second)
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatal("the resumed request never completed")
+}
+
+// TestDataSubjectRequestGuards: an officer's request must name the
+// customer's shop (one without would reach nobody's data and complete);
+// a customer withdraws their request only at aal2, like asking.
+func TestDataSubjectRequestGuards(t *testing.T) {
+	h := sqlite(t)
+	_, err := h.dsr().CreateRequest(h.officer(), &consentv1.CreateRequestRequest{Type: consentv1.RequestType_REQUEST_TYPE_ERASURE,
+		Subject: "cus_1", Jurisdiction: "DE", RequestKey: "no-tenant"})
+	wantErr(t, "officer without tenant", err, codes.InvalidArgument, reasons.TenantRequired)
+
+	h.parts["identity"].set(func(p *standIn) { p.failAlways = true }) // keep it open
+	r := h.create(t, h.customer2("cus_2"), &consentv1.CreateRequestRequest{Type: consentv1.RequestType_REQUEST_TYPE_ERASURE, RequestKey: "e"})
+	_, err = h.dsr().RejectRequest(h.customer("cus_2"), &consentv1.RejectRequestRequest{RequestId: r.GetRequestId(),
+		Reason: consentv1.RejectionReason_REJECTION_REASON_WITHDRAWN_BY_SUBJECT})
+	wantErr(t, "withdrawal at aal1", err, codes.FailedPrecondition, enduser.ReasonStepUpRequired)
+	g, err := h.dsr().GetRequest(h.officer(), &consentv1.GetRequestRequest{RequestId: r.GetRequestId()})
+	if err != nil || g.GetRequest().GetState() == consentv1.RequestState_REQUEST_STATE_REJECTED {
+		t.Fatalf("after a refused withdrawal: %v %v", g, err)
 	}
 }
