@@ -829,7 +829,8 @@ type Match struct{ Subject, Token string }
 // an oracle (it confirms guesses), so it is governed like detokenization:
 // the policy must allow the caller the "lookup" action for the purpose and
 // data type (a denied lookup is refused before anything is read), and every
-// lookup, allowed or denied, is audited synchronously. The token it returns
+// lookup, allowed or denied, is audited synchronously. Subjects whose
+// processing is restricted are not matched. The token it returns
 // is the value's current deterministic token: never one that an erasure
 // retired.
 func (e *Engine) Lookup(ctx context.Context, caller Caller, tenant, purpose string, t tokens.DataType, value string) (string, []Match, error) {
@@ -877,7 +878,10 @@ func (e *Engine) Lookup(ctx context.Context, caller Caller, tenant, purpose stri
 	}
 	var out []Match
 	for _, r := range found[det] {
-		if r.Tenant == tenant && !r.SubjectErased {
+		// A restricted subject is not found, as an erased one is: a match
+		// is processing of the subject, and answering "no match" does not
+		// tell the caller that a restriction exists.
+		if r.Tenant == tenant && !r.SubjectErased && !caller.restrictedFor(r) {
 			out = append(out, Match{Subject: r.Subject, Token: r.Token})
 		}
 	}

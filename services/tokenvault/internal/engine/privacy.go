@@ -328,9 +328,12 @@ type Restriction struct {
 // Restrict restricts a subject's processing (GDPR Art. 18), or lifts the
 // restriction: while it holds, Detokenize and RevealMasked refuse the
 // subject's values to every workload and staff member
-// (FailedPrecondition SUBJECT_RESTRICTED), and only the customer reads their
-// own. The change and its audit event commit together (outbox). Idempotent:
-// a subject already in the state asked for is left as it is (Changed false).
+// (FailedPrecondition SUBJECT_RESTRICTED), LookupToken does not find them,
+// and only the customer reads their own. A subject the vault holds no value
+// of yet is restricted too (DONE, not NO_DATA): the values tokenised later
+// are theirs. The change and its audit event commit together (outbox).
+// Idempotent: a subject already in the state asked for is left as it is
+// (Changed false).
 func (e *Engine) Restrict(ctx context.Context, caller Caller, tenant, subject, requestID string, lift bool) (Restriction, error) {
 	ev := caller.event(ctx, ActionPrivacyRestrict, auditclient.Success)
 	ev.Subject, ev.ResourceType, ev.ResourceID, ev.Purpose = subject, ResourceRestrictionRequest, requestID, PurposeDSRRestriction

@@ -483,8 +483,10 @@ func TestPrivacyRestrict(t *testing.T) {
 			t.Fatalf("staff's masked view after the lift: %v", err)
 		}
 
+		// A subject the vault holds nothing of yet is restricted all the
+		// same (TestPrivacyRestrictionBeforeAnyValue).
 		resp, err := p.Restrict(ctx, &privacyv1.RestrictRequest{Subject: subj("acc_nobody"), RequestId: "dsr_restrict_3"})
-		if err != nil || resp.GetEvidence().GetOutcome() != privacyv1.Outcome_OUTCOME_NO_DATA {
+		if err != nil || resp.GetEvidence().GetOutcome() != privacyv1.Outcome_OUTCOME_DONE || resp.GetEvidence().GetCounts()["tokens_affected"] != 0 {
 			t.Fatalf("restricting an unknown subject: %v %v", resp, err)
 		}
 		evs := auditEvents(t, v)
@@ -492,6 +494,111 @@ func TestPrivacyRestrict(t *testing.T) {
 			t.Fatalf("%d restrict events; want 5", n)
 		}
 		noValuesIn(t, evs, "Alice Example", "family@example.com", "Bob Example")
+	})
+}
+
+// lookup finds the subjects holding value (an e-mail address) as the
+// conversation workload, for order_support.
+func lookup(t *testing.T, c tokenvaultv1.TokenVaultServiceClient, value string) (string, []string) {
+	t.Helper()
+	resp, err := c.LookupToken(context.Background(), &tokenvaultv1.LookupTokenRequest{DataType: tokenvaultv1.DataType_DATA_TYPE_EMAIL,
+		Value: value, Purpose: "order_support"})
+	if err != nil {
+		t.Fatalf("lookup: %v", err)
+	}
+	var subs []string
+	for _, m := range resp.GetMatches() {
+		subs = append(subs, m.GetSubject())
+	}
+	slices.Sort(subs)
+	return resp.GetDeterministicToken(), subs
+}
+
+// TestPrivacyRestrictionBeforeAnyValue: a restriction that reaches the
+// vault before it holds any value of the subject sticks to the subject
+// (DONE, not NO_DATA): the values tokenised afterwards are refused to
+// workloads and not found by a lookup, until the restriction is lifted.
+func TestPrivacyRestrictionBeforeAnyValue(t *testing.T) {
+	storetest.ForEachDialect(t, migrations.FS, func(t *testing.T, db *store.DB) {
+		v := newVault(t, db)
+		c, conv, p := v.client(t, "consent"), v.client(t, "conversation"), v.privacy(t, "consent")
+		ctx := context.Background()
+		restrict := func(req string, lift bool) *privacyv1.Evidence {
+			t.Helper()
+			resp, err := p.Restrict(ctx, &privacyv1.RestrictRequest{Subject: subj("acc_carol"), RequestId: req, Lift: lift})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return resp.GetEvidence()
+		}
+		if ev := restrict("dsr_restrict_1", false); ev.GetOutcome() != privacyv1.Outcome_OUTCOME_DONE || ev.GetAlreadyDone() || ev.GetCounts()["tokens_affected"] != 0 {
+			t.Fatalf("restricting a subject with no values: %v", ev)
+		}
+
+		a := put(t, c, "", "acc_carol", item("Carol Example", tokenvaultv1.DataType_DATA_TYPE_NAME),
+			item("carol@example.com", tokenvaultv1.DataType_DATA_TYPE_EMAIL, tokenvaultv1.TokenFormat_TOKEN_FORMAT_DETERMINISTIC))
+		for _, tok := range a {
+			_, err := detokenize(conv, tok)
+			wantCode(t, err, codes.FailedPrecondition, reasons.SubjectRestricted)
+		}
+		_, err := conv.RevealMasked(ctx, &tokenvaultv1.RevealMaskedRequest{Tokens: []string{a[0]}})
+		wantCode(t, err, codes.FailedPrecondition, reasons.SubjectRestricted)
+		if det, got := lookup(t, conv, "carol@example.com"); det != a[1] || len(got) != 0 {
+			t.Fatalf("lookup of a restricted subject's value: %s %v", det, got)
+		}
+		if ev := restrict("dsr_restrict_1", false); ev.GetOutcome() != privacyv1.Outcome_OUTCOME_DONE || !ev.GetAlreadyDone() || ev.GetCounts()["tokens_affected"] != 2 {
+			t.Fatalf("restriction repeated: %v", ev)
+		}
+
+		if ev := restrict("dsr_restrict_2", true); ev.GetOutcome() != privacyv1.Outcome_OUTCOME_DONE || ev.GetAlreadyDone() || ev.GetCounts()["tokens_affected"] != 2 {
+			t.Fatalf("lifting: %v", ev)
+		}
+		if got, err := detokenize(conv, a...); err != nil || got.GetResults()[0].GetValue() != "Carol Example" || got.GetResults()[1].GetValue() != "carol@example.com" {
+			t.Fatalf("after the lift: %v %v", got, err)
+		}
+		if _, got := lookup(t, conv, "carol@example.com"); !slices.Equal(got, []string{"acc_carol"}) {
+			t.Fatalf("lookup after the lift: %v", got)
+		}
+
+		// Lifted before any value, too: nothing is left behind.
+		restrict("dsr_restrict_3", false)
+		restrict("dsr_restrict_3", true)
+		b := put(t, c, "", "acc_carol", item("Carol E.", tokenvaultv1.DataType_DATA_TYPE_NAME))
+		if got, err := detokenize(conv, b[0]); err != nil || got.GetResults()[0].GetValue() != "Carol E." {
+			t.Fatalf("after a lift: %v %v", got, err)
+		}
+		noValuesIn(t, auditEvents(t, v), "Carol Example", "carol@example.com", "Carol E.")
+	})
+}
+
+// TestPrivacyRestrictionHidesFromLookup: LookupToken does not find a
+// restricted subject, and answers as it does when nobody holds the value;
+// another subject holding the same value is still found.
+func TestPrivacyRestrictionHidesFromLookup(t *testing.T) {
+	storetest.ForEachDialect(t, migrations.FS, func(t *testing.T, db *store.DB) {
+		v := newVault(t, db)
+		c, conv, p := v.client(t, "consent"), v.client(t, "conversation"), v.privacy(t, "consent")
+		det := tokenvaultv1.TokenFormat_TOKEN_FORMAT_DETERMINISTIC
+		a := put(t, c, "", "acc_alice", item("family@example.com", tokenvaultv1.DataType_DATA_TYPE_EMAIL, det))
+		put(t, c, "", "acc_bob", item("family@example.com", tokenvaultv1.DataType_DATA_TYPE_EMAIL, det))
+		restrict := func(subject, req string) {
+			t.Helper()
+			if _, err := p.Restrict(context.Background(), &privacyv1.RestrictRequest{Subject: subj(subject), RequestId: req}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, got := lookup(t, conv, "family@example.com"); !slices.Equal(got, []string{"acc_alice", "acc_bob"}) {
+			t.Fatalf("lookup before any restriction: %v", got)
+		}
+		restrict("acc_alice", "dsr_restrict_1")
+		if tok, got := lookup(t, conv, "family@example.com"); tok != a[0] || !slices.Equal(got, []string{"acc_bob"}) {
+			t.Fatalf("lookup with alice restricted: %s %v; want bob only", tok, got)
+		}
+		restrict("acc_bob", "dsr_restrict_2")
+		nobody, none := lookup(t, conv, "nobody@example.com")
+		if tok, got := lookup(t, conv, "family@example.com"); tok != a[0] || len(got) != 0 || nobody == "" || len(none) != 0 {
+			t.Fatalf("lookup with both restricted: %s %v; want the answer for a value nobody holds", tok, got)
+		}
 	})
 }
 

@@ -22,40 +22,43 @@ type Restriction struct {
 	Tokens int64
 }
 
-// SetRestricted restricts a live subject's processing (restrict), or lifts
-// the restriction, in tx, so that the caller's audit event commits with it.
-// The restriction is read with every token row (tokenSelect), so it holds on
-// every replica from the commit on. NotFound for an unknown subject,
-// FailedPrecondition SUBJECT_ERASED for an erased one (nothing left to
-// restrict).
+// SetRestricted restricts a subject's processing (restrict), or lifts the
+// restriction, in tx, so that the caller's audit event commits with it. The
+// restriction is kept by (tenant, subject), not on the subject's row: one
+// placed before the vault holds any value of the subject governs the values
+// tokenised later. It is read with every token row (tokenSelect), so it
+// holds on every replica from the commit on. FailedPrecondition
+// SUBJECT_ERASED for an erased subject (nothing left to restrict, and
+// nothing can be stored for it again).
 func (s *Store) SetRestricted(ctx context.Context, tx *sql.Tx, tenant, subject, request string, restrict bool, at time.Time) (Restriction, error) {
 	var r Restriction
+	var erased sql.NullInt64
+	err := tx.QueryRowContext(ctx, `SELECT erased_us FROM subjects WHERE tenant = $1 AND subject = $2`, tenant, subject).Scan(&erased)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return r, store.MapError(err)
+	}
+	if erased.Valid {
+		return r, errs.E(errs.FailedPrecondition, reasons.SubjectErased, "the subject was erased")
+	}
 	var res sql.Result
-	var err error
 	if restrict {
-		res, err = tx.ExecContext(ctx, `UPDATE subjects SET restricted_us = $1, restrict_request = $2
-			WHERE tenant = $3 AND subject = $4 AND erased_us IS NULL AND restricted_us IS NULL`, at.UnixMicro(), request, tenant, subject)
+		res, err = tx.ExecContext(ctx, `INSERT INTO subject_restrictions (tenant, subject, restricted_us, restrict_request) VALUES ($1, $2, $3, $4)
+			ON CONFLICT (tenant, subject) DO NOTHING`, tenant, subject, at.UnixMicro(), request)
 	} else {
-		res, err = tx.ExecContext(ctx, `UPDATE subjects SET restricted_us = NULL, restrict_request = NULL
-			WHERE tenant = $1 AND subject = $2 AND erased_us IS NULL AND restricted_us IS NOT NULL`, tenant, subject)
+		res, err = tx.ExecContext(ctx, `DELETE FROM subject_restrictions WHERE tenant = $1 AND subject = $2`, tenant, subject)
 	}
 	if err != nil {
 		return r, store.MapError(err)
 	}
 	n, _ := res.RowsAffected()
 	r.Changed = n == 1
-	var erased, since sql.NullInt64
-	err = tx.QueryRowContext(ctx, `SELECT erased_us, restricted_us FROM subjects WHERE tenant = $1 AND subject = $2`, tenant, subject).Scan(&erased, &since)
-	if errors.Is(err, sql.ErrNoRows) {
-		return r, errs.E(errs.NotFound, reasons.SubjectNotFound, "subject not found")
+	if restrict {
+		var since int64
+		if err := tx.QueryRowContext(ctx, `SELECT restricted_us FROM subject_restrictions WHERE tenant = $1 AND subject = $2`, tenant, subject).Scan(&since); err != nil {
+			return r, store.MapError(err)
+		}
+		r.Since = time.UnixMicro(since).UTC()
 	}
-	if err != nil {
-		return r, store.MapError(err)
-	}
-	if erased.Valid {
-		return r, errs.E(errs.FailedPrecondition, reasons.SubjectErased, "the subject was erased")
-	}
-	r.Since = fromUS(since)
 	err = tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM tokens WHERE tenant = $1 AND subject = $2`, tenant, subject).Scan(&r.Tokens)
 	return r, store.MapError(err)
 }

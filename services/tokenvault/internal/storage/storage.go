@@ -166,8 +166,9 @@ func (s *Store) GetSubject(ctx context.Context, tenant, subject string) (Subject
 	var created int64
 	var erased, restricted sql.NullInt64
 	var req, restrictReq sql.NullString
-	err := s.db.QueryRowContext(ctx, `SELECT tenant, subject, current_version, created_us, erased_us, erase_request, restricted_us, restrict_request
-		FROM subjects WHERE tenant = $1 AND subject = $2`, tenant, subject).
+	err := s.db.QueryRowContext(ctx, `SELECT s.tenant, s.subject, s.current_version, s.created_us, s.erased_us, s.erase_request, r.restricted_us, r.restrict_request
+		FROM subjects s LEFT JOIN subject_restrictions r ON r.tenant = s.tenant AND r.subject = s.subject
+		WHERE s.tenant = $1 AND s.subject = $2`, tenant, subject).
 		Scan(&r.Tenant, &r.Subject, &r.CurrentVersion, &created, &erased, &req, &restricted, &restrictReq)
 	if errors.Is(err, sql.ErrNoRows) {
 		return r, errs.E(errs.NotFound, reasons.SubjectNotFound, "subject not found")
@@ -466,8 +467,12 @@ func (s *Store) TakenTokens(ctx context.Context, candidates []string) (map[strin
 // tokenSelect reads tokens with their subject's erasure and restriction
 // state.
 const tokenSelect = `SELECT t.token, t.tenant, t.subject, t.data_type, t.format, t.scope, t.ciphertext, t.dek_version, t.created_us, t.expires_us,
-		s.erased_us IS NOT NULL, s.restricted_us IS NOT NULL
+		s.erased_us IS NOT NULL, ` + restrictedExpr + `
 	FROM tokens t JOIN subjects s ON s.tenant = t.tenant AND s.subject = t.subject `
+
+// restrictedExpr is whether the subject of the token row t is restricted
+// (see SetRestricted).
+const restrictedExpr = `EXISTS (SELECT 1 FROM subject_restrictions r WHERE r.tenant = t.tenant AND r.subject = t.subject)`
 
 func scanToken(row interface{ Scan(...any) error }) (Token, error) {
 	var t Token
@@ -895,7 +900,7 @@ type Stale struct {
 // a data key version older than the subject's current one.
 func (s *Store) TokensToReencrypt(ctx context.Context, limit int) ([]Stale, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT t.token, t.tenant, t.subject, t.data_type, t.format, t.scope, t.ciphertext, t.dek_version, t.created_us, t.expires_us,
-			s.erased_us IS NOT NULL, s.restricted_us IS NOT NULL, s.current_version
+			s.erased_us IS NOT NULL, `+restrictedExpr+`, s.current_version
 		FROM tokens t JOIN subjects s ON s.tenant = t.tenant AND s.subject = t.subject
 		WHERE s.erased_us IS NULL AND t.dek_version < s.current_version
 		ORDER BY t.tenant, t.subject, t.token LIMIT $1`, limit)
