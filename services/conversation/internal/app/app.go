@@ -1,0 +1,86 @@
+// Package app assembles the conversation service from its parts, for
+// cmd/conversation and for tests that run the real server: the same
+// construction in both.
+package app
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/sottohq/sotto/pkg/auditclient"
+	"github.com/sottohq/sotto/pkg/keys"
+	"github.com/sottohq/sotto/pkg/pagetoken"
+	"github.com/sottohq/sotto/pkg/pii"
+	"github.com/sottohq/sotto/pkg/store"
+	"github.com/sottohq/sotto/services/conversation/internal/assistant"
+	"github.com/sottohq/sotto/services/conversation/internal/config"
+	"github.com/sottohq/sotto/services/conversation/internal/conversation"
+	"github.com/sottohq/sotto/services/conversation/internal/server"
+	"github.com/sottohq/sotto/services/conversation/internal/storage"
+	"github.com/sottohq/sotto/services/conversation/internal/vault"
+)
+
+// Deps are what the service is built from.
+type Deps struct {
+	Config config.Config
+	DB     *store.DB
+	Keys   keys.KeyManager
+	Audit  *auditclient.Outbox
+	// Vault is the token vault's client.
+	Vault  vault.Client
+	Logger *slog.Logger
+	// Now is the domain's clock (time.Now when nil).
+	Now func() time.Time
+}
+
+// App is the conversation service, assembled.
+type App struct {
+	Domain *conversation.Service
+	Server *server.Server
+	Store  *storage.Store
+}
+
+// New builds the service. It creates the secrets key with the local
+// keyring; against Vault, whose policy does not grant create, a missing
+// key fails here.
+func New(ctx context.Context, d Deps) (*App, error) {
+	cfg := d.Config
+	if err := d.Keys.EnsureKey(ctx, cfg.SecretsKey, keys.TypeAES256GCM); err != nil {
+		return nil, err
+	}
+	// Stable across replicas and restarts: HMACs under the key's first
+	// version (Transit keeps an HMAC secret per version), one derivation
+	// per use so that no two keys coincide.
+	derive := func(use string) ([]byte, error) {
+		return d.Keys.HMAC(ctx, cfg.SecretsKey, 1, []byte("sotto/conversation/"+use))
+	}
+	pageKey, err := derive("page-token")
+	if err != nil {
+		return nil, err
+	}
+	pages, err := pagetoken.New(pageKey)
+	if err != nil {
+		return nil, err
+	}
+	channelKey, err := derive("channel-message-id")
+	if err != nil {
+		return nil, err
+	}
+	valueKey, err := derive("placeholder-value")
+	if err != nil {
+		return nil, err
+	}
+	engine, err := pii.New(pii.Config{})
+	if err != nil {
+		return nil, err
+	}
+	st := storage.New(d.DB)
+	domain, err := conversation.New(conversation.Deps{Store: st, Audit: d.Audit, Vault: vault.New(d.Vault), Engine: engine,
+		Keys: conversation.Keys{ChannelID: channelKey, Value: valueKey}, Assistant: assistant.Reply, Logger: d.Logger, Now: d.Now,
+		TokenizeTimeout: cfg.TokenizeTimeout, PollInterval: cfg.WatchPollInterval, DefaultLanguage: cfg.DefaultLanguage})
+	if err != nil {
+		return nil, err
+	}
+	return &App{Domain: domain, Server: server.New(domain, pages), Store: st}, nil
+}

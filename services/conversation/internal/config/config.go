@@ -1,0 +1,22 @@
+// Package config is the conversation service's own configuration, read
+// from SOTTO_* variables (pkg/service reads what every service shares).
+package config
+
+import "time"
+
+// Config of the conversation service. Every field is read from SOTTO_<tag>.
+type Config struct {
+	// SecretsKey is the KeyManager key (aes256-gcm96) whose HMAC secret
+	// keys the page tokens, the digests of channel message ids and the
+	// digests that give a value seen again its placeholder (three
+	// derivations).
+	SecretsKey string `env:"CONVERSATION_SECRETS_KEY" envDefault:"conversation-secrets"`
+	// TokenizeTimeout bounds the token vault call of one message; when it
+	// passes, the message is refused (Unavailable) and nothing is stored.
+	TokenizeTimeout time.Duration `env:"CONVERSATION_TOKENIZE_TIMEOUT" envDefault:"2s"`
+	// WatchPollInterval is how often WatchConversation looks for new
+	// messages (replicas share nothing but the database).
+	WatchPollInterval time.Duration `env:"CONVERSATION_WATCH_POLL_INTERVAL" envDefault:"250ms"`
+	// DefaultLanguage is a message's language when the request names none.
+	DefaultLanguage string `env:"CONVERSATION_DEFAULT_LANGUAGE" envDefault:"en"`
+}

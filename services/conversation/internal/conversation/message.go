@@ -1,0 +1,235 @@
+package conversation
+
+import (
+	"context"
+	"database/sql"
+	"sync"
+	"unicode/utf8"
+
+	"github.com/sottohq/sotto/pkg/errs"
+	"github.com/sottohq/sotto/pkg/logging"
+	"github.com/sottohq/sotto/pkg/pii"
+	"github.com/sottohq/sotto/services/conversation/internal/reasons"
+	"github.com/sottohq/sotto/services/conversation/internal/storage"
+)
+
+// Domain tags keep the digests apart from each other and from a later
+// scheme.
+const (
+	channelIDTag = "sotto/conversation/channel-message-id/v1"
+	valueTag     = "sotto/conversation/placeholder-value/v1"
+)
+
+// postAttempts bounds the retries when another replica numbered a
+// placeholder of the same conversation first.
+const postAttempts = 3
+
+// Post stores a customer's message and the assistant's reply, both as
+// placeholder text: the message's personal data is found (pkg/pii), every
+// new value is tokenised in one call to the token vault (subject: the
+// customer; scope: the conversation), and only the placeholder text and
+// the placeholder → token map are stored, in one transaction. If the vault
+// cannot be reached, nothing is stored (Unavailable). A repeated channel
+// message id returns the first answer.
+func (s *Service) Post(ctx context.Context, c Caller, id, text, channelMessageID, lang string) (msg, reply storage.Message, err error) {
+	conv, err := s.owned(ctx, c, id)
+	if err != nil {
+		return msg, reply, err
+	}
+	if err := checkText(text); err != nil {
+		return msg, reply, err
+	}
+	if lang == "" {
+		lang = s.d.DefaultLanguage
+	}
+	var channelDigest string
+	if channelMessageID != "" {
+		channelDigest = digest(s.d.Keys.ChannelID, channelIDTag, conv.ID, channelMessageID)
+		if m, r, found, err := s.d.Store.MessageByDigest(ctx, conv.ID, channelDigest); err != nil || found {
+			return m, r, err
+		}
+	}
+	if conv.State == StateClosed {
+		return msg, reply, errs.E(errs.FailedPrecondition, reasons.ConversationClosed, "the conversation is closed")
+	}
+	mu, _ := s.locks.LoadOrStore(conv.ID, &sync.Mutex{})
+	mu.(*sync.Mutex).Lock()
+	defer mu.(*sync.Mutex).Unlock()
+	for range postAttempts {
+		msg, reply, err = s.post(ctx, conv, text, channelDigest, lang)
+		if err == nil || !storage.IsConflict(err) {
+			return msg, reply, err
+		}
+		if channelDigest != "" {
+			// The conflict may be the same channel message posted in
+			// parallel: its first answer is the answer.
+			if m, r, found, ferr := s.d.Store.MessageByDigest(ctx, conv.ID, channelDigest); ferr != nil || found {
+				return m, r, ferr
+			}
+		}
+	}
+	return storage.Message{}, storage.Message{}, errs.E(errs.Aborted, reasons.PlaceholderConflict, "the conversation changed while the message was stored; retry")
+}
+
+func (s *Service) post(ctx context.Context, conv storage.Conversation, text, channelDigest, lang string) (msg, reply storage.Message, err error) {
+	known, err := s.d.Store.Placeholders(ctx, s.d.Store.DB(), conv.ID)
+	if err != nil {
+		return msg, reply, err
+	}
+	scope := newScope(s.d.Keys.Value, conv.ID, known)
+	res, err := s.pseudo.Pseudonymize(ctx, scope, text, lang)
+	if err != nil {
+		return msg, reply, err
+	}
+	if len(scope.added) > 0 {
+		items := make([]Item, len(scope.added))
+		for i, a := range scope.added {
+			items[i] = Item{Type: pii.Type(a.Type), Value: a.value}
+		}
+		tctx, cancel := context.WithTimeout(ctx, s.d.TokenizeTimeout)
+		tokens, err := s.d.Vault.Tokenize(tctx, Batch{Tenant: conv.Tenant, Subject: conv.CustomerSubject, Scope: conv.ID, Items: items})
+		cancel()
+		if err != nil {
+			// Only the reason: the error of a failed call carries no value,
+			// and the count says how much was refused.
+			s.d.Logger.WarnContext(ctx, "message refused: tokenisation failed", "conversation", conv.ID,
+				"values", len(items), "reason", errs.ReasonOf(err))
+			return msg, reply, err
+		}
+		if len(tokens) != len(items) {
+			return msg, reply, errs.E(errs.Internal, reasons.TokenizeFailed, "the token vault answered %d tokens for %d values", len(tokens), len(items))
+		}
+		for i := range scope.added {
+			scope.added[i].Token = tokens[i]
+		}
+	}
+	// The assistant sees placeholders only; its reply is checked for values
+	// it could not have seen and placeholders the conversation never gave
+	// out, and stored as checked.
+	checked, err := s.pseudo.CheckOutput(ctx, scope, s.d.Assistant(res.Text), lang)
+	if err != nil {
+		return msg, reply, errs.Wrap(err, errs.Internal, reasons.OutputUnsafe, "the reply could not be checked")
+	}
+	if len(checked.Problems) > 0 {
+		s.d.Logger.WarnContext(ctx, "assistant reply redacted", "conversation", conv.ID, "problems", len(checked.Problems))
+	}
+	now := s.now()
+	msg = storage.Message{ID: newID("msg_"), ConversationID: conv.ID, Author: AuthorCustomer, Text: res.Text,
+		CreateTime: now, ChannelDigest: channelDigest}
+	reply = storage.Message{ID: newID("msg_"), ConversationID: conv.ID, Author: AuthorAssistant, Text: checked.Text,
+		CreateTime: now, ReplyTo: msg.ID}
+	added := make([]storage.Placeholder, len(scope.added))
+	for i, a := range scope.added {
+		added[i] = a.Placeholder
+	}
+	err = s.d.Store.InTx(ctx, func(tx *sql.Tx) error {
+		if err := s.d.Store.InsertPlaceholders(ctx, tx, conv.ID, now, added); err != nil {
+			return err
+		}
+		if err := s.d.Store.InsertMessage(ctx, tx, msg); err != nil {
+			return err
+		}
+		if conv.State == StateOpen {
+			if err := s.d.Store.InsertMessage(ctx, tx, reply); err != nil {
+				return err
+			}
+		}
+		return s.d.Store.Touch(ctx, tx, conv.ID, now)
+	})
+	if err != nil {
+		if !storage.IsConflict(err) {
+			s.d.Logger.WarnContext(ctx, "message not stored", "conversation", conv.ID, logging.Err(err))
+		}
+		return storage.Message{}, storage.Message{}, err
+	}
+	if conv.State != StateOpen {
+		reply = storage.Message{}
+	}
+	return msg, reply, nil
+}
+
+// checkText refuses text that is not valid UTF-8 or carries control
+// characters other than tab and line breaks (they hide text from people
+// reading the transcript and from the detector's word breaks).
+func checkText(text string) error {
+	if !utf8.ValidString(text) {
+		return errs.E(errs.InvalidArgument, reasons.TextInvalid, "the text is not valid UTF-8")
+	}
+	for _, r := range text {
+		if (r < 0x20 && r != '\t' && r != '\n' && r != '\r') || r == 0x7f || (r >= 0x80 && r < 0xa0) {
+			return errs.E(errs.InvalidArgument, reasons.TextInvalid, "the text holds control characters")
+		}
+	}
+	return nil
+}
+
+// added is a placeholder this message gives out, with its value, which is
+// held in memory only until the vault has tokenised it.
+type added struct {
+	storage.Placeholder
+	value string
+}
+
+// scope is one post's view of a conversation's placeholder map
+// (pii.Scope): the stored entries, found again by the keyed digest of type
+// and value, and the entries this message adds, numbered after the stored
+// ones. It holds no stored value: Value answers whether a placeholder was
+// given out, and returns the placeholder itself, so that pii.Restore with
+// it changes nothing (re-identification is the token vault's, under its
+// policy).
+type scope struct {
+	key   []byte
+	convo string
+	// byDigest: type + "\x00" + digest → placeholder; given: placeholders.
+	byDigest map[string]string
+	given    map[string]bool
+	next     map[pii.Type]int
+	added    []added
+}
+
+func newScope(key []byte, conversationID string, known []storage.Placeholder) *scope {
+	s := &scope{key: key, convo: conversationID, byDigest: map[string]string{}, given: map[string]bool{}, next: map[pii.Type]int{}}
+	for _, p := range known {
+		s.byDigest[p.Type+"\x00"+p.ValueDigest] = p.Placeholder
+		s.given[p.Placeholder] = true
+		if t := pii.Type(p.Type); p.Number > s.next[t] {
+			s.next[t] = p.Number
+		}
+	}
+	return s
+}
+
+var _ pii.Scope = (*scope)(nil)
+
+func (s *scope) digest(t pii.Type, value string) string {
+	return digest(s.key, valueTag, s.convo, string(t), value)
+}
+
+// Placeholder implements pii.Scope.
+func (s *scope) Placeholder(_ context.Context, t pii.Type, value string) (string, error) {
+	d := s.digest(t, value)
+	if ph, ok := s.byDigest[string(t)+"\x00"+d]; ok {
+		return ph, nil
+	}
+	s.next[t]++
+	n := s.next[t]
+	ph := pii.FormatPlaceholder(t, n)
+	s.byDigest[string(t)+"\x00"+d] = ph
+	s.given[ph] = true
+	s.added = append(s.added, added{Placeholder: storage.Placeholder{Placeholder: ph, Type: string(t), Number: n, ValueDigest: d}, value: value})
+	return ph, nil
+}
+
+// Lookup implements pii.Scope.
+func (s *scope) Lookup(_ context.Context, t pii.Type, value string) (string, bool, error) {
+	ph, ok := s.byDigest[string(t)+"\x00"+s.digest(t, value)]
+	return ph, ok, nil
+}
+
+// Value implements pii.Scope (see scope).
+func (s *scope) Value(_ context.Context, placeholder string) (string, bool, error) {
+	if s.given[placeholder] {
+		return placeholder, true, nil
+	}
+	return "", false, nil
+}

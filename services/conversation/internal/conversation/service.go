@@ -1,0 +1,371 @@
+// Package conversation is the conversation service's domain: who may see
+// which conversation, and the message path that stores a customer's words
+// only as placeholder text (pkg/pii) with the values in the token vault.
+package conversation
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/base32"
+	"encoding/binary"
+	"encoding/hex"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/sottohq/sotto/pkg/accesstoken"
+	"github.com/sottohq/sotto/pkg/auditclient"
+	"github.com/sottohq/sotto/pkg/errs"
+	"github.com/sottohq/sotto/pkg/pii"
+	"github.com/sottohq/sotto/services/conversation/internal/reasons"
+	"github.com/sottohq/sotto/services/conversation/internal/storage"
+)
+
+// States, channels and authors: the numbers of the proto enums
+// (sotto.conversation.v1), which the database stores.
+const (
+	StateOpen           int32 = 1
+	StateWaitingOnAgent int32 = 2
+	StateClosed         int32 = 3
+
+	AuthorCustomer  int32 = 1
+	AuthorAssistant int32 = 2
+	AuthorAgent     int32 = 3
+)
+
+// Audit actions of the conversation service.
+const (
+	ActionCreate auditclient.Action = "conversation.create"
+	ActionClose  auditclient.Action = "conversation.close"
+
+	resourceConversation = "conversation"
+)
+
+// DefaultTenant is the shop of a customer whose token names none (as in
+// identity and tokenvault, "" and "default" are one shop).
+const DefaultTenant = "default"
+
+// Item is one value to tokenise: a finding of the PII engine.
+type Item struct {
+	Type  pii.Type
+	Value string
+}
+
+// Batch is one message's values, tokenised in one call.
+type Batch struct {
+	Tenant  string
+	Subject string
+	// Scope is the conversation id.
+	Scope string
+	Items []Item
+}
+
+// Tokenizer stores values in the token vault and returns one token per
+// item, in order. It fails Unavailable (TOKENVAULT_UNAVAILABLE) when the
+// vault cannot be reached, and as a whole when any item fails.
+type Tokenizer interface {
+	Tokenize(ctx context.Context, b Batch) ([]string, error)
+}
+
+// Keys are the HMAC keys of the service's digests (each at least 32
+// bytes, derived apart).
+type Keys struct {
+	// ChannelID keys the digests of channels' message ids.
+	ChannelID []byte
+	// Value keys the digests that give a value seen again its placeholder.
+	Value []byte
+}
+
+// MinKeyLen is the shortest digest key New accepts.
+const MinKeyLen = sha256.Size
+
+// Replier answers a message's placeholder text (the built-in assistant).
+type Replier func(text string) string
+
+// Deps are what the domain is built from.
+type Deps struct {
+	Store     *storage.Store
+	Audit     *auditclient.Outbox
+	Vault     Tokenizer
+	Engine    *pii.Engine
+	Keys      Keys
+	Assistant Replier
+	Logger    *slog.Logger
+	// Now is the clock (time.Now when nil).
+	Now func() time.Time
+	// TokenizeTimeout bounds the vault call of one message.
+	TokenizeTimeout time.Duration
+	// PollInterval is how often Watch looks for new messages.
+	PollInterval time.Duration
+	// DefaultLanguage is a message's language when it names none.
+	DefaultLanguage string
+}
+
+// Service is the conversation domain.
+type Service struct {
+	d      Deps
+	pseudo *pii.Pseudonymizer
+	// locks serialise posts per conversation in this process, so that two
+	// posts rarely race for a placeholder number (the unique indexes decide
+	// between replicas).
+	locks sync.Map // conversation id → *sync.Mutex
+}
+
+// New builds the domain.
+func New(d Deps) (*Service, error) {
+	if len(d.Keys.ChannelID) < MinKeyLen || len(d.Keys.Value) < MinKeyLen {
+		return nil, errs.E(errs.Internal, reasons.DigestKeyMissing, "the digest keys are not configured")
+	}
+	if d.Logger == nil {
+		d.Logger = slog.New(slog.DiscardHandler)
+	}
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if d.TokenizeTimeout <= 0 {
+		d.TokenizeTimeout = 2 * time.Second
+	}
+	if d.PollInterval <= 0 {
+		d.PollInterval = 250 * time.Millisecond
+	}
+	if d.DefaultLanguage == "" {
+		d.DefaultLanguage = "en"
+	}
+	return &Service{d: d, pseudo: pii.NewPseudonymizer(d.Engine)}, nil
+}
+
+func (s *Service) now() time.Time { return s.d.Now().UTC().Truncate(time.Microsecond) }
+
+// Caller is the verified person behind a call.
+type Caller struct {
+	Subject string
+	Tenant  string
+	Kind    accesstoken.Kind
+	Roles   []string
+}
+
+func (c Caller) isCustomer() bool { return c.Kind == accesstoken.KindCustomer }
+
+func (c Caller) isAgent() bool {
+	if c.Kind != accesstoken.KindStaff {
+		return false
+	}
+	for _, r := range c.Roles {
+		if r == accesstoken.RoleSupportAgent {
+			return true
+		}
+	}
+	return false
+}
+
+func tenantOf(c Caller) string {
+	if c.Tenant == "" {
+		return DefaultTenant
+	}
+	return c.Tenant
+}
+
+// reader checks that c may read conversations at all.
+func reader(c Caller) error {
+	switch {
+	case c.isCustomer(), c.isAgent():
+		return nil
+	case c.Kind == accesstoken.KindStaff:
+		return errs.E(errs.PermissionDenied, reasons.SupportAgentRequired, "staff read conversations as support agents")
+	case c.Kind == "":
+		return errs.E(errs.Unauthenticated, reasons.EndUserRequired, "this call needs a person's access token")
+	default:
+		return errs.E(errs.PermissionDenied, reasons.CustomerRequired, "only customers and support agents read conversations")
+	}
+}
+
+// visible loads a conversation the caller may read: a customer's own (in
+// their shop), any for a support agent. Anything else is NotFound, as if
+// it did not exist.
+func (s *Service) visible(ctx context.Context, c Caller, id string) (storage.Conversation, error) {
+	if err := reader(c); err != nil {
+		return storage.Conversation{}, err
+	}
+	conv, err := s.d.Store.GetConversation(ctx, s.d.Store.DB(), id)
+	if err != nil {
+		return storage.Conversation{}, err
+	}
+	if c.isCustomer() && (conv.CustomerSubject != c.Subject || conv.Tenant != tenantOf(c)) {
+		return storage.Conversation{}, errs.E(errs.NotFound, reasons.ConversationNotFound, "conversation not found")
+	}
+	return conv, nil
+}
+
+// owned loads a conversation only its customer may change.
+func (s *Service) owned(ctx context.Context, c Caller, id string) (storage.Conversation, error) {
+	conv, err := s.visible(ctx, c, id)
+	if err != nil {
+		return conv, err
+	}
+	if !c.isCustomer() {
+		return storage.Conversation{}, errs.E(errs.PermissionDenied, reasons.CustomerRequired, "only the conversation's customer may do this")
+	}
+	return conv, nil
+}
+
+// newID is a prefix and 26 lower-case base32 characters (128 random bits).
+func newID(prefix string) string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails
+	return prefix + strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b))
+}
+
+// digest is the hex HMAC-SHA256 under key of the parts, each
+// length-prefixed so that no two tuples encode alike.
+func digest(key []byte, parts ...string) string {
+	m := hmac.New(sha256.New, key)
+	var b []byte
+	for _, p := range parts {
+		b = binary.AppendUvarint(b, uint64(len(p)))
+		b = append(b, p...)
+	}
+	m.Write(b)
+	return hex.EncodeToString(m.Sum(nil))
+}
+
+// Create opens a conversation for the calling customer. Audited.
+func (s *Service) Create(ctx context.Context, c Caller, channel int32) (storage.Conversation, error) {
+	if !c.isCustomer() {
+		return storage.Conversation{}, errs.E(errs.PermissionDenied, reasons.CustomerRequired, "only customers open conversations")
+	}
+	now := s.now()
+	conv := storage.Conversation{ID: newID("cnv_"), Tenant: tenantOf(c), Channel: channel, State: StateOpen,
+		CustomerSubject: c.Subject, CreateTime: now, UpdateTime: now}
+	ev := s.event(ctx, ActionCreate, conv)
+	err := s.d.Store.InTx(ctx, func(tx *sql.Tx) error {
+		if err := s.d.Store.InsertConversation(ctx, tx, conv); err != nil {
+			return err
+		}
+		return s.d.Audit.Enqueue(ctx, tx, ev)
+	})
+	if err != nil {
+		return storage.Conversation{}, err
+	}
+	s.d.Audit.Notify()
+	return conv, nil
+}
+
+func (s *Service) event(ctx context.Context, action auditclient.Action, conv storage.Conversation) auditclient.Event {
+	ev := auditclient.New(auditclient.WithEndUser(ctx, conv.CustomerSubject), action, auditclient.Success)
+	ev.Subject, ev.ResourceType, ev.ResourceID = conv.CustomerSubject, resourceConversation, conv.ID
+	return ev
+}
+
+// Get returns a conversation the caller may read.
+func (s *Service) Get(ctx context.Context, c Caller, id string) (storage.Conversation, error) {
+	return s.visible(ctx, c, id)
+}
+
+// List pages through conversations: a customer's own, every customer's for
+// a support agent.
+func (s *Service) List(ctx context.Context, c Caller, f storage.ConversationFilter, cur *storage.ConversationCursor, limit int) ([]storage.Conversation, error) {
+	if err := reader(c); err != nil {
+		return nil, err
+	}
+	if c.isCustomer() {
+		if f.CustomerSubject != "" && f.CustomerSubject != c.Subject {
+			return nil, errs.E(errs.PermissionDenied, reasons.SubjectNotCaller, "a customer lists only their own conversations")
+		}
+		f.CustomerSubject = c.Subject
+	}
+	convs, err := s.d.Store.ListConversations(ctx, f, cur, limit)
+	if err != nil || !c.isCustomer() {
+		return convs, err
+	}
+	// A customer's account id is unique across shops; the filter keeps a
+	// token for another shop from reading this one's all the same.
+	out := convs[:0]
+	for _, conv := range convs {
+		if conv.Tenant == tenantOf(c) {
+			out = append(out, conv)
+		}
+	}
+	return out, nil
+}
+
+// Close closes a conversation (its customer only). Audited once.
+func (s *Service) Close(ctx context.Context, c Caller, id string) (storage.Conversation, error) {
+	conv, err := s.owned(ctx, c, id)
+	if err != nil || conv.State == StateClosed {
+		return conv, err
+	}
+	now := s.now()
+	conv.State, conv.UpdateTime = StateClosed, now
+	ev := s.event(ctx, ActionClose, conv)
+	err = s.d.Store.InTx(ctx, func(tx *sql.Tx) error {
+		if err := s.d.Store.SetState(ctx, tx, id, StateClosed, now); err != nil {
+			return err
+		}
+		return s.d.Audit.Enqueue(ctx, tx, ev)
+	})
+	if err != nil {
+		return storage.Conversation{}, err
+	}
+	s.d.Audit.Notify()
+	return conv, nil
+}
+
+// Messages pages through a conversation's messages after seq afterSeq.
+func (s *Service) Messages(ctx context.Context, c Caller, id string, afterSeq int64, limit int) ([]storage.Message, error) {
+	if _, err := s.visible(ctx, c, id); err != nil {
+		return nil, err
+	}
+	return s.d.Store.ListMessages(ctx, id, afterSeq, limit)
+}
+
+// Watch sends a conversation's messages after afterID ("" for all), then
+// each new one, until the conversation is closed and drained or ctx ends.
+func (s *Service) Watch(ctx context.Context, c Caller, id, afterID string, send func(storage.Message) error) error {
+	if _, err := s.visible(ctx, c, id); err != nil {
+		return err
+	}
+	var seq int64
+	if afterID != "" {
+		var err error
+		if seq, err = s.d.Store.MessageSeq(ctx, id, afterID); err != nil {
+			return err
+		}
+	}
+	t := time.NewTicker(s.d.PollInterval)
+	defer t.Stop()
+	for {
+		// Read the state before the messages: a conversation seen closed
+		// has no message after those read next.
+		conv, err := s.d.Store.GetConversation(ctx, s.d.Store.DB(), id)
+		if err != nil {
+			return err
+		}
+		for {
+			ms, err := s.d.Store.ListMessages(ctx, id, seq, 100)
+			if err != nil {
+				return err
+			}
+			for _, m := range ms {
+				if err := send(m); err != nil {
+					return err
+				}
+				seq = m.Seq
+			}
+			if len(ms) < 100 {
+				break
+			}
+		}
+		if conv.State == StateClosed {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}

@@ -1,0 +1,216 @@
+// Package server is the conversation service's gRPC API: it turns requests
+// into calls of the domain (internal/conversation) and results into
+// responses. Workload authorisation is Policy (pkg/authz); the end user
+// behind a call is authenticated by pkg/enduser's interceptor with the
+// EndUsers table.
+package server
+
+import (
+	"context"
+	"encoding/binary"
+	"time"
+
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	conversationv1 "github.com/sottohq/sotto/gen/go/sotto/conversation/v1"
+	"github.com/sottohq/sotto/pkg/enduser"
+	"github.com/sottohq/sotto/pkg/errs"
+	"github.com/sottohq/sotto/pkg/pagetoken"
+	"github.com/sottohq/sotto/services/conversation/internal/conversation"
+	"github.com/sottohq/sotto/services/conversation/internal/reasons"
+	"github.com/sottohq/sotto/services/conversation/internal/storage"
+)
+
+// Server implements conversationv1.ConversationServiceServer.
+type Server struct {
+	conversationv1.UnimplementedConversationServiceServer
+	domain *conversation.Service
+	pages  *pagetoken.Codec
+}
+
+var _ conversationv1.ConversationServiceServer = (*Server)(nil)
+
+// New returns the server over the domain; pages signs the List page tokens.
+func New(domain *conversation.Service, pages *pagetoken.Codec) *Server {
+	return &Server{domain: domain, pages: pages}
+}
+
+// caller is the verified person behind the call.
+func caller(ctx context.Context) (conversation.Caller, error) {
+	p, ok := enduser.FromContext(ctx)
+	if !ok || !p.IsPerson() {
+		return conversation.Caller{}, errs.E(errs.Unauthenticated, reasons.EndUserRequired, "this call needs a person's access token")
+	}
+	return conversation.Caller{Subject: p.Subject, Tenant: p.Tenant, Kind: p.Kind, Roles: p.Roles}, nil
+}
+
+func ts(t time.Time) *timestamppb.Timestamp {
+	if t.IsZero() {
+		return nil
+	}
+	return timestamppb.New(t)
+}
+
+func conversationProto(c storage.Conversation) *conversationv1.Conversation {
+	return &conversationv1.Conversation{ConversationId: c.ID, Tenant: c.Tenant, Channel: conversationv1.ChatChannel(c.Channel),
+		State: conversationv1.State(c.State), CustomerSubject: c.CustomerSubject, CreateTime: ts(c.CreateTime), UpdateTime: ts(c.UpdateTime)}
+}
+
+func messageProto(m storage.Message) *conversationv1.Message {
+	if m.ID == "" {
+		return nil
+	}
+	return &conversationv1.Message{MessageId: m.ID, ConversationId: m.ConversationID, Author: conversationv1.Author(m.Author),
+		Text: m.Text, CreateTime: ts(m.CreateTime)}
+}
+
+// CreateConversation implements the RPC.
+func (s *Server) CreateConversation(ctx context.Context, req *conversationv1.CreateConversationRequest) (*conversationv1.CreateConversationResponse, error) {
+	c, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	conv, err := s.domain.Create(ctx, c, int32(req.GetChannel()))
+	if err != nil {
+		return nil, err
+	}
+	return &conversationv1.CreateConversationResponse{Conversation: conversationProto(conv)}, nil
+}
+
+// GetConversation implements the RPC.
+func (s *Server) GetConversation(ctx context.Context, req *conversationv1.GetConversationRequest) (*conversationv1.GetConversationResponse, error) {
+	c, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	conv, err := s.domain.Get(ctx, c, req.GetConversationId())
+	if err != nil {
+		return nil, err
+	}
+	return &conversationv1.GetConversationResponse{Conversation: conversationProto(conv)}, nil
+}
+
+func pageSize(n, def int32) int {
+	if n <= 0 {
+		return int(def)
+	}
+	return int(n)
+}
+
+func invalidPage() error {
+	return errs.E(errs.InvalidArgument, pagetoken.ReasonInvalid, "page token is not one this service issued")
+}
+
+// ListConversations implements the RPC.
+func (s *Server) ListConversations(ctx context.Context, req *conversationv1.ListConversationsRequest) (*conversationv1.ListConversationsResponse, error) {
+	c, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var cur *storage.ConversationCursor
+	if req.GetPageToken() != "" {
+		b, err := s.pages.Decode(req, req.GetPageToken())
+		if err != nil {
+			return nil, err
+		}
+		if len(b) < 9 {
+			return nil, invalidPage()
+		}
+		cur = &storage.ConversationCursor{CreateTime: int64(binary.BigEndian.Uint64(b[:8])), ID: string(b[8:])}
+	}
+	size := pageSize(req.GetPageSize(), 50)
+	convs, err := s.domain.List(ctx, c, storage.ConversationFilter{CustomerSubject: req.GetCustomerSubject(),
+		State: int32(req.GetState()), Channel: int32(req.GetChannel())}, cur, size+1)
+	if err != nil {
+		return nil, err
+	}
+	out := &conversationv1.ListConversationsResponse{}
+	more := len(convs) > size
+	convs = convs[:min(len(convs), size)]
+	for _, conv := range convs {
+		out.Conversations = append(out.Conversations, conversationProto(conv))
+	}
+	if more {
+		last := convs[len(convs)-1]
+		b := binary.BigEndian.AppendUint64(nil, uint64(last.CreateTime.UnixMicro()))
+		if out.NextPageToken, err = s.pages.Encode(req, append(b, last.ID...)); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// PostMessage implements the RPC.
+func (s *Server) PostMessage(ctx context.Context, req *conversationv1.PostMessageRequest) (*conversationv1.PostMessageResponse, error) {
+	c, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	msg, reply, err := s.domain.Post(ctx, c, req.GetConversationId(), req.GetText(), req.GetChannelMessageId(), req.GetLanguage())
+	if err != nil {
+		return nil, err
+	}
+	return &conversationv1.PostMessageResponse{Message: messageProto(msg), Reply: messageProto(reply)}, nil
+}
+
+// ListMessages implements the RPC.
+func (s *Server) ListMessages(ctx context.Context, req *conversationv1.ListMessagesRequest) (*conversationv1.ListMessagesResponse, error) {
+	c, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var after int64
+	if req.GetPageToken() != "" {
+		b, err := s.pages.Decode(req, req.GetPageToken())
+		if err != nil {
+			return nil, err
+		}
+		if len(b) != 8 {
+			return nil, invalidPage()
+		}
+		after = int64(binary.BigEndian.Uint64(b))
+	}
+	size := pageSize(req.GetPageSize(), 100)
+	ms, err := s.domain.Messages(ctx, c, req.GetConversationId(), after, size+1)
+	if err != nil {
+		return nil, err
+	}
+	out := &conversationv1.ListMessagesResponse{}
+	more := len(ms) > size
+	ms = ms[:min(len(ms), size)]
+	for _, m := range ms {
+		out.Messages = append(out.Messages, messageProto(m))
+	}
+	if more {
+		b := binary.BigEndian.AppendUint64(nil, uint64(ms[len(ms)-1].Seq))
+		if out.NextPageToken, err = s.pages.Encode(req, b); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// CloseConversation implements the RPC.
+func (s *Server) CloseConversation(ctx context.Context, req *conversationv1.CloseConversationRequest) (*conversationv1.CloseConversationResponse, error) {
+	c, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	conv, err := s.domain.Close(ctx, c, req.GetConversationId())
+	if err != nil {
+		return nil, err
+	}
+	return &conversationv1.CloseConversationResponse{Conversation: conversationProto(conv)}, nil
+}
+
+// WatchConversation implements the RPC.
+func (s *Server) WatchConversation(req *conversationv1.WatchConversationRequest, stream conversationv1.ConversationService_WatchConversationServer) error {
+	ctx := stream.Context()
+	c, err := caller(ctx)
+	if err != nil {
+		return err
+	}
+	return s.domain.Watch(ctx, c, req.GetConversationId(), req.GetAfterMessageId(), func(m storage.Message) error {
+		return stream.Send(&conversationv1.WatchConversationResponse{Message: messageProto(m)})
+	})
+}
