@@ -4,14 +4,41 @@
 // there); this package only counts. It is pure: every function takes the
 // time it should treat as now, and nothing reads the clock.
 //
-// Dates are calendar dates in UTC. A deadline is the end of its day: the
-// last microsecond (the stores' precision, so a stored due time reads back
-// unchanged) of the due date, UTC. UTC is the suite's one calendar, but it
-// is not the law's: a request received in the evening in California (on the
-// next day in UTC) gets dates one day later than a local reading, and a
-// request received just after midnight in Europe (the day before in UTC)
-// one day earlier. The first case gives the controller a day the local law
-// may not; an operator west of UTC should treat the dates as a day early.
+// Dates are calendar dates in the rule's zone (time_zone in deadlines.yaml):
+// the day of receipt is the date the request arrived on that zone's clock,
+// periods, weekends and business days are counted on that zone's calendar,
+// and a deadline is the end of its day there: the last microsecond (the
+// stores' precision, so a stored due time reads back unchanged) of the due
+// date in the zone, returned in UTC. A daylight-saving switch never moves a
+// date; it only changes which UTC instant ends the due date.
+//
+// The zone is chosen so that the due date is never later than the law's
+// reading in the places the rule covers; earlier costs the controller time,
+// later would cost the subject their answer.
+//
+//   - ccpa: America/Los_Angeles, California's one zone. Counting in UTC put
+//     a request received after 16:00 (17:00 in winter) on the next day, and
+//     every date one day after §1798.130's.
+//   - uk_gdpr: Europe/London, the UK's one zone: exact. UTC would keep the
+//     date (or give an earlier one), but end it at 00:59 BST the next day in
+//     summer, an hour after the law's deadline.
+//   - gdpr: Atlantic/Azores (UTC-1, summer UTC+0), the westernmost clock in
+//     European EU/EEA territory. A zone counts no later than a place only if
+//     it is never east of it: a request received at 23:30 in the Azores in
+//     winter is 00:30 UTC the next day, so UTC, east of the Azores then, gave
+//     the Azores a date one day late ("UTC only errs early in Europe" is
+//     false for them). Every other European place (Iceland, Ireland,
+//     Portugal, the Canaries at UTC+0 in winter; CET and EET) is at or east
+//     of the Azores all year, so its date is the same or a day earlier. One
+//     zone cannot also end the day at every place's midnight: the end of the
+//     due date in the Azores is up to 3 hours after the local midnight
+//     elsewhere (2 in CET, 3 in EET; UTC's was 1 to 3), so an answer given
+//     in those hours is shown in time though the law's day has ended. The outermost regions in the Americas
+//     (Guadeloupe, Martinique, Saint-Martin at UTC-4, French Guiana at UTC-3)
+//     are west of the Azores and can get a date one day late; their
+//     jurisdiction is "FR", which cannot tell them apart. Fixing both needs
+//     either rules per subdivision code or counting in the westernmost zone
+//     and ending at the easternmost zone's midnight.
 //
 // Periods in months (GDPR, UK GDPR) follow Regulation (EEC, Euratom) No
 // 1182/71 Art. 3 as the EDPB reads it (Guidelines 01/2022, section 6.3):
@@ -115,6 +142,11 @@ type Rule struct {
 	// PausesStopClock: a pause moves the completion dates. False where the
 	// law lets nothing stop the clock.
 	PausesStopClock bool
+	// Location is the zone whose calendar the rule counts in (the file's
+	// time_zone): the day of receipt, the days and months after it, the
+	// weekend and the end of the due date are that zone's. Parse always sets
+	// it; a hand-built Rule without one counts in UTC.
+	Location *time.Location
 }
 
 // State is what the dates depend on.
@@ -127,7 +159,8 @@ type State struct {
 	Extended    bool
 }
 
-// Dates are a request's deadlines, each the end of its day (UTC).
+// Dates are a request's deadlines, each the end of its day in the rule's
+// zone, expressed in UTC.
 type Dates struct {
 	// AcknowledgeDue is zero when the regime asks no acknowledgement.
 	AcknowledgeDue time.Time
@@ -150,14 +183,14 @@ const dueSoonWindow = 7 * day
 // Dates computes the deadlines of a request in state s; a running pause
 // counts up to now.
 func (rule Rule) Dates(s State, now time.Time) Dates {
-	received := midnight(s.Received)
+	received := civilDate(s.Received, rule.zone())
 	shift := 0
 	if rule.PausesStopClock {
 		shift = pausedDays(s, now)
 	}
 	var d Dates
 	if rule.AcknowledgeBusinessDays > 0 {
-		d.AcknowledgeDue = endOfDay(addBusinessDays(received, rule.AcknowledgeBusinessDays))
+		d.AcknowledgeDue = endOfDay(addBusinessDays(received, rule.AcknowledgeBusinessDays), rule.zone())
 	}
 	d.OriginalDue = rule.end(received, rule.Base, shift)
 	d.Due = d.OriginalDue
@@ -218,8 +251,8 @@ func Overdue(d Dates, now time.Time) bool {
 	return !d.Due.IsZero() && now.After(d.Due)
 }
 
-// end is the deadline of period p from the day of receipt, shifted by the
-// paused days, rolled past a weekend when the rule says so.
+// end is the deadline of period p from the day of receipt (a civil date),
+// shifted by the paused days, rolled past a weekend when the rule says so.
 func (rule Rule) end(received time.Time, p Period, shift int) time.Time {
 	due := addMonths(received, p.Months).AddDate(0, 0, p.Days+shift)
 	if rule.WeekendRoll {
@@ -230,12 +263,19 @@ func (rule Rule) end(received time.Time, p Period, shift int) time.Time {
 			due = due.AddDate(0, 0, 1)
 		}
 	}
-	return endOfDay(due)
+	return endOfDay(due, rule.zone())
+}
+
+func (rule Rule) zone() *time.Location {
+	if rule.Location == nil {
+		return time.UTC
+	}
+	return rule.Location
 }
 
 // addMonths is the same date n months later, or the last day of that month
-// when it has no such date (Regulation 1182/71 Art. 3(2)(c)). t is a
-// midnight, UTC.
+// when it has no such date (Regulation 1182/71 Art. 3(2)(c)). t is a civil
+// date.
 func addMonths(t time.Time, n int) time.Time {
 	if n == 0 {
 		return t
@@ -272,13 +312,18 @@ func pausedDays(s State, now time.Time) int {
 	return int(total / day)
 }
 
-// midnight is the start of t's day, UTC.
-func midnight(t time.Time) time.Time {
-	y, m, d := t.UTC().Date()
+// civilDate is the date of t in loc, as a midnight UTC. The arithmetic runs
+// on these civil dates, where every day has 24 hours, so a daylight-saving
+// switch between receipt and deadline cannot move a date; only endOfDay goes
+// back to the zone's clock.
+func civilDate(t time.Time, loc *time.Location) time.Time {
+	y, m, d := t.In(loc).Date()
 	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
 }
 
-// endOfDay is the last microsecond of the day that starts at midnight t.
-func endOfDay(t time.Time) time.Time {
-	return t.AddDate(0, 0, 1).Add(-time.Microsecond)
+// endOfDay is the last microsecond of civil date t in loc, in UTC: the
+// microsecond before the next day begins there, whatever that day's offset.
+func endOfDay(t time.Time, loc *time.Location) time.Time {
+	y, m, d := t.Date()
+	return time.Date(y, m, d+1, 0, 0, 0, 0, loc).Add(-time.Microsecond).UTC()
 }

@@ -8,6 +8,11 @@ import (
 	"io"
 	"regexp"
 	"slices"
+	"time"
+	// The zones must resolve on a machine without a zoneinfo database (a
+	// distroless image): a rule that silently fell back to UTC would count
+	// Californian evenings as the next day again.
+	_ "time/tzdata"
 
 	"go.yaml.in/yaml/v3"
 
@@ -65,6 +70,7 @@ type fileYAML struct {
 		AcknowledgeBusinessDays   *int        `yaml:"acknowledge_business_days"`
 		WeekendRoll               *bool       `yaml:"weekend_roll"`
 		PausesStopClock           *bool       `yaml:"pauses_stop_clock"`
+		TimeZone                  string      `yaml:"time_zone"`
 		Jurisdictions             []string    `yaml:"jurisdictions"`
 	} `yaml:"rules"`
 }
@@ -129,6 +135,10 @@ func Parse(data []byte) (Rules, error) {
 			yr.AcknowledgeBusinessDays == nil || yr.WeekendRoll == nil || yr.PausesStopClock == nil {
 			return bad("%s: base, extension, max_extensions, extension_notice_within_base, acknowledge_business_days, weekend_roll and pauses_stop_clock must all be set", where)
 		}
+		loc, err := loadZone(yr.TimeZone)
+		if err != nil {
+			return bad("%s: time_zone: %v", where, err)
+		}
 		rule := Rule{
 			Regime: regime, Name: yr.Name, Law: yr.Law,
 			Base:                      Period(*yr.Base),
@@ -138,6 +148,7 @@ func Parse(data []byte) (Rules, error) {
 			AcknowledgeBusinessDays:   *yr.AcknowledgeBusinessDays,
 			WeekendRoll:               *yr.WeekendRoll,
 			PausesStopClock:           *yr.PausesStopClock,
+			Location:                  loc,
 		}
 		if err := checkPeriod(rule.Base, true); err != nil {
 			return bad("%s: base: %v", where, err)
@@ -185,4 +196,18 @@ func checkPeriod(p Period, needed bool) error {
 		return errors.New("must be zero when max_extensions is 0")
 	}
 	return nil
+}
+
+// loadZone resolves an IANA zone name. The empty name and "Local" are
+// refused: LoadLocation turns them into UTC and the machine's own zone,
+// which would make the law depend on where the binary runs.
+func loadZone(name string) (*time.Location, error) {
+	if name == "" || name == "Local" {
+		return nil, errors.New("must be an IANA zone name such as America/Los_Angeles")
+	}
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		return nil, fmt.Errorf("unknown zone %q", name)
+	}
+	return loc, nil
 }

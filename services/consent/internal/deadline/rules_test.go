@@ -59,6 +59,9 @@ func TestRulesSay(t *testing.T) {
 		MaxExtensions: 1, ExtensionNoticeWithinBase: true, WeekendRoll: true, PausesStopClock: true}
 	ccpa := deadline.Rule{Regime: deadline.CCPA, Base: deadline.Period{Days: 45}, Extension: deadline.Period{Days: 45},
 		MaxExtensions: 1, ExtensionNoticeWithinBase: true, AcknowledgeBusinessDays: 10}
+	// The zones whose calendars never date a request later than the law's
+	// local reading (the package documentation says why these).
+	zones := map[string]string{"DE": "Atlantic/Azores", "GB": "Europe/London", "US-CA": "America/Los_Angeles"}
 	for j, want := range map[string]deadline.Rule{"DE": gdpr, "GB": gdpr, "US-CA": ccpa} {
 		got, err := rules.For(j)
 		if err != nil {
@@ -67,7 +70,10 @@ func TestRulesSay(t *testing.T) {
 		if got.Law == "" {
 			t.Errorf("%s: no law cited", j)
 		}
-		got.Name, got.Law = "", ""
+		if got.Location == nil || got.Location.String() != zones[j] {
+			t.Errorf("%s: zone %v, want %s", j, got.Location, zones[j])
+		}
+		got.Name, got.Law, got.Location = "", "", nil
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Errorf("%s (-want +got):\n%s", j, diff)
 		}
@@ -109,6 +115,7 @@ rules:
     acknowledge_business_days: 0
     weekend_roll: true
     pauses_stop_clock: true
+    time_zone: Atlantic/Azores
     jurisdictions: [DE, FR]
   - name: ccpa
     regime: ccpa
@@ -120,6 +127,7 @@ rules:
     acknowledge_business_days: 10
     weekend_roll: false
     pauses_stop_clock: false
+    time_zone: America/Los_Angeles
     jurisdictions: [US-CA]
 `
 	if _, err := deadline.Parse([]byte(good)); err != nil {
@@ -151,6 +159,15 @@ rules:
 		{"two documents", "    jurisdictions: [US-CA]\n", "    jurisdictions: [US-CA]\n---\nversion: 1\n"},
 		{"not YAML", "version: 1", "version: [1"},
 		{"wrong type", "weekend_roll: true", "weekend_roll: sometimes"},
+		// An unknown or machine-dependent zone must not count in UTC or in
+		// the zone of whatever machine runs the service.
+		{"missing zone", "    time_zone: America/Los_Angeles\n", ""},
+		{"empty zone", "time_zone: America/Los_Angeles", `time_zone: ""`},
+		{"unknown zone", "time_zone: America/Los_Angeles", "time_zone: America/San_Francisco"},
+		{"zone in the wrong case", "time_zone: America/Los_Angeles", "time_zone: america/los_angeles"},
+		{"the machine's zone", "time_zone: America/Los_Angeles", "time_zone: Local"},
+		{"an abbreviation", "time_zone: America/Los_Angeles", "time_zone: PST"},
+		{"a path", "time_zone: America/Los_Angeles", "time_zone: ../../etc/passwd"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
