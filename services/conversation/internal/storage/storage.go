@@ -267,7 +267,9 @@ VALUES ($1, $2, $3, $4, $5, $6, $7)`, conversationID, p.Placeholder, p.Type, p.N
 }
 
 // IsConflict reports whether err is a unique violation.
-func IsConflict(err error) bool { return errs.Is(err, errs.AlreadyExists) || store.IsUniqueViolation(err) }
+func IsConflict(err error) bool {
+	return errs.Is(err, errs.AlreadyExists) || store.IsUniqueViolation(err)
+}
 
 func itoa(n int) string {
 	if n <= 0 {

@@ -1,0 +1,299 @@
+package server_test
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/caarlos0/env/v11"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+
+	conversationv1 "github.com/sottohq/sotto/gen/go/sotto/conversation/v1"
+	tokenvaultv1 "github.com/sottohq/sotto/gen/go/sotto/tokenvault/v1"
+	"github.com/sottohq/sotto/pkg/accesstoken"
+	"github.com/sottohq/sotto/pkg/accesstoken/accesstokentest"
+	"github.com/sottohq/sotto/pkg/auditclient"
+	"github.com/sottohq/sotto/pkg/authz"
+	"github.com/sottohq/sotto/pkg/enduser"
+	"github.com/sottohq/sotto/pkg/errs"
+	"github.com/sottohq/sotto/pkg/keys"
+	pkgserver "github.com/sottohq/sotto/pkg/server"
+	"github.com/sottohq/sotto/pkg/servertest"
+	"github.com/sottohq/sotto/pkg/store"
+	"github.com/sottohq/sotto/pkg/store/storetest"
+	"github.com/sottohq/sotto/services/conversation/internal/app"
+	"github.com/sottohq/sotto/services/conversation/internal/config"
+	"github.com/sottohq/sotto/services/conversation/internal/server"
+	"github.com/sottohq/sotto/services/conversation/migrations"
+)
+
+var issuerName = "spiffe://" + servertest.TrustDomain + "/identity"
+
+// revocationFeed stands in for identity's WatchRevocations: an empty
+// backlog, then connected (pkg/enduser's own tests cover revocation).
+type revocationFeed struct{}
+
+func (revocationFeed) Watch(ctx context.Context, _ string, fn func(enduser.Revocation) error) error {
+	if err := fn(enduser.Revocation{Cursor: "1"}); err != nil {
+		return err
+	}
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+			if err := fn(enduser.Revocation{Cursor: "1"}); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// vault is a stand-in token vault served over real gRPC with mTLS (only the
+// conversation workload may call it). The real one lives in another
+// module's internal packages and needs the audit service; the cross-service
+// tests in test/ run both binaries. It keeps values in this process's
+// memory, never in the database under test, and records each call.
+type vault struct {
+	tokenvaultv1.UnimplementedTokenVaultServiceServer
+	mu     sync.Mutex
+	calls  []*tokenvaultv1.TokenizeRequest
+	values map[string]string
+	down   bool
+	n      int
+}
+
+func (v *vault) Tokenize(_ context.Context, req *tokenvaultv1.TokenizeRequest) (*tokenvaultv1.TokenizeResponse, error) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.down {
+		return nil, errs.E(errs.Unavailable, "STANDIN_DOWN", "the stand-in is down")
+	}
+	v.calls = append(v.calls, req)
+	out := &tokenvaultv1.TokenizeResponse{}
+	for _, it := range req.GetItems() {
+		v.n++
+		tok := "tok_standin_" + string(rune('a'+v.n%26)) + time.Now().Format("150405.000000000")
+		v.values[tok] = it.GetValue()
+		out.Results = append(out.Results, &tokenvaultv1.TokenizeResult{Result: &tokenvaultv1.TokenizeResult_Token{Token: tok}})
+	}
+	return out, nil
+}
+
+func (v *vault) setDown(down bool) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.down = down
+}
+
+func (v *vault) requests() []*tokenvaultv1.TokenizeRequest {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return append([]*tokenvaultv1.TokenizeRequest(nil), v.calls...)
+}
+
+// syncBuffer collects the service's log lines for the canary search.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) Bytes() []byte {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]byte(nil), s.b.Bytes()...)
+}
+
+// harness is the conversation service as cmd/conversation builds it
+// (app.New, the production interceptor chain over mTLS with the pkg/enduser
+// table), on one database, with real access tokens and the stand-in vault.
+type harness struct {
+	t      testing.TB
+	db     *store.DB
+	app    *app.App
+	vault  *vault
+	issuer *accesstoken.Issuer
+	logs   *syncBuffer
+	client conversationv1.ConversationServiceClient
+	pki    *servertest.PKI
+	addr   string
+}
+
+func newHarness(t testing.TB, db *store.DB) *harness {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	h := &harness{t: t, db: db, pki: servertest.NewPKI(t), vault: &vault{values: map[string]string{}}, logs: &syncBuffer{}}
+	logger := slog.New(slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	var cfg config.Config
+	if err := env.ParseWithOptions(&cfg, env.Options{Prefix: "SOTTO_", Environment: map[string]string{}}); err != nil {
+		t.Fatal(err)
+	}
+	cfg.WatchPollInterval = 20 * time.Millisecond
+	km, err := keys.NewLocal(filepath.Join(t.TempDir(), "keyring.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	vsrv := h.pki.NewServer(t, "tokenvault", authz.Policy{tokenvaultv1.TokenVaultService_Tokenize_FullMethodName: {"conversation"}})
+	tokenvaultv1.RegisterTokenVaultServiceServer(vsrv.GRPC(), h.vault)
+	vconn := h.pki.Dial(t, "conversation", "tokenvault", servertest.Start(t, vsrv))
+	a, err := app.New(ctx, app.Deps{Config: cfg, DB: db, Keys: km, Audit: auditclient.NewOutbox(db, nil, nil),
+		Vault: tokenvaultv1.NewTokenVaultServiceClient(vconn), Logger: logger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.app = a
+	id := accesstokentest.New(t, issuerName)
+	h.issuer = id.Issuer
+	verifier, err := accesstoken.NewVerifier(id.Keys, issuerName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	revocations := enduser.NewRevocations(revocationFeed{})
+	authn, err := enduser.NewAuthenticator(verifier, revocations, server.EndUsers)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	wg.Go(func() { _ = revocations.Run(ctx) })
+	t.Cleanup(func() { cancel(); wg.Wait() })
+	for revocations.Ready(ctx) != nil {
+		time.Sleep(5 * time.Millisecond)
+	}
+	srv, err := pkgserver.New(context.Background(), "conversation", h.pki.Config(t, "conversation"), server.Policy, logger,
+		pkgserver.WithInterceptors(authn.UnaryInterceptor(), authn.StreamInterceptor()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	conversationv1.RegisterConversationServiceServer(srv.GRPC(), a.Server)
+	var served []string
+	for name, info := range srv.GRPC().GetServiceInfo() {
+		for _, m := range info.Methods {
+			served = append(served, "/"+name+"/"+m.Name)
+		}
+	}
+	if err := authn.CheckMethods(served); err != nil {
+		t.Fatal(err)
+	}
+	h.addr = servertest.Start(t, srv)
+	h.client = conversationv1.NewConversationServiceClient(h.pki.Dial(t, "gateway", "conversation", h.addr))
+	return h
+}
+
+// dialects runs fn on SQLite and, where the test server is reachable, on
+// PostgreSQL (storetest skips it otherwise, and fails under CI=true).
+func dialects(t *testing.T, fn func(t *testing.T, h *harness)) {
+	t.Helper()
+	storetest.ForEachDialect(t, migrations.FS, func(t *testing.T, db *store.DB) { fn(t, newHarness(t, db)) })
+}
+
+func (h *harness) token(c accesstoken.Claims) context.Context {
+	h.t.Helper()
+	if c.SessionID == "" {
+		c.SessionID = "ses_" + c.Subject
+	}
+	c.AuthTime = time.Now()
+	tok, err := h.issuer.Issue(context.Background(), c)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return metadata.AppendToOutgoingContext(context.Background(), "authorization", "Bearer "+tok)
+}
+
+// customer is a signed-in customer of the shop "shop" (aal1).
+func (h *harness) customer(subject string) context.Context {
+	return h.token(accesstoken.Claims{Subject: subject, Kind: accesstoken.KindCustomer, Tenant: "shop", AAL: accesstoken.AAL1, AMR: []string{"pwd"}})
+}
+
+// staff is a staff member at aal2 with roles.
+func (h *harness) staff(subject string, roles ...string) context.Context {
+	return h.token(accesstoken.Claims{Subject: subject, Kind: accesstoken.KindStaff, AAL: accesstoken.AAL2, AMR: []string{"pwd", "otp"}, Roles: roles})
+}
+
+func reasonOf(err error) string {
+	for _, d := range status.Convert(err).Details() {
+		if info, ok := d.(*errdetails.ErrorInfo); ok {
+			return info.GetReason()
+		}
+	}
+	return ""
+}
+
+func (h *harness) count(table string) int {
+	h.t.Helper()
+	var n int
+	if err := h.db.QueryRowContext(context.Background(), `SELECT COUNT(*) FROM `+table).Scan(&n); err != nil {
+		h.t.Fatal(err)
+	}
+	return n
+}
+
+// storedBytes is what the database keeps on disk: SQLite's file and WAL
+// (a fresh write may sit in either), or, after a CHECKPOINT, the files of
+// every table, index and TOAST relation of PostgreSQL's public schema
+// (read with pg_read_binary_file, which needs the test server's superuser).
+func storedBytes(t *testing.T, db *store.DB) []byte {
+	t.Helper()
+	ctx := context.Background()
+	if db.Dialect == store.SQLite {
+		var seq int
+		var name, path string
+		if err := db.QueryRowContext(ctx, `PRAGMA database_list`).Scan(&seq, &name, &path); err != nil || path == "" {
+			t.Fatalf("database file: %q, %v", path, err)
+		}
+		var all []byte
+		for _, p := range []string{path, path + "-wal"} {
+			b, err := os.ReadFile(p)
+			if err != nil && !os.IsNotExist(err) {
+				t.Fatal(err)
+			}
+			all = append(all, b...)
+		}
+		return all
+	}
+	if _, err := db.ExecContext(ctx, `CHECKPOINT`); err != nil {
+		t.Fatalf("checkpoint (the test role must be a superuser): %v", err)
+	}
+	rows, err := db.QueryContext(ctx, `SELECT pg_relation_filepath(c.oid) FROM pg_class c
+JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind IN ('r', 'i', 't') AND n.nspname IN ('public', 'pg_toast') AND pg_relation_filepath(c.oid) IS NOT NULL`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var paths []string
+	for rows.Next() {
+		var p string
+		if err := rows.Scan(&p); err != nil {
+			t.Fatal(err)
+		}
+		paths = append(paths, p)
+	}
+	if err := rows.Close(); err != nil {
+		t.Fatal(err)
+	}
+	var all []byte
+	for _, p := range paths {
+		var b []byte
+		if err := db.QueryRowContext(ctx, `SELECT pg_read_binary_file($1, 0, 104857600, true)`, p).Scan(&b); err != nil {
+			t.Fatalf("read %s: %v", p, err)
+		}
+		all = append(all, b...)
+	}
+	return all
+}
+
+func sqliteDB(t testing.TB) *store.DB { return storetest.SQLite(t, migrations.FS) }
