@@ -7,6 +7,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"strings"
+	"unicode/utf8"
 	"time"
 
 	privacyv1 "github.com/sottohq/sotto/gen/go/sotto/privacy/v1"
@@ -237,7 +238,10 @@ func (s *Service) assemble(ctx context.Context, r storage.DSR, now time.Time, fo
 func csvOf(doc exportDoc) ([]byte, error) {
 	var buf bytes.Buffer
 	w := csv.NewWriter(&buf)
-	w.UseCRLF = true
+	// Rows end in LF: with UseCRLF, encoding/csv also rewrites line breaks
+	// inside values (LF becomes CRLF, a lone CR is dropped), and a portable
+	// copy must hold the values as they are.
+	w.UseCRLF = false
 	rows := [][]string{{"participant", "category", "item_id", "field", "value"}}
 	for _, p := range doc.Participants {
 		for _, c := range p.Categories {
@@ -276,7 +280,11 @@ func DefuseCell(v string) string {
 		return v
 	}
 	switch v[0] {
-	case '=', '+', '-', '@', '\t', '\r', '\n':
+	case '=', '+', '-', '@', '|', '\t', '\r', '\n', '\v', 0:
+		return "'" + v
+	}
+	// Full-width forms some spreadsheets fold to their ASCII twins.
+	if r, _ := utf8.DecodeRuneInString(v); strings.ContainsRune("＝＋－＠", r) {
 		return "'" + v
 	}
 	// A spreadsheet trims leading blanks before it reads a formula.

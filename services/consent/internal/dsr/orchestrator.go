@@ -363,11 +363,14 @@ func (s *Service) done(ctx context.Context, id, participant string, ev *privacyv
 	if err != nil {
 		return errs.Wrap(err, errs.Internal, reasons.StoreInvariant, "evidence does not encode")
 	}
+	dropped := false
 	err = s.d.Store.InTx(ctx, func(tx *sql.Tx) error {
+		dropped = false
 		r, steps, err := s.locked(ctx, tx, id)
 		if err != nil {
 			return err
 		}
+		sealed := len(r.Sealed) > 0
 		now := s.clock()
 		allDone, clean := true, true
 		for i := range steps {
@@ -406,13 +409,32 @@ func (s *Service) done(ctx context.Context, id, participant string, ev *privacyv
 		default:
 			return nil
 		}
+		dropped = sealed && len(r.Sealed) == 0
 		return s.d.Store.UpdateDSR(ctx, tx, r, prev)
 	})
 	if err != nil {
 		return err
 	}
 	s.d.Audit.Notify()
+	if dropped {
+		s.scrubLog(ctx)
+	}
 	return nil
+}
+
+// scrubLog empties SQLite's write-ahead log after a request's sealed
+// corrections were dropped: the log keeps page images of the rows it
+// changed, and the corrections' sealing key lives on, so a copy left there
+// would open (an outside probe read an erased customer's corrected values
+// back from consent.db-wal). The database file itself zeroes what is
+// deleted (secure_delete). On PostgreSQL this does nothing; dead tuples and
+// WAL segments are out of the application's reach (ADR 0013).
+func (s *Service) scrubLog(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	if err := s.d.Store.TruncateWAL(ctx); err != nil {
+		s.log.WarnContext(ctx, "cannot empty the write-ahead log after dropping sealed corrections", "reason", errs.ReasonOf(err))
+	}
 }
 
 // complete closes r: the sealed corrections are dropped, and an access or

@@ -317,21 +317,27 @@ func (s *Service) List(ctx context.Context, in ListInput) ([]View, bool, error) 
 // one transaction: fn checks the state and changes r, moving it with
 // s.move; the row is written if its history did not move meanwhile.
 func (s *Service) change(ctx context.Context, id string, fn func(tx *sql.Tx, r *storage.DSR, now time.Time) error) (View, error) {
+	dropped := false
 	err := s.d.Store.InTx(ctx, func(tx *sql.Tx) error {
 		r, _, err := s.locked(ctx, tx, id)
 		if err != nil {
 			return err
 		}
+		sealed := len(r.Sealed) > 0
 		prev := r.Transitions
 		if err := fn(tx, &r, s.clock()); err != nil {
 			return err
 		}
+		dropped = sealed && len(r.Sealed) == 0
 		return s.d.Store.UpdateDSR(ctx, tx, r, prev)
 	})
 	if err != nil {
 		return View{}, err
 	}
 	s.d.Audit.Notify()
+	if dropped {
+		s.scrubLog(ctx)
+	}
 	return s.load(ctx, id)
 }
 
@@ -350,6 +356,11 @@ func (s *Service) Verify(ctx context.Context, c consent.Caller, id string, metho
 	}
 	if method < 1 || method > 4 {
 		return View{}, errs.E(errs.InvalidArgument, reasons.RequestInvalid, "unknown verification method")
+	}
+	// An officer's request was not made in the subject's own authenticated
+	// session: recording that it was would falsify the accountability record.
+	if method == VerifiedAuthenticatedSession {
+		return View{}, errs.E(errs.InvalidArgument, reasons.RequestInvalid, "an authenticated session is how a customer's own request is verified, not an officer's")
 	}
 	return s.change(ctx, id, func(tx *sql.Tx, r *storage.DSR, now time.Time) error {
 		if r.State != StateVerifying {

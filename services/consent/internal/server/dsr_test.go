@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/csv"
 	"encoding/json"
@@ -348,8 +349,14 @@ func TestDataSubjectRequestOptOutAndRectify(t *testing.T) {
 	if done.GetCorrectionCount() != 1 || stepOf(done, "identity").GetEvidence().GetCounts()["corrections_applied"] != 1 {
 		t.Fatalf("rectification: %v", done)
 	}
+	open := sealed
 	if err := h.db.QueryRowContext(context.Background(), `SELECT sealed_corrections FROM dsr_requests WHERE request_id = $1`, r.GetRequestId()).Scan(&sealed); err != nil || sealed != nil {
 		t.Fatalf("sealed corrections kept after close: %q, %v", sealed, err)
+	}
+	// Nor does a copy linger in the database file or its write-ahead log,
+	// where it would still open under the long-lived sealing key.
+	if bytes.Contains(storedBytes(t, h.db), open[len(open)/3:2*len(open)/3]) {
+		t.Fatal("the closed request's sealed corrections are still on disk (database file or -wal)")
 	}
 	for _, ev := range h.auditEvents() {
 		if strings.Contains(ev.String(), secret) {
@@ -603,6 +610,11 @@ func TestDataSubjectRequestGuards(t *testing.T) {
 	_, err := h.dsr().CreateRequest(h.officer(), &consentv1.CreateRequestRequest{Type: consentv1.RequestType_REQUEST_TYPE_ERASURE,
 		Subject: "cus_1", Jurisdiction: "DE", RequestKey: "no-tenant"})
 	wantErr(t, "officer without tenant", err, codes.InvalidArgument, reasons.TenantRequired)
+	off := h.create(t, h.officer(), &consentv1.CreateRequestRequest{Type: consentv1.RequestType_REQUEST_TYPE_ACCESS,
+		Tenant: "shop", Subject: "cus_3", RequestKey: "o"})
+	_, err = h.dsr().VerifyRequest(h.officer(), &consentv1.VerifyRequestRequest{RequestId: off.GetRequestId(),
+		Method: consentv1.VerificationMethod_VERIFICATION_METHOD_AUTHENTICATED_SESSION})
+	wantErr(t, "officer claiming the subject's own session", err, codes.InvalidArgument, reasons.RequestInvalid)
 
 	h.parts["identity"].set(func(p *standIn) { p.failAlways = true }) // keep it open
 	r := h.create(t, h.customer2("cus_2"), &consentv1.CreateRequestRequest{Type: consentv1.RequestType_REQUEST_TYPE_ERASURE, RequestKey: "e"})
