@@ -7,8 +7,8 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"strings"
-	"unicode/utf8"
 	"time"
+	"unicode/utf8"
 
 	privacyv1 "github.com/sottohq/sotto/gen/go/sotto/privacy/v1"
 	"github.com/sottohq/sotto/pkg/accesstoken"
