@@ -63,7 +63,8 @@ type App struct {
 	Keys *accesstoken.RemoteKeys
 	Feed enduser.RevocationSource
 	// Prune deletes ended sessions, expired codes, ceremonies and
-	// assertion ids; a background task.
+	// assertion ids, and truncates SQLite's WAL if an erasure could not;
+	// a background task.
 	Prune func(context.Context) error
 }
 
@@ -175,6 +176,7 @@ func New(ctx context.Context, d Deps) (*App, error) {
 				if _, err := st.PruneCodes(ctx, st.DB(), now.Add(-24*time.Hour)); err != nil {
 					d.Logger.Warn("prune codes failed", slog.String("error_reason", errs.ReasonOf(err)))
 				}
+				domain.RetryWAL(ctx)
 			}
 		},
 	}, nil

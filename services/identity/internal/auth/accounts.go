@@ -131,18 +131,33 @@ func (s *Service) notifyExisting(ctx context.Context, existing storage.Account, 
 	})
 }
 
-// VerifyEmail confirms an address with the code from its message. The
-// first verification of an account also clears everything that was
-// attached to it before anyone had proved the address (clearUnproven):
-// whoever signed up with it may not have been its owner.
+// VerifyEmail confirms an address with the code from its message: the
+// account's own address (sign-up), or a corrected one waiting for its code
+// (PrivacyRectify), which then becomes the login name, unless another
+// account of the shop took it meanwhile (FailedPrecondition
+// EMAIL_NOT_AVAILABLE; the change is dropped, the code spent). The first
+// verification of an account also clears everything that was attached to
+// it before anyone had proved the address (clearUnproven): whoever signed
+// up with it may not have been its owner. A later one keeps the sessions.
 func (s *Service) VerifyEmail(ctx context.Context, code string, o Origin) error {
 	if err := s.throttle(o); err != nil {
 		return err
 	}
 	now := s.now()
-	var revoked bool
+	hash := hashSecret(code)
+	var revoked, taken bool
 	err := s.Store.InTx(ctx, func(tx *sql.Tx) error {
-		accountID, err := s.Store.UseCode(ctx, tx, hashSecret(code), storage.CodeVerifyEmail, now)
+		action := ActionVerifyEmail
+		accountID, err := s.Store.UseCode(ctx, tx, hash, storage.CodeVerifyEmail, now)
+		if errs.ReasonOf(err) == reasons.CodeInvalid {
+			action = ActionEmailChange
+			if accountID, err = s.Store.UseCode(ctx, tx, hash, storage.CodeChangeEmail, now); err != nil {
+				return err
+			}
+			if taken, err = s.changeEmail(ctx, tx, accountID, hash, now); err != nil || taken {
+				return err
+			}
+		}
 		if err != nil {
 			return err
 		}
@@ -150,7 +165,7 @@ func (s *Service) VerifyEmail(ctx context.Context, code string, o Origin) error 
 		if err != nil {
 			return err
 		}
-		if err := s.Audit.Enqueue(ctx, tx, s.event(ctx, ActionVerifyEmail, auditclient.Success, accountID, ResourceAccount, accountID, "")); err != nil {
+		if err := s.Audit.Enqueue(ctx, tx, s.event(ctx, action, auditclient.Success, accountID, ResourceAccount, accountID, "")); err != nil {
 			return err
 		}
 		if !first {
@@ -162,7 +177,59 @@ func (s *Service) VerifyEmail(ctx context.Context, code string, o Origin) error 
 	if err == nil && revoked {
 		s.notify()
 	}
+	if err == nil && taken {
+		return errEmailNotAvailable()
+	}
 	return err
+}
+
+func errEmailNotAvailable() error {
+	return errs.E(errs.FailedPrecondition, reasons.EmailNotAvailable, "the new address belongs to another account now")
+}
+
+// changeEmail makes the account's pending address its login name, in tx,
+// for the code with hash (already spent). An address another account of
+// the shop holds by now is refused (taken): the change is dropped and the
+// refusal audited, for the caller to commit and then report.
+func (s *Service) changeEmail(ctx context.Context, tx *sql.Tx, accountID, hash string, now time.Time) (bool, error) {
+	a, err := s.Store.Account(ctx, tx, accountID)
+	if err != nil {
+		return false, errCodeInvalid()
+	}
+	if a.PendingEmailToken != "" {
+		other, err := s.Store.AccountByLogin(ctx, tx, a.Kind, a.Tenant, a.PendingEmailToken)
+		if err == nil && other.ID != a.ID {
+			if _, err := s.Store.ClearPendingEmail(ctx, tx, a.ID, now); err != nil {
+				return false, err
+			}
+			if err := s.Audit.Enqueue(ctx, tx, s.event(ctx, ActionEmailChange, auditclient.Denied, a.ID, ResourceAccount, a.ID,
+				reasons.EmailNotAvailable)); err != nil {
+				return false, err
+			}
+			return true, nil
+		}
+		if err != nil && !errs.Is(err, errs.NotFound) {
+			return false, err
+		}
+	}
+	ok, err := s.Store.ConfirmEmail(ctx, tx, a.ID, hash, now)
+	if errs.ReasonOf(err) == reasons.AccountExists {
+		// Taken between the check and the update: nothing is committed
+		// (the code stays usable, and the next use is refused above).
+		return false, errEmailNotAvailable()
+	}
+	if err != nil {
+		return false, err
+	}
+	if !ok {
+		// The change this code was mailed for is no longer pending.
+		return false, errCodeInvalid()
+	}
+	return false, nil
+}
+
+func errCodeInvalid() error {
+	return errs.E(errs.Unauthenticated, reasons.CodeInvalid, "the code is not valid (unknown, used or expired)")
 }
 
 // clearUnproven deletes the account's second factors, recovery codes,

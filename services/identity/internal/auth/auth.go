@@ -24,6 +24,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
@@ -141,6 +142,8 @@ type Service struct {
 	cfg Config
 	// sends are messages on their way to the notifier (deliverLater).
 	sends sync.WaitGroup
+	// walPending: an erasure could not truncate SQLite's WAL (RetryWAL).
+	walPending atomic.Bool
 }
 
 // New returns the domain over deps.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/sottohq/sotto/pkg/auditclient"
 	"github.com/sottohq/sotto/pkg/errs"
+	"github.com/sottohq/sotto/pkg/logging"
 	"github.com/sottohq/sotto/services/identity/internal/contacts"
 	"github.com/sottohq/sotto/services/identity/internal/emailaddr"
 	"github.com/sottohq/sotto/services/identity/internal/notify"
@@ -178,6 +179,14 @@ func accountItem(a storage.Account) Item {
 		email = a.EmailToken
 	}
 	f = append(f, Field{Name: FieldEmail, Token: email})
+	if a.PendingEmailToken != "" {
+		// A corrected address waiting for its code is held too.
+		pending := a.PendingEmailMaskToken
+		if pending == "" {
+			pending = a.PendingEmailToken
+		}
+		f = append(f, Field{Name: "pending_email", Token: pending})
+	}
 	if a.PhoneToken != "" {
 		f = append(f, Field{Name: FieldPhone, Token: a.PhoneToken})
 	}
@@ -279,7 +288,38 @@ func (s *Service) PrivacyErase(ctx context.Context, subj Subject, requestID stri
 	if revoked {
 		s.notify()
 	}
+	if ev.Outcome == OutcomeDone {
+		s.truncateWAL(ctx)
+	}
 	return ev, nil
+}
+
+// walTruncateTimeout bounds how long an erasure waits for readers to let go
+// of SQLite's WAL; the prune loop tries again later (RetryWAL).
+const walTruncateTimeout = 10 * time.Second
+
+// truncateWAL empties SQLite's WAL after an erasure committed: until then
+// it holds the erased rows' page images (the account with its e-mail token
+// and password hash, sessions, factors), which secure_delete does not
+// reach. The erasure is done whatever happens here (the caller may have
+// gone); when readers hold the log too long, RetryWAL finishes the job.
+func (s *Service) truncateWAL(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), walTruncateTimeout)
+	defer cancel()
+	if err := s.Store.TruncateWAL(ctx); err != nil {
+		s.walPending.Store(true)
+		s.Logger.Warn("the WAL still holds pages from before an erasure; retrying later", logging.Err(err))
+		return
+	}
+	s.walPending.Store(false)
+}
+
+// RetryWAL truncates the WAL if an erasure could not (the prune loop calls
+// it).
+func (s *Service) RetryWAL(ctx context.Context) {
+	if s.walPending.Load() {
+		s.truncateWAL(ctx)
+	}
 }
 
 // PrivacyRestrict answers that a restriction does not apply to identity's
@@ -303,21 +343,28 @@ func (s *Service) PrivacyRestrict(ctx context.Context, subj Subject, requestID s
 
 // PrivacyRectify applies the corrections addressed to identity: the
 // account's e-mail address and phone number (only held as tokens: the new
-// value is tokenised under the subject and the token replaced). A new
-// address is unverified until the code mailed to it is used, as at
-// sign-up; an address another account of the shop holds is refused
-// EMAIL_NOT_AVAILABLE without touching that account. Corrections of other
-// participants' categories are NOT_APPLICABLE; other fields
-// FIELD_NOT_RECTIFIABLE. A correction already in place is done, and nothing
-// is sent again (a repeated request is harmless).
+// value is tokenised under the subject). A phone number is replaced at
+// once. A corrected e-mail address is not: it is the login name, and a
+// mistyped one (or one an attacker holding the session chose) would lock
+// the owner out. It waits as the account's pending address; a code goes to
+// it and a notice without code or new address to the current one; login
+// keeps the current address until the code is used (VerifyEmail), and a
+// newer correction replaces the pending one and cancels its code. An
+// address another account of the shop holds is refused EMAIL_NOT_AVAILABLE
+// without touching that account (and again when the code is used, if it
+// was taken meanwhile). Corrections of other participants' categories are
+// NOT_APPLICABLE; other fields FIELD_NOT_RECTIFIABLE. A correction already
+// in place, or already pending, is done, and nothing is sent again (a
+// repeated request is harmless).
 func (s *Service) PrivacyRectify(ctx context.Context, subj Subject, requestID string, cs []Correction) (Evidence, []CorrectionResult, error) {
 	now := s.now()
-	ev := Evidence{Done: now, Counts: map[string]int64{"corrections_applied": 0, "corrections_refused": 0, "verification_codes_sent": 0}}
+	ev := Evidence{Done: now, Counts: map[string]int64{"corrections_applied": 0, "corrections_refused": 0, "verification_codes_sent": 0,
+		"email_change_pending": 0, "email_change_notices_sent": 0, "email_change_cancelled": 0}}
 	out := make([]CorrectionResult, len(cs))
 	applied, already, noData := 0, 0, 0
 	firstRefusal := ""
 	for i, c := range cs {
-		r, changed, err := s.rectifyOne(ctx, subj, requestID, c)
+		r, change, err := s.rectifyOne(ctx, subj, requestID, c)
 		if err != nil {
 			return Evidence{}, nil, err
 		}
@@ -330,10 +377,17 @@ func (s *Service) PrivacyRectify(ctx context.Context, subj Subject, requestID st
 			}
 		case r.Outcome == OutcomeDone:
 			applied++
-			if !changed {
+			switch change {
+			case noChange:
 				already++
-			} else if c.Field == FieldEmail {
+			case changePending:
+				// The address itself changes once its code is used.
+				ev.Counts["email_change_pending"] = 1
 				ev.Counts["verification_codes_sent"]++
+				ev.Counts["email_change_notices_sent"]++
+			case changeCancelled:
+				ev.Counts["email_change_pending"] = 0
+				ev.Counts["email_change_cancelled"]++
 			}
 		case r.Outcome == OutcomeNoData:
 			noData++
@@ -370,22 +424,22 @@ func refused(reason string) CorrectionResult {
 	return CorrectionResult{Outcome: OutcomeNotApplicable, Refused: reason}
 }
 
-// rectifyOne applies one correction; changed says whether it changed
-// anything (false when the value was already in place).
-func (s *Service) rectifyOne(ctx context.Context, subj Subject, requestID string, c Correction) (CorrectionResult, bool, error) {
+// rectifyOne applies one correction and says what it changed (noChange
+// when the value was already in place).
+func (s *Service) rectifyOne(ctx context.Context, subj Subject, requestID string, c Correction) (CorrectionResult, emailChange, error) {
 	switch c.Category {
 	case CategoryAccount:
 	case CategoryFactor, CategorySession:
-		return refused(reasons.FieldNotRectifiable), false, nil
+		return refused(reasons.FieldNotRectifiable), noChange, nil
 	default:
-		return CorrectionResult{Outcome: OutcomeNotApplicable}, false, nil
+		return CorrectionResult{Outcome: OutcomeNotApplicable}, noChange, nil
 	}
 	a, ok, err := s.subjectAccount(ctx, s.Store.DB(), subj)
 	if err != nil {
-		return CorrectionResult{}, false, err
+		return CorrectionResult{}, noChange, err
 	}
 	if !ok || (c.ItemID != "" && c.ItemID != a.ID) {
-		return CorrectionResult{Outcome: OutcomeNoData}, false, nil
+		return CorrectionResult{Outcome: OutcomeNoData}, noChange, nil
 	}
 	switch c.Field {
 	case FieldEmail:
@@ -393,96 +447,134 @@ func (s *Service) rectifyOne(ctx context.Context, subj Subject, requestID string
 	case FieldPhone:
 		return s.rectifyPhone(ctx, a, subj, requestID, c.Value)
 	}
-	return refused(reasons.FieldNotRectifiable), false, nil
+	return refused(reasons.FieldNotRectifiable), noChange, nil
 }
 
-func (s *Service) rectifyEmail(ctx context.Context, a storage.Account, subj Subject, requestID, value string) (CorrectionResult, bool, error) {
+// rectifyEmail records a corrected address as pending (see PrivacyRectify).
+func (s *Service) rectifyEmail(ctx context.Context, a storage.Account, subj Subject, requestID, value string) (CorrectionResult, emailChange, error) {
 	email, err := emailaddr.Canonical(value)
 	if errs.KindOf(err) == errs.InvalidArgument {
-		return refused(reasons.ValueInvalid), false, nil
+		return refused(reasons.ValueInvalid), noChange, nil
 	}
 	if err != nil {
-		return CorrectionResult{}, false, err
+		return CorrectionResult{}, noChange, err
 	}
 	// The purpose sign-up states for the same question: does an account
 	// of this shop have this login name?
 	loginToken, err := s.Contacts.LookupEmail(ctx, vaultTenant(a.Tenant), email, contacts.PurposeAuthentication)
 	if errs.KindOf(err) == errs.InvalidArgument {
-		return refused(reasons.ValueInvalid), false, nil
+		return refused(reasons.ValueInvalid), noChange, nil
 	}
 	if err != nil {
-		return CorrectionResult{}, false, err
+		return CorrectionResult{}, noChange, err
 	}
-	if loginToken == a.EmailToken {
-		return CorrectionResult{Outcome: OutcomeDone}, false, nil
+	now := s.now()
+	switch loginToken {
+	case a.EmailToken:
+		if a.PendingEmailToken == "" {
+			return CorrectionResult{Outcome: OutcomeDone}, noChange, nil
+		}
+		// The subject says the current address is right: a change asked
+		// for earlier (a typo, or not theirs) is withdrawn, its code with it.
+		err := s.Store.InTx(ctx, func(tx *sql.Tx) error {
+			if err := s.Store.InvalidateCodes(ctx, tx, a.ID, storage.CodeChangeEmail, now); err != nil {
+				return err
+			}
+			if _, err := s.Store.ClearPendingEmail(ctx, tx, a.ID, now); err != nil {
+				return err
+			}
+			return s.Audit.Enqueue(ctx, tx, s.privacyEvent(ctx, ActionPrivacyRectify, auditclient.Success, subj, requestID, ""))
+		})
+		if err != nil {
+			return CorrectionResult{}, noChange, err
+		}
+		return CorrectionResult{Outcome: OutcomeDone}, changeCancelled, nil
+	case a.PendingEmailToken:
+		// Asked for already (a repeated request): its code is on its way.
+		return CorrectionResult{Outcome: OutcomeDone}, noChange, nil
 	}
 	if _, err := s.Store.AccountByLogin(ctx, s.Store.DB(), a.Kind, a.Tenant, loginToken); err == nil {
-		return refused(reasons.EmailNotAvailable), false, nil
+		return refused(reasons.EmailNotAvailable), noChange, nil
 	} else if !errs.Is(err, errs.NotFound) {
-		return CorrectionResult{}, false, err
+		return CorrectionResult{}, noChange, err
 	}
 	toks, err := s.Contacts.Tokenize(ctx, vaultTenant(a.Tenant), a.ID, email, "")
 	if errs.KindOf(err) == errs.InvalidArgument {
-		return refused(reasons.ValueInvalid), false, nil
+		return refused(reasons.ValueInvalid), noChange, nil
 	}
 	if err != nil {
-		return CorrectionResult{}, false, err
+		return CorrectionResult{}, noChange, err
 	}
 	code, err := newSecret()
 	if err != nil {
-		return CorrectionResult{}, false, err
+		return CorrectionResult{}, noChange, err
 	}
-	now := s.now()
+	// The current address is told, by its token (identity never reads an
+	// address back): the owner learns of a change they did not ask for
+	// before it can take effect. Nothing of the new address goes there.
+	current := a.EmailMaskToken
+	if current == "" {
+		current = a.EmailToken
+	}
 	err = s.Store.InTx(ctx, func(tx *sql.Tx) error {
-		if err := s.Store.ReplaceEmail(ctx, tx, a.ID, toks.Email, toks.EmailMask, now); err != nil {
+		// Codes first, as VerifyEmail takes them: a verification racing
+		// this change either finds its code spent or completes before the
+		// new address is recorded. An older pending change's code proves
+		// nothing from here on.
+		if err := s.Store.InvalidateCodes(ctx, tx, a.ID, storage.CodeChangeEmail, now); err != nil {
 			return err
 		}
-		// Codes mailed to the old address must not prove the new one (a
-		// reset or verification code marks the address verified).
-		for _, purpose := range []string{storage.CodeVerifyEmail, storage.CodeResetPassword, storage.CodeSetPassword} {
-			if err := s.Store.InvalidateCodes(ctx, tx, a.ID, purpose, now); err != nil {
-				return err
-			}
-		}
-		if err := s.Store.InsertCode(ctx, tx, storage.Code{Hash: hashSecret(code), AccountID: a.ID, Purpose: storage.CodeVerifyEmail,
+		if err := s.Store.InsertCode(ctx, tx, storage.Code{Hash: hashSecret(code), AccountID: a.ID, Purpose: storage.CodeChangeEmail,
 			Expires: now.Add(s.cfg.VerifyCodeLifetime), Created: now}); err != nil {
+			return err
+		}
+		if err := s.Store.SetPendingEmail(ctx, tx, a.ID, toks.Email, toks.EmailMask, hashSecret(code), now); err != nil {
 			return err
 		}
 		if err := s.Audit.Enqueue(ctx, tx, s.privacyEvent(ctx, ActionPrivacyRectify, auditclient.Success, subj, requestID, "")); err != nil {
 			return err
 		}
-		// Inside the transaction, as at sign-up: no unverifiable address
-		// is committed if the message cannot be handed over.
-		return s.Notifier.Notify(ctx, notify.Message{Kind: notify.KindVerifyEmail, AccountID: a.ID, To: email, Code: code})
+		// Inside the transaction, as at sign-up: no change is recorded
+		// that its code or its notice could not be handed over for.
+		if err := s.Notifier.Notify(ctx, notify.Message{Kind: notify.KindVerifyEmail, AccountID: a.ID, To: email, Code: code}); err != nil {
+			return err
+		}
+		return s.Notifier.Notify(ctx, notify.Message{Kind: notify.KindEmailChangeRequested, AccountID: a.ID, ToToken: current})
 	})
-	switch errs.ReasonOf(err) {
-	case reasons.AccountExists:
-		// Another account took the address meanwhile.
-		return refused(reasons.EmailNotAvailable), false, nil
-	case reasons.AccountNotFound:
-		return CorrectionResult{Outcome: OutcomeNoData}, false, nil // erased meanwhile
+	if errs.ReasonOf(err) == reasons.AccountNotFound {
+		return CorrectionResult{Outcome: OutcomeNoData}, noChange, nil // erased meanwhile
 	}
 	if err != nil {
-		return CorrectionResult{}, false, err
+		return CorrectionResult{}, noChange, err
 	}
-	return CorrectionResult{Outcome: OutcomeDone}, true, nil
+	return CorrectionResult{Outcome: OutcomeDone}, changePending, nil
 }
 
-func (s *Service) rectifyPhone(ctx context.Context, a storage.Account, subj Subject, requestID, value string) (CorrectionResult, bool, error) {
+// emailChange is what a correction of the address did.
+type emailChange int
+
+const (
+	noChange        emailChange = iota // nothing: refused, or already so
+	changePending                      // a corrected address waits for its code
+	changeCancelled                    // a pending change was withdrawn
+	changeApplied                      // another field was changed at once
+)
+
+func (s *Service) rectifyPhone(ctx context.Context, a storage.Account, subj Subject, requestID, value string) (CorrectionResult, emailChange, error) {
 	token := ""
 	if strings.TrimSpace(value) != "" {
 		var err error
 		token, err = s.Contacts.TokenizePhone(ctx, vaultTenant(a.Tenant), a.ID, value)
 		if errs.KindOf(err) == errs.InvalidArgument {
-			return refused(reasons.ValueInvalid), false, nil
+			return refused(reasons.ValueInvalid), noChange, nil
 		}
 		if err != nil {
-			return CorrectionResult{}, false, err
+			return CorrectionResult{}, noChange, err
 		}
 	}
 	// An empty value removes a number the subject says is wrong.
 	if token == a.PhoneToken {
-		return CorrectionResult{Outcome: OutcomeDone}, false, nil
+		return CorrectionResult{Outcome: OutcomeDone}, noChange, nil
 	}
 	now := s.now()
 	err := s.Store.InTx(ctx, func(tx *sql.Tx) error {
@@ -492,10 +584,10 @@ func (s *Service) rectifyPhone(ctx context.Context, a storage.Account, subj Subj
 		return s.Audit.Enqueue(ctx, tx, s.privacyEvent(ctx, ActionPrivacyRectify, auditclient.Success, subj, requestID, ""))
 	})
 	if errs.ReasonOf(err) == reasons.AccountNotFound {
-		return CorrectionResult{Outcome: OutcomeNoData}, false, nil // erased meanwhile
+		return CorrectionResult{Outcome: OutcomeNoData}, noChange, nil // erased meanwhile
 	}
 	if err != nil {
-		return CorrectionResult{}, false, err
+		return CorrectionResult{}, noChange, err
 	}
-	return CorrectionResult{Outcome: OutcomeDone}, true, nil
+	return CorrectionResult{Outcome: OutcomeDone}, changeApplied, nil
 }

@@ -11,8 +11,11 @@ import (
 // personal data: the subject is the account id, resources are ids, a client
 // source is a keyed pseudonym.
 const (
-	ActionSignUp          auditclient.Action = "identity.account.sign_up"
-	ActionVerifyEmail     auditclient.Action = "identity.account.verify_email"
+	ActionSignUp      auditclient.Action = "identity.account.sign_up"
+	ActionVerifyEmail auditclient.Action = "identity.account.verify_email"
+	// ActionEmailChange: a corrected address became the login name with
+	// its code (or was refused: taken meanwhile).
+	ActionEmailChange     auditclient.Action = "identity.account.email_change"
 	ActionLogin           auditclient.Action = "identity.login"
 	ActionLock            auditclient.Action = "identity.account.lock"
 	ActionLogout          auditclient.Action = "identity.logout"

@@ -13,6 +13,10 @@
 //	 "account_id": "acc_...", "recipient_hmac": "<hex>",
 //	 "recipient_masked": "j•••@e•••.com", "code": "...", "language": "en"}
 //
+// A notice to an address identity holds only as a token (the account's
+// current address, when a change of it is asked for) names the token
+// instead: "recipient_token": "tok_...", without the HMAC and masked form.
+//
 // The code is in the file (that is what the file is for). The address is
 // not: a reader finds their message by recipient_hmac, the HMAC-SHA256
 // (hex) of the trimmed, lower-cased address under the mailbox key
@@ -54,6 +58,11 @@ const (
 	KindAccountExists = "account_exists"
 	// KindPasswordChanged tells the owner that the password changed.
 	KindPasswordChanged = "password_changed"
+	// KindEmailChangeRequested tells the account's current address that a
+	// change of its login address was asked for (a data-subject
+	// rectification), so its owner can object; no code, and nothing of the
+	// new address.
+	KindEmailChangeRequested = "email_change_requested"
 )
 
 // Message is one message to send.
@@ -62,7 +71,12 @@ type Message struct {
 	AccountID string
 	// To is the address, for the transport only: never logged or stored by
 	// identity.
-	To       string
+	To string
+	// ToToken, set instead of To, is the token-vault token of the address
+	// (the account's own random token): identity keeps an account's current
+	// address only as tokens and never reads it back, so a notice to it is
+	// addressed by token and the transport resolves it in the vault.
+	ToToken  string
 	Code     string
 	Language string
 }
@@ -81,8 +95,11 @@ type Entry struct {
 	AccountID       string    `json:"account_id"`
 	RecipientHMAC   string    `json:"recipient_hmac"`
 	RecipientMasked string    `json:"recipient_masked"`
-	Code            string    `json:"code,omitempty"`
-	Language        string    `json:"language,omitempty"`
+	// RecipientToken is Message.ToToken, for a message addressed by token
+	// (then the HMAC and the masked form are empty).
+	RecipientToken string `json:"recipient_token,omitempty"`
+	Code           string `json:"code,omitempty"`
+	Language       string `json:"language,omitempty"`
 }
 
 // Mailbox is the dev Notifier: it appends Entries to a file.
@@ -136,10 +153,16 @@ func NewMailbox(path string, key []byte, now func() time.Time) (*Mailbox, error)
 
 // Notify implements Notifier.
 func (m *Mailbox) Notify(_ context.Context, msg Message) error {
-	line, err := json.Marshal(Entry{
-		Time: m.now().UTC().Truncate(time.Second), Kind: msg.Kind, AccountID: msg.AccountID,
-		RecipientHMAC: RecipientMAC(m.key, msg.To), RecipientMasked: Mask(msg.To), Code: msg.Code, Language: msg.Language,
-	})
+	if (msg.To == "") == (msg.ToToken == "") {
+		return errs.E(errs.Internal, reasons.NotifyFailed, "a message needs exactly one recipient: an address or its token")
+	}
+	e := Entry{Time: m.now().UTC().Truncate(time.Second), Kind: msg.Kind, AccountID: msg.AccountID, Code: msg.Code, Language: msg.Language}
+	if msg.To != "" {
+		e.RecipientHMAC, e.RecipientMasked = RecipientMAC(m.key, msg.To), Mask(msg.To)
+	} else {
+		e.RecipientToken = msg.ToToken
+	}
+	line, err := json.Marshal(e)
 	if err != nil {
 		return errs.Wrap(err, errs.Internal, reasons.NotifyFailed, "cannot write the message")
 	}
@@ -214,6 +237,21 @@ func Latest(path string, key []byte, address, kind string) (Entry, bool, error) 
 	h := RecipientMAC(key, address)
 	for i := len(entries) - 1; i >= 0; i-- {
 		if e := entries[i]; e.Kind == kind && hmac.Equal([]byte(e.RecipientHMAC), []byte(h)) {
+			return e, true, nil
+		}
+	}
+	return Entry{}, false, nil
+}
+
+// LatestByToken returns the newest entry of kind addressed to the vault
+// token of an address (Message.ToToken), or false.
+func LatestByToken(path, token, kind string) (Entry, bool, error) {
+	entries, err := Read(path)
+	if err != nil {
+		return Entry{}, false, err
+	}
+	for i := len(entries) - 1; i >= 0; i-- {
+		if e := entries[i]; e.Kind == kind && token != "" && e.RecipientToken == token {
 			return e, true, nil
 		}
 	}

@@ -65,3 +65,38 @@ func TestMailboxHoldsNoAddress(t *testing.T) {
 		t.Fatalf("Mask = %q", got)
 	}
 }
+
+// TestMailboxByToken: a notice addressed by vault token is found by the
+// token and holds no code or digest; a message with no recipient, or with
+// both an address and a token, is refused and nothing is written.
+func TestMailboxByToken(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "mailbox.jsonl")
+	m, err := NewMailbox(path, bytes.Repeat([]byte{7}, 32), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range []Message{
+		{Kind: KindEmailChangeRequested, AccountID: "acc_1"},
+		{Kind: KindEmailChangeRequested, AccountID: "acc_1", To: "jane@example.com", ToToken: "tok_1"},
+	} {
+		if err := m.Notify(context.Background(), bad); err == nil {
+			t.Fatalf("accepted %+v", bad)
+		}
+	}
+	if err := m.Notify(context.Background(), Message{Kind: KindEmailChangeRequested, AccountID: "acc_1", ToToken: "tok_1"}); err != nil {
+		t.Fatal(err)
+	}
+	entries, err := Read(path)
+	if err != nil || len(entries) != 1 {
+		t.Fatalf("%d entries, %v", len(entries), err)
+	}
+	e, ok, err := LatestByToken(path, "tok_1", KindEmailChangeRequested)
+	if err != nil || !ok || e.AccountID != "acc_1" || e.Code != "" || e.RecipientHMAC != "" {
+		t.Fatalf("by token: %+v %v %v", e, ok, err)
+	}
+	for _, tok := range []string{"", "tok_2"} {
+		if _, ok, _ := LatestByToken(path, tok, KindEmailChangeRequested); ok {
+			t.Fatalf("found a notice for token %q", tok)
+		}
+	}
+}

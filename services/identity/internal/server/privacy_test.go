@@ -3,6 +3,7 @@ package server_test
 import (
 	"bytes"
 	"context"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +15,7 @@ import (
 	identityv1 "github.com/sottohq/sotto/gen/go/sotto/identity/v1"
 	privacyv1 "github.com/sottohq/sotto/gen/go/sotto/privacy/v1"
 	"github.com/sottohq/sotto/pkg/accesstoken"
+	"github.com/sottohq/sotto/pkg/auditclient"
 	"github.com/sottohq/sotto/pkg/enduser"
 	"github.com/sottohq/sotto/pkg/store"
 	"github.com/sottohq/sotto/pkg/store/storetest"
@@ -307,16 +309,18 @@ func TestPrivacyErase(t *testing.T) {
 }
 
 // TestPrivacyRectifyEmail: a corrected address is tokenised under the
-// subject and replaces the login name; it is unverified (login answers
-// EMAIL_NOT_VERIFIED) until the code mailed to it is used, then the new
-// address logs in and the old one finds no account. The owner's factor
-// stays (proving a corrected address is not a first verification), and a
-// reset code mailed to the old address no longer works. Another account's
-// address is refused without naming it; invalid values, other fields and
-// other categories are answered per correction; a repeat sends nothing.
-// Fails without the spending of the old address's codes, without
-// email_proven (a first verification would clear the factor), and without
-// both the taken-address check and the unique login name's mapping.
+// subject and waits as the account's pending address: the old address
+// still logs in and the new one does not (no account has it as its login
+// name) until the code mailed to it is used; the old address gets a notice
+// addressed by its token, without code or anything of the new address.
+// After the code, the new address logs in, the old one finds no account,
+// and the owner keeps their sessions and factor (proving a corrected
+// address is not a first verification). Another account's address is
+// refused without naming it; invalid values, other fields and other
+// categories are answered per correction; a repeat sends nothing. Fails
+// if the login name changes before the code is used (the negative check
+// of the pending address), without the notice, without email_proven, and
+// without the taken-address check.
 func TestPrivacyRectifyEmail(t *testing.T) {
 	storetest.ForEachDialect(t, migrations.FS, func(t *testing.T, db *store.DB) {
 		h := newHarness(t, db, options{})
@@ -326,10 +330,7 @@ func TestPrivacyRectifyEmail(t *testing.T) {
 		id := h.accountID(up.GetAccessToken())
 		takenTok := h.signUp("shop", taken)
 		takenID := h.accountID(takenTok.GetAccessToken())
-		if _, err := h.gw().RequestPasswordReset(from("10.0.0.1"), &identityv1.RequestPasswordResetRequest{Tenant: "shop", Email: old}); err != nil {
-			t.Fatal(err)
-		}
-		oldReset := h.mail(old, notify.KindResetPassword).Code
+		oldToken := h.emailMaskToken(id)
 		subj := &privacyv1.Subject{Tenant: "shop", Subject: id}
 		rectify := func(reqID string, cs ...*privacyv1.Correction) *privacyv1.RectifyResponse {
 			t.Helper()
@@ -339,12 +340,9 @@ func TestPrivacyRectifyEmail(t *testing.T) {
 			}
 			return resp
 		}
-		email := func(v string) *privacyv1.Correction {
-			return &privacyv1.Correction{Category: auth.CategoryAccount, Field: "email", Value: v}
-		}
 
 		// Another account's address: refused, nothing changes.
-		resp := rectify("dsr-rect-0", email(strings.ToUpper(taken)))
+		resp := rectify("dsr-rect-0", emailCorrection(strings.ToUpper(taken)))
 		if r := resp.GetResults()[0]; r.GetRefusedReason() != reasons.EmailNotAvailable || r.GetOutcome() == privacyv1.Outcome_OUTCOME_DONE {
 			t.Fatalf("another account's address: %v %v", r, resp)
 		}
@@ -355,11 +353,11 @@ func TestPrivacyRectifyEmail(t *testing.T) {
 		h.login("shop", taken, strongPassword)
 
 		resp = rectify("dsr-rect-1",
-			email(next),
+			emailCorrection(next),
 			&privacyv1.Correction{Category: auth.CategoryAccount, Field: "kind", Value: "staff"},
 			&privacyv1.Correction{Category: "tokenvault.value", ItemId: "tok_x", Field: "value", Value: "x"},
 			&privacyv1.Correction{Category: auth.CategoryAccount, ItemId: "acc_someone_else", Field: "email", Value: "z@example.com"},
-			email("not an address"),
+			emailCorrection("not an address"),
 		)
 		want := []struct {
 			outcome privacyv1.Outcome
@@ -377,44 +375,66 @@ func TestPrivacyRectifyEmail(t *testing.T) {
 			}
 		}
 		if ev := resp.GetEvidence(); ev.GetOutcome() != privacyv1.Outcome_OUTCOME_DONE || ev.GetAlreadyDone() ||
-			ev.GetCounts()["corrections_applied"] != 1 || ev.GetCounts()["verification_codes_sent"] != 1 {
+			ev.GetCounts()["corrections_applied"] != 1 || ev.GetCounts()["verification_codes_sent"] != 1 ||
+			ev.GetCounts()["email_change_pending"] != 1 || ev.GetCounts()["email_change_notices_sent"] != 1 {
 			t.Fatalf("evidence %v", ev)
 		}
 		if !h.vault.Holds(next) {
 			t.Fatal("the new address was not tokenised")
 		}
 
-		_, err := h.gw().Login(from("10.0.0.1"), &identityv1.LoginRequest{Tenant: "shop", Email: next, Password: strongPassword})
-		wantErr(t, err, codes.FailedPrecondition, reasons.EmailNotVerified)
-		_, err = h.gw().ResetPassword(from("10.0.0.1"), &identityv1.ResetPasswordRequest{Code: oldReset, NewPassword: "a new passphrase from the old mailbox"})
-		wantErr(t, err, codes.Unauthenticated, reasons.CodeInvalid)
+		// Before the code: the old address is still the login name.
+		h.loginsAs(old, id)
+		h.loginFails(next)
+		notice := h.noticeTo(oldToken)
+		if v, _ := h.vault.Value(notice.RecipientToken); v != old {
+			t.Fatalf("the notice went to %q, want the old address", v)
+		}
+		if notice.Code != "" || notice.AccountID != id || notice.RecipientHMAC != "" || notice.RecipientMasked != "" {
+			t.Fatalf("the notice carries a code or a recipient besides the old address's token: %+v", notice)
+		}
+		if _, ok, err := notify.Latest(h.mailbox, h.mailKey, next, notify.KindEmailChangeRequested); ok || err != nil {
+			t.Fatalf("a change notice went to the new address: %v", err)
+		}
 
 		code := h.mail(next, notify.KindVerifyEmail)
 		if code.AccountID != id {
 			t.Fatalf("verification code for %s", code.AccountID)
 		}
-		if _, err := h.gw().VerifyEmail(from("10.0.0.1"), &identityv1.VerifyEmailRequest{Code: code.Code}); err != nil {
-			t.Fatal(err)
-		}
-		nowTok := h.login("shop", next, strongPassword)
-		if h.accountID(nowTok.GetAccessToken()) != id {
-			t.Fatal("the new address logs into another account")
-		}
-		_, err = h.gw().Login(from("10.0.0.1"), &identityv1.LoginRequest{Tenant: "shop", Email: old, Password: strongPassword})
-		wantErr(t, err, codes.Unauthenticated, reasons.LoginFailed)
-		list, err := h.gw().ListFactors(bearer(nowTok.GetAccessToken()), &identityv1.ListFactorsRequest{})
-		if err != nil || len(list.GetFactors()) != 1 {
-			t.Fatalf("the owner's factor after verifying the corrected address: %v %v", list, err)
-		}
-
-		// The same request again: done already, nothing sent.
-		again := rectify("dsr-rect-1", email(next))
+		// The same request again, before the code: done already, nothing
+		// sent.
+		again := rectify("dsr-rect-1", emailCorrection(next))
 		if ev := again.GetEvidence(); !ev.GetAlreadyDone() || ev.GetCounts()["verification_codes_sent"] != 0 ||
 			again.GetResults()[0].GetOutcome() != privacyv1.Outcome_OUTCOME_DONE {
 			t.Fatalf("repeat: %v", again)
 		}
-		if h.mail(next, notify.KindVerifyEmail).Code != code.Code {
-			t.Fatal("a repeated correction mailed another code")
+		if h.mail(next, notify.KindVerifyEmail).Code != code.Code || h.mailCount(notify.KindEmailChangeRequested) != 1 {
+			t.Fatal("a repeated correction mailed another code or notice")
+		}
+
+		if _, err := h.gw().VerifyEmail(from("10.0.0.1"), &identityv1.VerifyEmailRequest{Code: code.Code}); err != nil {
+			t.Fatal(err)
+		}
+		nowTok := h.loginsAs(next, id)
+		h.loginFails(old)
+		if _, err := h.gw().GetAccount(bearer(up.GetAccessToken()), &identityv1.GetAccountRequest{}); err != nil {
+			t.Fatalf("the owner's session after the change: %v", err)
+		}
+		list, err := h.gw().ListFactors(bearer(nowTok.GetAccessToken()), &identityv1.ListFactorsRequest{})
+		if err != nil || len(list.GetFactors()) != 1 {
+			t.Fatalf("the owner's factor after verifying the corrected address: %v %v", list, err)
+		}
+		if n := h.countAudited(auth.ActionEmailChange, auditclient.Success); n != 1 {
+			t.Fatalf("%d email_change events", n)
+		}
+
+		// The same request after the change: done already, nothing sent.
+		again = rectify("dsr-rect-1", emailCorrection(next))
+		if ev := again.GetEvidence(); !ev.GetAlreadyDone() || ev.GetCounts()["verification_codes_sent"] != 0 {
+			t.Fatalf("repeat after the change: %v", again)
+		}
+		if _, err := h.gw().VerifyEmail(from("10.0.0.1"), &identityv1.VerifyEmailRequest{Code: code.Code}); status(err) != codes.Unauthenticated {
+			t.Fatalf("the code used twice: %v", err)
 		}
 
 		// The phone number: tokenised, replaced; removed with an empty value.
@@ -520,5 +540,211 @@ func wantCode(t *testing.T, what string, err error, code codes.Code) {
 	t.Helper()
 	if status(err) != code {
 		t.Errorf("%s: %v, want %v", what, err, code)
+	}
+}
+
+func emailCorrection(v string) *privacyv1.Correction {
+	return &privacyv1.Correction{Category: auth.CategoryAccount, Field: "email", Value: v}
+}
+
+// emailMaskToken is the account's own token of its current address.
+func (h *harness) emailMaskToken(id string) string {
+	h.t.Helper()
+	var tok string
+	if err := h.db.QueryRowContext(context.Background(), `SELECT email_mask_token FROM accounts WHERE account_id = $1`, id).Scan(&tok); err != nil || tok == "" {
+		h.t.Fatalf("mask token %q: %v", tok, err)
+	}
+	return tok
+}
+
+// loginsAs logs in with the address and checks it is the account's.
+func (h *harness) loginsAs(email, id string) *identityv1.Tokens {
+	h.t.Helper()
+	tok := h.login("shop", email, strongPassword)
+	if got := h.accountID(tok.GetAccessToken()); got != id {
+		h.t.Fatalf("the address logs into %s, want %s", got, id)
+	}
+	return tok
+}
+
+// loginFails checks that the address is no account's login name.
+func (h *harness) loginFails(email string) {
+	h.t.Helper()
+	_, err := h.gw().Login(from("10.0.0.9"), &identityv1.LoginRequest{Tenant: "shop", Email: email, Password: strongPassword})
+	if reasonOf(err) != reasons.LoginFailed {
+		h.t.Fatalf("login with %s: %v, want LOGIN_FAILED", notify.Mask(email), err)
+	}
+}
+
+// noticeTo is the newest change notice addressed to the vault token.
+func (h *harness) noticeTo(token string) notify.Entry {
+	h.t.Helper()
+	e, ok, err := notify.LatestByToken(h.mailbox, token, notify.KindEmailChangeRequested)
+	if err != nil || !ok {
+		h.t.Fatalf("no change notice for the address (%v)", err)
+	}
+	return e
+}
+
+// mailCount counts the mailbox's messages of kind.
+func (h *harness) mailCount(kind string) int {
+	h.t.Helper()
+	entries, err := notify.Read(h.mailbox)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	n := 0
+	for _, e := range entries {
+		if e.Kind == kind {
+			n++
+		}
+	}
+	return n
+}
+
+// TestPrivacyRectifyTypoNeverLocksOut: a mistyped correction leaves the
+// account on its address (it logs in, the typo does not), shows in the
+// export as the pending address (a token, never the value), and a newer
+// correction replaces it: the typo's code proves nothing, the right
+// address's does. Correcting back to the current address withdraws a
+// pending change and its code. Fails if the login name changes before the
+// code is used, or if a newer correction leaves the older code valid.
+func TestPrivacyRectifyTypoNeverLocksOut(t *testing.T) {
+	storetest.ForEachDialect(t, migrations.FS, func(t *testing.T, db *store.DB) {
+		h := newHarness(t, db, options{})
+		const addr, typo, right, stray = "typo-owner@example.com", "typo-ownr@example.com", "typo-owner@example.org", "stray@example.net"
+		id := h.accountID(h.signUp("shop", addr).GetAccessToken())
+		subj := &privacyv1.Subject{Tenant: "shop", Subject: id}
+		rectify := func(reqID, value string) *privacyv1.Evidence {
+			t.Helper()
+			resp, err := h.orch().Rectify(context.Background(), &privacyv1.RectifyRequest{Subject: subj, RequestId: reqID,
+				Corrections: []*privacyv1.Correction{emailCorrection(value)}})
+			if err != nil || resp.GetResults()[0].GetOutcome() != privacyv1.Outcome_OUTCOME_DONE {
+				t.Fatalf("rectify: %v %v", resp, err)
+			}
+			return resp.GetEvidence()
+		}
+		verify := func(code string) error {
+			_, err := h.gw().VerifyEmail(from("10.0.0.1"), &identityv1.VerifyEmailRequest{Code: code})
+			return err
+		}
+
+		rectify("dsr-typo-1", typo)
+		h.loginsAs(addr, id)
+		h.loginFails(typo)
+		items, _ := h.exportAll(subj, 0)
+		if f := fieldOf(items[0], "pending_email"); f == nil || f.GetToken() == "" || f.GetValue() != "" {
+			t.Fatalf("the pending address in the export: %v", items[0])
+		} else if v, _ := h.vault.Value(f.GetToken()); v != typo {
+			t.Fatal("the export's pending address is not the corrected one")
+		}
+		typoCode := h.mail(typo, notify.KindVerifyEmail).Code
+
+		rectify("dsr-typo-2", right)
+		wantErr(t, verify(typoCode), codes.Unauthenticated, reasons.CodeInvalid)
+		h.loginsAs(addr, id)
+		h.loginFails(typo)
+		if err := verify(h.mail(right, notify.KindVerifyEmail).Code); err != nil {
+			t.Fatal(err)
+		}
+		h.loginsAs(right, id)
+		h.loginFails(addr)
+
+		// A change, then a correction back to the current address.
+		rectify("dsr-typo-3", stray)
+		ev := rectify("dsr-typo-4", right)
+		if ev.GetCounts()["email_change_cancelled"] != 1 || ev.GetAlreadyDone() {
+			t.Fatalf("withdrawing the pending change: %v", ev)
+		}
+		wantErr(t, verify(h.mail(stray, notify.KindVerifyEmail).Code), codes.Unauthenticated, reasons.CodeInvalid)
+		h.loginsAs(right, id)
+		if again := rectify("dsr-typo-4", right); !again.GetAlreadyDone() {
+			t.Fatalf("repeat: %v", again)
+		}
+		h.noAddressLeaked(addr, typo, right, stray)
+	})
+}
+
+// TestPrivacyRectifyTakenAtVerification: an address free when corrected
+// but taken by a sign-up before its code is used is refused at
+// verification (EMAIL_NOT_AVAILABLE): the account keeps its address, the
+// other account keeps the one it took, the pending change is dropped and
+// the code spent. Fails without the taken-address check at verification
+// (the unique login name alone leaves the code usable and the change
+// pending).
+func TestPrivacyRectifyTakenAtVerification(t *testing.T) {
+	storetest.ForEachDialect(t, migrations.FS, func(t *testing.T, db *store.DB) {
+		h := newHarness(t, db, options{})
+		const addr, wanted = "keeps-mine@example.com", "wanted@example.com"
+		id := h.accountID(h.signUp("shop", addr).GetAccessToken())
+		resp, err := h.orch().Rectify(context.Background(), &privacyv1.RectifyRequest{Subject: &privacyv1.Subject{Tenant: "shop", Subject: id},
+			RequestId: "dsr-taken-1", Corrections: []*privacyv1.Correction{emailCorrection(wanted)}})
+		if err != nil || resp.GetResults()[0].GetOutcome() != privacyv1.Outcome_OUTCOME_DONE {
+			t.Fatalf("rectify: %v %v", resp, err)
+		}
+		code := h.mail(wanted, notify.KindVerifyEmail).Code
+		otherID := h.accountID(h.signUp("shop", wanted).GetAccessToken())
+
+		_, err = h.gw().VerifyEmail(from("10.0.0.1"), &identityv1.VerifyEmailRequest{Code: code})
+		wantErr(t, err, codes.FailedPrecondition, reasons.EmailNotAvailable)
+		h.loginsAs(addr, id)
+		h.loginsAs(wanted, otherID)
+		var pending string
+		if err := h.db.QueryRowContext(context.Background(), `SELECT pending_email_token FROM accounts WHERE account_id = $1`, id).Scan(&pending); err != nil || pending != "" {
+			t.Fatalf("the refused change is still pending: %q %v", pending, err)
+		}
+		_, err = h.gw().VerifyEmail(from("10.0.0.1"), &identityv1.VerifyEmailRequest{Code: code})
+		wantErr(t, err, codes.Unauthenticated, reasons.CodeInvalid)
+		if n := h.countAudited(auth.ActionEmailChange, auditclient.Denied); n != 1 {
+			t.Fatalf("%d refused email_change events", n)
+		}
+	})
+}
+
+// TestPrivacyEraseLeavesNoCopyInSQLite: after an erasure neither SQLite's
+// database file nor its -wal holds the erased account's e-mail token or
+// password hash (they are in the files before it: the search is not
+// blind). Fails without the WAL truncation after the erasure commits.
+func TestPrivacyEraseLeavesNoCopyInSQLite(t *testing.T) {
+	h := sqlite(t, options{})
+	ctx := context.Background()
+	id := h.accountID(h.signUp("shop", "wal-erase@example.com").GetAccessToken())
+	var emailToken, hash string
+	if err := h.db.QueryRowContext(ctx, `SELECT email_token, password_hash FROM accounts WHERE account_id = $1`, id).Scan(&emailToken, &hash); err != nil {
+		t.Fatal(err)
+	}
+	var seq int
+	var name, path string
+	if err := h.db.QueryRowContext(ctx, `PRAGMA database_list`).Scan(&seq, &name, &path); err != nil || path == "" {
+		t.Fatalf("database file: %q, %v", path, err)
+	}
+	secrets := map[string][]byte{"e-mail token": []byte(emailToken), "password hash": []byte(hash)}
+	files := func() map[string][]byte {
+		out := map[string][]byte{}
+		for _, suffix := range []string{"", "-wal"} {
+			b, err := os.ReadFile(path + suffix)
+			if err != nil && !os.IsNotExist(err) {
+				t.Fatal(err)
+			}
+			out["database"+suffix] = b
+		}
+		return out
+	}
+	before := files()
+	for what, s := range secrets {
+		if !bytes.Contains(before["database"], s) && !bytes.Contains(before["database-wal"], s) {
+			t.Fatalf("the %s is not in the database files before the erasure: the search is blind", what)
+		}
+	}
+	resp, err := h.orch().Erase(ctx, &privacyv1.EraseRequest{Subject: &privacyv1.Subject{Tenant: "shop", Subject: id}, RequestId: "dsr-wal-1"})
+	if err != nil || resp.GetEvidence().GetCounts()["accounts_deleted"] != 1 {
+		t.Fatalf("erase: %v %v", resp, err)
+	}
+	for file, b := range files() {
+		for what, s := range secrets {
+			if n := bytes.Count(b, s); n != 0 {
+				t.Errorf("the erased account's %s is in the %s file (%d hits)", what, file, n)
+			}
+		}
 	}
 }

@@ -28,7 +28,11 @@ type Account struct {
 	EmailMaskToken string
 	PhoneToken     string
 	EmailVerified  bool
-	Roles          []string
+	// PendingEmailToken and PendingEmailMaskToken are the tokens of a
+	// corrected address waiting for its code (SetPendingEmail), or "".
+	PendingEmailToken     string
+	PendingEmailMaskToken string
+	Roles                 []string
 	// PasswordHash is an argon2id PHC string, or "" when no password is set
 	// (a staff member who has not used the password-set code yet).
 	PasswordHash string
@@ -46,7 +50,7 @@ type Account struct {
 
 const accountColumns = `account_id, kind, tenant, email_token, email_mask_token, phone_token, email_verified, roles,
 	password_hash, failed_logins, locked_until_us, mfa_failures, mfa_locked_until_us, COALESCE(request_id, ''),
-	webauthn_handle, created_us, updated_us`
+	webauthn_handle, created_us, updated_us, pending_email_token, pending_email_mask_token`
 
 func scanAccount(row interface{ Scan(...any) error }) (Account, error) {
 	var a Account
@@ -54,7 +58,8 @@ func scanAccount(row interface{ Scan(...any) error }) (Account, error) {
 	var roles string
 	var locked, mfaLocked, created, updated int64
 	err := row.Scan(&a.ID, &a.Kind, &a.Tenant, &a.EmailToken, &a.EmailMaskToken, &a.PhoneToken, &verified, &roles,
-		&a.PasswordHash, &a.FailedLogins, &locked, &a.MFAFailures, &mfaLocked, &a.RequestID, &a.WebAuthnHandle, &created, &updated)
+		&a.PasswordHash, &a.FailedLogins, &locked, &a.MFAFailures, &mfaLocked, &a.RequestID, &a.WebAuthnHandle, &created, &updated,
+		&a.PendingEmailToken, &a.PendingEmailMaskToken)
 	if err != nil {
 		return Account{}, err
 	}
@@ -268,7 +273,7 @@ func (s *Store) AccountByWebAuthnHandle(ctx context.Context, q Q, handle []byte)
 // SetEmailVerified marks the account's current e-mail address as verified;
 // true when no address of the account was ever proved before (the first
 // verification), which one compare-and-set decides even under parallel
-// calls. Proving an address the proved owner changed to (ReplaceEmail) is
+// calls. Proving an address the proved owner changed to (ConfirmEmail) is
 // not a first verification.
 func (s *Store) SetEmailVerified(ctx context.Context, q Q, accountID string, now time.Time) (bool, error) {
 	first, err := affected(q.ExecContext(ctx, `UPDATE accounts SET email_verified = 1, email_proven = 1, updated_us = $2
@@ -281,20 +286,44 @@ func (s *Store) SetEmailVerified(ctx context.Context, q Q, accountID string, now
 	return false, store.MapError(err)
 }
 
-// ReplaceEmail gives the account a new address (its deterministic and
-// random tokens), not verified yet. An address another account of the
-// same kind and tenant holds is AlreadyExists ACCOUNT_EXISTS; a missing
-// account NotFound ACCOUNT_NOT_FOUND.
-func (s *Store) ReplaceEmail(ctx context.Context, q Q, accountID, emailToken, maskToken string, now time.Time) error {
-	ok, err := affected(q.ExecContext(ctx, `UPDATE accounts SET email_token = $2, email_mask_token = $3, email_verified = 0, updated_us = $4
-		WHERE account_id = $1`, accountID, emailToken, maskToken, us(now)))
-	if store.IsUniqueViolation(err) {
-		return errs.Wrap(err, errs.AlreadyExists, reasons.AccountExists, "an account with this login exists")
+// SetPendingEmail records a corrected address (its deterministic and
+// random tokens) and the hash of the code that proves it, replacing any
+// change pending before. The login name does not change; ConfirmEmail
+// makes the address current. A missing account is NotFound
+// ACCOUNT_NOT_FOUND.
+func (s *Store) SetPendingEmail(ctx context.Context, q Q, accountID, emailToken, maskToken, codeHash string, now time.Time) error {
+	if emailToken == "" || codeHash == "" {
+		return errInternal("pending address without a token or a code")
 	}
+	ok, err := affected(q.ExecContext(ctx, `UPDATE accounts SET pending_email_token = $2, pending_email_mask_token = $3,
+		pending_email_code = $4, updated_us = $5 WHERE account_id = $1`, accountID, emailToken, maskToken, codeHash, us(now)))
 	if err == nil && !ok {
 		err = errs.E(errs.NotFound, reasons.AccountNotFound, "account not found")
 	}
 	return err
+}
+
+// ClearPendingEmail forgets the account's pending address, if any.
+func (s *Store) ClearPendingEmail(ctx context.Context, q Q, accountID string, now time.Time) (bool, error) {
+	return affected(q.ExecContext(ctx, `UPDATE accounts SET pending_email_token = '', pending_email_mask_token = '',
+		pending_email_code = '', updated_us = $2 WHERE account_id = $1 AND pending_email_token <> ''`, accountID, us(now)))
+}
+
+// ConfirmEmail makes the pending address the account's login name, if the
+// code with codeHash is the one mailed to it (false otherwise: no change
+// pending, or a newer one replaced it). The address is unverified until
+// SetEmailVerified, in the same transaction. An address another account
+// of the same kind and tenant holds is AlreadyExists ACCOUNT_EXISTS (the
+// unique login name).
+func (s *Store) ConfirmEmail(ctx context.Context, q Q, accountID, codeHash string, now time.Time) (bool, error) {
+	ok, err := affected(q.ExecContext(ctx, `UPDATE accounts SET email_token = pending_email_token,
+		email_mask_token = pending_email_mask_token, email_verified = 0, pending_email_token = '',
+		pending_email_mask_token = '', pending_email_code = '', updated_us = $3
+		WHERE account_id = $1 AND pending_email_code = $2 AND pending_email_token <> ''`, accountID, codeHash, us(now)))
+	if store.IsUniqueViolation(err) {
+		return false, errs.Wrap(err, errs.AlreadyExists, reasons.AccountExists, "an account with this login exists")
+	}
+	return ok, err
 }
 
 // SetPhoneToken replaces the account's phone token ("" removes it).
@@ -383,6 +412,8 @@ const (
 	CodeResetPassword = "reset_password"
 	// CodeSetPassword is a new staff member's first password.
 	CodeSetPassword = "set_password"
+	// CodeChangeEmail proves a corrected address (SetPendingEmail).
+	CodeChangeEmail = "change_email"
 )
 
 // Code is a single-use code, stored by the SHA-256 of its value.

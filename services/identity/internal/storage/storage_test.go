@@ -599,10 +599,13 @@ func testDeleteAccount(t *testing.T, s *storage.Store) {
 	}
 }
 
-// testReplaceEmail: a new address is unverified until proved; proving it
-// is not a first verification (that clears factors) once an earlier
-// address was proved; another account's address is refused; the account's
-// sessions are listed whatever their state.
+// testReplaceEmail: a corrected address waits as pending (the login name
+// stays) until ConfirmEmail with the hash of its code; an older code or
+// none confirms nothing; proving it is not a first verification (that
+// clears factors) once an earlier address was proved; another account's
+// address is refused at confirmation (the unique login name) and the
+// pending change stays for the caller to drop; the account's sessions are
+// listed whatever their state.
 func testReplaceEmail(t *testing.T, s *storage.Store) {
 	ctx := context.Background()
 	insert(t, s, account("acc_rect", "shop", "det_em_rect"))
@@ -611,15 +614,36 @@ func testReplaceEmail(t *testing.T, s *storage.Store) {
 	if err != nil || !first {
 		t.Fatalf("first verification = %v, %v", first, err)
 	}
-	if err := s.ReplaceEmail(ctx, s.DB(), "acc_rect", "det_em_rect_other", "tok_rect2", t0); errs.ReasonOf(err) != reasons.AccountExists {
-		t.Fatalf("another account's address: %v", err)
+	if err := s.SetPendingEmail(ctx, s.DB(), "acc_rect", "det_em_rect_other", "tok_rect_o", "code_o", t0); err != nil {
+		t.Fatal(err)
 	}
-	if err := s.ReplaceEmail(ctx, s.DB(), "acc_rect", "det_em_rect2", "tok_rect2", t0); err != nil {
+	if ok, err := s.ConfirmEmail(ctx, s.DB(), "acc_rect", "code_o", t0); errs.ReasonOf(err) != reasons.AccountExists || ok {
+		t.Fatalf("another account's address: %v %v", ok, err)
+	}
+	if err := s.SetPendingEmail(ctx, s.DB(), "acc_rect", "det_em_rect2", "tok_rect2", "code_2", t0); err != nil {
 		t.Fatal(err)
 	}
 	a, err := s.Account(ctx, s.DB(), "acc_rect")
-	if err != nil || a.EmailVerified || a.EmailToken != "det_em_rect2" || a.EmailMaskToken != "tok_rect2" {
-		t.Fatalf("after replace: %+v, %v", a, err)
+	if err != nil || !a.EmailVerified || a.EmailToken != "det_em_rect" || a.PendingEmailToken != "det_em_rect2" || a.PendingEmailMaskToken != "tok_rect2" {
+		t.Fatalf("after a pending change: %+v, %v", a, err)
+	}
+	if _, err := s.AccountByLogin(ctx, s.DB(), storage.KindCustomer, "shop", "det_em_rect2"); !errs.Is(err, errs.NotFound) {
+		t.Fatalf("a pending address is a login name: %v", err)
+	}
+	for _, code := range []string{"code_o", "", "code_x"} {
+		if ok, err := s.ConfirmEmail(ctx, s.DB(), "acc_rect", code, t0); err != nil || ok {
+			t.Fatalf("code %q confirmed the pending address: %v %v", code, ok, err)
+		}
+	}
+	if ok, err := s.ConfirmEmail(ctx, s.DB(), "acc_rect", "code_2", t0); err != nil || !ok {
+		t.Fatalf("confirm: %v %v", ok, err)
+	}
+	a, err = s.Account(ctx, s.DB(), "acc_rect")
+	if err != nil || a.EmailVerified || a.EmailToken != "det_em_rect2" || a.EmailMaskToken != "tok_rect2" || a.PendingEmailToken != "" {
+		t.Fatalf("after confirm: %+v, %v", a, err)
+	}
+	if ok, err := s.ConfirmEmail(ctx, s.DB(), "acc_rect", "code_2", t0); err != nil || ok {
+		t.Fatalf("confirmed twice: %v %v", ok, err)
 	}
 	if first, err := s.SetEmailVerified(ctx, s.DB(), "acc_rect", t0); err != nil || first {
 		t.Fatalf("verifying the rectified address = first %v, %v; want a later verification", first, err)
@@ -627,7 +651,16 @@ func testReplaceEmail(t *testing.T, s *storage.Store) {
 	if a, _ := s.Account(ctx, s.DB(), "acc_rect"); !a.EmailVerified {
 		t.Fatal("the rectified address was not marked verified")
 	}
-	if err := s.ReplaceEmail(ctx, s.DB(), "acc_gone", "det_em_x", "tok_x", t0); errs.ReasonOf(err) != reasons.AccountNotFound {
+	if err := s.SetPendingEmail(ctx, s.DB(), "acc_rect", "det_em_rect3", "tok_rect3", "code_3", t0); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := s.ClearPendingEmail(ctx, s.DB(), "acc_rect", t0); err != nil || !ok {
+		t.Fatalf("clear: %v %v", ok, err)
+	}
+	if ok, err := s.ConfirmEmail(ctx, s.DB(), "acc_rect", "code_3", t0); err != nil || ok {
+		t.Fatalf("a cleared change confirmed: %v %v", ok, err)
+	}
+	if err := s.SetPendingEmail(ctx, s.DB(), "acc_gone", "det_em_x", "tok_x", "code_x", t0); errs.ReasonOf(err) != reasons.AccountNotFound {
 		t.Fatalf("missing account: %v", err)
 	}
 	if err := s.SetPhoneToken(ctx, s.DB(), "acc_rect", "det_ph_rect", t0); err != nil {

@@ -212,3 +212,12 @@ func (v *Vault) Holds(value string) bool {
 	}
 	return false
 }
+
+// Value is the normalised value behind token, as a transport resolving a
+// message addressed by token would find it (for tests).
+func (v *Vault) Value(token string) (string, bool) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	val, ok := v.values[token]
+	return val, ok
+}
