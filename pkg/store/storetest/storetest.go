@@ -169,3 +169,61 @@ func randomHex(t testing.TB) string {
 	}
 	return hex.EncodeToString(b)
 }
+
+// StoredBytes is what db keeps on disk, for tests that search it for values
+// that must not be there: SQLite's file and write-ahead log (a fresh write
+// may sit in either), or, after a CHECKPOINT has written every dirty page,
+// the files of every table, index and TOAST relation of PostgreSQL's public
+// schema (read with pg_read_binary_file, which needs the superuser role the
+// test server gives). PostgreSQL's own WAL is out of the application's
+// reach.
+func StoredBytes(t testing.TB, db *store.DB) []byte {
+	t.Helper()
+	ctx := context.Background()
+	if db.Dialect == store.SQLite {
+		var seq int
+		var name, path string
+		if err := db.QueryRowContext(ctx, `PRAGMA database_list`).Scan(&seq, &name, &path); err != nil || path == "" {
+			t.Fatalf("database file: %q, %v", path, err)
+		}
+		var all []byte
+		for _, p := range []string{path, path + "-wal"} {
+			b, err := os.ReadFile(p)
+			if err != nil && !os.IsNotExist(err) {
+				t.Fatal(err)
+			}
+			all = append(all, b...)
+		}
+		return all
+	}
+	if _, err := db.ExecContext(ctx, `CHECKPOINT`); err != nil {
+		t.Fatalf("checkpoint (the test role must be a superuser): %v", err)
+	}
+	rows, err := db.QueryContext(ctx, `SELECT pg_relation_filepath(c.oid) FROM pg_class c
+JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind IN ('r', 'i', 't') AND n.nspname IN ('public', 'pg_toast') AND pg_relation_filepath(c.oid) IS NOT NULL`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var paths []string
+	for rows.Next() {
+		var p string
+		if err := rows.Scan(&p); err != nil {
+			t.Fatal(err)
+		}
+		paths = append(paths, p)
+	}
+	if err := rows.Close(); err != nil {
+		t.Fatal(err)
+	}
+	var all []byte
+	for _, p := range paths {
+		var b []byte
+		// A relation never written has no file yet.
+		if err := db.QueryRowContext(ctx, `SELECT pg_read_binary_file($1, 0, 104857600, true)`, p).Scan(&b); err != nil {
+			t.Fatalf("reading %s (the test role must be a superuser): %v", p, err)
+		}
+		all = append(all, b...)
+	}
+	return all
+}

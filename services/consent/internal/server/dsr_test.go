@@ -355,7 +355,7 @@ func TestDataSubjectRequestOptOutAndRectify(t *testing.T) {
 	}
 	// Nor does a copy linger in the database file or its write-ahead log,
 	// where it would still open under the long-lived sealing key.
-	if bytes.Contains(storedBytes(t, h.db), open[len(open)/3:2*len(open)/3]) {
+	if bytes.Contains(storetest.StoredBytes(t, h.db), open[len(open)/3:2*len(open)/3]) {
 		t.Fatal("the closed request's sealed corrections are still on disk (database file or -wal)")
 	}
 	for _, ev := range h.auditEvents() {

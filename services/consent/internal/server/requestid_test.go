@@ -7,7 +7,6 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"io/fs"
-	"os"
 	"testing"
 
 	"github.com/pressly/goose/v3"
@@ -32,62 +31,6 @@ func canaryRequestID(t *testing.T) string {
 	return "QuentinBlake" + hex.EncodeToString(b) + "-4111111111111111"
 }
 
-// storedBytes returns what the database keeps on disk: SQLite's file and
-// WAL as they are (a fresh write may sit in either), or, after a
-// CHECKPOINT has written every dirty page, the files of every table, index
-// and TOAST relation of PostgreSQL's public schema (read with
-// pg_read_binary_file, which needs the superuser role the test server
-// gives). PostgreSQL's own WAL is out of the application's reach.
-func storedBytes(t *testing.T, db *store.DB) []byte {
-	t.Helper()
-	ctx := context.Background()
-	if db.Dialect == store.SQLite {
-		var seq int
-		var name, path string
-		if err := db.QueryRowContext(ctx, `PRAGMA database_list`).Scan(&seq, &name, &path); err != nil || path == "" {
-			t.Fatalf("database file: %q, %v", path, err)
-		}
-		var all []byte
-		for _, p := range []string{path, path + "-wal"} {
-			b, err := os.ReadFile(p)
-			if err != nil && !os.IsNotExist(err) {
-				t.Fatal(err)
-			}
-			all = append(all, b...)
-		}
-		return all
-	}
-	if _, err := db.ExecContext(ctx, `CHECKPOINT`); err != nil {
-		t.Fatalf("checkpoint (the test role must be a superuser): %v", err)
-	}
-	rows, err := db.QueryContext(ctx, `SELECT pg_relation_filepath(c.oid) FROM pg_class c
-JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE c.relkind IN ('r', 'i', 't') AND n.nspname IN ('public', 'pg_toast') AND pg_relation_filepath(c.oid) IS NOT NULL`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var paths []string
-	for rows.Next() {
-		var p string
-		if err := rows.Scan(&p); err != nil {
-			t.Fatal(err)
-		}
-		paths = append(paths, p)
-	}
-	if err := rows.Close(); err != nil {
-		t.Fatal(err)
-	}
-	var all []byte
-	for _, p := range paths {
-		var b []byte
-		// A relation never written has no file yet.
-		if err := db.QueryRowContext(ctx, `SELECT pg_read_binary_file($1, 0, 104857600, true)`, p).Scan(&b); err != nil {
-			t.Fatalf("reading %s (the test role must be a superuser): %v", p, err)
-		}
-		all = append(all, b...)
-	}
-	return all
-}
 
 // holdSnapshot opens a transaction on db that sees the database as it is
 // now and has a transaction id, as an in-flight request of a replica would,
@@ -152,7 +95,7 @@ func TestRequestIDsAreNotStored(t *testing.T) {
 		if n := h.counts().requests; n != 2 {
 			t.Fatalf("%d request rows, want 2 (the grant and the withdrawal)", n)
 		}
-		raw := storedBytes(t, db)
+		raw := storetest.StoredBytes(t, db)
 		mustHold(t, raw, "grant's record id", first.GetRecord().GetRecordId())
 		mustHold(t, raw, "withdrawal's record id", w.GetRecord().GetRecordId())
 		mustNotHold(t, raw, "grant's request id", grantID)
@@ -204,7 +147,7 @@ func TestMigrationRemovesRawRequestIDs(t *testing.T) {
 VALUES ($1, $2, $3, $4, $5)`, "cus_old", old, "fp", "0193c0de-0000-7000-8000-000000000001", 1); err != nil {
 			t.Fatal(err)
 		}
-		mustHold(t, storedBytes(t, db), "old raw request id", old)
+		mustHold(t, storetest.StoredBytes(t, db), "old raw request id", old)
 
 		endTx := func() {}
 		if db.Dialect == store.Postgres {
@@ -215,7 +158,7 @@ VALUES ($1, $2, $3, $4, $5)`, "cus_old", old, "fp", "0193c0de-0000-7000-8000-000
 		if err != nil {
 			t.Fatal(err)
 		}
-		mustNotHold(t, storedBytes(t, db), "old raw request id", old)
+		mustNotHold(t, storetest.StoredBytes(t, db), "old raw request id", old)
 
 		h := newHarness(t, db)
 		req := &consentv1.GrantConsentRequest{PurposeId: "marketing", Notice: shown(h.notice(t, "marketing"), "en"), RequestId: old}
@@ -223,7 +166,7 @@ VALUES ($1, $2, $3, $4, $5)`, "cus_old", old, "fp", "0193c0de-0000-7000-8000-000
 		if again := h.grant(t, h.customer("cus_old"), req); again.GetRecord().GetRecordId() != first.GetRecord().GetRecordId() {
 			t.Fatalf("a retry after the migration was not answered with the first record: %v", again.GetRecord())
 		}
-		raw := storedBytes(t, db)
+		raw := storetest.StoredBytes(t, db)
 		mustHold(t, raw, "record id", first.GetRecord().GetRecordId())
 		mustNotHold(t, raw, "request id", old)
 	})

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -242,58 +241,5 @@ func (h *harness) count(table string) int {
 	return n
 }
 
-// storedBytes is what the database keeps on disk: SQLite's file and WAL
-// (a fresh write may sit in either), or, after a CHECKPOINT, the files of
-// every table, index and TOAST relation of PostgreSQL's public schema
-// (read with pg_read_binary_file, which needs the test server's superuser).
-func storedBytes(t *testing.T, db *store.DB) []byte {
-	t.Helper()
-	ctx := context.Background()
-	if db.Dialect == store.SQLite {
-		var seq int
-		var name, path string
-		if err := db.QueryRowContext(ctx, `PRAGMA database_list`).Scan(&seq, &name, &path); err != nil || path == "" {
-			t.Fatalf("database file: %q, %v", path, err)
-		}
-		var all []byte
-		for _, p := range []string{path, path + "-wal"} {
-			b, err := os.ReadFile(p)
-			if err != nil && !os.IsNotExist(err) {
-				t.Fatal(err)
-			}
-			all = append(all, b...)
-		}
-		return all
-	}
-	if _, err := db.ExecContext(ctx, `CHECKPOINT`); err != nil {
-		t.Fatalf("checkpoint (the test role must be a superuser): %v", err)
-	}
-	rows, err := db.QueryContext(ctx, `SELECT pg_relation_filepath(c.oid) FROM pg_class c
-JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE c.relkind IN ('r', 'i', 't') AND n.nspname IN ('public', 'pg_toast') AND pg_relation_filepath(c.oid) IS NOT NULL`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var paths []string
-	for rows.Next() {
-		var p string
-		if err := rows.Scan(&p); err != nil {
-			t.Fatal(err)
-		}
-		paths = append(paths, p)
-	}
-	if err := rows.Close(); err != nil {
-		t.Fatal(err)
-	}
-	var all []byte
-	for _, p := range paths {
-		var b []byte
-		if err := db.QueryRowContext(ctx, `SELECT pg_read_binary_file($1, 0, 104857600, true)`, p).Scan(&b); err != nil {
-			t.Fatalf("read %s: %v", p, err)
-		}
-		all = append(all, b...)
-	}
-	return all
-}
 
 func sqliteDB(t testing.TB) *store.DB { return storetest.SQLite(t, migrations.FS) }

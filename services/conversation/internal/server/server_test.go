@@ -15,6 +15,7 @@ import (
 	conversationv1 "github.com/sottohq/sotto/gen/go/sotto/conversation/v1"
 	tokenvaultv1 "github.com/sottohq/sotto/gen/go/sotto/tokenvault/v1"
 	"github.com/sottohq/sotto/pkg/accesstoken"
+	"github.com/sottohq/sotto/pkg/store/storetest"
 	"github.com/sottohq/sotto/services/conversation/internal/reasons"
 )
 
@@ -139,7 +140,7 @@ func TestMessageStoredAsPlaceholdersOnly(t *testing.T) {
 		if len(list.GetMessages()) != 4 || list.GetMessages()[0].GetText() != want {
 			t.Errorf("ListMessages: %v", list.GetMessages())
 		}
-		stored, logs := storedBytes(t, h.db), h.logs.Bytes()
+		stored, logs := storetest.StoredBytes(t, h.db), h.logs.Bytes()
 		for _, v := range c.values() {
 			if bytes.Contains(stored, []byte(v)) {
 				t.Errorf("the database holds %q", v)
@@ -245,7 +246,7 @@ func TestPostIsIdempotentByChannelMessageID(t *testing.T) {
 		if n := len(h.vault.requests()); n != 1 {
 			t.Errorf("%d Tokenize calls, want 1", n)
 		}
-		if bytes.Contains(storedBytes(t, h.db), []byte(wamid)) {
+		if bytes.Contains(storetest.StoredBytes(t, h.db), []byte(wamid)) {
 			t.Error("the database holds the channel message id")
 		}
 		// Another id is another message.
@@ -274,7 +275,7 @@ func TestTokenVaultDownRefusesTheMessage(t *testing.T) {
 		if m, p := h.count("messages"), h.count("placeholders"); m != 0 || p != 0 {
 			t.Errorf("stored %d messages and %d placeholders, want none", m, p)
 		}
-		if bytes.Contains(storedBytes(t, h.db), []byte(c.email)) {
+		if bytes.Contains(storetest.StoredBytes(t, h.db), []byte(c.email)) {
 			t.Error("the database holds the refused message's e-mail")
 		}
 		h.vault.setDown(false)
