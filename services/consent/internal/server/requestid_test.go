@@ -31,7 +31,6 @@ func canaryRequestID(t *testing.T) string {
 	return "QuentinBlake" + hex.EncodeToString(b) + "-4111111111111111"
 }
 
-
 // holdSnapshot opens a transaction on db that sees the database as it is
 // now and has a transaction id, as an in-flight request of a replica would,
 // and returns what ends it. It takes no lock on a table, so migrations do

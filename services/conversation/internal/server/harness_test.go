@@ -241,5 +241,4 @@ func (h *harness) count(table string) int {
 	return n
 }
 
-
 func sqliteDB(t testing.TB) *store.DB { return storetest.SQLite(t, migrations.FS) }
