@@ -12,13 +12,23 @@ import (
 // through the gateway (its REST routes and SSE are the next step, ADR
 // 0014); the messaging channels' ingress will be added by name.
 var Policy = authz.Policy{
-	conversationv1.ConversationService_CreateConversation_FullMethodName: gateway,
-	conversationv1.ConversationService_GetConversation_FullMethodName:    gateway,
-	conversationv1.ConversationService_ListConversations_FullMethodName:  gateway,
-	conversationv1.ConversationService_PostMessage_FullMethodName:        gateway,
-	conversationv1.ConversationService_ListMessages_FullMethodName:       gateway,
-	conversationv1.ConversationService_CloseConversation_FullMethodName:  gateway,
-	conversationv1.ConversationService_WatchConversation_FullMethodName:  gateway,
+	conversationv1.ConversationService_CreateConversation_FullMethodName:    gateway,
+	conversationv1.ConversationService_GetConversation_FullMethodName:       gateway,
+	conversationv1.ConversationService_ListConversations_FullMethodName:     gateway,
+	conversationv1.ConversationService_PostMessage_FullMethodName:           gateway,
+	conversationv1.ConversationService_ListMessages_FullMethodName:          gateway,
+	conversationv1.ConversationService_CloseConversation_FullMethodName:     gateway,
+	conversationv1.ConversationService_WatchConversation_FullMethodName:     gateway,
+	conversationv1.ConversationService_HandOffConversation_FullMethodName:   gateway,
+	conversationv1.ConversationService_AssignConversation_FullMethodName:    gateway,
+	conversationv1.ConversationService_PostAgentReply_FullMethodName:        gateway,
+	conversationv1.ConversationService_RevealValue_FullMethodName:           gateway,
+	conversationv1.ConversationService_CreateChannelLinkCode_FullMethodName: gateway,
+	conversationv1.ConversationService_ListSignals_FullMethodName:           gateway,
+	conversationv1.ConversationService_GetSealingKeys_FullMethodName:        gateway,
+	// The gateway's channel ingress, after it checked a platform webhook's
+	// signature: no person's token is behind it.
+	conversationv1.ConversationService_IngestChannelMessage_FullMethodName: gateway,
 }
 
 var gateway = []string{"gateway"}
@@ -30,6 +40,11 @@ var (
 	supportAgents = enduser.Rule{Require: enduser.User, Kinds: []accesstoken.Kind{accesstoken.KindStaff},
 		Roles: []string{accesstoken.RoleSupportAgent}, AAL: accesstoken.AAL2}
 	readers = enduser.Rule{Require: enduser.User, AnyOf: []enduser.Rule{customers, supportAgents}}
+	// staffReaders: support agents and administrators (signals).
+	staffReaders = enduser.Rule{Require: enduser.User, AnyOf: []enduser.Rule{supportAgents, {Require: enduser.User,
+		Kinds: []accesstoken.Kind{accesstoken.KindStaff}, Roles: []string{accesstoken.RoleAdmin}, AAL: accesstoken.AAL2}}}
+	// nobody: calls no person is behind (the channel ingress, public keys).
+	nobody = enduser.Rule{Require: enduser.None}
 )
 
 // EndUsers is the conversation service's end-user table (pkg/enduser): a
@@ -44,4 +59,14 @@ var EndUsers = enduser.Policy{
 	conversationv1.ConversationService_ListConversations_FullMethodName:  readers,
 	conversationv1.ConversationService_ListMessages_FullMethodName:       readers,
 	conversationv1.ConversationService_WatchConversation_FullMethodName:  readers,
+	// A customer asks for a person; the domain checks it is their own.
+	conversationv1.ConversationService_HandOffConversation_FullMethodName: readers,
+	conversationv1.ConversationService_AssignConversation_FullMethodName:  supportAgents,
+	conversationv1.ConversationService_PostAgentReply_FullMethodName:      supportAgents,
+	// The token vault's policy decides what each reader sees.
+	conversationv1.ConversationService_RevealValue_FullMethodName:           readers,
+	conversationv1.ConversationService_CreateChannelLinkCode_FullMethodName: customers,
+	conversationv1.ConversationService_ListSignals_FullMethodName:           staffReaders,
+	conversationv1.ConversationService_GetSealingKeys_FullMethodName:        nobody,
+	conversationv1.ConversationService_IngestChannelMessage_FullMethodName:  nobody,
 }

@@ -8,6 +8,8 @@ package conversationv1
 
 import (
 	_ "buf.build/gen/go/bufbuild/protovalidate/protocolbuffers/go/buf/validate"
+	_ "github.com/grpc-ecosystem/grpc-gateway/v2/protoc-gen-openapiv2/options"
+	_ "google.golang.org/genproto/googleapis/api/annotations"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
@@ -198,6 +200,309 @@ func (Author) EnumDescriptor() ([]byte, []int) {
 	return file_sotto_conversation_v1_conversation_proto_rawDescGZIP(), []int{2}
 }
 
+// HandOffReason is why a conversation was handed to a support agent.
+type HandOffReason int32
+
+const (
+	// Not handed off.
+	HandOffReason_HAND_OFF_REASON_UNSPECIFIED HandOffReason = 0
+	// The customer asked for a person.
+	HandOffReason_HAND_OFF_REASON_CUSTOMER_REQUEST HandOffReason = 1
+	// The assistant could not help.
+	HandOffReason_HAND_OFF_REASON_ASSISTANT HandOffReason = 2
+	// A suspicious-activity policy.
+	HandOffReason_HAND_OFF_REASON_SUSPICIOUS_ACTIVITY HandOffReason = 3
+)
+
+// Enum value maps for HandOffReason.
+var (
+	HandOffReason_name = map[int32]string{
+		0: "HAND_OFF_REASON_UNSPECIFIED",
+		1: "HAND_OFF_REASON_CUSTOMER_REQUEST",
+		2: "HAND_OFF_REASON_ASSISTANT",
+		3: "HAND_OFF_REASON_SUSPICIOUS_ACTIVITY",
+	}
+	HandOffReason_value = map[string]int32{
+		"HAND_OFF_REASON_UNSPECIFIED":         0,
+		"HAND_OFF_REASON_CUSTOMER_REQUEST":    1,
+		"HAND_OFF_REASON_ASSISTANT":           2,
+		"HAND_OFF_REASON_SUSPICIOUS_ACTIVITY": 3,
+	}
+)
+
+func (x HandOffReason) Enum() *HandOffReason {
+	p := new(HandOffReason)
+	*p = x
+	return p
+}
+
+func (x HandOffReason) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (HandOffReason) Descriptor() protoreflect.EnumDescriptor {
+	return file_sotto_conversation_v1_conversation_proto_enumTypes[3].Descriptor()
+}
+
+func (HandOffReason) Type() protoreflect.EnumType {
+	return &file_sotto_conversation_v1_conversation_proto_enumTypes[3]
+}
+
+func (x HandOffReason) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use HandOffReason.Descriptor instead.
+func (HandOffReason) EnumDescriptor() ([]byte, []int) {
+	return file_sotto_conversation_v1_conversation_proto_rawDescGZIP(), []int{3}
+}
+
+// MessageView is how a message's text reads.
+type MessageView int32
+
+const (
+	// Placeholders (the default).
+	MessageView_MESSAGE_VIEW_UNSPECIFIED MessageView = 0
+	// With typed placeholders ("[EMAIL_1]"), as stored.
+	MessageView_MESSAGE_VIEW_PLACEHOLDERS MessageView = 1
+	// Re-identified for the customer on their own channel: each placeholder
+	// replaced by the value as the token vault's policy lets the customer
+	// see it (masked where it says so). Customers only; audited.
+	MessageView_MESSAGE_VIEW_REIDENTIFIED MessageView = 2
+)
+
+// Enum value maps for MessageView.
+var (
+	MessageView_name = map[int32]string{
+		0: "MESSAGE_VIEW_UNSPECIFIED",
+		1: "MESSAGE_VIEW_PLACEHOLDERS",
+		2: "MESSAGE_VIEW_REIDENTIFIED",
+	}
+	MessageView_value = map[string]int32{
+		"MESSAGE_VIEW_UNSPECIFIED":  0,
+		"MESSAGE_VIEW_PLACEHOLDERS": 1,
+		"MESSAGE_VIEW_REIDENTIFIED": 2,
+	}
+)
+
+func (x MessageView) Enum() *MessageView {
+	p := new(MessageView)
+	*p = x
+	return p
+}
+
+func (x MessageView) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (MessageView) Descriptor() protoreflect.EnumDescriptor {
+	return file_sotto_conversation_v1_conversation_proto_enumTypes[4].Descriptor()
+}
+
+func (MessageView) Type() protoreflect.EnumType {
+	return &file_sotto_conversation_v1_conversation_proto_enumTypes[4]
+}
+
+func (x MessageView) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use MessageView.Descriptor instead.
+func (MessageView) EnumDescriptor() ([]byte, []int) {
+	return file_sotto_conversation_v1_conversation_proto_rawDescGZIP(), []int{4}
+}
+
+// SignalKind is what a suspicious-activity signal saw.
+type SignalKind int32
+
+const (
+	// Not set.
+	SignalKind_SIGNAL_KIND_UNSPECIFIED SignalKind = 0
+	// Messages faster than a person types.
+	SignalKind_SIGNAL_KIND_VELOCITY SignalKind = 1
+	// Many distinct card numbers tried.
+	SignalKind_SIGNAL_KIND_CARD_TESTING SignalKind = 2
+	// Many distinct accounts or e-mail addresses tried.
+	SignalKind_SIGNAL_KIND_ACCOUNT_TAKEOVER SignalKind = 3
+	// Order numbers enumerated.
+	SignalKind_SIGNAL_KIND_ORDER_ENUMERATION SignalKind = 4
+	// Prompt-injection patterns in a message or in tool output.
+	SignalKind_SIGNAL_KIND_PROMPT_INJECTION SignalKind = 5
+)
+
+// Enum value maps for SignalKind.
+var (
+	SignalKind_name = map[int32]string{
+		0: "SIGNAL_KIND_UNSPECIFIED",
+		1: "SIGNAL_KIND_VELOCITY",
+		2: "SIGNAL_KIND_CARD_TESTING",
+		3: "SIGNAL_KIND_ACCOUNT_TAKEOVER",
+		4: "SIGNAL_KIND_ORDER_ENUMERATION",
+		5: "SIGNAL_KIND_PROMPT_INJECTION",
+	}
+	SignalKind_value = map[string]int32{
+		"SIGNAL_KIND_UNSPECIFIED":       0,
+		"SIGNAL_KIND_VELOCITY":          1,
+		"SIGNAL_KIND_CARD_TESTING":      2,
+		"SIGNAL_KIND_ACCOUNT_TAKEOVER":  3,
+		"SIGNAL_KIND_ORDER_ENUMERATION": 4,
+		"SIGNAL_KIND_PROMPT_INJECTION":  5,
+	}
+)
+
+func (x SignalKind) Enum() *SignalKind {
+	p := new(SignalKind)
+	*p = x
+	return p
+}
+
+func (x SignalKind) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (SignalKind) Descriptor() protoreflect.EnumDescriptor {
+	return file_sotto_conversation_v1_conversation_proto_enumTypes[5].Descriptor()
+}
+
+func (SignalKind) Type() protoreflect.EnumType {
+	return &file_sotto_conversation_v1_conversation_proto_enumTypes[5]
+}
+
+func (x SignalKind) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use SignalKind.Descriptor instead.
+func (SignalKind) EnumDescriptor() ([]byte, []int) {
+	return file_sotto_conversation_v1_conversation_proto_rawDescGZIP(), []int{5}
+}
+
+// SignalScope is what a signal counts over.
+type SignalScope int32
+
+const (
+	// Not set.
+	SignalScope_SIGNAL_SCOPE_UNSPECIFIED SignalScope = 0
+	// One conversation.
+	SignalScope_SIGNAL_SCOPE_CONVERSATION SignalScope = 1
+	// One web visitor.
+	SignalScope_SIGNAL_SCOPE_VISITOR SignalScope = 2
+	// One customer account.
+	SignalScope_SIGNAL_SCOPE_ACCOUNT SignalScope = 3
+	// One client address (kept as a keyed digest).
+	SignalScope_SIGNAL_SCOPE_SOURCE_ADDRESS SignalScope = 4
+)
+
+// Enum value maps for SignalScope.
+var (
+	SignalScope_name = map[int32]string{
+		0: "SIGNAL_SCOPE_UNSPECIFIED",
+		1: "SIGNAL_SCOPE_CONVERSATION",
+		2: "SIGNAL_SCOPE_VISITOR",
+		3: "SIGNAL_SCOPE_ACCOUNT",
+		4: "SIGNAL_SCOPE_SOURCE_ADDRESS",
+	}
+	SignalScope_value = map[string]int32{
+		"SIGNAL_SCOPE_UNSPECIFIED":    0,
+		"SIGNAL_SCOPE_CONVERSATION":   1,
+		"SIGNAL_SCOPE_VISITOR":        2,
+		"SIGNAL_SCOPE_ACCOUNT":        3,
+		"SIGNAL_SCOPE_SOURCE_ADDRESS": 4,
+	}
+)
+
+func (x SignalScope) Enum() *SignalScope {
+	p := new(SignalScope)
+	*p = x
+	return p
+}
+
+func (x SignalScope) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (SignalScope) Descriptor() protoreflect.EnumDescriptor {
+	return file_sotto_conversation_v1_conversation_proto_enumTypes[6].Descriptor()
+}
+
+func (SignalScope) Type() protoreflect.EnumType {
+	return &file_sotto_conversation_v1_conversation_proto_enumTypes[6]
+}
+
+func (x SignalScope) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use SignalScope.Descriptor instead.
+func (SignalScope) EnumDescriptor() ([]byte, []int) {
+	return file_sotto_conversation_v1_conversation_proto_rawDescGZIP(), []int{6}
+}
+
+// SignalAction is what the policy did about a signal.
+type SignalAction int32
+
+const (
+	// Not set.
+	SignalAction_SIGNAL_ACTION_UNSPECIFIED SignalAction = 0
+	// Recorded only.
+	SignalAction_SIGNAL_ACTION_RECORD SignalAction = 1
+	// Further messages slowed (RESOURCE_EXHAUSTED with a retry delay).
+	SignalAction_SIGNAL_ACTION_THROTTLE SignalAction = 2
+	// Step-up to aal2 required before the conversation goes on.
+	SignalAction_SIGNAL_ACTION_REQUIRE_STEP_UP SignalAction = 3
+	// The conversation handed to an agent.
+	SignalAction_SIGNAL_ACTION_HAND_OFF SignalAction = 4
+	// The session blocked.
+	SignalAction_SIGNAL_ACTION_BLOCK SignalAction = 5
+)
+
+// Enum value maps for SignalAction.
+var (
+	SignalAction_name = map[int32]string{
+		0: "SIGNAL_ACTION_UNSPECIFIED",
+		1: "SIGNAL_ACTION_RECORD",
+		2: "SIGNAL_ACTION_THROTTLE",
+		3: "SIGNAL_ACTION_REQUIRE_STEP_UP",
+		4: "SIGNAL_ACTION_HAND_OFF",
+		5: "SIGNAL_ACTION_BLOCK",
+	}
+	SignalAction_value = map[string]int32{
+		"SIGNAL_ACTION_UNSPECIFIED":     0,
+		"SIGNAL_ACTION_RECORD":          1,
+		"SIGNAL_ACTION_THROTTLE":        2,
+		"SIGNAL_ACTION_REQUIRE_STEP_UP": 3,
+		"SIGNAL_ACTION_HAND_OFF":        4,
+		"SIGNAL_ACTION_BLOCK":           5,
+	}
+)
+
+func (x SignalAction) Enum() *SignalAction {
+	p := new(SignalAction)
+	*p = x
+	return p
+}
+
+func (x SignalAction) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (SignalAction) Descriptor() protoreflect.EnumDescriptor {
+	return file_sotto_conversation_v1_conversation_proto_enumTypes[7].Descriptor()
+}
+
+func (SignalAction) Type() protoreflect.EnumType {
+	return &file_sotto_conversation_v1_conversation_proto_enumTypes[7]
+}
+
+func (x SignalAction) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use SignalAction.Descriptor instead.
+func (SignalAction) EnumDescriptor() ([]byte, []int) {
+	return file_sotto_conversation_v1_conversation_proto_rawDescGZIP(), []int{7}
+}
+
 // Conversation is one chat between a customer and the shop.
 type Conversation struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -214,7 +519,11 @@ type Conversation struct {
 	// When it was opened.
 	CreateTime *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
 	// When its state or messages last changed.
-	UpdateTime    *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	// The support agent who took it (AssignConversation); empty before.
+	AgentSubject string `protobuf:"bytes,8,opt,name=agent_subject,json=agentSubject,proto3" json:"agent_subject,omitempty"`
+	// Why it waits on an agent, if it does or did.
+	HandOffReason HandOffReason `protobuf:"varint,9,opt,name=hand_off_reason,json=handOffReason,proto3,enum=sotto.conversation.v1.HandOffReason" json:"hand_off_reason,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -298,6 +607,98 @@ func (x *Conversation) GetUpdateTime() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *Conversation) GetAgentSubject() string {
+	if x != nil {
+		return x.AgentSubject
+	}
+	return ""
+}
+
+func (x *Conversation) GetHandOffReason() HandOffReason {
+	if x != nil {
+		return x.HandOffReason
+	}
+	return HandOffReason_HAND_OFF_REASON_UNSPECIFIED
+}
+
+// Sealed is an HPKE (RFC 9180) ciphertext in base mode: the suite the key
+// says (GetSealingKeys), info "sotto/conversation/v1 message" for messages
+// to the service and "sotto/conversation/v1 reply" for replies, and the
+// conversation id as associated data.
+type Sealed struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The recipient key's id (GetSealingKeys; for replies the client's own
+	// key is implied).
+	KeyId string `protobuf:"bytes,1,opt,name=key_id,json=keyId,proto3" json:"key_id,omitempty"`
+	// The encapsulated key.
+	Enc []byte `protobuf:"bytes,2,opt,name=enc,proto3" json:"enc,omitempty"`
+	// The ciphertext.
+	Ciphertext []byte `protobuf:"bytes,3,opt,name=ciphertext,proto3" json:"ciphertext,omitempty"`
+	// The client's HPKE public key (same suite) to which the reply is
+	// sealed; on a message to the service only.
+	ReplyPublicKey []byte `protobuf:"bytes,4,opt,name=reply_public_key,json=replyPublicKey,proto3" json:"reply_public_key,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *Sealed) Reset() {
+	*x = Sealed{}
+	mi := &file_sotto_conversation_v1_conversation_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Sealed) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Sealed) ProtoMessage() {}
+
+func (x *Sealed) ProtoReflect() protoreflect.Message {
+	mi := &file_sotto_conversation_v1_conversation_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Sealed.ProtoReflect.Descriptor instead.
+func (*Sealed) Descriptor() ([]byte, []int) {
+	return file_sotto_conversation_v1_conversation_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *Sealed) GetKeyId() string {
+	if x != nil {
+		return x.KeyId
+	}
+	return ""
+}
+
+func (x *Sealed) GetEnc() []byte {
+	if x != nil {
+		return x.Enc
+	}
+	return nil
+}
+
+func (x *Sealed) GetCiphertext() []byte {
+	if x != nil {
+		return x.Ciphertext
+	}
+	return nil
+}
+
+func (x *Sealed) GetReplyPublicKey() []byte {
+	if x != nil {
+		return x.ReplyPublicKey
+	}
+	return nil
+}
+
 // Message is one message of a conversation.
 type Message struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -313,14 +714,16 @@ type Message struct {
 	// like a placeholder is itself replaced ("[LITERAL_1]").
 	Text string `protobuf:"bytes,4,opt,name=text,proto3" json:"text,omitempty"`
 	// When it was stored.
-	CreateTime    *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	CreateTime *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	// How text reads.
+	View          MessageView `protobuf:"varint,6,opt,name=view,proto3,enum=sotto.conversation.v1.MessageView" json:"view,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Message) Reset() {
 	*x = Message{}
-	mi := &file_sotto_conversation_v1_conversation_proto_msgTypes[1]
+	mi := &file_sotto_conversation_v1_conversation_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -332,7 +735,7 @@ func (x *Message) String() string {
 func (*Message) ProtoMessage() {}
 
 func (x *Message) ProtoReflect() protoreflect.Message {
-	mi := &file_sotto_conversation_v1_conversation_proto_msgTypes[1]
+	mi := &file_sotto_conversation_v1_conversation_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -345,7 +748,7 @@ func (x *Message) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Message.ProtoReflect.Descriptor instead.
 func (*Message) Descriptor() ([]byte, []int) {
-	return file_sotto_conversation_v1_conversation_proto_rawDescGZIP(), []int{1}
+	return file_sotto_conversation_v1_conversation_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *Message) GetMessageId() string {
@@ -383,6 +786,13 @@ func (x *Message) GetCreateTime() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *Message) GetView() MessageView {
+	if x != nil {
+		return x.View
+	}
+	return MessageView_MESSAGE_VIEW_UNSPECIFIED
+}
+
 // CreateConversationRequest opens a conversation.
 type CreateConversationRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -394,7 +804,7 @@ type CreateConversationRequest struct {
 
 func (x *CreateConversationRequest) Reset() {
 	*x = CreateConversationRequest{}
-	mi := &file_sotto_conversation_v1_conversation_proto_msgTypes[2]
+	mi := &file_sotto_conversation_v1_conversation_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -406,7 +816,7 @@ func (x *CreateConversationRequest) String() string {
 func (*CreateConversationRequest) ProtoMessage() {}
 
 func (x *CreateConversationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_sotto_conversation_v1_conversation_proto_msgTypes[2]
+	mi := &file_sotto_conversation_v1_conversation_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -419,7 +829,7 @@ func (x *CreateConversationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateConversationRequest.ProtoReflect.Descriptor instead.
 func (*CreateConversationRequest) Descriptor() ([]byte, []int) {
-	return file_sotto_conversation_v1_conversation_proto_rawDescGZIP(), []int{2}
+	return file_sotto_conversation_v1_conversation_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *CreateConversationRequest) GetChannel() ChatChannel {
@@ -440,7 +850,7 @@ type CreateConversationResponse struct {
 
 func (x *CreateConversationResponse) Reset() {
 	*x = CreateConversationResponse{}
-	mi := &file_sotto_conversation_v1_conversation_proto_msgTypes[3]
+	mi := &file_sotto_conversation_v1_conversation_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -452,7 +862,7 @@ func (x *CreateConversationResponse) String() string {
 func (*CreateConversationResponse) ProtoMessage() {}
 
 func (x *CreateConversationResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_sotto_conversation_v1_conversation_proto_msgTypes[3]
+	mi := &file_sotto_conversation_v1_conversation_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -465,7 +875,7 @@ func (x *CreateConversationResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateConversationResponse.ProtoReflect.Descriptor instead.
 func (*CreateConversationResponse) Descriptor() ([]byte, []int) {
-	return file_sotto_conversation_v1_conversation_proto_rawDescGZIP(), []int{3}
+	return file_sotto_conversation_v1_conversation_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *CreateConversationResponse) GetConversation() *Conversation {
@@ -486,7 +896,7 @@ type GetConversationRequest struct {
 
 func (x *GetConversationRequest) Reset() {
 	*x = GetConversationRequest{}
-	mi := &file_sotto_conversation_v1_conversation_proto_msgTypes[4]
+	mi := &file_sotto_conversation_v1_conversation_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -498,7 +908,7 @@ func (x *GetConversationRequest) String() string {
 func (*GetConversationRequest) ProtoMessage() {}
 
 func (x *GetConversationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_sotto_conversation_v1_conversation_proto_msgTypes[4]
+	mi := &file_sotto_conversation_v1_conversation_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -511,7 +921,7 @@ func (x *GetConversationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetConversationRequest.ProtoReflect.Descriptor instead.
 func (*GetConversationRequest) Descriptor() ([]byte, []int) {
-	return file_sotto_conversation_v1_conversation_proto_rawDescGZIP(), []int{4}
+	return file_sotto_conversation_v1_conversation_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *GetConversationRequest) GetConversationId() string {
@@ -532,7 +942,7 @@ type GetConversationResponse struct {
 
 func (x *GetConversationResponse) Reset() {
 	*x = GetConversationResponse{}
-	mi := &file_sotto_conversation_v1_conversation_proto_msgTypes[5]
+	mi := &file_sotto_conversation_v1_conversation_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -544,7 +954,7 @@ func (x *GetConversationResponse) String() string {
 func (*GetConversationResponse) ProtoMessage() {}
 
 func (x *GetConversationResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_sotto_conversation_v1_conversation_proto_msgTypes[5]
+	mi := &file_sotto_conversation_v1_conversation_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -557,7 +967,7 @@ func (x *GetConversationResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetConversationResponse.ProtoReflect.Descriptor instead.
 func (*GetConversationResponse) Descriptor() ([]byte, []int) {
-	return file_sotto_conversation_v1_conversation_proto_rawDescGZIP(), []int{5}
+	return file_sotto_conversation_v1_conversation_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *GetConversationResponse) GetConversation() *Conversation {
@@ -587,7 +997,7 @@ type ListConversationsRequest struct {
 
 func (x *ListConversationsRequest) Reset() {
 	*x = ListConversationsRequest{}
-	mi := &file_sotto_conversation_v1_conversation_proto_msgTypes[6]
+	mi := &file_sotto_conversation_v1_conversation_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -599,7 +1009,7 @@ func (x *ListConversationsRequest) String() string {
 func (*ListConversationsRequest) ProtoMessage() {}
 
 func (x *ListConversationsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_sotto_conversation_v1_conversation_proto_msgTypes[6]
+	mi := &file_sotto_conversation_v1_conversation_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -612,7 +1022,7 @@ func (x *ListConversationsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListConversationsRequest.ProtoReflect.Descriptor instead.
 func (*ListConversationsRequest) Descriptor() ([]byte, []int) {
-	return file_sotto_conversation_v1_conversation_proto_rawDescGZIP(), []int{6}
+	return file_sotto_conversation_v1_conversation_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *ListConversationsRequest) GetState() State {
@@ -663,7 +1073,7 @@ type ListConversationsResponse struct {
 
 func (x *ListConversationsResponse) Reset() {
 	*x = ListConversationsResponse{}
-	mi := &file_sotto_conversation_v1_conversation_proto_msgTypes[7]
+	mi := &file_sotto_conversation_v1_conversation_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -675,7 +1085,7 @@ func (x *ListConversationsResponse) String() string {
 func (*ListConversationsResponse) ProtoMessage() {}
 
 func (x *ListConversationsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_sotto_conversation_v1_conversation_proto_msgTypes[7]
+	mi := &file_sotto_conversation_v1_conversation_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -688,7 +1098,7 @@ func (x *ListConversationsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListConversationsResponse.ProtoReflect.Descriptor instead.
 func (*ListConversationsResponse) Descriptor() ([]byte, []int) {
-	return file_sotto_conversation_v1_conversation_proto_rawDescGZIP(), []int{7}
+	return file_sotto_conversation_v1_conversation_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *ListConversationsResponse) GetConversations() []*Conversation {
@@ -720,14 +1130,21 @@ type PostMessageRequest struct {
 	ChannelMessageId string `protobuf:"bytes,3,opt,name=channel_message_id,json=channelMessageId,proto3" json:"channel_message_id,omitempty"`
 	// The message's language (BCP 47, e.g. "de" or "fr-BE"), which selects
 	// the detection rules; empty means "en".
-	Language      string `protobuf:"bytes,4,opt,name=language,proto3" json:"language,omitempty"`
+	Language string `protobuf:"bytes,4,opt,name=language,proto3" json:"language,omitempty"`
+	// The text sealed end to end to the service (HPKE) instead of text: the
+	// gateway and any proxy relay only ciphertext. The reply comes back
+	// sealed to sealed.reply_public_key.
+	Sealed *Sealed `protobuf:"bytes,5,opt,name=sealed,proto3" json:"sealed,omitempty"`
+	// How the returned messages read (the reply re-identified for the
+	// customer, or placeholders).
+	View          MessageView `protobuf:"varint,6,opt,name=view,proto3,enum=sotto.conversation.v1.MessageView" json:"view,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *PostMessageRequest) Reset() {
 	*x = PostMessageRequest{}
-	mi := &file_sotto_conversation_v1_conversation_proto_msgTypes[8]
+	mi := &file_sotto_conversation_v1_conversation_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -739,7 +1156,7 @@ func (x *PostMessageRequest) String() string {
 func (*PostMessageRequest) ProtoMessage() {}
 
 func (x *PostMessageRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_sotto_conversation_v1_conversation_proto_msgTypes[8]
+	mi := &file_sotto_conversation_v1_conversation_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -752,7 +1169,7 @@ func (x *PostMessageRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PostMessageRequest.ProtoReflect.Descriptor instead.
 func (*PostMessageRequest) Descriptor() ([]byte, []int) {
-	return file_sotto_conversation_v1_conversation_proto_rawDescGZIP(), []int{8}
+	return file_sotto_conversation_v1_conversation_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *PostMessageRequest) GetConversationId() string {
@@ -783,6 +1200,20 @@ func (x *PostMessageRequest) GetLanguage() string {
 	return ""
 }
 
+func (x *PostMessageRequest) GetSealed() *Sealed {
+	if x != nil {
+		return x.Sealed
+	}
+	return nil
+}
+
+func (x *PostMessageRequest) GetView() MessageView {
+	if x != nil {
+		return x.View
+	}
+	return MessageView_MESSAGE_VIEW_UNSPECIFIED
+}
+
 // PostMessageResponse is the message as stored and the assistant's reply.
 type PostMessageResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -790,14 +1221,17 @@ type PostMessageResponse struct {
 	Message *Message `protobuf:"bytes,1,opt,name=message,proto3" json:"message,omitempty"`
 	// The assistant's reply; absent while the conversation waits on an
 	// agent.
-	Reply         *Message `protobuf:"bytes,2,opt,name=reply,proto3" json:"reply,omitempty"`
+	Reply *Message `protobuf:"bytes,2,opt,name=reply,proto3" json:"reply,omitempty"`
+	// For a sealed message: the reply, as the view says, sealed to the
+	// client's reply key; message and reply then carry no text.
+	SealedReply   *Sealed `protobuf:"bytes,3,opt,name=sealed_reply,json=sealedReply,proto3" json:"sealed_reply,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *PostMessageResponse) Reset() {
 	*x = PostMessageResponse{}
-	mi := &file_sotto_conversation_v1_conversation_proto_msgTypes[9]
+	mi := &file_sotto_conversation_v1_conversation_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -809,7 +1243,7 @@ func (x *PostMessageResponse) String() string {
 func (*PostMessageResponse) ProtoMessage() {}
 
 func (x *PostMessageResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_sotto_conversation_v1_conversation_proto_msgTypes[9]
+	mi := &file_sotto_conversation_v1_conversation_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -822,7 +1256,7 @@ func (x *PostMessageResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PostMessageResponse.ProtoReflect.Descriptor instead.
 func (*PostMessageResponse) Descriptor() ([]byte, []int) {
-	return file_sotto_conversation_v1_conversation_proto_rawDescGZIP(), []int{9}
+	return file_sotto_conversation_v1_conversation_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *PostMessageResponse) GetMessage() *Message {
@@ -839,6 +1273,13 @@ func (x *PostMessageResponse) GetReply() *Message {
 	return nil
 }
 
+func (x *PostMessageResponse) GetSealedReply() *Sealed {
+	if x != nil {
+		return x.SealedReply
+	}
+	return nil
+}
+
 // ListMessagesRequest pages through a conversation's messages.
 type ListMessagesRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -847,14 +1288,16 @@ type ListMessagesRequest struct {
 	// Page size, at most 200 (default 100).
 	PageSize int32 `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
 	// From a previous response's next_page_token.
-	PageToken     string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	PageToken string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	// How the messages read.
+	View          MessageView `protobuf:"varint,4,opt,name=view,proto3,enum=sotto.conversation.v1.MessageView" json:"view,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ListMessagesRequest) Reset() {
 	*x = ListMessagesRequest{}
-	mi := &file_sotto_conversation_v1_conversation_proto_msgTypes[10]
+	mi := &file_sotto_conversation_v1_conversation_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -866,7 +1309,7 @@ func (x *ListMessagesRequest) String() string {
 func (*ListMessagesRequest) ProtoMessage() {}
 
 func (x *ListMessagesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_sotto_conversation_v1_conversation_proto_msgTypes[10]
+	mi := &file_sotto_conversation_v1_conversation_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -879,7 +1322,7 @@ func (x *ListMessagesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListMessagesRequest.ProtoReflect.Descriptor instead.
 func (*ListMessagesRequest) Descriptor() ([]byte, []int) {
-	return file_sotto_conversation_v1_conversation_proto_rawDescGZIP(), []int{10}
+	return file_sotto_conversation_v1_conversation_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ListMessagesRequest) GetConversationId() string {
@@ -903,6 +1346,13 @@ func (x *ListMessagesRequest) GetPageToken() string {
 	return ""
 }
 
+func (x *ListMessagesRequest) GetView() MessageView {
+	if x != nil {
+		return x.View
+	}
+	return MessageView_MESSAGE_VIEW_UNSPECIFIED
+}
+
 // ListMessagesResponse is a page of messages, oldest first.
 type ListMessagesResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -916,7 +1366,7 @@ type ListMessagesResponse struct {
 
 func (x *ListMessagesResponse) Reset() {
 	*x = ListMessagesResponse{}
-	mi := &file_sotto_conversation_v1_conversation_proto_msgTypes[11]
+	mi := &file_sotto_conversation_v1_conversation_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -928,7 +1378,7 @@ func (x *ListMessagesResponse) String() string {
 func (*ListMessagesResponse) ProtoMessage() {}
 
 func (x *ListMessagesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_sotto_conversation_v1_conversation_proto_msgTypes[11]
+	mi := &file_sotto_conversation_v1_conversation_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -941,7 +1391,7 @@ func (x *ListMessagesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListMessagesResponse.ProtoReflect.Descriptor instead.
 func (*ListMessagesResponse) Descriptor() ([]byte, []int) {
-	return file_sotto_conversation_v1_conversation_proto_rawDescGZIP(), []int{11}
+	return file_sotto_conversation_v1_conversation_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *ListMessagesResponse) GetMessages() []*Message {
@@ -969,7 +1419,7 @@ type CloseConversationRequest struct {
 
 func (x *CloseConversationRequest) Reset() {
 	*x = CloseConversationRequest{}
-	mi := &file_sotto_conversation_v1_conversation_proto_msgTypes[12]
+	mi := &file_sotto_conversation_v1_conversation_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -981,7 +1431,7 @@ func (x *CloseConversationRequest) String() string {
 func (*CloseConversationRequest) ProtoMessage() {}
 
 func (x *CloseConversationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_sotto_conversation_v1_conversation_proto_msgTypes[12]
+	mi := &file_sotto_conversation_v1_conversation_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -994,7 +1444,7 @@ func (x *CloseConversationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CloseConversationRequest.ProtoReflect.Descriptor instead.
 func (*CloseConversationRequest) Descriptor() ([]byte, []int) {
-	return file_sotto_conversation_v1_conversation_proto_rawDescGZIP(), []int{12}
+	return file_sotto_conversation_v1_conversation_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *CloseConversationRequest) GetConversationId() string {
@@ -1015,7 +1465,7 @@ type CloseConversationResponse struct {
 
 func (x *CloseConversationResponse) Reset() {
 	*x = CloseConversationResponse{}
-	mi := &file_sotto_conversation_v1_conversation_proto_msgTypes[13]
+	mi := &file_sotto_conversation_v1_conversation_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1027,7 +1477,7 @@ func (x *CloseConversationResponse) String() string {
 func (*CloseConversationResponse) ProtoMessage() {}
 
 func (x *CloseConversationResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_sotto_conversation_v1_conversation_proto_msgTypes[13]
+	mi := &file_sotto_conversation_v1_conversation_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1040,7 +1490,7 @@ func (x *CloseConversationResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CloseConversationResponse.ProtoReflect.Descriptor instead.
 func (*CloseConversationResponse) Descriptor() ([]byte, []int) {
-	return file_sotto_conversation_v1_conversation_proto_rawDescGZIP(), []int{13}
+	return file_sotto_conversation_v1_conversation_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *CloseConversationResponse) GetConversation() *Conversation {
@@ -1057,13 +1507,15 @@ type WatchConversationRequest struct {
 	ConversationId string `protobuf:"bytes,1,opt,name=conversation_id,json=conversationId,proto3" json:"conversation_id,omitempty"`
 	// Send only messages stored after this one; empty sends every message.
 	AfterMessageId string `protobuf:"bytes,2,opt,name=after_message_id,json=afterMessageId,proto3" json:"after_message_id,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// How the messages read.
+	View          MessageView `protobuf:"varint,3,opt,name=view,proto3,enum=sotto.conversation.v1.MessageView" json:"view,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *WatchConversationRequest) Reset() {
 	*x = WatchConversationRequest{}
-	mi := &file_sotto_conversation_v1_conversation_proto_msgTypes[14]
+	mi := &file_sotto_conversation_v1_conversation_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1075,7 +1527,7 @@ func (x *WatchConversationRequest) String() string {
 func (*WatchConversationRequest) ProtoMessage() {}
 
 func (x *WatchConversationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_sotto_conversation_v1_conversation_proto_msgTypes[14]
+	mi := &file_sotto_conversation_v1_conversation_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1088,7 +1540,7 @@ func (x *WatchConversationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchConversationRequest.ProtoReflect.Descriptor instead.
 func (*WatchConversationRequest) Descriptor() ([]byte, []int) {
-	return file_sotto_conversation_v1_conversation_proto_rawDescGZIP(), []int{14}
+	return file_sotto_conversation_v1_conversation_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *WatchConversationRequest) GetConversationId() string {
@@ -1105,6 +1557,13 @@ func (x *WatchConversationRequest) GetAfterMessageId() string {
 	return ""
 }
 
+func (x *WatchConversationRequest) GetView() MessageView {
+	if x != nil {
+		return x.View
+	}
+	return MessageView_MESSAGE_VIEW_UNSPECIFIED
+}
+
 // WatchConversationResponse is one message of the conversation.
 type WatchConversationResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1116,7 +1575,7 @@ type WatchConversationResponse struct {
 
 func (x *WatchConversationResponse) Reset() {
 	*x = WatchConversationResponse{}
-	mi := &file_sotto_conversation_v1_conversation_proto_msgTypes[15]
+	mi := &file_sotto_conversation_v1_conversation_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1128,7 +1587,7 @@ func (x *WatchConversationResponse) String() string {
 func (*WatchConversationResponse) ProtoMessage() {}
 
 func (x *WatchConversationResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_sotto_conversation_v1_conversation_proto_msgTypes[15]
+	mi := &file_sotto_conversation_v1_conversation_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1141,7 +1600,7 @@ func (x *WatchConversationResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchConversationResponse.ProtoReflect.Descriptor instead.
 func (*WatchConversationResponse) Descriptor() ([]byte, []int) {
-	return file_sotto_conversation_v1_conversation_proto_rawDescGZIP(), []int{15}
+	return file_sotto_conversation_v1_conversation_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *WatchConversationResponse) GetMessage() *Message {
@@ -1151,11 +1610,1085 @@ func (x *WatchConversationResponse) GetMessage() *Message {
 	return nil
 }
 
+// HandOffConversationRequest asks for a support agent.
+type HandOffConversationRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The conversation (open).
+	ConversationId string `protobuf:"bytes,1,opt,name=conversation_id,json=conversationId,proto3" json:"conversation_id,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *HandOffConversationRequest) Reset() {
+	*x = HandOffConversationRequest{}
+	mi := &file_sotto_conversation_v1_conversation_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *HandOffConversationRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*HandOffConversationRequest) ProtoMessage() {}
+
+func (x *HandOffConversationRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_sotto_conversation_v1_conversation_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use HandOffConversationRequest.ProtoReflect.Descriptor instead.
+func (*HandOffConversationRequest) Descriptor() ([]byte, []int) {
+	return file_sotto_conversation_v1_conversation_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *HandOffConversationRequest) GetConversationId() string {
+	if x != nil {
+		return x.ConversationId
+	}
+	return ""
+}
+
+// HandOffConversationResponse is the conversation, now waiting on an agent.
+type HandOffConversationResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The conversation.
+	Conversation  *Conversation `protobuf:"bytes,1,opt,name=conversation,proto3" json:"conversation,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *HandOffConversationResponse) Reset() {
+	*x = HandOffConversationResponse{}
+	mi := &file_sotto_conversation_v1_conversation_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *HandOffConversationResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*HandOffConversationResponse) ProtoMessage() {}
+
+func (x *HandOffConversationResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_sotto_conversation_v1_conversation_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use HandOffConversationResponse.ProtoReflect.Descriptor instead.
+func (*HandOffConversationResponse) Descriptor() ([]byte, []int) {
+	return file_sotto_conversation_v1_conversation_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *HandOffConversationResponse) GetConversation() *Conversation {
+	if x != nil {
+		return x.Conversation
+	}
+	return nil
+}
+
+// AssignConversationRequest names the conversation the agent takes.
+type AssignConversationRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The conversation (waiting on an agent).
+	ConversationId string `protobuf:"bytes,1,opt,name=conversation_id,json=conversationId,proto3" json:"conversation_id,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *AssignConversationRequest) Reset() {
+	*x = AssignConversationRequest{}
+	mi := &file_sotto_conversation_v1_conversation_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AssignConversationRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AssignConversationRequest) ProtoMessage() {}
+
+func (x *AssignConversationRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_sotto_conversation_v1_conversation_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AssignConversationRequest.ProtoReflect.Descriptor instead.
+func (*AssignConversationRequest) Descriptor() ([]byte, []int) {
+	return file_sotto_conversation_v1_conversation_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *AssignConversationRequest) GetConversationId() string {
+	if x != nil {
+		return x.ConversationId
+	}
+	return ""
+}
+
+// AssignConversationResponse is the conversation, assigned to the caller.
+type AssignConversationResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The conversation.
+	Conversation  *Conversation `protobuf:"bytes,1,opt,name=conversation,proto3" json:"conversation,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AssignConversationResponse) Reset() {
+	*x = AssignConversationResponse{}
+	mi := &file_sotto_conversation_v1_conversation_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AssignConversationResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AssignConversationResponse) ProtoMessage() {}
+
+func (x *AssignConversationResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_sotto_conversation_v1_conversation_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AssignConversationResponse.ProtoReflect.Descriptor instead.
+func (*AssignConversationResponse) Descriptor() ([]byte, []int) {
+	return file_sotto_conversation_v1_conversation_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *AssignConversationResponse) GetConversation() *Conversation {
+	if x != nil {
+		return x.Conversation
+	}
+	return nil
+}
+
+// PostAgentReplyRequest is an agent's message to the customer.
+type PostAgentReplyRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The conversation (assigned to the caller).
+	ConversationId string `protobuf:"bytes,1,opt,name=conversation_id,json=conversationId,proto3" json:"conversation_id,omitempty"`
+	// The text, at most 4096 bytes of valid UTF-8; tokenised before it is
+	// stored.
+	Text string `protobuf:"bytes,2,opt,name=text,proto3" json:"text,omitempty"`
+	// Its language (BCP 47); empty means "en".
+	Language      string `protobuf:"bytes,3,opt,name=language,proto3" json:"language,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PostAgentReplyRequest) Reset() {
+	*x = PostAgentReplyRequest{}
+	mi := &file_sotto_conversation_v1_conversation_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PostAgentReplyRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PostAgentReplyRequest) ProtoMessage() {}
+
+func (x *PostAgentReplyRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_sotto_conversation_v1_conversation_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PostAgentReplyRequest.ProtoReflect.Descriptor instead.
+func (*PostAgentReplyRequest) Descriptor() ([]byte, []int) {
+	return file_sotto_conversation_v1_conversation_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *PostAgentReplyRequest) GetConversationId() string {
+	if x != nil {
+		return x.ConversationId
+	}
+	return ""
+}
+
+func (x *PostAgentReplyRequest) GetText() string {
+	if x != nil {
+		return x.Text
+	}
+	return ""
+}
+
+func (x *PostAgentReplyRequest) GetLanguage() string {
+	if x != nil {
+		return x.Language
+	}
+	return ""
+}
+
+// PostAgentReplyResponse is the reply as stored.
+type PostAgentReplyResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The agent's message, tokenised.
+	Message       *Message `protobuf:"bytes,1,opt,name=message,proto3" json:"message,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PostAgentReplyResponse) Reset() {
+	*x = PostAgentReplyResponse{}
+	mi := &file_sotto_conversation_v1_conversation_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PostAgentReplyResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PostAgentReplyResponse) ProtoMessage() {}
+
+func (x *PostAgentReplyResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_sotto_conversation_v1_conversation_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PostAgentReplyResponse.ProtoReflect.Descriptor instead.
+func (*PostAgentReplyResponse) Descriptor() ([]byte, []int) {
+	return file_sotto_conversation_v1_conversation_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *PostAgentReplyResponse) GetMessage() *Message {
+	if x != nil {
+		return x.Message
+	}
+	return nil
+}
+
+// RevealValueRequest names one placeholder of a conversation.
+type RevealValueRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The conversation.
+	ConversationId string `protobuf:"bytes,1,opt,name=conversation_id,json=conversationId,proto3" json:"conversation_id,omitempty"`
+	// The placeholder, as it appears in a message ("[EMAIL_1]").
+	Placeholder string `protobuf:"bytes,2,opt,name=placeholder,proto3" json:"placeholder,omitempty"`
+	// Why the value is needed (the token vault's purpose, e.g.
+	// "order_support"); its policy decides per purpose.
+	Purpose       string `protobuf:"bytes,3,opt,name=purpose,proto3" json:"purpose,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RevealValueRequest) Reset() {
+	*x = RevealValueRequest{}
+	mi := &file_sotto_conversation_v1_conversation_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RevealValueRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RevealValueRequest) ProtoMessage() {}
+
+func (x *RevealValueRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_sotto_conversation_v1_conversation_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RevealValueRequest.ProtoReflect.Descriptor instead.
+func (*RevealValueRequest) Descriptor() ([]byte, []int) {
+	return file_sotto_conversation_v1_conversation_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *RevealValueRequest) GetConversationId() string {
+	if x != nil {
+		return x.ConversationId
+	}
+	return ""
+}
+
+func (x *RevealValueRequest) GetPlaceholder() string {
+	if x != nil {
+		return x.Placeholder
+	}
+	return ""
+}
+
+func (x *RevealValueRequest) GetPurpose() string {
+	if x != nil {
+		return x.Purpose
+	}
+	return ""
+}
+
+// RevealValueResponse is the value as the caller may see it.
+type RevealValueResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The value, or its masked form.
+	Value string `protobuf:"bytes,1,opt,name=value,proto3" json:"value,omitempty"`
+	// Whether value is masked.
+	Masked        bool `protobuf:"varint,2,opt,name=masked,proto3" json:"masked,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RevealValueResponse) Reset() {
+	*x = RevealValueResponse{}
+	mi := &file_sotto_conversation_v1_conversation_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RevealValueResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RevealValueResponse) ProtoMessage() {}
+
+func (x *RevealValueResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_sotto_conversation_v1_conversation_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RevealValueResponse.ProtoReflect.Descriptor instead.
+func (*RevealValueResponse) Descriptor() ([]byte, []int) {
+	return file_sotto_conversation_v1_conversation_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *RevealValueResponse) GetValue() string {
+	if x != nil {
+		return x.Value
+	}
+	return ""
+}
+
+func (x *RevealValueResponse) GetMasked() bool {
+	if x != nil {
+		return x.Masked
+	}
+	return false
+}
+
+// CreateChannelLinkCodeRequest names the platform to link.
+type CreateChannelLinkCodeRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// WhatsApp or Messenger.
+	Channel       ChatChannel `protobuf:"varint,1,opt,name=channel,proto3,enum=sotto.conversation.v1.ChatChannel" json:"channel,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateChannelLinkCodeRequest) Reset() {
+	*x = CreateChannelLinkCodeRequest{}
+	mi := &file_sotto_conversation_v1_conversation_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateChannelLinkCodeRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateChannelLinkCodeRequest) ProtoMessage() {}
+
+func (x *CreateChannelLinkCodeRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_sotto_conversation_v1_conversation_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateChannelLinkCodeRequest.ProtoReflect.Descriptor instead.
+func (*CreateChannelLinkCodeRequest) Descriptor() ([]byte, []int) {
+	return file_sotto_conversation_v1_conversation_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *CreateChannelLinkCodeRequest) GetChannel() ChatChannel {
+	if x != nil {
+		return x.Channel
+	}
+	return ChatChannel_CHAT_CHANNEL_UNSPECIFIED
+}
+
+// CreateChannelLinkCodeResponse is the one-time code.
+type CreateChannelLinkCodeResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The code the customer sends from the platform (e.g. "LINK 4KX9-7QPM").
+	Code string `protobuf:"bytes,1,opt,name=code,proto3" json:"code,omitempty"`
+	// When it stops working.
+	ExpireTime    *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=expire_time,json=expireTime,proto3" json:"expire_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateChannelLinkCodeResponse) Reset() {
+	*x = CreateChannelLinkCodeResponse{}
+	mi := &file_sotto_conversation_v1_conversation_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateChannelLinkCodeResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateChannelLinkCodeResponse) ProtoMessage() {}
+
+func (x *CreateChannelLinkCodeResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_sotto_conversation_v1_conversation_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateChannelLinkCodeResponse.ProtoReflect.Descriptor instead.
+func (*CreateChannelLinkCodeResponse) Descriptor() ([]byte, []int) {
+	return file_sotto_conversation_v1_conversation_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *CreateChannelLinkCodeResponse) GetCode() string {
+	if x != nil {
+		return x.Code
+	}
+	return ""
+}
+
+func (x *CreateChannelLinkCodeResponse) GetExpireTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ExpireTime
+	}
+	return nil
+}
+
+// IngestChannelMessageRequest is one inbound platform message.
+type IngestChannelMessageRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The shop whose platform account received it.
+	Tenant string `protobuf:"bytes,1,opt,name=tenant,proto3" json:"tenant,omitempty"`
+	// WhatsApp or Messenger.
+	Channel ChatChannel `protobuf:"varint,2,opt,name=channel,proto3,enum=sotto.conversation.v1.ChatChannel" json:"channel,omitempty"`
+	// The platform's id of the sender (a WhatsApp phone number, a Messenger
+	// page-scoped id): personal data, tokenised before it is stored.
+	ChannelUserId string `protobuf:"bytes,3,opt,name=channel_user_id,json=channelUserId,proto3" json:"channel_user_id,omitempty"`
+	// The platform's id of the message (a wamid, a Messenger mid).
+	ChannelMessageId string `protobuf:"bytes,4,opt,name=channel_message_id,json=channelMessageId,proto3" json:"channel_message_id,omitempty"`
+	// The text.
+	Text string `protobuf:"bytes,5,opt,name=text,proto3" json:"text,omitempty"`
+	// Its language, if the platform says (BCP 47).
+	Language      string `protobuf:"bytes,6,opt,name=language,proto3" json:"language,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *IngestChannelMessageRequest) Reset() {
+	*x = IngestChannelMessageRequest{}
+	mi := &file_sotto_conversation_v1_conversation_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *IngestChannelMessageRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*IngestChannelMessageRequest) ProtoMessage() {}
+
+func (x *IngestChannelMessageRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_sotto_conversation_v1_conversation_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use IngestChannelMessageRequest.ProtoReflect.Descriptor instead.
+func (*IngestChannelMessageRequest) Descriptor() ([]byte, []int) {
+	return file_sotto_conversation_v1_conversation_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *IngestChannelMessageRequest) GetTenant() string {
+	if x != nil {
+		return x.Tenant
+	}
+	return ""
+}
+
+func (x *IngestChannelMessageRequest) GetChannel() ChatChannel {
+	if x != nil {
+		return x.Channel
+	}
+	return ChatChannel_CHAT_CHANNEL_UNSPECIFIED
+}
+
+func (x *IngestChannelMessageRequest) GetChannelUserId() string {
+	if x != nil {
+		return x.ChannelUserId
+	}
+	return ""
+}
+
+func (x *IngestChannelMessageRequest) GetChannelMessageId() string {
+	if x != nil {
+		return x.ChannelMessageId
+	}
+	return ""
+}
+
+func (x *IngestChannelMessageRequest) GetText() string {
+	if x != nil {
+		return x.Text
+	}
+	return ""
+}
+
+func (x *IngestChannelMessageRequest) GetLanguage() string {
+	if x != nil {
+		return x.Language
+	}
+	return ""
+}
+
+// IngestChannelMessageResponse says what became of the message.
+type IngestChannelMessageResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The conversation it joined (opened if the sender had none open).
+	ConversationId string `protobuf:"bytes,1,opt,name=conversation_id,json=conversationId,proto3" json:"conversation_id,omitempty"`
+	// The stored message.
+	MessageId string `protobuf:"bytes,2,opt,name=message_id,json=messageId,proto3" json:"message_id,omitempty"`
+	// Whether the message id was seen before (nothing new was stored).
+	Duplicate     bool `protobuf:"varint,3,opt,name=duplicate,proto3" json:"duplicate,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *IngestChannelMessageResponse) Reset() {
+	*x = IngestChannelMessageResponse{}
+	mi := &file_sotto_conversation_v1_conversation_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *IngestChannelMessageResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*IngestChannelMessageResponse) ProtoMessage() {}
+
+func (x *IngestChannelMessageResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_sotto_conversation_v1_conversation_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use IngestChannelMessageResponse.ProtoReflect.Descriptor instead.
+func (*IngestChannelMessageResponse) Descriptor() ([]byte, []int) {
+	return file_sotto_conversation_v1_conversation_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *IngestChannelMessageResponse) GetConversationId() string {
+	if x != nil {
+		return x.ConversationId
+	}
+	return ""
+}
+
+func (x *IngestChannelMessageResponse) GetMessageId() string {
+	if x != nil {
+		return x.MessageId
+	}
+	return ""
+}
+
+func (x *IngestChannelMessageResponse) GetDuplicate() bool {
+	if x != nil {
+		return x.Duplicate
+	}
+	return false
+}
+
+// Signal is one suspicious-activity finding.
+type Signal struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Unique id ("sig_" and 26 characters).
+	SignalId string `protobuf:"bytes,1,opt,name=signal_id,json=signalId,proto3" json:"signal_id,omitempty"`
+	// The shop.
+	Tenant string `protobuf:"bytes,2,opt,name=tenant,proto3" json:"tenant,omitempty"`
+	// What was seen.
+	Kind SignalKind `protobuf:"varint,3,opt,name=kind,proto3,enum=sotto.conversation.v1.SignalKind" json:"kind,omitempty"`
+	// What it counted over.
+	Scope SignalScope `protobuf:"varint,4,opt,name=scope,proto3,enum=sotto.conversation.v1.SignalScope" json:"scope,omitempty"`
+	// The conversation it was seen in.
+	ConversationId string `protobuf:"bytes,5,opt,name=conversation_id,json=conversationId,proto3" json:"conversation_id,omitempty"`
+	// What the policy did.
+	Action SignalAction `protobuf:"varint,6,opt,name=action,proto3,enum=sotto.conversation.v1.SignalAction" json:"action,omitempty"`
+	// How many events in the window triggered it.
+	Count int32 `protobuf:"varint,7,opt,name=count,proto3" json:"count,omitempty"`
+	// When.
+	CreateTime    *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Signal) Reset() {
+	*x = Signal{}
+	mi := &file_sotto_conversation_v1_conversation_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Signal) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Signal) ProtoMessage() {}
+
+func (x *Signal) ProtoReflect() protoreflect.Message {
+	mi := &file_sotto_conversation_v1_conversation_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Signal.ProtoReflect.Descriptor instead.
+func (*Signal) Descriptor() ([]byte, []int) {
+	return file_sotto_conversation_v1_conversation_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *Signal) GetSignalId() string {
+	if x != nil {
+		return x.SignalId
+	}
+	return ""
+}
+
+func (x *Signal) GetTenant() string {
+	if x != nil {
+		return x.Tenant
+	}
+	return ""
+}
+
+func (x *Signal) GetKind() SignalKind {
+	if x != nil {
+		return x.Kind
+	}
+	return SignalKind_SIGNAL_KIND_UNSPECIFIED
+}
+
+func (x *Signal) GetScope() SignalScope {
+	if x != nil {
+		return x.Scope
+	}
+	return SignalScope_SIGNAL_SCOPE_UNSPECIFIED
+}
+
+func (x *Signal) GetConversationId() string {
+	if x != nil {
+		return x.ConversationId
+	}
+	return ""
+}
+
+func (x *Signal) GetAction() SignalAction {
+	if x != nil {
+		return x.Action
+	}
+	return SignalAction_SIGNAL_ACTION_UNSPECIFIED
+}
+
+func (x *Signal) GetCount() int32 {
+	if x != nil {
+		return x.Count
+	}
+	return 0
+}
+
+func (x *Signal) GetCreateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreateTime
+	}
+	return nil
+}
+
+// ListSignalsRequest pages signals.
+type ListSignalsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Only this conversation's, if set.
+	ConversationId string `protobuf:"bytes,1,opt,name=conversation_id,json=conversationId,proto3" json:"conversation_id,omitempty"`
+	// Page size, at most 100 (default 50).
+	PageSize int32 `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// From a previous response's next_page_token.
+	PageToken     string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListSignalsRequest) Reset() {
+	*x = ListSignalsRequest{}
+	mi := &file_sotto_conversation_v1_conversation_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListSignalsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListSignalsRequest) ProtoMessage() {}
+
+func (x *ListSignalsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_sotto_conversation_v1_conversation_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListSignalsRequest.ProtoReflect.Descriptor instead.
+func (*ListSignalsRequest) Descriptor() ([]byte, []int) {
+	return file_sotto_conversation_v1_conversation_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *ListSignalsRequest) GetConversationId() string {
+	if x != nil {
+		return x.ConversationId
+	}
+	return ""
+}
+
+func (x *ListSignalsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListSignalsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// ListSignalsResponse is a page of signals, newest first.
+type ListSignalsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The signals.
+	Signals []*Signal `protobuf:"bytes,1,rep,name=signals,proto3" json:"signals,omitempty"`
+	// The next page's token; empty at the end.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListSignalsResponse) Reset() {
+	*x = ListSignalsResponse{}
+	mi := &file_sotto_conversation_v1_conversation_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListSignalsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListSignalsResponse) ProtoMessage() {}
+
+func (x *ListSignalsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_sotto_conversation_v1_conversation_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListSignalsResponse.ProtoReflect.Descriptor instead.
+func (*ListSignalsResponse) Descriptor() ([]byte, []int) {
+	return file_sotto_conversation_v1_conversation_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *ListSignalsResponse) GetSignals() []*Signal {
+	if x != nil {
+		return x.Signals
+	}
+	return nil
+}
+
+func (x *ListSignalsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+// GetSealingKeysRequest is empty.
+type GetSealingKeysRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetSealingKeysRequest) Reset() {
+	*x = GetSealingKeysRequest{}
+	mi := &file_sotto_conversation_v1_conversation_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetSealingKeysRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetSealingKeysRequest) ProtoMessage() {}
+
+func (x *GetSealingKeysRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_sotto_conversation_v1_conversation_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetSealingKeysRequest.ProtoReflect.Descriptor instead.
+func (*GetSealingKeysRequest) Descriptor() ([]byte, []int) {
+	return file_sotto_conversation_v1_conversation_proto_rawDescGZIP(), []int{32}
+}
+
+// SealingKey is one HPKE public key of the service.
+type SealingKey struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Its id (Sealed.key_id).
+	KeyId string `protobuf:"bytes,1,opt,name=key_id,json=keyId,proto3" json:"key_id,omitempty"`
+	// The HPKE suite (RFC 9180 identifiers).
+	KemId uint32 `protobuf:"varint,2,opt,name=kem_id,json=kemId,proto3" json:"kem_id,omitempty"`
+	// The key derivation function.
+	KdfId uint32 `protobuf:"varint,3,opt,name=kdf_id,json=kdfId,proto3" json:"kdf_id,omitempty"`
+	// The AEAD.
+	AeadId uint32 `protobuf:"varint,4,opt,name=aead_id,json=aeadId,proto3" json:"aead_id,omitempty"`
+	// The public key, serialised as the KEM says.
+	PublicKey []byte `protobuf:"bytes,5,opt,name=public_key,json=publicKey,proto3" json:"public_key,omitempty"`
+	// After this, messages sealed to it are refused.
+	ExpireTime    *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=expire_time,json=expireTime,proto3" json:"expire_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SealingKey) Reset() {
+	*x = SealingKey{}
+	mi := &file_sotto_conversation_v1_conversation_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SealingKey) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SealingKey) ProtoMessage() {}
+
+func (x *SealingKey) ProtoReflect() protoreflect.Message {
+	mi := &file_sotto_conversation_v1_conversation_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SealingKey.ProtoReflect.Descriptor instead.
+func (*SealingKey) Descriptor() ([]byte, []int) {
+	return file_sotto_conversation_v1_conversation_proto_rawDescGZIP(), []int{33}
+}
+
+func (x *SealingKey) GetKeyId() string {
+	if x != nil {
+		return x.KeyId
+	}
+	return ""
+}
+
+func (x *SealingKey) GetKemId() uint32 {
+	if x != nil {
+		return x.KemId
+	}
+	return 0
+}
+
+func (x *SealingKey) GetKdfId() uint32 {
+	if x != nil {
+		return x.KdfId
+	}
+	return 0
+}
+
+func (x *SealingKey) GetAeadId() uint32 {
+	if x != nil {
+		return x.AeadId
+	}
+	return 0
+}
+
+func (x *SealingKey) GetPublicKey() []byte {
+	if x != nil {
+		return x.PublicKey
+	}
+	return nil
+}
+
+func (x *SealingKey) GetExpireTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ExpireTime
+	}
+	return nil
+}
+
+// GetSealingKeysResponse lists the keys, newest first.
+type GetSealingKeysResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The keys.
+	Keys          []*SealingKey `protobuf:"bytes,1,rep,name=keys,proto3" json:"keys,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetSealingKeysResponse) Reset() {
+	*x = GetSealingKeysResponse{}
+	mi := &file_sotto_conversation_v1_conversation_proto_msgTypes[34]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetSealingKeysResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetSealingKeysResponse) ProtoMessage() {}
+
+func (x *GetSealingKeysResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_sotto_conversation_v1_conversation_proto_msgTypes[34]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetSealingKeysResponse.ProtoReflect.Descriptor instead.
+func (*GetSealingKeysResponse) Descriptor() ([]byte, []int) {
+	return file_sotto_conversation_v1_conversation_proto_rawDescGZIP(), []int{34}
+}
+
+func (x *GetSealingKeysResponse) GetKeys() []*SealingKey {
+	if x != nil {
+		return x.Keys
+	}
+	return nil
+}
+
 var File_sotto_conversation_v1_conversation_proto protoreflect.FileDescriptor
 
 const file_sotto_conversation_v1_conversation_proto_rawDesc = "" +
 	"\n" +
-	"(sotto/conversation/v1/conversation.proto\x12\x15sotto.conversation.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xe6\x02\n" +
+	"(sotto/conversation/v1/conversation.proto\x12\x15sotto.conversation.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a.protoc-gen-openapiv2/options/annotations.proto\"\xd9\x03\n" +
 	"\fConversation\x12'\n" +
 	"\x0fconversation_id\x18\x01 \x01(\tR\x0econversationId\x12\x16\n" +
 	"\x06tenant\x18\x02 \x01(\tR\x06tenant\x12<\n" +
@@ -1165,7 +2698,18 @@ const file_sotto_conversation_v1_conversation_proto_rawDesc = "" +
 	"\vcreate_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"createTime\x12;\n" +
 	"\vupdate_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"updateTime\"\xd9\x01\n" +
+	"updateTime\x12#\n" +
+	"\ragent_subject\x18\b \x01(\tR\fagentSubject\x12L\n" +
+	"\x0fhand_off_reason\x18\t \x01(\x0e2$.sotto.conversation.v1.HandOffReasonR\rhandOffReason\"\xa6\x01\n" +
+	"\x06Sealed\x12\x1e\n" +
+	"\x06key_id\x18\x01 \x01(\tB\a\xbaH\x04r\x02\x18@R\x05keyId\x12\x1c\n" +
+	"\x03enc\x18\x02 \x01(\fB\n" +
+	"\xbaH\az\x05\x10\x01\x18\x80\x10R\x03enc\x12*\n" +
+	"\n" +
+	"ciphertext\x18\x03 \x01(\fB\n" +
+	"\xbaH\az\x05\x10\x01\x18\x80@R\n" +
+	"ciphertext\x122\n" +
+	"\x10reply_public_key\x18\x04 \x01(\fB\b\xbaH\x05z\x03\x18\x80\x10R\x0ereplyPublicKey\"\x91\x02\n" +
 	"\aMessage\x12\x1d\n" +
 	"\n" +
 	"message_id\x18\x01 \x01(\tR\tmessageId\x12'\n" +
@@ -1173,7 +2717,8 @@ const file_sotto_conversation_v1_conversation_proto_rawDesc = "" +
 	"\x06author\x18\x03 \x01(\x0e2\x1d.sotto.conversation.v1.AuthorR\x06author\x12\x12\n" +
 	"\x04text\x18\x04 \x01(\tR\x04text\x12;\n" +
 	"\vcreate_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"createTime\"e\n" +
+	"createTime\x126\n" +
+	"\x04view\x18\x06 \x01(\x0e2\".sotto.conversation.v1.MessageViewR\x04view\"e\n" +
 	"\x19CreateConversationRequest\x12H\n" +
 	"\achannel\x18\x01 \x01(\x0e2\".sotto.conversation.v1.ChatChannelB\n" +
 	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\achannel\"e\n" +
@@ -1192,34 +2737,113 @@ const file_sotto_conversation_v1_conversation_proto_rawDesc = "" +
 	"page_token\x18\x05 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x04R\tpageToken\"\x8e\x01\n" +
 	"\x19ListConversationsResponse\x12I\n" +
 	"\rconversations\x18\x01 \x03(\v2#.sotto.conversation.v1.ConversationR\rconversations\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x8d\x02\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xee\x03\n" +
 	"\x12PostMessageRequest\x12B\n" +
-	"\x0fconversation_id\x18\x01 \x01(\tB\x19\xbaH\x16r\x142\x12^cnv_[0-9a-z]{26}$R\x0econversationId\x12\x1e\n" +
-	"\x04text\x18\x02 \x01(\tB\n" +
-	"\xbaH\ar\x05\x10\x01(\x80 R\x04text\x12O\n" +
+	"\x0fconversation_id\x18\x01 \x01(\tB\x19\xbaH\x16r\x142\x12^cnv_[0-9a-z]{26}$R\x0econversationId\x12\x1c\n" +
+	"\x04text\x18\x02 \x01(\tB\b\xbaH\x05r\x03(\x80 R\x04text\x12O\n" +
 	"\x12channel_message_id\x18\x03 \x01(\tB!\xbaH\x1er\x1c\x18\x80\x022\x17^([\\x21-\\x7e]{1,256})?$R\x10channelMessageId\x12B\n" +
-	"\blanguage\x18\x04 \x01(\tB&\xbaH#r!2\x1f^([a-z]{2}([-_][A-Za-z]{2})?)?$R\blanguage\"\x85\x01\n" +
+	"\blanguage\x18\x04 \x01(\tB&\xbaH#r!2\x1f^([a-z]{2}([-_][A-Za-z]{2})?)?$R\blanguage\x125\n" +
+	"\x06sealed\x18\x05 \x01(\v2\x1d.sotto.conversation.v1.SealedR\x06sealed\x12@\n" +
+	"\x04view\x18\x06 \x01(\x0e2\".sotto.conversation.v1.MessageViewB\b\xbaH\x05\x82\x01\x02\x10\x01R\x04view:h\xbaHe\x1ac\n" +
+	"\x0etext_or_sealed\x12*exactly one of text and sealed is required\x1a%(this.text != '') != has(this.sealed)\"\xc7\x01\n" +
 	"\x13PostMessageResponse\x128\n" +
 	"\amessage\x18\x01 \x01(\v2\x1e.sotto.conversation.v1.MessageR\amessage\x124\n" +
-	"\x05reply\x18\x02 \x01(\v2\x1e.sotto.conversation.v1.MessageR\x05reply\"\xab\x01\n" +
+	"\x05reply\x18\x02 \x01(\v2\x1e.sotto.conversation.v1.MessageR\x05reply\x12@\n" +
+	"\fsealed_reply\x18\x03 \x01(\v2\x1d.sotto.conversation.v1.SealedR\vsealedReply\"\xed\x01\n" +
 	"\x13ListMessagesRequest\x12B\n" +
 	"\x0fconversation_id\x18\x01 \x01(\tB\x19\xbaH\x16r\x142\x12^cnv_[0-9a-z]{26}$R\x0econversationId\x12'\n" +
 	"\tpage_size\x18\x02 \x01(\x05B\n" +
 	"\xbaH\a\x1a\x05\x18\xc8\x01(\x00R\bpageSize\x12'\n" +
 	"\n" +
-	"page_token\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x04R\tpageToken\"z\n" +
+	"page_token\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x04R\tpageToken\x12@\n" +
+	"\x04view\x18\x04 \x01(\x0e2\".sotto.conversation.v1.MessageViewB\b\xbaH\x05\x82\x01\x02\x10\x01R\x04view\"z\n" +
 	"\x14ListMessagesResponse\x12:\n" +
 	"\bmessages\x18\x01 \x03(\v2\x1e.sotto.conversation.v1.MessageR\bmessages\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"^\n" +
 	"\x18CloseConversationRequest\x12B\n" +
 	"\x0fconversation_id\x18\x01 \x01(\tB\x19\xbaH\x16r\x142\x12^cnv_[0-9a-z]{26}$R\x0econversationId\"d\n" +
 	"\x19CloseConversationResponse\x12G\n" +
-	"\fconversation\x18\x01 \x01(\v2#.sotto.conversation.v1.ConversationR\fconversation\"\xa6\x01\n" +
+	"\fconversation\x18\x01 \x01(\v2#.sotto.conversation.v1.ConversationR\fconversation\"\xe8\x01\n" +
 	"\x18WatchConversationRequest\x12B\n" +
 	"\x0fconversation_id\x18\x01 \x01(\tB\x19\xbaH\x16r\x142\x12^cnv_[0-9a-z]{26}$R\x0econversationId\x12F\n" +
-	"\x10after_message_id\x18\x02 \x01(\tB\x1c\xbaH\x19r\x172\x15^(msg_[0-9a-z]{26})?$R\x0eafterMessageId\"U\n" +
+	"\x10after_message_id\x18\x02 \x01(\tB\x1c\xbaH\x19r\x172\x15^(msg_[0-9a-z]{26})?$R\x0eafterMessageId\x12@\n" +
+	"\x04view\x18\x03 \x01(\x0e2\".sotto.conversation.v1.MessageViewB\b\xbaH\x05\x82\x01\x02\x10\x01R\x04view\"U\n" +
 	"\x19WatchConversationResponse\x128\n" +
-	"\amessage\x18\x01 \x01(\v2\x1e.sotto.conversation.v1.MessageR\amessage*\x8e\x01\n" +
+	"\amessage\x18\x01 \x01(\v2\x1e.sotto.conversation.v1.MessageR\amessage\"`\n" +
+	"\x1aHandOffConversationRequest\x12B\n" +
+	"\x0fconversation_id\x18\x01 \x01(\tB\x19\xbaH\x16r\x142\x12^cnv_[0-9a-z]{26}$R\x0econversationId\"f\n" +
+	"\x1bHandOffConversationResponse\x12G\n" +
+	"\fconversation\x18\x01 \x01(\v2#.sotto.conversation.v1.ConversationR\fconversation\"_\n" +
+	"\x19AssignConversationRequest\x12B\n" +
+	"\x0fconversation_id\x18\x01 \x01(\tB\x19\xbaH\x16r\x142\x12^cnv_[0-9a-z]{26}$R\x0econversationId\"e\n" +
+	"\x1aAssignConversationResponse\x12G\n" +
+	"\fconversation\x18\x01 \x01(\v2#.sotto.conversation.v1.ConversationR\fconversation\"\xbf\x01\n" +
+	"\x15PostAgentReplyRequest\x12B\n" +
+	"\x0fconversation_id\x18\x01 \x01(\tB\x19\xbaH\x16r\x142\x12^cnv_[0-9a-z]{26}$R\x0econversationId\x12\x1e\n" +
+	"\x04text\x18\x02 \x01(\tB\n" +
+	"\xbaH\ar\x05\x10\x01(\x80 R\x04text\x12B\n" +
+	"\blanguage\x18\x03 \x01(\tB&\xbaH#r!2\x1f^([a-z]{2}([-_][A-Za-z]{2})?)?$R\blanguage\"R\n" +
+	"\x16PostAgentReplyResponse\x128\n" +
+	"\amessage\x18\x01 \x01(\v2\x1e.sotto.conversation.v1.MessageR\amessage\"\xd9\x01\n" +
+	"\x12RevealValueRequest\x12B\n" +
+	"\x0fconversation_id\x18\x01 \x01(\tB\x19\xbaH\x16r\x142\x12^cnv_[0-9a-z]{26}$R\x0econversationId\x12F\n" +
+	"\vplaceholder\x18\x02 \x01(\tB$\xbaH!r\x1f2\x1d^\\[[A-Z_]{2,16}_[0-9]{1,5}\\]$R\vplaceholder\x127\n" +
+	"\apurpose\x18\x03 \x01(\tB\x1d\xbaH\x1ar\x182\x16^[a-z][a-z0-9_]{1,63}$R\apurpose\"C\n" +
+	"\x13RevealValueResponse\x12\x14\n" +
+	"\x05value\x18\x01 \x01(\tR\x05value\x12\x16\n" +
+	"\x06masked\x18\x02 \x01(\bR\x06masked\"h\n" +
+	"\x1cCreateChannelLinkCodeRequest\x12H\n" +
+	"\achannel\x18\x01 \x01(\x0e2\".sotto.conversation.v1.ChatChannelB\n" +
+	"\xbaH\a\x82\x01\x04\x18\x02\x18\x03R\achannel\"p\n" +
+	"\x1dCreateChannelLinkCodeResponse\x12\x12\n" +
+	"\x04code\x18\x01 \x01(\tR\x04code\x12;\n" +
+	"\vexpire_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"expireTime\"\x94\x03\n" +
+	"\x1bIngestChannelMessageRequest\x129\n" +
+	"\x06tenant\x18\x01 \x01(\tB!\xbaH\x1er\x1c2\x1a^[a-z0-9][a-z0-9_-]{0,62}$R\x06tenant\x12H\n" +
+	"\achannel\x18\x02 \x01(\x0e2\".sotto.conversation.v1.ChatChannelB\n" +
+	"\xbaH\a\x82\x01\x04\x18\x02\x18\x03R\achannel\x12B\n" +
+	"\x0fchannel_user_id\x18\x03 \x01(\tB\x1a\xbaH\x17r\x15\x10\x01\x18\x80\x012\x0e^[\\x21-\\x7e]+$R\rchannelUserId\x12H\n" +
+	"\x12channel_message_id\x18\x04 \x01(\tB\x1a\xbaH\x17r\x15\x10\x01\x18\x80\x022\x0e^[\\x21-\\x7e]+$R\x10channelMessageId\x12\x1e\n" +
+	"\x04text\x18\x05 \x01(\tB\n" +
+	"\xbaH\ar\x05\x10\x01(\x80 R\x04text\x12B\n" +
+	"\blanguage\x18\x06 \x01(\tB&\xbaH#r!2\x1f^([a-z]{2}([-_][A-Za-z]{2})?)?$R\blanguage\"\x84\x01\n" +
+	"\x1cIngestChannelMessageResponse\x12'\n" +
+	"\x0fconversation_id\x18\x01 \x01(\tR\x0econversationId\x12\x1d\n" +
+	"\n" +
+	"message_id\x18\x02 \x01(\tR\tmessageId\x12\x1c\n" +
+	"\tduplicate\x18\x03 \x01(\bR\tduplicate\"\xe7\x02\n" +
+	"\x06Signal\x12\x1b\n" +
+	"\tsignal_id\x18\x01 \x01(\tR\bsignalId\x12\x16\n" +
+	"\x06tenant\x18\x02 \x01(\tR\x06tenant\x125\n" +
+	"\x04kind\x18\x03 \x01(\x0e2!.sotto.conversation.v1.SignalKindR\x04kind\x128\n" +
+	"\x05scope\x18\x04 \x01(\x0e2\".sotto.conversation.v1.SignalScopeR\x05scope\x12'\n" +
+	"\x0fconversation_id\x18\x05 \x01(\tR\x0econversationId\x12;\n" +
+	"\x06action\x18\x06 \x01(\x0e2#.sotto.conversation.v1.SignalActionR\x06action\x12\x14\n" +
+	"\x05count\x18\a \x01(\x05R\x05count\x12;\n" +
+	"\vcreate_time\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"createTime\"\xac\x01\n" +
+	"\x12ListSignalsRequest\x12E\n" +
+	"\x0fconversation_id\x18\x01 \x01(\tB\x1c\xbaH\x19r\x172\x15^(cnv_[0-9a-z]{26})?$R\x0econversationId\x12&\n" +
+	"\tpage_size\x18\x02 \x01(\x05B\t\xbaH\x06\x1a\x04\x18d(\x00R\bpageSize\x12'\n" +
+	"\n" +
+	"page_token\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x04R\tpageToken\"v\n" +
+	"\x13ListSignalsResponse\x127\n" +
+	"\asignals\x18\x01 \x03(\v2\x1d.sotto.conversation.v1.SignalR\asignals\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x17\n" +
+	"\x15GetSealingKeysRequest\"\xc6\x01\n" +
+	"\n" +
+	"SealingKey\x12\x15\n" +
+	"\x06key_id\x18\x01 \x01(\tR\x05keyId\x12\x15\n" +
+	"\x06kem_id\x18\x02 \x01(\rR\x05kemId\x12\x15\n" +
+	"\x06kdf_id\x18\x03 \x01(\rR\x05kdfId\x12\x17\n" +
+	"\aaead_id\x18\x04 \x01(\rR\x06aeadId\x12\x1d\n" +
+	"\n" +
+	"public_key\x18\x05 \x01(\fR\tpublicKey\x12;\n" +
+	"\vexpire_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"expireTime\"O\n" +
+	"\x16GetSealingKeysResponse\x125\n" +
+	"\x04keys\x18\x01 \x03(\v2!.sotto.conversation.v1.SealingKeyR\x04keys*\x8e\x01\n" +
 	"\vChatChannel\x12\x1c\n" +
 	"\x18CHAT_CHANNEL_UNSPECIFIED\x10\x00\x12\x14\n" +
 	"\x10CHAT_CHANNEL_WEB\x10\x01\x12\x19\n" +
@@ -1236,15 +2860,56 @@ const file_sotto_conversation_v1_conversation_proto_rawDesc = "" +
 	"\x12AUTHOR_UNSPECIFIED\x10\x00\x12\x13\n" +
 	"\x0fAUTHOR_CUSTOMER\x10\x01\x12\x14\n" +
 	"\x10AUTHOR_ASSISTANT\x10\x02\x12\x10\n" +
-	"\fAUTHOR_AGENT\x10\x032\xbb\x06\n" +
-	"\x13ConversationService\x12y\n" +
-	"\x12CreateConversation\x120.sotto.conversation.v1.CreateConversationRequest\x1a1.sotto.conversation.v1.CreateConversationResponse\x12p\n" +
-	"\x0fGetConversation\x12-.sotto.conversation.v1.GetConversationRequest\x1a..sotto.conversation.v1.GetConversationResponse\x12v\n" +
-	"\x11ListConversations\x12/.sotto.conversation.v1.ListConversationsRequest\x1a0.sotto.conversation.v1.ListConversationsResponse\x12d\n" +
-	"\vPostMessage\x12).sotto.conversation.v1.PostMessageRequest\x1a*.sotto.conversation.v1.PostMessageResponse\x12g\n" +
-	"\fListMessages\x12*.sotto.conversation.v1.ListMessagesRequest\x1a+.sotto.conversation.v1.ListMessagesResponse\x12v\n" +
-	"\x11CloseConversation\x12/.sotto.conversation.v1.CloseConversationRequest\x1a0.sotto.conversation.v1.CloseConversationResponse\x12x\n" +
-	"\x11WatchConversation\x12/.sotto.conversation.v1.WatchConversationRequest\x1a0.sotto.conversation.v1.WatchConversationResponse0\x01BFZDgithub.com/sottohq/sotto/gen/go/sotto/conversation/v1;conversationv1b\x06proto3"
+	"\fAUTHOR_AGENT\x10\x03*\x9e\x01\n" +
+	"\rHandOffReason\x12\x1f\n" +
+	"\x1bHAND_OFF_REASON_UNSPECIFIED\x10\x00\x12$\n" +
+	" HAND_OFF_REASON_CUSTOMER_REQUEST\x10\x01\x12\x1d\n" +
+	"\x19HAND_OFF_REASON_ASSISTANT\x10\x02\x12'\n" +
+	"#HAND_OFF_REASON_SUSPICIOUS_ACTIVITY\x10\x03*i\n" +
+	"\vMessageView\x12\x1c\n" +
+	"\x18MESSAGE_VIEW_UNSPECIFIED\x10\x00\x12\x1d\n" +
+	"\x19MESSAGE_VIEW_PLACEHOLDERS\x10\x01\x12\x1d\n" +
+	"\x19MESSAGE_VIEW_REIDENTIFIED\x10\x02*\xc8\x01\n" +
+	"\n" +
+	"SignalKind\x12\x1b\n" +
+	"\x17SIGNAL_KIND_UNSPECIFIED\x10\x00\x12\x18\n" +
+	"\x14SIGNAL_KIND_VELOCITY\x10\x01\x12\x1c\n" +
+	"\x18SIGNAL_KIND_CARD_TESTING\x10\x02\x12 \n" +
+	"\x1cSIGNAL_KIND_ACCOUNT_TAKEOVER\x10\x03\x12!\n" +
+	"\x1dSIGNAL_KIND_ORDER_ENUMERATION\x10\x04\x12 \n" +
+	"\x1cSIGNAL_KIND_PROMPT_INJECTION\x10\x05*\x9f\x01\n" +
+	"\vSignalScope\x12\x1c\n" +
+	"\x18SIGNAL_SCOPE_UNSPECIFIED\x10\x00\x12\x1d\n" +
+	"\x19SIGNAL_SCOPE_CONVERSATION\x10\x01\x12\x18\n" +
+	"\x14SIGNAL_SCOPE_VISITOR\x10\x02\x12\x18\n" +
+	"\x14SIGNAL_SCOPE_ACCOUNT\x10\x03\x12\x1f\n" +
+	"\x1bSIGNAL_SCOPE_SOURCE_ADDRESS\x10\x04*\xbb\x01\n" +
+	"\fSignalAction\x12\x1d\n" +
+	"\x19SIGNAL_ACTION_UNSPECIFIED\x10\x00\x12\x18\n" +
+	"\x14SIGNAL_ACTION_RECORD\x10\x01\x12\x1a\n" +
+	"\x16SIGNAL_ACTION_THROTTLE\x10\x02\x12!\n" +
+	"\x1dSIGNAL_ACTION_REQUIRE_STEP_UP\x10\x03\x12\x1a\n" +
+	"\x16SIGNAL_ACTION_HAND_OFF\x10\x04\x12\x17\n" +
+	"\x13SIGNAL_ACTION_BLOCK\x10\x052\xcf\x12\n" +
+	"\x13ConversationService\x12\x97\x01\n" +
+	"\x12CreateConversation\x120.sotto.conversation.v1.CreateConversationRequest\x1a1.sotto.conversation.v1.CreateConversationResponse\"\x1c\x82\xd3\xe4\x93\x02\x16:\x01*\"\x11/v1/conversations\x12\x9d\x01\n" +
+	"\x0fGetConversation\x12-.sotto.conversation.v1.GetConversationRequest\x1a..sotto.conversation.v1.GetConversationResponse\"+\x82\xd3\xe4\x93\x02%\x12#/v1/conversations/{conversation_id}\x12\x91\x01\n" +
+	"\x11ListConversations\x12/.sotto.conversation.v1.ListConversationsRequest\x1a0.sotto.conversation.v1.ListConversationsResponse\"\x19\x82\xd3\xe4\x93\x02\x13\x12\x11/v1/conversations\x12\x9d\x01\n" +
+	"\vPostMessage\x12).sotto.conversation.v1.PostMessageRequest\x1a*.sotto.conversation.v1.PostMessageResponse\"7\x82\xd3\xe4\x93\x021:\x01*\",/v1/conversations/{conversation_id}/messages\x12\x9d\x01\n" +
+	"\fListMessages\x12*.sotto.conversation.v1.ListMessagesRequest\x1a+.sotto.conversation.v1.ListMessagesResponse\"4\x82\xd3\xe4\x93\x02.\x12,/v1/conversations/{conversation_id}/messages\x12\xac\x01\n" +
+	"\x11CloseConversation\x12/.sotto.conversation.v1.CloseConversationRequest\x1a0.sotto.conversation.v1.CloseConversationResponse\"4\x82\xd3\xe4\x93\x02.:\x01*\")/v1/conversations/{conversation_id}:close\x12x\n" +
+	"\x11WatchConversation\x12/.sotto.conversation.v1.WatchConversationRequest\x1a0.sotto.conversation.v1.WatchConversationResponse0\x01\x12\xb4\x01\n" +
+	"\x13HandOffConversation\x121.sotto.conversation.v1.HandOffConversationRequest\x1a2.sotto.conversation.v1.HandOffConversationResponse\"6\x82\xd3\xe4\x93\x020:\x01*\"+/v1/conversations/{conversation_id}:handOff\x12\xb0\x01\n" +
+	"\x12AssignConversation\x120.sotto.conversation.v1.AssignConversationRequest\x1a1.sotto.conversation.v1.AssignConversationResponse\"5\x82\xd3\xe4\x93\x02/:\x01*\"*/v1/conversations/{conversation_id}:assign\x12\xaa\x01\n" +
+	"\x0ePostAgentReply\x12,.sotto.conversation.v1.PostAgentReplyRequest\x1a-.sotto.conversation.v1.PostAgentReplyResponse\";\x82\xd3\xe4\x93\x025:\x01*\"0/v1/conversations/{conversation_id}/agentReplies\x12\xa0\x01\n" +
+	"\vRevealValue\x12).sotto.conversation.v1.RevealValueRequest\x1a*.sotto.conversation.v1.RevealValueResponse\":\x82\xd3\xe4\x93\x024:\x01*\"//v1/conversations/{conversation_id}:revealValue\x12\xa5\x01\n" +
+	"\x15CreateChannelLinkCode\x123.sotto.conversation.v1.CreateChannelLinkCodeRequest\x1a4.sotto.conversation.v1.CreateChannelLinkCodeResponse\"!\x82\xd3\xe4\x93\x02\x1b:\x01*\"\x16/v1/channel-link-codes\x12\x7f\n" +
+	"\x14IngestChannelMessage\x122.sotto.conversation.v1.IngestChannelMessageRequest\x1a3.sotto.conversation.v1.IngestChannelMessageResponse\x12\x86\x01\n" +
+	"\vListSignals\x12).sotto.conversation.v1.ListSignalsRequest\x1a*.sotto.conversation.v1.ListSignalsResponse\" \x82\xd3\xe4\x93\x02\x1a\x12\x18/v1/conversation-signals\x12\x94\x01\n" +
+	"\x0eGetSealingKeys\x12,.sotto.conversation.v1.GetSealingKeysRequest\x1a-.sotto.conversation.v1.GetSealingKeysResponse\"%\x82\xd3\xe4\x93\x02\x1f\x12\x1d/v1/conversation-sealing-keysB\xc3\x01\x92AzRx\n" +
+	"\adefault\x12m\n" +
+	"JAn error: the HTTP status says which; the body is the same on every route.\x12\x1f\n" +
+	"\x1d\x1a\x1b.sotto.api.v1.ErrorResponseZDgithub.com/sottohq/sotto/gen/go/sotto/conversation/v1;conversationv1b\x06proto3"
 
 var (
 	file_sotto_conversation_v1_conversation_proto_rawDescOnce sync.Once
@@ -1258,67 +2923,127 @@ func file_sotto_conversation_v1_conversation_proto_rawDescGZIP() []byte {
 	return file_sotto_conversation_v1_conversation_proto_rawDescData
 }
 
-var file_sotto_conversation_v1_conversation_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_sotto_conversation_v1_conversation_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
+var file_sotto_conversation_v1_conversation_proto_enumTypes = make([]protoimpl.EnumInfo, 8)
+var file_sotto_conversation_v1_conversation_proto_msgTypes = make([]protoimpl.MessageInfo, 35)
 var file_sotto_conversation_v1_conversation_proto_goTypes = []any{
-	(ChatChannel)(0),                   // 0: sotto.conversation.v1.ChatChannel
-	(State)(0),                         // 1: sotto.conversation.v1.State
-	(Author)(0),                        // 2: sotto.conversation.v1.Author
-	(*Conversation)(nil),               // 3: sotto.conversation.v1.Conversation
-	(*Message)(nil),                    // 4: sotto.conversation.v1.Message
-	(*CreateConversationRequest)(nil),  // 5: sotto.conversation.v1.CreateConversationRequest
-	(*CreateConversationResponse)(nil), // 6: sotto.conversation.v1.CreateConversationResponse
-	(*GetConversationRequest)(nil),     // 7: sotto.conversation.v1.GetConversationRequest
-	(*GetConversationResponse)(nil),    // 8: sotto.conversation.v1.GetConversationResponse
-	(*ListConversationsRequest)(nil),   // 9: sotto.conversation.v1.ListConversationsRequest
-	(*ListConversationsResponse)(nil),  // 10: sotto.conversation.v1.ListConversationsResponse
-	(*PostMessageRequest)(nil),         // 11: sotto.conversation.v1.PostMessageRequest
-	(*PostMessageResponse)(nil),        // 12: sotto.conversation.v1.PostMessageResponse
-	(*ListMessagesRequest)(nil),        // 13: sotto.conversation.v1.ListMessagesRequest
-	(*ListMessagesResponse)(nil),       // 14: sotto.conversation.v1.ListMessagesResponse
-	(*CloseConversationRequest)(nil),   // 15: sotto.conversation.v1.CloseConversationRequest
-	(*CloseConversationResponse)(nil),  // 16: sotto.conversation.v1.CloseConversationResponse
-	(*WatchConversationRequest)(nil),   // 17: sotto.conversation.v1.WatchConversationRequest
-	(*WatchConversationResponse)(nil),  // 18: sotto.conversation.v1.WatchConversationResponse
-	(*timestamppb.Timestamp)(nil),      // 19: google.protobuf.Timestamp
+	(ChatChannel)(0),                      // 0: sotto.conversation.v1.ChatChannel
+	(State)(0),                            // 1: sotto.conversation.v1.State
+	(Author)(0),                           // 2: sotto.conversation.v1.Author
+	(HandOffReason)(0),                    // 3: sotto.conversation.v1.HandOffReason
+	(MessageView)(0),                      // 4: sotto.conversation.v1.MessageView
+	(SignalKind)(0),                       // 5: sotto.conversation.v1.SignalKind
+	(SignalScope)(0),                      // 6: sotto.conversation.v1.SignalScope
+	(SignalAction)(0),                     // 7: sotto.conversation.v1.SignalAction
+	(*Conversation)(nil),                  // 8: sotto.conversation.v1.Conversation
+	(*Sealed)(nil),                        // 9: sotto.conversation.v1.Sealed
+	(*Message)(nil),                       // 10: sotto.conversation.v1.Message
+	(*CreateConversationRequest)(nil),     // 11: sotto.conversation.v1.CreateConversationRequest
+	(*CreateConversationResponse)(nil),    // 12: sotto.conversation.v1.CreateConversationResponse
+	(*GetConversationRequest)(nil),        // 13: sotto.conversation.v1.GetConversationRequest
+	(*GetConversationResponse)(nil),       // 14: sotto.conversation.v1.GetConversationResponse
+	(*ListConversationsRequest)(nil),      // 15: sotto.conversation.v1.ListConversationsRequest
+	(*ListConversationsResponse)(nil),     // 16: sotto.conversation.v1.ListConversationsResponse
+	(*PostMessageRequest)(nil),            // 17: sotto.conversation.v1.PostMessageRequest
+	(*PostMessageResponse)(nil),           // 18: sotto.conversation.v1.PostMessageResponse
+	(*ListMessagesRequest)(nil),           // 19: sotto.conversation.v1.ListMessagesRequest
+	(*ListMessagesResponse)(nil),          // 20: sotto.conversation.v1.ListMessagesResponse
+	(*CloseConversationRequest)(nil),      // 21: sotto.conversation.v1.CloseConversationRequest
+	(*CloseConversationResponse)(nil),     // 22: sotto.conversation.v1.CloseConversationResponse
+	(*WatchConversationRequest)(nil),      // 23: sotto.conversation.v1.WatchConversationRequest
+	(*WatchConversationResponse)(nil),     // 24: sotto.conversation.v1.WatchConversationResponse
+	(*HandOffConversationRequest)(nil),    // 25: sotto.conversation.v1.HandOffConversationRequest
+	(*HandOffConversationResponse)(nil),   // 26: sotto.conversation.v1.HandOffConversationResponse
+	(*AssignConversationRequest)(nil),     // 27: sotto.conversation.v1.AssignConversationRequest
+	(*AssignConversationResponse)(nil),    // 28: sotto.conversation.v1.AssignConversationResponse
+	(*PostAgentReplyRequest)(nil),         // 29: sotto.conversation.v1.PostAgentReplyRequest
+	(*PostAgentReplyResponse)(nil),        // 30: sotto.conversation.v1.PostAgentReplyResponse
+	(*RevealValueRequest)(nil),            // 31: sotto.conversation.v1.RevealValueRequest
+	(*RevealValueResponse)(nil),           // 32: sotto.conversation.v1.RevealValueResponse
+	(*CreateChannelLinkCodeRequest)(nil),  // 33: sotto.conversation.v1.CreateChannelLinkCodeRequest
+	(*CreateChannelLinkCodeResponse)(nil), // 34: sotto.conversation.v1.CreateChannelLinkCodeResponse
+	(*IngestChannelMessageRequest)(nil),   // 35: sotto.conversation.v1.IngestChannelMessageRequest
+	(*IngestChannelMessageResponse)(nil),  // 36: sotto.conversation.v1.IngestChannelMessageResponse
+	(*Signal)(nil),                        // 37: sotto.conversation.v1.Signal
+	(*ListSignalsRequest)(nil),            // 38: sotto.conversation.v1.ListSignalsRequest
+	(*ListSignalsResponse)(nil),           // 39: sotto.conversation.v1.ListSignalsResponse
+	(*GetSealingKeysRequest)(nil),         // 40: sotto.conversation.v1.GetSealingKeysRequest
+	(*SealingKey)(nil),                    // 41: sotto.conversation.v1.SealingKey
+	(*GetSealingKeysResponse)(nil),        // 42: sotto.conversation.v1.GetSealingKeysResponse
+	(*timestamppb.Timestamp)(nil),         // 43: google.protobuf.Timestamp
 }
 var file_sotto_conversation_v1_conversation_proto_depIdxs = []int32{
 	0,  // 0: sotto.conversation.v1.Conversation.channel:type_name -> sotto.conversation.v1.ChatChannel
 	1,  // 1: sotto.conversation.v1.Conversation.state:type_name -> sotto.conversation.v1.State
-	19, // 2: sotto.conversation.v1.Conversation.create_time:type_name -> google.protobuf.Timestamp
-	19, // 3: sotto.conversation.v1.Conversation.update_time:type_name -> google.protobuf.Timestamp
-	2,  // 4: sotto.conversation.v1.Message.author:type_name -> sotto.conversation.v1.Author
-	19, // 5: sotto.conversation.v1.Message.create_time:type_name -> google.protobuf.Timestamp
-	0,  // 6: sotto.conversation.v1.CreateConversationRequest.channel:type_name -> sotto.conversation.v1.ChatChannel
-	3,  // 7: sotto.conversation.v1.CreateConversationResponse.conversation:type_name -> sotto.conversation.v1.Conversation
-	3,  // 8: sotto.conversation.v1.GetConversationResponse.conversation:type_name -> sotto.conversation.v1.Conversation
-	1,  // 9: sotto.conversation.v1.ListConversationsRequest.state:type_name -> sotto.conversation.v1.State
-	0,  // 10: sotto.conversation.v1.ListConversationsRequest.channel:type_name -> sotto.conversation.v1.ChatChannel
-	3,  // 11: sotto.conversation.v1.ListConversationsResponse.conversations:type_name -> sotto.conversation.v1.Conversation
-	4,  // 12: sotto.conversation.v1.PostMessageResponse.message:type_name -> sotto.conversation.v1.Message
-	4,  // 13: sotto.conversation.v1.PostMessageResponse.reply:type_name -> sotto.conversation.v1.Message
-	4,  // 14: sotto.conversation.v1.ListMessagesResponse.messages:type_name -> sotto.conversation.v1.Message
-	3,  // 15: sotto.conversation.v1.CloseConversationResponse.conversation:type_name -> sotto.conversation.v1.Conversation
-	4,  // 16: sotto.conversation.v1.WatchConversationResponse.message:type_name -> sotto.conversation.v1.Message
-	5,  // 17: sotto.conversation.v1.ConversationService.CreateConversation:input_type -> sotto.conversation.v1.CreateConversationRequest
-	7,  // 18: sotto.conversation.v1.ConversationService.GetConversation:input_type -> sotto.conversation.v1.GetConversationRequest
-	9,  // 19: sotto.conversation.v1.ConversationService.ListConversations:input_type -> sotto.conversation.v1.ListConversationsRequest
-	11, // 20: sotto.conversation.v1.ConversationService.PostMessage:input_type -> sotto.conversation.v1.PostMessageRequest
-	13, // 21: sotto.conversation.v1.ConversationService.ListMessages:input_type -> sotto.conversation.v1.ListMessagesRequest
-	15, // 22: sotto.conversation.v1.ConversationService.CloseConversation:input_type -> sotto.conversation.v1.CloseConversationRequest
-	17, // 23: sotto.conversation.v1.ConversationService.WatchConversation:input_type -> sotto.conversation.v1.WatchConversationRequest
-	6,  // 24: sotto.conversation.v1.ConversationService.CreateConversation:output_type -> sotto.conversation.v1.CreateConversationResponse
-	8,  // 25: sotto.conversation.v1.ConversationService.GetConversation:output_type -> sotto.conversation.v1.GetConversationResponse
-	10, // 26: sotto.conversation.v1.ConversationService.ListConversations:output_type -> sotto.conversation.v1.ListConversationsResponse
-	12, // 27: sotto.conversation.v1.ConversationService.PostMessage:output_type -> sotto.conversation.v1.PostMessageResponse
-	14, // 28: sotto.conversation.v1.ConversationService.ListMessages:output_type -> sotto.conversation.v1.ListMessagesResponse
-	16, // 29: sotto.conversation.v1.ConversationService.CloseConversation:output_type -> sotto.conversation.v1.CloseConversationResponse
-	18, // 30: sotto.conversation.v1.ConversationService.WatchConversation:output_type -> sotto.conversation.v1.WatchConversationResponse
-	24, // [24:31] is the sub-list for method output_type
-	17, // [17:24] is the sub-list for method input_type
-	17, // [17:17] is the sub-list for extension type_name
-	17, // [17:17] is the sub-list for extension extendee
-	0,  // [0:17] is the sub-list for field type_name
+	43, // 2: sotto.conversation.v1.Conversation.create_time:type_name -> google.protobuf.Timestamp
+	43, // 3: sotto.conversation.v1.Conversation.update_time:type_name -> google.protobuf.Timestamp
+	3,  // 4: sotto.conversation.v1.Conversation.hand_off_reason:type_name -> sotto.conversation.v1.HandOffReason
+	2,  // 5: sotto.conversation.v1.Message.author:type_name -> sotto.conversation.v1.Author
+	43, // 6: sotto.conversation.v1.Message.create_time:type_name -> google.protobuf.Timestamp
+	4,  // 7: sotto.conversation.v1.Message.view:type_name -> sotto.conversation.v1.MessageView
+	0,  // 8: sotto.conversation.v1.CreateConversationRequest.channel:type_name -> sotto.conversation.v1.ChatChannel
+	8,  // 9: sotto.conversation.v1.CreateConversationResponse.conversation:type_name -> sotto.conversation.v1.Conversation
+	8,  // 10: sotto.conversation.v1.GetConversationResponse.conversation:type_name -> sotto.conversation.v1.Conversation
+	1,  // 11: sotto.conversation.v1.ListConversationsRequest.state:type_name -> sotto.conversation.v1.State
+	0,  // 12: sotto.conversation.v1.ListConversationsRequest.channel:type_name -> sotto.conversation.v1.ChatChannel
+	8,  // 13: sotto.conversation.v1.ListConversationsResponse.conversations:type_name -> sotto.conversation.v1.Conversation
+	9,  // 14: sotto.conversation.v1.PostMessageRequest.sealed:type_name -> sotto.conversation.v1.Sealed
+	4,  // 15: sotto.conversation.v1.PostMessageRequest.view:type_name -> sotto.conversation.v1.MessageView
+	10, // 16: sotto.conversation.v1.PostMessageResponse.message:type_name -> sotto.conversation.v1.Message
+	10, // 17: sotto.conversation.v1.PostMessageResponse.reply:type_name -> sotto.conversation.v1.Message
+	9,  // 18: sotto.conversation.v1.PostMessageResponse.sealed_reply:type_name -> sotto.conversation.v1.Sealed
+	4,  // 19: sotto.conversation.v1.ListMessagesRequest.view:type_name -> sotto.conversation.v1.MessageView
+	10, // 20: sotto.conversation.v1.ListMessagesResponse.messages:type_name -> sotto.conversation.v1.Message
+	8,  // 21: sotto.conversation.v1.CloseConversationResponse.conversation:type_name -> sotto.conversation.v1.Conversation
+	4,  // 22: sotto.conversation.v1.WatchConversationRequest.view:type_name -> sotto.conversation.v1.MessageView
+	10, // 23: sotto.conversation.v1.WatchConversationResponse.message:type_name -> sotto.conversation.v1.Message
+	8,  // 24: sotto.conversation.v1.HandOffConversationResponse.conversation:type_name -> sotto.conversation.v1.Conversation
+	8,  // 25: sotto.conversation.v1.AssignConversationResponse.conversation:type_name -> sotto.conversation.v1.Conversation
+	10, // 26: sotto.conversation.v1.PostAgentReplyResponse.message:type_name -> sotto.conversation.v1.Message
+	0,  // 27: sotto.conversation.v1.CreateChannelLinkCodeRequest.channel:type_name -> sotto.conversation.v1.ChatChannel
+	43, // 28: sotto.conversation.v1.CreateChannelLinkCodeResponse.expire_time:type_name -> google.protobuf.Timestamp
+	0,  // 29: sotto.conversation.v1.IngestChannelMessageRequest.channel:type_name -> sotto.conversation.v1.ChatChannel
+	5,  // 30: sotto.conversation.v1.Signal.kind:type_name -> sotto.conversation.v1.SignalKind
+	6,  // 31: sotto.conversation.v1.Signal.scope:type_name -> sotto.conversation.v1.SignalScope
+	7,  // 32: sotto.conversation.v1.Signal.action:type_name -> sotto.conversation.v1.SignalAction
+	43, // 33: sotto.conversation.v1.Signal.create_time:type_name -> google.protobuf.Timestamp
+	37, // 34: sotto.conversation.v1.ListSignalsResponse.signals:type_name -> sotto.conversation.v1.Signal
+	43, // 35: sotto.conversation.v1.SealingKey.expire_time:type_name -> google.protobuf.Timestamp
+	41, // 36: sotto.conversation.v1.GetSealingKeysResponse.keys:type_name -> sotto.conversation.v1.SealingKey
+	11, // 37: sotto.conversation.v1.ConversationService.CreateConversation:input_type -> sotto.conversation.v1.CreateConversationRequest
+	13, // 38: sotto.conversation.v1.ConversationService.GetConversation:input_type -> sotto.conversation.v1.GetConversationRequest
+	15, // 39: sotto.conversation.v1.ConversationService.ListConversations:input_type -> sotto.conversation.v1.ListConversationsRequest
+	17, // 40: sotto.conversation.v1.ConversationService.PostMessage:input_type -> sotto.conversation.v1.PostMessageRequest
+	19, // 41: sotto.conversation.v1.ConversationService.ListMessages:input_type -> sotto.conversation.v1.ListMessagesRequest
+	21, // 42: sotto.conversation.v1.ConversationService.CloseConversation:input_type -> sotto.conversation.v1.CloseConversationRequest
+	23, // 43: sotto.conversation.v1.ConversationService.WatchConversation:input_type -> sotto.conversation.v1.WatchConversationRequest
+	25, // 44: sotto.conversation.v1.ConversationService.HandOffConversation:input_type -> sotto.conversation.v1.HandOffConversationRequest
+	27, // 45: sotto.conversation.v1.ConversationService.AssignConversation:input_type -> sotto.conversation.v1.AssignConversationRequest
+	29, // 46: sotto.conversation.v1.ConversationService.PostAgentReply:input_type -> sotto.conversation.v1.PostAgentReplyRequest
+	31, // 47: sotto.conversation.v1.ConversationService.RevealValue:input_type -> sotto.conversation.v1.RevealValueRequest
+	33, // 48: sotto.conversation.v1.ConversationService.CreateChannelLinkCode:input_type -> sotto.conversation.v1.CreateChannelLinkCodeRequest
+	35, // 49: sotto.conversation.v1.ConversationService.IngestChannelMessage:input_type -> sotto.conversation.v1.IngestChannelMessageRequest
+	38, // 50: sotto.conversation.v1.ConversationService.ListSignals:input_type -> sotto.conversation.v1.ListSignalsRequest
+	40, // 51: sotto.conversation.v1.ConversationService.GetSealingKeys:input_type -> sotto.conversation.v1.GetSealingKeysRequest
+	12, // 52: sotto.conversation.v1.ConversationService.CreateConversation:output_type -> sotto.conversation.v1.CreateConversationResponse
+	14, // 53: sotto.conversation.v1.ConversationService.GetConversation:output_type -> sotto.conversation.v1.GetConversationResponse
+	16, // 54: sotto.conversation.v1.ConversationService.ListConversations:output_type -> sotto.conversation.v1.ListConversationsResponse
+	18, // 55: sotto.conversation.v1.ConversationService.PostMessage:output_type -> sotto.conversation.v1.PostMessageResponse
+	20, // 56: sotto.conversation.v1.ConversationService.ListMessages:output_type -> sotto.conversation.v1.ListMessagesResponse
+	22, // 57: sotto.conversation.v1.ConversationService.CloseConversation:output_type -> sotto.conversation.v1.CloseConversationResponse
+	24, // 58: sotto.conversation.v1.ConversationService.WatchConversation:output_type -> sotto.conversation.v1.WatchConversationResponse
+	26, // 59: sotto.conversation.v1.ConversationService.HandOffConversation:output_type -> sotto.conversation.v1.HandOffConversationResponse
+	28, // 60: sotto.conversation.v1.ConversationService.AssignConversation:output_type -> sotto.conversation.v1.AssignConversationResponse
+	30, // 61: sotto.conversation.v1.ConversationService.PostAgentReply:output_type -> sotto.conversation.v1.PostAgentReplyResponse
+	32, // 62: sotto.conversation.v1.ConversationService.RevealValue:output_type -> sotto.conversation.v1.RevealValueResponse
+	34, // 63: sotto.conversation.v1.ConversationService.CreateChannelLinkCode:output_type -> sotto.conversation.v1.CreateChannelLinkCodeResponse
+	36, // 64: sotto.conversation.v1.ConversationService.IngestChannelMessage:output_type -> sotto.conversation.v1.IngestChannelMessageResponse
+	39, // 65: sotto.conversation.v1.ConversationService.ListSignals:output_type -> sotto.conversation.v1.ListSignalsResponse
+	42, // 66: sotto.conversation.v1.ConversationService.GetSealingKeys:output_type -> sotto.conversation.v1.GetSealingKeysResponse
+	52, // [52:67] is the sub-list for method output_type
+	37, // [37:52] is the sub-list for method input_type
+	37, // [37:37] is the sub-list for extension type_name
+	37, // [37:37] is the sub-list for extension extendee
+	0,  // [0:37] is the sub-list for field type_name
 }
 
 func init() { file_sotto_conversation_v1_conversation_proto_init() }
@@ -1331,8 +3056,8 @@ func file_sotto_conversation_v1_conversation_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_sotto_conversation_v1_conversation_proto_rawDesc), len(file_sotto_conversation_v1_conversation_proto_rawDesc)),
-			NumEnums:      3,
-			NumMessages:   16,
+			NumEnums:      8,
+			NumMessages:   35,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

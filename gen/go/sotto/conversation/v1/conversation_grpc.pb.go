@@ -19,13 +19,21 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	ConversationService_CreateConversation_FullMethodName = "/sotto.conversation.v1.ConversationService/CreateConversation"
-	ConversationService_GetConversation_FullMethodName    = "/sotto.conversation.v1.ConversationService/GetConversation"
-	ConversationService_ListConversations_FullMethodName  = "/sotto.conversation.v1.ConversationService/ListConversations"
-	ConversationService_PostMessage_FullMethodName        = "/sotto.conversation.v1.ConversationService/PostMessage"
-	ConversationService_ListMessages_FullMethodName       = "/sotto.conversation.v1.ConversationService/ListMessages"
-	ConversationService_CloseConversation_FullMethodName  = "/sotto.conversation.v1.ConversationService/CloseConversation"
-	ConversationService_WatchConversation_FullMethodName  = "/sotto.conversation.v1.ConversationService/WatchConversation"
+	ConversationService_CreateConversation_FullMethodName    = "/sotto.conversation.v1.ConversationService/CreateConversation"
+	ConversationService_GetConversation_FullMethodName       = "/sotto.conversation.v1.ConversationService/GetConversation"
+	ConversationService_ListConversations_FullMethodName     = "/sotto.conversation.v1.ConversationService/ListConversations"
+	ConversationService_PostMessage_FullMethodName           = "/sotto.conversation.v1.ConversationService/PostMessage"
+	ConversationService_ListMessages_FullMethodName          = "/sotto.conversation.v1.ConversationService/ListMessages"
+	ConversationService_CloseConversation_FullMethodName     = "/sotto.conversation.v1.ConversationService/CloseConversation"
+	ConversationService_WatchConversation_FullMethodName     = "/sotto.conversation.v1.ConversationService/WatchConversation"
+	ConversationService_HandOffConversation_FullMethodName   = "/sotto.conversation.v1.ConversationService/HandOffConversation"
+	ConversationService_AssignConversation_FullMethodName    = "/sotto.conversation.v1.ConversationService/AssignConversation"
+	ConversationService_PostAgentReply_FullMethodName        = "/sotto.conversation.v1.ConversationService/PostAgentReply"
+	ConversationService_RevealValue_FullMethodName           = "/sotto.conversation.v1.ConversationService/RevealValue"
+	ConversationService_CreateChannelLinkCode_FullMethodName = "/sotto.conversation.v1.ConversationService/CreateChannelLinkCode"
+	ConversationService_IngestChannelMessage_FullMethodName  = "/sotto.conversation.v1.ConversationService/IngestChannelMessage"
+	ConversationService_ListSignals_FullMethodName           = "/sotto.conversation.v1.ConversationService/ListSignals"
+	ConversationService_GetSealingKeys_FullMethodName        = "/sotto.conversation.v1.ConversationService/GetSealingKeys"
 )
 
 // ConversationServiceClient is the client API for ConversationService service.
@@ -68,7 +76,46 @@ type ConversationServiceClient interface {
 	// after_message_id (all when empty), then each new one as it is stored.
 	// The stream ends when the conversation is closed and every message has
 	// been sent.
+	// The gateway serves it to browsers as Server-Sent Events at
+	// GET /v1/conversations/{conversation_id}/events.
 	WatchConversation(ctx context.Context, in *WatchConversationRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchConversationResponse], error)
+	// HandOffConversation asks for a support agent: the conversation waits on
+	// an agent and the assistant stops answering. The customer asks for it;
+	// the service does it itself on a suspicious-activity policy or when the
+	// assistant cannot help. Handing off a conversation that already waits is
+	// not an error.
+	HandOffConversation(ctx context.Context, in *HandOffConversationRequest, opts ...grpc.CallOption) (*HandOffConversationResponse, error)
+	// AssignConversation: a support agent takes a conversation that waits on
+	// an agent; from then on only that agent replies (PostAgentReply).
+	AssignConversation(ctx context.Context, in *AssignConversationRequest, opts ...grpc.CallOption) (*AssignConversationResponse, error)
+	// PostAgentReply adds the assigned agent's message. It is tokenised as a
+	// customer's is: an agent who types personal data stores placeholders.
+	PostAgentReply(ctx context.Context, in *PostAgentReplyRequest, opts ...grpc.CallOption) (*PostAgentReplyResponse, error)
+	// RevealValue returns one placeholder's value as the token vault's policy
+	// lets the caller see it: the customer their own (masked where the policy
+	// says, in full after step-up), a support agent masked by default and in
+	// full only where a rule allows it for the stated purpose. Every reveal,
+	// allowed or refused, is audited by the token vault.
+	RevealValue(ctx context.Context, in *RevealValueRequest, opts ...grpc.CallOption) (*RevealValueResponse, error)
+	// CreateChannelLinkCode gives a logged-in customer a one-time code that
+	// links a messaging-platform user (WhatsApp, Messenger) to their account
+	// when that user sends it in a message. Until then the platform user is
+	// a stranger, whatever they claim in the chat.
+	CreateChannelLinkCode(ctx context.Context, in *CreateChannelLinkCodeRequest, opts ...grpc.CallOption) (*CreateChannelLinkCodeResponse, error)
+	// IngestChannelMessage takes a message from a messaging platform's
+	// webhook, after the gateway checked its signature on the raw body. The
+	// platform's user id is kept only tokenised (and as a keyed digest for
+	// lookup); the reply goes out through the platform's send API. Idempotent
+	// by channel_message_id. The gateway's channel ingress only; no REST
+	// route.
+	IngestChannelMessage(ctx context.Context, in *IngestChannelMessageRequest, opts ...grpc.CallOption) (*IngestChannelMessageResponse, error)
+	// ListSignals pages through suspicious-activity signals, newest first,
+	// for support agents and administrators.
+	ListSignals(ctx context.Context, in *ListSignalsRequest, opts ...grpc.CallOption) (*ListSignalsResponse, error)
+	// GetSealingKeys returns the conversation service's HPKE (RFC 9180)
+	// public keys, to which clients may seal messages end to end. During a
+	// rotation it holds the new and the previous key. Public.
+	GetSealingKeys(ctx context.Context, in *GetSealingKeysRequest, opts ...grpc.CallOption) (*GetSealingKeysResponse, error)
 }
 
 type conversationServiceClient struct {
@@ -158,6 +205,86 @@ func (c *conversationServiceClient) WatchConversation(ctx context.Context, in *W
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type ConversationService_WatchConversationClient = grpc.ServerStreamingClient[WatchConversationResponse]
 
+func (c *conversationServiceClient) HandOffConversation(ctx context.Context, in *HandOffConversationRequest, opts ...grpc.CallOption) (*HandOffConversationResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(HandOffConversationResponse)
+	err := c.cc.Invoke(ctx, ConversationService_HandOffConversation_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *conversationServiceClient) AssignConversation(ctx context.Context, in *AssignConversationRequest, opts ...grpc.CallOption) (*AssignConversationResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(AssignConversationResponse)
+	err := c.cc.Invoke(ctx, ConversationService_AssignConversation_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *conversationServiceClient) PostAgentReply(ctx context.Context, in *PostAgentReplyRequest, opts ...grpc.CallOption) (*PostAgentReplyResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(PostAgentReplyResponse)
+	err := c.cc.Invoke(ctx, ConversationService_PostAgentReply_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *conversationServiceClient) RevealValue(ctx context.Context, in *RevealValueRequest, opts ...grpc.CallOption) (*RevealValueResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RevealValueResponse)
+	err := c.cc.Invoke(ctx, ConversationService_RevealValue_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *conversationServiceClient) CreateChannelLinkCode(ctx context.Context, in *CreateChannelLinkCodeRequest, opts ...grpc.CallOption) (*CreateChannelLinkCodeResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CreateChannelLinkCodeResponse)
+	err := c.cc.Invoke(ctx, ConversationService_CreateChannelLinkCode_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *conversationServiceClient) IngestChannelMessage(ctx context.Context, in *IngestChannelMessageRequest, opts ...grpc.CallOption) (*IngestChannelMessageResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(IngestChannelMessageResponse)
+	err := c.cc.Invoke(ctx, ConversationService_IngestChannelMessage_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *conversationServiceClient) ListSignals(ctx context.Context, in *ListSignalsRequest, opts ...grpc.CallOption) (*ListSignalsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListSignalsResponse)
+	err := c.cc.Invoke(ctx, ConversationService_ListSignals_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *conversationServiceClient) GetSealingKeys(ctx context.Context, in *GetSealingKeysRequest, opts ...grpc.CallOption) (*GetSealingKeysResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetSealingKeysResponse)
+	err := c.cc.Invoke(ctx, ConversationService_GetSealingKeys_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ConversationServiceServer is the server API for ConversationService service.
 // All implementations must embed UnimplementedConversationServiceServer
 // for forward compatibility.
@@ -198,7 +325,46 @@ type ConversationServiceServer interface {
 	// after_message_id (all when empty), then each new one as it is stored.
 	// The stream ends when the conversation is closed and every message has
 	// been sent.
+	// The gateway serves it to browsers as Server-Sent Events at
+	// GET /v1/conversations/{conversation_id}/events.
 	WatchConversation(*WatchConversationRequest, grpc.ServerStreamingServer[WatchConversationResponse]) error
+	// HandOffConversation asks for a support agent: the conversation waits on
+	// an agent and the assistant stops answering. The customer asks for it;
+	// the service does it itself on a suspicious-activity policy or when the
+	// assistant cannot help. Handing off a conversation that already waits is
+	// not an error.
+	HandOffConversation(context.Context, *HandOffConversationRequest) (*HandOffConversationResponse, error)
+	// AssignConversation: a support agent takes a conversation that waits on
+	// an agent; from then on only that agent replies (PostAgentReply).
+	AssignConversation(context.Context, *AssignConversationRequest) (*AssignConversationResponse, error)
+	// PostAgentReply adds the assigned agent's message. It is tokenised as a
+	// customer's is: an agent who types personal data stores placeholders.
+	PostAgentReply(context.Context, *PostAgentReplyRequest) (*PostAgentReplyResponse, error)
+	// RevealValue returns one placeholder's value as the token vault's policy
+	// lets the caller see it: the customer their own (masked where the policy
+	// says, in full after step-up), a support agent masked by default and in
+	// full only where a rule allows it for the stated purpose. Every reveal,
+	// allowed or refused, is audited by the token vault.
+	RevealValue(context.Context, *RevealValueRequest) (*RevealValueResponse, error)
+	// CreateChannelLinkCode gives a logged-in customer a one-time code that
+	// links a messaging-platform user (WhatsApp, Messenger) to their account
+	// when that user sends it in a message. Until then the platform user is
+	// a stranger, whatever they claim in the chat.
+	CreateChannelLinkCode(context.Context, *CreateChannelLinkCodeRequest) (*CreateChannelLinkCodeResponse, error)
+	// IngestChannelMessage takes a message from a messaging platform's
+	// webhook, after the gateway checked its signature on the raw body. The
+	// platform's user id is kept only tokenised (and as a keyed digest for
+	// lookup); the reply goes out through the platform's send API. Idempotent
+	// by channel_message_id. The gateway's channel ingress only; no REST
+	// route.
+	IngestChannelMessage(context.Context, *IngestChannelMessageRequest) (*IngestChannelMessageResponse, error)
+	// ListSignals pages through suspicious-activity signals, newest first,
+	// for support agents and administrators.
+	ListSignals(context.Context, *ListSignalsRequest) (*ListSignalsResponse, error)
+	// GetSealingKeys returns the conversation service's HPKE (RFC 9180)
+	// public keys, to which clients may seal messages end to end. During a
+	// rotation it holds the new and the previous key. Public.
+	GetSealingKeys(context.Context, *GetSealingKeysRequest) (*GetSealingKeysResponse, error)
 	mustEmbedUnimplementedConversationServiceServer()
 }
 
@@ -229,6 +395,30 @@ func (UnimplementedConversationServiceServer) CloseConversation(context.Context,
 }
 func (UnimplementedConversationServiceServer) WatchConversation(*WatchConversationRequest, grpc.ServerStreamingServer[WatchConversationResponse]) error {
 	return status.Error(codes.Unimplemented, "method WatchConversation not implemented")
+}
+func (UnimplementedConversationServiceServer) HandOffConversation(context.Context, *HandOffConversationRequest) (*HandOffConversationResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method HandOffConversation not implemented")
+}
+func (UnimplementedConversationServiceServer) AssignConversation(context.Context, *AssignConversationRequest) (*AssignConversationResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method AssignConversation not implemented")
+}
+func (UnimplementedConversationServiceServer) PostAgentReply(context.Context, *PostAgentReplyRequest) (*PostAgentReplyResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method PostAgentReply not implemented")
+}
+func (UnimplementedConversationServiceServer) RevealValue(context.Context, *RevealValueRequest) (*RevealValueResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RevealValue not implemented")
+}
+func (UnimplementedConversationServiceServer) CreateChannelLinkCode(context.Context, *CreateChannelLinkCodeRequest) (*CreateChannelLinkCodeResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CreateChannelLinkCode not implemented")
+}
+func (UnimplementedConversationServiceServer) IngestChannelMessage(context.Context, *IngestChannelMessageRequest) (*IngestChannelMessageResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method IngestChannelMessage not implemented")
+}
+func (UnimplementedConversationServiceServer) ListSignals(context.Context, *ListSignalsRequest) (*ListSignalsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListSignals not implemented")
+}
+func (UnimplementedConversationServiceServer) GetSealingKeys(context.Context, *GetSealingKeysRequest) (*GetSealingKeysResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetSealingKeys not implemented")
 }
 func (UnimplementedConversationServiceServer) mustEmbedUnimplementedConversationServiceServer() {}
 func (UnimplementedConversationServiceServer) testEmbeddedByValue()                             {}
@@ -370,6 +560,150 @@ func _ConversationService_WatchConversation_Handler(srv interface{}, stream grpc
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type ConversationService_WatchConversationServer = grpc.ServerStreamingServer[WatchConversationResponse]
 
+func _ConversationService_HandOffConversation_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(HandOffConversationRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ConversationServiceServer).HandOffConversation(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ConversationService_HandOffConversation_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ConversationServiceServer).HandOffConversation(ctx, req.(*HandOffConversationRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ConversationService_AssignConversation_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(AssignConversationRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ConversationServiceServer).AssignConversation(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ConversationService_AssignConversation_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ConversationServiceServer).AssignConversation(ctx, req.(*AssignConversationRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ConversationService_PostAgentReply_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(PostAgentReplyRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ConversationServiceServer).PostAgentReply(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ConversationService_PostAgentReply_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ConversationServiceServer).PostAgentReply(ctx, req.(*PostAgentReplyRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ConversationService_RevealValue_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RevealValueRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ConversationServiceServer).RevealValue(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ConversationService_RevealValue_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ConversationServiceServer).RevealValue(ctx, req.(*RevealValueRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ConversationService_CreateChannelLinkCode_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreateChannelLinkCodeRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ConversationServiceServer).CreateChannelLinkCode(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ConversationService_CreateChannelLinkCode_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ConversationServiceServer).CreateChannelLinkCode(ctx, req.(*CreateChannelLinkCodeRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ConversationService_IngestChannelMessage_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(IngestChannelMessageRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ConversationServiceServer).IngestChannelMessage(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ConversationService_IngestChannelMessage_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ConversationServiceServer).IngestChannelMessage(ctx, req.(*IngestChannelMessageRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ConversationService_ListSignals_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListSignalsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ConversationServiceServer).ListSignals(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ConversationService_ListSignals_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ConversationServiceServer).ListSignals(ctx, req.(*ListSignalsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ConversationService_GetSealingKeys_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetSealingKeysRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ConversationServiceServer).GetSealingKeys(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ConversationService_GetSealingKeys_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ConversationServiceServer).GetSealingKeys(ctx, req.(*GetSealingKeysRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // ConversationService_ServiceDesc is the grpc.ServiceDesc for ConversationService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -400,6 +734,38 @@ var ConversationService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "CloseConversation",
 			Handler:    _ConversationService_CloseConversation_Handler,
+		},
+		{
+			MethodName: "HandOffConversation",
+			Handler:    _ConversationService_HandOffConversation_Handler,
+		},
+		{
+			MethodName: "AssignConversation",
+			Handler:    _ConversationService_AssignConversation_Handler,
+		},
+		{
+			MethodName: "PostAgentReply",
+			Handler:    _ConversationService_PostAgentReply_Handler,
+		},
+		{
+			MethodName: "RevealValue",
+			Handler:    _ConversationService_RevealValue_Handler,
+		},
+		{
+			MethodName: "CreateChannelLinkCode",
+			Handler:    _ConversationService_CreateChannelLinkCode_Handler,
+		},
+		{
+			MethodName: "IngestChannelMessage",
+			Handler:    _ConversationService_IngestChannelMessage_Handler,
+		},
+		{
+			MethodName: "ListSignals",
+			Handler:    _ConversationService_ListSignals_Handler,
+		},
+		{
+			MethodName: "GetSealingKeys",
+			Handler:    _ConversationService_GetSealingKeys_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

@@ -3489,6 +3489,117 @@ func (x *WatchRevocationsResponse) GetExpireTime() *timestamppb.Timestamp {
 	return nil
 }
 
+// CreateVisitorSessionRequest names the shop the visitor is in.
+type CreateVisitorSessionRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The shop (tenant).
+	Tenant        string `protobuf:"bytes,1,opt,name=tenant,proto3" json:"tenant,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateVisitorSessionRequest) Reset() {
+	*x = CreateVisitorSessionRequest{}
+	mi := &file_sotto_identity_v1_identity_proto_msgTypes[62]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateVisitorSessionRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateVisitorSessionRequest) ProtoMessage() {}
+
+func (x *CreateVisitorSessionRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_sotto_identity_v1_identity_proto_msgTypes[62]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateVisitorSessionRequest.ProtoReflect.Descriptor instead.
+func (*CreateVisitorSessionRequest) Descriptor() ([]byte, []int) {
+	return file_sotto_identity_v1_identity_proto_rawDescGZIP(), []int{62}
+}
+
+func (x *CreateVisitorSessionRequest) GetTenant() string {
+	if x != nil {
+		return x.Tenant
+	}
+	return ""
+}
+
+// CreateVisitorSessionResponse is the visitor's access token.
+type CreateVisitorSessionResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The access token (a JWT of kind "visitor"), sent as
+	// `authorization: Bearer`.
+	AccessToken string `protobuf:"bytes,1,opt,name=access_token,json=accessToken,proto3" json:"access_token,omitempty"`
+	// The visitor's pseudonymous id (the token's subject).
+	VisitorId string `protobuf:"bytes,2,opt,name=visitor_id,json=visitorId,proto3" json:"visitor_id,omitempty"`
+	// When the token expires.
+	ExpireTime    *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=expire_time,json=expireTime,proto3" json:"expire_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateVisitorSessionResponse) Reset() {
+	*x = CreateVisitorSessionResponse{}
+	mi := &file_sotto_identity_v1_identity_proto_msgTypes[63]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateVisitorSessionResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateVisitorSessionResponse) ProtoMessage() {}
+
+func (x *CreateVisitorSessionResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_sotto_identity_v1_identity_proto_msgTypes[63]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateVisitorSessionResponse.ProtoReflect.Descriptor instead.
+func (*CreateVisitorSessionResponse) Descriptor() ([]byte, []int) {
+	return file_sotto_identity_v1_identity_proto_rawDescGZIP(), []int{63}
+}
+
+func (x *CreateVisitorSessionResponse) GetAccessToken() string {
+	if x != nil {
+		return x.AccessToken
+	}
+	return ""
+}
+
+func (x *CreateVisitorSessionResponse) GetVisitorId() string {
+	if x != nil {
+		return x.VisitorId
+	}
+	return ""
+}
+
+func (x *CreateVisitorSessionResponse) GetExpireTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ExpireTime
+	}
+	return nil
+}
+
 var File_sotto_identity_v1_identity_proto protoreflect.FileDescriptor
 
 const file_sotto_identity_v1_identity_proto_rawDesc = "" +
@@ -3712,6 +3823,14 @@ const file_sotto_identity_v1_identity_proto_rawDesc = "" +
 	"\vrevoke_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"revokeTime\x12;\n" +
 	"\vexpire_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"expireTime\"X\n" +
+	"\x1bCreateVisitorSessionRequest\x129\n" +
+	"\x06tenant\x18\x01 \x01(\tB!\xbaH\x1er\x1c2\x1a^[a-z0-9][a-z0-9_-]{0,62}$R\x06tenant\"\x9d\x01\n" +
+	"\x1cCreateVisitorSessionResponse\x12!\n" +
+	"\faccess_token\x18\x01 \x01(\tR\vaccessToken\x12\x1d\n" +
+	"\n" +
+	"visitor_id\x18\x02 \x01(\tR\tvisitorId\x12;\n" +
+	"\vexpire_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"expireTime*^\n" +
 	"\vAccountKind\x12\x1c\n" +
 	"\x18ACCOUNT_KIND_UNSPECIFIED\x10\x00\x12\x19\n" +
@@ -3721,7 +3840,7 @@ const file_sotto_identity_v1_identity_proto_rawDesc = "" +
 	"FactorType\x12\x1b\n" +
 	"\x17FACTOR_TYPE_UNSPECIFIED\x10\x00\x12\x14\n" +
 	"\x10FACTOR_TYPE_TOTP\x10\x01\x12\x18\n" +
-	"\x14FACTOR_TYPE_WEBAUTHN\x10\x022\x8f\x1f\n" +
+	"\x14FACTOR_TYPE_WEBAUTHN\x10\x022\xaa \n" +
 	"\x0fIdentityService\x12m\n" +
 	"\x06SignUp\x12 .sotto.identity.v1.SignUpRequest\x1a!.sotto.identity.v1.SignUpResponse\"\x1e\x82\xd3\xe4\x93\x02\x18:\x01*\"\x13/v1/accounts:signUp\x12\x81\x01\n" +
 	"\vVerifyEmail\x12%.sotto.identity.v1.VerifyEmailRequest\x1a&.sotto.identity.v1.VerifyEmailResponse\"#\x82\xd3\xe4\x93\x02\x1d:\x01*\"\x18/v1/accounts:verifyEmail\x12i\n" +
@@ -3750,7 +3869,8 @@ const file_sotto_identity_v1_identity_proto_rawDesc = "" +
 	"\x0eBootstrapAdmin\x12(.sotto.identity.v1.BootstrapAdminRequest\x1a).sotto.identity.v1.BootstrapAdminResponse\x12w\n" +
 	"\fCreateClient\x12&.sotto.identity.v1.CreateClientRequest\x1a'.sotto.identity.v1.CreateClientResponse\"\x16\x82\xd3\xe4\x93\x02\x10:\x01*\"\v/v1/clients\x12\x8a\x01\n" +
 	"\fRevokeClient\x12&.sotto.identity.v1.RevokeClientRequest\x1a'.sotto.identity.v1.RevokeClientResponse\")\x82\xd3\xe4\x93\x02#:\x01*\"\x1e/v1/clients/{client_id}:revoke\x12\x87\x01\n" +
-	"\x10IssueClientToken\x12*.sotto.identity.v1.IssueClientTokenRequest\x1a+.sotto.identity.v1.IssueClientTokenResponse\"\x1a\x82\xd3\xe4\x93\x02\x14:\x01*\"\x0f/v1/oauth/token\x12P\n" +
+	"\x10IssueClientToken\x12*.sotto.identity.v1.IssueClientTokenRequest\x1a+.sotto.identity.v1.IssueClientTokenResponse\"\x1a\x82\xd3\xe4\x93\x02\x14:\x01*\"\x0f/v1/oauth/token\x12\x98\x01\n" +
+	"\x14CreateVisitorSession\x12..sotto.identity.v1.CreateVisitorSessionRequest\x1a/.sotto.identity.v1.CreateVisitorSessionResponse\"\x1f\x82\xd3\xe4\x93\x02\x19:\x01*\"\x14/v1/visitor-sessions\x12P\n" +
 	"\aGetJwks\x12!.sotto.identity.v1.GetJwksRequest\x1a\".sotto.identity.v1.GetJwksResponse\x12m\n" +
 	"\x10WatchRevocations\x12*.sotto.identity.v1.WatchRevocationsRequest\x1a+.sotto.identity.v1.WatchRevocationsResponse0\x01B\xbb\x01\x92AzRx\n" +
 	"\adefault\x12m\n" +
@@ -3770,7 +3890,7 @@ func file_sotto_identity_v1_identity_proto_rawDescGZIP() []byte {
 }
 
 var file_sotto_identity_v1_identity_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_sotto_identity_v1_identity_proto_msgTypes = make([]protoimpl.MessageInfo, 62)
+var file_sotto_identity_v1_identity_proto_msgTypes = make([]protoimpl.MessageInfo, 64)
 var file_sotto_identity_v1_identity_proto_goTypes = []any{
 	(AccountKind)(0),                           // 0: sotto.identity.v1.AccountKind
 	(FactorType)(0),                            // 1: sotto.identity.v1.FactorType
@@ -3836,94 +3956,99 @@ var file_sotto_identity_v1_identity_proto_goTypes = []any{
 	(*GetJwksResponse)(nil),                    // 61: sotto.identity.v1.GetJwksResponse
 	(*WatchRevocationsRequest)(nil),            // 62: sotto.identity.v1.WatchRevocationsRequest
 	(*WatchRevocationsResponse)(nil),           // 63: sotto.identity.v1.WatchRevocationsResponse
-	(*timestamppb.Timestamp)(nil),              // 64: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),                // 65: google.protobuf.Duration
+	(*CreateVisitorSessionRequest)(nil),        // 64: sotto.identity.v1.CreateVisitorSessionRequest
+	(*CreateVisitorSessionResponse)(nil),       // 65: sotto.identity.v1.CreateVisitorSessionResponse
+	(*timestamppb.Timestamp)(nil),              // 66: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),                // 67: google.protobuf.Duration
 }
 var file_sotto_identity_v1_identity_proto_depIdxs = []int32{
-	64, // 0: sotto.identity.v1.Tokens.access_token_expires_at:type_name -> google.protobuf.Timestamp
-	64, // 1: sotto.identity.v1.Tokens.session_expires_at:type_name -> google.protobuf.Timestamp
+	66, // 0: sotto.identity.v1.Tokens.access_token_expires_at:type_name -> google.protobuf.Timestamp
+	66, // 1: sotto.identity.v1.Tokens.session_expires_at:type_name -> google.protobuf.Timestamp
 	2,  // 2: sotto.identity.v1.LoginResponse.tokens:type_name -> sotto.identity.v1.Tokens
 	2,  // 3: sotto.identity.v1.RefreshSessionResponse.tokens:type_name -> sotto.identity.v1.Tokens
 	0,  // 4: sotto.identity.v1.Account.kind:type_name -> sotto.identity.v1.AccountKind
-	64, // 5: sotto.identity.v1.Account.create_time:type_name -> google.protobuf.Timestamp
+	66, // 5: sotto.identity.v1.Account.create_time:type_name -> google.protobuf.Timestamp
 	14, // 6: sotto.identity.v1.GetAccountResponse.account:type_name -> sotto.identity.v1.Account
 	2,  // 7: sotto.identity.v1.ConfirmTotpEnrollmentResponse.tokens:type_name -> sotto.identity.v1.Tokens
 	1,  // 8: sotto.identity.v1.Factor.type:type_name -> sotto.identity.v1.FactorType
-	64, // 9: sotto.identity.v1.Factor.create_time:type_name -> google.protobuf.Timestamp
-	64, // 10: sotto.identity.v1.Factor.last_used_time:type_name -> google.protobuf.Timestamp
+	66, // 9: sotto.identity.v1.Factor.create_time:type_name -> google.protobuf.Timestamp
+	66, // 10: sotto.identity.v1.Factor.last_used_time:type_name -> google.protobuf.Timestamp
 	32, // 11: sotto.identity.v1.ListFactorsResponse.factors:type_name -> sotto.identity.v1.Factor
 	2,  // 12: sotto.identity.v1.StepUpResponse.tokens:type_name -> sotto.identity.v1.Tokens
 	2,  // 13: sotto.identity.v1.FinishWebAuthnLoginResponse.tokens:type_name -> sotto.identity.v1.Tokens
-	64, // 14: sotto.identity.v1.Session.create_time:type_name -> google.protobuf.Timestamp
-	64, // 15: sotto.identity.v1.Session.last_used_time:type_name -> google.protobuf.Timestamp
-	64, // 16: sotto.identity.v1.Session.expire_time:type_name -> google.protobuf.Timestamp
+	66, // 14: sotto.identity.v1.Session.create_time:type_name -> google.protobuf.Timestamp
+	66, // 15: sotto.identity.v1.Session.last_used_time:type_name -> google.protobuf.Timestamp
+	66, // 16: sotto.identity.v1.Session.expire_time:type_name -> google.protobuf.Timestamp
 	45, // 17: sotto.identity.v1.ListSessionsResponse.sessions:type_name -> sotto.identity.v1.Session
-	65, // 18: sotto.identity.v1.GetJwksResponse.max_age:type_name -> google.protobuf.Duration
-	64, // 19: sotto.identity.v1.WatchRevocationsResponse.revoke_time:type_name -> google.protobuf.Timestamp
-	64, // 20: sotto.identity.v1.WatchRevocationsResponse.expire_time:type_name -> google.protobuf.Timestamp
-	3,  // 21: sotto.identity.v1.IdentityService.SignUp:input_type -> sotto.identity.v1.SignUpRequest
-	5,  // 22: sotto.identity.v1.IdentityService.VerifyEmail:input_type -> sotto.identity.v1.VerifyEmailRequest
-	7,  // 23: sotto.identity.v1.IdentityService.Login:input_type -> sotto.identity.v1.LoginRequest
-	9,  // 24: sotto.identity.v1.IdentityService.RefreshSession:input_type -> sotto.identity.v1.RefreshSessionRequest
-	11, // 25: sotto.identity.v1.IdentityService.Logout:input_type -> sotto.identity.v1.LogoutRequest
-	13, // 26: sotto.identity.v1.IdentityService.GetAccount:input_type -> sotto.identity.v1.GetAccountRequest
-	16, // 27: sotto.identity.v1.IdentityService.ChangePassword:input_type -> sotto.identity.v1.ChangePasswordRequest
-	18, // 28: sotto.identity.v1.IdentityService.RequestPasswordReset:input_type -> sotto.identity.v1.RequestPasswordResetRequest
-	20, // 29: sotto.identity.v1.IdentityService.ResetPassword:input_type -> sotto.identity.v1.ResetPasswordRequest
-	22, // 30: sotto.identity.v1.IdentityService.DeleteAccount:input_type -> sotto.identity.v1.DeleteAccountRequest
-	24, // 31: sotto.identity.v1.IdentityService.BeginTotpEnrollment:input_type -> sotto.identity.v1.BeginTotpEnrollmentRequest
-	26, // 32: sotto.identity.v1.IdentityService.ConfirmTotpEnrollment:input_type -> sotto.identity.v1.ConfirmTotpEnrollmentRequest
-	28, // 33: sotto.identity.v1.IdentityService.BeginWebAuthnRegistration:input_type -> sotto.identity.v1.BeginWebAuthnRegistrationRequest
-	30, // 34: sotto.identity.v1.IdentityService.FinishWebAuthnRegistration:input_type -> sotto.identity.v1.FinishWebAuthnRegistrationRequest
-	33, // 35: sotto.identity.v1.IdentityService.ListFactors:input_type -> sotto.identity.v1.ListFactorsRequest
-	35, // 36: sotto.identity.v1.IdentityService.DeleteFactor:input_type -> sotto.identity.v1.DeleteFactorRequest
-	37, // 37: sotto.identity.v1.IdentityService.RegenerateRecoveryCodes:input_type -> sotto.identity.v1.RegenerateRecoveryCodesRequest
-	39, // 38: sotto.identity.v1.IdentityService.StepUp:input_type -> sotto.identity.v1.StepUpRequest
-	41, // 39: sotto.identity.v1.IdentityService.BeginWebAuthnLogin:input_type -> sotto.identity.v1.BeginWebAuthnLoginRequest
-	43, // 40: sotto.identity.v1.IdentityService.FinishWebAuthnLogin:input_type -> sotto.identity.v1.FinishWebAuthnLoginRequest
-	46, // 41: sotto.identity.v1.IdentityService.ListSessions:input_type -> sotto.identity.v1.ListSessionsRequest
-	48, // 42: sotto.identity.v1.IdentityService.RevokeSession:input_type -> sotto.identity.v1.RevokeSessionRequest
-	50, // 43: sotto.identity.v1.IdentityService.CreateStaffAccount:input_type -> sotto.identity.v1.CreateStaffAccountRequest
-	52, // 44: sotto.identity.v1.IdentityService.BootstrapAdmin:input_type -> sotto.identity.v1.BootstrapAdminRequest
-	54, // 45: sotto.identity.v1.IdentityService.CreateClient:input_type -> sotto.identity.v1.CreateClientRequest
-	56, // 46: sotto.identity.v1.IdentityService.RevokeClient:input_type -> sotto.identity.v1.RevokeClientRequest
-	58, // 47: sotto.identity.v1.IdentityService.IssueClientToken:input_type -> sotto.identity.v1.IssueClientTokenRequest
-	60, // 48: sotto.identity.v1.IdentityService.GetJwks:input_type -> sotto.identity.v1.GetJwksRequest
-	62, // 49: sotto.identity.v1.IdentityService.WatchRevocations:input_type -> sotto.identity.v1.WatchRevocationsRequest
-	4,  // 50: sotto.identity.v1.IdentityService.SignUp:output_type -> sotto.identity.v1.SignUpResponse
-	6,  // 51: sotto.identity.v1.IdentityService.VerifyEmail:output_type -> sotto.identity.v1.VerifyEmailResponse
-	8,  // 52: sotto.identity.v1.IdentityService.Login:output_type -> sotto.identity.v1.LoginResponse
-	10, // 53: sotto.identity.v1.IdentityService.RefreshSession:output_type -> sotto.identity.v1.RefreshSessionResponse
-	12, // 54: sotto.identity.v1.IdentityService.Logout:output_type -> sotto.identity.v1.LogoutResponse
-	15, // 55: sotto.identity.v1.IdentityService.GetAccount:output_type -> sotto.identity.v1.GetAccountResponse
-	17, // 56: sotto.identity.v1.IdentityService.ChangePassword:output_type -> sotto.identity.v1.ChangePasswordResponse
-	19, // 57: sotto.identity.v1.IdentityService.RequestPasswordReset:output_type -> sotto.identity.v1.RequestPasswordResetResponse
-	21, // 58: sotto.identity.v1.IdentityService.ResetPassword:output_type -> sotto.identity.v1.ResetPasswordResponse
-	23, // 59: sotto.identity.v1.IdentityService.DeleteAccount:output_type -> sotto.identity.v1.DeleteAccountResponse
-	25, // 60: sotto.identity.v1.IdentityService.BeginTotpEnrollment:output_type -> sotto.identity.v1.BeginTotpEnrollmentResponse
-	27, // 61: sotto.identity.v1.IdentityService.ConfirmTotpEnrollment:output_type -> sotto.identity.v1.ConfirmTotpEnrollmentResponse
-	29, // 62: sotto.identity.v1.IdentityService.BeginWebAuthnRegistration:output_type -> sotto.identity.v1.BeginWebAuthnRegistrationResponse
-	31, // 63: sotto.identity.v1.IdentityService.FinishWebAuthnRegistration:output_type -> sotto.identity.v1.FinishWebAuthnRegistrationResponse
-	34, // 64: sotto.identity.v1.IdentityService.ListFactors:output_type -> sotto.identity.v1.ListFactorsResponse
-	36, // 65: sotto.identity.v1.IdentityService.DeleteFactor:output_type -> sotto.identity.v1.DeleteFactorResponse
-	38, // 66: sotto.identity.v1.IdentityService.RegenerateRecoveryCodes:output_type -> sotto.identity.v1.RegenerateRecoveryCodesResponse
-	40, // 67: sotto.identity.v1.IdentityService.StepUp:output_type -> sotto.identity.v1.StepUpResponse
-	42, // 68: sotto.identity.v1.IdentityService.BeginWebAuthnLogin:output_type -> sotto.identity.v1.BeginWebAuthnLoginResponse
-	44, // 69: sotto.identity.v1.IdentityService.FinishWebAuthnLogin:output_type -> sotto.identity.v1.FinishWebAuthnLoginResponse
-	47, // 70: sotto.identity.v1.IdentityService.ListSessions:output_type -> sotto.identity.v1.ListSessionsResponse
-	49, // 71: sotto.identity.v1.IdentityService.RevokeSession:output_type -> sotto.identity.v1.RevokeSessionResponse
-	51, // 72: sotto.identity.v1.IdentityService.CreateStaffAccount:output_type -> sotto.identity.v1.CreateStaffAccountResponse
-	53, // 73: sotto.identity.v1.IdentityService.BootstrapAdmin:output_type -> sotto.identity.v1.BootstrapAdminResponse
-	55, // 74: sotto.identity.v1.IdentityService.CreateClient:output_type -> sotto.identity.v1.CreateClientResponse
-	57, // 75: sotto.identity.v1.IdentityService.RevokeClient:output_type -> sotto.identity.v1.RevokeClientResponse
-	59, // 76: sotto.identity.v1.IdentityService.IssueClientToken:output_type -> sotto.identity.v1.IssueClientTokenResponse
-	61, // 77: sotto.identity.v1.IdentityService.GetJwks:output_type -> sotto.identity.v1.GetJwksResponse
-	63, // 78: sotto.identity.v1.IdentityService.WatchRevocations:output_type -> sotto.identity.v1.WatchRevocationsResponse
-	50, // [50:79] is the sub-list for method output_type
-	21, // [21:50] is the sub-list for method input_type
-	21, // [21:21] is the sub-list for extension type_name
-	21, // [21:21] is the sub-list for extension extendee
-	0,  // [0:21] is the sub-list for field type_name
+	67, // 18: sotto.identity.v1.GetJwksResponse.max_age:type_name -> google.protobuf.Duration
+	66, // 19: sotto.identity.v1.WatchRevocationsResponse.revoke_time:type_name -> google.protobuf.Timestamp
+	66, // 20: sotto.identity.v1.WatchRevocationsResponse.expire_time:type_name -> google.protobuf.Timestamp
+	66, // 21: sotto.identity.v1.CreateVisitorSessionResponse.expire_time:type_name -> google.protobuf.Timestamp
+	3,  // 22: sotto.identity.v1.IdentityService.SignUp:input_type -> sotto.identity.v1.SignUpRequest
+	5,  // 23: sotto.identity.v1.IdentityService.VerifyEmail:input_type -> sotto.identity.v1.VerifyEmailRequest
+	7,  // 24: sotto.identity.v1.IdentityService.Login:input_type -> sotto.identity.v1.LoginRequest
+	9,  // 25: sotto.identity.v1.IdentityService.RefreshSession:input_type -> sotto.identity.v1.RefreshSessionRequest
+	11, // 26: sotto.identity.v1.IdentityService.Logout:input_type -> sotto.identity.v1.LogoutRequest
+	13, // 27: sotto.identity.v1.IdentityService.GetAccount:input_type -> sotto.identity.v1.GetAccountRequest
+	16, // 28: sotto.identity.v1.IdentityService.ChangePassword:input_type -> sotto.identity.v1.ChangePasswordRequest
+	18, // 29: sotto.identity.v1.IdentityService.RequestPasswordReset:input_type -> sotto.identity.v1.RequestPasswordResetRequest
+	20, // 30: sotto.identity.v1.IdentityService.ResetPassword:input_type -> sotto.identity.v1.ResetPasswordRequest
+	22, // 31: sotto.identity.v1.IdentityService.DeleteAccount:input_type -> sotto.identity.v1.DeleteAccountRequest
+	24, // 32: sotto.identity.v1.IdentityService.BeginTotpEnrollment:input_type -> sotto.identity.v1.BeginTotpEnrollmentRequest
+	26, // 33: sotto.identity.v1.IdentityService.ConfirmTotpEnrollment:input_type -> sotto.identity.v1.ConfirmTotpEnrollmentRequest
+	28, // 34: sotto.identity.v1.IdentityService.BeginWebAuthnRegistration:input_type -> sotto.identity.v1.BeginWebAuthnRegistrationRequest
+	30, // 35: sotto.identity.v1.IdentityService.FinishWebAuthnRegistration:input_type -> sotto.identity.v1.FinishWebAuthnRegistrationRequest
+	33, // 36: sotto.identity.v1.IdentityService.ListFactors:input_type -> sotto.identity.v1.ListFactorsRequest
+	35, // 37: sotto.identity.v1.IdentityService.DeleteFactor:input_type -> sotto.identity.v1.DeleteFactorRequest
+	37, // 38: sotto.identity.v1.IdentityService.RegenerateRecoveryCodes:input_type -> sotto.identity.v1.RegenerateRecoveryCodesRequest
+	39, // 39: sotto.identity.v1.IdentityService.StepUp:input_type -> sotto.identity.v1.StepUpRequest
+	41, // 40: sotto.identity.v1.IdentityService.BeginWebAuthnLogin:input_type -> sotto.identity.v1.BeginWebAuthnLoginRequest
+	43, // 41: sotto.identity.v1.IdentityService.FinishWebAuthnLogin:input_type -> sotto.identity.v1.FinishWebAuthnLoginRequest
+	46, // 42: sotto.identity.v1.IdentityService.ListSessions:input_type -> sotto.identity.v1.ListSessionsRequest
+	48, // 43: sotto.identity.v1.IdentityService.RevokeSession:input_type -> sotto.identity.v1.RevokeSessionRequest
+	50, // 44: sotto.identity.v1.IdentityService.CreateStaffAccount:input_type -> sotto.identity.v1.CreateStaffAccountRequest
+	52, // 45: sotto.identity.v1.IdentityService.BootstrapAdmin:input_type -> sotto.identity.v1.BootstrapAdminRequest
+	54, // 46: sotto.identity.v1.IdentityService.CreateClient:input_type -> sotto.identity.v1.CreateClientRequest
+	56, // 47: sotto.identity.v1.IdentityService.RevokeClient:input_type -> sotto.identity.v1.RevokeClientRequest
+	58, // 48: sotto.identity.v1.IdentityService.IssueClientToken:input_type -> sotto.identity.v1.IssueClientTokenRequest
+	64, // 49: sotto.identity.v1.IdentityService.CreateVisitorSession:input_type -> sotto.identity.v1.CreateVisitorSessionRequest
+	60, // 50: sotto.identity.v1.IdentityService.GetJwks:input_type -> sotto.identity.v1.GetJwksRequest
+	62, // 51: sotto.identity.v1.IdentityService.WatchRevocations:input_type -> sotto.identity.v1.WatchRevocationsRequest
+	4,  // 52: sotto.identity.v1.IdentityService.SignUp:output_type -> sotto.identity.v1.SignUpResponse
+	6,  // 53: sotto.identity.v1.IdentityService.VerifyEmail:output_type -> sotto.identity.v1.VerifyEmailResponse
+	8,  // 54: sotto.identity.v1.IdentityService.Login:output_type -> sotto.identity.v1.LoginResponse
+	10, // 55: sotto.identity.v1.IdentityService.RefreshSession:output_type -> sotto.identity.v1.RefreshSessionResponse
+	12, // 56: sotto.identity.v1.IdentityService.Logout:output_type -> sotto.identity.v1.LogoutResponse
+	15, // 57: sotto.identity.v1.IdentityService.GetAccount:output_type -> sotto.identity.v1.GetAccountResponse
+	17, // 58: sotto.identity.v1.IdentityService.ChangePassword:output_type -> sotto.identity.v1.ChangePasswordResponse
+	19, // 59: sotto.identity.v1.IdentityService.RequestPasswordReset:output_type -> sotto.identity.v1.RequestPasswordResetResponse
+	21, // 60: sotto.identity.v1.IdentityService.ResetPassword:output_type -> sotto.identity.v1.ResetPasswordResponse
+	23, // 61: sotto.identity.v1.IdentityService.DeleteAccount:output_type -> sotto.identity.v1.DeleteAccountResponse
+	25, // 62: sotto.identity.v1.IdentityService.BeginTotpEnrollment:output_type -> sotto.identity.v1.BeginTotpEnrollmentResponse
+	27, // 63: sotto.identity.v1.IdentityService.ConfirmTotpEnrollment:output_type -> sotto.identity.v1.ConfirmTotpEnrollmentResponse
+	29, // 64: sotto.identity.v1.IdentityService.BeginWebAuthnRegistration:output_type -> sotto.identity.v1.BeginWebAuthnRegistrationResponse
+	31, // 65: sotto.identity.v1.IdentityService.FinishWebAuthnRegistration:output_type -> sotto.identity.v1.FinishWebAuthnRegistrationResponse
+	34, // 66: sotto.identity.v1.IdentityService.ListFactors:output_type -> sotto.identity.v1.ListFactorsResponse
+	36, // 67: sotto.identity.v1.IdentityService.DeleteFactor:output_type -> sotto.identity.v1.DeleteFactorResponse
+	38, // 68: sotto.identity.v1.IdentityService.RegenerateRecoveryCodes:output_type -> sotto.identity.v1.RegenerateRecoveryCodesResponse
+	40, // 69: sotto.identity.v1.IdentityService.StepUp:output_type -> sotto.identity.v1.StepUpResponse
+	42, // 70: sotto.identity.v1.IdentityService.BeginWebAuthnLogin:output_type -> sotto.identity.v1.BeginWebAuthnLoginResponse
+	44, // 71: sotto.identity.v1.IdentityService.FinishWebAuthnLogin:output_type -> sotto.identity.v1.FinishWebAuthnLoginResponse
+	47, // 72: sotto.identity.v1.IdentityService.ListSessions:output_type -> sotto.identity.v1.ListSessionsResponse
+	49, // 73: sotto.identity.v1.IdentityService.RevokeSession:output_type -> sotto.identity.v1.RevokeSessionResponse
+	51, // 74: sotto.identity.v1.IdentityService.CreateStaffAccount:output_type -> sotto.identity.v1.CreateStaffAccountResponse
+	53, // 75: sotto.identity.v1.IdentityService.BootstrapAdmin:output_type -> sotto.identity.v1.BootstrapAdminResponse
+	55, // 76: sotto.identity.v1.IdentityService.CreateClient:output_type -> sotto.identity.v1.CreateClientResponse
+	57, // 77: sotto.identity.v1.IdentityService.RevokeClient:output_type -> sotto.identity.v1.RevokeClientResponse
+	59, // 78: sotto.identity.v1.IdentityService.IssueClientToken:output_type -> sotto.identity.v1.IssueClientTokenResponse
+	65, // 79: sotto.identity.v1.IdentityService.CreateVisitorSession:output_type -> sotto.identity.v1.CreateVisitorSessionResponse
+	61, // 80: sotto.identity.v1.IdentityService.GetJwks:output_type -> sotto.identity.v1.GetJwksResponse
+	63, // 81: sotto.identity.v1.IdentityService.WatchRevocations:output_type -> sotto.identity.v1.WatchRevocationsResponse
+	52, // [52:82] is the sub-list for method output_type
+	22, // [22:52] is the sub-list for method input_type
+	22, // [22:22] is the sub-list for extension type_name
+	22, // [22:22] is the sub-list for extension extendee
+	0,  // [0:22] is the sub-list for field type_name
 }
 
 func init() { file_sotto_identity_v1_identity_proto_init() }
@@ -3941,7 +4066,7 @@ func file_sotto_identity_v1_identity_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_sotto_identity_v1_identity_proto_rawDesc), len(file_sotto_identity_v1_identity_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   62,
+			NumMessages:   64,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

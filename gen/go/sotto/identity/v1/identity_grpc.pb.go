@@ -46,6 +46,7 @@ const (
 	IdentityService_CreateClient_FullMethodName               = "/sotto.identity.v1.IdentityService/CreateClient"
 	IdentityService_RevokeClient_FullMethodName               = "/sotto.identity.v1.IdentityService/RevokeClient"
 	IdentityService_IssueClientToken_FullMethodName           = "/sotto.identity.v1.IdentityService/IssueClientToken"
+	IdentityService_CreateVisitorSession_FullMethodName       = "/sotto.identity.v1.IdentityService/CreateVisitorSession"
 	IdentityService_GetJwks_FullMethodName                    = "/sotto.identity.v1.IdentityService/GetJwks"
 	IdentityService_WatchRevocations_FullMethodName           = "/sotto.identity.v1.IdentityService/WatchRevocations"
 )
@@ -146,6 +147,13 @@ type IdentityServiceClient interface {
 	// section 4.4): a client secret or a private-key JWT assertion (RFC 7523)
 	// yields a short-lived access token with the requested scopes.
 	IssueClientToken(ctx context.Context, in *IssueClientTokenRequest, opts ...grpc.CallOption) (*IssueClientTokenResponse, error)
+	// CreateVisitorSession starts an anonymous web-chat visitor's session: a
+	// short-lived access token of kind "visitor" (aal0, no account, subject
+	// "vis_" and 26 characters) for one shop. It lets a visitor chat before
+	// logging in; anything that needs an account (an order's address, a
+	// refund) asks them to log in. Public, rate-limited per client address
+	// at the gateway; there is no refresh: a visitor asks for a new session.
+	CreateVisitorSession(ctx context.Context, in *CreateVisitorSessionRequest, opts ...grpc.CallOption) (*CreateVisitorSessionResponse, error)
 	// GetJwks returns the public keys that verify access tokens (RFC 7517 JSON
 	// Web Key Set). During a key rotation it holds both the new and the
 	// previous key.
@@ -435,6 +443,16 @@ func (c *identityServiceClient) IssueClientToken(ctx context.Context, in *IssueC
 	return out, nil
 }
 
+func (c *identityServiceClient) CreateVisitorSession(ctx context.Context, in *CreateVisitorSessionRequest, opts ...grpc.CallOption) (*CreateVisitorSessionResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CreateVisitorSessionResponse)
+	err := c.cc.Invoke(ctx, IdentityService_CreateVisitorSession_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *identityServiceClient) GetJwks(ctx context.Context, in *GetJwksRequest, opts ...grpc.CallOption) (*GetJwksResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(GetJwksResponse)
@@ -560,6 +578,13 @@ type IdentityServiceServer interface {
 	// section 4.4): a client secret or a private-key JWT assertion (RFC 7523)
 	// yields a short-lived access token with the requested scopes.
 	IssueClientToken(context.Context, *IssueClientTokenRequest) (*IssueClientTokenResponse, error)
+	// CreateVisitorSession starts an anonymous web-chat visitor's session: a
+	// short-lived access token of kind "visitor" (aal0, no account, subject
+	// "vis_" and 26 characters) for one shop. It lets a visitor chat before
+	// logging in; anything that needs an account (an order's address, a
+	// refund) asks them to log in. Public, rate-limited per client address
+	// at the gateway; there is no refresh: a visitor asks for a new session.
+	CreateVisitorSession(context.Context, *CreateVisitorSessionRequest) (*CreateVisitorSessionResponse, error)
 	// GetJwks returns the public keys that verify access tokens (RFC 7517 JSON
 	// Web Key Set). During a key rotation it holds both the new and the
 	// previous key.
@@ -659,6 +684,9 @@ func (UnimplementedIdentityServiceServer) RevokeClient(context.Context, *RevokeC
 }
 func (UnimplementedIdentityServiceServer) IssueClientToken(context.Context, *IssueClientTokenRequest) (*IssueClientTokenResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method IssueClientToken not implemented")
+}
+func (UnimplementedIdentityServiceServer) CreateVisitorSession(context.Context, *CreateVisitorSessionRequest) (*CreateVisitorSessionResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CreateVisitorSession not implemented")
 }
 func (UnimplementedIdentityServiceServer) GetJwks(context.Context, *GetJwksRequest) (*GetJwksResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetJwks not implemented")
@@ -1173,6 +1201,24 @@ func _IdentityService_IssueClientToken_Handler(srv interface{}, ctx context.Cont
 	return interceptor(ctx, in, info, handler)
 }
 
+func _IdentityService_CreateVisitorSession_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreateVisitorSessionRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IdentityServiceServer).CreateVisitorSession(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IdentityService_CreateVisitorSession_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IdentityServiceServer).CreateVisitorSession(ctx, req.(*CreateVisitorSessionRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _IdentityService_GetJwks_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(GetJwksRequest)
 	if err := dec(in); err != nil {
@@ -1316,6 +1362,10 @@ var IdentityService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "IssueClientToken",
 			Handler:    _IdentityService_IssueClientToken_Handler,
+		},
+		{
+			MethodName: "CreateVisitorSession",
+			Handler:    _IdentityService_CreateVisitorSession_Handler,
 		},
 		{
 			MethodName: "GetJwks",
