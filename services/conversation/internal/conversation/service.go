@@ -146,6 +146,9 @@ type Caller struct {
 	Tenant  string
 	Kind    accesstoken.Kind
 	Roles   []string
+	// AAL is the token's assurance level: the assistant asks for step-up
+	// before sensitive requests (a delivery address, a refund).
+	AAL int
 }
 
 func (c Caller) isCustomer() bool { return c.Kind == accesstoken.KindCustomer }
