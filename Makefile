@@ -143,11 +143,19 @@ test: build ## run every test (needs PostgreSQL; builds Vault on first use)
 		go test $(GOTEST_FLAGS) -timeout 20m $(addsuffix /...,$(addprefix ./,$(filter-out gen,$(MODULES))))
 
 .PHONY: bench
-bench: build ## benchmarks; tokenvault's table goes to bin/bench-tokenvault.md (docs/benchmarks.md records runs)
+bench: build ## benchmarks; tables go to bin/bench-tokenvault.md and bin/bench-chat.md (docs/benchmarks.md records runs)
 	SOTTO_VAULT_BIN=$$(bash scripts/build-vault.sh) SOTTO_BIN_DIR=$(BIN) \
 		go test -run '^$$' -bench . -benchmem -count=1 -timeout 30m ./pkg/... $(addsuffix /...,$(addprefix ./services/,$(SERVICES)))
 	SOTTO_VAULT_BIN=$$(bash scripts/build-vault.sh) SOTTO_BIN_DIR=$(BIN) SOTTO_BENCH=1 SOTTO_BENCH_OUT=$(BIN)/bench-tokenvault.md \
 		go test -run TestTokenvaultVersusTransit -v -count=1 -timeout 30m ./test/bench/
+	SOTTO_BIN_DIR=$(BIN) SOTTO_BENCH=1 SOTTO_BENCH_OUT_CHAT=$(BIN)/bench-chat.md \
+		go test -run TestChatLoad -v -count=1 -timeout 30m ./test/bench/
+
+SOAK_DURATION ?= 10m
+.PHONY: soak
+soak: build ## the chat path at a steady rate for SOAK_DURATION, failing if a service's memory grows (not in make test)
+	SOTTO_BIN_DIR=$(BIN) SOTTO_SOAK=1 SOTTO_SOAK_DURATION=$(SOAK_DURATION) SOTTO_SOAK_OUT=$(BIN)/soak-chat.txt \
+		go test -run TestChatSoak -v -count=1 -timeout 60m ./test/bench/
 
 FUZZTIME ?= 30s
 .PHONY: fuzz

@@ -22,7 +22,7 @@ const clockTick = 10 * time.Millisecond
 // procs are the processes to account, by name.
 type procs map[string]int
 
-// findProcs finds tokenvault and audit (children of `sotto dev up`, pid
+// findProcs finds the suite's services (children of `sotto dev up`, pid
 // devUp), vault (a child of this process) and this process.
 func findProcs(devUp int) procs {
 	p := procs{"client": os.Getpid()}
@@ -37,8 +37,8 @@ func findProcs(devUp int) procs {
 			continue
 		}
 		switch {
-		case ppid == devUp && (comm == "tokenvault" || comm == "audit"):
-			p[comm] = pid
+		case ppid == devUp && comm != "":
+			p[comm] = pid // every service of the suite
 		case ppid == os.Getpid() && comm == "vault":
 			p["vault"] = pid
 		}

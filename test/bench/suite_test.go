@@ -9,11 +9,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sottohq/sotto/pkg/suite"
 	"github.com/sottohq/sotto/test/devsuite"
 )
 
-// suite is a running `sotto dev up` (see test/devsuite).
-type suite struct {
+// devSuite is a running `sotto dev up` (see test/devsuite).
+type devSuite struct {
 	*devsuite.Suite
 }
 
@@ -29,7 +30,7 @@ func snapshotBinaries(t testing.TB, from string) string {
 	} else {
 		t.Cleanup(func() { os.RemoveAll(dir) })
 	}
-	for _, name := range []string{"sotto", "audit", "tokenvault", "gateway"} {
+	for _, name := range append([]string{"sotto"}, suite.MustLoad().Names()...) {
 		src, dst := filepath.Join(from, name), filepath.Join(dir, name)
 		if os.Link(src, dst) == nil {
 			continue
@@ -45,16 +46,16 @@ func snapshotBinaries(t testing.TB, from string) string {
 	return dir
 }
 
-func startSuite(t *testing.T, env ...string) *suite {
+func startSuite(t *testing.T, env ...string) *devSuite {
 	t.Helper()
 	bin := snapshotBinaries(t, devsuite.BinDir(t))
 	ds := devsuite.Start(t, bin, t.TempDir(), env...)
-	return &suite{Suite: ds}
+	return &devSuite{Suite: ds}
 }
 
 // auditTreeSize is the size of the audit log's latest checkpoint, read
 // through the gateway.
-func (s *suite) auditTreeSize() (string, error) {
+func (s *devSuite) auditTreeSize() (string, error) {
 	req, _ := http.NewRequest(http.MethodGet, s.Info.GatewayURL+"/v1/audit/checkpoint", nil)
 	req.Header.Set("Authorization", "Bearer "+s.OperatorToken())
 	resp, err := http.DefaultClient.Do(req)
@@ -78,7 +79,7 @@ func (s *suite) auditTreeSize() (string, error) {
 // delivered what the last phase queued), so background work of one phase
 // does not run inside the next one's measurement. It returns how long that
 // took (to within the checkpoint interval).
-func (s *suite) settle() time.Duration {
+func (s *devSuite) settle() time.Duration {
 	start := time.Now()
 	last, _ := s.auditTreeSize()
 	for time.Since(start) < 60*time.Second {
