@@ -30,11 +30,40 @@ const (
 	// KindClient is an integrator (OAuth 2.0 client credentials): sub is the
 	// client id, sid the client grant, aal 0.
 	KindClient Kind = "client"
+	// KindVisitor is an anonymous web-chat visitor of one shop: sub is a
+	// pseudonymous visitor id ("vis_" and 26 characters), sid the same id,
+	// aal 0, no roles, no scopes, no account behind it. Only rules that name
+	// the kind admit it (pkg/enduser).
+	KindVisitor Kind = "visitor"
 )
+
+// VisitorPrefix starts every visitor id.
+const VisitorPrefix = "vis_"
+
+// MaxVisitorLifetime bounds a visitor token's exp - iat. It is longer than
+// DefaultMaxLifetime because a visitor has no refresh token (a new session
+// is a new visitor, who loses the chat), and it is safe to be: a visitor
+// token opens only the visitor's own web conversations.
+const MaxVisitorLifetime = time.Hour
+
+// IsVisitorID reports whether id has the shape of a visitor id: the prefix
+// and 26 characters of lower-case base32.
+func IsVisitorID(id string) bool {
+	rest, ok := strings.CutPrefix(id, VisitorPrefix)
+	if !ok || len(rest) != 26 {
+		return false
+	}
+	for _, r := range rest {
+		if !(r >= 'a' && r <= 'z' || r >= '2' && r <= '7') {
+			return false
+		}
+	}
+	return true
+}
 
 func (k Kind) valid() bool {
 	switch k {
-	case KindCustomer, KindStaff, KindClient:
+	case KindCustomer, KindStaff, KindClient, KindVisitor:
 		return true
 	}
 	return false
@@ -70,9 +99,10 @@ type Claims struct {
 	// Audience (aud) contains "sotto".
 	Audience []string
 	// Subject (sub) is the account id (the data subject id across the
-	// suite) or, for KindClient, the client id.
+	// suite) or, for KindClient, the client id, for KindVisitor the
+	// visitor id.
 	Subject string
-	// Kind is customer, staff or client.
+	// Kind is customer, staff, client or visitor.
 	Kind Kind
 	// Tenant is the shop the account or client belongs to; empty for staff.
 	Tenant string
@@ -194,7 +224,7 @@ func (c *Claims) check() string {
 	case c.Subject == "":
 		return "sub is missing"
 	case !c.Kind.valid():
-		return "kind is not customer, staff or client"
+		return "kind is not customer, staff, client or visitor"
 	case c.SessionID == "":
 		return "sid is missing"
 	case c.ID == "":
@@ -207,6 +237,20 @@ func (c *Claims) check() string {
 		return "aal is out of range"
 	case c.Kind == KindClient && (c.AAL != AALNone || len(c.Roles) > 0):
 		return "a client token has no aal and no roles"
+	case c.Kind == KindVisitor:
+		// Checked apart from people: a visitor authenticated nothing, so a
+		// visitor token that claims a level, a method, roles or scopes is
+		// forged or a bug, never an anonymous session.
+		switch {
+		case c.AAL != AALNone || len(c.AMR) > 0 || !c.AuthTime.IsZero():
+			return "a visitor token has no aal, amr or auth_time"
+		case len(c.Roles) > 0 || c.Scope != "":
+			return "a visitor token has no roles and no scope"
+		case c.Tenant == "":
+			return "a visitor token needs a tenant"
+		case !IsVisitorID(c.Subject) || c.SessionID != c.Subject:
+			return "a visitor token's sub and sid are its visitor id"
+		}
 	case c.Kind != KindClient && c.AAL < AAL1:
 		return "a person's token needs aal 1 or more"
 	case c.Kind != KindClient && c.AuthTime.IsZero():

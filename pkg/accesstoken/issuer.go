@@ -46,8 +46,10 @@ type Issuer struct {
 	issuer   string
 	audience []string
 	lifetime time.Duration
-	skew     time.Duration
-	clock    clockwork.Clock
+	// visitorLifetime is a visitor token's lifetime (KindVisitor).
+	visitorLifetime time.Duration
+	skew            time.Duration
+	clock           clockwork.Clock
 
 	// version is the key version the last signature was made with: the kid
 	// of the next token, checked against the version that signs it.
@@ -65,6 +67,14 @@ func WithIssuerClock(c clockwork.Clock) IssuerOption { return func(i *Issuer) { 
 
 // WithLifetime sets the tokens' lifetime (default DefaultLifetime).
 func WithLifetime(d time.Duration) IssuerOption { return func(i *Issuer) { i.lifetime = d } }
+
+// WithVisitorLifetime sets the lifetime of visitor tokens (KindVisitor;
+// default the tokens' lifetime), at most MaxVisitorLifetime. The previous
+// key stays in the JWK Set after a rotation for the longer of the two
+// lifetimes, so a visitor's token keeps verifying until it expires.
+func WithVisitorLifetime(d time.Duration) IssuerOption {
+	return func(i *Issuer) { i.visitorLifetime = d }
+}
 
 // WithSkew sets the skew verifiers allow (default DefaultSkew); it is part
 // of how long a rotated-out version stays in the JWK Set.
@@ -85,14 +95,31 @@ func NewIssuer(km keys.KeyManager, keyName, issuer string, opts ...IssuerOption)
 	for _, o := range opts {
 		o(i)
 	}
+	if i.visitorLifetime == 0 {
+		i.visitorLifetime = min(i.lifetime, MaxVisitorLifetime)
+	}
 	if i.lifetime <= 0 || i.skew < 0 {
 		return nil, errs.E(errs.InvalidArgument, ReasonClaimsInvalid, "token lifetime must be positive and skew not negative")
+	}
+	if i.visitorLifetime < 0 || i.visitorLifetime > MaxVisitorLifetime {
+		return nil, errs.E(errs.InvalidArgument, ReasonClaimsInvalid, "visitor token lifetime must be positive and at most %s", MaxVisitorLifetime)
 	}
 	return i, nil
 }
 
 // Lifetime is how long the tokens it issues live.
 func (i *Issuer) Lifetime() time.Duration { return i.lifetime }
+
+// VisitorLifetime is how long the visitor tokens it issues live.
+func (i *Issuer) VisitorLifetime() time.Duration { return i.visitorLifetime }
+
+// lifetimeOf is how long a token of kind lives.
+func (i *Issuer) lifetimeOf(k Kind) time.Duration {
+	if k == KindVisitor {
+		return i.visitorLifetime
+	}
+	return i.lifetime
+}
 
 // Issue signs c as an access token; see IssueClaims.
 func (i *Issuer) Issue(ctx context.Context, c Claims) (string, error) {
@@ -111,7 +138,7 @@ func (i *Issuer) IssueClaims(ctx context.Context, c Claims) (string, Claims, err
 	c.Issuer = i.issuer
 	c.Audience = i.audience
 	c.IssuedAt, c.NotBefore = now, now
-	if exp := now.Add(i.lifetime); c.Expiry.IsZero() || c.Expiry.After(exp) {
+	if exp := now.Add(i.lifetimeOf(c.Kind)); c.Expiry.IsZero() || c.Expiry.After(exp) {
 		c.Expiry = exp
 	}
 	var jti [16]byte
@@ -214,7 +241,8 @@ func (s *kmSigner) SignPayload(payload []byte, alg jose.SignatureAlgorithm) ([]b
 // and the previous one while tokens it signed may still be live (its
 // overlap: the lifetime plus the skew since the latest was made). Keys are
 // OKP/Ed25519 with kid, "use": "sig" and "alg": "EdDSA". Verifiers may cache
-// it for JWKSMaxAge.
+// it for JWKSMaxAge. The overlap uses the longer of the two lifetimes
+// (people's and visitors').
 func (i *Issuer) JWKS(ctx context.Context) ([]byte, error) {
 	d, err := i.km.Describe(ctx, i.keyName)
 	if err != nil {
@@ -222,7 +250,7 @@ func (i *Issuer) JWKS(ctx context.Context) ([]byte, error) {
 	}
 	versions := []int{d.Latest}
 	if prev := d.Latest - 1; prev >= d.MinDecryption && prev >= 1 &&
-		i.clock.Now().Before(d.LatestCreated.Add(i.lifetime+i.skew)) {
+		i.clock.Now().Before(d.LatestCreated.Add(max(i.lifetime, i.visitorLifetime)+i.skew)) {
 		versions = append(versions, prev)
 	}
 	set := jose.JSONWebKeySet{}

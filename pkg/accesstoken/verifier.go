@@ -190,7 +190,11 @@ func (v *Verifier) verify(ctx context.Context, token string) (*Claims, string, e
 	if msg := c.check(); msg != "" {
 		return nil, "", nil, invalid("access token claims: " + msg)
 	}
-	if c.Expiry.Sub(c.IssuedAt) > v.maxLifetime {
+	maxLifetime := v.maxLifetime
+	if c.Kind == KindVisitor {
+		maxLifetime = max(maxLifetime, MaxVisitorLifetime)
+	}
+	if c.Expiry.Sub(c.IssuedAt) > maxLifetime {
 		return nil, "", nil, invalid("access token lives longer than allowed")
 	}
 	if err := v.checkTimes(c); err != nil {
