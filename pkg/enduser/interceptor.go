@@ -105,6 +105,11 @@ func (a *Authenticator) Allow(rule Rule, c *accesstoken.Claims) error {
 		return forbidden()
 	}
 	switch {
+	case c.Kind == accesstoken.KindVisitor && !slices.Contains(rule.Kinds, accesstoken.KindVisitor):
+		// An anonymous visitor is admitted only where a rule names them:
+		// "any kind" means any kind of person or integrator with an
+		// identity, never an anonymous session.
+		return forbidden()
 	case len(rule.Kinds) > 0 && !slices.Contains(rule.Kinds, c.Kind):
 		return forbidden()
 	case len(rule.Roles) > 0 && !anyOf(rule.Roles, c.HasRole):
@@ -163,6 +168,10 @@ func (a *Authenticator) authenticate(ctx context.Context, method string) (contex
 		if err := a.Allow(rule, c); err != nil {
 			return nil, err
 		}
+	} else if c.Kind == accesstoken.KindVisitor {
+		// Optional rules name no kinds, so none admits a visitor: the call
+		// would otherwise go on as if a person with an account were behind it.
+		return nil, errs.E(errs.PermissionDenied, ReasonEndUserForbidden, "the end user may not call this method")
 	}
 	p := principalOf(c, token)
 	ctx = NewContext(ctx, p)

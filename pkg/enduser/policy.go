@@ -25,6 +25,7 @@ const (
 	// Optional: an end user may be behind the call. A token, when present,
 	// must be valid (a bad one is refused, never ignored) and its end user
 	// goes on the context; without one the call proceeds as the workload's.
+	// A visitor's token is refused here: no Optional rule names kinds.
 	Optional
 	// User: an end user must be behind the call, and the rule's level, age,
 	// kinds, roles and scopes apply.
@@ -47,7 +48,8 @@ func (r Requirement) String() string {
 type Rule struct {
 	// Require: None, Optional or User.
 	Require Requirement
-	// Kinds the end user may be; empty allows every kind.
+	// Kinds the end user may be; empty allows every kind but
+	// accesstoken.KindVisitor, which a rule admits only by naming it.
 	Kinds []accesstoken.Kind
 	// AAL is the lowest assurance level; a person below it must step up.
 	AAL int
@@ -176,9 +178,15 @@ func (r Rule) problems(m string) []string {
 			problems = append(problems, fmt.Sprintf("%s: aal must be 0..2 and max age not negative", m))
 		}
 		for _, k := range r.Kinds {
-			if k != accesstoken.KindCustomer && k != accesstoken.KindStaff && k != accesstoken.KindClient {
+			if k != accesstoken.KindCustomer && k != accesstoken.KindStaff && k != accesstoken.KindClient && k != accesstoken.KindVisitor {
 				problems = append(problems, fmt.Sprintf("%s: unknown kind %q", m, k))
 			}
+		}
+		// A visitor has aal 0 and cannot step up: a rule naming visitors
+		// with a level or an age would admit none of them, which is a
+		// mistake, not a rule.
+		if slices.Contains(r.Kinds, accesstoken.KindVisitor) && (r.AAL > accesstoken.AALNone || r.MaxAge > 0 || len(r.Roles) > 0 || len(r.Scopes) > 0) {
+			problems = append(problems, m+": a rule for visitors asks no level, age, roles or scopes (give people their own alternative)")
 		}
 	default:
 		problems = append(problems, fmt.Sprintf("%s: unknown requirement %d", m, r.Require))

@@ -27,7 +27,7 @@ type Principal struct {
 	// Subject is the account id (the data subject id across the suite) or,
 	// for KindClient, the integrator's client id.
 	Subject string
-	// Kind is customer, staff or client.
+	// Kind is customer, staff, client or visitor.
 	Kind accesstoken.Kind
 	// Tenant is the shop the account or client belongs to; empty for staff.
 	Tenant string
@@ -56,8 +56,8 @@ func (p Principal) HasRole(role string) bool { return slices.Contains(p.Roles, r
 // HasScope reports whether the principal has scope.
 func (p Principal) HasScope(scope string) bool { return slices.Contains(p.Scopes, scope) }
 
-// IsPerson reports whether a person (customer or staff), not an integrator,
-// is behind the call.
+// IsPerson reports whether a person with an account (customer or staff),
+// not an integrator or an anonymous visitor, is behind the call.
 func (p Principal) IsPerson() bool {
 	return p.Kind == accesstoken.KindCustomer || p.Kind == accesstoken.KindStaff
 }
