@@ -54,3 +54,25 @@ const (
 	// Internal.
 	OutputUnsafe = "OUTPUT_CHECK_FAILED"
 )
+
+// End-to-end sealing (HPKE, internal/sealing).
+const (
+	// SealedInvalid: a sealed message that does not open (tampered, sealed
+	// for another conversation or to another key); nothing was stored and
+	// nothing says which part failed. InvalidArgument.
+	SealedInvalid = "SEALED_INVALID"
+	// SealingKeyUnknown: a key id the service never published (or a future
+	// one). InvalidArgument.
+	SealingKeyUnknown = "SEALING_KEY_UNKNOWN"
+	// SealingKeyExpired: a key older than the previous period; fetch the
+	// keys again (GetSealingKeys). FailedPrecondition.
+	SealingKeyExpired = "SEALING_KEY_EXPIRED"
+	// ReplyKeyInvalid: a sealed message without a reply key of the suite.
+	// InvalidArgument.
+	ReplyKeyInvalid = "REPLY_KEY_INVALID"
+	// SealingKeyUnavailable: the service's key could not be derived.
+	// Internal.
+	SealingKeyUnavailable = "SEALING_KEY_UNAVAILABLE"
+	// SealingFailed: the reply could not be sealed. Internal.
+	SealingFailed = "SEALING_FAILED"
+)
