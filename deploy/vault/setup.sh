@@ -79,6 +79,11 @@ while read -r name type; do
   ensure_transit_key "$name" "$type"
 done <<<"$keys"
 
+# --- KV version 2: integration secrets kept per shop (pkg/secrets) -----------
+# Messaging platforms' app secrets and tokens, at secret/sotto/channels/...;
+# the policies name this mount. A dev server has it already.
+enable_engine kv-v2 secret
+
 # --- PKI: the CA that issues workload (SPIFFE) certificates -----------------
 enable_engine pki pki
 vault secrets tune -max-lease-ttl=87600h pki >/dev/null

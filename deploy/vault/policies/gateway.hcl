@@ -17,3 +17,12 @@ path "pki/issue/workload" {
     "exclude_cn_from_sans" = []
   }
 }
+
+# Channel secrets of every shop (pkg/secrets, KV version 2 at secret/):
+# the messaging platforms' app secrets and verify tokens the webhook
+# endpoints check deliveries with. Read only the latest version's data: no
+# list (shop names), no metadata, no write. The mount is "secret" unless
+# SOTTO_VAULT_KV_MOUNT says otherwise; change this path with it.
+path "secret/data/sotto/channels/*" {
+  capabilities = ["read"]
+}
