@@ -89,7 +89,8 @@ func New(ctx context.Context, d Deps) (*App, error) {
 		return nil, err
 	}
 	issuerName := Issuer(d.TrustDomain)
-	issuer, err := accesstoken.NewIssuer(d.Keys, cfg.TokenKey, issuerName, accesstoken.WithLifetime(cfg.AccessTokenLifetime))
+	issuer, err := accesstoken.NewIssuer(d.Keys, cfg.TokenKey, issuerName, accesstoken.WithLifetime(cfg.AccessTokenLifetime),
+		accesstoken.WithVisitorLifetime(cfg.VisitorTokenTTL))
 	if err != nil {
 		return nil, err
 	}

@@ -51,6 +51,7 @@ type Contacts interface {
 	TokenizePhone(ctx context.Context, tenant, subject, phone string) (string, error)
 	LookupEmail(ctx context.Context, tenant, email, purpose string) (string, error)
 	MaskEmail(ctx context.Context, token string) (string, error)
+	KnownTenant(ctx context.Context, tenant string) (bool, error)
 }
 
 // Config is the domain's policy.
@@ -144,6 +145,8 @@ type Service struct {
 	sends sync.WaitGroup
 	// walPending: an erasure could not truncate SQLite's WAL (RetryWAL).
 	walPending atomic.Bool
+	// shops remembers tenants the vault said exist (visitors.go).
+	shops knownShops
 }
 
 // New returns the domain over deps.

@@ -33,6 +33,10 @@ type Config struct {
 	StaffSessionLifetime time.Duration `env:"IDENTITY_STAFF_SESSION_LIFETIME" envDefault:"8h"`
 	// AccessTokenLifetime is how long access tokens live (ADR 0009: minutes).
 	AccessTokenLifetime time.Duration `env:"IDENTITY_ACCESS_TOKEN_LIFETIME" envDefault:"5m"`
+	// VisitorTokenTTL is how long an anonymous web-chat visitor's token
+	// lives (CreateVisitorSession; at most an hour). There is no refresh:
+	// a visitor whose token expired starts a new session.
+	VisitorTokenTTL time.Duration `env:"IDENTITY_VISITOR_TOKEN_TTL" envDefault:"30m"`
 	// ThrottleRate (attempts per second) and ThrottleBurst are each client
 	// address's bucket on the authentication RPCs.
 	ThrottleRate  float64 `env:"IDENTITY_THROTTLE_RATE" envDefault:"0.333"`

@@ -129,6 +129,25 @@ func (v *Vault) LookupEmail(ctx context.Context, tenant, email, purpose string) 
 	return resp.GetDeterministicToken(), nil
 }
 
+// tenantProbe is the address KnownTenant looks up: a reserved domain
+// (RFC 2606), so it is nobody's and names nobody in the vault's audit.
+const tenantProbe = "tenant-probe@sotto.invalid"
+
+// KnownTenant reports whether the vault serves tenant (a shop exists). The
+// vault has no call for that alone; a lookup of a reserved address under
+// PurposeAuthentication answers it the way sign-up learns it, and stores
+// nothing.
+func (v *Vault) KnownTenant(ctx context.Context, tenant string) (bool, error) {
+	_, err := v.LookupEmail(ctx, tenant, tenantProbe, PurposeAuthentication)
+	if IsUnknownTenant(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
 // MaskEmail returns the masked view of the address behind token.
 func (v *Vault) MaskEmail(ctx context.Context, token string) (string, error) {
 	resp, err := v.rpc.RevealMasked(ctx, &tokenvaultv1.RevealMaskedRequest{Tokens: []string{token}})

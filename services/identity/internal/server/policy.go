@@ -44,6 +44,9 @@ func Policy(m suite.Manifest) authz.Policy {
 		identityv1.IdentityService_RevokeClient_FullMethodName:               {"gateway"},
 		// Integrators get their tokens through the edge.
 		identityv1.IdentityService_IssueClientToken_FullMethodName: {"gateway"},
+		// Anonymous web-chat visitors get theirs through the edge too
+		// (public, limited per client address there and throttled here).
+		identityv1.IdentityService_CreateVisitorSession_FullMethodName: {"gateway"},
 		// The first admin is the operator's, from the CLI (`sotto dev up`).
 		identityv1.IdentityService_BootstrapAdmin_FullMethodName: {"sotto-cli"},
 		// The signing keys are public (they verify, they grant nothing).
@@ -103,6 +106,8 @@ var EndUsers = enduser.Policy{
 	identityv1.IdentityService_RequestPasswordReset_FullMethodName: {Require: enduser.None},
 	identityv1.IdentityService_ResetPassword_FullMethodName:        {Require: enduser.None},
 	identityv1.IdentityService_IssueClientToken_FullMethodName:     {Require: enduser.None},
+	// A visitor session is made for nobody in particular: no token is read.
+	identityv1.IdentityService_CreateVisitorSession_FullMethodName: {Require: enduser.None},
 	identityv1.IdentityService_BootstrapAdmin_FullMethodName:       {Require: enduser.None},
 	identityv1.IdentityService_GetJwks_FullMethodName:              {Require: enduser.None},
 	identityv1.IdentityService_WatchRevocations_FullMethodName:     {Require: enduser.None},

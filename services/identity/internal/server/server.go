@@ -494,6 +494,15 @@ func (s *Server) IssueClientToken(ctx context.Context, req *identityv1.IssueClie
 		ExpiresIn: int32(t.ExpiresIn / time.Second), Scope: t.Scope}, nil
 }
 
+// CreateVisitorSession implements the RPC.
+func (s *Server) CreateVisitorSession(ctx context.Context, req *identityv1.CreateVisitorSessionRequest) (*identityv1.CreateVisitorSessionResponse, error) {
+	v, err := s.domain.CreateVisitorSession(ctx, req.GetTenant(), origin(ctx))
+	if err != nil {
+		return nil, err
+	}
+	return &identityv1.CreateVisitorSessionResponse{AccessToken: v.AccessToken, VisitorId: v.VisitorID, ExpireTime: ts(v.Expires)}, nil
+}
+
 // GetJwks implements the RPC.
 func (s *Server) GetJwks(ctx context.Context, _ *identityv1.GetJwksRequest) (*identityv1.GetJwksResponse, error) {
 	b, maxAge, err := s.domain.JWKS(ctx)
