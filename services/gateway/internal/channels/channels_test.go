@@ -1,0 +1,608 @@
+package channels_test
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	conversationv1 "github.com/sottohq/sotto/gen/go/sotto/conversation/v1"
+	"github.com/sottohq/sotto/pkg/authz"
+	"github.com/sottohq/sotto/pkg/channeltest"
+	"github.com/sottohq/sotto/pkg/secrets"
+	"github.com/sottohq/sotto/pkg/servertest"
+	"github.com/sottohq/sotto/services/gateway/internal/channels"
+)
+
+const (
+	tenant        = "acme"
+	waSecret      = "wa-app-secret-0123456789abcdef01"
+	msSecret      = "ms-app-secret-0123456789abcdef01"
+	verifyToken   = "verify-token-3f9a"
+	phoneNumberID = "106540352242922"
+	pageID        = "104953292345678"
+)
+
+var ctx = context.Background()
+
+// conversation is a stand-in of the conversation service's ingest: it
+// records each call and stores each message id once, as the real one does;
+// fail makes the calls for a message id fail with a code, once or always.
+type conversation struct {
+	conversationv1.UnimplementedConversationServiceServer
+	mu    sync.Mutex
+	calls []*conversationv1.IngestChannelMessageRequest
+	seen  map[string]bool
+	fail  map[string]failure
+}
+
+type failure struct {
+	code  codes.Code
+	times int // 0: always
+}
+
+func (c *conversation) IngestChannelMessage(_ context.Context, req *conversationv1.IngestChannelMessageRequest) (*conversationv1.IngestChannelMessageResponse, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.calls = append(c.calls, req)
+	if f, ok := c.fail[req.GetChannelMessageId()]; ok {
+		if f.times == 1 {
+			delete(c.fail, req.GetChannelMessageId())
+		} else if f.times > 1 {
+			f.times--
+			c.fail[req.GetChannelMessageId()] = f
+		}
+		// A message as a validation error might hold: the handler must not
+		// log it.
+		return nil, status.Error(f.code, "refused "+req.GetText()+" from "+req.GetChannelUserId())
+	}
+	dup := c.seen[req.GetChannelMessageId()]
+	c.seen[req.GetChannelMessageId()] = true
+	return &conversationv1.IngestChannelMessageResponse{ConversationId: "conv_1", MessageId: "msg_1", Duplicate: dup}, nil
+}
+
+func (c *conversation) failOn(id string, code codes.Code, times int) {
+	c.mu.Lock()
+	c.fail[id] = failure{code, times}
+	c.mu.Unlock()
+}
+
+// ids returns the message ids of the calls so far.
+func (c *conversation) ids() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []string
+	for _, r := range c.calls {
+		out = append(out, r.GetChannelMessageId())
+	}
+	return out
+}
+
+func (c *conversation) stored() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.seen)
+}
+
+// syncBuffer collects log output from concurrent handlers.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+type stand struct {
+	conv        *conversation
+	url         string // the server's base URL
+	secretsFile string
+	log         *syncBuffer
+	wa, ms      channeltest.Webhook
+}
+
+type standOpts struct {
+	maxBody int64
+}
+
+// newStand runs the channel handler on a real HTTP server, with secrets
+// in a local file, in front of a stand-in conversation service reached
+// over mTLS as the gateway workload. Logs go to a plain JSON handler that
+// keeps every attribute, so a test sees what the code hands the logger,
+// before the production logger's redaction.
+func newStand(t *testing.T, o standOpts) *stand {
+	t.Helper()
+	s := &stand{conv: &conversation{seen: map[string]bool{}, fail: map[string]failure{}}, log: &syncBuffer{}}
+	pki := servertest.NewPKI(t)
+	srv := pki.NewServer(t, "conversation", authz.Policy{
+		conversationv1.ConversationService_IngestChannelMessage_FullMethodName: {"gateway"},
+	})
+	conversationv1.RegisterConversationServiceServer(srv.GRPC(), s.conv)
+	addr := servertest.Start(t, srv)
+	conn := pki.Dial(t, "gateway", "conversation", addr)
+
+	s.secretsFile = filepath.Join(t.TempDir(), "secrets.json")
+	writeSecrets(t, s.secretsFile, map[string]map[string]string{
+		secrets.ChannelPath(tenant, secrets.WhatsApp): {
+			secrets.KeyAppSecret: waSecret, secrets.KeyVerifyToken: verifyToken,
+			secrets.KeyPhoneNumberID: phoneNumberID, secrets.KeyAccessToken: "EAAG-access",
+		},
+		secrets.ChannelPath(tenant, secrets.Messenger): {
+			secrets.KeyAppSecret: msSecret, secrets.KeyVerifyToken: verifyToken,
+			secrets.KeyPageID: pageID, secrets.KeyPageAccessToken: "EAAG-page",
+		},
+		// No page id: incomplete.
+		secrets.ChannelPath("halfdone", secrets.Messenger): {secrets.KeyAppSecret: msSecret, secrets.KeyVerifyToken: verifyToken},
+	})
+	h, err := channels.New(channels.Options{
+		// No cache: tests change the file between requests.
+		Secrets:      secrets.NewFile(s.secretsFile),
+		Conversation: conversationv1.NewConversationServiceClient(conn),
+		Logger:       slog.New(slog.NewJSONHandler(s.log, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		MaxBodyBytes: o.maxBody,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(h.Mount(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "the rest of the gateway", http.StatusTeapot)
+	})))
+	t.Cleanup(hs.Close)
+	s.url = hs.URL
+	s.wa = channeltest.Webhook{URL: s.endpoint(secrets.WhatsApp, tenant), AppSecret: waSecret}
+	s.ms = channeltest.Webhook{URL: s.endpoint(secrets.Messenger, tenant), AppSecret: msSecret}
+	return s
+}
+
+func (s *stand) endpoint(platform, tenant string) string {
+	return s.url + "/v1/channels/" + platform + "/" + tenant + "/webhook"
+}
+
+func writeSecrets(t *testing.T, path string, all map[string]map[string]string) {
+	t.Helper()
+	if err := secrets.WriteFile(path, all); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func mustDeliver(t *testing.T, w channeltest.Webhook, body []byte, want int) channeltest.Response {
+	t.Helper()
+	resp, err := w.Deliver(ctx, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.Status != want {
+		t.Fatalf("delivery answered %d %q, want %d", resp.Status, resp.Body, want)
+	}
+	return resp
+}
+
+func waText(from, id, text string) channeltest.WhatsAppMessage {
+	return channeltest.WhatsAppMessage{From: from, ID: id, Text: text}
+}
+
+func TestWhatsAppDeliveryForwardsTextMessages(t *testing.T) {
+	s := newStand(t, standOpts{})
+	body := channeltest.WhatsAppDelivery{PhoneNumberID: phoneNumberID,
+		Messages: []channeltest.WhatsAppMessage{
+			waText("16505551234", "wamid.A", "Where is my order?"),
+			{From: "16505551234", ID: "wamid.IMG", Type: "image"},
+			waText("4915112345678", "wamid.B", "Hallo"),
+		},
+		Statuses: []channeltest.WhatsAppStatus{{ID: "wamid.OUT", RecipientID: "16505551234", Status: "read"}},
+	}.JSON()
+	mustDeliver(t, s.wa, body, http.StatusOK)
+
+	want := []*conversationv1.IngestChannelMessageRequest{
+		{Tenant: tenant, Channel: conversationv1.ChatChannel_CHAT_CHANNEL_WHATSAPP, ChannelUserId: "16505551234", ChannelMessageId: "wamid.A", Text: "Where is my order?"},
+		{Tenant: tenant, Channel: conversationv1.ChatChannel_CHAT_CHANNEL_WHATSAPP, ChannelUserId: "4915112345678", ChannelMessageId: "wamid.B", Text: "Hallo"},
+	}
+	assertCalls(t, s.conv, want)
+}
+
+func TestMessengerDeliveryForwardsTextMessages(t *testing.T) {
+	s := newStand(t, standOpts{})
+	body := channeltest.MessengerDelivery{PageID: pageID, Events: []channeltest.MessengerEvent{
+		{SenderID: "6750512345678901", MID: "m_1", Text: "Do you ship to Lisbon?"},
+		{SenderID: "6750512345678901", MID: "m_echo", Text: "We do!", Echo: true},
+		{SenderID: "6750512345678901", MID: "m_photo", Attachment: "image"},
+	}}.JSON()
+	// A read receipt: no message at all.
+	read := []byte(`{"object":"page","entry":[{"id":"` + pageID + `","time":1,"messaging":[{"sender":{"id":"6750512345678901"},"recipient":{"id":"` + pageID + `"},"timestamp":1,"read":{"watermark":1}}]}]}`)
+	mustDeliver(t, s.ms, body, http.StatusOK)
+	mustDeliver(t, s.ms, read, http.StatusOK)
+	assertCalls(t, s.conv, []*conversationv1.IngestChannelMessageRequest{
+		{Tenant: tenant, Channel: conversationv1.ChatChannel_CHAT_CHANNEL_MESSENGER, ChannelUserId: "6750512345678901", ChannelMessageId: "m_1", Text: "Do you ship to Lisbon?"},
+	})
+}
+
+func assertCalls(t *testing.T, c *conversation, want []*conversationv1.IngestChannelMessageRequest) {
+	t.Helper()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.calls) != len(want) {
+		t.Fatalf("%d calls, want %d: %v", len(c.calls), len(want), c.calls)
+	}
+	for i, got := range c.calls {
+		w := want[i]
+		if got.GetTenant() != w.GetTenant() || got.GetChannel() != w.GetChannel() || got.GetChannelUserId() != w.GetChannelUserId() ||
+			got.GetChannelMessageId() != w.GetChannelMessageId() || got.GetText() != w.GetText() {
+			t.Errorf("call %d = %v, want %v", i, got, w)
+		}
+	}
+}
+
+// TestForgedDeliveriesAreRefused: without a valid X-Hub-Signature-256 by
+// the shop's app secret over these exact bytes, nothing is forwarded.
+// Each case fails without the signature check in deliver.
+func TestForgedDeliveriesAreRefused(t *testing.T) {
+	s := newStand(t, standOpts{})
+	body := channeltest.WhatsAppDelivery{PhoneNumberID: phoneNumberID, Messages: []channeltest.WhatsAppMessage{waText("16505551234", "wamid.F", "refund to my card")}}.JSON()
+	other := channeltest.WhatsAppDelivery{PhoneNumberID: phoneNumberID, Messages: []channeltest.WhatsAppMessage{waText("16505551234", "wamid.G", "hi")}}.JSON()
+	sig := channeltest.Sign(waSecret, body)
+	cases := map[string]string{
+		"unsigned":                      "",
+		"signature over another body":   channeltest.Sign(waSecret, other),
+		"signature with a wrong secret": channeltest.Sign("not-the-app-secret-0123456789abc", body),
+		"the Messenger app's secret":    channeltest.Sign(msSecret, body),
+		"sha1 prefix":                   "sha1=" + strings.TrimPrefix(sig, "sha256="),
+		"no prefix":                     strings.TrimPrefix(sig, "sha256="),
+		"truncated":                     sig[:len(sig)-2],
+		"upper-case garbage":            "sha256=" + strings.Repeat("Z", 64),
+	}
+	for name, signature := range cases {
+		resp, err := s.wa.DeliverSigned(ctx, body, signature)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp.Status != http.StatusUnauthorized {
+			t.Errorf("%s: %d %q, want 401", name, resp.Status, resp.Body)
+		}
+		if strings.Contains(resp.Body, "16505551234") || strings.Contains(resp.Body, "refund") {
+			t.Errorf("%s: the answer echoes the delivery: %q", name, resp.Body)
+		}
+	}
+	// A body whose JSON is unchanged in meaning but whose bytes differ.
+	resp, err := s.wa.DeliverSigned(ctx, append(slices.Clone(body), ' '), sig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.Status != http.StatusUnauthorized {
+		t.Errorf("a trailing space after signing: %d, want 401", resp.Status)
+	}
+	if ids := s.conv.ids(); len(ids) != 0 {
+		t.Fatalf("forged deliveries forwarded: %v", ids)
+	}
+	// The same body, properly signed, goes through.
+	mustDeliver(t, s.wa, body, http.StatusOK)
+	if ids := s.conv.ids(); !slices.Equal(ids, []string{"wamid.F"}) {
+		t.Fatalf("forwarded %v", ids)
+	}
+}
+
+// TestPreviousAppSecretVerifies: while an app secret is rotated, a
+// delivery signed with the previous one still verifies.
+func TestPreviousAppSecretVerifies(t *testing.T) {
+	s := newStand(t, standOpts{})
+	const newSecret = "wa-app-secret-rotated-0123456789"
+	all := map[string]map[string]string{secrets.ChannelPath(tenant, secrets.WhatsApp): {
+		secrets.KeyAppSecret: newSecret, secrets.KeyAppSecretPrevious: waSecret,
+		secrets.KeyVerifyToken: verifyToken, secrets.KeyPhoneNumberID: phoneNumberID,
+	}}
+	writeSecrets(t, s.secretsFile, all)
+	body := channeltest.WhatsAppDelivery{PhoneNumberID: phoneNumberID, Messages: []channeltest.WhatsAppMessage{waText("16505551234", "wamid.R1", "hi")}}.JSON()
+	mustDeliver(t, s.wa, body, http.StatusOK)
+	rotated := s.wa
+	rotated.AppSecret = newSecret
+	mustDeliver(t, rotated, channeltest.WhatsAppDelivery{PhoneNumberID: phoneNumberID, Messages: []channeltest.WhatsAppMessage{waText("16505551234", "wamid.R2", "hi")}}.JSON(), http.StatusOK)
+	// Once the previous secret is removed, it no longer verifies.
+	delete(all[secrets.ChannelPath(tenant, secrets.WhatsApp)], secrets.KeyAppSecretPrevious)
+	writeSecrets(t, s.secretsFile, all)
+	mustDeliver(t, s.wa, channeltest.WhatsAppDelivery{PhoneNumberID: phoneNumberID, Messages: []channeltest.WhatsAppMessage{waText("16505551234", "wamid.R3", "hi")}}.JSON(), http.StatusUnauthorized)
+	if ids := s.conv.ids(); !slices.Equal(ids, []string{"wamid.R1", "wamid.R2"}) {
+		t.Fatalf("forwarded %v", ids)
+	}
+}
+
+// TestReplayIsForwardedWithTheSameID: a delivery received again (the
+// platform's retry, or a captured one replayed) is forwarded again with
+// the same message ids, which the conversation service stores once.
+func TestReplayIsForwardedWithTheSameID(t *testing.T) {
+	s := newStand(t, standOpts{})
+	id := channeltest.NewWamID("16505551234")
+	body := channeltest.WhatsAppDelivery{PhoneNumberID: phoneNumberID, Messages: []channeltest.WhatsAppMessage{waText("16505551234", id, "hi")}}.JSON()
+	mustDeliver(t, s.wa, body, http.StatusOK)
+	mustDeliver(t, s.wa, body, http.StatusOK)
+	if ids := s.conv.ids(); !slices.Equal(ids, []string{id, id}) {
+		t.Fatalf("forwarded ids %v, want the same id twice", ids)
+	}
+	if n := s.conv.stored(); n != 1 {
+		t.Fatalf("%d messages stored, want 1", n)
+	}
+}
+
+// TestOversizedDeliveryIsRefusedUnread: a body over the limit is 413
+// whatever it holds, even signed, and nothing of it is forwarded. Fails
+// without the MaxBytesReader in deliver.
+func TestOversizedDeliveryIsRefusedUnread(t *testing.T) {
+	s := newStand(t, standOpts{maxBody: 2048})
+	small := channeltest.WhatsAppDelivery{PhoneNumberID: phoneNumberID, Messages: []channeltest.WhatsAppMessage{waText("16505551234", "wamid.S", "hi")}}.JSON()
+	mustDeliver(t, s.wa, small, http.StatusOK)
+	big := channeltest.WhatsAppDelivery{PhoneNumberID: phoneNumberID, Messages: []channeltest.WhatsAppMessage{waText("16505551234", "wamid.BIG", strings.Repeat("x", 2048))}}.JSON()
+	mustDeliver(t, s.wa, big, http.StatusRequestEntityTooLarge)
+	if ids := s.conv.ids(); !slices.Equal(ids, []string{"wamid.S"}) {
+		t.Fatalf("forwarded %v", ids)
+	}
+}
+
+// TestMalformedDeliveries: a signed body that is not the platform's JSON
+// is 400 and forwards nothing.
+func TestMalformedDeliveries(t *testing.T) {
+	s := newStand(t, standOpts{})
+	for _, body := range []string{
+		`{"object":"whatsapp_business_account","entry":[`,
+		`not json`,
+		`null`,
+		`[]`,
+		`{"object":"page","entry":[]}`, // Messenger's, to the WhatsApp endpoint
+		`{"object":"whatsapp_business_account","entry":[{"changes":[{"field":"messages","value":{"messages":"x"}}]}]}`,
+		`{"object":"whatsapp_business_account","entry":[]} {"object":"x"}`,
+	} {
+		resp, err := s.wa.Deliver(ctx, []byte(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp.Status != http.StatusBadRequest {
+			t.Errorf("%s: %d %q, want 400", body, resp.Status, resp.Body)
+		}
+	}
+	resp, err := s.ms.Deliver(ctx, channeltest.WhatsAppDelivery{PhoneNumberID: phoneNumberID, Messages: []channeltest.WhatsAppMessage{waText("1", "wamid.X", "x")}}.JSON())
+	if err != nil || resp.Status != http.StatusBadRequest {
+		t.Errorf("a WhatsApp delivery to Messenger: %d, %v", resp.Status, err)
+	}
+	if ids := s.conv.ids(); len(ids) != 0 {
+		t.Fatalf("forwarded %v", ids)
+	}
+}
+
+// TestDeliveriesForAnotherAccountAreSkipped: one Meta app can serve
+// several shops with one app secret; a delivery for another shop's number
+// or Page, posted to this shop's URL, is not this shop's customer's
+// message. Fails without the account checks in parse.
+func TestDeliveriesForAnotherAccountAreSkipped(t *testing.T) {
+	s := newStand(t, standOpts{})
+	mustDeliver(t, s.wa, channeltest.WhatsAppDelivery{PhoneNumberID: "999999999999999", Messages: []channeltest.WhatsAppMessage{waText("16505551234", "wamid.OTHER", "hi")}}.JSON(), http.StatusOK)
+	mustDeliver(t, s.ms, channeltest.MessengerDelivery{PageID: "999999999", Events: []channeltest.MessengerEvent{{SenderID: "675", MID: "m_other", Text: "hi"}}}.JSON(), http.StatusOK)
+	// The right Page in the entry but another recipient.
+	mixed := []byte(`{"object":"page","entry":[{"id":"` + pageID + `","time":1,"messaging":[{"sender":{"id":"675"},"recipient":{"id":"999"},"timestamp":1,"message":{"mid":"m_mixed","text":"hi"}}]}]}`)
+	mustDeliver(t, s.ms, mixed, http.StatusOK)
+	if ids := s.conv.ids(); len(ids) != 0 {
+		t.Fatalf("forwarded %v", ids)
+	}
+}
+
+// TestOneFailureDoesNotLoseTheOthers: a message the conversation service
+// could not store makes the answer 500 (the platform retries), the others
+// are stored all the same, and the retry stores the rest once. A message
+// it refuses as invalid is not retried.
+func TestOneFailureDoesNotLoseTheOthers(t *testing.T) {
+	s := newStand(t, standOpts{})
+	s.conv.failOn("wamid.2", codes.Unavailable, 1)
+	body := channeltest.WhatsAppDelivery{PhoneNumberID: phoneNumberID, Messages: []channeltest.WhatsAppMessage{
+		waText("16505551234", "wamid.1", "one"), waText("16505551234", "wamid.2", "two"), waText("16505551234", "wamid.3", "three"),
+	}}.JSON()
+	mustDeliver(t, s.wa, body, http.StatusInternalServerError)
+	if ids := s.conv.ids(); !slices.Equal(ids, []string{"wamid.1", "wamid.2", "wamid.3"}) {
+		t.Fatalf("forwarded %v", ids)
+	}
+	if n := s.conv.stored(); n != 2 {
+		t.Fatalf("%d stored after the failure, want 2", n)
+	}
+	mustDeliver(t, s.wa, body, http.StatusOK)
+	if n := s.conv.stored(); n != 3 {
+		t.Fatalf("%d stored after the retry, want 3", n)
+	}
+
+	// Too long for the conversation service (over 4096 bytes): refused for
+	// good, the delivery is answered 200 so it is not retried forever.
+	long := channeltest.WhatsAppDelivery{PhoneNumberID: phoneNumberID, Messages: []channeltest.WhatsAppMessage{
+		waText("16505551234", "wamid.long", strings.Repeat("é", 2100)), waText("16505551234", "wamid.4", "four"),
+	}}.JSON()
+	mustDeliver(t, s.wa, long, http.StatusOK)
+	if n := s.conv.stored(); n != 4 {
+		t.Fatalf("%d stored, want 4", n)
+	}
+}
+
+func TestHandshake(t *testing.T) {
+	s := newStand(t, standOpts{})
+	for _, w := range []channeltest.Webhook{s.wa, s.ms} {
+		challenge := channeltest.NewChallenge()
+		resp, err := w.Subscribe(ctx, verifyToken, challenge)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp.Status != http.StatusOK || resp.Body != challenge || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/plain") ||
+			resp.Header.Get("X-Content-Type-Options") != "nosniff" {
+			t.Fatalf("%s: %d %q %v", w.URL, resp.Status, resp.Body, resp.Header)
+		}
+	}
+}
+
+// TestHandshakeRefusals: the challenge is echoed only for the shop's
+// verify token (fails without the comparison in handshake), and only when
+// it is a short token.
+func TestHandshakeRefusals(t *testing.T) {
+	s := newStand(t, standOpts{})
+	q := func(mode, token, challenge string) url.Values {
+		v := url.Values{"hub.challenge": {challenge}, "hub.mode": {mode}}
+		if token != "\x00" {
+			v.Set("hub.verify_token", token)
+		}
+		return v
+	}
+	cases := map[string]url.Values{
+		"wrong token":      q("subscribe", "verify-token-3f9b", "1158201444"),
+		"token prefix":     q("subscribe", verifyToken[:5], "1158201444"),
+		"empty token":      q("subscribe", "", "1158201444"),
+		"no token":         q("subscribe", "\x00", "1158201444"),
+		"other mode":       q("unsubscribe", verifyToken, "1158201444"),
+		"markup challenge": q("subscribe", verifyToken, "<script>alert(1)</script>"),
+		"long challenge":   q("subscribe", verifyToken, strings.Repeat("1", 129)),
+		"empty challenge":  q("subscribe", verifyToken, ""),
+		"line feed in it":  q("subscribe", verifyToken, "1\r\nSet-Cookie: a=b"),
+	}
+	for name, query := range cases {
+		resp, err := s.wa.Handshake(ctx, query)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp.Status != http.StatusForbidden {
+			t.Errorf("%s: %d %q, want 403", name, resp.Status, resp.Body)
+		}
+		if ch := query.Get("hub.challenge"); ch != "" && strings.Contains(resp.Body, ch) {
+			t.Errorf("%s: the challenge was echoed", name)
+		}
+	}
+}
+
+// TestUnknownShopsLookAlike: an unknown platform, a malformed or unknown
+// shop, and a shop whose secrets are incomplete are the same 404, on both
+// methods, with nothing forwarded.
+func TestUnknownShopsLookAlike(t *testing.T) {
+	s := newStand(t, standOpts{})
+	body := channeltest.MessengerDelivery{PageID: pageID, Events: []channeltest.MessengerEvent{{SenderID: "675", MID: "m_u", Text: "hi"}}}.JSON()
+	var bodies []string
+	for _, u := range []string{
+		s.endpoint("telegram", tenant),
+		s.endpoint(secrets.Messenger, "nobody"),
+		s.endpoint(secrets.Messenger, "halfdone"),
+		s.endpoint(secrets.Messenger, "ACME"),
+		s.endpoint(secrets.Messenger, "a..b"),
+		s.endpoint(secrets.Messenger, strings.Repeat("a", 64)),
+	} {
+		w := channeltest.Webhook{URL: u, AppSecret: msSecret}
+		post, err := w.Deliver(ctx, body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		get, err := w.Subscribe(ctx, verifyToken, "1158201444")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if post.Status != http.StatusNotFound || get.Status != http.StatusNotFound {
+			t.Errorf("%s: POST %d, GET %d, want 404", u, post.Status, get.Status)
+		}
+		bodies = append(bodies, post.Body, get.Body)
+	}
+	for _, b := range bodies[1:] {
+		if b != bodies[0] {
+			t.Errorf("answers differ: %q and %q", b, bodies[0])
+		}
+	}
+	if ids := s.conv.ids(); len(ids) != 0 {
+		t.Fatalf("forwarded %v", ids)
+	}
+	// Other paths are the rest of the gateway's.
+	resp, err := http.Get(s.url + "/v1/conversations")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusTeapot {
+		t.Fatalf("a path outside the channels: %d", resp.StatusCode)
+	}
+}
+
+// TestUnreadableSecretsAreUnavailable: a secrets file others could read
+// is not used; the platform is told to retry (503), not that the shop is
+// unknown.
+func TestUnreadableSecretsAreUnavailable(t *testing.T) {
+	s := newStand(t, standOpts{})
+	if err := os.Chmod(s.secretsFile, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	mustDeliver(t, s.wa, channeltest.WhatsAppDelivery{PhoneNumberID: phoneNumberID, Messages: []channeltest.WhatsAppMessage{waText("16505551234", "wamid.U", "hi")}}.JSON(), http.StatusServiceUnavailable)
+	if ids := s.conv.ids(); len(ids) != 0 {
+		t.Fatalf("forwarded %v", ids)
+	}
+}
+
+// TestNoPersonalDataInLogs sends canary sender ids, wamids (which embed
+// the number) and texts through every path, refusals and failures
+// included, and finds none of them in what the handler gave its logger or
+// in its answers.
+func TestNoPersonalDataInLogs(t *testing.T) {
+	s := newStand(t, standOpts{maxBody: 4096})
+	const (
+		number = "447700900123"
+		psid   = "6750599911122233"
+		text   = "canary-text-my card is 4111 1111 1111 1111"
+	)
+	wamid := channeltest.NewWamID(number)
+	canaries := []string{number, psid, wamid, "canary-text", "4111 1111", verifyToken, waSecret, msSecret}
+
+	wa := channeltest.WhatsAppDelivery{PhoneNumberID: phoneNumberID, Messages: []channeltest.WhatsAppMessage{
+		{From: number, ID: wamid, Text: text, Name: "Canary Person"},
+		waText(number, "wamid.fail", text), waText(number, "wamid.invalid", text),
+	}}.JSON()
+	ms := channeltest.MessengerDelivery{PageID: pageID, Events: []channeltest.MessengerEvent{{SenderID: psid, MID: "m_canary", Text: text}}}.JSON()
+	s.conv.failOn("wamid.fail", codes.Unavailable, 0)
+	s.conv.failOn("wamid.invalid", codes.InvalidArgument, 0)
+
+	var answers []string
+	record := func(r channeltest.Response, err error) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		answers = append(answers, r.Body, strings.Join(r.Header.Values("Content-Type"), ","))
+	}
+	record(s.wa.Deliver(ctx, wa))
+	record(s.ms.Deliver(ctx, ms))
+	record(s.wa.DeliverSigned(ctx, wa, ""))
+	record(s.wa.DeliverSigned(ctx, wa, channeltest.Sign("wrong-secret-0123456789abcdefgh", wa)))
+	record(s.wa.Deliver(ctx, append([]byte(`{"object":"whatsapp_business_account","x":"`+text+`"`), wa...)))
+	record(s.wa.Deliver(ctx, channeltest.WhatsAppDelivery{PhoneNumberID: "999", Messages: []channeltest.WhatsAppMessage{{From: number, Text: text}}}.JSON()))
+	record(s.wa.Deliver(ctx, channeltest.WhatsAppDelivery{PhoneNumberID: phoneNumberID, Messages: []channeltest.WhatsAppMessage{{From: number, Text: text + strings.Repeat("x", 4096)}}}.JSON()))
+	record(s.wa.Subscribe(ctx, verifyToken+"x", number))
+	record(s.wa.Subscribe(ctx, number, "1158201444"))
+	record(channeltest.Webhook{URL: s.endpoint(secrets.WhatsApp, "nobody"), AppSecret: waSecret}.Deliver(ctx, wa))
+
+	if got := s.conv.stored(); got != 2 {
+		t.Fatalf("%d stored, want 2 (the canary WhatsApp and Messenger messages)", got)
+	}
+	logs := s.log.String()
+	if !strings.Contains(logs, "channel webhook delivered") || !strings.Contains(logs, "channel message not stored") {
+		t.Fatalf("the handler logged nothing useful:\n%s", logs)
+	}
+	for _, c := range canaries {
+		if strings.Contains(logs, c) {
+			t.Errorf("canary %q in the logs", c)
+		}
+		for _, a := range answers {
+			if strings.Contains(a, c) {
+				t.Errorf("canary %q in an answer: %q", c, a)
+			}
+		}
+	}
+}
