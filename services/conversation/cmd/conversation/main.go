@@ -5,6 +5,7 @@ import (
 	"context"
 
 	conversationv1 "github.com/sottohq/sotto/gen/go/sotto/conversation/v1"
+	privacyv1 "github.com/sottohq/sotto/gen/go/sotto/privacy/v1"
 	tokenvaultv1 "github.com/sottohq/sotto/gen/go/sotto/tokenvault/v1"
 	"github.com/sottohq/sotto/pkg/service"
 	"github.com/sottohq/sotto/services/conversation/internal/app"
@@ -32,11 +33,17 @@ func register(ctx context.Context, s *service.Service) error {
 	if err != nil {
 		return err
 	}
+	// After AuditOutbox: jobs write audit events, and tasks stop last
+	// started first. The retention sweep runs on it (app.Deps.Jobs).
+	runner, err := s.Jobs(db)
+	if err != nil {
+		return err
+	}
 	tv, err := s.Dial("tokenvault")
 	if err != nil {
 		return err
 	}
-	a, err := app.New(ctx, app.Deps{Config: cfg, DB: db, Keys: km, Audit: audit,
+	a, err := app.New(ctx, app.Deps{Jobs: runner, Config: cfg, DB: db, Keys: km, Audit: audit,
 		Vault: tokenvaultv1.NewTokenVaultServiceClient(tv), Logger: s.Logger()})
 	if err != nil {
 		return err
@@ -49,5 +56,6 @@ func register(ctx context.Context, s *service.Service) error {
 		return err
 	}
 	conversationv1.RegisterConversationServiceServer(gs, a.Server)
+	privacyv1.RegisterPrivacyParticipantServiceServer(gs, a.Privacy)
 	return nil
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/sottohq/sotto/pkg/auditclient"
+	"github.com/sottohq/sotto/pkg/jobs"
 	"github.com/sottohq/sotto/pkg/keys"
 	"github.com/sottohq/sotto/pkg/pagetoken"
 	"github.com/sottohq/sotto/pkg/pii"
@@ -32,6 +33,12 @@ type Deps struct {
 	Logger *slog.Logger
 	// Now is the domain's clock (time.Now when nil).
 	Now func() time.Time
+	// Jobs runs the retention job; nil in tests that run the sweep
+	// themselves.
+	Jobs *jobs.Runner
+	// Consent answers whether a customer allows a purpose (model
+	// improvement); nil keeps no transcript past its period.
+	Consent conversation.ConsentChecker
 }
 
 // App is the conversation service, assembled.
@@ -39,6 +46,10 @@ type App struct {
 	Domain *conversation.Service
 	Server *server.Server
 	Store  *storage.Store
+	// Privacy is the data-subject request participant (sotto.privacy.v1).
+	Privacy *server.Privacy
+	// Retention is the retention sweep (registered on Deps.Jobs).
+	Retention *conversation.Retention
 }
 
 // New builds the service. It creates the secrets key with the local
@@ -82,5 +93,9 @@ func New(ctx context.Context, d Deps) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &App{Domain: domain, Server: server.New(domain, pages), Store: st}, nil
+	ret, err := newRetention(cfg, domain, d)
+	if err != nil {
+		return nil, err
+	}
+	return &App{Domain: domain, Privacy: server.NewPrivacy(domain, pages), Retention: ret, Server: server.New(domain, pages), Store: st}, nil
 }

@@ -19,4 +19,11 @@ type Config struct {
 	WatchPollInterval time.Duration `env:"CONVERSATION_WATCH_POLL_INTERVAL" envDefault:"250ms"`
 	// DefaultLanguage is a message's language when the request names none.
 	DefaultLanguage string `env:"CONVERSATION_DEFAULT_LANGUAGE" envDefault:"en"`
+	// RetentionFile names a retention file (the form of
+	// internal/retention/retention.yaml) that replaces the built-in periods;
+	// empty: the built-in ones.
+	RetentionFile string `env:"CONVERSATION_RETENTION_FILE"`
+	// RetentionInterval is how often the retention job deletes
+	// conversations idle past their period.
+	RetentionInterval time.Duration `env:"CONVERSATION_RETENTION_INTERVAL" envDefault:"1h"`
 }

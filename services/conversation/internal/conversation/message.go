@@ -72,6 +72,11 @@ func (s *Service) Post(ctx context.Context, c Caller, id, text, channelMessageID
 }
 
 func (s *Service) post(ctx context.Context, conv storage.Conversation, text, channelDigest, lang string) (msg, reply storage.Message, err error) {
+	// A restricted customer's message is neither tokenised nor answered
+	// (privacy.go).
+	if err := s.checkNotRestricted(ctx, conv); err != nil {
+		return msg, reply, err
+	}
 	known, err := s.d.Store.Placeholders(ctx, s.d.Store.DB(), conv.ID)
 	if err != nil {
 		return msg, reply, err

@@ -76,3 +76,17 @@ const (
 	// SealingFailed: the reply could not be sealed. Internal.
 	SealingFailed = "SEALING_FAILED"
 )
+
+// Data-subject requests and retention.
+const (
+	// SubjectRestricted: a message to a conversation whose customer's
+	// processing is restricted (GDPR Art. 18, a data-subject request); it
+	// was neither stored nor answered. FailedPrecondition.
+	SubjectRestricted = "SUBJECT_RESTRICTED"
+	// FieldNotRectifiable: a correction of a conversation category (a
+	// transcript records what was said; values are the token vault's).
+	FieldNotRectifiable = "FIELD_NOT_RECTIFIABLE"
+	// NoRawValues: why rectification does not apply to conversations
+	// (evidence detail).
+	NoRawValues = "NO_RAW_VALUES"
+)

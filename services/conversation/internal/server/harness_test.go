@@ -15,6 +15,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	conversationv1 "github.com/sottohq/sotto/gen/go/sotto/conversation/v1"
+	privacyv1 "github.com/sottohq/sotto/gen/go/sotto/privacy/v1"
 	tokenvaultv1 "github.com/sottohq/sotto/gen/go/sotto/tokenvault/v1"
 	"github.com/sottohq/sotto/pkg/accesstoken"
 	"github.com/sottohq/sotto/pkg/accesstoken/accesstokentest"
@@ -179,6 +180,7 @@ func newHarness(t testing.TB, db *store.DB) *harness {
 		t.Fatal(err)
 	}
 	conversationv1.RegisterConversationServiceServer(srv.GRPC(), a.Server)
+	privacyv1.RegisterPrivacyParticipantServiceServer(srv.GRPC(), a.Privacy)
 	var served []string
 	for name, info := range srv.GRPC().GetServiceInfo() {
 		for _, m := range info.Methods {

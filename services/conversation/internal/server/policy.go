@@ -2,9 +2,11 @@ package server
 
 import (
 	conversationv1 "github.com/sottohq/sotto/gen/go/sotto/conversation/v1"
+	privacyv1 "github.com/sottohq/sotto/gen/go/sotto/privacy/v1"
 	"github.com/sottohq/sotto/pkg/accesstoken"
 	"github.com/sottohq/sotto/pkg/authz"
 	"github.com/sottohq/sotto/pkg/enduser"
+	"github.com/sottohq/sotto/pkg/suite"
 )
 
 // Policy says which workloads may call which RPCs. Anything not listed is
@@ -29,6 +31,15 @@ var Policy = authz.Policy{
 	// The gateway's channel ingress, after it checked a platform webhook's
 	// signature: no person's token is behind it.
 	conversationv1.ConversationService_IngestChannelMessage_FullMethodName: gateway,
+
+	// The data-subject request participant protocol is the consent
+	// service's (suite.PrivacyOrchestrator) alone: it exports, erases and
+	// restricts a customer's conversations.
+	privacyv1.PrivacyParticipantService_Describe_FullMethodName: {suite.PrivacyOrchestrator},
+	privacyv1.PrivacyParticipantService_Export_FullMethodName:   {suite.PrivacyOrchestrator},
+	privacyv1.PrivacyParticipantService_Erase_FullMethodName:    {suite.PrivacyOrchestrator},
+	privacyv1.PrivacyParticipantService_Rectify_FullMethodName:  {suite.PrivacyOrchestrator},
+	privacyv1.PrivacyParticipantService_Restrict_FullMethodName: {suite.PrivacyOrchestrator},
 }
 
 var gateway = []string{"gateway"}
@@ -69,4 +80,15 @@ var EndUsers = enduser.Policy{
 	conversationv1.ConversationService_ListSignals_FullMethodName:           staffReaders,
 	conversationv1.ConversationService_GetSealingKeys_FullMethodName:        nobody,
 	conversationv1.ConversationService_IngestChannelMessage_FullMethodName:  nobody,
+
+	// The orchestrator acts for a request it verified itself: no person's
+	// token reaches this service for it, and the gateway has no route here.
+	privacyv1.PrivacyParticipantService_Describe_FullMethodName: orchestratorOnly,
+	privacyv1.PrivacyParticipantService_Export_FullMethodName:   orchestratorOnly,
+	privacyv1.PrivacyParticipantService_Erase_FullMethodName:    orchestratorOnly,
+	privacyv1.PrivacyParticipantService_Rectify_FullMethodName:  orchestratorOnly,
+	privacyv1.PrivacyParticipantService_Restrict_FullMethodName: orchestratorOnly,
 }
+
+// orchestratorOnly: the consent workload, acting on its own.
+var orchestratorOnly = enduser.Rule{Require: enduser.None, Workloads: map[string]enduser.Rule{suite.PrivacyOrchestrator: {Require: enduser.None}}}

@@ -1,0 +1,234 @@
+package storage
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/sottohq/sotto/pkg/store"
+)
+
+// ConversationsOf returns a customer's conversations in a shop, by id.
+func (s *Store) ConversationsOf(ctx context.Context, q Q, tenant, subject string) ([]Conversation, error) {
+	rows, err := q.QueryContext(ctx, `SELECT `+conversationCols+` FROM conversations WHERE tenant = $1 AND customer_subject = $2
+ORDER BY conversation_id`, tenant, subject)
+	if err != nil {
+		return nil, store.MapError(err)
+	}
+	defer rows.Close()
+	var out []Conversation
+	for rows.Next() {
+		c, err := scanConversation(rows)
+		if err != nil {
+			return nil, store.MapError(err)
+		}
+		out = append(out, c)
+	}
+	return out, store.MapError(rows.Err())
+}
+
+// AllMessages returns every message of a conversation, oldest first.
+func (s *Store) AllMessages(ctx context.Context, q Q, conversationID string) ([]Message, error) {
+	rows, err := q.QueryContext(ctx, `SELECT `+messageCols+` FROM messages WHERE conversation_id = $1 ORDER BY seq`, conversationID)
+	if err != nil {
+		return nil, store.MapError(err)
+	}
+	defer rows.Close()
+	var out []Message
+	for rows.Next() {
+		m, err := scanMessage(rows)
+		if err != nil {
+			return nil, store.MapError(err)
+		}
+		out = append(out, m)
+	}
+	return out, store.MapError(rows.Err())
+}
+
+// conversationTables lists the tables with a conversation_id column, each
+// after every one of them that references it, so that deleting in this
+// order satisfies the foreign keys: rows that belong to a conversation in
+// tables added later (hand-off, channels, signals) are deleted with it
+// without this list being kept by hand. conversations comes last.
+func (s *Store) conversationTables(ctx context.Context, q Q) ([]string, error) {
+	var tablesQ, refsQ string
+	if s.db.Dialect == store.SQLite {
+		tablesQ = `SELECT m.name FROM sqlite_master m JOIN pragma_table_info(m.name) p
+WHERE m.type = 'table' AND p.name = 'conversation_id' ORDER BY m.name`
+		refsQ = `SELECT m.name, f."table" FROM sqlite_master m JOIN pragma_foreign_key_list(m.name) f WHERE m.type = 'table'`
+	} else {
+		tablesQ = `SELECT table_name FROM information_schema.columns
+WHERE table_schema = current_schema() AND column_name = 'conversation_id' ORDER BY table_name`
+		refsQ = `SELECT c.conrelid::regclass::text, c.confrelid::regclass::text FROM pg_constraint c
+JOIN pg_namespace n ON n.oid = c.connamespace WHERE c.contype = 'f' AND n.nspname = current_schema()`
+	}
+	tables, err := strings1(ctx, q, tablesQ)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := q.QueryContext(ctx, refsQ)
+	if err != nil {
+		return nil, store.MapError(err)
+	}
+	defer rows.Close()
+	// referencedBy[t]: tables with a foreign key to t.
+	referencedBy := map[string][]string{}
+	for rows.Next() {
+		var child, parent string
+		if err := rows.Scan(&child, &parent); err != nil {
+			return nil, store.MapError(err)
+		}
+		child, parent = strings.Trim(child, `"`), strings.Trim(parent, `"`)
+		if child != parent {
+			referencedBy[parent] = append(referencedBy[parent], child)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, store.MapError(err)
+	}
+	// Depth-first: a table is listed after the tables that reference it.
+	var out []string
+	seen := map[string]bool{}
+	var visit func(t string)
+	visit = func(t string) {
+		if seen[t] {
+			return
+		}
+		seen[t] = true
+		for _, c := range referencedBy[t] {
+			if slices.Contains(tables, c) {
+				visit(c)
+			}
+		}
+		out = append(out, t)
+	}
+	for _, t := range tables {
+		if t != "conversations" {
+			visit(t)
+		}
+	}
+	if !slices.Contains(tables, "conversations") {
+		return nil, errors.New("storage: no conversations table")
+	}
+	visit("conversations")
+	return out, nil
+}
+
+func strings1(ctx context.Context, q Q, query string, args ...any) ([]string, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, store.MapError(err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var v string
+		if err := rows.Scan(&v); err != nil {
+			return nil, store.MapError(err)
+		}
+		out = append(out, v)
+	}
+	return out, store.MapError(rows.Err())
+}
+
+// DeleteConversations deletes conversations and every row of every table
+// that names them by conversation_id (messages, placeholder maps, the
+// model-improvement mark, and the tables of later features), in tx. It
+// returns the rows deleted per table. Tokens the placeholders named stay in
+// the token vault (see docs/adr/0014, "Data-subject requests and
+// retention").
+func (s *Store) DeleteConversations(ctx context.Context, tx *sql.Tx, ids []string) (map[string]int64, error) {
+	counts := map[string]int64{}
+	if len(ids) == 0 {
+		return counts, nil
+	}
+	tables, err := s.conversationTables(ctx, tx)
+	if err != nil {
+		return nil, err
+	}
+	marks := make([]string, len(ids))
+	args := make([]any, len(ids))
+	for i, id := range ids {
+		marks[i], args[i] = "$"+strconv.Itoa(i+1), id
+	}
+	in := strings.Join(marks, ", ")
+	for _, t := range tables {
+		res, err := tx.ExecContext(ctx, `DELETE FROM "`+t+`" WHERE conversation_id IN (`+in+`)`, args...)
+		if err != nil {
+			return nil, store.MapError(err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return nil, store.MapError(err)
+		}
+		counts[t] = n
+	}
+	return counts, nil
+}
+
+// TruncateWAL empties SQLite's write-ahead log (store.DB.TruncateWAL) so
+// that deleted rows do not linger there; nothing on PostgreSQL.
+func (s *Store) TruncateWAL(ctx context.Context) error { return s.db.TruncateWAL(ctx) }
+
+// Restriction returns when a customer's processing was restricted, or false.
+func (s *Store) Restriction(ctx context.Context, q Q, tenant, subject string) (time.Time, bool, error) {
+	var since int64
+	err := q.QueryRowContext(ctx, `SELECT since FROM subject_restrictions WHERE tenant = $1 AND subject = $2`, tenant, subject).Scan(&since)
+	if errors.Is(err, sql.ErrNoRows) {
+		return time.Time{}, false, nil
+	}
+	if err != nil {
+		return time.Time{}, false, store.MapError(err)
+	}
+	return fromUS(since), true, nil
+}
+
+// Restrict records a restriction; false when there was one already.
+func (s *Store) Restrict(ctx context.Context, tx *sql.Tx, tenant, subject, requestID string, now time.Time) (bool, error) {
+	res, err := tx.ExecContext(ctx, `INSERT INTO subject_restrictions (tenant, subject, request_id, since) VALUES ($1, $2, $3, $4)
+ON CONFLICT (tenant, subject) DO NOTHING`, tenant, subject, requestID, us(now))
+	if err != nil {
+		return false, store.MapError(err)
+	}
+	n, err := res.RowsAffected()
+	return n == 1, store.MapError(err)
+}
+
+// Unrestrict removes a restriction; false when there was none.
+func (s *Store) Unrestrict(ctx context.Context, tx *sql.Tx, tenant, subject string) (bool, error) {
+	res, err := tx.ExecContext(ctx, `DELETE FROM subject_restrictions WHERE tenant = $1 AND subject = $2`, tenant, subject)
+	if err != nil {
+		return false, store.MapError(err)
+	}
+	n, err := res.RowsAffected()
+	return n == 1, store.MapError(err)
+}
+
+// RecordRequest records that a data-subject request's operation was
+// carried out; false when it had been already.
+func (s *Store) RecordRequest(ctx context.Context, tx *sql.Tx, requestID string, op int32, now time.Time) (bool, error) {
+	res, err := tx.ExecContext(ctx, `INSERT INTO privacy_requests (request_id, operation, done_time) VALUES ($1, $2, $3)
+ON CONFLICT (request_id, operation) DO NOTHING`, requestID, op, us(now))
+	if err != nil {
+		return false, store.MapError(err)
+	}
+	n, err := res.RowsAffected()
+	return n == 1, store.MapError(err)
+}
+
+// RequestDone returns when a request's operation was carried out, or false.
+func (s *Store) RequestDone(ctx context.Context, q Q, requestID string, op int32) (time.Time, bool, error) {
+	var done int64
+	err := q.QueryRowContext(ctx, `SELECT done_time FROM privacy_requests WHERE request_id = $1 AND operation = $2`, requestID, op).Scan(&done)
+	if errors.Is(err, sql.ErrNoRows) {
+		return time.Time{}, false, nil
+	}
+	if err != nil {
+		return time.Time{}, false, store.MapError(err)
+	}
+	return fromUS(done), true, nil
+}
