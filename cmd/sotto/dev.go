@@ -181,6 +181,8 @@ func devEnv(dir string, st suite.State, svc suite.Service, f mtls.Files) []strin
 		"SOTTO_TRUST_DOMAIN="+st.TrustDomain,
 		"SOTTO_TLS_CERT="+f.Cert, "SOTTO_TLS_KEY="+f.Key, "SOTTO_TLS_BUNDLE="+f.Bundle,
 		"SOTTO_KEYRING_FILE="+filepath.Join(dir, "keys", svc.Name+".json"),
+		// One file for the suite, as Vault KV is one store (pkg/secrets).
+		"SOTTO_SECRETS_FILE="+filepath.Join(dir, "secrets.json"),
 		"SOTTO_ADMIN_ADDR="+ep.Admin,
 	)
 	switch svc.API {

@@ -82,7 +82,12 @@ func register(ctx context.Context, s *service.Service) error {
 	if err != nil {
 		return err
 	}
-	s.ServeHTTP("http", cfg.HTTPAddr, gateway.Instrument(handler, s.Telemetry(), cfg.HTTPAddr))
+	// The messaging platforms' webhooks share the listener (channels.go).
+	edge, err := mountChannels(s, cfg, handler)
+	if err != nil {
+		return err
+	}
+	s.ServeHTTP("http", cfg.HTTPAddr, gateway.Instrument(edge, s.Telemetry(), cfg.HTTPAddr))
 	if cfg.GRPCAddr == config.GRPCOff {
 		return nil
 	}

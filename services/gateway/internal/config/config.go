@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/sottohq/sotto/pkg/secrets"
 )
 
 // Config of the gateway.
@@ -49,6 +51,15 @@ type Config struct {
 	// edge uses the same bounds.
 	MaxRecvMsgBytes int           `env:"MAX_RECV_MSG_BYTES" envDefault:"4194304"`
 	ShutdownTimeout time.Duration `env:"SHUTDOWN_TIMEOUT" envDefault:"15s"`
+
+	// ChannelsMaxBodyBytes bounds one messaging-platform webhook delivery
+	// and ChannelsIngestTimeout the hand-over of each of its messages to
+	// the conversation service (internal/channels).
+	ChannelsMaxBodyBytes  int64         `env:"GATEWAY_CHANNELS_MAX_BODY_BYTES" envDefault:"1048576"`
+	ChannelsIngestTimeout time.Duration `env:"GATEWAY_CHANNELS_INGEST_TIMEOUT" envDefault:"5s"`
+	// Secrets holds the shops' channel secrets: Vault KV v2 when
+	// SOTTO_VAULT_ADDR is set, else SOTTO_SECRETS_FILE (pkg/secrets).
+	Secrets secrets.Config
 }
 
 // GRPCOff is the GRPCAddr that turns the gRPC edge off.
