@@ -32,6 +32,9 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/metric/noop"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -78,12 +81,16 @@ type Options struct {
 	// IngestTimeout bounds each message's IngestChannelMessage
 	// (DefaultIngestTimeout).
 	IngestTimeout time.Duration
+	// Meter gets the delivery and message counters; nil: none.
+	Meter metric.MeterProvider
 }
 
 // Handler serves the channel endpoints.
 type Handler struct {
-	opts Options
-	mux  *http.ServeMux
+	opts       Options
+	mux        *http.ServeMux
+	deliveries metric.Int64Counter
+	messages   metric.Int64Counter
 }
 
 // New builds the handler.
@@ -97,8 +104,21 @@ func New(o Options) (*Handler, error) {
 	if o.IngestTimeout <= 0 {
 		o.IngestTimeout = DefaultIngestTimeout
 	}
+	if o.Meter == nil {
+		o.Meter = noop.NewMeterProvider()
+	}
 	o.Logger = o.Logger.With(slog.String("component", "channels"), slog.String("path", routePattern))
 	h := &Handler{opts: o, mux: http.NewServeMux()}
+	meter := o.Meter.Meter("github.com/sottohq/sotto/services/gateway/internal/channels")
+	var err error
+	if h.deliveries, err = meter.Int64Counter("sotto.gateway.channels.deliveries",
+		metric.WithDescription("Messaging-platform webhook requests, by platform and HTTP status")); err != nil {
+		return nil, err
+	}
+	if h.messages, err = meter.Int64Counter("sotto.gateway.channels.messages",
+		metric.WithDescription("Messages of verified deliveries, by platform and outcome (stored, refused, failed, foreign)")); err != nil {
+		return nil, err
+	}
 	h.mux.HandleFunc("GET "+routePattern, h.handshake)
 	h.mux.HandleFunc("POST "+routePattern, h.deliver)
 	return h, nil
@@ -108,8 +128,51 @@ func New(o Options) (*Handler, error) {
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
-	h.mux.ServeHTTP(w, r)
+	rec := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+	h.mux.ServeHTTP(rec, r)
+	h.deliveries.Add(r.Context(), 1, metric.WithAttributes(
+		platformAttr(r), attribute.String("method", methodLabel(r.Method)), attribute.Int("status", rec.status)))
 }
+
+// platformAttr labels a request by platform; anything else in the path
+// is "other", so that callers cannot add label values.
+func platformAttr(r *http.Request) attribute.KeyValue {
+	name, _, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, PathPrefix), "/")
+	if _, ok := platforms[name]; !ok {
+		name = "other"
+	}
+	return attribute.String("platform", name)
+}
+
+func methodLabel(m string) string {
+	if m == http.MethodGet || m == http.MethodPost {
+		return m
+	}
+	return "other"
+}
+
+// statusWriter remembers the status answered.
+type statusWriter struct {
+	http.ResponseWriter
+	status      int
+	wroteHeader bool
+}
+
+func (s *statusWriter) WriteHeader(code int) {
+	if !s.wroteHeader {
+		s.status, s.wroteHeader = code, true
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusWriter) Write(p []byte) (int, error) {
+	s.wroteHeader = true
+	return s.ResponseWriter.Write(p)
+}
+
+// Unwrap lets http.ResponseController (and MaxBytesReader's connection
+// close) reach the underlying writer.
+func (s *statusWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }
 
 // Mount returns a handler that serves the channel endpoints and passes
 // every other request to next unchanged.
@@ -250,6 +313,12 @@ func (h *Handler) deliver(w http.ResponseWriter, r *http.Request) {
 			slog.String("reason", "WEBHOOK_FOREIGN_ACCOUNT"), slog.Int("count", foreign))
 	}
 	stored, rejected, failed := h.forward(r.Context(), a, msgs)
+	for outcome, n := range map[string]int{"stored": stored, "refused": rejected, "failed": failed, "foreign": foreign} {
+		if n > 0 {
+			h.messages.Add(r.Context(), int64(n), metric.WithAttributes(
+				attribute.String("platform", a.platform.name), attribute.String("outcome", outcome)))
+		}
+	}
 	code := http.StatusOK
 	if failed > 0 {
 		// The platform retries the whole delivery; what was stored is

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -14,6 +15,8 @@ import (
 	"sync"
 	"testing"
 
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
@@ -119,6 +122,7 @@ type stand struct {
 	secretsFile string
 	log         *syncBuffer
 	wa, ms      channeltest.Webhook
+	metrics     *sdkmetric.ManualReader
 }
 
 type standOpts struct {
@@ -132,7 +136,7 @@ type standOpts struct {
 // before the production logger's redaction.
 func newStand(t *testing.T, o standOpts) *stand {
 	t.Helper()
-	s := &stand{conv: &conversation{seen: map[string]bool{}, fail: map[string]failure{}}, log: &syncBuffer{}}
+	s := &stand{conv: &conversation{seen: map[string]bool{}, fail: map[string]failure{}}, log: &syncBuffer{}, metrics: sdkmetric.NewManualReader()}
 	pki := servertest.NewPKI(t)
 	srv := pki.NewServer(t, "conversation", authz.Policy{
 		conversationv1.ConversationService_IngestChannelMessage_FullMethodName: {"gateway"},
@@ -160,6 +164,7 @@ func newStand(t *testing.T, o standOpts) *stand {
 		Conversation: conversationv1.NewConversationServiceClient(conn),
 		Logger:       slog.New(slog.NewJSONHandler(s.log, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		MaxBodyBytes: o.maxBody,
+		Meter:        sdkmetric.NewMeterProvider(sdkmetric.WithReader(s.metrics)),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -604,5 +609,64 @@ func TestNoPersonalDataInLogs(t *testing.T) {
 				t.Errorf("canary %q in an answer: %q", c, a)
 			}
 		}
+	}
+}
+
+// counts reads a counter's data points as "label=value,..." → count.
+func (s *stand) counts(t *testing.T, name string) map[string]int64 {
+	t.Helper()
+	var rm metricdata.ResourceMetrics
+	if err := s.metrics.Collect(ctx, &rm); err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]int64{}
+	for _, sm := range rm.ScopeMetrics {
+		for _, m := range sm.Metrics {
+			if m.Name != name {
+				continue
+			}
+			for _, dp := range m.Data.(metricdata.Sum[int64]).DataPoints {
+				var labels []string
+				for _, kv := range dp.Attributes.ToSlice() {
+					labels = append(labels, string(kv.Key)+"="+kv.Value.Emit())
+				}
+				out[strings.Join(labels, ",")] = dp.Value
+			}
+		}
+	}
+	return out
+}
+
+func TestMetrics(t *testing.T) {
+	s := newStand(t, standOpts{})
+	s.conv.failOn("wamid.2", codes.Unavailable, 0)
+	s.conv.failOn("wamid.3", codes.InvalidArgument, 0)
+	mustDeliver(t, s.wa, channeltest.WhatsAppDelivery{PhoneNumberID: phoneNumberID, Messages: []channeltest.WhatsAppMessage{
+		waText("1", "wamid.1", "a"), waText("1", "wamid.2", "b"), waText("1", "wamid.3", "c"),
+	}}.JSON(), http.StatusInternalServerError)
+	mustDeliver(t, s.ms, channeltest.MessengerDelivery{PageID: "other", Events: []channeltest.MessengerEvent{{SenderID: "1", Text: "x"}}}.JSON(), http.StatusOK)
+	if _, err := s.wa.DeliverSigned(ctx, []byte("{}"), ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := (channeltest.Webhook{URL: s.endpoint("made-up-platform", tenant)}).Subscribe(ctx, "x", "1"); err != nil {
+		t.Fatal(err)
+	}
+	wantDeliveries := map[string]int64{
+		"method=POST,platform=whatsapp,status=500":  1,
+		"method=POST,platform=messenger,status=200": 1,
+		"method=POST,platform=whatsapp,status=401":  1,
+		"method=GET,platform=other,status=404":      1,
+	}
+	if got := s.counts(t, "sotto.gateway.channels.deliveries"); !maps.Equal(got, wantDeliveries) {
+		t.Errorf("deliveries = %v, want %v", got, wantDeliveries)
+	}
+	wantMessages := map[string]int64{
+		"outcome=stored,platform=whatsapp":   1,
+		"outcome=failed,platform=whatsapp":   1,
+		"outcome=refused,platform=whatsapp":  1,
+		"outcome=foreign,platform=messenger": 1,
+	}
+	if got := s.counts(t, "sotto.gateway.channels.messages"); !maps.Equal(got, wantMessages) {
+		t.Errorf("messages = %v, want %v", got, wantMessages)
 	}
 }
