@@ -246,11 +246,12 @@ func TestCustomersSeeTheirOwnData(t *testing.T) {
 			}
 		})
 
-		t.Run("a workload does not inherit the person's rights", func(t *testing.T) {
-			// conversation passes alice's token along: tokenvault does not
-			// read it there, and conversation has no self-service rule.
+		t.Run("a person does not inherit the workload's rights", func(t *testing.T) {
+			// conversation relays alice's token (relay_test.go): tokenvault
+			// reads it, and conversation's own order-support grant, a
+			// workload rule, is not alice's.
 			resp, err := v.client(t, "conversation").Detokenize(as(aliceAAL2), &tokenvaultv1.DetokenizeRequest{
-				Tokens: []string{d.aliceCard, d.aliceName}, Purpose: "self_service"})
+				Tokens: []string{d.aliceCard, d.aliceName}, Purpose: "order_support"})
 			if err != nil {
 				t.Fatal(err)
 			}

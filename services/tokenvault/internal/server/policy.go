@@ -53,8 +53,8 @@ var Policy = authz.Policy{
 // gateway checks the same; this is so that its word is not the only one.
 var EndUsers = enduser.Policy{
 	tokenvaultv1.TokenVaultService_Tokenize_FullMethodName:         {Require: enduser.None, Workloads: viaGateway(storers)},
-	tokenvaultv1.TokenVaultService_Detokenize_FullMethodName:       {Require: enduser.None, Workloads: viaGateway(people)},
-	tokenvaultv1.TokenVaultService_RevealMasked_FullMethodName:     {Require: enduser.None, Workloads: viaGateway(people)},
+	tokenvaultv1.TokenVaultService_Detokenize_FullMethodName:       {Require: enduser.None, Workloads: relayed(people)},
+	tokenvaultv1.TokenVaultService_RevealMasked_FullMethodName:     {Require: enduser.None, Workloads: relayed(people)},
 	tokenvaultv1.TokenVaultService_GetTokenMetadata_FullMethodName: {Require: enduser.None, Workloads: viaGateway(administrators)},
 	tokenvaultv1.TokenVaultService_LookupToken_FullMethodName:      {Require: enduser.None},
 	tokenvaultv1.TokenVaultService_EraseSubject_FullMethodName:     {Require: enduser.None},
@@ -90,3 +90,16 @@ var (
 const ScopeTokenize = "tokenvault.tokenize"
 
 func viaGateway(r enduser.Rule) map[string]enduser.Rule { return map[string]enduser.Rule{"gateway": r} }
+
+// relayed is viaGateway(r) for reading values back, and conversation
+// either way: on its own (the assistant's order support, under
+// policy.yaml's workload rules), or relaying the person its RPC serves (a
+// value a customer or support agent reveals, a customer's re-identified
+// transcript). A relayed token is verified here as the gateway's is
+// (Optional: a bad one is refused, never ignored); its person is then the
+// caller, so only policy.yaml's end-user rules naming conversation apply,
+// never the workload's own grant, and a customer's own_data rules see
+// another customer's tokens as unknown.
+func relayed(r enduser.Rule) map[string]enduser.Rule {
+	return map[string]enduser.Rule{"gateway": r, "conversation": {Require: enduser.Optional}}
+}
