@@ -86,8 +86,9 @@ func TestServiceRuns(t *testing.T) {
 		"SOTTO_IDENTITY_ADDR": idAddr,
 		// A privacy participant; unreachable here, so data-subject
 		// requests' steps would wait and retry (the service still serves).
-		"SOTTO_TOKENVAULT_ADDR": "127.0.0.1:1",
-		"SOTTO_LOG_LEVEL":       "error",
+		"SOTTO_TOKENVAULT_ADDR":   "127.0.0.1:1",
+		"SOTTO_CONVERSATION_ADDR": "127.0.0.1:1",
+		"SOTTO_LOG_LEVEL":         "error",
 	}
 	if err := os.MkdirAll(filepath.Join(dir, "data"), 0o700); err != nil {
 		t.Fatal(err)

@@ -43,7 +43,11 @@ func register(ctx context.Context, s *service.Service) error {
 	if err != nil {
 		return err
 	}
-	a, err := app.New(ctx, app.Deps{Jobs: runner, Config: cfg, DB: db, Keys: km, Audit: audit,
+	consent, err := consentChecks(s)
+	if err != nil {
+		return err
+	}
+	a, err := app.New(ctx, app.Deps{Jobs: runner, Consent: consent, Config: cfg, DB: db, Keys: km, Audit: audit,
 		Vault: tokenvaultv1.NewTokenVaultServiceClient(tv), Logger: s.Logger()})
 	if err != nil {
 		return err
