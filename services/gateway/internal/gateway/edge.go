@@ -20,6 +20,15 @@ type edge struct {
 	auth    Authenticator
 	audit   *AuthAuditor
 	limiter *ipLimiter
+	// visitorSessions limits new visitor sessions per client address, apart
+	// from the authentication routes (a shop's visitors behind one address
+	// must not lock its customers out of logging in, nor the reverse).
+	visitorSessions *ipLimiter
+	// messages limits the messages each token subject (a visitor, a
+	// customer) posts.
+	messages *keyedLimiter[string]
+	// streams bounds the event streams (SSE) open per token subject.
+	streams *streamLimiter
 	// gpc sends customers' Global Privacy Control signals to consent; nil
 	// without a consent backend.
 	gpc *gpcRecorder
@@ -43,8 +52,14 @@ func (g *edge) middleware(next runtime.HandlerFunc) runtime.HandlerFunc {
 		if !ok {
 			rule = defaultAccess
 		}
-		if rule.public && !g.limiter.limit(w, r) {
-			return
+		if rule.public {
+			limiter := g.limiter
+			if route == visitorSessionRoute {
+				limiter = g.visitorSessions
+			}
+			if !limiter.limit(w, r) {
+				return
+			}
 		}
 		r, ok = browserSessions(w, r, route)
 		if !ok {
@@ -55,6 +70,13 @@ func (g *edge) middleware(next runtime.HandlerFunc) runtime.HandlerFunc {
 		}
 		if r, ok = g.authorize(w, r, rule); !ok {
 			return
+		}
+		if route == postMessageRoute {
+			// After the token check: the budget is the subject's, which only
+			// a verified token names.
+			if c, ok := claimsOf(r.Context()); ok && !g.messages.limitSubject(w, c.Subject) {
+				return
+			}
 		}
 		if r, ok = checkPath(w, r, route, params); !ok {
 			return
@@ -108,6 +130,19 @@ var (
 	operators  = access{kinds: []accesstoken.Kind{accesstoken.KindStaff}, roles: []string{accesstoken.RolePrivacyOfficer, accesstoken.RoleAdmin}, aal: accesstoken.AAL2}
 	adminsOnly = access{kinds: []accesstoken.Kind{accesstoken.KindStaff}, roles: []string{accesstoken.RoleAdmin}, aal: accesstoken.AAL2}
 	customers  = access{kinds: []accesstoken.Kind{accesstoken.KindCustomer}}
+	// visitors are anonymous web-chat visitors (identity's visitor
+	// sessions): only rules that name them admit them.
+	visitors = access{kinds: []accesstoken.Kind{accesstoken.KindVisitor}}
+	// supportAgents: staff with the role, at aal2.
+	supportAgents = access{kinds: []accesstoken.Kind{accesstoken.KindStaff}, roles: []string{accesstoken.RoleSupportAgent}, aal: accesstoken.AAL2}
+	// chatters open, write to and close their own conversations (the
+	// conversation service keeps each to their own, visitors to the web).
+	chatters = access{anyOf: []access{customers, visitors}}
+	// chatReaders: their own conversations, or any for a support agent.
+	chatReaders = access{anyOf: []access{customers, supportAgents, visitors}}
+	// customersAndAgents: the calls no visitor makes (a hand-off, a
+	// revealed value).
+	customersAndAgents = access{anyOf: []access{customers, supportAgents}}
 	// privacyOfficers is the privacy_officer role alone (administrators do
 	// not act on customers' consents or requests).
 	privacyOfficers = access{kinds: []accesstoken.Kind{accesstoken.KindStaff}, roles: []string{accesstoken.RolePrivacyOfficer}, aal: accesstoken.AAL2}
@@ -202,7 +237,36 @@ var routeAccess = map[string]access{
 	"POST /v1/privacy/requests/{request_id}:reject": customersAndOfficers,
 	"POST /v1/privacy/requests/{request_id}:retry":  customersAndOfficers,
 	"GET /v1/privacy/requests/{request_id}/export":  customers,
+	// identity: an anonymous web-chat visitor's session (public; its own
+	// per-address budget, see visitorSessions).
+	"POST /v1/visitor-sessions": anyone,
+	// conversation: customers and visitors chat (each in their own
+	// conversations, visitors on the web only: the service decides),
+	// support agents read, take over and reply. The sealing keys are public
+	// (a widget seals to them before anyone signs in).
+	"POST /v1/conversations":                                chatters,
+	"GET /v1/conversations":                                 chatReaders,
+	"GET /v1/conversations/{conversation_id}":               chatReaders,
+	"POST /v1/conversations/{conversation_id}/messages":     chatters,
+	"GET /v1/conversations/{conversation_id}/messages":      chatReaders,
+	"POST /v1/conversations/{conversation_id}:close":        chatters,
+	"POST /v1/conversations/{conversation_id}:handOff":      customersAndAgents,
+	"POST /v1/conversations/{conversation_id}:revealValue":  customersAndAgents,
+	"POST /v1/conversations/{conversation_id}:assign":       supportAgents,
+	"POST /v1/conversations/{conversation_id}/agentReplies": supportAgents,
+	"POST /v1/channel-link-codes":                           customers,
+	"GET /v1/conversation-signals":                          {anyOf: []access{supportAgents, adminsOnly}},
+	"GET /v1/conversation-sealing-keys":                     anyone,
+	// The gateway's own route (sse.go): WatchConversation as Server-Sent
+	// Events; not in the generated document, added to the one served.
+	sseRoute: chatReaders,
 }
+
+// Routes the edge treats apart.
+const (
+	visitorSessionRoute = "POST /v1/visitor-sessions"
+	postMessageRoute    = "POST /v1/conversations/{conversation_id}/messages"
+)
 
 // defaultAccess applies to a route missing from routeAccess: the
 // strictest rule there is.
@@ -254,6 +318,7 @@ func (g *edge) authorize(w http.ResponseWriter, r *http.Request, rule access) (*
 	if !rule.allows(claims) {
 		return refuse(http.StatusForbidden, refusalInsufficient)
 	}
+	r = r.WithContext(context.WithValue(r.Context(), claimsKey{}, claims))
 	if ri := infoOf(r.Context()); ri != nil {
 		ri.caller = string(claims.Kind)
 	}
@@ -267,6 +332,12 @@ func (a access) allows(c *accesstoken.Claims) bool {
 	if len(a.anyOf) > 0 {
 		return slices.ContainsFunc(a.anyOf, func(alt access) bool { return alt.allows(c) })
 	}
+	if c.Kind == accesstoken.KindVisitor && !a.public && !slices.Contains(a.kinds, accesstoken.KindVisitor) {
+		// "Any kind" is any kind of account or integrator: an anonymous
+		// visitor is admitted only where a rule names them (as pkg/enduser
+		// does behind). A public route admits anyone, visitors too.
+		return false
+	}
 	if len(a.kinds) > 0 && !slices.Contains(a.kinds, c.Kind) {
 		return false
 	}
@@ -274,6 +345,14 @@ func (a access) allows(c *accesstoken.Claims) bool {
 		return false
 	}
 	return c.AAL >= a.aal
+}
+
+type claimsKey struct{}
+
+// claimsOf is the verified token of a request that passed authorize.
+func claimsOf(ctx context.Context) (*accesstoken.Claims, bool) {
+	c, ok := ctx.Value(claimsKey{}).(*accesstoken.Claims)
+	return c, ok
 }
 
 // bearer reads "Authorization: Bearer <token>": present says a header was

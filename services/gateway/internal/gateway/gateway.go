@@ -25,10 +25,10 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
 
-	"github.com/sottohq/sotto/gen"
 	apiv1 "github.com/sottohq/sotto/gen/go/sotto/api/v1"
 	auditv1 "github.com/sottohq/sotto/gen/go/sotto/audit/v1"
 	consentv1 "github.com/sottohq/sotto/gen/go/sotto/consent/v1"
+	conversationv1 "github.com/sottohq/sotto/gen/go/sotto/conversation/v1"
 	identityv1 "github.com/sottohq/sotto/gen/go/sotto/identity/v1"
 	tokenvaultv1 "github.com/sottohq/sotto/gen/go/sotto/tokenvault/v1"
 	"github.com/sottohq/sotto/pkg/enduser"
@@ -54,10 +54,13 @@ type registerFunc func(context.Context, *runtime.ServeMux, *grpc.ClientConn) err
 // A service added to the manifest with rest: true and no line here fails
 // the gateway's start and its tests.
 var routes = map[string][]registerFunc{
-	"audit":      {auditv1.RegisterAuditServiceHandler},
-	"consent":    {consentv1.RegisterConsentServiceHandler, consentv1.RegisterDataSubjectRequestServiceHandler},
-	"identity":   {identityv1.RegisterIdentityServiceHandler},
-	"tokenvault": {tokenvaultv1.RegisterTokenVaultServiceHandler},
+	"audit":   {auditv1.RegisterAuditServiceHandler},
+	"consent": {consentv1.RegisterConsentServiceHandler, consentv1.RegisterDataSubjectRequestServiceHandler},
+	// WatchConversation has no REST mapping of its own: sse.go serves it as
+	// Server-Sent Events beside these routes.
+	"conversation": {conversationv1.RegisterConversationServiceHandler},
+	"identity":     {identityv1.RegisterIdentityServiceHandler},
+	"tokenvault":   {tokenvaultv1.RegisterTokenVaultServiceHandler},
 }
 
 // Options tune the handler.
@@ -83,6 +86,21 @@ type Options struct {
 	// Meter counts what the edge does beside routing (GPC signals sent to
 	// consent); nil counts nothing.
 	Meter metric.MeterProvider
+	// WidgetOrigins are the origins of the pages that embed the web chat
+	// widget (scheme://host[:port]); only they may call the widget's routes
+	// from a browser (widget.go). Empty: none may.
+	WidgetOrigins []string
+	// VisitorSessionRatePerMinute and VisitorSessionBurst limit new visitor
+	// sessions per client address (default 30 and 10).
+	VisitorSessionRatePerMinute, VisitorSessionBurst int
+	// MessageRatePerMinute and MessageBurst limit the messages each token
+	// subject posts (default 20 and 5).
+	MessageRatePerMinute, MessageBurst int
+	// SSEHeartbeat is how often a quiet event stream gets a comment line
+	// (default 15s); MaxStreamsPerSubject bounds the streams each token
+	// subject holds open (default 4).
+	SSEHeartbeat         time.Duration
+	MaxStreamsPerSubject int
 }
 
 // New returns the gateway's HTTP handler, routing to backends.
@@ -95,7 +113,16 @@ func New(ctx context.Context, backends []Backend, opts Options) (http.Handler, e
 		return nil, errors.New("gateway: no access-token authenticator")
 	}
 	g := &edge{auth: opts.Auth, audit: opts.AuthAudit,
-		limiter: newIPLimiter(cmp.Or(opts.AuthRatePerMinute, 30), cmp.Or(opts.AuthBurst, 10), 100_000)}
+		limiter:         newIPLimiter(cmp.Or(opts.AuthRatePerMinute, 30), cmp.Or(opts.AuthBurst, 10), 100_000),
+		visitorSessions: newIPLimiter(cmp.Or(opts.VisitorSessionRatePerMinute, 30), cmp.Or(opts.VisitorSessionBurst, 10), 100_000),
+		messages:        newKeyedLimiter[string](cmp.Or(opts.MessageRatePerMinute, 20), cmp.Or(opts.MessageBurst, 5), 100_000),
+		streams:         newStreamLimiter(cmp.Or(opts.MaxStreamsPerSubject, defaultMaxStreamsPerSubject), defaultMaxStreams),
+	}
+	openAPI, err := servedOpenAPI()
+	if err != nil {
+		return nil, fmt.Errorf("gateway: the OpenAPI document: %w", err)
+	}
+	var conversations conversationv1.ConversationServiceClient
 	mux := runtime.NewServeMux(
 		// Match routes on the path as sent: an encoded "/" (%2F) stays part of
 		// a segment instead of creating a route the guard below never saw.
@@ -135,6 +162,9 @@ func New(ctx context.Context, backends []Backend, opts Options) (http.Handler, e
 			g.gpc = newGPCRecorder(consentv1.NewConsentServiceClient(b.Conn), logger, opts.Meter)
 			go g.gpc.run(ctx)
 		}
+		if b.Name == "conversation" {
+			conversations = conversationv1.NewConversationServiceClient(b.Conn)
+		}
 		registers, ok := routes[b.Name]
 		if !ok {
 			return nil, fmt.Errorf("gateway: no REST routes for %q (add its generated handler to routes)", b.Name)
@@ -149,17 +179,20 @@ func New(ctx context.Context, backends []Backend, opts Options) (http.Handler, e
 	root := http.NewServeMux()
 	root.HandleFunc("GET /openapi.json", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
-		w.Write(gen.OpenAPI)
+		w.Write(openAPI)
 	})
 	root.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
 	if opts.JWKS != nil {
 		root.Handle("GET /.well-known/jwks.json", jwksHandler(logger, opts.JWKS))
 	}
+	if conversations != nil {
+		root.Handle(sseRoute, g.events(conversations, cmp.Or(opts.SSEHeartbeat, defaultSSEHeartbeat), logger))
+	}
 	// Every API route passes the edge's middleware (g.middleware) once
 	// grpc-gateway matched it, so the rule applied is the matched route's,
 	// whatever encoding the path arrived in.
 	root.Handle("/", mux)
-	return accessLog(logger, clientIP(opts.TrustedProxies, limitBody(opts.MaxBodyBytes, validURL(root)))), nil
+	return accessLog(logger, clientIP(opts.TrustedProxies, limitBody(opts.MaxBodyBytes, validURL(widgetCORS(opts.WidgetOrigins, root))))), nil
 }
 
 // validURL rejects paths and query strings that are not valid UTF-8 (they

@@ -17,34 +17,47 @@ import (
 // by /64 since one host usually holds a whole /64. Identity throttles per
 // account as well; this limit is what stops one source from spraying many
 // accounts before identity sees a pattern.
+type ipLimiter struct {
+	*keyedLimiter[netip.Prefix]
+}
+
+func newIPLimiter(perMinute, burst, maxEntries int) *ipLimiter {
+	return &ipLimiter{newKeyedLimiter[netip.Prefix](perMinute, burst, maxEntries)}
+}
+
+// allow takes one token for addr; when there is none it says how long until
+// there will be.
+func (l *ipLimiter) allow(addr netip.Addr) (bool, time.Duration) { return l.take(sourceOf(addr)) }
+
+// keyedLimiter is a token bucket per key (a client address, a token's
+// subject).
 //
 // Memory is bounded: at most maxEntries buckets; when full, buckets that
 // have refilled (an idle source) are dropped, and if none has, new sources
 // share one overflow bucket, which is strict rather than open.
-type ipLimiter struct {
+type keyedLimiter[K comparable] struct {
 	every      rate.Limit
 	burst      int
 	maxEntries int
 	now        func() time.Time
 
 	mu       sync.Mutex
-	buckets  map[netip.Prefix]*rate.Limiter
+	buckets  map[K]*rate.Limiter
 	overflow *rate.Limiter
 }
 
-func newIPLimiter(perMinute, burst, maxEntries int) *ipLimiter {
+func newKeyedLimiter[K comparable](perMinute, burst, maxEntries int) *keyedLimiter[K] {
 	every := rate.Limit(float64(perMinute) / 60)
-	return &ipLimiter{
+	return &keyedLimiter[K]{
 		every: every, burst: burst, maxEntries: maxEntries, now: time.Now,
-		buckets:  make(map[netip.Prefix]*rate.Limiter),
+		buckets:  make(map[K]*rate.Limiter),
 		overflow: rate.NewLimiter(every, burst),
 	}
 }
 
-// allow takes one token for addr; when there is none it says how long until
+// take takes one token for key; when there is none it says how long until
 // there will be.
-func (l *ipLimiter) allow(addr netip.Addr) (bool, time.Duration) {
-	key := sourceOf(addr)
+func (l *keyedLimiter[K]) take(key K) (bool, time.Duration) {
 	now := l.now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -70,7 +83,7 @@ func (l *ipLimiter) allow(addr netip.Addr) (bool, time.Duration) {
 
 // evictIdle drops the buckets that are full again: forgetting them changes
 // nothing, a new bucket starts full too.
-func (l *ipLimiter) evictIdle(now time.Time) {
+func (l *keyedLimiter[K]) evictIdle(now time.Time) {
 	for k, b := range l.buckets {
 		if b.TokensAt(now) >= float64(l.burst) {
 			delete(l.buckets, k)
@@ -99,6 +112,22 @@ func (l *ipLimiter) limit(w http.ResponseWriter, r *http.Request) bool {
 	if allowed, wait := l.allow(ip); !allowed {
 		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
 		writeError(w, http.StatusTooManyRequests, codes.ResourceExhausted, reasonRateLimited, "too many requests from this address; retry later")
+		return false
+	}
+	return true
+}
+
+// refuse429 answers 429 RATE_LIMITED with a Retry-After of wait.
+func refuse429(w http.ResponseWriter, wait time.Duration, msg string) {
+	w.Header().Set("Retry-After", strconv.Itoa(max(1, int(math.Ceil(wait.Seconds())))))
+	writeError(w, http.StatusTooManyRequests, codes.ResourceExhausted, reasonRateLimited, msg)
+}
+
+// limitSubject answers 429 with Retry-After when subject (a token's sub:
+// a visitor, a customer) has spent its budget on the route limited.
+func (l *keyedLimiter[K]) limitSubject(w http.ResponseWriter, subject K) bool {
+	if allowed, wait := l.take(subject); !allowed {
+		refuse429(w, wait, "too many messages; retry later")
 		return false
 	}
 	return true

@@ -13,6 +13,12 @@ const (
 	reasonForbidden        = "FORBIDDEN"
 	reasonRateLimited      = "RATE_LIMITED"
 	reasonCSRFRejected     = "CSRF_REJECTED"
+	// reasonOriginRejected: a browser request (or CORS preflight) from an
+	// origin that is not one of the web widget's (widget.go).
+	reasonOriginRejected = "ORIGIN_REJECTED"
+	// reasonTooManyStreams: the token's subject has as many event streams
+	// open as it may (sse.go).
+	reasonTooManyStreams = "TOO_MANY_STREAMS"
 )
 
 // Why an authentication at the edge was refused: the reason of its audit
