@@ -72,6 +72,10 @@ func register(ctx context.Context, s *service.Service) error {
 		Meter:        s.Telemetry().Meter,
 		MaxBodyBytes: cfg.MaxBodyBytes, Auth: auth, Logger: s.Logger(), AuthAudit: authAudit,
 		TrustedProxies: cfg.TrustedProxies, AuthRatePerMinute: cfg.AuthRatePerMinute, AuthBurst: cfg.AuthBurst,
+		WidgetOrigins:               cfg.WidgetOrigins,
+		VisitorSessionRatePerMinute: cfg.VisitorSessionRatePerMinute, VisitorSessionBurst: cfg.VisitorSessionBurst,
+		MessageRatePerMinute: cfg.MessageRatePerMinute, MessageBurst: cfg.MessageBurst,
+		SSEHeartbeat: cfg.SSEHeartbeat, MaxStreamsPerSubject: cfg.SSEMaxStreamsPerSubject,
 		JWKS: func(ctx context.Context) ([]byte, time.Duration, error) {
 			resp, err := idc.GetJwks(ctx, &identityv1.GetJwksRequest{})
 			if err != nil {

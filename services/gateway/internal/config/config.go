@@ -27,6 +27,25 @@ type Config struct {
 	// client address; identity throttles per account as well.
 	AuthRatePerMinute int `env:"GATEWAY_AUTH_RATE_PER_MINUTE" envDefault:"30"`
 	AuthBurst         int `env:"GATEWAY_AUTH_BURST" envDefault:"10"`
+	// WidgetOrigins are the origins (scheme://host[:port], comma-separated)
+	// of the shop pages that embed the web chat widget: only they may call
+	// the conversation and visitor-session routes from a browser (CORS),
+	// and a state-changing request from any other origin is refused.
+	// Empty: no page may.
+	WidgetOrigins []string `env:"GATEWAY_WIDGET_ORIGINS" envSeparator:","`
+	// VisitorSessionRatePerMinute and VisitorSessionBurst limit new
+	// anonymous visitor sessions per client address.
+	VisitorSessionRatePerMinute int `env:"GATEWAY_VISITOR_SESSION_RATE_PER_MINUTE" envDefault:"30"`
+	VisitorSessionBurst         int `env:"GATEWAY_VISITOR_SESSION_BURST" envDefault:"10"`
+	// MessageRatePerMinute and MessageBurst limit the chat messages each
+	// visitor or customer (token subject) posts.
+	MessageRatePerMinute int `env:"GATEWAY_MESSAGE_RATE_PER_MINUTE" envDefault:"20"`
+	MessageBurst         int `env:"GATEWAY_MESSAGE_BURST" envDefault:"5"`
+	// SSEHeartbeat is how often a quiet conversation event stream gets a
+	// comment line; SSEMaxStreamsPerSubject bounds the streams one visitor
+	// or customer holds open.
+	SSEHeartbeat            time.Duration `env:"GATEWAY_SSE_HEARTBEAT" envDefault:"15s"`
+	SSEMaxStreamsPerSubject int           `env:"GATEWAY_SSE_MAX_STREAMS_PER_SUBJECT" envDefault:"4"`
 	// MaxBodyBytes bounds a request body.
 	MaxBodyBytes int64 `env:"MAX_BODY_BYTES" envDefault:"1048576"`
 

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-
 )
 
 // TestEveryRouteHasAnAccessRule: each REST route in the OpenAPI document
