@@ -125,7 +125,7 @@ func New(ctx context.Context, backends []Backend, opts Options) (http.Handler, e
 			return nil, fmt.Errorf("gateway: widget origin %q is not scheme://host[:port] in lower case", o)
 		}
 	}
-		openAPI, err := servedOpenAPI()
+	openAPI, err := servedOpenAPI()
 	if err != nil {
 		return nil, fmt.Errorf("gateway: the OpenAPI document: %w", err)
 	}
