@@ -17,6 +17,7 @@ import (
 	"github.com/sottohq/sotto/services/conversation/internal/assistant"
 	"github.com/sottohq/sotto/services/conversation/internal/config"
 	"github.com/sottohq/sotto/services/conversation/internal/conversation"
+	"github.com/sottohq/sotto/services/conversation/internal/sealing"
 	"github.com/sottohq/sotto/services/conversation/internal/server"
 	"github.com/sottohq/sotto/services/conversation/internal/storage"
 	"github.com/sottohq/sotto/services/conversation/internal/vault"
@@ -97,5 +98,11 @@ func New(ctx context.Context, d Deps) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &App{Domain: domain, Privacy: server.NewPrivacy(domain, pages), Retention: ret, Server: server.New(domain, pages), Store: st}, nil
+	// End-to-end sealing: the HPKE keys are derived from the same
+	// secrets key, per rotation period, never stored.
+	sealKeys, err := sealing.New(d.Keys, cfg.SecretsKey, cfg.SealingRotation, d.Now)
+	if err != nil {
+		return nil, err
+	}
+	return &App{Domain: domain, Privacy: server.NewPrivacy(domain, pages), Retention: ret, Server: server.New(domain, pages).WithSealing(sealKeys), Store: st}, nil
 }

@@ -19,6 +19,10 @@ type Config struct {
 	WatchPollInterval time.Duration `env:"CONVERSATION_WATCH_POLL_INTERVAL" envDefault:"250ms"`
 	// DefaultLanguage is a message's language when the request names none.
 	DefaultLanguage string `env:"CONVERSATION_DEFAULT_LANGUAGE" envDefault:"en"`
+	// SealingRotation is how long an end-to-end sealing key (HPKE) is the
+	// current one; the previous period's key is still accepted, older ones
+	// are refused (SEALING_KEY_EXPIRED).
+	SealingRotation time.Duration `env:"CONVERSATION_SEALING_ROTATION" envDefault:"720h"`
 	// RetentionFile names a retention file (the form of
 	// internal/retention/retention.yaml) that replaces the built-in periods;
 	// empty: the built-in ones.

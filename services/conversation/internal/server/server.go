@@ -18,6 +18,7 @@ import (
 	"github.com/sottohq/sotto/pkg/pagetoken"
 	"github.com/sottohq/sotto/services/conversation/internal/conversation"
 	"github.com/sottohq/sotto/services/conversation/internal/reasons"
+	"github.com/sottohq/sotto/services/conversation/internal/sealing"
 	"github.com/sottohq/sotto/services/conversation/internal/storage"
 )
 
@@ -26,6 +27,8 @@ type Server struct {
 	conversationv1.UnimplementedConversationServiceServer
 	domain *conversation.Service
 	pages  *pagetoken.Codec
+	// sealing opens end-to-end sealed messages (sealing.go).
+	sealing *sealing.Keys
 }
 
 var _ conversationv1.ConversationServiceServer = (*Server)(nil)
@@ -142,6 +145,9 @@ func (s *Server) ListConversations(ctx context.Context, req *conversationv1.List
 
 // PostMessage implements the RPC.
 func (s *Server) PostMessage(ctx context.Context, req *conversationv1.PostMessageRequest) (*conversationv1.PostMessageResponse, error) {
+	if req.GetSealed() != nil {
+		return s.postSealed(ctx, req)
+	}
 	c, err := caller(ctx)
 	if err != nil {
 		return nil, err
