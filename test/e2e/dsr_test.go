@@ -1,16 +1,22 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"google.golang.org/grpc/metadata"
+
+	conversationv1 "github.com/sottohq/sotto/gen/go/sotto/conversation/v1"
 	privacyv1 "github.com/sottohq/sotto/gen/go/sotto/privacy/v1"
 )
 
@@ -143,7 +149,7 @@ func completed(r dsr) bool { return r.State == "REQUEST_STATE_COMPLETED" }
 func TestErasureThroughEveryService(t *testing.T) {
 	s := startSuite(t, t.TempDir(), manyLogins...)
 	ctx := context.Background()
-	s.waitNotDegraded("audit", "tokenvault", "consent")
+	s.waitNotDegraded("audit", "tokenvault", "consent", "conversation")
 	op := s.OperatorToken()
 
 	alice := s.signUpCustomer("alice")
@@ -162,13 +168,18 @@ func TestErasureThroughEveryService(t *testing.T) {
 	bobName := store(bob, "Bob Underhay")
 
 	tok := s.aal2Customer(alice)
+	// She chats with the shop: conversation stores her message as
+	// placeholder text (her name in the vault); the requests must reach it.
+	chatMark := "marmalade" + hex.EncodeToString(randomBytes(t, 6))
+	convID := s.chatAs(tok, "Hello, I am Alice Kestrelworth, asking about "+chatMark)
 
 	// Access: the export holds her values (from tokenvault, including the
 	// e-mail identity keeps only as a token) and none of Bob's; once only.
 	access := s.createDSR(tok, "REQUEST_TYPE_ACCESS", "access-1")
 	access = s.waitDSR(tok, access.RequestID, completed)
 	export := s.get("/v1/privacy/requests/"+access.RequestID+"/export", tok)
-	if export.code != http.StatusOK || !strings.Contains(export.raw, "Alice Kestrelworth") || !strings.Contains(export.raw, alice.email) {
+	if export.code != http.StatusOK || !strings.Contains(export.raw, "Alice Kestrelworth") || !strings.Contains(export.raw, alice.email) ||
+		!strings.Contains(export.raw, chatMark) || !strings.Contains(export.raw, convID) {
 		t.Fatalf("export: %d %.2000s", export.code, export.raw)
 	}
 	if strings.Contains(export.raw, "Bob Underhay") || strings.Contains(export.raw, bob.email) || strings.Contains(export.raw, bob.accountID) {
@@ -195,7 +206,7 @@ func TestErasureThroughEveryService(t *testing.T) {
 		}
 		participants[st.Participant] = st.Evidence.Outcome
 	}
-	for _, p := range []string{"tokenvault", "identity", "audit", "consent"} {
+	for _, p := range []string{"tokenvault", "identity", "audit", "consent", "conversation"} {
 		if _, ok := participants[p]; !ok {
 			t.Errorf("no step for %s: %+v", p, erasure.Steps)
 		}
@@ -203,7 +214,7 @@ func TestErasureThroughEveryService(t *testing.T) {
 
 	// No participant returns her data any more (asked as consent, the only
 	// workload allowed to ask).
-	for _, p := range []string{"tokenvault", "identity", "audit"} {
+	for _, p := range []string{"tokenvault", "identity", "audit", "conversation"} {
 		cli := privacyv1.NewPrivacyParticipantServiceClient(s.Dial("consent", p, s.Info.Services[p].GRPC))
 		resp, err := cli.Export(ctx, &privacyv1.ExportRequest{
 			Subject:   &privacyv1.Subject{Tenant: "default", Subject: alice.accountID},
@@ -213,10 +224,10 @@ func TestErasureThroughEveryService(t *testing.T) {
 			t.Fatalf("%s export after erasure: %v", p, err)
 		}
 		raw, _ := json.Marshal(resp)
-		if strings.Contains(string(raw), "Kestrelworth") || strings.Contains(string(raw), alice.email) {
+		if strings.Contains(string(raw), "Kestrelworth") || strings.Contains(string(raw), alice.email) || strings.Contains(string(raw), chatMark) {
 			t.Errorf("%s still returns her data: %s", p, raw)
 		}
-		if (p == "tokenvault" || p == "identity") && len(resp.GetItems()) != 0 {
+		if (p == "tokenvault" || p == "identity" || p == "conversation") && len(resp.GetItems()) != 0 {
 			t.Errorf("%s still holds %d items for her", p, len(resp.GetItems()))
 		}
 	}
@@ -239,7 +250,8 @@ func TestErasureThroughEveryService(t *testing.T) {
 	// (Services relay their events through an outbox: they arrive soon
 	// after the request completes, not necessarily before.)
 	deadline := time.Now().Add(30 * time.Second)
-	for _, action := range []string{"consent.dsr.create", "tokenvault.privacy.erase", "identity.privacy.erase", "audit.privacy.erase", "consent.dsr.complete"} {
+	for _, action := range []string{"consent.dsr.create", "tokenvault.privacy.erase", "identity.privacy.erase", "audit.privacy.erase",
+		"conversation.privacy.erase", "consent.dsr.complete"} {
 		for {
 			ev := s.get("/v1/audit/events?action="+action, op)
 			if ev.code == http.StatusOK && strings.Contains(ev.raw, erasure.RequestID) {
@@ -254,6 +266,44 @@ func TestErasureThroughEveryService(t *testing.T) {
 	if out, err := s.verify(); err != nil {
 		t.Fatalf("sotto audit verify: %v\n%s", err, out)
 	}
+	// Her transcript is gone from conversation's database file and its
+	// write-ahead log (truncated after the erasure).
+	for _, f := range []string{"conversation.db", "conversation.db-wal"} {
+		b, err := os.ReadFile(filepath.Join(s.State, "data", f))
+		if err != nil && !os.IsNotExist(err) {
+			t.Fatal(err)
+		}
+		if bytes.Contains(b, []byte(chatMark)) {
+			t.Errorf("%s still holds her chat after the erasure", f)
+		}
+	}
+}
+
+// chatAs opens a web conversation as the customer whose access token tok is
+// (through conversation's gRPC API as the gateway relays it) and posts
+// text; it returns the conversation's id.
+func (s *suite) chatAs(tok, text string) string {
+	s.t.Helper()
+	cli := conversationv1.NewConversationServiceClient(s.Dial("gateway", "conversation", s.Info.Services["conversation"].GRPC))
+	ctx := metadata.AppendToOutgoingContext(context.Background(), "authorization", "Bearer "+tok)
+	conv, err := cli.CreateConversation(ctx, &conversationv1.CreateConversationRequest{Channel: conversationv1.ChatChannel_CHAT_CHANNEL_WEB})
+	if err != nil {
+		s.t.Fatalf("create conversation: %v", err)
+	}
+	id := conv.GetConversation().GetConversationId()
+	if _, err := cli.PostMessage(ctx, &conversationv1.PostMessageRequest{ConversationId: id, Text: text}); err != nil {
+		s.t.Fatalf("post message: %v", err)
+	}
+	return id
+}
+
+func randomBytes(t *testing.T, n int) []byte {
+	t.Helper()
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
 
 // TestErasureSurvivesKill9OfConsent: consent is killed with SIGKILL while
