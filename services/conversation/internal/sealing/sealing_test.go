@@ -343,3 +343,60 @@ func TestReplyKey(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkSealOpen is the cryptography of one message each way: the
+// client seals (X-Wing encapsulation, ChaCha20Poly1305), the service opens
+// (decapsulation with a cached key), seals the reply to the client's key,
+// and the client opens it.
+func BenchmarkSealOpen(b *testing.B) {
+	ctx := context.Background()
+	km, err := keys.NewLocal(filepath.Join(b.TempDir(), "keyring.json"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := km.EnsureKey(ctx, "conversation-secrets", keys.TypeAES256GCM); err != nil {
+		b.Fatal(err)
+	}
+	k, err := sealing.New(km, "conversation-secrets", 0, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	pub, err := k.Published(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	pk, err := sealing.KEM.NewPublicKey(pub[0].Bytes)
+	if err != nil {
+		b.Fatal(err)
+	}
+	client, err := sealing.KEM.GenerateKey()
+	if err != nil {
+		b.Fatal(err)
+	}
+	msg := []byte("Hello, my name is Quentin Fairweather. Where is my order? My e-mail is quentin@example.com.")
+	reply := []byte("I will send the tracking details to [EMAIL_1].")
+	for b.Loop() {
+		enc, s, err := hpke.NewSender(pk, sealing.KDF, sealing.AEAD, []byte(sealing.InfoMessage))
+		if err != nil {
+			b.Fatal(err)
+		}
+		ct, err := s.Seal([]byte(conv), msg)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := k.Open(ctx, pub[0].ID, enc, ct, []byte(conv)); err != nil {
+			b.Fatal(err)
+		}
+		renc, rct, err := sealing.SealReply(client.PublicKey(), []byte(conv), reply)
+		if err != nil {
+			b.Fatal(err)
+		}
+		r, err := hpke.NewRecipient(renc, client, sealing.KDF, sealing.AEAD, []byte(sealing.InfoReply))
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := r.Open([]byte(conv), rct); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
