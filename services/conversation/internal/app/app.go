@@ -87,9 +87,19 @@ func New(ctx context.Context, d Deps) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The assistant: built-in, behind the model when one is configured;
+	// personalisation only with consent (d.Consent; none: refused).
+	var purposes assistant.Purposes
+	if d.Consent != nil {
+		purposes = assistant.PurposesFunc(d.Consent)
+	}
+	replier, err := newAssistant(cfg, purposes, d.Logger)
+	if err != nil {
+		return nil, err
+	}
 	st := storage.New(d.DB)
 	domain, err := conversation.New(conversation.Deps{Store: st, Audit: d.Audit, Vault: vault.New(d.Vault), Engine: engine,
-		Keys: conversation.Keys{ChannelID: channelKey, Value: valueKey}, Assistant: assistant.Reply, Logger: d.Logger, Now: d.Now,
+		Keys: conversation.Keys{ChannelID: channelKey, Value: valueKey}, Assistant: replier, Logger: d.Logger, Now: d.Now,
 		TokenizeTimeout: cfg.TokenizeTimeout, PollInterval: cfg.WatchPollInterval, DefaultLanguage: cfg.DefaultLanguage})
 	if err != nil {
 		return nil, err

@@ -1,74 +1,383 @@
-// Package assistant is the built-in shop assistant: deterministic replies
-// from recognised intents, no model. It reads and writes placeholder text
-// only ("[EMAIL_1]"); the values stay in the token vault.
+// Package assistant is the conversation service's shop assistant. It reads
+// and writes placeholder text only ("[EMAIL_1]"); the values stay in the
+// token vault.
+//
+// Builtin is deterministic (intents and slots, no model) and answers order
+// status, returns, delivery address changes, refunds, opening hours and
+// product questions from per-tenant fixtures (catalogue, orders, opening
+// hours) in en, de, fr, es, nl and it, word for word the same each time.
+// Model (model.go) asks an OpenAI-compatible chat-completions server and
+// falls back to Builtin when it fails or its circuit breaker is open.
+//
+// Both act as the end user (Tools): an order is found only when it belongs
+// to the caller's account in the caller's shop; a visitor or a channel
+// user not linked to an account is asked to sign in; a delivery address
+// or a refund needs aal2, and below it the assistant asks for step-up
+// instead of answering. No fixture holds an address, so none can be shown.
 package assistant
 
 import (
-	"regexp"
+	"context"
 	"strings"
 )
 
-// Intent is what a message asks for.
-type Intent string
-
-// The intents the assistant recognises.
-const (
-	OrderStatus  Intent = "order_status"
-	Return       Intent = "return"
-	OpeningHours Intent = "opening_hours"
-	Greeting     Intent = "greeting"
-	Unknown      Intent = "unknown"
-)
-
-// cues are lower-case phrases per intent, in the six languages of pkg/pii,
-// checked in this order (the first match wins).
-var cues = []struct {
-	intent  Intent
-	phrases []string
-}{
-	{OrderStatus, []string{"order status", "where is my order", "where's my order", "track my order", "tracking",
-		"wo ist meine bestellung", "bestellstatus", "où est ma commande", "suivi de commande", "dónde está mi pedido",
-		"estado de mi pedido", "waar is mijn bestelling", "dov'è il mio ordine", "stato del mio ordine"}},
-	{Return, []string{"return", "refund", "retoure", "rücksendung", "retour", "remboursement", "devolución", "reembolso",
-		"terugsturen", "reso", "rimborso"}},
-	{OpeningHours, []string{"opening hours", "open today", "öffnungszeiten", "horaires", "horario", "openingstijden", "orari"}},
-	{Greeting, []string{"hello", "hey", "hallo", "bonjour", "hola", "ciao", "good morning"}},
+// Caller is whom the assistant acts for: the conversation's customer as
+// their access token (or linked channel) says.
+type Caller struct {
+	// Tenant is the caller's shop ("" is "default").
+	Tenant string
+	// Kind is the token's kind ("customer", "visitor", …).
+	Kind string
+	// Subject is the account id; empty for a visitor.
+	Subject string
+	// AAL is the token's assurance level.
+	AAL int
+	// Linked: Subject is an account the caller proved to hold (a signed-in
+	// customer, or a channel user linked by a one-time code). Orders are
+	// looked up only for linked callers.
+	Linked bool
 }
 
-// placeholderRE finds the customer's placeholders of one type.
-var placeholderRE = regexp.MustCompile(`\[(EMAIL|PHONE)_[1-9][0-9]*\]`)
+// Turn is one earlier message of the conversation, as placeholder text.
+type Turn struct {
+	// Customer: written by the customer (else by the assistant or an
+	// agent).
+	Customer bool
+	Text     string
+}
 
-// Classify returns the intent of a message's placeholder text.
-func Classify(text string) Intent {
-	t := strings.ToLower(text) + " "
-	for _, c := range cues {
-		for _, p := range c.phrases {
-			if strings.Contains(t, p) {
-				return c.intent
+// Request is one message to answer.
+type Request struct {
+	Caller Caller
+	// Language is the message's language (en, de, fr, es, nl, it; else en).
+	Language string
+	// Text is the customer's message as placeholder text.
+	Text string
+	// History is the conversation's recent messages before Text, oldest
+	// first.
+	History []Turn
+}
+
+// Action is what the reply asks of the conversation or the customer.
+type Action string
+
+// Actions.
+const (
+	ActionNone Action = ""
+	// ActionHandOff: a support agent should take over.
+	ActionHandOff Action = "hand_off"
+	// ActionLogin: the customer should sign in or link their channel.
+	ActionLogin Action = "login"
+	// ActionStepUp: the customer should authenticate with a second factor.
+	ActionStepUp Action = "step_up"
+)
+
+// Reply is the assistant's answer, as placeholder text.
+type Reply struct {
+	Text   string
+	Action Action
+	// Intent is what the built-in assistant understood (for metrics and
+	// tests; the model adapter leaves it Unknown unless it fell back).
+	Intent Intent
+	// Fallback: the model could not answer and the built-in assistant
+	// did.
+	Fallback bool
+}
+
+// Assistant answers a message. It never fails: what it cannot do, it says.
+type Assistant interface {
+	Reply(ctx context.Context, req Request) Reply
+}
+
+// Builtin is the deterministic assistant over fixtures.
+type Builtin struct {
+	tools    Tools
+	fixtures *Fixtures
+	purposes Purposes
+}
+
+var _ Assistant = (*Builtin)(nil)
+
+// NewBuiltin returns the built-in assistant. purposes answers the
+// personalisation purpose (nil refuses it).
+func NewBuiltin(f *Fixtures, purposes Purposes) *Builtin {
+	if purposes == nil {
+		purposes = NoConsent{}
+	}
+	return &Builtin{tools: NewTools(f), fixtures: f, purposes: purposes}
+}
+
+// Tools returns the tools the built-in assistant acts with (for the model
+// adapter).
+func (b *Builtin) Tools() Tools { return b.tools }
+
+// Reply implements Assistant.
+func (b *Builtin) Reply(ctx context.Context, req Request) Reply {
+	l := lang(req.Language)
+	intent, number := b.understand(req)
+	c := req.Caller
+	if (intent == Unknown || intent == Greeting) && b.isProductText(c, req.Text) {
+		intent = ProductQuestion
+	}
+	r := Reply{Intent: intent}
+	switch intent {
+	case HandOff:
+		r.Text, r.Action = say(l, msgHandOff), ActionHandOff
+	case OrderStatus:
+		if account(c) == nil && number == "" {
+			if contact := contactRE.FindString(req.Text); contact != "" {
+				r.Text = say(l, msgAskOrderContact, contact)
+				return r
+			}
+		}
+		r.Text, r.Action = b.orderStatus(l, c, number)
+	case Return:
+		r.Text, r.Action = b.startReturn(l, c, number)
+	case Refund:
+		r.Text, r.Action = b.refund(l, c, number)
+	case DeliveryAddress:
+		r.Text, r.Action = b.address(l, c, number, addressRE.FindString(req.Text))
+	case Recommend:
+		r.Text, r.Action = b.recommend(ctx, l, c)
+	case ProductQuestion:
+		r.Text, r.Action = b.product(l, c, req.Text)
+	case OpeningHours:
+		shop, ok := b.fixtures.Shop(c.Tenant)
+		if !ok {
+			r.Text, r.Action = say(l, msgHandOff), ActionHandOff
+			break
+		}
+		r.Text = say(l, msgHours, hours(l, shop.Hours))
+	case Greeting:
+		r.Text = say(l, msgGreeting)
+	default:
+		r.Text = say(l, msgHelp)
+	}
+	return r
+}
+
+// understand is the message's intent and order number, filled in from the
+// conversation: a bare order number (or new address) answers the last
+// question about an order, and an order question without a number is about
+// the order named last.
+func (b *Builtin) understand(req Request) (Intent, string) {
+	intent, number := Classify(req.Text), orderNumber(req.Text)
+	if intent == Unknown || (intent == Greeting && number != "") {
+		for i := len(req.History) - 1; i >= 0; i-- {
+			if t := req.History[i]; t.Customer {
+				if prev := Classify(t.Text); needsOrder(prev) {
+					intent = prev
+					break
+				}
+			}
+		}
+		if !needsOrder(intent) && number != "" {
+			intent = OrderStatus
+		}
+	}
+	if needsOrder(intent) && number == "" {
+		for i := len(req.History) - 1; i >= 0 && number == ""; i-- {
+			if req.History[i].Customer {
+				number = orderNumber(req.History[i].Text)
 			}
 		}
 	}
-	return Unknown
+	return intent, number
 }
 
-// Reply answers a message's placeholder text. A reply may name the
-// customer's own placeholders (where to send something); it never holds a
-// value, since it only ever sees placeholders.
-func Reply(text string) string {
-	contact := placeholderRE.FindString(text)
-	switch Classify(text) {
-	case OrderStatus:
-		if contact != "" {
-			return "I can help with your order status. I will send the tracking details to " + contact + "."
-		}
-		return "I can help with your order status. Please tell me your order number."
-	case Return:
-		return "You can return items within 30 days. I can start a return for you once you are signed in."
-	case OpeningHours:
-		return "Our customer service is available Monday to Friday, 9:00 to 18:00."
-	case Greeting:
-		return "Hello! How can I help you today?"
+// refusal is what the assistant says for a tool's refusal.
+func refusal(l int, err error, number string) (string, Action) {
+	switch err {
+	case ErrLoginRequired:
+		return say(l, msgLogin), ActionLogin
+	case ErrStepUpRequired:
+		return say(l, msgStepUp), ActionStepUp
+	case ErrNotReturnable:
+		return say(l, msgNotReturnable, number), ActionNone
 	default:
-		return "Thank you for your message. How can I help you: order status, returns or opening hours?"
+		return say(l, msgNotFound, number), ActionNone
 	}
+}
+
+func (b *Builtin) orderStatus(l int, c Caller, number string) (string, Action) {
+	if err := account(c); err != nil {
+		return refusal(l, err, number)
+	}
+	if number == "" {
+		return say(l, msgAskOrder), ActionNone
+	}
+	o, err := b.tools.LookupOrder(c, number)
+	if err != nil {
+		return refusal(l, err, number)
+	}
+	switch o.Status {
+	case StatusShipped:
+		return say(l, msgShipped, o.Number, o.Carrier, o.ShippedOn), ActionNone
+	case StatusDelivered:
+		return say(l, msgDelivered, o.Number, o.DeliveredOn), ActionNone
+	case StatusCancelled:
+		return say(l, msgCancelled, o.Number), ActionNone
+	default:
+		return say(l, msgProcessing, o.Number), ActionNone
+	}
+}
+
+func (b *Builtin) startReturn(l int, c Caller, number string) (string, Action) {
+	if err := account(c); err != nil {
+		return refusal(l, err, number)
+	}
+	if number == "" {
+		return say(l, msgAskReturnOrder), ActionNone
+	}
+	ret, err := b.tools.StartReturn(c, number)
+	if err != nil {
+		return refusal(l, err, number)
+	}
+	if ret.Already {
+		return say(l, msgReturnAlready, ret.Order, ret.Number), ActionNone
+	}
+	return say(l, msgReturnStarted, ret.Order, ret.Number), ActionNone
+}
+
+func (b *Builtin) refund(l int, c Caller, number string) (string, Action) {
+	if err := sensitive(c); err != nil {
+		return refusal(l, err, number)
+	}
+	if number == "" {
+		return say(l, msgAskOrder), ActionNone
+	}
+	if _, err := b.tools.LookupOrder(c, number); err != nil {
+		return refusal(l, err, number)
+	}
+	return say(l, msgRefund, number), ActionHandOff
+}
+
+// address handles a delivery address request: never shown (the assistant
+// has none), changed by staff when the customer gave the new one (as a
+// placeholder) at aal2 for an order not yet shipped.
+func (b *Builtin) address(l int, c Caller, number, newAddress string) (string, Action) {
+	if err := sensitive(c); err != nil {
+		return refusal(l, err, number)
+	}
+	if number == "" {
+		return say(l, msgAskOrder), ActionNone
+	}
+	o, err := b.tools.LookupOrder(c, number)
+	if err != nil {
+		return refusal(l, err, number)
+	}
+	if o.Status != StatusProcessing {
+		return say(l, msgAddressShipped, number), ActionNone
+	}
+	if newAddress == "" {
+		return say(l, msgAddressAsk, number), ActionNone
+	}
+	return say(l, msgAddressChange, number, newAddress), ActionHandOff
+}
+
+// recommend suggests a product: from the customer's order history only
+// under the personalisation purpose with consent (asked each time, failing
+// closed), else the shop's featured product.
+func (b *Builtin) recommend(ctx context.Context, l int, c Caller) (string, Action) {
+	shop, ok := b.fixtures.Shop(c.Tenant)
+	if !ok {
+		return say(l, msgHandOff), ActionHandOff
+	}
+	if account(c) == nil && allowed(ctx, b.purposes, c.Subject, PurposePersonalisation) {
+		if p, ok := personalised(shop, c.Subject); ok {
+			return say(l, msgSuggestPersonal, p.Name), ActionNone
+		}
+	}
+	if p, ok := shop.product(shop.Catalogue.Featured); ok {
+		return say(l, msgSuggestGeneric, p.Name), ActionNone
+	}
+	return say(l, msgHelp), ActionNone
+}
+
+// personalised is the first product in stock, in the catalogue's order,
+// of a category the customer bought from but not bought itself.
+func personalised(shop *Shop, subject string) (Product, bool) {
+	bought, categories := map[string]bool{}, map[string]bool{}
+	for _, o := range shop.Orders {
+		if o.Customer != subject {
+			continue
+		}
+		for _, sku := range o.Items {
+			bought[sku] = true
+			if p, ok := shop.product(sku); ok {
+				categories[p.Category] = true
+			}
+		}
+	}
+	for _, p := range shop.Catalogue.Products {
+		if categories[p.Category] && !bought[p.SKU] && p.Stock > 0 {
+			return p, true
+		}
+	}
+	return Product{}, false
+}
+
+func (b *Builtin) product(l int, c Caller, text string) (string, Action) {
+	shop, ok := b.fixtures.Shop(c.Tenant)
+	if !ok {
+		return say(l, msgHandOff), ActionHandOff
+	}
+	if p, ok := findProduct(shop, text); ok {
+		m := msgInStock
+		if p.Stock <= 0 {
+			m = msgOutOfStock
+		}
+		return say(l, m, p.Name, price(l, p.PriceCents, shop.Catalogue.Currency)), ActionNone
+	}
+	names := make([]string, len(shop.Catalogue.Products))
+	for i, p := range shop.Catalogue.Products {
+		names[i] = p.Name
+	}
+	return say(l, msgProductUnknown, strings.Join(names, ", ")), ActionNone
+}
+
+// findProduct is the product whose name or a keyword the text names (the
+// longest match wins: "trail runner 2" over "trail runner").
+func findProduct(shop *Shop, text string) (Product, bool) {
+	t := normalise(text)
+	var best Product
+	bestLen := 0
+	for _, p := range shop.Catalogue.Products {
+		for _, k := range append([]string{p.Name}, p.Keywords...) {
+			if n := normalise(k); len(n) > bestLen && strings.Contains(t, n) {
+				best, bestLen = p, len(n)
+			}
+		}
+	}
+	return best, bestLen > 0
+}
+
+// isProductText reports whether text names a product of the caller's shop
+// (a product question without a cue word).
+func (b *Builtin) isProductText(c Caller, text string) bool {
+	shop, ok := b.fixtures.Shop(c.Tenant)
+	if !ok {
+		return false
+	}
+	_, found := findProduct(shop, text)
+	return found
+}
+
+// policy is the built-in answer to a request whose answer is policy, not
+// wording, and so is never the model's: a person asked for, a delivery
+// address or a refund (sensitive; they end with staff), and anything about
+// an order from a caller who must sign in first. ok is false when the
+// model may answer. It has no side effect (it starts no return).
+func (b *Builtin) policy(ctx context.Context, req Request) (Reply, bool) {
+	intent, _ := b.understand(req)
+	switch intent {
+	case HandOff, Refund, DeliveryAddress:
+		return b.Reply(ctx, req), true
+	case OrderStatus, Return:
+		if err := account(req.Caller); err != nil {
+			text, action := refusal(lang(req.Language), err, "")
+			return Reply{Text: text, Action: action, Intent: intent}, true
+		}
+	}
+	return Reply{}, false
 }

@@ -19,6 +19,28 @@ type Config struct {
 	WatchPollInterval time.Duration `env:"CONVERSATION_WATCH_POLL_INTERVAL" envDefault:"250ms"`
 	// DefaultLanguage is a message's language when the request names none.
 	DefaultLanguage string `env:"CONVERSATION_DEFAULT_LANGUAGE" envDefault:"en"`
+	// FixturesDir holds the built-in assistant's shop data, one folder per
+	// tenant (catalogue.json, orders.json, opening_hours.json); empty: the
+	// embedded "default" shop (services/conversation/fixtures).
+	FixturesDir string `env:"CONVERSATION_FIXTURES_DIR"`
+	// ModelURL is an OpenAI-compatible chat-completions server's API base
+	// (Ollama, vLLM, llama.cpp server, a hosted API); empty: the built-in
+	// assistant answers alone. ModelName is the model; ModelAPIKey its
+	// bearer token, if it needs one.
+	ModelURL    string `env:"CONVERSATION_MODEL_URL"`
+	ModelName   string `env:"CONVERSATION_MODEL_NAME"`
+	ModelAPIKey string `env:"CONVERSATION_MODEL_API_KEY"`
+	// ModelTimeout bounds one reply from the model (tool rounds included);
+	// past it, or while the breaker is open, the built-in assistant answers.
+	ModelTimeout time.Duration `env:"CONVERSATION_MODEL_TIMEOUT" envDefault:"20s"`
+	// ModelBreakerFailures consecutive failures open the breaker for
+	// ModelBreakerOpenFor.
+	ModelBreakerFailures uint32        `env:"CONVERSATION_MODEL_BREAKER_FAILURES" envDefault:"3"`
+	ModelBreakerOpenFor  time.Duration `env:"CONVERSATION_MODEL_BREAKER_OPEN_FOR" envDefault:"30s"`
+	// ModelPrivateCIDRs lets the model server be on a network the operator
+	// controls (a self-hosted server at 10.0.0.5: "10.0.0.5/32"); egress
+	// refuses private and loopback addresses otherwise.
+	ModelPrivateCIDRs []string `env:"CONVERSATION_MODEL_PRIVATE_CIDRS" envSeparator:","`
 	// SealingRotation is how long an end-to-end sealing key (HPKE) is the
 	// current one; the previous period's key is still accepted, older ones
 	// are refused (SEALING_KEY_EXPIRED).

@@ -36,6 +36,7 @@ func (s *Service) Post(ctx context.Context, c Caller, id, text, channelMessageID
 	if err != nil {
 		return msg, reply, err
 	}
+	ctx = withAsker(ctx, c) // the assistant acts as the caller
 	if err := checkText(text); err != nil {
 		return msg, reply, err
 	}
@@ -111,7 +112,7 @@ func (s *Service) post(ctx context.Context, conv storage.Conversation, text, cha
 	// The assistant sees placeholders only; its reply is checked for values
 	// it could not have seen and placeholders the conversation never gave
 	// out, and stored as checked.
-	checked, err := s.pseudo.CheckOutput(ctx, scope, s.d.Assistant(res.Text), lang)
+	checked, err := s.pseudo.CheckOutput(ctx, scope, s.reply(ctx, conv, res.Text, lang).Text, lang)
 	if err != nil {
 		return msg, reply, errs.Wrap(err, errs.Internal, reasons.OutputUnsafe, "the reply could not be checked")
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/sottohq/sotto/pkg/auditclient"
 	"github.com/sottohq/sotto/pkg/errs"
 	"github.com/sottohq/sotto/pkg/pii"
+	"github.com/sottohq/sotto/services/conversation/internal/assistant"
 	"github.com/sottohq/sotto/services/conversation/internal/reasons"
 	"github.com/sottohq/sotto/services/conversation/internal/storage"
 )
@@ -83,8 +84,10 @@ type Keys struct {
 // MinKeyLen is the shortest digest key New accepts.
 const MinKeyLen = sha256.Size
 
-// Replier answers a message's placeholder text (the built-in assistant).
-type Replier func(text string) string
+// Replier answers a message's placeholder text: the built-in assistant or
+// the model adapter (internal/assistant), asked as the end user
+// (assistantRequest in assistant.go).
+type Replier = assistant.Assistant
 
 // Deps are what the domain is built from.
 type Deps struct {

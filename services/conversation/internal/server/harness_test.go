@@ -134,7 +134,9 @@ type harness struct {
 	addr   string
 }
 
-func newHarness(t testing.TB, db *store.DB) *harness {
+// newHarness builds the harness; opts change the configuration (the
+// assistant's model server, assistant_test.go).
+func newHarness(t testing.TB, db *store.DB, opts ...func(*config.Config)) *harness {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	h := &harness{t: t, db: db, pki: servertest.NewPKI(t), vault: &vault{values: map[string]string{}}, logs: &syncBuffer{}}
@@ -144,6 +146,11 @@ func newHarness(t testing.TB, db *store.DB) *harness {
 		t.Fatal(err)
 	}
 	cfg.WatchPollInterval = 20 * time.Millisecond
+	// The built-in assistant's shop "shop", whose customers the harness signs in.
+	cfg.FixturesDir = filepath.Join("testdata", "fixtures")
+	for _, o := range opts {
+		o(&cfg)
+	}
 	km, err := keys.NewLocal(filepath.Join(t.TempDir(), "keyring.json"))
 	if err != nil {
 		t.Fatal(err)

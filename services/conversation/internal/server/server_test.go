@@ -328,7 +328,7 @@ func TestClosedConversation(t *testing.T) {
 		}
 		got = append(got, m.GetMessage().GetText())
 	}
-	if len(got) != 2 || !strings.Contains(got[1], "Monday to Friday") {
+	if len(got) != 2 || !strings.Contains(got[1], "Monday–Friday 09:00–18:00") {
 		t.Errorf("watched %q", got)
 	}
 }

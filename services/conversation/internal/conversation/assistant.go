@@ -1,0 +1,58 @@
+package conversation
+
+import (
+	"context"
+
+	"github.com/sottohq/sotto/pkg/accesstoken"
+	"github.com/sottohq/sotto/services/conversation/internal/assistant"
+	"github.com/sottohq/sotto/services/conversation/internal/storage"
+)
+
+// historyTurns is how many earlier messages the assistant sees.
+const historyTurns = 10
+
+type askerKey struct{}
+
+// withAsker carries the caller of Post to the assistant, which acts as
+// them (post itself is called with the conversation only).
+func withAsker(ctx context.Context, c Caller) context.Context {
+	return context.WithValue(ctx, askerKey{}, c)
+}
+
+// asker is the caller withAsker carried; without one the assistant acts for
+// nobody (and so asks the customer to sign in before anything about an
+// order).
+func asker(ctx context.Context, conv storage.Conversation) assistant.Caller {
+	c, ok := ctx.Value(askerKey{}).(Caller)
+	if !ok {
+		return assistant.Caller{Tenant: conv.Tenant}
+	}
+	return assistant.Caller{
+		Tenant:  conv.Tenant,
+		Kind:    string(c.Kind),
+		Subject: c.Subject,
+		AAL:     c.AAL,
+		// An account's orders are the caller's only when the token is a
+		// customer's, for this conversation's customer, and not a channel
+		// user who has not proved the account is theirs.
+		Linked: c.Kind == accesstoken.KindCustomer && !c.Stranger && c.Subject != "" && c.Subject == conv.CustomerSubject,
+	}
+}
+
+// reply asks the assistant to answer a message's placeholder text, as the
+// end user, with the conversation's recent placeholder history. The
+// history is context only: a failure to read it leaves it out.
+func (s *Service) reply(ctx context.Context, conv storage.Conversation, text, lang string) assistant.Reply {
+	req := assistant.Request{Caller: asker(ctx, conv), Language: lang, Text: text}
+	if recent, err := s.d.Store.RecentMessages(ctx, conv.ID, historyTurns); err == nil {
+		for _, m := range recent {
+			req.History = append(req.History, assistant.Turn{Customer: m.Author == AuthorCustomer, Text: m.Text})
+		}
+	}
+	r := s.d.Assistant.Reply(ctx, req)
+	if r.Action != assistant.ActionNone || r.Fallback {
+		s.d.Logger.InfoContext(ctx, "assistant reply", "conversation", conv.ID, "intent", string(r.Intent),
+			"action", string(r.Action), "fallback", r.Fallback)
+	}
+	return r
+}
