@@ -90,3 +90,29 @@ const (
 	// (evidence detail).
 	NoRawValues = "NO_RAW_VALUES"
 )
+
+// Messaging channels (WhatsApp, Messenger).
+const (
+	// ChannelIdentityNotFound: a delivery for a channel user the service
+	// does not know. NotFound.
+	ChannelIdentityNotFound = "CHANNEL_IDENTITY_NOT_FOUND"
+	// ChannelKeyMissing: the keys of channel user digests or link codes are
+	// not configured. Internal.
+	ChannelKeyMissing = "CHANNEL_KEY_MISSING"
+	// ChannelNotConfigured: no credentials for the shop's channel, or no
+	// sender. FailedPrecondition (the delivery is retried).
+	ChannelNotConfigured = "CHANNEL_NOT_CONFIGURED"
+	// ChannelSendFailed: the platform refused the reply for good (an
+	// unknown recipient, a closed messaging window). FailedPrecondition.
+	ChannelSendFailed = "CHANNEL_SEND_FAILED"
+	// ChannelUnavailable: the platform could not be reached, answered 5xx
+	// or asked to slow down; the delivery is retried. Unavailable.
+	ChannelUnavailable = "CHANNEL_UNAVAILABLE"
+	// ChannelRecipientUnavailable: the token vault did not give the
+	// recipient's platform id back for delivery. Unavailable (retried) or
+	// FailedPrecondition (refused by its policy, erased).
+	ChannelRecipientUnavailable = "CHANNEL_RECIPIENT_UNAVAILABLE"
+	// ChannelLinkRequired: link codes are for messaging channels only.
+	// InvalidArgument.
+	ChannelLinkRequired = "CHANNEL_REQUIRED"
+)

@@ -1,0 +1,400 @@
+package server_test
+
+import (
+	"bytes"
+	"context"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	conversationv1 "github.com/sottohq/sotto/gen/go/sotto/conversation/v1"
+	tokenvaultv1 "github.com/sottohq/sotto/gen/go/sotto/tokenvault/v1"
+	"github.com/sottohq/sotto/pkg/accesstoken"
+	"github.com/sottohq/sotto/pkg/channeltest"
+	"github.com/sottohq/sotto/pkg/store/storetest"
+	"github.com/sottohq/sotto/services/conversation/internal/channels"
+	"github.com/sottohq/sotto/services/conversation/internal/conversation"
+)
+
+const (
+	whatsApp  = conversationv1.ChatChannel_CHAT_CHANNEL_WHATSAPP
+	messenger = conversationv1.ChatChannel_CHAT_CHANNEL_MESSENGER
+
+	linkedNotice  = "This chat is now linked to your account."
+	refusedPrefix = "That code did not work."
+)
+
+func (h *harness) ingest(tenant string, ch conversationv1.ChatChannel, user, id, text string) *conversationv1.IngestChannelMessageResponse {
+	h.t.Helper()
+	resp, err := h.client.IngestChannelMessage(context.Background(), &conversationv1.IngestChannelMessageRequest{
+		Tenant: tenant, Channel: ch, ChannelUserId: user, ChannelMessageId: id, Text: text})
+	if err != nil {
+		h.t.Fatalf("IngestChannelMessage: %v", err)
+	}
+	return resp
+}
+
+// identity is a channel identity's row, found by the platform id behind
+// its token (the test's stand-in vault knows the values).
+type identity struct {
+	id, subject string
+	linked      bool
+}
+
+func (h *harness) identityOf(user string) (identity, bool) {
+	h.t.Helper()
+	rows, err := h.db.QueryContext(context.Background(), `SELECT identity_id, subject, linked, user_token FROM channel_identities`)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var i identity
+		var linked int64
+		var tok string
+		if err := rows.Scan(&i.id, &i.subject, &linked, &tok); err != nil {
+			h.t.Fatal(err)
+		}
+		h.vault.mu.Lock()
+		v := h.vault.values[tok]
+		h.vault.mu.Unlock()
+		if v == user {
+			i.linked = linked != 0
+			return i, true
+		}
+	}
+	return identity{}, false
+}
+
+func (h *harness) subjectOf(conversationID string) string {
+	h.t.Helper()
+	var s string
+	if err := h.db.QueryRowContext(context.Background(), `SELECT customer_subject FROM conversations WHERE conversation_id = $1`,
+		conversationID).Scan(&s); err != nil {
+		h.t.Fatal(err)
+	}
+	return s
+}
+
+// TestChannelMessageKeepsNoRawIDs: a WhatsApp message with an e-mail, a
+// card and a name is taken for a stranger: the sender's number is
+// tokenised once (subject a pseudonymous "chu_" id, scope "channel",
+// PHONE) and kept only as that token and a keyed digest; the message goes
+// through the message path; the reply goes out through the emulated Cloud
+// API to the number, detokenised for channel_delivery. Neither the number,
+// the wamid (which embeds it) nor the canaries are in the database files,
+// the jobs table or the logs.
+func TestChannelMessageKeepsNoRawIDs(t *testing.T) {
+	dialects(t, func(t *testing.T, h *harness) {
+		c := newCanaries(t)
+		num := waNumber(t)
+		mid := wamid(t, num)
+		resp := h.ingest("shop", whatsApp, num, mid, c.message())
+		if resp.GetConversationId() == "" || resp.GetMessageId() == "" || resp.GetDuplicate() {
+			t.Fatalf("ingest answered %v", resp)
+		}
+		sent := h.channels.waitDeliveries(t, 1)
+		if sent[0].Platform != "whatsapp" || sent[0].To != num || sent[0].From != waPhoneNumberID || sent[0].Text == "" {
+			t.Errorf("delivered %+v, want a text to the sender's number from the shop's number", sent[0])
+		}
+		reqs := h.vault.requests()
+		if len(reqs) == 0 {
+			t.Fatal("nothing tokenised")
+		}
+		first := reqs[0]
+		if !strings.HasPrefix(first.GetSubject(), "chu_") || first.GetScope() != conversation.ChannelScope || first.GetTenant() != "shop" ||
+			len(first.GetItems()) != 1 || first.GetItems()[0].GetValue() != num ||
+			first.GetItems()[0].GetDataType() != tokenvaultv1.DataType_DATA_TYPE_PHONE {
+			t.Errorf("the number was tokenised as %v", first)
+		}
+		ident, ok := h.identityOf(num)
+		if !ok || ident.linked || ident.subject != first.GetSubject() {
+			t.Fatalf("identity %+v (found %v), want an unlinked stranger under %s", ident, ok, first.GetSubject())
+		}
+		if got := h.subjectOf(resp.GetConversationId()); got != ident.subject {
+			t.Errorf("conversation of %s, want the stranger %s", got, ident.subject)
+		}
+		if got := h.channels.standin.asked(); !strings.Contains(strings.Join(got, ","), channels.PurposeDelivery) {
+			t.Errorf("the vault was asked for %v, want %s", got, channels.PurposeDelivery)
+		}
+
+		// The job holds ids only.
+		var args []byte
+		if err := h.db.QueryRowContext(context.Background(), `SELECT args FROM jobs WHERE kind = $1`, channels.DeliveryKind).Scan(&args); err != nil {
+			t.Fatal(err)
+		}
+		if bytes.Contains(args, []byte(num)) || !bytes.Contains(args, []byte(ident.id)) {
+			t.Errorf("job arguments %s: want the identity id and not the number", args)
+		}
+
+		stored := storetest.StoredBytes(t, h.db)
+		logs := h.logs.Bytes()
+		for _, v := range append(c.values(), num, mid, strings.TrimPrefix(mid, "wamid.")) {
+			if bytes.Contains(stored, []byte(v)) {
+				t.Errorf("canary %q found in the database files", v)
+			}
+			if bytes.Contains(logs, []byte(v)) {
+				t.Errorf("canary %q found in the logs", v)
+			}
+		}
+	})
+}
+
+// TestChannelReplayStoresAndSendsOnce: the same platform message id again
+// is a duplicate even after the conversation it joined was closed (so that
+// neither the conversation's own message digest nor the delivery job's
+// unique key would catch it): nothing is stored, nothing sent.
+func TestChannelReplayStoresAndSendsOnce(t *testing.T) {
+	dialects(t, func(t *testing.T, h *harness) {
+		num := waNumber(t)
+		mid := wamid(t, num)
+		first := h.ingest("shop", whatsApp, num, mid, "What are your opening hours?")
+		h.channels.waitDeliveries(t, 1)
+		again := h.ingest("shop", whatsApp, num, mid, "What are your opening hours?")
+		if !again.GetDuplicate() || again.GetMessageId() != first.GetMessageId() {
+			t.Errorf("replay answered %v, want a duplicate of %v", again, first)
+		}
+		subject := h.subjectOf(first.GetConversationId())
+		if _, err := h.app.Domain.Close(context.Background(), conversation.Caller{Subject: subject, Tenant: "shop",
+			Kind: accesstoken.KindCustomer}, first.GetConversationId()); err != nil {
+			t.Fatal(err)
+		}
+		msgs, convs := h.count("messages"), h.count("conversations")
+		late := h.ingest("shop", whatsApp, num, mid, "What are your opening hours?")
+		if !late.GetDuplicate() {
+			t.Errorf("replay after close answered %v, want a duplicate", late)
+		}
+		if h.count("messages") != msgs || h.count("conversations") != convs {
+			t.Errorf("a replay stored something: messages %d → %d, conversations %d → %d", msgs, h.count("messages"), convs, h.count("conversations"))
+		}
+		h.channels.settle()
+		if n := len(h.channels.api.Deliveries()); n != 1 {
+			t.Errorf("%d deliveries, want 1", n)
+		}
+	})
+}
+
+var codeShape = regexp.MustCompile(`^[2-9A-HJKMNP-Z]{4}-[2-9A-HJKMNP-Z]{4}$`)
+
+func (h *harness) linkCode(ctx context.Context, ch conversationv1.ChatChannel) string {
+	h.t.Helper()
+	resp, err := h.client.CreateChannelLinkCode(ctx, &conversationv1.CreateChannelLinkCodeRequest{Channel: ch})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	if !codeShape.MatchString(resp.GetCode()) {
+		h.t.Fatalf("code %q is not 8 characters of the unambiguous alphabet", resp.GetCode())
+	}
+	if d := resp.GetExpireTime().AsTime().Sub(h.channels.now()); d <= 9*time.Minute || d > 10*time.Minute {
+		h.t.Errorf("code expires in %v, want 10 minutes", d)
+	}
+	return resp.GetCode()
+}
+
+// TestChannelLinkByCodeOnly: a stranger claiming an account in the chat
+// stays a stranger; "link <code>" (any case) with the customer's code
+// links the number to the account: the identity's subject becomes the
+// account, the number is tokenised again under it, the stranger's
+// conversation is closed, the LINK message is neither stored nor answered
+// by the assistant (a fixed notice is sent), and the next message opens a
+// conversation the customer sees as theirs.
+func TestChannelLinkByCodeOnly(t *testing.T) {
+	dialects(t, func(t *testing.T, h *harness) {
+		alice := h.customer("cus_alice")
+		code := h.linkCode(alice, whatsApp)
+		num := waNumber(t)
+		claim := h.ingest("shop", whatsApp, num, wamid(t, num), "I am alice@example.com, my account is cus_alice. Show my orders.")
+		h.channels.waitDeliveries(t, 1)
+		if ident, _ := h.identityOf(num); ident.linked || ident.subject == "cus_alice" {
+			t.Fatalf("a claim in the message linked the number: %+v", ident)
+		}
+		if got := h.subjectOf(claim.GetConversationId()); !strings.HasPrefix(got, "chu_") {
+			t.Errorf("the claim's conversation belongs to %s, want the stranger", got)
+		}
+
+		msgs := h.count("messages")
+		link := h.ingest("shop", whatsApp, num, wamid(t, num), "  link "+strings.ToLower(code)+" ")
+		if link.GetMessageId() != "" || link.GetConversationId() != "" {
+			t.Errorf("link attempt answered %v, want no message", link)
+		}
+		sent := h.channels.waitDeliveries(t, 2)
+		if sent[1].Text != linkedNotice || sent[1].To != num {
+			t.Errorf("after the link: %+v, want the linked notice", sent[1])
+		}
+		ident, _ := h.identityOf(num)
+		if !ident.linked || ident.subject != "cus_alice" {
+			t.Fatalf("identity %+v, want linked to cus_alice", ident)
+		}
+		if h.count("messages") != msgs {
+			t.Errorf("the LINK message was stored")
+		}
+		if bytes.Contains(storetest.StoredBytes(t, h.db), []byte(strings.ReplaceAll(code, "-", ""))) {
+			t.Error("the code is in the database files")
+		}
+		retokenised := false
+		for _, r := range h.vault.requests() {
+			if r.GetSubject() == "cus_alice" && r.GetScope() == conversation.ChannelScope && r.GetItems()[0].GetValue() == num {
+				retokenised = true
+			}
+		}
+		if !retokenised {
+			t.Error("the number was not tokenised under the account")
+		}
+		conv, err := h.client.GetConversation(h.staff("stf_agent", accesstoken.RoleSupportAgent), &conversationv1.GetConversationRequest{ConversationId: claim.GetConversationId()})
+		if err != nil || conv.GetConversation().GetState() != conversationv1.State_STATE_CLOSED {
+			t.Errorf("the stranger's conversation: %v %v, want closed", conv.GetConversation().GetState(), err)
+		}
+
+		next := h.ingest("shop", whatsApp, num, wamid(t, num), "Where is my order?")
+		if next.GetConversationId() == claim.GetConversationId() || h.subjectOf(next.GetConversationId()) != "cus_alice" {
+			t.Errorf("after linking the message went to %s of %s", next.GetConversationId(), h.subjectOf(next.GetConversationId()))
+		}
+		list, err := h.client.ListConversations(alice, &conversationv1.ListConversationsRequest{})
+		if err != nil || len(list.GetConversations()) != 1 || list.GetConversations()[0].GetConversationId() != next.GetConversationId() {
+			t.Errorf("alice lists %v (%v), want the linked number's conversation", list.GetConversations(), err)
+		}
+
+		// Linked already: another code is not tried, and not stored.
+		again := h.ingest("shop", whatsApp, num, wamid(t, num), "LINK "+h.linkCode(alice, whatsApp))
+		if again.GetMessageId() != "" {
+			t.Errorf("a LINK message from a linked number was stored")
+		}
+	})
+}
+
+// TestChannelLinkRefused: an expired code, a used code, another shop's
+// code, a code for the other channel and a wrong code do not link, and all
+// get the same neutral notice; five failures block the number's attempts
+// for an hour, even with a right code.
+func TestChannelLinkRefused(t *testing.T) {
+	dialects(t, func(t *testing.T, h *harness) {
+		alice := h.customer("cus_alice")
+		refusedFor := func(t *testing.T, tenant, num, text string) {
+			t.Helper()
+			n := len(h.channels.api.Deliveries())
+			h.ingest(tenant, whatsApp, num, wamid(t, num), text)
+			if ident, ok := h.identityOf(num); !ok || ident.linked || ident.subject == "cus_alice" {
+				t.Errorf("%q linked %+v", text, ident)
+			}
+			if tenant != "shop" {
+				return // that shop has no credentials to send with
+			}
+			sent := h.channels.waitDeliveries(t, n+1)
+			if !strings.HasPrefix(sent[n].Text, refusedPrefix) {
+				t.Errorf("%q answered %q, want the neutral refusal", text, sent[n].Text)
+			}
+		}
+		t.Run("expired", func(t *testing.T) {
+			code := h.linkCode(alice, whatsApp)
+			h.channels.advance(10*time.Minute + time.Second)
+			refusedFor(t, "shop", waNumber(t), "LINK "+code)
+		})
+		t.Run("used", func(t *testing.T) {
+			code := h.linkCode(alice, whatsApp)
+			first := waNumber(t)
+			n := len(h.channels.api.Deliveries())
+			h.ingest("shop", whatsApp, first, wamid(t, first), "LINK "+code)
+			h.channels.waitDeliveries(t, n+1)
+			if ident, _ := h.identityOf(first); !ident.linked {
+				t.Fatalf("the first use did not link: %+v", ident)
+			}
+			refusedFor(t, "shop", waNumber(t), "LINK "+code)
+		})
+		t.Run("other shop", func(t *testing.T) {
+			refusedFor(t, "othershop", waNumber(t), "LINK "+h.linkCode(alice, whatsApp))
+		})
+		t.Run("other channel", func(t *testing.T) {
+			refusedFor(t, "shop", waNumber(t), "LINK "+h.linkCode(alice, messenger))
+		})
+		t.Run("wrong code", func(t *testing.T) {
+			refusedFor(t, "shop", waNumber(t), "LINK 2345-6789")
+		})
+		t.Run("blocked after five failures", func(t *testing.T) {
+			num := waNumber(t)
+			for range 5 {
+				refusedFor(t, "shop", num, "LINK 2345-6789")
+			}
+			refusedFor(t, "shop", num, "LINK "+h.linkCode(alice, whatsApp))
+			h.channels.advance(time.Hour + time.Second)
+			h.ingest("shop", whatsApp, num, wamid(t, num), "LINK "+h.linkCode(alice, whatsApp))
+			if ident, _ := h.identityOf(num); !ident.linked {
+				t.Errorf("after the block a right code did not link: %+v", ident)
+			}
+		})
+	})
+}
+
+// TestChannelDeliveryRetries: a platform outage and a rate limit are
+// retried by the durable job until the send goes through, once; a
+// refusal for good (outside WhatsApp's messaging window) dead-letters the
+// job with its reason and sends nothing.
+func TestChannelDeliveryRetries(t *testing.T) {
+	h := newHarness(t, sqliteDB(t))
+	h.channels.api.Fail(channeltest.Unavailable, channeltest.RateLimited)
+	num := waNumber(t)
+	h.ingest("shop", whatsApp, num, wamid(t, num), "What are your opening hours?")
+	sent := h.channels.waitDeliveries(t, 1)
+	if sent[0].To != num || h.channels.api.Attempts() != 3 {
+		t.Errorf("delivered %+v after %d attempts, want one delivery after 3", sent[0], h.channels.api.Attempts())
+	}
+
+	h.channels.api.Fail(channeltest.OutsideWindow)
+	h.ingest("shop", whatsApp, num, wamid(t, num), "Hello?")
+	var dead []string
+	for range 200 {
+		infos, err := h.channels.jobs.Dead(context.Background(), 0, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(infos) > 0 {
+			for _, i := range infos {
+				dead = append(dead, i.LastErrorReason)
+			}
+			break
+		}
+		h.channels.clock.Advance(time.Second)
+		time.Sleep(10 * time.Millisecond)
+	}
+	if len(dead) != 1 || dead[0] != "CHANNEL_SEND_FAILED" {
+		t.Errorf("dead jobs %v, want one CHANNEL_SEND_FAILED", dead)
+	}
+	if n := len(h.channels.api.Deliveries()); n != 1 {
+		t.Errorf("%d deliveries, want still 1", n)
+	}
+}
+
+// TestChannelMessengerDelivery: a Messenger page-scoped id is tokenised as
+// free text and the reply goes to /me/messages with the page token.
+func TestChannelMessengerDelivery(t *testing.T) {
+	h := newHarness(t, sqliteDB(t))
+	psid := "2" + waNumber(t)[3:] + "4567"
+	h.ingest("shop", messenger, psid, "m_"+psid+"x", "What are your opening hours?")
+	sent := h.channels.waitDeliveries(t, 1)
+	if sent[0].Platform != "messenger" || sent[0].To != psid {
+		t.Errorf("delivered %+v, want Messenger to the PSID", sent[0])
+	}
+	if dt := h.vault.requests()[0].GetItems()[0].GetDataType(); dt != tokenvaultv1.DataType_DATA_TYPE_FREE_TEXT {
+		t.Errorf("the PSID was tokenised as %v", dt)
+	}
+}
+
+// TestChannelReplyReidentified: a reply's placeholders go to the
+// customer's own channel as the vault's policy allows (channel_reply:
+// names and contact details in full), a card number masked, and a
+// placeholder the conversation does not have is left as it is.
+func TestChannelReplyReidentified(t *testing.T) {
+	h := newHarness(t, sqliteDB(t))
+	c := newCanaries(t)
+	num := waNumber(t)
+	resp := h.ingest("shop", whatsApp, num, wamid(t, num), c.message())
+	d := channels.NewDeliverer(h.app.Store, h.channels.vault, nil, nil)
+	got, err := d.Reidentify(context.Background(), resp.GetConversationId(), "Hi [PERSON_1], we write to [EMAIL_1]; card [CARD_1]; [PHONE_7].")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "Hi " + c.name + ", we write to " + c.email + "; card •••• " + c.cardDigits[12:] + "; [PHONE_7]."
+	if got != want {
+		t.Errorf("re-identified %q, want %q", got, want)
+	}
+}
