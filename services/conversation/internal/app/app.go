@@ -5,16 +5,19 @@ package app
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"time"
 
 	"github.com/sottohq/sotto/pkg/auditclient"
+	"github.com/sottohq/sotto/pkg/egress"
 	"github.com/sottohq/sotto/pkg/jobs"
 	"github.com/sottohq/sotto/pkg/keys"
 	"github.com/sottohq/sotto/pkg/pagetoken"
 	"github.com/sottohq/sotto/pkg/pii"
 	"github.com/sottohq/sotto/pkg/store"
 	"github.com/sottohq/sotto/services/conversation/internal/assistant"
+	"github.com/sottohq/sotto/services/conversation/internal/channels"
 	"github.com/sottohq/sotto/services/conversation/internal/config"
 	"github.com/sottohq/sotto/services/conversation/internal/conversation"
 	"github.com/sottohq/sotto/services/conversation/internal/sealing"
@@ -40,6 +43,16 @@ type Deps struct {
 	// Consent answers whether a customer allows a purpose (model
 	// improvement); nil keeps no transcript past its period.
 	Consent conversation.ConsentChecker
+	// (Jobs also delivers channel replies, kind channels.DeliveryKind;
+	// nil: messaging channels are off and IngestChannelMessage fails
+	// FailedPrecondition.)
+	// ChannelEgress and ChannelSecrets send replies through the platforms'
+	// send APIs with each shop's credentials (pkg/secrets).
+	ChannelEgress  *egress.Client
+	ChannelSecrets channels.Secrets
+	// ChannelVault is the token vault client deliveries detokenise with
+	// (Vault when nil).
+	ChannelVault channels.Vault
 }
 
 // App is the conversation service, assembled.
@@ -98,9 +111,14 @@ func New(ctx context.Context, d Deps) (*App, error) {
 		return nil, err
 	}
 	st := storage.New(d.DB)
+	channelDeps, err := channelsDeps(d, st, derive)
+	if err != nil {
+		return nil, err
+	}
 	domain, err := conversation.New(conversation.Deps{Store: st, Audit: d.Audit, Vault: vault.New(d.Vault), Engine: engine,
 		Keys: conversation.Keys{ChannelID: channelKey, Value: valueKey}, Assistant: replier, Logger: d.Logger, Now: d.Now,
-		TokenizeTimeout: cfg.TokenizeTimeout, PollInterval: cfg.WatchPollInterval, DefaultLanguage: cfg.DefaultLanguage})
+		TokenizeTimeout: cfg.TokenizeTimeout, PollInterval: cfg.WatchPollInterval, DefaultLanguage: cfg.DefaultLanguage,
+		Channels: channelDeps})
 	if err != nil {
 		return nil, err
 	}
@@ -115,4 +133,34 @@ func New(ctx context.Context, d Deps) (*App, error) {
 		return nil, err
 	}
 	return &App{Domain: domain, Privacy: server.NewPrivacy(domain, pages), Retention: ret, Server: server.New(domain, pages).WithSealing(sealKeys), Store: st}, nil
+}
+
+// channelsDeps derives the channel digest keys and registers the delivery
+// job kind on d.Jobs (if any).
+func channelsDeps(d Deps, st *storage.Store, derive func(string) ([]byte, error)) (conversation.ChannelDeps, error) {
+	userKey, err := derive("channel-user-id")
+	if err != nil {
+		return conversation.ChannelDeps{}, err
+	}
+	codeKey, err := derive("channel-link-code")
+	if err != nil {
+		return conversation.ChannelDeps{}, err
+	}
+	cd := conversation.ChannelDeps{Keys: conversation.ChannelKeys{User: userKey, LinkCode: codeKey}, LinkCodeTTL: d.Config.LinkCodeTTL}
+	if d.Jobs == nil {
+		return cd, nil
+	}
+	cv, ok := d.ChannelVault, d.ChannelVault != nil
+	if !ok {
+		cv, ok = d.Vault.(channels.Vault)
+	}
+	if !ok {
+		return cd, errors.New("conversation: the token vault client cannot detokenise channel recipients")
+	}
+	sender := channels.NewSender(d.ChannelEgress, d.ChannelSecrets, d.Config.GraphURL, d.Config.GraphVersion)
+	if err := d.Jobs.Register(channels.DeliveryKind, channels.NewDeliverer(st, cv, sender, d.Logger).Handle, channels.Options); err != nil {
+		return cd, err
+	}
+	cd.Jobs = d.Jobs
+	return cd, nil
 }

@@ -106,6 +106,8 @@ type Deps struct {
 	PollInterval time.Duration
 	// DefaultLanguage is a message's language when it names none.
 	DefaultLanguage string
+	// Channels are the messaging channels' settings (ingest.go).
+	Channels ChannelDeps
 }
 
 // Service is the conversation domain.
@@ -152,6 +154,16 @@ type Caller struct {
 	// AAL is the token's assurance level: the assistant asks for step-up
 	// before sensitive requests (a delivery address, a refund).
 	AAL int
+	// Stranger marks a messaging-platform user whose channel identity is
+	// not linked to an account (ingest.go): Subject is then a pseudonymous
+	// channel subject ("chu_…") and AAL 0. Whatever they claim in the
+	// chat, no account data may reach them: the assistant asks them to
+	// link their account first (CreateChannelLinkCode, "LINK <code>").
+	// A linked channel user has the account as Subject, AAL 1.
+	Stranger bool
+	// Channel is the messaging channel a channel user writes on (the
+	// proto's ChatChannel number); 0 for calls with an access token.
+	Channel int32
 }
 
 func (c Caller) isCustomer() bool { return c.Kind == accesstoken.KindCustomer }

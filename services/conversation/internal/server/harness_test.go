@@ -132,6 +132,9 @@ type harness struct {
 	client conversationv1.ConversationServiceClient
 	pki    *servertest.PKI
 	addr   string
+	// channels: the jobs runner, Graph API emulator and clock of the
+	// messaging channels (channels_test.go).
+	channels *channelRig
 }
 
 // newHarness builds the harness; opts change the configuration (the
@@ -158,11 +161,15 @@ func newHarness(t testing.TB, db *store.DB, opts ...func(*config.Config)) *harne
 	vsrv := h.pki.NewServer(t, "tokenvault", authz.Policy{tokenvaultv1.TokenVaultService_Tokenize_FullMethodName: {"conversation"}})
 	tokenvaultv1.RegisterTokenVaultServiceServer(vsrv.GRPC(), h.vault)
 	vconn := h.pki.Dial(t, "conversation", "tokenvault", servertest.Start(t, vsrv))
+	h.channels = newChannelRig(t, h, db, logger)
+	cfg.GraphURL = h.channels.api.URL()
 	a, err := app.New(ctx, app.Deps{Config: cfg, DB: db, Keys: km, Audit: auditclient.NewOutbox(db, nil, nil),
-		Vault: tokenvaultv1.NewTokenVaultServiceClient(vconn), Logger: logger})
+		Vault: tokenvaultv1.NewTokenVaultServiceClient(vconn), Logger: logger, Now: h.channels.now,
+		Jobs: h.channels.jobs, ChannelEgress: h.channels.egress, ChannelSecrets: h.channels.secrets, ChannelVault: h.channels.vault})
 	if err != nil {
 		t.Fatal(err)
 	}
+	h.channels.start(t)
 	h.app = a
 	id := accesstokentest.New(t, issuerName)
 	h.issuer = id.Issuer
