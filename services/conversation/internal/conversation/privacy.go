@@ -21,6 +21,9 @@ const (
 	CategoryConversation = "conversation.conversation"
 	CategoryMessage      = "conversation.message"
 	CategoryPlaceholder  = "conversation.placeholder"
+	// CategoryChannelIdentity: a messaging-platform user (a WhatsApp
+	// number, a Messenger id) linked to the customer's account.
+	CategoryChannelIdentity = "conversation.channel_identity"
 )
 
 // Audit actions of data-subject operations.
@@ -171,6 +174,21 @@ func (s *Service) PrivacyExport(ctx context.Context, subj Subject, requestID str
 	slices.SortFunc(msgs, byID)
 	slices.SortFunc(phs, byID)
 	items = append(append(items, msgs...), phs...)
+	links, err := s.d.Store.LinkedChannelIdentities(ctx, q, subj.tenant(), subj.AccountID)
+	if err != nil {
+		return nil, err
+	}
+	for _, l := range links {
+		f := []ExportField{
+			{Name: "channel", Value: nameOr(channelNames, l.Channel)},
+			{Name: "platform_user_id", Token: l.UserToken},
+			{Name: "create_time", Value: rfc3339(l.CreateTime)},
+		}
+		if !l.LinkTime.IsZero() {
+			f = append(f, ExportField{Name: "link_time", Value: rfc3339(l.LinkTime)})
+		}
+		items = append(items, ExportItem{Category: CategoryChannelIdentity, ID: l.ID, Fields: f})
+	}
 	if err := s.audit(ctx, ActionPrivacyExport, subj, requestID); err != nil {
 		return nil, err
 	}
@@ -178,8 +196,9 @@ func (s *Service) PrivacyExport(ctx context.Context, subj Subject, requestID str
 }
 
 // PrivacyErase deletes the subject's conversations with their messages,
-// placeholder maps and every other row that names them, and the subject's
-// restriction, in one transaction with the audit event; then empties
+// placeholder maps and every other row that references them, the
+// messaging-platform users linked to the subject's account (with their
+// link codes and replay records), and the subject's restriction, in one transaction with the audit event; then empties
 // SQLite's write-ahead log so that the deleted pages do not linger there.
 // The values behind the placeholders are the token vault's, which erases
 // them in its own step. Idempotent by request id: a repeated call deletes
@@ -201,6 +220,15 @@ func (s *Service) PrivacyErase(ctx context.Context, subj Subject, requestID stri
 		if err != nil {
 			return err
 		}
+		links, err := s.d.Store.DeleteChannelLinks(ctx, tx, subj.tenant(), subj.AccountID)
+		if err != nil {
+			return err
+		}
+		removed := int64(0)
+		for t, n := range links {
+			counts[t] += n
+			removed += n
+		}
 		for t, n := range counts {
 			ev.Counts[t+"_deleted"] = n
 		}
@@ -213,7 +241,7 @@ func (s *Service) PrivacyErase(ctx context.Context, subj Subject, requestID stri
 			return err
 		}
 		switch {
-		case len(ids) > 0 || lifted:
+		case len(ids) > 0 || removed > 0 || lifted:
 			ev.Outcome = OutcomeDone
 			if lifted {
 				ev.Counts["restrictions_removed"] = 1

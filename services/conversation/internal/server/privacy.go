@@ -33,7 +33,8 @@ const (
 	maxExportPage     = 1000
 )
 
-var categoryRank = map[string]byte{conversation.CategoryConversation: 1, conversation.CategoryMessage: 2, conversation.CategoryPlaceholder: 3}
+var categoryRank = map[string]byte{conversation.CategoryConversation: 1, conversation.CategoryMessage: 2, conversation.CategoryPlaceholder: 3,
+	conversation.CategoryChannelIdentity: 4}
 
 func subjectOf(s *privacyv1.Subject) conversation.Subject {
 	return conversation.Subject{Tenant: s.GetTenant(), AccountID: s.GetSubject()}
@@ -71,6 +72,9 @@ func (p *Privacy) Describe(context.Context, *privacyv1.DescribeRequest) (*privac
 		{Name: conversation.CategoryPlaceholder, Description: "Each conversation's placeholders and the token-vault token " +
 			"each stands for; the export shows the value, filled in from the token vault's own export of the customer.",
 			Operations: exportErase},
+		{Name: conversation.CategoryChannelIdentity, Description: "WhatsApp numbers and Messenger ids the customer linked to " +
+			"their account with a one-time code: the channel and when linked; the id itself is held in the token vault and " +
+			"filled in from its export.", Operations: exportErase},
 	}}, nil
 }
 

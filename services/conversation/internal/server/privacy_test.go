@@ -96,7 +96,7 @@ func TestPrivacyOnlyConsentMayCall(t *testing.T) {
 		t.Fatalf("%d conversations after refused erasures, want 1", n)
 	}
 	d, err := h.privacy("consent").Describe(context.Background(), &privacyv1.DescribeRequest{})
-	if err != nil || d.GetParticipant() != "conversation" || len(d.GetCategories()) != 3 {
+	if err != nil || d.GetParticipant() != "conversation" || len(d.GetCategories()) != 4 {
 		t.Fatalf("consent Describe: %v, %v", d, err)
 	}
 }
@@ -346,4 +346,70 @@ func (h *harness) tokensOf(conversationID string) []string {
 		out = append(out, tok)
 	}
 	return out
+}
+
+// TestErasureDeletesLinkedChannelUsers: a WhatsApp number linked to the
+// customer's account (held as a token) is exported and erased with the
+// customer, with their link codes and replay records; a stranger's
+// (unlinked) identity stays.
+func TestErasureDeletesLinkedChannelUsers(t *testing.T) {
+	dialects(t, func(t *testing.T, h *harness) {
+		var n int
+		q := `SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'channel_identities'`
+		if h.db.Dialect != store.SQLite {
+			q = `SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = 'channel_identities'`
+		}
+		if err := h.db.QueryRowContext(context.Background(), q).Scan(&n); err != nil || n == 0 {
+			t.Skip("the channels' tables are not in this build's schema")
+		}
+		alice := h.customer("cus_alice")
+		id := h.open(alice)
+		ctx := context.Background()
+		for _, stmt := range []string{
+			`INSERT INTO channel_identities (identity_id, tenant, channel, user_digest, user_token, subject, linked, link_time, create_time, update_time)
+VALUES ('chi_alice', 'shop', 2, 'digest-a', 'tok_channel_alice', 'cus_alice', 1, 2, 1, 2)`,
+			`INSERT INTO channel_identities (identity_id, tenant, channel, user_digest, user_token, subject, linked, create_time, update_time)
+VALUES ('chi_stranger', 'shop', 2, 'digest-s', 'tok_channel_stranger', 'chu_stranger', 0, 1, 1)`,
+			`INSERT INTO channel_link_codes (code_digest, tenant, channel, subject, create_time, expire_time) VALUES ('code-a', 'shop', 2, 'cus_alice', 1, 2)`,
+			`INSERT INTO channel_messages (message_digest, identity_id, conversation_id, message_id, create_time) VALUES ('msg-a', 'chi_alice', '` + id + `', 'm', 1)`,
+			`INSERT INTO channel_messages (message_digest, identity_id, create_time) VALUES ('msg-s', 'chi_stranger', 1)`,
+			`INSERT INTO channel_conversations (conversation_id, identity_id, create_time) VALUES ('` + id + `', 'chi_alice', 1)`,
+		} {
+			if _, err := h.db.ExecContext(ctx, stmt); err != nil {
+				t.Fatal(err)
+			}
+		}
+		p := h.privacy("consent")
+		ex, err := p.Export(ctx, &privacyv1.ExportRequest{Subject: shopSubject("cus_alice"), RequestId: "dsr_e"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		found := false
+		for _, it := range ex.GetItems() {
+			for _, f := range it.GetFields() {
+				if it.GetCategory() == conversation.CategoryChannelIdentity && f.GetToken() == "tok_channel_alice" {
+					found = true
+				}
+				if f.GetToken() == "tok_channel_stranger" {
+					t.Error("a stranger's channel identity is in her export")
+				}
+			}
+		}
+		if !found {
+			t.Errorf("her linked number is not in the export: %v", ex.GetItems())
+		}
+		er, err := p.Erase(ctx, &privacyv1.EraseRequest{Subject: shopSubject("cus_alice"), RequestId: "dsr_f"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c := er.GetEvidence().GetCounts(); c["channel_identities_deleted"] != 1 || c["channel_link_codes_deleted"] != 1 ||
+			c["channel_messages_deleted"] != 1 || c["conversations_deleted"] != 1 {
+			t.Errorf("evidence %v", er.GetEvidence())
+		}
+		for table, want := range map[string]int{"channel_identities": 1, "channel_link_codes": 0, "channel_messages": 1, "channel_conversations": 0} {
+			if got := h.count(table); got != want {
+				t.Errorf("%s: %d rows left, want %d (the stranger's)", table, got, want)
+			}
+		}
+	})
 }

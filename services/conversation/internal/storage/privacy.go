@@ -49,11 +49,12 @@ func (s *Store) AllMessages(ctx context.Context, q Q, conversationID string) ([]
 	return out, store.MapError(rows.Err())
 }
 
-// conversationTables lists the tables with a conversation_id column, each
-// after every one of them that references it, so that deleting in this
-// order satisfies the foreign keys: rows that belong to a conversation in
-// tables added later (hand-off, channels, signals) are deleted with it
-// without this list being kept by hand. conversations comes last.
+// conversationTables lists the tables with a conversation_id column that
+// is a foreign key to conversations, each after every one of them that
+// references it, so that deleting in this order satisfies the foreign
+// keys: rows that belong to a conversation in tables added later (channel
+// conversations, the model-improvement mark) are deleted with it without
+// this list being kept by hand. conversations comes last.
 func (s *Store) conversationTables(ctx context.Context, q Q) ([]string, error) {
 	var tablesQ, refsQ string
 	if s.db.Dialect == store.SQLite {
@@ -66,7 +67,7 @@ WHERE table_schema = current_schema() AND column_name = 'conversation_id' ORDER 
 		refsQ = `SELECT c.conrelid::regclass::text, c.confrelid::regclass::text FROM pg_constraint c
 JOIN pg_namespace n ON n.oid = c.connamespace WHERE c.contype = 'f' AND n.nspname = current_schema()`
 	}
-	tables, err := strings1(ctx, q, tablesQ)
+	candidates, err := strings1(ctx, q, tablesQ)
 	if err != nil {
 		return nil, err
 	}
@@ -89,6 +90,15 @@ JOIN pg_namespace n ON n.oid = c.connamespace WHERE c.contype = 'f' AND n.nspnam
 	}
 	if err := rows.Err(); err != nil {
 		return nil, store.MapError(err)
+	}
+	// Only tables whose rows belong to a conversation by a foreign key: a
+	// table that names a conversation without one (signals) keeps its rows
+	// when the conversation goes, by its owner's choice.
+	var tables []string
+	for _, t := range candidates {
+		if t == "conversations" || slices.Contains(referencedBy["conversations"], t) {
+			tables = append(tables, t)
+		}
 	}
 	// Depth-first: a table is listed after the tables that reference it.
 	var out []string
@@ -136,7 +146,7 @@ func strings1(ctx context.Context, q Q, query string, args ...any) ([]string, er
 }
 
 // DeleteConversations deletes conversations and every row of every table
-// that names them by conversation_id (messages, placeholder maps, the
+// that references them by conversation_id (messages, placeholder maps, the
 // model-improvement mark, and the tables of later features), in tx. It
 // returns the rows deleted per table. Tokens the placeholders named stay in
 // the token vault (see docs/adr/0014, "Data-subject requests and
@@ -231,4 +241,85 @@ func (s *Store) RequestDone(ctx context.Context, q Q, requestID string, op int32
 		return time.Time{}, false, store.MapError(err)
 	}
 	return fromUS(done), true, nil
+}
+
+// tableExists reports whether the schema has a table (the tables of
+// features that may not be migrated in every build).
+func (s *Store) tableExists(ctx context.Context, q Q, name string) (bool, error) {
+	query := `SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = $1`
+	if s.db.Dialect != store.SQLite {
+		query = `SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = $1`
+	}
+	var n int
+	if err := q.QueryRowContext(ctx, query, name).Scan(&n); err != nil {
+		return false, store.MapError(err)
+	}
+	return n > 0, nil
+}
+
+// ChannelIdentity is a messaging-platform user linked to a customer's
+// account, as the export shows it: the platform's id only as its token.
+type ChannelIdentity struct {
+	ID         string
+	Channel    int32
+	UserToken  string
+	LinkTime   time.Time
+	CreateTime time.Time
+}
+
+// LinkedChannelIdentities returns the platform users linked to a
+// customer's account, by id (none when the channels' tables do not exist).
+func (s *Store) LinkedChannelIdentities(ctx context.Context, q Q, tenant, subject string) ([]ChannelIdentity, error) {
+	if ok, err := s.tableExists(ctx, q, "channel_identities"); err != nil || !ok {
+		return nil, err
+	}
+	rows, err := q.QueryContext(ctx, `SELECT identity_id, channel, user_token, COALESCE(link_time, 0), create_time FROM channel_identities
+WHERE tenant = $1 AND subject = $2 AND linked = 1 ORDER BY identity_id`, tenant, subject)
+	if err != nil {
+		return nil, store.MapError(err)
+	}
+	defer rows.Close()
+	var out []ChannelIdentity
+	for rows.Next() {
+		var c ChannelIdentity
+		var linked, created int64
+		if err := rows.Scan(&c.ID, &c.Channel, &c.UserToken, &linked, &created); err != nil {
+			return nil, store.MapError(err)
+		}
+		if linked != 0 {
+			c.LinkTime = fromUS(linked)
+		}
+		c.CreateTime = fromUS(created)
+		out = append(out, c)
+	}
+	return out, store.MapError(rows.Err())
+}
+
+// DeleteChannelLinks deletes, in tx, a customer's linked platform users
+// (their tokenised platform ids), the replay records of their messages,
+// what is left of their conversations' links, and the customer's link
+// codes. Nothing when the channels' tables do not exist.
+func (s *Store) DeleteChannelLinks(ctx context.Context, tx *sql.Tx, tenant, subject string) (map[string]int64, error) {
+	counts := map[string]int64{}
+	if ok, err := s.tableExists(ctx, tx, "channel_identities"); err != nil || !ok {
+		return counts, err
+	}
+	ids := `SELECT identity_id FROM channel_identities WHERE tenant = $1 AND subject = $2 AND linked = 1`
+	for _, st := range []struct{ table, query string }{
+		{"channel_messages", `DELETE FROM channel_messages WHERE identity_id IN (` + ids + `)`},
+		{"channel_conversations", `DELETE FROM channel_conversations WHERE identity_id IN (` + ids + `)`},
+		{"channel_identities", `DELETE FROM channel_identities WHERE tenant = $1 AND subject = $2 AND linked = 1`},
+		{"channel_link_codes", `DELETE FROM channel_link_codes WHERE tenant = $1 AND subject = $2`},
+	} {
+		res, err := tx.ExecContext(ctx, st.query, tenant, subject)
+		if err != nil {
+			return nil, store.MapError(err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return nil, store.MapError(err)
+		}
+		counts[st.table] = n
+	}
+	return counts, nil
 }
