@@ -257,9 +257,9 @@ func (s *Store) tableExists(ctx context.Context, q Q, name string) (bool, error)
 	return n > 0, nil
 }
 
-// ChannelIdentity is a messaging-platform user linked to a customer's
+// LinkedChannelUser is a messaging-platform user linked to a customer's
 // account, as the export shows it: the platform's id only as its token.
-type ChannelIdentity struct {
+type LinkedChannelUser struct {
 	ID         string
 	Channel    int32
 	UserToken  string
@@ -269,7 +269,7 @@ type ChannelIdentity struct {
 
 // LinkedChannelIdentities returns the platform users linked to a
 // customer's account, by id (none when the channels' tables do not exist).
-func (s *Store) LinkedChannelIdentities(ctx context.Context, q Q, tenant, subject string) ([]ChannelIdentity, error) {
+func (s *Store) LinkedChannelIdentities(ctx context.Context, q Q, tenant, subject string) ([]LinkedChannelUser, error) {
 	if ok, err := s.tableExists(ctx, q, "channel_identities"); err != nil || !ok {
 		return nil, err
 	}
@@ -279,9 +279,9 @@ WHERE tenant = $1 AND subject = $2 AND linked = 1 ORDER BY identity_id`, tenant,
 		return nil, store.MapError(err)
 	}
 	defer rows.Close()
-	var out []ChannelIdentity
+	var out []LinkedChannelUser
 	for rows.Next() {
-		var c ChannelIdentity
+		var c LinkedChannelUser
 		var linked, created int64
 		if err := rows.Scan(&c.ID, &c.Channel, &c.UserToken, &linked, &created); err != nil {
 			return nil, store.MapError(err)
