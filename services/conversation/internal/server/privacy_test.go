@@ -364,6 +364,9 @@ func TestErasureDeletesLinkedChannelUsers(t *testing.T) {
 		}
 		alice := h.customer("cus_alice")
 		id := h.open(alice)
+		// Her WhatsApp conversation from before she linked the number is
+		// held under the pseudonymous subject the stranger had.
+		before := h.open(h.customer("chu_before"))
 		ctx := context.Background()
 		for _, stmt := range []string{
 			`INSERT INTO channel_identities (identity_id, tenant, channel, user_digest, user_token, subject, linked, link_time, create_time, update_time)
@@ -374,6 +377,7 @@ VALUES ('chi_stranger', 'shop', 2, 'digest-s', 'tok_channel_stranger', 'chu_stra
 			`INSERT INTO channel_messages (message_digest, identity_id, conversation_id, message_id, create_time) VALUES ('msg-a', 'chi_alice', '` + id + `', 'm', 1)`,
 			`INSERT INTO channel_messages (message_digest, identity_id, create_time) VALUES ('msg-s', 'chi_stranger', 1)`,
 			`INSERT INTO channel_conversations (conversation_id, identity_id, create_time) VALUES ('` + id + `', 'chi_alice', 1)`,
+			`INSERT INTO channel_conversations (conversation_id, identity_id, create_time) VALUES ('` + before + `', 'chi_alice', 1)`,
 		} {
 			if _, err := h.db.ExecContext(ctx, stmt); err != nil {
 				t.Fatal(err)
@@ -384,8 +388,11 @@ VALUES ('chi_stranger', 'shop', 2, 'digest-s', 'tok_channel_stranger', 'chu_stra
 		if err != nil {
 			t.Fatal(err)
 		}
-		found := false
+		found, beforeFound := false, false
 		for _, it := range ex.GetItems() {
+			if it.GetId() == before {
+				beforeFound = true
+			}
 			for _, f := range it.GetFields() {
 				if it.GetCategory() == conversation.CategoryChannelIdentity && f.GetToken() == "tok_channel_alice" {
 					found = true
@@ -395,18 +402,19 @@ VALUES ('chi_stranger', 'shop', 2, 'digest-s', 'tok_channel_stranger', 'chu_stra
 				}
 			}
 		}
-		if !found {
-			t.Errorf("her linked number is not in the export: %v", ex.GetItems())
+		if !found || !beforeFound {
+			t.Errorf("her linked number or her conversation from before the link is not in the export: %v", ex.GetItems())
 		}
 		er, err := p.Erase(ctx, &privacyv1.EraseRequest{Subject: shopSubject("cus_alice"), RequestId: "dsr_f"})
 		if err != nil {
 			t.Fatal(err)
 		}
 		if c := er.GetEvidence().GetCounts(); c["channel_identities_deleted"] != 1 || c["channel_link_codes_deleted"] != 1 ||
-			c["channel_messages_deleted"] != 1 || c["conversations_deleted"] != 1 {
+			c["channel_messages_deleted"] != 1 || c["conversations_deleted"] != 2 {
 			t.Errorf("evidence %v", er.GetEvidence())
 		}
-		for table, want := range map[string]int{"channel_identities": 1, "channel_link_codes": 0, "channel_messages": 1, "channel_conversations": 0} {
+		for table, want := range map[string]int{"channel_identities": 1, "channel_link_codes": 0, "channel_messages": 1, "channel_conversations": 0,
+			"conversations": 0} {
 			if got := h.count(table); got != want {
 				t.Errorf("%s: %d rows left, want %d (the stranger's)", table, got, want)
 			}

@@ -12,10 +12,22 @@ import (
 	"github.com/sottohq/sotto/pkg/store"
 )
 
-// ConversationsOf returns a customer's conversations in a shop, by id.
+// ConversationsOf returns a customer's conversations in a shop, by id:
+// theirs, and those of the messaging-platform users linked to their
+// account (a WhatsApp user's conversations from before the link are held
+// under a pseudonymous subject).
 func (s *Store) ConversationsOf(ctx context.Context, q Q, tenant, subject string) ([]Conversation, error) {
-	rows, err := q.QueryContext(ctx, `SELECT `+conversationCols+` FROM conversations WHERE tenant = $1 AND customer_subject = $2
-ORDER BY conversation_id`, tenant, subject)
+	query := `SELECT ` + conversationCols + ` FROM conversations WHERE tenant = $1 AND customer_subject = $2`
+	linked, err := s.tableExists(ctx, q, "channel_conversations")
+	if err != nil {
+		return nil, err
+	}
+	if linked {
+		query = `SELECT ` + conversationCols + ` FROM conversations WHERE tenant = $1 AND (customer_subject = $2 OR conversation_id IN (
+SELECT cc.conversation_id FROM channel_conversations cc JOIN channel_identities ci ON ci.identity_id = cc.identity_id
+WHERE ci.tenant = $1 AND ci.subject = $2 AND ci.linked = 1))`
+	}
+	rows, err := q.QueryContext(ctx, query+` ORDER BY conversation_id`, tenant, subject)
 	if err != nil {
 		return nil, store.MapError(err)
 	}
