@@ -10,7 +10,7 @@ import (
 // an order word of the six languages or a "#", and shop-style codes with
 // a letter prefix. Personal data is already placeholders here, so a
 // phone number or card is never taken for an order.
-var orderNumber = regexp.MustCompile(`(?i)(?:\b(?:order|orders|order no|order number|order id|bestellung|bestellnummer|auftrag|auftragsnummer|commande|numéro de commande|pedido|número de pedido|bestelling|bestelnummer|ordine|numero d'ordine|numero ordine)\b[\s:.#nº°-]{0,6}|#\s?)([A-Z]{0,4}-?\d{4,12}(?:-\d{1,8})?)\b|\b([A-Z]{2,4}-\d{4,12}(?:-\d{1,8})?)\b`)
+var orderNumber = regexp.MustCompile(`(?i)(?:\b(?:order|orders|order no|order number|order id|bestellung|bestellnummer|auftrag|auftragsnummer|commande|numéro de commande|pedido|número de pedido|bestelling|bestelnummer|ordine|numero d'ordine|numero ordine)\b(?:\s*(?:nr|no|num|number|nummer|numéro|número|numero|n)\b\.?)?[\s:#º°-]{0,4}|#\s?)([A-Z]{0,4}-?\d{4,12}(?:-\d{1,8})?)\b|\b([A-Z]{2,4}-\d{4,12}(?:-\d{1,8})?)\b`)
 
 // maxOrders bounds the numbers counted from one message.
 const maxOrders = 50

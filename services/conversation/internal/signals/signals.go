@@ -24,6 +24,7 @@ import (
 	"encoding/base32"
 	"encoding/binary"
 	"encoding/hex"
+	"errors"
 	"log/slog"
 	"net/netip"
 	"strconv"
@@ -248,13 +249,15 @@ func (m *Monitor) refusal(s Subject, active []storage.Signal, now time.Time) err
 }
 
 func actionOf(err error) Action {
+	var te *ThrottledError
+	var su *enduser.StepUpError
 	switch {
-	case errs.ReasonOf(err) == reasons.SessionBlocked:
-		return Block
-	case errs.ReasonOf(err) == reasons.MessagesThrottled:
+	case errors.As(err, &te):
 		return Throttle
-	default:
+	case errors.As(err, &su):
 		return RequireStepUp
+	default:
+		return Block
 	}
 }
 
