@@ -106,6 +106,9 @@ type Deps struct {
 	PollInterval time.Duration
 	// DefaultLanguage is a message's language when it names none.
 	DefaultLanguage string
+	// Revealer asks the token vault for values as the person behind a
+	// call (reveal.go, view.go); nil refuses every reveal.
+	Revealer Revealer
 	// Channels are the messaging channels' settings (ingest.go).
 	Channels ChannelDeps
 }

@@ -56,7 +56,8 @@ func ts(t time.Time) *timestamppb.Timestamp {
 
 func conversationProto(c storage.Conversation) *conversationv1.Conversation {
 	return &conversationv1.Conversation{ConversationId: c.ID, Tenant: c.Tenant, Channel: conversationv1.ChatChannel(c.Channel),
-		State: conversationv1.State(c.State), CustomerSubject: c.CustomerSubject, CreateTime: ts(c.CreateTime), UpdateTime: ts(c.UpdateTime)}
+		State: conversationv1.State(c.State), CustomerSubject: c.CustomerSubject, CreateTime: ts(c.CreateTime), UpdateTime: ts(c.UpdateTime),
+		AgentSubject: c.AgentSubject, HandOffReason: conversationv1.HandOffReason(c.HandOffReason)}
 }
 
 func messageProto(m storage.Message) *conversationv1.Message {
@@ -156,7 +157,7 @@ func (s *Server) PostMessage(ctx context.Context, req *conversationv1.PostMessag
 	if err != nil {
 		return nil, err
 	}
-	return &conversationv1.PostMessageResponse{Message: messageProto(msg), Reply: messageProto(reply)}, nil
+	return s.postResponse(ctx, c, req, msg, reply)
 }
 
 // ListMessages implements the RPC.
@@ -184,8 +185,8 @@ func (s *Server) ListMessages(ctx context.Context, req *conversationv1.ListMessa
 	out := &conversationv1.ListMessagesResponse{}
 	more := len(ms) > size
 	ms = ms[:min(len(ms), size)]
-	for _, m := range ms {
-		out.Messages = append(out.Messages, messageProto(m))
+	if out.Messages, err = s.messages(ctx, c, req.GetConversationId(), req.GetView(), ms); err != nil {
+		return nil, err
 	}
 	if more {
 		b := binary.BigEndian.AppendUint64(nil, uint64(ms[len(ms)-1].Seq))
@@ -216,7 +217,14 @@ func (s *Server) WatchConversation(req *conversationv1.WatchConversationRequest,
 	if err != nil {
 		return err
 	}
+	if err := s.checkView(ctx, c, req.GetConversationId(), req.GetView()); err != nil {
+		return err
+	}
 	return s.domain.Watch(ctx, c, req.GetConversationId(), req.GetAfterMessageId(), func(m storage.Message) error {
-		return stream.Send(&conversationv1.WatchConversationResponse{Message: messageProto(m)})
+		ms, err := s.messages(ctx, c, req.GetConversationId(), req.GetView(), []storage.Message{m})
+		if err != nil {
+			return err
+		}
+		return stream.Send(&conversationv1.WatchConversationResponse{Message: ms[0]})
 	})
 }

@@ -51,6 +51,11 @@ type Conversation struct {
 	CustomerSubject string
 	CreateTime      time.Time
 	UpdateTime      time.Time
+	// AgentSubject is the support agent who took it ("" before);
+	// HandOffReason why it was handed off (the proto enum's number, 0
+	// before). See agent.go.
+	AgentSubject  string
+	HandOffReason int32
 }
 
 // Message is one row of messages. Text is placeholder text.
@@ -76,20 +81,20 @@ type Placeholder struct {
 	ValueDigest string
 }
 
-const conversationCols = `conversation_id, tenant, channel, state, customer_subject, create_time, update_time`
+const conversationCols = `conversation_id, tenant, channel, state, customer_subject, create_time, update_time, agent_subject, hand_off_reason`
 
 func scanConversation(row interface{ Scan(...any) error }) (Conversation, error) {
 	var c Conversation
 	var created, updated int64
-	err := row.Scan(&c.ID, &c.Tenant, &c.Channel, &c.State, &c.CustomerSubject, &created, &updated)
+	err := row.Scan(&c.ID, &c.Tenant, &c.Channel, &c.State, &c.CustomerSubject, &created, &updated, &c.AgentSubject, &c.HandOffReason)
 	c.CreateTime, c.UpdateTime = fromUS(created), fromUS(updated)
 	return c, err
 }
 
 // InsertConversation adds a conversation.
 func (s *Store) InsertConversation(ctx context.Context, q Q, c Conversation) error {
-	_, err := q.ExecContext(ctx, `INSERT INTO conversations (`+conversationCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-		c.ID, c.Tenant, c.Channel, c.State, c.CustomerSubject, us(c.CreateTime), us(c.UpdateTime))
+	_, err := q.ExecContext(ctx, `INSERT INTO conversations (`+conversationCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+		c.ID, c.Tenant, c.Channel, c.State, c.CustomerSubject, us(c.CreateTime), us(c.UpdateTime), c.AgentSubject, c.HandOffReason)
 	return store.MapError(err)
 }
 
