@@ -1,0 +1,121 @@
+package server_test
+
+import (
+	"bytes"
+	"testing"
+
+	conversationv1 "github.com/sottohq/sotto/gen/go/sotto/conversation/v1"
+	"github.com/sottohq/sotto/pkg/accesstoken"
+	"github.com/sottohq/sotto/pkg/store/storetest"
+	"github.com/sottohq/sotto/services/conversation/internal/assistant/modeltest"
+	"github.com/sottohq/sotto/services/conversation/internal/config"
+)
+
+// withModel points the service's assistant at a test model server (plain
+// HTTP on loopback, which egress allows only because the CIDR is named).
+func withModel(srv *modeltest.Server) func(*config.Config) {
+	return func(cfg *config.Config) {
+		cfg.ModelURL, cfg.ModelName, cfg.ModelAPIKey = srv.URL(), "test-model", "test-key"
+		cfg.ModelPrivateCIDRs = []string{"127.0.0.1/32"}
+	}
+}
+
+// TestModelSeesPlaceholdersOnly: canary values sent through the real
+// message path (PostMessage over mTLS) never reach the model server, which
+// fails the test if a request body holds one; the placeholders do, the
+// model's streamed reply is stored after CheckOutput, an order number the
+// customer types reaches the model's tool call as typed (the PII engine
+// leaves it), and the tool runs as the customer: Bob does not get Alice's
+// order. The database and logs hold no canary either.
+func TestModelSeesPlaceholdersOnly(t *testing.T) {
+	c := newCanaries(t)
+	srv := modeltest.New(t, c.values()...)
+	h := newHarness(t, sqliteDB(t), withModel(srv))
+	alice := h.customer("cus_alice")
+	id := h.open(alice)
+	resp, err := h.client.PostMessage(alice, &conversationv1.PostMessageRequest{ConversationId: id, Text: c.message()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := resp.GetReply().GetText(), "Thanks for your message, I am the model. I noted [PERSON_1] and [EMAIL_1] and [CARD_1]."; got != want {
+		t.Errorf("reply %q, want the model's %q", got, want)
+	}
+	resp, err = h.client.PostMessage(alice, &conversationv1.PostMessageRequest{ConversationId: id, Text: "And where is order 100234? Card again: " + c.card})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := resp.GetReply().GetText(), "Your order 100234 is shipped (carrier DHL)."; got != want {
+		t.Errorf("reply %q, want %q", got, want)
+	}
+	bob := h.customer("cus_bob")
+	bid := h.open(bob)
+	resp, err = h.client.PostMessage(bob, &conversationv1.PostMessageRequest{ConversationId: bid, Text: "where is order 100234?"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := resp.GetReply().GetText(), "Sorry, that did not work: order_not_found."; got != want {
+		t.Errorf("bob's reply %q, want %q", got, want)
+	}
+	bodies := srv.Bodies()
+	if len(bodies) != 5 {
+		t.Fatalf("%d model requests, want 5 (one, then tool call and answer twice)", len(bodies))
+	}
+	// The control that the canary search can see: the placeholders and the
+	// history did reach the model.
+	for _, want := range []string{"[EMAIL_1]", "[CARD_1]", "[PERSON_1]"} {
+		if !bytes.Contains(bodies[0], []byte(want)) || !bytes.Contains(bodies[1], []byte(want)) {
+			t.Errorf("the model did not see %s", want)
+		}
+	}
+	if !bytes.Contains(bodies[1], []byte("100234")) {
+		t.Error("the order number did not reach the model")
+	}
+	stored, logs := storetest.StoredBytes(t, h.db), h.logs.Bytes()
+	for _, v := range c.values() {
+		if bytes.Contains(stored, []byte(v)) || bytes.Contains(logs, []byte(v)) {
+			t.Errorf("%q stored or logged", v)
+		}
+	}
+}
+
+// TestAssistantAsksInsteadOfAnswering: through the real message path, an
+// aal1 customer asking to change a delivery address is asked to step up;
+// at aal2 the change goes to staff with the address as its placeholder;
+// another customer's order number is not found. The model is not asked
+// about any of it. (Fails without the aal check or the owner check: see
+// the assistant package's tests of the same controls.)
+func TestAssistantAsksInsteadOfAnswering(t *testing.T) {
+	srv := modeltest.New(t)
+	h := newHarness(t, sqliteDB(t), withModel(srv))
+	alice := h.customer("cus_alice")
+	id := h.open(alice)
+	post := func(id, text string) string {
+		t.Helper()
+		resp, err := h.client.PostMessage(alice, &conversationv1.PostMessageRequest{ConversationId: id, Text: text})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp.GetReply().GetText()
+	}
+	if got, want := post(id, "Please change the delivery address of order 100455"), "For your security, please confirm it is you with your second factor, then ask me again."; got != want {
+		t.Errorf("aal1: %q, want %q", got, want)
+	}
+	alice2 := h.token(accesstoken.Claims{Subject: "cus_alice", Kind: accesstoken.KindCustomer, Tenant: "shop", AAL: accesstoken.AAL2, AMR: []string{"pwd", "otp"}})
+	resp, err := h.client.PostMessage(alice2, &conversationv1.PostMessageRequest{ConversationId: id, Text: "refund order 100402 please"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := resp.GetReply().GetText(), "I could not find order 100402 in your account."; got != want {
+		t.Errorf("bob's order at aal2: %q, want %q", got, want)
+	}
+	resp, err = h.client.PostMessage(alice2, &conversationv1.PostMessageRequest{ConversationId: id, Text: "refund order 100311 please"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := resp.GetReply().GetText(), "I have passed your refund request for order 100311 to our team; they will get back to you here."; got != want {
+		t.Errorf("aal2 refund: %q, want %q", got, want)
+	}
+	if n := srv.Requests(); n != 0 {
+		t.Errorf("the model was asked %d times about sensitive requests", n)
+	}
+}
