@@ -138,13 +138,21 @@ func (s *Service) PrivacyExport(ctx context.Context, subj Subject, requestID str
 	}
 	var items, msgs, phs []ExportItem
 	for _, c := range convs {
-		items = append(items, ExportItem{Category: CategoryConversation, ID: c.ID, Fields: []ExportField{
+		fields := []ExportField{
 			{Name: "tenant", Value: c.Tenant},
 			{Name: "channel", Value: nameOr(channelNames, c.Channel)},
 			{Name: "state", Value: nameOr(stateNames, c.State)},
 			{Name: "create_time", Value: rfc3339(c.CreateTime)},
 			{Name: "update_time", Value: rfc3339(c.UpdateTime)},
-		}})
+		}
+		// Kept past its retention period for model improvement, with
+		// the customer's consent as last checked.
+		if checked, ok, err := s.d.Store.ModelImprovementMark(ctx, q, c.ID); err != nil {
+			return nil, err
+		} else if ok {
+			fields = append(fields, ExportField{Name: "kept_for_model_improvement_checked_time", Value: rfc3339(checked)})
+		}
+		items = append(items, ExportItem{Category: CategoryConversation, ID: c.ID, Fields: fields})
 		ms, err := s.d.Store.AllMessages(ctx, q, c.ID)
 		if err != nil {
 			return nil, err

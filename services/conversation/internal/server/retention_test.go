@@ -190,6 +190,19 @@ func TestRetentionKeepsTranscriptsOnlyWithModelImprovementConsent(t *testing.T) 
 		if n := h.count("model_improvement"); n != 2 {
 			t.Errorf("%d conversations marked for model improvement, want 2", n)
 		}
+		// Her export says so.
+		ex, err := h.privacy("consent").Export(context.Background(), &privacyv1.ExportRequest{
+			Subject: &privacyv1.Subject{Tenant: "other", Subject: "cus_erin"}, RequestId: "dsr_erin"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		marked := false
+		for _, f := range ex.GetItems()[0].GetFields() {
+			marked = marked || f.GetName() == "kept_for_model_improvement_checked_time"
+		}
+		if !marked {
+			t.Errorf("erin's export does not say her conversation is kept for model improvement: %v", ex.GetItems()[0])
+		}
 		for _, q := range c.asked {
 			if !strings.HasSuffix(q, " model_improvement") || strings.HasPrefix(q, "cus_ivy") {
 				t.Errorf("asked %q", q)
