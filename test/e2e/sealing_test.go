@@ -290,6 +290,21 @@ func TestSealedChatThroughTheGateway(t *testing.T) {
 		}
 	}
 
+	// A tampered message is refused at the service, and the gateway passes
+	// the refusal on as a client error with its reason.
+	bad, err := session.Seal(context.Background(), id, "hello")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad.Ciphertext[0] ^= 1
+	b, err := protojson.Marshal(&conversationv1.PostMessageRequest{ConversationId: id, Sealed: bad})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := s.Request(http.MethodPost, "/v1/conversations/"+id+"/messages", tok, string(b)); r.Code != http.StatusBadRequest || r.Reason() != "SEALED_INVALID" {
+		t.Fatalf("tampered sealed message: %d %s", r.Code, r.Raw)
+	}
+
 	// The control: the same gateway passing a message in the clear.
 	clearEmail, _ := sealingCanaries(t)
 	plain := &conversationv1.PostMessageResponse{}
