@@ -25,7 +25,7 @@
 //	if err != nil {
 //		return err
 //	}
-//	reply, err := session.Post(ctx, conv, &conversationv1.PostMessageRequest{
+//	reply, _, err := session.Post(ctx, conv, &conversationv1.PostMessageRequest{
 //		ConversationId: conversationID,
 //		View:           conversationv1.MessageView_MESSAGE_VIEW_REIDENTIFIED,
 //	}, "Where is my order? I am jane@example.com")
