@@ -28,6 +28,13 @@ path "transit/keys/conversation-secrets" {
   capabilities = ["read"]
 }
 
+# The shops' messaging-channel credentials (pkg/secrets, KV v2): the
+# access tokens replies to WhatsApp and Messenger are sent with (ADR 0014,
+# "Channel identities and delivery"). Read only, that subtree only.
+path "secret/data/sotto/channels/*" {
+  capabilities = ["read"]
+}
+
 # Workload certificate for mTLS, only for conversation's own SPIFFE ID (see
 # audit.hcl for why the URI SAN is pinned and parameters are listed).
 path "pki/issue/workload" {

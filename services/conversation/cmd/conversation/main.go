@@ -3,10 +3,14 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"net/url"
 
 	conversationv1 "github.com/sottohq/sotto/gen/go/sotto/conversation/v1"
 	privacyv1 "github.com/sottohq/sotto/gen/go/sotto/privacy/v1"
 	tokenvaultv1 "github.com/sottohq/sotto/gen/go/sotto/tokenvault/v1"
+	"github.com/sottohq/sotto/pkg/egress"
+	"github.com/sottohq/sotto/pkg/secrets"
 	"github.com/sottohq/sotto/pkg/service"
 	"github.com/sottohq/sotto/services/conversation/internal/app"
 	"github.com/sottohq/sotto/services/conversation/internal/config"
@@ -47,8 +51,13 @@ func register(ctx context.Context, s *service.Service) error {
 	if err != nil {
 		return err
 	}
+	channelEgress, channelSecrets, err := channelSenders(s, cfg)
+	if err != nil {
+		return err
+	}
 	a, err := app.New(ctx, app.Deps{Jobs: runner, Consent: consent, Config: cfg, DB: db, Keys: km, Audit: audit,
-		Vault: tokenvaultv1.NewTokenVaultServiceClient(tv), Logger: s.Logger()})
+		Vault: tokenvaultv1.NewTokenVaultServiceClient(tv), Logger: s.Logger(),
+		ChannelEgress: channelEgress, ChannelSecrets: channelSecrets})
 	if err != nil {
 		return err
 	}
@@ -62,4 +71,27 @@ func register(ctx context.Context, s *service.Service) error {
 	conversationv1.RegisterConversationServiceServer(gs, a.Server)
 	privacyv1.RegisterPrivacyParticipantServiceServer(gs, a.Privacy)
 	return nil
+}
+
+// channelSenders are what replies to WhatsApp and Messenger go out with:
+// an egress client that reaches only the Graph API's host, and the shops'
+// channel credentials (pkg/secrets: Vault KV v2, or the local file).
+func channelSenders(s *service.Service, cfg config.Config) (*egress.Client, *secrets.Cache, error) {
+	u, err := url.Parse(cfg.GraphURL)
+	if err != nil || u.Host == "" {
+		return nil, nil, fmt.Errorf("conversation: SOTTO_CONVERSATION_GRAPH_URL is not a URL")
+	}
+	client, err := egress.New(egress.Config{AllowedHosts: []string{u.Host}}, s.Logger(), s.Telemetry())
+	if err != nil {
+		return nil, nil, err
+	}
+	var sc secrets.Config
+	if err := s.Config(&sc); err != nil {
+		return nil, nil, err
+	}
+	store, err := secrets.Open(sc)
+	if err != nil {
+		return nil, nil, err
+	}
+	return client, store, nil
 }

@@ -94,6 +94,21 @@ func TestChannelMessageKeepsNoRawIDs(t *testing.T) {
 		if resp.GetConversationId() == "" || resp.GetMessageId() == "" || resp.GetDuplicate() {
 			t.Fatalf("ingest answered %v", resp)
 		}
+		// Searched as stored by ingest and again after the delivery.
+		searchCanaries := func() {
+			t.Helper()
+			stored := storetest.StoredBytes(t, h.db)
+			logs := h.logs.Bytes()
+			for _, v := range append(c.values(), num, mid, strings.TrimPrefix(mid, "wamid.")) {
+				if bytes.Contains(stored, []byte(v)) {
+					t.Errorf("canary %q found in the database files", v)
+				}
+				if bytes.Contains(logs, []byte(v)) {
+					t.Errorf("canary %q found in the logs", v)
+				}
+			}
+		}
+		searchCanaries()
 		sent := h.channels.waitDeliveries(t, 1)
 		if sent[0].Platform != "whatsapp" || sent[0].To != num || sent[0].From != waPhoneNumberID || sent[0].Text == "" {
 			t.Errorf("delivered %+v, want a text to the sender's number from the shop's number", sent[0])
@@ -127,17 +142,7 @@ func TestChannelMessageKeepsNoRawIDs(t *testing.T) {
 		if bytes.Contains(args, []byte(num)) || !bytes.Contains(args, []byte(ident.id)) {
 			t.Errorf("job arguments %s: want the identity id and not the number", args)
 		}
-
-		stored := storetest.StoredBytes(t, h.db)
-		logs := h.logs.Bytes()
-		for _, v := range append(c.values(), num, mid, strings.TrimPrefix(mid, "wamid.")) {
-			if bytes.Contains(stored, []byte(v)) {
-				t.Errorf("canary %q found in the database files", v)
-			}
-			if bytes.Contains(logs, []byte(v)) {
-				t.Errorf("canary %q found in the logs", v)
-			}
-		}
+		searchCanaries()
 	})
 }
 
