@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/sottohq/sotto/pkg/auditclient"
@@ -36,12 +37,9 @@ const (
 	resourcePrivacyRequest = "privacy_request"
 )
 
-// Operations, as sotto.privacy.v1's Operation numbers (privacy_requests
-// stores them).
-const (
-	opErase    int32 = 2
-	opRestrict int32 = 4
-)
+// opErase is sotto.privacy.v1's OPERATION_ERASE, as privacy_requests
+// stores it.
+const opErase int32 = 2
 
 // Outcome is what a data-subject operation did (sotto.privacy.v1's
 // Outcome, without the proto).
@@ -283,17 +281,24 @@ func (s *Service) PrivacyErase(ctx context.Context, subj Subject, requestID stri
 // of SQLite's WAL.
 const walTruncateTimeout = 10 * time.Second
 
+// walState remembers that a truncation after a deletion did not finish.
+type walState struct{ pending atomic.Bool }
+
 // truncateWAL empties SQLite's WAL after an erasure or a retention sweep
 // committed: until then it holds the deleted rows' page images (placeholder
 // text, tokens), which secure_delete does not reach. The deletion is done
 // whatever happens here; a WAL that stays busy is emptied by the next
-// erasure or sweep, and by pkg/service's own truncation at shutdown.
+// retention run (every run retries a pending truncation), and by
+// pkg/service's own truncation at shutdown.
 func (s *Service) truncateWAL(ctx context.Context) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), walTruncateTimeout)
 	defer cancel()
 	if err := s.d.Store.TruncateWAL(ctx); err != nil {
-		s.d.Logger.WarnContext(ctx, "the WAL still holds pages of deleted conversations", logging.Err(err))
+		s.wal.pending.Store(true)
+		s.d.Logger.WarnContext(ctx, "the WAL still holds pages of deleted conversations; retrying at the next retention run", logging.Err(err))
+		return
 	}
+	s.wal.pending.Store(false)
 }
 
 // PrivacyRectify answers that nothing here is rectifiable: a conversation

@@ -121,6 +121,9 @@ type Service struct {
 	// posts rarely race for a placeholder number (the unique indexes decide
 	// between replicas).
 	locks sync.Map // conversation id → *sync.Mutex
+	// wal remembers an erasure whose WAL truncation could not finish
+	// (privacy.go).
+	wal walState
 }
 
 // New builds the domain.
