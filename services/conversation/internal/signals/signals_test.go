@@ -146,7 +146,9 @@ func TestWindowsSlideWithTheClock(t *testing.T) {
 
 // TestDistinctValuesCountOnce: the same card digest seen again (a retried
 // post, the customer repeating their card) counts once; distinct ones
-// count. Fails without the NOT EXISTS of AddSignalEvents.
+// count; a rule raises one signal per window. Fails with both the NOT
+// EXISTS of AddSignalEvents and CountSignalEvents' DISTINCT removed (each
+// alone keeps a value counted once), and without the live-signal check.
 func TestDistinctValuesCountOnce(t *testing.T) {
 	storetest.ForEachDialect(t, migrations.FS, func(t *testing.T, db *store.DB) {
 		r := newRig(t, db, `
