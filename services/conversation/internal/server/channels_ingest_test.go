@@ -8,13 +8,19 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jonboulle/clockwork"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
 	conversationv1 "github.com/sottohq/sotto/gen/go/sotto/conversation/v1"
 	tokenvaultv1 "github.com/sottohq/sotto/gen/go/sotto/tokenvault/v1"
 	"github.com/sottohq/sotto/pkg/accesstoken"
 	"github.com/sottohq/sotto/pkg/channeltest"
+	"github.com/sottohq/sotto/pkg/jobs"
 	"github.com/sottohq/sotto/pkg/store/storetest"
 	"github.com/sottohq/sotto/services/conversation/internal/channels"
 	"github.com/sottohq/sotto/services/conversation/internal/conversation"
+	"github.com/sottohq/sotto/services/conversation/internal/reasons"
 )
 
 const (
@@ -401,5 +407,80 @@ func TestChannelReplyReidentified(t *testing.T) {
 	want := "Hi " + c.name + ", we write to " + c.email + "; card •••• " + c.cardDigits[12:] + "; [PHONE_7]."
 	if got != want {
 		t.Errorf("re-identified %q, want %q", got, want)
+	}
+}
+
+// TestChannelReplySurvivesRestart: a reply whose first send failed waits
+// in the jobs table; a new runner on the same database (the service
+// restarted) sends it, once.
+func TestChannelReplySurvivesRestart(t *testing.T) {
+	h := newHarness(t, sqliteDB(t))
+	h.channels.api.Fail(channeltest.Unavailable)
+	num := waNumber(t)
+	h.ingest("shop", whatsApp, num, wamid(t, num), "What are your opening hours?")
+	for i := 0; h.channels.api.Attempts() < 1; i++ {
+		if i > 500 {
+			t.Fatal("no send attempt")
+		}
+		h.channels.clock.Advance(100 * time.Millisecond)
+		time.Sleep(5 * time.Millisecond)
+	}
+	h.channels.stop()
+	if n := len(h.channels.api.Deliveries()); n != 0 {
+		t.Fatalf("%d deliveries before the restart, want 0", n)
+	}
+
+	clock := clockwork.NewFakeClockAt(h.channels.clock.Now())
+	runner, err := jobs.New(h.db, jobs.Config{Clock: clock, PollInterval: time.Second, BackoffBase: time.Second, BackoffMax: 4 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sender := channels.NewSender(h.channels.egress, h.channels.secrets, h.channels.api.URL(), "")
+	if err := runner.Register(channels.DeliveryKind, channels.NewDeliverer(h.app.Store, h.channels.vault, sender, nil).Handle, channels.Options); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = runner.Run(ctx) }()
+	defer func() { cancel(); clock.Advance(time.Minute); <-done }()
+	for i := 0; len(h.channels.api.Deliveries()) < 1; i++ {
+		if i > 500 {
+			t.Fatal("the restarted runner did not deliver the reply")
+		}
+		clock.Advance(time.Second)
+		time.Sleep(10 * time.Millisecond)
+	}
+	h.channels.settle()
+	clock.Advance(10 * time.Second)
+	if d := h.channels.api.Deliveries(); len(d) != 1 || d[0].To != num || h.channels.api.Attempts() != 2 {
+		t.Errorf("deliveries %+v after %d attempts, want one to the sender after 2", d, h.channels.api.Attempts())
+	}
+}
+
+// TestChannelHostileInput: text with control characters is
+// InvalidArgument TEXT_INVALID, and nothing is stored, not even the
+// sender's identity (invalid UTF-8 cannot cross gRPC: protobuf refuses it
+// on both sides).
+func TestChannelHostileInput(t *testing.T) {
+	h := newHarness(t, sqliteDB(t))
+	num := waNumber(t)
+	for _, text := range []string{"hidden\x00text", "escape \x1b[31m", "c1 \u0085 control"} {
+		_, err := h.client.IngestChannelMessage(context.Background(), &conversationv1.IngestChannelMessageRequest{
+			Tenant: "shop", Channel: whatsApp, ChannelUserId: num, ChannelMessageId: wamid(t, num), Text: text})
+		if status.Code(err) != codes.InvalidArgument || reasonOf(err) != reasons.TextInvalid {
+			t.Errorf("%q: %v, want InvalidArgument", text, err)
+		}
+	}
+	for _, table := range []string{"channel_identities", "channel_messages", "messages"} {
+		if n := h.count(table); n != 0 {
+			t.Errorf("%d rows in %s after refused messages", n, table)
+		}
+	}
+	var jobsN int
+	if err := h.db.QueryRowContext(context.Background(), `SELECT COUNT(*) FROM jobs WHERE kind = $1`, channels.DeliveryKind).Scan(&jobsN); err != nil || jobsN != 0 {
+		t.Errorf("%d deliveries queued (%v)", jobsN, err)
+	}
+	if len(h.vault.requests()) != 0 {
+		t.Error("a refused message reached the vault")
 	}
 }

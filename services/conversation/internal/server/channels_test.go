@@ -44,6 +44,8 @@ type channelRig struct {
 	api     *channeltest.SendAPI
 	standin *deliveryVault
 	vault   channels.Vault
+	// stop ends the runner, as a shutdown does.
+	stop func()
 }
 
 // The shop "shop"'s WhatsApp number id, Messenger page and their tokens.
@@ -92,16 +94,20 @@ func newChannelRig(t testing.TB, h *harness, db *store.DB, logger *slog.Logger) 
 	return r
 }
 
-// start runs the jobs runner until the test ends.
+// start runs the jobs runner until the test ends (or stop).
 func (r *channelRig) start(t testing.TB) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); _ = r.jobs.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		r.clock.Advance(time.Minute) // past the shutdown grace
-		<-done
-	})
+	var once sync.Once
+	r.stop = func() {
+		once.Do(func() {
+			cancel()
+			r.clock.Advance(time.Minute) // past the shutdown grace
+			<-done
+		})
+	}
+	t.Cleanup(r.stop)
 }
 
 // now is the domain's clock: the real time, moved forward by advance.
