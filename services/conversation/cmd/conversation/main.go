@@ -56,7 +56,7 @@ func register(ctx context.Context, s *service.Service) error {
 		return err
 	}
 	a, err := app.New(ctx, app.Deps{Jobs: runner, Consent: consent, Config: cfg, DB: db, Keys: km, Audit: audit,
-		Vault: tokenvaultv1.NewTokenVaultServiceClient(tv), Logger: s.Logger(),
+		Vault: tokenvaultv1.NewTokenVaultServiceClient(tv), Logger: s.Logger(), Meter: s.Telemetry().Meter,
 		ChannelEgress: channelEgress, ChannelSecrets: channelSecrets})
 	if err != nil {
 		return err

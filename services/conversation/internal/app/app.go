@@ -9,6 +9,8 @@ import (
 	"log/slog"
 	"time"
 
+	"go.opentelemetry.io/otel/metric"
+
 	"github.com/sottohq/sotto/pkg/auditclient"
 	"github.com/sottohq/sotto/pkg/egress"
 	"github.com/sottohq/sotto/pkg/jobs"
@@ -22,6 +24,7 @@ import (
 	"github.com/sottohq/sotto/services/conversation/internal/conversation"
 	"github.com/sottohq/sotto/services/conversation/internal/sealing"
 	"github.com/sottohq/sotto/services/conversation/internal/server"
+	"github.com/sottohq/sotto/services/conversation/internal/signals"
 	"github.com/sottohq/sotto/services/conversation/internal/storage"
 	"github.com/sottohq/sotto/services/conversation/internal/vault"
 )
@@ -53,6 +56,9 @@ type Deps struct {
 	// ChannelVault is the token vault client deliveries detokenise with
 	// (Vault when nil).
 	ChannelVault channels.Vault
+	// Meter records the service's metrics (the suspicious-activity
+	// signals); nil records none.
+	Meter metric.MeterProvider
 }
 
 // App is the conversation service, assembled.
@@ -115,10 +121,25 @@ func New(ctx context.Context, d Deps) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Suspicious activity: scopes and order numbers counted as keyed
+	// digests under their own derivation; the policy is data.
+	signalKey, err := derive("signal-scope")
+	if err != nil {
+		return nil, err
+	}
+	signalPolicy, err := signals.LoadPolicy(cfg.SignalsPolicy)
+	if err != nil {
+		return nil, err
+	}
+	monitor, err := signals.New(signals.Deps{Store: st, Audit: d.Audit, Policy: signalPolicy, Key: signalKey,
+		Meter: d.Meter, Logger: d.Logger, Now: d.Now})
+	if err != nil {
+		return nil, err
+	}
 	domain, err := conversation.New(conversation.Deps{Store: st, Audit: d.Audit, Vault: vault.New(d.Vault), Engine: engine,
 		Keys: conversation.Keys{ChannelID: channelKey, Value: valueKey}, Assistant: replier, Logger: d.Logger, Now: d.Now,
 		TokenizeTimeout: cfg.TokenizeTimeout, PollInterval: cfg.WatchPollInterval, DefaultLanguage: cfg.DefaultLanguage,
-		Channels: channelDeps})
+		Channels: channelDeps, Signals: monitor})
 	if err != nil {
 		return nil, err
 	}

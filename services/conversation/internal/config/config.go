@@ -58,4 +58,8 @@ type Config struct {
 	// RetentionInterval is how often the retention job deletes
 	// conversations idle past their period.
 	RetentionInterval time.Duration `env:"CONVERSATION_RETENTION_INTERVAL" envDefault:"1h"`
+	// SignalsPolicy names a suspicious-activity policy file (the form of
+	// internal/signals/policy.yaml: rules per kind and scope, per shop)
+	// that replaces the built-in one; empty: the built-in one.
+	SignalsPolicy string `env:"CONVERSATION_SIGNALS_POLICY"`
 }

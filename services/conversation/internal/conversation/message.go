@@ -53,6 +53,9 @@ func (s *Service) Post(ctx context.Context, c Caller, id, text, channelMessageID
 	if conv.State == StateClosed {
 		return msg, reply, errs.E(errs.FailedPrecondition, reasons.ConversationClosed, "the conversation is closed")
 	}
+	if ctx, err = s.screen(ctx, c, &conv, text); err != nil { // suspicious activity (signals.go)
+		return msg, reply, err
+	}
 	mu, _ := s.locks.LoadOrStore(conv.ID, &sync.Mutex{})
 	mu.(*sync.Mutex).Lock()
 	defer mu.(*sync.Mutex).Unlock()

@@ -13,6 +13,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"log/slog"
+	"net/netip"
 	"strings"
 	"sync"
 	"time"
@@ -23,6 +24,7 @@ import (
 	"github.com/sottohq/sotto/pkg/pii"
 	"github.com/sottohq/sotto/services/conversation/internal/assistant"
 	"github.com/sottohq/sotto/services/conversation/internal/reasons"
+	"github.com/sottohq/sotto/services/conversation/internal/signals"
 	"github.com/sottohq/sotto/services/conversation/internal/storage"
 )
 
@@ -111,6 +113,9 @@ type Deps struct {
 	Revealer Revealer
 	// Channels are the messaging channels' settings (ingest.go).
 	Channels ChannelDeps
+	// Signals watches for suspicious activity (signals.go); nil watches
+	// nothing.
+	Signals *signals.Monitor
 }
 
 // Service is the conversation domain.
@@ -170,6 +175,12 @@ type Caller struct {
 	// Channel is the messaging channel a channel user writes on (the
 	// proto's ChatChannel number); 0 for calls with an access token.
 	Channel int32
+	// AuthTime is when the token's authentication happened (a step-up a
+	// signal asks for must be newer than the signal); Address is the
+	// client's address as the gateway saw it (invalid when unknown). Both
+	// only for signals.go.
+	AuthTime time.Time
+	Address  netip.Addr
 }
 
 func (c Caller) isCustomer() bool { return c.Kind == accesstoken.KindCustomer }

@@ -116,3 +116,25 @@ const (
 	// InvalidArgument.
 	ChannelLinkRequired = "CHANNEL_REQUIRED"
 )
+
+// Suspicious activity (internal/signals).
+const (
+	// MessagesThrottled: the conversation, account, visitor or address
+	// sent messages faster than the shop's signals policy allows; the
+	// ErrorInfo's retry_after_seconds says when to try again.
+	// ResourceExhausted.
+	MessagesThrottled = "MESSAGES_THROTTLED"
+	// SessionBlocked: a suspicious-activity signal blocked the
+	// conversation, account, visitor or address until a staff member
+	// clears it or it expires. PermissionDenied.
+	SessionBlocked = "SESSION_BLOCKED"
+	// SignalPolicyInvalid: the signals policy file cannot be read or
+	// holds an unknown or inconsistent rule; the service does not start.
+	// InvalidArgument.
+	SignalPolicyInvalid = "SIGNAL_POLICY_INVALID"
+	// SignalNotFound: no such signal. NotFound.
+	SignalNotFound = "SIGNAL_NOT_FOUND"
+	// StaffRequired: signals are for support agents and administrators.
+	// PermissionDenied.
+	StaffRequired = "STAFF_REQUIRED"
+)

@@ -44,7 +44,8 @@ func caller(ctx context.Context) (conversation.Caller, error) {
 	if !ok || !p.IsPerson() {
 		return conversation.Caller{}, errs.E(errs.Unauthenticated, reasons.EndUserRequired, "this call needs a person's access token")
 	}
-	return conversation.Caller{Subject: p.Subject, Tenant: p.Tenant, Kind: p.Kind, Roles: p.Roles, AAL: p.AAL}, nil
+	return conversation.Caller{Subject: p.Subject, Tenant: p.Tenant, Kind: p.Kind, Roles: p.Roles, AAL: p.AAL,
+		AuthTime: p.AuthTime, Address: clientAddress(ctx)}, nil
 }
 
 func ts(t time.Time) *timestamppb.Timestamp {
