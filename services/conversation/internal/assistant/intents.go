@@ -40,7 +40,7 @@ var cues = []struct {
 		"bezorgadres", "afleveradres", "indirizzo di consegna", "indirizzo di spedizione"}},
 	{Return, []string{"return*", "send back", "retoure*", "rücksend*", "zurücksend*", "zurückschick*", "retour*",
 		"renvoy*", "devol*", "terugstur*", "reso", "restitu*"}},
-	{OrderStatus, []string{"order status", "where is my order", "where s my order", "track*", "my order", "order number",
+	{OrderStatus, []string{"order status", "where is my order", "where s my order", "where is order", "status of my order", "status of order", "track*", "my order", "order number",
 		"bestellstatus", "meine bestellung", "bestellnummer", "sendungsverfolgung", "où est ma commande", "ma commande",
 		"suivi", "mi pedido", "estado del pedido", "número de pedido", "mijn bestelling", "bestelstatus", "bestelnummer",
 		"il mio ordine", "stato dell ordine", "numero d ordine", "numero dell ordine"}},

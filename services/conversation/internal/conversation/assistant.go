@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/sottohq/sotto/pkg/accesstoken"
+	"github.com/sottohq/sotto/pkg/errs"
 	"github.com/sottohq/sotto/services/conversation/internal/assistant"
 	"github.com/sottohq/sotto/services/conversation/internal/storage"
 )
@@ -43,6 +44,11 @@ func asker(ctx context.Context, conv storage.Conversation) assistant.Caller {
 // end user, with the conversation's recent placeholder history. The
 // history is context only: a failure to read it leaves it out.
 func (s *Service) reply(ctx context.Context, conv storage.Conversation, text, lang string) assistant.Reply {
+	if conv.State != StateOpen {
+		// Waiting on an agent: no reply is stored, so none is asked for (a
+		// model call, or a return started that nobody is told of).
+		return assistant.Reply{}
+	}
 	req := assistant.Request{Caller: asker(ctx, conv), Language: lang, Text: text}
 	if recent, err := s.d.Store.RecentMessages(ctx, conv.ID, historyTurns); err == nil {
 		for _, m := range recent {
@@ -55,4 +61,17 @@ func (s *Service) reply(ctx context.Context, conv storage.Conversation, text, la
 			"action", string(r.Action), "fallback", r.Fallback)
 	}
 	return r
+}
+
+// afterReply carries out what a stored reply asked of the conversation: a
+// hand-off to a support agent (a refund, an address change, a person asked
+// for). The message and reply are stored already, so a failed hand-off is
+// logged, not returned; the customer can still ask for a person.
+func (s *Service) afterReply(ctx context.Context, conv storage.Conversation, r assistant.Reply) {
+	if conv.State != StateOpen || r.Action != assistant.ActionHandOff {
+		return
+	}
+	if _, err := s.HandOff(ctx, conv.ID, HandOffAssistant); err != nil {
+		s.d.Logger.WarnContext(ctx, "assistant hand-off failed", "conversation", conv.ID, "reason", errs.ReasonOf(err))
+	}
 }

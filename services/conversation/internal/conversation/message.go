@@ -115,7 +115,8 @@ func (s *Service) post(ctx context.Context, conv storage.Conversation, text, cha
 	// The assistant sees placeholders only; its reply is checked for values
 	// it could not have seen and placeholders the conversation never gave
 	// out, and stored as checked.
-	checked, err := s.pseudo.CheckOutput(ctx, scope, s.reply(ctx, conv, res.Text, lang).Text, lang)
+	answer := s.reply(ctx, conv, res.Text, lang)
+	checked, err := s.pseudo.CheckOutput(ctx, scope, answer.Text, lang)
 	if err != nil {
 		return msg, reply, errs.Wrap(err, errs.Internal, reasons.OutputUnsafe, "the reply could not be checked")
 	}
@@ -154,6 +155,7 @@ func (s *Service) post(ctx context.Context, conv storage.Conversation, text, cha
 	if conv.State != StateOpen {
 		reply = storage.Message{}
 	}
+	s.afterReply(ctx, conv, answer) // a hand-off the assistant asked for (assistant.go)
 	return msg, reply, nil
 }
 

@@ -82,8 +82,9 @@ func TestModelSeesPlaceholdersOnly(t *testing.T) {
 // aal1 customer asking to change a delivery address is asked to step up;
 // at aal2 the change goes to staff with the address as its placeholder;
 // another customer's order number is not found. The model is not asked
-// about any of it. (Fails without the aal check or the owner check: see
-// the assistant package's tests of the same controls.)
+// about any of it, nor about anything once the refund has handed the
+// conversation to an agent. (Fails without the aal check or the owner
+// check: see the assistant package's tests of the same controls.)
 func TestAssistantAsksInsteadOfAnswering(t *testing.T) {
 	srv := modeltest.New(t)
 	h := newHarness(t, sqliteDB(t), withModel(srv))
@@ -115,7 +116,25 @@ func TestAssistantAsksInsteadOfAnswering(t *testing.T) {
 	if got, want := resp.GetReply().GetText(), "I have passed your refund request for order 100311 to our team; they will get back to you here."; got != want {
 		t.Errorf("aal2 refund: %q, want %q", got, want)
 	}
+	// The refund went to staff: the conversation waits on an agent, and
+	// the assistant no longer answers (nor is the model asked).
+	got, err := h.client.GetConversation(alice, &conversationv1.GetConversationRequest{ConversationId: id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.GetConversation().GetState() != conversationv1.State_STATE_WAITING_ON_AGENT ||
+		got.GetConversation().GetHandOffReason() != conversationv1.HandOffReason_HAND_OFF_REASON_ASSISTANT {
+		t.Errorf("after the refund request: %v %v, want waiting on an agent, handed off by the assistant",
+			got.GetConversation().GetState(), got.GetConversation().GetHandOffReason())
+	}
+	resp, err = h.client.PostMessage(alice2, &conversationv1.PostMessageRequest{ConversationId: id, Text: "What does the Trail Runner 2 cost?"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.GetReply() != nil {
+		t.Errorf("a reply while waiting on an agent: %v", resp.GetReply())
+	}
 	if n := srv.Requests(); n != 0 {
-		t.Errorf("the model was asked %d times about sensitive requests", n)
+		t.Errorf("the model was asked %d times (sensitive requests, or waiting on an agent)", n)
 	}
 }
