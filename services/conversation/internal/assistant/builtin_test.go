@@ -165,6 +165,7 @@ func TestClassifyInEachLanguage(t *testing.T) {
 		"They were here":                           Unknown,
 		"my e-mail is [EMAIL_1]":                   Unknown,
 		"Hello, where is my order? [EMAIL_1]":      OrderStatus,
+		"where is order 100234":                    OrderStatus,
 	} {
 		if got := Classify(text); got != want {
 			t.Errorf("Classify(%q) = %s, want %s", text, got, want)
