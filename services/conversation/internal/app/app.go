@@ -156,6 +156,10 @@ func New(ctx context.Context, d Deps) (*App, error) {
 	return &App{Domain: domain, Privacy: server.NewPrivacy(domain, pages), Retention: ret, Server: server.New(domain, pages).WithSealing(sealKeys), Store: st}, nil
 }
 
+// LinkCodeSweepKind is the periodic job that deletes expired channel link
+// codes.
+const LinkCodeSweepKind = "conversation.channel_link_code_sweep"
+
 // channelsDeps derives the channel digest keys and registers the delivery
 // job kind on d.Jobs (if any).
 func channelsDeps(d Deps, st *storage.Store, derive func(string) ([]byte, error)) (conversation.ChannelDeps, error) {
@@ -180,6 +184,11 @@ func channelsDeps(d Deps, st *storage.Store, derive func(string) ([]byte, error)
 	}
 	sender := channels.NewSender(d.ChannelEgress, d.ChannelSecrets, d.Config.GraphURL, d.Config.GraphVersion)
 	if err := d.Jobs.Register(channels.DeliveryKind, channels.NewDeliverer(st, cv, sender, d.Logger).Handle, channels.Options); err != nil {
+		return cd, err
+	}
+	// Expired link codes are of no use to anyone: deleted hourly.
+	sweep := func(ctx context.Context, job jobs.Job) error { return st.DeleteExpiredLinkCodes(ctx, job.RunAt) }
+	if err := d.Jobs.Periodic(LinkCodeSweepKind, time.Hour, sweep, jobs.Options{MaxAttempts: 3}); err != nil {
 		return cd, err
 	}
 	cd.Jobs = d.Jobs

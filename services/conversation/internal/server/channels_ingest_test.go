@@ -18,6 +18,7 @@ import (
 	"github.com/sottohq/sotto/pkg/channeltest"
 	"github.com/sottohq/sotto/pkg/jobs"
 	"github.com/sottohq/sotto/pkg/store/storetest"
+	"github.com/sottohq/sotto/services/conversation/internal/app"
 	"github.com/sottohq/sotto/services/conversation/internal/channels"
 	"github.com/sottohq/sotto/services/conversation/internal/conversation"
 	"github.com/sottohq/sotto/services/conversation/internal/reasons"
@@ -482,5 +483,25 @@ func TestChannelHostileInput(t *testing.T) {
 	}
 	if len(h.vault.requests()) != 0 {
 		t.Error("a refused message reached the vault")
+	}
+}
+
+// TestChannelLinkCodesSwept: the hourly sweep deletes codes once they have
+// expired, and keeps live ones.
+func TestChannelLinkCodesSwept(t *testing.T) {
+	h := newHarness(t, sqliteDB(t))
+	h.linkCode(h.customer("cus_alice"), whatsApp)
+	h.channels.advance(10*time.Minute + time.Second)
+	h.linkCode(h.customer("cus_bob"), whatsApp)
+	h.channels.clock.Advance(10*time.Minute + time.Second) // the runner's: alice's code has expired
+	if err := h.channels.jobs.Trigger(context.Background(), app.LinkCodeSweepKind); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; h.count("channel_link_codes") != 1; i++ {
+		if i > 500 {
+			t.Fatalf("%d link codes after the sweep, want 1", h.count("channel_link_codes"))
+		}
+		h.channels.clock.Advance(time.Second)
+		time.Sleep(5 * time.Millisecond)
 	}
 }
