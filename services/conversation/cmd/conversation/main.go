@@ -61,6 +61,10 @@ func register(ctx context.Context, s *service.Service) error {
 	if err != nil {
 		return err
 	}
+	// Conversations idle past their period are deleted by a periodic job.
+	if err := a.Retention.Register(runner, cfg.RetentionInterval); err != nil {
+		return err
+	}
 	if _, err := s.EndUsers(server.EndUsers); err != nil {
 		return err
 	}

@@ -40,8 +40,8 @@ type Deps struct {
 	Logger *slog.Logger
 	// Now is the domain's clock (time.Now when nil).
 	Now func() time.Time
-	// Jobs runs the retention job; nil in tests that run the sweep
-	// themselves.
+	// Jobs runs durable jobs (cmd/conversation registers the retention
+	// sweep on it; tests run the sweep themselves).
 	Jobs *jobs.Runner
 	// Consent answers whether a customer allows a purpose (model
 	// improvement); nil keeps no transcript past its period.
@@ -68,7 +68,8 @@ type App struct {
 	Store  *storage.Store
 	// Privacy is the data-subject request participant (sotto.privacy.v1).
 	Privacy *server.Privacy
-	// Retention is the retention sweep (registered on Deps.Jobs).
+	// Retention is the retention sweep (cmd/conversation registers it on
+	// the job runner).
 	Retention *conversation.Retention
 }
 

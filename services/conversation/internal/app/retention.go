@@ -7,17 +7,13 @@ import (
 )
 
 // newRetention reads the retention periods (a broken file stops the
-// service) and registers the sweep as a periodic job when d has a runner.
+// service) and builds the sweep. cmd/conversation registers it on the
+// service's job runner (Retention.Register); tests run it themselves, on
+// their own clocks, so that a harness's runner never sweeps.
 func newRetention(cfg config.Config, domain *conversation.Service, d Deps) (*conversation.Retention, error) {
 	policy, err := retention.Load(cfg.RetentionFile)
 	if err != nil {
 		return nil, err
 	}
-	r := domain.NewRetention(policy, d.Consent, nil)
-	if d.Jobs != nil {
-		if err := r.Register(d.Jobs, cfg.RetentionInterval); err != nil {
-			return nil, err
-		}
-	}
-	return r, nil
+	return domain.NewRetention(policy, d.Consent, nil), nil
 }
