@@ -1,0 +1,70 @@
+// Package reasons is the crmsync service's catalogue of error reasons: the
+// stable, machine-readable reasons its clients and operators branch on (the
+// ErrorInfo of a failed call, a delivery's reason) and that it records on
+// audit events. A reason is added here, never written inline.
+package reasons
+
+// Calls.
+const (
+	// DeliveryNotFound: no such delivery. NotFound.
+	DeliveryNotFound = "DELIVERY_NOT_FOUND"
+	// DeliveryNotReplayable: replay of a delivery that is not dead-lettered.
+	// FailedPrecondition.
+	DeliveryNotReplayable = "DELIVERY_NOT_REPLAYABLE"
+	// DeliveryFinished: discard of a delivery already delivered, cancelled
+	// or discarded. FailedPrecondition.
+	DeliveryFinished = "DELIVERY_FINISHED"
+	// FieldsInvalid: an event's fields are not tokens where the mapping
+	// needs tokens. InvalidArgument.
+	FieldsInvalid = "FIELDS_INVALID"
+)
+
+// Why an event was not queued for a connector (RecordCustomerEvent's skipped).
+const (
+	// ConsentDenied: the customer does not allow any mapped field's purpose.
+	ConsentDenied = "CONSENT_DENIED"
+	// NothingMapped: none of the event's fields is in the mapping.
+	NothingMapped = "NOTHING_MAPPED"
+)
+
+// Why a delivery stopped (a delivery's reason).
+const (
+	// ConsentWithdrawn: consent for the delivery's purposes was withdrawn
+	// after it was queued; it was cancelled at delivery.
+	ConsentWithdrawn = "CONSENT_WITHDRAWN"
+	// ConsentUnavailable is consentclient's CONSENT_UNAVAILABLE: retried.
+	ConsentUnavailable = "CONSENT_UNAVAILABLE"
+	// CRMRateLimited: the CRM answered 429; retried after its Retry-After.
+	CRMRateLimited = "CRM_RATE_LIMITED"
+	// CRMUnavailable: the CRM could not be reached or answered 5xx; retried.
+	CRMUnavailable = "CRM_UNAVAILABLE"
+	// CRMRejected: the CRM refused the change (4xx other than 401, 404 and
+	// 429); no retry fixes it.
+	CRMRejected = "CRM_REJECTED"
+	// CRMAuthFailed: the CRM refused the credentials, after a fresh token.
+	CRMAuthFailed = "CRM_AUTH_FAILED"
+	// CRMNotConfigured: no credentials or mapping for the shop's connector.
+	CRMNotConfigured = "CRM_NOT_CONFIGURED"
+	// CRMResponseInvalid: the CRM's answer could not be read.
+	CRMResponseInvalid = "CRM_RESPONSE_INVALID"
+	// PlaintextRefused: the token vault refused to give a value back for a
+	// field mapped as plaintext (its policy, consent, an erased token):
+	// nothing was sent.
+	PlaintextRefused = "PLAINTEXT_REFUSED"
+	// MaskRefused: the token vault gave no masked view for a masked field.
+	MaskRefused = "MASK_REFUSED"
+	// TokenVaultUnavailable: the token vault could not be asked; retried.
+	TokenVaultUnavailable = "TOKENVAULT_UNAVAILABLE"
+	// PayloadUnreadable: a queued payload does not decrypt (tampered, its
+	// key retired). Dead-lettered.
+	PayloadUnreadable = "PAYLOAD_UNREADABLE"
+	// Discarded: an operator discarded the delivery.
+	Discarded = "DISCARDED"
+)
+
+// Mappings.
+const (
+	// MappingInvalid: a mapping file that does not parse or breaks a rule
+	// (plaintext for a purpose that does not permit it, an unknown form).
+	MappingInvalid = "MAPPING_INVALID"
+)
