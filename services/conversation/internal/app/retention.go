@@ -15,5 +15,9 @@ func newRetention(cfg config.Config, domain *conversation.Service, d Deps) (*con
 	if err != nil {
 		return nil, err
 	}
-	return domain.NewRetention(policy, d.Consent, nil), nil
+	r := domain.NewRetention(policy, d.Consent, nil)
+	if d.Meter != nil {
+		return r.WithMeter(d.Meter)
+	}
+	return r, nil
 }

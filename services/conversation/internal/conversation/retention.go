@@ -6,6 +6,9 @@ import (
 	"strconv"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+
 	"github.com/sottohq/sotto/pkg/auditclient"
 	"github.com/sottohq/sotto/pkg/errs"
 	"github.com/sottohq/sotto/pkg/jobs"
@@ -37,6 +40,28 @@ type Retention struct {
 	policy  retention.Policy
 	consent ConsentChecker
 	now     func() time.Time
+	// outcomes counts conversations past their period by what happened
+	// to them (nil: no metrics).
+	outcomes metric.Int64Counter
+}
+
+// WithMeter makes the sweep count, in sotto.conversation.retention.conversations
+// (attribute outcome: deleted, kept_for_model_improvement, kept_restricted),
+// the conversations past their period it looked at.
+func (r *Retention) WithMeter(mp metric.MeterProvider) (*Retention, error) {
+	c, err := mp.Meter("github.com/sottohq/sotto/services/conversation").Int64Counter("sotto.conversation.retention.conversations",
+		metric.WithUnit("{conversation}"), metric.WithDescription("Conversations past their retention period, by what the retention job did with them"))
+	if err != nil {
+		return nil, err
+	}
+	r.outcomes = c
+	return r, nil
+}
+
+func (r *Retention) count(ctx context.Context, outcome string, n int64) {
+	if r.outcomes != nil && n > 0 {
+		r.outcomes.Add(ctx, n, metric.WithAttributes(attribute.String("outcome", outcome)))
+	}
 }
 
 // NewRetention returns the retention sweep over the domain. consent may be
@@ -146,6 +171,9 @@ func (r *Retention) Sweep(ctx context.Context, runID string) (SweepResult, error
 			}
 		}
 	}
+	r.count(ctx, "deleted", res.Deleted["conversations"])
+	r.count(ctx, "kept_for_model_improvement", res.KeptForModelImprovement)
+	r.count(ctx, "kept_restricted", res.KeptRestricted)
 	ev := auditclient.New(ctx, ActionRetentionSweep, auditclient.Success)
 	// The audit event has no field for counts: the resource id carries
 	// them (no subject, no conversation id).

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/jonboulle/clockwork"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
 	conversationv1 "github.com/sottohq/sotto/gen/go/sotto/conversation/v1"
 	privacyv1 "github.com/sottohq/sotto/gen/go/sotto/privacy/v1"
@@ -89,6 +91,8 @@ func TestRetentionDeletesExactlyTheExpired(t *testing.T) {
 		waShop := h.chat(h.customerIn("shop", "cus_carol"), conversationv1.ChatChannel_CHAT_CHANNEL_WHATSAPP)
 		waOther := h.chat(h.customerIn("other", "cus_dave"), conversationv1.ChatChannel_CHAT_CHANNEL_WHATSAPP)
 		day := 24 * time.Hour
+		reader := sdkmetric.NewManualReader()
+		mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
 		for _, step := range []struct {
 			after   time.Duration
 			deleted int64
@@ -101,7 +105,11 @@ func TestRetentionDeletesExactlyTheExpired(t *testing.T) {
 			{91 * day, 2, nil},
 		} {
 			now := t0.Add(step.after)
-			res, err := h.app.Domain.NewRetention(policy(t, testRetention), nil, func() time.Time { return now }).Sweep(context.Background(), "run:test")
+			r, err := h.app.Domain.NewRetention(policy(t, testRetention), nil, func() time.Time { return now }).WithMeter(mp)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, err := r.Sweep(context.Background(), "run:test")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -117,6 +125,30 @@ func TestRetentionDeletesExactlyTheExpired(t *testing.T) {
 			if n := h.count(table); n != 0 {
 				t.Errorf("%d %s left", n, table)
 			}
+		}
+		// The metric counts by outcome only.
+		var rm metricdata.ResourceMetrics
+		if err := reader.Collect(context.Background(), &rm); err != nil {
+			t.Fatal(err)
+		}
+		deleted := int64(0)
+		for _, sm := range rm.ScopeMetrics {
+			for _, m := range sm.Metrics {
+				if m.Name != "sotto.conversation.retention.conversations" {
+					continue
+				}
+				for _, dp := range m.Data.(metricdata.Sum[int64]).DataPoints {
+					if dp.Attributes.Len() != 1 {
+						t.Errorf("metric attributes %v, want outcome only", dp.Attributes.ToSlice())
+					}
+					if v, _ := dp.Attributes.Value("outcome"); v.AsString() == "deleted" {
+						deleted += dp.Value
+					}
+				}
+			}
+		}
+		if deleted != 4 {
+			t.Errorf("metric counts %d deleted conversations, want 4", deleted)
 		}
 		if !strings.Contains(strings.Join(h.auditActions(), "\n"), "conversation.retention.sweep  run:test/conversations_deleted=2/messages_deleted=4") {
 			t.Errorf("no sweep audit event with counts:\n%s", strings.Join(h.auditActions(), "\n"))
