@@ -146,5 +146,3 @@ func writeFault(w http.ResponseWriter, f Fault, body string) {
 	w.WriteHeader(f.Status)
 	_, _ = w.Write([]byte(body))
 }
-
-
