@@ -91,8 +91,6 @@ type Ingested struct {
 	Duplicate bool
 }
 
-var identityLocks sync.Map // tenant/channel/digest → *sync.Mutex
-
 // Ingest takes a platform message: the sender becomes (or is found as) a
 // channel identity, kept by a keyed digest of (tenant, channel, user id)
 // and a token of the id (subject: the linked account, else a pseudonymous
@@ -129,8 +127,9 @@ func (s *Service) Ingest(ctx context.Context, in Inbound) (Ingested, error) {
 	}
 	userDigest := digest(cd.Keys.User, channelUserTag, in.Tenant, itoa32(in.Channel), in.UserID)
 	// One identity's messages are taken one at a time in this process, so
-	// that two first messages do not open two conversations.
-	mu, _ := identityLocks.LoadOrStore(in.Tenant+"/"+itoa32(in.Channel)+"/"+userDigest, &sync.Mutex{})
+	// that two first messages do not open two conversations (the key cannot
+	// be a conversation id, which Post locks by).
+	mu, _ := s.locks.LoadOrStore("channel-user/"+userDigest, &sync.Mutex{})
 	mu.(*sync.Mutex).Lock()
 	defer mu.(*sync.Mutex).Unlock()
 	ident, err := s.channelIdentity(ctx, in, userDigest)
