@@ -56,6 +56,10 @@ type Request struct {
 	// History is the conversation's recent messages before Text, oldest
 	// first.
 	History []Turn
+	// InspectToolOutput, when set, checks a tool's output before a model
+	// sees it (prompt injection in shop data); true withholds it, and the
+	// built-in assistant answers instead.
+	InspectToolOutput func(ctx context.Context, output string) (withhold bool)
 }
 
 // Action is what the reply asks of the conversation or the customer.

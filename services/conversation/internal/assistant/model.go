@@ -118,6 +118,11 @@ func NewModel(cfg ModelConfig, builtin *Builtin) (*Model, error) {
 			MaxRequests: 1,
 			Timeout:     cfg.BreakerOpenFor,
 			ReadyToTrip: func(c gobreaker.Counts) bool { return c.ConsecutiveFailures >= failures },
+			// Withheld tool output and a customer who went away are not
+			// the model server's failures.
+			IsSuccessful: func(err error) bool {
+				return err == nil || errors.Is(err, errToolOutputWithheld) || errors.Is(err, context.Canceled)
+			},
 		}),
 		toolDefs: toolDefinitions(),
 	}
@@ -161,6 +166,8 @@ func failureKind(err error) string {
 		return "empty_reply"
 	case errors.Is(err, errToolRounds):
 		return "tool_rounds"
+	case errors.Is(err, errToolOutputWithheld):
+		return "tool_output_withheld"
 	default:
 		return "request_failed"
 	}
@@ -169,6 +176,9 @@ func failureKind(err error) string {
 var (
 	errEmptyReply = errors.New("the model answered nothing")
 	errToolRounds = errors.New("the model kept calling tools")
+	// errToolOutputWithheld: a tool's output held a prompt injection and
+	// was not given to the model.
+	errToolOutputWithheld = errors.New("tool output withheld")
 )
 
 // systemPrompt tells the model what placeholders are and what it may do.
@@ -248,6 +258,9 @@ func (m *Model) ask(ctx context.Context, req Request) (Reply, error) {
 				// said in the built-in assistant's words, not the model's.
 				text, action := refusal(lang(req.Language), refused, "")
 				return Reply{Text: text, Action: action, Intent: Unknown}, nil
+			}
+			if req.InspectToolOutput != nil && req.InspectToolOutput(ctx, result) {
+				return Reply{}, errToolOutputWithheld
 			}
 			msgs = append(msgs, openai.ToolMessage(result, tc.ID))
 		}

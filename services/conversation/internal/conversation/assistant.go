@@ -6,6 +6,7 @@ import (
 	"github.com/sottohq/sotto/pkg/accesstoken"
 	"github.com/sottohq/sotto/pkg/errs"
 	"github.com/sottohq/sotto/services/conversation/internal/assistant"
+	"github.com/sottohq/sotto/services/conversation/internal/signals"
 	"github.com/sottohq/sotto/services/conversation/internal/storage"
 )
 
@@ -53,6 +54,16 @@ func (s *Service) reply(ctx context.Context, conv storage.Conversation, text, la
 	if recent, err := s.d.Store.RecentMessages(ctx, conv.ID, historyTurns); err == nil {
 		for _, m := range recent {
 			req.History = append(req.History, assistant.Turn{Customer: m.Author == AuthorCustomer, Text: m.Text})
+		}
+	}
+	if s.d.Signals != nil {
+		// Tool output (shop data a third party may have written) is
+		// checked for prompt injection before a model sees it; a finding
+		// counts against the conversation, and an error withholds it too.
+		subject := signals.Subject{Tenant: conv.Tenant, ConversationID: conv.ID, CustomerSubject: conv.CustomerSubject}
+		req.InspectToolOutput = func(ctx context.Context, output string) bool {
+			f, _, err := s.d.Signals.InspectToolOutput(ctx, subject, output)
+			return err != nil || f.Found
 		}
 	}
 	r := s.d.Assistant.Reply(ctx, req)
