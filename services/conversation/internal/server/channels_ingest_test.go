@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -240,6 +241,10 @@ func TestChannelLinkByCodeOnly(t *testing.T) {
 		}
 		if h.count("messages") != msgs {
 			t.Errorf("the LINK message was stored")
+		}
+		want := string(conversation.ActionChannelLink) + " cus_alice " + ident.id
+		if acts := h.auditActions(); !slices.Contains(acts, want) {
+			t.Errorf("audit events %v, want %q", acts, want)
 		}
 		if bytes.Contains(storetest.StoredBytes(t, h.db), []byte(strings.ReplaceAll(code, "-", ""))) {
 			t.Error("the code is in the database files")
