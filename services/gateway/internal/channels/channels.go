@@ -61,6 +61,11 @@ const (
 	DefaultMaxBodyBytes = 1 << 20
 	// DefaultIngestTimeout bounds one IngestChannelMessage call.
 	DefaultIngestTimeout = 5 * time.Second
+	// DefaultDeliveryTimeout bounds the hand-over of a whole delivery;
+	// messages not handed over by then fail (500) and come back with the
+	// platform's retry, rather than a slow conversation service holding
+	// one request for the sum of every message's timeout.
+	DefaultDeliveryTimeout = 20 * time.Second
 	// maxChallengeBytes bounds the echoed hub.challenge (Meta sends a
 	// number of about ten digits).
 	maxChallengeBytes = 128
@@ -81,6 +86,9 @@ type Options struct {
 	// IngestTimeout bounds each message's IngestChannelMessage
 	// (DefaultIngestTimeout).
 	IngestTimeout time.Duration
+	// DeliveryTimeout bounds the hand-over of one delivery's messages
+	// (DefaultDeliveryTimeout).
+	DeliveryTimeout time.Duration
 	// Meter gets the delivery and message counters; nil: none.
 	Meter metric.MeterProvider
 }
@@ -103,6 +111,9 @@ func New(o Options) (*Handler, error) {
 	}
 	if o.IngestTimeout <= 0 {
 		o.IngestTimeout = DefaultIngestTimeout
+	}
+	if o.DeliveryTimeout <= 0 {
+		o.DeliveryTimeout = DefaultDeliveryTimeout
 	}
 	if o.Meter == nil {
 		o.Meter = noop.NewMeterProvider()
@@ -348,8 +359,10 @@ type inbound struct {
 // said it is invalid: a retry would be too), failed (worth a retry). One
 // message's failure does not stop the others.
 func (h *Handler) forward(ctx context.Context, a account, msgs []inbound) (stored, rejected, failed int) {
-	// Messages already received are stored even if the platform hangs up.
-	ctx = context.WithoutCancel(ctx)
+	// Messages already received are stored even if the platform hangs up,
+	// within the delivery's own bound.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), h.opts.DeliveryTimeout)
+	defer cancel()
 	for _, m := range msgs {
 		callCtx, cancel := context.WithTimeout(ctx, h.opts.IngestTimeout)
 		_, err := h.opts.Conversation.IngestChannelMessage(callCtx, &conversationv1.IngestChannelMessageRequest{

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
@@ -53,12 +54,21 @@ type conversation struct {
 type failure struct {
 	code  codes.Code
 	times int // 0: always
+	// delay, if set, holds the call until its deadline instead.
+	delay bool
 }
 
-func (c *conversation) IngestChannelMessage(_ context.Context, req *conversationv1.IngestChannelMessageRequest) (*conversationv1.IngestChannelMessageResponse, error) {
+func (c *conversation) IngestChannelMessage(ctx context.Context, req *conversationv1.IngestChannelMessageRequest) (*conversationv1.IngestChannelMessageResponse, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.calls = append(c.calls, req)
+	if f, ok := c.fail[req.GetChannelMessageId()]; ok && f.delay {
+		c.mu.Unlock()
+		<-ctx.Done()
+		c.mu.Lock()
+		delete(c.fail, req.GetChannelMessageId())
+		return nil, status.FromContextError(ctx.Err()).Err()
+	}
 	if f, ok := c.fail[req.GetChannelMessageId()]; ok {
 		if f.times == 1 {
 			delete(c.fail, req.GetChannelMessageId())
@@ -77,7 +87,7 @@ func (c *conversation) IngestChannelMessage(_ context.Context, req *conversation
 
 func (c *conversation) failOn(id string, code codes.Code, times int) {
 	c.mu.Lock()
-	c.fail[id] = failure{code, times}
+	c.fail[id] = failure{code: code, times: times}
 	c.mu.Unlock()
 }
 
@@ -126,7 +136,9 @@ type stand struct {
 }
 
 type standOpts struct {
-	maxBody int64
+	maxBody         int64
+	ingestTimeout   time.Duration
+	deliveryTimeout time.Duration
 }
 
 // newStand runs the channel handler on a real HTTP server, with secrets
@@ -163,8 +175,8 @@ func newStand(t *testing.T, o standOpts) *stand {
 		Secrets:      secrets.NewFile(s.secretsFile),
 		Conversation: conversationv1.NewConversationServiceClient(conn),
 		Logger:       slog.New(slog.NewJSONHandler(s.log, &slog.HandlerOptions{Level: slog.LevelDebug})),
-		MaxBodyBytes: o.maxBody,
-		Meter:        sdkmetric.NewMeterProvider(sdkmetric.WithReader(s.metrics)),
+		MaxBodyBytes: o.maxBody, IngestTimeout: o.ingestTimeout, DeliveryTimeout: o.deliveryTimeout,
+		Meter: sdkmetric.NewMeterProvider(sdkmetric.WithReader(s.metrics)),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -668,5 +680,26 @@ func TestMetrics(t *testing.T) {
 	}
 	if got := s.counts(t, "sotto.gateway.channels.messages"); !maps.Equal(got, wantMessages) {
 		t.Errorf("messages = %v, want %v", got, wantMessages)
+	}
+}
+
+// TestSlowConversationBoundsTheDelivery: once the delivery's time is up,
+// the messages not yet handed over fail at once (500, the platform
+// retries) instead of each waiting its own timeout; the retry stores them.
+func TestSlowConversationBoundsTheDelivery(t *testing.T) {
+	s := newStand(t, standOpts{ingestTimeout: time.Minute, deliveryTimeout: 300 * time.Millisecond})
+	s.conv.mu.Lock()
+	s.conv.fail["wamid.slow"] = failure{delay: true}
+	s.conv.mu.Unlock()
+	body := channeltest.WhatsAppDelivery{PhoneNumberID: phoneNumberID, Messages: []channeltest.WhatsAppMessage{
+		waText("1", "wamid.slow", "a"), waText("1", "wamid.next", "b"), waText("1", "wamid.last", "c"),
+	}}.JSON()
+	mustDeliver(t, s.wa, body, http.StatusInternalServerError)
+	if n := s.conv.stored(); n != 0 {
+		t.Fatalf("%d stored after the deadline", n)
+	}
+	mustDeliver(t, s.wa, body, http.StatusOK)
+	if n := s.conv.stored(); n != 3 {
+		t.Fatalf("%d stored after the retry, want 3", n)
 	}
 }
