@@ -2,7 +2,10 @@ package server_test
 
 import (
 	"bytes"
+	"context"
 	"testing"
+
+	"google.golang.org/grpc/metadata"
 
 	conversationv1 "github.com/sottohq/sotto/gen/go/sotto/conversation/v1"
 	"github.com/sottohq/sotto/pkg/accesstoken"
@@ -157,5 +160,32 @@ func TestInjectedToolOutputNeverReachesTheModel(t *testing.T) {
 	}
 	if n, results := srv.Requests(), srv.ToolResults(); n != 1 || len(results) != 0 {
 		t.Errorf("%d model requests, tool results %q: the injected output reached the model", n, results)
+	}
+}
+
+// TestVisitorIsAskedToSignIn: an anonymous web-chat visitor asking for an
+// order's delivery address, or its status, is asked to sign in through the
+// real message path; neither the order nor the model is reached.
+func TestVisitorIsAskedToSignIn(t *testing.T) {
+	srv := modeltest.New(t)
+	h := newHarness(t, sqliteDB(t), withModel(srv))
+	id := accesstoken.VisitorPrefix + "abcdefghijklmnopqrstuvwxyz"
+	tok, err := h.issuer.Issue(context.Background(), accesstoken.Claims{Subject: id, Kind: accesstoken.KindVisitor, Tenant: "shop", SessionID: id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	vis := metadata.AppendToOutgoingContext(context.Background(), "authorization", "Bearer "+tok)
+	cid := h.open(vis)
+	for _, text := range []string{"What is the delivery address of order 100455?", "where is my order 100234"} {
+		resp, err := h.client.PostMessage(vis, &conversationv1.PostMessageRequest{ConversationId: cid, Text: text})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, want := resp.GetReply().GetText(), "Please sign in to your account (or link this chat to it) so that I can help with your orders."; got != want {
+			t.Errorf("%q: %q, want %q", text, got, want)
+		}
+	}
+	if n := srv.Requests(); n != 0 {
+		t.Errorf("the model was asked %d times", n)
 	}
 }
