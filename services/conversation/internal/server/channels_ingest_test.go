@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -509,4 +510,37 @@ func TestChannelLinkCodesSwept(t *testing.T) {
 		h.channels.clock.Advance(time.Second)
 		time.Sleep(5 * time.Millisecond)
 	}
+}
+
+// TestChannelFirstMessagesAtOnce: a new sender's messages arriving
+// together make one identity and one conversation.
+func TestChannelFirstMessagesAtOnce(t *testing.T) {
+	dialects(t, func(t *testing.T, h *harness) {
+		num := waNumber(t)
+		const n = 8
+		convs := make(chan string, n)
+		var wg sync.WaitGroup
+		for range n {
+			id := wamid(t, num)
+			wg.Go(func() {
+				resp, err := h.client.IngestChannelMessage(context.Background(), &conversationv1.IngestChannelMessageRequest{
+					Tenant: "shop", Channel: whatsApp, ChannelUserId: num, ChannelMessageId: id, Text: "What are your opening hours?"})
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				convs <- resp.GetConversationId()
+			})
+		}
+		wg.Wait()
+		close(convs)
+		seen := map[string]bool{}
+		for c := range convs {
+			seen[c] = true
+		}
+		if len(seen) != 1 || h.count("channel_identities") != 1 || h.count("conversations") != 1 {
+			t.Errorf("%d conversations answered, %d identities, %d conversations stored; want 1 each",
+				len(seen), h.count("channel_identities"), h.count("conversations"))
+		}
+	})
 }
