@@ -180,7 +180,7 @@ func (s *Service) PrivacyExport(ctx context.Context, subj Subject, requestID str
 	slices.SortFunc(msgs, byID)
 	slices.SortFunc(phs, byID)
 	items = append(append(items, msgs...), phs...)
-	links, err := s.d.Store.LinkedChannelIdentities(ctx, q, subj.tenant(), subj.AccountID)
+	links, err := s.d.Store.LinkedChannelUsers(ctx, q, subj.tenant(), subj.AccountID)
 	if err != nil {
 		return nil, err
 	}
@@ -204,8 +204,9 @@ func (s *Service) PrivacyExport(ctx context.Context, subj Subject, requestID str
 // PrivacyErase deletes the subject's conversations with their messages,
 // placeholder maps and every other row that references them, the
 // messaging-platform users linked to the subject's account (with their
-// link codes and replay records), and the subject's restriction, in one transaction with the audit event; then empties
-// SQLite's write-ahead log so that the deleted pages do not linger there.
+// link codes and replay records), and the subject's restriction, in one
+// transaction with the audit event; then empties SQLite's write-ahead log
+// so that the deleted pages do not linger there.
 // The values behind the placeholders are the token vault's, which erases
 // them in its own step. Idempotent by request id: a repeated call deletes
 // what the subject has gained since (nothing, normally) and answers

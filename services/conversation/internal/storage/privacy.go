@@ -279,9 +279,9 @@ type LinkedChannelUser struct {
 	CreateTime time.Time
 }
 
-// LinkedChannelIdentities returns the platform users linked to a
+// LinkedChannelUsers returns the platform users linked to a
 // customer's account, by id (none when the channels' tables do not exist).
-func (s *Store) LinkedChannelIdentities(ctx context.Context, q Q, tenant, subject string) ([]LinkedChannelUser, error) {
+func (s *Store) LinkedChannelUsers(ctx context.Context, q Q, tenant, subject string) ([]LinkedChannelUser, error) {
 	if ok, err := s.tableExists(ctx, q, "channel_identities"); err != nil || !ok {
 		return nil, err
 	}
