@@ -68,3 +68,10 @@ const (
 	// (plaintext for a purpose that does not permit it, an unknown form).
 	MappingInvalid = "MAPPING_INVALID"
 )
+
+// Events.
+const (
+	// SummaryNotPseudonymised: a conversation summary in which personal
+	// data was found; summaries carry placeholders only. InvalidArgument.
+	SummaryNotPseudonymised = "SUMMARY_NOT_PSEUDONYMISED"
+)

@@ -1,0 +1,25 @@
+// Package config is the crmsync service's own configuration, read from
+// SOTTO_* variables (pkg/service reads what every service shares).
+package config
+
+// Config of the crmsync service. Every field is read from SOTTO_<tag>.
+type Config struct {
+	// QueueKey is the KeyManager key (aes256-gcm96) that wraps each queued
+	// payload's data key; its HMAC secret keys the page tokens.
+	QueueKey string `env:"CRMSYNC_QUEUE_KEY" envDefault:"crmsync-queue"`
+	// MappingsDir holds the shops' mappings, <tenant>/<connector>.yaml
+	// (internal/mapping). Empty: no mappings, and nothing is ever sent.
+	MappingsDir string `env:"CRMSYNC_MAPPINGS_DIR"`
+	// PlaintextPurposes are the purposes a mapping may send values in
+	// plaintext under (the token vault's policy still decides per value).
+	PlaintextPurposes []string `env:"CRMSYNC_PLAINTEXT_PURPOSES" envDefault:"crm_sync" envSeparator:","`
+	// HubSpotURL is HubSpot's API root.
+	HubSpotURL string `env:"CRMSYNC_HUBSPOT_URL" envDefault:"https://api.hubapi.com"`
+	// MaxAttempts bounds a delivery's attempts, 429s included; then it is
+	// dead-lettered.
+	MaxAttempts int `env:"CRMSYNC_MAX_ATTEMPTS" envDefault:"10"`
+	// PrivateCIDRs lets a CRM (an emulator, a proxy the operator runs) be
+	// on a private network; egress refuses private and loopback addresses
+	// otherwise.
+	PrivateCIDRs []string `env:"CRMSYNC_PRIVATE_CIDRS" envSeparator:","`
+}

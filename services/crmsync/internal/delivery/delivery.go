@@ -1,0 +1,537 @@
+// Package delivery queues customer changes for the shops' CRMs and delivers
+// them, on pkg/jobs (ADR 0006: the suite's one durable queue).
+//
+// Record turns an event into one delivery per connector the shop has
+// mapped: only mapped fields, only under purposes the customer allows now,
+// in an encrypted payload (a data key per delivery, wrapped by the
+// KeyManager), with the job that runs it enqueued in the same transaction.
+// The job checks consent again, resolves each field's form (the token, the
+// token vault's masked view, or the value under the token vault's policy)
+// and upserts the record by the customer's subject, so an attempt repeated
+// after a lost answer or a crash updates the CRM's record instead of making
+// a second one. A 429 is retried after the CRM's Retry-After, other
+// failures after pkg/jobs' exponential backoff with jitter; after
+// MaxAttempts, or a failure no retry fixes, the delivery is dead-lettered
+// with its reason and kept (payload included) for an operator to replay or
+// discard. A finished delivery keeps no payload.
+package delivery
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"slices"
+	"sort"
+	"strconv"
+	"time"
+
+	"github.com/google/uuid"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	tokenvaultv1 "github.com/sottohq/sotto/gen/go/sotto/tokenvault/v1"
+	"github.com/sottohq/sotto/pkg/auditclient"
+	"github.com/sottohq/sotto/pkg/errs"
+	"github.com/sottohq/sotto/pkg/jobs"
+	"github.com/sottohq/sotto/pkg/keys"
+	"github.com/sottohq/sotto/pkg/pii"
+	"github.com/sottohq/sotto/pkg/store"
+	"github.com/sottohq/sotto/services/crmsync/internal/connector"
+	"github.com/sottohq/sotto/services/crmsync/internal/mapping"
+	"github.com/sottohq/sotto/services/crmsync/internal/reasons"
+	"github.com/sottohq/sotto/services/crmsync/internal/storage"
+)
+
+// Kind is the pkg/jobs kind of a delivery attempt.
+const Kind = "crmsync.deliver"
+
+// DefaultMaxAttempts bounds a delivery's attempts (429s included).
+const DefaultMaxAttempts = 10
+
+// Audit actions.
+const (
+	ActionDelivered auditclient.Action = "crmsync.delivered"
+	ActionCancelled auditclient.Action = "crmsync.cancelled"
+	ActionDead      auditclient.Action = "crmsync.dead_lettered"
+	ActionReplayed  auditclient.Action = "crmsync.replayed"
+	ActionDiscarded auditclient.Action = "crmsync.discarded"
+)
+
+// Consent says whether subject allows purpose now (pkg/consentclient);
+// an error is a failure to ask, never a yes.
+type Consent func(ctx context.Context, subject, purpose string) (bool, error)
+
+// Connectors gives a shop's connector.
+type Connectors func(tenant, name string) (connector.Connector, error)
+
+// Vault is the part of the token vault deliveries use.
+type Vault interface {
+	Detokenize(ctx context.Context, in *tokenvaultv1.DetokenizeRequest, opts ...grpc.CallOption) (*tokenvaultv1.DetokenizeResponse, error)
+	RevealMasked(ctx context.Context, in *tokenvaultv1.RevealMaskedRequest, opts ...grpc.CallOption) (*tokenvaultv1.RevealMaskedResponse, error)
+}
+
+// Deps of a Service.
+type Deps struct {
+	Store      *storage.Store
+	Jobs       *jobs.Runner
+	Keys       keys.KeyManager
+	QueueKey   string
+	Mappings   *mapping.Set
+	Consent    Consent
+	Vault      Vault
+	Connectors Connectors
+	Audit      *auditclient.Outbox
+	Logger     *slog.Logger
+	// Now is the domain clock (default time.Now); the queue's timing is
+	// the jobs runner's clock.
+	Now         func() time.Time
+	MaxAttempts int
+}
+
+// Service queues and delivers.
+type Service struct {
+	d   Deps
+	pii *pii.Engine
+}
+
+// New registers the delivery kind on d.Jobs (before it runs).
+func New(d Deps) (*Service, error) {
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if d.MaxAttempts <= 0 {
+		d.MaxAttempts = DefaultMaxAttempts
+	}
+	if d.Logger == nil {
+		d.Logger = slog.New(slog.DiscardHandler)
+	}
+	engine, err := pii.New(pii.Config{})
+	if err != nil {
+		return nil, err
+	}
+	s := &Service{d: d, pii: engine}
+	// pkg/jobs' own limit is above the delivery's, so the delivery's count
+	// (which 429s, scheduled as new jobs, add to) decides when it is dead.
+	if err := d.Jobs.Register(Kind, s.handle, jobs.Options{MaxAttempts: d.MaxAttempts + 1, Timeout: 2 * time.Minute}); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Event is a customer change (RecordCustomerEvent).
+type Event struct {
+	ID, Tenant, Subject string
+	Kind                int
+	Fields              map[string]string
+	Summary             string
+}
+
+// SummaryKind is EVENT_KIND_CONVERSATION_SUMMARY.
+const SummaryKind = 3
+
+// Skipped is a connector an event was not queued for.
+type Skipped struct{ Connector, Reason string }
+
+// Record queues ev for the tenant's connectors. Recording an event again
+// returns the deliveries it made the first time.
+func (s *Service) Record(ctx context.Context, ev Event) ([]storage.Delivery, []Skipped, error) {
+	if prev, err := s.d.Store.ByEvent(ctx, s.d.Store.DB(), ev.Tenant, ev.ID); err != nil || len(prev) > 0 {
+		return prev, nil, err
+	}
+	fields := map[string]string{}
+	for k, v := range ev.Fields {
+		if k == mapping.SummaryField {
+			return nil, nil, errs.E(errs.InvalidArgument, reasons.FieldsInvalid, "%s comes in summary, not fields", mapping.SummaryField)
+		}
+		if !isToken(v) {
+			return nil, nil, errs.E(errs.InvalidArgument, reasons.FieldsInvalid, "field %s is not a token vault token", k)
+		}
+		fields[k] = v
+	}
+	if ev.Summary != "" {
+		if ev.Kind != SummaryKind {
+			return nil, nil, errs.E(errs.InvalidArgument, reasons.FieldsInvalid, "only a conversation summary event has a summary")
+		}
+		if len(s.pii.Detect(ev.Summary, "en")) > 0 {
+			return nil, nil, errs.E(errs.InvalidArgument, reasons.SummaryNotPseudonymised, "the summary holds personal data, not placeholders only")
+		}
+		fields[mapping.SummaryField] = ev.Summary
+	}
+	allowed := map[string]bool{}
+	var skipped []Skipped
+	type planned struct {
+		d storage.Delivery
+		p payload
+	}
+	var plan []planned
+	now := s.d.Now()
+	for _, m := range s.d.Mappings.For(ev.Tenant) {
+		items := m.Apply(fields)
+		if len(items) == 0 {
+			skipped = append(skipped, Skipped{m.Connector, reasons.NothingMapped})
+			continue
+		}
+		var kept []mapping.Item
+		for _, it := range items {
+			ok, seen := allowed[it.Purpose]
+			if !seen {
+				var err error
+				if ok, err = s.d.Consent(ctx, ev.Subject, it.Purpose); err != nil {
+					return nil, nil, err
+				}
+				allowed[it.Purpose] = ok
+			}
+			if ok {
+				kept = append(kept, it)
+			}
+		}
+		if len(kept) == 0 {
+			skipped = append(skipped, Skipped{m.Connector, reasons.ConsentDenied})
+			continue
+		}
+		id, err := uuid.NewV7()
+		if err != nil {
+			return nil, nil, err
+		}
+		plan = append(plan, planned{storage.Delivery{ID: "dlv_" + id.String(), Tenant: ev.Tenant, Connector: m.Connector,
+			EventID: ev.ID, Subject: ev.Subject, Kind: ev.Kind, State: storage.Queued, Purposes: purposesOf(kept),
+			Properties: propertiesOf(kept), CreateTime: now, UpdateTime: now}, payload{Subject: ev.Subject, Items: kept}})
+	}
+	var out []storage.Delivery
+	for i := range plan {
+		wrapped, sealed, err := seal(ctx, s.d.Keys, s.d.QueueKey, plan[i].d.ID, plan[i].p)
+		if err != nil {
+			return nil, nil, err
+		}
+		plan[i].d.WrappedKey, plan[i].d.Payload = wrapped, sealed
+	}
+	err := s.d.Store.DB().InTx(ctx, func(tx *sql.Tx) error {
+		out = out[:0]
+		for _, p := range plan {
+			d := p.d
+			if err := s.d.Store.Insert(ctx, tx, d); err != nil {
+				return err
+			}
+			job, err := s.enqueue(ctx, tx, d.ID, 0, time.Time{})
+			if err != nil {
+				return err
+			}
+			d.JobID = job
+			out = append(out, d)
+		}
+		return nil
+	})
+	if store.IsUniqueViolation(err) {
+		// The same event, recorded concurrently: what that call made.
+		prev, err := s.d.Store.ByEvent(ctx, s.d.Store.DB(), ev.Tenant, ev.ID)
+		return prev, nil, err
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	return out, skipped, nil
+}
+
+type jobArgs struct {
+	Delivery string `json:"d"`
+}
+
+// enqueue adds the job of a delivery's attempt in tx; seq makes the unique
+// key of each job of the delivery (first, after a 429, after a replay).
+func (s *Service) enqueue(ctx context.Context, tx *sql.Tx, id string, seq int64, at time.Time) (int64, error) {
+	args, _ := json.Marshal(jobArgs{Delivery: id})
+	e, err := s.d.Jobs.EnqueueTx(ctx, tx, Kind, args, jobs.EnqueueOptions{UniqueKey: id + "#" + strconv.FormatInt(seq, 10), RunAt: at})
+	if err != nil {
+		return 0, err
+	}
+	if err := s.d.Store.SetJob(ctx, tx, id, e.ID); err != nil {
+		return 0, err
+	}
+	return e.ID, nil
+}
+
+func purposesOf(items []mapping.Item) []string {
+	var out []string
+	for _, it := range items {
+		if !slices.Contains(out, it.Purpose) {
+			out = append(out, it.Purpose)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func propertiesOf(items []mapping.Item) []string {
+	var out []string
+	for _, it := range items {
+		out = append(out, it.Property)
+	}
+	return out
+}
+
+// handle is one attempt of a delivery.
+func (s *Service) handle(ctx context.Context, job jobs.Job) error {
+	var a jobArgs
+	if err := json.Unmarshal(job.Args, &a); err != nil || a.Delivery == "" {
+		return jobs.Permanent(errs.E(errs.Internal, reasons.DeliveryNotFound, "malformed delivery job"))
+	}
+	db := s.d.Store.DB()
+	d, err := s.d.Store.Get(ctx, db, a.Delivery)
+	if err != nil {
+		if errs.Is(err, errs.NotFound) {
+			return nil
+		}
+		return err
+	}
+	if d.State != storage.Queued || d.JobID != job.ID {
+		return nil // finished, discarded, or superseded by a later job
+	}
+	err = s.attempt(ctx, d)
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, errCancelled) {
+		return nil
+	}
+	return s.failed(ctx, d, err)
+}
+
+var errCancelled = errors.New("cancelled")
+
+func (s *Service) attempt(ctx context.Context, d storage.Delivery) error {
+	// The second consent check: a purpose withdrawn since the delivery was
+	// queued takes its fields out; with none left, it is cancelled.
+	denied := map[string]bool{}
+	for _, purpose := range d.Purposes {
+		ok, err := s.d.Consent(ctx, d.Subject, purpose)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			denied[purpose] = true
+		}
+	}
+	if len(denied) == len(d.Purposes) {
+		return s.finish(ctx, d, storage.Cancelled, d.Attempts, reasons.ConsentWithdrawn, ActionCancelled, auditclient.Success, errCancelled)
+	}
+	p, err := open(ctx, s.d.Keys, s.d.QueueKey, d.ID, d.WrappedKey, d.Payload)
+	if err != nil {
+		return err
+	}
+	var items []mapping.Item
+	for _, it := range p.Items {
+		if !denied[it.Purpose] {
+			items = append(items, it)
+		}
+	}
+	props, err := s.resolve(ctx, items)
+	if err != nil {
+		return err
+	}
+	conn, err := s.d.Connectors(d.Tenant, d.Connector)
+	if err != nil {
+		return err
+	}
+	if err := conn.Upsert(ctx, []connector.Record{{ExternalID: p.Subject, Properties: props}}); err != nil {
+		return err
+	}
+	return s.finish(ctx, d, storage.Delivered, d.Attempts+1, "", ActionDelivered, auditclient.Success, nil)
+}
+
+// resolve puts each item in its form: the token as it is, the token
+// vault's masked view, or the value the token vault gives crmsync for the
+// item's purpose under its policy (policy.yaml's crmsync rules, which also
+// ask consent). A refusal sends nothing.
+func (s *Service) resolve(ctx context.Context, items []mapping.Item) (map[string]string, error) {
+	props := map[string]string{}
+	var masked []mapping.Item
+	plain := map[string][]mapping.Item{}
+	for _, it := range items {
+		switch it.Form {
+		case mapping.Masked:
+			masked = append(masked, it)
+		case mapping.Plaintext:
+			plain[it.Purpose] = append(plain[it.Purpose], it)
+		default:
+			props[it.Property] = it.Value
+		}
+	}
+	if len(masked) > 0 {
+		req := &tokenvaultv1.RevealMaskedRequest{}
+		for _, it := range masked {
+			req.Tokens = append(req.Tokens, it.Value)
+		}
+		resp, err := s.d.Vault.RevealMasked(ctx, req)
+		if err != nil {
+			return nil, vaultErr(err, reasons.MaskRefused)
+		}
+		if len(resp.GetResults()) != len(masked) {
+			return nil, errs.E(errs.FailedPrecondition, reasons.MaskRefused, "the token vault answered for other tokens")
+		}
+		for i, r := range resp.GetResults() {
+			if r.GetError() != nil || r.GetMasked() == "" {
+				return nil, errs.E(errs.FailedPrecondition, reasons.MaskRefused, "the token vault gave no masked view of a field")
+			}
+			props[masked[i].Property] = r.GetMasked()
+		}
+	}
+	purposes := make([]string, 0, len(plain))
+	for p := range plain {
+		purposes = append(purposes, p)
+	}
+	sort.Strings(purposes)
+	for _, purpose := range purposes {
+		its := plain[purpose]
+		req := &tokenvaultv1.DetokenizeRequest{Purpose: purpose}
+		for _, it := range its {
+			req.Tokens = append(req.Tokens, it.Value)
+		}
+		resp, err := s.d.Vault.Detokenize(ctx, req)
+		if err != nil {
+			return nil, vaultErr(err, reasons.PlaintextRefused)
+		}
+		if len(resp.GetResults()) != len(its) {
+			return nil, errs.E(errs.FailedPrecondition, reasons.PlaintextRefused, "the token vault answered for other tokens")
+		}
+		for i, r := range resp.GetResults() {
+			if !r.GetDecision().GetAllowed() || r.GetError() != nil {
+				return nil, errs.E(errs.FailedPrecondition, reasons.PlaintextRefused, "the token vault refused a field's value")
+			}
+			props[its[i].Property] = r.GetValue()
+		}
+	}
+	return props, nil
+}
+
+// vaultErr: an unreachable vault is retried, a refusal is not.
+func vaultErr(err error, refused string) error {
+	switch status.Code(err) {
+	case codes.Unavailable, codes.DeadlineExceeded, codes.ResourceExhausted, codes.Aborted:
+		return errs.E(errs.Unavailable, reasons.TokenVaultUnavailable, "the token vault could not be asked")
+	}
+	return errs.E(errs.FailedPrecondition, refused, "the token vault refused")
+}
+
+// failed records a failed attempt: dead-lettered when no retry can fix it
+// or attempts are used up; after a 429, a new job at the CRM's Retry-After;
+// otherwise the error goes back to pkg/jobs, which retries after its
+// exponential backoff with jitter.
+func (s *Service) failed(ctx context.Context, d storage.Delivery, cause error) error {
+	attempts := d.Attempts + 1
+	reason := errs.ReasonOf(cause)
+	if reason == "" {
+		reason = jobs.ReasonHandlerFailed
+	}
+	s.d.Logger.LogAttrs(ctx, slog.LevelWarn, "crm delivery attempt failed", slog.String("delivery", d.ID),
+		slog.String("connector", d.Connector), slog.Int("attempt", attempts), slog.String("reason", reason))
+	if !errs.Is(cause, errs.Unavailable) || attempts >= s.d.MaxAttempts {
+		if err := s.finish(ctx, d, storage.DeadLettered, attempts, reason, ActionDead, auditclient.Failure, nil); err != nil {
+			return err
+		}
+		return nil
+	}
+	if after, ok := connector.RetryAfter(cause); ok {
+		at := s.d.Now().Add(after)
+		return s.d.Store.DB().InTx(ctx, func(tx *sql.Tx) error {
+			if err := s.d.Store.Attempted(ctx, tx, d.ID, attempts, reason, s.d.Now()); err != nil {
+				return err
+			}
+			_, err := s.enqueue(ctx, tx, d.ID, int64(attempts), at)
+			return err
+		})
+	}
+	if err := s.d.Store.Attempted(ctx, s.d.Store.DB(), d.ID, attempts, reason, s.d.Now()); err != nil {
+		return err
+	}
+	return cause
+}
+
+// finish moves a queued delivery to its end (or dead letter) and audits it
+// in the same transaction.
+func (s *Service) finish(ctx context.Context, d storage.Delivery, state, attempts int, reason string, action auditclient.Action,
+	outcome auditclient.Outcome, ret error) error {
+	err := s.d.Store.DB().InTx(ctx, func(tx *sql.Tx) error {
+		if err := s.d.Store.Finish(ctx, tx, d.ID, []int{storage.Queued}, state, attempts, reason, s.d.Now()); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, d, action, outcome, reason)
+	})
+	if errors.Is(err, storage.ErrNotQueued) {
+		return errCancelled // discarded meanwhile: nothing more to do
+	}
+	if err != nil {
+		return err
+	}
+	if s.d.Audit != nil {
+		s.d.Audit.Notify()
+	}
+	return ret
+}
+
+func (s *Service) audit(ctx context.Context, tx *sql.Tx, d storage.Delivery, action auditclient.Action, outcome auditclient.Outcome, reason string) error {
+	if s.d.Audit == nil {
+		return nil
+	}
+	ev := auditclient.New(ctx, action, outcome)
+	ev.Subject = d.Subject
+	ev.ResourceType = "crm_delivery"
+	ev.ResourceID = d.ID
+	if len(d.Purposes) > 0 {
+		ev.Purpose = d.Purposes[0]
+	}
+	ev.Reason = reason
+	return s.d.Audit.Enqueue(ctx, tx, ev)
+}
+
+// Replay queues a dead-lettered delivery again, attempts reset.
+func (s *Service) Replay(ctx context.Context, id string) (storage.Delivery, error) {
+	db := s.d.Store.DB()
+	err := db.InTx(ctx, func(tx *sql.Tx) error {
+		d, err := s.d.Store.Get(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		ok, err := s.d.Store.Requeue(ctx, tx, id, s.d.Now())
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return errs.E(errs.FailedPrecondition, reasons.DeliveryNotReplayable, "only a dead-lettered delivery can be replayed")
+		}
+		if _, err := s.enqueue(ctx, tx, id, -store.Micros(s.d.Now()), time.Time{}); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, d, ActionReplayed, auditclient.Success, "")
+	})
+	if err != nil {
+		return storage.Delivery{}, err
+	}
+	return s.d.Store.Get(ctx, db, id)
+}
+
+// Discard gives up a queued or dead-lettered delivery: its payload is
+// deleted and it is never sent.
+func (s *Service) Discard(ctx context.Context, id string) (storage.Delivery, error) {
+	db := s.d.Store.DB()
+	err := db.InTx(ctx, func(tx *sql.Tx) error {
+		d, err := s.d.Store.Get(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		err = s.d.Store.Finish(ctx, tx, id, []int{storage.Queued, storage.DeadLettered}, storage.Discarded, d.Attempts, reasons.Discarded, s.d.Now())
+		if errors.Is(err, storage.ErrNotQueued) {
+			return errs.E(errs.FailedPrecondition, reasons.DeliveryFinished, "the delivery is already finished")
+		}
+		if err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, d, ActionDiscarded, auditclient.Success, reasons.Discarded)
+	})
+	if err != nil {
+		return storage.Delivery{}, err
+	}
+	return s.d.Store.Get(ctx, db, id)
+}
