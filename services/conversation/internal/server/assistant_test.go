@@ -3,6 +3,7 @@ package server_test
 import (
 	"bytes"
 	"context"
+	"strings"
 	"testing"
 
 	"google.golang.org/grpc/metadata"
@@ -187,5 +188,27 @@ func TestVisitorIsAskedToSignIn(t *testing.T) {
 	}
 	if n := srv.Requests(); n != 0 {
 		t.Errorf("the model was asked %d times", n)
+	}
+}
+
+// TestModelReplyIsChecked: the model's reply passes CheckOutput before it
+// is stored: a placeholder the conversation never gave out and a value the
+// model cannot have seen are not in the reply, the database or the logs.
+func TestModelReplyIsChecked(t *testing.T) {
+	srv := modeltest.New(t)
+	h := newHarness(t, sqliteDB(t), withModel(srv))
+	alice := h.customer("cus_alice")
+	id := h.open(alice)
+	resp, err := h.client.PostMessage(alice, &conversationv1.PostMessageRequest{ConversationId: id, Text: "testing #leak"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := resp.GetReply().GetText()
+	if !strings.HasPrefix(got, "Write to ") || strings.Contains(got, "[EMAIL_7]") || strings.Contains(got, "leaked.person@example.com") {
+		t.Errorf("reply %q: the invented placeholder or the value survived", got)
+	}
+	stored, logs := storetest.StoredBytes(t, h.db), h.logs.Bytes()
+	if bytes.Contains(stored, []byte("leaked.person@example.com")) || bytes.Contains(logs, []byte("leaked.person@example.com")) {
+		t.Error("the model's value is stored or logged")
 	}
 }

@@ -180,9 +180,10 @@ func (s *Server) completions(w http.ResponseWriter, r *http.Request) {
 // toolCall is a function call the script makes.
 type toolCall struct{ name, arguments string }
 
-// script: after a tool result, say what it says; for a message naming an
-// order number (with tools offered), call a tool; otherwise answer, naming
-// the placeholders the customer used.
+// script: after a tool result, say what it says; for "#leak", invent a
+// placeholder and a value; for a message naming an order number (with
+// tools offered), call a tool; otherwise answer, naming the placeholders
+// the customer used.
 func script(req request, last message) (string, *toolCall) {
 	if last.Role == "tool" {
 		var res map[string]string
@@ -197,6 +198,11 @@ func script(req request, last message) (string, *toolCall) {
 		}
 	}
 	text := last.text()
+	if strings.Contains(text, "#leak") {
+		// A model misbehaving: a placeholder the conversation never gave
+		// out and a value it cannot have seen.
+		return "Write to [EMAIL_7] or to leaked.person@example.com.", nil
+	}
 	if n := numberRE.FindString(text); n != "" && len(req.Tools) > 0 {
 		name := "lookup_order"
 		if strings.Contains(strings.ToLower(text), "return") {
