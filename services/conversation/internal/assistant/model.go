@@ -26,6 +26,9 @@ const (
 	maxToolRounds = 3
 	// maxReplyBytes bounds the model's reply as stored (a message's limit).
 	maxReplyBytes = 4096
+	// maxStreamBytes bounds what one completion may stream (content and
+	// tool call arguments) before it is given up.
+	maxStreamBytes = 64 << 10
 )
 
 // ModelConfig configures Model.
@@ -166,6 +169,8 @@ func failureKind(err error) string {
 		return "empty_reply"
 	case errors.Is(err, errToolRounds):
 		return "tool_rounds"
+	case errors.Is(err, errReplyTooLong):
+		return "reply_too_long"
 	case errors.Is(err, errToolOutputWithheld):
 		return "tool_output_withheld"
 	default:
@@ -176,6 +181,8 @@ func failureKind(err error) string {
 var (
 	errEmptyReply = errors.New("the model answered nothing")
 	errToolRounds = errors.New("the model kept calling tools")
+	// errReplyTooLong: the stream went past maxStreamBytes.
+	errReplyTooLong = errors.New("the model's reply is too long")
 	// errToolOutputWithheld: a tool's output held a prompt injection and
 	// was not given to the model.
 	errToolOutputWithheld = errors.New("tool output withheld")
@@ -276,6 +283,11 @@ func (m *Model) complete(ctx context.Context, msgs []openai.ChatCompletionMessag
 	var acc openai.ChatCompletionAccumulator
 	for stream.Next() {
 		acc.AddChunk(stream.Current())
+		if streamedBytes(&acc) > maxStreamBytes {
+			// A server streaming without end would hold memory until the
+			// timeout; the reply is cut at maxReplyBytes anyway.
+			return openai.ChatCompletionMessage{}, errReplyTooLong
+		}
 	}
 	if err := stream.Err(); err != nil {
 		return openai.ChatCompletionMessage{}, err
@@ -332,4 +344,17 @@ func (m *Model) call(c Caller, name, arguments string) (string, error) {
 	default:
 		return `{"error":"unknown_tool"}`, nil
 	}
+}
+
+// streamedBytes is the size of what the first choice has streamed so far.
+func streamedBytes(acc *openai.ChatCompletionAccumulator) int {
+	if len(acc.Choices) == 0 {
+		return 0
+	}
+	m := acc.Choices[0].Message
+	n := len(m.Content) + len(m.Refusal)
+	for _, tc := range m.ToolCalls {
+		n += len(tc.Function.Name) + len(tc.Function.Arguments)
+	}
+	return n
 }

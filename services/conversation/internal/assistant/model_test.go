@@ -191,3 +191,15 @@ func TestModelWithholdsInjectedToolOutput(t *testing.T) {
 		t.Errorf("a clean lookup after: %q (fallback %v), breaker %s", r.Text, r.Fallback, m.BreakerState())
 	}
 }
+
+// TestModelFloodIsCut: a server streaming more than a reply can hold is
+// given up on (without waiting for the timeout) and the built-in
+// assistant answers.
+func TestModelFloodIsCut(t *testing.T) {
+	srv := modeltest.New(t)
+	m := newModel(t, srv, ModelConfig{Timeout: time.Hour})
+	r := m.Reply(context.Background(), Request{Caller: alice, Language: "en", Text: "hello #flood"})
+	if r.Text != "Hello! How can I help you today?" || !r.Fallback {
+		t.Errorf("reply of %d bytes (fallback %v), want the built-in greeting", len(r.Text), r.Fallback)
+	}
+}

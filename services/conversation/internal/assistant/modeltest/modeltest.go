@@ -198,6 +198,10 @@ func script(req request, last message) (string, *toolCall) {
 		}
 	}
 	text := last.text()
+	if strings.Contains(text, "#flood") {
+		// A server that streams without end (well: 200 KB).
+		return strings.Repeat("blah ", 40000), nil
+	}
 	if strings.Contains(text, "#leak") {
 		// A model misbehaving: a placeholder the conversation never gave
 		// out and a value it cannot have seen.
