@@ -56,10 +56,9 @@ func (s *Service) screen(ctx context.Context, c Caller, conv *storage.Conversati
 	}
 	sc := &screening{subject: signalSubject(c, *conv)}
 	ctx = context.WithValue(ctx, screeningKey{}, sc)
-	if err := s.d.Signals.Gate(ctx, sc.subject); err != nil {
-		return ctx, err
-	}
-	out, err := s.d.Signals.Observe(ctx, sc.subject, signals.Message(text))
+	// Refused while a throttle, step-up or block is in force; otherwise
+	// the message and an injection in it are counted.
+	out, err := s.d.Signals.Screen(ctx, sc.subject, signals.Message(text))
 	if err != nil {
 		return ctx, err
 	}

@@ -191,28 +191,52 @@ func newID(prefix string) string {
 // the caller authenticates at aal2 after the signal), PermissionDenied
 // SESSION_BLOCKED. A block wins over a step-up, a step-up over a throttle.
 func (m *Monitor) Gate(ctx context.Context, s Subject) error {
+	now := m.now()
+	recent, err := m.recent(ctx, m.keys(s), now)
+	if err != nil {
+		return err
+	}
+	return m.gate(ctx, s, recent, now)
+}
+
+// Screen is Gate, then Observe, on one read of the subject's signals (the
+// message path's first hook).
+func (m *Monitor) Screen(ctx context.Context, s Subject, obs []Observation) (Outcome, error) {
+	now := m.now()
 	keys := m.keys(s)
+	recent, err := m.recent(ctx, keys, now)
+	if err != nil {
+		return Outcome{}, err
+	}
+	if err := m.gate(ctx, s, recent, now); err != nil {
+		return Outcome{Refuse: err}, nil
+	}
+	return m.observe(ctx, s, keys, obs, recent, now)
+}
+
+// recent reads the signals over the keys that may be in force or live.
+func (m *Monitor) recent(ctx context.Context, keys map[Scope]string, now time.Time) ([]storage.Signal, error) {
 	list := make([]string, 0, len(keys))
 	for _, k := range keys {
 		list = append(list, k)
 	}
-	now := m.now()
-	active, err := m.d.Store.ActiveSignals(ctx, list, now)
-	if err != nil {
-		return err
+	return m.d.Store.RecentSignals(ctx, list, now.Add(-m.d.Policy.maxWindow), now)
+}
+
+func (m *Monitor) gate(ctx context.Context, s Subject, recent []storage.Signal, now time.Time) error {
+	err := m.refusal(s, recent, now)
+	if err == nil {
+		return nil
 	}
-	if err := m.refusal(s, active, now); err != nil {
-		var g storage.Signal
-		for _, a := range active {
-			if Action(a.Action) == actionOf(err) {
-				g = a
-				break
-			}
+	var kind Kind
+	for _, g := range recent {
+		if Action(g.Action) == actionOf(err) && g.ExpireTime.After(now) {
+			kind = Kind(g.Kind)
+			break
 		}
-		m.refused.Add(ctx, 1, metric.WithAttributes(attribute.String("kind", Kind(g.Kind).String()), attribute.String("action", actionOf(err).String())))
-		return err
 	}
-	return nil
+	m.refused.Add(ctx, 1, metric.WithAttributes(attribute.String("kind", kind.String()), attribute.String("action", actionOf(err).String())))
+	return err
 }
 
 // refusal is the strongest refusal among signals in force, nil if none
@@ -220,6 +244,9 @@ func (m *Monitor) Gate(ctx context.Context, s Subject) error {
 func (m *Monitor) refusal(s Subject, active []storage.Signal, now time.Time) error {
 	var throttleUntil, stepUpSince time.Time
 	for _, g := range active {
+		if !g.ExpireTime.After(now) {
+			continue // recorded, handed off, or over
+		}
 		switch Action(g.Action) {
 		case Block:
 			return errs.E(errs.PermissionDenied, reasons.SessionBlocked,
@@ -353,23 +380,32 @@ func (m *Monitor) Observe(ctx context.Context, s Subject, obs []Observation) (Ou
 		return Outcome{}, nil
 	}
 	now := m.now()
+	keys := m.keys(s)
+	recent, err := m.recent(ctx, keys, now)
+	if err != nil {
+		return Outcome{}, err
+	}
+	return m.observe(ctx, s, keys, obs, recent, now)
+}
+
+func (m *Monitor) observe(ctx context.Context, s Subject, keys map[Scope]string, obs []Observation, recent []storage.Signal, now time.Time) (Outcome, error) {
+	if len(obs) == 0 {
+		return Outcome{}, nil
+	}
 	m.prune(ctx, now)
 	rules := m.d.Policy.For(s.Tenant)
-	keys := m.keys(s)
-	// The longest window of a (kind, scope): a value seen within it is not
-	// counted again.
-	windows := map[[2]int32]time.Duration{}
+	// Events are recorded only for the (kind, scope) pairs a rule counts.
+	watched := map[[2]int32]bool{}
 	for _, r := range rules {
 		if _, ok := keys[r.Scope]; ok {
-			k := [2]int32{int32(r.Kind), int32(r.Scope)}
-			windows[k] = max(windows[k], r.Window)
+			watched[[2]int32{int32(r.Kind), int32(r.Scope)}] = true
 		}
 	}
 	var evs []storage.SignalEvent
 	for _, o := range obs {
 		for scope, key := range keys {
-			if w, ok := windows[[2]int32{int32(o.Kind), int32(scope)}]; ok {
-				evs = append(evs, storage.SignalEvent{ScopeKey: key, Kind: int32(o.Kind), ValueDigest: o.Digest, Since: now.Add(-w)})
+			if watched[[2]int32{int32(o.Kind), int32(scope)}] {
+				evs = append(evs, storage.SignalEvent{ScopeKey: key, Kind: int32(o.Kind), ValueDigest: o.Digest})
 			}
 		}
 	}
@@ -384,30 +420,22 @@ func (m *Monitor) Observe(ctx context.Context, s Subject, obs []Observation) (Ou
 		observed[o.Kind] = true
 	}
 	var raised []storage.Signal
-	counts := map[string]int{}
 	for _, r := range rules {
 		key, ok := keys[r.Scope]
 		if !ok || !observed[r.Kind] {
 			continue
 		}
 		since := now.Add(-r.Window)
-		ck := key + "\x00" + strconv.Itoa(int(r.Kind)) + "\x00" + r.Window.String()
-		n, ok := counts[ck]
-		if !ok {
-			var err error
-			if n, err = m.d.Store.CountSignalEvents(ctx, key, int32(r.Kind), since); err != nil {
-				return Outcome{}, err
-			}
-			counts[ck] = n
-		}
-		if n < r.Threshold {
+		// A rule whose signal is live raises nothing more in its window:
+		// it is not counted again.
+		if live(recent, key, r, since, now) {
 			continue
 		}
-		live, err := m.d.Store.SignalLive(ctx, key, int32(r.Kind), int32(r.Action), since, now)
+		n, err := m.d.Store.CountSignalEvents(ctx, key, int32(r.Kind), since, r.Threshold)
 		if err != nil {
 			return Outcome{}, err
 		}
-		if live {
+		if n < r.Threshold {
 			continue
 		}
 		g := storage.Signal{ID: newID("sig_"), Tenant: s.Tenant, Kind: int32(r.Kind), Scope: int32(r.Scope), ScopeKey: key,
@@ -431,6 +459,18 @@ func (m *Monitor) Observe(ctx context.Context, s Subject, obs []Observation) (Ou
 		m.refused.Add(ctx, 1, metric.WithAttributes(attribute.String("kind", Kind(raised[0].Kind).String()), attribute.String("action", actionOf(out.Refuse).String())))
 	}
 	return out, nil
+}
+
+// live reports a signal of the rule over key raised after since and
+// neither cleared nor over at now.
+func live(recent []storage.Signal, key string, r Rule, since, now time.Time) bool {
+	for _, g := range recent {
+		if g.ScopeKey == key && Kind(g.Kind) == r.Kind && Action(g.Action) == r.Action && g.CreateTime.After(since) &&
+			(g.ExpireTime.IsZero() || g.ExpireTime.After(now)) && g.ClearTime.IsZero() {
+			return true
+		}
+	}
+	return false
 }
 
 // store inserts the signals and their audit events in one transaction,

@@ -2,7 +2,8 @@ package storage
 
 import (
 	"context"
-	"database/sql"
+	"fmt"
+	"strings"
 	"time"
 
 	"github.com/sottohq/sotto/pkg/store"
@@ -16,36 +17,39 @@ type SignalEvent struct {
 	ScopeKey    string
 	Kind        int32
 	ValueDigest string
-	// Since is the start of the longest window counting the event: the
-	// same event recorded after it is not recorded again.
-	Since time.Time
 }
 
-// AddSignalEvents records events at now, each unless the same event (scope
-// key, kind, value digest) is already recorded after its Since: a value
-// seen again within the window counts once, and a retried post adds
-// nothing.
+// AddSignalEvents records events at now, in one statement. A value seen
+// again is another row; CountSignalEvents counts distinct digests, so it
+// counts once (and a retried post adds nothing to the count).
 func (s *Store) AddSignalEvents(ctx context.Context, evs []SignalEvent, now time.Time) error {
-	return s.db.InTx(ctx, func(tx *sql.Tx) error {
-		for _, e := range evs {
-			_, err := tx.ExecContext(ctx, `INSERT INTO signal_events (scope_key, kind, value_digest, create_time)
-SELECT CAST($1 AS TEXT), CAST($2 AS BIGINT), CAST($3 AS TEXT), CAST($4 AS BIGINT) WHERE NOT EXISTS (SELECT 1 FROM signal_events
-WHERE scope_key = $1 AND kind = $2 AND value_digest = $3 AND create_time > $5)`,
-				e.ScopeKey, e.Kind, e.ValueDigest, us(now), us(e.Since))
-			if err != nil {
-				return store.MapError(err)
-			}
-		}
+	if len(evs) == 0 {
 		return nil
-	})
+	}
+	var b strings.Builder
+	b.WriteString(`INSERT INTO signal_events (scope_key, kind, value_digest, create_time) VALUES `)
+	args := make([]any, 0, 3*len(evs)+1)
+	args = append(args, us(now))
+	for i, e := range evs {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		args = append(args, e.ScopeKey, e.Kind, e.ValueDigest)
+		n := len(args)
+		fmt.Fprintf(&b, "($%d, $%d, $%d, $1)", n-2, n-1, n)
+	}
+	_, err := s.db.ExecContext(ctx, b.String(), args...)
+	return store.MapError(err)
 }
 
 // CountSignalEvents counts the distinct events of a kind over a scope key
-// after since.
-func (s *Store) CountSignalEvents(ctx context.Context, scopeKey string, kind int32, since time.Time) (int, error) {
+// after since, up to limit: a rule needs to know whether its threshold is
+// reached, and a busy scope (one address behind a carrier's NAT) must not
+// cost a scan of its whole window per message.
+func (s *Store) CountSignalEvents(ctx context.Context, scopeKey string, kind int32, since time.Time, limit int) (int, error) {
 	var n int
-	err := s.db.QueryRowContext(ctx, `SELECT COUNT(DISTINCT value_digest) FROM signal_events
-WHERE scope_key = $1 AND kind = $2 AND create_time > $3`, scopeKey, kind, us(since)).Scan(&n)
+	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM (SELECT DISTINCT value_digest FROM signal_events
+WHERE scope_key = $1 AND kind = $2 AND create_time > $3 LIMIT `+itoa(limit)+`) AS counted`, scopeKey, kind, us(since)).Scan(&n)
 	return n, store.MapError(err)
 }
 
@@ -107,25 +111,16 @@ func (s *Store) InsertSignal(ctx context.Context, q Q, g Signal) error {
 	return store.MapError(err)
 }
 
-// SignalLive reports whether a signal of a kind and action over a scope
-// key was raised after since and is neither cleared nor expired at now:
-// a rule raises one signal per window, not one per message.
-func (s *Store) SignalLive(ctx context.Context, scopeKey string, kind, action int32, since, now time.Time) (bool, error) {
-	var n int
-	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM signals WHERE scope_key = $1 AND kind = $2 AND action = $3
-AND create_time > $4 AND clear_time = 0 AND (expire_time = 0 OR expire_time > $5)`, scopeKey, kind, action, us(since), us(now)).Scan(&n)
-	return n > 0, store.MapError(err)
-}
-
-// ActiveSignals returns the signals over any of the scope keys whose
-// lasting action (throttle, step-up, block: expire_time set) is in force
-// at now, newest first.
-func (s *Store) ActiveSignals(ctx context.Context, scopeKeys []string, now time.Time) ([]Signal, error) {
+// RecentSignals returns the signals over any of the scope keys that are
+// not cleared and were raised after since or last beyond now: those whose
+// throttle, step-up or block may be in force, and those that keep their
+// rule from raising again within its window. Newest first.
+func (s *Store) RecentSignals(ctx context.Context, scopeKeys []string, since, now time.Time) ([]Signal, error) {
 	if len(scopeKeys) == 0 {
 		return nil, nil
 	}
-	query := `SELECT ` + signalCols + ` FROM signals WHERE clear_time = 0 AND expire_time > $1 AND scope_key IN (`
-	args := []any{us(now)}
+	query := `SELECT ` + signalCols + ` FROM signals WHERE clear_time = 0 AND (create_time > $1 OR expire_time > $2) AND scope_key IN (`
+	args := []any{us(since), us(now)}
 	for i, k := range scopeKeys {
 		if i > 0 {
 			query += ", "
@@ -133,7 +128,7 @@ func (s *Store) ActiveSignals(ctx context.Context, scopeKeys []string, now time.
 		args = append(args, k)
 		query += "$" + itoa(len(args))
 	}
-	query += `) ORDER BY create_time DESC, signal_id DESC LIMIT 20`
+	query += `) ORDER BY create_time DESC, signal_id DESC LIMIT 200`
 	rows, err := s.db.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, store.MapError(err)

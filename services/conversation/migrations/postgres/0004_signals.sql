@@ -12,7 +12,7 @@ CREATE TABLE signal_events (
     value_digest TEXT NOT NULL,
     create_time  BIGINT NOT NULL
 );
-CREATE INDEX signal_events_by_key ON signal_events (scope_key, kind, create_time);
+CREATE INDEX signal_events_by_key ON signal_events (scope_key, kind, create_time, value_digest);
 CREATE INDEX signal_events_by_time ON signal_events (create_time);
 
 -- One row per signal a rule raised: ids, kinds, counts and times only.
