@@ -313,3 +313,17 @@ func BenchmarkScreenMessage(b *testing.B) {
 		}
 	}
 }
+
+// TestBenchPolicyLoads: the load runs' policy (testdata/bench.yaml) parses
+// and refuses nothing.
+func TestBenchPolicyLoads(t *testing.T) {
+	p, err := signals.LoadPolicy("testdata/bench.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range p.For("default") {
+		if r.Action != signals.Record {
+			t.Errorf("%s: load runs must not be refused or handed off", r)
+		}
+	}
+}
