@@ -396,6 +396,15 @@ func (e *eventStream) nextEvent(t *testing.T) sseEvent {
 	}
 }
 
+// readSome reads a response that should end by itself, for at most a few
+// seconds (a stream that does not end is cut, and its start is returned).
+func readSome(e *eventStream) []byte {
+	timer := time.AfterFunc(5*time.Second, e.cancel)
+	defer timer.Stop()
+	b, _ := io.ReadAll(e.resp.Body)
+	return b
+}
+
 func messageText(t *testing.T, ev sseEvent) (id, text string) {
 	t.Helper()
 	var out struct {
@@ -477,7 +486,10 @@ func TestEventStreamRefusals(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			st := s.watch(t, tc.token, tc.id, strings.ReplaceAll(tc.last, "\n", ""), tc.query)
-			body, _ := io.ReadAll(st.resp.Body)
+			if st.resp.StatusCode == http.StatusOK && tc.code != http.StatusNotFound {
+				t.Fatalf("the stream began (200), want %d %s", tc.code, tc.reason)
+			}
+			body := readSome(st)
 			var out map[string]any
 			json.Unmarshal(body, &out)
 			if tc.name == "unknown Last-Event-ID" {
@@ -534,6 +546,9 @@ func TestEventStreamsBoundedPerSubject(t *testing.T) {
 		t.Fatalf("first stream: %d", first.resp.StatusCode)
 	}
 	second := s.watch(t, vis, id, "", "")
+	if second.resp.StatusCode == http.StatusOK {
+		t.Fatal("a second stream of one visitor began, want 429")
+	}
 	body, _ := io.ReadAll(second.resp.Body)
 	var out map[string]any
 	json.Unmarshal(body, &out)
