@@ -544,3 +544,22 @@ func TestChannelFirstMessagesAtOnce(t *testing.T) {
 		}
 	})
 }
+
+// TestChannelIngestIsTheGatewaysOnly: only the gateway's channel ingress
+// (which checked the webhook signature) hands messages in; any other
+// workload is refused before anything is stored.
+func TestChannelIngestIsTheGatewaysOnly(t *testing.T) {
+	h := newHarness(t, sqliteDB(t))
+	num := waNumber(t)
+	for _, name := range []string{"crmsync", "identity", "tokenvault"} {
+		c := conversationv1.NewConversationServiceClient(h.pki.Dial(t, name, "conversation", h.addr))
+		_, err := c.IngestChannelMessage(context.Background(), &conversationv1.IngestChannelMessageRequest{
+			Tenant: "shop", Channel: whatsApp, ChannelUserId: num, ChannelMessageId: wamid(t, num), Text: "hello"})
+		if status.Code(err) != codes.PermissionDenied {
+			t.Errorf("%s: %v, want PermissionDenied", name, err)
+		}
+	}
+	if n := h.count("channel_identities"); n != 0 {
+		t.Errorf("%d identities after refused calls", n)
+	}
+}
