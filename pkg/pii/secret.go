@@ -105,6 +105,13 @@ var secretFillers = map[string]bool{
 	"acceso": true, "accès": true, "d'accès": true, "zugang": true, "zugangs": true, "accesso": true, "d'accesso": true,
 	"toegang": true, "access": true, "eenmalige": true, "inlog": true, "usage": true, "unique": true, "único": true,
 	"monouso": true, "einmal": true,
+	// "código de verificación es", "code de vérification :", "backup code",
+	// "il codice di verifica è": what kind of code it is.
+	"verificación": true, "verificacion": true, "vérification": true, "verifica": true,
+	"verificatie": true, "verifizierung": true, "confirmación": true, "confirmation": true, "conferma": true,
+	"bevestiging": true, "bestätigung": true, "backup": true, "recovery": true, "sécurité": true, "seguridad": true,
+	"sicurezza": true, "beveiliging": true, "sicherheit": true, "di": true, "currently": true, "actual": true,
+	"actuel": true, "attuale": true, "aktuelles": true, "huidige": true, "adesso": true, "ancora": true,
 }
 
 // notSecretCues turn a code into a reference or a discount.
@@ -144,6 +151,8 @@ var passwordCues = map[string]bool{
 	// Belgian Dutch, abbreviations and compounds: "paswoord", "ww:", "pword", "Zugangspasswort".
 	"paswoord": true, "ww": true, "pword": true, "motdepasse": true, "inlogwachtwoord": true, "zugangspasswort": true,
 	"loginpasswort": true, "wifi-passwort": true, "wlan-passwort": true, "wifi-wachtwoord": true,
+	// A possessive glued to the cue: "my password's now ...".
+	"password's": true, "password’s": true,
 }
 
 var otpCues = map[string]bool{
@@ -170,10 +179,24 @@ func (d *doc) scanSecrets() {
 	d.scanURLSecrets()
 	n := len(d.toks)
 	for k := 0; k < n; k++ {
-		if d.toks[k].kind != tWord || d.toks[k].info&wSecretCue == 0 {
+		if d.toks[k].kind != tWord {
 			continue
 		}
 		w := d.lw(k)
+		if d.toks[k].info&wSecretCue == 0 {
+			// A compound's last part decides ("API-sleutel", "Backup-Code",
+			// "SMS-Passwort"); a promo or reference first part cancels it
+			// ("Gutschein-Code", "Produkt-Code").
+			i := strings.LastIndexByte(w, '-')
+			if i <= 0 || i == len(w)-1 {
+				continue
+			}
+			last, first := w[i+1:], w[:i]
+			if !passwordCues[last] && !otpCues[last] && !keyCues[last] || notSecretCues[first] || hasAnySuffixCue([]byte(first)) {
+				continue
+			}
+			w = last
+		}
 		pw, otp, key := passwordCues[w], otpCues[w], keyCues[w]
 		if w == "passe" && !(k >= 2 && d.lw(k-1) == "de" && d.lw(k-2) == "mot") {
 			pw = false
@@ -218,13 +241,17 @@ func (d *doc) scanSecrets() {
 			}
 		}
 		// Find the value: the first token after fillers and punctuation.
-		j, seen, colon := k+1, 0, false
+		// stated: a copula or colon says what the value is ("the code is
+		// 2024"), as "code 2024 is not valid" or "the code worked in 2023"
+		// does not.
+		j, seen, colon, stated := k+1, 0, false, false
 		for j < n && seen < 5 {
 			tk := &d.toks[j]
 			if tk.kind == tPunct {
 				c := d.text[tk.s]
 				if c == ':' || c == '=' || c == '-' || c == '>' || c == '"' || c == '\'' || c == '(' || c == ',' {
 					colon = colon || (c == ':' || c == '=') && seen == 0
+					stated = stated || c == ':' || c == '='
 					j++
 					continue
 				}
@@ -250,6 +277,7 @@ func (d *doc) scanSecrets() {
 					j = n
 					break
 				}
+				stated = stated || copulas[lw]
 				j++
 				seen++
 				continue
@@ -291,6 +319,11 @@ func (d *doc) scanSecrets() {
 			continue
 		}
 		if otp && !pw && !key && (d.printedOn(d.tokenAt(e-1)) || d.objectBetween(k+1, j)) {
+			continue
+		}
+		if otp && !pw && !key && !stated && genericCodeWords[w] && yearLike(d.text[s:e]) {
+			// "Code 2024 gilt nicht", "the code worked in 2023": a year
+			// after a bare "code" word is a date, not the code.
 			continue
 		}
 		switch {
@@ -476,13 +509,34 @@ func (d *doc) otpValue(j int, e *int) bool {
 		return false
 	}
 	if dash := strings.IndexByte(v, '-'); dash >= 0 {
-		// One-time codes carry at most a short letter prefix (G-582914);
-		// XK-4471-B and AB-4471-XZ-20 are product codes.
-		if strings.Count(v, "-") > 1 || dash > 3 || !allDigits(v[dash+1:]) {
+		// One-time codes carry at most a short letter prefix (G-582914) or
+		// are two equal groups of capitals and digits (K7Q-2XM, a backup
+		// code); XK-4471-B and AB-4471-XZ-20 are product codes.
+		if strings.Count(v, "-") > 1 {
+			return false
+		}
+		left, right := v[:dash], v[dash+1:]
+		pair := len(left) == len(right) && len(left) >= 3 && len(left) <= 4 && upperOrDigits(left) && upperOrDigits(right)
+		if !pair && (dash > 3 || !allDigits(right)) {
 			return false
 		}
 	}
 	return digits >= 2 && letters <= 8
+}
+
+// upperOrDigits: v is made of capitals and digits only.
+func upperOrDigits(v string) bool {
+	for i := 0; i < len(v); i++ {
+		if !isUpper(v[i]) && !isDigit(v[i]) {
+			return false
+		}
+	}
+	return v != ""
+}
+
+// yearLike: four digits from 1900 to 2099.
+func yearLike(v string) bool {
+	return len(v) == 4 && allDigits(v) && (v[:2] == "19" || v[:2] == "20")
 }
 
 // promoShaped: a word of four or more letters then at most three digits
@@ -1223,11 +1277,17 @@ func (d *doc) passwordAhead(j int) int {
 			return 0
 		}
 		words++
+		if s, e := d.valueChunk(j); s == tk.s && s < e && unmistakablePassword(d.text[s:e]) && d.clauseEnds(e) {
+			// "I've set the password as Copper!Kettle19", "mi contraseña
+			// sigue siendo Toro.Bravo88": a value shaped like nothing but
+			// a password, in the cue's clause.
+			return j
+		}
 		if !copulas[lw] {
 			continue
 		}
 		v := j + 1
-		for v < len(d.toks) && (d.isPunct(v, ':') || d.isPunct(v, '"') || quoteMark(d.tokText(v))) {
+		for v < len(d.toks) && (d.isPunct(v, ':') || d.isPunct(v, '"') || quoteMark(d.tokText(v)) || d.isWord(v) && stateAdverbs[d.lw(v)]) {
 			v++
 		}
 		if v >= len(d.toks) || d.toks[v].nl {
@@ -1247,6 +1307,36 @@ func (d *doc) passwordAhead(j int) int {
 		return 0
 	}
 	return 0
+}
+
+// stateAdverbs stand between a copula and the value ("is now", "is
+// still", "è ancora", "ist jetzt").
+var stateAdverbs = set(strings.Fields(`now still currently jetzt nun noch immer maintenant toujours désormais ahora todavía
+	aún ora adesso ancora sempre nu nog steeds altijd diventata diventato`))
+
+// unmistakablePassword: a value no product code, size, version or link
+// looks like: letters of both cases and digits with a symbol inside
+// (Garden!Rose22, Rio.Verde19, Neve.2020), or a password symbol.
+func unmistakablePassword(v string) bool {
+	if !strongPassword(v) || !hasLower(v) || promoShaped(v) || strings.Contains(v, "://") || strings.ContainsAny(v, "@/") {
+		return false
+	}
+	if passwordSymbol(v) {
+		return true
+	}
+	up := false
+	for i := 0; i < len(v); i++ {
+		if isUpper(v[i]) {
+			up = true
+		}
+	}
+	// An inner '.', '_', '-' or '+' after a letter: Word.Word12, Word_2020.
+	for i := 1; i+1 < len(v); i++ {
+		if strings.IndexByte("._-+", v[i]) >= 0 && isAlpha(v[i-1]) && up && isDigit(v[len(v)-1]) {
+			return true
+		}
+	}
+	return false
 }
 
 func hasLetter(v string) bool {
