@@ -6,7 +6,10 @@ package server
 
 import (
 	"context"
-	"encoding/json"
+	"encoding/binary"
+	"strings"
+
+	"github.com/google/uuid"
 
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -67,10 +70,11 @@ func (s *Server) ListDeliveries(ctx context.Context, req *crmsyncv1.ListDeliveri
 		if err != nil {
 			return nil, err
 		}
-		cur = &storage.Cursor{}
-		if json.Unmarshal(b, cur) != nil {
+		c, ok := decodeCursor(b)
+		if !ok {
 			return nil, errs.E(errs.InvalidArgument, pagetoken.ReasonInvalid, "page token is not one this service issued")
 		}
+		cur = &c
 	}
 	size := int(req.GetPageSize())
 	if size <= 0 {
@@ -84,7 +88,10 @@ func (s *Server) ListDeliveries(ctx context.Context, req *crmsyncv1.ListDeliveri
 	if len(ds) > size {
 		ds = ds[:size]
 		last := ds[len(ds)-1]
-		b, _ := json.Marshal(storage.Cursor{CreateTime: last.CreateTime.UnixMicro(), ID: last.ID})
+		b, err := encodeCursor(storage.Cursor{CreateTime: last.CreateTime.UnixMicro(), ID: last.ID})
+		if err != nil {
+			return nil, err
+		}
 		tok, err := s.pages.Encode(req, b)
 		if err != nil {
 			return nil, err
@@ -113,4 +120,26 @@ func (s *Server) DiscardDelivery(ctx context.Context, req *crmsyncv1.DiscardDeli
 		return nil, err
 	}
 	return &crmsyncv1.DiscardDeliveryResponse{Delivery: DeliveryProto(d)}, nil
+}
+
+// A cursor is small enough for a page token (pagetoken.MaxCursorLen): the
+// create time (8 bytes) and the delivery id's UUID (16 bytes).
+func encodeCursor(c storage.Cursor) ([]byte, error) {
+	u, err := uuid.Parse(strings.TrimPrefix(c.ID, "dlv_"))
+	if err != nil {
+		return nil, errs.E(errs.Internal, "DELIVERY_ID_INVALID", "a delivery id is not dlv_<uuid>")
+	}
+	b := binary.BigEndian.AppendUint64(nil, uint64(c.CreateTime))
+	return append(b, u[:]...), nil
+}
+
+func decodeCursor(b []byte) (storage.Cursor, bool) {
+	if len(b) != 24 {
+		return storage.Cursor{}, false
+	}
+	u, err := uuid.FromBytes(b[8:])
+	if err != nil {
+		return storage.Cursor{}, false
+	}
+	return storage.Cursor{CreateTime: int64(binary.BigEndian.Uint64(b[:8])), ID: "dlv_" + u.String()}, true
 }

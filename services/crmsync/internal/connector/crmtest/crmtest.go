@@ -66,6 +66,9 @@ func (b *base) URL() string { return b.srv.URL }
 // Host is host:port, for egress's allow-list.
 func (b *base) Host() string { return b.srv.Listener.Addr().String() }
 
+// Certificate is the emulator's TLS certificate.
+func (b *base) Certificate() *x509.Certificate { return b.srv.Certificate() }
+
 // RootCAs trusts the emulator's certificate.
 func (b *base) RootCAs() *x509.CertPool {
 	p := x509.NewCertPool()

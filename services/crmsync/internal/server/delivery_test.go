@@ -1,0 +1,381 @@
+package server_test
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	crmsyncv1 "github.com/sottohq/sotto/gen/go/sotto/crmsync/v1"
+	"github.com/sottohq/sotto/pkg/store/storetest"
+	"github.com/sottohq/sotto/services/crmsync/internal/config"
+	"github.com/sottohq/sotto/services/crmsync/internal/connector/crmtest"
+	"github.com/sottohq/sotto/services/crmsync/internal/reasons"
+)
+
+// customer is a consenting customer's tokens; the values are canaries.
+type customer struct {
+	subject                       string
+	email, first, last, phone     string // values
+	tEmail, tFirst, tLast, tPhone string // tokens
+}
+
+func (h *harness) customer(subject string, consents bool) customer {
+	c := customer{subject: subject, email: subject + "-canary@example.com", first: "Zebulon" + subject[len(subject)-2:],
+		last: "Quaxley", phone: "+4915112345678"}
+	c.tEmail = h.vault.tokenize(subject, "email", c.email)
+	c.tFirst = h.vault.tokenize(subject, "name", c.first)
+	c.tLast = h.vault.tokenize(subject, "name", c.last)
+	c.tPhone = h.vault.tokenize(subject, "phone", c.phone)
+	h.consent.set(subject, "crm_sync", consents)
+	return c
+}
+
+func (h *harness) record(c customer, fields map[string]string) *crmsyncv1.RecordCustomerEventResponse {
+	h.t.Helper()
+	if fields == nil {
+		fields = map[string]string{"email": c.tEmail, "first_name": c.tFirst, "last_name": c.tLast, "phone": c.tPhone}
+	}
+	resp, err := h.services.RecordCustomerEvent(context.Background(), &crmsyncv1.RecordCustomerEventRequest{EventId: newEventID(),
+		Tenant: "shop", Subject: c.subject, Kind: crmsyncv1.EventKind_EVENT_KIND_CUSTOMER_CREATED, Fields: fields})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return resp
+}
+
+func byConnector(resp *crmsyncv1.RecordCustomerEventResponse) map[string]string {
+	out := map[string]string{}
+	for _, d := range resp.GetDeliveries() {
+		out[d.GetConnector()] = d.GetDeliveryId()
+	}
+	return out
+}
+
+// TestDeliveredWithMappedFieldsOnly: a consenting customer's change reaches
+// both CRMs with exactly the mapped properties in the mapped forms (the
+// e-mail address in plaintext at HubSpot, as the mapping says, and only
+// there; the first name masked; the last name as a token); the unmapped
+// phone number reaches neither. While queued, neither the tokens nor the
+// values are in the database files (WAL included) or the logs; once
+// delivered, the payload is gone.
+func TestDeliveredWithMappedFieldsOnly(t *testing.T) {
+	dialects(t, func(t *testing.T, h *harness) {
+		c := h.customer("sub_delivered01", true)
+		// Both CRMs fail the first attempt: the deliveries wait, queued.
+		h.hubspot.Fail(crmtest.Fault{Status: http.StatusServiceUnavailable})
+		h.sf.Fail(crmtest.Fault{Status: http.StatusServiceUnavailable})
+		resp := h.record(c, nil)
+		ids := byConnector(resp)
+		if len(ids) != 2 {
+			t.Fatalf("queued for %v, want hubspot and salesforce", ids)
+		}
+		h.until(time.Millisecond, "both attempted once", func() bool {
+			return h.delivery(ids["hubspot"]).GetAttempts() == 1 && h.delivery(ids["salesforce"]).GetAttempts() == 1
+		})
+		if h.state(ids["hubspot"]) != crmsyncv1.DeliveryState_DELIVERY_STATE_QUEUED {
+			t.Fatal("not queued")
+		}
+		// Queued with the payload at rest: no canary in the files.
+		stored := storetest.StoredBytes(t, h.db)
+		for _, canary := range []string{c.email, c.first, c.last, c.phone, c.tEmail, c.tFirst, c.tLast, c.tPhone} {
+			if bytes.Contains(stored, []byte(canary)) {
+				t.Fatalf("the database holds %q while queued", canary)
+			}
+		}
+		h.until(time.Second, "both delivered", func() bool {
+			return h.state(ids["hubspot"]) == crmsyncv1.DeliveryState_DELIVERY_STATE_DELIVERED &&
+				h.state(ids["salesforce"]) == crmsyncv1.DeliveryState_DELIVERY_STATE_DELIVERED
+		})
+		hs, ok := h.hubspot.Record(c.subject)
+		want := map[string]string{"sotto_subject": c.subject, "email": c.email, "firstname": c.first[:1] + "•••", "lastname": c.tLast}
+		if !ok || len(hs) != len(want) {
+			t.Fatalf("hubspot holds %v, want %v", hs, want)
+		}
+		for k, v := range want {
+			if hs[k] != v {
+				t.Fatalf("hubspot %s = %q, want %q", k, hs[k], v)
+			}
+		}
+		sf, ok := h.sf.Record(c.subject)
+		if !ok || len(sf) != 1 || sf["Email"] != c.tEmail {
+			t.Fatalf("salesforce holds %v, want only Email as the token", sf)
+		}
+		for _, crm := range [][]map[string]string{h.hubspot.Seen(c.subject), h.sf.Seen(c.subject)} {
+			for _, props := range crm {
+				for _, v := range props {
+					if v == c.phone || v == c.tPhone {
+						t.Fatal("the unmapped phone number reached a CRM")
+					}
+				}
+			}
+		}
+		stored = storetest.StoredBytes(t, h.db)
+		logs := h.logs.Bytes()
+		for _, canary := range []string{c.email, c.first, c.last, c.phone, c.tEmail, c.tFirst, c.tLast, c.tPhone} {
+			if bytes.Contains(stored, []byte(canary)) || bytes.Contains(logs, []byte(canary)) {
+				t.Fatalf("%q in the database or the logs after delivery", canary)
+			}
+		}
+		var payloads int
+		if err := h.db.QueryRow(`SELECT COUNT(*) FROM crm_deliveries WHERE payload IS NOT NULL OR wrapped_key IS NOT NULL`).Scan(&payloads); err != nil {
+			t.Fatal(err)
+		}
+		if payloads != 0 {
+			t.Fatalf("%d delivered deliveries keep their payload", payloads)
+		}
+		// Recording the same event again queues nothing new.
+	})
+}
+
+// TestConsentCheckedWhenQueued: a customer who has not agreed to crm_sync
+// is queued for no CRM.
+func TestConsentCheckedWhenQueued(t *testing.T) {
+	dialects(t, func(t *testing.T, h *harness) {
+		c := h.customer("sub_noconsent01", false)
+		resp := h.record(c, nil)
+		if len(resp.GetDeliveries()) != 0 || len(resp.GetSkipped()) != 2 || resp.GetSkipped()[0].GetReason() != reasons.ConsentDenied {
+			t.Fatalf("got %v", resp)
+		}
+		if n := h.hubspot.Counts().Requests + h.sf.Counts().Requests; n != 0 {
+			t.Fatalf("%d requests reached the CRMs", n)
+		}
+	})
+}
+
+// TestConsentWithdrawnBeforeDelivery: consent withdrawn while a delivery
+// waits for its retry cancels it; the CRM never gets it. Fails without the
+// second consent check (at delivery).
+func TestConsentWithdrawnBeforeDelivery(t *testing.T) {
+	dialects(t, func(t *testing.T, h *harness) {
+		c := h.customer("sub_withdraws01", true)
+		h.hubspot.Fail(crmtest.Fault{Status: http.StatusServiceUnavailable})
+		ids := byConnector(h.record(c, map[string]string{"last_name": c.tLast}))
+		id := ids["hubspot"]
+		h.until(time.Second, "the first attempt failed", func() bool { return h.delivery(id).GetAttempts() == 1 })
+		h.consent.set(c.subject, "crm_sync", false)
+		h.until(time.Second, "cancelled", func() bool {
+			return h.state(id) == crmsyncv1.DeliveryState_DELIVERY_STATE_CANCELLED
+		})
+		if d := h.delivery(id); d.GetReason() != reasons.ConsentWithdrawn {
+			t.Fatalf("reason %q", d.GetReason())
+		}
+		if got := h.hubspot.Counts(); got.Creates != 0 || got.Updates != 0 {
+			t.Fatalf("the CRM got the change after the withdrawal: %+v", got)
+		}
+		if _, ok := h.hubspot.Record(c.subject); ok {
+			t.Fatal("the CRM holds the customer")
+		}
+	})
+}
+
+// TestRetryNeverDuplicates: the CRM makes the change but its answer is
+// lost (a 500 after applying); the retry upserts by the customer's subject,
+// so the CRM has one record, created once.
+func TestRetryNeverDuplicates(t *testing.T) {
+	dialects(t, func(t *testing.T, h *harness) {
+		c := h.customer("sub_duplicate01", true)
+		h.hubspot.Fail(crmtest.Fault{Status: http.StatusInternalServerError, Apply: true})
+		id := byConnector(h.record(c, map[string]string{"last_name": c.tLast}))["hubspot"]
+		h.until(time.Second, "delivered", func() bool { return h.state(id) == crmsyncv1.DeliveryState_DELIVERY_STATE_DELIVERED })
+		if got := h.hubspot.Counts(); got.Creates != 1 || got.Updates != 1 {
+			t.Fatalf("counts %+v: want the record created once and updated by the retry", got)
+		}
+		if d := h.delivery(id); d.GetAttempts() != 2 {
+			t.Fatalf("attempts %d", d.GetAttempts())
+		}
+	})
+}
+
+// TestRetryAfterRespected: a 429 with Retry-After: 120 is not retried
+// before two minutes have passed on the runner's clock, and is after.
+// Fails when the 429 is retried on the queue's backoff (1 s, 2 s, 4 s).
+func TestRetryAfterRespected(t *testing.T) {
+	dialects(t, func(t *testing.T, h *harness) {
+		c := h.customer("sub_ratelimit01", true)
+		h.hubspot.Fail(crmtest.Fault{Status: http.StatusTooManyRequests, RetryAfter: 120})
+		start := h.clock.Now()
+		id := byConnector(h.record(c, map[string]string{"last_name": c.tLast}))["hubspot"]
+		h.until(time.Second, "the 429", func() bool { return h.hubspot.Counts().Requests == 1 })
+		h.until(time.Second, "attempt recorded", func() bool { return h.delivery(id).GetAttempts() == 1 })
+		if r := h.delivery(id).GetReason(); r != reasons.CRMRateLimited {
+			t.Fatalf("reason %q", r)
+		}
+		// Up to 115 s on: nothing more reached the CRM.
+		for h.clock.Since(start) < 115*time.Second {
+			h.clock.Advance(5 * time.Second)
+			time.Sleep(5 * time.Millisecond)
+		}
+		time.Sleep(50 * time.Millisecond)
+		if n := h.hubspot.Counts().Requests; n != 1 {
+			t.Fatalf("%d requests before the Retry-After passed", n)
+		}
+		h.until(time.Second, "delivered after the Retry-After", func() bool {
+			return h.state(id) == crmsyncv1.DeliveryState_DELIVERY_STATE_DELIVERED
+		})
+		if got := h.hubspot.Counts(); got.Creates != 1 {
+			t.Fatalf("counts %+v", got)
+		}
+	})
+}
+
+// TestDeadLetterReplayDiscard: a CRM that keeps failing dead-letters the
+// delivery after MaxAttempts with the reason; the operator lists dead
+// letters, replays one (delivered once the CRM is back) and discards
+// another (its payload deleted, never sent). A refusal no retry fixes
+// (400) is dead at once.
+func TestDeadLetterReplayDiscard(t *testing.T) {
+	dialects(t, func(t *testing.T, h *harness) {
+		ctx := context.Background()
+		a, b := h.customer("sub_deadletter01", true), h.customer("sub_deadletter02", true)
+		down := crmtest.Fault{Status: http.StatusBadGateway}
+		h.hubspot.Fail(down, down, down, down)
+		idA := byConnector(h.record(a, map[string]string{"last_name": a.tLast}))["hubspot"]
+		h.until(time.Second, "dead-lettered", func() bool {
+			return h.state(idA) == crmsyncv1.DeliveryState_DELIVERY_STATE_DEAD_LETTERED
+		})
+		if d := h.delivery(idA); d.GetAttempts() != 4 || d.GetReason() != reasons.CRMUnavailable {
+			t.Fatalf("dead letter %v", d)
+		}
+		h.hubspot.Fail(crmtest.Fault{Status: http.StatusBadRequest})
+		idB := byConnector(h.record(b, map[string]string{"last_name": b.tLast}))["hubspot"]
+		h.until(time.Second, "dead at once", func() bool {
+			return h.state(idB) == crmsyncv1.DeliveryState_DELIVERY_STATE_DEAD_LETTERED
+		})
+		if d := h.delivery(idB); d.GetAttempts() != 1 || d.GetReason() != reasons.CRMRejected {
+			t.Fatalf("dead letter %v", d)
+		}
+		dead, err := h.operator.ListDeliveries(ctx, &crmsyncv1.ListDeliveriesRequest{State: crmsyncv1.DeliveryState_DELIVERY_STATE_DEAD_LETTERED, PageSize: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(dead.GetDeliveries()) != 1 || dead.GetNextPageToken() == "" {
+			t.Fatalf("first page %v", dead)
+		}
+		next, err := h.operator.ListDeliveries(ctx, &crmsyncv1.ListDeliveriesRequest{State: crmsyncv1.DeliveryState_DELIVERY_STATE_DEAD_LETTERED,
+			PageSize: 1, PageToken: dead.GetNextPageToken()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(next.GetDeliveries()) != 1 || next.GetNextPageToken() != "" ||
+			next.GetDeliveries()[0].GetDeliveryId() == dead.GetDeliveries()[0].GetDeliveryId() {
+			t.Fatalf("second page %v", next)
+		}
+		// A page token is for the query it came from.
+		_, err = h.operator.ListDeliveries(ctx, &crmsyncv1.ListDeliveriesRequest{PageSize: 1, PageToken: dead.GetNextPageToken()})
+		if status.Code(err) != codes.InvalidArgument {
+			t.Fatalf("page token of another query: %v", err)
+		}
+
+		if _, err := h.operator.DiscardDelivery(ctx, &crmsyncv1.DiscardDeliveryRequest{DeliveryId: idB}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := h.operator.ReplayDelivery(ctx, &crmsyncv1.ReplayDeliveryRequest{DeliveryId: idB}); reasonOf(err) != reasons.DeliveryNotReplayable {
+			t.Fatalf("replaying a discarded delivery: %v", err)
+		}
+		r, err := h.operator.ReplayDelivery(ctx, &crmsyncv1.ReplayDeliveryRequest{DeliveryId: idA})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.GetDelivery().GetState() != crmsyncv1.DeliveryState_DELIVERY_STATE_QUEUED || r.GetDelivery().GetAttempts() != 0 {
+			t.Fatalf("replayed %v", r.GetDelivery())
+		}
+		h.until(time.Second, "replayed and delivered", func() bool {
+			return h.state(idA) == crmsyncv1.DeliveryState_DELIVERY_STATE_DELIVERED
+		})
+		if _, ok := h.hubspot.Record(b.subject); ok {
+			t.Fatal("the discarded delivery reached the CRM")
+		}
+		if got := h.hubspot.Counts(); got.Creates != 1 {
+			t.Fatalf("counts %+v", got)
+		}
+		if _, err := h.operator.DiscardDelivery(ctx, &crmsyncv1.DiscardDeliveryRequest{DeliveryId: idA}); reasonOf(err) != reasons.DeliveryFinished {
+			t.Fatalf("discarding a delivered delivery: %v", err)
+		}
+		if _, err := h.operator.ReplayDelivery(ctx, &crmsyncv1.ReplayDeliveryRequest{DeliveryId: "dlv_none"}); status.Code(err) != codes.NotFound {
+			t.Fatalf("replaying an unknown delivery: %v", err)
+		}
+	}, func(c *config.Config) { c.MaxAttempts = 4 })
+}
+
+// TestPlaintextOnlyWhereThePolicyAllows: a mapping may name plaintext for
+// crm_sync, but the token vault's shipped policy gives crmsync e-mail
+// addresses and names only; a phone number's token mapped as plaintext is
+// refused by it, and the delivery is dead-lettered with nothing sent.
+func TestPlaintextOnlyWhereThePolicyAllows(t *testing.T) {
+	dialects(t, func(t *testing.T, h *harness) {
+		c := h.customer("sub_plaintext01", true)
+		// The e-mail field carries a phone token: the vault refuses it for crm_sync.
+		id := byConnector(h.record(c, map[string]string{"email": c.tPhone}))["hubspot"]
+		h.until(time.Second, "dead-lettered", func() bool {
+			return h.state(id) == crmsyncv1.DeliveryState_DELIVERY_STATE_DEAD_LETTERED
+		})
+		if r := h.delivery(id).GetReason(); r != reasons.PlaintextRefused {
+			t.Fatalf("reason %q", r)
+		}
+		if h.hubspot.Counts().Requests != 0 {
+			t.Fatal("something reached HubSpot")
+		}
+	})
+}
+
+// TestBadInput: values that are not tokens, a summary with personal data
+// and malformed requests are InvalidArgument with a reason; nothing is
+// queued.
+func TestBadInput(t *testing.T) {
+	h := newHarness(t, sqliteDB(t))
+	c := h.customer("sub_badinput01", true)
+	ctx := context.Background()
+	for name, tc := range map[string]struct {
+		req    *crmsyncv1.RecordCustomerEventRequest
+		reason string
+	}{
+		"a raw e-mail address as a field": {&crmsyncv1.RecordCustomerEventRequest{EventId: newEventID(), Tenant: "shop", Subject: c.subject,
+			Kind: crmsyncv1.EventKind_EVENT_KIND_CUSTOMER_UPDATED, Fields: map[string]string{"email": c.email}}, reasons.FieldsInvalid},
+		"a summary with an e-mail address": {&crmsyncv1.RecordCustomerEventRequest{EventId: newEventID(), Tenant: "shop", Subject: c.subject,
+			Kind: crmsyncv1.EventKind_EVENT_KIND_CONVERSATION_SUMMARY, Summary: "Asked about order 42, write to " + c.email}, reasons.SummaryNotPseudonymised},
+		"a bad tenant": {&crmsyncv1.RecordCustomerEventRequest{EventId: newEventID(), Tenant: "Shop!", Subject: c.subject,
+			Kind: crmsyncv1.EventKind_EVENT_KIND_CUSTOMER_UPDATED}, ""},
+		"no kind": {&crmsyncv1.RecordCustomerEventRequest{EventId: newEventID(), Tenant: "shop", Subject: c.subject}, ""},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := h.services.RecordCustomerEvent(ctx, tc.req)
+			if status.Code(err) != codes.InvalidArgument || (tc.reason != "" && reasonOf(err) != tc.reason) {
+				t.Fatalf("got %v (%s), want InvalidArgument %s", err, reasonOf(err), tc.reason)
+			}
+			if bytes.Contains([]byte(status.Convert(err).Message()), []byte(c.email)) {
+				t.Fatal("the error quotes the value")
+			}
+		})
+	}
+	var n int
+	if err := h.db.QueryRow(`SELECT COUNT(*) FROM crm_deliveries`).Scan(&n); err != nil || n != 0 {
+		t.Fatalf("%d deliveries queued (%v)", n, err)
+	}
+	// A summary of placeholders goes out as it is.
+	resp, err := h.services.RecordCustomerEvent(ctx, &crmsyncv1.RecordCustomerEventRequest{EventId: newEventID(), Tenant: "shop",
+		Subject: c.subject, Kind: crmsyncv1.EventKind_EVENT_KIND_CONVERSATION_SUMMARY, Summary: "Asked where order [ORDER_1] is; answered by [PERSON_1]."})
+	if err != nil || len(byConnector(resp)) != 1 {
+		t.Fatalf("summary: %v %v", resp, err)
+	}
+}
+
+// TestOperatorCallsAreTheCLIs: a workload without the grant cannot list,
+// replay or discard, nor record events.
+func TestOperatorCallsAreTheCLIs(t *testing.T) {
+	h := newHarness(t, sqliteDB(t))
+	ctx := context.Background()
+	if _, err := h.gateway.ListDeliveries(ctx, &crmsyncv1.ListDeliveriesRequest{}); status.Code(err) != codes.PermissionDenied {
+		t.Fatalf("gateway listing: %v", err)
+	}
+	if _, err := h.services.ListDeliveries(ctx, &crmsyncv1.ListDeliveriesRequest{}); status.Code(err) != codes.PermissionDenied {
+		t.Fatalf("conversation listing: %v", err)
+	}
+	if _, err := h.operator.RecordCustomerEvent(ctx, &crmsyncv1.RecordCustomerEventRequest{}); status.Code(err) != codes.PermissionDenied {
+		t.Fatalf("the CLI recording: %v", err)
+	}
+}
