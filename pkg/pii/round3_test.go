@@ -77,6 +77,15 @@ func TestRound3Codes(t *testing.T) {
 		{"it", "il codice sconto 2024 non va", nil},
 		{"es", "el código postal es 28013", nil},
 		{"fr", "le code promo 4521 ne marche pas", nil},
+		{"en", "the code BLACKFRIDAY gave 15 off, the code 1515 didn't", nil},
+		{"en", "Code 4417 is the locker number, not the pickup code", nil},
+		{"en", "The locker code number is 1184? It says locker 1184 on the screen", nil},
+		{"en", "Got 20% off last time. Is the code 3030 still valid?", nil},
+		{"de", "Gibt es noch Rabatt? Der Code 7070 ging letzte Woche", nil},
+		{"en", "Got a discount email. Then the code you texted me, 482913, arrived", []string{"SECRET:482913"}},
+		{"en", "the code you sent me is 481 209", []string{"SECRET:481 209"}},
+		{"nl", "ik heb de code 481 209 ingevuld", []string{"SECRET:481 209"}},
+		{"en", "my PIN number is 4821", []string{"SECRET:4821"}},
 	})
 }
 

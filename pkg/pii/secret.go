@@ -230,7 +230,19 @@ func (d *doc) scanSecrets() {
 		d.work++
 		// A promo, order or postal word just before the cue (or after, for
 		// languages that put it there) makes it no secret.
-		if d.notSecret(k) || genericCodeWords[w] && !(k > 0 && d.cueOf(k-1)&(cueOTP|cuePassword) != 0) && d.promoEarlier(k) {
+		if d.notSecret(k) {
+			continue
+		}
+		if genericCodeWords[w] && !(k > 0 && d.cueOf(k-1)&(cueOTP|cuePassword) != 0) {
+			// A bare "code" is a credential only when the message says so:
+			// not in a message about a discount unless the code was sent
+			// to the writer ("the code you texted me"), not as a "code
+			// number" (a locker's or a product's).
+			if d.promoEarlier(k) || d.promoContext() && !d.deliveredCode(k) {
+				continue
+			}
+		}
+		if genericCodeWords[w] && k+1 < n && d.isWord(k+1) && numberWords[d.lw(k+1)] {
 			continue
 		}
 		if otp && !pw && !key && k > 1 {
@@ -319,6 +331,10 @@ func (d *doc) scanSecrets() {
 			continue
 		}
 		if otp && !pw && !key && (d.printedOn(d.tokenAt(e-1)) || d.objectBetween(k+1, j)) {
+			continue
+		}
+		if otp && !pw && !key && genericCodeWords[w] && d.namedOtherwise(d.tokenAt(e-1)+1) {
+			// "Code 4417 is the locker number, not the pickup code".
 			continue
 		}
 		if otp && !pw && !key && !stated && genericCodeWords[w] && yearLike(d.text[s:e]) {
@@ -522,6 +538,66 @@ func (d *doc) otpValue(j int, e *int) bool {
 		}
 	}
 	return digits >= 2 && letters <= 8
+}
+
+// numberWords say "number" (a "code number" is a reference's).
+var numberWords = set(strings.Fields(`number no nr nummer numéro número numero num n°`))
+
+// deliveryWords say a code was sent to or received by the writer.
+var deliveryWords = set(strings.Fields(`sent send texted emailed received got get getting arrived came
+	geschickt gesendet geschickt erhalten bekommen gekommen zugeschickt envoyé envoyée reçu reçue arrivé
+	enviado enviaste enviasteis recibido recibí llegó llegado inviato inviata ricevuto ricevuta arrivato arrivata
+	gestuurd verstuurd gekregen kreeg ontvangen stuurden`))
+
+// promoContext reports, once per message, whether it speaks of a discount
+// or promotion anywhere (a promo word, or "15 off", "20% off").
+func (d *doc) promoContext() bool {
+	if d.promo != 0 {
+		return d.promo > 0
+	}
+	d.promo = -1
+	for m := range d.toks {
+		if d.toks[m].kind != tWord {
+			continue
+		}
+		if d.cueOf(m)&cuePromo != 0 || d.lw(m) == "off" && m > 0 && (d.toks[m-1].kind == tNum || d.isPunct(m-1, '%')) {
+			d.promo = 1
+			break
+		}
+	}
+	return d.promo > 0
+}
+
+// deliveredCode reports a word saying the code was sent or received, or
+// the channel it came by, near the code word k on its line.
+func (d *doc) deliveredCode(k int) bool {
+	for m := max(0, k-4); m < len(d.toks) && m <= k+8; m++ {
+		if m > k && d.toks[m].nl {
+			break
+		}
+		if d.isWord(m) && (deliveryWords[d.lw(m)] || channelWords[d.lw(m)]) {
+			return true
+		}
+	}
+	return false
+}
+
+// namedOtherwise reports whether the words from token m name the value
+// something else: "4417 is the locker number", "1184 c'est le numéro".
+func (d *doc) namedOtherwise(m int) bool {
+	if m >= len(d.toks) || !d.isWord(m) || !copulas[d.lw(m)] {
+		return false
+	}
+	for j := m + 1; j < len(d.toks) && j <= m+4; j++ {
+		if !d.isWord(j) {
+			return false
+		}
+		lw := d.lw(j)
+		if numberWords[lw] || notSecretCues[lw] || d.cueOf(j)&(cueRef|cuePromo) != 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // upperOrDigits: v is made of capitals and digits only.
@@ -772,7 +848,11 @@ func (d *doc) otpAhead(j int) int {
 			return 0
 		}
 		if tk.kind == tPunct {
-			if c := d.text[tk.s]; c == '.' || c == '!' || c == '?' || c == ',' || c == ';' {
+			c := d.text[tk.s]
+			if c == ',' && words > 0 && j+1 < len(d.toks) && d.toks[j+1].kind == tNum && !d.toks[j+1].nl {
+				continue // "the code you texted me, 482913"
+			}
+			if c == '.' || c == '!' || c == '?' || c == ',' || c == ';' {
 				return 0
 			}
 			continue
