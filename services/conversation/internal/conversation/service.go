@@ -185,6 +185,18 @@ type Caller struct {
 
 func (c Caller) isCustomer() bool { return c.Kind == accesstoken.KindCustomer }
 
+// isVisitor: an anonymous web-chat visitor (identity's visitor session),
+// customer-like for their own web conversations only; Subject is the
+// visitor id.
+func (c Caller) isVisitor() bool { return c.Kind == accesstoken.KindVisitor }
+
+// ownsOnly: customers and visitors see only conversations they own.
+func (c Caller) ownsOnly() bool { return c.isCustomer() || c.isVisitor() }
+
+// ChannelWeb is the proto's CHAT_CHANNEL_WEB, the only channel a visitor
+// opens.
+const ChannelWeb int32 = 1
+
 func (c Caller) isAgent() bool {
 	if c.Kind != accesstoken.KindStaff {
 		return false
@@ -207,7 +219,7 @@ func tenantOf(c Caller) string {
 // reader checks that c may read conversations at all.
 func reader(c Caller) error {
 	switch {
-	case c.isCustomer(), c.isAgent():
+	case c.ownsOnly(), c.isAgent():
 		return nil
 	case c.Kind == accesstoken.KindStaff:
 		return errs.E(errs.PermissionDenied, reasons.SupportAgentRequired, "staff read conversations as support agents")
@@ -229,7 +241,7 @@ func (s *Service) visible(ctx context.Context, c Caller, id string) (storage.Con
 	if err != nil {
 		return storage.Conversation{}, err
 	}
-	if c.isCustomer() && (conv.CustomerSubject != c.Subject || conv.Tenant != tenantOf(c)) {
+	if c.ownsOnly() && (conv.CustomerSubject != c.Subject || conv.Tenant != tenantOf(c)) {
 		return storage.Conversation{}, errs.E(errs.NotFound, reasons.ConversationNotFound, "conversation not found")
 	}
 	return conv, nil
@@ -241,7 +253,7 @@ func (s *Service) owned(ctx context.Context, c Caller, id string) (storage.Conve
 	if err != nil {
 		return conv, err
 	}
-	if !c.isCustomer() {
+	if !c.ownsOnly() {
 		return storage.Conversation{}, errs.E(errs.PermissionDenied, reasons.CustomerRequired, "only the conversation's customer may do this")
 	}
 	return conv, nil
@@ -269,8 +281,13 @@ func digest(key []byte, parts ...string) string {
 
 // Create opens a conversation for the calling customer. Audited.
 func (s *Service) Create(ctx context.Context, c Caller, channel int32) (storage.Conversation, error) {
-	if !c.isCustomer() {
+	if !c.ownsOnly() {
 		return storage.Conversation{}, errs.E(errs.PermissionDenied, reasons.CustomerRequired, "only customers open conversations")
+	}
+	if c.isVisitor() && channel != ChannelWeb {
+		// A visitor is a browser session on the shop's site: any other
+		// channel has its own identities (ingest.go).
+		return storage.Conversation{}, errs.E(errs.InvalidArgument, reasons.VisitorWebOnly, "a visitor opens web conversations only")
 	}
 	now := s.now()
 	conv := storage.Conversation{ID: newID("cnv_"), Tenant: tenantOf(c), Channel: channel, State: StateOpen,
@@ -306,14 +323,14 @@ func (s *Service) List(ctx context.Context, c Caller, f storage.ConversationFilt
 	if err := reader(c); err != nil {
 		return nil, err
 	}
-	if c.isCustomer() {
+	if c.ownsOnly() {
 		if f.CustomerSubject != "" && f.CustomerSubject != c.Subject {
 			return nil, errs.E(errs.PermissionDenied, reasons.SubjectNotCaller, "a customer lists only their own conversations")
 		}
 		f.CustomerSubject = c.Subject
 	}
 	convs, err := s.d.Store.ListConversations(ctx, f, cur, limit)
-	if err != nil || !c.isCustomer() {
+	if err != nil || !c.ownsOnly() {
 		return convs, err
 	}
 	// A customer's account id is unique across shops; the filter keeps a

@@ -19,6 +19,9 @@ const (
 	// SubjectNotCaller: a customer filtering by another customer.
 	// PermissionDenied.
 	SubjectNotCaller = "SUBJECT_NOT_CALLER"
+	// VisitorWebOnly: an anonymous visitor opening a conversation on a
+	// channel other than web. InvalidArgument.
+	VisitorWebOnly = "VISITOR_WEB_ONLY"
 )
 
 // Conversations and messages.

@@ -56,6 +56,14 @@ var (
 		Kinds: []accesstoken.Kind{accesstoken.KindStaff}, Roles: []string{accesstoken.RoleAdmin}, AAL: accesstoken.AAL2}}}
 	// nobody: calls no person is behind (the channel ingress, public keys).
 	nobody = enduser.Rule{Require: enduser.None}
+	// visitors: an anonymous web-chat visitor (identity's visitor session,
+	// aal 0, no account). The domain keeps them to their own web
+	// conversations; they never reveal values, link channels or hand off.
+	visitors = enduser.Rule{Require: enduser.User, Kinds: []accesstoken.Kind{accesstoken.KindVisitor}}
+	// chatters open, write to and close their own conversations.
+	chatters = enduser.Rule{Require: enduser.User, AnyOf: []enduser.Rule{customers, visitors}}
+	// chatReaders read their own (visitors too) or, as agents, anyone's.
+	chatReaders = enduser.Rule{Require: enduser.User, AnyOf: []enduser.Rule{customers, supportAgents, visitors}}
 )
 
 // EndUsers is the conversation service's end-user table (pkg/enduser): a
@@ -63,13 +71,13 @@ var (
 // (their own, which the domain checks: another's is NOT_FOUND) and support
 // agents read them.
 var EndUsers = enduser.Policy{
-	conversationv1.ConversationService_CreateConversation_FullMethodName: customers,
-	conversationv1.ConversationService_PostMessage_FullMethodName:        customers,
-	conversationv1.ConversationService_CloseConversation_FullMethodName:  customers,
-	conversationv1.ConversationService_GetConversation_FullMethodName:    readers,
-	conversationv1.ConversationService_ListConversations_FullMethodName:  readers,
-	conversationv1.ConversationService_ListMessages_FullMethodName:       readers,
-	conversationv1.ConversationService_WatchConversation_FullMethodName:  readers,
+	conversationv1.ConversationService_CreateConversation_FullMethodName: chatters,
+	conversationv1.ConversationService_PostMessage_FullMethodName:        chatters,
+	conversationv1.ConversationService_CloseConversation_FullMethodName:  chatters,
+	conversationv1.ConversationService_GetConversation_FullMethodName:    chatReaders,
+	conversationv1.ConversationService_ListConversations_FullMethodName:  chatReaders,
+	conversationv1.ConversationService_ListMessages_FullMethodName:       chatReaders,
+	conversationv1.ConversationService_WatchConversation_FullMethodName:  chatReaders,
 	// A customer asks for a person; the domain checks it is their own.
 	conversationv1.ConversationService_HandOffConversation_FullMethodName: readers,
 	conversationv1.ConversationService_AssignConversation_FullMethodName:  supportAgents,

@@ -13,6 +13,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	conversationv1 "github.com/sottohq/sotto/gen/go/sotto/conversation/v1"
+	"github.com/sottohq/sotto/pkg/accesstoken"
 	"github.com/sottohq/sotto/pkg/enduser"
 	"github.com/sottohq/sotto/pkg/errs"
 	"github.com/sottohq/sotto/pkg/pagetoken"
@@ -41,7 +42,9 @@ func New(domain *conversation.Service, pages *pagetoken.Codec) *Server {
 // caller is the verified person behind the call.
 func caller(ctx context.Context) (conversation.Caller, error) {
 	p, ok := enduser.FromContext(ctx)
-	if !ok || !p.IsPerson() {
+	// A visitor (anonymous web chat) is a person without an account; the
+	// end-user table admits them only to their own web conversations.
+	if !ok || !(p.IsPerson() || p.Kind == accesstoken.KindVisitor) {
 		return conversation.Caller{}, errs.E(errs.Unauthenticated, reasons.EndUserRequired, "this call needs a person's access token")
 	}
 	return conversation.Caller{Subject: p.Subject, Tenant: p.Tenant, Kind: p.Kind, Roles: p.Roles, AAL: p.AAL,
