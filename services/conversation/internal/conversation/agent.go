@@ -89,6 +89,12 @@ func (s *Service) agentReply(ctx context.Context, conv storage.Conversation, c C
 		if err := s.d.Store.Touch(ctx, tx, conv.ID, now); err != nil {
 			return err
 		}
+		// On WhatsApp or Messenger the reply goes out through the
+		// platform, queued in the same transaction (a web conversation has
+		// no channel identity and queues nothing).
+		if err := s.EnqueueChannelReply(ctx, tx, conv.ID, msg.ID); err != nil {
+			return err
+		}
 		return s.d.Audit.Enqueue(ctx, tx, ev)
 	})
 	if err != nil {

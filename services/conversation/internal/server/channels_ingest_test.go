@@ -563,3 +563,29 @@ func TestChannelIngestIsTheGatewaysOnly(t *testing.T) {
 		t.Errorf("%d identities after refused calls", n)
 	}
 }
+
+// TestAgentReplyReachesChannel: a support agent's reply to a WhatsApp
+// conversation goes out through the platform's send API to the customer's
+// number, as the assistant's replies do.
+func TestAgentReplyReachesChannel(t *testing.T) {
+	h := newHarness(t, sqliteDB(t))
+	num := waNumber(t)
+	resp := h.ingest("shop", whatsApp, num, wamid(t, num), "What are your opening hours?")
+	before := len(h.channels.waitDeliveries(t, 1))
+	if _, err := h.app.Domain.HandOff(context.Background(), resp.GetConversationId(), conversation.HandOffAssistant); err != nil {
+		t.Fatal(err)
+	}
+	agent := h.staff("stf_agent", accesstoken.RoleSupportAgent)
+	if _, err := h.client.AssignConversation(agent, &conversationv1.AssignConversationRequest{ConversationId: resp.GetConversationId()}); err != nil {
+		t.Fatal(err)
+	}
+	const text = "Hello, this is Sam from the shop: we open at nine."
+	if _, err := h.client.PostAgentReply(agent, &conversationv1.PostAgentReplyRequest{ConversationId: resp.GetConversationId(), Text: text}); err != nil {
+		t.Fatal(err)
+	}
+	sent := h.channels.waitDeliveries(t, before+1)
+	last := sent[len(sent)-1]
+	if last.Platform != "whatsapp" || last.To != num || !strings.Contains(last.Text, "we open at nine") {
+		t.Errorf("last delivery %+v; want the agent's reply on WhatsApp to the customer's number", last)
+	}
+}
