@@ -477,3 +477,29 @@ func TestListSignalsPages(t *testing.T) {
 		}
 	})
 }
+
+// TestVisitorCountsOverTheVisitor: an anonymous visitor trying e-mail
+// addresses is counted over their visitor session (across conversations)
+// and blocked at the fifth (the shipped policy: a visitor cannot step up);
+// another visitor writes on.
+func TestVisitorCountsOverTheVisitor(t *testing.T) {
+	h := newHarness(t, sqliteDB(t))
+	vis, _ := h.visitor()
+	for i := range 4 {
+		id := h.open(vis)
+		if _, err := h.client.PostMessage(vis, &conversationv1.PostMessageRequest{ConversationId: id,
+			Text: fmt.Sprintf("Is there an account for probe%d.%s@example.com?", i, randomHex(t, 4))}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	id := h.open(vis)
+	_, err := h.client.PostMessage(vis, &conversationv1.PostMessageRequest{ConversationId: id, Text: "And probe5." + randomHex(t, 4) + "@example.com?"})
+	wantCode(t, err, codes.PermissionDenied, reasons.SessionBlocked)
+	if got := kinds(h.signals(id)); got["SIGNAL_KIND_ACCOUNT_TAKEOVER/SIGNAL_SCOPE_VISITOR/SIGNAL_ACTION_BLOCK"] != 1 {
+		t.Errorf("signals %v, want a visitor block", got)
+	}
+	other, _ := h.visitor()
+	if _, err := h.client.PostMessage(other, &conversationv1.PostMessageRequest{ConversationId: h.open(other), Text: "hello"}); err != nil {
+		t.Fatalf("another visitor: %v", err)
+	}
+}

@@ -143,9 +143,9 @@ type Subject struct {
 	AuthTime time.Time
 }
 
-// KindVisitor is the access-token kind of an anonymous web visitor (the
-// string, so that this package does not wait for the constant).
-const KindVisitor accesstoken.Kind = "visitor"
+// KindVisitor is the access-token kind of an anonymous web visitor; a
+// messaging-platform user not linked to an account counts as one too.
+const KindVisitor = accesstoken.KindVisitor
 
 // keys are the subject's scope keys.
 func (m *Monitor) keys(s Subject) map[Scope]string {
