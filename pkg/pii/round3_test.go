@@ -86,6 +86,21 @@ func TestRound3Codes(t *testing.T) {
 		{"en", "the code you sent me is 481 209", []string{"SECRET:481 209"}},
 		{"nl", "ik heb de code 481 209 ingevuld", []string{"SECRET:481 209"}},
 		{"en", "my PIN number is 4821", []string{"SECRET:4821"}},
+		// A code qualified as a kind of code (size, store, colour, leaflet)
+		// is no credential; a sent, door or verification code is.
+		{"en", "the size code 4412 is sold out", nil},
+		{"en", "the store code is 4412", nil},
+		{"en", "the code from the leaflet is 4412", nil},
+		{"it", "il codice colore 4412 è finito?", nil},
+		{"it", "il codice della promozione 4412 non va", nil},
+		{"fr", "le code du magasin est 4412", nil},
+		{"es", "el código de la tienda es 4412", nil},
+		{"de", "der Code der Filiale ist 4412", nil},
+		{"nl", "de code van de winkel is 4412", nil},
+		{"en", "the code for the gate is 4821", []string{"SECRET:4821"}},
+		{"nl", "iDEAL-bevestiging met code 470 118 mislukt", []string{"SECRET:470 118"}},
+		{"it", "il codice di verifica 482913 non va", []string{"SECRET:482913"}},
+		{"es", "el código de la app es 482913", []string{"SECRET:482913"}},
 	})
 }
 

@@ -238,7 +238,7 @@ func (d *doc) scanSecrets() {
 			// not in a message about a discount unless the code was sent
 			// to the writer ("the code you texted me"), not as a "code
 			// number" (a locker's or a product's).
-			if d.promoEarlier(k) || d.promoContext() && !d.deliveredCode(k) {
+			if d.promoEarlier(k) || d.promoContext() && !d.deliveredCode(k) || d.qualifiedCode(k) {
 				continue
 			}
 		}
@@ -538,6 +538,56 @@ func (d *doc) otpValue(j int, e *int) bool {
 		}
 	}
 	return digits >= 2 && letters <= 8
+}
+
+// codeFunctionWords may stand next to a code word without saying what
+// kind of code it is: articles, possessives, demonstratives, "same", "new".
+var codeFunctionWords = set(strings.Fields(`
+	the a an my your his her our their this that these those same new old last first another wrong correct right
+	which what whose any one six-digit 6-digit four-digit 4-digit digit
+	der die das den dem des ein eine einen einem mein meine meinen ihr ihre ihren dein deinen diesen dieser neuen neue richtigen falschen
+	le la les l' un une mon ma ton votre vos ce cet cette nouveau même bon mauvais
+	el los las una mi tu su este ese esa nuevo mismo
+	de het een mijn je jouw uw deze nieuwe zelfde juiste
+	il lo gli uno mio tuo suo questo quel quello nuovo stesso giusto`))
+
+// codePreps attach what a code belongs to ("the code of the store", "le
+// code du magasin", "il codice della promozione", "der Code der Filiale").
+var codePreps = set(strings.Fields(`of for from du de des del della dello dei delle di der van voor von vom für pour para per`))
+
+// kindWords name a kind of code that is no credential: what it is printed
+// for or belongs to ("size code", "store code", "codice colore", "code du
+// magasin", "el código de la tienda", "der Code der Filiale").
+var kindWords = set(strings.Fields(`
+	size store shop branch catalogue catalog leaflet flyer brochure shipping colour color style item article
+	product discount sale offer voucher gift tax country area region dress qr bar
+	größe grösse farbe filiale laden geschäft katalog prospekt artikel angebot aktion
+	taille couleur magasin boutique catalogue article offre rayon
+	talla color tienda catálogo folleto artículo oferta promoción
+	maat kleur winkel filiaal folder artikel aanbieding actie
+	taglia colore negozio catalogo volantino articolo offerta promozione barre barras`))
+
+// qualifiedCode reports whether the bare code word k is qualified as a
+// kind of code that is no credential, by a kind word before it ("size
+// code"), right after it ("codice colore") or in a phrase after it ("the
+// code of the store", "el código de la tienda"): a statement of what the
+// code is, where a credential's would say it was sent or is for signing in.
+func (d *doc) qualifiedCode(k int) bool {
+	kind := func(m int) bool {
+		return m >= 0 && m < len(d.toks) && d.isWord(m) && !d.toks[m].nl && kindWords[elided(d.lw(m))]
+	}
+	if k > 0 && !d.toks[k].nl && kind(k-1) || kind(k+1) {
+		return true
+	}
+	m := k + 1
+	if m < len(d.toks) && d.isWord(m) && codePreps[d.lw(m)] {
+		m++
+		for m < len(d.toks) && d.isWord(m) && codeFunctionWords[d.lw(m)] {
+			m++
+		}
+		return kind(m)
+	}
+	return false
 }
 
 // numberWords say "number" (a "code number" is a reference's).
