@@ -145,9 +145,14 @@ func TestCardTestingBlocks(t *testing.T) {
 				t.Errorf("signals %v, want one %s", got, k)
 			}
 		}
+		audited := strings.Join(h.auditActions(), "\n")
 		for _, g := range h.signals(id) {
 			if g.GetCount() != 10 || g.GetTenant() != "shop" || g.GetConversationId() != id {
 				t.Errorf("signal %v, want count 10 in shop's conversation", g)
+			}
+			// Audited through the outbox with the signal's id.
+			if !strings.Contains(audited, "conversation.signal cus_mallory "+g.GetSignalId()) {
+				t.Errorf("signal %s not audited: %s", g.GetSignalId(), audited)
 			}
 		}
 		// The block holds for an ordinary message and for another of the
