@@ -108,6 +108,10 @@ func TestVisitorStaysInTheirLane(t *testing.T) {
 	if _, err := h.client.GetConversation(vis, &conversationv1.GetConversationRequest{ConversationId: aliceConv}); status.Code(err) != codes.NotFound {
 		t.Errorf("visitor reading a customer's conversation: %v, want NOT_FOUND", err)
 	}
+	// Placeholders only: whoever holds a visitor token could be anyone.
+	if _, err := h.client.ListMessages(vis, &conversationv1.ListMessagesRequest{ConversationId: id, View: conversationv1.MessageView_MESSAGE_VIEW_REIDENTIFIED}); status.Code(err) != codes.PermissionDenied {
+		t.Errorf("visitor asking for the re-identified view: %v, want PERMISSION_DENIED", err)
+	}
 	if list, err := h.client.ListConversations(other, &conversationv1.ListConversationsRequest{}); err != nil || len(list.GetConversations()) != 0 {
 		t.Errorf("another visitor's list: %v, %v", list.GetConversations(), err)
 	}
