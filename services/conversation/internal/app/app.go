@@ -113,7 +113,7 @@ func New(ctx context.Context, d Deps) (*App, error) {
 	if d.Consent != nil {
 		purposes = assistant.PurposesFunc(d.Consent)
 	}
-	replier, err := newAssistant(cfg, purposes, d.Logger)
+	replier, err := newAssistant(cfg, purposes, d.Logger, d.Now)
 	if err != nil {
 		return nil, err
 	}

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/netip"
 	"net/url"
+	"time"
 
 	"github.com/sottohq/sotto/pkg/egress"
 	"github.com/sottohq/sotto/services/conversation/fixtures"
@@ -16,8 +17,8 @@ import (
 // newAssistant builds the assistant the configuration asks for: the
 // built-in one over the fixtures, behind the model adapter when a model
 // server is configured. purposes answers the personalisation purpose (nil:
-// refused).
-func newAssistant(cfg config.Config, purposes assistant.Purposes, logger *slog.Logger) (conversation.Replier, error) {
+// refused); now is the domain's clock (nil: time.Now).
+func newAssistant(cfg config.Config, purposes assistant.Purposes, logger *slog.Logger, now func() time.Time) (conversation.Replier, error) {
 	var (
 		fx  *assistant.Fixtures
 		err error
@@ -30,7 +31,9 @@ func newAssistant(cfg config.Config, purposes assistant.Purposes, logger *slog.L
 	if err != nil {
 		return nil, err
 	}
-	builtin := assistant.NewBuiltin(fx, purposes)
+	// A sensitive request needs aal2 as recent as identity requires for
+	// its own (RecentAuth), measured on the domain's clock.
+	builtin := assistant.NewBuiltin(fx, purposes).WithStepUp(assistant.DefaultStepUpMaxAge, now)
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}

@@ -19,6 +19,7 @@ package assistant
 import (
 	"context"
 	"strings"
+	"time"
 )
 
 // Caller is whom the assistant acts for: the conversation's customer as
@@ -32,6 +33,8 @@ type Caller struct {
 	Subject string
 	// AAL is the token's assurance level.
 	AAL int
+	// AuthTime is when the authentication that set AAL happened.
+	AuthTime time.Time
 	// Linked: Subject is an account the caller proved to hold (a signed-in
 	// customer, or a channel user linked by a one-time code). Orders are
 	// looked up only for linked callers.
@@ -98,6 +101,10 @@ type Builtin struct {
 	tools    Tools
 	fixtures *Fixtures
 	purposes Purposes
+	// now and stepUpMaxAge decide whether an aal2 authentication is
+	// recent enough for a sensitive request.
+	now          func() time.Time
+	stepUpMaxAge time.Duration
 }
 
 var _ Assistant = (*Builtin)(nil)
@@ -108,8 +115,22 @@ func NewBuiltin(f *Fixtures, purposes Purposes) *Builtin {
 	if purposes == nil {
 		purposes = NoConsent{}
 	}
-	return &Builtin{tools: NewTools(f), fixtures: f, purposes: purposes}
+	return &Builtin{tools: NewTools(f), fixtures: f, purposes: purposes, now: time.Now, stepUpMaxAge: DefaultStepUpMaxAge}
 }
+
+// WithStepUp sets how recent an aal2 authentication must be for a
+// sensitive request (0: any age) and the clock it is measured with (the
+// domain's; nil: time.Now). It returns b.
+func (b *Builtin) WithStepUp(maxAge time.Duration, now func() time.Time) *Builtin {
+	if now == nil {
+		now = time.Now
+	}
+	b.stepUpMaxAge, b.now = maxAge, now
+	return b
+}
+
+// sensitive checks c for a delivery address or refund request.
+func (b *Builtin) sensitive(c Caller) error { return sensitive(c, b.now(), b.stepUpMaxAge) }
 
 // Tools returns the tools the built-in assistant acts with (for the model
 // adapter).
@@ -244,7 +265,7 @@ func (b *Builtin) startReturn(l int, c Caller, number string) (string, Action) {
 }
 
 func (b *Builtin) refund(l int, c Caller, number string) (string, Action) {
-	if err := sensitive(c); err != nil {
+	if err := b.sensitive(c); err != nil {
 		return refusal(l, err, number)
 	}
 	if number == "" {
@@ -260,7 +281,7 @@ func (b *Builtin) refund(l int, c Caller, number string) (string, Action) {
 // has none), changed by staff when the customer gave the new one (as a
 // placeholder) at aal2 for an order not yet shipped.
 func (b *Builtin) address(l int, c Caller, number, newAddress string) (string, Action) {
-	if err := sensitive(c); err != nil {
+	if err := b.sensitive(c); err != nil {
 		return refusal(l, err, number)
 	}
 	if number == "" {

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 	"testing/fstest"
+	"time"
 )
 
 func testFixtures(t testing.TB) *Fixtures {
@@ -17,11 +18,19 @@ func testFixtures(t testing.TB) *Fixtures {
 	return f
 }
 
+// testNow is the built-in assistant's clock in the tests.
+var testNow = time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
+
+// builtin is the assistant over the test fixtures at testNow.
+func builtin(t testing.TB, p Purposes) *Builtin {
+	return NewBuiltin(testFixtures(t), p).WithStepUp(DefaultStepUpMaxAge, func() time.Time { return testNow })
+}
+
 // The callers of the tests: alice (aal1 and aal2) and bob are customers of
 // the shop "shop"; a visitor has no account; a channel user is not linked.
 var (
 	alice     = Caller{Tenant: "shop", Kind: "customer", Subject: "cus_alice", AAL: 1, Linked: true}
-	alice2    = Caller{Tenant: "shop", Kind: "customer", Subject: "cus_alice", AAL: 2, Linked: true}
+	alice2    = Caller{Tenant: "shop", Kind: "customer", Subject: "cus_alice", AAL: 2, AuthTime: testNow.Add(-time.Minute), Linked: true}
 	bob       = Caller{Tenant: "shop", Kind: "customer", Subject: "cus_bob", AAL: 1, Linked: true}
 	visitor   = Caller{Tenant: "shop", Kind: "visitor", Subject: "vis_1"}
 	unlinked  = Caller{Tenant: "shop", Kind: "customer", Subject: "cus_alice", AAL: 1}
@@ -49,7 +58,7 @@ var scenarios = map[string]struct {
 // TestWordForWord: the built-in assistant's replies in each language, word
 // for word (the same English message asked in each reply language).
 func TestWordForWord(t *testing.T) {
-	b := NewBuiltin(testFixtures(t), nil)
+	b := builtin(t, nil)
 	for _, c := range []struct {
 		lang, scenario, want string
 		action               Action
@@ -179,7 +188,7 @@ func TestClassifyInEachLanguage(t *testing.T) {
 // Alice asking from another shop. (Fails without the owner check in
 // Tools.LookupOrder.)
 func TestAnotherCustomersOrderIsNotFound(t *testing.T) {
-	b := NewBuiltin(testFixtures(t), nil)
+	b := builtin(t, nil)
 	ask := func(c Caller, text string) string {
 		return b.Reply(context.Background(), Request{Caller: c, Language: "en", Text: text}).Text
 	}
@@ -196,7 +205,7 @@ func TestAnotherCustomersOrderIsNotFound(t *testing.T) {
 		{bob, "refund order 100311"},
 	} {
 		if c.who.AAL < 2 && strings.Contains(c.text, "refund") {
-			c.who.AAL = 2
+			c.who.AAL, c.who.AuthTime = 2, testNow
 		}
 		got := ask(c.who, c.text)
 		if !strings.HasPrefix(got, "I could not find order 100") {
@@ -219,7 +228,7 @@ func TestAnotherCustomersOrderIsNotFound(t *testing.T) {
 // its delivery address, and learns nothing of it. (Fails without the
 // account check in Tools and sensitive.)
 func TestSignInBeforeOrders(t *testing.T) {
-	b := NewBuiltin(testFixtures(t), nil)
+	b := builtin(t, nil)
 	for _, who := range []Caller{visitor, unlinked} {
 		for _, text := range []string{"What is the delivery address of order 100455?", "where is my order 100234",
 			"I want to return order 100311", "refund order 100311", "100234"} {
@@ -240,7 +249,7 @@ func TestSignInBeforeOrders(t *testing.T) {
 // address itself is never in a reply. (Fails without the AAL check in
 // sensitive.)
 func TestStepUpBeforeAddressOrRefund(t *testing.T) {
-	b := NewBuiltin(testFixtures(t), nil)
+	b := builtin(t, nil)
 	ctx := context.Background()
 	for _, text := range []string{"Please change the delivery address of order 100455 to [ADDRESS_1]",
 		"What is the delivery address of order 100455?", "I want a refund for order 100311"} {
@@ -265,12 +274,22 @@ func TestStepUpBeforeAddressOrRefund(t *testing.T) {
 	if want := "I have passed your refund request for order 100311 to our team; they will get back to you here."; r.Text != want || r.Action != ActionHandOff {
 		t.Errorf("aal2 refund: %q (%q)", r.Text, r.Action)
 	}
+	// aal2 is not enough when it is older than identity's recent-auth
+	// window (or its time is unknown). (Fails without the age check.)
+	for name, at := range map[string]time.Time{"16 minutes ago": testNow.Add(-16 * time.Minute), "unknown": {}} {
+		stale := alice2
+		stale.AuthTime = at
+		r = b.Reply(ctx, Request{Caller: stale, Language: "en", Text: "I want a refund for order 100311"})
+		if r.Action != ActionStepUp {
+			t.Errorf("aal2 %s: %q (%q), want the step-up request", name, r.Text, r.Action)
+		}
+	}
 }
 
 // TestFollowUpFromHistory: a bare order number answers the last order
 // question; a return without a number is about the order named last.
 func TestFollowUpFromHistory(t *testing.T) {
-	b := NewBuiltin(testFixtures(t), nil)
+	b := builtin(t, nil)
 	ctx := context.Background()
 	hist := []Turn{{Customer: true, Text: "I want to return something"},
 		{Text: "You can return items within 30 days of delivery. Please tell me the order number."}}

@@ -1,6 +1,9 @@
 package assistant
 
-import "errors"
+import (
+	"errors"
+	"time"
+)
 
 // The tools' refusals. Each is what the assistant tells the customer, not
 // a failure of the service.
@@ -83,13 +86,21 @@ func (t Tools) StartReturn(c Caller, number string) (StartedReturn, error) {
 	return r, nil
 }
 
+// DefaultStepUpMaxAge is how recent the aal2 authentication behind a
+// sensitive request must be: identity's RecentAuth, which its own
+// sensitive calls (a factor removed, an account deleted) require.
+const DefaultStepUpMaxAge = 15 * time.Minute
+
 // sensitive checks that c may ask for a delivery address or a refund: an
-// account, at aal2.
-func sensitive(c Caller) error {
+// account, at aal2, authenticated within maxAge of now (0: any age).
+func sensitive(c Caller, now time.Time, maxAge time.Duration) error {
 	if err := account(c); err != nil {
 		return err
 	}
 	if c.AAL < 2 {
+		return ErrStepUpRequired
+	}
+	if maxAge > 0 && (c.AuthTime.IsZero() || now.Sub(c.AuthTime) > maxAge) {
 		return ErrStepUpRequired
 	}
 	return nil

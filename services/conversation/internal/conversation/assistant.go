@@ -34,6 +34,8 @@ func asker(ctx context.Context, conv storage.Conversation) assistant.Caller {
 		Kind:    string(c.Kind),
 		Subject: c.Subject,
 		AAL:     c.AAL,
+		// The recency of an aal2 step-up counts for sensitive requests.
+		AuthTime: c.AuthTime,
 		// An account's orders are the caller's only when the token is a
 		// customer's, for this conversation's customer, and not a channel
 		// user who has not proved the account is theirs.

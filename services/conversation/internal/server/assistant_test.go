@@ -5,6 +5,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"google.golang.org/grpc/metadata"
 
@@ -83,7 +84,8 @@ func TestModelSeesPlaceholdersOnly(t *testing.T) {
 }
 
 // TestAssistantAsksInsteadOfAnswering: through the real message path, an
-// aal1 customer asking to change a delivery address is asked to step up;
+// aal1 customer asking to change a delivery address is asked to step up,
+// and so is one whose aal2 is an hour old;
 // at aal2 the change goes to staff with the address as its placeholder;
 // another customer's order number is not found. The model is not asked
 // about any of it, nor about anything once the refund has handed the
@@ -105,8 +107,22 @@ func TestAssistantAsksInsteadOfAnswering(t *testing.T) {
 	if got, want := post(id, "Please change the delivery address of order 100455"), "For your security, please confirm it is you with your second factor, then ask me again."; got != want {
 		t.Errorf("aal1: %q, want %q", got, want)
 	}
+	// aal2 from an hour ago is older than identity's recent-auth window.
+	old, err := h.issuer.Issue(context.Background(), accesstoken.Claims{Subject: "cus_alice", Kind: accesstoken.KindCustomer, Tenant: "shop",
+		SessionID: "ses_old", AAL: accesstoken.AAL2, AMR: []string{"pwd", "otp"}, AuthTime: time.Now().Add(-time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stale := metadata.AppendToOutgoingContext(context.Background(), "authorization", "Bearer "+old)
+	resp, err := h.client.PostMessage(stale, &conversationv1.PostMessageRequest{ConversationId: id, Text: "refund order 100311 please"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := resp.GetReply().GetText(), "For your security, please confirm it is you with your second factor, then ask me again."; got != want {
+		t.Errorf("aal2 an hour ago: %q, want %q", got, want)
+	}
 	alice2 := h.token(accesstoken.Claims{Subject: "cus_alice", Kind: accesstoken.KindCustomer, Tenant: "shop", AAL: accesstoken.AAL2, AMR: []string{"pwd", "otp"}})
-	resp, err := h.client.PostMessage(alice2, &conversationv1.PostMessageRequest{ConversationId: id, Text: "refund order 100402 please"})
+	resp, err = h.client.PostMessage(alice2, &conversationv1.PostMessageRequest{ConversationId: id, Text: "refund order 100402 please"})
 	if err != nil {
 		t.Fatal(err)
 	}
