@@ -508,3 +508,37 @@ func TestVisitorCountsOverTheVisitor(t *testing.T) {
 		t.Fatalf("another visitor: %v", err)
 	}
 }
+
+// TestOrderEnumerationHandsOff: the tenth distinct order number a
+// conversation asks about within an hour hands it to an agent (the shipped
+// policy): that message is stored but not answered by the assistant, and
+// the conversation waits on an agent. Fails without the hook after
+// pseudonymisation (no signal) and without screened (the tenth is
+// answered).
+func TestOrderEnumerationHandsOff(t *testing.T) {
+	dialects(t, func(t *testing.T, h *harness) {
+		gina := h.customer("cus_gina")
+		id := h.open(gina)
+		var last *conversationv1.PostMessageResponse
+		for i := range 10 {
+			var err error
+			if last, err = h.client.PostMessage(gina, &conversationv1.PostMessageRequest{ConversationId: id,
+				Text: fmt.Sprintf("Where is my order #7%05d?", 100+i*37)}); err != nil {
+				t.Fatalf("order %d: %v", i+1, err)
+			}
+			if i < 9 && last.GetReply() == nil {
+				t.Fatalf("order %d was not answered", i+1)
+			}
+		}
+		if last.GetMessage() == nil || last.GetReply() != nil {
+			t.Errorf("tenth: message %v, reply %v; want it stored and unanswered", last.GetMessage(), last.GetReply())
+		}
+		conv, err := h.client.GetConversation(gina, &conversationv1.GetConversationRequest{ConversationId: id})
+		if err != nil || conv.GetConversation().GetState() != conversationv1.State_STATE_WAITING_ON_AGENT {
+			t.Errorf("state %v (%v), want waiting on an agent", conv.GetConversation().GetState(), err)
+		}
+		if got := kinds(h.signals(id)); got["SIGNAL_KIND_ORDER_ENUMERATION/SIGNAL_SCOPE_CONVERSATION/SIGNAL_ACTION_HAND_OFF"] != 1 {
+			t.Errorf("signals %v, want an order-enumeration hand-off", got)
+		}
+	})
+}
