@@ -211,9 +211,47 @@ func contraction(w string) bool {
 // weakIntro cues are often followed by a noun rather than a name.
 var weakIntro = set(strings.Fields(`ich hier this it's its it c'est c’est it’s dit here met het`))
 
+// particleAt returns how many tokens a name particle at token p takes: one
+// for a word particle, two for the Dutch "'t" (an apostrophe and "t"),
+// zero for none.
+func (d *doc) particleAt(p int) int {
+	if p >= len(d.toks) {
+		return 0
+	}
+	if d.isWord(p) {
+		if particles[d.lw(p)] {
+			return 1
+		}
+		return 0
+	}
+	if p+1 < len(d.toks) && (d.isPunct(p, '\'') || d.tokText(p) == "’") && d.isWord(p+1) && d.lw(p+1) == "t" && !d.toks[p+1].sp {
+		return 2
+	}
+	return 0
+}
+
+// particleCompound reports a word made of a lower-case particle, a hyphen
+// or apostrophe and a capitalised name ("al-Farsi", "el-Amin", "d'Amico").
+func (d *doc) particleCompound(m int) bool {
+	if !d.isWord(m) || d.toks[m].upper || d.toks[m].digit {
+		return false
+	}
+	t := d.tokText(m)
+	i := strings.IndexAny(t, "-'’")
+	if i <= 0 || i > 3 {
+		return false
+	}
+	rest := t[i+1:]
+	if t[i] != '-' && t[i] != '\'' {
+		rest = t[i+len("’"):]
+	}
+	r, _ := utf8.DecodeRuneInString(rest)
+	return unicode.IsUpper(r) && (particles[strings.ToLower(t[:i])] || t[:i] == "d")
+}
+
 // particles join the parts of a name (van der Meer, De Santis, José
 // Antonio de la Fuente, El Amrani).
-var particles = set(strings.Fields(`van der den de del della di da von zu le la du des dos das do ter ten bin ibn al el mac mc y e 't van't dei degli`))
+var particles = set(strings.Fields(`van der den de del della di da von zu le la du des dos das do ter ten bin ibn al el mac mc y e 't van't dei degli lo li dalla delle abu ben`))
 
 // nameAfter: words after an ambiguous name at a sentence start that make
 // it the subject ("Violet wants it", "Roos wil hem").
@@ -265,6 +303,23 @@ func (d *doc) scanPersons() {
 			d.flags[k] |= flagBlocked | flagBrand
 		} else if lex.place1[lw] && !lex.given[lw] && !lex.surname[lw] {
 			d.flags[k] |= flagBlocked | flagPlace
+		}
+	}
+	// A company's legal form (Ltd, GmbH, S.L., B.V., S.r.l., SARL ...)
+	// makes the capitalised words before it a company, never a person
+	// ("Muebles García S.L.", "Bakker Logistiek B.V.").
+	for k := 0; k < n; k++ {
+		if e := d.legalSuffix(k); e >= k {
+			for j := k - 1; j >= 0 && j >= k-5 && !d.toks[j+1].nl; j-- {
+				if !d.capWord(j) && !(d.isWord(j) && (particles[d.lw(j)] || nameJoiners[d.lw(j)])) && !d.isPunct(j, '&') && !d.isPunct(j, '-') {
+					break
+				}
+				d.flags[j] |= flagBlocked | flagBrand
+			}
+			for j := k; j <= e; j++ {
+				d.flags[j] |= flagBlocked | flagBrand
+			}
+			k = e
 		}
 	}
 	for k := 0; k+1 < n; k++ {
@@ -406,6 +461,44 @@ func (d *doc) scanPersons() {
 		}
 	}
 	d.repeatedNames()
+}
+
+// legalForms are companies' legal forms, written as one word or as
+// dotted letters (S.L., B.V., S.r.l., e.K.), lower case without dots.
+var legalForms = set(strings.Fields(`ltd limited llc llp inc incorporated corp plc gmbh ag kg ohg ug mbh kgaa gbr
+	sarl sas sasu eurl snc sa sl slu srl spa sapa snc bv nv vof cv ek pty lda`))
+
+// legalSuffix reports a company's legal form starting at token k ("Ltd",
+// "GmbH", "S.L.", "B.V.", "S.r.l.", "S.p.A.") after a capitalised word
+// on its line, and returns its last token, or -1.
+func (d *doc) legalSuffix(k int) int {
+	n := len(d.toks)
+	if !d.isWord(k) || k == 0 || d.toks[k].nl || !d.capWord(k-1) && !d.isPunct(k-1, '&') && !d.isPunct(k-1, ',') {
+		return -1
+	}
+	tk := &d.toks[k]
+	if tk.letters >= 2 {
+		lw := d.lw(k)
+		if !legalForms[lw] || !tk.upper {
+			return -1
+		}
+		if k+1 < n && d.isPunct(k+1, '.') && !d.toks[k+1].sp {
+			return k + 1
+		}
+		return k
+	}
+	// Dotted letters: S . L . / S . r . l .
+	var b [8]byte
+	m, l := k, 0
+	for m+1 < n && l < len(b) && d.isWord(m) && d.toks[m].letters == 1 && d.toks[m].e-d.toks[m].s == 1 && d.isPunct(m+1, '.') && (m == k || !d.toks[m].sp) {
+		b[l] = d.low[d.toks[m].lo]
+		l++
+		m += 2
+	}
+	if l < 2 || !legalForms[string(b[:l])] || !d.toks[k].upper {
+		return -1
+	}
+	return m - 1
 }
 
 // repeatedNames marks later mentions of a name already found in the
@@ -628,20 +721,39 @@ func (d *doc) tryNameCues(k int, cues []nameCue) int {
 		if d.toks[j].nl {
 			nl = true
 		}
+		needTwo := false
 		if c.colon && !colon {
-			continue
+			// "deliver to Aroha Ngata please": without a colon a delivery
+			// phrase names a person only with a full name or a known one
+			// ("send to London", "ship to Head Office" name none).
+			if !deliveryCues[strings.Join(c.words, " ")] {
+				continue
+			}
+			needTwo = true
 		}
 		if nl && !(colon || c.kind == ncSignoff) {
 			continue
 		}
 		if c.kind == ncSignoff {
 			// The name must end its line or the message ("Grüße, Birgit").
-			if !nl && !d.isPunct(j-1, ',') && !d.isPunct(j-1, '!') && !(j-1 >= 0 && d.toks[j-1].kind == tWord && d.sentenceStart(k)) {
+			if tt := d.tokText(j - 1); !nl && !d.isPunct(j-1, ',') && !d.isPunct(j-1, '!') && tt != "—" && tt != "–" && !(j-1 >= 0 && d.toks[j-1].kind == tWord && d.sentenceStart(k)) {
 				continue
 			}
 		}
 		s, e, ok := d.readName(j, c.kind)
+		if !ok && c.kind == ncSignoff && !thanksWords[c.words[0]] && d.sentenceStart(k) && d.lowerSignature(j) {
+			// "cheers — kiri", "saludos, yeray": a lower-case word that
+			// ends the message after a sign-off is the writer's name.
+			s, e, ok = j, j, true
+		}
+		if !ok && c.kind == ncIntro && d.lowerNickname(j) {
+			// "I'm dev, the account holder", "this is wen from the store".
+			s, e, ok = j, j, true
+		}
 		if !ok {
+			continue
+		}
+		if needTwo && e == s && !d.anyKnown(s, e) {
 			continue
 		}
 		if c.kind == ncTitle && neighbourTitles[c.words[0]] && !d.anyKnown(s, e) {
@@ -652,7 +764,7 @@ func (d *doc) tryNameCues(k int, cues []nameCue) int {
 			// ("Im Jahr 1985", "im Auftrag").
 			continue
 		}
-		if c.kind == ncIntro && weakIntro[c.words[0]] && e == s && d.toks[s].info&(wGiven|wSurname) == 0 && !d.hereWord(e+1) {
+		if c.kind == ncIntro && weakIntro[c.words[0]] && e == s && d.toks[s].info&(wGiven|wSurname) == 0 && !d.hereWord(e+1) && !d.fromTeam(e+1) && !d.roleApposition(e+1) {
 			// "Ich bin Rentner", "This is Amazing": after a weak
 			// introduction an unknown word needs a second name word.
 			continue
@@ -696,6 +808,84 @@ func (d *doc) tryNameCues(k int, cues []nameCue) int {
 		break
 	}
 	return best
+}
+
+// deliveryCues name a recipient; without a colon they need a full or known
+// name after them.
+var deliveryCues = set([]string{"ship to", "deliver to", "send to", "ship it to", "send it to", "please ship to",
+	"liefern an", "senden an", "lieferung an", "envoyer à", "livrer à", "enviar a", "spedire a", "verzenden naar"})
+
+// thanksWords open a reply as often as they close a message ("Thanks,
+// sorted", "Danke, erledigt"): a lower-case word after them is no name.
+var thanksWords = set(strings.Fields(`thanks thank many merci danke gracias grazie bedankt`))
+
+// signatureClosers end a message after a sign-off without being a name.
+var signatureClosers = set(strings.Fields(`bye again everyone all x xx xxx xoxo appreciated lot much tschüss tschüs ciao adiós adios
+	salut doei dag ok okay cheers thanks danke merci gracias grazie bedankt`))
+
+// lowerSignature reports a lower-case word at token j that ends the
+// message (only punctuation after it) and could be a name: letters only,
+// not a stop word, cue, closer or known ordinary word.
+func (d *doc) lowerSignature(j int) bool {
+	n := len(d.toks)
+	if !d.isWord(j) || d.toks[j].upper || d.toks[j].digit || d.toks[j].letters < 3 || d.toks[j].letters > 14 || d.flags[j]&flagBlocked != 0 {
+		return false
+	}
+	for m := j + 1; m < n; m++ {
+		if d.toks[m].kind != tPunct {
+			return false
+		}
+	}
+	lw := d.lw(j)
+	if strings.ContainsAny(lw, "-'’_") || d.e.lex.stop[lw] || cueWords[lw] != 0 || signatureClosers[lw] || d.e.lex.ambiguous[lw] {
+		return false
+	}
+	for _, suf := range []string{"ed", "ing", "ly", "issimi", "issimo", "issima", "issime"} {
+		if strings.HasSuffix(lw, suf) {
+			return false // participles and adverbs: "sorted", "gentilissimi"
+		}
+	}
+	if _, isCue := nameCues[lw]; isCue {
+		return false
+	}
+	return true
+}
+
+// roleWords describe who the writer is in an apposition after their name
+// ("I'm dev, the account holder").
+var roleWords = set(strings.Fields(`account holder owner customer buyer recipient sender person one manager
+	kontoinhaber kunde kundin besteller empfänger titulaire client cliente destinataire titular comprador
+	destinatario klant eigenaar ontvanger titolare`))
+
+// roleApposition reports ", the account holder" / ", la titular" from
+// token m.
+func (d *doc) roleApposition(m int) bool {
+	if m >= len(d.toks) || !d.isPunct(m, ',') {
+		return false
+	}
+	for j := m + 1; j < len(d.toks) && j <= m+3; j++ {
+		if !d.isWord(j) || d.toks[j].nl {
+			return false
+		}
+		if roleWords[d.lw(j)] {
+			return true
+		}
+	}
+	return false
+}
+
+// lowerNickname reports a short (nickname-length) lower-case word at j after an
+// introduction that the context names as a person: "I'm dev, the account
+// holder", "this is wen from the Leeds store".
+func (d *doc) lowerNickname(j int) bool {
+	if !d.isWord(j) || d.toks[j].upper || d.toks[j].digit || d.toks[j].letters < 2 || d.toks[j].letters > 5 || d.flags[j]&flagBlocked != 0 {
+		return false
+	}
+	lw := d.lw(j)
+	if strings.ContainsAny(lw, "-'’_") || d.e.lex.stop[lw] || cueWords[lw] != 0 || contraction(lw) {
+		return false
+	}
+	return d.fromTeam(j+1) || d.roleApposition(j+1)
 }
 
 // sentenceGoesOn reports whether token e is followed, on its line and
@@ -1010,10 +1200,15 @@ func (d *doc) extendName(k, more int) int {
 		if d.nameLower(e) != d.lw(e) {
 			break // possessive ends the name
 		}
-		// Particles: "van den Berg", "de la Fuente", "El Amrani".
+		// Particles: "van den Berg", "de la Fuente", "El Amrani", "van 't
+		// Hof", "Lo Bianco".
 		p := m
-		for p < n && p-m < 3 && d.isWord(p) && particles[d.lw(p)] && !d.toks[p].nl {
-			p++
+		for p < n && p-m < 4 && !d.toks[p].nl {
+			l := d.particleAt(p)
+			if l == 0 {
+				break
+			}
+			p += l
 		}
 		if p > m {
 			if p < n && d.capWord(p) && !d.toks[p].nl && d.flags[p]&flagBlocked == 0 && !lex.stop[d.lw(p)] {
@@ -1031,6 +1226,11 @@ func (d *doc) extendName(k, more int) int {
 		if !d.toks[k].upper && d.isWord(m) && !d.toks[m].upper && d.toks[m].info&(wGiven|wSurname) != 0 && !lex.stop[d.lw(m)] {
 			// An all lower-case name: "anna schmidt".
 			e = m
+			more--
+			continue
+		}
+		if d.particleCompound(m) && d.flags[m]&flagBlocked == 0 {
+			e = m // "Omar al-Farsi", "Hassan el-Amin"
 			more--
 			continue
 		}

@@ -120,3 +120,42 @@ func TestRound3Keys(t *testing.T) {
 		{"en", "the commit hash 9c1f0e7b3a2d4c58e6f1a0b9d3c7e2f4 is in the changelog", nil},
 	})
 }
+
+func TestRound3Names(t *testing.T) {
+	t.Parallel()
+	runCases(t, []detectCase{
+		// Lower-case names after a sign-off that end the message; not
+		// after thanks, and not participles or closers.
+		{"en", "that's all sorted now\ncheers — kiri", []string{"PERSON:kiri"}},
+		{"es", "vale, lo espero el lunes. saludos, yeray", []string{"PERSON:yeray"}},
+		{"nl", "tot morgen. groetjes, femke", []string{"PERSON:femke"}},
+		{"de", "bis dann. grüße, jonte", []string{"PERSON:jonte"}},
+		{"en", "Thanks, sorted", nil},
+		{"de", "Danke, erledigt", nil},
+		{"it", "Saluti, gentilissimi", nil},
+		{"en", "regards, bye", nil},
+		// Nicknames after an introduction that the context vouches for.
+		{"en", "I'm dev, the account holder", []string{"PERSON:dev"}},
+		{"en", "this is Wen from the Leeds store", []string{"PERSON:Wen"}},
+		{"en", "I'm fine, the parcel came", nil},
+		{"en", "this is urgent from the customer side", nil},
+		// Particles and compounds inside a name.
+		{"nl", "Groeten, Jan van 't Hof", []string{"PERSON:Jan van 't Hof"}},
+		{"it", "Saluti, Giuseppe Lo Bianco", []string{"PERSON:Giuseppe Lo Bianco"}},
+		{"en", "Regards, Omar al-Farsi", []string{"PERSON:Omar al-Farsi"}},
+		{"fr", "Cordialement, Yasmine el-Idrissi", []string{"PERSON:Yasmine el-Idrissi"}},
+		{"en", "Hi, my name is Kwabena Mensah-Bonsu", []string{"PERSON:Kwabena Mensah-Bonsu"}},
+		// A delivery phrase without a colon names a full name, not a place.
+		{"en", "deliver to Aroha Ngata please", []string{"PERSON:Aroha Ngata"}},
+		{"en", "deliver to Head Office please", nil},
+		{"en", "send to London by Friday", nil},
+		// Companies with a legal form are never people.
+		{"en", "Please send it to Acme Trading Ltd. at the usual address", nil},
+		{"es", "Factura a nombre de Muebles García S.L. por favor", nil},
+		{"nl", "De factuur staat op Bakker Logistiek B.V. toch?", nil},
+		{"it", "Fattura intestata a Rossi Arredamenti S.r.l.", nil},
+		{"de", "Rechnung an Müller Bau GmbH bitte", nil},
+		{"fr", "Facture au nom de Dupont Frères SARL", nil},
+		{"es", "El proveedor es Hermanos Pérez S.A.", nil},
+	})
+}
