@@ -404,7 +404,9 @@ func (d *doc) scanPersons() {
 		// lexicons know, and not a stop word ("nothing here", "all here").
 		if d.toks[k].kind == tWord && d.sentenceStart(k) && k+1 < n && d.hereWord(k+1) &&
 			(d.toks[k].upper || d.toks[k].info&wGiven != 0) && !d.e.lex.stop[d.lw(k)] {
-			if s, e, ok := d.readName(k, ncGreet); ok && e == k {
+			if s, e, ok := d.readName(k, ncGreet); ok && e == k && (d.toks[k].info&(wGiven|wSurname) != 0 || !d.hereGoesOn(k+1)) {
+				// An unknown word needs the "here"/"again" phrase to end
+				// its clause: "Avete ancora la taglia M?" is a question.
 				d.addName(s, e, 0.8, "person-here")
 				k = e
 				continue
@@ -659,6 +661,15 @@ func (d *doc) hereWord(k int) bool {
 		return true
 	}
 	return false
+}
+
+// hereGoesOn reports whether the "here"/"again" phrase at token m is
+// followed on its line by a lower-case word (the sentence goes on).
+func (d *doc) hereGoesOn(m int) bool {
+	for m < len(d.toks) && d.isWord(m) && (d.hereWord(m) || d.lw(m) == "nuovo" || d.lw(m) == "vez") {
+		m++
+	}
+	return m < len(d.toks) && d.isWord(m) && !d.toks[m].nl && !d.toks[m].upper
 }
 
 // tryNameCues matches the cue phrases starting at k and reads the name
@@ -1142,6 +1153,9 @@ func (d *doc) readName(j int, kind nameCueKind) (int, int, bool) {
 	if kind == ncIntro && !known && !tk.upper {
 		return 0, 0, false
 	}
+	if !known && kind != ncStrong && kind != ncTitle && len(lw) >= 6 && (strings.HasSuffix(lw, "ed") || strings.HasSuffix(lw, "ing")) {
+		return 0, 0, false // "Regards\nUpdated", "Hi, Following up": a sentence's verb
+	}
 	e := d.extendName(j, 4)
 	if kind == ncStrong && !tk.upper && e == j {
 		e = d.lowerSurname(j)
@@ -1315,6 +1329,17 @@ func (d *doc) lexiconName(k int) (int, int, bool) {
 
 // addName adds a PERSON from token s to e, without a possessive 's.
 func (d *doc) addName(s, e int, score float64, rec string) {
+	// A title is outside the span ("Sig.", "Sr.", "Hr."); a title alone is
+	// no name.
+	for s <= e && d.isWord(s) && titleWords[d.lw(s)] && d.toks[s].letters > 1 && !d.e.lex.surname[d.lw(s)] {
+		s++
+		for s <= e && (d.isPunct(s, '.') || d.isWord(s) && (d.lw(s) == "ra" || d.lw(s) == "na" || d.lw(s) == "ssa")) {
+			s++
+		}
+	}
+	if s > e {
+		return
+	}
 	start, end := d.toks[s].s, d.toks[e].e
 	lw := d.lw(e)
 	if strings.HasSuffix(lw, "'s") {

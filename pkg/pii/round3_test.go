@@ -157,5 +157,14 @@ func TestRound3Names(t *testing.T) {
 		{"de", "Rechnung an Müller Bau GmbH bitte", nil},
 		{"fr", "Facture au nom de Dupont Frères SARL", nil},
 		{"es", "El proveedor es Hermanos Pérez S.A.", nil},
+		// Titles are outside the span; sentence openers are no names.
+		{"it", "Egregio Sig. De Luca, ecco il codice", []string{"PERSON:De Luca"}},
+		{"de", "Sehr geehrter Hr. Weber, anbei die Rechnung", []string{"PERSON:Weber"}},
+		{"es", "El Sr. Pérez llamó ayer", []string{"PERSON:Pérez"}},
+		{"it", "Buongiorno\nAvete ancora la taglia M?", nil},
+		{"en", "Regards\nUpdated", nil},
+		{"en", "Thanks!\nFollowing up on my return", nil},
+		{"en", "Bill here again", []string{"PERSON:Bill"}},
+		{"it", "Gigi ancora, scusate", []string{"PERSON:Gigi"}},
 	})
 }
