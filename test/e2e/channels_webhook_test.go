@@ -15,6 +15,7 @@ import (
 
 	"github.com/sottohq/sotto/pkg/channeltest"
 	"github.com/sottohq/sotto/pkg/secrets"
+	"github.com/sottohq/sotto/pkg/vaulttest"
 )
 
 // TestChannelWebhooksThroughTheSuite plays WhatsApp and Messenger against
@@ -26,6 +27,13 @@ import (
 // forged one not at all. The conversation's database (file and WAL) and
 // the gateway's and conversation's logs hold none of the canaries.
 func TestChannelWebhooksThroughTheSuite(t *testing.T) {
+	t.Run("secrets file", func(t *testing.T) { channelWebhooks(t, nil) })
+	// The gateway reads the secrets from Vault KV with its own policy's
+	// token (deploy/vault/policies/gateway.hcl).
+	t.Run("vault", func(t *testing.T) { channelWebhooks(t, vaulttest.Start(t)) })
+}
+
+func channelWebhooks(t *testing.T, v *vaulttest.Server) {
 	state := t.TempDir()
 	const (
 		tenant   = "default"
@@ -34,7 +42,7 @@ func TestChannelWebhooksThroughTheSuite(t *testing.T) {
 		phoneID  = "106540352242922"
 		pageID   = "104953292345678"
 	)
-	if err := secrets.WriteFile(filepath.Join(state, "secrets.json"), map[string]map[string]string{
+	shop := map[string]map[string]string{
 		secrets.ChannelPath(tenant, secrets.WhatsApp): {
 			secrets.KeyAppSecret: waSecret, secrets.KeyVerifyToken: "e2e-verify", secrets.KeyPhoneNumberID: phoneID,
 			secrets.KeyAccessToken: "EAAG-e2e-access",
@@ -43,10 +51,25 @@ func TestChannelWebhooksThroughTheSuite(t *testing.T) {
 			secrets.KeyAppSecret: msSecret, secrets.KeyVerifyToken: "e2e-verify", secrets.KeyPageID: pageID,
 			secrets.KeyPageAccessToken: "EAAG-e2e-page",
 		},
-	}); err != nil {
-		t.Fatal(err)
 	}
-	s := startSuite(t, state)
+	var env []string
+	if v == nil {
+		if err := secrets.WriteFile(filepath.Join(state, "secrets.json"), shop); err != nil {
+			t.Fatal(err)
+		}
+	} else {
+		for path, secret := range shop {
+			data := map[string]any{}
+			for k, val := range secret {
+				data[k] = val
+			}
+			if _, err := v.Client.KVv2("secret").Put(context.Background(), path, data); err != nil {
+				t.Fatal(err)
+			}
+		}
+		env = vaultEnv(t, v)
+	}
+	s := startSuite(t, state, env...)
 	ctx := context.Background()
 	wa := channeltest.Webhook{URL: s.Info.GatewayURL + "/v1/channels/whatsapp/" + tenant + "/webhook", AppSecret: waSecret}
 	ms := channeltest.Webhook{URL: s.Info.GatewayURL + "/v1/channels/messenger/" + tenant + "/webhook", AppSecret: msSecret}
