@@ -115,7 +115,7 @@ func buildNameCues() map[string][]nameCue {
 		"achternaam", "rekeninghouder", "ontvanger", "nome", "cognome", "intestatario", "titolare", "beneficiary",
 		"begünstigter", "bénéficiaire", "beneficiario", "begunstigde", "from", "von", "de", "van", "da", "to", "an", "à", "a", "aan",
 		"enviar a", "spedire a", "envoyer à", "verzenden naar", "senden an", "liefern an", "lieferung an", "livrer à",
-		"please ship to", "ship it to", "send it to", "le colis à", "naar",
+		"please ship to", "ship it to", "send it to", "le colis à", "naar", "for", "für", "pour", "para", "per", "voor",
 		"bel", "deurbel", "sonnette", "interphone", "citofono", "campanello", "portero", "timbre", "türschild", "briefkasten",
 	)
 	add(ncGreet, false,
@@ -428,6 +428,15 @@ func (d *doc) scanPersons() {
 				continue
 			}
 		}
+		// An initial and an unknown surname that a verb follows: "J. Ngata
+		// signed for it" (not "U.S. Army", "P. S.").
+		if d.isWord(k) && d.toks[k].letters == 1 && d.toks[k].upper && k+3 < n && d.isPunct(k+1, '.') && !d.toks[k+1].sp &&
+			!(k > 0 && d.isPunct(k-1, '.') && !d.toks[k].sp) && d.capWord(k+2) && d.toks[k+2].letters >= 3 && !d.toks[k+2].allUp &&
+			d.flags[k+2]&flagBlocked == 0 && !d.e.lex.stop[d.lw(k+2)] && d.isWord(k+3) && !d.toks[k+3].nl && (subjectVerbs[d.lw(k+3)] || deedVerbs[d.lw(k+3)]) {
+			d.addName(k, k+2, 0.7, "person-initial")
+			k += 2
+			continue
+		}
 		// An initial and a known surname: "signed for by A. Patel".
 		if d.isWord(k) && d.toks[k].letters == 1 && d.toks[k].upper && k+2 < n && d.isPunct(k+1, '.') && !d.toks[k+1].sp &&
 			d.toks[k+2].info&wSurname != 0 && d.capWord(k+2) && d.flags[k+2]&flagBlocked == 0 {
@@ -452,6 +461,19 @@ func (d *doc) scanPersons() {
 			k+1 < n && d.capWord(k+1) && d.toks[k+1].sp && !d.toks[k+1].nl && d.toks[k+1].info&wGiven != 0 && d.flags[k+1]&flagBlocked == 0 && !d.toks[k].allUp {
 			if e := d.extendName(k+1, 3); !d.e.lex.ambiguous[d.lw(k+1)] || e > k+1 {
 				d.addName(k, e, 0.7, "person-surname-first")
+				k = e
+				continue
+			}
+		}
+		// "for Hemi Walker", "with Tui Ngata": after a preposition, an
+		// unknown capitalised word and a surname the lexicon knows (and
+		// that is no ordinary word) are a full name.
+		if d.isWord(k) && forWords[d.lw(k)] && k+2 < n && d.capWord(k+1) && d.capWord(k+2) && !d.toks[k+1].nl && !d.toks[k+2].nl &&
+			d.toks[k+1].info&(wGiven|wSurname) == 0 && d.toks[k+2].info&wSurname != 0 && !d.e.lex.ambiguous[d.lw(k+2)] &&
+			d.flags[k+1]&flagBlocked == 0 && d.flags[k+2]&flagBlocked == 0 && !d.e.lex.stop[d.lw(k+1)] && !d.toks[k+1].allUp {
+			if ok, _ := d.nameWord(k + 1); ok {
+				e := d.extendName(k+2, 2)
+				d.addName(k+1, e, 0.7, "person-for")
 				k = e
 				continue
 			}
@@ -713,6 +735,14 @@ func (d *doc) tryNameCues(k int, cues []nameCue) int {
 		for j < n && d.toks[j].kind == tPunct {
 			c0 := d.text[d.toks[j].s]
 			if tt := d.tokText(j); tt == "—" || tt == "–" {
+				// A dash after a label that starts its line stands for a
+				// colon ("Recipient – Mere Parata").
+				colon = colon || c.colon && d.sentenceStart(k) && d.toks[k].nl
+				j++
+				continue
+			}
+			if c0 == '-' && c.colon && d.toks[k].nl && d.toks[j].sp {
+				colon = true
 				j++
 				continue
 			}
@@ -820,6 +850,15 @@ func (d *doc) tryNameCues(k int, cues []nameCue) int {
 	}
 	return best
 }
+
+// deedVerbs say what someone did with a parcel or a call ("J. Ngata
+// signed for it").
+var deedVerbs = set(strings.Fields(`signed collected picked took left delivered came rang sent received accepted handed
+	unterschrieb unterschrieben abgeholt nahm brachte signé récupéré pris livré firmó recogió recibió entregó
+	tekende ondertekende haalde nam bracht firmato ritirato preso consegnato`))
+
+// forWords introduce whom something is for or with.
+var forWords = set(strings.Fields(`for with to by für mit an von pour avec à par para con por voor met door per da`))
 
 // deliveryCues name a recipient; without a colon they need a full or known
 // name after them.

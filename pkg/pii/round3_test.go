@@ -168,3 +168,18 @@ func TestRound3Names(t *testing.T) {
 		{"it", "Gigi ancora, scusate", []string{"PERSON:Gigi"}},
 	})
 }
+
+func TestRound3NameContexts(t *testing.T) {
+	t.Parallel()
+	runCases(t, []detectCase{
+		{"en", "The parcel is for Hemi Walker", []string{"PERSON:Hemi Walker"}},
+		{"en", "J. Ngata signed for it", []string{"PERSON:J. Ngata"}},
+		{"en", "For: Tui Ngata", []string{"PERSON:Tui Ngata"}},
+		{"en", "Recipient - Mere Parata", []string{"PERSON:Mere Parata"}},
+		{"de", "Empfänger – Jelle Bosma", []string{"PERSON:Jelle Bosma"}},
+		{"en", "Is this for Black Friday?", nil},
+		{"en", "the U.S. Army surplus jacket", nil},
+		{"en", "a gift set for Johnnie Walker fans", nil},
+		{"en", "- XL in blue", nil},
+	})
+}
