@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
 	"testing"
 	"testing/fstest"
 	"time"
@@ -423,5 +424,34 @@ func BenchmarkBuiltinReply(b *testing.B) {
 		if bi.Reply(ctx, req).Text == "" {
 			b.Fatal("no reply")
 		}
+	}
+}
+
+// TestReturnStartedOnce: the same return asked for at once from many
+// goroutines is started once; every other answer names the open return.
+func TestReturnStartedOnce(t *testing.T) {
+	b := builtin(t, nil)
+	const n = 16
+	replies := make(chan string, n)
+	var wg sync.WaitGroup
+	for range n {
+		wg.Go(func() {
+			replies <- b.Reply(context.Background(), Request{Caller: alice, Language: "en", Text: "return order 100311"}).Text
+		})
+	}
+	wg.Wait()
+	close(replies)
+	started := 0
+	for r := range replies {
+		switch r {
+		case "I have started a return for order 100311. Please write the return number R-100311 on the parcel.":
+			started++
+		case "A return for order 100311 is already open; its number is R-100311.":
+		default:
+			t.Errorf("reply %q", r)
+		}
+	}
+	if started != 1 {
+		t.Errorf("started %d times, want once", started)
 	}
 }
