@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"log/slog"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -130,6 +131,11 @@ func TestConnectorErrors(t *testing.T) {
 			err = c.Upsert(ctx, rec)
 			if !errs.Is(err, errs.Unavailable) || errs.ReasonOf(err) != reasons.CRMUnavailable {
 				t.Fatalf("503: %v", err)
+			}
+			for _, body := range []string{"secondly limit", "REQUEST_LIMIT_EXCEEDED", "SERVER_UNAVAILABLE", "internal error", "Server unavailable"} {
+				if strings.Contains(err.Error(), body) {
+					t.Fatalf("the error quotes the CRM's body: %v", err)
+				}
 			}
 			if api.Counts().Creates != 0 {
 				t.Fatal("a refused request created a record")

@@ -381,3 +381,65 @@ func TestOperatorCallsAreTheCLIs(t *testing.T) {
 		t.Fatalf("the CLI recording: %v", err)
 	}
 }
+
+// TestEventRecordedOnce: the same event recorded twice is queued once and
+// reaches the CRM once.
+func TestEventRecordedOnce(t *testing.T) {
+	dialects(t, func(t *testing.T, h *harness) {
+		c := h.customer("sub_eventonce01", true)
+		req := &crmsyncv1.RecordCustomerEventRequest{EventId: newEventID(), Tenant: "shop", Subject: c.subject,
+			Kind: crmsyncv1.EventKind_EVENT_KIND_CUSTOMER_UPDATED, Fields: map[string]string{"last_name": c.tLast}}
+		first, err := h.services.RecordCustomerEvent(context.Background(), req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		id := byConnector(first)["hubspot"]
+		h.until(time.Second, "delivered", func() bool { return h.state(id) == crmsyncv1.DeliveryState_DELIVERY_STATE_DELIVERED })
+		again, err := h.services.RecordCustomerEvent(context.Background(), req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if byConnector(again)["hubspot"] != id || len(again.GetDeliveries()) != 1 {
+			t.Fatalf("second record %v, want the first's delivery %s", again, id)
+		}
+		for range 5 { // let a second job, had one been queued, run
+			h.clock.Advance(time.Second)
+			time.Sleep(10 * time.Millisecond)
+		}
+		if got := h.hubspot.Counts(); got.Creates != 1 || got.Updates != 0 {
+			t.Fatalf("counts %+v", got)
+		}
+	})
+}
+
+// TestSwappedPayloadDoesNotOpen: a payload moved onto another delivery's
+// row (someone with write access to the database redirecting a customer's
+// data) does not decrypt there: the delivery is dead-lettered
+// PAYLOAD_UNREADABLE and nothing is sent. Fails without the delivery id as
+// associated data.
+func TestSwappedPayloadDoesNotOpen(t *testing.T) {
+	dialects(t, func(t *testing.T, h *harness) {
+		a, b := h.customer("sub_swap00001", true), h.customer("sub_swap00002", true)
+		h.hubspot.Fail(crmtest.Fault{Status: http.StatusServiceUnavailable}, crmtest.Fault{Status: http.StatusServiceUnavailable})
+		idA := byConnector(h.record(a, map[string]string{"last_name": a.tLast}))["hubspot"]
+		idB := byConnector(h.record(b, map[string]string{"last_name": b.tLast}))["hubspot"]
+		h.until(time.Millisecond, "both attempted", func() bool {
+			return h.delivery(idA).GetAttempts() == 1 && h.delivery(idB).GetAttempts() == 1
+		})
+		// B's row gets A's payload and wrapped key.
+		if _, err := h.db.Exec(`UPDATE crm_deliveries SET payload = (SELECT payload FROM crm_deliveries WHERE delivery_id = $1),
+			wrapped_key = (SELECT wrapped_key FROM crm_deliveries WHERE delivery_id = $1) WHERE delivery_id = $2`, idA, idB); err != nil {
+			t.Fatal(err)
+		}
+		h.until(time.Second, "B dead-lettered", func() bool {
+			return h.state(idB) == crmsyncv1.DeliveryState_DELIVERY_STATE_DEAD_LETTERED
+		})
+		if r := h.delivery(idB).GetReason(); r != reasons.PayloadUnreadable {
+			t.Fatalf("reason %q", r)
+		}
+		h.until(time.Second, "A delivered", func() bool { return h.state(idA) == crmsyncv1.DeliveryState_DELIVERY_STATE_DELIVERED })
+		if got := h.hubspot.Counts(); got.Creates != 1 || len(h.hubspot.Seen(a.subject)) != 1 {
+			t.Fatalf("counts %+v: A's data was sent twice", got)
+		}
+	})
+}
