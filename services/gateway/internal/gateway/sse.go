@@ -118,6 +118,12 @@ func (g *edge) events(client conversationv1.ConversationServiceClient, heartbeat
 		if ri := infoOf(r.Context()); ri != nil {
 			ri.route = sseRoute
 		}
+		if r.Method != http.MethodGet {
+			// The pattern matches HEAD too, which would hold a stream open
+			// to send nothing.
+			writeError(w, http.StatusMethodNotAllowed, codes.Unimplemented, reasonMethodNotAllowed, "method not allowed")
+			return
+		}
 		bad := func(msg string) {
 			writeError(w, http.StatusBadRequest, codes.InvalidArgument, reasonMalformedRequest, msg)
 		}

@@ -507,6 +507,27 @@ func TestEventStreamRefusals(t *testing.T) {
 	}
 }
 
+// TestEventStreamIsGetOnly: HEAD (which the pattern also matches) does
+// not open a stream.
+func TestEventStreamIsGetOnly(t *testing.T) {
+	s := newChatStand(t, Options{})
+	vis := s.visitor(t)
+	id := s.open(t, vis)
+	req, err := http.NewRequest(http.MethodHead, s.srv.URL+"/v1/conversations/"+id+"/events", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+vis)
+	resp, err := (&http.Client{Timeout: 5 * time.Second}).Do(req)
+	if err != nil {
+		t.Fatalf("HEAD: %v (a stream was held open)", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusMethodNotAllowed {
+		t.Fatalf("HEAD: %d, want 405", resp.StatusCode)
+	}
+}
+
 // TestEventStreamHeartbeatAndDisconnect: a quiet stream gets comment
 // lines, and a client that goes away cancels the gRPC stream behind it.
 func TestEventStreamHeartbeatAndDisconnect(t *testing.T) {
