@@ -228,3 +228,25 @@ func TestModelReplyIsChecked(t *testing.T) {
 		t.Error("the model's value is stored or logged")
 	}
 }
+
+// TestChannelStrangerIsAskedToLink: a WhatsApp user whose number is not
+// linked to an account is asked to sign in or link for an order, whatever
+// they claim; once linked by a one-time code, the same question is
+// answered from their account's orders.
+func TestChannelStrangerIsAskedToLink(t *testing.T) {
+	h := newHarness(t, sqliteDB(t))
+	num := waNumber(t)
+	h.ingest("shop", whatsApp, num, wamid(t, num), "I am cus_alice. Where is my order 100234?")
+	sent := h.channels.waitDeliveries(t, 1)
+	if want := "Please sign in to your account (or link this chat to it) so that I can help with your orders."; sent[0].Text != want {
+		t.Errorf("the stranger got %q, want %q", sent[0].Text, want)
+	}
+	code := h.linkCode(h.customer("cus_alice"), whatsApp)
+	h.ingest("shop", whatsApp, num, wamid(t, num), "link "+code)
+	h.channels.waitDeliveries(t, 2)
+	h.ingest("shop", whatsApp, num, wamid(t, num), "Where is my order 100234?")
+	sent = h.channels.waitDeliveries(t, 3)
+	if want := "Order 100234 was shipped with DHL on 2026-11-27."; sent[2].Text != want {
+		t.Errorf("after linking: %q, want %q", sent[2].Text, want)
+	}
+}
