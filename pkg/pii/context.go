@@ -66,6 +66,7 @@ func buildCueWords() map[string]cueClass {
 		"bestelling", "bestelnummer", "ordernummer", "zending", "pakket", "trackingnummer", "factuur", "factuurnummer",
 		"klant", "klantnummer", "referentie", "retour", "retourzending", "transactie", "artikelnummer", "levering",
 		"dossiernummer", "rekening", "rekeningnummer", "lidnummer", "postcode",
+		"kenmerk", "betalingskenmerk", "referentienummer", "zaaknummer", "dossier", "ordernr", "bestelnr", "klantreferentie",
 		// it
 		"ordine", "spedizione", "tracciamento", "fattura", "cliente", "riferimento", "reso", "transazione", "articolo",
 		"pacco", "pratica", "conto", "prenotazione", "tessera", "lotto", "negozio",

@@ -259,7 +259,12 @@ func (d *doc) ipCue(j int) int {
 	if ipCues[w] || strings.HasSuffix(w, "-ip") || strings.HasPrefix(w, "ip-") {
 		return 1
 	}
-	if versionCues[w] || versionCues[lastPart(w)] {
+	if versionCues[w] || versionCues[lastPart(w)] || w == "vers" || w == "treiber" || w == "pilote" || w == "controlador" || w == "stuurprogramma" {
+		return -1
+	}
+	// Compounds that start with or hold "version" (Versionsangabe,
+	// Versionshinweis, numéro de version is caught word by word).
+	if strings.Contains(w, "version") || strings.Contains(w, "versie") || strings.Contains(w, "versión") || strings.Contains(w, "versione") {
 		return -1
 	}
 	for _, suf := range versionSuffixes {

@@ -444,6 +444,12 @@ func (d *doc) phoneWindow(g []grp, a, b int) bool {
 	case cue != 0 && cue&cuePhone == 0:
 		return false
 	}
+	if cue == 0 && !intl && b-a >= 3 && uniformSep(g, a, b) == '.' && (d.lang == "nl" || d.lang == "de" || d.lang == "en" || d.lang == "es") {
+		// Dots between groups are how French (and Italian) write phone
+		// numbers; elsewhere a dotted number with no phone word before it
+		// is a reference ("0612.34.56.78 staat op de bon").
+		return false
+	}
 	if cue == 0 {
 		last := d.tokenAt(g[b-1].e - 1)
 		if c2, _ := d.cueAfter(last, 3, cueRef|cueCompany|cueDevice|cueCard|cueMoney|cueOTP); c2 != 0 {

@@ -159,8 +159,15 @@ func (d *doc) scanSpokenPhones() {
 		}
 		w := d.lw(k)
 		_, isDigitWord := spokenNumbers[w]
-		if !isDigitWord && w != "plus" && repeatWords[w] == 0 || w == "oh" || w == "un" || w == "une" || w == "ein" {
+		if !isDigitWord && w != "plus" && repeatWords[w] == 0 || w == "un" || w == "une" || w == "ein" {
 			continue
+		}
+		if w == "oh" {
+			// "oh seven four ...": the leading zero, when a digit word
+			// follows (not the interjection "oh, ...").
+			if _, next := spokenNumbers[d.lw(k+1)]; k+1 >= n || !d.isWord(k+1) || !next || d.lw(k+1) == "oh" || !d.toks[k+1].sp {
+				continue
+			}
 		}
 		start := k
 		intl := false

@@ -183,3 +183,27 @@ func TestRound3NameContexts(t *testing.T) {
 		{"en", "- XL in blue", nil},
 	})
 }
+
+func TestRound3PhonesAndVersions(t *testing.T) {
+	t.Parallel()
+	runCases(t, []detectCase{
+		// "oh" is the leading zero when digit words follow it.
+		{"en", "call me on oh seven four zero zero, one two three, four five six", []string{"PHONE:oh seven four zero zero, one two three, four five six"}},
+		{"en", "my number is oh seven four double oh one two three four five six", []string{"PHONE:oh seven four double oh one two three four five six"}},
+		{"en", "oh no, one two three of them broke", nil},
+		{"en", "our landline 01234 567 890", []string{"PHONE:01234 567 890"}},
+		{"en", "The courier rang from +44 7400 123456 twice", []string{"PHONE:+44 7400 123456"}},
+		// Dotted numbers are phones in French; elsewhere they need a phone word.
+		{"nl", "het kenmerk is 0612.34.56.78", nil},
+		{"nl", "0641.23.45.67 staat op de bon", nil},
+		{"nl", "het kenmerk is 0641.23.45.67", nil},
+		{"nl", "mijn mobiel: 06.41.23.45.67", []string{"PHONE:06.41.23.45.67"}},
+		{"fr", "06.41.23.45.67 c'est mon portable", []string{"PHONE:06.41.23.45.67"}},
+		// Version compounds and abbreviations.
+		{"de", "Die Versionsangabe lautet 7.57.1.12", nil},
+		{"de", "Vers. 7.57.1.12 läuft nicht", nil},
+		{"de", "Treiber 7.57.1.12 installiert", nil},
+		{"de", "Router-IP 192.168.1.12", []string{"IP:192.168.1.12"}},
+		{"de", "Server 81.57.1.12 antwortet nicht", []string{"IP:81.57.1.12"}},
+	})
+}
