@@ -1407,7 +1407,7 @@ func (d *doc) passwordAhead(j int) int {
 			return 0
 		}
 		words++
-		if s, e := d.valueChunk(j); s == tk.s && s < e && unmistakablePassword(d.text[s:e]) && d.clauseEnds(e) {
+		if s, e := d.valueChunk(j); s == tk.s && s < e && unmistakablePassword(d.text[s:e]) && (d.clauseEnds(e) || d.conjunctionAfter(e)) {
 			// "I've set the password as Copper!Kettle19", "mi contraseña
 			// sigue siendo Toro.Bravo88": a value shaped like nothing but
 			// a password, in the cue's clause.
@@ -1437,6 +1437,19 @@ func (d *doc) passwordAhead(j int) int {
 		return 0
 	}
 	return 0
+}
+
+// conjunctions start a new clause after a value ("... es Toro.Bravo88 y
+// no me deja entrar").
+var conjunctions = set(strings.Fields(`and but or so y pero o und aber oder et mais ou en maar of e ma o`))
+
+// conjunctionAfter reports a conjunction as the next word after byte e.
+func (d *doc) conjunctionAfter(e int) bool {
+	m := d.tokenAt(e)
+	for m < len(d.toks) && d.toks[m].s < e {
+		m++
+	}
+	return m < len(d.toks) && !d.toks[m].nl && d.isWord(m) && conjunctions[d.lw(m)]
 }
 
 // stateAdverbs stand between a copula and the value ("is now", "is
