@@ -127,6 +127,7 @@ func New(ctx context.Context, d Deps) (*App, error) {
 	st := storage.New(d.DB)
 	dom, err := delivery.New(delivery.Deps{Store: st, Jobs: d.Jobs, Keys: d.Keys, QueueKey: cfg.QueueKey, Mappings: set,
 		Consent: d.Consent, Vault: d.Vault, Audit: d.Audit, Logger: d.Logger, Now: d.Now, MaxAttempts: cfg.MaxAttempts,
+		ReconcileInterval: cfg.ReconcileInterval,
 		Connectors: func(tenant, name string) (connector.Connector, error) {
 			c, ok := conns[tenant+"/"+name]
 			if !ok {

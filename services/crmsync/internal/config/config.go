@@ -2,6 +2,8 @@
 // SOTTO_* variables (pkg/service reads what every service shares).
 package config
 
+import "time"
+
 // Config of the crmsync service. Every field is read from SOTTO_<tag>.
 type Config struct {
 	// QueueKey is the KeyManager key (aes256-gcm96) that wraps each queued
@@ -18,6 +20,9 @@ type Config struct {
 	// MaxAttempts bounds a delivery's attempts, 429s included; then it is
 	// dead-lettered.
 	MaxAttempts int `env:"CRMSYNC_MAX_ATTEMPTS" envDefault:"10"`
+	// ReconcileInterval is how often deliveries whose job the queue gave up
+	// on its own (a worker died on the last attempt) are dead-lettered.
+	ReconcileInterval time.Duration `env:"CRMSYNC_RECONCILE_INTERVAL" envDefault:"1m"`
 	// PrivateCIDRs lets a CRM (an emulator, a proxy the operator runs) be
 	// on a private network; egress refuses private and loopback addresses
 	// otherwise.

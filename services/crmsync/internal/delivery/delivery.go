@@ -48,6 +48,13 @@ import (
 // Kind is the pkg/jobs kind of a delivery attempt.
 const Kind = "crmsync.deliver"
 
+// ReconcileKind is the periodic pkg/jobs kind that dead-letters deliveries
+// whose job pkg/jobs itself gave up (Reconcile).
+const ReconcileKind = "crmsync.reconcile"
+
+// DefaultReconcileInterval is how often Reconcile runs.
+const DefaultReconcileInterval = time.Minute
+
 // DefaultMaxAttempts bounds a delivery's attempts (429s included).
 const DefaultMaxAttempts = 10
 
@@ -89,6 +96,8 @@ type Deps struct {
 	// the jobs runner's clock.
 	Now         func() time.Time
 	MaxAttempts int
+	// ReconcileInterval is how often Reconcile runs (default a minute).
+	ReconcileInterval time.Duration
 }
 
 // Service queues and delivers.
@@ -118,6 +127,14 @@ func New(d Deps) (*Service, error) {
 	if err := d.Jobs.Register(Kind, s.handle, jobs.Options{MaxAttempts: d.MaxAttempts + 1, Timeout: 2 * time.Minute}); err != nil {
 		return nil, err
 	}
+	if d.ReconcileInterval <= 0 {
+		d.ReconcileInterval = DefaultReconcileInterval
+	}
+	if err := d.Jobs.Periodic(ReconcileKind, d.ReconcileInterval, func(ctx context.Context, _ jobs.Job) error { return s.Reconcile(ctx) },
+		jobs.Options{MaxAttempts: 1, Timeout: time.Minute}); err != nil {
+		return nil, err
+	}
+	s.d = d
 	return s, nil
 }
 
@@ -484,6 +501,47 @@ func (s *Service) audit(ctx context.Context, tx *sql.Tx, d storage.Delivery, act
 	}
 	ev.Reason = reason
 	return s.d.Audit.Enqueue(ctx, tx, ev)
+}
+
+// Reconcile dead-letters the queued deliveries whose job pkg/jobs
+// dead-lettered itself: a worker that died during the job's last attempt
+// (LEASE_EXPIRED) never returned to the handler, so the delivery would stay
+// listed as queued. Each such job is then re-queued: it finds its delivery
+// no longer queued and completes, so the dead job is not scanned again.
+func (s *Service) Reconcile(ctx context.Context) error {
+	var after int64
+	for {
+		dead, err := s.d.Jobs.Dead(ctx, after, 100)
+		if err != nil {
+			return err
+		}
+		for _, j := range dead {
+			after = j.ID
+			if j.Kind != Kind {
+				continue
+			}
+			d, ok, err := s.d.Store.ByJob(ctx, j.ID)
+			if err != nil {
+				return err
+			}
+			if ok {
+				reason := j.LastErrorReason
+				if reason == "" {
+					reason = jobs.ReasonHandlerFailed
+				}
+				err := s.finish(ctx, d, storage.DeadLettered, d.Attempts, reason, ActionDead, auditclient.Failure, nil)
+				if err != nil && !errors.Is(err, errCancelled) {
+					return err
+				}
+			}
+			if err := s.d.Jobs.Retry(ctx, j.ID); err != nil {
+				return err
+			}
+		}
+		if len(dead) < 100 {
+			return nil
+		}
+	}
 }
 
 // Replay queues a dead-lettered delivery again, attempts reset.

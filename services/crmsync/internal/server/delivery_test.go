@@ -202,8 +202,8 @@ func TestRetryAfterRespected(t *testing.T) {
 		h.hubspot.Fail(crmtest.Fault{Status: http.StatusTooManyRequests, RetryAfter: 120})
 		start := h.clock.Now()
 		id := byConnector(h.record(c, map[string]string{"last_name": c.tLast}))["hubspot"]
-		h.until(time.Second, "the 429", func() bool { return h.hubspot.Counts().Requests == 1 })
-		h.until(time.Second, "attempt recorded", func() bool { return h.delivery(id).GetAttempts() == 1 })
+		h.until(time.Millisecond, "the 429", func() bool { return h.hubspot.Counts().Requests == 1 })
+		h.until(time.Millisecond, "attempt recorded", func() bool { return h.delivery(id).GetAttempts() == 1 })
 		if r := h.delivery(id).GetReason(); r != reasons.CRMRateLimited {
 			t.Fatalf("reason %q", r)
 		}
@@ -440,6 +440,44 @@ func TestSwappedPayloadDoesNotOpen(t *testing.T) {
 		h.until(time.Second, "A delivered", func() bool { return h.state(idA) == crmsyncv1.DeliveryState_DELIVERY_STATE_DELIVERED })
 		if got := h.hubspot.Counts(); got.Creates != 1 || len(h.hubspot.Seen(a.subject)) != 1 {
 			t.Fatalf("counts %+v: A's data was sent twice", got)
+		}
+	})
+}
+
+// TestReconcileDeadJobs: a delivery whose job the queue dead-lettered on
+// its own (its worker died during the last attempt: LEASE_EXPIRED, which
+// the handler never sees) is listed as dead-lettered with that reason once
+// the reconcile runs, and can be replayed.
+func TestReconcileDeadJobs(t *testing.T) {
+	dialects(t, func(t *testing.T, h *harness) {
+		ctx := context.Background()
+		c := h.customer("sub_reconcile1", true)
+		h.hubspot.Fail(crmtest.Fault{Status: http.StatusServiceUnavailable})
+		id := byConnector(h.record(c, map[string]string{"last_name": c.tLast}))["hubspot"]
+		h.until(time.Millisecond, "attempted", func() bool { return h.delivery(id).GetAttempts() == 1 })
+		var job int64
+		if err := h.db.QueryRow(`SELECT job_id FROM crm_deliveries WHERE delivery_id = $1`, id).Scan(&job); err != nil {
+			t.Fatal(err)
+		}
+		// What pkg/jobs leaves when a worker dies on a job's last attempt.
+		if _, err := h.db.Exec(`UPDATE jobs SET state = 'dead', last_error_reason = 'LEASE_EXPIRED' WHERE id = $1`, job); err != nil {
+			t.Fatal(err)
+		}
+		if err := h.jobs.Trigger(ctx, "crmsync.reconcile"); err != nil {
+			t.Fatal(err)
+		}
+		h.until(time.Millisecond, "dead-lettered", func() bool {
+			return h.state(id) == crmsyncv1.DeliveryState_DELIVERY_STATE_DEAD_LETTERED
+		})
+		if r := h.delivery(id).GetReason(); r != "LEASE_EXPIRED" {
+			t.Fatalf("reason %q", r)
+		}
+		if _, err := h.operator.ReplayDelivery(ctx, &crmsyncv1.ReplayDeliveryRequest{DeliveryId: id}); err != nil {
+			t.Fatal(err)
+		}
+		h.until(time.Second, "delivered", func() bool { return h.state(id) == crmsyncv1.DeliveryState_DELIVERY_STATE_DELIVERED })
+		if got := h.hubspot.Counts(); got.Creates != 1 {
+			t.Fatalf("counts %+v", got)
 		}
 	})
 }

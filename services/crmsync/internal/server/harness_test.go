@@ -379,11 +379,13 @@ func dialects(t *testing.T, fn func(t *testing.T, h *harness), opts ...func(*con
 	storetest.ForEachDialect(t, migrations.FS, func(t *testing.T, db *store.DB) { fn(t, newHarness(t, db, opts...)) })
 }
 
-// until moves the runner's clock by step until cond holds; it fails after
-// 400 rounds. The clock moves, never the test's expectations about time.
+// until moves the runner's clock by step until cond holds; it gives up
+// after 30 s of real time (a slow database, a loaded machine), which no
+// result depends on. The clock moves, never the test's expectations about
+// time.
 func (h *harness) until(step time.Duration, what string, cond func() bool) {
 	h.t.Helper()
-	for range 400 {
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); {
 		if cond() {
 			return
 		}

@@ -225,3 +225,15 @@ func (s *Store) QueuedFor(ctx context.Context, subject string) ([]Delivery, erro
 	}
 	return collect(rows)
 }
+
+// ByJob returns the queued delivery whose current attempt is job, if any.
+func (s *Store) ByJob(ctx context.Context, job int64) (Delivery, bool, error) {
+	d, err := scan(s.db.QueryRowContext(ctx, `SELECT `+columns+` FROM crm_deliveries WHERE job_id = $1 AND state = $2`, job, Queued))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Delivery{}, false, nil
+	}
+	if err != nil {
+		return Delivery{}, false, err
+	}
+	return d, true, nil
+}
