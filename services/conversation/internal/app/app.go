@@ -122,6 +122,12 @@ func New(ctx context.Context, d Deps) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Reveals relay the person's token to the vault (vault.Revealer); the
+	// generated client offers both halves.
+	revealClient, ok := d.Vault.(vault.RevealClient)
+	if !ok {
+		return nil, errors.New("conversation: the token vault client cannot reveal values")
+	}
 	// Suspicious activity: scopes and order numbers counted as keyed
 	// digests under their own derivation; the policy is data.
 	signalKey, err := derive("signal-scope")
@@ -139,18 +145,18 @@ func New(ctx context.Context, d Deps) (*App, error) {
 	}
 	domain, err := conversation.New(conversation.Deps{Store: st, Audit: d.Audit, Vault: vault.New(d.Vault), Engine: engine,
 		Keys: conversation.Keys{ChannelID: channelKey, Value: valueKey}, Assistant: replier, Logger: d.Logger, Now: d.Now,
-		TokenizeTimeout: cfg.TokenizeTimeout, PollInterval: cfg.WatchPollInterval, DefaultLanguage: cfg.DefaultLanguage,
+		Revealer: vault.NewRevealer(revealClient), TokenizeTimeout: cfg.TokenizeTimeout, PollInterval: cfg.WatchPollInterval, DefaultLanguage: cfg.DefaultLanguage,
 		Channels: channelDeps, Signals: monitor})
-	if err != nil {
-		return nil, err
-	}
-	ret, err := newRetention(cfg, domain, d)
 	if err != nil {
 		return nil, err
 	}
 	// End-to-end sealing: the HPKE keys are derived from the same
 	// secrets key, per rotation period, never stored.
 	sealKeys, err := sealing.New(d.Keys, cfg.SecretsKey, cfg.SealingRotation, d.Now)
+	if err != nil {
+		return nil, err
+	}
+	ret, err := newRetention(cfg, domain, d)
 	if err != nil {
 		return nil, err
 	}

@@ -19,12 +19,6 @@ type Config struct {
 	WatchPollInterval time.Duration `env:"CONVERSATION_WATCH_POLL_INTERVAL" envDefault:"250ms"`
 	// DefaultLanguage is a message's language when the request names none.
 	DefaultLanguage string `env:"CONVERSATION_DEFAULT_LANGUAGE" envDefault:"en"`
-	// GraphURL and GraphVersion are Meta's Graph API, which WhatsApp's and
-	// Messenger's send APIs are part of (replies to messaging channels).
-	GraphURL     string `env:"CONVERSATION_GRAPH_URL" envDefault:"https://graph.facebook.com"`
-	GraphVersion string `env:"CONVERSATION_GRAPH_VERSION" envDefault:"v23.0"`
-	// LinkCodeTTL is how long a channel link code works.
-	LinkCodeTTL time.Duration `env:"CONVERSATION_LINK_CODE_TTL" envDefault:"10m"`
 	// FixturesDir holds the built-in assistant's shop data, one folder per
 	// tenant (catalogue.json, orders.json, opening_hours.json); empty: the
 	// embedded "default" shop (services/conversation/fixtures).
@@ -47,6 +41,12 @@ type Config struct {
 	// controls (a self-hosted server at 10.0.0.5: "10.0.0.5/32"); egress
 	// refuses private and loopback addresses otherwise.
 	ModelPrivateCIDRs []string `env:"CONVERSATION_MODEL_PRIVATE_CIDRS" envSeparator:","`
+	// GraphURL and GraphVersion are Meta's Graph API, which WhatsApp's and
+	// Messenger's send APIs are part of (replies to messaging channels).
+	GraphURL     string `env:"CONVERSATION_GRAPH_URL" envDefault:"https://graph.facebook.com"`
+	GraphVersion string `env:"CONVERSATION_GRAPH_VERSION" envDefault:"v23.0"`
+	// LinkCodeTTL is how long a channel link code works.
+	LinkCodeTTL time.Duration `env:"CONVERSATION_LINK_CODE_TTL" envDefault:"10m"`
 	// SealingRotation is how long an end-to-end sealing key (HPKE) is the
 	// current one; the previous period's key is still accepted, older ones
 	// are refused (SEALING_KEY_EXPIRED).

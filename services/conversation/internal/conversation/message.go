@@ -81,37 +81,11 @@ func (s *Service) post(ctx context.Context, conv storage.Conversation, text, cha
 	if err := s.checkNotRestricted(ctx, conv); err != nil {
 		return msg, reply, err
 	}
-	known, err := s.d.Store.Placeholders(ctx, s.d.Store.DB(), conv.ID)
+	scope, res, err := s.tokenise(ctx, conv, text, lang)
 	if err != nil {
 		return msg, reply, err
 	}
-	scope := newScope(s.d.Keys.Value, conv.ID, known)
-	res, err := s.pseudo.Pseudonymize(ctx, scope, text, lang)
-	if err != nil {
-		return msg, reply, err
-	}
-	if len(scope.added) > 0 {
-		items := make([]Item, len(scope.added))
-		for i, a := range scope.added {
-			items[i] = Item{Type: pii.Type(a.Type), Value: a.value}
-		}
-		tctx, cancel := context.WithTimeout(ctx, s.d.TokenizeTimeout)
-		tokens, err := s.d.Vault.Tokenize(tctx, Batch{Tenant: conv.Tenant, Subject: conv.CustomerSubject, Scope: conv.ID, Items: items})
-		cancel()
-		if err != nil {
-			// Only the reason: the error of a failed call carries no value,
-			// and the count says how much was refused.
-			s.d.Logger.WarnContext(ctx, "message refused: tokenisation failed", "conversation", conv.ID,
-				"values", len(items), "reason", errs.ReasonOf(err))
-			return msg, reply, err
-		}
-		if len(tokens) != len(items) {
-			return msg, reply, errs.E(errs.Internal, reasons.TokenizeFailed, "the token vault answered %d tokens for %d values", len(tokens), len(items))
-		}
-		for i := range scope.added {
-			scope.added[i].Token = tokens[i]
-		}
-	}
+	conv = screened(ctx, conv) // a signal may have handed it off (signals.go)
 	// The assistant sees placeholders only; its reply is checked for values
 	// it could not have seen and placeholders the conversation never gave
 	// out, and stored as checked.
@@ -159,6 +133,60 @@ func (s *Service) post(ctx context.Context, conv storage.Conversation, text, cha
 	return msg, reply, nil
 }
 
+// tokenise is the first half of the message path, for any author's text:
+// it finds the text's personal data (pkg/pii) against the conversation's
+// placeholder map and tokenises every new value in one vault call (subject:
+// the conversation's customer; scope: the conversation). It returns the
+// placeholder text and the scope, whose added entries (tokens set) the
+// caller stores with the message in one transaction. Nothing is stored
+// here; a vault failure is returned as it is (nothing to store).
+func (s *Service) tokenise(ctx context.Context, conv storage.Conversation, text, lang string) (*scope, pii.Result, error) {
+	return s.tokeniseKeeping(ctx, conv, text, lang, false)
+}
+
+// tokeniseKeeping is tokenise; keepGiven keeps placeholders the
+// conversation gave out as they are instead of making them literals (a
+// support agent, who reads placeholders, refers to the customer's
+// "[EMAIL_1]"; a customer's typed "[CARD_1]" stays a literal).
+func (s *Service) tokeniseKeeping(ctx context.Context, conv storage.Conversation, text, lang string, keepGiven bool) (*scope, pii.Result, error) {
+	known, err := s.d.Store.Placeholders(ctx, s.d.Store.DB(), conv.ID)
+	if err != nil {
+		return nil, pii.Result{}, err
+	}
+	scope := newScope(s.d.Keys.Value, conv.ID, known)
+	scope.keepGiven = keepGiven
+	res, err := s.pseudo.Pseudonymize(ctx, scope, text, lang)
+	if err != nil {
+		return nil, pii.Result{}, err
+	}
+	if err := s.screenValues(ctx, scope, res.Text); err != nil { // before the vault sees the values (signals.go)
+		return nil, pii.Result{}, err
+	}
+	if len(scope.added) > 0 {
+		items := make([]Item, len(scope.added))
+		for i, a := range scope.added {
+			items[i] = Item{Type: pii.Type(a.Type), Value: a.value}
+		}
+		tctx, cancel := context.WithTimeout(ctx, s.d.TokenizeTimeout)
+		tokens, err := s.d.Vault.Tokenize(tctx, Batch{Tenant: conv.Tenant, Subject: conv.CustomerSubject, Scope: conv.ID, Items: items})
+		cancel()
+		if err != nil {
+			// Only the reason: the error of a failed call carries no value,
+			// and the count says how much was refused.
+			s.d.Logger.WarnContext(ctx, "message refused: tokenisation failed", "conversation", conv.ID,
+				"values", len(items), "reason", errs.ReasonOf(err))
+			return nil, pii.Result{}, err
+		}
+		if len(tokens) != len(items) {
+			return nil, pii.Result{}, errs.E(errs.Internal, reasons.TokenizeFailed, "the token vault answered %d tokens for %d values", len(tokens), len(items))
+		}
+		for i := range scope.added {
+			scope.added[i].Token = tokens[i]
+		}
+	}
+	return scope, res, nil
+}
+
 // checkText refuses text that is not valid UTF-8 or carries control
 // characters other than tab and line breaks (they hide text from people
 // reading the transcript and from the detector's word breaks).
@@ -196,6 +224,9 @@ type scope struct {
 	given    map[string]bool
 	next     map[pii.Type]int
 	added    []added
+	// keepGiven: placeholder-shaped text naming a placeholder given out
+	// stays itself (tokeniseKeeping).
+	keepGiven bool
 }
 
 func newScope(key []byte, conversationID string, known []storage.Placeholder) *scope {
@@ -218,6 +249,9 @@ func (s *scope) digest(t pii.Type, value string) string {
 
 // Placeholder implements pii.Scope.
 func (s *scope) Placeholder(_ context.Context, t pii.Type, value string) (string, error) {
+	if t == pii.Literal && s.keepGiven && s.given[value] {
+		return value, nil
+	}
 	d := s.digest(t, value)
 	if ph, ok := s.byDigest[string(t)+"\x00"+d]; ok {
 		return ph, nil

@@ -58,42 +58,6 @@ const (
 	OutputUnsafe = "OUTPUT_CHECK_FAILED"
 )
 
-// End-to-end sealing (HPKE, internal/sealing).
-const (
-	// SealedInvalid: a sealed message that does not open (tampered, sealed
-	// for another conversation or to another key); nothing was stored and
-	// nothing says which part failed. InvalidArgument.
-	SealedInvalid = "SEALED_INVALID"
-	// SealingKeyUnknown: a key id the service never published (or a future
-	// one). InvalidArgument.
-	SealingKeyUnknown = "SEALING_KEY_UNKNOWN"
-	// SealingKeyExpired: a key older than the previous period; fetch the
-	// keys again (GetSealingKeys). FailedPrecondition.
-	SealingKeyExpired = "SEALING_KEY_EXPIRED"
-	// ReplyKeyInvalid: a sealed message without a reply key of the suite.
-	// InvalidArgument.
-	ReplyKeyInvalid = "REPLY_KEY_INVALID"
-	// SealingKeyUnavailable: the service's key could not be derived.
-	// Internal.
-	SealingKeyUnavailable = "SEALING_KEY_UNAVAILABLE"
-	// SealingFailed: the reply could not be sealed. Internal.
-	SealingFailed = "SEALING_FAILED"
-)
-
-// Data-subject requests and retention.
-const (
-	// SubjectRestricted: a message to a conversation whose customer's
-	// processing is restricted (GDPR Art. 18, a data-subject request); it
-	// was neither stored nor answered. FailedPrecondition.
-	SubjectRestricted = "SUBJECT_RESTRICTED"
-	// FieldNotRectifiable: a correction of a conversation category (a
-	// transcript records what was said; values are the token vault's).
-	FieldNotRectifiable = "FIELD_NOT_RECTIFIABLE"
-	// NoRawValues: why rectification does not apply to conversations
-	// (evidence detail).
-	NoRawValues = "NO_RAW_VALUES"
-)
-
 // Messaging channels (WhatsApp, Messenger).
 const (
 	// ChannelIdentityNotFound: a delivery for a channel user the service
@@ -120,6 +84,79 @@ const (
 	ChannelLinkRequired = "CHANNEL_REQUIRED"
 )
 
+// End-to-end sealing (HPKE, internal/sealing).
+const (
+	// SealedInvalid: a sealed message that does not open (tampered, sealed
+	// for another conversation or to another key); nothing was stored and
+	// nothing says which part failed. InvalidArgument.
+	SealedInvalid = "SEALED_INVALID"
+	// SealingKeyUnknown: a key id the service never published (or a future
+	// one). InvalidArgument.
+	SealingKeyUnknown = "SEALING_KEY_UNKNOWN"
+	// SealingKeyExpired: a key older than the previous period; fetch the
+	// keys again (GetSealingKeys). FailedPrecondition.
+	SealingKeyExpired = "SEALING_KEY_EXPIRED"
+	// ReplyKeyInvalid: a sealed message without a reply key of the suite.
+	// InvalidArgument.
+	ReplyKeyInvalid = "REPLY_KEY_INVALID"
+	// SealingKeyUnavailable: the service's key could not be derived.
+	// Internal.
+	SealingKeyUnavailable = "SEALING_KEY_UNAVAILABLE"
+	// SealingFailed: the reply could not be sealed. Internal.
+	SealingFailed = "SEALING_FAILED"
+)
+
+// Support agents, hand-off and re-identification.
+const (
+	// NotWaitingOnAgent: a support agent took a conversation that is not
+	// waiting on an agent (open or closed). FailedPrecondition.
+	NotWaitingOnAgent = "NOT_WAITING_ON_AGENT"
+	// AlreadyAssigned: another support agent took the conversation first;
+	// it stays theirs. FailedPrecondition.
+	AlreadyAssigned = "ALREADY_ASSIGNED"
+	// NotAssignedAgent: an agent replied to a conversation assigned to
+	// someone else, or to nobody. PermissionDenied.
+	NotAssignedAgent = "NOT_ASSIGNED_AGENT"
+	// PlaceholderNotFound: a placeholder the conversation never gave out.
+	// NotFound.
+	PlaceholderNotFound = "PLACEHOLDER_NOT_FOUND"
+	// RevealDenied: the token vault's policy shows the caller neither the
+	// value nor a masked view of it. PermissionDenied.
+	RevealDenied = "REVEAL_DENIED"
+	// ReidentifiedCustomersOnly: a re-identified view asked for by anyone
+	// but the conversation's customer (support agents reveal one value at
+	// a time, RevealValue). PermissionDenied.
+	ReidentifiedCustomersOnly = "REIDENTIFIED_CUSTOMERS_ONLY"
+	// HandOffReasonInvalid: a hand-off without a reason the API knows.
+	// InvalidArgument.
+	HandOffReasonInvalid = "HAND_OFF_REASON_INVALID"
+	// RevealFailed: the token vault answered a reveal with an error other
+	// than a refusal of the person. Internal.
+	RevealFailed = "REVEAL_FAILED"
+
+	// On audit events (conversation.hand_off, conversation.reveal): why a
+	// conversation was handed off, and what a reveal showed.
+	HandOffCustomerRequest    = "CUSTOMER_REQUEST"
+	HandOffAssistant          = "ASSISTANT_CANNOT_HELP"
+	HandOffSuspiciousActivity = "SUSPICIOUS_ACTIVITY"
+	RevealedValue             = "REVEALED_VALUE"
+	RevealedMasked            = "REVEALED_MASKED"
+)
+
+// Data-subject requests and retention.
+const (
+	// SubjectRestricted: a message to a conversation whose customer's
+	// processing is restricted (GDPR Art. 18, a data-subject request); it
+	// was neither stored nor answered. FailedPrecondition.
+	SubjectRestricted = "SUBJECT_RESTRICTED"
+	// FieldNotRectifiable: a correction of a conversation category (a
+	// transcript records what was said; values are the token vault's).
+	FieldNotRectifiable = "FIELD_NOT_RECTIFIABLE"
+	// NoRawValues: why rectification does not apply to conversations
+	// (evidence detail).
+	NoRawValues = "NO_RAW_VALUES"
+)
+
 // Suspicious activity (internal/signals).
 const (
 	// MessagesThrottled: the conversation, account, visitor or address
@@ -140,4 +177,18 @@ const (
 	// StaffRequired: signals are for support agents and administrators.
 	// PermissionDenied.
 	StaffRequired = "STAFF_REQUIRED"
+)
+
+// Integrators over gRPC (a messaging or CRM platform's client, ADR 0014).
+const (
+	// IntegratorScopeRequired: a token on IngestChannelMessage must be an
+	// integrator client's with the conversation.ingest scope.
+	// PermissionDenied.
+	IntegratorScopeRequired = "INTEGRATOR_SCOPE_REQUIRED"
+	// TenantMismatch: the request names another tenant than the client's.
+	// PermissionDenied.
+	TenantMismatch = "TENANT_MISMATCH"
+	// APIChannelRequired: an integrator posts on CHAT_CHANNEL_API only,
+	// and only an integrator does. InvalidArgument.
+	APIChannelRequired = "API_CHANNEL_REQUIRED"
 )

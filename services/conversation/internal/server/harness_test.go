@@ -158,7 +158,10 @@ func newHarness(t testing.TB, db *store.DB, opts ...func(*config.Config)) *harne
 	if err != nil {
 		t.Fatal(err)
 	}
-	vsrv := h.pki.NewServer(t, "tokenvault", authz.Policy{tokenvaultv1.TokenVaultService_Tokenize_FullMethodName: {"conversation"}})
+	vsrv := h.pki.NewServer(t, "tokenvault", authz.Policy{tokenvaultv1.TokenVaultService_Tokenize_FullMethodName: {"conversation"},
+		// Values read back as the person a call serves (reveal_test.go).
+		tokenvaultv1.TokenVaultService_Detokenize_FullMethodName:   {"conversation"},
+		tokenvaultv1.TokenVaultService_RevealMasked_FullMethodName: {"conversation"}})
 	tokenvaultv1.RegisterTokenVaultServiceServer(vsrv.GRPC(), h.vault)
 	vconn := h.pki.Dial(t, "conversation", "tokenvault", servertest.Start(t, vsrv))
 	h.channels = newChannelRig(t, h, db, logger)
