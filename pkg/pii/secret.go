@@ -139,6 +139,9 @@ var notSecretCues = map[string]bool{
 	"autorizacion": true, "autorizzazione": true, "autorisatie": true, "genehmigung": true, "autorisierung": true,
 	"autorisierungs": true, "terminal": true, "receipt": true, "beleg": true, "kassenbon": true, "ticket": true,
 	"scontrino": true, "ricevuta": true, "recibo": true, "bonnetje": true, "kassabon": true,
+	// Postal and serial numbers in the languages that put the kind after
+	// "code": codice postale, code postal, codice seriale, número de serie.
+	"postale": true, "seriale": true, "série": true, "serienummer": true, "seriennummer": true,
 	// A booking's code is its reference.
 	"booking": true, "buchung": true, "buchungs": true, "réservation": true, "reserva": true, "reservación": true,
 	"boeking": true, "reservering": true, "prenotazione": true,
@@ -166,6 +169,7 @@ var otpCues = map[string]bool{
 	"inlogcode": true, "toegangscode": true, "codice:": true, "mtan": true, "phototan": true, "chiptan": true,
 	"sms-tan": true, "apptan": true, "itan": true, "beveiligingscode": true,
 	"controlecode": true, "authenticatiecode": true, "sms-code:": true, "anmeldecode": true, "bestätigungs-code": true,
+	"pin's": true, "pin’s": true, "code's": true,
 }
 
 var keyCues = map[string]bool{
@@ -245,7 +249,20 @@ func (d *doc) scanSecrets() {
 		if genericCodeWords[w] && k+1 < n && d.isWord(k+1) && numberWords[d.lw(k+1)] {
 			continue
 		}
+		if pw && !otp && !key && k > 1 {
+			if bs, be := d.passwordBefore(k); bs < be {
+				// "I'm using Lisbon$2023 as my password".
+				d.add(bs, be, Secret, 0.8, "secret-password")
+				continue
+			}
+		}
 		if otp && !pw && !key && k > 1 {
+			if bs, be := d.codeBefore(k); bs < be {
+				// "I received 381 904 as the code", "ho inserito 482913
+				// come codice".
+				d.add(bs, be, Secret, 0.85, "secret-otp")
+				continue
+			}
 			if bs, be := d.otpBehind(k); bs < be {
 				// "403 221 is your verification code": a pasted SMS.
 				d.add(bs, be, Secret, 0.85, "secret-otp")
@@ -902,6 +919,9 @@ func (d *doc) otpAhead(j int) int {
 			if c == ',' && words > 0 && j+1 < len(d.toks) && d.toks[j+1].kind == tNum && !d.toks[j+1].nl {
 				continue // "the code you texted me, 482913"
 			}
+			if c == ',' && d.entryClause(j+1) {
+				continue // "it asks for the code, I typed 4821", "a PIN, mine is 4821"
+			}
 			if c == '.' || c == '!' || c == '?' || c == ',' || c == ';' {
 				return 0
 			}
@@ -1407,7 +1427,7 @@ func (d *doc) passwordAhead(j int) int {
 			return 0
 		}
 		words++
-		if s, e := d.valueChunk(j); s == tk.s && s < e && unmistakablePassword(d.text[s:e]) && (d.clauseEnds(e) || d.conjunctionAfter(e)) {
+		if s, e := d.valueChunk(j); s == tk.s && s < e && unmistakablePassword(d.text[s:e]) {
 			// "I've set the password as Copper!Kettle19", "mi contraseña
 			// sigue siendo Toro.Bravo88": a value shaped like nothing but
 			// a password, in the cue's clause.
@@ -1429,15 +1449,99 @@ func (d *doc) passwordAhead(j int) int {
 		}
 		val := d.text[s:e]
 		if strings.Contains(val, "://") || strings.HasPrefix(strings.ToLower(val), "www.") || strings.ContainsAny(val, "@/") {
-			return 0 // a link, an address or a path, not the password
+			continue // a link, an address or a path, not the password
 		}
 		if len(val) >= 6 && hasDigit(val) && hasLower(val) && !promoShaped(val) && passwordLike(val) && d.clauseEnds(e) {
 			return v
 		}
-		return 0
+		// "la password è sempre la stessa, Lago!Blu9": the copula said
+		// something else; an unmistakable value may still follow.
 	}
 	return 0
 }
+
+// entryVerbs say the writer typed a code in ("I typed", "I put in",
+// "mine is").
+var entryVerbs = set(strings.Fields(`typed entered put tried used inserted keyed input mine
+	eingegeben eingetippt versucht meiner tapé saisi entré essayé le mien escribí introduje puse probé el mío
+	ingevuld ingetypt geprobeerd de mijne inserito digitato provato messo il mio`))
+
+// entryClause reports a clause from token m that says the writer entered
+// something ("I typed", "I put in", "mine is"), within three words.
+func (d *doc) entryClause(m int) bool {
+	for j := m; j < len(d.toks) && j < m+3; j++ {
+		if d.toks[j].nl || !d.isWord(j) {
+			return false
+		}
+		if entryVerbs[d.lw(j)] {
+			return true
+		}
+	}
+	return false
+}
+
+// codeBefore reads "<code> as the code" backwards from the code word k
+// and returns the code's byte span, or an empty one.
+func (d *doc) codeBefore(k int) (int, int) {
+	m := k - 1
+	for m > 0 && d.isWord(m) && possessives[d.lw(m)] && !d.toks[m+1].nl {
+		m--
+	}
+	if m < 1 || !d.isWord(m) || !asWords[d.lw(m)] || d.toks[m].nl || d.toks[m-1].kind != tNum {
+		return 0, 0
+	}
+	last := m - 1
+	for p := last; p >= 0 && p >= last-2 && d.toks[p].kind == tNum; p-- {
+		e := d.toks[p].e
+		if d.otpValue(p, &e) && e == d.toks[last].e {
+			if p > 0 && d.isWord(p-1) && (notSecretCues[d.lw(p-1)] || d.cueOf(p-1)&(cueRef|cueMoney|cuePromo|cuePhone) != 0) {
+				return 0, 0
+			}
+			return d.toks[p].s, e
+		}
+		if !d.toks[p].sp {
+			break
+		}
+	}
+	return 0, 0
+}
+
+// asWords name what a value is used as ("as my password", "als Passwort",
+// "comme mot de passe", "como contraseña", "come password").
+var asWords = set(strings.Fields(`as als comme como come`))
+
+// passwordBefore reads "<value> as my password" backwards from the
+// password cue k, when the cue ends its clause (not "as my password
+// manager"), and returns the value's byte span or an empty one.
+func (d *doc) passwordBefore(k int) (int, int) {
+	if !d.clauseEnds(d.toks[k].e) && !d.conjunctionAfter(d.toks[k].e) {
+		return 0, 0
+	}
+	m := k - 1
+	for m > 0 && d.isWord(m) && (possessives[d.lw(m)] || d.lw(m) == "mot" || d.lw(m) == "de") && !d.toks[m+1].nl {
+		m--
+	}
+	if m < 1 || !d.isWord(m) || !asWords[d.lw(m)] || d.toks[m].nl {
+		return 0, 0
+	}
+	m-- // the value's last token
+	st := m
+	for st > 0 && !d.toks[st].sp && m-st < 8 {
+		st--
+	}
+	s, e := d.valueChunk(st)
+	if s >= e || e != d.toks[m].e {
+		return 0, 0
+	}
+	v := d.text[s:e]
+	if !strongPassword(v) && !(passwordLike(v) && passwordSymbol(v) && hasLetter(v)) || promoShaped(v) || strings.ContainsAny(v, "/") {
+		return 0, 0
+	}
+	return s, e
+}
+
+// possessives and articles between "as" and the password word.
+var possessives = set(strings.Fields(`my mein meine mon ma mi mijn mio mia il la el the das het de le mijn`))
 
 // conjunctions start a new clause after a value ("... es Toro.Bravo88 y
 // no me deja entrar").
@@ -1461,8 +1565,11 @@ var stateAdverbs = set(strings.Fields(`now still currently jetzt nun noch immer 
 // looks like: letters of both cases and digits with a symbol inside
 // (Garden!Rose22, Rio.Verde19, Neve.2020), or a password symbol.
 func unmistakablePassword(v string) bool {
-	if !strongPassword(v) || !hasLower(v) || promoShaped(v) || strings.Contains(v, "://") || strings.ContainsAny(v, "@/") {
+	if !strongPassword(v) || !hasLower(v) || promoShaped(v) || strings.Contains(v, "://") || strings.ContainsRune(v, '/') {
 		return false
+	}
+	if at := strings.IndexByte(v, '@'); at >= 0 && strings.IndexByte(v[at:], '.') >= 0 {
+		return false // an e-mail address, not Summer@2024
 	}
 	if passwordSymbol(v) {
 		return true
