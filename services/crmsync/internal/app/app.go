@@ -11,6 +11,8 @@ import (
 	"os"
 	"time"
 
+	"golang.org/x/time/rate"
+
 	"github.com/sottohq/sotto/pkg/auditclient"
 	"github.com/sottohq/sotto/pkg/errs"
 	"github.com/sottohq/sotto/pkg/jobs"
@@ -112,8 +114,10 @@ func New(ctx context.Context, d Deps) (*App, error) {
 		return nil, err
 	}
 	conns := map[string]connector.Connector{}
+	limits := map[string]*rate.Limiter{}
 	for _, m := range set.All() {
 		key := m.Tenant + "/" + m.Connector
+		limits[key] = rate.NewLimiter(rate.Limit(m.Rate.PerSecond), m.Rate.Burst)
 		switch m.Connector {
 		case connector.HubSpot:
 			conns[key] = connector.NewHubSpot(connector.HubSpotConfig{BaseURL: cfg.HubSpotURL, IDProperty: m.HubSpot.IDProperty,
@@ -128,6 +132,7 @@ func New(ctx context.Context, d Deps) (*App, error) {
 	dom, err := delivery.New(delivery.Deps{Store: st, Jobs: d.Jobs, Keys: d.Keys, QueueKey: cfg.QueueKey, Mappings: set,
 		Consent: d.Consent, Vault: d.Vault, Audit: d.Audit, Logger: d.Logger, Now: d.Now, MaxAttempts: cfg.MaxAttempts,
 		ReconcileInterval: cfg.ReconcileInterval,
+		Limits:            func(tenant, name string) *rate.Limiter { return limits[tenant+"/"+name] },
 		Connectors: func(tenant, name string) (connector.Connector, error) {
 			c, ok := conns[tenant+"/"+name]
 			if !ok {

@@ -22,12 +22,14 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	mrand "math/rand/v2"
 	"slices"
 	"sort"
 	"strconv"
 	"time"
 
 	"github.com/google/uuid"
+	"golang.org/x/time/rate"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -74,6 +76,9 @@ type Consent func(ctx context.Context, subject, purpose string) (bool, error)
 // Connectors gives a shop's connector.
 type Connectors func(tenant, name string) (connector.Connector, error)
 
+// Limits gives the rate limiter of a shop's connector (nil: none).
+type Limits func(tenant, name string) *rate.Limiter
+
 // Vault is the part of the token vault deliveries use.
 type Vault interface {
 	Detokenize(ctx context.Context, in *tokenvaultv1.DetokenizeRequest, opts ...grpc.CallOption) (*tokenvaultv1.DetokenizeResponse, error)
@@ -90,6 +95,7 @@ type Deps struct {
 	Consent    Consent
 	Vault      Vault
 	Connectors Connectors
+	Limits     Limits
 	Audit      *auditclient.Outbox
 	Logger     *slog.Logger
 	// Now is the domain clock (default time.Now); the queue's timing is
@@ -313,10 +319,32 @@ func (s *Service) handle(ctx context.Context, job jobs.Job) error {
 	if errors.Is(err, errCancelled) {
 		return nil
 	}
+	var th *throttled
+	if errors.As(err, &th) {
+		// Spread the waiting deliveries over the next interval (up to
+		// twice the token interval), so they do not all come back at once.
+		at := s.d.Now().Add(th.after + time.Duration(mrand.Int64N(int64(th.after)+1)))
+		return s.d.Store.DB().InTx(ctx, func(tx *sql.Tx) error {
+			_, err := s.enqueue(ctx, tx, d.ID, -job.ID, at)
+			return err
+		})
+	}
 	return s.failed(ctx, d, err)
 }
 
 var errCancelled = errors.New("cancelled")
+
+// throttled: the shop's rate for the CRM is used up; try again after.
+type throttled struct{ after time.Duration }
+
+func (t *throttled) Error() string { return "over the shop's rate for the CRM" }
+
+func (s *Service) limits(d storage.Delivery) *rate.Limiter {
+	if s.d.Limits == nil {
+		return nil
+	}
+	return s.d.Limits(d.Tenant, d.Connector)
+}
 
 func (s *Service) attempt(ctx context.Context, d storage.Delivery) error {
 	// The second consent check: a purpose withdrawn since the delivery was
@@ -333,6 +361,11 @@ func (s *Service) attempt(ctx context.Context, d storage.Delivery) error {
 	}
 	if len(denied) == len(d.Purposes) {
 		return s.finish(ctx, d, storage.Cancelled, d.Attempts, reasons.ConsentWithdrawn, ActionCancelled, auditclient.Success, errCancelled)
+	}
+	// The shop's rate for this CRM, before any value is fetched: over it,
+	// the attempt moves to when a token is due, not counted as one.
+	if lim := s.limits(d); lim != nil && !lim.AllowN(s.d.Now(), 1) {
+		return &throttled{after: time.Duration(float64(time.Second) / float64(lim.Limit()))}
 	}
 	p, err := open(ctx, s.d.Keys, s.d.QueueKey, d.ID, d.WrappedKey, d.Payload)
 	if err != nil {

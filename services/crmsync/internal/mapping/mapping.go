@@ -69,13 +69,31 @@ type Salesforce struct {
 	ExternalIDField string `yaml:"external_id_field"`
 }
 
+// Rate is how fast crmsync sends to one shop's CRM: PerSecond on average,
+// Burst at once. It keeps under the CRM's own limits rather than learning
+// them from 429s.
+type Rate struct {
+	PerSecond float64 `yaml:"per_second"`
+	Burst     int     `yaml:"burst"`
+}
+
+// Default rates: HubSpot private apps may make 100 requests per 10 s (the
+// lowest tier); Salesforce counts API requests per day per org and limits
+// concurrent long requests, so a modest steady rate.
+var (
+	DefaultHubSpotRate    = Rate{PerSecond: 10, Burst: 100}
+	DefaultSalesforceRate = Rate{PerSecond: 5, Burst: 25}
+)
+
 // Mapping is one shop's mapping for one connector.
 type Mapping struct {
 	Tenant     string      `yaml:"-"`
 	Connector  string      `yaml:"-"`
 	HubSpot    *HubSpot    `yaml:"hubspot,omitempty"`
 	Salesforce *Salesforce `yaml:"salesforce,omitempty"`
-	Fields     []Field     `yaml:"fields"`
+	// Rate defaults to the connector's Default…Rate.
+	Rate   *Rate   `yaml:"rate,omitempty"`
+	Fields []Field `yaml:"fields"`
 }
 
 // Rules are what every mapping must keep to.
@@ -142,6 +160,16 @@ func Parse(tenant, conn string, data []byte, rules Rules) (Mapping, error) {
 		}
 	default:
 		return Mapping{}, invalid(file, "unknown connector")
+	}
+	if m.Rate == nil {
+		r := DefaultHubSpotRate
+		if conn == connector.Salesforce {
+			r = DefaultSalesforceRate
+		}
+		m.Rate = &r
+	}
+	if m.Rate.PerSecond <= 0 || m.Rate.PerSecond > 1000 || m.Rate.Burst < 1 || m.Rate.Burst > 10000 {
+		return Mapping{}, invalid(file, "rate needs per_second in (0, 1000] and burst in [1, 10000]")
 	}
 	fields, props := map[string]bool{}, map[string]bool{}
 	for i := range m.Fields {

@@ -71,7 +71,8 @@ func TestMappingRules(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if m.Salesforce.APIVersion != "v62.0" || m.Salesforce.Object != "Contact" || m.Fields[0].Form != mapping.Token {
+	if m.Salesforce.APIVersion != "v62.0" || m.Salesforce.Object != "Contact" || m.Fields[0].Form != mapping.Token ||
+		*m.Rate != mapping.DefaultSalesforceRate {
 		t.Fatalf("defaults not applied: %+v %+v", m.Salesforce, m.Fields)
 	}
 }

@@ -3,6 +3,7 @@ package server_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"net/http"
 	"testing"
 	"time"
@@ -478,6 +479,49 @@ func TestReconcileDeadJobs(t *testing.T) {
 		h.until(time.Second, "delivered", func() bool { return h.state(id) == crmsyncv1.DeliveryState_DELIVERY_STATE_DELIVERED })
 		if got := h.hubspot.Counts(); got.Creates != 1 {
 			t.Fatalf("counts %+v", got)
+		}
+	})
+}
+
+// TestShopRateLimit: the shop's Salesforce mapping allows one request a
+// second. Three customers recorded at one instant of the runner's clock
+// reach Salesforce one at a time as the clock moves (HubSpot, at its
+// default rate, gets all three at once); none is counted as a failed
+// attempt. Fails without the limiter.
+func TestShopRateLimit(t *testing.T) {
+	dialects(t, func(t *testing.T, h *harness) {
+		var ids []string
+		for i := range 3 {
+			c := h.customer(fmt.Sprintf("sub_ratelimit%02d", i), true)
+			ids = append(ids, byConnector(h.record(c, map[string]string{"email": c.tEmail}))["salesforce"])
+		}
+		// The clock stands still: HubSpot gets all three, Salesforce one.
+		deadline := time.Now().Add(30 * time.Second)
+		for h.hubspot.Counts().Creates < 3 && time.Now().Before(deadline) {
+			time.Sleep(5 * time.Millisecond)
+		}
+		for h.sf.Counts().Creates < 1 && time.Now().Before(deadline) {
+			time.Sleep(5 * time.Millisecond)
+		}
+		time.Sleep(200 * time.Millisecond)
+		if got := h.sf.Counts().Creates; got != 1 {
+			t.Fatalf("salesforce got %d records at one instant, want 1", got)
+		}
+		if got := h.hubspot.Counts().Creates; got != 3 {
+			t.Fatalf("hubspot got %d records, want 3", got)
+		}
+		h.until(100*time.Millisecond, "all delivered", func() bool {
+			for _, id := range ids {
+				if h.state(id) != crmsyncv1.DeliveryState_DELIVERY_STATE_DELIVERED {
+					return false
+				}
+			}
+			return true
+		})
+		for _, id := range ids {
+			if a := h.delivery(id).GetAttempts(); a != 1 {
+				t.Fatalf("delivery %s took %d attempts; waiting for the rate is not one", id, a)
+			}
 		}
 	})
 }

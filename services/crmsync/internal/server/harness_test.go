@@ -51,8 +51,8 @@ const (
 
 // The shop's mappings: HubSpot gets the e-mail address in plaintext, the
 // first name masked, the last name as a token and conversation summaries;
-// Salesforce gets the e-mail address as a token. Phone numbers and postal
-// addresses are mapped nowhere.
+// Salesforce gets the e-mail address as a token, one request a second.
+// Phone numbers and postal addresses are mapped nowhere.
 const (
 	hubspotMapping = `
 hubspot: {id_property: sotto_subject}
@@ -64,6 +64,7 @@ fields:
 `
 	salesforceMapping = `
 salesforce: {url: '%s', api_version: v62.0, object: Contact, external_id_field: Sotto_Subject__c}
+rate: {per_second: 1, burst: 1}
 fields:
   - {field: email, property: Email, purpose: crm_sync}
 `
