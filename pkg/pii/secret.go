@@ -354,6 +354,16 @@ func (d *doc) scanSecrets() {
 			// "Code 4417 is the locker number, not the pickup code".
 			continue
 		}
+		if otp && !pw && !key && genericCodeWords[w] && !(k > 0 && d.cueOf(k-1)&(cueOTP|cuePassword) != 0) && !d.credentialContext() {
+			// A bare "code" with 4–5 or 7–8 plain digits is a credential
+			// only when the message says so (verification, locker, sent to
+			// me, sign-in ...): "code 4417 from the newsletter" is not.
+			// Six digits, grouped digits and letter-digit mixes are shaped
+			// like one-time codes and need no more.
+			if ee := e; d.toks[j].kind == tNum && !d.otpValue(j, &ee) || allDigits(d.text[s:ee]) && ee-s != 6 {
+				continue
+			}
+		}
 		if otp && !pw && !key && !stated && genericCodeWords[w] && yearLike(d.text[s:e]) {
 			// "Code 2024 gilt nicht", "the code worked in 2023": a year
 			// after a bare "code" word is a date, not the code.
@@ -605,6 +615,58 @@ func (d *doc) qualifiedCode(k int) bool {
 		return kind(m)
 	}
 	return false
+}
+
+// credentialWords say a code is a credential: what it verifies or
+// unlocks, and how it came ("verification", "one-time", "locker", "door",
+// "SMS"), in the six languages.
+var credentialWords = set(strings.Fields(`
+	verification verify verified verifying confirm confirmation security secure one-time onetime otp 2fa mfa two-factor
+	authentication authenticate authenticator authorise authorize login log-in logging signin sign-in sign signing
+	pickup pick-up collect collection locker lockers door gate access unlock unlocking entry alarm pin tan
+	reset expired expires expire valid
+	verifizierung verifizieren bestätigung bestätigen sicherheit sicherheits einmal einmalig anmeldung anmelden einloggen
+	abholen abholung packstation schließfach tür tor zugang entsperren freischalten
+	vérification vérifier confirmation sécurité unique connexion connecter identifier authentification
+	retrait récupérer casier consigne porte accès déverrouiller
+	verificación verificar confirmación confirmar seguridad único iniciar sesión acceder autenticación recogida recoger
+	taquilla casillero puerta acceso desbloquear
+	verificatie verifiëren bevestiging bevestigen beveiliging eenmalig eenmalige inloggen aanmelden ophalen pakketautomaat
+	kluis deur toegang ontgrendelen
+	verifica verificare conferma confermare sicurezza monouso accesso accedere autenticazione ritiro ritirare
+	armadietto locker porta sblocco sbloccare
+	backup recovery wiederherstellung secours respaldo recuperación herstel recupero`))
+
+// credentialContext reports, once per message, whether it says a code is
+// a credential anywhere: a credential word, a password, sign-in or key
+// word, a one-time code cue other than the bare "code", a channel it came
+// by, or that it was sent or received. A bare "code" with a number in a
+// message that says none of this is a discount, reference or product code.
+func (d *doc) credentialContext() bool {
+	if d.cred != 0 {
+		return d.cred > 0
+	}
+	d.cred = -1
+	if d.loginContext() {
+		d.cred = 1
+		return true
+	}
+	for m := range d.toks {
+		if d.toks[m].kind != tWord {
+			continue
+		}
+		lw := elided(d.lw(m))
+		if i := strings.LastIndexByte(lw, '-'); i > 0 && i+1 < len(lw) && credentialWords[lw[i+1:]] {
+			d.cred = 1 // "iDEAL-bevestiging", "SMS-Bestätigung"
+			break
+		}
+		if credentialWords[lw] || deliveryWords[lw] || channelWords[lw] || otpCues[lw] && !genericCodeWords[lw] || keyCues[lw] ||
+			d.lw(m) == "secure" || strings.HasSuffix(lw, "code") && lw != "code" && otpCues[lw] {
+			d.cred = 1
+			break
+		}
+	}
+	return d.cred > 0
 }
 
 // numberWords say "number" (a "code number" is a reference's).
