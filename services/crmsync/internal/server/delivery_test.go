@@ -131,6 +131,9 @@ func TestDeliveredWithMappedFieldsOnly(t *testing.T) {
 		if payloads != 0 {
 			t.Fatalf("%d delivered deliveries keep their payload", payloads)
 		}
+		if n := h.audited("crmsync.delivered"); n != 2 {
+			t.Fatalf("%d crmsync.delivered audit events, want 2", n)
+		}
 		// Recording the same event again queues nothing new.
 	})
 }
@@ -172,6 +175,9 @@ func TestConsentWithdrawnBeforeDelivery(t *testing.T) {
 		}
 		if _, ok := h.hubspot.Record(c.subject); ok {
 			t.Fatal("the CRM holds the customer")
+		}
+		if n := h.audited("crmsync.cancelled"); n != 1 {
+			t.Fatalf("%d crmsync.cancelled audit events, want 1", n)
 		}
 	})
 }
@@ -301,6 +307,11 @@ func TestDeadLetterReplayDiscard(t *testing.T) {
 		}
 		if _, err := h.operator.ReplayDelivery(ctx, &crmsyncv1.ReplayDeliveryRequest{DeliveryId: "dlv_none"}); status.Code(err) != codes.NotFound {
 			t.Fatalf("replaying an unknown delivery: %v", err)
+		}
+		for action, want := range map[string]int{"crmsync.dead_lettered": 2, "crmsync.replayed": 1, "crmsync.discarded": 1, "crmsync.delivered": 1} {
+			if n := h.audited(action); n != want {
+				t.Fatalf("%d %s audit events, want %d", n, action, want)
+			}
 		}
 	}, func(c *config.Config) { c.MaxAttempts = 4 })
 }

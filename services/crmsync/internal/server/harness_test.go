@@ -431,3 +431,28 @@ func newEventID() string {
 }
 
 func sqliteDB(t testing.TB) *store.DB { return storetest.SQLite(t, migrations.FS) }
+
+// audited counts the audit events of action waiting in the outbox (the
+// harness relays none), read from their encoded form.
+func (h *harness) audited(action string) int {
+	h.t.Helper()
+	rows, err := h.db.Query(`SELECT payload FROM audit_outbox`)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	defer rows.Close()
+	n := 0
+	for rows.Next() {
+		var p []byte
+		if err := rows.Scan(&p); err != nil {
+			h.t.Fatal(err)
+		}
+		if bytes.Contains(p, []byte(action)) {
+			n++
+		}
+	}
+	if err := rows.Err(); err != nil {
+		h.t.Fatal(err)
+	}
+	return n
+}
