@@ -8,7 +8,8 @@
 // so a message stays confidential if either holds), HKDF-SHA256 and
 // ChaCha20Poly1305, base mode; messages use the info string
 // "sotto/conversation/v1 message", replies "sotto/conversation/v1 reply",
-// and the conversation id is the associated data of both. The client
+// and the conversation id is the associated data of both (a message's
+// also binds the reply key: MessageAAD). The client
 // accepts only that suite from GetSealingKeys: a key of another suite (a
 // classical-only one, say) is ignored rather than used.
 //
@@ -41,6 +42,7 @@ package sealclient
 import (
 	"context"
 	"crypto/hpke"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"sync"
@@ -203,11 +205,24 @@ func (s *Session) Seal(ctx context.Context, conversationID, text string) (*conve
 	if err != nil {
 		return nil, err
 	}
-	ct, err := sender.Seal([]byte(conversationID), []byte(text))
+	ct, err := sender.Seal(MessageAAD(conversationID, s.ReplyPublicKey()), []byte(text))
 	if err != nil {
 		return nil, err
 	}
 	return &conversationv1.Sealed{KeyId: id, Enc: enc, Ciphertext: ct, ReplyPublicKey: s.ReplyPublicKey()}, nil
+}
+
+// MessageAAD is the associated data of a message to the service: the
+// conversation id and a digest of the reply key, so that neither can be
+// changed by whoever relays the ciphertext. A relay that swapped the reply
+// key for its own would otherwise receive the reply, re-identified values
+// and all, sealed to itself.
+func MessageAAD(conversationID string, replyPublicKey []byte) []byte {
+	d := sha256.Sum256(replyPublicKey)
+	aad := make([]byte, 0, len(conversationID)+1+len(d))
+	aad = append(aad, conversationID...)
+	aad = append(aad, 0)
+	return append(aad, d[:]...)
 }
 
 // OpenReply opens a reply the service sealed to this session for the

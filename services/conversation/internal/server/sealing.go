@@ -2,11 +2,14 @@ package server
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 
 	"google.golang.org/protobuf/proto"
 
 	conversationv1 "github.com/sottohq/sotto/gen/go/sotto/conversation/v1"
 	"github.com/sottohq/sotto/pkg/errs"
+	"github.com/sottohq/sotto/pkg/sealclient"
 	"github.com/sottohq/sotto/services/conversation/internal/reasons"
 	"github.com/sottohq/sotto/services/conversation/internal/sealing"
 )
@@ -48,8 +51,9 @@ func (s *Server) GetSealingKeys(ctx context.Context, _ *conversationv1.GetSealin
 	return out, nil
 }
 
-// postSealed opens a sealed message (the conversation id is the associated
-// data, so it cannot be replayed into another conversation), posts the
+// postSealed opens a sealed message (the conversation id and the reply
+// key's digest are the associated data, so it cannot be replayed into
+// another conversation nor its reply redirected), posts the
 // text as any other, and seals the reply to the client's key. The
 // response's message and reply carry no text: the gateway relays
 // ciphertext both ways. A message that does not open is refused before
@@ -67,8 +71,10 @@ func (s *Server) postSealed(ctx context.Context, req *conversationv1.PostMessage
 	if err != nil {
 		return nil, err
 	}
-	aad := []byte(req.GetConversationId())
-	text, err := k.Open(ctx, sealed.GetKeyId(), sealed.GetEnc(), sealed.GetCiphertext(), aad)
+	// The reply key is bound to the ciphertext: a relay that swapped it
+	// for its own would get SEALED_INVALID, not the reply.
+	text, err := k.Open(ctx, sealed.GetKeyId(), sealed.GetEnc(), sealed.GetCiphertext(),
+		sealclient.MessageAAD(req.GetConversationId(), sealed.GetReplyPublicKey()))
 	if err != nil {
 		return nil, err
 	}
@@ -79,12 +85,20 @@ func (s *Server) postSealed(ctx context.Context, req *conversationv1.PostMessage
 	plain.Sealed = nil
 	plain.Text = string(text)
 	clear(text)
+	if plain.ChannelMessageId == "" {
+		// The encapsulated key is fresh for every seal, so its digest
+		// names this ciphertext: a relay replaying it gets the first
+		// answer (sealed to the same, bound, reply key) and stores
+		// nothing twice.
+		d := sha256.Sum256(sealed.GetEnc())
+		plain.ChannelMessageId = "sealed:" + hex.EncodeToString(d[:16])
+	}
 	resp, err := s.PostMessage(ctx, plain)
 	if err != nil {
 		return nil, err
 	}
 	if resp.GetReply() != nil {
-		enc, ct, err := sealing.SealReply(replyKey, aad, []byte(resp.GetReply().GetText()))
+		enc, ct, err := sealing.SealReply(replyKey, []byte(req.GetConversationId()), []byte(resp.GetReply().GetText()))
 		if err != nil {
 			return nil, err
 		}

@@ -160,6 +160,10 @@ func TestSealedRefusals(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	relay, err := sc.NewSession()
+	if err != nil {
+		t.Fatal(err)
+	}
 	post := func(s *conversationv1.Sealed) error {
 		_, err := h.client.PostMessage(alice, &conversationv1.PostMessageRequest{ConversationId: id, Sealed: s})
 		return err
@@ -208,6 +212,13 @@ func TestSealedRefusals(t *testing.T) {
 			s.ReplyPublicKey = bytes.Repeat([]byte{0xff}, 1216)
 			return s
 		}, codes.InvalidArgument, reasons.ReplyKeyInvalid},
+		{"reply key swapped by a relay", func() *conversationv1.Sealed {
+			// A valid key of the suite, but not the one the client sealed
+			// with: the relay's own, to read the reply.
+			s := sealedFor(t, h, session, id, "my card is 4111 1111 1111 1111")
+			s.ReplyPublicKey = relay.ReplyPublicKey()
+			return s
+		}, codes.InvalidArgument, reasons.SealedInvalid},
 		{"text over 4096 bytes", func() *conversationv1.Sealed {
 			return sealedFor(t, h, session, id, strings.Repeat("a", 4097))
 		}, codes.InvalidArgument, reasons.TextInvalid},
@@ -340,4 +351,42 @@ func BenchmarkPostMessage(b *testing.B) {
 			}
 		}
 	})
+}
+
+// TestSealedReplayStoresOnce: a relay that posts a captured sealed message
+// again gets the first answer (sealed to the same bound reply key) and
+// nothing is stored twice.
+func TestSealedReplayStoresOnce(t *testing.T) {
+	h := newHarness(t, sqliteDB(t))
+	alice := h.customer("cus_alice")
+	id := h.open(alice)
+	session, err := sealclient.New(h.client).NewSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sealed := sealedFor(t, h, session, id, "Where is my order? Write to replay@example.org")
+	var first string
+	for i := range 3 {
+		resp, err := h.client.PostMessage(alice, &conversationv1.PostMessageRequest{ConversationId: id, Sealed: sealed})
+		if err != nil {
+			t.Fatalf("post %d: %v", i, err)
+		}
+		if i == 0 {
+			first = resp.GetMessage().GetMessageId()
+		} else if got := resp.GetMessage().GetMessageId(); got != first {
+			t.Errorf("replay %d stored message %s, want the first answer %s", i, got, first)
+		}
+		if resp.GetSealedReply() == nil {
+			t.Fatalf("post %d: no sealed reply", i)
+		}
+		if _, err := session.OpenReply(id, resp.GetSealedReply()); err != nil {
+			t.Errorf("post %d: the reply does not open with the session's key: %v", i, err)
+		}
+	}
+	if n := h.count("messages"); n != 2 {
+		t.Fatalf("%d messages after a message and two replays, want 2 (the message and its reply)", n)
+	}
+	if n := len(h.vault.requests()); n != 1 {
+		t.Fatalf("%d Tokenize calls after a message and two replays, want 1", n)
+	}
 }
