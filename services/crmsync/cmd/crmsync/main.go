@@ -4,8 +4,10 @@ package main
 
 import (
 	"context"
+	"crypto/x509"
 	"fmt"
 	"net/netip"
+	"os"
 
 	consentv1 "github.com/sottohq/sotto/gen/go/sotto/consent/v1"
 	crmsyncv1 "github.com/sottohq/sotto/gen/go/sotto/crmsync/v1"
@@ -76,7 +78,19 @@ func register(ctx context.Context, s *service.Service) error {
 	}
 	// No retries in the client: the durable queue retries, after a crash
 	// too, and honours a Retry-After of any length.
-	client, err := egress.New(egress.Config{AllowedHosts: hosts, AllowPrivateCIDRs: private, MaxRetries: -1}, s.Logger(), s.Telemetry())
+	var roots *x509.CertPool
+	if cfg.CAFile != "" {
+		pem, err := os.ReadFile(cfg.CAFile)
+		if err != nil {
+			return fmt.Errorf("crmsync: SOTTO_CRMSYNC_CA_FILE: %w", err)
+		}
+		roots = x509.NewCertPool()
+		if !roots.AppendCertsFromPEM(pem) {
+			return fmt.Errorf("crmsync: SOTTO_CRMSYNC_CA_FILE holds no PEM certificate")
+		}
+	}
+	client, err := egress.New(egress.Config{AllowedHosts: hosts, AllowPrivateCIDRs: private, RootCAs: roots, MaxRetries: -1},
+		s.Logger(), s.Telemetry())
 	if err != nil {
 		return err
 	}

@@ -27,4 +27,8 @@ type Config struct {
 	// on a private network; egress refuses private and loopback addresses
 	// otherwise.
 	PrivateCIDRs []string `env:"CRMSYNC_PRIVATE_CIDRS" envSeparator:","`
+	// CAFile, if set, names PEM certificates trusted for the CRMs instead of
+	// the system's roots (a TLS-intercepting egress proxy the operator runs,
+	// the emulators in end-to-end tests).
+	CAFile string `env:"CRMSYNC_CA_FILE"`
 }
