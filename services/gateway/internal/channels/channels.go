@@ -355,9 +355,9 @@ type inbound struct {
 }
 
 // forward passes each message on, in order, and counts what became of
-// them: stored (or already stored), rejected for good (the conversation
-// said it is invalid: a retry would be too), failed (worth a retry). One
-// message's failure does not stop the others.
+// them: stored (or already stored), rejected for good (a retry would be
+// too: outcomeOf), failed (worth a retry). One message's failure does not
+// stop the others.
 func (h *Handler) forward(ctx context.Context, a account, msgs []inbound) (stored, rejected, failed int) {
 	// Messages already received are stored even if the platform hangs up,
 	// within the delivery's own bound.
@@ -370,10 +370,10 @@ func (h *Handler) forward(ctx context.Context, a account, msgs []inbound) (store
 			ChannelUserId: m.userID, ChannelMessageId: m.messageID, Text: m.text,
 		})
 		cancel()
-		switch code := status.Code(err); code {
-		case codes.OK, codes.AlreadyExists:
+		switch outcomeOf(err) {
+		case outcomeStored:
 			stored++
-		case codes.InvalidArgument, codes.OutOfRange:
+		case outcomeRefused:
 			rejected++
 			h.logCallError(ctx, err)
 		default:
@@ -384,18 +384,64 @@ func (h *Handler) forward(ctx context.Context, a account, msgs []inbound) (store
 	return stored, rejected, failed
 }
 
+// What became of one message handed to the conversation service.
+const (
+	outcomeStored = iota
+	outcomeRefused
+	outcomeFailed
+)
+
+// Reasons of refusals that are about the deployment, not the message: the
+// gateway's workload not admitted (pkg/authz), channel delivery not set up
+// in the conversation service. A retry after the operator's fix stores
+// the message, so they fail (500) rather than refuse (200, lost).
+var deploymentReasons = map[string]bool{
+	"CALLER_NOT_ALLOWED":     true,
+	"CHANNEL_NOT_CONFIGURED": true,
+}
+
+// outcomeOf sorts a conversation answer. A refusal no retry can cure is
+// refused: the delivery is answered 200, otherwise the platform would
+// retry it, and every other customer's message batched with it, for days
+// (a blocked sender, SESSION_BLOCKED, is PermissionDenied; a restricted
+// subject or a step-up FailedPrecondition; invalid text InvalidArgument).
+// What time or the operator can cure fails, so the platform retries:
+// Unavailable, DeadlineExceeded, Aborted, ResourceExhausted (a throttle
+// ends), Internal, Unknown, Unauthenticated (the gateway's own workload
+// identity: no message carries a token here) and anything unforeseen.
+func outcomeOf(err error) int {
+	st := status.Convert(err)
+	switch st.Code() {
+	case codes.OK, codes.AlreadyExists:
+		// AlreadyExists: the message id was taken before.
+		return outcomeStored
+	case codes.InvalidArgument, codes.OutOfRange, codes.NotFound,
+		codes.PermissionDenied, codes.FailedPrecondition:
+		if deploymentReasons[reasonOf(st)] {
+			return outcomeFailed
+		}
+		return outcomeRefused
+	default:
+		return outcomeFailed
+	}
+}
+
+// reasonOf is a status's ErrorInfo reason, "" if none.
+func reasonOf(st *status.Status) string {
+	for _, d := range st.Details() {
+		if info, ok := d.(*errdetails.ErrorInfo); ok {
+			return info.GetReason()
+		}
+	}
+	return ""
+}
+
 // logCallError logs a conversation error's code and reason; its message
 // is not logged (a validation message may quote what it refused).
 func (h *Handler) logCallError(ctx context.Context, err error) {
 	st := status.Convert(err)
-	reason := ""
-	for _, d := range st.Details() {
-		if info, ok := d.(*errdetails.ErrorInfo); ok {
-			reason = info.GetReason()
-		}
-	}
 	h.opts.Logger.LogAttrs(ctx, slog.LevelWarn, "channel message not stored",
-		slog.String("code", st.Code().String()), slog.String("reason", reason))
+		slog.String("code", st.Code().String()), slog.String("reason", reasonOf(st)))
 }
 
 // answer ends a request with code and reason as plain text: nothing of

@@ -2,6 +2,7 @@ package channels_test
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"log/slog"
 	"maps"
@@ -18,6 +19,7 @@ import (
 
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
@@ -52,8 +54,9 @@ type conversation struct {
 }
 
 type failure struct {
-	code  codes.Code
-	times int // 0: always
+	code   codes.Code
+	reason string // the ErrorInfo reason, if any
+	times  int    // 0: always
 	// delay, if set, holds the call until its deadline instead.
 	delay bool
 }
@@ -78,7 +81,12 @@ func (c *conversation) IngestChannelMessage(ctx context.Context, req *conversati
 		}
 		// A message as a validation error might hold: the handler must not
 		// log it.
-		return nil, status.Error(f.code, "refused "+req.GetText()+" from "+req.GetChannelUserId())
+		msg := "refused " + req.GetText() + " from " + req.GetChannelUserId()
+		st := status.New(f.code, msg)
+		if f.reason != "" {
+			st, _ = st.WithDetails(&errdetails.ErrorInfo{Reason: f.reason, Domain: "conversation.sotto"})
+		}
+		return nil, st.Err()
 	}
 	dup := c.seen[req.GetChannelMessageId()]
 	c.seen[req.GetChannelMessageId()] = true
@@ -86,8 +94,13 @@ func (c *conversation) IngestChannelMessage(ctx context.Context, req *conversati
 }
 
 func (c *conversation) failOn(id string, code codes.Code, times int) {
+	c.failWith(id, code, "", times)
+}
+
+// failWith is failOn with the reason conversation gives.
+func (c *conversation) failWith(id string, code codes.Code, reason string, times int) {
 	c.mu.Lock()
-	c.fail[id] = failure{code: code, times: times}
+	c.fail[id] = failure{code: code, reason: reason, times: times}
 	c.mu.Unlock()
 }
 
@@ -139,6 +152,9 @@ type standOpts struct {
 	maxBody         int64
 	ingestTimeout   time.Duration
 	deliveryTimeout time.Duration
+	// caller is the workload the conversation service admits to
+	// IngestChannelMessage ("gateway" if empty).
+	caller string
 }
 
 // newStand runs the channel handler on a real HTTP server, with secrets
@@ -151,7 +167,7 @@ func newStand(t *testing.T, o standOpts) *stand {
 	s := &stand{conv: &conversation{seen: map[string]bool{}, fail: map[string]failure{}}, log: &syncBuffer{}, metrics: sdkmetric.NewManualReader()}
 	pki := servertest.NewPKI(t)
 	srv := pki.NewServer(t, "conversation", authz.Policy{
-		conversationv1.ConversationService_IngestChannelMessage_FullMethodName: {"gateway"},
+		conversationv1.ConversationService_IngestChannelMessage_FullMethodName: {cmp.Or(o.caller, "gateway")},
 	})
 	conversationv1.RegisterConversationServiceServer(srv.GRPC(), s.conv)
 	addr := servertest.Start(t, srv)
@@ -448,6 +464,77 @@ func TestOneFailureDoesNotLoseTheOthers(t *testing.T) {
 	mustDeliver(t, s.wa, long, http.StatusOK)
 	if n := s.conv.stored(); n != 4 {
 		t.Fatalf("%d stored, want 4", n)
+	}
+}
+
+// TestRefusalsARetryCannotCureAreNotRetried: a message conversation
+// refuses for good (a blocked sender, a restricted subject, a step-up a
+// platform user cannot do, an unknown conversation) answers the delivery
+// 200 and counts as refused, and the other messages are stored; retrying
+// would resend every customer's message batched with it, for days. What a
+// retry can cure is 500, including refusals that are about the deployment
+// (the real pkg/authz refusing the gateway's workload; channel delivery
+// not set up). Fails with the refusals counted as failures.
+func TestRefusalsARetryCannotCureAreNotRetried(t *testing.T) {
+	refused := []struct {
+		code   codes.Code
+		reason string
+	}{
+		{codes.PermissionDenied, "SESSION_BLOCKED"},
+		{codes.FailedPrecondition, "SUBJECT_RESTRICTED"},
+		{codes.FailedPrecondition, "STEP_UP_REQUIRED"},
+		{codes.NotFound, "CONVERSATION_NOT_FOUND"},
+		{codes.InvalidArgument, "TEXT_INVALID"},
+		{codes.OutOfRange, ""},
+	}
+	for _, c := range refused {
+		s := newStand(t, standOpts{})
+		s.conv.failWith("wamid.blocked", c.code, c.reason, 0)
+		body := channeltest.WhatsAppDelivery{PhoneNumberID: phoneNumberID, Messages: []channeltest.WhatsAppMessage{
+			waText("16505550000", "wamid.blocked", "spam"), waText("16505551234", "wamid.ok", "where is my order"),
+		}}.JSON()
+		mustDeliver(t, s.wa, body, http.StatusOK)
+		if n := s.conv.stored(); n != 1 {
+			t.Errorf("%v %s: %d stored, want the other message", c.code, c.reason, n)
+		}
+		want := map[string]int64{"outcome=stored,platform=whatsapp": 1, "outcome=refused,platform=whatsapp": 1}
+		if got := s.counts(t, "sotto.gateway.channels.messages"); !maps.Equal(got, want) {
+			t.Errorf("%v %s: messages = %v, want %v", c.code, c.reason, got, want)
+		}
+		if log := s.log.String(); !strings.Contains(log, `"code":"`+c.code.String()+`"`) {
+			t.Errorf("%v %s: the refusal's code is not logged: %s", c.code, c.reason, log)
+		}
+	}
+
+	retried := []struct {
+		code   codes.Code
+		reason string
+	}{
+		{codes.Unavailable, ""}, {codes.DeadlineExceeded, ""}, {codes.Aborted, ""},
+		{codes.ResourceExhausted, "MESSAGES_THROTTLED"}, {codes.Internal, ""}, {codes.Unknown, ""},
+		{codes.Unauthenticated, ""}, {codes.FailedPrecondition, "CHANNEL_NOT_CONFIGURED"},
+	}
+	for _, c := range retried {
+		s := newStand(t, standOpts{})
+		s.conv.failWith("wamid.later", c.code, c.reason, 1)
+		body := channeltest.WhatsAppDelivery{PhoneNumberID: phoneNumberID, Messages: []channeltest.WhatsAppMessage{
+			waText("16505550000", "wamid.later", "hello"), waText("16505551234", "wamid.ok", "where is my order"),
+		}}.JSON()
+		mustDeliver(t, s.wa, body, http.StatusInternalServerError)
+		mustDeliver(t, s.wa, body, http.StatusOK)
+		if n := s.conv.stored(); n != 2 {
+			t.Errorf("%v %s: %d stored after the retry, want 2", c.code, c.reason, n)
+		}
+	}
+
+	// The conversation service's real workload policy without the gateway:
+	// PermissionDenied CALLER_NOT_ALLOWED, about every message alike.
+	s := newStand(t, standOpts{caller: "identity"})
+	mustDeliver(t, s.wa, channeltest.WhatsAppDelivery{PhoneNumberID: phoneNumberID, Messages: []channeltest.WhatsAppMessage{
+		waText("16505551234", "wamid.ok", "where is my order"),
+	}}.JSON(), http.StatusInternalServerError)
+	if log := s.log.String(); !strings.Contains(log, `"reason":"CALLER_NOT_ALLOWED"`) {
+		t.Errorf("the policy refusal is not what was tested: %s", log)
 	}
 }
 
