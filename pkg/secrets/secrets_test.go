@@ -3,6 +3,7 @@ package secrets_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sync/atomic"
@@ -175,10 +176,15 @@ func TestCacheRemembersForTTL(t *testing.T) {
 
 func TestCacheIsBounded(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "secrets.json")
-	writeSecrets(t, path, map[string]map[string]string{})
+	all := map[string]map[string]string{}
+	for _, tenant := range []string{"a", "b", "c"} {
+		all[secrets.ChannelPath(tenant, secrets.WhatsApp)] = map[string]string{"k": tenant}
+	}
+	writeSecrets(t, path, all)
 	now := time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
 	store := &countingStore{Store: secrets.NewFile(path)}
-	c := secrets.NewCache(store, time.Minute, secrets.WithClock(func() time.Time { return now }), secrets.WithMaxEntries(2))
+	c := secrets.NewCache(store, time.Minute, secrets.WithClock(func() time.Time { return now }),
+		secrets.WithMaxEntries(2), secrets.WithMaxMissing(2))
 	for _, tenant := range []string{"a", "b", "c"} {
 		c.Get(ctx, secrets.ChannelPath(tenant, secrets.WhatsApp))
 	}
@@ -195,5 +201,65 @@ func TestCacheIsBounded(t *testing.T) {
 	c.Get(ctx, secrets.ChannelPath("c", secrets.WhatsApp))
 	if n := store.calls.Load(); n != 5 {
 		t.Fatalf("store asked %d times, want 5", n)
+	}
+
+	// Not found: the two most recently asked are remembered.
+	for _, tenant := range []string{"x", "y", "z", "y", "z"} {
+		c.Get(ctx, secrets.ChannelPath(tenant, secrets.WhatsApp))
+	}
+	if n := store.calls.Load(); n != 8 {
+		t.Fatalf("store asked %d times, want 8 (x, y, z once each)", n)
+	}
+	c.Get(ctx, secrets.ChannelPath("x", secrets.WhatsApp))
+	if n := store.calls.Load(); n != 9 {
+		t.Fatalf("store asked %d times, want 9 (x was dropped)", n)
+	}
+}
+
+// TestMadeUpShopsDoNotCrowdOutRealOnes: a flood of webhooks for made-up
+// shops (10,000 names, each not found) neither evicts a real shop's
+// secret nor stops the cache from remembering a real shop it meets next,
+// and the names asked most recently are still remembered as not found.
+// Fails with "not found" kept among the secrets (the flood fills the
+// cache, and every new real shop costs a store read on every request).
+func TestMadeUpShopsDoNotCrowdOutRealOnes(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "secrets.json")
+	real1, real2 := secrets.ChannelPath("acme", secrets.WhatsApp), secrets.ChannelPath("globex", secrets.WhatsApp)
+	writeSecrets(t, path, map[string]map[string]string{real1: {"k": "acme"}, real2: {"k": "globex"}})
+	now := time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
+	store := &countingStore{Store: secrets.NewFile(path)}
+	c := secrets.NewCache(store, 30*time.Second, secrets.WithClock(func() time.Time { return now }))
+
+	reads := func(p string, n int) int64 {
+		before := store.calls.Load()
+		for range n {
+			c.Get(ctx, p)
+		}
+		return store.calls.Load() - before
+	}
+	if r := reads(real1, 3); r != 1 {
+		t.Fatalf("a real shop: %d store reads, want 1", r)
+	}
+	const flood = 10_000
+	made := func(i int) string { return secrets.ChannelPath(fmt.Sprintf("shop-%05d", i), secrets.WhatsApp) }
+	for i := range flood {
+		if _, err := c.Get(ctx, made(i)); !errors.Is(err, secrets.ErrNotFound) {
+			t.Fatalf("made-up shop %d: %v", i, err)
+		}
+	}
+	if n := store.calls.Load(); n != 1+flood {
+		t.Fatalf("%d store reads for the flood, want one each", n-1)
+	}
+	if r := reads(real1, 3); r != 0 {
+		t.Errorf("the real shop's secret was evicted: %d store reads", r)
+	}
+	if r := reads(real2, 3); r != 1 {
+		t.Errorf("a real shop after the flood: %d store reads, want 1 (remembered)", r)
+	}
+	if r := reads(made(flood-1), 3); r != 0 {
+		t.Errorf("the latest made-up shop: %d store reads, want 0 (not found is remembered)", r)
+	}
+	if r := reads(made(0), 1); r != 1 {
+		t.Errorf("the first made-up shop: %d store reads, want 1 (not found is bounded)", r)
 	}
 }
