@@ -36,9 +36,10 @@ import (
 //     the agent reads placeholders and reveals the card masked only.
 //  3. A WhatsApp user (signed webhook deliveries) writes canary values as a
 //     stranger, then links to her account with a one-time code, and writes
-//     again: that chat is hers.
-//  4. She asks for erasure; every service carries it out and her
-//     conversations are gone (404).
+//     again: that chat is hers. On Messenger she links first, then writes.
+//  4. She asks for erasure; every service carries it out, her conversations
+//     are gone (404), and so are the values her WhatsApp user typed before
+//     the link (tokenvault holds nothing under its pseudonym).
 //  5. With the suite stopped, no file under its state directory (databases,
 //     WAL and shared-memory files, logs, the dev mailbox, the token vault's
 //     store) holds any canary in any spelling searched.
@@ -47,12 +48,18 @@ func TestChatJourneyThroughTheSuite(t *testing.T) {
 	const (
 		tenant   = "default"
 		waSecret = "journey-wa-app-secret-0123456789abcdef"
+		msSecret = "journey-ms-app-secret-0123456789abcdef"
 		phoneID  = "106540352242923"
+		pageID   = "104953292345679"
 	)
 	if err := secrets.WriteFile(filepath.Join(state, "secrets.json"), map[string]map[string]string{
 		secrets.ChannelPath(tenant, secrets.WhatsApp): {
 			secrets.KeyAppSecret: waSecret, secrets.KeyVerifyToken: "journey-verify", secrets.KeyPhoneNumberID: phoneID,
 			secrets.KeyAccessToken: "EAAG-journey-access",
+		},
+		secrets.ChannelPath(tenant, secrets.Messenger): {
+			secrets.KeyAppSecret: msSecret, secrets.KeyVerifyToken: "journey-verify", secrets.KeyPageID: pageID,
+			secrets.KeyPageAccessToken: "EAAG-journey-page",
 		},
 	}); err != nil {
 		t.Fatal(err)
@@ -235,6 +242,37 @@ func TestChatJourneyThroughTheSuite(t *testing.T) {
 		c.mustNotBeIn(t, "the WhatsApp transcript", r.raw)
 	}
 
+	// Messenger: she links her Page-scoped id first, then writes.
+	ms := channeltest.Webhook{URL: s.Info.GatewayURL + "/v1/channels/messenger/" + tenant + "/webhook", AppSecret: msSecret}
+	msDeliver := func(text string) {
+		t.Helper()
+		body := channeltest.MessengerDelivery{PageID: pageID, Events: []channeltest.MessengerEvent{{SenderID: c.psid, Text: text}}}.JSON()
+		if resp, err := ms.Deliver(ctx, body); err != nil || resp.Status != http.StatusOK {
+			t.Fatalf("Messenger delivery: %+v, %v", resp, err)
+		}
+	}
+	link = s.journey(http.MethodPost, "/v1/channel-link-codes", aal2, `{"channel":"CHAT_CHANNEL_MESSENGER"}`, nil)
+	msCode, _ := link.body["code"].(string)
+	if link.code != http.StatusOK || msCode == "" {
+		t.Fatalf("Messenger link code: %d %s", link.code, link.raw)
+	}
+	msDeliver("link " + strings.ToLower(msCode))
+	msDeliver("It's me again: " + c.email + ", " + c.phone)
+	mine = s.journey(http.MethodGet, "/v1/conversations?channel=CHAT_CHANNEL_MESSENGER", aal2, "", nil)
+	convs, _ = mine.body["conversations"].([]any)
+	if mine.code != http.StatusOK || len(convs) != 1 {
+		t.Fatalf("her Messenger conversations after the link: %d %s", mine.code, mine.raw)
+	}
+	msID, _ := convs[0].(map[string]any)["conversation_id"].(string)
+	if r := s.journey(http.MethodGet, "/v1/conversations/"+msID+"/messages", aal2, "", nil); !strings.Contains(r.raw, "[EMAIL_1]") || !strings.Contains(r.raw, "[PHONE_1]") {
+		t.Fatalf("her Messenger chat in placeholders: %d %s", r.code, r.redacted(c))
+	} else {
+		c.mustNotBeIn(t, "the Messenger transcript", r.raw)
+	}
+	if r := s.journey(http.MethodGet, "/v1/conversations/"+msID+"/messages?view=MESSAGE_VIEW_REIDENTIFIED", aal2, "", nil); !strings.Contains(r.raw, c.email) {
+		t.Fatalf("her Messenger chat re-identified: %d %s", r.code, r.redacted(c))
+	}
+
 	// The agent sees both WhatsApp chats: the stranger's (closed by the
 	// link, under the WhatsApp user's pseudonym) and the linked one.
 	waChats := s.journey(http.MethodGet, "/v1/conversations?channel=CHAT_CHANNEL_WHATSAPP", agent, "", nil)
@@ -282,11 +320,11 @@ func TestChatJourneyThroughTheSuite(t *testing.T) {
 	if left := s.journey(http.MethodGet, "/v1/conversations?channel=CHAT_CHANNEL_WHATSAPP", agent, "", nil); left.code != http.StatusOK || strings.Contains(left.raw, "conversation_id") {
 		t.Errorf("WhatsApp chats left after the erasure: %d %s", left.code, left.raw)
 	}
-	for _, id := range append([]string{webID}, waIDs...) {
+	for _, id := range append([]string{webID, msID}, waIDs...) {
 		if r := s.journey(http.MethodGet, "/v1/conversations/"+id, agent, "", nil); r.code != http.StatusNotFound {
 			t.Errorf("conversation %s after the erasure, as the agent: %d %s", id, r.code, r.raw)
 		}
-		if id != webID && id != waID {
+		if id != webID && id != waID && id != msID {
 			continue // the stranger's chat was never hers to read
 		}
 		if r := s.journey(http.MethodGet, "/v1/conversations/"+id+"/messages", aal2, "", nil); r.code != http.StatusUnauthorized {
@@ -305,9 +343,9 @@ func TestChatJourneyThroughTheSuite(t *testing.T) {
 
 	// 5. Every file the suite wrote, searched while it runs (WAL and
 	// shared-memory files included) and again once it stopped.
-	c.searchState(t, state, code, control)
+	c.searchState(t, state, control, code, msCode)
 	s.stop()
-	c.searchState(t, state, code, control)
+	c.searchState(t, state, control, code, msCode)
 }
 
 // pseudonymHoldsNothing asks tokenvault, as consent does (cli is its
@@ -344,6 +382,7 @@ type journeyCanaries struct {
 	name, email, phone, phoneDigits string
 	card, cardSpaced                string // digits only, and as typed
 	waNumber                        string // the WhatsApp sender, digits only
+	psid                            string // the Messenger sender (Page-scoped id)
 	wamids                          []string
 	account                         string // the customer's sign-up address
 }
@@ -362,6 +401,7 @@ func newJourneyCanaries(t *testing.T) journeyCanaries {
 		card:        card,
 		cardSpaced:  card[:4] + " " + card[4:8] + " " + card[8:12] + " " + card[12:],
 		waNumber:    canaryDigits(t, "4477009", 12),
+		psid:        canaryDigits(t, "67505", 16),
 	}
 	return c
 }
@@ -371,7 +411,7 @@ func newJourneyCanaries(t *testing.T) journeyCanaries {
 // their own.
 func (c journeyCanaries) spellings() []string {
 	base := []string{c.name, "Quarrington", c.email, c.email[:strings.IndexByte(c.email, '@')], c.phone,
-		c.phoneDigits, "415867" + c.phoneDigits[7:], c.card, c.cardSpaced, c.waNumber}
+		c.phoneDigits, "415867" + c.phoneDigits[7:], c.card, c.cardSpaced, c.waNumber, c.psid}
 	base = append(base, c.wamids...)
 	if c.account != "" {
 		base = append(base, c.account)
@@ -400,15 +440,12 @@ func (c journeyCanaries) mustNotBeIn(t *testing.T, where, text string) {
 }
 
 // searchState reads every regular file under state and fails on any
-// canary, naming the file. linkCode (one-time, used) is searched too.
+// canary, naming the file; the link codes (one-time, used) are searched too.
 // control must be found (in conversation's database or its WAL), or the
 // search proves nothing.
-func (c journeyCanaries) searchState(t *testing.T, state, linkCode, control string) {
+func (c journeyCanaries) searchState(t *testing.T, state, control string, linkCodes ...string) {
 	t.Helper()
-	needles := c.spellings()
-	if linkCode != "" {
-		needles = append(needles, linkCode)
-	}
+	needles := append(c.spellings(), linkCodes...)
 	controlFound := false
 	searched, bytesRead := 0, 0
 	kinds := map[string]int{}
