@@ -16,7 +16,7 @@ func (s *Server) HandOffConversation(ctx context.Context, req *conversationv1.Ha
 	if err != nil {
 		return nil, err
 	}
-	return &conversationv1.HandOffConversationResponse{Conversation: conversationProto(conv)}, nil
+	return &conversationv1.HandOffConversationResponse{Conversation: conversationProto(c, conv)}, nil
 }
 
 // AssignConversation implements the RPC: a support agent takes a
@@ -30,7 +30,7 @@ func (s *Server) AssignConversation(ctx context.Context, req *conversationv1.Ass
 	if err != nil {
 		return nil, err
 	}
-	return &conversationv1.AssignConversationResponse{Conversation: conversationProto(conv)}, nil
+	return &conversationv1.AssignConversationResponse{Conversation: conversationProto(c, conv)}, nil
 }
 
 // PostAgentReply implements the RPC: the assigned agent's message, stored

@@ -96,9 +96,14 @@ func TestHandOffAssignAndAgentReply(t *testing.T) {
 		if last := list.GetMessages()[len(list.GetMessages())-1]; last.GetMessageId() != m.GetMessageId() {
 			t.Errorf("last message %v, want the agent's reply", last)
 		}
+		// Which agent took it is staff's to know, not the customer's.
 		if got, err := h.client.GetConversation(alice, &conversationv1.GetConversationRequest{ConversationId: id}); err != nil ||
+			got.GetConversation().GetAgentSubject() != "" {
+			t.Errorf("customer's get: %v, %v; want no agent subject", got, err)
+		}
+		if got, err := h.client.GetConversation(agent, &conversationv1.GetConversationRequest{ConversationId: id}); err != nil ||
 			got.GetConversation().GetAgentSubject() != "stf_agent" {
-			t.Errorf("get: %v, %v", got, err)
+			t.Errorf("agent's get: %v, %v", got, err)
 		}
 
 		actions := h.auditActions()

@@ -58,10 +58,17 @@ func ts(t time.Time) *timestamppb.Timestamp {
 	return timestamppb.New(t)
 }
 
-func conversationProto(c storage.Conversation) *conversationv1.Conversation {
-	return &conversationv1.Conversation{ConversationId: c.ID, Tenant: c.Tenant, Channel: conversationv1.ChatChannel(c.Channel),
+// conversationProto is a conversation as caller may see it: the support
+// agent's account id is staff's to know (which agent took the
+// conversation), never the customer's, a visitor's or an integrator's.
+func conversationProto(caller conversation.Caller, c storage.Conversation) *conversationv1.Conversation {
+	out := &conversationv1.Conversation{ConversationId: c.ID, Tenant: c.Tenant, Channel: conversationv1.ChatChannel(c.Channel),
 		State: conversationv1.State(c.State), CustomerSubject: c.CustomerSubject, CreateTime: ts(c.CreateTime), UpdateTime: ts(c.UpdateTime),
-		AgentSubject: c.AgentSubject, HandOffReason: conversationv1.HandOffReason(c.HandOffReason)}
+		HandOffReason: conversationv1.HandOffReason(c.HandOffReason)}
+	if caller.Kind == accesstoken.KindStaff {
+		out.AgentSubject = c.AgentSubject
+	}
+	return out
 }
 
 func messageProto(m storage.Message) *conversationv1.Message {
@@ -82,7 +89,7 @@ func (s *Server) CreateConversation(ctx context.Context, req *conversationv1.Cre
 	if err != nil {
 		return nil, err
 	}
-	return &conversationv1.CreateConversationResponse{Conversation: conversationProto(conv)}, nil
+	return &conversationv1.CreateConversationResponse{Conversation: conversationProto(c, conv)}, nil
 }
 
 // GetConversation implements the RPC.
@@ -95,7 +102,7 @@ func (s *Server) GetConversation(ctx context.Context, req *conversationv1.GetCon
 	if err != nil {
 		return nil, err
 	}
-	return &conversationv1.GetConversationResponse{Conversation: conversationProto(conv)}, nil
+	return &conversationv1.GetConversationResponse{Conversation: conversationProto(c, conv)}, nil
 }
 
 func pageSize(n, def int32) int {
@@ -136,7 +143,7 @@ func (s *Server) ListConversations(ctx context.Context, req *conversationv1.List
 	more := len(convs) > size
 	convs = convs[:min(len(convs), size)]
 	for _, conv := range convs {
-		out.Conversations = append(out.Conversations, conversationProto(conv))
+		out.Conversations = append(out.Conversations, conversationProto(c, conv))
 	}
 	if more {
 		last := convs[len(convs)-1]
@@ -155,6 +162,11 @@ func (s *Server) PostMessage(ctx context.Context, req *conversationv1.PostMessag
 	}
 	c, err := caller(ctx)
 	if err != nil {
+		return nil, err
+	}
+	// A view the caller may not have is refused before the message is
+	// stored: a refused call must leave nothing behind.
+	if err := s.checkView(ctx, c, req.GetConversationId(), req.GetView()); err != nil {
 		return nil, err
 	}
 	msg, reply, err := s.domain.Post(ctx, c, req.GetConversationId(), req.GetText(), req.GetChannelMessageId(), req.GetLanguage())
@@ -211,7 +223,7 @@ func (s *Server) CloseConversation(ctx context.Context, req *conversationv1.Clos
 	if err != nil {
 		return nil, err
 	}
-	return &conversationv1.CloseConversationResponse{Conversation: conversationProto(conv)}, nil
+	return &conversationv1.CloseConversationResponse{Conversation: conversationProto(c, conv)}, nil
 }
 
 // WatchConversation implements the RPC.
