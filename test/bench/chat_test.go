@@ -34,6 +34,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/sottohq/sotto/test/devsuite"
 )
 
 // chatEnv lifts the gateway's per-address limits (every simulated visitor
@@ -46,6 +48,20 @@ var chatEnv = []string{
 	"SOTTO_GATEWAY_AUTH_RATE_PER_MINUTE=1000000", "SOTTO_GATEWAY_AUTH_BURST=100000",
 	"SOTTO_GATEWAY_VISITOR_SESSION_RATE_PER_MINUTE=1000000", "SOTTO_GATEWAY_VISITOR_SESSION_BURST=100000",
 	"SOTTO_GATEWAY_MESSAGE_RATE_PER_MINUTE=10000000", "SOTTO_GATEWAY_MESSAGE_BURST=100000",
+}
+
+// chatLoadEnv is chatEnv with a suspicious-activity policy that counts
+// every rule but only records: the simulated visitors post far faster than
+// people and name a new order number and e-mail address in most messages,
+// which the shipped policy would (rightly) throttle, block and hand off.
+// The counting itself, the cost that matters, still runs.
+func chatLoadEnv(t *testing.T) []string {
+	t.Helper()
+	root, err := devsuite.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return append(chatEnv, "SOTTO_CONVERSATION_SIGNALS_POLICY="+filepath.Join(root, "services/conversation/internal/signals/testdata/bench.yaml"))
 }
 
 // chatter is a web visitor with an open conversation.
@@ -192,7 +208,7 @@ func TestChatLoad(t *testing.T) {
 		t.Skip("benchmark: set SOTTO_BENCH=1 (make bench) to run it")
 	}
 	src := sourceVersion()
-	s := startSuite(t, chatEnv...)
+	s := startSuite(t, chatLoadEnv(t)...)
 	c := newChatClient(s.Info.GatewayURL)
 	ps := findProcs(s.PID())
 	t.Logf("processes: %v", ps)
@@ -283,7 +299,7 @@ func TestChatSoak(t *testing.T) {
 		}
 		dur = d
 	}
-	s := startSuite(t, chatEnv...)
+	s := startSuite(t, chatLoadEnv(t)...)
 	c := newChatClient(s.Info.GatewayURL)
 	ps := findProcs(s.PID())
 	chs := c.chatters(t, 32)
