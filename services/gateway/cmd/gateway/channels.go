@@ -26,6 +26,7 @@ func mountChannels(s *service.Service, cfg config.Config, next http.Handler) (ht
 	h, err := channels.New(channels.Options{
 		Secrets: store, Conversation: conversationv1.NewConversationServiceClient(conn), Logger: s.Logger(),
 		MaxBodyBytes: cfg.ChannelsMaxBodyBytes, IngestTimeout: cfg.ChannelsIngestTimeout, Meter: s.Telemetry().Meter,
+		RatePerMinute: cfg.ChannelsRatePerMinute, Burst: cfg.ChannelsBurst, TrustedProxies: cfg.TrustedProxies,
 	})
 	if err != nil {
 		return nil, err

@@ -61,6 +61,8 @@ func TestChannelsAreMounted(t *testing.T) {
 		"SOTTO_ADMIN_ADDR": "127.0.0.1:0", "SOTTO_HTTP_ADDR": "127.0.0.1:0", "SOTTO_GATEWAY_GRPC_ADDR": "off",
 		"SOTTO_KEYRING_FILE": filepath.Join(dir, "keyring.json"),
 		"SOTTO_SECRETS_FILE": secretsFile,
+		// Three requests per address, then a token a minute.
+		"SOTTO_GATEWAY_CHANNELS_RATE_PER_MINUTE": "1", "SOTTO_GATEWAY_CHANNELS_BURST": "3",
 		// The other services are not needed for the channels.
 		"SOTTO_AUDIT_ADDR": "127.0.0.1:1", "SOTTO_TOKENVAULT_ADDR": "127.0.0.1:1",
 		"SOTTO_IDENTITY_ADDR": "127.0.0.1:1", "SOTTO_CONSENT_ADDR": "127.0.0.1:1",
@@ -129,5 +131,13 @@ func TestChannelsAreMounted(t *testing.T) {
 	r.Body.Close()
 	if r.StatusCode != http.StatusOK {
 		t.Fatalf("/openapi.json: %d", r.StatusCode)
+	}
+	// The per-address limit's settings reach the channel routes (the
+	// REST call above is not counted against it).
+	for i, want := range []int{http.StatusOK, http.StatusTooManyRequests} {
+		resp, err := wh.Subscribe(context.Background(), "vt-1", "1158201444")
+		if err != nil || resp.Status != want {
+			t.Fatalf("request %d after the delivery: %+v, %v; want %d", i+3, resp, err, want)
+		}
 	}
 }

@@ -28,6 +28,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"regexp"
 	"strings"
 	"time"
@@ -91,12 +92,22 @@ type Options struct {
 	DeliveryTimeout time.Duration
 	// Meter gets the delivery and message counters; nil: none.
 	Meter metric.MeterProvider
+	// RatePerMinute and Burst limit the requests to the channel routes per
+	// client address (DefaultRatePerMinute, DefaultBurst): 429 with
+	// Retry-After beyond, before the shop's secrets are looked up.
+	RatePerMinute, Burst int
+	// TrustedProxies are the load balancers whose X-Forwarded-For names
+	// the client (the gateway's SOTTO_GATEWAY_TRUSTED_PROXIES).
+	TrustedProxies []netip.Prefix
+	// Now is the limiter's clock (time.Now).
+	Now func() time.Time
 }
 
 // Handler serves the channel endpoints.
 type Handler struct {
 	opts       Options
 	mux        *http.ServeMux
+	limiter    *addressLimiter
 	deliveries metric.Int64Counter
 	messages   metric.Int64Counter
 }
@@ -118,8 +129,17 @@ func New(o Options) (*Handler, error) {
 	if o.Meter == nil {
 		o.Meter = noop.NewMeterProvider()
 	}
+	if o.RatePerMinute <= 0 {
+		o.RatePerMinute = DefaultRatePerMinute
+	}
+	if o.Burst <= 0 {
+		o.Burst = DefaultBurst
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
 	o.Logger = o.Logger.With(slog.String("component", "channels"), slog.String("path", routePattern))
-	h := &Handler{opts: o, mux: http.NewServeMux()}
+	h := &Handler{opts: o, mux: http.NewServeMux(), limiter: newAddressLimiter(o.RatePerMinute, o.Burst, o.TrustedProxies, o.Now)}
 	meter := o.Meter.Meter("github.com/sottohq/sotto/services/gateway/internal/channels")
 	var err error
 	if h.deliveries, err = meter.Int64Counter("sotto.gateway.channels.deliveries",
@@ -140,7 +160,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	rec := &statusWriter{ResponseWriter: w, status: http.StatusOK}
-	h.mux.ServeHTTP(rec, r)
+	if ok, wait := h.limiter.allow(r); !ok {
+		// Before anything costs a secrets read or a signature check.
+		rec.Header().Set("Retry-After", retryAfter(wait))
+		h.answer(r.Context(), rec, http.StatusTooManyRequests, "RATE_LIMITED", slog.LevelInfo)
+	} else {
+		h.mux.ServeHTTP(rec, r)
+	}
 	h.deliveries.Add(r.Context(), 1, metric.WithAttributes(
 		platformAttr(r), attribute.String("method", methodLabel(r.Method)), attribute.Int("status", rec.status)))
 }

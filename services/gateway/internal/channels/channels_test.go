@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"cmp"
 	"context"
+	"fmt"
 	"log/slog"
 	"maps"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -155,6 +157,10 @@ type standOpts struct {
 	// caller is the workload the conversation service admits to
 	// IngestChannelMessage ("gateway" if empty).
 	caller string
+	// The per-address limit, its trusted proxies and its clock.
+	rate, burst int
+	trusted     []netip.Prefix
+	now         func() time.Time
 }
 
 // newStand runs the channel handler on a real HTTP server, with secrets
@@ -192,7 +198,8 @@ func newStand(t *testing.T, o standOpts) *stand {
 		Conversation: conversationv1.NewConversationServiceClient(conn),
 		Logger:       slog.New(slog.NewJSONHandler(s.log, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		MaxBodyBytes: o.maxBody, IngestTimeout: o.ingestTimeout, DeliveryTimeout: o.deliveryTimeout,
-		Meter: sdkmetric.NewMeterProvider(sdkmetric.WithReader(s.metrics)),
+		Meter:         sdkmetric.NewMeterProvider(sdkmetric.WithReader(s.metrics)),
+		RatePerMinute: o.rate, Burst: o.burst, TrustedProxies: o.trusted, Now: o.now,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -788,5 +795,89 @@ func TestSlowConversationBoundsTheDelivery(t *testing.T) {
 	mustDeliver(t, s.wa, body, http.StatusOK)
 	if n := s.conv.stored(); n != 3 {
 		t.Fatalf("%d stored after the retry, want 3", n)
+	}
+}
+
+// TestWebhookRoutesAreLimitedPerAddress: past its burst, one client
+// address gets 429 RATE_LIMITED with Retry-After on the channel routes,
+// for made-up and real shops alike, before anything is looked up or
+// forwarded, until its bucket refills; X-Forwarded-For names the client
+// only when the peer is a trusted proxy, and only its right-most
+// untrusted entry counts. Fails without the limiter (every request is
+// answered by the route).
+func TestWebhookRoutesAreLimitedPerAddress(t *testing.T) {
+	now := time.Date(2026, 11, 30, 1, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return now }
+	get := func(t *testing.T, u, xff string) *http.Response {
+		t.Helper()
+		req, err := http.NewRequest(http.MethodGet, u, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if xff != "" {
+			req.Header.Set("X-Forwarded-For", xff)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp
+	}
+
+	s := newStand(t, standOpts{rate: 60, burst: 3, now: clock})
+	for i := range 3 {
+		// Made-up shops, each a different name; a client-written
+		// X-Forwarded-For from an untrusted peer changes nothing.
+		if resp := get(t, s.endpoint(secrets.WhatsApp, fmt.Sprintf("madeup-%d", i)), fmt.Sprintf("192.0.2.%d", i)); resp.StatusCode != http.StatusNotFound {
+			t.Fatalf("request %d: %d, want 404", i, resp.StatusCode)
+		}
+	}
+	resp := get(t, s.endpoint(secrets.WhatsApp, "madeup-3"), "192.0.2.99")
+	if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") != "1" {
+		t.Fatalf("past the burst: %d, Retry-After %q; want 429, 1", resp.StatusCode, resp.Header.Get("Retry-After"))
+	}
+	// The real shop from the same address: limited too, nothing forwarded.
+	r, err := s.wa.Deliver(ctx, channeltest.WhatsAppDelivery{PhoneNumberID: phoneNumberID,
+		Messages: []channeltest.WhatsAppMessage{waText("16505551234", "wamid.1", "hi")}}.JSON())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Status != http.StatusTooManyRequests || r.Body != "RATE_LIMITED\n" || len(s.conv.ids()) != 0 {
+		t.Fatalf("a delivery past the burst: %d %q, forwarded %v", r.Status, r.Body, s.conv.ids())
+	}
+	now = now.Add(time.Second) // one token back
+	mustDeliver(t, s.wa, channeltest.WhatsAppDelivery{PhoneNumberID: phoneNumberID,
+		Messages: []channeltest.WhatsAppMessage{waText("16505551234", "wamid.1", "hi")}}.JSON(), http.StatusOK)
+	if got := s.counts(t, "sotto.gateway.channels.deliveries")["method=GET,platform=whatsapp,status=429"]; got != 1 {
+		t.Errorf("429s counted: %d, want 1", got)
+	}
+
+	// Behind a trusted proxy (the test client's loopback address), the
+	// client is the right-most X-Forwarded-For entry that is not a proxy.
+	s = newStand(t, standOpts{rate: 60, burst: 2, now: clock, trusted: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}})
+	u := s.endpoint(secrets.WhatsApp, "madeup")
+	for _, xff := range []string{"198.51.100.7", "203.0.113.1, 198.51.100.7"} {
+		if resp := get(t, u, xff); resp.StatusCode != http.StatusNotFound {
+			t.Fatalf("%q: %d, want 404", xff, resp.StatusCode)
+		}
+	}
+	for _, xff := range []string{"203.0.113.2, 198.51.100.7", "198.51.100.7, 127.0.0.9"} {
+		if resp := get(t, u, xff); resp.StatusCode != http.StatusTooManyRequests {
+			t.Errorf("%q: %d, want 429 (the same client)", xff, resp.StatusCode)
+		}
+	}
+	if resp := get(t, u, "198.51.100.8"); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("another client: %d, want 404", resp.StatusCode)
+	}
+	// IPv6 clients are limited by /64.
+	for i, xff := range []string{"2001:db8:1:2::1", "2001:db8:1:2::2", "2001:db8:1:2:ffff::3"} {
+		want := http.StatusNotFound
+		if i == 2 {
+			want = http.StatusTooManyRequests
+		}
+		if resp := get(t, u, xff); resp.StatusCode != want {
+			t.Errorf("%q: %d, want %d", xff, resp.StatusCode, want)
+		}
 	}
 }

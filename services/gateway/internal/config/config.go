@@ -76,6 +76,10 @@ type Config struct {
 	// the conversation service (internal/channels).
 	ChannelsMaxBodyBytes  int64         `env:"GATEWAY_CHANNELS_MAX_BODY_BYTES" envDefault:"1048576"`
 	ChannelsIngestTimeout time.Duration `env:"GATEWAY_CHANNELS_INGEST_TIMEOUT" envDefault:"5s"`
+	// ChannelsRatePerMinute and ChannelsBurst limit the webhook requests
+	// per client address (the platforms retry a 429).
+	ChannelsRatePerMinute int `env:"GATEWAY_CHANNELS_RATE_PER_MINUTE" envDefault:"1200"`
+	ChannelsBurst         int `env:"GATEWAY_CHANNELS_BURST" envDefault:"200"`
 	// Secrets holds the shops' channel secrets: Vault KV v2 when
 	// SOTTO_VAULT_ADDR is set, else SOTTO_SECRETS_FILE (pkg/secrets).
 	Secrets secrets.Config

@@ -1,0 +1,147 @@
+package channels
+
+import (
+	"math"
+	"net"
+	"net/http"
+	"net/netip"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+)
+
+// Defaults of the per-address limit on the webhook routes. The platforms
+// post from a few addresses of their own for every shop on the gateway,
+// so the budget is wide: it is there to stop one source from hammering
+// made-up shops (each a secrets read once the cache has forgotten it) or
+// the signature check, not to pace the platforms, which retry a 429.
+const (
+	DefaultRatePerMinute = 1200
+	DefaultBurst         = 200
+	// maxLimiterEntries bounds the buckets kept; beyond it new sources
+	// share one overflow bucket.
+	maxLimiterEntries = 100_000
+)
+
+// addressLimiter is a token bucket (golang.org/x/time/rate) per client
+// address, IPv6 grouped by /64, with the gateway's rules for who the
+// client is (internal/gateway's clientip.go and ratelimit.go, which the
+// channel routes do not pass through: they are mounted in front of the
+// REST API's handler). Memory is bounded: when maxEntries buckets are
+// held, the full ones (idle sources) are dropped, and if none is, new
+// sources share an overflow bucket, which is strict rather than open.
+type addressLimiter struct {
+	every      rate.Limit
+	burst      int
+	maxEntries int
+	trusted    []netip.Prefix
+	now        func() time.Time
+
+	mu       sync.Mutex
+	buckets  map[netip.Prefix]*rate.Limiter
+	overflow *rate.Limiter
+}
+
+func newAddressLimiter(perMinute, burst int, trusted []netip.Prefix, now func() time.Time) *addressLimiter {
+	every := rate.Limit(float64(perMinute) / 60)
+	return &addressLimiter{every: every, burst: burst, maxEntries: maxLimiterEntries, trusted: trusted, now: now,
+		buckets: map[netip.Prefix]*rate.Limiter{}, overflow: rate.NewLimiter(every, burst)}
+}
+
+// allow takes a token for r's client; without one it says how long until
+// there is one. A request whose peer address cannot be read (never over
+// TCP) counts against the overflow bucket.
+func (l *addressLimiter) allow(r *http.Request) (bool, time.Duration) {
+	now := l.now()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b := l.overflow
+	if ip, ok := clientAddress(r, l.trusted); ok {
+		b = l.bucket(sourceOf(ip), now)
+	}
+	res := b.ReserveN(now, 1)
+	if d := res.DelayFrom(now); d > 0 {
+		res.CancelAt(now)
+		return false, d
+	}
+	return true, 0
+}
+
+func (l *addressLimiter) bucket(key netip.Prefix, now time.Time) *rate.Limiter {
+	if b, ok := l.buckets[key]; ok {
+		return b
+	}
+	if len(l.buckets) >= l.maxEntries {
+		for k, b := range l.buckets {
+			if b.TokensAt(now) >= float64(l.burst) {
+				delete(l.buckets, k) // full again: a new bucket is the same
+			}
+		}
+	}
+	if len(l.buckets) >= l.maxEntries {
+		return l.overflow
+	}
+	b := rate.NewLimiter(l.every, l.burst)
+	l.buckets[key] = b
+	return b
+}
+
+// retryAfter is a Retry-After value: whole seconds, at least one.
+func retryAfter(wait time.Duration) string {
+	return strconv.Itoa(max(1, int(math.Ceil(wait.Seconds()))))
+}
+
+// sourceOf is the unit the limit applies to: the address for IPv4, its /64
+// for IPv6 (one host usually holds a whole /64).
+func sourceOf(a netip.Addr) netip.Prefix {
+	a = a.Unmap()
+	if a.Is4() {
+		return netip.PrefixFrom(a, 32)
+	}
+	p, _ := a.Prefix(64)
+	return p
+}
+
+// clientAddress is the client's address: the connection's peer, or, when
+// that peer is a trusted proxy, the right-most X-Forwarded-For entry that
+// is not one. Entries left of it were written by the client and prove
+// nothing; a malformed entry stops the walk at the last proxy trusted.
+func clientAddress(r *http.Request, trusted []netip.Prefix) (netip.Addr, bool) {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	peer, err := netip.ParseAddr(host)
+	if err != nil {
+		return netip.Addr{}, false
+	}
+	peer = peer.Unmap()
+	if !isTrusted(peer, trusted) {
+		return peer, true
+	}
+	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
+	for i := len(hops) - 1; i >= 0; i-- {
+		hop, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+		if err != nil {
+			return peer, true
+		}
+		hop = hop.Unmap()
+		if !isTrusted(hop, trusted) {
+			return hop, true
+		}
+		peer = hop
+	}
+	return peer, true
+}
+
+func isTrusted(a netip.Addr, trusted []netip.Prefix) bool {
+	for _, p := range trusted {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
