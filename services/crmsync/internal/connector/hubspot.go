@@ -115,8 +115,9 @@ func (h *HubSpotClient) Upsert(ctx context.Context, records []Record) error {
 		if err != nil {
 			return err
 		}
-		// 200 COMPLETE; 207 is a partial success, which a retry of the
-		// whole batch settles (upserts by unique property are idempotent).
+		// 200 COMPLETE. 207 (some inputs refused, for their values) and any
+		// other answer fail the batch; statusError says whether a retry may
+		// help (upserts by unique property make one harmless).
 		if resp.StatusCode != http.StatusOK {
 			defer resp.Body.Close()
 			return statusError(HubSpot, resp, h.now())

@@ -536,3 +536,27 @@ func TestShopRateLimit(t *testing.T) {
 		}
 	})
 }
+
+// TestConsentUnreachableHoldsDelivery: while the consent service cannot be
+// asked, a queued delivery is held (retried, CONSENT_UNAVAILABLE), never
+// sent; once it answers yes again, the delivery goes. Fails if a failed
+// consent check counted as a yes.
+func TestConsentUnreachableHoldsDelivery(t *testing.T) {
+	dialects(t, func(t *testing.T, h *harness) {
+		c := h.customer("sub_consentdown", true)
+		h.hubspot.Fail(crmtest.Fault{Status: http.StatusServiceUnavailable})
+		id := byConnector(h.record(c, map[string]string{"last_name": c.tLast}))["hubspot"]
+		h.until(time.Millisecond, "first attempt", func() bool { return h.delivery(id).GetAttempts() == 1 })
+		h.consent.mu.Lock()
+		h.consent.down = true
+		h.consent.mu.Unlock()
+		h.until(time.Second, "held by consent", func() bool { return h.delivery(id).GetReason() == reasons.ConsentUnavailable })
+		if got := h.hubspot.Counts(); got.Creates != 0 {
+			t.Fatalf("sent while consent could not be asked: %+v", got)
+		}
+		h.consent.mu.Lock()
+		h.consent.down = false
+		h.consent.mu.Unlock()
+		h.until(time.Second, "delivered", func() bool { return h.state(id) == crmsyncv1.DeliveryState_DELIVERY_STATE_DELIVERED })
+	}, func(c *config.Config) { c.MaxAttempts = 10 })
+}
