@@ -27,6 +27,7 @@ var Policy = authz.Policy{
 	conversationv1.ConversationService_RevealValue_FullMethodName:           gateway,
 	conversationv1.ConversationService_CreateChannelLinkCode_FullMethodName: gateway,
 	conversationv1.ConversationService_ListSignals_FullMethodName:           gateway,
+	conversationv1.ConversationService_ClearSignal_FullMethodName:           gateway,
 	conversationv1.ConversationService_GetSealingKeys_FullMethodName:        gateway,
 	// The gateway's channel ingress, after it checked a platform webhook's
 	// signature: no person's token is behind it.
@@ -64,6 +65,24 @@ var (
 	chatters = enduser.Rule{Require: enduser.User, AnyOf: []enduser.Rule{customers, visitors}}
 	// chatReaders read their own (visitors too) or, as agents, anyone's.
 	chatReaders = enduser.Rule{Require: enduser.User, AnyOf: []enduser.Rule{customers, supportAgents, visitors}}
+	// watchers: chatReaders, and integrator clients with conversation.watch
+	// (the domain keeps them to their tenant's API-channel conversations).
+	watchers = enduser.Rule{Require: enduser.User, AnyOf: []enduser.Rule{customers, supportAgents, visitors,
+		{Require: enduser.User, Kinds: []accesstoken.Kind{accesstoken.KindClient}, Scopes: []string{ScopeWatch}}}}
+	// ingesters: the gateway's webhook ingress sends no token; an
+	// integrator's is verified and the server requires its kind (client),
+	// scope (conversation.ingest) and tenant (channels.go). An Optional
+	// rule cannot name kinds, so that check is the server's.
+	ingesters = enduser.Rule{Require: enduser.Optional}
+)
+
+// Integrator scopes (identity's CreateClient scopes; the gateway's gRPC
+// edge asks for the same ones).
+const (
+	// ScopeIngest: post the platform's users' messages on the API channel.
+	ScopeIngest = "conversation.ingest"
+	// ScopeWatch: stream the tenant's API-channel conversations.
+	ScopeWatch = "conversation.watch"
 )
 
 // EndUsers is the conversation service's end-user table (pkg/enduser): a
@@ -77,7 +96,7 @@ var EndUsers = enduser.Policy{
 	conversationv1.ConversationService_GetConversation_FullMethodName:    chatReaders,
 	conversationv1.ConversationService_ListConversations_FullMethodName:  chatReaders,
 	conversationv1.ConversationService_ListMessages_FullMethodName:       chatReaders,
-	conversationv1.ConversationService_WatchConversation_FullMethodName:  chatReaders,
+	conversationv1.ConversationService_WatchConversation_FullMethodName:  watchers,
 	// A customer asks for a person; the domain checks it is their own.
 	conversationv1.ConversationService_HandOffConversation_FullMethodName: readers,
 	conversationv1.ConversationService_AssignConversation_FullMethodName:  supportAgents,
@@ -86,8 +105,9 @@ var EndUsers = enduser.Policy{
 	conversationv1.ConversationService_RevealValue_FullMethodName:           readers,
 	conversationv1.ConversationService_CreateChannelLinkCode_FullMethodName: customers,
 	conversationv1.ConversationService_ListSignals_FullMethodName:           staffReaders,
+	conversationv1.ConversationService_ClearSignal_FullMethodName:           staffReaders,
 	conversationv1.ConversationService_GetSealingKeys_FullMethodName:        nobody,
-	conversationv1.ConversationService_IngestChannelMessage_FullMethodName:  nobody,
+	conversationv1.ConversationService_IngestChannelMessage_FullMethodName:  ingesters,
 
 	// The orchestrator acts for a request it verified itself: no person's
 	// token reaches this service for it, and the gateway has no route here.

@@ -42,7 +42,21 @@ func clientAddress(ctx context.Context) netip.Addr {
 func signalProto(g storage.Signal) *conversationv1.Signal {
 	return &conversationv1.Signal{SignalId: g.ID, Tenant: g.Tenant, Kind: conversationv1.SignalKind(g.Kind),
 		Scope: conversationv1.SignalScope(g.Scope), ConversationId: g.ConversationID, Action: conversationv1.SignalAction(g.Action),
-		Count: int32(min(g.Count, 1<<31-1)), CreateTime: ts(g.CreateTime)}
+		Count: int32(min(g.Count, 1<<31-1)), CreateTime: ts(g.CreateTime), ExpireTime: ts(g.ExpireTime), ClearTime: ts(g.ClearTime)}
+}
+
+// ClearSignal implements the RPC: a support agent or administrator ends a
+// signal's action early (the domain audits it).
+func (s *Server) ClearSignal(ctx context.Context, req *conversationv1.ClearSignalRequest) (*conversationv1.ClearSignalResponse, error) {
+	c, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	g, err := s.domain.ClearSignal(ctx, c, req.GetSignalId())
+	if err != nil {
+		return nil, err
+	}
+	return &conversationv1.ClearSignalResponse{Signal: signalProto(g)}, nil
 }
 
 // ListSignals implements the RPC: support agents and administrators page

@@ -542,3 +542,44 @@ func TestOrderEnumerationHandsOff(t *testing.T) {
 		}
 	})
 }
+
+// TestClearSignalEndsTheBlock: a support agent clears a card-testing block
+// through the RPC and the customer writes again before it would have
+// expired; a customer cannot clear their own block, and clearing is
+// idempotent.
+func TestClearSignalEndsTheBlock(t *testing.T) {
+	h := newHarness(t, sqliteDB(t))
+	mallory := h.customer("cus_mallory")
+	id := h.open(mallory)
+	for range 10 {
+		_, _ = h.client.PostMessage(mallory, &conversationv1.PostMessageRequest{ConversationId: id,
+			Text: "I paid with card " + randomCard(t) + ", did it work?"})
+	}
+	_, err := h.client.PostMessage(mallory, &conversationv1.PostMessageRequest{ConversationId: id, Text: "hello?"})
+	wantCode(t, err, codes.PermissionDenied, reasons.SessionBlocked)
+	sigs := h.signals(id)
+	if len(sigs) == 0 {
+		t.Fatal("no signal raised by ten cards")
+	}
+	_, err = h.client.ClearSignal(mallory, &conversationv1.ClearSignalRequest{SignalId: sigs[0].GetSignalId()})
+	if status.Code(err) != codes.PermissionDenied {
+		t.Fatalf("a customer clearing a signal: %v, want PermissionDenied", err)
+	}
+	agent := h.staff("stf_agent", accesstoken.RoleSupportAgent)
+	for _, g := range sigs {
+		for range 2 { // the second clear changes nothing
+			resp, err := h.client.ClearSignal(agent, &conversationv1.ClearSignalRequest{SignalId: g.GetSignalId()})
+			if err != nil {
+				t.Fatalf("clear %s: %v", g.GetSignalId(), err)
+			}
+			if resp.GetSignal().GetClearTime() == nil {
+				t.Errorf("cleared signal %v has no clear time", resp.GetSignal())
+			}
+		}
+	}
+	if _, err := h.client.PostMessage(mallory, &conversationv1.PostMessageRequest{ConversationId: id, Text: "hello again"}); err != nil {
+		t.Fatalf("after the signals were cleared: %v", err)
+	}
+	_, err = h.client.ClearSignal(agent, &conversationv1.ClearSignalRequest{SignalId: "sig_00000000000000000000000000"})
+	wantCode(t, err, codes.NotFound, reasons.SignalNotFound)
+}

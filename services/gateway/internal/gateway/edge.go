@@ -256,6 +256,7 @@ var routeAccess = map[string]access{
 	"POST /v1/conversations/{conversation_id}/agentReplies": supportAgents,
 	"POST /v1/channel-link-codes":                           customers,
 	"GET /v1/conversation-signals":                          {anyOf: []access{supportAgents, adminsOnly}},
+	"POST /v1/conversation-signals/{signal_id}:clear":       {anyOf: []access{supportAgents, adminsOnly}},
 	"GET /v1/conversation-sealing-keys":                     anyone,
 	// The gateway's own route (sse.go): WatchConversation as Server-Sent
 	// Events; not in the generated document, added to the one served.

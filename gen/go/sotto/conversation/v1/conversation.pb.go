@@ -2300,7 +2300,12 @@ type Signal struct {
 	// How many events in the window triggered it.
 	Count int32 `protobuf:"varint,7,opt,name=count,proto3" json:"count,omitempty"`
 	// When.
-	CreateTime    *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	CreateTime *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	// When its action ends by itself (a block, a throttle); absent for a
+	// record.
+	ExpireTime *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=expire_time,json=expireTime,proto3" json:"expire_time,omitempty"`
+	// When a staff member cleared it (ClearSignal); absent while it stands.
+	ClearTime     *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=clear_time,json=clearTime,proto3" json:"clear_time,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2391,6 +2396,112 @@ func (x *Signal) GetCreateTime() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *Signal) GetExpireTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ExpireTime
+	}
+	return nil
+}
+
+func (x *Signal) GetClearTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ClearTime
+	}
+	return nil
+}
+
+// ClearSignalRequest names the signal to clear.
+type ClearSignalRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The signal.
+	SignalId      string `protobuf:"bytes,1,opt,name=signal_id,json=signalId,proto3" json:"signal_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ClearSignalRequest) Reset() {
+	*x = ClearSignalRequest{}
+	mi := &file_sotto_conversation_v1_conversation_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ClearSignalRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ClearSignalRequest) ProtoMessage() {}
+
+func (x *ClearSignalRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_sotto_conversation_v1_conversation_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ClearSignalRequest.ProtoReflect.Descriptor instead.
+func (*ClearSignalRequest) Descriptor() ([]byte, []int) {
+	return file_sotto_conversation_v1_conversation_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *ClearSignalRequest) GetSignalId() string {
+	if x != nil {
+		return x.SignalId
+	}
+	return ""
+}
+
+// ClearSignalResponse is the cleared signal.
+type ClearSignalResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The signal.
+	Signal        *Signal `protobuf:"bytes,1,opt,name=signal,proto3" json:"signal,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ClearSignalResponse) Reset() {
+	*x = ClearSignalResponse{}
+	mi := &file_sotto_conversation_v1_conversation_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ClearSignalResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ClearSignalResponse) ProtoMessage() {}
+
+func (x *ClearSignalResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_sotto_conversation_v1_conversation_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ClearSignalResponse.ProtoReflect.Descriptor instead.
+func (*ClearSignalResponse) Descriptor() ([]byte, []int) {
+	return file_sotto_conversation_v1_conversation_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *ClearSignalResponse) GetSignal() *Signal {
+	if x != nil {
+		return x.Signal
+	}
+	return nil
+}
+
 // ListSignalsRequest pages signals.
 type ListSignalsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -2406,7 +2517,7 @@ type ListSignalsRequest struct {
 
 func (x *ListSignalsRequest) Reset() {
 	*x = ListSignalsRequest{}
-	mi := &file_sotto_conversation_v1_conversation_proto_msgTypes[30]
+	mi := &file_sotto_conversation_v1_conversation_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2418,7 +2529,7 @@ func (x *ListSignalsRequest) String() string {
 func (*ListSignalsRequest) ProtoMessage() {}
 
 func (x *ListSignalsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_sotto_conversation_v1_conversation_proto_msgTypes[30]
+	mi := &file_sotto_conversation_v1_conversation_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2431,7 +2542,7 @@ func (x *ListSignalsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSignalsRequest.ProtoReflect.Descriptor instead.
 func (*ListSignalsRequest) Descriptor() ([]byte, []int) {
-	return file_sotto_conversation_v1_conversation_proto_rawDescGZIP(), []int{30}
+	return file_sotto_conversation_v1_conversation_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *ListSignalsRequest) GetConversationId() string {
@@ -2468,7 +2579,7 @@ type ListSignalsResponse struct {
 
 func (x *ListSignalsResponse) Reset() {
 	*x = ListSignalsResponse{}
-	mi := &file_sotto_conversation_v1_conversation_proto_msgTypes[31]
+	mi := &file_sotto_conversation_v1_conversation_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2480,7 +2591,7 @@ func (x *ListSignalsResponse) String() string {
 func (*ListSignalsResponse) ProtoMessage() {}
 
 func (x *ListSignalsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_sotto_conversation_v1_conversation_proto_msgTypes[31]
+	mi := &file_sotto_conversation_v1_conversation_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2493,7 +2604,7 @@ func (x *ListSignalsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSignalsResponse.ProtoReflect.Descriptor instead.
 func (*ListSignalsResponse) Descriptor() ([]byte, []int) {
-	return file_sotto_conversation_v1_conversation_proto_rawDescGZIP(), []int{31}
+	return file_sotto_conversation_v1_conversation_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *ListSignalsResponse) GetSignals() []*Signal {
@@ -2519,7 +2630,7 @@ type GetSealingKeysRequest struct {
 
 func (x *GetSealingKeysRequest) Reset() {
 	*x = GetSealingKeysRequest{}
-	mi := &file_sotto_conversation_v1_conversation_proto_msgTypes[32]
+	mi := &file_sotto_conversation_v1_conversation_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2531,7 +2642,7 @@ func (x *GetSealingKeysRequest) String() string {
 func (*GetSealingKeysRequest) ProtoMessage() {}
 
 func (x *GetSealingKeysRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_sotto_conversation_v1_conversation_proto_msgTypes[32]
+	mi := &file_sotto_conversation_v1_conversation_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2544,7 +2655,7 @@ func (x *GetSealingKeysRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetSealingKeysRequest.ProtoReflect.Descriptor instead.
 func (*GetSealingKeysRequest) Descriptor() ([]byte, []int) {
-	return file_sotto_conversation_v1_conversation_proto_rawDescGZIP(), []int{32}
+	return file_sotto_conversation_v1_conversation_proto_rawDescGZIP(), []int{34}
 }
 
 // SealingKey is one HPKE public key of the service.
@@ -2568,7 +2679,7 @@ type SealingKey struct {
 
 func (x *SealingKey) Reset() {
 	*x = SealingKey{}
-	mi := &file_sotto_conversation_v1_conversation_proto_msgTypes[33]
+	mi := &file_sotto_conversation_v1_conversation_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2580,7 +2691,7 @@ func (x *SealingKey) String() string {
 func (*SealingKey) ProtoMessage() {}
 
 func (x *SealingKey) ProtoReflect() protoreflect.Message {
-	mi := &file_sotto_conversation_v1_conversation_proto_msgTypes[33]
+	mi := &file_sotto_conversation_v1_conversation_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2593,7 +2704,7 @@ func (x *SealingKey) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SealingKey.ProtoReflect.Descriptor instead.
 func (*SealingKey) Descriptor() ([]byte, []int) {
-	return file_sotto_conversation_v1_conversation_proto_rawDescGZIP(), []int{33}
+	return file_sotto_conversation_v1_conversation_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *SealingKey) GetKeyId() string {
@@ -2649,7 +2760,7 @@ type GetSealingKeysResponse struct {
 
 func (x *GetSealingKeysResponse) Reset() {
 	*x = GetSealingKeysResponse{}
-	mi := &file_sotto_conversation_v1_conversation_proto_msgTypes[34]
+	mi := &file_sotto_conversation_v1_conversation_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2661,7 +2772,7 @@ func (x *GetSealingKeysResponse) String() string {
 func (*GetSealingKeysResponse) ProtoMessage() {}
 
 func (x *GetSealingKeysResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_sotto_conversation_v1_conversation_proto_msgTypes[34]
+	mi := &file_sotto_conversation_v1_conversation_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2674,7 +2785,7 @@ func (x *GetSealingKeysResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetSealingKeysResponse.ProtoReflect.Descriptor instead.
 func (*GetSealingKeysResponse) Descriptor() ([]byte, []int) {
-	return file_sotto_conversation_v1_conversation_proto_rawDescGZIP(), []int{34}
+	return file_sotto_conversation_v1_conversation_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *GetSealingKeysResponse) GetKeys() []*SealingKey {
@@ -2812,7 +2923,7 @@ const file_sotto_conversation_v1_conversation_proto_rawDesc = "" +
 	"\x0fconversation_id\x18\x01 \x01(\tR\x0econversationId\x12\x1d\n" +
 	"\n" +
 	"message_id\x18\x02 \x01(\tR\tmessageId\x12\x1c\n" +
-	"\tduplicate\x18\x03 \x01(\bR\tduplicate\"\xe7\x02\n" +
+	"\tduplicate\x18\x03 \x01(\bR\tduplicate\"\xdf\x03\n" +
 	"\x06Signal\x12\x1b\n" +
 	"\tsignal_id\x18\x01 \x01(\tR\bsignalId\x12\x16\n" +
 	"\x06tenant\x18\x02 \x01(\tR\x06tenant\x125\n" +
@@ -2822,7 +2933,16 @@ const file_sotto_conversation_v1_conversation_proto_rawDesc = "" +
 	"\x06action\x18\x06 \x01(\x0e2#.sotto.conversation.v1.SignalActionR\x06action\x12\x14\n" +
 	"\x05count\x18\a \x01(\x05R\x05count\x12;\n" +
 	"\vcreate_time\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"createTime\"\xac\x01\n" +
+	"createTime\x12;\n" +
+	"\vexpire_time\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"expireTime\x129\n" +
+	"\n" +
+	"clear_time\x18\n" +
+	" \x01(\v2\x1a.google.protobuf.TimestampR\tclearTime\"L\n" +
+	"\x12ClearSignalRequest\x126\n" +
+	"\tsignal_id\x18\x01 \x01(\tB\x19\xbaH\x16r\x142\x12^sig_[0-9a-z]{26}$R\bsignalId\"L\n" +
+	"\x13ClearSignalResponse\x125\n" +
+	"\x06signal\x18\x01 \x01(\v2\x1d.sotto.conversation.v1.SignalR\x06signal\"\xac\x01\n" +
 	"\x12ListSignalsRequest\x12E\n" +
 	"\x0fconversation_id\x18\x01 \x01(\tB\x1c\xbaH\x19r\x172\x15^(cnv_[0-9a-z]{26})?$R\x0econversationId\x12&\n" +
 	"\tpage_size\x18\x02 \x01(\x05B\t\xbaH\x06\x1a\x04\x18d(\x00R\bpageSize\x12'\n" +
@@ -2890,7 +3010,7 @@ const file_sotto_conversation_v1_conversation_proto_rawDesc = "" +
 	"\x16SIGNAL_ACTION_THROTTLE\x10\x02\x12!\n" +
 	"\x1dSIGNAL_ACTION_REQUIRE_STEP_UP\x10\x03\x12\x1a\n" +
 	"\x16SIGNAL_ACTION_HAND_OFF\x10\x04\x12\x17\n" +
-	"\x13SIGNAL_ACTION_BLOCK\x10\x052\xcf\x12\n" +
+	"\x13SIGNAL_ACTION_BLOCK\x10\x052\xed\x13\n" +
 	"\x13ConversationService\x12\x97\x01\n" +
 	"\x12CreateConversation\x120.sotto.conversation.v1.CreateConversationRequest\x1a1.sotto.conversation.v1.CreateConversationResponse\"\x1c\x82\xd3\xe4\x93\x02\x16:\x01*\"\x11/v1/conversations\x12\x9d\x01\n" +
 	"\x0fGetConversation\x12-.sotto.conversation.v1.GetConversationRequest\x1a..sotto.conversation.v1.GetConversationResponse\"+\x82\xd3\xe4\x93\x02%\x12#/v1/conversations/{conversation_id}\x12\x91\x01\n" +
@@ -2905,7 +3025,8 @@ const file_sotto_conversation_v1_conversation_proto_rawDesc = "" +
 	"\vRevealValue\x12).sotto.conversation.v1.RevealValueRequest\x1a*.sotto.conversation.v1.RevealValueResponse\":\x82\xd3\xe4\x93\x024:\x01*\"//v1/conversations/{conversation_id}:revealValue\x12\xa5\x01\n" +
 	"\x15CreateChannelLinkCode\x123.sotto.conversation.v1.CreateChannelLinkCodeRequest\x1a4.sotto.conversation.v1.CreateChannelLinkCodeResponse\"!\x82\xd3\xe4\x93\x02\x1b:\x01*\"\x16/v1/channel-link-codes\x12\x7f\n" +
 	"\x14IngestChannelMessage\x122.sotto.conversation.v1.IngestChannelMessageRequest\x1a3.sotto.conversation.v1.IngestChannelMessageResponse\x12\x86\x01\n" +
-	"\vListSignals\x12).sotto.conversation.v1.ListSignalsRequest\x1a*.sotto.conversation.v1.ListSignalsResponse\" \x82\xd3\xe4\x93\x02\x1a\x12\x18/v1/conversation-signals\x12\x94\x01\n" +
+	"\vListSignals\x12).sotto.conversation.v1.ListSignalsRequest\x1a*.sotto.conversation.v1.ListSignalsResponse\" \x82\xd3\xe4\x93\x02\x1a\x12\x18/v1/conversation-signals\x12\x9b\x01\n" +
+	"\vClearSignal\x12).sotto.conversation.v1.ClearSignalRequest\x1a*.sotto.conversation.v1.ClearSignalResponse\"5\x82\xd3\xe4\x93\x02/:\x01*\"*/v1/conversation-signals/{signal_id}:clear\x12\x94\x01\n" +
 	"\x0eGetSealingKeys\x12,.sotto.conversation.v1.GetSealingKeysRequest\x1a-.sotto.conversation.v1.GetSealingKeysResponse\"%\x82\xd3\xe4\x93\x02\x1f\x12\x1d/v1/conversation-sealing-keysB\xc3\x01\x92AzRx\n" +
 	"\adefault\x12m\n" +
 	"JAn error: the HTTP status says which; the body is the same on every route.\x12\x1f\n" +
@@ -2924,7 +3045,7 @@ func file_sotto_conversation_v1_conversation_proto_rawDescGZIP() []byte {
 }
 
 var file_sotto_conversation_v1_conversation_proto_enumTypes = make([]protoimpl.EnumInfo, 8)
-var file_sotto_conversation_v1_conversation_proto_msgTypes = make([]protoimpl.MessageInfo, 35)
+var file_sotto_conversation_v1_conversation_proto_msgTypes = make([]protoimpl.MessageInfo, 37)
 var file_sotto_conversation_v1_conversation_proto_goTypes = []any{
 	(ChatChannel)(0),                      // 0: sotto.conversation.v1.ChatChannel
 	(State)(0),                            // 1: sotto.conversation.v1.State
@@ -2964,21 +3085,23 @@ var file_sotto_conversation_v1_conversation_proto_goTypes = []any{
 	(*IngestChannelMessageRequest)(nil),   // 35: sotto.conversation.v1.IngestChannelMessageRequest
 	(*IngestChannelMessageResponse)(nil),  // 36: sotto.conversation.v1.IngestChannelMessageResponse
 	(*Signal)(nil),                        // 37: sotto.conversation.v1.Signal
-	(*ListSignalsRequest)(nil),            // 38: sotto.conversation.v1.ListSignalsRequest
-	(*ListSignalsResponse)(nil),           // 39: sotto.conversation.v1.ListSignalsResponse
-	(*GetSealingKeysRequest)(nil),         // 40: sotto.conversation.v1.GetSealingKeysRequest
-	(*SealingKey)(nil),                    // 41: sotto.conversation.v1.SealingKey
-	(*GetSealingKeysResponse)(nil),        // 42: sotto.conversation.v1.GetSealingKeysResponse
-	(*timestamppb.Timestamp)(nil),         // 43: google.protobuf.Timestamp
+	(*ClearSignalRequest)(nil),            // 38: sotto.conversation.v1.ClearSignalRequest
+	(*ClearSignalResponse)(nil),           // 39: sotto.conversation.v1.ClearSignalResponse
+	(*ListSignalsRequest)(nil),            // 40: sotto.conversation.v1.ListSignalsRequest
+	(*ListSignalsResponse)(nil),           // 41: sotto.conversation.v1.ListSignalsResponse
+	(*GetSealingKeysRequest)(nil),         // 42: sotto.conversation.v1.GetSealingKeysRequest
+	(*SealingKey)(nil),                    // 43: sotto.conversation.v1.SealingKey
+	(*GetSealingKeysResponse)(nil),        // 44: sotto.conversation.v1.GetSealingKeysResponse
+	(*timestamppb.Timestamp)(nil),         // 45: google.protobuf.Timestamp
 }
 var file_sotto_conversation_v1_conversation_proto_depIdxs = []int32{
 	0,  // 0: sotto.conversation.v1.Conversation.channel:type_name -> sotto.conversation.v1.ChatChannel
 	1,  // 1: sotto.conversation.v1.Conversation.state:type_name -> sotto.conversation.v1.State
-	43, // 2: sotto.conversation.v1.Conversation.create_time:type_name -> google.protobuf.Timestamp
-	43, // 3: sotto.conversation.v1.Conversation.update_time:type_name -> google.protobuf.Timestamp
+	45, // 2: sotto.conversation.v1.Conversation.create_time:type_name -> google.protobuf.Timestamp
+	45, // 3: sotto.conversation.v1.Conversation.update_time:type_name -> google.protobuf.Timestamp
 	3,  // 4: sotto.conversation.v1.Conversation.hand_off_reason:type_name -> sotto.conversation.v1.HandOffReason
 	2,  // 5: sotto.conversation.v1.Message.author:type_name -> sotto.conversation.v1.Author
-	43, // 6: sotto.conversation.v1.Message.create_time:type_name -> google.protobuf.Timestamp
+	45, // 6: sotto.conversation.v1.Message.create_time:type_name -> google.protobuf.Timestamp
 	4,  // 7: sotto.conversation.v1.Message.view:type_name -> sotto.conversation.v1.MessageView
 	0,  // 8: sotto.conversation.v1.CreateConversationRequest.channel:type_name -> sotto.conversation.v1.ChatChannel
 	8,  // 9: sotto.conversation.v1.CreateConversationResponse.conversation:type_name -> sotto.conversation.v1.Conversation
@@ -3000,50 +3123,55 @@ var file_sotto_conversation_v1_conversation_proto_depIdxs = []int32{
 	8,  // 25: sotto.conversation.v1.AssignConversationResponse.conversation:type_name -> sotto.conversation.v1.Conversation
 	10, // 26: sotto.conversation.v1.PostAgentReplyResponse.message:type_name -> sotto.conversation.v1.Message
 	0,  // 27: sotto.conversation.v1.CreateChannelLinkCodeRequest.channel:type_name -> sotto.conversation.v1.ChatChannel
-	43, // 28: sotto.conversation.v1.CreateChannelLinkCodeResponse.expire_time:type_name -> google.protobuf.Timestamp
+	45, // 28: sotto.conversation.v1.CreateChannelLinkCodeResponse.expire_time:type_name -> google.protobuf.Timestamp
 	0,  // 29: sotto.conversation.v1.IngestChannelMessageRequest.channel:type_name -> sotto.conversation.v1.ChatChannel
 	5,  // 30: sotto.conversation.v1.Signal.kind:type_name -> sotto.conversation.v1.SignalKind
 	6,  // 31: sotto.conversation.v1.Signal.scope:type_name -> sotto.conversation.v1.SignalScope
 	7,  // 32: sotto.conversation.v1.Signal.action:type_name -> sotto.conversation.v1.SignalAction
-	43, // 33: sotto.conversation.v1.Signal.create_time:type_name -> google.protobuf.Timestamp
-	37, // 34: sotto.conversation.v1.ListSignalsResponse.signals:type_name -> sotto.conversation.v1.Signal
-	43, // 35: sotto.conversation.v1.SealingKey.expire_time:type_name -> google.protobuf.Timestamp
-	41, // 36: sotto.conversation.v1.GetSealingKeysResponse.keys:type_name -> sotto.conversation.v1.SealingKey
-	11, // 37: sotto.conversation.v1.ConversationService.CreateConversation:input_type -> sotto.conversation.v1.CreateConversationRequest
-	13, // 38: sotto.conversation.v1.ConversationService.GetConversation:input_type -> sotto.conversation.v1.GetConversationRequest
-	15, // 39: sotto.conversation.v1.ConversationService.ListConversations:input_type -> sotto.conversation.v1.ListConversationsRequest
-	17, // 40: sotto.conversation.v1.ConversationService.PostMessage:input_type -> sotto.conversation.v1.PostMessageRequest
-	19, // 41: sotto.conversation.v1.ConversationService.ListMessages:input_type -> sotto.conversation.v1.ListMessagesRequest
-	21, // 42: sotto.conversation.v1.ConversationService.CloseConversation:input_type -> sotto.conversation.v1.CloseConversationRequest
-	23, // 43: sotto.conversation.v1.ConversationService.WatchConversation:input_type -> sotto.conversation.v1.WatchConversationRequest
-	25, // 44: sotto.conversation.v1.ConversationService.HandOffConversation:input_type -> sotto.conversation.v1.HandOffConversationRequest
-	27, // 45: sotto.conversation.v1.ConversationService.AssignConversation:input_type -> sotto.conversation.v1.AssignConversationRequest
-	29, // 46: sotto.conversation.v1.ConversationService.PostAgentReply:input_type -> sotto.conversation.v1.PostAgentReplyRequest
-	31, // 47: sotto.conversation.v1.ConversationService.RevealValue:input_type -> sotto.conversation.v1.RevealValueRequest
-	33, // 48: sotto.conversation.v1.ConversationService.CreateChannelLinkCode:input_type -> sotto.conversation.v1.CreateChannelLinkCodeRequest
-	35, // 49: sotto.conversation.v1.ConversationService.IngestChannelMessage:input_type -> sotto.conversation.v1.IngestChannelMessageRequest
-	38, // 50: sotto.conversation.v1.ConversationService.ListSignals:input_type -> sotto.conversation.v1.ListSignalsRequest
-	40, // 51: sotto.conversation.v1.ConversationService.GetSealingKeys:input_type -> sotto.conversation.v1.GetSealingKeysRequest
-	12, // 52: sotto.conversation.v1.ConversationService.CreateConversation:output_type -> sotto.conversation.v1.CreateConversationResponse
-	14, // 53: sotto.conversation.v1.ConversationService.GetConversation:output_type -> sotto.conversation.v1.GetConversationResponse
-	16, // 54: sotto.conversation.v1.ConversationService.ListConversations:output_type -> sotto.conversation.v1.ListConversationsResponse
-	18, // 55: sotto.conversation.v1.ConversationService.PostMessage:output_type -> sotto.conversation.v1.PostMessageResponse
-	20, // 56: sotto.conversation.v1.ConversationService.ListMessages:output_type -> sotto.conversation.v1.ListMessagesResponse
-	22, // 57: sotto.conversation.v1.ConversationService.CloseConversation:output_type -> sotto.conversation.v1.CloseConversationResponse
-	24, // 58: sotto.conversation.v1.ConversationService.WatchConversation:output_type -> sotto.conversation.v1.WatchConversationResponse
-	26, // 59: sotto.conversation.v1.ConversationService.HandOffConversation:output_type -> sotto.conversation.v1.HandOffConversationResponse
-	28, // 60: sotto.conversation.v1.ConversationService.AssignConversation:output_type -> sotto.conversation.v1.AssignConversationResponse
-	30, // 61: sotto.conversation.v1.ConversationService.PostAgentReply:output_type -> sotto.conversation.v1.PostAgentReplyResponse
-	32, // 62: sotto.conversation.v1.ConversationService.RevealValue:output_type -> sotto.conversation.v1.RevealValueResponse
-	34, // 63: sotto.conversation.v1.ConversationService.CreateChannelLinkCode:output_type -> sotto.conversation.v1.CreateChannelLinkCodeResponse
-	36, // 64: sotto.conversation.v1.ConversationService.IngestChannelMessage:output_type -> sotto.conversation.v1.IngestChannelMessageResponse
-	39, // 65: sotto.conversation.v1.ConversationService.ListSignals:output_type -> sotto.conversation.v1.ListSignalsResponse
-	42, // 66: sotto.conversation.v1.ConversationService.GetSealingKeys:output_type -> sotto.conversation.v1.GetSealingKeysResponse
-	52, // [52:67] is the sub-list for method output_type
-	37, // [37:52] is the sub-list for method input_type
-	37, // [37:37] is the sub-list for extension type_name
-	37, // [37:37] is the sub-list for extension extendee
-	0,  // [0:37] is the sub-list for field type_name
+	45, // 33: sotto.conversation.v1.Signal.create_time:type_name -> google.protobuf.Timestamp
+	45, // 34: sotto.conversation.v1.Signal.expire_time:type_name -> google.protobuf.Timestamp
+	45, // 35: sotto.conversation.v1.Signal.clear_time:type_name -> google.protobuf.Timestamp
+	37, // 36: sotto.conversation.v1.ClearSignalResponse.signal:type_name -> sotto.conversation.v1.Signal
+	37, // 37: sotto.conversation.v1.ListSignalsResponse.signals:type_name -> sotto.conversation.v1.Signal
+	45, // 38: sotto.conversation.v1.SealingKey.expire_time:type_name -> google.protobuf.Timestamp
+	43, // 39: sotto.conversation.v1.GetSealingKeysResponse.keys:type_name -> sotto.conversation.v1.SealingKey
+	11, // 40: sotto.conversation.v1.ConversationService.CreateConversation:input_type -> sotto.conversation.v1.CreateConversationRequest
+	13, // 41: sotto.conversation.v1.ConversationService.GetConversation:input_type -> sotto.conversation.v1.GetConversationRequest
+	15, // 42: sotto.conversation.v1.ConversationService.ListConversations:input_type -> sotto.conversation.v1.ListConversationsRequest
+	17, // 43: sotto.conversation.v1.ConversationService.PostMessage:input_type -> sotto.conversation.v1.PostMessageRequest
+	19, // 44: sotto.conversation.v1.ConversationService.ListMessages:input_type -> sotto.conversation.v1.ListMessagesRequest
+	21, // 45: sotto.conversation.v1.ConversationService.CloseConversation:input_type -> sotto.conversation.v1.CloseConversationRequest
+	23, // 46: sotto.conversation.v1.ConversationService.WatchConversation:input_type -> sotto.conversation.v1.WatchConversationRequest
+	25, // 47: sotto.conversation.v1.ConversationService.HandOffConversation:input_type -> sotto.conversation.v1.HandOffConversationRequest
+	27, // 48: sotto.conversation.v1.ConversationService.AssignConversation:input_type -> sotto.conversation.v1.AssignConversationRequest
+	29, // 49: sotto.conversation.v1.ConversationService.PostAgentReply:input_type -> sotto.conversation.v1.PostAgentReplyRequest
+	31, // 50: sotto.conversation.v1.ConversationService.RevealValue:input_type -> sotto.conversation.v1.RevealValueRequest
+	33, // 51: sotto.conversation.v1.ConversationService.CreateChannelLinkCode:input_type -> sotto.conversation.v1.CreateChannelLinkCodeRequest
+	35, // 52: sotto.conversation.v1.ConversationService.IngestChannelMessage:input_type -> sotto.conversation.v1.IngestChannelMessageRequest
+	40, // 53: sotto.conversation.v1.ConversationService.ListSignals:input_type -> sotto.conversation.v1.ListSignalsRequest
+	38, // 54: sotto.conversation.v1.ConversationService.ClearSignal:input_type -> sotto.conversation.v1.ClearSignalRequest
+	42, // 55: sotto.conversation.v1.ConversationService.GetSealingKeys:input_type -> sotto.conversation.v1.GetSealingKeysRequest
+	12, // 56: sotto.conversation.v1.ConversationService.CreateConversation:output_type -> sotto.conversation.v1.CreateConversationResponse
+	14, // 57: sotto.conversation.v1.ConversationService.GetConversation:output_type -> sotto.conversation.v1.GetConversationResponse
+	16, // 58: sotto.conversation.v1.ConversationService.ListConversations:output_type -> sotto.conversation.v1.ListConversationsResponse
+	18, // 59: sotto.conversation.v1.ConversationService.PostMessage:output_type -> sotto.conversation.v1.PostMessageResponse
+	20, // 60: sotto.conversation.v1.ConversationService.ListMessages:output_type -> sotto.conversation.v1.ListMessagesResponse
+	22, // 61: sotto.conversation.v1.ConversationService.CloseConversation:output_type -> sotto.conversation.v1.CloseConversationResponse
+	24, // 62: sotto.conversation.v1.ConversationService.WatchConversation:output_type -> sotto.conversation.v1.WatchConversationResponse
+	26, // 63: sotto.conversation.v1.ConversationService.HandOffConversation:output_type -> sotto.conversation.v1.HandOffConversationResponse
+	28, // 64: sotto.conversation.v1.ConversationService.AssignConversation:output_type -> sotto.conversation.v1.AssignConversationResponse
+	30, // 65: sotto.conversation.v1.ConversationService.PostAgentReply:output_type -> sotto.conversation.v1.PostAgentReplyResponse
+	32, // 66: sotto.conversation.v1.ConversationService.RevealValue:output_type -> sotto.conversation.v1.RevealValueResponse
+	34, // 67: sotto.conversation.v1.ConversationService.CreateChannelLinkCode:output_type -> sotto.conversation.v1.CreateChannelLinkCodeResponse
+	36, // 68: sotto.conversation.v1.ConversationService.IngestChannelMessage:output_type -> sotto.conversation.v1.IngestChannelMessageResponse
+	41, // 69: sotto.conversation.v1.ConversationService.ListSignals:output_type -> sotto.conversation.v1.ListSignalsResponse
+	39, // 70: sotto.conversation.v1.ConversationService.ClearSignal:output_type -> sotto.conversation.v1.ClearSignalResponse
+	44, // 71: sotto.conversation.v1.ConversationService.GetSealingKeys:output_type -> sotto.conversation.v1.GetSealingKeysResponse
+	56, // [56:72] is the sub-list for method output_type
+	40, // [40:56] is the sub-list for method input_type
+	40, // [40:40] is the sub-list for extension type_name
+	40, // [40:40] is the sub-list for extension extendee
+	0,  // [0:40] is the sub-list for field type_name
 }
 
 func init() { file_sotto_conversation_v1_conversation_proto_init() }
@@ -3057,7 +3185,7 @@ func file_sotto_conversation_v1_conversation_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_sotto_conversation_v1_conversation_proto_rawDesc), len(file_sotto_conversation_v1_conversation_proto_rawDesc)),
 			NumEnums:      8,
-			NumMessages:   35,
+			NumMessages:   37,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

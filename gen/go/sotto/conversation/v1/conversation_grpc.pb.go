@@ -33,6 +33,7 @@ const (
 	ConversationService_CreateChannelLinkCode_FullMethodName = "/sotto.conversation.v1.ConversationService/CreateChannelLinkCode"
 	ConversationService_IngestChannelMessage_FullMethodName  = "/sotto.conversation.v1.ConversationService/IngestChannelMessage"
 	ConversationService_ListSignals_FullMethodName           = "/sotto.conversation.v1.ConversationService/ListSignals"
+	ConversationService_ClearSignal_FullMethodName           = "/sotto.conversation.v1.ConversationService/ClearSignal"
 	ConversationService_GetSealingKeys_FullMethodName        = "/sotto.conversation.v1.ConversationService/GetSealingKeys"
 )
 
@@ -112,6 +113,10 @@ type ConversationServiceClient interface {
 	// ListSignals pages through suspicious-activity signals, newest first,
 	// for support agents and administrators.
 	ListSignals(ctx context.Context, in *ListSignalsRequest, opts ...grpc.CallOption) (*ListSignalsResponse, error)
+	// ClearSignal ends a signal's action early (a block, a throttle, a
+	// step-up demand) once a support agent or administrator has looked at it;
+	// audited. Clearing a cleared signal is not an error.
+	ClearSignal(ctx context.Context, in *ClearSignalRequest, opts ...grpc.CallOption) (*ClearSignalResponse, error)
 	// GetSealingKeys returns the conversation service's HPKE (RFC 9180)
 	// public keys, to which clients may seal messages end to end. During a
 	// rotation it holds the new and the previous key. Public.
@@ -275,6 +280,16 @@ func (c *conversationServiceClient) ListSignals(ctx context.Context, in *ListSig
 	return out, nil
 }
 
+func (c *conversationServiceClient) ClearSignal(ctx context.Context, in *ClearSignalRequest, opts ...grpc.CallOption) (*ClearSignalResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ClearSignalResponse)
+	err := c.cc.Invoke(ctx, ConversationService_ClearSignal_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *conversationServiceClient) GetSealingKeys(ctx context.Context, in *GetSealingKeysRequest, opts ...grpc.CallOption) (*GetSealingKeysResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(GetSealingKeysResponse)
@@ -361,6 +376,10 @@ type ConversationServiceServer interface {
 	// ListSignals pages through suspicious-activity signals, newest first,
 	// for support agents and administrators.
 	ListSignals(context.Context, *ListSignalsRequest) (*ListSignalsResponse, error)
+	// ClearSignal ends a signal's action early (a block, a throttle, a
+	// step-up demand) once a support agent or administrator has looked at it;
+	// audited. Clearing a cleared signal is not an error.
+	ClearSignal(context.Context, *ClearSignalRequest) (*ClearSignalResponse, error)
 	// GetSealingKeys returns the conversation service's HPKE (RFC 9180)
 	// public keys, to which clients may seal messages end to end. During a
 	// rotation it holds the new and the previous key. Public.
@@ -416,6 +435,9 @@ func (UnimplementedConversationServiceServer) IngestChannelMessage(context.Conte
 }
 func (UnimplementedConversationServiceServer) ListSignals(context.Context, *ListSignalsRequest) (*ListSignalsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListSignals not implemented")
+}
+func (UnimplementedConversationServiceServer) ClearSignal(context.Context, *ClearSignalRequest) (*ClearSignalResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ClearSignal not implemented")
 }
 func (UnimplementedConversationServiceServer) GetSealingKeys(context.Context, *GetSealingKeysRequest) (*GetSealingKeysResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetSealingKeys not implemented")
@@ -686,6 +708,24 @@ func _ConversationService_ListSignals_Handler(srv interface{}, ctx context.Conte
 	return interceptor(ctx, in, info, handler)
 }
 
+func _ConversationService_ClearSignal_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ClearSignalRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ConversationServiceServer).ClearSignal(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ConversationService_ClearSignal_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ConversationServiceServer).ClearSignal(ctx, req.(*ClearSignalRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _ConversationService_GetSealingKeys_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(GetSealingKeysRequest)
 	if err := dec(in); err != nil {
@@ -762,6 +802,10 @@ var ConversationService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListSignals",
 			Handler:    _ConversationService_ListSignals_Handler,
+		},
+		{
+			MethodName: "ClearSignal",
+			Handler:    _ConversationService_ClearSignal_Handler,
 		},
 		{
 			MethodName: "GetSealingKeys",
