@@ -126,12 +126,6 @@ func (r *channelRig) advance(d time.Duration) {
 // waitDeliveries moves the runner's clock a poll at a time until the
 // emulator has accepted n deliveries (or fails after many polls).
 func (r *channelRig) waitDeliveries(t testing.TB, n int) []channeltest.SentMessage {
-	if os.Getenv("H3B_DEBUG") != "" {
-		defer func() {
-			infos, err := r.jobs.Dead(context.Background(), 0, 10)
-			t.Logf("dead %v %v", infos, err)
-		}()
-	}
 	t.Helper()
 	for range 500 {
 		if d := r.api.Deliveries(); len(d) >= n {
@@ -140,7 +134,9 @@ func (r *channelRig) waitDeliveries(t testing.TB, n int) []channeltest.SentMessa
 		r.clock.Advance(time.Second)
 		time.Sleep(10 * time.Millisecond)
 	}
-	t.Fatalf("%d deliveries, want %d", len(r.api.Deliveries()), n)
+	// Dead-lettered deliveries say why they never arrived.
+	dead, err := r.jobs.Dead(context.Background(), 0, 10)
+	t.Fatalf("%d deliveries, want %d (dead jobs: %v, %v)", len(r.api.Deliveries()), n, dead, err)
 	return nil
 }
 
