@@ -31,6 +31,10 @@ const (
 	// values until the restriction is lifted; the customer still reads
 	// their own.
 	SubjectRestricted = "SUBJECT_RESTRICTED"
+	// NotChannelPseudonym: the conversation workload asked to erase a
+	// subject that is not one of its channel pseudonyms ("chu_…"); only
+	// the consent workload erases any subject.
+	NotChannelPseudonym = "NOT_CHANNEL_PSEUDONYM"
 	// TenantMismatch: an integrator names a shop that is not its own.
 	TenantMismatch      = "TENANT_MISMATCH"
 	TenantNotFound      = "TENANT_NOT_FOUND"

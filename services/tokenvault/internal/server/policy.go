@@ -24,8 +24,10 @@ var Policy = authz.Policy{
 	tokenvaultv1.TokenVaultService_Detokenize_FullMethodName:       {"conversation", "crmsync", "gateway"},
 	tokenvaultv1.TokenVaultService_LookupToken_FullMethodName:      {"conversation", "identity", "consent", "crmsync"},
 	tokenvaultv1.TokenVaultService_GetTokenMetadata_FullMethodName: {"conversation", "consent", "crmsync", "gateway"},
-	// Data-subject requests run through the consent service.
-	tokenvaultv1.TokenVaultService_EraseSubject_FullMethodName:  {"consent"},
+	// Data-subject requests run through the consent service. conversation
+	// erases its channel pseudonyms when the account they were linked to
+	// is erased, and nothing else (mayErase in server.go).
+	tokenvaultv1.TokenVaultService_EraseSubject_FullMethodName:  {"consent", "conversation"},
 	tokenvaultv1.TokenVaultService_ExportSubject_FullMethodName: {"consent"},
 	// Key rotation is an operator action.
 	tokenvaultv1.TokenVaultService_RotateKeys_FullMethodName: {"sotto-cli"},
@@ -57,7 +59,7 @@ var EndUsers = enduser.Policy{
 	tokenvaultv1.TokenVaultService_RevealMasked_FullMethodName:     {Require: enduser.None, Workloads: relayed(people)},
 	tokenvaultv1.TokenVaultService_GetTokenMetadata_FullMethodName: {Require: enduser.None, Workloads: viaGateway(administrators)},
 	tokenvaultv1.TokenVaultService_LookupToken_FullMethodName:      {Require: enduser.None},
-	tokenvaultv1.TokenVaultService_EraseSubject_FullMethodName:     {Require: enduser.None},
+	tokenvaultv1.TokenVaultService_EraseSubject_FullMethodName:     {Require: enduser.None, Workloads: erasers},
 	tokenvaultv1.TokenVaultService_ExportSubject_FullMethodName:    {Require: enduser.None},
 	tokenvaultv1.TokenVaultService_RotateKeys_FullMethodName:       {Require: enduser.None},
 
@@ -70,6 +72,10 @@ var EndUsers = enduser.Policy{
 	privacyv1.PrivacyParticipantService_Rectify_FullMethodName:  orchestratorOnly,
 	privacyv1.PrivacyParticipantService_Restrict_FullMethodName: orchestratorOnly,
 }
+
+// erasers: the consent workload, and conversation for its channel
+// pseudonyms (mayErase), each acting on its own: no person's token.
+var erasers = map[string]enduser.Rule{suite.PrivacyOrchestrator: {Require: enduser.None}, "conversation": {Require: enduser.None}}
 
 // orchestratorOnly: the consent workload, acting on its own.
 var orchestratorOnly = enduser.Rule{Require: enduser.None, Workloads: map[string]enduser.Rule{suite.PrivacyOrchestrator: {Require: enduser.None}}}

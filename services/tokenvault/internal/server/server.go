@@ -3,6 +3,7 @@ package server
 
 import (
 	"context"
+	"regexp"
 
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -179,6 +180,9 @@ func (s *Server) EraseSubject(ctx context.Context, req *tokenvaultv1.EraseSubjec
 	if err != nil {
 		return nil, err
 	}
+	if err := mayErase(c, req.GetSubject()); err != nil {
+		return nil, err
+	}
 	ev, err := s.engine.EraseSubject(ctx, c, req.GetTenant(), req.GetSubject(), req.GetRequestId())
 	if err != nil {
 		return nil, err
@@ -196,6 +200,31 @@ func (s *Server) EraseSubject(ctx context.Context, req *tokenvaultv1.EraseSubjec
 		out.DestroyedKeyVersions = append(out.DestroyedKeyVersions, int32(v))
 	}
 	return &tokenvaultv1.EraseSubjectResponse{Evidence: out}, nil
+}
+
+// channelPseudonym is the conversation service's pseudonymous subject of a
+// messaging-platform user who has not linked an account: "chu_" and 26
+// lower-case base32 characters (conversation's newID, 128 random bits).
+var channelPseudonym = regexp.MustCompile(`^chu_[a-z2-7]{26}$`)
+
+// mayErase: the consent workload erases any subject (the data-subject
+// request orchestrator, ADR 0013). The conversation workload erases only
+// its own channel pseudonyms, whose values nothing else references once
+// the account they were linked to is erased (ADR 0014, "Channel identities
+// and delivery"): an account id, or anything else, is refused, so that a
+// compromised conversation cannot shred a customer's values outside a
+// data-subject request. The Policy lets no other workload call at all.
+func mayErase(c engine.Caller, subject string) error {
+	switch c.Workload {
+	case "consent":
+		return nil
+	case "conversation":
+		if channelPseudonym.MatchString(subject) {
+			return nil
+		}
+	}
+	return errs.E(errs.PermissionDenied, reasons.NotChannelPseudonym,
+		"%s may erase only its own channel pseudonyms; other subjects are erased by a data-subject request", c.Workload)
 }
 
 // ExportSubject pages through a subject's values. A page token carries the
