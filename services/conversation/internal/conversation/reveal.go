@@ -12,6 +12,7 @@ import (
 	"github.com/sottohq/sotto/pkg/enduser"
 	"github.com/sottohq/sotto/pkg/errs"
 	"github.com/sottohq/sotto/services/conversation/internal/reasons"
+	"github.com/sottohq/sotto/services/conversation/internal/storage"
 )
 
 // Revealed is the token vault's answer for one token: the value (or its
@@ -45,8 +46,8 @@ type Revealer interface {
 // the value for purpose: allowed, it is returned in full; a step-up the
 // vault asks for is returned as it says it; refused otherwise, the masked
 // view is. A support agent gets the masked view, and the value only if
-// the conversation is assigned to them and the vault has a rule for staff
-// with that purpose (an agent reads every conversation, so a reveal in
+// the conversation is assigned to them, it is not closed, and the vault has
+// a rule for staff with that purpose (an agent reads every conversation, so a reveal in
 // full is tied to the one they took). Nothing the vault allows neither in
 // full nor masked: PermissionDenied REVEAL_DENIED. Audited, allowed or
 // refused, with ids only (the vault records each decision as well).
@@ -65,7 +66,7 @@ func (s *Service) Reveal(ctx context.Context, c Caller, id, placeholder, purpose
 	ev := auditclient.New(ctx, ActionReveal, auditclient.Success)
 	ev.Subject, ev.ResourceType, ev.Purpose = conv.CustomerSubject, resourcePlaceholder, purpose
 	ev.ResourceID = conv.ID + "/" + strings.Trim(placeholder, "[]")
-	out, err := s.reveal(ctx, c, conv.AgentSubject, p.Token, purpose)
+	out, err := s.reveal(ctx, c, conv, p.Token, purpose)
 	switch {
 	case err != nil && errs.Is(err, errs.Unavailable):
 		return "", false, err // nothing was decided
@@ -93,8 +94,12 @@ func (s *Service) Reveal(ctx context.Context, c Caller, id, placeholder, purpose
 
 const resourcePlaceholder = "placeholder"
 
-func (s *Service) reveal(ctx context.Context, c Caller, assigned, token, purpose string) (Revealed, error) {
-	if c.isCustomer() || (c.isAgent() && assigned == c.Subject) {
+// reveal asks the vault for the value where the caller may have it in
+// full: the customer, or the agent the conversation is assigned to while
+// it is not closed (a closed conversation needs no more work, so its
+// agent's access ends with it); everyone else gets the masked view.
+func (s *Service) reveal(ctx context.Context, c Caller, conv storage.Conversation, token, purpose string) (Revealed, error) {
+	if c.isCustomer() || (c.isAgent() && conv.AgentSubject == c.Subject && conv.State != StateClosed) {
 		res, err := s.d.Revealer.Detokenize(ctx, purpose, []string{token})
 		if err != nil {
 			return Revealed{}, err
