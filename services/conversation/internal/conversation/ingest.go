@@ -80,6 +80,10 @@ type Inbound struct {
 	MessageID string
 	Text      string
 	Language  string
+	// Integrator is the client id of an integrator posting on the API
+	// channel (its token verified, its tenant in Tenant); empty for the
+	// gateway's webhook ingress.
+	Integrator string
 }
 
 // Ingested is what became of an inbound message.
@@ -109,7 +113,10 @@ func (s *Service) Ingest(ctx context.Context, in Inbound) (Ingested, error) {
 	if cd.Jobs == nil {
 		return Ingested{}, errs.E(errs.FailedPrecondition, reasons.ChannelNotConfigured, "channel delivery is not configured")
 	}
-	if !channels.IsMessaging(in.Channel) {
+	if err := checkIngestChannel(in); err != nil {
+		return Ingested{}, err
+	}
+	if !channels.IsMessaging(in.Channel) && in.Channel != ChannelAPI {
 		return Ingested{}, errs.E(errs.InvalidArgument, reasons.ChannelLinkRequired, "not a messaging channel")
 	}
 	if in.UserID == "" || in.MessageID == "" {
@@ -136,7 +143,9 @@ func (s *Service) Ingest(ctx context.Context, in Inbound) (Ingested, error) {
 	if err != nil {
 		return Ingested{}, err
 	}
-	if code, ok := linkAttempt(in.Text); ok {
+	// Link codes are made for WhatsApp and Messenger only; an API user
+	// stays a stranger (the platform's own login is not the shop's).
+	if code, ok := linkAttempt(in.Text); ok && in.Channel != ChannelAPI {
 		return s.link(ctx, cd, ident, in, code, inbound)
 	}
 	caller := Caller{Subject: ident.Subject, Tenant: in.Tenant, Kind: accesstoken.KindCustomer, Stranger: !ident.Linked, Channel: in.Channel}
@@ -157,7 +166,9 @@ func (s *Service) Ingest(ctx context.Context, in Inbound) (Ingested, error) {
 			ConversationID: conv.ID, MessageID: msg.ID, CreateTime: now}); err != nil {
 			return err
 		}
-		if reply.ID == "" {
+		if reply.ID == "" || in.Channel == ChannelAPI {
+			// An integrator reads the reply from WatchConversation:
+			// nothing goes to a platform's send API.
 			return nil
 		}
 		return s.enqueueDelivery(ctx, tx, channels.Delivery{IdentityID: ident.ID, ConversationID: conv.ID, MessageID: reply.ID}, inbound)
@@ -187,6 +198,10 @@ func (s *Service) enqueueDelivery(ctx context.Context, tx *sql.Tx, d channels.De
 func (s *Service) EnqueueChannelReply(ctx context.Context, tx *sql.Tx, conversationID, messageID string) error {
 	identityID, found, err := s.d.Store.ConversationIdentity(ctx, tx, conversationID)
 	if err != nil || !found {
+		return err
+	}
+	if conv, err := s.d.Store.GetConversation(ctx, tx, conversationID); err != nil || conv.Channel == ChannelAPI {
+		// The integrator reads agent replies from its stream too.
 		return err
 	}
 	if s.d.Channels.Jobs == nil {

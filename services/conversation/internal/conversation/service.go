@@ -111,10 +111,6 @@ type Deps struct {
 	// Revealer asks the token vault for values as the person behind a
 	// call (reveal.go, view.go); nil refuses every reveal.
 	Revealer Revealer
-	// Pseudonyms erases linked channel users' stranger pseudonyms in the
-	// token vault when their account is erased (pseudonyms.go); nil fails
-	// every such erasure.
-	Pseudonyms PseudonymEraser
 	// Channels are the messaging channels' settings (ingest.go).
 	Channels ChannelDeps
 	// Signals watches for suspicious activity (signals.go); nil watches
@@ -238,6 +234,9 @@ func reader(c Caller) error {
 // their shop), any for a support agent. Anything else is NotFound, as if
 // it did not exist.
 func (s *Service) visible(ctx context.Context, c Caller, id string) (storage.Conversation, error) {
+	if c.isIntegrator() {
+		return s.integratorVisible(ctx, c, id)
+	}
 	if err := reader(c); err != nil {
 		return storage.Conversation{}, err
 	}

@@ -44,7 +44,10 @@ func caller(ctx context.Context) (conversation.Caller, error) {
 	p, ok := enduser.FromContext(ctx)
 	// A visitor (anonymous web chat) is a person without an account; the
 	// end-user table admits them only to their own web conversations.
-	if !ok || !(p.IsPerson() || p.Kind == accesstoken.KindVisitor) {
+	// An integrator client reaches only what its end-user rule admits
+	// (WatchConversation, conversation.watch); the domain keeps it to its
+	// tenant's API-channel conversations.
+	if !ok || !(p.IsPerson() || p.Kind == accesstoken.KindVisitor || p.Kind == accesstoken.KindClient) {
 		return conversation.Caller{}, errs.E(errs.Unauthenticated, reasons.EndUserRequired, "this call needs a person's access token")
 	}
 	return conversation.Caller{Subject: p.Subject, Tenant: p.Tenant, Kind: p.Kind, Roles: p.Roles, AAL: p.AAL,
