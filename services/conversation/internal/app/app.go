@@ -128,6 +128,12 @@ func New(ctx context.Context, d Deps) (*App, error) {
 	if !ok {
 		return nil, errors.New("conversation: the token vault client cannot reveal values")
 	}
+	// An account's erasure erases its linked channel users' stranger
+	// pseudonyms in the vault too (vault.PseudonymEraser).
+	eraseClient, ok := d.Vault.(vault.EraseClient)
+	if !ok {
+		return nil, errors.New("conversation: the token vault client cannot erase channel pseudonyms")
+	}
 	// Suspicious activity: scopes and order numbers counted as keyed
 	// digests under their own derivation; the policy is data.
 	signalKey, err := derive("signal-scope")
@@ -145,7 +151,7 @@ func New(ctx context.Context, d Deps) (*App, error) {
 	}
 	domain, err := conversation.New(conversation.Deps{Store: st, Audit: d.Audit, Vault: vault.New(d.Vault), Engine: engine,
 		Keys: conversation.Keys{ChannelID: channelKey, Value: valueKey}, Assistant: replier, Logger: d.Logger, Now: d.Now,
-		Revealer: vault.NewRevealer(revealClient), TokenizeTimeout: cfg.TokenizeTimeout, PollInterval: cfg.WatchPollInterval, DefaultLanguage: cfg.DefaultLanguage,
+		Revealer: vault.NewRevealer(revealClient), Pseudonyms: vault.NewPseudonymEraser(eraseClient), TokenizeTimeout: cfg.TokenizeTimeout, PollInterval: cfg.WatchPollInterval, DefaultLanguage: cfg.DefaultLanguage,
 		Channels: channelDeps, Signals: monitor})
 	if err != nil {
 		return nil, err

@@ -212,9 +212,16 @@ func (s *Service) PrivacyExport(ctx context.Context, subj Subject, requestID str
 // what the subject has gained since (nothing, normally) and answers
 // already_done; a subject with nothing here is NO_DATA.
 func (s *Service) PrivacyErase(ctx context.Context, subj Subject, requestID string) (Evidence, error) {
+	// The linked channel users' stranger pseudonyms go first, in the
+	// token vault, while the links that name them are still here
+	// (pseudonyms.go).
+	pseudonyms, err := s.erasePseudonyms(ctx, subj, requestID)
+	if err != nil {
+		return Evidence{}, err
+	}
 	now := s.now()
 	ev := Evidence{Done: now, Counts: map[string]int64{}}
-	err := s.d.Store.InTx(ctx, func(tx *sql.Tx) error {
+	err = s.d.Store.InTx(ctx, func(tx *sql.Tx) error {
 		convs, err := s.d.Store.ConversationsOf(ctx, tx, subj.tenant(), subj.AccountID)
 		if err != nil {
 			return err
@@ -238,6 +245,9 @@ func (s *Service) PrivacyErase(ctx context.Context, subj Subject, requestID stri
 		}
 		for t, n := range counts {
 			ev.Counts[t+"_deleted"] = n
+		}
+		if pseudonyms > 0 {
+			ev.Counts["channel_pseudonyms_erased"] = int64(pseudonyms)
 		}
 		lifted, err := s.d.Store.Unrestrict(ctx, tx, subj.tenant(), subj.AccountID)
 		if err != nil {

@@ -111,6 +111,10 @@ type Deps struct {
 	// Revealer asks the token vault for values as the person behind a
 	// call (reveal.go, view.go); nil refuses every reveal.
 	Revealer Revealer
+	// Pseudonyms erases linked channel users' stranger pseudonyms in the
+	// token vault when their account is erased (pseudonyms.go); nil fails
+	// every such erasure.
+	Pseudonyms PseudonymEraser
 	// Channels are the messaging channels' settings (ingest.go).
 	Channels ChannelDeps
 	// Signals watches for suspicious activity (signals.go); nil watches

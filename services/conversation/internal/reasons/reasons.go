@@ -51,6 +51,10 @@ const (
 	// TokenizeFailed: the token vault refused the batch or one of its
 	// items; nothing was stored. Internal.
 	TokenizeFailed = "TOKENIZE_FAILED"
+	// PseudonymEraseFailed: an erasure could not erase, in the token
+	// vault, the pseudonym a linked messaging-platform user had as a
+	// stranger; nothing was deleted here, and the erasure may be retried.
+	PseudonymEraseFailed = "PSEUDONYM_ERASE_FAILED"
 	// DigestKeyMissing: the keyed-digest key is not configured. Internal.
 	DigestKeyMissing = "DIGEST_KEY_MISSING"
 	// OutputUnsafe: the assistant's reply could not be checked for leaks.

@@ -70,6 +70,9 @@ type vault struct {
 	values map[string]string
 	down   bool
 	n      int
+	// erased: EraseSubject calls; eraseDown fails them.
+	erased    []*tokenvaultv1.EraseSubjectRequest
+	eraseDown bool
 }
 
 func (v *vault) Tokenize(_ context.Context, req *tokenvaultv1.TokenizeRequest) (*tokenvaultv1.TokenizeResponse, error) {
@@ -87,6 +90,18 @@ func (v *vault) Tokenize(_ context.Context, req *tokenvaultv1.TokenizeRequest) (
 		out.Results = append(out.Results, &tokenvaultv1.TokenizeResult{Result: &tokenvaultv1.TokenizeResult_Token{Token: tok}})
 	}
 	return out, nil
+}
+
+// EraseSubject records the subjects the service erases (its channel
+// pseudonyms, pseudonym_erase_test.go); eraseDown fails them Unavailable.
+func (v *vault) EraseSubject(_ context.Context, req *tokenvaultv1.EraseSubjectRequest) (*tokenvaultv1.EraseSubjectResponse, error) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.down || v.eraseDown {
+		return nil, errs.E(errs.Unavailable, "STANDIN_DOWN", "the stand-in is down")
+	}
+	v.erased = append(v.erased, req)
+	return &tokenvaultv1.EraseSubjectResponse{Evidence: &tokenvaultv1.ErasureEvidence{Subject: req.GetSubject(), RequestId: req.GetRequestId()}}, nil
 }
 
 func (v *vault) setDown(down bool) {
@@ -161,7 +176,9 @@ func newHarness(t testing.TB, db *store.DB, opts ...func(*config.Config)) *harne
 	vsrv := h.pki.NewServer(t, "tokenvault", authz.Policy{tokenvaultv1.TokenVaultService_Tokenize_FullMethodName: {"conversation"},
 		// Values read back as the person a call serves (reveal_test.go).
 		tokenvaultv1.TokenVaultService_Detokenize_FullMethodName:   {"conversation"},
-		tokenvaultv1.TokenVaultService_RevealMasked_FullMethodName: {"conversation"}})
+		tokenvaultv1.TokenVaultService_RevealMasked_FullMethodName: {"conversation"},
+		// Channel pseudonyms erased with their account (pseudonym_erase_test.go).
+		tokenvaultv1.TokenVaultService_EraseSubject_FullMethodName: {"conversation"}})
 	tokenvaultv1.RegisterTokenVaultServiceServer(vsrv.GRPC(), h.vault)
 	vconn := h.pki.Dial(t, "conversation", "tokenvault", servertest.Start(t, vsrv))
 	h.channels = newChannelRig(t, h, db, logger)

@@ -83,10 +83,13 @@ func (s *Store) ChannelIdentity(ctx context.Context, q Q, id string) (ChannelIde
 }
 
 // LinkChannelIdentity makes an unlinked identity its account's: subject,
-// the user id's token under that subject, and the link time. It changes
-// nothing (and returns false) if the identity was linked meanwhile.
+// the user id's token under that subject, and the link time; the
+// pseudonymous subject it had is kept as previous_subject, so that the
+// account's erasure erases it in the token vault too. It changes nothing
+// (and returns false) if the identity was linked meanwhile.
 func (s *Store) LinkChannelIdentity(ctx context.Context, q Q, id, subject, userToken string, now time.Time) (bool, error) {
-	res, err := q.ExecContext(ctx, `UPDATE channel_identities SET subject = $1, user_token = $2, linked = 1, link_time = $3,
+	// SET reads the row as it was: previous_subject gets the pseudonym.
+	res, err := q.ExecContext(ctx, `UPDATE channel_identities SET previous_subject = subject, subject = $1, user_token = $2, linked = 1, link_time = $3,
 link_failures = 0, link_blocked_until = 0, update_time = $3 WHERE identity_id = $4 AND linked = 0`, subject, userToken, us(now), id)
 	return affected(res, err)
 }
