@@ -150,6 +150,7 @@ func New(ctx context.Context, d Deps) (*App, error) {
 		return nil, err
 	}
 	domain, err := conversation.New(conversation.Deps{Store: st, Audit: d.Audit, Vault: vault.New(d.Vault), Engine: engine,
+		WatchMaxLifetime: cfg.WatchMaxLifetime, MaxNewValues: cfg.MaxNewValuesPerMessage, MaxValues: cfg.MaxValuesPerConversation,
 		Keys: conversation.Keys{ChannelID: channelKey, Value: valueKey}, Assistant: replier, Logger: d.Logger, Now: d.Now,
 		Revealer: vault.NewRevealer(revealClient), Pseudonyms: vault.NewPseudonymEraser(eraseClient), TokenizeTimeout: cfg.TokenizeTimeout, PollInterval: cfg.WatchPollInterval, DefaultLanguage: cfg.DefaultLanguage,
 		Channels: channelDeps, Signals: monitor})

@@ -17,6 +17,18 @@ type Config struct {
 	// WatchPollInterval is how often WatchConversation looks for new
 	// messages (replicas share nothing but the database).
 	WatchPollInterval time.Duration `env:"CONVERSATION_WATCH_POLL_INTERVAL" envDefault:"250ms"`
+	// WatchMaxLifetime ends every WatchConversation stream after this long
+	// (status OK); the client reconnects with the last message id it has
+	// (Last-Event-ID through the gateway), with a token that is valid then.
+	WatchMaxLifetime time.Duration `env:"CONVERSATION_WATCH_MAX_LIFETIME" envDefault:"30m"`
+	// MaxNewValuesPerMessage bounds the new personal-data values one
+	// message may add (each is a vault token and a placeholder row); more
+	// is refused TOO_MANY_VALUES before the vault is called.
+	MaxNewValuesPerMessage int `env:"CONVERSATION_MAX_NEW_VALUES_PER_MESSAGE" envDefault:"64"`
+	// MaxValuesPerConversation bounds a conversation's placeholder map; a
+	// message that would grow it past this is refused
+	// CONVERSATION_VALUE_LIMIT.
+	MaxValuesPerConversation int `env:"CONVERSATION_MAX_VALUES_PER_CONVERSATION" envDefault:"2000"`
 	// DefaultLanguage is a message's language when the request names none.
 	DefaultLanguage string `env:"CONVERSATION_DEFAULT_LANGUAGE" envDefault:"en"`
 	// FixturesDir holds the built-in assistant's shop data, one folder per

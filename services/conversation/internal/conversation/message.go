@@ -159,6 +159,19 @@ func (s *Service) tokeniseKeeping(ctx context.Context, conv storage.Conversation
 	if err != nil {
 		return nil, pii.Result{}, err
 	}
+	// Every new value is a vault token and a placeholder row, and every
+	// later post loads the whole map: a flood is refused before the vault
+	// is called or anything is stored.
+	if len(scope.added) > s.d.MaxNewValues {
+		s.d.Logger.WarnContext(ctx, "message refused: too many values", "conversation", conv.ID, "values", len(scope.added))
+		return nil, pii.Result{}, errs.E(errs.InvalidArgument, reasons.TooManyValues,
+			"the message holds %d new personal-data values; at most %d are taken per message", len(scope.added), s.d.MaxNewValues)
+	}
+	if len(scope.added) > 0 && len(known)+len(scope.added) > s.d.MaxValues {
+		s.d.Logger.WarnContext(ctx, "message refused: conversation value limit", "conversation", conv.ID, "values", len(known))
+		return nil, pii.Result{}, errs.E(errs.FailedPrecondition, reasons.ConversationValueLimit,
+			"the conversation holds as many personal-data values as it may (%d); start a new conversation", s.d.MaxValues)
+	}
 	if err := s.screenValues(ctx, scope, res.Text); err != nil { // before the vault sees the values (signals.go)
 		return nil, pii.Result{}, err
 	}

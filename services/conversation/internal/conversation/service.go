@@ -106,6 +106,12 @@ type Deps struct {
 	TokenizeTimeout time.Duration
 	// PollInterval is how often Watch looks for new messages.
 	PollInterval time.Duration
+	// WatchMaxLifetime ends every Watch after this long (0: 30 minutes).
+	WatchMaxLifetime time.Duration
+	// MaxNewValues bounds the new values one message may add (0: 64);
+	// MaxValues a conversation's placeholder map (0: 2000).
+	MaxNewValues int
+	MaxValues    int
 	// DefaultLanguage is a message's language when it names none.
 	DefaultLanguage string
 	// Revealer asks the token vault for values as the person behind a
@@ -154,6 +160,15 @@ func New(d Deps) (*Service, error) {
 	}
 	if d.DefaultLanguage == "" {
 		d.DefaultLanguage = "en"
+	}
+	if d.WatchMaxLifetime <= 0 {
+		d.WatchMaxLifetime = 30 * time.Minute
+	}
+	if d.MaxNewValues <= 0 {
+		d.MaxNewValues = 64
+	}
+	if d.MaxValues <= 0 {
+		d.MaxValues = 2000
 	}
 	return &Service{d: d, pseudo: pii.NewPseudonymizer(d.Engine)}, nil
 }

@@ -41,6 +41,14 @@ const (
 	// PlaceholderConflict: a concurrent post in the same conversation
 	// numbered a placeholder first, three times in a row. Aborted: retry.
 	PlaceholderConflict = "PLACEHOLDER_CONFLICT"
+	// TooManyValues: one message holds more new personal-data values than
+	// a message may add (SOTTO_CONVERSATION_MAX_NEW_VALUES_PER_MESSAGE);
+	// nothing was stored or tokenised. InvalidArgument.
+	TooManyValues = "TOO_MANY_VALUES"
+	// ConversationValueLimit: the conversation's placeholder map is full
+	// (SOTTO_CONVERSATION_MAX_VALUES_PER_CONVERSATION); a message that
+	// would add a value is refused, nothing stored. FailedPrecondition.
+	ConversationValueLimit = "CONVERSATION_VALUE_LIMIT"
 )
 
 // The token vault and keys.

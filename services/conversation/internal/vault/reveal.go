@@ -43,12 +43,36 @@ func asPerson(ctx context.Context) (context.Context, error) {
 	return enduser.Forward(ctx), nil
 }
 
+// MaxItems is the most tokens one Detokenize or RevealMasked request may
+// carry (the tokenvault proto's max_items); longer lists are asked in
+// chunks of it, in order.
+const MaxItems = 1000
+
+// chunked calls fn for toks in chunks of MaxItems and joins the results;
+// the first failure fails the whole (a step-up asked for one chunk is the
+// caller's to split by type, as for one call).
+func chunked(toks []string, fn func([]string) ([]conversation.Revealed, error)) ([]conversation.Revealed, error) {
+	out := make([]conversation.Revealed, 0, len(toks))
+	for start := 0; start < len(toks); start += MaxItems {
+		res, err := fn(toks[start:min(start+MaxItems, len(toks))])
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, res...)
+	}
+	return out, nil
+}
+
 // Detokenize implements conversation.Revealer.
 func (r *Revealer) Detokenize(ctx context.Context, purpose string, toks []string) ([]conversation.Revealed, error) {
 	ctx, err := asPerson(ctx)
 	if err != nil {
 		return nil, err
 	}
+	return chunked(toks, func(toks []string) ([]conversation.Revealed, error) { return r.detokenize(ctx, purpose, toks) })
+}
+
+func (r *Revealer) detokenize(ctx context.Context, purpose string, toks []string) ([]conversation.Revealed, error) {
 	resp, err := r.c.Detokenize(ctx, &tokenvaultv1.DetokenizeRequest{Tokens: toks, Purpose: purpose})
 	if err != nil {
 		return nil, revealError(err)
@@ -76,6 +100,10 @@ func (r *Revealer) Masked(ctx context.Context, toks []string) ([]conversation.Re
 	if err != nil {
 		return nil, err
 	}
+	return chunked(toks, func(toks []string) ([]conversation.Revealed, error) { return r.masked(ctx, toks) })
+}
+
+func (r *Revealer) masked(ctx context.Context, toks []string) ([]conversation.Revealed, error) {
 	resp, err := r.c.RevealMasked(ctx, &tokenvaultv1.RevealMaskedRequest{Tokens: toks})
 	if err != nil {
 		return nil, revealError(err)
