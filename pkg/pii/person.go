@@ -782,6 +782,9 @@ func (d *doc) tryNameCues(k int, cues []nameCue) int {
 			}
 		}
 		s, e, ok := d.readName(j, c.kind)
+		if ok && (c.kind == ncSignoff || c.kind == ncGreet) && e+1 < n && d.toks[e+1].kind == tNum && !d.toks[e+1].nl {
+			continue // "Regards, Unit 4", "Thanks, Room 12": a place, not a name
+		}
 		if !ok && c.kind == ncSignoff && !thanksWords[c.words[0]] && d.sentenceStart(k) && d.lowerSignature(j) {
 			// "cheers — kiri", "saludos, yeray": a lower-case word that
 			// ends the message after a sign-off is the writer's name.

@@ -168,6 +168,7 @@ func TestRound3Names(t *testing.T) {
 		{"de", "Danke, erledigt", nil},
 		{"it", "Saluti, gentilissimi", nil},
 		{"en", "regards, bye", nil},
+		{"en", "Regards, Unit 4", nil},
 		// Nicknames after an introduction that the context vouches for.
 		{"en", "I'm dev, the account holder", []string{"PERSON:dev"}},
 		{"en", "this is Wen from the Leeds store", []string{"PERSON:Wen"}},
