@@ -8,6 +8,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	auditv1 "github.com/sottohq/sotto/gen/go/sotto/audit/v1"
+	conversationv1 "github.com/sottohq/sotto/gen/go/sotto/conversation/v1"
 	identityv1 "github.com/sottohq/sotto/gen/go/sotto/identity/v1"
 	tokenvaultv1 "github.com/sottohq/sotto/gen/go/sotto/tokenvault/v1"
 )
@@ -45,6 +46,12 @@ const (
 	// checkpoints and ask for inclusion and consistency proofs (a witness):
 	// hashes only, no events.
 	ScopeAuditVerify = "audit.verify"
+	// ScopeConversationIngest lets a messaging or CRM platform post its
+	// users' messages on the API channel, in its own tenant.
+	ScopeConversationIngest = "conversation.ingest"
+	// ScopeConversationWatch lets it stream its tenant's API-channel
+	// conversations (the replies it relays to its users).
+	ScopeConversationWatch = "conversation.watch"
 )
 
 // Integrators is the table the gateway serves. It is deliberately small:
@@ -63,6 +70,13 @@ const (
 //   - GetCheckpoint, GetInclusionProof, GetConsistencyProof: scope
 //     audit.verify; they carry hashes and signed tree heads, nothing about
 //     anyone.
+//   - IngestChannelMessage: a platform posts its user's message on the API
+//     channel, scope conversation.ingest, in the token's tenant (bound here
+//     and checked again by the conversation service, which also refuses
+//     any other channel for a client).
+//   - WatchConversation: scope conversation.watch; the request names no
+//     tenant, and the conversation service finds only the API-channel
+//     conversations of the client's tenant (anything else is NOT_FOUND).
 //
 // Detokenize, RevealMasked and the other reads of customer data are not
 // offered: the vault's policy decides them by caller workload and purpose,
@@ -74,6 +88,10 @@ var Integrators = Methods{
 	auditv1.AuditService_GetCheckpoint_FullMethodName:          {Backend: "audit", Scope: ScopeAuditVerify},
 	auditv1.AuditService_GetInclusionProof_FullMethodName:      {Backend: "audit", Scope: ScopeAuditVerify},
 	auditv1.AuditService_GetConsistencyProof_FullMethodName:    {Backend: "audit", Scope: ScopeAuditVerify},
+	conversationv1.ConversationService_IngestChannelMessage_FullMethodName: {Backend: "conversation",
+		Scope: ScopeConversationIngest, Tenant: ingestTenant},
+	conversationv1.ConversationService_WatchConversation_FullMethodName: {Backend: "conversation",
+		Scope: ScopeConversationWatch},
 }
 
 // scopePattern is identity's (CreateClient): service.permission.
@@ -138,4 +156,14 @@ func orDefaultTenant(t string) string {
 		return vaultDefaultTenant
 	}
 	return t
+}
+
+// ingestTenant is the tenant of an IngestChannelMessageRequest as the
+// conversation service reads it (its default tenant is "default" too).
+func ingestTenant(frame []byte) (string, error) {
+	var req conversationv1.IngestChannelMessageRequest
+	if err := proto.Unmarshal(frame, &req); err != nil {
+		return "", err
+	}
+	return orDefaultTenant(req.GetTenant()), nil
 }
