@@ -5,6 +5,7 @@
 //	sotto tokenvault rotate-keys  rotate tokenvault's keys, or report the rotation backlog
 //	sotto pii detect|redact  find or pseudonymise PII in JSON lines
 //	sotto consent verify-receipt  verify a consent receipt offline
+//	sotto crmsync list|replay|discard  operate the deliveries to the shops' CRMs
 package main
 
 import (
@@ -34,6 +35,9 @@ Usage:
   sotto consent verify-receipt [flags] [FILE]
                                verify a consent receipt's signature offline
                                against pinned keys (--audit: and its anchor)
+  sotto crmsync list [flags]   list deliveries to the shops' CRMs (--status dead: dead letters)
+  sotto crmsync replay ID      queue a dead-lettered delivery again
+  sotto crmsync discard ID     give up a queued or dead-lettered delivery
   sotto help                   show this help
 
 Run "sotto <command> -h" for a command's flags.
@@ -66,6 +70,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return piiCommand(ctx, args[1], args[2:], os.Stdin, stdout, stderr)
 	case cmd == "consent" && len(args) > 1 && args[1] == "verify-receipt":
 		return consentVerifyReceipt(ctx, args[2:], os.Stdin, stdout, stderr)
+	case cmd == "crmsync" && len(args) > 1 && (args[1] == "list" || args[1] == "replay" || args[1] == "discard"):
+		return crmsyncCommand(ctx, args[1], args[2:], stdout, stderr)
 	case cmd == "help" || cmd == "-h" || cmd == "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -36,7 +36,7 @@ func (m secretMap) Get(_ context.Context, path string) (map[string]string, error
 // token is a token vault token's shape (the values never matter here).
 func token() string {
 	const alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-	b := make([]byte, 22)
+	b := make([]byte, 30)
 	_, _ = rand.Read(b)
 	for i := range b {
 		b[i] = alphabet[int(b[i])%len(alphabet)]

@@ -93,11 +93,13 @@ func newGCM(key []byte) (cipher.AEAD, error) {
 }
 
 // Token shapes the token vault issues (services/tokenvault/internal/tokens):
-// random and deterministic opaque tokens, format-preserving phone tokens
-// ("+0000" and digits: no phone number starts with +0), and card tokens
-// (digits that fail the Luhn check).
+// random tokens ("tok_", a two-letter type code, '_', 8 base62 characters
+// of the creation time and 22 of random bits), deterministic tokens
+// ("det_", the code, '_', 22 base62 characters), format-preserving phone
+// tokens ("+0000" and digits: no phone number starts with +0), and card
+// tokens (digits that fail the Luhn check).
 var (
-	opaqueToken = regexp.MustCompile(`^(tok|det)_[a-z]{1,8}_[0-9A-Za-z]{22}$`)
+	opaqueToken = regexp.MustCompile(`^(tok_[a-z]{2}_[0-9A-Za-z]{30}|det_[a-z]{2}_[0-9A-Za-z]{22})$`)
 	phoneToken  = regexp.MustCompile(`^\+0000[0-9]{7,16}$`)
 	cardToken   = regexp.MustCompile(`^[0-9]{13,19}$`)
 )

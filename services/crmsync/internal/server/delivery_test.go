@@ -159,10 +159,11 @@ func TestConsentCheckedWhenQueued(t *testing.T) {
 func TestConsentWithdrawnBeforeDelivery(t *testing.T) {
 	dialects(t, func(t *testing.T, h *harness) {
 		c := h.customer("sub_withdraws01", true)
-		h.hubspot.Fail(crmtest.Fault{Status: http.StatusServiceUnavailable})
+		down := crmtest.Fault{Status: http.StatusServiceUnavailable}
+		h.hubspot.Fail(down, down, down)
 		ids := byConnector(h.record(c, map[string]string{"last_name": c.tLast}))
 		id := ids["hubspot"]
-		h.until(time.Second, "the first attempt failed", func() bool { return h.delivery(id).GetAttempts() == 1 })
+		h.until(time.Millisecond, "the first attempt failed", func() bool { return h.delivery(id).GetAttempts() >= 1 })
 		h.consent.set(c.subject, "crm_sync", false)
 		h.until(time.Second, "cancelled", func() bool {
 			return h.state(id) == crmsyncv1.DeliveryState_DELIVERY_STATE_CANCELLED

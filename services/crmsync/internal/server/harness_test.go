@@ -161,7 +161,7 @@ type storedValue struct {
 // tokenize stores value and returns a token of the vault's random format.
 func (v *vaultStandIn) tokenize(subject, dataType, value string) string {
 	const alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-	b := make([]byte, 22)
+	b := make([]byte, 30)
 	for i := range b {
 		n, _ := rand.Int(rand.Reader, big.NewInt(int64(len(alphabet))))
 		b[i] = alphabet[n.Int64()]
