@@ -790,6 +790,11 @@ func (d *doc) tryNameCues(k int, cues []nameCue) int {
 			// ends the message after a sign-off is the writer's name.
 			s, e, ok = j, j, true
 		}
+		if !ok && c.kind == ncStrong && namingCues[strings.Join(c.words, " ")] && d.lowerGivenName(j) {
+			// "hi my name is aroha,", "me llamo yeray": after a naming
+			// phrase a lower-case word that ends its clause is the name.
+			s, e, ok = j, j, true
+		}
 		if !ok && c.kind == ncIntro && d.lowerNickname(j) {
 			// "I'm dev, the account holder", "this is wen from the store".
 			s, e, ok = j, j, true
@@ -808,7 +813,10 @@ func (d *doc) tryNameCues(k int, cues []nameCue) int {
 			// ("Im Jahr 1985", "im Auftrag").
 			continue
 		}
-		if c.kind == ncIntro && weakIntro[c.words[0]] && e == s && d.toks[s].info&(wGiven|wSurname) == 0 && !d.hereWord(e+1) && !d.fromTeam(e+1) && !d.roleApposition(e+1) {
+		if c.kind == ncIntro && weakIntro[c.words[0]] && e == s && d.toks[s].info&(wGiven|wSurname) == 0 && !d.hereWord(e+1) && !d.fromTeam(e+1) && !d.roleApposition(e+1) &&
+			!(d.afterGreeting(k) && (e+1 >= n || d.isPunct(e+1, ',') || d.toks[e+1].nl)) {
+			// ("Hi, it's Wiremu, order 5512": right after a greeting an
+			// introduction names the writer.)
 			// "Ich bin Rentner", "This is Amazing": after a weak
 			// introduction an unknown word needs a second name word.
 			continue
@@ -841,6 +849,12 @@ func (d *doc) tryNameCues(k int, cues []nameCue) int {
 		if e > best {
 			best = e
 		}
+		if c.kind == ncGreet || c.kind == ncSignoff {
+			// "Hi Aroha and Tama,", "Groetjes, Sjoerd en Wietske".
+			if e2 := d.secondName(e, false); e2 > e {
+				best = e2
+			}
+		}
 		if c.kind == ncStrong {
 			// "Klingel: Hartmann und Özdemir", "c/o Jansen / de Wit": a
 			// second name joined to the first; on a doorbell a comma
@@ -863,9 +877,39 @@ var deedVerbs = set(strings.Fields(`signed collected picked took left delivered 
 // forWords introduce whom something is for or with.
 var forWords = set(strings.Fields(`for with to by für mit an von pour avec à par para con por voor met door per da`))
 
+// namingCues say what someone is called.
+var namingCues = set([]string{"my name is", "name is", "name's", "call me", "mein name ist", "ich heiße", "ich heisse",
+	"je m'appelle", "je m’appelle", "mon nom est", "me llamo", "mi nombre es", "mijn naam is", "ik heet", "mi chiamo",
+	"il mio nome è", "is called", "named", "heißt", "heisst", "s'appelle", "se llama", "heet", "si chiama"})
+
+// notNameWords describe a name instead of giving it ("my name is wrong").
+var notNameWords = set(strings.Fields(`wrong missing incorrect misspelt different correct right fine ok okay there here also
+	listed printed shown displayed spelt falsch anders richtig faux fausse différent mal incorrecto distinto fout anders
+	sbagliato diverso giusto`))
+
+// lowerGivenName reports a lower-case word at j that ends its clause and
+// could be a name (not a stop word, cue, participle or description).
+func (d *doc) lowerGivenName(j int) bool {
+	n := len(d.toks)
+	if !d.isWord(j) || d.toks[j].upper || d.toks[j].digit || d.toks[j].letters < 2 || d.flags[j]&flagBlocked != 0 {
+		return false
+	}
+	lw := d.lw(j)
+	if strings.ContainsAny(lw, "_") || d.e.lex.stop[lw] || cueWords[lw] != 0 || notNameWords[lw] || contraction(lw) {
+		return false
+	}
+	for _, suf := range []string{"ed", "ing", "ly"} {
+		if strings.HasSuffix(lw, suf) && len(lw) > 4 {
+			return false
+		}
+	}
+	m := j + 1
+	return m >= n || d.toks[m].nl || d.toks[m].kind == tPunct || d.isWord(m) && (nameJoiners[d.lw(m)] || d.lw(m) == "from" || d.hereWord(m))
+}
+
 // deliveryCues name a recipient; without a colon they need a full or known
 // name after them.
-var deliveryCues = set([]string{"ship to", "deliver to", "send to", "ship it to", "send it to", "please ship to",
+var deliveryCues = set([]string{"ship to", "deliver to", "send to", "ship it to", "send it to", "please ship to", "attn", "attention",
 	"liefern an", "senden an", "lieferung an", "envoyer à", "livrer à", "enviar a", "spedire a", "verzenden naar"})
 
 // thanksWords open a reply as often as they close a message ("Thanks,
@@ -941,12 +985,32 @@ func (d *doc) lowerNickname(j int) bool {
 	return d.fromTeam(j+1) || d.roleApposition(j+1)
 }
 
+// afterGreeting reports whether token k directly follows a greeting word
+// (and a comma): "Hi, it's ...", "Hallo, hier ist ...".
+func (d *doc) afterGreeting(k int) bool {
+	m := k - 1
+	for m >= 0 && (d.isPunct(m, ',') || d.isPunct(m, '!')) {
+		m--
+	}
+	if m < 0 || !d.isWord(m) || d.toks[k].nl {
+		return false
+	}
+	switch d.lw(m) {
+	case "hi", "hello", "hey", "hallo", "hoi", "bonjour", "salut", "hola", "buenas", "ciao", "salve", "buongiorno", "moin", "morning":
+		return true
+	}
+	return false
+}
+
 // sentenceGoesOn reports whether token e is followed, on its line and
 // without punctuation, by a lower-case word that is no name particle.
 func (d *doc) sentenceGoesOn(e int) bool {
 	m := e + 1
 	if m >= len(d.toks) || d.toks[m].nl || d.toks[m].kind != tWord || d.toks[m].upper || d.toks[m].digit {
 		return false
+	}
+	if nameJoiners[d.lw(m)] && d.capWord(m+1) && !d.toks[m+1].nl {
+		return false // "Hi Aroha and Tama,": two names, not a sentence
 	}
 	return !particles[d.lw(m)]
 }

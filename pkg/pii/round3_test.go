@@ -216,6 +216,23 @@ func TestRound3NameContexts(t *testing.T) {
 		{"en", "the U.S. Army surplus jacket", nil},
 		{"en", "a gift set for Johnnie Walker fans", nil},
 		{"en", "- XL in blue", nil},
+		// A lower-case name after a naming phrase; a description is none.
+		{"en", "hi my name is aroha, order 5512", []string{"PERSON:aroha"}},
+		{"es", "me llamo yeray", []string{"PERSON:yeray"}},
+		{"de", "ich heiße jonte", []string{"PERSON:jonte"}},
+		{"fr", "je m'appelle moussa", []string{"PERSON:moussa"}},
+		{"en", "my name is wrong on the label", nil},
+		{"en", "my name is correct, the address isn't", nil},
+		{"en", "my name is spelled wrong on the label", nil},
+		// "Attn" without a colon; two names after a greeting; an
+		// introduction right after a greeting.
+		{"en", "Attn Hemi Walker", []string{"PERSON:Hemi Walker"}},
+		{"en", "Attn Accounts Payable", nil},
+		{"en", "Hi Aroha and Tama,", []string{"PERSON:Aroha", "PERSON:Tama"}},
+		{"en", "Hi Anna and Team,", []string{"PERSON:Anna"}},
+		{"en", "Hi, it's Wiremu, order 5512", []string{"PERSON:Wiremu"}},
+		{"en", "Hi, it's Monday, where is it", nil},
+		{"en", "Hi, it's me again", nil},
 	})
 }
 
