@@ -150,6 +150,9 @@ func TestRound3Keys(t *testing.T) {
 		{"en", "API key 9c1f0e7b3a2d4c58e6f1a0b9d3c7e2f4 stopped working", []string{"SECRET:9c1f0e7b3a2d4c58e6f1a0b9d3c7e2f4"}},
 		{"es", "mi token de API es 2d8f0b6e1c3a49d7f5e0c2b8a6d1f3e9", []string{"SECRET:2d8f0b6e1c3a49d7f5e0c2b8a6d1f3e9"}},
 		{"nl", "de API-sleutel is 6a0d3e9f1c7b42e8d5a0f3c9b1e7d2a4", []string{"SECRET:6a0d3e9f1c7b42e8d5a0f3c9b1e7d2a4"}},
+		{"de", "Zugangsschlüssel: 9b2e4f7a1c3d5e6f8a0b1c2d3e4f5a6b", []string{"SECRET:9b2e4f7a1c3d5e6f8a0b1c2d3e4f5a6b"}},
+		{"fr", "jeton d'accès : 9b2e4f7a1c3d5e6f8a0b1c2d3e4f5a6b", []string{"SECRET:9b2e4f7a1c3d5e6f8a0b1c2d3e4f5a6b"}},
+		{"de", "der Wohnungsschlüssel liegt bei Nummer 12", nil},
 		// Look-alikes: hashes and ids named as such.
 		{"en", "the commit hash 9c1f0e7b3a2d4c58e6f1a0b9d3c7e2f4 is in the changelog", nil},
 	})

@@ -176,6 +176,7 @@ var keyCues = map[string]bool{
 	"key": true, "apikey": true, "api-key": true, "api_key": true, "token": true, "secret": true, "bearer": true,
 	"schlüssel": true, "clé": true, "cle": true, "sleutel": true, "chiave": true, "credentials": true,
 	"client_secret": true, "webhook": true, "api-schlüssel": true, "api-token": true, "access-token": true,
+	"jeton": true, "gettone": true,
 }
 
 func (d *doc) scanSecrets() {
@@ -191,15 +192,17 @@ func (d *doc) scanSecrets() {
 			// A compound's last part decides ("API-sleutel", "Backup-Code",
 			// "SMS-Passwort"); a promo or reference first part cancels it
 			// ("Gutschein-Code", "Produkt-Code").
-			i := strings.LastIndexByte(w, '-')
-			if i <= 0 || i == len(w)-1 {
+			if i := strings.LastIndexByte(w, '-'); i > 0 && i < len(w)-1 {
+				last, first := w[i+1:], w[:i]
+				if !passwordCues[last] && !otpCues[last] && !keyCues[last] || notSecretCues[first] || hasAnySuffixCue([]byte(first)) {
+					continue
+				}
+				w = last
+			} else if suf := compoundCue(w); suf != "" && !hasAnySuffixCue([]byte(w)) {
+				w = suf // closed compounds: Zugangsschlüssel, toegangssleutel, Zugangspasswort
+			} else {
 				continue
 			}
-			last, first := w[i+1:], w[:i]
-			if !passwordCues[last] && !otpCues[last] && !keyCues[last] || notSecretCues[first] || hasAnySuffixCue([]byte(first)) {
-				continue
-			}
-			w = last
 		}
 		pw, otp, key := passwordCues[w], otpCues[w], keyCues[w]
 		if w == "passe" && !(k >= 2 && d.lw(k-1) == "de" && d.lw(k-2) == "mot") {
@@ -727,6 +730,19 @@ func (d *doc) namedOtherwise(m int) bool {
 		}
 	}
 	return false
+}
+
+// compoundSuffixCues end closed compounds that name a key or password.
+var compoundSuffixCues = []string{"schlüssel", "sleutel", "token", "passwort", "kennwort", "wachtwoord"}
+
+// compoundCue returns the cue a closed compound ends in, or "".
+func compoundCue(w string) string {
+	for _, suf := range compoundSuffixCues {
+		if len(w) > len(suf)+2 && strings.HasSuffix(w, suf) {
+			return suf
+		}
+	}
+	return ""
 }
 
 // upperOrDigits: v is made of capitals and digits only.
