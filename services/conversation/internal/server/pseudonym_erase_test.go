@@ -99,10 +99,26 @@ func TestErasureErasesLinkedChannelPseudonyms(t *testing.T) {
 		otherPseudonym := h.pseudonymOf(other)
 
 		p := h.privacy("consent")
+		// The export names both pseudonyms, for the orchestrator to add
+		// the vault's export of each; not the other stranger's.
+		ex, err := p.Export(ctx, &privacyv1.ExportRequest{Subject: shopSubject("cus_alice"), RequestId: "dsr_pseudo_export"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var named []string
+		for _, it := range ex.GetItems() {
+			if it.GetCategory() == conversation.CategoryChannelPseudonym {
+				named = append(named, it.GetId())
+			}
+		}
+		if want := []string{min(waPseudonym, msPseudonym), max(waPseudonym, msPseudonym)}; !slices.Equal(named, want) {
+			t.Errorf("the export names pseudonyms %q, want %q", named, want)
+		}
+
 		h.vault.mu.Lock()
 		h.vault.eraseDown = true
 		h.vault.mu.Unlock()
-		_, err := p.Erase(ctx, &privacyv1.EraseRequest{Subject: shopSubject("cus_alice"), RequestId: "dsr_pseudo"})
+		_, err = p.Erase(ctx, &privacyv1.EraseRequest{Subject: shopSubject("cus_alice"), RequestId: "dsr_pseudo"})
 		if status.Code(err) != codes.Unavailable {
 			t.Fatalf("erasure with the vault down: %v; want Unavailable", err)
 		}
