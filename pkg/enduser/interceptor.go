@@ -174,7 +174,7 @@ func (a *Authenticator) authenticate(ctx context.Context, method string) (contex
 		return nil, errs.E(errs.PermissionDenied, ReasonEndUserForbidden, "the end user may not call this method")
 	}
 	p := principalOf(c, token)
-	ctx = NewContext(ctx, p)
+	ctx = withRevalidate(NewContext(ctx, p), a.revocations, c)
 	return auditclient.WithEndUser(ctx, p.Subject), nil
 }
 
@@ -211,9 +211,10 @@ func (a *Authenticator) UnaryInterceptor() grpc.UnaryServerInterceptor {
 	}
 }
 
-// StreamInterceptor authenticates end users of streams, once at the start:
-// a stream outliving its token keeps the end user it began with, as a
-// unary call that started in time finishes.
+// StreamInterceptor authenticates end users of streams, once at the start.
+// A long stream should end when its token expires (Principal.Expiry) or
+// its session is revoked (Revalidate): the interceptor cannot end it
+// itself without cutting a message in half.
 func (a *Authenticator) StreamInterceptor() grpc.StreamServerInterceptor {
 	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
 		ctx, err := a.authenticate(ss.Context(), info.FullMethod)

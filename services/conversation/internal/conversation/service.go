@@ -20,6 +20,7 @@ import (
 
 	"github.com/sottohq/sotto/pkg/accesstoken"
 	"github.com/sottohq/sotto/pkg/auditclient"
+	"github.com/sottohq/sotto/pkg/enduser"
 	"github.com/sottohq/sotto/pkg/errs"
 	"github.com/sottohq/sotto/pkg/pii"
 	"github.com/sottohq/sotto/services/conversation/internal/assistant"
@@ -200,6 +201,9 @@ type Caller struct {
 	// only for signals.go.
 	AuthTime time.Time
 	Address  netip.Addr
+	// Expiry is when the access token ends (zero: no token, e.g. a channel
+	// user): Watch ends its stream then.
+	Expiry time.Time
 }
 
 func (c Caller) isCustomer() bool { return c.Kind == accesstoken.KindCustomer }
@@ -398,6 +402,11 @@ func (s *Service) Messages(ctx context.Context, c Caller, id string, afterSeq in
 
 // Watch sends a conversation's messages after afterID ("" for all), then
 // each new one, until the conversation is closed and drained or ctx ends.
+// A stream lives no longer than its token: it ends Unauthenticated
+// TOKEN_EXPIRED when the caller's token expires and TOKEN_REVOKED once its
+// session is revoked (enduser.Revalidate, checked at every poll), and
+// with OK after WatchMaxLifetime whatever the token, so that the client
+// reconnects (with the last message id it has) under a token valid then.
 func (s *Service) Watch(ctx context.Context, c Caller, id, afterID string, send func(storage.Message) error) error {
 	if _, err := s.visible(ctx, c, id); err != nil {
 		return err
@@ -411,7 +420,11 @@ func (s *Service) Watch(ctx context.Context, c Caller, id, afterID string, send 
 	}
 	t := time.NewTicker(s.d.PollInterval)
 	defer t.Stop()
+	end := s.now().Add(s.d.WatchMaxLifetime)
 	for {
+		if over, err := s.watchOver(ctx, c, end); over || err != nil {
+			return err
+		}
 		// Read the state before the messages: a conversation seen closed
 		// has no message after those read next.
 		conv, err := s.d.Store.GetConversation(ctx, s.d.Store.DB(), id)
@@ -442,4 +455,19 @@ func (s *Service) Watch(ctx context.Context, c Caller, id, afterID string, send 
 		case <-t.C:
 		}
 	}
+}
+
+// watchOver says whether a stream must end before its next step: with an
+// error when the caller's token has expired or its session was revoked
+// (or revocations cannot be checked: fail closed), with none once the
+// stream has lived until end.
+func (s *Service) watchOver(ctx context.Context, c Caller, end time.Time) (bool, error) {
+	now := s.now()
+	if !c.Expiry.IsZero() && !now.Before(c.Expiry) {
+		return true, errs.E(errs.Unauthenticated, accesstoken.ReasonTokenExpired, "the access token this stream began with has expired; reconnect with a fresh one")
+	}
+	if err := enduser.Revalidate(ctx); err != nil {
+		return true, err
+	}
+	return !now.Before(end), nil
 }

@@ -37,10 +37,11 @@ import (
 var issuerName = "spiffe://" + servertest.TrustDomain + "/identity"
 
 // revocationFeed stands in for identity's WatchRevocations: an empty
-// backlog, then connected (pkg/enduser's own tests cover revocation).
-type revocationFeed struct{}
+// backlog, then connected (pkg/enduser's own tests cover revocation); a
+// session id sent on revoke is revoked (reviewfix_watch_test.go).
+type revocationFeed struct{ revoke chan string }
 
-func (revocationFeed) Watch(ctx context.Context, _ string, fn func(enduser.Revocation) error) error {
+func (f revocationFeed) Watch(ctx context.Context, _ string, fn func(enduser.Revocation) error) error {
 	if err := fn(enduser.Revocation{Cursor: "1"}); err != nil {
 		return err
 	}
@@ -50,6 +51,10 @@ func (revocationFeed) Watch(ctx context.Context, _ string, fn func(enduser.Revoc
 		select {
 		case <-ctx.Done():
 			return nil
+		case sid := <-f.revoke:
+			if err := fn(enduser.Revocation{Cursor: "1", SessionID: sid}); err != nil {
+				return err
+			}
 		case <-t.C:
 			if err := fn(enduser.Revocation{Cursor: "1"}); err != nil {
 				return err
@@ -150,6 +155,8 @@ type harness struct {
 	// channels: the jobs runner, Graph API emulator and clock of the
 	// messaging channels (channels_test.go).
 	channels *channelRig
+	// revoke revokes a session through the revocation feed.
+	revoke chan string
 }
 
 // newHarness builds the harness; opts change the configuration (the
@@ -197,7 +204,8 @@ func newHarness(t testing.TB, db *store.DB, opts ...func(*config.Config)) *harne
 	if err != nil {
 		t.Fatal(err)
 	}
-	revocations := enduser.NewRevocations(revocationFeed{})
+	h.revoke = make(chan string, 4)
+	revocations := enduser.NewRevocations(revocationFeed{revoke: h.revoke})
 	authn, err := enduser.NewAuthenticator(verifier, revocations, server.EndUsers)
 	if err != nil {
 		t.Fatal(err)

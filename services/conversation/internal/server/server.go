@@ -51,7 +51,7 @@ func caller(ctx context.Context) (conversation.Caller, error) {
 		return conversation.Caller{}, errs.E(errs.Unauthenticated, reasons.EndUserRequired, "this call needs a person's access token")
 	}
 	return conversation.Caller{Subject: p.Subject, Tenant: p.Tenant, Kind: p.Kind, Roles: p.Roles, AAL: p.AAL,
-		AuthTime: p.AuthTime, Address: clientAddress(ctx)}, nil
+		AuthTime: p.AuthTime, Address: clientAddress(ctx), Expiry: p.Expiry}, nil
 }
 
 func ts(t time.Time) *timestamppb.Timestamp {
