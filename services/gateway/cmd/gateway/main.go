@@ -76,6 +76,7 @@ func register(ctx context.Context, s *service.Service) error {
 		VisitorSessionRatePerMinute: cfg.VisitorSessionRatePerMinute, VisitorSessionBurst: cfg.VisitorSessionBurst,
 		MessageRatePerMinute: cfg.MessageRatePerMinute, MessageBurst: cfg.MessageBurst,
 		SSEHeartbeat: cfg.SSEHeartbeat, MaxStreamsPerSubject: cfg.SSEMaxStreamsPerSubject,
+		MaxStreamsPerAddress: cfg.SSEMaxStreamsPerAddress, SSEMaxLifetime: cfg.SSEMaxLifetime,
 		JWKS: func(ctx context.Context) ([]byte, time.Duration, error) {
 			resp, err := idc.GetJwks(ctx, &identityv1.GetJwksRequest{})
 			if err != nil {

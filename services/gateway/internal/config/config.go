@@ -46,6 +46,11 @@ type Config struct {
 	// or customer holds open.
 	SSEHeartbeat            time.Duration `env:"GATEWAY_SSE_HEARTBEAT" envDefault:"15s"`
 	SSEMaxStreamsPerSubject int           `env:"GATEWAY_SSE_MAX_STREAMS_PER_SUBJECT" envDefault:"4"`
+	// SSEMaxStreamsPerAddress bounds the streams one client address holds
+	// open (anonymous visitors mint subjects); SSEMaxLifetime ends a
+	// stream, which the client resumes with Last-Event-ID.
+	SSEMaxStreamsPerAddress int           `env:"GATEWAY_SSE_MAX_STREAMS_PER_ADDRESS" envDefault:"16"`
+	SSEMaxLifetime          time.Duration `env:"GATEWAY_SSE_MAX_LIFETIME" envDefault:"30m"`
 	// MaxBodyBytes bounds a request body.
 	MaxBodyBytes int64 `env:"MAX_BODY_BYTES" envDefault:"1048576"`
 

@@ -101,6 +101,11 @@ type Options struct {
 	// subject holds open (default 4).
 	SSEHeartbeat         time.Duration
 	MaxStreamsPerSubject int
+	// MaxStreamsPerAddress bounds the event streams one client address
+	// holds open (default 16); SSEMaxLifetime ends a stream after that
+	// long (default 30m; the client reconnects with Last-Event-ID).
+	MaxStreamsPerAddress int
+	SSEMaxLifetime       time.Duration
 }
 
 // New returns the gateway's HTTP handler, routing to backends.
@@ -116,7 +121,7 @@ func New(ctx context.Context, backends []Backend, opts Options) (http.Handler, e
 		limiter:         newIPLimiter(cmp.Or(opts.AuthRatePerMinute, 30), cmp.Or(opts.AuthBurst, 10), 100_000),
 		visitorSessions: newIPLimiter(cmp.Or(opts.VisitorSessionRatePerMinute, 30), cmp.Or(opts.VisitorSessionBurst, 10), 100_000),
 		messages:        newKeyedLimiter[string](cmp.Or(opts.MessageRatePerMinute, 20), cmp.Or(opts.MessageBurst, 5), 100_000),
-		streams:         newStreamLimiter(cmp.Or(opts.MaxStreamsPerSubject, defaultMaxStreamsPerSubject), defaultMaxStreams),
+		streams:         newStreamLimiter(opts),
 	}
 	for _, o := range opts.WidgetOrigins {
 		// Compared byte for byte with what browsers send: a setting that

@@ -1,11 +1,13 @@
 package gateway
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"io"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"regexp"
 	"sync"
 	"time"
@@ -44,15 +46,23 @@ import (
 // The access token comes from the Authorization header, as on every route
 // (so the widget reads the stream with fetch, not EventSource, which cannot
 // send it); the route's rule is chatReaders. Each subject may hold
-// maxStreamsPerSubject streams at once (429 TOO_MANY_STREAMS beyond), and
-// the gateway as a whole maxStreams.
+// maxStreamsPerSubject streams at once, each client address (IPv6 by /64)
+// maxStreamsPerAddress, so that anonymous visitors, who mint a subject per
+// session, cannot take the gateway's maxStreams from one address (429
+// TOO_MANY_STREAMS beyond any of them). A stream lasts at most its
+// lifetime: then it ends without "end", and the client reconnects with
+// Last-Event-ID, its token checked anew (an expired visitor token is then
+// refused; the conversation service also ends a watch at its token's
+// expiry).
 const sseRoute = "GET /v1/conversations/{conversation_id}/events"
 
 // Defaults of the event streams.
 const (
 	defaultSSEHeartbeat            = 15 * time.Second
 	defaultMaxStreamsPerSubject    = 4
+	defaultMaxStreamsPerAddress    = 16
 	defaultMaxStreams              = 10_000
+	defaultSSEMaxLifetime          = 30 * time.Minute
 	sseRetryMillis                 = "3000"
 	maxEventIDLen                  = 64
 	sseRetryAfterWhenStreamsAreOut = "5"
@@ -63,27 +73,44 @@ var (
 	messageIDPattern      = regexp.MustCompile(`^msg_[0-9a-z]{26}$`)
 )
 
-// streamLimiter counts open streams per subject and in all.
+// streamLimiter bounds the event streams: open per subject, per client
+// address and in all, and how long each lasts.
 type streamLimiter struct {
-	perSubject, total int
+	perSubject, perAddress, total int
+	lifetime                      time.Duration
 
-	mu   sync.Mutex
-	open map[string]int
-	all  int
+	mu        sync.Mutex
+	open      map[string]int
+	byAddress map[netip.Prefix]int
+	all       int
 }
 
-func newStreamLimiter(perSubject, total int) *streamLimiter {
-	return &streamLimiter{perSubject: perSubject, total: total, open: map[string]int{}}
+// newStreamLimiter takes opts' stream settings, defaults for those unset.
+func newStreamLimiter(opts Options) *streamLimiter {
+	return &streamLimiter{
+		perSubject: cmp.Or(opts.MaxStreamsPerSubject, defaultMaxStreamsPerSubject),
+		perAddress: cmp.Or(opts.MaxStreamsPerAddress, defaultMaxStreamsPerAddress),
+		total:      defaultMaxStreams,
+		lifetime:   cmp.Or(opts.SSEMaxLifetime, defaultSSEMaxLifetime),
+		open:       map[string]int{}, byAddress: map[netip.Prefix]int{},
+	}
 }
 
-// acquire takes a stream for subject; release gives it back.
-func (l *streamLimiter) acquire(subject string) (release func(), ok bool) {
+// acquire takes a stream for subject from the client at addr; release
+// gives it back. Requests whose address is unknown (none over TCP) share
+// one count, strict rather than open.
+func (l *streamLimiter) acquire(subject string, addr netip.Addr, hasAddr bool) (release func(), ok bool) {
+	var source netip.Prefix
+	if hasAddr {
+		source = sourceOf(addr)
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.open[subject] >= l.perSubject || l.all >= l.total {
+	if l.open[subject] >= l.perSubject || l.byAddress[source] >= l.perAddress || l.all >= l.total {
 		return nil, false
 	}
 	l.open[subject]++
+	l.byAddress[source]++
 	l.all++
 	var once sync.Once
 	return func() {
@@ -93,6 +120,9 @@ func (l *streamLimiter) acquire(subject string) (release func(), ok bool) {
 			l.all--
 			if l.open[subject]--; l.open[subject] <= 0 {
 				delete(l.open, subject)
+			}
+			if l.byAddress[source]--; l.byAddress[source] <= 0 {
+				delete(l.byAddress, source)
 			}
 		})
 	}, true
@@ -157,7 +187,8 @@ func (g *edge) events(client conversationv1.ConversationServiceClient, heartbeat
 			return
 		}
 		claims, _ := claimsOf(r.Context())
-		release, ok := g.streams.acquire(claims.Subject)
+		addr, hasAddr := clientIPOf(r.Context())
+		release, ok := g.streams.acquire(claims.Subject, addr, hasAddr)
 		if !ok {
 			w.Header().Set("Retry-After", sseRetryAfterWhenStreamsAreOut)
 			writeError(w, http.StatusTooManyRequests, codes.ResourceExhausted, reasonTooManyStreams, "too many event streams open; close one first")
@@ -167,10 +198,12 @@ func (g *edge) events(client conversationv1.ConversationServiceClient, heartbeat
 
 		// The call carries what a grpc-gateway route's would: the token
 		// (verified above; the service verifies it again) and the edge's
-		// metadata. The stream lives as long as the request: a client that
-		// goes away cancels it.
+		// metadata. The stream lives as long as the request, at most its
+		// lifetime: a client that goes away cancels it.
 		ctx, cancel := context.WithCancel(r.Context())
 		defer cancel()
+		lifetime := time.NewTimer(g.streams.lifetime)
+		defer lifetime.Stop()
 		md := edgeMetadata(ctx, r)
 		md.Set("authorization", r.Header.Get("Authorization"))
 		ctx = metadata.NewOutgoingContext(ctx, md)
@@ -227,6 +260,11 @@ func (g *edge) events(client conversationv1.ConversationServiceClient, heartbeat
 		for {
 			select {
 			case <-ctx.Done():
+				return
+			case <-lifetime.C:
+				// No "end": the client reconnects with Last-Event-ID and
+				// its token is checked again.
+				write(": lifetime over, reconnect\n\n")
 				return
 			case <-tick.C:
 				if !write(": keep-alive\n\n") {
