@@ -781,7 +781,7 @@ func TestMetrics(t *testing.T) {
 // the messages not yet handed over fail at once (500, the platform
 // retries) instead of each waiting its own timeout; the retry stores them.
 func TestSlowConversationBoundsTheDelivery(t *testing.T) {
-	s := newStand(t, standOpts{ingestTimeout: time.Minute, deliveryTimeout: 300 * time.Millisecond})
+	s := newStand(t, standOpts{ingestTimeout: time.Minute, deliveryTimeout: time.Second})
 	s.conv.mu.Lock()
 	s.conv.fail["wamid.slow"] = failure{delay: true}
 	s.conv.mu.Unlock()
