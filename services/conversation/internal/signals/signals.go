@@ -250,7 +250,7 @@ func (m *Monitor) refusal(s Subject, active []storage.Signal, now time.Time) err
 		switch Action(g.Action) {
 		case Block:
 			return errs.E(errs.PermissionDenied, reasons.SessionBlocked,
-				"suspicious activity blocked this conversation until a staff member clears it or it expires")
+				"suspicious activity blocked these messages until a staff member clears it or it expires")
 		case RequireStepUp:
 			if s.AAL >= accesstoken.AAL2 && !s.AuthTime.Before(g.CreateTime) {
 				continue
