@@ -885,7 +885,7 @@ var namingCues = set([]string{"my name is", "name is", "name's", "call me", "mei
 // notNameWords describe a name instead of giving it ("my name is wrong").
 var notNameWords = set(strings.Fields(`wrong missing incorrect misspelt different correct right fine ok okay there here also
 	listed printed shown displayed spelt falsch anders richtig faux fausse différent mal incorrecto distinto fout anders
-	sbagliato diverso giusto`))
+	sbagliato diverso giusto gut`))
 
 // lowerGivenName reports a lower-case word at j that ends its clause and
 // could be a name (not a stop word, cue, participle or description).
@@ -918,7 +918,10 @@ var thanksWords = set(strings.Fields(`thanks thank many merci danke gracias graz
 
 // signatureClosers end a message after a sign-off without being a name.
 var signatureClosers = set(strings.Fields(`bye again everyone all x xx xxx xoxo appreciated lot much tschüss tschüs ciao adiós adios
-	salut doei dag ok okay cheers thanks danke merci gracias grazie bedankt`))
+	salut doei dag ok okay cheers thanks danke merci gracias grazie bedankt anyway whatever lol haha
+	anonymous anonym anonyme anónimo anonimo anoniem
+	mum mom mummy mommy dad daddy nan nana granny grandma grandpa mama mami papa papi mamá papá mamma papà maman
+	oma opa mutti vati moeder vader nonna nonno abuela abuelo`))
 
 // lowerSignature reports a lower-case word at token j that ends the
 // message (only punctuation after it) and could be a name: letters only,

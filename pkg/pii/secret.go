@@ -211,6 +211,12 @@ func (d *doc) scanSecrets() {
 		if w == "clave" {
 			key = false
 		}
+		if w == "tan" && !d.toks[k].allUp && d.lang != "de" && d.lang != "nl" {
+			otp = false // a colour in English, "so" in Spanish: only TAN is the bank's code
+		}
+		if w == "pass" && !(k+1 < n && (d.isPunct(k+1, ':') || d.isPunct(k+1, '='))) {
+			pw = false // season pass, boarding pass, "pass it on": only "pass: ..." names a password
+		}
 		if w == "parola" && !(k+1 < n && strings.HasPrefix(d.lw(k+1), "d'ordine")) {
 			pw = false
 		}
@@ -367,7 +373,10 @@ func (d *doc) scanSecrets() {
 				continue
 			}
 		}
-		if otp && !pw && !key && !stated && genericCodeWords[w] && yearLike(d.text[s:e]) {
+		if w == "token" && d.toks[j].kind == tNum && d.toks[j].e-d.toks[j].s < 6 {
+			continue // "token 4412 for the arcade": a one-time token has six digits or more
+		}
+		if otp && !pw && !key && !stated && !strings.HasPrefix(w, "pin") && yearLike(d.text[s:e]) {
 			// "Code 2024 gilt nicht", "the code worked in 2023": a year
 			// after a bare "code" word is a date, not the code.
 			continue
