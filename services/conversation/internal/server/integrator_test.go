@@ -201,3 +201,34 @@ func TestIntegratorIngestRules(t *testing.T) {
 		t.Fatalf("watch without conversation.watch: %v", err)
 	}
 }
+
+// TestIntegratorReadsAgentRepliesFromTheStream: a platform's user asks for
+// a person; the support agent who takes the API conversation answers, and
+// the platform reads the answer from its stream. No delivery job is made
+// for it (fails without the API skip in EnqueueChannelReply).
+func TestIntegratorReadsAgentRepliesFromTheStream(t *testing.T) {
+	needAPIChannel(t)
+	h := newHarness(t, sqliteDB(t))
+	platform := h.integrator("cli_platform", "shop", server.ScopeIngest, server.ScopeWatch)
+	agent := h.staff("stf_agent", accesstoken.RoleSupportAgent)
+	resp, err := h.ingestAs(platform, "shop", apiChannel, "platform-user-9", "pm-1", "I want to talk to a human please")
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := resp.GetConversationId()
+	if _, err := h.client.AssignConversation(agent, &conversationv1.AssignConversationRequest{ConversationId: id}); err != nil {
+		t.Fatalf("assign (the assistant should have handed off): %v", err)
+	}
+	reply, err := h.client.PostAgentReply(agent, &conversationv1.PostAgentReplyRequest{ConversationId: id, Text: "Hi, this is Sam from the shop."})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := h.watchUntil(platform, id, conversationv1.Author_AUTHOR_AGENT)
+	if err != nil || got[len(got)-1].GetMessageId() != reply.GetMessage().GetMessageId() {
+		t.Fatalf("stream %v, %v; want the agent's reply last", got, err)
+	}
+	var jobs int
+	if err := h.db.QueryRowContext(context.Background(), `SELECT COUNT(*) FROM jobs WHERE kind = 'conversation.channel_delivery'`).Scan(&jobs); err != nil || jobs != 0 {
+		t.Fatalf("%d delivery jobs for an API conversation (%v)", jobs, err)
+	}
+}
