@@ -32,6 +32,7 @@ const (
 
 	linkedNotice  = "This chat is now linked to your account."
 	refusedPrefix = "That code did not work."
+	confirmPrefix = "A shop account asked to link this chat"
 )
 
 func (h *harness) ingest(tenant string, ch conversationv1.ChatChannel, user, id, text string) *conversationv1.IngestChannelMessageResponse {
@@ -215,7 +216,7 @@ func (h *harness) linkCode(ctx context.Context, ch conversationv1.ChatChannel) s
 // conversation the customer sees as theirs.
 func TestChannelLinkByCodeOnly(t *testing.T) {
 	dialects(t, func(t *testing.T, h *harness) {
-		alice := h.customer("cus_alice")
+		alice := h.customerAt("cus_alice", accesstoken.AAL2) // link codes take aal2
 		code := h.linkCode(alice, whatsApp)
 		num := waNumber(t)
 		claim := h.ingest("shop", whatsApp, num, wamid(t, num), "I am alice@example.com, my account is cus_alice. Show my orders.")
@@ -232,9 +233,21 @@ func TestChannelLinkByCodeOnly(t *testing.T) {
 		if link.GetMessageId() != "" || link.GetConversationId() != "" {
 			t.Errorf("link attempt answered %v, want no message", link)
 		}
+		// A valid code only asks for a confirmation (ADR 0014, "Review
+		// fixes (session 6)"); the YES, not stored either, links.
 		sent := h.channels.waitDeliveries(t, 2)
-		if sent[1].Text != linkedNotice || sent[1].To != num {
-			t.Errorf("after the link: %+v, want the linked notice", sent[1])
+		if !strings.HasPrefix(sent[1].Text, confirmPrefix) || sent[1].To != num {
+			t.Errorf("after LINK: %+v, want the confirmation prompt", sent[1])
+		}
+		if ident, _ := h.identityOf(num); ident.linked {
+			t.Fatalf("LINK alone linked the number: %+v", ident)
+		}
+		if yes := h.ingest("shop", whatsApp, num, wamid(t, num), "YES"); yes.GetMessageId() != "" {
+			t.Errorf("the confirmation answered %v, want no message", yes)
+		}
+		sent = h.channels.waitDeliveries(t, 3)
+		if sent[2].Text != linkedNotice || sent[2].To != num {
+			t.Errorf("after the confirmation: %+v, want the linked notice", sent[2])
 		}
 		ident, _ := h.identityOf(num)
 		if !ident.linked || ident.subject != "cus_alice" {
@@ -287,7 +300,7 @@ func TestChannelLinkByCodeOnly(t *testing.T) {
 // for an hour, even with a right code.
 func TestChannelLinkRefused(t *testing.T) {
 	dialects(t, func(t *testing.T, h *harness) {
-		alice := h.customer("cus_alice")
+		alice := h.customerAt("cus_alice", accesstoken.AAL2)
 		refusedFor := func(t *testing.T, tenant, num, text string) {
 			t.Helper()
 			n := len(h.channels.api.Deliveries())
@@ -313,7 +326,8 @@ func TestChannelLinkRefused(t *testing.T) {
 			first := waNumber(t)
 			n := len(h.channels.api.Deliveries())
 			h.ingest("shop", whatsApp, first, wamid(t, first), "LINK "+code)
-			h.channels.waitDeliveries(t, n+1)
+			h.ingest("shop", whatsApp, first, wamid(t, first), "yes")
+			h.channels.waitDeliveries(t, n+2)
 			if ident, _ := h.identityOf(first); !ident.linked {
 				t.Fatalf("the first use did not link: %+v", ident)
 			}
@@ -336,6 +350,7 @@ func TestChannelLinkRefused(t *testing.T) {
 			refusedFor(t, "shop", num, "LINK "+h.linkCode(alice, whatsApp))
 			h.channels.advance(time.Hour + time.Second)
 			h.ingest("shop", whatsApp, num, wamid(t, num), "LINK "+h.linkCode(alice, whatsApp))
+			h.ingest("shop", whatsApp, num, wamid(t, num), "YES")
 			if ident, _ := h.identityOf(num); !ident.linked {
 				t.Errorf("after the block a right code did not link: %+v", ident)
 			}
@@ -496,9 +511,9 @@ func TestChannelHostileInput(t *testing.T) {
 // expired, and keeps live ones.
 func TestChannelLinkCodesSwept(t *testing.T) {
 	h := newHarness(t, sqliteDB(t))
-	h.linkCode(h.customer("cus_alice"), whatsApp)
+	h.linkCode(h.customerAt("cus_alice", accesstoken.AAL2), whatsApp)
 	h.channels.advance(10*time.Minute + time.Second)
-	h.linkCode(h.customer("cus_bob"), whatsApp)
+	h.linkCode(h.customerAt("cus_bob", accesstoken.AAL2), whatsApp)
 	h.channels.clock.Advance(10*time.Minute + time.Second) // the runner's: alice's code has expired
 	if err := h.channels.jobs.Trigger(context.Background(), app.LinkCodeSweepKind); err != nil {
 		t.Fatal(err)
@@ -587,5 +602,22 @@ func TestAgentReplyReachesChannel(t *testing.T) {
 	last := sent[len(sent)-1]
 	if last.Platform != "whatsapp" || last.To != num || !strings.Contains(last.Text, "we open at nine") {
 		t.Errorf("last delivery %+v; want the agent's reply on WhatsApp to the customer's number", last)
+	}
+}
+
+// TestChannelTextLimitIsInCharacters: WhatsApp allows 4096 characters, so a
+// message in Cyrillic of 2800 characters (5200 bytes) is taken, and one of
+// 4097 characters is refused.
+func TestChannelTextLimitIsInCharacters(t *testing.T) {
+	h := newHarness(t, sqliteDB(t))
+	num := waNumber(t)
+	resp := h.ingest("shop", whatsApp, num, wamid(t, num), strings.Repeat("Привет ", 400))
+	if resp.GetMessageId() == "" {
+		t.Fatalf("a 2800-character Cyrillic message was not stored: %v", resp)
+	}
+	_, err := h.client.IngestChannelMessage(context.Background(), &conversationv1.IngestChannelMessageRequest{Tenant: "shop",
+		Channel: whatsApp, ChannelUserId: num, ChannelMessageId: wamid(t, num), Text: strings.Repeat("я", 4097)})
+	if status.Code(err) != codes.InvalidArgument {
+		t.Fatalf("4097 characters: %v, want InvalidArgument", err)
 	}
 }

@@ -2138,7 +2138,9 @@ type IngestChannelMessageRequest struct {
 	ChannelUserId string `protobuf:"bytes,3,opt,name=channel_user_id,json=channelUserId,proto3" json:"channel_user_id,omitempty"`
 	// The platform's id of the message (a wamid, a Messenger mid).
 	ChannelMessageId string `protobuf:"bytes,4,opt,name=channel_message_id,json=channelMessageId,proto3" json:"channel_message_id,omitempty"`
-	// The text.
+	// The text: at most 4096 characters, the platforms' own limit (and so at
+	// most 16384 bytes of UTF-8), so that a message the platform delivered is
+	// never refused for its script.
 	Text string `protobuf:"bytes,5,opt,name=text,proto3" json:"text,omitempty"`
 	// Its language, if the platform says (BCP 47).
 	Language      string `protobuf:"bytes,6,opt,name=language,proto3" json:"language,omitempty"`
@@ -2909,15 +2911,14 @@ const file_sotto_conversation_v1_conversation_proto_rawDesc = "" +
 	"\x1dCreateChannelLinkCodeResponse\x12\x12\n" +
 	"\x04code\x18\x01 \x01(\tR\x04code\x12;\n" +
 	"\vexpire_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"expireTime\"\x94\x03\n" +
+	"expireTime\"\x98\x03\n" +
 	"\x1bIngestChannelMessageRequest\x129\n" +
 	"\x06tenant\x18\x01 \x01(\tB!\xbaH\x1er\x1c2\x1a^[a-z0-9][a-z0-9_-]{0,62}$R\x06tenant\x12H\n" +
 	"\achannel\x18\x02 \x01(\x0e2\".sotto.conversation.v1.ChatChannelB\n" +
 	"\xbaH\a\x82\x01\x04\x18\x02\x18\x03R\achannel\x12B\n" +
 	"\x0fchannel_user_id\x18\x03 \x01(\tB\x1a\xbaH\x17r\x15\x10\x01\x18\x80\x012\x0e^[\\x21-\\x7e]+$R\rchannelUserId\x12H\n" +
-	"\x12channel_message_id\x18\x04 \x01(\tB\x1a\xbaH\x17r\x15\x10\x01\x18\x80\x022\x0e^[\\x21-\\x7e]+$R\x10channelMessageId\x12\x1e\n" +
-	"\x04text\x18\x05 \x01(\tB\n" +
-	"\xbaH\ar\x05\x10\x01(\x80 R\x04text\x12B\n" +
+	"\x12channel_message_id\x18\x04 \x01(\tB\x1a\xbaH\x17r\x15\x10\x01\x18\x80\x022\x0e^[\\x21-\\x7e]+$R\x10channelMessageId\x12\"\n" +
+	"\x04text\x18\x05 \x01(\tB\x0e\xbaH\vr\t\x10\x01\x18\x80 (\x80\x80\x01R\x04text\x12B\n" +
 	"\blanguage\x18\x06 \x01(\tB&\xbaH#r!2\x1f^([a-z]{2}([-_][A-Za-z]{2})?)?$R\blanguage\"\x84\x01\n" +
 	"\x1cIngestChannelMessageResponse\x12'\n" +
 	"\x0fconversation_id\x18\x01 \x01(\tR\x0econversationId\x12\x1d\n" +
