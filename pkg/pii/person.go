@@ -38,6 +38,9 @@ type nameCue struct {
 	kind  nameCueKind
 	colon bool // a ':' must follow (form lines)
 	dot   bool // written with a final '.', which must follow ("fam.", "M.")
+	// phrase is the cue's words joined by spaces, for the look-ups that
+	// single out delivery and naming phrases without allocating.
+	phrase string
 }
 
 var nameCues = buildNameCues()
@@ -49,7 +52,7 @@ func buildNameCues() map[string][]nameCue {
 			// Split as the tokeniser does: "z.hd." is z . hd ., "c/o" is c / o.
 			ws := strings.FieldsFunc(p, func(r rune) bool { return r == ' ' || r == '.' || r == '/' })
 			dot := strings.HasSuffix(p, ".")
-			m[ws[0]] = append(m[ws[0]], nameCue{words: ws, kind: kind, colon: colon, dot: dot})
+			m[ws[0]] = append(m[ws[0]], nameCue{words: ws, kind: kind, colon: colon, dot: dot, phrase: strings.Join(ws, " ")})
 		}
 	}
 	add(ncIntro, false,
@@ -767,7 +770,7 @@ func (d *doc) tryNameCues(k int, cues []nameCue) int {
 			// "deliver to Aroha Ngata please": without a colon a delivery
 			// phrase names a person only with a full name or a known one
 			// ("send to London", "ship to Head Office" name none).
-			if !deliveryCues[strings.Join(c.words, " ")] {
+			if !deliveryCues[c.phrase] {
 				continue
 			}
 			needTwo = true
@@ -790,7 +793,7 @@ func (d *doc) tryNameCues(k int, cues []nameCue) int {
 			// ends the message after a sign-off is the writer's name.
 			s, e, ok = j, j, true
 		}
-		if !ok && c.kind == ncStrong && namingCues[strings.Join(c.words, " ")] && d.lowerGivenName(j) {
+		if !ok && c.kind == ncStrong && namingCues[c.phrase] && d.lowerGivenName(j) {
 			// "hi my name is aroha,", "me llamo yeray": after a naming
 			// phrase a lower-case word that ends its clause is the name.
 			s, e, ok = j, j, true

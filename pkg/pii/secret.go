@@ -194,11 +194,11 @@ func (d *doc) scanSecrets() {
 			// ("Gutschein-Code", "Produkt-Code").
 			if i := strings.LastIndexByte(w, '-'); i > 0 && i < len(w)-1 {
 				last, first := w[i+1:], w[:i]
-				if !passwordCues[last] && !otpCues[last] && !keyCues[last] || notSecretCues[first] || hasAnySuffixCue([]byte(first)) {
+				if !passwordCues[last] && !otpCues[last] && !keyCues[last] || notSecretCues[first] || hasAnySuffixCue(first) {
 					continue
 				}
 				w = last
-			} else if suf := compoundCue(w); suf != "" && !hasAnySuffixCue([]byte(w)) {
+			} else if suf := compoundCue(w); suf != "" && !hasAnySuffixCue(w) {
 				w = suf // closed compounds: Zugangsschlüssel, toegangssleutel, Zugangspasswort
 			} else {
 				continue
@@ -424,14 +424,14 @@ func (d *doc) notSecret(k int) bool {
 			return true
 		}
 		if d.toks[j].kind == tWord {
-			lw := d.lower(j)
+			lw := d.lw(j)
 			// Compounds: Gutscheincode, Rabattcode, kortingscode.
 			if hasAnySuffixCue(lw) {
 				return true
 			}
 		}
 	}
-	if hasAnySuffixCue(d.lower(k)) {
+	if hasAnySuffixCue(d.lw(k)) {
 		return true
 	}
 	for j := k + 1; j < len(d.toks) && j <= k+2; j++ {
@@ -454,8 +454,7 @@ func elided(w string) string {
 	return w
 }
 
-func hasAnySuffixCue(w []byte) bool {
-	s := string(w)
+func hasAnySuffixCue(s string) bool {
 	for _, p := range []string{"gutschein", "rabatt", "korting", "promo", "aktions", "rückgabe", "retouren", "gift", "sconto", "descuento", "postleit", "bestell", "kunden", "auftrags", "rechnungs"} {
 		if strings.HasPrefix(s, p) && len(s) > len(p) {
 			return true
