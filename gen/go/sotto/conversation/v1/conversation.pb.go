@@ -503,6 +503,63 @@ func (SignalAction) EnumDescriptor() ([]byte, []int) {
 	return file_sotto_conversation_v1_conversation_proto_rawDescGZIP(), []int{7}
 }
 
+// ShopperEventKind is what the customer did.
+type ShopperEventKind int32
+
+const (
+	// Not set; rejected.
+	ShopperEventKind_SHOPPER_EVENT_KIND_UNSPECIFIED ShopperEventKind = 0
+	// Looked at a product.
+	ShopperEventKind_SHOPPER_EVENT_KIND_VIEWED ShopperEventKind = 1
+	// Put a product in the basket.
+	ShopperEventKind_SHOPPER_EVENT_KIND_ADDED_TO_BASKET ShopperEventKind = 2
+	// Ordered a product.
+	ShopperEventKind_SHOPPER_EVENT_KIND_ORDERED ShopperEventKind = 3
+)
+
+// Enum value maps for ShopperEventKind.
+var (
+	ShopperEventKind_name = map[int32]string{
+		0: "SHOPPER_EVENT_KIND_UNSPECIFIED",
+		1: "SHOPPER_EVENT_KIND_VIEWED",
+		2: "SHOPPER_EVENT_KIND_ADDED_TO_BASKET",
+		3: "SHOPPER_EVENT_KIND_ORDERED",
+	}
+	ShopperEventKind_value = map[string]int32{
+		"SHOPPER_EVENT_KIND_UNSPECIFIED":     0,
+		"SHOPPER_EVENT_KIND_VIEWED":          1,
+		"SHOPPER_EVENT_KIND_ADDED_TO_BASKET": 2,
+		"SHOPPER_EVENT_KIND_ORDERED":         3,
+	}
+)
+
+func (x ShopperEventKind) Enum() *ShopperEventKind {
+	p := new(ShopperEventKind)
+	*p = x
+	return p
+}
+
+func (x ShopperEventKind) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ShopperEventKind) Descriptor() protoreflect.EnumDescriptor {
+	return file_sotto_conversation_v1_conversation_proto_enumTypes[8].Descriptor()
+}
+
+func (ShopperEventKind) Type() protoreflect.EnumType {
+	return &file_sotto_conversation_v1_conversation_proto_enumTypes[8]
+}
+
+func (x ShopperEventKind) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ShopperEventKind.Descriptor instead.
+func (ShopperEventKind) EnumDescriptor() ([]byte, []int) {
+	return file_sotto_conversation_v1_conversation_proto_rawDescGZIP(), []int{8}
+}
+
 // Conversation is one chat between a customer and the shop.
 type Conversation struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -2797,6 +2854,135 @@ func (x *GetSealingKeysResponse) GetKeys() []*SealingKey {
 	return nil
 }
 
+// RecordShopperEventRequest is one event of a customer's shopping history.
+type RecordShopperEventRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The shop's id of the event, which makes the call idempotent.
+	EventId string `protobuf:"bytes,1,opt,name=event_id,json=eventId,proto3" json:"event_id,omitempty"`
+	// The customer's account id (identity's), whose consent decides.
+	CustomerSubject string `protobuf:"bytes,2,opt,name=customer_subject,json=customerSubject,proto3" json:"customer_subject,omitempty"`
+	// What they did.
+	Kind ShopperEventKind `protobuf:"varint,3,opt,name=kind,proto3,enum=sotto.conversation.v1.ShopperEventKind" json:"kind,omitempty"`
+	// The product (the shop's SKU, as in its catalogue).
+	Sku string `protobuf:"bytes,4,opt,name=sku,proto3" json:"sku,omitempty"`
+	// When it happened.
+	EventTime     *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=event_time,json=eventTime,proto3" json:"event_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RecordShopperEventRequest) Reset() {
+	*x = RecordShopperEventRequest{}
+	mi := &file_sotto_conversation_v1_conversation_proto_msgTypes[37]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RecordShopperEventRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RecordShopperEventRequest) ProtoMessage() {}
+
+func (x *RecordShopperEventRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_sotto_conversation_v1_conversation_proto_msgTypes[37]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RecordShopperEventRequest.ProtoReflect.Descriptor instead.
+func (*RecordShopperEventRequest) Descriptor() ([]byte, []int) {
+	return file_sotto_conversation_v1_conversation_proto_rawDescGZIP(), []int{37}
+}
+
+func (x *RecordShopperEventRequest) GetEventId() string {
+	if x != nil {
+		return x.EventId
+	}
+	return ""
+}
+
+func (x *RecordShopperEventRequest) GetCustomerSubject() string {
+	if x != nil {
+		return x.CustomerSubject
+	}
+	return ""
+}
+
+func (x *RecordShopperEventRequest) GetKind() ShopperEventKind {
+	if x != nil {
+		return x.Kind
+	}
+	return ShopperEventKind_SHOPPER_EVENT_KIND_UNSPECIFIED
+}
+
+func (x *RecordShopperEventRequest) GetSku() string {
+	if x != nil {
+		return x.Sku
+	}
+	return ""
+}
+
+func (x *RecordShopperEventRequest) GetEventTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.EventTime
+	}
+	return nil
+}
+
+// RecordShopperEventResponse says whether the event was kept.
+type RecordShopperEventResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// False when the customer has not consented to personalisation (nothing
+	// was stored).
+	Recorded      bool `protobuf:"varint,1,opt,name=recorded,proto3" json:"recorded,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RecordShopperEventResponse) Reset() {
+	*x = RecordShopperEventResponse{}
+	mi := &file_sotto_conversation_v1_conversation_proto_msgTypes[38]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RecordShopperEventResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RecordShopperEventResponse) ProtoMessage() {}
+
+func (x *RecordShopperEventResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_sotto_conversation_v1_conversation_proto_msgTypes[38]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RecordShopperEventResponse.ProtoReflect.Descriptor instead.
+func (*RecordShopperEventResponse) Descriptor() ([]byte, []int) {
+	return file_sotto_conversation_v1_conversation_proto_rawDescGZIP(), []int{38}
+}
+
+func (x *RecordShopperEventResponse) GetRecorded() bool {
+	if x != nil {
+		return x.Recorded
+	}
+	return false
+}
+
 var File_sotto_conversation_v1_conversation_proto protoreflect.FileDescriptor
 
 const file_sotto_conversation_v1_conversation_proto_rawDesc = "" +
@@ -2964,7 +3150,17 @@ const file_sotto_conversation_v1_conversation_proto_rawDesc = "" +
 	"\vexpire_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"expireTime\"O\n" +
 	"\x16GetSealingKeysResponse\x125\n" +
-	"\x04keys\x18\x01 \x03(\v2!.sotto.conversation.v1.SealingKeyR\x04keys*\x8e\x01\n" +
+	"\x04keys\x18\x01 \x03(\v2!.sotto.conversation.v1.SealingKeyR\x04keys\"\xe6\x02\n" +
+	"\x19RecordShopperEventRequest\x12<\n" +
+	"\bevent_id\x18\x01 \x01(\tB!\xbaH\x1er\x1c2\x1a^[A-Za-z0-9_.:=+-]{1,128}$R\aeventId\x12L\n" +
+	"\x10customer_subject\x18\x02 \x01(\tB!\xbaH\x1er\x1c2\x1a^[A-Za-z0-9_.:=+-]{1,128}$R\x0fcustomerSubject\x12G\n" +
+	"\x04kind\x18\x03 \x01(\x0e2'.sotto.conversation.v1.ShopperEventKindB\n" +
+	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\x04kind\x121\n" +
+	"\x03sku\x18\x04 \x01(\tB\x1f\xbaH\x1cr\x1a2\x18^[A-Za-z0-9_.:/-]{1,64}$R\x03sku\x12A\n" +
+	"\n" +
+	"event_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\teventTime\"8\n" +
+	"\x1aRecordShopperEventResponse\x12\x1a\n" +
+	"\brecorded\x18\x01 \x01(\bR\brecorded*\x8e\x01\n" +
 	"\vChatChannel\x12\x1c\n" +
 	"\x18CHAT_CHANNEL_UNSPECIFIED\x10\x00\x12\x14\n" +
 	"\x10CHAT_CHANNEL_WEB\x10\x01\x12\x19\n" +
@@ -3011,7 +3207,12 @@ const file_sotto_conversation_v1_conversation_proto_rawDesc = "" +
 	"\x16SIGNAL_ACTION_THROTTLE\x10\x02\x12!\n" +
 	"\x1dSIGNAL_ACTION_REQUIRE_STEP_UP\x10\x03\x12\x1a\n" +
 	"\x16SIGNAL_ACTION_HAND_OFF\x10\x04\x12\x17\n" +
-	"\x13SIGNAL_ACTION_BLOCK\x10\x052\xed\x13\n" +
+	"\x13SIGNAL_ACTION_BLOCK\x10\x05*\x9d\x01\n" +
+	"\x10ShopperEventKind\x12\"\n" +
+	"\x1eSHOPPER_EVENT_KIND_UNSPECIFIED\x10\x00\x12\x1d\n" +
+	"\x19SHOPPER_EVENT_KIND_VIEWED\x10\x01\x12&\n" +
+	"\"SHOPPER_EVENT_KIND_ADDED_TO_BASKET\x10\x02\x12\x1e\n" +
+	"\x1aSHOPPER_EVENT_KIND_ORDERED\x10\x032\x88\x15\n" +
 	"\x13ConversationService\x12\x97\x01\n" +
 	"\x12CreateConversation\x120.sotto.conversation.v1.CreateConversationRequest\x1a1.sotto.conversation.v1.CreateConversationResponse\"\x1c\x82\xd3\xe4\x93\x02\x16:\x01*\"\x11/v1/conversations\x12\x9d\x01\n" +
 	"\x0fGetConversation\x12-.sotto.conversation.v1.GetConversationRequest\x1a..sotto.conversation.v1.GetConversationResponse\"+\x82\xd3\xe4\x93\x02%\x12#/v1/conversations/{conversation_id}\x12\x91\x01\n" +
@@ -3027,7 +3228,8 @@ const file_sotto_conversation_v1_conversation_proto_rawDesc = "" +
 	"\x15CreateChannelLinkCode\x123.sotto.conversation.v1.CreateChannelLinkCodeRequest\x1a4.sotto.conversation.v1.CreateChannelLinkCodeResponse\"!\x82\xd3\xe4\x93\x02\x1b:\x01*\"\x16/v1/channel-link-codes\x12\x7f\n" +
 	"\x14IngestChannelMessage\x122.sotto.conversation.v1.IngestChannelMessageRequest\x1a3.sotto.conversation.v1.IngestChannelMessageResponse\x12\x86\x01\n" +
 	"\vListSignals\x12).sotto.conversation.v1.ListSignalsRequest\x1a*.sotto.conversation.v1.ListSignalsResponse\" \x82\xd3\xe4\x93\x02\x1a\x12\x18/v1/conversation-signals\x12\x9b\x01\n" +
-	"\vClearSignal\x12).sotto.conversation.v1.ClearSignalRequest\x1a*.sotto.conversation.v1.ClearSignalResponse\"5\x82\xd3\xe4\x93\x02/:\x01*\"*/v1/conversation-signals/{signal_id}:clear\x12\x94\x01\n" +
+	"\vClearSignal\x12).sotto.conversation.v1.ClearSignalRequest\x1a*.sotto.conversation.v1.ClearSignalResponse\"5\x82\xd3\xe4\x93\x02/:\x01*\"*/v1/conversation-signals/{signal_id}:clear\x12\x98\x01\n" +
+	"\x12RecordShopperEvent\x120.sotto.conversation.v1.RecordShopperEventRequest\x1a1.sotto.conversation.v1.RecordShopperEventResponse\"\x1d\x82\xd3\xe4\x93\x02\x17:\x01*\"\x12/v1/shopper-events\x12\x94\x01\n" +
 	"\x0eGetSealingKeys\x12,.sotto.conversation.v1.GetSealingKeysRequest\x1a-.sotto.conversation.v1.GetSealingKeysResponse\"%\x82\xd3\xe4\x93\x02\x1f\x12\x1d/v1/conversation-sealing-keysB\xc3\x01\x92AzRx\n" +
 	"\adefault\x12m\n" +
 	"JAn error: the HTTP status says which; the body is the same on every route.\x12\x1f\n" +
@@ -3045,8 +3247,8 @@ func file_sotto_conversation_v1_conversation_proto_rawDescGZIP() []byte {
 	return file_sotto_conversation_v1_conversation_proto_rawDescData
 }
 
-var file_sotto_conversation_v1_conversation_proto_enumTypes = make([]protoimpl.EnumInfo, 8)
-var file_sotto_conversation_v1_conversation_proto_msgTypes = make([]protoimpl.MessageInfo, 37)
+var file_sotto_conversation_v1_conversation_proto_enumTypes = make([]protoimpl.EnumInfo, 9)
+var file_sotto_conversation_v1_conversation_proto_msgTypes = make([]protoimpl.MessageInfo, 39)
 var file_sotto_conversation_v1_conversation_proto_goTypes = []any{
 	(ChatChannel)(0),                      // 0: sotto.conversation.v1.ChatChannel
 	(State)(0),                            // 1: sotto.conversation.v1.State
@@ -3056,123 +3258,130 @@ var file_sotto_conversation_v1_conversation_proto_goTypes = []any{
 	(SignalKind)(0),                       // 5: sotto.conversation.v1.SignalKind
 	(SignalScope)(0),                      // 6: sotto.conversation.v1.SignalScope
 	(SignalAction)(0),                     // 7: sotto.conversation.v1.SignalAction
-	(*Conversation)(nil),                  // 8: sotto.conversation.v1.Conversation
-	(*Sealed)(nil),                        // 9: sotto.conversation.v1.Sealed
-	(*Message)(nil),                       // 10: sotto.conversation.v1.Message
-	(*CreateConversationRequest)(nil),     // 11: sotto.conversation.v1.CreateConversationRequest
-	(*CreateConversationResponse)(nil),    // 12: sotto.conversation.v1.CreateConversationResponse
-	(*GetConversationRequest)(nil),        // 13: sotto.conversation.v1.GetConversationRequest
-	(*GetConversationResponse)(nil),       // 14: sotto.conversation.v1.GetConversationResponse
-	(*ListConversationsRequest)(nil),      // 15: sotto.conversation.v1.ListConversationsRequest
-	(*ListConversationsResponse)(nil),     // 16: sotto.conversation.v1.ListConversationsResponse
-	(*PostMessageRequest)(nil),            // 17: sotto.conversation.v1.PostMessageRequest
-	(*PostMessageResponse)(nil),           // 18: sotto.conversation.v1.PostMessageResponse
-	(*ListMessagesRequest)(nil),           // 19: sotto.conversation.v1.ListMessagesRequest
-	(*ListMessagesResponse)(nil),          // 20: sotto.conversation.v1.ListMessagesResponse
-	(*CloseConversationRequest)(nil),      // 21: sotto.conversation.v1.CloseConversationRequest
-	(*CloseConversationResponse)(nil),     // 22: sotto.conversation.v1.CloseConversationResponse
-	(*WatchConversationRequest)(nil),      // 23: sotto.conversation.v1.WatchConversationRequest
-	(*WatchConversationResponse)(nil),     // 24: sotto.conversation.v1.WatchConversationResponse
-	(*HandOffConversationRequest)(nil),    // 25: sotto.conversation.v1.HandOffConversationRequest
-	(*HandOffConversationResponse)(nil),   // 26: sotto.conversation.v1.HandOffConversationResponse
-	(*AssignConversationRequest)(nil),     // 27: sotto.conversation.v1.AssignConversationRequest
-	(*AssignConversationResponse)(nil),    // 28: sotto.conversation.v1.AssignConversationResponse
-	(*PostAgentReplyRequest)(nil),         // 29: sotto.conversation.v1.PostAgentReplyRequest
-	(*PostAgentReplyResponse)(nil),        // 30: sotto.conversation.v1.PostAgentReplyResponse
-	(*RevealValueRequest)(nil),            // 31: sotto.conversation.v1.RevealValueRequest
-	(*RevealValueResponse)(nil),           // 32: sotto.conversation.v1.RevealValueResponse
-	(*CreateChannelLinkCodeRequest)(nil),  // 33: sotto.conversation.v1.CreateChannelLinkCodeRequest
-	(*CreateChannelLinkCodeResponse)(nil), // 34: sotto.conversation.v1.CreateChannelLinkCodeResponse
-	(*IngestChannelMessageRequest)(nil),   // 35: sotto.conversation.v1.IngestChannelMessageRequest
-	(*IngestChannelMessageResponse)(nil),  // 36: sotto.conversation.v1.IngestChannelMessageResponse
-	(*Signal)(nil),                        // 37: sotto.conversation.v1.Signal
-	(*ClearSignalRequest)(nil),            // 38: sotto.conversation.v1.ClearSignalRequest
-	(*ClearSignalResponse)(nil),           // 39: sotto.conversation.v1.ClearSignalResponse
-	(*ListSignalsRequest)(nil),            // 40: sotto.conversation.v1.ListSignalsRequest
-	(*ListSignalsResponse)(nil),           // 41: sotto.conversation.v1.ListSignalsResponse
-	(*GetSealingKeysRequest)(nil),         // 42: sotto.conversation.v1.GetSealingKeysRequest
-	(*SealingKey)(nil),                    // 43: sotto.conversation.v1.SealingKey
-	(*GetSealingKeysResponse)(nil),        // 44: sotto.conversation.v1.GetSealingKeysResponse
-	(*timestamppb.Timestamp)(nil),         // 45: google.protobuf.Timestamp
+	(ShopperEventKind)(0),                 // 8: sotto.conversation.v1.ShopperEventKind
+	(*Conversation)(nil),                  // 9: sotto.conversation.v1.Conversation
+	(*Sealed)(nil),                        // 10: sotto.conversation.v1.Sealed
+	(*Message)(nil),                       // 11: sotto.conversation.v1.Message
+	(*CreateConversationRequest)(nil),     // 12: sotto.conversation.v1.CreateConversationRequest
+	(*CreateConversationResponse)(nil),    // 13: sotto.conversation.v1.CreateConversationResponse
+	(*GetConversationRequest)(nil),        // 14: sotto.conversation.v1.GetConversationRequest
+	(*GetConversationResponse)(nil),       // 15: sotto.conversation.v1.GetConversationResponse
+	(*ListConversationsRequest)(nil),      // 16: sotto.conversation.v1.ListConversationsRequest
+	(*ListConversationsResponse)(nil),     // 17: sotto.conversation.v1.ListConversationsResponse
+	(*PostMessageRequest)(nil),            // 18: sotto.conversation.v1.PostMessageRequest
+	(*PostMessageResponse)(nil),           // 19: sotto.conversation.v1.PostMessageResponse
+	(*ListMessagesRequest)(nil),           // 20: sotto.conversation.v1.ListMessagesRequest
+	(*ListMessagesResponse)(nil),          // 21: sotto.conversation.v1.ListMessagesResponse
+	(*CloseConversationRequest)(nil),      // 22: sotto.conversation.v1.CloseConversationRequest
+	(*CloseConversationResponse)(nil),     // 23: sotto.conversation.v1.CloseConversationResponse
+	(*WatchConversationRequest)(nil),      // 24: sotto.conversation.v1.WatchConversationRequest
+	(*WatchConversationResponse)(nil),     // 25: sotto.conversation.v1.WatchConversationResponse
+	(*HandOffConversationRequest)(nil),    // 26: sotto.conversation.v1.HandOffConversationRequest
+	(*HandOffConversationResponse)(nil),   // 27: sotto.conversation.v1.HandOffConversationResponse
+	(*AssignConversationRequest)(nil),     // 28: sotto.conversation.v1.AssignConversationRequest
+	(*AssignConversationResponse)(nil),    // 29: sotto.conversation.v1.AssignConversationResponse
+	(*PostAgentReplyRequest)(nil),         // 30: sotto.conversation.v1.PostAgentReplyRequest
+	(*PostAgentReplyResponse)(nil),        // 31: sotto.conversation.v1.PostAgentReplyResponse
+	(*RevealValueRequest)(nil),            // 32: sotto.conversation.v1.RevealValueRequest
+	(*RevealValueResponse)(nil),           // 33: sotto.conversation.v1.RevealValueResponse
+	(*CreateChannelLinkCodeRequest)(nil),  // 34: sotto.conversation.v1.CreateChannelLinkCodeRequest
+	(*CreateChannelLinkCodeResponse)(nil), // 35: sotto.conversation.v1.CreateChannelLinkCodeResponse
+	(*IngestChannelMessageRequest)(nil),   // 36: sotto.conversation.v1.IngestChannelMessageRequest
+	(*IngestChannelMessageResponse)(nil),  // 37: sotto.conversation.v1.IngestChannelMessageResponse
+	(*Signal)(nil),                        // 38: sotto.conversation.v1.Signal
+	(*ClearSignalRequest)(nil),            // 39: sotto.conversation.v1.ClearSignalRequest
+	(*ClearSignalResponse)(nil),           // 40: sotto.conversation.v1.ClearSignalResponse
+	(*ListSignalsRequest)(nil),            // 41: sotto.conversation.v1.ListSignalsRequest
+	(*ListSignalsResponse)(nil),           // 42: sotto.conversation.v1.ListSignalsResponse
+	(*GetSealingKeysRequest)(nil),         // 43: sotto.conversation.v1.GetSealingKeysRequest
+	(*SealingKey)(nil),                    // 44: sotto.conversation.v1.SealingKey
+	(*GetSealingKeysResponse)(nil),        // 45: sotto.conversation.v1.GetSealingKeysResponse
+	(*RecordShopperEventRequest)(nil),     // 46: sotto.conversation.v1.RecordShopperEventRequest
+	(*RecordShopperEventResponse)(nil),    // 47: sotto.conversation.v1.RecordShopperEventResponse
+	(*timestamppb.Timestamp)(nil),         // 48: google.protobuf.Timestamp
 }
 var file_sotto_conversation_v1_conversation_proto_depIdxs = []int32{
 	0,  // 0: sotto.conversation.v1.Conversation.channel:type_name -> sotto.conversation.v1.ChatChannel
 	1,  // 1: sotto.conversation.v1.Conversation.state:type_name -> sotto.conversation.v1.State
-	45, // 2: sotto.conversation.v1.Conversation.create_time:type_name -> google.protobuf.Timestamp
-	45, // 3: sotto.conversation.v1.Conversation.update_time:type_name -> google.protobuf.Timestamp
+	48, // 2: sotto.conversation.v1.Conversation.create_time:type_name -> google.protobuf.Timestamp
+	48, // 3: sotto.conversation.v1.Conversation.update_time:type_name -> google.protobuf.Timestamp
 	3,  // 4: sotto.conversation.v1.Conversation.hand_off_reason:type_name -> sotto.conversation.v1.HandOffReason
 	2,  // 5: sotto.conversation.v1.Message.author:type_name -> sotto.conversation.v1.Author
-	45, // 6: sotto.conversation.v1.Message.create_time:type_name -> google.protobuf.Timestamp
+	48, // 6: sotto.conversation.v1.Message.create_time:type_name -> google.protobuf.Timestamp
 	4,  // 7: sotto.conversation.v1.Message.view:type_name -> sotto.conversation.v1.MessageView
 	0,  // 8: sotto.conversation.v1.CreateConversationRequest.channel:type_name -> sotto.conversation.v1.ChatChannel
-	8,  // 9: sotto.conversation.v1.CreateConversationResponse.conversation:type_name -> sotto.conversation.v1.Conversation
-	8,  // 10: sotto.conversation.v1.GetConversationResponse.conversation:type_name -> sotto.conversation.v1.Conversation
+	9,  // 9: sotto.conversation.v1.CreateConversationResponse.conversation:type_name -> sotto.conversation.v1.Conversation
+	9,  // 10: sotto.conversation.v1.GetConversationResponse.conversation:type_name -> sotto.conversation.v1.Conversation
 	1,  // 11: sotto.conversation.v1.ListConversationsRequest.state:type_name -> sotto.conversation.v1.State
 	0,  // 12: sotto.conversation.v1.ListConversationsRequest.channel:type_name -> sotto.conversation.v1.ChatChannel
-	8,  // 13: sotto.conversation.v1.ListConversationsResponse.conversations:type_name -> sotto.conversation.v1.Conversation
-	9,  // 14: sotto.conversation.v1.PostMessageRequest.sealed:type_name -> sotto.conversation.v1.Sealed
+	9,  // 13: sotto.conversation.v1.ListConversationsResponse.conversations:type_name -> sotto.conversation.v1.Conversation
+	10, // 14: sotto.conversation.v1.PostMessageRequest.sealed:type_name -> sotto.conversation.v1.Sealed
 	4,  // 15: sotto.conversation.v1.PostMessageRequest.view:type_name -> sotto.conversation.v1.MessageView
-	10, // 16: sotto.conversation.v1.PostMessageResponse.message:type_name -> sotto.conversation.v1.Message
-	10, // 17: sotto.conversation.v1.PostMessageResponse.reply:type_name -> sotto.conversation.v1.Message
-	9,  // 18: sotto.conversation.v1.PostMessageResponse.sealed_reply:type_name -> sotto.conversation.v1.Sealed
+	11, // 16: sotto.conversation.v1.PostMessageResponse.message:type_name -> sotto.conversation.v1.Message
+	11, // 17: sotto.conversation.v1.PostMessageResponse.reply:type_name -> sotto.conversation.v1.Message
+	10, // 18: sotto.conversation.v1.PostMessageResponse.sealed_reply:type_name -> sotto.conversation.v1.Sealed
 	4,  // 19: sotto.conversation.v1.ListMessagesRequest.view:type_name -> sotto.conversation.v1.MessageView
-	10, // 20: sotto.conversation.v1.ListMessagesResponse.messages:type_name -> sotto.conversation.v1.Message
-	8,  // 21: sotto.conversation.v1.CloseConversationResponse.conversation:type_name -> sotto.conversation.v1.Conversation
+	11, // 20: sotto.conversation.v1.ListMessagesResponse.messages:type_name -> sotto.conversation.v1.Message
+	9,  // 21: sotto.conversation.v1.CloseConversationResponse.conversation:type_name -> sotto.conversation.v1.Conversation
 	4,  // 22: sotto.conversation.v1.WatchConversationRequest.view:type_name -> sotto.conversation.v1.MessageView
-	10, // 23: sotto.conversation.v1.WatchConversationResponse.message:type_name -> sotto.conversation.v1.Message
-	8,  // 24: sotto.conversation.v1.HandOffConversationResponse.conversation:type_name -> sotto.conversation.v1.Conversation
-	8,  // 25: sotto.conversation.v1.AssignConversationResponse.conversation:type_name -> sotto.conversation.v1.Conversation
-	10, // 26: sotto.conversation.v1.PostAgentReplyResponse.message:type_name -> sotto.conversation.v1.Message
+	11, // 23: sotto.conversation.v1.WatchConversationResponse.message:type_name -> sotto.conversation.v1.Message
+	9,  // 24: sotto.conversation.v1.HandOffConversationResponse.conversation:type_name -> sotto.conversation.v1.Conversation
+	9,  // 25: sotto.conversation.v1.AssignConversationResponse.conversation:type_name -> sotto.conversation.v1.Conversation
+	11, // 26: sotto.conversation.v1.PostAgentReplyResponse.message:type_name -> sotto.conversation.v1.Message
 	0,  // 27: sotto.conversation.v1.CreateChannelLinkCodeRequest.channel:type_name -> sotto.conversation.v1.ChatChannel
-	45, // 28: sotto.conversation.v1.CreateChannelLinkCodeResponse.expire_time:type_name -> google.protobuf.Timestamp
+	48, // 28: sotto.conversation.v1.CreateChannelLinkCodeResponse.expire_time:type_name -> google.protobuf.Timestamp
 	0,  // 29: sotto.conversation.v1.IngestChannelMessageRequest.channel:type_name -> sotto.conversation.v1.ChatChannel
 	5,  // 30: sotto.conversation.v1.Signal.kind:type_name -> sotto.conversation.v1.SignalKind
 	6,  // 31: sotto.conversation.v1.Signal.scope:type_name -> sotto.conversation.v1.SignalScope
 	7,  // 32: sotto.conversation.v1.Signal.action:type_name -> sotto.conversation.v1.SignalAction
-	45, // 33: sotto.conversation.v1.Signal.create_time:type_name -> google.protobuf.Timestamp
-	45, // 34: sotto.conversation.v1.Signal.expire_time:type_name -> google.protobuf.Timestamp
-	45, // 35: sotto.conversation.v1.Signal.clear_time:type_name -> google.protobuf.Timestamp
-	37, // 36: sotto.conversation.v1.ClearSignalResponse.signal:type_name -> sotto.conversation.v1.Signal
-	37, // 37: sotto.conversation.v1.ListSignalsResponse.signals:type_name -> sotto.conversation.v1.Signal
-	45, // 38: sotto.conversation.v1.SealingKey.expire_time:type_name -> google.protobuf.Timestamp
-	43, // 39: sotto.conversation.v1.GetSealingKeysResponse.keys:type_name -> sotto.conversation.v1.SealingKey
-	11, // 40: sotto.conversation.v1.ConversationService.CreateConversation:input_type -> sotto.conversation.v1.CreateConversationRequest
-	13, // 41: sotto.conversation.v1.ConversationService.GetConversation:input_type -> sotto.conversation.v1.GetConversationRequest
-	15, // 42: sotto.conversation.v1.ConversationService.ListConversations:input_type -> sotto.conversation.v1.ListConversationsRequest
-	17, // 43: sotto.conversation.v1.ConversationService.PostMessage:input_type -> sotto.conversation.v1.PostMessageRequest
-	19, // 44: sotto.conversation.v1.ConversationService.ListMessages:input_type -> sotto.conversation.v1.ListMessagesRequest
-	21, // 45: sotto.conversation.v1.ConversationService.CloseConversation:input_type -> sotto.conversation.v1.CloseConversationRequest
-	23, // 46: sotto.conversation.v1.ConversationService.WatchConversation:input_type -> sotto.conversation.v1.WatchConversationRequest
-	25, // 47: sotto.conversation.v1.ConversationService.HandOffConversation:input_type -> sotto.conversation.v1.HandOffConversationRequest
-	27, // 48: sotto.conversation.v1.ConversationService.AssignConversation:input_type -> sotto.conversation.v1.AssignConversationRequest
-	29, // 49: sotto.conversation.v1.ConversationService.PostAgentReply:input_type -> sotto.conversation.v1.PostAgentReplyRequest
-	31, // 50: sotto.conversation.v1.ConversationService.RevealValue:input_type -> sotto.conversation.v1.RevealValueRequest
-	33, // 51: sotto.conversation.v1.ConversationService.CreateChannelLinkCode:input_type -> sotto.conversation.v1.CreateChannelLinkCodeRequest
-	35, // 52: sotto.conversation.v1.ConversationService.IngestChannelMessage:input_type -> sotto.conversation.v1.IngestChannelMessageRequest
-	40, // 53: sotto.conversation.v1.ConversationService.ListSignals:input_type -> sotto.conversation.v1.ListSignalsRequest
-	38, // 54: sotto.conversation.v1.ConversationService.ClearSignal:input_type -> sotto.conversation.v1.ClearSignalRequest
-	42, // 55: sotto.conversation.v1.ConversationService.GetSealingKeys:input_type -> sotto.conversation.v1.GetSealingKeysRequest
-	12, // 56: sotto.conversation.v1.ConversationService.CreateConversation:output_type -> sotto.conversation.v1.CreateConversationResponse
-	14, // 57: sotto.conversation.v1.ConversationService.GetConversation:output_type -> sotto.conversation.v1.GetConversationResponse
-	16, // 58: sotto.conversation.v1.ConversationService.ListConversations:output_type -> sotto.conversation.v1.ListConversationsResponse
-	18, // 59: sotto.conversation.v1.ConversationService.PostMessage:output_type -> sotto.conversation.v1.PostMessageResponse
-	20, // 60: sotto.conversation.v1.ConversationService.ListMessages:output_type -> sotto.conversation.v1.ListMessagesResponse
-	22, // 61: sotto.conversation.v1.ConversationService.CloseConversation:output_type -> sotto.conversation.v1.CloseConversationResponse
-	24, // 62: sotto.conversation.v1.ConversationService.WatchConversation:output_type -> sotto.conversation.v1.WatchConversationResponse
-	26, // 63: sotto.conversation.v1.ConversationService.HandOffConversation:output_type -> sotto.conversation.v1.HandOffConversationResponse
-	28, // 64: sotto.conversation.v1.ConversationService.AssignConversation:output_type -> sotto.conversation.v1.AssignConversationResponse
-	30, // 65: sotto.conversation.v1.ConversationService.PostAgentReply:output_type -> sotto.conversation.v1.PostAgentReplyResponse
-	32, // 66: sotto.conversation.v1.ConversationService.RevealValue:output_type -> sotto.conversation.v1.RevealValueResponse
-	34, // 67: sotto.conversation.v1.ConversationService.CreateChannelLinkCode:output_type -> sotto.conversation.v1.CreateChannelLinkCodeResponse
-	36, // 68: sotto.conversation.v1.ConversationService.IngestChannelMessage:output_type -> sotto.conversation.v1.IngestChannelMessageResponse
-	41, // 69: sotto.conversation.v1.ConversationService.ListSignals:output_type -> sotto.conversation.v1.ListSignalsResponse
-	39, // 70: sotto.conversation.v1.ConversationService.ClearSignal:output_type -> sotto.conversation.v1.ClearSignalResponse
-	44, // 71: sotto.conversation.v1.ConversationService.GetSealingKeys:output_type -> sotto.conversation.v1.GetSealingKeysResponse
-	56, // [56:72] is the sub-list for method output_type
-	40, // [40:56] is the sub-list for method input_type
-	40, // [40:40] is the sub-list for extension type_name
-	40, // [40:40] is the sub-list for extension extendee
-	0,  // [0:40] is the sub-list for field type_name
+	48, // 33: sotto.conversation.v1.Signal.create_time:type_name -> google.protobuf.Timestamp
+	48, // 34: sotto.conversation.v1.Signal.expire_time:type_name -> google.protobuf.Timestamp
+	48, // 35: sotto.conversation.v1.Signal.clear_time:type_name -> google.protobuf.Timestamp
+	38, // 36: sotto.conversation.v1.ClearSignalResponse.signal:type_name -> sotto.conversation.v1.Signal
+	38, // 37: sotto.conversation.v1.ListSignalsResponse.signals:type_name -> sotto.conversation.v1.Signal
+	48, // 38: sotto.conversation.v1.SealingKey.expire_time:type_name -> google.protobuf.Timestamp
+	44, // 39: sotto.conversation.v1.GetSealingKeysResponse.keys:type_name -> sotto.conversation.v1.SealingKey
+	8,  // 40: sotto.conversation.v1.RecordShopperEventRequest.kind:type_name -> sotto.conversation.v1.ShopperEventKind
+	48, // 41: sotto.conversation.v1.RecordShopperEventRequest.event_time:type_name -> google.protobuf.Timestamp
+	12, // 42: sotto.conversation.v1.ConversationService.CreateConversation:input_type -> sotto.conversation.v1.CreateConversationRequest
+	14, // 43: sotto.conversation.v1.ConversationService.GetConversation:input_type -> sotto.conversation.v1.GetConversationRequest
+	16, // 44: sotto.conversation.v1.ConversationService.ListConversations:input_type -> sotto.conversation.v1.ListConversationsRequest
+	18, // 45: sotto.conversation.v1.ConversationService.PostMessage:input_type -> sotto.conversation.v1.PostMessageRequest
+	20, // 46: sotto.conversation.v1.ConversationService.ListMessages:input_type -> sotto.conversation.v1.ListMessagesRequest
+	22, // 47: sotto.conversation.v1.ConversationService.CloseConversation:input_type -> sotto.conversation.v1.CloseConversationRequest
+	24, // 48: sotto.conversation.v1.ConversationService.WatchConversation:input_type -> sotto.conversation.v1.WatchConversationRequest
+	26, // 49: sotto.conversation.v1.ConversationService.HandOffConversation:input_type -> sotto.conversation.v1.HandOffConversationRequest
+	28, // 50: sotto.conversation.v1.ConversationService.AssignConversation:input_type -> sotto.conversation.v1.AssignConversationRequest
+	30, // 51: sotto.conversation.v1.ConversationService.PostAgentReply:input_type -> sotto.conversation.v1.PostAgentReplyRequest
+	32, // 52: sotto.conversation.v1.ConversationService.RevealValue:input_type -> sotto.conversation.v1.RevealValueRequest
+	34, // 53: sotto.conversation.v1.ConversationService.CreateChannelLinkCode:input_type -> sotto.conversation.v1.CreateChannelLinkCodeRequest
+	36, // 54: sotto.conversation.v1.ConversationService.IngestChannelMessage:input_type -> sotto.conversation.v1.IngestChannelMessageRequest
+	41, // 55: sotto.conversation.v1.ConversationService.ListSignals:input_type -> sotto.conversation.v1.ListSignalsRequest
+	39, // 56: sotto.conversation.v1.ConversationService.ClearSignal:input_type -> sotto.conversation.v1.ClearSignalRequest
+	46, // 57: sotto.conversation.v1.ConversationService.RecordShopperEvent:input_type -> sotto.conversation.v1.RecordShopperEventRequest
+	43, // 58: sotto.conversation.v1.ConversationService.GetSealingKeys:input_type -> sotto.conversation.v1.GetSealingKeysRequest
+	13, // 59: sotto.conversation.v1.ConversationService.CreateConversation:output_type -> sotto.conversation.v1.CreateConversationResponse
+	15, // 60: sotto.conversation.v1.ConversationService.GetConversation:output_type -> sotto.conversation.v1.GetConversationResponse
+	17, // 61: sotto.conversation.v1.ConversationService.ListConversations:output_type -> sotto.conversation.v1.ListConversationsResponse
+	19, // 62: sotto.conversation.v1.ConversationService.PostMessage:output_type -> sotto.conversation.v1.PostMessageResponse
+	21, // 63: sotto.conversation.v1.ConversationService.ListMessages:output_type -> sotto.conversation.v1.ListMessagesResponse
+	23, // 64: sotto.conversation.v1.ConversationService.CloseConversation:output_type -> sotto.conversation.v1.CloseConversationResponse
+	25, // 65: sotto.conversation.v1.ConversationService.WatchConversation:output_type -> sotto.conversation.v1.WatchConversationResponse
+	27, // 66: sotto.conversation.v1.ConversationService.HandOffConversation:output_type -> sotto.conversation.v1.HandOffConversationResponse
+	29, // 67: sotto.conversation.v1.ConversationService.AssignConversation:output_type -> sotto.conversation.v1.AssignConversationResponse
+	31, // 68: sotto.conversation.v1.ConversationService.PostAgentReply:output_type -> sotto.conversation.v1.PostAgentReplyResponse
+	33, // 69: sotto.conversation.v1.ConversationService.RevealValue:output_type -> sotto.conversation.v1.RevealValueResponse
+	35, // 70: sotto.conversation.v1.ConversationService.CreateChannelLinkCode:output_type -> sotto.conversation.v1.CreateChannelLinkCodeResponse
+	37, // 71: sotto.conversation.v1.ConversationService.IngestChannelMessage:output_type -> sotto.conversation.v1.IngestChannelMessageResponse
+	42, // 72: sotto.conversation.v1.ConversationService.ListSignals:output_type -> sotto.conversation.v1.ListSignalsResponse
+	40, // 73: sotto.conversation.v1.ConversationService.ClearSignal:output_type -> sotto.conversation.v1.ClearSignalResponse
+	47, // 74: sotto.conversation.v1.ConversationService.RecordShopperEvent:output_type -> sotto.conversation.v1.RecordShopperEventResponse
+	45, // 75: sotto.conversation.v1.ConversationService.GetSealingKeys:output_type -> sotto.conversation.v1.GetSealingKeysResponse
+	59, // [59:76] is the sub-list for method output_type
+	42, // [42:59] is the sub-list for method input_type
+	42, // [42:42] is the sub-list for extension type_name
+	42, // [42:42] is the sub-list for extension extendee
+	0,  // [0:42] is the sub-list for field type_name
 }
 
 func init() { file_sotto_conversation_v1_conversation_proto_init() }
@@ -3185,8 +3394,8 @@ func file_sotto_conversation_v1_conversation_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_sotto_conversation_v1_conversation_proto_rawDesc), len(file_sotto_conversation_v1_conversation_proto_rawDesc)),
-			NumEnums:      8,
-			NumMessages:   37,
+			NumEnums:      9,
+			NumMessages:   39,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

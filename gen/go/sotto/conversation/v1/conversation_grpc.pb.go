@@ -34,6 +34,7 @@ const (
 	ConversationService_IngestChannelMessage_FullMethodName  = "/sotto.conversation.v1.ConversationService/IngestChannelMessage"
 	ConversationService_ListSignals_FullMethodName           = "/sotto.conversation.v1.ConversationService/ListSignals"
 	ConversationService_ClearSignal_FullMethodName           = "/sotto.conversation.v1.ConversationService/ClearSignal"
+	ConversationService_RecordShopperEvent_FullMethodName    = "/sotto.conversation.v1.ConversationService/RecordShopperEvent"
 	ConversationService_GetSealingKeys_FullMethodName        = "/sotto.conversation.v1.ConversationService/GetSealingKeys"
 )
 
@@ -117,6 +118,14 @@ type ConversationServiceClient interface {
 	// step-up demand) once a support agent or administrator has looked at it;
 	// audited. Clearing a cleared signal is not an error.
 	ClearSignal(ctx context.Context, in *ClearSignalRequest, opts ...grpc.CallOption) (*ClearSignalResponse, error)
+	// RecordShopperEvent takes one event of a customer's browsing or order
+	// history from the shop (a product viewed, added to the basket, ordered),
+	// for the assistant's personalisation. It is kept only while the customer
+	// consents to the personalisation purpose, under a pseudonymous subject
+	// id, never with personal data; without consent it is not stored
+	// (recorded = false). Idempotent by event_id. Integrators of the shop
+	// (scope conversation.events) over the gRPC edge, and administrators.
+	RecordShopperEvent(ctx context.Context, in *RecordShopperEventRequest, opts ...grpc.CallOption) (*RecordShopperEventResponse, error)
 	// GetSealingKeys returns the conversation service's HPKE (RFC 9180)
 	// public keys, to which clients may seal messages end to end. During a
 	// rotation it holds the new and the previous key. Public.
@@ -290,6 +299,16 @@ func (c *conversationServiceClient) ClearSignal(ctx context.Context, in *ClearSi
 	return out, nil
 }
 
+func (c *conversationServiceClient) RecordShopperEvent(ctx context.Context, in *RecordShopperEventRequest, opts ...grpc.CallOption) (*RecordShopperEventResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RecordShopperEventResponse)
+	err := c.cc.Invoke(ctx, ConversationService_RecordShopperEvent_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *conversationServiceClient) GetSealingKeys(ctx context.Context, in *GetSealingKeysRequest, opts ...grpc.CallOption) (*GetSealingKeysResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(GetSealingKeysResponse)
@@ -380,6 +399,14 @@ type ConversationServiceServer interface {
 	// step-up demand) once a support agent or administrator has looked at it;
 	// audited. Clearing a cleared signal is not an error.
 	ClearSignal(context.Context, *ClearSignalRequest) (*ClearSignalResponse, error)
+	// RecordShopperEvent takes one event of a customer's browsing or order
+	// history from the shop (a product viewed, added to the basket, ordered),
+	// for the assistant's personalisation. It is kept only while the customer
+	// consents to the personalisation purpose, under a pseudonymous subject
+	// id, never with personal data; without consent it is not stored
+	// (recorded = false). Idempotent by event_id. Integrators of the shop
+	// (scope conversation.events) over the gRPC edge, and administrators.
+	RecordShopperEvent(context.Context, *RecordShopperEventRequest) (*RecordShopperEventResponse, error)
 	// GetSealingKeys returns the conversation service's HPKE (RFC 9180)
 	// public keys, to which clients may seal messages end to end. During a
 	// rotation it holds the new and the previous key. Public.
@@ -438,6 +465,9 @@ func (UnimplementedConversationServiceServer) ListSignals(context.Context, *List
 }
 func (UnimplementedConversationServiceServer) ClearSignal(context.Context, *ClearSignalRequest) (*ClearSignalResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ClearSignal not implemented")
+}
+func (UnimplementedConversationServiceServer) RecordShopperEvent(context.Context, *RecordShopperEventRequest) (*RecordShopperEventResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RecordShopperEvent not implemented")
 }
 func (UnimplementedConversationServiceServer) GetSealingKeys(context.Context, *GetSealingKeysRequest) (*GetSealingKeysResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetSealingKeys not implemented")
@@ -726,6 +756,24 @@ func _ConversationService_ClearSignal_Handler(srv interface{}, ctx context.Conte
 	return interceptor(ctx, in, info, handler)
 }
 
+func _ConversationService_RecordShopperEvent_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RecordShopperEventRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ConversationServiceServer).RecordShopperEvent(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ConversationService_RecordShopperEvent_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ConversationServiceServer).RecordShopperEvent(ctx, req.(*RecordShopperEventRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _ConversationService_GetSealingKeys_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(GetSealingKeysRequest)
 	if err := dec(in); err != nil {
@@ -806,6 +854,10 @@ var ConversationService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ClearSignal",
 			Handler:    _ConversationService_ClearSignal_Handler,
+		},
+		{
+			MethodName: "RecordShopperEvent",
+			Handler:    _ConversationService_RecordShopperEvent_Handler,
 		},
 		{
 			MethodName: "GetSealingKeys",
