@@ -2,6 +2,7 @@ package pii
 
 import (
 	"sort"
+	"strings"
 	"unicode"
 	"unicode/utf8"
 )
@@ -193,14 +194,44 @@ func uniformSep(g []grp, a, b int) byte {
 	return k
 }
 
-// continues reports whether the group next to a window, joined by the
-// window's own separator and of the window's own group size, makes the
-// window part of a longer number.
-func continues(g []grp, a, b int, sep byte, size int) bool {
-	if a > 0 && sepKind(g[a].gap) == sep && g[a-1].e-g[a-1].s == size {
-		return true
+// cardContinued reports whether a grouped card window is part of a longer
+// grouped number: a four-digit group joined to it by its own separator.
+// Not when the join is a line break the card itself has not (cards listed
+// one a line), when the neighbour is another card (two cards on one line),
+// or when a standard brand grouping (4-4-4-4, 4-6-5, 4-4-4-4-3) is followed
+// by a single last group (an expiry or a CVC written after the number):
+// the longer reading has over 19 digits or failed Luhn, as longer windows
+// are tried first.
+func (d *doc) cardContinued(g []grp, a, b int, sep byte, sizes []int) bool {
+	innerNL := false
+	for _, x := range g[a+1 : b] {
+		innerNL = innerNL || strings.IndexByte(x.gap, '\n') >= 0
 	}
-	return b < len(g) && sepKind(g[b].gap) == sep && g[b].e-g[b].s == size
+	lineBreak := func(gap string) bool { return !innerNL && strings.IndexByte(gap, '\n') >= 0 }
+	if a > 0 && sepKind(g[a].gap) == sep && g[a-1].e-g[a-1].s == 4 && !lineBreak(g[a].gap) {
+		if c := len(d.cands); c == 0 || d.cands[c-1].typ != Card || d.cands[c-1].e != g[a-1].e {
+			return true
+		}
+	}
+	if b == len(g) || sepKind(g[b].gap) != sep || g[b].e-g[b].s != 4 || lineBreak(g[b].gap) {
+		return false
+	}
+	standard := len(sizes) == 4 && sizes[3] == 4 || len(sizes) == 5 && sizes[4] == 3 ||
+		len(sizes) == 3 && sizes[1] == 6 && sizes[2] == 5
+	if standard && b+1 == len(g) {
+		return false
+	}
+	// Another 4-4-4-4 card right after, ending the chain.
+	if len(sizes) == 4 && b+4 == len(g) && uniformSep(g, b, b+4) == sep {
+		for _, x := range g[b : b+4] {
+			if x.e-x.s != 4 {
+				return true
+			}
+		}
+		next := d.compact(g, b, b+4)
+		return cardBrand(next) == "" || !luhn(next)
+	}
+	return true
 }
 
 func (d *doc) cardWindow(g []grp, a, b int) bool {
@@ -237,7 +268,11 @@ func (d *doc) cardWindow(g []grp, a, b int) bool {
 	if !layout {
 		return false
 	}
-	if len(sizes) > 1 && continues(g, a, b, sep, 4) || len(sizes) == 1 && continues(g, a, b, ' ', n) {
+	// A compact number is a whole number by itself (a longer run without
+	// separators has more than 19 digits and never gets here): a separated
+	// neighbour is a candidate of its own and Luhn decides. Grouped windows
+	// must not be cut out of a longer grouped number.
+	if len(sizes) > 1 && d.cardContinued(g, a, b, sep, sizes) {
 		return false
 	}
 	digits := d.compact(g, a, b)
