@@ -20,12 +20,14 @@ var showMistakes = flag.Bool("mistakes", false, "TestAccuracyReport: list every 
 // splits are scored in this order: dev and holdout (hash-split from one set), then
 // fresh, a set written later and independently of the engine to measure how it
 // generalises (testdata/labelled/fresh), then unseen, written by an author who saw
-// neither the engine nor the other sets and never used to tune it
-// (testdata/labelled/unseen).
-var splits = []string{"dev", "holdout", "fresh", "unseen"}
+// neither the engine nor the other sets (testdata/labelled/unseen; its failure
+// classes were described in words for round 3, so it is spent as a blind
+// measure), then blind, written the same way after round 3 and never used to
+// tune anything (testdata/labelled/blind).
+var splits = []string{"dev", "holdout", "fresh", "unseen", "blind"}
 
 func splitPath(split string) string {
-	if split == "fresh" || split == "unseen" {
+	if split == "fresh" || split == "unseen" || split == "blind" {
 		return filepath.Join("..", "testdata", "labelled", split, split+".jsonl")
 	}
 	return filepath.Join("..", "testdata", "labelled", split+".jsonl")
@@ -51,13 +53,14 @@ func loadFloors(t *testing.T) map[string]splitFloor {
 		Holdout splitFloor `json:"holdout"`
 		Fresh   splitFloor `json:"fresh"`
 		Unseen  splitFloor `json:"unseen"`
+		Blind   splitFloor `json:"blind"`
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&f); err != nil {
 		t.Fatalf("floors.json: %v", err)
 	}
-	out := map[string]splitFloor{"dev": f.Dev, "holdout": f.Holdout, "fresh": f.Fresh, "unseen": f.Unseen}
+	out := map[string]splitFloor{"dev": f.Dev, "holdout": f.Holdout, "fresh": f.Fresh, "unseen": f.Unseen, "blind": f.Blind}
 	for split, s := range out {
 		for _, typ := range eval.Types {
 			if v, ok := s.OverlapF1[typ]; !ok || v < 0 || v > 1 {

@@ -17,93 +17,105 @@ import (
 
 var update = flag.Bool("update", false, "rewrite testdata/labelled/{dev,holdout}.jsonl and fresh/fresh.jsonl from the source files")
 
-// dir is the labelled set, relative to this package; freshDir its fresh split,
-// unseenDir the split written by an author who saw neither the engine nor the
-// other sets (its jsonl is the author's; these tests only check it).
+// dir is the labelled set, relative to this package; freshDir its fresh split.
+// authorSplits are the splits written by authors who saw neither the engine
+// nor the other sets (unseen, then blind): their jsonl is the author's; these
+// tests only check it.
 var (
-	dir       = filepath.Join("..", "..", "testdata", "labelled")
-	freshDir  = filepath.Join(dir, FreshDir)
-	unseenDir = filepath.Join(dir, "unseen")
+	dir          = filepath.Join("..", "..", "testdata", "labelled")
+	freshDir     = filepath.Join(dir, FreshDir)
+	authorSplits = []string{"unseen", "blind"}
 )
 
-func loadUnseen(t *testing.T) []Source {
+func loadSplit(t *testing.T, split string) []Source {
 	t.Helper()
-	srcs, err := LoadDir(unseenDir)
+	srcs, err := LoadDir(filepath.Join(dir, split))
 	if err != nil {
 		t.Fatal(err)
 	}
 	return srcs
 }
 
-// TestUnseenMatchesItsSources: unseen.jsonl is what the parser makes of the
-// unseen <lang>.txt files, message for message, in source order.
-func TestUnseenMatchesItsSources(t *testing.T) {
-	srcs := loadUnseen(t)
-	msgs, err := eval.LoadJSONL(filepath.Join(unseenDir, "unseen.jsonl"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(msgs) != len(srcs) {
-		t.Errorf("unseen.jsonl holds %d messages, its source %d", len(msgs), len(srcs))
-	}
-	for i, m := range msgs {
-		if i >= len(srcs) {
-			break
-		}
-		if diff := cmp.Diff(srcs[i].Message, m); diff != "" {
-			// The diff would print the set's text; the id is enough to look.
-			t.Errorf("%s differs from its source", m.ID)
-		}
-	}
-	if b, err := RenderAll(srcs); err != nil {
-		t.Fatal(err)
-	} else if got, err := os.ReadFile(filepath.Join(unseenDir, "unseen.jsonl")); err != nil {
-		t.Fatal(err)
-	} else if !bytes.Equal(got, b) {
-		t.Error("unseen.jsonl is not byte for byte what RenderAll makes of its sources")
+// TestAuthorSplitsMatchTheirSources: each author split's <split>.jsonl is
+// what the parser makes of its <lang>.txt files, message for message, in
+// source order.
+func TestAuthorSplitsMatchTheirSources(t *testing.T) {
+	for _, split := range authorSplits {
+		t.Run(split, func(t *testing.T) {
+			srcs := loadSplit(t, split)
+			path := filepath.Join(dir, split, split+".jsonl")
+			msgs, err := eval.LoadJSONL(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(msgs) != len(srcs) {
+				t.Errorf("%s holds %d messages, its source %d", path, len(msgs), len(srcs))
+			}
+			for i, m := range msgs {
+				if i >= len(srcs) {
+					break
+				}
+				if diff := cmp.Diff(srcs[i].Message, m); diff != "" {
+					// The diff would print the set's text; the id is enough to look.
+					t.Errorf("%s differs from its source", m.ID)
+				}
+			}
+			if b, err := RenderAll(srcs); err != nil {
+				t.Fatal(err)
+			} else if got, err := os.ReadFile(path); err != nil {
+				t.Fatal(err)
+			} else if !bytes.Equal(got, b) {
+				t.Errorf("%s is not byte for byte what RenderAll makes of its sources", path)
+			}
+		})
 	}
 }
 
-// unseenLabelSkips are unseen labels that break the contract, by id and type,
-// so the checks below stay on for the rest of the set; each has its reason.
-var unseenLabelSkips = map[string]string{}
+// authorLabelSkips are author-split labels that break the contract, by id and
+// type, so the checks below stay on for the rest of the set; each has its
+// reason.
+var authorLabelSkips = map[string]string{}
 
-// TestUnseenValuesPassChecks: every checksummed or libphonenumber-checked gold
-// value of the unseen split passes its check, and every CARD, IBAN and
-// NATIONAL_ID look-alike fails it. Errors name the id and the rule, never
-// the value, so running the test does not show the set's texts.
-func TestUnseenValuesPassChecks(t *testing.T) {
-	checked := map[string]int{}
-	for _, s := range loadUnseen(t) {
-		runes := []rune(s.Text)
-		for _, sp := range s.Spans {
-			checked[sp.Type]++
-			if _, skip := unseenLabelSkips[s.ID+" "+sp.Type]; skip {
-				continue
-			}
-			if err := Check(sp.Type, string(runes[sp.Start:sp.End]), s.Lang); err != nil {
-				t.Errorf("%s: gold %s fails its check", s.ID, sp.Type)
-			}
-		}
-		for _, la := range s.LookAlikes {
-			switch la.Type {
-			case "CARD", "IBAN", "NATIONAL_ID":
-				if _, skip := unseenLabelSkips[s.ID+" ~"+la.Type]; skip {
-					continue
+// TestAuthorSplitValuesPassChecks: every checksummed or libphonenumber-checked
+// gold value of each author split passes its check, and every CARD, IBAN and
+// NATIONAL_ID look-alike fails it. Errors name the id and the rule, never the
+// value, so running the test does not show the sets' texts.
+func TestAuthorSplitValuesPassChecks(t *testing.T) {
+	for _, split := range authorSplits {
+		t.Run(split, func(t *testing.T) {
+			checked := map[string]int{}
+			for _, s := range loadSplit(t, split) {
+				runes := []rune(s.Text)
+				for _, sp := range s.Spans {
+					checked[sp.Type]++
+					if _, skip := authorLabelSkips[s.ID+" "+sp.Type]; skip {
+						continue
+					}
+					if err := Check(sp.Type, string(runes[sp.Start:sp.End]), s.Lang); err != nil {
+						t.Errorf("%s: gold %s fails its check", s.ID, sp.Type)
+					}
 				}
-				checked["~"+la.Type]++
-				if Check(la.Type, la.Value, s.Lang) == nil {
-					t.Errorf("%s: look-alike %s passes its check", s.ID, la.Type)
+				for _, la := range s.LookAlikes {
+					switch la.Type {
+					case "CARD", "IBAN", "NATIONAL_ID":
+						if _, skip := authorLabelSkips[s.ID+" ~"+la.Type]; skip {
+							continue
+						}
+						checked["~"+la.Type]++
+						if Check(la.Type, la.Value, s.Lang) == nil {
+							t.Errorf("%s: look-alike %s passes its check", s.ID, la.Type)
+						}
+					}
 				}
 			}
-		}
+			for _, typ := range []string{"CARD", "IBAN", "NATIONAL_ID", "PHONE"} {
+				if checked[typ] == 0 {
+					t.Errorf("%s: no %s labels were checked", split, typ)
+				}
+			}
+			t.Logf("%s labels checked per type: %v", split, checked)
+		})
 	}
-	for _, typ := range []string{"CARD", "IBAN", "NATIONAL_ID", "PHONE"} {
-		if checked[typ] == 0 {
-			t.Errorf("unseen: no %s labels were checked", typ)
-		}
-	}
-	t.Logf("unseen labels checked per type: %v", checked)
 }
 
 func load(t *testing.T) []Source {
