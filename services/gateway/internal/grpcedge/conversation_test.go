@@ -5,7 +5,6 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"buf.build/go/protovalidate"
 	"google.golang.org/grpc/codes"
 
 	conversationv1 "github.com/sottohq/sotto/gen/go/sotto/conversation/v1"
@@ -66,17 +65,10 @@ func withConversation(t *testing.T, stub *stubConversation) options {
 	}
 }
 
-// apiMessage is a platform's message on the API channel. Until gen/ admits
-// CHAT_CHANNEL_API on IngestChannelMessageRequest (asked of the lead, ADR
-// 0014 "Integrators over gRPC") the stand-in's validation would refuse it,
-// so the message says WhatsApp then: the edge reads only the tenant.
+// apiMessage is a platform's message on the API channel.
 func apiMessage(tenant string) *conversationv1.IngestChannelMessageRequest {
-	req := &conversationv1.IngestChannelMessageRequest{Tenant: tenant, Channel: conversationv1.ChatChannel_CHAT_CHANNEL_API,
+	return &conversationv1.IngestChannelMessageRequest{Tenant: tenant, Channel: conversationv1.ChatChannel_CHAT_CHANNEL_API,
 		ChannelUserId: "platform-user-1", ChannelMessageId: "pm-1", Text: "hello"}
-	if v, err := protovalidate.New(); err == nil && v.Validate(req) != nil {
-		req.Channel = conversationv1.ChatChannel_CHAT_CHANNEL_WHATSAPP
-	}
-	return req
 }
 
 func watch(ctx context.Context, c conversationv1.ConversationServiceClient) error {

@@ -2188,7 +2188,8 @@ type IngestChannelMessageRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The shop whose platform account received it.
 	Tenant string `protobuf:"bytes,1,opt,name=tenant,proto3" json:"tenant,omitempty"`
-	// WhatsApp or Messenger.
+	// WhatsApp or Messenger (the gateway's webhook ingress), or API (an
+	// integrator client through the gateway's gRPC edge).
 	Channel ChatChannel `protobuf:"varint,2,opt,name=channel,proto3,enum=sotto.conversation.v1.ChatChannel" json:"channel,omitempty"`
 	// The platform's id of the sender (a WhatsApp phone number, a Messenger
 	// page-scoped id): personal data, tokenised before it is stored.
@@ -3097,11 +3098,10 @@ const file_sotto_conversation_v1_conversation_proto_rawDesc = "" +
 	"\x1dCreateChannelLinkCodeResponse\x12\x12\n" +
 	"\x04code\x18\x01 \x01(\tR\x04code\x12;\n" +
 	"\vexpire_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"expireTime\"\x98\x03\n" +
+	"expireTime\"\x9a\x03\n" +
 	"\x1bIngestChannelMessageRequest\x129\n" +
-	"\x06tenant\x18\x01 \x01(\tB!\xbaH\x1er\x1c2\x1a^[a-z0-9][a-z0-9_-]{0,62}$R\x06tenant\x12H\n" +
-	"\achannel\x18\x02 \x01(\x0e2\".sotto.conversation.v1.ChatChannelB\n" +
-	"\xbaH\a\x82\x01\x04\x18\x02\x18\x03R\achannel\x12B\n" +
+	"\x06tenant\x18\x01 \x01(\tB!\xbaH\x1er\x1c2\x1a^[a-z0-9][a-z0-9_-]{0,62}$R\x06tenant\x12J\n" +
+	"\achannel\x18\x02 \x01(\x0e2\".sotto.conversation.v1.ChatChannelB\f\xbaH\t\x82\x01\x06\x18\x02\x18\x03\x18\x04R\achannel\x12B\n" +
 	"\x0fchannel_user_id\x18\x03 \x01(\tB\x1a\xbaH\x17r\x15\x10\x01\x18\x80\x012\x0e^[\\x21-\\x7e]+$R\rchannelUserId\x12H\n" +
 	"\x12channel_message_id\x18\x04 \x01(\tB\x1a\xbaH\x17r\x15\x10\x01\x18\x80\x022\x0e^[\\x21-\\x7e]+$R\x10channelMessageId\x12\"\n" +
 	"\x04text\x18\x05 \x01(\tB\x0e\xbaH\vr\t\x10\x01\x18\x80 (\x80\x80\x01R\x04text\x12B\n" +
