@@ -6,7 +6,6 @@ import (
 	"database/sql"
 	"encoding/csv"
 	"encoding/json"
-	"regexp"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -166,43 +165,35 @@ func (s *Service) assemble(ctx context.Context, r storage.DSR, now time.Time, fo
 		if !ok {
 			return File{}, 0, errs.E(errs.Unavailable, reasons.ExportAssemblyFailed, "a participant cannot be reached")
 		}
-		items, err := exportOf(ctx, p, subj, r.ID)
-		if err != nil {
-			return File{}, 0, err
-		}
-		parts = append(parts, exportPartDoc{Participant: name, items: items})
-	}
-	// What a linked messaging-platform user sent before linking, and their
-	// platform id, are the vault's under the pseudonym they had as a
-	// stranger, which conversation's export names: the vault's export of
-	// each joins the vault's part.
-	vault := -1
-	var pseudonyms []string
-	for i := range parts {
-		if parts[i].Participant == TokenVault {
-			vault = i
-		}
-		for _, it := range parts[i].items {
-			if it.GetCategory() == categoryChannelPseudonym && channelPseudonym.MatchString(it.GetId()) {
-				pseudonyms = append(pseudonyms, it.GetId())
-			}
-		}
-	}
-	if vault >= 0 {
-		for _, ps := range pseudonyms {
-			more, err := exportOf(ctx, s.d.Participants[TokenVault], &privacyv1.Subject{Tenant: r.Tenant, Subject: ps}, r.ID)
+		var items []*privacyv1.Item
+		token := ""
+		for range maxPages {
+			resp, err := p.Export(ctx, &privacyv1.ExportRequest{Subject: subj, RequestId: r.ID, PageSize: exportPageSize, PageToken: token})
 			if err != nil {
-				return File{}, 0, err
+				return File{}, 0, errs.Wrap(err, errs.Unavailable, reasons.ExportAssemblyFailed, "a participant's export could not be read")
 			}
-			parts[vault].items = append(parts[vault].items, more...)
+			items = append(items, resp.GetItems()...)
+			if token = resp.GetNextPageToken(); token == "" {
+				break
+			}
+			if len(items) > maxExportItems {
+				break
+			}
 		}
-		for _, it := range parts[vault].items {
-			for _, f := range it.GetFields() {
-				if f.GetName() == "value" {
-					values[it.GetId()] = f.GetValue()
+		if token != "" {
+			// An export cut short would look complete to the customer.
+			return File{}, 0, errs.E(errs.FailedPrecondition, reasons.ExportTooLarge, "a participant holds more than one download can carry")
+		}
+		if name == TokenVault {
+			for _, it := range items {
+				for _, f := range it.GetFields() {
+					if f.GetName() == "value" {
+						values[it.GetId()] = f.GetValue()
+					}
 				}
 			}
 		}
+		parts = append(parts, exportPartDoc{Participant: name, items: items})
 	}
 	n := 0
 	for i := range parts {
@@ -240,39 +231,6 @@ func (s *Service) assemble(ctx context.Context, r storage.DSR, now time.Time, fo
 		return File{}, 0, errs.Wrap(err, errs.Internal, reasons.ExportAssemblyFailed, "the export does not encode")
 	}
 	return File{ContentType: "application/json", Data: b}, n, nil
-}
-
-// categoryChannelPseudonym is conversation's item for the pseudonymous
-// subject ("chu_" and 26 base32 characters, conversation's newID) a
-// messaging-platform user linked to the subject's account had as a
-// stranger. Only ids of that form are exported from the vault, so that a
-// participant cannot add another account's values to this export.
-const categoryChannelPseudonym = "conversation.channel_pseudonym"
-
-var channelPseudonym = regexp.MustCompile(`^chu_[a-z2-7]{26}$`)
-
-// exportOf reads every page of one participant's export of subj.
-func exportOf(ctx context.Context, p privacyv1.PrivacyParticipantServiceClient, subj *privacyv1.Subject, requestID string) ([]*privacyv1.Item, error) {
-	var items []*privacyv1.Item
-	token := ""
-	for range maxPages {
-		resp, err := p.Export(ctx, &privacyv1.ExportRequest{Subject: subj, RequestId: requestID, PageSize: exportPageSize, PageToken: token})
-		if err != nil {
-			return nil, errs.Wrap(err, errs.Unavailable, reasons.ExportAssemblyFailed, "a participant's export could not be read")
-		}
-		items = append(items, resp.GetItems()...)
-		if token = resp.GetNextPageToken(); token == "" {
-			break
-		}
-		if len(items) > maxExportItems {
-			break
-		}
-	}
-	if token != "" {
-		// An export cut short would look complete to the customer.
-		return nil, errs.E(errs.FailedPrecondition, reasons.ExportTooLarge, "a participant holds more than one download can carry")
-	}
-	return items, nil
 }
 
 // csvOf writes the export as RFC 4180 CSV (participant, category, item_id,

@@ -32,9 +32,6 @@ type standIn struct {
 	calls []string
 	done  map[string]bool
 	items []*privacyv1.Item
-	// bySubject, when it names the exported subject, replaces items
-	// (pseudonym_export_test.go).
-	bySubject map[string][]*privacyv1.Item
 }
 
 func (p *standIn) start(t testing.TB, pki *servertest.PKI) string {
@@ -104,17 +101,13 @@ func (p *standIn) Export(_ context.Context, in *privacyv1.ExportRequest) (*priva
 	if in.GetPageToken() != "" {
 		from, _ = strconv.Atoi(in.GetPageToken())
 	}
-	items := p.items
-	if v, ok := p.bySubject[in.GetSubject().GetSubject()]; ok {
-		items = v
-	}
 	out := &privacyv1.ExportResponse{Outcome: privacyv1.Outcome_OUTCOME_NO_DATA}
-	if len(items) > 0 {
+	if len(p.items) > 0 {
 		out.Outcome = privacyv1.Outcome_OUTCOME_DONE
 	}
-	end := min(len(items), from+2)
-	out.Items = items[from:end]
-	if end < len(items) {
+	end := min(len(p.items), from+2)
+	out.Items = p.items[from:end]
+	if end < len(p.items) {
 		out.NextPageToken = strconv.Itoa(end)
 	}
 	return out, nil

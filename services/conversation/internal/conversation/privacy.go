@@ -25,12 +25,6 @@ const (
 	// CategoryChannelIdentity: a messaging-platform user (a WhatsApp
 	// number, a Messenger id) linked to the customer's account.
 	CategoryChannelIdentity = "conversation.channel_identity"
-	// CategoryChannelPseudonym: the pseudonymous subject ("chu_…") a
-	// linked platform user had as a stranger, by id and without fields.
-	// What they sent before linking, and their platform id, are the token
-	// vault's under that subject: the orchestrator adds the vault's export
-	// of it, which fills in those placeholders.
-	CategoryChannelPseudonym = "conversation.channel_pseudonym"
 )
 
 // Audit actions of data-subject operations.
@@ -200,15 +194,6 @@ func (s *Service) PrivacyExport(ctx context.Context, subj Subject, requestID str
 			f = append(f, ExportField{Name: "link_time", Value: rfc3339(l.LinkTime)})
 		}
 		items = append(items, ExportItem{Category: CategoryChannelIdentity, ID: l.ID, Fields: f})
-	}
-	pseudonyms, err := s.d.Store.ChannelPseudonyms(ctx, q, subj.tenant(), subj.AccountID)
-	if err != nil {
-		return nil, err
-	}
-	for _, p := range pseudonyms {
-		if channelPseudonym.MatchString(p) {
-			items = append(items, ExportItem{Category: CategoryChannelPseudonym, ID: p})
-		}
 	}
 	if err := s.audit(ctx, ActionPrivacyExport, subj, requestID); err != nil {
 		return nil, err
