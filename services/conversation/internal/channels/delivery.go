@@ -31,6 +31,8 @@ const (
 	NoticeLinked        = "linked"
 	NoticeLinkRefused   = "link_refused"
 	NoticeAlreadyLinked = "already_linked"
+	// NoticeLinkConfirm asks the platform user to confirm a valid code.
+	NoticeLinkConfirm = "link_confirm"
 )
 
 // noticeText is what each notice says. The refusal is the same for a wrong,
@@ -40,6 +42,12 @@ var noticeText = map[string]string{
 	NoticeLinked:        "This chat is now linked to your account.",
 	NoticeLinkRefused:   "That code did not work. Create a new code in your account and send it here as LINK followed by the code.",
 	NoticeAlreadyLinked: "This chat is already linked to an account.",
+	// Someone who wants to read this chat may send its user a code of their
+	// own account ("send LINK ... to get your discount"): the prompt says
+	// what a YES does before anything is linked.
+	NoticeLinkConfirm: "A shop account asked to link this chat to it. Whoever holds that account will read this chat and " +
+		"write as you. If you created the code yourself in your account, reply YES. If someone else sent you the code, " +
+		"do not reply YES.",
 }
 
 // Delivery is a job's arguments: ids only, never the recipient's platform

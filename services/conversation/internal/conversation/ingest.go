@@ -132,6 +132,11 @@ func (s *Service) Ingest(ctx context.Context, in Inbound) (Ingested, error) {
 	if seen, found, err := s.d.Store.ChannelMessageByDigest(ctx, s.d.Store.DB(), inbound); err != nil || found {
 		return Ingested{ConversationID: seen.ConversationID, MessageID: seen.MessageID, Duplicate: found}, err
 	}
+	// A message taken before its sender's erasure: a retry, not a new
+	// sender (tombstones, privacy.go).
+	if erased, err := s.d.Store.ChannelMessageErased(ctx, s.d.Store.DB(), inbound); err != nil || erased {
+		return Ingested{Duplicate: erased}, err
+	}
 	userDigest := digest(cd.Keys.User, channelUserTag, in.Tenant, itoa32(in.Channel), in.UserID)
 	// One identity's messages are taken one at a time in this process, so
 	// that two first messages do not open two conversations (the key cannot
@@ -147,6 +152,11 @@ func (s *Service) Ingest(ctx context.Context, in Inbound) (Ingested, error) {
 	// stays a stranger (the platform's own login is not the shop's).
 	if code, ok := linkAttempt(in.Text); ok && in.Channel != ChannelAPI {
 		return s.link(ctx, cd, ident, in, code, inbound)
+	}
+	if linkConfirmation(in.Text) && channels.IsMessaging(in.Channel) {
+		if handled, out, err := s.confirmLink(ctx, cd, ident, in, inbound); handled || err != nil {
+			return out, err
+		}
 	}
 	caller := Caller{Subject: ident.Subject, Tenant: in.Tenant, Kind: accesstoken.KindCustomer, Stranger: !ident.Linked, Channel: in.Channel}
 	if ident.Linked {

@@ -101,46 +101,116 @@ func (s *Service) CreateLinkCode(ctx context.Context, c Caller, channel int32) (
 	return code[:4] + "-" + code[4:], lc.ExpireTime, nil
 }
 
-// link handles a "LINK <code>" message. An unlinked identity whose code is
-// valid (this shop and channel, unused, unexpired) becomes the code's
-// account's: its user id is tokenised again under the account, its
-// stranger conversations are closed, the code is used, and the link is
-// audited (ids only). Anything else, including a blocked identity, gets
-// the same neutral notice and counts as a failure. The message itself is
-// never stored nor shown to the assistant; its id is recorded so that a
-// replay does nothing.
+// yesWords are the answers that confirm a link, in the six languages of
+// the assistant (en, de/nl, es, fr, it), any case, with an optional "!" or
+// ".": nothing else a user writes confirms.
+var yesWords = map[string]bool{"yes": true, "ja": true, "sí": true, "si": true, "oui": true, "sì": true}
+
+// linkConfirmation reports whether text is only a yes.
+func linkConfirmation(text string) bool {
+	return yesWords[strings.ToLower(strings.TrimRight(strings.TrimSpace(text), "!."))]
+}
+
+// link handles a "LINK <code>" message. It links nothing: for an unlinked
+// identity whose code is valid (this shop and channel, unused, unexpired)
+// it records a pending confirmation and asks the user, who may have been
+// sent someone else's code, to confirm with YES (confirmLink). A wrong
+// code, and any attempt while blocked, get the same neutral notice and
+// count as a failure. The message itself is never stored nor shown to
+// the assistant; its id is recorded so that a replay does nothing.
 func (s *Service) link(ctx context.Context, cd ChannelDeps, ident storage.ChannelIdentity, in Inbound, code, inbound string) (Ingested, error) {
 	now := s.now()
 	notice := channels.NoticeLinkRefused
-	var subject, token string
+	codeDigest := digest(cd.Keys.LinkCode, linkCodeTag, in.Tenant, itoa32(in.Channel), code)
 	switch {
 	case ident.Linked:
 		notice = channels.NoticeAlreadyLinked
 	case now.Before(ident.LinkBlockedUntil):
 		// Blocked: the code is not even looked at.
 	default:
-		codeDigest := digest(cd.Keys.LinkCode, linkCodeTag, in.Tenant, itoa32(in.Channel), code)
-		var found bool
-		var err error
-		if subject, found, err = s.d.Store.PeekLinkCode(ctx, s.d.Store.DB(), codeDigest, in.Tenant, in.Channel, now); err != nil {
+		_, found, err := s.d.Store.PeekLinkCode(ctx, s.d.Store.DB(), codeDigest, in.Tenant, in.Channel, now)
+		if err != nil {
 			return Ingested{}, err
+		}
+		if found {
+			notice = channels.NoticeLinkConfirm
+		}
+	}
+	err := s.d.Store.InTx(ctx, func(tx *sql.Tx) error {
+		if err := s.d.Store.InsertChannelMessage(ctx, tx, storage.ChannelMessage{Digest: inbound, IdentityID: ident.ID, CreateTime: now}); err != nil {
+			return err
+		}
+		switch notice {
+		case channels.NoticeLinkConfirm:
+			// Bounded by the code's own lifetime too: confirmLink uses the
+			// code, which must still be valid then.
+			if err := s.d.Store.SetLinkConfirmation(ctx, tx, ident.ID, codeDigest, now.Add(cd.LinkCodeTTL), now); err != nil {
+				return err
+			}
+		case channels.NoticeLinkRefused:
+			if err := s.d.Store.FailChannelLink(ctx, tx, ident.ID, cd.MaxLinkFailures, now.Add(cd.LinkBlock), now); err != nil {
+				return err
+			}
+		}
+		return s.enqueueDelivery(ctx, tx, channels.Delivery{IdentityID: ident.ID, Notice: notice}, inbound)
+	})
+	if storage.IsConflict(err) {
+		return Ingested{Duplicate: true}, nil
+	}
+	if err != nil {
+		return Ingested{}, err
+	}
+	s.d.Logger.InfoContext(ctx, "channel link attempt", "identity", ident.ID, "outcome", notice)
+	return Ingested{}, nil
+}
+
+// confirmLink handles a yes from an identity with a pending confirmation
+// (handled false otherwise: the yes is an ordinary message). The code
+// must still be valid: then the user id is tokenised again under the
+// account, and in one transaction the code is used, the identity becomes
+// the account's, its stranger conversations are closed (they stay the
+// pseudonym's), the link is audited (ids only) and the account holder is
+// told in their newest web conversation, if they have one. Like the LINK
+// message, the yes is never stored nor shown to the assistant.
+func (s *Service) confirmLink(ctx context.Context, cd ChannelDeps, ident storage.ChannelIdentity, in Inbound, inbound string) (bool, Ingested, error) {
+	now := s.now()
+	if ident.Linked {
+		return false, Ingested{}, nil
+	}
+	codeDigest, pending, err := s.d.Store.LinkConfirmation(ctx, s.d.Store.DB(), ident.ID, now)
+	if err != nil || !pending {
+		return false, Ingested{}, err
+	}
+	notice := channels.NoticeLinkRefused
+	var subject, token string
+	var web storage.Conversation
+	var hasWeb bool
+	if !now.Before(ident.LinkBlockedUntil) {
+		var found bool
+		if subject, found, err = s.d.Store.PeekLinkCode(ctx, s.d.Store.DB(), codeDigest, in.Tenant, in.Channel, now); err != nil {
+			return true, Ingested{}, err
 		}
 		if found {
 			// The id is tokenised under the account before the code is
 			// used, so that a vault outage does not burn the code.
 			if token, err = s.tokeniseUserID(ctx, in, subject); err != nil {
-				return Ingested{}, err
+				return true, Ingested{}, err
+			}
+			if web, hasWeb, err = s.d.Store.LatestConversation(ctx, s.d.Store.DB(), in.Tenant, subject, ChannelWeb); err != nil {
+				return true, Ingested{}, err
 			}
 		}
 	}
 	var closed []string
-	err := s.d.Store.InTx(ctx, func(tx *sql.Tx) error {
+	err = s.d.Store.InTx(ctx, func(tx *sql.Tx) error {
 		if err := s.d.Store.InsertChannelMessage(ctx, tx, storage.ChannelMessage{Digest: inbound, IdentityID: ident.ID, CreateTime: now}); err != nil {
+			return err
+		}
+		if err := s.d.Store.DeleteLinkConfirmation(ctx, tx, ident.ID); err != nil {
 			return err
 		}
 		linked := false
 		if token != "" {
-			codeDigest := digest(cd.Keys.LinkCode, linkCodeTag, in.Tenant, itoa32(in.Channel), code)
 			used, found, err := s.d.Store.UseLinkCode(ctx, tx, codeDigest, in.Tenant, in.Channel, now)
 			if err != nil {
 				return err
@@ -151,13 +221,7 @@ func (s *Service) link(ctx context.Context, cd ChannelDeps, ident storage.Channe
 				}
 			}
 		}
-		if !linked {
-			if notice == channels.NoticeLinkRefused {
-				if err := s.d.Store.FailChannelLink(ctx, tx, ident.ID, cd.MaxLinkFailures, now.Add(cd.LinkBlock), now); err != nil {
-					return err
-				}
-			}
-		} else {
+		if linked {
 			notice = channels.NoticeLinked
 			// The stranger's conversations stay with the pseudonymous
 			// subject: closed, so the account's start afresh.
@@ -176,18 +240,40 @@ func (s *Service) link(ctx context.Context, cd ChannelDeps, ident storage.Channe
 			if err := s.d.Audit.Enqueue(ctx, tx, ev); err != nil {
 				return err
 			}
+			if hasWeb {
+				if err := s.tellLinked(ctx, tx, web.ID, in.Channel, now); err != nil {
+					return err
+				}
+			}
 		}
 		return s.enqueueDelivery(ctx, tx, channels.Delivery{IdentityID: ident.ID, Notice: notice}, inbound)
 	})
 	if storage.IsConflict(err) {
-		return Ingested{Duplicate: true}, nil
+		return true, Ingested{Duplicate: true}, nil
 	}
 	if err != nil {
-		return Ingested{}, err
+		return true, Ingested{}, err
 	}
 	if notice == channels.NoticeLinked {
 		s.d.Audit.Notify()
 	}
-	s.d.Logger.InfoContext(ctx, "channel link attempt", "identity", ident.ID, "outcome", notice, "closed", len(closed))
-	return Ingested{}, nil
+	s.d.Logger.InfoContext(ctx, "channel link confirmation", "identity", ident.ID, "outcome", notice, "closed", len(closed))
+	return true, Ingested{}, nil
+}
+
+// linkedNotice is what the account holder reads in their newest web
+// conversation when a messaging chat was linked to their account: the
+// link may be someone else's doing (a code shown over their shoulder).
+var linkedNotice = map[int32]string{
+	channels.WhatsApp:  "Security notice: a WhatsApp chat was linked to your account. If this was not you, contact the shop's support now.",
+	channels.Messenger: "Security notice: a Messenger chat was linked to your account. If this was not you, contact the shop's support now.",
+}
+
+// tellLinked adds the security notice to conversation id, in tx.
+func (s *Service) tellLinked(ctx context.Context, tx *sql.Tx, id string, channel int32, now time.Time) error {
+	msg := storage.Message{ID: newID("msg_"), ConversationID: id, Author: AuthorAssistant, Text: linkedNotice[channel], CreateTime: now}
+	if err := s.d.Store.InsertMessage(ctx, tx, msg); err != nil {
+		return err
+	}
+	return s.d.Store.Touch(ctx, tx, id, now)
 }

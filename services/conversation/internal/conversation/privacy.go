@@ -130,7 +130,8 @@ func nameOr(m map[int32]string, v int32) string {
 // the value from the vault's own export. Audited.
 func (s *Service) PrivacyExport(ctx context.Context, subj Subject, requestID string) ([]ExportItem, error) {
 	q := s.d.Store.DB()
-	convs, err := s.d.Store.ConversationsOf(ctx, q, subj.tenant(), subj.AccountID)
+	// Not a linked chat's stranger conversations (OwnConversationsOf).
+	convs, err := s.d.Store.OwnConversationsOf(ctx, q, subj.tenant(), subj.AccountID)
 	if err != nil {
 		return nil, err
 	}
@@ -233,6 +234,16 @@ func (s *Service) PrivacyErase(ctx context.Context, subj Subject, requestID stri
 		counts, err := s.d.Store.DeleteConversations(ctx, tx, ids)
 		if err != nil {
 			return err
+		}
+		// The replay records' keyed digests outlive the links for
+		// TombstoneTTL (no subject, no identity): a platform's retry after
+		// the erasure is a duplicate, not a new person.
+		tombs, err := s.d.Store.TombstoneChannelMessages(ctx, tx, subj.tenant(), subj.AccountID, now)
+		if err != nil {
+			return err
+		}
+		if tombs > 0 {
+			ev.Counts["channel_message_digests_kept"] = tombs
 		}
 		links, err := s.d.Store.DeleteChannelLinks(ctx, tx, subj.tenant(), subj.AccountID)
 		if err != nil {

@@ -100,6 +100,10 @@ type SweepResult struct {
 	ConsentUnavailable int64
 }
 
+// TombstoneTTL is how long an erased sender's replay digests are kept:
+// Meta retries a webhook delivery for up to a few days (WhatsApp: 7).
+const TombstoneTTL = 7 * retention.Day
+
 // sweepBatch bounds the conversations deleted in one transaction.
 const sweepBatch = 100
 
@@ -171,6 +175,12 @@ func (r *Retention) Sweep(ctx context.Context, runID string) (SweepResult, error
 			}
 		}
 	}
+	// Erased senders' replay digests are kept for TombstoneTTL only.
+	pruned, err := r.s.d.Store.PruneChannelMessageTombstones(ctx, r.s.d.Store.DB(), now.Add(-TombstoneTTL))
+	if err != nil {
+		return res, err
+	}
+	res.Deleted["channel_message_tombstones"] += pruned
 	r.count(ctx, "deleted", res.Deleted["conversations"])
 	r.count(ctx, "kept_for_model_improvement", res.KeptForModelImprovement)
 	r.count(ctx, "kept_restricted", res.KeptRestricted)

@@ -241,12 +241,13 @@ func TestChannelStrangerIsAskedToLink(t *testing.T) {
 	if want := "Please sign in to your account (or link this chat to it) so that I can help with your orders."; sent[0].Text != want {
 		t.Errorf("the stranger got %q, want %q", sent[0].Text, want)
 	}
-	code := h.linkCode(h.customer("cus_alice"), whatsApp)
+	code := h.linkCode(h.customerAt("cus_alice", accesstoken.AAL2), whatsApp)
 	h.ingest("shop", whatsApp, num, wamid(t, num), "link "+code)
-	h.channels.waitDeliveries(t, 2)
+	h.ingest("shop", whatsApp, num, wamid(t, num), "Yes")
+	h.channels.waitDeliveries(t, 3)
 	h.ingest("shop", whatsApp, num, wamid(t, num), "Where is my order 100234?")
-	sent = h.channels.waitDeliveries(t, 3)
-	if want := "Order 100234 was shipped with DHL on 2026-11-27."; sent[2].Text != want {
-		t.Errorf("after linking: %q, want %q", sent[2].Text, want)
+	sent = h.channels.waitDeliveries(t, 4)
+	if want := "Order 100234 was shipped with DHL on 2026-11-27."; sent[3].Text != want {
+		t.Errorf("after linking: %q, want %q", sent[3].Text, want)
 	}
 }

@@ -1,6 +1,8 @@
 package server
 
 import (
+	"time"
+
 	conversationv1 "github.com/sottohq/sotto/gen/go/sotto/conversation/v1"
 	privacyv1 "github.com/sottohq/sotto/gen/go/sotto/privacy/v1"
 	"github.com/sottohq/sotto/pkg/accesstoken"
@@ -61,6 +63,11 @@ var (
 	// aal 0, no account). The domain keeps them to their own web
 	// conversations; they never reveal values, link channels or hand off.
 	visitors = enduser.Rule{Require: enduser.User, Kinds: []accesstoken.Kind{accesstoken.KindVisitor}}
+	// linkers make channel link codes: a code hands a messaging chat to the
+	// account, so it takes a second factor used within LinkStepUpMaxAge
+	// (a stolen password alone, or a session left open, makes none).
+	linkers = enduser.Rule{Require: enduser.User, Kinds: []accesstoken.Kind{accesstoken.KindCustomer},
+		AAL: accesstoken.AAL2, MaxAge: LinkStepUpMaxAge}
 	// chatters open, write to and close their own conversations.
 	chatters = enduser.Rule{Require: enduser.User, AnyOf: []enduser.Rule{customers, visitors}}
 	// chatReaders read their own (visitors too) or, as agents, anyone's.
@@ -75,6 +82,10 @@ var (
 	// rule cannot name kinds, so that check is the server's.
 	ingesters = enduser.Rule{Require: enduser.Optional}
 )
+
+// LinkStepUpMaxAge bounds how long ago a customer's second factor may have
+// been used for CreateChannelLinkCode.
+const LinkStepUpMaxAge = 10 * time.Minute
 
 // Integrator scopes (identity's CreateClient scopes; the gateway's gRPC
 // edge asks for the same ones).
@@ -103,7 +114,7 @@ var EndUsers = enduser.Policy{
 	conversationv1.ConversationService_PostAgentReply_FullMethodName:      supportAgents,
 	// The token vault's policy decides what each reader sees.
 	conversationv1.ConversationService_RevealValue_FullMethodName:           readers,
-	conversationv1.ConversationService_CreateChannelLinkCode_FullMethodName: customers,
+	conversationv1.ConversationService_CreateChannelLinkCode_FullMethodName: linkers,
 	conversationv1.ConversationService_ListSignals_FullMethodName:           staffReaders,
 	conversationv1.ConversationService_ClearSignal_FullMethodName:           staffReaders,
 	conversationv1.ConversationService_GetSealingKeys_FullMethodName:        nobody,

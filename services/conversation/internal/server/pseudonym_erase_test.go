@@ -10,6 +10,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	privacyv1 "github.com/sottohq/sotto/gen/go/sotto/privacy/v1"
+	"github.com/sottohq/sotto/pkg/accesstoken"
 	"github.com/sottohq/sotto/services/conversation/internal/conversation"
 )
 
@@ -67,7 +68,7 @@ func (h *harness) previousSubject(user string) string {
 func TestErasureErasesLinkedChannelPseudonyms(t *testing.T) {
 	dialects(t, func(t *testing.T, h *harness) {
 		ctx := context.Background()
-		alice := h.customer("cus_alice")
+		alice := h.customerAt("cus_alice", accesstoken.AAL2) // link codes take aal2
 
 		// WhatsApp: a stranger's chat with a value in it, then the link.
 		num := waNumber(t)
@@ -75,7 +76,8 @@ func TestErasureErasesLinkedChannelPseudonyms(t *testing.T) {
 		h.channels.waitDeliveries(t, 1)
 		waPseudonym := h.pseudonymOf(num)
 		h.ingest("shop", whatsApp, num, wamid(t, num), "LINK "+h.linkCode(alice, whatsApp))
-		h.channels.waitDeliveries(t, 2)
+		h.ingest("shop", whatsApp, num, wamid(t, num), "YES") // the confirmation
+		h.channels.waitDeliveries(t, 3)
 		if ident, _ := h.identityOf(num); !ident.linked || ident.subject != "cus_alice" {
 			t.Fatalf("the WhatsApp number is not linked: %+v", ident)
 		}
@@ -86,7 +88,8 @@ func TestErasureErasesLinkedChannelPseudonyms(t *testing.T) {
 		// Messenger: the link is the first message (no stranger chat).
 		psid := "2" + waNumber(t)[3:] + "4567"
 		h.ingest("shop", messenger, psid, "m_"+psid+"a", "LINK "+h.linkCode(alice, messenger))
-		h.channels.waitDeliveries(t, 3)
+		h.ingest("shop", messenger, psid, "m_"+psid+"b", "yes")
+		h.channels.waitDeliveries(t, 5)
 		msPseudonym := h.pseudonymOf(psid)
 		if ident, _ := h.identityOf(psid); !ident.linked || ident.subject != "cus_alice" {
 			t.Fatalf("the Messenger user is not linked: %+v", ident)
@@ -95,7 +98,7 @@ func TestErasureErasesLinkedChannelPseudonyms(t *testing.T) {
 		// Someone else, still a stranger.
 		other := waNumber(t)
 		h.ingest("shop", whatsApp, other, wamid(t, other), "What are your opening hours?")
-		h.channels.waitDeliveries(t, 4)
+		h.channels.waitDeliveries(t, 6)
 		otherPseudonym := h.pseudonymOf(other)
 
 		p := h.privacy("consent")

@@ -43,6 +43,30 @@ WHERE ci.tenant = $1 AND ci.subject = $2 AND ci.linked = 1))`
 	return out, store.MapError(rows.Err())
 }
 
+// OwnConversationsOf returns the conversations a customer had as
+// themselves in a shop, by id: not those a messaging-platform user linked
+// to the account had as a stranger before the link. Whoever linked a chat
+// (perhaps with a code someone else was made to send) must not receive
+// what its user wrote before it in an export; erasure still takes those
+// (ConversationsOf).
+func (s *Store) OwnConversationsOf(ctx context.Context, q Q, tenant, subject string) ([]Conversation, error) {
+	rows, err := q.QueryContext(ctx, `SELECT `+conversationCols+` FROM conversations WHERE tenant = $1 AND customer_subject = $2
+ORDER BY conversation_id`, tenant, subject)
+	if err != nil {
+		return nil, store.MapError(err)
+	}
+	defer rows.Close()
+	var out []Conversation
+	for rows.Next() {
+		c, err := scanConversation(rows)
+		if err != nil {
+			return nil, store.MapError(err)
+		}
+		out = append(out, c)
+	}
+	return out, store.MapError(rows.Err())
+}
+
 // AllMessages returns every message of a conversation, oldest first.
 func (s *Store) AllMessages(ctx context.Context, q Q, conversationID string) ([]Message, error) {
 	rows, err := q.QueryContext(ctx, `SELECT `+messageCols+` FROM messages WHERE conversation_id = $1 ORDER BY seq`, conversationID)
