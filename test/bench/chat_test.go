@@ -48,6 +48,9 @@ var chatEnv = []string{
 	"SOTTO_GATEWAY_AUTH_RATE_PER_MINUTE=1000000", "SOTTO_GATEWAY_AUTH_BURST=100000",
 	"SOTTO_GATEWAY_VISITOR_SESSION_RATE_PER_MINUTE=1000000", "SOTTO_GATEWAY_VISITOR_SESSION_BURST=100000",
 	"SOTTO_GATEWAY_MESSAGE_RATE_PER_MINUTE=10000000", "SOTTO_GATEWAY_MESSAGE_BURST=100000",
+	// identity's own per-source throttle, which visitor sessions share with
+	// logins.
+	"SOTTO_IDENTITY_THROTTLE_RATE=100000", "SOTTO_IDENTITY_THROTTLE_BURST=100000",
 }
 
 // chatLoadEnv is chatEnv with a suspicious-activity policy that counts
@@ -122,14 +125,14 @@ func (c *chatClient) do(ctx context.Context, method, path, token string, body, o
 // newChatter starts a visitor session and opens a web conversation.
 func (c *chatClient) newChatter(ctx context.Context) (chatter, error) {
 	var session struct {
-		AccessToken string `json:"accessToken"`
+		AccessToken string `json:"access_token"`
 	}
 	if err := c.do(ctx, http.MethodPost, "/v1/visitor-sessions", "", map[string]string{"tenant": "default"}, &session); err != nil {
 		return chatter{}, err
 	}
 	var created struct {
 		Conversation struct {
-			ConversationID string `json:"conversationId"`
+			ConversationID string `json:"conversation_id"`
 		} `json:"conversation"`
 	}
 	if err := c.do(ctx, http.MethodPost, "/v1/conversations", session.AccessToken, map[string]string{"channel": "CHAT_CHANNEL_WEB"}, &created); err != nil {
@@ -156,7 +159,7 @@ func chatText(i int) string {
 func (c *chatClient) post(ctx context.Context, ch chatter, i int) error {
 	var resp struct {
 		Message struct {
-			MessageID string `json:"messageId"`
+			MessageID string `json:"message_id"`
 			Text      string `json:"text"`
 		} `json:"message"`
 		Reply struct {
