@@ -157,6 +157,25 @@ func New(ctx context.Context, d Deps) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Shopper events (personalisation): pseudonymous shopper ids and
+	// event digests under their own derivation; consent decides each use.
+	shopperKey, err := derive("shopper-subject")
+	if err != nil {
+		return nil, err
+	}
+	if err := domain.EnableShopperEvents(shopperKey, d.Consent); err != nil {
+		return nil, err
+	}
+	if d.Jobs != nil {
+		// Events older than the personalisation period are deleted daily.
+		sweep := func(ctx context.Context, job jobs.Job) error {
+			_, err := domain.SweepShopperEvents(ctx, job.RunAt)
+			return err
+		}
+		if err := d.Jobs.Periodic(ShopperEventSweepKind, 24*time.Hour, sweep, jobs.Options{MaxAttempts: 3}); err != nil {
+			return nil, err
+		}
+	}
 	// End-to-end sealing: the HPKE keys are derived from the same
 	// secrets key, per rotation period, never stored.
 	sealKeys, err := sealing.New(d.Keys, cfg.SecretsKey, cfg.SealingRotation, d.Now)
@@ -169,6 +188,10 @@ func New(ctx context.Context, d Deps) (*App, error) {
 	}
 	return &App{Domain: domain, Privacy: server.NewPrivacy(domain, pages), Retention: ret, Server: server.New(domain, pages).WithSealing(sealKeys), Store: st}, nil
 }
+
+// ShopperEventSweepKind is the periodic job that deletes shopper events
+// past the personalisation period.
+const ShopperEventSweepKind = "conversation.shopper_event_sweep"
 
 // LinkCodeSweepKind is the periodic job that deletes expired channel link
 // codes.

@@ -63,6 +63,9 @@ type Request struct {
 	// sees it (prompt injection in shop data); true withholds it, and the
 	// built-in assistant answers instead.
 	InspectToolOutput func(ctx context.Context, output string) (withhold bool)
+	// Shopping, when set, is the shop's record of the customer's browsing
+	// and orders (shopper.go), read only under personalisation consent.
+	Shopping ShopperHistory
 }
 
 // Action is what the reply asks of the conversation or the customer.
@@ -163,7 +166,7 @@ func (b *Builtin) Reply(ctx context.Context, req Request) Reply {
 	case DeliveryAddress:
 		r.Text, r.Action = b.address(l, c, number, addressRE.FindString(req.Text))
 	case Recommend:
-		r.Text, r.Action = b.recommend(ctx, l, c)
+		r.Text, r.Action = b.recommend(ctx, l, c, req.Shopping)
 	case ProductQuestion:
 		r.Text, r.Action = b.product(l, c, req.Text)
 	case OpeningHours:
@@ -300,17 +303,28 @@ func (b *Builtin) address(l int, c Caller, number, newAddress string) (string, A
 	return say(l, msgAddressChange, number, newAddress), ActionHandOff
 }
 
-// recommend suggests a product: from the customer's order history only
-// under the personalisation purpose with consent (asked each time, failing
-// closed), else the shop's featured product.
-func (b *Builtin) recommend(ctx context.Context, l int, c Caller) (string, Action) {
+// recommend suggests a product: from what the customer looked at (the
+// shop's events) or their order history only under the personalisation
+// purpose with consent (asked each time, failing closed), else the shop's
+// featured product. A refusal also has the shop's events deleted.
+func (b *Builtin) recommend(ctx context.Context, l int, c Caller, shopping ShopperHistory) (string, Action) {
 	shop, ok := b.fixtures.Shop(c.Tenant)
 	if !ok {
 		return say(l, msgHandOff), ActionHandOff
 	}
-	if account(c) == nil && allowed(ctx, b.purposes, c.Subject, PurposePersonalisation) {
-		if p, ok := personalised(shop, c.Subject); ok {
-			return say(l, msgSuggestPersonal, p.Name), ActionNone
+	if account(c) == nil {
+		consented, err := b.purposes.Allowed(ctx, c.Subject, PurposePersonalisation)
+		switch {
+		case err == nil && consented:
+			if p, ok := fromShopping(ctx, shop, shopping); ok {
+				return say(l, msgSuggestViewed, p.Name), ActionNone
+			}
+			if p, ok := personalised(shop, c.Subject); ok {
+				return say(l, msgSuggestPersonal, p.Name), ActionNone
+			}
+		case err == nil && shopping != nil:
+			// No consent (withdrawn or never given): nothing kept for it.
+			shopping.Refused(ctx)
 		}
 	}
 	if p, ok := shop.product(shop.Catalogue.Featured); ok {

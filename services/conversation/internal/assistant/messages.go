@@ -37,6 +37,7 @@ const (
 	msgSuggestPersonal
 	msgSuggestGeneric
 	msgHandOff
+	msgSuggestViewed
 )
 
 // languages the assistant answers in; anything else is answered in "en".
@@ -155,6 +156,12 @@ var texts = map[msg][6]string{
 		"Según sus pedidos anteriores, quizá le guste: %s.",
 		"Op basis van uw eerdere bestellingen vindt u dit misschien leuk: %s.",
 		"In base ai suoi ordini precedenti, potrebbe piacerle: %s."},
+	msgSuggestViewed: {"Based on what you looked at recently, you might like: %s.",
+		"Passend zu dem, was Sie sich zuletzt angesehen haben, gefällt Ihnen vielleicht: %s.",
+		"D'après ce que vous avez regardé récemment, ceci pourrait vous plaire : %s.",
+		"Según lo que ha visto recientemente, quizá le guste: %s.",
+		"Op basis van wat u onlangs hebt bekeken, vindt u dit misschien leuk: %s.",
+		"In base a ciò che ha guardato di recente, potrebbe piacerle: %s."},
 	msgSuggestGeneric: {"A customer favourite right now: %s.", "Gerade besonders beliebt: %s.",
 		"Un favori de nos clients en ce moment : %s.", "Uno de los favoritos de nuestros clientes: %s.",
 		"Nu favoriet bij onze klanten: %s.", "Uno dei preferiti dei nostri clienti: %s."},

@@ -53,6 +53,9 @@ func (s *Service) reply(ctx context.Context, conv storage.Conversation, text, la
 		return assistant.Reply{}
 	}
 	req := assistant.Request{Caller: asker(ctx, conv), Language: lang, Text: text}
+	// The shop's events of the customer's shopping: read by a
+	// recommendation only after consent is asked (shopper.go).
+	req.Shopping = s.shopperHistoryOf(conv, req.Caller)
 	if recent, err := s.d.Store.RecentMessages(ctx, conv.ID, historyTurns); err == nil {
 		for _, m := range recent {
 			req.History = append(req.History, assistant.Turn{Customer: m.Author == AuthorCustomer, Text: m.Text})

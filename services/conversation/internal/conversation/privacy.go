@@ -196,6 +196,11 @@ func (s *Service) PrivacyExport(ctx context.Context, subj Subject, requestID str
 		}
 		items = append(items, ExportItem{Category: CategoryChannelIdentity, ID: l.ID, Fields: f})
 	}
+	shopping, err := s.shopperExport(ctx, subj)
+	if err != nil {
+		return nil, err
+	}
+	items = append(items, shopping...)
 	if err := s.audit(ctx, ActionPrivacyExport, subj, requestID); err != nil {
 		return nil, err
 	}
@@ -252,6 +257,12 @@ func (s *Service) PrivacyErase(ctx context.Context, subj Subject, requestID stri
 		removed := int64(0)
 		for t, n := range links {
 			counts[t] += n
+			removed += n
+		}
+		if n, err := s.shopperErase(ctx, tx, subj); err != nil {
+			return err
+		} else if n > 0 {
+			counts["shopper_events"] += n
 			removed += n
 		}
 		for t, n := range counts {

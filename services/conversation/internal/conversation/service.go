@@ -140,6 +140,8 @@ type Service struct {
 	// wal remembers an erasure whose WAL truncation could not finish
 	// (privacy.go).
 	wal walState
+	// shopper: shopper events (shopper.go); nil until enabled.
+	shopper *shopperDeps
 }
 
 // New builds the domain.

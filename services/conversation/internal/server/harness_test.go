@@ -192,7 +192,7 @@ func newHarness(t testing.TB, db *store.DB, opts ...func(*config.Config)) *harne
 	cfg.GraphURL = h.channels.api.URL()
 	a, err := app.New(ctx, app.Deps{Config: cfg, DB: db, Keys: km, Audit: auditclient.NewOutbox(db, nil, nil),
 		Vault: tokenvaultv1.NewTokenVaultServiceClient(vconn), Logger: logger, Now: h.channels.now,
-		Jobs: h.channels.jobs, ChannelEgress: h.channels.egress, ChannelSecrets: h.channels.secrets, ChannelVault: h.channels.vault})
+		Jobs: h.channels.jobs, Consent: harnessConsent(t), ChannelEgress: h.channels.egress, ChannelSecrets: h.channels.secrets, ChannelVault: h.channels.vault})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -34,6 +34,8 @@ var Policy = authz.Policy{
 	// The gateway's channel ingress, after it checked a platform webhook's
 	// signature: no person's token is behind it.
 	conversationv1.ConversationService_IngestChannelMessage_FullMethodName: gateway,
+	// Shop integrators over the gRPC edge, administrators over REST.
+	conversationv1.ConversationService_RecordShopperEvent_FullMethodName: gateway,
 
 	// The data-subject request participant protocol is the consent
 	// service's (suite.PrivacyOrchestrator) alone: it exports, erases and
@@ -119,6 +121,7 @@ var EndUsers = enduser.Policy{
 	conversationv1.ConversationService_ClearSignal_FullMethodName:           staffReaders,
 	conversationv1.ConversationService_GetSealingKeys_FullMethodName:        nobody,
 	conversationv1.ConversationService_IngestChannelMessage_FullMethodName:  ingesters,
+	conversationv1.ConversationService_RecordShopperEvent_FullMethodName:    shopperRecorders,
 
 	// The orchestrator acts for a request it verified itself: no person's
 	// token reaches this service for it, and the gateway has no route here.

@@ -34,7 +34,7 @@ const (
 )
 
 var categoryRank = map[string]byte{conversation.CategoryConversation: 1, conversation.CategoryMessage: 2, conversation.CategoryPlaceholder: 3,
-	conversation.CategoryChannelIdentity: 4}
+	conversation.CategoryChannelIdentity: 4, conversation.CategoryShopperEvent: 5}
 
 func subjectOf(s *privacyv1.Subject) conversation.Subject {
 	return conversation.Subject{Tenant: s.GetTenant(), AccountID: s.GetSubject()}
@@ -75,6 +75,9 @@ func (p *Privacy) Describe(context.Context, *privacyv1.DescribeRequest) (*privac
 		{Name: conversation.CategoryChannelIdentity, Description: "WhatsApp numbers and Messenger ids the customer linked to " +
 			"their account with a one-time code: the channel and when linked; the id itself is held in the token vault and " +
 			"filled in from its export.", Operations: exportErase},
+		{Name: conversation.CategoryShopperEvent, Description: "Products the shop told us the customer looked at, put in " +
+			"the basket or ordered (kind, SKU, time), kept for recommendations only while the customer consents to " +
+			"personalisation, under a pseudonymous id; deleted on a withdrawal and after 365 days.", Operations: exportErase},
 	}}, nil
 }
 

@@ -96,7 +96,7 @@ func TestPrivacyOnlyConsentMayCall(t *testing.T) {
 		t.Fatalf("%d conversations after refused erasures, want 1", n)
 	}
 	d, err := h.privacy("consent").Describe(context.Background(), &privacyv1.DescribeRequest{})
-	if err != nil || d.GetParticipant() != "conversation" || len(d.GetCategories()) != 4 {
+	if err != nil || d.GetParticipant() != "conversation" || len(d.GetCategories()) != 5 {
 		t.Fatalf("consent Describe: %v, %v", d, err)
 	}
 }

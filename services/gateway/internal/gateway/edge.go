@@ -130,6 +130,10 @@ var (
 	operators  = access{kinds: []accesstoken.Kind{accesstoken.KindStaff}, roles: []string{accesstoken.RolePrivacyOfficer, accesstoken.RoleAdmin}, aal: accesstoken.AAL2}
 	adminsOnly = access{kinds: []accesstoken.Kind{accesstoken.KindStaff}, roles: []string{accesstoken.RoleAdmin}, aal: accesstoken.AAL2}
 	customers  = access{kinds: []accesstoken.Kind{accesstoken.KindCustomer}}
+	// customersAtAAL2: a customer after a second factor (linking a
+	// messaging chat to the account; conversation also asks that it be
+	// recent).
+	customersAtAAL2 = access{kinds: []accesstoken.Kind{accesstoken.KindCustomer}, aal: accesstoken.AAL2}
 	// visitors are anonymous web-chat visitors (identity's visitor
 	// sessions): only rules that name them admit them.
 	visitors = access{kinds: []accesstoken.Kind{accesstoken.KindVisitor}}
@@ -254,10 +258,12 @@ var routeAccess = map[string]access{
 	"POST /v1/conversations/{conversation_id}:revealValue":  customersAndAgents,
 	"POST /v1/conversations/{conversation_id}:assign":       supportAgents,
 	"POST /v1/conversations/{conversation_id}/agentReplies": supportAgents,
-	"POST /v1/channel-link-codes":                           customers,
+	"POST /v1/channel-link-codes":                           customersAtAAL2,
 	"GET /v1/conversation-signals":                          {anyOf: []access{supportAgents, adminsOnly}},
 	"POST /v1/conversation-signals/{signal_id}:clear":       {anyOf: []access{supportAgents, adminsOnly}},
 	"GET /v1/conversation-sealing-keys":                     anyone,
+	// A shop's browsing and order events (its integrators use the gRPC edge).
+	"POST /v1/shopper-events": adminsOnly,
 	// The gateway's own route (sse.go): WatchConversation as Server-Sent
 	// Events; not in the generated document, added to the one served.
 	sseRoute: chatReaders,

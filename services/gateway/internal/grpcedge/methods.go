@@ -52,6 +52,9 @@ const (
 	// ScopeConversationWatch lets it stream its tenant's API-channel
 	// conversations (the replies it relays to its users).
 	ScopeConversationWatch = "conversation.watch"
+	// ScopeConversationEvents lets a shop post its customers' browsing and
+	// order events for personalisation (kept only under consent).
+	ScopeConversationEvents = "conversation.events"
 )
 
 // Integrators is the table the gateway serves. It is deliberately small:
@@ -77,6 +80,9 @@ const (
 //   - WatchConversation: scope conversation.watch; the request names no
 //     tenant, and the conversation service finds only the API-channel
 //     conversations of the client's tenant (anything else is NOT_FOUND).
+//   - RecordShopperEvent: scope conversation.events; the request names no
+//     tenant, and the conversation service records in the client's tenant
+//     only, keeping the event only under the customer's consent.
 //
 // Detokenize, RevealMasked and the other reads of customer data are not
 // offered: the vault's policy decides them by caller workload and purpose,
@@ -92,6 +98,8 @@ var Integrators = Methods{
 		Scope: ScopeConversationIngest, Tenant: ingestTenant},
 	conversationv1.ConversationService_WatchConversation_FullMethodName: {Backend: "conversation",
 		Scope: ScopeConversationWatch},
+	conversationv1.ConversationService_RecordShopperEvent_FullMethodName: {Backend: "conversation",
+		Scope: ScopeConversationEvents},
 }
 
 // scopePattern is identity's (CreateClient): service.permission.
