@@ -203,7 +203,7 @@ func TestChatJourneyThroughTheSuite(t *testing.T) {
 		t.Fatalf("the agent reveals the card: %d %s", r.code, r.redacted(c))
 	}
 
-	// 3. WhatsApp: a stranger's message, the link by code, a linked message.
+	// 3. WhatsApp: a stranger's message, the link by code and a yes, a linked message.
 	ctx := context.Background()
 	wa := channeltest.Webhook{URL: s.Info.GatewayURL + "/v1/channels/whatsapp/" + tenant + "/webhook", AppSecret: waSecret}
 	deliver := func(text string) {
@@ -223,7 +223,10 @@ func TestChatJourneyThroughTheSuite(t *testing.T) {
 	if link.code != http.StatusOK || code == "" {
 		t.Fatalf("link code: %d %s", link.code, link.raw)
 	}
+	// Linking is two steps (ADR 0014, review fixes): the code, then a yes
+	// from the same chat.
 	deliver("LINK " + code)
+	deliver("YES")
 	deliver("Where is my order? My e-mail is " + c.email)
 	mine := s.journey(http.MethodGet, "/v1/conversations?channel=CHAT_CHANNEL_WHATSAPP", aal2, "", nil)
 	convs, _ := mine.body["conversations"].([]any)
@@ -257,6 +260,7 @@ func TestChatJourneyThroughTheSuite(t *testing.T) {
 		t.Fatalf("Messenger link code: %d %s", link.code, link.raw)
 	}
 	msDeliver("link " + strings.ToLower(msCode))
+	msDeliver("yes")
 	msDeliver("It's me again: " + c.email + ", " + c.phone)
 	mine = s.journey(http.MethodGet, "/v1/conversations?channel=CHAT_CHANNEL_MESSENGER", aal2, "", nil)
 	convs, _ = mine.body["conversations"].([]any)

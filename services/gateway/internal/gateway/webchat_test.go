@@ -800,3 +800,20 @@ func TestWidgetOriginsMustBeOrigins(t *testing.T) {
 		}
 	}
 }
+
+// TestLinkCodesNeedASecondFactor: a customer asks for a messaging link code
+// only after a second factor (the edge answers before the service); with
+// it, the request reaches the (down) service, which also asks that it be
+// recent.
+func TestLinkCodesNeedASecondFactor(t *testing.T) {
+	h := newDownGateway(t)
+	body := `{"channel":"CHAT_CHANNEL_WHATSAPP"}`
+	code, out := do(h, http.MethodPost, "/v1/channel-link-codes", customerToken(t), body)
+	if code == http.StatusServiceUnavailable || code/100 != 4 {
+		t.Fatalf("an aal1 customer asking for a link code: %d %v, want a refusal at the edge", code, out)
+	}
+	aal2 := tokens(t).token(t, accesstoken.Claims{Kind: accesstoken.KindCustomer, Subject: "acc_subject", Tenant: "shop", AAL: accesstoken.AAL2, AMR: []string{"pwd", "otp"}})
+	if code, out := do(h, http.MethodPost, "/v1/channel-link-codes", aal2, body); code != http.StatusServiceUnavailable {
+		t.Fatalf("an aal2 customer asking for a link code: %d %v, want it to reach the (down) service", code, out)
+	}
+}
