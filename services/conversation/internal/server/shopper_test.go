@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"maps"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -223,6 +224,31 @@ func TestShopperEventsKeepNoAccountID(t *testing.T) {
 		}
 		if ev.GetEvidence().GetCounts()["shopper_events_deleted"] != 3 || h.count("shopper_events") != 0 {
 			t.Errorf("erasure: counts %v, %d events left; want 3 deleted, 0 left", ev.GetEvidence().GetCounts(), h.count("shopper_events"))
+		}
+	})
+}
+
+// TestShopperEventsBoundedPerCustomer: a customer's events are kept up to
+// conversation.ShopperEventsKept, the newest by event time.
+func TestShopperEventsBoundedPerCustomer(t *testing.T) {
+	shopperDialects(t, map[string]bool{"cus_carol": true}, nil, func(t *testing.T, h *harness, _ *consents) {
+		shop := h.integrator("cli_shop", "shop", server.ScopeEvents)
+		t0 := time.Now().Add(-24 * time.Hour)
+		extra := 5
+		for i := range conversation.ShopperEventsKept + extra {
+			if ok, err := h.recordEvent(shop, "ev-"+strconv.Itoa(i), "cus_carol", viewed, "TR-2", t0.Add(time.Duration(i)*time.Second)); err != nil || !ok {
+				t.Fatalf("event %d: %v, %v", i, ok, err)
+			}
+		}
+		if n := h.count("shopper_events"); n != conversation.ShopperEventsKept {
+			t.Fatalf("%d events kept, want %d", n, conversation.ShopperEventsKept)
+		}
+		var oldest int64
+		if err := h.db.QueryRowContext(context.Background(), `SELECT MIN(event_time) FROM shopper_events`).Scan(&oldest); err != nil {
+			t.Fatal(err)
+		}
+		if want := store.Micros(t0.Add(time.Duration(extra) * time.Second).Truncate(time.Microsecond)); oldest != want {
+			t.Errorf("oldest kept event at %d, want %d (the %d oldest dropped)", oldest, want, extra)
 		}
 	})
 }
