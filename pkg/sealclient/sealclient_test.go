@@ -77,8 +77,17 @@ func TestSealsOnlyToTheSuitesUnexpiredKey(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if pt, err := r.Open([]byte("cnv_a"), sealed.GetCiphertext()); err != nil || string(pt) != "hello" {
+	if pt, err := r.Open(sealclient.MessageAAD("cnv_a", sealed.GetReplyPublicKey()), sealed.GetCiphertext()); err != nil || string(pt) != "hello" {
 		t.Fatalf("open = %q, %v", pt, err)
+	}
+	// The reply key is bound: the conversation id alone does not open it
+	// (a fresh recipient, so the sequence number is the first one again).
+	r2, err := hpke.NewRecipient(sealed.GetEnc(), goodSK, sealclient.KDF, sealclient.AEAD, []byte(sealclient.InfoMessage))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r2.Open([]byte("cnv_a"), sealed.GetCiphertext()); err == nil {
+		t.Fatal("the message opened without the reply key in its associated data")
 	}
 
 	ks.set(classical, expired)
