@@ -75,3 +75,10 @@ const (
 	// data was found; summaries carry placeholders only. InvalidArgument.
 	SummaryNotPseudonymised = "SUMMARY_NOT_PSEUDONYMISED"
 )
+
+// Page tokens.
+const (
+	// DeliveryIDInvalid: a stored delivery id that is not dlv_<uuid> (a
+	// cursor cannot be made of it). Internal.
+	DeliveryIDInvalid = "DELIVERY_ID_INVALID"
+)

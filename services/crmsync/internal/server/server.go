@@ -17,6 +17,7 @@ import (
 	"github.com/sottohq/sotto/pkg/errs"
 	"github.com/sottohq/sotto/pkg/pagetoken"
 	"github.com/sottohq/sotto/services/crmsync/internal/delivery"
+	"github.com/sottohq/sotto/services/crmsync/internal/reasons"
 	"github.com/sottohq/sotto/services/crmsync/internal/storage"
 )
 
@@ -127,7 +128,7 @@ func (s *Server) DiscardDelivery(ctx context.Context, req *crmsyncv1.DiscardDeli
 func encodeCursor(c storage.Cursor) ([]byte, error) {
 	u, err := uuid.Parse(strings.TrimPrefix(c.ID, "dlv_"))
 	if err != nil {
-		return nil, errs.E(errs.Internal, "DELIVERY_ID_INVALID", "a delivery id is not dlv_<uuid>")
+		return nil, errs.E(errs.Internal, reasons.DeliveryIDInvalid, "a delivery id is not dlv_<uuid>")
 	}
 	b := binary.BigEndian.AppendUint64(nil, uint64(c.CreateTime))
 	return append(b, u[:]...), nil

@@ -115,7 +115,7 @@ type Handler struct {
 // New builds the handler.
 func New(o Options) (*Handler, error) {
 	if o.Secrets == nil || o.Conversation == nil || o.Logger == nil {
-		return nil, errs.E(errs.InvalidArgument, "CHANNELS_OPTIONS", "channels need secrets, the conversation service and a logger")
+		return nil, errors.New("channels: secrets, the conversation service and a logger are required")
 	}
 	if o.MaxBodyBytes <= 0 {
 		o.MaxBodyBytes = DefaultMaxBodyBytes
