@@ -463,10 +463,11 @@ func TestOneFailureDoesNotLoseTheOthers(t *testing.T) {
 		t.Fatalf("%d stored after the retry, want 3", n)
 	}
 
-	// Too long for the conversation service (over 4096 bytes): refused for
-	// good, the delivery is answered 200 so it is not retried forever.
+	// Too long for the conversation service (over 4096 characters):
+	// refused for good, the delivery is answered 200 so it is not retried
+	// forever.
 	long := channeltest.WhatsAppDelivery{PhoneNumberID: phoneNumberID, Messages: []channeltest.WhatsAppMessage{
-		waText("16505551234", "wamid.long", strings.Repeat("é", 2100)), waText("16505551234", "wamid.4", "four"),
+		waText("16505551234", "wamid.long", strings.Repeat("é", 4097)), waText("16505551234", "wamid.4", "four"),
 	}}.JSON()
 	mustDeliver(t, s.wa, long, http.StatusOK)
 	if n := s.conv.stored(); n != 4 {
