@@ -48,16 +48,6 @@ func (c Consent) Allowed(ctx context.Context, subject, purpose string) (bool, er
 	return d.Allowed, nil
 }
 
-// allowed is Purposes.Allowed failing closed: nil Purposes and errors are
-// no.
-func allowed(ctx context.Context, p Purposes, subject, purpose string) bool {
-	if p == nil || subject == "" {
-		return false
-	}
-	ok, err := p.Allowed(ctx, subject, purpose)
-	return err == nil && ok
-}
-
 // PurposesFunc is a function as Purposes (the conversation domain's
 // ConsentChecker has this shape).
 type PurposesFunc func(ctx context.Context, subject, purpose string) (bool, error)

@@ -326,15 +326,14 @@ func TestReplyKey(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pt, err := hpke.Open(client, sealing.KDF, sealing.AEAD, []byte(sealing.InfoReply), append(bytes.Clone(enc), ct...))
-	if err == nil {
+	if _, err := hpke.Open(client, sealing.KDF, sealing.AEAD, []byte(sealing.InfoReply), append(bytes.Clone(enc), ct...)); err == nil {
 		t.Fatal("opened without the conversation id as aad")
 	}
 	r, err := hpke.NewRecipient(enc, client, sealing.KDF, sealing.AEAD, []byte(sealing.InfoReply))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if pt, err = r.Open([]byte(conv), ct); err != nil || string(pt) != "your parcel ships today" {
+	if pt, err := r.Open([]byte(conv), ct); err != nil || string(pt) != "your parcel ships today" {
 		t.Fatalf("reply = %q, %v", pt, err)
 	}
 	if r, err := hpke.NewRecipient(enc, client, sealing.KDF, sealing.AEAD, []byte(sealing.InfoMessage)); err == nil {

@@ -67,9 +67,6 @@ const (
 	// platform's retry, rather than a slow conversation service holding
 	// one request for the sum of every message's timeout.
 	DefaultDeliveryTimeout = 20 * time.Second
-	// maxChallengeBytes bounds the echoed hub.challenge (Meta sends a
-	// number of about ten digits).
-	maxChallengeBytes = 128
 )
 
 // Options are the Handler's dependencies and limits.

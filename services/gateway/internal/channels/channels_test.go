@@ -735,7 +735,7 @@ func (s *stand) counts(t *testing.T, name string) map[string]int64 {
 			for _, dp := range m.Data.(metricdata.Sum[int64]).DataPoints {
 				var labels []string
 				for _, kv := range dp.Attributes.ToSlice() {
-					labels = append(labels, string(kv.Key)+"="+kv.Value.Emit())
+					labels = append(labels, string(kv.Key)+"="+kv.Value.String())
 				}
 				out[strings.Join(labels, ",")] = dp.Value
 			}
