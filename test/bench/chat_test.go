@@ -67,6 +67,21 @@ func chatLoadEnv(t *testing.T) []string {
 	return append(chatEnv, "SOTTO_CONVERSATION_SIGNALS_POLICY="+filepath.Join(root, "services/conversation/internal/signals/testdata/bench.yaml"))
 }
 
+// perChat is how many messages a simulated chat has.
+const perChat = 20
+
+// lazyChat opens its chat on first use, once.
+type lazyChat struct {
+	once sync.Once
+	ch   chatter
+	err  error
+}
+
+func (l *lazyChat) get(ctx context.Context, c *chatClient) (chatter, error) {
+	l.once.Do(func() { l.ch, l.err = c.newChatter(ctx) })
+	return l.ch, l.err
+}
+
 // chatter is a web visitor with an open conversation.
 type chatter struct {
 	token, conversation string
@@ -249,17 +264,27 @@ func TestChatLoad(t *testing.T) {
 		// Each caller is its own visitor, as on a real site; its messages
 		// go to its own conversation in turn (a conversation serialises
 		// its posts).
-		chs := c.chatters(t, callers)
-		var turn atomic.Int64
+		// A chat is perMessage messages long, as a shop's chats are, not
+		// thousands: op i goes to chat (i mod callers) of its round, a round
+		// being callers × perChat ops, so no two callers usually wait on one
+		// conversation. A chat's first message opens it (a visitor session
+		// and a conversation, inside the measured op, as on a real site).
+		var chats sync.Map // chat number → *lazyChat
 		measure("chat message", callers, func(ctx context.Context, i int) error {
-			return c.post(ctx, chs[int(turn.Add(1))%len(chs)], i)
+			k := i%callers + callers*(i/(callers*perChat))
+			v, _ := chats.LoadOrStore(k, &lazyChat{})
+			ch, err := v.(*lazyChat).get(ctx, c)
+			if err != nil {
+				return err
+			}
+			return c.post(ctx, ch, i)
 		})
 		s.settle()
 	}
 
 	var b strings.Builder
-	fmt.Fprintf(&b, "Run of %s at %s, %s, %d CPUs, `sotto dev up` embedded default (SQLite, local keyring), built-in assistant, %s per row.\n\n",
-		time.Now().UTC().Format("2006-01-02 15:04 MST"), src, runtime.Version(), runtime.NumCPU(), perLevel)
+	fmt.Fprintf(&b, "Run of %s at %s, %s, %d CPUs, `sotto dev up` embedded default (SQLite, local keyring), built-in assistant, %s per row; chats of %d messages, each opened (visitor session and conversation) by its first message.\n\n",
+		time.Now().UTC().Format("2006-01-02 15:04 MST"), src, runtime.Version(), runtime.NumCPU(), perLevel, perChat)
 	b.WriteString("| operation | callers | per second | p50 | p99 | ops | cores busy | CPU µs per op: gateway / conversation / tokenvault / audit / client |\n")
 	b.WriteString("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
 	for _, r := range rows {
