@@ -2,14 +2,13 @@ package channels
 
 import (
 	"math"
-	"net"
 	"net/http"
 	"net/netip"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
+	"github.com/sottohq/sotto/services/gateway/internal/clientaddr"
 	"golang.org/x/time/rate"
 )
 
@@ -59,8 +58,8 @@ func (l *addressLimiter) allow(r *http.Request) (bool, time.Duration) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	b := l.overflow
-	if ip, ok := clientAddress(r, l.trusted); ok {
-		b = l.bucket(sourceOf(ip), now)
+	if ip, ok := clientaddr.FromRequest(r, l.trusted); ok {
+		b = l.bucket(clientaddr.Source(ip), now)
 	}
 	res := b.ReserveN(now, 1)
 	if d := res.DelayFrom(now); d > 0 {
@@ -92,56 +91,4 @@ func (l *addressLimiter) bucket(key netip.Prefix, now time.Time) *rate.Limiter {
 // retryAfter is a Retry-After value: whole seconds, at least one.
 func retryAfter(wait time.Duration) string {
 	return strconv.Itoa(max(1, int(math.Ceil(wait.Seconds()))))
-}
-
-// sourceOf is the unit the limit applies to: the address for IPv4, its /64
-// for IPv6 (one host usually holds a whole /64).
-func sourceOf(a netip.Addr) netip.Prefix {
-	a = a.Unmap()
-	if a.Is4() {
-		return netip.PrefixFrom(a, 32)
-	}
-	p, _ := a.Prefix(64)
-	return p
-}
-
-// clientAddress is the client's address: the connection's peer, or, when
-// that peer is a trusted proxy, the right-most X-Forwarded-For entry that
-// is not one. Entries left of it were written by the client and prove
-// nothing; a malformed entry stops the walk at the last proxy trusted.
-func clientAddress(r *http.Request, trusted []netip.Prefix) (netip.Addr, bool) {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
-	}
-	peer, err := netip.ParseAddr(host)
-	if err != nil {
-		return netip.Addr{}, false
-	}
-	peer = peer.Unmap()
-	if !isTrusted(peer, trusted) {
-		return peer, true
-	}
-	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
-	for i := len(hops) - 1; i >= 0; i-- {
-		hop, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
-		if err != nil {
-			return peer, true
-		}
-		hop = hop.Unmap()
-		if !isTrusted(hop, trusted) {
-			return hop, true
-		}
-		peer = hop
-	}
-	return peer, true
-}
-
-func isTrusted(a netip.Addr, trusted []netip.Prefix) bool {
-	for _, p := range trusted {
-		if p.Contains(a) {
-			return true
-		}
-	}
-	return false
 }

@@ -2,12 +2,12 @@ package gateway
 
 import (
 	"context"
-	"net"
 	"net/http"
 	"net/netip"
 	"strings"
 	"unicode/utf8"
 
+	"github.com/sottohq/sotto/services/gateway/internal/clientaddr"
 	"google.golang.org/grpc/metadata"
 )
 
@@ -31,7 +31,7 @@ func clientIPOf(ctx context.Context) (netip.Addr, bool) {
 // proxy. Entries left of it were written by the client and prove nothing.
 func clientIP(trusted []netip.Prefix, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if ip, ok := resolveClientIP(r, trusted); ok {
+		if ip, ok := clientaddr.FromRequest(r, trusted); ok {
 			if ri := infoOf(r.Context()); ri != nil {
 				ri.clientIP = ip
 			}
@@ -42,45 +42,6 @@ func clientIP(trusted []netip.Prefix, next http.Handler) http.Handler {
 		r.Header.Del("X-Forwarded-Host")
 		next.ServeHTTP(w, r)
 	})
-}
-
-func resolveClientIP(r *http.Request, trusted []netip.Prefix) (netip.Addr, bool) {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
-	}
-	peer, err := netip.ParseAddr(host)
-	if err != nil {
-		return netip.Addr{}, false
-	}
-	peer = peer.Unmap()
-	if !isTrusted(peer, trusted) {
-		return peer, true
-	}
-	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
-	for i := len(hops) - 1; i >= 0; i-- {
-		hop, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
-		if err != nil {
-			// A malformed hop: what is left of it cannot be trusted, and the
-			// last proxy we trust is the best we know.
-			return peer, true
-		}
-		hop = hop.Unmap()
-		if !isTrusted(hop, trusted) {
-			return hop, true
-		}
-		peer = hop
-	}
-	return peer, true
-}
-
-func isTrusted(a netip.Addr, trusted []netip.Prefix) bool {
-	for _, p := range trusted {
-		if p.Contains(a) {
-			return true
-		}
-	}
-	return false
 }
 
 // userAgentMetadata carries the browser's User-Agent, shortened, so that a

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/sottohq/sotto/services/gateway/internal/clientaddr"
 )
 
 // TestEveryRouteHasAnAccessRule: each REST route in the OpenAPI document
@@ -136,7 +137,7 @@ func TestClientIP(t *testing.T) {
 			for _, v := range tc.xff {
 				r.Header.Add("X-Forwarded-For", v)
 			}
-			got, ok := resolveClientIP(r, trusted)
+			got, ok := clientaddr.FromRequest(r, trusted)
 			if !ok || got.String() != tc.want {
 				t.Fatalf("got %v %v, want %s", got, ok, tc.want)
 			}

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/sottohq/sotto/services/gateway/internal/clientaddr"
 	"golang.org/x/time/rate"
 	"google.golang.org/grpc/codes"
 )
@@ -27,7 +28,9 @@ func newIPLimiter(perMinute, burst, maxEntries int) *ipLimiter {
 
 // allow takes one token for addr; when there is none it says how long until
 // there will be.
-func (l *ipLimiter) allow(addr netip.Addr) (bool, time.Duration) { return l.take(sourceOf(addr)) }
+func (l *ipLimiter) allow(addr netip.Addr) (bool, time.Duration) {
+	return l.take(clientaddr.Source(addr))
+}
 
 // keyedLimiter is a token bucket per key (a client address, a token's
 // subject).
@@ -89,17 +92,6 @@ func (l *keyedLimiter[K]) evictIdle(now time.Time) {
 			delete(l.buckets, k)
 		}
 	}
-}
-
-// sourceOf is the unit a limit applies to: the address for IPv4, its /64
-// for IPv6.
-func sourceOf(a netip.Addr) netip.Prefix {
-	a = a.Unmap()
-	if a.Is4() {
-		return netip.PrefixFrom(a, 32)
-	}
-	p, _ := a.Prefix(64)
-	return p
 }
 
 // limitAuth answers 429 with Retry-After when the client's address has

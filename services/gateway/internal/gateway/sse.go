@@ -23,6 +23,7 @@ import (
 	apiv1 "github.com/sottohq/sotto/gen/go/sotto/api/v1"
 	conversationv1 "github.com/sottohq/sotto/gen/go/sotto/conversation/v1"
 	"github.com/sottohq/sotto/pkg/logging"
+	"github.com/sottohq/sotto/services/gateway/internal/clientaddr"
 )
 
 // sseRoute is WatchConversation as Server-Sent Events (the WHATWG HTML
@@ -102,7 +103,7 @@ func newStreamLimiter(opts Options) *streamLimiter {
 func (l *streamLimiter) acquire(subject string, addr netip.Addr, hasAddr bool) (release func(), ok bool) {
 	var source netip.Prefix
 	if hasAddr {
-		source = sourceOf(addr)
+		source = clientaddr.Source(addr)
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()

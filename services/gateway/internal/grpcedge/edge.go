@@ -45,6 +45,7 @@ import (
 	"github.com/sottohq/sotto/pkg/auditclient"
 	"github.com/sottohq/sotto/pkg/errs"
 	"github.com/sottohq/sotto/pkg/telemetry"
+	"github.com/sottohq/sotto/services/gateway/internal/clientaddr"
 )
 
 // Domain is the ErrorInfo domain of the edge's own refusals (the REST
@@ -288,7 +289,7 @@ func (e *Edge) serve(ctx context.Context, ss grpc.ServerStream, name, requestID 
 		if !ip.IsValid() {
 			return status.Error(codes.Internal, "internal error")
 		}
-		if ok, wait := e.sources.allow(sourceOf(ip), time.Now()); !ok {
+		if ok, wait := e.sources.allow(clientaddr.Source(ip), time.Now()); !ok {
 			return rateLimited(wait, "too many calls from this address; retry later")
 		}
 	} else {
@@ -442,16 +443,6 @@ func peerIP(ctx context.Context) netip.Addr {
 		return netip.Addr{}
 	}
 	return ap.Addr().Unmap()
-}
-
-// sourceOf is the unit the public quota applies to: the address for IPv4,
-// its /64 for IPv6 (one host usually holds a whole /64).
-func sourceOf(a netip.Addr) netip.Prefix {
-	if a.Is4() {
-		return netip.PrefixFrom(a, 32)
-	}
-	p, _ := a.Prefix(64)
-	return p
 }
 
 // userAgent is the caller's user agent, valid UTF-8 and at most
