@@ -8,8 +8,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/sottohq/sotto/services/gateway/internal/clientaddr"
 	"golang.org/x/time/rate"
+
+	"github.com/sottohq/sotto/services/gateway/internal/clientaddr"
 )
 
 // Defaults of the per-address limit on the webhook routes. The platforms

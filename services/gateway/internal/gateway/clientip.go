@@ -7,8 +7,9 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/sottohq/sotto/services/gateway/internal/clientaddr"
 	"google.golang.org/grpc/metadata"
+
+	"github.com/sottohq/sotto/services/gateway/internal/clientaddr"
 )
 
 // The client's address is decided once, here, and travels to the services

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
 	"github.com/sottohq/sotto/services/gateway/internal/clientaddr"
 )
 

@@ -8,9 +8,10 @@ import (
 	"sync"
 	"time"
 
-	"github.com/sottohq/sotto/services/gateway/internal/clientaddr"
 	"golang.org/x/time/rate"
 	"google.golang.org/grpc/codes"
+
+	"github.com/sottohq/sotto/services/gateway/internal/clientaddr"
 )
 
 // ipLimiter throttles the authentication routes per client IP address: a
