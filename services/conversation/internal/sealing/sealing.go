@@ -34,22 +34,24 @@ import (
 
 	"github.com/sottohq/sotto/pkg/errs"
 	"github.com/sottohq/sotto/pkg/keys"
+	"github.com/sottohq/sotto/pkg/sealclient"
 	"github.com/sottohq/sotto/services/conversation/internal/reasons"
 )
 
-// Info strings of the two directions (the proto's Sealed message).
+// The wire contract, one definition for the service and its clients
+// (pkg/sealclient): the info strings of the two directions (the proto's
+// Sealed message) and the suite. X-Wing has the only published HPKE test
+// vector with HKDF-SHA256 among the hybrid KEMs crypto/hpke implements,
+// with ChaCha20Poly1305 (draft-ietf-hpke-pq), which the tests check.
 const (
-	InfoMessage = "sotto/conversation/v1 message"
-	InfoReply   = "sotto/conversation/v1 reply"
+	InfoMessage = sealclient.InfoMessage
+	InfoReply   = sealclient.InfoReply
 )
 
-// The suite. X-Wing has the only published HPKE test vector with
-// HKDF-SHA256 among the hybrid KEMs crypto/hpke implements, with
-// ChaCha20Poly1305 (draft-ietf-hpke-pq), which the tests check.
 var (
-	KEM  = hpke.MLKEM768X25519()
-	KDF  = hpke.HKDFSHA256()
-	AEAD = hpke.ChaCha20Poly1305()
+	KEM  = sealclient.KEM
+	KDF  = sealclient.KDF
+	AEAD = sealclient.AEAD
 )
 
 // DefaultRotation is how long a key is the current one.
