@@ -6,7 +6,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"io/fs"
-	"os"
 	"strconv"
 	"testing"
 	"time"
@@ -51,45 +50,6 @@ func (c canary) secrets() map[string][]byte {
 	}
 }
 
-// storedBytes returns what the database keeps on disk of the tokens table:
-// SQLite's database file and WAL as they are (a fresh write may sit in
-// either), or PostgreSQL's tokens heap file after a CHECKPOINT has written
-// every dirty page to it (read with pg_read_binary_file, which needs the
-// superuser role the test server gives).
-func storedBytes(t *testing.T, db *store.DB) []byte {
-	t.Helper()
-	ctx := context.Background()
-	switch db.Dialect {
-	case store.SQLite:
-		var seq int
-		var name, path string
-		if err := db.QueryRowContext(ctx, `PRAGMA database_list`).Scan(&seq, &name, &path); err != nil || path == "" {
-			t.Fatalf("database file: %q, %v", path, err)
-		}
-		var all []byte
-		for _, p := range []string{path, path + "-wal"} {
-			b, err := os.ReadFile(p)
-			if err != nil && !os.IsNotExist(err) {
-				t.Fatal(err)
-			}
-			all = append(all, b...)
-		}
-		return all
-	default:
-		if _, err := db.ExecContext(ctx, `CHECKPOINT`); err != nil {
-			t.Fatalf("checkpoint (the test role must be a superuser): %v", err)
-		}
-		var b []byte
-		if err := db.QueryRowContext(ctx, `SELECT pg_read_binary_file(pg_relation_filepath('tokens'))`).Scan(&b); err != nil {
-			t.Fatalf("reading the tokens heap file (the test role must be a superuser): %v", err)
-		}
-		if len(b) == 0 {
-			t.Fatal("the tokens heap file is empty")
-		}
-		return b
-	}
-}
-
 // mustHold fails t unless raw holds every one of want: a scan that cannot
 // find what is there proves nothing by finding nothing.
 func mustHold(t *testing.T, raw []byte, want map[string][]byte) {
@@ -131,7 +91,7 @@ func TestMasksAreNotStored(t *testing.T) {
 				t.Errorf("token %d: %+v, want %q", i, res[i], want)
 			}
 		}
-		raw := storedBytes(t, db)
+		raw := storetest.StoredBytes(t, db)
 		mustHold(t, raw, map[string][]byte{"random token": []byte(toks[0]), "card token": []byte(toks[2])})
 		mustNotHold(t, raw, c.secrets())
 	})
@@ -182,7 +142,7 @@ func TestMasksDieWithTheKey(t *testing.T) {
 				t.Errorf("the key that seals token %s survived the erasure: %v", r.Token, err)
 			}
 		}
-		raw := storedBytes(t, db)
+		raw := storetest.StoredBytes(t, db)
 		mustHold(t, raw, map[string][]byte{"random token": []byte(toks[0])})
 		mustNotHold(t, raw, c.secrets())
 	})
@@ -237,12 +197,12 @@ func TestMigrationRemovesPlaintextMasks(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			mustHold(t, storedBytes(t, db), map[string][]byte{"old mask": []byte(oldMask)})
+			mustHold(t, storetest.StoredBytes(t, db), map[string][]byte{"old mask": []byte(oldMask)})
 
 			if err := db.Migrate(ctx, "", migrations.FS); err != nil {
 				t.Fatal(err)
 			}
-			raw := storedBytes(t, db)
+			raw := storetest.StoredBytes(t, db)
 			mustHold(t, raw, map[string][]byte{"random token": []byte(toks[0])})
 			mustNotHold(t, raw, map[string][]byte{"old mask": []byte(oldMask), "private domain": []byte(c.label)})
 
