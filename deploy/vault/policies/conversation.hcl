@@ -15,9 +15,9 @@ path "transit/hmac/conversation-secrets/sha2-256" {
 }
 
 # Encrypt only, no decrypt: pkg/vaulttest's manifest check proves a
-# service can use its own aes256-gcm96 key by encrypting with it. Sealing
-# the HPKE private keys of end-to-end sealed messages (ADR 0014, next
-# steps) will add decrypt.
+# service can use its own aes256-gcm96 key by encrypting with it. The HPKE
+# keys of end-to-end sealed messages are derived from this key's HMAC
+# (ADR 0014, "End-to-end sealing"), so they need no decrypt either.
 path "transit/encrypt/conversation-secrets" {
   capabilities = ["update"]
 }
