@@ -9,10 +9,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sottohq/sotto/pkg/crmtest"
 	"github.com/sottohq/sotto/pkg/egress"
 	"github.com/sottohq/sotto/pkg/errs"
 	"github.com/sottohq/sotto/services/crmsync/internal/connector"
-	"github.com/sottohq/sotto/services/crmsync/internal/connector/crmtest"
 	"github.com/sottohq/sotto/services/crmsync/internal/reasons"
 )
 

@@ -12,9 +12,9 @@ import (
 	"google.golang.org/grpc/status"
 
 	crmsyncv1 "github.com/sottohq/sotto/gen/go/sotto/crmsync/v1"
+	"github.com/sottohq/sotto/pkg/crmtest"
 	"github.com/sottohq/sotto/pkg/store/storetest"
 	"github.com/sottohq/sotto/services/crmsync/internal/config"
-	"github.com/sottohq/sotto/services/crmsync/internal/connector/crmtest"
 	"github.com/sottohq/sotto/services/crmsync/internal/reasons"
 )
 
