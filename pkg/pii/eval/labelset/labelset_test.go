@@ -19,12 +19,12 @@ var update = flag.Bool("update", false, "rewrite testdata/labelled/{dev,holdout}
 
 // dir is the labelled set, relative to this package; freshDir its fresh split.
 // authorSplits are the splits written by authors who saw neither the engine
-// nor the other sets (unseen, then blind): their jsonl is the author's; these
+// nor the other sets (unseen, then blind, then blind2): their jsonl is the author's; these
 // tests only check it.
 var (
 	dir          = filepath.Join("..", "..", "testdata", "labelled")
 	freshDir     = filepath.Join(dir, FreshDir)
-	authorSplits = []string{"unseen", "blind"}
+	authorSplits = []string{"unseen", "blind", "blind2"}
 )
 
 func loadSplit(t *testing.T, split string) []Source {
