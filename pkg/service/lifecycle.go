@@ -18,6 +18,11 @@ func (s *Service) serve(ctx context.Context) error {
 	if err := s.listen(); err != nil {
 		return err
 	}
+	stopPprof, err := s.servePprof()
+	if err != nil {
+		return err
+	}
+	defer stopPprof()
 	// stopServing ends the APIs: on ctx, or when a task or server fails.
 	serveCtx, stopServing := context.WithCancelCause(ctx)
 	defer stopServing(nil)

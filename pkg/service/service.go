@@ -67,6 +67,9 @@ type Config struct {
 	DatabaseDSN string `env:"DB_DSN"`
 	// LogLevel: debug, info, warn or error.
 	LogLevel string `env:"LOG_LEVEL" envDefault:"info"`
+	// PprofAddr, when set, serves net/http/pprof there (loopback only; see
+	// pprof.go).
+	PprofAddr string `env:"PPROF_ADDR"`
 }
 
 // Env is the process environment, injectable for tests.
@@ -177,6 +180,9 @@ func open(ctx context.Context, name string, e Env) (*Service, error) {
 	}
 	level, err := logging.ParseLevel(cfg.LogLevel)
 	if err != nil {
+		return nil, err
+	}
+	if err := checkPprofAddr(cfg.PprofAddr); err != nil {
 		return nil, err
 	}
 	logger := logging.New(os.Stderr, name, level)
