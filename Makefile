@@ -98,8 +98,17 @@ generate: $(TOOL_STAMPS) protodeps ## regenerate gen/ from proto/
 	$(BUF) generate --template buf.gen.yaml --path proto/sotto
 	cd gen && GOWORK=off go mod tidy >/dev/null
 
+.PHONY: web
+web: ## bundle web/src into the gateway's embedded assets (esbuild, pinned in web/package-lock.json)
+	cd web && npm ci --no-audit --no-fund --loglevel=error && node build.mjs
+
+.PHONY: check-web
+check-web: web ## fail when the committed web bundle is stale
+	@git add -N services/gateway/internal/web/static >/dev/null 2>&1 || true
+	@if ! git diff --quiet -- services/gateway/internal/web/static; then git --no-pager diff --stat -- services/gateway/internal/web/static; echo "the web bundle is stale: run make web and commit" >&2; exit 1; fi
+
 .PHONY: check-generated
-check-generated: generate ## fail when gen/ is stale
+check-generated: generate check-web ## fail when gen/ or the web bundle is stale
 	@git add -N gen >/dev/null 2>&1 || true
 	@if ! git diff --quiet -- gen; then git --no-pager diff --stat -- gen; echo "gen/ is stale: run make generate and commit" >&2; exit 1; fi
 

@@ -32,6 +32,7 @@ import (
 	identityv1 "github.com/sottohq/sotto/gen/go/sotto/identity/v1"
 	tokenvaultv1 "github.com/sottohq/sotto/gen/go/sotto/tokenvault/v1"
 	"github.com/sottohq/sotto/pkg/enduser"
+	"github.com/sottohq/sotto/services/gateway/internal/web"
 )
 
 // Backend is a service the gateway routes to.
@@ -199,6 +200,15 @@ func New(ctx context.Context, backends []Backend, opts Options) (http.Handler, e
 	}
 	if conversations != nil {
 		root.Handle(sseRoute, g.events(conversations, cmp.Or(opts.SSEHeartbeat, defaultSSEHeartbeat), logger))
+	}
+	// The web front (widget, privacy centre, console) and its assets, with
+	// their security headers (internal/web, ADR 0016).
+	pages, err := web.New(web.Options{WidgetOrigins: opts.WidgetOrigins})
+	if err != nil {
+		return nil, fmt.Errorf("gateway: the web pages: %w", err)
+	}
+	for _, p := range web.Paths {
+		root.Handle(p, pages)
 	}
 	// Every API route passes the edge's middleware (g.middleware) once
 	// grpc-gateway matched it, so the rule applied is the matched route's,
