@@ -92,6 +92,11 @@ func (d *doc) lowerStreetName(j int) (int, int) {
 			return 0, 0
 		}
 		if !streetConnectors[d.lw(m)] {
+			// A verb or function word makes it a clause, not a name: "via
+			// del Corso è aperto fino alle 20".
+			if copulas[d.lw(m)] || d.e.lex.stop[d.lw(m)] {
+				return 0, 0
+			}
 			words++
 		}
 	}

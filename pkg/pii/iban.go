@@ -224,6 +224,11 @@ func (d *doc) ipContext(k int) int {
 		}
 		words++
 		if c := d.ipCue(j); c != 0 {
+			if c > 0 && d.versionOf(j) {
+				// "die Firmware vom Router ist ...", "the firmware of the
+				// router is ...": the device names whose version it is.
+				return -1
+			}
 			return c
 		}
 		if tk.nl {
@@ -274,6 +279,24 @@ func (d *doc) ipCue(j int) int {
 	}
 	return 0
 }
+
+// ofWords join a version word to the device it belongs to ("firmware of
+// the router", "Firmware vom Router", "version du routeur", "versión del
+// router", "firmware van de router", "versione del router").
+var ofWords = set(strings.Fields(`of the vom von des der dem du de la l' del della dello dell' van het`))
+
+// versionOf reports whether the IP word j is governed by a version word
+// before it through "of" and articles only (not "update the router").
+func (d *doc) versionOf(j int) bool {
+	m, of := j-1, false
+	for m >= 0 && m >= j-3 && d.isWord(m) && ofWords[d.lw(m)] {
+		of = of || !ofArticles[d.lw(m)]
+		m--
+	}
+	return of && m >= 0 && d.ipCue(m) < 0
+}
+
+var ofArticles = set(strings.Fields(`the der dem la het`))
 
 // versionSuffixes end compounds that name a version (Softwareversion,
 // Firmwarestand, Buildnummer).

@@ -415,6 +415,13 @@ func (d *doc) phoneWindow(g []grp, a, b int) bool {
 		// the tail of a longer reference, not a phone of its own.
 		return false
 	}
+	if a > 0 && b < len(g) && g[a].gap == " " && g[b].gap == " " && g[a-1].e-g[a-1].s <= 3 && g[b].e-g[b].s <= 3 &&
+		(b-a == 1 || uniformSep(g, a, b) == ' ') {
+		// A window cut from the middle of a longer spaced number, with
+		// short groups on both sides ("2 81 07 75 218 904 17", a social
+		// security number's layout): the number is the whole, not a phone.
+		return false
+	}
 	t := d.text
 	// Where the number starts: '+', '(' or the first digit ("(+34) 612",
 	// "(206) 555-0100", "+44 20"); "00" is handled with the digits.

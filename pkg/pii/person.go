@@ -187,6 +187,50 @@ var characterGoods = set(strings.Fields(`figure figures figurine figurines plush
 	peluche poupée jouet disfraz disfraces figura figuras muñeca juguete pupazzo bambola giocattolo costume knuffel
 	poppetje speelgoed verkleedpak verkleedkostuum`))
 
+// goodsNouns are products people buy by their brand; a name between a
+// determiner and one of them ("the Stanley cup", "my Kelly bag") or right
+// after one ("la taza Stanley", "une montre Daniel") is the brand's or the
+// model's, since a person is not put in a noun phrase that way.
+var goodsNouns = set(strings.Fields(`cup cups mug mugs tumbler tumblers bottle bottles flask thermos bag bags handbag tote
+	backpack wallet purse watch watches jacket coat shirt hoodie jumper sweater dress shoes trainers sneakers boots
+	jeans trousers skirt leggings socks
+	sandals sunglasses glasses perfume fragrance cologne lipstick palette kettle blender toaster pan pans knife knives
+	vacuum mixer lamp chair sofa bike stroller pram pushchair
+	becher tasse tassen flasche thermoskanne tasche handtasche rucksack geldbörse uhr jacke mantel hemd kleid schuhe
+	stiefel sonnenbrille brille parfüm parfum wasserkocher mixer pfanne messer staubsauger lampe stuhl fahrrad kinderwagen
+	tasse gourde bouteille thermos sac sacoche montre veste manteau chemise robe chaussures baskets bottes lunettes parfum
+	bouilloire mixeur poêle couteau aspirateur lampe chaise vélo poussette
+	taza tazas vaso termo botella bolso mochila cartera reloj chaqueta abrigo camisa vestido zapatillas zapatos botas
+	gafas perfume hervidor batidora sartén cuchillo aspiradora lámpara silla bici bicicleta carrito
+	beker mok mokken fles thermosfles tas handtas rugzak portemonnee horloge jas overhemd jurk schoenen sneakers laarzen
+	zonnebril bril parfum waterkoker blender pan mes stofzuiger lamp stoel fiets kinderwagen
+	tazza tazze borraccia bottiglia thermos borsa zaino portafoglio orologio giacca cappotto camicia vestito scarpe stivali
+	occhiali profumo bollitore frullatore padella coltello aspirapolvere lampada sedia bici passeggino`))
+
+// goodsDeterminers open the noun phrase of a product.
+var goodsDeterminers = set(strings.Fields(`the a an my your his her our their this that these those
+	der die das den dem ein eine einen einem mein meine meinen dein deine
+	le la les un une mon ma mes ton ta votre ce cette
+	el los las una mi mis tu su este esta ese esa
+	de het een mijn je jouw uw deze die dat
+	il lo gli uno mio mia tuo tua suo sua questo questa quel quella`))
+
+// productName reports whether the name k..e stands in a product's noun
+// phrase: determiner, name, goods noun ("the Stanley cup"), or in French,
+// Spanish and Italian determiner, goods noun, name ("la taza Stanley").
+func (d *doc) productName(k, e int) bool {
+	if e+1 < len(d.toks) && d.isWord(e+1) && !d.toks[e+1].nl && !d.toks[e+1].upper && goodsNouns[d.lw(e+1)] &&
+		k > 0 && d.isWord(k-1) && !d.toks[k].nl && goodsDeterminers[d.lw(k-1)] {
+		return true
+	}
+	// The brand after the noun is Romance word order; in English, German
+	// and Dutch a name there starts a relative clause ("the bag Emma
+	// ordered").
+	romance := d.lang == "fr" || d.lang == "es" || d.lang == "it"
+	return romance && k > 1 && d.isWord(k-1) && !d.toks[k].nl && !d.toks[k-1].upper && goodsNouns[d.lw(k-1)] &&
+		d.isWord(k-2) && goodsDeterminers[d.lw(k-2)]
+}
+
 // placeSuffixWords after a name make it a place ("Alice Springs",
 // "Carson City", "Niagara Falls").
 var placeSuffixWords = set(strings.Fields(`springs city falls beach heights bay harbour harbor hills creek valley junction township`))
@@ -258,6 +302,10 @@ var particles = set(strings.Fields(`van der den de del della di da von zu le la 
 
 // nameAfter: words after an ambiguous name at a sentence start that make
 // it the subject ("Violet wants it", "Roos wil hem").
+// objectClitics stand between a subject and its verb in French, Spanish
+// and Italian ("la veut", "lo quiere", "la vuole").
+var objectClitics = set(strings.Fields(`le la les lui leur lo los las li gli ne me te se`))
+
 var subjectVerbs = set(strings.Fields(`
 wants wanted needs needed said says asked asks is was has had will would can could likes loved loves ordered bought thinks
 prefers told tells called calls wrote writes
@@ -451,7 +499,11 @@ func (d *doc) scanPersons() {
 		// "Kemi from the store", "Ornella vom Kundenservice", "Lucía de
 		// atención al cliente": a name before where its bearer works.
 		if d.capWord(k) && k+2 < n && d.fromTeam(k+1) {
-			if s, e, ok := d.readName(k, ncGreet); ok && e == k && (d.toks[k].info&(wGiven|wSurname) != 0 || d.sentenceStart(k) && nameShaped(d.tokText(k))) {
+			// An unknown word needs the team to be a place it works at, with
+			// an article or a service word: a bare "de cliente" makes a
+			// compound noun ("Alta de cliente", "Service de client").
+			known := d.toks[k].info&(wGiven|wSurname) != 0
+			if s, e, ok := d.readName(k, ncGreet); ok && e == k && (known || d.sentenceStart(k) && nameShaped(d.tokText(k)) && !d.bareTeam(k+1)) {
 				d.addName(s, e, 0.75, "person-from-team")
 				k = e
 				continue
@@ -641,7 +693,8 @@ func (d *doc) formNameLabel(k int) bool {
 
 // teamWords name where an agent, courier or shop assistant works.
 var teamWords = set(strings.Fields(`
-store shop team support service customer care warehouse depot courier helpdesk
+store shop team support service customer care warehouse depot courier helpdesk office department desk
+büro abteilung bureau département oficina departamento kantoor afdeling ufficio reparto
 kundenservice kundendienst service support team filiale laden lager versand
 service client clientèle boutique magasin entrepôt équipe
 servicio atención cliente tienda almacén equipo soporte
@@ -664,6 +717,42 @@ func (d *doc) fromTeam(j int) bool {
 		}
 		if teamWords[d.lw(m)] {
 			return true
+		}
+	}
+	return false
+}
+
+// workArticles before "Don"/"Doña" make it part of a work's or
+// character's title ("a" and "de" are prepositions in Spanish: "a Don José").
+var workArticles = set(strings.Fields(`the an el un una der den dem das le du il lo uno het een`))
+
+// roleCompound reports a hyphenated word whose last part is a role noun
+// ("Marktplaats-verkoper", "DHL-Fahrer", "Amazon-seller"): a hyphenated
+// name ends in a name (Dupont-Moreau, Hans-Peter, al-Masri).
+func roleCompound(lw string) bool {
+	i := strings.LastIndexByte(lw, '-')
+	return i > 0 && len(lw)-i-1 > 3 && roleNouns[lw[i+1:]]
+}
+
+// roleNouns are people by what they do for a shop or a parcel.
+var roleNouns = set(strings.Fields(`seller vendor driver courier agent team support store shop service
+	verkäufer verkäuferin händler fahrer fahrerin bote zusteller zustellerin support team service
+	vendeur vendeuse livreur livreuse chauffeur équipe boutique
+	vendedor vendedora repartidor repartidora conductor equipo tienda
+	verkoper verkoopster bezorger chauffeur winkel klantenservice
+	venditore venditrice corriere autista negozio squadra`))
+
+// bareTeam reports a "de"/"di"/"van" directly followed by a customer word
+// ("de cliente", "di clienti", "van klant"): a compound noun naming a form
+// or a number, where a team would be "de atención al cliente".
+func (d *doc) bareTeam(j int) bool {
+	switch d.lw(j) {
+	case "de", "di", "van":
+		if j+1 < len(d.toks) && d.isWord(j+1) {
+			switch d.lw(j + 1) {
+			case "cliente", "clientes", "client", "clients", "clienti", "klant", "klanten":
+				return true
+			}
 		}
 	}
 	return false
@@ -701,6 +790,17 @@ func (d *doc) hereGoesOn(m int) bool {
 // after the first that matches; it returns the name's last token or -1.
 func (d *doc) tryNameCues(k int, cues []nameCue) int {
 	n := len(d.toks)
+	// A cue word glued to a dot, '@' or '/' before it is part of an e-mail
+	// address, domain or path ("...@example.fr. Le colis", "shop.mx. Dice"):
+	// a top-level domain is no title, a path part no label.
+	if k > 0 && !d.toks[k].sp && (d.isPunct(k-1, '.') || d.isPunct(k-1, '@') || d.isPunct(k-1, '/')) && k > 1 && !d.toks[k-1].sp && d.isWord(k-2) {
+		return k
+	}
+	// "Don" and "Doña" are honorifics without an article; after one they
+	// begin a title ("el Don Quijote ilustrado", "the Don Giovanni CD").
+	if (d.lw(k) == "don" || d.lw(k) == "doña" || d.lw(k) == "dona") && k > 0 && d.isWord(k-1) && workArticles[d.lw(k-1)] {
+		return k
+	}
 	best := -1
 	for _, c := range cues {
 		j, i := k, 0
@@ -803,6 +903,15 @@ func (d *doc) tryNameCues(k int, cues []nameCue) int {
 			s, e, ok = j, j, true
 		}
 		if !ok {
+			continue
+		}
+		if (c.kind == ncGreet || c.kind == ncSignoff) && e+1 < n && d.isWord(e+1) && !d.toks[e+1].nl && !d.toks[e+1].upper && goodsNouns[d.lw(e+1)] {
+			continue // "Hey, River Island jeans sizing?": a brand before its product
+		}
+		if (c.kind == ncGreet || c.kind == ncSignoff) && (teamWords[d.lw(s)] || roleCompound(d.lw(e)) ||
+			e+1 < n && d.isWord(e+1) && !d.toks[e+1].nl && teamWords[d.lw(e+1)]) {
+			// "Grüße,\nFiliale Nord", "Bedankt Marktplaats-verkoper": a
+			// team or a role signs or is thanked, not a person.
 			continue
 		}
 		if needTwo && e == s && !d.anyKnown(s, e) {
@@ -1152,6 +1261,21 @@ func (d *doc) nameLower(k int) string {
 	return lw
 }
 
+// compoundOfNames reports whether every part of the hyphenated word k is
+// capitalised and a given name or surname the lexicons know.
+func (d *doc) compoundOfNames(k int) bool {
+	t := d.tokText(k)
+	lex := d.e.lex
+	for _, p := range strings.Split(t, "-") {
+		r, _ := utf8.DecodeRuneInString(p)
+		lp := strings.ToLower(p)
+		if p == "" || !unicode.IsUpper(r) || !lex.given[lp] && !lex.surname[lp] {
+			return false
+		}
+	}
+	return true
+}
+
 func firstPart(w string) string {
 	if i := strings.IndexAny(w, "-'’"); i > 0 {
 		return w[:i]
@@ -1402,6 +1526,12 @@ func (d *doc) lexiconName(k int) (int, int, bool) {
 	if ok, _ := d.nameWord(k); !ok {
 		return 0, 0, false
 	}
+	if i := strings.IndexByte(lw, '-'); i > 0 && !lex.given[lw] && !d.compoundOfNames(k) {
+		// "Engel-Figur", "Fleur-print", "Bas-gitaar": a German or Dutch
+		// compound that starts with a given name; a double name is names
+		// throughout (Hans-Peter, Anne-Marie, Marie-Dupont).
+		return 0, 0, false
+	}
 	// After a street or place word the name belongs to it, also further
 	// into the street's name ("Corso Vittorio Emanuele", "Calle Juan
 	// Bravo", "Via Giuseppe Verdi").
@@ -1427,9 +1557,17 @@ func (d *doc) lexiconName(k int) (int, int, bool) {
 		// character's merchandise, not a person.
 		return 0, 0, false
 	}
+	if d.productName(k, e) {
+		return 0, 0, false
+	}
 	if lex.ambiguous[lw] {
 		supported := e > k && (lex.surname[d.nameLower(e)] || lex.surname[lastPart(d.nameLower(e))])
 		if !supported && d.sentenceStart(k) && k+1 < len(d.toks) && subjectVerbs[d.lw(k+1)] {
+			supported = true
+		}
+		// An object pronoun between subject and verb: "Rosa lo quiere",
+		// "Violette la veut", "Rosa la vuole".
+		if !supported && d.sentenceStart(k) && k+2 < len(d.toks) && d.isWord(k+1) && objectClitics[d.lw(k+1)] && subjectVerbs[d.lw(k+2)] {
 			supported = true
 		}
 		if !supported {

@@ -246,6 +246,11 @@ func (d *doc) scanSecrets() {
 		if d.notSecret(k) {
 			continue
 		}
+		if genericCodeWords[w] && d.authAbbrev(k) && d.paymentContext() {
+			// "auth code 083214" on a receipt or a charge: the card
+			// issuer's authorisation code, written short.
+			continue
+		}
 		if genericCodeWords[w] && !(k > 0 && d.cueOf(k-1)&(cueOTP|cuePassword) != 0) {
 			// A bare "code" is a credential only when the message says so:
 			// not in a message about a discount unless the code was sent
@@ -599,6 +604,12 @@ var codePreps = set(strings.Fields(`of for from du de des del della dello dei de
 var kindWords = set(strings.Fields(`
 	size store shop branch catalogue catalog leaflet flyer brochure shipping colour color style item article
 	product discount sale offer voucher gift tax country area region dress qr bar
+	stock inventory part model variant warehouse shelf bin batch lot
+	lager bestand modell variante teil
+	référence modèle variante pièce entrepôt
+	existencias modelo variante pieza almacén referencia
+	voorraad model variant onderdeel magazijn
+	scorta modello variante ricambio magazzino
 	größe grösse farbe filiale laden geschäft katalog prospekt artikel angebot aktion
 	taille couleur magasin boutique catalogue article offre rayon
 	talla color tienda catálogo folleto artículo oferta promoción
@@ -611,8 +622,10 @@ var kindWords = set(strings.Fields(`
 // code of the store", "el código de la tienda"): a statement of what the
 // code is, where a credential's would say it was sent or is for signing in.
 func (d *doc) qualifiedCode(k int) bool {
+	// A kind word after the code must be on its line; one before it may
+	// start the line ("Stock code 262834" opening a message).
 	kind := func(m int) bool {
-		return m >= 0 && m < len(d.toks) && d.isWord(m) && !d.toks[m].nl && kindWords[elided(d.lw(m))]
+		return m >= 0 && m < len(d.toks) && d.isWord(m) && (m < k || !d.toks[m].nl) && kindWords[elided(d.lw(m))]
 	}
 	if k > 0 && !d.toks[k].nl && kind(k-1) || kind(k+1) {
 		return true
@@ -1206,6 +1219,49 @@ func (d *doc) loginContext() bool {
 
 // genericCodeWords say "code" and nothing more about it.
 var genericCodeWords = map[string]bool{"code": true, "codes": true, "code:": true, "código": true, "codigo": true, "códigos": true, "codice": true, "codici": true, "codigo:": true, "codice:": true}
+
+// authAbbrev reports "auth" (or "auth.", "autor.", "aut.") right before the
+// code word k: short for authorisation as often as for authentication.
+func (d *doc) authAbbrev(k int) bool {
+	m := k - 1
+	if m >= 0 && d.isPunct(m, '.') && !d.toks[m].sp {
+		m--
+	}
+	if m < 0 || !d.isWord(m) || d.toks[m].nl {
+		return false
+	}
+	switch d.lw(m) {
+	case "auth", "autor", "aut", "autoriz", "autoris", "authoriz", "authoris":
+		return true
+	}
+	return false
+}
+
+// paymentWords say a message is about a card payment that went through:
+// a charge, a receipt, a terminal, a bank statement.
+var paymentWords = set(strings.Fields(`charged charge charges transaction transactions receipt terminal pending statement
+	debited billed merchant purchase
+	abgebucht abbuchung buchung kontoauszug beleg kassenbon transaktion zahlung bezahlt
+	débité débitée prélevé prélèvement transaction relevé reçu ticket paiement
+	cargo cargos cobrado cobro cargado transacción recibo datáfono extracto
+	afgeschreven afschrijving transactie bonnetje kassabon pinautomaat betaalautomaat afschrift betaling
+	addebito addebitato addebitati transazione scontrino ricevuta pos estratto terminale`))
+
+// paymentContext reports whether the message speaks of a card payment; it
+// is asked once per message.
+func (d *doc) paymentContext() bool {
+	if d.payment != 0 {
+		return d.payment > 0
+	}
+	d.payment = -1
+	for m := range d.toks {
+		if d.isWord(m) && paymentWords[d.lw(m)] {
+			d.payment = 1
+			break
+		}
+	}
+	return d.payment > 0
+}
 
 // promoEarlier reports a promo or discount word earlier in the sentence
 // of token k (within twelve words): "which promo should I use, the code

@@ -1,0 +1,154 @@
+package pii
+
+import "testing"
+
+// Round 4: false-alarm classes found on the spent splits (dev, holdout,
+// fresh, unseen) and in look-alikes of our own, each fixed by a general
+// rule. The sentences are written for these tests, not taken from any
+// split; every class has its look-alikes beside positives of the same shape.
+
+// A title or label glued to an e-mail address or domain is its top-level
+// domain (".fr", ".mx"), not a cue for the word after it.
+func TestRound4DomainIsNoTitle(t *testing.T) {
+	t.Parallel()
+	runCases(t, []detectCase{
+		{"fr", "Compte client : jeanne.morel@orange.fr. Le remboursement arrive quand ?", []string{"EMAIL:jeanne.morel@orange.fr"}},
+		{"es", "Mi correo es pablo.ruiz@correo.mx. Dice el sistema que no existe.", []string{"EMAIL:pablo.ruiz@correo.mx"}},
+		{"de", "Mehr unter www.laden-beispiel.de/fr. Neue Ware kommt Montag.", nil},
+		// The same titles standing alone still open a name.
+		{"fr", "Mme Roux a signé pour le colis.", []string{"PERSON:Roux"}},
+		{"de", "Schreiben Sie an info@laden-beispiel.de. Frau Keller hat das bestätigt.", []string{"EMAIL:info@laden-beispiel.de", "PERSON:Keller"}},
+		{"de", "Fr. Albrecht nimmt das Paket an.", []string{"PERSON:Albrecht"}},
+	})
+}
+
+// "Don"/"Doña" after an article begin a work's or character's title; as an
+// honorific they take no article.
+func TestRound4DonAfterArticle(t *testing.T) {
+	t.Parallel()
+	runCases(t, []detectCase{
+		{"es", "Busco el Don Quijote de bolsillo, ¿lo tenéis?", nil},
+		{"es", "Don Ramón Ibáñez recogió el paquete ayer.", []string{"PERSON:Ramón Ibáñez"}},
+		{"es", "Entregadlo a Don Ramón, el portero.", []string{"PERSON:Ramón"}},
+	})
+}
+
+// "de cliente" straight after a word makes a compound noun (a form, a
+// record), not a person from the customer team.
+func TestRound4CustomerCompound(t *testing.T) {
+	t.Parallel()
+	runCases(t, []detectCase{
+		{"es", "Ficha de cliente incompleta, faltan datos.", nil},
+		{"es", "Registro de cliente — revisad por favor.", nil},
+		{"es", "Yaretzi de atención al cliente me dijo que lo reenviaban.", []string{"PERSON:Yaretzi"}},
+		{"en", "Stanley from the warehouse called me back.", []string{"PERSON:Stanley"}},
+	})
+}
+
+// A given name in a product's noun phrase is the brand or model: between a
+// determiner and a goods noun, after a goods noun in Romance word order, or
+// right after a greeting with its product after it.
+func TestRound4NameInProductPhrase(t *testing.T) {
+	t.Parallel()
+	runCases(t, []detectCase{
+		{"en", "The Stanley tumbler I got has a cracked lid.", nil},
+		{"en", "my Kelly bag came without the dust cover", nil},
+		{"es", "La taza Stanley llegó rota.", nil},
+		{"it", "La borraccia Stanley perde acqua dal tappo.", nil},
+		{"en", "Hey, River Island jeans sizing question: 30 or 32?", nil},
+		// People in the same places.
+		{"en", "The bag Emma ordered is torn.", []string{"PERSON:Emma"}},
+		{"en", "Hi Stanley, the cup arrived.", []string{"PERSON:Stanley"}},
+		{"en", "Thanks Anna, bag arrived fine.", []string{"PERSON:Anna"}},
+	})
+}
+
+// A name that is also a word, opening the sentence, with an object pronoun
+// and a verb after it is the subject ("Rosa lo quiere en rosa").
+func TestRound4AmbiguousNameWithClitic(t *testing.T) {
+	t.Parallel()
+	runCases(t, []detectCase{
+		{"es", "Rosa lo quiere en rosa, ¿hay talla M?", []string{"PERSON:Rosa"}},
+		{"it", "Rosa la vuole rosa, c'è ancora?", []string{"PERSON:Rosa"}},
+		{"es", "Rosa la tenéis en talla S?", nil},
+		{"es", "Rosa o azul, ¿cuál queda mejor?", nil},
+	})
+}
+
+// German and Dutch compounds that start with a given name are things
+// ("Engel-Figur", "Fleur-print"); a double name is names throughout.
+func TestRound4NameCompounds(t *testing.T) {
+	t.Parallel()
+	runCases(t, []detectCase{
+		{"de", "Engel-Figur kam kaputt an.", nil},
+		{"de", "Heide-Honig wieder da?", nil},
+		{"nl", "Fleur-print jurk nog leverbaar?", nil},
+		{"nl", "Bas-gitaar snaren op voorraad?", nil},
+		{"de", "Hans-Peter hat das Paket angenommen.", []string{"PERSON:Hans-Peter"}},
+		{"fr", "Anne-Marie a récupéré la commande.", []string{"PERSON:Anne-Marie"}},
+	})
+}
+
+// A team, an office or a role signs or is thanked, not a person; seasonal
+// wishes after a sign-off are no name.
+func TestRound4TeamsAndWishes(t *testing.T) {
+	t.Parallel()
+	runCases(t, []detectCase{
+		{"de", "Grüße,\nFiliale Nord", nil},
+		{"en", "Thanks,\nHead Office", nil},
+		{"nl", "Bedankt Marktplaats-verkoper, alles goed ontvangen.", nil},
+		{"de", "Grüße, Frohes Fest", nil},
+		{"de", "Grüße,\nBirgit", []string{"PERSON:Birgit"}},
+		{"en", "Thanks,\nOlusegun", []string{"PERSON:Olusegun"}},
+	})
+}
+
+// A version word governs the device after "of": "the firmware of the
+// router is 7.40.3.18" is a version, while "update the router" does not
+// make a router's address one.
+func TestRound4VersionOfDevice(t *testing.T) {
+	t.Parallel()
+	runCases(t, []detectCase{
+		{"de", "Die Firmware vom Router ist 7.62.3.14, seitdem ist das WLAN weg.", nil},
+		{"en", "the firmware of the router is 7.40.3.18 and it keeps rebooting", nil},
+		{"de", "Nach dem Update ist der Router unter 85.12.44.7 erreichbar.", []string{"IP:85.12.44.7"}},
+		{"en", "update the router at 84.17.32.9 please", []string{"IP:84.17.32.9"}},
+	})
+}
+
+// A lower-case street name is names, not a clause: a copula or function
+// word between a street type and a number makes them no address.
+func TestRound4StreetNameIsNoClause(t *testing.T) {
+	t.Parallel()
+	runCases(t, []detectCase{
+		{"it", "Il negozio di via del Corso è aperto fino alle 19", nil},
+		{"it", "Spedite in via roma 12, 20121 milano", []string{"ADDRESS:via roma 12, 20121 milano"}},
+		{"es", "Vivo en calle mayor 15, Madrid", []string{"ADDRESS:calle mayor 15, Madrid"}},
+	})
+}
+
+// A phone-valid window cut from the middle of a longer spaced number (short
+// groups on both sides) is part of that number.
+func TestRound4PhoneInsideLongerNumber(t *testing.T) {
+	t.Parallel()
+	runCases(t, []detectCase{
+		{"fr", "Ce numéro en haut du formulaire, 2 81 07 75 218 904 17, sert à quoi ? Je crois que c'est un numéro de sécu mais pas le mien.", nil},
+		{"fr", "Appelez-moi au 06 12 34 56 78 après 18h.", []string{"PHONE:06 12 34 56 78"}},
+		{"de", "Tel. 030 12345678 ab 9 Uhr erreichbar.", []string{"PHONE:030 12345678"}},
+	})
+}
+
+// "auth code" on a receipt or a charge is the issuer's authorisation code;
+// without a payment it is an authenticator's code. A stock, item or part
+// code is no credential, also when it opens the message.
+func TestRound4AuthAndStockCodes(t *testing.T) {
+	t.Parallel()
+	runCases(t, []detectCase{
+		{"en", "Two charges on my statement, auth code 551207 on each.", nil},
+		{"en", "Charged twice, auth. code 118204 on both transactions.", nil},
+		{"en", "Stock code 771204 BLK, when is it back?", nil},
+		{"en", "Hi, part code 771204, when is it back?", nil},
+		{"en", "The auth code 552018 from the app doesn't let me log in.", []string{"SECRET:552018"}},
+		{"en", "Your code is 771204, it expires in 10 minutes.", []string{"SECRET:771204"}},
+	})
+}
