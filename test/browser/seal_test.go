@@ -384,6 +384,82 @@ func TestSealInteropWithGo(t *testing.T) {
 		}
 	})
 
+	t.Run("posting", func(t *testing.T) {
+		type answer struct {
+			Status int    `json:"status"`
+			Body   any    `json:"body"`
+			sealed string // when set, Body becomes a sealed reply of this text
+		}
+		refusal := func(status int, reason string) answer {
+			return answer{Status: status, Body: map[string]any{"error": map[string]any{"code": status, "reason": reason, "message": "refused"}}}
+		}
+		sealed := func(text string) answer { return answer{Status: 200, sealed: text} }
+		for _, tc := range []struct {
+			name         string
+			answers      []answer
+			posts, keys  int
+			reply, fails string // the opened reply, or the reason it fails with
+		}{
+			{"sealed reply", []answer{sealed("Your order ships today, Zoë.")}, 1, 1, "Your order ships today, Zoë.", ""},
+			{"no reply yet", []answer{{Status: 200, Body: map[string]any{"message": map[string]any{}}}}, 1, 1, "", ""},
+			{"a reply in the clear is refused", []answer{{Status: 200, Body: map[string]any{"message": map[string]any{}, "reply": map[string]any{"text": "Hello jane@example.com"}}}},
+				1, 1, "", "SEALED_REPLY_MISSING"},
+			{"an expired key: fetched again, sealed again", []answer{refusal(412, sealclient.ReasonKeyExpired), sealed("ok")}, 2, 2, "ok", ""},
+			{"an unknown key: fetched again, sealed again", []answer{refusal(400, sealclient.ReasonKeyUnknown), sealed("ok")}, 2, 2, "ok", ""},
+			{"refused twice: no third try", []answer{refusal(412, sealclient.ReasonKeyExpired), refusal(412, sealclient.ReasonKeyExpired)}, 2, 2, "", sealclient.ReasonKeyExpired},
+			{"another refusal: no retry", []answer{refusal(400, "SEALED_INVALID")}, 1, 1, "", "SEALED_INVALID"},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				var session struct{ ID, ReplyPublicKey string }
+				sealMust(t, ctx, &session, "standInSession", sealKeyList(t, xwingKey("xwing-1", sk.PublicKey(), now.Add(time.Hour))), now.UnixMilli())
+				replyKey, err := base64.StdEncoding.DecodeString(session.ReplyPublicKey)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for i, a := range tc.answers {
+					if a.sealed != "" {
+						tc.answers[i].Body = map[string]any{"message": map[string]any{},
+							"sealed_reply": json.RawMessage(sealedJSON(t, sealReplyAsService(t, replyKey, conv, a.sealed)))}
+					}
+				}
+				var got struct {
+					Sent []struct {
+						URL  string          `json:"url"`
+						Body json.RawMessage `json:"body"`
+					}
+					KeyFetches int
+					Result     sealOutcome
+				}
+				sealMust(t, ctx, &got, "standInPost", session.ID, tc.answers, conv, text)
+				if len(got.Sent) != tc.posts || got.KeyFetches != tc.keys {
+					t.Fatalf("%d posts and %d key fetches, want %d and %d", len(got.Sent), got.KeyFetches, tc.posts, tc.keys)
+				}
+				for _, p := range got.Sent {
+					req := &conversationv1.PostMessageRequest{}
+					if err := protojson.Unmarshal(p.Body, req); err != nil {
+						t.Fatalf("the page's post is not a PostMessageRequest: %v in %s", err, p.Body)
+					}
+					if !strings.HasSuffix(p.URL, "/v1/conversations/"+conv+"/messages") || req.GetConversationId() != conv || req.GetText() != "" {
+						t.Fatalf("posted %s %s", p.URL, p.Body)
+					}
+					if pt, err := openAsService(sk, conv, req.GetSealed()); err != nil || string(pt) != text {
+						t.Fatalf("the posted message does not open: %q, %v", pt, err)
+					}
+				}
+				if tc.fails != "" {
+					if got.Result.OK || got.Result.Reason != tc.fails {
+						t.Fatalf("got %+v, want %s", got.Result, tc.fails)
+					}
+					return
+				}
+				var r struct{ Reply string }
+				if !got.Result.OK || json.Unmarshal(got.Result.Value, &r) != nil || r.Reply != tc.reply {
+					t.Fatalf("got %+v, want the reply %q", got.Result, tc.reply)
+				}
+			})
+		}
+	})
+
 	t.Run("key choice", func(t *testing.T) {
 		usable := xwingKey("xwing-2", sk.PublicKey(), now.Add(time.Hour))
 		otherAEAD := xwingKey("xwing-aes", sk.PublicKey(), now.Add(time.Hour))

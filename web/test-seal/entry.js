@@ -6,6 +6,7 @@ import {
 } from '../src/lib/seal.js';
 
 const sessions = new Map();
+const standIns = new Map();
 let next = 0;
 
 // A client whose key list is the one given, instead of the gateway's: the
@@ -52,6 +53,37 @@ window.sealTest = {
     return { id, replyPublicKey: toBase64(s.replyPublicKey) };
   }),
 
+  // A session against a stand-in gateway that lists keys and answers
+  // posts with the answers ({ status, body }) standInPost gives, in order.
+  standInSession: (keys, now) => outcome(async () => {
+    const state = { answers: [], sent: [], keyFetches: 0 };
+    const json = (status, body) => new Response(JSON.stringify(body), { status, headers: { 'Content-Type': 'application/json' } });
+    const fetch = async (url, init) => {
+      if (url.endsWith('/v1/conversation-sealing-keys')) {
+        state.keyFetches++;
+        return json(200, { keys });
+      }
+      state.sent.push({ url, body: JSON.parse(init.body) });
+      const a = state.answers[state.sent.length - 1];
+      if (!a) throw new Error('unexpected post ' + url);
+      return json(a.status, a.body);
+    };
+    const s = await new SealClient({ fetch, now: () => now }).newSession();
+    const id = 'session-' + next++;
+    sessions.set(id, s);
+    standIns.set(id, state);
+    return { id, replyPublicKey: toBase64(s.replyPublicKey) };
+  }),
+
+  // Resolves with what the page sent, how often it fetched the keys, and
+  // how the post ended.
+  standInPost: (id, answers, conversationId, text) => outcome(async () => {
+    const state = standIns.get(id);
+    Object.assign(state, { answers, sent: [], keyFetches: 0 });
+    const result = await outcome(() => sessions.get(id).post(conversationId, text));
+    return { sent: state.sent, keyFetches: state.keyFetches, result };
+  }),
+
   seal: (id, conversationId, text) => outcome(() => sessions.get(id).seal(conversationId, text)),
 
   openReply: (id, conversationId, sealed) => outcome(() => sessions.get(id).openReply(conversationId, sealed)),
@@ -69,4 +101,26 @@ window.sealTest = {
   }),
 
   post: (id, conversationId, text, options) => outcome(() => sessions.get(id).post(conversationId, text, options)),
+
+  // The control of the gateway test: the same text in the clear.
+  postClear: (token, conversationId, text) => outcome(async () => {
+    const resp = await fetch(`/v1/conversations/${encodeURIComponent(conversationId)}/messages`, {
+      method: 'POST',
+      headers: { Authorization: 'Bearer ' + token, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ conversation_id: conversationId, text }),
+    });
+    if (!resp.ok) throw new Error('HTTP ' + resp.status + ' ' + (await resp.text()));
+    return null;
+  }),
+
+  // Posts after relabelling the cached key as the period starting at the
+  // epoch, which the service refuses as expired: the client must fetch the
+  // keys again and seal anew.
+  postWithStaleKey: (id, conversationId, text) => outcome(async () => {
+    const s = sessions.get(id);
+    s.client.key = { ...(await s.client.current()), id: 'xwing-0' };
+    const r = await s.post(conversationId, text);
+    if (s.client.key.id === 'xwing-0') throw new Error('the keys were not fetched again');
+    return r;
+  }),
 };
