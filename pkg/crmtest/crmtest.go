@@ -51,10 +51,14 @@ type base struct {
 	records map[string]map[string]string
 	// history of every property set, per external ID (what the CRM saw).
 	seen map[string][]map[string]string
+	// deleteLag is how many reads still find a record after its delete
+	// was accepted (DeleteLag); lagging counts them down per record.
+	deleteLag int
+	lagging   map[string]int
 }
 
 func newBase(t testing.TB, h http.Handler) *base {
-	b := &base{records: map[string]map[string]string{}, seen: map[string][]map[string]string{}}
+	b := &base{records: map[string]map[string]string{}, seen: map[string][]map[string]string{}, lagging: map[string]int{}}
 	b.srv = httptest.NewTLSServer(h)
 	t.Cleanup(b.srv.Close)
 	return b
@@ -112,6 +116,52 @@ func (b *base) Seen(externalID string) []map[string]string {
 	return append([]map[string]string(nil), b.seen[externalID]...)
 }
 
+// DeleteLag makes a delete take effect only after reads more reads of the
+// record (they still find it): a CRM whose delete is asynchronous, as
+// HubSpot's GDPR delete is. A negative reads keeps deleted records for
+// good: a CRM that accepts a delete and does not carry it out.
+func (b *base) DeleteLag(reads int) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.deleteLag = reads
+}
+
+// remove deletes a record as the CRM does (b.mu held): at once, or after
+// the delete lag. It reports whether the record was there.
+func (b *base) remove(externalID string) bool {
+	if _, ok := b.records[externalID]; !ok {
+		return false
+	}
+	if _, pending := b.lagging[externalID]; pending {
+		return true
+	}
+	b.counts.Deletes++
+	if b.deleteLag != 0 {
+		b.lagging[externalID] = b.deleteLag
+		return true
+	}
+	delete(b.records, externalID)
+	return true
+}
+
+// read returns a record as a read of it finds it (b.mu held), counting
+// down a pending delete.
+func (b *base) read(externalID string) (map[string]string, bool) {
+	rec, ok := b.records[externalID]
+	if !ok {
+		return nil, false
+	}
+	if n, pending := b.lagging[externalID]; pending && n >= 0 {
+		if n == 0 {
+			delete(b.records, externalID)
+			delete(b.lagging, externalID)
+			return nil, false
+		}
+		b.lagging[externalID] = n - 1
+	}
+	return rec, true
+}
+
 // takeFault pops the next fault (b.mu held).
 func (b *base) takeFault() (Fault, bool) {
 	if len(b.faults) == 0 {
@@ -124,6 +174,7 @@ func (b *base) takeFault() (Fault, bool) {
 
 // upsert sets properties (b.mu held) and counts a create or an update.
 func (b *base) upsert(externalID string, props map[string]string) (created bool) {
+	delete(b.lagging, externalID)
 	r, ok := b.records[externalID]
 	if !ok {
 		r = map[string]string{}

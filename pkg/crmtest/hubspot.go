@@ -108,19 +108,16 @@ func (h *HubSpot) route(r *http.Request) (int, any) {
 		if in.IDProperty != "" && in.IDProperty != h.idProperty {
 			return http.StatusBadRequest, map[string]any{"status": "error", "message": "Unknown idProperty", "category": "VALIDATION_ERROR"}
 		}
-		if _, ok := h.records[in.ObjectID]; !ok {
+		if !h.remove(in.ObjectID) {
 			return http.StatusNotFound, map[string]any{"status": "error", "message": "resource not found", "category": "OBJECT_NOT_FOUND"}
 		}
-		delete(h.records, in.ObjectID)
-		delete(h.ids, in.ObjectID)
-		h.counts.Deletes++
 		return http.StatusNoContent, nil
 	case r.Method == http.MethodGet && strings.HasPrefix(r.URL.Path, contacts):
 		id := strings.TrimPrefix(r.URL.Path, contacts)
 		if r.URL.Query().Get("idProperty") != h.idProperty {
 			return http.StatusBadRequest, map[string]any{"status": "error", "message": "Unknown idProperty", "category": "VALIDATION_ERROR"}
 		}
-		rec, ok := h.records[id]
+		rec, ok := h.read(id)
 		if !ok {
 			return http.StatusNotFound, map[string]any{"status": "error", "message": "Object not found.", "category": "OBJECT_NOT_FOUND"}
 		}

@@ -134,7 +134,7 @@ func (s *Salesforce) route(r *http.Request) (int, any) {
 			}
 			return http.StatusOK, map[string]any{"id": "003" + id, "success": true, "errors": []any{}, "created": false}
 		case http.MethodGet:
-			rec, ok := s.records[id]
+			rec, ok := s.read(id)
 			if !ok {
 				return http.StatusNotFound, []map[string]any{{"errorCode": "NOT_FOUND", "message": "Provided external ID field does not exist or is not accessible: " + id}}
 			}
@@ -144,11 +144,9 @@ func (s *Salesforce) route(r *http.Request) (int, any) {
 			}
 			return http.StatusOK, out
 		case http.MethodDelete:
-			if _, ok := s.records[id]; !ok {
+			if !s.remove(id) {
 				return http.StatusNotFound, []map[string]any{{"errorCode": "NOT_FOUND", "message": "The requested resource does not exist"}}
 			}
-			delete(s.records, id)
-			s.counts.Deletes++
 			return http.StatusNoContent, nil
 		}
 	case r.URL.Path == batch && r.Method == http.MethodPatch:

@@ -247,7 +247,7 @@ func TestPrivacyParticipantsAreReachable(t *testing.T) {
 			t.Errorf("%q parsed", bad)
 		}
 	}
-	want := []string{"audit", "tokenvault", "identity", "consent", "conversation"}
+	want := []string{"audit", "tokenvault", "identity", "consent", "conversation", "crmsync"}
 	if got := suite.MustLoad().PrivacyParticipants(); !slices.Equal(got, want) {
 		t.Errorf("participants %v, want %v", got, want)
 	}

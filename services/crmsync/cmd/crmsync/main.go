@@ -11,6 +11,7 @@ import (
 
 	consentv1 "github.com/sottohq/sotto/gen/go/sotto/consent/v1"
 	crmsyncv1 "github.com/sottohq/sotto/gen/go/sotto/crmsync/v1"
+	privacyv1 "github.com/sottohq/sotto/gen/go/sotto/privacy/v1"
 	tokenvaultv1 "github.com/sottohq/sotto/gen/go/sotto/tokenvault/v1"
 	"github.com/sottohq/sotto/pkg/consentclient"
 	"github.com/sottohq/sotto/pkg/egress"
@@ -119,5 +120,6 @@ func register(ctx context.Context, s *service.Service) error {
 		return err
 	}
 	crmsyncv1.RegisterCrmSyncServiceServer(gs, a.Server)
+	privacyv1.RegisterPrivacyParticipantServiceServer(gs, a.Privacy)
 	return nil
 }

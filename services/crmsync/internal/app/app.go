@@ -51,6 +51,7 @@ type Deps struct {
 // App is the assembled service.
 type App struct {
 	Server   *server.Server
+	Privacy  *server.Privacy
 	Delivery *delivery.Service
 	Store    *storage.Store
 }
@@ -113,6 +114,10 @@ func New(ctx context.Context, d Deps) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
+	digestKey, err := d.Keys.HMAC(ctx, cfg.QueueKey, 1, []byte("sotto/crmsync/privacy-digests"))
+	if err != nil {
+		return nil, err
+	}
 	conns := map[string]connector.Connector{}
 	limits := map[string]*rate.Limiter{}
 	for _, m := range set.All() {
@@ -131,8 +136,9 @@ func New(ctx context.Context, d Deps) (*App, error) {
 	st := storage.New(d.DB)
 	dom, err := delivery.New(delivery.Deps{Store: st, Jobs: d.Jobs, Keys: d.Keys, QueueKey: cfg.QueueKey, Mappings: set,
 		Consent: d.Consent, Vault: d.Vault, Audit: d.Audit, Logger: d.Logger, Now: d.Now, MaxAttempts: cfg.MaxAttempts,
-		ReconcileInterval: cfg.ReconcileInterval,
-		Limits:            func(tenant, name string) *rate.Limiter { return limits[tenant+"/"+name] },
+		ReconcileInterval: cfg.ReconcileInterval, DigestKey: digestKey,
+		ErasureReadBacks: cfg.ErasureReadBacks, ErasureReadBackWait: cfg.ErasureReadBackWait,
+		Limits: func(tenant, name string) *rate.Limiter { return limits[tenant+"/"+name] },
 		Connectors: func(tenant, name string) (connector.Connector, error) {
 			c, ok := conns[tenant+"/"+name]
 			if !ok {
@@ -143,5 +149,5 @@ func New(ctx context.Context, d Deps) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &App{Server: server.New(dom, st, pages), Delivery: dom, Store: st}, nil
+	return &App{Server: server.New(dom, st, pages), Privacy: server.NewPrivacy(dom, pages), Delivery: dom, Store: st}, nil
 }

@@ -31,4 +31,11 @@ type Config struct {
 	// the system's roots (a TLS-intercepting egress proxy the operator runs,
 	// the emulators in end-to-end tests).
 	CAFile string `env:"CRMSYNC_CA_FILE"`
+	// ErasureReadBacks bounds the reads of a deleted record, per CRM and
+	// erasure attempt, before the erasure is reported unconfirmed (and the
+	// consent service's orchestrator tries it again later).
+	ErasureReadBacks int `env:"CRMSYNC_ERASURE_READ_BACKS" envDefault:"6"`
+	// ErasureReadBackWait is the wait before the second read; it doubles
+	// for each read after (0.5 s: about 15 s over six reads).
+	ErasureReadBackWait time.Duration `env:"CRMSYNC_ERASURE_READ_BACK_WAIT" envDefault:"500ms"`
 }

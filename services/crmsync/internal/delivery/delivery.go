@@ -83,6 +83,8 @@ type Limits func(tenant, name string) *rate.Limiter
 type Vault interface {
 	Detokenize(ctx context.Context, in *tokenvaultv1.DetokenizeRequest, opts ...grpc.CallOption) (*tokenvaultv1.DetokenizeResponse, error)
 	RevealMasked(ctx context.Context, in *tokenvaultv1.RevealMaskedRequest, opts ...grpc.CallOption) (*tokenvaultv1.RevealMaskedResponse, error)
+	// Tokenize stores a rectification's corrected values.
+	Tokenize(ctx context.Context, in *tokenvaultv1.TokenizeRequest, opts ...grpc.CallOption) (*tokenvaultv1.TokenizeResponse, error)
 }
 
 // Deps of a Service.
@@ -104,6 +106,13 @@ type Deps struct {
 	MaxAttempts int
 	// ReconcileInterval is how often Reconcile runs (default a minute).
 	ReconcileInterval time.Duration
+	// DigestKey keys the digests of subjects and external ids in erasure
+	// evidence and the privacy ledger.
+	DigestKey []byte
+	// ErasureReadBacks and ErasureReadBackWait bound an erasure's reads of
+	// a deleted record (config.Config).
+	ErasureReadBacks    int
+	ErasureReadBackWait time.Duration
 }
 
 // Service queues and delivers.
@@ -183,6 +192,13 @@ func (s *Service) Record(ctx context.Context, ev Event) ([]storage.Delivery, []S
 		}
 		fields[mapping.SummaryField] = ev.Summary
 	}
+	restricted, err := s.d.Store.Restricted(ctx, s.d.Store.DB(), ev.Tenant, ev.Subject)
+	if err != nil {
+		return nil, nil, err
+	}
+	if restricted {
+		return nil, s.refuseRestricted(ctx, ev), nil
+	}
 	allowed := map[string]bool{}
 	var skipped []Skipped
 	type planned struct {
@@ -231,7 +247,7 @@ func (s *Service) Record(ctx context.Context, ev Event) ([]storage.Delivery, []S
 		}
 		plan[i].d.WrappedKey, plan[i].d.Payload = wrapped, sealed
 	}
-	err := s.d.Store.DB().InTx(ctx, func(tx *sql.Tx) error {
+	err = s.d.Store.DB().InTx(ctx, func(tx *sql.Tx) error {
 		out = out[:0]
 		for _, p := range plan {
 			d := p.d
@@ -347,6 +363,15 @@ func (s *Service) limits(d storage.Delivery) *rate.Limiter {
 }
 
 func (s *Service) attempt(ctx context.Context, d storage.Delivery) error {
+	// A restriction placed after the delivery was queued (Restrict cancels
+	// the queued ones; this closes the gap of one racing it).
+	restricted, err := s.d.Store.Restricted(ctx, s.d.Store.DB(), d.Tenant, d.Subject)
+	if err != nil {
+		return err
+	}
+	if restricted {
+		return s.finish(ctx, d, storage.Cancelled, d.Attempts, reasons.SubjectRestricted, ActionCancelled, auditclient.Success, errCancelled)
+	}
 	// The second consent check: a purpose withdrawn since the delivery was
 	// queued takes its fields out; with none left, it is cancelled.
 	denied := map[string]bool{}
@@ -367,10 +392,11 @@ func (s *Service) attempt(ctx context.Context, d storage.Delivery) error {
 	if lim := s.limits(d); lim != nil && !lim.AllowN(s.d.Now(), 1) {
 		return &throttled{after: time.Duration(float64(time.Second) / float64(lim.Limit()))}
 	}
-	p, err := open(ctx, s.d.Keys, s.d.QueueKey, d.ID, d.WrappedKey, d.Payload)
+	p, dek, err := open(ctx, s.d.Keys, s.d.QueueKey, d.ID, d.WrappedKey, d.Payload)
 	if err != nil {
 		return err
 	}
+	defer clear(dek)
 	var items []mapping.Item
 	for _, it := range p.Items {
 		if !denied[it.Purpose] {
@@ -388,7 +414,22 @@ func (s *Service) attempt(ctx context.Context, d storage.Delivery) error {
 	if err := conn.Upsert(ctx, []connector.Record{{ExternalID: p.Subject, Properties: props}}); err != nil {
 		return err
 	}
-	return s.finish(ctx, d, storage.Delivered, d.Attempts+1, "", ActionDelivered, auditclient.Success, nil)
+	// The ledger keeps what was sent, in the forms sent, sealed under the
+	// delivery's data key; a plaintext value is kept as its token.
+	var sent []sentProperty
+	for _, it := range items {
+		sp := sentProperty{Property: it.Property, Form: it.Form, Value: props[it.Property]}
+		if it.Form == mapping.Plaintext {
+			sp.Value, sp.Token = "", it.Value
+		}
+		sent = append(sent, sp)
+	}
+	sealed, err := sealSent(dek, d.ID, sent)
+	if err != nil {
+		return err
+	}
+	return s.finishWith(ctx, d, storage.Delivered, d.Attempts+1, "", ActionDelivered, auditclient.Success, nil,
+		func(tx *sql.Tx) error { return s.d.Store.SetSent(ctx, tx, d.ID, d.WrappedKey, sealed) })
 }
 
 // resolve puts each item in its form: the token as it is, the token
@@ -503,9 +544,20 @@ func (s *Service) failed(ctx context.Context, d storage.Delivery, cause error) e
 // in the same transaction.
 func (s *Service) finish(ctx context.Context, d storage.Delivery, state, attempts int, reason string, action auditclient.Action,
 	outcome auditclient.Outcome, ret error) error {
+	return s.finishWith(ctx, d, state, attempts, reason, action, outcome, ret, nil)
+}
+
+// finishWith is finish with more to write in its transaction.
+func (s *Service) finishWith(ctx context.Context, d storage.Delivery, state, attempts int, reason string, action auditclient.Action,
+	outcome auditclient.Outcome, ret error, also func(*sql.Tx) error) error {
 	err := s.d.Store.DB().InTx(ctx, func(tx *sql.Tx) error {
 		if err := s.d.Store.Finish(ctx, tx, d.ID, []int{storage.Queued}, state, attempts, reason, s.d.Now()); err != nil {
 			return err
+		}
+		if also != nil {
+			if err := also(tx); err != nil {
+				return err
+			}
 		}
 		return s.audit(ctx, tx, d, action, outcome, reason)
 	})

@@ -55,33 +55,106 @@ func seal(ctx context.Context, km keys.KeyManager, key, id string, p payload) (s
 }
 
 // open reverses seal. A payload that does not open is PAYLOAD_UNREADABLE.
-func open(ctx context.Context, km keys.KeyManager, key, id, wrapped string, sealed []byte) (payload, error) {
+// It also returns the data key, which seals the ledger entry of what the
+// delivery sends (sealSent); the caller clears it.
+func open(ctx context.Context, km keys.KeyManager, key, id, wrapped string, sealed []byte) (payload, []byte, error) {
+	var p payload
+	dek, err := openWith(ctx, km, key, wrapped, sealed, aad(id), &p)
+	return p, dek, err
+}
+
+// openWith unwraps a data key and opens sealed with it into v.
+func openWith(ctx context.Context, km keys.KeyManager, key, wrapped string, sealed, ad []byte, v any) ([]byte, error) {
 	unreadable := errs.E(errs.FailedPrecondition, reasons.PayloadUnreadable, "the delivery's payload does not decrypt")
 	if wrapped == "" || len(sealed) == 0 {
-		return payload{}, unreadable
+		return nil, unreadable
+	}
+	dek, err := km.UnwrapKey(ctx, key, []byte(wrapped), ad)
+	if err != nil {
+		if errs.Is(err, errs.Unavailable) {
+			return nil, err
+		}
+		return nil, unreadable
+	}
+	gcm, err := newGCM(dek)
+	if err != nil || len(sealed) < gcm.NonceSize() {
+		clear(dek)
+		return nil, unreadable
+	}
+	plain, err := gcm.Open(nil, sealed[:gcm.NonceSize()], sealed[gcm.NonceSize():], ad)
+	if err != nil {
+		clear(dek)
+		return nil, unreadable
+	}
+	defer clear(plain)
+	if err := json.Unmarshal(plain, v); err != nil {
+		clear(dek)
+		return nil, unreadable
+	}
+	return dek, nil
+}
+
+// sentProperty is one property as the CRM got it: the token or the masked
+// view as sent (Value), or, for a plaintext value, its token (Token), so
+// the export shows the value from the token vault's own export and crmsync
+// keeps no value.
+type sentProperty struct {
+	Property string       `json:"p"`
+	Form     mapping.Form `json:"f"`
+	Value    string       `json:"v,omitempty"`
+	Token    string       `json:"t,omitempty"`
+}
+
+// sentAAD binds a ledger entry to its delivery, apart from its payload.
+func sentAAD(id string) []byte { return []byte("crmsync-sent:" + id) }
+
+// sealSent seals what a delivery sent under its data key (dek).
+func sealSent(dek []byte, id string, props []sentProperty) ([]byte, error) {
+	plain, err := json.Marshal(props)
+	if err != nil {
+		return nil, err
+	}
+	defer clear(plain)
+	gcm, err := newGCM(dek)
+	if err != nil {
+		return nil, err
+	}
+	nonce := make([]byte, gcm.NonceSize())
+	if _, err := rand.Read(nonce); err != nil {
+		return nil, err
+	}
+	return gcm.Seal(nonce, nonce, plain, sentAAD(id)), nil
+}
+
+// openSent opens a delivery's ledger entry; its key was wrapped with the
+// payload's associated data.
+func openSent(ctx context.Context, km keys.KeyManager, key, id, wrapped string, sealed []byte) ([]sentProperty, error) {
+	unreadable := errs.E(errs.FailedPrecondition, reasons.PayloadUnreadable, "the delivery's ledger entry does not decrypt")
+	if wrapped == "" || len(sealed) == 0 {
+		return nil, unreadable
 	}
 	dek, err := km.UnwrapKey(ctx, key, []byte(wrapped), aad(id))
 	if err != nil {
 		if errs.Is(err, errs.Unavailable) {
-			return payload{}, err
+			return nil, err
 		}
-		return payload{}, unreadable
+		return nil, unreadable
 	}
 	defer clear(dek)
 	gcm, err := newGCM(dek)
 	if err != nil || len(sealed) < gcm.NonceSize() {
-		return payload{}, unreadable
+		return nil, unreadable
 	}
-	plain, err := gcm.Open(nil, sealed[:gcm.NonceSize()], sealed[gcm.NonceSize():], aad(id))
+	plain, err := gcm.Open(nil, sealed[:gcm.NonceSize()], sealed[gcm.NonceSize():], sentAAD(id))
 	if err != nil {
-		return payload{}, unreadable
+		return nil, unreadable
 	}
 	defer clear(plain)
-	var p payload
-	if err := json.Unmarshal(plain, &p); err != nil {
-		return payload{}, unreadable
+	var out []sentProperty
+	if err := json.Unmarshal(plain, &out); err != nil {
+		return nil, unreadable
 	}
-	return p, nil
+	return out, nil
 }
 
 func newGCM(key []byte) (cipher.AEAD, error) {

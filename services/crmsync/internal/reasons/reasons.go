@@ -60,6 +60,29 @@ const (
 	PayloadUnreadable = "PAYLOAD_UNREADABLE"
 	// Discarded: an operator discarded the delivery.
 	Discarded = "DISCARDED"
+	// SubjectRestricted: the customer's processing is restricted (a
+	// data-subject request, GDPR Art. 18): a queued delivery is cancelled,
+	// an event is refused.
+	SubjectRestricted = "SUBJECT_RESTRICTED"
+	// SubjectErased: the customer asked for erasure; their queued and
+	// dead-lettered deliveries were cancelled.
+	SubjectErased = "SUBJECT_ERASED"
+)
+
+// Data-subject requests (sotto.privacy.v1).
+const (
+	// ErasureUnconfirmed: a CRM still answers with the customer's record
+	// after its delete and the read-backs; the step fails and the consent
+	// service's orchestrator retries it. Unavailable.
+	ErasureUnconfirmed = "CRM_ERASURE_UNCONFIRMED"
+	// RequestIDReused: a data-subject request id already answered for
+	// another customer. InvalidArgument.
+	RequestIDReused = "REQUEST_ID_REUSED"
+	// FieldNotRectifiable: a correction of a field no mapping of the shop
+	// sends.
+	FieldNotRectifiable = "FIELD_NOT_RECTIFIABLE"
+	// ValueInvalid: the token vault refused a corrected value.
+	ValueInvalid = "VALUE_INVALID"
 )
 
 // Mappings.

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -22,6 +23,7 @@ import (
 
 	consentv1 "github.com/sottohq/sotto/gen/go/sotto/consent/v1"
 	crmsyncv1 "github.com/sottohq/sotto/gen/go/sotto/crmsync/v1"
+	privacyv1 "github.com/sottohq/sotto/gen/go/sotto/privacy/v1"
 	tokenvaultv1 "github.com/sottohq/sotto/gen/go/sotto/tokenvault/v1"
 	"github.com/sottohq/sotto/pkg/auditclient"
 	"github.com/sottohq/sotto/pkg/authz"
@@ -210,6 +212,17 @@ func (v *vaultStandIn) Detokenize(_ context.Context, req *tokenvaultv1.Detokeniz
 	return out, nil
 }
 
+// Tokenize stores a rectification's values.
+func (v *vaultStandIn) Tokenize(_ context.Context, req *tokenvaultv1.TokenizeRequest) (*tokenvaultv1.TokenizeResponse, error) {
+	out := &tokenvaultv1.TokenizeResponse{}
+	for _, it := range req.GetItems() {
+		dt := strings.ToLower(strings.TrimPrefix(it.GetDataType().String(), "DATA_TYPE_"))
+		out.Results = append(out.Results, &tokenvaultv1.TokenizeResult{Result: &tokenvaultv1.TokenizeResult_Token{
+			Token: v.tokenize(req.GetSubject(), dt, it.GetValue())}})
+	}
+	return out, nil
+}
+
 func (v *vaultStandIn) RevealMasked(_ context.Context, req *tokenvaultv1.RevealMaskedRequest) (*tokenvaultv1.RevealMaskedResponse, error) {
 	out := &tokenvaultv1.RevealMaskedResponse{}
 	for _, tok := range req.GetTokens() {
@@ -270,8 +283,12 @@ type harness struct {
 	vault    *vaultStandIn
 	logs     *syncBuffer
 	services crmsyncv1.CrmSyncServiceClient // as conversation
-	operator crmsyncv1.CrmSyncServiceClient // as sotto-cli
-	gateway  crmsyncv1.CrmSyncServiceClient // as a workload with no grant
+	// privacy is the participant protocol as the consent service calls it;
+	// notConsent as conversation, which may not.
+	privacy    privacyv1.PrivacyParticipantServiceClient
+	notConsent privacyv1.PrivacyParticipantServiceClient
+	operator   crmsyncv1.CrmSyncServiceClient // as sotto-cli
+	gateway    crmsyncv1.CrmSyncServiceClient // as a workload with no grant
 }
 
 func newHarness(t testing.TB, db *store.DB, opts ...func(*config.Config)) *harness {
@@ -293,6 +310,7 @@ func newHarness(t testing.TB, db *store.DB, opts ...func(*config.Config)) *harne
 	vsrv := pki.NewServer(t, "tokenvault", authz.Policy{
 		tokenvaultv1.TokenVaultService_Detokenize_FullMethodName:   {"crmsync"},
 		tokenvaultv1.TokenVaultService_RevealMasked_FullMethodName: {"crmsync"},
+		tokenvaultv1.TokenVaultService_Tokenize_FullMethodName:     {"crmsync"},
 	})
 	tokenvaultv1.RegisterTokenVaultServiceServer(vsrv.GRPC(), h.vault)
 	vconn := pki.Dial(t, "crmsync", "tokenvault", servertest.Start(t, vsrv))
@@ -305,6 +323,7 @@ func newHarness(t testing.TB, db *store.DB, opts ...func(*config.Config)) *harne
 
 	var cfg config.Config
 	cfg.QueueKey, cfg.HubSpotURL, cfg.MaxAttempts, cfg.PlaintextPurposes = "crmsync-queue", h.hubspot.URL(), 4, []string{"crm_sync"}
+	cfg.ErasureReadBacks, cfg.ErasureReadBackWait = 3, time.Millisecond
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -366,7 +385,10 @@ func newHarness(t testing.TB, db *store.DB, opts ...func(*config.Config)) *harne
 		t.Fatal(err)
 	}
 	crmsyncv1.RegisterCrmSyncServiceServer(srv.GRPC(), h.app.Server)
+	privacyv1.RegisterPrivacyParticipantServiceServer(srv.GRPC(), h.app.Privacy)
 	addr := servertest.Start(t, srv)
+	h.privacy = privacyv1.NewPrivacyParticipantServiceClient(pki.Dial(t, "consent", "crmsync", addr))
+	h.notConsent = privacyv1.NewPrivacyParticipantServiceClient(pki.Dial(t, "conversation", "crmsync", addr))
 	h.services = crmsyncv1.NewCrmSyncServiceClient(pki.Dial(t, "conversation", "crmsync", addr))
 	h.operator = crmsyncv1.NewCrmSyncServiceClient(pki.Dial(t, "sotto-cli", "crmsync", addr))
 	h.gateway = crmsyncv1.NewCrmSyncServiceClient(pki.Dial(t, "gateway", "crmsync", addr))

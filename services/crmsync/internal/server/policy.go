@@ -2,7 +2,9 @@ package server
 
 import (
 	crmsyncv1 "github.com/sottohq/sotto/gen/go/sotto/crmsync/v1"
+	privacyv1 "github.com/sottohq/sotto/gen/go/sotto/privacy/v1"
 	"github.com/sottohq/sotto/pkg/authz"
+	"github.com/sottohq/sotto/pkg/suite"
 )
 
 // Policy says which workloads may call which RPCs. Anything not listed is
@@ -14,6 +16,15 @@ var Policy = authz.Policy{
 	crmsyncv1.CrmSyncService_ListDeliveries_FullMethodName:      operator,
 	crmsyncv1.CrmSyncService_ReplayDelivery_FullMethodName:      operator,
 	crmsyncv1.CrmSyncService_DiscardDelivery_FullMethodName:     operator,
+
+	// The data-subject request participant protocol is the consent
+	// service's (suite.PrivacyOrchestrator): it exports what was sent about
+	// a person, erases them from the CRMs, corrects and restricts them.
+	privacyv1.PrivacyParticipantService_Describe_FullMethodName: {suite.PrivacyOrchestrator},
+	privacyv1.PrivacyParticipantService_Export_FullMethodName:   {suite.PrivacyOrchestrator},
+	privacyv1.PrivacyParticipantService_Erase_FullMethodName:    {suite.PrivacyOrchestrator},
+	privacyv1.PrivacyParticipantService_Rectify_FullMethodName:  {suite.PrivacyOrchestrator},
+	privacyv1.PrivacyParticipantService_Restrict_FullMethodName: {suite.PrivacyOrchestrator},
 }
 
 var operator = []string{"sotto-cli"}
