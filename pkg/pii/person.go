@@ -76,6 +76,10 @@ func buildNameCues() map[string][]nameCue {
 		"t.a.v.", "alla cortese attenzione di", "all'attenzione di", "spoke to", "spoke with", "talked to", "speak to",
 		"sprach mit", "gesprochen mit", "parlé avec", "parlé à", "hablé con", "gesproken met", "ho parlato con", "parlato con",
 		"ask for", "fragen sie nach", "demandez", "pregunta por", "vraag naar", "chiedete di",
+		// The name on a doorbell, said without a colon.
+		"ring the bell for", "ring the bell at", "buzz", "buzzer", "the name on the door is", "name on the door is",
+		"name on the bell is", "interphone", "sonnette", "bel bij", "suonare", "suonate", "suonare a", "suonate a",
+		"llamar a", "llamad a", "tocar el timbre de", "aanbellen bij familie",
 		// Whose name an order or account is put in.
 		"in his name", "in her name", "in my name", "under his name", "under her name", "under my name",
 		"auf seinen namen", "auf ihren namen", "auf meinen namen", "à son nom", "à mon nom", "a su nombre",
@@ -97,6 +101,16 @@ func buildNameCues() map[string][]nameCue {
 		"mijn collega", "mijn vriend", "mijn vriendin", "mijn partner", "mijn oma", "mijn opa", "mio marito", "mia moglie",
 		"mio figlio", "mia figlia", "mia madre", "mio padre", "mio fratello", "mia sorella", "il mio vicino", "la mia vicina",
 		"la vicina", "il vicino", "mio collega", "il mio collega", "la mia collega", "il mio amico", "la mia amica",
+		// Wider family, in the six languages.
+		"ma cousine", "mon cousin", "ma tante", "mon oncle", "ma nièce", "mon neveu", "ma belle-mère", "mon beau-père",
+		"ma belle-sœur", "mon beau-frère", "ma petite-fille", "mon petit-fils", "mi prima", "mi primo", "mi tía", "mi tío",
+		"mi sobrina", "mi sobrino", "mi suegra", "mi suegro", "mi cuñada", "mi cuñado", "mi nieta", "mi nieto",
+		"mia cugina", "mio cugino", "mia zia", "mio zio", "mia nipote", "mio nipote", "mia suocera", "mio suocero",
+		"mia cognata", "mio cognato", "meine cousine", "mein cousin", "meine tante", "mein onkel", "meine nichte",
+		"mein neffe", "meine schwiegermutter", "mein schwiegervater", "meine schwägerin", "mein schwager",
+		"mijn nicht", "mijn neef", "mijn tante", "mijn oom", "mijn schoonmoeder", "mijn schoonvader", "mijn schoonzus",
+		"mijn zwager", "mijn kleindochter", "mijn kleinzoon", "my stepdaughter", "my stepson", "my mother-in-law",
+		"my father-in-law", "my sister-in-law", "my brother-in-law",
 		"il mio ragazzo", "la mia ragazza", "mia nonna", "mio nonno", "the courier", "the driver", "your driver",
 		"your courier", "your colleague", "your agent", "der fahrer", "der bote", "der zusteller", "le livreur", "el repartidor",
 		"de bezorger", "il corriere", "my neighbours", "den nachbarn", "bij de buren", "the neighbours",
@@ -396,6 +410,13 @@ func (d *doc) scanPersons() {
 
 	for k := 0; k < n; k++ {
 		if d.toks[k].kind == tPunct {
+			// A transcript's speaker: "Agent (Aoife):", "Medewerker
+			// (Sanne):", a chat export's "[14/11/2026, 19:02] Tash:".
+			if s, e, ok := d.speakerLabel(k); ok {
+				d.addName(s, e, 0.8, "person-speaker")
+				k = e
+				continue
+			}
 			// A form line whose label names a person ("Nom sur la boîte aux
 			// lettres :", "Naam op de deurbel:", "Name des Empfängers:").
 			if d.isPunct(k, ':') && k+1 < n && d.formNameLabel(k) {
@@ -725,6 +746,62 @@ func (d *doc) fromTeam(j int) bool {
 // workArticles before "Don"/"Doña" make it part of a work's or
 // character's title ("a" and "de" are prepositions in Spanish: "a Don José").
 var workArticles = set(strings.Fields(`the an el un una der den dem das le du il lo uno het een`))
+
+// speakerLabel reads the name of a transcript line's speaker at the
+// bracket k: a role at the start of the line with the name in parentheses
+// before the colon ("Agent (Aoife):", "Conseillère (Inès) :"), or the name
+// after a chat export's bracketed timestamp ("[14/11, 19:02] Tash:"). A
+// team or function word there is no name ("[19:05] Shop:").
+func (d *doc) speakerLabel(k int) (int, int, bool) {
+	n := len(d.toks)
+	if k+2 >= n || !d.capWord(k+1) || d.toks[k+1].nl {
+		return 0, 0, false
+	}
+	switch {
+	case d.isPunct(k, '('):
+		if k == 0 || !d.isWord(k-1) || !(d.toks[k-1].nl || k > 1 && d.isWord(k-2) && d.toks[k-2].nl) {
+			return 0, 0, false
+		}
+	case d.isPunct(k, ']'):
+		m := k - 1
+		for m >= 0 && m >= k-12 && !d.isPunct(m, '[') {
+			m--
+		}
+		if m < 0 || !d.isPunct(m, '[') || !d.toks[m].nl {
+			return 0, 0, false
+		}
+	default:
+		return 0, 0, false
+	}
+	j := k + 1
+	if d.isPunct(k, ']') && speakerRoles[d.lw(j)] && j+1 < n && d.capWord(j+1) && !d.toks[j+1].nl {
+		j++ // "[10:03] Agente Sergio:": the role before the name
+	}
+	s, e, ok := d.readName(j, ncStrong)
+	if !ok || s != j || teamWords[d.lw(s)] || speakerRoles[d.lw(s)] || d.e.lex.stop[d.lw(s)] {
+		return 0, 0, false
+	}
+	if d.isPunct(k, '(') && !speakerRoles[d.lw(k-1)] && !d.anyKnown(s, e) {
+		return 0, 0, false // "Note (Urgent):"
+	}
+	if d.isPunct(k, '(') {
+		if e+2 >= n || !d.isPunct(e+1, ')') || !d.isPunct(e+2, ':') {
+			return 0, 0, false
+		}
+	} else if e+1 >= n || !d.isPunct(e+1, ':') {
+		return 0, 0, false
+	}
+	return s, e, true
+}
+
+// speakerRoles label a transcript's lines by who speaks.
+var speakerRoles = set(strings.Fields(`agent advisor adviser rep representative operator assistant manager supervisor
+	driver courier customer employee staff
+	mitarbeiter mitarbeiterin berater beraterin kundenberater kundenberaterin fahrer kunde kundin
+	conseiller conseillère agente opérateur opératrice livreur client cliente
+	asesor asesora operador operadora repartidor
+	medewerker medewerkster adviseur bezorger klant
+	operatore operatrice consulente corriere`))
 
 // roleCompound reports a hyphenated word whose last part is a role noun
 // ("Marktplaats-verkoper", "DHL-Fahrer", "Amazon-seller"): a hyphenated
@@ -1420,8 +1497,8 @@ func (d *doc) lowerSurname(j int) int {
 			break
 		}
 		lw := d.lw(m)
-		if d.e.lex.stop[lw] && !particles[lw] || cueWords[lw] != 0 || d.flags[m]&flagBlocked != 0 {
-			break
+		if d.e.lex.stop[lw] && !particles[lw] || cueWords[lw] != 0 || d.flags[m]&flagBlocked != 0 || subjectVerbs[lw] {
+			break // "mi hermana carmen quiere otro": the verb ends the name
 		}
 		words++
 		if !particles[lw] {

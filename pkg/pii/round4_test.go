@@ -152,3 +152,50 @@ func TestRound4AuthAndStockCodes(t *testing.T) {
 		{"en", "Your code is 771204, it expires in 10 minutes.", []string{"SECRET:771204"}},
 	})
 }
+
+// A transcript's speaker is named in parentheses after the role ("Agent
+// (Oluwaseun):") or after a chat export's timestamp ("[10:14] Priyanka:");
+// a role, a team or a note's flag there is no name.
+func TestRound4SpeakerLabels(t *testing.T) {
+	t.Parallel()
+	runCases(t, []detectCase{
+		{"en", "Agent (Oluwaseun): Hello, how can I help?\nCustomer: my order 5512 is late", []string{"PERSON:Oluwaseun"}},
+		{"nl", "Medewerker (Femke): Wat is het nieuwe adres?", []string{"PERSON:Femke"}},
+		{"fr", "Conseiller (Yanis) : Bonjour, que puis-je faire ?", []string{"PERSON:Yanis"}},
+		{"en", "[03/02/2026, 10:14] Priyanka: is the blue one back?\n[03/02/2026, 10:15] Shop: yes!", []string{"PERSON:Priyanka"}},
+		{"es", "[09:12] Agente Rocío: Ya está resuelto.", []string{"PERSON:Rocío"}},
+		{"en", "Note (Urgent): call back", nil},
+		{"en", "Support (Tier 2): escalated.", nil},
+		{"it", "[09:12] Cliente: avete la taglia M?", nil},
+	})
+}
+
+// A doorbell, an intercom or a buzzer names who lives there without a
+// colon; a relative named in lower case ends at the verb after the name.
+func TestRound4DoorbellsAndRelatives(t *testing.T) {
+	t.Parallel()
+	runCases(t, []detectCase{
+		{"en", "ring the bell for Abernathy, flat 3", []string{"PERSON:Abernathy"}},
+		{"fr", "interphone Benhamou, 2e étage", []string{"PERSON:Benhamou"}},
+		{"nl", "bel bij El Amrani aub", []string{"PERSON:El Amrani"}},
+		{"it", "suonare Bernasconi al citofono", []string{"PERSON:Bernasconi"}},
+		{"en", "ring the bell for Delivery", nil},
+		{"es", "mi hermana carmen quiere otro", []string{"PERSON:carmen"}},
+		{"fr", "ma cousine inès la veut aussi", []string{"PERSON:inès"}},
+		{"en", "my sister will pick it up", nil},
+	})
+}
+
+// A bare 32-hex key in a message that names an API key is that key, also
+// after an error word or on a later line; not in a message without one,
+// nor after a hash word.
+func TestRound4NamedAPIKeys(t *testing.T) {
+	t.Parallel()
+	runCases(t, []detectCase{
+		{"fr", "la clé API du plugin ne fonctionne plus : 5be0c1a2d4e6f8091a2b3c4d5e6f7a8b, copiée depuis le tableau de bord", []string{"SECRET:5be0c1a2d4e6f8091a2b3c4d5e6f7a8b"}},
+		{"it", "Errore \"chiave API scaduta\", usiamo questa: 0c1d2e3f4a5b6c7d8e9f0a1b2c3d4e5f", []string{"SECRET:0c1d2e3f4a5b6c7d8e9f0a1b2c3d4e5f"}},
+		{"de", "Support: Bitte nie Ihren API-Schlüssel posten.\nKunde: zu spät, hier ist er: 7d1e9c2b4a6f8e0d3c5b7a9f1e2d4c6b", []string{"SECRET:7d1e9c2b4a6f8e0d3c5b7a9f1e2d4c6b"}},
+		{"en", "Order id 5be0c1a2d4e6f8091a2b3c4d5e6f7a8b, where is it?", nil},
+		{"en", "The API export shows md5 checksum 5be0c1a2d4e6f8091a2b3c4d5e6f7a8b for the file", nil},
+	})
+}

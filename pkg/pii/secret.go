@@ -182,6 +182,7 @@ var keyCues = map[string]bool{
 func (d *doc) scanSecrets() {
 	d.scanKeyPrefixes()
 	d.scanURLSecrets()
+	d.scanNamedKeys()
 	n := len(d.toks)
 	for k := 0; k < n; k++ {
 		if d.toks[k].kind != tWord {
@@ -1297,6 +1298,51 @@ func (d *doc) inURL(k int) bool {
 func (d *doc) chunkEnd(j int) int {
 	_, e := d.valueChunk(j)
 	return e
+}
+
+// apiWords name an API credential; with one anywhere in the message a
+// bare hex key is the credential it speaks of ("la clé API ne marche pas :
+// <hex>", "Fehler 'API-Schlüssel ungültig', wir nutzen: <hex>"), even in a
+// later line or after an error word.
+var apiWords = set(strings.Fields(`api apikey api-key api_key api-token api-schlüssel apischlüssel api-sleutel
+	apisleutel access-token access_token`))
+
+// hashWords say a hex string is a digest or an identifier, not a key.
+var hashWords = set(strings.Fields(`hash md5 sha sha1 sha256 checksum prüfsumme commit digest fingerprint etag
+	empreinte somme huella impronta controllo`))
+
+// scanNamedKeys reports 32+ hex digits (letters and digits both) standing
+// alone in a message that names an API key or token.
+func (d *doc) scanNamedKeys() {
+	named := false
+	for m := range d.toks {
+		if d.isWord(m) && apiWords[d.lw(m)] {
+			named = true
+			break
+		}
+	}
+	if !named {
+		return
+	}
+	for j := 0; j < len(d.toks); j++ {
+		tk := &d.toks[j]
+		if tk.kind != tWord || !tk.digit || tk.e-tk.s < 32 || !tk.sp && j > 0 && !d.isPunct(j-1, ':') {
+			continue
+		}
+		v := d.text[tk.s:tk.e]
+		if !hexRun(v, 32) || strings.Trim(v, "0123456789") == "" || d.inURL(j) {
+			continue
+		}
+		hashed := false
+		for m := max(0, j-3); m < j; m++ {
+			if d.isWord(m) && hashWords[d.lw(m)] {
+				hashed = true
+			}
+		}
+		if !hashed {
+			d.add(tk.s, tk.e, Secret, 0.8, "secret-key")
+		}
+	}
 }
 
 // keyAhead returns the first token within eight words of j, in the same
