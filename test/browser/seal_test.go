@@ -682,11 +682,11 @@ func TestSealedChatFromTheBrowser(t *testing.T) {
 		t.Fatalf("create conversation: %d %s", conv.Code, conv.Raw)
 	}
 
-	// A page at the gateway's origin (the key list is a public route), with
-	// the test bundle added: seal.js calls the gateway same-origin, as the
-	// widget does.
+	// The widget's page at the gateway's origin, under its CSP (connect-src
+	// 'self'), with the test bundle added through DevTools: seal.js calls
+	// the gateway same-origin, as the widget does.
 	ctx := Start(t).Ctx
-	if err := chromedp.Do(ctx, chromedp.Navigate(s.Info.GatewayURL+"/v1/conversation-sealing-keys")); err != nil {
+	if err := chromedp.Do(ctx, chromedp.Navigate(s.Info.GatewayURL+"/widget/")); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := chromedp.Run(ctx, chromedp.Evaluate[chromedp.Void](string(bundle))); err != nil {
