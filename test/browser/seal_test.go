@@ -736,6 +736,21 @@ func TestSealedChatFromTheBrowser(t *testing.T) {
 		t.Fatalf("post after the key was retired: %s %s", out.Reason, out.Message)
 	}
 
+	// The widget's path: lib/seal-transport.js builds the body and reads
+	// the answer around lib/api.js's post.
+	email2, card2 := sealCanaries(t)
+	var widget struct {
+		Sent     map[string]json.RawMessage
+		Messages []struct{ Author, Text string }
+	}
+	sealMust(t, ctx, &widget, "transportPost", tok, id, "Where is my parcel? Write to "+email2+", card "+card2+".", "MESSAGE_VIEW_REIDENTIFIED")
+	if _, ok := widget.Sent["text"]; ok || widget.Sent["sealed"] == nil {
+		t.Fatalf("the widget's body: %v", widget.Sent)
+	}
+	if len(widget.Messages) != 1 || widget.Messages[0].Author != "AUTHOR_ASSISTANT" || !strings.Contains(widget.Messages[0].Text, email2) {
+		t.Fatalf("the widget's messages: %+v, want the opened reply naming %s", widget.Messages, email2)
+	}
+
 	// The gateway's batch exporter sends every 5 s.
 	deadline := time.Now().Add(30 * time.Second)
 	for !bytes.Contains(traces.of("gateway"), []byte("/messages")) && !bytes.Contains(traces.of("gateway"), []byte("PostMessage")) {
@@ -751,7 +766,7 @@ func TestSealedChatFromTheBrowser(t *testing.T) {
 	spans := traces.of("gateway")
 	gw := sealChild(t, s.PID(), "gateway")
 	mem := sealMemory(t, gw)
-	for _, v := range []string{email, email[:strings.IndexByte(email, '@')], card, posted.Reply} {
+	for _, v := range []string{email, email[:strings.IndexByte(email, '@')], card, posted.Reply, email2, card2, widget.Messages[0].Text} {
 		for where, b := range map[string][]byte{"log": logs, "spans": spans, "memory": mem} {
 			if bytes.Contains(b, []byte(v)) {
 				t.Errorf("the gateway's %s holds %q", where, v)

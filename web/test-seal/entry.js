@@ -4,6 +4,8 @@
 import {
   AEAD_ID, KDF_ID, KEM_ID, SealClient, SealError, fromBase64, messageAAD, newSuite, toBase64,
 } from '../src/lib/seal.js';
+import { incoming, outgoing } from '../src/lib/seal-transport.js';
+import { post as apiPost } from '../src/lib/api.js';
 
 const sessions = new Map();
 const standIns = new Map();
@@ -101,6 +103,15 @@ window.sealTest = {
   }),
 
   post: (id, conversationId, text, options) => outcome(() => sessions.get(id).post(conversationId, text, options)),
+
+  // The widget's path: lib/seal-transport.js around lib/api.js's post, as
+  // widget/main.js sends a message.
+  transportPost: (token, conversationId, text, view) => outcome(async () => {
+    const ctx = { conversationId, language: '', view };
+    const body = await outgoing(ctx, text);
+    const resp = await apiPost(`/v1/conversations/${conversationId}/messages`, body, { token });
+    return { sent: body, messages: await incoming(ctx, resp) };
+  }),
 
   // The control of the gateway test: the same text in the clear.
   postClear: (token, conversationId, text) => outcome(async () => {

@@ -170,6 +170,11 @@ export class SealClient {
     return key;
   }
 
+  /** Forgets the cached key: the next seal fetches the keys first. */
+  invalidate() {
+    this.key = null;
+  }
+
   /** The key to seal to, fetched when there is none, it is stale or expired. */
   async current() {
     const now = this.now();
