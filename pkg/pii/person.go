@@ -245,6 +245,40 @@ func (d *doc) productName(k, e int) bool {
 		d.isWord(k-2) && goodsDeterminers[d.lw(k-2)]
 }
 
+// shopPreps put a purchase at a shop: "at", "bij", "bei", "chez", "en"
+// (not "from", "van", "da": a private seller is a person).
+var shopPreps = set(strings.Fields(`at bij bei chez en`))
+
+// purchaseVerbs say something was bought or ordered somewhere.
+var purchaseVerbs = set(strings.Fields(`bought buy ordered order got gekocht gehaald besteld kopen gekauft bestellt gekriegt
+	acheté achetée commandé commandée comprado comprada compré pedido pedí comprato comprata ordinato`))
+
+// shopBoughtAt reports a name where something was bought: "bij Dirk
+// gekocht", "bought it at Wilko", "bei Otto bestellt", "acheté chez
+// Boulanger", "lo compré en Dia" — the place of a purchase is a shop.
+func (d *doc) shopBoughtAt(k, e int) bool {
+	if k == 0 || !d.isWord(k-1) || !shopPreps[d.lw(k-1)] || strings.HasSuffix(d.lw(e), "'s") || strings.HasSuffix(d.lw(e), "’s") {
+		return false
+	}
+	if d.lw(k-1) == "en" && d.lang == "nl" {
+		return false // Dutch "en" is "and"
+	}
+	for j := e + 1; j < len(d.toks) && j <= e+3 && !d.toks[j].nl; j++ {
+		if d.isWord(j) && purchaseVerbs[d.lw(j)] {
+			return true
+		}
+	}
+	for j := k - 2; j >= 0 && j >= k-5; j-- {
+		if d.isPunct(j, '.') || d.isPunct(j, ',') || d.isPunct(j, '?') || d.isPunct(j, '!') {
+			break
+		}
+		if d.isWord(j) && purchaseVerbs[d.lw(j)] {
+			return true
+		}
+	}
+	return false
+}
+
 // placeSuffixWords after a name make it a place ("Alice Springs",
 // "Carson City", "Niagara Falls").
 var placeSuffixWords = set(strings.Fields(`springs city falls beach heights bay harbour harbor hills creek valley junction township`))
@@ -1398,7 +1432,7 @@ func (d *doc) readName(j int, kind nameCueKind) (int, int, bool) {
 	}
 	// A title: the name comes after it ("Buonasera Sig.ra Conti",
 	// "received by neighbour Kowalski").
-	if d.isWord(j) && titleWords[d.lw(j)] && (kind != ncTitle || j > 0 && neighbourTitles[d.lw(j-1)]) {
+	if d.isWord(j) && (titleWords[d.lw(j)] || familyWords[d.lw(j)] && kind != ncTitle) && (kind != ncTitle || j > 0 && neighbourTitles[d.lw(j-1)]) {
 		if neighbourTitles[d.lw(j)] {
 			if s, e, ok := d.readName(j+1, ncTitle); ok && d.anyKnown(s, e) {
 				return s, e, true
@@ -1634,7 +1668,7 @@ func (d *doc) lexiconName(k int) (int, int, bool) {
 		// character's merchandise, not a person.
 		return 0, 0, false
 	}
-	if d.productName(k, e) {
+	if d.productName(k, e) || d.shopBoughtAt(k, e) {
 		return 0, 0, false
 	}
 	if lex.ambiguous[lw] {
@@ -1654,11 +1688,15 @@ func (d *doc) lexiconName(k int) (int, int, bool) {
 	return k, e, true
 }
 
+// familyWords before a surname are outside the name, like a title
+// ("Fam. de Boer", "Familie Meier").
+var familyWords = set(strings.Fields(`fam familie famille familia famiglia family`))
+
 // addName adds a PERSON from token s to e, without a possessive 's.
 func (d *doc) addName(s, e int, score float64, rec string) {
 	// A title is outside the span ("Sig.", "Sr.", "Hr."); a title alone is
 	// no name.
-	for s <= e && d.isWord(s) && titleWords[d.lw(s)] && d.toks[s].letters > 1 && !d.e.lex.surname[d.lw(s)] {
+	for s <= e && d.isWord(s) && (titleWords[d.lw(s)] || familyWords[d.lw(s)] && s < e) && d.toks[s].letters > 1 && !d.e.lex.surname[d.lw(s)] {
 		s++
 		for s <= e && (d.isPunct(s, '.') || d.isWord(s) && (d.lw(s) == "ra" || d.lw(s) == "na" || d.lw(s) == "ssa")) {
 			s++

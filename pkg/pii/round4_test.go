@@ -199,3 +199,39 @@ func TestRound4NamedAPIKeys(t *testing.T) {
 		{"en", "The API export shows md5 checksum 5be0c1a2d4e6f8091a2b3c4d5e6f7a8b for the file", nil},
 	})
 }
+
+// A code in a message about a discount stays a promo code when what the
+// writer "got" is the discount ("got 10% off", "kreeg korting", free
+// shipping); claim, case and warranty codes are references; a gift card's
+// code is the card's, in compounds too.
+func TestRound4DiscountAndReferenceCodes(t *testing.T) {
+	t.Parallel()
+	runCases(t, []detectCase{
+		{"en", "I entered code 448120 and got 10% off, great", nil},
+		{"nl", "Ik heb code 118204 ingevuld en kreeg 10% korting.", nil},
+		{"en", "Is the code 4471 still valid for free shipping?", nil},
+		{"en", "Claim code 771204 from the insurance letter.", nil},
+		{"nl", "Cadeaukaart code 8841 2290 1173 wordt niet geaccepteerd.", nil},
+		// Codes that were sent to the writer stay credentials.
+		{"en", "I got the code 448120 by text but it says invalid", []string{"SECRET:448120"}},
+		{"en", "The code you sent me, 551207, doesn't work and I wanted the 10% off", []string{"SECRET:551207"}},
+		{"nl", "Ik kreeg code 118204 per sms maar inloggen lukt niet", []string{"SECRET:118204"}},
+	})
+}
+
+// Shops, couriers and payment services customers greet or thank are no
+// people, nor is a name where something was bought ("bij Dirk gekocht");
+// a family word before a surname is outside the name.
+func TestRound4ShopsAndFamilies(t *testing.T) {
+	t.Parallel()
+	runCases(t, []detectCase{
+		{"en", "Cheers Royal Mail for losing it again", nil},
+		{"en", "Thanks Evri, very helpful (not)", nil},
+		{"en", "Hello Argos, is the Ninja air fryer back?", nil},
+		{"nl", "Piet Klerkx had de bank niet op voorraad.", nil},
+		{"nl", "Ik heb het bij Dirk gekocht, niet bij jullie.", nil},
+		{"en", "I bought it from Sarah on Vinted", []string{"PERSON:Sarah"}},
+		{"nl", "Met vriendelijke groet,\nFam. de Boer", []string{"PERSON:de Boer"}},
+		{"de", "Viele Grüße\nFamilie Meier", []string{"PERSON:Meier"}},
+	})
+}

@@ -461,7 +461,7 @@ func elided(w string) string {
 }
 
 func hasAnySuffixCue(s string) bool {
-	for _, p := range []string{"gutschein", "rabatt", "korting", "promo", "aktions", "rückgabe", "retouren", "gift", "sconto", "descuento", "postleit", "bestell", "kunden", "auftrags", "rechnungs"} {
+	for _, p := range []string{"gutschein", "rabatt", "korting", "promo", "aktions", "rückgabe", "retouren", "gift", "sconto", "descuento", "postleit", "bestell", "kunden", "auftrags", "rechnungs", "cadeau", "kado", "geschenk", "regalo"} {
 		if strings.HasPrefix(s, p) && len(s) > len(p) {
 			return true
 		}
@@ -606,6 +606,12 @@ var kindWords = set(strings.Fields(`
 	size store shop branch catalogue catalog leaflet flyer brochure shipping colour color style item article
 	product discount sale offer voucher gift tax country area region dress qr bar
 	stock inventory part model variant warehouse shelf bin batch lot
+	claim case incident complaint warranty event
+	schaden reklamation garantie
+	réclamation sinistre garantie
+	reclamación siniestro garantía
+	claim klacht reclamatie garantie
+	reclamo sinistro garanzia
 	lager bestand modell variante teil
 	référence modèle variante pièce entrepôt
 	existencias modelo variante pieza almacén referencia
@@ -714,12 +720,43 @@ func (d *doc) promoContext() bool {
 		if d.toks[m].kind != tWord {
 			continue
 		}
-		if d.cueOf(m)&cuePromo != 0 || d.lw(m) == "off" && m > 0 && (d.toks[m-1].kind == tNum || d.isPunct(m-1, '%')) {
+		if d.cueOf(m)&cuePromo != 0 || d.lw(m) == "off" && m > 0 && (d.toks[m-1].kind == tNum || d.isPunct(m-1, '%')) || d.freeShipping(m) {
 			d.promo = 1
 			break
 		}
 	}
 	return d.promo > 0
+}
+
+// freeShipping reports "free shipping", "gratis verzending", "livraison
+// gratuite", "envío gratis", "spedizione gratuita", "kostenloser Versand"
+// at word m: an offer, as a promo word is.
+func (d *doc) freeShipping(m int) bool {
+	if !freeWords[d.lw(m)] {
+		return false
+	}
+	for _, j := range [2]int{m - 1, m + 1} {
+		if d.isWord(j) && shippingWords[d.lw(j)] {
+			return true
+		}
+	}
+	return false
+}
+
+var freeWords = set(strings.Fields(`free gratis gratuit gratuite gratuito gratuita kostenlos kostenlose kostenloser kostenlosen`))
+
+var shippingWords = set(strings.Fields(`shipping delivery postage returns verzending bezorging levering livraison envío envio
+	entrega spedizione consegna versand lieferung rücksendung`))
+
+// discountAfter reports whether what a delivery word at m got is a discount
+// ("got 10% off", "kreeg 10% korting", "got free shipping"), not a code.
+func (d *doc) discountAfter(m int) bool {
+	for j := m + 1; j < len(d.toks) && j <= m+3; j++ {
+		if d.isPunct(j, '%') || d.isWord(j) && (d.cueOf(j)&cuePromo != 0 || d.lw(j) == "off" || d.freeShipping(j)) {
+			return true
+		}
+	}
+	return false
 }
 
 // deliveredCode reports a word saying the code was sent or received, or
@@ -729,7 +766,7 @@ func (d *doc) deliveredCode(k int) bool {
 		if m > k && d.toks[m].nl {
 			break
 		}
-		if d.isWord(m) && (deliveryWords[d.lw(m)] || channelWords[d.lw(m)]) {
+		if d.isWord(m) && (deliveryWords[d.lw(m)] && !d.discountAfter(m) || channelWords[d.lw(m)]) {
 			return true
 		}
 	}
