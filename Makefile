@@ -12,6 +12,8 @@ STATICCHECK_VERSION        := v0.8.2
 # govulncheck, and the Go vulnerability database snapshot it reads offline (make vulncheck).
 VULN_VERSION               := v1.9.0
 VULNDB_VERSION             := v0.0.0-20261105234957-e22db6528018
+# CycloneDX SBOM generator for the service binaries (make sbom).
+CYCLONEDX_GOMOD_VERSION    := v1.10.0
 # Versions of the Go modules that ship the third-party .proto files we import.
 GOOGLEAPIS_MODULE          := github.com/grpc-ecosystem/grpc-gateway@v1.16.0
 PROTOVALIDATE_MODULE       := github.com/bufbuild/protovalidate@v1.2.2
@@ -175,6 +177,35 @@ fuzz: ## run every fuzz target for FUZZTIME each (their seeds also run in make t
 	cd services/tokenvault && go test ./internal/ff1/ -run '^$$' -fuzz FuzzFF1Decode -fuzztime $(FUZZTIME)
 	cd services/tokenvault && go test ./internal/tokens/ -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME)
 	cd services/tokenvault && go test ./internal/tokens/ -run '^$$' -fuzz FuzzNormalize -fuzztime $(FUZZTIME)
+
+## ---- images and SBOMs (deploy/docker, deploy/k8s) ---------------------------
+
+# A docker-compatible CLI whose daemon answers; images are built only where
+# one exists and never in make test (deploy/'s tests parse the Dockerfile).
+CONTAINER_TOOL ?= $(shell for c in docker podman; do command -v $$c >/dev/null && $$c info >/dev/null 2>&1 && { echo $$c; break; }; done)
+IMAGE_TAG      ?= dev
+
+.PHONY: images
+images: ## build sotto/<service>:$(IMAGE_TAG) for every service from deploy/docker/Dockerfile (needs docker or podman)
+	@if [[ -z "$(CONTAINER_TOOL)" ]]; then echo "images: no working docker or podman here; skipped (deploy/'s tests still check the Dockerfile)"; exit 0; fi; \
+	for s in $(SERVICES); do \
+		$(CONTAINER_TOOL) build -f deploy/docker/Dockerfile --build-arg SERVICE=$$s --build-arg GO_TOOLCHAIN=$(GO_TOOLCHAIN) \
+			-t sotto/$$s:$(IMAGE_TAG) . ; \
+	done
+
+$(BIN)/.cyclonedx-gomod-$(CYCLONEDX_GOMOD_VERSION):
+	GOBIN=$(BIN) GOWORK=off go install github.com/CycloneDX/cyclonedx-gomod/cmd/cyclonedx-gomod@$(CYCLONEDX_GOMOD_VERSION)
+	touch $@
+
+# In the workspace, as make build and the images build the binaries: the same
+# module versions.
+.PHONY: sbom
+sbom: $(BIN)/.cyclonedx-gomod-$(CYCLONEDX_GOMOD_VERSION) ## one CycloneDX SBOM per service binary into bin/sbom/<service>.cdx.json
+	@mkdir -p $(BIN)/sbom
+	for s in $(SERVICES); do \
+		(cd services/$$s && CGO_ENABLED=0 $(BIN)/cyclonedx-gomod app -json -licenses=false -std \
+			-main cmd/$$s -output $(BIN)/sbom/$$s.cdx.json .); \
+	done
 
 .PHONY: clean
 clean: ## remove build outputs (keeps cached tools)

@@ -192,7 +192,45 @@ func checkDockerfile(t *testing.T, path, toolchain string) {
 	if !entrypoint {
 		t.Error("final stage has no ENTRYPOINT")
 	}
+	// The build runs in the workspace (as make build does): go.work and the
+	// go.mod of every module it uses must be in the image's build stage.
+	copied := map[string]bool{}
+	for _, s := range stages[:len(stages)-1] {
+		for _, n := range s.instrs {
+			if strings.EqualFold(n.Value, "copy") && len(n.Flags) == 0 {
+				a := args(n)
+				for _, src := range a[:len(a)-1] {
+					copied[strings.TrimSuffix(src, "/")] = true
+				}
+			}
+		}
+	}
+	for _, mod := range workspaceModules(t) {
+		if !copied[mod+"/go.mod"] && !copied[mod] && !copied[strings.SplitN(mod, "/", 2)[0]] {
+			t.Errorf("go.work uses %s, but the build stage does not copy its go.mod", mod)
+		}
+	}
+	if !copied["go.work"] {
+		t.Error("the build stage does not copy go.work")
+	}
 	if _, err := os.Stat(path + ".dockerignore"); err != nil {
 		t.Errorf("%s has no %s.dockerignore to bound its build context", path, filepath.Base(path))
 	}
+}
+
+// workspaceModules lists go.work's use directories, without "./".
+func workspaceModules(t *testing.T) []string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "go.work"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, m := range regexp.MustCompile(`(?m)^\s+\./(\S+)\s*$`).FindAllSubmatch(b, -1) {
+		out = append(out, string(m[1]))
+	}
+	if len(out) == 0 {
+		t.Fatal("go.work uses no modules")
+	}
+	return out
 }
