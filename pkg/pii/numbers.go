@@ -339,11 +339,14 @@ func (d *doc) idWindow(g []grp, a, b int) bool {
 			d.add(s, e, NationalID, 0.9, "us-ssn")
 			return true
 		}
-		if groups == 1 && cue&cueSSN != 0 && ssnValid(digits) {
+		if groups == 1 && (cue&cueSSN != 0 || cue == 0 && d.lang != "nl" && d.ssnContext()) && ssnValid(digits) {
+			// With no cue of its own, a plain nine-digit number is an SSN
+			// when the message asks for or speaks of one ("asked me for my
+			// social security number ... I typed 219604417").
 			d.add(s, e, NationalID, 0.85, "us-ssn")
 			return true
 		}
-		if (groups == 1 || bsnShape) && bsnValid(digits) && (cue&(cueBSN|cueTaxID) != 0 || d.lang == "nl" && cue == 0 || bsnShape) {
+		if (groups == 1 || bsnShape) && bsnValid(digits) && (cue&(cueBSN|cueTaxID) != 0 || d.lang == "nl" && cue == 0 && d.identityContext() || bsnShape) {
 			score := 0.85
 			if cue == 0 {
 				score = 0.7
@@ -369,6 +372,46 @@ func (d *doc) idWindow(g []grp, a, b int) bool {
 	}
 	d.add(s, e, NationalID, score, "de-steuer-id")
 	return true
+}
+
+// identityWords say a message is about a person's identity or official
+// papers, where a bare nine-digit number that passes the 11-proof is a
+// BSN; elsewhere it is as likely an order, parcel or account number that
+// passes by chance (one in eleven do).
+var identityWords = set(strings.Fields(`bsn burgerservicenummer sofinummer sofi persoonsnummer identiteit identiteitsbewijs
+	id-kaart identiteitskaart paspoort rijbewijs geboren geboortedatum belastingdienst gemeente zorgverzekering
+	huurcontract loonstrook werkgever salaris uitkering duo svb uwv digid
+	ssn nino steuer-id steuerid identifikationsnummer nir insee sécu dni nie fiscale`))
+
+// identityContext reports, once per message, an identity word anywhere in it.
+func (d *doc) identityContext() bool {
+	if d.identity != 0 {
+		return d.identity > 0
+	}
+	d.identity = -1
+	for m := range d.toks {
+		if d.isWord(m) && identityWords[d.lw(m)] {
+			d.identity = 1
+			break
+		}
+	}
+	return d.identity > 0
+}
+
+// ssnContext reports, once per message, "SSN" or "social security"
+// anywhere in it.
+func (d *doc) ssnContext() bool {
+	if d.ssn != 0 {
+		return d.ssn > 0
+	}
+	d.ssn = -1
+	for m := range d.toks {
+		if d.isWord(m) && (d.lw(m) == "ssn" || d.lw(m) == "social" && m+1 < len(d.toks) && d.lw(m+1) == "security") {
+			d.ssn = 1
+			break
+		}
+	}
+	return d.ssn > 0
 }
 
 // dateShaped reports whether g[a:b] reads as a date or time: d.m.y, d/m/y,

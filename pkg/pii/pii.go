@@ -118,6 +118,8 @@ type doc struct {
 	login       int8 // loginContext's answer: 0 not asked yet, 1 yes, -1 no
 	promo       int8 // promoContext's answer: 0 not asked yet, 1 yes, -1 no
 	payment     int8 // paymentContext's answer, likewise
+	identity    int8 // identityContext's answer, likewise
+	ssn         int8 // ssnContext's answer, likewise
 	cred        int8 // credentialContext's answer: 0 not asked yet, 1 yes, -1 no
 	work        int  // bounded-work counter for tests of linear behaviour
 }
@@ -147,7 +149,7 @@ func (e *Engine) detect(text, lang string) ([]Finding, int) {
 	d := e.pool.Get().(*doc)
 	d.e, d.text, d.lang = e, text, normLang(lang)
 	d.toks, d.low, d.cands, d.buf, d.shaped, d.work, d.login = d.toks[:0], d.low[:0], d.cands[:0], d.buf[:0], d.shaped[:0], 0, 0
-	d.promo, d.cred, d.payment = 0, 0, 0
+	d.promo, d.cred, d.payment, d.identity, d.ssn = 0, 0, 0, 0, 0
 	d.tokenize()
 
 	d.scanEmails()

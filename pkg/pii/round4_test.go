@@ -235,3 +235,20 @@ func TestRound4ShopsAndFamilies(t *testing.T) {
 		{"de", "Viele Grüße\nFamilie Meier", []string{"PERSON:Meier"}},
 	})
 }
+
+// One nine-digit number in eleven passes the BSN 11-proof by chance: in a
+// Dutch message with no cue it is a BSN only when the message is about
+// identity or official papers. A plain SSN-valid number without a cue of
+// its own is an SSN when the message speaks of one.
+func TestRound4NineDigitContext(t *testing.T) {
+	t.Parallel()
+	runCases(t, []detectCase{
+		{"nl", "Graag terugbellen over 192285142.", nil},
+		{"nl", "Mijn vraag gaat over 691682483, die is nog niet geleverd.", nil},
+		{"nl", "Voor de belastingdienst heb ik dit nodig: 192285142", []string{"NATIONAL_ID:192285142"}},
+		{"nl", "Mijn BSN is 725763863, moet dat bij de garantie?", []string{"NATIONAL_ID:725763863"}},
+		{"en", "The chatbot asked for my SSN?? I entered 219604417 and now I'm worried", []string{"NATIONAL_ID:219604417"}},
+		{"en", "Your SSN isn't needed. Order 219604417 ships Monday.", nil},
+		{"en", "Tracking 219604417, no update since Monday.", nil},
+	})
+}
