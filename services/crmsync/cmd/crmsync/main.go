@@ -19,6 +19,7 @@ import (
 	"github.com/sottohq/sotto/pkg/service"
 	"github.com/sottohq/sotto/services/crmsync/internal/app"
 	"github.com/sottohq/sotto/services/crmsync/internal/config"
+	"github.com/sottohq/sotto/services/crmsync/internal/consentfeed"
 	"github.com/sottohq/sotto/services/crmsync/internal/server"
 	"github.com/sottohq/sotto/services/crmsync/migrations"
 )
@@ -119,6 +120,10 @@ func register(ctx context.Context, s *service.Service) error {
 	if err != nil {
 		return err
 	}
+	// Withdrawals cancel queued deliveries as they are recorded (each
+	// delivery's attempt checks consent again as well).
+	follower := consentfeed.New(consentv1.NewConsentServiceClient(consentConn), a.Store, a.Delivery.Withdrawn, s.Logger())
+	s.Go("consent-withdrawals", follower.Run)
 	crmsyncv1.RegisterCrmSyncServiceServer(gs, a.Server)
 	privacyv1.RegisterPrivacyParticipantServiceServer(gs, a.Privacy)
 	return nil

@@ -592,3 +592,43 @@ func (s *Service) PrivacyRectify(ctx context.Context, subj Subject, requestID st
 
 // updatedKind is EVENT_KIND_CUSTOMER_UPDATED.
 const updatedKind = 2
+
+// Withdrawn acts on a withdrawal from consent's change feed at once: each
+// queued delivery of the customer under purpose whose other purposes are
+// not allowed either is cancelled (CONSENT_WITHDRAWN, its payload deleted,
+// audited), rather than at its next attempt. One that keeps an allowed
+// purpose stays queued, and its attempt drops the withdrawn fields.
+func (s *Service) Withdrawn(ctx context.Context, subject, purpose string) (int, error) {
+	ds, err := s.d.Store.QueuedFor(ctx, subject)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, d := range ds {
+		if !slices.Contains(d.Purposes, purpose) {
+			continue
+		}
+		allowed := false
+		for _, p := range d.Purposes {
+			if p == purpose {
+				continue
+			}
+			ok, err := s.d.Consent(ctx, d.Subject, p)
+			if err != nil {
+				return n, err
+			}
+			allowed = allowed || ok
+		}
+		if allowed {
+			continue
+		}
+		err := s.finish(ctx, d, storage.Cancelled, d.Attempts, reasons.ConsentWithdrawn, ActionCancelled, auditclient.Success, nil)
+		if err != nil && !errors.Is(err, errCancelled) {
+			return n, err
+		}
+		if err == nil {
+			n++
+		}
+	}
+	return n, nil
+}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strconv"
 	"testing"
 	"time"
 
@@ -562,4 +563,64 @@ func TestConsentUnreachableHoldsDelivery(t *testing.T) {
 		h.consent.mu.Unlock()
 		h.until(time.Second, "delivered", func() bool { return h.state(id) == crmsyncv1.DeliveryState_DELIVERY_STATE_DELIVERED })
 	}, func(c *config.Config) { c.MaxAttempts = 10 })
+}
+
+// TestWithdrawalCancelsQueuedAtOnce: a withdrawal on consent's change feed
+// cancels the customer's queued delivery for that purpose as soon as it
+// arrives: the runner's clock never moves, so no attempt runs, and the
+// delivery is cancelled anyway; the CRM never gets it. Another customer's
+// queued delivery stays queued. A restart resumes from the kept cursor.
+// Seen failing with the follower not started (the delivery stays queued).
+func TestWithdrawalCancelsQueuedAtOnce(t *testing.T) {
+	dialects(t, func(t *testing.T, h *harness) {
+		c := h.customer("sub_feed01", true)
+		other := h.customer("sub_feed02", true)
+		down := crmtest.Fault{Status: http.StatusServiceUnavailable}
+		h.hubspot.Fail(down, down)
+		id := byConnector(h.record(c, map[string]string{"last_name": c.tLast}))["hubspot"]
+		otherID := byConnector(h.record(other, map[string]string{"last_name": other.tLast}))["hubspot"]
+		h.until(time.Millisecond, "the first attempts failed", func() bool {
+			return h.delivery(id).GetAttempts() == 1 && h.delivery(otherID).GetAttempts() == 1
+		})
+		h.follow()
+		for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+			if cur, err := h.app.Store.FeedCursor(context.Background()); err == nil && cur != "" {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("the follower never reached the feed")
+			}
+		}
+		h.consent.set(c.subject, "crm_sync", false)
+		for deadline := time.Now().Add(30 * time.Second); h.state(id) != crmsyncv1.DeliveryState_DELIVERY_STATE_CANCELLED; {
+			if time.Now().After(deadline) {
+				t.Fatalf("the queued delivery was not cancelled by the withdrawal: %v", h.delivery(id))
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		if d := h.delivery(id); d.GetReason() != reasons.ConsentWithdrawn || d.GetAttempts() != 1 {
+			t.Fatalf("cancelled delivery %v", d)
+		}
+		var payloads int
+		if err := h.db.QueryRow(`SELECT COUNT(*) FROM crm_deliveries WHERE delivery_id = $1 AND payload IS NOT NULL`, id).Scan(&payloads); err != nil {
+			t.Fatal(err)
+		}
+		if payloads != 0 {
+			t.Fatal("the cancelled delivery keeps its payload")
+		}
+		h.until(time.Second, "the other customer's delivery went out", func() bool {
+			return h.state(otherID) == crmsyncv1.DeliveryState_DELIVERY_STATE_DELIVERED
+		})
+		if _, ok := h.hubspot.Record(c.subject); ok || len(h.hubspot.Seen(c.subject)) != 0 {
+			t.Fatal("the CRM got the withdrawn customer's change")
+		}
+		// The kept position is after the withdrawal: a restart does not
+		// act on it again, nor skip what came after.
+		h.consent.mu.Lock()
+		want := strconv.Itoa(len(h.consent.changes))
+		h.consent.mu.Unlock()
+		if cur, err := h.app.Store.FeedCursor(context.Background()); err != nil || cur != want {
+			t.Fatalf("feed cursor %q %v, want %s", cur, err, want)
+		}
+	})
 }

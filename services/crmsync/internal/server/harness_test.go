@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -19,6 +20,7 @@ import (
 	"github.com/jonboulle/clockwork"
 	"go.yaml.in/yaml/v3"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/status"
 
 	consentv1 "github.com/sottohq/sotto/gen/go/sotto/consent/v1"
@@ -39,6 +41,7 @@ import (
 	"github.com/sottohq/sotto/pkg/store/storetest"
 	"github.com/sottohq/sotto/services/crmsync/internal/app"
 	"github.com/sottohq/sotto/services/crmsync/internal/config"
+	"github.com/sottohq/sotto/services/crmsync/internal/consentfeed"
 	"github.com/sottohq/sotto/services/crmsync/internal/mapping"
 	"github.com/sottohq/sotto/services/crmsync/internal/server"
 	"github.com/sottohq/sotto/services/crmsync/migrations"
@@ -106,12 +109,57 @@ type consentStandIn struct {
 	mu      sync.Mutex
 	allowed map[string]bool
 	down    bool
+	// changes is the change feed: every decision set, in order; a cursor
+	// is a position in it.
+	changes []*consentv1.ConsentChange
 }
 
 func (c *consentStandIn) set(subject, purpose string, ok bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.allowed[subject+"/"+purpose] = ok
+	d := consentv1.Decision_DECISION_WITHDRAWN
+	if ok {
+		d = consentv1.Decision_DECISION_GRANTED
+	}
+	c.changes = append(c.changes, &consentv1.ConsentChange{Subject: subject, PurposeId: purpose, Decision: d})
+}
+
+// WatchConsentChanges serves the feed as the consent service does: a first
+// message with the starting cursor, then each change with the cursor after
+// it, resuming after a given cursor.
+func (c *consentStandIn) WatchConsentChanges(req *consentv1.WatchConsentChangesRequest,
+	stream grpc.ServerStreamingServer[consentv1.WatchConsentChangesResponse]) error {
+	c.mu.Lock()
+	pos := len(c.changes)
+	c.mu.Unlock()
+	if req.GetCursor() != "" {
+		n, err := strconv.Atoi(req.GetCursor())
+		if err != nil || n > pos {
+			return errs.E(errs.InvalidArgument, "CURSOR_INVALID", "not a cursor of this feed")
+		}
+		pos = n
+	}
+	if err := stream.Send(&consentv1.WatchConsentChangesResponse{Cursor: strconv.Itoa(pos)}); err != nil {
+		return err
+	}
+	for {
+		c.mu.Lock()
+		next := c.changes[pos:]
+		c.mu.Unlock()
+		for _, ch := range next {
+			pos++
+			if err := stream.Send(&consentv1.WatchConsentChangesResponse{Cursor: strconv.Itoa(pos),
+				Change: &consentv1.WatchConsentChangesResponse_Consent{Consent: ch}}); err != nil {
+				return err
+			}
+		}
+		select {
+		case <-stream.Context().Done():
+			return nil
+		case <-time.After(2 * time.Millisecond):
+		}
+	}
 }
 
 func (c *consentStandIn) decide(subject, purpose string) bool {
@@ -289,6 +337,10 @@ type harness struct {
 	notConsent privacyv1.PrivacyParticipantServiceClient
 	operator   crmsyncv1.CrmSyncServiceClient // as sotto-cli
 	gateway    crmsyncv1.CrmSyncServiceClient // as a workload with no grant
+	// follow starts crmsync's follower of the consent change feed, as
+	// cmd/crmsync runs it (off unless a test asks: the tests of the
+	// delivery-time consent check must not be helped by it).
+	follow func()
 }
 
 func newHarness(t testing.TB, db *store.DB, opts ...func(*config.Config)) *harness {
@@ -301,12 +353,19 @@ func newHarness(t testing.TB, db *store.DB, opts ...func(*config.Config)) *harne
 	pki := servertest.NewPKI(t)
 
 	csrv := pki.NewServer(t, "consent", authz.Policy{
-		consentv1.ConsentService_Check_FullMethodName:      {"crmsync"},
-		consentv1.ConsentService_BatchCheck_FullMethodName: {"crmsync"},
+		consentv1.ConsentService_Check_FullMethodName:               {"crmsync"},
+		consentv1.ConsentService_BatchCheck_FullMethodName:          {"crmsync"},
+		consentv1.ConsentService_WatchConsentChanges_FullMethodName: {"crmsync"},
 	})
 	consentv1.RegisterConsentServiceServer(csrv.GRPC(), h.consent)
-	consent := consentclient.New(consentv1.NewConsentServiceClient(pki.Dial(t, "crmsync", "consent", servertest.Start(t, csrv))),
-		consentclient.Options{Logger: logger})
+	cconn := pki.Dial(t, "crmsync", "consent", servertest.Start(t, csrv))
+	consent := consentclient.New(consentv1.NewConsentServiceClient(cconn), consentclient.Options{Logger: logger})
+	h.follow = func() {
+		f := consentfeed.New(consentv1.NewConsentServiceClient(cconn), h.app.Store, h.app.Delivery.Withdrawn, logger)
+		done := make(chan struct{})
+		go func() { defer close(done); _ = f.Run(ctx) }()
+		t.Cleanup(func() { cancel(); <-done })
+	}
 	vsrv := pki.NewServer(t, "tokenvault", authz.Policy{
 		tokenvaultv1.TokenVaultService_Detokenize_FullMethodName:   {"crmsync"},
 		tokenvaultv1.TokenVaultService_RevealMasked_FullMethodName: {"crmsync"},

@@ -131,3 +131,20 @@ func (s *Store) Erasures(ctx context.Context, q store.Q, requestID string) ([]Er
 	}
 	return out, rows.Err()
 }
+
+// FeedCursor is where crmsync is in the consent change feed ("" from now).
+func (s *Store) FeedCursor(ctx context.Context) (string, error) {
+	var c string
+	err := s.db.QueryRowContext(ctx, `SELECT cursor FROM crm_consent_feed WHERE singleton = 1`).Scan(&c)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	return c, err
+}
+
+// SetFeedCursor records the position after a change crmsync acted on.
+func (s *Store) SetFeedCursor(ctx context.Context, cursor string) error {
+	_, err := s.db.ExecContext(ctx, `INSERT INTO crm_consent_feed (singleton, cursor) VALUES (1, $1)
+		ON CONFLICT (singleton) DO UPDATE SET cursor = excluded.cursor`, cursor)
+	return err
+}
