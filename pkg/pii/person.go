@@ -207,7 +207,12 @@ var characterGoods = set(strings.Fields(`figure figures figurine figurines plush
 // model's, since a person is not put in a noun phrase that way.
 var goodsNouns = set(strings.Fields(`cup cups mug mugs tumbler tumblers bottle bottles flask thermos bag bags handbag tote
 	backpack wallet purse watch watches jacket coat shirt hoodie jumper sweater dress shoes trainers sneakers boots
-	jeans trousers skirt leggings socks
+	jeans trousers skirt leggings socks mattress pillow duvet table cabinet cap hat
+	matras kussen dekbed tafel kast mok pop pet muts hoed
+	matratze kissen decke tisch schrank mütze hut
+	matelas oreiller couette table armoire casquette chapeau
+	colchón almohada mesa armario gorra sombrero
+	materasso cuscino piumone tavolo armadio cappello
 	sandals sunglasses glasses perfume fragrance cologne lipstick palette kettle blender toaster pan pans knife knives
 	vacuum mixer lamp chair sofa bike stroller pram pushchair
 	becher tasse tassen flasche thermoskanne tasche handtasche rucksack geldbörse uhr jacke mantel hemd kleid schuhe
@@ -1688,6 +1693,35 @@ func (d *doc) lexiconName(k int) (int, int, bool) {
 	return k, e, true
 }
 
+// businessWords name a trade or an institution; capitalised in a name,
+// they make it a business's ("Jansen Meubelen", "Autohaus Becker",
+// "Boulangerie Martin", "Stichting De Vries").
+var businessWords = set(strings.Fields(`meubelen möbel meubles muebles mobili furniture bakkerij bäckerei boulangerie
+	panadería panificio bakery autobedrijf autohaus garage transport transporte logistiek logistik logistics
+	installatietechniek bouw bau tuincentrum gartencenter schoenen schuhe chaussures zapatos calzature shoes mode moda
+	fashion textiel kapsalon friseur coiffure peluquería parrucchiere apotheek apotheke pharmacie farmacia pharmacy
+	drogisterij drogerie optiek optik optique óptica ottica opticians juwelier juwelen schmuck bijouterie joyería
+	gioielleria jewellers jewelers fietsen fahrräder vélos bicicletas cycles motors automobile immobilien makelaardij
+	vastgoed keukens küchen cuisines cocinas cucine kitchens verhuur vermietung alquiler noleggio rentals groothandel
+	großhandel wholesale handelsonderneming consultancy beratung diensten dienstleistungen services
+	stichting stiftung fondation fundación fondazione foundation fonds vereniging verein association asociación
+	associazione ziekenhuis klinik clinique clínica clinica universiteit universität université universidad università
+	university museum`))
+
+// businessWord reports a trade word or a compound ending in one
+// ("Cultuurfonds", "Familiebedrijf").
+func businessWord(lw string) bool {
+	if businessWords[lw] {
+		return true
+	}
+	for _, suf := range []string{"fonds", "stichting", "stiftung", "meubelen", "möbel", "bedrijf"} {
+		if len(lw) > len(suf)+2 && strings.HasSuffix(lw, suf) {
+			return true
+		}
+	}
+	return false
+}
+
 // familyWords before a surname are outside the name, like a title
 // ("Fam. de Boer", "Familie Meier").
 var familyWords = set(strings.Fields(`fam familie famille familia famiglia family`))
@@ -1704,6 +1738,13 @@ func (d *doc) addName(s, e int, score float64, rec string) {
 	}
 	if s > e {
 		return
+	}
+	for m := s; m <= e; m++ {
+		if d.isWord(m) && d.toks[m].upper && businessWord(d.lw(m)) {
+			// "Jansen Meubelen", "Prins Bernhard Cultuurfonds", "Bakkerij
+			// Visser": a business or foundation named after a person.
+			return
+		}
 	}
 	start, end := d.toks[s].s, d.toks[e].e
 	lw := d.lw(e)

@@ -252,3 +252,19 @@ func TestRound4NineDigitContext(t *testing.T) {
 		{"en", "Tracking 219604417, no update since Monday.", nil},
 	})
 }
+
+// A trade or an institution word in a name makes it a business's or a
+// foundation's; a name before more goods nouns (a mattress, a doll) is
+// the product's.
+func TestRound4BusinessesAndMoreGoods(t *testing.T) {
+	t.Parallel()
+	runCases(t, []detectCase{
+		{"nl", "Beste Jansen Meubelen, wanneer wordt de kast geleverd?", nil},
+		{"nl", "Prins Bernhard Cultuurfonds loten?", nil},
+		{"de", "Hallo Autohaus Becker, ist der Reifen da?", nil},
+		{"nl", "Ik zoek de Emma matras, 90x200.", nil},
+		{"nl", "Bestelling voor Sinterklaas: de Piet pop.", nil},
+		{"nl", "Beste Jansen, wanneer wordt de kast geleverd?", []string{"PERSON:Jansen"}},
+		{"nl", "Emma heeft de matras besteld.", []string{"PERSON:Emma"}},
+	})
+}
