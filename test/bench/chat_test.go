@@ -7,8 +7,13 @@ package bench
 // the real binaries (`sotto dev up`, embedded default: SQLite and the local
 // keyring) with SOTTO_BENCH=1 (`make bench`), next to the floor of the same
 // run: GetSealingKeys, an RPC that does nothing but answer, over the same
-// gateway, connection and interceptor chain. It reports throughput and
-// latency percentiles with t.Log (and to SOTTO_BENCH_OUT_CHAT when set); it
+// gateway, connection and interceptor chain. Two kinds of load: a closed
+// loop (16 and 64 callers, each sending when answered: the most the path
+// can do) and an open loop (messages due at a fixed 1,000 per second
+// whatever the answers do, each one's latency measured from when it was
+// due, so that queueing cannot hide: the target's own terms). It reports
+// throughput, latency percentiles, CPU per message per process and the
+// ratios to the floor with t.Log (and to SOTTO_BENCH_OUT_CHAT when set); it
 // never asserts on time, only that every message was stored and answered.
 //
 // TestChatSoak (SOTTO_SOAK=1, `make soak`, not in `make test`) posts at a
@@ -226,27 +231,54 @@ func TestChatLoad(t *testing.T) {
 		t.Skip("benchmark: set SOTTO_BENCH=1 (make bench) to run it")
 	}
 	src := sourceVersion()
+	loadBefore := loadAverage()
 	s := startSuite(t, chatLoadEnv(t)...)
 	c := newChatClient(s.Info.GatewayURL)
 	ps := findProcs(s.PID())
 	t.Logf("processes: %v", ps)
+	// SOTTO_BENCH_PERF=<dir>: a perf profile of every process on the path
+	// during each chat row.
+	prof := newProfiler(t, ps, "gateway", "conversation", "tokenvault", "audit", "identity")
 
-	const perLevel = 20 * time.Second // sustained, not a burst
-	levels := []int{16, 64}
+	// SOTTO_BENCH_CHAT_SECONDS, _LEVELS and _RATES shorten a run while
+	// working on the path; `make bench` runs the defaults.
+	perLevel := time.Duration(envInt(t, "SOTTO_BENCH_CHAT_SECONDS", 20)) * time.Second // sustained, not a burst
+	levels := envInts(t, "SOTTO_BENCH_CHAT_LEVELS", []int{16, 64})
+	rates := envInts(t, "SOTTO_BENCH_CHAT_RATES", []int{1000})
 	type chatRow struct {
 		name string
 		m    measurement
 	}
 	var rows []chatRow
-	measure := func(name string, callers int, op func(ctx context.Context, i int) error) {
-		before := ps.snapshot()
-		m := run(callers, 1, 1<<30, perLevel, op)
+	record := func(name string, m measurement, before cpuSnapshot) {
 		m.cpu = ps.snapshot().since(before)
 		if m.errs > 0 {
-			t.Fatalf("%s at %d callers: %d of %d failed; first: %v", name, callers, m.errs, m.ops, m.firstErr)
+			t.Fatalf("%s: %d of %d failed; first: %v", name, m.errs, m.ops, m.firstErr)
 		}
 		rows = append(rows, chatRow{name, m})
-		t.Logf("%s, %d callers: %s/s, p50 %s, p99 %s", name, callers, thousands(m.rate()), ms(m.percentile(50)), ms(m.percentile(99)))
+		t.Logf("%s, %s: %s/s, p50 %s, p95 %s, p99 %s, %d not answered within %s", name, m.load(), thousands(m.rate()),
+			ms(m.percentile(50)), ms(m.percentile(95)), ms(m.percentile(99)), m.late, openLoopTimeout)
+	}
+	floorOp := func(ctx context.Context, _ int) error {
+		return c.do(ctx, http.MethodGet, "/v1/conversation-sealing-keys", "", nil, nil)
+	}
+	// chatOp posts to chats of perChat messages, open at a time: op i goes
+	// to chat (i mod open) of its round, a round being open × perChat ops,
+	// so no two ops usually wait on one conversation (a conversation
+	// serialises its posts). A chat's first message opens it (a visitor
+	// session and a conversation, inside the measured op, as on a real
+	// site).
+	chatOp := func(open int) func(ctx context.Context, i int) error {
+		var chats sync.Map // chat number → *lazyChat
+		return func(ctx context.Context, i int) error {
+			k := i%open + open*(i/(open*perChat))
+			v, _ := chats.LoadOrStore(k, &lazyChat{})
+			ch, err := v.(*lazyChat).get(ctx, c)
+			if err != nil {
+				return err
+			}
+			return c.post(ctx, ch, i)
+		}
 	}
 
 	// Warm up: the first messages pay for connections, prepared
@@ -257,55 +289,132 @@ func TestChatLoad(t *testing.T) {
 			t.Fatalf("warm-up: %v", err)
 		}
 	}
+	// Closed loop: callers each send their next request when the last is
+	// answered, which finds the most the path can do.
 	for _, callers := range levels {
-		measure("floor: GetSealingKeys", callers, func(ctx context.Context, _ int) error {
-			return c.do(ctx, http.MethodGet, "/v1/conversation-sealing-keys", "", nil, nil)
-		})
-		// Each caller is its own visitor, as on a real site; its messages
-		// go to its own conversation in turn (a conversation serialises
-		// its posts).
-		// A chat is perMessage messages long, as a shop's chats are, not
-		// thousands: op i goes to chat (i mod callers) of its round, a round
-		// being callers × perChat ops, so no two callers usually wait on one
-		// conversation. A chat's first message opens it (a visitor session
-		// and a conversation, inside the measured op, as on a real site).
-		var chats sync.Map // chat number → *lazyChat
-		measure("chat message", callers, func(ctx context.Context, i int) error {
-			k := i%callers + callers*(i/(callers*perChat))
-			v, _ := chats.LoadOrStore(k, &lazyChat{})
-			ch, err := v.(*lazyChat).get(ctx, c)
-			if err != nil {
-				return err
-			}
-			return c.post(ctx, ch, i)
-		})
+		before := ps.snapshot()
+		record("floor: GetSealingKeys", run(callers, 1, 1<<30, perLevel, floorOp), before)
+		stop := prof.start(fmt.Sprintf("chat-closed-%d", callers))
+		before = ps.snapshot()
+		record("chat message", run(callers, 1, 1<<30, perLevel, chatOp(callers)), before)
+		stop()
+		s.settle()
+	}
+	// Open loop: messages arrive at a fixed rate whatever the answers do,
+	// which is what the target's "1,000 messages/s with p99 under 25 ms"
+	// describes; each chat gets a message every quarter second or so.
+	const maxInFlight = 4096
+	for _, rate := range rates {
+		before := ps.snapshot()
+		record("floor: GetSealingKeys", runOpen(rate, perLevel, maxInFlight, floorOp), before)
+		stop := prof.start(fmt.Sprintf("chat-open-%d", rate))
+		before = ps.snapshot()
+		record("chat message", runOpen(rate, perLevel, maxInFlight, chatOp(max(16, rate/4))), before)
+		stop()
 		s.settle()
 	}
 
 	var b strings.Builder
-	fmt.Fprintf(&b, "Run of %s at %s, %s, %d CPUs, `sotto dev up` embedded default (SQLite, local keyring), built-in assistant, %s per row; chats of %d messages, each opened (visitor session and conversation) by its first message.\n\n",
-		time.Now().UTC().Format("2006-01-02 15:04 MST"), src, runtime.Version(), runtime.NumCPU(), perLevel, perChat)
-	b.WriteString("| operation | callers | per second | p50 | p99 | ops | cores busy | CPU µs per op: gateway / conversation / tokenvault / audit / client |\n")
-	b.WriteString("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
+	fmt.Fprintf(&b, "Run of %s at %s, %s, %d CPUs, load average before the run %s, `sotto dev up` embedded default (SQLite, local keyring), built-in assistant, %s per row; chats of %d messages, each opened (visitor session and conversation) by its first message.\n\n",
+		time.Now().UTC().Format("2006-01-02 15:04 MST"), src, runtime.Version(), runtime.NumCPU(), loadBefore, perLevel, perChat)
+	b.WriteString("| operation | load | per second | p50 | p95 | p99 | ops (late) | cores busy | CPU µs per op: gateway / conversation / tokenvault / audit / identity / client |\n")
+	b.WriteString("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
 	for _, r := range rows {
-		fmt.Fprintf(&b, "| %s | %d | %s | %s | %s | %d | %s | %s / %s / %s / %s / %s |\n", r.name, r.m.callers, thousands(r.m.rate()),
-			ms(r.m.percentile(50)), ms(r.m.percentile(99)), r.m.ops, r.m.coresBusy(),
-			r.m.cpuPerValue("gateway"), r.m.cpuPerValue("conversation"), r.m.cpuPerValue("tokenvault"), r.m.cpuPerValue("audit"), r.m.cpuPerValue("client"))
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %d (%d) | %s | %s / %s / %s / %s / %s / %s |\n", r.name, r.m.load(), thousands(r.m.rate()),
+			ms(r.m.percentile(50)), ms(r.m.percentile(95)), ms(r.m.percentile(99)), r.m.ops, r.m.late, r.m.coresBusy(),
+			r.m.cpuPerValue("gateway"), r.m.cpuPerValue("conversation"), r.m.cpuPerValue("tokenvault"), r.m.cpuPerValue("audit"),
+			r.m.cpuPerValue("identity"), r.m.cpuPerValue("client"))
 	}
-	var best chatRow
-	for _, r := range rows {
-		if r.name == "chat message" && r.m.rate() > best.m.rate() {
-			best = r
+	// Ratios against the floor of the same run and load: the machine is
+	// shared, so absolute figures move with whatever else runs.
+	b.WriteString("\n")
+	for i := 1; i < len(rows); i++ {
+		f, m := rows[i-1].m, rows[i].m
+		if rows[i].name != "chat message" || rows[i-1].name == "chat message" {
+			continue
+		}
+		if m.offered == 0 {
+			fmt.Fprintf(&b, "- closed loop, %s: a message goes at %.3f× the floor's rate (%s vs %s per second); p99 %s vs the floor's %s.\n",
+				m.load(), m.rate()/f.rate(), thousands(m.rate()), thousands(f.rate()), ms(m.percentile(99)), ms(f.percentile(99)))
+		} else {
+			fmt.Fprintf(&b, "- open loop, %s: achieved %s messages per second (the floor %s); p99 %s, %.1f× the floor's %s.\n",
+				m.load(), thousands(m.rate()), thousands(f.rate()), ms(m.percentile(99)),
+				float64(m.percentile(99))/float64(max(f.percentile(99), time.Microsecond)), ms(f.percentile(99)))
 		}
 	}
-	fmt.Fprintf(&b, "\nTarget ≥ 1,000 messages/s sustained with p99 under 25 ms: best %s messages/s at %d callers with p99 %s (%s).\n",
-		thousands(best.m.rate()), best.m.callers, ms(best.m.percentile(99)), metWord(best.m.rate() >= 1000 && best.m.percentile(99) < 25*time.Millisecond))
+	met := false
+	var best measurement
+	for _, r := range rows {
+		if r.name != "chat message" {
+			continue
+		}
+		if r.m.offered >= 1000 && r.m.rate() >= 0.99*float64(r.m.offered) && r.m.percentile(99) < 25*time.Millisecond {
+			met = true
+		}
+		if r.m.offered > 0 && r.m.offered >= best.offered {
+			best = r.m
+		}
+	}
+	if best.offered > 0 {
+		fmt.Fprintf(&b, "\nTarget ≥ 1,000 messages/s sustained with p99 under 25 ms (open loop, latency from each message's due time): %s messages/s achieved of %s offered, p99 %s (%s).\n",
+			thousands(best.rate()), thousands(float64(best.offered)), ms(best.percentile(99)), metWord(met))
+	}
 	t.Log("\n" + b.String())
 	if out := os.Getenv("SOTTO_BENCH_OUT_CHAT"); out != "" {
 		if err := os.WriteFile(out, []byte(b.String()), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
+}
+
+// loadAverage is the machine's 1-minute load average (Linux), which says
+// how much else was running.
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return "unknown"
+	}
+	return f[0]
+}
+
+// envInt is an integer setting of the run, def when unset.
+func envInt(t *testing.T, name string, def int) int {
+	t.Helper()
+	v := os.Getenv(name)
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n <= 0 {
+		t.Fatalf("%s=%q: want a positive integer", name, v)
+	}
+	return n
+}
+
+// envInts is a comma-separated list of positive integers, def when unset;
+// "0" is the empty list (a row skipped).
+func envInts(t *testing.T, name string, def []int) []int {
+	t.Helper()
+	v := os.Getenv(name)
+	if v == "" {
+		return def
+	}
+	if v == "0" {
+		return nil
+	}
+	var out []int
+	for f := range strings.SplitSeq(v, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n <= 0 {
+			t.Fatalf("%s=%q: want positive integers separated by commas", name, v)
+		}
+		out = append(out, n)
+	}
+	return out
 }
 
 func metWord(ok bool) string {

@@ -121,7 +121,7 @@ func (s cpuSnapshot) since(before cpuSnapshot) cpuSnapshot {
 	return d
 }
 
-// profiler records a perf profile of the service processes during one
+// profiler records a perf profile of the named processes during one
 // measurement when SOTTO_BENCH_PERF names a directory (and perf works).
 type profiler struct {
 	t    *testing.T
@@ -129,7 +129,7 @@ type profiler struct {
 	pids string
 }
 
-func newProfiler(t *testing.T, p procs) *profiler {
+func newProfiler(t *testing.T, p procs, names ...string) *profiler {
 	dir := os.Getenv("SOTTO_BENCH_PERF")
 	if dir == "" {
 		return nil
@@ -142,7 +142,7 @@ func newProfiler(t *testing.T, p procs) *profiler {
 		t.Fatal(err)
 	}
 	var pids []string
-	for _, name := range []string{"tokenvault", "audit"} {
+	for _, name := range names {
 		if pid, ok := p[name]; ok {
 			pids = append(pids, strconv.Itoa(pid))
 		}

@@ -73,9 +73,11 @@ func subject(i int) string { return fmt.Sprintf("cus_%04d", i%subjects) }
 // measurement is one run of an operation at one concurrency level.
 type measurement struct {
 	callers   int
+	offered   int // open loop (runOpen): ops per second offered; 0 for a closed loop
 	items     int // values per operation
 	ops       int // operations completed (ok or not)
 	errs      int
+	late      int // open loop: ops not answered in time or not sent (runOpen)
 	firstErr  error
 	elapsed   time.Duration
 	latencies []time.Duration // sorted
@@ -87,13 +89,13 @@ func (m measurement) rate() float64 {
 	if m.elapsed <= 0 {
 		return 0
 	}
-	return float64((m.ops-m.errs)*m.items) / m.elapsed.Seconds()
+	return float64((m.ops-m.errs-m.late)*m.items) / m.elapsed.Seconds()
 }
 
 // cpuPerValue is the CPU time of process name per successful value, in µs.
 func (m measurement) cpuPerValue(name string) string {
 	d, ok := m.cpu[name]
-	values := (m.ops - m.errs) * m.items
+	values := (m.ops - m.errs - m.late) * m.items
 	if !ok || values == 0 {
 		return "–"
 	}
@@ -217,7 +219,7 @@ func TestTokenvaultVersusTransit(t *testing.T) {
 
 	ps := findProcs(s.PID())
 	t.Logf("processes: %v", ps)
-	prof := newProfiler(t, ps)
+	prof := newProfiler(t, ps, "tokenvault", "audit")
 	// measure runs op like run does, recording CPU time per process and,
 	// for Sotto's side, a profile when SOTTO_BENCH_PERF is set.
 	measure := func(profile string, callers, items, maxOps int, maxDur time.Duration, op func(ctx context.Context, i int) error) measurement {
@@ -551,6 +553,9 @@ func vaultVersion() string {
 }
 
 func ms(d time.Duration) string {
+	if d == never {
+		return "∞"
+	}
 	f := float64(d) / float64(time.Millisecond)
 	switch {
 	case f < 10:
