@@ -46,8 +46,18 @@ export async function requestsPage() {
         throw new ApiError(400, 'CONFIRMATION_MISSING', 'To erase your data, first tick the box that says you understand what erasure does.');
       }
       const c = await withStepUp(() => post('/v1/privacy/requests', { type, jurisdiction: value(f, 'jurisdiction'), request_key: requestKey('web') }));
-      await requestsPage();
-      status(`Request filed: ${typeLabel(c.request.type)}, due by ${new Date(c.request.deadlines?.due_time).toLocaleDateString()}.`);
+      const said = `Request filed: ${typeLabel(c.request.type)}, due by ${new Date(c.request.deadlines?.due_time).toLocaleDateString()}.`;
+      if (type === 'REQUEST_TYPE_ERASURE') {
+        // The erasure may be carried out at once, ending this session with
+        // the account: what was filed is shown from the answer, not
+        // fetched again.
+        show('Request filed',
+          section('Your erasure request', h('ul', { class: 'requests', 'aria-label': 'Your requests' }, item(c.request))),
+          h('p', {}, 'When it is carried out your account is deleted and you are signed out everywhere. Keep the reference if you want to ask the shop about it.'));
+      } else {
+        await requestsPage();
+      }
+      status(said);
     },
   );
   show('Requests',
