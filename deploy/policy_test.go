@@ -342,3 +342,29 @@ func containerPort(c corev1.Container, name string) int {
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
+
+// TestImagesNamed: every container runs an image with an explicit tag or
+// digest (never an implicit or explicit "latest"), pulled only when absent
+// so that a pinned digest is what runs.
+func TestImagesNamed(t *testing.T) {
+	forEachOverlay(t, func(t *testing.T, o *objects) {
+		for _, d := range o.Deployments {
+			for _, c := range d.Spec.Template.Spec.Containers {
+				name, tag, hasTag := strings.Cut(c.Image[strings.LastIndex(c.Image, "/")+1:], ":")
+				_, digest, hasDigest := strings.Cut(c.Image, "@sha256:")
+				switch {
+				case hasDigest && len(digest) != 64:
+					t.Errorf("%s: image %s has a malformed digest", d.Name, c.Image)
+				case !hasDigest && (!hasTag || tag == "" || tag == "latest"):
+					t.Errorf("%s: image %s has no tag or digest, or is latest", d.Name, c.Image)
+				}
+				if !strings.HasPrefix(name, d.Name) {
+					t.Errorf("%s runs image %s, not its own", d.Name, c.Image)
+				}
+				if c.ImagePullPolicy != corev1.PullIfNotPresent {
+					t.Errorf("%s: imagePullPolicy %s", d.Name, c.ImagePullPolicy)
+				}
+			}
+		}
+	})
+}
