@@ -186,7 +186,7 @@ CONTAINER_TOOL ?= $(shell for c in docker podman; do command -v $$c >/dev/null &
 IMAGE_TAG      ?= dev
 
 .PHONY: images
-images: ## build sotto/<service>:$(IMAGE_TAG) for every service from deploy/docker/Dockerfile (needs docker or podman)
+images: ## build sotto/<service>:IMAGE_TAG (default dev) for every service from deploy/docker/Dockerfile (needs docker or podman)
 	@if [[ -z "$(CONTAINER_TOOL)" ]]; then echo "images: no working docker or podman here; skipped (deploy/'s tests still check the Dockerfile)"; exit 0; fi; \
 	for s in $(SERVICES); do \
 		$(CONTAINER_TOOL) build -f deploy/docker/Dockerfile --build-arg SERVICE=$$s --build-arg GO_TOOLCHAIN=$(GO_TOOLCHAIN) \
