@@ -38,7 +38,7 @@ func (s *Store) AddSignalEvents(ctx context.Context, evs []SignalEvent, now time
 		n := len(args)
 		fmt.Fprintf(&b, "($%d, $%d, $%d, $1)", n-2, n-1, n)
 	}
-	_, err := s.db.ExecContext(ctx, b.String(), args...)
+	_, err := s.prepared(s.db.DB).ExecContext(ctx, b.String(), args...)
 	return store.MapError(err)
 }
 
@@ -48,7 +48,7 @@ func (s *Store) AddSignalEvents(ctx context.Context, evs []SignalEvent, now time
 // cost a scan of its whole window per message.
 func (s *Store) CountSignalEvents(ctx context.Context, scopeKey string, kind int32, since time.Time, limit int) (int, error) {
 	var n int
-	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM (SELECT DISTINCT value_digest FROM signal_events
+	err := s.prepared(s.db.DB).QueryRowContext(ctx, `SELECT COUNT(*) FROM (SELECT DISTINCT value_digest FROM signal_events
 WHERE scope_key = $1 AND kind = $2 AND create_time > $3 LIMIT `+itoa(limit)+`) AS counted`, scopeKey, kind, us(since)).Scan(&n)
 	return n, store.MapError(err)
 }
@@ -129,7 +129,7 @@ func (s *Store) RecentSignals(ctx context.Context, scopeKeys []string, since, no
 		query += "$" + itoa(len(args))
 	}
 	query += `) ORDER BY create_time DESC, signal_id DESC LIMIT 200`
-	rows, err := s.db.QueryContext(ctx, query, args...)
+	rows, err := s.prepared(s.db.DB).QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, store.MapError(err)
 	}

@@ -22,11 +22,20 @@ type Q = store.Q
 
 // Store is the conversation service's storage.
 type Store struct {
-	db *store.DB
+	db    *store.DB
+	stmts stmts
 }
 
 // New wraps an opened, migrated database.
-func New(db *store.DB) *Store { return &Store{db: db} }
+func New(db *store.DB) *Store {
+	s := &Store{db: db, stmts: newStmts(db.DB)}
+	s.stmts.prepareAll(txStatements...)
+	return s
+}
+
+// txStatements are the statements the message path runs in its
+// transaction (prepared.go).
+var txStatements = []string{insertPlaceholderSQL, insertMessageSQL, touchSQL}
 
 // DB is the database, for statements outside a transaction.
 func (s *Store) DB() *sql.DB { return s.db.DB }
@@ -98,9 +107,11 @@ func (s *Store) InsertConversation(ctx context.Context, q Q, c Conversation) err
 	return store.MapError(err)
 }
 
+const getConversationSQL = `SELECT ` + conversationCols + ` FROM conversations WHERE conversation_id = $1`
+
 // GetConversation returns a conversation (NotFound CONVERSATION_NOT_FOUND).
 func (s *Store) GetConversation(ctx context.Context, q Q, id string) (Conversation, error) {
-	c, err := scanConversation(q.QueryRowContext(ctx, `SELECT `+conversationCols+` FROM conversations WHERE conversation_id = $1`, id))
+	c, err := scanConversation(s.prepared(q).QueryRowContext(ctx, getConversationSQL, id))
 	if err != nil {
 		return Conversation{}, store.NotFound(err, reasons.ConversationNotFound, "conversation")
 	}
@@ -113,9 +124,11 @@ func (s *Store) SetState(ctx context.Context, q Q, id string, state int32, now t
 	return store.MapError(err)
 }
 
+const touchSQL = `UPDATE conversations SET update_time = $1 WHERE conversation_id = $2`
+
 // Touch moves a conversation's update time.
 func (s *Store) Touch(ctx context.Context, q Q, id string, now time.Time) error {
-	_, err := q.ExecContext(ctx, `UPDATE conversations SET update_time = $1 WHERE conversation_id = $2`, us(now), id)
+	_, err := s.prepared(q).ExecContext(ctx, touchSQL, us(now), id)
 	return store.MapError(err)
 }
 
@@ -176,11 +189,13 @@ func nullable(s string) any {
 	return s
 }
 
+const insertMessageSQL = `INSERT INTO messages (message_id, conversation_id, author, text, create_time, channel_digest, reply_to)
+VALUES ($1, $2, $3, $4, $5, $6, $7)`
+
 // InsertMessage adds a message. A channel digest the conversation already
 // has is a unique violation (errs.AlreadyExists).
 func (s *Store) InsertMessage(ctx context.Context, q Q, m Message) error {
-	_, err := q.ExecContext(ctx, `INSERT INTO messages (message_id, conversation_id, author, text, create_time, channel_digest, reply_to)
-VALUES ($1, $2, $3, $4, $5, $6, $7)`, m.ID, m.ConversationID, m.Author, m.Text, us(m.CreateTime), nullable(m.ChannelDigest), nullable(m.ReplyTo))
+	_, err := s.prepared(q).ExecContext(ctx, insertMessageSQL, m.ID, m.ConversationID, m.Author, m.Text, us(m.CreateTime), nullable(m.ChannelDigest), nullable(m.ReplyTo))
 	return store.MapError(err)
 }
 
@@ -188,7 +203,7 @@ VALUES ($1, $2, $3, $4, $5, $6, $7)`, m.ID, m.ConversationID, m.Author, m.Text, 
 // the reply to it (zero when there is none); found is false when the
 // conversation has no such message.
 func (s *Store) MessageByDigest(ctx context.Context, conversationID, digest string) (msg, reply Message, found bool, err error) {
-	msg, err = scanMessage(s.db.QueryRowContext(ctx, `SELECT `+messageCols+` FROM messages WHERE conversation_id = $1 AND channel_digest = $2`,
+	msg, err = scanMessage(s.prepared(s.db.DB).QueryRowContext(ctx, `SELECT `+messageCols+` FROM messages WHERE conversation_id = $1 AND channel_digest = $2`,
 		conversationID, digest))
 	if errors.Is(err, sql.ErrNoRows) {
 		return Message{}, Message{}, false, nil
@@ -196,7 +211,7 @@ func (s *Store) MessageByDigest(ctx context.Context, conversationID, digest stri
 	if err != nil {
 		return Message{}, Message{}, false, store.MapError(err)
 	}
-	reply, err = scanMessage(s.db.QueryRowContext(ctx, `SELECT `+messageCols+` FROM messages WHERE conversation_id = $1 AND reply_to = $2`,
+	reply, err = scanMessage(s.prepared(s.db.DB).QueryRowContext(ctx, `SELECT `+messageCols+` FROM messages WHERE conversation_id = $1 AND reply_to = $2`,
 		conversationID, msg.ID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return msg, Message{}, true, nil
@@ -221,7 +236,7 @@ func (s *Store) MessageSeq(ctx context.Context, conversationID, messageID string
 // ListMessages returns up to limit messages of a conversation after seq
 // afterSeq, oldest first.
 func (s *Store) ListMessages(ctx context.Context, conversationID string, afterSeq int64, limit int) ([]Message, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+messageCols+` FROM messages WHERE conversation_id = $1 AND seq > $2
+	rows, err := s.prepared(s.db.DB).QueryContext(ctx, `SELECT `+messageCols+` FROM messages WHERE conversation_id = $1 AND seq > $2
 ORDER BY seq LIMIT `+itoa(limit), conversationID, afterSeq)
 	if err != nil {
 		return nil, store.MapError(err)
@@ -240,7 +255,7 @@ ORDER BY seq LIMIT `+itoa(limit), conversationID, afterSeq)
 
 // Placeholders returns a conversation's placeholder map.
 func (s *Store) Placeholders(ctx context.Context, q Q, conversationID string) ([]Placeholder, error) {
-	rows, err := q.QueryContext(ctx, `SELECT placeholder, pii_type, number, token, value_digest FROM placeholders
+	rows, err := s.prepared(q).QueryContext(ctx, `SELECT placeholder, pii_type, number, token, value_digest FROM placeholders
 WHERE conversation_id = $1 ORDER BY pii_type, number`, conversationID)
 	if err != nil {
 		return nil, store.MapError(err)
@@ -257,13 +272,16 @@ WHERE conversation_id = $1 ORDER BY pii_type, number`, conversationID)
 	return out, store.MapError(rows.Err())
 }
 
+const insertPlaceholderSQL = `INSERT INTO placeholders (conversation_id, placeholder, pii_type, number, token, value_digest, create_time)
+VALUES ($1, $2, $3, $4, $5, $6, $7)`
+
 // InsertPlaceholders adds entries to a conversation's map. A number or
 // digest another post took first is a unique violation
 // (errs.AlreadyExists): the caller starts over with the map as it is now.
 func (s *Store) InsertPlaceholders(ctx context.Context, q Q, conversationID string, now time.Time, ps []Placeholder) error {
+	pq := s.prepared(q)
 	for _, p := range ps {
-		_, err := q.ExecContext(ctx, `INSERT INTO placeholders (conversation_id, placeholder, pii_type, number, token, value_digest, create_time)
-VALUES ($1, $2, $3, $4, $5, $6, $7)`, conversationID, p.Placeholder, p.Type, p.Number, p.Token, p.ValueDigest, us(now))
+		_, err := pq.ExecContext(ctx, insertPlaceholderSQL, conversationID, p.Placeholder, p.Type, p.Number, p.Token, p.ValueDigest, us(now))
 		if err != nil {
 			return store.MapError(err)
 		}
