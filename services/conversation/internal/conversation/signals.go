@@ -32,6 +32,8 @@ import (
 type screening struct {
 	subject   signals.Subject
 	handedOff bool
+	// screened is what Screen answered, which screenValues counts on.
+	screened signals.Outcome
 }
 
 type screeningKey struct{}
@@ -62,6 +64,7 @@ func (s *Service) screen(ctx context.Context, c Caller, conv *storage.Conversati
 	if err != nil {
 		return ctx, err
 	}
+	sc.screened = out
 	if err := s.applySignals(ctx, sc, conv.ID, out); err != nil {
 		return ctx, err
 	}
@@ -81,10 +84,11 @@ func (s *Service) screenValues(ctx context.Context, sp *scope, placeholderText s
 	for i, a := range sp.added {
 		vs[i] = signals.Value{Type: a.Type, Digest: a.ValueDigest}
 	}
-	out, err := s.d.Signals.Observe(ctx, sc.subject, s.d.Signals.Values(sc.subject.Tenant, vs, placeholderText))
+	out, err := s.d.Signals.ObserveAfter(ctx, sc.subject, sc.screened, s.d.Signals.Values(sc.subject.Tenant, vs, placeholderText))
 	if err != nil {
 		return err
 	}
+	sc.screened = out // a retried post counts on what this one raised too
 	return s.applySignals(ctx, sc, sc.subject.ConversationID, out)
 }
 

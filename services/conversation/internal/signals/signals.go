@@ -27,6 +27,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -211,7 +212,14 @@ func (m *Monitor) Screen(ctx context.Context, s Subject, obs []Observation) (Out
 	if err := m.gate(ctx, s, recent, now); err != nil {
 		return Outcome{Refuse: err}, nil
 	}
-	return m.observe(ctx, s, keys, obs, recent, now)
+	out, err := m.observe(ctx, s, keys, obs, recent, now)
+	if err != nil {
+		return out, err
+	}
+	// What ObserveAfter needs to count the same message's values without
+	// reading the signals again: the keys and what is live, with what was
+	// just raised.
+	return Outcome{keys: keys, recent: recent}.carry(out), nil
 }
 
 // recent reads the signals over the keys that may be in force or live.
@@ -369,6 +377,10 @@ type Outcome struct {
 	HandOff bool
 	// Raised are the signals raised.
 	Raised []storage.Signal
+
+	// keys and recent are Screen's, for ObserveAfter.
+	keys   map[Scope]string
+	recent []storage.Signal
 }
 
 // Observe counts the observations over each of the subject's scopes that
@@ -386,6 +398,33 @@ func (m *Monitor) Observe(ctx context.Context, s Subject, obs []Observation) (Ou
 		return Outcome{}, err
 	}
 	return m.observe(ctx, s, keys, obs, recent, now)
+}
+
+// ObserveAfter is Observe for a message Screen has seen (first is what
+// Screen answered): it counts on the signals Screen read and those it
+// raised, instead of reading them again. A signal another post raised in
+// between may then be raised once more for the same rule: a duplicate row,
+// as with two replicas (see the package documentation), never a missed
+// one. Without Screen's answer it is Observe.
+func (m *Monitor) ObserveAfter(ctx context.Context, s Subject, first Outcome, obs []Observation) (Outcome, error) {
+	if first.keys == nil {
+		return m.Observe(ctx, s, obs)
+	}
+	if len(obs) == 0 {
+		return first.carry(Outcome{}), nil
+	}
+	out, err := m.observe(ctx, s, first.keys, obs, first.recent, m.now())
+	if err != nil {
+		return out, err
+	}
+	return first.carry(out), nil
+}
+
+// carry gives out what a later ObserveAfter of the same message counts
+// on: first's keys and signals, with those out raised.
+func (first Outcome) carry(out Outcome) Outcome {
+	out.keys, out.recent = first.keys, append(slices.Clip(first.recent), out.Raised...)
+	return out
 }
 
 func (m *Monitor) observe(ctx context.Context, s Subject, keys map[Scope]string, obs []Observation, recent []storage.Signal, now time.Time) (Outcome, error) {
@@ -419,7 +458,9 @@ func (m *Monitor) observe(ctx context.Context, s Subject, keys map[Scope]string,
 	for _, o := range obs {
 		observed[o.Kind] = true
 	}
-	var raised []storage.Signal
+	// The rules to count, counted in one statement.
+	var counted []Rule
+	var counts []storage.SignalCount
 	for _, r := range rules {
 		key, ok := keys[r.Scope]
 		if !ok || !observed[r.Kind] {
@@ -431,10 +472,16 @@ func (m *Monitor) observe(ctx context.Context, s Subject, keys map[Scope]string,
 		if live(recent, key, r, since, now) {
 			continue
 		}
-		n, err := m.d.Store.CountSignalEvents(ctx, key, int32(r.Kind), since, r.Threshold)
-		if err != nil {
-			return Outcome{}, err
-		}
+		counted = append(counted, r)
+		counts = append(counts, storage.SignalCount{ScopeKey: key, Kind: int32(r.Kind), Since: since, Limit: r.Threshold})
+	}
+	ns, err := m.d.Store.CountSignalEventsEach(ctx, counts)
+	if err != nil {
+		return Outcome{}, err
+	}
+	var raised []storage.Signal
+	for i, r := range counted {
+		key, n := keys[r.Scope], ns[i]
 		if n < r.Threshold {
 			continue
 		}

@@ -53,6 +53,44 @@ WHERE scope_key = $1 AND kind = $2 AND create_time > $3 LIMIT `+itoa(limit)+`) A
 	return n, store.MapError(err)
 }
 
+// SignalCount is one CountSignalEvents of CountSignalEventsEach.
+type SignalCount struct {
+	ScopeKey string
+	Kind     int32
+	Since    time.Time
+	Limit    int
+}
+
+// CountSignalEventsEach is CountSignalEvents for each of cs, in one
+// statement (one row, a column per count): a message is counted against
+// several rules, and each statement costs more than its counting.
+func (s *Store) CountSignalEventsEach(ctx context.Context, cs []SignalCount) ([]int, error) {
+	if len(cs) == 0 {
+		return nil, nil
+	}
+	var b strings.Builder
+	b.WriteString("SELECT ")
+	args := make([]any, 0, 3*len(cs))
+	for i, c := range cs {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		args = append(args, c.ScopeKey, c.Kind, us(c.Since))
+		n := len(args)
+		fmt.Fprintf(&b, `(SELECT COUNT(*) FROM (SELECT DISTINCT value_digest FROM signal_events
+WHERE scope_key = $%d AND kind = $%d AND create_time > $%d LIMIT %s) AS counted%d)`, n-2, n-1, n, itoa(c.Limit), i)
+	}
+	out := make([]int, len(cs))
+	dst := make([]any, len(cs))
+	for i := range out {
+		dst[i] = &out[i]
+	}
+	if err := s.prepared(s.db.DB).QueryRowContext(ctx, b.String(), args...).Scan(dst...); err != nil {
+		return nil, store.MapError(err)
+	}
+	return out, nil
+}
+
 // PruneSignalEvents deletes events at or before before (older than every
 // rule's window).
 func (s *Store) PruneSignalEvents(ctx context.Context, before time.Time) (int64, error) {
