@@ -5,7 +5,7 @@
 // step and evidence, and the history.
 import { get, post } from '../lib/api.js';
 import { field, h } from '../lib/dom.js';
-import { button, definitions, enumLabel, form, href, navigate, section, show, status, time, value } from './ui.js';
+import { button, definitions, enumLabel, form, href, navigate, requestKey, section, show, status, time, value } from './ui.js';
 
 const openStates = ['REQUEST_STATE_RECEIVED', 'REQUEST_STATE_VERIFYING', 'REQUEST_STATE_IN_PROGRESS', 'REQUEST_STATE_WAITING_ON_PARTICIPANT', 'REQUEST_STATE_EXTENDED', 'REQUEST_STATE_PAUSED'];
 const closed = (r) => r.state === 'REQUEST_STATE_COMPLETED' || r.state === 'REQUEST_STATE_REJECTED';
@@ -32,6 +32,7 @@ export async function requestsPage(id) {
         h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Request'), h('th', { scope: 'col' }, 'State'), h('th', { scope: 'col' }, 'Subject'), h('th', { scope: 'col' }, 'Due'))),
         h('tbody', {}, rows)))
       : h('p', { class: 'muted' }, 'No request.'),
+    section('File a request for a customer', fileForm()),
     h('div', { class: 'actions' },
       button(showClosed ? 'Open requests only' : 'Show closed requests too', () => {
         showClosed = !showClosed;
@@ -39,6 +40,27 @@ export async function requestsPage(id) {
       }, { cls: 'secondary' }),
       button('Refresh', () => requestsPage(), { cls: 'secondary' })),
   );
+}
+
+// fileForm records a request a customer made by letter, phone or through
+// an agent: it starts in VERIFYING until the officer records how the
+// customer's identity was checked.
+function fileForm() {
+  return form({ 'aria-label': 'File a request' },
+    [
+      field('Right exercised', { name: 'type', type: 'select', options: opt('REQUEST_TYPE_', ['ACCESS', 'ERASURE', 'PORTABILITY']) }),
+      field('Customer\'s account id', { name: 'subject', required: true, maxlength: 64, spellcheck: false, autocomplete: 'off' }, 'Never a name or an e-mail address.'),
+      field('Shop', { name: 'tenant', maxlength: 63, spellcheck: false, autocomplete: 'off' }, 'Empty for the default shop.'),
+      field('Jurisdiction', { name: 'jurisdiction', required: true, maxlength: 6, value: 'DE', spellcheck: false, autocomplete: 'off' }, 'Decides the deadlines, e.g. DE, FR, US-CA.'),
+    ],
+    'File request',
+    async (f) => {
+      const r = await post('/v1/privacy/requests', {
+        type: value(f, 'type'), subject: value(f, 'subject'), tenant: value(f, 'tenant'), jurisdiction: value(f, 'jurisdiction'), request_key: requestKey('console'),
+      });
+      status('The request is recorded; verify the customer\'s identity to start it.');
+      navigate('requests', r.request?.request_id);
+    });
 }
 
 function badge(r) {

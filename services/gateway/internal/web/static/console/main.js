@@ -578,6 +578,11 @@ function when(ts) {
   return d.toLocaleString(void 0, { dateStyle: "medium", timeStyle: "short" });
 }
 var time = (ts) => ts ? h("time", { datetime: ts }, when(ts)) : "—";
+function requestKey(prefix) {
+  const b = new Uint8Array(12);
+  crypto.getRandomValues(b);
+  return `${prefix}-${[...b].map((x) => x.toString(16).padStart(2, "0")).join("")}`;
+}
 function section(title, ...children) {
   return h("section", { class: "panel" }, h("h2", {}, title), children);
 }
@@ -1020,6 +1025,7 @@ async function requestsPage(id) {
       h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Request"), h("th", { scope: "col" }, "State"), h("th", { scope: "col" }, "Subject"), h("th", { scope: "col" }, "Due"))),
       h("tbody", {}, rows2)
     )) : h("p", { class: "muted" }, "No request."),
+    section("File a request for a customer", fileForm()),
     h(
       "div",
       { class: "actions" },
@@ -1029,6 +1035,29 @@ async function requestsPage(id) {
       }, { cls: "secondary" }),
       button("Refresh", () => requestsPage(), { cls: "secondary" })
     )
+  );
+}
+function fileForm() {
+  return form(
+    { "aria-label": "File a request" },
+    [
+      field("Right exercised", { name: "type", type: "select", options: opt("REQUEST_TYPE_", ["ACCESS", "ERASURE", "PORTABILITY"]) }),
+      field("Customer's account id", { name: "subject", required: true, maxlength: 64, spellcheck: false, autocomplete: "off" }, "Never a name or an e-mail address."),
+      field("Shop", { name: "tenant", maxlength: 63, spellcheck: false, autocomplete: "off" }, "Empty for the default shop."),
+      field("Jurisdiction", { name: "jurisdiction", required: true, maxlength: 6, value: "DE", spellcheck: false, autocomplete: "off" }, "Decides the deadlines, e.g. DE, FR, US-CA.")
+    ],
+    "File request",
+    async (f) => {
+      const r = await post("/v1/privacy/requests", {
+        type: value(f, "type"),
+        subject: value(f, "subject"),
+        tenant: value(f, "tenant"),
+        jurisdiction: value(f, "jurisdiction"),
+        request_key: requestKey("console")
+      });
+      status("The request is recorded; verify the customer's identity to start it.");
+      navigate("requests", r.request?.request_id);
+    }
   );
 }
 function badge(r) {
