@@ -200,3 +200,10 @@ func writeFault(w http.ResponseWriter, f Fault, body string) {
 	w.WriteHeader(f.Status)
 	_, _ = w.Write([]byte(body))
 }
+
+// Heal drops the faults not served yet: the CRM answers normally again.
+func (b *base) Heal() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.faults = nil
+}
