@@ -535,6 +535,12 @@ func (d *doc) phoneWindow(g []grp, a, b int) bool {
 		// is a reference ("0612.34.56.78 staat op de bon").
 		return false
 	}
+	if cue == 0 && d.mineAfterPhone(k) {
+		// "His number is 0113 ... Mine's still 020 ... for the account",
+		// "el mío sigue siendo el ...": the writer's own number, after a
+		// phone word; what follows says what it is used for.
+		cue = cuePhone
+	}
 	if cue == 0 {
 		last := d.tokenAt(g[b-1].e - 1)
 		if c2, _ := d.cueAfter(last, 3, cueRef|cueCompany|cueDevice|cueCard|cueMoney|cueOTP); c2 != 0 {
@@ -562,6 +568,40 @@ func (d *doc) phoneWindow(g []grp, a, b int) bool {
 	}
 	d.add(s, g[b-1].e, Phone, score, "phone-libphonenumber")
 	return true
+}
+
+// minePronouns stand for "my number" ("mine", "el mío", "het mijne", "il
+// mio", "le mien", "meine").
+var minePronouns = set(strings.Fields(`mine mine's mine’s mío mía mijne mio mia mien mienne meine meins`))
+
+// mineAfterPhone reports a "mine" pronoun among the four words before the
+// number at token k, in its sentence, with a phone word earlier in the
+// message (within forty tokens) for it to stand for: a phone word or a
+// bare "number".
+func (d *doc) mineAfterPhone(k int) bool {
+	p := -1
+	for j, words := k-1, 0; j >= 0 && words < 4; j-- {
+		if d.toks[j].kind == tPunct {
+			if c := d.text[d.toks[j].s]; c == '.' || c == '!' || c == '?' {
+				break
+			}
+			continue
+		}
+		words++
+		if d.isWord(j) && minePronouns[d.lw(j)] {
+			p = j
+			break
+		}
+	}
+	if p < 0 {
+		return false
+	}
+	for j := p - 1; j >= 0 && j >= p-40; j-- {
+		if d.isWord(j) && (d.cueOf(j)&cuePhone != 0 || genericNumber[d.lw(j)]) {
+			return true
+		}
+	}
+	return false
 }
 
 // ipShaped: four groups of at most three digits joined by dots (an IP

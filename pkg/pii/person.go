@@ -449,6 +449,15 @@ func (d *doc) scanPersons() {
 
 	for k := 0; k < n; k++ {
 		if d.toks[k].kind == tPunct {
+			// "(Gaz and another fella)", "(Chema y otro chico)", "(Salvo e
+			// un collega)": a name paired with another person.
+			if d.isPunct(k, '(') && k+3 < n && d.capWord(k+1) && d.isWord(k+2) && pairJoiners[d.lw(k+2)] && d.isWord(k+3) && companionWords[d.lw(k+3)] {
+				if s, e, ok := d.readName(k+1, ncStrong); ok && e == k+1 && (d.anyKnown(s, e) || d.companionPerson(k+3)) {
+					d.addName(s, e, 0.75, "person-pair")
+					k = e
+					continue
+				}
+			}
 			// A transcript's speaker: "Agent (Aoife):", "Medewerker
 			// (Sanne):", a chat export's "[14/11/2026, 19:02] Tash:".
 			if s, e, ok := d.speakerLabel(k); ok {
@@ -785,6 +794,35 @@ func (d *doc) fromTeam(j int) bool {
 // workArticles before "Don"/"Doña" make it part of a work's or
 // character's title ("a" and "de" are prepositions in Spanish: "a Don José").
 var workArticles = set(strings.Fields(`the an el un una der den dem das le du il lo uno het een`))
+
+var pairJoiners = set(strings.Fields(`and und et y e en`))
+
+// companionWords follow "X and" when X is a person: another person, a
+// colleague, someone.
+var companionWords = set(strings.Fields(`another other his her a one someone colleague mate
+	ein eine einem einer noch jemand kollege kollegin
+	un une autre quelqu'un collègue
+	otro otra uno una alguien compañero compañera
+	nog een iemand collega
+	un uno una altro altra qualcuno collega`))
+
+// personNouns say the companion is a person ("another lad", "otro chico",
+// "un collega", "nog iemand").
+var personNouns = set(strings.Fields(`someone somebody lad fella fellow guy bloke man woman chap person colleague mate driver
+	courier boy girl jemand kollege kollegin mann frau typ fahrer quelqu'un collègue gars type homme femme livreur
+	alguien compañero compañera chico chica hombre mujer señor repartidor iemand collega jongen man vrouw bezorger
+	qualcuno ragazzo ragazza signore signora tizio corriere`))
+
+// companionPerson reports a person noun within three words from j, before
+// the bracket closes.
+func (d *doc) companionPerson(j int) bool {
+	for m := j; m < len(d.toks) && m <= j+3 && !d.isPunct(m, ')'); m++ {
+		if d.isWord(m) && personNouns[d.lw(m)] {
+			return true
+		}
+	}
+	return false
+}
 
 // speakerLabel reads the name of a transcript line's speaker at the
 // bracket k: a role at the start of the line with the name in parentheses

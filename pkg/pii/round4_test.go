@@ -268,3 +268,29 @@ func TestRound4BusinessesAndMoreGoods(t *testing.T) {
 		{"nl", "Emma heeft de matras besteld.", []string{"PERSON:Emma"}},
 	})
 }
+
+// "Mine is still <number> for the account" after someone else's number:
+// the pronoun stands for "my number", so the account after it says what the
+// phone is for, not that it is an account number.
+func TestRound4MineAfterANumber(t *testing.T) {
+	t.Parallel()
+	runCases(t, []detectCase{
+		{"en", "My wife's number is 0161 496 0321. Mine is still 020 7946 0112 for the account.", []string{"PHONE:0161 496 0321", "PHONE:020 7946 0112"}},
+		{"nl", "Het nummer van mijn dochter is 06 12 34 56 78. Het mijne blijft 030 271 4455 voor het account.", []string{"PHONE:06 12 34 56 78", "PHONE:030 271 4455"}},
+		{"en", "Mine arrived broken, order 0161 4960 321.", nil},
+		{"en", "Mine is order 4471-2290, not the other one.", nil},
+	})
+}
+
+// A name paired in brackets with another person ("(Dwayne and another
+// lad)") is a person; a paired colour or size is not.
+func TestRound4NamePairedWithAPerson(t *testing.T) {
+	t.Parallel()
+	runCases(t, []detectCase{
+		{"en", "The fitters (Dwayne and another lad) left mud everywhere.", []string{"PERSON:Dwayne"}},
+		{"es", "Los transportistas (Yago y otro chico) dejaron la caja fuera.", []string{"PERSON:Yago"}},
+		{"it", "I tecnici (Ciro e un collega) sono stati gentilissimi.", []string{"PERSON:Ciro"}},
+		{"en", "The colours (Navy and another shade) both faded.", nil},
+		{"en", "The sizes (Large and a medium) both came.", nil},
+	})
+}
