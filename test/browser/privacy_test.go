@@ -279,6 +279,7 @@ func (p *privacyRun) nav(page string) {
 	if Eval[bool](p.b, `document.documentElement.scrollWidth > document.documentElement.clientWidth`) {
 		p.t.Errorf("/privacy/%s scrolls sideways at phone width", page)
 	}
+	p.shot("privacy-" + page + "-phone")
 	p.b.Run(10*time.Second, Viewport(DesktopWidth, 900))
 }
 

@@ -7,7 +7,7 @@ import { ApiError, errorOf, get, post, query } from '../lib/api.js';
 import { field, h } from '../lib/dom.js';
 import { accessToken } from '../lib/session.js';
 import { withStepUp } from './stepup.js';
-import { enumLabel, form, requestKey, saveFile, section, show, status, time, value } from './ui.js';
+import { enumLabel, form, requestKey, saveFile, section, show, status, time, value, when } from './ui.js';
 
 const types = [
   ['REQUEST_TYPE_ACCESS', 'A copy of my data (access)'],
@@ -46,7 +46,7 @@ export async function requestsPage() {
         throw new ApiError(400, 'CONFIRMATION_MISSING', 'To erase your data, first tick the box that says you understand what erasure does.');
       }
       const c = await withStepUp(() => post('/v1/privacy/requests', { type, jurisdiction: value(f, 'jurisdiction'), request_key: requestKey('web') }));
-      const said = `Request filed: ${typeLabel(c.request.type)}, due by ${new Date(c.request.deadlines?.due_time).toLocaleDateString()}.`;
+      const said = `Request filed: ${typeLabel(c.request.type)}, due by ${when(c.request.deadlines?.due_time, false)}.`;
       if (type === 'REQUEST_TYPE_ERASURE') {
         // The erasure may be carried out at once, ending this session with
         // the account: what was filed is shown from the answer, not

@@ -796,7 +796,7 @@ async function requestsPage() {
         throw new ApiError(400, "CONFIRMATION_MISSING", "To erase your data, first tick the box that says you understand what erasure does.");
       }
       const c = await withStepUp(() => post("/v1/privacy/requests", { type, jurisdiction: value(f, "jurisdiction"), request_key: requestKey("web") }));
-      const said = `Request filed: ${typeLabel(c.request.type)}, due by ${new Date(c.request.deadlines?.due_time).toLocaleDateString()}.`;
+      const said = `Request filed: ${typeLabel(c.request.type)}, due by ${when(c.request.deadlines?.due_time, false)}.`;
       if (type === "REQUEST_TYPE_ERASURE") {
         show(
           "Request filed",
