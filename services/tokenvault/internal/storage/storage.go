@@ -67,12 +67,63 @@ type Token struct {
 // Store is tokenvault's storage.
 type Store struct {
 	db *store.DB
-	// stmts caches prepared write-path statements by text (one per batch size):
-	// parsing a 2,000-parameter statement on every request cost a fifth of
-	// Tokenize's CPU.
+	// stmts caches prepared write-path statements by text: parsing a
+	// 2,000-parameter statement on every request cost a fifth of Tokenize's
+	// CPU. Batch statements come in power-of-two sizes only (see
+	// preparedSize), so the cache holds a fixed handful of texts.
 	stmts sync.Map // string → *sql.Stmt
-	// reads caches prepared reads by text (see query).
+	// reads caches prepared reads by text (see query), sized the same way.
 	reads sync.Map // string → *sql.Stmt
+}
+
+// Why statements come in few sizes: database/sql prepares a cached *sql.Stmt
+// again on every pool connection that runs it and keeps it there until the
+// connection closes, and SQLite holds each compiled statement outside the Go
+// heap (a 200-row INSERT is a few hundred KiB of bytecode). With one
+// statement per exact batch size, the cache grew by every size a group
+// commit happened to reach, on every one of the pool's connections: about
+// 19 MiB per connection for the INSERTs of 1 to 200 rows alone, up to 300 MiB
+// over 16 connections, reached slowly as rare sizes met new connections. The
+// chat soak saw it as tokenvault's resident memory climbing (60 → 109 MiB in
+// 10 minutes) while its Go heap stayed at 10-15 MiB. Rounding to powers of
+// two keeps the parsing saved and bounds the statements to
+// maxPreparedStatements whatever the load.
+
+// maxBatchRows is the most rows one prepared INSERT writes (10 parameters
+// each, under SQLite's limit and PostgreSQL's 65,535).
+const maxBatchRows = 128
+
+// preparedSize is the size of the prepared statement that takes the next n
+// items: the largest power of two not above min(n, limit). A batch is written
+// as a few of them (200 rows: 128, 64, 8).
+func preparedSize(n, limit int) int {
+	n = min(n, limit)
+	size := 1
+	for size*2 <= n {
+		size *= 2
+	}
+	return size
+}
+
+// paddedSize is the power of two at or above n (n >= 1), for statements
+// whose list of values may repeat one (IN lists): the list is padded to it
+// with its last value.
+func paddedSize(n int) int {
+	size := 1
+	for size < n {
+		size *= 2
+	}
+	return size
+}
+
+// PreparedStatements is how many statements the store keeps prepared (for
+// tests and diagnostics).
+func (s *Store) PreparedStatements() int {
+	n := 0
+	for _, m := range []*sync.Map{&s.stmts, &s.reads} {
+		m.Range(func(_, _ any) bool { n++; return true })
+	}
+	return n
 }
 
 // New wraps an opened, migrated database.
@@ -114,7 +165,7 @@ func (s *Store) execPrepared(ctx context.Context, tx *sql.Tx, q string, args ...
 }
 
 // maxPreparedReads bounds how many tokens a read may name and still use a
-// prepared statement (one statement per count).
+// prepared statement (one per power of two up to it; the list is padded).
 const maxPreparedReads = 64
 
 // query runs a read, through a prepared statement when prepared is set:
@@ -333,7 +384,7 @@ type SubjectVersion struct {
 }
 
 // maxPreparedSubjects bounds the group sizes whose subject check is kept
-// prepared (one statement per size).
+// prepared (one statement per power of two up to it).
 const maxPreparedSubjects = 128
 
 // CheckSubjects is CheckSubject for many subjects in one statement (group
@@ -357,15 +408,21 @@ func (s *Store) CheckSubjects(ctx context.Context, tx *sql.Tx, subjects []Subjec
 		q.WriteString("(" + s.db.Placeholders(len(args)+1, 2) + ", CAST(" + s.db.Placeholders(len(args)+3, 1) + " AS INTEGER))")
 		args = append(args, sv.Tenant, sv.Subject, sv.Version)
 	}
-	q.WriteString(")")
 	exec := tx.ExecContext
-	if len(seen) <= maxPreparedSubjects {
-		// One prepared statement per group size: parsing it on every
-		// group cost the writer a sixth of its time.
+	if len(seen) > 0 && len(seen) <= maxPreparedSubjects {
+		// A prepared statement per group size, rounded up to a power of two
+		// by repeating the last subject (which the IN list matches once):
+		// parsing it on every group cost the writer a sixth of its time.
+		last := slices.Clone(args[len(args)-3:])
+		for n := len(seen); n < paddedSize(len(seen)); n++ {
+			q.WriteString(",(" + s.db.Placeholders(len(args)+1, 2) + ", CAST(" + s.db.Placeholders(len(args)+3, 1) + " AS INTEGER))")
+			args = append(args, last...)
+		}
 		exec = func(ctx context.Context, q string, args ...any) (sql.Result, error) {
 			return s.execPrepared(ctx, tx, q, args...)
 		}
 	}
+	q.WriteString(")")
 	res, err := exec(ctx, q.String(), args...)
 	if err != nil {
 		return store.MapError(err)
@@ -409,8 +466,9 @@ func (s *Store) InsertRows(ctx context.Context, tx *sql.Tx, tokens []Token) erro
 const deterministicFormat = 2
 
 func (s *Store) insertChunks(ctx context.Context, tx *sql.Tx, tokens []Token, suffix string) error {
-	for start := 0; start < len(tokens); start += 200 {
-		chunk := tokens[start:min(start+200, len(tokens))]
+	for start := 0; start < len(tokens); {
+		chunk := tokens[start : start+preparedSize(len(tokens)-start, maxBatchRows)]
+		start += len(chunk)
 		var q strings.Builder
 		q.WriteString(`INSERT INTO tokens (token, tenant, subject, data_type, format, scope, ciphertext, dek_version, created_us, expires_us) VALUES `)
 		args := make([]any, 0, 10*len(chunk))
@@ -491,11 +549,16 @@ func (s *Store) FindTokens(ctx context.Context, tokens []string) (map[string][]T
 	out := map[string][]Token{}
 	for start := 0; start < len(tokens); start += 500 {
 		chunk := tokens[start:min(start+500, len(tokens))]
-		args := make([]any, len(chunk))
-		for i, t := range chunk {
-			args[i] = t
+		prepared := len(chunk) <= maxPreparedReads
+		n := len(chunk)
+		if prepared {
+			n = paddedSize(n) // repeating a token in IN changes nothing
 		}
-		rows, err := s.query(ctx, tokenSelect+`WHERE t.token IN (`+s.db.Placeholders(1, len(chunk))+`) ORDER BY t.created_us, t.subject`, len(chunk) <= maxPreparedReads, args...)
+		args := make([]any, n)
+		for i := range args {
+			args[i] = chunk[min(i, len(chunk)-1)]
+		}
+		rows, err := s.query(ctx, tokenSelect+`WHERE t.token IN (`+s.db.Placeholders(1, n)+`) ORDER BY t.created_us, t.subject`, prepared, args...)
 		if err != nil {
 			return nil, store.MapError(err)
 		}
