@@ -314,8 +314,17 @@ func TestServiceConfigMatchesManifest(t *testing.T) {
 				for _, e := range c.Env {
 					if e.ValueFrom != nil && e.ValueFrom.SecretKeyRef != nil {
 						ref := e.ValueFrom.SecretKeyRef
-						if e.Name != "SOTTO_DB_DSN" || !strings.HasPrefix(ref.Name, s.Name+"-db") {
+						if e.Name != "SOTTO_DB_DSN" || ref.Name != s.Name+"-db" {
 							t.Errorf("%s: %s from Secret %s", s.Name, e.Name, ref.Name)
+						}
+						// An overlay that brings Secrets must bring this one
+						// (production's are the operator's).
+						if len(o.Secrets) > 0 && !slices.ContainsFunc(o.Secrets, func(sec corev1.Secret) bool {
+							_, ok := sec.Data[ref.Key]
+							_, okS := sec.StringData[ref.Key]
+							return sec.Name == ref.Name && (ok || okS)
+						}) {
+							t.Errorf("%s: Secret %s (key %s) is not in the build", s.Name, ref.Name, ref.Key)
 						}
 					}
 				}
