@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/log"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
@@ -57,7 +58,7 @@ type Browser struct {
 // Start launches Chromium for the test (closed at its end). The flags are
 // what a root user in a container needs (no sandbox) and what keeps the
 // browser from calling home during a test.
-func Start(t testing.TB) *Browser {
+func Start(t testing.TB, extra ...chromedp.ExecAllocatorOption) *Browser {
 	t.Helper()
 	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(ChromiumPath(t)),
@@ -76,6 +77,7 @@ func Start(t testing.TB) *Browser {
 		chromedp.Flag("mute-audio", true),
 		chromedp.WindowSize(1280, 900),
 	}
+	opts = append(opts, extra...)
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	b := &Browser{T: t, responses: map[string]*network.Response{}}
 	// From the tab's start, so that the first document's answer is seen
@@ -110,6 +112,9 @@ func (b *Browser) listen(ev any) {
 			}
 		}
 		b.console = append(b.console, string(ev.Type)+": "+strings.Join(parts, " "))
+	case *log.EventEntryAdded:
+		// The browser's own reports: CSP refusals, failed loads.
+		b.console = append(b.console, string(ev.Entry.Level)+": "+ev.Entry.Text)
 	case *runtime.EventExceptionThrown:
 		d := ev.ExceptionDetails
 		msg := d.Text
@@ -141,6 +146,47 @@ func Eval[T any](b *Browser, expr string) T {
 		b.T.Fatalf("evaluate %s: %v\nexceptions: %q", expr, err, b.Exceptions())
 	}
 	return v
+}
+
+// SameProcessFrames keeps cross-site iframes in the page's process (site
+// isolation off), so that their network answers reach the page's events.
+// chromedp cannot run actions in an out-of-process frame it attaches to
+// later (they time out), so tests drive a page's DOM top-level and use
+// this to see what a framed copy received.
+func SameProcessFrames() []chromedp.ExecAllocatorOption {
+	return []chromedp.ExecAllocatorOption{
+		chromedp.Flag("disable-features", "SitePerProcess,IsolateOrigins"),
+		chromedp.Flag("disable-site-isolation-trials", true),
+	}
+}
+
+// ResponsePrefix is the last response whose URL starts with prefix.
+func (b *Browser) ResponsePrefix(prefix string) (string, *network.Response) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for u, r := range b.responses {
+		if strings.HasPrefix(u, prefix) {
+			return u, r
+		}
+	}
+	return "", nil
+}
+
+// WaitConsole waits up to timeout for a console or browser-log message
+// containing text, and reports whether one came.
+func (b *Browser) WaitConsole(text string, timeout time.Duration) bool {
+	deadline := time.Now().Add(timeout)
+	for {
+		for _, m := range b.Console() {
+			if strings.Contains(m, text) {
+				return true
+			}
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
 
 // Response is the last response the browser received for url (nil if

@@ -67,3 +67,16 @@ export function refreshSession() {
   })();
   return refreshing;
 }
+
+// claims are the current access token's claims, decoded for the page's own
+// choices (which view to ask for, whose shop it is). They are not verified
+// here and decide nothing the server does not check again.
+export function claims() {
+  const t = accessToken();
+  try {
+    const b64 = t.split('.')[1].replace(/-/g, '+').replace(/_/g, '/');
+    return JSON.parse(new TextDecoder().decode(Uint8Array.from(atob(b64), (c) => c.charCodeAt(0))));
+  } catch {
+    return {};
+  }
+}

@@ -1,1 +1,71 @@
-// The loader being built.
+// The widget's loader, the one script tag a shop puts on its pages:
+//
+//   <script src="https://<gateway>/widget/embed.js" data-tenant="<shop>"
+//           data-notice="<notice id, if the shop requires one>"
+//           data-lang="<language, optional>"></script>
+//
+// It adds a "Chat with us" button; the first click opens the widget in an
+// iframe from the gateway's origin (only then, so that a page view opens no
+// session). The frame is sandboxed: it may run its scripts, talk to its own
+// origin and open links in new windows, and never navigate the shop's page.
+// Nothing in the frame is readable from the page, or the other way round.
+(() => {
+  const me = document.currentScript;
+  if (!me || !me.src) return;
+  const origin = new URL(me.src).origin;
+  const q = new URLSearchParams();
+  const tenant = me.dataset.tenant || '';
+  if (tenant) q.set('tenant', tenant);
+  if (me.dataset.notice) q.set('notice', me.dataset.notice);
+  const lang = me.dataset.lang || document.documentElement.lang || '';
+  if (lang) q.set('lang', lang);
+
+  const id = 'sotto-chat-frame';
+  const button = document.createElement('button');
+  button.type = 'button';
+  button.textContent = 'Chat with us';
+  button.setAttribute('aria-expanded', 'false');
+  button.setAttribute('aria-controls', id);
+  button.className = 'sotto-chat-launcher';
+  // Styles are set through the CSSOM, which a shop's own CSP allows without
+  // 'unsafe-inline'.
+  Object.assign(button.style, {
+    position: 'fixed', right: '1rem', bottom: '1rem', zIndex: '2147483000',
+    minHeight: '44px', padding: '0.5rem 1rem', border: '0', borderRadius: '999px',
+    background: '#0b57d0', color: '#ffffff', font: '600 1rem system-ui, sans-serif', cursor: 'pointer',
+  });
+
+  let frame = null;
+  const open = (show) => {
+    if (show && !frame) {
+      frame = document.createElement('iframe');
+      frame.id = id;
+      frame.title = 'Chat with the shop';
+      frame.src = `${origin}/widget/?${q}`;
+      frame.referrerPolicy = 'no-referrer';
+      frame.setAttribute('sandbox', 'allow-scripts allow-same-origin allow-forms allow-popups allow-popups-to-escape-sandbox');
+      Object.assign(frame.style, {
+        position: 'fixed', right: '1rem', bottom: '4.5rem', zIndex: '2147483000',
+        width: 'min(24rem, calc(100vw - 2rem))', height: 'min(36rem, calc(100vh - 6rem))',
+        border: '1px solid #c9ced6', borderRadius: '0.75rem', background: '#ffffff',
+        boxShadow: '0 8px 24px rgba(0,0,0,0.2)',
+      });
+      document.body.append(frame);
+    }
+    if (!frame) return;
+    frame.hidden = !show;
+    button.setAttribute('aria-expanded', String(show));
+    button.textContent = show ? 'Close chat' : 'Chat with us';
+    if (show) frame.focus();
+  };
+  button.addEventListener('click', () => open(!frame || frame.hidden));
+  document.addEventListener('keydown', (e) => {
+    if (e.key === 'Escape' && frame && !frame.hidden) {
+      open(false);
+      button.focus();
+    }
+  });
+  const mount = () => document.body.append(button);
+  if (document.body) mount();
+  else document.addEventListener('DOMContentLoaded', mount);
+})();

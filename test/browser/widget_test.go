@@ -1,0 +1,194 @@
+package browser
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// canaries are an e-mail address and a Luhn-valid card number no other
+// test uses.
+func canaries(t *testing.T) (email, card string) {
+	t.Helper()
+	b := make([]byte, 5)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	digits := []byte("4")
+	r := make([]byte, 14)
+	if _, err := rand.Read(r); err != nil {
+		t.Fatal(err)
+	}
+	for _, x := range r {
+		digits = append(digits, '0'+x%10)
+	}
+	sum := 0
+	for i := len(digits) - 1; i >= 0; i-- {
+		d := int(digits[i] - '0')
+		if (len(digits)-1-i)%2 == 0 {
+			if d *= 2; d > 9 {
+				d -= 9
+			}
+		}
+		sum += d
+	}
+	return "odile." + hex.EncodeToString(b) + "@example.com", string(digits) + string(rune('0'+(10-sum%10)%10))
+}
+
+// waitFor evaluates a JavaScript condition in the page until it is true
+// or timeout passes (then the test fails). chromedp.Poll cannot be used:
+// it builds its predicate with new Function, which the pages' CSP refuses.
+func waitFor(b *Browser, expr string, timeout time.Duration) {
+	b.T.Helper()
+	deadline := time.Now().Add(timeout)
+	for !Eval[bool](b, "Boolean("+expr+")") {
+		if time.Now().After(deadline) {
+			b.T.Fatalf("still false after %v: %s\nconsole: %q\nexceptions: %q", timeout, expr, b.Console(), b.Exceptions())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// TestWidgetAnonymousChat: a customer on a shop's page (another site than
+// the gateway) opens the widget the shop embeds with one script tag; the
+// framed widget loads with its headers and the consent notice the shop
+// requires. Then, in the widget page itself (chromedp cannot act inside an
+// out-of-process frame), nothing can be sent before the notice is
+// accepted, and the customer chats anonymously through the real binaries:
+// their messages with an e-mail address and a card number show as they
+// typed them (the stored text and the stream carry placeholders only), no
+// raw placeholder is ever on screen, and the assistant's request to sign
+// in comes with a button. A message carrying markup shows as text and runs
+// nothing.
+func TestWidgetAnonymousChat(t *testing.T) {
+	shop := startShop(t)
+	s := startSuite(t, shop)
+	gw := s.Info.GatewayURL
+	shop.serve(gw, map[string]string{"tenant": "default", "notice": "personalisation"})
+	b := Start(t, SameProcessFrames()...)
+
+	b.Run(30*time.Second, Viewport(DesktopWidth, 900), chromedp.Navigate(shop.URL), chromedp.WaitVisible(chromedp.CSS("button.sotto-chat-launcher")))
+	loader := b.Response(gw + "/widget/embed.js")
+	if loader == nil || loader.Status != 200 || Header(loader, "Cross-Origin-Resource-Policy") != "cross-origin" ||
+		!strings.HasPrefix(Header(loader, "Content-Type"), "text/javascript") || Header(loader, "X-Content-Type-Options") != "nosniff" {
+		t.Fatalf("loader: %+v", loader)
+	}
+	if Eval[bool](b, `document.querySelector('iframe') !== null`) {
+		t.Error("the widget's frame was opened before the customer asked for it")
+	}
+	b.Run(10*time.Second, chromedp.Click(chromedp.CSS("button.sotto-chat-launcher")))
+	// The widget ran in the frame: it asked for the shop's notice.
+	noticeURL := gw + "/v1/consent/notices/personalisation"
+	deadline := time.Now().Add(30 * time.Second)
+	for !b.StatusOK(noticeURL) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the framed widget did not load its notice; console: %q", b.Console())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	frameURL, doc := b.ResponsePrefix(gw + "/widget/?")
+	if doc == nil || doc.Status != 200 {
+		t.Fatalf("the framed widget: %+v", doc)
+	}
+	d := csp(Header(doc, "Content-Security-Policy"))
+	if !slices.Equal(d["frame-ancestors"], []string{shop.Origin}) || !slices.Equal(d["script-src"], []string{"'self'"}) ||
+		!slices.Equal(d["require-trusted-types-for"], []string{"'script'"}) || Header(doc, "Referrer-Policy") != "no-referrer" ||
+		Header(doc, "X-Frame-Options") != "" {
+		t.Errorf("the framed widget's headers: %v", doc.Headers)
+	}
+	for _, m := range b.Console() {
+		if strings.Contains(m, "frame-ancestors") {
+			t.Errorf("the listed shop's frame was refused: %s", m)
+		}
+	}
+	b.Screenshot("widget-in-shop")
+
+	// The widget page itself, at a widget's size.
+	b.Run(30*time.Second, Viewport(400, 640), chromedp.Navigate(frameURL), chromedp.WaitVisible(chromedp.CSS("#notice-title")))
+	waitFor(b, `document.querySelector('.notice-text') !== null`, 30*time.Second)
+	notice := Eval[string](b, `document.querySelector('.notice-text').textContent`)
+	if !strings.Contains(notice, "recommend products") {
+		t.Errorf("notice text %q", notice)
+	}
+	if !Eval[bool](b, `document.querySelector('#message').disabled && document.querySelector('.chat-form button[type=submit]').disabled`) {
+		t.Error("the message form is usable before the notice was accepted")
+	}
+	b.Screenshot("widget-notice")
+	b.Run(10*time.Second, chromedp.Click(chromedp.CSS(".notice button")))
+
+	email, card := canaries(t)
+	typed := "Where is my order? Write to " + email
+	b.Run(10*time.Second, chromedp.SendKeys(chromedp.CSS("#message"), typed), chromedp.Click(chromedp.CSS(".chat-form button[type=submit]")))
+	waitFor(b, `document.querySelectorAll('.msg.assistant').length >= 1 && document.querySelectorAll('.msg.sending').length === 0`, 60*time.Second)
+
+	// A visitor is asked to sign in for anything about an order (ADR
+	// 0014), and the widget offers the way to.
+	if reply := Eval[string](b, `document.querySelector('.msg.assistant .text').textContent`); !strings.Contains(reply, "sign in") {
+		t.Errorf("the assistant's reply to a visitor %q, want the sign-in request", reply)
+	}
+	if href := Eval[string](b, `document.querySelector('.msg.assistant a.button')?.getAttribute('href') ?? ''`); href != "/privacy/" {
+		t.Errorf("the sign-in button links to %q, want the privacy centre", href)
+	}
+	if mine := Eval[string](b, `document.querySelector('.msg.customer .text').textContent`); mine != typed {
+		t.Errorf("the customer's message shows %q, want what they typed", mine)
+	}
+	if Eval[bool](b, `/\[(EMAIL|CARD|PERSON|PHONE|ADDRESS|LITERAL)_\d+\]/.test(document.body.textContent)`) {
+		t.Errorf("a raw placeholder is on screen: %q", Eval[string](b, `document.body.textContent`))
+	}
+
+	// Markup in a message is text: no element is made from it, nothing
+	// runs, and the customer sees exactly what they wrote.
+	xss := `<img src=x onerror="window.__xss=1"><script>window.__xss=2</script>`
+	b.Run(10*time.Second, chromedp.SendKeys(chromedp.CSS("#message"), xss), chromedp.Click(chromedp.CSS(".chat-form button[type=submit]")))
+	waitFor(b, `document.querySelectorAll('.msg.customer').length === 2 && document.querySelectorAll('.msg.sending').length === 0`, 60*time.Second)
+	if got := Eval[string](b, `document.querySelectorAll('.msg.customer .text')[1].textContent`); got != xss {
+		t.Errorf("the message with markup shows %q, want it as typed", got)
+	}
+	if n := Eval[int](b, `document.querySelectorAll('.chat-log img, .chat-log script, .chat-log [onerror]').length`); n != 0 {
+		t.Errorf("%d elements made from a message's markup", n)
+	}
+	if Eval[bool](b, `window.__xss !== undefined`) {
+		t.Error("script from a chat message ran")
+	}
+	if ex := b.Exceptions(); len(ex) > 0 {
+		t.Errorf("script errors in the widget: %q", ex)
+	}
+	if Eval[bool](b, `document.documentElement.scrollWidth > document.documentElement.clientWidth`) {
+		t.Error("the widget scrolls sideways at 400px")
+	}
+	b.Screenshot("widget-chat")
+	// A second message, with a card number: shown as typed too.
+	paid := "I paid with " + card + " yesterday"
+	b.Run(10*time.Second, chromedp.SendKeys(chromedp.CSS("#message"), paid), chromedp.Click(chromedp.CSS(".chat-form button[type=submit]")))
+	waitFor(b, `document.querySelectorAll('.msg.customer').length === 3 && document.querySelectorAll('.msg.sending').length === 0`, 60*time.Second)
+	if got := Eval[string](b, `document.querySelectorAll('.msg.customer .text')[2].textContent`); got != paid {
+		t.Errorf("the message with a card shows %q, want it as typed", got)
+	}
+	if Eval[bool](b, `/\[(EMAIL|CARD|PERSON|PHONE|ADDRESS|LITERAL)_\d+\]/.test(document.body.textContent)`) {
+		t.Errorf("a raw placeholder is on screen: %q", Eval[string](b, `document.body.textContent`))
+	}
+	if strings.Contains(frameURL, email) || strings.Contains(frameURL, card) {
+		t.Errorf("personal data in the widget's URL %s", frameURL)
+	}
+}
+
+// TestWidgetRefusedToOtherSites: a page on a site the gateway does not
+// list for the widget gets a refused frame (CSP frame-ancestors), reported
+// by the browser.
+func TestWidgetRefusedToOtherSites(t *testing.T) {
+	listed := startShop(t)
+	s := startSuite(t, listed)
+	other := startShop(t) // another port: another origin, not listed
+	other.serve(s.Info.GatewayURL, map[string]string{"tenant": "default"})
+	b := Start(t)
+	b.Run(30*time.Second, chromedp.Navigate(other.URL), chromedp.WaitVisible(chromedp.CSS("button.sotto-chat-launcher")),
+		chromedp.Click(chromedp.CSS("button.sotto-chat-launcher")))
+	if !b.WaitConsole("frame-ancestors", 30*time.Second) {
+		t.Errorf("no frame-ancestors refusal reported; console: %q", b.Console())
+	}
+}
