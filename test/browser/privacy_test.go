@@ -19,6 +19,7 @@ import (
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/webauthn"
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 	"github.com/pquerna/otp/totp"
 
 	"github.com/sottohq/sotto/pkg/keys"
@@ -30,8 +31,9 @@ import (
 // code's key (codes computed here), sees a card number from her chat
 // masked and reveals it after a step-up, adds a passkey (Chromium's
 // virtual authenticator), withdraws a consent (checked through the API),
-// signs out another session, signs in again with her TOTP code and files
-// an erasure request, which the page shows with its deadline. Every page
+// signs out another session, signs in again with her TOTP code and with
+// the passkey alone, and files an erasure request, which the page shows
+// with its deadline. Every page
 // is also looked at at phone width, without a script error.
 func TestPrivacyCentre(t *testing.T) {
 	bin := devsuite.BinDir(t)
@@ -107,6 +109,14 @@ func TestPrivacyCentre(t *testing.T) {
 		t.Fatalf("the card is shown as %q, want it masked", shown)
 	}
 	p.shot("privacy-data-masked")
+	// Escape cancels the step-up: nothing is revealed, the row says why.
+	p.click(`.value-row button`)
+	p.waitFor(`document.activeElement === document.querySelector('dialog[open] input[name=code]')`, "the step-up dialog, focused on the code")
+	b.Run(10*time.Second, chromedp.KeyEvent(kb.Escape))
+	p.waitFor(`!document.querySelector('dialog') && document.querySelector('.value-row [role=alert]').textContent.includes('Cancelled')`, "the cancelled step-up")
+	if got := p.text(`.value-row .value`); !strings.Contains(got, "•") {
+		t.Fatalf("after a cancelled step-up the card is shown as %q", got)
+	}
 	p.click(`.value-row button`)
 	p.waitFor(`document.querySelector('dialog[open] input[name=code]') !== null`, "the step-up dialog")
 	p.shot("privacy-step-up")
@@ -208,6 +218,13 @@ func TestPrivacyCentre(t *testing.T) {
 	p.fill(`form.step-up input[name=code]`, p.code(secret))
 	p.click(`form.step-up button[type=submit]`)
 	p.waitFor(`location.pathname === '/privacy/data'`, "the data page after sign-in with TOTP")
+
+	// And once more with the passkey alone (no password: a discoverable
+	// credential on the virtual authenticator).
+	p.clickText("#nav button", "Sign out")
+	p.waitFor(`location.pathname === '/privacy/login'`, "the sign-in page")
+	p.clickText(`form[aria-label="Sign in"] button`, "Sign in with a passkey")
+	p.waitFor(`location.pathname === '/privacy/data' && document.querySelector('#title').textContent === 'Your data'`, "the data page after sign-in with the passkey")
 
 	// Requests: an erasure, listed with its state and deadline (aal2 from
 	// the sign-in, so no dialog).

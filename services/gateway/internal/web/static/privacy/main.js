@@ -888,6 +888,7 @@ function qrImage(pngBase64, alt) {
 }
 
 // src/privacy/security.js
+var kindName = (f) => f.type === "FACTOR_TYPE_TOTP" ? "Authenticator app" : "Passkey";
 async function securityPage() {
   const r = await get("/v1/account/factors");
   const factors = r.factors ?? [];
@@ -896,11 +897,11 @@ async function securityPage() {
   const list = factors.length ? h("ul", { class: "factors", "aria-label": "Your second factors" }, factors.map((f) => h(
     "li",
     { class: "factor" },
-    h("strong", {}, f.type === "FACTOR_TYPE_TOTP" ? "Authenticator app" : "Passkey"),
+    h("strong", {}, kindName(f)),
     " ",
-    f.display_name ? `“${f.display_name}”` : "",
+    f.display_name && f.display_name.toLowerCase() !== kindName(f).toLowerCase() ? `“${f.display_name}”` : "",
     h("span", { class: "muted" }, " added ", time(f.create_time), f.last_used_time ? [", last used ", time(f.last_used_time)] : ""),
-    h("button", { type: "button", class: "danger", "aria-label": `Remove ${f.type === "FACTOR_TYPE_TOTP" ? "authenticator app" : "passkey"} ${f.display_name ?? ""}`.trim(), on: { click: () => removeFactor(f, alert) } }, "Remove")
+    h("button", { type: "button", class: "danger", "aria-label": `Remove ${kindName(f).toLowerCase()} ${f.display_name ?? ""}`.trim(), on: { click: () => removeFactor(f, alert) } }, "Remove")
   ))) : h("p", { class: "muted" }, "No second factor yet. Add one: it protects your account if your password leaks, and you need it to see sensitive data or file requests.");
   show(
     "Security",
@@ -997,7 +998,7 @@ async function removeFactor(f, alert) {
   try {
     await withStepUp(() => del(`/v1/account/factors/${encodeURIComponent(f.factor_id)}`));
     await securityPage();
-    status(`${enumLabel(f.type, "FACTOR_TYPE_") === "Totp" ? "Authenticator app" : "Passkey"} removed.`);
+    status(`${kindName(f)} removed.`);
   } catch (err) {
     alert.textContent = err?.text ?? err?.message ?? String(err);
   }
