@@ -42,6 +42,7 @@ function secondStep() {
       const body = /^[0-9]{6}$/.test(code) ? { totp_code: code } : { recovery_code: code };
       const r = await post('/v1/sessions:stepUp', body, { headers: SESSION_HEADER });
       setSession(r.tokens);
+      status('');
       navigate(home());
     },
   );

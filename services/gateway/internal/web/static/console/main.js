@@ -870,6 +870,7 @@ function secondStep() {
       const body = /^[0-9]{6}$/.test(code) ? { totp_code: code } : { recovery_code: code };
       const r = await post("/v1/sessions:stepUp", body, { headers: SESSION_HEADER });
       setSession(r.tokens);
+      status("");
       navigate(home());
     }
   );
@@ -1043,7 +1044,7 @@ function fileForm() {
     [
       field("Right exercised", { name: "type", type: "select", options: opt("REQUEST_TYPE_", ["ACCESS", "ERASURE", "PORTABILITY"]) }),
       field("Customer's account id", { name: "subject", required: true, maxlength: 64, spellcheck: false, autocomplete: "off" }, "Never a name or an e-mail address."),
-      field("Shop", { name: "tenant", maxlength: 63, spellcheck: false, autocomplete: "off" }, "Empty for the default shop."),
+      field("Shop", { name: "tenant", required: true, maxlength: 63, value: "default", spellcheck: false, autocomplete: "off" }, "The shop the customer's account belongs to."),
       field("Jurisdiction", { name: "jurisdiction", required: true, maxlength: 6, value: "DE", spellcheck: false, autocomplete: "off" }, "Decides the deadlines, e.g. DE, FR, US-CA.")
     ],
     "File request",
