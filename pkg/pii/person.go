@@ -835,6 +835,26 @@ func (d *doc) speakerLabel(k int) (int, int, bool) {
 		return 0, 0, false
 	}
 	switch {
+	case d.isPunct(k, ':'):
+		// "Medewerker: Joep K.", "Agente: Nuria P.": a role label with the
+		// name after it; the agent's first word is as often "Sorry" or
+		// "Perfect", so the name must be known or carry an initial.
+		if k == 0 || !d.isWord(k-1) || !d.sentenceStart(k-1) || !speakerRoles[d.lw(k-1)] {
+			return 0, 0, false
+		}
+		s, e, ok := d.readName(k+1, ncStrong)
+		if !ok || s != k+1 || teamWords[d.lw(s)] || speakerRoles[d.lw(s)] || d.e.lex.stop[d.lw(s)] {
+			return 0, 0, false
+		}
+		if e == s && e+2 < n && d.isWord(e+1) && d.toks[e+1].letters == 1 && d.toks[e+1].upper && d.isPunct(e+2, '.') {
+			e++ // "Joep K.": the surname's initial
+		}
+		initial := e > s && d.toks[e].letters == 1 && d.toks[e].upper && e+1 < n && d.isPunct(e+1, '.') ||
+			e > s+1 && d.isPunct(e, '.') && d.toks[e-1].letters == 1 && d.toks[e-1].upper
+		if !initial && !d.anyKnown(s, e) {
+			return 0, 0, false
+		}
+		return s, e, true
 	case d.isPunct(k, '('):
 		if k == 0 || !d.isWord(k-1) || !(d.toks[k-1].nl || k > 1 && d.isWord(k-2) && d.toks[k-2].nl) {
 			return 0, 0, false

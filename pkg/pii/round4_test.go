@@ -294,3 +294,21 @@ func TestRound4NamePairedWithAPerson(t *testing.T) {
 		{"en", "The sizes (Large and a medium) both came.", nil},
 	})
 }
+
+// A role label with a colon names its speaker when the name is known or
+// carries an initial; an agent's first word is as often "Sorry". A
+// speaker label before a code is who writes, not what the code is for.
+func TestRound4RoleLabels(t *testing.T) {
+	t.Parallel()
+	runCases(t, []detectCase{
+		{"nl", "Zending staat klaar. Medewerker: Joep K.", []string{"PERSON:Joep K."}},
+		{"es", "Agente: Nuria P.", []string{"PERSON:Nuria P."}},
+		{"en", "Agent: Anna here, how can I help?", []string{"PERSON:Anna"}},
+		{"en", "Agent: Sorry about that, I'll check.", nil},
+		{"en", "Agent: Perfect, thanks.", nil},
+		{"en", "Agent: Brilliant, your refund is on its way.", nil},
+		{"nl", "Medewerker: Helaas is het pakket zoek.", nil},
+		{"en", "Customer: the code you sent me is 771 204 but it timed out before I could enter it\nAgent: I've sent another one.", []string{"SECRET:771 204"}},
+		{"en", "Customer code: 771204, please update my address.", nil},
+	})
+}

@@ -426,6 +426,11 @@ func (d *doc) scanSecrets() {
 // the three tokens before cue k or right after it ("codice sconto").
 func (d *doc) notSecret(k int) bool {
 	for j := k - 1; j >= 0 && j >= k-3; j-- {
+		if d.toks[j].nl && d.isWord(j) && j+1 < k && d.isPunct(j+1, ':') {
+			// A transcript's speaker ("Customer: the code you sent me
+			// is ...") says who writes, not what the code is for.
+			break
+		}
 		if d.toks[j].kind == tWord && notSecretCues[elided(d.lw(j))] {
 			return true
 		}
