@@ -106,7 +106,9 @@ func (s *Service) post(ctx context.Context, conv storage.Conversation, text, cha
 	for i, a := range scope.added {
 		added[i] = a.Placeholder
 	}
-	err = s.d.Store.InTx(ctx, func(tx *sql.Tx) error {
+	// Committed with concurrent posts' (storage.Store.Write); ctx is the
+	// writer's.
+	err = s.d.Store.Write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if err := s.d.Store.InsertPlaceholders(ctx, tx, conv.ID, now, added); err != nil {
 			return err
 		}

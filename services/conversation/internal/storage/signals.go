@@ -2,6 +2,7 @@ package storage
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"strings"
 	"time"
@@ -38,8 +39,12 @@ func (s *Store) AddSignalEvents(ctx context.Context, evs []SignalEvent, now time
 		n := len(args)
 		fmt.Fprintf(&b, "($%d, $%d, $%d, $1)", n-2, n-1, n)
 	}
-	_, err := s.prepared(s.db.DB).ExecContext(ctx, b.String(), args...)
-	return store.MapError(err)
+	// Through the writer, which commits the events of concurrent posts
+	// together (writer.go).
+	return s.Write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		_, err := s.prepared(tx).ExecContext(ctx, b.String(), args...)
+		return store.MapError(err)
+	})
 }
 
 // CountSignalEvents counts the distinct events of a kind over a scope key

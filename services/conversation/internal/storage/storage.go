@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/sottohq/sotto/pkg/errs"
+	"github.com/sottohq/sotto/pkg/groupcommit"
 	"github.com/sottohq/sotto/pkg/store"
 	"github.com/sottohq/sotto/services/conversation/internal/reasons"
 )
@@ -24,12 +25,17 @@ type Q = store.Q
 type Store struct {
 	db    *store.DB
 	stmts stmts
+	// writes commits transactions together on SQLite (writer.go).
+	writes *groupcommit.Batcher[WriteFunc, struct{}]
 }
 
 // New wraps an opened, migrated database.
 func New(db *store.DB) *Store {
 	s := &Store{db: db, stmts: newStmts(db.DB)}
 	s.stmts.prepareAll(txStatements...)
+	if s.writes = newWriter(s); s.writes != nil {
+		s.stmts.prepareAll(savepointSQL, rollbackToSQL, releaseSQL)
+	}
 	return s
 }
 
@@ -40,9 +46,10 @@ var txStatements = []string{insertPlaceholderSQL, insertMessageSQL, touchSQL}
 // DB is the database, for statements outside a transaction.
 func (s *Store) DB() *sql.DB { return s.db.DB }
 
-// InTx runs fn in one read-write transaction (see store.DB.InTx).
+// InTx runs fn in one read-write transaction (see store.DB.InTx), on
+// SQLite through the writer (writer.go).
 func (s *Store) InTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	return s.db.InTx(ctx, fn)
+	return s.Write(ctx, func(_ context.Context, tx *sql.Tx) error { return fn(tx) })
 }
 
 var (
