@@ -226,10 +226,31 @@ func TestPrivacyCentre(t *testing.T) {
 	p.clickText(`form[aria-label="Sign in"] button`, "Sign in with a passkey")
 	p.waitFor(`location.pathname === '/privacy/data' && document.querySelector('#title').textContent === 'Your data'`, "the data page after sign-in with the passkey")
 
-	// Requests: an erasure, listed with its state and deadline (aal2 from
-	// the sign-in, so no dialog).
+	// Requests (aal2 from the sign-in, so no dialog): access, whose
+	// export downloads once and holds her data; then an erasure, shown
+	// with its state and deadline.
 	p.nav("requests")
 	p.waitFor(`document.querySelector('form[aria-label="File a request"]') !== null`, "the request form")
+	b.Run(10*time.Second, chromedp.SetValue(chromedp.CSS(`select[name=type]`), "REQUEST_TYPE_ACCESS"), chromedp.SetValue(chromedp.CSS(`select[name=jurisdiction]`), "FR"))
+	p.click(`form[aria-label="File a request"] button[type=submit]`)
+	p.waitFor(`document.querySelectorAll('.request').length === 1`, "the access request listed")
+	accessID := Eval[string](b, `document.querySelector('.request').dataset.request`)
+	deadline := time.Now().Add(60 * time.Second)
+	for !Eval[bool](b, `[...document.querySelectorAll('.request button')].some((b) => b.textContent === 'Download export (JSON)')`) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the access request did not complete: %q", p.text(`.request`))
+		}
+		time.Sleep(500 * time.Millisecond)
+		p.clickText("#app button", "Refresh")
+		p.waitFor(`document.querySelector('#status').textContent === 'Requests updated.'`, "the refreshed list")
+	}
+	p.shot("privacy-requests-export")
+	p.clickText(".request button", "Download export (JSON)")
+	p.waitFor(`document.querySelector('.request')?.textContent.includes('Export downloaded')`, "the export marked downloaded")
+	export := string(waitFile(t, filepath.Join(dl, "privacy-export-"+accessID+".json")))
+	if !strings.Contains(export, email) || !strings.Contains(export, strings.ReplaceAll(card, " ", "")) && !strings.Contains(export, card) {
+		t.Fatalf("the export lacks her address or card: %.1000s", export)
+	}
 	b.Run(10*time.Second, chromedp.SetValue(chromedp.CSS(`select[name=type]`), "REQUEST_TYPE_ERASURE"), chromedp.SetValue(chromedp.CSS(`select[name=jurisdiction]`), "DE"))
 	// Without the box ticked the page refuses, in its alert region.
 	p.click(`form[aria-label="File a request"] button[type=submit]`)

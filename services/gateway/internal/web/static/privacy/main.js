@@ -809,9 +809,10 @@ async function requestsPage() {
       status(said);
     }
   );
+  const refresh = h("button", { type: "button", class: "secondary", on: { click: () => requestsPage().then(() => status("Requests updated.")) } }, "Refresh");
   show(
     "Requests",
-    section("Your requests", list.length ? h("ul", { class: "requests", "aria-label": "Your requests" }, list.map(item)) : h("p", { class: "muted" }, "You have not filed a request yet.")),
+    section("Your requests", list.length ? h("ul", { class: "requests", "aria-label": "Your requests" }, list.map(item)) : h("p", { class: "muted" }, "You have not filed a request yet."), list.length ? refresh : null),
     section("File a request", h("p", {}, "The shop must answer within the deadline the law sets; you can follow it here."), filing)
   );
 }
