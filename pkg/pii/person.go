@@ -60,6 +60,9 @@ func buildNameCues() map[string][]nameCue {
 		"je suis", "c'est", "moi c'est", "ici", "soy", "habla", "te escribe", "os escribe", "ik ben", "hier is", "dit is",
 		"sono", "qui è", "parla", "io sono", "vi scrive", "ti scrive", "met", "le escribe", "les escribe", "le saluda",
 		"le atiende", "te atiende", "le habla", "vous écrit", "ihnen schreibt", "i'm", "i’m", "c’est", "it’s",
+		// Chat shorthand: German without "ich" ("bin die jana", "bin kai"),
+		// French SMS "c" for "c'est" ("slt c manon").
+		"bin", "bin die", "bin der", "c", "c moi",
 	)
 	add(ncStrong, false,
 		"my name is", "name is", "name's", "the name is", "call me", "mein name ist", "ich heiße", "ich heisse", "je m'appelle",
@@ -309,7 +312,7 @@ func contraction(w string) bool {
 }
 
 // weakIntro cues are often followed by a noun rather than a name.
-var weakIntro = set(strings.Fields(`ich hier this it's its it c'est c’est it’s dit here met het`))
+var weakIntro = set(strings.Fields(`ich hier this it's its it c'est c’est it’s dit here met het bin c`))
 
 // particleAt returns how many tokens a name particle at token p takes: one
 // for a word particle, two for the Dutch "'t" (an apostrophe and "t"),
@@ -1093,6 +1096,9 @@ func (d *doc) tryNameCues(k int, cues []nameCue) int {
 		}
 		if c.kind == ncTitle && neighbourTitles[c.words[0]] && !d.anyKnown(s, e) {
 			continue // "neighbour Kowalski", not "Nachbar Paket"
+		}
+		if c.kind == ncIntro && (c.words[0] == "c" && d.lang != "fr" || c.words[0] == "bin" && d.lang != "de") && d.lang != "" {
+			continue // French and German chat shorthand only
 		}
 		if c.kind == ncIntro && len(c.words) == 1 && c.words[0] == "im" && d.lang != "en" && (d.lang != "" || d.toks[s].info&(wGiven|wSurname) == 0) {
 			// "im" is English "I'm" without its apostrophe, but German "in dem"

@@ -312,3 +312,18 @@ func TestRound4RoleLabels(t *testing.T) {
 		{"en", "Customer code: 771204, please update my address.", nil},
 	})
 }
+
+// Chat shorthand introductions: German without "ich" ("bin die jana"),
+// French SMS "c" for "c'est" ("slt c manon"); only in their languages, and
+// like other weak introductions an unknown word after them is no name.
+func TestRound4ChatShorthandIntros(t *testing.T) {
+	t.Parallel()
+	runCases(t, []detectCase{
+		{"de", "hi bin die jana von gestern, die karte geht jetzt", []string{"PERSON:jana"}},
+		{"fr", "slt c manon, j'ai un souci avec ma commande", []string{"PERSON:manon"}},
+		{"de", "bin gespannt ob es klappt", nil},
+		{"fr", "c bon pour moi merci", nil},
+		{"de", "Ich bin Rentner und brauche Hilfe.", nil},
+		{"en", "Vitamin c anna said is sold out", nil},
+	})
+}
