@@ -27,7 +27,8 @@ import (
 )
 
 // TestPrivacyCentre: a customer signs up in the privacy centre (with the
-// code from the dev mailbox), enrols an authenticator app from the QR
+// code from the dev mailbox), resets her password (another mailed code),
+// enrols an authenticator app from the QR
 // code's key (codes computed here), sees a card number from her chat
 // masked and reveals it after a step-up, adds a passkey (Chromium's
 // virtual authenticator), withdraws a consent (checked through the API),
@@ -57,14 +58,27 @@ func TestPrivacyCentre(t *testing.T) {
 	p.shot("privacy-signup")
 	p.click(`form[aria-label="Create an account"] button[type=submit]`)
 	p.waitFor(`document.querySelector('form[aria-label="Confirm your e-mail address"]') !== null`, "the e-mail code form")
-	p.fill(`input[name=code]`, mailboxCode(t, s, email))
+	p.fill(`input[name=code]`, mailboxCode(t, s, email, "verify_email"))
 	p.click(`form[aria-label="Confirm your e-mail address"] button[type=submit]`)
 
-	// Sign in (the address is carried over in memory, not in the URL).
+	// The sign-in page, with the address carried over in memory (not in
+	// the URL).
 	p.waitFor(`location.pathname === '/privacy/login' && document.querySelector('input[name=email]')?.value === `+strconv.Quote(email), "the sign-in page with the address")
 	if strings.Contains(Eval[string](b, `location.href`), "example.com") {
 		t.Fatal("the e-mail address is in the URL")
 	}
+
+	// She forgot the password already: a reset with the mailed code.
+	p.clickText(`#app a`, "Forgot your password?")
+	p.fill(`form[aria-label="Reset your password"] input[name=email]`, email)
+	p.click(`form[aria-label="Reset your password"] button[type=submit]`)
+	p.waitFor(`document.querySelector('form[aria-label="Choose a new password"]') !== null`, "the new-password form")
+	password += " again"
+	p.fill(`form[aria-label="Choose a new password"] input[name=code]`, mailboxCode(t, s, email, "reset_password"))
+	p.fill(`form[aria-label="Choose a new password"] input[name=password]`, password)
+	p.click(`form[aria-label="Choose a new password"] button[type=submit]`)
+	p.waitFor(`location.pathname === '/privacy/login' && document.querySelector('#status').textContent.includes('password is changed')`, "the sign-in page after the reset")
+	p.fill(`input[name=email]`, email)
 	p.fill(`input[name=password]`, password)
 	p.shot("privacy-login")
 	p.click(`form[aria-label="Sign in"] button[type=submit]`)
@@ -386,10 +400,10 @@ func (p *privacyRun) apiLogin(email, password string) string {
 	return access
 }
 
-// mailboxCode is the newest e-mail verification code for email in the dev
-// mailbox, found by the keyed HMAC of the address (identity's mailbox key,
+// mailboxCode is the newest code of kind (verify_email, reset_password)
+// for email in the dev mailbox, found by the keyed HMAC of the address (identity's mailbox key,
 // from its dev keyring), as a person holding the state directory would.
-func mailboxCode(t *testing.T, s *devsuite.Suite, email string) string {
+func mailboxCode(t *testing.T, s *devsuite.Suite, email, kind string) string {
 	t.Helper()
 	km, err := keys.NewLocal(filepath.Join(s.State, "keys", "identity.json"))
 	if err != nil {
@@ -412,7 +426,7 @@ func mailboxCode(t *testing.T, s *devsuite.Suite, email string) string {
 					Kind, Code    string
 					RecipientHMAC string `json:"recipient_hmac"`
 				}
-				if json.Unmarshal(sc.Bytes(), &e) == nil && e.Kind == "verify_email" && e.RecipientHMAC == want {
+				if json.Unmarshal(sc.Bytes(), &e) == nil && e.Kind == kind && e.RecipientHMAC == want {
 					code = e.Code
 				}
 			}
@@ -422,7 +436,7 @@ func mailboxCode(t *testing.T, s *devsuite.Suite, email string) string {
 			}
 		}
 		if time.Now().After(deadline) {
-			t.Fatal("no verification code in the dev mailbox")
+			t.Fatalf("no %s code in the dev mailbox", kind)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}

@@ -64,7 +64,44 @@ export function loginPage() {
       ? h('button', { type: 'button', class: 'secondary', on: { click: (e) => passkeyLogin(e.target.form) } }, 'Sign in with a passkey')
       : null,
   );
-  show('Sign in', f, h('p', {}, 'New here? ', h('a', { href: href('signup'), 'data-nav': 'signup' }, 'Create an account')));
+  show('Sign in', f,
+    h('p', {}, h('a', { href: href('reset'), 'data-nav': 'reset' }, 'Forgot your password?')),
+    h('p', {}, 'New here? ', h('a', { href: href('signup'), 'data-nav': 'signup' }, 'Create an account')));
+}
+
+// resetPage sends a reset code to the address (the answer is the same
+// whether it has an account) and then sets a new password with it; every
+// session of the account ends.
+export function resetPage() {
+  const f = form(
+    { 'aria-label': 'Reset your password' },
+    field('E-mail address', { name: 'email', type: 'email', required: true, autocomplete: 'username', maxlength: 254 }),
+    'Send me a code',
+    async (fm) => {
+      await post('/v1/accounts:requestPasswordReset', { tenant, email: value(fm, 'email') }, { token: '' });
+      carry.email = value(fm, 'email');
+      newPasswordStep();
+    },
+  );
+  show('Reset your password', f);
+}
+
+function newPasswordStep() {
+  const f = form(
+    { 'aria-label': 'Choose a new password' },
+    [
+      field('Code from the e-mail', { name: 'code', required: true, autocomplete: 'one-time-code', maxlength: 128, spellcheck: false }),
+      field('New password', { name: 'password', type: 'password', required: true, autocomplete: 'new-password', minlength: 8, maxlength: 128 },
+        'At least 15 characters, or 8 with a second factor.'),
+    ],
+    'Set password',
+    async (fm) => {
+      await post('/v1/accounts:resetPassword', { code: value(fm, 'code'), new_password: fm.elements.namedItem('password').value }, { token: '' });
+      status('Your password is changed and every session of your account has ended. Sign in with the new one.');
+      navigate('login');
+    },
+  );
+  show('Choose a new password', h('p', {}, 'If the address has an account, we sent a code to it. Enter it with your new password.'), f);
 }
 
 async function passkeyLogin(f) {

@@ -6,7 +6,7 @@
 // under /privacy/.
 import { $, h, replace, showError } from '../lib/dom.js';
 import { accessToken, onSessionChange, refreshSession } from '../lib/session.js';
-import { loginPage, logout, signUpPage } from './auth.js';
+import { loginPage, logout, resetPage, signUpPage } from './auth.js';
 import { consentsPage } from './consents.js';
 import { dataPage } from './data.js';
 import './privacy.css';
@@ -20,6 +20,7 @@ import { status } from './ui.js';
 const pages = {
   signup: { title: 'Create account', render: signUpPage, signedIn: false },
   login: { title: 'Sign in', render: loginPage, signedIn: false },
+  reset: { title: 'Reset password', render: resetPage, signedIn: false, hidden: true },
   data: { title: 'Your data', render: dataPage, signedIn: true },
   consents: { title: 'Consents', render: consentsPage, signedIn: true },
   requests: { title: 'Requests', render: requestsPage, signedIn: true },
@@ -33,7 +34,7 @@ function renderNav() {
   const signedIn = Boolean(accessToken());
   const here = current();
   const items = Object.entries(pages)
-    .filter(([, p]) => p.signedIn === signedIn)
+    .filter(([, p]) => p.signedIn === signedIn && !p.hidden)
     .map(([name, p]) => h('li', {}, h('a', { href: href(name), 'data-nav': name, 'aria-current': name === here ? 'page' : undefined }, p.title)));
   if (signedIn) items.push(h('li', {}, h('button', { type: 'button', class: 'link', on: { click: logout } }, 'Sign out')));
   replace($('#nav'), items);

@@ -30,7 +30,20 @@ export async function securityPage() {
       alert, area),
     section('Recovery codes',
       h('p', {}, factors.length ? `You have ${r.recovery_codes_remaining ?? 0} unused recovery codes. Each works once, in place of your second factor.` : 'You get recovery codes with your first second factor.'),
-      factors.length ? h('button', { type: 'button', class: 'secondary', on: { click: () => newCodes(area, alert) } }, 'Make new recovery codes') : null));
+      factors.length ? h('button', { type: 'button', class: 'secondary', on: { click: () => newCodes(area, alert) } }, 'Make new recovery codes') : null),
+    section('Password', form(
+      { 'aria-label': 'Change your password' },
+      [
+        field('Current password', { name: 'current', type: 'password', required: true, autocomplete: 'current-password', maxlength: 128 }),
+        field('New password', { name: 'new', type: 'password', required: true, autocomplete: 'new-password', minlength: 8, maxlength: 128 }, 'Your other sessions end when it changes.'),
+      ],
+      'Change password',
+      async (fm) => {
+        await post('/v1/account:changePassword', { current_password: fm.elements.namedItem('current').value, new_password: fm.elements.namedItem('new').value });
+        fm.reset();
+        status('Password changed. Your other sessions have ended.');
+      },
+    )));
 }
 
 async function enrolTotp(area) {

@@ -488,7 +488,45 @@ function loginPage() {
     },
     supported() ? h("button", { type: "button", class: "secondary", on: { click: (e) => passkeyLogin(e.target.form) } }, "Sign in with a passkey") : null
   );
-  show("Sign in", f, h("p", {}, "New here? ", h("a", { href: href("signup"), "data-nav": "signup" }, "Create an account")));
+  show(
+    "Sign in",
+    f,
+    h("p", {}, h("a", { href: href("reset"), "data-nav": "reset" }, "Forgot your password?")),
+    h("p", {}, "New here? ", h("a", { href: href("signup"), "data-nav": "signup" }, "Create an account"))
+  );
+}
+function resetPage() {
+  const f = form(
+    { "aria-label": "Reset your password" },
+    field("E-mail address", { name: "email", type: "email", required: true, autocomplete: "username", maxlength: 254 }),
+    "Send me a code",
+    async (fm) => {
+      await post("/v1/accounts:requestPasswordReset", { tenant, email: value(fm, "email") }, { token: "" });
+      carry.email = value(fm, "email");
+      newPasswordStep();
+    }
+  );
+  show("Reset your password", f);
+}
+function newPasswordStep() {
+  const f = form(
+    { "aria-label": "Choose a new password" },
+    [
+      field("Code from the e-mail", { name: "code", required: true, autocomplete: "one-time-code", maxlength: 128, spellcheck: false }),
+      field(
+        "New password",
+        { name: "password", type: "password", required: true, autocomplete: "new-password", minlength: 8, maxlength: 128 },
+        "At least 15 characters, or 8 with a second factor."
+      )
+    ],
+    "Set password",
+    async (fm) => {
+      await post("/v1/accounts:resetPassword", { code: value(fm, "code"), new_password: fm.elements.namedItem("password").value }, { token: "" });
+      status("Your password is changed and every session of your account has ended. Sign in with the new one.");
+      navigate("login");
+    }
+  );
+  show("Choose a new password", h("p", {}, "If the address has an account, we sent a code to it. Enter it with your new password."), f);
 }
 async function passkeyLogin(f) {
   const alert = f.querySelector("[role=alert]");
@@ -922,7 +960,20 @@ async function securityPage() {
       "Recovery codes",
       h("p", {}, factors.length ? `You have ${r.recovery_codes_remaining ?? 0} unused recovery codes. Each works once, in place of your second factor.` : "You get recovery codes with your first second factor."),
       factors.length ? h("button", { type: "button", class: "secondary", on: { click: () => newCodes(area, alert) } }, "Make new recovery codes") : null
-    )
+    ),
+    section("Password", form(
+      { "aria-label": "Change your password" },
+      [
+        field("Current password", { name: "current", type: "password", required: true, autocomplete: "current-password", maxlength: 128 }),
+        field("New password", { name: "new", type: "password", required: true, autocomplete: "new-password", minlength: 8, maxlength: 128 }, "Your other sessions end when it changes.")
+      ],
+      "Change password",
+      async (fm) => {
+        await post("/v1/account:changePassword", { current_password: fm.elements.namedItem("current").value, new_password: fm.elements.namedItem("new").value });
+        fm.reset();
+        status("Password changed. Your other sessions have ended.");
+      }
+    ))
   );
 }
 async function enrolTotp(area) {
@@ -1067,6 +1118,7 @@ async function revoke(s, alert) {
 var pages = {
   signup: { title: "Create account", render: signUpPage, signedIn: false },
   login: { title: "Sign in", render: loginPage, signedIn: false },
+  reset: { title: "Reset password", render: resetPage, signedIn: false, hidden: true },
   data: { title: "Your data", render: dataPage, signedIn: true },
   consents: { title: "Consents", render: consentsPage, signedIn: true },
   requests: { title: "Requests", render: requestsPage, signedIn: true },
@@ -1077,7 +1129,7 @@ var current = () => location.pathname.replace(/^\/privacy\/?/, "").split("/")[0]
 function renderNav() {
   const signedIn = Boolean(accessToken());
   const here = current();
-  const items = Object.entries(pages).filter(([, p]) => p.signedIn === signedIn).map(([name, p]) => h("li", {}, h("a", { href: href(name), "data-nav": name, "aria-current": name === here ? "page" : void 0 }, p.title)));
+  const items = Object.entries(pages).filter(([, p]) => p.signedIn === signedIn && !p.hidden).map(([name, p]) => h("li", {}, h("a", { href: href(name), "data-nav": name, "aria-current": name === here ? "page" : void 0 }, p.title)));
   if (signedIn) items.push(h("li", {}, h("button", { type: "button", class: "link", on: { click: logout } }, "Sign out")));
   replace($("#nav"), items);
 }
