@@ -35,9 +35,11 @@ import (
 // reads it with placeholders (neither the card number nor the address is
 // in the page), asks for the card under a purpose and gets the masked view
 // the token vault's policy gives staff, and replies. A privacy officer
-// files a request for the customer, extends its deadline with a reason,
-// records how the customer was verified and sees it completed with each
-// participant's evidence. In the audit viewer the officer pins the log's
+// (in a browser of their own) files a request for the customer, extends
+// its deadline with a reason, records how the customer was verified and
+// sees it completed with each participant's evidence; then a restriction,
+// after which the agent's next request for the card is refused and the
+// page shows the service's reason (SUBJECT_RESTRICTED). In the audit viewer the officer pins the log's
 // key (from the dev suite's state, as an operator hands it over), sees the
 // checkpoint and every entry the search finds proved in the browser; on the
 // next visit the log's consistency with the last checkpoint is proved.
@@ -77,9 +79,10 @@ func TestStaffConsole(t *testing.T) {
 		t.Fatalf("hand off: %d %s", r.Code, r.Raw)
 	}
 
+	// The agent and the officer each in a browser of their own.
 	b := Start(t)
 	agent := newStaff(t, s, b, "support_agent")
-	officer := newStaff(t, s, b, "privacy_officer")
+	officer := newStaff(t, s, Start(t), "privacy_officer")
 
 	// The agent signs in with a TOTP code and lands in the inbox.
 	b.Run(30*time.Second, Viewport(DesktopWidth, 900), chromedp.Navigate(gw+"/console/inbox"))
@@ -140,11 +143,11 @@ func TestStaffConsole(t *testing.T) {
 	agent.nav("signals")
 	agent.waitFor(`document.querySelector('#title').textContent === 'Signals' && document.querySelector('#app section')`, "the signals page")
 	agent.shot("console-signals")
-	agent.clickText(`#nav button`, "Sign out")
-	agent.waitFor(`location.pathname === '/console/login'`, "the sign-in page after signing out")
 
 	// The privacy officer files a request for the customer, extends it and
 	// verifies the customer; it completes with each participant's evidence.
+	b = officer.b
+	b.Run(30*time.Second, Viewport(DesktopWidth, 900), chromedp.Navigate(gw+"/console/login"))
 	officer.fill(`input[name=email]`, officer.email)
 	officer.fill(`input[name=password]`, officer.password)
 	officer.click(`form[aria-label="Sign in"] button[type=submit]`)
@@ -176,6 +179,41 @@ func TestStaffConsole(t *testing.T) {
 	}
 	officer.phone(strings.TrimPrefix(reqPath, "/console/"))
 	officer.shot("console-request-evidence")
+	// A restriction (GDPR Art. 18) for the same customer: once it is in
+	// force, the vault refuses the agent the card, and the agent's page
+	// shows the service's reason.
+	officer.nav("requests")
+	officer.b.Run(10*time.Second, chromedp.SetValue(chromedp.CSS(`form[aria-label="File a request"] select[name=type]`), "REQUEST_TYPE_RESTRICTION"))
+	officer.fill(`form[aria-label="File a request"] input[name=subject]`, custSub)
+	officer.click(`form[aria-label="File a request"] button[type=submit]`)
+	officer.waitFor(`location.pathname.startsWith('/console/requests/dsr_') && location.pathname !== `+strconv.Quote(reqPath)+` && document.querySelector('.state')?.textContent === 'Verifying'`, "the restriction request")
+	restrictPath := Eval[string](b, `location.pathname`)
+	officer.b.Run(10*time.Second, chromedp.SetValue(chromedp.CSS(`form[aria-label="Verify the subject"] select`), "VERIFICATION_METHOD_DOCUMENTS_CHECKED"))
+	officer.click(`form[aria-label="Verify the subject"] button[type=submit]`)
+	deadline = time.Now().Add(60 * time.Second)
+	for Eval[string](b, `document.querySelector('.state')?.textContent ?? ''`) != "Completed" {
+		if time.Now().After(deadline) {
+			t.Fatalf("the restriction did not complete: %q", Eval[string](b, `document.querySelector('#app').innerText`))
+		}
+		time.Sleep(time.Second)
+		b.Run(30*time.Second, chromedp.Navigate(gw+restrictPath))
+		officer.waitFor(`document.querySelector('.state')`, "the request page")
+	}
+	agent.nav("inbox")
+	agent.click(`a[data-arg=` + strconv.Quote(convID) + `]`)
+	agent.waitFor(`location.pathname === '/console/inbox/`+convID+`' && document.querySelector('button.placeholder')`, "the transcript again")
+	agent.clickText(`button.placeholder`, "[CARD_1]")
+	agent.waitFor(`document.querySelector('form[aria-label="Reveal [CARD_1]"]')`, "the reveal form")
+	agent.click(`form[aria-label="Reveal [CARD_1]"] button[type=submit]`)
+	refusal := `form[aria-label="Reveal [CARD_1]"] [role=alert]`
+	agent.waitFor(`document.querySelector(`+strconv.Quote(refusal)+`)?.textContent`, "the refusal")
+	if got := agent.text(refusal); !strings.Contains(got, "SUBJECT_RESTRICTED") || agent.text(`.revealed`) != "" {
+		t.Fatalf("the agent's reveal of a restricted customer's card: refusal %q, shown %q", got, agent.text(`.revealed`))
+	}
+	agent.shot("console-inbox-refused")
+	agent.clickText(`#nav button`, "Sign out")
+	agent.waitFor(`location.pathname === '/console/login'`, "the sign-in page after signing out")
+
 	officer.nav("requests")
 	officer.clickText(`#app button`, "Show closed requests too")
 	officer.waitFor(`document.querySelector('tr.request')`, "the queue with the request")
@@ -246,8 +284,10 @@ func TestStaffConsole(t *testing.T) {
 		t.Fatalf("the fork is not flagged plainly: %q", txt)
 	}
 	officer.shot("console-audit-fork")
-	if ex := b.Exceptions(); len(ex) > 0 {
-		t.Fatalf("script errors: %q", ex)
+	for _, br := range []*Browser{agent.b, officer.b} {
+		if ex := br.Exceptions(); len(ex) > 0 {
+			t.Fatalf("script errors: %q", ex)
+		}
 	}
 }
 

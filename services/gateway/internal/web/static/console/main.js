@@ -1042,7 +1042,7 @@ function fileForm() {
   return form(
     { "aria-label": "File a request" },
     [
-      field("Right exercised", { name: "type", type: "select", options: opt("REQUEST_TYPE_", ["ACCESS", "ERASURE", "PORTABILITY"]) }),
+      field("Right exercised", { name: "type", type: "select", options: opt("REQUEST_TYPE_", ["ACCESS", "ERASURE", "PORTABILITY", "RESTRICTION"]) }),
       field("Customer's account id", { name: "subject", required: true, maxlength: 64, spellcheck: false, autocomplete: "off" }, "Never a name or an e-mail address."),
       field("Shop", { name: "tenant", required: true, maxlength: 63, value: "default", spellcheck: false, autocomplete: "off" }, "The shop the customer's account belongs to."),
       field("Jurisdiction", { name: "jurisdiction", required: true, maxlength: 6, value: "DE", spellcheck: false, autocomplete: "off" }, "Decides the deadlines, e.g. DE, FR, US-CA.")
@@ -1154,13 +1154,13 @@ function steps(list2) {
         {},
         h("h3", {}, `${s.participant} · ${enumLabel(s.operation, "OPERATION_")}`),
         h("p", {}, enumLabel(s.state, "STEP_STATE_"), ` after ${s.attempts ?? 0} attempt(s)`, s.last_error_reason ? ` · last error ${s.last_error_reason}` : ""),
-        e ? evidence(e) : null
+        e ? evidence(e, s.done_time) : null
       )
     );
   }));
 }
-function evidence(e) {
-  const pairs = [["Outcome", enumLabel(e.outcome, "OUTCOME_")], ["Done", time(e.done_time)]];
+function evidence(e, stepDone) {
+  const pairs = [["Outcome", enumLabel(e.outcome, "OUTCOME_")], ["Done", time(e.done_time ?? stepDone)]];
   for (const [k, v] of Object.entries(e.counts ?? {}).sort()) pairs.push([k.replaceAll("_", " "), String(v)]);
   if (e.destroyed_key_ids?.length) pairs.push(["Keys destroyed", e.destroyed_key_ids.join(", ")]);
   for (const r of e.retained ?? []) pairs.push([`Kept: ${r.category}`, `${r.count ?? 0} (${r.reason}; ${r.basis})`]);
