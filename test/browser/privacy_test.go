@@ -239,6 +239,13 @@ func TestPrivacyCentre(t *testing.T) {
 	p.waitFor(`location.pathname === '/privacy/login'`, "the sign-in page")
 	p.clickText(`form[aria-label="Sign in"] button`, "Sign in with a passkey")
 	p.waitFor(`location.pathname === '/privacy/data' && document.querySelector('#title').textContent === 'Your data'`, "the data page after sign-in with the passkey")
+	// A reload keeps her signed in: the page starts from the HttpOnly
+	// refresh cookie (the access token was in memory only).
+	b.Run(30*time.Second, chromedp.Reload())
+	p.waitFor(`location.pathname === '/privacy/data' && document.querySelector('#title').textContent === 'Your data' && document.querySelector('#nav button') !== null`, "the data page after a reload")
+	if Eval[bool](b, `document.cookie.includes('sotto_refresh') || Object.keys(localStorage).length > 0 || Object.keys(sessionStorage).length > 0`) {
+		t.Fatal("a token is readable by scripts (document.cookie or web storage)")
+	}
 
 	// Requests (aal2 from the sign-in, so no dialog): access, whose
 	// export downloads once and holds her data; then an erasure, shown

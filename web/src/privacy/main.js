@@ -43,7 +43,8 @@ function renderNav() {
 async function render() {
   let name = current();
   if (!pages[name]) name = accessToken() ? 'data' : 'login';
-  if (pages[name].signedIn && !accessToken()) name = 'login';
+  // The access token lives minutes; the cookie may still hold a session.
+  if (pages[name].signedIn && !accessToken() && !(await refreshSession())) name = 'login';
   if (!pages[name].signedIn && accessToken() && name === 'login') name = 'data';
   if (location.pathname !== `/privacy/${name}`) history.replaceState(null, '', href(name));
   renderNav();

@@ -1136,7 +1136,7 @@ function renderNav() {
 async function render() {
   let name = current();
   if (!pages[name]) name = accessToken() ? "data" : "login";
-  if (pages[name].signedIn && !accessToken()) name = "login";
+  if (pages[name].signedIn && !accessToken() && !await refreshSession()) name = "login";
   if (!pages[name].signedIn && accessToken() && name === "login") name = "data";
   if (location.pathname !== `/privacy/${name}`) history.replaceState(null, "", href(name));
   renderNav();
