@@ -160,6 +160,17 @@ func SameProcessFrames() []chromedp.ExecAllocatorOption {
 	}
 }
 
+// URLs are the URLs the browser got responses for.
+func (b *Browser) URLs() []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var out []string
+	for u := range b.responses {
+		out = append(out, u)
+	}
+	return out
+}
+
 // ResponsePrefix is the last response whose URL starts with prefix.
 func (b *Browser) ResponsePrefix(prefix string) (string, *network.Response) {
 	b.mu.Lock()

@@ -192,3 +192,67 @@ func TestWidgetRefusedToOtherSites(t *testing.T) {
 		t.Errorf("no frame-ancestors refusal reported; console: %q", b.Console())
 	}
 }
+
+// TestWidgetSignedInChat: a customer signed in to the gateway (the
+// HttpOnly refresh cookie, set by a login in browser mode) opens the widget
+// first-party; the widget takes up the session, asks for the re-identified
+// view, and the assistant's reply that names the customer's e-mail address
+// shows the address, not its placeholder.
+func TestWidgetSignedInChat(t *testing.T) {
+	shop := startShop(t)
+	s := startSuite(t, shop)
+	gw := s.Info.GatewayURL
+	email, _ := canaries(t)
+	password := "widget " + email + " Kestrel"
+	if r := s.Request("POST", "/v1/accounts:signUp", "", `{"tenant":"default","email":"`+email+`","password":"`+password+`"}`); r.Code != 200 {
+		t.Fatalf("sign-up: %d %s", r.Code, r.Raw)
+	}
+	if r := s.Request("POST", "/v1/accounts:verifyEmail", "", `{"code":"`+mailboxCode(t, s, email, "verify_email")+`"}`); r.Code != 200 {
+		t.Fatalf("verify: %d %s", r.Code, r.Raw)
+	}
+
+	b := Start(t)
+	b.Run(30*time.Second, Viewport(400, 640), chromedp.Navigate(gw+"/widget/?tenant=default&lang=en"), chromedp.WaitVisible(chromedp.CSS("#message")))
+	// A login in browser mode, as the privacy centre signs in: the refresh
+	// token goes into the HttpOnly cookie, which the page cannot read.
+	status := Eval[int](b, `fetch('/v1/sessions:login', {method: 'POST', headers: {'Content-Type': 'application/json', 'X-Sotto-Session': 'cookie'},
+		body: JSON.stringify({tenant: 'default', email: `+"`"+email+"`"+`, password: `+"`"+password+"`"+`})}).then((r) => r.status)`)
+	if status != 200 {
+		t.Fatalf("login in browser mode: %d", status)
+	}
+	if Eval[bool](b, `document.cookie.includes('sotto_refresh')`) {
+		t.Error("the refresh cookie is readable by the page")
+	}
+	b.Run(30*time.Second, chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS("#message")))
+
+	typed := "Where is my order? Write to " + email
+	b.Run(10*time.Second, chromedp.SendKeys(chromedp.CSS("#message"), typed), chromedp.Click(chromedp.CSS(".chat-form button[type=submit]")))
+	waitFor(b, `document.querySelectorAll('.msg.assistant').length >= 1 && document.querySelectorAll('.msg.sending').length === 0`, 60*time.Second)
+	if who := Eval[string](b, `document.querySelector('.chat-head').textContent`); !strings.Contains(who, "Signed in") {
+		t.Errorf("the widget did not take up the session: %q", who)
+	}
+	reply := Eval[string](b, `document.querySelector('.msg.assistant .text').textContent`)
+	if !strings.Contains(reply, "tracking details to") || !strings.Contains(reply, "@example.com") {
+		t.Errorf("the assistant's reply %q does not show the customer's e-mail address", reply)
+	}
+	if Eval[bool](b, `/\[(EMAIL|CARD|PERSON|PHONE|ADDRESS|LITERAL)_\d+\]/.test(document.body.textContent)`) {
+		t.Errorf("a raw placeholder is on screen: %q", Eval[string](b, `document.body.textContent`))
+	}
+	if mine := Eval[string](b, `document.querySelector('.msg.customer .text').textContent`); mine != typed {
+		t.Errorf("the customer's message shows %q, want what they typed", mine)
+	}
+	// The customer's view is the re-identified one (visitors never get it).
+	streams := 0
+	for _, u := range b.URLs() {
+		if strings.Contains(u, "/events") {
+			streams++
+			if !strings.HasSuffix(u, "/events?view=MESSAGE_VIEW_REIDENTIFIED") {
+				t.Errorf("the event stream was not asked for the re-identified view: %s", u)
+			}
+		}
+	}
+	if streams == 0 {
+		t.Errorf("no event stream opened; got %q", b.URLs())
+	}
+	b.Screenshot("widget-signed-in")
+}
