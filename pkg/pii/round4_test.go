@@ -327,3 +327,15 @@ func TestRound4ChatShorthandIntros(t *testing.T) {
 		{"en", "Vitamin c anna said is sold out", nil},
 	})
 }
+
+// A provider key prefix with nothing after it ("key-", "SG." at the end of
+// a message) is no key and must not crash the scan: trimming the trailing
+// punctuation once ran into the prefix.
+func TestRound4BareKeyPrefix(t *testing.T) {
+	t.Parallel()
+	for _, text := range []string{"key-", "my api key-", "sk-", "xoxb-.", "SG.", "the key- is lost", "ya29.-"} {
+		if got := testEngine.Detect(text, "en"); len(got) != 0 {
+			t.Errorf("Detect(%q) = %v, want nothing", text, got)
+		}
+	}
+}

@@ -951,7 +951,9 @@ func (d *doc) scanKeyPrefixes() {
 			}
 			skip = e
 			d.work += (e - s) / 16
-			for e > s && (t[e-1] == '.' || t[e-1] == '-') {
+			// Trailing dots and dashes are sentence punctuation, but the
+			// prefix's own ("key-", "SG.") stays: "my key-" ends there.
+			for e > s+len(p) && (t[e-1] == '.' || t[e-1] == '-') {
 				e--
 			}
 			body := t[s+len(p) : e]
