@@ -145,6 +145,15 @@ func TestStaffConsole(t *testing.T) {
 	agent.fill(`form[aria-label="Reply"] textarea`, "Hello, this is Sam. I will write to [EMAIL_1] about it.")
 	agent.click(`form[aria-label="Reply"] button[type=submit]`)
 	agent.waitFor(`[...document.querySelectorAll('li.msg.agent')].some((m) => m.textContent.includes('I will write to'))`, "the agent's reply in the transcript")
+	// What the customer writes next reaches the agent's page as it comes
+	// (the event stream), in placeholders.
+	if r := s.Request(http.MethodPost, "/v1/conversations/"+convID+"/messages", cust, `{"text":"Thanks. My other address is `+strings.Replace(email, "order-", "home-", 1)+`."}`); r.Code != http.StatusOK {
+		t.Fatalf("post the customer's second message: %d %s", r.Code, r.Raw)
+	}
+	agent.waitFor(`[...document.querySelectorAll('li.msg.customer')].some((m) => m.textContent.includes('My other address is [EMAIL_2]'))`, "the customer's new message, live")
+	if strings.Contains(Eval[string](b, `document.body.innerText`), "home-") {
+		t.Fatal("the customer's second address reached the agent's page")
+	}
 	agent.phone("inbox/" + convID)
 	agent.shot("console-conversation")
 

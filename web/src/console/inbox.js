@@ -4,7 +4,7 @@
 // ask for one value under a purpose; the token vault's policy decides
 // whether it comes back in full, masked or not at all, and a refusal's
 // reason is shown as the service gave it.
-import { get, post, query } from '../lib/api.js';
+import { ApiError, events, get, post, query } from '../lib/api.js';
 import { $, field, h, replace } from '../lib/dom.js';
 import { claims } from '../lib/session.js';
 import { button, enumLabel, form, href, navigate, section, show, status, time, value } from './ui.js';
@@ -20,6 +20,7 @@ const placeholderRE = /\[[A-Z_]{2,16}_[0-9]{1,5}\]/g;
 
 export async function inboxPage(id) {
   if (id) return conversationPage(id);
+  stopFollowing();
   const r = await get(`/v1/conversations${query({ state: 'STATE_WAITING_ON_AGENT', page_size: 100 })}`);
   const me = claims().sub;
   const convs = r.conversations ?? [];
@@ -47,14 +48,25 @@ async function takeOver(id) {
   navigate('inbox', id);
 }
 
+// The conversation being followed (its event stream), stopped when the
+// agent leaves it.
+let following = null;
+
+export function stopFollowing() {
+  following?.abort();
+  following = null;
+}
+
 async function conversationPage(id) {
+  stopFollowing();
   const path = `/v1/conversations/${encodeURIComponent(id)}`;
   const [c, m] = await Promise.all([get(path), get(`${path}/messages${query({ page_size: 200 })}`)]);
   const conv = c.conversation ?? {};
   const mine = conv.agent_subject && conv.agent_subject === claims().sub;
-  const log = h('ol', { class: 'chat-log transcript', 'aria-label': 'Transcript' });
+  const log = h('ol', { class: 'chat-log transcript', 'aria-label': 'Transcript', 'aria-live': 'polite' });
   const reveal = h('div', { id: 'reveal' });
-  for (const msg of m.messages ?? []) log.append(message(id, msg, reveal));
+  const msgs = m.messages ?? [];
+  for (const msg of msgs) log.append(message(id, msg, reveal));
   const reply = mine
     ? form(
       { 'aria-label': 'Reply' },
@@ -80,6 +92,44 @@ async function conversationPage(id) {
     reply,
     h('div', { class: 'actions' }, button('Refresh', () => conversationPage(id), { cls: 'secondary' })),
   );
+  if (conv.state !== 'STATE_CLOSED') follow(id, msgs.at(-1)?.message_id, log, reveal);
+}
+
+// follow appends the conversation's new messages as they come (the
+// gateway's event stream, placeholder view), reconnecting after a dropped
+// stream with a growing pause, until the agent leaves the page.
+async function follow(id, lastId, log, reveal) {
+  const ctl = new AbortController();
+  following = ctl;
+  let last = lastId;
+  let pause = 1000;
+  while (!ctl.signal.aborted) {
+    try {
+      last = await events(`/v1/conversations/${encodeURIComponent(id)}/events${query({ view: 'MESSAGE_VIEW_PLACEHOLDERS' })}`, {
+        lastEventId: last,
+        signal: ctl.signal,
+        onEvent: (ev) => {
+          if (ev.event === 'end') ctl.abort();
+          if (ev.event !== 'message') return;
+          let msg;
+          try {
+            msg = JSON.parse(ev.data)?.message;
+          } catch {
+            return;
+          }
+          if (!msg?.message_id || log.querySelector(`li[data-id="${CSS.escape(msg.message_id)}"]`)) return;
+          log.append(message(id, msg, reveal));
+          log.lastElementChild.scrollIntoView({ block: 'nearest' });
+        },
+      });
+      pause = 1000;
+    } catch (err) {
+      if (ctl.signal.aborted || (err instanceof ApiError && [401, 403, 404].includes(err.status))) return;
+    }
+    if (ctl.signal.aborted) return;
+    await new Promise((r) => setTimeout(r, pause));
+    pause = Math.min(pause * 2, 30000);
+  }
 }
 
 function message(id, msg, revealBox) {
@@ -95,7 +145,7 @@ function message(id, msg, revealBox) {
   }
   parts.push(text.slice(last));
   const cls = msg.author === 'AUTHOR_CUSTOMER' ? 'customer' : msg.author === 'AUTHOR_AGENT' ? 'agent' : 'assistant';
-  return h('li', { class: `msg ${cls}` }, h('span', { class: 'who' }, who), parts);
+  return h('li', { class: `msg ${cls}`, 'data-id': msg.message_id }, h('span', { class: 'who' }, who), parts);
 }
 
 function revealForm(id, ph, box) {

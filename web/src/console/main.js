@@ -11,7 +11,7 @@ import { accessToken, onSessionChange, refreshSession } from '../lib/session.js'
 import { auditPage } from './audit.js';
 import { home, loginPage, logout, roles } from './auth.js';
 import './console.css';
-import { inboxPage } from './inbox.js';
+import { inboxPage, stopFollowing } from './inbox.js';
 import { requestsPage } from './requests.js';
 import { signalsPage } from './signals.js';
 import { href, setNavigator, status } from './ui.js';
@@ -53,6 +53,7 @@ async function render() {
   const path = href(name, arg);
   if (location.pathname !== path) history.replaceState(null, '', path);
   renderNav();
+  if (name !== 'inbox') stopFollowing();
   try {
     await pages[name].render(arg);
   } catch (err) {

@@ -255,6 +255,50 @@ function query(params) {
   const s = q.toString();
   return s ? `?${s}` : "";
 }
+async function events(path, { token: token2, lastEventId, signal, onEvent }) {
+  const tok = token2 === void 0 ? accessToken() : token2;
+  const h2 = { Accept: "text/event-stream" };
+  if (tok) h2.Authorization = `Bearer ${tok}`;
+  if (lastEventId) h2["Last-Event-ID"] = lastEventId;
+  let resp;
+  try {
+    resp = await fetch(checkPath(path), { headers: h2, signal, credentials: "same-origin", cache: "no-store", redirect: "error", referrerPolicy: "no-referrer" });
+  } catch (err) {
+    if (err?.name === "AbortError") throw err;
+    throw new ApiError(0, "UNREACHABLE", "The service could not be reached. Check your connection and try again.");
+  }
+  if (!resp.ok) throw await errorOf(resp);
+  const reader = resp.body.pipeThrough(new TextDecoderStream()).getReader();
+  let buf = "";
+  let last = lastEventId || "";
+  let ev = { event: "message", id: "", data: "" };
+  for (; ; ) {
+    const { value: value2, done } = await reader.read();
+    if (done) return last;
+    buf += value2;
+    let nl;
+    while ((nl = buf.indexOf("\n")) >= 0) {
+      const line = buf.slice(0, nl).replace(/\r$/, "");
+      buf = buf.slice(nl + 1);
+      if (line === "") {
+        if (ev.data !== "" || ev.event !== "message") {
+          if (ev.id) last = ev.id;
+          onEvent(ev);
+        }
+        ev = { event: "message", id: "", data: "" };
+        continue;
+      }
+      if (line.startsWith(":")) continue;
+      const colon = line.indexOf(":");
+      const field2 = colon < 0 ? line : line.slice(0, colon);
+      const val = colon < 0 ? "" : line.slice(colon + 1).replace(/^ /, "");
+      if (field2 === "event") ev.event = val;
+      else if (field2 === "id") ev.id = val;
+      else if (field2 === "data") ev.data = ev.data ? `${ev.data}
+${val}` : val;
+    }
+  }
+}
 
 // src/console/leaf.js
 var fields = {
@@ -751,15 +795,15 @@ var reason = (err) => err instanceof ProofError ? err.message : err?.text ?? err
 async function runSearch(f, results) {
   const q = query({ subject: value(f, "subject"), action: value(f, "action"), actor_subject: value(f, "actor_subject"), page_size: 50 });
   const r = await get(`/v1/audit/events${q}`);
-  const events = r.events ?? [];
-  const summary = h("div", { id: "audit-verdict", "data-verdict": "pending" }, verdict(null, `Checking ${events.length} entries…`));
+  const events2 = r.events ?? [];
+  const summary = h("div", { id: "audit-verdict", "data-verdict": "pending" }, verdict(null, `Checking ${events2.length} entries…`));
   const list2 = h("ol", { class: "rows entries" });
-  replace(results, section(`${events.length} entries`, summary, list2));
+  replace(results, section(`${events2.length} entries`, summary, list2));
   if (!trusted) {
     replace(summary, verdict(false, "the log's checkpoint is not verified, so no entry can be."));
     summary.dataset.verdict = "failed";
   }
-  const rows2 = events.map((ev) => {
+  const rows2 = events2.map((ev) => {
     const li = h("li", { class: "row entry", "data-event": ev.event_id, "data-verdict": "pending" }, h("p", {}, `Entry ${ev.leaf_index}: checking…`));
     list2.append(li);
     return [ev, li];
@@ -780,7 +824,7 @@ async function runSearch(f, results) {
   };
   await Promise.all([worker(), worker(), worker(), worker()]);
   summary.dataset.verdict = failed ? "failed" : "ok";
-  replace(summary, failed ? h("div", { class: "tampered" }, verdict(false, `${failed} of ${events.length} entries do not match the signed log. They were altered after they were recorded, or the service answered falsely.`)) : verdict(true, `${events.length - pending} entries are in the signed log as shown${pending ? `; ${pending} are newer than its checkpoint` : ""}.`));
+  replace(summary, failed ? h("div", { class: "tampered" }, verdict(false, `${failed} of ${events2.length} entries do not match the signed log. They were altered after they were recorded, or the service answered falsely.`)) : verdict(true, `${events2.length - pending} entries are in the signed log as shown${pending ? `; ${pending} are newer than its checkpoint` : ""}.`));
 }
 async function checkEntry(ev, cp) {
   const index = BigInt(ev.leaf_index ?? -1);
@@ -901,6 +945,7 @@ var purposes = [
 var placeholderRE = /\[[A-Z_]{2,16}_[0-9]{1,5}\]/g;
 async function inboxPage(id) {
   if (id) return conversationPage(id);
+  stopFollowing();
   const r = await get(`/v1/conversations${query({ state: "STATE_WAITING_ON_AGENT", page_size: 100 })}`);
   const me = claims().sub;
   const convs = r.conversations ?? [];
@@ -931,14 +976,21 @@ async function takeOver(id) {
   status("You have taken the conversation.");
   navigate("inbox", id);
 }
+var following = null;
+function stopFollowing() {
+  following?.abort();
+  following = null;
+}
 async function conversationPage(id) {
+  stopFollowing();
   const path = `/v1/conversations/${encodeURIComponent(id)}`;
   const [c, m] = await Promise.all([get(path), get(`${path}/messages${query({ page_size: 200 })}`)]);
   const conv = c.conversation ?? {};
   const mine = conv.agent_subject && conv.agent_subject === claims().sub;
-  const log = h("ol", { class: "chat-log transcript", "aria-label": "Transcript" });
+  const log = h("ol", { class: "chat-log transcript", "aria-label": "Transcript", "aria-live": "polite" });
   const reveal = h("div", { id: "reveal" });
-  for (const msg of m.messages ?? []) log.append(message(id, msg, reveal));
+  const msgs = m.messages ?? [];
+  for (const msg of msgs) log.append(message(id, msg, reveal));
   const reply = mine ? form(
     { "aria-label": "Reply" },
     field(
@@ -965,6 +1017,40 @@ async function conversationPage(id) {
     reply,
     h("div", { class: "actions" }, button("Refresh", () => conversationPage(id), { cls: "secondary" }))
   );
+  if (conv.state !== "STATE_CLOSED") follow(id, msgs.at(-1)?.message_id, log, reveal);
+}
+async function follow(id, lastId, log, reveal) {
+  const ctl = new AbortController();
+  following = ctl;
+  let last = lastId;
+  let pause = 1e3;
+  while (!ctl.signal.aborted) {
+    try {
+      last = await events(`/v1/conversations/${encodeURIComponent(id)}/events${query({ view: "MESSAGE_VIEW_PLACEHOLDERS" })}`, {
+        lastEventId: last,
+        signal: ctl.signal,
+        onEvent: (ev) => {
+          if (ev.event === "end") ctl.abort();
+          if (ev.event !== "message") return;
+          let msg;
+          try {
+            msg = JSON.parse(ev.data)?.message;
+          } catch {
+            return;
+          }
+          if (!msg?.message_id || log.querySelector(`li[data-id="${CSS.escape(msg.message_id)}"]`)) return;
+          log.append(message(id, msg, reveal));
+          log.lastElementChild.scrollIntoView({ block: "nearest" });
+        }
+      });
+      pause = 1e3;
+    } catch (err) {
+      if (ctl.signal.aborted || err instanceof ApiError && [401, 403, 404].includes(err.status)) return;
+    }
+    if (ctl.signal.aborted) return;
+    await new Promise((r) => setTimeout(r, pause));
+    pause = Math.min(pause * 2, 3e4);
+  }
 }
 function message(id, msg, revealBox) {
   const who = enumLabel(msg.author, "AUTHOR_");
@@ -979,7 +1065,7 @@ function message(id, msg, revealBox) {
   }
   parts.push(text.slice(last));
   const cls = msg.author === "AUTHOR_CUSTOMER" ? "customer" : msg.author === "AUTHOR_AGENT" ? "agent" : "assistant";
-  return h("li", { class: `msg ${cls}` }, h("span", { class: "who" }, who), parts);
+  return h("li", { class: `msg ${cls}`, "data-id": msg.message_id }, h("span", { class: "who" }, who), parts);
 }
 function revealForm(id, ph, box) {
   const result = h("p", { class: "revealed", "aria-live": "polite" });
@@ -1240,6 +1326,7 @@ async function render() {
   const path = href(name, arg);
   if (location.pathname !== path) history.replaceState(null, "", path);
   renderNav();
+  if (name !== "inbox") stopFollowing();
   try {
     await pages[name].render(arg);
   } catch (err) {
