@@ -197,7 +197,8 @@ func TestWidgetRefusedToOtherSites(t *testing.T) {
 // HttpOnly refresh cookie, set by a login in browser mode) opens the widget
 // first-party; the widget takes up the session, asks for the re-identified
 // view, and the assistant's reply that names the customer's e-mail address
-// shows the address, not its placeholder.
+// shows the address, not its placeholder. When the assistant asks for a
+// step-up, the widget offers the privacy centre's step-up page.
 func TestWidgetSignedInChat(t *testing.T) {
 	shop := startShop(t)
 	s := startSuite(t, shop)
@@ -255,4 +256,14 @@ func TestWidgetSignedInChat(t *testing.T) {
 		t.Errorf("no event stream opened; got %q", b.URLs())
 	}
 	b.Screenshot("widget-signed-in")
+
+	// A refund needs a recent second factor: the assistant asks for a
+	// step-up, and the widget offers the privacy centre's step-up page.
+	b.Run(10*time.Second, chromedp.SendKeys(chromedp.CSS("#message"), "I want a refund please"), chromedp.Click(chromedp.CSS(".chat-form button[type=submit]")))
+	waitFor(b, `document.querySelectorAll('.msg.assistant').length >= 2 && document.querySelectorAll('.msg.sending').length === 0`, 60*time.Second)
+	last := `[...document.querySelectorAll('.msg.assistant')].at(-1)`
+	if href := Eval[string](b, last+`.querySelector('a.button')?.getAttribute('href') ?? ''`); href != "/privacy/step-up" {
+		t.Errorf("step-up request %q offers %q, want a link to /privacy/step-up", Eval[string](b, last+`.textContent`), href)
+	}
+	b.Screenshot("widget-step-up")
 }
