@@ -220,6 +220,56 @@ var patterns = []pattern{
 	{"system_prompt_it", regexp.MustCompile(`\b(?:mostra|mostrami|rivela|rivelami|dimmi|ripeti|stampa)\s+(?:mi\s+)?(?:il|le|tuo|tue|il tuo|le tue)\s*(?:prompt di sistema|istruzioni di sistema|istruzioni nascoste|istruzioni iniziali|messaggio di sistema)\b`)},
 }
 
+// triggers are, per pattern, words of which a match must hold one (those
+// its branches begin with, or a word every branch needs), as they appear
+// in normalised text: a text with none of them is not run through the
+// expression. Go's regexp finds no literal prefix behind \b, so without
+// this every message ran all the expressions, a tenth of the conversation
+// service's CPU per message (TestChatLoad's profile).
+// TestTriggersSkipOnlyWhatCannotMatch checks them against every case.
+var triggers = map[string][]string{
+	"ignore_previous_en":   {"ignore", "disregard", "forget", "override", "bypass", "skip"},
+	"ignore_your_rules_en": {"ignore", "disregard", "forget", "override", "bypass"},
+	"new_instructions_en":  {"instructions", "from now on"},
+	"roleplay_en": {"you are now", "you're now", "from now on you are", "act as", "pretend", "roleplay as", "role play as",
+		"you will now act as", "enter", "enable", "activate", "switch to"},
+	"no_rules_en": {"you have no", "you don't have any", "you do not have any", "without any", "free ", "do anything now", "jailbreak"},
+	"system_prompt_en": {"reveal", "show", "print", "display", "repeat", "output", "tell me", "give me", "what is", "what are",
+		"what's", "leak", "dump", "write out", "spell out"},
+	"repeat_above_en":    {"repeat", "print", "output", "reveal"},
+	"role_marker":        {"<", "[", "##"},
+	"ignore_previous_de": {"ignorier", "vergiss", "vergessen sie", "missachte", "übergehe"},
+	"roleplay_de":        {"du bist", "ab jetzt bist du", "tu so als wärst du", "spiele", "aktiviere"},
+	"system_prompt_de":   {"zeig", "gib", "nenne", "verrate", "wiederhole"},
+	"ignore_previous_fr": {"ignore", "oublie", "ne tiens pas compte des", "ne tenez pas compte des"},
+	"roleplay_fr":        {"tu es maintenant", "vous êtes maintenant", "désormais tu es", "fais comme si tu étais", "active", "agis comme"},
+	"system_prompt_fr":   {"montre", "affiche", "révèle", "révélez", "donne", "répète", "répétez"},
+	"ignore_previous_es": {"ignora", "ignore", "olvida", "olvide", "omite", "haz caso omiso de"},
+	"roleplay_es":        {"ahora eres", "a partir de ahora eres", "finge que eres", "actúa como", "activa"},
+	"system_prompt_es":   {"muestra", "muéstrame", "revela", "revélame", "dime", "repite", "imprime"},
+	"ignore_previous_nl": {"negeer", "vergeet", "ignoreer"},
+	"roleplay_nl":        {"je bent nu", "vanaf nu ben je", "doe alsof je", "activeer", "speel"},
+	"system_prompt_nl":   {"toon", "laat", "geef", "herhaal", "onthul"},
+	"ignore_previous_it": {"ignora", "ignori", "dimentica", "dimentichi", "trascura"},
+	"roleplay_it":        {"ora sei", "adesso sei", "da ora sei", "d'ora in poi sei", "fingi di essere", "comportati come", "attiva"},
+	"system_prompt_it":   {"mostra", "rivela", "dimmi", "ripeti", "stampa"},
+}
+
+// mayMatch reports whether normalised text s holds one of the pattern's
+// triggers (true for a pattern without any).
+func mayMatch(s, name string) bool {
+	ts, ok := triggers[name]
+	if !ok {
+		return true
+	}
+	for _, t := range ts {
+		if strings.Contains(s, t) {
+			return true
+		}
+	}
+	return false
+}
+
 // Spanish, Italian and Dutch "ignore the instructions" are common in
 // ordinary speech about a product's instructions ("ignora las
 // instrucciones del manual"?): they count only with a word that makes the
@@ -240,6 +290,9 @@ func matchPatterns(s string) string {
 		return ""
 	}
 	for _, p := range patterns {
+		if !mayMatch(s, p.name) {
+			continue
+		}
 		loc := p.re.FindStringIndex(s)
 		if loc == nil {
 			continue

@@ -150,3 +150,46 @@ func TestEncodedInjectionsAreDetected(t *testing.T) {
 		}
 	}
 }
+
+// TestTriggersSkipOnlyWhatCannotMatch: every pattern has triggers, and on
+// every case of this file (and each case with its first word dropped, which
+// moves the branches' starts) a pattern whose expression matches has one of
+// its triggers in the text: the triggers never skip a match.
+func TestTriggersSkipOnlyWhatCannotMatch(t *testing.T) {
+	var cases []string
+	for _, c := range append(append([]string{}, injections...), ordinary...) {
+		cases = append(cases, c)
+		if _, rest, ok := strings.Cut(c, " "); ok {
+			cases = append(cases, rest)
+		}
+	}
+	matched := 0
+	for _, p := range patterns {
+		if _, ok := triggers[p.name]; !ok {
+			t.Errorf("pattern %s has no triggers", p.name)
+		}
+		for _, c := range cases {
+			for _, s := range []string{normalise(c, false), normalise(c, true)} {
+				if !p.re.MatchString(s) {
+					continue
+				}
+				matched++
+				if !mayMatch(s, p.name) {
+					t.Errorf("pattern %s matches %q, but its triggers skip it", p.name, s)
+				}
+			}
+		}
+	}
+	if matched == 0 {
+		t.Fatal("no pattern matched any case")
+	}
+}
+
+func BenchmarkDetectInjection(b *testing.B) {
+	const text = "Hi, this is Anna Berger 12. Order 40000012 has not arrived, please write to anna.berger12@example.com"
+	for b.Loop() {
+		if DetectInjection(text).Found {
+			b.Fatal("found an injection in an ordinary message")
+		}
+	}
+}
