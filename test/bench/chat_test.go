@@ -250,10 +250,14 @@ func TestChatLoad(t *testing.T) {
 		m    measurement
 	}
 	var rows []chatRow
+	var failed []string
 	record := func(name string, m measurement, before cpuSnapshot) {
 		m.cpu = ps.snapshot().since(before)
 		if m.errs > 0 {
-			t.Fatalf("%s: %d of %d failed; first: %v", name, m.errs, m.ops, m.firstErr)
+			// Reported in the table and failed at the end: a path that
+			// refuses messages under load (a vault call past its timeout)
+			// is a result, and the rows after it still say how far.
+			failed = append(failed, fmt.Sprintf("%s, %s: %d of %d failed; first: %v", name, m.load(), m.errs, m.ops, m.firstErr))
 		}
 		rows = append(rows, chatRow{name, m})
 		t.Logf("%s, %s: %s/s, p50 %s, p95 %s, p99 %s, %d not answered within %s", name, m.load(), thousands(m.rate()),
@@ -317,11 +321,11 @@ func TestChatLoad(t *testing.T) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Run of %s at %s, %s, %d CPUs, load average before the run %s, `sotto dev up` embedded default (SQLite, local keyring), built-in assistant, %s per row; chats of %d messages, each opened (visitor session and conversation) by its first message.\n\n",
 		time.Now().UTC().Format("2006-01-02 15:04 MST"), src, runtime.Version(), runtime.NumCPU(), loadBefore, perLevel, perChat)
-	b.WriteString("| operation | load | per second | p50 | p95 | p99 | ops (late) | cores busy | CPU µs per op: gateway / conversation / tokenvault / audit / identity / client |\n")
+	b.WriteString("| operation | load | per second | p50 | p95 | p99 | ops (failed, late) | cores busy | CPU µs per op: gateway / conversation / tokenvault / audit / identity / client |\n")
 	b.WriteString("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
 	for _, r := range rows {
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %d (%d) | %s | %s / %s / %s / %s / %s / %s |\n", r.name, r.m.load(), thousands(r.m.rate()),
-			ms(r.m.percentile(50)), ms(r.m.percentile(95)), ms(r.m.percentile(99)), r.m.ops, r.m.late, r.m.coresBusy(),
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %d (%d, %d) | %s | %s / %s / %s / %s / %s / %s |\n", r.name, r.m.load(), thousands(r.m.rate()),
+			ms(r.m.percentile(50)), ms(r.m.percentile(95)), ms(r.m.percentile(99)), r.m.ops, r.m.errs, r.m.late, r.m.coresBusy(),
 			r.m.cpuPerValue("gateway"), r.m.cpuPerValue("conversation"), r.m.cpuPerValue("tokenvault"), r.m.cpuPerValue("audit"),
 			r.m.cpuPerValue("identity"), r.m.cpuPerValue("client"))
 	}
@@ -348,7 +352,7 @@ func TestChatLoad(t *testing.T) {
 		if r.name != "chat message" {
 			continue
 		}
-		if r.m.offered >= 1000 && r.m.rate() >= 0.99*float64(r.m.offered) && r.m.percentile(99) < 25*time.Millisecond {
+		if r.m.offered >= 1000 && r.m.errs == 0 && r.m.rate() >= 0.99*float64(r.m.offered) && r.m.percentile(99) < 25*time.Millisecond {
 			met = true
 		}
 		if r.m.offered > 0 && r.m.offered >= best.offered {
@@ -364,6 +368,9 @@ func TestChatLoad(t *testing.T) {
 		if err := os.WriteFile(out, []byte(b.String()), 0o644); err != nil {
 			t.Fatal(err)
 		}
+	}
+	for _, f := range failed {
+		t.Error(f)
 	}
 }
 
