@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"golang.org/x/mod/sumdb/note"
 	"google.golang.org/protobuf/proto"
 
 	auditv1 "github.com/sottohq/sotto/gen/go/sotto/audit/v1"
@@ -248,6 +249,23 @@ func TestStaffConsole(t *testing.T) {
 	}
 	officer.nav("audit")
 	officer.waitFor(`document.querySelector('form[aria-label="Pin the log\'s key"]')`, "the key form")
+	if v := Eval[string](b, `document.querySelector('#checkpoint').dataset.verdict`); v != "pending" {
+		t.Fatalf("with no key pinned the checkpoint is %q, want it unverified", v)
+	}
+	// A key of the same name that is not the log's: the checkpoint fails.
+	_, wrongKey, err := note.GenerateKey(rand.Reader, strings.SplitN(s.Info.AuditVerifierKeys[0], "+", 2)[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	officer.fill(`form[aria-label="Pin the log\'s key"] textarea`, wrongKey)
+	officer.click(`form[aria-label="Pin the log\'s key"] button[type=submit]`)
+	officer.waitFor(`document.querySelector('#checkpoint')?.dataset.verdict === 'failed'`, "the checkpoint refused under another key")
+	if txt := officer.text(`#checkpoint`); !strings.Contains(txt, "FAILED") || !strings.Contains(txt, "not signed by a pinned key") {
+		t.Fatalf("under another key the page says %q", txt)
+	}
+	officer.click(`#checkpoint details summary`)
+	officer.clickText(`#checkpoint details button`, "Unpin")
+	officer.waitFor(`document.querySelector('form[aria-label="Pin the log\'s key"]')`, "the key form again")
 	officer.fill(`form[aria-label="Pin the log\'s key"] textarea`, s.Info.AuditVerifierKeys[0])
 	officer.click(`form[aria-label="Pin the log\'s key"] button[type=submit]`)
 	officer.waitFor(`document.querySelector('#checkpoint')?.dataset.verdict === 'ok'`, "the verified checkpoint")
