@@ -55,6 +55,8 @@ type base struct {
 	// was accepted (DeleteLag); lagging counts them down per record.
 	deleteLag int
 	lagging   map[string]int
+	// events numbers the webhook events of edits (Edit).
+	events int64
 }
 
 func newBase(t testing.TB, h http.Handler) *base {

@@ -114,6 +114,10 @@ func (h *HubSpot) route(r *http.Request) (int, any) {
 		return http.StatusNoContent, nil
 	case r.Method == http.MethodGet && strings.HasPrefix(r.URL.Path, contacts):
 		id := strings.TrimPrefix(r.URL.Path, contacts)
+		if r.URL.Query().Get("idProperty") == "" {
+			// By HubSpot's own object id, as a webhook event names it.
+			return h.byObjectID(id, r.URL.Query().Get("properties"))
+		}
 		if r.URL.Query().Get("idProperty") != h.idProperty {
 			return http.StatusBadRequest, map[string]any{"status": "error", "message": "Unknown idProperty", "category": "VALIDATION_ERROR"}
 		}

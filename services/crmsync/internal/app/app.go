@@ -22,6 +22,7 @@ import (
 	"github.com/sottohq/sotto/services/crmsync/internal/config"
 	"github.com/sottohq/sotto/services/crmsync/internal/connector"
 	"github.com/sottohq/sotto/services/crmsync/internal/delivery"
+	"github.com/sottohq/sotto/services/crmsync/internal/inbound"
 	"github.com/sottohq/sotto/services/crmsync/internal/mapping"
 	"github.com/sottohq/sotto/services/crmsync/internal/reasons"
 	"github.com/sottohq/sotto/services/crmsync/internal/server"
@@ -149,5 +150,17 @@ func New(ctx context.Context, d Deps) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &App{Server: server.New(dom, st, pages), Privacy: server.NewPrivacy(dom, pages), Delivery: dom, Store: st}, nil
+	inboundKey, err := d.Keys.HMAC(ctx, cfg.QueueKey, 1, []byte("sotto/crmsync/inbound-digests"))
+	if err != nil {
+		return nil, err
+	}
+	in, err := inbound.New(inbound.Deps{Store: st, Mappings: set, Vault: d.Vault, Recorder: dom, Audit: d.Audit,
+		DigestKey: inboundKey, Logger: d.Logger, Now: d.Now,
+		Records: map[string]inbound.Records{connector.HubSpot: &inbound.HubSpotRecords{BaseURL: cfg.HubSpotURL, HTTP: d.HTTP, Secrets: d.Secrets}}})
+	if err != nil {
+		return nil, err
+	}
+	srv := server.New(dom, st, pages)
+	srv.SetInbound(in)
+	return &App{Server: srv, Privacy: server.NewPrivacy(dom, pages), Delivery: dom, Store: st}, nil
 }

@@ -16,6 +16,9 @@ var Policy = authz.Policy{
 	crmsyncv1.CrmSyncService_ListDeliveries_FullMethodName:      operator,
 	crmsyncv1.CrmSyncService_ReplayDelivery_FullMethodName:      operator,
 	crmsyncv1.CrmSyncService_DiscardDelivery_FullMethodName:     operator,
+	// CRM webhooks end at the gateway, which verifies their signatures
+	// and names the shop (ADR 0015, "Inbound").
+	crmsyncv1.CrmSyncService_IngestCrmChanges_FullMethodName: {"gateway"},
 
 	// The data-subject request participant protocol is the consent
 	// service's (suite.PrivacyOrchestrator): it exports what was sent about

@@ -17,6 +17,7 @@ import (
 	"github.com/sottohq/sotto/pkg/errs"
 	"github.com/sottohq/sotto/pkg/pagetoken"
 	"github.com/sottohq/sotto/services/crmsync/internal/delivery"
+	"github.com/sottohq/sotto/services/crmsync/internal/inbound"
 	"github.com/sottohq/sotto/services/crmsync/internal/reasons"
 	"github.com/sottohq/sotto/services/crmsync/internal/storage"
 )
@@ -27,6 +28,8 @@ type Server struct {
 	domain *delivery.Service
 	store  *storage.Store
 	pages  *pagetoken.Codec
+	// inbound takes CRM changes (inbound.go); nil refuses them.
+	inbound *inbound.Service
 }
 
 var _ crmsyncv1.CrmSyncServiceServer = (*Server)(nil)

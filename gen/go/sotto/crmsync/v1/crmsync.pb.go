@@ -145,6 +145,70 @@ func (DeliveryState) EnumDescriptor() ([]byte, []int) {
 	return file_sotto_crmsync_v1_crmsync_proto_rawDescGZIP(), []int{1}
 }
 
+// ChangeOutcome is what became of one CRM change.
+type ChangeOutcome int32
+
+const (
+	ChangeOutcome_CHANGE_OUTCOME_UNSPECIFIED ChangeOutcome = 0
+	// Tokenised, recorded and queued as the customer's update.
+	ChangeOutcome_CHANGE_OUTCOME_APPLIED ChangeOutcome = 1
+	// The same event was taken before.
+	ChangeOutcome_CHANGE_OUTCOME_DUPLICATE ChangeOutcome = 2
+	// Refused for good (reason): a retry is refused too.
+	ChangeOutcome_CHANGE_OUTCOME_REFUSED ChangeOutcome = 3
+	// Older than the change applied last for the field: kept out.
+	ChangeOutcome_CHANGE_OUTCOME_STALE ChangeOutcome = 4
+	// Not taken now (reason: a dependency was unavailable); a retry may be.
+	ChangeOutcome_CHANGE_OUTCOME_FAILED ChangeOutcome = 5
+)
+
+// Enum value maps for ChangeOutcome.
+var (
+	ChangeOutcome_name = map[int32]string{
+		0: "CHANGE_OUTCOME_UNSPECIFIED",
+		1: "CHANGE_OUTCOME_APPLIED",
+		2: "CHANGE_OUTCOME_DUPLICATE",
+		3: "CHANGE_OUTCOME_REFUSED",
+		4: "CHANGE_OUTCOME_STALE",
+		5: "CHANGE_OUTCOME_FAILED",
+	}
+	ChangeOutcome_value = map[string]int32{
+		"CHANGE_OUTCOME_UNSPECIFIED": 0,
+		"CHANGE_OUTCOME_APPLIED":     1,
+		"CHANGE_OUTCOME_DUPLICATE":   2,
+		"CHANGE_OUTCOME_REFUSED":     3,
+		"CHANGE_OUTCOME_STALE":       4,
+		"CHANGE_OUTCOME_FAILED":      5,
+	}
+)
+
+func (x ChangeOutcome) Enum() *ChangeOutcome {
+	p := new(ChangeOutcome)
+	*p = x
+	return p
+}
+
+func (x ChangeOutcome) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ChangeOutcome) Descriptor() protoreflect.EnumDescriptor {
+	return file_sotto_crmsync_v1_crmsync_proto_enumTypes[2].Descriptor()
+}
+
+func (ChangeOutcome) Type() protoreflect.EnumType {
+	return &file_sotto_crmsync_v1_crmsync_proto_enumTypes[2]
+}
+
+func (x ChangeOutcome) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ChangeOutcome.Descriptor instead.
+func (ChangeOutcome) EnumDescriptor() ([]byte, []int) {
+	return file_sotto_crmsync_v1_crmsync_proto_rawDescGZIP(), []int{2}
+}
+
 type RecordCustomerEventRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// event_id makes the call idempotent: recording the same event twice
@@ -755,6 +819,270 @@ func (x *DiscardDeliveryResponse) GetDelivery() *Delivery {
 	return nil
 }
 
+type IngestCrmChangesRequest struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Tenant string                 `protobuf:"bytes,1,opt,name=tenant,proto3" json:"tenant,omitempty"`
+	// connector is the CRM the changes were made in.
+	Connector string `protobuf:"bytes,2,opt,name=connector,proto3" json:"connector,omitempty"`
+	// HubSpot sends at most 100 events a request.
+	Changes       []*CrmChange `protobuf:"bytes,3,rep,name=changes,proto3" json:"changes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *IngestCrmChangesRequest) Reset() {
+	*x = IngestCrmChangesRequest{}
+	mi := &file_sotto_crmsync_v1_crmsync_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *IngestCrmChangesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*IngestCrmChangesRequest) ProtoMessage() {}
+
+func (x *IngestCrmChangesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_sotto_crmsync_v1_crmsync_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use IngestCrmChangesRequest.ProtoReflect.Descriptor instead.
+func (*IngestCrmChangesRequest) Descriptor() ([]byte, []int) {
+	return file_sotto_crmsync_v1_crmsync_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *IngestCrmChangesRequest) GetTenant() string {
+	if x != nil {
+		return x.Tenant
+	}
+	return ""
+}
+
+func (x *IngestCrmChangesRequest) GetConnector() string {
+	if x != nil {
+		return x.Connector
+	}
+	return ""
+}
+
+func (x *IngestCrmChangesRequest) GetChanges() []*CrmChange {
+	if x != nil {
+		return x.Changes
+	}
+	return nil
+}
+
+// CrmChange is one property of one CRM record set to a new value.
+type CrmChange struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// event_id is the CRM's id of the change (HubSpot's eventId; Salesforce's
+	// transaction key and sequence number): a change seen before is DUPLICATE.
+	EventId string `protobuf:"bytes,1,opt,name=event_id,json=eventId,proto3" json:"event_id,omitempty"`
+	// record_id is the CRM's own id of the record (HubSpot's objectId).
+	// Without a subject, crmsync reads the record's subject from the CRM.
+	RecordId string `protobuf:"bytes,2,opt,name=record_id,json=recordId,proto3" json:"record_id,omitempty"`
+	// subject is the record's external id, when the CRM sends it (the
+	// Salesforce change's external id field).
+	Subject string `protobuf:"bytes,3,opt,name=subject,proto3" json:"subject,omitempty"`
+	// property is the CRM's property name (email, Email).
+	Property string `protobuf:"bytes,4,opt,name=property,proto3" json:"property,omitempty"`
+	// value is the new value; it is tokenised and not kept.
+	Value string `protobuf:"bytes,5,opt,name=value,proto3" json:"value,omitempty"`
+	// occur_time is when the CRM made the change; an older change than the
+	// one applied last for the same field is STALE.
+	OccurTime     *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=occur_time,json=occurTime,proto3" json:"occur_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CrmChange) Reset() {
+	*x = CrmChange{}
+	mi := &file_sotto_crmsync_v1_crmsync_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CrmChange) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CrmChange) ProtoMessage() {}
+
+func (x *CrmChange) ProtoReflect() protoreflect.Message {
+	mi := &file_sotto_crmsync_v1_crmsync_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CrmChange.ProtoReflect.Descriptor instead.
+func (*CrmChange) Descriptor() ([]byte, []int) {
+	return file_sotto_crmsync_v1_crmsync_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *CrmChange) GetEventId() string {
+	if x != nil {
+		return x.EventId
+	}
+	return ""
+}
+
+func (x *CrmChange) GetRecordId() string {
+	if x != nil {
+		return x.RecordId
+	}
+	return ""
+}
+
+func (x *CrmChange) GetSubject() string {
+	if x != nil {
+		return x.Subject
+	}
+	return ""
+}
+
+func (x *CrmChange) GetProperty() string {
+	if x != nil {
+		return x.Property
+	}
+	return ""
+}
+
+func (x *CrmChange) GetValue() string {
+	if x != nil {
+		return x.Value
+	}
+	return ""
+}
+
+func (x *CrmChange) GetOccurTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.OccurTime
+	}
+	return nil
+}
+
+type CrmChangeResult struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Index   int32                  `protobuf:"varint,1,opt,name=index,proto3" json:"index,omitempty"`
+	Outcome ChangeOutcome          `protobuf:"varint,2,opt,name=outcome,proto3,enum=sotto.crmsync.v1.ChangeOutcome" json:"outcome,omitempty"`
+	// reason is machine-readable (PROPERTY_NOT_MAPPED, PROPERTY_NOT_PLAINTEXT,
+	// SUBJECT_UNKNOWN, SUBJECT_RESTRICTED, NO_DATA, VALUE_INVALID, ...).
+	Reason        string `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CrmChangeResult) Reset() {
+	*x = CrmChangeResult{}
+	mi := &file_sotto_crmsync_v1_crmsync_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CrmChangeResult) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CrmChangeResult) ProtoMessage() {}
+
+func (x *CrmChangeResult) ProtoReflect() protoreflect.Message {
+	mi := &file_sotto_crmsync_v1_crmsync_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CrmChangeResult.ProtoReflect.Descriptor instead.
+func (*CrmChangeResult) Descriptor() ([]byte, []int) {
+	return file_sotto_crmsync_v1_crmsync_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *CrmChangeResult) GetIndex() int32 {
+	if x != nil {
+		return x.Index
+	}
+	return 0
+}
+
+func (x *CrmChangeResult) GetOutcome() ChangeOutcome {
+	if x != nil {
+		return x.Outcome
+	}
+	return ChangeOutcome_CHANGE_OUTCOME_UNSPECIFIED
+}
+
+func (x *CrmChangeResult) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+type IngestCrmChangesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// One per change, in order.
+	Results       []*CrmChangeResult `protobuf:"bytes,1,rep,name=results,proto3" json:"results,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *IngestCrmChangesResponse) Reset() {
+	*x = IngestCrmChangesResponse{}
+	mi := &file_sotto_crmsync_v1_crmsync_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *IngestCrmChangesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*IngestCrmChangesResponse) ProtoMessage() {}
+
+func (x *IngestCrmChangesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_sotto_crmsync_v1_crmsync_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use IngestCrmChangesResponse.ProtoReflect.Descriptor instead.
+func (*IngestCrmChangesResponse) Descriptor() ([]byte, []int) {
+	return file_sotto_crmsync_v1_crmsync_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *IngestCrmChangesResponse) GetResults() []*CrmChangeResult {
+	if x != nil {
+		return x.Results
+	}
+	return nil
+}
+
 var File_sotto_crmsync_v1_crmsync_proto protoreflect.FileDescriptor
 
 const file_sotto_crmsync_v1_crmsync_proto_rawDesc = "" +
@@ -814,7 +1142,27 @@ const file_sotto_crmsync_v1_crmsync_proto_rawDesc = "" +
 	"\vdelivery_id\x18\x01 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18@R\n" +
 	"deliveryId\"Q\n" +
 	"\x17DiscardDeliveryResponse\x126\n" +
-	"\bdelivery\x18\x01 \x01(\v2\x1a.sotto.crmsync.v1.DeliveryR\bdelivery*\x8e\x01\n" +
+	"\bdelivery\x18\x01 \x01(\v2\x1a.sotto.crmsync.v1.DeliveryR\bdelivery\"\xd1\x01\n" +
+	"\x17IngestCrmChangesRequest\x129\n" +
+	"\x06tenant\x18\x01 \x01(\tB!\xbaH\x1er\x1c2\x1a^[a-z0-9][a-z0-9_-]{0,62}$R\x06tenant\x128\n" +
+	"\tconnector\x18\x02 \x01(\tB\x1a\xbaH\x17r\x15R\ahubspotR\n" +
+	"salesforceR\tconnector\x12A\n" +
+	"\achanges\x18\x03 \x03(\v2\x1b.sotto.crmsync.v1.CrmChangeB\n" +
+	"\xbaH\a\x92\x01\x04\b\x01\x10dR\achanges\"\xc8\x02\n" +
+	"\tCrmChange\x12:\n" +
+	"\bevent_id\x18\x01 \x01(\tB\x1f\xbaH\x1cr\x1a2\x18^[A-Za-z0-9_.:-]{1,128}$R\aeventId\x127\n" +
+	"\trecord_id\x18\x02 \x01(\tB\x1a\xbaH\x17r\x152\x13^[A-Za-z0-9]{0,64}$R\brecordId\x12\"\n" +
+	"\asubject\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\asubject\x12?\n" +
+	"\bproperty\x18\x04 \x01(\tB#\xbaH r\x1e2\x1c^[A-Za-z][A-Za-z0-9_]{0,99}$R\bproperty\x12\x1e\n" +
+	"\x05value\x18\x05 \x01(\tB\b\xbaH\x05r\x03\x18\x80 R\x05value\x12A\n" +
+	"\n" +
+	"occur_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\toccurTime\"z\n" +
+	"\x0fCrmChangeResult\x12\x14\n" +
+	"\x05index\x18\x01 \x01(\x05R\x05index\x129\n" +
+	"\aoutcome\x18\x02 \x01(\x0e2\x1f.sotto.crmsync.v1.ChangeOutcomeR\aoutcome\x12\x16\n" +
+	"\x06reason\x18\x03 \x01(\tR\x06reason\"W\n" +
+	"\x18IngestCrmChangesResponse\x12;\n" +
+	"\aresults\x18\x01 \x03(\v2!.sotto.crmsync.v1.CrmChangeResultR\aresults*\x8e\x01\n" +
 	"\tEventKind\x12\x1a\n" +
 	"\x16EVENT_KIND_UNSPECIFIED\x10\x00\x12\x1f\n" +
 	"\x1bEVENT_KIND_CUSTOMER_CREATED\x10\x01\x12\x1f\n" +
@@ -826,12 +1174,20 @@ const file_sotto_crmsync_v1_crmsync_proto_rawDesc = "" +
 	"\x18DELIVERY_STATE_DELIVERED\x10\x02\x12 \n" +
 	"\x1cDELIVERY_STATE_DEAD_LETTERED\x10\x03\x12\x1c\n" +
 	"\x18DELIVERY_STATE_CANCELLED\x10\x04\x12\x1c\n" +
-	"\x18DELIVERY_STATE_DISCARDED\x10\x052\xb6\x03\n" +
+	"\x18DELIVERY_STATE_DISCARDED\x10\x05*\xba\x01\n" +
+	"\rChangeOutcome\x12\x1e\n" +
+	"\x1aCHANGE_OUTCOME_UNSPECIFIED\x10\x00\x12\x1a\n" +
+	"\x16CHANGE_OUTCOME_APPLIED\x10\x01\x12\x1c\n" +
+	"\x18CHANGE_OUTCOME_DUPLICATE\x10\x02\x12\x1a\n" +
+	"\x16CHANGE_OUTCOME_REFUSED\x10\x03\x12\x18\n" +
+	"\x14CHANGE_OUTCOME_STALE\x10\x04\x12\x19\n" +
+	"\x15CHANGE_OUTCOME_FAILED\x10\x052\xa1\x04\n" +
 	"\x0eCrmSyncService\x12r\n" +
 	"\x13RecordCustomerEvent\x12,.sotto.crmsync.v1.RecordCustomerEventRequest\x1a-.sotto.crmsync.v1.RecordCustomerEventResponse\x12c\n" +
 	"\x0eListDeliveries\x12'.sotto.crmsync.v1.ListDeliveriesRequest\x1a(.sotto.crmsync.v1.ListDeliveriesResponse\x12c\n" +
 	"\x0eReplayDelivery\x12'.sotto.crmsync.v1.ReplayDeliveryRequest\x1a(.sotto.crmsync.v1.ReplayDeliveryResponse\x12f\n" +
-	"\x0fDiscardDelivery\x12(.sotto.crmsync.v1.DiscardDeliveryRequest\x1a).sotto.crmsync.v1.DiscardDeliveryResponseB<Z:github.com/sottohq/sotto/gen/go/sotto/crmsync/v1;crmsyncv1b\x06proto3"
+	"\x0fDiscardDelivery\x12(.sotto.crmsync.v1.DiscardDeliveryRequest\x1a).sotto.crmsync.v1.DiscardDeliveryResponse\x12i\n" +
+	"\x10IngestCrmChanges\x12).sotto.crmsync.v1.IngestCrmChangesRequest\x1a*.sotto.crmsync.v1.IngestCrmChangesResponseB<Z:github.com/sottohq/sotto/gen/go/sotto/crmsync/v1;crmsyncv1b\x06proto3"
 
 var (
 	file_sotto_crmsync_v1_crmsync_proto_rawDescOnce sync.Once
@@ -845,49 +1201,60 @@ func file_sotto_crmsync_v1_crmsync_proto_rawDescGZIP() []byte {
 	return file_sotto_crmsync_v1_crmsync_proto_rawDescData
 }
 
-var file_sotto_crmsync_v1_crmsync_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_sotto_crmsync_v1_crmsync_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
+var file_sotto_crmsync_v1_crmsync_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
+var file_sotto_crmsync_v1_crmsync_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
 var file_sotto_crmsync_v1_crmsync_proto_goTypes = []any{
 	(EventKind)(0),                      // 0: sotto.crmsync.v1.EventKind
 	(DeliveryState)(0),                  // 1: sotto.crmsync.v1.DeliveryState
-	(*RecordCustomerEventRequest)(nil),  // 2: sotto.crmsync.v1.RecordCustomerEventRequest
-	(*RecordCustomerEventResponse)(nil), // 3: sotto.crmsync.v1.RecordCustomerEventResponse
-	(*Skipped)(nil),                     // 4: sotto.crmsync.v1.Skipped
-	(*Delivery)(nil),                    // 5: sotto.crmsync.v1.Delivery
-	(*ListDeliveriesRequest)(nil),       // 6: sotto.crmsync.v1.ListDeliveriesRequest
-	(*ListDeliveriesResponse)(nil),      // 7: sotto.crmsync.v1.ListDeliveriesResponse
-	(*ReplayDeliveryRequest)(nil),       // 8: sotto.crmsync.v1.ReplayDeliveryRequest
-	(*ReplayDeliveryResponse)(nil),      // 9: sotto.crmsync.v1.ReplayDeliveryResponse
-	(*DiscardDeliveryRequest)(nil),      // 10: sotto.crmsync.v1.DiscardDeliveryRequest
-	(*DiscardDeliveryResponse)(nil),     // 11: sotto.crmsync.v1.DiscardDeliveryResponse
-	nil,                                 // 12: sotto.crmsync.v1.RecordCustomerEventRequest.FieldsEntry
-	(*timestamppb.Timestamp)(nil),       // 13: google.protobuf.Timestamp
+	(ChangeOutcome)(0),                  // 2: sotto.crmsync.v1.ChangeOutcome
+	(*RecordCustomerEventRequest)(nil),  // 3: sotto.crmsync.v1.RecordCustomerEventRequest
+	(*RecordCustomerEventResponse)(nil), // 4: sotto.crmsync.v1.RecordCustomerEventResponse
+	(*Skipped)(nil),                     // 5: sotto.crmsync.v1.Skipped
+	(*Delivery)(nil),                    // 6: sotto.crmsync.v1.Delivery
+	(*ListDeliveriesRequest)(nil),       // 7: sotto.crmsync.v1.ListDeliveriesRequest
+	(*ListDeliveriesResponse)(nil),      // 8: sotto.crmsync.v1.ListDeliveriesResponse
+	(*ReplayDeliveryRequest)(nil),       // 9: sotto.crmsync.v1.ReplayDeliveryRequest
+	(*ReplayDeliveryResponse)(nil),      // 10: sotto.crmsync.v1.ReplayDeliveryResponse
+	(*DiscardDeliveryRequest)(nil),      // 11: sotto.crmsync.v1.DiscardDeliveryRequest
+	(*DiscardDeliveryResponse)(nil),     // 12: sotto.crmsync.v1.DiscardDeliveryResponse
+	(*IngestCrmChangesRequest)(nil),     // 13: sotto.crmsync.v1.IngestCrmChangesRequest
+	(*CrmChange)(nil),                   // 14: sotto.crmsync.v1.CrmChange
+	(*CrmChangeResult)(nil),             // 15: sotto.crmsync.v1.CrmChangeResult
+	(*IngestCrmChangesResponse)(nil),    // 16: sotto.crmsync.v1.IngestCrmChangesResponse
+	nil,                                 // 17: sotto.crmsync.v1.RecordCustomerEventRequest.FieldsEntry
+	(*timestamppb.Timestamp)(nil),       // 18: google.protobuf.Timestamp
 }
 var file_sotto_crmsync_v1_crmsync_proto_depIdxs = []int32{
 	0,  // 0: sotto.crmsync.v1.RecordCustomerEventRequest.kind:type_name -> sotto.crmsync.v1.EventKind
-	12, // 1: sotto.crmsync.v1.RecordCustomerEventRequest.fields:type_name -> sotto.crmsync.v1.RecordCustomerEventRequest.FieldsEntry
-	5,  // 2: sotto.crmsync.v1.RecordCustomerEventResponse.deliveries:type_name -> sotto.crmsync.v1.Delivery
-	4,  // 3: sotto.crmsync.v1.RecordCustomerEventResponse.skipped:type_name -> sotto.crmsync.v1.Skipped
+	17, // 1: sotto.crmsync.v1.RecordCustomerEventRequest.fields:type_name -> sotto.crmsync.v1.RecordCustomerEventRequest.FieldsEntry
+	6,  // 2: sotto.crmsync.v1.RecordCustomerEventResponse.deliveries:type_name -> sotto.crmsync.v1.Delivery
+	5,  // 3: sotto.crmsync.v1.RecordCustomerEventResponse.skipped:type_name -> sotto.crmsync.v1.Skipped
 	1,  // 4: sotto.crmsync.v1.Delivery.state:type_name -> sotto.crmsync.v1.DeliveryState
-	13, // 5: sotto.crmsync.v1.Delivery.create_time:type_name -> google.protobuf.Timestamp
-	13, // 6: sotto.crmsync.v1.Delivery.update_time:type_name -> google.protobuf.Timestamp
+	18, // 5: sotto.crmsync.v1.Delivery.create_time:type_name -> google.protobuf.Timestamp
+	18, // 6: sotto.crmsync.v1.Delivery.update_time:type_name -> google.protobuf.Timestamp
 	1,  // 7: sotto.crmsync.v1.ListDeliveriesRequest.state:type_name -> sotto.crmsync.v1.DeliveryState
-	5,  // 8: sotto.crmsync.v1.ListDeliveriesResponse.deliveries:type_name -> sotto.crmsync.v1.Delivery
-	5,  // 9: sotto.crmsync.v1.ReplayDeliveryResponse.delivery:type_name -> sotto.crmsync.v1.Delivery
-	5,  // 10: sotto.crmsync.v1.DiscardDeliveryResponse.delivery:type_name -> sotto.crmsync.v1.Delivery
-	2,  // 11: sotto.crmsync.v1.CrmSyncService.RecordCustomerEvent:input_type -> sotto.crmsync.v1.RecordCustomerEventRequest
-	6,  // 12: sotto.crmsync.v1.CrmSyncService.ListDeliveries:input_type -> sotto.crmsync.v1.ListDeliveriesRequest
-	8,  // 13: sotto.crmsync.v1.CrmSyncService.ReplayDelivery:input_type -> sotto.crmsync.v1.ReplayDeliveryRequest
-	10, // 14: sotto.crmsync.v1.CrmSyncService.DiscardDelivery:input_type -> sotto.crmsync.v1.DiscardDeliveryRequest
-	3,  // 15: sotto.crmsync.v1.CrmSyncService.RecordCustomerEvent:output_type -> sotto.crmsync.v1.RecordCustomerEventResponse
-	7,  // 16: sotto.crmsync.v1.CrmSyncService.ListDeliveries:output_type -> sotto.crmsync.v1.ListDeliveriesResponse
-	9,  // 17: sotto.crmsync.v1.CrmSyncService.ReplayDelivery:output_type -> sotto.crmsync.v1.ReplayDeliveryResponse
-	11, // 18: sotto.crmsync.v1.CrmSyncService.DiscardDelivery:output_type -> sotto.crmsync.v1.DiscardDeliveryResponse
-	15, // [15:19] is the sub-list for method output_type
-	11, // [11:15] is the sub-list for method input_type
-	11, // [11:11] is the sub-list for extension type_name
-	11, // [11:11] is the sub-list for extension extendee
-	0,  // [0:11] is the sub-list for field type_name
+	6,  // 8: sotto.crmsync.v1.ListDeliveriesResponse.deliveries:type_name -> sotto.crmsync.v1.Delivery
+	6,  // 9: sotto.crmsync.v1.ReplayDeliveryResponse.delivery:type_name -> sotto.crmsync.v1.Delivery
+	6,  // 10: sotto.crmsync.v1.DiscardDeliveryResponse.delivery:type_name -> sotto.crmsync.v1.Delivery
+	14, // 11: sotto.crmsync.v1.IngestCrmChangesRequest.changes:type_name -> sotto.crmsync.v1.CrmChange
+	18, // 12: sotto.crmsync.v1.CrmChange.occur_time:type_name -> google.protobuf.Timestamp
+	2,  // 13: sotto.crmsync.v1.CrmChangeResult.outcome:type_name -> sotto.crmsync.v1.ChangeOutcome
+	15, // 14: sotto.crmsync.v1.IngestCrmChangesResponse.results:type_name -> sotto.crmsync.v1.CrmChangeResult
+	3,  // 15: sotto.crmsync.v1.CrmSyncService.RecordCustomerEvent:input_type -> sotto.crmsync.v1.RecordCustomerEventRequest
+	7,  // 16: sotto.crmsync.v1.CrmSyncService.ListDeliveries:input_type -> sotto.crmsync.v1.ListDeliveriesRequest
+	9,  // 17: sotto.crmsync.v1.CrmSyncService.ReplayDelivery:input_type -> sotto.crmsync.v1.ReplayDeliveryRequest
+	11, // 18: sotto.crmsync.v1.CrmSyncService.DiscardDelivery:input_type -> sotto.crmsync.v1.DiscardDeliveryRequest
+	13, // 19: sotto.crmsync.v1.CrmSyncService.IngestCrmChanges:input_type -> sotto.crmsync.v1.IngestCrmChangesRequest
+	4,  // 20: sotto.crmsync.v1.CrmSyncService.RecordCustomerEvent:output_type -> sotto.crmsync.v1.RecordCustomerEventResponse
+	8,  // 21: sotto.crmsync.v1.CrmSyncService.ListDeliveries:output_type -> sotto.crmsync.v1.ListDeliveriesResponse
+	10, // 22: sotto.crmsync.v1.CrmSyncService.ReplayDelivery:output_type -> sotto.crmsync.v1.ReplayDeliveryResponse
+	12, // 23: sotto.crmsync.v1.CrmSyncService.DiscardDelivery:output_type -> sotto.crmsync.v1.DiscardDeliveryResponse
+	16, // 24: sotto.crmsync.v1.CrmSyncService.IngestCrmChanges:output_type -> sotto.crmsync.v1.IngestCrmChangesResponse
+	20, // [20:25] is the sub-list for method output_type
+	15, // [15:20] is the sub-list for method input_type
+	15, // [15:15] is the sub-list for extension type_name
+	15, // [15:15] is the sub-list for extension extendee
+	0,  // [0:15] is the sub-list for field type_name
 }
 
 func init() { file_sotto_crmsync_v1_crmsync_proto_init() }
@@ -900,8 +1267,8 @@ func file_sotto_crmsync_v1_crmsync_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_sotto_crmsync_v1_crmsync_proto_rawDesc), len(file_sotto_crmsync_v1_crmsync_proto_rawDesc)),
-			NumEnums:      2,
-			NumMessages:   11,
+			NumEnums:      3,
+			NumMessages:   15,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -23,6 +23,7 @@ const (
 	CrmSyncService_ListDeliveries_FullMethodName      = "/sotto.crmsync.v1.CrmSyncService/ListDeliveries"
 	CrmSyncService_ReplayDelivery_FullMethodName      = "/sotto.crmsync.v1.CrmSyncService/ReplayDelivery"
 	CrmSyncService_DiscardDelivery_FullMethodName     = "/sotto.crmsync.v1.CrmSyncService/DiscardDelivery"
+	CrmSyncService_IngestCrmChanges_FullMethodName    = "/sotto.crmsync.v1.CrmSyncService/IngestCrmChanges"
 )
 
 // CrmSyncServiceClient is the client API for CrmSyncService service.
@@ -50,6 +51,14 @@ type CrmSyncServiceClient interface {
 	// DiscardDelivery gives up a dead-lettered or queued delivery: its payload
 	// is deleted and it is never sent.
 	DiscardDelivery(ctx context.Context, in *DiscardDeliveryRequest, opts ...grpc.CallOption) (*DiscardDeliveryResponse, error)
+	// IngestCrmChanges takes edits made in a shop's CRM to the properties
+	// crmsync sends, after the gateway verified the CRM's signed webhook
+	// (workload gateway only; ADR 0015, "Inbound"). A change of a property the
+	// shop's mapping sends as plaintext is tokenised by the token vault and
+	// becomes a rectification of the customer's value: recorded, audited and
+	// queued to the shop's CRMs like any customer update. Anything else is
+	// refused with a reason; nothing of a value is kept outside the token vault.
+	IngestCrmChanges(ctx context.Context, in *IngestCrmChangesRequest, opts ...grpc.CallOption) (*IngestCrmChangesResponse, error)
 }
 
 type crmSyncServiceClient struct {
@@ -100,6 +109,16 @@ func (c *crmSyncServiceClient) DiscardDelivery(ctx context.Context, in *DiscardD
 	return out, nil
 }
 
+func (c *crmSyncServiceClient) IngestCrmChanges(ctx context.Context, in *IngestCrmChangesRequest, opts ...grpc.CallOption) (*IngestCrmChangesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(IngestCrmChangesResponse)
+	err := c.cc.Invoke(ctx, CrmSyncService_IngestCrmChanges_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // CrmSyncServiceServer is the server API for CrmSyncService service.
 // All implementations must embed UnimplementedCrmSyncServiceServer
 // for forward compatibility.
@@ -125,6 +144,14 @@ type CrmSyncServiceServer interface {
 	// DiscardDelivery gives up a dead-lettered or queued delivery: its payload
 	// is deleted and it is never sent.
 	DiscardDelivery(context.Context, *DiscardDeliveryRequest) (*DiscardDeliveryResponse, error)
+	// IngestCrmChanges takes edits made in a shop's CRM to the properties
+	// crmsync sends, after the gateway verified the CRM's signed webhook
+	// (workload gateway only; ADR 0015, "Inbound"). A change of a property the
+	// shop's mapping sends as plaintext is tokenised by the token vault and
+	// becomes a rectification of the customer's value: recorded, audited and
+	// queued to the shop's CRMs like any customer update. Anything else is
+	// refused with a reason; nothing of a value is kept outside the token vault.
+	IngestCrmChanges(context.Context, *IngestCrmChangesRequest) (*IngestCrmChangesResponse, error)
 	mustEmbedUnimplementedCrmSyncServiceServer()
 }
 
@@ -146,6 +173,9 @@ func (UnimplementedCrmSyncServiceServer) ReplayDelivery(context.Context, *Replay
 }
 func (UnimplementedCrmSyncServiceServer) DiscardDelivery(context.Context, *DiscardDeliveryRequest) (*DiscardDeliveryResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method DiscardDelivery not implemented")
+}
+func (UnimplementedCrmSyncServiceServer) IngestCrmChanges(context.Context, *IngestCrmChangesRequest) (*IngestCrmChangesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method IngestCrmChanges not implemented")
 }
 func (UnimplementedCrmSyncServiceServer) mustEmbedUnimplementedCrmSyncServiceServer() {}
 func (UnimplementedCrmSyncServiceServer) testEmbeddedByValue()                        {}
@@ -240,6 +270,24 @@ func _CrmSyncService_DiscardDelivery_Handler(srv interface{}, ctx context.Contex
 	return interceptor(ctx, in, info, handler)
 }
 
+func _CrmSyncService_IngestCrmChanges_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(IngestCrmChangesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CrmSyncServiceServer).IngestCrmChanges(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CrmSyncService_IngestCrmChanges_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CrmSyncServiceServer).IngestCrmChanges(ctx, req.(*IngestCrmChangesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // CrmSyncService_ServiceDesc is the grpc.ServiceDesc for CrmSyncService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -262,6 +310,10 @@ var CrmSyncService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "DiscardDelivery",
 			Handler:    _CrmSyncService_DiscardDelivery_Handler,
+		},
+		{
+			MethodName: "IngestCrmChanges",
+			Handler:    _CrmSyncService_IngestCrmChanges_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
