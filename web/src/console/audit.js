@@ -20,7 +20,7 @@
 // check defends against an altered database or audit service behind an
 // honest gateway, as `sotto audit verify` does from an operator's machine.
 import { get, query } from '../lib/api.js';
-import { field, h, replace } from '../lib/dom.js';
+import { busy as busyRun, field, h, replace } from '../lib/dom.js';
 import { decodeEvent } from './leaf.js';
 import { ProofError, equalBytes, fromBase64, hashLeaf, toBase64, toHex, verifyConsistency, verifyInclusion } from './merkle.js';
 import { parseVerifierKey, verifyCheckpoint } from './note.js';
@@ -89,10 +89,10 @@ async function checkLog(box) {
     box.dataset.verdict = 'pending';
     return;
   }
-  const verifiers = [];
-  for (const k of keys) verifiers.push(await parseVerifierKey(k));
   const shown = [];
   try {
+    const verifiers = [];
+    for (const k of keys) verifiers.push(await parseVerifierKey(k));
     const cp = await verifyCheckpoint(resp, verifiers);
     const signed = resp.checkpoint.sign_time;
     shown.push(verdict(true, `checkpoint of ${cp.size} entries signed by ${cp.origin}${signed ? ` at ${new Date(signed).toLocaleString()}` : ''}.`),
@@ -153,13 +153,18 @@ function pinForm(box, resp) {
 
 const reason = (err) => (err instanceof ProofError ? err.message : err?.text ?? err?.message ?? String(err));
 
-async function runSearch(f, results) {
-  const q = query({ subject: value(f, 'subject'), action: value(f, 'action'), actor_subject: value(f, 'actor_subject'), page_size: 50 });
+async function runSearch(f, results, pageToken = '') {
+  const q = query({ subject: value(f, 'subject'), action: value(f, 'action'), actor_subject: value(f, 'actor_subject'), page_size: 50, page_token: pageToken });
   const r = await get(`/v1/audit/events${q}`);
   const events = r.events ?? [];
   const summary = h('div', { id: 'audit-verdict', 'data-verdict': 'pending' }, verdict(null, `Checking ${events.length} entries…`));
   const list = h('ol', { class: 'rows entries' });
-  replace(results, section(`${events.length} entries`, summary, list));
+  // The next page is searched (and checked) on request: the same filters,
+  // from the service's page token.
+  const more = r.next_page_token
+    ? h('div', { class: 'actions' }, h('button', { type: 'button', class: 'secondary', on: { click: () => busyRun(f, () => runSearch(f, results, r.next_page_token)) } }, 'Next 50 entries'))
+    : null;
+  replace(results, section(`${events.length} entries${pageToken ? ' (a later page)' : ''}`, summary, list, more));
   if (!trusted) {
     replace(summary, verdict(false, 'the log\'s checkpoint is not verified, so no entry can be.'));
     summary.dataset.verdict = 'failed';

@@ -716,10 +716,10 @@ async function checkLog(box) {
     box.dataset.verdict = "pending";
     return;
   }
-  const verifiers = [];
-  for (const k of keys) verifiers.push(await parseVerifierKey(k));
   const shown = [];
   try {
+    const verifiers = [];
+    for (const k of keys) verifiers.push(await parseVerifierKey(k));
     const cp = await verifyCheckpoint(resp, verifiers);
     const signed = resp.checkpoint.sign_time;
     shown.push(
@@ -792,13 +792,14 @@ function pinForm(box, resp) {
   );
 }
 var reason = (err) => err instanceof ProofError ? err.message : err?.text ?? err?.message ?? String(err);
-async function runSearch(f, results) {
-  const q = query({ subject: value(f, "subject"), action: value(f, "action"), actor_subject: value(f, "actor_subject"), page_size: 50 });
+async function runSearch(f, results, pageToken = "") {
+  const q = query({ subject: value(f, "subject"), action: value(f, "action"), actor_subject: value(f, "actor_subject"), page_size: 50, page_token: pageToken });
   const r = await get(`/v1/audit/events${q}`);
   const events2 = r.events ?? [];
   const summary = h("div", { id: "audit-verdict", "data-verdict": "pending" }, verdict(null, `Checking ${events2.length} entries…`));
   const list2 = h("ol", { class: "rows entries" });
-  replace(results, section(`${events2.length} entries`, summary, list2));
+  const more = r.next_page_token ? h("div", { class: "actions" }, h("button", { type: "button", class: "secondary", on: { click: () => busy(f, () => runSearch(f, results, r.next_page_token)) } }, "Next 50 entries")) : null;
+  replace(results, section(`${events2.length} entries${pageToken ? " (a later page)" : ""}`, summary, list2, more));
   if (!trusted) {
     replace(summary, verdict(false, "the log's checkpoint is not verified, so no entry can be."));
     summary.dataset.verdict = "failed";
