@@ -340,6 +340,9 @@ func TestChatLoad(t *testing.T) {
 		if m.offered == 0 {
 			fmt.Fprintf(&b, "- closed loop, %s: a message goes at %.3f× the floor's rate (%s vs %s per second); p99 %s vs the floor's %s.\n",
 				m.load(), m.rate()/f.rate(), thousands(m.rate()), thousands(f.rate()), ms(m.percentile(99)), ms(f.percentile(99)))
+		} else if m.percentile(99) == never || f.percentile(99) == never {
+			fmt.Fprintf(&b, "- open loop, %s: achieved %s messages per second (the floor %s); p99 %s (the floor's %s): %d of %d messages not answered within %s.\n",
+				m.load(), thousands(m.rate()), thousands(f.rate()), ms(m.percentile(99)), ms(f.percentile(99)), m.late, m.ops, openLoopTimeout)
 		} else {
 			fmt.Fprintf(&b, "- open loop, %s: achieved %s messages per second (the floor %s); p99 %s, %.1f× the floor's %s.\n",
 				m.load(), thousands(m.rate()), thousands(f.rate()), ms(m.percentile(99)),
