@@ -66,8 +66,8 @@ func TestChannelsAreMounted(t *testing.T) {
 		// The other services are not needed for the channels.
 		"SOTTO_AUDIT_ADDR": "127.0.0.1:1", "SOTTO_TOKENVAULT_ADDR": "127.0.0.1:1",
 		"SOTTO_IDENTITY_ADDR": "127.0.0.1:1", "SOTTO_CONSENT_ADDR": "127.0.0.1:1",
-		"SOTTO_CONVERSATION_ADDR": convAddr,
-		"SOTTO_LOG_LEVEL":         "error",
+		"SOTTO_CONVERSATION_ADDR": convAddr, "SOTTO_CRMSYNC_ADDR": "127.0.0.1:1",
+		"SOTTO_LOG_LEVEL": "error",
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	got := make(chan *service.Service, 1)

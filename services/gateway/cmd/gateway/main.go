@@ -92,6 +92,10 @@ func register(ctx context.Context, s *service.Service) error {
 	if err != nil {
 		return err
 	}
+	// And the CRMs' (crmhooks.go).
+	if edge, err = mountCRMHooks(s, cfg, edge); err != nil {
+		return err
+	}
 	s.ServeHTTP("http", cfg.HTTPAddr, gateway.Instrument(edge, s.Telemetry(), cfg.HTTPAddr))
 	if cfg.GRPCAddr == config.GRPCOff {
 		return nil
