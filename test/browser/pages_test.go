@@ -91,9 +91,13 @@ func TestPagesInTheBrowser(t *testing.T) {
 				a.href = 'javascript:window.__ran=1';
 				document.body.append(a);
 				a.click();
+				a.remove();
 				setTimeout(() => resolve(window.__ran ? 'ran' : 'no report'), 2000);
 			})`); got != "script-src-elem" && got != "script-src" {
 				t.Errorf("a javascript: URL: %s, want refused by script-src", got)
+			}
+			if unnamed := Eval[[]string](b, unnamedControls); len(unnamed) > 0 {
+				t.Errorf("controls without an accessible name: %q", unnamed)
 			}
 			if ex := b.Exceptions(); len(ex) > 0 {
 				t.Errorf("script errors: %q", ex)

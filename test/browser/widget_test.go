@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 )
 
 // canaries are an e-mail address and a Luhn-valid card number no other
@@ -143,8 +144,9 @@ func TestWidgetAnonymousChat(t *testing.T) {
 
 	// Markup in a message is text: no element is made from it, nothing
 	// runs, and the customer sees exactly what they wrote.
+	// (Sent with the keyboard: Enter sends.)
 	xss := `<img src=x onerror="window.__xss=1"><script>window.__xss=2</script>`
-	b.Run(10*time.Second, chromedp.SendKeys(chromedp.CSS("#message"), xss), chromedp.Click(chromedp.CSS(".chat-form button[type=submit]")))
+	b.Run(10*time.Second, chromedp.SendKeys(chromedp.CSS("#message"), xss+kb.Enter))
 	waitFor(b, `document.querySelectorAll('.msg.customer').length === 2 && document.querySelectorAll('.msg.sending').length === 0`, 60*time.Second)
 	if got := Eval[string](b, `document.querySelectorAll('.msg.customer .text')[1].textContent`); got != xss {
 		t.Errorf("the message with markup shows %q, want it as typed", got)
@@ -160,6 +162,9 @@ func TestWidgetAnonymousChat(t *testing.T) {
 	}
 	if Eval[bool](b, `document.documentElement.scrollWidth > document.documentElement.clientWidth`) {
 		t.Error("the widget scrolls sideways at 400px")
+	}
+	if unnamed := Eval[[]string](b, unnamedControls); len(unnamed) > 0 {
+		t.Errorf("controls without an accessible name: %q", unnamed)
 	}
 	b.Screenshot("widget-chat")
 	// A second message, with a card number: shown as typed too.
@@ -267,3 +272,13 @@ func TestWidgetSignedInChat(t *testing.T) {
 	}
 	b.Screenshot("widget-step-up")
 }
+
+// unnamedControls lists the visible form controls without a label and the
+// buttons and links without text or aria-label (a screen reader would
+// announce them as nothing).
+const unnamedControls = `[...document.querySelectorAll('input, textarea, select, button, a[href]')]
+	.filter((e) => e.getClientRects().length > 0)
+	.filter((e) => ['INPUT', 'TEXTAREA', 'SELECT'].includes(e.tagName)
+		? !(e.labels?.length || e.getAttribute('aria-label'))
+		: !(e.textContent.trim() || e.getAttribute('aria-label')))
+	.map((e) => e.outerHTML.slice(0, 80))`
