@@ -31,9 +31,7 @@ import (
 var notWiredYet = map[string][]string{
 	// docs/adr/0015-crmsync.md: "conversation and identity do not call
 	// RecordCustomerEvent yet".
-	// IngestCrmChanges is the gateway's (f3ed6e5); the gateway's CRM webhook
-	// routes that will call it are not in the manifest yet.
-	"crmsync": {"conversation", "gateway", "identity"},
+	"crmsync": {"conversation", "identity"},
 }
 
 // policyCallers returns the workloads named in the service's authz.Policy
