@@ -22,6 +22,9 @@ const language = (() => {
   return LANG.test(l) ? l : LANG.test(l.slice(0, 2)) ? l.slice(0, 2) : '';
 })();
 
+// In a shop's page (the only place that may frame the widget).
+const framed = window.self !== window.top;
+
 const state = {
   kind: '', // 'visitor' or 'customer' once a session exists
   conversationId: '',
@@ -123,7 +126,10 @@ async function ensureSession() {
     resetChat('Your chat session expired. Send your message again to start a new chat.');
     throw new ApiError(401, 'SESSION_EXPIRED', 'Your chat session expired.');
   }
-  if (await refreshSession()) {
+  // Framed in a shop's page the SameSite=Strict cookie is never sent, so
+  // asking would only spend the address's budget on the public
+  // authentication routes (which logins share).
+  if (!framed && (await refreshSession())) {
     const c = claims();
     if (c.kind === 'customer' && (!c.tenant || c.tenant === tenant)) {
       state.kind = 'customer';

@@ -384,6 +384,7 @@ var language = (() => {
   const l = params.get("lang") || navigator.language || "";
   return LANG.test(l) ? l : LANG.test(l.slice(0, 2)) ? l.slice(0, 2) : "";
 })();
+var framed = window.self !== window.top;
 var state = {
   kind: "",
   // 'visitor' or 'customer' once a session exists
@@ -494,7 +495,7 @@ async function ensureSession() {
     resetChat("Your chat session expired. Send your message again to start a new chat.");
     throw new ApiError(401, "SESSION_EXPIRED", "Your chat session expired.");
   }
-  if (await refreshSession()) {
+  if (!framed && await refreshSession()) {
     const c = claims();
     if (c.kind === "customer" && (!c.tenant || c.tenant === tenant)) {
       state.kind = "customer";
