@@ -535,21 +535,25 @@ func (d *doc) phoneWindow(g []grp, a, b int) bool {
 		// is a reference ("0612.34.56.78 staat op de bon").
 		return false
 	}
-	if cue == 0 && d.mineAfterPhone(k) {
+	if cue == 0 {
 		// "His number is 0113 ... Mine's still 020 ... for the account",
 		// "el mío sigue siendo el ...": the writer's own number, after a
-		// phone word; what follows says what it is used for.
-		cue = cuePhone
-	}
-	if cue == 0 {
+		// phone word; what follows says what it is used for. Asked only
+		// when a reference after the number would reject it.
 		last := d.tokenAt(g[b-1].e - 1)
 		if c2, _ := d.cueAfter(last, 3, cueRef|cueCompany|cueDevice|cueCard|cueMoney|cueOTP); c2 != 0 {
-			return false
+			if !d.mineAfterPhone(k) {
+				return false
+			}
+			cue = cuePhone
 		}
 		// "06... c'est le numéro de ma commande", "612345678 es mi número
 		// de pedido": a number word after it that belongs to a reference.
-		if c2, at2 := d.cueAfterAt(last, 5, cuePhone); c2 != 0 && genericNumber[d.lw(at2)] && d.numberOf(at2) == cueRef {
-			return false
+		if c2, at2 := d.cueAfterAt(last, 5, cuePhone); cue == 0 && c2 != 0 && genericNumber[d.lw(at2)] && d.numberOf(at2) == cueRef {
+			if !d.mineAfterPhone(k) {
+				return false
+			}
+			cue = cuePhone
 		}
 	}
 	if d.phoneBudget <= 0 {

@@ -834,7 +834,7 @@ func (d *doc) companionPerson(j int) bool {
 // team or function word there is no name ("[19:05] Shop:").
 func (d *doc) speakerLabel(k int) (int, int, bool) {
 	n := len(d.toks)
-	if k+2 >= n || !d.capWord(k+1) || d.toks[k+1].nl {
+	if c := d.text[d.toks[k].s]; c != ':' && c != '(' && c != ']' || k+2 >= n || !d.capWord(k+1) || d.toks[k+1].nl {
 		return 0, 0, false
 	}
 	switch {
@@ -975,7 +975,7 @@ func (d *doc) tryNameCues(k int, cues []nameCue) int {
 	}
 	// "Don" and "Doña" are honorifics without an article; after one they
 	// begin a title ("el Don Quijote ilustrado", "the Don Giovanni CD").
-	if (d.lw(k) == "don" || d.lw(k) == "doña" || d.lw(k) == "dona") && k > 0 && d.isWord(k-1) && workArticles[d.lw(k-1)] {
+	if w := d.lw(k); len(w) >= 3 && w[0] == 'd' && (w == "don" || w == "doña" || w == "dona") && k > 0 && d.isWord(k-1) && workArticles[d.lw(k-1)] {
 		return k
 	}
 	best := -1
@@ -1501,7 +1501,7 @@ func (d *doc) readName(j int, kind nameCueKind) (int, int, bool) {
 	}
 	// A title: the name comes after it ("Buonasera Sig.ra Conti",
 	// "received by neighbour Kowalski").
-	if d.isWord(j) && (titleWords[d.lw(j)] || familyWords[d.lw(j)] && kind != ncTitle) && (kind != ncTitle || j > 0 && neighbourTitles[d.lw(j-1)]) {
+	if d.isWord(j) && (titleWords[d.lw(j)] || kind != ncTitle && d.familyWord(j)) && (kind != ncTitle || j > 0 && neighbourTitles[d.lw(j-1)]) {
 		if neighbourTitles[d.lw(j)] {
 			if s, e, ok := d.readName(j+1, ncTitle); ok && d.anyKnown(s, e) {
 				return s, e, true
@@ -1790,11 +1790,18 @@ func businessWord(lw string) bool {
 // ("Fam. de Boer", "Familie Meier").
 var familyWords = set(strings.Fields(`fam familie famille familia famiglia family`))
 
+// familyWord: token j is a family word (they all start with "f"; the map
+// is asked only then, since readName runs for every cue).
+func (d *doc) familyWord(j int) bool {
+	w := d.lw(j)
+	return len(w) >= 3 && w[0] == 'f' && familyWords[w]
+}
+
 // addName adds a PERSON from token s to e, without a possessive 's.
 func (d *doc) addName(s, e int, score float64, rec string) {
 	// A title is outside the span ("Sig.", "Sr.", "Hr."); a title alone is
 	// no name.
-	for s <= e && d.isWord(s) && (titleWords[d.lw(s)] || familyWords[d.lw(s)] && s < e) && d.toks[s].letters > 1 && !d.e.lex.surname[d.lw(s)] {
+	for s <= e && d.isWord(s) && (titleWords[d.lw(s)] || s < e && d.familyWord(s)) && d.toks[s].letters > 1 && !d.e.lex.surname[d.lw(s)] {
 		s++
 		for s <= e && (d.isPunct(s, '.') || d.isWord(s) && (d.lw(s) == "ra" || d.lw(s) == "na" || d.lw(s) == "ssa")) {
 			s++

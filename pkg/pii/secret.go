@@ -1358,6 +1358,18 @@ var hashWords = set(strings.Fields(`hash md5 sha sha1 sha256 checksum prüfsumme
 // scanNamedKeys reports 32+ hex digits (letters and digits both) standing
 // alone in a message that names an API key or token.
 func (d *doc) scanNamedKeys() {
+	// Most messages hold no 32-character word: look for one before
+	// looking up every word for an API word.
+	first := -1
+	for j := range d.toks {
+		if tk := &d.toks[j]; tk.kind == tWord && tk.digit && tk.e-tk.s >= 32 {
+			first = j
+			break
+		}
+	}
+	if first < 0 {
+		return
+	}
 	named := false
 	for m := range d.toks {
 		if d.isWord(m) && apiWords[d.lw(m)] {
@@ -1368,7 +1380,7 @@ func (d *doc) scanNamedKeys() {
 	if !named {
 		return
 	}
-	for j := 0; j < len(d.toks); j++ {
+	for j := first; j < len(d.toks); j++ {
 		tk := &d.toks[j]
 		if tk.kind != tWord || !tk.digit || tk.e-tk.s < 32 || !tk.sp && j > 0 && !d.isPunct(j-1, ':') {
 			continue
