@@ -79,15 +79,15 @@ type Store struct {
 // Why statements come in few sizes: database/sql prepares a cached *sql.Stmt
 // again on every pool connection that runs it and keeps it there until the
 // connection closes, and SQLite holds each compiled statement outside the Go
-// heap (a 200-row INSERT is a few hundred KiB of bytecode). With one
-// statement per exact batch size, the cache grew by every size a group
-// commit happened to reach, on every one of the pool's connections: about
-// 19 MiB per connection for the INSERTs of 1 to 200 rows alone, up to 300 MiB
-// over 16 connections, reached slowly as rare sizes met new connections. The
-// chat soak saw it as tokenvault's resident memory climbing (60 → 109 MiB in
-// 10 minutes) while its Go heap stayed at 10-15 MiB. Rounding to powers of
-// two keeps the parsing saved and bounds the statements to
-// maxPreparedStatements whatever the load.
+// heap (a 200-row INSERT is about 200 KiB of bytecode). With one statement
+// per exact batch size, the cache grew by every size a group commit happened
+// to reach, on every one of the pool's connections: about 19 MiB per
+// connection for the INSERTs of 1 to 200 rows alone, up to 300 MiB over 16
+// connections, reached slowly as rare sizes met new connections. The chat
+// soak saw tokenvault's resident memory climb (60 → 109 MiB in 10 minutes)
+// while its Go heap stayed at 10-15 MiB. Rounding to powers of two keeps the
+// parsing saved and holds the cache to a few dozen statements whatever the
+// load (TestPreparedStatementsStayFew).
 
 // maxBatchRows is the most rows one prepared INSERT writes (10 parameters
 // each, under SQLite's limit and PostgreSQL's 65,535).
