@@ -3,6 +3,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	auditv1 "github.com/sottohq/sotto/gen/go/sotto/audit/v1"
@@ -10,7 +11,9 @@ import (
 	"github.com/sottohq/sotto/pkg/keys"
 	"github.com/sottohq/sotto/pkg/pagetoken"
 	"github.com/sottohq/sotto/pkg/service"
+	"github.com/sottohq/sotto/pkg/store"
 	"github.com/sottohq/sotto/services/audit/internal/config"
+	"github.com/sottohq/sotto/services/audit/internal/leader"
 	"github.com/sottohq/sotto/services/audit/internal/ledger"
 	auditserver "github.com/sottohq/sotto/services/audit/internal/server"
 	"github.com/sottohq/sotto/services/audit/internal/storage"
@@ -52,7 +55,10 @@ func register(ctx context.Context, s *service.Service) error {
 	if err != nil {
 		return err
 	}
-	auditLog := ledger.New(st, hasher, signer, s.Logger(), ledger.Options{CheckpointInterval: cfg.CheckpointInterval})
+	// On PostgreSQL several replicas may share the log: each starts as a
+	// standby and the elected one sequences (ADR 0017).
+	replicated := db.Dialect == store.Postgres
+	auditLog := ledger.New(st, hasher, signer, s.Logger(), ledger.Options{CheckpointInterval: cfg.CheckpointInterval, Standby: replicated})
 	if err := auditLog.Init(ctx); err != nil {
 		return err
 	}
@@ -84,6 +90,18 @@ func register(ctx context.Context, s *service.Service) error {
 		return err
 	}
 	privacyv1.RegisterPrivacyParticipantServiceServer(gs, auditserver.NewPrivacy(auditLog, pages, eventKey, s.Source().ID().String(), time.Now))
+	if replicated {
+		// A standby is not ready, so balanced clients (pkg/dial) send it
+		// nothing until it leads. Started before the ledger, the election
+		// stops after it: the lock is held until the last append committed.
+		s.AddReadinessCheck("sequencer", func(context.Context) error {
+			if !auditLog.Sequencing() {
+				return errors.New("standby: another replica sequences the log")
+			}
+			return nil
+		})
+		s.Go("sequencer-election", leader.New(db.DB, auditLog, s.Logger(), leader.Options{}).Run)
+	}
 	// The sequencer is a background task: it outlives the API's drain, so
 	// in-flight appends still commit.
 	s.Go("ledger", auditLog.Run)

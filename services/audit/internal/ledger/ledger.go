@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/transparency-dev/merkle/compact"
@@ -58,6 +59,11 @@ type Options struct {
 	CheckpointInterval time.Duration
 	// Now is the clock (tests inject one).
 	Now func() time.Time
+	// Standby starts the log without sequencing: replicas share the
+	// database and one of them, elected (internal/leader, ADR 0017), is the
+	// sequencer. Until Lead, appends are refused as Unavailable and no
+	// checkpoint is signed; reads are served from the database.
+	Standby bool
 }
 
 // Log is the audit log. Append may be called concurrently; concurrent
@@ -74,6 +80,12 @@ type Log struct {
 
 	mu  sync.Mutex // guards rng; only the sequencer writes it
 	rng *compact.Range
+
+	// leading: this replica is the sequencer. The tree head's
+	// compare-and-set (Store.Append) keeps the log consistent even if two
+	// replicas briefly both believe they lead; this flag keeps them from
+	// contending in the first place.
+	leading atomic.Bool
 }
 
 // New builds the log. Call Init before the first Append, and Run to sign
@@ -89,6 +101,7 @@ func New(store Store, subject *SubjectHasher, signer *CheckpointSigner, logger *
 		opts.Now = time.Now
 	}
 	l := &Log{store: store, subject: subject, signer: signer, logger: logger, opts: opts}
+	l.leading.Store(!opts.Standby)
 	l.appends = groupcommit.New(l.commit, groupcommit.Options[[]Submission]{
 		MaxBatch: opts.MaxBatch,
 		Weight:   func(subs []Submission) int { return len(subs) },
@@ -102,13 +115,44 @@ func (l *Log) Origin() string { return l.signer.Origin() }
 // VerifierKey is the note verifier key of the current signing key.
 func (l *Log) VerifierKey() string { return l.signer.VerifierKey() }
 
-// Init loads the tree state and makes sure a checkpoint for it exists.
+// Init loads the tree state and, on the sequencer, makes sure a checkpoint
+// for it exists.
 func (l *Log) Init(ctx context.Context) error {
 	if err := l.reload(ctx); err != nil {
 		return err
 	}
+	if !l.leading.Load() {
+		return nil
+	}
 	_, err := l.Checkpoint(ctx)
 	return err
+}
+
+// Lead makes this replica the sequencer: the tree the previous one left is
+// loaded, a checkpoint for it is signed, and appends are accepted. Call it
+// only while holding the election (internal/leader).
+func (l *Log) Lead(ctx context.Context) error {
+	if err := l.reload(ctx); err != nil {
+		return err
+	}
+	l.leading.Store(true)
+	if _, err := l.Checkpoint(ctx); err != nil {
+		// The appends can go on; the ticker signs again.
+		l.logger.Warn("checkpoint on taking over failed", "error_kind", errs.KindOf(err).String(), "reason", errs.ReasonOf(err))
+	}
+	return nil
+}
+
+// StepDown stops sequencing: appends not yet committed are refused as
+// Unavailable (their callers retry, on the new sequencer) and no further
+// checkpoint is signed here.
+func (l *Log) StepDown() { l.leading.Store(false) }
+
+// Sequencing says whether this replica is the sequencer.
+func (l *Log) Sequencing() bool { return l.leading.Load() }
+
+func notSequencer() error {
+	return errs.E(errs.Unavailable, reasons.NotSequencer, "this audit replica is a standby; another one sequences the log")
 }
 
 // reload rebuilds the in-memory compact range from the committed tree.
@@ -147,6 +191,9 @@ func (l *Log) Run(ctx context.Context) error {
 			case <-ctx.Done():
 				return
 			case <-ticker.C:
+				if !l.leading.Load() {
+					continue
+				}
 				if _, err := l.Checkpoint(ctx); err != nil && ctx.Err() == nil {
 					l.logger.Warn("checkpoint failed", "error_kind", errs.KindOf(err).String(), "reason", errs.ReasonOf(err))
 				}
@@ -159,6 +206,9 @@ func (l *Log) Run(ctx context.Context) error {
 // Append appends submissions and returns once they are durably committed.
 // One request is never split: all of it lands in one transaction.
 func (l *Log) Append(ctx context.Context, subs []Submission) ([]Result, error) {
+	if !l.leading.Load() {
+		return nil, notSequencer()
+	}
 	res, err := l.appends.Submit(ctx, subs)
 	if errors.Is(err, groupcommit.ErrStopped) {
 		return nil, errs.Wrap(err, errs.Unavailable, reasons.AuditShuttingDown, "audit log is shutting down")
@@ -174,6 +224,10 @@ func (l *Log) Append(ctx context.Context, subs []Submission) ([]Result, error) {
 func (l *Log) commit(ctx context.Context, batch [][]Submission) ([]groupcommit.Result[[]Result], error) {
 	var res []groupcommit.Result[[]Result]
 	var err error
+	if !l.leading.Load() {
+		// Stepped down while these waited: the new sequencer takes them.
+		return nil, notSequencer()
+	}
 	for attempt := 0; attempt < 3; attempt++ {
 		if res, err = l.tryCommit(ctx, batch); !errors.Is(err, ErrConflict) {
 			break
@@ -392,7 +446,15 @@ func (l *Log) resolveSize(ctx context.Context, size int64) (int64, error) {
 		}
 		return c.Size, nil
 	}
-	if size > l.Size() {
+	current := l.Size()
+	if !l.leading.Load() {
+		// A standby's tree is the one it last loaded; the database's is current.
+		var err error
+		if current, err = l.store.TreeSize(ctx); err != nil {
+			return 0, err
+		}
+	}
+	if size > current {
 		return 0, errs.E(errs.InvalidArgument, reasons.TreeSizeTooLarge, "tree size is larger than the log")
 	}
 	return size, nil

@@ -20,6 +20,7 @@ const (
 	InvalidOrigin           = "INVALID_ORIGIN"
 	InvalidProofRequest     = "INVALID_PROOF_REQUEST"
 	KeyDerivationFailed     = "KEY_DERIVATION_FAILED"
+	NotSequencer            = "NOT_SEQUENCER"
 	RandomFailed            = "RANDOM_FAILED"
 	SigningKeyRotated       = "SIGNING_KEY_ROTATED"
 	TreeContention          = "TREE_CONTENTION"
