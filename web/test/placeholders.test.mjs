@@ -50,3 +50,15 @@ test('the assistant cues, word for word only', () => {
   assert.equal(cue('Please sign in to your account (or link this chat to it) so that I can help with your orders.'), 'login');
   assert.equal(cue('Please confirm it is you'), '');
 });
+
+test('the widget speaks the six languages, every word of them', async () => {
+  const { strings } = await import('../src/widget/strings.js');
+  const [en] = strings('en');
+  for (const l of ['de', 'fr', 'es', 'nl', 'it']) {
+    const [t, used] = strings(`${l}-XX`);
+    assert.equal(used, l);
+    for (const k of Object.keys(en)) assert.ok(k in t, `${l} lacks ${k}`);
+    for (const k of Object.keys(en.labels)) assert.ok(t.labels[k], `${l} lacks the label of ${k}`);
+  }
+  assert.equal(strings('pt')[1], 'en');
+});

@@ -20,10 +20,20 @@
   const lang = me.dataset.lang || document.documentElement.lang || '';
   if (lang) q.set('lang', lang);
 
+  // The launcher's words in the assistant's six languages, else English.
+  const words = {
+    en: ['Chat with us', 'Close chat', 'Chat with the shop'],
+    de: ['Chatten Sie mit uns', 'Chat schließen', 'Chat mit dem Shop'],
+    fr: ['Discutez avec nous', 'Fermer la discussion', 'Discussion avec la boutique'],
+    es: ['Chatee con nosotros', 'Cerrar el chat', 'Chat con la tienda'],
+    nl: ['Chat met ons', 'Chat sluiten', 'Chat met de winkel'],
+    it: ['Chatta con noi', 'Chiudi la chat', 'Chat con il negozio'],
+  }[lang.slice(0, 2).toLowerCase()] ?? ['Chat with us', 'Close chat', 'Chat with the shop'];
+
   const id = 'sotto-chat-frame';
   const button = document.createElement('button');
   button.type = 'button';
-  button.textContent = 'Chat with us';
+  button.textContent = words[0];
   button.setAttribute('aria-expanded', 'false');
   button.setAttribute('aria-controls', id);
   button.className = 'sotto-chat-launcher';
@@ -40,7 +50,7 @@
     if (show && !frame) {
       frame = document.createElement('iframe');
       frame.id = id;
-      frame.title = 'Chat with the shop';
+      frame.title = words[2];
       frame.src = `${origin}/widget/?${q}`;
       frame.referrerPolicy = 'no-referrer';
       frame.setAttribute('sandbox', 'allow-scripts allow-same-origin allow-forms allow-popups allow-popups-to-escape-sandbox');
@@ -55,7 +65,7 @@
     if (!frame) return;
     frame.hidden = !show;
     button.setAttribute('aria-expanded', String(show));
-    button.textContent = show ? 'Close chat' : 'Chat with us';
+    button.textContent = show ? words[1] : words[0];
     if (show) frame.focus();
   };
   button.addEventListener('click', () => open(!frame || frame.hidden));

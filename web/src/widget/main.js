@@ -8,6 +8,7 @@ import { $, append, h, replace, showError } from '../lib/dom.js';
 import { accessToken, claims, clearSession, refreshSession, setSession } from '../lib/session.js';
 import { cue } from './cues.js';
 import { learn, render } from './placeholders.js';
+import { strings } from './strings.js';
 import { incoming, outgoing } from './transport.js';
 
 const TENANT = /^[a-z0-9][a-z0-9_-]{0,62}$/;
@@ -24,6 +25,9 @@ const language = (() => {
 
 // In a shop's page (the only place that may frame the widget).
 const framed = window.self !== window.top;
+
+const [T, uiLanguage] = strings(language);
+document.documentElement.lang = uiLanguage;
 
 const state = {
   kind: '', // 'visitor' or 'customer' once a session exists
@@ -42,19 +46,19 @@ const state = {
 // ---- the page -----------------------------------------------------------
 
 const errorBox = $('#error');
-const log = h('ol', { class: 'chat-log', role: 'log', 'aria-live': 'polite', 'aria-label': 'Messages' });
+const log = h('ol', { class: 'chat-log', role: 'log', 'aria-live': 'polite', 'aria-label': T.messages });
 const status = h('p', { class: 'chat-status', role: 'status' });
-const who = h('span', { class: 'muted' }, 'Chatting as a guest');
-const endButton = h('button', { type: 'button', class: 'secondary', hidden: true, on: { click: endChat } }, 'End chat');
+const who = h('span', { class: 'muted' }, T.guest);
+const endButton = h('button', { type: 'button', class: 'secondary', hidden: true, on: { click: endChat } }, T.end);
 const input = h('textarea', {
   id: 'message', name: 'text', rows: 2, required: true, maxlength: 4000, autocomplete: 'off',
   'aria-describedby': 'message-hint', enterkeyhint: 'send',
 });
-const sendButton = h('button', { type: 'submit' }, 'Send');
+const sendButton = h('button', { type: 'submit' }, T.send);
 const form = h('form', { class: 'chat-form', novalidate: true, on: { submit: onSubmit } },
   h('div', { class: 'field' },
-    h('label', { for: 'message' }, 'Your message'),
-    h('p', { class: 'hint', id: 'message-hint' }, 'Enter sends, Shift+Enter starts a new line.'),
+    h('label', { for: 'message' }, T.yourMessage),
+    h('p', { class: 'hint', id: 'message-hint' }, T.hint),
     input),
   sendButton);
 const noticeBox = h('section', { class: 'panel notice', 'aria-labelledby': 'notice-title', hidden: true });
@@ -71,7 +75,7 @@ append(replace($('#app')),
   noticeBox, log, status, form);
 
 if (!tenant) {
-  showError(errorBox, 'This chat is not set up: the page that embeds it names no shop.');
+  showError(errorBox, T.notSetUp);
   form.hidden = true;
 } else if (noticeId) {
   showNotice();
@@ -86,22 +90,22 @@ async function showNotice() {
   input.disabled = true;
   sendButton.disabled = true;
   noticeBox.hidden = false;
-  replace(noticeBox, h('h2', { id: 'notice-title' }, 'Before you chat'), h('p', {}, 'Loading the notice…'));
+  replace(noticeBox, h('h2', { id: 'notice-title' }, T.beforeYouChat), h('p', {}, T.loadingNotice));
   try {
     const { notice } = await request('GET', `/v1/consent/notices/${encodeURIComponent(noticeId)}`, { token: '' });
     const texts = notice?.texts ?? [];
     const text = texts.find((t) => t.language === language) ?? texts.find((t) => t.language === language.slice(0, 2)) ?? texts.find((t) => t.language === 'en') ?? texts[0];
     if (!text) throw new ApiError(0, 'NOTICE_EMPTY', 'The notice has no text.');
-    const accept = h('button', { type: 'button', on: { click: () => acceptNotice(notice) } }, 'I have read this, start the chat');
+    const accept = h('button', { type: 'button', on: { click: () => acceptNotice(notice) } }, T.accept);
     replace(noticeBox,
-      h('h2', { id: 'notice-title' }, 'Before you chat'),
+      h('h2', { id: 'notice-title' }, T.beforeYouChat),
       h('p', { class: 'notice-text', lang: text.language }, text.text),
-      h('p', { class: 'hint' }, `Notice “${notice.notice_id}”, version ${notice.version}.`),
+      h('p', { class: 'hint' }, T.noticeVersion(notice.notice_id, notice.version)),
       h('div', { class: 'actions' }, accept));
     accept.focus();
   } catch (err) {
-    replace(noticeBox, h('h2', { id: 'notice-title' }, 'Before you chat'),
-      h('p', { role: 'alert' }, `The shop's notice could not be loaded, so the chat cannot start. ${err.text ?? err.message}`));
+    replace(noticeBox, h('h2', { id: 'notice-title' }, T.beforeYouChat),
+      h('p', { role: 'alert' }, `${T.noticeFailed} ${err.text ?? err.message}`));
   }
 }
 
@@ -111,7 +115,7 @@ function acceptNotice(notice) {
   noticeBox.hidden = true;
   input.disabled = false;
   sendButton.disabled = false;
-  status.textContent = 'You can write your message now.';
+  status.textContent = T.canWrite;
   input.focus();
 }
 
@@ -123,8 +127,8 @@ async function ensureSession() {
   if (accessToken()) return;
   if (state.kind === 'visitor') {
     // A visitor token has no refresh: its chat is over (ADR 0014).
-    resetChat('Your chat session expired. Send your message again to start a new chat.');
-    throw new ApiError(401, 'SESSION_EXPIRED', 'Your chat session expired.');
+    resetChat(T.expired);
+    throw new ApiError(401, 'SESSION_EXPIRED', T.expired);
   }
   // Framed in a shop's page the SameSite=Strict cookie is never sent, so
   // asking would only spend the address's budget on the public
@@ -134,7 +138,7 @@ async function ensureSession() {
     if (c.kind === 'customer' && (!c.tenant || c.tenant === tenant)) {
       state.kind = 'customer';
       state.view = 'MESSAGE_VIEW_REIDENTIFIED';
-      replace(who, 'Signed in');
+      replace(who, T.signedIn);
       return;
     }
     clearSession();
@@ -143,7 +147,7 @@ async function ensureSession() {
   setSession({ access_token: v.access_token, access_token_expires_at: v.expire_time });
   state.kind = 'visitor';
   state.view = 'MESSAGE_VIEW_PLACEHOLDERS';
-  replace(who, 'Chatting as a guest · ', h('a', { href: '/privacy/', target: '_blank', rel: 'noopener' }, 'Sign in'));
+  replace(who, `${T.guest} · `, h('a', { href: '/privacy/', target: '_blank', rel: 'noopener' }, T.signIn));
 }
 
 async function ensureConversation() {
@@ -187,7 +191,7 @@ async function follow(id) {
         showError(errorBox, err);
         return;
       }
-      status.textContent = 'Reconnecting…';
+      status.textContent = T.reconnecting;
     }
     if (state.ended || state.conversationId !== id) return;
     await new Promise((r) => setTimeout(r, pause));
@@ -210,19 +214,19 @@ function onEvent(id, ev) {
     state.ended = true;
     form.hidden = true;
     endButton.hidden = true;
-    status.textContent = 'The chat has ended.';
+    status.textContent = T.ended;
   } else if (ev.event === 'error') {
-    status.textContent = 'The connection to the chat failed; reconnecting…';
+    status.textContent = T.streamFailed;
   }
 }
 
 // ---- messages -------------------------------------------------------------
 
-const AUTHORS = { AUTHOR_CUSTOMER: 'You', AUTHOR_ASSISTANT: 'Assistant', AUTHOR_AGENT: 'Support' };
+const AUTHORS = { AUTHOR_CUSTOMER: T.you, AUTHOR_ASSISTANT: T.assistant, AUTHOR_AGENT: T.agent };
 
 function bubble(author, ...content) {
   const cls = author === 'AUTHOR_CUSTOMER' ? 'customer' : author === 'AUTHOR_AGENT' ? 'agent' : 'assistant';
-  return h('li', { class: `msg ${cls}` }, h('span', { class: 'who' }, AUTHORS[author] ?? 'Shop'), h('span', { class: 'text' }, ...content));
+  return h('li', { class: `msg ${cls}` }, h('span', { class: 'who' }, AUTHORS[author] ?? T.shop), h('span', { class: 'text' }, ...content));
 }
 
 // show adds a stored message (from the POST answer or the stream, whichever
@@ -242,22 +246,22 @@ function show(m) {
       state.typed.set(id, p.typed);
       return;
     }
-    const li = bubble(m.author, ...render(text, state.known));
+    const li = bubble(m.author, ...render(text, state.known, T.labels));
     li.dataset.id = id;
     state.items.set(id, li);
     append(log, li);
     scrollDown();
     return;
   }
-  const li = bubble(m.author, ...render(text, state.known));
+  const li = bubble(m.author, ...render(text, state.known, T.labels));
   li.dataset.id = id;
   const c = m.author === 'AUTHOR_ASSISTANT' ? cue(text) : '';
   if (c === 'step_up') {
     append(li, h('span', { class: 'actions' },
-      h('a', { class: 'button', href: '/privacy/step-up', target: '_blank', rel: 'noopener' }, 'Confirm it is you')));
+      h('a', { class: 'button', href: '/privacy/step-up', target: '_blank', rel: 'noopener' }, T.confirm)));
   } else if (c === 'login') {
     append(li, h('span', { class: 'actions' },
-      h('a', { class: 'button', href: '/privacy/', target: '_blank', rel: 'noopener' }, 'Sign in')));
+      h('a', { class: 'button', href: '/privacy/', target: '_blank', rel: 'noopener' }, T.signIn)));
   }
   state.items.set(id, li);
   append(log, li);
@@ -273,16 +277,16 @@ async function onSubmit(e) {
   showError(errorBox, '');
   const typed = input.value.trim();
   if (!typed) {
-    showError(errorBox, 'Write a message first.');
+    showError(errorBox, T.writeFirst);
     input.focus();
     return;
   }
   if (!state.accepted) {
-    showError(errorBox, 'Please read the notice and start the chat first.');
+    showError(errorBox, T.readNoticeFirst);
     return;
   }
   if (new TextEncoder().encode(typed).length > 4096) {
-    showError(errorBox, 'The message is too long (at most 4096 bytes).');
+    showError(errorBox, T.tooLong);
     return;
   }
   const li = bubble('AUTHOR_CUSTOMER', typed);
@@ -305,7 +309,7 @@ async function onSubmit(e) {
     state.pending = state.pending.filter((p) => p !== pending);
     if (li.isConnected) {
       li.classList.add('failed');
-      append(li, h('span', { class: 'hint' }, ' Not sent.'));
+      append(li, h('span', { class: 'hint' }, ` ${T.notSent}`));
     }
     if (!input.value) input.value = typed;
     if (err instanceof ApiError && err.reason === 'STEP_UP_REQUIRED') {
@@ -320,9 +324,9 @@ async function onSubmit(e) {
 }
 
 function showStepUp() {
-  replace(errorBox, 'For your security, confirm it is you first. ',
-    h('a', { href: '/privacy/step-up', target: '_blank', rel: 'noopener' }, 'Confirm it is you'),
-    ', then send your message again.');
+  replace(errorBox, T.stepUp[0],
+    h('a', { href: '/privacy/step-up', target: '_blank', rel: 'noopener' }, T.confirm),
+    T.stepUp[1]);
   errorBox.hidden = false;
 }
 

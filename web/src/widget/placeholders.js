@@ -15,7 +15,7 @@
 const TYPES = ['PERSON', 'EMAIL', 'PHONE', 'CARD', 'IBAN', 'ADDRESS', 'IP', 'NATIONAL_ID', 'DATE_OF_BIRTH', 'SECRET', 'LITERAL'];
 const PLACEHOLDER = new RegExp(`\\[(${TYPES.join('|')})_([1-9][0-9]{0,5})\\]`, 'g');
 
-const LABELS = {
+export const LABELS = {
   PERSON: 'a name',
   EMAIL: 'your e-mail address',
   PHONE: 'your phone number',
@@ -83,7 +83,7 @@ export function learn(typed, stored, known) {
 
 // render returns DOM nodes for a stored text: literal text as text,
 // each placeholder as the known value (marked) or a description.
-export function render(text, known) {
+export function render(text, known, labels = LABELS) {
   return split(text).map((p) => {
     if (p.text !== undefined) return document.createTextNode(p.text);
     const span = document.createElement('span');
@@ -93,7 +93,7 @@ export function render(text, known) {
       span.textContent = value;
     } else {
       span.className = 'pii unknown';
-      span.textContent = LABELS[p.type] ?? 'a detail you gave';
+      span.textContent = labels[p.type] ?? LABELS[p.type] ?? 'a detail you gave';
     }
     return span;
   });

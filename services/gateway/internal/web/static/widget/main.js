@@ -349,7 +349,7 @@ function learn(typed, stored, known) {
   for (const [k, v] of seen) if (!known.has(k)) known.set(k, v);
   return true;
 }
-function render(text, known) {
+function render(text, known, labels = LABELS) {
   return split(text).map((p) => {
     if (p.text !== void 0) return document.createTextNode(p.text);
     const span = document.createElement("span");
@@ -359,10 +359,210 @@ function render(text, known) {
       span.textContent = value;
     } else {
       span.className = "pii unknown";
-      span.textContent = LABELS[p.type] ?? "a detail you gave";
+      span.textContent = labels[p.type] ?? LABELS[p.type] ?? "a detail you gave";
     }
     return span;
   });
+}
+
+// src/widget/strings.js
+var STRINGS = {
+  en: {
+    labels: LABELS,
+    messages: "Messages",
+    guest: "Chatting as a guest",
+    signedIn: "Signed in",
+    signIn: "Sign in",
+    end: "End chat",
+    yourMessage: "Your message",
+    hint: "Enter sends, Shift+Enter starts a new line.",
+    send: "Send",
+    notSetUp: "This chat is not set up: the page that embeds it names no shop.",
+    beforeYouChat: "Before you chat",
+    loadingNotice: "Loading the notice…",
+    accept: "I have read this, start the chat",
+    noticeVersion: (id, v) => `Notice “${id}”, version ${v}.`,
+    noticeFailed: "The shop's notice could not be loaded, so the chat cannot start.",
+    canWrite: "You can write your message now.",
+    expired: "Your chat session expired. Send your message again to start a new chat.",
+    reconnecting: "Reconnecting…",
+    ended: "The chat has ended.",
+    streamFailed: "The connection to the chat failed; reconnecting…",
+    you: "You",
+    assistant: "Assistant",
+    agent: "Support",
+    shop: "Shop",
+    confirm: "Confirm it is you",
+    notSent: "Not sent.",
+    writeFirst: "Write a message first.",
+    readNoticeFirst: "Please read the notice and start the chat first.",
+    tooLong: "The message is too long (at most 4096 bytes).",
+    stepUp: ["For your security, confirm it is you first. ", ", then send your message again."]
+  },
+  de: {
+    labels: { PERSON: "ein Name", EMAIL: "Ihre E-Mail-Adresse", PHONE: "Ihre Telefonnummer", CARD: "Ihre Karte", IBAN: "Ihr Bankkonto", ADDRESS: "Ihre Adresse", IP: "eine IP-Adresse", NATIONAL_ID: "Ihre Ausweisnummer", DATE_OF_BIRTH: "Ihr Geburtsdatum", SECRET: "ein Geheimnis", LITERAL: "Ihr Text" },
+    messages: "Nachrichten",
+    guest: "Sie chatten als Gast",
+    signedIn: "Angemeldet",
+    signIn: "Anmelden",
+    end: "Chat beenden",
+    yourMessage: "Ihre Nachricht",
+    hint: "Eingabe sendet, Umschalt+Eingabe beginnt eine neue Zeile.",
+    send: "Senden",
+    notSetUp: "Dieser Chat ist nicht eingerichtet: Die Seite, die ihn einbindet, nennt keinen Shop.",
+    beforeYouChat: "Bevor Sie chatten",
+    loadingNotice: "Der Hinweis wird geladen…",
+    accept: "Gelesen, Chat beginnen",
+    noticeVersion: (id, v) => `Hinweis „${id}“, Version ${v}.`,
+    noticeFailed: "Der Hinweis des Shops konnte nicht geladen werden, daher kann der Chat nicht beginnen.",
+    canWrite: "Sie können jetzt Ihre Nachricht schreiben.",
+    expired: "Ihre Chat-Sitzung ist abgelaufen. Senden Sie Ihre Nachricht erneut, um einen neuen Chat zu beginnen.",
+    reconnecting: "Verbindung wird wiederhergestellt…",
+    ended: "Der Chat ist beendet.",
+    streamFailed: "Die Verbindung zum Chat ist unterbrochen; sie wird wiederhergestellt…",
+    you: "Sie",
+    assistant: "Assistent",
+    agent: "Kundendienst",
+    shop: "Shop",
+    confirm: "Bestätigen, dass Sie es sind",
+    notSent: "Nicht gesendet.",
+    writeFirst: "Schreiben Sie zuerst eine Nachricht.",
+    readNoticeFirst: "Bitte lesen Sie zuerst den Hinweis und beginnen Sie den Chat.",
+    tooLong: "Die Nachricht ist zu lang (höchstens 4096 Bytes).",
+    stepUp: ["Zu Ihrer Sicherheit bestätigen Sie bitte zuerst, dass Sie es sind: ", ", dann senden Sie Ihre Nachricht erneut."]
+  },
+  fr: {
+    labels: { PERSON: "un nom", EMAIL: "votre adresse e-mail", PHONE: "votre numéro de téléphone", CARD: "votre carte", IBAN: "votre compte bancaire", ADDRESS: "votre adresse", IP: "une adresse IP", NATIONAL_ID: "votre numéro d’identité", DATE_OF_BIRTH: "votre date de naissance", SECRET: "un secret", LITERAL: "votre texte" },
+    messages: "Messages",
+    guest: "Vous discutez en tant qu’invité",
+    signedIn: "Connecté",
+    signIn: "Se connecter",
+    end: "Terminer la discussion",
+    yourMessage: "Votre message",
+    hint: "Entrée envoie, Maj+Entrée commence une nouvelle ligne.",
+    send: "Envoyer",
+    notSetUp: "Cette discussion n’est pas configurée : la page qui l’intègre ne nomme aucune boutique.",
+    beforeYouChat: "Avant de discuter",
+    loadingNotice: "Chargement de l’avis…",
+    accept: "J’ai lu, commencer la discussion",
+    noticeVersion: (id, v) => `Avis « ${id} », version ${v}.`,
+    noticeFailed: "L’avis de la boutique n’a pas pu être chargé, la discussion ne peut donc pas commencer.",
+    canWrite: "Vous pouvez maintenant écrire votre message.",
+    expired: "Votre session de discussion a expiré. Renvoyez votre message pour commencer une nouvelle discussion.",
+    reconnecting: "Reconnexion…",
+    ended: "La discussion est terminée.",
+    streamFailed: "La connexion à la discussion a échoué ; reconnexion…",
+    you: "Vous",
+    assistant: "Assistant",
+    agent: "Service client",
+    shop: "Boutique",
+    confirm: "Confirmer votre identité",
+    notSent: "Non envoyé.",
+    writeFirst: "Écrivez d’abord un message.",
+    readNoticeFirst: "Veuillez d’abord lire l’avis et commencer la discussion.",
+    tooLong: "Le message est trop long (4096 octets au plus).",
+    stepUp: ["Pour votre sécurité, confirmez d’abord votre identité : ", ", puis renvoyez votre message."]
+  },
+  es: {
+    labels: { PERSON: "un nombre", EMAIL: "su correo electrónico", PHONE: "su número de teléfono", CARD: "su tarjeta", IBAN: "su cuenta bancaria", ADDRESS: "su dirección", IP: "una dirección IP", NATIONAL_ID: "su número de identidad", DATE_OF_BIRTH: "su fecha de nacimiento", SECRET: "un secreto", LITERAL: "su texto" },
+    messages: "Mensajes",
+    guest: "Chatea como invitado",
+    signedIn: "Sesión iniciada",
+    signIn: "Iniciar sesión",
+    end: "Terminar el chat",
+    yourMessage: "Su mensaje",
+    hint: "Intro envía, Mayús+Intro empieza una línea nueva.",
+    send: "Enviar",
+    notSetUp: "Este chat no está configurado: la página que lo incluye no indica ninguna tienda.",
+    beforeYouChat: "Antes de chatear",
+    loadingNotice: "Cargando el aviso…",
+    accept: "Lo he leído, empezar el chat",
+    noticeVersion: (id, v) => `Aviso «${id}», versión ${v}.`,
+    noticeFailed: "No se pudo cargar el aviso de la tienda, así que el chat no puede empezar.",
+    canWrite: "Ya puede escribir su mensaje.",
+    expired: "Su sesión de chat ha caducado. Envíe de nuevo su mensaje para empezar un chat nuevo.",
+    reconnecting: "Reconectando…",
+    ended: "El chat ha terminado.",
+    streamFailed: "La conexión con el chat ha fallado; reconectando…",
+    you: "Usted",
+    assistant: "Asistente",
+    agent: "Atención al cliente",
+    shop: "Tienda",
+    confirm: "Confirmar su identidad",
+    notSent: "No enviado.",
+    writeFirst: "Escriba primero un mensaje.",
+    readNoticeFirst: "Lea primero el aviso y empiece el chat.",
+    tooLong: "El mensaje es demasiado largo (4096 bytes como máximo).",
+    stepUp: ["Por su seguridad, confirme primero su identidad: ", " y después envíe de nuevo su mensaje."]
+  },
+  nl: {
+    labels: { PERSON: "een naam", EMAIL: "uw e-mailadres", PHONE: "uw telefoonnummer", CARD: "uw kaart", IBAN: "uw bankrekening", ADDRESS: "uw adres", IP: "een IP-adres", NATIONAL_ID: "uw identiteitsnummer", DATE_OF_BIRTH: "uw geboortedatum", SECRET: "een geheim", LITERAL: "uw tekst" },
+    messages: "Berichten",
+    guest: "U chat als gast",
+    signedIn: "Ingelogd",
+    signIn: "Inloggen",
+    end: "Chat beëindigen",
+    yourMessage: "Uw bericht",
+    hint: "Enter verstuurt, Shift+Enter begint een nieuwe regel.",
+    send: "Versturen",
+    notSetUp: "Deze chat is niet ingesteld: de pagina die hem insluit noemt geen winkel.",
+    beforeYouChat: "Voordat u chat",
+    loadingNotice: "De kennisgeving wordt geladen…",
+    accept: "Gelezen, chat starten",
+    noticeVersion: (id, v) => `Kennisgeving ‘${id}’, versie ${v}.`,
+    noticeFailed: "De kennisgeving van de winkel kon niet worden geladen, dus de chat kan niet beginnen.",
+    canWrite: "U kunt nu uw bericht schrijven.",
+    expired: "Uw chatsessie is verlopen. Verstuur uw bericht opnieuw om een nieuwe chat te beginnen.",
+    reconnecting: "Opnieuw verbinden…",
+    ended: "De chat is beëindigd.",
+    streamFailed: "De verbinding met de chat is mislukt; opnieuw verbinden…",
+    you: "U",
+    assistant: "Assistent",
+    agent: "Klantenservice",
+    shop: "Winkel",
+    confirm: "Bevestig dat u het bent",
+    notSent: "Niet verstuurd.",
+    writeFirst: "Schrijf eerst een bericht.",
+    readNoticeFirst: "Lees eerst de kennisgeving en start de chat.",
+    tooLong: "Het bericht is te lang (ten hoogste 4096 bytes).",
+    stepUp: ["Bevestig voor uw veiligheid eerst dat u het bent: ", ", en verstuur daarna uw bericht opnieuw."]
+  },
+  it: {
+    labels: { PERSON: "un nome", EMAIL: "il suo indirizzo e-mail", PHONE: "il suo numero di telefono", CARD: "la sua carta", IBAN: "il suo conto bancario", ADDRESS: "il suo indirizzo", IP: "un indirizzo IP", NATIONAL_ID: "il suo numero di documento", DATE_OF_BIRTH: "la sua data di nascita", SECRET: "un segreto", LITERAL: "il suo testo" },
+    messages: "Messaggi",
+    guest: "Sta chattando come ospite",
+    signedIn: "Accesso effettuato",
+    signIn: "Accedi",
+    end: "Termina la chat",
+    yourMessage: "Il suo messaggio",
+    hint: "Invio invia, Maiusc+Invio va a capo.",
+    send: "Invia",
+    notSetUp: "Questa chat non è configurata: la pagina che la include non indica alcun negozio.",
+    beforeYouChat: "Prima di chattare",
+    loadingNotice: "Caricamento dell’informativa…",
+    accept: "Ho letto, inizia la chat",
+    noticeVersion: (id, v) => `Informativa «${id}», versione ${v}.`,
+    noticeFailed: "Non è stato possibile caricare l’informativa del negozio, quindi la chat non può iniziare.",
+    canWrite: "Ora può scrivere il suo messaggio.",
+    expired: "La sessione di chat è scaduta. Invii di nuovo il messaggio per iniziare una nuova chat.",
+    reconnecting: "Riconnessione…",
+    ended: "La chat è terminata.",
+    streamFailed: "La connessione alla chat non è riuscita; riconnessione…",
+    you: "Lei",
+    assistant: "Assistente",
+    agent: "Assistenza clienti",
+    shop: "Negozio",
+    confirm: "Confermi la sua identità",
+    notSent: "Non inviato.",
+    writeFirst: "Scriva prima un messaggio.",
+    readNoticeFirst: "Legga prima l’informativa e inizi la chat.",
+    tooLong: "Il messaggio è troppo lungo (al massimo 4096 byte).",
+    stepUp: ["Per la sua sicurezza, confermi prima la sua identità: ", ", poi invii di nuovo il messaggio."]
+  }
+};
+function strings(language2) {
+  const l = String(language2 ?? "").slice(0, 2).toLowerCase();
+  return STRINGS[l] ? [STRINGS[l], l] : [STRINGS.en, "en"];
 }
 
 // src/widget/transport.js
@@ -385,6 +585,8 @@ var language = (() => {
   return LANG.test(l) ? l : LANG.test(l.slice(0, 2)) ? l.slice(0, 2) : "";
 })();
 var framed = window.self !== window.top;
+var [T, uiLanguage] = strings(language);
+document.documentElement.lang = uiLanguage;
 var state = {
   kind: "",
   // 'visitor' or 'customer' once a session exists
@@ -405,10 +607,10 @@ var state = {
   // {typed, li} posted, not yet matched with a stored message
 };
 var errorBox = $("#error");
-var log = h("ol", { class: "chat-log", role: "log", "aria-live": "polite", "aria-label": "Messages" });
+var log = h("ol", { class: "chat-log", role: "log", "aria-live": "polite", "aria-label": T.messages });
 var status = h("p", { class: "chat-status", role: "status" });
-var who = h("span", { class: "muted" }, "Chatting as a guest");
-var endButton = h("button", { type: "button", class: "secondary", hidden: true, on: { click: endChat } }, "End chat");
+var who = h("span", { class: "muted" }, T.guest);
+var endButton = h("button", { type: "button", class: "secondary", hidden: true, on: { click: endChat } }, T.end);
 var input = h("textarea", {
   id: "message",
   name: "text",
@@ -419,15 +621,15 @@ var input = h("textarea", {
   "aria-describedby": "message-hint",
   enterkeyhint: "send"
 });
-var sendButton = h("button", { type: "submit" }, "Send");
+var sendButton = h("button", { type: "submit" }, T.send);
 var form = h(
   "form",
   { class: "chat-form", novalidate: true, on: { submit: onSubmit } },
   h(
     "div",
     { class: "field" },
-    h("label", { for: "message" }, "Your message"),
-    h("p", { class: "hint", id: "message-hint" }, "Enter sends, Shift+Enter starts a new line."),
+    h("label", { for: "message" }, T.yourMessage),
+    h("p", { class: "hint", id: "message-hint" }, T.hint),
     input
   ),
   sendButton
@@ -448,7 +650,7 @@ append(
   form
 );
 if (!tenant) {
-  showError(errorBox, "This chat is not set up: the page that embeds it names no shop.");
+  showError(errorBox, T.notSetUp);
   form.hidden = true;
 } else if (noticeId) {
   showNotice();
@@ -457,26 +659,26 @@ async function showNotice() {
   input.disabled = true;
   sendButton.disabled = true;
   noticeBox.hidden = false;
-  replace(noticeBox, h("h2", { id: "notice-title" }, "Before you chat"), h("p", {}, "Loading the notice…"));
+  replace(noticeBox, h("h2", { id: "notice-title" }, T.beforeYouChat), h("p", {}, T.loadingNotice));
   try {
     const { notice } = await request("GET", `/v1/consent/notices/${encodeURIComponent(noticeId)}`, { token: "" });
     const texts = notice?.texts ?? [];
     const text = texts.find((t) => t.language === language) ?? texts.find((t) => t.language === language.slice(0, 2)) ?? texts.find((t) => t.language === "en") ?? texts[0];
     if (!text) throw new ApiError(0, "NOTICE_EMPTY", "The notice has no text.");
-    const accept = h("button", { type: "button", on: { click: () => acceptNotice(notice) } }, "I have read this, start the chat");
+    const accept = h("button", { type: "button", on: { click: () => acceptNotice(notice) } }, T.accept);
     replace(
       noticeBox,
-      h("h2", { id: "notice-title" }, "Before you chat"),
+      h("h2", { id: "notice-title" }, T.beforeYouChat),
       h("p", { class: "notice-text", lang: text.language }, text.text),
-      h("p", { class: "hint" }, `Notice “${notice.notice_id}”, version ${notice.version}.`),
+      h("p", { class: "hint" }, T.noticeVersion(notice.notice_id, notice.version)),
       h("div", { class: "actions" }, accept)
     );
     accept.focus();
   } catch (err) {
     replace(
       noticeBox,
-      h("h2", { id: "notice-title" }, "Before you chat"),
-      h("p", { role: "alert" }, `The shop's notice could not be loaded, so the chat cannot start. ${err.text ?? err.message}`)
+      h("h2", { id: "notice-title" }, T.beforeYouChat),
+      h("p", { role: "alert" }, `${T.noticeFailed} ${err.text ?? err.message}`)
     );
   }
 }
@@ -486,21 +688,21 @@ function acceptNotice(notice) {
   noticeBox.hidden = true;
   input.disabled = false;
   sendButton.disabled = false;
-  status.textContent = "You can write your message now.";
+  status.textContent = T.canWrite;
   input.focus();
 }
 async function ensureSession() {
   if (accessToken()) return;
   if (state.kind === "visitor") {
-    resetChat("Your chat session expired. Send your message again to start a new chat.");
-    throw new ApiError(401, "SESSION_EXPIRED", "Your chat session expired.");
+    resetChat(T.expired);
+    throw new ApiError(401, "SESSION_EXPIRED", T.expired);
   }
   if (!framed && await refreshSession()) {
     const c = claims();
     if (c.kind === "customer" && (!c.tenant || c.tenant === tenant)) {
       state.kind = "customer";
       state.view = "MESSAGE_VIEW_REIDENTIFIED";
-      replace(who, "Signed in");
+      replace(who, T.signedIn);
       return;
     }
     clearSession();
@@ -509,7 +711,7 @@ async function ensureSession() {
   setSession({ access_token: v.access_token, access_token_expires_at: v.expire_time });
   state.kind = "visitor";
   state.view = "MESSAGE_VIEW_PLACEHOLDERS";
-  replace(who, "Chatting as a guest · ", h("a", { href: "/privacy/", target: "_blank", rel: "noopener" }, "Sign in"));
+  replace(who, `${T.guest} · `, h("a", { href: "/privacy/", target: "_blank", rel: "noopener" }, T.signIn));
 }
 async function ensureConversation() {
   if (state.conversationId) return;
@@ -548,7 +750,7 @@ async function follow(id) {
         showError(errorBox, err);
         return;
       }
-      status.textContent = "Reconnecting…";
+      status.textContent = T.reconnecting;
     }
     if (state.ended || state.conversationId !== id) return;
     await new Promise((r) => setTimeout(r, pause));
@@ -570,15 +772,15 @@ function onEvent(id, ev) {
     state.ended = true;
     form.hidden = true;
     endButton.hidden = true;
-    status.textContent = "The chat has ended.";
+    status.textContent = T.ended;
   } else if (ev.event === "error") {
-    status.textContent = "The connection to the chat failed; reconnecting…";
+    status.textContent = T.streamFailed;
   }
 }
-var AUTHORS = { AUTHOR_CUSTOMER: "You", AUTHOR_ASSISTANT: "Assistant", AUTHOR_AGENT: "Support" };
+var AUTHORS = { AUTHOR_CUSTOMER: T.you, AUTHOR_ASSISTANT: T.assistant, AUTHOR_AGENT: T.agent };
 function bubble(author, ...content) {
   const cls = author === "AUTHOR_CUSTOMER" ? "customer" : author === "AUTHOR_AGENT" ? "agent" : "assistant";
-  return h("li", { class: `msg ${cls}` }, h("span", { class: "who" }, AUTHORS[author] ?? "Shop"), h("span", { class: "text" }, ...content));
+  return h("li", { class: `msg ${cls}` }, h("span", { class: "who" }, AUTHORS[author] ?? T.shop), h("span", { class: "text" }, ...content));
 }
 function show(m) {
   const id = m.message_id;
@@ -594,27 +796,27 @@ function show(m) {
       state.typed.set(id, p.typed);
       return;
     }
-    const li2 = bubble(m.author, ...render(text, state.known));
+    const li2 = bubble(m.author, ...render(text, state.known, T.labels));
     li2.dataset.id = id;
     state.items.set(id, li2);
     append(log, li2);
     scrollDown();
     return;
   }
-  const li = bubble(m.author, ...render(text, state.known));
+  const li = bubble(m.author, ...render(text, state.known, T.labels));
   li.dataset.id = id;
   const c = m.author === "AUTHOR_ASSISTANT" ? cue(text) : "";
   if (c === "step_up") {
     append(li, h(
       "span",
       { class: "actions" },
-      h("a", { class: "button", href: "/privacy/step-up", target: "_blank", rel: "noopener" }, "Confirm it is you")
+      h("a", { class: "button", href: "/privacy/step-up", target: "_blank", rel: "noopener" }, T.confirm)
     ));
   } else if (c === "login") {
     append(li, h(
       "span",
       { class: "actions" },
-      h("a", { class: "button", href: "/privacy/", target: "_blank", rel: "noopener" }, "Sign in")
+      h("a", { class: "button", href: "/privacy/", target: "_blank", rel: "noopener" }, T.signIn)
     ));
   }
   state.items.set(id, li);
@@ -629,16 +831,16 @@ async function onSubmit(e) {
   showError(errorBox, "");
   const typed = input.value.trim();
   if (!typed) {
-    showError(errorBox, "Write a message first.");
+    showError(errorBox, T.writeFirst);
     input.focus();
     return;
   }
   if (!state.accepted) {
-    showError(errorBox, "Please read the notice and start the chat first.");
+    showError(errorBox, T.readNoticeFirst);
     return;
   }
   if (new TextEncoder().encode(typed).length > 4096) {
-    showError(errorBox, "The message is too long (at most 4096 bytes).");
+    showError(errorBox, T.tooLong);
     return;
   }
   const li = bubble("AUTHOR_CUSTOMER", typed);
@@ -661,7 +863,7 @@ async function onSubmit(e) {
     state.pending = state.pending.filter((p) => p !== pending);
     if (li.isConnected) {
       li.classList.add("failed");
-      append(li, h("span", { class: "hint" }, " Not sent."));
+      append(li, h("span", { class: "hint" }, ` ${T.notSent}`));
     }
     if (!input.value) input.value = typed;
     if (err instanceof ApiError && err.reason === "STEP_UP_REQUIRED") {
@@ -677,9 +879,9 @@ async function onSubmit(e) {
 function showStepUp() {
   replace(
     errorBox,
-    "For your security, confirm it is you first. ",
-    h("a", { href: "/privacy/step-up", target: "_blank", rel: "noopener" }, "Confirm it is you"),
-    ", then send your message again."
+    T.stepUp[0],
+    h("a", { href: "/privacy/step-up", target: "_blank", rel: "noopener" }, T.confirm),
+    T.stepUp[1]
   );
   errorBox.hidden = false;
 }
