@@ -133,6 +133,7 @@ func (d *doc) scanDOB() {
 		}
 		ageCue := ageCueWords[d.lw(k)]
 		corrected := false
+		found := false
 		// Up to eight tokens later, skipping fillers and punctuation.
 		for j, seen := k+1, 0; j < n && seen < 8; j++ {
 			if d.toks[j].kind == tPunct {
@@ -144,6 +145,7 @@ func (d *doc) scanDOB() {
 			if end, ok := d.dateAt(j); ok {
 				d.add(d.toks[j].s, d.toks[end].e, DateOfBirth, 0.9, "dob-context")
 				k = d.moreBirthDates(end)
+				found = true
 				break
 			}
 			if otherDateCues[d.lw(j)] || otherDateCompound(d.lw(j)) {
@@ -165,7 +167,43 @@ func (d *doc) scanDOB() {
 			}
 			seen++
 		}
+		if !found && !ageCue {
+			if s, e, ok := d.answeredDate(k); ok {
+				// "Agent: please tell me your date of birth.\nCustomer:
+				// 1st of May 1980": the answer on the next line.
+				d.add(d.toks[s].s, d.toks[e].e, DateOfBirth, 0.85, "dob-answer")
+				k = e
+			}
+		}
 	}
+}
+
+// answeredDate finds a date that answers the birth cue at k on the next
+// line: the line holds nothing but the date (after a speaker label such as
+// "Customer:"), so it can only be the answer to the question above it.
+func (d *doc) answeredDate(k int) (int, int, bool) {
+	n := len(d.toks)
+	m := k + 1
+	for m < n && m <= k+30 && !d.toks[m].nl {
+		m++
+	}
+	if m >= n || !d.toks[m].nl {
+		return 0, 0, false
+	}
+	if m+1 < n && d.isWord(m) && d.isPunct(m+1, ':') && !d.toks[m+1].nl {
+		m += 2 // "Customer:", "Kunde:", "Client :"
+	}
+	if m >= n {
+		return 0, 0, false
+	}
+	end, ok := d.dateAt(m)
+	if !ok {
+		return 0, 0, false
+	}
+	if e := end + 1; e < n && !d.toks[e].nl && !(d.toks[e].kind == tPunct && (e+1 >= n || d.toks[e+1].nl)) {
+		return 0, 0, false // more follows on the line: not a bare answer
+	}
+	return m, end, true
 }
 
 // otherDateCompound reports a compound that names another date

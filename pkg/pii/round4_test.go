@@ -339,3 +339,17 @@ func TestRound4BareKeyPrefix(t *testing.T) {
 		}
 	}
 }
+
+// A question for the date of birth answered on the next line by a bare
+// date (after a speaker label or none) is the birth date; a date with more
+// on its line is not an answer.
+func TestRound4BirthDateAnsweredBelow(t *testing.T) {
+	t.Parallel()
+	runCases(t, []detectCase{
+		{"en", "Agent (Ruth): To verify, can you confirm your date of birth?\nCustomer: 14 March 1983", []string{"PERSON:Ruth", "DATE_OF_BIRTH:14 March 1983"}},
+		{"fr", "Conseiller : Quelle est votre date de naissance ?\n12/09/1988", []string{"DATE_OF_BIRTH:12/09/1988"}},
+		{"es", "¿Me confirma su fecha de nacimiento?\nCliente: 7 de julio de 1968", []string{"DATE_OF_BIRTH:7 de julio de 1968"}},
+		{"en", "What's your date of birth?\nAlso, the parcel came on 12/03/2024 and was damaged.", nil},
+		{"en", "Birthday present for my son!\n12/05/2024 is when I need it", nil},
+	})
+}
