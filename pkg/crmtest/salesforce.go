@@ -18,6 +18,26 @@ type Salesforce struct {
 	version, object, field string
 	tokens                 map[string]bool // live access tokens
 	issued                 int
+	// rejects are external IDs whose records a validation rule refuses.
+	rejects map[string]bool
+}
+
+// Reject makes the org refuse the records of these external IDs, as a
+// validation rule does: a collection answers success false for each of
+// them (and, allOrNone, rolls back the rest), a single upsert answers 400.
+func (s *Salesforce) Reject(externalIDs ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.rejects == nil {
+		s.rejects = map[string]bool{}
+	}
+	for _, id := range externalIDs {
+		s.rejects[id] = true
+	}
+}
+
+func sfValidationError() []map[string]any {
+	return []map[string]any{{"statusCode": "FIELD_CUSTOM_VALIDATION_EXCEPTION", "message": "The record does not pass a validation rule", "fields": []string{}}}
 }
 
 // NewSalesforce starts an org that accepts the connected app clientID /
@@ -129,6 +149,9 @@ func (s *Salesforce) route(r *http.Request) (int, any) {
 			if _, ok := props[s.field]; ok {
 				return http.StatusBadRequest, []map[string]any{{"errorCode": "INVALID_FIELD", "message": "The external ID field is in the URL"}}
 			}
+			if s.rejects[id] {
+				return http.StatusBadRequest, []map[string]any{{"errorCode": "FIELD_CUSTOM_VALIDATION_EXCEPTION", "message": "The record does not pass a validation rule"}}
+			}
 			if s.upsert(id, props) {
 				return http.StatusCreated, map[string]any{"id": "003" + id, "success": true, "errors": []any{}, "created": true}
 			}
@@ -165,8 +188,23 @@ func (s *Salesforce) route(r *http.Request) (int, any) {
 				return http.StatusBadRequest, []map[string]any{{"errorCode": "INVALID_TYPE", "message": "attributes.type and the external ID are required"}}
 			}
 		}
+		refused := 0
+		for _, rec := range in.Records {
+			if s.rejects[rec[s.field].(string)] {
+				refused++
+			}
+		}
 		for _, rec := range in.Records {
 			id := rec[s.field].(string)
+			if s.rejects[id] {
+				results = append(results, map[string]any{"id": nil, "success": false, "errors": sfValidationError()})
+				continue
+			}
+			if in.AllOrNone && refused > 0 {
+				results = append(results, map[string]any{"id": nil, "success": false, "errors": []map[string]any{{
+					"statusCode": "ALL_OR_NONE_OPERATION_ROLLED_BACK", "message": "Record rolled back because not all records were valid and the request was using AllOrNone header", "fields": []string{}}}})
+				continue
+			}
 			props := map[string]string{}
 			for k, v := range rec {
 				if sv, ok := v.(string); ok && k != s.field {

@@ -3,6 +3,7 @@ package delivery_test
 import (
 	"context"
 	"crypto/rand"
+	"crypto/x509"
 	"database/sql"
 	"fmt"
 	"log/slog"
@@ -49,15 +50,34 @@ type rig struct {
 	jobs *jobs.Runner
 	svc  *delivery.Service
 	api  *crmtest.HubSpot
+	sf   *crmtest.Salesforce
+	// batch is the largest batch the connector sends (0: its own).
+	batch int
+	// consent decides each (subject, purpose); nil allows everything.
+	consent func(subject, purpose string) bool
 }
 
 // newRig is crmsync's delivery path on db: one HubSpot mapping (three
 // token-form fields, a rate no benchmark reaches), consent always given,
 // the local keyring, the HubSpot emulator behind pkg/egress.
-func newRig(b *testing.B, db *store.DB) *rig {
+func newRig(b testing.TB, db *store.DB) *rig { return newRigWith(b, db, "hubspot", 0) }
+
+// newRigWith is newRig for connector ("hubspot" or "salesforce"), sending
+// at most batch records a request (0: the connector's own batch size; 1:
+// one record a request, as before batching).
+func newRigWith(b testing.TB, db *store.DB, conn string, batch int) *rig {
 	b.Helper()
-	r := &rig{db: db, api: crmtest.NewHubSpot(b, "pat", "sotto_subject")}
-	m, err := mapping.Parse("shop", "hubspot", []byte(`
+	r := &rig{db: db, batch: batch}
+	head, host, roots := "", "", (*x509.CertPool)(nil)
+	if conn == "salesforce" {
+		r.sf = crmtest.NewSalesforce(b, "cid", "csecret", "v62.0", "Contact", "Sotto_Subject__c")
+		head = "salesforce: {url: '" + r.sf.URL() + "', api_version: v62.0, object: Contact, external_id_field: Sotto_Subject__c}\n"
+		host, roots = r.sf.Host(), r.sf.RootCAs()
+	} else {
+		r.api = crmtest.NewHubSpot(b, "pat", "sotto_subject")
+		host, roots = r.api.Host(), r.api.RootCAs()
+	}
+	m, err := mapping.Parse("shop", conn, []byte(head+`
 rate: {per_second: 1000, burst: 10000}
 fields:
   - {field: first_name, property: firstname, purpose: crm_sync}
@@ -76,27 +96,52 @@ fields:
 	if err := km.EnsureKey(context.Background(), "crmsync-queue", keys.TypeAES256GCM); err != nil {
 		b.Fatal(err)
 	}
-	client, err := egress.New(egress.Config{AllowedHosts: []string{r.api.Host()}, AllowPrivateCIDRs: crmtest.Loopback(),
-		RootCAs: r.api.RootCAs(), MaxRetries: -1}, slog.New(slog.DiscardHandler), nil)
+	client, err := egress.New(egress.Config{AllowedHosts: []string{host}, AllowPrivateCIDRs: crmtest.Loopback(),
+		RootCAs: roots, MaxRetries: -1}, slog.New(slog.DiscardHandler), nil)
 	if err != nil {
 		b.Fatal(err)
 	}
-	conn := connector.NewHubSpot(connector.HubSpotConfig{BaseURL: r.api.URL(), IDProperty: "sotto_subject", Tenant: "shop"},
-		client, secretMap{"sotto/crm/shop/hubspot": {"private_app_token": "pat"}}, nil)
+	secrets := secretMap{"sotto/crm/shop/hubspot": {"private_app_token": "pat"},
+		"sotto/crm/shop/salesforce": {"client_id": "cid", "client_secret": "csecret"}}
+	var c connector.Connector
+	if conn == "salesforce" {
+		c = connector.NewSalesforce(connector.SalesforceConfig{URL: r.sf.URL(), APIVersion: "v62.0", Object: "Contact",
+			ExternalIDField: "Sotto_Subject__c", Tenant: "shop"}, client, secrets, nil)
+	} else {
+		c = connector.NewHubSpot(connector.HubSpotConfig{BaseURL: r.api.URL(), IDProperty: "sotto_subject", Tenant: "shop"},
+			client, secrets, nil)
+	}
+	if batch > 0 {
+		c = limited{c, batch}
+	}
 	r.jobs, err = jobs.New(db, jobs.Config{PollInterval: 10 * time.Millisecond, Concurrency: 8, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		b.Fatal(err)
 	}
 	r.svc, err = delivery.New(delivery.Deps{Store: storage.New(db), Jobs: r.jobs, Keys: km, QueueKey: "crmsync-queue", Mappings: set,
-		Consent:    func(context.Context, string, string) (bool, error) { return true, nil },
-		Connectors: func(string, string) (connector.Connector, error) { return conn, nil }})
+		Consent: func(_ context.Context, subject, purpose string) (bool, error) {
+			return r.consent == nil || r.consent(subject, purpose), nil
+		},
+		Connectors: func(string, string) (connector.Connector, error) { return c, nil }})
 	if err != nil {
 		b.Fatal(err)
 	}
 	return r
 }
 
-func (r *rig) record(b *testing.B, i int) {
+// limited sends at most n records a request.
+type limited struct {
+	connector.Connector
+	n int
+}
+
+func (l limited) BatchSize() int { return l.n }
+
+func (l limited) UpsertEach(ctx context.Context, records []connector.Record) ([]error, error) {
+	return connector.UpsertEach(ctx, l.Connector, records)
+}
+
+func (r *rig) record(b testing.TB, i int) {
 	_, _, err := r.svc.Record(context.Background(), delivery.Event{ID: fmt.Sprintf("evt_bench_%09d", i), Tenant: "shop",
 		Subject: fmt.Sprintf("sub_bench_%09d", i), Kind: 2,
 		Fields: map[string]string{"first_name": token(), "last_name": token(), "email": token()}})

@@ -22,7 +22,6 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
-	mrand "math/rand/v2"
 	"slices"
 	"sort"
 	"strconv"
@@ -76,8 +75,19 @@ type Consent func(ctx context.Context, subject, purpose string) (bool, error)
 // Connectors gives a shop's connector.
 type Connectors func(tenant, name string) (connector.Connector, error)
 
+// Limiter is a shop's rate for one CRM (internal/ratelimit): Take spends
+// one request's token at now, or says how long until one is due.
+type Limiter interface {
+	Take(now time.Time) (wait time.Duration, ok bool)
+}
+
 // Limits gives the rate limiter of a shop's connector (nil: none).
 type Limits func(tenant, name string) *rate.Limiter
+
+// RateLimits gives a shop's connector's Limiter (internal/ratelimit: the
+// short window and the day's allocation); nil: none. It takes precedence
+// over Limits.
+type RateLimits func(tenant, name string) Limiter
 
 // Vault is the part of the token vault deliveries use.
 type Vault interface {
@@ -98,6 +108,7 @@ type Deps struct {
 	Vault      Vault
 	Connectors Connectors
 	Limits     Limits
+	RateLimits RateLimits
 	Audit      *auditclient.Outbox
 	Logger     *slog.Logger
 	// Now is the domain clock (default time.Now); the queue's timing is
@@ -254,7 +265,7 @@ func (s *Service) Record(ctx context.Context, ev Event) ([]storage.Delivery, []S
 			if err := s.d.Store.Insert(ctx, tx, d); err != nil {
 				return err
 			}
-			job, err := s.enqueue(ctx, tx, d.ID, 0, time.Time{})
+			job, err := s.enqueue(ctx, tx, d.ID, "0", time.Time{})
 			if err != nil {
 				return err
 			}
@@ -278,15 +289,24 @@ type jobArgs struct {
 	Delivery string `json:"d"`
 }
 
-// enqueue adds the job of a delivery's attempt in tx; seq makes the unique
-// key of each job of the delivery (first, after a 429, after a replay).
-func (s *Service) enqueue(ctx context.Context, tx *sql.Tx, id string, seq int64, at time.Time) (int64, error) {
+// enqueue adds the job of a delivery's attempt in tx; key makes the unique
+// key of each job of the delivery (first, after a failure, after a
+// replay...). The delivery becomes due at at (now if zero): a batch takes
+// it only from then.
+func (s *Service) enqueue(ctx context.Context, tx *sql.Tx, id string, key string, at time.Time) (int64, error) {
 	args, _ := json.Marshal(jobArgs{Delivery: id})
-	e, err := s.d.Jobs.EnqueueTx(ctx, tx, Kind, args, jobs.EnqueueOptions{UniqueKey: id + "#" + strconv.FormatInt(seq, 10), RunAt: at})
+	e, err := s.d.Jobs.EnqueueTx(ctx, tx, Kind, args, jobs.EnqueueOptions{UniqueKey: id + "#" + key, RunAt: at})
 	if err != nil {
 		return 0, err
 	}
 	if err := s.d.Store.SetJob(ctx, tx, id, e.ID); err != nil {
+		return 0, err
+	}
+	due := at
+	if due.IsZero() {
+		due = s.d.Now()
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE crm_deliveries SET due_time = $2 WHERE delivery_id = $1`, id, store.Micros(due)); err != nil {
 		return 0, err
 	}
 	return e.ID, nil
@@ -309,127 +329,6 @@ func propertiesOf(items []mapping.Item) []string {
 		out = append(out, it.Property)
 	}
 	return out
-}
-
-// handle is one attempt of a delivery.
-func (s *Service) handle(ctx context.Context, job jobs.Job) error {
-	var a jobArgs
-	if err := json.Unmarshal(job.Args, &a); err != nil || a.Delivery == "" {
-		return jobs.Permanent(errs.E(errs.Internal, reasons.DeliveryNotFound, "malformed delivery job"))
-	}
-	db := s.d.Store.DB()
-	d, err := s.d.Store.Get(ctx, db, a.Delivery)
-	if err != nil {
-		if errs.Is(err, errs.NotFound) {
-			return nil
-		}
-		return err
-	}
-	if d.State != storage.Queued || d.JobID != job.ID {
-		return nil // finished, discarded, or superseded by a later job
-	}
-	err = s.attempt(ctx, d)
-	if err == nil {
-		return nil
-	}
-	if errors.Is(err, errCancelled) {
-		return nil
-	}
-	var th *throttled
-	if errors.As(err, &th) {
-		// Spread the waiting deliveries over the next interval (up to
-		// twice the token interval), so they do not all come back at once.
-		at := s.d.Now().Add(th.after + time.Duration(mrand.Int64N(int64(th.after)+1)))
-		return s.d.Store.DB().InTx(ctx, func(tx *sql.Tx) error {
-			_, err := s.enqueue(ctx, tx, d.ID, -job.ID, at)
-			return err
-		})
-	}
-	return s.failed(ctx, d, err)
-}
-
-var errCancelled = errors.New("cancelled")
-
-// throttled: the shop's rate for the CRM is used up; try again after.
-type throttled struct{ after time.Duration }
-
-func (t *throttled) Error() string { return "over the shop's rate for the CRM" }
-
-func (s *Service) limits(d storage.Delivery) *rate.Limiter {
-	if s.d.Limits == nil {
-		return nil
-	}
-	return s.d.Limits(d.Tenant, d.Connector)
-}
-
-func (s *Service) attempt(ctx context.Context, d storage.Delivery) error {
-	// A restriction placed after the delivery was queued (Restrict cancels
-	// the queued ones; this closes the gap of one racing it).
-	restricted, err := s.d.Store.Restricted(ctx, s.d.Store.DB(), d.Tenant, d.Subject)
-	if err != nil {
-		return err
-	}
-	if restricted {
-		return s.finish(ctx, d, storage.Cancelled, d.Attempts, reasons.SubjectRestricted, ActionCancelled, auditclient.Success, errCancelled)
-	}
-	// The second consent check: a purpose withdrawn since the delivery was
-	// queued takes its fields out; with none left, it is cancelled.
-	denied := map[string]bool{}
-	for _, purpose := range d.Purposes {
-		ok, err := s.d.Consent(ctx, d.Subject, purpose)
-		if err != nil {
-			return err
-		}
-		if !ok {
-			denied[purpose] = true
-		}
-	}
-	if len(denied) == len(d.Purposes) {
-		return s.finish(ctx, d, storage.Cancelled, d.Attempts, reasons.ConsentWithdrawn, ActionCancelled, auditclient.Success, errCancelled)
-	}
-	// The shop's rate for this CRM, before any value is fetched: over it,
-	// the attempt moves to when a token is due, not counted as one.
-	if lim := s.limits(d); lim != nil && !lim.AllowN(s.d.Now(), 1) {
-		return &throttled{after: time.Duration(float64(time.Second) / float64(lim.Limit()))}
-	}
-	p, dek, err := open(ctx, s.d.Keys, s.d.QueueKey, d.ID, d.WrappedKey, d.Payload)
-	if err != nil {
-		return err
-	}
-	defer clear(dek)
-	var items []mapping.Item
-	for _, it := range p.Items {
-		if !denied[it.Purpose] {
-			items = append(items, it)
-		}
-	}
-	props, err := s.resolve(ctx, items)
-	if err != nil {
-		return err
-	}
-	conn, err := s.d.Connectors(d.Tenant, d.Connector)
-	if err != nil {
-		return err
-	}
-	if err := conn.Upsert(ctx, []connector.Record{{ExternalID: p.Subject, Properties: props}}); err != nil {
-		return err
-	}
-	// The ledger keeps what was sent, in the forms sent, sealed under the
-	// delivery's data key; a plaintext value is kept as its token.
-	var sent []sentProperty
-	for _, it := range items {
-		sp := sentProperty{Property: it.Property, Form: it.Form, Value: props[it.Property]}
-		if it.Form == mapping.Plaintext {
-			sp.Value, sp.Token = "", it.Value
-		}
-		sent = append(sent, sp)
-	}
-	sealed, err := sealSent(dek, d.ID, sent)
-	if err != nil {
-		return err
-	}
-	return s.finishWith(ctx, d, storage.Delivered, d.Attempts+1, "", ActionDelivered, auditclient.Success, nil,
-		func(tx *sql.Tx) error { return s.d.Store.SetSent(ctx, tx, d.ID, d.WrappedKey, sealed) })
 }
 
 // resolve puts each item in its form: the token as it is, the token
@@ -504,40 +403,6 @@ func vaultErr(err error, refused string) error {
 		return errs.E(errs.Unavailable, reasons.TokenVaultUnavailable, "the token vault could not be asked")
 	}
 	return errs.E(errs.FailedPrecondition, refused, "the token vault refused")
-}
-
-// failed records a failed attempt: dead-lettered when no retry can fix it
-// or attempts are used up; after a 429, a new job at the CRM's Retry-After;
-// otherwise the error goes back to pkg/jobs, which retries after its
-// exponential backoff with jitter.
-func (s *Service) failed(ctx context.Context, d storage.Delivery, cause error) error {
-	attempts := d.Attempts + 1
-	reason := errs.ReasonOf(cause)
-	if reason == "" {
-		reason = jobs.ReasonHandlerFailed
-	}
-	s.d.Logger.LogAttrs(ctx, slog.LevelWarn, "crm delivery attempt failed", slog.String("delivery", d.ID),
-		slog.String("connector", d.Connector), slog.Int("attempt", attempts), slog.String("reason", reason))
-	if !errs.Is(cause, errs.Unavailable) || attempts >= s.d.MaxAttempts {
-		if err := s.finish(ctx, d, storage.DeadLettered, attempts, reason, ActionDead, auditclient.Failure, nil); err != nil {
-			return err
-		}
-		return nil
-	}
-	if after, ok := connector.RetryAfter(cause); ok {
-		at := s.d.Now().Add(after)
-		return s.d.Store.DB().InTx(ctx, func(tx *sql.Tx) error {
-			if err := s.d.Store.Attempted(ctx, tx, d.ID, attempts, reason, s.d.Now()); err != nil {
-				return err
-			}
-			_, err := s.enqueue(ctx, tx, d.ID, int64(attempts), at)
-			return err
-		})
-	}
-	if err := s.d.Store.Attempted(ctx, s.d.Store.DB(), d.ID, attempts, reason, s.d.Now()); err != nil {
-		return err
-	}
-	return cause
 }
 
 // finish moves a queued delivery to its end (or dead letter) and audits it
@@ -644,7 +509,7 @@ func (s *Service) Replay(ctx context.Context, id string) (storage.Delivery, erro
 		if !ok {
 			return errs.E(errs.FailedPrecondition, reasons.DeliveryNotReplayable, "only a dead-lettered delivery can be replayed")
 		}
-		if _, err := s.enqueue(ctx, tx, id, -store.Micros(s.d.Now()), time.Time{}); err != nil {
+		if _, err := s.enqueue(ctx, tx, id, "replay-"+strconv.FormatInt(store.Micros(s.d.Now()), 10), time.Time{}); err != nil {
 			return err
 		}
 		return s.audit(ctx, tx, d, ActionReplayed, auditclient.Success, "")
