@@ -104,7 +104,13 @@ func register(ctx context.Context, s *service.Service) error {
 	if err != nil {
 		return err
 	}
-	a, err := app.New(ctx, app.Deps{Config: cfg, DB: db, Keys: km, Audit: audit, Jobs: runner,
+	// The platform connector's changes wait in the event log, sealed under
+	// the queue's key (internal/stream).
+	evlog, err := s.Events(ctx, db, cfg.QueueKey)
+	if err != nil {
+		return err
+	}
+	a, err := app.New(ctx, app.Deps{Config: cfg, DB: db, Keys: km, Audit: audit, Jobs: runner, Events: evlog,
 		Vault: tokenvaultv1.NewTokenVaultServiceClient(tv), HTTP: client, Secrets: creds, Mappings: mappings, Logger: s.Logger(),
 		Consent: func(ctx context.Context, subject, purpose string) (bool, error) {
 			d, err := consent.Check(ctx, subject, purpose)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/sottohq/sotto/pkg/auditclient"
 	"github.com/sottohq/sotto/pkg/errs"
+	"github.com/sottohq/sotto/pkg/events"
 	"github.com/sottohq/sotto/pkg/jobs"
 	"github.com/sottohq/sotto/pkg/keys"
 	"github.com/sottohq/sotto/pkg/pagetoken"
@@ -27,6 +28,7 @@ import (
 	"github.com/sottohq/sotto/services/crmsync/internal/reasons"
 	"github.com/sottohq/sotto/services/crmsync/internal/server"
 	"github.com/sottohq/sotto/services/crmsync/internal/storage"
+	"github.com/sottohq/sotto/services/crmsync/internal/stream"
 )
 
 // Deps are what the service is built from.
@@ -45,8 +47,11 @@ type Deps struct {
 	Secrets connector.Secrets
 	// Mappings, if set, replaces Config.MappingsDir (tests).
 	Mappings *mapping.Set
-	Logger   *slog.Logger
-	Now      func() time.Time
+	// Events is the service's event log (sealed), which holds the platform
+	// connector's changes for WatchChanges; nil: no platform connector.
+	Events *events.Outbox
+	Logger *slog.Logger
+	Now    func() time.Time
 }
 
 // App is the assembled service.
@@ -135,6 +140,12 @@ func New(ctx context.Context, d Deps) (*App, error) {
 		}
 	}
 	st := storage.New(d.DB)
+	var platform *stream.Log
+	if d.Events != nil {
+		if platform, err = stream.New(d.DB, d.Events, d.Audit, d.Now); err != nil {
+			return nil, err
+		}
+	}
 	dom, err := delivery.New(delivery.Deps{Store: st, Jobs: d.Jobs, Keys: d.Keys, QueueKey: cfg.QueueKey, Mappings: set,
 		Consent: d.Consent, Vault: d.Vault, Audit: d.Audit, Logger: d.Logger, Now: d.Now, MaxAttempts: cfg.MaxAttempts,
 		ReconcileInterval: cfg.ReconcileInterval, DigestKey: digestKey,
@@ -142,6 +153,9 @@ func New(ctx context.Context, d Deps) (*App, error) {
 		Limits: func(tenant, name string) *rate.Limiter { return limits[tenant+"/"+name] },
 		Connectors: func(tenant, name string) (connector.Connector, error) {
 			c, ok := conns[tenant+"/"+name]
+			if !ok && name == mapping.Platform && platform != nil {
+				return platform.For(tenant), nil
+			}
 			if !ok {
 				return nil, errs.E(errs.FailedPrecondition, reasons.CRMNotConfigured, "no %s connector for the shop", name)
 			}
@@ -162,5 +176,6 @@ func New(ctx context.Context, d Deps) (*App, error) {
 	}
 	srv := server.New(dom, st, pages)
 	srv.SetInbound(in)
+	srv.SetStream(platform)
 	return &App{Server: srv, Privacy: server.NewPrivacy(dom, pages), Delivery: dom, Store: st}, nil
 }

@@ -77,12 +77,19 @@ type Rate struct {
 	Burst     int     `yaml:"burst"`
 }
 
+// Platform is the connector of a CRM platform that pulls a shop's changes
+// over gRPC (crmsync's WatchChanges) instead of being sent them: its
+// deliveries are kept, sealed, for the platform to read (internal/stream).
+const Platform = "platform"
+
 // Default rates: HubSpot private apps may make 100 requests per 10 s (the
 // lowest tier); Salesforce counts API requests per day per org and limits
 // concurrent long requests, so a modest steady rate.
 var (
 	DefaultHubSpotRate    = Rate{PerSecond: 10, Burst: 100}
 	DefaultSalesforceRate = Rate{PerSecond: 5, Burst: 25}
+	// A platform's deliveries are rows in crmsync's own database.
+	DefaultPlatformRate = Rate{PerSecond: 1000, Burst: 10000}
 )
 
 // Mapping is one shop's mapping for one connector.
@@ -158,13 +165,20 @@ func Parse(tenant, conn string, data []byte, rules Rules) (Mapping, error) {
 		if !versionPattern.MatchString(s.APIVersion) || !propertyPattern.MatchString(s.Object) || !propertyPattern.MatchString(s.ExternalIDField) {
 			return Mapping{}, invalid(file, "salesforce api_version, object or external_id_field is malformed")
 		}
+	case Platform:
+		if m.HubSpot != nil || m.Salesforce != nil {
+			return Mapping{}, invalid(file, "a platform mapping has no CRM settings")
+		}
 	default:
 		return Mapping{}, invalid(file, "unknown connector")
 	}
 	if m.Rate == nil {
 		r := DefaultHubSpotRate
-		if conn == connector.Salesforce {
+		switch conn {
+		case connector.Salesforce:
 			r = DefaultSalesforceRate
+		case Platform:
+			r = DefaultPlatformRate
 		}
 		m.Rate = &r
 	}

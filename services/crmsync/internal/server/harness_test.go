@@ -398,6 +398,12 @@ func newHarness(t testing.TB, db *store.DB, opts ...func(*config.Config)) *harne
 		}
 		set.Add(m)
 	}
+	// Another shop, whose CRM platform pulls its changes (stream_test.go).
+	pm, err := mapping.Parse(platformShop, mapping.Platform, []byte(platformMapping), rules)
+	if err != nil {
+		t.Fatal(err)
+	}
+	set.Add(pm)
 	hosts, err := app.EgressHosts(cfg, set)
 	if err != nil {
 		t.Fatal(err)
@@ -415,7 +421,11 @@ func newHarness(t testing.TB, db *store.DB, opts ...func(*config.Config)) *harne
 	if err != nil {
 		t.Fatal(err)
 	}
-	h.app, err = app.New(ctx, app.Deps{Config: cfg, DB: db, Keys: km, Audit: auditclient.NewOutbox(db, nil, nil), Jobs: h.jobs,
+	evlog, err := sealedEvents(ctx, db, km)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.app, err = app.New(ctx, app.Deps{Config: cfg, DB: db, Keys: km, Audit: auditclient.NewOutbox(db, nil, nil), Jobs: h.jobs, Events: evlog,
 		Vault: tokenvaultv1.NewTokenVaultServiceClient(vconn), HTTP: client, Mappings: set, Logger: logger, Now: h.clock.Now,
 		Secrets: secretMap{
 			"sotto/crm/shop/hubspot":    {"private_app_token": hubspotToken},

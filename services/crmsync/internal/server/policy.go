@@ -19,6 +19,11 @@ var Policy = authz.Policy{
 	// CRM webhooks end at the gateway, which verifies their signatures
 	// and names the shop (ADR 0015, "Inbound").
 	crmsyncv1.CrmSyncService_IngestCrmChanges_FullMethodName: {"gateway"},
+	// CRM platforms integrating over gRPC reach these through the
+	// gateway's edge, which checks the client's scope and binds the tenant
+	// (ADR 0011).
+	crmsyncv1.CrmSyncService_WatchChanges_FullMethodName:   {"gateway"},
+	crmsyncv1.CrmSyncService_PushCrmChanges_FullMethodName: {"gateway"},
 
 	// The data-subject request participant protocol is the consent
 	// service's (suite.PrivacyOrchestrator): it exports what was sent about

@@ -20,6 +20,7 @@ import (
 	"github.com/sottohq/sotto/services/crmsync/internal/inbound"
 	"github.com/sottohq/sotto/services/crmsync/internal/reasons"
 	"github.com/sottohq/sotto/services/crmsync/internal/storage"
+	"github.com/sottohq/sotto/services/crmsync/internal/stream"
 )
 
 // Server implements crmsyncv1.CrmSyncServiceServer.
@@ -30,6 +31,8 @@ type Server struct {
 	pages  *pagetoken.Codec
 	// inbound takes CRM changes (inbound.go); nil refuses them.
 	inbound *inbound.Service
+	// stream is the platform connector's change log (stream.go).
+	stream *stream.Log
 }
 
 var _ crmsyncv1.CrmSyncServiceServer = (*Server)(nil)

@@ -9,6 +9,7 @@ import (
 
 	auditv1 "github.com/sottohq/sotto/gen/go/sotto/audit/v1"
 	conversationv1 "github.com/sottohq/sotto/gen/go/sotto/conversation/v1"
+	crmsyncv1 "github.com/sottohq/sotto/gen/go/sotto/crmsync/v1"
 	identityv1 "github.com/sottohq/sotto/gen/go/sotto/identity/v1"
 	tokenvaultv1 "github.com/sottohq/sotto/gen/go/sotto/tokenvault/v1"
 )
@@ -55,6 +56,11 @@ const (
 	// ScopeConversationEvents lets a shop post its customers' browsing and
 	// order events for personalisation (kept only under consent).
 	ScopeConversationEvents = "conversation.events"
+	// ScopeCRMWatch lets a CRM platform stream the changes crmsync keeps
+	// for its tenant's platform connector; ScopeCRMUpdate lets it push the
+	// edits made in it back (ADR 0015, "Pull stream").
+	ScopeCRMWatch  = "crm.watch"
+	ScopeCRMUpdate = "crm.update"
 )
 
 // Integrators is the table the gateway serves. It is deliberately small:
@@ -100,6 +106,9 @@ var Integrators = Methods{
 		Scope: ScopeConversationWatch},
 	conversationv1.ConversationService_RecordShopperEvent_FullMethodName: {Backend: "conversation",
 		Scope: ScopeConversationEvents},
+	// crmsync checks no end users: the edge binds the request's tenant.
+	crmsyncv1.CrmSyncService_WatchChanges_FullMethodName:   {Backend: "crmsync", Scope: ScopeCRMWatch, Tenant: watchTenant},
+	crmsyncv1.CrmSyncService_PushCrmChanges_FullMethodName: {Backend: "crmsync", Scope: ScopeCRMUpdate, Tenant: pushTenant},
 }
 
 // scopePattern is identity's (CreateClient): service.permission.
@@ -174,4 +183,22 @@ func ingestTenant(frame []byte) (string, error) {
 		return "", err
 	}
 	return orDefaultTenant(req.GetTenant()), nil
+}
+
+// watchTenant and pushTenant are the tenants of crmsync's platform
+// requests, which always name one (crmsync's proto requires it).
+func watchTenant(frame []byte) (string, error) {
+	var req crmsyncv1.WatchChangesRequest
+	if err := proto.Unmarshal(frame, &req); err != nil {
+		return "", err
+	}
+	return req.GetTenant(), nil
+}
+
+func pushTenant(frame []byte) (string, error) {
+	var req crmsyncv1.PushCrmChangesRequest
+	if err := proto.Unmarshal(frame, &req); err != nil {
+		return "", err
+	}
+	return req.GetTenant(), nil
 }

@@ -16,7 +16,7 @@ import (
 func TestIntegratorsTable(t *testing.T) {
 	backends := Integrators.Backends()
 	slices.Sort(backends)
-	if want := []string{"audit", "conversation", "identity", "tokenvault"}; !slices.Equal(backends, want) {
+	if want := []string{"audit", "conversation", "crmsync", "identity", "tokenvault"}; !slices.Equal(backends, want) {
 		t.Fatalf("backends %v, want %v", backends, want)
 	}
 	if err := Integrators.Check(func(name string) bool { return slices.Contains(backends, name) }); err != nil {

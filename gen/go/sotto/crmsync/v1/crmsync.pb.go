@@ -1083,6 +1083,195 @@ func (x *IngestCrmChangesResponse) GetResults() []*CrmChangeResult {
 	return nil
 }
 
+type WatchChangesRequest struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Tenant string                 `protobuf:"bytes,1,opt,name=tenant,proto3" json:"tenant,omitempty"`
+	// cursor is a change's cursor from an earlier stream; empty starts at
+	// the oldest change kept.
+	Cursor        string `protobuf:"bytes,2,opt,name=cursor,proto3" json:"cursor,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchChangesRequest) Reset() {
+	*x = WatchChangesRequest{}
+	mi := &file_sotto_crmsync_v1_crmsync_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchChangesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchChangesRequest) ProtoMessage() {}
+
+func (x *WatchChangesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_sotto_crmsync_v1_crmsync_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchChangesRequest.ProtoReflect.Descriptor instead.
+func (*WatchChangesRequest) Descriptor() ([]byte, []int) {
+	return file_sotto_crmsync_v1_crmsync_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *WatchChangesRequest) GetTenant() string {
+	if x != nil {
+		return x.Tenant
+	}
+	return ""
+}
+
+func (x *WatchChangesRequest) GetCursor() string {
+	if x != nil {
+		return x.Cursor
+	}
+	return ""
+}
+
+type WatchChangesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// cursor resumes a stream after this change.
+	Cursor string `protobuf:"bytes,1,opt,name=cursor,proto3" json:"cursor,omitempty"`
+	// subject is the customer's pseudonymous subject (the record's key).
+	Subject string `protobuf:"bytes,2,opt,name=subject,proto3" json:"subject,omitempty"`
+	// properties are the mapped properties in their mapped forms (a token,
+	// a masked view, or the value where the mapping and the token vault's
+	// policy allow it).
+	Properties map[string]string `protobuf:"bytes,3,rep,name=properties,proto3" json:"properties,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// erased: the customer was erased; the platform deletes the record.
+	Erased        bool                   `protobuf:"varint,4,opt,name=erased,proto3" json:"erased,omitempty"`
+	ChangeTime    *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=change_time,json=changeTime,proto3" json:"change_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchChangesResponse) Reset() {
+	*x = WatchChangesResponse{}
+	mi := &file_sotto_crmsync_v1_crmsync_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchChangesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchChangesResponse) ProtoMessage() {}
+
+func (x *WatchChangesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_sotto_crmsync_v1_crmsync_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchChangesResponse.ProtoReflect.Descriptor instead.
+func (*WatchChangesResponse) Descriptor() ([]byte, []int) {
+	return file_sotto_crmsync_v1_crmsync_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *WatchChangesResponse) GetCursor() string {
+	if x != nil {
+		return x.Cursor
+	}
+	return ""
+}
+
+func (x *WatchChangesResponse) GetSubject() string {
+	if x != nil {
+		return x.Subject
+	}
+	return ""
+}
+
+func (x *WatchChangesResponse) GetProperties() map[string]string {
+	if x != nil {
+		return x.Properties
+	}
+	return nil
+}
+
+func (x *WatchChangesResponse) GetErased() bool {
+	if x != nil {
+		return x.Erased
+	}
+	return false
+}
+
+func (x *WatchChangesResponse) GetChangeTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ChangeTime
+	}
+	return nil
+}
+
+type PushCrmChangesRequest struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Tenant string                 `protobuf:"bytes,1,opt,name=tenant,proto3" json:"tenant,omitempty"`
+	// Each change names its subject (the record's key from WatchChanges).
+	Changes       []*CrmChange `protobuf:"bytes,2,rep,name=changes,proto3" json:"changes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PushCrmChangesRequest) Reset() {
+	*x = PushCrmChangesRequest{}
+	mi := &file_sotto_crmsync_v1_crmsync_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PushCrmChangesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PushCrmChangesRequest) ProtoMessage() {}
+
+func (x *PushCrmChangesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_sotto_crmsync_v1_crmsync_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PushCrmChangesRequest.ProtoReflect.Descriptor instead.
+func (*PushCrmChangesRequest) Descriptor() ([]byte, []int) {
+	return file_sotto_crmsync_v1_crmsync_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *PushCrmChangesRequest) GetTenant() string {
+	if x != nil {
+		return x.Tenant
+	}
+	return ""
+}
+
+func (x *PushCrmChangesRequest) GetChanges() []*CrmChange {
+	if x != nil {
+		return x.Changes
+	}
+	return nil
+}
+
 var File_sotto_crmsync_v1_crmsync_proto protoreflect.FileDescriptor
 
 const file_sotto_crmsync_v1_crmsync_proto_rawDesc = "" +
@@ -1162,7 +1351,26 @@ const file_sotto_crmsync_v1_crmsync_proto_rawDesc = "" +
 	"\aoutcome\x18\x02 \x01(\x0e2\x1f.sotto.crmsync.v1.ChangeOutcomeR\aoutcome\x12\x16\n" +
 	"\x06reason\x18\x03 \x01(\tR\x06reason\"W\n" +
 	"\x18IngestCrmChangesResponse\x12;\n" +
-	"\aresults\x18\x01 \x03(\v2!.sotto.crmsync.v1.CrmChangeResultR\aresults*\x8e\x01\n" +
+	"\aresults\x18\x01 \x03(\v2!.sotto.crmsync.v1.CrmChangeResultR\aresults\"r\n" +
+	"\x13WatchChangesRequest\x129\n" +
+	"\x06tenant\x18\x01 \x01(\tB!\xbaH\x1er\x1c2\x1a^[a-z0-9][a-z0-9_-]{0,62}$R\x06tenant\x12 \n" +
+	"\x06cursor\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\x06cursor\"\xb4\x02\n" +
+	"\x14WatchChangesResponse\x12\x16\n" +
+	"\x06cursor\x18\x01 \x01(\tR\x06cursor\x12\x18\n" +
+	"\asubject\x18\x02 \x01(\tR\asubject\x12V\n" +
+	"\n" +
+	"properties\x18\x03 \x03(\v26.sotto.crmsync.v1.WatchChangesResponse.PropertiesEntryR\n" +
+	"properties\x12\x16\n" +
+	"\x06erased\x18\x04 \x01(\bR\x06erased\x12;\n" +
+	"\vchange_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"changeTime\x1a=\n" +
+	"\x0fPropertiesEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x95\x01\n" +
+	"\x15PushCrmChangesRequest\x129\n" +
+	"\x06tenant\x18\x01 \x01(\tB!\xbaH\x1er\x1c2\x1a^[a-z0-9][a-z0-9_-]{0,62}$R\x06tenant\x12A\n" +
+	"\achanges\x18\x02 \x03(\v2\x1b.sotto.crmsync.v1.CrmChangeB\n" +
+	"\xbaH\a\x92\x01\x04\b\x01\x10dR\achanges*\x8e\x01\n" +
 	"\tEventKind\x12\x1a\n" +
 	"\x16EVENT_KIND_UNSPECIFIED\x10\x00\x12\x1f\n" +
 	"\x1bEVENT_KIND_CUSTOMER_CREATED\x10\x01\x12\x1f\n" +
@@ -1181,13 +1389,15 @@ const file_sotto_crmsync_v1_crmsync_proto_rawDesc = "" +
 	"\x18CHANGE_OUTCOME_DUPLICATE\x10\x02\x12\x1a\n" +
 	"\x16CHANGE_OUTCOME_REFUSED\x10\x03\x12\x18\n" +
 	"\x14CHANGE_OUTCOME_STALE\x10\x04\x12\x19\n" +
-	"\x15CHANGE_OUTCOME_FAILED\x10\x052\xa1\x04\n" +
+	"\x15CHANGE_OUTCOME_FAILED\x10\x052\xe9\x05\n" +
 	"\x0eCrmSyncService\x12r\n" +
 	"\x13RecordCustomerEvent\x12,.sotto.crmsync.v1.RecordCustomerEventRequest\x1a-.sotto.crmsync.v1.RecordCustomerEventResponse\x12c\n" +
 	"\x0eListDeliveries\x12'.sotto.crmsync.v1.ListDeliveriesRequest\x1a(.sotto.crmsync.v1.ListDeliveriesResponse\x12c\n" +
 	"\x0eReplayDelivery\x12'.sotto.crmsync.v1.ReplayDeliveryRequest\x1a(.sotto.crmsync.v1.ReplayDeliveryResponse\x12f\n" +
 	"\x0fDiscardDelivery\x12(.sotto.crmsync.v1.DiscardDeliveryRequest\x1a).sotto.crmsync.v1.DiscardDeliveryResponse\x12i\n" +
-	"\x10IngestCrmChanges\x12).sotto.crmsync.v1.IngestCrmChangesRequest\x1a*.sotto.crmsync.v1.IngestCrmChangesResponseB<Z:github.com/sottohq/sotto/gen/go/sotto/crmsync/v1;crmsyncv1b\x06proto3"
+	"\x10IngestCrmChanges\x12).sotto.crmsync.v1.IngestCrmChangesRequest\x1a*.sotto.crmsync.v1.IngestCrmChangesResponse\x12_\n" +
+	"\fWatchChanges\x12%.sotto.crmsync.v1.WatchChangesRequest\x1a&.sotto.crmsync.v1.WatchChangesResponse0\x01\x12e\n" +
+	"\x0ePushCrmChanges\x12'.sotto.crmsync.v1.PushCrmChangesRequest\x1a*.sotto.crmsync.v1.IngestCrmChangesResponseB<Z:github.com/sottohq/sotto/gen/go/sotto/crmsync/v1;crmsyncv1b\x06proto3"
 
 var (
 	file_sotto_crmsync_v1_crmsync_proto_rawDescOnce sync.Once
@@ -1202,7 +1412,7 @@ func file_sotto_crmsync_v1_crmsync_proto_rawDescGZIP() []byte {
 }
 
 var file_sotto_crmsync_v1_crmsync_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_sotto_crmsync_v1_crmsync_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
+var file_sotto_crmsync_v1_crmsync_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
 var file_sotto_crmsync_v1_crmsync_proto_goTypes = []any{
 	(EventKind)(0),                      // 0: sotto.crmsync.v1.EventKind
 	(DeliveryState)(0),                  // 1: sotto.crmsync.v1.DeliveryState
@@ -1221,40 +1431,51 @@ var file_sotto_crmsync_v1_crmsync_proto_goTypes = []any{
 	(*CrmChange)(nil),                   // 14: sotto.crmsync.v1.CrmChange
 	(*CrmChangeResult)(nil),             // 15: sotto.crmsync.v1.CrmChangeResult
 	(*IngestCrmChangesResponse)(nil),    // 16: sotto.crmsync.v1.IngestCrmChangesResponse
-	nil,                                 // 17: sotto.crmsync.v1.RecordCustomerEventRequest.FieldsEntry
-	(*timestamppb.Timestamp)(nil),       // 18: google.protobuf.Timestamp
+	(*WatchChangesRequest)(nil),         // 17: sotto.crmsync.v1.WatchChangesRequest
+	(*WatchChangesResponse)(nil),        // 18: sotto.crmsync.v1.WatchChangesResponse
+	(*PushCrmChangesRequest)(nil),       // 19: sotto.crmsync.v1.PushCrmChangesRequest
+	nil,                                 // 20: sotto.crmsync.v1.RecordCustomerEventRequest.FieldsEntry
+	nil,                                 // 21: sotto.crmsync.v1.WatchChangesResponse.PropertiesEntry
+	(*timestamppb.Timestamp)(nil),       // 22: google.protobuf.Timestamp
 }
 var file_sotto_crmsync_v1_crmsync_proto_depIdxs = []int32{
 	0,  // 0: sotto.crmsync.v1.RecordCustomerEventRequest.kind:type_name -> sotto.crmsync.v1.EventKind
-	17, // 1: sotto.crmsync.v1.RecordCustomerEventRequest.fields:type_name -> sotto.crmsync.v1.RecordCustomerEventRequest.FieldsEntry
+	20, // 1: sotto.crmsync.v1.RecordCustomerEventRequest.fields:type_name -> sotto.crmsync.v1.RecordCustomerEventRequest.FieldsEntry
 	6,  // 2: sotto.crmsync.v1.RecordCustomerEventResponse.deliveries:type_name -> sotto.crmsync.v1.Delivery
 	5,  // 3: sotto.crmsync.v1.RecordCustomerEventResponse.skipped:type_name -> sotto.crmsync.v1.Skipped
 	1,  // 4: sotto.crmsync.v1.Delivery.state:type_name -> sotto.crmsync.v1.DeliveryState
-	18, // 5: sotto.crmsync.v1.Delivery.create_time:type_name -> google.protobuf.Timestamp
-	18, // 6: sotto.crmsync.v1.Delivery.update_time:type_name -> google.protobuf.Timestamp
+	22, // 5: sotto.crmsync.v1.Delivery.create_time:type_name -> google.protobuf.Timestamp
+	22, // 6: sotto.crmsync.v1.Delivery.update_time:type_name -> google.protobuf.Timestamp
 	1,  // 7: sotto.crmsync.v1.ListDeliveriesRequest.state:type_name -> sotto.crmsync.v1.DeliveryState
 	6,  // 8: sotto.crmsync.v1.ListDeliveriesResponse.deliveries:type_name -> sotto.crmsync.v1.Delivery
 	6,  // 9: sotto.crmsync.v1.ReplayDeliveryResponse.delivery:type_name -> sotto.crmsync.v1.Delivery
 	6,  // 10: sotto.crmsync.v1.DiscardDeliveryResponse.delivery:type_name -> sotto.crmsync.v1.Delivery
 	14, // 11: sotto.crmsync.v1.IngestCrmChangesRequest.changes:type_name -> sotto.crmsync.v1.CrmChange
-	18, // 12: sotto.crmsync.v1.CrmChange.occur_time:type_name -> google.protobuf.Timestamp
+	22, // 12: sotto.crmsync.v1.CrmChange.occur_time:type_name -> google.protobuf.Timestamp
 	2,  // 13: sotto.crmsync.v1.CrmChangeResult.outcome:type_name -> sotto.crmsync.v1.ChangeOutcome
 	15, // 14: sotto.crmsync.v1.IngestCrmChangesResponse.results:type_name -> sotto.crmsync.v1.CrmChangeResult
-	3,  // 15: sotto.crmsync.v1.CrmSyncService.RecordCustomerEvent:input_type -> sotto.crmsync.v1.RecordCustomerEventRequest
-	7,  // 16: sotto.crmsync.v1.CrmSyncService.ListDeliveries:input_type -> sotto.crmsync.v1.ListDeliveriesRequest
-	9,  // 17: sotto.crmsync.v1.CrmSyncService.ReplayDelivery:input_type -> sotto.crmsync.v1.ReplayDeliveryRequest
-	11, // 18: sotto.crmsync.v1.CrmSyncService.DiscardDelivery:input_type -> sotto.crmsync.v1.DiscardDeliveryRequest
-	13, // 19: sotto.crmsync.v1.CrmSyncService.IngestCrmChanges:input_type -> sotto.crmsync.v1.IngestCrmChangesRequest
-	4,  // 20: sotto.crmsync.v1.CrmSyncService.RecordCustomerEvent:output_type -> sotto.crmsync.v1.RecordCustomerEventResponse
-	8,  // 21: sotto.crmsync.v1.CrmSyncService.ListDeliveries:output_type -> sotto.crmsync.v1.ListDeliveriesResponse
-	10, // 22: sotto.crmsync.v1.CrmSyncService.ReplayDelivery:output_type -> sotto.crmsync.v1.ReplayDeliveryResponse
-	12, // 23: sotto.crmsync.v1.CrmSyncService.DiscardDelivery:output_type -> sotto.crmsync.v1.DiscardDeliveryResponse
-	16, // 24: sotto.crmsync.v1.CrmSyncService.IngestCrmChanges:output_type -> sotto.crmsync.v1.IngestCrmChangesResponse
-	20, // [20:25] is the sub-list for method output_type
-	15, // [15:20] is the sub-list for method input_type
-	15, // [15:15] is the sub-list for extension type_name
-	15, // [15:15] is the sub-list for extension extendee
-	0,  // [0:15] is the sub-list for field type_name
+	21, // 15: sotto.crmsync.v1.WatchChangesResponse.properties:type_name -> sotto.crmsync.v1.WatchChangesResponse.PropertiesEntry
+	22, // 16: sotto.crmsync.v1.WatchChangesResponse.change_time:type_name -> google.protobuf.Timestamp
+	14, // 17: sotto.crmsync.v1.PushCrmChangesRequest.changes:type_name -> sotto.crmsync.v1.CrmChange
+	3,  // 18: sotto.crmsync.v1.CrmSyncService.RecordCustomerEvent:input_type -> sotto.crmsync.v1.RecordCustomerEventRequest
+	7,  // 19: sotto.crmsync.v1.CrmSyncService.ListDeliveries:input_type -> sotto.crmsync.v1.ListDeliveriesRequest
+	9,  // 20: sotto.crmsync.v1.CrmSyncService.ReplayDelivery:input_type -> sotto.crmsync.v1.ReplayDeliveryRequest
+	11, // 21: sotto.crmsync.v1.CrmSyncService.DiscardDelivery:input_type -> sotto.crmsync.v1.DiscardDeliveryRequest
+	13, // 22: sotto.crmsync.v1.CrmSyncService.IngestCrmChanges:input_type -> sotto.crmsync.v1.IngestCrmChangesRequest
+	17, // 23: sotto.crmsync.v1.CrmSyncService.WatchChanges:input_type -> sotto.crmsync.v1.WatchChangesRequest
+	19, // 24: sotto.crmsync.v1.CrmSyncService.PushCrmChanges:input_type -> sotto.crmsync.v1.PushCrmChangesRequest
+	4,  // 25: sotto.crmsync.v1.CrmSyncService.RecordCustomerEvent:output_type -> sotto.crmsync.v1.RecordCustomerEventResponse
+	8,  // 26: sotto.crmsync.v1.CrmSyncService.ListDeliveries:output_type -> sotto.crmsync.v1.ListDeliveriesResponse
+	10, // 27: sotto.crmsync.v1.CrmSyncService.ReplayDelivery:output_type -> sotto.crmsync.v1.ReplayDeliveryResponse
+	12, // 28: sotto.crmsync.v1.CrmSyncService.DiscardDelivery:output_type -> sotto.crmsync.v1.DiscardDeliveryResponse
+	16, // 29: sotto.crmsync.v1.CrmSyncService.IngestCrmChanges:output_type -> sotto.crmsync.v1.IngestCrmChangesResponse
+	18, // 30: sotto.crmsync.v1.CrmSyncService.WatchChanges:output_type -> sotto.crmsync.v1.WatchChangesResponse
+	16, // 31: sotto.crmsync.v1.CrmSyncService.PushCrmChanges:output_type -> sotto.crmsync.v1.IngestCrmChangesResponse
+	25, // [25:32] is the sub-list for method output_type
+	18, // [18:25] is the sub-list for method input_type
+	18, // [18:18] is the sub-list for extension type_name
+	18, // [18:18] is the sub-list for extension extendee
+	0,  // [0:18] is the sub-list for field type_name
 }
 
 func init() { file_sotto_crmsync_v1_crmsync_proto_init() }
@@ -1268,7 +1489,7 @@ func file_sotto_crmsync_v1_crmsync_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_sotto_crmsync_v1_crmsync_proto_rawDesc), len(file_sotto_crmsync_v1_crmsync_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   15,
+			NumMessages:   19,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

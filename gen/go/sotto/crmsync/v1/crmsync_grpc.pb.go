@@ -24,6 +24,8 @@ const (
 	CrmSyncService_ReplayDelivery_FullMethodName      = "/sotto.crmsync.v1.CrmSyncService/ReplayDelivery"
 	CrmSyncService_DiscardDelivery_FullMethodName     = "/sotto.crmsync.v1.CrmSyncService/DiscardDelivery"
 	CrmSyncService_IngestCrmChanges_FullMethodName    = "/sotto.crmsync.v1.CrmSyncService/IngestCrmChanges"
+	CrmSyncService_WatchChanges_FullMethodName        = "/sotto.crmsync.v1.CrmSyncService/WatchChanges"
+	CrmSyncService_PushCrmChanges_FullMethodName      = "/sotto.crmsync.v1.CrmSyncService/PushCrmChanges"
 )
 
 // CrmSyncServiceClient is the client API for CrmSyncService service.
@@ -59,6 +61,18 @@ type CrmSyncServiceClient interface {
 	// queued to the shop's CRMs like any customer update. Anything else is
 	// refused with a reason; nothing of a value is kept outside the token vault.
 	IngestCrmChanges(ctx context.Context, in *IngestCrmChangesRequest, opts ...grpc.CallOption) (*IngestCrmChangesResponse, error)
+	// WatchChanges streams the changes meant for a shop's CRM platform that
+	// integrates over gRPC (the "platform" connector): the same minimised,
+	// consented changes, in the mapped forms, that a push connector is sent,
+	// oldest first, then new ones as they come. Resumable: each change
+	// carries an opaque cursor; a stream opened with it starts after that
+	// change. Integrators call it through the gateway's gRPC edge (scope
+	// crm.watch, bound to the client's tenant; workload gateway only here).
+	WatchChanges(ctx context.Context, in *WatchChangesRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchChangesResponse], error)
+	// PushCrmChanges takes a CRM platform's edits back, as IngestCrmChanges
+	// takes a webhook's: mapped back through the shop's platform mapping,
+	// tokenised and recorded once by event id (scope crm.update).
+	PushCrmChanges(ctx context.Context, in *PushCrmChangesRequest, opts ...grpc.CallOption) (*IngestCrmChangesResponse, error)
 }
 
 type crmSyncServiceClient struct {
@@ -119,6 +133,35 @@ func (c *crmSyncServiceClient) IngestCrmChanges(ctx context.Context, in *IngestC
 	return out, nil
 }
 
+func (c *crmSyncServiceClient) WatchChanges(ctx context.Context, in *WatchChangesRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchChangesResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &CrmSyncService_ServiceDesc.Streams[0], CrmSyncService_WatchChanges_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[WatchChangesRequest, WatchChangesResponse]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type CrmSyncService_WatchChangesClient = grpc.ServerStreamingClient[WatchChangesResponse]
+
+func (c *crmSyncServiceClient) PushCrmChanges(ctx context.Context, in *PushCrmChangesRequest, opts ...grpc.CallOption) (*IngestCrmChangesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(IngestCrmChangesResponse)
+	err := c.cc.Invoke(ctx, CrmSyncService_PushCrmChanges_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // CrmSyncServiceServer is the server API for CrmSyncService service.
 // All implementations must embed UnimplementedCrmSyncServiceServer
 // for forward compatibility.
@@ -152,6 +195,18 @@ type CrmSyncServiceServer interface {
 	// queued to the shop's CRMs like any customer update. Anything else is
 	// refused with a reason; nothing of a value is kept outside the token vault.
 	IngestCrmChanges(context.Context, *IngestCrmChangesRequest) (*IngestCrmChangesResponse, error)
+	// WatchChanges streams the changes meant for a shop's CRM platform that
+	// integrates over gRPC (the "platform" connector): the same minimised,
+	// consented changes, in the mapped forms, that a push connector is sent,
+	// oldest first, then new ones as they come. Resumable: each change
+	// carries an opaque cursor; a stream opened with it starts after that
+	// change. Integrators call it through the gateway's gRPC edge (scope
+	// crm.watch, bound to the client's tenant; workload gateway only here).
+	WatchChanges(*WatchChangesRequest, grpc.ServerStreamingServer[WatchChangesResponse]) error
+	// PushCrmChanges takes a CRM platform's edits back, as IngestCrmChanges
+	// takes a webhook's: mapped back through the shop's platform mapping,
+	// tokenised and recorded once by event id (scope crm.update).
+	PushCrmChanges(context.Context, *PushCrmChangesRequest) (*IngestCrmChangesResponse, error)
 	mustEmbedUnimplementedCrmSyncServiceServer()
 }
 
@@ -176,6 +231,12 @@ func (UnimplementedCrmSyncServiceServer) DiscardDelivery(context.Context, *Disca
 }
 func (UnimplementedCrmSyncServiceServer) IngestCrmChanges(context.Context, *IngestCrmChangesRequest) (*IngestCrmChangesResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method IngestCrmChanges not implemented")
+}
+func (UnimplementedCrmSyncServiceServer) WatchChanges(*WatchChangesRequest, grpc.ServerStreamingServer[WatchChangesResponse]) error {
+	return status.Error(codes.Unimplemented, "method WatchChanges not implemented")
+}
+func (UnimplementedCrmSyncServiceServer) PushCrmChanges(context.Context, *PushCrmChangesRequest) (*IngestCrmChangesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method PushCrmChanges not implemented")
 }
 func (UnimplementedCrmSyncServiceServer) mustEmbedUnimplementedCrmSyncServiceServer() {}
 func (UnimplementedCrmSyncServiceServer) testEmbeddedByValue()                        {}
@@ -288,6 +349,35 @@ func _CrmSyncService_IngestCrmChanges_Handler(srv interface{}, ctx context.Conte
 	return interceptor(ctx, in, info, handler)
 }
 
+func _CrmSyncService_WatchChanges_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(WatchChangesRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(CrmSyncServiceServer).WatchChanges(m, &grpc.GenericServerStream[WatchChangesRequest, WatchChangesResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type CrmSyncService_WatchChangesServer = grpc.ServerStreamingServer[WatchChangesResponse]
+
+func _CrmSyncService_PushCrmChanges_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(PushCrmChangesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CrmSyncServiceServer).PushCrmChanges(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CrmSyncService_PushCrmChanges_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CrmSyncServiceServer).PushCrmChanges(ctx, req.(*PushCrmChangesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // CrmSyncService_ServiceDesc is the grpc.ServiceDesc for CrmSyncService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -315,7 +405,17 @@ var CrmSyncService_ServiceDesc = grpc.ServiceDesc{
 			MethodName: "IngestCrmChanges",
 			Handler:    _CrmSyncService_IngestCrmChanges_Handler,
 		},
+		{
+			MethodName: "PushCrmChanges",
+			Handler:    _CrmSyncService_PushCrmChanges_Handler,
+		},
 	},
-	Streams:  []grpc.StreamDesc{},
+	Streams: []grpc.StreamDesc{
+		{
+			StreamName:    "WatchChanges",
+			Handler:       _CrmSyncService_WatchChanges_Handler,
+			ServerStreams: true,
+		},
+	},
 	Metadata: "sotto/crmsync/v1/crmsync.proto",
 }
