@@ -27,6 +27,20 @@ var showMistakes = flag.Bool("mistakes", false, "TestAccuracyReport: list every 
 // after round 4 (testdata/labelled/blind2).
 var splits = []string{"dev", "holdout", "fresh", "unseen", "blind", "blind2"}
 
+// blindSplits are measured, never read: TestAccuracyReport -mistakes does not
+// print their texts. blind2 was read for round 5 and is spent, so it is not
+// here; add a later blind split by name when it is written.
+var blindSplits = []string{"blind"}
+
+func isBlind(split string) bool {
+	for _, b := range blindSplits {
+		if split == b {
+			return true
+		}
+	}
+	return false
+}
+
 func splitPath(split string) string {
 	if split == "fresh" || split == "unseen" || split == "blind" || split == "blind2" {
 		return filepath.Join("..", "testdata", "labelled", split, split+".jsonl")
@@ -148,7 +162,7 @@ func TestAccuracyReport(t *testing.T) {
 		b.WriteString(byLanguage(msgs, cases))
 		// A blind split is measured, never read: its mistakes are not printed, so
 		// tuning cannot see its texts even by accident.
-		if *showMistakes && !strings.HasPrefix(split, "blind") {
+		if *showMistakes && !isBlind(split) {
 			text := map[string][]rune{}
 			for _, m := range msgs {
 				text[m.ID] = []rune(m.Text)
