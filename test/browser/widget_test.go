@@ -248,6 +248,12 @@ func TestWidgetSignedInChat(t *testing.T) {
 		t.Errorf("the customer's message shows %q, want what they typed", mine)
 	}
 	// The customer's view is the re-identified one (visitors never get it).
+	// (The stream's answer may come after the POST's: wait for it.)
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if slices.ContainsFunc(b.URLs(), func(u string) bool { return strings.Contains(u, "/events") }) {
+			break
+		}
+	}
 	streams := 0
 	for _, u := range b.URLs() {
 		if strings.Contains(u, "/events") {
