@@ -162,17 +162,11 @@ func (s *Store) RecentSignals(ctx context.Context, scopeKeys []string, since, no
 	if len(scopeKeys) == 0 {
 		return nil, nil
 	}
-	query := `SELECT ` + signalCols + ` FROM signals WHERE clear_time = 0 AND (create_time > $1 OR expire_time > $2) AND scope_key IN (`
 	args := []any{us(since), us(now)}
-	for i, k := range scopeKeys {
-		if i > 0 {
-			query += ", "
-		}
+	for _, k := range scopeKeys {
 		args = append(args, k)
-		query += "$" + itoa(len(args))
 	}
-	query += `) ORDER BY create_time DESC, signal_id DESC LIMIT 200`
-	rows, err := s.prepared(s.db.DB).QueryContext(ctx, query, args...)
+	rows, err := s.prepared(s.db.DB).QueryContext(ctx, recentSignalsSQL(len(scopeKeys)), args...)
 	if err != nil {
 		return nil, store.MapError(err)
 	}
@@ -186,6 +180,20 @@ func (s *Store) RecentSignals(ctx context.Context, scopeKeys []string, since, no
 		out = append(out, g)
 	}
 	return out, store.MapError(rows.Err())
+}
+
+// recentSignalsSQL is RecentSignals' statement for n scope keys ($3 on).
+// Each side of its OR is a range of an index (signals_by_key_time,
+// signals_by_key_expiry): TestRecentSignalsReadsRanges.
+func recentSignalsSQL(n int) string {
+	query := `SELECT ` + signalCols + ` FROM signals WHERE clear_time = 0 AND (create_time > $1 OR expire_time > $2) AND scope_key IN (`
+	for i := range n {
+		if i > 0 {
+			query += ", "
+		}
+		query += "$" + itoa(i+3)
+	}
+	return query + `) ORDER BY create_time DESC, signal_id DESC LIMIT 200`
 }
 
 // SignalCursor is the last row of a page: (create time, id).
