@@ -44,6 +44,7 @@ const (
 	wStreet // street type, German street preposition
 	wSpoken
 	wAt
+	wNotPerson // a word that says a nearby name is no person's (person_context.go)
 )
 
 var (
@@ -182,6 +183,10 @@ func loadLexicon() *lexicon {
 	}
 	l.info["plus"] |= wSpoken
 	mark(wAt, atWords)
+	mark(wNotPerson, botWords)
+	mark(wNotPerson, humanWords)
+	mark(wNotPerson, placeNouns)
+	mark(wNotPerson, petWords)
 	return l
 }
 

@@ -376,6 +376,7 @@ const (
 	flagBlocked uint8 = 1 << iota // brand, place or address token
 	flagBrand
 	flagPlace
+	flagNotName // the message says this word is no person's (person_context.go)
 )
 
 func (d *doc) scanPersons() {
@@ -390,6 +391,9 @@ func (d *doc) scanPersons() {
 	for k := 0; k < n; k++ {
 		if d.toks[k].kind != tWord {
 			continue
+		}
+		if d.toks[k].info&wNotPerson != 0 {
+			d.notPerson(k)
 		}
 		if d.toks[k].info&(wPhrase|wBrandOrPlace) == 0 {
 			continue
@@ -412,6 +416,7 @@ func (d *doc) scanPersons() {
 			d.flags[k] |= flagBlocked | flagPlace
 		}
 	}
+	d.blockNotNames()
 	// A company's legal form (Ltd, GmbH, S.L., B.V., S.r.l., SARL ...)
 	// makes the capitalised words before it a company, never a person
 	// ("Muebles García S.L.", "Bakker Logistiek B.V.").
@@ -1061,7 +1066,16 @@ func (d *doc) tryNameCues(k int, cues []nameCue) int {
 				continue
 			}
 		}
+		if (c.kind == ncGreet || c.kind == ncSignoff) && d.wantsHuman {
+			continue // "Hallo Wimpel, kan ik een mens spreken?": the assistant is greeted
+		}
 		s, e, ok := d.readName(j, c.kind)
+		if ok && c.kind == ncGreet && introVerb(d.lw(s)) {
+			continue // "¡Hola! Soy Lupa": the introduction's verb is no name
+		}
+		if ok && len(d.notNames) > 0 && d.spanFlagged(s, e, flagNotName) {
+			continue // "¡Hola! Soy Lupa, el asistente virtual": not "Soy Lupa"
+		}
 		if ok && (c.kind == ncSignoff || c.kind == ncGreet) && e+1 < n && d.toks[e+1].kind == tNum && !d.toks[e+1].nl {
 			continue // "Regards, Unit 4", "Thanks, Room 12": a place, not a name
 		}

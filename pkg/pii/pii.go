@@ -115,13 +115,15 @@ type doc struct {
 	takenSpans  []span
 	shaped      []span // IBAN-shaped strings that are no IBAN
 	phoneBudget int
-	login       int8 // loginContext's answer: 0 not asked yet, 1 yes, -1 no
-	promo       int8 // promoContext's answer: 0 not asked yet, 1 yes, -1 no
-	payment     int8 // paymentContext's answer, likewise
-	identity    int8 // identityContext's answer, likewise
-	ssn         int8 // ssnContext's answer, likewise
-	cred        int8 // credentialContext's answer: 0 not asked yet, 1 yes, -1 no
-	work        int  // bounded-work counter for tests of linear behaviour
+	login       int8     // loginContext's answer: 0 not asked yet, 1 yes, -1 no
+	promo       int8     // promoContext's answer: 0 not asked yet, 1 yes, -1 no
+	payment     int8     // paymentContext's answer, likewise
+	identity    int8     // identityContext's answer, likewise
+	ssn         int8     // ssnContext's answer, likewise
+	cred        int8     // credentialContext's answer: 0 not asked yet, 1 yes, -1 no
+	work        int      // bounded-work counter for tests of linear behaviour
+	notNames    []string // words the message says are no person (person_context.go)
+	wantsHuman  bool     // the message asks for a human, so its greeting is the assistant's
 }
 
 func (d *doc) add(s, e int, t Type, score float64, rec string) {
@@ -150,6 +152,7 @@ func (e *Engine) detect(text, lang string) ([]Finding, int) {
 	d.e, d.text, d.lang = e, text, normLang(lang)
 	d.toks, d.low, d.cands, d.buf, d.shaped, d.work, d.login = d.toks[:0], d.low[:0], d.cands[:0], d.buf[:0], d.shaped[:0], 0, 0
 	d.promo, d.cred, d.payment, d.identity, d.ssn = 0, 0, 0, 0, 0
+	d.notNames, d.wantsHuman = d.notNames[:0], false
 	d.tokenize()
 
 	d.scanEmails()

@@ -1,0 +1,161 @@
+package pii
+
+import "strings"
+
+// Round 5: words the message itself says are no person. A chat assistant
+// introduces itself by name ("I'm Kiwi, Northgate's virtual assistant"), a
+// customer greets it by that name before asking for a human ("Hola Lupa,
+// quiero hablar con un humano"), a place is named by its apposition
+// ("Victoria the city", "Georgia (the US state)") and a pet by its kind
+// ("mon chien s'appelle Paris"). Each trigger word carries the wNotPerson
+// bit, so a message without one pays a bit test per token.
+
+// botWords name a chat assistant.
+var botWords = set(strings.Fields(`assistant assistants chatbot bot chat-bot assistent assistente assistentin
+	asistente chatbotje l'assistant l’assistant l'assistante l'assistente l’assistente l'asistente`))
+
+// humanWords ask for a person instead of the assistant that was greeted.
+var humanWords = set(strings.Fields(`human humans humano humana humanos mensch menschen mens humain humaine umano umana`))
+
+// placeNouns after a name in apposition make it a place ("Victoria the
+// city", "Georgia (the US state)", "Paris la ville").
+var placeNouns = set(strings.Fields(`city town village state country island county province region capital
+	ville état pays île région capitale stadt staat dorf insel provinz hauptstadt bundesland
+	ciudad pueblo estado país isla región provincia stad dorp eiland provincie hoofdstad città paese stato isola
+	regione`))
+
+// petWords: a name given to one of these is an animal's.
+var petWords = set(strings.Fields(`dog dogs cat cats puppy kitten pup hamster rabbit bunny horse pony parrot
+	chien chienne chat chatte chiot chaton lapin cheval hund hündin katze kater welpe hase pferd
+	perro perra perrito perrita gato gata gatito conejo caballo hond hondje kat kater poes konijn paard
+	cane cagnolino cagnolina gatto gatta gattino coniglio cavallo`))
+
+// placeArticles may stand between a name and its place noun.
+var placeArticles = set(strings.Fields(`the la le l el die der das de het il lo a an`))
+
+// notPerson looks at the trigger word at k and records the word it says
+// is no person.
+func (d *doc) notPerson(k int) {
+	lw := d.lw(k)
+	switch {
+	case humanWords[lw]:
+		d.wantsHuman = true
+	case botWords[lw]:
+		// The assistant's name stands before a comma that opens the
+		// apposition: "Ich bin Fidi, der digitale Assistent", "Sono Pepe 🌶️,
+		// l'assistente virtuale", "Kiwi here, your assistant".
+		for m := k - 1; m >= 0 && m >= k-6; m-- {
+			if d.toks[m+1].nl || d.isPunct(m, '.') || d.isPunct(m, '?') || d.isPunct(m, '!') {
+				return
+			}
+			if d.isPunct(m, ',') {
+				j := m - 1
+				for j >= 0 && j >= m-3 && !d.isWord(j) && !d.isPunct(j, '.') && !d.isPunct(j, '!') && !d.isPunct(j, '?') {
+					j-- // an emoji after the name ("Soy Lupa 🔎,")
+				}
+				if j >= 0 && d.hereWord(j) {
+					j-- // "Kiwi here, your assistant"
+				}
+				if d.capWord(j) {
+					d.noteNotName(j)
+				}
+				return
+			}
+		}
+	case placeNouns[lw]:
+		// "Victoria the city", "Georgia (the US state)": name, a bracket,
+		// an article, at most one qualifier, the place noun.
+		m := k - 1
+		if m >= 0 && (d.capWord(m) && d.toks[m].allUp || d.isWord(m) && !d.toks[m].upper && m > 0 && placeArticles[d.lw(m-1)]) && !placeArticles[d.lw(m)] {
+			m-- // "the US state", "the capital city"
+		}
+		if m < 0 || !d.isWord(m) || !placeArticles[d.lw(m)] || d.toks[m].nl {
+			return
+		}
+		m--
+		if m >= 0 && d.isPunct(m, '(') {
+			m--
+		}
+		if d.capWord(m) && !d.toks[m+1].nl {
+			d.noteNotName(m)
+		}
+	case petWords[lw]:
+		// "my dog Paris", "mon chien s'appelle Paris", "unser Hund heißt
+		// Bello", "il mio cane si chiama Luna".
+		m := k + 1
+		for m < len(d.toks) && m <= k+3 && d.isWord(m) && !d.toks[m].upper && (namingCues[d.lw(m)] || petNaming[d.lw(m)]) {
+			m++
+		}
+		if d.capWord(m) && !d.toks[m].nl {
+			d.noteNotName(m)
+		}
+	}
+}
+
+// petNaming are the single words of the naming phrases after a pet noun.
+var petNaming = set(strings.Fields(`is called named heißt heisst s'appelle s’appelle se llama heet si chiama hieß
+	chiamato chiamata llamado llamada genannt nommé nommée appelé appelée`))
+
+// noteNotName records token k's word; blockNotNames flags every mention.
+func (d *doc) noteNotName(k int) {
+	if len(d.notNames) < 8 {
+		d.notNames = append(d.notNames, d.nameLower(k))
+	}
+}
+
+func (d *doc) blockNotNames() {
+	if d.wantsHuman {
+		// The name greeted at the message's start is the assistant's.
+		for k := 0; k+1 < len(d.toks) && k < 6; k++ {
+			if d.isWord(k) && d.toks[k].info&wNameCue != 0 && greetWord(d.lw(k)) && d.capWord(k+1) {
+				d.noteNotName(k + 1)
+				break
+			}
+		}
+	}
+	if len(d.notNames) == 0 {
+		return
+	}
+	for k := range d.toks {
+		if !d.capWord(k) && !d.isWord(k) {
+			continue
+		}
+		lw := d.nameLower(k)
+		for _, w := range d.notNames {
+			if w == lw {
+				d.flags[k] |= flagBlocked | flagNotName
+			}
+		}
+	}
+}
+
+// spanFlagged reports whether a token from s to e carries flag f.
+func (d *doc) spanFlagged(s, e int, f uint8) bool {
+	for m := s; m <= e && m < len(d.flags); m++ {
+		if d.flags[m]&f != 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// introVerb reports a one-word introduction ("soy", "sono", "bin"): after
+// a greeting it starts the writer's sentence, it is not the greeted name.
+func introVerb(lw string) bool {
+	for _, c := range nameCues[lw] {
+		if c.kind == ncIntro && len(c.words) == 1 && len(lw) > 2 {
+			return true
+		}
+	}
+	return false
+}
+
+// greetWord reports a one-word greeting ("hallo", "ciao").
+func greetWord(lw string) bool {
+	for _, c := range nameCues[lw] {
+		if c.kind == ncGreet && len(c.words) == 1 {
+			return true
+		}
+	}
+	return false
+}

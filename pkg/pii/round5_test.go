@@ -1,0 +1,43 @@
+package pii
+
+import "testing"
+
+// Round 5: classes found in the blind2 split's mistakes (read once the
+// split was declared spent), each fixed by a general rule. The sentences
+// are written for these tests, not taken from any split; every class has
+// its look-alikes beside positives of the same shape.
+
+// A chat assistant's name: introduced with an "assistant" or "chatbot"
+// apposition, or greeted in a message that asks for a human.
+func TestRound5AssistantIsNoPerson(t *testing.T) {
+	t.Parallel()
+	runCases(t, []detectCase{
+		{"en", "Hello! I'm Juniper 🌿, the virtual assistant of Oakline Furniture. How can I help?", nil},
+		{"de", "Servus! Ich bin Ronja, die digitale Assistentin von Waldhaus.", nil},
+		{"it", "Buongiorno! Sono Tobia 🤖, l'assistente virtuale di Casa Verde.", nil},
+		{"es", "¡Buenas! Soy Nico, el chatbot de Ferretería Sol.", nil},
+		{"nl", "Hoi Juniper, ik wil graag een mens spreken.", nil},
+		{"fr", "Bonjour Ronja, je voudrais parler à un humain.", nil},
+		// People in the same places.
+		{"en", "Hello! I'm Juniper, the account holder. The parcel never came.", []string{"PERSON:Juniper"}},
+		{"de", "Servus! Ich bin Ronja, ich warte noch auf die Jacke.", []string{"PERSON:Ronja"}},
+		{"nl", "Hoi Juniper, de jas past niet, kan ik ruilen?", []string{"PERSON:Juniper"}},
+		{"fr", "Bonjour Ronja, le colis est arrivé, merci.", []string{"PERSON:Ronja"}},
+	})
+}
+
+// A name the message calls a place ("Florence the city", "(the US state)")
+// or a pet ("my dog is called Bella") is no person, in every mention.
+func TestRound5PlaceOrPetByApposition(t *testing.T) {
+	t.Parallel()
+	runCases(t, []detectCase{
+		{"en", "Do you ship to Florence? Florence the city in Italy, I mean.", nil},
+		{"en", "Can you deliver to Carolina (the US state)?", nil},
+		{"fr", "Un collier pour Bella (ma chienne s'appelle Bella). Vous avez du XS ?", nil},
+		{"de", "Ein Geschirr für Bruno, unser Hund heißt Bruno.", nil},
+		// People in the same places.
+		{"en", "Do you ship to Florence Baxter? She is my aunt.", []string{"PERSON:Florence Baxter"}},
+		{"fr", "Un collier pour Bella (ma sœur adore les chiens).", []string{"PERSON:Bella"}},
+		{"de", "Ein Geschirr für den Hund, mein Sohn heißt Bruno.", []string{"PERSON:Bruno"}},
+	})
+}
