@@ -200,10 +200,12 @@ func TestWidgetRefusedToOtherSites(t *testing.T) {
 
 // TestWidgetSignedInChat: a customer signed in to the gateway (the
 // HttpOnly refresh cookie, set by a login in browser mode) opens the widget
-// first-party; the widget takes up the session, asks for the re-identified
-// view, and the assistant's reply that names the customer's e-mail address
-// shows the address, not its placeholder. When the assistant asks for a
-// step-up, the widget offers the privacy centre's step-up page.
+// first-party; the widget takes up the session, posts (sealed) for the
+// re-identified view and follows the unsealed event stream in placeholder
+// view only; the assistant's reply that names the customer's e-mail
+// address, opened in the page, shows the address, not its placeholder.
+// When the assistant asks for a step-up, the widget offers the privacy
+// centre's step-up page.
 func TestWidgetSignedInChat(t *testing.T) {
 	shop := startShop(t)
 	s := startSuite(t, shop)
@@ -233,7 +235,7 @@ func TestWidgetSignedInChat(t *testing.T) {
 
 	typed := "Where is my order? Write to " + email
 	b.Run(10*time.Second, chromedp.SendKeys(chromedp.CSS("#message"), typed), chromedp.Click(chromedp.CSS(".chat-form button[type=submit]")))
-	waitFor(b, `document.querySelectorAll('.msg.assistant').length >= 1 && document.querySelectorAll('.msg.sending').length === 0`, 60*time.Second)
+	waitFor(b, `document.querySelector('.msg.assistant[data-opened]') !== null && document.querySelectorAll('.msg.sending').length === 0`, 60*time.Second)
 	if who := Eval[string](b, `document.querySelector('.chat-head').textContent`); !strings.Contains(who, "Signed in") {
 		t.Errorf("the widget did not take up the session: %q", who)
 	}
@@ -247,7 +249,8 @@ func TestWidgetSignedInChat(t *testing.T) {
 	if mine := Eval[string](b, `document.querySelector('.msg.customer .text').textContent`); mine != typed {
 		t.Errorf("the customer's message shows %q, want what they typed", mine)
 	}
-	// The customer's view is the re-identified one (visitors never get it).
+	// The reply is re-identified in the POST's sealed answer only: the
+	// event stream, which is not sealed, is asked for placeholders.
 	// (The stream's answer may come after the POST's: wait for it.)
 	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
 		if slices.ContainsFunc(b.URLs(), func(u string) bool { return strings.Contains(u, "/events") }) {
@@ -258,8 +261,8 @@ func TestWidgetSignedInChat(t *testing.T) {
 	for _, u := range b.URLs() {
 		if strings.Contains(u, "/events") {
 			streams++
-			if !strings.HasSuffix(u, "/events?view=MESSAGE_VIEW_REIDENTIFIED") {
-				t.Errorf("the event stream was not asked for the re-identified view: %s", u)
+			if !strings.HasSuffix(u, "/events?view=MESSAGE_VIEW_PLACEHOLDERS") {
+				t.Errorf("the (unsealed) event stream was asked for another view than placeholders: %s", u)
 			}
 		}
 	}
@@ -271,7 +274,7 @@ func TestWidgetSignedInChat(t *testing.T) {
 	// A refund needs a recent second factor: the assistant asks for a
 	// step-up, and the widget offers the privacy centre's step-up page.
 	b.Run(10*time.Second, chromedp.SendKeys(chromedp.CSS("#message"), "I want a refund please"), chromedp.Click(chromedp.CSS(".chat-form button[type=submit]")))
-	waitFor(b, `document.querySelectorAll('.msg.assistant').length >= 2 && document.querySelectorAll('.msg.sending').length === 0`, 60*time.Second)
+	waitFor(b, `document.querySelectorAll('.msg.assistant[data-opened]').length >= 2 && document.querySelectorAll('.msg.sending').length === 0`, 60*time.Second)
 	last := `[...document.querySelectorAll('.msg.assistant')].at(-1)`
 	if href := Eval[string](b, last+`.querySelector('a.button')?.getAttribute('href') ?? ''`); href != "/privacy/step-up" {
 		t.Errorf("step-up request %q offers %q, want a link to /privacy/step-up", Eval[string](b, last+`.textContent`), href)

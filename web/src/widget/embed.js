@@ -2,7 +2,8 @@
 //
 //   <script src="https://<gateway>/widget/embed.js" data-tenant="<shop>"
 //           data-notice="<notice id, if the shop requires one>"
-//           data-lang="<language, optional>"></script>
+//           data-lang="<language, optional>"
+//           data-seal="off, only to turn end-to-end sealing off"></script>
 //
 // It adds a "Chat with us" button; the first click opens the widget in an
 // iframe from the gateway's origin (only then, so that a page view opens no
@@ -19,6 +20,9 @@
   if (me.dataset.notice) q.set('notice', me.dataset.notice);
   const lang = me.dataset.lang || document.documentElement.lang || '';
   if (lang) q.set('lang', lang);
+  // Messages are sealed end to end unless the shop says otherwise, in so
+  // many words (ADR 0016, "Sealing in the browser").
+  if (me.dataset.seal === 'off') q.set('seal', 'off');
 
   // The launcher's words in the assistant's six languages, else English.
   const words = {

@@ -1,15 +1,18 @@
 // The chat widget (issue 14, ADR 0016): a shop's page frames /widget/ with
 // embed.js. The visitor chats anonymously (a visitor session, ADR 0014),
 // or as the signed-in customer when the gateway's refresh cookie reaches
-// this page (first-party only). Messages go over REST, replies come back as
-// Server-Sent Events. Everything a person wrote reaches the DOM as text.
+// this page (first-party only). Messages go over REST, sealed end to end to
+// the conversation service (transport.js); the reply comes back sealed in
+// the POST's answer and is opened here. The conversation's Server-Sent
+// Events (not sealed, so in placeholder view) bring the stored copies and
+// what others write. Everything a person wrote reaches the DOM as text.
 import { ApiError, events, post, query, request } from '../lib/api.js';
 import { $, append, h, replace, showError } from '../lib/dom.js';
 import { accessToken, claims, clearSession, refreshSession, setSession } from '../lib/session.js';
 import { cue } from './cues.js';
-import { learn, render } from './placeholders.js';
+import { hasPlaceholder, learn, render } from './placeholders.js';
 import { strings } from './strings.js';
-import { incoming, outgoing } from './transport.js';
+import { SEAL_UNAVAILABLE, forget, incoming, keyRefused, outgoing, sealing, streamView } from './transport.js';
 
 const TENANT = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 const NOTICE = /^[a-z][a-z0-9_-]{1,63}$/;
@@ -40,6 +43,8 @@ const state = {
   known: new Map(), // placeholder → the value this visitor typed (memory only)
   typed: new Map(), // message id → the text as typed here
   items: new Map(), // message id → its <li>
+  shown: new Map(), // message id → {author, text} its <li> shows (placeholders, or opened)
+  opened: new Set(), // ids of replies shown as opened in this page (the stream's copy is not taken over them)
   pending: [], // {typed, li} posted, not yet matched with a stored message
 };
 
@@ -49,6 +54,8 @@ const errorBox = $('#error');
 const log = h('ol', { class: 'chat-log', role: 'log', 'aria-live': 'polite', 'aria-label': T.messages });
 const status = h('p', { class: 'chat-status', role: 'status' });
 const who = h('span', { class: 'muted' }, T.guest);
+// A shop that turned sealing off (data-seal="off") gets a chat that says so.
+const unsealed = sealing ? null : h('p', { class: 'hint chat-unsealed' }, T.notSealed);
 const endButton = h('button', { type: 'button', class: 'secondary', hidden: true, on: { click: endChat } }, T.end);
 const input = h('textarea', {
   id: 'message', name: 'text', rows: 2, required: true, maxlength: 4000, autocomplete: 'off',
@@ -72,6 +79,7 @@ input.addEventListener('keydown', (e) => {
 
 append(replace($('#app')),
   h('div', { class: 'actions chat-head' }, who, endButton),
+  ...(unsealed ? [unsealed] : []),
   noticeBox, log, status, form);
 
 if (!tenant) {
@@ -161,11 +169,14 @@ async function ensureConversation() {
 
 function resetChat(message) {
   state.stream?.abort();
+  if (state.conversationId) forget(state.conversationId);
   clearSession();
   Object.assign(state, { kind: '', conversationId: '', lastEventId: '', ended: false, pending: [] });
   state.known.clear();
   state.typed.clear();
   state.items.clear();
+  state.shown.clear();
+  state.opened.clear();
   replace(log);
   endButton.hidden = true;
   status.textContent = message;
@@ -179,7 +190,7 @@ async function follow(id) {
     const ctl = new AbortController();
     state.stream = ctl;
     try {
-      state.lastEventId = await events(`/v1/conversations/${id}/events${query({ view: state.view })}`, {
+      state.lastEventId = await events(`/v1/conversations/${id}/events${query({ view: streamView(state.view) })}`, {
         lastEventId: state.lastEventId,
         signal: ctl.signal,
         onEvent: (ev) => onEvent(id, ev),
@@ -229,33 +240,80 @@ function bubble(author, ...content) {
   return h('li', { class: `msg ${cls}` }, h('span', { class: 'who' }, AUTHORS[author] ?? T.shop), h('span', { class: 'text' }, ...content));
 }
 
-// show adds a stored message (from the POST answer or the stream, whichever
-// comes first; the other is recognised by its id).
-function show(m) {
+// show adds a stored message: from the stream (placeholder view while
+// sealing) or, with opened set, a reply opened in this page. The two copies
+// of one message are one (by id): an opened reply replaces the stream's
+// copy, and the stream's copy never replaces an opened reply.
+function show(m, opened = false) {
   const id = m.message_id;
-  if (!id || state.items.has(id)) return;
+  if (!id) return;
   const text = m.text ?? '';
+  const have = state.items.get(id);
   if (m.author === 'AUTHOR_CUSTOMER') {
+    if (have) {
+      // Ours, taken up by id from the POST's answer: the stored copy says
+      // which value each placeholder stands for.
+      const typed = state.typed.get(id);
+      if (typed !== undefined && typed !== text && learn(typed, text, state.known)) refill();
+      return;
+    }
     // One of ours still showing as typed: adopt it, learning the values.
     const i = state.pending.findIndex((p) => p.typed === text || learn(p.typed, text, state.known));
     if (i >= 0) {
       const [p] = state.pending.splice(i, 1);
-      p.li.classList.remove('sending');
-      p.li.dataset.id = id;
-      state.items.set(id, p.li);
-      state.typed.set(id, p.typed);
+      adopt(p, id);
+      refill();
       return;
     }
-    const li = bubble(m.author, ...render(text, state.known, T.labels));
+    const li = bubble(m.author);
     li.dataset.id = id;
+    fill(li, m.author, text);
     state.items.set(id, li);
+    state.shown.set(id, { author: m.author, text });
     append(log, li);
     scrollDown();
     return;
   }
-  const li = bubble(m.author, ...render(text, state.known, T.labels));
+  if (have) {
+    if (!opened || state.opened.has(id)) return;
+    state.opened.add(id);
+    state.shown.set(id, { author: m.author, text });
+    have.dataset.opened = 'true';
+    fill(have, m.author, text);
+    return;
+  }
+  const li = bubble(m.author);
   li.dataset.id = id;
-  const c = m.author === 'AUTHOR_ASSISTANT' ? cue(text) : '';
+  fill(li, m.author, text);
+  state.items.set(id, li);
+  state.shown.set(id, { author: m.author, text });
+  if (opened) {
+    state.opened.add(id);
+    li.dataset.opened = 'true';
+  }
+  append(log, li);
+  scrollDown();
+}
+
+// adopt makes a bubble showing what the customer typed the stored message
+// id: it shows as typed, never as stored. A copy the stream showed before
+// (one the typed text did not align with) gives way to it.
+function adopt(p, id) {
+  p.li.classList.remove('sending');
+  p.li.dataset.id = id;
+  const other = state.items.get(id);
+  if (other && other !== p.li) other.remove();
+  state.items.set(id, p.li);
+  state.typed.set(id, p.typed);
+  state.shown.delete(id);
+}
+
+// fill sets a bubble's text (placeholders as the values this page knows, or
+// described) and the action the assistant's words ask for.
+function fill(li, author, text) {
+  replace(li.querySelector('.text'), ...render(text, state.known, T.labels));
+  li.querySelector('.actions')?.remove();
+  const c = author === 'AUTHOR_ASSISTANT' ? cue(text) : '';
   if (c === 'step_up') {
     append(li, h('span', { class: 'actions' },
       h('a', { class: 'button', href: '/privacy/step-up', target: '_blank', rel: 'noopener' }, T.confirm)));
@@ -263,9 +321,16 @@ function show(m) {
     append(li, h('span', { class: 'actions' },
       h('a', { class: 'button', href: '/privacy/', target: '_blank', rel: 'noopener' }, T.signIn)));
   }
-  state.items.set(id, li);
-  append(log, li);
-  scrollDown();
+}
+
+// refill shows again the bubbles that hold placeholders, after values were
+// learnt (the stream's copy of the customer's message may come after the
+// reply).
+function refill() {
+  for (const [id, { author, text }] of state.shown) {
+    const li = state.items.get(id);
+    if (li && hasPlaceholder(text)) fill(li, author, text);
+  }
 }
 
 function scrollDown() {
@@ -302,10 +367,37 @@ async function onSubmit(e) {
     scrollDown();
     input.value = '';
     const ctx = { conversationId: state.conversationId, language, view: state.view };
-    const body = await outgoing(ctx, typed);
-    const resp = await post(`/v1/conversations/${state.conversationId}/messages`, body);
-    for (const m of await incoming(ctx, resp)) show(m);
+    let resp;
+    for (let attempt = 0; ; attempt++) {
+      const body = await outgoing(ctx, typed);
+      try {
+        resp = await post(`/v1/conversations/${state.conversationId}/messages`, body);
+        break;
+      } catch (err) {
+        // A key the service retired: the refused post stored nothing, so
+        // sealing again to the keys fetched anew is safe, once.
+        if (attempt === 0 && keyRefused(err)) continue;
+        throw err;
+      }
+    }
+    // The stored message (without its text when sealed) is ours.
+    const mid = resp?.message?.message_id;
+    if (mid && state.pending.includes(pending)) {
+      state.pending = state.pending.filter((p) => p !== pending);
+      adopt(pending, mid);
+    }
+    let replies;
+    try {
+      replies = await incoming(ctx, resp);
+    } catch {
+      // Sent and stored, but the reply did not open (or came unsealed):
+      // it is not shown.
+      showError(errorBox, T.replyUnopened);
+      return;
+    }
+    for (const m of replies) show(m, sealing && m.author !== 'AUTHOR_CUSTOMER');
   } catch (err) {
+    keyRefused(err);
     state.pending = state.pending.filter((p) => p !== pending);
     if (li.isConnected) {
       li.classList.add('failed');
@@ -314,6 +406,8 @@ async function onSubmit(e) {
     if (!input.value) input.value = typed;
     if (err instanceof ApiError && err.reason === 'STEP_UP_REQUIRED') {
       showStepUp();
+    } else if (err?.reason === SEAL_UNAVAILABLE) {
+      showError(errorBox, T.cannotSeal);
     } else {
       showError(errorBox, err);
     }

@@ -19,6 +19,9 @@ const STRINGS = {
     you: 'You', assistant: 'Assistant', agent: 'Support', shop: 'Shop', confirm: 'Confirm it is you', notSent: 'Not sent.',
     writeFirst: 'Write a message first.', readNoticeFirst: 'Please read the notice and start the chat first.',
     tooLong: 'The message is too long (at most 4096 bytes).',
+    cannotSeal: 'Your message was not sent: this chat could not encrypt it end to end. Try again later, or use another browser.',
+    replyUnopened: 'A reply came, but it could not be opened safely, so it is not shown.',
+    notSealed: 'Messages in this chat are not end-to-end encrypted.',
     stepUp: ['For your security, confirm it is you first. ', ', then send your message again.'],
   },
   de: {
@@ -36,6 +39,9 @@ const STRINGS = {
     you: 'Sie', assistant: 'Assistent', agent: 'Kundendienst', shop: 'Shop', confirm: 'Bestätigen, dass Sie es sind', notSent: 'Nicht gesendet.',
     writeFirst: 'Schreiben Sie zuerst eine Nachricht.', readNoticeFirst: 'Bitte lesen Sie zuerst den Hinweis und beginnen Sie den Chat.',
     tooLong: 'Die Nachricht ist zu lang (höchstens 4096 Bytes).',
+    cannotSeal: 'Ihre Nachricht wurde nicht gesendet: Dieser Chat konnte sie nicht Ende-zu-Ende verschlüsseln. Versuchen Sie es später erneut oder verwenden Sie einen anderen Browser.',
+    replyUnopened: 'Eine Antwort ist eingegangen, konnte aber nicht sicher geöffnet werden und wird daher nicht angezeigt.',
+    notSealed: 'Nachrichten in diesem Chat sind nicht Ende-zu-Ende-verschlüsselt.',
     stepUp: ['Zu Ihrer Sicherheit bestätigen Sie bitte zuerst, dass Sie es sind: ', ', dann senden Sie Ihre Nachricht erneut.'],
   },
   fr: {
@@ -52,6 +58,9 @@ const STRINGS = {
     you: 'Vous', assistant: 'Assistant', agent: 'Service client', shop: 'Boutique', confirm: 'Confirmer votre identité', notSent: 'Non envoyé.',
     writeFirst: 'Écrivez d’abord un message.', readNoticeFirst: 'Veuillez d’abord lire l’avis et commencer la discussion.',
     tooLong: 'Le message est trop long (4096 octets au plus).',
+    cannotSeal: 'Votre message n’a pas été envoyé : cette discussion n’a pas pu le chiffrer de bout en bout. Réessayez plus tard ou utilisez un autre navigateur.',
+    replyUnopened: 'Une réponse est arrivée, mais elle n’a pas pu être ouverte de façon sûre ; elle n’est donc pas affichée.',
+    notSealed: 'Les messages de cette discussion ne sont pas chiffrés de bout en bout.',
     stepUp: ['Pour votre sécurité, confirmez d’abord votre identité : ', ', puis renvoyez votre message.'],
   },
   es: {
@@ -68,6 +77,9 @@ const STRINGS = {
     you: 'Usted', assistant: 'Asistente', agent: 'Atención al cliente', shop: 'Tienda', confirm: 'Confirmar su identidad', notSent: 'No enviado.',
     writeFirst: 'Escriba primero un mensaje.', readNoticeFirst: 'Lea primero el aviso y empiece el chat.',
     tooLong: 'El mensaje es demasiado largo (4096 bytes como máximo).',
+    cannotSeal: 'Su mensaje no se ha enviado: este chat no ha podido cifrarlo de extremo a extremo. Inténtelo más tarde o use otro navegador.',
+    replyUnopened: 'Ha llegado una respuesta, pero no se ha podido abrir de forma segura, así que no se muestra.',
+    notSealed: 'Los mensajes de este chat no están cifrados de extremo a extremo.',
     stepUp: ['Por su seguridad, confirme primero su identidad: ', ' y después envíe de nuevo su mensaje.'],
   },
   nl: {
@@ -84,6 +96,9 @@ const STRINGS = {
     you: 'U', assistant: 'Assistent', agent: 'Klantenservice', shop: 'Winkel', confirm: 'Bevestig dat u het bent', notSent: 'Niet verstuurd.',
     writeFirst: 'Schrijf eerst een bericht.', readNoticeFirst: 'Lees eerst de kennisgeving en start de chat.',
     tooLong: 'Het bericht is te lang (ten hoogste 4096 bytes).',
+    cannotSeal: 'Uw bericht is niet verstuurd: deze chat kon het niet end-to-end versleutelen. Probeer het later opnieuw of gebruik een andere browser.',
+    replyUnopened: 'Er kwam een antwoord, maar het kon niet veilig worden geopend en wordt daarom niet getoond.',
+    notSealed: 'Berichten in deze chat zijn niet end-to-end versleuteld.',
     stepUp: ['Bevestig voor uw veiligheid eerst dat u het bent: ', ', en verstuur daarna uw bericht opnieuw.'],
   },
   it: {
@@ -100,6 +115,9 @@ const STRINGS = {
     you: 'Lei', assistant: 'Assistente', agent: 'Assistenza clienti', shop: 'Negozio', confirm: 'Confermi la sua identità', notSent: 'Non inviato.',
     writeFirst: 'Scriva prima un messaggio.', readNoticeFirst: 'Legga prima l’informativa e inizi la chat.',
     tooLong: 'Il messaggio è troppo lungo (al massimo 4096 byte).',
+    cannotSeal: 'Il suo messaggio non è stato inviato: questa chat non è riuscita a cifrarlo end-to-end. Riprovi più tardi o usi un altro browser.',
+    replyUnopened: 'È arrivata una risposta, ma non è stato possibile aprirla in modo sicuro, quindi non viene mostrata.',
+    notSealed: 'I messaggi di questa chat non sono cifrati end-to-end.',
     stepUp: ['Per la sua sicurezza, confermi prima la sua identità: ', ', poi invii di nuovo il messaggio.'],
   },
 };

@@ -10,6 +10,7 @@
     if (me.dataset.notice) q.set("notice", me.dataset.notice);
     const lang = me.dataset.lang || document.documentElement.lang || "";
     if (lang) q.set("lang", lang);
+    if (me.dataset.seal === "off") q.set("seal", "off");
     const words = {
       en: ["Chat with us", "Close chat", "Chat with the shop"],
       de: ["Chatten Sie mit uns", "Chat schließen", "Chat mit dem Shop"],

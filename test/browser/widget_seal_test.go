@@ -1,0 +1,200 @@
+package browser
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/chromedp"
+
+	"github.com/sottohq/sotto/test/devsuite"
+)
+
+// rawPlaceholder matches a placeholder as the service stores it.
+const rawPlaceholder = `/\[(PERSON|EMAIL|PHONE|CARD|IBAN|ADDRESS|IP|NATIONAL_ID|DATE_OF_BIRTH|SECRET|LITERAL)_\d+\]/`
+
+// watchPlaceholders records, from now on, any moment the page's text holds
+// a raw placeholder (window.__placeholderSeen), so that a placeholder shown
+// and replaced a moment later is caught too.
+func watchPlaceholders(b *Browser) {
+	b.T.Helper()
+	Eval[bool](b, `(() => {
+		window.__placeholderSeen = '';
+		const check = () => {
+			const t = document.body.textContent;
+			if (!window.__placeholderSeen && `+rawPlaceholder+`.test(t)) window.__placeholderSeen = t;
+		};
+		new MutationObserver(check).observe(document.body, { subtree: true, childList: true, characterData: true });
+		check();
+		return true;
+	})()`)
+}
+
+// widgetSend types text into the widget and sends it, then waits until
+// the message is no longer "sending" and cond holds.
+func widgetSend(b *Browser, text, cond string) {
+	b.T.Helper()
+	b.Run(10*time.Second, chromedp.SendKeys(chromedp.CSS("#message"), text), chromedp.Click(chromedp.CSS(".chat-form button[type=submit]")))
+	waitFor(b, `document.querySelectorAll('.msg.sending').length === 0 && (`+cond+`)`, 90*time.Second)
+}
+
+// TestWidgetSealedChat: the real widget, served by the real gateway, seals
+// a signed-in customer's message end to end (lib/seal-transport.js): the
+// message carries an e-mail address and a card number no other test uses,
+// and the re-identified reply naming the address is opened in the page
+// (the bubble is marked opened; the event stream was asked for the
+// placeholder view only). Her message shows as typed and no raw
+// placeholder is on screen at any moment. The gateway's log file, the
+// spans it exported over OTLP and its whole memory hold neither canary nor
+// the reply. The control: the same widget opened with sealing off
+// (seal=off, what a shop's data-seal="off" passes) says so, and the canary
+// of a message it sends IS found in the gateway's memory. And a browser
+// without WebCrypto (what @hpke needs) sends nothing: the message fails
+// closed with the widget's notice.
+func TestWidgetSealedChat(t *testing.T) {
+	ChromiumPath(t)
+	traces, otlp := startSealCollector(t)
+	s := devsuite.Start(t, devsuite.BinDir(t), t.TempDir(), "OTEL_EXPORTER_OTLP_ENDPOINT="+otlp, "OTEL_EXPORTER_OTLP_INSECURE=true")
+	gw := s.Info.GatewayURL
+
+	// Her account's address is not a canary: signing up and logging in
+	// pass it through the gateway in the clear.
+	var r [6]byte
+	rand.Read(r[:])
+	account := "sealed-widget-" + hex.EncodeToString(r[:]) + "@example.com"
+	password := "widget " + hex.EncodeToString(r[:]) + " Kestrel"
+	if res := s.Request("POST", "/v1/accounts:signUp", "", `{"tenant":"default","email":"`+account+`","password":"`+password+`"}`); res.Code != 200 {
+		t.Fatalf("sign-up: %d %s", res.Code, res.Raw)
+	}
+	if res := s.Request("POST", "/v1/accounts:verifyEmail", "", `{"code":"`+mailboxCode(t, s, account, "verify_email")+`"}`); res.Code != 200 {
+		t.Fatalf("verify: %d %s", res.Code, res.Raw)
+	}
+
+	b := Start(t)
+	b.Run(30*time.Second, Viewport(400, 640), chromedp.Navigate(gw+"/widget/?tenant=default&lang=en"), chromedp.WaitVisible(chromedp.CSS("#message")))
+	status := Eval[int](b, `fetch('/v1/sessions:login', {method: 'POST', headers: {'Content-Type': 'application/json', 'X-Sotto-Session': 'cookie'},
+		body: JSON.stringify({tenant: 'default', email: '`+account+`', password: '`+password+`'})}).then((r) => r.status)`)
+	if status != 200 {
+		t.Fatalf("login in browser mode: %d", status)
+	}
+	b.Run(30*time.Second, chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS("#message")))
+	if Eval[bool](b, `document.querySelector('.chat-unsealed') !== null`) {
+		t.Error("the sealing widget says its chat is not encrypted")
+	}
+	watchPlaceholders(b)
+
+	email, card := sealCanaries(t)
+	typed := "Hello, where is my order? My e-mail is " + email + " and I paid with card " + card + "."
+	widgetSend(b, typed, `document.querySelector('.msg.assistant[data-opened]') !== null`)
+	if who := Eval[string](b, `document.querySelector('.chat-head').textContent`); !strings.Contains(who, "Signed in") {
+		t.Fatalf("the widget did not take up the session: %q", who)
+	}
+	reply := Eval[string](b, `document.querySelector('.msg.assistant[data-opened] .text').textContent`)
+	if !strings.Contains(reply, email) {
+		t.Errorf("the opened reply %q does not name the customer's address", reply)
+	}
+	if mine := Eval[string](b, `document.querySelector('.msg.customer .text').textContent`); mine != typed {
+		t.Errorf("the customer's message shows %q, want what they typed", mine)
+	}
+	if n := Eval[int](b, `document.querySelectorAll('.msg').length`); n != 2 {
+		t.Errorf("%d bubbles, want the message and its reply once each: %q", n, Eval[string](b, `document.querySelector('.chat-log').textContent`))
+	}
+	// The stream's placeholder copy of the reply comes too (it may come
+	// after the POST's answer): it must not take the opened reply's place.
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		if slices.ContainsFunc(b.URLs(), func(u string) bool { return strings.Contains(u, "/events") }) || time.Now().After(deadline) {
+			break
+		}
+	}
+	time.Sleep(time.Second) // let a late stream copy arrive before looking again
+	if got := Eval[string](b, `document.querySelector('.msg.assistant .text').textContent`); got != reply {
+		t.Errorf("the reply changed from %q to %q", reply, got)
+	}
+	if seen := Eval[string](b, `window.__placeholderSeen`); seen != "" {
+		t.Errorf("a raw placeholder was on screen: %q", seen)
+	}
+	streams := 0
+	for _, u := range b.URLs() {
+		if strings.Contains(u, "/events") {
+			streams++
+			if !strings.HasSuffix(u, "/events?view=MESSAGE_VIEW_PLACEHOLDERS") {
+				t.Errorf("the sealing widget asked the (unsealed) event stream for another view: %s", u)
+			}
+		}
+	}
+	if streams == 0 {
+		t.Errorf("no event stream opened; got %q", b.URLs())
+	}
+	if ex := b.Exceptions(); len(ex) > 0 {
+		t.Errorf("script errors in the widget: %q", ex)
+	}
+	b.Screenshot("widget-sealed")
+
+	// The gateway's batch exporter sends every 5 s.
+	deadline := time.Now().Add(30 * time.Second)
+	for !bytes.Contains(traces.of("gateway"), []byte("/messages")) && !bytes.Contains(traces.of("gateway"), []byte("PostMessage")) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the gateway exported no span of the post: %.500s", traces.of("gateway"))
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	logs, err := os.ReadFile(filepath.Join(s.State, "logs", "gateway.log"))
+	if err != nil || len(logs) == 0 {
+		t.Fatalf("gateway log: %d bytes, %v", len(logs), err)
+	}
+	spans := traces.of("gateway")
+	gwPID := sealChild(t, s.PID(), "gateway")
+	mem := sealMemory(t, gwPID)
+	for _, v := range []string{email, email[:strings.IndexByte(email, '@')], card, reply} {
+		for where, b := range map[string][]byte{"log": logs, "spans": spans, "memory": mem} {
+			if bytes.Contains(b, []byte(v)) {
+				t.Errorf("the gateway's %s holds %q", where, v)
+			}
+		}
+	}
+
+	// The control: sealing off in the page, the same search finds the
+	// canary the widget sent.
+	b.Run(30*time.Second, chromedp.Navigate(gw+"/widget/?tenant=default&lang=en&seal=off"), chromedp.WaitVisible(chromedp.CSS("#message")))
+	if note := Eval[string](b, `document.querySelector('.chat-unsealed')?.textContent ?? ''`); !strings.Contains(note, "not end-to-end encrypted") {
+		t.Errorf("the widget with sealing off does not say so: %q", note)
+	}
+	clearEmail, _ := sealCanaries(t)
+	widgetSend(b, "Where is my order? My e-mail is "+clearEmail, `document.querySelectorAll('.msg.assistant').length >= 1`)
+	if !bytes.Contains(sealMemory(t, gwPID), []byte(clearEmail)) {
+		t.Error("the search did not find a value the widget sent with sealing off")
+	}
+
+	// A browser without WebCrypto cannot seal: nothing is posted.
+	nb := Start(t)
+	nb.Run(10*time.Second, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := cdp.Call(ctx, tg, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{
+			Source: `Object.defineProperty(Crypto.prototype, 'subtle', { get() { return undefined; }, configurable: true });`,
+		})
+		return err
+	}))
+	nb.Run(30*time.Second, Viewport(400, 640), chromedp.Navigate(gw+"/widget/?tenant=default&lang=en"), chromedp.WaitVisible(chromedp.CSS("#message")))
+	lost, _ := sealCanaries(t)
+	nb.Run(10*time.Second, chromedp.SendKeys(chromedp.CSS("#message"), "Write to "+lost), chromedp.Click(chromedp.CSS(".chat-form button[type=submit]")))
+	waitFor(nb, `document.querySelector('.msg.failed') !== null`, 60*time.Second)
+	if e := Eval[string](nb, `document.querySelector('#error').textContent`); !strings.Contains(e, "could not encrypt it end to end") {
+		t.Errorf("the notice %q, want the widget's own words on sealing", e)
+	}
+	for _, u := range nb.URLs() {
+		if strings.HasSuffix(u, "/messages") {
+			t.Errorf("a message was posted by a browser that cannot seal: %s", u)
+		}
+	}
+	if bytes.Contains(sealMemory(t, gwPID), []byte(lost)) {
+		t.Error("the gateway holds the message a browser that cannot seal was asked to send")
+	}
+}
