@@ -75,15 +75,23 @@ func chatLoadEnv(t *testing.T) []string {
 // perChat is how many messages a simulated chat has.
 const perChat = 20
 
-// lazyChat opens its chat on first use, once.
+// lazyChat opens its chat on first use, once. An opening that ended with
+// its caller's context (an open-loop message past its time) is tried again
+// by the chat's next message, which must not fail for the one before it.
 type lazyChat struct {
-	once sync.Once
-	ch   chatter
-	err  error
+	mu     sync.Mutex
+	opened bool
+	ch     chatter
+	err    error
 }
 
 func (l *lazyChat) get(ctx context.Context, c *chatClient) (chatter, error) {
-	l.once.Do(func() { l.ch, l.err = c.newChatter(ctx) })
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !l.opened || (l.err != nil && ctx.Err() == nil && (errors.Is(l.err, context.DeadlineExceeded) || errors.Is(l.err, context.Canceled))) {
+		l.ch, l.err = c.newChatter(ctx)
+		l.opened = true
+	}
 	return l.ch, l.err
 }
 
