@@ -249,8 +249,52 @@ func (d *doc) productName(k, e int) bool {
 	// and Dutch a name there starts a relative clause ("the bag Emma
 	// ordered").
 	romance := d.lang == "fr" || d.lang == "es" || d.lang == "it"
-	return romance && k > 1 && d.isWord(k-1) && !d.toks[k].nl && !d.toks[k-1].upper && goodsNouns[d.lw(k-1)] &&
-		d.isWord(k-2) && goodsDeterminers[d.lw(k-2)]
+	if romance && k > 1 && d.isWord(k-1) && !d.toks[k].nl && !d.toks[k-1].upper && goodsNouns[d.lw(k-1)] &&
+		d.isWord(k-2) && goodsDeterminers[d.lw(k-2)] {
+		return true
+	}
+	// A plural goods noun needs no determiner: "para colchones Emma",
+	// "des matelas Emma", "i materassi Giulia".
+	return romance && k > 0 && d.isWord(k-1) && !d.toks[k].nl && !d.toks[k-1].upper && pluralGoods(d.lw(k-1))
+}
+
+// pluralGoods reports a Romance plural of a goods noun ("colchones",
+// "materassi", "sacs").
+func pluralGoods(lw string) bool {
+	if len(lw) < 4 {
+		return false
+	}
+	switch {
+	case strings.HasSuffix(lw, "ones") && goodsNouns[lw[:len(lw)-4]+"ón"]:
+		return true
+	case strings.HasSuffix(lw, "es") && goodsNouns[lw[:len(lw)-2]]:
+		return true
+	case strings.HasSuffix(lw, "s") && goodsNouns[lw[:len(lw)-1]]:
+		return true
+	case strings.HasSuffix(lw, "i") && (goodsNouns[lw[:len(lw)-1]+"o"] || goodsNouns[lw[:len(lw)-1]+"e"]):
+		return true
+	}
+	return false
+}
+
+// quotedModel reports a name in quotation marks right after a goods noun
+// or a brand: a model's name ("la robe Sézane "Gaspard"", "the sofa
+// 'Harper'"), not its owner's.
+func (d *doc) quotedModel(k, e int) bool {
+	if k < 2 || e+1 >= len(d.toks) || !quoteTok(d.tokText(k-1)) || !quoteTok(d.tokText(e+1)) {
+		return false
+	}
+	p := k - 2
+	return d.isWord(p) && (goodsNouns[d.lw(p)] || pluralGoods(d.lw(p)) || d.capWord(p) && !d.sentenceStart(p)) ||
+		e+2 < len(d.toks) && d.isWord(e+2) && !d.toks[e+2].upper && goodsNouns[d.lw(e+2)]
+}
+
+func quoteTok(t string) bool {
+	switch t {
+	case "\"", "'", "“", "”", "«", "»", "‘", "’", "„":
+		return true
+	}
+	return false
 }
 
 // shopPreps put a purchase at a shop: "at", "bij", "bei", "chez", "en"
@@ -580,7 +624,7 @@ func (d *doc) scanPersons() {
 			// an article or a service word: a bare "de cliente" makes a
 			// compound noun ("Alta de cliente", "Service de client").
 			known := d.toks[k].info&(wGiven|wSurname) != 0
-			if s, e, ok := d.readName(k, ncGreet); ok && e == k && (known || d.sentenceStart(k) && nameShaped(d.tokText(k)) && !d.bareTeam(k+1)) {
+			if s, e, ok := d.readName(k, ncGreet); ok && e == k && !d.e.lex.stop[d.lw(k)] && (known || d.sentenceStart(k) && nameShaped(d.tokText(k)) && !d.bareTeam(k+1)) {
 				d.addName(s, e, 0.75, "person-from-team")
 				k = e
 				continue
@@ -1751,7 +1795,7 @@ func (d *doc) lexiconName(k int) (int, int, bool) {
 		// character's merchandise, not a person.
 		return 0, 0, false
 	}
-	if d.productName(k, e) || d.shopBoughtAt(k, e) {
+	if d.productName(k, e) || d.shopBoughtAt(k, e) || d.quotedModel(k, e) {
 		return 0, 0, false
 	}
 	if lex.ambiguous[lw] {

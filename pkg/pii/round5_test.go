@@ -41,3 +41,36 @@ func TestRound5PlaceOrPetByApposition(t *testing.T) {
 		{"de", "Ein Geschirr für den Hund, mein Sohn heißt Bruno.", []string{"PERSON:Bruno"}},
 	})
 }
+
+// A given name after a plural goods noun (Romance order, no determiner) or
+// in quotation marks after a goods noun or brand is a product or model.
+func TestRound5ProductModelNames(t *testing.T) {
+	t.Parallel()
+	runCases(t, []detectCase{
+		{"es", "¿Tenéis almohadas Lucía de 70 cm?", nil},
+		{"it", "Avete ancora i materassi Giulia da 160?", nil},
+		{"fr", "La veste Maje \"Brigitte\" existe en 40 ?", nil},
+		{"en", "Is the sofa \"Olivia\" still available in green?", nil},
+		// People in the same places.
+		{"es", "Las almohadas, Lucía las quiere de 70 cm.", []string{"PERSON:Lucía"}},
+		{"it", "Ho ordinato i materassi per Giulia Ferri.", []string{"PERSON:Giulia Ferri"}},
+		{"fr", "Brigitte a commandé la veste Maje en 40.", []string{"PERSON:Brigitte"}},
+		{"en", "Olivia wants the sofa in green.", []string{"PERSON:Olivia"}},
+	})
+}
+
+// A nationality or a sentence-opening negation is no name, also where a
+// name could stand ("Belg hier", "Pas de retrait ...").
+func TestRound5NationalityAndNegation(t *testing.T) {
+	t.Parallel()
+	runCases(t, []detectCase{
+		{"nl", "Duitser hier, kan ik naar Aken laten leveren?", nil},
+		{"en", "Brit here, do you ship to Leeds?", nil},
+		{"fr", "Personne de la boutique ne répond.", nil},
+		{"nl", "Niemand van de winkel neemt op.", nil},
+				// People in the same places.
+		{"nl", "Joost hier, kan ik naar Aken laten leveren?", []string{"PERSON:Joost"}},
+		{"en", "Brittany here, do you ship to Leeds?", []string{"PERSON:Brittany"}},
+		{"fr", "Rémi de la logistique m'a appelé.", []string{"PERSON:Rémi"}},
+	})
+}
