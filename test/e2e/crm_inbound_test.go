@@ -1,0 +1,155 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"encoding/pem"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	crmsyncv1 "github.com/sottohq/sotto/gen/go/sotto/crmsync/v1"
+	tokenvaultv1 "github.com/sottohq/sotto/gen/go/sotto/tokenvault/v1"
+	"github.com/sottohq/sotto/pkg/crmtest"
+	"github.com/sottohq/sotto/pkg/secrets"
+)
+
+// TestCRMEditThroughTheGateway runs the suite's binaries with crmsync
+// sending to the HubSpot emulator. A customer who granted crm_sync is in
+// HubSpot with her e-mail address in plaintext; the shop's staff correct
+// it in HubSpot, which posts its signed webhook (v3) to the gateway. The
+// gateway verifies it and hands the change to crmsync, which tokenises the
+// new address in the real token vault and queues it as her update: HubSpot
+// gets the corrected address back, detokenised under the vault's policy.
+// The same delivery again changes nothing more; a forged one is 401. The
+// corrected address is in no log and not in crmsync's database files.
+func TestCRMEditThroughTheGateway(t *testing.T) {
+	const token = "pat-na1-e2e-crm-inbound"
+	const clientSecret = "hubspot-app-client-secret-e2e-0123456789"
+	hubspot := crmtest.NewHubSpot(t, token, "sotto_subject")
+	dir := t.TempDir()
+	caFile := filepath.Join(dir, "hubspot-ca.pem")
+	if err := os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: hubspot.Certificate().Raw}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	mappings := filepath.Join(dir, "mappings")
+	if err := os.MkdirAll(filepath.Join(mappings, "default"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(mappings, "default", "hubspot.yaml"), []byte(`fields:
+  - {field: email, property: email, purpose: crm_sync, form: plaintext}
+  - {field: last_name, property: lastname, purpose: crm_sync}
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	state := t.TempDir()
+	env := append([]string{"SOTTO_CRMSYNC_MAPPINGS_DIR=" + mappings, "SOTTO_CRMSYNC_HUBSPOT_URL=" + hubspot.URL(),
+		"SOTTO_CRMSYNC_CA_FILE=" + caFile, "SOTTO_CRMSYNC_PRIVATE_CIDRS=127.0.0.1/32"}, manyLogins...)
+	s := startSuite(t, state, env...)
+	s.waitNotDegraded("audit", "tokenvault", "consent", "conversation")
+	ctx := context.Background()
+
+	secretsFile := filepath.Join(s.State, "secrets.json")
+	all := map[string]map[string]string{}
+	if b, err := os.ReadFile(secretsFile); err == nil {
+		if err := json.Unmarshal(b, &all); err != nil {
+			t.Fatal(err)
+		}
+	}
+	all["sotto/crm/default/hubspot"] = map[string]string{"private_app_token": token}
+	all[secrets.ChannelPath("default", "hubspot")] = map[string]string{"client_secret": clientSecret, "portal_id": "62515"}
+	if err := secrets.WriteFile(secretsFile, all); err != nil {
+		t.Fatal(err)
+	}
+
+	bob := s.signUpCustomer("crmbob")
+	tok := s.aal2Customer(bob)
+	if r := s.post("/v1/consent/purposes/crm_sync:grant", tok, `{"notice":{"notice_id":"crm-sharing","version":1,"language":"en"},
+		"channel":"CHANNEL_WEB","request_id":"crm-grant-bob"}`); r.code != http.StatusOK {
+		t.Fatalf("grant crm_sync: %d %s", r.code, r.raw)
+	}
+	tr, err := s.tokenvaultClient("conversation").Tokenize(ctx, &tokenvaultv1.TokenizeRequest{Tenant: "default", Subject: bob.accountID,
+		Items: []*tokenvaultv1.TokenizeItem{{Value: bob.email, DataType: tokenvaultv1.DataType_DATA_TYPE_EMAIL}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	crm := crmsyncv1.NewCrmSyncServiceClient(s.Dial("conversation", "crmsync", s.Info.Services["crmsync"].GRPC))
+	if _, err := crm.RecordCustomerEvent(ctx, &crmsyncv1.RecordCustomerEventRequest{EventId: "evt_e2e_crm_bob1", Tenant: "default",
+		Subject: bob.accountID, Kind: crmsyncv1.EventKind_EVENT_KIND_CUSTOMER_CREATED,
+		Fields: map[string]string{"email": tr.GetResults()[0].GetToken()}}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor := func(what string, cond func() bool) {
+		t.Helper()
+		for deadline := time.Now().Add(60 * time.Second); !cond(); time.Sleep(100 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("never: %s\n%s", what, s.Output())
+			}
+		}
+	}
+	waitFor("HubSpot has him", func() bool { r, _ := hubspot.Record(bob.accountID); return r["email"] == bob.email })
+
+	// The staff correct his address in HubSpot; HubSpot posts the event,
+	// signed over the https URL it calls (the gateway's, behind TLS).
+	corrected := "crmbob-corrected-canary@example.org"
+	ev, ok := hubspot.Edit(bob.accountID, "email", corrected, time.Now())
+	if !ok {
+		t.Fatal("HubSpot has no record of him")
+	}
+	hook := s.Info.GatewayURL + "/v1/crm/hubspot/default/webhook"
+	u, err := url.Parse(hook)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signedURL := "https://" + u.Host + u.RequestURI()
+	body, err := json.Marshal([]crmtest.HubSpotEvent{ev})
+	if err != nil {
+		t.Fatal(err)
+	}
+	post := func(secret string) int {
+		t.Helper()
+		sig, ts := crmtest.SignHubSpotV3(secret, http.MethodPost, signedURL, body, time.Now())
+		resp, err := crmtest.PostSigned(http.DefaultClient, hook, body, map[string]string{"X-HubSpot-Signature-v3": sig,
+			"X-HubSpot-Request-Timestamp": ts})
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	writes := len(hubspot.Seen(bob.accountID))
+	if code := post("not-the-apps-client-secret-0000000000"); code != http.StatusUnauthorized {
+		t.Fatalf("a forged delivery: %d, want 401", code)
+	}
+	if code := post(clientSecret); code != http.StatusOK {
+		t.Fatalf("HubSpot's delivery: %d\n%s", code, s.Output())
+	}
+	waitFor("the correction came back to HubSpot as his update", func() bool { return len(hubspot.Seen(bob.accountID)) > writes })
+	seen := hubspot.Seen(bob.accountID)
+	if last := seen[len(seen)-1]; last["email"] != corrected {
+		t.Fatalf("HubSpot's last write %v, want the corrected address", last)
+	}
+	writes = len(seen)
+	if code := post(clientSecret); code != http.StatusOK {
+		t.Fatalf("the same delivery again: %d", code)
+	}
+	time.Sleep(2 * time.Second)
+	if n := len(hubspot.Seen(bob.accountID)); n != writes {
+		t.Fatalf("the repeated delivery wrote %d more times to HubSpot", n-writes)
+	}
+
+	for _, f := range []string{"logs/gateway.log", "logs/crmsync.log", "data/crmsync.db", "data/crmsync.db-wal"} {
+		b, err := os.ReadFile(filepath.Join(state, f))
+		if err != nil && !(os.IsNotExist(err) && strings.HasSuffix(f, "-wal")) {
+			t.Fatal(err)
+		}
+		if bytes.Contains(b, []byte(corrected)) {
+			t.Errorf("%s holds the corrected address", f)
+		}
+	}
+}
