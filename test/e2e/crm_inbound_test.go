@@ -13,9 +13,14 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
 	crmsyncv1 "github.com/sottohq/sotto/gen/go/sotto/crmsync/v1"
 	tokenvaultv1 "github.com/sottohq/sotto/gen/go/sotto/tokenvault/v1"
 	"github.com/sottohq/sotto/pkg/crmtest"
+	"github.com/sottohq/sotto/pkg/integratorclient"
 	"github.com/sottohq/sotto/pkg/secrets"
 )
 
@@ -150,6 +155,139 @@ func TestCRMEditThroughTheGateway(t *testing.T) {
 		}
 		if bytes.Contains(b, []byte(corrected)) {
 			t.Errorf("%s holds the corrected address", f)
+		}
+	}
+}
+
+// TestCRMPlatformThroughTheEdge: a CRM platform with identity's integrator
+// credentials (scopes crm.watch and crm.update) streams the shop's changes
+// through the gateway's gRPC edge: a customer's change, consented, reaches
+// it in the mapped forms (the e-mail address detokenised under the token
+// vault's policy, the last name as its token); another shop's stream is
+// refused at the edge; an edit pushed back is taken as a rectification and
+// streamed back in its mapped form; the stream resumed from a cursor starts
+// after it. The pushed value is in no log nor crmsync's database.
+func TestCRMPlatformThroughTheEdge(t *testing.T) {
+	dir := t.TempDir()
+	mappings := filepath.Join(dir, "mappings")
+	if err := os.MkdirAll(filepath.Join(mappings, "default"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(mappings, "default", "platform.yaml"), []byte(`fields:
+  - {field: email, property: email, purpose: crm_sync, form: plaintext}
+  - {field: last_name, property: last_name, purpose: crm_sync}
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	state := t.TempDir()
+	s := startSuite(t, state, append([]string{"SOTTO_CRMSYNC_MAPPINGS_DIR=" + mappings}, manyLogins...)...)
+	s.waitNotDegraded("audit", "tokenvault", "consent", "conversation")
+	edgeAddr := s.Info.Services["gateway"].GRPC
+	r := s.Request(http.MethodPost, "/v1/clients", s.OperatorToken(),
+		`{"display_name":"CRM platform","scopes":["crm.watch","crm.update"],"tenant":"default"}`)
+	clientID, _ := r.Body["client_id"].(string)
+	secret, _ := r.Body["client_secret"].(string)
+	if r.Code != http.StatusOK || clientID == "" || secret == "" {
+		t.Fatalf("create the integrator client: %d %s", r.Code, r.Raw)
+	}
+	tlsConfig, err := integratorclient.PinnedTLS(edgeFingerprint(t, state))
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := integratorclient.Dial(edgeAddr, tlsConfig, &integratorclient.ClientCredentials{TokenURL: s.Info.GatewayURL + "/v1/oauth/token",
+		ClientID: clientID, ClientSecret: secret, Scopes: []string{"crm.watch", "crm.update"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	platform := crmsyncv1.NewCrmSyncServiceClient(conn)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+
+	other, err := platform.WatchChanges(ctx, &crmsyncv1.WatchChangesRequest{Tenant: "othershop"})
+	if err == nil {
+		_, err = other.Recv()
+	}
+	if status.Code(err) != codes.PermissionDenied {
+		t.Fatalf("another shop's stream: %v, want PermissionDenied", err)
+	}
+	stream, err := platform.WatchChanges(ctx, &crmsyncv1.WatchChangesRequest{Tenant: "default"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	next := func(st crmsyncv1.CrmSyncService_WatchChangesClient) *crmsyncv1.WatchChangesResponse {
+		t.Helper()
+		for {
+			m, err := st.Recv()
+			if err != nil {
+				t.Fatalf("stream: %v\n%s", err, s.Output())
+			}
+			if m.GetSubject() != "" {
+				return m
+			}
+		}
+	}
+	if first, err := stream.Recv(); err != nil || first.GetSubject() != "" || first.GetCursor() == "" {
+		t.Fatalf("first message %v, %v; want a heartbeat with the starting cursor", first, err)
+	}
+
+	carol := s.signUpCustomer("crmcarol")
+	if r := s.post("/v1/consent/purposes/crm_sync:grant", s.aal2Customer(carol), `{"notice":{"notice_id":"crm-sharing","version":1,"language":"en"},
+		"channel":"CHANNEL_WEB","request_id":"crm-grant-carol"}`); r.code != http.StatusOK {
+		t.Fatalf("grant crm_sync: %d %s", r.code, r.raw)
+	}
+	tv := s.tokenvaultClient("conversation")
+	fields := map[string]string{}
+	for name, v := range map[string]struct {
+		value string
+		typ   tokenvaultv1.DataType
+	}{"email": {carol.email, tokenvaultv1.DataType_DATA_TYPE_EMAIL}, "last_name": {"Quillfeather", tokenvaultv1.DataType_DATA_TYPE_NAME}} {
+		tr, err := tv.Tokenize(ctx, &tokenvaultv1.TokenizeRequest{Tenant: "default", Subject: carol.accountID,
+			Items: []*tokenvaultv1.TokenizeItem{{Value: v.value, DataType: v.typ}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		fields[name] = tr.GetResults()[0].GetToken()
+	}
+	crm := crmsyncv1.NewCrmSyncServiceClient(s.Dial("conversation", "crmsync", s.Info.Services["crmsync"].GRPC))
+	if _, err := crm.RecordCustomerEvent(ctx, &crmsyncv1.RecordCustomerEventRequest{EventId: "evt_e2e_platform_carol1", Tenant: "default",
+		Subject: carol.accountID, Kind: crmsyncv1.EventKind_EVENT_KIND_CUSTOMER_CREATED, Fields: fields}); err != nil {
+		t.Fatal(err)
+	}
+	got := next(stream)
+	if got.GetSubject() != carol.accountID || got.GetProperties()["email"] != carol.email ||
+		got.GetProperties()["last_name"] != fields["last_name"] || len(got.GetProperties()) != 2 {
+		t.Fatalf("streamed %v, want her e-mail address and her last name's token", got)
+	}
+	cursor := got.GetCursor()
+
+	corrected := "crmcarol-pushed-canary@example.org"
+	resp, err := platform.PushCrmChanges(ctx, &crmsyncv1.PushCrmChangesRequest{Tenant: "default", Changes: []*crmsyncv1.CrmChange{{
+		EventId: "platform-edit-1", Subject: carol.accountID, Property: "email", Value: corrected, OccurTime: timestamppb.Now()}}})
+	if err != nil || resp.GetResults()[0].GetOutcome() != crmsyncv1.ChangeOutcome_CHANGE_OUTCOME_APPLIED {
+		t.Fatalf("push: %v %v", resp, err)
+	}
+	if m := next(stream); m.GetProperties()["email"] != corrected {
+		t.Fatalf("after the push the stream got %v", m)
+	}
+	resumed, err := platform.WatchChanges(ctx, &crmsyncv1.WatchChangesRequest{Tenant: "default", Cursor: cursor})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := next(resumed); m.GetProperties()["email"] != corrected {
+		t.Fatalf("resumed after the first change, the stream got %v, want the pushed one", m)
+	}
+	cancel()
+
+	for _, f := range []string{"logs/gateway.log", "logs/crmsync.log", "data/crmsync.db", "data/crmsync.db-wal"} {
+		b, err := os.ReadFile(filepath.Join(state, f))
+		if err != nil && !(os.IsNotExist(err) && strings.HasSuffix(f, "-wal")) {
+			t.Fatal(err)
+		}
+		for _, c := range []string{corrected, carol.email} {
+			if bytes.Contains(b, []byte(c)) {
+				t.Errorf("%s holds %q", f, c)
+			}
 		}
 	}
 }
