@@ -73,6 +73,8 @@ func buildCueWords() map[string]cueClass {
 		// receipts, in the six languages
 		"kassenbon", "kassenzettel", "quittung", "beleg", "belegnummer", "quittance", "recibo", "tique",
 		"bonnetje", "kassabon", "kassaticket", "scontrino", "ricevuta", "art", "artnr", "art-nr", "item", "items", "cod",
+		// Short forms of "reference" ("réf. exacte :", "Rif.", "Ref-Nr.").
+		"réf", "rif", "refnr", "ref-nr", "referenznummer", "referencia:", "rif.",
 	)
 	addCues(cuePhone,
 		"phone", "telephone", "tel", "tel.", "mobile", "mob", "cell", "cellphone", "call", "ring", "text", "whatsapp",
@@ -103,6 +105,9 @@ func buildCueWords() map[string]cueClass {
 		"vat", "ust", "ust-id", "ust-idnr", "ustid", "ustidnr", "umsatzsteuer", "steuernummer", "tva", "siret", "siren",
 		"iva", "p.iva", "piva", "partita", "cif", "nif", "btw", "btw-nummer", "kvk", "handelsregister", "hrb", "registro",
 		"company", "firma", "société", "empresa", "bedrijf", "azienda", "eori", "duns", "ein", "rcs", "ape", "naf",
+		// Enterprise numbers (Belgian KBO/BCE, "numéro d'entreprise").
+		"entreprise", "d'entreprise", "d’entreprise", "ondernemingsnummer", "onderneming", "kbo", "bce",
+		"unternehmensnummer", "enterprise", "impresa", "d'impresa",
 	)
 	addCues(cueSSN, "ssn", "ss#", "social", "security", "ssa", "itin", "tin")
 	addCues(cueBSN, "bsn", "burgerservicenummer", "sofinummer", "sofi")

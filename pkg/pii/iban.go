@@ -293,8 +293,16 @@ func (d *doc) versionOf(j int) bool {
 		of = of || !ofArticles[d.lw(m)]
 		m--
 	}
+	if m == j-1 && m >= 0 && versionNouns[d.lw(m)] {
+		// "firmware router 1.0.9.88", "Firmware Router ...": a version
+		// noun before the device, written apart as a compound.
+		return true
+	}
 	return of && m >= 0 && d.ipCue(m) < 0
 }
+
+// versionNouns name a version (not verbs such as "update").
+var versionNouns = set(strings.Fields(`firmware fw software versie version versione versión build`))
 
 var ofArticles = set(strings.Fields(`the der dem la het`))
 

@@ -507,6 +507,11 @@ func (d *doc) phoneWindow(g []grp, a, b int) bool {
 	}
 	// Context: the nearest cue before (or a reference word right after).
 	k := d.tokenAt(g[a].s)
+	if !intl && vatPrefix(d, k) {
+		// "BE 0417.497.106", "NL 8528.71.912": a country code written
+		// before a national number makes it a VAT or enterprise number.
+		return false
+	}
 	mask := cueRef | cuePhone | cueCard | cueDevice | cueCompany | cueMoney | cueSSN | cueBSN | cueTaxID | cueOTP | cuePassword | cueKey | cuePromo | cueDate
 	cue, at := d.cueBeforeAt(k, 6, mask)
 	switch {
@@ -653,4 +658,14 @@ func (d *doc) collectTaken() {
 		out = append(out, x)
 	}
 	d.takenSpans = out
+}
+
+// vatCountries are the country prefixes of EU VAT and enterprise numbers.
+var vatCountries = set(strings.Fields(`at be bg cy cz de dk ee el es fi fr hr hu ie it lt lu lv mt nl pl pt ro se si sk xi gb che`))
+
+// vatPrefix reports a two-letter upper-case country code written apart
+// right before the number at token k, on its line.
+func vatPrefix(d *doc, k int) bool {
+	p := k - 1
+	return p >= 0 && d.isWord(p) && d.toks[p].allUp && d.toks[p].letters <= 3 && !d.toks[k].nl && d.toks[k].sp && vatCountries[d.lw(p)]
 }

@@ -68,9 +68,32 @@ func TestRound5NationalityAndNegation(t *testing.T) {
 		{"en", "Brit here, do you ship to Leeds?", nil},
 		{"fr", "Personne de la boutique ne répond.", nil},
 		{"nl", "Niemand van de winkel neemt op.", nil},
-				// People in the same places.
+		// People in the same places.
 		{"nl", "Joost hier, kan ik naar Aken laten leveren?", []string{"PERSON:Joost"}},
 		{"en", "Brittany here, do you ship to Leeds?", []string{"PERSON:Brittany"}},
 		{"fr", "Rémi de la logistique m'a appelé.", []string{"PERSON:Rémi"}},
+	})
+}
+
+// Numbers that name a company or a reference, and versions written as a
+// compound before the device: a country code before a national number
+// (BE 0471.…), enterprise-number words, short "réf."/"rif." labels,
+// "firmware router 1.0.9.88".
+func TestRound5CompanyRefAndVersionNumbers(t *testing.T) {
+	t.Parallel()
+	runCases(t, []detectCase{
+		{"fr", "Notre numéro d'entreprise BE 0471.236.587, à reporter sur la facture.", nil},
+		{"nl", "Ons nummer BE 0471.236.587 moet op de factuur.", nil},
+		{"fr", "C'est bien ça, réf. exacte : 0145678912", nil},
+		{"it", "Controlla bene, rif. 0245678912", nil},
+		{"nl", "Welke firmware router 1.2.0.45 moet ik nemen?", nil},
+		{"de", "Die Firmware Router 3.1.0.22 ist schon drauf.", nil},
+		// Phones and addresses of the same shape.
+		{"fr", "Notre numéro de portable 0471.236.587, à reporter sur la facture.", []string{"PHONE:0471.236.587"}},
+		{"nl", "Ons nummer 0471 23 65 87 moet op de factuur.", []string{"PHONE:0471 23 65 87"}},
+		{"fr", "C'est bien ça, tél. exact : 0145678912", []string{"PHONE:0145678912"}},
+		{"it", "Controlla bene, cell. 3456789012", []string{"PHONE:3456789012"}},
+		{"nl", "Het adres van de router 192.168.2.254 geeft geen antwoord.", []string{"IP:192.168.2.254"}},
+		{"en", "router 10.0.3.7 does not answer", []string{"IP:10.0.3.7"}},
 	})
 }
