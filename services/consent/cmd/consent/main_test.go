@@ -88,6 +88,7 @@ func TestServiceRuns(t *testing.T) {
 		// requests' steps would wait and retry (the service still serves).
 		"SOTTO_TOKENVAULT_ADDR":   "127.0.0.1:1",
 		"SOTTO_CONVERSATION_ADDR": "127.0.0.1:1",
+		"SOTTO_CRMSYNC_ADDR":      "127.0.0.1:1",
 		"SOTTO_LOG_LEVEL":         "error",
 	}
 	if err := os.MkdirAll(filepath.Join(dir, "data"), 0o700); err != nil {

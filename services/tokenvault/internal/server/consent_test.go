@@ -143,8 +143,8 @@ func startConsent(t testing.TB, pki *servertest.PKI, iss *accesstoken.Issuer) *c
 		"SOTTO_KEYRING_FILE="+filepath.Join(dir, "keyring.json"),
 		"SOTTO_AUDIT_ADDR=127.0.0.1:1", "SOTTO_IDENTITY_ADDR="+idAddr,
 		// consent carries out data-subject requests through the
-		// participants (tokenvault, conversation); these tests make none.
-		"SOTTO_TOKENVAULT_ADDR=127.0.0.1:1", "SOTTO_CONVERSATION_ADDR=127.0.0.1:1",
+		// participants (tokenvault, conversation, crmsync); these tests make none.
+		"SOTTO_TOKENVAULT_ADDR=127.0.0.1:1", "SOTTO_CONVERSATION_ADDR=127.0.0.1:1", "SOTTO_CRMSYNC_ADDR=127.0.0.1:1",
 		"SOTTO_LOG_LEVEL=error",
 		// A quiet feed is told from a dead one within a second.
 		"SOTTO_CONSENT_FEED_HEARTBEAT=250ms")
