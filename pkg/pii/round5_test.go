@@ -97,3 +97,22 @@ func TestRound5CompanyRefAndVersionNumbers(t *testing.T) {
 		{"en", "router 10.0.3.7 does not answer", []string{"IP:10.0.3.7"}},
 	})
 }
+
+// A credential kind where a value would stand is no value ("je wachtwoord
+// of sms-code"), and a cue inside a hyphenated reference ("CS-2FA-771204")
+// does not make the reference's digits a code.
+func TestRound5CredentialWordsAndReferenceCodes(t *testing.T) {
+	t.Parallel()
+	runCases(t, []detectCase{
+		{"nl", "Onze medewerkers vragen nooit naar je wachtwoord of sms-code.", nil},
+		{"de", "Wir fragen nie nach Ihrem Passwort oder SMS-Code.", nil},
+		{"en", "We will never ask for your password or sms-code here.", nil},
+		{"en", "Your case is CS-2FA-771204, quote it when you call.", nil},
+		{"fr", "Dossier : SAV-OTP-448120, merci de le rappeler.", nil},
+		// Values in the same places.
+		{"nl", "Mijn pincode is 4821, kunt u de kaart blokkeren?", []string{"SECRET:4821"}},
+		{"de", "Mein Passwort ist Seeblick-Wind77, bitte zurücksetzen.", []string{"SECRET:Seeblick-Wind77"}},
+		{"en", "Your 2FA code is 771204, do not share it.", []string{"SECRET:771204"}},
+		{"fr", "Code OTP : 448120, merci.", []string{"SECRET:448120"}},
+	})
+}

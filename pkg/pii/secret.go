@@ -350,6 +350,16 @@ func (d *doc) scanSecrets() {
 			continue
 		}
 		v := d.text[s:e]
+		if credentialKind(v) {
+			// "je wachtwoord of sms-code", "Passwort oder TAN-Code": a list
+			// of credential kinds, not a value.
+			continue
+		}
+		if j == k+2 && d.isPunct(k+1, '-') && !d.toks[k+1].sp && !d.toks[j].sp && (k > 1 && d.isPunct(k-1, '-') && !d.toks[k].sp || strings.IndexByte(d.lw(k), '-') > 0) {
+			// "NG-2FA-00192", "CS-OTP-4471": the cue is a part of a
+			// hyphenated reference, and its digits are the reference's.
+			continue
+		}
 		if otp && !pw && !key && d.toks[j].kind == tNum && !d.otpValue(j, &e) {
 			// "Code 3-D Secure reçu : 556 208": the first number was not
 			// the code; look further in the clause.
@@ -1957,6 +1967,24 @@ func hasLower(v string) bool {
 		if isLower(v[i]) {
 			return true
 		}
+	}
+	return false
+}
+
+// credentialKind reports a value that is itself the name of a kind of
+// credential ("sms-code", "TAN-Code", "pincode"), whole or as the last
+// part of a hyphenated compound.
+func credentialKind(v string) bool {
+	if len(v) > 24 {
+		return false
+	}
+	w := foldString(v)
+	if passwordCues[w] || otpCues[w] || keyCues[w] {
+		return true
+	}
+	if i := strings.LastIndexByte(w, '-'); i > 0 && i < len(w)-1 {
+		last := w[i+1:]
+		return (passwordCues[last] || otpCues[last] || keyCues[last]) && onlyLettersAnd(w[:i], "")
 	}
 	return false
 }
