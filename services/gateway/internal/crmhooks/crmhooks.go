@@ -20,6 +20,7 @@
 package crmhooks
 
 import (
+	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -385,7 +386,7 @@ type hubspotEvent struct {
 // skipped; events for another portal are counted as foreign.
 func parseHubSpot(body []byte, portal string) ([]*crmsyncv1.CrmChange, int, error) {
 	var evs []hubspotEvent
-	dec := json.NewDecoder(strings.NewReader(string(body)))
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
 	if err := dec.Decode(&evs); err != nil {
 		return nil, 0, err
