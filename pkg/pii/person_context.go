@@ -50,8 +50,8 @@ func (d *doc) notPerson(k int) {
 			}
 			if d.isPunct(m, ',') {
 				j := m - 1
-				for j >= 0 && j >= m-3 && !d.isWord(j) && !d.isPunct(j, '.') && !d.isPunct(j, '!') && !d.isPunct(j, '?') {
-					j-- // an emoji after the name ("Soy Lupa 🔎,")
+				for j >= 0 && j >= m-3 && (!d.isWord(j) || d.toks[j].letters == 0 && !d.toks[j].digit) && !d.isPunct(j, '.') && !d.isPunct(j, '!') && !d.isPunct(j, '?') {
+					j-- // an emoji after the name ("Soy Lupa 🔎,"), or its variation selector
 				}
 				if j >= 0 && d.hereWord(j) {
 					j-- // "Kiwi here, your assistant"

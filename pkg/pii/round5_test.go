@@ -15,6 +15,7 @@ func TestRound5AssistantIsNoPerson(t *testing.T) {
 		{"en", "Hello! I'm Juniper 🌿, the virtual assistant of Oakline Furniture. How can I help?", nil},
 		{"de", "Servus! Ich bin Ronja, die digitale Assistentin von Waldhaus.", nil},
 		{"it", "Buongiorno! Sono Tobia 🤖, l'assistente virtuale di Casa Verde.", nil},
+		{"it", "Salve! Sono Tobia ☀️, l'assistente virtuale di Casa Verde.", nil},
 		{"es", "¡Buenas! Soy Nico, el chatbot de Ferretería Sol.", nil},
 		{"nl", "Hoi Juniper, ik wil graag een mens spreken.", nil},
 		{"fr", "Bonjour Ronja, je voudrais parler à un humain.", nil},
@@ -114,5 +115,24 @@ func TestRound5CredentialWordsAndReferenceCodes(t *testing.T) {
 		{"de", "Mein Passwort ist Seeblick-Wind77, bitte zurücksetzen.", []string{"SECRET:Seeblick-Wind77"}},
 		{"en", "Your 2FA code is 771204, do not share it.", []string{"SECRET:771204"}},
 		{"fr", "Code OTP : 448120, merci.", []string{"SECRET:448120"}},
+	})
+}
+
+// A national-ID word that opens the clause names a checksum-valid number
+// even when a reference or card word stands nearer ("my NI number for the
+// trade account form: …", "my social for the store card application is
+// …"); the same numbers after the reference words alone stay references.
+func TestRound5IDCueOpensTheClause(t *testing.T) {
+	t.Parallel()
+	runCases(t, []detectCase{
+		{"en", "my NI number for the loyalty account signup: AB 12 34 56 C", []string{"NATIONAL_ID:AB 12 34 56 C"}},
+		{"en", "and my social for the store card form is 512 44 3021, thanks", []string{"NATIONAL_ID:512 44 3021"}},
+		{"fr", "mon numéro de sécu pour le dossier : 184127645108946", []string{"NATIONAL_ID:184127645108946"}},
+		// Reference words alone.
+		{"en", "the number for the loyalty account signup: AB 12 34 56 C", nil},
+		{"en", "and the number for the store card form is 512 44 3021, thanks", nil},
+		{"fr", "le numéro pour le dossier : 184127645108946", nil},
+		// "ni" is "nor" in French and Spanish.
+		{"es", "No tengo ni idea del pedido del cliente 512 44 3021.", nil},
 	})
 }
