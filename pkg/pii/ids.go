@@ -28,7 +28,7 @@ func (d *doc) scanAlnumIDs() {
 		if isAlpha(c0) && tk.e-tk.s >= 2 && isAlpha(t[tk.s+1]) && (tk.e-tk.s == 2 || tk.e-tk.s == 8 || tk.e-tk.s == 9) {
 			if n, e := d.collect(tk.s, 9, buf[:]); n == 9 && ninoValid(buf[:9]) && !gluedAfter(t, e) && !(e < len(t) && isDigit(t[e])) {
 				d.work++
-				if cue, _ := d.cueBefore(k, 5, cueRef|cueCompany|cueDevice|cueTaxID|cueSSN); cue&(cueRef|cueCompany|cueDevice) == 0 || cue&(cueTaxID|cueSSN) != 0 {
+				if cue, _ := d.cueBefore(k, 5, cueRef|cueCompany|cueDevice|cueTaxID|cueSSN); cue&(cueRef|cueCompany|cueDevice) == 0 || cue&(cueTaxID|cueSSN) != 0 || d.idCueFurther(k) != 0 {
 					d.add(tk.s, e, NationalID, 0.9, "uk-nino")
 					continue
 				}
@@ -59,7 +59,7 @@ func (d *doc) scanAlnumIDs() {
 		if c0 == '1' || c0 == '2' || c0 == '3' || c0 == '4' || c0 == '7' || c0 == '8' {
 			if n, e := d.collect(tk.s, 15, buf[:]); n == 15 && nirValid(buf[:15]) && !gluedAfter(t, e) && !(e < len(t) && isDigit(t[e])) {
 				d.work++
-				if cue, _ := d.cueBefore(k, 5, cueRef|cueCompany|cueDevice|cueTaxID); cue&(cueRef|cueCompany|cueDevice) == 0 || cue&cueTaxID != 0 {
+				if cue, _ := d.cueBefore(k, 5, cueRef|cueCompany|cueDevice|cueTaxID); cue&(cueRef|cueCompany|cueDevice) == 0 || cue&cueTaxID != 0 || d.idCueFurther(k) != 0 {
 					d.add(tk.s, e, NationalID, 0.9, "fr-nir")
 				}
 			}
@@ -149,4 +149,18 @@ func (d *doc) dni(s int) (int, bool) {
 		return 0, false
 	}
 	return i + 1, true
+}
+
+// idCueFurther returns the national-ID cue that opens the clause of the
+// number at token k, further back than a nearer reference or card word:
+// "my NI number for the trade account form: ZK …", "my social for the
+// store card application is …", "mon numéro de sécu dans le dossier : …".
+// The number's own checksum has already passed. A lower-case "ni" is
+// Spanish and French "nor", not National Insurance.
+func (d *doc) idCueFurther(k int) cueClass {
+	c, at := d.cueBeforeAt(k, 10, cueSSN|cueBSN|cueTaxID)
+	if c == 0 || at < 0 || d.lw(at) == "ni" && !d.toks[at].allUp {
+		return 0
+	}
+	return c
 }

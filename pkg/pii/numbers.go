@@ -324,7 +324,12 @@ func (d *doc) idWindow(g []grp, a, b int) bool {
 	k := d.tokenAt(g[a].s)
 	cue, _ := d.cueBefore(k, 6, cueRef|cueCompany|cueDevice|cueCard|cuePhone|cueMoney|cueSSN|cueBSN|cueTaxID)
 	if cue&(cueSSN|cueBSN|cueTaxID) == 0 && cue != 0 {
-		return false
+		if cue&(cueRef|cueCard) == 0 {
+			return false
+		}
+		if cue = d.idCueFurther(k); cue == 0 {
+			return false
+		}
 	}
 	if cue == 0 {
 		if c2, _ := d.cueAfter(d.tokenAt(g[b-1].e-1), 3, cueRef|cueCompany|cueDevice|cuePhone); c2 != 0 {
