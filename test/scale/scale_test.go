@@ -1,0 +1,533 @@
+// Package scale runs several replicas of every service with the real
+// binaries against one PostgreSQL and a real Vault (issue 15, ADR 0017):
+// load through the gateways spreads over the replicas (pkg/dial's round
+// robin), kill -9 of a replica of each service under load loses no
+// acknowledged write and the clients recover, the audit log's sequencer
+// fails over to its standby and the log verifies, and an erasure made
+// through one tokenvault replica is honoured by the other.
+//
+// `sotto dev up` prepares the suite (certificates, Vault keys, databases,
+// the first administrator); the test then stops it and runs the replicas
+// itself, each with the environment dev up gave that service, its own
+// ports, and the list of every replica of each service it calls.
+package scale
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib"
+
+	tokenvaultv1 "github.com/sottohq/sotto/gen/go/sotto/tokenvault/v1"
+	"github.com/sottohq/sotto/pkg/auditclient"
+	"github.com/sottohq/sotto/pkg/store/storetest"
+	sottosuite "github.com/sottohq/sotto/pkg/suite"
+	"github.com/sottohq/sotto/pkg/vaulttest"
+	"github.com/sottohq/sotto/test/devsuite"
+)
+
+// proc is one running replica.
+type proc struct {
+	name  string
+	cmd   *exec.Cmd
+	grpc  string // gRPC address (the gateway: its HTTP address is httpURL)
+	admin string
+	http  string
+	done  chan struct{}
+	log   *devsuite.SyncBuffer
+}
+
+func (p *proc) kill9(t *testing.T) {
+	t.Helper()
+	if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatalf("kill -9 %s: %v", p.name, err)
+	}
+	<-p.done
+}
+
+func (p *proc) alive() bool {
+	select {
+	case <-p.done:
+		return false
+	default:
+		return true
+	}
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// childEnvs reads the environment dev up gave each service it runs (the
+// children of pid), by binary name.
+func childEnvs(t *testing.T, pid int) map[string][]string {
+	t.Helper()
+	out := map[string][]string{}
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		t.Skipf("no /proc: %v", err)
+	}
+	for _, e := range entries {
+		child, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		stat, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid ...: comm may hold spaces, so split after ')'.
+		rest := string(stat[bytes.LastIndexByte(stat, ')')+1:])
+		fields := strings.Fields(rest)
+		if len(fields) < 2 || fields[1] != strconv.Itoa(pid) {
+			continue
+		}
+		exe, err := os.Readlink(filepath.Join("/proc", e.Name(), "exe"))
+		if err != nil {
+			continue
+		}
+		env, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(child), "environ"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[filepath.Base(exe)] = strings.Split(strings.TrimRight(string(env), "\x00"), "\x00")
+	}
+	return out
+}
+
+func setEnv(env []string, key, value string) []string {
+	env = slices.DeleteFunc(slices.Clone(env), func(kv string) bool { return strings.HasPrefix(kv, key+"=") })
+	return append(env, key+"="+value)
+}
+
+func envOf(env []string, key string) string {
+	for _, kv := range env {
+		if v, ok := strings.CutPrefix(kv, key+"="); ok {
+			return v
+		}
+	}
+	return ""
+}
+
+// cluster is every replica of every service.
+type cluster struct {
+	t        *testing.T
+	bin      string
+	replicas map[string][]*proc
+}
+
+// addrs is the list a caller gets for service: every replica's address.
+func (c *cluster) addrs(service string) string {
+	var out []string
+	for _, p := range c.replicas[service] {
+		out = append(out, p.grpc)
+	}
+	return strings.Join(out, ",")
+}
+
+func (c *cluster) start(name string, env []string) *proc {
+	t := c.t
+	p := &proc{name: name, done: make(chan struct{}), log: &devsuite.SyncBuffer{}}
+	p.cmd = exec.Command(filepath.Join(c.bin, name))
+	p.cmd.Env = env
+	p.cmd.Stdout, p.cmd.Stderr = p.log, p.log
+	p.admin = envOf(env, "SOTTO_ADMIN_ADDR")
+	p.grpc = envOf(env, "SOTTO_GRPC_ADDR")
+	if name == "gateway" {
+		p.http = "http://" + envOf(env, "SOTTO_HTTP_ADDR")
+	}
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = p.cmd.Wait(); close(p.done) }()
+	t.Cleanup(func() {
+		if p.alive() {
+			_ = p.cmd.Process.Signal(syscall.SIGTERM)
+			select {
+			case <-p.done:
+			case <-time.After(20 * time.Second):
+				_ = p.cmd.Process.Kill()
+				<-p.done
+			}
+		}
+		if t.Failed() {
+			t.Logf("--- %s %s log tail:\n%s", name, p.grpc, tail(p.log.String(), 1500))
+		}
+	})
+	return p
+}
+
+func tail(s string, n int) string {
+	if len(s) > n {
+		return s[len(s)-n:]
+	}
+	return s
+}
+
+// waitUp waits until p's /healthz answers (and, unless standbyOK, /readyz).
+func waitUp(t *testing.T, p *proc, readyPath string) {
+	t.Helper()
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		if !p.alive() {
+			t.Fatalf("%s exited:\n%s", p.name, tail(p.log.String(), 1500))
+		}
+		resp, err := http.Get("http://" + p.admin + readyPath)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s never answered %s:\n%s", p.name, readyPath, tail(p.log.String(), 1500))
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// served counts the gRPC calls of method the replica answered, from its
+// OpenTelemetry server metrics on /metrics.
+func served(t *testing.T, p *proc, method string) int {
+	t.Helper()
+	resp, err := http.Get("http://" + p.admin + "/metrics")
+	if err != nil {
+		return -1
+	}
+	defer resp.Body.Close()
+	total := 0.0
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		// The method label is "Tokenize" or, in newer semantic conventions,
+		// "<package>.<Service>/Tokenize".
+		if !strings.HasPrefix(line, "rpc_server_") || !strings.Contains(line, "_count{") ||
+			!(strings.Contains(line, `"`+method+`"`) || strings.Contains(line, `/`+method+`"`)) {
+			continue
+		}
+		if v, err := strconv.ParseFloat(line[strings.LastIndexByte(line, ' ')+1:], 64); err == nil {
+			total += v
+		}
+	}
+	return int(total)
+}
+
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(90 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("never: %s", what)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// order is the manifest's start order (callees first).
+var order = []string{"audit", "tokenvault", "identity", "consent", "conversation", "crmsync", "gateway"}
+
+// startCluster prepares a suite with dev up and runs n replicas of each
+// service from it.
+func startCluster(t *testing.T, n int) (*devsuite.Suite, *cluster) {
+	bin := devsuite.BinDir(t)
+	v := vaulttest.Start(t)
+	env := []string{"SOTTO_VAULT_ADDR=" + v.Addr, "SOTTO_VAULT_TOKEN="}
+	for _, svc := range sottosuite.MustLoad().Services {
+		// Each service with a token holding only its own deploy/vault policy.
+		env = append(env, svc.EnvPrefix()+"VAULT_TOKEN="+v.ClientWithPolicies(t, svc.Name).Token())
+		// A database of its own per service, all on the one server.
+		env = append(env, svc.EnvPrefix()+"DB_DSN="+storetest.PostgresDSN(t))
+	}
+	state := t.TempDir()
+	s := devsuite.Start(t, bin, state, env...)
+	envs := childEnvs(t, s.PID())
+	for _, name := range order {
+		if envs[name] == nil {
+			t.Fatalf("dev up runs no %s (found %d services)", name, len(envs))
+		}
+	}
+	s.Stop()
+
+	c := &cluster{t: t, bin: bin, replicas: map[string][]*proc{}}
+	// Every replica's ports first: callers get the full lists.
+	type plan struct{ env []string }
+	plans := map[string][]plan{}
+	for _, name := range order {
+		for i := range n {
+			e := slices.Clone(envs[name])
+			if i > 0 {
+				e = setEnv(e, "SOTTO_ADMIN_ADDR", freeAddr(t))
+				if envOf(e, "SOTTO_GRPC_ADDR") != "" {
+					e = setEnv(e, "SOTTO_GRPC_ADDR", freeAddr(t))
+				}
+				if name == "gateway" {
+					e = setEnv(e, "SOTTO_HTTP_ADDR", freeAddr(t))
+					e = setEnv(e, "SOTTO_GATEWAY_GRPC_ADDR", freeAddr(t))
+				}
+				if envOf(e, "SOTTO_PPROF_ADDR") != "" {
+					e = setEnv(e, "SOTTO_PPROF_ADDR", freeAddr(t))
+				}
+			}
+			plans[name] = append(plans[name], plan{env: e})
+		}
+	}
+	lists := map[string]string{}
+	for _, name := range order {
+		var as []string
+		for _, p := range plans[name] {
+			if a := envOf(p.env, "SOTTO_GRPC_ADDR"); a != "" {
+				as = append(as, a)
+			}
+		}
+		lists[name] = strings.Join(as, ",")
+	}
+	for _, name := range order {
+		for i, p := range plans[name] {
+			e := p.env
+			for callee, list := range lists {
+				key := sottosuite.EnvPrefix(callee) + "ADDR"
+				if envOf(e, key) != "" {
+					e = setEnv(e, key, list)
+				}
+			}
+			r := c.start(name, e)
+			c.replicas[name] = append(c.replicas[name], r)
+			// Replicas after the first of audit are standbys: not ready.
+			if name == "audit" && i > 0 {
+				waitUp(t, r, "/healthz")
+			} else {
+				waitUp(t, r, "/readyz")
+			}
+		}
+	}
+	return s, c
+}
+
+// tokenize tokenises one value for subject through gw; it returns the token
+// when the gateway acknowledged it.
+func tokenize(gw, token, subject, value string) (string, bool) {
+	body := fmt.Sprintf(`{"subject":%q,"scope":"conv_scale","items":[{"value":%q,"data_type":"DATA_TYPE_NAME"}]}`, subject, value)
+	req, _ := http.NewRequest(http.MethodPost, gw+"/v1/tokens:tokenize", strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "application/json")
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	resp, err := http.DefaultClient.Do(req.WithContext(ctx))
+	if err != nil {
+		return "", false
+	}
+	defer resp.Body.Close()
+	var out struct {
+		Results []struct {
+			Token string `json:"token"`
+		} `json:"results"`
+	}
+	if resp.StatusCode != http.StatusOK || json.NewDecoder(resp.Body).Decode(&out) != nil || len(out.Results) != 1 || out.Results[0].Token == "" {
+		return "", false
+	}
+	return out.Results[0].Token, true
+}
+
+type acked struct {
+	mu     sync.Mutex
+	tokens map[string]string // token → value
+	audit  []string          // event IDs
+	fails  int
+}
+
+func TestScaleOut(t *testing.T) {
+	s, c := startCluster(t, 2)
+	op := s.OperatorToken()
+	gws := c.replicas["gateway"]
+
+	// Load: workers tokenise through both gateways, and append audit
+	// events straight to the audit replicas (as identity does), until stop.
+	var a = &acked{tokens: map[string]string{}}
+	ctx, stop := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	for w := range 4 {
+		wg.Go(func() {
+			for i := 0; ctx.Err() == nil; i++ {
+				value := fmt.Sprintf("Person %d-%d", w, i)
+				tok, ok := tokenize(gws[(w+i)%len(gws)].http, op, fmt.Sprintf("cus_scale_%d", w), value)
+				a.mu.Lock()
+				if ok {
+					a.tokens[tok] = value
+				} else {
+					a.fails++
+				}
+				a.mu.Unlock()
+			}
+		})
+	}
+	auditConn := s.Dial("identity", "audit", c.addrs("audit"))
+	audit := auditclient.NewClient(auditConn)
+	wg.Go(func() {
+		for ctx.Err() == nil {
+			e := auditclient.New(ctx, "identity.login", auditclient.Success)
+			e.Subject = "cus_scale_audit"
+			rctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+			err := audit.Record(rctx, e)
+			cancel()
+			a.mu.Lock()
+			if err == nil {
+				a.audit = append(a.audit, e.ID)
+			}
+			a.mu.Unlock()
+		}
+	})
+	count := func() (int, int) {
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		return len(a.tokens), len(a.audit)
+	}
+
+	// The load spreads: both tokenvault replicas serve tokenisations.
+	tv := c.replicas["tokenvault"]
+	t.Cleanup(func() {
+		if t.Failed() {
+			if resp, err := http.Get("http://" + tv[1].admin + "/metrics"); err == nil {
+				sc := bufio.NewScanner(resp.Body)
+				for sc.Scan() {
+					if strings.HasPrefix(sc.Text(), "rpc_server") && strings.Contains(sc.Text(), "_count") {
+						t.Log(sc.Text())
+					}
+				}
+				resp.Body.Close()
+			}
+		}
+	})
+	eventually(t, "both tokenvault replicas serve Tokenize", func() bool {
+		return served(t, tv[0], "Tokenize") > 0 && served(t, tv[1], "Tokenize") > 0
+	})
+	t.Logf("Tokenize per tokenvault replica: %d, %d", served(t, tv[0], "Tokenize"), served(t, tv[1], "Tokenize"))
+
+	// kill -9 one replica of each service the load goes through, and the
+	// audit log's sequencer; the clients recover on the survivors.
+	leader := -1
+	for i, p := range c.replicas["audit"] {
+		if resp, err := http.Get("http://" + p.admin + "/readyz"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				leader = i
+			}
+		}
+	}
+	if leader < 0 {
+		t.Fatal("no audit replica is ready (sequencing)")
+	}
+	for _, name := range []string{"tokenvault", "identity", "consent", "conversation"} {
+		c.replicas[name][0].kill9(t)
+	}
+	c.replicas["audit"][leader].kill9(t)
+	standby := c.replicas["audit"][1-leader]
+	tokens0, audit0 := count()
+	eventually(t, "the standby sequences (ready)", func() bool {
+		resp, err := http.Get("http://" + standby.admin + "/readyz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
+	eventually(t, "tokenisations and audit appends go on after the kills", func() bool {
+		tk, au := count()
+		return tk >= tokens0+20 && au >= audit0+20
+	})
+	stop()
+	wg.Wait()
+
+	// No acknowledged write is lost: every acknowledged tokenisation
+	// detokenises, through the surviving tokenvault replica; every
+	// acknowledged audit append is in the log.
+	tvConn := s.Dial("conversation", "tokenvault", c.addrs("tokenvault"))
+	tvc := tokenvaultv1.NewTokenVaultServiceClient(tvConn)
+	var toks []string
+	for tok := range a.tokens {
+		toks = append(toks, tok)
+	}
+	for chunk := range slices.Chunk(toks, 100) {
+		det, err := tvc.Detokenize(context.Background(), &tokenvaultv1.DetokenizeRequest{Tokens: chunk, Purpose: "order_support"})
+		if err != nil {
+			t.Fatalf("detokenize: %v", err)
+		}
+		for i, r := range det.Results {
+			if r.Value != a.tokens[chunk[i]] {
+				t.Fatalf("acknowledged token %s detokenises to %q (%v)", chunk[i], r.Value, r.Error)
+			}
+		}
+	}
+	db, err := sql.Open("pgx", envOf(c.replicas["audit"][0].cmd.Env, "SOTTO_DB_DSN"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var logged int
+	if err := db.QueryRow(`SELECT count(*) FROM entries WHERE event_id = ANY($1)`, a.audit).Scan(&logged); err != nil || logged != len(a.audit) {
+		t.Fatalf("%d of %d acknowledged audit appends are in the log (%v)", logged, len(a.audit), err)
+	}
+	t.Logf("acknowledged: %d tokenisations, %d audit appends; %d tokenisations refused or cut during the kills", len(a.tokens), len(a.audit), a.fails)
+
+	// The log is consistent across the failover: sotto audit verify, against
+	// the replicas' list.
+	eventually(t, "a checkpoint covers the whole log", func() bool {
+		var size, checkpointed int64
+		err := db.QueryRow(`SELECT (SELECT size FROM tree_head WHERE id = 1), (SELECT coalesce(max(tree_size), 0) FROM checkpoints)`).Scan(&size, &checkpointed)
+		return err == nil && size == checkpointed
+	})
+	// (dev up removed its dev.json on stopping: name what it held.)
+	args := []string{"audit", "verify", "--addr", c.addrs("audit"), "--cert", s.Info.CLI.Cert, "--key", s.Info.CLI.Key, "--bundle", s.Info.CLI.Bundle,
+		"--witness", filepath.Join(t.TempDir(), "witness.note")}
+	for _, k := range s.Info.AuditVerifierKeys {
+		args = append(args, "--verifier-key", k)
+	}
+	out, err := exec.Command(filepath.Join(c.bin, "sotto"), args...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("sotto audit verify after the failover: %v\n%s", err, out)
+	}
+
+	// An erasure through one tokenvault replica is honoured by the other:
+	// the killed one restarts, the erasure goes through it, and the other
+	// refuses the subject's tokens within seconds.
+	restarted := c.start("tokenvault", tv[0].cmd.Env)
+	waitUp(t, restarted, "/readyz")
+	eraser := tokenvaultv1.NewTokenVaultServiceClient(s.Dial("consent", "tokenvault", restarted.grpc))
+	if _, err := eraser.EraseSubject(context.Background(), &tokenvaultv1.EraseSubjectRequest{Subject: "cus_scale_0", RequestId: "dsr_scale"}); err != nil {
+		t.Fatalf("erase through the restarted replica: %v", err)
+	}
+	var erased string
+	for tok, v := range a.tokens {
+		if strings.HasPrefix(v, "Person 0-") {
+			erased = tok
+			break
+		}
+	}
+	other := tokenvaultv1.NewTokenVaultServiceClient(s.Dial("conversation", "tokenvault", tv[1].grpc))
+	eventually(t, "the other replica refuses the erased subject's token", func() bool {
+		det, err := other.Detokenize(context.Background(), &tokenvaultv1.DetokenizeRequest{Tokens: []string{erased}, Purpose: "order_support"})
+		return err == nil && det.Results[0].Value == "" && det.Results[0].Error.GetReason() == "SUBJECT_ERASED"
+	})
+}
