@@ -291,3 +291,119 @@ func TestCRMPlatformThroughTheEdge(t *testing.T) {
 		}
 	}
 }
+
+// TestSalesforceEditThroughTheGateway: the Salesforce side of
+// TestCRMEditThroughTheGateway. The shop's change-event trigger posts the
+// CDC event of an e-mail address corrected in the org, signed with the
+// shop's secret; the gateway checks it and hands it to crmsync, whose
+// update goes back to the org with the corrected address (the Salesforce
+// connector: OAuth client credentials, upsert by the external id). A
+// delivery signed with another secret, or from another org, changes
+// nothing.
+func TestSalesforceEditThroughTheGateway(t *testing.T) {
+	const clientID, clientSecret = "3MVG9e2e-connected-app", "connected-app-secret-e2e"
+	const signingSecret = "salesforce-trigger-secret-e2e-0123456789"
+	sf := crmtest.NewSalesforce(t, clientID, clientSecret, "v62.0", "Contact", "Sotto_Subject__c")
+	dir := t.TempDir()
+	caFile := filepath.Join(dir, "sf-ca.pem")
+	if err := os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: sf.Certificate().Raw}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	mappings := filepath.Join(dir, "mappings")
+	if err := os.MkdirAll(filepath.Join(mappings, "default"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(mappings, "default", "salesforce.yaml"), []byte(`salesforce: {url: '`+sf.URL()+`', external_id_field: Sotto_Subject__c}
+fields:
+  - {field: email, property: Email, purpose: crm_sync, form: plaintext}
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	state := t.TempDir()
+	s := startSuite(t, state, append([]string{"SOTTO_CRMSYNC_MAPPINGS_DIR=" + mappings, "SOTTO_CRMSYNC_CA_FILE=" + caFile,
+		"SOTTO_CRMSYNC_PRIVATE_CIDRS=127.0.0.1/32"}, manyLogins...)...)
+	s.waitNotDegraded("audit", "tokenvault", "consent", "conversation")
+	ctx := context.Background()
+	secretsFile := filepath.Join(s.State, "secrets.json")
+	all := map[string]map[string]string{}
+	if b, err := os.ReadFile(secretsFile); err == nil {
+		if err := json.Unmarshal(b, &all); err != nil {
+			t.Fatal(err)
+		}
+	}
+	all["sotto/crm/default/salesforce"] = map[string]string{"client_id": clientID, "client_secret": clientSecret}
+	all[secrets.ChannelPath("default", "salesforce")] = map[string]string{"signing_secret": signingSecret, "org_id": crmtest.SalesforceOrgID}
+	if err := secrets.WriteFile(secretsFile, all); err != nil {
+		t.Fatal(err)
+	}
+
+	dana := s.signUpCustomer("crmdana")
+	if r := s.post("/v1/consent/purposes/crm_sync:grant", s.aal2Customer(dana), `{"notice":{"notice_id":"crm-sharing","version":1,"language":"en"},
+		"channel":"CHANNEL_WEB","request_id":"crm-grant-dana"}`); r.code != http.StatusOK {
+		t.Fatalf("grant crm_sync: %d %s", r.code, r.raw)
+	}
+	tr, err := s.tokenvaultClient("conversation").Tokenize(ctx, &tokenvaultv1.TokenizeRequest{Tenant: "default", Subject: dana.accountID,
+		Items: []*tokenvaultv1.TokenizeItem{{Value: dana.email, DataType: tokenvaultv1.DataType_DATA_TYPE_EMAIL}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	crm := crmsyncv1.NewCrmSyncServiceClient(s.Dial("conversation", "crmsync", s.Info.Services["crmsync"].GRPC))
+	if _, err := crm.RecordCustomerEvent(ctx, &crmsyncv1.RecordCustomerEventRequest{EventId: "evt_e2e_sf_dana1", Tenant: "default",
+		Subject: dana.accountID, Kind: crmsyncv1.EventKind_EVENT_KIND_CUSTOMER_CREATED,
+		Fields: map[string]string{"email": tr.GetResults()[0].GetToken()}}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor := func(what string, cond func() bool) {
+		t.Helper()
+		for deadline := time.Now().Add(60 * time.Second); !cond(); time.Sleep(100 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("never: %s\n%s", what, s.Output())
+			}
+		}
+	}
+	waitFor("the org has her", func() bool { r, _ := sf.Record(dana.accountID); return r["Email"] == dana.email })
+
+	corrected := "crmdana-corrected-canary@example.org"
+	change, ok := sf.Edit(dana.accountID, "Email", corrected, time.Now())
+	if !ok {
+		t.Fatal("the org has no record of her")
+	}
+	hook := s.Info.GatewayURL + "/v1/crm/salesforce/default/webhook"
+	post := func(secret, org string) int {
+		t.Helper()
+		resp, err := crmtest.PostSalesforceWebhook(http.DefaultClient, hook, secret, org, []crmtest.SalesforceChange{change}, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	writes := len(sf.Seen(dana.accountID))
+	if code := post("another-orgs-trigger-secret-000000000", crmtest.SalesforceOrgID); code != http.StatusUnauthorized {
+		t.Fatalf("a delivery signed with another secret: %d, want 401", code)
+	}
+	if code := post(signingSecret, "00D000000000OTHERAA"); code != http.StatusOK {
+		t.Fatalf("another org's delivery: %d, want 200 (skipped)", code)
+	}
+	time.Sleep(2 * time.Second)
+	if n := len(sf.Seen(dana.accountID)); n != writes {
+		t.Fatalf("a refused delivery wrote %d times to the org", n-writes)
+	}
+	if code := post(signingSecret, crmtest.SalesforceOrgID); code != http.StatusOK {
+		t.Fatalf("the trigger's delivery: %d\n%s", code, s.Output())
+	}
+	waitFor("the correction came back to the org", func() bool { return len(sf.Seen(dana.accountID)) > writes })
+	seen := sf.Seen(dana.accountID)
+	if last := seen[len(seen)-1]; last["Email"] != corrected {
+		t.Fatalf("the org's last write %v, want the corrected address", last)
+	}
+	for _, f := range []string{"logs/gateway.log", "logs/crmsync.log", "data/crmsync.db", "data/crmsync.db-wal"} {
+		b, err := os.ReadFile(filepath.Join(state, f))
+		if err != nil && !(os.IsNotExist(err) && strings.HasSuffix(f, "-wal")) {
+			t.Fatal(err)
+		}
+		if bytes.Contains(b, []byte(corrected)) {
+			t.Errorf("%s holds the corrected address", f)
+		}
+	}
+}
