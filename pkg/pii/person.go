@@ -79,6 +79,12 @@ func buildNameCues() map[string][]nameCue {
 		"t.a.v.", "alla cortese attenzione di", "all'attenzione di", "spoke to", "spoke with", "talked to", "speak to",
 		"sprach mit", "gesprochen mit", "parlé avec", "parlé à", "hablé con", "gesproken met", "ho parlato con", "parlato con",
 		"ask for", "fragen sie nach", "demandez", "pregunta por", "vraag naar", "chiedete di",
+		// Someone known only by name ("un tal Jhon", "a certain Mr Obi").
+		"a certain", "un tal", "una tal", "ein gewisser", "eine gewisse", "einem gewissen", "einer gewissen",
+		"un certain", "une certaine", "een zekere", "un certo", "una certa", "un tale",
+		// A contact person named by role, without a colon; a known name only.
+		"referente", "referent", "referentin", "contactpersoon", "ansprechpartnerin", "interlocuteur",
+		"interlocutrice", "contact person", "persona de contacto", "persona di riferimento",
 		// The name on a doorbell, said without a colon.
 		"ring the bell for", "ring the bell at", "buzz", "buzzer", "the name on the door is", "name on the door is",
 		"name on the bell is", "interphone", "sonnette", "bel bij", "suonare", "suonate", "suonare a", "suonate a",
@@ -557,7 +563,7 @@ func (d *doc) scanPersons() {
 		}
 		// A known given name alone on the message's last line, in any case:
 		// a signature ("ok that works\nmateusz").
-		if d.toks[k].nl && k+1 >= n && d.isWord(k) && !d.toks[k].upper && d.toks[k].info&wGiven != 0 &&
+		if (d.toks[k].nl || k > 0 && (d.isPunct(k-1, '.') || d.isPunct(k-1, '!')) && d.toks[k].sp) && d.lastWord(k) && d.isWord(k) && !d.toks[k].upper && d.toks[k].info&wGiven != 0 &&
 			!d.e.lex.ambiguous[d.lw(k)] && !d.e.lex.stop[d.lw(k)] && d.flags[k]&flagBlocked == 0 {
 			d.addName(k, k, 0.7, "person-signature")
 			continue
@@ -593,6 +599,12 @@ func (d *doc) scanPersons() {
 			}
 		}
 		// "Ralph (my husband)".
+		if d.toks[k].kind == tWord && !d.toks[k].upper && k+2 < n && d.isPunct(k+1, '(') && possessive[d.lw(k+2)] && d.lowerKnownGiven(k) {
+			// "for ralph (my dad, not the brand)": in lower case too.
+			d.addName(k, k, 0.75, "person-apposition")
+			k++
+			continue
+		}
 		if d.toks[k].kind == tWord && d.toks[k].upper && k+2 < n && d.isPunct(k+1, '(') && possessive[d.lw(k+2)] {
 			if s, e, ok := d.readName(k, ncGreet); ok && e == k {
 				d.addName(s, e, 0.8, "person-apposition")
@@ -619,6 +631,13 @@ func (d *doc) scanPersons() {
 		}
 		// "Kemi from the store", "Ornella vom Kundenservice", "Lucía de
 		// atención al cliente": a name before where its bearer works.
+		if d.capWord(k) && k+2 < n && d.toks[k].info&wGiven != 0 && d.fromDept(k+1) {
+			if s, e, ok := d.readName(k, ncGreet); ok && e == k && !d.e.lex.stop[d.lw(k)] {
+				d.addName(s, e, 0.75, "person-from-team")
+				k = e
+				continue
+			}
+		}
 		if d.capWord(k) && k+2 < n && d.fromTeam(k+1) {
 			// An unknown word needs the team to be a place it works at, with
 			// an article or a service word: a bare "de cliente" makes a
@@ -822,6 +841,13 @@ servicio atención cliente tienda almacén equipo soporte
 klantenservice klantendienst winkel magazijn team
 servizio clienti assistenza negozio magazzino
 `))
+
+// deptWords are back-office departments: "Rocío de contabilidad", "Jens
+// von der Buchhaltung". A form's label takes them too ("Adresse de
+// facturation"), so only a name the lexicons know is read before them.
+var deptWords = set(strings.Fields(`accounting accounts billing invoicing finance buchhaltung rechnungswesen
+	comptabilité facturation contabilidad facturación administración boekhouding administratie facturatie
+	contabilità amministrazione fatturazione`))
 
 // fromTeam reports whether from token j come "from the store", "vom
 // Kundenservice", "du service client", "de atención al cliente", "van de
@@ -1058,6 +1084,9 @@ func (d *doc) tryNameCues(k int, cues []nameCue) int {
 		if c.kind == ncTitle && j+1 < n && d.isPunct(j, '.') && (d.lw(j+1) == "ra" || d.lw(j+1) == "na" || d.lw(j+1) == "ssa") {
 			j += 2
 		}
+		if namingCues[c.phrase] && j+1 < n && d.isWord(j) && alsoWords[d.lw(j)] {
+			j++ // "Mein Mann heißt auch Hugo", "elle s'appelle aussi Léa"
+		}
 		// What may stand between cue and name.
 		colon := false
 		nl := false
@@ -1151,6 +1180,9 @@ func (d *doc) tryNameCues(k int, cues []nameCue) int {
 		}
 		if needTwo && e == s && !d.anyKnown(s, e) {
 			continue
+		}
+		if contactRoles[c.phrase] && !d.anyKnown(s, e) {
+			continue // "Referente Ufficio Acquisti": a team, not a person
 		}
 		if c.kind == ncTitle && neighbourTitles[c.words[0]] && !d.anyKnown(s, e) {
 			continue // "neighbour Kowalski", not "Nachbar Paket"

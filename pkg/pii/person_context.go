@@ -159,3 +159,49 @@ func greetWord(lw string) bool {
 	}
 	return false
 }
+
+// contactRoles name a contact person without a colon; they need a name
+// the lexicons know.
+var contactRoles = set([]string{"referente", "referent", "referentin", "contactpersoon", "ansprechpartnerin",
+	"interlocuteur", "interlocutrice", "contact person", "persona de contacto", "persona di riferimento"})
+
+// alsoWords may stand between a naming verb and the name.
+var alsoWords = set(strings.Fields(`auch ebenfalls aussi también tambien ook anche pure too also`))
+
+// lowerKnownGiven reports a lower-case given name the lexicons know that
+// is no ordinary word, stop word or blocked token.
+func (d *doc) lowerKnownGiven(j int) bool {
+	if !d.isWord(j) || d.toks[j].upper || d.toks[j].digit || d.toks[j].info&wGiven == 0 || d.flags[j]&flagBlocked != 0 {
+		return false
+	}
+	lw := d.lw(j)
+	return !d.e.lex.ambiguous[lw] && !d.e.lex.stop[lw] && cueWords[lw] == 0
+}
+
+// lastWord reports whether only punctuation follows token k.
+func (d *doc) lastWord(k int) bool {
+	for m := k + 1; m < len(d.toks); m++ {
+		if d.toks[m].kind != tPunct {
+			return false
+		}
+	}
+	return true
+}
+
+// fromDept is fromTeam for the back-office departments (deptWords).
+func (d *doc) fromDept(j int) bool {
+	switch d.lw(j) {
+	case "from", "vom", "von", "de", "du", "del", "van", "dal", "dello", "della", "of", "in", "en":
+	default:
+		return false
+	}
+	for m := j + 1; m < len(d.toks) && m <= j+3; m++ {
+		if d.toks[m].nl || !d.isWord(m) {
+			return false
+		}
+		if deptWords[d.lw(m)] {
+			return true
+		}
+	}
+	return false
+}

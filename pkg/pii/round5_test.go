@@ -136,3 +136,26 @@ func TestRound5IDCueOpensTheClause(t *testing.T) {
 		{"es", "No tengo ni idea del pedido del cliente 512 44 3021.", nil},
 	})
 }
+
+// Names given by context the lexicons alone miss: "a certain X", a contact
+// role without a colon, a naming verb with "also", a lower-case name in an
+// apposition or as the closing word, a name before a back-office
+// department (known names only: "Adresse de facturation" is a label).
+func TestRound5NameCues(t *testing.T) {
+	t.Parallel()
+	runCases(t, []detectCase{
+		{"es", "Me atendió un tal Yeison, muy amable.", []string{"PERSON:Yeison"}},
+		{"en", "It arrived on a certain Monday in May.", nil},
+		{"it", "Fattura al negozio, grazie. Referente Rosa", []string{"PERSON:Rosa"}},
+		{"it", "Fattura al negozio, grazie. Referente Ufficio Acquisti", nil},
+		{"de", "Meine Tochter heißt auch Fleur, lustig.", []string{"PERSON:Fleur"}},
+		{"de", "Das Modell heißt auch so, lustig.", nil},
+		{"en", "a scarf for oliver (my son), size S", []string{"PERSON:oliver"}},
+		{"en", "a scarf for winter (my favourite season), size S", nil},
+		{"it", "va bene così, grazie mille. matteo", []string{"PERSON:matteo"}},
+		{"it", "va bene così, grazie mille. ciao", nil},
+		{"es", "Y en copia a Rosa de contabilidad, por favor.", []string{"PERSON:Rosa"}},
+		{"es", "Dirección de facturación: la misma, por favor.", nil},
+		{"fr", "Contact de facturation : le même, merci.", nil},
+	})
+}
