@@ -130,6 +130,8 @@ func buildCueWords() map[string]cueClass {
 		"verificatie", "bevestigingscode", "ophaalcode", "codice", "verifica", "conferma", "ritiro", "3ds", "3-d",
 		"3d", "securecode", "mobiletan", "pushtan", "smstan", "one-time", "onetime", "einmal", "sms", "login-code",
 		"logincode", "authentication", "authenticator", "auth", "zugangscode", "code", "codes", "token", "pincode",
+		// Parcel lockers ("Pakketkluis code: …").
+		"pakketkluis", "kluis", "paketkasten", "abholfach", "paketstation", "consigne", "casier", "casillero", "armadietto",
 	)
 	addCues(cueKey,
 		"key", "apikey", "api", "api-key", "api_key", "token", "secret", "bearer", "access", "webhook", "schlüssel",

@@ -159,3 +159,18 @@ func TestRound5NameCues(t *testing.T) {
 		{"fr", "Contact de facturation : le même, merci.", nil},
 	})
 }
+
+// Secrets missed for their shape or their clause: a parcel locker's code in
+// unequal groups, an API key behind a short provider prefix, a password
+// after a clause about the customer area.
+func TestRound5LockerPrefixedKeyAndAreaPassword(t *testing.T) {
+	t.Parallel()
+	runCases(t, []detectCase{
+		{"nl", "Kluis code: 2210-73, hij gaat niet open", []string{"SECRET:2210-73"}},
+		{"nl", "Artikelcode: 2210-73, hij is op", nil},
+		{"it", "La chiave API del modulo: cs_4be7a19c05d3f28e6a1c9b70d4e2f83a5c6b1d09", []string{"SECRET:cs_4be7a19c05d3f28e6a1c9b70d4e2f83a5c6b1d09"}},
+		{"it", "Riferimento della spedizione: cs_4be7a19c05d3f28e6a1c9b70d4e2f83a5c6b1d09", nil},
+		{"es", "la contraseña que uso en el área de cliente es Tortuga!58", []string{"SECRET:Tortuga!58"}},
+		{"es", "la contraseña funciona, pero el número de cliente es CLI-58214", nil},
+	})
+}

@@ -398,6 +398,10 @@ func (d *doc) scanSecrets() {
 			continue
 		}
 		switch {
+		case otp && !pw && !key && d.toks[j].kind == tNum && d.lockerCue(k) && lockerDigits(d.text[s:e]):
+			// "Pakketkluis code: 4471-09": a parcel locker's code may come
+			// in unequal groups, which elsewhere make a product number.
+			d.add(s, e, Secret, 0.85, "secret-otp")
 		case otp && d.otpValue(j, &e):
 			d.add(s, e, Secret, 0.85, "secret-otp")
 		case pw && passwordLike(v):
@@ -1396,6 +1400,11 @@ func (d *doc) scanNamedKeys() {
 			continue
 		}
 		v := d.text[tk.s:tk.e]
+		if i := strings.IndexByte(v, '_'); i >= 2 && i <= 6 && onlyLettersAnd(v[:i], "") {
+			// A short provider prefix before the hex body: WooCommerce's
+			// "ck_"/"cs_", "whsec_", "key_".
+			v = v[i+1:]
+		}
 		if !hexRun(v, 32) || strings.Trim(v, "0123456789") == "" || d.inURL(j) {
 			continue
 		}
@@ -1677,7 +1686,7 @@ func (d *doc) passwordAhead(j int) int {
 			continue
 		}
 		lw := d.lw(j)
-		if notSecretCues[lw] || accountNameWords[lw] || cueWords[lw]&(cueRef|cuePhone|cueMoney|cuePromo) != 0 {
+		if (notSecretCues[lw] || accountNameWords[lw] || cueWords[lw]&(cueRef|cuePhone|cueMoney|cuePromo) != 0) && !d.customerArea(j) {
 			return 0
 		}
 		words++
@@ -1987,4 +1996,54 @@ func credentialKind(v string) bool {
 		return (passwordCues[last] || otpCues[last] || keyCues[last]) && onlyLettersAnd(w[:i], "")
 	}
 	return false
+}
+
+// lockerWords name a parcel locker or pickup station.
+var lockerWords = set(strings.Fields(`locker lockers packstation pakketkluis kluis paketkasten abholfach paketstation
+	consigne casier casillero armadietto locker-code lockercode abholcode ophaalcode pickup`))
+
+// lockerCue reports a locker word at the cue k or among the two words
+// before it ("Pakketkluis code", "locker pickup code", "code de la consigne").
+func (d *doc) lockerCue(k int) bool {
+	for m := max(0, k-2); m <= k+3 && m < len(d.toks); m++ {
+		if d.isWord(m) && lockerWords[d.lw(m)] {
+			return true
+		}
+	}
+	return false
+}
+
+// lockerDigits: 5–10 digits in two or three groups joined by dashes or
+// dots ("4471-09", "12-3456").
+func lockerDigits(v string) bool {
+	digits, seps := 0, 0
+	for i := 0; i < len(v); i++ {
+		switch {
+		case isDigit(v[i]):
+			digits++
+		case (v[i] == '-' || v[i] == '.') && i > 0 && i < len(v)-1 && isDigit(v[i-1]) && isDigit(v[i+1]):
+			seps++
+		default:
+			return false
+		}
+	}
+	return digits >= 5 && digits <= 10 && seps >= 1 && seps <= 2
+}
+
+// customerArea reports a customer word naming where a password is used
+// ("el área de cliente", "l'espace client", "the customer area",
+// "Kundenbereich" is one word), not a customer reference.
+func (d *doc) customerArea(j int) bool {
+	switch d.lw(j) {
+	case "cliente", "client", "customer", "clienti", "klant", "kunden", "clientes", "clients", "customers":
+	default:
+		return false
+	}
+	for m := j - 1; m >= 0 && m >= j-2; m-- {
+		switch d.lw(m) {
+		case "área", "area", "espace", "zona", "portal", "portaal", "bereich", "portail":
+			return true
+		}
+	}
+	return j+1 < len(d.toks) && (d.lw(j+1) == "area" || d.lw(j+1) == "portal" || d.lw(j+1) == "account")
 }
