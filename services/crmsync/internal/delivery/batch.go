@@ -169,11 +169,13 @@ func (s *Service) release(ctx context.Context, q store.Q, id string, job int64) 
 
 // claim leases up to n more deliveries for lead's batch: queued, due, of
 // the same shop and CRM, not leased by another live leader, one per
-// customer and none of lead's customer; the earliest first.
+// customer and none of lead's customer; the earliest first. Those job
+// already leased (its earlier run died while sending them) are taken again
+// whether due or not: their own jobs wait for the lease's end.
 func (s *Service) claim(ctx context.Context, lead storage.Delivery, job int64, n int, now time.Time) ([]storage.Delivery, error) {
 	db := s.d.Store.DB()
 	rows, err := db.QueryContext(ctx, `SELECT delivery_id, subject FROM crm_deliveries
-		WHERE tenant = $1 AND connector = $2 AND state = $3 AND due_time <= $4 AND (lease_until < $4 OR lease_job = $5)
+		WHERE tenant = $1 AND connector = $2 AND state = $3 AND ((due_time <= $4 AND lease_until < $4) OR lease_job = $5)
 		AND delivery_id <> $6 ORDER BY due_time, delivery_id LIMIT $7`,
 		lead.Tenant, lead.Connector, storage.Queued, store.Micros(now), job, lead.ID, 2*n)
 	if err != nil {
@@ -202,7 +204,7 @@ func (s *Service) claim(ctx context.Context, lead storage.Delivery, job int64, n
 		for _, id := range ids {
 			// Again in the update: another leader may have taken it since.
 			ok, err := store.Affected(tx.ExecContext(ctx, `UPDATE crm_deliveries SET lease_job = $2, lease_until = $3
-				WHERE delivery_id = $1 AND state = $4 AND due_time <= $5 AND (lease_until < $5 OR lease_job = $2)`,
+				WHERE delivery_id = $1 AND state = $4 AND ((due_time <= $5 AND lease_until < $5) OR lease_job = $2)`,
 				id, job, store.Micros(now.Add(BatchLease)), storage.Queued, store.Micros(now)))
 			if err != nil {
 				return err
