@@ -488,7 +488,9 @@ func (d *doc) phoneWindow(g []grp, a, b int) bool {
 	// A log line's timestamp ("2026-11-03 14:22:05"): a window that starts
 	// with a date, or whose last group is an hour followed by ":mm", is a
 	// date and time, not a phone.
-	if b-a > 3 && d.dateShaped(g, a, a+3) {
+	if b-a > 3 && d.dateShaped(g, a, a+3) && uniformSep(g, a, b) == 0 {
+		// (The date's separator running on through every group is a
+		// phone's layout in pairs: 06-18-44-27-93, 06.18.44.27.93.)
 		return false
 	}
 	if e := g[b-1].e; e+1 < len(t) && t[e] == ':' && t[e+1] >= '0' && t[e+1] <= '9' && g[b-1].e-g[b-1].s <= 2 {

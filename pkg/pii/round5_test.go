@@ -174,3 +174,15 @@ func TestRound5LockerPrefixedKeyAndAreaPassword(t *testing.T) {
 		{"es", "la contraseña funciona, pero el número de cliente es CLI-58214", nil},
 	})
 }
+
+// Pairs joined by one separator throughout are a phone's layout even when
+// the first three read as a date; a date followed by a time stays one.
+func TestRound5PhoneInDashedPairs(t *testing.T) {
+	t.Parallel()
+	runCases(t, []detectCase{
+		{"fr", "mon portable c'est le 06-21-37-48-59, le soir", []string{"PHONE:06-21-37-48-59"}},
+		{"fr", "rappelez le 01-12-45-67-89 svp", []string{"PHONE:01-12-45-67-89"}},
+		{"en", "the log says 06-21-37 14:22:05 for the failed payment", nil},
+		{"fr", "commande passée le 06-11-25 14:22, toujours rien", nil},
+	})
+}
