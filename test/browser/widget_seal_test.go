@@ -9,10 +9,13 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/fetch"
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
@@ -24,16 +27,26 @@ const rawPlaceholder = `/\[(PERSON|EMAIL|PHONE|CARD|IBAN|ADDRESS|IP|NATIONAL_ID|
 
 // watchPlaceholders records, from now on, any moment the page's text holds
 // a raw placeholder (window.__placeholderSeen), so that a placeholder shown
-// and replaced a moment later is caught too.
+// and replaced a moment later is caught too; and any change to a reply's
+// text after it was shown opened (window.__openedRewritten): the stream's
+// copy must never take its place.
 func watchPlaceholders(b *Browser) {
 	b.T.Helper()
 	Eval[bool](b, `(() => {
 		window.__placeholderSeen = '';
-		const check = () => {
+		window.__openedRewritten = '';
+		const check = (recs) => {
 			const t = document.body.textContent;
 			if (!window.__placeholderSeen && `+rawPlaceholder+`.test(t)) window.__placeholderSeen = t;
+			// The batch that marks a bubble opened also fills it.
+			if (!recs || recs.some((r) => r.type === 'attributes' && r.oldValue === null)) return;
+			for (const r of recs) {
+				const el = r.target.nodeType === 1 ? r.target : r.target.parentElement;
+				if (el?.closest('[data-opened]')) window.__openedRewritten ||= el.closest('[data-opened]').textContent;
+			}
 		};
-		new MutationObserver(check).observe(document.body, { subtree: true, childList: true, characterData: true });
+		new MutationObserver(check).observe(document.body,
+			{ subtree: true, childList: true, characterData: true, attributes: true, attributeOldValue: true, attributeFilter: ['data-opened'] });
 		check();
 		return true;
 	})()`)
@@ -91,6 +104,7 @@ func TestWidgetSealedChat(t *testing.T) {
 		t.Error("the sealing widget says its chat is not encrypted")
 	}
 	watchPlaceholders(b)
+	release := holdStreams(b)
 
 	email, card := sealCanaries(t)
 	typed := "Hello, where is my order? My e-mail is " + email + " and I paid with card " + card + "."
@@ -108,19 +122,19 @@ func TestWidgetSealedChat(t *testing.T) {
 	if n := Eval[int](b, `document.querySelectorAll('.msg').length`); n != 2 {
 		t.Errorf("%d bubbles, want the message and its reply once each: %q", n, Eval[string](b, `document.querySelector('.chat-log').textContent`))
 	}
-	// The stream's placeholder copy of the reply comes too (it may come
-	// after the POST's answer): it must not take the opened reply's place.
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-		if slices.ContainsFunc(b.URLs(), func(u string) bool { return strings.Contains(u, "/events") }) || time.Now().After(deadline) {
-			break
-		}
-	}
-	time.Sleep(time.Second) // let a late stream copy arrive before looking again
+	// The stream, held until now, sends the conversation from its start:
+	// its placeholder copies come after the opened reply, and must not take
+	// its place.
+	release()
+	time.Sleep(time.Second) // for the page to handle what the stream sent
 	if got := Eval[string](b, `document.querySelector('.msg.assistant .text').textContent`); got != reply {
 		t.Errorf("the reply changed from %q to %q", reply, got)
 	}
 	if seen := Eval[string](b, `window.__placeholderSeen`); seen != "" {
 		t.Errorf("a raw placeholder was on screen: %q", seen)
+	}
+	if w := Eval[string](b, `window.__openedRewritten`); w != "" {
+		t.Errorf("the opened reply was rewritten after it was shown: %q", w)
 	}
 	streams := 0
 	for _, u := range b.URLs() {
@@ -196,5 +210,65 @@ func TestWidgetSealedChat(t *testing.T) {
 	}
 	if bytes.Contains(sealMemory(t, gwPID), []byte(lost)) {
 		t.Error("the gateway holds the message a browser that cannot seal was asked to send")
+	}
+}
+
+// holdStreams pauses the page's event streams (through DevTools' Fetch
+// domain) until release is called, so that their copies of the messages
+// come after the POST's answer. release returns once a stream's first
+// bytes arrived (the service sends a conversation's messages first).
+func holdStreams(b *Browser) (release func()) {
+	b.T.Helper()
+	var mu sync.Mutex
+	var held []fetch.RequestID
+	streams := map[network.RequestID]bool{}
+	received := 0
+	if err := chromedp.Listen(b.Ctx, func(ev any) {
+		mu.Lock()
+		defer mu.Unlock()
+		switch e := ev.(type) {
+		case *fetch.EventRequestPaused:
+			held = append(held, e.RequestID)
+			streams[e.NetworkID] = true
+		case *network.EventDataReceived:
+			if streams[e.RequestID] {
+				received++
+			}
+		}
+	}); err != nil {
+		b.T.Fatal(err)
+	}
+	b.Run(10*time.Second, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := cdp.Call(ctx, tg, fetch.Enable, fetch.EnableParams{Patterns: []*fetch.RequestPattern{{URLPattern: "*/events?*"}}})
+		return err
+	}))
+	return func() {
+		b.T.Helper()
+		mu.Lock()
+		ids := slices.Clone(held)
+		mu.Unlock()
+		if len(ids) == 0 {
+			b.T.Fatal("no event stream was opened to hold")
+		}
+		b.Run(10*time.Second, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+			for _, id := range ids {
+				if _, err := cdp.Call(ctx, tg, fetch.ContinueRequest, fetch.ContinueRequestParams{RequestID: id}); err != nil {
+					return err
+				}
+			}
+			_, err := cdp.Call(ctx, tg, fetch.Disable, cdp.Empty{})
+			return err
+		}))
+		for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+			mu.Lock()
+			n := received
+			mu.Unlock()
+			if n > 0 {
+				return
+			}
+			if time.Now().After(deadline) {
+				b.T.Fatal("the released event stream sent nothing")
+			}
+		}
 	}
 }
