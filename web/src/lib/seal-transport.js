@@ -19,8 +19,8 @@
 //   re-identified reply crosses the gateway in the clear after all.
 // - A post refused with SEALING_KEY_EXPIRED or SEALING_KEY_UNKNOWN: pass
 //   the error to keyRefused, and the next outgoing fetches the keys again
-//   (Session.post retries at once; here the widget's own post is in
-//   between, so the customer sends again).
+//   (the widget's own post is in between, so the widget seals and posts
+//   once more itself, as Session.post does).
 import { request } from './api.js';
 import { REASON_KEY_EXPIRED, REASON_KEY_UNKNOWN, REASON_REPLY_UNSEALED, SealClient, SealError } from './seal.js';
 
