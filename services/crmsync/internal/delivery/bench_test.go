@@ -189,8 +189,29 @@ func BenchmarkQueue(b *testing.B) {
 	}
 }
 
-// BenchmarkDeliver: deliveries a second from a full queue to the HubSpot
-// emulator (one record a request; the runner's 8 handlers at once).
+// drain records n events on a fresh rig (batch as newRigWith) and times
+// the runner's draining of them to the HubSpot emulator (8 handlers).
+func drain(b *testing.B, db *store.DB, batch, n int) (perSecond float64, requests int) {
+	r := newRigWith(b, db, "hubspot", batch)
+	for range n {
+		r.record(b, int(seq.Add(1)))
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	start := time.Now()
+	go func() { defer close(done); _ = r.jobs.Run(ctx) }()
+	for r.api.Counts().Creates < n {
+		time.Sleep(time.Millisecond)
+	}
+	elapsed := time.Since(start)
+	cancel()
+	<-done
+	return float64(n) / elapsed.Seconds(), r.api.Counts().Requests
+}
+
+// BenchmarkDeliver: deliveries a second from a full queue of 500 to the
+// HubSpot emulator, batched (up to 100 records a request) and one record a
+// request, in the same run, and their ratio.
 func BenchmarkDeliver(b *testing.B) {
 	for _, dialect := range []string{"sqlite", "postgres"} {
 		b.Run(dialect, func(b *testing.B) {
@@ -200,24 +221,62 @@ func BenchmarkDeliver(b *testing.B) {
 			} else {
 				db = storetest.Postgres(b, migrations.FS)
 			}
-			r := newRig(b, db)
 			const n = 500
-			for range n {
-				r.record(b, int(seq.Add(1)))
-			}
-			ctx, cancel := context.WithCancel(context.Background())
-			done := make(chan struct{})
-			start := time.Now()
-			go func() { defer close(done); _ = r.jobs.Run(ctx) }()
-			for r.api.Counts().Creates < n {
-				time.Sleep(time.Millisecond)
-			}
-			elapsed := time.Since(start)
-			cancel()
-			<-done
+			single, singleReq := drain(b, db, 1, n)
+			batched, batchedReq := drain(b, db, 0, n)
 			for b.Loop() {
 			}
-			b.ReportMetric(float64(n)/elapsed.Seconds(), "deliveries/s")
+			b.ReportMetric(batched, "batched_deliveries/s")
+			b.ReportMetric(single, "single_deliveries/s")
+			b.ReportMetric(batched/single, "batched/single")
+			b.ReportMetric(float64(batchedReq), "batched_requests")
+			b.ReportMetric(float64(singleReq), "single_requests")
+		})
+	}
+}
+
+// BenchmarkQueueOverhead: the queue's overhead over a bare durable insert
+// as a ratio measured in one run: 200 one-row insert transactions and 200
+// recorded events, interleaved in rounds of 20 so both see the same load.
+func BenchmarkQueueOverhead(b *testing.B) {
+	for _, dialect := range []string{"sqlite", "postgres"} {
+		b.Run(dialect, func(b *testing.B) {
+			var db *store.DB
+			if dialect == "sqlite" {
+				db = storetest.SQLite(b, migrations.FS)
+			} else {
+				db = storetest.Postgres(b, migrations.FS)
+			}
+			r := newRig(b, db)
+			if _, err := db.Exec(`CREATE TABLE IF NOT EXISTS bench_bare (id TEXT PRIMARY KEY, payload ` +
+				map[string]string{"sqlite": "BLOB", "postgres": "BYTEA"}[dialect] + `)`); err != nil {
+				b.Fatal(err)
+			}
+			payload := make([]byte, 400)
+			var bare, rec time.Duration
+			for range 10 {
+				t0 := time.Now()
+				for range 20 {
+					err := db.InTx(context.Background(), func(tx *sql.Tx) error {
+						_, err := tx.Exec(`INSERT INTO bench_bare (id, payload) VALUES ($1, $2)`, fmt.Sprintf("o%09d", seq.Add(1)), payload)
+						return err
+					})
+					if err != nil {
+						b.Fatal(err)
+					}
+				}
+				bare += time.Since(t0)
+				t0 = time.Now()
+				for range 20 {
+					r.record(b, int(seq.Add(1)))
+				}
+				rec += time.Since(t0)
+			}
+			for b.Loop() {
+			}
+			b.ReportMetric(float64(bare.Microseconds())/200, "bare_us/op")
+			b.ReportMetric(float64(rec.Microseconds())/200, "record_us/op")
+			b.ReportMetric(float64(rec)/float64(bare), "record/bare")
 		})
 	}
 }
