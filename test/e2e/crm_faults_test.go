@@ -383,7 +383,9 @@ func TestCRMDownThenBack(t *testing.T) {
 		t.Fatalf("after the outage, before HubSpot is back: %v, want all %d queued (retrying)", got, n)
 	}
 	f.proxy.listen(false)
-	f.waitFor("every change delivered", 45*time.Second, func() bool {
+	// egress's circuit breaker, open since the first failures, lets a trial
+	// through 30 s after it opened; the retries then wait out their backoff.
+	f.waitFor("every change delivered", 75*time.Second, func() bool {
 		return f.states("bulk")[crmsyncv1.DeliveryState_DELIVERY_STATE_DELIVERED] == n &&
 			f.states("default")[crmsyncv1.DeliveryState_DELIVERY_STATE_DELIVERED] == 1
 	})
