@@ -250,14 +250,21 @@ func eventually(t *testing.T, what string, cond func() bool) {
 var order = []string{"audit", "tokenvault", "identity", "consent", "conversation", "crmsync", "gateway"}
 
 // startCluster prepares a suite with dev up and runs n replicas of each
-// service from it.
+// service from it. Keys are in a real Vault; SOTTO_SCALE_LOCAL_KEYS=1 uses
+// the local keyrings instead (a benchmark's choice, never CI's).
 func startCluster(t *testing.T, n int) (*devsuite.Suite, *cluster) {
 	bin := devsuite.BinDir(t)
-	v := vaulttest.Start(t)
-	env := []string{"SOTTO_VAULT_ADDR=" + v.Addr, "SOTTO_VAULT_TOKEN="}
+	var env []string
+	var v *vaulttest.Server
+	if os.Getenv("SOTTO_SCALE_LOCAL_KEYS") == "" {
+		v = vaulttest.Start(t)
+		env = append(env, "SOTTO_VAULT_ADDR="+v.Addr, "SOTTO_VAULT_TOKEN=")
+	}
 	for _, svc := range sottosuite.MustLoad().Services {
-		// Each service with a token holding only its own deploy/vault policy.
-		env = append(env, svc.EnvPrefix()+"VAULT_TOKEN="+v.ClientWithPolicies(t, svc.Name).Token())
+		if v != nil {
+			// Each service with a token holding only its own deploy/vault policy.
+			env = append(env, svc.EnvPrefix()+"VAULT_TOKEN="+v.ClientWithPolicies(t, svc.Name).Token())
+		}
 		// A database of its own per service, all on the one server.
 		env = append(env, svc.EnvPrefix()+"DB_DSN="+storetest.PostgresDSN(t))
 	}
@@ -329,6 +336,12 @@ func startCluster(t *testing.T, n int) (*devsuite.Suite, *cluster) {
 // tokenize tokenises one value for subject through gw; it returns the token
 // when the gateway acknowledged it.
 func tokenize(gw, token, subject, value string) (string, bool) {
+	tok, why := tokenizeWhy(gw, token, subject, value)
+	return tok, why == ""
+}
+
+// tokenizeWhy is tokenize that says why it failed (status and reason).
+func tokenizeWhy(gw, token, subject, value string) (string, string) {
 	body := fmt.Sprintf(`{"subject":%q,"scope":"conv_scale","items":[{"value":%q,"data_type":"DATA_TYPE_NAME"}]}`, subject, value)
 	req, _ := http.NewRequest(http.MethodPost, gw+"/v1/tokens:tokenize", strings.NewReader(body))
 	req.Header.Set("Authorization", "Bearer "+token)
@@ -337,18 +350,21 @@ func tokenize(gw, token, subject, value string) (string, bool) {
 	defer cancel()
 	resp, err := http.DefaultClient.Do(req.WithContext(ctx))
 	if err != nil {
-		return "", false
+		return "", "transport"
 	}
 	defer resp.Body.Close()
 	var out struct {
 		Results []struct {
 			Token string `json:"token"`
 		} `json:"results"`
+		Error struct {
+			Reason string `json:"reason"`
+		} `json:"error"`
 	}
-	if resp.StatusCode != http.StatusOK || json.NewDecoder(resp.Body).Decode(&out) != nil || len(out.Results) != 1 || out.Results[0].Token == "" {
-		return "", false
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || resp.StatusCode != http.StatusOK || len(out.Results) != 1 || out.Results[0].Token == "" {
+		return "", fmt.Sprintf("%d %s", resp.StatusCode, out.Error.Reason)
 	}
-	return out.Results[0].Token, true
+	return out.Results[0].Token, ""
 }
 
 type acked struct {
@@ -530,4 +546,99 @@ func TestScaleOut(t *testing.T) {
 		det, err := other.Detokenize(context.Background(), &tokenvaultv1.DetokenizeRequest{Tokens: []string{erased}, Purpose: "order_support"})
 		return err == nil && det.Results[0].Value == "" && det.Results[0].Error.GetReason() == "SUBJECT_ERASED"
 	})
+}
+
+// TestScaleThroughput (SOTTO_BENCH=1) measures acknowledged tokenisations
+// per second through the gateways with 1, 2 and 3 replicas of every
+// service. On this 2-core machine every replica, PostgreSQL, Vault and the
+// load generator share the same cores, so the figure shows the overhead of
+// replicas more than their gain; docs/capacity.md says how to read it.
+func TestScaleThroughput(t *testing.T) {
+	if os.Getenv("SOTTO_BENCH") != "1" {
+		t.Skip("a benchmark: SOTTO_BENCH=1")
+	}
+	const workers, duration = 16, 15 * time.Second
+	var rows []string
+	for _, n := range []int{1, 2, 3} {
+		t.Run(fmt.Sprintf("replicas=%d", n), func(t *testing.T) {
+			s, c := startCluster(t, n)
+			op := s.OperatorToken()
+			gws := c.replicas["gateway"]
+			// Warm up every replica's caches and connections first.
+			for i := range 50 {
+				tokenize(gws[i%len(gws)].http, op, "cus_bench_warm", fmt.Sprintf("Warm %d", i))
+			}
+			var ok sync.WaitGroup
+			var mu sync.Mutex
+			acks, fails := 0, map[string]int{}
+			before := dbStats(t, c)
+			deadline := time.Now().Add(duration)
+			start := time.Now()
+			for w := range workers {
+				ok.Go(func() {
+					for i := 0; time.Now().Before(deadline); i++ {
+						_, why := tokenizeWhy(gws[(w+i)%len(gws)].http, op, fmt.Sprintf("cus_bench_%d", w), fmt.Sprintf("Person %d-%d", w, i))
+						mu.Lock()
+						if why == "" {
+							acks++
+						} else {
+							fails[why]++
+						}
+						mu.Unlock()
+					}
+				})
+			}
+			ok.Wait()
+			elapsed := time.Since(start).Seconds()
+			// PostgreSQL's cumulative statistics reach pg_stat_database
+			// within a second of the transactions.
+			time.Sleep(2 * time.Second)
+			after := dbStats(t, c)
+			var costs []string
+			for _, name := range order {
+				d := after[name].minus(before[name])
+				if d.commits > 0 {
+					costs = append(costs, fmt.Sprintf("%s %.2f commits, %.1f rows", name, float64(d.commits)/float64(acks), float64(d.rows)/float64(acks)))
+				}
+			}
+			t.Logf("per acknowledged tokenisation (every process's own work included): %s", strings.Join(costs, "; "))
+			var per []string
+			for _, p := range c.replicas["tokenvault"] {
+				per = append(per, strconv.Itoa(served(t, p, "Tokenize")))
+			}
+			row := fmt.Sprintf("| %d | %.0f | %v | %s |", n, float64(acks)/elapsed, fails, strings.Join(per, " / "))
+			t.Log(row)
+			rows = append(rows, row)
+		})
+	}
+	t.Logf("\n| replicas of each service | tokenisations/s through the gateways | failed | Tokenize calls per tokenvault replica |\n|---|---|---|---|\n%s", strings.Join(rows, "\n"))
+}
+
+type pgStat struct{ commits, rows int64 }
+
+func (a pgStat) minus(b pgStat) pgStat { return pgStat{a.commits - b.commits, a.rows - b.rows} }
+
+// dbStats reads each service database's committed transactions and rows
+// written (inserted, updated, deleted) from pg_stat_database.
+func dbStats(t *testing.T, c *cluster) map[string]pgStat {
+	t.Helper()
+	out := map[string]pgStat{}
+	for _, name := range order {
+		dsn := envOf(c.replicas[name][0].cmd.Env, "SOTTO_DB_DSN")
+		if dsn == "" {
+			continue
+		}
+		db, err := sql.Open("pgx", dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var st pgStat
+		err = db.QueryRow(`SELECT xact_commit, tup_inserted + tup_updated + tup_deleted FROM pg_stat_database WHERE datname = current_database()`).Scan(&st.commits, &st.rows)
+		db.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[name] = st
+	}
+	return out
 }
