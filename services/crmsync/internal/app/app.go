@@ -11,8 +11,6 @@ import (
 	"os"
 	"time"
 
-	"golang.org/x/time/rate"
-
 	"github.com/sottohq/sotto/pkg/auditclient"
 	"github.com/sottohq/sotto/pkg/errs"
 	"github.com/sottohq/sotto/pkg/events"
@@ -25,6 +23,7 @@ import (
 	"github.com/sottohq/sotto/services/crmsync/internal/delivery"
 	"github.com/sottohq/sotto/services/crmsync/internal/inbound"
 	"github.com/sottohq/sotto/services/crmsync/internal/mapping"
+	"github.com/sottohq/sotto/services/crmsync/internal/ratelimit"
 	"github.com/sottohq/sotto/services/crmsync/internal/reasons"
 	"github.com/sottohq/sotto/services/crmsync/internal/server"
 	"github.com/sottohq/sotto/services/crmsync/internal/storage"
@@ -125,10 +124,10 @@ func New(ctx context.Context, d Deps) (*App, error) {
 		return nil, err
 	}
 	conns := map[string]connector.Connector{}
-	limits := map[string]*rate.Limiter{}
+	limits := ratelimit.NewSet()
 	for _, m := range set.All() {
 		key := m.Tenant + "/" + m.Connector
-		limits[key] = rate.NewLimiter(rate.Limit(m.Rate.PerSecond), m.Rate.Burst)
+		limits.Add(m.Tenant, m.Connector, ratelimit.Config{Rate: ratelimit.Rate(*m.Rate), Daily: ratelimit.Daily(m.Connector)})
 		switch m.Connector {
 		case connector.HubSpot:
 			conns[key] = connector.NewHubSpot(connector.HubSpotConfig{BaseURL: cfg.HubSpotURL, IDProperty: m.HubSpot.IDProperty,
@@ -150,7 +149,7 @@ func New(ctx context.Context, d Deps) (*App, error) {
 		Consent: d.Consent, Vault: d.Vault, Audit: d.Audit, Logger: d.Logger, Now: d.Now, MaxAttempts: cfg.MaxAttempts,
 		ReconcileInterval: cfg.ReconcileInterval, DigestKey: digestKey,
 		ErasureReadBacks: cfg.ErasureReadBacks, ErasureReadBackWait: cfg.ErasureReadBackWait,
-		Limits: func(tenant, name string) *rate.Limiter { return limits[tenant+"/"+name] },
+		RateLimits: func(tenant, name string) delivery.Limiter { return limits.For(tenant, name) },
 		Connectors: func(tenant, name string) (connector.Connector, error) {
 			c, ok := conns[tenant+"/"+name]
 			if !ok && name == mapping.Platform && platform != nil {

@@ -31,6 +31,17 @@ var (
 	SalesforceDaily = 100_000
 )
 
+// Daily is the default daily allocation of a connector (0: none known).
+func Daily(connector string) int {
+	switch connector {
+	case "hubspot":
+		return HubSpotDaily
+	case "salesforce":
+		return SalesforceDaily
+	}
+	return 0
+}
+
 // Rate is a short-window bucket: PerSecond on average, Burst at once.
 type Rate struct {
 	PerSecond float64
