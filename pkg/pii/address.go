@@ -151,7 +151,7 @@ sur sous lès aan op het 't ter ten al alla allo alle ai agli sul sulla dal dall
 var unitWords = set(strings.Fields(`
 apt apartment appt app flat suite ste unit floor fl étage etage ét escalier esc bât bâtiment bat porte bte boîte boite bus
 piso puerta pta escalera planta bajo izq izda izquierda dcha dcho derecha scala interno int piano stock og eg ug dg whg
-wohnung top stiege tür rgb hinterhaus vorderhaus hh vh rückgebäude bloque portal nave capannone edificio edif gebäude haus
+wohnung top stiege tür rgb hinterhaus vorderhaus gartenhaus seitenflügel quergebäude hinterhof hh vh rückgebäude bloque portal nave capannone edificio edif gebäude haus
 building bldg block c/o col colonia za zi zac zone polígono poligono industrial estate gewerbegebiet lotissement
 residencia urbanización urb quartier local box postbus bis ter dpto depto departamento apto interior int. room
 hoog verdieping etage huis hs bg sous portal esc. bajos entlo entresuelo ático atico km casa parcela manzana mz lote
@@ -216,6 +216,10 @@ func (d *doc) houseNumber(k int) (int, bool) {
 
 // houseSuffixes follow a Dutch or Belgian house number: "452 hs", "45-III",
 // "158-bis", "12 zw".
+// frenchRepeat follow a French or Belgian house number written apart
+// before the street ("12 bis rue ...").
+var frenchRepeat = set(strings.Fields(`bis ter quater`))
+
 var houseSuffixes = set(strings.Fields(`hs h bg bis ter zw rd huis boven beneden sous i ii iii iv`))
 
 // measureWords after a number make it a time, quantity or price, not a
@@ -484,8 +488,9 @@ func (d *doc) scanAddresses() {
 			if !d.capWord(j) || d.e.lex.stop[d.lw(j)] || monthNames[d.lw(j)] > 0 {
 				break
 			}
-			if e, ok := d.houseNumber(j + 1); ok && e+1 < n && d.isPunct(e+1, ',') {
-				// Only with a postcode after it: "Am Sonnenhang 3a, 2. OG, 79098 Freiburg".
+			if e, ok := d.houseNumber(j + 1); ok && e+1 < n && (d.isPunct(e+1, ',') || d.toks[e+1].nl && d.toks[k].nl) {
+				// Only with a postcode after it: "Am Sonnenhang 3a, 2. OG, 79098 Freiburg",
+				// or in a block whose lines lead to one ("Am Hang 3\nHinterhaus\n79102 Freiburg").
 				if d.continuationHasPostcode(e) {
 					start, end = k, e
 				}
@@ -496,6 +501,9 @@ func (d *doc) scanAddresses() {
 			j := e0 + 1
 			if j < n && (d.isPunct(j, ',')) {
 				j++
+			}
+			if j+1 < n && d.isWord(j) && !d.toks[j].upper && !d.toks[j].nl && frenchRepeat[d.lw(j)] {
+				j++ // "12 bis rue des Tanneurs", "3 ter avenue Foch"
 			}
 			if j >= n || d.toks[j].nl || !d.isWord(j) {
 				break
@@ -910,7 +918,7 @@ func ordinalSuffix(w string) bool {
 func (d *doc) addressContinuation(end int) int {
 	n := len(d.toks)
 	lines := 0
-	lastUnit := false
+	lastUnit, postcode := false, false
 	for pieces := 0; pieces < 8; pieces++ {
 		afterUnit := lastUnit
 		j := end + 1
@@ -948,7 +956,16 @@ func (d *doc) addressContinuation(end int) int {
 		}
 		if e, ok := d.postcodeAhead(j); ok {
 			end = e
+			postcode = true
 			continue
+		}
+		if postcode && d.toks[j].nl {
+			// A line after the postcode and city that is a floor or door
+			// note ("3e porte à gauche") is a delivery note, not the
+			// address's.
+			if _, ok := d.unitAhead(j); ok {
+				break
+			}
 		}
 		if e, ok := d.unitAhead(j); ok {
 			end = e

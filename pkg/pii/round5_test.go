@@ -186,3 +186,18 @@ func TestRound5PhoneInDashedPairs(t *testing.T) {
 		{"fr", "commande passée le 06-11-25 14:22, toujours rien", nil},
 	})
 }
+
+// Address blocks: a German street that opens with a preposition ending its
+// line, a French number repeated with "bis"/"ter", a building line inside
+// the block, and a door note after the postcode's line left outside.
+func TestRound5AddressBlocks(t *testing.T) {
+	t.Parallel()
+	runCases(t, []detectCase{
+		{"de", "Lieferadresse:\nMarlene Vogt\nIm Eichengrund 7\nGartenhaus\n72070 Tübingen", []string{"PERSON:Marlene Vogt", "ADDRESS:Im Eichengrund 7\nGartenhaus\n72070 Tübingen"}},
+		{"fr", "Adresse :\nNadia Roux\n7 ter avenue des Acacias\n33000 Bordeaux\n2e porte à droite", []string{"PERSON:Nadia Roux", "ADDRESS:7 ter avenue des Acacias\n33000 Bordeaux"}},
+		{"fr", "Adresse :\nNadia Roux\n7 avenue des Acacias\n33000 Bordeaux\n2e porte à droite", []string{"PERSON:Nadia Roux", "ADDRESS:7 avenue des Acacias\n33000 Bordeaux"}},
+		// Look-alikes: a preposition phrase and a repeated number with no street.
+		{"de", "Bestellung:\nIm Eichengrund 7 Stück\nbitte bis Freitag", nil},
+		{"fr", "Commande 12 bis\nmerci de vérifier", nil},
+	})
+}
