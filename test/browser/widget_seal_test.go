@@ -72,7 +72,8 @@ func widgetSend(b *Browser, text, cond string) {
 // (seal=off, what a shop's data-seal="off" passes) says so, and the canary
 // of a message it sends IS found in the gateway's memory. And a browser
 // without WebCrypto (what @hpke needs) sends nothing: the message fails
-// closed with the widget's notice.
+// closed with the widget's notice. A first message sealed to a key the
+// service does not know is sealed to fresh keys and sent again, once.
 func TestWidgetSealedChat(t *testing.T) {
 	ChromiumPath(t)
 	traces, otlp := startSealCollector(t)
@@ -210,6 +211,89 @@ func TestWidgetSealedChat(t *testing.T) {
 	}
 	if bytes.Contains(sealMemory(t, gwPID), []byte(lost)) {
 		t.Error("the gateway holds the message a browser that cannot seal was asked to send")
+	}
+
+	// A key the service no longer takes: the first key list the page gets
+	// names a key id the service does not publish (rewritten through
+	// DevTools), so the post is refused SEALING_KEY_UNKNOWN; the widget
+	// fetches the keys again, seals to them and sends once more by itself.
+	kb := Start(t)
+	lists := retireFirstKeyList(kb)
+	kb.Run(30*time.Second, Viewport(400, 640), chromedp.Navigate(gw+"/widget/?tenant=default&lang=en"), chromedp.WaitVisible(chromedp.CSS("#message")))
+	kb.Run(10*time.Second, chromedp.SendKeys(chromedp.CSS("#message"), "Are you open on Sunday?"), chromedp.Click(chromedp.CSS(".chat-form button[type=submit]")))
+	waitFor(kb, `document.querySelector('.msg.assistant[data-opened], .msg.failed') !== null`, 60*time.Second)
+	if Eval[bool](kb, `document.querySelector('.msg.failed') !== null`) {
+		t.Errorf("the message sealed to a retired key was not sent again: %q", Eval[string](kb, `document.querySelector('#error').textContent`))
+	}
+	if n := lists(); n != 2 {
+		t.Errorf("the key list was fetched %d times, want again after the refusal (2)", n)
+	}
+}
+
+// retireFirstKeyList rewrites the key ids in the first answer the page
+// gets to GET /v1/conversation-sealing-keys (DevTools' Fetch domain), so
+// that the page seals its first message to a key the service does not
+// know. It returns how many key lists the page got.
+func retireFirstKeyList(b *Browser) (count func() int) {
+	b.T.Helper()
+	var mu sync.Mutex
+	n, rewritten := 0, false
+	paused := make(chan *fetch.EventRequestPaused, 16)
+	if err := chromedp.Listen(b.Ctx, func(ev any) {
+		if e, ok := ev.(*fetch.EventRequestPaused); ok {
+			select {
+			case paused <- e:
+			default:
+			}
+		}
+	}); err != nil {
+		b.T.Fatal(err)
+	}
+	b.Run(10*time.Second, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := cdp.Call(ctx, tg, fetch.Enable, fetch.EnableParams{Patterns: []*fetch.RequestPattern{
+			{URLPattern: "*/v1/conversation-sealing-keys*", RequestStage: fetch.RequestStageResponse}}})
+		return err
+	}))
+	go func() {
+		for {
+			var e *fetch.EventRequestPaused
+			select {
+			case e = <-paused:
+			case <-b.Ctx.Done():
+				return
+			}
+			_ = chromedp.Do(b.Ctx, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+				body, err := cdp.Call(ctx, tg, fetch.GetResponseBody, fetch.GetResponseBodyParams{RequestID: e.RequestID})
+				if err != nil {
+					return err
+				}
+				out := body.Body
+				mu.Lock()
+				n++
+				if n == 1 {
+					out = bytes.ReplaceAll(out, []byte(`"key_id":"`), []byte(`"key_id":"retired-`))
+					rewritten = !bytes.Equal(out, body.Body)
+				}
+				mu.Unlock()
+				var headers []*fetch.HeaderEntry
+				for _, h := range e.ResponseHeaders {
+					if k := strings.ToLower(h.Name); k != "content-length" && k != "content-encoding" {
+						headers = append(headers, h)
+					}
+				}
+				_, err = cdp.Call(ctx, tg, fetch.FulfillRequest, fetch.FulfillRequestParams{
+					RequestID: e.RequestID, ResponseCode: e.ResponseStatusCode, ResponseHeaders: headers, Body: out})
+				return err
+			}))
+		}
+	}()
+	return func() int {
+		mu.Lock()
+		defer mu.Unlock()
+		if n > 0 && !rewritten {
+			b.T.Fatal("the first key list had no key_id to rewrite")
+		}
+		return n
 	}
 }
 
