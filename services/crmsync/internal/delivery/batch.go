@@ -55,11 +55,6 @@ func backoff(attempt int) time.Duration {
 
 var errCancelled = errors.New("cancelled")
 
-// throttled: the shop's rate for the CRM is used up; try again after.
-type throttled struct{ after time.Duration }
-
-func (t *throttled) Error() string { return "over the shop's rate for the CRM" }
-
 func (s *Service) limits(d storage.Delivery) Limiter {
 	if s.d.RateLimits != nil {
 		if l := s.d.RateLimits(d.Tenant, d.Connector); l != nil {
