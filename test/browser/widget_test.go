@@ -125,7 +125,9 @@ func TestWidgetAnonymousChat(t *testing.T) {
 	email, card := canaries(t)
 	typed := "Where is my order? Write to " + email
 	b.Run(10*time.Second, chromedp.SendKeys(chromedp.CSS("#message"), typed), chromedp.Click(chromedp.CSS(".chat-form button[type=submit]")))
-	waitFor(b, `document.querySelectorAll('.msg.assistant').length >= 1 && document.querySelectorAll('.msg.sending').length === 0`, 60*time.Second)
+	// A visitor's messages are sealed too: the reply is the one opened in
+	// the page.
+	waitFor(b, `document.querySelector('.msg.assistant[data-opened]') !== null && document.querySelectorAll('.msg.sending').length === 0`, 60*time.Second)
 
 	// A visitor is asked to sign in for anything about an order (ADR
 	// 0014), and the widget offers the way to.
