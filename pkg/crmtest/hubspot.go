@@ -17,6 +17,8 @@ type HubSpot struct {
 	idProperty string
 	nextID     int
 	ids        map[string]string // external ID → hs_object_id
+	// rejects are external IDs whose inputs fail validation (Reject).
+	rejects map[string]bool
 }
 
 // NewHubSpot starts an emulator that accepts token, with idProperty as its
@@ -88,13 +90,22 @@ func (h *HubSpot) route(r *http.Request) (int, any) {
 					"message": fmt.Sprintf("Property %q is not a unique identifier", it.IDProperty)}
 			}
 		}
+		var refused []map[string]any
 		for _, it := range in.Inputs {
+			if h.rejects[it.ID] {
+				refused = append(refused, map[string]any{"status": "error", "category": "VALIDATION_ERROR",
+					"message": "Property values were not valid", "context": map[string][]string{"ids": {it.ID}}})
+				continue
+			}
 			created := h.upsert(it.ID, it.Properties)
 			if created {
 				h.nextID++
 				h.ids[it.ID] = fmt.Sprint(h.nextID)
 			}
 			results = append(results, map[string]any{"id": h.ids[it.ID], "properties": it.Properties, "new": created})
+		}
+		if len(refused) > 0 {
+			return http.StatusMultiStatus, map[string]any{"status": "COMPLETE", "results": results, "numErrors": len(refused), "errors": refused}
 		}
 		return http.StatusOK, map[string]any{"status": "COMPLETE", "results": results}
 	case r.Method == http.MethodPost && r.URL.Path == contacts+"gdpr-delete":
