@@ -677,6 +677,13 @@ func (d *doc) scanPersons() {
 		if s, e, ok := d.lexiconName(k); ok {
 			d.addName(s, e, 0.7, "person-lexicon")
 			k = e
+			// "Sophie and Idris here": a second name joined to a known one
+			// in a "here" introduction.
+			if e+3 < n && d.isWord(e+1) && pairJoiners[d.lw(e+1)] && d.capWord(e+2) && !d.toks[e+2].nl && d.hereWord(e+3) &&
+				d.flags[e+2]&flagBlocked == 0 && !d.e.lex.stop[d.lw(e+2)] {
+				d.addName(e+2, e+2, 0.7, "person-here")
+				k = e + 2
+			}
 		}
 	}
 	d.repeatedNames()
@@ -1121,11 +1128,15 @@ func (d *doc) tryNameCues(k int, cues []nameCue) int {
 			nl = true
 		}
 		needTwo := false
+		lineForm := false
 		if c.colon && !colon {
 			// "deliver to Aroha Ngata please": without a colon a delivery
 			// phrase names a person only with a full name or a known one
 			// ("send to London", "ship to Head Office" name none).
-			if !deliveryCues[c.phrase] {
+			// A form label of several words that opens its line does too
+			// when the name ends the line ("name on card G. Haverford").
+			lineForm = !deliveryCues[c.phrase] && len(c.words) > 1 && d.toks[k].nl && !nl
+			if !deliveryCues[c.phrase] && !lineForm {
 				continue
 			}
 			needTwo = true
@@ -1179,6 +1190,9 @@ func (d *doc) tryNameCues(k int, cues []nameCue) int {
 			continue
 		}
 		if needTwo && e == s && !d.anyKnown(s, e) {
+			continue
+		}
+		if lineForm && (e == s || e+1 < n && !d.toks[e+1].nl) {
 			continue
 		}
 		if contactRoles[c.phrase] && !d.anyKnown(s, e) {

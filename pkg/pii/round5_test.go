@@ -201,3 +201,17 @@ func TestRound5AddressBlocks(t *testing.T) {
 		{"fr", "Commande 12 bis\nmerci de vérifier", nil},
 	})
 }
+
+// A form label of several words opening its line names the person at the
+// line's end without a colon; a second name joined to a known one in a
+// "here" introduction is a name too.
+func TestRound5LineLabelAndPairHere(t *testing.T) {
+	t.Parallel()
+	runCases(t, []detectCase{
+		{"en", "deposit details below\nname on card G. Thistlewood", []string{"PERSON:G. Thistlewood"}},
+		{"en", "deposit details below\nname on card is wrong, please check", nil},
+		{"en", "deposit details below\naccount holder Q. Vandersloot", []string{"PERSON:Q. Vandersloot"}},
+		{"en", "so, Emma and Tavita here, about the sofa", []string{"PERSON:Emma", "PERSON:Tavita"}},
+		{"en", "Emma and Everyone here love the sofa", []string{"PERSON:Emma"}},
+	})
+}
