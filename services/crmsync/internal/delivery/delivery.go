@@ -509,6 +509,11 @@ func (s *Service) Replay(ctx context.Context, id string) (storage.Delivery, erro
 		if !ok {
 			return errs.E(errs.FailedPrecondition, reasons.DeliveryNotReplayable, "only a dead-lettered delivery can be replayed")
 		}
+		// A batch lease left from its last attempt would hold the replay
+		// back until it ends.
+		if _, err := tx.ExecContext(ctx, `UPDATE crm_deliveries SET lease_job = 0, lease_until = 0 WHERE delivery_id = $1`, id); err != nil {
+			return err
+		}
 		if _, err := s.enqueue(ctx, tx, id, "replay-"+strconv.FormatInt(store.Micros(s.d.Now()), 10), time.Time{}); err != nil {
 			return err
 		}
