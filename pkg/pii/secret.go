@@ -1,6 +1,7 @@
 package pii
 
 import (
+	"bytes"
 	"math"
 	"strings"
 	"unicode"
@@ -1984,16 +1985,29 @@ func hasLower(v string) bool {
 // credential ("sms-code", "TAN-Code", "pincode"), whole or as the last
 // part of a hyphenated compound.
 func credentialKind(v string) bool {
-	if len(v) > 24 {
+	if len(v) > 24 || len(v) < 2 {
 		return false
 	}
-	w := foldString(v)
-	if passwordCues[w] || otpCues[w] || keyCues[w] {
+	// Lower-case ASCII on the stack: this runs for every candidate value,
+	// and the map look-ups with string(b) do not allocate.
+	var buf [24]byte
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if c >= utf8.RuneSelf {
+			return false // the kind words that stand as values are ASCII
+		}
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		buf[i] = c
+	}
+	w := buf[:len(v)]
+	if passwordCues[string(w)] || otpCues[string(w)] || keyCues[string(w)] {
 		return true
 	}
-	if i := strings.LastIndexByte(w, '-'); i > 0 && i < len(w)-1 {
+	if i := bytes.LastIndexByte(w, '-'); i > 0 && i < len(w)-1 {
 		last := w[i+1:]
-		return (passwordCues[last] || otpCues[last] || keyCues[last]) && onlyLettersAnd(w[:i], "")
+		return (passwordCues[string(last)] || otpCues[string(last)] || keyCues[string(last)]) && onlyLettersAnd(v[:i], "")
 	}
 	return false
 }
