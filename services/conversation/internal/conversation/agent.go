@@ -67,7 +67,7 @@ func (s *Service) agentReply(ctx context.Context, conv storage.Conversation, c C
 	}
 	ev := auditclient.New(ctx, ActionAgentReply, auditclient.Success)
 	ev.Subject, ev.ResourceType, ev.ResourceID = conv.CustomerSubject, resourceMessage, conv.ID+"/"+msg.ID
-	err = s.d.Store.InTx(ctx, func(tx *sql.Tx) error {
+	err = s.d.Store.InTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		// The assignment is checked again where the reply is stored: an
 		// agent's reply never lands in a conversation closed or taken over
 		// since it was read.

@@ -70,7 +70,7 @@ func (s *Service) handOff(ctx context.Context, conv storage.Conversation, reason
 	now := s.now()
 	ev := auditclient.New(auditclient.WithEndUser(ctx, actor), ActionHandOff, auditclient.Success)
 	ev.Subject, ev.ResourceType, ev.ResourceID, ev.Reason = conv.CustomerSubject, resourceConversation, conv.ID, handOffAuditReasons[reason]
-	err := s.d.Store.InTx(ctx, func(tx *sql.Tx) error {
+	err := s.d.Store.InTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		ok, err := s.d.Store.HandOff(ctx, tx, conv.ID, StateOpen, StateWaitingOnAgent, reason, now)
 		if err != nil {
 			return err
@@ -119,7 +119,7 @@ func (s *Service) Assign(ctx context.Context, c Caller, id string) (storage.Conv
 	now := s.now()
 	ev := auditclient.New(ctx, ActionAssign, auditclient.Success)
 	ev.Subject, ev.ResourceType, ev.ResourceID = conv.CustomerSubject, resourceConversation, conv.ID
-	err = s.d.Store.InTx(ctx, func(tx *sql.Tx) error {
+	err = s.d.Store.InTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		ok, err := s.d.Store.Assign(ctx, tx, conv.ID, c.Subject, StateWaitingOnAgent, now)
 		if err != nil {
 			return err

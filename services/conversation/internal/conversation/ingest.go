@@ -171,7 +171,7 @@ func (s *Service) Ingest(ctx context.Context, in Inbound) (Ingested, error) {
 		return Ingested{}, err
 	}
 	now := s.now()
-	err = s.d.Store.InTx(ctx, func(tx *sql.Tx) error {
+	err = s.d.Store.InTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if err := s.d.Store.InsertChannelMessage(ctx, tx, storage.ChannelMessage{Digest: inbound, IdentityID: ident.ID,
 			ConversationID: conv.ID, MessageID: msg.ID, CreateTime: now}); err != nil {
 			return err
@@ -283,7 +283,7 @@ func (s *Service) channelConversation(ctx context.Context, c Caller, ident stora
 	conv = storage.Conversation{ID: newID("cnv_"), Tenant: ident.Tenant, Channel: ident.Channel, State: StateOpen,
 		CustomerSubject: ident.Subject, CreateTime: now, UpdateTime: now}
 	ev := s.event(ctx, ActionCreate, conv)
-	err = s.d.Store.InTx(ctx, func(tx *sql.Tx) error {
+	err = s.d.Store.InTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if err := s.d.Store.InsertConversation(ctx, tx, conv); err != nil {
 			return err
 		}

@@ -88,7 +88,7 @@ func (s *Service) CreateLinkCode(ctx context.Context, c Caller, channel int32) (
 		Channel: channel, Subject: c.Subject, CreateTime: now, ExpireTime: now.Add(cd.LinkCodeTTL)}
 	ev := auditclient.New(auditclient.WithEndUser(ctx, c.Subject), ActionChannelLinkCode, auditclient.Success)
 	ev.Subject, ev.ResourceType, ev.ResourceID = c.Subject, resourceChannelIdentity, "channel/"+itoa32(channel)
-	err = s.d.Store.InTx(ctx, func(tx *sql.Tx) error {
+	err = s.d.Store.InTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if err := s.d.Store.InsertLinkCode(ctx, tx, lc); err != nil {
 			return err
 		}
@@ -136,7 +136,7 @@ func (s *Service) link(ctx context.Context, cd ChannelDeps, ident storage.Channe
 			notice = channels.NoticeLinkConfirm
 		}
 	}
-	err := s.d.Store.InTx(ctx, func(tx *sql.Tx) error {
+	err := s.d.Store.InTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if err := s.d.Store.InsertChannelMessage(ctx, tx, storage.ChannelMessage{Digest: inbound, IdentityID: ident.ID, CreateTime: now}); err != nil {
 			return err
 		}
@@ -202,7 +202,7 @@ func (s *Service) confirmLink(ctx context.Context, cd ChannelDeps, ident storage
 		}
 	}
 	var closed []string
-	err = s.d.Store.InTx(ctx, func(tx *sql.Tx) error {
+	err = s.d.Store.InTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if err := s.d.Store.InsertChannelMessage(ctx, tx, storage.ChannelMessage{Digest: inbound, IdentityID: ident.ID, CreateTime: now}); err != nil {
 			return err
 		}

@@ -96,7 +96,7 @@ func (s *Service) privacyEvent(ctx context.Context, action auditclient.Action, s
 
 // audit records one data-subject operation on its own.
 func (s *Service) audit(ctx context.Context, action auditclient.Action, subj Subject, requestID string) error {
-	err := s.d.Store.InTx(ctx, func(tx *sql.Tx) error {
+	err := s.d.Store.InTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		return s.d.Audit.Enqueue(ctx, tx, s.privacyEvent(ctx, action, subj, requestID))
 	})
 	if err == nil {
@@ -227,7 +227,7 @@ func (s *Service) PrivacyErase(ctx context.Context, subj Subject, requestID stri
 	}
 	now := s.now()
 	ev := Evidence{Done: now, Counts: map[string]int64{}}
-	err = s.d.Store.InTx(ctx, func(tx *sql.Tx) error {
+	err = s.d.Store.InTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		convs, err := s.d.Store.ConversationsOf(ctx, tx, subj.tenant(), subj.AccountID)
 		if err != nil {
 			return err
@@ -367,7 +367,7 @@ func (s *Service) PrivacyRectify(ctx context.Context, subj Subject, requestID st
 func (s *Service) PrivacyRestrict(ctx context.Context, subj Subject, requestID string, lift bool) (Evidence, error) {
 	now := s.now()
 	ev := Evidence{Outcome: OutcomeDone, Done: now, Details: map[string]string{"restricted": strconv.FormatBool(!lift)}}
-	err := s.d.Store.InTx(ctx, func(tx *sql.Tx) error {
+	err := s.d.Store.InTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		var changed bool
 		var err error
 		if lift {

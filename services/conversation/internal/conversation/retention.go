@@ -151,7 +151,7 @@ func (r *Retention) Sweep(ctx context.Context, runID string) (SweepResult, error
 					del = append(del, c.ID)
 				}
 			}
-			err = r.s.d.Store.InTx(ctx, func(tx *sql.Tx) error {
+			err = r.s.d.Store.InTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 				counts, err := r.s.d.Store.DeleteConversations(ctx, tx, del)
 				if err != nil {
 					return err
@@ -191,7 +191,7 @@ func (r *Retention) Sweep(ctx context.Context, runID string) (SweepResult, error
 		strconv.FormatInt(res.Deleted["conversations"], 10)+"/messages_deleted="+strconv.FormatInt(res.Deleted["messages"], 10)+
 		"/kept_for_model_improvement="+strconv.FormatInt(res.KeptForModelImprovement, 10)+
 		"/kept_restricted="+strconv.FormatInt(res.KeptRestricted, 10)
-	if err := r.s.d.Store.InTx(ctx, func(tx *sql.Tx) error { return r.s.d.Audit.Enqueue(ctx, tx, ev) }); err != nil {
+	if err := r.s.d.Store.InTx(ctx, func(ctx context.Context, tx *sql.Tx) error { return r.s.d.Audit.Enqueue(ctx, tx, ev) }); err != nil {
 		return res, err
 	}
 	r.s.d.Audit.Notify()

@@ -82,7 +82,7 @@ func (s *Service) Reveal(ctx context.Context, c Caller, id, placeholder, purpose
 	}
 	// The event is stored before the value leaves: a reveal that cannot be
 	// recorded is not made.
-	if aerr := s.d.Store.InTx(ctx, func(tx *sql.Tx) error { return s.d.Audit.Enqueue(ctx, tx, ev) }); aerr != nil {
+	if aerr := s.d.Store.InTx(ctx, func(ctx context.Context, tx *sql.Tx) error { return s.d.Audit.Enqueue(ctx, tx, ev) }); aerr != nil {
 		return "", false, aerr
 	}
 	s.d.Audit.Notify()

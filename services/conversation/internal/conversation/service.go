@@ -321,7 +321,7 @@ func (s *Service) Create(ctx context.Context, c Caller, channel int32) (storage.
 	conv := storage.Conversation{ID: newID("cnv_"), Tenant: tenantOf(c), Channel: channel, State: StateOpen,
 		CustomerSubject: c.Subject, CreateTime: now, UpdateTime: now}
 	ev := s.event(ctx, ActionCreate, conv)
-	err := s.d.Store.InTx(ctx, func(tx *sql.Tx) error {
+	err := s.d.Store.InTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if err := s.d.Store.InsertConversation(ctx, tx, conv); err != nil {
 			return err
 		}
@@ -381,7 +381,7 @@ func (s *Service) Close(ctx context.Context, c Caller, id string) (storage.Conve
 	now := s.now()
 	conv.State, conv.UpdateTime = StateClosed, now
 	ev := s.event(ctx, ActionClose, conv)
-	err = s.d.Store.InTx(ctx, func(tx *sql.Tx) error {
+	err = s.d.Store.InTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if err := s.d.Store.SetState(ctx, tx, id, StateClosed, now); err != nil {
 			return err
 		}

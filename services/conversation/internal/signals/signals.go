@@ -534,7 +534,7 @@ func (m *Monitor) store(ctx context.Context, s Subject, raised []storage.Signal,
 		ev.Reason = strings.ToUpper(Kind(g.Kind).String())
 		evs[i] = ev
 	}
-	err := m.d.Store.InTx(ctx, func(tx *sql.Tx) error {
+	err := m.d.Store.InTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		for _, g := range raised {
 			if err := m.d.Store.InsertSignal(ctx, tx, g); err != nil {
 				return err
@@ -582,7 +582,7 @@ func (m *Monitor) List(ctx context.Context, conversationID string, cur *storage.
 func (m *Monitor) Clear(ctx context.Context, staffSubject, id string) (storage.Signal, error) {
 	now := m.now()
 	var g storage.Signal
-	err := m.d.Store.InTx(ctx, func(tx *sql.Tx) error {
+	err := m.d.Store.InTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		var err error
 		if g, err = m.d.Store.GetSignal(ctx, tx, id); err != nil {
 			return err

@@ -26,7 +26,7 @@ type ShopperEvent struct {
 // shopper's keep most recent events (by event time).
 func (s *Store) RecordShopperEvent(ctx context.Context, ev ShopperEvent, keep int) (bool, error) {
 	var inserted bool
-	err := s.InTx(ctx, func(tx *sql.Tx) error {
+	err := s.InTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `INSERT INTO shopper_events (event_digest, shopper_id, kind, sku, event_time, record_time)
 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (event_digest) DO NOTHING`,
 			ev.EventDigest, ev.ShopperID, ev.Kind, ev.SKU, us(ev.EventTime), us(ev.RecordTime))

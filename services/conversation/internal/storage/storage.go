@@ -47,9 +47,13 @@ var txStatements = []string{insertPlaceholderSQL, insertMessageSQL, touchSQL}
 func (s *Store) DB() *sql.DB { return s.db.DB }
 
 // InTx runs fn in one read-write transaction (see store.DB.InTx), on
-// SQLite through the writer (writer.go).
-func (s *Store) InTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	return s.Write(ctx, func(_ context.Context, tx *sql.Tx) error { return fn(tx) })
+// SQLite through the writer (writer.go). fn must run its statements with
+// the ctx it is given, not its caller's: on SQLite that is the writer's, and
+// a caller's context ending mid-statement would interrupt SQLite, which then
+// rolls back the whole shared transaction and every other caller's work with
+// it. Callers name the parameter ctx so that it shadows their own.
+func (s *Store) InTx(ctx context.Context, fn WriteFunc) error {
+	return s.Write(ctx, fn)
 }
 
 var (

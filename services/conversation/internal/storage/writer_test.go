@@ -101,3 +101,37 @@ func TestWriterConcurrentPosts(t *testing.T) {
 		t.Errorf("%d conversations stored, want %d", stored, want)
 	}
 }
+
+// TestInTxStatementsOutliveTheirCaller: an InTx closure is handed the
+// writer's context on SQLite, so a caller whose context ends in the middle of
+// its transaction cannot interrupt SQLite, which would roll back the whole
+// shared transaction and with it every other caller's work committed in the
+// same batch. Handing the closure its caller's context fails it.
+func TestInTxStatementsOutliveTheirCaller(t *testing.T) {
+	s := New(storetest.SQLite(t, migrations.FS))
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	caller, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var liveInside bool
+	err := s.InTx(caller, func(ctx context.Context, tx *sql.Tx) error {
+		cancel() // the caller gives up mid-transaction
+		liveInside = ctx.Err() == nil
+		return s.InsertConversation(ctx, tx, Conversation{ID: "cnv_a", Tenant: "default", Channel: 1, State: 1, CustomerSubject: "cus_1", CreateTime: now, UpdateTime: now})
+	})
+	if !liveInside {
+		t.Fatal("the closure's context ended with its caller's: a statement could interrupt the shared transaction")
+	}
+	// The caller may hear its own context's error (its answer was lost),
+	// but the transaction ran to its end and committed.
+	if err != nil && !errors.Is(err, context.Canceled) {
+		t.Fatalf("InTx: %v", err)
+	}
+	// The writer commits one batch after another: an empty write after it
+	// returns once the caller's transaction has committed.
+	if err := s.InTx(context.Background(), func(context.Context, *sql.Tx) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.GetConversation(context.Background(), s.DB(), "cnv_a"); err != nil {
+		t.Fatalf("the transaction did not commit: %v", err)
+	}
+}
