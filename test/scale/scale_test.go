@@ -423,19 +423,6 @@ func TestScaleOut(t *testing.T) {
 
 	// The load spreads: both tokenvault replicas serve tokenisations.
 	tv := c.replicas["tokenvault"]
-	t.Cleanup(func() {
-		if t.Failed() {
-			if resp, err := http.Get("http://" + tv[1].admin + "/metrics"); err == nil {
-				sc := bufio.NewScanner(resp.Body)
-				for sc.Scan() {
-					if strings.HasPrefix(sc.Text(), "rpc_server") && strings.Contains(sc.Text(), "_count") {
-						t.Log(sc.Text())
-					}
-				}
-				resp.Body.Close()
-			}
-		}
-	})
 	eventually(t, "both tokenvault replicas serve Tokenize", func() bool {
 		return served(t, tv[0], "Tokenize") > 0 && served(t, tv[1], "Tokenize") > 0
 	})
@@ -546,6 +533,52 @@ func TestScaleOut(t *testing.T) {
 		det, err := other.Detokenize(context.Background(), &tokenvaultv1.DetokenizeRequest{Tokens: []string{erased}, Purpose: "order_support"})
 		return err == nil && det.Results[0].Value == "" && det.Results[0].Error.GetReason() == "SUBJECT_ERASED"
 	})
+
+	// A session revoked through one gateway is refused by the other (its
+	// access-token checks follow identity's revocation feed).
+	login := call(t, gws[0].http, http.MethodPost, "/v1/sessions:login", "", `{"email":"`+s.Info.Admin.Email+`","password":"`+s.Info.Admin.InitialPassword+`"}`)
+	tokens, _ := login.body["tokens"].(map[string]any)
+	session, _ := tokens["access_token"].(string)
+	if login.code != http.StatusOK || session == "" {
+		t.Fatalf("login: %d %v", login.code, login.body)
+	}
+	if r := call(t, gws[1].http, http.MethodGet, "/v1/sessions", session, ""); r.code != http.StatusOK {
+		t.Fatalf("the session before logout, on the other gateway: %d %v", r.code, r.body)
+	}
+	if r := call(t, gws[0].http, http.MethodPost, "/v1/sessions:logout", session, `{}`); r.code != http.StatusOK {
+		t.Fatalf("logout: %d", r.code)
+	}
+	eventually(t, "the other gateway refuses the revoked session", func() bool {
+		return call(t, gws[1].http, http.MethodGet, "/v1/sessions", session, "").code == http.StatusUnauthorized
+	})
+}
+
+type answer struct {
+	code int
+	body map[string]any
+}
+
+// call sends one request to the gateway at base.
+func call(t *testing.T, base, method, path, token, body string) answer {
+	t.Helper()
+	req, err := http.NewRequest(method, base+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	a := answer{code: resp.StatusCode}
+	_ = json.NewDecoder(resp.Body).Decode(&a.body)
+	return a
 }
 
 // TestScaleThroughput (SOTTO_BENCH=1) measures acknowledged tokenisations
