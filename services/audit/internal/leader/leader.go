@@ -16,6 +16,7 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"errors"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -93,6 +94,16 @@ func (e *Elector) term(ctx context.Context) error {
 		_ = conn.Raw(func(any) error { return driver.ErrBadConn })
 		_ = conn.Close()
 	}()
+	// A replica that vanishes without closing its connection (a node lost,
+	// a partition) would keep its session, and the lock, until PostgreSQL's
+	// TCP keepalive notices: two hours by default, with no replica able to
+	// sequence meanwhile. PostgreSQL ends a session idle for longer than
+	// idle_session_timeout; the leader's checks (every Check) and a standby's
+	// polls (every Poll) keep a live session busy well within it.
+	idle := 3 * max(e.opts.Check, e.opts.Poll)
+	if _, err := conn.ExecContext(ctx, fmt.Sprintf(`SET idle_session_timeout = %d`, idle.Milliseconds())); err != nil {
+		return err
+	}
 	for {
 		var got bool
 		if err := conn.QueryRowContext(ctx, `SELECT pg_try_advisory_lock(`+lockKey+`)`).Scan(&got); err != nil {
