@@ -138,6 +138,10 @@ func (d *doc) add(s, e int, t Type, score float64, rec string) {
 // means unknown, which uses the regions and lexicons of every supported
 // language.
 func (e *Engine) Detect(text, lang string) []Finding {
+	if folded, from, ok := fold(text); ok { // invisible and look-alike characters (fold.go)
+		out, _ := e.detect(folded, lang)
+		return unfold(out, from)
+	}
 	out, _ := e.detect(text, lang)
 	return out
 }
