@@ -25,7 +25,7 @@ var showMistakes = flag.Bool("mistakes", false, "TestAccuracyReport: list every 
 // measure), then blind, written the same way after round 3 and never used to
 // tune anything (testdata/labelled/blind), then blind2, written the same way
 // after round 4 (testdata/labelled/blind2).
-var splits = []string{"dev", "holdout", "fresh", "unseen", "blind", "blind2"}
+var splits = []string{"dev", "holdout", "fresh", "unseen", "blind", "blind2", "blind3"}
 
 // blindSplits are measured, never read: TestAccuracyReport -mistakes does not
 // print their texts. blind2 was read for round 5 and is spent, so it is not
@@ -44,7 +44,7 @@ func isBlind(split string) bool {
 }
 
 func splitPath(split string) string {
-	if split == "fresh" || split == "unseen" || split == "blind" || split == "blind2" {
+	if split == "fresh" || split == "unseen" || split == "blind" || split == "blind2" || split == "blind3" {
 		return filepath.Join("..", "testdata", "labelled", split, split+".jsonl")
 	}
 	return filepath.Join("..", "testdata", "labelled", split+".jsonl")
@@ -72,13 +72,14 @@ func loadFloors(t *testing.T) map[string]splitFloor {
 		Unseen  splitFloor `json:"unseen"`
 		Blind   splitFloor `json:"blind"`
 		Blind2  splitFloor `json:"blind2"`
+		Blind3  splitFloor `json:"blind3"`
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&f); err != nil {
 		t.Fatalf("floors.json: %v", err)
 	}
-	out := map[string]splitFloor{"dev": f.Dev, "holdout": f.Holdout, "fresh": f.Fresh, "unseen": f.Unseen, "blind": f.Blind, "blind2": f.Blind2}
+	out := map[string]splitFloor{"dev": f.Dev, "holdout": f.Holdout, "fresh": f.Fresh, "unseen": f.Unseen, "blind": f.Blind, "blind2": f.Blind2, "blind3": f.Blind3}
 	for split, s := range out {
 		for _, typ := range eval.Types {
 			if v, ok := s.OverlapF1[typ]; !ok || v < 0 || v > 1 {
