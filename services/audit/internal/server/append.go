@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/spiffe/go-spiffe/v2/spiffeid"
 	"golang.org/x/time/rate"
 
 	auditv1 "github.com/sottohq/sotto/gen/go/sotto/audit/v1"
@@ -76,6 +77,35 @@ func checkNamespaces(workloadPath string, events []*auditv1.EventInput) error {
 		ns, _, _ := strings.Cut(e.GetAction(), ".")
 		if ns != name {
 			return errs.E(errs.InvalidArgument, reasons.ActionNotOwned, "a workload records only actions of its own namespace (%s.*)", name)
+		}
+	}
+	return nil
+}
+
+// maxFutureSkew is how far ahead of the audit service's clock an event may
+// say it happened: the recorders' clocks are NTP-synchronised, so more
+// than this is a broken clock or a forged date, and a future-dated entry
+// would sort after events that really followed it. There is no lower
+// bound: an outbox keeps an event until the log confirms it, however long
+// the log was down (see ADR 0002, addendum), so any age can be honest and
+// record_time, set by the log, shows how late an event arrived.
+const maxFutureSkew = 5 * time.Minute
+
+// checkEvents refuses what the proto's rules cannot express: an occur_time
+// too far in the future, and a caller_workload outside the recorder's own
+// trust domain (its mTLS only trusts the domain's bundle, so it cannot
+// have authenticated such a caller).
+func checkEvents(recorder spiffeid.ID, now time.Time, events []*auditv1.EventInput) error {
+	limit := now.Add(maxFutureSkew)
+	for _, e := range events {
+		if e.GetOccurTime().AsTime().After(limit) {
+			return errs.E(errs.InvalidArgument, reasons.OccurTimeInFuture, "occur_time is more than %s ahead of the audit log's clock", maxFutureSkew)
+		}
+		if c := e.GetCallerWorkload(); c != "" {
+			id, err := spiffeid.FromString(c)
+			if err != nil || id.TrustDomain() != recorder.TrustDomain() {
+				return errs.E(errs.InvalidArgument, reasons.CallerWorkloadForeign, "caller_workload must be a workload of the recorder's trust domain (%s)", recorder.TrustDomain())
+			}
 		}
 	}
 	return nil

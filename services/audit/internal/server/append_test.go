@@ -3,9 +3,11 @@ package server_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	auditv1 "github.com/sottohq/sotto/gen/go/sotto/audit/v1"
 	auditserver "github.com/sottohq/sotto/services/audit/internal/server"
@@ -99,5 +101,44 @@ func TestAppendLimitMustHoldARequest(t *testing.T) {
 	}
 	if err := auditserver.DefaultAppendLimit.Check(); err != nil {
 		t.Errorf("the default: %v", err)
+	}
+}
+
+// TestOccurTimeAndCallerAreBounded: an event dated a day ahead, or naming
+// a caller of another trust domain (which the recorder's mTLS could never
+// have authenticated), is refused with its reason and not stored; an event
+// dated years back is kept, because an outbox may deliver after any outage
+// (ADR 0002, addendum), and its record_time says when the log took it.
+func TestOccurTimeAndCallerAreBounded(t *testing.T) {
+	env := startAudit(t)
+	ctx := context.Background()
+	tv := auditv1.NewAuditServiceClient(env.pki.Dial(t, "tokenvault", "audit", env.addr))
+	future, foreign, old := validEvent(), validEvent(), validEvent()
+	future.OccurTime = timestamppb.New(time.Now().Add(24 * time.Hour))
+	foreign.CallerWorkload = "spiffe://elsewhere.test/conversation"
+	old.OccurTime = timestamppb.New(time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC))
+	old.CallerWorkload = "spiffe://sotto.test/conversation"
+	for want, ev := range map[string]*auditv1.EventInput{"OCCUR_TIME_IN_FUTURE": future, "CALLER_WORKLOAD_FOREIGN": foreign} {
+		_, err := tv.AppendEvents(ctx, &auditv1.AppendEventsRequest{Events: []*auditv1.EventInput{ev}})
+		if status.Code(err) != codes.InvalidArgument || reasonOf(err) != want {
+			t.Errorf("%s: %v, want InvalidArgument %s", want, err, want)
+		}
+	}
+	if _, err := tv.AppendEvents(ctx, &auditv1.AppendEventsRequest{Events: []*auditv1.EventInput{old}}); err != nil {
+		t.Fatalf("an event from 2020 (a long outage's outbox replay): %v", err)
+	}
+	officer := env.officer(t)
+	for _, ev := range []*auditv1.EventInput{future, foreign} {
+		if _, err := officer.GetEvent(ctx, &auditv1.GetEventRequest{EventId: ev.GetEventId()}); status.Code(err) != codes.NotFound {
+			t.Errorf("refused event %s: %v, want NotFound", ev.GetEventId(), err)
+		}
+	}
+	got, err := officer.GetEvent(ctx, &auditv1.GetEventRequest{EventId: old.GetEventId()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !got.Event.GetOccurTime().AsTime().Equal(old.OccurTime.AsTime()) || !got.Event.GetRecordTime().AsTime().After(got.Event.GetOccurTime().AsTime().Add(time.Hour)) {
+		t.Errorf("late event: occur_time %v, record_time %v; want the submitted date and the log's own later one",
+			got.Event.GetOccurTime().AsTime(), got.Event.GetRecordTime().AsTime())
 	}
 }

@@ -23,6 +23,7 @@ type Server struct {
 	log    *ledger.Log
 	pages  *pagetoken.Codec
 	limits *appendLimiter
+	now    func() time.Time
 }
 
 var _ auditv1.AuditServiceServer = (*Server)(nil)
@@ -31,7 +32,7 @@ var _ auditv1.AuditServiceServer = (*Server)(nil)
 // ListCheckpoints; its key must be the same on every replica (see
 // ledger.SubjectHasher.PageTokenKey). limit bounds appends per workload.
 func New(log *ledger.Log, pages *pagetoken.Codec, limit AppendLimit) *Server {
-	return &Server{log: log, pages: pages, limits: newAppendLimiter(limit, time.Now)}
+	return &Server{log: log, pages: pages, limits: newAppendLimiter(limit, time.Now), now: time.Now}
 }
 
 func (s *Server) AppendEvents(ctx context.Context, req *auditv1.AppendEventsRequest) (*auditv1.AppendEventsResponse, error) {
@@ -41,6 +42,9 @@ func (s *Server) AppendEvents(ctx context.Context, req *auditv1.AppendEventsRequ
 		return nil, err
 	}
 	if err := checkNamespaces(caller.Path(), req.GetEvents()); err != nil {
+		return nil, err
+	}
+	if err := checkEvents(caller, s.now(), req.GetEvents()); err != nil {
 		return nil, err
 	}
 	if err := s.limits.allow(caller.String(), len(req.GetEvents())); err != nil {

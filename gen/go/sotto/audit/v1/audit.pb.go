@@ -89,7 +89,10 @@ type EventInput struct {
 	// Re-sending an event (same ID, same content, same workload) is a no-op;
 	// the same ID with other content or from another workload is refused.
 	EventId string `protobuf:"bytes,1,opt,name=event_id,json=eventId,proto3" json:"event_id,omitempty"`
-	// When the audited operation happened.
+	// When the audited operation happened, by the recorder's clock. Refused
+	// (OCCUR_TIME_IN_FUTURE) when more than 5 minutes ahead of the audit
+	// log's clock; never refused for its age, since an outbox delivers after
+	// any outage (the stored record_time shows how late).
 	OccurTime *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=occur_time,json=occurTime,proto3" json:"occur_time,omitempty"`
 	// Opaque identifier of the data subject (customer) the event concerns, if
 	// any: a customer ID, never an e-mail address or name (no "@", no spaces).
@@ -116,7 +119,9 @@ type EventInput struct {
 	// SPIFFE ID of the workload that asked the recording service to act (e.g.
 	// the conversation service calling tokenvault), as the recording service
 	// authenticated it over mTLS. Empty when the recording workload acted on
-	// its own.
+	// its own. Asserted by the recorder: the audit log checks only that it is
+	// of the recorder's trust domain (CALLER_WORKLOAD_FOREIGN), so it is as
+	// trustworthy as actor_workload, the recorder that asserts it.
 	CallerWorkload string `protobuf:"bytes,12,opt,name=caller_workload,json=callerWorkload,proto3" json:"caller_workload,omitempty"`
 	unknownFields  protoimpl.UnknownFields
 	sizeCache      protoimpl.SizeCache
@@ -243,7 +248,8 @@ type Event struct {
 	EventId string `protobuf:"bytes,1,opt,name=event_id,json=eventId,proto3" json:"event_id,omitempty"`
 	// Position of the event in the log (0-based).
 	LeafIndex int64 `protobuf:"varint,2,opt,name=leaf_index,json=leafIndex,proto3" json:"leaf_index,omitempty"`
-	// When the audited operation happened, as the caller reported it.
+	// When the audited operation happened, as the recorder reported it (at
+	// most 5 minutes ahead of record_time; any age).
 	OccurTime *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=occur_time,json=occurTime,proto3" json:"occur_time,omitempty"`
 	// When the log recorded the event.
 	RecordTime *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=record_time,json=recordTime,proto3" json:"record_time,omitempty"`
@@ -269,7 +275,8 @@ type Event struct {
 	TraceId string `protobuf:"bytes,14,opt,name=trace_id,json=traceId,proto3" json:"trace_id,omitempty"`
 	// Version of the HMAC key that produced the hashes.
 	HmacKeyVersion int32 `protobuf:"varint,15,opt,name=hmac_key_version,json=hmacKeyVersion,proto3" json:"hmac_key_version,omitempty"`
-	// See EventInput.
+	// See EventInput: asserted by actor_workload, not authenticated by the
+	// audit log.
 	CallerWorkload string `protobuf:"bytes,16,opt,name=caller_workload,json=callerWorkload,proto3" json:"caller_workload,omitempty"`
 	unknownFields  protoimpl.UnknownFields
 	sizeCache      protoimpl.SizeCache
