@@ -114,7 +114,10 @@ func (l *launcher) rebind(ctx context.Context, svc suite.Service, started []suit
 
 // endpoints picks svc's addresses with pick: the admin port, and the gRPC
 // port or the gateway's HTTP and gRPC ports. httpAddr is the gateway's
-// fixed address, or "auto" for a picked one.
+// fixed address, or "auto" for a picked one; port 0 ("127.0.0.1:0") is
+// picked too, on its host, because the address is written into dev.json,
+// the banner and identity's WebAuthn origin before the gateway binds it,
+// and a kernel-chosen port would be known to the gateway alone.
 func endpoints(svc suite.Service, httpAddr string, pick func() (string, error)) (suite.Endpoints, error) {
 	var ep suite.Endpoints
 	var err error
@@ -125,10 +128,8 @@ func endpoints(svc suite.Service, httpAddr string, pick func() (string, error)) 
 	case suite.GRPC:
 		ep.GRPC, err = pick()
 	case suite.HTTP:
-		if httpAddr == "auto" {
-			if httpAddr, err = pick(); err != nil {
-				return ep, err
-			}
+		if httpAddr, err = gatewayAddr(httpAddr, pick); err != nil {
+			return ep, err
 		}
 		ep.HTTP = "http://" + httpAddr
 		// The edge's gRPC listener for integrators (TLS with a
@@ -136,6 +137,29 @@ func endpoints(svc suite.Service, httpAddr string, pick func() (string, error)) 
 		ep.GRPC, err = pick()
 	}
 	return ep, err
+}
+
+// gatewayAddr resolves --http-addr to the address the gateway will bind.
+func gatewayAddr(httpAddr string, pick func() (string, error)) (string, error) {
+	if httpAddr == "auto" {
+		return pick()
+	}
+	host, port, err := net.SplitHostPort(httpAddr)
+	if err != nil {
+		return "", fmt.Errorf("--http-addr %q: want host:port or \"auto\": %w", httpAddr, err)
+	}
+	if port != "0" {
+		return httpAddr, nil
+	}
+	picked, err := pick()
+	if err != nil {
+		return "", err
+	}
+	_, port, err = net.SplitHostPort(picked)
+	if err != nil {
+		return "", err
+	}
+	return net.JoinHostPort(host, port), nil
 }
 
 // distinct wraps pick so that it never returns an address twice: a port

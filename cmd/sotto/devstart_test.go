@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -124,6 +125,50 @@ func TestLauncherGivesUpOnAnAddressThatStaysTaken(t *testing.T) {
 	}
 	if n := count(t, filepath.Join(dir, "gateway.starts")); n != bindAttempts {
 		t.Errorf("gateway started %d times, want %d", n, bindAttempts)
+	}
+}
+
+// TestGatewayPortZeroIsResolvedFirst: --http-addr 127.0.0.1:0 gives the
+// gateway a real port before it starts, so the address in the suite's
+// state (dev.json, the banner) and in identity's WebAuthn origin is the
+// one the gateway listens on, not ":0".
+func TestGatewayPortZeroIsResolvedFirst(t *testing.T) {
+	dir := t.TempDir()
+	for _, sub := range []string{"bin", "logs"} {
+		if err := os.Mkdir(filepath.Join(dir, sub), 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	gw := suite.Service{Name: "gateway", API: suite.HTTP}
+	fakeServiceBinary(t, filepath.Join(dir, "bin", gw.Name), filepath.Join(dir, "gateway.starts"))
+	sup := newSupervisor(io.Discard, true)
+	defer sup.stopAll()
+	st := suite.State{Services: map[string]suite.Endpoints{}}
+	pick := distinct(freeAddr)
+	l := &launcher{
+		sup: sup, st: &st, dir: dir, bin: filepath.Join(dir, "bin"), certs: map[string]mtls.Files{},
+		addrs: func(svc suite.Service) (suite.Endpoints, error) { return endpoints(svc, "127.0.0.1:0", pick) },
+	}
+	if err := l.assign(gw); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.startAll(context.Background(), []suite.Service{gw}); err != nil {
+		t.Fatal(err)
+	}
+	addr := strings.TrimPrefix(st.GatewayURL, "http://")
+	if host, port, err := net.SplitHostPort(addr); err != nil || host != "127.0.0.1" || port == "0" {
+		t.Fatalf("gateway URL %q: want 127.0.0.1 and the port it listens on", st.GatewayURL)
+	}
+	if got := fakeEnv(t, st.Services["gateway"].Admin)["SOTTO_HTTP_ADDR"]; got != addr {
+		t.Errorf("gateway listens on %q; the suite's state says %s", got, addr)
+	}
+	_, port, _ := net.SplitHostPort(addr)
+	identity := devEnv(dir, st, suite.Service{Name: "identity", API: suite.GRPC}, mtls.Files{})
+	if !slices.Contains(identity, "SOTTO_IDENTITY_WEBAUTHN_ORIGINS=http://localhost:"+port) {
+		t.Errorf("identity's WebAuthn origin is not the gateway's port %s: %q", port, identity)
+	}
+	if _, err := endpoints(gw, "127.0.0.1", pick); err == nil {
+		t.Error("--http-addr without a port was accepted")
 	}
 }
 
