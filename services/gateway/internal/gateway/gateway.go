@@ -145,6 +145,12 @@ func New(ctx context.Context, backends []Backend, opts Options) (http.Handler, e
 		// it, or removed it) and what edgeMetadata sets.
 		runtime.WithIncomingHeaderMatcher(func(string) (string, bool) { return "", false }),
 		runtime.WithMetadata(edgeMetadata),
+		// Nor does a service's gRPC metadata travel back as Grpc-Metadata-*
+		// headers (it would tell the world content-type: application/grpc,
+		// and whatever a service or interceptor sets later): the edge sets
+		// the response headers it means to send itself.
+		runtime.WithOutgoingHeaderMatcher(func(string) (string, bool) { return "", false }),
+		runtime.WithOutgoingTrailerMatcher(func(string) (string, bool) { return "", false }),
 		runtime.WithForwardResponseOption(sessionCookies),
 		runtime.WithForwardResponseOption(exportHeaders),
 		// grpc-gateway keeps the query parser process-wide; one gateway per process.
@@ -214,7 +220,21 @@ func New(ctx context.Context, backends []Backend, opts Options) (http.Handler, e
 	// grpc-gateway matched it, so the rule applied is the matched route's,
 	// whatever encoding the path arrived in.
 	root.Handle("/", mux)
-	return accessLog(logger, clientIP(opts.TrustedProxies, limitBody(opts.MaxBodyBytes, validURL(widgetCORS(opts.WidgetOrigins, root))))), nil
+	return securityHeaders(accessLog(logger, clientIP(opts.TrustedProxies, limitBody(opts.MaxBodyBytes, validURL(widgetCORS(opts.WidgetOrigins, root)))))), nil
+}
+
+// securityHeaders gives every answer, whoever writes it (a route, an error,
+// the access log's refusals, net/http's path-cleaning redirects), the
+// headers no answer of the gateway goes without: never sniffed as another
+// type, never cached unless the handler says otherwise (the JWKS and the
+// web assets set their own Cache-Control, which replaces this one).
+func securityHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Cache-Control", "no-store")
+		next.ServeHTTP(w, r)
+	})
 }
 
 // validURL rejects paths and query strings that are not valid UTF-8 (they
