@@ -115,7 +115,7 @@ func itemIDs(items []*privacyv1.Item) []string {
 func TestPrivacyExportIsTheSubjectsEventsOnly(t *testing.T) {
 	onEachDatabase(t, func(t *testing.T, env *auditEnv) {
 		ctx := context.Background()
-		at := time.Date(2026, 11, 30, 12, 0, 0, 123456000, time.UTC)
+		at := time.Date(2026, 11, 29, 12, 0, 0, 123456000, time.UTC)
 		var want []string
 		for i := range 4 {
 			a := about("acc_alice", "tokenvault.detokenize", at.Add(time.Duration(i)*time.Minute))
@@ -140,7 +140,7 @@ func TestPrivacyExportIsTheSubjectsEventsOnly(t *testing.T) {
 		}
 		wantItem := &privacyv1.Item{Category: auditserver.CategoryEvent, Id: denied.EventId, Fields: []*privacyv1.Field{
 			{Name: "event_id", Value: denied.EventId},
-			{Name: "occur_time", Value: "2026-11-30T12:00:00.123456Z"},
+			{Name: "occur_time", Value: "2026-11-29T12:00:00.123456Z"},
 			{Name: "action", Value: "identity.sign_in"},
 			{Name: "outcome", Value: "denied"},
 			{Name: "actor_workload", Value: "spiffe://sotto.test/identity"},
@@ -195,7 +195,7 @@ func TestPrivacyExportIsTheSubjectsEventsOnly(t *testing.T) {
 func TestPrivacyExportPages(t *testing.T) {
 	onEachDatabase(t, func(t *testing.T, env *auditEnv) {
 		ctx := context.Background()
-		at := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
+		at := time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
 		var want []string
 		for range 7 {
 			a, b := about("acc_alice", "tokenvault.detokenize", at), about("acc_bob", "tokenvault.detokenize", at)
@@ -255,7 +255,7 @@ func TestPrivacyExportPages(t *testing.T) {
 func TestPrivacyEraseRetainsAndTheLogVerifies(t *testing.T) {
 	onEachDatabase(t, func(t *testing.T, env *auditEnv) {
 		ctx := context.Background()
-		at := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
+		at := time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
 		for range 4 {
 			env.record(t, "tokenvault", about("acc_alice", "tokenvault.detokenize", at), about("acc_bob", "tokenvault.detokenize", at))
 		}
@@ -388,7 +388,7 @@ func verifyLog(t *testing.T, env *auditEnv, before *log.Checkpoint, size uint64)
 func TestPrivacyRectifyAndRestrict(t *testing.T) {
 	env := startAudit(t)
 	ctx := context.Background()
-	env.record(t, "tokenvault", about("acc_alice", "tokenvault.detokenize", time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)))
+	env.record(t, "tokenvault", about("acc_alice", "tokenvault.detokenize", time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)))
 	consent := env.participant(t, "consent")
 	done := timestamppb.New(env.clock.Now())
 
@@ -460,7 +460,7 @@ func TestPrivacyRectifyAndRestrict(t *testing.T) {
 func TestPrivacyOnlyForTheOrchestrator(t *testing.T) {
 	env := startAudit(t)
 	ctx := context.Background()
-	env.record(t, "tokenvault", about("acc_alice", "tokenvault.detokenize", time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)))
+	env.record(t, "tokenvault", about("acc_alice", "tokenvault.detokenize", time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)))
 	calls := func(c privacyv1.PrivacyParticipantServiceClient) map[string]error {
 		s := subject("acc_alice")
 		out := map[string]error{}
