@@ -70,6 +70,11 @@ func devUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
+	release, err := lockState(dir)
+	if err != nil {
+		return err
+	}
+	defer release() // after the services have stopped (defers run last first)
 	td, err := spiffeid.TrustDomainFromString(*trustDomain)
 	if err != nil {
 		return fmt.Errorf("trust domain: %w", err)
@@ -164,8 +169,8 @@ func devUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stdout, `  dev CA:        %s
   state:          %s  (addresses in %s)
-%sPress Ctrl-C to stop.
-`, filepath.Join(dir, "ca", "ca.pem"), dir, suite.StateFile, adminNote)
+%sPress Ctrl-C to stop (or run: sotto dev down --state %s).
+`, filepath.Join(dir, "ca", "ca.pem"), dir, suite.StateFile, adminNote, dir)
 
 	<-ctx.Done()
 	fmt.Fprintln(stdout, "stopping...")

@@ -1,6 +1,7 @@
 // Command sotto is the operator CLI and local launcher:
 //
 //	sotto dev up        run the whole suite locally (mTLS, SQLite, local keyring)
+//	sotto dev down      stop it
 //	sotto audit verify  verify the audit log: signatures, consistency, every entry
 //	sotto tokenvault rotate-keys  rotate tokenvault's keys, or report the rotation backlog
 //	sotto pii detect|redact  find or pseudonymise PII in JSON lines
@@ -25,6 +26,7 @@ const usage = `sotto: Sotto operator CLI
 
 Usage:
   sotto dev up [flags]         run every service locally until Ctrl-C
+  sotto dev down [--state DIR] stop the suite a dev up runs from DIR, and wait
   sotto audit verify [flags]   verify the audit log end to end
   sotto tokenvault rotate-keys [flags]
                                rotate the KEK (--kek) or a subject's data key
@@ -62,6 +64,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	switch cmd := args[0]; {
 	case cmd == "dev" && len(args) > 1 && args[1] == "up":
 		return devUp(ctx, args[2:], stdout, stderr)
+	case cmd == "dev" && len(args) > 1 && args[1] == "down":
+		return devDown(ctx, args[2:], stdout, stderr)
 	case cmd == "audit" && len(args) > 1 && args[1] == "verify":
 		return auditVerify(ctx, args[2:], stdout, stderr)
 	case cmd == "tokenvault" && len(args) > 1 && args[1] == "rotate-keys":
