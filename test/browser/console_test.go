@@ -276,7 +276,8 @@ func TestStaffConsole(t *testing.T) {
 		Eval[bool](b, `(document.querySelector('#results').replaceChildren(), true)`)
 		officer.fill(`form[aria-label="Search the audit log"] input[name=actor_subject]`, agent.subject)
 		officer.click(`form[aria-label="Search the audit log"] button[type=submit]`)
-		officer.waitFor(`['ok', 'failed'].includes(document.querySelector('#audit-verdict')?.dataset.verdict) && !document.querySelector('li.entry[data-verdict=pending]')`, "the checked entries")
+		// The summary is written once every entry has its verdict.
+		officer.waitFor(`['ok', 'failed', 'unsigned'].includes(document.querySelector('#audit-verdict')?.dataset.verdict)`, "the checked entries")
 	}
 	// Entries newer than the signed checkpoint wait for the next one (1 s).
 	time.Sleep(2 * time.Second)
@@ -297,6 +298,47 @@ func TestStaffConsole(t *testing.T) {
 	}
 	officer.phone("audit")
 	officer.shot("console-audit")
+
+	// Alter an entry and move it past the signed tree (leaf_index + 1e9):
+	// the search still finds it, and it must not pass as "newer than the
+	// checkpoint" with its forged content and the search called verified.
+	moved := strings.Fields(entries[1])[0]
+	restore := moveAuditEntry(t, filepath.Join(s.State, "data", "audit.db"), moved, func(index, _ int64) int64 { return index + 1_000_000_000 })
+	search()
+	if v := Eval[string](b, `document.querySelector('li.entry[data-event=`+strconv.Quote(moved)+`]').dataset.verdict`); v != "failed" {
+		t.Fatalf("the entry moved past the signed tree shows as %q: %q", v, officer.text(`li.entry[data-event=`+strconv.Quote(moved)+`]`))
+	}
+	if txt := officer.text(`li.entry[data-event=` + strconv.Quote(moved) + `]`); !strings.Contains(txt, "claims a position the signed log does not have") {
+		t.Fatalf("the moved entry's reason: %q", txt)
+	}
+	if v := Eval[string](b, `document.querySelector('#audit-verdict').dataset.verdict`); v != "failed" {
+		t.Fatalf("the search over a moved entry says %q: %q", v, officer.text(`#audit-verdict`))
+	}
+	if txt := officer.text(`#audit-verdict`); strings.Contains(txt, "Verified") || !strings.Contains(txt, "FAILED") {
+		t.Fatalf("the search over a moved entry says %q", txt)
+	}
+	if n := Eval[int](b, `document.querySelectorAll('li.entry[data-verdict=failed]').length`); n != 1 {
+		t.Fatalf("%d entries failed, want only the moved one", n)
+	}
+	officer.shot("console-audit-moved")
+	restore()
+
+	// Moved just past the log's end, where an honest entry appended since
+	// the last checkpoint would be: not failed, but not verified either,
+	// and nothing of what the service claims it holds is shown.
+	restore = moveAuditEntry(t, filepath.Join(s.State, "data", "audit.db"), moved, func(_, last int64) int64 { return last + 1000 })
+	search()
+	movedEntry := `li.entry[data-event=` + strconv.Quote(moved) + `]`
+	if v := Eval[string](b, `document.querySelector(`+strconv.Quote(movedEntry)+`).dataset.verdict`); v != "unsigned" {
+		t.Fatalf("the entry just past the signed tree shows as %q: %q", v, officer.text(movedEntry))
+	}
+	if txt := officer.text(movedEntry); !strings.Contains(txt, "not yet signed") || strings.Contains(txt, "conversation.") || strings.Contains(txt, "spiffe://") {
+		t.Fatalf("the unsigned entry shows %q; want its position only", txt)
+	}
+	if v, txt := Eval[string](b, `document.querySelector('#audit-verdict').dataset.verdict`), officer.text(`#audit-verdict`); v != "unsigned" || strings.Contains(txt, "Verified") || !strings.Contains(txt, "1 not yet covered by a signed checkpoint") {
+		t.Fatalf("the search over an unsigned entry says %q (%q)", txt, v)
+	}
+	restore()
 
 	// Tamper with one entry in the audit database: flip its outcome.
 	victim := strings.Fields(entries[0])[0]
@@ -469,6 +511,53 @@ func tamperAuditEntry(t *testing.T, path, eventID string) {
 	if err := db.QueryRowContext(ctx, `SELECT leaf_data FROM entries WHERE event_id = ?`, eventID).Scan(&data); err != nil {
 		t.Fatalf("read entry %s: %v", eventID, err)
 	}
+	res, err := db.ExecContext(ctx, `UPDATE entries SET leaf_data = ? WHERE event_id = ?`, flipOutcome(t, data), eventID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		t.Fatalf("tampered with %d entries", n)
+	}
+}
+
+// moveAuditEntry is the attack on a viewer that trusts an entry's position:
+// one entry's outcome is flipped and its leaf_index moved to to(its index,
+// the log's last index), beyond the signed tree, so that no inclusion proof
+// is asked for. The returned
+// func puts the row back as it was.
+func moveAuditEntry(t *testing.T, path, eventID string, to func(index, last int64) int64) (restore func()) {
+	t.Helper()
+	ctx := context.Background()
+	db, err := store.Open(ctx, "sqlite://"+path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var data []byte
+	var index, last int64
+	if err := db.QueryRowContext(ctx, `SELECT leaf_data, leaf_index, (SELECT MAX(leaf_index) FROM entries) FROM entries WHERE event_id = ?`, eventID).Scan(&data, &index, &last); err != nil {
+		t.Fatalf("read entry %s: %v", eventID, err)
+	}
+	if _, err := db.ExecContext(ctx, `UPDATE entries SET leaf_data = ?, leaf_index = ? WHERE event_id = ?`, flipOutcome(t, data), to(index, last), eventID); err != nil {
+		t.Fatal(err)
+	}
+	return func() {
+		t.Helper()
+		db, err := store.Open(ctx, "sqlite://"+path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		if _, err := db.ExecContext(ctx, `UPDATE entries SET leaf_data = ?, leaf_index = ? WHERE event_id = ?`, data, index, eventID); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// flipOutcome re-encodes an event with its outcome changed, the way the
+// service encodes it.
+func flipOutcome(t *testing.T, data []byte) []byte {
+	t.Helper()
 	ev := &auditv1.Event{}
 	if err := proto.Unmarshal(data, ev); err != nil {
 		t.Fatal(err)
@@ -482,11 +571,5 @@ func tamperAuditEntry(t *testing.T, path, eventID string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := db.ExecContext(ctx, `UPDATE entries SET leaf_data = ? WHERE event_id = ?`, altered, eventID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if n, _ := res.RowsAffected(); n != 1 {
-		t.Fatalf("tampered with %d entries", n)
-	}
+	return altered
 }

@@ -12,8 +12,18 @@
 //  3. for every entry a search finds: its leaf bytes are fetched, hashed
 //     here (RFC 6962 leaf hash), decoded here (what is shown is what was
 //     hashed), and proved included in the signed tree (RFC 9162 inclusion
-//     proof).
+//     proof). An entry whose position is beyond the signed tree is
+//     re-checked against a fresh checkpoint (verified as in 1 and 2); if it
+//     is still beyond, it FAILS unless it is within NEW_WINDOW of the
+//     signed size, when it shows as not yet signed, without the content the
+//     service claims for it. A position is only the service's word until a
+//     proof covers it: trusting it let a forged entry moved past the tree
+//     pass with no proof asked for.
 // Any failure shows as FAILED, with the reason, and is never remembered.
+// The summary says Verified only when every entry was proved.
+//
+// A search cannot prove it is complete: a row deleted from the database is
+// simply not found (see docs/adr/0016-web-front.md, Staff console).
 //
 // What this does not defend against: the page's own script comes from the
 // gateway; a gateway that is taken over can serve a viewer that lies. The
@@ -30,6 +40,11 @@ import { enumLabel, form, section, show, status, value } from './ui.js';
 // checkpoint verified here (size and root hash).
 const KEYS = 'sotto.console.audit.verifier-keys';
 const WITNESS = 'sotto.console.audit.checkpoint';
+
+// How far past the signed size an honest entry may be: appended since the
+// last checkpoint (signed every second by default). Beyond it a position is
+// a claim the signed log contradicts.
+const NEW_WINDOW = 4096n;
 
 function pinnedKeys() {
   try {
@@ -69,7 +84,7 @@ export async function auditPage() {
       field('Actor', { name: 'actor_subject', maxlength: 256, spellcheck: false, autocomplete: 'off' }, 'A staff member\'s or customer\'s account id.'),
     ],
     'Search',
-    (f) => runSearch(f, results),
+    (f) => runSearch(f, results, logBox),
   );
   show('Audit log',
     h('p', {}, 'Every entry shown here is checked in this browser against the log\'s latest signed checkpoint.'),
@@ -82,6 +97,7 @@ export async function auditPage() {
 // checkLog verifies the latest checkpoint and the log's consistency with
 // the last one verified here; it leaves trusted set only if both hold.
 async function checkLog(box) {
+  trusted = null;
   const resp = await get('/v1/audit/checkpoint');
   const keys = pinnedKeys();
   if (!keys.length) {
@@ -94,9 +110,15 @@ async function checkLog(box) {
     const verifiers = [];
     for (const k of keys) verifiers.push(await parseVerifierKey(k));
     const cp = await verifyCheckpoint(resp, verifiers);
+    // The signed note carries no time: the service's sign_time is shown as
+    // its word only, never as part of what was verified.
     const signed = resp.checkpoint.sign_time;
-    shown.push(verdict(true, `checkpoint of ${cp.size} entries signed by ${cp.origin}${signed ? ` at ${new Date(signed).toLocaleString()}` : ''}.`),
+    shown.push(verdict(true, `checkpoint of ${cp.size} entries signed by ${cp.origin}.`),
       h('p', { class: 'muted hash' }, `Root ${toHex(cp.root)}`));
+    if (signed && !Number.isNaN(Date.parse(signed))) {
+      shown.push(h('p', { class: 'muted', 'data-unsigned-time': '' }, 'The service says it signed it at ',
+        h('time', { datetime: signed }, new Date(signed).toLocaleString()), ' (not covered by the signature; advisory).'));
+    }
     const w = witness();
     if (!w) {
       shown.push(h('p', {}, 'First check in this browser: this checkpoint is remembered, and the next visit proves the log grew from it.'));
@@ -153,7 +175,7 @@ function pinForm(box, resp) {
 
 const reason = (err) => (err instanceof ProofError ? err.message : err?.text ?? err?.message ?? String(err));
 
-async function runSearch(f, results, pageToken = '') {
+async function runSearch(f, results, logBox, pageToken = '') {
   const q = query({ subject: value(f, 'subject'), action: value(f, 'action'), actor_subject: value(f, 'actor_subject'), page_size: 50, page_token: pageToken });
   const r = await get(`/v1/audit/events${q}`);
   const events = r.events ?? [];
@@ -162,9 +184,12 @@ async function runSearch(f, results, pageToken = '') {
   // The next page is searched (and checked) on request: the same filters,
   // from the service's page token.
   const more = r.next_page_token
-    ? h('div', { class: 'actions' }, h('button', { type: 'button', class: 'secondary', on: { click: () => busyRun(f, () => runSearch(f, results, r.next_page_token)) } }, 'Next 50 entries'))
+    ? h('div', { class: 'actions' }, h('button', { type: 'button', class: 'secondary', on: { click: () => busyRun(f, () => runSearch(f, results, logBox, r.next_page_token)) } }, 'Next 50 entries'))
     : null;
   replace(results, section(`${events.length} entries${pageToken ? ' (a later page)' : ''}`, summary, list, more));
+  // An entry past the checkpoint checked on arrival: fetch the latest one,
+  // verified and proved consistent as any checkpoint is, before judging it.
+  if (trusted && events.some((ev) => position(ev) >= trusted.size)) await checkLog(logBox);
   if (!trusted) {
     replace(summary, verdict(false, 'the log\'s checkpoint is not verified, so no entry can be.'));
     summary.dataset.verdict = 'failed';
@@ -184,22 +209,34 @@ async function runSearch(f, results, pageToken = '') {
       const out = await checkEntry(ev, trusted).catch((err) => ({ ok: false, why: reason(err), ev: err.logged }));
       if (out.ok === false) failed++;
       if (out.ok === null) pending++;
-      li.dataset.verdict = out.ok === true ? 'ok' : out.ok === false ? 'failed' : 'pending';
+      li.dataset.verdict = out.ok === true ? 'ok' : out.ok === false ? 'failed' : 'unsigned';
       replace(li, entryView(ev, out));
     }
   };
   await Promise.all([worker(), worker(), worker(), worker()]);
-  summary.dataset.verdict = failed ? 'failed' : 'ok';
+  const proved = events.length - failed - pending;
+  summary.dataset.verdict = failed ? 'failed' : pending ? 'unsigned' : 'ok';
   replace(summary, failed
     ? h('div', { class: 'tampered' }, verdict(false, `${failed} of ${events.length} entries do not match the signed log. They were altered after they were recorded, or the service answered falsely.`))
-    : verdict(true, `${events.length - pending} entries are in the signed log as shown${pending ? `; ${pending} are newer than its checkpoint` : ''}.`));
+    : pending
+      ? verdict(null, `${proved} verified, ${pending} not yet covered by a signed checkpoint; search again in a moment.`)
+      : verdict(true, `${proved} entries are in the signed log as shown.`));
 }
+
+const position = (ev) => {
+  try {
+    return BigInt(ev.leaf_index ?? -1);
+  } catch {
+    return -1n;
+  }
+};
 
 // checkEntry proves one search result: {ok: true|false|null, why, ev}.
 async function checkEntry(ev, cp) {
-  const index = BigInt(ev.leaf_index ?? -1);
+  const index = position(ev);
   if (index < 0n) return { ok: false, why: 'the entry has no position in the log' };
-  if (index >= cp.size) return { ok: null, why: 'newer than the signed checkpoint; search again in a moment' };
+  if (index >= cp.size + NEW_WINDOW) return { ok: false, why: `it claims a position the signed log does not have (${index}; the latest checkpoint signs ${cp.size} entries)` };
+  if (index >= cp.size) return { ok: null, why: 'not yet signed: newer than the latest checkpoint, so what the service says it holds is not shown. Search again in a moment.' };
   const page = await get(`/v1/audit/entries${query({ start_index: String(index), page_size: 1 })}`);
   const entry = page.entries?.[0];
   if (!entry || BigInt(entry.leaf_index ?? -1) !== index) return { ok: false, why: 'the service did not return the entry at its position' };
@@ -226,6 +263,8 @@ async function checkEntry(ev, cp) {
 }
 
 function entryView(searched, out) {
+  // Nothing but its claimed position is shown of an entry no proof covers.
+  if (out.ok === null) return [h('div', {}, h('p', { class: 'muted' }, `#${searched.leaf_index}`), verdict(null, out.why))];
   const ev = out.ev ?? searched;
   const short = (s) => (s ? `${String(s).slice(0, 12)}…` : '—');
   return [

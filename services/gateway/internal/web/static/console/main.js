@@ -662,6 +662,7 @@ var href = (page, arg) => `/console/${page}${arg ? `/${encodeURIComponent(arg)}`
 // src/console/audit.js
 var KEYS = "sotto.console.audit.verifier-keys";
 var WITNESS = "sotto.console.audit.checkpoint";
+var NEW_WINDOW = 4096n;
 function pinnedKeys() {
   try {
     const v = JSON.parse(localStorage.getItem(KEYS) ?? "[]");
@@ -697,7 +698,7 @@ async function auditPage() {
       field("Actor", { name: "actor_subject", maxlength: 256, spellcheck: false, autocomplete: "off" }, "A staff member's or customer's account id.")
     ],
     "Search",
-    (f) => runSearch(f, results)
+    (f) => runSearch(f, results, logBox)
   );
   show(
     "Audit log",
@@ -709,6 +710,7 @@ async function auditPage() {
   await checkLog(logBox);
 }
 async function checkLog(box) {
+  trusted = null;
   const resp = await get("/v1/audit/checkpoint");
   const keys = pinnedKeys();
   if (!keys.length) {
@@ -723,9 +725,18 @@ async function checkLog(box) {
     const cp = await verifyCheckpoint(resp, verifiers);
     const signed = resp.checkpoint.sign_time;
     shown.push(
-      verdict(true, `checkpoint of ${cp.size} entries signed by ${cp.origin}${signed ? ` at ${new Date(signed).toLocaleString()}` : ""}.`),
+      verdict(true, `checkpoint of ${cp.size} entries signed by ${cp.origin}.`),
       h("p", { class: "muted hash" }, `Root ${toHex(cp.root)}`)
     );
+    if (signed && !Number.isNaN(Date.parse(signed))) {
+      shown.push(h(
+        "p",
+        { class: "muted", "data-unsigned-time": "" },
+        "The service says it signed it at ",
+        h("time", { datetime: signed }, new Date(signed).toLocaleString()),
+        " (not covered by the signature; advisory)."
+      ));
+    }
     const w = witness();
     if (!w) {
       shown.push(h("p", {}, "First check in this browser: this checkpoint is remembered, and the next visit proves the log grew from it."));
@@ -792,14 +803,15 @@ function pinForm(box, resp) {
   );
 }
 var reason = (err) => err instanceof ProofError ? err.message : err?.text ?? err?.message ?? String(err);
-async function runSearch(f, results, pageToken = "") {
+async function runSearch(f, results, logBox, pageToken = "") {
   const q = query({ subject: value(f, "subject"), action: value(f, "action"), actor_subject: value(f, "actor_subject"), page_size: 50, page_token: pageToken });
   const r = await get(`/v1/audit/events${q}`);
   const events2 = r.events ?? [];
   const summary = h("div", { id: "audit-verdict", "data-verdict": "pending" }, verdict(null, `Checking ${events2.length} entries…`));
   const list2 = h("ol", { class: "rows entries" });
-  const more = r.next_page_token ? h("div", { class: "actions" }, h("button", { type: "button", class: "secondary", on: { click: () => busy(f, () => runSearch(f, results, r.next_page_token)) } }, "Next 50 entries")) : null;
+  const more = r.next_page_token ? h("div", { class: "actions" }, h("button", { type: "button", class: "secondary", on: { click: () => busy(f, () => runSearch(f, results, logBox, r.next_page_token)) } }, "Next 50 entries")) : null;
   replace(results, section(`${events2.length} entries${pageToken ? " (a later page)" : ""}`, summary, list2, more));
+  if (trusted && events2.some((ev) => position(ev) >= trusted.size)) await checkLog(logBox);
   if (!trusted) {
     replace(summary, verdict(false, "the log's checkpoint is not verified, so no entry can be."));
     summary.dataset.verdict = "failed";
@@ -819,18 +831,27 @@ async function runSearch(f, results, pageToken = "") {
       const out = await checkEntry(ev, trusted).catch((err) => ({ ok: false, why: reason(err), ev: err.logged }));
       if (out.ok === false) failed++;
       if (out.ok === null) pending++;
-      li.dataset.verdict = out.ok === true ? "ok" : out.ok === false ? "failed" : "pending";
+      li.dataset.verdict = out.ok === true ? "ok" : out.ok === false ? "failed" : "unsigned";
       replace(li, entryView(ev, out));
     }
   };
   await Promise.all([worker(), worker(), worker(), worker()]);
-  summary.dataset.verdict = failed ? "failed" : "ok";
-  replace(summary, failed ? h("div", { class: "tampered" }, verdict(false, `${failed} of ${events2.length} entries do not match the signed log. They were altered after they were recorded, or the service answered falsely.`)) : verdict(true, `${events2.length - pending} entries are in the signed log as shown${pending ? `; ${pending} are newer than its checkpoint` : ""}.`));
+  const proved = events2.length - failed - pending;
+  summary.dataset.verdict = failed ? "failed" : pending ? "unsigned" : "ok";
+  replace(summary, failed ? h("div", { class: "tampered" }, verdict(false, `${failed} of ${events2.length} entries do not match the signed log. They were altered after they were recorded, or the service answered falsely.`)) : pending ? verdict(null, `${proved} verified, ${pending} not yet covered by a signed checkpoint; search again in a moment.`) : verdict(true, `${proved} entries are in the signed log as shown.`));
 }
+var position = (ev) => {
+  try {
+    return BigInt(ev.leaf_index ?? -1);
+  } catch {
+    return -1n;
+  }
+};
 async function checkEntry(ev, cp) {
-  const index = BigInt(ev.leaf_index ?? -1);
+  const index = position(ev);
   if (index < 0n) return { ok: false, why: "the entry has no position in the log" };
-  if (index >= cp.size) return { ok: null, why: "newer than the signed checkpoint; search again in a moment" };
+  if (index >= cp.size + NEW_WINDOW) return { ok: false, why: `it claims a position the signed log does not have (${index}; the latest checkpoint signs ${cp.size} entries)` };
+  if (index >= cp.size) return { ok: null, why: "not yet signed: newer than the latest checkpoint, so what the service says it holds is not shown. Search again in a moment." };
   const page = await get(`/v1/audit/entries${query({ start_index: String(index), page_size: 1 })}`);
   const entry = page.entries?.[0];
   if (!entry || BigInt(entry.leaf_index ?? -1) !== index) return { ok: false, why: "the service did not return the entry at its position" };
@@ -855,6 +876,7 @@ async function checkEntry(ev, cp) {
   return { ok: true, ev: logged, leafHash };
 }
 function entryView(searched, out) {
+  if (out.ok === null) return [h("div", {}, h("p", { class: "muted" }, `#${searched.leaf_index}`), verdict(null, out.why))];
   const ev = out.ev ?? searched;
   const short = (s) => s ? `${String(s).slice(0, 12)}…` : "—";
   return [
