@@ -20,6 +20,23 @@ type Salesforce struct {
 	issued                 int
 	// rejects are external IDs whose records a validation rule refuses.
 	rejects map[string]bool
+	// ids are the records' Ids (18 characters, Contact's key prefix 003),
+	// by external ID, as the org assigns them on create.
+	ids map[string]string
+}
+
+// recordID is the Id of the record with externalID, assigned on first
+// use (s.mu held).
+func (s *Salesforce) recordID(externalID string) string {
+	if s.ids == nil {
+		s.ids = map[string]string{}
+	}
+	id, ok := s.ids[externalID]
+	if !ok {
+		id = fmt.Sprintf("003%015d", 500000+len(s.ids))
+		s.ids[externalID] = id
+	}
+	return id
 }
 
 // Reject makes the org refuse the records of these external IDs, as a
@@ -153,9 +170,9 @@ func (s *Salesforce) route(r *http.Request) (int, any) {
 				return http.StatusBadRequest, []map[string]any{{"errorCode": "FIELD_CUSTOM_VALIDATION_EXCEPTION", "message": "The record does not pass a validation rule"}}
 			}
 			if s.upsert(id, props) {
-				return http.StatusCreated, map[string]any{"id": "003" + id, "success": true, "errors": []any{}, "created": true}
+				return http.StatusCreated, map[string]any{"id": s.recordID(id), "success": true, "errors": []any{}, "created": true}
 			}
-			return http.StatusOK, map[string]any{"id": "003" + id, "success": true, "errors": []any{}, "created": false}
+			return http.StatusOK, map[string]any{"id": s.recordID(id), "success": true, "errors": []any{}, "created": false}
 		case http.MethodGet:
 			rec, ok := s.read(id)
 			if !ok {
@@ -212,7 +229,7 @@ func (s *Salesforce) route(r *http.Request) (int, any) {
 				}
 			}
 			created := s.upsert(id, props)
-			results = append(results, map[string]any{"id": "003" + id, "success": true, "errors": []any{}, "created": created})
+			results = append(results, map[string]any{"id": s.recordID(id), "success": true, "errors": []any{}, "created": created})
 		}
 		return http.StatusOK, results
 	}

@@ -168,7 +168,7 @@ func (s *Salesforce) Edit(externalID, field, value string, at time.Time) (Salesf
 	}
 	rec[field] = value
 	s.events++
-	return SalesforceChange{Header: SalesforceChangeHeader{EntityName: s.object, RecordIDs: []string{fmt.Sprintf("003%015d", s.events)},
+	return SalesforceChange{Header: SalesforceChangeHeader{EntityName: s.object, RecordIDs: []string{s.recordID(externalID)},
 		ChangeType: "UPDATE", ChangeOrigin: "com/salesforce/api/soap/62.0;client=SfdcInternalAPI/",
 		TransactionKey: fmt.Sprintf("0002343d-9d90-e395-ed20-cf416ba6%04d", s.events), SequenceNumber: 1,
 		CommitTimestamp: at.UnixMilli(), CommitUser: "0055g00000ABCDEAA0", ChangedFields: []string{field}},

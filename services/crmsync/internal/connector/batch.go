@@ -53,16 +53,16 @@ func rejected(crm string) error {
 // split sends each record of a batch the CRM refused as a whole on its
 // own, so one record at fault does not take the others down with it. An
 // error that is not the records' (rate, outage, credentials) stops it.
-func split(ctx context.Context, records []Record, one func(context.Context, Record) error) ([]error, error) {
-	each := make([]error, len(records))
+func split(ctx context.Context, records []Record, one func(context.Context, Record) (string, error)) ([]error, []string, error) {
+	each, ids := make([]error, len(records)), make([]string, len(records))
 	for i, r := range records {
-		err := one(ctx, r)
+		id, err := one(ctx, r)
 		if err != nil && errs.ReasonOf(err) != reasons.CRMRejected {
-			return nil, err
+			return nil, nil, err
 		}
-		each[i] = err
+		each[i], ids[i] = err, id
 	}
-	return each, nil
+	return each, ids, nil
 }
 
 // BatchSize implements Batcher: the batch upsert endpoint's 100 inputs.
@@ -74,11 +74,19 @@ func (h *HubSpotClient) BatchSize() int { return hubSpotBatchMax }
 // refuses the batch as a whole (HubSpot validates a batch before it
 // applies any of it), so each record is then sent alone.
 func (h *HubSpotClient) UpsertEach(ctx context.Context, records []Record) ([]error, error) {
+	each, _, err := h.UpsertEachIDs(ctx, records)
+	return each, err
+}
+
+// UpsertEachIDs implements RecordIDer: UpsertEach, with the contact ids
+// HubSpot answers in its results (matched by the id property, as HubSpot
+// does not promise the inputs' order).
+func (h *HubSpotClient) UpsertEachIDs(ctx context.Context, records []Record) ([]error, []string, error) {
 	if len(records) == 0 {
-		return nil, nil
+		return nil, nil, nil
 	}
 	if len(records) > hubSpotBatchMax {
-		return nil, errs.E(errs.Internal, reasons.CRMRejected, "hubspot: more than %d records in one batch", hubSpotBatchMax)
+		return nil, nil, errs.E(errs.Internal, reasons.CRMRejected, "hubspot: more than %d records in one batch", hubSpotBatchMax)
 	}
 	in := struct {
 		Inputs []hubSpotInput `json:"inputs"`
@@ -94,26 +102,40 @@ func (h *HubSpotClient) UpsertEach(ctx context.Context, records []Record) ([]err
 	const path = "/crm/v3/objects/contacts/batch/upsert"
 	resp, err := h.do(ctx, http.MethodPost, path, path, in)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer resp.Body.Close()
+	var out struct {
+		Results []struct {
+			ID         string             `json:"id"`
+			Properties map[string]*string `json:"properties"`
+		} `json:"results"`
+		Errors []struct {
+			Context map[string][]string `json:"context"`
+		} `json:"errors"`
+	}
+	ids := func() []string {
+		byExt := map[string]string{}
+		for _, r := range out.Results {
+			if v := r.Properties[h.cfg.IDProperty]; v != nil {
+				byExt[*v] = r.ID
+			}
+		}
+		ids := make([]string, len(records))
+		for i, r := range records {
+			ids[i] = byExt[r.ExternalID]
+		}
+		return ids
+	}
 	switch resp.StatusCode {
 	case http.StatusOK:
-		var out struct {
-			Status string `json:"status"`
-		}
 		if err := decode(HubSpot, resp, &out); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		return make([]error, len(records)), nil
+		return make([]error, len(records)), ids(), nil
 	case http.StatusMultiStatus:
-		var out struct {
-			Errors []struct {
-				Context map[string][]string `json:"context"`
-			} `json:"errors"`
-		}
 		if err := decode(HubSpot, resp, &out); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		refused := map[string]bool{}
 		for _, e := range out.Errors {
@@ -126,29 +148,29 @@ func (h *HubSpotClient) UpsertEach(ctx context.Context, records []Record) ([]err
 			// unknown, and each alone says.
 			return split(ctx, records, h.upsertOne)
 		}
-		each := make([]error, len(records))
+		each, idx := make([]error, len(records)), ids()
 		for i, r := range records {
 			if refused[r.ExternalID] {
-				each[i] = rejected(HubSpot)
+				each[i], idx[i] = rejected(HubSpot), ""
 			}
 		}
-		return each, nil
+		return each, idx, nil
 	case http.StatusBadRequest, http.StatusUnprocessableEntity, http.StatusConflict:
 		err := statusError(HubSpot, resp, h.now())
 		if len(records) == 1 {
-			return []error{err}, nil
+			return []error{err}, []string{""}, nil
 		}
 		return split(ctx, records, h.upsertOne)
 	}
-	return nil, statusError(HubSpot, resp, h.now())
+	return nil, nil, statusError(HubSpot, resp, h.now())
 }
 
-func (h *HubSpotClient) upsertOne(ctx context.Context, r Record) error {
-	each, err := h.UpsertEach(ctx, []Record{r})
+func (h *HubSpotClient) upsertOne(ctx context.Context, r Record) (string, error) {
+	each, ids, err := h.UpsertEachIDs(ctx, []Record{r})
 	if err != nil {
-		return err
+		return "", err
 	}
-	return each[0]
+	return ids[0], each[0]
 }
 
 // BatchSize implements Batcher: sObject Collections' 200 records.
@@ -162,21 +184,28 @@ var sfRetryable = map[string]bool{"UNABLE_TO_LOCK_ROW": true, "SERVER_UNAVAILABL
 // sObject Collections' upsert with allOrNone false, whose answer has one
 // result per record, in order (success, or errors with a statusCode).
 func (s *SalesforceClient) UpsertEach(ctx context.Context, records []Record) ([]error, error) {
+	each, _, err := s.UpsertEachIDs(ctx, records)
+	return each, err
+}
+
+// UpsertEachIDs implements RecordIDer: UpsertEach, with the record Ids
+// Salesforce answers (one result per record, in order).
+func (s *SalesforceClient) UpsertEachIDs(ctx context.Context, records []Record) ([]error, []string, error) {
 	if len(records) == 0 {
-		return nil, nil
+		return nil, nil, nil
 	}
 	if len(records) == 1 {
-		err := s.Upsert(ctx, records)
+		id, err := s.upsertOne(ctx, records[0])
 		if err != nil && errs.ReasonOf(err) == reasons.CRMRejected {
-			return []error{err}, nil
+			return []error{err}, []string{""}, nil
 		}
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		return []error{nil}, nil
+		return []error{nil}, []string{id}, nil
 	}
 	if len(records) > salesforceBatchMax {
-		return nil, errs.E(errs.Internal, reasons.CRMRejected, "salesforce: more than %d records in one batch", salesforceBatchMax)
+		return nil, nil, errs.E(errs.Internal, reasons.CRMRejected, "salesforce: more than %d records in one batch", salesforceBatchMax)
 	}
 	body := struct {
 		AllOrNone bool             `json:"allOrNone"`
@@ -192,33 +221,35 @@ func (s *SalesforceClient) UpsertEach(ctx context.Context, records []Record) ([]
 	path := s.dataPath() + "/composite/sobjects/" + s.cfg.Object + "/" + s.cfg.ExternalIDField
 	resp, err := s.call(ctx, http.MethodPatch, "/services/data/{version}/composite/sobjects/{object}/{externalIdField}", path, body)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode == http.StatusBadRequest {
 		// The request as a whole (a malformed record): each alone says
 		// which.
 		_ = statusError(Salesforce, resp, s.now())
-		return split(ctx, records, func(ctx context.Context, r Record) error { return s.Upsert(ctx, []Record{r}) })
+		return split(ctx, records, s.upsertOne)
 	}
 	if resp.StatusCode != http.StatusOK {
-		return nil, statusError(Salesforce, resp, s.now())
+		return nil, nil, statusError(Salesforce, resp, s.now())
 	}
 	var results []struct {
-		Success bool `json:"success"`
+		ID      string `json:"id"`
+		Success bool   `json:"success"`
 		Errors  []struct {
 			StatusCode string `json:"statusCode"`
 		} `json:"errors"`
 	}
 	if err := decode(Salesforce, resp, &results); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if len(results) != len(records) {
-		return nil, errs.E(errs.Unavailable, reasons.CRMResponseInvalid, "salesforce answered for %d records of %d", len(results), len(records))
+		return nil, nil, errs.E(errs.Unavailable, reasons.CRMResponseInvalid, "salesforce answered for %d records of %d", len(results), len(records))
 	}
-	each := make([]error, len(records))
+	each, ids := make([]error, len(records)), make([]string, len(records))
 	for i, r := range results {
 		if r.Success {
+			ids[i] = r.ID
 			continue
 		}
 		each[i] = rejected(Salesforce)
@@ -228,5 +259,5 @@ func (s *SalesforceClient) UpsertEach(ctx context.Context, records []Record) ([]
 			}
 		}
 	}
-	return each, nil
+	return each, ids, nil
 }

@@ -248,3 +248,28 @@ func (s *SalesforceClient) Exists(ctx context.Context, externalID string) (bool,
 	}
 	return false, statusError(Salesforce, resp, s.now())
 }
+
+// upsertOne PATCHes one record on its external ID and returns the record
+// Id Salesforce answers (201 created or, from API 46.0, 200 updated, with
+// {"id", "success", "created"}); an older API's 204 names none, and the
+// record is then not bound for inbound changes.
+func (s *SalesforceClient) upsertOne(ctx context.Context, r Record) (string, error) {
+	resp, err := s.call(ctx, http.MethodPatch, sfRecordTemplate, s.recordPath(r.ExternalID), r.Properties)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	switch resp.StatusCode {
+	case http.StatusOK, http.StatusCreated:
+		var out struct {
+			ID string `json:"id"`
+		}
+		if err := decode(Salesforce, resp, &out); err != nil {
+			return "", err
+		}
+		return out.ID, nil
+	case http.StatusNoContent:
+		return "", nil
+	}
+	return "", statusError(Salesforce, resp, s.now())
+}

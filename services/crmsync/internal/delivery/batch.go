@@ -319,8 +319,19 @@ func (s *Service) send(ctx context.Context, job int64, batch []storage.Delivery)
 			records[i] = r.record
 		}
 		sctx, cancel := context.WithTimeout(ctx, sendTimeout)
-		each, err = connector.UpsertEach(sctx, conn, records)
+		var ids []string
+		each, ids, err = connector.UpsertIDs(sctx, conn, records)
 		cancel()
+		// The CRM's own record id of each customer, which an inbound change
+		// must name (ADR 0015, "Inbound"): kept before the deliveries are
+		// finished, so a failure here leaves them to be sent again.
+		for i, r := range go_ {
+			if err == nil && each[i] == nil && ids[i] != "" {
+				if err := s.d.Store.BindRecord(ctx, s.d.Store.DB(), r.d.Tenant, r.d.Connector, r.d.Subject, ids[i], s.d.Now()); err != nil {
+					return err
+				}
+			}
+		}
 	}
 	if err != nil {
 		for _, r := range go_ {

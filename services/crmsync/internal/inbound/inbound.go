@@ -63,6 +63,12 @@ const (
 	ReasonSubjectUnknown = "SUBJECT_UNKNOWN"
 	// ReasonRestricted: the customer asked to restrict processing.
 	ReasonRestricted = "SUBJECT_RESTRICTED"
+	// ReasonRecordMismatch: the change's record is not the one crmsync
+	// delivered the subject to (the CRM's own record id, kept at delivery),
+	// or names none. The external id or subject property in the CRM is
+	// editable by the shop's CRM users: without this, one who set contact
+	// X's to customer Y's subject would rectify Y's values by editing X.
+	ReasonRecordMismatch = "RECORD_SUBJECT_MISMATCH"
 	// ReasonNoData: crmsync never delivered this customer to this CRM.
 	ReasonNoData = "NO_DATA"
 	// ReasonValueInvalid: the token vault refused the value for the
@@ -245,6 +251,20 @@ func (s *Service) one(ctx context.Context, tenant, conn string, m *mapping.Mappi
 		// subject property typed in by hand: not a Sotto customer's data.
 		return refuse(subject, ReasonNoData)
 	}
+	// The platform (the pull stream's PushCrmChanges) has no record ids of
+	// its own: it is trusted as the shop's own system for its tenant (the
+	// gateway binds the call to the integrator's tenant), limited to the
+	// subjects it has been sent (NO_DATA above). A CRM's change must come
+	// from the very record crmsync delivered the subject to.
+	if conn != mapping.Platform {
+		bound, err := st.RecordOf(ctx, db, tenant, conn, subject)
+		if err != nil {
+			return Result{}, err
+		}
+		if bound == "" || c.RecordID == "" || !sameRecord(conn, bound, c.RecordID) {
+			return refuse(subject, ReasonRecordMismatch)
+		}
+	}
 	key := s.fieldKey(tenant, subject, f.Field)
 	last, err := s.lastApplied(ctx, db, key)
 	if err != nil {
@@ -275,6 +295,17 @@ func (s *Service) one(ctx context.Context, tenant, conn string, m *mapping.Mappi
 		return Result{Outcome: Failed, Reason: ReasonQueueUnavailable}, nil
 	}
 	return s.decide(ctx, tenant, conn, c, subject, key, Result{Outcome: Applied})
+}
+
+// sameRecord compares a CRM's record ids. Salesforce's Ids come in a
+// case-sensitive 15-character form and an 18-character one (the 15 and a
+// checksum of their case): the REST API answers 18, a trigger may send
+// either.
+func sameRecord(conn, bound, got string) bool {
+	if conn == "salesforce" && len(bound) == 18 && len(got) == 15 {
+		return bound[:15] == got
+	}
+	return bound == got
 }
 
 // updatedKind is EVENT_KIND_CUSTOMER_UPDATED.
