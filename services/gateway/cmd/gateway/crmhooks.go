@@ -24,7 +24,8 @@ func mountCRMHooks(s *service.Service, cfg config.Config, next http.Handler) (ht
 		return nil, err
 	}
 	h, err := crmhooks.New(crmhooks.Options{Secrets: store, CRMSync: crmsyncv1.NewCrmSyncServiceClient(conn), Logger: s.Logger(),
-		MaxBodyBytes: cfg.ChannelsMaxBodyBytes})
+		MaxBodyBytes: cfg.ChannelsMaxBodyBytes, PublicOrigin: string(cfg.PublicOrigin),
+		RatePerMinute: cfg.ChannelsRatePerMinute, Burst: cfg.ChannelsBurst, TrustedProxies: cfg.TrustedProxies})
 	if err != nil {
 		return nil, err
 	}

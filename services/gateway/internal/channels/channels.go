@@ -104,7 +104,7 @@ type Options struct {
 type Handler struct {
 	opts       Options
 	mux        *http.ServeMux
-	limiter    *addressLimiter
+	limiter    *AddressLimiter
 	deliveries metric.Int64Counter
 	messages   metric.Int64Counter
 }
@@ -136,7 +136,7 @@ func New(o Options) (*Handler, error) {
 		o.Now = time.Now
 	}
 	o.Logger = o.Logger.With(slog.String("component", "channels"), slog.String("path", routePattern))
-	h := &Handler{opts: o, mux: http.NewServeMux(), limiter: newAddressLimiter(o.RatePerMinute, o.Burst, o.TrustedProxies, o.Now)}
+	h := &Handler{opts: o, mux: http.NewServeMux(), limiter: NewAddressLimiter(o.RatePerMinute, o.Burst, o.TrustedProxies, o.Now)}
 	meter := o.Meter.Meter("github.com/sottohq/sotto/services/gateway/internal/channels")
 	var err error
 	if h.deliveries, err = meter.Int64Counter("sotto.gateway.channels.deliveries",
@@ -157,9 +157,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	rec := &statusWriter{ResponseWriter: w, status: http.StatusOK}
-	if ok, wait := h.limiter.allow(r); !ok {
+	if ok, wait := h.limiter.Allow(r); !ok {
 		// Before anything costs a secrets read or a signature check.
-		rec.Header().Set("Retry-After", retryAfter(wait))
+		rec.Header().Set("Retry-After", RetryAfter(wait))
 		h.answer(r.Context(), rec, http.StatusTooManyRequests, "RATE_LIMITED", slog.LevelInfo)
 	} else {
 		h.mux.ServeHTTP(rec, r)

@@ -26,14 +26,15 @@ const (
 	maxLimiterEntries = 100_000
 )
 
-// addressLimiter is a token bucket (golang.org/x/time/rate) per client
+// AddressLimiter is a token bucket (golang.org/x/time/rate) per client
 // address, IPv6 grouped by /64, with the gateway's rules for who the
 // client is (internal/gateway's clientip.go and ratelimit.go, which the
 // channel routes do not pass through: they are mounted in front of the
 // REST API's handler). Memory is bounded: when maxEntries buckets are
 // held, the full ones (idle sources) are dropped, and if none is, new
-// sources share an overflow bucket, which is strict rather than open.
-type addressLimiter struct {
+// sources share an overflow bucket, which is strict rather than open. The
+// CRM webhooks (internal/crmhooks), mounted beside the channels, use it too.
+type AddressLimiter struct {
 	every      rate.Limit
 	burst      int
 	maxEntries int
@@ -45,16 +46,19 @@ type addressLimiter struct {
 	overflow *rate.Limiter
 }
 
-func newAddressLimiter(perMinute, burst int, trusted []netip.Prefix, now func() time.Time) *addressLimiter {
+// NewAddressLimiter allows perMinute requests a minute per client address,
+// burst at once; trusted are the proxies whose X-Forwarded-For names the
+// client.
+func NewAddressLimiter(perMinute, burst int, trusted []netip.Prefix, now func() time.Time) *AddressLimiter {
 	every := rate.Limit(float64(perMinute) / 60)
-	return &addressLimiter{every: every, burst: burst, maxEntries: maxLimiterEntries, trusted: trusted, now: now,
+	return &AddressLimiter{every: every, burst: burst, maxEntries: maxLimiterEntries, trusted: trusted, now: now,
 		buckets: map[netip.Prefix]*rate.Limiter{}, overflow: rate.NewLimiter(every, burst)}
 }
 
-// allow takes a token for r's client; without one it says how long until
+// Allow takes a token for r's client; without one it says how long until
 // there is one. A request whose peer address cannot be read (never over
 // TCP) counts against the overflow bucket.
-func (l *addressLimiter) allow(r *http.Request) (bool, time.Duration) {
+func (l *AddressLimiter) Allow(r *http.Request) (bool, time.Duration) {
 	now := l.now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -70,7 +74,7 @@ func (l *addressLimiter) allow(r *http.Request) (bool, time.Duration) {
 	return true, 0
 }
 
-func (l *addressLimiter) bucket(key netip.Prefix, now time.Time) *rate.Limiter {
+func (l *AddressLimiter) bucket(key netip.Prefix, now time.Time) *rate.Limiter {
 	if b, ok := l.buckets[key]; ok {
 		return b
 	}
@@ -89,7 +93,7 @@ func (l *addressLimiter) bucket(key netip.Prefix, now time.Time) *rate.Limiter {
 	return b
 }
 
-// retryAfter is a Retry-After value: whole seconds, at least one.
-func retryAfter(wait time.Duration) string {
+// RetryAfter is a Retry-After value: whole seconds, at least one.
+func RetryAfter(wait time.Duration) string {
 	return strconv.Itoa(max(1, int(math.Ceil(wait.Seconds()))))
 }

@@ -6,6 +6,7 @@ package config
 import (
 	"fmt"
 	"net/netip"
+	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
@@ -85,9 +86,42 @@ type Config struct {
 	// per client address (the platforms retry a 429).
 	ChannelsRatePerMinute int `env:"GATEWAY_CHANNELS_RATE_PER_MINUTE" envDefault:"1200"`
 	ChannelsBurst         int `env:"GATEWAY_CHANNELS_BURST" envDefault:"200"`
+	// PublicOrigin is the scheme and host (scheme://host[:port], and the
+	// path prefix an ingress strips, if any) the CRMs call the gateway at,
+	// part of what HubSpot signs: set it when a proxy in front rewrites the
+	// Host or the path. Empty: https and the request's Host.
+	PublicOrigin Origin `env:"GATEWAY_PUBLIC_ORIGIN"`
 	// Secrets holds the shops' channel secrets: Vault KV v2 when
 	// SOTTO_VAULT_ADDR is set, else SOTTO_SECRETS_FILE (pkg/secrets).
 	Secrets secrets.Config
+}
+
+// Origin is scheme://host[:port][/prefix], http or https: no query,
+// credentials or trailing slash.
+type Origin string
+
+var originPrefix = regexp.MustCompile(`^(/[A-Za-z0-9._~-]+)*$`)
+
+// UnmarshalText checks the origin; a malformed one stops the start (every
+// HubSpot delivery would be refused).
+func (o *Origin) UnmarshalText(b []byte) error {
+	s := string(b)
+	if s == "" {
+		*o = ""
+		return nil
+	}
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Hostname() == "" || u.User != nil || !originPrefix.MatchString(u.Path) || strings.Contains(u.Path, "/.") || u.RawPath != "" ||
+		u.RawQuery != "" || u.Fragment != "" || u.Opaque != "" || strings.HasSuffix(s, "?") || strings.HasSuffix(s, "#") {
+		return fmt.Errorf("public origin %q: want scheme://host[:port][/prefix]", s)
+	}
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return fmt.Errorf("public origin %q: the port is not a port", s)
+		}
+	}
+	*o = Origin(s)
+	return nil
 }
 
 // GRPCOff is the GRPCAddr that turns the gRPC edge off.

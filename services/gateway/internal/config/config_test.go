@@ -58,3 +58,22 @@ func TestGRPCEdgeSettings(t *testing.T) {
 		}
 	}
 }
+
+// TestPublicOrigin: scheme://host[:port] and an optional path prefix;
+// a trailing slash, credentials, a query or another scheme stop the start.
+func TestPublicOrigin(t *testing.T) {
+	for _, ok := range []string{"https://api.example.com", "https://api.example.com:8443", "http://127.0.0.1:8080", "https://example.com/sotto/edge", ""} {
+		var c Config
+		if err := env.ParseWithOptions(&c, env.Options{Prefix: "SOTTO_", Environment: map[string]string{
+			"SOTTO_GATEWAY_PUBLIC_ORIGIN": ok}}); err != nil || string(c.PublicOrigin) != ok {
+			t.Errorf("%q: %v, %q", ok, err, c.PublicOrigin)
+		}
+	}
+	for _, bad := range []string{"api.example.com", "https://api.example.com/", "https://api.example.com/prefix/", "https://api.example.com/../x", "https://api.example.com/a%2Fb", "ftp://api.example.com",
+		"https://user@api.example.com", "https://api.example.com?x=1", "https://api.example.com#f", "https://:443", "https://api.example.com:99999"} {
+		if err := env.ParseWithOptions(&Config{}, env.Options{Prefix: "SOTTO_", Environment: map[string]string{
+			"SOTTO_GATEWAY_PUBLIC_ORIGIN": bad}}); err == nil {
+			t.Errorf("%q was accepted", bad)
+		}
+	}
+}

@@ -31,6 +31,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"regexp"
 	"strconv"
 	"strings"
@@ -46,6 +47,7 @@ import (
 	"github.com/sottohq/sotto/pkg/logging"
 	"github.com/sottohq/sotto/pkg/secrets"
 	"github.com/sottohq/sotto/pkg/webhook"
+	"github.com/sottohq/sotto/services/gateway/internal/channels"
 )
 
 // PathPrefix is where the CRM endpoints live; Mount sends requests under it
@@ -93,9 +95,18 @@ type Options struct {
 	CRMSync crmsyncv1.CrmSyncServiceClient
 	Logger  *slog.Logger
 	// PublicOrigin is the scheme and host the CRM calls
-	// (https://api.example.com), part of what HubSpot signs. Empty: https
-	// and the request's Host, which a proxy in front must keep.
+	// (https://api.example.com, with the path prefix an ingress strips, if
+	// any), part of what HubSpot signs (SOTTO_GATEWAY_PUBLIC_ORIGIN).
+	// Empty: https and the request's Host, which a proxy in front must keep.
 	PublicOrigin string
+	// RatePerMinute and Burst limit the requests per client address
+	// (channels.DefaultRatePerMinute, DefaultBurst; the gateway passes the
+	// channels' settings): 429 with Retry-After beyond, before the shop's
+	// secrets are looked up or the body is read.
+	RatePerMinute, Burst int
+	// TrustedProxies are the load balancers whose X-Forwarded-For names
+	// the client (SOTTO_GATEWAY_TRUSTED_PROXIES).
+	TrustedProxies []netip.Prefix
 	// MaxBodyBytes bounds a request (DefaultMaxBodyBytes): 413 beyond.
 	MaxBodyBytes int64
 	// Window is how old (or how far ahead) a signed timestamp may be
@@ -109,8 +120,9 @@ type Options struct {
 
 // Handler serves the CRM endpoints.
 type Handler struct {
-	opts Options
-	mux  *http.ServeMux
+	opts    Options
+	mux     *http.ServeMux
+	limiter *channels.AddressLimiter
 }
 
 // New builds the handler.
@@ -130,8 +142,15 @@ func New(o Options) (*Handler, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	if o.RatePerMinute <= 0 {
+		o.RatePerMinute = channels.DefaultRatePerMinute
+	}
+	if o.Burst <= 0 {
+		o.Burst = channels.DefaultBurst
+	}
 	o.Logger = o.Logger.With(slog.String("component", "crmhooks"), slog.String("path", routePattern))
-	h := &Handler{opts: o, mux: http.NewServeMux()}
+	h := &Handler{opts: o, mux: http.NewServeMux(),
+		limiter: channels.NewAddressLimiter(o.RatePerMinute, o.Burst, o.TrustedProxies, o.Now)}
 	h.mux.HandleFunc("POST "+routePattern, h.deliver)
 	return h, nil
 }
@@ -140,6 +159,14 @@ func New(o Options) (*Handler, error) {
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
+	// These routes are mounted in front of the REST handler and its edge
+	// limits: each request may cost a secrets read, 1 MiB read and two
+	// MACs, so a source is limited before any of it.
+	if ok, wait := h.limiter.Allow(r); !ok {
+		w.Header().Set("Retry-After", channels.RetryAfter(wait))
+		h.answer(r.Context(), w, http.StatusTooManyRequests, "RATE_LIMITED", slog.LevelInfo)
+		return
+	}
 	h.mux.ServeHTTP(w, r)
 }
 

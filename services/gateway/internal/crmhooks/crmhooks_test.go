@@ -3,6 +3,7 @@ package crmhooks_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
@@ -88,12 +89,13 @@ type stand struct {
 	log    *syncBuffer
 	now    time.Time
 	client *http.Client
+	h      *crmhooks.Handler
 }
 
 // newStand serves the handler over TLS (HubSpot signs the https URL it
 // calls) in front of a crmsync stand-in reached over mTLS as the gateway
 // workload, with the shops' secrets in a local file.
-func newStand(t *testing.T) *stand {
+func newStand(t *testing.T, opts ...func(*crmhooks.Options)) *stand {
 	t.Helper()
 	s := &stand{crm: &crmsync{outcome: map[string]crmsyncv1.ChangeOutcome{}}, log: &syncBuffer{},
 		now: time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC)}
@@ -110,12 +112,17 @@ func newStand(t *testing.T) *stand {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	h, err := crmhooks.New(crmhooks.Options{Secrets: secrets.NewFile(file), CRMSync: crmsyncv1.NewCrmSyncServiceClient(conn),
+	o := crmhooks.Options{Secrets: secrets.NewFile(file), CRMSync: crmsyncv1.NewCrmSyncServiceClient(conn),
 		Logger: slog.New(slog.NewJSONHandler(s.log, &slog.HandlerOptions{Level: slog.LevelDebug})),
-		Now:    func() time.Time { return s.now }})
+		Now:    func() time.Time { return s.now }}
+	for _, f := range opts {
+		f(&o)
+	}
+	h, err := crmhooks.New(o)
 	if err != nil {
 		t.Fatal(err)
 	}
+	s.h = h
 	s.srv = httptest.NewTLSServer(h.Mount(http.NotFoundHandler()))
 	t.Cleanup(s.srv.Close)
 	s.client = s.srv.Client()
@@ -151,9 +158,10 @@ func hsEvent(id int64, portal int64, typ, property, value string, at time.Time) 
 // shop's portal only); the same request again is forwarded with the same
 // event ids, for crmsync to answer as duplicates. A wrong key, a changed
 // body, a signature moved to another shop's URL and a timestamp more than
-// five minutes old are 401 and reach nothing (seen failing with the MAC
-// comparison in verifyHubSpot made to pass, and with the timestamp check
-// removed). No value is logged.
+// five minutes old or ahead are 401 and reach nothing (seen failing with
+// the MAC comparison in verifyHubSpot made to pass, with the timestamp
+// check removed, and with only its future bound removed). No value is
+// logged.
 func TestHubSpotWebhook(t *testing.T) {
 	s := newStand(t)
 	events := []crmtest.HubSpotEvent{
@@ -183,6 +191,7 @@ func TestHubSpotWebhook(t *testing.T) {
 	wrongKey, _ := crmtest.SignHubSpotV3("another-apps-client-secret-000000", http.MethodPost, s.url("hubspot", tenant), raw, s.now)
 	otherShop, _ := crmtest.SignHubSpotV3(clientSecret, http.MethodPost, s.url("hubspot", "othershop"), raw, s.now)
 	staleSig, staleTS := crmtest.SignHubSpotV3(clientSecret, http.MethodPost, s.url("hubspot", tenant), raw, s.now.Add(-5*time.Minute-time.Second))
+	aheadSig, aheadTS := crmtest.SignHubSpotV3(clientSecret, http.MethodPost, s.url("hubspot", tenant), raw, s.now.Add(5*time.Minute+time.Second))
 	for name, tc := range map[string]struct {
 		body    []byte
 		headers map[string]string
@@ -192,6 +201,7 @@ func TestHubSpotWebhook(t *testing.T) {
 		"changed body": {bytes.Replace(raw, []byte("x@"), []byte("y@"), 1), map[string]string{"X-HubSpot-Signature-v3": sig, "X-HubSpot-Request-Timestamp": ts}, "WEBHOOK_SIGNATURE_INVALID"},
 		"other URL":    {raw, map[string]string{"X-HubSpot-Signature-v3": otherShop, "X-HubSpot-Request-Timestamp": ts}, "WEBHOOK_SIGNATURE_INVALID"},
 		"stale":        {raw, map[string]string{"X-HubSpot-Signature-v3": staleSig, "X-HubSpot-Request-Timestamp": staleTS}, "WEBHOOK_TIMESTAMP_OUT_OF_WINDOW"},
+		"future":       {raw, map[string]string{"X-HubSpot-Signature-v3": aheadSig, "X-HubSpot-Request-Timestamp": aheadTS}, "WEBHOOK_TIMESTAMP_OUT_OF_WINDOW"},
 		"unsigned":     {raw, map[string]string{"X-HubSpot-Request-Timestamp": ts}, "WEBHOOK_SIGNATURE_MISSING"},
 	} {
 		code, body := answer(t)(crmtest.PostSigned(s.client, s.url("hubspot", tenant), tc.body, tc.headers))
@@ -230,9 +240,10 @@ func TestHubSpotRetriedWhenCrmsyncCannotTake(t *testing.T) {
 
 // TestSalesforceWebhook: the shop's change-event trigger's signed delivery
 // becomes one change per changed field, with the record's external id as
-// the subject; a wrong key, a stale timestamp and another org's delivery
-// reach nothing (the stale case seen failing with pkg/webhook's window
-// disabled by a Window of years).
+// the subject; a wrong key, a stale or future timestamp and another org's
+// delivery reach nothing (the stale case seen failing with pkg/webhook's
+// window disabled by a Window of years, the future case with pkg/webhook's
+// future bound removed).
 func TestSalesforceWebhook(t *testing.T) {
 	s := newStand(t)
 	ch := crmtest.SalesforceChange{Header: crmtest.SalesforceChangeHeader{EntityName: "Contact", RecordIDs: []string{"003000000000001"},
@@ -255,6 +266,9 @@ func TestSalesforceWebhook(t *testing.T) {
 		},
 		"stale": func() (*http.Response, error) {
 			return crmtest.PostSalesforceWebhook(s.client, url, signingSecret, crmtest.SalesforceOrgID, []crmtest.SalesforceChange{ch}, s.now.Add(-6*time.Minute))
+		},
+		"future": func() (*http.Response, error) {
+			return crmtest.PostSalesforceWebhook(s.client, url, signingSecret, crmtest.SalesforceOrgID, []crmtest.SalesforceChange{ch}, s.now.Add(6*time.Minute))
 		},
 	} {
 		if code, body := answer(t)(post()); code != http.StatusUnauthorized {
@@ -279,5 +293,75 @@ func TestCrmsyncRefusesOtherCallers(t *testing.T) {
 	_, err := crmsyncv1.NewCrmSyncServiceClient(conn).IngestCrmChanges(context.Background(), &crmsyncv1.IngestCrmChangesRequest{})
 	if status.Code(err) != codes.PermissionDenied {
 		t.Fatalf("%v, want PermissionDenied", err)
+	}
+}
+
+// TestHubSpotSignedForThePublicOrigin: behind an ingress that rewrites the
+// Host and strips a path prefix, HubSpot signs the URL it called, which
+// Options.PublicOrigin names: a delivery signed for it verifies, one signed
+// for the address the gateway is reached at (another origin) is 401 (seen
+// failing with PublicOrigin ignored in verifyHubSpot: the public one 401).
+func TestHubSpotSignedForThePublicOrigin(t *testing.T) {
+	const origin = "https://api.shop.example/sotto"
+	s := newStand(t, func(o *crmhooks.Options) { o.PublicOrigin = origin })
+	events := []crmtest.HubSpotEvent{hsEvent(701, crmtest.HubSpotPortalID, "contact.propertyChange", "email", canary, s.now)}
+	body, err := json.Marshal(events)
+	if err != nil {
+		t.Fatal(err)
+	}
+	post := func(signedFor string) (int, string) {
+		sig, ts := crmtest.SignHubSpotV3(clientSecret, http.MethodPost, signedFor, body, s.now)
+		return answer(t)(crmtest.PostSigned(s.client, s.url("hubspot", tenant), body,
+			map[string]string{"X-HubSpot-Signature-v3": sig, "X-HubSpot-Request-Timestamp": ts}))
+	}
+	if code, reason := post(origin + "/v1/crm/hubspot/" + tenant + "/webhook"); code != http.StatusOK {
+		t.Fatalf("signed for the public origin: %d %s, want 200", code, reason)
+	}
+	if code, reason := post(s.url("hubspot", tenant)); code != http.StatusUnauthorized || reason != "WEBHOOK_SIGNATURE_INVALID" {
+		t.Fatalf("signed for another origin: %d %s, want 401 WEBHOOK_SIGNATURE_INVALID", code, reason)
+	}
+	if n := len(s.crm.changes()); n != 1 {
+		t.Fatalf("crmsync got %d changes, want 1", n)
+	}
+}
+
+// readSpy is a request body that notes being read.
+type readSpy struct{ read bool }
+
+func (r *readSpy) Read(p []byte) (int, error) {
+	r.read = true
+	return 0, io.EOF
+}
+
+// TestCRMHooksLimitedPerAddress: the CRM routes, mounted outside the REST
+// edge, take at most Burst requests at once from one client address: the
+// next is 429 with Retry-After before the shop's secrets or the body are
+// read, while another address still gets through (seen failing with the
+// limiter check in ServeHTTP removed: the third request's body was read
+// and it was 401).
+func TestCRMHooksLimitedPerAddress(t *testing.T) {
+	s := newStand(t, func(o *crmhooks.Options) { o.RatePerMinute, o.Burst = 60, 2 })
+	send := func(addr string) (*httptest.ResponseRecorder, *readSpy) {
+		spy := &readSpy{}
+		req := httptest.NewRequest(http.MethodPost, "https://gw.example/v1/crm/hubspot/"+tenant+"/webhook", spy)
+		req.RemoteAddr = addr
+		rec := httptest.NewRecorder()
+		s.h.ServeHTTP(rec, req)
+		return rec, spy
+	}
+	for i := range 2 {
+		if rec, spy := send("198.51.100.7:40000"); rec.Code != http.StatusUnauthorized || !spy.read {
+			t.Fatalf("request %d: %d, body read %v; want 401 after reading it", i+1, rec.Code, spy.read)
+		}
+	}
+	rec, spy := send("198.51.100.7:40001")
+	if rec.Code != http.StatusTooManyRequests || strings.TrimSpace(rec.Body.String()) != "RATE_LIMITED" || rec.Header().Get("Retry-After") == "" {
+		t.Fatalf("request 3: %d %q Retry-After %q, want 429 RATE_LIMITED with Retry-After", rec.Code, rec.Body.String(), rec.Header().Get("Retry-After"))
+	}
+	if spy.read {
+		t.Fatal("the limited request's body was read")
+	}
+	if rec, _ := send("203.0.113.9:40000"); rec.Code != http.StatusUnauthorized {
+		t.Fatalf("another address: %d, want 401 (not limited)", rec.Code)
 	}
 }
