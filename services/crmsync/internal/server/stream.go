@@ -24,12 +24,16 @@ func (s *Server) WatchChanges(req *crmsyncv1.WatchChangesRequest, out crmsyncv1.
 }
 
 // PushCrmChanges implements the RPC: a platform's edits, as a webhook's.
-func (s *Server) PushCrmChanges(ctx context.Context, req *crmsyncv1.PushCrmChangesRequest) (*crmsyncv1.IngestCrmChangesResponse, error) {
+func (s *Server) PushCrmChanges(ctx context.Context, req *crmsyncv1.PushCrmChangesRequest) (*crmsyncv1.PushCrmChangesResponse, error) {
 	for _, c := range req.GetChanges() {
 		if c.GetSubject() == "" {
 			return nil, errs.E(errs.InvalidArgument, inbound.ReasonEventInvalid, "each change names its subject")
 		}
 	}
-	return s.IngestCrmChanges(ctx, &crmsyncv1.IngestCrmChangesRequest{Tenant: req.GetTenant(), Connector: mapping.Platform,
+	resp, err := s.IngestCrmChanges(ctx, &crmsyncv1.IngestCrmChangesRequest{Tenant: req.GetTenant(), Connector: mapping.Platform,
 		Changes: req.GetChanges()})
+	if err != nil {
+		return nil, err
+	}
+	return &crmsyncv1.PushCrmChangesResponse{Results: resp.GetResults()}, nil
 }

@@ -32,9 +32,9 @@ func (s *stubCRMSync) WatchChanges(req *crmsyncv1.WatchChangesRequest, stream cr
 	return stream.Send(&crmsyncv1.WatchChangesResponse{Cursor: "c1", Subject: "sub_" + req.GetTenant()})
 }
 
-func (s *stubCRMSync) PushCrmChanges(_ context.Context, req *crmsyncv1.PushCrmChangesRequest) (*crmsyncv1.IngestCrmChangesResponse, error) {
+func (s *stubCRMSync) PushCrmChanges(_ context.Context, req *crmsyncv1.PushCrmChangesRequest) (*crmsyncv1.PushCrmChangesResponse, error) {
 	s.pushes.Add(1)
-	return &crmsyncv1.IngestCrmChangesResponse{Results: []*crmsyncv1.CrmChangeResult{{Outcome: crmsyncv1.ChangeOutcome_CHANGE_OUTCOME_APPLIED}}}, nil
+	return &crmsyncv1.PushCrmChangesResponse{Results: []*crmsyncv1.CrmChangeResult{{Outcome: crmsyncv1.ChangeOutcome_CHANGE_OUTCOME_APPLIED}}}, nil
 }
 
 func withCRMSync(t *testing.T, stub *stubCRMSync) options {

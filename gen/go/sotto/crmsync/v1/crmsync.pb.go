@@ -1083,6 +1083,51 @@ func (x *IngestCrmChangesResponse) GetResults() []*CrmChangeResult {
 	return nil
 }
 
+type PushCrmChangesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// One per change, in order.
+	Results       []*CrmChangeResult `protobuf:"bytes,1,rep,name=results,proto3" json:"results,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PushCrmChangesResponse) Reset() {
+	*x = PushCrmChangesResponse{}
+	mi := &file_sotto_crmsync_v1_crmsync_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PushCrmChangesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PushCrmChangesResponse) ProtoMessage() {}
+
+func (x *PushCrmChangesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_sotto_crmsync_v1_crmsync_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PushCrmChangesResponse.ProtoReflect.Descriptor instead.
+func (*PushCrmChangesResponse) Descriptor() ([]byte, []int) {
+	return file_sotto_crmsync_v1_crmsync_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *PushCrmChangesResponse) GetResults() []*CrmChangeResult {
+	if x != nil {
+		return x.Results
+	}
+	return nil
+}
+
 type WatchChangesRequest struct {
 	state  protoimpl.MessageState `protogen:"open.v1"`
 	Tenant string                 `protobuf:"bytes,1,opt,name=tenant,proto3" json:"tenant,omitempty"`
@@ -1095,7 +1140,7 @@ type WatchChangesRequest struct {
 
 func (x *WatchChangesRequest) Reset() {
 	*x = WatchChangesRequest{}
-	mi := &file_sotto_crmsync_v1_crmsync_proto_msgTypes[14]
+	mi := &file_sotto_crmsync_v1_crmsync_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1107,7 +1152,7 @@ func (x *WatchChangesRequest) String() string {
 func (*WatchChangesRequest) ProtoMessage() {}
 
 func (x *WatchChangesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_sotto_crmsync_v1_crmsync_proto_msgTypes[14]
+	mi := &file_sotto_crmsync_v1_crmsync_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1120,7 +1165,7 @@ func (x *WatchChangesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchChangesRequest.ProtoReflect.Descriptor instead.
 func (*WatchChangesRequest) Descriptor() ([]byte, []int) {
-	return file_sotto_crmsync_v1_crmsync_proto_rawDescGZIP(), []int{14}
+	return file_sotto_crmsync_v1_crmsync_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *WatchChangesRequest) GetTenant() string {
@@ -1156,7 +1201,7 @@ type WatchChangesResponse struct {
 
 func (x *WatchChangesResponse) Reset() {
 	*x = WatchChangesResponse{}
-	mi := &file_sotto_crmsync_v1_crmsync_proto_msgTypes[15]
+	mi := &file_sotto_crmsync_v1_crmsync_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1168,7 +1213,7 @@ func (x *WatchChangesResponse) String() string {
 func (*WatchChangesResponse) ProtoMessage() {}
 
 func (x *WatchChangesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_sotto_crmsync_v1_crmsync_proto_msgTypes[15]
+	mi := &file_sotto_crmsync_v1_crmsync_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1181,7 +1226,7 @@ func (x *WatchChangesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchChangesResponse.ProtoReflect.Descriptor instead.
 func (*WatchChangesResponse) Descriptor() ([]byte, []int) {
-	return file_sotto_crmsync_v1_crmsync_proto_rawDescGZIP(), []int{15}
+	return file_sotto_crmsync_v1_crmsync_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *WatchChangesResponse) GetCursor() string {
@@ -1230,7 +1275,7 @@ type PushCrmChangesRequest struct {
 
 func (x *PushCrmChangesRequest) Reset() {
 	*x = PushCrmChangesRequest{}
-	mi := &file_sotto_crmsync_v1_crmsync_proto_msgTypes[16]
+	mi := &file_sotto_crmsync_v1_crmsync_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1242,7 +1287,7 @@ func (x *PushCrmChangesRequest) String() string {
 func (*PushCrmChangesRequest) ProtoMessage() {}
 
 func (x *PushCrmChangesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_sotto_crmsync_v1_crmsync_proto_msgTypes[16]
+	mi := &file_sotto_crmsync_v1_crmsync_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1255,7 +1300,7 @@ func (x *PushCrmChangesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PushCrmChangesRequest.ProtoReflect.Descriptor instead.
 func (*PushCrmChangesRequest) Descriptor() ([]byte, []int) {
-	return file_sotto_crmsync_v1_crmsync_proto_rawDescGZIP(), []int{16}
+	return file_sotto_crmsync_v1_crmsync_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *PushCrmChangesRequest) GetTenant() string {
@@ -1351,6 +1396,8 @@ const file_sotto_crmsync_v1_crmsync_proto_rawDesc = "" +
 	"\aoutcome\x18\x02 \x01(\x0e2\x1f.sotto.crmsync.v1.ChangeOutcomeR\aoutcome\x12\x16\n" +
 	"\x06reason\x18\x03 \x01(\tR\x06reason\"W\n" +
 	"\x18IngestCrmChangesResponse\x12;\n" +
+	"\aresults\x18\x01 \x03(\v2!.sotto.crmsync.v1.CrmChangeResultR\aresults\"U\n" +
+	"\x16PushCrmChangesResponse\x12;\n" +
 	"\aresults\x18\x01 \x03(\v2!.sotto.crmsync.v1.CrmChangeResultR\aresults\"r\n" +
 	"\x13WatchChangesRequest\x129\n" +
 	"\x06tenant\x18\x01 \x01(\tB!\xbaH\x1er\x1c2\x1a^[a-z0-9][a-z0-9_-]{0,62}$R\x06tenant\x12 \n" +
@@ -1389,15 +1436,15 @@ const file_sotto_crmsync_v1_crmsync_proto_rawDesc = "" +
 	"\x18CHANGE_OUTCOME_DUPLICATE\x10\x02\x12\x1a\n" +
 	"\x16CHANGE_OUTCOME_REFUSED\x10\x03\x12\x18\n" +
 	"\x14CHANGE_OUTCOME_STALE\x10\x04\x12\x19\n" +
-	"\x15CHANGE_OUTCOME_FAILED\x10\x052\xe9\x05\n" +
+	"\x15CHANGE_OUTCOME_FAILED\x10\x052\xe7\x05\n" +
 	"\x0eCrmSyncService\x12r\n" +
 	"\x13RecordCustomerEvent\x12,.sotto.crmsync.v1.RecordCustomerEventRequest\x1a-.sotto.crmsync.v1.RecordCustomerEventResponse\x12c\n" +
 	"\x0eListDeliveries\x12'.sotto.crmsync.v1.ListDeliveriesRequest\x1a(.sotto.crmsync.v1.ListDeliveriesResponse\x12c\n" +
 	"\x0eReplayDelivery\x12'.sotto.crmsync.v1.ReplayDeliveryRequest\x1a(.sotto.crmsync.v1.ReplayDeliveryResponse\x12f\n" +
 	"\x0fDiscardDelivery\x12(.sotto.crmsync.v1.DiscardDeliveryRequest\x1a).sotto.crmsync.v1.DiscardDeliveryResponse\x12i\n" +
 	"\x10IngestCrmChanges\x12).sotto.crmsync.v1.IngestCrmChangesRequest\x1a*.sotto.crmsync.v1.IngestCrmChangesResponse\x12_\n" +
-	"\fWatchChanges\x12%.sotto.crmsync.v1.WatchChangesRequest\x1a&.sotto.crmsync.v1.WatchChangesResponse0\x01\x12e\n" +
-	"\x0ePushCrmChanges\x12'.sotto.crmsync.v1.PushCrmChangesRequest\x1a*.sotto.crmsync.v1.IngestCrmChangesResponseB<Z:github.com/sottohq/sotto/gen/go/sotto/crmsync/v1;crmsyncv1b\x06proto3"
+	"\fWatchChanges\x12%.sotto.crmsync.v1.WatchChangesRequest\x1a&.sotto.crmsync.v1.WatchChangesResponse0\x01\x12c\n" +
+	"\x0ePushCrmChanges\x12'.sotto.crmsync.v1.PushCrmChangesRequest\x1a(.sotto.crmsync.v1.PushCrmChangesResponseB<Z:github.com/sottohq/sotto/gen/go/sotto/crmsync/v1;crmsyncv1b\x06proto3"
 
 var (
 	file_sotto_crmsync_v1_crmsync_proto_rawDescOnce sync.Once
@@ -1412,7 +1459,7 @@ func file_sotto_crmsync_v1_crmsync_proto_rawDescGZIP() []byte {
 }
 
 var file_sotto_crmsync_v1_crmsync_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_sotto_crmsync_v1_crmsync_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
+var file_sotto_crmsync_v1_crmsync_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
 var file_sotto_crmsync_v1_crmsync_proto_goTypes = []any{
 	(EventKind)(0),                      // 0: sotto.crmsync.v1.EventKind
 	(DeliveryState)(0),                  // 1: sotto.crmsync.v1.DeliveryState
@@ -1431,51 +1478,53 @@ var file_sotto_crmsync_v1_crmsync_proto_goTypes = []any{
 	(*CrmChange)(nil),                   // 14: sotto.crmsync.v1.CrmChange
 	(*CrmChangeResult)(nil),             // 15: sotto.crmsync.v1.CrmChangeResult
 	(*IngestCrmChangesResponse)(nil),    // 16: sotto.crmsync.v1.IngestCrmChangesResponse
-	(*WatchChangesRequest)(nil),         // 17: sotto.crmsync.v1.WatchChangesRequest
-	(*WatchChangesResponse)(nil),        // 18: sotto.crmsync.v1.WatchChangesResponse
-	(*PushCrmChangesRequest)(nil),       // 19: sotto.crmsync.v1.PushCrmChangesRequest
-	nil,                                 // 20: sotto.crmsync.v1.RecordCustomerEventRequest.FieldsEntry
-	nil,                                 // 21: sotto.crmsync.v1.WatchChangesResponse.PropertiesEntry
-	(*timestamppb.Timestamp)(nil),       // 22: google.protobuf.Timestamp
+	(*PushCrmChangesResponse)(nil),      // 17: sotto.crmsync.v1.PushCrmChangesResponse
+	(*WatchChangesRequest)(nil),         // 18: sotto.crmsync.v1.WatchChangesRequest
+	(*WatchChangesResponse)(nil),        // 19: sotto.crmsync.v1.WatchChangesResponse
+	(*PushCrmChangesRequest)(nil),       // 20: sotto.crmsync.v1.PushCrmChangesRequest
+	nil,                                 // 21: sotto.crmsync.v1.RecordCustomerEventRequest.FieldsEntry
+	nil,                                 // 22: sotto.crmsync.v1.WatchChangesResponse.PropertiesEntry
+	(*timestamppb.Timestamp)(nil),       // 23: google.protobuf.Timestamp
 }
 var file_sotto_crmsync_v1_crmsync_proto_depIdxs = []int32{
 	0,  // 0: sotto.crmsync.v1.RecordCustomerEventRequest.kind:type_name -> sotto.crmsync.v1.EventKind
-	20, // 1: sotto.crmsync.v1.RecordCustomerEventRequest.fields:type_name -> sotto.crmsync.v1.RecordCustomerEventRequest.FieldsEntry
+	21, // 1: sotto.crmsync.v1.RecordCustomerEventRequest.fields:type_name -> sotto.crmsync.v1.RecordCustomerEventRequest.FieldsEntry
 	6,  // 2: sotto.crmsync.v1.RecordCustomerEventResponse.deliveries:type_name -> sotto.crmsync.v1.Delivery
 	5,  // 3: sotto.crmsync.v1.RecordCustomerEventResponse.skipped:type_name -> sotto.crmsync.v1.Skipped
 	1,  // 4: sotto.crmsync.v1.Delivery.state:type_name -> sotto.crmsync.v1.DeliveryState
-	22, // 5: sotto.crmsync.v1.Delivery.create_time:type_name -> google.protobuf.Timestamp
-	22, // 6: sotto.crmsync.v1.Delivery.update_time:type_name -> google.protobuf.Timestamp
+	23, // 5: sotto.crmsync.v1.Delivery.create_time:type_name -> google.protobuf.Timestamp
+	23, // 6: sotto.crmsync.v1.Delivery.update_time:type_name -> google.protobuf.Timestamp
 	1,  // 7: sotto.crmsync.v1.ListDeliveriesRequest.state:type_name -> sotto.crmsync.v1.DeliveryState
 	6,  // 8: sotto.crmsync.v1.ListDeliveriesResponse.deliveries:type_name -> sotto.crmsync.v1.Delivery
 	6,  // 9: sotto.crmsync.v1.ReplayDeliveryResponse.delivery:type_name -> sotto.crmsync.v1.Delivery
 	6,  // 10: sotto.crmsync.v1.DiscardDeliveryResponse.delivery:type_name -> sotto.crmsync.v1.Delivery
 	14, // 11: sotto.crmsync.v1.IngestCrmChangesRequest.changes:type_name -> sotto.crmsync.v1.CrmChange
-	22, // 12: sotto.crmsync.v1.CrmChange.occur_time:type_name -> google.protobuf.Timestamp
+	23, // 12: sotto.crmsync.v1.CrmChange.occur_time:type_name -> google.protobuf.Timestamp
 	2,  // 13: sotto.crmsync.v1.CrmChangeResult.outcome:type_name -> sotto.crmsync.v1.ChangeOutcome
 	15, // 14: sotto.crmsync.v1.IngestCrmChangesResponse.results:type_name -> sotto.crmsync.v1.CrmChangeResult
-	21, // 15: sotto.crmsync.v1.WatchChangesResponse.properties:type_name -> sotto.crmsync.v1.WatchChangesResponse.PropertiesEntry
-	22, // 16: sotto.crmsync.v1.WatchChangesResponse.change_time:type_name -> google.protobuf.Timestamp
-	14, // 17: sotto.crmsync.v1.PushCrmChangesRequest.changes:type_name -> sotto.crmsync.v1.CrmChange
-	3,  // 18: sotto.crmsync.v1.CrmSyncService.RecordCustomerEvent:input_type -> sotto.crmsync.v1.RecordCustomerEventRequest
-	7,  // 19: sotto.crmsync.v1.CrmSyncService.ListDeliveries:input_type -> sotto.crmsync.v1.ListDeliveriesRequest
-	9,  // 20: sotto.crmsync.v1.CrmSyncService.ReplayDelivery:input_type -> sotto.crmsync.v1.ReplayDeliveryRequest
-	11, // 21: sotto.crmsync.v1.CrmSyncService.DiscardDelivery:input_type -> sotto.crmsync.v1.DiscardDeliveryRequest
-	13, // 22: sotto.crmsync.v1.CrmSyncService.IngestCrmChanges:input_type -> sotto.crmsync.v1.IngestCrmChangesRequest
-	17, // 23: sotto.crmsync.v1.CrmSyncService.WatchChanges:input_type -> sotto.crmsync.v1.WatchChangesRequest
-	19, // 24: sotto.crmsync.v1.CrmSyncService.PushCrmChanges:input_type -> sotto.crmsync.v1.PushCrmChangesRequest
-	4,  // 25: sotto.crmsync.v1.CrmSyncService.RecordCustomerEvent:output_type -> sotto.crmsync.v1.RecordCustomerEventResponse
-	8,  // 26: sotto.crmsync.v1.CrmSyncService.ListDeliveries:output_type -> sotto.crmsync.v1.ListDeliveriesResponse
-	10, // 27: sotto.crmsync.v1.CrmSyncService.ReplayDelivery:output_type -> sotto.crmsync.v1.ReplayDeliveryResponse
-	12, // 28: sotto.crmsync.v1.CrmSyncService.DiscardDelivery:output_type -> sotto.crmsync.v1.DiscardDeliveryResponse
-	16, // 29: sotto.crmsync.v1.CrmSyncService.IngestCrmChanges:output_type -> sotto.crmsync.v1.IngestCrmChangesResponse
-	18, // 30: sotto.crmsync.v1.CrmSyncService.WatchChanges:output_type -> sotto.crmsync.v1.WatchChangesResponse
-	16, // 31: sotto.crmsync.v1.CrmSyncService.PushCrmChanges:output_type -> sotto.crmsync.v1.IngestCrmChangesResponse
-	25, // [25:32] is the sub-list for method output_type
-	18, // [18:25] is the sub-list for method input_type
-	18, // [18:18] is the sub-list for extension type_name
-	18, // [18:18] is the sub-list for extension extendee
-	0,  // [0:18] is the sub-list for field type_name
+	15, // 15: sotto.crmsync.v1.PushCrmChangesResponse.results:type_name -> sotto.crmsync.v1.CrmChangeResult
+	22, // 16: sotto.crmsync.v1.WatchChangesResponse.properties:type_name -> sotto.crmsync.v1.WatchChangesResponse.PropertiesEntry
+	23, // 17: sotto.crmsync.v1.WatchChangesResponse.change_time:type_name -> google.protobuf.Timestamp
+	14, // 18: sotto.crmsync.v1.PushCrmChangesRequest.changes:type_name -> sotto.crmsync.v1.CrmChange
+	3,  // 19: sotto.crmsync.v1.CrmSyncService.RecordCustomerEvent:input_type -> sotto.crmsync.v1.RecordCustomerEventRequest
+	7,  // 20: sotto.crmsync.v1.CrmSyncService.ListDeliveries:input_type -> sotto.crmsync.v1.ListDeliveriesRequest
+	9,  // 21: sotto.crmsync.v1.CrmSyncService.ReplayDelivery:input_type -> sotto.crmsync.v1.ReplayDeliveryRequest
+	11, // 22: sotto.crmsync.v1.CrmSyncService.DiscardDelivery:input_type -> sotto.crmsync.v1.DiscardDeliveryRequest
+	13, // 23: sotto.crmsync.v1.CrmSyncService.IngestCrmChanges:input_type -> sotto.crmsync.v1.IngestCrmChangesRequest
+	18, // 24: sotto.crmsync.v1.CrmSyncService.WatchChanges:input_type -> sotto.crmsync.v1.WatchChangesRequest
+	20, // 25: sotto.crmsync.v1.CrmSyncService.PushCrmChanges:input_type -> sotto.crmsync.v1.PushCrmChangesRequest
+	4,  // 26: sotto.crmsync.v1.CrmSyncService.RecordCustomerEvent:output_type -> sotto.crmsync.v1.RecordCustomerEventResponse
+	8,  // 27: sotto.crmsync.v1.CrmSyncService.ListDeliveries:output_type -> sotto.crmsync.v1.ListDeliveriesResponse
+	10, // 28: sotto.crmsync.v1.CrmSyncService.ReplayDelivery:output_type -> sotto.crmsync.v1.ReplayDeliveryResponse
+	12, // 29: sotto.crmsync.v1.CrmSyncService.DiscardDelivery:output_type -> sotto.crmsync.v1.DiscardDeliveryResponse
+	16, // 30: sotto.crmsync.v1.CrmSyncService.IngestCrmChanges:output_type -> sotto.crmsync.v1.IngestCrmChangesResponse
+	19, // 31: sotto.crmsync.v1.CrmSyncService.WatchChanges:output_type -> sotto.crmsync.v1.WatchChangesResponse
+	17, // 32: sotto.crmsync.v1.CrmSyncService.PushCrmChanges:output_type -> sotto.crmsync.v1.PushCrmChangesResponse
+	26, // [26:33] is the sub-list for method output_type
+	19, // [19:26] is the sub-list for method input_type
+	19, // [19:19] is the sub-list for extension type_name
+	19, // [19:19] is the sub-list for extension extendee
+	0,  // [0:19] is the sub-list for field type_name
 }
 
 func init() { file_sotto_crmsync_v1_crmsync_proto_init() }
@@ -1489,7 +1538,7 @@ func file_sotto_crmsync_v1_crmsync_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_sotto_crmsync_v1_crmsync_proto_rawDesc), len(file_sotto_crmsync_v1_crmsync_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   19,
+			NumMessages:   20,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -72,7 +72,7 @@ type CrmSyncServiceClient interface {
 	// PushCrmChanges takes a CRM platform's edits back, as IngestCrmChanges
 	// takes a webhook's: mapped back through the shop's platform mapping,
 	// tokenised and recorded once by event id (scope crm.update).
-	PushCrmChanges(ctx context.Context, in *PushCrmChangesRequest, opts ...grpc.CallOption) (*IngestCrmChangesResponse, error)
+	PushCrmChanges(ctx context.Context, in *PushCrmChangesRequest, opts ...grpc.CallOption) (*PushCrmChangesResponse, error)
 }
 
 type crmSyncServiceClient struct {
@@ -152,9 +152,9 @@ func (c *crmSyncServiceClient) WatchChanges(ctx context.Context, in *WatchChange
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type CrmSyncService_WatchChangesClient = grpc.ServerStreamingClient[WatchChangesResponse]
 
-func (c *crmSyncServiceClient) PushCrmChanges(ctx context.Context, in *PushCrmChangesRequest, opts ...grpc.CallOption) (*IngestCrmChangesResponse, error) {
+func (c *crmSyncServiceClient) PushCrmChanges(ctx context.Context, in *PushCrmChangesRequest, opts ...grpc.CallOption) (*PushCrmChangesResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	out := new(IngestCrmChangesResponse)
+	out := new(PushCrmChangesResponse)
 	err := c.cc.Invoke(ctx, CrmSyncService_PushCrmChanges_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
@@ -206,7 +206,7 @@ type CrmSyncServiceServer interface {
 	// PushCrmChanges takes a CRM platform's edits back, as IngestCrmChanges
 	// takes a webhook's: mapped back through the shop's platform mapping,
 	// tokenised and recorded once by event id (scope crm.update).
-	PushCrmChanges(context.Context, *PushCrmChangesRequest) (*IngestCrmChangesResponse, error)
+	PushCrmChanges(context.Context, *PushCrmChangesRequest) (*PushCrmChangesResponse, error)
 	mustEmbedUnimplementedCrmSyncServiceServer()
 }
 
@@ -235,7 +235,7 @@ func (UnimplementedCrmSyncServiceServer) IngestCrmChanges(context.Context, *Inge
 func (UnimplementedCrmSyncServiceServer) WatchChanges(*WatchChangesRequest, grpc.ServerStreamingServer[WatchChangesResponse]) error {
 	return status.Error(codes.Unimplemented, "method WatchChanges not implemented")
 }
-func (UnimplementedCrmSyncServiceServer) PushCrmChanges(context.Context, *PushCrmChangesRequest) (*IngestCrmChangesResponse, error) {
+func (UnimplementedCrmSyncServiceServer) PushCrmChanges(context.Context, *PushCrmChangesRequest) (*PushCrmChangesResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method PushCrmChanges not implemented")
 }
 func (UnimplementedCrmSyncServiceServer) mustEmbedUnimplementedCrmSyncServiceServer() {}
