@@ -1,10 +1,12 @@
 package server_test
 
 import (
+	"context"
 	"strconv"
 	"testing"
 
 	crmsyncv1 "github.com/sottohq/sotto/gen/go/sotto/crmsync/v1"
+	privacyv1 "github.com/sottohq/sotto/gen/go/sotto/privacy/v1"
 )
 
 // TestCRMChangeBoundToItsRecord: a change is taken only from the record
@@ -49,5 +51,30 @@ func TestCRMChangeBoundToItsRecord(t *testing.T) {
 	}
 	if rs := h.ingest("hubspot", hubspotChange(own)); rs[0].GetOutcome() != crmsyncv1.ChangeOutcome_CHANGE_OUTCOME_APPLIED {
 		t.Fatalf("Y's own edit: %v, want APPLIED", rs[0])
+	}
+}
+
+// TestErasureDropsTheRecordBinding: the CRM record ids kept for an erased
+// customer (which name the subject in the clear) go with the deliveries
+// (seen failing with the DELETE in storage.DeleteSubject removed: 2 kept).
+func TestErasureDropsTheRecordBinding(t *testing.T) {
+	h := newHarness(t, sqliteDB(t))
+	c := h.customer("sub_bind_erase01", true)
+	h.delivered(c)
+	count := func() int {
+		var n int
+		if err := h.db.QueryRow(`SELECT COUNT(*) FROM crm_records WHERE subject = $1`, c.subject).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if n := count(); n != 2 {
+		t.Fatalf("%d record ids kept for the delivered customer, want HubSpot's and Salesforce's", n)
+	}
+	if _, err := h.privacy.Erase(context.Background(), &privacyv1.EraseRequest{Subject: shopSubject(c.subject), RequestId: "dsr-bind-1"}); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(); n != 0 {
+		t.Fatalf("%d record ids of the erased customer kept", n)
 	}
 }

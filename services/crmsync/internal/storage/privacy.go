@@ -38,8 +38,11 @@ func (s *Store) OfSubject(ctx context.Context, q store.Q, tenant, subject string
 }
 
 // DeleteSubject deletes every delivery of a shop's customer (payloads,
-// ledger and keys with them).
+// ledger and keys with them) and the CRM record ids bound to the customer.
 func (s *Store) DeleteSubject(ctx context.Context, q store.Q, tenant, subject string) (int64, error) {
+	if _, err := q.ExecContext(ctx, `DELETE FROM crm_records WHERE tenant = $1 AND subject = $2`, tenant, subject); err != nil {
+		return 0, err
+	}
 	res, err := q.ExecContext(ctx, `DELETE FROM crm_deliveries WHERE tenant = $1 AND subject = $2`, tenant, subject)
 	if err != nil {
 		return 0, err
