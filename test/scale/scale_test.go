@@ -152,6 +152,9 @@ func (c *cluster) start(name string, env []string) *proc {
 	p := &proc{name: name, done: make(chan struct{}), log: &devsuite.SyncBuffer{}}
 	p.cmd = exec.Command(filepath.Join(c.bin, name))
 	p.cmd.Env = env
+	// A process's relative paths (identity's dev mailbox without SQLite)
+	// land in a directory of the test's, not in the repository.
+	p.cmd.Dir = t.TempDir()
 	p.cmd.Stdout, p.cmd.Stderr = p.log, p.log
 	p.admin = envOf(env, "SOTTO_ADMIN_ADDR")
 	p.grpc = envOf(env, "SOTTO_GRPC_ADDR")
