@@ -3,7 +3,6 @@ package deploy
 import (
 	"fmt"
 	"path/filepath"
-	"sort"
 	"testing"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -132,11 +131,3 @@ func (o *objects) env(t *testing.T, c corev1.Container) map[string]string {
 	return out
 }
 
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
