@@ -130,4 +130,3 @@ func (o *objects) env(t *testing.T, c corev1.Container) map[string]string {
 	}
 	return out
 }
-
