@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	mrand "math/rand/v2"
 	"strconv"
+	"strings"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -238,12 +239,11 @@ type ready struct {
 func (s *Service) prepare(ctx context.Context, d storage.Delivery) (ready, error) {
 	// A restriction placed after the delivery was queued (Restrict cancels
 	// the queued ones; this closes the gap of one racing it).
-	restricted, err := s.d.Store.Restricted(ctx, s.d.Store.DB(), d.Tenant, d.Subject)
-	if err != nil {
-		return ready{}, err
-	}
-	if restricted {
-		return ready{}, s.finish(ctx, d, storage.Cancelled, d.Attempts, reasons.SubjectRestricted, ActionCancelled, auditclient.Success, errCancelled)
+	if reason, err := s.held(ctx, d); err != nil || reason != "" {
+		if err != nil {
+			return ready{}, err
+		}
+		return ready{}, s.finish(ctx, d, storage.Cancelled, d.Attempts, reason, ActionCancelled, auditclient.Success, errCancelled)
 	}
 	denied := map[string]bool{}
 	for _, purpose := range d.Purposes {
@@ -286,9 +286,46 @@ func (s *Service) prepare(ctx context.Context, d storage.Delivery) (ready, error
 	return ready{d: d, record: connector.Record{ExternalID: p.Subject, Properties: props}, sent: sent, dek: dek}, nil
 }
 
-// send checks each delivery of the batch, sends the ones still to go in
-// one request, and finishes each on its own outcome.
+// held says why a delivery's customer may not be sent now: restricted, or
+// being erased (an erasure's marker, ADR 0015); "" when they may.
+func (s *Service) held(ctx context.Context, d storage.Delivery) (string, error) {
+	var requestID string
+	err := s.d.Store.DB().QueryRowContext(ctx, `SELECT request_id FROM crm_restrictions WHERE tenant = $1 AND subject = $2`,
+		d.Tenant, d.Subject).Scan(&requestID)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return "", nil
+	case err != nil:
+		return "", err
+	case strings.HasPrefix(requestID, erasureMarker):
+		return reasons.SubjectErased, nil
+	default:
+		return reasons.SubjectRestricted, nil
+	}
+}
+
+// send sends the batch and then gives back the leases of the deliveries it
+// finished: an erasure waits for them (ADR 0015, "Privacy participant"), so
+// one held to its end would hold the erasure up to BatchLease.
 func (s *Service) send(ctx context.Context, job int64, batch []storage.Delivery) error {
+	if err := s.sendBatch(ctx, job, batch); err != nil {
+		return err
+	}
+	ids := make([]any, 0, len(batch)+2)
+	ids = append(ids, job, storage.Queued)
+	in := make([]string, 0, len(batch))
+	for _, d := range batch {
+		ids = append(ids, d.ID)
+		in = append(in, "$"+strconv.Itoa(len(ids)))
+	}
+	_, err := s.d.Store.DB().ExecContext(ctx, `UPDATE crm_deliveries SET lease_job = 0, lease_until = 0
+		WHERE lease_job = $1 AND state <> $2 AND delivery_id IN (`+strings.Join(in, ",")+`)`, ids...)
+	return err
+}
+
+// sendBatch checks each delivery of the batch, sends the ones still to go
+// in one request, and finishes each on its own outcome.
+func (s *Service) sendBatch(ctx context.Context, job int64, batch []storage.Delivery) error {
 	var go_ []ready
 	defer func() {
 		for _, r := range go_ {
@@ -308,6 +345,31 @@ func (s *Service) send(ctx context.Context, job int64, batch []storage.Delivery)
 		}
 		go_ = append(go_, r)
 	}
+	if len(go_) == 0 {
+		return nil
+	}
+	// An erasure placed its marker, or a restriction came, while the batch
+	// was prepared: those customers are dropped right before the upsert.
+	// One that passed here is covered by its lease, which the erasure
+	// waits out before it deletes in the CRM.
+	kept := go_[:0]
+	for _, r := range go_ {
+		reason, err := s.held(ctx, r.d)
+		if err == nil && reason != "" {
+			err = s.finish(ctx, r.d, storage.Cancelled, r.d.Attempts, reason, ActionCancelled, auditclient.Success, errCancelled)
+		}
+		if err == nil {
+			kept = append(kept, r)
+			continue
+		}
+		clear(r.dek)
+		if !errors.Is(err, errCancelled) {
+			if err := s.failed(ctx, job, r.d, err); err != nil {
+				return err
+			}
+		}
+	}
+	go_ = kept
 	if len(go_) == 0 {
 		return nil
 	}

@@ -230,7 +230,13 @@ func (s *Service) PrivacyErase(ctx context.Context, subj Subject, requestID stri
 		return prev.GetEvidence(), err
 	}
 	db := s.d.Store.DB()
+	// The erasure marker first, with the cancellations: a batch checks it
+	// before it prepares a delivery and again right before its upsert, and
+	// no event is queued for the customer while it is there.
 	err := db.InTx(ctx, func(tx *sql.Tx) error {
+		if _, err := s.d.Store.Restrict(ctx, tx, subj.Tenant, subj.ID, erasureMarker+requestID, s.d.Now()); err != nil {
+			return err
+		}
 		_, err := s.cancelFor(ctx, tx, subj, []int{storage.Queued, storage.DeadLettered}, reasons.SubjectErased)
 		return err
 	})
@@ -238,6 +244,12 @@ func (s *Service) PrivacyErase(ctx context.Context, subj Subject, requestID stri
 		return nil, err
 	}
 	s.notifyAudit()
+	// A send that passed those checks before the marker may still be on
+	// its way to a CRM: deleting there before it lands would be undone by
+	// it. Its lease says so; the delete waits for every lease to end.
+	if err := s.awaitLeases(ctx, subj); err != nil {
+		return nil, err
+	}
 	ds, err := s.d.Store.OfSubject(ctx, db, subj.Tenant, subj.ID)
 	if err != nil {
 		return nil, err
@@ -288,8 +300,23 @@ func (s *Service) PrivacyErase(ctx context.Context, subj Subject, requestID stri
 				cancelled++
 			}
 		}
+		// A marker lifted meanwhile (a restriction's lift) may have let a
+		// send through after the leases were looked at: not done.
+		marked, err := s.d.Store.Restricted(ctx, tx, subj.Tenant, subj.ID)
+		if err != nil {
+			return err
+		}
+		if !marked {
+			return errs.E(errs.Unavailable, reasonErasurePendingSend, "the erasure marker was lifted during the erasure")
+		}
 		erased, err := s.d.Store.DeleteSubject(ctx, tx, subj.Tenant, subj.ID)
 		if err != nil {
+			return err
+		}
+		// The marker goes with the deliveries it guarded (it names the
+		// customer); a restriction the customer asked for stays.
+		if _, err := tx.ExecContext(ctx, `DELETE FROM crm_restrictions WHERE tenant = $1 AND subject = $2 AND request_id = $3`,
+			subj.Tenant, subj.ID, erasureMarker+requestID); err != nil {
 			return err
 		}
 		all, err := s.d.Store.Erasures(ctx, tx, requestID)
@@ -317,6 +344,48 @@ func (s *Service) PrivacyErase(ctx context.Context, subj Subject, requestID stri
 	}
 	s.notifyAudit()
 	return ev, nil
+}
+
+// erasureMarker prefixes the request id of the crm_restrictions row an
+// erasure holds while it runs: the row stops every send of the customer
+// as a restriction does, and its request id tells the two apart.
+const erasureMarker = "erase:"
+
+// reasonErasurePendingSend: a send of the customer still held its lease
+// past erasureLeaseWait; the step fails (Unavailable) and the consent
+// service's orchestrator retries it, never reported done.
+const reasonErasurePendingSend = "CRM_ERASURE_PENDING_SEND"
+
+// erasureLeaseWait bounds an erasure's wait for the leases on the
+// customer's deliveries: a send is bounded at sendTimeout inside its lease.
+const erasureLeaseWait = sendTimeout + 5*time.Second
+
+// awaitLeases waits until no batch holds a lease on any of the customer's
+// deliveries (given back, or past its end), within erasureLeaseWait.
+func (s *Service) awaitLeases(ctx context.Context, subj Subject) error {
+	t := time.NewTimer(erasureLeaseWait)
+	defer t.Stop()
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		var n int
+		err := s.d.Store.DB().QueryRowContext(ctx, `SELECT COUNT(*) FROM crm_deliveries
+			WHERE tenant = $1 AND subject = $2 AND lease_job <> 0 AND lease_until > $3`,
+			subj.Tenant, subj.ID, store.Micros(s.d.Now())).Scan(&n)
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+			return errs.E(errs.Unavailable, reasonErasurePendingSend, "a send of the customer is still in flight")
+		case <-tick.C:
+		}
+	}
 }
 
 // eraseIn deletes the customer's record in one CRM and reads it back until
