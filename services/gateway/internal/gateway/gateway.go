@@ -166,11 +166,12 @@ func New(ctx context.Context, backends []Backend, opts Options) (http.Handler, e
 		// A file answer (google.api.HttpBody: a data-subject export) is sent
 		// as its bytes, under the headers exportHeaders sets; everything
 		// else is JSON.
-		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.HTTPBodyMarshaler{Marshaler: &runtime.JSONPb{
+		// A body is one JSON value and nothing else (strictJSON).
+		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.HTTPBodyMarshaler{Marshaler: strictJSON{&runtime.JSONPb{
 			MarshalOptions: protojson.MarshalOptions{EmitUnpopulated: false, UseProtoNames: true},
 			// Unknown JSON fields are an error (400), not silently dropped.
 			UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},
-		}}),
+		}}}),
 	)
 	// Routes call the real gRPC service over the backend's connection, so its
 	// interceptors (authorization, validation, audit) run for REST calls too.

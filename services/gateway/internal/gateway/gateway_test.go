@@ -209,3 +209,37 @@ func TestNoMethodFallback(t *testing.T) {
 		})
 	}
 }
+
+// TestTrailingDataRefused: a body is one JSON value; anything after it but
+// white space is 400 MALFORMED_REQUEST before the service is called (the
+// backend here is down: a body that passes gets 503), and data cut off by
+// the size limit while looking is still 413.
+func TestTrailingDataRefused(t *testing.T) {
+	h := newTestGateway(t)
+	customer := customerToken(t)
+	for _, tc := range []struct {
+		name, body string
+		code       int
+		reason     string
+	}{
+		{"garbage after the value", `{"tokens":["tok_x"]} garbage`, http.StatusBadRequest, "MALFORMED_REQUEST"},
+		{"a second value", `{"tokens":["tok_x"]}{"tokens":["tok_y"]}`, http.StatusBadRequest, "MALFORMED_REQUEST"},
+		{"a stray bracket", `{"tokens":["tok_x"]}]`, http.StatusBadRequest, "MALFORMED_REQUEST"},
+		{"white space after the value", "{\"tokens\":[\"tok_x\"]} \r\n\t\n", http.StatusServiceUnavailable, "UNAVAILABLE"},
+		{"oversized trailing data", `{"tokens":["tok_x"]}` + strings.Repeat(" ", 2048) + "x", http.StatusRequestEntityTooLarge, "REQUEST_TOO_LARGE"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req := httptest.NewRequest(http.MethodPost, "/v1/tokens:mask", io.MultiReader(strings.NewReader(tc.body)))
+			req.ContentLength = -1 // read as it comes, so the size limit bites in the decoder
+			req.Header.Set("Authorization", "Bearer "+customer)
+			req.Header.Set("Content-Type", "application/json")
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			var out map[string]any
+			json.Unmarshal(rec.Body.Bytes(), &out)
+			if rec.Code != tc.code || reason(out) != tc.reason {
+				t.Fatalf("%q: %d %v, want %d %s", tc.body, rec.Code, out, tc.code, tc.reason)
+			}
+		})
+	}
+}
