@@ -79,6 +79,7 @@ func TestAccessLog(t *testing.T) {
 	} {
 		buf.Reset()
 		req := httptest.NewRequest(tc.method, tc.target, strings.NewReader(`{"note":"`+canary+`"}`))
+		req.Header.Set("Content-Type", "application/json")
 		if tc.token != "" {
 			req.Header.Set("Authorization", "Bearer "+tc.token)
 		}

@@ -212,6 +212,7 @@ var dsrRoutes = []dsrRoute{
 
 func (s *dsrStand) do(method, path, token, body string) *httptest.ResponseRecorder {
 	req := httptest.NewRequest(method, path, strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
@@ -479,6 +480,7 @@ func TestHostileRequestIDs(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
+				req.Header.Set("Content-Type", "application/json")
 				req.Header.Set("Authorization", "Bearer "+customer)
 				resp, err := srv.Client().Do(req)
 				if err != nil {

@@ -37,7 +37,8 @@ type edge struct {
 // middleware is the grpc-gateway middleware that runs once a route matched:
 // it names the route for the access log, throttles the public
 // (authentication) routes per client address, applies the browser-session
-// cookie rules and the route's access rule, then the path parameters the
+// cookie rules and the route's access rule, refuses bodies that are not
+// JSON (contenttype.go), then the path parameters the
 // edge itself relies on (pathChecks).
 func (g *edge) middleware(next runtime.HandlerFunc) runtime.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request, params map[string]string) {
@@ -69,6 +70,13 @@ func (g *edge) middleware(next runtime.HandlerFunc) runtime.HandlerFunc {
 			return
 		}
 		if r, ok = g.authorize(w, r, rule); !ok {
+			return
+		}
+		// After the access rule (a caller without access learns that first,
+		// whatever the body) and before the body is decoded. oauthTokenRequest
+		// and browserSessions have put the gateway's own JSON in place of a
+		// token request's form or a cookie refresh's body.
+		if !jsonBody(w, r, route) {
 			return
 		}
 		if route == postMessageRoute {

@@ -55,6 +55,7 @@ func TestAuthRoutesAreRateLimited(t *testing.T) {
 	h := newTestGateway(t)
 	login := func(addr string) *httptest.ResponseRecorder {
 		req := httptest.NewRequest(http.MethodPost, "/v1/sessions:login", strings.NewReader(`{"email":"a@b.c","password":"x"}`))
+		req.Header.Set("Content-Type", "application/json")
 		req.RemoteAddr = addr
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, req)

@@ -37,6 +37,9 @@ func newTestGateway(t *testing.T) http.Handler {
 
 func do(h http.Handler, method, path, token, body string) (int, map[string]any) {
 	req := httptest.NewRequest(method, path, strings.NewReader(body))
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
@@ -95,6 +98,7 @@ func TestChunkedOversizedBody(t *testing.T) {
 	h := newTestGateway(t)
 	body := `{"tokens":["` + strings.Repeat("x", 2048) + `"]}`
 	req := httptest.NewRequest(http.MethodPost, "/v1/tokens:mask", io.MultiReader(strings.NewReader(body)))
+	req.Header.Set("Content-Type", "application/json")
 	req.ContentLength = -1 // unknown length, as with chunked transfer encoding
 	req.Header.Set("Authorization", "Bearer "+adminToken(t))
 	rec := httptest.NewRecorder()

@@ -19,6 +19,9 @@ const (
 	// reasonTooManyStreams: the token's subject has as many event streams
 	// open as it may (sse.go).
 	reasonTooManyStreams = "TOO_MANY_STREAMS"
+	// reasonContentTypeUnsupported: a request body that is not declared
+	// application/json (contenttype.go).
+	reasonContentTypeUnsupported = "CONTENT_TYPE_UNSUPPORTED"
 )
 
 // Why an authentication at the edge was refused: the reason of its audit

@@ -69,6 +69,7 @@ func browserSessions(w http.ResponseWriter, r *http.Request, route string) (*htt
 		body, _ := json.Marshal(map[string]string{"refresh_token": cookie.Value})
 		r.Body = io.NopCloser(bytes.NewReader(body))
 		r.ContentLength = int64(len(body))
+		r.Header.Set("Content-Type", "application/json")
 	}
 	return r, true
 }

@@ -68,6 +68,7 @@ func sessionGateway(t *testing.T) (http.Handler, *sessionIdentity) {
 
 func post(h http.Handler, path, body string, set func(*http.Request)) *httptest.ResponseRecorder {
 	req := httptest.NewRequest(http.MethodPost, "http://gw.example"+path, strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
 	if set != nil {
 		set(req)
 	}

@@ -262,6 +262,7 @@ func newChatStand(t *testing.T, opts Options) *chatStand {
 func (s *chatStand) call(t *testing.T, method, path, token, body string, hdr ...string) *httptest.ResponseRecorder {
 	t.Helper()
 	req := httptest.NewRequest(method, path, strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
@@ -683,6 +684,7 @@ func TestVisitorSessionsLimitedPerAddress(t *testing.T) {
 	s := newChatStand(t, Options{VisitorSessionRatePerMinute: 1, VisitorSessionBurst: 2, AuthRatePerMinute: 1, AuthBurst: 1})
 	ask := func(addr string) *httptest.ResponseRecorder {
 		req := httptest.NewRequest(http.MethodPost, "/v1/visitor-sessions", strings.NewReader(`{"tenant":"shop"}`))
+		req.Header.Set("Content-Type", "application/json")
 		req.RemoteAddr = addr
 		rec := httptest.NewRecorder()
 		s.h.ServeHTTP(rec, req)
@@ -706,6 +708,7 @@ func TestVisitorSessionsLimitedPerAddress(t *testing.T) {
 		t.Errorf("another address: %d", rec.Code)
 	}
 	login := httptest.NewRequest(http.MethodPost, "/v1/sessions:login", strings.NewReader(`{"email":"a@b.c","password":"x"}`))
+	login.Header.Set("Content-Type", "application/json")
 	login.RemoteAddr = "192.0.2.10:1"
 	lrec := httptest.NewRecorder()
 	s.h.ServeHTTP(lrec, login)
