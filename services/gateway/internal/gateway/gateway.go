@@ -135,6 +135,10 @@ func New(ctx context.Context, backends []Backend, opts Options) (http.Handler, e
 	if err != nil {
 		return nil, fmt.Errorf("gateway: the OpenAPI document: %w", err)
 	}
+	allowed, err := newAllowIndex(openAPI)
+	if err != nil {
+		return nil, fmt.Errorf("gateway: the OpenAPI document's paths: %w", err)
+	}
 	var conversations conversationv1.ConversationServiceClient
 	mux := runtime.NewServeMux(
 		// Match routes on the path as sent: an encoded "/" (%2F) stays part of
@@ -156,7 +160,7 @@ func New(ctx context.Context, backends []Backend, opts Options) (http.Handler, e
 		// grpc-gateway keeps the query parser process-wide; one gateway per process.
 		runtime.SetQueryParameterParser(strictQueryParser{}),
 		runtime.WithErrorHandler(errorHandler(logger)),
-		runtime.WithRoutingErrorHandler(routingErrorHandler),
+		runtime.WithRoutingErrorHandler(routingErrorHandler(allowed)),
 		runtime.WithMiddlewares(g.middleware),
 		// A form POST (or X-HTTP-Method-Override) must not reach a GET route:
 		// the fallback would let a cross-site form trigger reads and skip
@@ -398,11 +402,16 @@ func relayedDetails(md map[string]string) map[string]string {
 	return out
 }
 
-func routingErrorHandler(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshaler, w http.ResponseWriter, r *http.Request, httpStatus int) {
-	switch httpStatus {
-	case http.StatusMethodNotAllowed:
-		writeError(w, httpStatus, codes.Unimplemented, reasonMethodNotAllowed, "method not allowed")
-	default:
-		writeError(w, http.StatusNotFound, codes.NotFound, reasonRouteNotFound, "no such route")
+func routingErrorHandler(allowed allowIndex) runtime.RoutingErrorHandlerFunc {
+	return func(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshaler, w http.ResponseWriter, r *http.Request, httpStatus int) {
+		switch httpStatus {
+		case http.StatusMethodNotAllowed:
+			if a := allowed.allow(r); a != "" {
+				w.Header().Set("Allow", a)
+			}
+			writeError(w, httpStatus, codes.Unimplemented, reasonMethodNotAllowed, "method not allowed")
+		default:
+			writeError(w, http.StatusNotFound, codes.NotFound, reasonRouteNotFound, "no such route")
+		}
 	}
 }

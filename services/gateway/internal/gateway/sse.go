@@ -152,6 +152,7 @@ func (g *edge) events(client conversationv1.ConversationServiceClient, heartbeat
 		if r.Method != http.MethodGet {
 			// The pattern matches HEAD too, which would hold a stream open
 			// to send nothing.
+			w.Header().Set("Allow", http.MethodGet)
 			writeError(w, http.StatusMethodNotAllowed, codes.Unimplemented, reasonMethodNotAllowed, "method not allowed")
 			return
 		}
