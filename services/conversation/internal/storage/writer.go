@@ -96,7 +96,7 @@ func (s *Store) commitWrites(ctx context.Context, batch []WriteFunc) ([]groupcom
 func run(ctx context.Context, tx *sql.Tx, fn WriteFunc) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			err = errs.E(errs.Internal, "STORE_ERROR", "a transaction panicked")
+			err = errs.E(errs.Internal, store.ReasonInternal, "a transaction panicked")
 		}
 	}()
 	return fn(ctx, tx)

@@ -33,12 +33,12 @@ func (h *HubSpotRecords) Subject(ctx context.Context, m mapping.Mapping, recordI
 	}
 	tok := sec[connector.HubSpotTokenKey]
 	if tok == "" {
-		return "", errs.E(errs.FailedPrecondition, "CRM_NOT_CONFIGURED", "the shop's HubSpot secret has no private_app_token")
+		return "", errs.E(errs.FailedPrecondition, ReasonCRMNotConfigured, "the shop's HubSpot secret has no private_app_token")
 	}
 	u := h.BaseURL + "/crm/v3/objects/contacts/" + url.PathEscape(recordID) + "?properties=" + url.QueryEscape(m.HubSpot.IDProperty)
 	req, err := http.NewRequestWithContext(egress.WithPathTemplate(ctx, "/crm/v3/objects/contacts/{id}"), http.MethodGet, u, nil)
 	if err != nil {
-		return "", errs.E(errs.FailedPrecondition, "CRM_NOT_CONFIGURED", "the HubSpot base URL is not a URL")
+		return "", errs.E(errs.FailedPrecondition, ReasonCRMNotConfigured, "the HubSpot base URL is not a URL")
 	}
 	req.Header.Set("Authorization", "Bearer "+tok)
 	req.Header.Set("Accept", "application/json")

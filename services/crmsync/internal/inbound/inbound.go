@@ -82,6 +82,12 @@ const (
 	ReasonTokenVaultUnavailable = "TOKENVAULT_UNAVAILABLE"
 	ReasonCRMUnavailable        = "CRM_UNAVAILABLE"
 	ReasonQueueUnavailable      = "QUEUE_UNAVAILABLE"
+	// ReasonCRMNotConfigured: the shop's CRM secret or settings are
+	// missing or malformed, so its records cannot be read.
+	ReasonCRMNotConfigured = "CRM_NOT_CONFIGURED"
+	// ReasonStaleChange: a change older than one already applied to the
+	// same property.
+	ReasonStaleChange = "STALE_CHANGE"
 )
 
 // Audit actions.
@@ -354,7 +360,7 @@ func (s *Service) decide(ctx context.Context, tenant, conn string, c Change, sub
 		ev := auditclient.New(ctx, action, outcome)
 		ev.Subject, ev.ResourceType, ev.ResourceID, ev.Reason = subject, resourceChange, conn+"/"+c.EventID, r.Reason
 		if r.Outcome == Stale {
-			ev.Reason = "STALE_CHANGE"
+			ev.Reason = ReasonStaleChange
 		}
 		return s.d.Audit.Enqueue(ctx, tx, ev)
 	})

@@ -99,6 +99,21 @@ const (
 	SummaryNotPseudonymised = "SUMMARY_NOT_PSEUDONYMISED"
 )
 
+// Inbound changes and the platform stream.
+const (
+	// InboundNotConfigured: this crmsync takes no CRM changes (no token
+	// vault or mappings wired). FailedPrecondition.
+	InboundNotConfigured = "INBOUND_NOT_CONFIGURED"
+	// StreamNotConfigured: this crmsync keeps no platform change log.
+	// FailedPrecondition.
+	StreamNotConfigured = "STREAM_NOT_CONFIGURED"
+	// ChangeLogUnavailable: the platform's change log could not be read or
+	// written. Unavailable.
+	ChangeLogUnavailable = "CRM_UNAVAILABLE"
+	// StreamEntryInvalid: a change log entry that does not decode. Internal.
+	StreamEntryInvalid = "STREAM_ENTRY_INVALID"
+)
+
 // Page tokens.
 const (
 	// DeliveryIDInvalid: a stored delivery id that is not dlv_<uuid> (a

@@ -6,6 +6,7 @@ import (
 	crmsyncv1 "github.com/sottohq/sotto/gen/go/sotto/crmsync/v1"
 	"github.com/sottohq/sotto/pkg/errs"
 	"github.com/sottohq/sotto/services/crmsync/internal/inbound"
+	"github.com/sottohq/sotto/services/crmsync/internal/reasons"
 )
 
 // SetInbound gives the server the domain of CRM changes (IngestCrmChanges).
@@ -14,7 +15,7 @@ func (s *Server) SetInbound(in *inbound.Service) { s.inbound = in }
 // IngestCrmChanges implements the RPC.
 func (s *Server) IngestCrmChanges(ctx context.Context, req *crmsyncv1.IngestCrmChangesRequest) (*crmsyncv1.IngestCrmChangesResponse, error) {
 	if s.inbound == nil {
-		return nil, errs.E(errs.FailedPrecondition, "INBOUND_NOT_CONFIGURED", "CRM changes are not taken here")
+		return nil, errs.E(errs.FailedPrecondition, reasons.InboundNotConfigured, "CRM changes are not taken here")
 	}
 	cs := make([]inbound.Change, len(req.GetChanges()))
 	for i, c := range req.GetChanges() {

@@ -7,6 +7,7 @@ import (
 	"github.com/sottohq/sotto/pkg/errs"
 	"github.com/sottohq/sotto/services/crmsync/internal/inbound"
 	"github.com/sottohq/sotto/services/crmsync/internal/mapping"
+	"github.com/sottohq/sotto/services/crmsync/internal/reasons"
 	"github.com/sottohq/sotto/services/crmsync/internal/stream"
 )
 
@@ -18,7 +19,7 @@ func (s *Server) SetStream(l *stream.Log) { s.stream = l }
 // request's tenant to the integrator's token (ADR 0011).
 func (s *Server) WatchChanges(req *crmsyncv1.WatchChangesRequest, out crmsyncv1.CrmSyncService_WatchChangesServer) error {
 	if s.stream == nil {
-		return errs.E(errs.FailedPrecondition, "STREAM_NOT_CONFIGURED", "no platform change log here")
+		return errs.E(errs.FailedPrecondition, reasons.StreamNotConfigured, "no platform change log here")
 	}
 	return s.stream.Watch(out.Context(), req.GetTenant(), req.GetCursor(), out.Send)
 }

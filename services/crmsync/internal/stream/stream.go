@@ -28,6 +28,7 @@ import (
 	"github.com/sottohq/sotto/pkg/events"
 	"github.com/sottohq/sotto/pkg/store"
 	"github.com/sottohq/sotto/services/crmsync/internal/connector"
+	"github.com/sottohq/sotto/services/crmsync/internal/reasons"
 )
 
 // ActionStreamed is audited for each change a platform reads.
@@ -87,7 +88,7 @@ func (s *shop) Upsert(ctx context.Context, records []connector.Record) error {
 	}
 	err := s.log.db.InTx(ctx, func(tx *sql.Tx) error { return s.log.events.Publish(ctx, tx, evs...) })
 	if err != nil {
-		return errs.Wrap(err, errs.Unavailable, "CRM_UNAVAILABLE", "the platform's change log could not be written")
+		return errs.Wrap(err, errs.Unavailable, reasons.ChangeLogUnavailable, "the platform's change log could not be written")
 	}
 	s.log.events.Notify()
 	return nil
@@ -104,7 +105,7 @@ func (s *shop) Delete(ctx context.Context, externalID string) error {
 			Message: &crmsyncv1.WatchChangesResponse{Subject: externalID, Erased: true, ChangeTime: timestamppb.New(s.log.now())}})
 	})
 	if err != nil {
-		return errs.Wrap(err, errs.Unavailable, "CRM_UNAVAILABLE", "the platform's change log could not be written")
+		return errs.Wrap(err, errs.Unavailable, reasons.ChangeLogUnavailable, "the platform's change log could not be written")
 	}
 	s.log.events.Notify()
 	return nil
@@ -117,7 +118,7 @@ func (s *shop) Exists(ctx context.Context, externalID string) (bool, error) {
 	err := s.log.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM event_outbox WHERE topic = $1 AND event_key = $2`,
 		Topic(s.tenant), externalID).Scan(&n)
 	if err != nil {
-		return false, errs.Wrap(store.MapError(err), errs.Unavailable, "CRM_UNAVAILABLE", "the platform's change log could not be read")
+		return false, errs.Wrap(store.MapError(err), errs.Unavailable, reasons.ChangeLogUnavailable, "the platform's change log could not be read")
 	}
 	return n > 0, nil
 }
@@ -130,7 +131,7 @@ func (l *Log) Watch(ctx context.Context, tenant, cursor string, send func(*crmsy
 		out := &crmsyncv1.WatchChangesResponse{}
 		if c.Event != nil {
 			if err := proto.Unmarshal(c.Event.Payload, out); err != nil {
-				return errs.E(errs.Internal, "STREAM_ENTRY_INVALID", "a change log entry does not decode")
+				return errs.E(errs.Internal, reasons.StreamEntryInvalid, "a change log entry does not decode")
 			}
 			if l.audit != nil {
 				ev := auditclient.New(ctx, ActionStreamed, auditclient.Success)
