@@ -307,7 +307,7 @@ func (s *Service) PrivacyErase(ctx context.Context, subj Subject, requestID stri
 			return err
 		}
 		if !marked {
-			return errs.E(errs.Unavailable, reasonErasurePendingSend, "the erasure marker was lifted during the erasure")
+			return errs.E(errs.Unavailable, reasons.ErasurePendingSend, "the erasure marker was lifted during the erasure")
 		}
 		erased, err := s.d.Store.DeleteSubject(ctx, tx, subj.Tenant, subj.ID)
 		if err != nil {
@@ -351,11 +351,6 @@ func (s *Service) PrivacyErase(ctx context.Context, subj Subject, requestID stri
 // as a restriction does, and its request id tells the two apart.
 const erasureMarker = "erase:"
 
-// reasonErasurePendingSend: a send of the customer still held its lease
-// past erasureLeaseWait; the step fails (Unavailable) and the consent
-// service's orchestrator retries it, never reported done.
-const reasonErasurePendingSend = "CRM_ERASURE_PENDING_SEND"
-
 // erasureLeaseWait bounds an erasure's wait for the leases on the
 // customer's deliveries: a send is bounded at sendTimeout inside its lease.
 const erasureLeaseWait = sendTimeout + 5*time.Second
@@ -382,7 +377,7 @@ func (s *Service) awaitLeases(ctx context.Context, subj Subject) error {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-t.C:
-			return errs.E(errs.Unavailable, reasonErasurePendingSend, "a send of the customer is still in flight")
+			return errs.E(errs.Unavailable, reasons.ErasurePendingSend, "a send of the customer is still in flight")
 		case <-tick.C:
 		}
 	}

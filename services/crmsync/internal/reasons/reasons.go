@@ -75,6 +75,10 @@ const (
 	// after its delete and the read-backs; the step fails and the consent
 	// service's orchestrator retries it. Unavailable.
 	ErasureUnconfirmed = "CRM_ERASURE_UNCONFIRMED"
+	// ErasurePendingSend: a send of the customer still held its lease past
+	// the erasure's wait (or the erasure marker was lifted meanwhile); the
+	// step fails Unavailable and the orchestrator retries it, never done.
+	ErasurePendingSend = "CRM_ERASURE_PENDING_SEND"
 	// RequestIDReused: a data-subject request id already answered for
 	// another customer. InvalidArgument.
 	RequestIDReused = "REQUEST_ID_REUSED"
