@@ -167,8 +167,8 @@ func TestWidgetSealedChat(t *testing.T) {
 		t.Fatalf("gateway log: %d bytes, %v", len(logs), err)
 	}
 	spans := traces.of("gateway")
-	gwPID := sealChild(t, s.PID(), "gateway")
-	mem := sealMemory(t, gwPID)
+	gwPID := devsuite.ChildNamed(t, s.PID(), "gateway")
+	mem := devsuite.ProcessMemory(t, gwPID)
 	for _, v := range []string{email, email[:strings.IndexByte(email, '@')], card, reply} {
 		for where, b := range map[string][]byte{"log": logs, "spans": spans, "memory": mem} {
 			if bytes.Contains(b, []byte(v)) {
@@ -185,7 +185,7 @@ func TestWidgetSealedChat(t *testing.T) {
 	}
 	clearEmail, _ := sealCanaries(t)
 	widgetSend(b, "Where is my order? My e-mail is "+clearEmail, `document.querySelectorAll('.msg.assistant').length >= 1`)
-	if !bytes.Contains(sealMemory(t, gwPID), []byte(clearEmail)) {
+	if !bytes.Contains(devsuite.ProcessMemory(t, gwPID), []byte(clearEmail)) {
 		t.Error("the search did not find a value the widget sent with sealing off")
 	}
 
@@ -209,7 +209,7 @@ func TestWidgetSealedChat(t *testing.T) {
 			t.Errorf("a message was posted by a browser that cannot seal: %s", u)
 		}
 	}
-	if bytes.Contains(sealMemory(t, gwPID), []byte(lost)) {
+	if bytes.Contains(devsuite.ProcessMemory(t, gwPID), []byte(lost)) {
 		t.Error("the gateway holds the message a browser that cannot seal was asked to send")
 	}
 

@@ -5,14 +5,11 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -26,6 +23,7 @@ import (
 
 	conversationv1 "github.com/sottohq/sotto/gen/go/sotto/conversation/v1"
 	"github.com/sottohq/sotto/pkg/sealclient"
+	"github.com/sottohq/sotto/test/devsuite"
 )
 
 // collector is an OTLP/gRPC trace receiver: the services export their
@@ -107,90 +105,6 @@ func (g gatewayREST) GetSealingKeys(_ context.Context, _ *conversationv1.GetSeal
 func (g gatewayREST) PostMessage(_ context.Context, in *conversationv1.PostMessageRequest, _ ...grpc.CallOption) (*conversationv1.PostMessageResponse, error) {
 	out := &conversationv1.PostMessageResponse{}
 	return out, g.call(http.MethodPost, "/v1/conversations/"+in.GetConversationId()+"/messages", in, out)
-}
-
-// childNamed finds the process named name among the descendants of pid.
-func childNamed(t *testing.T, pid int, name string) int {
-	t.Helper()
-	entries, err := os.ReadDir("/proc")
-	if err != nil {
-		unreadable(t, "/proc", err)
-	}
-	parent := map[int]int{}
-	comm := map[int]string{}
-	for _, e := range entries {
-		p, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		stat, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
-		if err != nil {
-			continue
-		}
-		// pid (comm) state ppid ...
-		open, close := bytes.IndexByte(stat, '('), bytes.LastIndexByte(stat, ')')
-		if open < 0 || close < open {
-			continue
-		}
-		f := strings.Fields(string(stat[close+1:]))
-		if len(f) < 2 {
-			continue
-		}
-		pp, _ := strconv.Atoi(f[1])
-		parent[p], comm[p] = pp, string(stat[open+1:close])
-	}
-	for p, c := range comm {
-		if c != name {
-			continue
-		}
-		for a := parent[p]; a > 1; a = parent[a] {
-			if a == pid {
-				return p
-			}
-		}
-	}
-	t.Fatalf("no process %q under %d", name, pid)
-	return 0
-}
-
-// processMemory reads every readable mapping of pid (heap, stacks, freed
-// memory not yet reused), as a debugger would.
-func processMemory(t *testing.T, pid int) []byte {
-	t.Helper()
-	maps, err := os.ReadFile(fmt.Sprintf("/proc/%d/maps", pid))
-	if err != nil {
-		unreadable(t, "the gateway's memory map", err)
-	}
-	mem, err := os.Open(fmt.Sprintf("/proc/%d/mem", pid))
-	if err != nil {
-		unreadable(t, "the gateway's memory", err)
-	}
-	defer mem.Close()
-	var all []byte
-	buf := make([]byte, 1<<20)
-	for _, line := range strings.Split(string(maps), "\n") {
-		f := strings.Fields(line)
-		if len(f) < 2 || f[1][0] != 'r' || (len(f) >= 6 && strings.HasPrefix(f[5], "[v")) {
-			continue
-		}
-		lo, hi, ok := strings.Cut(f[0], "-")
-		start, err1 := strconv.ParseUint(lo, 16, 64)
-		end, err2 := strconv.ParseUint(hi, 16, 64)
-		if !ok || err1 != nil || err2 != nil {
-			continue
-		}
-		for off := start; off < end; off += uint64(len(buf)) {
-			n, err := mem.ReadAt(buf[:min(uint64(len(buf)), end-off)], int64(off))
-			all = append(all, buf[:n]...)
-			if err != nil && !errors.Is(err, io.EOF) {
-				break
-			}
-		}
-	}
-	if len(all) < 1<<20 {
-		t.Fatalf("read only %d bytes of the gateway's memory", len(all))
-	}
-	return all
 }
 
 func sealingCanaries(t *testing.T) (email, card string) {
@@ -275,8 +189,8 @@ func TestSealedChatThroughTheGateway(t *testing.T) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	gw := childNamed(t, s.PID(), "gateway")
-	mem := processMemory(t, gw)
+	gw := devsuite.ChildNamed(t, s.PID(), "gateway")
+	mem := devsuite.ProcessMemory(t, gw)
 	logs, err := os.ReadFile(filepath.Join(s.State, "logs", "gateway.log"))
 	if err != nil || len(logs) == 0 {
 		t.Fatalf("gateway log: %d bytes, %v", len(logs), err)
@@ -312,17 +226,7 @@ func TestSealedChatThroughTheGateway(t *testing.T) {
 		&conversationv1.PostMessageRequest{ConversationId: id, Text: "My new e-mail is " + clearEmail}, plain); err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Contains(processMemory(t, gw), []byte(clearEmail)) {
+	if !bytes.Contains(devsuite.ProcessMemory(t, gw), []byte(clearEmail)) {
 		t.Error("the search did not find a value the gateway passed in the clear")
 	}
-}
-
-// unreadable skips where a process's memory cannot be read (no /proc, or
-// ptrace restrictions), except in CI, which must run the search.
-func unreadable(t *testing.T, what string, err error) {
-	t.Helper()
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("cannot read %s: %v", what, err)
-	}
-	t.Skipf("cannot read %s: %v", what, err)
 }
