@@ -154,8 +154,10 @@ piso puerta pta escalera planta bajo izq izda izquierda dcha dcho derecha scala 
 wohnung top stiege tür rgb hinterhaus vorderhaus gartenhaus seitenflügel quergebäude hinterhof hh vh rückgebäude bloque portal nave capannone edificio edif gebäude haus
 building bldg block c/o col colonia za zi zac zone polígono poligono industrial estate gewerbegebiet lotissement
 residencia urbanización urb quartier local box postbus bis ter dpto depto departamento apto interior int. room
+palazzina blocco
 hoog verdieping etage huis hs bg sous portal esc. bajos entlo entresuelo ático atico km casa parcela manzana mz lote
 halle hal hangar kavel lotto
+zimmer zi kamer chambre ch habitación habitacion hab stanza appartement appartamento
 `))
 
 // countryNames continue an address.
@@ -470,6 +472,7 @@ func (d *doc) scanAddresses() {
 				s--
 			}
 			s = d.streetNamePrefix(s)
+			s = d.germanPrepBefore(s)
 			j := k + 1
 			if j < n && d.isPunct(j, '.') && !d.toks[j].sp {
 				j++
@@ -485,13 +488,17 @@ func (d *doc) scanAddresses() {
 			if j < n && (d.lw(j) == "der" || d.lw(j) == "den" || d.lw(j) == "dem") {
 				j++
 			}
-			if !d.capWord(j) || d.e.lex.stop[d.lw(j)] || monthNames[d.lw(j)] > 0 {
+			if !d.capWord(j) || monthNames[d.lw(j)] > 0 {
 				break
 			}
+			// A word of the stop lexicon ("Winkel", "Laden") names a
+			// street too ("Im Winkel 9"), but only with a postcode and a
+			// known town right after the number.
+			stop := d.e.lex.stop[d.lw(j)]
 			if e, ok := d.houseNumber(j + 1); ok && e+1 < n && (d.isPunct(e+1, ',') || d.toks[e+1].nl && d.toks[k].nl) {
 				// Only with a postcode after it: "Am Sonnenhang 3a, 2. OG, 79098 Freiburg",
 				// or in a block whose lines lead to one ("Am Hang 3\nHinterhaus\n79102 Freiburg").
-				if d.continuationHasPostcode(e) {
+				if d.continuationHasPostcode(e) && (!stop || d.townAfter(e)) {
 					start, end = k, e
 				}
 			}
@@ -664,7 +671,8 @@ func (d *doc) bareStreet(k int) (int, int) {
 	}
 	// A unit between number and postcode: "Groenplaats 3 bus 2, 2000
 	// Antwerpen".
-	if m < n && !d.toks[m].nl && d.isWord(m) && unitWords[d.lw(m)] {
+	if m < n && !d.toks[m].nl && d.isWord(m) && (unitWords[d.lw(m)] || d.toks[m].digit && ordinalSuffix(d.lw(m))) {
+		// (Or a floor: "Grote Markt 22, 2e verdieping, 9711 LV".)
 		if ue, ok := d.unitAhead(m); ok {
 			m = ue + 1
 			if m < n && d.isPunct(m, ',') {
@@ -679,7 +687,11 @@ func (d *doc) bareStreet(k int) (int, int) {
 		if d.toks[m].kind != tNum {
 			return -1, -1
 		}
-		if pe, ok := d.postcodeAhead(m); !ok || pe <= m || !d.knownPlace(m+1) {
+		// A name opened by a street adjective or preposition ("Obere
+		// Mühle 3, 34576 Homberg", "Hoge Akker 17") is a street's: the
+		// town after the postcode need not be one the lexicon knows.
+		shaped := streetAdjectives[d.lw(k)] || germanPrepStreets[d.lw(k)]
+		if pe, ok := d.postcodeAhead(m); !ok || pe <= m || !shaped && !d.knownPlace(m+1) || shaped && !d.capWord(m+1) {
 			return -1, -1
 		}
 	}
@@ -690,6 +702,11 @@ func (d *doc) bareStreet(k int) (int, int) {
 			return -1, -1
 		}
 		if _, isCue := nameCues[lw]; isCue {
+			return -1, -1
+		}
+		if w > k && (hasCompoundSuffix(lw) || strongCompound(lw)) {
+			// "Adresse Ulmenweg 4, 89073 Ulm": the street is the compound,
+			// matched from its own word; a label before it is not its name.
 			return -1, -1
 		}
 	}
@@ -771,7 +788,8 @@ func (d *doc) unitBefore(start int) int {
 			// Wellington Road": take the longest tail that is a note, and
 			// look no further back.
 			for m := i + 1; m <= chunkEnd; m++ {
-				if d.isWord(m) && d.toks[m].upper && (unitWords[d.lw(m)] || areaWords[d.lw(m)]) && d.unitChunk(m, chunkEnd) {
+				if d.isWord(m) && (d.toks[m].upper && (unitWords[d.lw(m)] || areaWords[d.lw(m)] || buildingWords[d.lw(m)]) ||
+					d.toks[m].digit && ordinalSuffix(d.lw(m))) && d.unitChunk(m, chunkEnd) {
 					best = m
 					break
 				}
@@ -799,7 +817,7 @@ func (d *doc) unitChunk(a, b int) bool {
 		return false
 	}
 	unit := false
-	if d.parkChunk(a, b) {
+	if d.parkChunk(a, b) || d.buildingChunk(a, b) {
 		return true
 	}
 	if areaWords[d.lw(a)] && d.isWord(a) {
@@ -842,14 +860,64 @@ func (d *doc) unitChunk(a, b int) bool {
 			unit = true // 3e, 2º, 2nd, 1er: a floor
 		case tk.digit && tk.e-tk.s <= 5: // 3B
 		case tk.letters == 1 && tk.upper: // scala B
+		case sideWords[lw] && j > a:
+			// "2. OG links", "3rd floor left", "2e étage gauche": which
+			// door on the floor, after the floor itself.
 		case lw == "étage" || lw == "floor" || lw == "stock" || lw == "piso" || lw == "piano" || lw == "etage" || lw == "verdieping":
 			unit = true
+		case floorNames[lw] && b > a:
+			// "piano terra", "primo piano", "ground floor", "planta
+			// baja": the floor's name beside its floor word.
 		default:
 			return false
 		}
 	}
 	return unit
 }
+
+// floorNames name a floor beside a floor word ("piano terra", "primo
+// piano", "ground floor", "planta baja", "begane grond"); alone they are
+// ordinary words, so a unit chunk holds them only with another part.
+var floorNames = set(strings.Fields(`terra primo secondo terzo quarto quinto rialzato seminterrato ammezzato attico
+	ground first second third fourth top lower upper basement
+	baja bajo primera segunda tercera cuarta principal
+	premier première deuxième troisième rez-de-chaussée
+	begane grond eerste tweede derde vierde
+	erster zweiter dritter`))
+
+// buildingWords end a named building's line before its street ("Kestrel
+// House, 22 Mill Lane", "Residenz am Park, ...", "Palazzo Reale, ...").
+var buildingWords = set(strings.Fields(`house court building tower towers hall lodge mansions chambers
+	haus hof residenz résidence residence edificio torre palazzo gebouw toren residenza residencia residentie
+	condominio palazzina wohnanlage`))
+
+// buildingChunk reports whether tokens a..b are a named building: one to
+// three capitalised words whose last is a building word.
+func (d *doc) buildingChunk(a, b int) bool {
+	if b > a && b-a <= 4 && d.capWord(a) && buildingWords[d.lw(a)] {
+		// The building word first, as Romance languages write it:
+		// "Residenza Le Ginestre", "Residencia Los Olivos".
+		for j := a + 1; j <= b; j++ {
+			if !d.capWord(j) && !(d.isWord(j) && streetConnectors[d.lw(j)]) {
+				return false
+			}
+		}
+		return d.capWord(b)
+	}
+	if b-a > 2 || !d.isWord(b) || !buildingWords[d.lw(b)] || b == a {
+		return false
+	}
+	for j := a; j <= b; j++ {
+		if !d.capWord(j) {
+			return false
+		}
+	}
+	return true
+}
+
+// sideWords say which door on a floor.
+var sideWords = set(strings.Fields(`links rechts mitte li re left right rear front gauche droite fond
+	sinistra destra centro interno links rechts midden voor achter`))
 
 // parkWords name a business park, industrial estate or centre whose line
 // stands before the street ("Riverside Business Park", "Zona Industriale",
@@ -925,11 +993,30 @@ func (d *doc) addressContinuation(end int) int {
 		if j >= n {
 			break
 		}
-		if d.isPunct(j, ',') || d.isPunct(j, '-') && d.toks[j].sp || d.tokText(j) == "–" {
+		if d.isPunct(j, ',') || d.isPunct(j, '-') && d.toks[j].sp || d.tokText(j) == "–" || (d.tokText(j) == "·" || d.tokText(j) == "•") && d.toks[j].sp {
+			// (A middle dot or bullet separates a signature's address
+			// pieces: "Deichstraße 12 · 28195 Bremen".)
 			j++
 		}
 		if j >= n {
 			break
+		}
+		if pieces == 0 && j == end+1 && d.isWord(j) && !d.toks[j].nl && d.toks[j].upper && orientationWords[d.lw(j)] && (j+1 >= n || d.toks[j+1].kind == tPunct || d.toks[j+1].nl) {
+			// "Av. Constitución 2501 Sur", "Morelos 118 Pte.": a Mexican
+			// street number's orientation.
+			end = j
+			if j+1 < n && d.isPunct(j+1, '.') && !d.toks[j+1].sp {
+				end = j + 1
+			}
+			continue
+		}
+		if e := d.coloniaAt(j); e > 0 {
+			end = e // "Col. Obispado": a Mexican colonia
+			continue
+		}
+		if pieces > 0 && d.isPunct(j-1, ',') && j+3 < n && d.isWord(j) && d.toks[j].upper && d.toks[j].letters == 1 && d.isPunct(j+1, '.') && d.isWord(j+2) && d.toks[j+2].upper && d.toks[j+2].letters == 1 && d.isPunct(j+3, '.') && !d.toks[j+2].sp {
+			end = j + 3 // "N.L.", "B.C.": a state abbreviated in dotted capitals
+			continue
 		}
 		if d.toks[j].nl {
 			lines++
@@ -952,6 +1039,12 @@ func (d *doc) addressContinuation(end int) int {
 		}
 		if pe := d.provinceAt(j); pe > 0 && j == end+1 {
 			end = pe
+			continue
+		}
+		if ce := d.irishCounty(j); ce > 0 {
+			// "Athlone, Co. Westmeath N37 F4E2": the county, then the
+			// Eircode on the next piece.
+			end = ce
 			continue
 		}
 		if e, ok := d.postcodeAhead(j); ok {
@@ -994,6 +1087,12 @@ func (d *doc) addressContinuation(end int) int {
 				continue
 			}
 		}
+		if e, ok := d.streetPiece(j); ok && (d.cityFollowed(e) || d.townThenCounty(e)) {
+			// "Lissadell Court, Main Street, Ballymote, Co. Sligo": an Irish
+			// street without a number between a building and its town.
+			end = e
+			continue
+		}
 		if d.isWord(j) && addressCountries[d.lw(j)] && d.toks[j].upper {
 			end = j
 			continue
@@ -1010,6 +1109,23 @@ func (d *doc) addressContinuation(end int) int {
 		break
 	}
 	return end
+}
+
+// orientationWords follow a Mexican street number (Sur, Norte, Ote., Pte.).
+var orientationWords = set(strings.Fields(`sur norte oriente poniente ote pte nte`))
+
+// coloniaAt returns the last word of "Col." and a capitalised district name
+// at j, or 0.
+func (d *doc) coloniaAt(j int) int {
+	n := len(d.toks)
+	if j+2 >= n || !d.isWord(j) || d.lw(j) != "col" || !d.toks[j].upper || !d.isPunct(j+1, '.') || !d.capWord(j+2) {
+		return 0
+	}
+	e := j + 2
+	for m := j + 3; m < n && m <= j+5 && !d.toks[m].nl && (d.capWord(m) || d.isWord(m) && particles[d.lw(m)] && d.capWord(m+1)); m++ {
+		e = m
+	}
+	return e
 }
 
 // continuationHasPostcode reports whether what continues the address after
@@ -1060,6 +1176,9 @@ func (d *doc) cityFollowed(e int) bool {
 	}
 	if _, ok := d.postcodeAhead(k); ok {
 		return true
+	}
+	if d.irishCounty(k) > 0 {
+		return true // "Kinsale, Co. Cork"
 	}
 	return d.isWord(k) && d.toks[k].upper && d.knownPlace(k)
 }
@@ -1192,7 +1311,8 @@ func (d *doc) postcodeAhead(j int) (int, bool) {
 		return e, false
 	}
 	// Country prefix: "D-10115", "CH-8001", "F-75011", "B-1000", "I-20129".
-	if tk.kind == tWord && tk.allUp && tk.letters <= 2 && j+2 < n && d.isPunct(j+1, '-') && d.toks[j+2].kind == tNum && !d.toks[j+1].sp && !d.toks[j+2].sp {
+	// One letter is upper case but not allUp (which wants two): "D-", "A-".
+	if tk.kind == tWord && !tk.digit && (tk.allUp && tk.letters <= 2 || tk.letters == 1 && tk.upper) && j+2 < n && d.isPunct(j+1, '-') && d.toks[j+2].kind == tNum && !d.toks[j+1].sp && !d.toks[j+2].sp {
 		if l := d.toks[j+2].e - d.toks[j+2].s; l == 4 || l == 5 {
 			if ce, ok := cityAfter(j + 2); ok {
 				return ce, true
@@ -1430,7 +1550,10 @@ func (d *doc) scanUnitAddresses() {
 				hasType = true
 			}
 		}
-		if !hasType {
+		if !hasType && !d.continuationHasPostcode(nameEnd-1) {
+			// (A building named without a type word, "Apartment 6, The
+			// Maltings, Bridge Street, ..., R95 X2Y3", when the address
+			// goes on to its postcode.)
 			continue
 		}
 		end := d.addressContinuation(nameEnd - 1)
@@ -1471,6 +1594,9 @@ func (d *doc) recipientLine(start int) {
 		if tk.digit || d.e.lex.stop[lw] && !streetConnectors[lw] {
 			return
 		}
+		if tk.upper && businessWord(lw) {
+			return // "Seniorenstift Lindenhof": a home or a business, no one's name
+		}
 		if tk.upper {
 			caps++
 		} else if !streetConnectors[lw] {
@@ -1480,4 +1606,87 @@ func (d *doc) recipientLine(start int) {
 	if caps >= 1 && caps <= 5 {
 		d.add(d.toks[a].s, d.toks[j].e, Person, 0.8, "person-recipient-line")
 	}
+}
+
+// germanPrepBefore extends the start s of a German compound street back
+// over a capitalised preposition that is part of its name ("Am Lindenweg
+// 3", "Zum Sportplatz 2", "An der Mühlenstraße 4"). A capital after
+// sentence punctuation or at the message's start is only the sentence's
+// first word ("Am Lindenweg 3 steht ...": at the Lindenweg), so it stays
+// outside; at a line's start (an address block) it is the name's.
+func (d *doc) germanPrepBefore(s int) int {
+	p := s - 1
+	if p >= 0 && d.isWord(p) && !d.toks[p].upper && (d.lw(p) == "der" || d.lw(p) == "dem" || d.lw(p) == "den") && !d.toks[s].nl {
+		p--
+	}
+	if p < 0 || !d.isWord(p) || !d.toks[p].upper || !germanPrepStreets[d.lw(p)] || d.toks[p+1].nl {
+		return s
+	}
+	if p == 0 || !d.toks[p].nl && (d.isPunct(p-1, '.') || d.isPunct(p-1, '!') || d.isPunct(p-1, '?')) {
+		return s
+	}
+	return p
+}
+
+// townAfter reports a postcode and a known town right after token e,
+// past a comma: ", 22765 Hamburg".
+func (d *doc) townAfter(e int) bool {
+	m := e + 1
+	if m < len(d.toks) && d.isPunct(m, ',') {
+		m++
+	}
+	if m >= len(d.toks) || d.toks[m].kind != tNum {
+		return false
+	}
+	pe, ok := d.postcodeAhead(m)
+	return ok && pe > m && d.knownPlace(m+1)
+}
+
+// irishCounties are the island's 32 counties, named after "Co." or
+// "County" in an Irish address.
+var irishCounties = set(strings.Fields(`carlow cavan clare cork donegal dublin galway kerry kildare kilkenny laois leitrim
+	limerick longford louth mayo meath monaghan offaly roscommon sligo tipperary waterford westmeath wexford wicklow
+	antrim armagh down fermanagh londonderry derry tyrone`))
+
+// irishCounty returns the last token of "Co. <County>" or "County
+// <County>" at j, or 0.
+func (d *doc) irishCounty(j int) int {
+	if !d.isWord(j) {
+		return 0
+	}
+	m := j + 1
+	switch d.lw(j) {
+	case "co":
+		if m < len(d.toks) && d.isPunct(m, '.') {
+			m++
+		}
+	case "county":
+	default:
+		return 0
+	}
+	if m < len(d.toks) && d.isWord(m) && !d.toks[m].nl && d.toks[m].upper && irishCounties[d.lw(m)] {
+		return m
+	}
+	return 0
+}
+
+// streetPiece returns the last token of one to three capitalised words at
+// j ending in a street type ("Main Street", "Dublin Road"), followed by a
+// comma.
+func (d *doc) streetPiece(j int) (int, bool) {
+	for e := j; e < len(d.toks) && e < j+3 && d.capWord(e) && !(e > j && d.toks[e].nl); e++ {
+		if e > j && suffixTypes[d.lw(e)] {
+			return e, e+1 < len(d.toks) && d.isPunct(e+1, ',')
+		}
+	}
+	return 0, false
+}
+
+// townThenCounty reports ", <Town>, Co. <County>" after token e.
+func (d *doc) townThenCounty(e int) bool {
+	if e+2 >= len(d.toks) || !d.isPunct(e+1, ',') {
+		return false
+	}
+	te, ok := d.cityAhead(e + 2)
+	return ok && te+2 < len(d.toks) && d.isPunct(te+1, ',') && d.irishCounty(te+2) > 0
 }

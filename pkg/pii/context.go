@@ -84,6 +84,12 @@ func buildCueWords() map[string]cueClass {
 		"fixe", "mobile", "teléfono", "telefono", "móvil", "movil", "llamar", "llámame", "llamadme", "celular", "fijo",
 		"telefoon", "telefoonnummer", "mobiel", "mobieltje", "gsm", "bellen", "bel", "nummer", "cellulare", "cell.",
 		"chiamare", "chiamami", "chiamatemi", "fisso", "recapito", "numero", "wa", "signal", "telegram",
+		// Call-back verbs ("me rappeler au …", "zurückrufen unter …").
+		"rappeler", "rappelez", "rappelez-moi", "rappelle", "rappelle-moi", "recontacter", "zurückrufen",
+		"zurückgerufen", "terugbellen", "terugbelt", "richiamare", "richiamami", "richiamatemi", "llamarme",
+		"llámenme", "llamenme", "richiamarmi", "chiamarmi", "contattarmi", "ricontattarmi", "richiamarci",
+		"rappelez-nous", "appelez-moi", "joignable", "anrufen", "rückrufen", "contactarme", "llamarnos", "bel me",
+		"belt", "beltu",
 	)
 	// "nummer", "numero", "numéro" are also reference words; as phone cues
 	// they only count when nothing more specific is nearer.
@@ -311,8 +317,13 @@ func (d *doc) genericNumberBefore(k, window int) int {
 // possessive ("my number", "mon numéro", "il mio numero"): the writer's
 // own number, a phone whatever was said before.
 func (d *doc) numberIsMine(j int) bool {
-	return j > 0 && d.isWord(j-1) && possessive[d.lw(j-1)]
+	return j > 0 && d.isWord(j-1) && (possessive[d.lw(j-1)] || personPossessive[d.lw(j-1)])
 }
+
+// personPossessive: "her number", "son numéro", "sein Nummer": a person's
+// number, as "my number" is the writer's (a reference word after the
+// number word still decides first: "son numéro de commande").
+var personPossessive = set(strings.Fields(`his her their sein seine ihr ihre son sa leur su sus zijn haar hun suo sua loro`))
 
 // numberSuffixes end compounds of a reference word and "number".
 var numberSuffixes = []string{"nummer", "nummern", "number", "numero", "nr", "no"}
@@ -371,6 +382,9 @@ func (d *doc) cueAfterAt(last, window int, mask cueClass) (cueClass, int) {
 func (d *doc) cueOf(j int) cueClass {
 	w := d.lower(j)
 	if c := cueWords[string(w)]; c != 0 {
+		if c == cueCard && len(w) == 3 && string(w) == "pas" && d.lang != "nl" && d.lang != "" {
+			return 0 // Dutch "pas" is a card; French "ne ... pas" is "not"
+		}
 		return c
 	}
 	// A compound of a reference word and "number" (Bonnummer, bonnr,
@@ -398,7 +412,7 @@ func (d *doc) cueOf(j int) cueClass {
 		}
 		// Plurals of reference words: "commandes", "pedidos",
 		// "Bestellungen", "ordini", "articoli".
-		if c := pluralCue(w); c&cueRef != 0 {
+		if c := pluralCue(w); c&cueRef != 0 && string(w) != "falls" { // German "in case", not cases
 			return cueRef
 		}
 	}

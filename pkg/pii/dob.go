@@ -95,6 +95,7 @@ var worldCues = map[string]struct {
 }
 
 func (d *doc) scanDOB() {
+	d.scanBirthYearDates()
 	n := len(d.toks)
 	for k := 0; k < n; k++ {
 		tk := &d.toks[k]
@@ -143,6 +144,13 @@ func (d *doc) scanDOB() {
 				continue
 			}
 			if end, ok := d.dateAt(j); ok {
+				if placeholderDate(d.text[d.toks[j].s:d.toks[end].e]) {
+					// "wrong DOB, it says 01/01/1900. Correct one is ...": a
+					// system's default is no one's birth date; the right
+					// one may follow.
+					corrected, seen, j = true, 0, end
+					continue
+				}
 				d.add(d.toks[j].s, d.toks[end].e, DateOfBirth, 0.9, "dob-context")
 				k = d.moreBirthDates(end)
 				found = true
@@ -166,6 +174,13 @@ func (d *doc) scanDOB() {
 				break
 			}
 			seen++
+		}
+		if !found && !ageCue {
+			if s, e, ok := d.birthDateAhead(k); ok {
+				d.add(d.toks[s].s, d.toks[e].e, DateOfBirth, 0.85, "dob-context")
+				k = e
+				continue
+			}
 		}
 		if !found && !ageCue {
 			if s, e, ok := d.answeredDate(k); ok {
@@ -313,6 +328,14 @@ func (d *doc) dateAt(k int) (int, bool) {
 			}
 		}
 	}
+	// A Roman month between one separator: "31-XII-1999", "12.IV.1975".
+	if a, ok := d.numTok(k, 1, 2); ok && a >= 1 && a <= 31 && k+4 < n && d.adjacent(k) && d.adjacent(k+1) && d.adjacent(k+2) && d.adjacent(k+3) {
+		if c := d.text[d.toks[k+1].s]; (c == '-' || c == '/' || c == '.') && d.isPunct(k+1, c) && d.isPunct(k+3, c) && d.toks[k+2].kind == tWord && romanMonth(d.tokText(k+2)) > 0 {
+			if y, ok := d.numTok(k+4, 4, 4); ok && y >= 1900 && y <= 2100 {
+				return k + 4, true
+			}
+		}
+	}
 	// Written: [day][.|st|nd|rd|th|er|º] [of|de] month [,] [de|del] year
 	j := k
 	day := 0
@@ -339,6 +362,13 @@ func (d *doc) dateAt(k int) (int, bool) {
 				day = v
 				j++
 			}
+		}
+	}
+	if day > 0 && j+3 < n && (d.isPunct(j, '-') || d.isPunct(j, '/')) && d.adjacent(j-1) && d.adjacent(j) &&
+		monthNames[d.lw(j+1)] > 0 && d.adjacent(j+1) && d.isPunct(j+2, d.text[d.toks[j].s]) && d.adjacent(j+2) {
+		// "12-Jan-1990", "03/mar/85": a month name between one separator.
+		if y, ok := d.numTok(j+3, 2, 4); ok && d.toks[j+3].e-d.toks[j+3].s != 3 && (y >= 1900 && y <= 2100 || d.toks[j+3].e-d.toks[j+3].s == 2) {
+			return j + 3, true
 		}
 	}
 	if day > 0 {
@@ -368,6 +398,11 @@ func (d *doc) dateAt(k int) (int, bool) {
 					return j + 1, true
 				}
 			}
+			// "30 avril 88": a two-digit year right after the month, not
+			// an hour ("12 mars 10h", "12 mars 10:30", "10 heures").
+			if _, ok := d.numTok(j, 2, 2); ok && d.toks[j].sp && (j+1 >= n || d.toks[j+1].sp && !timeWords[d.lw(j+1)] || d.isPunct(j+1, '.') || d.isPunct(j+1, ',') || d.isPunct(j+1, ';')) {
+				return j, true
+			}
 		}
 		return 0, false
 	}
@@ -392,6 +427,24 @@ func (d *doc) dateAt(k int) (int, bool) {
 		}
 	}
 	return 0, false
+}
+
+// timeWords follow an hour ("10 heures", "10 Uhr").
+var timeWords = set(strings.Fields(`h hours hour heures heure uhr horas hora uur ore ora am pm`))
+
+// placeholderDate reports a system's default date (01/01/1900,
+// 1900-01-01, 01.01.1900): a form's blank, no birth date.
+func placeholderDate(v string) bool {
+	if len(v) < 8 || len(v) > 10 || !strings.Contains(v, "1900") {
+		return false
+	}
+	ones := 0
+	for i := 0; i < len(v); i++ {
+		if v[i] == '1' {
+			ones++
+		}
+	}
+	return ones == 3 // the year's 1, the day's and the month's: 1 January 1900
 }
 
 // otherDateCues end a list of birth dates: a later date in the sentence
@@ -458,6 +511,14 @@ func (d *doc) moreBirthDates(end int) int {
 					crossed, words = true, 4
 					continue
 				}
+				if c == '.' && d.selfCorrectionAhead(j+1) {
+					// "born 1985-06-30... sorry, 2015-06-30": the writer
+					// corrects the birth date they just gave, within a few
+					// words ("Sorry to bother you, the parcel from ..." is
+					// another matter).
+					words = 5
+					continue
+				}
 				break
 			}
 			continue
@@ -473,4 +534,142 @@ func (d *doc) moreBirthDates(end int) int {
 		words++
 	}
 	return last
+}
+
+// selfCorrections start a sentence that takes back what was just written
+// ("sorry, ...", "I mean ...", "ich meine ...", "pardon, ...").
+var selfCorrections = set(strings.Fields(`sorry oops correction pardon perdón perdon perdona scusa scusate scusi excusez désolé désolée`))
+
+// selfCorrectionAhead reports a self-correction word as the next word at
+// or after token j, past punctuation on the same line.
+func (d *doc) selfCorrectionAhead(j int) bool {
+	for ; j < len(d.toks) && d.toks[j].kind == tPunct && !d.toks[j].nl; j++ {
+	}
+	if j >= len(d.toks) || d.toks[j].nl || !d.isWord(j) {
+		return false
+	}
+	w := d.lw(j)
+	if w == "i" || w == "ich" || w == "je" || w == "ik" || w == "io" {
+		// "I mean", "ich meine", "je veux dire", "ik bedoel", "intendo"
+		if j+1 < len(d.toks) {
+			nx := d.lw(j + 1)
+			return nx == "mean" || nx == "meant" || nx == "meine" || nx == "meinte" || nx == "bedoel" || nx == "veux"
+		}
+		return false
+	}
+	return selfCorrections[w]
+}
+
+// dateEntryVerbs say a value was typed into a form ("i put", "ich habe ...
+// eingegeben", "j'ai mis", "puse", "ik heb ... ingevuld", "ho messo").
+var dateEntryVerbs = set(strings.Fields(`put entered typed wrote filled eingegeben eingetragen eingetippt geschrieben mis saisi
+	tapé écrit rempli puse pongo introduje escribí escribi ingevuld ingevoerd getypt geschreven ingetypt messo inserito
+	scritto digitato`))
+
+// birthDateAhead finds the date a birth cue names further on, past the
+// words that say whose or what for: after the colon that ends the cue's
+// lead-in ("Geburtsdatum vom Kind für die Garantie: 12. März 2019") or
+// after a verb of typing it into the form ('it wants "DOB (MM/DD/YYYY)",
+// i put 07/22/1994'). The line must name no other date.
+func (d *doc) birthDateAhead(k int) (int, int, bool) {
+	n := len(d.toks)
+	for j, words := k+1, 0; j < n && words < 12; j++ {
+		if d.toks[j].nl {
+			return 0, 0, false
+		}
+		if d.toks[j].kind == tPunct {
+			c := d.text[d.toks[j].s]
+			if c == '!' || c == '?' || c == '.' && j+1 < n && d.toks[j+1].sp {
+				return 0, 0, false
+			}
+			if c == ':' && j+1 < n && !d.toks[j+1].nl {
+				if end, ok := d.dateAt(j + 1); ok {
+					return j + 1, end, true
+				}
+				// "fecha de nacimiento del titular: Andrés Molina,
+				// 15-03-1977": whose birth date, by name, then the date.
+				m := j + 1
+				for m < n && m-j <= 4 && d.capWord(m) && !d.toks[m].nl {
+					m++
+				}
+				if m > j+1 && m+1 < n && d.isPunct(m, ',') && !d.toks[m+1].nl {
+					if end, ok := d.dateAt(m + 1); ok {
+						return m + 1, end, true
+					}
+				}
+				return 0, 0, false
+			}
+			continue
+		}
+		lw := d.lw(j)
+		if otherDateCues[lw] || otherDateCompound(lw) {
+			return 0, 0, false
+		}
+		if dateEntryVerbs[lw] && j+1 < n && !d.toks[j+1].nl {
+			if end, ok := d.dateAt(j + 1); ok {
+				return j + 1, end, true
+			}
+		}
+		words++
+	}
+	return 0, 0, false
+}
+
+// romanMonths are the months in upper-case Roman numerals, as Spanish,
+// Italian and Polish forms write them ("31-XII-1999").
+var romanMonths = map[string]int{"I": 1, "II": 2, "III": 3, "IV": 4, "V": 5, "VI": 6, "VII": 7, "VIII": 8, "IX": 9, "X": 10, "XI": 11, "XII": 12}
+
+func romanMonth(w string) int { return romanMonths[w] }
+
+// birthYearWords state the year someone was born ("Ich bin Jahrgang
+// 1952", "Geburtsjahr 1948", "geboortejaar 1961").
+var birthYearWords = set(strings.Fields(`jahrgang geburtsjahr geboortejaar`))
+
+// fullDateWords ask for or give the whole date after a birth year ("das
+// ganze Datum", "the full date", "la date complète", "la fecha completa",
+// "de volledige datum", "la data completa").
+var fullDateWords = set(strings.Fields(`ganze ganzes genaue vollständige full whole complete complète entière completa exacta volledige hele esatta intera`))
+
+// scanBirthYearDates finds, after a birth-year word, a full date later in
+// the message whose year is that birth year or that follows a "whole
+// date" phrase: "Ich bin Jahrgang 1952 ..., das ganze Datum: 3.7.1952".
+func (d *doc) scanBirthYearDates() {
+	n := len(d.toks)
+	for k := 0; k < n; k++ {
+		if d.toks[k].kind != tWord || d.toks[k].info&wBirth == 0 || !birthYearWords[d.lw(k)] {
+			continue
+		}
+		d.work++
+		year := ""
+		for j := k + 1; j < n && j <= k+3; j++ {
+			if d.toks[j].kind == tNum {
+				if l := d.toks[j].e - d.toks[j].s; l == 2 || l == 4 {
+					year = d.tokText(j)
+				}
+				break
+			}
+		}
+		for j := k + 1; j < n && j <= k+60; j++ {
+			if d.toks[j].kind != tNum {
+				continue
+			}
+			end, ok := d.dateAt(j)
+			if !ok {
+				continue
+			}
+			y := d.tokText(end)
+			same := year != "" && len(y) == 4 && strings.HasSuffix(y, year)
+			whole := false
+			for m := j - 1; m >= 0 && m >= j-4; m-- {
+				if d.isWord(m) && fullDateWords[d.lw(m)] {
+					whole = true
+				}
+			}
+			if same || whole {
+				d.add(d.toks[j].s, d.toks[end].e, DateOfBirth, 0.85, "dob-context")
+				k = end
+				break
+			}
+		}
+	}
 }

@@ -22,13 +22,32 @@ func isLocalByte(c byte) bool {
 // Trailing sentence punctuation is left out.
 func (d *doc) scanEmails() {
 	t := d.text
+	// Encoded @s are rare: only a text that holds one pays for the
+	// byte-by-byte search for '%' and '&' beside the fast one for '@'.
+	enc := strings.Contains(t, "%40") || strings.Contains(t, "&#") || strings.Contains(t, "&commat;") || strings.Contains(t, "&COMMAT;")
 	for off := 0; ; {
-		i := strings.IndexByte(t[off:], '@')
+		var i int
+		if enc {
+			i = strings.IndexAny(t[off:], "@%&")
+		} else {
+			i = strings.IndexByte(t[off:], '@')
+		}
 		if i < 0 {
 			return
 		}
 		at := off + i
 		off = at + 1
+		// The @ may come encoded, as a form or a web page stores it:
+		// "%40" (URL encoding), "&#64;" or "&commat;" (HTML). The finding
+		// spans the text as written.
+		atEnd := at + 1
+		if t[at] != '@' {
+			m := atMarker(t[at:])
+			if m == 0 {
+				continue
+			}
+			atEnd = at + m
+		}
 		d.work++
 		// Local part, leftwards.
 		s := at
@@ -61,7 +80,7 @@ func (d *doc) scanEmails() {
 			continue
 		}
 		// Domain, rightwards.
-		e, lastDot, labelLen := at+1, -1, 0
+		e, lastDot, labelLen := atEnd, -1, 0
 		for e < len(t) && e-at <= maxDomain {
 			c := t[e]
 			if c < utf8.RuneSelf {
@@ -84,7 +103,7 @@ func (d *doc) scanEmails() {
 			labelLen++
 			e += n
 		}
-		for e > at+1 && t[e-1] == '-' {
+		for e > atEnd && t[e-1] == '-' {
 			e--
 		}
 		if lastDot < 0 || e-at > maxDomain || e-lastDot-1 < 2 {
@@ -97,6 +116,17 @@ func (d *doc) scanEmails() {
 		d.add(s, e, Email, 0.95, "email")
 		off = e
 	}
+}
+
+// atMarker returns the length of an encoded @ that starts t ("%40",
+// "&#64;", "&#x40;", "&commat;"), or 0.
+func atMarker(t string) int {
+	for _, m := range [...]string{"%40", "&#64;", "&#x40;", "&commat;"} {
+		if len(t) >= len(m) && strings.EqualFold(t[:len(m)], m) {
+			return len(m)
+		}
+	}
+	return 0
 }
 
 // tldShaped: a top-level domain is letters (or an IDN's xn--), not digits.

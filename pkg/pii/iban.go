@@ -125,6 +125,10 @@ var ipCues = map[string]bool{
 	"gesperrt": true, "bloqué": true, "bloqueada": true, "bloccato": true, "geblokkeerd": true, "firewall": true,
 	"nameserver": true, "resolver": true, "lan": true, "wan": true, "dhcp": true, "netmask": true, "mask": true,
 	"adresse-ip": true, "ipv4-adresse": true, "connexion": true, "login": true, "logged": true, "port": true,
+	// A machine "on the workshop network at 10.0.4.27" is addressed there,
+	// even when a firmware or BIOS word follows ("…, BIOS reinstalada").
+	"network": true, "netzwerk": true, "netz": true, "réseau": true, "reseau": true, "rete": true, "netwerk": true,
+	"wlan": true, "wifi": true, "wi-fi": true,
 }
 
 // scanIPs finds IPv4 dotted quads (each part ≤ 255, not part of a longer
@@ -174,6 +178,11 @@ func (d *doc) scanIPs() {
 			oct[j] = atoiBytes(d.tokText(k + 2*j))
 		}
 		switch ctx := d.ipContext(k); {
+		case ctx == weakVersion && specialIPv4(oct):
+			// "the till runs on 192.168.1.20", "draait op 10.0.0.5": a
+			// running verb says a version only of a quad that is no
+			// private, loopback or documentation address.
+			d.add(d.toks[k].s, d.toks[k+6].e, IP, 0.85, "ipv4")
 		case ctx < 0:
 			// A version cue is nearer than any IP cue.
 		case ctx > 0 || specialIPv4(oct):
@@ -224,6 +233,9 @@ func (d *doc) ipContext(k int) int {
 		}
 		words++
 		if c := d.ipCue(j); c != 0 {
+			if c < 0 && runningVerbs[d.lw(j)] {
+				return weakVersion
+			}
 			if c > 0 && d.versionOf(j) {
 				// "die Firmware vom Router ist ...", "the firmware of the
 				// router is ...": the device names whose version it is.
@@ -254,6 +266,13 @@ func (d *doc) ipContext(k int) int {
 	return 0
 }
 
+// weakVersion is ipContext's answer for a running verb ("runs", "läuft",
+// "draait"): a version of software, or the host a system runs on.
+const weakVersion = -2
+
+// runningVerbs are the version cues that also say where a system runs.
+var runningVerbs = set(strings.Fields(`draait läuft runs running tourne funciona gira`))
+
 // ipCue classifies word j: 1 an IP word, -1 a version word (also inside a
 // compound: Software-Version, Firmwarestand, app-update), 0 neither.
 func (d *doc) ipCue(j int) int {
@@ -263,6 +282,9 @@ func (d *doc) ipCue(j int) int {
 	w := d.lw(j)
 	if ipCues[w] || strings.HasSuffix(w, "-ip") || strings.HasPrefix(w, "ip-") {
 		return 1
+	}
+	if w == "red" && (d.lang == "es" || d.lang == "") {
+		return 1 // Spanish "la red del taller"; a colour in English
 	}
 	if versionCues[w] || versionCues[lastPart(w)] || w == "vers" || w == "treiber" || w == "pilote" || w == "controlador" || w == "stuurprogramma" {
 		return -1

@@ -45,6 +45,14 @@ const (
 	wSpoken
 	wAt
 	wNotPerson // a word that says a nearby name is no person's (person_context.go)
+	// Round 10's trigger words, so that a message without one pays a bit
+	// test per token: a job noun, a doorbell word, a bank, a call verb.
+	wJob
+	wBell
+	wBank
+	wCall
+	// Round 11: an entrance, a key box or a parcel collection (secret_entry.go).
+	wEntry
 )
 
 var (
@@ -172,6 +180,15 @@ func loadLexicon() *lexicon {
 	l.info["secure"] |= wSecretCue // after "3D" / "3-D" (scanSecrets)
 	l.info["passe"] |= wSecretCue
 	mark(wBirth, birthCues)
+	mark(wBirth, birthYearWords) // scanBirthYearDates
+	mark(wJob, jobNouns)
+	mark(wBell, bellWords)
+	mark(wBank, bankWords)
+	mark(wEntry, entryBoxWords)
+	mark(wEntry, entryNouns)
+	mark(wEntry, collectionWords)
+	mark(wCall, callVerbs)
+	mark(wCall, callInfinitives)
 	mark(wStreet, prefixTypes)
 	mark(wStreet, suffixTypes)
 	mark(wStreet, germanPrepStreets)

@@ -150,6 +150,29 @@ func (d *doc) chain(g []grp) {
 	}
 }
 
+// sentToWords say "to" a number after a message word ("SMS al", "SMS au",
+// "SMS an", "sms naar", "text to").
+var sentToWords = set(strings.Fields(`to on al a au an naar op allo alla sul`))
+
+// sentTo reports one such word, alone, between the message word at and the
+// number at token k.
+func (d *doc) sentTo(at, k int) bool {
+	return k == at+2 && d.isWord(at+1) && sentToWords[d.lw(at+1)]
+}
+
+// spacedRun reports a chain of groups joined by single spaces whose
+// digits number from lo to hi.
+func spacedRun(g []grp, lo, hi int) bool {
+	n := 0
+	for i, x := range g {
+		if i > 0 && x.gap != " " {
+			return false
+		}
+		n += x.e - x.s
+	}
+	return n >= lo && n <= hi
+}
+
 // compact puts the digits of g[a:b] into d.buf.
 func (d *doc) compact(g []grp, a, b int) []byte {
 	d.buf = d.buf[:0]
@@ -216,7 +239,9 @@ func (d *doc) cardContinued(g []grp, a, b int, sep byte, sizes []int) bool {
 	if b == len(g) || sepKind(g[b].gap) != sep || g[b].e-g[b].s != 4 || lineBreak(g[b].gap) {
 		return false
 	}
-	standard := len(sizes) == 4 && sizes[3] == 4 || len(sizes) == 5 && sizes[4] == 3 ||
+	// (A fifth group of four after 4-4-4-4 is the card's expiry, MMYY or
+	// a year; any other makes one 20-digit number, a gift card's.)
+	standard := len(sizes) == 4 && sizes[3] == 4 && expiryGroup(d.text[g[b].s:g[b].e]) || len(sizes) == 5 && sizes[4] == 3 ||
 		len(sizes) == 3 && sizes[1] == 6 && sizes[2] == 5
 	if standard && b+1 == len(g) {
 		return false
@@ -250,6 +275,7 @@ func (d *doc) cardWindow(g []grp, a, b int) bool {
 	// Diners 4-6-4, UnionPay 6-13.
 	var sizeArr [maxWindow]int
 	sizes := sizeArr[:0]
+	wrapped := false
 	for _, x := range g[a:b] {
 		sizes = append(sizes, x.e-x.s)
 	}
@@ -264,6 +290,19 @@ func (d *doc) cardWindow(g []grp, a, b int) bool {
 		layout = fours && len(sizes) >= 4 ||
 			len(sizes) == 3 && sizes[0] == 4 && sizes[1] == 6 && (sizes[2] == 5 || sizes[2] == 4) ||
 			len(sizes) == 2 && sizes[0] == 6 && sizes[1] == 13
+		// A compact number wrapped onto the next line ("47729708\n16270591"):
+		// two runs split only by a line break, trusted with a card word
+		// (near it, or in a message that names a card and no device).
+		wrapped = !layout && len(sizes) == 2 && sizes[0] >= 4 && sizes[1] >= 4 && strings.IndexByte(g[a+1].gap, '\n') >= 0
+		// Typed in groups of no card layout ("47729708 16270591", "4772
+		// 9708 16270591"): the whole number, trusted with a card word too.
+		if !layout && !wrapped && len(sizes) <= 4 && a == 0 && b == len(g) {
+			wrapped = true
+			for _, sz := range sizes {
+				wrapped = wrapped && sz >= 3
+			}
+		}
+		layout = layout || wrapped
 	}
 	if !layout {
 		return false
@@ -280,7 +319,15 @@ func (d *doc) cardWindow(g []grp, a, b int) bool {
 		return false
 	}
 	k := d.tokenAt(g[a].s)
-	cue, _ := d.cueBefore(k, 6, cueCard|cueDevice|cueCompany|cueRef)
+	cue, at := d.cueBeforeAt(k, 6, cueCard|cueDevice|cueCompany|cueRef)
+	if cue&cueCompany != 0 && at >= 0 && ownerCompany[unElide(d.lw(at))] {
+		// "Tarjeta de empresa:", "Carte Diners de l'entreprise :",
+		// "Mastercard de la empresa:": the company owns the card a card
+		// word before it names; it is no company number's label.
+		if c2, _ := d.cueBefore(at, 4, cueCard); c2 != 0 {
+			cue = cueCard
+		}
+	}
 	if cue&cueDevice != 0 || cue&cueCompany != 0 {
 		return false
 	}
@@ -289,9 +336,14 @@ func (d *doc) cardWindow(g []grp, a, b int) bool {
 			return false
 		}
 	}
-	// A barcode that also passes Luhn needs a card word to count.
-	if (n == 13 || n == 14) && ean(digits) && cue&cueCard == 0 {
+	// A barcode that also passes Luhn needs a card word to count: near it,
+	// or anywhere in a message that names no barcode, article or device
+	// ("Visa with 13 digits doesn't work? 4409…").
+	if (n == 13 || n == 14) && ean(digits) && cue&cueCard == 0 && !d.cardMessage() {
 		return false
+	}
+	if wrapped && (cue&cueRef != 0 || cue&cueCard == 0 && !d.cardMessage()) {
+		return false // two numbers one a line, or an order number's groups
 	}
 	score := 0.95
 	if cue&cueCard != 0 {
@@ -299,6 +351,32 @@ func (d *doc) cardWindow(g []grp, a, b int) bool {
 	}
 	d.add(g[a].s, g[b-1].e, Card, score, "card-luhn")
 	return true
+}
+
+// cardMessage reports a payment-card word in the message and no device,
+// barcode or courier word.
+// It is asked once per message, so many barcode-shaped numbers in one text
+// stay linear.
+func (d *doc) cardMessage() bool {
+	if d.cardMsg != 0 {
+		return d.cardMsg > 0
+	}
+	d.cardMsg = -1
+	for j := range d.toks {
+		d.work++
+		if !d.isWord(j) {
+			continue
+		}
+		c := d.cueOf(j)
+		if c&cueDevice != 0 {
+			d.cardMsg = -1
+			return false
+		}
+		if c&cueCard != 0 {
+			d.cardMsg = 1
+		}
+	}
+	return d.cardMsg > 0
 }
 
 // idWindow finds US SSNs, German Steuer-IDs and Dutch BSNs. Bare nine-digit
@@ -351,7 +429,10 @@ func (d *doc) idWindow(g []grp, a, b int) bool {
 			d.add(s, e, NationalID, 0.85, "us-ssn")
 			return true
 		}
-		if (groups == 1 || bsnShape) && bsnValid(digits) && (cue&(cueBSN|cueTaxID) != 0 || d.lang == "nl" && cue == 0 && d.identityContext() || bsnShape) {
+		// Three groups of three ("123.456.782") are a BSN only after its
+		// own cue: the grouping is a phone's or an amount's as often.
+		triple := groups == 3 && sizes[0] == 3 && sizes[1] == 3 && sizes[2] == 3 && (sep == '.' || sep == ' ') && cue&cueBSN != 0
+		if (groups == 1 || bsnShape || triple) && bsnValid(digits) && (cue&(cueBSN|cueTaxID) != 0 || d.lang == "nl" && cue == 0 && d.identityContext() || bsnShape) {
 			score := 0.85
 			if cue == 0 {
 				score = 0.7
@@ -470,6 +551,27 @@ func (d *doc) phoneWindow(g []grp, a, b int) bool {
 		// security number's layout): the number is the whole, not a phone.
 		return false
 	}
+	if (a > 0 || b < len(g)) && (a == 0 || g[a].gap == " " && g[a-1].e-g[a-1].s <= 3) && (b == len(g) || g[b].gap == " " && g[b].e-g[b].s <= 3) && spacedRun(g, 13, 15) {
+		// A window at either end of a spaced run of 13–15 digits ("2 16 12
+		// 06 111 295 81", a social security number): the run is one
+		// number, as a Luhn window inside a longer number is no card. Two
+		// phones in a row run longer.
+		return false
+	}
+	if d.afterCountryCode(g, a) {
+		// "+49 30 12345678" in an English message: the number starts at
+		// its '+' (or 00) and is valid for the language's regions as a
+		// whole or not at all; the national digits after a foreign
+		// country code are never a phone of their own (the contract's
+		// span runs from the '+').
+		return false
+	}
+	if b-a >= 2 && cardLayoutAround(g, a, b) {
+		// Two four-digit groups cut from a run of fours ("4108 1661 0966
+		// 9013", a card number that failed Luhn): part of the card-shaped
+		// number, not a phone.
+		return false
+	}
 	t := d.text
 	// Where the number starts: '+', '(' or the first digit ("(+34) 612",
 	// "(206) 555-0100", "+44 20"); "00" is handled with the digits.
@@ -538,6 +640,20 @@ func (d *doc) phoneWindow(g []grp, a, b int) bool {
 			return false
 		}
 		cue = cuePhone
+	case cue&cueRef != 0 && at >= 0 && d.serviceDesk(at):
+		// "contactez notre service client au 01 45 ...", "call customer
+		// service on 0800 ...": the customer word names the shop's own
+		// line, which the contract counts as a PHONE like anyone's.
+		cue = cuePhone
+	case cue&cueOTP != 0 && at >= 0 && channelWords[d.lw(at)] && d.sentTo(at, k):
+		// "Le mandiamo un SMS al 347 ...", "respuesta por SMS al 612
+		// ...": a message sent to a number names the number a phone.
+		cue = cuePhone
+	case cue != 0 && cue&^(cueOTP|cuePassword|cueKey) == 0 && len(digits) >= 10 && (intl || digits[0] == '0'):
+		// A code word says nothing of a number longer than any code
+		// with a trunk zero or country code ("it asks me for an
+		// activation code, is 06 18 24 30 42 your service?").
+		cue = 0
 	case cue != 0 && cue&cuePhone == 0:
 		return false
 	}
@@ -584,6 +700,41 @@ func (d *doc) phoneWindow(g []grp, a, b int) bool {
 	}
 	d.add(s, g[b-1].e, Phone, score, "phone-libphonenumber")
 	return true
+}
+
+// afterCountryCode reports whether the group before g[a] (past a "(0)")
+// is a country code: one to three digits after '+', or 00 and one to
+// three digits, joined to g[a] in one chain.
+func (d *doc) afterCountryCode(g []grp, a int) bool {
+	t := d.text
+	for j := a - 1; j >= 0 && j >= a-2; j-- {
+		x := g[j]
+		n := x.e - x.s
+		if n == 1 && t[x.s] == '0' && strings.IndexByte(x.gap, '(') >= 0 {
+			continue // the "(0)" of "+49 (0)30"
+		}
+		if n <= 3 && x.s > 0 && t[x.s-1] == '+' {
+			return true
+		}
+		return n >= 3 && n <= 5 && t[x.s] == '0' && t[x.s+1] == '0' && (x.s == 0 || !isDigit(t[x.s-1]))
+	}
+	return false
+}
+
+// cardLayoutAround reports whether g[a:b] are four-digit groups with a
+// four-digit neighbour joined by the same separator: a window of a
+// card-shaped run of fours.
+func cardLayoutAround(g []grp, a, b int) bool {
+	for _, x := range g[a:b] {
+		if x.e-x.s != 4 {
+			return false
+		}
+	}
+	sep := uniformSep(g, a, b)
+	if a > 0 && g[a-1].e-g[a-1].s == 4 && sepKind(g[a].gap) == sep {
+		return true
+	}
+	return b < len(g) && g[b].e-g[b].s == 4 && sepKind(g[b].gap) == sep
 }
 
 // minePronouns stand for "my number" ("mine", "el mío", "het mijne", "il
@@ -675,4 +826,48 @@ var vatCountries = set(strings.Fields(`at be bg cy cz de dk ee el es fi fr hr hu
 func vatPrefix(d *doc, k int) bool {
 	p := k - 1
 	return p >= 0 && d.isWord(p) && d.toks[p].allUp && d.toks[p].letters <= 3 && !d.toks[k].nl && d.toks[k].sp && vatCountries[d.lw(p)]
+}
+
+// ownerCompany are the company words that may say whose card it is ("carte
+// de la société"), as the registration labels (VAT, SIRET, KvK) may not.
+var ownerCompany = set(strings.Fields(`company firma société empresa bedrijf azienda entreprise enterprise impresa`))
+
+// expiryGroup reports four digits that read as a card's expiry: MMYY or a
+// year of this century.
+func expiryGroup(v string) bool {
+	if len(v) != 4 {
+		return false
+	}
+	mm := int(v[0]-'0')*10 + int(v[1]-'0')
+	return mm >= 1 && mm <= 12 || v[0] == '2' && v[1] == '0'
+}
+
+// serviceDesk reports the customer word at token j as part of a name for
+// a shop's customer service ("service client", "customer service",
+// "servicio al cliente", "servizio clienti", "atención al cliente").
+func (d *doc) serviceDesk(j int) bool {
+	switch d.lw(j) {
+	case "client", "clients", "clientèle", "customer", "customers", "cliente", "clientes", "clienti":
+	default:
+		return false
+	}
+	if j+1 < len(d.toks) && d.isWord(j+1) {
+		switch d.lw(j + 1) {
+		case "service", "services", "care", "support", "helpline", "hotline":
+			return true
+		}
+	}
+	for m := j - 1; m >= 0 && m >= j-2; m-- {
+		if !d.isWord(m) {
+			return false
+		}
+		switch d.lw(m) {
+		case "service", "servicio", "servizio", "atención", "atencion", "assistenza", "assistance":
+			return true
+		case "al", "à", "a", "la":
+			continue
+		}
+		return false
+	}
+	return false
 }

@@ -41,7 +41,16 @@ type nameCue struct {
 	// phrase is the cue's words joined by spaces, for the look-ups that
 	// single out delivery and naming phrases without allocating.
 	phrase string
+	// special marks the phrases tryNameCues treats apart (cueNaming,
+	// cueCourier, cueRunsOn), found once here rather than per match.
+	special uint8
 }
+
+const (
+	cueNaming uint8 = 1 << iota
+	cueCourier
+	cueRunsOn
+)
 
 var nameCues = buildNameCues()
 
@@ -52,7 +61,18 @@ func buildNameCues() map[string][]nameCue {
 			// Split as the tokeniser does: "z.hd." is z . hd ., "c/o" is c / o.
 			ws := strings.FieldsFunc(p, func(r rune) bool { return r == ' ' || r == '.' || r == '/' })
 			dot := strings.HasSuffix(p, ".")
-			m[ws[0]] = append(m[ws[0]], nameCue{words: ws, kind: kind, colon: colon, dot: dot, phrase: strings.Join(ws, " ")})
+			phrase := strings.Join(ws, " ")
+			var special uint8
+			if namingCues[phrase] {
+				special |= cueNaming
+			}
+			if courierCues[phrase] {
+				special |= cueCourier
+			}
+			if runsOnCues[phrase] {
+				special |= cueRunsOn
+			}
+			m[ws[0]] = append(m[ws[0]], nameCue{words: ws, kind: kind, colon: colon, dot: dot, phrase: phrase, special: special})
 		}
 	}
 	add(ncIntro, false,
@@ -63,10 +83,26 @@ func buildNameCues() map[string][]nameCue {
 		// Chat shorthand: German without "ich" ("bin die jana", "bin kai"),
 		// French SMS "c" for "c'est" ("slt c manon").
 		"bin", "bin die", "bin der", "c", "c moi",
+		// German "hier" + name after a greeting ("Moin, hier Jonte vom Versand").
+		"hier",
+		// Chat: "ya its me tobias"; an agent introduced by the chat window
+		// ("You're chatting with Kasia", "Vous échangez avec Margaux").
+		"its me", "it's me", "it’s me", "it is me", "you're chatting with", "you’re chatting with",
+		"you are chatting with", "you're speaking with", "you are speaking with", "you're talking to",
+		"vous échangez avec", "vous êtes en ligne avec", "vous discutez avec", "tu échanges avec",
+		"je spreekt met", "u spreekt met", "je chat met", "u chat met", "sie sprechen mit", "sie chatten mit", "du chattest mit",
+		"du sprichst mit", "estás hablando con", "está hablando con", "estás chateando con", "está chateando con",
+		"stai parlando con", "sta parlando con", "stai chattando con", "sta chattando con",
 	)
 	add(ncStrong, false,
+		// Relayed to or by a colleague: "se lo indico a Lucía", "come Le
+		// ha detto Chiara".
+		"se lo indico a", "se lo digo a", "se lo paso a", "se lo comento a", "se lo comunico a", "glielo dico a",
+		"glielo passo a", "glielo giro a", "come le ha detto", "come ti ha detto", "come vi ha detto",
 		"my name is", "name is", "name's", "the name is", "call me", "mein name ist", "ich heiße", "ich heisse", "je m'appelle",
 		"je m’appelle", "mon nom est", "me llamo", "mi nombre es", "mijn naam is", "ik heet", "mi chiamo", "il mio nome è",
+		"addressed to", "adressé à", "adressée à", "adressiert an", "dirigido a", "dirigida a", "indirizzato a",
+		"indirizzata a", "geadresseerd aan",
 		"in the name of", "under the name", "au nom de", "a nombre de", "a nom de", "op naam van", "op naam staat van", "op de naam van",
 		"intestato a", "intestata a", "a nome di", "lautend auf", "auf den namen", "auf den namen von", "auf namen von",
 		"nom de jeune fille", "maiden name", "geborene", "namens",
@@ -75,10 +111,19 @@ func buildNameCues() map[string][]nameCue {
 		"si chiama", "hieß", "s'appelait", "se llamaba", "si chiamava", "heette", "on behalf of", "im auftrag von", "de la part de",
 		"de parte de", "da parte di", "per conto di", "sonnez chez", "sonner chez", "sonnez à", "citofono", "campanello",
 		"timbre", "aanbellen bij", "bellen bij", "aanbellen", "klingel", "klingelschild", "buzzer", "doorbell", "fam.", "familie",
+		"klingeln bei", "bitte klingeln bei", "läuten bei",
 		"famille", "familia", "famiglia", "c/o", "z.hd.", "z. hd.", "zu händen", "à l'attention de", "a la atención de",
 		"t.a.v.", "alla cortese attenzione di", "all'attenzione di", "spoke to", "spoke with", "talked to", "speak to",
 		"sprach mit", "gesprochen mit", "parlé avec", "parlé à", "hablé con", "gesproken met", "ho parlato con", "parlato con",
 		"ask for", "fragen sie nach", "demandez", "pregunta por", "vraag naar", "chiedete di",
+		"preguntando por", "preguntó por", "preguntaron por", "preguntaba por", "fragte nach", "fragten nach",
+		"vroeg naar", "vroegen naar", "ha chiesto di", "hanno chiesto di", "chiedeva di", "chiedendo di",
+		"a demandé", "ont demandé", "demandait",
+		// Someone named by their role at work, in lower-case chat too
+		// ("al jefe teodoro", "mi jefa amparo").
+		"al jefe", "el jefe", "la jefa", "mi jefe", "mi jefa", "a la jefa", "mein chef", "meine chefin", "mon chef",
+		"ma cheffe", "mijn baas", "il mio capo", "la mia capa", "al capo",
+		"bel aan bij", "belt u aan bij", "aanbellen bij",
 		// Someone known only by name ("un tal Jhon", "a certain Mr Obi").
 		"a certain", "un tal", "una tal", "ein gewisser", "eine gewisse", "einem gewissen", "einer gewissen",
 		"un certain", "une certaine", "een zekere", "un certo", "una certa", "un tale",
@@ -94,6 +139,21 @@ func buildNameCues() map[string][]nameCue {
 		"auf seinen namen", "auf ihren namen", "auf meinen namen", "à son nom", "à mon nom", "a su nombre",
 		"a mi nombre", "a suo nome", "a mio nome", "a nome suo", "op zijn naam", "op haar naam", "op mijn naam",
 		"t.n.v.", "ten name van", "ten namen van",
+		// An order or account put in someone's name ("läuft auf Nguyen Thi
+		// Lan", "on the name of ...").
+		"läuft auf", "laufen auf", "lief auf", "on the name of",
+		// A nickname: "le dicen Chencho", "todos le llaman Pichi", "(goes by
+		// Barty)", "known as", "nennen ihn", "on l'appelle".
+		"le dicen", "le llaman", "la llaman", "goes by", "went by", "known as",
+		"nennen ihn", "nennen sie", "lo chiamano", "la chiamano", "noemen hem", "noemen haar",
+		"address it to", "address them to", "adresseer het aan", "adressez-le à", "adresarlo a", "indirizzarlo a",
+		"address the invoice to", "address the parcel to", "address the package to", "adressez la facture à",
+		// Confirming who one is: "c'est bien moi, Honorine Lacaze", "ja, ich bin's, ...".
+		"c'est bien moi", "c’est bien moi", "c'est moi", "c’est moi", "ich bin's", "ich bin’s", "ich bin es", "ik ben het",
+		"soy yo", "sono io",
+		// An account's holder named in a sentence ("The account holder is Ottoline Fairweather").
+		"account holder is", "cardholder is", "card holder is", "kontoinhaber ist", "inhaber ist", "titulaire est",
+		"titular es", "rekeninghouder is", "intestatario è",
 		"my husband", "my wife", "my son", "my daughter", "my mum", "my mom", "my mother", "my dad", "my father", "my brother",
 		"my sister", "my neighbour", "my neighbor", "my colleague", "my friend", "my partner", "my boyfriend", "my girlfriend",
 		"my grandma", "my grandmother", "my grandad", "my grandfather", "my grandson", "my granddaughter", "my boss",
@@ -120,10 +180,15 @@ func buildNameCues() map[string][]nameCue {
 		"mijn nicht", "mijn neef", "mijn tante", "mijn oom", "mijn schoonmoeder", "mijn schoonvader", "mijn schoonzus",
 		"mijn zwager", "mijn kleindochter", "mijn kleinzoon", "my stepdaughter", "my stepson", "my mother-in-law",
 		"my father-in-law", "my sister-in-law", "my brother-in-law",
+		// Written apart, and Dutch diminutives ("my sister in law Priya",
+		// "mijn neefje Daan").
+		"my sister in law", "my brother in law", "my mother in law", "my father in law", "my daughter in law",
+		"my son in law", "mijn neefje", "mijn nichtje", "mijn zusje", "mijn broertje", "mijn zoontje", "mijn dochtertje",
 		"il mio ragazzo", "la mia ragazza", "mia nonna", "mio nonno", "the courier", "the driver", "your driver",
 		"your courier", "your colleague", "your agent", "der fahrer", "der bote", "der zusteller", "le livreur", "el repartidor",
 		"de bezorger", "il corriere", "my neighbours", "den nachbarn", "bij de buren", "the neighbours",
 		// Who signed for, received or collected a parcel.
+		"signé", "signée", "signé par", "firmado", "firmato", "getekend",
 		"signed by", "signed for by", "received by", "collected by", "picked up by", "accepted by", "handed to",
 		"left with", "given to", "unterschrieben von", "unterschrieben hat", "angenommen von", "angenommen hat",
 		"abgeholt von", "abgeholt hat", "übergeben an", "abgegeben bei", "firmado por", "lo firmó", "la firmó",
@@ -132,6 +197,12 @@ func buildNameCues() map[string][]nameCue {
 		"réceptionné par", "getekend door", "ontvangen door", "aangenomen door", "opgehaald door", "afgegeven aan",
 		"afgeleverd bij", "firmato da", "ritirato da", "ritirata da", "ricevuto da", "ricevuta da", "consegnato a",
 		"consegnata a", "lasciato a", "ha firmato", "ha ritirato",
+		// Who takes a parcel in or is asked for at the door ("leave it
+		// with Marguerite", "Lo recoge Amparo", "chieda di Ermanno").
+		"leave it with", "leave them with", "leave with", "laissez-le à", "laissez-la à", "laissez-les à", "déposez-le chez",
+		"lo recoge", "la recoge", "los recoge", "lo recogerá", "ritira", "ritirerà", "chieda di", "chiedere di", "chiedi di",
+		"klingel bei", "klingel einfach bei", "einfach klingeln bei", "abgeben bei", "afgeven bij", "afgeven aan",
+		"buzzer says", "the buzzer says", "the bell says", "bell says", "the doorbell says",
 	)
 	add(ncStrong, true,
 		"name", "full name", "account name", "account holder", "holder", "cardholder", "card holder", "name on card", "recipient",
@@ -143,25 +214,35 @@ func buildNameCues() map[string][]nameCue {
 		"enviar a", "spedire a", "envoyer à", "verzenden naar", "senden an", "liefern an", "lieferung an", "livrer à",
 		"please ship to", "ship it to", "send it to", "le colis à", "naar", "for", "für", "pour", "para", "per", "voor",
 		"bel", "deurbel", "sonnette", "interphone", "citofono", "campanello", "portero", "timbre", "türschild", "briefkasten",
+		"klingeln",
+		// Form lines naming a person by role ("Child: ...", "Parent: ...").
+		"child", "parent", "guardian", "kind", "elternteil", "erziehungsberechtigter", "erziehungsberechtigte", "enfant",
+		"parent", "tuteur", "tutrice", "niño", "niña", "menor", "padre/madre", "tutor", "ouder", "voogd", "bambino", "bambina",
+		"genitore", "tutore", "minore",
 	)
 	add(ncGreet, false,
 		"hi", "hello", "hey", "dear", "hallo", "hej", "liebe", "lieber", "moin", "servus", "bonjour", "bonsoir", "salut",
 		"coucou", "cher", "chère", "hola", "buenas", "buenos días", "buenas tardes", "estimado", "estimada", "querido",
-		"querida", "hoi", "beste", "dag", "goedemorgen", "goedemiddag", "goedenavond", "ciao", "buongiorno", "buonasera",
+		"querida", "hoi", "beste", "dag", "goedemorgen", "goedemiddag", "goedenavond", "goedendag", "goeiedag", "goeiemorgen", "goeiemiddag", "goeienavond", "ciao", "buongiorno", "buonasera",
 		"salve", "gentile", "caro", "cara", "good morning", "good afternoon", "good evening", "morning", "guten tag",
 		"guten morgen", "guten abend", "grüß gott", "grüezi", "thanks", "thank you", "thx", "ty", "cheers", "danke",
 		"dankeschön", "danke schön", "vielen dank", "merci", "merci beaucoup", "gracias", "muchas gracias", "bedankt", "dankjewel",
 		"dankuwel", "dank je", "dank je wel", "dank u", "grazie", "grazie mille",
+		// French chat shorthand: "bjr Corentin", "ok merci bcp gaspard".
+		"bjr", "bsr", "slt", "merci bcp", "mrc", "mci", "thank u", "thank u so much",
 		"thanks a lot", "thanks so much", "thank you so much", "thank you very much", "thanks again", "thank you again",
 		"many thanks", "danke dir", "danke ihnen", "vielen lieben dank", "merci bien", "merci encore", "mil gracias",
 		"gracias de nuevo", "heel erg bedankt", "hartelijk dank", "dank je wel", "grazie ancora", "grazie tante", "bonne journée", "bonne soirée", "bonne fin de journée",
 		"buen día", "que tengas buen día", "que tengas un buen día", "fijne dag", "prettige dag", "buona giornata",
 		"buona serata", "have a nice day", "have a good day", "schönen tag", "einen schönen tag",
+		// Birthday wishes on a gift's card ("Buon compleanno Rosa!").
+		"happy birthday", "joyeux anniversaire", "feliz cumpleaños", "feliz cumple", "gefeliciteerd", "fijne verjaardag",
+		"buon compleanno", "tanti auguri",
 	)
 	add(ncSignoff, false,
 		"regards", "kind regards", "best regards", "warm regards", "warmest regards", "best wishes", "best", "all the best",
 		"many thanks", "sincerely", "yours sincerely", "yours faithfully", "yours", "love", "xoxo", "cheers", "thanks",
-		"grüße", "grüsse", "gruß", "gruss", "viele grüße", "liebe grüße", "beste grüße", "herzliche grüße", "schöne grüße",
+		"grüße", "grüsse", "gruß", "gruss", "gruesse", "gruess", "viele grüße", "liebe grüße", "beste grüße", "herzliche grüße", "schöne grüße",
 		"freundliche grüße", "mit freundlichen grüßen", "mit freundlichen grüssen", "mfg", "lg", "vg", "cordialement",
 		"bien cordialement", "bien à vous", "amicalement", "bisous", "salutations", "sincères salutations", "saludos",
 		"un saludo", "atentamente", "un abrazo", "besos", "saludos cordiales", "groeten", "groetjes", "groet",
@@ -178,12 +259,29 @@ func buildNameCues() map[string][]nameCue {
 		// Schulz", "la voisine Petit"): readName wants a known name after them.
 		"neighbour", "neighbor", "nachbar", "nachbarin", "voisin", "voisine", "vecino", "vecina", "vicino", "vicina",
 		"buurman", "buurvrouw",
+		// Support agents named by their role ("Agent Rosalind here").
+		"agent", "agente", "conseiller", "conseillère", "operatore", "operatrice",
 		// Kinship words used as titles ("Tante Erika", "Mamie Jeannette").
 		"aunt", "auntie", "uncle", "grandma", "granny", "nan", "nana", "grandpa", "oma", "opa", "tante", "onkel",
 		"mamie", "papi", "papy", "tatie", "tonton", "tía", "tío", "abuela", "abuelo", "oom", "zia", "zio", "nonna", "nonno",
 	)
 	return m
 }
+
+// chatSignoffs are the sign-offs of chat shorthand, written without a
+// full stop before them.
+var chatSignoffs = set(strings.Fields(`lg vg glg mfg mvg bisous bises besos groetjes xx xoxo`))
+
+// chatSignoff reports a shorthand sign-off at k that follows the last word
+// of an unpunctuated sentence, not an article or preposition ("von lg
+// oled" is a brand).
+func (d *doc) chatSignoff(k int, phrase string) bool {
+	return chatSignoffs[phrase] && k > 0 && d.isWord(k-1) && !d.toks[k-1].upper &&
+		!goodsDeterminers[d.lw(k-1)] && !codePreps[d.lw(k-1)] && !locativePreps[d.lw(k-1)]
+}
+
+// roleTitles name a support role; before a colon they label a speaker.
+var roleTitles = set(strings.Fields(`agent agente conseiller conseillère operatore operatrice`))
 
 // titleWords are the titles of nameCues, for a title met where a name
 // was expected.
@@ -233,7 +331,26 @@ var goodsNouns = set(strings.Fields(`cup cups mug mugs tumbler tumblers bottle b
 	beker mok mokken fles thermosfles tas handtas rugzak portemonnee horloge jas overhemd jurk schoenen sneakers laarzen
 	zonnebril bril parfum waterkoker blender pan mes stofzuiger lamp stoel fiets kinderwagen
 	tazza tazze borraccia bottiglia thermos borsa zaino portafoglio orologio giacca cappotto camicia vestito scarpe stivali
-	occhiali profumo bollitore frullatore padella coltello aspirapolvere lampada sedia bici passeggino`))
+	occhiali profumo bollitore frullatore padella coltello aspirapolvere lampada sedia bici passeggino
+	guitar strap candle candles vase rug blanket throw cushion curtain curtains bedding towel towels notebook box
+	giftset chocolate chocolates tea coffee wine
+	parure housse drap draps plaid bougie tapis coussin rideau rideaux serviette carnet cahier coffret théière canapé
+	fauteuil thé café chocolat vin
+	bettwäsche kerze teppich vorhang handtuch notizbuch sessel gitarre sofa schokolade tee kaffee wein
+	juego funda sábanas manta vela jarrón alfombra cojín cortina toalla cuaderno estuche sofá sillón guitarra
+	chocolate té vino
+	copripiumino lenzuola coperta candela tappeto tenda asciugamano quaderno cofanetto divano poltrona chitarra
+	pasta cioccolato caffè
+	dekbedovertrek laken kaars vaas vloerkleed gordijn handdoek notitieboek fauteuil gitaar chocolade thee koffie wijn`))
+
+// modelWords name a product's model, line or pattern; a name right next to
+// one is the model's ("Modell Hamburg", "the Aria collection").
+var modelWords = set(strings.Fields(`model modell modèle modelo modello design collection kollektion colección
+	collezione collectie serie série series line linea línea pattern motif motiv dessin dekor décor edition edición
+	edizione editie`))
+
+// nounLinks join a goods noun to its complement ("parure de lit").
+var nounLinks = set(strings.Fields(`de en di da d'`))
 
 // goodsDeterminers open the noun phrase of a product.
 var goodsDeterminers = set(strings.Fields(`the a an my your his her our their this that these those
@@ -251,6 +368,25 @@ func (d *doc) productName(k, e int) bool {
 		k > 0 && d.isWord(k-1) && !d.toks[k].nl && goodsDeterminers[d.lw(k-1)] {
 		return true
 	}
+	if k > 0 && d.isWord(k-1) && !d.toks[k].nl && modelWords[d.lw(k-1)] {
+		// "Modell Hamburg", "the Aria collection", "modèle Camille",
+		// "collezione Giulia": a model or line named like a person.
+		return true
+	}
+	if e+1 < len(d.toks) && d.isWord(e+1) && !d.toks[e+1].nl && !d.toks[e+1].upper && modelWords[d.lw(e+1)] {
+		return true
+	}
+	// A particle that opens a brand ("la pasta Di Martino"): the noun
+	// phrase is read from before it.
+	if k > 1 && d.isWord(k-1) && d.toks[k-1].upper && particles[d.lw(k-1)] && !d.toks[k-1].nl {
+		k--
+	}
+	// German and Dutch: determiner, goods noun, name ("die Lampe Frieda",
+	// "de lamp Fenna"); a relative clause there needs a comma.
+	if (d.lang == "de" || d.lang == "nl") && k > 1 && d.isWord(k-1) && !d.toks[k].nl && goodsNouns[d.lw(k-1)] &&
+		d.isWord(k-2) && goodsDeterminers[d.lw(k-2)] {
+		return true
+	}
 	// The brand after the noun is Romance word order; in English, German
 	// and Dutch a name there starts a relative clause ("the bag Emma
 	// ordered").
@@ -259,10 +395,48 @@ func (d *doc) productName(k, e int) bool {
 		d.isWord(k-2) && goodsDeterminers[d.lw(k-2)] {
 		return true
 	}
+	// With the noun's complement between ("la parure de lit Camille", "el
+	// juego de cama Lucía", "il set da tavola Giulia").
+	if romance && k > 3 && !d.toks[k].nl && d.isWord(k-1) && !d.toks[k-1].upper && d.isWord(k-2) && nounLinks[d.lw(k-2)] &&
+		d.isWord(k-3) && goodsNouns[d.lw(k-3)] {
+		return true
+	}
 	// A plural goods noun needs no determiner: "para colchones Emma",
 	// "des matelas Emma", "i materassi Giulia".
 	return romance && k > 0 && d.isWord(k-1) && !d.toks[k].nl && !d.toks[k-1].upper && pluralGoods(d.lw(k-1))
 }
+
+// deliveredIn reports a name right after a locative preposition in a
+// sentence about delivering or shipping ("do you deliver in Anna
+// Paulowna?", "liefert ihr auch nach Bad Sankt Leonhard?"): a place.
+func (d *doc) deliveredIn(k int) bool {
+	if k == 0 || !d.isWord(k-1) || !locativePreps[d.lw(k-1)] || d.toks[k].nl {
+		return false
+	}
+	for m := k - 2; m >= 0 && m >= k-8; m-- {
+		if !d.isWord(m) {
+			if d.isPunct(m, '.') || d.isPunct(m, '?') || d.isPunct(m, '!') || d.toks[m+1].nl {
+				return false
+			}
+			continue
+		}
+		if deliverVerbs[d.lw(m)] {
+			return true
+		}
+	}
+	return false
+}
+
+// locativePreps say where, not whom ("in", "nach", "naar", "en").
+var locativePreps = set(strings.Fields(`in into nach naar en nel nella`))
+
+// deliverVerbs say something is brought somewhere.
+var deliverVerbs = set(strings.Fields(`deliver delivers delivering delivered ship ships shipping shipped send
+	liefern liefert lieferung versenden versendet schicken
+	livrer livrez livrez-vous livraison livré envoyer expédier expédiez
+	entregar entregáis entregan enviar enviáis envían envío
+	leveren levert bezorgen bezorgt verzenden versturen sturen
+	consegnare consegnate consegnano spedire spedite spediscono`))
 
 // pluralGoods reports a Romance plural of a goods noun ("colchones",
 // "materassi", "sacs").
@@ -286,12 +460,31 @@ func pluralGoods(lw string) bool {
 // quotedModel reports a name in quotation marks right after a goods noun
 // or a brand: a model's name ("la robe Sézane "Gaspard"", "the sofa
 // 'Harper'"), not its owner's.
+// quotedTitle reports the word at k opening a quoted title of two or
+// three capitalised words ('"Viola Notte"', '« Rose Poudrée »').
+func (d *doc) quotedTitle(k int) bool {
+	if k < 1 || !quoteTok(d.tokText(k-1)) {
+		return false
+	}
+	for m := k + 1; m < len(d.toks) && m <= k+3; m++ {
+		if quoteTok(d.tokText(m)) {
+			return m > k+1
+		}
+		if !d.capWord(m) || d.toks[m].nl {
+			return false
+		}
+	}
+	return false
+}
+
 func (d *doc) quotedModel(k, e int) bool {
 	if k < 2 || e+1 >= len(d.toks) || !quoteTok(d.tokText(k-1)) || !quoteTok(d.tokText(e+1)) {
 		return false
 	}
 	p := k - 2
-	return d.isWord(p) && (goodsNouns[d.lw(p)] || pluralGoods(d.lw(p)) || d.capWord(p) && !d.sentenceStart(p)) ||
+	// An article before the quotes names a model too: 'the "Frieda" in
+	// brass', 'die "Luna" in Eiche', 'la "Margot" en noyer'.
+	return d.isWord(p) && (goodsNouns[d.lw(p)] || pluralGoods(d.lw(p)) || d.capWord(p) && !d.sentenceStart(p) || goodsDeterminers[d.lw(p)]) ||
 		e+2 < len(d.toks) && d.isWord(e+2) && !d.toks[e+2].upper && goodsNouns[d.lw(e+2)]
 }
 
@@ -404,7 +597,7 @@ func (d *doc) particleCompound(m int) bool {
 
 // particles join the parts of a name (van der Meer, De Santis, José
 // Antonio de la Fuente, El Amrani).
-var particles = set(strings.Fields(`van der den de del della di da von zu le la du des dos das do ter ten bin ibn al el mac mc y e 't van't dei degli lo li dalla delle abu ben`))
+var particles = set(strings.Fields(`van der den de del della di da von zu le la du des dos das do ter ten bin ibn al el mac mc y e i 't van't dei degli lo li dalla delle abu ben`))
 
 // nameAfter: words after an ambiguous name at a sentence start that make
 // it the subject ("Violet wants it", "Roos wil hem").
@@ -417,7 +610,7 @@ wants wanted needs needed said says asked asks is was has had will would can cou
 prefers told tells called calls wrote writes
 möchte mochte will wollte hat hatte ist war sagt sagte braucht brauchte findet hätte wünscht bestellte
 veut voulait a avait est était dit préfère aime voudrait adore trouve
-quiere quería tiene tenía es era dice prefiere necesita busca pidió
+quiere quería tiene tenía es era está estaba dice prefiere necesita busca pidió
 wil wilde heeft had is was zegt vindt wil graag vroeg
 vuole voleva ha aveva è era dice preferisce cerca chiede
 `))
@@ -426,7 +619,8 @@ const (
 	flagBlocked uint8 = 1 << iota // brand, place or address token
 	flagBrand
 	flagPlace
-	flagNotName // the message says this word is no person's (person_context.go)
+	flagNotName   // the message says this word is no person's (person_context.go)
+	flagNameStart // a person candidate starts here (person_list.go)
 )
 
 func (d *doc) scanPersons() {
@@ -490,6 +684,12 @@ func (d *doc) scanPersons() {
 			if d.isPunct(j, '.') {
 				j++
 			}
+			if j+2 < n && d.capWord(j) && d.isPunct(j+1, ',') && d.isWord(j+2) && bornWords[d.lw(j+2)] && d.toks[k].nl &&
+				(j+3 < n && d.toks[j+3].kind == tNum || j+4 < n && d.toks[j+4].kind == tNum) {
+				// "Santa Moreau, née le ...": a form line's given name
+				// that is a saint's word too, before a birth.
+				continue
+			}
 			for j < n && d.capWord(j) && j-k < 4 {
 				d.flags[j] |= flagBlocked | flagPlace
 				j++
@@ -532,6 +732,17 @@ func (d *doc) scanPersons() {
 					continue
 				}
 			}
+			if tt := d.tokText(k); (tt == "–" || tt == "—" || tt == "|" || tt == "-" && d.toks[k].sp) && k > 0 && !d.toks[k].nl {
+				// "Tavita Leota – service client", "| Wiremu Parata | Lens
+				// lab": the name opens the message's last line and its
+				// team follows the dash or bar.
+				if s0 := d.nameBeforeDash(k); s0 >= 0 && (d.lang != "de" || d.toks[s0].info&wGiven != 0) {
+					if s, e, ok := d.readName(s0, ncSignoff); ok && e < k {
+						d.addName(s, e, 0.7, "person-signature")
+						continue
+					}
+				}
+			}
 			// A signature after a dash that ends the message or its line:
 			// "Thanks! -Anna", "— Tom".
 			if tt := d.tokText(k); d.toks[k].kind == tPunct && (tt == "-" || tt == "—" || tt == "–") && d.sentenceStart(k) && k+1 < n {
@@ -541,6 +752,19 @@ func (d *doc) scanPersons() {
 					d.addName(s, e, 0.75, "person-signature")
 					k = e
 					continue
+				}
+				// A long dash is no list bullet: after one, a name-shaped
+				// word ending an agent's message signs it, alone or with
+				// its team ("— Ciarán @ the workshop", "— Maëlle, service
+				// client"). German capitalises nouns, so there it must be known.
+				if (tt != "-" || k > 0 && d.toks[k].nl && d.teamAfterName(k)) && k > 0 && (tt == "—" || tt == "-" || !d.toks[k].nl) && d.dashSignature(k) && (d.lang != "de" || d.toks[k+1].info&wGiven != 0) {
+					// (A hyphen opening a line is a list bullet, unless a
+					// team follows the name: "- Wiremu Parata, Box Office".)
+					if s, e, ok := d.readName(k+1, ncSignoff); ok {
+						d.addName(s, e, 0.7, "person-signature")
+						k = e
+						continue
+					}
 				}
 			}
 			continue
@@ -581,7 +805,8 @@ func (d *doc) scanPersons() {
 		// The word must look like a name: capitalised or a given name the
 		// lexicons know, and not a stop word ("nothing here", "all here").
 		if d.toks[k].kind == tWord && d.sentenceStart(k) && k+1 < n && d.hereWord(k+1) &&
-			(d.toks[k].upper || d.toks[k].info&wGiven != 0) && !d.e.lex.stop[d.lw(k)] {
+			(d.toks[k].upper || d.toks[k].info&wGiven != 0) && !d.e.lex.stop[d.lw(k)] && !jobNouns[d.lw(k)] {
+			// ("Driver here —", "Fahrer hier,": a courier's job, not a name.)
 			if s, e, ok := d.readName(k, ncGreet); ok && e == k && (d.toks[k].info&(wGiven|wSurname) != 0 || !d.hereGoesOn(k+1)) {
 				// An unknown word needs the "here"/"again" phrase to end
 				// its clause: "Avete ancora la taglia M?" is a question.
@@ -598,10 +823,33 @@ func (d *doc) scanPersons() {
 				continue
 			}
 		}
+		// "bij de Wit", "bij van Dijk", "chez les Dupont": at someone's
+		// door, a particle and a surname the lexicon knows (a shop takes
+		// an article too, "bij de Hema", so the surname must be known).
+		if d.isWord(k) && (d.lw(k) == "bij" || d.lw(k) == "chez") && k+2 < n && d.isWord(k+1) && particles[d.lw(k+1)] && !d.toks[k+1].upper {
+			m := k + 1
+			for m < n && m-k <= 3 && d.isWord(m) && particles[d.lw(m)] && !d.toks[m].upper {
+				m++
+			}
+			if m < n && d.capWord(m) && d.toks[m].info&wSurname != 0 && d.flags[m]&flagBlocked == 0 && !d.toks[m].nl && !d.e.lex.stop[d.lw(m)] {
+				d.addName(k+1, m, 0.7, "person-door")
+				k = m
+				continue
+			}
+		}
 		// "Ralph (my husband)".
 		if d.toks[k].kind == tWord && !d.toks[k].upper && k+2 < n && d.isPunct(k+1, '(') && possessive[d.lw(k+2)] && d.lowerKnownGiven(k) {
 			// "for ralph (my dad, not the brand)": in lower case too.
 			d.addName(k, k, 0.75, "person-apposition")
+			k++
+			continue
+		}
+		// "it's for james, he ordered the blue one", "c'est pour léa, elle
+		// ...": a lower-case given name after a preposition that the
+		// clause goes on to refer to with a personal pronoun.
+		if k > 0 && k+2 < n && d.isWord(k-1) && !d.toks[k].nl && nameGoalPreps[d.lw(k-1)] && d.isPunct(k+1, ',') && d.isWord(k+2) &&
+			!d.toks[k+2].nl && personPronouns[d.lw(k+2)] && d.lowerKnownGiven(k) {
+			d.addName(k, k, 0.7, "person-pronoun")
 			k++
 			continue
 		}
@@ -619,6 +867,14 @@ func (d *doc) scanPersons() {
 			d.flags[k+2]&flagBlocked == 0 && !d.e.lex.stop[d.lw(k+2)] && d.isWord(k+3) && !d.toks[k+3].nl && (subjectVerbs[d.lw(k+3)] || deedVerbs[d.lw(k+3)]) {
 			d.addName(k, k+2, 0.7, "person-initial")
 			k += 2
+			continue
+		}
+		// An unknown surname inside a sentence that signs for, collects or
+		// accepts a parcel: "the courier said Greaves signed for it",
+		// "laut Fahrer hat Obermaier unterschrieben" is left to the cues.
+		if d.toks[k].upper && k+2 < n && d.isWord(k+1) && signingVerbs[d.lw(k+1)] && !d.toks[k+1].nl && !d.sentenceStart(k) &&
+			d.toks[k].info&(wGiven|wSurname) == 0 && d.isWord(k-1) && !d.toks[k-1].upper && d.vocativeWord(k) {
+			d.addName(k, k, 0.65, "person-deed")
 			continue
 		}
 		// An initial and a known surname: "signed for by A. Patel".
@@ -643,7 +899,7 @@ func (d *doc) scanPersons() {
 			// an article or a service word: a bare "de cliente" makes a
 			// compound noun ("Alta de cliente", "Service de client").
 			known := d.toks[k].info&(wGiven|wSurname) != 0
-			if s, e, ok := d.readName(k, ncGreet); ok && e == k && !d.e.lex.stop[d.lw(k)] && (known || d.sentenceStart(k) && nameShaped(d.tokText(k)) && !d.bareTeam(k+1)) {
+			if s, e, ok := d.readName(k, ncGreet); ok && e == k && !d.e.lex.stop[d.lw(k)] && (known || d.sentenceStart(k) && nameShaped(d.tokText(k)) && !d.bareTeam(k+1) && !d.headingLine(k)) {
 				d.addName(s, e, 0.75, "person-from-team")
 				k = e
 				continue
@@ -666,12 +922,92 @@ func (d *doc) scanPersons() {
 		if d.isWord(k) && forWords[d.lw(k)] && k+2 < n && d.capWord(k+1) && d.capWord(k+2) && !d.toks[k+1].nl && !d.toks[k+2].nl &&
 			d.toks[k+1].info&(wGiven|wSurname) == 0 && d.toks[k+2].info&wSurname != 0 && !d.e.lex.ambiguous[d.lw(k+2)] &&
 			d.flags[k+1]&flagBlocked == 0 && d.flags[k+2]&flagBlocked == 0 && !d.e.lex.stop[d.lw(k+1)] && !d.toks[k+1].allUp {
-			if ok, _ := d.nameWord(k + 1); ok {
+			if ok, _ := d.nameWord(k + 1); ok && !(particles[d.lw(k)] && d.capWord(k-1) && d.firmAfterParticle(k+1)) {
 				e := d.extendName(k+2, 2)
 				d.addName(k+1, e, 0.7, "person-for")
 				k = e
 				continue
 			}
+		}
+		if d.neighbourName(k) {
+			d.addName(k, k, 0.7, "person-neighbour")
+			continue
+		}
+		if d.possessiveKin(k) {
+			d.addName(k, k, 0.7, "person-kin")
+			continue
+		}
+		if s, e := d.cardSignature(k); e > k {
+			d.addName(s, e, 0.7, "person-signature")
+			k = e
+			continue
+		}
+		if a, b := d.insteadOfNames(k); a > 0 {
+			d.addName(k, k, 0.7, "person-cue")
+			d.addName(a, b, 0.7, "person-cue")
+			k = b
+			continue
+		}
+		if d.toks[k].info&wJob != 0 && d.roleName(k) {
+			m := k + 1
+			if d.isPunct(m, ',') {
+				m++
+			}
+			if s, e, ok := d.readName(m, ncStrong); ok {
+				d.addName(s, e, 0.7, "person-role")
+				k = e
+				continue
+			}
+		}
+		if d.toks[k].upper && d.toks[k].kind == tWord {
+			if e := d.bornPair(k); e > k {
+				d.addName(k, e, 0.7, "person-born")
+				k = e
+				continue
+			}
+		}
+		// A name set off by commas as the one spoken to, or signing the
+		// message after its last sentence; a known given name goes through
+		// the lexicon's checks (a quoted model, a product) first.
+		if d.callName(k) {
+			if s, e, ok := d.readName(k, ncStrong); ok {
+				d.addName(s, e, 0.7, "person-call")
+				k = e
+				continue
+			}
+		}
+		if d.toks[k].upper && d.toks[k].kind == tWord && k+3 < n && d.flags[k]&flagBlocked == 0 {
+			if e := d.kinApposition(k); e >= k {
+				if s, e2, ok := d.readName(k, ncStrong); ok && e2 <= e {
+					d.addName(s, e, 0.7, "person-kin")
+					k = e
+					continue
+				}
+			}
+		}
+		if e := d.trailingDetailName(k); e >= k {
+			// "…, DOB 12/03/1979, Wilhelmina Okafor": a name closing a
+			// list of the writer's details.
+			d.addName(k, e, 0.7, "person-trailing")
+			k = e
+			continue
+		}
+		if d.toks[k].upper && d.toks[k].kind == tWord && (d.vocative(k) || d.lastSignature(k)) {
+			if s, e, ok := d.lexiconName(k); ok {
+				d.addName(s, e, 0.7, "person-lexicon")
+				k = e
+				continue
+			}
+			// A given name that is also a word ("Mees", "Roos") has the
+			// support the lexicon wants in the vocative's commas.
+			if d.toks[k].info&wGiven == 0 || d.e.lex.ambiguous[d.lw(k)] && !d.quotedModel(k, k) && !d.productName(k, k) && !d.shopBoughtAt(k, k) {
+				d.addName(k, k, 0.65, "person-vocative")
+				continue
+			}
+		}
+		if d.apostropheSurname(k) {
+			d.addName(k, k, 0.7, "person-surname")
+			continue
 		}
 		// Lexicon.
 		if s, e, ok := d.lexiconName(k); ok {
@@ -687,12 +1023,18 @@ func (d *doc) scanPersons() {
 		}
 	}
 	d.repeatedNames()
+	d.nameLists()
+	d.doorbellNames()
 }
 
 // legalForms are companies' legal forms, written as one word or as
 // dotted letters (S.L., B.V., S.r.l., e.K.), lower case without dots.
 var legalForms = set(strings.Fields(`ltd limited llc llp inc incorporated corp plc gmbh ag kg ohg ug mbh kgaa gbr
 	sarl sas sasu eurl snc sa sl slu srl spa sapa snc bv nv vof cv ek pty lda`))
+
+// lowerLegal are the legal forms that are no word, so that they count in
+// lower case too ("Trattoria da Gino srl", "bakkerij jansen bv").
+var lowerLegal = set(strings.Fields(`ltd llc llp plc gmbh mbh kgaa srl sarl sasu eurl bv vof slu lda`))
 
 // legalSuffix reports a company's legal form starting at token k ("Ltd",
 // "GmbH", "S.L.", "B.V.", "S.r.l.", "S.p.A.") after a capitalised word
@@ -705,7 +1047,7 @@ func (d *doc) legalSuffix(k int) int {
 	tk := &d.toks[k]
 	if tk.letters >= 2 {
 		lw := d.lw(k)
-		if !legalForms[lw] || !tk.upper {
+		if !legalForms[lw] || !tk.upper && !lowerLegal[lw] {
 			return -1
 		}
 		if k+1 < n && d.isPunct(k+1, '.') && !d.toks[k+1].sp {
@@ -763,6 +1105,12 @@ func (d *doc) repeatedNames() {
 		}
 		d.work++
 		e := d.extendName(k, 4)
+		if d.productName(k, e) || d.quotedModel(k, e) || d.quotedTitle(k) || k > 0 && d.flags[k-1]&flagBrand != 0 && d.toks[k].sp && !d.toks[k].nl {
+			// "Martin (my dad) wants the Martin guitar strap": the same
+			// word again, now a product's; 'la candela "Viola Notte"': a
+			// quoted product title of capitalised words.
+			continue
+		}
 		d.addName(k, e, 0.7, "person-repeated")
 	}
 }
@@ -802,6 +1150,10 @@ func nameShaped(w string) bool {
 
 // nameLabels are the words of a form label that asks for a name.
 var nameLabels = set(strings.Fields(`name names naam nom nombre nome vorname nachname prénom apellido apellidos cognome achternaam voornaam surname`))
+
+// holderLabels name an account's or a business's holder on a form line
+// ("Titolare Marco Barilla, ...").
+var holderLabels = set(strings.Fields(`titolare titular titulaire inhaber inhaberin kontoinhaber intestatario rekeninghouder holder`))
 
 // notNameLabels make such a label ask for something else ("Name of the
 // street", "Nom du produit", "Nombre de usuario").
@@ -854,14 +1206,37 @@ servizio clienti assistenza negozio magazzino
 // facturation"), so only a name the lexicons know is read before them.
 var deptWords = set(strings.Fields(`accounting accounts billing invoicing finance buchhaltung rechnungswesen
 	comptabilité facturation contabilidad facturación administración boekhouding administratie facturatie
-	contabilità amministrazione fatturazione`))
+	contabilità amministrazione fatturazione
+	logistics logística logistica logistik logistique logistiek almacén magazzino expedición spedizioni versand
+	expédition returns devoluciones resi retouren retours`))
+
+// headingLine reports a colon within the eight tokens after k on its line
+// with no verb-like word before it: "Horario de la tienda de Valencia:",
+// "Öffnungszeiten vom Shop:" head a list, they introduce no one.
+func (d *doc) headingLine(k int) bool {
+	for m := k + 1; m < len(d.toks) && m <= k+8; m++ {
+		if d.toks[m].nl {
+			return false
+		}
+		if d.isPunct(m, ':') {
+			return true
+		}
+		if d.isWord(m) && (subjectVerbs[d.lw(m)] || d.hereWord(m)) {
+			return false
+		}
+		if d.isPunct(m, ',') || d.isPunct(m, '.') || d.isPunct(m, '!') || d.isPunct(m, '?') {
+			return false
+		}
+	}
+	return false
+}
 
 // fromTeam reports whether from token j come "from the store", "vom
 // Kundenservice", "du service client", "de atención al cliente", "van de
 // klantenservice", "dal servizio clienti".
 func (d *doc) fromTeam(j int) bool {
 	switch d.lw(j) {
-	case "from", "vom", "von", "de", "du", "del", "van", "dal", "dello", "della", "of":
+	case "from", "vom", "von", "de", "du", "del", "van", "dal", "dello", "della", "of", "aus", "uit", "dalla", "desde":
 	default:
 		return false
 	}
@@ -869,7 +1244,9 @@ func (d *doc) fromTeam(j int) bool {
 		if d.toks[m].nl || !d.isWord(m) {
 			return false
 		}
-		if teamWords[d.lw(m)] {
+		// Elided articles and team compounds count: "de l'entrepôt",
+		// "vom Waldhaus-Team", "aus dem Serviceteam".
+		if lw := d.lw(m); teamWords[lw] || teamWords[elided(lw)] || len(lw) > 4 && strings.HasSuffix(lw, "team") {
 			return true
 		}
 	}
@@ -1091,8 +1468,20 @@ func (d *doc) tryNameCues(k int, cues []nameCue) int {
 		if c.kind == ncTitle && j+1 < n && d.isPunct(j, '.') && (d.lw(j+1) == "ra" || d.lw(j+1) == "na" || d.lw(j+1) == "ssa") {
 			j += 2
 		}
-		if namingCues[c.phrase] && j+1 < n && d.isWord(j) && alsoWords[d.lw(j)] {
+		if c.special&cueNaming != 0 && j+1 < n && d.isWord(j) && alsoWords[d.lw(j)] {
 			j++ // "Mein Mann heißt auch Hugo", "elle s'appelle aussi Léa"
+		}
+		if c.special&cueCourier != 0 && j < n && d.isWord(j) && (notVocative[d.lw(j)] || d.toks[j].info&(wGiven|wSurname) == 0 && (d.lang == "de" || commonEnding(d.lw(j)))) {
+			continue // "the driver Express option", "der Fahrer Termin": a word, not the courier's name
+		}
+		if c.special&cueRunsOn != 0 && !d.orderBefore(k) {
+			continue // "Unser Webshop läuft auf Shopware 6.5": software runs on it
+		}
+		if c.special&cueNaming != 0 && k > 0 && d.isWord(k-1) && d.namedThing(k-1) {
+			continue // "het product heet Superglans", "the lamp is called Aurora": a product's name
+		}
+		for m := 0; c.special&cueNaming != 0 && m < 2 && j+1 < n && d.isWord(j) && namingAdverbs[d.lw(j)]; m++ {
+			j++ // "heet trouwens echt Gerdientje", "heißt übrigens wirklich ..."
 		}
 		// What may stand between cue and name.
 		colon := false
@@ -1111,18 +1500,32 @@ func (d *doc) tryNameCues(k int, cues []nameCue) int {
 				j++
 				continue
 			}
-			if c0 == ':' {
+			if c0 == ':' || c0 == '|' && c.colon && k > 0 && d.isPunct(k-1, '|') {
+				// ("| name | Tavita Leota |": a typed table's field and
+				// value cells, a form line.)
 				colon = true
+			} else if c.kind == ncStrong && quoteTok(d.tokText(j)) && j+1 < n && d.capWord(j+1) {
+				// The name on a doorbell, quoted: 'Klingel „Brüggemann“'.
 			} else if c0 != ',' && c0 != '.' && c0 != '-' && c0 != '!' && !(c0 == '(' && c.kind != ncTitle) {
 				break
 			}
 			if c0 == '.' && c.kind != ncTitle && c.kind != ncSignoff {
 				break
 			}
+			if c0 == '.' && c.kind == ncTitle && len(c.phrase) > 4 {
+				// After a title written in full ("agent", "neighbour",
+				// "Tante") a full stop ends the sentence: "handed to an
+				// agent. Handed over" names no one. Abbreviations (Mr.,
+				// Dr., Sig., Mevr.) take the dot.
+				break
+			}
 			j++
 		}
 		if j >= n {
 			continue
+		}
+		if colon && c.kind == ncTitle && roleTitles[c.phrase] {
+			continue // "Agent: Hi!", "Conseiller : Bonjour": a speaker label
 		}
 		if d.toks[j].nl {
 			nl = true
@@ -1135,7 +1538,11 @@ func (d *doc) tryNameCues(k int, cues []nameCue) int {
 			// ("send to London", "ship to Head Office" name none).
 			// A form label of several words that opens its line does too
 			// when the name ends the line ("name on card G. Haverford").
-			lineForm = !deliveryCues[c.phrase] && len(c.words) > 1 && d.toks[k].nl && !nl
+			// A one-word name label too, before two name-shaped words one
+			// of which the lexicons know ("Naam Fenneke Visser."), as forms
+			// are typed without colons.
+			lineForm = !deliveryCues[c.phrase] && (len(c.words) > 1 || nameLabels[c.phrase] && j+1 < n && d.nameLikeWord(j) && (d.nameLikeWord(j+1) || d.brandSurname(j)) && !d.toks[j+1].nl && d.anyKnown(j, j+1) ||
+				holderLabels[c.phrase] && d.brandSurname(j)) && d.toks[k].nl && !nl
 			if !deliveryCues[c.phrase] && !lineForm {
 				continue
 			}
@@ -1146,14 +1553,23 @@ func (d *doc) tryNameCues(k int, cues []nameCue) int {
 		}
 		if c.kind == ncSignoff {
 			// The name must end its line or the message ("Grüße, Birgit").
-			if tt := d.tokText(j - 1); !nl && !d.isPunct(j-1, ',') && !d.isPunct(j-1, '!') && tt != "—" && tt != "–" && !(j-1 >= 0 && d.toks[j-1].kind == tWord && d.sentenceStart(k)) {
+			if tt := d.tokText(j - 1); !nl && !d.isPunct(j-1, ',') && !d.isPunct(j-1, '!') && tt != "—" && tt != "–" && !(j-1 >= 0 && d.toks[j-1].kind == tWord && d.sentenceStart(k)) &&
+				!(d.chatSignoff(k, c.phrase) && (d.lowerSignature(j) || d.lowerThanksName(j))) {
 				continue
 			}
 		}
 		if (c.kind == ncGreet || c.kind == ncSignoff) && d.wantsHuman {
 			continue // "Hallo Wimpel, kan ik een mens spreken?": the assistant is greeted
 		}
+		if c.kind == ncSignoff {
+			// "Schöne Grüße aus der Gärtnerei, Vogel": a sign-off from a
+			// place, then the name after its comma.
+			j = d.signoffFrom(j)
+		}
 		s, e, ok := d.readName(j, c.kind)
+		if ok && c.kind == ncStrong && e == s && (teamWords[d.lw(s)] || deptWords[d.lw(s)]) {
+			continue // "se lo paso a Logística": a department, not a colleague
+		}
 		if ok && c.kind == ncGreet && introVerb(d.lw(s)) {
 			continue // "¡Hola! Soy Lupa": the introduction's verb is no name
 		}
@@ -1163,14 +1579,36 @@ func (d *doc) tryNameCues(k int, cues []nameCue) int {
 		if ok && (c.kind == ncSignoff || c.kind == ncGreet) && e+1 < n && d.toks[e+1].kind == tNum && !d.toks[e+1].nl {
 			continue // "Regards, Unit 4", "Thanks, Room 12": a place, not a name
 		}
-		if !ok && c.kind == ncSignoff && !thanksWords[c.words[0]] && d.sentenceStart(k) && d.lowerSignature(j) {
+		if !ok && c.kind == ncSignoff && !thanksWords[c.words[0]] && (d.sentenceStart(k) || d.chatSignoff(k, c.phrase)) && d.lowerSignature(j) {
+			// (Chat shorthand signs off in the middle of an unpunctuated
+			// line: "... bin ab 16 uhr da lg petra".)
 			// "cheers — kiri", "saludos, yeray": a lower-case word that
 			// ends the message after a sign-off is the writer's name.
 			s, e, ok = j, j, true
 		}
-		if !ok && c.kind == ncStrong && namingCues[c.phrase] && d.lowerGivenName(j) {
+		if !ok && (c.kind == ncGreet || c.kind == ncSignoff && (d.sentenceStart(k) || d.chatSignoff(k, c.phrase) || d.isPunct(k-1, ','))) && d.lowerThanksName(j) {
+			// "thanks tommy", "merci mathilde", "bedankt fleur!": a given
+			// name that ends the message after thanks or a greeting is the
+			// one thanked, also when it is a word too.
+			s, e, ok = j, j, true
+		}
+		if c.kind == ncStrong && c.special&cueNaming != 0 || c.kind == ncIntro {
+			// "my name is daniel whitaker and ...", "MI CHIAMO GIULIA
+			// FERRI, ...", "this is priya raman speaking": a full name in
+			// one case, where the case says nothing, read by its shape.
+			if e2 := d.caseFullName(j, c.kind); e2 > j && (!ok || s == j && e < e2) {
+				s, e, ok = j, e2, true
+			}
+		}
+		if !ok && c.kind == ncStrong && c.special&cueNaming != 0 && d.lowerGivenName(j) {
 			// "hi my name is aroha,", "me llamo yeray": after a naming
 			// phrase a lower-case word that ends its clause is the name.
+			s, e, ok = j, j, true
+		}
+		if !ok && c.kind == ncIntro && d.lowerIntroName(j) {
+			// "hi its bill again", "c'est désiré je rappelle", "its mark
+			// (yes like the word)": a known given name, also a word, after
+			// a chat self-introduction and before a new clause.
 			s, e, ok = j, j, true
 		}
 		if !ok && c.kind == ncIntro && d.lowerNickname(j) {
@@ -1183,6 +1621,9 @@ func (d *doc) tryNameCues(k int, cues []nameCue) int {
 		if (c.kind == ncGreet || c.kind == ncSignoff) && e+1 < n && d.isWord(e+1) && !d.toks[e+1].nl && !d.toks[e+1].upper && goodsNouns[d.lw(e+1)] {
 			continue // "Hey, River Island jeans sizing?": a brand before its product
 		}
+		if (c.kind == ncGreet || c.kind == ncSignoff) && e == s && notVocative[d.lw(s)] {
+			continue // "Danke, Express!": a shipping option or notice, no one thanked
+		}
 		if (c.kind == ncGreet || c.kind == ncSignoff) && (teamWords[d.lw(s)] || roleCompound(d.lw(e)) ||
 			e+1 < n && d.isWord(e+1) && !d.toks[e+1].nl && teamWords[d.lw(e+1)]) {
 			// "Grüße,\nFiliale Nord", "Bedankt Marktplaats-verkoper": a
@@ -1192,7 +1633,7 @@ func (d *doc) tryNameCues(k int, cues []nameCue) int {
 		if needTwo && e == s && !d.anyKnown(s, e) {
 			continue
 		}
-		if lineForm && (e == s || e+1 < n && !d.toks[e+1].nl) {
+		if lineForm && (e == s || e+1 < n && !d.toks[e+1].nl && !(len(c.words) == 1 && (d.isPunct(e+1, '.') || d.isPunct(e+1, ',')))) {
 			continue
 		}
 		if contactRoles[c.phrase] && !d.anyKnown(s, e) {
@@ -1217,7 +1658,8 @@ func (d *doc) tryNameCues(k int, cues []nameCue) int {
 			// introduction an unknown word needs a second name word.
 			continue
 		}
-		if (c.kind == ncSignoff || c.kind == ncGreet) && e == s && (!d.anyKnown(s, e) || d.toks[s].letters <= 2 || d.e.lex.ambiguous[d.lw(s)]) && d.sentenceGoesOn(e) {
+		if (c.kind == ncSignoff || c.kind == ncGreet) && e == s && (!d.anyKnown(s, e) || d.toks[s].letters <= 2 || d.e.lex.ambiguous[d.lw(s)]) && d.sentenceGoesOn(e) &&
+			!(c.kind == ncSignoff && d.signsForShop(e)) {
 			// "Ciao, Volevo sapere ...", "Hola Quiero devolver", "Hallo,
 			// Ja das passt": an unknown capitalised word after a greeting
 			// that a lower-case word continues starts the sentence; a
@@ -1227,7 +1669,7 @@ func (d *doc) tryNameCues(k int, cues []nameCue) int {
 		if c.kind == ncSignoff || c.kind == ncGreet {
 			// A name after a greeting or sign-off is followed by the end of
 			// a line, sentence punctuation, or the rest of a greeting.
-			if e+1 < n && !d.toks[e+1].nl && d.toks[e+1].kind == tWord && !d.e.lex.stop[d.lw(e+1)] && !d.hereWord(e+1) && c.kind == ncSignoff {
+			if e+1 < n && !d.toks[e+1].nl && d.toks[e+1].kind == tWord && !d.e.lex.stop[d.lw(e+1)] && !d.hereWord(e+1) && c.kind == ncSignoff && !d.signsForShop(e) {
 				continue
 			}
 		}
@@ -1266,6 +1708,9 @@ func (d *doc) tryNameCues(k int, cues []nameCue) int {
 
 // deedVerbs say what someone did with a parcel or a call ("J. Ngata
 // signed for it").
+// signingVerbs: someone signed for, collected or accepted a parcel.
+var signingVerbs = set(strings.Fields(`signed collected accepted signé récupéré firmó recogió tekende ondertekende firmato ritirato`))
+
 var deedVerbs = set(strings.Fields(`signed collected picked took left delivered came rang sent received accepted handed
 	unterschrieb unterschrieben abgeholt nahm brachte signé récupéré pris livré firmó recogió recibió entregó
 	tekende ondertekende haalde nam bracht firmato ritirato preso consegnato`))
@@ -1276,7 +1721,55 @@ var forWords = set(strings.Fields(`for with to by für mit an von pour avec à p
 // namingCues say what someone is called.
 var namingCues = set([]string{"my name is", "name is", "name's", "call me", "mein name ist", "ich heiße", "ich heisse",
 	"je m'appelle", "je m’appelle", "mon nom est", "me llamo", "mi nombre es", "mijn naam is", "ik heet", "mi chiamo",
-	"il mio nome è", "is called", "named", "heißt", "heisst", "s'appelle", "se llama", "heet", "si chiama"})
+	"il mio nome è", "is called", "named", "heißt", "heisst", "s'appelle", "se llama", "heet", "si chiama",
+	"le dicen", "le llaman", "la llaman", "goes by", "went by", "known as"})
+
+// courierCues name a courier by role; the word after one is their name
+// only when it is written like one (and, in German, known as one).
+var courierCues = set([]string{"the courier", "the driver", "your driver", "your courier", "der fahrer", "der bote",
+	"der zusteller", "le livreur", "el repartidor", "de bezorger", "il corriere"})
+
+// runsOnCues say whose name something is under in German ("die
+// Bestellung läuft auf Nguyen Thi Lan"), and what software runs on.
+var runsOnCues = set([]string{"läuft auf", "laufen auf", "lief auf"})
+
+// orderWords are what is put in someone's name.
+var orderWords = set(strings.Fields(`bestellung bestellungen auftrag konto kundenkonto rechnung buchung vertrag abo abonnement
+	paket sendung reservierung lieferung account`))
+
+// orderBefore reports an order word among the four words before k in its
+// sentence.
+func (d *doc) orderBefore(k int) bool {
+	for m, words := k-1, 0; m >= 0 && words < 4; m-- {
+		if d.isWord(m) {
+			if orderWords[d.lw(m)] {
+				return true
+			}
+			words++
+		}
+		if d.sentenceBreak(m) {
+			return false
+		}
+	}
+	return false
+}
+
+// productWords say "product" or "article"; like a goods noun or a model
+// word they make the subject of a naming verb a thing.
+var productWords = set(strings.Fields(`product products produkt produkte produit produits producto productos prodotto prodotti
+	article artikel artículo articolo item items`))
+
+// namedThing reports the noun before a naming verb at m as a product:
+// "het product heet ...", "die Lampe heißt ...", "la bougie s'appelle ...".
+func (d *doc) namedThing(m int) bool {
+	lw := d.lw(m)
+	return goodsNouns[lw] || modelWords[lw] || productWords[lw]
+}
+
+// namingAdverbs may stand between a naming verb and the name ("heet
+// trouwens echt Gerdientje", "is actually called", "s'appelle vraiment").
+var namingAdverbs = set(strings.Fields(`trouwens echt eigenlijk gewoon werkelijk übrigens wirklich eigentlich tatsächlich
+	actually really truly vraiment réellement realmente verdaderamente davvero proprio veramente`))
 
 // notNameWords describe a name instead of giving it ("my name is wrong").
 var notNameWords = set(strings.Fields(`wrong missing incorrect misspelt different correct right fine ok okay there here also
@@ -1411,8 +1904,30 @@ func (d *doc) sentenceGoesOn(e int) bool {
 	if nameJoiners[d.lw(m)] && d.capWord(m+1) && !d.toks[m+1].nl {
 		return false // "Hi Aroha and Tama,": two names, not a sentence
 	}
+	if d.andTheRest(m) {
+		return false // "thanks Tavita en de rest!": the one thanked and the others
+	}
 	return !particles[d.lw(m)]
 }
+
+// andTheRest reports "and the rest/team/others/all" at m in six languages
+// ("en de rest", "und das Team", "et toute l'équipe", "y al resto", "e
+// tutti gli altri").
+func (d *doc) andTheRest(m int) bool {
+	if !d.isWord(m) || !pairJoiners[d.lw(m)] {
+		return false
+	}
+	for j := m + 1; j < len(d.toks) && j <= m+3 && d.isWord(j) && !d.toks[j].nl; j++ {
+		if restWords[d.lw(j)] {
+			return true
+		}
+	}
+	return false
+}
+
+// restWords name everyone else after a name.
+var restWords = set(strings.Fields(`rest team others all everyone crew gang rest team anderen alle équipe autres tous
+	resto equipo demás todos resto squadra altri tutti rest team anderen iedereen l'équipe`))
 
 // elision reports a French or Italian elided pronoun, article or
 // preposition before a lower-case word (J'ai, C'est, L'ho, D'accord,
@@ -1438,7 +1953,155 @@ var doorbellCues = set(strings.Fields(`klingel klingelschild doorbell buzzer cit
 var neighbourTitles = set(strings.Fields(`neighbour neighbor nachbar nachbarin voisin voisine vecino vecina vicino vicina buurman buurvrouw`))
 
 // nameJoiners join two names ("und", "/", "&").
-var nameJoiners = set(strings.Fields(`and und et y e en & / +`))
+var nameJoiners = set(strings.Fields(`and und et y e en & / + or oder ou o oppure`))
+
+// brandSurname reports a capitalised given name at j followed by a
+// surname that is a brand too ("Marco Barilla"), the pair ending its
+// clause.
+func (d *doc) brandSurname(j int) bool {
+	n := len(d.toks)
+	return d.isWord(j) && d.toks[j].upper && !d.toks[j].allUp && d.e.lex.given[d.nameLower(j)] && j+1 < n && d.capWord(j+1) && d.toks[j+1].sp && !d.toks[j+1].nl &&
+		d.flags[j+1]&flagBrand != 0 && !d.toks[j+1].allUp && (j+2 >= n || d.toks[j+2].nl || d.toks[j+2].kind == tPunct)
+}
+
+// possessiveKin reports a capitalised name with an English possessive
+// before a kin word ("Lily's mum will collect it", "Tavita's dad").
+func (d *doc) possessiveKin(k int) bool {
+	if !d.isWord(k) || !d.toks[k].upper || d.toks[k].allUp || d.toks[k].digit || d.flags[k]&flagBlocked != 0 || k+1 >= len(d.toks) || !d.isWord(k+1) || !kinWords[d.lw(k+1)] {
+		return false
+	}
+	base := d.nameLower(k)
+	if base == d.lw(k) || len(base) < 3 || d.e.lex.stop[base] || cueWords[base] != 0 || kinWords[base] || monthNames[base] > 0 {
+		return false
+	}
+	t := d.tokText(k)
+	return nameShaped(t[:len(t)-(len(d.lw(k))-len(base))])
+}
+
+// cardSignature returns the first and last word of a name after "love" or "xoxo"
+// that kisses end ("love Tavita x", "lots of love, Nora xx"), as a card's
+// message signs; 0 when not.
+func (d *doc) cardSignature(k int) (int, int) {
+	n := len(d.toks)
+	if !d.isWord(k) || d.lw(k) != "love" && d.lw(k) != "liebe" && d.lw(k) != "bisous" && d.lw(k) != "besos" && d.lw(k) != "baci" && d.lw(k) != "liefs" {
+		return 0, 0
+	}
+	if k > 0 && !d.toks[k].nl && d.toks[k-1].kind != tPunct {
+		return 0, 0 // "I love Paris x": a verb, not a card's closing
+	}
+	j := k + 1
+	if j < n && d.isPunct(j, ',') {
+		j++
+	}
+	if !d.nameLikeWord(j) || d.toks[j].nl || kinWords[d.lw(j)] {
+		return 0, 0 // ("love Mum x": kin, no name)
+	}
+	if d.toks[k].upper && j == k+1 && d.toks[j].info&(wGiven|wSurname) == 0 {
+		return 0, 0 // "Love Island x": a title; a card's "Love, Tavita" has its comma
+	}
+	e := j
+	if e+1 < n && d.nameLikeWord(e+1) && !d.toks[e+1].nl {
+		e++
+	}
+	if e+1 < n && d.isWord(e+1) && !d.toks[e+1].nl && (d.lw(e+1) == "x" || d.lw(e+1) == "xx" || d.lw(e+1) == "xxx" || d.lw(e+1) == "xoxo") {
+		return j, e
+	}
+	return 0, 0
+}
+
+// insteadWords say "instead of" between a written name and the right one.
+var insteadWords = set([]string{"en vez de", "en lugar de", "instead of", "au lieu de", "statt", "anstatt", "invece di",
+	"in plaats van"})
+
+// insteadOfNames reads "<Name> en vez de <Name>" in a sentence about a
+// name ("mi nombre, pone Nuria en vez de Núria"): both are the person's
+// name as written and as it should be. It returns the second name's
+// tokens, or 0, 0.
+func (d *doc) insteadOfNames(k int) (int, int) {
+	n := len(d.toks)
+	m := k + 1
+	if k == 0 || m >= n || !d.isWord(m) || !d.toks[k].upper {
+		return 0, 0
+	}
+	switch d.lw(m) {
+	case "en", "instead", "au", "statt", "anstatt", "invece", "in":
+	default:
+		return 0, 0 // no "instead" phrase: the cheap way out for every other word
+	}
+	if !d.nameLikeWord(k) {
+		return 0, 0
+	}
+	l := 0
+	for w := 1; w <= 3 && m+w-1 < n; w++ {
+		parts := make([]string, 0, 3)
+		ok := true
+		for i := 0; i < w; i++ {
+			if !d.isWord(m + i) {
+				ok = false
+				break
+			}
+			parts = append(parts, d.lw(m+i))
+		}
+		if ok && insteadWords[strings.Join(parts, " ")] {
+			l = w
+			break
+		}
+	}
+	if l == 0 || m+l >= n || !d.nameLikeWord(m+l) {
+		return 0, 0
+	}
+	// The sentence speaks of a name.
+	for j := k - 1; j >= 0 && j >= k-8; j-- {
+		if d.isWord(j) && nameNouns[d.lw(j)] {
+			return m + l, m + l
+		}
+		if d.sentenceBreak(j + 1) {
+			break
+		}
+	}
+	return 0, 0
+}
+
+// fromWords say where a greeting comes from ("aus der Gärtnerei", "from
+// the shop", "de la boutique").
+var fromWords = set(strings.Fields(`from aus vom von de du des van uit da dal dalla dallo desde del`))
+
+// signoffFrom returns the token after the comma that closes "from a place"
+// at j (at most five words on its line), or j.
+func (d *doc) signoffFrom(j int) int {
+	if !d.isWord(j) || !fromWords[d.lw(j)] || d.toks[j].upper {
+		return j
+	}
+	for m := j + 1; m < len(d.toks) && m <= j+6; m++ {
+		if d.toks[m].nl {
+			return j
+		}
+		if d.isPunct(m, ',') {
+			if m+1 < len(d.toks) && d.capWord(m+1) && !d.toks[m+1].nl && d.lastWord(m+1) {
+				return m + 1
+			}
+			return j
+		}
+		if !d.isWord(m) {
+			return j
+		}
+	}
+	return j
+}
+
+// jobTitle reports a job noun or a German job compound ("Konditormeisterin",
+// "Filialleiter", "Küchenchefin") written before a name.
+func jobTitle(lw string) bool {
+	if jobNouns[lw] {
+		return true
+	}
+	for _, suf := range [...]string{"meister", "meisterin", "leiter", "leiterin", "chef", "chefin"} {
+		if len(lw) > len(suf)+3 && strings.HasSuffix(lw, suf) {
+			return true
+		}
+	}
+	return false
+}
 
 // secondName reads a name joined to the name that ends at token e and
 // returns its last token (e when there is none).
@@ -1583,6 +2246,9 @@ func (d *doc) readName(j int, kind nameCueKind) (int, int, bool) {
 	if j >= n {
 		return 0, 0, false
 	}
+	if j+3 < n && d.isWord(j) && (d.lw(j) == "a" || d.lw(j) == "an") && !d.toks[j].upper && d.isWord(j+1) && d.toks[j+1].letters == 1 && d.toks[j+1].upper && d.isPunct(j+2, '.') && d.capWord(j+3) {
+		j++ // "signed by a J. Whitfield": the article before an initial
+	}
 	first := j
 	if d.dobAbbrev(j) {
 		return 0, 0, false // "Name: D.O.B. ...": the birth-date label
@@ -1597,7 +2263,9 @@ func (d *doc) readName(j int, kind nameCueKind) (int, int, bool) {
 			m++
 		}
 		if d.capWord(m) {
-			if ok, _ := d.nameWord(m); ok && !lex.stop[d.lw(m)] {
+			if ok, _ := d.nameWord(m); ok && (!lex.stop[d.lw(m)] || kind == ncStrong && d.toks[m].info&wSurname != 0 && !d.toks[m].allUp) {
+				// (A surname that is a word elsewhere, "J. Vos", after a
+				// cue that names a person.)
 				e := d.extendName(m, 4)
 				return first, e, true
 			}
@@ -1639,10 +2307,20 @@ func (d *doc) readName(j int, kind nameCueKind) (int, int, bool) {
 	}
 	tk := &d.toks[j]
 	lw := d.nameLower(j)
+	if !tk.upper && j > 0 && copulaIntro[d.lw(j-1)] && !d.hereWord(j+1) && j+1 < n && d.isWord(j+1) && !d.toks[j+1].nl && !nameFollowers[d.lw(j+1)] {
+		// "it's held at the depot", "c'est parti pour": a lower-case
+		// word that the clause runs on from is a participle or adjective,
+		// even when some name is spelled the same.
+		return 0, 0, false
+	}
 	if contraction(lw) || elision(d.tokText(j)) {
 		return 0, 0, false // I'm, we're, don't, J'ai, C'est, L'ho
 	}
-	if lex.stop[lw] && !(kind == ncTitle && tk.upper && known) {
+	if lex.stop[lw] && !(kind == ncTitle && tk.upper && known) &&
+		// "my sister Mei Lin": a given name that is a stop word elsewhere
+		// (Dutch "mei" is May), capitalised after a strong cue and followed
+		// by a second name word.
+		!(kind == ncStrong && tk.upper && known && j+1 < n && d.capWord(j+1) && !d.toks[j+1].nl && d.toks[j+1].sp && !lex.stop[d.lw(j+1)]) {
 		return 0, 0, false
 	}
 	if !tk.upper && (kind == ncIntro || kind == ncGreet) && tk.letters >= 3 && !tk.allUp && d.hereWord(j+1) && cueWords[lw] == 0 &&
@@ -1651,7 +2329,9 @@ func (d *doc) readName(j int, kind nameCueKind) (int, int, bool) {
 		// again": a nickname in lower case, vouched for by "again".
 		return first, j, true
 	}
-	if tk.allUp && !known && (kind != ncStrong || tk.letters <= 4) {
+	if tk.allUp && !known && (kind != ncStrong || tk.letters <= 4 || j > 0 && d.isWord(j-1) && d.toks[j-1].allUp) {
+		// (A cue shouted in capitals too, "MY NAME IS SPELLED WRONG",
+		// says nothing of an unknown word's case.)
 		// Unknown capitals are acronyms (SMS, DHL, IPs), except a longer
 		// surname on a form ("Name: MÜLLER").
 		return 0, 0, false
@@ -1673,18 +2353,86 @@ func (d *doc) readName(j int, kind nameCueKind) (int, int, bool) {
 	if kind == ncIntro && !known && !tk.upper {
 		return 0, 0, false
 	}
-	if !known && kind != ncStrong && kind != ncTitle && len(lw) >= 6 && (strings.HasSuffix(lw, "ed") || strings.HasSuffix(lw, "ing")) {
-		return 0, 0, false // "Regards\nUpdated", "Hi, Following up": a sentence's verb
+	if !known && kind != ncStrong && kind != ncTitle && (len(lw) >= 6 && (strings.HasSuffix(lw, "ed") || strings.HasSuffix(lw, "ing")) || commonEnding(lw)) {
+		// "Regards\nUpdated", "Hi, Following up", "Grazie mille,
+		// Risolto": a sentence's verb or adjective.
+		return 0, 0, false
 	}
 	e := d.extendName(j, 4)
 	if kind == ncStrong && !tk.upper && e == j {
 		e = d.lowerSurname(j)
 	}
+	if kind == ncStrong && e == j && d.brandSurname(j) {
+		// "Titolare Marco Barilla, ...": after a cue that names a person,
+		// a given name's surname that is a brand too, ending the clause.
+		e = j + 1
+	}
 	return first, e, true
+}
+
+// caseEnders may follow a full name written in one case after a naming
+// phrase: a conjunction, "speaking", "here", the start of a new clause.
+var caseEnders = set(strings.Fields(`and but speaking here again from und aber hier nochmal aus et mais ici qui
+	y pero aquí aqui desde en maar hier uit e ma qui da`))
+
+// chatWords close a chat line and are no surname ("lol", "sorry", "pls").
+var chatWords = set(strings.Fields(`thanks thx ty please pls plz sorry lol ok okay btw asap again too x xx xxx
+	danke bitte merci svp stp gracias porfa grazie bedankt alsjeblieft aub`))
+
+// caseFullName reads a name of a given name the lexicons know (or, before
+// "speaking", any name-shaped word) and one to three more name-shaped
+// words or particles, all in lower case or all in capitals, that then ends
+// its clause; it returns the last word, or j when there is none.
+func (d *doc) caseFullName(j int, kind nameCueKind) int {
+	n := len(d.toks)
+	if !d.isWord(j) || d.toks[j].upper && !d.toks[j].allUp || d.toks[j].digit || d.flags[j]&flagBlocked != 0 {
+		return j
+	}
+	caps := d.toks[j].allUp
+	lex := d.e.lex
+	e := j
+	for m := j + 1; m < n && m-j <= 4; m++ {
+		tk := &d.toks[m]
+		if tk.nl || tk.kind != tWord || !tk.sp || tk.digit || tk.allUp != caps || !caps && tk.upper || tk.letters < 2 {
+			break
+		}
+		lw := d.lw(m)
+		if particles[lw] && m+1 < n && d.isWord(m+1) {
+			continue
+		}
+		if lex.stop[lw] || cueWords[lw] != 0 || caseEnders[lw] || chatWords[lw] || d.flags[m]&flagBlocked != 0 || subjectVerbs[lw] {
+			break
+		}
+		if _, cue := nameCues[lw]; cue {
+			break // "my name is daniel thanks": a thanks, not a surname
+		}
+		e = m
+		break // a given name and a surname: "daniel whitaker", "sanne de vries"
+	}
+	if e == j {
+		return j
+	}
+	end := e + 1
+	speaking := end < n && d.isWord(end) && (d.lw(end) == "speaking" || d.lw(end) == "here" || d.lw(end) == "hier" || d.lw(end) == "ici" || d.lw(end) == "qui" || d.lw(end) == "aquí")
+	if !(end >= n || d.toks[end].nl || d.toks[end].kind == tPunct && !d.isPunct(end, '\'') && !d.isPunct(end, '-') || d.isWord(end) && caseEnders[d.lw(end)]) {
+		return j
+	}
+	if kind == ncIntro && !speaking && !caps {
+		return j // "it's mark down, the price": an introduction in lower case needs "speaking" or "here"
+	}
+	lw := d.nameLower(j)
+	if !lex.given[lw] && !(speaking && kind == ncIntro && !lex.stop[lw] && cueWords[lw] == 0 && d.toks[j].letters >= 3) {
+		return j
+	}
+	return e
 }
 
 // placeParts end hyphenated place names.
 var placeParts = set(strings.Fields(`stadt dorf ville city town ciudad città citta stad dorp bourg burg les-bains sur-mer`))
+
+// nameFollowers may follow a lower-case name after "it's"/"c'est" ("it's
+// jess from the shop", "c'est marie qui a commandé").
+var nameFollowers = set(strings.Fields(`from who here again speaking qui de du des von vom aus van uit die der que di da dal del`))
 
 // copulaIntro end introductions that are as often followed by an adjective
 // ("it's broken again", "c'est cassé encore", "het is kapot weer"): an
@@ -1745,6 +2493,17 @@ func (d *doc) extendName(k, more int) int {
 			p += l
 		}
 		if p > m {
+			if p == m+1 && pairJoiners[d.lw(m)] && p < n && d.isWord(p) && (e == k && d.toks[k].info&wSurname == 0 || d.toks[p].info&wGiven != 0 && !lex.surname[d.nameLower(p)]) {
+				// "Nerea y Fermín", "Ilaria e Gianni": "y"/"e" join a
+				// surname to a surname ("Ortega y Gasset"), not a given
+				// name to the next person's.
+				break
+			}
+			if p < n && d.isWord(p) && (businessWord(d.lw(p)) || e == k && d.toks[k].info&wSurname == 0 && d.firmAfterParticle(p)) && !lex.surname[d.lw(p)] {
+				// "Loes van Lampenfabriek Noord", "Ilse von Gartenladen":
+				// "van" before a business is "from", the name ends.
+				break
+			}
 			if p < n && d.capWord(p) && !d.toks[p].nl && d.flags[p]&flagBlocked == 0 && !lex.stop[d.lw(p)] {
 				e = p
 				more -= p - m + 1
@@ -1794,6 +2553,23 @@ func (d *doc) extendName(k, more int) int {
 	return e
 }
 
+// firmAfterParticle reports two capitalised words after a particle at p
+// whose first no lexicon knows as a name ("Sietske van Fietsenmaker Bos",
+// "sono Ottavia di Ceramiche Bellini"): after a lone given name a surname
+// with a particle is one word, so "van"/"di"/"de" is "from" and a
+// business follows. (After a surname it may be a compound one: "Ruiz de
+// Alarcón Vega".)
+func (d *doc) firmAfterParticle(p int) bool {
+	if d.capWord(p) && !nameShaped(d.tokText(p)) && d.toks[p].info&(wGiven|wSurname) == 0 {
+		return true // "Macarena de ElectroHogar": a brand written in camel case
+	}
+	if p+1 >= len(d.toks) || !d.capWord(p) || !d.capWord(p+1) || d.toks[p+1].nl || d.toks[p].info&(wGiven|wSurname) != 0 {
+		return false
+	}
+	lw := d.lw(p)
+	return !d.e.lex.given[firstPart(lw)] && !d.e.lex.surname[lastPart(lw)]
+}
+
 // lexiconName finds a name that starts with a known given name.
 func (d *doc) lexiconName(k int) (int, int, bool) {
 	if !d.isWord(k) || !d.toks[k].upper {
@@ -1804,6 +2580,12 @@ func (d *doc) lexiconName(k int) (int, int, bool) {
 		return 0, 0, false
 	}
 	lw := d.nameLower(k)
+	if contraction(d.lw(k)) {
+		return 0, 0, false // "Don't", "Can't" opening a quoted text message
+	}
+	if elidedArticle(d.lw(k)) || d.ampersandBrand(k) || d.invertedAdverb(k) {
+		return 0, 0, false // "Nell'ordine", "Viktor&Rolf", "Dan sturen we"
+	}
 	if !lex.given[lw] && !lex.given[firstPart(lw)] || lex.stop[lw] || d.flags[k]&flagBlocked != 0 || d.toks[k].allUp {
 		return 0, 0, false
 	}
@@ -1827,6 +2609,9 @@ func (d *doc) lexiconName(k int) (int, int, bool) {
 			break
 		}
 	}
+	if k > 0 && d.isWord(k-1) && brandWords[d.lw(k-1)] && !d.toks[k].nl {
+		return 0, 0, false // "la marca Valentina Promesas": a brand named after its founder
+	}
 	// Right after a brand it names a product ("Amazon Alexa", "Corolle
 	// Marie", "Lego Friends Emma's House").
 	if k > 0 && d.flags[k-1]&flagBrand != 0 && d.toks[k].sp && !d.toks[k].nl {
@@ -1841,7 +2626,7 @@ func (d *doc) lexiconName(k int) (int, int, bool) {
 		// character's merchandise, not a person.
 		return 0, 0, false
 	}
-	if d.productName(k, e) || d.shopBoughtAt(k, e) || d.quotedModel(k, e) {
+	if d.productName(k, e) || d.shopBoughtAt(k, e) || d.quotedModel(k, e) || d.deliveredIn(k) {
 		return 0, 0, false
 	}
 	if lex.ambiguous[lw] {
@@ -1854,11 +2639,104 @@ func (d *doc) lexiconName(k int) (int, int, bool) {
 		if !supported && d.sentenceStart(k) && k+2 < len(d.toks) && d.isWord(k+1) && objectClitics[d.lw(k+1)] && subjectVerbs[d.lw(k+2)] {
 			supported = true
 		}
+		if !supported && d.personUse(k, e) {
+			supported = true
+		}
 		if !supported {
 			return 0, 0, false
 		}
 	}
 	return k, e, true
+}
+
+// Round 10: a given name that is also a word ("Céleste", "Pierre",
+// "Viola", "Olive") is used as a person's in the same message where the
+// word names a colour or a material: as the subject of a verb of coming
+// or collecting after "est-ce que", or as whom a purchase is for.
+
+// modalVerbs after a subject say what someone can or will do ("Céleste
+// peut récupérer", "Olive kann abholen", "Amber will collect").
+var modalVerbs = set(strings.Fields(`can will may could peut pourra pourrait va vient viendra kann wird darf kommt holt
+	puede podrá va viene recoge kan zal mag komt haalt può potrà viene ritira passa`))
+
+// copulaInfinitives after a modal describe the word ("Olive can be a
+// nice colour"), not what a person does.
+var copulaInfinitives = set(strings.Fields(`be look seem être sembler sein werden aussehen ser estar parecer zijn worden lijken essere stare sembrare`))
+
+// indefArticles open a description after a copula ("peut être une
+// couleur").
+var indefArticles = set(strings.Fields(`a an une un ein eine einen una uno een`))
+
+// brandWords say the next words are a brand ("la marca Valentina
+// Promesas", "the brand ...", "die Marke ...").
+var brandWords = set(strings.Fields(`brand brands label marke marken label marque marques marca marcas merk merken marchio marchi`))
+
+// purchaseVerbs1 are a buyer's first-person verbs after "for <Name>"
+// ("Per Viola prendo ...", "For Amber I'll take ...").
+var purchaseVerbs1 = set(strings.Fields(`prendo compro ordino scelgo nehme kaufe bestelle prends achète commande choisis
+	tomo pido elijo neem koop bestel kies i i'll i’ll ich je j'ai je prends io yo ik`))
+
+// forWordsStart open a sentence with whom a purchase is for.
+var forWordsStart = set(strings.Fields(`for für pour para per voor`))
+
+// personUse reports the name k..e used as a person: a modal or subject
+// verb after it where a sentence or "est-ce que" opens before it; "for
+// <Name>" opening a sentence before a buyer's verb; or an apposition of
+// kin after a comma ("pour Pierre, mon fils").
+func (d *doc) personUse(k, e int) bool {
+	n := len(d.toks)
+	start := d.sentenceStart(k) || k >= 2 && d.isWord(k-1) && d.lw(k-1) == "que" && d.lw(k-2) == "est-ce"
+	if start && e+1 < n && d.isWord(e+1) && (modalVerbs[d.lw(e+1)] || subjectVerbs[d.lw(e+1)]) && !(e+3 < n && d.isWord(e+2) && copulaInfinitives[d.lw(e+2)] && d.isWord(e+3) && indefArticles[d.lw(e+3)]) {
+		// (Not "Rose peut être une couleur", "Olive can be a colour".)
+		return true
+	}
+	if k >= 1 && d.isWord(k-1) && forWordsStart[d.lw(k-1)] && d.sentenceStart(k-1) && e+1 < n && d.isWord(e+1) && purchaseVerbs1[d.lw(e+1)] {
+		return true
+	}
+	if e+3 < n && d.isPunct(e+1, ',') && d.isWord(e+2) && possessive[d.lw(e+2)] && d.isWord(e+3) && kinWords[d.lw(e+3)] {
+		return true
+	}
+	return d.callName(k)
+}
+
+// callVerbs ask the reader to call or text someone; callInfinitives end a
+// German, Dutch or French instruction ("bei Fragen Jörg anrufen").
+var callVerbs = set(strings.Fields(`call ring phone text ruf rufen sie bel belt bellen appelez appelle appeler llama llamad llamar
+	llámame chiama chiamate chiamare`))
+
+var callInfinitives = set(strings.Fields(`anrufen bellen appeler`))
+
+// phonePreps join a name to the number to call it on ("call Bev on 07700
+// ...", "chiamate Gino al 333 ...").
+var phonePreps = set(strings.Fields(`on at op au al unter sur`))
+
+// callName reports a name-shaped word at k as whom to call: after a call
+// verb with a number or the clause's end after it ("call Bev on 07700
+// 900123", "llamad a Paqui."), or before a call infinitive that ends the
+// clause ("bei Fragen Jörg anrufen"); in German a known given name only.
+func (d *doc) callName(k int) bool {
+	n := len(d.toks)
+	if k < 1 || k+1 >= n || !d.capWord(k) || d.toks[k].nl || d.toks[k].allUp {
+		return false
+	}
+	before := d.toks[k-1].info&wCall != 0 && callVerbs[d.lw(k-1)]
+	if !before && d.toks[k+1].info&wCall == 0 {
+		return false // most words: neither a call verb before nor an infinitive after
+	}
+	known := d.toks[k].info&wGiven != 0
+	if !known && (d.lang == "de" || !d.nameLikeWord(k)) || d.flags[k]&flagBlocked != 0 || d.e.lex.stop[d.lw(k)] {
+		return false
+	}
+	if before {
+		if d.isWord(k+1) && phonePreps[d.lw(k+1)] && k+2 < n && d.toks[k+2].kind == tNum {
+			return true
+		}
+		return known && (d.isPunct(k+1, '.') || d.isPunct(k+1, '!') || d.isPunct(k+1, ','))
+	}
+	if d.isWord(k+1) && callInfinitives[d.lw(k+1)] && (k+2 >= n || d.toks[k+2].kind == tPunct || d.toks[k+2].nl) {
+		return known
+	}
+	return false
 }
 
 // businessWords name a trade or an institution; capitalised in a name,
@@ -1874,7 +2752,10 @@ var businessWords = set(strings.Fields(`meubelen möbel meubles muebles mobili f
 	großhandel wholesale handelsonderneming consultancy beratung diensten dienstleistungen services
 	stichting stiftung fondation fundación fondazione foundation fonds vereniging verein association asociación
 	associazione ziekenhuis klinik clinique clínica clinica universiteit universität université universidad università
-	university museum`))
+	university museum
+	centro centre center studio club società cooperativa ippico equestre hípico cabinet officina taller talleres
+	metzgerei gärtnerei schreinerei agenzia agence agencia agentur istituto institut instituto scuola école escuela
+	schule academy accademia academia akademie ristorante restaurant restaurante pizzeria trattoria hotel praxis`))
 
 // businessWord reports a trade word or a compound ending in one
 // ("Cultuurfonds", "Familiebedrijf").
@@ -1882,7 +2763,13 @@ func businessWord(lw string) bool {
 	if businessWords[lw] {
 		return true
 	}
-	for _, suf := range []string{"fonds", "stichting", "stiftung", "meubelen", "möbel", "bedrijf"} {
+	for _, suf := range []string{"fonds", "stichting", "stiftung", "meubelen", "möbel", "bedrijf", "fabriek", "fabrik", "winkel",
+		"shop", "store", "laden", "handel", "markt", "zaak", "werkstatt", "atelier",
+		// Care homes and residences ("Seniorenstift Lindenhof", "Zorgcentrum
+		// De Linde").
+		"stift", "residenz", "pflegeheim", "altenheim", "seniorenheim", "zentrum", "centrum", "klinikum", "verpleeghuis",
+		// Clubs and practices ("Reitverein Lindenhof", "Zahnarztpraxis Ferri").
+		"verein", "praxis"} {
 		if len(lw) > len(suf)+2 && strings.HasSuffix(lw, suf) {
 			return true
 		}
@@ -1911,7 +2798,21 @@ func (d *doc) addName(s, e int, score float64, rec string) {
 			s++
 		}
 	}
+	// A job title before the name is outside the span too
+	// ("Konditormeisterin Sabine Krüger", "Filialleiter Jonas Becker").
+	for s < e && d.isWord(s) && d.toks[s].upper && d.capWord(s+1) && jobTitle(d.lw(s)) && !d.e.lex.surname[d.lw(s)] {
+		s++
+	}
 	if s > e {
+		return
+	}
+	if e > s && d.isWord(s) && buildingWords[d.lw(s)] && !d.e.lex.given[d.lw(s)] {
+		// "Spedire a Residenza Le Ginestre": a residence, not a person.
+		return
+	}
+	if e > s && d.isWord(e) && buildingWords[d.lw(e)] && e+2 < len(d.toks) && d.isPunct(e+1, ',') && d.toks[e+2].kind == tNum {
+		// "Deliver to Ashdown Court, 14 Beech Road": a building before
+		// its street and number, not a person.
 		return
 	}
 	for m := s; m <= e; m++ {
@@ -1929,4 +2830,34 @@ func (d *doc) addName(s, e int, score float64, rec string) {
 		end -= 4
 	}
 	d.add(start, end, Person, score, rec)
+}
+
+// nameGoalPreps introduce who something is for, to or from ("for james",
+// "für lena", "pour léa", "para marta", "voor sanne", "per giulia").
+var nameGoalPreps = set(strings.Fields(`for to from with für an von mit pour avec para con voor aan van met per`))
+
+// personPronouns refer back to a person: after "for james," they say the
+// lower-case word was a person's name.
+var personPronouns = set(strings.Fields(`he she er sie il elle él ella hij zij lui lei`))
+
+// lowerThanksName reports a lower-case given name the lexicon knows (also
+// one that is a word too) that ends the message, before only punctuation
+// or kisses ("thanks tommy", "ok thank u ciara x").
+func (d *doc) lowerThanksName(j int) bool {
+	n := len(d.toks)
+	if !d.isWord(j) || d.toks[j].upper || d.toks[j].digit || d.toks[j].info&wGiven == 0 || d.flags[j]&flagBlocked != 0 || d.toks[j].nl {
+		return false
+	}
+	if lw := d.lw(j); d.e.lex.stop[lw] || cueWords[lw] != 0 || signatureClosers[lw] {
+		return false
+	}
+	for m := j + 1; m < n; m++ {
+		if d.toks[m].kind == tPunct {
+			continue
+		}
+		if lw := d.lw(m); lw != "x" && lw != "xx" && lw != "xxx" && lw != "xoxo" {
+			return false
+		}
+	}
+	return true
 }

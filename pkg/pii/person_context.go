@@ -12,7 +12,30 @@ import "strings"
 
 // botWords name a chat assistant.
 var botWords = set(strings.Fields(`assistant assistants chatbot bot chat-bot assistent assistente assistentin
-	asistente chatbotje l'assistant l’assistant l'assistante l'assistente l’assistente l'asistente`))
+	asistente chatbotje l'assistant l’assistant l'assistante l’assistante l'assistente l’assistente l'asistente
+	assistante helper-bot shopbot chatassistent`))
+
+// appositionWords reports whether tokens a..b-1 can stand between a name
+// and the bot word of its apposition: emoji and punctuation, capitalised
+// words (the shop's name) and the few lower-case words of such a phrase,
+// never a verb or conjunction ("I'm Sarah and the bot ..." is no bot's name).
+func (d *doc) appositionWords(a, b int) bool {
+	for m := a; m < b; m++ {
+		if d.isWord(m) && !d.toks[m].upper && !botApposition[d.lw(m)] {
+			return false
+		}
+	}
+	return true
+}
+
+// botApposition are the lower-case words of "the X virtual assistant".
+var botApposition = set(strings.Fields(`the your our a an virtual digital helper friendly ai shopping support chat
+	le la l' l’ votre notre un une virtuel virtuelle numérique el tu su nuestro asistente virtual
+	der die das dein ihr euer unser digitale digitaler virtuelle virtueller de het je jouw uw onze virtuele digitale
+	il lo la tuo vostro nostro virtuale digitale`))
+
+// botIntros introduce the assistant by its name ("I'm", "je suis", "soy").
+var botIntros = set(strings.Fields(`i'm i’m im am suis bin soy sono ben heiße heisse llamo appelle chiamo heet`))
 
 // humanWords ask for a person instead of the assistant that was greeted.
 var humanWords = set(strings.Fields(`human humans humano humana humanos mensch menschen mens humain humaine umano umana`))
@@ -28,7 +51,20 @@ var placeNouns = set(strings.Fields(`city town village state country island coun
 var petWords = set(strings.Fields(`dog dogs cat cats puppy kitten pup hamster rabbit bunny horse pony parrot
 	chien chienne chat chatte chiot chaton lapin cheval hund hündin katze kater welpe hase pferd
 	perro perra perrito perrita gato gata gatito conejo caballo hond hondje kat kater poes konijn paard
-	cane cagnolino cagnolina gatto gatta gattino coniglio cavallo`))
+	cane cagnolino cagnolina gatto gatta gattino coniglio cavallo
+	mare stallion foal parakeet budgie canary goldfish tortoise turtle guinea-pig ferret gerbil
+	jument poney perroquet perruche canari poisson-rouge tortue cochon-d'inde furet lapine
+	stute hengst fohlen papagei wellensittich kanarienvogel goldfisch schildkröte meerschweinchen frettchen häsin kaninchen
+	yegua potro poni loro periquito canario pececito tortuga cobaya hurón coneja
+	merrie veulen pony papegaai parkiet kanarie goudvis schildpad cavia fret
+	cavalla giumenta puledro pony pappagallo cocorita canarino pesciolino tartaruga criceto furetto coniglietta`))
+
+// petPronouns may stand between a pet noun and its naming verb ("la
+// chienne (elle s'appelle Margot)", "the mare, she is called ...").
+var petPronouns = set(strings.Fields(`she he it her his elle il lui ella él lei lui sie er es zij hij ze het`))
+
+// nameNouns say "name" ("Ramón es un nombre estupendo para un loro").
+var nameNouns = set(strings.Fields(`name nom prénom nombre naam nome`))
 
 // placeArticles may stand between a name and its place noun.
 var placeArticles = set(strings.Fields(`the la le l el die der das de het il lo a an`))
@@ -40,12 +76,18 @@ func (d *doc) notPerson(k int) {
 	switch {
 	case humanWords[lw]:
 		d.wantsHuman = true
-	case botWords[lw]:
+	case botWords[lw] || botWords[elided(lw)]:
 		// The assistant's name stands before a comma that opens the
 		// apposition: "Ich bin Fidi, der digitale Assistent", "Sono Pepe 🌶️,
 		// l'assistente virtuale", "Kiwi here, your assistant".
-		for m := k - 1; m >= 0 && m >= k-6; m-- {
+		for m := k - 1; m >= 0 && m >= k-8; m-- {
 			if d.toks[m+1].nl || d.isPunct(m, '.') || d.isPunct(m, '?') || d.isPunct(m, '!') {
+				return
+			}
+			if d.capWord(m) && m > 0 && d.isWord(m-1) && botIntros[d.lw(m-1)] && d.appositionWords(m+1, k) {
+				// "I'm Juniper 🌿 the Harbourside helper bot": no comma,
+				// the introduced name opens the apposition.
+				d.noteNotName(m)
 				return
 			}
 			if d.isPunct(m, ',') {
@@ -79,15 +121,43 @@ func (d *doc) notPerson(k int) {
 		if d.capWord(m) && !d.toks[m+1].nl {
 			d.noteNotName(m)
 		}
-	case petWords[lw]:
+	case petWords[lw] && !(lw == "loro" && d.lang != "es") && !(lw == "mare" && d.lang != "en"):
+		// "loro" is "they" in Italian, "mare" the sea.
 		// "my dog Paris", "mon chien s'appelle Paris", "unser Hund heißt
 		// Bello", "il mio cane si chiama Luna".
 		m := k + 1
-		for m < len(d.toks) && m <= k+3 && d.isWord(m) && !d.toks[m].upper && (namingCues[d.lw(m)] || petNaming[d.lw(m)]) {
+		for m < len(d.toks) && m <= k+6 && (d.isWord(m) && !d.toks[m].upper && (namingCues[d.lw(m)] || petNaming[d.lw(m)] || namingAdverbs[d.lw(m)] || petPronouns[d.lw(m)]) || d.isPunct(m, '(') || d.isPunct(m, ',')) {
 			m++
 		}
 		if d.capWord(m) && !d.toks[m].nl {
 			d.noteNotName(m)
+		}
+		// "Henk de goudvis", "Charlie, our dog": the name before the pet
+		// noun and its article or possessive, as an apposition.
+		if a := k - 1; a > 0 && d.isWord(a) && (placeArticles[d.lw(a)] || possessives[d.lw(a)]) && !d.toks[a].nl {
+			if b := a - 1; b > 0 && d.isPunct(b, ',') {
+				a = b
+			}
+			if d.capWord(a-1) && !d.toks[a].nl {
+				d.noteNotName(a - 1)
+			}
+		}
+		// "Ramón es un nombre estupendo para un loro", "Charlie is a great
+		// name for a dog": the name that a name noun before the pet noun
+		// speaks of.
+		for m := k - 1; m >= 0 && m >= k-5 && !d.sentenceBreak(m+1); m-- {
+			if d.isWord(m) && nameNouns[d.lw(m)] {
+				for c := m - 1; c >= 0 && c >= m-5; c-- {
+					if d.capWord(c) {
+						d.noteNotName(c)
+						break
+					}
+					if d.sentenceBreak(c + 1) {
+						break
+					}
+				}
+				break
+			}
 		}
 	}
 }

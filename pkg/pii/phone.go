@@ -145,6 +145,17 @@ func checkNumber(cc int, nsn, region string) bool {
 	return phonenumbers.IsValidNumber(num)
 }
 
+// repeatWordAt reports a repeat word at j, alone ("double") or glued to
+// its digit ("double-oh").
+func (d *doc) repeatWordAt(j int) bool {
+	lw := d.lw(j)
+	if repeatWords[lw] > 0 {
+		return true
+	}
+	i := strings.IndexByte(lw, '-')
+	return i > 0 && repeatWords[lw[:i]] > 0
+}
+
 var repeatWords = map[string]int{"double": 2, "doppel": 2, "doppelt": 2, "triple": 3, "dreifach": 3, "doble": 2, "dubbel": 2, "doppio": 2}
 
 // scanSpokenPhones finds phone numbers spelled partly or wholly in words
@@ -154,18 +165,21 @@ var repeatWords = map[string]int{"double": 2, "doppel": 2, "doppelt": 2, "triple
 func (d *doc) scanSpokenPhones() {
 	n := len(d.toks)
 	for k := 0; k < n; k++ {
-		if d.toks[k].kind != tWord || d.toks[k].info&wSpoken == 0 {
+		if d.toks[k].kind == tNum && d.toks[k].e-d.toks[k].s <= 4 && k+1 < n && d.isWord(k+1) && d.toks[k+1].sp && d.repeatWordAt(k+1) {
+			// "07 double-oh 912 664": digits, then a repeat word; the run
+			// starts at the digits.
+		} else if d.toks[k].kind != tWord || d.toks[k].info&wSpoken == 0 {
 			continue
 		}
 		w := d.lw(k)
 		_, isDigitWord := spokenNumbers[w]
-		if !isDigitWord && w != "plus" && repeatWords[w] == 0 || w == "un" || w == "une" || w == "ein" {
+		if d.toks[k].kind != tNum && (!isDigitWord && w != "plus" && repeatWords[w] == 0 || w == "un" || w == "une" || w == "ein") {
 			continue
 		}
 		if w == "oh" {
-			// "oh seven four ...": the leading zero, when a digit word
-			// follows (not the interjection "oh, ...").
-			if _, next := spokenNumbers[d.lw(k+1)]; k+1 >= n || !d.isWord(k+1) || !next || d.lw(k+1) == "oh" || !d.toks[k+1].sp {
+			// "oh seven four ...", "oh 7 7 ...": the leading zero, when a
+			// digit word or digits follow (not the interjection "oh, ...").
+			if _, next := spokenNumbers[d.lw(k+1)]; k+1 >= n || !(d.isWord(k+1) && next || d.toks[k+1].kind == tNum && d.toks[k+1].e-d.toks[k+1].s <= 2) || d.lw(k+1) == "oh" || !d.toks[k+1].sp {
 				continue
 			}
 		}
@@ -179,6 +193,7 @@ func (d *doc) scanSpokenPhones() {
 		last := k
 		rep := 1
 		tensPending := false
+		repeated := false // a repeat word ("double", "triple") was read
 		j := k
 		if intl {
 			j++
@@ -204,7 +219,20 @@ func (d *doc) scanSpokenPhones() {
 			lw := d.lw(j)
 			if r := repeatWords[lw]; r > 0 {
 				rep = r
+				repeated = true
 				continue
+			}
+			if i := strings.IndexByte(lw, '-'); i > 0 && repeatWords[lw[:i]] > 0 {
+				// "double-oh", "triple-six": the repeat word glued to its digit.
+				if dg, ok := spokenNumbers[lw[i+1:]]; ok && len(dg) == 1 {
+					for r := 0; r < repeatWords[lw[:i]]; r++ {
+						d.buf = append(d.buf, dg...)
+					}
+					rep, tensPending, repeated = 1, false, true
+					words++
+					last = j
+					continue
+				}
 			}
 			dg, ok := spokenNumbers[lw]
 			if !ok && lw == "o" && words > 0 {
@@ -237,7 +265,17 @@ func (d *doc) scanSpokenPhones() {
 			}
 		}
 		d.work++
-		if words < 3 || len(d.buf) < 7 || len(d.buf) > 15 {
+		if words >= 3 && len(d.buf) >= 13 && len(d.buf) <= 19 && luhn(d.buf) && cardBrand(d.buf) != "" {
+			// "four five three nine 4817 2630 7188": a card number whose
+			// first digits are spoken; Luhn and a brand's prefix decide, as
+			// for written ones.
+			d.add(d.toks[start].s, d.toks[last].e, Card, 0.85, "card-spoken")
+			k = last
+			continue
+		}
+		// Digits with words between them need three words, or one repeat
+		// word in ten digits or more ("07 double-oh 912 664").
+		if words < 3 && !(repeated && words >= 1 && len(d.buf) >= 10) || len(d.buf) < 7 || len(d.buf) > 15 {
 			if last > k {
 				k = last
 			}

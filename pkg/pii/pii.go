@@ -117,18 +117,24 @@ type doc struct {
 	phoneBudget int
 	login       int8     // loginContext's answer: 0 not asked yet, 1 yes, -1 no
 	promo       int8     // promoContext's answer: 0 not asked yet, 1 yes, -1 no
+	shapedCode  int8     // hasShapedCode's answer: 0 not asked yet, 1 yes, -1 no
 	payment     int8     // paymentContext's answer, likewise
 	identity    int8     // identityContext's answer, likewise
 	ssn         int8     // ssnContext's answer, likewise
 	cred        int8     // credentialContext's answer: 0 not asked yet, 1 yes, -1 no
+	cardMsg     int8     // cardMessage's answer, likewise
 	work        int      // bounded-work counter for tests of linear behaviour
 	notNames    []string // words the message says are no person (person_context.go)
+	nameEnd     []int32  // last token of the person candidate starting at a token (person_list.go)
 	wantsHuman  bool     // the message asks for a human, so its greeting is the assistant's
 }
 
 func (d *doc) add(s, e int, t Type, score float64, rec string) {
 	if s < 0 || e > len(d.text) || s >= e {
 		return
+	}
+	if t == DateOfBirth && placeholderDate(d.text[s:e]) {
+		return // a system's default (01/01/1900) is no one's birth date, whichever rule found it
 	}
 	d.cands = append(d.cands, cand{s: s, e: e, typ: t, score: score, rec: rec, prio: typePriority[t]})
 }
@@ -155,7 +161,7 @@ func (e *Engine) detect(text, lang string) ([]Finding, int) {
 	d := e.pool.Get().(*doc)
 	d.e, d.text, d.lang = e, text, normLang(lang)
 	d.toks, d.low, d.cands, d.buf, d.shaped, d.work, d.login = d.toks[:0], d.low[:0], d.cands[:0], d.buf[:0], d.shaped[:0], 0, 0
-	d.promo, d.cred, d.payment, d.identity, d.ssn = 0, 0, 0, 0, 0
+	d.promo, d.cred, d.payment, d.identity, d.ssn, d.cardMsg, d.shapedCode = 0, 0, 0, 0, 0, 0, 0
 	d.notNames, d.wantsHuman = d.notNames[:0], false
 	d.tokenize()
 

@@ -369,3 +369,18 @@ func (p *Pseudonymizer) CheckOutput(ctx context.Context, scope Scope, output, la
 	}
 	return res, nil
 }
+
+// Placeholders returns the placeholder-shaped substrings of s ([EMAIL_1],
+// [PERSON_2], ...) in order, each once: what a placeholder view reveals
+// about a text without any of its words.
+func Placeholders(s string) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, sp := range placeholders(s) {
+		if ph := s[sp.s:sp.e]; !seen[ph] {
+			seen[ph] = true
+			out = append(out, ph)
+		}
+	}
+	return out
+}

@@ -70,6 +70,9 @@ var pathological = map[string]func(n int) string{
 	"newlines":      func(n int) string { return strings.Repeat("\n", n) },
 	"birth":         func(n int) string { return strings.Repeat("born 1.1.1990, ", n/15) },
 	"url-params":    func(n int) string { return "?" + strings.Repeat("token=ab12cd34ef&", n/17) },
+	// 13 digits that pass both Luhn and the barcode check: each asks
+	// whether the message names a card.
+	"barcode-cards": func(n int) string { return "visa " + strings.Repeat("4732557441437 ok ", n/17) },
 }
 
 // TestPathologicalInputsAreLinear: doubling the input at most about

@@ -29,6 +29,9 @@ var urlSecretParams = []string{
 	"token=", "access_token=", "refresh_token=", "id_token=", "api_key=", "apikey=", "key=", "auth=", "secret=",
 	"client_secret=", "password=", "pwd=", "pass=", "sig=", "signature=", "session=", "sessionid=", "code=",
 	"otp=", "x-amz-signature=", "jwt=", "reset_token=", "t=", "magic=",
+	// The local words for "key" name the token as "key=" does
+	// ("reinitialiser?cle=9f3a...", "?clé=", "?chiave=").
+	"cle=", "clé=", "clef=", "chiave=", "sleutel=", "schluessel=", "schlüssel=", "clave=",
 }
 
 // urlGenericParams name a record as often as a credential: their value is
@@ -110,7 +113,8 @@ var secretFillers = map[string]bool{
 	// "il codice di verifica è": what kind of code it is.
 	"verificación": true, "verificacion": true, "vérification": true, "verifica": true,
 	"verificatie": true, "verifizierung": true, "confirmación": true, "confirmation": true, "conferma": true,
-	"bevestiging": true, "bestätigung": true, "backup": true, "recovery": true, "sécurité": true, "seguridad": true,
+	"bevestiging": true, "bestätigung": true, "backup": true, "recovery": true, "récupération": true, "recuperación": true,
+	"recuperacion": true, "recupero": true, "secours": true, "respaldo": true, "sécurité": true, "seguridad": true,
 	"sicurezza": true, "beveiliging": true, "sicherheit": true, "di": true, "currently": true, "actual": true,
 	"actuel": true, "attuale": true, "aktuelles": true, "huidige": true, "adesso": true, "ancora": true,
 }
@@ -169,8 +173,13 @@ var otpCues = map[string]bool{
 	"authentifizierungscode": true, "verification-code": true, "codigo:": true, "pin-code": true, "abhol-code": true,
 	"inlogcode": true, "toegangscode": true, "codice:": true, "mtan": true, "phototan": true, "chiptan": true,
 	"sms-tan": true, "apptan": true, "itan": true, "beveiligingscode": true,
+	// Unlock codes: "Entsperrcode" is above; "ontgrendelcode", "unlock-code".
+	"ontgrendelcode": true, "ontgrendelingscode": true, "unlock-code": true, "unlockcode": true,
 	"controlecode": true, "authenticatiecode": true, "sms-code:": true, "anmeldecode": true, "bestätigungs-code": true,
 	"pin's": true, "pin’s": true, "code's": true,
+	// Recovery and backup codes, closed compounds: "Wiederherstellungscode", "herstelcode".
+	"wiederherstellungscode": true, "wiederherstellungscodes": true, "backup-code": true, "backupcode": true,
+	"backup-codes": true, "herstelcode": true, "herstelcodes": true, "notfallcode": true,
 }
 
 var keyCues = map[string]bool{
@@ -183,7 +192,10 @@ var keyCues = map[string]bool{
 func (d *doc) scanSecrets() {
 	d.scanKeyPrefixes()
 	d.scanURLSecrets()
+	d.scanLinkTokens()
 	d.scanNamedKeys()
+	d.scanBankCodes()
+	d.scanEntryCodes()
 	n := len(d.toks)
 	for k := 0; k < n; k++ {
 		if d.toks[k].kind != tWord {
@@ -196,6 +208,11 @@ func (d *doc) scanSecrets() {
 			// ("Gutschein-Code", "Produkt-Code").
 			if i := strings.LastIndexByte(w, '-'); i > 0 && i < len(w)-1 {
 				last, first := w[i+1:], w[:i]
+				if codeDevices[last] && otpCues[first] && !genericCodeWords[first] {
+					// "TAN-Generator", "SMS-App", "OTP-Token": the device
+					// that shows the code names the code.
+					last = first
+				}
 				if !passwordCues[last] && !otpCues[last] && !keyCues[last] || notSecretCues[first] || hasAnySuffixCue(first) {
 					continue
 				}
@@ -317,6 +334,13 @@ func (d *doc) scanSecrets() {
 			if el := elided(lw); el != lw && (secretFillers[el] || el == "api") {
 				lw = el // "il token dell'API è ..."
 			}
+			if otp && deviceWord(lw) && j > k+1 && secretFillers[d.lw(j-1)] {
+				// "De toegangscode van de tablet is ...", "il PIN del
+				// telefono è ...": the device the code unlocks.
+				j++
+				seen++
+				continue
+			}
 			if secretFillers[lw] || changeVerbs[lw] && (pw || key) || lw == "d'ordine" || lw == "mot" || lw == "passe" || lw == "de" || otpCues[lw] && otp || passwordCues[lw] && pw || keyCues[lw] && key || lw == "api" {
 				if notSecretCues[lw] {
 					j = n
@@ -334,6 +358,28 @@ func (d *doc) scanSecrets() {
 			// words on, in the same clause, with no reference word between.
 			if jj := d.otpAhead(k + 1); jj > 0 {
 				j = jj
+			} else if jj := d.codeLater(k); jj > 0 {
+				// "the lock code for the e-scooter ..., the app says: 48213",
+				// "le code de validation ..., c'est 48291377".
+				j = jj
+			}
+		}
+		if otp && d.lockerCue(k) && (j >= n || d.toks[j].kind != tNum && !d.otpChunk(j)) {
+			// "Votre code casier Pickup : 4F7-K29", "il codice del locker
+			// che mi avete mandato: 7G4-2K91": a locker's letter-digit code
+			// a few words on, in the same clause.
+			if jj := d.lockerCodeAhead(k + 1); jj > 0 {
+				s, e := d.valueChunk(jj)
+				d.add(s, e, Secret, 0.85, "secret-otp")
+				k = d.tokenAt(e) - 1
+				continue
+			}
+		}
+		if otp && (j >= n || d.toks[j].kind != tNum && !d.otpChunk(j)) {
+			// "Mijn herstelcode voor de app: rk7q-m2xp-9d4w-h8tn": a
+			// recovery or mailed code's shape later in the sentence.
+			if jj := d.shapedCodeAhead(k + 1); jj > 0 {
+				j = jj
 			}
 		}
 		if key && (j >= n || d.toks[j].kind != tNum && !keyLike(d.text[d.toks[j].s:d.chunkEnd(j)])) {
@@ -348,6 +394,14 @@ func (d *doc) scanSecrets() {
 		}
 		s, e := d.valueChunk(j)
 		if s >= e {
+			if pw && !otp && !key && d.isPunct(j, '.') {
+				// "asked for my password. I told them it was Kestrel!88".
+				if jj := d.passwordAhead(j); jj > 0 {
+					s, e = d.valueChunk(jj)
+					d.add(s, e, Secret, 0.8, "secret-password")
+					k = d.tokenAt(e) - 1
+				}
+			}
 			continue
 		}
 		v := d.text[s:e]
@@ -356,12 +410,18 @@ func (d *doc) scanSecrets() {
 			// of credential kinds, not a value.
 			continue
 		}
+		if j == k+2 && d.isPunct(k+1, '-') && !d.toks[k+1].sp && !d.toks[j].sp && pw && !otp && !key && d.toks[k].allUp && d.toks[k].letters <= 3 && d.toks[j].kind == tNum {
+			// "Bestellnummer: WW-4425590": a short capital prefix glued to
+			// digits is a reference's, even when it spells a password
+			// abbreviation (PW, WW).
+			continue
+		}
 		if j == k+2 && d.isPunct(k+1, '-') && !d.toks[k+1].sp && !d.toks[j].sp && (k > 1 && d.isPunct(k-1, '-') && !d.toks[k].sp || strings.IndexByte(d.lw(k), '-') > 0) {
 			// "NG-2FA-00192", "CS-OTP-4471": the cue is a part of a
 			// hyphenated reference, and its digits are the reference's.
 			continue
 		}
-		if otp && !pw && !key && d.toks[j].kind == tNum && !d.otpValue(j, &e) {
+		if otp && !pw && !key && d.toks[j].kind == tNum && !d.otpValue(j, &e) && !((d.lockerCue(k) || d.codeComplaint(k)) && lockerDigits(d.text[s:e])) {
 			// "Code 3-D Secure reçu : 556 208": the first number was not
 			// the code; look further in the clause.
 			if jj := d.otpAhead(j + 1); jj > 0 {
@@ -373,7 +433,14 @@ func (d *doc) scanSecrets() {
 		if d.toks[j].kind == tNum && d.maskedCardDigits(j) {
 			continue
 		}
-		if otp && !pw && !key && (d.printedOn(d.tokenAt(e-1)) || d.objectBetween(k+1, j)) {
+		if d.toks[j].kind == tNum && j > 0 && d.toks[j-1].kind == tNum && !d.toks[j].nl && d.text[d.toks[j-1].e:d.toks[j].s] == " " {
+			// "is 030 2345 6789 your hotline?": the tail of a longer spaced
+			// number is no code of its own.
+			continue
+		}
+		// With a locker word, an object word after the code ("box 12") is the
+		// compartment the code opens, not where it is printed.
+		if otp && !pw && !key && (d.printedOn(d.tokenAt(e-1)) && !d.lockerCue(k) || d.objectBetween(k+1, j)) {
 			continue
 		}
 		if otp && !pw && !key && genericCodeWords[w] && d.namedOtherwise(d.tokenAt(e-1)+1) {
@@ -386,8 +453,17 @@ func (d *doc) scanSecrets() {
 			// me, sign-in ...): "code 4417 from the newsletter" is not.
 			// Six digits, grouped digits and letter-digit mixes are shaped
 			// like one-time codes and need no more.
-			if ee := e; d.toks[j].kind == tNum && !d.otpValue(j, &ee) || allDigits(d.text[s:ee]) && ee-s != 6 {
+			if ee := e; (d.toks[j].kind == tNum && !d.otpValue(j, &ee) || allDigits(d.text[s:ee]) && ee-s != 6) && !((d.lockerCue(k) || d.codeComplaint(k)) && lockerDigits(d.text[s:e])) {
 				continue
+			}
+		}
+		if pw && !otp && !key && d.toks[j].kind == tWord && !d.quoted(s, e) {
+			// "password admin Negozio!Salumi2025": a user name, then the
+			// password itself, which has a password's strength.
+			if jj := d.tokenAt(e); jj < n && d.toks[jj].sp && !d.toks[jj].nl && accountHandle(v) {
+				if s2, e2 := d.valueChunk(jj); s2 == d.toks[jj].s && unmistakablePassword(d.text[s2:e2]) {
+					s, e, v, j = s2, e2, d.text[s2:e2], jj
+				}
 			}
 		}
 		if w == "token" && d.toks[j].kind == tNum && d.toks[j].e-d.toks[j].s < 6 {
@@ -399,7 +475,7 @@ func (d *doc) scanSecrets() {
 			continue
 		}
 		switch {
-		case otp && !pw && !key && d.toks[j].kind == tNum && d.lockerCue(k) && lockerDigits(d.text[s:e]):
+		case otp && !pw && !key && d.toks[j].kind == tNum && (d.lockerCue(k) || d.codeComplaint(k)) && lockerDigits(d.text[s:e]):
 			// "Pakketkluis code: 4471-09": a parcel locker's code may come
 			// in unequal groups, which elsewhere make a product number.
 			d.add(s, e, Secret, 0.85, "secret-otp")
@@ -416,6 +492,10 @@ func (d *doc) scanSecrets() {
 			d.add(s, e, Secret, 0.8, "secret-password")
 		case key && keyLike(v):
 			d.add(s, e, Secret, 0.85, "secret-key")
+		case otp && !pw && !key && d.toks[j].kind == tWord && hasLetter(v) && hasDigit(v) && passwordLike(v) && d.accessCue(k):
+			// "Der Zugangscode des Laptops lautet Sommer2021": a word and
+			// digits after an access code, a passcode like a password.
+			d.add(s, e, Secret, 0.8, "secret-password")
 		case otp && w == "token" && keyLike(v):
 			d.add(s, e, Secret, 0.85, "secret-key")
 		case pw:
@@ -510,9 +590,13 @@ func (d *doc) valueChunk(j int) (int, int) {
 		}
 		e++
 	}
+	// A trailing '*' closes markdown emphasis only when one opens the
+	// value ("*Sol.2024*"); alone it is the password's own symbol
+	// ("Alameda_2026*").
+	star := t[s] == '*'
 	for e > s {
 		c := t[e-1]
-		if c == '.' || c == ',' || c == ';' || c == ':' || c == ')' || c == '"' || c == '\'' || c == '`' || c == '*' || c == ']' || c == '?' {
+		if c == '.' || c == ',' || c == ';' || c == ':' || c == ')' || c == '"' || c == '\'' || c == '`' || c == '*' && star || c == ']' || c == '?' {
 			e--
 			continue
 		}
@@ -532,6 +616,15 @@ func (d *doc) otpValue(j int, e *int) bool {
 	l := tk.e - tk.s
 	if tk.kind == tNum {
 		if l >= 3 && l <= 4 && j+1 < len(d.toks) && d.toks[j+1].kind == tNum && d.toks[j+1].sp && !d.toks[j+1].nl && d.toks[j+1].e-d.toks[j+1].s == l {
+			*e = d.toks[j+1].e
+			return true
+		}
+		if l >= 3 && l <= 4 && j+1 < len(d.toks) && d.toks[j+1].kind == tNum && d.toks[j+1].sp && !d.toks[j+1].nl &&
+			d.toks[j+1].e-d.toks[j+1].s >= 3 && d.toks[j+1].e-d.toks[j+1].s <= 4 && (*e == tk.e || *e == d.toks[j+1].e) &&
+			(j+2 >= len(d.toks) || d.toks[j+2].kind != tNum && !(d.toks[j+2].kind == tPunct && !d.toks[j+2].sp && j+3 < len(d.toks) && d.toks[j+3].kind == tNum)) {
+			// "4471 902", "731 6044": a code typed in two groups of
+			// three and four digits, the whole number (not a phone's
+			// first groups, which run on).
 			*e = d.toks[j+1].e
 			return true
 		}
@@ -570,6 +663,9 @@ func (d *doc) otpValue(j int, e *int) bool {
 		return false
 	}
 	v := d.text[tk.s:*e]
+	if recoveryShaped(v) || mailedCodeShaped(v) {
+		return true
+	}
 	if len(v) < 4 || len(v) > 12 {
 		return false
 	}
@@ -677,7 +773,7 @@ var credentialWords = set(strings.Fields(`
 	pickup pick-up collect collection locker lockers door gate access unlock unlocking entry alarm pin tan
 	reset expired expires expire valid
 	verifizierung verifizieren bestätigung bestätigen sicherheit sicherheits einmal einmalig anmeldung anmelden einloggen
-	abholen abholung packstation schließfach tür tor zugang entsperren freischalten
+	abholen abholung packstation schließfach paketfach paketbox abholstation tür tor zugang entsperren freischalten
 	vérification vérifier confirmation sécurité unique connexion connecter identifier authentification
 	retrait récupérer casier consigne porte accès déverrouiller
 	verificación verificar confirmación confirmar seguridad único iniciar sesión acceder autenticación recogida recoger
@@ -686,7 +782,9 @@ var credentialWords = set(strings.Fields(`
 	kluis deur toegang ontgrendelen
 	verifica verificare conferma confermare sicurezza monouso accesso accedere autenticazione ritiro ritirare
 	armadietto locker porta sblocco sbloccare
-	backup recovery wiederherstellung secours respaldo recuperación herstel recupero`))
+	backup recovery wiederherstellung secours respaldo recuperación récupération herstel recupero
+	validation validación validazione validatie validierung convalida
+	lock déverrouillage desbloqueo ontgrendeling entsperrung schloss schloß cadenas candado lucchetto hangslot fietsslot`))
 
 // credentialContext reports, once per message, whether it says a code is
 // a credential anywhere: a credential word, a password, sign-in or key
@@ -1020,7 +1118,7 @@ func (d *doc) scanURLSecrets() {
 		off = eq + 1
 		// The parameter name, back to '?' or '&'.
 		p := eq
-		for p > 0 && eq-p < 20 && (isAlnum(t[p-1]) || t[p-1] == '_' || t[p-1] == '-') {
+		for p > 0 && eq-p < 20 && (isAlnum(t[p-1]) || t[p-1] == '_' || t[p-1] == '-' || t[p-1] >= utf8.RuneSelf) {
 			p--
 		}
 		if p == 0 || (t[p-1] != '?' && t[p-1] != '&' && t[p-1] != ';') {
@@ -1081,6 +1179,9 @@ func (d *doc) otpAhead(j int) int {
 			if c == ',' && d.entryClause(j+1) {
 				continue // "it asks for the code, I typed 4821", "a PIN, mine is 4821"
 			}
+			if c == ',' && words > 0 && d.colonValueAhead(j+1) {
+				continue // "login code for the dashboard, as the SMS said: 448 209"
+			}
 			if c == '.' || c == '!' || c == '?' || c == ',' || c == ';' {
 				return 0
 			}
@@ -1096,13 +1197,30 @@ func (d *doc) otpAhead(j int) int {
 			}
 			continue
 		}
-		if lw := d.lw(j); notSecretCues[lw] || cueWords[lw]&(cueRef|cuePhone|cueMoney) != 0 && !otpCues[lw] && !channelWords[lw] {
+		if lw := d.lw(j); (notSecretCues[lw] || cueWords[lw]&(cueRef|cuePhone|cueMoney) != 0 && !otpCues[lw] && !channelWords[lw]) && !d.purposeBefore(j) {
 			return 0
 		}
 		words++
 	}
 	return 0
 }
+
+// purposeBefore reports a verb of confirming among the two words before
+// token j: "the code to confirm the payment: 731 604" names what the code
+// is for, not a payment reference.
+func (d *doc) purposeBefore(j int) bool {
+	for m := j - 1; m >= 0 && m >= j-2; m-- {
+		if d.isWord(m) && purposeVerbs[d.lw(m)] {
+			return true
+		}
+	}
+	return false
+}
+
+// purposeVerbs say what a one-time code confirms.
+var purposeVerbs = set(strings.Fields(`confirm approve authorise authorize validate verify
+	bestätigen freigeben autorisieren valider confirmer autoriser validar confirmar autorizar
+	confermare autorizzare convalidare bevestigen goedkeuren valideren`))
 
 // changeVerbs say a password was changed or reset ("changed it to",
 // "auf ... geändert", "je l'ai changé en", "la cambié a", "l'ho cambiata
@@ -1392,9 +1510,6 @@ func (d *doc) scanNamedKeys() {
 			break
 		}
 	}
-	if !named {
-		return
-	}
 	for j := first; j < len(d.toks); j++ {
 		tk := &d.toks[j]
 		if tk.kind != tWord || !tk.digit || tk.e-tk.s < 32 || !tk.sp && j > 0 && !d.isPunct(j-1, ':') {
@@ -1406,7 +1521,7 @@ func (d *doc) scanNamedKeys() {
 			// "ck_"/"cs_", "whsec_", "key_".
 			v = v[i+1:]
 		}
-		if !hexRun(v, 32) || strings.Trim(v, "0123456789") == "" || d.inURL(j) {
+		if !hexRun(v, 32) || strings.Trim(v, "0123456789") == "" || d.inURL(j) || !named && !d.keyWordBefore(j) {
 			continue
 		}
 		hashed := false
@@ -1425,6 +1540,7 @@ func (d *doc) scanNamedKeys() {
 // sentence, whose chunk is a key (32+ hex digits or a long high-entropy
 // string), or 0.
 func (d *doc) keyAhead(j int) int {
+	lastNot := -1
 	for words := 0; j < len(d.toks) && words < 8; j++ {
 		tk := &d.toks[j]
 		if tk.nl && words > 0 {
@@ -1437,12 +1553,18 @@ func (d *doc) keyAhead(j int) int {
 			continue
 		}
 		if s, e := d.valueChunk(j); s == tk.s || s == tk.s+1 {
-			if v := d.text[s:e]; len(v) >= 20 && keyLike(v) && (hexRun(v, 32) || mixedCase(v)) {
+			if v := d.text[s:e]; len(v) >= 20 && keyLike(v) && (hexRun(v, 32) || mixedCase(v) || upperKey(v)) {
+				if lastNot >= 0 && (lastNot == j-1 || lastNot == j-2 && d.toks[j-1].kind == tPunct) {
+					return 0 // "order ABCD...": the reference word labels the value
+				}
 				return j
 			}
 		}
 		if notSecretCues[d.lw(j)] {
-			return 0
+			// "the API key for the product feed is ...": a reference word
+			// in the words between names what the key is for; only one
+			// right before the value makes it the reference.
+			lastNot = j
 		}
 		words++
 	}
@@ -1675,12 +1797,19 @@ var copulas = set(strings.Fields(`is it's its it’s ist lautet est c'est c’es
 // later in the password cue's sentence (within ten words), or 0. The value
 // must look like one beyond doubt: letters with digits or a symbol.
 func (d *doc) passwordAhead(j int) int {
+	crossed := false
 	for words := 0; j < len(d.toks) && words < 10; j++ {
 		tk := &d.toks[j]
 		if tk.nl && words > 0 {
 			return 0
 		}
 		if tk.kind == tPunct {
+			if c := d.text[tk.s]; c == '.' && j+1 < len(d.toks) && d.toks[j+1].sp && !d.toks[j+1].nl && !crossed {
+				// "asked for my password. I told them it was Kestrel!88":
+				// the narrative's next sentence may still give the value.
+				crossed = true
+				continue
+			}
 			if c := d.text[tk.s]; c == '.' && j+1 < len(d.toks) && d.toks[j+1].sp || c == '!' || c == '?' || c == ';' {
 				return 0
 			}
@@ -2012,19 +2141,324 @@ func credentialKind(v string) bool {
 	return false
 }
 
-// lockerWords name a parcel locker or pickup station.
-var lockerWords = set(strings.Fields(`locker lockers packstation pakketkluis kluis paketkasten abholfach paketstation
-	consigne casier casillero armadietto locker-code lockercode abholcode ophaalcode pickup`))
+// lockerWords name a parcel locker or pickup station, or the pickup itself
+// ("código de recogida", "codice di ritiro", "code de retrait").
+var lockerWords = set(strings.Fields(`locker lockers packstation pakketkluis kluis paketkasten abholfach paketstation paketfach paketbox abholstation
+	consigne casier casillero armadietto locker-code lockercode abholcode ophaalcode pickup schließfach schliessfach
+	taquilla taquillas recogida ritiro retrait abholung afhaalcode afhalen collection`))
 
-// lockerCue reports a locker word at the cue k or among the two words
-// before it ("Pakketkluis code", "locker pickup code", "code de la consigne").
+// codeDevices show one-time codes: a compound of a code word and one of
+// these names the code ("TAN-Generator", "Authenticator-App").
+var codeDevices = set(strings.Fields(`generator generador générateur generatore app gerät device token lezer reader leser`))
+
+// lockerCue reports a locker word at the cue k, among the two words
+// before it ("Pakketkluis code", "locker pickup code", "code de la
+// consigne") or earlier in its sentence ("Le casier ne s'ouvre pas avec le
+// code 17-4402", "Vak 14 gaat niet open met code 52-8841").
 func (d *doc) lockerCue(k int) bool {
 	for m := max(0, k-2); m <= k+3 && m < len(d.toks); m++ {
 		if d.isWord(m) && lockerWords[d.lw(m)] {
 			return true
 		}
 	}
+	for m, words := k-3, 0; m >= 0 && words < 12; m-- {
+		if d.isWord(m) {
+			if lw := elided(d.lw(m)); lockerWords[lw] || compartmentWords[lw] {
+				return true
+			}
+			words++
+		}
+		if d.sentenceBreak(m) {
+			return false
+		}
+	}
 	return false
+}
+
+// compartmentWords name a locker's compartment ("Vak 14", "Fach 3",
+// "casier", "taquilla"); as locker words they count only earlier in the
+// code's sentence, where they say which door the code opens.
+var compartmentWords = set(strings.Fields(`vak fach compartment compartiment compartimento scomparto`))
+
+// sentenceBreak reports a sentence end at token m, or a line break before it.
+func (d *doc) sentenceBreak(m int) bool {
+	tk := &d.toks[m]
+	if tk.kind == tPunct {
+		if c := d.text[tk.s]; c == '.' || c == '!' || c == '?' {
+			return true
+		}
+	}
+	return tk.nl
+}
+
+// complaintWords say a code was refused ("wrong", "ungültig", "ongeldige
+// code bij ..."), and showWords that an app or a screen shows it: a code
+// that does not work or that the writer reads off a screen is the code
+// itself, even in unequal dashed groups that elsewhere make a product
+// number ("the code is wrong, it's 48-2913").
+var complaintWords = set(strings.Fields(`wrong invalid incorrect rejected refused expired
+	falsch falscher falsche ungültig ungültige ungültiger abgelehnt
+	incorrect incorrecte invalide erroné erronée refusé faux
+	incorrecto incorrecta inválido inválida erróneo rechazado
+	ongeldig ongeldige onjuist onjuiste geweigerd
+	sbagliato errato errata invalido rifiutato`))
+
+var showWords = set(strings.Fields(`shows showing displays says zeigt anzeigt affiche indique muestra pone toont geeft mostra dice`))
+
+// codeComplaint reports a complaint word in cue k's sentence, or a showing
+// verb among the three words before it ("the app shows the code").
+func (d *doc) codeComplaint(k int) bool {
+	for m := k - 1; m >= 0 && m >= k-12; m-- {
+		if d.isWord(m) && (complaintWords[d.lw(m)] || m >= k-3 && showWords[d.lw(m)]) {
+			return true
+		}
+		if d.sentenceBreak(m) {
+			break
+		}
+	}
+	for m := k + 1; m < len(d.toks) && m <= k+6; m++ {
+		if d.sentenceBreak(m) {
+			break
+		}
+		if d.isWord(m) && complaintWords[d.lw(m)] {
+			return true
+		}
+	}
+	return false
+}
+
+// codeDeviceWords name what a lock, unlock or access code opens: "the
+// code of the tablet", "PIN del telefono", "Entsperrcode vom Handy".
+var codeDeviceWords = set(strings.Fields(`phone telephone mobile smartphone tablet laptop computer ipad iphone scooter e-scooter bike lock
+	handy telefon smartphone tablet laptop rechner fahrrad roller schloss
+	téléphone portable tablette ordinateur vélo trottinette cadenas
+	teléfono móvil movil tableta portátil ordenador bici bicicleta patinete candado
+	telefoon mobiel gsm tablet laptop fiets step slot
+	telefono cellulare tablet portatile bici bicicletta monopattino lucchetto`))
+
+// deviceWord reports a device word, also in the genitive or plural with
+// -s ("des Laptops", "meines Handys", "del móvil").
+func deviceWord(lw string) bool {
+	return codeDeviceWords[lw] || len(lw) > 4 && lw[len(lw)-1] == 's' && codeDeviceWords[lw[:len(lw)-1]]
+}
+
+// accessCodeWords name the code that opens a device or an account; the
+// value may be a word and a year, like a password ("Der Zugangscode des
+// Laptops lautet Sommer2021").
+var accessCodeWords = set(strings.Fields(`zugangscode toegangscode`))
+
+// accessCue reports an access-code cue at k: a compound, or "code
+// d'accès", "access code", "código de acceso", "codice d'accesso".
+func (d *doc) accessCue(k int) bool {
+	w := d.lw(k)
+	if accessCodeWords[w] {
+		return true
+	}
+	if !genericCodeWords[w] {
+		return false
+	}
+	if k > 0 && d.lw(k-1) == "access" {
+		return true
+	}
+	if k+1 < len(d.toks) {
+		switch d.lw(k + 1) {
+		case "d'accès", "d’accès", "d'accesso", "d’accesso":
+			return true
+		case "de", "di":
+			return k+2 < len(d.toks) && (d.lw(k+2) == "acceso" || d.lw(k+2) == "accesso")
+		}
+	}
+	return false
+}
+
+// lockWords say a code unlocks a device; a code cue with one of them
+// (or whose own word says so) may give its digits at the end of the
+// sentence, after a colon.
+var lockWords = set(strings.Fields(`lock unlock unlocking entsperren entsperrung bildschirmsperre sperre schloss schloß déverrouillage déverrouiller
+	verrouillage desbloqueo desbloquear bloqueo ontgrendel ontgrendelen ontgrendeling vergrendeling sblocco sbloccare blocco`))
+
+var lockCodeWords = set(strings.Fields(`entsperrcode entsperr-code entsperrpin entsperr-pin sperrcode ontgrendelcode ontgrendelingscode
+	unlock-code unlockcode toegangscode zugangscode`))
+
+// codeLater returns a device code's digits at the end of cue k's sentence
+// after a colon, or after a comma and a copula ("…, c'est 48291377"), past
+// any clauses between; 0 when a reference, price or phone number word
+// comes first. The colon form needs a device's lock or access code (the
+// cue names the lock or the device); the copula form a credential context.
+func (d *doc) codeLater(k int) int {
+	lock := lockCodeWords[d.lw(k)] || d.lw(k) == "pin"
+	for m := max(0, k-2); !lock && m <= k+4 && m < len(d.toks); m++ {
+		if d.isWord(m) && (lockWords[d.lw(m)] || m > k && deviceWord(d.lw(m))) {
+			lock = true
+		}
+	}
+	cred := d.credentialContext()
+	sent := false // "il codice che mi è arrivato via SMS per ...: 827361"
+	for j, words := k+1, 0; j+1 < len(d.toks) && words < 20; j++ {
+		tk := &d.toks[j]
+		if tk.nl {
+			return 0
+		}
+		if tk.kind == tPunct {
+			switch d.text[tk.s] {
+			case '.', '!', '?', ';':
+				return 0
+			case ':':
+				if v := j + 1; (lock || sent) && d.lastDigits(v) {
+					return v
+				}
+			case ',':
+				if v := d.copulaValue(j + 1); v > 0 && (cred || d.codeComplaint(k)) {
+					return v
+				}
+			}
+			continue
+		}
+		if tk.kind == tNum {
+			return 0
+		}
+		lw := d.lw(j)
+		if notSecretCues[lw] || kindWords[lw] || cueWords[lw]&(cueRef|cueMoney) != 0 && !otpCues[lw] || cueWords[lw]&cuePhone != 0 && !deviceWord(lw) && !channelWords[lw] {
+			return 0
+		}
+		// A code the writer received by message between the cue and the
+		// colon is the code itself, as a device's lock code is.
+		sent = sent || channelWords[lw] || mailWords[lw]
+		words++
+	}
+	return 0
+}
+
+// accountHandle: a user name as typed before its password: 3–16 lower
+// case letters and digits ("admin", "kasse1", "root").
+func accountHandle(v string) bool {
+	if len(v) < 3 || len(v) > 16 {
+		return false
+	}
+	for i := 0; i < len(v); i++ {
+		if !isLower(v[i]) && !isDigit(v[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// mailWords name e-mail as the channel a code came by.
+var mailWords = set(strings.Fields(`mail email e-mail courriel correo correu posta`))
+
+// shapedCodeAhead returns a code in the unmistakable shapes of recovery
+// and mailed sign-in codes ("w7hk-22pq-x9ma", "HT7-KQ2-9ZR") later in the
+// code cue's sentence, past commas and colons ("un code reçu par mail
+// ..., le voici : HT7-KQ2-9ZR"); 0 when a reference word comes first.
+func (d *doc) shapedCodeAhead(j int) int {
+	if !d.hasShapedCode() {
+		return 0
+	}
+	for words := 0; j < len(d.toks) && words < 15; j++ {
+		tk := &d.toks[j]
+		if tk.nl && words > 0 {
+			return 0
+		}
+		if tk.kind == tPunct {
+			if c := d.text[tk.s]; c == '.' && (j+1 >= len(d.toks) || d.toks[j+1].sp) || c == '!' || c == '?' || c == ';' {
+				return 0
+			}
+			continue
+		}
+		if d.shapedCodeAt(j) {
+			return j
+		}
+		if lw := d.lw(j); notSecretCues[lw] || kindWords[lw] {
+			return 0
+		}
+		words++
+	}
+	return 0
+}
+
+// shapedCodeAt reports a recovery or mailed code starting at token j;
+// both shapes open with a group holding a digit, glued to a dash.
+func (d *doc) shapedCodeAt(j int) bool {
+	tk := &d.toks[j]
+	if !(tk.digit || tk.kind == tNum) || j+1 >= len(d.toks) || !d.isPunct(j+1, '-') || d.toks[j+1].sp {
+		return false
+	}
+	s, e := d.valueChunk(j)
+	return s == tk.s && s < e && (recoveryShaped(d.text[s:e]) || mailedCodeShaped(d.text[s:e]))
+}
+
+// hasShapedCode reports, once per message, whether any recovery or mailed
+// code stands in it, so that cues without one skip the look-ahead.
+func (d *doc) hasShapedCode() bool {
+	if d.shapedCode == 0 {
+		d.shapedCode = -1
+		for j := range d.toks {
+			if (j == 0 || d.toks[j].sp || d.toks[j-1].kind == tPunct) && d.shapedCodeAt(j) {
+				d.shapedCode = 1
+				break
+			}
+		}
+	}
+	return d.shapedCode > 0
+}
+
+// mailedCodeShaped: three or four dash-joined groups of three capitals
+// and digits, each group but one mixing both ("HT7-KQ2-9ZR"), as sign-in
+// codes sent by mail are printed; part numbers keep letters and digits in
+// groups of their own (ABC-123-XYZ).
+func mailedCodeShaped(v string) bool {
+	if len(v) != 11 && len(v) != 15 {
+		return false
+	}
+	mixed := 0
+	for g := 0; g < len(v); g += 4 {
+		if g > 0 && v[g-1] != '-' {
+			return false
+		}
+		grp := v[g : g+3]
+		if !upperOrDigits(grp) {
+			return false
+		}
+		if hasDigit(grp) && hasLetter(grp) {
+			mixed++
+		}
+	}
+	return mixed >= len(v)/4
+}
+
+// lastDigits reports 4–6 plain digits at token j that end their sentence.
+func (d *doc) lastDigits(j int) bool {
+	if j >= len(d.toks) || d.toks[j].kind != tNum || d.toks[j].nl {
+		return false
+	}
+	if l := d.toks[j].e - d.toks[j].s; l < 4 || l > 6 || !allDigits(d.text[d.toks[j].s:d.toks[j].e]) {
+		return false
+	}
+	return j+1 >= len(d.toks) || d.toks[j+1].nl || d.sentenceBreak(j+1) && (j+2 >= len(d.toks) || d.toks[j+2].sp || d.toks[j+2].nl)
+}
+
+// valueCopulas open a clause that gives a code ("it's 4821", "c'est
+// 48291377", "es 4821", "er lautet 482 913").
+var valueCopulas = set(strings.Fields(`it's it’s its is c'est c’est es ist lautet è het er sie it`))
+
+// copulaValue returns the number after one or two copula words from j, or 0.
+func (d *doc) copulaValue(j int) int {
+	for words := 0; j < len(d.toks) && words < 3; j++ {
+		if d.toks[j].nl {
+			return 0
+		}
+		if d.toks[j].kind == tNum {
+			if words == 0 {
+				return 0
+			}
+			return j
+		}
+		if !d.isWord(j) || !valueCopulas[d.lw(j)] {
+			return 0
+		}
+		words++
+	}
+	return 0
 }
 
 // lockerDigits: 5–10 digits in two or three groups joined by dashes or
@@ -2060,4 +2494,169 @@ func (d *doc) customerArea(j int) bool {
 		}
 	}
 	return j+1 < len(d.toks) && (d.lw(j+1) == "area" || d.lw(j+1) == "portal" || d.lw(j+1) == "account")
+}
+
+// recoveryShaped reports a backup or recovery code as services print them:
+// two to four dash-joined groups of one length (4–5) in one case, letters
+// and digits mixed ("7hk2-9qxm-4pzt", "K7P2-M9QX-44TZ"). Product and
+// article codes have groups of unequal length (XK-4471-B, AB-4471-XZ-20).
+func recoveryShaped(v string) bool {
+	groups := strings.Split(v, "-")
+	if len(groups) < 2 || len(groups) > 4 {
+		return false
+	}
+	digits, lower, upper := 0, 0, 0
+	for _, g := range groups {
+		if len(g) != len(groups[0]) || len(g) < 4 || len(g) > 5 {
+			return false
+		}
+		for i := 0; i < len(g); i++ {
+			switch c := g[i]; {
+			case isDigit(c):
+				digits++
+			case c >= 'a' && c <= 'z':
+				lower++
+			case c >= 'A' && c <= 'Z':
+				upper++
+			default:
+				return false
+			}
+		}
+	}
+	letters := lower + upper
+	return digits >= 2 && letters >= 2 && (lower == 0 || upper == 0)
+}
+
+// upperKey: an access key written in capitals and digits only, 20
+// characters or more, with eight letters and a digit at least
+// ("SWIAQ1ZRNDJXRKT2YMRF").
+func upperKey(v string) bool {
+	letters, digits := 0, 0
+	for i := 0; i < len(v); i++ {
+		switch {
+		case isDigit(v[i]):
+			digits++
+		case isUpper(v[i]):
+			letters++
+		default:
+			return false
+		}
+	}
+	return len(v) >= 20 && letters >= 8 && digits >= 1
+}
+
+// lockerCodeAhead finds a locker code of letters and digits in two or
+// three hyphenated groups within the clause after a locker cue.
+func (d *doc) lockerCodeAhead(j int) int {
+	for words := 0; j < len(d.toks) && words < 10; j++ {
+		tk := &d.toks[j]
+		if tk.nl && words > 0 {
+			return 0
+		}
+		if tk.kind == tPunct {
+			if c := d.text[tk.s]; c == '.' && j+1 < len(d.toks) && d.toks[j+1].sp || c == '!' || c == '?' || c == ';' {
+				return 0
+			}
+			continue
+		}
+		if s, e := d.valueChunk(j); s == tk.s && s < e && lockerCodeShaped(d.text[s:e]) {
+			return j
+		}
+		if notSecretCues[d.lw(j)] {
+			return 0
+		}
+		words++
+	}
+	return 0
+}
+
+// lockerCodeShaped: 5–10 capitals and digits, at least two digits and one
+// letter, in two or three groups of two to five joined by hyphens
+// ("4F7-K29", "7G4-2K91").
+func lockerCodeShaped(v string) bool {
+	groups := strings.Split(v, "-")
+	if len(groups) < 2 || len(groups) > 3 {
+		return false
+	}
+	letters, digits := 0, 0
+	for _, g := range groups {
+		if len(g) < 2 || len(g) > 5 {
+			return false
+		}
+		for i := 0; i < len(g); i++ {
+			switch {
+			case isDigit(g[i]):
+				digits++
+			case isUpper(g[i]):
+				letters++
+			default:
+				return false
+			}
+		}
+	}
+	return letters >= 1 && digits >= 2 && letters+digits >= 5 && letters+digits <= 10
+}
+
+// bankWords name the writer's bank, which sends one-time payment codes.
+var bankWords = set(strings.Fields(`bank banque banco banca bankapp`))
+
+// bankSentVerbs say the bank sent something to the writer ("la banque m'a
+// envoyé 90317722", "el banco me ha enviado ...", "la banca mi ha
+// mandato ..."); a number right after it is the payment's one-time code,
+// quoted by the customer even with no word "code".
+var bankSentVerbs = set(strings.Fields(`sent texted envoyé envoyée enviado envió mandó mandado mandato inviato
+	geschickt gesendet geschickt zugeschickt gestuurd verstuurd stuurde`))
+
+// scanBankCodes finds a one-time code of 6–8 digits (or two groups of
+// three or four) right after a bank word and a verb of sending within
+// four words: the bank's verification code as the customer quotes it.
+func (d *doc) scanBankCodes() {
+	for k := range d.toks {
+		if d.toks[k].info&wBank == 0 || !bankWords[d.lw(k)] {
+			continue
+		}
+		for j := k + 1; j < len(d.toks) && j <= k+5; j++ {
+			if !d.isWord(j) || d.toks[j].nl {
+				break
+			}
+			if !bankSentVerbs[d.lw(j)] {
+				// "Die Bank hat mir 55102938 geschickt": in German and
+				// Dutch the participle follows the code.
+				if j+2 < len(d.toks) && d.toks[j+1].kind == tNum && d.isWord(j+2) && bankSentVerbs[d.lw(j+2)] && (d.lw(j) == "mir" || d.lw(j) == "me" || d.lw(j) == "mij") {
+					if v := j + 1; !d.toks[v].nl {
+						if l := d.toks[v].e - d.toks[v].s; l >= 6 && l <= 8 && !d.moneyAfter(d.toks[v].e) {
+							d.work++
+							d.add(d.toks[v].s, d.toks[v].e, Secret, 0.8, "secret-otp")
+						}
+					}
+					break
+				}
+				continue
+			}
+			v := j + 1
+			if v < len(d.toks) && d.isWord(v) && (d.lw(v) == "me" || d.lw(v) == "mir" || d.lw(v) == "mij") {
+				v++ // "the bank sent me 482913"
+			}
+			if v >= len(d.toks) || d.toks[v].kind != tNum || d.toks[v].nl {
+				break
+			}
+			e := d.toks[v].e
+			if l := e - d.toks[v].s; l >= 6 && l <= 8 || d.otpValue(v, &e) && e > d.toks[v].e {
+				if !(v+1 < len(d.toks) && d.toks[v+1].kind == tPunct && !d.toks[v+1].sp && d.text[d.toks[v+1].s] != '.' && d.text[d.toks[v+1].s] != ',') && !d.moneyAfter(e) {
+					d.work++
+					d.add(d.toks[v].s, e, Secret, 0.8, "secret-otp")
+				}
+			}
+			break
+		}
+	}
+}
+
+// moneyAfter reports a currency word or sign right after byte offset e.
+func (d *doc) moneyAfter(e int) bool {
+	m := d.tokenAt(e)
+	for m < len(d.toks) && d.toks[m].s < e {
+		m++
+	}
+	return m < len(d.toks) && !d.toks[m].nl && cueWords[d.lw(m)]&cueMoney != 0
 }
