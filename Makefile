@@ -132,6 +132,10 @@ lint: $(TOOL_STAMPS) protodeps ## buf lint, gofmt, go vet, staticcheck
 	for m in $(MODULES); do (cd $$m && go vet ./...); done
 	for m in $(filter-out gen,$(MODULES)); do (cd $$m && $(BIN)/staticcheck ./...); done
 
+.PHONY: check-modules
+check-modules: ## every module builds alone (GOWORK=off, offline, the workspace's versions; also in make test)
+	cd deploy && go test -count=1 -run TestModulesBuildAlone .
+
 ## ---- build, run, test ----------------------------------------------------------
 
 .PHONY: build

@@ -28,11 +28,7 @@ import (
 // hold no address of the service and the network refuses them until the
 // manifest says they call it. Each entry names where that is recorded; the
 // test fails once an entry is no longer needed.
-var notWiredYet = map[string][]string{
-	// docs/adr/0015-crmsync.md: "conversation and identity do not call
-	// RecordCustomerEvent yet".
-	"crmsync": {"conversation", "identity"},
-}
+var notWiredYet = map[string][]string{}
 
 // policyCallers returns the workloads named in the service's authz.Policy
 // literal, whether some RPC is open to any workload, and how many entries

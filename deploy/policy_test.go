@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 
@@ -20,11 +19,6 @@ import (
 // failing with one manifest broken (see the commit that added it).
 
 const namespace = "sotto"
-
-// singleWriter are the services that run exactly one replica, with no
-// autoscaler: audit's ledger is one sequencer per log until it takes a lease
-// (issue 15, scale-out).
-var singleWriter = map[string]bool{"audit": true}
 
 func forEachOverlay(t *testing.T, fn func(t *testing.T, o *objects)) {
 	for _, ov := range overlays {
@@ -71,13 +65,15 @@ func TestEveryServiceDeployed(t *testing.T) {
 			have("ServiceAccount", sas, s.Name)
 			have("PodDisruptionBudget", pdbs, s.Name)
 			have("NetworkPolicy", nps, s.Name)
-			if singleWriter[s.Name] {
+			if elected[s.Name] {
+				// One replica works, the others stand by: CPU says nothing
+				// about how many are needed, and one would be no failover.
 				if slices.Contains(hpas, s.Name) {
-					t.Errorf("%s is a single writer but has an autoscaler", s.Name)
+					t.Errorf("%s elects one active replica but has an autoscaler", s.Name)
 				}
 				d, _ := o.deployment(s.Name)
-				if d.Spec.Replicas == nil || *d.Spec.Replicas != 1 || d.Spec.Strategy.Type != appsv1.RecreateDeploymentStrategyType {
-					t.Errorf("%s is a single writer: want replicas 1 and the Recreate strategy", s.Name)
+				if d.Spec.Replicas == nil || *d.Spec.Replicas < 2 {
+					t.Errorf("%s elects one active replica: want at least 2 (a hot standby, ADR 0017)", s.Name)
 				}
 			} else {
 				have("HorizontalPodAutoscaler", hpas, s.Name)
@@ -185,8 +181,8 @@ func TestResourcesSet(t *testing.T) {
 	})
 }
 
-// TestProbes: startup and liveness on /healthz, readiness on /readyz, all
-// on the admin port.
+// TestProbes: startup and liveness on /healthz, readiness on /readyz
+// (/readyz/replica for an elected service), all on the admin port.
 func TestProbes(t *testing.T) {
 	forEachOverlay(t, func(t *testing.T, o *objects) {
 		for _, d := range o.Deployments {
@@ -202,7 +198,14 @@ func TestProbes(t *testing.T) {
 				}
 				check("startup", c.StartupProbe, "/healthz")
 				check("liveness", c.LivenessProbe, "/healthz")
-				check("readiness", c.ReadinessProbe, "/readyz")
+				// An elected service's standby fails /readyz by design and
+				// must still count as ready, and a replica whose database
+				// or keys fail must not (render_test.go, elected).
+				ready := "/readyz"
+				if elected[d.Name] {
+					ready = "/readyz/replica"
+				}
+				check("readiness", c.ReadinessProbe, ready)
 				if !slices.ContainsFunc(c.Ports, func(p corev1.ContainerPort) bool { return p.Name == "admin" }) {
 					t.Errorf("%s/%s: no port named admin", d.Name, c.Name)
 				}
@@ -288,8 +291,12 @@ func TestServiceConfigMatchesManifest(t *testing.T) {
 				for _, callee := range Dials(m, s.Name) {
 					key := suite.EnvPrefix(callee) + "ADDR"
 					want = append(want, key)
-					if env[key] != callee+":"+itoa(grpcPort) {
-						t.Errorf("%s: %s=%q, want %s:%d", s.Name, key, env[key], callee, grpcPort)
+					// A resolver URI, so that pkg/dial balances over every
+					// replica and health-checks each (one host:port would be
+					// dialled as one replica, and an audit standby answered
+					// NOT_SEQUENCER to whoever it was given to).
+					if want := "dns:///" + callee + ":" + itoa(grpcPort); env[key] != want {
+						t.Errorf("%s: %s=%q, want %s", s.Name, key, env[key], want)
 					}
 				}
 				slices.Sort(addrs)

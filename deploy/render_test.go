@@ -32,16 +32,18 @@ type sizing struct {
 	// harder before the kernel kills the container.
 	GoMemLimit string
 	// MinReplicas and MaxReplicas bound the HorizontalPodAutoscaler; 0
-	// means no autoscaler (a fixed single replica).
+	// means no autoscaler and Replicas fixed replicas.
 	MinReplicas, MaxReplicas int
+	Replicas                 int
 	// Source says where the figures come from.
 	Source string
 }
 
 var sizings = map[string]sizing{
 	"audit": {CPURequest: "250m", CPULimit: "1", MemRequest: "128Mi", MemLimit: "256Mi", GoMemLimit: "230MiB",
+		Replicas: 2,
 		Source: "docs/benchmarks.md: soak RSS 50-61 MiB; 231-237 CPU-us per chat message at ~500 msg/s = 0.12 core. " +
-			"One replica: the ledger is a single writer (sequencer) until it takes a lease (issue 15)"},
+			"Two replicas, no autoscaler: one sequences, the other is its hot standby (ADR 0017); more would only add standbys"},
 	"tokenvault": {CPURequest: "250m", CPULimit: "1", MemRequest: "192Mi", MemLimit: "512Mi", GoMemLimit: "460MiB", MinReplicas: 2, MaxReplicas: 6,
 		Source: "docs/benchmarks.md: soak RSS 55-109 MiB (growth under investigation); 450 CPU-us per chat message = 0.23 core at ~500 msg/s"},
 	"identity": {CPURequest: "250m", CPULimit: "2", MemRequest: "384Mi", MemLimit: "640Mi", GoMemLimit: "576MiB", MinReplicas: 2, MaxReplicas: 6,
@@ -55,6 +57,17 @@ var sizings = map[string]sizing{
 	"gateway": {CPURequest: "250m", CPULimit: "1", MemRequest: "64Mi", MemLimit: "256Mi", GoMemLimit: "230MiB", MinReplicas: 2, MaxReplicas: 10,
 		Source: "docs/benchmarks.md: soak RSS 42-55 MiB; 448-451 CPU-us per chat message = 0.23 core at ~500 msg/s"},
 }
+
+// elected lists the services whose replicas elect one active replica, the
+// others standing by (ADR 0017: audit's sequencer, a PostgreSQL advisory
+// lock). A standby's /readyz fails by design ("sequencer") and so does its
+// grpc.health.v1 status, which is what callers balance on (pkg/dial); for
+// Kubernetes it must still count as ready, or a rolling update and a node
+// drain never get past the leader (deploy/disruption_test.go). So its
+// readiness probe is /readyz/replica (pkg/server: every readiness check but
+// the standby's; a replica whose database or keys fail is not ready) and the
+// choice of replica stays with the callers' health checks.
+var elected = map[string]bool{"audit": true}
 
 // externalHTTPS lists the services that call third parties on the
 // internet over HTTPS through pkg/egress: conversation (the messaging
@@ -110,6 +123,7 @@ func DialedBy(m suite.Manifest, name string) []string {
 
 type renderData struct {
 	Name       string
+	Elected    bool
 	EnvPrefix  string
 	HTTP       bool
 	HasDB      bool
@@ -145,7 +159,7 @@ func render(t *testing.T) map[string][]byte {
 			t.Fatalf("service %s has no sizing in render_test.go: add its measured figures", s.Name)
 		}
 		d := renderData{
-			Name: s.Name, EnvPrefix: s.EnvPrefix(), HTTP: s.API == suite.HTTP, HasDB: hasDB(s.Name),
+			Name: s.Name, Elected: elected[s.Name], EnvPrefix: s.EnvPrefix(), HTTP: s.API == suite.HTTP, HasDB: hasDB(s.Name),
 			External: externalHTTPS[s.Name], Dials: Dials(m, s.Name), DialedBy: DialedBy(m, s.Name), Size: size,
 			GRPCPort: grpcPort, HTTPPort: httpPort, AdminPort: adminPort, Grace: gracePeriod, PreStop: preStopSleep,
 			Shutdown: shutdownTimeout, JobsGrace: jobsShutdownGrace, AddrPrefix: map[string]string{},
@@ -281,7 +295,7 @@ SOTTO_SHUTDOWN_TIMEOUT={{.Shutdown}}s
 SOTTO_JOBS_SHUTDOWN_GRACE={{.JobsGrace}}s
 SOTTO_LOG_LEVEL=info
 {{- range .Dials}}
-{{index $.AddrPrefix .}}ADDR={{.}}:{{$.GRPCPort}}
+{{index $.AddrPrefix .}}ADDR=dns:///{{.}}:{{$.GRPCPort}}
 {{- end}}
 `)),
 
@@ -306,19 +320,20 @@ metadata:
 spec:
 {{- if .Size.MaxReplicas}}
   # replicas: owned by the HorizontalPodAutoscaler.
+{{- else}}
+  replicas: {{.Size.Replicas}}
+{{- end}}
   strategy:
     type: RollingUpdate
     rollingUpdate:
       # A new pod applies migrations at start (goose, under a PostgreSQL
       # advisory lock) and must become ready before an old one goes.
+{{- if .Elected}}
+      # The new pod starts as a standby; when the old leader stops, its
+      # lock is freed and a standby sequences (ADR 0017).
+{{- end}}
       maxSurge: 1
       maxUnavailable: 0
-{{- else}}
-  replicas: 1
-  strategy:
-    # One writer at a time: the old pod stops before the new one starts.
-    type: Recreate
-{{- end}}
   revisionHistoryLimit: 5
   selector:
     matchLabels:
@@ -399,11 +414,22 @@ spec:
             periodSeconds: 10
             timeoutSeconds: 2
             failureThreshold: 3
+{{- if .Elected}}
+          # Leader or healthy standby is ready: a standby fails /readyz by
+          # design (ADR 0017) but must count for the rollout and the
+          # PodDisruptionBudget; a replica whose database or keys fail does
+          # not. Callers pick the leader by its grpc.health.v1 status, which
+          # mirrors /readyz (pkg/dial), not by this probe.
+          readinessProbe:
+            httpGet:
+              path: /readyz/replica
+{{- else}}
           # 503 only when the service's own store fails; a dependency that is
           # down is "degraded" and stays 200 (pkg/server/admin.go).
           readinessProbe:
             httpGet:
               path: /readyz
+{{- end}}
               port: admin
             periodSeconds: 5
             timeoutSeconds: 3
@@ -459,7 +485,15 @@ metadata:
   labels:
     app.kubernetes.io/name: {{.Name}}
 spec:
+{{- if .HTTP}}
   type: ClusterIP
+{{- else}}
+  # Headless: callers resolve every ready pod (dns:///{{.Name}}:{{.GRPCPort}}) and
+  # balance their calls over those whose grpc.health.v1 says SERVING
+  # (pkg/dial, ADR 0017); a virtual IP would pin each caller's one HTTP/2
+  # connection to one pod.
+  clusterIP: None
+{{- end}}
   selector:
     app.kubernetes.io/name: {{.Name}}
   ports:
@@ -490,7 +524,15 @@ metadata:
 spec:
   # One pod at a time; with a single replica a drain may still proceed
   # (callers degrade: the audit outboxes hold events until it is back).
+{{- if .Elected}}
+  # Both the leader and its standby count as healthy (their readiness
+  # probe is /readyz/replica), so evicting either is allowed while the
+  # other runs.
+{{- end}}
   maxUnavailable: 1
+  # A pod that is not ready serves nothing: evicting it disrupts nothing,
+  # and a crash-looping pod must not hold a node drain.
+  unhealthyPodEvictionPolicy: AlwaysAllow
   selector:
     matchLabels:
       app.kubernetes.io/name: {{.Name}}

@@ -3,6 +3,9 @@ package deploy
 import (
 	"bytes"
 	"context"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -136,5 +139,115 @@ func TestVaultRolesMatchDeployments(t *testing.T) {
 	slices.Sort(want)
 	if !slices.Equal(roles, want) {
 		t.Errorf("k8s-auth.sh roles %v, want one per Deployment's service account %v", roles, want)
+	}
+}
+
+// vaultStatus is the HTTP status of a Vault API error (200 for none).
+func vaultStatus(err error) int {
+	if err == nil {
+		return 200
+	}
+	var re *api.ResponseError
+	if errors.As(err, &re) {
+		return re.StatusCode
+	}
+	return -1
+}
+
+// TestVaultCLICertificate: the operator CLI's certificate (workload
+// sotto-cli) comes from the PKI role cli through the policy sotto-cli, on a
+// real Vault set up by setup.sh. That policy mints exactly the CLI's
+// identity, as a client-only certificate with no DNS or IP names, and
+// nothing else (no service identity, no workload-role certificate, no
+// Transit); no service's policy can mint it, through either role; the cli
+// role itself refuses any other name whatever token asks; and no Kubernetes
+// role carries it. Seen failing with the policy's uri_sans pin emptied (a
+// service's identity got 400 from the role, not 403), with server_flag=false
+// dropped from the role (the certificate was also a server certificate) and
+// with pki/issue/cli granted in tokenvault.hcl.
+func TestVaultCLICertificate(t *testing.T) {
+	s := vaulttest.Start(t)
+	td := "spiffe://" + vaulttest.TrustDomain
+	cliID := td + "/sotto-cli"
+	issue := func(uri string, extra ...string) map[string]any {
+		m := map[string]any{"uri_sans": uri}
+		for i := 0; i+1 < len(extra); i += 2 {
+			m[extra[i]] = extra[i+1]
+		}
+		return m
+	}
+
+	cli := s.ClientWithPolicies(t, "sotto-cli")
+	sec, err := cli.Logical().Write("pki/issue/cli", issue(cliID))
+	if err != nil {
+		t.Fatalf("sotto-cli issuing its own certificate: %v", err)
+	}
+	block, _ := pem.Decode([]byte(sec.Data["certificate"].(string)))
+	if block == nil {
+		t.Fatal("no certificate PEM in the answer")
+	}
+	cert, err := x509.ParseCertificate(block.Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var uris []string
+	for _, u := range cert.URIs {
+		uris = append(uris, u.String())
+	}
+	if !slices.Equal(uris, []string{cliID}) {
+		t.Errorf("URI SANs %v, want exactly %s", uris, cliID)
+	}
+	if len(cert.DNSNames) > 0 || len(cert.IPAddresses) > 0 {
+		t.Errorf("DNS %v, IP %v: the CLI's certificate names no host", cert.DNSNames, cert.IPAddresses)
+	}
+	if !slices.Contains(cert.ExtKeyUsage, x509.ExtKeyUsageClientAuth) || slices.Contains(cert.ExtKeyUsage, x509.ExtKeyUsageServerAuth) {
+		t.Errorf("extended key usage %v, want client authentication only", cert.ExtKeyUsage)
+	}
+	if life := cert.NotAfter.Sub(cert.NotBefore); life > 12*time.Hour+time.Minute {
+		t.Errorf("certificate valid for %s, want at most the role's 12h", life)
+	}
+
+	m := suite.MustLoad()
+	for _, c := range []struct {
+		name, path string
+		data       map[string]any
+		want       int
+	}{
+		{"a service's identity", "pki/issue/cli", issue(td + "/audit"), 403},
+		{"a second identity smuggled in", "pki/issue/cli", issue(cliID + "," + td + "/tokenvault"), 403},
+		{"an unlisted parameter", "pki/issue/cli", issue(cliID, "ip_sans", "127.0.0.1"), 403},
+		{"a host name", "pki/issue/cli", issue(cliID, "alt_names", "localhost"), 403},
+		{"its identity from the workload role", "pki/issue/workload", issue(cliID), 403},
+		{"a service's certificate from the workload role", "pki/issue/workload", issue(td + "/gateway"), 403},
+		{"a Transit key", "transit/encrypt/tokenvault-kek", map[string]any{"plaintext": "eA=="}, 403},
+	} {
+		if _, err := cli.Logical().Write(c.path, c.data); vaultStatus(err) != c.want {
+			t.Errorf("sotto-cli, %s (%s): HTTP %d, want %d (%v)", c.name, c.path, vaultStatus(err), c.want, err)
+		}
+	}
+	for _, svc := range m.Names() {
+		c := s.ClientWithPolicies(t, svc)
+		for _, path := range []string{"pki/issue/cli", "pki/issue/workload"} {
+			if _, err := c.Logical().Write(path, issue(cliID)); vaultStatus(err) != 403 {
+				t.Errorf("%s minting the CLI's certificate at %s: HTTP %d, want 403 (%v)", svc, path, vaultStatus(err), err)
+			}
+		}
+	}
+	// The role, not only the policy: even a token allowed everything (root)
+	// gets nothing else from it.
+	for name, data := range map[string]map[string]any{
+		"a service's identity": issue(td + "/audit"),
+		"an IP address":        issue(cliID, "ip_sans", "127.0.0.1"),
+		"a host name":          issue(cliID, "alt_names", "localhost"),
+	} {
+		if _, err := s.Client.Logical().Write("pki/issue/cli", data); vaultStatus(err) != 400 {
+			t.Errorf("root through the cli role, %s: HTTP %d, want 400 (%v)", name, vaultStatus(err), err)
+		}
+	}
+	// No Kubernetes role yields the CLI's policy: a pod cannot log in as it.
+	k := vaulttest.StartKubernetes(t)
+	runK8sAuth(t, s, k, fakeAudience)
+	if _, err := login(t, s, "sotto-cli", k.ServiceAccountToken(t, namespace, "sotto-cli")); err == nil {
+		t.Error("a service account named sotto-cli logged in to a role sotto-cli")
 	}
 }

@@ -117,6 +117,29 @@ vault write pki/roles/workload \
   require_cn=false >/dev/null
 log "PKI role workload ready (spiffe://$TRUST_DOMAIN/*)"
 
+# The operator CLI's certificate (`sotto audit verify`, `sotto crmsync
+# replay`, ...: services admit the workload sotto-cli by SPIFFE ID). A role of
+# its own rather than the workload role, so that the role itself, whatever
+# token asks, issues only that one identity, for TLS client use only (a
+# stolen CLI certificate cannot serve as a service), with no DNS or IP names,
+# for an operator's session at most. Only the sotto-cli policy may use it;
+# no service policy names pki/issue/cli.
+vault write pki/roles/cli \
+  allowed_uri_sans="spiffe://$TRUST_DOMAIN/sotto-cli" \
+  allowed_uri_sans_template=false \
+  allow_any_name=false \
+  allow_bare_domains=false \
+  allow_subdomains=false \
+  allow_glob_domains=false \
+  allow_localhost=false \
+  allow_ip_sans=false \
+  server_flag=false \
+  client_flag=true \
+  key_type=ec key_bits=256 \
+  ttl=8h max_ttl=12h \
+  require_cn=false >/dev/null
+log "PKI role cli ready (spiffe://$TRUST_DOMAIN/sotto-cli, client only)"
+
 # --- Policies ------------------------------------------------------------------
 # @TRUST_DOMAIN@ in the policy files becomes the trust domain; an unrendered
 # file still fails closed, since no real SPIFFE ID matches the placeholder.

@@ -16,14 +16,19 @@ import (
 	"github.com/sottohq/sotto/pkg/mtls"
 )
 
-// AnyWorkload in a Policy entry admits every workload of the trust domain.
+// AnyWorkload in a Policy entry admits every known workload: the names New
+// is given (the suite's services and its operator clients), not every name
+// a certificate of the trust domain may carry. A certificate issued by the
+// same CA for a name the suite does not know (spiffe://<td>/evil, a
+// leftover test identity) is refused like any unlisted caller.
 const AnyWorkload = "*"
 
 // Policy maps a full gRPC method name ("/sotto.audit.v1.AuditService/AppendEvents")
 // to the workloads allowed to call it. Values are service names in the trust
 // domain ("gateway", "sotto-cli"), i.e. the single path segment of
-// spiffe://<trust-domain>/<name>, or AnyWorkload ("*") for every such
-// workload. IDs with deeper paths or from other trust domains never match.
+// spiffe://<trust-domain>/<name>, or AnyWorkload ("*") for every known
+// workload (see New). IDs with deeper paths or from other trust domains
+// never match.
 //
 // A service declares its whole policy in one literal so a reviewer can read
 // who may call what in one place:
@@ -40,19 +45,29 @@ type Authorizer struct {
 	rules map[string]rule
 }
 
-// rule is the compiled form of one policy entry.
+// rule is the compiled form of one policy entry: the workload names it
+// admits (AnyWorkload expanded to the known ones).
 type rule struct {
-	anyWorkload bool
-	names       map[string]bool
+	names map[string]bool
 }
 
 // New validates p and compiles it for trustDomain. Every method must look
 // like "/pkg.Service/Method" and list at least one caller; every caller must
 // be "*" or a valid SPIFFE path segment. A typo in the policy is a start-up
 // error, not a silently unreachable RPC.
-func New(trustDomain spiffeid.TrustDomain, p Policy) (*Authorizer, error) {
+//
+// known is the set AnyWorkload stands for: the workloads the caller knows
+// to exist (pkg/server passes the suite manifest's services and clients).
+// A policy that uses AnyWorkload without any known workload is refused
+// rather than left open to every name or closed to all of them.
+func New(trustDomain spiffeid.TrustDomain, known []string, p Policy) (*Authorizer, error) {
 	if trustDomain.IsZero() {
 		return nil, errs.E(errs.InvalidArgument, "INVALID_POLICY", "authorization policy needs a trust domain")
+	}
+	for _, name := range known {
+		if spiffeid.ValidatePathSegment(name) != nil {
+			return nil, errs.E(errs.InvalidArgument, "INVALID_POLICY", "known workload %q is not a workload name", name)
+		}
 	}
 	a := &Authorizer{td: trustDomain, rules: make(map[string]rule, len(p))}
 	methods := make([]string, 0, len(p))
@@ -72,7 +87,12 @@ func New(trustDomain spiffeid.TrustDomain, p Policy) (*Authorizer, error) {
 		for _, name := range callers {
 			switch {
 			case name == AnyWorkload:
-				r.anyWorkload = true
+				if len(known) == 0 {
+					return nil, errs.E(errs.InvalidArgument, "INVALID_POLICY", "policy method %s admits any workload, but no known workloads were given", method)
+				}
+				for _, k := range known {
+					r.names[k] = true
+				}
 			case name == "":
 				return nil, errs.E(errs.InvalidArgument, "INVALID_POLICY", "policy method %s has an empty caller name", method)
 			case spiffeid.ValidatePathSegment(name) != nil:
@@ -138,7 +158,7 @@ func (a *Authorizer) allowed(id spiffeid.ID, fullMethod string) bool {
 	if !ok || name == "" || strings.Contains(name, "/") {
 		return false
 	}
-	return r.anyWorkload || r.names[name]
+	return r.names[name]
 }
 
 // UnaryInterceptor enforces the policy on unary RPCs. It belongs early in the

@@ -13,7 +13,8 @@ func TestAllowed(t *testing.T) {
 		getProof     = "/sotto.audit.v1.AuditService/GetInclusionProof"
 		healthCheck  = "/grpc.health.v1.Health/Check"
 	)
-	a, err := New(spiffeid.RequireTrustDomainFromString("sotto.test"), Policy{
+	known := []string{"conversation", "tokenvault", "gateway", "sotto-cli"}
+	a, err := New(spiffeid.RequireTrustDomainFromString("sotto.test"), known, Policy{
 		appendEvents: {"conversation", "tokenvault"},
 		getProof:     {"sotto-cli"},
 		healthCheck:  {AnyWorkload},
@@ -44,9 +45,12 @@ func TestAllowed(t *testing.T) {
 		{"spiffe://other.test/conversation", appendEvents, false},
 		{"spiffe://other.test/gateway", healthCheck, false},
 		{"spiffe://sotto.test.evil/gateway", healthCheck, false},
-		// "*" is any workload of the trust domain.
+		// "*" is any known workload, not any name the trust domain's CA
+		// signed.
 		{"spiffe://sotto.test/gateway", healthCheck, true},
-		{"spiffe://sotto.test/anything-new", healthCheck, true},
+		{"spiffe://sotto.test/sotto-cli", healthCheck, true},
+		{"spiffe://sotto.test/anything-new", healthCheck, false},
+		{"spiffe://sotto.test/evil", healthCheck, false},
 		// Methods not in the policy are denied, including near misses and
 		// the health checks nobody listed.
 		{"spiffe://sotto.test/conversation", "/sotto.audit.v1.AuditService/AppendEvent", false},

@@ -24,6 +24,9 @@ import (
 
 var td = spiffeid.RequireTrustDomainFromString("sotto.test")
 
+// known stands for the suite's workloads (pkg/server passes the manifest's).
+var known = []string{"audit", "gateway", "conversation", "sotto-cli"}
+
 func TestNewValidatesPolicy(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -47,7 +50,7 @@ func TestNewValidatesPolicy(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			_, err := authz.New(tt.td, tt.p)
+			_, err := authz.New(tt.td, known, tt.p)
 			if (err == nil) != tt.ok {
 				t.Fatalf("New: %v, want ok=%v", err, tt.ok)
 			}
@@ -55,6 +58,28 @@ func TestNewValidatesPolicy(t *testing.T) {
 				t.Errorf("reason = %q, want INVALID_POLICY", errs.ReasonOf(err))
 			}
 		})
+	}
+}
+
+// TestNewNeedsKnownWorkloadsForAny: "*" stands for the known workloads;
+// with none it would admit nobody or, worse, every name the CA signed, so
+// such a policy does not start.
+func TestNewNeedsKnownWorkloadsForAny(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name  string
+		known []string
+		p     authz.Policy
+		ok    bool
+	}{
+		{"any workload, none known", nil, authz.Policy{"/grpc.health.v1.Health/Check": {authz.AnyWorkload}}, false},
+		{"named callers need no known workloads", nil, authz.Policy{"/grpc.health.v1.Health/Check": {"gateway"}}, true},
+		{"a known workload that is no workload name", []string{"ns/gateway"}, authz.Policy{}, false},
+	} {
+		_, err := authz.New(td, tt.known, tt.p)
+		if (err == nil) != tt.ok || (err != nil && errs.ReasonOf(err) != "INVALID_POLICY") {
+			t.Errorf("%s: New: %v, want ok=%v (else INVALID_POLICY)", tt.name, err, tt.ok)
+		}
 	}
 }
 
@@ -67,7 +92,7 @@ func TestInterceptorsOverMTLS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := authz.New(td, authz.Policy{
+	a, err := authz.New(td, known, authz.Policy{
 		healthpb.Health_Check_FullMethodName: {"gateway"},
 		healthpb.Health_Watch_FullMethodName: {authz.AnyWorkload},
 		// Health/List is deliberately absent.
@@ -105,6 +130,16 @@ func TestInterceptorsOverMTLS(t *testing.T) {
 		if err != nil {
 			t.Fatalf("conversation Watch: %v", err)
 		}
+	})
+	// A certificate from the suite's own CA for a name the suite does not
+	// know is no workload of ours: "*" does not admit it.
+	t.Run("unknown workload with a valid certificate", func(t *testing.T) {
+		evil := dial(t, addr, credentials.NewTLS(source(t, ca, "evil").ClientTLSConfig(mtls.AuthorizeID(server.ID()))))
+		stream, err := evil.Watch(ctx, &healthpb.HealthCheckRequest{})
+		if err == nil {
+			_, err = stream.Recv()
+		}
+		assertDenied(t, err, codes.PermissionDenied, "CALLER_NOT_ALLOWED")
 	})
 
 	// Without a verified identity the interceptors deny before the policy

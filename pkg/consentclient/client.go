@@ -103,6 +103,11 @@ type Client struct {
 	synced  bool      // the feed's current connection has delivered its first message
 	contact time.Time // last message of the feed
 	bases   map[string]basis
+	// cursor is the feed's position after the last message applied; a
+	// reconnection resumes from it, so the changes made meanwhile reach
+	// the cache and it need not be emptied ("" before the first message,
+	// and after the service said it is too old).
+	cursor string
 }
 
 // New returns a client of the consent service.
@@ -263,11 +268,15 @@ func (c *Client) degraded(p Pair) (Decision, bool) {
 }
 
 // Run follows the change feed until ctx ends, reconnecting with backoff,
-// and returns ctx's error. Each connection starts at the end of the feed
-// and empties the cache at its first message: what was cached before
-// cannot be vouched for, and everything after is invalidated as it
-// arrives. It also loads the catalogue's legal bases for the degraded
-// answers.
+// and returns ctx's error. A reconnection resumes after the last message
+// applied: the service replays the changes made meanwhile, which
+// invalidate what they name, and then says its backlog is done; from then
+// on the cache is used again, so it survives the servers' routine
+// connection recycling (pkg/server's MaxConnectionAge). The first
+// connection, and one after the service refused the cursor as too old
+// (CURSOR_EXPIRED), start at the end of the feed instead and empty the
+// cache at their first message: what was cached before cannot be vouched
+// for. Run also loads the catalogue's legal bases for the degraded answers.
 func (c *Client) Run(ctx context.Context) error {
 	b := backoff.NewExponentialBackOff()
 	b.InitialInterval, b.MaxInterval = c.opts.ReconnectInitial, c.opts.ReconnectMax
@@ -306,9 +315,12 @@ func (c *Client) follow(ctx context.Context, onMessage func()) error {
 		}
 		c.mu.Unlock()
 	}
-	stream, err := c.rpc.WatchConsentChanges(ctx, &consentv1.WatchConsentChangesRequest{})
+	c.mu.Lock()
+	cursor := c.cursor
+	c.mu.Unlock()
+	stream, err := c.rpc.WatchConsentChanges(ctx, &consentv1.WatchConsentChangesRequest{Cursor: cursor})
 	if err != nil {
-		return err
+		return c.feedError(err)
 	}
 	first := true
 	for {
@@ -317,20 +329,36 @@ func (c *Client) follow(ctx context.Context, onMessage func()) error {
 			if errors.Is(err, io.EOF) {
 				return errors.New("consent change feed ended")
 			}
-			return err
+			return c.feedError(err)
 		}
 		onMessage()
 		now := c.opts.Clock.Now()
 		c.mu.Lock()
 		c.contact = now
+		if msg.GetCursor() != "" {
+			c.cursor = msg.GetCursor()
+		}
+		change := msg.GetConsent() != nil || msg.GetPurpose() != nil
 		switch {
-		case first:
+		case first && cursor == "":
 			// The connection's starting point: from here on every change
 			// reaches this client, so a fresh cache is sound from now.
 			c.cache.Purge()
 			c.gen++
 			c.synced = true
-			first = false
+		case first:
+			// Resumed: the service replays what was missed, then says the
+			// backlog is done (a heartbeat). Until then a cached answer may
+			// be one a replayed withdrawal is about to drop, so the cache
+			// waits (Check asks the service), and an answer fetched before
+			// the break is not cached.
+			c.gen++
+		case !change && !c.synced:
+			// The backlog is done: the cache is current again.
+			c.synced = true
+		}
+		first = false
+		switch {
 		case msg.GetConsent() != nil:
 			ch := msg.GetConsent()
 			c.cache.Remove(key{ch.GetSubject(), ch.GetPurposeId()})
@@ -344,6 +372,18 @@ func (c *Client) follow(ctx context.Context, onMessage func()) error {
 		}
 		c.mu.Unlock()
 	}
+}
+
+// feedError forgets a cursor the service refused (CURSOR_EXPIRED, or
+// INVALID_CURSOR from a service that no longer reads it), so that the next
+// connection starts afresh (and empties the cache).
+func (c *Client) feedError(err error) error {
+	if code := status.Code(err); code == codes.FailedPrecondition || code == codes.InvalidArgument {
+		c.mu.Lock()
+		c.cursor = ""
+		c.mu.Unlock()
+	}
+	return err
 }
 
 // Invalidations is how many invalidations the client has applied (tests

@@ -32,6 +32,12 @@ type fakeConsent struct {
 	// decided (a slow answer racing an invalidation).
 	hold chan struct{}
 	feed chan *consentv1.WatchConsentChangesResponse
+	// drop ends the current feed stream (a server recycling its
+	// connection); cursors are the cursors the feed was asked to resume
+	// from; expire refuses any cursor as too old.
+	drop    chan struct{}
+	cursors chan string
+	expire  atomic.Bool
 }
 
 func (f *fakeConsent) set(subject, purpose string, allowed bool) {
@@ -76,7 +82,14 @@ func (f *fakeConsent) ListPurposes(context.Context, *consentv1.ListPurposesReque
 	}}, nil
 }
 
-func (f *fakeConsent) WatchConsentChanges(_ *consentv1.WatchConsentChangesRequest, s grpc.ServerStreamingServer[consentv1.WatchConsentChangesResponse]) error {
+func (f *fakeConsent) WatchConsentChanges(req *consentv1.WatchConsentChangesRequest, s grpc.ServerStreamingServer[consentv1.WatchConsentChangesResponse]) error {
+	select {
+	case f.cursors <- req.GetCursor():
+	default:
+	}
+	if req.GetCursor() != "" && f.expire.Load() {
+		return status.Error(codes.FailedPrecondition, "CURSOR_EXPIRED")
+	}
 	if err := s.Send(&consentv1.WatchConsentChangesResponse{Cursor: "c0"}); err != nil {
 		return err
 	}
@@ -84,6 +97,8 @@ func (f *fakeConsent) WatchConsentChanges(_ *consentv1.WatchConsentChangesReques
 		select {
 		case <-s.Context().Done():
 			return nil
+		case <-f.drop:
+			return status.Error(codes.Unavailable, "the server is recycling the connection")
 		case msg := <-f.feed:
 			if err := s.Send(msg); err != nil {
 				return err
@@ -99,7 +114,8 @@ func start(t *testing.T, clock clockwork.Clock) (*fakeConsent, *consentclient.Cl
 
 func startWith(t *testing.T, opts consentclient.Options) (*fakeConsent, *consentclient.Client) {
 	t.Helper()
-	f := &fakeConsent{allowed: map[string]bool{}, feed: make(chan *consentv1.WatchConsentChangesResponse)}
+	f := &fakeConsent{allowed: map[string]bool{}, feed: make(chan *consentv1.WatchConsentChangesResponse),
+		drop: make(chan struct{}), cursors: make(chan string, 16)}
 	pki := servertest.NewPKI(t)
 	srv := pki.NewServer(t, "consent", authz.Policy{
 		consentv1.ConsentService_BatchCheck_FullMethodName:          {"tokenvault"},
@@ -157,6 +173,92 @@ func TestCacheInvalidatedByFeed(t *testing.T) {
 	waitInvalidations(t, c, base+2)
 	if d, err := c.Check(ctx, "cus_1", "marketing"); err != nil || d.Allowed || d.Cached {
 		t.Fatalf("after the withdrawal's change: %v %v, want a fresh denial", d, err)
+	}
+}
+
+// startReconnecting is start with a real clock and reconnections within
+// milliseconds, for tests that end the feed.
+func startReconnecting(t *testing.T) (*fakeConsent, *consentclient.Client) {
+	t.Helper()
+	return startWith(t, consentclient.Options{Clock: clockwork.NewRealClock(), StaleAfter: 5 * time.Second, CacheTTL: time.Hour,
+		ReconnectInitial: time.Millisecond, ReconnectMax: 10 * time.Millisecond})
+}
+
+// TestReconnectionResumesTheFeed: when the service ends the feed (as it
+// recycles connections every few minutes), the client resumes after the
+// last message it applied: the cache survives, and a change made while it
+// was away, replayed on the new connection, still drops its entry; until the
+// service says the replay is done, the cache is not used (the service
+// answers). Seen failing with reconnections starting afresh (the entry was
+// gone) and with the cache used from the first resumed message (review: a
+// withdrawal still in the backlog was served as allowed).
+func TestReconnectionResumesTheFeed(t *testing.T) {
+	f, c := startReconnecting(t)
+	ctx := context.Background()
+	if got := <-f.cursors; got != "" {
+		t.Fatalf("the first connection asked for cursor %q, want none", got)
+	}
+	f.set("cus_1", "marketing", true)
+	f.set("cus_2", "marketing", true)
+	c.Check(ctx, "cus_1", "marketing")
+	c.Check(ctx, "cus_2", "marketing")
+	base := c.Invalidations()
+	f.feed <- &consentv1.WatchConsentChangesResponse{Cursor: "c7"}
+
+	f.drop <- struct{}{}
+	if got := <-f.cursors; got != "c7" {
+		t.Fatalf("the reconnection asked for cursor %q, want c7 (the last message's)", got)
+	}
+	f.set("cus_2", "marketing", false) // withdrawn while the client was away
+	// Until the service says its backlog is done, a cached answer may be
+	// one a replayed withdrawal is about to drop: the service answers.
+	if d, err := c.Check(ctx, "cus_2", "marketing"); err != nil || d.Allowed || d.Cached {
+		t.Fatalf("before the backlog was replayed: %v %v, want the service's denial", d, err)
+	}
+	f.feed <- &consentv1.WatchConsentChangesResponse{Cursor: "c8", Change: &consentv1.WatchConsentChangesResponse_Consent{
+		Consent: &consentv1.ConsentChange{Subject: "cus_2", PurposeId: "marketing"}}}
+	waitInvalidations(t, c, base+2) // the resumption's and the replayed change's
+	if d, _ := c.Check(ctx, "cus_1", "marketing"); d.Cached {
+		t.Fatal("the cache was used before the service said the backlog was done")
+	}
+	f.feed <- &consentv1.WatchConsentChangesResponse{Cursor: "c9"} // the backlog is done
+	for c.Ready(ctx) != nil {
+		time.Sleep(time.Millisecond)
+	}
+	if d, _ := c.Check(ctx, "cus_1", "marketing"); !d.Cached {
+		t.Error("the reconnection emptied the cache")
+	}
+	if d, err := c.Check(ctx, "cus_2", "marketing"); err != nil || d.Allowed || d.Cached {
+		t.Errorf("after the replayed withdrawal: %v %v, want a fresh denial", d, err)
+	}
+}
+
+// TestExpiredCursorStartsAfresh: a cursor the service no longer has
+// (CURSOR_EXPIRED) cannot replay what was missed, so the client starts at
+// the end of the feed without one and empties the cache. Seen failing with
+// the cursor kept after the refusal (the client asked for it forever).
+func TestExpiredCursorStartsAfresh(t *testing.T) {
+	f, c := startReconnecting(t)
+	ctx := context.Background()
+	<-f.cursors
+	f.set("cus_1", "marketing", true)
+	c.Check(ctx, "cus_1", "marketing")
+	if d, _ := c.Check(ctx, "cus_1", "marketing"); !d.Cached {
+		t.Fatal("not cached while the feed is current")
+	}
+	f.expire.Store(true)
+	f.drop <- struct{}{}
+	if got := <-f.cursors; got != "c0" {
+		t.Fatalf("the reconnection asked for cursor %q, want c0", got)
+	}
+	if got := <-f.cursors; got != "" {
+		t.Fatalf("after CURSOR_EXPIRED the client asked for cursor %q, want none", got)
+	}
+	for c.Ready(ctx) != nil {
+		time.Sleep(time.Millisecond)
+	}
+	if d, _ := c.Check(ctx, "cus_1", "marketing"); d.Cached {
+		t.Error("the cache survived a feed that could not replay what was missed")
 	}
 }
 

@@ -14,7 +14,9 @@ import (
 
 	"github.com/sottohq/sotto/pkg/authz"
 	"github.com/sottohq/sotto/pkg/dial"
+	"github.com/sottohq/sotto/pkg/server"
 	"github.com/sottohq/sotto/pkg/servertest"
+	"github.com/sottohq/sotto/pkg/wait"
 )
 
 type replica struct {
@@ -32,7 +34,7 @@ func startReplicas(t *testing.T, pki *servertest.PKI, n int) []*replica {
 	for range n {
 		r := &replica{}
 		r.ready.Store(true)
-		srv := pki.NewServer(t, "svc", policy)
+		srv := pki.NewServer(t, "svc", policy, server.WithKnownWorkloads("client"))
 		srv.AddReadinessCheck("switch", func(context.Context) error {
 			if !r.ready.Load() {
 				return errors.New("switched off")
@@ -71,19 +73,6 @@ func served(t *testing.T, hc healthpb.HealthClient) string {
 	return p.Addr.String()
 }
 
-// eventually polls cond with a generous deadline: the assertions are about
-// where calls land, never about how fast.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("never: %s", what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
 func TestReplicasShareCallsAndUnhealthyOnesAreSkipped(t *testing.T) {
 	pki := servertest.NewPKI(t)
 	reps := startReplicas(t, pki, 3)
@@ -96,7 +85,7 @@ func TestReplicasShareCallsAndUnhealthyOnesAreSkipped(t *testing.T) {
 	hc := healthpb.NewHealthClient(conn)
 
 	seen := map[string]int{}
-	eventually(t, "every replica answers", func() bool {
+	wait.For(t, "every replica answers", func() bool {
 		seen[served(t, hc)]++
 		return len(seen) == 3
 	})
@@ -105,7 +94,7 @@ func TestReplicasShareCallsAndUnhealthyOnesAreSkipped(t *testing.T) {
 	// gets no calls while the others serve.
 	reps[0].ready.Store(false)
 	run := 0
-	eventually(t, "30 calls in a row avoid the not-ready replica", func() bool {
+	wait.For(t, "30 calls in a row avoid the not-ready replica", func() bool {
 		if served(t, hc) == reps[0].addr {
 			run = 0
 		} else {
@@ -125,7 +114,7 @@ func TestReplicasShareCallsAndUnhealthyOnesAreSkipped(t *testing.T) {
 	// A replica that goes away: the calls go on to the one left.
 	reps[1].stop()
 	run = 0
-	eventually(t, "30 calls in a row answered by the last replica", func() bool {
+	wait.For(t, "30 calls in a row answered by the last replica", func() bool {
 		if served(t, hc) == reps[2].addr {
 			run++
 		} else {
@@ -136,7 +125,7 @@ func TestReplicasShareCallsAndUnhealthyOnesAreSkipped(t *testing.T) {
 
 	// It comes back ready: it is used again.
 	reps[0].ready.Store(true)
-	eventually(t, "the recovered replica answers again", func() bool { return served(t, hc) == reps[0].addr })
+	wait.For(t, "the recovered replica answers again", func() bool { return served(t, hc) == reps[0].addr })
 }
 
 func TestTarget(t *testing.T) {

@@ -195,7 +195,8 @@ WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '
 
 // TestFeedResumesAfterReconnect: a client that disconnects and comes back
 // with the cursor of the last event it processed gets every event after it
-// once: none lost, none repeated, the backlog first, then live events.
+// once: none lost, none repeated, the backlog first, a heartbeat saying it
+// is done, then live events. (Fails without that heartbeat.)
 func TestFeedResumesAfterReconnect(t *testing.T) {
 	storetest.ForEachDialect(t, serviceMigrations(), func(t *testing.T, db *store.DB) {
 		o := newOutbox(t, db, testOptions(newClock()))
@@ -223,6 +224,11 @@ func TestFeedResumesAfterReconnect(t *testing.T) {
 			t.Fatalf("first change after reconnecting %+v, want a heartbeat at the resume cursor", c)
 		}
 		backlog := []string{string(g.nextEvent(t).Event.Payload), string(g.nextEvent(t).Event.Payload)}
+		// The backlog's end is said at once (the heartbeat interval is an
+		// hour here): a resumed client knows when it is current again.
+		if c := g.next(t); c.Event != nil {
+			t.Fatalf("after the backlog %+v, want a heartbeat saying it is done", c)
+		}
 		publish(t, db, o, ev("consent.withdrawn", "c5", "e5"))
 		live := string(g.nextEvent(t).Event.Payload)
 		// Events arrive in log order, so a repeat of e1 or e2 would have

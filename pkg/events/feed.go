@@ -34,7 +34,8 @@ type Change struct {
 // (it then returns nil) or send fails (it returns that error). It sends, in
 // order: a heartbeat with the starting cursor (a client that started at the
 // end saves it before it resynchronises, so nothing published meanwhile is
-// missed), the backlog, then live events as they are published (woken by
+// missed), the backlog, then (when the subscription resumed from a cursor) a
+// heartbeat to say the backlog is done, then live events as they are published (woken by
 // Notify in this process, found by polling when another replica published
 // them), and a heartbeat whenever it has been idle for the heartbeat
 // interval, whose cursor has moved past events of other topics.
@@ -90,6 +91,7 @@ func (o *Outbox) feed(ctx context.Context, sub Subscription, send func(Change) e
 	if err := send(Change{Cursor: o.encodeCursor(pos)}); err != nil {
 		return err
 	}
+	resumed := sub.Cursor != ""
 	poll := time.NewTicker(o.opts.PollInterval)
 	defer poll.Stop()
 	heartbeat := time.NewTicker(o.opts.Heartbeat)
@@ -112,6 +114,16 @@ func (o *Outbox) feed(ctx context.Context, sub Subscription, send func(Change) e
 		pos = through
 		if len(batch) == feedBatch {
 			continue
+		}
+		if resumed {
+			// Caught up with what the client missed: say so at once (a
+			// heartbeat after the replayed events), so that a client that
+			// resumed knows when its cache is current again.
+			resumed = false
+			if err := send(Change{Cursor: o.encodeCursor(pos)}); err != nil {
+				return err
+			}
+			heartbeat.Reset(o.opts.Heartbeat)
 		}
 		select {
 		case <-ctx.Done():

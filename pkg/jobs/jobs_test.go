@@ -17,6 +17,7 @@ import (
 	"github.com/sottohq/sotto/pkg/errs"
 	"github.com/sottohq/sotto/pkg/store"
 	"github.com/sottohq/sotto/pkg/store/storetest"
+	"github.com/sottohq/sotto/pkg/wait"
 )
 
 // t0 is the fake clocks' start: 30s into a minute, so a one-minute periodic
@@ -71,19 +72,6 @@ func blockUntil(t *testing.T, clk *clockwork.FakeClock, n int) {
 	defer cancel()
 	if err := clk.BlockUntilContext(ctx, n); err != nil {
 		t.Fatalf("waiting for %d waiters on the clock: %v", n, err)
-	}
-}
-
-// eventually waits (in real time, bounded) for cond, for effects of
-// goroutines the test cannot join.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
 	}
 }
 
@@ -335,7 +323,7 @@ func TestHeartbeatKeepsTheLease(t *testing.T) {
 		for range 9 { // three leases' worth
 			clk.Advance(10 * time.Second)
 			want := clk.Now().Add(30 * time.Second).UnixMicro()
-			eventually(t, "the lease renewed", func() bool { return leaseUntil() == want })
+			wait.For(t, "the lease renewed", func() bool { return leaseUntil() == want })
 			drain(t, b)
 		}
 		close(release)
@@ -722,13 +710,13 @@ func TestRun(t *testing.T) {
 		ctx, cancel := context.WithCancel(t.Context())
 		runDone := make(chan error, 1)
 		go func() { runDone <- r.Run(ctx) }()
-		eventually(t, "the first occurrence", func() bool { return periodic.Load() == 1 })
+		wait.For(t, "the first occurrence", func() bool { return periodic.Load() == 1 })
 		if _, err := r.Enqueue(t.Context(), "work", nil, EnqueueOptions{}); err != nil {
 			t.Fatal(err)
 		}
-		eventually(t, "the enqueued job", func() bool { return oneOff.Load() == 1 })
+		wait.For(t, "the enqueued job", func() bool { return oneOff.Load() == 1 })
 		wake <- struct{}{}
-		eventually(t, "the woken run", func() bool { return periodic.Load() == 2 })
+		wait.For(t, "the woken run", func() bool { return periodic.Load() == 2 })
 		if err := r.Register("late", func(context.Context, Job) error { return nil }, Options{}); errs.ReasonOf(err) != "JOBS_STARTED" {
 			t.Errorf("Register after Run: %v; want JOBS_STARTED", err)
 		}

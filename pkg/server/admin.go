@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"maps"
 	"net/http"
 	"slices"
@@ -17,9 +18,19 @@ import (
 // ReadinessCheck reports whether a dependency is usable.
 type ReadinessCheck func(ctx context.Context) error
 
+// ErrStandby is what a readiness check returns (wrapped) when the process
+// is healthy but another replica holds the role that takes calls (audit's
+// elected sequencer, ADR 0017). /readyz and the gRPC health status still
+// say not ready, so balanced callers (pkg/dial) pick the leader; the replica
+// probe, /readyz/replica, counts it ready, so that Kubernetes' rollouts and
+// disruption budgets count a standby that can take over. Any other error,
+// from the same check or another, is not ready on both.
+var ErrStandby = errors.New("standby")
+
 // Admin is the handler of a process's plain-HTTP admin port: /metrics,
-// /healthz (the process is alive) and /readyz (every readiness check
-// passes; failing dependencies are named as degraded). A process has one,
+// /healthz (the process is alive), /readyz (every readiness check passes;
+// failing dependencies are named as degraded) and /readyz/replica (as
+// /readyz, but a standby is ready: see ErrStandby). A process has one,
 // whatever it serves (gRPC, REST or both).
 type Admin struct {
 	tel *telemetry.Telemetry
@@ -59,7 +70,16 @@ func (a *Admin) NotReady(ctx context.Context) []string {
 	a.mu.Lock()
 	checks := maps.Clone(a.checks)
 	a.mu.Unlock()
-	return failing(ctx, checks)
+	return failing(ctx, checks, false)
+}
+
+// ReplicaNotReady is NotReady with standbys counted ready: the names of the
+// checks that failed for another reason than ErrStandby.
+func (a *Admin) ReplicaNotReady(ctx context.Context) []string {
+	a.mu.Lock()
+	checks := maps.Clone(a.checks)
+	a.mu.Unlock()
+	return failing(ctx, checks, true)
 }
 
 // Degraded runs the dependency checks and returns the names of those that
@@ -68,10 +88,10 @@ func (a *Admin) Degraded(ctx context.Context) []string {
 	a.mu.Lock()
 	checks := maps.Clone(a.dependencies)
 	a.mu.Unlock()
-	return failing(ctx, checks)
+	return failing(ctx, checks, false)
 }
 
-func failing(ctx context.Context, checks map[string]ReadinessCheck) []string {
+func failing(ctx context.Context, checks map[string]ReadinessCheck, standbyOK bool) []string {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	var (
@@ -81,7 +101,7 @@ func failing(ctx context.Context, checks map[string]ReadinessCheck) []string {
 	)
 	for name, check := range checks {
 		wg.Go(func() {
-			if check(ctx) != nil {
+			if err := check(ctx); err != nil && !(standbyOK && errors.Is(err, ErrStandby)) {
 				mu.Lock()
 				failed = append(failed, name)
 				mu.Unlock()
@@ -93,16 +113,26 @@ func failing(ctx context.Context, checks map[string]ReadinessCheck) []string {
 	return failed
 }
 
-// Handler serves /metrics, /healthz and /readyz. /readyz names the failing
-// checks (dependency names, never their errors, which may hold addresses).
+// Handler serves /metrics, /healthz, /readyz and /readyz/replica. Both
+// readiness answers name the failing checks (dependency names, never their
+// errors, which may hold addresses).
 func (a *Admin) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(a.tel.Registry, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Write([]byte("ok\n"))
 	})
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
-		if failed := a.NotReady(r.Context()); len(failed) > 0 {
+	mux.HandleFunc("GET /readyz", a.readiness(a.NotReady))
+	// The Kubernetes readiness probe of an elected service: ready is leader
+	// or healthy standby, and a rollout or a drain can then replace the
+	// leader (ADR 0017); a replica whose database or keys fail is not.
+	mux.HandleFunc("GET /readyz/replica", a.readiness(a.ReplicaNotReady))
+	return mux
+}
+
+func (a *Admin) readiness(notReady func(context.Context) []string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if failed := notReady(r.Context()); len(failed) > 0 {
 			http.Error(w, "not ready: "+strings.Join(failed, ", "), http.StatusServiceUnavailable)
 			return
 		}
@@ -111,6 +141,5 @@ func (a *Admin) Handler() http.Handler {
 			return
 		}
 		w.Write([]byte("ready\n"))
-	})
-	return mux
+	}
 }

@@ -32,6 +32,7 @@ import (
 	"github.com/sottohq/sotto/pkg/authz"
 	"github.com/sottohq/sotto/pkg/errs"
 	"github.com/sottohq/sotto/pkg/mtls"
+	"github.com/sottohq/sotto/pkg/suite"
 	"github.com/sottohq/sotto/pkg/telemetry"
 )
 
@@ -52,6 +53,17 @@ type Config struct {
 	MaxRecvMsgBytes int `env:"MAX_RECV_MSG_BYTES" envDefault:"4194304"`
 	// ShutdownTimeout bounds the graceful stop before in-flight RPCs are cut.
 	ShutdownTimeout time.Duration `env:"SHUTDOWN_TIMEOUT" envDefault:"15s"`
+	// MaxConnectionAge is how long a client connection lives (±10 %, grpc-go's
+	// jitter) before the server asks the client to go away; 0 never does.
+	// gRPC clients resolve a dns:/// target again only when a connection
+	// ends, so without it replicas added by a scale-up get no calls from
+	// clients that were already connected (ADR 0017).
+	MaxConnectionAge time.Duration `env:"GRPC_MAX_CONNECTION_AGE" envDefault:"5m"`
+	// MaxConnectionAgeGrace is how long calls in flight on a connection told
+	// to go away may still run before it is closed: long enough for any unary
+	// call; an open stream (a change feed, a Watch) is cut then, and its
+	// client resumes from its cursor as after any disconnect.
+	MaxConnectionAgeGrace time.Duration `env:"GRPC_MAX_CONNECTION_AGE_GRACE" envDefault:"30s"`
 	// Telemetry says where traces go.
 	Telemetry telemetry.Config
 }
@@ -120,12 +132,17 @@ func NewWithParts(name string, cfg Config, policy authz.Policy, logger *slog.Log
 	for _, opt := range opts {
 		opt(&o)
 	}
+	if o.known == nil {
+		// The suite's services and operator clients (pkg/suite's manifest):
+		// what authz.AnyWorkload stands for.
+		o.known = suite.MustLoad().Workloads()
+	}
 	if cfg.Reflection {
-		// Reflection describes the API, not data; any workload of the trust
-		// domain (e.g. an operator's grpcurl with a workload certificate) may use it.
+		// Reflection describes the API, not data; any known workload (e.g. an
+		// operator's grpcurl with the sotto-cli certificate) may use it.
 		policy = withReflection(policy)
 	}
-	authorizer, err := authz.New(source.ID().TrustDomain(), policy)
+	authorizer, err := authz.New(source.ID().TrustDomain(), o.known, policy)
 	if err != nil {
 		return nil, fmt.Errorf("authorization policy: %w", err)
 	}
@@ -171,6 +188,10 @@ func NewWithParts(name string, cfg Config, policy authz.Policy, logger *slog.Log
 			return status.Error(codes.Unimplemented, "unknown method")
 		}),
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}),
+		grpc.KeepaliveParams(keepalive.ServerParameters{
+			MaxConnectionAge:      cfg.MaxConnectionAge,
+			MaxConnectionAgeGrace: cfg.MaxConnectionAgeGrace,
+		}),
 	)
 	hs := health.NewServer()
 	healthpb.RegisterHealthServer(gs, hs)
@@ -189,6 +210,15 @@ type Option func(*options)
 type options struct {
 	unary  []grpc.UnaryServerInterceptor
 	stream []grpc.StreamServerInterceptor
+	known  []string
+}
+
+// WithKnownWorkloads sets the workload names authz.AnyWorkload admits,
+// instead of the suite manifest's services and clients (pkg/suite
+// Workloads). A certificate of the trust domain for any other name is
+// refused wherever the policy says "*".
+func WithKnownWorkloads(names ...string) Option {
+	return func(o *options) { o.known = append([]string{}, names...) }
 }
 
 // WithInterceptors runs unary and stream (either may be nil) after workload

@@ -151,10 +151,16 @@ func TestAdminPortAndHealth(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	hc := healthpb.NewHealthClient(pki.Dial(t, "anyone", "svc", addr))
+	// "*" admits the suite manifest's workloads (audit is one), and not a
+	// certificate of the same CA for a name the suite does not know.
+	hc := healthpb.NewHealthClient(pki.Dial(t, "audit", "svc", addr))
 	resp, err := hc.Check(context.Background(), &healthpb.HealthCheckRequest{})
 	if err != nil || resp.Status != healthpb.HealthCheckResponse_SERVING {
 		t.Fatalf("health: %v %v", resp, err)
+	}
+	evil := healthpb.NewHealthClient(pki.Dial(t, "evil", "svc", addr))
+	if _, err := evil.Check(context.Background(), &healthpb.HealthCheckRequest{}); status.Code(err) != codes.PermissionDenied {
+		t.Fatalf("health for an unknown workload: %v; want PermissionDenied", err)
 	}
 
 	setNotReady()
@@ -211,7 +217,8 @@ func TestReflectionOnlyWhenEnabled(t *testing.T) {
 			pki := servertest.NewPKI(t)
 			cfg := pki.Config(t, "svc")
 			cfg.Reflection = enabled
-			srv, err := server.New(context.Background(), "svc", cfg, policy, servertest.Logger())
+			// "client" is no workload of the manifest: known here, for "*".
+			srv, err := server.New(context.Background(), "svc", cfg, policy, servertest.Logger(), server.WithKnownWorkloads("client"))
 			if err != nil {
 				t.Fatal(err)
 			}

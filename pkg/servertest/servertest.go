@@ -81,10 +81,12 @@ func (p *PKI) Config(t testing.TB, name string) server.Config {
 }
 
 // NewServer builds a server for name with policy; register services on
-// srv.GRPC() and then call Start.
-func (p *PKI) NewServer(t testing.TB, name string, policy authz.Policy) *server.Server {
+// srv.GRPC() and then call Start. A test whose callers are not the suite
+// manifest's workloads names them with server.WithKnownWorkloads, or "*" in
+// policy refuses them.
+func (p *PKI) NewServer(t testing.TB, name string, policy authz.Policy, opts ...server.Option) *server.Server {
 	t.Helper()
-	srv, err := server.New(context.Background(), name, p.Config(t, name), policy, Logger())
+	srv, err := server.New(context.Background(), name, p.Config(t, name), policy, Logger(), opts...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -26,6 +26,7 @@ import (
 	"github.com/sottohq/sotto/pkg/authz"
 	"github.com/sottohq/sotto/pkg/enduser"
 	"github.com/sottohq/sotto/pkg/keys"
+	"github.com/sottohq/sotto/pkg/server"
 	"github.com/sottohq/sotto/pkg/servertest"
 	"github.com/sottohq/sotto/pkg/service"
 )
@@ -130,7 +131,7 @@ func startIdentity(t *testing.T, h *harness) (*identityStub, *accesstoken.Issuer
 		identityv1.IdentityService_WatchRevocations_FullMethodName: {authz.AnyWorkload},
 	}
 	maps.Copy(policy, service.HealthPolicy)
-	srv := h.pki.NewServer(t, "identity", policy)
+	srv := h.pki.NewServer(t, "identity", policy, server.WithKnownWorkloads("shop"))
 	identityv1.RegisterIdentityServiceServer(srv.GRPC(), stub)
 	h.env["SOTTO_IDENTITY_ADDR"] = servertest.Start(t, srv)
 	return stub, iss

@@ -22,6 +22,7 @@ import (
 	auditv1 "github.com/sottohq/sotto/gen/go/sotto/audit/v1"
 	"github.com/sottohq/sotto/pkg/auditclient"
 	"github.com/sottohq/sotto/pkg/authz"
+	"github.com/sottohq/sotto/pkg/server"
 	"github.com/sottohq/sotto/pkg/servertest"
 	"github.com/sottohq/sotto/pkg/service"
 )
@@ -64,7 +65,8 @@ func newHarness(t *testing.T, name string) *harness {
 	audit := &fakeAudit{}
 	policy := authz.Policy{auditv1.AuditService_AppendEvents_FullMethodName: {authz.AnyWorkload}}
 	maps.Copy(policy, service.HealthPolicy) // as every service run by pkg/service has it
-	srv := pki.NewServer(t, "audit", policy)
+	// name is not one of the manifest's workloads: "*" admits it by name.
+	srv := pki.NewServer(t, "audit", policy, server.WithKnownWorkloads(name))
 	auditv1.RegisterAuditServiceServer(srv.GRPC(), audit)
 	auditAddr := servertest.Start(t, srv)
 	f := pki.Identity(t, name)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql/driver"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/sottohq/sotto/pkg/errs"
@@ -81,3 +82,59 @@ func (db *DB) truncateWAL(ctx context.Context, attempted func(busy bool)) error 
 		backoff = min(2*backoff, walBackoffMax)
 	}
 }
+
+// A Scrubber empties the write-ahead log after erasures (TruncateWAL) and
+// remembers one it could not finish, for a background loop to finish
+// (Retry). A service's erasure commits first and scrubs after: the
+// erasure is done whatever happens here, and its caller may have gone, so
+// a scrub is detached from the caller's cancellation and bounded by its own
+// timeout instead.
+type Scrubber struct {
+	db      *DB
+	timeout time.Duration
+	// owed counts the scrubs asked for, done the highest of them a
+	// successful truncation covered: a scrub is pending while done < owed.
+	// (Counters, not a flag: a scrub that began before an erasure and
+	// succeeds after it must not clear the erasure's own.)
+	owed, done atomic.Uint64
+}
+
+// NewScrubber returns a Scrubber of db whose attempts last at most timeout
+// each.
+func NewScrubber(db *DB, timeout time.Duration) *Scrubber {
+	return &Scrubber{db: db, timeout: timeout}
+}
+
+// Scrub truncates the log; on failure (readers held it past the timeout)
+// the scrub stays pending for Retry, and the error says why.
+func (s *Scrubber) Scrub(ctx context.Context) error {
+	return s.scrub(ctx, s.owed.Add(1))
+}
+
+// scrub truncates the log and, if it succeeds, marks every scrub up to
+// want as done: those were asked for after their erasures committed.
+func (s *Scrubber) scrub(ctx context.Context, want uint64) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.timeout)
+	defer cancel()
+	if err := s.db.TruncateWAL(ctx); err != nil {
+		return err
+	}
+	for {
+		d := s.done.Load()
+		if d >= want || s.done.CompareAndSwap(d, want) {
+			return nil
+		}
+	}
+}
+
+// Retry scrubs if an earlier Scrub did not finish.
+func (s *Scrubber) Retry(ctx context.Context) error {
+	want := s.owed.Load()
+	if s.done.Load() >= want {
+		return nil
+	}
+	return s.scrub(ctx, want)
+}
+
+// Pending reports whether a scrub is still owed.
+func (s *Scrubber) Pending() bool { return s.done.Load() < s.owed.Load() }

@@ -165,3 +165,43 @@ func TestWALSizeIsBounded(t *testing.T) {
 		t.Errorf("-wal file is %d bytes after the log was reset, want at most %d", n, journalSizeLimit)
 	}
 }
+
+// TestScrubberRetriesWhatItCouldNotFinish: a scrub refused by a reader
+// stays pending, Retry finishes it once the reader is gone, and the canary
+// has left the -wal file only then.
+func TestScrubberRetriesWhatItCouldNotFinish(t *testing.T) {
+	ctx := t.Context()
+	db, path := openWALTest(t)
+	canary := []byte("canary-7b2d0e51-erased-value")
+	if _, err := db.ExecContext(ctx, `INSERT INTO blobs (b) VALUES ($1)`, canary); err != nil {
+		t.Fatal(err)
+	}
+	s := NewScrubber(db, 300*time.Millisecond)
+	if err := s.Retry(ctx); err != nil || s.Pending() {
+		t.Fatalf("Retry with nothing owed = %v, pending %v", err, s.Pending())
+	}
+	if !bytes.Contains(fileBytes(t, path+"-wal"), canary) {
+		t.Fatal("Retry with nothing owed truncated the log (or the canary never reached it)")
+	}
+
+	release := holdSnapshot(t, db)
+	if err := s.Scrub(ctx); errs.ReasonOf(err) != "WAL_BUSY" {
+		t.Fatalf("Scrub with a reader holding the log = %v, want WAL_BUSY", err)
+	}
+	if !s.Pending() {
+		t.Fatal("a refused scrub is not pending")
+	}
+	if !bytes.Contains(fileBytes(t, path+"-wal"), canary) {
+		t.Fatal("the canary left the log under a reader: the scenario did not happen")
+	}
+	release()
+	if err := s.Retry(ctx); err != nil {
+		t.Fatalf("Retry after the reader ended: %v", err)
+	}
+	if s.Pending() {
+		t.Error("still pending after a successful Retry")
+	}
+	if bytes.Contains(fileBytes(t, path+"-wal"), canary) {
+		t.Error("the -wal file still holds the canary after Retry")
+	}
+}

@@ -31,7 +31,9 @@ import (
 // enrols an authenticator app from the QR
 // code's key (codes computed here), sees a card number from her chat
 // masked and reveals it after a step-up, adds a passkey (Chromium's
-// virtual authenticator), withdraws a consent (checked through the API),
+// virtual authenticator), grants and withdraws consents (marketing, and
+// analytics with the notice ListNotices found for it; checked through the
+// API),
 // signs out another session, signs in again with her TOTP code and with
 // the passkey alone, and files an erasure request, which the page shows
 // with its deadline. Every page
@@ -211,6 +213,64 @@ func TestPrivacyCentre(t *testing.T) {
 	receipt := waitFile(t, filepath.Join(dl, "consent-receipt-"+receiptID+".jws"))
 	if parts := strings.Split(string(receipt), "."); len(parts) != 3 {
 		t.Fatalf("the receipt is not a compact JWS: %.200q", receipt)
+	}
+
+	// Every consent purpose of the catalogue can be granted from the page:
+	// each card shows the latest version of a notice asking for it
+	// (ListNotices), including the purposes whose notice has another id
+	// (analytics, model_improvement, crm_sync), which could only be
+	// withdrawn before. Analytics is granted with the version and text on
+	// the screen, which the API then holds, and withdrawn again.
+	for _, purpose := range []string{"personalisation", "marketing", "crm_sync", "analytics", "model_improvement"} {
+		sel := `section[data-purpose=` + purpose + `]`
+		p.waitFor(`document.querySelector('`+sel+`')?.dataset.notice?.includes('/') && document.querySelector('`+sel+` blockquote.notice-text')?.textContent.length > 20 && [...document.querySelectorAll('`+sel+` button')].some((b) => b.textContent === 'Give consent')`, purpose+"'s notice and grant button")
+	}
+	an := `section[data-purpose=analytics]`
+	shownNotice := Eval[string](b, `document.querySelector('`+an+`').dataset.notice`)
+	shownText := Eval[string](b, `document.querySelector('`+an+` blockquote.notice-text').textContent`)
+	p.clickText(an+" button", "Give consent")
+	p.waitFor(`[...document.querySelectorAll('`+an+` button')].some((b) => b.textContent === 'Withdraw consent')`, "analytics granted")
+	type analyticsState struct {
+		Decision     string `json:"decision"`
+		LatestRecord struct {
+			Notice struct {
+				NoticeID   string `json:"notice_id"`
+				Version    string `json:"version"`
+				TextSHA256 string `json:"text_sha256"`
+			} `json:"notice"`
+		} `json:"latest_record"`
+	}
+	analytics := func() analyticsState {
+		t.Helper()
+		var all struct {
+			Consents []struct {
+				Purpose struct {
+					PurposeID string `json:"purpose_id"`
+				} `json:"purpose"`
+				analyticsState
+			} `json:"consents"`
+		}
+		r := s.Request("GET", "/v1/consent/consents", apiTok, "")
+		if err := json.Unmarshal([]byte(r.Raw), &all); err != nil || r.Code != 200 {
+			t.Fatalf("consents: %d %s", r.Code, r.Raw)
+		}
+		for _, c := range all.Consents {
+			if c.Purpose.PurposeID == "analytics" {
+				return c.analyticsState
+			}
+		}
+		t.Fatalf("no analytics purpose: %s", r.Raw)
+		return analyticsState{}
+	}
+	got := analytics()
+	sum := sha256.Sum256([]byte(shownText))
+	if n := got.LatestRecord.Notice; got.Decision != "DECISION_GRANTED" || n.NoticeID+"/"+n.Version != shownNotice || n.TextSHA256 != hex.EncodeToString(sum[:]) {
+		t.Fatalf("analytics after the grant: %+v, the page showed %s with text hash %x", got, shownNotice, sum)
+	}
+	p.clickText(an+" button", "Withdraw consent")
+	p.waitFor(`[...document.querySelectorAll('`+an+` button')].some((b) => b.textContent === 'Give consent')`, "analytics withdrawn")
+	if got := analytics(); got.Decision != "DECISION_WITHDRAWN" {
+		t.Fatalf("analytics after the withdrawal: %+v", got)
 	}
 
 	// Sessions: the API's session is signed out from the page, and its

@@ -74,9 +74,22 @@ func TestCRMEditThroughTheGateway(t *testing.T) {
 
 	bob := s.signUpCustomer("crmbob")
 	tok := s.aal2Customer(bob)
+	// His sign-up, held until he grants crm_sync (ADR 0015, "Held events"),
+	// reaches HubSpot on the grant: waited out, so that the writes below
+	// are counted alone.
+	for deadline := time.Now().Add(60 * time.Second); jobStates(t, s.State, "identity", "identity.crm_event")["completed"] < 1; time.Sleep(100 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("identity never recorded his sign-up\n%s", s.Output())
+		}
+	}
 	if r := s.post("/v1/consent/purposes/crm_sync:grant", tok, `{"notice":{"notice_id":"crm-sharing","version":1,"language":"en"},
 		"channel":"CHANNEL_WEB","request_id":"crm-grant-bob"}`); r.code != http.StatusOK {
 		t.Fatalf("grant crm_sync: %d %s", r.code, r.raw)
+	}
+	for deadline := time.Now().Add(60 * time.Second); len(hubspot.Seen(bob.accountID)) < 1 || crmHeld(t, s.State) != 0; time.Sleep(100 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("his grant never released his sign-up to HubSpot\n%s", s.Output())
+		}
 	}
 	tr, err := s.tokenvaultClient("conversation").Tokenize(ctx, &tokenvaultv1.TokenizeRequest{Tenant: "default", Subject: bob.accountID,
 		Items: []*tokenvaultv1.TokenizeItem{{Value: bob.email, DataType: tokenvaultv1.DataType_DATA_TYPE_EMAIL}}})
@@ -97,7 +110,10 @@ func TestCRMEditThroughTheGateway(t *testing.T) {
 			}
 		}
 	}
-	waitFor("HubSpot has him", func() bool { r, _ := hubspot.Record(bob.accountID); return r["email"] == bob.email })
+	waitFor("HubSpot has him", func() bool {
+		r, _ := hubspot.Record(bob.accountID)
+		return r["email"] == bob.email && len(hubspot.Seen(bob.accountID)) == 2
+	})
 
 	// The staff correct his address in HubSpot; HubSpot posts the event,
 	// signed over the https URL it calls (the gateway's, behind TLS).
@@ -236,6 +252,11 @@ func TestCRMPlatformThroughTheEdge(t *testing.T) {
 		"channel":"CHANNEL_WEB","request_id":"crm-grant-carol"}`); r.code != http.StatusOK {
 		t.Fatalf("grant crm_sync: %d %s", r.code, r.raw)
 	}
+	// Her sign-up, held until her grant (ADR 0015, "Held events"), comes
+	// first: her address only.
+	if m := next(stream); m.GetSubject() != carol.accountID || m.GetProperties()["email"] != carol.email || len(m.GetProperties()) != 1 {
+		t.Fatalf("streamed %v, want her released sign-up: her e-mail address only", m)
+	}
 	tv := s.tokenvaultClient("conversation")
 	fields := map[string]string{}
 	for name, v := range map[string]struct {
@@ -338,9 +359,22 @@ fields:
 	}
 
 	dana := s.signUpCustomer("crmdana")
+	// Her sign-up, held until she grants crm_sync (ADR 0015, "Held
+	// events"), reaches the org on the grant: waited out, so that the
+	// writes below are counted alone.
+	for deadline := time.Now().Add(60 * time.Second); jobStates(t, s.State, "identity", "identity.crm_event")["completed"] < 1; time.Sleep(100 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("identity never recorded her sign-up\n%s", s.Output())
+		}
+	}
 	if r := s.post("/v1/consent/purposes/crm_sync:grant", s.aal2Customer(dana), `{"notice":{"notice_id":"crm-sharing","version":1,"language":"en"},
 		"channel":"CHANNEL_WEB","request_id":"crm-grant-dana"}`); r.code != http.StatusOK {
 		t.Fatalf("grant crm_sync: %d %s", r.code, r.raw)
+	}
+	for deadline := time.Now().Add(60 * time.Second); len(sf.Seen(dana.accountID)) < 1 || crmHeld(t, s.State) != 0; time.Sleep(100 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("her grant never released her sign-up to the org\n%s", s.Output())
+		}
 	}
 	tr, err := s.tokenvaultClient("conversation").Tokenize(ctx, &tokenvaultv1.TokenizeRequest{Tenant: "default", Subject: dana.accountID,
 		Items: []*tokenvaultv1.TokenizeItem{{Value: dana.email, DataType: tokenvaultv1.DataType_DATA_TYPE_EMAIL}}})
@@ -361,7 +395,10 @@ fields:
 			}
 		}
 	}
-	waitFor("the org has her", func() bool { r, _ := sf.Record(dana.accountID); return r["Email"] == dana.email })
+	waitFor("the org has her", func() bool {
+		r, _ := sf.Record(dana.accountID)
+		return r["Email"] == dana.email && len(sf.Seen(dana.accountID)) == 2
+	})
 
 	corrected := "crmdana-corrected-canary@example.org"
 	change, ok := sf.Edit(dana.accountID, "Email", corrected, time.Now())

@@ -391,7 +391,13 @@ func TestErasureSurvivesKill9OfConsent(t *testing.T) {
 	if completions != 1 {
 		t.Errorf("completed %d times: %+v", completions, done.History)
 	}
-	ev := s.get("/v1/audit/events?action=consent.dsr.complete", op)
+	// consent relays its events through an outbox: the completion event
+	// arrives soon after the request completes, not necessarily before.
+	var ev restResult
+	eventually(t, s, "the completion event reaches the audit log", func() bool {
+		ev = s.get("/v1/audit/events?action=consent.dsr.complete", op)
+		return strings.Contains(ev.raw, erasure.RequestID)
+	})
 	if n := strings.Count(ev.raw, erasure.RequestID); n != 1 {
 		t.Errorf("%d completion events for the request: %.500s", n, ev.raw)
 	}

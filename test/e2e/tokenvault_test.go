@@ -22,7 +22,7 @@ func (s *suite) post(path, token, body string) restResult {
 }
 
 func TestTokenvaultEndToEnd(t *testing.T) {
-	s := startSuite(t, t.TempDir())
+	s := startSuite(t, t.TempDir(), "SOTTO_TOKENVAULT_TENANTS=default,othershop")
 	ctx := context.Background()
 
 	// A frontend tokenizes through the gateway's REST API.
@@ -95,6 +95,27 @@ func TestTokenvaultEndToEnd(t *testing.T) {
 		!strings.Contains(list.raw, "OUTCOME_DENIED") || strings.Contains(list.raw, "Jane") {
 		t.Fatalf("audit trail of the detokenize: %s", list.raw)
 	}
+	// A reveal is for one shop: another shop's token is, to it, exactly an
+	// unknown one, and the refusal is in the audit log under the token's
+	// owner (ADR 0004, tenant binding).
+	consentVault := s.tokenvaultClient("consent")
+	other, err := consentVault.Tokenize(ctx, &tokenvaultv1.TokenizeRequest{Tenant: "othershop", Subject: "cus_88",
+		Items: []*tokenvaultv1.TokenizeItem{{Value: "Other Shopper", DataType: tokenvaultv1.DataType_DATA_TYPE_NAME}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	det, err = conv.Detokenize(ctx, &tokenvaultv1.DetokenizeRequest{Tenant: "othershop", Purpose: "order_support",
+		Tokens: []string{name, other.GetResults()[0].GetToken(), "tok_nm_doesnotexist"}})
+	if err != nil || det.Results[1].Value != "Other Shopper" {
+		t.Fatalf("detokenize for the other shop: %v %v", det, err)
+	}
+	if r := det.Results[0]; r.Value != "" || r.Error.GetReason() != "UNKNOWN_TOKEN" || r.DataType != det.Results[2].DataType || r.Decision != nil {
+		t.Fatalf("another shop's token must answer as an unknown one: %v (unknown: %v)", r, det.Results[2])
+	}
+	if list := s.get("/v1/audit/events?subject=cus_77&action=tokenvault.detokenize", s.OperatorToken()); !strings.Contains(list.raw, "TENANT_MISMATCH") || strings.Contains(list.raw, "Jane") {
+		t.Fatalf("the refused reveal for another shop is not in the audit trail: %s", list.raw)
+	}
+
 	// Tokenize was recorded through tokenvault's outbox.
 	deadline := time.Now().Add(20 * time.Second)
 	for !strings.Contains(s.get("/v1/audit/events?subject=cus_77&action=tokenvault.tokenize", s.OperatorToken()).raw, "tokenvault.tokenize") {
@@ -108,8 +129,7 @@ func TestTokenvaultEndToEnd(t *testing.T) {
 	if _, err := conv.EraseSubject(ctx, &tokenvaultv1.EraseSubjectRequest{Subject: "cus_77", RequestId: "dsr_1"}); err == nil {
 		t.Fatal("conversation erased a subject")
 	}
-	consent := s.tokenvaultClient("consent")
-	er, err := consent.EraseSubject(ctx, &tokenvaultv1.EraseSubjectRequest{Subject: "cus_77", RequestId: "dsr_1"})
+	er, err := consentVault.EraseSubject(ctx, &tokenvaultv1.EraseSubjectRequest{Subject: "cus_77", RequestId: "dsr_1"})
 	if err != nil || er.Evidence.TokensAffected != 2 || len(er.Evidence.DestroyedKeyVersions) != 1 {
 		t.Fatalf("erase: %v %v", er, err)
 	}

@@ -3,8 +3,11 @@
 // load through the gateways spreads over the replicas (pkg/dial's round
 // robin), kill -9 of a replica of each service under load loses no
 // acknowledged write and the clients recover, the audit log's sequencer
-// fails over to its standby and the log verifies, and an erasure made
-// through one tokenvault replica is honoured by the other.
+// fails over to its standby and the log verifies, two crmsync replicas
+// deliver each change to the HubSpot emulator once and lose none to a kill
+// -9, a consent withdrawal through one consent replica is refused through
+// the other and by crmsync, and an erasure made through one tokenvault
+// replica is honoured by the other.
 //
 // `sotto dev up` prepares the suite (certificates, Vault keys, databases,
 // the first administrator); the test then stops it and runs the replicas
@@ -19,6 +22,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -36,9 +40,11 @@ import (
 
 	tokenvaultv1 "github.com/sottohq/sotto/gen/go/sotto/tokenvault/v1"
 	"github.com/sottohq/sotto/pkg/auditclient"
+	"github.com/sottohq/sotto/pkg/secrets"
 	"github.com/sottohq/sotto/pkg/store/storetest"
 	sottosuite "github.com/sottohq/sotto/pkg/suite"
 	"github.com/sottohq/sotto/pkg/vaulttest"
+	"github.com/sottohq/sotto/pkg/wait"
 	"github.com/sottohq/sotto/test/devsuite"
 )
 
@@ -238,30 +244,36 @@ func served(t *testing.T, p *proc, method string) int {
 	return int(total)
 }
 
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(90 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("never: %s", what)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-}
-
 // order is the manifest's start order (callees first).
 var order = []string{"audit", "tokenvault", "identity", "consent", "conversation", "crmsync", "gateway"}
+
+// clusterOptions adds settings to every service's environment (dev up
+// passes each service its own) and per-shop secrets (pkg/secrets paths),
+// written to Vault KV or, with local keys, to the secrets file.
+type clusterOptions struct {
+	env     []string
+	secrets map[string]map[string]string
+}
 
 // startCluster prepares a suite with dev up and runs n replicas of each
 // service from it. Keys are in a real Vault; SOTTO_SCALE_LOCAL_KEYS=1 uses
 // the local keyrings instead (a benchmark's choice, never CI's).
-func startCluster(t *testing.T, n int) (*devsuite.Suite, *cluster) {
+func startCluster(t *testing.T, n int, opts clusterOptions) (*devsuite.Suite, *cluster) {
 	bin := devsuite.BinDir(t)
-	var env []string
+	env := slices.Clone(opts.env)
 	var v *vaulttest.Server
 	if os.Getenv("SOTTO_SCALE_LOCAL_KEYS") == "" {
 		v = vaulttest.Start(t)
 		env = append(env, "SOTTO_VAULT_ADDR="+v.Addr, "SOTTO_VAULT_TOKEN=")
+		for path, secret := range opts.secrets {
+			data := map[string]any{}
+			for k, val := range secret {
+				data[k] = val
+			}
+			if _, err := v.Client.KVv2("secret").Put(context.Background(), path, data); err != nil {
+				t.Fatalf("vault kv put %s: %v", path, err)
+			}
+		}
 	}
 	for _, svc := range sottosuite.MustLoad().Services {
 		if v != nil {
@@ -280,6 +292,19 @@ func startCluster(t *testing.T, n int) (*devsuite.Suite, *cluster) {
 		}
 	}
 	s.Stop()
+	if v == nil && len(opts.secrets) > 0 {
+		file := envOf(envs["crmsync"], "SOTTO_SECRETS_FILE")
+		all := map[string]map[string]string{}
+		if b, err := os.ReadFile(file); err == nil {
+			if err := json.Unmarshal(b, &all); err != nil {
+				t.Fatal(err)
+			}
+		}
+		maps.Copy(all, opts.secrets)
+		if err := secrets.WriteFile(file, all); err != nil {
+			t.Fatal(err)
+		}
+	}
 
 	c := &cluster{t: t, bin: bin, replicas: map[string][]*proc{}}
 	// Every replica's ports first: callers get the full lists.
@@ -378,7 +403,8 @@ type acked struct {
 }
 
 func TestScaleOut(t *testing.T) {
-	s, c := startCluster(t, 2)
+	hub, crmOpts := hubSpotOptions(t)
+	s, c := startCluster(t, 2, crmOpts)
 	op := s.OperatorToken()
 	gws := c.replicas["gateway"]
 
@@ -426,7 +452,7 @@ func TestScaleOut(t *testing.T) {
 
 	// The load spreads: both tokenvault replicas serve tokenisations.
 	tv := c.replicas["tokenvault"]
-	eventually(t, "both tokenvault replicas serve Tokenize", func() bool {
+	wait.For(t, "both tokenvault replicas serve Tokenize", func() bool {
 		return served(t, tv[0], "Tokenize") > 0 && served(t, tv[1], "Tokenize") > 0
 	})
 	t.Logf("Tokenize per tokenvault replica: %d, %d", served(t, tv[0], "Tokenize"), served(t, tv[1], "Tokenize"))
@@ -451,7 +477,7 @@ func TestScaleOut(t *testing.T) {
 	c.replicas["audit"][leader].kill9(t)
 	standby := c.replicas["audit"][1-leader]
 	tokens0, audit0 := count()
-	eventually(t, "the standby sequences (ready)", func() bool {
+	wait.For(t, "the standby sequences (ready)", func() bool {
 		resp, err := http.Get("http://" + standby.admin + "/readyz")
 		if err != nil {
 			return false
@@ -459,7 +485,7 @@ func TestScaleOut(t *testing.T) {
 		resp.Body.Close()
 		return resp.StatusCode == http.StatusOK
 	})
-	eventually(t, "tokenisations and audit appends go on after the kills", func() bool {
+	wait.For(t, "tokenisations and audit appends go on after the kills", func() bool {
 		tk, au := count()
 		return tk >= tokens0+20 && au >= audit0+20
 	})
@@ -499,7 +525,7 @@ func TestScaleOut(t *testing.T) {
 
 	// The log is consistent across the failover: sotto audit verify, against
 	// the replicas' list.
-	eventually(t, "a checkpoint covers the whole log", func() bool {
+	wait.For(t, "a checkpoint covers the whole log", func() bool {
 		var size, checkpointed int64
 		err := db.QueryRow(`SELECT (SELECT size FROM tree_head WHERE id = 1), (SELECT coalesce(max(tree_size), 0) FROM checkpoints)`).Scan(&size, &checkpointed)
 		return err == nil && size == checkpointed
@@ -510,7 +536,11 @@ func TestScaleOut(t *testing.T) {
 	for _, k := range s.Info.AuditVerifierKeys {
 		args = append(args, "--verifier-key", k)
 	}
-	out, err := exec.Command(filepath.Join(c.bin, "sotto"), args...).CombinedOutput()
+	// Bounded: a verify that hangs fails here with its output, not at the
+	// package's timeout with none.
+	vctx, vcancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer vcancel()
+	out, err := exec.CommandContext(vctx, filepath.Join(c.bin, "sotto"), args...).CombinedOutput()
 	if err != nil {
 		t.Fatalf("sotto audit verify after the failover: %v\n%s", err, out)
 	}
@@ -529,9 +559,15 @@ func TestScaleOut(t *testing.T) {
 	if r := call(t, gws[0].http, http.MethodPost, "/v1/sessions:logout", session, `{}`); r.code != http.StatusOK {
 		t.Fatalf("logout: %d", r.code)
 	}
-	eventually(t, "the other gateway refuses the revoked session", func() bool {
+	wait.For(t, "the other gateway refuses the revoked session", func() bool {
 		return call(t, gws[1].http, http.MethodGet, "/v1/sessions", session, "").code == http.StatusUnauthorized
 	})
+
+	// Consent and crmsync across replicas (crm_test.go): two crmsync
+	// replicas deliver each change to HubSpot once, a kill -9 of one loses
+	// none, and a withdrawal through one consent replica is refused through
+	// the other and by crmsync.
+	consentAndCRMAcrossReplicas(t, s, c, hub)
 
 	// An erasure through one tokenvault replica is honoured by the other:
 	// the killed one restarts, the erasure goes through it, and the other
@@ -553,7 +589,7 @@ func TestScaleOut(t *testing.T) {
 		}
 	}
 	other := tokenvaultv1.NewTokenVaultServiceClient(s.Dial("conversation", "tokenvault", tv[1].grpc))
-	eventually(t, "the other replica refuses the erased subject's token", func() bool {
+	wait.For(t, "the other replica refuses the erased subject's token", func() bool {
 		det, err := other.Detokenize(context.Background(), &tokenvaultv1.DetokenizeRequest{Tokens: []string{erased}, Purpose: "order_support"})
 		return err == nil && det.Results[0].Value == "" && det.Results[0].Error.GetReason() == "SUBJECT_ERASED"
 	})
@@ -600,7 +636,7 @@ func TestScaleThroughput(t *testing.T) {
 	var rows []string
 	for _, n := range []int{1, 2, 3} {
 		t.Run(fmt.Sprintf("replicas=%d", n), func(t *testing.T) {
-			s, c := startCluster(t, n)
+			s, c := startCluster(t, n, clusterOptions{})
 			op := s.OperatorToken()
 			gws := c.replicas["gateway"]
 			// Warm up every replica's caches and connections first.

@@ -4,7 +4,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { learn, split } from '../src/widget/placeholders.js';
-import { cue } from '../src/widget/cues.js';
 
 test('split finds every pkg/pii type, numbers from 1', () => {
   assert.deepEqual(split('Hi [PERSON_1], [NATIONAL_ID_2] and [DATE_OF_BIRTH_3].').filter((p) => p.placeholder).map((p) => p.type),
@@ -42,13 +41,6 @@ test('a value learnt first stays', () => {
   const known = new Map([['[EMAIL_1]', 'first@example.com']]);
   learn('mail second@example.com', 'mail [EMAIL_1]', known);
   assert.equal(known.get('[EMAIL_1]'), 'first@example.com');
-});
-
-test('the assistant cues, word for word only', () => {
-  assert.equal(cue('For your security, please confirm it is you with your second factor, then ask me again.'), 'step_up');
-  assert.equal(cue('Zu Ihrer Sicherheit bestätigen Sie bitte mit Ihrem zweiten Faktor, dass Sie es sind, und fragen Sie dann erneut.'), 'step_up');
-  assert.equal(cue('Please sign in to your account (or link this chat to it) so that I can help with your orders.'), 'login');
-  assert.equal(cue('Please confirm it is you'), '');
 });
 
 test('the widget speaks the six languages, every word of them', async () => {

@@ -1,8 +1,12 @@
 // Staff sign in with their password and then a code from their
 // authenticator app: every console route needs aal2 (the gateway's
-// routeAccess), so a staff account without a second factor cannot use it.
+// routeAccess). A staff member without a second factor enrols an
+// authenticator app right after the password (identity lets any signed-in
+// person begin and confirm a TOTP enrolment), sees the recovery codes once
+// and confirms it is them with the new app.
 import { ApiError, post } from '../lib/api.js';
 import { field, h } from '../lib/dom.js';
+import { qrImage } from '../lib/otp-qr.js';
 import { SESSION_HEADER, claims, clearSession, setSession } from '../lib/session.js';
 import { form, navigate, show, status, value } from './ui.js';
 
@@ -22,7 +26,7 @@ export function loginPage() {
         return;
       }
       if (!r.second_factor_available) {
-        await logout('The console needs a second factor. Enrol an authenticator app on your account first.');
+        await enrolTotp();
         return;
       }
       secondStep();
@@ -47,6 +51,49 @@ function secondStep() {
     },
   );
   show('Confirm it is you', f);
+}
+
+// enrolTotp is the first sign-in of a staff member with no second factor:
+// the QR code identity drew (and the key, for typing), a code from the app
+// to confirm it, then the recovery codes, once, then the step-up with the
+// new app that every sign-in ends with. Leaving the page before confirming
+// leaves no factor.
+async function enrolTotp() {
+  const begin = await post('/v1/account/factors:beginTotp', {});
+  const secret = new URL(begin.otpauth_uri).searchParams.get('secret') ?? '';
+  const f = form(
+    { 'aria-label': 'Confirm the authenticator app' },
+    field('Code shown by the app', { name: 'code', required: true, inputmode: 'numeric', autocomplete: 'one-time-code', pattern: '[0-9]{6}', maxlength: 6 }),
+    'Confirm',
+    async (fm) => {
+      const code = value(fm, 'code').replaceAll(' ', '');
+      if (!/^[0-9]{6}$/.test(code)) throw new ApiError(400, 'CODE_MISSING', 'Enter the six digits your authenticator app shows.');
+      // Confirming does not raise the session (identity): after the codes
+      // the staff member steps up with the new app, as at every sign-in.
+      const c = await post('/v1/account/factors:confirmTotp', { factor_id: begin.factor_id, code });
+      recoveryCodes(c.recovery_codes ?? []);
+    },
+  );
+  show('Set up your authenticator app',
+    h('p', {}, 'The console needs a second factor. Scan this QR code with your authenticator app, then type the code it shows.'),
+    h('div', { class: 'panel enrol' },
+      qrImage(begin.qr_png, 'QR code for your authenticator app'),
+      h('p', {}, 'Or type this key into the app: ', h('code', { class: 'secret' }, secret.replace(/(.{4})/g, '$1 ').trim()))),
+    f);
+  document.querySelector('#app input')?.focus();
+}
+
+// recoveryCodes shows the codes made with the first factor, this once.
+function recoveryCodes(codes) {
+  const done = h('button', { type: 'button', on: { click: () => secondStep() } }, 'I have saved them');
+  const area = h('section', { class: 'panel', 'aria-labelledby': 'codes-title' },
+    h('h2', { id: 'codes-title' }, 'Your recovery codes'),
+    h('p', {}, 'Each code works once, in place of your authenticator app. Keep them somewhere safe: they are not shown again.'),
+    h('ol', { class: 'recovery-codes' }, codes.map((c) => h('li', {}, h('code', {}, c)))),
+    h('div', { class: 'actions' }, done));
+  show('Authenticator app added', area);
+  status('Authenticator app added.');
+  done.focus();
 }
 
 // roles of the signed-in staff member (from the token, for the page's own

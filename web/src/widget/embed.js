@@ -58,6 +58,9 @@
       frame.src = `${origin}/widget/?${q}`;
       frame.referrerPolicy = 'no-referrer';
       frame.setAttribute('sandbox', 'allow-scripts allow-same-origin allow-forms allow-popups allow-popups-to-escape-sandbox');
+      // A step-up in the chat may use a passkey (the gateway is the relying
+      // party); nothing else is delegated to the frame.
+      frame.setAttribute('allow', `publickey-credentials-get ${origin}`);
       Object.assign(frame.style, {
         position: 'fixed', right: '1rem', bottom: '4.5rem', zIndex: '2147483000',
         width: 'min(24rem, calc(100vw - 2rem))', height: 'min(36rem, calc(100vh - 6rem))',

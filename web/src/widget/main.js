@@ -9,8 +9,8 @@
 import { ApiError, events, post, query, request } from '../lib/api.js';
 import { $, append, h, replace, showError } from '../lib/dom.js';
 import { accessToken, claims, clearSession, refreshSession, setSession } from '../lib/session.js';
-import { cue } from './cues.js';
 import { hasPlaceholder, learn, render } from './placeholders.js';
+import { stepUpPanel } from './stepup.js';
 import { strings } from './strings.js';
 import { SEAL_UNAVAILABLE, forget, incoming, keyRefused, outgoing, sealing, streamView } from './transport.js';
 
@@ -19,7 +19,8 @@ const NOTICE = /^[a-z][a-z0-9_-]{1,63}$/;
 const LANG = /^[a-z]{2}([-_][A-Za-z]{2})?$/;
 
 const params = new URLSearchParams(location.search);
-const tenant = TENANT.test(params.get('tenant') ?? '') ? params.get('tenant') : '';
+// Exactly one shop, as the gateway reads it for frame-ancestors (web/origins.go).
+const tenant = params.getAll('tenant').length === 1 && TENANT.test(params.get('tenant')) ? params.get('tenant') : '';
 const noticeId = NOTICE.test(params.get('notice') ?? '') ? params.get('notice') : '';
 const language = (() => {
   const l = params.get('lang') || navigator.language || '';
@@ -43,7 +44,8 @@ const state = {
   known: new Map(), // placeholder → the value this visitor typed (memory only)
   typed: new Map(), // message id → the text as typed here
   items: new Map(), // message id → its <li>
-  shown: new Map(), // message id → {author, text} its <li> shows (placeholders, or opened)
+  shown: new Map(), // message id → {author, text, action} its <li> shows (placeholders, or opened)
+  askedFor: new Map(), // reply id → the question as typed here (re-sent after a step-up)
   opened: new Set(), // ids of replies shown as opened in this page (the stream's copy is not taken over them)
   pending: [], // {typed, li} posted, not yet matched with a stored message
 };
@@ -69,6 +71,7 @@ const form = h('form', { class: 'chat-form', novalidate: true, on: { submit: onS
     input),
   sendButton);
 const noticeBox = h('section', { class: 'panel notice', 'aria-labelledby': 'notice-title', hidden: true });
+const stepUpBox = h('div', { class: 'chat-stepup', hidden: true });
 
 input.addEventListener('keydown', (e) => {
   if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
@@ -80,7 +83,7 @@ input.addEventListener('keydown', (e) => {
 append(replace($('#app')),
   h('div', { class: 'actions chat-head' }, who, endButton),
   ...(unsealed ? [unsealed] : []),
-  noticeBox, log, status, form);
+  noticeBox, log, stepUpBox, status, form);
 
 if (!tenant) {
   showError(errorBox, T.notSetUp);
@@ -155,7 +158,7 @@ async function ensureSession() {
   setSession({ access_token: v.access_token, access_token_expires_at: v.expire_time });
   state.kind = 'visitor';
   state.view = 'MESSAGE_VIEW_PLACEHOLDERS';
-  replace(who, `${T.guest} · `, h('a', { href: '/privacy/', target: '_blank', rel: 'noopener' }, T.signIn));
+  replace(who, `${T.guest} · `, signInLink());
 }
 
 async function ensureConversation() {
@@ -177,6 +180,7 @@ function resetChat(message) {
   state.items.clear();
   state.shown.clear();
   state.opened.clear();
+  state.askedFor.clear();
   replace(log);
   endButton.hidden = true;
   status.textContent = message;
@@ -248,6 +252,7 @@ function show(m, opened = false) {
   const id = m.message_id;
   if (!id) return;
   const text = m.text ?? '';
+  const action = m.required_action ?? '';
   const have = state.items.get(id);
   if (m.author === 'AUTHOR_CUSTOMER') {
     if (have) {
@@ -277,16 +282,16 @@ function show(m, opened = false) {
   if (have) {
     if (!opened || state.opened.has(id)) return;
     state.opened.add(id);
-    state.shown.set(id, { author: m.author, text });
+    state.shown.set(id, { author: m.author, text, action });
     have.dataset.opened = 'true';
-    fill(have, m.author, text);
+    fill(have, m.author, text, action);
     return;
   }
   const li = bubble(m.author);
   li.dataset.id = id;
-  fill(li, m.author, text);
+  fill(li, m.author, text, action);
   state.items.set(id, li);
-  state.shown.set(id, { author: m.author, text });
+  state.shown.set(id, { author: m.author, text, action });
   if (opened) {
     state.opened.add(id);
     li.dataset.opened = 'true';
@@ -309,27 +314,58 @@ function adopt(p, id) {
 }
 
 // fill sets a bubble's text (placeholders as the values this page knows, or
-// described) and the action the assistant's words ask for.
-function fill(li, author, text) {
+// described) and the control for what an assistant's reply asks of the
+// customer: the API's required_action, never its words.
+function fill(li, author, text, action = '') {
   replace(li.querySelector('.text'), ...render(text, state.known, T.labels));
   li.querySelector('.actions')?.remove();
-  const c = author === 'AUTHOR_ASSISTANT' ? cue(text) : '';
-  if (c === 'step_up') {
+  if (author !== 'AUTHOR_ASSISTANT') return;
+  if (action === 'REQUIRED_ACTION_STEP_UP' && state.kind === 'customer') {
     append(li, h('span', { class: 'actions' },
-      h('a', { class: 'button', href: '/privacy/step-up', target: '_blank', rel: 'noopener' }, T.confirm)));
-  } else if (c === 'login') {
-    append(li, h('span', { class: 'actions' },
-      h('a', { class: 'button', href: '/privacy/', target: '_blank', rel: 'noopener' }, T.signIn)));
+      h('button', { type: 'button', on: { click: () => openStepUp(state.askedFor.get(li.dataset.id) ?? '') } }, T.confirm)));
+  } else if (action === 'REQUIRED_ACTION_SIGN_IN' || action === 'REQUIRED_ACTION_STEP_UP') {
+    append(li, h('span', { class: 'actions' }, signInLink(), h('span', { class: 'hint' }, ` ${T.signInWhy}`)));
   }
+}
+
+// signInLink opens the privacy centre's sign-in in a new tab: the widget has
+// no sign-in form of its own, and in a shop's frame the gateway's
+// SameSite=Strict session cookie is not sent, so a sign-in here could not
+// last (ADR 0016).
+function signInLink() {
+  return h('a', { class: 'button', href: '/privacy/', target: '_blank', rel: 'noopener' }, T.signIn);
+}
+
+// openStepUp shows the step-up form above the message box; once the session
+// is raised the question that was answered with the request is sent again
+// (or, when this page did not send it, the customer is asked to).
+function openStepUp(question) {
+  showError(errorBox, '');
+  const close = () => {
+    stepUpBox.hidden = true;
+    replace(stepUpBox);
+  };
+  replace(stepUpBox, stepUpPanel(T, () => {
+    close();
+    status.textContent = T.stepUpDone;
+    if (question && !input.value) input.value = question;
+    if (question) form.requestSubmit();
+    else input.focus();
+  }, () => {
+    close();
+    input.focus();
+  }));
+  stepUpBox.hidden = false;
+  stepUpBox.querySelector('input')?.focus();
 }
 
 // refill shows again the bubbles that hold placeholders, after values were
 // learnt (the stream's copy of the customer's message may come after the
 // reply).
 function refill() {
-  for (const [id, { author, text }] of state.shown) {
+  for (const [id, { author, text, action }] of state.shown) {
     const li = state.items.get(id);
-    if (li && hasPlaceholder(text)) fill(li, author, text);
+    if (li && hasPlaceholder(text)) fill(li, author, text, action);
   }
 }
 
@@ -395,7 +431,10 @@ async function onSubmit(e) {
       showError(errorBox, T.replyUnopened);
       return;
     }
-    for (const m of replies) show(m, sealing && m.author !== 'AUTHOR_CUSTOMER');
+    for (const m of replies) {
+      if (m.author === 'AUTHOR_ASSISTANT' && m.message_id) state.askedFor.set(m.message_id, typed);
+      show(m, sealing && m.author !== 'AUTHOR_CUSTOMER');
+    }
   } catch (err) {
     keyRefused(err);
     state.pending = state.pending.filter((p) => p !== pending);
@@ -418,9 +457,11 @@ async function onSubmit(e) {
 }
 
 function showStepUp() {
-  replace(errorBox, T.stepUp[0],
-    h('a', { href: '/privacy/step-up', target: '_blank', rel: 'noopener' }, T.confirm),
-    T.stepUp[1]);
+  if (state.kind === 'customer') {
+    openStepUp('');
+    return;
+  }
+  replace(errorBox, T.stepUp[0], signInLink(), T.stepUp[1]);
   errorBox.hidden = false;
 }
 
@@ -436,8 +477,9 @@ async function endChat() {
   }
 }
 
-// A customer who confirmed it is them in another tab comes back with a
-// stronger session: pick it up.
+// A customer who signed in or confirmed it is them in another tab comes
+// back with a stronger session: pick it up (first-party only: the cookie
+// is not sent in a shop's frame).
 window.addEventListener('focus', () => {
-  if (state.kind === 'customer') refreshSession();
+  if (state.kind === 'customer' && !framed) refreshSession();
 });

@@ -3,13 +3,14 @@ package main
 
 import (
 	"context"
-	"errors"
+	"fmt"
 	"time"
 
 	auditv1 "github.com/sottohq/sotto/gen/go/sotto/audit/v1"
 	privacyv1 "github.com/sottohq/sotto/gen/go/sotto/privacy/v1"
 	"github.com/sottohq/sotto/pkg/keys"
 	"github.com/sottohq/sotto/pkg/pagetoken"
+	"github.com/sottohq/sotto/pkg/server"
 	"github.com/sottohq/sotto/pkg/service"
 	"github.com/sottohq/sotto/pkg/store"
 	"github.com/sottohq/sotto/services/audit/internal/config"
@@ -62,6 +63,9 @@ func register(ctx context.Context, s *service.Service) error {
 	if err := auditLog.Init(ctx); err != nil {
 		return err
 	}
+	// A replica that cannot sign checkpoints or use the subject key is not
+	// ready, standby or leader: it could not sequence (ADR 0017).
+	s.AddReadinessCheck("keys", ledger.NewKeyCheck(signer, hasher, 30*time.Second, time.Now).Check)
 	pageKey, err := hasher.PageTokenKey()
 	if err != nil {
 		return err
@@ -91,12 +95,14 @@ func register(ctx context.Context, s *service.Service) error {
 	}
 	privacyv1.RegisterPrivacyParticipantServiceServer(gs, auditserver.NewPrivacy(auditLog, pages, eventKey, s.Source().ID().String(), time.Now))
 	if replicated {
-		// A standby is not ready, so balanced clients (pkg/dial) send it
-		// nothing until it leads. Started before the ledger, the election
-		// stops after it: the lock is held until the last append committed.
+		// A standby is not ready for /readyz and the gRPC health status, so
+		// balanced clients (pkg/dial) send it nothing until it leads; it is
+		// for /readyz/replica, Kubernetes' probe, so that rollouts and drains
+		// count it. Started before the ledger, the election stops after it:
+		// the lock is held until the last append committed.
 		s.AddReadinessCheck("sequencer", func(context.Context) error {
 			if !auditLog.Sequencing() {
-				return errors.New("standby: another replica sequences the log")
+				return fmt.Errorf("another replica sequences the log: %w", server.ErrStandby)
 			}
 			return nil
 		})

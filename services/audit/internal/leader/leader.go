@@ -38,6 +38,14 @@ type Options struct {
 	// Check is how often the leader checks that its session (and with it
 	// the lock) is alive.
 	Check time.Duration
+	// SessionTimeout is how long PostgreSQL keeps an idle election session
+	// (and the lock with it) before ending it: how long a replica that
+	// vanished without closing its connection blocks failover. It must
+	// outlast any pause of a live replica (taking over signs a checkpoint,
+	// which may wait on Vault; a loaded node stalls), or a healthy leader
+	// loses its session and the log changes hands for nothing. Never
+	// shorter than three Checks or Polls.
+	SessionTimeout time.Duration
 }
 
 // Elector campaigns for the sequencer's lock on behalf of one replica.
@@ -56,6 +64,10 @@ func New(db *sql.DB, seq Sequencer, logger *slog.Logger, opts Options) *Elector 
 	if opts.Check <= 0 {
 		opts.Check = time.Second
 	}
+	if opts.SessionTimeout <= 0 {
+		opts.SessionTimeout = 30 * time.Second
+	}
+	opts.SessionTimeout = max(opts.SessionTimeout, 3*opts.Check, 3*opts.Poll)
 	return &Elector{db: db, seq: seq, logger: logger, opts: opts}
 }
 
@@ -100,8 +112,7 @@ func (e *Elector) term(ctx context.Context) error {
 	// sequence meanwhile. PostgreSQL ends a session idle for longer than
 	// idle_session_timeout; the leader's checks (every Check) and a standby's
 	// polls (every Poll) keep a live session busy well within it.
-	idle := 3 * max(e.opts.Check, e.opts.Poll)
-	if _, err := conn.ExecContext(ctx, fmt.Sprintf(`SET idle_session_timeout = %d`, idle.Milliseconds())); err != nil {
+	if _, err := conn.ExecContext(ctx, fmt.Sprintf(`SET idle_session_timeout = %d`, e.opts.SessionTimeout.Milliseconds())); err != nil {
 		return err
 	}
 	for {
@@ -118,7 +129,16 @@ func (e *Elector) term(ctx context.Context) error {
 		case <-time.After(e.opts.Poll):
 		}
 	}
-	if err := e.seq.Lead(ctx); err != nil {
+	// Taking over must end well within the session's timeout: the session
+	// lies idle meanwhile, and once PostgreSQL ends it the lock is free for
+	// a standby while this replica would still accept appends (the tree
+	// head's compare-and-set keeps the log whole, but two sequencers
+	// contend). A checkpoint that waits on a hung Vault is left to the
+	// ticker (ledger.Log.Lead logs its failure and leads on).
+	leadCtx, cancelLead := context.WithTimeout(ctx, e.opts.SessionTimeout/2)
+	err = e.seq.Lead(leadCtx)
+	cancelLead()
+	if err != nil {
 		e.seq.StepDown()
 		return err
 	}

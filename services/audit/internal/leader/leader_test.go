@@ -16,6 +16,7 @@ import (
 	"github.com/sottohq/sotto/pkg/keys"
 	"github.com/sottohq/sotto/pkg/store"
 	"github.com/sottohq/sotto/pkg/store/storetest"
+	"github.com/sottohq/sotto/pkg/wait"
 	"github.com/sottohq/sotto/services/audit/internal/leader"
 	"github.com/sottohq/sotto/services/audit/internal/ledger"
 	"github.com/sottohq/sotto/services/audit/internal/reasons"
@@ -53,22 +54,17 @@ func startReplica(t *testing.T, db *store.DB, km keys.KeyManager) *replica {
 	runDone := make(chan struct{})
 	go func() { l.Run(runCtx); close(runDone) }()
 	go func() {
-		leader.New(db.DB, l, logger, leader.Options{Poll: 20 * time.Millisecond, Check: 50 * time.Millisecond}).Run(electCtx)
+		leader.New(db.DB, l, logger, leader.Options{
+			Poll: 20 * time.Millisecond, Check: 50 * time.Millisecond,
+			// Long enough for a loaded CI machine to pause a healthy
+			// leader (a shorter one flapped leadership mid-test), short
+			// enough that TestLeaderLostSilentlyIsReplaced fails over soon.
+			SessionTimeout: 3 * time.Second,
+		}).Run(electCtx)
 		close(r.done)
 	}()
 	t.Cleanup(func() { stopElect(); <-r.done; stopRun(); <-runDone })
 	return r
-}
-
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("never: %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
 
 func sequencers(rs ...*replica) []*replica {
@@ -107,7 +103,7 @@ func TestOneSequencerAndFailover(t *testing.T) {
 	}
 	a, b, c := startReplica(t, db, km), startReplica(t, db, km), startReplica(t, db, km)
 	all := []*replica{a, b, c}
-	eventually(t, "one replica sequences", func() bool { return len(sequencers(all...)) == 1 })
+	wait.For(t, "one replica sequences", func() bool { return len(sequencers(all...)) == 1 })
 
 	var appended []string
 	appendTo := func(n int) {
@@ -139,7 +135,7 @@ func TestOneSequencerAndFailover(t *testing.T) {
 	first.stop()
 	<-first.done
 	all = without(all, first)
-	eventually(t, "a standby takes over from a stopped leader", func() bool { return len(sequencers(all...)) == 1 })
+	wait.For(t, "a standby takes over from a stopped leader", func() bool { return len(sequencers(all...)) == 1 })
 	appendTo(20)
 
 	// The server cuts the leader's session (as when its process dies, or
@@ -148,8 +144,8 @@ func TestOneSequencerAndFailover(t *testing.T) {
 	if _, err := db.ExecContext(ctx, `SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND granted AND pid <> pg_backend_pid()`); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "the cut-off leader steps down", func() bool { return !second.log.Sequencing() })
-	eventually(t, "a replica sequences again", func() bool { return len(sequencers(all...)) == 1 })
+	wait.For(t, "the cut-off leader steps down", func() bool { return !second.log.Sequencing() })
+	wait.For(t, "a replica sequences again", func() bool { return len(sequencers(all...)) == 1 })
 	appendTo(20)
 
 	// One log: every append has its own leaf, 0..59, and the latest
@@ -169,7 +165,7 @@ func TestOneSequencerAndFailover(t *testing.T) {
 	if size, err := st.TreeSize(ctx); err != nil || size != int64(len(appended)) {
 		t.Fatalf("tree size %d (%v), want %d", size, err, len(appended))
 	}
-	eventually(t, "a checkpoint covers every append", func() bool {
+	wait.For(t, "a checkpoint covers every append", func() bool {
 		cp, err := st.LatestCheckpoint(ctx)
 		return err == nil && cp.Size == int64(len(appended))
 	})

@@ -11,6 +11,7 @@ import (
 	"github.com/sottohq/sotto/pkg/keys"
 	"github.com/sottohq/sotto/pkg/store"
 	"github.com/sottohq/sotto/pkg/store/storetest"
+	"github.com/sottohq/sotto/pkg/wait"
 	"github.com/sottohq/sotto/services/audit/migrations"
 )
 
@@ -95,12 +96,12 @@ func TestLeaderLostSilentlyIsReplaced(t *testing.T) {
 		}
 	}
 	a := startReplica(t, viaLink, km)
-	eventually(t, "the first replica sequences", func() bool { return a.log.Sequencing() })
+	wait.For(t, "the first replica sequences", func() bool { return a.log.Sequencing() })
 	b := startReplica(t, direct, km)
 	if got := sequencers(a, b); len(got) != 1 || got[0] != a {
 		t.Fatalf("sequencers before the partition: %d", len(got))
 	}
 	link.cut.Store(true)
-	eventually(t, "the standby takes over from the silent leader", func() bool { return b.log.Sequencing() })
+	wait.For(t, "the standby takes over from the silent leader", func() bool { return b.log.Sequencing() })
 	link.cut.Store(false) // let the cut replica's pool close at cleanup
 }

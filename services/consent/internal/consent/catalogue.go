@@ -284,3 +284,21 @@ func (s *Service) CreateNoticeVersion(ctx context.Context, c Caller, n catalogue
 func (s *Service) NoticeVersion(ctx context.Context, id string, version int64) (catalogue.Notice, error) {
 	return s.store.Notice(ctx, s.store.DB(), id, version)
 }
+
+// Notices returns a page of notices at their latest versions, by id after
+// the id after, only those asking for purpose if it is set, and whether
+// more follow. Notices are public: no caller is needed.
+func (s *Service) Notices(ctx context.Context, purpose, after string, size int) ([]catalogue.Notice, bool, error) {
+	if size <= 0 || size > MaxPageSize {
+		size = DefaultPageSize
+	}
+	ns, err := s.store.LatestNotices(ctx, s.store.DB(), purpose, after, size+1)
+	if err != nil {
+		return nil, false, err
+	}
+	more := len(ns) > size
+	if more {
+		ns = ns[:size]
+	}
+	return ns, more, nil
+}

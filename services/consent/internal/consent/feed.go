@@ -32,6 +32,13 @@ func (s *Service) Watch(ctx context.Context, cursor string, heartbeat time.Durat
 		mu     sync.Mutex // serialises send: the feed and the heartbeat share the stream
 		last   string
 		sentAt time.Time
+		// current: the client has every change up to last. A resumed feed
+		// is current once the event log says its backlog is done (a
+		// heartbeat after the first message); until then a heartbeat of
+		// ours would tell a client its cache is current while replayed
+		// withdrawals are still on their way (pkg/consentclient).
+		current = cursor == ""
+		first   = true
 	)
 	emit := func(c FeedChange) error {
 		mu.Lock()
@@ -39,6 +46,10 @@ func (s *Service) Watch(ctx context.Context, cursor string, heartbeat time.Durat
 		if c.Cursor != "" {
 			last = c.Cursor
 		}
+		if !first && c.Decision == nil && c.Purpose == nil {
+			current = true
+		}
+		first = false
 		sentAt = time.Now()
 		return send(c)
 	}
@@ -62,7 +73,7 @@ func (s *Service) Watch(ctx context.Context, cursor string, heartbeat time.Durat
 		case <-tick.C:
 			mu.Lock()
 			var err error
-			if last != "" && time.Since(sentAt) >= heartbeat {
+			if last != "" && current && time.Since(sentAt) >= heartbeat {
 				sentAt = time.Now()
 				err = send(FeedChange{Cursor: last})
 			}

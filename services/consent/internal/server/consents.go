@@ -78,6 +78,33 @@ func (s *Server) GetNoticeVersion(ctx context.Context, req *consentv1.GetNoticeV
 	return &consentv1.GetNoticeVersionResponse{Notice: noticeProto(n)}, nil
 }
 
+// ListNotices implements the RPC. Its page token's cursor is the last
+// notice id of the page.
+func (s *Server) ListNotices(ctx context.Context, req *consentv1.ListNoticesRequest) (*consentv1.ListNoticesResponse, error) {
+	var after string
+	if req.GetPageToken() != "" {
+		cur, err := s.pages.Decode(req, req.GetPageToken())
+		if err != nil {
+			return nil, err
+		}
+		after = string(cur)
+	}
+	ns, more, err := s.domain.Notices(ctx, req.GetPurposeId(), after, int(req.GetPageSize()))
+	if err != nil {
+		return nil, err
+	}
+	out := &consentv1.ListNoticesResponse{}
+	for _, n := range ns {
+		out.Notices = append(out.Notices, noticeProto(n))
+	}
+	if more {
+		if out.NextPageToken, err = s.pages.Encode(req, []byte(ns[len(ns)-1].ID)); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
 func recordProto(r storage.Record) *consentv1.ConsentRecord {
 	out := &consentv1.ConsentRecord{
 		RecordId: r.ID, Subject: r.Subject, PurposeId: r.Purpose, Decision: consentv1.Decision(r.Decision),

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"strings"
 
 	"github.com/sottohq/sotto/pkg/errs"
 	"github.com/sottohq/sotto/pkg/store"
@@ -169,26 +170,74 @@ ORDER BY version DESC LIMIT 1`, id).Scan(&n.Version, &purposes, &n.Actor, &creat
 		return n, notFound(err, reasons.NoticeVersionUnknown, "notice version")
 	}
 	n.Purposes, n.Created = splitList(purposes), fromUS(created)
+	return n, s.noticeTexts(ctx, q, &n)
+}
+
+// noticeTexts reads a notice version's texts into n, by language.
+func (s *Store) noticeTexts(ctx context.Context, q Q, n *catalogue.Notice) error {
 	rows, err := q.QueryContext(ctx, `SELECT language, body, sha256 FROM notice_texts WHERE notice_id = $1 AND version = $2
-ORDER BY language`, id, n.Version)
+ORDER BY language`, n.ID, n.Version)
 	if err != nil {
-		return n, store.MapError(err)
+		return store.MapError(err)
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var t catalogue.NoticeText
 		if err := rows.Scan(&t.Language, &t.Text, &t.SHA256); err != nil {
-			return n, store.MapError(err)
+			return store.MapError(err)
 		}
 		n.Texts = append(n.Texts, t)
 	}
 	if err := rows.Err(); err != nil {
-		return n, store.MapError(err)
+		return store.MapError(err)
 	}
 	if len(n.Texts) == 0 {
-		return n, errInternal("notice version without texts")
+		return errInternal("notice version without texts")
 	}
-	return n, nil
+	return nil
+}
+
+// LatestNotices returns up to limit notices, each at its latest version
+// with its texts, by notice_id after the id after (empty: from the first).
+// With purpose set, only notices whose latest version asks for it: an
+// older version that asked for it is not what a customer is shown now.
+func (s *Store) LatestNotices(ctx context.Context, q Q, purpose, after string, limit int) ([]catalogue.Notice, error) {
+	// purposes is a space-separated list (joinList); the purpose is matched
+	// as a whole word, with LIKE's "_" (in purpose ids) escaped so that
+	// "crm_sync" does not match "crmxsync".
+	word := "% " + strings.ReplaceAll(purpose, "_", `\_`) + " %"
+	rows, err := q.QueryContext(ctx, `SELECT n.notice_id, n.version, n.purposes, n.actor, n.create_time FROM notices n
+WHERE n.version = (SELECT MAX(m.version) FROM notices m WHERE m.notice_id = n.notice_id)
+AND n.notice_id > $1 AND (CAST($2 AS TEXT) = '' OR (' ' || n.purposes || ' ') LIKE $3 ESCAPE '\')
+ORDER BY n.notice_id LIMIT $4`, after, purpose, word, limit)
+	if err != nil {
+		return nil, store.MapError(err)
+	}
+	var out []catalogue.Notice
+	for rows.Next() {
+		var n catalogue.Notice
+		var purposes string
+		var created int64
+		if err := rows.Scan(&n.ID, &n.Version, &purposes, &n.Actor, &created); err != nil {
+			rows.Close()
+			return nil, store.MapError(err)
+		}
+		n.Purposes, n.Created = splitList(purposes), fromUS(created)
+		out = append(out, n)
+	}
+	// Closed before the texts are read: a *sql.Tx runs one statement at a
+	// time.
+	err = rows.Err()
+	rows.Close()
+	if err != nil {
+		return nil, store.MapError(err)
+	}
+	for i := range out {
+		if err := s.noticeTexts(ctx, q, &out[i]); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }
 
 // InsertNotice stores a notice version (checked) with its texts; a version

@@ -32,6 +32,7 @@ func TestStore(t *testing.T) {
 			"purpose updates race":    testPurposeRace,
 			"catalogue version":       testCatalogueVersion,
 			"notices":                 testNotices,
+			"latest notices":          testLatestNotices,
 			"latest decision wins":    testLatestWins,
 			"states of many subjects": testStates,
 			"records newest first":    testRecordPages,
@@ -176,6 +177,78 @@ func testNotices(t *testing.T, s *storage.Store) {
 	}
 	if _, err := s.Notice(ctx, s.DB(), "marketing", 3); errs.ReasonOf(err) != reasons.NoticeVersionUnknown {
 		t.Errorf("missing version: %v", err)
+	}
+}
+
+// testLatestNotices: each notice once, at its latest version, by id; the
+// purpose filter matches a whole purpose id of the latest version only.
+// The ids start "zz-" and the listing starts after "zz", past the other
+// cases' notices in the same database.
+func testLatestNotices(t *testing.T, s *storage.Store) {
+	ctx := context.Background()
+	put := func(id string, version int64, text string, purposes ...string) catalogue.Notice {
+		t.Helper()
+		n, err := catalogue.Notice{ID: id, Version: version, Purposes: purposes, Created: t0, Actor: "stf_1",
+			Texts: []catalogue.NoticeText{{Language: "en", Text: text}, {Language: "de", Text: text + " (de)"}}}.Check()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.InsertNotice(ctx, s.DB(), n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	put("zz-a", 1, "old", "crm_sync")
+	a := put("zz-a", 2, "new", "analytics")
+	b := put("zz-b", 1, "b", "crmxsync", "analytics")
+	c := put("zz-c", 1, "c", "marketing", "crm_sync")
+	ids := func(ns []catalogue.Notice) []string {
+		var out []string
+		for _, n := range ns {
+			out = append(out, n.ID+"/"+fmt.Sprint(n.Version))
+		}
+		return out
+	}
+	all, err := s.LatestNotices(ctx, s.DB(), "", "zz", 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]catalogue.Notice{a, b, c}, all); diff != "" {
+		t.Errorf("latest versions with their texts (-want +got):\n%s", diff)
+	}
+	for _, tc := range []struct {
+		purpose, after string
+		limit          int
+		want           []string
+	}{
+		// zz-a's version 1 asked for crm_sync, its latest does not; zz-b's
+		// crmxsync is not crm_sync (LIKE's "_" escaped).
+		{"crm_sync", "zz", 10, []string{"zz-c/1"}},
+		{"analytics", "zz", 10, []string{"zz-a/2", "zz-b/1"}},
+		{"analytics", "zz-a", 10, []string{"zz-b/1"}},
+		{"marketing", "zz-c", 10, nil},
+		{"", "zz", 1, []string{"zz-a/2"}},
+		{"", "zz-a", 1, []string{"zz-b/1"}},
+		{"crm", "zz", 10, nil},
+	} {
+		got, err := s.LatestNotices(ctx, s.DB(), tc.purpose, tc.after, tc.limit)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(tc.want, ids(got)); diff != "" {
+			t.Errorf("purpose %q after %q limit %d (-want +got):\n%s", tc.purpose, tc.after, tc.limit, diff)
+		}
+	}
+	// In a transaction too (the texts are read after the list is closed).
+	err = s.InTx(ctx, func(tx *sql.Tx) error {
+		got, err := s.LatestNotices(ctx, tx, "analytics", "zz", 10)
+		if err == nil && len(got) != 2 {
+			err = fmt.Errorf("%d notices in a transaction", len(got))
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"net/url"
 
 	conversationv1 "github.com/sottohq/sotto/gen/go/sotto/conversation/v1"
+	crmsyncv1 "github.com/sottohq/sotto/gen/go/sotto/crmsync/v1"
 	privacyv1 "github.com/sottohq/sotto/gen/go/sotto/privacy/v1"
 	tokenvaultv1 "github.com/sottohq/sotto/gen/go/sotto/tokenvault/v1"
 	"github.com/sottohq/sotto/pkg/egress"
@@ -14,6 +15,7 @@ import (
 	"github.com/sottohq/sotto/pkg/service"
 	"github.com/sottohq/sotto/services/conversation/internal/app"
 	"github.com/sottohq/sotto/services/conversation/internal/config"
+	"github.com/sottohq/sotto/services/conversation/internal/crmevents"
 	"github.com/sottohq/sotto/services/conversation/internal/server"
 	"github.com/sottohq/sotto/services/conversation/migrations"
 )
@@ -64,6 +66,19 @@ func register(ctx context.Context, s *service.Service) error {
 	// Conversations idle past their period are deleted by a periodic job.
 	if err := a.Retention.Register(runner, cfg.RetentionInterval); err != nil {
 		return err
+	}
+	// Closed conversations' summaries for the shops' CRMs, when crmsync
+	// is configured (internal/crmevents).
+	if cfg.CRMSyncAddr != "" {
+		crm, err := s.Dial("crmsync")
+		if err != nil {
+			return err
+		}
+		summaries, err := crmevents.New(runner, a.Store, crmsyncv1.NewCrmSyncServiceClient(crm))
+		if err != nil {
+			return err
+		}
+		a.Domain.OnClose(summaries.Hook)
 	}
 	if _, err := s.EndUsers(server.EndUsers); err != nil {
 		return err

@@ -89,11 +89,11 @@ func (d *Deliverer) Handle(ctx context.Context, job jobs.Job) error {
 			}
 			return err
 		}
-		if text, err = d.Reidentify(ctx, del.ConversationID, msg.Text); err != nil {
+		if text, err = d.Reidentify(ctx, ident.Tenant, del.ConversationID, msg.Text); err != nil {
 			return err
 		}
 	}
-	to, err := d.recipient(ctx, ident.UserToken)
+	to, err := d.recipient(ctx, ident.Tenant, ident.UserToken)
 	if err != nil {
 		return err
 	}
@@ -111,8 +111,8 @@ func (d *Deliverer) Handle(ctx context.Context, job jobs.Job) error {
 
 // recipient is the platform id behind the identity's token, as the vault's
 // policy gives it to this service for delivery.
-func (d *Deliverer) recipient(ctx context.Context, token string) (string, error) {
-	resp, err := d.vault.Detokenize(ctx, &tokenvaultv1.DetokenizeRequest{Tokens: []string{token}, Purpose: PurposeDelivery})
+func (d *Deliverer) recipient(ctx context.Context, tenant, token string) (string, error) {
+	resp, err := d.vault.Detokenize(ctx, &tokenvaultv1.DetokenizeRequest{Tokens: []string{token}, Purpose: PurposeDelivery, Tenant: tenant})
 	if err != nil {
 		return "", vaultErr(err)
 	}
@@ -138,7 +138,7 @@ func vaultErr(err error) error {
 // names), else its masked view ("•••• 4242"), else Mask. Only the
 // conversation's own placeholders are looked at; any other text stays as
 // it is (the reply was checked for invented placeholders when stored).
-func (d *Deliverer) Reidentify(ctx context.Context, conversationID, text string) (string, error) {
+func (d *Deliverer) Reidentify(ctx context.Context, tenant, conversationID, text string) (string, error) {
 	phs, err := d.store.Placeholders(ctx, d.store.DB(), conversationID)
 	if err != nil {
 		return "", err
@@ -156,7 +156,7 @@ func (d *Deliverer) Reidentify(ctx context.Context, conversationID, text string)
 	for i, p := range used {
 		toks[i] = p.Token
 	}
-	resp, err := d.vault.Detokenize(ctx, &tokenvaultv1.DetokenizeRequest{Tokens: toks, Purpose: PurposeReply})
+	resp, err := d.vault.Detokenize(ctx, &tokenvaultv1.DetokenizeRequest{Tokens: toks, Purpose: PurposeReply, Tenant: tenant})
 	if err != nil {
 		return "", vaultErr(err)
 	}
@@ -175,7 +175,7 @@ func (d *Deliverer) Reidentify(ctx context.Context, conversationID, text string)
 		masked = append(masked, i)
 	}
 	if len(masked) > 0 {
-		req := &tokenvaultv1.RevealMaskedRequest{}
+		req := &tokenvaultv1.RevealMaskedRequest{Tenant: tenant}
 		for _, i := range masked {
 			req.Tokens = append(req.Tokens, used[i].Token)
 		}

@@ -29,7 +29,8 @@ type Config struct {
 	// message that would grow it past this is refused
 	// CONVERSATION_VALUE_LIMIT.
 	MaxValuesPerConversation int `env:"CONVERSATION_MAX_VALUES_PER_CONVERSATION" envDefault:"2000"`
-	// DefaultLanguage is a message's language when the request names none.
+	// DefaultLanguage is the reply language when the request names none
+	// (detection then reads the text in every supported language).
 	DefaultLanguage string `env:"CONVERSATION_DEFAULT_LANGUAGE" envDefault:"en"`
 	// FixturesDir holds the built-in assistant's shop data, one folder per
 	// tenant (catalogue.json, orders.json, opening_hours.json); empty: the
@@ -74,4 +75,9 @@ type Config struct {
 	// internal/signals/policy.yaml: rules per kind and scope, per shop)
 	// that replaces the built-in one; empty: the built-in one.
 	SignalsPolicy string `env:"CONVERSATION_SIGNALS_POLICY"`
+	// CRMSyncAddr is crmsync's address (the manifest's calls gives it
+	// under `sotto dev up`). Set, an identified customer's closed
+	// conversation is recorded for the shop's CRMs as a placeholder-only
+	// summary (internal/crmevents); unset, nothing is.
+	CRMSyncAddr string `env:"CRMSYNC_ADDR"`
 }

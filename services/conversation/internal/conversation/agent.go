@@ -37,9 +37,8 @@ func (s *Service) PostAgentReply(ctx context.Context, c Caller, id, text, lang s
 	if err := checkText(text); err != nil {
 		return storage.Message{}, err
 	}
-	if lang == "" {
-		lang = s.d.DefaultLanguage
-	}
+	// lang stays "" when the request names none: detection then reads the
+	// text in every supported language (see Post).
 	// Serialised with the customer's posts (the same lock), so that the
 	// two rarely race for a placeholder number.
 	mu, _ := s.locks.LoadOrStore(conv.ID, &sync.Mutex{})

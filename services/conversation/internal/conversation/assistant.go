@@ -91,3 +91,25 @@ func (s *Service) afterReply(ctx context.Context, conv storage.Conversation, r a
 		s.d.Logger.WarnContext(ctx, "assistant hand-off failed", "conversation", conv.ID, "reason", errs.ReasonOf(err))
 	}
 }
+
+// RequiredAction values (sotto.conversation.v1.RequiredAction): what a
+// stored reply asks the customer to do, so that clients show the control
+// from a field rather than by recognising the assistant's words.
+const (
+	RequiredNone   int32 = 0
+	RequiredSignIn int32 = 1
+	RequiredStepUp int32 = 2
+)
+
+// requiredAction is the stored form of what the assistant's reply asks of
+// the customer; a hand-off asks nothing of them.
+func requiredAction(a assistant.Action) int32 {
+	switch a {
+	case assistant.ActionLogin:
+		return RequiredSignIn
+	case assistant.ActionStepUp:
+		return RequiredStepUp
+	default:
+		return RequiredNone
+	}
+}

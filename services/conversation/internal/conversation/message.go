@@ -32,7 +32,7 @@ const postAttempts = 3
 // cannot be reached, nothing is stored (Unavailable). A repeated channel
 // message id returns the first answer.
 func (s *Service) Post(ctx context.Context, c Caller, id, text, channelMessageID, lang string) (msg, reply storage.Message, err error) {
-	conv, err := s.owned(ctx, c, id)
+	conv, restricted, err := s.ownedForPost(ctx, c, id)
 	if err != nil {
 		return msg, reply, err
 	}
@@ -40,6 +40,12 @@ func (s *Service) Post(ctx context.Context, c Caller, id, text, channelMessageID
 	if err := checkText(text); err != nil {
 		return msg, reply, err
 	}
+	// The request's language, or "" when it names none. Detection reads an
+	// unnamed language as any supported one (pkg/pii: every language's
+	// phone regions and cues), not as the default reply language: a
+	// French customer's +33 number in a chat without a language was stored
+	// in clear when it was read as English (outside probe, 2026-11-30).
+	detect := lang
 	if lang == "" {
 		lang = s.d.DefaultLanguage
 	}
@@ -57,10 +63,28 @@ func (s *Service) Post(ctx context.Context, c Caller, id, text, channelMessageID
 		return msg, reply, err
 	}
 	mu, _ := s.locks.LoadOrStore(conv.ID, &sync.Mutex{})
-	mu.(*sync.Mutex).Lock()
+	// A restriction read before waiting for the lock may be seconds old
+	// once another post's tokenising and reply have released it: read it
+	// again then. Uncontended, the one read with the conversation stands.
+	stale := !mu.(*sync.Mutex).TryLock()
+	if stale {
+		mu.(*sync.Mutex).Lock()
+	}
 	defer mu.(*sync.Mutex).Unlock()
-	for range postAttempts {
-		msg, reply, err = s.post(ctx, conv, text, channelDigest, lang)
+	for attempt := range postAttempts {
+		// A restricted customer's message is neither tokenised nor
+		// answered (privacy.go). The first attempt uses the restriction
+		// read with the conversation unless it waited for the lock; a
+		// retry reads it again, as it reads the placeholder map again.
+		if attempt > 0 || stale {
+			if restricted, err = s.restricted(ctx, conv); err != nil {
+				return msg, reply, err
+			}
+		}
+		if restricted {
+			return msg, reply, errRestricted()
+		}
+		msg, reply, err = s.post(ctx, conv, text, channelDigest, lang, detect)
 		if err == nil || !storage.IsConflict(err) {
 			return msg, reply, err
 		}
@@ -75,13 +99,8 @@ func (s *Service) Post(ctx context.Context, c Caller, id, text, channelMessageID
 	return storage.Message{}, storage.Message{}, errs.E(errs.Aborted, reasons.PlaceholderConflict, "the conversation changed while the message was stored; retry")
 }
 
-func (s *Service) post(ctx context.Context, conv storage.Conversation, text, channelDigest, lang string) (msg, reply storage.Message, err error) {
-	// A restricted customer's message is neither tokenised nor answered
-	// (privacy.go).
-	if err := s.checkNotRestricted(ctx, conv); err != nil {
-		return msg, reply, err
-	}
-	scope, res, err := s.tokenise(ctx, conv, text, lang)
+func (s *Service) post(ctx context.Context, conv storage.Conversation, text, channelDigest, lang, detect string) (msg, reply storage.Message, err error) {
+	scope, res, err := s.tokenise(ctx, conv, text, detect)
 	if err != nil {
 		return msg, reply, err
 	}
@@ -101,7 +120,7 @@ func (s *Service) post(ctx context.Context, conv storage.Conversation, text, cha
 	msg = storage.Message{ID: newID("msg_"), ConversationID: conv.ID, Author: AuthorCustomer, Text: res.Text,
 		CreateTime: now, ChannelDigest: channelDigest}
 	reply = storage.Message{ID: newID("msg_"), ConversationID: conv.ID, Author: AuthorAssistant, Text: checked.Text,
-		CreateTime: now, ReplyTo: msg.ID}
+		CreateTime: now, ReplyTo: msg.ID, RequiredAction: requiredAction(answer.Action)}
 	added := make([]storage.Placeholder, len(scope.added))
 	for i, a := range scope.added {
 		added[i] = a.Placeholder

@@ -400,17 +400,15 @@ func (s *Service) PrivacyRestrict(ctx context.Context, subj Subject, requestID s
 	return ev, nil
 }
 
-// checkNotRestricted refuses new processing of a restricted customer's
-// conversation (the message path calls it before anything is tokenised or
-// answered).
-func (s *Service) checkNotRestricted(ctx context.Context, conv storage.Conversation) error {
+// restricted tells whether conv's customer's data is restricted: new
+// processing of their conversations is refused (the message path asks
+// before anything is tokenised or answered, with errRestricted).
+func (s *Service) restricted(ctx context.Context, conv storage.Conversation) (bool, error) {
 	_, restricted, err := s.d.Store.Restriction(ctx, s.d.Store.DB(), conv.Tenant, conv.CustomerSubject)
-	if err != nil {
-		return err
-	}
-	if restricted {
-		return errs.E(errs.FailedPrecondition, reasons.SubjectRestricted,
-			"the customer's data is restricted: new messages are not processed until the restriction is lifted")
-	}
-	return nil
+	return restricted, err
+}
+
+func errRestricted() error {
+	return errs.E(errs.FailedPrecondition, reasons.SubjectRestricted,
+		"the customer's data is restricted: new messages are not processed until the restriction is lifted")
 }

@@ -34,9 +34,11 @@ type Revealed struct {
 // cannot be reached is Unavailable TOKENVAULT_UNAVAILABLE.
 type Revealer interface {
 	// Detokenize asks for the values of toks for purpose, one call.
-	Detokenize(ctx context.Context, purpose string, toks []string) ([]Revealed, error)
-	// Masked asks for masked views of toks, one call.
-	Masked(ctx context.Context, toks []string) ([]Revealed, error)
+	// tenant is the conversation's shop: the vault treats other shops'
+	// tokens as unknown.
+	Detokenize(ctx context.Context, tenant, purpose string, toks []string) ([]Revealed, error)
+	// Masked asks for masked views of toks of tenant, one call.
+	Masked(ctx context.Context, tenant string, toks []string) ([]Revealed, error)
 }
 
 // Reveal returns one placeholder's value as the token vault lets the
@@ -100,7 +102,7 @@ const resourcePlaceholder = "placeholder"
 // agent's access ends with it); everyone else gets the masked view.
 func (s *Service) reveal(ctx context.Context, c Caller, conv storage.Conversation, token, purpose string) (Revealed, error) {
 	if c.isCustomer() || (c.isAgent() && conv.AgentSubject == c.Subject && conv.State != StateClosed) {
-		res, err := s.d.Revealer.Detokenize(ctx, purpose, []string{token})
+		res, err := s.d.Revealer.Detokenize(ctx, conv.Tenant, purpose, []string{token})
 		if err != nil {
 			return Revealed{}, err
 		}
@@ -108,7 +110,7 @@ func (s *Service) reveal(ctx context.Context, c Caller, conv storage.Conversatio
 			return res[0], nil
 		}
 	}
-	res, err := s.d.Revealer.Masked(ctx, []string{token})
+	res, err := s.d.Revealer.Masked(ctx, conv.Tenant, []string{token})
 	if err != nil {
 		return Revealed{}, err
 	}

@@ -113,7 +113,8 @@ type Deps struct {
 	// MaxValues a conversation's placeholder map (0: 2000).
 	MaxNewValues int
 	MaxValues    int
-	// DefaultLanguage is a message's language when it names none.
+	// DefaultLanguage is the reply language when a message names none;
+	// detection then reads the text in every supported language.
 	DefaultLanguage string
 	// Revealer asks the token vault for values as the person behind a
 	// call (reveal.go, view.go); nil refuses every reveal.
@@ -142,7 +143,18 @@ type Service struct {
 	wal walState
 	// shopper: shopper events (shopper.go); nil until enabled.
 	shopper *shopperDeps
+	// onClose: see OnClose.
+	onClose CloseHook
 }
+
+// CloseHook runs in the transaction that closes a conversation; identified
+// is false for an anonymous visitor or a channel user with no linked
+// account. An error fails the close.
+type CloseHook func(ctx context.Context, tx *sql.Tx, conv storage.Conversation, identified bool) error
+
+// OnClose sets the hook Close runs (internal/crmevents: the conversation
+// summary for the shop's CRMs). Call it before serving.
+func (s *Service) OnClose(h CloseHook) { s.onClose = h }
 
 // New builds the domain.
 func New(d Deps) (*Service, error) {
@@ -287,6 +299,24 @@ func (s *Service) owned(ctx context.Context, c Caller, id string) (storage.Conve
 	return conv, nil
 }
 
+// ownedForPost is owned for posting a message, and whether the
+// customer's data is restricted, read in the same statement.
+func (s *Service) ownedForPost(ctx context.Context, c Caller, id string) (storage.Conversation, bool, error) {
+	if !c.ownsOnly() {
+		// Refused either way; owned says why.
+		conv, err := s.owned(ctx, c, id)
+		return conv, false, err
+	}
+	conv, restricted, err := s.d.Store.GetConversationForPost(ctx, s.d.Store.DB(), id)
+	if err != nil {
+		return storage.Conversation{}, false, err
+	}
+	if conv.CustomerSubject != c.Subject || conv.Tenant != tenantOf(c) {
+		return storage.Conversation{}, false, errs.E(errs.NotFound, reasons.ConversationNotFound, "conversation not found")
+	}
+	return conv, restricted, nil
+}
+
 // newID is a prefix and 26 lower-case base32 characters (128 random bits).
 func newID(prefix string) string {
 	b := make([]byte, 16)
@@ -316,6 +346,15 @@ func (s *Service) Create(ctx context.Context, c Caller, channel int32) (storage.
 		// A visitor is a browser session on the shop's site: any other
 		// channel has its own identities (ingest.go).
 		return storage.Conversation{}, errs.E(errs.InvalidArgument, reasons.VisitorWebOnly, "a visitor opens web conversations only")
+	}
+	if channel != ChannelWeb {
+		// A customer's own token opens web chats only: WhatsApp and
+		// Messenger conversations come from the platforms' webhooks and API
+		// ones from integrators (ingest.go), each under its own identity.
+		// Opened here, a messaging conversation would be the customer's
+		// word for the channel, visible to that channel's integrators and
+		// kept for that channel's retention period.
+		return storage.Conversation{}, errs.E(errs.InvalidArgument, reasons.CustomerWebOnly, "a customer opens web conversations only; other channels open through their platform")
 	}
 	now := s.now()
 	conv := storage.Conversation{ID: newID("cnv_"), Tenant: tenantOf(c), Channel: channel, State: StateOpen,
@@ -384,6 +423,11 @@ func (s *Service) Close(ctx context.Context, c Caller, id string) (storage.Conve
 	err = s.d.Store.InTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if err := s.d.Store.SetState(ctx, tx, id, StateClosed, now); err != nil {
 			return err
+		}
+		if s.onClose != nil {
+			if err := s.onClose(ctx, tx, conv, c.Kind == accesstoken.KindCustomer && !c.Stranger); err != nil {
+				return err
+			}
 		}
 		return s.d.Audit.Enqueue(ctx, tx, ev)
 	})

@@ -81,7 +81,7 @@ func (s *Service) Reidentify(ctx context.Context, c Caller, id string, ms []stor
 	if s.d.Revealer == nil {
 		return texts, false, nil
 	}
-	shown, err := s.showAll(ctx, toks, typeOf)
+	shown, err := s.showAll(ctx, tenantOf(c), toks, typeOf) // the conversation's shop: visible checked it is the customer's
 	if err != nil {
 		if errs.Is(err, errs.Unavailable) {
 			s.d.Logger.WarnContext(ctx, "re-identified view unavailable: placeholders shown", "conversation", id, "reason", reasons.TokenVaultUnavailable)
@@ -105,10 +105,10 @@ func (s *Service) Reidentify(ctx context.Context, c Caller, id string, ms []stor
 
 // showAll is what the customer sees of each token: its value, else its
 // masked view; a token with neither is absent.
-func (s *Service) showAll(ctx context.Context, toks []string, typeOf map[string]string) (map[string]string, error) {
+func (s *Service) showAll(ctx context.Context, tenant string, toks []string, typeOf map[string]string) (map[string]string, error) {
 	shown := map[string]string{}
 	var rest []string
-	res, err := s.d.Revealer.Detokenize(ctx, PurposeSelfService, toks)
+	res, err := s.d.Revealer.Detokenize(ctx, tenant, PurposeSelfService, toks)
 	switch {
 	case err == nil:
 		rest = collect(shown, toks, res)
@@ -126,7 +126,7 @@ func (s *Service) showAll(ctx context.Context, toks []string, typeOf map[string]
 		}
 		for _, typ := range order {
 			group := byType[typ]
-			res, err := s.d.Revealer.Detokenize(ctx, PurposeSelfService, group)
+			res, err := s.d.Revealer.Detokenize(ctx, tenant, PurposeSelfService, group)
 			switch {
 			case err == nil:
 				rest = append(rest, collect(shown, group, res)...)
@@ -142,7 +142,7 @@ func (s *Service) showAll(ctx context.Context, toks []string, typeOf map[string]
 	if len(rest) == 0 {
 		return shown, nil
 	}
-	masked, err := s.d.Revealer.Masked(ctx, rest)
+	masked, err := s.d.Revealer.Masked(ctx, tenant, rest)
 	switch {
 	case err == nil:
 		collect(shown, rest, masked)

@@ -22,6 +22,10 @@ const (
 	// VisitorWebOnly: an anonymous visitor opening a conversation on a
 	// channel other than web. InvalidArgument.
 	VisitorWebOnly = "VISITOR_WEB_ONLY"
+	// CustomerWebOnly: a customer opening a conversation on a channel
+	// other than web chat (messaging and API conversations open through
+	// their platforms).
+	CustomerWebOnly = "CUSTOMER_WEB_ONLY"
 )
 
 // Conversations and messages.

@@ -422,7 +422,7 @@ func TestChannelReplyReidentified(t *testing.T) {
 	num := waNumber(t)
 	resp := h.ingest("shop", whatsApp, num, wamid(t, num), c.message())
 	d := channels.NewDeliverer(h.app.Store, h.channels.vault, nil, nil)
-	got, err := d.Reidentify(context.Background(), resp.GetConversationId(), "Hi [PERSON_1], we write to [EMAIL_1]; card [CARD_1]; [PHONE_7].")
+	got, err := d.Reidentify(context.Background(), "shop", resp.GetConversationId(), "Hi [PERSON_1], we write to [EMAIL_1]; card [CARD_1]; [PHONE_7].")
 	if err != nil {
 		t.Fatal(err)
 	}

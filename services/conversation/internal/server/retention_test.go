@@ -58,6 +58,13 @@ func (h *harness) chat(ctx context.Context, ch conversationv1.ChatChannel) strin
 	return id
 }
 
+// messagingChat opens a conversation on a messaging channel as its
+// platform's webhook does, with the same message as chat.
+func (h *harness) messagingChat(tenant, user string, ch conversationv1.ChatChannel) string {
+	h.t.Helper()
+	return h.ingest(tenant, ch, user, "msg-"+user, "Where is my order? I am a@example.com").GetConversationId()
+}
+
 // remaining lists the conversation ids in the database, sorted.
 func (h *harness) remaining() []string {
 	h.t.Helper()
@@ -88,8 +95,8 @@ func TestRetentionDeletesExactlyTheExpired(t *testing.T) {
 		t0 := time.Now()
 		webShop := h.chat(h.customerIn("shop", "cus_alice"), conversationv1.ChatChannel_CHAT_CHANNEL_WEB)
 		webOther := h.chat(h.customerIn("other", "cus_bob"), conversationv1.ChatChannel_CHAT_CHANNEL_WEB)
-		waShop := h.chat(h.customerIn("shop", "cus_carol"), conversationv1.ChatChannel_CHAT_CHANNEL_WHATSAPP)
-		waOther := h.chat(h.customerIn("other", "cus_dave"), conversationv1.ChatChannel_CHAT_CHANNEL_WHATSAPP)
+		waShop := h.messagingChat("shop", "447700900111", whatsApp)
+		waOther := h.messagingChat("other", "447700900222", whatsApp)
 		day := 24 * time.Hour
 		reader := sdkmetric.NewManualReader()
 		mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))

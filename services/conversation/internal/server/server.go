@@ -79,7 +79,7 @@ func messageProto(m storage.Message) *conversationv1.Message {
 		return nil
 	}
 	return &conversationv1.Message{MessageId: m.ID, ConversationId: m.ConversationID, Author: conversationv1.Author(m.Author),
-		Text: m.Text, CreateTime: ts(m.CreateTime)}
+		Text: m.Text, CreateTime: ts(m.CreateTime), RequiredAction: conversationv1.RequiredAction(m.RequiredAction)}
 }
 
 // CreateConversation implements the RPC.

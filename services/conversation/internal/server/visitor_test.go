@@ -143,3 +143,25 @@ func TestVisitorStaysInTheirLane(t *testing.T) {
 		}
 	}
 }
+
+// TestCustomerOpensWebChatsOnly: a signed-in customer's token opens web
+// conversations only; a WhatsApp, Messenger or API conversation opened over
+// REST would be the customer's own word for the channel, visible to that
+// channel's integrators and kept for that channel's retention (outside
+// probe, 2026-11-30). Fails without the web-only check for customers.
+func TestCustomerOpensWebChatsOnly(t *testing.T) {
+	h := newHarness(t, sqliteDB(t))
+	alice := h.customer("cus_alice")
+	for _, ch := range []conversationv1.ChatChannel{conversationv1.ChatChannel_CHAT_CHANNEL_WHATSAPP, conversationv1.ChatChannel_CHAT_CHANNEL_MESSENGER, conversationv1.ChatChannel_CHAT_CHANNEL_API} {
+		_, err := h.client.CreateConversation(alice, &conversationv1.CreateConversationRequest{Channel: ch})
+		if status.Code(err) != codes.InvalidArgument || reasonOf(err) != reasons.CustomerWebOnly {
+			t.Errorf("customer opening %s: %v, want INVALID_ARGUMENT %s", ch, err, reasons.CustomerWebOnly)
+		}
+	}
+	if n := h.count("conversations"); n != 0 {
+		t.Fatalf("%d conversations stored after the refusals", n)
+	}
+	if id := h.open(alice); id == "" {
+		t.Fatal("the customer could not open a web conversation")
+	}
+}

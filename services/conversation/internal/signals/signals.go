@@ -6,8 +6,12 @@
 // with the policy's action: record, throttle, require step-up, block, or
 // hand the conversation to an agent.
 //
-// State is the database's (signal_events, signals), so that every replica
-// counts the same events and enforces the same blocks. Nothing stored
+// Signals raised are the database's (signals), so that every replica
+// enforces the same blocks. Events are counted in the database
+// (signal_events) when replicas share it (PostgreSQL), so that every
+// replica counts the same events; on SQLite, whose file one process owns,
+// in that process's memory (windows.go), which spares a message two
+// writes and a read. Nothing stored
 // names a person or a value: scopes and values are keyed HMACs, signals
 // hold ids, kinds and counts. Two replicas counting the same moment may
 // both raise a signal for one rule (the check for a live signal and the
@@ -26,6 +30,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"log/slog"
+	"maps"
 	"net/netip"
 	"slices"
 	"strconv"
@@ -77,6 +82,11 @@ type Deps struct {
 	Logger *slog.Logger
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
+	// Counting is where the sliding windows are counted (windows.go;
+	// CountAuto: in memory on SQLite, in the database on PostgreSQL).
+	Counting Counting
+	// MaxWindows bounds the in-memory windows (DefaultMaxWindows when 0).
+	MaxWindows int
 }
 
 // Monitor counts, raises signals and enforces their actions.
@@ -87,6 +97,22 @@ type Monitor struct {
 
 	pruneMu   sync.Mutex
 	lastPrune time.Time
+
+	// mem holds the windows when counting in memory (nil: in the
+	// database); limits are each (kind, scope)'s window capacity and span.
+	mem    *windows
+	limits map[[2]int32]windowLimit
+	// recents keeps the scopes' recent signals when counting in memory
+	// (recent.go; nil: read from the database every time).
+	recents *recentCache
+}
+
+// windowLimit is what a window over one (kind, scope) must hold: the
+// highest threshold and the longest window of the rules counting it, in
+// any shop.
+type windowLimit struct {
+	capacity int
+	span     time.Duration
 }
 
 // New builds a Monitor.
@@ -108,6 +134,18 @@ func New(d Deps) (*Monitor, error) {
 	}
 	meter := d.Meter.Meter("github.com/sottohq/sotto/services/conversation/internal/signals")
 	m := &Monitor{d: d}
+	if d.Counting == CountInMemory || (d.Counting == CountAuto && d.Store.SingleProcess()) {
+		m.mem = newWindows(d.MaxWindows)
+		m.recents = newRecentCache(d.MaxWindows)
+		m.limits = map[[2]int32]windowLimit{}
+		for _, rs := range append([][]Rule{d.Policy.def}, slices.Collect(maps.Values(d.Policy.tenants))...) {
+			for _, r := range rs {
+				k := [2]int32{int32(r.Kind), int32(r.Scope)}
+				l := m.limits[k]
+				m.limits[k] = windowLimit{capacity: max(l.capacity, r.Threshold), span: max(l.span, r.Window)}
+			}
+		}
+	}
 	var err error
 	// Labels are the kind and the action: names from this package, never
 	// a conversation, person or value.
@@ -118,6 +156,20 @@ func New(d Deps) (*Monitor, error) {
 	if m.refused, err = meter.Int64Counter("sotto.conversation.signals.refused",
 		metric.WithDescription("Messages refused by a signal's throttle, step-up or block, by kind and action."), metric.WithUnit("{message}")); err != nil {
 		return nil, err
+	}
+	if m.mem != nil {
+		// What the in-memory counting holds: its windows are bounded
+		// (MaxWindows) and live for their longest rule window, so a soak's
+		// memory can be told from a leak.
+		if _, err = meter.Int64ObservableGauge("sotto.conversation.signals.windows",
+			metric.WithDescription("Sliding windows kept in memory for counting signals."), metric.WithUnit("{window}"),
+			metric.WithInt64Callback(func(_ context.Context, o metric.Int64Observer) error {
+				n, _ := m.mem.size()
+				o.Observe(int64(n))
+				return nil
+			})); err != nil {
+			return nil, err
+		}
 	}
 	return m, nil
 }
@@ -162,9 +214,24 @@ func (m *Monitor) keys(s Subject) map[Scope]string {
 		}
 	}
 	if s.Address.IsValid() {
-		out[ScopeSourceAddress] = m.digest(scopeTag, s.Tenant, "address", s.Address.Unmap().String())
+		out[ScopeSourceAddress] = m.digest(scopeTag, s.Tenant, "address", addressKey(s.Address))
 	}
 	return out
+}
+
+// addressKey is the source-address scope of addr: the address itself for
+// IPv4, its /64 for IPv6, which one subscriber line is usually given
+// whole; per /128 a single client could take a fresh address, and a fresh
+// window, for every message (security review).
+func addressKey(addr netip.Addr) string {
+	addr = addr.Unmap()
+	if addr.Is6() {
+		p, err := addr.Prefix(64)
+		if err == nil {
+			return p.String()
+		}
+	}
+	return addr.String()
 }
 
 // digest is the hex HMAC-SHA256 under the key of the parts, each
@@ -228,7 +295,13 @@ func (m *Monitor) recent(ctx context.Context, keys map[Scope]string, now time.Ti
 	for _, k := range keys {
 		list = append(list, k)
 	}
-	return m.d.Store.RecentSignals(ctx, list, now.Add(-m.d.Policy.maxWindow), now)
+	since := now.Add(-m.d.Policy.maxWindow)
+	if m.recents != nil {
+		return m.recents.get(ctx, list, since, now, func(ctx context.Context, keys []string) ([]storage.Signal, error) {
+			return m.d.Store.RecentSignals(ctx, keys, since, now)
+		})
+	}
+	return m.d.Store.RecentSignals(ctx, list, since, now)
 }
 
 func (m *Monitor) gate(ctx context.Context, s Subject, recent []storage.Signal, now time.Time) error {
@@ -440,18 +513,18 @@ func (m *Monitor) observe(ctx context.Context, s Subject, keys map[Scope]string,
 			watched[[2]int32{int32(r.Kind), int32(r.Scope)}] = true
 		}
 	}
-	var evs []storage.SignalEvent
+	var evs []scoped
 	for _, o := range obs {
 		for scope, key := range keys {
 			if watched[[2]int32{int32(o.Kind), int32(scope)}] {
-				evs = append(evs, storage.SignalEvent{ScopeKey: key, Kind: int32(o.Kind), ValueDigest: o.Digest})
+				evs = append(evs, scoped{storage.SignalEvent{ScopeKey: key, Kind: int32(o.Kind), ValueDigest: o.Digest}, scope})
 			}
 		}
 	}
 	if len(evs) == 0 {
 		return Outcome{}, nil
 	}
-	if err := m.d.Store.AddSignalEvents(ctx, evs, now); err != nil {
+	if err := m.add(ctx, evs, now); err != nil {
 		return Outcome{}, err
 	}
 	observed := map[Kind]bool{}
@@ -475,7 +548,7 @@ func (m *Monitor) observe(ctx context.Context, s Subject, keys map[Scope]string,
 		counted = append(counted, r)
 		counts = append(counts, storage.SignalCount{ScopeKey: key, Kind: int32(r.Kind), Since: since, Limit: r.Threshold})
 	}
-	ns, err := m.d.Store.CountSignalEventsEach(ctx, counts)
+	ns, err := m.count(ctx, counts)
 	if err != nil {
 		return Outcome{}, err
 	}
@@ -506,6 +579,34 @@ func (m *Monitor) observe(ctx context.Context, s Subject, keys map[Scope]string,
 		m.refused.Add(ctx, 1, metric.WithAttributes(attribute.String("kind", Kind(raised[0].Kind).String()), attribute.String("action", actionOf(out.Refuse).String())))
 	}
 	return out, nil
+}
+
+// add records the events: in memory, or in signal_events.
+func (m *Monitor) add(ctx context.Context, evs []scoped, now time.Time) error {
+	if m.mem == nil {
+		plain := make([]storage.SignalEvent, len(evs))
+		for i, e := range evs {
+			plain[i] = e.SignalEvent
+		}
+		return m.d.Store.AddSignalEvents(ctx, plain, now)
+	}
+	for _, e := range evs {
+		l := m.limits[[2]int32{e.Kind, int32(e.scope)}]
+		m.mem.add(e.ScopeKey, e.Kind, e.ValueDigest, now, l.capacity, l.span)
+	}
+	return nil
+}
+
+// count is each count's number of distinct events, up to its limit.
+func (m *Monitor) count(ctx context.Context, cs []storage.SignalCount) ([]int, error) {
+	if m.mem == nil {
+		return m.d.Store.CountSignalEventsEach(ctx, cs)
+	}
+	ns := make([]int, len(cs))
+	for i, c := range cs {
+		ns[i] = m.mem.count(c.ScopeKey, c.Kind, c.Since, c.Limit)
+	}
+	return ns, nil
 }
 
 // live reports a signal of the rule over key raised after since and
@@ -545,6 +646,9 @@ func (m *Monitor) store(ctx context.Context, s Subject, raised []storage.Signal,
 	if err != nil {
 		return err
 	}
+	if m.recents != nil {
+		m.recents.stored(raised)
+	}
 	m.d.Audit.Notify()
 	for _, g := range raised {
 		m.signals.Add(ctx, 1, metric.WithAttributes(attribute.String("kind", Kind(g.Kind).String()), attribute.String("action", Action(g.Action).String())))
@@ -566,6 +670,11 @@ func (m *Monitor) prune(ctx context.Context, now time.Time) {
 	}
 	m.lastPrune = now
 	m.pruneMu.Unlock()
+	if m.mem != nil {
+		m.mem.sweep(now)
+	}
+	// In memory too: events a database-counting run of the same file
+	// left behind.
 	if _, err := m.d.Store.PruneSignalEvents(ctx, now.Add(-m.d.Policy.maxWindow)); err != nil {
 		m.d.Logger.WarnContext(ctx, "signal events not pruned", "reason", errs.ReasonOf(err))
 	}
@@ -600,6 +709,9 @@ func (m *Monitor) Clear(ctx context.Context, staffSubject, id string) (storage.S
 	})
 	if err != nil {
 		return storage.Signal{}, err
+	}
+	if m.recents != nil {
+		m.recents.cleared(g)
 	}
 	m.d.Audit.Notify()
 	return g, nil

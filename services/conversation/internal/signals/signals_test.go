@@ -295,22 +295,30 @@ tenants:
 // with the shipped policy (Screen): the gate, then velocity counted over the
 // conversation, the account and the address (each message a new
 // conversation's, as on a busy shop; the address shared by all).
+// Sub-benchmarks: the windows counted in signal_events and in memory (the
+// SQLite default since the in-memory windows).
 func BenchmarkScreenMessage(b *testing.B) {
-	db := storetest.SQLite(b, migrations.FS)
-	m, err := signals.New(signals.Deps{Store: storage.New(db), Audit: auditclient.NewOutbox(db, nil, nil),
-		Key: []byte(strings.Repeat("k", 32))})
-	if err != nil {
-		b.Fatal(err)
-	}
-	ctx := context.Background()
-	s := subject
-	b.ResetTimer()
-	for i := 0; b.Loop(); i++ {
-		s.ConversationID = "cnv_" + strconv.Itoa(i%500)
-		s.Subject = "cus_" + strconv.Itoa(i%500)
-		if out, err := m.Screen(ctx, s, signals.Message("where is my order?")); err != nil || out.Refuse != nil {
-			b.Fatal(err, out.Refuse)
-		}
+	for _, c := range []struct {
+		name     string
+		counting signals.Counting
+	}{{"database", signals.CountInDatabase}, {"memory", signals.CountInMemory}} {
+		b.Run(c.name, func(b *testing.B) {
+			db := storetest.SQLite(b, migrations.FS)
+			m, err := signals.New(signals.Deps{Store: storage.New(db), Audit: auditclient.NewOutbox(db, nil, nil),
+				Key: []byte(strings.Repeat("k", 32)), Counting: c.counting})
+			if err != nil {
+				b.Fatal(err)
+			}
+			ctx := context.Background()
+			s := subject
+			for i := 0; b.Loop(); i++ {
+				s.ConversationID = "cnv_" + strconv.Itoa(i%500)
+				s.Subject = "cus_" + strconv.Itoa(i%500)
+				if out, err := m.Screen(ctx, s, signals.Message("where is my order?")); err != nil || out.Refuse != nil {
+					b.Fatal(err, out.Refuse)
+				}
+			}
+		})
 	}
 }
 
@@ -325,5 +333,58 @@ func TestBenchPolicyLoads(t *testing.T) {
 		if r.Action != signals.Record {
 			t.Errorf("%s: load runs must not be refused or handed off", r)
 		}
+	}
+}
+
+// windowsGauge reads sotto.conversation.signals.windows; ok is false when
+// the monitor does not report it.
+func (r *rig) windowsGauge(t *testing.T) (n int64, ok bool) {
+	t.Helper()
+	var rm metricdata.ResourceMetrics
+	if err := r.reader.Collect(context.Background(), &rm); err != nil {
+		t.Fatal(err)
+	}
+	for _, sm := range rm.ScopeMetrics {
+		for _, m := range sm.Metrics {
+			if m.Name == "sotto.conversation.signals.windows" {
+				for _, dp := range m.Data.(metricdata.Gauge[int64]).DataPoints {
+					if dp.Attributes.Len() != 0 {
+						t.Errorf("labels %v, want none", dp.Attributes.ToSlice())
+					}
+					n += dp.Value
+				}
+				return n, true
+			}
+		}
+	}
+	return 0, false
+}
+
+// TestWindowsAreReported: counting in memory (SQLite, one process) reports
+// how many sliding windows it keeps, so that a soak's memory can be told
+// from a leak; counting in the database (PostgreSQL) has none to report.
+func TestWindowsAreReported(t *testing.T) {
+	r := newRig(t, storetest.SQLite(t, migrations.FS), "")
+	if n, ok := r.windowsGauge(t); !ok || n != 0 {
+		t.Fatalf("before any message: %d windows reported (%v), want 0", n, ok)
+	}
+	if _, err := messages(t, r, subject, 3); err != nil {
+		t.Fatal(err)
+	}
+	other := subject
+	other.ConversationID, other.CustomerSubject, other.Subject = "cnv_two", "cus_b", "cus_b"
+	if _, err := messages(t, r, other, 3); err != nil {
+		t.Fatal(err)
+	}
+	first, ok := r.windowsGauge(t)
+	if !ok || first == 0 {
+		t.Fatalf("after two customers' messages: %d windows reported (%v)", first, ok)
+	}
+	pg := newRig(t, storetest.Postgres(t, migrations.FS), "")
+	if _, err := messages(t, pg, subject, 3); err != nil {
+		t.Fatal(err)
+	}
+	if n, ok := pg.windowsGauge(t); ok {
+		t.Errorf("counting in the database reports %d windows", n)
 	}
 }

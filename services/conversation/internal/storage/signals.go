@@ -11,6 +11,11 @@ import (
 	"github.com/sottohq/sotto/services/conversation/internal/reasons"
 )
 
+// SingleProcess reports a store only this process writes: SQLite, whose
+// file one process owns (its lock keeps a second one out of the writer).
+// The signals count in memory there (signals.CountAuto).
+func (s *Store) SingleProcess() bool { return s.db.Dialect == store.SQLite }
+
 // SignalEvent is one counted event: a message, or a distinct value (its
 // keyed digest) of a kind, seen over one scope key (the keyed digest of a
 // conversation, visitor, account or client address).

@@ -90,6 +90,9 @@ type Message struct {
 	// none; ReplyTo the customer message an assistant reply answers.
 	ChannelDigest string
 	ReplyTo       string
+	// RequiredAction is what an assistant reply asks the customer to do
+	// (conversationv1.RequiredAction's number; 0 nothing).
+	RequiredAction int32
 }
 
 // Placeholder is one entry of a conversation's map.
@@ -127,6 +130,25 @@ func (s *Store) GetConversation(ctx context.Context, q Q, id string) (Conversati
 		return Conversation{}, store.NotFound(err, reasons.ConversationNotFound, "conversation")
 	}
 	return c, nil
+}
+
+const getConversationForPostSQL = `SELECT ` + conversationCols + `, EXISTS (SELECT 1 FROM subject_restrictions r
+WHERE r.tenant = c.tenant AND r.subject = c.customer_subject) FROM conversations c WHERE conversation_id = $1`
+
+// GetConversationForPost is GetConversation and whether its customer's
+// data is restricted (Restriction), in one statement: a posted message
+// needs both, and each statement is a round through SQLite's VM.
+func (s *Store) GetConversationForPost(ctx context.Context, q Q, id string) (Conversation, bool, error) {
+	var c Conversation
+	var created, updated int64
+	var restricted bool
+	err := s.prepared(q).QueryRowContext(ctx, getConversationForPostSQL, id).Scan(&c.ID, &c.Tenant, &c.Channel, &c.State,
+		&c.CustomerSubject, &created, &updated, &c.AgentSubject, &c.HandOffReason, &restricted)
+	if err != nil {
+		return Conversation{}, false, store.NotFound(err, reasons.ConversationNotFound, "conversation")
+	}
+	c.CreateTime, c.UpdateTime = fromUS(created), fromUS(updated)
+	return c, restricted, nil
 }
 
 // SetState changes a conversation's state and update time.
@@ -183,12 +205,12 @@ AND ($2 = 0 OR state = $2) AND ($3 = 0 OR channel = $3)`
 	return out, store.MapError(rows.Err())
 }
 
-const messageCols = `seq, message_id, conversation_id, author, text, create_time, COALESCE(channel_digest, ''), COALESCE(reply_to, '')`
+const messageCols = `seq, message_id, conversation_id, author, text, create_time, COALESCE(channel_digest, ''), COALESCE(reply_to, ''), required_action`
 
 func scanMessage(row interface{ Scan(...any) error }) (Message, error) {
 	var m Message
 	var created int64
-	err := row.Scan(&m.Seq, &m.ID, &m.ConversationID, &m.Author, &m.Text, &created, &m.ChannelDigest, &m.ReplyTo)
+	err := row.Scan(&m.Seq, &m.ID, &m.ConversationID, &m.Author, &m.Text, &created, &m.ChannelDigest, &m.ReplyTo, &m.RequiredAction)
 	m.CreateTime = fromUS(created)
 	return m, err
 }
@@ -200,13 +222,13 @@ func nullable(s string) any {
 	return s
 }
 
-const insertMessageSQL = `INSERT INTO messages (message_id, conversation_id, author, text, create_time, channel_digest, reply_to)
-VALUES ($1, $2, $3, $4, $5, $6, $7)`
+const insertMessageSQL = `INSERT INTO messages (message_id, conversation_id, author, text, create_time, channel_digest, reply_to, required_action)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`
 
 // InsertMessage adds a message. A channel digest the conversation already
 // has is a unique violation (errs.AlreadyExists).
 func (s *Store) InsertMessage(ctx context.Context, q Q, m Message) error {
-	_, err := s.prepared(q).ExecContext(ctx, insertMessageSQL, m.ID, m.ConversationID, m.Author, m.Text, us(m.CreateTime), nullable(m.ChannelDigest), nullable(m.ReplyTo))
+	_, err := s.prepared(q).ExecContext(ctx, insertMessageSQL, m.ID, m.ConversationID, m.Author, m.Text, us(m.CreateTime), nullable(m.ChannelDigest), nullable(m.ReplyTo), m.RequiredAction)
 	return store.MapError(err)
 }
 

@@ -64,16 +64,16 @@ func chunked(toks []string, fn func([]string) ([]conversation.Revealed, error)) 
 }
 
 // Detokenize implements conversation.Revealer.
-func (r *Revealer) Detokenize(ctx context.Context, purpose string, toks []string) ([]conversation.Revealed, error) {
+func (r *Revealer) Detokenize(ctx context.Context, tenant, purpose string, toks []string) ([]conversation.Revealed, error) {
 	ctx, err := asPerson(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return chunked(toks, func(toks []string) ([]conversation.Revealed, error) { return r.detokenize(ctx, purpose, toks) })
+	return chunked(toks, func(toks []string) ([]conversation.Revealed, error) { return r.detokenize(ctx, tenant, purpose, toks) })
 }
 
-func (r *Revealer) detokenize(ctx context.Context, purpose string, toks []string) ([]conversation.Revealed, error) {
-	resp, err := r.c.Detokenize(ctx, &tokenvaultv1.DetokenizeRequest{Tokens: toks, Purpose: purpose})
+func (r *Revealer) detokenize(ctx context.Context, tenant, purpose string, toks []string) ([]conversation.Revealed, error) {
+	resp, err := r.c.Detokenize(ctx, &tokenvaultv1.DetokenizeRequest{Tokens: toks, Purpose: purpose, Tenant: tenant})
 	if err != nil {
 		return nil, revealError(err)
 	}
@@ -95,16 +95,16 @@ func (r *Revealer) detokenize(ctx context.Context, purpose string, toks []string
 }
 
 // Masked implements conversation.Revealer.
-func (r *Revealer) Masked(ctx context.Context, toks []string) ([]conversation.Revealed, error) {
+func (r *Revealer) Masked(ctx context.Context, tenant string, toks []string) ([]conversation.Revealed, error) {
 	ctx, err := asPerson(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return chunked(toks, func(toks []string) ([]conversation.Revealed, error) { return r.masked(ctx, toks) })
+	return chunked(toks, func(toks []string) ([]conversation.Revealed, error) { return r.masked(ctx, tenant, toks) })
 }
 
-func (r *Revealer) masked(ctx context.Context, toks []string) ([]conversation.Revealed, error) {
-	resp, err := r.c.RevealMasked(ctx, &tokenvaultv1.RevealMaskedRequest{Tokens: toks})
+func (r *Revealer) masked(ctx context.Context, tenant string, toks []string) ([]conversation.Revealed, error) {
+	resp, err := r.c.RevealMasked(ctx, &tokenvaultv1.RevealMaskedRequest{Tokens: toks, Tenant: tenant})
 	if err != nil {
 		return nil, revealError(err)
 	}

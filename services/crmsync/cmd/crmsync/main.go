@@ -128,7 +128,9 @@ func register(ctx context.Context, s *service.Service) error {
 	}
 	// Withdrawals cancel queued deliveries as they are recorded (each
 	// delivery's attempt checks consent again as well).
-	follower := consentfeed.New(consentv1.NewConsentServiceClient(consentConn), a.Store, a.Delivery.Withdrawn, s.Logger())
+	follower := consentfeed.New(consentv1.NewConsentServiceClient(consentConn), a.Store, a.Delivery.Withdrawn, s.Logger()).
+		// A mapped purpose's grant or withdrawal becomes a CRM property.
+		OnChange(a.Delivery.ConsentChanged)
 	s.Go("consent-withdrawals", follower.Run)
 	crmsyncv1.RegisterCrmSyncServiceServer(gs, a.Server)
 	privacyv1.RegisterPrivacyParticipantServiceServer(gs, a.Privacy)

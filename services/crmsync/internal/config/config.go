@@ -38,4 +38,7 @@ type Config struct {
 	// ErasureReadBackWait is the wait before the second read; it doubles
 	// for each read after (0.5 s: about 15 s over six reads).
 	ErasureReadBackWait time.Duration `env:"CRMSYNC_ERASURE_READ_BACK_WAIT" envDefault:"500ms"`
+	// HeldTTL is how long a customer event refused for want of consent is
+	// kept for a grant that may never come; older ones are deleted.
+	HeldTTL time.Duration `env:"CRMSYNC_HELD_TTL" envDefault:"720h"`
 }

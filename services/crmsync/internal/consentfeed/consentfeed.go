@@ -38,11 +38,16 @@ type Cursors interface {
 // Withdrawn acts on one withdrawal (delivery.Service.Withdrawn).
 type Withdrawn func(ctx context.Context, subject, purpose string) (int, error)
 
+// Changed acts on a grant or withdrawal (delivery.Service.ConsentChanged:
+// a mapped purpose's consent becomes a CRM property).
+type Changed func(ctx context.Context, subject, purpose string, granted bool, recordID string) (int, error)
+
 // Follower follows the feed.
 type Follower struct {
 	rpc       Watcher
 	cursors   Cursors
 	withdrawn Withdrawn
+	changed   Changed
 	logger    *slog.Logger
 	// Reconnect backoff bounds (default 250 ms to 5 s).
 	min, max time.Duration
@@ -54,6 +59,13 @@ func New(rpc Watcher, cursors Cursors, withdrawn Withdrawn, logger *slog.Logger)
 		logger = slog.New(slog.DiscardHandler)
 	}
 	return &Follower{rpc: rpc, cursors: cursors, withdrawn: withdrawn, logger: logger, min: 250 * time.Millisecond, max: 5 * time.Second}
+}
+
+// OnChange makes the follower hand every grant and withdrawal to fn as
+// well, after a withdrawal's cancellations.
+func (f *Follower) OnChange(fn Changed) *Follower {
+	f.changed = fn
+	return f
 }
 
 // Run follows the feed until ctx ends, reconnecting with backoff, and
@@ -129,16 +141,29 @@ func (f *Follower) follow(ctx context.Context) (bool, error) {
 			}
 		}
 		ch := msg.GetConsent()
-		if ch == nil || ch.GetDecision() != consentv1.Decision_DECISION_WITHDRAWN {
+		withdrawn := ch.GetDecision() == consentv1.Decision_DECISION_WITHDRAWN
+		granted := ch.GetDecision() == consentv1.Decision_DECISION_GRANTED
+		if ch == nil || !withdrawn && !(granted && f.changed != nil) {
 			continue
 		}
-		n, err := f.withdrawn(ctx, ch.GetSubject(), ch.GetPurposeId())
-		if err != nil {
-			return progressed, err
+		if withdrawn {
+			n, err := f.withdrawn(ctx, ch.GetSubject(), ch.GetPurposeId())
+			if err != nil {
+				return progressed, err
+			}
+			if n > 0 {
+				f.logger.InfoContext(ctx, "queued CRM deliveries cancelled on a consent withdrawal", slog.Int("cancelled", n),
+					slog.String("purpose", ch.GetPurposeId()))
+			}
 		}
-		if n > 0 {
-			f.logger.InfoContext(ctx, "queued CRM deliveries cancelled on a consent withdrawal", slog.Int("cancelled", n),
-				slog.String("purpose", ch.GetPurposeId()))
+		if f.changed != nil {
+			n, err := f.changed(ctx, ch.GetSubject(), ch.GetPurposeId(), granted, ch.GetRecordId())
+			if err != nil {
+				return progressed, err
+			}
+			if n > 0 {
+				f.logger.InfoContext(ctx, "consent change queued for the CRMs", slog.Int("queued", n), slog.String("purpose", ch.GetPurposeId()))
+			}
 		}
 		if msg.GetCursor() != "" {
 			if err := f.cursors.SetFeedCursor(ctx, msg.GetCursor()); err != nil {

@@ -255,7 +255,9 @@ func (s *Service) prepare(ctx context.Context, d storage.Delivery) (ready, error
 			denied[purpose] = true
 		}
 	}
-	if len(denied) == len(d.Purposes) {
+	// An opt-out is sent whatever its under purpose says (ADR 0015,
+	// "Opt-outs first"), so its delivery is not cancelled for that alone.
+	if len(denied) == len(d.Purposes) && !d.OptOut {
 		return ready{}, s.finish(ctx, d, storage.Cancelled, d.Attempts, reasons.ConsentWithdrawn, ActionCancelled, auditclient.Success, errCancelled)
 	}
 	p, dek, err := open(ctx, s.d.Keys, s.d.QueueKey, d.ID, d.WrappedKey, d.Payload)
@@ -263,12 +265,32 @@ func (s *Service) prepare(ctx context.Context, d storage.Delivery) (ready, error
 		return ready{}, err
 	}
 	var items []mapping.Item
+	reason := reasons.ConsentWithdrawn
 	for _, it := range p.Items {
-		if !denied[it.Purpose] {
-			items = append(items, it)
+		if denied[it.Purpose] && !it.OptOut() {
+			continue
 		}
+		if it.StateOf != "" {
+			// A consent state queued before a later change of that consent
+			// is stale: the later change has its own delivery (security
+			// review: a grant retried after a withdrawal re-subscribed).
+			now, err := s.d.Consent(ctx, d.Subject, it.StateOf)
+			if err != nil {
+				clear(dek)
+				return ready{}, err
+			}
+			if now != it.Granted {
+				reason = reasons.ConsentStateStale
+				continue
+			}
+		}
+		items = append(items, it)
 	}
-	props, err := s.resolve(ctx, items)
+	if len(items) == 0 {
+		clear(dek)
+		return ready{}, s.finish(ctx, d, storage.Cancelled, d.Attempts, reason, ActionCancelled, auditclient.Success, errCancelled)
+	}
+	props, err := s.resolve(ctx, d.Tenant, items)
 	if err != nil {
 		clear(dek)
 		return ready{}, err

@@ -12,6 +12,9 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/grpc"
+
+	tokenvaultv1 "github.com/sottohq/sotto/gen/go/sotto/tokenvault/v1"
 	"github.com/sottohq/sotto/pkg/crmtest"
 	"github.com/sottohq/sotto/pkg/egress"
 	"github.com/sottohq/sotto/pkg/jobs"
@@ -122,11 +125,20 @@ fields:
 		Consent: func(_ context.Context, subject, purpose string) (bool, error) {
 			return r.consent == nil || r.consent(subject, purpose), nil
 		},
-		Connectors: func(string, string) (connector.Connector, error) { return c, nil }})
+		Connectors: func(string, string) (connector.Connector, error) { return c, nil }, Vault: sharedTokens{}})
 	if err != nil {
 		b.Fatal(err)
 	}
 	return r
+}
+
+// sharedTokens answers Record's check of the tokens' subject as for
+// deterministic tokens (no subject): the rig's tokens are token form only,
+// never resolved.
+type sharedTokens struct{ delivery.Vault }
+
+func (sharedTokens) GetTokenMetadata(context.Context, *tokenvaultv1.GetTokenMetadataRequest, ...grpc.CallOption) (*tokenvaultv1.GetTokenMetadataResponse, error) {
+	return &tokenvaultv1.GetTokenMetadataResponse{}, nil
 }
 
 // limited sends at most n records a request.

@@ -25,6 +25,7 @@ import (
 	"slices"
 	"sort"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -95,6 +96,8 @@ type Vault interface {
 	RevealMasked(ctx context.Context, in *tokenvaultv1.RevealMaskedRequest, opts ...grpc.CallOption) (*tokenvaultv1.RevealMaskedResponse, error)
 	// Tokenize stores a rectification's corrected values.
 	Tokenize(ctx context.Context, in *tokenvaultv1.TokenizeRequest, opts ...grpc.CallOption) (*tokenvaultv1.TokenizeResponse, error)
+	// GetTokenMetadata names a token's subject (Record's check).
+	GetTokenMetadata(ctx context.Context, in *tokenvaultv1.GetTokenMetadataRequest, opts ...grpc.CallOption) (*tokenvaultv1.GetTokenMetadataResponse, error)
 }
 
 // Deps of a Service.
@@ -124,13 +127,26 @@ type Deps struct {
 	// a deleted record (config.Config).
 	ErasureReadBacks    int
 	ErasureReadBackWait time.Duration
+	// HeldTTL bounds how long a refused event is held (default
+	// DefaultHeldTTL); Reconcile deletes older ones.
+	HeldTTL time.Duration
 }
+
+// DefaultHeldTTL is Deps.HeldTTL's default (config.Config.HeldTTL's).
+const DefaultHeldTTL = 30 * 24 * time.Hour
 
 // Service queues and delivers.
 type Service struct {
 	d   Deps
 	pii *pii.Engine
+	// wal empties SQLite's write-ahead log after an erasure; Reconcile
+	// finishes a scrub that readers kept from finishing.
+	wal *store.Scrubber
 }
+
+// walScrubTimeout bounds how long an erasure waits for readers to let go
+// of SQLite's write-ahead log before leaving it to Reconcile.
+const walScrubTimeout = 10 * time.Second
 
 // New registers the delivery kind on d.Jobs (before it runs).
 func New(d Deps) (*Service, error) {
@@ -147,11 +163,17 @@ func New(d Deps) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Service{d: d, pii: engine}
+	s := &Service{d: d, pii: engine, wal: store.NewScrubber(d.Store.DB(), walScrubTimeout)}
 	// pkg/jobs' own limit is above the delivery's, so the delivery's count
 	// (which 429s, scheduled as new jobs, add to) decides when it is dead.
 	if err := d.Jobs.Register(Kind, s.handle, jobs.Options{MaxAttempts: d.MaxAttempts + 1, Timeout: 2 * time.Minute}); err != nil {
 		return nil, err
+	}
+	if err := d.Jobs.Register(ReleaseKind, s.releaseHeld, jobs.Options{MaxAttempts: releaseAttempts, Timeout: time.Minute}); err != nil {
+		return nil, err
+	}
+	if d.HeldTTL <= 0 {
+		d.HeldTTL = DefaultHeldTTL
 	}
 	if d.ReconcileInterval <= 0 {
 		d.ReconcileInterval = DefaultReconcileInterval
@@ -170,6 +192,11 @@ type Event struct {
 	Kind                int
 	Fields              map[string]string
 	Summary             string
+	// Partial marks an event that carries only the fields that changed
+	// (crmsync's own: a rectification, a CRM's edit). A caller's event is
+	// the customer's state: a field it leaves out was removed or never
+	// given (identity sends every contact detail the account has).
+	Partial bool
 }
 
 // SummaryKind is EVENT_KIND_CONVERSATION_SUMMARY.
@@ -179,8 +206,14 @@ const SummaryKind = 3
 type Skipped struct{ Connector, Reason string }
 
 // Record queues ev for the tenant's connectors. Recording an event again
-// returns the deliveries it made the first time.
+// returns the deliveries it made the first time. A customer event that
+// queues nothing for want of consent is held (held.go) until a grant
+// releases it.
 func (s *Service) Record(ctx context.Context, ev Event) ([]storage.Delivery, []Skipped, error) {
+	return s.recordEvent(ctx, ev, true)
+}
+
+func (s *Service) recordEvent(ctx context.Context, ev Event, hold bool) ([]storage.Delivery, []Skipped, error) {
 	if prev, err := s.d.Store.ByEvent(ctx, s.d.Store.DB(), ev.Tenant, ev.ID); err != nil || len(prev) > 0 {
 		return prev, nil, err
 	}
@@ -203,6 +236,66 @@ func (s *Service) Record(ctx context.Context, ev Event) ([]storage.Delivery, []S
 		}
 		fields[mapping.SummaryField] = ev.Summary
 	}
+	if err := s.ownTokens(ctx, ev); err != nil {
+		return nil, nil, err
+	}
+	ds, skipped, err := s.queue(ctx, ev, func(m mapping.Mapping) []mapping.Item { return m.Apply(fields) })
+	if err == nil && hold && len(ds) == 0 && slices.ContainsFunc(skipped, func(sk Skipped) bool { return sk.Reason == reasons.ConsentDenied }) {
+		err = s.hold(ctx, ev)
+	}
+	return ds, skipped, err
+}
+
+// ownTokens checks that each of ev's tokens is the token vault's for ev's
+// shop and customer: a caller that put customer B's tokens on customer A's
+// event would otherwise have B's values sent (and, in plaintext form,
+// detokenised by crmsync) into A's CRM record. A deterministic token names
+// no subject (several may share it) and passes.
+func (s *Service) ownTokens(ctx context.Context, ev Event) error {
+	names := make([]string, 0, len(ev.Fields))
+	for k := range ev.Fields {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	// The fields are checked at once (a customer event has a handful), and
+	// judged in name order so that the same event always fails the same way.
+	mds := make([]*tokenvaultv1.GetTokenMetadataResponse, len(names))
+	fails := make([]error, len(names))
+	var wg sync.WaitGroup
+	slots := make(chan struct{}, ownerChecksAtOnce)
+	for i, k := range names {
+		wg.Go(func() {
+			slots <- struct{}{}
+			defer func() { <-slots }()
+			mds[i], fails[i] = s.d.Vault.GetTokenMetadata(ctx, &tokenvaultv1.GetTokenMetadataRequest{Token: ev.Fields[k], Tenant: ev.Tenant})
+		})
+	}
+	wg.Wait()
+	for i, k := range names {
+		switch status.Code(fails[i]) {
+		case codes.OK:
+		case codes.NotFound, codes.InvalidArgument:
+			return errs.E(errs.InvalidArgument, reasons.FieldsInvalid, "field %s is not a token of the shop", k)
+		default:
+			// Unreachable or refusing crmsync: the caller retries, nothing
+			// is queued unchecked.
+			return errs.E(errs.Unavailable, reasons.TokenVaultUnavailable, "the token vault could not name the tokens' customer")
+		}
+		if sub := mds[i].GetSubject(); sub != "" && sub != ev.Subject {
+			return errs.E(errs.InvalidArgument, reasons.TokenSubjectMismatch, "field %s is another customer's token", k)
+		}
+	}
+	return nil
+}
+
+// ownerChecksAtOnce bounds one event's concurrent token checks (an event
+// may carry 64 fields).
+const ownerChecksAtOnce = 8
+
+// queue makes ev's deliveries: per mapping of the shop, the items apply
+// picks, those whose purpose the customer allows now (the first of the two
+// consent checks), sealed, each delivery with its job in one transaction.
+func (s *Service) queue(ctx context.Context, ev Event, apply func(mapping.Mapping) []mapping.Item) ([]storage.Delivery, []Skipped, error) {
 	restricted, err := s.d.Store.Restricted(ctx, s.d.Store.DB(), ev.Tenant, ev.Subject)
 	if err != nil {
 		return nil, nil, err
@@ -219,13 +312,21 @@ func (s *Service) Record(ctx context.Context, ev Event) ([]storage.Delivery, []S
 	var plan []planned
 	now := s.d.Now()
 	for _, m := range s.d.Mappings.For(ev.Tenant) {
-		items := m.Apply(fields)
+		items := apply(m)
 		if len(items) == 0 {
 			skipped = append(skipped, Skipped{m.Connector, reasons.NothingMapped})
 			continue
 		}
 		var kept []mapping.Item
 		for _, it := range items {
+			if it.OptOut() {
+				// An opt-out goes out without the purpose it is sent under
+				// (ADR 0015, "Opt-outs first"): it records less processing,
+				// and the CRM that has the customer must stop showing them
+				// subscribed. Delivery checks that it is still the state.
+				kept = append(kept, it)
+				continue
+			}
 			ok, seen := allowed[it.Purpose]
 			if !seen {
 				var err error
@@ -248,7 +349,8 @@ func (s *Service) Record(ctx context.Context, ev Event) ([]storage.Delivery, []S
 		}
 		plan = append(plan, planned{storage.Delivery{ID: "dlv_" + id.String(), Tenant: ev.Tenant, Connector: m.Connector,
 			EventID: ev.ID, Subject: ev.Subject, Kind: ev.Kind, State: storage.Queued, Purposes: purposesOf(kept),
-			Properties: propertiesOf(kept), CreateTime: now, UpdateTime: now}, payload{Subject: ev.Subject, Items: kept}})
+			Properties: propertiesOf(kept), OptOut: slices.ContainsFunc(kept, mapping.Item.OptOut), CreateTime: now, UpdateTime: now},
+			payload{Subject: ev.Subject, Items: kept}})
 	}
 	var out []storage.Delivery
 	for i := range plan {
@@ -335,7 +437,7 @@ func propertiesOf(items []mapping.Item) []string {
 // vault's masked view, or the value the token vault gives crmsync for the
 // item's purpose under its policy (policy.yaml's crmsync rules, which also
 // ask consent). A refusal sends nothing.
-func (s *Service) resolve(ctx context.Context, items []mapping.Item) (map[string]string, error) {
+func (s *Service) resolve(ctx context.Context, tenant string, items []mapping.Item) (map[string]string, error) {
 	props := map[string]string{}
 	var masked []mapping.Item
 	plain := map[string][]mapping.Item{}
@@ -350,7 +452,7 @@ func (s *Service) resolve(ctx context.Context, items []mapping.Item) (map[string
 		}
 	}
 	if len(masked) > 0 {
-		req := &tokenvaultv1.RevealMaskedRequest{}
+		req := &tokenvaultv1.RevealMaskedRequest{Tenant: tenant}
 		for _, it := range masked {
 			req.Tokens = append(req.Tokens, it.Value)
 		}
@@ -375,7 +477,7 @@ func (s *Service) resolve(ctx context.Context, items []mapping.Item) (map[string
 	sort.Strings(purposes)
 	for _, purpose := range purposes {
 		its := plain[purpose]
-		req := &tokenvaultv1.DetokenizeRequest{Purpose: purpose}
+		req := &tokenvaultv1.DetokenizeRequest{Purpose: purpose, Tenant: tenant}
 		for _, it := range its {
 			req.Tokens = append(req.Tokens, it.Value)
 		}
@@ -458,7 +560,21 @@ func (s *Service) audit(ctx context.Context, tx *sql.Tx, d storage.Delivery, act
 // (LEASE_EXPIRED) never returned to the handler, so the delivery would stay
 // listed as queued. Each such job is then re-queued: it finds its delivery
 // no longer queued and completes, so the dead job is not scanned again.
+// It also deletes held events older than Deps.HeldTTL and finishes an
+// erasure's scrub of the write-ahead log that readers held up.
 func (s *Service) Reconcile(ctx context.Context) error {
+	if err := s.wal.Retry(ctx); err != nil {
+		s.d.Logger.WarnContext(ctx, "the write-ahead log still holds pages from before an erasure; retrying later", "reason", errs.ReasonOf(err))
+	}
+	if s.d.HeldTTL <= 0 {
+		// New sets the default; a zero here would expire every held event.
+		return errs.E(errs.Internal, reasons.HeldTTLUnset, "held events have no time to live")
+	}
+	if n, err := s.d.Store.ExpireHeld(ctx, s.d.Store.DB(), s.d.Now().Add(-s.d.HeldTTL)); err != nil {
+		s.d.Logger.WarnContext(ctx, "cannot expire held events; retrying at the next reconcile", "reason", errs.ReasonOf(err))
+	} else if n > 0 {
+		s.d.Logger.InfoContext(ctx, "expired held events", "count", n)
+	}
 	var after int64
 	for {
 		dead, err := s.d.Jobs.Dead(ctx, after, 100)

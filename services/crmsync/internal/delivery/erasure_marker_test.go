@@ -45,3 +45,39 @@ func TestBatchDropsACustomerErasedWhileItIsPrepared(t *testing.T) {
 		}
 	})
 }
+
+// TestNothingHeldForACustomerErasedMeanwhile: an erasure's marker placed
+// after the event's restrictions were read (here while consent is asked,
+// which refuses) keeps the refused event from being held: an erased
+// customer's event must not wait in crmsync for a grant. Seen failing with
+// the hold's look at the restrictions removed (one held row).
+func TestNothingHeldForACustomerErasedMeanwhile(t *testing.T) {
+	dialects(t, func(t *testing.T, db *store.DB) {
+		r := newRig(t, db)
+		i := int(seq.Add(1))
+		marked := false
+		r.consent = func(subj, _ string) bool {
+			if subj == subject(i) && !marked {
+				marked = true
+				if _, err := storage.New(db).Restrict(context.Background(), db, "shop", subj, "erase:dsr-marker-held", time.Now()); err != nil {
+					t.Error(err)
+				}
+			}
+			return false
+		}
+		r.record(t, i)
+		if !marked {
+			t.Fatal("consent was never asked: the marker was not placed mid-record")
+		}
+		var held, queued int
+		if err := db.QueryRow(`SELECT COUNT(*) FROM crm_held_events WHERE subject = $1`, subject(i)).Scan(&held); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.QueryRow(`SELECT COUNT(*) FROM crm_deliveries WHERE subject = $1`, subject(i)).Scan(&queued); err != nil {
+			t.Fatal(err)
+		}
+		if held != 0 || queued != 0 {
+			t.Fatalf("%d held events and %d deliveries for a customer erased while the event was recorded", held, queued)
+		}
+	})
+}

@@ -28,7 +28,13 @@ func aad(id string) []byte { return []byte("crmsync-delivery:" + id) }
 
 // seal encrypts p under a fresh data key wrapped by the KeyManager.
 func seal(ctx context.Context, km keys.KeyManager, key, id string, p payload) (string, []byte, error) {
-	plain, err := json.Marshal(p)
+	return sealWith(ctx, km, key, aad(id), p)
+}
+
+// sealWith encrypts v under a fresh data key wrapped by the KeyManager,
+// both bound to ad.
+func sealWith(ctx context.Context, km keys.KeyManager, key string, ad []byte, v any) (string, []byte, error) {
+	plain, err := json.Marshal(v)
 	if err != nil {
 		return "", nil, err
 	}
@@ -37,7 +43,7 @@ func seal(ctx context.Context, km keys.KeyManager, key, id string, p payload) (s
 		return "", nil, err
 	}
 	defer clear(dek)
-	wrapped, err := km.WrapKey(ctx, key, dek, aad(id))
+	wrapped, err := km.WrapKey(ctx, key, dek, ad)
 	if err != nil {
 		return "", nil, err
 	}
@@ -49,7 +55,7 @@ func seal(ctx context.Context, km keys.KeyManager, key, id string, p payload) (s
 	if _, err := rand.Read(nonce); err != nil {
 		return "", nil, err
 	}
-	out := gcm.Seal(nonce, nonce, plain, aad(id))
+	out := gcm.Seal(nonce, nonce, plain, ad)
 	clear(plain)
 	return string(wrapped), out, nil
 }

@@ -174,6 +174,29 @@ func (s *Service) PrivacyExport(ctx context.Context, subj Subject, requestID str
 		}
 		out = append(out, it)
 	}
+	// A held event (held.go) is data about the customer crmsync keeps: its
+	// fields as tokens, as a delivery's ledger shows them.
+	if h, ok, err := s.d.Store.HeldEvent(ctx, db, subj.Tenant, subj.ID); err != nil {
+		return nil, err
+	} else if ok {
+		var he heldEvent
+		dek, err := openWith(ctx, s.d.Keys, s.d.QueueKey, h.WrappedKey, h.Payload, heldAAD(subj.Tenant, subj.ID), &he)
+		clear(dek)
+		if err != nil {
+			return nil, err
+		}
+		it := ExportItem{ID: "held_" + he.ID, Fields: []ExportField{{Name: "state", Value: "held"}, {Name: "reason", Value: reasons.ConsentDenied},
+			{Name: "update_time", Value: h.UpdateTime.UTC().Format(time.RFC3339)}}}
+		names := make([]string, 0, len(he.Fields))
+		for k := range he.Fields {
+			names = append(names, k)
+		}
+		sort.Strings(names)
+		for _, k := range names {
+			it.Fields = append(it.Fields, ExportField{Name: "field." + k, Token: he.Fields[k]})
+		}
+		out = append(out, it)
+	}
 	if requestID != "" {
 		err := db.InTx(ctx, func(tx *sql.Tx) error { return s.auditDSR(ctx, tx, subj, ActionPrivacyExport, requestID, "") })
 		if err != nil {
@@ -230,6 +253,7 @@ func (s *Service) PrivacyErase(ctx context.Context, subj Subject, requestID stri
 		return prev.GetEvidence(), err
 	}
 	db := s.d.Store.DB()
+	heldErased := false
 	// The erasure marker first, with the cancellations: a batch checks it
 	// before it prepares a delivery and again right before its upsert, and
 	// no event is queued for the customer while it is there.
@@ -237,13 +261,27 @@ func (s *Service) PrivacyErase(ctx context.Context, subj Subject, requestID stri
 		if _, err := s.d.Store.Restrict(ctx, tx, subj.Tenant, subj.ID, erasureMarker+requestID, s.d.Now()); err != nil {
 			return err
 		}
-		_, err := s.cancelFor(ctx, tx, subj, []int{storage.Queued, storage.DeadLettered}, reasons.SubjectErased)
+		var err error
+		if heldErased, err = s.dropHeld(ctx, tx, subj); err != nil {
+			return err
+		}
+		_, err = s.cancelFor(ctx, tx, subj, []int{storage.Queued, storage.DeadLettered}, reasons.SubjectErased)
 		return err
 	})
 	if err != nil {
 		return nil, err
 	}
 	s.notifyAudit()
+	// From here on the database file has lost the held event and the
+	// cancelled payloads (secure_delete), but the write-ahead log keeps
+	// their page images, and later ones those of the erased deliveries:
+	// the log is emptied when the erasure ends, done or failed (a CRM that
+	// never confirms must not leave the customer's pages in it).
+	defer func() {
+		if err := s.wal.Scrub(ctx); err != nil {
+			s.d.Logger.WarnContext(ctx, "the write-ahead log still holds pages from before an erasure; retrying later", "reason", errs.ReasonOf(err))
+		}
+	}()
 	// A send that passed those checks before the marker may still be on
 	// its way to a CRM: deleting there before it lands would be undone by
 	// it. Its lease says so; the delete waits for every lease to end.
@@ -313,6 +351,12 @@ func (s *Service) PrivacyErase(ctx context.Context, subj Subject, requestID stri
 		if err != nil {
 			return err
 		}
+		// A refused event held while the marker was being placed.
+		late, err := s.dropHeld(ctx, tx, subj)
+		if err != nil {
+			return err
+		}
+		heldErased = heldErased || late
 		// The marker goes with the deliveries it guarded (it names the
 		// customer); a restriction the customer asked for stays.
 		if _, err := tx.ExecContext(ctx, `DELETE FROM crm_restrictions WHERE tenant = $1 AND subject = $2 AND request_id = $3`,
@@ -326,7 +370,10 @@ func (s *Service) PrivacyErase(ctx context.Context, subj Subject, requestID stri
 		ev = &privacyv1.Evidence{Outcome: privacyv1.Outcome_OUTCOME_NO_DATA, DoneTime: timestamppb.New(s.d.Now()),
 			Counts:  map[string]int64{"deliveries_erased": erased, "deliveries_cancelled": cancelled, "crm_records_confirmed_gone": int64(len(all))},
 			Details: map[string]string{}}
-		if erased > 0 || len(all) > 0 {
+		if heldErased {
+			ev.Counts["held_events_erased"] = 1
+		}
+		if erased > 0 || len(all) > 0 || heldErased {
 			ev.Outcome = privacyv1.Outcome_OUTCOME_DONE
 		}
 		for _, e := range all {
@@ -612,7 +659,7 @@ func (s *Service) PrivacyRectify(ctx context.Context, subj Subject, requestID st
 		if len(fields) > 0 {
 			sum := sha256.Sum256([]byte(requestID))
 			queued, skipped, err := s.Record(ctx, Event{ID: "dsr_" + hex.EncodeToString(sum[:])[:40], Tenant: subj.Tenant, Subject: subj.ID,
-				Kind: updatedKind, Fields: fields})
+				Kind: updatedKind, Fields: fields, Partial: true})
 			if err != nil {
 				return nil, err
 			}
@@ -661,15 +708,21 @@ const updatedKind = 2
 // queued delivery of the customer under purpose whose other purposes are
 // not allowed either is cancelled (CONSENT_WITHDRAWN, its payload deleted,
 // audited), rather than at its next attempt. One that keeps an allowed
-// purpose stays queued, and its attempt drops the withdrawn fields.
+// purpose stays queued, and its attempt drops the withdrawn fields. An
+// opt-out stays queued too: it is sent before the withdrawal stops the rest
+// (ADR 0015, "Opt-outs first"). The customer's held events in the shops
+// that send fields under purpose are deleted.
 func (s *Service) Withdrawn(ctx context.Context, subject, purpose string) (int, error) {
+	if err := s.unhold(ctx, subject, purpose); err != nil {
+		return 0, err
+	}
 	ds, err := s.d.Store.QueuedFor(ctx, subject)
 	if err != nil {
 		return 0, err
 	}
 	n := 0
 	for _, d := range ds {
-		if !slices.Contains(d.Purposes, purpose) {
+		if !slices.Contains(d.Purposes, purpose) || d.OptOut {
 			continue
 		}
 		allowed := false

@@ -292,7 +292,7 @@ func (s *Service) one(ctx context.Context, tenant, conn string, m *mapping.Mappi
 	// failed after queueing finds the same deliveries.
 	sum := sha256.Sum256([]byte(tenant + "/" + conn + "/" + c.EventID))
 	_, _, err = s.d.Recorder.Record(ctx, delivery.Event{ID: "crm_" + hex.EncodeToString(sum[:])[:40], Tenant: tenant,
-		Subject: subject, Kind: updatedKind, Fields: map[string]string{f.Field: token}})
+		Subject: subject, Kind: updatedKind, Fields: map[string]string{f.Field: token}, Partial: true})
 	if err != nil {
 		if errs.Is(err, errs.InvalidArgument) {
 			return refuse(subject, ReasonValueInvalid)

@@ -35,7 +35,29 @@ const (
 	// policy for the field's purpose; only for purposes the service's
 	// configuration permits (Rules.PlaintextPurposes).
 	Plaintext Form = "plaintext"
+	// Literal: a value the mapping itself names (a consent mapping's
+	// granted or withdrawn value), sent as it is. Never a field's form: a
+	// customer's value cannot be literal.
+	Literal Form = "literal"
 )
+
+// DefaultConsentUnder is the purpose a consent mapping's update is sent
+// under when it names none.
+const DefaultConsentUnder = "crm_sync"
+
+// Consent maps one purpose's consent state to a CRM property: a grant or a
+// withdrawal of Purpose (marketing) sets Property to Granted or Withdrawn
+// (an opt-out property: "false" and "true"). The update is itself sent
+// under Under (crm_sync): without that consent nothing is sent, so a
+// customer who withdrew crm_sync sends no more of these either. It goes
+// only to a CRM the customer was already sent to.
+type Consent struct {
+	Purpose   string `yaml:"purpose"`
+	Property  string `yaml:"property"`
+	Under     string `yaml:"under"`
+	Granted   string `yaml:"granted"`
+	Withdrawn string `yaml:"withdrawn"`
+}
 
 // SummaryField is the event field a conversation summary arrives in. It
 // holds placeholders, never values, and goes out only in the token form
@@ -101,6 +123,8 @@ type Mapping struct {
 	// Rate defaults to the connector's Default…Rate.
 	Rate   *Rate   `yaml:"rate,omitempty"`
 	Fields []Field `yaml:"fields"`
+	// Consents map purposes' consent states to CRM properties.
+	Consents []Consent `yaml:"consents,omitempty"`
 }
 
 // Rules are what every mapping must keep to.
@@ -115,6 +139,9 @@ var (
 	tenantPattern   = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
 	propertyPattern = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]{0,99}$`)
 	versionPattern  = regexp.MustCompile(`^v[0-9]{2}\.[0-9]$`)
+	// A consent mapping's values are the shop's constants (true, false,
+	// opted_out), never a customer's.
+	literalPattern = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,40}$`)
 )
 
 func invalid(file, format string, args ...any) error {
@@ -211,7 +238,46 @@ func Parse(tenant, conn string, data []byte, rules Rules) (Mapping, error) {
 			return Mapping{}, invalid(file, "%s goes out as it is (token form): it holds placeholders only", SummaryField)
 		}
 	}
+	purposes := map[string]bool{}
+	for i := range m.Consents {
+		c := &m.Consents[i]
+		if c.Under == "" {
+			c.Under = DefaultConsentUnder
+		}
+		// No default for the two values: a CRM property is as often an
+		// opt-out flag as an opt-in one, and guessing wrong would mark a
+		// withdrawn customer as subscribed (security review).
+		if !namePattern.MatchString(c.Purpose) || !namePattern.MatchString(c.Under) || !propertyPattern.MatchString(c.Property) ||
+			!literalPattern.MatchString(c.Granted) || !literalPattern.MatchString(c.Withdrawn) {
+			return Mapping{}, invalid(file, "consent %d: purpose, property, under, granted and withdrawn are required names", i+1)
+		}
+		if c.Purpose == c.Under {
+			// A withdrawal of the purpose the update needs could never be
+			// sent; crm_sync's own withdrawal ends syncing instead.
+			return Mapping{}, invalid(file, "consent %s: it cannot be sent under itself", c.Purpose)
+		}
+		if purposes[c.Purpose] || props[c.Property] {
+			return Mapping{}, invalid(file, "consent %s or its property is mapped twice", c.Purpose)
+		}
+		purposes[c.Purpose], props[c.Property] = true, true
+	}
 	return m, nil
+}
+
+// ConsentItem is the item a change of purpose's consent sends, if the
+// mapping maps that purpose.
+func (m Mapping) ConsentItem(purpose string, granted bool) (Item, bool) {
+	for _, c := range m.Consents {
+		if c.Purpose != purpose {
+			continue
+		}
+		v := c.Withdrawn
+		if granted {
+			v = c.Granted
+		}
+		return Item{Property: c.Property, Purpose: c.Under, Form: Literal, Value: v, StateOf: purpose, Granted: granted}, true
+	}
+	return Item{}, false
 }
 
 func firstLine(s string) string {
@@ -287,6 +353,25 @@ type Item struct {
 	// Value is the token (token, masked and plaintext forms), or the
 	// placeholder text of a summary.
 	Value string `json:"v"`
+	// StateOf and Granted, on a consent item, say which purpose's state
+	// Value reflects and which state: delivery drops the item when the
+	// customer's consent to StateOf has changed since, so a grant retried
+	// after a later withdrawal never overwrites the opt-out in the CRM.
+	StateOf string `json:"s,omitempty"`
+	Granted bool   `json:"g,omitempty"`
+}
+
+// OptOut says whether the item is a consent mapping's withdrawn value.
+func (it Item) OptOut() bool { return it.StateOf != "" && !it.Granted }
+
+// FieldPurpose says whether the mapping sends any field under purpose.
+func (m Mapping) FieldPurpose(purpose string) bool {
+	for _, f := range m.Fields {
+		if f.Purpose == purpose {
+			return true
+		}
+	}
+	return false
 }
 
 // Apply selects the mapped fields of an event, in the mapping's order.

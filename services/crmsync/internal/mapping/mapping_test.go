@@ -76,3 +76,45 @@ func TestMappingRules(t *testing.T) {
 		t.Fatalf("defaults not applied: %+v %+v", m.Salesforce, m.Fields)
 	}
 }
+
+// TestConsentMappings: a purpose's consent maps to a CRM property, sent
+// under crm_sync by default as the mapping's own values (never a
+// customer's); one that would be sent under itself, one without both
+// values (no default: an opt-out flag guessed as opt-in would mark a
+// withdrawn customer subscribed; seen failing with the old true/false
+// default), a value that is not a plain constant, or a property mapped
+// twice is MAPPING_INVALID.
+func TestConsentMappings(t *testing.T) {
+	m, err := mapping.Parse("shop", "hubspot", []byte(hubspotYAML+`consents:
+  - {purpose: marketing, property: sotto_marketing_opt_out, granted: "false", withdrawn: "true"}
+`), rules)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if it, ok := m.ConsentItem("marketing", false); !ok || it != (mapping.Item{Property: "sotto_marketing_opt_out", Purpose: "crm_sync",
+		Form: mapping.Literal, Value: "true", StateOf: "marketing", Granted: false}) {
+		t.Fatalf("withdrawal: %+v %v", it, ok)
+	}
+	if it, _ := m.ConsentItem("marketing", true); it.Value != "false" {
+		t.Fatalf("grant: %+v", it)
+	}
+	if _, ok := m.ConsentItem("analytics", true); ok {
+		t.Fatal("an unmapped purpose maps")
+	}
+	for name, bad := range map[string]string{
+		"under itself":   `{purpose: crm_sync, property: p1, granted: "true", withdrawn: "false"}`,
+		"no values":      `{purpose: marketing, property: p1}`,
+		"one value":      `{purpose: marketing, property: p1, withdrawn: "true"}`,
+		"not a constant": `{purpose: marketing, property: p1, granted: "a@b c", withdrawn: "x"}`,
+		"property twice": `{purpose: marketing, property: email}`,
+		"literal field":  `{purpose: marketing, property: p1, under: ""}`,
+	} {
+		y := hubspotYAML + "consents:\n  - " + bad + "\n"
+		if name == "literal field" {
+			y = hubspotYAML + "  - {field: x, property: p2, purpose: crm_sync, form: literal}\n"
+		}
+		if _, err := mapping.Parse("shop", "hubspot", []byte(y), rules); errs.ReasonOf(err) != reasons.MappingInvalid {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+}

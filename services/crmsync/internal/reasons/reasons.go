@@ -17,6 +17,10 @@ const (
 	// FieldsInvalid: an event's fields are not tokens where the mapping
 	// needs tokens. InvalidArgument.
 	FieldsInvalid = "FIELDS_INVALID"
+	// TokenSubjectMismatch: an event's token belongs to another customer
+	// than the event's subject (the token vault's metadata).
+	// InvalidArgument.
+	TokenSubjectMismatch = "TOKEN_SUBJECT_MISMATCH"
 )
 
 // Why an event was not queued for a connector (RecordCustomerEvent's skipped).
@@ -67,6 +71,13 @@ const (
 	// SubjectErased: the customer asked for erasure; their queued and
 	// dead-lettered deliveries were cancelled.
 	SubjectErased = "SUBJECT_ERASED"
+	// ConsentStateStale: a consent mapping's value queued before a later
+	// change of that consent (the later change has its own delivery); it
+	// was cancelled at delivery.
+	ConsentStateStale = "CONSENT_STATE_STALE"
+	// HeldEventUnreadable: a held event (or its release job) does not
+	// decode; it is dropped.
+	HeldEventUnreadable = "HELD_EVENT_UNREADABLE"
 )
 
 // Data-subject requests (sotto.privacy.v1).
@@ -123,4 +134,11 @@ const (
 	// DeliveryIDInvalid: a stored delivery id that is not dlv_<uuid> (a
 	// cursor cannot be made of it). Internal.
 	DeliveryIDInvalid = "DELIVERY_ID_INVALID"
+)
+
+// Held events.
+const (
+	// HeldTTLUnset: the reconcile found no time to live for held events
+	// (it would expire every one). Internal.
+	HeldTTLUnset = "HELD_TTL_UNSET"
 )

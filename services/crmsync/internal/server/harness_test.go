@@ -66,6 +66,8 @@ fields:
   - {field: first_name, property: firstname, purpose: crm_sync, form: masked}
   - {field: last_name, property: lastname, purpose: crm_sync}
   - {field: conversation_summary, property: sotto_last_conversation, purpose: crm_sync}
+consents:
+  - {purpose: marketing, property: sotto_marketing_opt_out, granted: "false", withdrawn: "true"}
 `
 	salesforceMapping = `
 salesforce: {url: '%s', api_version: v62.0, object: Contact, external_id_field: Sotto_Subject__c}
@@ -122,7 +124,8 @@ func (c *consentStandIn) set(subject, purpose string, ok bool) {
 	if ok {
 		d = consentv1.Decision_DECISION_GRANTED
 	}
-	c.changes = append(c.changes, &consentv1.ConsentChange{Subject: subject, PurposeId: purpose, Decision: d})
+	c.changes = append(c.changes, &consentv1.ConsentChange{Subject: subject, PurposeId: purpose, Decision: d,
+		RecordId: "rec_" + strconv.Itoa(len(c.changes))})
 }
 
 // WatchConsentChanges serves the feed as the consent service does: a first
@@ -271,6 +274,18 @@ func (v *vaultStandIn) Tokenize(_ context.Context, req *tokenvaultv1.TokenizeReq
 	return out, nil
 }
 
+// GetTokenMetadata names a token's subject, as tokenvault does; an unknown
+// token is NotFound.
+func (v *vaultStandIn) GetTokenMetadata(_ context.Context, req *tokenvaultv1.GetTokenMetadataRequest) (*tokenvaultv1.GetTokenMetadataResponse, error) {
+	v.mu.Lock()
+	sv, ok := v.values[req.GetToken()]
+	v.mu.Unlock()
+	if !ok {
+		return nil, errs.E(errs.NotFound, "UNKNOWN_TOKEN", "unknown token")
+	}
+	return &tokenvaultv1.GetTokenMetadataResponse{Subject: sv.subject, Tenant: req.GetTenant()}, nil
+}
+
 func (v *vaultStandIn) RevealMasked(_ context.Context, req *tokenvaultv1.RevealMaskedRequest) (*tokenvaultv1.RevealMaskedResponse, error) {
 	out := &tokenvaultv1.RevealMaskedResponse{}
 	for _, tok := range req.GetTokens() {
@@ -361,15 +376,16 @@ func newHarness(t testing.TB, db *store.DB, opts ...func(*config.Config)) *harne
 	cconn := pki.Dial(t, "crmsync", "consent", servertest.Start(t, csrv))
 	consent := consentclient.New(consentv1.NewConsentServiceClient(cconn), consentclient.Options{Logger: logger})
 	h.follow = func() {
-		f := consentfeed.New(consentv1.NewConsentServiceClient(cconn), h.app.Store, h.app.Delivery.Withdrawn, logger)
+		f := consentfeed.New(consentv1.NewConsentServiceClient(cconn), h.app.Store, h.app.Delivery.Withdrawn, logger).OnChange(h.app.Delivery.ConsentChanged)
 		done := make(chan struct{})
 		go func() { defer close(done); _ = f.Run(ctx) }()
 		t.Cleanup(func() { cancel(); <-done })
 	}
 	vsrv := pki.NewServer(t, "tokenvault", authz.Policy{
-		tokenvaultv1.TokenVaultService_Detokenize_FullMethodName:   {"crmsync"},
-		tokenvaultv1.TokenVaultService_RevealMasked_FullMethodName: {"crmsync"},
-		tokenvaultv1.TokenVaultService_Tokenize_FullMethodName:     {"crmsync"},
+		tokenvaultv1.TokenVaultService_Detokenize_FullMethodName:       {"crmsync"},
+		tokenvaultv1.TokenVaultService_RevealMasked_FullMethodName:     {"crmsync"},
+		tokenvaultv1.TokenVaultService_Tokenize_FullMethodName:         {"crmsync"},
+		tokenvaultv1.TokenVaultService_GetTokenMetadata_FullMethodName: {"crmsync"},
 	})
 	tokenvaultv1.RegisterTokenVaultServiceServer(vsrv.GRPC(), h.vault)
 	vconn := pki.Dial(t, "crmsync", "tokenvault", servertest.Start(t, vsrv))

@@ -38,9 +38,13 @@ func (s *Store) OfSubject(ctx context.Context, q store.Q, tenant, subject string
 }
 
 // DeleteSubject deletes every delivery of a shop's customer (payloads,
-// ledger and keys with them) and the CRM record ids bound to the customer.
+// ledger and keys with them), their held event and the CRM record ids
+// bound to the customer.
 func (s *Store) DeleteSubject(ctx context.Context, q store.Q, tenant, subject string) (int64, error) {
 	if _, err := q.ExecContext(ctx, `DELETE FROM crm_records WHERE tenant = $1 AND subject = $2`, tenant, subject); err != nil {
+		return 0, err
+	}
+	if _, err := s.Unhold(ctx, q, tenant, subject, ""); err != nil {
 		return 0, err
 	}
 	res, err := q.ExecContext(ctx, `DELETE FROM crm_deliveries WHERE tenant = $1 AND subject = $2`, tenant, subject)
@@ -150,4 +154,23 @@ func (s *Store) SetFeedCursor(ctx context.Context, cursor string) error {
 	_, err := s.db.ExecContext(ctx, `INSERT INTO crm_consent_feed (singleton, cursor) VALUES (1, $1)
 		ON CONFLICT (singleton) DO UPDATE SET cursor = excluded.cursor`, cursor)
 	return err
+}
+
+// SentTo lists, per shop, the connectors a customer has been delivered to
+// (a consent change updates only CRMs that have the customer).
+func (s *Store) SentTo(ctx context.Context, q store.Q, subject string) (map[string][]string, error) {
+	rows, err := q.QueryContext(ctx, `SELECT DISTINCT tenant, connector FROM crm_deliveries WHERE subject = $1 AND state = $2`, subject, Delivered)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string][]string{}
+	for rows.Next() {
+		var tenant, conn string
+		if err := rows.Scan(&tenant, &conn); err != nil {
+			return nil, err
+		}
+		out[tenant] = append(out[tenant], conn)
+	}
+	return out, rows.Err()
 }

@@ -37,7 +37,10 @@ type Delivery struct {
 	Reason     string
 	Purposes   []string
 	Properties []string
-	JobID      int64
+	// OptOut: the delivery carries a consent mapping's withdrawn value,
+	// which a withdrawal of the purpose it is sent under does not stop.
+	OptOut bool
+	JobID  int64
 	// WrappedKey and Payload are the encrypted payload; empty once the
 	// delivery is finished.
 	WrappedKey string
@@ -56,16 +59,16 @@ func New(db *store.DB) *Store { return &Store{db: db} }
 func (s *Store) DB() *store.DB { return s.db }
 
 const columns = `delivery_id, tenant, connector, event_id, subject, kind, state, attempts, reason, purposes, properties,
-	job_id, wrapped_key, payload, create_time, update_time`
+	job_id, wrapped_key, payload, create_time, update_time, opt_out`
 
 // Insert adds a delivery in tx. A second delivery of the same event to the
 // same connector is store.IsUniqueViolation.
 func (s *Store) Insert(ctx context.Context, tx *sql.Tx, d Delivery) error {
 	_, err := tx.ExecContext(ctx, `INSERT INTO crm_deliveries (`+columns+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
 		d.ID, d.Tenant, d.Connector, d.EventID, d.Subject, d.Kind, d.State, d.Attempts, d.Reason,
 		strings.Join(d.Purposes, ","), strings.Join(d.Properties, ","), d.JobID, nullString(d.WrappedKey), d.Payload,
-		store.Micros(d.CreateTime), store.Micros(d.UpdateTime))
+		store.Micros(d.CreateTime), store.Micros(d.UpdateTime), boolInt(d.OptOut))
 	return err
 }
 
@@ -73,6 +76,13 @@ func (s *Store) Insert(ctx context.Context, tx *sql.Tx, d Delivery) error {
 func (s *Store) SetJob(ctx context.Context, q store.Q, id string, job int64) error {
 	_, err := q.ExecContext(ctx, `UPDATE crm_deliveries SET job_id = $2 WHERE delivery_id = $1`, id, job)
 	return err
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 func nullString(s string) any {
@@ -86,14 +96,15 @@ func scan(row interface{ Scan(...any) error }) (Delivery, error) {
 	var d Delivery
 	var purposes, props string
 	var wrapped sql.NullString
-	var created, updated int64
+	var created, updated, optOut int64
 	err := row.Scan(&d.ID, &d.Tenant, &d.Connector, &d.EventID, &d.Subject, &d.Kind, &d.State, &d.Attempts, &d.Reason,
-		&purposes, &props, &d.JobID, &wrapped, &d.Payload, &created, &updated)
+		&purposes, &props, &d.JobID, &wrapped, &d.Payload, &created, &updated, &optOut)
 	if err != nil {
 		return Delivery{}, err
 	}
 	d.Purposes, d.Properties = split(purposes), split(props)
 	d.WrappedKey = wrapped.String
+	d.OptOut = optOut != 0
 	d.CreateTime, d.UpdateTime = store.FromMicros(created), store.FromMicros(updated)
 	return d, nil
 }

@@ -79,6 +79,9 @@ func (g *edge) middleware(next runtime.HandlerFunc) runtime.HandlerFunc {
 		if !jsonBody(w, r, route) {
 			return
 		}
+		if !originBound(w, r, route) { // widget.go: a shop's page acts for its shop
+			return
+		}
 		if route == postMessageRoute {
 			// After the token check: the budget is the subject's, which only
 			// a verified token names.
@@ -222,6 +225,7 @@ var routeAccess = map[string]access{
 	// privacy officer a customer's: the consent service decides which).
 	"GET /v1/consent/purposes":                               anyone,
 	"GET /v1/consent/purposes/{purpose_id}":                  anyone,
+	"GET /v1/consent/notices":                                anyone,
 	"GET /v1/consent/notices/{notice_id}":                    anyone,
 	"GET /v1/consent/notices/{notice_id}/versions/{version}": anyone,
 	"GET /v1/consent/receipt-keys":                           anyone,

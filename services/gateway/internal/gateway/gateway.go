@@ -124,12 +124,11 @@ func New(ctx context.Context, backends []Backend, opts Options) (http.Handler, e
 		messages:        newKeyedLimiter[string](cmp.Or(opts.MessageRatePerMinute, 20), cmp.Or(opts.MessageBurst, 5), 100_000),
 		streams:         newStreamLimiter(opts),
 	}
-	for _, o := range opts.WidgetOrigins {
-		// Compared byte for byte with what browsers send: a setting that
-		// could never match is a mistake to stop at, not to ignore.
-		if normalizeOrigin(o) != o {
-			return nil, fmt.Errorf("gateway: widget origin %q is not scheme://host[:port] in lower case", o)
-		}
+	// Compared byte for byte with what browsers send: a setting that could
+	// never match is a mistake to stop at, not to ignore ("<tenant>=<origin>"
+	// or a bare origin, web.ParseWidgetOrigins).
+	if _, err := web.ParseWidgetOrigins(opts.WidgetOrigins); err != nil {
+		return nil, fmt.Errorf("gateway: %w", err)
 	}
 	openAPI, err := servedOpenAPI()
 	if err != nil {

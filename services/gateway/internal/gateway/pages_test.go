@@ -12,16 +12,18 @@ import (
 // its headers beside the API, and a widget origin that would change the
 // pages' CSP stops the start.
 func TestPagesAreMounted(t *testing.T) {
-	h, err := New(context.Background(), nil, Options{MaxBodyBytes: 1024, Auth: tokens(t), WidgetOrigins: []string{"https://shop.example"}})
+	h, err := New(context.Background(), nil, Options{MaxBodyBytes: 1024, Auth: tokens(t), WidgetOrigins: []string{"https://shop.example", "other=https://other.example"}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	for path, ancestors := range map[string]string{
-		"/widget/":         "frame-ancestors https://shop.example;",
-		"/privacy/":        "frame-ancestors 'none';",
-		"/console/inbox":   "frame-ancestors 'none';",
-		"/widget/embed.js": "frame-ancestors 'none';",
-		"/static/base.css": "frame-ancestors 'none';",
+		"/widget/?tenant=shop":  "frame-ancestors https://shop.example;",
+		"/widget/?tenant=other": "frame-ancestors https://shop.example https://other.example;",
+		"/widget/":              "frame-ancestors 'none';",
+		"/privacy/":             "frame-ancestors 'none';",
+		"/console/inbox":        "frame-ancestors 'none';",
+		"/widget/embed.js":      "frame-ancestors 'none';",
+		"/static/base.css":      "frame-ancestors 'none';",
 	} {
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))

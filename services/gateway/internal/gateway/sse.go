@@ -185,7 +185,7 @@ func (g *edge) events(client conversationv1.ConversationServiceClient, heartbeat
 			after = vs[0]
 		}
 		r, ok = g.authorize(w, r, routeAccess[sseRoute])
-		if !ok {
+		if !ok || !originBound(w, r, sseRoute) { // widget.go: a shop's page reads its shop's chats
 			return
 		}
 		claims, _ := claimsOf(r.Context())
@@ -278,9 +278,22 @@ func (g *edge) events(client conversationv1.ConversationServiceClient, heartbeat
 					return
 				}
 				if got.err != nil {
-					if ctx.Err() == nil {
-						write("event: error\ndata: " + streamError(got.err) + "\n\n")
+					if ctx.Err() != nil {
+						return
 					}
+					if st := status.Convert(got.err); st.Code() == codes.Unavailable && len(st.Details()) == 0 {
+						// The service's side went away mid-stream: a
+						// replica stopping, or its connection reaching
+						// its maximum age (pkg/server), a transport cut
+						// with no reason (a service's own Unavailable,
+						// e.g. REVOCATIONS_STALE, is an error event). As at the
+						// lifetime, the client reconnects with
+						// Last-Event-ID; a service that is really down
+						// answers that reconnect with a JSON 503.
+						write(": upstream went away, reconnect\n\n")
+						return
+					}
+					write("event: error\ndata: " + streamError(got.err) + "\n\n")
 					return
 				}
 				data, err := sseJSON.Marshal(got.resp)

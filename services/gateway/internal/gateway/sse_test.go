@@ -58,6 +58,7 @@ func TestEventStreamsBoundedPerAddress(t *testing.T) {
 			if st.resp.StatusCode != http.StatusOK {
 				t.Fatalf("%s: stream %d: %d", client, i, st.resp.StatusCode)
 			}
+			s.running(t)
 			open = append(open, st)
 		}
 		third := s.watchFrom(t, vs[2].token, vs[2].id, client)
@@ -73,6 +74,7 @@ func TestEventStreamsBoundedPerAddress(t *testing.T) {
 		if st := s.watchFrom(t, vs[3].token, vs[3].id, "198.51.100.8"); st.resp.StatusCode != http.StatusOK {
 			t.Fatalf("%s: another address: %d", client, st.resp.StatusCode)
 		} else {
+			s.running(t)
 			st.cancel()
 			<-s.chat.watchEnded
 		}
@@ -95,6 +97,34 @@ func TestEventStreamsBoundedPerAddress(t *testing.T) {
 	}
 }
 
+// TestEventStreamCutUpstreamIsAReconnect: when the service's side of the
+// watch goes away (Unavailable: a replica stopping, a connection at its
+// maximum age) the stream ends as at its lifetime, with a reconnect line
+// and no error event for the widget to show; the message before the cut
+// carries its id so the reconnect resumes after it. Fails with the cut
+// sent on as "event: error".
+func TestEventStreamCutUpstreamIsAReconnect(t *testing.T) {
+	s := newChatStand(t, Options{SSEHeartbeat: time.Hour})
+	vis := s.visitor(t)
+	id := s.open(t, vis)
+	if rec := s.post(t, vis, id, "hello"); rec.Code != http.StatusOK {
+		t.Fatalf("post: %d %s", rec.Code, rec.Body)
+	}
+	s.chat.cutWatches.Store(true)
+	st := s.watch(t, vis, id, "", "")
+	if st.resp.StatusCode != http.StatusOK {
+		t.Fatalf("stream: %d", st.resp.StatusCode)
+	}
+	body, err := io.ReadAll(st.resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(body), "\nevent: message\n") || !strings.HasSuffix(string(body), ": upstream went away, reconnect\n\n") ||
+		strings.Contains(string(body), "event: error") || strings.Contains(string(body), "event: end") {
+		t.Fatalf("a cut upstream stream, want its message then a reconnect line only: %q", body)
+	}
+}
+
 // TestEventStreamLifetime: a stream ends when its lifetime is over, without
 // "end" (the client is to reconnect), and the gRPC watch behind it is
 // cancelled; reconnecting with Last-Event-ID resumes after the last
@@ -111,6 +141,7 @@ func TestEventStreamLifetime(t *testing.T) {
 	if st.resp.StatusCode != http.StatusOK {
 		t.Fatalf("stream: %d", st.resp.StatusCode)
 	}
+	s.running(t)
 	body := string(readSome(st))
 	if !strings.Contains(body, ": lifetime over, reconnect\n\n") || strings.Contains(body, "event: end") {
 		t.Fatalf("the stream did not end at its lifetime as a reconnect: %q", body)

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	conversationv1 "github.com/sottohq/sotto/gen/go/sotto/conversation/v1"
@@ -43,8 +45,17 @@ type chatStandIn struct {
 	convs   map[string]*chatConv
 	changed chan struct{}
 	posts   atomic.Int64
-	// watchEnded receives once per WatchConversation that returned.
-	watchEnded chan error
+	// watchStarted receives once per WatchConversation the service began
+	// and watchEnded once per one that returned. The gateway answers 200
+	// once the client stream exists, which may be before the service runs
+	// the handler: a stream cancelled in between never runs it, so a test
+	// waits for the start (chatStand.running) before cancelling a stream
+	// whose end it then waits for.
+	watchStarted chan struct{}
+	watchEnded   chan error
+	// cutWatches makes a watch end Unavailable once it has sent what the
+	// conversation holds, as a replica going away does.
+	cutWatches atomic.Bool
 }
 
 type chatConv struct {
@@ -127,6 +138,7 @@ func (c *chatStandIn) CloseConversation(ctx context.Context, req *conversationv1
 // new one, and ends once the conversation is closed and sent: the real
 // service's contract (ADR 0014).
 func (c *chatStandIn) WatchConversation(req *conversationv1.WatchConversationRequest, stream grpc.ServerStreamingServer[conversationv1.WatchConversationResponse]) (err error) {
+	c.watchStarted <- struct{}{}
 	defer func() { c.watchEnded <- stream.Context().Err() }()
 	ctx := stream.Context()
 	c.mu.Lock()
@@ -162,6 +174,9 @@ func (c *chatStandIn) WatchConversation(req *conversationv1.WatchConversationReq
 		}
 		if closed {
 			return nil
+		}
+		if c.cutWatches.Load() {
+			return status.Error(codes.Unavailable, "transport is closing") // as grpc-go reports a cut
 		}
 		select {
 		case <-ctx.Done():
@@ -204,7 +219,7 @@ type chatStand struct {
 func newChatStand(t *testing.T, opts Options) *chatStand {
 	t.Helper()
 	s := &chatStand{
-		chat:     &chatStandIn{convs: map[string]*chatConv{}, changed: make(chan struct{}), watchEnded: make(chan error, 16)},
+		chat:     &chatStandIn{convs: map[string]*chatConv{}, changed: make(chan struct{}), watchStarted: make(chan struct{}, 256), watchEnded: make(chan error, 256)},
 		identity: &visitorIdentity{issuer: tokens(t).issuer},
 	}
 	pki := servertest.NewPKI(t)
@@ -325,6 +340,17 @@ type eventStream struct {
 
 // watch opens the event stream over a real connection (the recorder
 // cannot stream); the response is returned whatever its status.
+// running waits until the service is running the watch of the stream
+// opened last (see chatStandIn.watchStarted).
+func (s *chatStand) running(t *testing.T) {
+	t.Helper()
+	select {
+	case <-s.chat.watchStarted:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the service never began the stream's watch")
+	}
+}
+
 func (s *chatStand) watch(t *testing.T, token, id, lastEventID, query string) *eventStream {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -536,6 +562,7 @@ func TestEventStreamHeartbeatAndDisconnect(t *testing.T) {
 	vis := s.visitor(t)
 	id := s.open(t, vis)
 	stream := s.watch(t, vis, id, "", "")
+	s.running(t)
 	for {
 		ev, err := stream.next()
 		if err != nil {
@@ -567,6 +594,7 @@ func TestEventStreamsBoundedPerSubject(t *testing.T) {
 	if first.resp.StatusCode != http.StatusOK {
 		t.Fatalf("first stream: %d", first.resp.StatusCode)
 	}
+	s.running(t)
 	second := s.watch(t, vis, id, "", "")
 	if second.resp.StatusCode == http.StatusOK {
 		t.Fatal("a second stream of one visitor began, want 429")

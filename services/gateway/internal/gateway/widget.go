@@ -1,12 +1,20 @@
 package gateway
 
 import (
+	"bytes"
+	"cmp"
+	"context"
+	"io"
 	"net/http"
 	"net/url"
 	"slices"
 	"strings"
 
 	"google.golang.org/grpc/codes"
+	"google.golang.org/protobuf/encoding/protojson"
+
+	identityv1 "github.com/sottohq/sotto/gen/go/sotto/identity/v1"
+	"github.com/sottohq/sotto/services/gateway/internal/web"
 )
 
 // The web widget is a shop's page script calling the gateway from the
@@ -27,6 +35,16 @@ import (
 //     cannot drive a visitor's chat even with a stolen token, and no form
 //     post reaches the routes from a foreign page. Requests without an
 //     Origin (servers, apps) are not browsers' and pass to the token check.
+//   - Origins are per shop: an entry "<tenant>=<origin>" lets that page act
+//     for that shop only, a bare "<origin>" for every shop (web.WidgetOrigins,
+//     ADR 0016). A request from a listed shop page (not the gateway's own
+//     origin, where the framed widget itself runs) is bound to its shops:
+//     the token's tenant, or for a new visitor session the tenant in its
+//     body, must be one of them, else 403 ORIGIN_REJECTED (originBound),
+//     whatever the method. Shop B's page cannot open a visitor session for
+//     shop A, nor read or write shop A's chats with a token it got
+//     elsewhere. Preflights cannot know the shop, so they are answered for
+//     any listed origin; the request that follows is checked.
 
 // widgetMethods and widgetHeaders are what a widget's preflight may ask for.
 var (
@@ -64,12 +82,9 @@ func normalizeOrigin(o string) string {
 
 // widgetCORS applies the rules above in front of the routes.
 func widgetCORS(origins []string, next http.Handler) http.Handler {
-	allowed := map[string]bool{}
-	for _, o := range origins {
-		if n := normalizeOrigin(o); n != "" {
-			allowed[n] = true
-		}
-	}
+	// New has checked the entries (web.ParseWidgetOrigins); none parsed
+	// here means none allowed.
+	allowed, _ := web.ParseWidgetOrigins(origins)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		origin := r.Header.Get("Origin")
 		if origin == "" {
@@ -79,7 +94,7 @@ func widgetCORS(origins []string, next http.Handler) http.Handler {
 		widget := widgetRoute(r.URL.Path)
 		// The exact header as sent must be a listed origin ("null", a path
 		// or another spelling is not).
-		ok := widget && allowed[origin] && normalizeOrigin(origin) == origin
+		ok := widget && allowed.Any(origin) && normalizeOrigin(origin) == origin
 		reject := func(msg string) {
 			if ri := infoOf(r.Context()); ri != nil && ri.route == "" {
 				ri.route = "cors"
@@ -122,7 +137,55 @@ func widgetCORS(origins []string, next http.Handler) http.Handler {
 				reject("this origin may not call this route from a browser")
 				return
 			}
+			if ok && !sameOrigin(r) {
+				every, tenants, _ := allowed.Tenants(origin)
+				if !every {
+					r = r.WithContext(context.WithValue(r.Context(), originShopsKey{}, tenants))
+				}
+			}
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// originShopsKey carries the shops a request's (listed, foreign) Origin may
+// act for; absent when it may act for every shop or is not a shop page.
+type originShopsKey struct{}
+
+// originBound is the edge's check, once a route matched and its token was
+// verified, that a request from a shop's page acts for that shop: the
+// token's tenant ("" is the default shop, as identity reads it), or the
+// tenant a new visitor session is asked for (read from the body, which is
+// put back). A request that names no shop (the public sealing keys) is not
+// bound. A body that does not parse is refused here rather than passed on
+// unchecked.
+func originBound(w http.ResponseWriter, r *http.Request, route string) bool {
+	shops, ok := r.Context().Value(originShopsKey{}).([]string)
+	if !ok {
+		return true
+	}
+	// Every shop the request names must be one of the page's: the token's
+	// and, for a new visitor session, the body's too (a token of the page's
+	// own shop does not license a session for another: security review).
+	var named []string
+	if c, ok := claimsOf(r.Context()); ok {
+		named = append(named, cmp.Or(c.Tenant, "default"))
+	}
+	if route == visitorSessionRoute && r.Body != nil {
+		body, err := io.ReadAll(r.Body)
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		var req identityv1.CreateVisitorSessionRequest
+		if err != nil || protojson.Unmarshal(body, &req) != nil {
+			writeError(w, http.StatusForbidden, codes.PermissionDenied, reasonOriginRejected, "a visitor session from a shop's page must name that shop")
+			return false
+		}
+		named = append(named, cmp.Or(req.GetTenant(), "default"))
+	}
+	for _, tenant := range named {
+		if !slices.Contains(shops, tenant) {
+			writeError(w, http.StatusForbidden, codes.PermissionDenied, reasonOriginRejected, "this shop's page may not act for another shop")
+			return false
+		}
+	}
+	return true
 }

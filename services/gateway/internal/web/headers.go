@@ -14,9 +14,10 @@ import (
 //     and Trusted Types required with no policy, so that no script can
 //     hand a string to innerHTML, document.write or eval-like sinks: data
 //     reaches the DOM as text (web/src/lib/dom.js) or not at all.
-//   - frame-ancestors: the widget may be framed by the configured shop
-//     origins only ('none' when none are configured); every other page by
-//     nobody (with X-Frame-Options DENY for old browsers).
+//   - frame-ancestors: the widget page (/widget/?tenant=<shop>) may be
+//     framed by that shop's configured origins only (origins.go; 'none'
+//     for a shop with none, or without exactly one shop named); every
+//     other page by nobody (with X-Frame-Options DENY for old browsers).
 //   - Strict-Transport-Security only on a TLS connection: sent over plain
 //     HTTP it would be ignored (RFC 6797 §8.1), and a TLS-terminating
 //     proxy in front of the gateway sets its own.
@@ -71,9 +72,10 @@ func widgetPolicy(origins []string) policy {
 	}
 	return policy{
 		csp: csp(ancestors),
-		// Inside a shop's page the widget asks for nothing: a step-up opens
-		// the privacy centre in its own window.
-		permissions: permissionsOff + ", publickey-credentials-create=(), publickey-credentials-get=()",
+		// A step-up in the widget may use a passkey (get, never create): the
+		// shop's frame delegates it with allow="publickey-credentials-get"
+		// (embed.js), and the relying party is still the gateway's.
+		permissions: permissionsOff + ", publickey-credentials-create=(), publickey-credentials-get=(self)",
 		corp:        "same-origin",
 	}
 }

@@ -30,8 +30,9 @@ var pages = []string{"privacy", "console"}
 
 // Options configure the pages.
 type Options struct {
-	// WidgetOrigins are the shop pages' origins (scheme://host[:port]) that
-	// may frame the widget (the gateway's SOTTO_GATEWAY_WIDGET_ORIGINS).
+	// WidgetOrigins are the shop pages' origins that may frame the widget
+	// (the gateway's SOTTO_GATEWAY_WIDGET_ORIGINS): "<tenant>=<origin>" for
+	// one shop's widget, a bare "<origin>" for every shop's (origins.go).
 	// Empty: no page may.
 	WidgetOrigins []string
 }
@@ -46,7 +47,7 @@ type asset struct {
 // Handler serves the pages and assets.
 type Handler struct {
 	assets  map[string]asset // by path under static/, e.g. "widget/main.js"
-	widget  policy
+	origins WidgetOrigins
 	page    policy
 	asset   policy
 	loader  policy
@@ -56,12 +57,11 @@ type Handler struct {
 // New loads the embedded assets and builds the policies; a widget origin
 // that is not an exact origin stops it (it would go into a CSP header).
 func New(opts Options) (*Handler, error) {
-	for _, o := range opts.WidgetOrigins {
-		if !validOrigin(o) {
-			return nil, fmt.Errorf("web: widget origin %q is not scheme://host[:port] in lower case", o)
-		}
+	origins, err := ParseWidgetOrigins(opts.WidgetOrigins)
+	if err != nil {
+		return nil, fmt.Errorf("web: %w", err)
 	}
-	h := &Handler{assets: map[string]asset{}}
+	h := &Handler{assets: map[string]asset{}, origins: origins}
 	static, err := fs.Sub(embedded, "static")
 	if err != nil {
 		return nil, err
@@ -90,13 +90,20 @@ func New(opts Options) (*Handler, error) {
 			return nil, fmt.Errorf("web: the %s page is missing from the embedded assets (run make web)", p)
 		}
 	}
-	h.widget = widgetPolicy(opts.WidgetOrigins)
 	h.page = pagePolicy()
 	h.asset = assetPolicy(false)
 	h.loader = assetPolicy(true)
 
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /widget/{$}", h.serve("widget/index.html", h.widget))
+	// The widget page may be framed by the pages of the shop it is asked
+	// for (?tenant=) only; without one shop named, by nobody.
+	mux.HandleFunc("GET /widget/{$}", func(w http.ResponseWriter, r *http.Request) {
+		var origins []string
+		if t := widgetTenant(r); t != "" {
+			origins = h.origins.For(t)
+		}
+		h.serve("widget/index.html", widgetPolicy(origins))(w, r)
+	})
 	mux.HandleFunc("GET /widget/embed.js", h.serve("widget/embed.js", h.loader))
 	for _, p := range pages {
 		mux.HandleFunc("GET /"+p+"/", h.serve(p+"/index.html", h.page))

@@ -58,8 +58,8 @@ var everyAnswer = []struct {
 	code       int
 	widget     bool
 }{
-	{"widget page", "/widget/", http.StatusOK, true},
-	{"widget with a shop query", "/widget/?tenant=default", http.StatusOK, true},
+	{"widget page", "/widget/?tenant=default", http.StatusOK, true},
+	{"widget with more query", "/widget/?tenant=default&lang=de", http.StatusOK, true},
 	{"loader", "/widget/embed.js", http.StatusOK, false},
 	{"privacy centre", "/privacy/", http.StatusOK, false},
 	{"privacy centre's own route", "/privacy/step-up", http.StatusOK, false},
@@ -121,7 +121,7 @@ func TestContentSecurityPolicy(t *testing.T) {
 // TestWidgetFramedByNoShopWhenNoneConfigured: without configured origins
 // the widget may not be framed at all.
 func TestWidgetFramedByNoShopWhenNoneConfigured(t *testing.T) {
-	resp := get(t, newHandler(t), http.MethodGet, "/widget/", false)
+	resp := get(t, newHandler(t), http.MethodGet, "/widget/?tenant=default", false)
 	if got := directives(t, resp.Header.Get("Content-Security-Policy"))["frame-ancestors"]; !slices.Equal(got, []string{"'none'"}) {
 		t.Errorf("frame-ancestors %q with no origins configured, want 'none'", got)
 	}
@@ -152,13 +152,14 @@ func TestOtherHeaders(t *testing.T) {
 					t.Errorf("Permissions-Policy %s=%q, want ()", off, pp[off])
 				}
 			}
-			passkeys := "(self)"
+			// The widget may use a passkey for a step-up, never make one.
+			get, create := "(self)", "(self)"
 			if a.widget {
-				passkeys = "()"
+				create = "()"
 			}
-			for _, f := range []string{"publickey-credentials-get", "publickey-credentials-create"} {
-				if pp[f] != passkeys {
-					t.Errorf("Permissions-Policy %s=%q, want %s", f, pp[f], passkeys)
+			for f, want := range map[string]string{"publickey-credentials-get": get, "publickey-credentials-create": create} {
+				if pp[f] != want {
+					t.Errorf("Permissions-Policy %s=%q, want %s", f, pp[f], want)
 				}
 			}
 			if got := hd.Get("Cross-Origin-Opener-Policy"); got != "same-origin" {
@@ -204,12 +205,14 @@ func TestBadWidgetOriginStopsTheStart(t *testing.T) {
 		"https://shop.example/", "https://Shop.example", "javascript:alert(1)", "'unsafe-inline'",
 		"https://shop.example/path", "ftp://shop.example", "https://user@shop.example", "",
 		"https://shop.example;script-src", "https://shop.example,https://evil.example", "https://'self'",
+		"shop=https://shop.example/", "Shop=https://shop.example", "=https://shop.example", "shop a=https://shop.example",
+		"shop=https://shop.example https://evil.example", "shop=*", "shop=",
 	} {
 		if _, err := New(Options{WidgetOrigins: []string{o}}); err == nil {
 			t.Errorf("widget origin %q accepted", o)
 		}
 	}
-	if _, err := New(Options{WidgetOrigins: []string{"https://shop.example:8443", "http://127.0.0.1:5000"}}); err != nil {
+	if _, err := New(Options{WidgetOrigins: []string{"https://shop.example:8443", "http://127.0.0.1:5000", "shop_1=https://shop1.example"}}); err != nil {
 		t.Errorf("good origins refused: %v", err)
 	}
 }
@@ -293,5 +296,44 @@ func TestBuiltPagesHaveNoInlineCode(t *testing.T) {
 	}
 	if pagesSeen < 3 {
 		t.Fatalf("%d pages embedded, want the widget, privacy centre and console", pagesSeen)
+	}
+}
+
+// TestWidgetFramedByItsShopOnly: with origins per shop ("<tenant>=<origin>")
+// the widget page asked for a shop names that shop's origins (and the bare
+// ones, which every shop accepts) in frame-ancestors, never another shop's;
+// a shop with none, no shop, two shops or a query Go and browsers read
+// differently get 'none'. Seen failing with the page's policy built from
+// every configured origin (shop A's page framed by shop B).
+func TestWidgetFramedByItsShopOnly(t *testing.T) {
+	h := newHandler(t, "alpha=https://alpha.example", "alpha=https://www.alpha.example", "beta=https://beta.example")
+	every := newHandler(t, "alpha=https://alpha.example", "https://all.example")
+	for _, c := range []struct {
+		name   string
+		h      *Handler
+		target string
+		want   []string
+	}{
+		{"alpha", h, "/widget/?tenant=alpha", []string{"https://alpha.example", "https://www.alpha.example"}},
+		{"beta", h, "/widget/?tenant=beta&lang=de", []string{"https://beta.example"}},
+		{"unknown shop", h, "/widget/?tenant=gamma", []string{"'none'"}},
+		{"no shop", h, "/widget/", []string{"'none'"}},
+		{"two shops", h, "/widget/?tenant=alpha&tenant=beta", []string{"'none'"}},
+		{"a semicolon", h, "/widget/?x=1;tenant=beta&tenant=alpha", []string{"'none'"}},
+		{"not a shop id", h, "/widget/?tenant=Alpha", []string{"'none'"}},
+		{"encoded name", h, "/widget/?tenan%74=beta", []string{"https://beta.example"}},
+		{"bare entries for every shop", every, "/widget/?tenant=alpha", []string{"https://all.example", "https://alpha.example"}},
+		{"bare entries, another shop", every, "/widget/?tenant=beta", []string{"https://all.example"}},
+		{"bare entries, no shop", every, "/widget/", []string{"'none'"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			resp := get(t, c.h, http.MethodGet, c.target, false)
+			if resp.StatusCode != http.StatusOK {
+				t.Fatalf("status %d", resp.StatusCode)
+			}
+			if got := directives(t, resp.Header.Get("Content-Security-Policy"))["frame-ancestors"]; !slices.Equal(got, c.want) {
+				t.Errorf("frame-ancestors %q, want %q", got, c.want)
+			}
+		})
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	crmsyncv1 "github.com/sottohq/sotto/gen/go/sotto/crmsync/v1"
 	identityv1 "github.com/sottohq/sotto/gen/go/sotto/identity/v1"
 	privacyv1 "github.com/sottohq/sotto/gen/go/sotto/privacy/v1"
 	tokenvaultv1 "github.com/sottohq/sotto/gen/go/sotto/tokenvault/v1"
@@ -14,8 +15,10 @@ import (
 	"github.com/sottohq/sotto/pkg/suite"
 	"github.com/sottohq/sotto/services/identity/internal/app"
 	"github.com/sottohq/sotto/services/identity/internal/config"
+	"github.com/sottohq/sotto/services/identity/internal/crmevents"
 	"github.com/sottohq/sotto/services/identity/internal/notify"
 	"github.com/sottohq/sotto/services/identity/internal/server"
+	"github.com/sottohq/sotto/services/identity/internal/storage"
 	"github.com/sottohq/sotto/services/identity/migrations"
 )
 
@@ -62,6 +65,11 @@ func register(ctx context.Context, s *service.Service) error {
 	if err != nil {
 		return err
 	}
+	if cfg.CRMSyncAddr != "" {
+		if err := customerEvents(s, db, a); err != nil {
+			return err
+		}
+	}
 	// identity's own end users are checked like every service's, with its
 	// own keys and revocation feed (no call to itself).
 	if _, err := s.EndUsersFrom(server.EndUsers, a.Keys, a.Feed); err != nil {
@@ -81,6 +89,27 @@ func register(ctx context.Context, s *service.Service) error {
 		a.Domain.Wait()
 		return ctx.Err()
 	})
+	return nil
+}
+
+// customerEvents records customers' sign-ups and contact changes in
+// crmsync through durable jobs (internal/crmevents). crmsync may start
+// after identity (the manifest's follows): the connection is made when a
+// job first needs it, and a job retries until crmsync answers.
+func customerEvents(s *service.Service, db *store.DB, a *app.App) error {
+	conn, err := s.Dial("crmsync")
+	if err != nil {
+		return err
+	}
+	runner, err := s.Jobs(db)
+	if err != nil {
+		return err
+	}
+	ev, err := crmevents.New(runner, storage.New(db), crmsyncv1.NewCrmSyncServiceClient(conn))
+	if err != nil {
+		return err
+	}
+	a.Domain.CustomerEvents = ev
 	return nil
 }
 

@@ -98,6 +98,9 @@ func (s *Service) SignUp(ctx context.Context, in SignUpInput) error {
 		if err := s.Audit.Enqueue(ctx, tx, s.event(ctx, ActionSignUp, auditclient.Success, id, ResourceAccount, id, "")); err != nil {
 			return err
 		}
+		if err := s.customerChanged(ctx, tx, id, true); err != nil {
+			return err
+		}
 		// Inside the transaction: if the message cannot be handed over,
 		// no account exists that the user cannot verify.
 		return s.Notifier.Notify(ctx, notify.Message{Kind: notify.KindVerifyEmail, AccountID: id, To: in.Email, Code: code, Language: in.Language})
@@ -167,6 +170,12 @@ func (s *Service) VerifyEmail(ctx context.Context, code string, o Origin) error 
 		}
 		if err := s.Audit.Enqueue(ctx, tx, s.event(ctx, action, auditclient.Success, accountID, ResourceAccount, accountID, "")); err != nil {
 			return err
+		}
+		if action == ActionEmailChange {
+			// The corrected address is the account's now.
+			if err := s.customerChanged(ctx, tx, accountID, false); err != nil {
+				return err
+			}
 		}
 		if !first {
 			return nil
@@ -695,7 +704,7 @@ func (s *Service) GetAccount(ctx context.Context, c Caller) (AccountView, error)
 	if err != nil {
 		return AccountView{}, err
 	}
-	masked, err := s.Contacts.MaskEmail(ctx, a.EmailMaskToken)
+	masked, err := s.Contacts.MaskEmail(ctx, vaultTenant(a.Tenant), a.EmailMaskToken)
 	if err != nil {
 		return AccountView{}, err
 	}

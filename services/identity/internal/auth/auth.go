@@ -24,7 +24,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
@@ -36,6 +35,7 @@ import (
 	"github.com/sottohq/sotto/pkg/errs"
 	"github.com/sottohq/sotto/pkg/events"
 	"github.com/sottohq/sotto/pkg/logging"
+	"github.com/sottohq/sotto/pkg/store"
 	"github.com/sottohq/sotto/services/identity/internal/contacts"
 	"github.com/sottohq/sotto/services/identity/internal/mfa"
 	"github.com/sottohq/sotto/services/identity/internal/notify"
@@ -50,7 +50,7 @@ type Contacts interface {
 	Tokenize(ctx context.Context, tenant, subject, email, phone string) (contacts.Tokens, error)
 	TokenizePhone(ctx context.Context, tenant, subject, phone string) (string, error)
 	LookupEmail(ctx context.Context, tenant, email, purpose string) (string, error)
-	MaskEmail(ctx context.Context, token string) (string, error)
+	MaskEmail(ctx context.Context, tenant, token string) (string, error)
 	KnownTenant(ctx context.Context, tenant string) (bool, error)
 }
 
@@ -135,6 +135,25 @@ type Deps struct {
 	// to be signed (inside its transaction). Tests race a revocation
 	// against it.
 	OnClientTokenSigning func()
+	// CustomerEvents records customers' sign-ups and profile changes for
+	// the shop's CRMs (crmsync), in the transaction that makes them; nil
+	// records none (no crmsync address configured).
+	CustomerEvents CustomerEvents
+}
+
+// CustomerEvents takes a customer's creation or profile change, in the
+// transaction that commits it, so that it is recorded exactly when the
+// change is (internal/crmevents: a durable job that carries ids only).
+type CustomerEvents interface {
+	CustomerChanged(ctx context.Context, tx *sql.Tx, accountID string, created bool) error
+}
+
+// customerChanged hands a change to CustomerEvents, if any.
+func (s *Service) customerChanged(ctx context.Context, tx *sql.Tx, accountID string, created bool) error {
+	if s.CustomerEvents == nil {
+		return nil
+	}
+	return s.CustomerEvents.CustomerChanged(ctx, tx, accountID, created)
 }
 
 // Service is the domain.
@@ -143,8 +162,9 @@ type Service struct {
 	cfg Config
 	// sends are messages on their way to the notifier (deliverLater).
 	sends sync.WaitGroup
-	// walPending: an erasure could not truncate SQLite's WAL (RetryWAL).
-	walPending atomic.Bool
+	// wal empties SQLite's WAL after an erasure; RetryWAL finishes a scrub
+	// readers held up.
+	wal *store.Scrubber
 	// shops remembers tenants the vault said exist (visitors.go).
 	shops knownShops
 }
@@ -160,7 +180,7 @@ func New(cfg Config, deps Deps) *Service {
 	if deps.Metrics == nil {
 		deps.Metrics = NewMetrics(nil)
 	}
-	return &Service{Deps: deps, cfg: cfg}
+	return &Service{Deps: deps, cfg: cfg, wal: deps.Store.WALScrubber(walTruncateTimeout)}
 }
 
 // Config is the domain's policy.
@@ -259,8 +279,15 @@ func (s *Service) sessionLifetime(kind string) time.Duration {
 	return s.cfg.SessionLifetime
 }
 
-// event is an audit event about an account (its subject).
+// event is an audit event about an account (its subject). An event about
+// the subject's own account names it as the subject only: the audit log
+// keys subjects (an HMAC under a key erasure forgets), but stores a
+// resource id as written, where an erased customer's account id would
+// outlive the erasure (outside probe, 2026-11-30).
 func (s *Service) event(ctx context.Context, action auditclient.Action, outcome auditclient.Outcome, subject, resourceType, resourceID, reason string) auditclient.Event {
+	if resourceType == ResourceAccount && resourceID == subject {
+		resourceID = ""
+	}
 	e := auditclient.New(ctx, action, outcome)
 	e.Subject, e.ResourceType, e.ResourceID, e.Reason = subject, resourceType, resourceID, reason
 	return e

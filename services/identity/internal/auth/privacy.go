@@ -304,21 +304,16 @@ const walTruncateTimeout = 10 * time.Second
 // reach. The erasure is done whatever happens here (the caller may have
 // gone); when readers hold the log too long, RetryWAL finishes the job.
 func (s *Service) truncateWAL(ctx context.Context) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), walTruncateTimeout)
-	defer cancel()
-	if err := s.Store.TruncateWAL(ctx); err != nil {
-		s.walPending.Store(true)
+	if err := s.wal.Scrub(ctx); err != nil {
 		s.Logger.Warn("the WAL still holds pages from before an erasure; retrying later", logging.Err(err))
-		return
 	}
-	s.walPending.Store(false)
 }
 
 // RetryWAL truncates the WAL if an erasure could not (the prune loop calls
 // it).
 func (s *Service) RetryWAL(ctx context.Context) {
-	if s.walPending.Load() {
-		s.truncateWAL(ctx)
+	if err := s.wal.Retry(ctx); err != nil {
+		s.Logger.Warn("the WAL still holds pages from before an erasure; retrying later", logging.Err(err))
 	}
 }
 
@@ -579,6 +574,9 @@ func (s *Service) rectifyPhone(ctx context.Context, a storage.Account, subj Subj
 	now := s.now()
 	err := s.Store.InTx(ctx, func(tx *sql.Tx) error {
 		if err := s.Store.SetPhoneToken(ctx, tx, a.ID, token, now); err != nil {
+			return err
+		}
+		if err := s.customerChanged(ctx, tx, a.ID, false); err != nil {
 			return err
 		}
 		return s.Audit.Enqueue(ctx, tx, s.privacyEvent(ctx, ActionPrivacyRectify, auditclient.Success, subj, requestID, ""))

@@ -59,4 +59,8 @@ type Config struct {
 	// PruneInterval is how often ended sessions, expired codes, ceremonies
 	// and assertion ids are deleted.
 	PruneInterval time.Duration `env:"IDENTITY_PRUNE_INTERVAL" envDefault:"10m"`
+	// CRMSyncAddr is crmsync's address (the manifest's follows gives it
+	// under `sotto dev up`). Set, customers' sign-ups and contact changes
+	// are recorded for the shops' CRMs (internal/crmevents); unset, none.
+	CRMSyncAddr string `env:"CRMSYNC_ADDR"`
 }

@@ -148,9 +148,10 @@ func (v *Vault) KnownTenant(ctx context.Context, tenant string) (bool, error) {
 	return true, nil
 }
 
-// MaskEmail returns the masked view of the address behind token.
-func (v *Vault) MaskEmail(ctx context.Context, token string) (string, error) {
-	resp, err := v.rpc.RevealMasked(ctx, &tokenvaultv1.RevealMaskedRequest{Tokens: []string{token}})
+// MaskEmail returns the masked view of the address behind token, a token
+// of tenant (the vault treats other shops' tokens as unknown).
+func (v *Vault) MaskEmail(ctx context.Context, tenant, token string) (string, error) {
+	resp, err := v.rpc.RevealMasked(ctx, &tokenvaultv1.RevealMaskedRequest{Tokens: []string{token}, Tenant: tenant})
 	if err != nil {
 		return "", vaultError(err, reasons.EmailInvalid)
 	}

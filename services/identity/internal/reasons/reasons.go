@@ -164,6 +164,13 @@ const (
 	// ResetMailsCapped is recorded (never answered) when an account got
 	// its hour's share of password-reset mails.
 	ResetMailsCapped = "RESET_MAILS_CAPPED"
+	// CRMSyncUnavailable: crmsync did not record a customer event (the
+	// job is retried).
+	CRMSyncUnavailable = "CRMSYNC_UNAVAILABLE"
+	// CRMEventRefused: crmsync refused a customer event (the job is dead).
+	CRMEventRefused = "CRM_EVENT_REFUSED"
+	// CRMEventInvalid: a customer event job's arguments do not parse.
+	CRMEventInvalid = "CRM_EVENT_INVALID"
 )
 
 // Data-subject requests (sotto.privacy.v1): the refused_reason of a

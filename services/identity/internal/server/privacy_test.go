@@ -748,3 +748,25 @@ func TestPrivacyEraseLeavesNoCopyInSQLite(t *testing.T) {
 		}
 	}
 }
+
+// TestAccountIDNeverAResourceID: events about a customer's own account
+// carry the account id as their subject only, which the audit log keys and
+// forgets on erasure; as a resource id it would be stored as written and
+// outlive the erasure (outside probe, 2026-11-30). Fails with the account
+// id set as the resource of sign-up and verification events.
+func TestAccountIDNeverAResourceID(t *testing.T) {
+	h := sqlite(t, options{})
+	id := h.accountID(h.signUp("shop", "resource-id@example.com").GetAccessToken())
+	seen := 0
+	for _, e := range h.audited() {
+		if e.GetSubject() == id {
+			seen++
+		}
+		if strings.Contains(e.GetResourceId(), id) {
+			t.Errorf("%s names the account as its resource: %q", e.GetAction(), e.GetResourceId())
+		}
+	}
+	if seen == 0 {
+		t.Fatal("no audit event names the new account as its subject: the check saw nothing")
+	}
+}

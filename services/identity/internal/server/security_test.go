@@ -338,7 +338,9 @@ func TestStepUpAndRecoveryCodes(t *testing.T) {
 // TestRevocationFeedOnlyForVerifiers: the revocation feed is read by the
 // workloads that verify people (from the manifest), not by any certificate
 // of the trust domain (a dev-CA certificate for an unlisted name opened it
-// before); the signing keys stay public.
+// before); the signing keys are served to every workload of the suite, and
+// only to those: an unlisted name is refused there too (ADR 0002 addendum,
+// known workloads).
 func TestRevocationFeedOnlyForVerifiers(t *testing.T) {
 	h := sqlite(t, options{})
 	watch := func(as string) error {
@@ -358,8 +360,11 @@ func TestRevocationFeedOnlyForVerifiers(t *testing.T) {
 			t.Errorf("the feed for %s: %v", as, err)
 		}
 	}
-	if _, err := h.client("intruder").GetJwks(context.Background(), &identityv1.GetJwksRequest{}); err != nil {
-		t.Fatalf("GetJwks for any workload: %v", err)
+	if _, err := h.client("crmsync").GetJwks(context.Background(), &identityv1.GetJwksRequest{}); err != nil {
+		t.Fatalf("GetJwks for a workload of the suite: %v", err)
+	}
+	if _, err := h.client("intruder").GetJwks(context.Background(), &identityv1.GetJwksRequest{}); grpcstatus.Code(err) != codes.PermissionDenied {
+		t.Fatalf("GetJwks for an unlisted workload: %v, want PermissionDenied", err)
 	}
 	if got := server.RevocationReaders(suite.MustLoad()); slices.Contains(got, "identity") || slices.Contains(got, "intruder") {
 		t.Fatalf("RevocationReaders = %v", got)

@@ -16,6 +16,7 @@ import (
 	"context"
 	"database/sql"
 	"strings"
+	"time"
 
 	"github.com/sottohq/sotto/pkg/errs"
 	"github.com/sottohq/sotto/pkg/store"
@@ -41,10 +42,12 @@ func (s *Store) InTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	return s.db.InTx(ctx, fn)
 }
 
-// TruncateWAL empties SQLite's write-ahead log (store.DB.TruncateWAL):
-// after an erasure it still holds the page images of the erased rows. A
-// no-op on PostgreSQL.
-func (s *Store) TruncateWAL(ctx context.Context) error { return s.db.TruncateWAL(ctx) }
+// WALScrubber empties SQLite's write-ahead log (store.Scrubber): after an
+// erasure it still holds the page images of the erased rows. A no-op on
+// PostgreSQL.
+func (s *Store) WALScrubber(timeout time.Duration) *store.Scrubber {
+	return store.NewScrubber(s.db, timeout)
+}
 
 // us and fromUS store times as microseconds since the epoch, the zero
 // time as 0 ("never").

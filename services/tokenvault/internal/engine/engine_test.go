@@ -832,12 +832,12 @@ func TestMetadataHidesWhoSharesADeterministicToken(t *testing.T) {
 		det := engine.Item{Value: "shared@example.com", Type: tokens.Email, Format: tokens.FormatDeterministic}
 		tok := f.tokenize(t, "cus_a", det)[0]
 		f.tokenize(t, "cus_b", det)
-		md, err := f.eng.TokenMetadata(context.Background(), tok)
+		md, err := f.eng.TokenMetadata(context.Background(), conversation, tok)
 		if err != nil || md.Subject != "" || md.Token.Token != tok {
 			t.Fatalf("metadata of a shared deterministic token: %+v, %v; want no subject", md, err)
 		}
 		random := f.tokenize(t, "cus_a", engine.Item{Value: "Jane Doe", Type: tokens.Name})[0]
-		if md, err := f.eng.TokenMetadata(context.Background(), random); err != nil || md.Subject != "cus_a" {
+		if md, err := f.eng.TokenMetadata(context.Background(), conversation, random); err != nil || md.Subject != "cus_a" {
 			t.Fatalf("metadata of a random token: %+v, %v; want its subject", md, err)
 		}
 	})

@@ -345,6 +345,29 @@ type Caller struct {
 	ID       string // full SPIFFE ID, recorded in the audit log
 	// Person is the end user (pkg/enduser verified their token), or nil.
 	Person *policy.Person
+	// Tenant is the shop a reveal (Detokenize, RevealMasked, TokenMetadata)
+	// is for; "" is DefaultTenant. Tokens of other tenants are unknown to
+	// the call (ofTenant). Calls that name a tenant of their own (Tokenize,
+	// Lookup, EraseSubject, ...) do not read it.
+	Tenant string
+}
+
+// ofTenant splits a token's rows: those of tenant, and, when none is,
+// one of another tenant (other), whose refusal the caller records. A
+// caller working for one shop must not reveal another shop's values
+// because of a confused deputy upstream (the wrong conversation's token):
+// to it, such a token is unknown, answered exactly as one that does not
+// exist, so that it learns nothing of other shops' tokens.
+func ofTenant(tenant string, rows []storage.Token) (mine []storage.Token, other *storage.Token) {
+	for _, r := range rows {
+		if r.Tenant == tenant {
+			mine = append(mine, r)
+		}
+	}
+	if len(mine) == 0 && len(rows) > 0 {
+		return nil, &rows[0]
+	}
+	return mine, nil
 }
 
 // endUser is the subject the audit events name as the actor, or "".
@@ -474,6 +497,10 @@ func restrictedError() error {
 // up, the call fails as a whole with STEP_UP_REQUIRED and reveals nothing
 // (the refusals recorded): the client steps up and asks again.
 func (e *Engine) Detokenize(ctx context.Context, caller Caller, purpose string, toks []string) ([]DetokenizeResult, error) {
+	tenant, err := e.tenant(caller.Tenant)
+	if err != nil {
+		return nil, err
+	}
 	results := make([]DetokenizeResult, len(toks))
 	var lookup []string
 	for i, t := range toks {
@@ -503,7 +530,15 @@ func (e *Engine) Detokenize(ctx context.Context, caller Caller, purpose string, 
 		if r.Err != nil {
 			continue
 		}
-		row, ierr := e.resolveFor(caller.Person, found[r.Token])
+		mine, other := ofTenant(tenant, found[r.Token])
+		if other != nil {
+			ev := caller.event(ctx, ActionDetokenize, auditclient.Denied)
+			ev.Subject, ev.ResourceType, ev.ResourceID, ev.Purpose, ev.Reason = other.Subject, ResourceToken, r.Token, purpose, reasons.TenantMismatch
+			events[i] = &ev
+			r.Err = unknownToken()
+			continue
+		}
+		row, ierr := e.resolveFor(caller.Person, mine)
 		if ierr != nil && row.Token == "" {
 			r.Err = ierr
 			continue
@@ -702,6 +737,10 @@ type MaskedResult struct {
 // through the outbox (masked views are partial data, so who looked is worth
 // knowing, but no plaintext is returned that would justify failing closed).
 func (e *Engine) RevealMasked(ctx context.Context, caller Caller, toks []string) ([]MaskedResult, error) {
+	tenant, err := e.tenant(caller.Tenant)
+	if err != nil {
+		return nil, err
+	}
 	results := make([]MaskedResult, len(toks))
 	var lookup []string
 	for i, t := range toks {
@@ -730,7 +769,15 @@ func (e *Engine) RevealMasked(ctx context.Context, caller Caller, toks []string)
 		if r.Err != nil {
 			continue
 		}
-		row, ierr := e.resolveFor(caller.Person, found[r.Token])
+		mine, other := ofTenant(tenant, found[r.Token])
+		if other != nil {
+			ev := caller.event(ctx, ActionRevealMasked, auditclient.Denied)
+			ev.Subject, ev.ResourceType, ev.ResourceID, ev.Reason = other.Subject, ResourceToken, r.Token, reasons.TenantMismatch
+			refusals = append(refusals, ev)
+			r.Err = unknownToken()
+			continue
+		}
+		row, ierr := e.resolveFor(caller.Person, mine)
 		if ierr != nil {
 			r.Err = ierr
 			continue
@@ -922,8 +969,14 @@ type Metadata struct {
 	Erased bool
 }
 
-// TokenMetadata returns a token's metadata.
-func (e *Engine) TokenMetadata(ctx context.Context, tok string) (Metadata, error) {
+// TokenMetadata returns a token's metadata, for a caller working for
+// caller.Tenant: another tenant's token is NotFound UNKNOWN_TOKEN, as an
+// unknown one.
+func (e *Engine) TokenMetadata(ctx context.Context, caller Caller, tok string) (Metadata, error) {
+	tenant, err := e.tenant(caller.Tenant)
+	if err != nil {
+		return Metadata{}, err
+	}
 	if !tokenShape.MatchString(tok) {
 		return Metadata{}, errs.E(errs.InvalidArgument, reasons.MalformedToken, "not a token")
 	}
@@ -931,7 +984,8 @@ func (e *Engine) TokenMetadata(ctx context.Context, tok string) (Metadata, error
 	if err != nil {
 		return Metadata{}, err
 	}
-	row, ierr := e.resolve(found[tok])
+	mine, _ := ofTenant(tenant, found[tok])
+	row, ierr := e.resolve(mine)
 	if row.Token == "" {
 		return Metadata{}, errs.E(errs.NotFound, ierr.Reason, "%s", ierr.Message)
 	}

@@ -35,7 +35,10 @@ const (
 	// subject that is not one of its channel pseudonyms ("chu_…"); only
 	// the consent workload erases any subject.
 	NotChannelPseudonym = "NOT_CHANNEL_PSEUDONYM"
-	// TenantMismatch: an integrator names a shop that is not its own.
+	// TenantMismatch: an integrator names a shop that is not its own, or a
+	// customer's reveal names another shop than theirs; in the audit log,
+	// also a token of another shop than the reveal's, which the caller was
+	// told is unknown (UNKNOWN_TOKEN).
 	TenantMismatch      = "TENANT_MISMATCH"
 	TenantNotFound      = "TENANT_NOT_FOUND"
 	TokenCollision      = "TOKEN_COLLISION"

@@ -207,11 +207,16 @@ func TestCustomersSeeTheirOwnData(t *testing.T) {
 					t.Errorf("someone else's token %d: %v; want it answered as unknown", i, r)
 				}
 			}
-			// The owners' audit trails show the attempt.
+			// The owners' audit trails show the attempt: bob's tokens are not
+			// alice's, the other shop's alice is not of this reveal's shop.
 			evs := v.rec.since(before)
 			owners := map[string]int{}
 			for _, ev := range evs {
-				if ev.Outcome != auditclient.Denied || ev.Reason != "NOT_DATA_SUBJECT" || ev.ActorSubject != "acc_alice" {
+				reason := "NOT_DATA_SUBJECT"
+				if ev.Subject == "acc_alice" {
+					reason = "TENANT_MISMATCH"
+				}
+				if ev.Outcome != auditclient.Denied || ev.Reason != reason || ev.ActorSubject != "acc_alice" {
 					t.Errorf("audit event %+v; want a refusal naming alice", ev)
 				}
 				owners[ev.Subject]++

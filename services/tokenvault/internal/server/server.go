@@ -60,6 +60,28 @@ func inOwnShop(ctx context.Context, tenant string) error {
 	return nil
 }
 
+// revealFor is the caller of a reveal for tenant (Detokenize,
+// RevealMasked, GetTokenMetadata): the engine treats other tenants' tokens
+// as unknown. A person whose token comes with the call (through the
+// gateway, or relayed by conversation) must work in that shop: a customer
+// or an integrator in their own (TENANT_MISMATCH otherwise, fail closed),
+// so that a caller cannot make a person's rights reach into another shop.
+// Staff, whose tokens name no shop, serve every shop (as in inOwnShop);
+// a staff token that names one is bound to it.
+func revealFor(ctx context.Context, tenant string) (engine.Caller, error) {
+	c, err := caller(ctx)
+	if err != nil {
+		return engine.Caller{}, err
+	}
+	c.Tenant = orDefaultTenant(tenant)
+	if p, ok := enduser.FromContext(ctx); ok && (p.Kind != accesstoken.KindStaff || p.Tenant != "") {
+		if c.Tenant != orDefaultTenant(p.Tenant) {
+			return engine.Caller{}, errs.E(errs.PermissionDenied, reasons.TenantMismatch, "a person's values are revealed in their own shop only")
+		}
+	}
+	return c, nil
+}
+
 func orDefaultTenant(t string) string {
 	if t == "" {
 		return engine.DefaultTenant
@@ -109,7 +131,7 @@ func (s *Server) Tokenize(ctx context.Context, req *tokenvaultv1.TokenizeRequest
 }
 
 func (s *Server) Detokenize(ctx context.Context, req *tokenvaultv1.DetokenizeRequest) (*tokenvaultv1.DetokenizeResponse, error) {
-	c, err := caller(ctx)
+	c, err := revealFor(ctx, req.GetTenant())
 	if err != nil {
 		return nil, err
 	}
@@ -129,7 +151,7 @@ func (s *Server) Detokenize(ctx context.Context, req *tokenvaultv1.DetokenizeReq
 }
 
 func (s *Server) RevealMasked(ctx context.Context, req *tokenvaultv1.RevealMaskedRequest) (*tokenvaultv1.RevealMaskedResponse, error) {
-	c, err := caller(ctx)
+	c, err := revealFor(ctx, req.GetTenant())
 	if err != nil {
 		return nil, err
 	}
@@ -161,7 +183,11 @@ func (s *Server) LookupToken(ctx context.Context, req *tokenvaultv1.LookupTokenR
 }
 
 func (s *Server) GetTokenMetadata(ctx context.Context, req *tokenvaultv1.GetTokenMetadataRequest) (*tokenvaultv1.GetTokenMetadataResponse, error) {
-	m, err := s.engine.TokenMetadata(ctx, req.GetToken())
+	c, err := revealFor(ctx, req.GetTenant())
+	if err != nil {
+		return nil, err
+	}
+	m, err := s.engine.TokenMetadata(ctx, c, req.GetToken())
 	if err != nil {
 		return nil, err
 	}

@@ -90,7 +90,8 @@ type ErrorBody struct {
 	// A stable, machine-readable UPPER_SNAKE_CASE identifier of the cause,
 	// for clients to branch on: for example "UNAUTHENTICATED" (missing or
 	// wrong bearer token), "MALFORMED_REQUEST" (body or parameters could not
-	// be parsed), "INVALID_ARGUMENT" (a validation rule was broken; see
+	// be parsed), "CONTENT_TYPE_UNSUPPORTED" (a body not declared
+	// application/json), "INVALID_ARGUMENT" (a validation rule was broken; see
 	// violations), "REQUEST_TOO_LARGE", "ROUTE_NOT_FOUND",
 	// "METHOD_NOT_ALLOWED", "UNAVAILABLE" (retry later) and "INTERNAL". The
 	// services add their own, for example the token vault's "SUBJECT_ERASED".

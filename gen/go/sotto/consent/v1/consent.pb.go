@@ -1232,6 +1232,126 @@ func (x *GetNoticeVersionResponse) GetNotice() *NoticeVersion {
 	return nil
 }
 
+// ListNoticesRequest pages through the notices' latest versions.
+type ListNoticesRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Only notices whose latest version asks for this purpose, if set.
+	PurposeId string `protobuf:"bytes,1,opt,name=purpose_id,json=purposeId,proto3" json:"purpose_id,omitempty"`
+	// Page size, at most 100 (default 50).
+	PageSize int32 `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// From a previous response's next_page_token (with the same purpose_id).
+	PageToken     string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListNoticesRequest) Reset() {
+	*x = ListNoticesRequest{}
+	mi := &file_sotto_consent_v1_consent_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListNoticesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListNoticesRequest) ProtoMessage() {}
+
+func (x *ListNoticesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_sotto_consent_v1_consent_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListNoticesRequest.ProtoReflect.Descriptor instead.
+func (*ListNoticesRequest) Descriptor() ([]byte, []int) {
+	return file_sotto_consent_v1_consent_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *ListNoticesRequest) GetPurposeId() string {
+	if x != nil {
+		return x.PurposeId
+	}
+	return ""
+}
+
+func (x *ListNoticesRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListNoticesRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// ListNoticesResponse is a page of notices, by notice_id, each at its
+// latest version.
+type ListNoticesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The notices, with each text's hash.
+	Notices []*NoticeVersion `protobuf:"bytes,1,rep,name=notices,proto3" json:"notices,omitempty"`
+	// The next page's token; empty at the end.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListNoticesResponse) Reset() {
+	*x = ListNoticesResponse{}
+	mi := &file_sotto_consent_v1_consent_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListNoticesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListNoticesResponse) ProtoMessage() {}
+
+func (x *ListNoticesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_sotto_consent_v1_consent_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListNoticesResponse.ProtoReflect.Descriptor instead.
+func (*ListNoticesResponse) Descriptor() ([]byte, []int) {
+	return file_sotto_consent_v1_consent_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *ListNoticesResponse) GetNotices() []*NoticeVersion {
+	if x != nil {
+		return x.Notices
+	}
+	return nil
+}
+
+func (x *ListNoticesResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
 // NoticeRef names the notice text a customer was shown.
 type NoticeRef struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1251,7 +1371,7 @@ type NoticeRef struct {
 
 func (x *NoticeRef) Reset() {
 	*x = NoticeRef{}
-	mi := &file_sotto_consent_v1_consent_proto_msgTypes[15]
+	mi := &file_sotto_consent_v1_consent_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1263,7 +1383,7 @@ func (x *NoticeRef) String() string {
 func (*NoticeRef) ProtoMessage() {}
 
 func (x *NoticeRef) ProtoReflect() protoreflect.Message {
-	mi := &file_sotto_consent_v1_consent_proto_msgTypes[15]
+	mi := &file_sotto_consent_v1_consent_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1276,7 +1396,7 @@ func (x *NoticeRef) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NoticeRef.ProtoReflect.Descriptor instead.
 func (*NoticeRef) Descriptor() ([]byte, []int) {
-	return file_sotto_consent_v1_consent_proto_rawDescGZIP(), []int{15}
+	return file_sotto_consent_v1_consent_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *NoticeRef) GetNoticeId() string {
@@ -1341,7 +1461,7 @@ type ConsentRecord struct {
 
 func (x *ConsentRecord) Reset() {
 	*x = ConsentRecord{}
-	mi := &file_sotto_consent_v1_consent_proto_msgTypes[16]
+	mi := &file_sotto_consent_v1_consent_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1353,7 +1473,7 @@ func (x *ConsentRecord) String() string {
 func (*ConsentRecord) ProtoMessage() {}
 
 func (x *ConsentRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_sotto_consent_v1_consent_proto_msgTypes[16]
+	mi := &file_sotto_consent_v1_consent_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1366,7 +1486,7 @@ func (x *ConsentRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConsentRecord.ProtoReflect.Descriptor instead.
 func (*ConsentRecord) Descriptor() ([]byte, []int) {
-	return file_sotto_consent_v1_consent_proto_rawDescGZIP(), []int{16}
+	return file_sotto_consent_v1_consent_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ConsentRecord) GetRecordId() string {
@@ -1477,7 +1597,7 @@ type Receipt struct {
 
 func (x *Receipt) Reset() {
 	*x = Receipt{}
-	mi := &file_sotto_consent_v1_consent_proto_msgTypes[17]
+	mi := &file_sotto_consent_v1_consent_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1489,7 +1609,7 @@ func (x *Receipt) String() string {
 func (*Receipt) ProtoMessage() {}
 
 func (x *Receipt) ProtoReflect() protoreflect.Message {
-	mi := &file_sotto_consent_v1_consent_proto_msgTypes[17]
+	mi := &file_sotto_consent_v1_consent_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1502,7 +1622,7 @@ func (x *Receipt) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Receipt.ProtoReflect.Descriptor instead.
 func (*Receipt) Descriptor() ([]byte, []int) {
-	return file_sotto_consent_v1_consent_proto_rawDescGZIP(), []int{17}
+	return file_sotto_consent_v1_consent_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *Receipt) GetReceiptId() string {
@@ -1570,7 +1690,7 @@ type GrantConsentRequest struct {
 
 func (x *GrantConsentRequest) Reset() {
 	*x = GrantConsentRequest{}
-	mi := &file_sotto_consent_v1_consent_proto_msgTypes[18]
+	mi := &file_sotto_consent_v1_consent_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1582,7 +1702,7 @@ func (x *GrantConsentRequest) String() string {
 func (*GrantConsentRequest) ProtoMessage() {}
 
 func (x *GrantConsentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_sotto_consent_v1_consent_proto_msgTypes[18]
+	mi := &file_sotto_consent_v1_consent_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1595,7 +1715,7 @@ func (x *GrantConsentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GrantConsentRequest.ProtoReflect.Descriptor instead.
 func (*GrantConsentRequest) Descriptor() ([]byte, []int) {
-	return file_sotto_consent_v1_consent_proto_rawDescGZIP(), []int{18}
+	return file_sotto_consent_v1_consent_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *GrantConsentRequest) GetPurposeId() string {
@@ -1653,7 +1773,7 @@ type GrantConsentResponse struct {
 
 func (x *GrantConsentResponse) Reset() {
 	*x = GrantConsentResponse{}
-	mi := &file_sotto_consent_v1_consent_proto_msgTypes[19]
+	mi := &file_sotto_consent_v1_consent_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1665,7 +1785,7 @@ func (x *GrantConsentResponse) String() string {
 func (*GrantConsentResponse) ProtoMessage() {}
 
 func (x *GrantConsentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_sotto_consent_v1_consent_proto_msgTypes[19]
+	mi := &file_sotto_consent_v1_consent_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1678,7 +1798,7 @@ func (x *GrantConsentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GrantConsentResponse.ProtoReflect.Descriptor instead.
 func (*GrantConsentResponse) Descriptor() ([]byte, []int) {
-	return file_sotto_consent_v1_consent_proto_rawDescGZIP(), []int{19}
+	return file_sotto_consent_v1_consent_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *GrantConsentResponse) GetRecord() *ConsentRecord {
@@ -1716,7 +1836,7 @@ type WithdrawConsentRequest struct {
 
 func (x *WithdrawConsentRequest) Reset() {
 	*x = WithdrawConsentRequest{}
-	mi := &file_sotto_consent_v1_consent_proto_msgTypes[20]
+	mi := &file_sotto_consent_v1_consent_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1728,7 +1848,7 @@ func (x *WithdrawConsentRequest) String() string {
 func (*WithdrawConsentRequest) ProtoMessage() {}
 
 func (x *WithdrawConsentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_sotto_consent_v1_consent_proto_msgTypes[20]
+	mi := &file_sotto_consent_v1_consent_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1741,7 +1861,7 @@ func (x *WithdrawConsentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WithdrawConsentRequest.ProtoReflect.Descriptor instead.
 func (*WithdrawConsentRequest) Descriptor() ([]byte, []int) {
-	return file_sotto_consent_v1_consent_proto_rawDescGZIP(), []int{20}
+	return file_sotto_consent_v1_consent_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *WithdrawConsentRequest) GetPurposeId() string {
@@ -1792,7 +1912,7 @@ type WithdrawConsentResponse struct {
 
 func (x *WithdrawConsentResponse) Reset() {
 	*x = WithdrawConsentResponse{}
-	mi := &file_sotto_consent_v1_consent_proto_msgTypes[21]
+	mi := &file_sotto_consent_v1_consent_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1804,7 +1924,7 @@ func (x *WithdrawConsentResponse) String() string {
 func (*WithdrawConsentResponse) ProtoMessage() {}
 
 func (x *WithdrawConsentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_sotto_consent_v1_consent_proto_msgTypes[21]
+	mi := &file_sotto_consent_v1_consent_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1817,7 +1937,7 @@ func (x *WithdrawConsentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WithdrawConsentResponse.ProtoReflect.Descriptor instead.
 func (*WithdrawConsentResponse) Descriptor() ([]byte, []int) {
-	return file_sotto_consent_v1_consent_proto_rawDescGZIP(), []int{21}
+	return file_sotto_consent_v1_consent_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *WithdrawConsentResponse) GetRecord() *ConsentRecord {
@@ -1847,7 +1967,7 @@ type RecordGpcOptOutRequest struct {
 
 func (x *RecordGpcOptOutRequest) Reset() {
 	*x = RecordGpcOptOutRequest{}
-	mi := &file_sotto_consent_v1_consent_proto_msgTypes[22]
+	mi := &file_sotto_consent_v1_consent_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1859,7 +1979,7 @@ func (x *RecordGpcOptOutRequest) String() string {
 func (*RecordGpcOptOutRequest) ProtoMessage() {}
 
 func (x *RecordGpcOptOutRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_sotto_consent_v1_consent_proto_msgTypes[22]
+	mi := &file_sotto_consent_v1_consent_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1872,7 +1992,7 @@ func (x *RecordGpcOptOutRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordGpcOptOutRequest.ProtoReflect.Descriptor instead.
 func (*RecordGpcOptOutRequest) Descriptor() ([]byte, []int) {
-	return file_sotto_consent_v1_consent_proto_rawDescGZIP(), []int{22}
+	return file_sotto_consent_v1_consent_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *RecordGpcOptOutRequest) GetChannel() Channel {
@@ -1903,7 +2023,7 @@ type RecordGpcOptOutResponse struct {
 
 func (x *RecordGpcOptOutResponse) Reset() {
 	*x = RecordGpcOptOutResponse{}
-	mi := &file_sotto_consent_v1_consent_proto_msgTypes[23]
+	mi := &file_sotto_consent_v1_consent_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1915,7 +2035,7 @@ func (x *RecordGpcOptOutResponse) String() string {
 func (*RecordGpcOptOutResponse) ProtoMessage() {}
 
 func (x *RecordGpcOptOutResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_sotto_consent_v1_consent_proto_msgTypes[23]
+	mi := &file_sotto_consent_v1_consent_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1928,7 +2048,7 @@ func (x *RecordGpcOptOutResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordGpcOptOutResponse.ProtoReflect.Descriptor instead.
 func (*RecordGpcOptOutResponse) Descriptor() ([]byte, []int) {
-	return file_sotto_consent_v1_consent_proto_rawDescGZIP(), []int{23}
+	return file_sotto_consent_v1_consent_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *RecordGpcOptOutResponse) GetRecords() []*ConsentRecord {
@@ -1958,7 +2078,7 @@ type CheckRequest struct {
 
 func (x *CheckRequest) Reset() {
 	*x = CheckRequest{}
-	mi := &file_sotto_consent_v1_consent_proto_msgTypes[24]
+	mi := &file_sotto_consent_v1_consent_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1970,7 +2090,7 @@ func (x *CheckRequest) String() string {
 func (*CheckRequest) ProtoMessage() {}
 
 func (x *CheckRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_sotto_consent_v1_consent_proto_msgTypes[24]
+	mi := &file_sotto_consent_v1_consent_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1983,7 +2103,7 @@ func (x *CheckRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckRequest.ProtoReflect.Descriptor instead.
 func (*CheckRequest) Descriptor() ([]byte, []int) {
-	return file_sotto_consent_v1_consent_proto_rawDescGZIP(), []int{24}
+	return file_sotto_consent_v1_consent_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *CheckRequest) GetSubject() string {
@@ -2025,7 +2145,7 @@ type CheckResult struct {
 
 func (x *CheckResult) Reset() {
 	*x = CheckResult{}
-	mi := &file_sotto_consent_v1_consent_proto_msgTypes[25]
+	mi := &file_sotto_consent_v1_consent_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2037,7 +2157,7 @@ func (x *CheckResult) String() string {
 func (*CheckResult) ProtoMessage() {}
 
 func (x *CheckResult) ProtoReflect() protoreflect.Message {
-	mi := &file_sotto_consent_v1_consent_proto_msgTypes[25]
+	mi := &file_sotto_consent_v1_consent_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2050,7 +2170,7 @@ func (x *CheckResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckResult.ProtoReflect.Descriptor instead.
 func (*CheckResult) Descriptor() ([]byte, []int) {
-	return file_sotto_consent_v1_consent_proto_rawDescGZIP(), []int{25}
+	return file_sotto_consent_v1_consent_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *CheckResult) GetSubject() string {
@@ -2120,7 +2240,7 @@ type CheckResponse struct {
 
 func (x *CheckResponse) Reset() {
 	*x = CheckResponse{}
-	mi := &file_sotto_consent_v1_consent_proto_msgTypes[26]
+	mi := &file_sotto_consent_v1_consent_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2132,7 +2252,7 @@ func (x *CheckResponse) String() string {
 func (*CheckResponse) ProtoMessage() {}
 
 func (x *CheckResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_sotto_consent_v1_consent_proto_msgTypes[26]
+	mi := &file_sotto_consent_v1_consent_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2145,7 +2265,7 @@ func (x *CheckResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckResponse.ProtoReflect.Descriptor instead.
 func (*CheckResponse) Descriptor() ([]byte, []int) {
-	return file_sotto_consent_v1_consent_proto_rawDescGZIP(), []int{26}
+	return file_sotto_consent_v1_consent_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *CheckResponse) GetResult() *CheckResult {
@@ -2166,7 +2286,7 @@ type BatchCheckRequest struct {
 
 func (x *BatchCheckRequest) Reset() {
 	*x = BatchCheckRequest{}
-	mi := &file_sotto_consent_v1_consent_proto_msgTypes[27]
+	mi := &file_sotto_consent_v1_consent_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2178,7 +2298,7 @@ func (x *BatchCheckRequest) String() string {
 func (*BatchCheckRequest) ProtoMessage() {}
 
 func (x *BatchCheckRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_sotto_consent_v1_consent_proto_msgTypes[27]
+	mi := &file_sotto_consent_v1_consent_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2191,7 +2311,7 @@ func (x *BatchCheckRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BatchCheckRequest.ProtoReflect.Descriptor instead.
 func (*BatchCheckRequest) Descriptor() ([]byte, []int) {
-	return file_sotto_consent_v1_consent_proto_rawDescGZIP(), []int{27}
+	return file_sotto_consent_v1_consent_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *BatchCheckRequest) GetChecks() []*CheckRequest {
@@ -2212,7 +2332,7 @@ type BatchCheckResponse struct {
 
 func (x *BatchCheckResponse) Reset() {
 	*x = BatchCheckResponse{}
-	mi := &file_sotto_consent_v1_consent_proto_msgTypes[28]
+	mi := &file_sotto_consent_v1_consent_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2224,7 +2344,7 @@ func (x *BatchCheckResponse) String() string {
 func (*BatchCheckResponse) ProtoMessage() {}
 
 func (x *BatchCheckResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_sotto_consent_v1_consent_proto_msgTypes[28]
+	mi := &file_sotto_consent_v1_consent_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2237,7 +2357,7 @@ func (x *BatchCheckResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BatchCheckResponse.ProtoReflect.Descriptor instead.
 func (*BatchCheckResponse) Descriptor() ([]byte, []int) {
-	return file_sotto_consent_v1_consent_proto_rawDescGZIP(), []int{28}
+	return file_sotto_consent_v1_consent_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *BatchCheckResponse) GetResults() []*CheckResult {
@@ -2264,7 +2384,7 @@ type ConsentState struct {
 
 func (x *ConsentState) Reset() {
 	*x = ConsentState{}
-	mi := &file_sotto_consent_v1_consent_proto_msgTypes[29]
+	mi := &file_sotto_consent_v1_consent_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2276,7 +2396,7 @@ func (x *ConsentState) String() string {
 func (*ConsentState) ProtoMessage() {}
 
 func (x *ConsentState) ProtoReflect() protoreflect.Message {
-	mi := &file_sotto_consent_v1_consent_proto_msgTypes[29]
+	mi := &file_sotto_consent_v1_consent_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2289,7 +2409,7 @@ func (x *ConsentState) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConsentState.ProtoReflect.Descriptor instead.
 func (*ConsentState) Descriptor() ([]byte, []int) {
-	return file_sotto_consent_v1_consent_proto_rawDescGZIP(), []int{29}
+	return file_sotto_consent_v1_consent_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *ConsentState) GetPurpose() *Purpose {
@@ -2331,7 +2451,7 @@ type ListConsentsRequest struct {
 
 func (x *ListConsentsRequest) Reset() {
 	*x = ListConsentsRequest{}
-	mi := &file_sotto_consent_v1_consent_proto_msgTypes[30]
+	mi := &file_sotto_consent_v1_consent_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2343,7 +2463,7 @@ func (x *ListConsentsRequest) String() string {
 func (*ListConsentsRequest) ProtoMessage() {}
 
 func (x *ListConsentsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_sotto_consent_v1_consent_proto_msgTypes[30]
+	mi := &file_sotto_consent_v1_consent_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2356,7 +2476,7 @@ func (x *ListConsentsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListConsentsRequest.ProtoReflect.Descriptor instead.
 func (*ListConsentsRequest) Descriptor() ([]byte, []int) {
-	return file_sotto_consent_v1_consent_proto_rawDescGZIP(), []int{30}
+	return file_sotto_consent_v1_consent_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *ListConsentsRequest) GetSubject() string {
@@ -2380,7 +2500,7 @@ type ListConsentsResponse struct {
 
 func (x *ListConsentsResponse) Reset() {
 	*x = ListConsentsResponse{}
-	mi := &file_sotto_consent_v1_consent_proto_msgTypes[31]
+	mi := &file_sotto_consent_v1_consent_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2392,7 +2512,7 @@ func (x *ListConsentsResponse) String() string {
 func (*ListConsentsResponse) ProtoMessage() {}
 
 func (x *ListConsentsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_sotto_consent_v1_consent_proto_msgTypes[31]
+	mi := &file_sotto_consent_v1_consent_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2405,7 +2525,7 @@ func (x *ListConsentsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListConsentsResponse.ProtoReflect.Descriptor instead.
 func (*ListConsentsResponse) Descriptor() ([]byte, []int) {
-	return file_sotto_consent_v1_consent_proto_rawDescGZIP(), []int{31}
+	return file_sotto_consent_v1_consent_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *ListConsentsResponse) GetSubject() string {
@@ -2439,7 +2559,7 @@ type ListConsentRecordsRequest struct {
 
 func (x *ListConsentRecordsRequest) Reset() {
 	*x = ListConsentRecordsRequest{}
-	mi := &file_sotto_consent_v1_consent_proto_msgTypes[32]
+	mi := &file_sotto_consent_v1_consent_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2451,7 +2571,7 @@ func (x *ListConsentRecordsRequest) String() string {
 func (*ListConsentRecordsRequest) ProtoMessage() {}
 
 func (x *ListConsentRecordsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_sotto_consent_v1_consent_proto_msgTypes[32]
+	mi := &file_sotto_consent_v1_consent_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2464,7 +2584,7 @@ func (x *ListConsentRecordsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListConsentRecordsRequest.ProtoReflect.Descriptor instead.
 func (*ListConsentRecordsRequest) Descriptor() ([]byte, []int) {
-	return file_sotto_consent_v1_consent_proto_rawDescGZIP(), []int{32}
+	return file_sotto_consent_v1_consent_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *ListConsentRecordsRequest) GetSubject() string {
@@ -2508,7 +2628,7 @@ type ListConsentRecordsResponse struct {
 
 func (x *ListConsentRecordsResponse) Reset() {
 	*x = ListConsentRecordsResponse{}
-	mi := &file_sotto_consent_v1_consent_proto_msgTypes[33]
+	mi := &file_sotto_consent_v1_consent_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2520,7 +2640,7 @@ func (x *ListConsentRecordsResponse) String() string {
 func (*ListConsentRecordsResponse) ProtoMessage() {}
 
 func (x *ListConsentRecordsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_sotto_consent_v1_consent_proto_msgTypes[33]
+	mi := &file_sotto_consent_v1_consent_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2533,7 +2653,7 @@ func (x *ListConsentRecordsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListConsentRecordsResponse.ProtoReflect.Descriptor instead.
 func (*ListConsentRecordsResponse) Descriptor() ([]byte, []int) {
-	return file_sotto_consent_v1_consent_proto_rawDescGZIP(), []int{33}
+	return file_sotto_consent_v1_consent_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *ListConsentRecordsResponse) GetRecords() []*ConsentRecord {
@@ -2561,7 +2681,7 @@ type GetReceiptRequest struct {
 
 func (x *GetReceiptRequest) Reset() {
 	*x = GetReceiptRequest{}
-	mi := &file_sotto_consent_v1_consent_proto_msgTypes[34]
+	mi := &file_sotto_consent_v1_consent_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2573,7 +2693,7 @@ func (x *GetReceiptRequest) String() string {
 func (*GetReceiptRequest) ProtoMessage() {}
 
 func (x *GetReceiptRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_sotto_consent_v1_consent_proto_msgTypes[34]
+	mi := &file_sotto_consent_v1_consent_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2586,7 +2706,7 @@ func (x *GetReceiptRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetReceiptRequest.ProtoReflect.Descriptor instead.
 func (*GetReceiptRequest) Descriptor() ([]byte, []int) {
-	return file_sotto_consent_v1_consent_proto_rawDescGZIP(), []int{34}
+	return file_sotto_consent_v1_consent_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *GetReceiptRequest) GetReceiptId() string {
@@ -2607,7 +2727,7 @@ type GetReceiptResponse struct {
 
 func (x *GetReceiptResponse) Reset() {
 	*x = GetReceiptResponse{}
-	mi := &file_sotto_consent_v1_consent_proto_msgTypes[35]
+	mi := &file_sotto_consent_v1_consent_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2619,7 +2739,7 @@ func (x *GetReceiptResponse) String() string {
 func (*GetReceiptResponse) ProtoMessage() {}
 
 func (x *GetReceiptResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_sotto_consent_v1_consent_proto_msgTypes[35]
+	mi := &file_sotto_consent_v1_consent_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2632,7 +2752,7 @@ func (x *GetReceiptResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetReceiptResponse.ProtoReflect.Descriptor instead.
 func (*GetReceiptResponse) Descriptor() ([]byte, []int) {
-	return file_sotto_consent_v1_consent_proto_rawDescGZIP(), []int{35}
+	return file_sotto_consent_v1_consent_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *GetReceiptResponse) GetReceipt() *Receipt {
@@ -2651,7 +2771,7 @@ type GetReceiptKeysRequest struct {
 
 func (x *GetReceiptKeysRequest) Reset() {
 	*x = GetReceiptKeysRequest{}
-	mi := &file_sotto_consent_v1_consent_proto_msgTypes[36]
+	mi := &file_sotto_consent_v1_consent_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2663,7 +2783,7 @@ func (x *GetReceiptKeysRequest) String() string {
 func (*GetReceiptKeysRequest) ProtoMessage() {}
 
 func (x *GetReceiptKeysRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_sotto_consent_v1_consent_proto_msgTypes[36]
+	mi := &file_sotto_consent_v1_consent_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2676,7 +2796,7 @@ func (x *GetReceiptKeysRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetReceiptKeysRequest.ProtoReflect.Descriptor instead.
 func (*GetReceiptKeysRequest) Descriptor() ([]byte, []int) {
-	return file_sotto_consent_v1_consent_proto_rawDescGZIP(), []int{36}
+	return file_sotto_consent_v1_consent_proto_rawDescGZIP(), []int{38}
 }
 
 // ReceiptKey is one version of the receipt signing key.
@@ -2692,7 +2812,7 @@ type ReceiptKey struct {
 
 func (x *ReceiptKey) Reset() {
 	*x = ReceiptKey{}
-	mi := &file_sotto_consent_v1_consent_proto_msgTypes[37]
+	mi := &file_sotto_consent_v1_consent_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2704,7 +2824,7 @@ func (x *ReceiptKey) String() string {
 func (*ReceiptKey) ProtoMessage() {}
 
 func (x *ReceiptKey) ProtoReflect() protoreflect.Message {
-	mi := &file_sotto_consent_v1_consent_proto_msgTypes[37]
+	mi := &file_sotto_consent_v1_consent_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2717,7 +2837,7 @@ func (x *ReceiptKey) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReceiptKey.ProtoReflect.Descriptor instead.
 func (*ReceiptKey) Descriptor() ([]byte, []int) {
-	return file_sotto_consent_v1_consent_proto_rawDescGZIP(), []int{37}
+	return file_sotto_consent_v1_consent_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *ReceiptKey) GetKeyId() string {
@@ -2745,7 +2865,7 @@ type GetReceiptKeysResponse struct {
 
 func (x *GetReceiptKeysResponse) Reset() {
 	*x = GetReceiptKeysResponse{}
-	mi := &file_sotto_consent_v1_consent_proto_msgTypes[38]
+	mi := &file_sotto_consent_v1_consent_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2757,7 +2877,7 @@ func (x *GetReceiptKeysResponse) String() string {
 func (*GetReceiptKeysResponse) ProtoMessage() {}
 
 func (x *GetReceiptKeysResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_sotto_consent_v1_consent_proto_msgTypes[38]
+	mi := &file_sotto_consent_v1_consent_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2770,7 +2890,7 @@ func (x *GetReceiptKeysResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetReceiptKeysResponse.ProtoReflect.Descriptor instead.
 func (*GetReceiptKeysResponse) Descriptor() ([]byte, []int) {
-	return file_sotto_consent_v1_consent_proto_rawDescGZIP(), []int{38}
+	return file_sotto_consent_v1_consent_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *GetReceiptKeysResponse) GetKeys() []*ReceiptKey {
@@ -2791,7 +2911,7 @@ type WatchConsentChangesRequest struct {
 
 func (x *WatchConsentChangesRequest) Reset() {
 	*x = WatchConsentChangesRequest{}
-	mi := &file_sotto_consent_v1_consent_proto_msgTypes[39]
+	mi := &file_sotto_consent_v1_consent_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2803,7 +2923,7 @@ func (x *WatchConsentChangesRequest) String() string {
 func (*WatchConsentChangesRequest) ProtoMessage() {}
 
 func (x *WatchConsentChangesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_sotto_consent_v1_consent_proto_msgTypes[39]
+	mi := &file_sotto_consent_v1_consent_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2816,7 +2936,7 @@ func (x *WatchConsentChangesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchConsentChangesRequest.ProtoReflect.Descriptor instead.
 func (*WatchConsentChangesRequest) Descriptor() ([]byte, []int) {
-	return file_sotto_consent_v1_consent_proto_rawDescGZIP(), []int{39}
+	return file_sotto_consent_v1_consent_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *WatchConsentChangesRequest) GetCursor() string {
@@ -2847,7 +2967,7 @@ type ConsentChange struct {
 
 func (x *ConsentChange) Reset() {
 	*x = ConsentChange{}
-	mi := &file_sotto_consent_v1_consent_proto_msgTypes[40]
+	mi := &file_sotto_consent_v1_consent_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2859,7 +2979,7 @@ func (x *ConsentChange) String() string {
 func (*ConsentChange) ProtoMessage() {}
 
 func (x *ConsentChange) ProtoReflect() protoreflect.Message {
-	mi := &file_sotto_consent_v1_consent_proto_msgTypes[40]
+	mi := &file_sotto_consent_v1_consent_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2872,7 +2992,7 @@ func (x *ConsentChange) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConsentChange.ProtoReflect.Descriptor instead.
 func (*ConsentChange) Descriptor() ([]byte, []int) {
-	return file_sotto_consent_v1_consent_proto_rawDescGZIP(), []int{40}
+	return file_sotto_consent_v1_consent_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *ConsentChange) GetSubject() string {
@@ -2935,7 +3055,7 @@ type WatchConsentChangesResponse struct {
 
 func (x *WatchConsentChangesResponse) Reset() {
 	*x = WatchConsentChangesResponse{}
-	mi := &file_sotto_consent_v1_consent_proto_msgTypes[41]
+	mi := &file_sotto_consent_v1_consent_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2947,7 +3067,7 @@ func (x *WatchConsentChangesResponse) String() string {
 func (*WatchConsentChangesResponse) ProtoMessage() {}
 
 func (x *WatchConsentChangesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_sotto_consent_v1_consent_proto_msgTypes[41]
+	mi := &file_sotto_consent_v1_consent_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2960,7 +3080,7 @@ func (x *WatchConsentChangesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchConsentChangesResponse.ProtoReflect.Descriptor instead.
 func (*WatchConsentChangesResponse) Descriptor() ([]byte, []int) {
-	return file_sotto_consent_v1_consent_proto_rawDescGZIP(), []int{41}
+	return file_sotto_consent_v1_consent_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *WatchConsentChangesResponse) GetCursor() string {
@@ -3079,7 +3199,16 @@ const file_sotto_consent_v1_consent_proto_rawDesc = "" +
 	"\tnotice_id\x18\x01 \x01(\tB\x1e\xbaH\x1br\x192\x17^[a-z][a-z0-9_-]{1,63}$R\bnoticeId\x12!\n" +
 	"\aversion\x18\x02 \x01(\x03B\a\xbaH\x04\"\x02(\x00R\aversion\"S\n" +
 	"\x18GetNoticeVersionResponse\x127\n" +
-	"\x06notice\x18\x01 \x01(\v2\x1f.sotto.consent.v1.NoticeVersionR\x06notice\"\xe1\x01\n" +
+	"\x06notice\x18\x01 \x01(\v2\x1f.sotto.consent.v1.NoticeVersionR\x06notice\"\xa6\x01\n" +
+	"\x12ListNoticesRequest\x12?\n" +
+	"\n" +
+	"purpose_id\x18\x01 \x01(\tB \xbaH\x1dr\x1b2\x19^([a-z][a-z0-9_]{1,63})?$R\tpurposeId\x12&\n" +
+	"\tpage_size\x18\x02 \x01(\x05B\t\xbaH\x06\x1a\x04\x18d(\x00R\bpageSize\x12'\n" +
+	"\n" +
+	"page_token\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x04R\tpageToken\"x\n" +
+	"\x13ListNoticesResponse\x129\n" +
+	"\anotices\x18\x01 \x03(\v2\x1f.sotto.consent.v1.NoticeVersionR\anotices\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xe1\x01\n" +
 	"\tNoticeRef\x12;\n" +
 	"\tnotice_id\x18\x01 \x01(\tB\x1e\xbaH\x1br\x192\x17^[a-z][a-z0-9_-]{1,63}$R\bnoticeId\x12!\n" +
 	"\aversion\x18\x02 \x01(\x03B\a\xbaH\x04\"\x02(\x01R\aversion\x129\n" +
@@ -3254,7 +3383,7 @@ const file_sotto_consent_v1_consent_proto_rawDesc = "" +
 	"#DECISION_REASON_LEGITIMATE_INTEREST\x10\x06\x12\x1d\n" +
 	"\x19DECISION_REASON_OPTED_OUT\x10\a\x12#\n" +
 	"\x1fDECISION_REASON_PURPOSE_RETIRED\x10\b\x12\x1e\n" +
-	"\x1aDECISION_REASON_RESTRICTED\x10\t2\xa1\x11\n" +
+	"\x1aDECISION_REASON_RESTRICTED\x10\t2\x9a\x12\n" +
 	"\x0eConsentService\x12{\n" +
 	"\fListPurposes\x12%.sotto.consent.v1.ListPurposesRequest\x1a&.sotto.consent.v1.ListPurposesResponse\"\x1c\x82\xd3\xe4\x93\x02\x16\x12\x14/v1/consent/purposes\x12\x82\x01\n" +
 	"\n" +
@@ -3262,7 +3391,8 @@ const file_sotto_consent_v1_consent_proto_rawDesc = "" +
 	"\rCreatePurpose\x12&.sotto.consent.v1.CreatePurposeRequest\x1a'.sotto.consent.v1.CreatePurposeResponse\"%\x82\xd3\xe4\x93\x02\x1f:\apurpose\"\x14/v1/consent/purposes\x12\x9c\x01\n" +
 	"\rUpdatePurpose\x12&.sotto.consent.v1.UpdatePurposeRequest\x1a'.sotto.consent.v1.UpdatePurposeResponse\":\x82\xd3\xe4\x93\x024:\apurpose2)/v1/consent/purposes/{purpose.purpose_id}\x12\xa7\x01\n" +
 	"\x13CreateNoticeVersion\x12,.sotto.consent.v1.CreateNoticeVersionRequest\x1a-.sotto.consent.v1.CreateNoticeVersionResponse\"3\x82\xd3\xe4\x93\x02-:\x01*\"(/v1/consent/notices/{notice_id}/versions\x12\xc8\x01\n" +
-	"\x10GetNoticeVersion\x12).sotto.consent.v1.GetNoticeVersionRequest\x1a*.sotto.consent.v1.GetNoticeVersionResponse\"]\x82\xd3\xe4\x93\x02WZ!\x12\x1f/v1/consent/notices/{notice_id}\x122/v1/consent/notices/{notice_id}/versions/{version}\x12\x91\x01\n" +
+	"\x10GetNoticeVersion\x12).sotto.consent.v1.GetNoticeVersionRequest\x1a*.sotto.consent.v1.GetNoticeVersionResponse\"]\x82\xd3\xe4\x93\x02WZ!\x12\x1f/v1/consent/notices/{notice_id}\x122/v1/consent/notices/{notice_id}/versions/{version}\x12w\n" +
+	"\vListNotices\x12$.sotto.consent.v1.ListNoticesRequest\x1a%.sotto.consent.v1.ListNoticesResponse\"\x1b\x82\xd3\xe4\x93\x02\x15\x12\x13/v1/consent/notices\x12\x91\x01\n" +
 	"\fGrantConsent\x12%.sotto.consent.v1.GrantConsentRequest\x1a&.sotto.consent.v1.GrantConsentResponse\"2\x82\xd3\xe4\x93\x02,:\x01*\"'/v1/consent/purposes/{purpose_id}:grant\x12\x9d\x01\n" +
 	"\x0fWithdrawConsent\x12(.sotto.consent.v1.WithdrawConsentRequest\x1a).sotto.consent.v1.WithdrawConsentResponse\"5\x82\xd3\xe4\x93\x02/:\x01*\"*/v1/consent/purposes/{purpose_id}:withdraw\x12\x88\x01\n" +
 	"\x0fRecordGpcOptOut\x12(.sotto.consent.v1.RecordGpcOptOutRequest\x1a).sotto.consent.v1.RecordGpcOptOutResponse\" \x82\xd3\xe4\x93\x02\x1a:\x01*\"\x15/v1/consent:recordGpc\x12{\n" +
@@ -3292,7 +3422,7 @@ func file_sotto_consent_v1_consent_proto_rawDescGZIP() []byte {
 }
 
 var file_sotto_consent_v1_consent_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
-var file_sotto_consent_v1_consent_proto_msgTypes = make([]protoimpl.MessageInfo, 42)
+var file_sotto_consent_v1_consent_proto_msgTypes = make([]protoimpl.MessageInfo, 44)
 var file_sotto_consent_v1_consent_proto_goTypes = []any{
 	(LegalBasis)(0),                     // 0: sotto.consent.v1.LegalBasis
 	(Decision)(0),                       // 1: sotto.consent.v1.Decision
@@ -3314,123 +3444,128 @@ var file_sotto_consent_v1_consent_proto_goTypes = []any{
 	(*CreateNoticeVersionResponse)(nil), // 17: sotto.consent.v1.CreateNoticeVersionResponse
 	(*GetNoticeVersionRequest)(nil),     // 18: sotto.consent.v1.GetNoticeVersionRequest
 	(*GetNoticeVersionResponse)(nil),    // 19: sotto.consent.v1.GetNoticeVersionResponse
-	(*NoticeRef)(nil),                   // 20: sotto.consent.v1.NoticeRef
-	(*ConsentRecord)(nil),               // 21: sotto.consent.v1.ConsentRecord
-	(*Receipt)(nil),                     // 22: sotto.consent.v1.Receipt
-	(*GrantConsentRequest)(nil),         // 23: sotto.consent.v1.GrantConsentRequest
-	(*GrantConsentResponse)(nil),        // 24: sotto.consent.v1.GrantConsentResponse
-	(*WithdrawConsentRequest)(nil),      // 25: sotto.consent.v1.WithdrawConsentRequest
-	(*WithdrawConsentResponse)(nil),     // 26: sotto.consent.v1.WithdrawConsentResponse
-	(*RecordGpcOptOutRequest)(nil),      // 27: sotto.consent.v1.RecordGpcOptOutRequest
-	(*RecordGpcOptOutResponse)(nil),     // 28: sotto.consent.v1.RecordGpcOptOutResponse
-	(*CheckRequest)(nil),                // 29: sotto.consent.v1.CheckRequest
-	(*CheckResult)(nil),                 // 30: sotto.consent.v1.CheckResult
-	(*CheckResponse)(nil),               // 31: sotto.consent.v1.CheckResponse
-	(*BatchCheckRequest)(nil),           // 32: sotto.consent.v1.BatchCheckRequest
-	(*BatchCheckResponse)(nil),          // 33: sotto.consent.v1.BatchCheckResponse
-	(*ConsentState)(nil),                // 34: sotto.consent.v1.ConsentState
-	(*ListConsentsRequest)(nil),         // 35: sotto.consent.v1.ListConsentsRequest
-	(*ListConsentsResponse)(nil),        // 36: sotto.consent.v1.ListConsentsResponse
-	(*ListConsentRecordsRequest)(nil),   // 37: sotto.consent.v1.ListConsentRecordsRequest
-	(*ListConsentRecordsResponse)(nil),  // 38: sotto.consent.v1.ListConsentRecordsResponse
-	(*GetReceiptRequest)(nil),           // 39: sotto.consent.v1.GetReceiptRequest
-	(*GetReceiptResponse)(nil),          // 40: sotto.consent.v1.GetReceiptResponse
-	(*GetReceiptKeysRequest)(nil),       // 41: sotto.consent.v1.GetReceiptKeysRequest
-	(*ReceiptKey)(nil),                  // 42: sotto.consent.v1.ReceiptKey
-	(*GetReceiptKeysResponse)(nil),      // 43: sotto.consent.v1.GetReceiptKeysResponse
-	(*WatchConsentChangesRequest)(nil),  // 44: sotto.consent.v1.WatchConsentChangesRequest
-	(*ConsentChange)(nil),               // 45: sotto.consent.v1.ConsentChange
-	(*WatchConsentChangesResponse)(nil), // 46: sotto.consent.v1.WatchConsentChangesResponse
-	(*timestamppb.Timestamp)(nil),       // 47: google.protobuf.Timestamp
-	(*fieldmaskpb.FieldMask)(nil),       // 48: google.protobuf.FieldMask
+	(*ListNoticesRequest)(nil),          // 20: sotto.consent.v1.ListNoticesRequest
+	(*ListNoticesResponse)(nil),         // 21: sotto.consent.v1.ListNoticesResponse
+	(*NoticeRef)(nil),                   // 22: sotto.consent.v1.NoticeRef
+	(*ConsentRecord)(nil),               // 23: sotto.consent.v1.ConsentRecord
+	(*Receipt)(nil),                     // 24: sotto.consent.v1.Receipt
+	(*GrantConsentRequest)(nil),         // 25: sotto.consent.v1.GrantConsentRequest
+	(*GrantConsentResponse)(nil),        // 26: sotto.consent.v1.GrantConsentResponse
+	(*WithdrawConsentRequest)(nil),      // 27: sotto.consent.v1.WithdrawConsentRequest
+	(*WithdrawConsentResponse)(nil),     // 28: sotto.consent.v1.WithdrawConsentResponse
+	(*RecordGpcOptOutRequest)(nil),      // 29: sotto.consent.v1.RecordGpcOptOutRequest
+	(*RecordGpcOptOutResponse)(nil),     // 30: sotto.consent.v1.RecordGpcOptOutResponse
+	(*CheckRequest)(nil),                // 31: sotto.consent.v1.CheckRequest
+	(*CheckResult)(nil),                 // 32: sotto.consent.v1.CheckResult
+	(*CheckResponse)(nil),               // 33: sotto.consent.v1.CheckResponse
+	(*BatchCheckRequest)(nil),           // 34: sotto.consent.v1.BatchCheckRequest
+	(*BatchCheckResponse)(nil),          // 35: sotto.consent.v1.BatchCheckResponse
+	(*ConsentState)(nil),                // 36: sotto.consent.v1.ConsentState
+	(*ListConsentsRequest)(nil),         // 37: sotto.consent.v1.ListConsentsRequest
+	(*ListConsentsResponse)(nil),        // 38: sotto.consent.v1.ListConsentsResponse
+	(*ListConsentRecordsRequest)(nil),   // 39: sotto.consent.v1.ListConsentRecordsRequest
+	(*ListConsentRecordsResponse)(nil),  // 40: sotto.consent.v1.ListConsentRecordsResponse
+	(*GetReceiptRequest)(nil),           // 41: sotto.consent.v1.GetReceiptRequest
+	(*GetReceiptResponse)(nil),          // 42: sotto.consent.v1.GetReceiptResponse
+	(*GetReceiptKeysRequest)(nil),       // 43: sotto.consent.v1.GetReceiptKeysRequest
+	(*ReceiptKey)(nil),                  // 44: sotto.consent.v1.ReceiptKey
+	(*GetReceiptKeysResponse)(nil),      // 45: sotto.consent.v1.GetReceiptKeysResponse
+	(*WatchConsentChangesRequest)(nil),  // 46: sotto.consent.v1.WatchConsentChangesRequest
+	(*ConsentChange)(nil),               // 47: sotto.consent.v1.ConsentChange
+	(*WatchConsentChangesResponse)(nil), // 48: sotto.consent.v1.WatchConsentChangesResponse
+	(*timestamppb.Timestamp)(nil),       // 49: google.protobuf.Timestamp
+	(*fieldmaskpb.FieldMask)(nil),       // 50: google.protobuf.FieldMask
 }
 var file_sotto_consent_v1_consent_proto_depIdxs = []int32{
 	0,  // 0: sotto.consent.v1.Purpose.legal_basis:type_name -> sotto.consent.v1.LegalBasis
-	47, // 1: sotto.consent.v1.Purpose.update_time:type_name -> google.protobuf.Timestamp
+	49, // 1: sotto.consent.v1.Purpose.update_time:type_name -> google.protobuf.Timestamp
 	5,  // 2: sotto.consent.v1.ListPurposesResponse.purposes:type_name -> sotto.consent.v1.Purpose
 	5,  // 3: sotto.consent.v1.GetPurposeResponse.purpose:type_name -> sotto.consent.v1.Purpose
 	5,  // 4: sotto.consent.v1.CreatePurposeRequest.purpose:type_name -> sotto.consent.v1.Purpose
 	5,  // 5: sotto.consent.v1.CreatePurposeResponse.purpose:type_name -> sotto.consent.v1.Purpose
 	5,  // 6: sotto.consent.v1.UpdatePurposeRequest.purpose:type_name -> sotto.consent.v1.Purpose
-	48, // 7: sotto.consent.v1.UpdatePurposeRequest.update_mask:type_name -> google.protobuf.FieldMask
+	50, // 7: sotto.consent.v1.UpdatePurposeRequest.update_mask:type_name -> google.protobuf.FieldMask
 	5,  // 8: sotto.consent.v1.UpdatePurposeResponse.purpose:type_name -> sotto.consent.v1.Purpose
 	14, // 9: sotto.consent.v1.NoticeVersion.texts:type_name -> sotto.consent.v1.NoticeText
-	47, // 10: sotto.consent.v1.NoticeVersion.create_time:type_name -> google.protobuf.Timestamp
+	49, // 10: sotto.consent.v1.NoticeVersion.create_time:type_name -> google.protobuf.Timestamp
 	14, // 11: sotto.consent.v1.CreateNoticeVersionRequest.texts:type_name -> sotto.consent.v1.NoticeText
 	15, // 12: sotto.consent.v1.CreateNoticeVersionResponse.notice:type_name -> sotto.consent.v1.NoticeVersion
 	15, // 13: sotto.consent.v1.GetNoticeVersionResponse.notice:type_name -> sotto.consent.v1.NoticeVersion
-	1,  // 14: sotto.consent.v1.ConsentRecord.decision:type_name -> sotto.consent.v1.Decision
-	2,  // 15: sotto.consent.v1.ConsentRecord.method:type_name -> sotto.consent.v1.Method
-	3,  // 16: sotto.consent.v1.ConsentRecord.channel:type_name -> sotto.consent.v1.Channel
-	20, // 17: sotto.consent.v1.ConsentRecord.notice:type_name -> sotto.consent.v1.NoticeRef
-	47, // 18: sotto.consent.v1.ConsentRecord.record_time:type_name -> google.protobuf.Timestamp
-	47, // 19: sotto.consent.v1.Receipt.issue_time:type_name -> google.protobuf.Timestamp
-	20, // 20: sotto.consent.v1.GrantConsentRequest.notice:type_name -> sotto.consent.v1.NoticeRef
-	3,  // 21: sotto.consent.v1.GrantConsentRequest.channel:type_name -> sotto.consent.v1.Channel
-	21, // 22: sotto.consent.v1.GrantConsentResponse.record:type_name -> sotto.consent.v1.ConsentRecord
-	22, // 23: sotto.consent.v1.GrantConsentResponse.receipt:type_name -> sotto.consent.v1.Receipt
-	3,  // 24: sotto.consent.v1.WithdrawConsentRequest.channel:type_name -> sotto.consent.v1.Channel
-	21, // 25: sotto.consent.v1.WithdrawConsentResponse.record:type_name -> sotto.consent.v1.ConsentRecord
-	22, // 26: sotto.consent.v1.WithdrawConsentResponse.receipt:type_name -> sotto.consent.v1.Receipt
-	3,  // 27: sotto.consent.v1.RecordGpcOptOutRequest.channel:type_name -> sotto.consent.v1.Channel
-	21, // 28: sotto.consent.v1.RecordGpcOptOutResponse.records:type_name -> sotto.consent.v1.ConsentRecord
-	22, // 29: sotto.consent.v1.RecordGpcOptOutResponse.receipt:type_name -> sotto.consent.v1.Receipt
-	4,  // 30: sotto.consent.v1.CheckResult.reason:type_name -> sotto.consent.v1.DecisionReason
-	0,  // 31: sotto.consent.v1.CheckResult.legal_basis:type_name -> sotto.consent.v1.LegalBasis
-	47, // 32: sotto.consent.v1.CheckResult.record_time:type_name -> google.protobuf.Timestamp
-	30, // 33: sotto.consent.v1.CheckResponse.result:type_name -> sotto.consent.v1.CheckResult
-	29, // 34: sotto.consent.v1.BatchCheckRequest.checks:type_name -> sotto.consent.v1.CheckRequest
-	30, // 35: sotto.consent.v1.BatchCheckResponse.results:type_name -> sotto.consent.v1.CheckResult
-	5,  // 36: sotto.consent.v1.ConsentState.purpose:type_name -> sotto.consent.v1.Purpose
-	1,  // 37: sotto.consent.v1.ConsentState.decision:type_name -> sotto.consent.v1.Decision
-	21, // 38: sotto.consent.v1.ConsentState.latest_record:type_name -> sotto.consent.v1.ConsentRecord
-	30, // 39: sotto.consent.v1.ConsentState.check:type_name -> sotto.consent.v1.CheckResult
-	34, // 40: sotto.consent.v1.ListConsentsResponse.consents:type_name -> sotto.consent.v1.ConsentState
-	21, // 41: sotto.consent.v1.ListConsentRecordsResponse.records:type_name -> sotto.consent.v1.ConsentRecord
-	22, // 42: sotto.consent.v1.GetReceiptResponse.receipt:type_name -> sotto.consent.v1.Receipt
-	42, // 43: sotto.consent.v1.GetReceiptKeysResponse.keys:type_name -> sotto.consent.v1.ReceiptKey
-	1,  // 44: sotto.consent.v1.ConsentChange.decision:type_name -> sotto.consent.v1.Decision
-	2,  // 45: sotto.consent.v1.ConsentChange.method:type_name -> sotto.consent.v1.Method
-	47, // 46: sotto.consent.v1.ConsentChange.record_time:type_name -> google.protobuf.Timestamp
-	45, // 47: sotto.consent.v1.WatchConsentChangesResponse.consent:type_name -> sotto.consent.v1.ConsentChange
-	5,  // 48: sotto.consent.v1.WatchConsentChangesResponse.purpose:type_name -> sotto.consent.v1.Purpose
-	6,  // 49: sotto.consent.v1.ConsentService.ListPurposes:input_type -> sotto.consent.v1.ListPurposesRequest
-	8,  // 50: sotto.consent.v1.ConsentService.GetPurpose:input_type -> sotto.consent.v1.GetPurposeRequest
-	10, // 51: sotto.consent.v1.ConsentService.CreatePurpose:input_type -> sotto.consent.v1.CreatePurposeRequest
-	12, // 52: sotto.consent.v1.ConsentService.UpdatePurpose:input_type -> sotto.consent.v1.UpdatePurposeRequest
-	16, // 53: sotto.consent.v1.ConsentService.CreateNoticeVersion:input_type -> sotto.consent.v1.CreateNoticeVersionRequest
-	18, // 54: sotto.consent.v1.ConsentService.GetNoticeVersion:input_type -> sotto.consent.v1.GetNoticeVersionRequest
-	23, // 55: sotto.consent.v1.ConsentService.GrantConsent:input_type -> sotto.consent.v1.GrantConsentRequest
-	25, // 56: sotto.consent.v1.ConsentService.WithdrawConsent:input_type -> sotto.consent.v1.WithdrawConsentRequest
-	27, // 57: sotto.consent.v1.ConsentService.RecordGpcOptOut:input_type -> sotto.consent.v1.RecordGpcOptOutRequest
-	35, // 58: sotto.consent.v1.ConsentService.ListConsents:input_type -> sotto.consent.v1.ListConsentsRequest
-	37, // 59: sotto.consent.v1.ConsentService.ListConsentRecords:input_type -> sotto.consent.v1.ListConsentRecordsRequest
-	39, // 60: sotto.consent.v1.ConsentService.GetReceipt:input_type -> sotto.consent.v1.GetReceiptRequest
-	41, // 61: sotto.consent.v1.ConsentService.GetReceiptKeys:input_type -> sotto.consent.v1.GetReceiptKeysRequest
-	29, // 62: sotto.consent.v1.ConsentService.Check:input_type -> sotto.consent.v1.CheckRequest
-	32, // 63: sotto.consent.v1.ConsentService.BatchCheck:input_type -> sotto.consent.v1.BatchCheckRequest
-	44, // 64: sotto.consent.v1.ConsentService.WatchConsentChanges:input_type -> sotto.consent.v1.WatchConsentChangesRequest
-	7,  // 65: sotto.consent.v1.ConsentService.ListPurposes:output_type -> sotto.consent.v1.ListPurposesResponse
-	9,  // 66: sotto.consent.v1.ConsentService.GetPurpose:output_type -> sotto.consent.v1.GetPurposeResponse
-	11, // 67: sotto.consent.v1.ConsentService.CreatePurpose:output_type -> sotto.consent.v1.CreatePurposeResponse
-	13, // 68: sotto.consent.v1.ConsentService.UpdatePurpose:output_type -> sotto.consent.v1.UpdatePurposeResponse
-	17, // 69: sotto.consent.v1.ConsentService.CreateNoticeVersion:output_type -> sotto.consent.v1.CreateNoticeVersionResponse
-	19, // 70: sotto.consent.v1.ConsentService.GetNoticeVersion:output_type -> sotto.consent.v1.GetNoticeVersionResponse
-	24, // 71: sotto.consent.v1.ConsentService.GrantConsent:output_type -> sotto.consent.v1.GrantConsentResponse
-	26, // 72: sotto.consent.v1.ConsentService.WithdrawConsent:output_type -> sotto.consent.v1.WithdrawConsentResponse
-	28, // 73: sotto.consent.v1.ConsentService.RecordGpcOptOut:output_type -> sotto.consent.v1.RecordGpcOptOutResponse
-	36, // 74: sotto.consent.v1.ConsentService.ListConsents:output_type -> sotto.consent.v1.ListConsentsResponse
-	38, // 75: sotto.consent.v1.ConsentService.ListConsentRecords:output_type -> sotto.consent.v1.ListConsentRecordsResponse
-	40, // 76: sotto.consent.v1.ConsentService.GetReceipt:output_type -> sotto.consent.v1.GetReceiptResponse
-	43, // 77: sotto.consent.v1.ConsentService.GetReceiptKeys:output_type -> sotto.consent.v1.GetReceiptKeysResponse
-	31, // 78: sotto.consent.v1.ConsentService.Check:output_type -> sotto.consent.v1.CheckResponse
-	33, // 79: sotto.consent.v1.ConsentService.BatchCheck:output_type -> sotto.consent.v1.BatchCheckResponse
-	46, // 80: sotto.consent.v1.ConsentService.WatchConsentChanges:output_type -> sotto.consent.v1.WatchConsentChangesResponse
-	65, // [65:81] is the sub-list for method output_type
-	49, // [49:65] is the sub-list for method input_type
-	49, // [49:49] is the sub-list for extension type_name
-	49, // [49:49] is the sub-list for extension extendee
-	0,  // [0:49] is the sub-list for field type_name
+	15, // 14: sotto.consent.v1.ListNoticesResponse.notices:type_name -> sotto.consent.v1.NoticeVersion
+	1,  // 15: sotto.consent.v1.ConsentRecord.decision:type_name -> sotto.consent.v1.Decision
+	2,  // 16: sotto.consent.v1.ConsentRecord.method:type_name -> sotto.consent.v1.Method
+	3,  // 17: sotto.consent.v1.ConsentRecord.channel:type_name -> sotto.consent.v1.Channel
+	22, // 18: sotto.consent.v1.ConsentRecord.notice:type_name -> sotto.consent.v1.NoticeRef
+	49, // 19: sotto.consent.v1.ConsentRecord.record_time:type_name -> google.protobuf.Timestamp
+	49, // 20: sotto.consent.v1.Receipt.issue_time:type_name -> google.protobuf.Timestamp
+	22, // 21: sotto.consent.v1.GrantConsentRequest.notice:type_name -> sotto.consent.v1.NoticeRef
+	3,  // 22: sotto.consent.v1.GrantConsentRequest.channel:type_name -> sotto.consent.v1.Channel
+	23, // 23: sotto.consent.v1.GrantConsentResponse.record:type_name -> sotto.consent.v1.ConsentRecord
+	24, // 24: sotto.consent.v1.GrantConsentResponse.receipt:type_name -> sotto.consent.v1.Receipt
+	3,  // 25: sotto.consent.v1.WithdrawConsentRequest.channel:type_name -> sotto.consent.v1.Channel
+	23, // 26: sotto.consent.v1.WithdrawConsentResponse.record:type_name -> sotto.consent.v1.ConsentRecord
+	24, // 27: sotto.consent.v1.WithdrawConsentResponse.receipt:type_name -> sotto.consent.v1.Receipt
+	3,  // 28: sotto.consent.v1.RecordGpcOptOutRequest.channel:type_name -> sotto.consent.v1.Channel
+	23, // 29: sotto.consent.v1.RecordGpcOptOutResponse.records:type_name -> sotto.consent.v1.ConsentRecord
+	24, // 30: sotto.consent.v1.RecordGpcOptOutResponse.receipt:type_name -> sotto.consent.v1.Receipt
+	4,  // 31: sotto.consent.v1.CheckResult.reason:type_name -> sotto.consent.v1.DecisionReason
+	0,  // 32: sotto.consent.v1.CheckResult.legal_basis:type_name -> sotto.consent.v1.LegalBasis
+	49, // 33: sotto.consent.v1.CheckResult.record_time:type_name -> google.protobuf.Timestamp
+	32, // 34: sotto.consent.v1.CheckResponse.result:type_name -> sotto.consent.v1.CheckResult
+	31, // 35: sotto.consent.v1.BatchCheckRequest.checks:type_name -> sotto.consent.v1.CheckRequest
+	32, // 36: sotto.consent.v1.BatchCheckResponse.results:type_name -> sotto.consent.v1.CheckResult
+	5,  // 37: sotto.consent.v1.ConsentState.purpose:type_name -> sotto.consent.v1.Purpose
+	1,  // 38: sotto.consent.v1.ConsentState.decision:type_name -> sotto.consent.v1.Decision
+	23, // 39: sotto.consent.v1.ConsentState.latest_record:type_name -> sotto.consent.v1.ConsentRecord
+	32, // 40: sotto.consent.v1.ConsentState.check:type_name -> sotto.consent.v1.CheckResult
+	36, // 41: sotto.consent.v1.ListConsentsResponse.consents:type_name -> sotto.consent.v1.ConsentState
+	23, // 42: sotto.consent.v1.ListConsentRecordsResponse.records:type_name -> sotto.consent.v1.ConsentRecord
+	24, // 43: sotto.consent.v1.GetReceiptResponse.receipt:type_name -> sotto.consent.v1.Receipt
+	44, // 44: sotto.consent.v1.GetReceiptKeysResponse.keys:type_name -> sotto.consent.v1.ReceiptKey
+	1,  // 45: sotto.consent.v1.ConsentChange.decision:type_name -> sotto.consent.v1.Decision
+	2,  // 46: sotto.consent.v1.ConsentChange.method:type_name -> sotto.consent.v1.Method
+	49, // 47: sotto.consent.v1.ConsentChange.record_time:type_name -> google.protobuf.Timestamp
+	47, // 48: sotto.consent.v1.WatchConsentChangesResponse.consent:type_name -> sotto.consent.v1.ConsentChange
+	5,  // 49: sotto.consent.v1.WatchConsentChangesResponse.purpose:type_name -> sotto.consent.v1.Purpose
+	6,  // 50: sotto.consent.v1.ConsentService.ListPurposes:input_type -> sotto.consent.v1.ListPurposesRequest
+	8,  // 51: sotto.consent.v1.ConsentService.GetPurpose:input_type -> sotto.consent.v1.GetPurposeRequest
+	10, // 52: sotto.consent.v1.ConsentService.CreatePurpose:input_type -> sotto.consent.v1.CreatePurposeRequest
+	12, // 53: sotto.consent.v1.ConsentService.UpdatePurpose:input_type -> sotto.consent.v1.UpdatePurposeRequest
+	16, // 54: sotto.consent.v1.ConsentService.CreateNoticeVersion:input_type -> sotto.consent.v1.CreateNoticeVersionRequest
+	18, // 55: sotto.consent.v1.ConsentService.GetNoticeVersion:input_type -> sotto.consent.v1.GetNoticeVersionRequest
+	20, // 56: sotto.consent.v1.ConsentService.ListNotices:input_type -> sotto.consent.v1.ListNoticesRequest
+	25, // 57: sotto.consent.v1.ConsentService.GrantConsent:input_type -> sotto.consent.v1.GrantConsentRequest
+	27, // 58: sotto.consent.v1.ConsentService.WithdrawConsent:input_type -> sotto.consent.v1.WithdrawConsentRequest
+	29, // 59: sotto.consent.v1.ConsentService.RecordGpcOptOut:input_type -> sotto.consent.v1.RecordGpcOptOutRequest
+	37, // 60: sotto.consent.v1.ConsentService.ListConsents:input_type -> sotto.consent.v1.ListConsentsRequest
+	39, // 61: sotto.consent.v1.ConsentService.ListConsentRecords:input_type -> sotto.consent.v1.ListConsentRecordsRequest
+	41, // 62: sotto.consent.v1.ConsentService.GetReceipt:input_type -> sotto.consent.v1.GetReceiptRequest
+	43, // 63: sotto.consent.v1.ConsentService.GetReceiptKeys:input_type -> sotto.consent.v1.GetReceiptKeysRequest
+	31, // 64: sotto.consent.v1.ConsentService.Check:input_type -> sotto.consent.v1.CheckRequest
+	34, // 65: sotto.consent.v1.ConsentService.BatchCheck:input_type -> sotto.consent.v1.BatchCheckRequest
+	46, // 66: sotto.consent.v1.ConsentService.WatchConsentChanges:input_type -> sotto.consent.v1.WatchConsentChangesRequest
+	7,  // 67: sotto.consent.v1.ConsentService.ListPurposes:output_type -> sotto.consent.v1.ListPurposesResponse
+	9,  // 68: sotto.consent.v1.ConsentService.GetPurpose:output_type -> sotto.consent.v1.GetPurposeResponse
+	11, // 69: sotto.consent.v1.ConsentService.CreatePurpose:output_type -> sotto.consent.v1.CreatePurposeResponse
+	13, // 70: sotto.consent.v1.ConsentService.UpdatePurpose:output_type -> sotto.consent.v1.UpdatePurposeResponse
+	17, // 71: sotto.consent.v1.ConsentService.CreateNoticeVersion:output_type -> sotto.consent.v1.CreateNoticeVersionResponse
+	19, // 72: sotto.consent.v1.ConsentService.GetNoticeVersion:output_type -> sotto.consent.v1.GetNoticeVersionResponse
+	21, // 73: sotto.consent.v1.ConsentService.ListNotices:output_type -> sotto.consent.v1.ListNoticesResponse
+	26, // 74: sotto.consent.v1.ConsentService.GrantConsent:output_type -> sotto.consent.v1.GrantConsentResponse
+	28, // 75: sotto.consent.v1.ConsentService.WithdrawConsent:output_type -> sotto.consent.v1.WithdrawConsentResponse
+	30, // 76: sotto.consent.v1.ConsentService.RecordGpcOptOut:output_type -> sotto.consent.v1.RecordGpcOptOutResponse
+	38, // 77: sotto.consent.v1.ConsentService.ListConsents:output_type -> sotto.consent.v1.ListConsentsResponse
+	40, // 78: sotto.consent.v1.ConsentService.ListConsentRecords:output_type -> sotto.consent.v1.ListConsentRecordsResponse
+	42, // 79: sotto.consent.v1.ConsentService.GetReceipt:output_type -> sotto.consent.v1.GetReceiptResponse
+	45, // 80: sotto.consent.v1.ConsentService.GetReceiptKeys:output_type -> sotto.consent.v1.GetReceiptKeysResponse
+	33, // 81: sotto.consent.v1.ConsentService.Check:output_type -> sotto.consent.v1.CheckResponse
+	35, // 82: sotto.consent.v1.ConsentService.BatchCheck:output_type -> sotto.consent.v1.BatchCheckResponse
+	48, // 83: sotto.consent.v1.ConsentService.WatchConsentChanges:output_type -> sotto.consent.v1.WatchConsentChangesResponse
+	67, // [67:84] is the sub-list for method output_type
+	50, // [50:67] is the sub-list for method input_type
+	50, // [50:50] is the sub-list for extension type_name
+	50, // [50:50] is the sub-list for extension extendee
+	0,  // [0:50] is the sub-list for field type_name
 }
 
 func init() { file_sotto_consent_v1_consent_proto_init() }
@@ -3438,7 +3573,7 @@ func file_sotto_consent_v1_consent_proto_init() {
 	if File_sotto_consent_v1_consent_proto != nil {
 		return
 	}
-	file_sotto_consent_v1_consent_proto_msgTypes[41].OneofWrappers = []any{
+	file_sotto_consent_v1_consent_proto_msgTypes[43].OneofWrappers = []any{
 		(*WatchConsentChangesResponse_Consent)(nil),
 		(*WatchConsentChangesResponse_Purpose)(nil),
 	}
@@ -3448,7 +3583,7 @@ func file_sotto_consent_v1_consent_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_sotto_consent_v1_consent_proto_rawDesc), len(file_sotto_consent_v1_consent_proto_rawDesc)),
 			NumEnums:      5,
-			NumMessages:   42,
+			NumMessages:   44,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -25,6 +25,7 @@ const (
 	ConsentService_UpdatePurpose_FullMethodName       = "/sotto.consent.v1.ConsentService/UpdatePurpose"
 	ConsentService_CreateNoticeVersion_FullMethodName = "/sotto.consent.v1.ConsentService/CreateNoticeVersion"
 	ConsentService_GetNoticeVersion_FullMethodName    = "/sotto.consent.v1.ConsentService/GetNoticeVersion"
+	ConsentService_ListNotices_FullMethodName         = "/sotto.consent.v1.ConsentService/ListNotices"
 	ConsentService_GrantConsent_FullMethodName        = "/sotto.consent.v1.ConsentService/GrantConsent"
 	ConsentService_WithdrawConsent_FullMethodName     = "/sotto.consent.v1.ConsentService/WithdrawConsent"
 	ConsentService_RecordGpcOptOut_FullMethodName     = "/sotto.consent.v1.ConsentService/RecordGpcOptOut"
@@ -75,6 +76,12 @@ type ConsentServiceClient interface {
 	// with the SHA-256 of each text, which a client sends back when it
 	// records a grant.
 	GetNoticeVersion(ctx context.Context, in *GetNoticeVersionRequest, opts ...grpc.CallOption) (*GetNoticeVersionResponse, error)
+	// ListNotices returns the latest version of every notice, by notice_id,
+	// optionally only those asking for one purpose: what a consent page shows
+	// next to each purpose, and the version, language and text hash a grant
+	// then names. Public, like GetNoticeVersion (a banner shows notices
+	// before anyone signs in); a token, if sent, must be valid.
+	ListNotices(ctx context.Context, in *ListNoticesRequest, opts ...grpc.CallOption) (*ListNoticesResponse, error)
 	// GrantConsent records that the subject consents to a purpose after being
 	// shown a notice version. Returns the record and its signed receipt.
 	// Idempotent by request_id.
@@ -179,6 +186,16 @@ func (c *consentServiceClient) GetNoticeVersion(ctx context.Context, in *GetNoti
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(GetNoticeVersionResponse)
 	err := c.cc.Invoke(ctx, ConsentService_GetNoticeVersion_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *consentServiceClient) ListNotices(ctx context.Context, in *ListNoticesRequest, opts ...grpc.CallOption) (*ListNoticesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListNoticesResponse)
+	err := c.cc.Invoke(ctx, ConsentService_ListNotices_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -332,6 +349,12 @@ type ConsentServiceServer interface {
 	// with the SHA-256 of each text, which a client sends back when it
 	// records a grant.
 	GetNoticeVersion(context.Context, *GetNoticeVersionRequest) (*GetNoticeVersionResponse, error)
+	// ListNotices returns the latest version of every notice, by notice_id,
+	// optionally only those asking for one purpose: what a consent page shows
+	// next to each purpose, and the version, language and text hash a grant
+	// then names. Public, like GetNoticeVersion (a banner shows notices
+	// before anyone signs in); a token, if sent, must be valid.
+	ListNotices(context.Context, *ListNoticesRequest) (*ListNoticesResponse, error)
 	// GrantConsent records that the subject consents to a purpose after being
 	// shown a notice version. Returns the record and its signed receipt.
 	// Idempotent by request_id.
@@ -399,6 +422,9 @@ func (UnimplementedConsentServiceServer) CreateNoticeVersion(context.Context, *C
 }
 func (UnimplementedConsentServiceServer) GetNoticeVersion(context.Context, *GetNoticeVersionRequest) (*GetNoticeVersionResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetNoticeVersion not implemented")
+}
+func (UnimplementedConsentServiceServer) ListNotices(context.Context, *ListNoticesRequest) (*ListNoticesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListNotices not implemented")
 }
 func (UnimplementedConsentServiceServer) GrantConsent(context.Context, *GrantConsentRequest) (*GrantConsentResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GrantConsent not implemented")
@@ -555,6 +581,24 @@ func _ConsentService_GetNoticeVersion_Handler(srv interface{}, ctx context.Conte
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
 		return srv.(ConsentServiceServer).GetNoticeVersion(ctx, req.(*GetNoticeVersionRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ConsentService_ListNotices_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListNoticesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ConsentServiceServer).ListNotices(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ConsentService_ListNotices_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ConsentServiceServer).ListNotices(ctx, req.(*ListNoticesRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -762,6 +806,10 @@ var ConsentService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetNoticeVersion",
 			Handler:    _ConsentService_GetNoticeVersion_Handler,
+		},
+		{
+			MethodName: "ListNotices",
+			Handler:    _ConsentService_ListNotices_Handler,
 		},
 		{
 			MethodName: "GrantConsent",

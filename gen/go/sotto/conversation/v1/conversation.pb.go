@@ -312,6 +312,60 @@ func (MessageView) EnumDescriptor() ([]byte, []int) {
 	return file_sotto_conversation_v1_conversation_proto_rawDescGZIP(), []int{4}
 }
 
+// RequiredAction is what an assistant's reply asks the customer to do.
+type RequiredAction int32
+
+const (
+	// Nothing (or the assistant did not say in a typed way).
+	RequiredAction_REQUIRED_ACTION_UNSPECIFIED RequiredAction = 0
+	// Sign in to the shop account (on a messaging channel: link the chat to
+	// the account), then ask again.
+	RequiredAction_REQUIRED_ACTION_SIGN_IN RequiredAction = 1
+	// Authenticate with a second factor (aal2, recently), then ask again.
+	RequiredAction_REQUIRED_ACTION_STEP_UP RequiredAction = 2
+)
+
+// Enum value maps for RequiredAction.
+var (
+	RequiredAction_name = map[int32]string{
+		0: "REQUIRED_ACTION_UNSPECIFIED",
+		1: "REQUIRED_ACTION_SIGN_IN",
+		2: "REQUIRED_ACTION_STEP_UP",
+	}
+	RequiredAction_value = map[string]int32{
+		"REQUIRED_ACTION_UNSPECIFIED": 0,
+		"REQUIRED_ACTION_SIGN_IN":     1,
+		"REQUIRED_ACTION_STEP_UP":     2,
+	}
+)
+
+func (x RequiredAction) Enum() *RequiredAction {
+	p := new(RequiredAction)
+	*p = x
+	return p
+}
+
+func (x RequiredAction) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (RequiredAction) Descriptor() protoreflect.EnumDescriptor {
+	return file_sotto_conversation_v1_conversation_proto_enumTypes[5].Descriptor()
+}
+
+func (RequiredAction) Type() protoreflect.EnumType {
+	return &file_sotto_conversation_v1_conversation_proto_enumTypes[5]
+}
+
+func (x RequiredAction) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use RequiredAction.Descriptor instead.
+func (RequiredAction) EnumDescriptor() ([]byte, []int) {
+	return file_sotto_conversation_v1_conversation_proto_rawDescGZIP(), []int{5}
+}
+
 // SignalKind is what a suspicious-activity signal saw.
 type SignalKind int32
 
@@ -361,11 +415,11 @@ func (x SignalKind) String() string {
 }
 
 func (SignalKind) Descriptor() protoreflect.EnumDescriptor {
-	return file_sotto_conversation_v1_conversation_proto_enumTypes[5].Descriptor()
+	return file_sotto_conversation_v1_conversation_proto_enumTypes[6].Descriptor()
 }
 
 func (SignalKind) Type() protoreflect.EnumType {
-	return &file_sotto_conversation_v1_conversation_proto_enumTypes[5]
+	return &file_sotto_conversation_v1_conversation_proto_enumTypes[6]
 }
 
 func (x SignalKind) Number() protoreflect.EnumNumber {
@@ -374,7 +428,7 @@ func (x SignalKind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use SignalKind.Descriptor instead.
 func (SignalKind) EnumDescriptor() ([]byte, []int) {
-	return file_sotto_conversation_v1_conversation_proto_rawDescGZIP(), []int{5}
+	return file_sotto_conversation_v1_conversation_proto_rawDescGZIP(), []int{6}
 }
 
 // SignalScope is what a signal counts over.
@@ -422,11 +476,11 @@ func (x SignalScope) String() string {
 }
 
 func (SignalScope) Descriptor() protoreflect.EnumDescriptor {
-	return file_sotto_conversation_v1_conversation_proto_enumTypes[6].Descriptor()
+	return file_sotto_conversation_v1_conversation_proto_enumTypes[7].Descriptor()
 }
 
 func (SignalScope) Type() protoreflect.EnumType {
-	return &file_sotto_conversation_v1_conversation_proto_enumTypes[6]
+	return &file_sotto_conversation_v1_conversation_proto_enumTypes[7]
 }
 
 func (x SignalScope) Number() protoreflect.EnumNumber {
@@ -435,7 +489,7 @@ func (x SignalScope) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use SignalScope.Descriptor instead.
 func (SignalScope) EnumDescriptor() ([]byte, []int) {
-	return file_sotto_conversation_v1_conversation_proto_rawDescGZIP(), []int{6}
+	return file_sotto_conversation_v1_conversation_proto_rawDescGZIP(), []int{7}
 }
 
 // SignalAction is what the policy did about a signal.
@@ -487,11 +541,11 @@ func (x SignalAction) String() string {
 }
 
 func (SignalAction) Descriptor() protoreflect.EnumDescriptor {
-	return file_sotto_conversation_v1_conversation_proto_enumTypes[7].Descriptor()
+	return file_sotto_conversation_v1_conversation_proto_enumTypes[8].Descriptor()
 }
 
 func (SignalAction) Type() protoreflect.EnumType {
-	return &file_sotto_conversation_v1_conversation_proto_enumTypes[7]
+	return &file_sotto_conversation_v1_conversation_proto_enumTypes[8]
 }
 
 func (x SignalAction) Number() protoreflect.EnumNumber {
@@ -500,7 +554,7 @@ func (x SignalAction) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use SignalAction.Descriptor instead.
 func (SignalAction) EnumDescriptor() ([]byte, []int) {
-	return file_sotto_conversation_v1_conversation_proto_rawDescGZIP(), []int{7}
+	return file_sotto_conversation_v1_conversation_proto_rawDescGZIP(), []int{8}
 }
 
 // ShopperEventKind is what the customer did.
@@ -544,11 +598,11 @@ func (x ShopperEventKind) String() string {
 }
 
 func (ShopperEventKind) Descriptor() protoreflect.EnumDescriptor {
-	return file_sotto_conversation_v1_conversation_proto_enumTypes[8].Descriptor()
+	return file_sotto_conversation_v1_conversation_proto_enumTypes[9].Descriptor()
 }
 
 func (ShopperEventKind) Type() protoreflect.EnumType {
-	return &file_sotto_conversation_v1_conversation_proto_enumTypes[8]
+	return &file_sotto_conversation_v1_conversation_proto_enumTypes[9]
 }
 
 func (x ShopperEventKind) Number() protoreflect.EnumNumber {
@@ -557,7 +611,7 @@ func (x ShopperEventKind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use ShopperEventKind.Descriptor instead.
 func (ShopperEventKind) EnumDescriptor() ([]byte, []int) {
-	return file_sotto_conversation_v1_conversation_proto_rawDescGZIP(), []int{8}
+	return file_sotto_conversation_v1_conversation_proto_rawDescGZIP(), []int{9}
 }
 
 // Conversation is one chat between a customer and the shop.
@@ -773,9 +827,14 @@ type Message struct {
 	// When it was stored.
 	CreateTime *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
 	// How text reads.
-	View          MessageView `protobuf:"varint,6,opt,name=view,proto3,enum=sotto.conversation.v1.MessageView" json:"view,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	View MessageView `protobuf:"varint,6,opt,name=view,proto3,enum=sotto.conversation.v1.MessageView" json:"view,omitempty"`
+	// What the assistant's reply asks the customer to do before it can help
+	// (sign in, step up); unset on other messages and when the text alone
+	// asks. Clients show the matching control from this field, never from
+	// the wording, which depends on the language and the assistant.
+	RequiredAction RequiredAction `protobuf:"varint,7,opt,name=required_action,json=requiredAction,proto3,enum=sotto.conversation.v1.RequiredAction" json:"required_action,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *Message) Reset() {
@@ -848,6 +907,13 @@ func (x *Message) GetView() MessageView {
 		return x.View
 	}
 	return MessageView_MESSAGE_VIEW_UNSPECIFIED
+}
+
+func (x *Message) GetRequiredAction() RequiredAction {
+	if x != nil {
+		return x.RequiredAction
+	}
+	return RequiredAction_REQUIRED_ACTION_UNSPECIFIED
 }
 
 // CreateConversationRequest opens a conversation.
@@ -3009,7 +3075,7 @@ const file_sotto_conversation_v1_conversation_proto_rawDesc = "" +
 	"ciphertext\x18\x03 \x01(\fB\n" +
 	"\xbaH\az\x05\x10\x01\x18\x80@R\n" +
 	"ciphertext\x122\n" +
-	"\x10reply_public_key\x18\x04 \x01(\fB\b\xbaH\x05z\x03\x18\x80\x10R\x0ereplyPublicKey\"\x91\x02\n" +
+	"\x10reply_public_key\x18\x04 \x01(\fB\b\xbaH\x05z\x03\x18\x80\x10R\x0ereplyPublicKey\"\xe1\x02\n" +
 	"\aMessage\x12\x1d\n" +
 	"\n" +
 	"message_id\x18\x01 \x01(\tR\tmessageId\x12'\n" +
@@ -3018,7 +3084,8 @@ const file_sotto_conversation_v1_conversation_proto_rawDesc = "" +
 	"\x04text\x18\x04 \x01(\tR\x04text\x12;\n" +
 	"\vcreate_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"createTime\x126\n" +
-	"\x04view\x18\x06 \x01(\x0e2\".sotto.conversation.v1.MessageViewR\x04view\"e\n" +
+	"\x04view\x18\x06 \x01(\x0e2\".sotto.conversation.v1.MessageViewR\x04view\x12N\n" +
+	"\x0frequired_action\x18\a \x01(\x0e2%.sotto.conversation.v1.RequiredActionR\x0erequiredAction\"e\n" +
 	"\x19CreateConversationRequest\x12H\n" +
 	"\achannel\x18\x01 \x01(\x0e2\".sotto.conversation.v1.ChatChannelB\n" +
 	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\achannel\"e\n" +
@@ -3186,7 +3253,11 @@ const file_sotto_conversation_v1_conversation_proto_rawDesc = "" +
 	"\vMessageView\x12\x1c\n" +
 	"\x18MESSAGE_VIEW_UNSPECIFIED\x10\x00\x12\x1d\n" +
 	"\x19MESSAGE_VIEW_PLACEHOLDERS\x10\x01\x12\x1d\n" +
-	"\x19MESSAGE_VIEW_REIDENTIFIED\x10\x02*\xc8\x01\n" +
+	"\x19MESSAGE_VIEW_REIDENTIFIED\x10\x02*k\n" +
+	"\x0eRequiredAction\x12\x1f\n" +
+	"\x1bREQUIRED_ACTION_UNSPECIFIED\x10\x00\x12\x1b\n" +
+	"\x17REQUIRED_ACTION_SIGN_IN\x10\x01\x12\x1b\n" +
+	"\x17REQUIRED_ACTION_STEP_UP\x10\x02*\xc8\x01\n" +
 	"\n" +
 	"SignalKind\x12\x1b\n" +
 	"\x17SIGNAL_KIND_UNSPECIFIED\x10\x00\x12\x18\n" +
@@ -3247,7 +3318,7 @@ func file_sotto_conversation_v1_conversation_proto_rawDescGZIP() []byte {
 	return file_sotto_conversation_v1_conversation_proto_rawDescData
 }
 
-var file_sotto_conversation_v1_conversation_proto_enumTypes = make([]protoimpl.EnumInfo, 9)
+var file_sotto_conversation_v1_conversation_proto_enumTypes = make([]protoimpl.EnumInfo, 10)
 var file_sotto_conversation_v1_conversation_proto_msgTypes = make([]protoimpl.MessageInfo, 39)
 var file_sotto_conversation_v1_conversation_proto_goTypes = []any{
 	(ChatChannel)(0),                      // 0: sotto.conversation.v1.ChatChannel
@@ -3255,133 +3326,135 @@ var file_sotto_conversation_v1_conversation_proto_goTypes = []any{
 	(Author)(0),                           // 2: sotto.conversation.v1.Author
 	(HandOffReason)(0),                    // 3: sotto.conversation.v1.HandOffReason
 	(MessageView)(0),                      // 4: sotto.conversation.v1.MessageView
-	(SignalKind)(0),                       // 5: sotto.conversation.v1.SignalKind
-	(SignalScope)(0),                      // 6: sotto.conversation.v1.SignalScope
-	(SignalAction)(0),                     // 7: sotto.conversation.v1.SignalAction
-	(ShopperEventKind)(0),                 // 8: sotto.conversation.v1.ShopperEventKind
-	(*Conversation)(nil),                  // 9: sotto.conversation.v1.Conversation
-	(*Sealed)(nil),                        // 10: sotto.conversation.v1.Sealed
-	(*Message)(nil),                       // 11: sotto.conversation.v1.Message
-	(*CreateConversationRequest)(nil),     // 12: sotto.conversation.v1.CreateConversationRequest
-	(*CreateConversationResponse)(nil),    // 13: sotto.conversation.v1.CreateConversationResponse
-	(*GetConversationRequest)(nil),        // 14: sotto.conversation.v1.GetConversationRequest
-	(*GetConversationResponse)(nil),       // 15: sotto.conversation.v1.GetConversationResponse
-	(*ListConversationsRequest)(nil),      // 16: sotto.conversation.v1.ListConversationsRequest
-	(*ListConversationsResponse)(nil),     // 17: sotto.conversation.v1.ListConversationsResponse
-	(*PostMessageRequest)(nil),            // 18: sotto.conversation.v1.PostMessageRequest
-	(*PostMessageResponse)(nil),           // 19: sotto.conversation.v1.PostMessageResponse
-	(*ListMessagesRequest)(nil),           // 20: sotto.conversation.v1.ListMessagesRequest
-	(*ListMessagesResponse)(nil),          // 21: sotto.conversation.v1.ListMessagesResponse
-	(*CloseConversationRequest)(nil),      // 22: sotto.conversation.v1.CloseConversationRequest
-	(*CloseConversationResponse)(nil),     // 23: sotto.conversation.v1.CloseConversationResponse
-	(*WatchConversationRequest)(nil),      // 24: sotto.conversation.v1.WatchConversationRequest
-	(*WatchConversationResponse)(nil),     // 25: sotto.conversation.v1.WatchConversationResponse
-	(*HandOffConversationRequest)(nil),    // 26: sotto.conversation.v1.HandOffConversationRequest
-	(*HandOffConversationResponse)(nil),   // 27: sotto.conversation.v1.HandOffConversationResponse
-	(*AssignConversationRequest)(nil),     // 28: sotto.conversation.v1.AssignConversationRequest
-	(*AssignConversationResponse)(nil),    // 29: sotto.conversation.v1.AssignConversationResponse
-	(*PostAgentReplyRequest)(nil),         // 30: sotto.conversation.v1.PostAgentReplyRequest
-	(*PostAgentReplyResponse)(nil),        // 31: sotto.conversation.v1.PostAgentReplyResponse
-	(*RevealValueRequest)(nil),            // 32: sotto.conversation.v1.RevealValueRequest
-	(*RevealValueResponse)(nil),           // 33: sotto.conversation.v1.RevealValueResponse
-	(*CreateChannelLinkCodeRequest)(nil),  // 34: sotto.conversation.v1.CreateChannelLinkCodeRequest
-	(*CreateChannelLinkCodeResponse)(nil), // 35: sotto.conversation.v1.CreateChannelLinkCodeResponse
-	(*IngestChannelMessageRequest)(nil),   // 36: sotto.conversation.v1.IngestChannelMessageRequest
-	(*IngestChannelMessageResponse)(nil),  // 37: sotto.conversation.v1.IngestChannelMessageResponse
-	(*Signal)(nil),                        // 38: sotto.conversation.v1.Signal
-	(*ClearSignalRequest)(nil),            // 39: sotto.conversation.v1.ClearSignalRequest
-	(*ClearSignalResponse)(nil),           // 40: sotto.conversation.v1.ClearSignalResponse
-	(*ListSignalsRequest)(nil),            // 41: sotto.conversation.v1.ListSignalsRequest
-	(*ListSignalsResponse)(nil),           // 42: sotto.conversation.v1.ListSignalsResponse
-	(*GetSealingKeysRequest)(nil),         // 43: sotto.conversation.v1.GetSealingKeysRequest
-	(*SealingKey)(nil),                    // 44: sotto.conversation.v1.SealingKey
-	(*GetSealingKeysResponse)(nil),        // 45: sotto.conversation.v1.GetSealingKeysResponse
-	(*RecordShopperEventRequest)(nil),     // 46: sotto.conversation.v1.RecordShopperEventRequest
-	(*RecordShopperEventResponse)(nil),    // 47: sotto.conversation.v1.RecordShopperEventResponse
-	(*timestamppb.Timestamp)(nil),         // 48: google.protobuf.Timestamp
+	(RequiredAction)(0),                   // 5: sotto.conversation.v1.RequiredAction
+	(SignalKind)(0),                       // 6: sotto.conversation.v1.SignalKind
+	(SignalScope)(0),                      // 7: sotto.conversation.v1.SignalScope
+	(SignalAction)(0),                     // 8: sotto.conversation.v1.SignalAction
+	(ShopperEventKind)(0),                 // 9: sotto.conversation.v1.ShopperEventKind
+	(*Conversation)(nil),                  // 10: sotto.conversation.v1.Conversation
+	(*Sealed)(nil),                        // 11: sotto.conversation.v1.Sealed
+	(*Message)(nil),                       // 12: sotto.conversation.v1.Message
+	(*CreateConversationRequest)(nil),     // 13: sotto.conversation.v1.CreateConversationRequest
+	(*CreateConversationResponse)(nil),    // 14: sotto.conversation.v1.CreateConversationResponse
+	(*GetConversationRequest)(nil),        // 15: sotto.conversation.v1.GetConversationRequest
+	(*GetConversationResponse)(nil),       // 16: sotto.conversation.v1.GetConversationResponse
+	(*ListConversationsRequest)(nil),      // 17: sotto.conversation.v1.ListConversationsRequest
+	(*ListConversationsResponse)(nil),     // 18: sotto.conversation.v1.ListConversationsResponse
+	(*PostMessageRequest)(nil),            // 19: sotto.conversation.v1.PostMessageRequest
+	(*PostMessageResponse)(nil),           // 20: sotto.conversation.v1.PostMessageResponse
+	(*ListMessagesRequest)(nil),           // 21: sotto.conversation.v1.ListMessagesRequest
+	(*ListMessagesResponse)(nil),          // 22: sotto.conversation.v1.ListMessagesResponse
+	(*CloseConversationRequest)(nil),      // 23: sotto.conversation.v1.CloseConversationRequest
+	(*CloseConversationResponse)(nil),     // 24: sotto.conversation.v1.CloseConversationResponse
+	(*WatchConversationRequest)(nil),      // 25: sotto.conversation.v1.WatchConversationRequest
+	(*WatchConversationResponse)(nil),     // 26: sotto.conversation.v1.WatchConversationResponse
+	(*HandOffConversationRequest)(nil),    // 27: sotto.conversation.v1.HandOffConversationRequest
+	(*HandOffConversationResponse)(nil),   // 28: sotto.conversation.v1.HandOffConversationResponse
+	(*AssignConversationRequest)(nil),     // 29: sotto.conversation.v1.AssignConversationRequest
+	(*AssignConversationResponse)(nil),    // 30: sotto.conversation.v1.AssignConversationResponse
+	(*PostAgentReplyRequest)(nil),         // 31: sotto.conversation.v1.PostAgentReplyRequest
+	(*PostAgentReplyResponse)(nil),        // 32: sotto.conversation.v1.PostAgentReplyResponse
+	(*RevealValueRequest)(nil),            // 33: sotto.conversation.v1.RevealValueRequest
+	(*RevealValueResponse)(nil),           // 34: sotto.conversation.v1.RevealValueResponse
+	(*CreateChannelLinkCodeRequest)(nil),  // 35: sotto.conversation.v1.CreateChannelLinkCodeRequest
+	(*CreateChannelLinkCodeResponse)(nil), // 36: sotto.conversation.v1.CreateChannelLinkCodeResponse
+	(*IngestChannelMessageRequest)(nil),   // 37: sotto.conversation.v1.IngestChannelMessageRequest
+	(*IngestChannelMessageResponse)(nil),  // 38: sotto.conversation.v1.IngestChannelMessageResponse
+	(*Signal)(nil),                        // 39: sotto.conversation.v1.Signal
+	(*ClearSignalRequest)(nil),            // 40: sotto.conversation.v1.ClearSignalRequest
+	(*ClearSignalResponse)(nil),           // 41: sotto.conversation.v1.ClearSignalResponse
+	(*ListSignalsRequest)(nil),            // 42: sotto.conversation.v1.ListSignalsRequest
+	(*ListSignalsResponse)(nil),           // 43: sotto.conversation.v1.ListSignalsResponse
+	(*GetSealingKeysRequest)(nil),         // 44: sotto.conversation.v1.GetSealingKeysRequest
+	(*SealingKey)(nil),                    // 45: sotto.conversation.v1.SealingKey
+	(*GetSealingKeysResponse)(nil),        // 46: sotto.conversation.v1.GetSealingKeysResponse
+	(*RecordShopperEventRequest)(nil),     // 47: sotto.conversation.v1.RecordShopperEventRequest
+	(*RecordShopperEventResponse)(nil),    // 48: sotto.conversation.v1.RecordShopperEventResponse
+	(*timestamppb.Timestamp)(nil),         // 49: google.protobuf.Timestamp
 }
 var file_sotto_conversation_v1_conversation_proto_depIdxs = []int32{
 	0,  // 0: sotto.conversation.v1.Conversation.channel:type_name -> sotto.conversation.v1.ChatChannel
 	1,  // 1: sotto.conversation.v1.Conversation.state:type_name -> sotto.conversation.v1.State
-	48, // 2: sotto.conversation.v1.Conversation.create_time:type_name -> google.protobuf.Timestamp
-	48, // 3: sotto.conversation.v1.Conversation.update_time:type_name -> google.protobuf.Timestamp
+	49, // 2: sotto.conversation.v1.Conversation.create_time:type_name -> google.protobuf.Timestamp
+	49, // 3: sotto.conversation.v1.Conversation.update_time:type_name -> google.protobuf.Timestamp
 	3,  // 4: sotto.conversation.v1.Conversation.hand_off_reason:type_name -> sotto.conversation.v1.HandOffReason
 	2,  // 5: sotto.conversation.v1.Message.author:type_name -> sotto.conversation.v1.Author
-	48, // 6: sotto.conversation.v1.Message.create_time:type_name -> google.protobuf.Timestamp
+	49, // 6: sotto.conversation.v1.Message.create_time:type_name -> google.protobuf.Timestamp
 	4,  // 7: sotto.conversation.v1.Message.view:type_name -> sotto.conversation.v1.MessageView
-	0,  // 8: sotto.conversation.v1.CreateConversationRequest.channel:type_name -> sotto.conversation.v1.ChatChannel
-	9,  // 9: sotto.conversation.v1.CreateConversationResponse.conversation:type_name -> sotto.conversation.v1.Conversation
-	9,  // 10: sotto.conversation.v1.GetConversationResponse.conversation:type_name -> sotto.conversation.v1.Conversation
-	1,  // 11: sotto.conversation.v1.ListConversationsRequest.state:type_name -> sotto.conversation.v1.State
-	0,  // 12: sotto.conversation.v1.ListConversationsRequest.channel:type_name -> sotto.conversation.v1.ChatChannel
-	9,  // 13: sotto.conversation.v1.ListConversationsResponse.conversations:type_name -> sotto.conversation.v1.Conversation
-	10, // 14: sotto.conversation.v1.PostMessageRequest.sealed:type_name -> sotto.conversation.v1.Sealed
-	4,  // 15: sotto.conversation.v1.PostMessageRequest.view:type_name -> sotto.conversation.v1.MessageView
-	11, // 16: sotto.conversation.v1.PostMessageResponse.message:type_name -> sotto.conversation.v1.Message
-	11, // 17: sotto.conversation.v1.PostMessageResponse.reply:type_name -> sotto.conversation.v1.Message
-	10, // 18: sotto.conversation.v1.PostMessageResponse.sealed_reply:type_name -> sotto.conversation.v1.Sealed
-	4,  // 19: sotto.conversation.v1.ListMessagesRequest.view:type_name -> sotto.conversation.v1.MessageView
-	11, // 20: sotto.conversation.v1.ListMessagesResponse.messages:type_name -> sotto.conversation.v1.Message
-	9,  // 21: sotto.conversation.v1.CloseConversationResponse.conversation:type_name -> sotto.conversation.v1.Conversation
-	4,  // 22: sotto.conversation.v1.WatchConversationRequest.view:type_name -> sotto.conversation.v1.MessageView
-	11, // 23: sotto.conversation.v1.WatchConversationResponse.message:type_name -> sotto.conversation.v1.Message
-	9,  // 24: sotto.conversation.v1.HandOffConversationResponse.conversation:type_name -> sotto.conversation.v1.Conversation
-	9,  // 25: sotto.conversation.v1.AssignConversationResponse.conversation:type_name -> sotto.conversation.v1.Conversation
-	11, // 26: sotto.conversation.v1.PostAgentReplyResponse.message:type_name -> sotto.conversation.v1.Message
-	0,  // 27: sotto.conversation.v1.CreateChannelLinkCodeRequest.channel:type_name -> sotto.conversation.v1.ChatChannel
-	48, // 28: sotto.conversation.v1.CreateChannelLinkCodeResponse.expire_time:type_name -> google.protobuf.Timestamp
-	0,  // 29: sotto.conversation.v1.IngestChannelMessageRequest.channel:type_name -> sotto.conversation.v1.ChatChannel
-	5,  // 30: sotto.conversation.v1.Signal.kind:type_name -> sotto.conversation.v1.SignalKind
-	6,  // 31: sotto.conversation.v1.Signal.scope:type_name -> sotto.conversation.v1.SignalScope
-	7,  // 32: sotto.conversation.v1.Signal.action:type_name -> sotto.conversation.v1.SignalAction
-	48, // 33: sotto.conversation.v1.Signal.create_time:type_name -> google.protobuf.Timestamp
-	48, // 34: sotto.conversation.v1.Signal.expire_time:type_name -> google.protobuf.Timestamp
-	48, // 35: sotto.conversation.v1.Signal.clear_time:type_name -> google.protobuf.Timestamp
-	38, // 36: sotto.conversation.v1.ClearSignalResponse.signal:type_name -> sotto.conversation.v1.Signal
-	38, // 37: sotto.conversation.v1.ListSignalsResponse.signals:type_name -> sotto.conversation.v1.Signal
-	48, // 38: sotto.conversation.v1.SealingKey.expire_time:type_name -> google.protobuf.Timestamp
-	44, // 39: sotto.conversation.v1.GetSealingKeysResponse.keys:type_name -> sotto.conversation.v1.SealingKey
-	8,  // 40: sotto.conversation.v1.RecordShopperEventRequest.kind:type_name -> sotto.conversation.v1.ShopperEventKind
-	48, // 41: sotto.conversation.v1.RecordShopperEventRequest.event_time:type_name -> google.protobuf.Timestamp
-	12, // 42: sotto.conversation.v1.ConversationService.CreateConversation:input_type -> sotto.conversation.v1.CreateConversationRequest
-	14, // 43: sotto.conversation.v1.ConversationService.GetConversation:input_type -> sotto.conversation.v1.GetConversationRequest
-	16, // 44: sotto.conversation.v1.ConversationService.ListConversations:input_type -> sotto.conversation.v1.ListConversationsRequest
-	18, // 45: sotto.conversation.v1.ConversationService.PostMessage:input_type -> sotto.conversation.v1.PostMessageRequest
-	20, // 46: sotto.conversation.v1.ConversationService.ListMessages:input_type -> sotto.conversation.v1.ListMessagesRequest
-	22, // 47: sotto.conversation.v1.ConversationService.CloseConversation:input_type -> sotto.conversation.v1.CloseConversationRequest
-	24, // 48: sotto.conversation.v1.ConversationService.WatchConversation:input_type -> sotto.conversation.v1.WatchConversationRequest
-	26, // 49: sotto.conversation.v1.ConversationService.HandOffConversation:input_type -> sotto.conversation.v1.HandOffConversationRequest
-	28, // 50: sotto.conversation.v1.ConversationService.AssignConversation:input_type -> sotto.conversation.v1.AssignConversationRequest
-	30, // 51: sotto.conversation.v1.ConversationService.PostAgentReply:input_type -> sotto.conversation.v1.PostAgentReplyRequest
-	32, // 52: sotto.conversation.v1.ConversationService.RevealValue:input_type -> sotto.conversation.v1.RevealValueRequest
-	34, // 53: sotto.conversation.v1.ConversationService.CreateChannelLinkCode:input_type -> sotto.conversation.v1.CreateChannelLinkCodeRequest
-	36, // 54: sotto.conversation.v1.ConversationService.IngestChannelMessage:input_type -> sotto.conversation.v1.IngestChannelMessageRequest
-	41, // 55: sotto.conversation.v1.ConversationService.ListSignals:input_type -> sotto.conversation.v1.ListSignalsRequest
-	39, // 56: sotto.conversation.v1.ConversationService.ClearSignal:input_type -> sotto.conversation.v1.ClearSignalRequest
-	46, // 57: sotto.conversation.v1.ConversationService.RecordShopperEvent:input_type -> sotto.conversation.v1.RecordShopperEventRequest
-	43, // 58: sotto.conversation.v1.ConversationService.GetSealingKeys:input_type -> sotto.conversation.v1.GetSealingKeysRequest
-	13, // 59: sotto.conversation.v1.ConversationService.CreateConversation:output_type -> sotto.conversation.v1.CreateConversationResponse
-	15, // 60: sotto.conversation.v1.ConversationService.GetConversation:output_type -> sotto.conversation.v1.GetConversationResponse
-	17, // 61: sotto.conversation.v1.ConversationService.ListConversations:output_type -> sotto.conversation.v1.ListConversationsResponse
-	19, // 62: sotto.conversation.v1.ConversationService.PostMessage:output_type -> sotto.conversation.v1.PostMessageResponse
-	21, // 63: sotto.conversation.v1.ConversationService.ListMessages:output_type -> sotto.conversation.v1.ListMessagesResponse
-	23, // 64: sotto.conversation.v1.ConversationService.CloseConversation:output_type -> sotto.conversation.v1.CloseConversationResponse
-	25, // 65: sotto.conversation.v1.ConversationService.WatchConversation:output_type -> sotto.conversation.v1.WatchConversationResponse
-	27, // 66: sotto.conversation.v1.ConversationService.HandOffConversation:output_type -> sotto.conversation.v1.HandOffConversationResponse
-	29, // 67: sotto.conversation.v1.ConversationService.AssignConversation:output_type -> sotto.conversation.v1.AssignConversationResponse
-	31, // 68: sotto.conversation.v1.ConversationService.PostAgentReply:output_type -> sotto.conversation.v1.PostAgentReplyResponse
-	33, // 69: sotto.conversation.v1.ConversationService.RevealValue:output_type -> sotto.conversation.v1.RevealValueResponse
-	35, // 70: sotto.conversation.v1.ConversationService.CreateChannelLinkCode:output_type -> sotto.conversation.v1.CreateChannelLinkCodeResponse
-	37, // 71: sotto.conversation.v1.ConversationService.IngestChannelMessage:output_type -> sotto.conversation.v1.IngestChannelMessageResponse
-	42, // 72: sotto.conversation.v1.ConversationService.ListSignals:output_type -> sotto.conversation.v1.ListSignalsResponse
-	40, // 73: sotto.conversation.v1.ConversationService.ClearSignal:output_type -> sotto.conversation.v1.ClearSignalResponse
-	47, // 74: sotto.conversation.v1.ConversationService.RecordShopperEvent:output_type -> sotto.conversation.v1.RecordShopperEventResponse
-	45, // 75: sotto.conversation.v1.ConversationService.GetSealingKeys:output_type -> sotto.conversation.v1.GetSealingKeysResponse
-	59, // [59:76] is the sub-list for method output_type
-	42, // [42:59] is the sub-list for method input_type
-	42, // [42:42] is the sub-list for extension type_name
-	42, // [42:42] is the sub-list for extension extendee
-	0,  // [0:42] is the sub-list for field type_name
+	5,  // 8: sotto.conversation.v1.Message.required_action:type_name -> sotto.conversation.v1.RequiredAction
+	0,  // 9: sotto.conversation.v1.CreateConversationRequest.channel:type_name -> sotto.conversation.v1.ChatChannel
+	10, // 10: sotto.conversation.v1.CreateConversationResponse.conversation:type_name -> sotto.conversation.v1.Conversation
+	10, // 11: sotto.conversation.v1.GetConversationResponse.conversation:type_name -> sotto.conversation.v1.Conversation
+	1,  // 12: sotto.conversation.v1.ListConversationsRequest.state:type_name -> sotto.conversation.v1.State
+	0,  // 13: sotto.conversation.v1.ListConversationsRequest.channel:type_name -> sotto.conversation.v1.ChatChannel
+	10, // 14: sotto.conversation.v1.ListConversationsResponse.conversations:type_name -> sotto.conversation.v1.Conversation
+	11, // 15: sotto.conversation.v1.PostMessageRequest.sealed:type_name -> sotto.conversation.v1.Sealed
+	4,  // 16: sotto.conversation.v1.PostMessageRequest.view:type_name -> sotto.conversation.v1.MessageView
+	12, // 17: sotto.conversation.v1.PostMessageResponse.message:type_name -> sotto.conversation.v1.Message
+	12, // 18: sotto.conversation.v1.PostMessageResponse.reply:type_name -> sotto.conversation.v1.Message
+	11, // 19: sotto.conversation.v1.PostMessageResponse.sealed_reply:type_name -> sotto.conversation.v1.Sealed
+	4,  // 20: sotto.conversation.v1.ListMessagesRequest.view:type_name -> sotto.conversation.v1.MessageView
+	12, // 21: sotto.conversation.v1.ListMessagesResponse.messages:type_name -> sotto.conversation.v1.Message
+	10, // 22: sotto.conversation.v1.CloseConversationResponse.conversation:type_name -> sotto.conversation.v1.Conversation
+	4,  // 23: sotto.conversation.v1.WatchConversationRequest.view:type_name -> sotto.conversation.v1.MessageView
+	12, // 24: sotto.conversation.v1.WatchConversationResponse.message:type_name -> sotto.conversation.v1.Message
+	10, // 25: sotto.conversation.v1.HandOffConversationResponse.conversation:type_name -> sotto.conversation.v1.Conversation
+	10, // 26: sotto.conversation.v1.AssignConversationResponse.conversation:type_name -> sotto.conversation.v1.Conversation
+	12, // 27: sotto.conversation.v1.PostAgentReplyResponse.message:type_name -> sotto.conversation.v1.Message
+	0,  // 28: sotto.conversation.v1.CreateChannelLinkCodeRequest.channel:type_name -> sotto.conversation.v1.ChatChannel
+	49, // 29: sotto.conversation.v1.CreateChannelLinkCodeResponse.expire_time:type_name -> google.protobuf.Timestamp
+	0,  // 30: sotto.conversation.v1.IngestChannelMessageRequest.channel:type_name -> sotto.conversation.v1.ChatChannel
+	6,  // 31: sotto.conversation.v1.Signal.kind:type_name -> sotto.conversation.v1.SignalKind
+	7,  // 32: sotto.conversation.v1.Signal.scope:type_name -> sotto.conversation.v1.SignalScope
+	8,  // 33: sotto.conversation.v1.Signal.action:type_name -> sotto.conversation.v1.SignalAction
+	49, // 34: sotto.conversation.v1.Signal.create_time:type_name -> google.protobuf.Timestamp
+	49, // 35: sotto.conversation.v1.Signal.expire_time:type_name -> google.protobuf.Timestamp
+	49, // 36: sotto.conversation.v1.Signal.clear_time:type_name -> google.protobuf.Timestamp
+	39, // 37: sotto.conversation.v1.ClearSignalResponse.signal:type_name -> sotto.conversation.v1.Signal
+	39, // 38: sotto.conversation.v1.ListSignalsResponse.signals:type_name -> sotto.conversation.v1.Signal
+	49, // 39: sotto.conversation.v1.SealingKey.expire_time:type_name -> google.protobuf.Timestamp
+	45, // 40: sotto.conversation.v1.GetSealingKeysResponse.keys:type_name -> sotto.conversation.v1.SealingKey
+	9,  // 41: sotto.conversation.v1.RecordShopperEventRequest.kind:type_name -> sotto.conversation.v1.ShopperEventKind
+	49, // 42: sotto.conversation.v1.RecordShopperEventRequest.event_time:type_name -> google.protobuf.Timestamp
+	13, // 43: sotto.conversation.v1.ConversationService.CreateConversation:input_type -> sotto.conversation.v1.CreateConversationRequest
+	15, // 44: sotto.conversation.v1.ConversationService.GetConversation:input_type -> sotto.conversation.v1.GetConversationRequest
+	17, // 45: sotto.conversation.v1.ConversationService.ListConversations:input_type -> sotto.conversation.v1.ListConversationsRequest
+	19, // 46: sotto.conversation.v1.ConversationService.PostMessage:input_type -> sotto.conversation.v1.PostMessageRequest
+	21, // 47: sotto.conversation.v1.ConversationService.ListMessages:input_type -> sotto.conversation.v1.ListMessagesRequest
+	23, // 48: sotto.conversation.v1.ConversationService.CloseConversation:input_type -> sotto.conversation.v1.CloseConversationRequest
+	25, // 49: sotto.conversation.v1.ConversationService.WatchConversation:input_type -> sotto.conversation.v1.WatchConversationRequest
+	27, // 50: sotto.conversation.v1.ConversationService.HandOffConversation:input_type -> sotto.conversation.v1.HandOffConversationRequest
+	29, // 51: sotto.conversation.v1.ConversationService.AssignConversation:input_type -> sotto.conversation.v1.AssignConversationRequest
+	31, // 52: sotto.conversation.v1.ConversationService.PostAgentReply:input_type -> sotto.conversation.v1.PostAgentReplyRequest
+	33, // 53: sotto.conversation.v1.ConversationService.RevealValue:input_type -> sotto.conversation.v1.RevealValueRequest
+	35, // 54: sotto.conversation.v1.ConversationService.CreateChannelLinkCode:input_type -> sotto.conversation.v1.CreateChannelLinkCodeRequest
+	37, // 55: sotto.conversation.v1.ConversationService.IngestChannelMessage:input_type -> sotto.conversation.v1.IngestChannelMessageRequest
+	42, // 56: sotto.conversation.v1.ConversationService.ListSignals:input_type -> sotto.conversation.v1.ListSignalsRequest
+	40, // 57: sotto.conversation.v1.ConversationService.ClearSignal:input_type -> sotto.conversation.v1.ClearSignalRequest
+	47, // 58: sotto.conversation.v1.ConversationService.RecordShopperEvent:input_type -> sotto.conversation.v1.RecordShopperEventRequest
+	44, // 59: sotto.conversation.v1.ConversationService.GetSealingKeys:input_type -> sotto.conversation.v1.GetSealingKeysRequest
+	14, // 60: sotto.conversation.v1.ConversationService.CreateConversation:output_type -> sotto.conversation.v1.CreateConversationResponse
+	16, // 61: sotto.conversation.v1.ConversationService.GetConversation:output_type -> sotto.conversation.v1.GetConversationResponse
+	18, // 62: sotto.conversation.v1.ConversationService.ListConversations:output_type -> sotto.conversation.v1.ListConversationsResponse
+	20, // 63: sotto.conversation.v1.ConversationService.PostMessage:output_type -> sotto.conversation.v1.PostMessageResponse
+	22, // 64: sotto.conversation.v1.ConversationService.ListMessages:output_type -> sotto.conversation.v1.ListMessagesResponse
+	24, // 65: sotto.conversation.v1.ConversationService.CloseConversation:output_type -> sotto.conversation.v1.CloseConversationResponse
+	26, // 66: sotto.conversation.v1.ConversationService.WatchConversation:output_type -> sotto.conversation.v1.WatchConversationResponse
+	28, // 67: sotto.conversation.v1.ConversationService.HandOffConversation:output_type -> sotto.conversation.v1.HandOffConversationResponse
+	30, // 68: sotto.conversation.v1.ConversationService.AssignConversation:output_type -> sotto.conversation.v1.AssignConversationResponse
+	32, // 69: sotto.conversation.v1.ConversationService.PostAgentReply:output_type -> sotto.conversation.v1.PostAgentReplyResponse
+	34, // 70: sotto.conversation.v1.ConversationService.RevealValue:output_type -> sotto.conversation.v1.RevealValueResponse
+	36, // 71: sotto.conversation.v1.ConversationService.CreateChannelLinkCode:output_type -> sotto.conversation.v1.CreateChannelLinkCodeResponse
+	38, // 72: sotto.conversation.v1.ConversationService.IngestChannelMessage:output_type -> sotto.conversation.v1.IngestChannelMessageResponse
+	43, // 73: sotto.conversation.v1.ConversationService.ListSignals:output_type -> sotto.conversation.v1.ListSignalsResponse
+	41, // 74: sotto.conversation.v1.ConversationService.ClearSignal:output_type -> sotto.conversation.v1.ClearSignalResponse
+	48, // 75: sotto.conversation.v1.ConversationService.RecordShopperEvent:output_type -> sotto.conversation.v1.RecordShopperEventResponse
+	46, // 76: sotto.conversation.v1.ConversationService.GetSealingKeys:output_type -> sotto.conversation.v1.GetSealingKeysResponse
+	60, // [60:77] is the sub-list for method output_type
+	43, // [43:60] is the sub-list for method input_type
+	43, // [43:43] is the sub-list for extension type_name
+	43, // [43:43] is the sub-list for extension extendee
+	0,  // [0:43] is the sub-list for field type_name
 }
 
 func init() { file_sotto_conversation_v1_conversation_proto_init() }
@@ -3394,7 +3467,7 @@ func file_sotto_conversation_v1_conversation_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_sotto_conversation_v1_conversation_proto_rawDesc), len(file_sotto_conversation_v1_conversation_proto_rawDesc)),
-			NumEnums:      9,
+			NumEnums:      10,
 			NumMessages:   39,
 			NumExtensions: 0,
 			NumServices:   1,

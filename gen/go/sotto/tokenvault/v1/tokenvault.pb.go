@@ -508,7 +508,13 @@ type DetokenizeRequest struct {
 	Tokens []string `protobuf:"bytes,1,rep,name=tokens,proto3" json:"tokens,omitempty"`
 	// Why the values are needed, e.g. "order_support"; checked by policy and
 	// recorded in the audit log.
-	Purpose       string `protobuf:"bytes,2,opt,name=purpose,proto3" json:"purpose,omitempty"`
+	Purpose string `protobuf:"bytes,2,opt,name=purpose,proto3" json:"purpose,omitempty"`
+	// Tenant (the shop) the caller works for; empty means "default". A token
+	// of another tenant is answered as an unknown token (UNKNOWN_TOKEN), and
+	// the refusal is audited. When a person's access token comes with the
+	// call, a customer or integrator must name their own tenant
+	// (PermissionDenied TENANT_MISMATCH).
+	Tenant        string `protobuf:"bytes,3,opt,name=tenant,proto3" json:"tenant,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -553,6 +559,13 @@ func (x *DetokenizeRequest) GetTokens() []string {
 func (x *DetokenizeRequest) GetPurpose() string {
 	if x != nil {
 		return x.Purpose
+	}
+	return ""
+}
+
+func (x *DetokenizeRequest) GetTenant() string {
+	if x != nil {
+		return x.Tenant
 	}
 	return ""
 }
@@ -754,7 +767,13 @@ func (x *DetokenizeResponse) GetResults() []*DetokenizeResult {
 type RevealMaskedRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Tokens to show masked, at most 1000.
-	Tokens        []string `protobuf:"bytes,1,rep,name=tokens,proto3" json:"tokens,omitempty"`
+	Tokens []string `protobuf:"bytes,1,rep,name=tokens,proto3" json:"tokens,omitempty"`
+	// Tenant (the shop) the caller works for; empty means "default". A token
+	// of another tenant is answered as an unknown token (UNKNOWN_TOKEN), and
+	// the refusal is audited. When a person's access token comes with the
+	// call, a customer or integrator must name their own tenant
+	// (PermissionDenied TENANT_MISMATCH).
+	Tenant        string `protobuf:"bytes,2,opt,name=tenant,proto3" json:"tenant,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -794,6 +813,13 @@ func (x *RevealMaskedRequest) GetTokens() []string {
 		return x.Tokens
 	}
 	return nil
+}
+
+func (x *RevealMaskedRequest) GetTenant() string {
+	if x != nil {
+		return x.Tenant
+	}
+	return ""
 }
 
 // MaskedResult is the masked view of one token.
@@ -1102,7 +1128,10 @@ func (x *LookupTokenResponse) GetMatches() []*LookupMatch {
 type GetTokenMetadataRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The token.
-	Token         string `protobuf:"bytes,1,opt,name=token,proto3" json:"token,omitempty"`
+	Token string `protobuf:"bytes,1,opt,name=token,proto3" json:"token,omitempty"`
+	// Tenant the caller works for; empty means "default". A token of another
+	// tenant is NotFound UNKNOWN_TOKEN, as an unknown one.
+	Tenant        string `protobuf:"bytes,2,opt,name=tenant,proto3" json:"tenant,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1140,6 +1169,13 @@ func (*GetTokenMetadataRequest) Descriptor() ([]byte, []int) {
 func (x *GetTokenMetadataRequest) GetToken() string {
 	if x != nil {
 		return x.Token
+	}
+	return ""
+}
+
+func (x *GetTokenMetadataRequest) GetTenant() string {
+	if x != nil {
+		return x.Tenant
 	}
 	return ""
 }
@@ -1902,10 +1938,11 @@ const file_sotto_tokenvault_v1_tokenvault_proto_rawDesc = "" +
 	"\x05error\x18\x02 \x01(\v2\x1e.sotto.tokenvault.v1.ItemErrorH\x00R\x05errorB\b\n" +
 	"\x06result\"Q\n" +
 	"\x10TokenizeResponse\x12=\n" +
-	"\aresults\x18\x01 \x03(\v2#.sotto.tokenvault.v1.TokenizeResultR\aresults\"y\n" +
+	"\aresults\x18\x01 \x03(\v2#.sotto.tokenvault.v1.TokenizeResultR\aresults\"\xb7\x01\n" +
 	"\x11DetokenizeRequest\x12+\n" +
 	"\x06tokens\x18\x01 \x03(\tB\x13\xbaH\x10\x92\x01\r\b\x01\x10\xe8\a\"\x06r\x04\x10\x01\x18@R\x06tokens\x127\n" +
-	"\apurpose\x18\x02 \x01(\tB\x1d\xbaH\x1ar\x182\x16^[a-z][a-z0-9_]{0,63}$R\apurpose\"P\n" +
+	"\apurpose\x18\x02 \x01(\tB\x1d\xbaH\x1ar\x182\x16^[a-z][a-z0-9_]{0,63}$R\apurpose\x12<\n" +
+	"\x06tenant\x18\x03 \x01(\tB$\xbaH!r\x1f2\x1d^([a-z0-9][a-z0-9_-]{0,62})?$R\x06tenant\"P\n" +
 	"\bDecision\x12\x18\n" +
 	"\aallowed\x18\x01 \x01(\bR\aallowed\x12\x12\n" +
 	"\x04rule\x18\x02 \x01(\tR\x04rule\x12\x16\n" +
@@ -1917,9 +1954,10 @@ const file_sotto_tokenvault_v1_tokenvault_proto_rawDesc = "" +
 	"\bdecision\x18\x04 \x01(\v2\x1d.sotto.tokenvault.v1.DecisionR\bdecision\x124\n" +
 	"\x05error\x18\x05 \x01(\v2\x1e.sotto.tokenvault.v1.ItemErrorR\x05error\"U\n" +
 	"\x12DetokenizeResponse\x12?\n" +
-	"\aresults\x18\x01 \x03(\v2%.sotto.tokenvault.v1.DetokenizeResultR\aresults\"B\n" +
+	"\aresults\x18\x01 \x03(\v2%.sotto.tokenvault.v1.DetokenizeResultR\aresults\"\x80\x01\n" +
 	"\x13RevealMaskedRequest\x12+\n" +
-	"\x06tokens\x18\x01 \x03(\tB\x13\xbaH\x10\x92\x01\r\b\x01\x10\xe8\a\"\x06r\x04\x10\x01\x18@R\x06tokens\"\xae\x01\n" +
+	"\x06tokens\x18\x01 \x03(\tB\x13\xbaH\x10\x92\x01\r\b\x01\x10\xe8\a\"\x06r\x04\x10\x01\x18@R\x06tokens\x12<\n" +
+	"\x06tenant\x18\x02 \x01(\tB$\xbaH!r\x1f2\x1d^([a-z0-9][a-z0-9_-]{0,62})?$R\x06tenant\"\xae\x01\n" +
 	"\fMaskedResult\x12\x14\n" +
 	"\x05token\x18\x01 \x01(\tR\x05token\x12\x16\n" +
 	"\x06masked\x18\x02 \x01(\tR\x06masked\x12:\n" +
@@ -1939,9 +1977,10 @@ const file_sotto_tokenvault_v1_tokenvault_proto_rawDesc = "" +
 	"\x05token\x18\x02 \x01(\tR\x05token\"\x82\x01\n" +
 	"\x13LookupTokenResponse\x12/\n" +
 	"\x13deterministic_token\x18\x01 \x01(\tR\x12deterministicToken\x12:\n" +
-	"\amatches\x18\x02 \x03(\v2 .sotto.tokenvault.v1.LookupMatchR\amatches\":\n" +
+	"\amatches\x18\x02 \x03(\v2 .sotto.tokenvault.v1.LookupMatchR\amatches\"x\n" +
 	"\x17GetTokenMetadataRequest\x12\x1f\n" +
-	"\x05token\x18\x01 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18@R\x05token\"\xea\x02\n" +
+	"\x05token\x18\x01 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18@R\x05token\x12<\n" +
+	"\x06tenant\x18\x02 \x01(\tB$\xbaH!r\x1f2\x1d^([a-z0-9][a-z0-9_-]{0,62})?$R\x06tenant\"\xea\x02\n" +
 	"\x18GetTokenMetadataResponse\x12:\n" +
 	"\tdata_type\x18\x01 \x01(\x0e2\x1d.sotto.tokenvault.v1.DataTypeR\bdataType\x128\n" +
 	"\x06format\x18\x02 \x01(\x0e2 .sotto.tokenvault.v1.TokenFormatR\x06format\x12\x16\n" +

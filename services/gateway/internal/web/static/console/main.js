@@ -901,6 +901,15 @@ function entryView(searched, out) {
   ];
 }
 
+// src/lib/otp-qr.js
+var pngSignature = "iVBORw0KGgo";
+function qrImage(pngBase64, alt) {
+  const b64 = String(pngBase64 ?? "");
+  const img = h("img", { alt, width: 200, height: 200, class: "qr" });
+  if (/^[A-Za-z0-9+/]+={0,2}$/.test(b64) && b64.startsWith(pngSignature)) img.src = `data:image/png;base64,${b64}`;
+  return img;
+}
+
 // src/console/auth.js
 function loginPage() {
   const f = form(
@@ -918,7 +927,7 @@ function loginPage() {
         return;
       }
       if (!r.second_factor_available) {
-        await logout("The console needs a second factor. Enrol an authenticator app on your account first.");
+        await enrolTotp();
         return;
       }
       secondStep();
@@ -942,6 +951,47 @@ function secondStep() {
     }
   );
   show("Confirm it is you", f);
+}
+async function enrolTotp() {
+  const begin = await post("/v1/account/factors:beginTotp", {});
+  const secret = new URL(begin.otpauth_uri).searchParams.get("secret") ?? "";
+  const f = form(
+    { "aria-label": "Confirm the authenticator app" },
+    field("Code shown by the app", { name: "code", required: true, inputmode: "numeric", autocomplete: "one-time-code", pattern: "[0-9]{6}", maxlength: 6 }),
+    "Confirm",
+    async (fm) => {
+      const code = value(fm, "code").replaceAll(" ", "");
+      if (!/^[0-9]{6}$/.test(code)) throw new ApiError(400, "CODE_MISSING", "Enter the six digits your authenticator app shows.");
+      const c = await post("/v1/account/factors:confirmTotp", { factor_id: begin.factor_id, code });
+      recoveryCodes(c.recovery_codes ?? []);
+    }
+  );
+  show(
+    "Set up your authenticator app",
+    h("p", {}, "The console needs a second factor. Scan this QR code with your authenticator app, then type the code it shows."),
+    h(
+      "div",
+      { class: "panel enrol" },
+      qrImage(begin.qr_png, "QR code for your authenticator app"),
+      h("p", {}, "Or type this key into the app: ", h("code", { class: "secret" }, secret.replace(/(.{4})/g, "$1 ").trim()))
+    ),
+    f
+  );
+  document.querySelector("#app input")?.focus();
+}
+function recoveryCodes(codes) {
+  const done = h("button", { type: "button", on: { click: () => secondStep() } }, "I have saved them");
+  const area = h(
+    "section",
+    { class: "panel", "aria-labelledby": "codes-title" },
+    h("h2", { id: "codes-title" }, "Your recovery codes"),
+    h("p", {}, "Each code works once, in place of your authenticator app. Keep them somewhere safe: they are not shown again."),
+    h("ol", { class: "recovery-codes" }, codes.map((c) => h("li", {}, h("code", {}, c)))),
+    h("div", { class: "actions" }, done)
+  );
+  show("Authenticator app added", area);
+  status("Authenticator app added.");
+  done.focus();
 }
 var roles = () => Array.isArray(claims().roles) ? claims().roles : [];
 function home() {

@@ -565,15 +565,14 @@ var bases = {
 };
 var choosable = (basis) => basis === "LEGAL_BASIS_CONSENT" || basis === "LEGAL_BASIS_LEGITIMATE_INTEREST";
 async function consentsPage() {
-  const r = await get("/v1/consent/consents");
+  const [r, notices] = await Promise.all([get("/v1/consent/consents"), listNotices()]);
   const states = r.consents ?? [];
   const open = states.filter((s) => choosable(s.purpose?.legal_basis));
   const fixed = states.filter((s) => !choosable(s.purpose?.legal_basis));
-  const cards = await Promise.all(open.map(card));
   show(
     "Consents",
     h("p", {}, "Choose what the shop may use your data for. You can change your mind at any time; each decision gets a signed receipt."),
-    h("div", { class: "consents" }, cards),
+    h("div", { class: "consents" }, open.map((s) => card(s, noticeFor(s.purpose.purpose_id, notices)))),
     section(
       "Always in use",
       h("p", {}, "These do not rest on your consent. You can still ask for your data to be erased or restricted under Requests."),
@@ -581,31 +580,36 @@ async function consentsPage() {
     )
   );
 }
-async function noticeFor(s) {
-  const ref = s.latest_record?.notice;
-  try {
-    if (ref?.notice_id) return (await get(`/v1/consent/notices/${encodeURIComponent(ref.notice_id)}`)).notice;
-    return (await get(`/v1/consent/notices/${encodeURIComponent(s.purpose.purpose_id)}`)).notice;
-  } catch (err) {
-    if (err instanceof ApiError && err.status === 404) return null;
-    throw err;
-  }
+async function listNotices() {
+  const out = [];
+  let token2 = "";
+  do {
+    const q = new URLSearchParams({ page_size: "100" });
+    if (token2) q.set("page_token", token2);
+    const r = await get(`/v1/consent/notices?${q}`);
+    out.push(...r.notices ?? []);
+    token2 = r.next_page_token ?? "";
+  } while (token2);
+  return out;
+}
+function noticeFor(purposeID, notices) {
+  const asking = notices.filter((n) => (n.purpose_ids ?? []).includes(purposeID));
+  return asking.find((n) => n.notice_id === purposeID) ?? asking[0] ?? null;
 }
 function textFor(notice) {
   const texts = notice?.texts ?? [];
   const want = (navigator.language || "en").toLowerCase();
   return texts.find((t2) => t2.language.toLowerCase() === want) ?? texts.find((t2) => want.startsWith(t2.language.toLowerCase())) ?? texts.find((t2) => t2.language === "en") ?? texts[0];
 }
-async function card(s) {
+function card(s, notice) {
   const p = s.purpose;
-  const notice = await noticeFor(s);
   const text = textFor(notice);
   const allowed = Boolean(s.check?.allowed);
   const id = `purpose-${p.purpose_id}`;
   const alert = h("p", { role: "alert" });
   const stateLine = h(
     "p",
-    { class: allowed ? "ok" : "muted" },
+    { class: `consent-state ${allowed ? "ok" : "muted"}` },
     allowed ? "Allowed" : "Not allowed",
     s.latest_record ? [" since ", time(s.latest_record.record_time)] : null
   );
@@ -624,13 +628,17 @@ async function card(s) {
       p.legal_basis === "LEGAL_BASIS_CONSENT" ? "Give consent" : "Allow again"
     );
   }
+  const noticeBlock = text ? [
+    h("blockquote", { class: "notice-text", lang: text.language }, text.text),
+    h("p", { class: "muted notice-version" }, `Notice “${notice.notice_id}”, version ${notice.version}`, notice.create_time ? [", published ", time(notice.create_time, false)] : null)
+  ] : h("p", { class: "muted" }, "No notice is published for this purpose, so it cannot be granted here.");
   return h(
     "section",
-    { class: "panel consent", "aria-labelledby": id, "data-purpose": p.purpose_id },
+    { class: "panel consent", "aria-labelledby": id, "data-purpose": p.purpose_id, "data-notice": text ? `${notice.notice_id}/${notice.version}` : null },
     h("h2", { id }, p.display_name),
     h("p", {}, p.description),
     h("p", { class: "muted" }, "Legal basis: ", bases[p.legal_basis] ?? p.legal_basis, p.retention_days ? `. Kept for ${p.retention_days} days.` : "."),
-    text ? h("blockquote", { class: "notice-text", lang: text.language }, text.text) : h("p", { class: "muted" }, "No notice is published for this purpose, so it cannot be granted here."),
+    noticeBlock,
     stateLine,
     h("div", { class: "actions" }, action, receipt),
     alert

@@ -49,6 +49,7 @@
         frame.src = `${origin}/widget/?${q}`;
         frame.referrerPolicy = "no-referrer";
         frame.setAttribute("sandbox", "allow-scripts allow-same-origin allow-forms allow-popups allow-popups-to-escape-sandbox");
+        frame.setAttribute("allow", `publickey-credentials-get ${origin}`);
         Object.assign(frame.style, {
           position: "fixed",
           right: "1rem",

@@ -160,11 +160,11 @@ async function events(path, { token: token2, lastEventId, signal, onEvent: onEve
       }
       if (line.startsWith(":")) continue;
       const colon = line.indexOf(":");
-      const field = colon < 0 ? line : line.slice(0, colon);
+      const field2 = colon < 0 ? line : line.slice(0, colon);
       const val = colon < 0 ? "" : line.slice(colon + 1).replace(/^ /, "");
-      if (field === "event") ev.event = val;
-      else if (field === "id") ev.id = val;
-      else if (field === "data") ev.data = ev.data ? `${ev.data}
+      if (field2 === "event") ev.event = val;
+      else if (field2 === "id") ev.id = val;
+      else if (field2 === "data") ev.data = ev.data ? `${ev.data}
 ${val}` : val;
     }
   }
@@ -266,29 +266,15 @@ function showError(el, err) {
   replace(el, text);
   el.hidden = !text;
 }
-
-// src/widget/cues.js
-var STEP_UP = [
-  "For your security, please confirm it is you with your second factor, then ask me again.",
-  "Zu Ihrer Sicherheit bestätigen Sie bitte mit Ihrem zweiten Faktor, dass Sie es sind, und fragen Sie dann erneut.",
-  "Pour votre sécurité, confirmez votre identité avec votre second facteur, puis posez à nouveau votre question.",
-  "Por su seguridad, confirme su identidad con su segundo factor y vuelva a preguntarme.",
-  "Bevestig voor uw veiligheid met uw tweede factor dat u het bent en vraag het daarna opnieuw.",
-  "Per la sua sicurezza, confermi la sua identità con il secondo fattore e poi me lo chieda di nuovo."
-];
-var LOGIN = [
-  "Please sign in to your account (or link this chat to it) so that I can help with your orders.",
-  "Bitte melden Sie sich in Ihrem Konto an (oder verknüpfen Sie diesen Chat damit), damit ich Ihnen bei Ihren Bestellungen helfen kann.",
-  "Veuillez vous connecter à votre compte (ou y associer cette discussion) pour que je puisse vous aider avec vos commandes.",
-  "Inicie sesión en su cuenta (o vincule este chat a ella) para que pueda ayudarle con sus pedidos.",
-  "Log in op uw account (of koppel deze chat eraan) zodat ik u kan helpen met uw bestellingen.",
-  "Acceda al suo account (o colleghi questa chat) così che possa aiutarla con i suoi ordini."
-];
-function cue(text) {
-  const t = String(text ?? "");
-  if (STEP_UP.some((s) => t.includes(s))) return "step_up";
-  if (LOGIN.some((s) => t.includes(s))) return "login";
-  return "";
+var fieldSeq = 0;
+function field(label, attrs = {}, hint = "") {
+  const id = attrs.id ?? `f${++fieldSeq}`;
+  const hintId = hint ? `${id}-hint` : void 0;
+  const tag = attrs.type === "textarea" ? "textarea" : attrs.type === "select" ? "select" : "input";
+  const { options = [], ...rest } = attrs;
+  if (tag !== "input") delete rest.type;
+  const control = h(tag, { ...rest, id, "aria-describedby": hintId }, ...options.map(([v, t]) => h("option", { value: v }, t)));
+  return h("div", { class: "field" }, h("label", { for: id }, label), hint ? h("p", { class: "hint", id: hintId }, hint) : null, control);
 }
 
 // src/widget/placeholders.js
@@ -369,6 +355,91 @@ function hasPlaceholder(text) {
   return new RegExp(PLACEHOLDER.source).test(text);
 }
 
+// src/widget/stepup.js
+async function stepUp(code) {
+  const body = /^[0-9]{6}$/.test(code) ? { totp_code: code } : { recovery_code: code };
+  const r = await post("/v1/sessions:stepUp", body, { headers: SESSION_HEADER });
+  setSession(r.tokens);
+}
+function passkeys() {
+  if (typeof PublicKeyCredential !== "function" || typeof PublicKeyCredential.parseRequestOptionsFromJSON !== "function") return false;
+  const policy = document.permissionsPolicy ?? document.featurePolicy;
+  return !policy?.allowsFeature || policy.allowsFeature("publickey-credentials-get");
+}
+function fromBase64(b64) {
+  const bin = atob(String(b64 ?? ""));
+  return Uint8Array.from(bin, (c) => c.charCodeAt(0));
+}
+function toBase64(bytes) {
+  let s = "";
+  for (const b of bytes) s += String.fromCharCode(b);
+  return btoa(s);
+}
+async function stepUpWithPasskey() {
+  const begin = await post("/v1/sessions:beginWebAuthn", {}, { headers: SESSION_HEADER });
+  const o = JSON.parse(new TextDecoder().decode(fromBase64(begin.options_json)));
+  const publicKey = PublicKeyCredential.parseRequestOptionsFromJSON(o.publicKey ?? o);
+  const cred = await navigator.credentials.get({ publicKey });
+  const credential = toBase64(new TextEncoder().encode(JSON.stringify(cred.toJSON())));
+  const r = await post("/v1/sessions:finishWebAuthn", { ceremony_id: begin.ceremony_id, credential_json: credential }, { headers: SESSION_HEADER });
+  setSession(r.tokens);
+}
+function stepUpPanel(T2, onDone, onCancel) {
+  const alert = h("p", { role: "alert", class: "error" });
+  const code = field(T2.codeLabel, { name: "code", id: "stepup-code", required: true, autocomplete: "one-time-code", inputmode: "text", maxlength: 32, spellcheck: false }, T2.codeHint);
+  const submit = h("button", { type: "submit" }, T2.confirm);
+  const fail = (err) => {
+    alert.textContent = err instanceof ApiError ? err.text ?? err.message : T2.passkeyFailed;
+  };
+  const busy = async (f) => {
+    form2.setAttribute("aria-busy", "true");
+    submit.disabled = true;
+    alert.textContent = "";
+    try {
+      await f();
+      onDone();
+    } catch (err) {
+      fail(err);
+    } finally {
+      form2.removeAttribute("aria-busy");
+      submit.disabled = false;
+    }
+  };
+  const passkey = passkeys() ? h("button", { type: "button", class: "secondary", on: { click: () => busy(stepUpWithPasskey) } }, T2.usePasskey) : null;
+  const form2 = h(
+    "form",
+    {
+      class: "panel stepup",
+      "aria-labelledby": "stepup-title",
+      novalidate: true,
+      on: {
+        submit: (e) => {
+          e.preventDefault();
+          const v = (form2.elements.code.value ?? "").replaceAll(" ", "");
+          if (!v) {
+            alert.textContent = T2.codeMissing;
+            form2.elements.code.focus();
+            return;
+          }
+          busy(() => stepUp(v));
+        }
+      }
+    },
+    h("h2", { id: "stepup-title" }, T2.confirm),
+    h("p", { class: "hint" }, T2.stepUpWhy),
+    code,
+    alert,
+    h(
+      "div",
+      { class: "actions" },
+      submit,
+      ...passkey ? [passkey] : [],
+      h("button", { type: "button", class: "secondary", on: { click: onCancel } }, T2.cancel)
+    )
+  );
+  return form2;
+}
+
 // src/widget/strings.js
 var STRINGS = {
   en: {
@@ -404,6 +475,15 @@ var STRINGS = {
     cannotSeal: "Your message was not sent: this chat could not encrypt it end to end. Try again later, or use another browser.",
     replyUnopened: "A reply came, but it could not be opened safely, so it is not shown.",
     notSealed: "Messages in this chat are not end-to-end encrypted.",
+    codeLabel: "Code from your authenticator app",
+    codeHint: "Six digits, or one of your recovery codes.",
+    codeMissing: "Enter the code from your authenticator app or a recovery code.",
+    usePasskey: "Use a passkey",
+    cancel: "Cancel",
+    stepUpWhy: "The assistant needs a recent second factor before it can answer this.",
+    stepUpDone: "Confirmed. Your question is sent again.",
+    passkeyFailed: "The passkey did not work. Try a code instead.",
+    signInWhy: "Sign-in opens in a new tab: inside the shop’s page this chat cannot use your account’s session.",
     stepUp: ["For your security, confirm it is you first. ", ", then send your message again."]
   },
   de: {
@@ -439,6 +519,15 @@ var STRINGS = {
     cannotSeal: "Ihre Nachricht wurde nicht gesendet: Dieser Chat konnte sie nicht Ende-zu-Ende verschlüsseln. Versuchen Sie es später erneut oder verwenden Sie einen anderen Browser.",
     replyUnopened: "Eine Antwort ist eingegangen, konnte aber nicht sicher geöffnet werden und wird daher nicht angezeigt.",
     notSealed: "Nachrichten in diesem Chat sind nicht Ende-zu-Ende-verschlüsselt.",
+    codeLabel: "Code aus Ihrer Authenticator-App",
+    codeHint: "Sechs Ziffern oder einer Ihrer Wiederherstellungscodes.",
+    codeMissing: "Geben Sie den Code aus Ihrer Authenticator-App oder einen Wiederherstellungscode ein.",
+    usePasskey: "Passkey verwenden",
+    cancel: "Abbrechen",
+    stepUpWhy: "Der Assistent braucht einen aktuellen zweiten Faktor, bevor er darauf antworten kann.",
+    stepUpDone: "Bestätigt. Ihre Frage wird erneut gesendet.",
+    passkeyFailed: "Der Passkey hat nicht funktioniert. Verwenden Sie stattdessen einen Code.",
+    signInWhy: "Die Anmeldung öffnet sich in einem neuen Tab: In der Seite des Shops kann dieser Chat die Sitzung Ihres Kontos nicht verwenden.",
     stepUp: ["Zu Ihrer Sicherheit bestätigen Sie bitte zuerst, dass Sie es sind: ", ", dann senden Sie Ihre Nachricht erneut."]
   },
   fr: {
@@ -474,6 +563,15 @@ var STRINGS = {
     cannotSeal: "Votre message n’a pas été envoyé : cette discussion n’a pas pu le chiffrer de bout en bout. Réessayez plus tard ou utilisez un autre navigateur.",
     replyUnopened: "Une réponse est arrivée, mais elle n’a pas pu être ouverte de façon sûre ; elle n’est donc pas affichée.",
     notSealed: "Les messages de cette discussion ne sont pas chiffrés de bout en bout.",
+    codeLabel: "Code de votre application d’authentification",
+    codeHint: "Six chiffres, ou l’un de vos codes de récupération.",
+    codeMissing: "Saisissez le code de votre application d’authentification ou un code de récupération.",
+    usePasskey: "Utiliser une clé d’accès",
+    cancel: "Annuler",
+    stepUpWhy: "L’assistant a besoin d’un second facteur récent avant de pouvoir répondre.",
+    stepUpDone: "Confirmé. Votre question est renvoyée.",
+    passkeyFailed: "La clé d’accès n’a pas fonctionné. Utilisez plutôt un code.",
+    signInWhy: "La connexion s’ouvre dans un nouvel onglet : dans la page de la boutique, cette discussion ne peut pas utiliser la session de votre compte.",
     stepUp: ["Pour votre sécurité, confirmez d’abord votre identité : ", ", puis renvoyez votre message."]
   },
   es: {
@@ -509,6 +607,15 @@ var STRINGS = {
     cannotSeal: "Su mensaje no se ha enviado: este chat no ha podido cifrarlo de extremo a extremo. Inténtelo más tarde o use otro navegador.",
     replyUnopened: "Ha llegado una respuesta, pero no se ha podido abrir de forma segura, así que no se muestra.",
     notSealed: "Los mensajes de este chat no están cifrados de extremo a extremo.",
+    codeLabel: "Código de su aplicación de autenticación",
+    codeHint: "Seis dígitos, o uno de sus códigos de recuperación.",
+    codeMissing: "Introduzca el código de su aplicación de autenticación o un código de recuperación.",
+    usePasskey: "Usar una llave de acceso",
+    cancel: "Cancelar",
+    stepUpWhy: "El asistente necesita un segundo factor reciente antes de poder responder.",
+    stepUpDone: "Confirmado. Su pregunta se envía de nuevo.",
+    passkeyFailed: "La llave de acceso no ha funcionado. Use un código.",
+    signInWhy: "El inicio de sesión se abre en una pestaña nueva: dentro de la página de la tienda este chat no puede usar la sesión de su cuenta.",
     stepUp: ["Por su seguridad, confirme primero su identidad: ", " y después envíe de nuevo su mensaje."]
   },
   nl: {
@@ -544,6 +651,15 @@ var STRINGS = {
     cannotSeal: "Uw bericht is niet verstuurd: deze chat kon het niet end-to-end versleutelen. Probeer het later opnieuw of gebruik een andere browser.",
     replyUnopened: "Er kwam een antwoord, maar het kon niet veilig worden geopend en wordt daarom niet getoond.",
     notSealed: "Berichten in deze chat zijn niet end-to-end versleuteld.",
+    codeLabel: "Code uit uw authenticator-app",
+    codeHint: "Zes cijfers, of een van uw herstelcodes.",
+    codeMissing: "Voer de code uit uw authenticator-app of een herstelcode in.",
+    usePasskey: "Passkey gebruiken",
+    cancel: "Annuleren",
+    stepUpWhy: "De assistent heeft een recente tweede factor nodig voordat hij dit kan beantwoorden.",
+    stepUpDone: "Bevestigd. Uw vraag wordt opnieuw verstuurd.",
+    passkeyFailed: "De passkey werkte niet. Gebruik een code.",
+    signInWhy: "Inloggen opent in een nieuw tabblad: binnen de pagina van de winkel kan deze chat de sessie van uw account niet gebruiken.",
     stepUp: ["Bevestig voor uw veiligheid eerst dat u het bent: ", ", en verstuur daarna uw bericht opnieuw."]
   },
   it: {
@@ -579,6 +695,15 @@ var STRINGS = {
     cannotSeal: "Il suo messaggio non è stato inviato: questa chat non è riuscita a cifrarlo end-to-end. Riprovi più tardi o usi un altro browser.",
     replyUnopened: "È arrivata una risposta, ma non è stato possibile aprirla in modo sicuro, quindi non viene mostrata.",
     notSealed: "I messaggi di questa chat non sono cifrati end-to-end.",
+    codeLabel: "Codice dell’app di autenticazione",
+    codeHint: "Sei cifre, o uno dei suoi codici di recupero.",
+    codeMissing: "Inserisca il codice dell’app di autenticazione o un codice di recupero.",
+    usePasskey: "Usa una passkey",
+    cancel: "Annulla",
+    stepUpWhy: "L’assistente ha bisogno di un secondo fattore recente prima di poter rispondere.",
+    stepUpDone: "Confermato. La sua domanda viene inviata di nuovo.",
+    passkeyFailed: "La passkey non ha funzionato. Usi un codice.",
+    signInWhy: "L’accesso si apre in una nuova scheda: nella pagina del negozio questa chat non può usare la sessione del suo account.",
     stepUp: ["Per la sua sicurezza, confermi prima la sua identità: ", ", poi invii di nuovo il messaggio."]
   }
 };
@@ -5818,12 +5943,12 @@ async function messageAAD(conversationId, replyPublicKey) {
 function replyAAD(conversationId) {
   return encoder.encode(conversationId);
 }
-function toBase64(bytes) {
+function toBase642(bytes) {
   let s = "";
   for (const b of bytes) s += String.fromCharCode(b);
   return btoa(s);
 }
-function fromBase64(s) {
+function fromBase642(s) {
   if (typeof s !== "string") throw new TypeError("not a base64 string");
   const std = s.replace(/-/g, "+").replace(/_/g, "/");
   const bin = atob(std + "=".repeat((4 - std.length % 4) % 4));
@@ -5842,7 +5967,7 @@ async function pickKey(suite, response, nowMs) {
     if (typeof id !== "string" || id === "" || !(expire > nowMs)) continue;
     let bytes;
     try {
-      bytes = fromBase64(k.public_key ?? k.publicKey ?? "");
+      bytes = fromBase642(k.public_key ?? k.publicKey ?? "");
       const publicKey = await suite.kem.deserializePublicKey(bytes);
       return { id, bytes, publicKey, expire };
     } catch {
@@ -5914,9 +6039,9 @@ var Session = class {
     const ct = await sender.seal(encoder.encode(text), aad);
     return {
       key_id: key.id,
-      enc: toBase64(new Uint8Array(sender.enc)),
-      ciphertext: toBase64(new Uint8Array(ct)),
-      reply_public_key: toBase64(this.replyPublicKey)
+      enc: toBase642(new Uint8Array(sender.enc)),
+      ciphertext: toBase642(new Uint8Array(ct)),
+      reply_public_key: toBase642(this.replyPublicKey)
     };
   }
   /**
@@ -5926,8 +6051,8 @@ var Session = class {
    */
   async openReply(conversationId, sealed) {
     try {
-      const enc = fromBase64(sealed?.enc ?? "");
-      const ct = fromBase64(sealed?.ciphertext ?? "");
+      const enc = fromBase642(sealed?.enc ?? "");
+      const ct = fromBase642(sealed?.ciphertext ?? "");
       const recipient = await this.client.suite.createRecipientContext({
         recipientKey: replyKeys.get(this),
         enc,
@@ -6084,7 +6209,7 @@ var TENANT = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 var NOTICE = /^[a-z][a-z0-9_-]{1,63}$/;
 var LANG = /^[a-z]{2}([-_][A-Za-z]{2})?$/;
 var params = new URLSearchParams(location.search);
-var tenant = TENANT.test(params.get("tenant") ?? "") ? params.get("tenant") : "";
+var tenant = params.getAll("tenant").length === 1 && TENANT.test(params.get("tenant")) ? params.get("tenant") : "";
 var noticeId = NOTICE.test(params.get("notice") ?? "") ? params.get("notice") : "";
 var language = (() => {
   const l = params.get("lang") || navigator.language || "";
@@ -6110,7 +6235,9 @@ var state = {
   items: /* @__PURE__ */ new Map(),
   // message id → its <li>
   shown: /* @__PURE__ */ new Map(),
-  // message id → {author, text} its <li> shows (placeholders, or opened)
+  // message id → {author, text, action} its <li> shows (placeholders, or opened)
+  askedFor: /* @__PURE__ */ new Map(),
+  // reply id → the question as typed here (re-sent after a step-up)
   opened: /* @__PURE__ */ new Set(),
   // ids of replies shown as opened in this page (the stream's copy is not taken over them)
   pending: []
@@ -6146,6 +6273,7 @@ var form = h(
   sendButton
 );
 var noticeBox = h("section", { class: "panel notice", "aria-labelledby": "notice-title", hidden: true });
+var stepUpBox = h("div", { class: "chat-stepup", hidden: true });
 input.addEventListener("keydown", (e) => {
   if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
     e.preventDefault();
@@ -6158,6 +6286,7 @@ append(
   ...unsealed ? [unsealed] : [],
   noticeBox,
   log,
+  stepUpBox,
   status,
   form
 );
@@ -6223,7 +6352,7 @@ async function ensureSession() {
   setSession({ access_token: v.access_token, access_token_expires_at: v.expire_time });
   state.kind = "visitor";
   state.view = "MESSAGE_VIEW_PLACEHOLDERS";
-  replace(who, `${T.guest} · `, h("a", { href: "/privacy/", target: "_blank", rel: "noopener" }, T.signIn));
+  replace(who, `${T.guest} · `, signInLink());
 }
 async function ensureConversation() {
   if (state.conversationId) return;
@@ -6243,6 +6372,7 @@ function resetChat(message) {
   state.items.clear();
   state.shown.clear();
   state.opened.clear();
+  state.askedFor.clear();
   replace(log);
   endButton.hidden = true;
   status.textContent = message;
@@ -6301,6 +6431,7 @@ function show(m, opened = false) {
   const id = m.message_id;
   if (!id) return;
   const text = m.text ?? "";
+  const action = m.required_action ?? "";
   const have = state.items.get(id);
   if (m.author === "AUTHOR_CUSTOMER") {
     if (have) {
@@ -6327,16 +6458,16 @@ function show(m, opened = false) {
   if (have) {
     if (!opened || state.opened.has(id)) return;
     state.opened.add(id);
-    state.shown.set(id, { author: m.author, text });
+    state.shown.set(id, { author: m.author, text, action });
     have.dataset.opened = "true";
-    fill(have, m.author, text);
+    fill(have, m.author, text, action);
     return;
   }
   const li = bubble(m.author);
   li.dataset.id = id;
-  fill(li, m.author, text);
+  fill(li, m.author, text, action);
   state.items.set(id, li);
-  state.shown.set(id, { author: m.author, text });
+  state.shown.set(id, { author: m.author, text, action });
   if (opened) {
     state.opened.add(id);
     li.dataset.opened = "true";
@@ -6353,28 +6484,46 @@ function adopt(p, id) {
   state.typed.set(id, p.typed);
   state.shown.delete(id);
 }
-function fill(li, author, text) {
+function fill(li, author, text, action = "") {
   replace(li.querySelector(".text"), ...render(text, state.known, T.labels));
   li.querySelector(".actions")?.remove();
-  const c = author === "AUTHOR_ASSISTANT" ? cue(text) : "";
-  if (c === "step_up") {
+  if (author !== "AUTHOR_ASSISTANT") return;
+  if (action === "REQUIRED_ACTION_STEP_UP" && state.kind === "customer") {
     append(li, h(
       "span",
       { class: "actions" },
-      h("a", { class: "button", href: "/privacy/step-up", target: "_blank", rel: "noopener" }, T.confirm)
+      h("button", { type: "button", on: { click: () => openStepUp(state.askedFor.get(li.dataset.id) ?? "") } }, T.confirm)
     ));
-  } else if (c === "login") {
-    append(li, h(
-      "span",
-      { class: "actions" },
-      h("a", { class: "button", href: "/privacy/", target: "_blank", rel: "noopener" }, T.signIn)
-    ));
+  } else if (action === "REQUIRED_ACTION_SIGN_IN" || action === "REQUIRED_ACTION_STEP_UP") {
+    append(li, h("span", { class: "actions" }, signInLink(), h("span", { class: "hint" }, ` ${T.signInWhy}`)));
   }
 }
+function signInLink() {
+  return h("a", { class: "button", href: "/privacy/", target: "_blank", rel: "noopener" }, T.signIn);
+}
+function openStepUp(question) {
+  showError(errorBox, "");
+  const close = () => {
+    stepUpBox.hidden = true;
+    replace(stepUpBox);
+  };
+  replace(stepUpBox, stepUpPanel(T, () => {
+    close();
+    status.textContent = T.stepUpDone;
+    if (question && !input.value) input.value = question;
+    if (question) form.requestSubmit();
+    else input.focus();
+  }, () => {
+    close();
+    input.focus();
+  }));
+  stepUpBox.hidden = false;
+  stepUpBox.querySelector("input")?.focus();
+}
 function refill() {
-  for (const [id, { author, text }] of state.shown) {
+  for (const [id, { author, text, action }] of state.shown) {
     const li = state.items.get(id);
-    if (li && hasPlaceholder(text)) fill(li, author, text);
+    if (li && hasPlaceholder(text)) fill(li, author, text, action);
   }
 }
 function scrollDown() {
@@ -6433,7 +6582,10 @@ async function onSubmit(e) {
       showError(errorBox, T.replyUnopened);
       return;
     }
-    for (const m of replies) show(m, sealing && m.author !== "AUTHOR_CUSTOMER");
+    for (const m of replies) {
+      if (m.author === "AUTHOR_ASSISTANT" && m.message_id) state.askedFor.set(m.message_id, typed);
+      show(m, sealing && m.author !== "AUTHOR_CUSTOMER");
+    }
   } catch (err) {
     keyRefused2(err);
     state.pending = state.pending.filter((p) => p !== pending);
@@ -6455,12 +6607,11 @@ async function onSubmit(e) {
   }
 }
 function showStepUp() {
-  replace(
-    errorBox,
-    T.stepUp[0],
-    h("a", { href: "/privacy/step-up", target: "_blank", rel: "noopener" }, T.confirm),
-    T.stepUp[1]
-  );
+  if (state.kind === "customer") {
+    openStepUp("");
+    return;
+  }
+  replace(errorBox, T.stepUp[0], signInLink(), T.stepUp[1]);
   errorBox.hidden = false;
 }
 async function endChat() {
@@ -6475,7 +6626,7 @@ async function endChat() {
   }
 }
 window.addEventListener("focus", () => {
-  if (state.kind === "customer") refreshSession();
+  if (state.kind === "customer" && !framed) refreshSession();
 });
 /*! Bundled license information:
 
