@@ -29,8 +29,10 @@ var showMistakes = flag.Bool("mistakes", false, "TestAccuracyReport: list every 
 // blind5, by a fifth, written before round 8 and first measured before it,
 // blind6, by a sixth, written during round 9 and first measured after it,
 // blind7, by a seventh, written during round 10 and first measured after it,
-// and blind8, by an eighth, written during round 11 and first measured after it.
-var splits = []string{"dev", "holdout", "fresh", "unseen", "blind", "blind2", "blind3", "blind4", "blind5", "blind6", "blind7", "blind8"}
+// blind8, by an eighth, written during round 11 and first measured after it,
+// and blind9, by a ninth, written after round 11 and first measured before
+// round 12.
+var splits = []string{"dev", "holdout", "fresh", "unseen", "blind", "blind2", "blind3", "blind4", "blind5", "blind6", "blind7", "blind8", "blind9"}
 
 // blindSplits are measured, never read: TestAccuracyReport -mistakes does not
 // print their texts. blind2 was read for round 5 and is spent, so it is not
@@ -40,7 +42,7 @@ var splits = []string{"dev", "holdout", "fresh", "unseen", "blind", "blind2", "b
 // blind6 (read for round 10) and blind7 (read for round 11). A new blind
 // split is listed here before it joins splits, so that adding it there can
 // never print its texts.
-var blindSplits = []string{"blind", "blind8"}
+var blindSplits = []string{"blind", "blind8", "blind9"}
 
 func isBlind(split string) bool {
 	for _, b := range blindSplits {
@@ -51,11 +53,13 @@ func isBlind(split string) bool {
 	return false
 }
 
+// splitPath finds a split's messages: dev and holdout are single files, every
+// later split is a directory with its sources and README beside the jsonl.
 func splitPath(split string) string {
-	if split == "fresh" || split == "unseen" || split == "blind" || split == "blind2" || split == "blind3" || split == "blind4" || split == "blind5" || split == "blind6" || split == "blind7" || split == "blind8" {
-		return filepath.Join("..", "testdata", "labelled", split, split+".jsonl")
+	if split == "dev" || split == "holdout" {
+		return filepath.Join("..", "testdata", "labelled", split+".jsonl")
 	}
-	return filepath.Join("..", "testdata", "labelled", split+".jsonl")
+	return filepath.Join("..", "testdata", "labelled", split, split+".jsonl")
 }
 
 // splitFloor is one split's entry in floors.json.
@@ -72,27 +76,31 @@ func loadFloors(t *testing.T) map[string]splitFloor {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var f struct {
-		Comment string     `json:"comment"`
-		Dev     splitFloor `json:"dev"`
-		Holdout splitFloor `json:"holdout"`
-		Fresh   splitFloor `json:"fresh"`
-		Unseen  splitFloor `json:"unseen"`
-		Blind   splitFloor `json:"blind"`
-		Blind2  splitFloor `json:"blind2"`
-		Blind3  splitFloor `json:"blind3"`
-		Blind4  splitFloor `json:"blind4"`
-		Blind5  splitFloor `json:"blind5"`
-		Blind6  splitFloor `json:"blind6"`
-		Blind7  splitFloor `json:"blind7"`
-		Blind8  splitFloor `json:"blind8"`
-	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&f); err != nil {
+	// Each split is a key beside "comment"; an unknown key (a misspelt split) or
+	// a missing one fails, so a split is never silently unguarded.
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(data, &raw); err != nil {
 		t.Fatalf("floors.json: %v", err)
 	}
-	out := map[string]splitFloor{"dev": f.Dev, "holdout": f.Holdout, "fresh": f.Fresh, "unseen": f.Unseen, "blind": f.Blind, "blind2": f.Blind2, "blind3": f.Blind3, "blind4": f.Blind4, "blind5": f.Blind5, "blind6": f.Blind6, "blind7": f.Blind7, "blind8": f.Blind8}
+	delete(raw, "comment")
+	out := map[string]splitFloor{}
+	for _, split := range splits {
+		r, ok := raw[split]
+		if !ok {
+			t.Fatalf("floors.json: no entry for split %s", split)
+		}
+		delete(raw, split)
+		var sf splitFloor
+		dec := json.NewDecoder(bytes.NewReader(r))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&sf); err != nil {
+			t.Fatalf("floors.json %s: %v", split, err)
+		}
+		out[split] = sf
+	}
+	for split := range raw {
+		t.Fatalf("floors.json: %s is not a split", split)
+	}
 	for split, s := range out {
 		for _, typ := range eval.Types {
 			if v, ok := s.OverlapF1[typ]; !ok || v < 0 || v > 1 {
