@@ -176,6 +176,7 @@ func (e *Engine) detect(text, lang string) ([]Finding, int) {
 	d.scanDOB()
 	d.scanAddresses()
 	d.scanPersons()
+	d.scanClauseSecrets()
 	d.applyConfig()
 
 	res := d.resolve()

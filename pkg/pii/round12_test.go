@@ -1,0 +1,75 @@
+package pii
+
+import "testing"
+
+// Round 12: structural SECRET and PERSON recall. Sentences of our own.
+
+// S1: a credential's value anywhere later in its clause, stated by a
+// copula, a showing or using verb, a colon or quotes, with the shape of the
+// cue's kind (secret_clause.go). Every row failed before the clause walk.
+func TestRound12ClauseSecrets(t *testing.T) {
+	t.Parallel()
+	runCases(t, []detectCase{
+		{"en", "The PIN I chose for the new card when it arrived last week was 5821", []string{"SECRET:5821"}},
+		{"en", "They sent me an OTP, it says 449102, but the site rejects it.", []string{"SECRET:449102"}},
+		{"en", "Passcode for the app that I reset this morning: 772019", []string{"SECRET:772019"}},
+		{"en", "the access key my colleague generated for the shop plugin is AKx9Qm27Lp4TzR8w", []string{"SECRET:AKx9Qm27Lp4TzR8w"}},
+		{"en", "The code they texted me for signing in is \"K7P2Q9\".", []string{"SECRET:K7P2Q9"}},
+		{"en", "For the wifi password, just use Kettle99Blue", []string{"SECRET:Kettle99Blue"}},
+		{"de", "Zugangscode fürs Portal, falls Sie ihn brauchen: 83KD72", []string{"SECRET:83KD72"}},
+		{"de", "Der Bestätigungscode, den ich per SMS bekommen habe, war 301 884", []string{"SECRET:301 884"}},
+		{"fr", "Le mot de passe que j'utilise pour mon compte depuis des années, c'est Lavande88", []string{"SECRET:Lavande88"}},
+		{"fr", "Le code d'accès à votre espace qu'on m'a envoyé ce matin est 5K2P9D", []string{"SECRET:5K2P9D"}},
+		{"fr", "Le mot de passe, c'était Marmotte2019, mais je l'ai changé.", []string{"SECRET:Marmotte2019"}},
+		{"es", "La contraseña de mi cuenta en la tienda que usé ayer es Gaviota_77", []string{"SECRET:Gaviota_77"}},
+		{"es", "El código que me llegó por mensaje para entrar era 550912", []string{"SECRET:550912"}},
+		{"es", "Mi clave para la app del banco, por si acaso, es 3390", []string{"SECRET:3390"}},
+		{"nl", "Het wachtwoord dat ik voor het account heb ingesteld is Molen4Wind", []string{"SECRET:Molen4Wind"}},
+		{"nl", "Het kluis-codeje is 518 207, maar het deurtje blijft dicht.", []string{"SECRET:518 207"}},
+		{"it", "La password che ho messo per l'account del negozio è Gabbiano21", []string{"SECRET:Gabbiano21"}},
+		{"it", "Il codice OTP che mi è arrivato poco fa sul telefono è 903114", []string{"SECRET:903114"}},
+		{"it", "La chiave API del plugin che ho generato ieri: 9fQ2xL7mK3pT8wZ1", []string{"SECRET:9fQ2xL7mK3pT8wZ1"}},
+		{"it", "Il codice del portale... scusate, della vostra app, è 771204", []string{"SECRET:771204"}},
+		// A purpose after the cue and its own number are passed over.
+		{"de", "Die TAN für die Zahlung von gestern lautet 552 019", []string{"SECRET:552 019"}},
+	})
+}
+
+// S1 look-alikes: a reference, price, quantity, phone, user name or printed
+// code in the credential's clause stays clean (several were caught by the
+// first versions of the walk).
+func TestRound12ClauseSecretLookAlikes(t *testing.T) {
+	t.Parallel()
+	runCases(t, []detectCase{
+		{"en", "The password reset for order 448812 did not arrive.", nil},
+		{"en", "I forgot my password, my order number is 55120.", nil},
+		{"en", "I changed my password, the delivery is 3 days late and costs 4500 yen.", nil},
+		{"en", "My password is fine, but the parcel is 2400 grams too heavy.", nil},
+		{"en", "Can you reset my password? My customer number is 48812.", nil},
+		{"en", "password reset failed, my username is anna_k88", nil},
+		{"en", "The verification code never came, my phone is 07700 900123.", nil},
+		{"en", "My login code did not work, the error is 40312.", nil},
+		{"en", "My password expired on 12/03/2024.", nil},
+		{"en", "Password changed. Order 55120 is still pending.", nil},
+		{"en", "The key for the shed is under pot 1234.", nil},
+		{"en", "The token is the one in the email, it was 8 hours ago.", nil},
+		{"de", "Das Passwort funktioniert nicht, Rechnung 2023-4471 ist bezahlt.", nil},
+		{"de", "Der Code auf der Verpackung lautet 4006381", nil},
+		{"de", "Der Zugangscode kam nicht an, die Artikelnummer ist 77812.", nil},
+		{"de", "Mein Passwort geht nicht, die Kundennummer ist 448812.", nil},
+		{"de", "Das Passwort ist zu kurz, es muss 12 Zeichen haben.", nil},
+		{"fr", "Le code promo pour la commande 88412 n'a pas marché.", nil},
+		{"fr", "Mon mot de passe ne marche pas, le colis fait 2500 grammes.", nil},
+		{"fr", "Le code ne fonctionne pas, le numéro de suivi est 88412999.", nil},
+		{"es", "Olvidé la contraseña, el pedido 77231 llega mañana.", nil},
+		{"es", "La contraseña no funciona, mi número de cliente es 44812.", nil},
+		{"es", "Olvidé mi clave, mi código postal es 28013.", nil},
+		{"es", "El código del pedido es 44718.", nil},
+		{"it", "La password non funziona, il prezzo era 1299 euro.", nil},
+		{"it", "La password non va, il numero d'ordine è 448812.", nil},
+		{"it", "Il codice non arriva, il pacco pesa 3500 grammi.", nil},
+		{"nl", "Mijn wachtwoord werkt niet sinds 2023.", nil},
+		{"nl", "Mijn wachtwoord werkt niet, het ordernummer is 448812.", nil},
+		{"nl", "De pincode is geblokkeerd, de winkel zit op nummer 1234.", nil},
+	})
+}

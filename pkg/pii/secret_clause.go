@@ -1,0 +1,416 @@
+package pii
+
+import (
+	"strings"
+	"unicode"
+)
+
+// Round 12: a credential's value anywhere later in its clause.
+//
+// The cue-driven scanner (scanSecrets) reads the value right after a
+// credential word, or a few words on for the kinds of sentence earlier
+// rounds described. scanClauseSecrets is the general fallback: after any
+// credential word in the six languages, the clause is walked to its end (a
+// full stop, question or exclamation mark, semicolon or line break; a
+// line break right after the cue's colon is a form's next line), and a
+// value is taken when the clause states it — after a copula ("is", "ist",
+// "est", "es", "è", "was", "lautet", "c'est" …), a showing verb ("says",
+// "zeigt", "dice" …), a colon or equals sign, or in quotes — and it has the
+// shape of the cue's kind: a code (4–10 digits, not a year; or 4–12 letters
+// and digits mixing both), a password (letters with a digit, a symbol or
+// an inner capital), a key (long, high entropy). The walk gives up at any
+// look-alike word (promo, order, invoice, postal, serial, reference,
+// number, price …: notSecretCues and clauseStops), and the value is left to
+// whichever other recogniser already claims it (a phone, a date, a card),
+// or when the next token is a unit or a currency. It runs last among the
+// recognisers so that those claims exist, and only at tokens carrying the
+// word table's secret-cue bit or a compound's cue suffix.
+
+// clauseStops are look-alike words that end the walk: the number after
+// them is a reference, a price, a quantity or a version.
+var clauseStops = set(strings.Fields(`number numbers nummer nr nr. no. n° nº numéro numero número nummers
+	price prices preis prix precio prezzo prijs cost costs kosten kost coste costo total totaal totale betrag montant importe importo amount
+	size größe grösse taille talla taglia maat version versie versione versión
+	year years jahr jahre année ans año años anno anni jaar jaren
+	room zimmer chambre habitación stanza kamer page seite pagina página
+	tel tel. fax iban bic swift kontonummer rekeningnummer
+	expires expiry expired abgelaufen expire expiré expiró caducado scaduto verlopen valid gültig valable válido valido geldig
+	until bis jusqu'au hasta fino tot
+	username user benutzername benutzer nutzername utilisateur identifiant usuario gebruikersnaam gebruiker utente
+	nickname handle email e-mail
+	phone telephone telefon telefoon téléphone teléfono telefono handy mobile mobiel móvil cellulare portable gsm whatsapp`))
+
+// refSuffixes end compounds that name a reference's number: Artikelnummer,
+// ordernummer, Kundennr.
+var refSuffixes = []string{"nummer", "number", "nr", "numéro", "numero", "número", "nummers"}
+
+func refCompound(w string) bool {
+	for _, suf := range refSuffixes {
+		if len(w) > len(suf)+2 && strings.HasSuffix(w, suf) {
+			return true
+		}
+	}
+	return false
+}
+
+// clauseShowVerbs state a value like a copula does.
+var clauseShowVerbs = set(strings.Fields(`says said reads shows showed sagt zeigt zeigte lautete dit affiche indique disait
+	dice decía muestra pone mostra diceva indica zegt toont stond staat was war waren era fue fué était étais sei sind
+	are were wäre seria sarebbe zou c'était c’était c'etait era: was:
+	use using used utilise utilisez utilisé usa uso usar usato usando gebruik gebruikt verwende verwendet nutze nutzt
+	type typed enter entered tippe tippen eingeben tape tapé tapez saisi saisissez escribe escribí digita digitato inserisci inserito
+	introduce introduje voer typ ingetypt probeer probeerde try tried versuche versucht essayé prova provato probé`))
+
+// clauseFillers may stand between a copula and its value: "c'est bien le
+// 4417", "is now Harbour7", "ist jetzt Fichte2023".
+var clauseFillers = set(strings.Fields(`now still just simply actually jetzt nun noch immer einfach eigentlich
+	bien le la les maintenant toujours simplement el la ahora todavía simplemente il lo la ora adesso ancora semplicemente
+	het de nu nog gewoon eigenlijk the a an this dies ceci esto questo dit
+	: = - – — « » " ' „ “ ” ‘ ’ ` + "`" + ` *`))
+
+// clauseUnits after a number make it a quantity or a price.
+var clauseUnits = set(strings.Fields(`€ $ £ eur euro euros usd gbp chf dollar dollars pound pounds franken
+	kg g gr gram grams gramm grammes gramos grammi cm mm m km ml l cl liter litre litres litro litri
+	min mins minutes minuten minuti minutos minuut minuten h hrs hours stunden heures horas ore uur
+	days tage jours días dias giorni dagen weeks wochen semaines semanas settimane weken months monate mois meses mesi maanden
+	pcs pieces stück stuk stuks pezzi piezas pièces x % percent prozent pourcent por ciento procent per`))
+
+// clauseCueKind returns the credential kind of token k (1 password, 2 code,
+// 3 key), or 0 when k is no credential word for this pass.
+func (d *doc) clauseCueKind(k int) int {
+	tk := &d.toks[k]
+	if tk.kind != tWord {
+		return 0
+	}
+	w := d.lw(k)
+	if d.lang == "nl" || d.lang == "" {
+		// Dutch diminutives: "codeje", "pincodetje", "wachtwoordje".
+		if strings.HasSuffix(w, "tje") && len(w) > 6 && (otpCues[w[:len(w)-3]] || passwordCues[w[:len(w)-3]]) {
+			w = w[:len(w)-3]
+		} else if strings.HasSuffix(w, "je") && len(w) > 5 && (otpCues[w[:len(w)-2]] || strings.HasSuffix(w[:len(w)-2], "code")) {
+			w = w[:len(w)-2]
+		}
+	}
+	if tk.info&wSecretCue == 0 && !otpCues[w] && !passwordCues[w] {
+		if len(w) < 7 {
+			return 0
+		}
+		if i := strings.LastIndexByte(w, '-'); i > 0 && i < len(w)-1 {
+			if notSecretCues[w[:i]] || hasAnySuffixCue(w[:i]) {
+				return 0
+			}
+			w = w[i+1:]
+		} else if suf := compoundCue(w); suf != "" && !hasAnySuffixCue(w) {
+			w = suf
+		} else {
+			return 0
+		}
+	}
+	switch {
+	case w == "pass" || w == "parola" || w == "pw" || w == "ww":
+		return 0 // season pass, "parola", abbreviations: the main scanner's own cases
+	case w == "passe":
+		if k >= 2 && d.lw(k-1) == "de" && d.lw(k-2) == "mot" {
+			return 1
+		}
+		return 0
+	case w == "tan":
+		if tk.allUp || d.lang == "de" || d.lang == "nl" {
+			return 2
+		}
+		return 0
+	case passwordCues[w]:
+		return 1
+	case otpCues[w]:
+		if w == "token" {
+			return 3
+		}
+		return 2
+	case keyCues[w]:
+		return 3 // a key's value must have a key's shape ("the key to the shed" has none)
+	}
+	return 0
+}
+
+func (d *doc) scanClauseSecrets() {
+	n := len(d.toks)
+	for k := 0; k < n; k++ {
+		if d.toks[k].kind != tWord {
+			continue
+		}
+		kind := d.clauseCueKind(k)
+		if kind == 0 {
+			continue
+		}
+		d.work++
+		if d.clauseNotSecret(k) || d.inURL(k) {
+			continue
+		}
+		w := d.lw(k)
+		if genericCodeWords[w] && (d.promoEarlier(k) || d.promoContext() && !d.deliveredCode(k) || d.qualifiedCode(k)) {
+			continue
+		}
+		if genericCodeWords[w] && !(k > 0 && d.cueOf(k-1)&(cueOTP|cuePassword) != 0) && !d.credentialContext() {
+			// A bare "code" is a credential only when the message says so.
+			continue
+		}
+		j := d.clauseValue(k, kind)
+		if j < 0 {
+			continue
+		}
+		s, e := d.valueChunk(j)
+		if d.toks[j].kind == tNum && e == d.toks[j].e && e-s == 3 {
+			d.otpValue(j, &e)
+		}
+		if s >= e || d.claimed(d.toks[k].s, e) {
+			continue
+		}
+		d.add(s, e, Secret, 0.8, "secret-clause")
+		k = j
+	}
+}
+
+// claimed reports whether a candidate already covers part of [s, e), or a
+// secret lies anywhere in it (the cue's own value was found another way).
+func (d *doc) claimed(s, e int) bool {
+	for i := range d.cands {
+		c := &d.cands[i]
+		if c.s < e && s < c.e {
+			return true
+		}
+	}
+	return false
+}
+
+// clauseValue walks the clause after cue k and returns the token of a
+// stated, shaped value, or -1.
+func (d *doc) clauseValue(k, kind int) int {
+	n := len(d.toks)
+	stated, fill := false, 0
+	formColon := false
+	for j, words := k+1, 0; j < n && words < 16; j++ {
+		tk := &d.toks[j]
+		if tk.nl {
+			// A form's value on the line after "Password:".
+			if !(formColon && j >= 2 && d.isPunct(j-1, ':') && j-1 <= k+3) {
+				return -1
+			}
+		}
+		if tk.kind == tPunct {
+			c := d.text[tk.s]
+			switch c {
+			case '.', '!', '?', ';':
+				if c == '.' && d.ellipsisGoesOn(j) {
+					continue // "del locker Amazon... scusate, del vostro locker, è …"
+				}
+				return -1
+			case ':', '=':
+				stated, fill = true, 0
+				if j <= k+3 {
+					formColon = true
+				}
+				continue
+			case '(', ')':
+				stated = false
+				continue
+			}
+			if tt := d.tokText(j); quoteMark(tt) || c == '"' || c == '\'' || c == '`' {
+				if j+1 < n && !d.toks[j+1].sp {
+					stated = true // a quoted value
+					fill = 0
+				}
+				continue
+			}
+			continue
+		}
+		words++
+		lw := d.lw(j)
+		el := elided(lw)
+		if notSecretCues[el] || clauseStops[el] || objectWords[el] || clauseStops[lw] || hasAnySuffixCue(lw) || refCompound(el) {
+			if !d.purposeWord(j) {
+				return -1
+			}
+			// "für die Zahlung", "for order 448812": the purpose of the
+			// credential; its own number, if any, is passed over.
+			j = d.ownNumber(j)
+			stated = false
+			continue
+		}
+		if copulas[lw] || copulas[el] || clauseShowVerbs[lw] {
+			stated, fill = true, 0
+			continue
+		}
+		if stated && tk.kind == tWord && clauseFillers[lw] && fill < 2 && !d.shapedFor(j, kind) {
+			fill++
+			continue
+		}
+		if stated {
+			if d.shapedFor(j, kind) {
+				return j
+			}
+			stated = false
+		}
+	}
+	return -1
+}
+
+// shapedFor reports whether the value at token j has the shape of a
+// credential of the cue's kind, and is no quantity or price.
+func (d *doc) shapedFor(j, kind int) bool {
+	s, e := d.valueChunk(j)
+	if s >= e || s != d.toks[j].s {
+		return false
+	}
+	v := d.text[s:e]
+	if kind != 3 && d.toks[j].kind == tNum && e == d.toks[j].e && len(v) == 3 {
+		// "448 209": a code typed in two groups (not a phone's first groups).
+		ee := e
+		if d.otpValue(j, &ee) && ee > e {
+			if jj := d.tokenAt(ee); jj < len(d.toks) && clauseUnits[d.lw(jj)] {
+				return false
+			}
+			return true
+		}
+	}
+	if len(v) < 4 || len(v) > 128 {
+		return false
+	}
+	// A unit or currency after it, or a currency sign before it.
+	if jj := d.tokenAt(e); jj < len(d.toks) && jj > j {
+		if clauseUnits[d.lw(jj)] && !d.toks[jj].nl {
+			return false
+		}
+	}
+	if j > 0 && clauseUnits[d.lw(j-1)] && d.toks[j-1].kind == tPunct {
+		return false
+	}
+	for i := 0; i < len(v); i++ {
+		if v[i] == '/' || v[i] == '@' {
+			return false // a date, a path, an address
+		}
+	}
+	digits := allDigits(v)
+	if digits && d.toks[j].kind == tNum && e == d.toks[j].e {
+		// A group of a longer spaced number (a phone's, an account's).
+		if j+1 < len(d.toks) && d.toks[j+1].kind == tNum && !d.toks[j+1].nl && d.text[e:d.toks[j+1].s] == " " {
+			return false
+		}
+		if j > 0 && d.toks[j-1].kind == tNum && !d.toks[j].nl && d.text[d.toks[j-1].e:s] == " " {
+			return false
+		}
+	}
+	switch kind {
+	case 1:
+		if digits {
+			return len(v) >= 4 && len(v) <= 10 && !yearLike(v)
+		}
+		return passwordLike(v) && (hasDigit(v) || strongPassword(v)) && !strings.HasPrefix(v, "#")
+	case 2:
+		if digits {
+			return len(v) >= 4 && len(v) <= 10 && !yearLike(v)
+		}
+		if len(v) > 12 {
+			return keyLike(v)
+		}
+		return hasDigit(v) && hasLetter(v) && alnumAnd(v, "-") && !promoShaped(v) && strings.Count(v, "-") <= 2
+	case 3:
+		if digits {
+			return len(v) >= 6 && len(v) <= 10
+		}
+		return keyLike(v) || len(v) >= 12 && hasLetter(v) && hasDigit(v) && entropy(v) >= 3.0 && alnumAnd(v, "-_")
+	}
+	return false
+}
+
+// alnumAnd: v holds only letters, digits and the extra characters.
+func alnumAnd(v, extra string) bool {
+	for _, r := range v {
+		if !(r >= '0' && r <= '9') && !unicode.IsLetter(r) && !strings.ContainsRune(extra, r) {
+			return false
+		}
+	}
+	return true
+}
+
+// purposePreps introduce what a credential is for.
+var purposePreps = set(strings.Fields(`for für fürs pour para voor per zur zum à au aux al alla allo bij
+	to an naar sur auf on op via por par sul sulla sullo nel nella im am aufs dans en in from uit`))
+
+var purposeDets = set(strings.Fields(`the my your this die der den das dem meine meinen meiner mein ihre ihrer ihren
+	la le les l' ma mon mes votre el los las mi mis su il lo la mia mio het de mijn uw een a an une un una uno ein eine einer`))
+
+// purposeWord reports whether the look-alike word at j follows a purpose
+// preposition, with at most one determiner between ("für die Zahlung",
+// "for order", "pour la commande"): it says what the credential is for,
+// not what the value is.
+func (d *doc) purposeWord(j int) bool {
+	i := j - 1
+	if i >= 0 && d.isWord(i) && purposeDets[d.lw(i)] {
+		i--
+	}
+	return i >= 0 && d.isWord(i) && purposePreps[d.lw(i)]
+}
+
+// ownNumber returns the last token of the number that belongs to the
+// reference word at j ("order 448812", "Sendung Nr. 0034…", "order #55"),
+// or j when none follows.
+func (d *doc) ownNumber(j int) int {
+	m := j + 1
+	for m < len(d.toks) && m <= j+3 && !d.toks[m].nl {
+		if d.toks[m].kind == tPunct && (d.isPunct(m, '#') || d.isPunct(m, ':') || d.isPunct(m, '.')) {
+			m++
+			continue
+		}
+		if d.isWord(m) && !d.toks[m].digit && (clauseStops[d.lw(m)] || d.lw(m) == "n") {
+			m++
+			continue
+		}
+		break
+	}
+	if m < len(d.toks) && !d.toks[m].nl && d.toks[m].digit {
+		_, e := d.valueChunk(m)
+		if jj := d.tokenAt(e); jj > m {
+			return jj - 1
+		}
+		return m
+	}
+	return j
+}
+
+// clauseNotSecret is notSecret without the words after the cue that say
+// what it is for ("Abholcode für Sendung …"): those the walk reads itself.
+func (d *doc) clauseNotSecret(k int) bool {
+	if !d.notSecret(k) {
+		return false
+	}
+	for j := k + 1; j < len(d.toks) && j <= k+2; j++ {
+		if d.toks[j].kind == tWord && notSecretCues[elided(d.lw(j))] {
+			if !d.purposeWord(j) {
+				return true
+			}
+			// the purpose after the cue; the words before still decide
+			for i := k - 1; i >= 0 && i >= k-3; i-- {
+				if d.toks[i].kind == tWord && (notSecretCues[elided(d.lw(i))] || hasAnySuffixCue(d.lw(i))) {
+					return true
+				}
+			}
+			return hasAnySuffixCue(d.lw(k))
+		}
+	}
+	return true
+}
+
+// ellipsisGoesOn reports whether the full stop at j is part of an
+// ellipsis that a lower-case word continues.
+func (d *doc) ellipsisGoesOn(j int) bool {
+	dots := 0
+	m := j
+	for m < len(d.toks) && d.isPunct(m, '.') && dots < 4 {
+		dots++
+		m++
+	}
+	if j > 0 && d.isPunct(j-1, '.') {
+		dots++
+	}
+	return dots >= 2 && m < len(d.toks) && d.isWord(m) && !d.toks[m].upper && !d.toks[m].nl
+}
