@@ -129,7 +129,8 @@ func buildNameCues() map[string][]nameCue {
 		"un certain", "une certaine", "een zekere", "un certo", "una certa", "un tale",
 		// A contact person named by role, without a colon; a known name only.
 		"referente", "referent", "referentin", "contactpersoon", "ansprechpartnerin", "interlocuteur",
-		"interlocutrice", "contact person", "persona de contacto", "persona di riferimento",
+		"interlocutrice", "contact person", "persona de contacto", "persona di riferimento", "personne à contacter",
+		"personne de contact", "persoon om te contacteren", "contactpersona",
 		// The name on a doorbell, said without a colon.
 		"ring the bell for", "ring the bell at", "buzz", "buzzer", "the name on the door is", "name on the door is",
 		"name on the bell is", "interphone", "sonnette", "bel bij", "suonare", "suonate", "suonare a", "suonate a",
@@ -248,6 +249,10 @@ func buildNameCues() map[string][]nameCue {
 		"un saludo", "atentamente", "un abrazo", "besos", "saludos cordiales", "groeten", "groetjes", "groet",
 		"met vriendelijke groet", "vriendelijke groet", "hartelijke groet", "mvg", "saluti", "cordiali saluti",
 		"distinti saluti", "un saluto", "a presto", "ciao", "merci", "danke", "gracias", "grazie", "bedankt",
+		// Cards and chats close with love in every language ("love from
+		// Jory", "liefs Teunis", "alles Liebe, Hauke", "un bacio, Ottavia").
+		"love from", "lots of love", "much love", "all my love", "liefs", "veel liefs", "alles liebe", "un bacio",
+		"baci", "besitos", "abrazos", "knuffels", "gros bisous", "grosses bises",
 	)
 	add(ncTitle, false,
 		"mr", "mr.", "mrs", "mrs.", "ms", "ms.", "miss", "mx", "dr", "dr.", "prof", "prof.", "herr", "herrn", "frau", "fr.",
@@ -1022,6 +1027,8 @@ func (d *doc) scanPersons() {
 			}
 		}
 	}
+	d.coordinatedNames()
+	d.roleCopulaNames()
 	d.repeatedNames()
 	d.nameLists()
 	d.doorbellNames()
@@ -1554,7 +1561,10 @@ func (d *doc) tryNameCues(k int, cues []nameCue) int {
 		if c.kind == ncSignoff {
 			// The name must end its line or the message ("Grüße, Birgit").
 			if tt := d.tokText(j - 1); !nl && !d.isPunct(j-1, ',') && !d.isPunct(j-1, '!') && tt != "—" && tt != "–" && !(j-1 >= 0 && d.toks[j-1].kind == tWord && d.sentenceStart(k)) &&
-				!(d.chatSignoff(k, c.phrase) && (d.lowerSignature(j) || d.lowerThanksName(j))) {
+				!(d.chatSignoff(k, c.phrase) && (d.lowerSignature(j) || d.lowerThanksName(j))) &&
+				!(d.isPunct(k-1, ',') && !thanksWords[c.words[0]] && d.nameLikeWord(j) && d.lastWord(j)) {
+				// (A sign-off after a comma whose name ends the message:
+				// "ok danke, gruesse Quendt".)
 				continue
 			}
 		}
@@ -1575,6 +1585,9 @@ func (d *doc) tryNameCues(k int, cues []nameCue) int {
 		}
 		if ok && len(d.notNames) > 0 && d.spanFlagged(s, e, flagNotName) {
 			continue // "¡Hola! Soy Lupa, el asistente virtual": not "Soy Lupa"
+		}
+		if ok && c.kind == ncSignoff && strings.HasSuffix(c.phrase, " from") && e == s && d.e.lex.place1[d.lw(s)] {
+			continue // "love from Paris": a postcard's place
 		}
 		if ok && (c.kind == ncSignoff || c.kind == ncGreet) && e+1 < n && d.toks[e+1].kind == tNum && !d.toks[e+1].nl {
 			continue // "Regards, Unit 4", "Thanks, Room 12": a place, not a name
@@ -1636,10 +1649,12 @@ func (d *doc) tryNameCues(k int, cues []nameCue) int {
 		if lineForm && (e == s || e+1 < n && !d.toks[e+1].nl && !(len(c.words) == 1 && (d.isPunct(e+1, '.') || d.isPunct(e+1, ',')))) {
 			continue
 		}
-		if contactRoles[c.phrase] && !d.anyKnown(s, e) {
+		if contactRoles[c.phrase] && !d.anyKnown(s, e) && !(colon && e > s && d.lineEndsAt(e)) {
+			// (A form's colon and a full name that ends its line name the
+			// contact whatever the lexicon knows: "Referente: …".)
 			continue // "Referente Ufficio Acquisti": a team, not a person
 		}
-		if c.kind == ncTitle && neighbourTitles[c.words[0]] && !d.anyKnown(s, e) {
+		if c.kind == ncTitle && neighbourTitles[c.words[0]] && !d.anyKnown(s, e) && !(e == s && d.nameLikeWord(s) && d.boundTitle(k) && (d.lang != "de" || germanSurnameShape(d.lw(s)))) {
 			continue // "neighbour Kowalski", not "Nachbar Paket"
 		}
 		if c.kind == ncIntro && (c.words[0] == "c" && d.lang != "fr" || c.words[0] == "bin" && d.lang != "de") && d.lang != "" {
@@ -2074,6 +2089,9 @@ func (d *doc) signoffFrom(j int) int {
 	}
 	for m := j + 1; m < len(d.toks) && m <= j+6; m++ {
 		if d.toks[m].nl {
+			if d.capWord(m) && m > j+1 && d.nameLikeWord(m) && (d.lastWord(m) || m+1 < len(d.toks) && d.capWord(m+1) && !d.toks[m+1].nl && d.lastWord(m+1)) {
+				return m // "Grüße aus Kiel\nHauke": the name on the line after
+			}
 			return j
 		}
 		if d.isPunct(m, ',') {
@@ -2504,7 +2522,10 @@ func (d *doc) extendName(k, more int) int {
 				// "van" before a business is "from", the name ends.
 				break
 			}
-			if p < n && d.capWord(p) && !d.toks[p].nl && d.flags[p]&flagBlocked == 0 && !lex.stop[d.lw(p)] {
+			if p < n && d.capWord(p) && !d.toks[p].nl && (d.flags[p]&flagBlocked == 0 && !lex.stop[d.lw(p)] || d.flags[p]&flagBrand == 0 && d.articleParticle(m, p)) {
+				// After an article particle ("ter Haar", "van den Bosch",
+				// "von der Heide") a place's name is the surname: "van" or
+				// "de" alone may still mean "from".
 				e = p
 				more -= p - m + 1
 				continue
@@ -2860,4 +2881,56 @@ func (d *doc) lowerThanksName(j int) bool {
 		}
 	}
 	return true
+}
+
+// articleParticle reports whether the particles m..p-1 end in an article
+// or a fused one ("ter", "ten", "van 't", "van der", "von der"), so the
+// capitalised word after them is a surname even when it is also a word or
+// a place ("ter Haar", "van den Bosch"), not a place the person is from.
+func (d *doc) articleParticle(m, p int) bool {
+	switch d.lw(p - 1) {
+	case "ter", "ten", "t", "van't":
+		return true
+	case "der", "den":
+		return p-1 > m && (d.lw(m) == "van" || d.lw(m) == "von")
+	}
+	return false
+}
+
+// lineEndsAt reports whether only punctuation follows token e on its line.
+func (d *doc) lineEndsAt(e int) bool {
+	for m := e + 1; m < len(d.toks); m++ {
+		if d.toks[m].nl {
+			return true
+		}
+		if d.toks[m].kind != tPunct {
+			return false
+		}
+	}
+	return true
+}
+
+// titleBinders bind a relation title to its clause ("bei Nachbar …",
+// "with my neighbour …", "chez la voisine …").
+var titleBinders = set(strings.Fields(`bei beim mit von vom an zu zum zur with to from by at my our your the mein meine meinem meiner meinen unser unsere
+	unserem unserer dem der den die chez à avec de par ma mon notre la le con a al da mi nuestro nuestra el
+	dal dalla alla col mio mia nostro nostra il bij met van aan mijn onze de`))
+
+// boundTitle reports whether the title at k follows a preposition or a
+// determiner, so the word after it is the relation's name: "bei Nachbarin
+// Oltmanns" names her, a bare "Nachbar Paket" names no one.
+func (d *doc) boundTitle(k int) bool {
+	return k > 0 && d.isWord(k-1) && !d.toks[k].nl && titleBinders[d.lw(k-1)]
+}
+
+// germanSurnameShape: endings of German surnames that no German noun has
+// (Lindemann, Oltmanns, Kowalski, Jankowitz), since German capitalises
+// every noun ("bei Nachbar Garten" names no one).
+func germanSurnameShape(w string) bool {
+	for _, suf := range [...]string{"mann", "manns", "ski", "ska", "sky", "witz", "itz", "ow", "ek", "ić", "meier", "mayer", "maier", "ke", "sen", "ssen"} {
+		if len(w) > len(suf)+2 && strings.HasSuffix(w, suf) {
+			return true
+		}
+	}
+	return false
 }

@@ -73,3 +73,69 @@ func TestRound12ClauseSecretLookAlikes(t *testing.T) {
 		{"nl", "De pincode is geblokkeerd, de winkel zit op nummer 1234.", nil},
 	})
 }
+
+// P1: names beside the writer ("X and I" in six languages): a full name,
+// or a given name the lexicon knows even when it is also a word
+// (person_positions.go).
+func TestRound12CoordinatedNames(t *testing.T) {
+	t.Parallel()
+	runCases(t, []detectCase{
+		{"en", "Rose and I ordered two chairs.", []string{"PERSON:Rose"}},
+		{"en", "Will and I ordered the sofa.", []string{"PERSON:Will"}},
+		{"en", "Ysolde Brannock and I ordered two chairs.", []string{"PERSON:Ysolde Brannock"}},
+		{"es", "Luz y yo pedimos dos sillas.", []string{"PERSON:Luz"}},
+		{"nl", "Roos en ik hebben twee stoelen besteld.", []string{"PERSON:Roos"}},
+		// Look-alikes: things, firms, places, kin and nouns beside "I".
+		{"en", "Amazon and I are not on good terms.", nil},
+		{"en", "The kids and I loved the tent.", nil},
+		{"en", "Coffee and I are best friends.", nil},
+		{"en", "Monday and I never agree.", nil},
+		{"de", "Mein Mann und ich sind zufrieden.", nil},
+		{"de", "Papa und ich holen es ab.", nil},
+		{"de", "Kaffee und ich, das passt.", nil},
+		{"fr", "Paris et moi, c'est fini.", nil},
+		{"es", "Madrid y yo tenemos historia.", nil},
+		{"nl", "Thuis en ik, dat werkt niet.", nil},
+		{"it", "Netflix e io non andiamo d'accordo.", nil},
+	})
+}
+
+// P2: a role only a person fills, a copula a few words on, then a name
+// ("Ansprechpartner vor Ort ist …"); a contact role's form line with a full
+// name; relation titles bound by a preposition or determiner ("bei
+// Nachbarin …"); sign-offs with love, after a comma at the message's end,
+// and from a place with the name on the next line; a name particle that is
+// an article before a surname that is also a place ("ter Haar").
+func TestRound12NamePositions(t *testing.T) {
+	t.Parallel()
+	runCases(t, []detectCase{
+		{"de", "Ansprechpartner vor Ort ist Ingolf Bräutigam.", []string{"PERSON:Ingolf Bräutigam"}},
+		{"en", "The recipient this time is Quillon Vasterby, not me.", []string{"PERSON:Quillon Vasterby"}},
+		{"it", "Il referente per la consegna è Ottavia Scognamiglio.", []string{"PERSON:Ottavia Scognamiglio"}},
+		{"it", "Referente: Ottavia Scognamiglio", []string{"PERSON:Ottavia Scognamiglio"}},
+		{"fr", "Personne à contacter : Maïwenn Kerbrat", []string{"PERSON:Maïwenn Kerbrat"}},
+		{"en", "Contact person: Quillon Vasterby", []string{"PERSON:Quillon Vasterby"}},
+		{"de", "Bitte bei Nachbarin Oltmanns abgeben.", []string{"PERSON:Oltmanns"}},
+		{"nl", "Kaartje: Gefeliciteerd Sjoukje, liefs Teunis", []string{"PERSON:Sjoukje", "PERSON:Teunis"}},
+		{"en", "Gift message: Happy birthday Ysolde, love from Jory", []string{"PERSON:Ysolde", "PERSON:Jory"}},
+		{"de", "ok danke, gruesse Quendt", []string{"PERSON:Quendt"}},
+		{"de", "Grüße aus Kiel\nHauke", []string{"PERSON:Hauke"}},
+		{"nl", "Naam: Teunis ter Haar", []string{"PERSON:Teunis ter Haar"}},
+		{"nl", "Met vriendelijke groet,\nJan ter Haar", []string{"PERSON:Jan ter Haar"}},
+		// Look-alikes: a firm, a team, a place, a noun in those positions.
+		{"en", "The account holder is not me.", nil},
+		{"de", "Der Empfänger ist Packstation 123.", nil},
+		{"de", "Der Ansprechpartner ist Kundenservice.", nil},
+		{"it", "Il titolare è Rossi Srl.", nil},
+		{"en", "The account holder is Tuesday.", nil},
+		{"de", "Der Empfänger ist unbekannt verzogen.", nil},
+		{"it", "Referente: Ufficio Acquisti", nil},
+		{"en", "Contact person: Customer Service", nil},
+		{"de", "Bitte beim Nachbar Paket abgeben.", nil},
+		{"de", "Bitte bei Nachbar Garten abgeben.", nil},
+		{"de", "Grüße aus Kiel\nIhr Team", nil},
+		{"de", "ok danke, gruesse Kundenservice", nil},
+		{"en", "love from Paris", nil},
+		{"nl", "liefs Amsterdam", nil},
+	})
+}
