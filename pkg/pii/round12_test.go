@@ -139,3 +139,44 @@ func TestRound12NamePositions(t *testing.T) {
 		{"nl", "liefs Amsterdam", nil},
 	})
 }
+
+// S2: the value in the sentence or on the line right after the cue's own:
+// alone ("… a login code. 551903."), after presenting words and a colon
+// ("Here it is: …", "Hier ist er: …", "Le voici : …"), or alone on the next
+// line; digit groups joined by dashes that are no date; a shaped value
+// right before "as (my new) <cue>" in six languages.
+func TestRound12SecretNeighbours(t *testing.T) {
+	t.Parallel()
+	runCases(t, []detectCase{
+		{"en", "They sent me a login code. 551903. It doesn't work.", []string{"SECRET:551903"}},
+		{"de", "Ich habe den Bestätigungscode bekommen. Hier ist er: 771204", []string{"SECRET:771204"}},
+		{"fr", "J'ai reçu le code de vérification. Le voici : 338812", []string{"SECRET:338812"}},
+		{"es", "Me llegó el código de verificación. Aquí está: 660213", []string{"SECRET:660213"}},
+		{"it", "Mi è arrivato il codice di verifica. Eccolo: 550917", []string{"SECRET:550917"}},
+		{"nl", "Ik kreeg de verificatiecode. Hier is hij: 882013", []string{"SECRET:882013"}},
+		{"en", "Here is the password for the shared account\nTulip2020!", []string{"SECRET:Tulip2020!"}},
+		{"fr", "Voici le mot de passe du compte partagé\nLavande88", []string{"SECRET:Lavande88"}},
+		{"de", "Der Code aus der SMS lautet 44-91-02", []string{"SECRET:44-91-02"}},
+		{"en", "I used Marigold!2291 as my new password and now it fails.", []string{"SECRET:Marigold!2291"}},
+		{"de", "Ich habe Fichte2023! als neues Passwort gesetzt.", []string{"SECRET:Fichte2023!"}},
+		{"fr", "J'ai mis Chaton_Bleu-2024 comme nouveau mot de passe hier.", []string{"SECRET:Chaton_Bleu-2024"}},
+		{"es", "Puse Gaviota_77 como contraseña nueva.", []string{"SECRET:Gaviota_77"}},
+		{"it", "Ho messo Gabbiano21 come password.", []string{"SECRET:Gabbiano21"}},
+		{"nl", "Ik heb Molen4Wind als wachtwoord ingesteld.", []string{"SECRET:Molen4Wind"}},
+		// Look-alikes: the next sentence names something else, a date,
+		// a length or a discount code.
+		{"en", "My password doesn't work. 12345 is my order number.", nil},
+		{"en", "Password reset failed.\nOrder 5567", nil},
+		{"en", "The code didn't work.\nRef: 44812", nil},
+		{"en", "I changed my password. Total: 4500", nil},
+		{"en", "The code expired. Here it is: 12-03-24", nil},
+		{"de", "Das Passwort geht nicht. Bestellung: 448812", nil},
+		{"fr", "Le code ne marche pas. Voici ma commande : 88412", nil},
+		{"en", "I used 2 as my PIN length", nil},
+		{"en", "Use SUMMER20 as your discount code.", nil},
+		{"en", "What's the code?\n2024", nil},
+		{"en", "My PIN got blocked.\n2 attempts left", nil},
+		{"en", "My password is wrong. 3 times now.", nil},
+		{"nl", "Mijn wachtwoord werkt niet. Order 2024-0012.", nil},
+	})
+}

@@ -37,7 +37,7 @@ var clauseStops = set(strings.Fields(`number numbers nummer nr nr. no. n° nº n
 	expires expiry expired abgelaufen expire expiré expiró caducado scaduto verlopen valid gültig valable válido valido geldig
 	until bis jusqu'au hasta fino tot
 	username user benutzername benutzer nutzername utilisateur identifiant usuario gebruikersnaam gebruiker utente
-	nickname handle email e-mail
+	nickname handle email e-mail ref ref. reference
 	phone telephone telefon telefoon téléphone teléfono telefono handy mobile mobiel móvil cellulare portable gsm whatsapp`))
 
 // refSuffixes end compounds that name a reference's number: Artikelnummer,
@@ -154,7 +154,10 @@ func (d *doc) scanClauseSecrets() {
 			// A bare "code" is a credential only when the message says so.
 			continue
 		}
-		j := d.clauseValue(k, kind)
+		j := d.valueAsCue(k, kind)
+		if j < 0 {
+			j = d.clauseValue(k, kind)
+		}
 		if j < 0 {
 			continue
 		}
@@ -162,11 +165,17 @@ func (d *doc) scanClauseSecrets() {
 		if d.toks[j].kind == tNum && e == d.toks[j].e && e-s == 3 {
 			d.otpValue(j, &e)
 		}
-		if s >= e || d.claimed(d.toks[k].s, e) {
+		from := d.toks[k].s
+		if j < k {
+			from = s
+		}
+		if s >= e || d.claimed(from, e) {
 			continue
 		}
 		d.add(s, e, Secret, 0.8, "secret-clause")
-		k = j
+		if j > k {
+			k = j
+		}
 	}
 }
 
@@ -193,7 +202,7 @@ func (d *doc) clauseValue(k, kind int) int {
 		if tk.nl {
 			// A form's value on the line after "Password:".
 			if !(formColon && j >= 2 && d.isPunct(j-1, ':') && j-1 <= k+3) {
-				return -1
+				return d.nextSentenceValue(j, kind)
 			}
 		}
 		if tk.kind == tPunct {
@@ -203,7 +212,11 @@ func (d *doc) clauseValue(k, kind int) int {
 				if c == '.' && d.ellipsisGoesOn(j) {
 					continue // "del locker Amazon... scusate, del vostro locker, è …"
 				}
-				return -1
+				m := j + 1
+				for m < n && d.toks[m].kind == tPunct && !d.toks[m].nl && (d.isPunct(m, '.') || d.isPunct(m, '!') || d.isPunct(m, '?')) {
+					m++
+				}
+				return d.nextSentenceValue(m, kind)
 			case ':', '=':
 				stated, fill = true, 0
 				if j <= k+3 {
@@ -290,6 +303,9 @@ func (d *doc) shapedFor(j, kind int) bool {
 		}
 	}
 	digits := allDigits(v)
+	if !digits && kind != 3 && dashedDigits(v) {
+		return true // "449-102", "44-91-02"
+	}
 	if digits && d.toks[j].kind == tNum && e == d.toks[j].e {
 		// A group of a longer spaced number (a phone's, an account's).
 		if j+1 < len(d.toks) && d.toks[j+1].kind == tNum && !d.toks[j+1].nl && d.text[e:d.toks[j+1].s] == " " {
@@ -413,4 +429,127 @@ func (d *doc) ellipsisGoesOn(j int) bool {
 		dots++
 	}
 	return dots >= 2 && m < len(d.toks) && d.isWord(m) && !d.toks[m].upper && !d.toks[m].nl
+}
+
+// presentWords open a sentence that presents a value: "Here it is:",
+// "Hier ist er:", "Le voici :", "Aquí está:", "Eccolo:", "Hier is hij:".
+var presentWords = set(strings.Fields(`here it is it's this that hier ist er sie es le la voici voilà c'est aquí está es este
+	esto ecco eccolo eccola è questo is hij ze dit new neue nouveau nuevo nuovo nieuwe one`))
+
+// nextSentenceValue reads the sentence or line that starts at token m
+// after the cue's own has ended: a shaped value alone in it ("… a login
+// code. 551903."), or after a few presenting words and a colon ("Here it
+// is: 449102"). Only this one sentence is read.
+func (d *doc) nextSentenceValue(m, kind int) int {
+	n := len(d.toks)
+	if m >= n {
+		return -1
+	}
+	// A value alone: the sentence or line ends right after it.
+	if d.toks[m].kind != tPunct && d.shapedFor(m, kind) {
+		_, e := d.valueChunk(m)
+		if d.toks[m].kind == tNum && e == d.toks[m].e && e-d.toks[m].s == 3 {
+			d.otpValue(m, &e)
+		}
+		jj := d.tokenAt(e)
+		if jj >= n || d.toks[jj].nl || jj < n && d.toks[jj].kind == tPunct && (d.isPunct(jj, '.') || d.isPunct(jj, '!')) && (jj+1 >= n || d.toks[jj+1].nl || d.toks[jj+1].sp) {
+			return m
+		}
+		return -1
+	}
+	// A few presenting words, then a colon and the value.
+	for j, words := m, 0; j < n && words <= 4; j++ {
+		if j > m && d.toks[j].nl {
+			return -1
+		}
+		if d.toks[j].kind == tPunct {
+			if d.isPunct(j, ':') {
+				v := j + 1
+				if v < n && !d.toks[v].nl && d.toks[v].kind != tPunct && d.shapedFor(v, kind) {
+					return v
+				}
+				return -1
+			}
+			if d.isPunct(j, ',') || d.tokText(j) == "'" || d.tokText(j) == "’" {
+				continue
+			}
+			return -1
+		}
+		words++
+		if !presentWords[d.lw(j)] {
+			return -1
+		}
+	}
+	return -1
+}
+
+// dashedDigits: two to four groups of 2–4 digits joined by single dashes,
+// 4–10 digits in all, and no date ("449-102", "44-91-02"; not 12-03-24).
+func dashedDigits(v string) bool {
+	groups := strings.Split(v, "-")
+	if len(groups) < 2 || len(groups) > 4 {
+		return false
+	}
+	total := 0
+	for _, g := range groups {
+		if len(g) < 2 || len(g) > 4 || !allDigits(g) {
+			return false
+		}
+		total += len(g)
+	}
+	if total < 4 || total > 10 {
+		return false
+	}
+	if len(groups) == 3 {
+		a, b := atoiSmall(groups[0]), atoiSmall(groups[1])
+		if len(groups[0]) == 4 || len(groups[2]) == 4 || a >= 1 && a <= 31 && b >= 1 && b <= 12 || b >= 1 && b <= 31 && a >= 1 && a <= 12 {
+			return false // a date
+		}
+	}
+	return true
+}
+
+func atoiSmall(g string) int {
+	v := 0
+	for i := 0; i < len(g); i++ {
+		v = v*10 + int(g[i]-'0')
+	}
+	return v
+}
+
+// usedAsWords say what a value is used as: "… as my new password", "… als
+// neues Passwort", "… comme nouveau mot de passe", "… como contraseña",
+// "… come password", "… als wachtwoord".
+var usedAsWords = set(strings.Fields(`as als comme como come`))
+
+// asFillers may stand between the as-word and the cue.
+var asFillers = set(strings.Fields(`my the a new your our mein meine mein neues neue neuen das die den ein eine
+	mon ma mes le la un une nouveau nouvelle mi mis el la una nuevo nueva mio mia il la un una nuovo nuova
+	mijn het de een nieuw nieuwe mot de`))
+
+// valueAsCue returns the token of a shaped value right before "as (my new)
+// <cue>" ("I used Marigold!2291 as my new password"), or -1.
+func (d *doc) valueAsCue(k, kind int) int {
+	j := k - 1
+	for j >= 0 && k-j <= 5 && d.isWord(j) && !d.toks[j+1].nl && asFillers[d.lw(j)] && !usedAsWords[d.lw(j)] {
+		j--
+	}
+	if j < 1 || !d.isWord(j) || !usedAsWords[d.lw(j)] || d.toks[j+1].nl {
+		return -1
+	}
+	// The value is the chunk that ends right before the as-word.
+	v := j - 1
+	for v > 0 && !d.toks[v].sp && !d.toks[v].nl {
+		v-- // back to the chunk's first token ("Marigold!2291" is several)
+	}
+	if d.toks[j].nl || v < 0 {
+		return -1
+	}
+	if s, e := d.valueChunk(v); s >= e || d.tokenAt(e) != j && d.tokenAt(e-1)+1 != j {
+		return -1
+	}
+	if !d.shapedFor(v, kind) {
+		return -1
+	}
+	return v
 }
