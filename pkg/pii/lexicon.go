@@ -53,6 +53,9 @@ const (
 	wCall
 	// Round 11: an entrance, a key box or a parcel collection (secret_entry.go).
 	wEntry
+	// Round 12: a role only a person fills, or a joiner before "I" (person_positions.go).
+	wRole
+	wJoin
 )
 
 var (
@@ -187,6 +190,11 @@ func loadLexicon() *lexicon {
 	mark(wEntry, entryBoxWords)
 	mark(wEntry, entryNouns)
 	mark(wEntry, collectionWords)
+	mark(wRole, personRoles)
+	l.info["person"] |= wRole
+	for w := range firstPersonAfterJoiner {
+		l.info[w] |= wJoin
+	}
 	mark(wCall, callVerbs)
 	mark(wCall, callInfinitives)
 	mark(wStreet, prefixTypes)

@@ -32,7 +32,7 @@ var coordOpeners = set(strings.Fields(`with mit avec con met amb`))
 func (d *doc) coordinatedNames() {
 	n := len(d.toks)
 	for k := 1; k+1 < n; k++ {
-		if !d.isWord(k) || d.toks[k].nl {
+		if d.toks[k].info&wJoin == 0 || d.toks[k].kind != tWord || d.toks[k].nl {
 			continue
 		}
 		prons, ok := firstPersonAfterJoiner[d.lw(k)]
@@ -111,7 +111,7 @@ var roleCopulas = set(strings.Fields(`is was ist war heißt est était c'est es 
 func (d *doc) roleCopulaNames() {
 	n := len(d.toks)
 	for k := 0; k+2 < n; k++ {
-		if !d.isWord(k) || !personRoles[d.lw(k)] && !(d.lw(k) == "person" && k > 0 && d.lw(k-1) == "contact") {
+		if d.toks[k].info&wRole == 0 || d.toks[k].kind != tWord || !personRoles[d.lw(k)] && !(d.lw(k) == "person" && k > 0 && d.lw(k-1) == "contact") {
 			continue
 		}
 		d.work++

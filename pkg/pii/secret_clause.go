@@ -82,6 +82,9 @@ func (d *doc) clauseCueKind(k int) int {
 	if tk.kind != tWord {
 		return 0
 	}
+	if tk.info&wSecretCue == 0 && (tk.e-tk.s < 7 || !compoundTail[d.text[tk.e-1]]) {
+		return 0 // the bit test first: only long words with a cue's last letter go on
+	}
 	w := d.lw(k)
 	if d.lang == "nl" || d.lang == "" {
 		// Dutch diminutives: "codeje", "pincodetje", "wachtwoordje".
@@ -143,6 +146,9 @@ func (d *doc) scanClauseSecrets() {
 			continue
 		}
 		d.work++
+		if d.secretSoonAfter(k) {
+			continue // the cue scanner already read this cue's value
+		}
 		if d.clauseNotSecret(k) || d.inURL(k) {
 			continue
 		}
@@ -552,4 +558,31 @@ func (d *doc) valueAsCue(k, kind int) int {
 		return -1
 	}
 	return v
+}
+
+// compoundTail holds the last letters of the cue words a compound or a
+// diminutive may end in (…code, …codeje, …pin, …passwort, …wachtwoord,
+// …schlüssel, …token, …key, …otp, …tan), so other words skip the look-ups.
+var compoundTail = func() (t [256]bool) {
+	for _, m := range []map[string]bool{passwordCues, otpCues, keyCues} {
+		for w := range m {
+			if w != "" {
+				t[w[len(w)-1]] = true
+			}
+		}
+	}
+	t['e'] = true // diminutives: …je
+	return t
+}()
+
+// secretSoonAfter reports a secret found within a short clause's reach
+// after the cue at k.
+func (d *doc) secretSoonAfter(k int) bool {
+	from := d.toks[k].e
+	for i := range d.cands {
+		if c := &d.cands[i]; c.typ == Secret && c.s >= from && c.s-from < 120 {
+			return true
+		}
+	}
+	return false
 }
