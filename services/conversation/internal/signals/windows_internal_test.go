@@ -1,7 +1,10 @@
 package signals
 
 import (
+	"fmt"
+	"runtime"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -64,4 +67,35 @@ func TestWindowCountsDistinctAndSlides(t *testing.T) {
 	if got := w.count("k", int32(Velocity), t0.Add(-time.Second), 10); got != 0 {
 		t.Errorf("another kind: %d, want 0", got)
 	}
+}
+
+// BenchmarkWindowMemory reports the heap one in-memory window holds at its
+// smallest (one event, as a visitor's first message leaves it) and so what
+// DefaultMaxWindows bounds the windows to: bytes/window × the bound. The
+// soak's conversation RSS is read against it (docs/benchmarks.md).
+func BenchmarkWindowMemory(b *testing.B) {
+	const n = 100_000
+	now := time.Date(2026, 11, 30, 6, 0, 0, 0, time.UTC)
+	keys := make([]string, n)
+	for i := range keys {
+		// Scope keys are hex HMAC-SHA256 digests: 64 characters.
+		keys[i] = fmt.Sprintf("%064x", i)
+	}
+	var perWindow float64
+	for b.Loop() {
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		w := newWindows(n)
+		for _, k := range keys {
+			// A fresh copy, as each message's digest is: the window keeps it.
+			w.add(strings.Clone(k), int32(Velocity), "evt", now, 30, time.Minute)
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		perWindow = float64(after.HeapAlloc-before.HeapAlloc) / n
+		runtime.KeepAlive(w)
+	}
+	b.ReportMetric(perWindow, "B/window")
+	b.ReportMetric(perWindow*DefaultMaxWindows/(1<<20), "MiB-at-bound")
 }
