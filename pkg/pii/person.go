@@ -191,6 +191,11 @@ func buildNameCues() map[string][]nameCue {
 		// Who signed for, received or collected a parcel.
 		"signé", "signée", "signé par", "firmado", "firmato", "getekend",
 		"signed by", "signed for by", "received by", "collected by", "picked up by", "accepted by", "handed to",
+		// Who served the writer ("I was helped by …", "servi par …").
+		"helped by", "served by", "assisted by", "geholpen door", "bedient door", "geholfen von", "bedient von",
+		"beraten von", "servi par", "servie par", "aidé par", "aidée par", "conseillé par", "conseillée par",
+		"atendido por", "atendida por", "ayudado por", "ayudada por", "servito da", "servita da", "aiutato da",
+		"aiutata da", "assistito da", "assistita da",
 		"left with", "given to", "unterschrieben von", "unterschrieben hat", "angenommen von", "angenommen hat",
 		"abgeholt von", "abgeholt hat", "übergeben an", "abgegeben bei", "firmado por", "lo firmó", "la firmó",
 		"recogido por", "recogida por", "lo recogió", "la recogió", "recibido por", "recibida por", "lo recibió",
@@ -1029,6 +1034,9 @@ func (d *doc) scanPersons() {
 	}
 	d.coordinatedNames()
 	d.roleCopulaNames()
+	d.speechSubjects()
+	d.giftRecipients()
+	d.talkedWith()
 	d.repeatedNames()
 	d.nameLists()
 	d.doorbellNames()

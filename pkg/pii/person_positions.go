@@ -152,3 +152,158 @@ func (d *doc) roleCopulaNames() {
 		}
 	}
 }
+
+// speechVerbs follow the name of someone who said, wrote or promised
+// something ("Brannagh told me", "Ombeline m'a dit", "Sjoukje zei"); the
+// second word, where there is one, must follow too.
+var speechVerbs = map[string]string{
+	"told": "", "said": "", "says": "", "mentioned": "", "promised": "", "wrote": "", "replied": "", "explained": "",
+	"confirmed": "", "assured": "", "sagte": "", "meinte": "", "versprach": "", "schrieb": "", "bestätigte": "",
+	"zei": "", "zegt": "", "beloofde": "", "schreef": "", "bevestigde": "", "dijo": "", "prometió": "", "escribió": "",
+	"confirmó": "", "explicó": "",
+	// Compound tenses with a clitic: "m'a dit", "me dijo", "mi ha detto",
+	// "hat gesagt", "heeft gezegd".
+	"m'a": "dit promis écrit confirmé expliqué assuré", "m’a": "dit promis écrit confirmé expliqué assuré",
+	"a": "dit promis écrit confirmé", "me": "dijo prometió escribió confirmó explicó aseguró",
+	"mi": "ha", "ha": "detto promesso scritto confermato spiegato", "hat": "gesagt versprochen geschrieben bestätigt gemeint",
+	"heeft": "gezegd beloofd geschreven bevestigd",
+}
+
+// speechSubjects finds a name-shaped word or two opening a sentence (or
+// after "and/but") right before a speech verb. A brand, place, team or job
+// word, a kin word or a German noun-shaped word there names no person.
+func (d *doc) speechSubjects() {
+	n := len(d.toks)
+	for k := 1; k+1 < n; k++ {
+		if d.toks[k].kind != tWord || d.toks[k].upper || d.toks[k].nl {
+			continue
+		}
+		second, ok := speechVerbs[d.lw(k)]
+		if !ok {
+			continue
+		}
+		d.work++
+		if second != "" {
+			m := k + 1
+			if d.lw(k) == "mi" {
+				// "mi ha detto"
+				if m+1 >= n || d.lw(m) != "ha" || !strings.Contains(" "+speechVerbs["ha"]+" ", " "+d.lw(m+1)+" ") {
+					continue
+				}
+			} else if m >= n || !d.isWord(m) || !strings.Contains(" "+second+" ", " "+d.lw(m)+" ") {
+				continue
+			}
+		}
+		e := k - 1
+		if !d.speechName(e) {
+			continue
+		}
+		s := e
+		if s > 0 && !d.toks[s].nl && d.speechName(s-1) {
+			s--
+		}
+		if !d.sentenceStart(s) && !(s > 0 && d.isWord(s-1) && clauseJoiners[d.lw(s-1)]) {
+			continue
+		}
+		if s == e && d.toks[e].info&wGiven == 0 {
+			continue // one unknown word may be a firm ("Apple told me"); a full name or a known given name
+		}
+		d.addName(s, e, 0.7, "person-speaker")
+	}
+}
+
+var clauseJoiners = set(strings.Fields(`and but then und aber dann et mais puis y pero luego e ma poi en maar toen`))
+
+func (d *doc) speechName(k int) bool {
+	if !d.coordName(k) {
+		return false
+	}
+	lw := d.lw(k)
+	if jobNouns[lw] || jobTitle(lw) || d.e.lex.place1[lw] {
+		return false
+	}
+	if d.lang == "de" && d.toks[k].info&(wGiven|wSurname) == 0 && !germanSurnameShape(lw) {
+		return false // German capitalises nouns: "Kundendienst sagte"
+	}
+	return true
+}
+
+// giftNouns are things given to someone named after "for" ("a gift for
+// Ysolde", "un cadeau pour …", "een cadeau voor …", "un regalo per …").
+var giftNouns = set(strings.Fields(`gift present surprise card geschenk überraschung karte cadeau carte surprise
+	regalo sorpresa tarjeta presente kado cadeautje verrassing kaart kaartje biglietto pensiero`))
+
+var giftPreps = set(strings.Fields(`for für pour para per voor`))
+
+// giftRecipients: a name-shaped word (or a given name and a surname) after
+// a gift noun and "for", that ends the clause.
+func (d *doc) giftRecipients() {
+	n := len(d.toks)
+	for k := 0; k+2 < n; k++ {
+		if d.toks[k].kind != tWord || !giftNouns[d.lw(k)] {
+			continue
+		}
+		d.work++
+		p := k + 1
+		if !d.isWord(p) || !giftPreps[d.lw(p)] || d.toks[p].nl {
+			continue
+		}
+		s := p + 1
+		if s >= n || d.toks[s].nl || !d.speechName(s) {
+			continue
+		}
+		e := s
+		if e+1 < n && !d.toks[e+1].nl && d.speechName(e+1) {
+			e++
+		}
+		if e+1 < n && !d.toks[e+1].nl && d.isWord(e+1) && d.toks[e+1].upper {
+			continue // runs on into capitalised words: a title or a firm
+		}
+		if occasionWords[d.lw(s)] || s == e && d.toks[s].info&wGiven == 0 && !(e+1 >= n || d.toks[e+1].nl || d.toks[e+1].kind == tPunct) {
+			// "a gift for Christmas", "un regalo per Natale"; an unknown
+			// word must end its clause ("a gift for Apple fans" names none).
+			continue
+		}
+		d.addName(s, e, 0.7, "person-gift")
+		k = e
+	}
+}
+
+// talkedParticiples close a Dutch or German clause about talking with
+// someone ("met Sjoukje gesproken", "mit Wiebke telefoniert").
+var talkedParticiples = set(strings.Fields(`gesproken gebeld gemaild gechat gebeld geappt gesprochen telefoniert gechattet geschrieben gemailt`))
+
+// talkedWith: "met/mit" + a name-shaped word (or two) + a talking
+// participle.
+func (d *doc) talkedWith() {
+	n := len(d.toks)
+	for k := 0; k+2 < n; k++ {
+		if d.toks[k].kind != tWord || d.lw(k) != "met" && d.lw(k) != "mit" {
+			continue
+		}
+		d.work++
+		s := k + 1
+		if d.toks[s].nl || !d.coordName(s) {
+			continue
+		}
+		e := s
+		if e+1 < n && !d.toks[e+1].nl && d.coordName(e+1) {
+			e++
+		}
+		if e+1 >= n || !d.isWord(e+1) || d.toks[e+1].nl || !talkedParticiples[d.lw(e+1)] {
+			continue
+		}
+		if s == e && d.toks[s].info&wGiven == 0 {
+			continue // "mit Vodafone telefoniert": one unknown word may be a firm
+		}
+		d.addName(s, e, 0.7, "person-talked")
+		k = e
+	}
+}
+
+// occasionWords are what a gift is for when it is for no one: holidays
+// and occasions in the six languages.
+var occasionWords = set(strings.Fields(`christmas xmas easter birthday valentine valentine's valentines mother's father's
+	hanukkah chanukah eid diwali halloween thanksgiving weihnachten ostern geburtstag muttertag vatertag valentinstag
+	nikolaus noël noel pâques anniversaire fête saint-valentin navidad reyes pascua cumpleaños sanvalentín
+	natale pasqua compleanno befana kerst kerstmis pasen sinterklaas verjaardag valentijn valentijnsdag moederdag vaderdag`))

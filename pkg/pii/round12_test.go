@@ -180,3 +180,42 @@ func TestRound12SecretNeighbours(t *testing.T) {
 		{"nl", "Mijn wachtwoord werkt niet. Order 2024-0012.", nil},
 	})
 }
+
+// P3: the one who said or promised something, opening a sentence before a
+// speech verb in six languages; the one a gift is for; the one served;
+// a full name or a given name the lexicon knows, as one unknown word may
+// be a firm.
+func TestRound12SpeakersAndRecipients(t *testing.T) {
+	t.Parallel()
+	runCases(t, []detectCase{
+		{"en", "Ysolde Brannock told me the parcel was lost.", []string{"PERSON:Ysolde Brannock"}},
+		{"nl", "Sjoukje Hoekstra zei dat het pakket kwijt is.", []string{"PERSON:Sjoukje Hoekstra"}},
+		{"it", "Ottavia Scognamiglio mi ha detto che il pacco è perso.", []string{"PERSON:Ottavia Scognamiglio"}},
+		{"fr", "Ombeline Frachon m'a dit que le colis était perdu.", []string{"PERSON:Ombeline Frachon"}},
+		{"nl", "Roos zei dat het pakket kwijt is.", []string{"PERSON:Roos"}},
+		{"es", "Luz me dijo que el paquete se perdió.", []string{"PERSON:Luz"}},
+		{"en", "It's a gift for Ysolde, can you wrap it?", []string{"PERSON:Ysolde"}},
+		{"nl", "Het is een cadeau voor Sjoukje, kunt u het inpakken?", []string{"PERSON:Sjoukje"}},
+		{"fr", "C'est un cadeau pour Ombeline, pouvez-vous l'emballer ?", []string{"PERSON:Ombeline"}},
+		{"it", "È un regalo per Ottavia, potete incartarlo?", []string{"PERSON:Ottavia"}},
+		{"en", "It's a present for Rose, can you wrap it?", []string{"PERSON:Rose"}},
+		{"en", "I was helped by Brannagh on the phone.", []string{"PERSON:Brannagh"}},
+		{"fr", "J'ai été servie par Ombeline au magasin.", []string{"PERSON:Ombeline"}},
+		{"it", "Sono stata aiutata da Ottavia in negozio.", []string{"PERSON:Ottavia"}},
+		// Look-alikes: firms, teams, jobs, nobody, kin, and holidays.
+		{"en", "Apple told me to come back.", nil},
+		{"en", "Google says the shop is closed.", nil},
+		{"en", "Support said it was delivered.", nil},
+		{"en", "The driver said it was delivered.", nil},
+		{"de", "Kundendienst sagte, es sei geliefert.", nil},
+		{"en", "Nobody told me anything.", nil},
+		{"es", "Mamá me dijo que sí.", nil},
+		{"de", "Ich habe mit Vodafone telefoniert.", nil},
+		{"en", "It's a gift for Christmas.", nil},
+		{"en", "A gift for Easter, please wrap it.", nil},
+		{"fr", "C'est un cadeau pour Noël.", nil},
+		{"it", "È un regalo per Natale.", nil},
+		{"nl", "Het is een cadeau voor Sinterklaas.", nil},
+		{"en", "A gift for Apple fans.", nil},
+	})
+}
