@@ -233,7 +233,9 @@ func devEnv(dir string, st suite.State, svc suite.Service, f mtls.Files) []strin
 // passThroughEnv keeps the basics a process needs and the operator's Sotto
 // and OpenTelemetry settings: Vault, log level, the job runner's
 // (SOTTO_JOBS_*), and the service's own tuning (SOTTO_<NAME>_*, e.g.
-// SOTTO_GATEWAY_AUTH_BURST). The settings dev up computes are added after
+// SOTTO_GATEWAY_AUTH_BURST), and SOTTO_PPROF_ADDR for profiling a local
+// run (give it port 0: every service then picks its own port and logs it).
+// The settings dev up computes are added after
 // it, and the last value of a key wins (os/exec), so the operator cannot
 // move an address or a certificate by accident.
 func passThroughEnv(name string) []string {
@@ -243,7 +245,7 @@ func passThroughEnv(name string) []string {
 		k, _, _ := strings.Cut(kv, "=")
 		switch {
 		case k == "PATH" || k == "HOME" || k == "TMPDIR" || k == "TZ":
-		case strings.HasPrefix(k, "SOTTO_VAULT_") || k == "SOTTO_LOG_LEVEL" || strings.HasPrefix(k, "SOTTO_JOBS_"):
+		case strings.HasPrefix(k, "SOTTO_VAULT_") || k == "SOTTO_LOG_LEVEL" || strings.HasPrefix(k, "SOTTO_JOBS_") || k == "SOTTO_PPROF_ADDR":
 		case strings.HasPrefix(k, own):
 		case strings.HasPrefix(k, "OTEL_"):
 			kv = "SOTTO_" + kv // services read SOTTO_OTEL_EXPORTER_OTLP_ENDPOINT
