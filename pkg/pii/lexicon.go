@@ -53,7 +53,8 @@ const (
 	wCall
 	// Round 11: an entrance, a key box or a parcel collection (secret_entry.go).
 	wEntry
-	// Round 12: a role only a person fills, or a joiner before "I" (person_positions.go).
+	// Round 12 (person_positions.go): a role only a person fills, a speech verb, a gift
+	// noun or "met"/"mit" (each scanner checks its own table after the bit); a joiner before "I".
 	wRole
 	wJoin
 )
@@ -191,7 +192,13 @@ func loadLexicon() *lexicon {
 	mark(wEntry, entryNouns)
 	mark(wEntry, collectionWords)
 	mark(wRole, personRoles)
-	l.info["person"] |= wRole
+	mark(wRole, giftNouns)
+	for w := range speechVerbs {
+		l.info[w] |= wRole
+	}
+	for _, w := range []string{"person", "met", "mit"} {
+		l.info[w] |= wRole
+	}
 	for w := range firstPersonAfterJoiner {
 		l.info[w] |= wJoin
 	}

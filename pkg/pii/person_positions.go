@@ -175,7 +175,7 @@ var speechVerbs = map[string]string{
 func (d *doc) speechSubjects() {
 	n := len(d.toks)
 	for k := 1; k+1 < n; k++ {
-		if d.toks[k].kind != tWord || d.toks[k].upper || d.toks[k].nl {
+		if d.toks[k].info&wRole == 0 || d.toks[k].kind != tWord || d.toks[k].upper || d.toks[k].nl {
 			continue
 		}
 		second, ok := speechVerbs[d.lw(k)]
@@ -240,7 +240,7 @@ var giftPreps = set(strings.Fields(`for für pour para per voor`))
 func (d *doc) giftRecipients() {
 	n := len(d.toks)
 	for k := 0; k+2 < n; k++ {
-		if d.toks[k].kind != tWord || !giftNouns[d.lw(k)] {
+		if d.toks[k].info&wRole == 0 || d.toks[k].kind != tWord || !giftNouns[d.lw(k)] {
 			continue
 		}
 		d.work++
@@ -278,7 +278,7 @@ var talkedParticiples = set(strings.Fields(`gesproken gebeld gemaild gechat gebe
 func (d *doc) talkedWith() {
 	n := len(d.toks)
 	for k := 0; k+2 < n; k++ {
-		if d.toks[k].kind != tWord || d.lw(k) != "met" && d.lw(k) != "mit" {
+		if d.toks[k].info&wRole == 0 || d.toks[k].kind != tWord || d.lw(k) != "met" && d.lw(k) != "mit" {
 			continue
 		}
 		d.work++
