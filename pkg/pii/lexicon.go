@@ -193,6 +193,9 @@ func loadLexicon() *lexicon {
 	mark(wEntry, collectionWords)
 	mark(wRole, personRoles)
 	mark(wRole, giftNouns)
+	mark(wRole, secretNouns)   // secret_clause.go: "code secret", "geheime code"
+	mark(wRole, extraCodeCues) // Geheimzahl, PUK
+	mark(wRole, unlockVerbs)   // "unlock … with 7741"
 	for w := range speechVerbs {
 		l.info[w] |= wRole
 	}

@@ -219,3 +219,35 @@ func TestRound12SpeakersAndRecipients(t *testing.T) {
 		{"en", "A gift for Apple fans.", nil},
 	})
 }
+
+// S3: a code named a secret ("code secret", "geheime code", "número
+// secreto", "codice segreto", "Geheimzahl", "PUK"), a device unlocked
+// "with" a code, credential words in the plural and a list of values.
+func TestRound12SecretNamesAndLists(t *testing.T) {
+	t.Parallel()
+	runCases(t, []detectCase{
+		{"de", "Meine Geheimzahl für die Karte ist 4471, bitte sperren.", []string{"SECRET:4471"}},
+		{"fr", "Le code confidentiel, c'est 7730.", []string{"SECRET:7730"}},
+		{"es", "Mi número secreto es 6612.", []string{"SECRET:6612"}},
+		{"it", "Il codice segreto del bancomat è 9021.", []string{"SECRET:9021"}},
+		{"nl", "Mijn geheime code is 4410.", []string{"SECRET:4410"}},
+		{"en", "The PUK is 12345678.", []string{"SECRET:12345678"}},
+		{"en", "I unlock the tablet with 7741.", []string{"SECRET:7741"}},
+		{"de", "Ich entsperre das Handy mit 3392.", []string{"SECRET:3392"}},
+		{"en", "My passwords are Tulip2020! and Seagull#44", []string{"SECRET:Tulip2020!", "SECRET:Seagull#44"}},
+		{"de", "Passwörter: Fichte2023! und Tanne#77", []string{"SECRET:Fichte2023!", "SECRET:Tanne#77"}},
+		// Look-alikes: a secret that is no code, an unlocked door, stored
+		// passwords, a reference beside the value, a tax code, sizes.
+		{"en", "The secret is to wash it cold at 3000 rpm.", nil},
+		{"en", "I unlock the door with 2 keys.", nil},
+		{"en", "Passwords are stored for 3000 days.", nil},
+		{"en", "My password is Tulip2020! and my order is 44812.", []string{"SECRET:Tulip2020!"}},
+		{"fr", "Le code secret de la recette, c'est le beurre.", nil},
+		{"it", "Il codice segreto non arriva, ordine 44812.", nil},
+		{"nl", "Mijn geheime code werkt niet meer sinds 2023.", nil},
+		{"en", "Please unlock my account, order 448812 is stuck.", nil},
+		{"en", "Codes: 4471-20 and 4471-21 are the sizes.", nil},
+		{"it", "Il codice fiscale è BNCLSS82E14H501X, non valido.", nil},
+		{"en", "The code for my order 448812 is wrong.", nil},
+	})
+}

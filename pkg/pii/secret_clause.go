@@ -38,6 +38,7 @@ var clauseStops = set(strings.Fields(`number numbers nummer nr nr. no. n° nº n
 	until bis jusqu'au hasta fino tot
 	username user benutzername benutzer nutzername utilisateur identifiant usuario gebruikersnaam gebruiker utente
 	nickname handle email e-mail ref ref. reference
+	fiscale fiscal tax dni nie nif bsn nino ssn vat iva imei mac
 	phone telephone telefon telefoon téléphone teléfono telefono handy mobile mobiel móvil cellulare portable gsm whatsapp`))
 
 // refSuffixes end compounds that name a reference's number: Artikelnummer,
@@ -68,6 +69,10 @@ var clauseFillers = set(strings.Fields(`now still just simply actually jetzt nun
 	het de nu nog gewoon eigenlijk the a an this dies ceci esto questo dit
 	: = - – — « » " ' „ “ ” ‘ ’ ` + "`" + ` *`))
 
+// phoneDevices are phones as devices, which an unlocking verb's clause
+// names ("ich entsperre das Handy mit 3392").
+var phoneDevices = set(strings.Fields(`phone telefon telefoon téléphone teléfono telefono handy mobile mobiel móvil cellulare portable gsm`))
+
 // clauseUnits after a number make it a quantity or a price.
 var clauseUnits = set(strings.Fields(`€ $ £ eur euro euros usd gbp chf dollar dollars pound pounds franken
 	kg g gr gram grams gramm grammes gramos grammi cm mm m km ml l cl liter litre litres litro litri
@@ -75,14 +80,45 @@ var clauseUnits = set(strings.Fields(`€ $ £ eur euro euros usd gbp chf dollar
 	days tage jours días dias giorni dagen weeks wochen semaines semanas settimane weken months monate mois meses mesi maanden
 	pcs pieces stück stuk stuks pezzi piezas pièces x % percent prozent pourcent por ciento procent per`))
 
+// pluralCues are credential words in the plural ("my passwords are …").
+var pluralCues = map[string]string{"passwords": "password", "passwörter": "passwort", "kennwörter": "kennwort",
+	"contraseñas": "contraseña", "wachtwoorden": "wachtwoord", "pins": "pin", "passcodes": "passcode", "tokens": "token",
+	"claves": "clave"}
+
+// secretNouns are the nouns a "secret" adjective makes a credential.
+var secretNouns = set(strings.Fields(`code codes codice código codigo numéro numero número nummer zahl number clave chiave sleutel`))
+
+// secretAdjectives: "secret", "confidential", "personal" in six languages.
+var secretAdjectives = set(strings.Fields(`secret secrète secrete secreto secreta segreto segreta geheim geheime geheimer
+	geheimes confidentiel confidencial riservato riservata vertrouwelijke vertrouwelijk`))
+
+// extraCodeCues name a credential outright: German "Geheimzahl", a SIM's
+// PUK, PIN written with "Nummer".
+var extraCodeCues = set(strings.Fields(`geheimzahl geheimnummer geheimcode puk puk-code pukcode pin-nummer pinnummer pin-nr`))
+
+// unlockVerbs unlock a device with a code ("I unlock the tablet with
+// 7741", "ich entsperre das Handy mit 3392").
+var unlockVerbs = set(strings.Fields(`unlock unlocks unlocked unlocking entsperre entsperren entsperrt entsperrst
+	déverrouille déverrouiller déverrouillé desbloqueo desbloquear desbloquea sblocco sbloccare sblocca ontgrendel ontgrendelen ontgrendelt`))
+
+// secretAdjective reports "secret" beside the noun at k: before it or
+// after it ("code secret", "geheime code", "número secreto").
+func (d *doc) secretAdjective(k int) bool {
+	if k > 0 && d.isWord(k-1) && secretAdjectives[d.lw(k-1)] && !d.toks[k].nl {
+		return true
+	}
+	return k+1 < len(d.toks) && d.isWord(k+1) && !d.toks[k+1].nl && secretAdjectives[d.lw(k+1)]
+}
+
 // clauseCueKind returns the credential kind of token k (1 password, 2 code,
-// 3 key), or 0 when k is no credential word for this pass.
+// 3 key, 4 a code named a secret, 5 an unlocking verb), or 0 when k is no
+// credential word for this pass.
 func (d *doc) clauseCueKind(k int) int {
 	tk := &d.toks[k]
 	if tk.kind != tWord {
 		return 0
 	}
-	if tk.info&wSecretCue == 0 && (tk.e-tk.s < 7 || !compoundTail[d.text[tk.e-1]]) {
+	if tk.info&wSecretCue == 0 && tk.info&wRole == 0 && (tk.e-tk.s < 7 || !compoundTail[d.text[tk.e-1]]) {
 		return 0 // the bit test first: only long words with a cue's last letter go on
 	}
 	w := d.lw(k)
@@ -94,7 +130,10 @@ func (d *doc) clauseCueKind(k int) int {
 			w = w[:len(w)-2]
 		}
 	}
-	if tk.info&wSecretCue == 0 && !otpCues[w] && !passwordCues[w] {
+	if sg, ok := pluralCues[w]; ok {
+		w = sg
+	}
+	if tk.info&wSecretCue == 0 && !otpCues[w] && !passwordCues[w] && !extraCodeCues[w] && !unlockVerbs[w] && !secretNouns[w] {
 		if len(w) < 7 {
 			return 0
 		}
@@ -109,7 +148,14 @@ func (d *doc) clauseCueKind(k int) int {
 			return 0
 		}
 	}
+	if secretNouns[w] && d.secretAdjective(k) {
+		return 4 // "code secret", "geheime code", "número secreto", "codice segreto"
+	}
 	switch {
+	case extraCodeCues[w]:
+		return 4
+	case unlockVerbs[w]:
+		return 5
 	case w == "pass" || w == "parola" || w == "pw" || w == "ww":
 		return 0 // season pass, "parola", abbreviations: the main scanner's own cases
 	case w == "passe":
@@ -156,9 +202,11 @@ func (d *doc) scanClauseSecrets() {
 		if genericCodeWords[w] && (d.promoEarlier(k) || d.promoContext() && !d.deliveredCode(k) || d.qualifiedCode(k)) {
 			continue
 		}
-		if genericCodeWords[w] && !(k > 0 && d.cueOf(k-1)&(cueOTP|cuePassword) != 0) && !d.credentialContext() {
-			// A bare "code" is a credential only when the message says so.
-			continue
+		if kind == 2 && genericCodeWords[w] && !(k > 0 && d.cueOf(k-1)&(cueOTP|cuePassword) != 0) && !d.credentialContext() {
+			// A bare "code" is a credential only when the message says so,
+			// or when its value has a one-time code's shape (six digits,
+			// two groups of three, letters mixed with digits).
+			kind = 6
 		}
 		j := d.valueAsCue(k, kind)
 		if j < 0 {
@@ -181,6 +229,20 @@ func (d *doc) scanClauseSecrets() {
 		d.add(s, e, Secret, 0.8, "secret-clause")
 		if j > k {
 			k = j
+		}
+		// A list of values: "my passwords are Tulip2020! and Seagull#44",
+		// "PIN 4471 oder 4472".
+		for m := d.tokenAt(e); m+1 < n && k >= j && !d.toks[m].nl; {
+			if !(d.isWord(m) && listJoiners[d.lw(m)] || d.isPunct(m, ',') || d.isPunct(m, '/')) || d.toks[m+1].nl || !d.shapedFor(m+1, kind) {
+				break
+			}
+			s2, e2 := d.valueChunk(m + 1)
+			if d.claimed(s2, e2) {
+				break
+			}
+			d.add(s2, e2, Secret, 0.8, "secret-clause")
+			k = d.tokenAt(e2) - 1
+			m = d.tokenAt(e2)
 		}
 	}
 }
@@ -245,9 +307,9 @@ func (d *doc) clauseValue(k, kind int) int {
 		words++
 		lw := d.lw(j)
 		el := elided(lw)
-		if notSecretCues[el] || clauseStops[el] || objectWords[el] || clauseStops[lw] || hasAnySuffixCue(lw) || refCompound(el) {
-			if !d.purposeWord(j) {
-				return -1
+		if (notSecretCues[el] || clauseStops[el] || objectWords[el] || clauseStops[lw] || hasAnySuffixCue(lw) || refCompound(el)) && !(kind == 5 && phoneDevices[lw]) {
+			if objectWords[el] || !d.purposeWord(j) {
+				return -1 // "the code on the box", "on my receipt": printed there
 			}
 			// "für die Zahlung", "for order 448812": the purpose of the
 			// credential; its own number, if any, is passed over.
@@ -255,7 +317,7 @@ func (d *doc) clauseValue(k, kind int) int {
 			stated = false
 			continue
 		}
-		if copulas[lw] || copulas[el] || clauseShowVerbs[lw] {
+		if copulas[lw] || copulas[el] || clauseShowVerbs[lw] || kind == 5 && coordOpeners[lw] {
 			stated, fill = true, 0
 			continue
 		}
@@ -309,6 +371,17 @@ func (d *doc) shapedFor(j, kind int) bool {
 		}
 	}
 	digits := allDigits(v)
+	switch kind {
+	case 4, 5:
+		kind = 2
+	case 6:
+		// A bare "code" with no credential in the message: a one-time
+		// code's own shape only, six digits or two groups of three.
+		if digits {
+			return len(v) == 6
+		}
+		return false
+	}
 	if !digits && kind != 3 && dashedDigits(v) {
 		return true // "449-102", "44-91-02"
 	}
@@ -498,8 +571,8 @@ func dashedDigits(v string) bool {
 	}
 	total := 0
 	for _, g := range groups {
-		if len(g) < 2 || len(g) > 4 || !allDigits(g) {
-			return false
+		if len(g) < 2 || len(g) > 4 || !allDigits(g) || len(g) != len(groups[0]) {
+			return false // unequal groups (4471-20) are article numbers
 		}
 		total += len(g)
 	}
@@ -574,6 +647,9 @@ var compoundTail = func() (t [256]bool) {
 	t['e'] = true // diminutives: …je
 	return t
 }()
+
+// listJoiners join a second value to the first.
+var listJoiners = set(strings.Fields(`and or und oder et ou y o e oppure en of`))
 
 // secretSoonAfter reports a secret found within a short clause's reach
 // after the cue at k.
