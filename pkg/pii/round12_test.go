@@ -236,6 +236,11 @@ func TestRound12SecretNamesAndLists(t *testing.T) {
 		{"de", "Ich entsperre das Handy mit 3392.", []string{"SECRET:3392"}},
 		{"en", "My passwords are Tulip2020! and Seagull#44", []string{"SECRET:Tulip2020!", "SECRET:Seagull#44"}},
 		{"de", "Passwörter: Fichte2023! und Tanne#77", []string{"SECRET:Fichte2023!", "SECRET:Tanne#77"}},
+		// A quoted plain word stated as the password.
+		{"de", "Als Passwort habe ich „Sommerwind“ gesetzt, geht nicht.", []string{"SECRET:Sommerwind"}},
+		{"fr", "Le mot de passe que j'ai choisi est « tournesol ».", []string{"SECRET:tournesol"}},
+		{"en", "The password field says 'invalid' every time.", nil},
+		{"en", "My password is \"wrong\" according to the site.", nil},
 		// Look-alikes: a secret that is no code, an unlocked door, stored
 		// passwords, a reference beside the value, a tax code, sizes.
 		{"en", "The secret is to wash it cold at 3000 rpm.", nil},

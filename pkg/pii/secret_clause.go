@@ -399,6 +399,9 @@ func (d *doc) shapedFor(j, kind int) bool {
 		if digits {
 			return len(v) >= 4 && len(v) <= 10 && !yearLike(v)
 		}
+		if d.quoted(s, e) && d.plainPassword(v) && !strings.ContainsAny(v, " ") {
+			return true // a quoted word: "I typed the password 'sunflower' twice"
+		}
 		return passwordLike(v) && (hasDigit(v) || strongPassword(v)) && !strings.HasPrefix(v, "#")
 	case 2:
 		if digits {
