@@ -20,6 +20,7 @@ import (
 	"github.com/sottohq/sotto/pkg/consentclient"
 	"github.com/sottohq/sotto/pkg/errs"
 	"github.com/sottohq/sotto/pkg/keys"
+	"github.com/sottohq/sotto/pkg/store"
 	"github.com/sottohq/sotto/services/tokenvault/internal/policy"
 	"github.com/sottohq/sotto/services/tokenvault/internal/reasons"
 	"github.com/sottohq/sotto/services/tokenvault/internal/storage"
@@ -55,6 +56,10 @@ type Options struct {
 	// often a large vault is rewrapped, and delays when copies of an erased
 	// subject's keys stop opening by as much.
 	KEKEpochMin time.Duration
+	// WALTimeout bounds how long an erasure waits for readers to let go of
+	// SQLite's WAL before it leaves the truncation to the kek-epoch job
+	// (default 10s).
+	WALTimeout time.Duration
 	// Consent answers the consent condition of policy rules with
 	// requires_consent (pkg/consentclient's Client). Nil: such rules allow
 	// nothing (fail closed), as when the consent service is unreachable.
@@ -91,13 +96,13 @@ type Engine struct {
 	// epochs is set once the kek-epoch job is scheduled: only then does an
 	// erasure's evidence promise when old copies stop opening.
 	epochs atomic.Bool
-	// walPending is set when the WAL could not be truncated after an
-	// erasure; the kek-epoch job tries again.
-	walPending atomic.Bool
+	// wal empties SQLite's WAL after an erasure or a rectification; the
+	// kek-epoch job finishes a scrub that readers held up (retryWAL).
+	wal *store.Scrubber
 }
 
 // New builds the engine.
-func New(store *storage.Store, km keys.KeyManager, audit Recorder, outbox *auditclient.Outbox, pol *policy.Policy, logger *slog.Logger, opts Options) *Engine {
+func New(st *storage.Store, km keys.KeyManager, audit Recorder, outbox *auditclient.Outbox, pol *policy.Policy, logger *slog.Logger, opts Options) *Engine {
 	if opts.KEK == "" {
 		opts.KEK = "tokenvault-kek"
 	}
@@ -120,14 +125,18 @@ func New(store *storage.Store, km keys.KeyManager, audit Recorder, outbox *audit
 		opts.KEKEpoch = 24 * time.Hour
 	}
 	opts.KEKEpochMin = max(opts.KEKEpochMin, 0)
+	if opts.WALTimeout <= 0 {
+		opts.WALTimeout = walTruncateTimeout
+	}
 	e := &Engine{
-		store: store, km: km, audit: audit, outbox: outbox, policy: pol, logger: logger, opts: opts,
+		store: st, km: km, audit: audit, outbox: outbox, policy: pol, logger: logger, opts: opts,
 		deks:    newKeyCache[dataKey](opts.CacheSize, opts.CacheTTL, opts.Now),
 		tenants: newKeyCache[[]byte](1024, opts.CacheTTL, opts.Now),
 		erased:  newKeyCache[struct{}](opts.CacheSize, 2*opts.CacheTTL, opts.Now),
 		wake:    make(chan struct{}, 1),
 
 		epochWake: make(chan struct{}, 1),
+		wal:       store.NewScrubber(st.DB(), opts.WALTimeout),
 	}
 	e.writer = e.newWriter()
 	return e

@@ -188,3 +188,77 @@ func TestErasureLeavesNothingInTheSQLiteFiles(t *testing.T) {
 		t.Errorf("the -wal file is %d bytes after the erasure, want 0 (truncated)", n)
 	}
 }
+
+// holdReader opens a read transaction on a connection of its own and reads,
+// so that SQLite must keep its write-ahead log; the returned func ends it.
+func holdReader(t *testing.T, db *store.DB) func() {
+	t.Helper()
+	conn, err := db.Conn(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// BEGIN DEFERRED on this connection alone: BeginTx would take the write
+	// lock.
+	if _, err := conn.ExecContext(t.Context(), "BEGIN DEFERRED"); err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := conn.QueryRowContext(t.Context(), "SELECT COUNT(*) FROM subject_keys").Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return func() {
+		if _, err := conn.ExecContext(context.Background(), "COMMIT"); err != nil {
+			t.Error(err)
+		}
+		conn.Close()
+	}
+}
+
+// TestBusyWALIsTruncatedByTheKEKEpochJob: when a reader holds SQLite's WAL
+// past the erasure's wait (WALTimeout), the erasure still succeeds and the
+// WAL keeps the subject's wrapped key and ciphertexts for the moment; the
+// next kek-epoch run, once the reader is gone, truncates it, so that they
+// are in no database file.
+func TestBusyWALIsTruncatedByTheKEKEpochJob(t *testing.T) {
+	ctx := context.Background()
+	db := storetest.SQLite(t, migrations.FS)
+	path := sqlitePath(t, db)
+	f := newEpochFixture(t, db, newLocalKeys(t), engine.Options{Tenants: []string{"default"}, WALTimeout: 200 * time.Millisecond})
+	f.tokenize(t, "cus_gone",
+		engine.Item{Value: "jane@example.com", Type: tokens.Email, Format: tokens.FormatDeterministic},
+		engine.Item{Value: "Jane Doe", Type: tokens.Name})
+	secrets := subjectSecrets(t, db, "cus_gone")
+	left := func() []string {
+		t.Helper()
+		var out []string
+		for _, suffix := range []string{"", "-wal"} {
+			b, err := os.ReadFile(path + suffix)
+			if err != nil && !os.IsNotExist(err) {
+				t.Fatal(err)
+			}
+			for what, s := range secrets {
+				if bytes.Contains(b, s) {
+					out = append(out, what+" in database"+suffix)
+				}
+			}
+		}
+		return out
+	}
+
+	release := holdReader(t, db)
+	if _, err := f.eng.EraseSubject(ctx, conversation, "", "cus_gone", "dsr_1"); err != nil {
+		t.Fatal(err)
+	}
+	if len(left()) == 0 {
+		t.Fatal("nothing of the erased subject is left with a reader holding the WAL: the scenario did not happen")
+	}
+	release()
+	runJobs(t, db, f.eng)
+	waitFor(t, "the first kek-epoch occurrence", func() bool {
+		s, _ := jobState(t, db, engine.JobKEKEpoch)
+		return s == "completed"
+	})
+	if l := left(); len(l) != 0 {
+		t.Errorf("after the kek-epoch job the erased subject's data is still on disk: %v", l)
+	}
+}

@@ -37,8 +37,9 @@ type Evidence struct {
 	RetireDue time.Time
 }
 
-// walTruncateTimeout bounds how long an erasure waits for readers to let go
-// of SQLite's WAL; the kek-epoch job tries again later.
+// walTruncateTimeout is Options.WALTimeout's default: how long an erasure
+// waits for readers to let go of SQLite's WAL; the kek-epoch job tries
+// again later.
 const walTruncateTimeout = 10 * time.Second
 
 // EraseSubject crypto-shreds a subject. The erasure is recorded in the audit
@@ -100,17 +101,22 @@ func (e *Engine) eraseSubject(ctx context.Context, caller Caller, action auditcl
 	return out, nil
 }
 
-// truncateWAL empties SQLite's WAL after an erasure, or leaves it to the
-// kek-epoch job when readers hold it too long.
+// truncateWAL empties SQLite's WAL after an erasure or a rectification
+// committed (it holds the page images from before it), detached from the
+// caller and bounded by Options.WALTimeout; when readers hold the log too
+// long, the kek-epoch job finishes the scrub (retryWAL).
 func (e *Engine) truncateWAL(ctx context.Context) {
-	ctx, cancel := context.WithTimeout(ctx, walTruncateTimeout)
-	defer cancel()
-	if err := e.store.DB().TruncateWAL(ctx); err != nil {
-		e.walPending.Store(true)
+	if err := e.wal.Scrub(ctx); err != nil {
 		e.logger.Warn("the WAL still holds pages from before an erasure; retrying in the background", "component", JobKEKEpoch, logging.Err(err))
-		return
 	}
-	e.walPending.Store(false)
+}
+
+// retryWAL finishes a scrub truncateWAL could not (the kek-epoch job calls
+// it on every run).
+func (e *Engine) retryWAL(ctx context.Context) {
+	if err := e.wal.Retry(ctx); err != nil {
+		e.logger.Warn("the WAL still holds pages from before an erasure; retrying in the background", "component", JobKEKEpoch, logging.Err(err))
+	}
 }
 
 // Exported is one value of a subject.
@@ -474,9 +480,7 @@ func (e *Engine) ScheduleJobs(r *jobs.Runner, every time.Duration) error {
 			return err
 		}},
 		{JobKEKEpoch, func(ctx context.Context, _ jobs.Job) error {
-			if e.walPending.Load() {
-				e.truncateWAL(ctx)
-			}
+			e.retryWAL(ctx)
 			_, err := e.KEKEpochOnce(ctx)
 			return err
 		}},
