@@ -193,9 +193,12 @@ func loadLexicon() *lexicon {
 	mark(wEntry, collectionWords)
 	mark(wRole, personRoles)
 	mark(wRole, giftNouns)
-	mark(wRole, secretNouns)   // secret_clause.go: "code secret", "geheime code"
-	mark(wRole, extraCodeCues) // Geheimzahl, PUK
-	mark(wRole, unlockVerbs)   // "unlock … with 7741"
+	mark(wRole, secretNouns)    // secret_clause.go: "code secret", "geheime code"
+	mark(wRole, extraCodeCues)  // Geheimzahl, PUK
+	mark(wRole, unlockVerbs)    // "unlock … with 7741"
+	for w := range pluralCues { // "my passwords are …"
+		l.info[w] |= wRole
+	}
 	for w := range speechVerbs {
 		l.info[w] |= wRole
 	}

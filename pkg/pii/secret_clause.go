@@ -118,8 +118,8 @@ func (d *doc) clauseCueKind(k int) int {
 	if tk.kind != tWord {
 		return 0
 	}
-	if tk.info&wSecretCue == 0 && tk.info&wRole == 0 && (tk.e-tk.s < 7 || !compoundTail[d.text[tk.e-1]]) {
-		return 0 // the bit test first: only long words with a cue's last letter go on
+	if tk.info&(wSecretCue|wRole) == 0 && (tk.e-tk.s < 7 || !d.maybeCompoundCue(k)) {
+		return 0 // the bit test first: only a hyphenated word, a closed compound or a diminutive goes on
 	}
 	w := d.lw(k)
 	if d.lang == "nl" || d.lang == "" {
@@ -636,20 +636,16 @@ func (d *doc) valueAsCue(k, kind int) int {
 	return v
 }
 
-// compoundTail holds the last letters of the cue words a compound or a
-// diminutive may end in (…code, …codeje, …pin, …passwort, …wachtwoord,
-// …schlüssel, …token, …key, …otp, …tan), so other words skip the look-ups.
-var compoundTail = func() (t [256]bool) {
-	for _, m := range []map[string]bool{passwordCues, otpCues, keyCues} {
-		for w := range m {
-			if w != "" {
-				t[w[len(w)-1]] = true
-			}
-		}
+// maybeCompoundCue: the long word at k is hyphenated, ends in a closed
+// compound's cue (…passwort, …schlüssel, …wachtwoord, …token) or is a
+// Dutch diminutive (…je), so the look-ups are worth making.
+func (d *doc) maybeCompoundCue(k int) bool {
+	t := d.text[d.toks[k].s:d.toks[k].e]
+	if strings.IndexByte(t, '-') > 0 || strings.HasSuffix(t, "je") {
+		return true
 	}
-	t['e'] = true // diminutives: …je
-	return t
-}()
+	return compoundCue(d.lw(k)) != ""
+}
 
 // listJoiners join a second value to the first.
 var listJoiners = set(strings.Fields(`and or und oder et ou y o e oppure en of`))
