@@ -153,7 +153,7 @@ func New(ctx context.Context, d Deps) (*App, error) {
 		WatchMaxLifetime: cfg.WatchMaxLifetime, MaxNewValues: cfg.MaxNewValuesPerMessage, MaxValues: cfg.MaxValuesPerConversation,
 		Keys: conversation.Keys{ChannelID: channelKey, Value: valueKey}, Assistant: replier, Logger: d.Logger, Now: d.Now,
 		Revealer: vault.NewRevealer(revealClient), Pseudonyms: vault.NewPseudonymEraser(eraseClient), TokenizeTimeout: cfg.TokenizeTimeout, PollInterval: cfg.WatchPollInterval, DefaultLanguage: cfg.DefaultLanguage,
-		Channels: channelDeps, Signals: monitor})
+		Channels: channelDeps, Signals: monitor, WAL: store.NewScrubber(d.DB, conversation.WALTimeout)})
 	if err != nil {
 		return nil, err
 	}

@@ -6,7 +6,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/sottohq/sotto/pkg/auditclient"
@@ -310,28 +309,28 @@ func (s *Service) PrivacyErase(ctx context.Context, subj Subject, requestID stri
 	return ev, nil
 }
 
-// walTruncateTimeout bounds how long an erasure waits for readers to let go
-// of SQLite's WAL.
-const walTruncateTimeout = 10 * time.Second
-
-// walState remembers that a truncation after a deletion did not finish.
-type walState struct{ pending atomic.Bool }
+// WALTimeout bounds how long an erasure waits for readers to let go of
+// SQLite's WAL (Deps.WAL's timeout); the next retention run tries again.
+const WALTimeout = 10 * time.Second
 
 // truncateWAL empties SQLite's WAL after an erasure or a retention sweep
 // committed: until then it holds the deleted rows' page images (placeholder
 // text, tokens), which secure_delete does not reach. The deletion is done
-// whatever happens here; a WAL that stays busy is emptied by the next
-// retention run (every run retries a pending truncation), and by
-// pkg/service's own truncation at shutdown.
+// whatever happens here (Deps.WAL detaches the truncation from the caller);
+// a WAL that stays busy is emptied by the next retention run (retryWAL),
+// and by pkg/service's own truncation at shutdown.
 func (s *Service) truncateWAL(ctx context.Context) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), walTruncateTimeout)
-	defer cancel()
-	if err := s.d.Store.TruncateWAL(ctx); err != nil {
-		s.wal.pending.Store(true)
+	if err := s.d.WAL.Scrub(ctx); err != nil {
 		s.d.Logger.WarnContext(ctx, "the WAL still holds pages of deleted conversations; retrying at the next retention run", logging.Err(err))
-		return
 	}
-	s.wal.pending.Store(false)
+}
+
+// retryWAL finishes a truncation truncateWAL could not (every retention
+// run calls it).
+func (s *Service) retryWAL(ctx context.Context) {
+	if err := s.d.WAL.Retry(ctx); err != nil {
+		s.d.Logger.WarnContext(ctx, "the WAL still holds pages of deleted conversations; retrying at the next retention run", logging.Err(err))
+	}
 }
 
 // PrivacyRectify answers that nothing here is rectifiable: a conversation

@@ -198,8 +198,10 @@ func (r *Retention) Sweep(ctx context.Context, runID string) (SweepResult, error
 	r.s.d.Logger.InfoContext(ctx, "retention sweep", "conversations_deleted", res.Deleted["conversations"],
 		"messages_deleted", res.Deleted["messages"], "placeholders_deleted", res.Deleted["placeholders"],
 		"kept_for_model_improvement", res.KeptForModelImprovement, "kept_restricted", res.KeptRestricted, "consent_unavailable", res.ConsentUnavailable)
-	if res.Deleted["conversations"] > 0 || r.s.wal.pending.Load() {
+	if res.Deleted["conversations"] > 0 {
 		r.s.truncateWAL(ctx)
+	} else {
+		r.s.retryWAL(ctx)
 	}
 	return res, nil
 }

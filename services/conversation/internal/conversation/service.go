@@ -12,6 +12,7 @@ import (
 	"encoding/base32"
 	"encoding/binary"
 	"encoding/hex"
+	"errors"
 	"log/slog"
 	"net/netip"
 	"strings"
@@ -23,6 +24,7 @@ import (
 	"github.com/sottohq/sotto/pkg/enduser"
 	"github.com/sottohq/sotto/pkg/errs"
 	"github.com/sottohq/sotto/pkg/pii"
+	"github.com/sottohq/sotto/pkg/store"
 	"github.com/sottohq/sotto/services/conversation/internal/assistant"
 	"github.com/sottohq/sotto/services/conversation/internal/reasons"
 	"github.com/sottohq/sotto/services/conversation/internal/signals"
@@ -128,6 +130,11 @@ type Deps struct {
 	// Signals watches for suspicious activity (signals.go); nil watches
 	// nothing.
 	Signals *signals.Monitor
+	// WAL empties SQLite's write-ahead log after erasures and retention
+	// sweeps, and remembers one it could not finish for the next retention
+	// run (privacy.go; store.NewScrubber of the service's database, with
+	// WALTimeout). Required.
+	WAL *store.Scrubber
 }
 
 // Service is the conversation domain.
@@ -138,9 +145,6 @@ type Service struct {
 	// posts rarely race for a placeholder number (the unique indexes decide
 	// between replicas).
 	locks sync.Map // conversation id → *sync.Mutex
-	// wal remembers an erasure whose WAL truncation could not finish
-	// (privacy.go).
-	wal walState
 	// shopper: shopper events (shopper.go); nil until enabled.
 	shopper *shopperDeps
 	// onClose: see OnClose.
@@ -160,6 +164,9 @@ func (s *Service) OnClose(h CloseHook) { s.onClose = h }
 func New(d Deps) (*Service, error) {
 	if len(d.Keys.ChannelID) < MinKeyLen || len(d.Keys.Value) < MinKeyLen {
 		return nil, errs.E(errs.Internal, reasons.DigestKeyMissing, "the digest keys are not configured")
+	}
+	if d.WAL == nil {
+		return nil, errors.New("conversation: no WAL scrubber")
 	}
 	if d.Logger == nil {
 		d.Logger = slog.New(slog.DiscardHandler)

@@ -1,0 +1,80 @@
+package conversation
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/sottohq/sotto/pkg/auditclient"
+	"github.com/sottohq/sotto/pkg/store"
+	"github.com/sottohq/sotto/pkg/store/storetest"
+	"github.com/sottohq/sotto/services/conversation/internal/retention"
+	"github.com/sottohq/sotto/services/conversation/internal/storage"
+	"github.com/sottohq/sotto/services/conversation/migrations"
+)
+
+// TestRetentionRunFinishesABusyWALTruncation: a truncation after an erasure
+// that a reader held up past Deps.WAL's timeout stays owed, and the next
+// retention run, with nothing of its own to delete, empties the WAL once
+// the reader is gone. (Fails without the run's retry.)
+func TestRetentionRunFinishesABusyWALTruncation(t *testing.T) {
+	ctx := context.Background()
+	db := storetest.SQLite(t, migrations.FS)
+	var seq int
+	var name, path string
+	if err := db.QueryRowContext(ctx, `PRAGMA database_list`).Scan(&seq, &name, &path); err != nil || path == "" {
+		t.Fatalf("database file: %q, %v", path, err)
+	}
+	walSize := func() int64 {
+		t.Helper()
+		fi, err := os.Stat(path + "-wal")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fi.Size()
+	}
+	s, err := New(Deps{Store: storage.New(db), Audit: auditclient.NewOutbox(db, nil, nil),
+		Keys: Keys{ChannelID: bytes.Repeat([]byte{1}, MinKeyLen), Value: bytes.Repeat([]byte{2}, MinKeyLen)},
+		WAL:  store.NewScrubber(db, 100*time.Millisecond)})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// A reader keeps the WAL while an erasure's truncation runs.
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "BEGIN DEFERRED"); err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := conn.QueryRowContext(ctx, "SELECT COUNT(*) FROM conversations").Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	s.truncateWAL(ctx)
+	if !s.d.WAL.Pending() {
+		t.Fatal("the truncation under a reader is not owed: the scenario did not happen")
+	}
+	if _, err := conn.ExecContext(ctx, "COMMIT"); err != nil {
+		t.Fatal(err)
+	}
+	if walSize() == 0 {
+		t.Fatal("the WAL is empty before the retention run: the test shows nothing")
+	}
+
+	pol, err := retention.Parse([]byte("version: 1\ndefault_days: {web: 30, whatsapp: 90, messenger: 90, api: 30}\nmodel_improvement_days: 365\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := s.NewRetention(pol, nil, nil).Sweep(ctx, "run:test")
+	if err != nil || res.Deleted["conversations"] != 0 {
+		t.Fatalf("sweep: %+v, %v; want nothing deleted", res, err)
+	}
+	if n := walSize(); n != 0 || s.d.WAL.Pending() {
+		t.Errorf("after the retention run the WAL is %d bytes (pending %v), want 0: the owed truncation was not finished", n, s.d.WAL.Pending())
+	}
+}
