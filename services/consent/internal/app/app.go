@@ -140,7 +140,7 @@ func New(ctx context.Context, d Deps) (*App, error) {
 	}
 	requests, err := dsr.New(dsr.Deps{Store: st, Audit: d.Audit, Keys: d.Keys, SealKey: cfg.DSRKey, RequestKey: requestKey,
 		Jobs: d.Jobs, Participants: participants, Names: names, Rules: rules, ExportTTL: cfg.DSRExportTTL,
-		MaxAttempts: d.DSRMaxAttempts, Logger: d.Logger, Meter: d.Meter, Now: d.Now})
+		MaxAttempts: d.DSRMaxAttempts, Logger: d.Logger, Meter: d.Meter, Now: d.Now, WAL: store.NewScrubber(d.DB, dsr.WALTimeout)})
 	if err != nil {
 		return nil, err
 	}

@@ -26,6 +26,7 @@ import (
 	"github.com/sottohq/sotto/pkg/errs"
 	"github.com/sottohq/sotto/pkg/jobs"
 	"github.com/sottohq/sotto/pkg/keys"
+	"github.com/sottohq/sotto/pkg/store"
 	"github.com/sottohq/sotto/services/consent/internal/consent"
 	"github.com/sottohq/sotto/services/consent/internal/deadline"
 	"github.com/sottohq/sotto/services/consent/internal/reasons"
@@ -136,6 +137,11 @@ type Deps struct {
 	Meter       metric.MeterProvider
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
+	// WAL empties SQLite's write-ahead log after sealed corrections are
+	// dropped and remembers a truncation it could not finish, for the
+	// WALScrubKind job (store.NewScrubber of the service's database, with
+	// WALTimeout). Required.
+	WAL *store.Scrubber
 }
 
 // Service is the data-subject request domain.
@@ -148,7 +154,19 @@ type Service struct {
 // StepKind is the pkg/jobs kind of a step.
 const StepKind = "consent.dsr.step"
 
-// New returns the service and registers its job kind.
+// WALScrubKind is the periodic pkg/jobs kind, run every WALScrubEvery, that
+// finishes a truncation of the write-ahead log readers held up (scrubLog).
+const WALScrubKind = "consent.dsr.wal_scrub"
+
+// WALTimeout bounds one truncation of the write-ahead log (Deps.WAL);
+// WALScrubEvery is how often one readers held past it is tried again.
+const (
+	WALTimeout    = 30 * time.Second
+	WALScrubEvery = 5 * time.Minute
+)
+
+// New returns the service and registers its job kinds (the steps and the
+// WALScrubKind job).
 func New(d Deps) (*Service, error) {
 	if d.Now == nil {
 		d.Now = time.Now
@@ -168,8 +186,14 @@ func New(d Deps) (*Service, error) {
 	if d.Jobs == nil {
 		return nil, errs.E(errs.Internal, reasons.StoreInvariant, "dsr: no job runner")
 	}
+	if d.WAL == nil {
+		return nil, errs.E(errs.Internal, reasons.StoreInvariant, "dsr: no WAL scrubber")
+	}
 	s := &Service{d: d, now: d.Now, log: d.Logger}
 	if err := d.Jobs.Register(StepKind, s.runStep, jobs.Options{MaxAttempts: d.MaxAttempts, Timeout: 10 * time.Minute}); err != nil {
+		return nil, err
+	}
+	if err := d.Jobs.Periodic(WALScrubKind, WALScrubEvery, s.retryScrub, jobs.Options{MaxAttempts: 1, Timeout: 2 * WALTimeout}); err != nil {
 		return nil, err
 	}
 	if d.Meter != nil {

@@ -428,13 +428,23 @@ func (s *Service) done(ctx context.Context, id, participant string, ev *privacyv
 // would open (an outside probe read an erased customer's corrected values
 // back from consent.db-wal). The database file itself zeroes what is
 // deleted (secure_delete). On PostgreSQL this does nothing; dead tuples and
-// WAL segments are out of the application's reach (ADR 0013).
+// WAL segments are out of the application's reach (ADR 0013). Deps.WAL
+// detaches the truncation from the caller and bounds it (WALTimeout); one
+// that readers held up is finished by the WALScrubKind job.
 func (s *Service) scrubLog(ctx context.Context) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-	defer cancel()
-	if err := s.d.Store.TruncateWAL(ctx); err != nil {
-		s.log.WarnContext(ctx, "cannot empty the write-ahead log after dropping sealed corrections", "reason", errs.ReasonOf(err))
+	if err := s.d.WAL.Scrub(ctx); err != nil {
+		s.log.WarnContext(ctx, "cannot empty the write-ahead log after dropping sealed corrections; retrying later", "reason", errs.ReasonOf(err))
 	}
+}
+
+// retryScrub finishes a scrubLog that readers held up (the WALScrubKind
+// job, every WALScrubEvery). It never fails the job: the next occurrence
+// tries again.
+func (s *Service) retryScrub(ctx context.Context, _ jobs.Job) error {
+	if err := s.d.WAL.Retry(ctx); err != nil {
+		s.log.WarnContext(ctx, "cannot empty the write-ahead log after dropping sealed corrections; retrying later", "reason", errs.ReasonOf(err))
+	}
+	return nil
 }
 
 // complete closes r: the sealed corrections are dropped, and an access or
