@@ -34,9 +34,6 @@ func New(db *store.DB) *Store { return &Store{db: db} }
 // DB is the database, for statements outside a transaction.
 func (s *Store) DB() *sql.DB { return s.db.DB }
 
-// TruncateWAL empties SQLite's write-ahead log (see store.DB.TruncateWAL).
-func (s *Store) TruncateWAL(ctx context.Context) error { return s.db.TruncateWAL(ctx) }
-
 // InTx runs fn in one read-write transaction (see store.DB.InTx).
 func (s *Store) InTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	return s.db.InTx(ctx, fn)

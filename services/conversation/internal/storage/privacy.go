@@ -216,10 +216,6 @@ func (s *Store) DeleteConversations(ctx context.Context, tx *sql.Tx, ids []strin
 	return counts, nil
 }
 
-// TruncateWAL empties SQLite's write-ahead log (store.DB.TruncateWAL) so
-// that deleted rows do not linger there; nothing on PostgreSQL.
-func (s *Store) TruncateWAL(ctx context.Context) error { return s.db.TruncateWAL(ctx) }
-
 // Restriction returns when a customer's processing was restricted, or false.
 func (s *Store) Restriction(ctx context.Context, q Q, tenant, subject string) (time.Time, bool, error) {
 	var since int64
