@@ -87,7 +87,7 @@ func TestSealedPayloadsAreNotReadableAtRest(t *testing.T) {
 			t.Fatal("the payload is in the table in plaintext")
 		}
 		if db.Dialect == store.SQLite {
-			files, _ := filepath.Glob(filepath.Join(filepath.Dir(sqlitePath(t, db)), "*"))
+			files, _ := filepath.Glob(filepath.Join(filepath.Dir(storetest.SQLitePath(t, db)), "*"))
 			for _, name := range files {
 				b, err := os.ReadFile(name)
 				if err != nil {
@@ -99,17 +99,6 @@ func TestSealedPayloadsAreNotReadableAtRest(t *testing.T) {
 			}
 		}
 	})
-}
-
-// sqlitePath is the file of a SQLite database.
-func sqlitePath(t *testing.T, db *store.DB) string {
-	t.Helper()
-	var seq int
-	var name, file string
-	if err := db.QueryRowContext(t.Context(), `PRAGMA database_list`).Scan(&seq, &name, &file); err != nil || file == "" {
-		t.Fatalf("database file: %q, %v", file, err)
-	}
-	return file
 }
 
 // TestSealedPayloadsOpenOnlyInPlace: a sealed payload copied onto another

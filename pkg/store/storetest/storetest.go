@@ -170,6 +170,28 @@ func randomHex(t testing.TB) string {
 	return hex.EncodeToString(b)
 }
 
+// SQLitePath is the file of a SQLite db (its write-ahead log is beside it,
+// with "-wal" appended).
+func SQLitePath(t testing.TB, db *store.DB) string {
+	t.Helper()
+	var seq int
+	var name, path string
+	if err := db.QueryRowContext(context.Background(), `PRAGMA database_list`).Scan(&seq, &name, &path); err != nil || path == "" {
+		t.Fatalf("database file: %q, %v", path, err)
+	}
+	return path
+}
+
+// WALSize is the size of a SQLite db's write-ahead log (0 once truncated).
+func WALSize(t testing.TB, db *store.DB) int64 {
+	t.Helper()
+	fi, err := os.Stat(SQLitePath(t, db) + "-wal")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fi.Size()
+}
+
 // StoredBytes is what db keeps on disk, for tests that search it for values
 // that must not be there: SQLite's file and write-ahead log (a fresh write
 // may sit in either), or, after a CHECKPOINT has written every dirty page,
@@ -181,11 +203,7 @@ func StoredBytes(t testing.TB, db *store.DB) []byte {
 	t.Helper()
 	ctx := context.Background()
 	if db.Dialect == store.SQLite {
-		var seq int
-		var name, path string
-		if err := db.QueryRowContext(ctx, `PRAGMA database_list`).Scan(&seq, &name, &path); err != nil || path == "" {
-			t.Fatalf("database file: %q, %v", path, err)
-		}
+		path := SQLitePath(t, db)
 		var all []byte
 		for _, p := range []string{path, path + "-wal"} {
 			b, err := os.ReadFile(p)

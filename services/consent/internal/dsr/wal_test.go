@@ -3,7 +3,6 @@ package dsr
 import (
 	"bytes"
 	"context"
-	"os"
 	"testing"
 	"time"
 
@@ -23,19 +22,7 @@ import (
 func TestWALScrubJobFinishesABusyScrub(t *testing.T) {
 	ctx := context.Background()
 	db := storetest.SQLite(t, migrations.FS)
-	var seq int
-	var name, path string
-	if err := db.QueryRowContext(ctx, `PRAGMA database_list`).Scan(&seq, &name, &path); err != nil || path == "" {
-		t.Fatalf("database file: %q, %v", path, err)
-	}
-	walSize := func() int64 {
-		t.Helper()
-		fi, err := os.Stat(path + "-wal")
-		if err != nil {
-			t.Fatal(err)
-		}
-		return fi.Size()
-	}
+	walSize := func() int64 { return storetest.WALSize(t, db) }
 	runner, err := jobs.New(db, jobs.Config{Worker: "test", PollInterval: 20 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)

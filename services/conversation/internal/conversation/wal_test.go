@@ -3,7 +3,6 @@ package conversation
 import (
 	"bytes"
 	"context"
-	"os"
 	"testing"
 	"time"
 
@@ -22,19 +21,7 @@ import (
 func TestRetentionRunFinishesABusyWALTruncation(t *testing.T) {
 	ctx := context.Background()
 	db := storetest.SQLite(t, migrations.FS)
-	var seq int
-	var name, path string
-	if err := db.QueryRowContext(ctx, `PRAGMA database_list`).Scan(&seq, &name, &path); err != nil || path == "" {
-		t.Fatalf("database file: %q, %v", path, err)
-	}
-	walSize := func() int64 {
-		t.Helper()
-		fi, err := os.Stat(path + "-wal")
-		if err != nil {
-			t.Fatal(err)
-		}
-		return fi.Size()
-	}
+	walSize := func() int64 { return storetest.WALSize(t, db) }
 	s, err := New(Deps{Store: storage.New(db), Audit: auditclient.NewOutbox(db, nil, nil),
 		Keys: Keys{ChannelID: bytes.Repeat([]byte{1}, MinKeyLen), Value: bytes.Repeat([]byte{2}, MinKeyLen)},
 		WAL:  store.NewScrubber(db, 100*time.Millisecond)})

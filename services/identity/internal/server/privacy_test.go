@@ -713,11 +713,7 @@ func TestPrivacyEraseLeavesNoCopyInSQLite(t *testing.T) {
 	if err := h.db.QueryRowContext(ctx, `SELECT email_token, password_hash FROM accounts WHERE account_id = $1`, id).Scan(&emailToken, &hash); err != nil {
 		t.Fatal(err)
 	}
-	var seq int
-	var name, path string
-	if err := h.db.QueryRowContext(ctx, `PRAGMA database_list`).Scan(&seq, &name, &path); err != nil || path == "" {
-		t.Fatalf("database file: %q, %v", path, err)
-	}
+	path := storetest.SQLitePath(t, h.db)
 	secrets := map[string][]byte{"e-mail token": []byte(emailToken), "password hash": []byte(hash)}
 	files := func() map[string][]byte {
 		out := map[string][]byte{}

@@ -72,7 +72,7 @@ func backup(t *testing.T, db *store.DB, subject string) [][]byte {
 	ctx := context.Background()
 	from := db
 	if db.Dialect == store.SQLite {
-		src := sqlitePath(t, db)
+		src := storetest.SQLitePath(t, db)
 		dst := filepath.Join(t.TempDir(), "backup.db")
 		for _, suffix := range []string{"", "-wal"} {
 			copyFile(t, src+suffix, dst+suffix)

@@ -84,17 +84,6 @@ func TestErasureOverwritesWrappedKeys(t *testing.T) {
 	})
 }
 
-// sqlitePath is the file of an SQLite database.
-func sqlitePath(t *testing.T, db *store.DB) string {
-	t.Helper()
-	var seq int
-	var name, path string
-	if err := db.QueryRowContext(context.Background(), `PRAGMA database_list`).Scan(&seq, &name, &path); err != nil || path == "" {
-		t.Fatalf("database file: %q, %v", path, err)
-	}
-	return path
-}
-
 // subjectSecrets reads, straight from the database, what an erasure must
 // leave nowhere: the subject's wrapped data keys and its ciphertexts.
 func subjectSecrets(t *testing.T, db *store.DB, subject string) map[string][]byte {
@@ -130,7 +119,7 @@ func subjectSecrets(t *testing.T, db *store.DB, subject string) map[string][]byt
 func TestErasureLeavesNothingInTheSQLiteFiles(t *testing.T) {
 	ctx := context.Background()
 	db := storetest.SQLite(t, migrations.FS)
-	path := sqlitePath(t, db)
+	path := storetest.SQLitePath(t, db)
 	f := newFixture(t, db, time.Minute)
 	toks := f.tokenize(t, "cus_gone",
 		engine.Item{Value: "jane@example.com", Type: tokens.Email, Format: tokens.FormatDeterministic},
@@ -222,7 +211,7 @@ func holdReader(t *testing.T, db *store.DB) func() {
 func TestBusyWALIsTruncatedByTheKEKEpochJob(t *testing.T) {
 	ctx := context.Background()
 	db := storetest.SQLite(t, migrations.FS)
-	path := sqlitePath(t, db)
+	path := storetest.SQLitePath(t, db)
 	f := newEpochFixture(t, db, newLocalKeys(t), engine.Options{Tenants: []string{"default"}, WALTimeout: 200 * time.Millisecond})
 	f.tokenize(t, "cus_gone",
 		engine.Item{Value: "jane@example.com", Type: tokens.Email, Format: tokens.FormatDeterministic},
