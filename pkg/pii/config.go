@@ -49,7 +49,20 @@ type Config struct {
 	Deny []DenyEntry `yaml:"deny"`
 	// Patterns are extra recognisers (the shop's customer-ID format).
 	Patterns []Pattern `yaml:"patterns"`
+	// AnyRegionPhones reports a number written with its country code (+49…,
+	// 0049…) when it is valid for that country, whatever the message's
+	// language. Off, the engine reads the contract (PII-LABELS.md) to the
+	// letter: a numeric phone is valid for a region of its message's
+	// language (or DefaultRegion), so a German mobile in an English message
+	// is no finding. Services that store or forward text turn it on: a
+	// number that names its own country is a phone there (ADR 0010).
+	AnyRegionPhones bool `yaml:"any_region_phones"`
 }
+
+// StorageConfig is the configuration of a service that stores or forwards
+// text (conversation, crmsync): the contract's reading, widened where a
+// miss would leave a value in clear that names itself (AnyRegionPhones).
+func StorageConfig() Config { return Config{AnyRegionPhones: true} }
 
 // DenyEntry is a value that is always PII.
 type DenyEntry struct {
@@ -92,6 +105,7 @@ type compiledPattern struct {
 
 type compiledConfig struct {
 	region    string
+	anyRegion bool // AnyRegionPhones
 	threshold float64
 	types     map[Type]bool // nil: all
 	allow     map[string]bool
@@ -119,6 +133,7 @@ func (c Config) compile() (compiledConfig, error) {
 		return cc, invalid("threshold must be between 0 and 1")
 	}
 	cc.threshold = c.Threshold
+	cc.anyRegion = c.AnyRegionPhones
 	if len(c.Types) > 0 {
 		cc.types = map[Type]bool{}
 		for i, t := range c.Types {

@@ -131,3 +131,44 @@ func TestInternationalPhoneRegions(t *testing.T) {
 		t.Errorf("tenant region DE: %s", diff)
 	}
 }
+
+// TestAnyRegionPhones: with AnyRegionPhones a number written with its
+// country code is a phone wherever that country's numbering plan says it
+// is valid, in a message of any language; without a country code, or
+// invalid in its country, it stays what the contract makes of it.
+func TestAnyRegionPhones(t *testing.T) {
+	t.Parallel()
+	cfg, err := ParseConfig([]byte("any_region_phones: true\n"))
+	if err != nil || !cfg.AnyRegionPhones {
+		t.Fatalf("any_region_phones: %v, %+v", err, cfg)
+	}
+	e, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ lang, text, want string }{
+		{"en", "call me on +49 170 1234567", "PHONE:+49 170 1234567"},
+		{"en", "Munich branch: 0049 30 12345678", "PHONE:0049 30 12345678"},
+		{"fr", "mon numéro polonais : +48 512 345 678", "PHONE:+48 512 345 678"},
+		{"", "whatsapp +91 98765 43210", "PHONE:+91 98765 43210"},
+		{"it", "chiamami al +61 412 345 678", "PHONE:+61 412 345 678"},
+	} {
+		if diff := cmp.Diff([]string{c.want}, got(e, c.text, c.lang)); diff != "" {
+			t.Errorf("%s %q: %s", c.lang, c.text, diff)
+		}
+		if c.lang == "en" || c.lang == "fr" {
+			if g := got(testEngine, c.text, c.lang); len(g) != 0 {
+				t.Errorf("the default engine (the contract's reading) found %v in %q", g, c.text)
+			}
+		}
+	}
+	for _, text := range []string{
+		"order 4915173920418 has not arrived", // no country code: an order number
+		"call +49 12",                          // too short for any plan
+		"ref +999 1234 5678",                   // no such country code
+	} {
+		if g := got(e, text, "en"); len(g) != 0 {
+			t.Errorf("%q: found %v", text, g)
+		}
+	}
+}

@@ -689,7 +689,7 @@ func (d *doc) phoneWindow(g []grp, a, b int) bool {
 	}
 	d.phoneBudget--
 	d.work++
-	if !d.e.phones.valid(digits, intl, langRegions[d.lang], d.e.cfg.region) {
+	if !d.e.phones.valid(digits, intl, langRegions[d.lang], d.e.cfg.region, d.e.cfg.anyRegion) {
 		return false
 	}
 	score := 0.75

@@ -61,7 +61,7 @@ func phoneRegionKnown(r string) bool {
 // of defRegion): international after '+' or 00, or national. A national number
 // in a region whose numbers are dialled with a trunk prefix ("0") must
 // start with it: "612345678" is not a French number as written.
-func (p *phoneValidator) valid(digits string, intl bool, regions []string, defRegion string) bool {
+func (p *phoneValidator) valid(digits string, intl bool, regions []string, defRegion string, anyRegion bool) bool {
 	if intl {
 		if len(digits) < 8 || len(digits) > 15 {
 			return false
@@ -85,7 +85,11 @@ func (p *phoneValidator) valid(digits string, intl bool, regions []string, defRe
 					return true
 				}
 			}
-			return defRegion != "" && p.cc[defRegion] == cc && checkNumber(cc, nsn, defRegion)
+			if defRegion != "" && p.cc[defRegion] == cc && checkNumber(cc, nsn, defRegion) {
+				return true
+			}
+			// Config.AnyRegionPhones: the country code names the region.
+			return anyRegion && checkNumber(cc, nsn, "")
 		}
 		return false
 	}
@@ -286,7 +290,7 @@ func (d *doc) scanSpokenPhones() {
 		if !intl && strings.HasPrefix(digits, "00") {
 			intlDigits, digits = true, digits[2:]
 		}
-		ok := d.phoneBudget > 0 && d.e.phones.valid(digits, intlDigits, langRegions[d.lang], d.e.cfg.region)
+		ok := d.phoneBudget > 0 && d.e.phones.valid(digits, intlDigits, langRegions[d.lang], d.e.cfg.region, d.e.cfg.anyRegion)
 		d.phoneBudget--
 		if !ok && len(d.buf) >= 10 {
 			if c, _ := d.cueBefore(start, 8, cuePhone); c != 0 {

@@ -103,7 +103,7 @@ func New(ctx context.Context, d Deps) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	engine, err := pii.New(pii.Config{})
+	engine, err := pii.New(pii.StorageConfig())
 	if err != nil {
 		return nil, err
 	}

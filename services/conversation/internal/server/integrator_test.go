@@ -65,11 +65,15 @@ func TestIntegratorPostsAndWatches(t *testing.T) {
 		h := newHarness(t, db)
 		platform := h.integrator("cli_platform", "shop", server.ScopeIngest, server.ScopeWatch)
 		const canary = "ada.canary.h11@example.org"
-		resp, err := h.ingestAs(platform, "shop", apiChannel, "platform-user-7", "pm-1", "Hello, I am "+canary+". When are you open?")
+		// A Polish mobile in an English message: a number with its country
+		// code is a phone there (pii.StorageConfig), not only in a message
+		// of its own country's language (outside probe).
+		const phone = "+48 512 345 678"
+		resp, err := h.ingestAs(platform, "shop", apiChannel, "platform-user-7", "pm-1", "Hello, I am "+canary+", on "+phone+". When are you open?")
 		if err != nil {
 			t.Fatal(err)
 		}
-		again, err := h.ingestAs(platform, "shop", apiChannel, "platform-user-7", "pm-1", "Hello, I am "+canary+". When are you open?")
+		again, err := h.ingestAs(platform, "shop", apiChannel, "platform-user-7", "pm-1", "Hello, I am "+canary+", on "+phone+". When are you open?")
 		if err != nil || !again.GetDuplicate() || again.GetConversationId() != resp.GetConversationId() {
 			t.Fatalf("replay: %v, %v", again, err)
 		}
@@ -78,11 +82,12 @@ func TestIntegratorPostsAndWatches(t *testing.T) {
 			t.Fatalf("watch: %v (read %v)", err, got)
 		}
 		if len(got) != 2 || got[0].GetMessageId() != resp.GetMessageId() || !strings.Contains(got[0].GetText(), "[EMAIL_1]") ||
+			!strings.Contains(got[0].GetText(), "[PHONE_1]") ||
 			got[1].GetText() == "" {
 			t.Fatalf("stream %v", got)
 		}
 		for _, m := range got {
-			if strings.Contains(m.GetText(), canary) {
+			if strings.Contains(m.GetText(), canary) || strings.Contains(m.GetText(), phone) {
 				t.Fatalf("the stream carried the canary: %q", m.GetText())
 			}
 		}
@@ -103,7 +108,8 @@ func TestIntegratorPostsAndWatches(t *testing.T) {
 		if d := h.channels.api.Deliveries(); len(d) != 1 {
 			t.Fatalf("%d deliveries to the platforms' send APIs, want the WhatsApp one only", len(d))
 		}
-		if bytes.Contains(storetest.StoredBytes(t, h.db), []byte(canary)) || bytes.Contains(h.logs.Bytes(), []byte(canary)) {
+		stored := storetest.StoredBytes(t, h.db)
+		if bytes.Contains(stored, []byte(canary)) || bytes.Contains(h.logs.Bytes(), []byte(canary)) || bytes.Contains(stored, []byte(phone)) {
 			t.Fatal("the canary is stored or logged")
 		}
 	})

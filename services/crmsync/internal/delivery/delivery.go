@@ -159,7 +159,7 @@ func New(d Deps) (*Service, error) {
 	if d.Logger == nil {
 		d.Logger = slog.New(slog.DiscardHandler)
 	}
-	engine, err := pii.New(pii.Config{})
+	engine, err := pii.New(pii.StorageConfig())
 	if err != nil {
 		return nil, err
 	}
