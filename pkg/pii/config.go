@@ -61,8 +61,25 @@ type Config struct {
 
 // StorageConfig is the configuration of a service that stores or forwards
 // text (conversation, crmsync): the contract's reading, widened where a
-// miss would leave a value in clear that names itself (AnyRegionPhones).
-func StorageConfig() Config { return Config{AnyRegionPhones: true} }
+// miss would leave a value in clear that names itself (AnyRegionPhones)
+// or that nothing may keep: a card's security code, which PCI DSS
+// (requirement 3.3.1.2) forbids storing after authorisation even
+// encrypted, and which the contract does not label. It is reported as
+// SECRET (a code that proves possession), the value only, after its name
+// in the six languages.
+func StorageConfig() Config {
+	return Config{AnyRegionPhones: true, Patterns: []Pattern{{
+		Name:  "card-security-code",
+		Type:  Secret,
+		Regex: cardSecurityCode,
+		Score: 0.9,
+	}}}
+}
+
+// cardSecurityCode is a card's security code after its name: at most a
+// few non-digit characters ("is", ":", "=", "ist", "(back)") between them,
+// three or four digits, and no digit after.
+const cardSecurityCode = `(?i)\b(?:cvv2?|cvc2?|cav2|card verification (?:code|value|number)|(?:card )?security code|(?:karten)?pr(?:ü|ue)fnummer|(?:karten)?sicherheitscode|cryptogramme(?: visuel)?|code (?:de s(?:é|e)curit(?:é|e)|cvv|cvc)|c(?:ó|o)digo (?:de seguridad|cvv|cvc)|codice (?:di sicurezza|cvv|cvc)|beveiligingscode|kaartverificatiecode)\b[^\d\n]{0,12}?(?P<value>\d{3,4})\b`
 
 // DenyEntry is a value that is always PII.
 type DenyEntry struct {
@@ -72,8 +89,10 @@ type DenyEntry struct {
 
 // Pattern is a tenant recogniser: each match of Regex (RE2, so linear in
 // the text) is a finding of Type. Type is one of the entity types or the
-// tenant's own upper-case name (CUSTOMER_ID). A pattern's findings win
-// overlaps against every built-in type but IBAN.
+// tenant's own upper-case name (CUSTOMER_ID). A regex with a group named
+// value reports that group only ('Kundennr\.? (?P<value>KD-\d{7})'), so
+// a cue can guide a pattern without being redacted with the value. A
+// pattern's findings win overlaps against every built-in type but IBAN.
 type Pattern struct {
 	Name  string  `yaml:"name"`
 	Type  Type    `yaml:"type"`
@@ -100,6 +119,7 @@ type compiledPattern struct {
 	name  string
 	typ   Type
 	re    *regexp.Regexp
+	value int // the index of the group named value, or 0 (the whole match)
 	score float64
 }
 
@@ -187,7 +207,8 @@ func (c Config) compile() (compiledConfig, error) {
 		if name == "" {
 			name = fmt.Sprintf("pattern-%d", i)
 		}
-		cc.patterns = append(cc.patterns, compiledPattern{name: "tenant:" + name, typ: p.Type, re: re, score: score})
+		value := max(re.SubexpIndex("value"), 0)
+		cc.patterns = append(cc.patterns, compiledPattern{name: "tenant:" + name, typ: p.Type, re: re, value: value, score: score})
 	}
 	return cc, nil
 }
@@ -200,8 +221,12 @@ const tenantPriority = 98
 func (d *doc) applyConfig() {
 	cc := &d.e.cfg
 	for _, p := range cc.patterns {
-		for _, m := range p.re.FindAllStringIndex(d.text, -1) {
-			d.cands = append(d.cands, cand{s: m[0], e: m[1], typ: p.typ, score: p.score, rec: p.name, prio: tenantPriority})
+		for _, m := range p.re.FindAllStringSubmatchIndex(d.text, -1) {
+			s, e := m[2*p.value], m[2*p.value+1]
+			if s < 0 || s == e {
+				continue // the value group took no part in this match
+			}
+			d.cands = append(d.cands, cand{s: s, e: e, typ: p.typ, score: p.score, rec: p.name, prio: tenantPriority})
 		}
 	}
 	if len(cc.deny) > 0 {

@@ -172,3 +172,61 @@ func TestAnyRegionPhones(t *testing.T) {
 		}
 	}
 }
+
+// TestStorageConfigDropsCardSecurityCodes: the storage configuration
+// reports a card's security code after its name in six languages (the
+// value only), which the contract's default does not; a code without its
+// name, or a longer number after it, is left alone.
+func TestStorageConfigDropsCardSecurityCodes(t *testing.T) {
+	t.Parallel()
+	e, err := New(StorageConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ lang, text, want string }{
+		{"en", "card 4532017392648153 exp 12/29 cvv 737", "SECRET:737"},
+		{"en", "the security code on the back is 4021", "SECRET:4021"},
+		{"de", "Kartenprüfnummer: 318", "SECRET:318"},
+		{"fr", "le cryptogramme visuel est 552", "SECRET:552"},
+		{"es", "código de seguridad 907", "SECRET:907"},
+		{"it", "codice di sicurezza = 664", "SECRET:664"},
+		{"nl", "beveiligingscode 129", "SECRET:129"},
+	} {
+		found := false
+		for _, g := range got(e, c.text, c.lang) {
+			found = found || g == c.want
+		}
+		if !found {
+			t.Errorf("%s %q: %v, want %s among them", c.lang, c.text, got(e, c.text, c.lang), c.want)
+		}
+		if c.lang == "de" || c.lang == "es" {
+			for _, g := range got(testEngine, c.text, c.lang) {
+				if g == c.want {
+					t.Errorf("the default engine (the contract's reading) found %s", g)
+				}
+			}
+		}
+	}
+	for _, text := range []string{
+		"my order 737 has not arrived",
+		"the security code for order 12345678 was sent",
+		"cvv field is empty",
+	} {
+		if g := got(e, text, "en"); len(g) != 0 {
+			t.Errorf("%q: found %v", text, g)
+		}
+	}
+}
+
+// TestPatternValueGroup: a tenant pattern with a group named value reports
+// that group, not the cue around it.
+func TestPatternValueGroup(t *testing.T) {
+	t.Parallel()
+	e, err := New(Config{Patterns: []Pattern{{Name: "kd", Type: "CUSTOMER_ID", Regex: `Kundennr\.? (?P<value>KD-\d{7})`}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"CUSTOMER_ID:KD-1234567"}, got(e, "Kundennr. KD-1234567 bitte", "de")); diff != "" {
+		t.Error(diff)
+	}
+}
