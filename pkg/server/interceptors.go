@@ -278,7 +278,12 @@ func summary(fields []*errdetails.BadRequest_FieldViolation) string {
 	if len(fields) == 0 {
 		return "validation failed"
 	}
-	s := fields[0].Field + ": " + fields[0].Description
+	// A rule on a whole message (a oneof, a CEL expression over several
+	// fields) has no field path: its description stands alone.
+	s := fields[0].Description
+	if fields[0].Field != "" {
+		s = fields[0].Field + ": " + s
+	}
 	if len(fields) > 1 {
 		s += " (and more)"
 	}
