@@ -164,8 +164,8 @@ func TestAnyRegionPhones(t *testing.T) {
 	}
 	for _, text := range []string{
 		"order 4915173920418 has not arrived", // no country code: an order number
-		"call +49 12",                          // too short for any plan
-		"ref +999 1234 5678",                   // no such country code
+		"call +49 12",                         // too short for any plan
+		"ref +999 1234 5678",                  // no such country code
 	} {
 		if g := got(e, text, "en"); len(g) != 0 {
 			t.Errorf("%q: found %v", text, g)
