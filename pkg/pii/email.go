@@ -168,6 +168,21 @@ var (
 	}
 )
 
+// spelledTLD reports whether a spelled address may end in label: a common
+// top-level domain, any two-letter one (a country's), the documentation
+// domain "example" (RFC 2606), or, after a bracketed "(at)" that only an
+// address uses, any label of letters a TLD could be.
+func spelledTLD(label string, bracketed bool) bool {
+	if commonTLDs[label] || label == "example" {
+		return true
+	}
+	letters := len(label) >= 2 && len(label) <= 24
+	for i := 0; letters && i < len(label); i++ {
+		letters = label[i] >= 'a' && label[i] <= 'z'
+	}
+	return letters && (len(label) == 2 || bracketed)
+}
+
 // scanSpelledEmails finds addresses written with words for '@' and '.':
 // the span runs from the first word of the local part to the TLD.
 func (d *doc) scanSpelledEmails() {
@@ -212,7 +227,7 @@ func (d *doc) scanSpelledEmails() {
 			}
 			j = dj + 1
 			labels++
-			if commonTLDs[d.lw(j)] {
+			if spelledTLD(d.lw(j), bracketed) {
 				end = j
 			}
 		}

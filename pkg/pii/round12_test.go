@@ -256,3 +256,19 @@ func TestRound12SecretNamesAndLists(t *testing.T) {
 		{"en", "The code for my order 448812 is wrong.", nil},
 	})
 }
+
+// Spelled addresses on domains no list knows: a bracketed "(at)" only an
+// address uses takes any TLD-shaped last label; a spoken " at … dot …" one
+// a two-letter country domain or the documentation domain "example" too,
+// while a spoken one ending in a common word stays text (outside probe).
+func TestSpelledEmailTLDs(t *testing.T) {
+	t.Parallel()
+	runCases(t, []detectCase{
+		{"en", "write to quillon.z7731(at)canary-probe.example please", []string{"EMAIL:quillon.z7731(at)canary-probe.example"}},
+		{"en", "mail: quillon.z7731 at canary-probe dot example", []string{"EMAIL:quillon.z7731 at canary-probe dot example"}},
+		{"de", "schreib an lena(at)posteingang.berlin", []string{"EMAIL:lena(at)posteingang.berlin"}},
+		{"fr", "c'est marc at boite dot lu", []string{"EMAIL:marc at boite dot lu"}},
+		{"en", "see you at the station dot matrix printer", nil},
+		{"en", "I will be at home dot then", nil},
+	})
+}
