@@ -124,6 +124,9 @@ func (d *doc) scanNumberChains() {
 // longest window that is a card, national ID or phone wins and the scan
 // continues after it.
 func (d *doc) chain(g []grp) {
+	if d.smallGroupCard(g) {
+		return
+	}
 	for a := 0; a < len(g); {
 		found := 0
 		for b := min(len(g), a+maxWindow); b > a && found == 0; b-- {
@@ -148,6 +151,49 @@ func (d *doc) chain(g []grp) {
 			a++
 		}
 	}
+}
+
+// smallGroupCard finds a card typed digit by digit or in pairs to get past
+// a filter ("4 5 3 2 0 1 7 …", "45-32-01-…"): a whole chain of seven or
+// more groups of one or two digits, one separator throughout, 13 to 19
+// digits of a card brand that pass Luhn, in a message that names a card
+// (before it, or anywhere without a device or barcode word). Such a chain
+// has more groups than a window holds, so chain's windows never see it.
+func (d *doc) smallGroupCard(g []grp) bool {
+	if len(g) < 7 {
+		return false
+	}
+	n := 0
+	for _, x := range g {
+		if x.e-x.s > 2 {
+			return false
+		}
+		n += x.e - x.s
+	}
+	if n < 13 || n > 19 {
+		return false
+	}
+	if sep := uniformSep(g, 0, len(g)); sep == 0 || sep == '/' {
+		return false
+	}
+	for _, x := range g[1:] {
+		if len(x.gap) != 1 {
+			return false // one separator character between groups, no line breaks
+		}
+	}
+	d.work++
+	if d.taken(g[0].s, g[len(g)-1].e) {
+		return false
+	}
+	digits := d.compact(g, 0, len(g))
+	if cardBrand(digits) == "" || !luhn(digits) {
+		return false
+	}
+	if cue, _ := d.cueBeforeAt(d.tokenAt(g[0].s), 6, cueCard); cue&cueCard == 0 && !d.cardMessage() {
+		return false
+	}
+	d.add(g[0].s, g[len(g)-1].e, Card, 0.95, "card-luhn")
+	return true
 }
 
 // sentToWords say "to" a number after a message word ("SMS al", "SMS au",

@@ -272,3 +272,16 @@ func TestSpelledEmailTLDs(t *testing.T) {
 		{"en", "I will be at home dot then", nil},
 	})
 }
+
+// A card typed digit by digit or in pairs to get past a filter is one CARD
+// when it names a card; the same digits failing Luhn, or with no card in
+// the message, stay text (outside probe).
+func TestSmallGroupCards(t *testing.T) {
+	t.Parallel()
+	runCases(t, []detectCase{
+		{"en", "my card 4 5 3 2 0 1 7 3 9 2 6 4 8 1 5 3 thanks", []string{"CARD:4 5 3 2 0 1 7 3 9 2 6 4 8 1 5 3"}},
+		{"de", "Kartennummer: 45 32 01 73 92 64 81 53", []string{"CARD:45 32 01 73 92 64 81 53"}},
+		{"en", "my card 4 5 3 2 0 1 7 3 9 2 6 4 8 1 5 4 thanks", nil},
+		{"en", "scores 4 5 3 2 0 1 7 3 9 2 6 4 8 1 5 3 this season", nil},
+	})
+}
