@@ -73,6 +73,11 @@ var pathological = map[string]func(n int) string{
 	// 13 digits that pass both Luhn and the barcode check: each asks
 	// whether the message names a card.
 	"barcode-cards": func(n int) string { return "visa " + strings.Repeat("4732557441437 ok ", n/17) },
+	// Many findings, then many cue words: the clause walk asks about the
+	// findings at every cue (security review).
+	"findings-then-cues": func(n int) string {
+		return strings.Repeat("u1@ex.de ", n/18) + strings.Repeat("password code ", n/28)
+	},
 }
 
 // TestPathologicalInputsAreLinear: doubling the input at most about

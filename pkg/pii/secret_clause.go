@@ -1,6 +1,7 @@
 package pii
 
 import (
+	"slices"
 	"strings"
 	"unicode"
 )
@@ -183,6 +184,7 @@ func (d *doc) clauseCueKind(k int) int {
 
 func (d *doc) scanClauseSecrets() {
 	n := len(d.toks)
+	var idx *clauseIndex // built at the first cue: most messages have none
 	for k := 0; k < n; k++ {
 		if d.toks[k].kind != tWord {
 			continue
@@ -192,7 +194,10 @@ func (d *doc) scanClauseSecrets() {
 			continue
 		}
 		d.work++
-		if d.secretSoonAfter(k) {
+		if idx == nil {
+			idx = newClauseIndex(d.cands)
+		}
+		if idx.secretSoonAfter(d.toks[k].e) {
 			continue // the cue scanner already read this cue's value
 		}
 		if d.clauseNotSecret(k) || d.inURL(k) {
@@ -223,10 +228,11 @@ func (d *doc) scanClauseSecrets() {
 		if j < k {
 			from = s
 		}
-		if s >= e || d.claimed(from, e) {
+		if s >= e || idx.claimed(from, e) {
 			continue
 		}
 		d.add(s, e, Secret, 0.8, "secret-clause")
+		idx.added(s, e)
 		if j > k {
 			k = j
 		}
@@ -237,26 +243,68 @@ func (d *doc) scanClauseSecrets() {
 				break
 			}
 			s2, e2 := d.valueChunk(m + 1)
-			if d.claimed(s2, e2) {
+			if idx.claimed(s2, e2) {
 				break
 			}
 			d.add(s2, e2, Secret, 0.8, "secret-clause")
+			idx.added(s2, e2)
 			k = d.tokenAt(e2) - 1
 			m = d.tokenAt(e2)
 		}
 	}
 }
 
-// claimed reports whether a candidate already covers part of [s, e), or a
+// clauseIndex answers the clause walk's two questions about the findings
+// made before it, and the secrets it adds itself, by binary search: a
+// message with thousands of cue words and findings stays linear (asked by
+// scanning every finding per cue, it was quadratic: security review).
+type clauseIndex struct {
+	spans   [][2]int // the earlier findings' spans, by start
+	maxEnd  []int    // maxEnd[i]: the largest end among spans[:i+1]
+	secrets []int    // the starts of the earlier secrets and of those added, sorted
+	own     [][2]int // the secrets the walk added: disjoint, by start
+}
+
+func newClauseIndex(cands []cand) *clauseIndex {
+	x := &clauseIndex{spans: make([][2]int, 0, len(cands))}
+	for _, c := range cands {
+		x.spans = append(x.spans, [2]int{c.s, c.e})
+		if c.typ == Secret {
+			x.secrets = append(x.secrets, c.s)
+		}
+	}
+	slices.SortFunc(x.spans, func(a, b [2]int) int { return a[0] - b[0] })
+	slices.Sort(x.secrets)
+	x.maxEnd = make([]int, len(x.spans))
+	for i, sp := range x.spans {
+		x.maxEnd[i] = sp[1]
+		if i > 0 {
+			x.maxEnd[i] = max(x.maxEnd[i], x.maxEnd[i-1])
+		}
+	}
+	return x
+}
+
+// claimed reports whether a finding already covers part of [s, e), or a
 // secret lies anywhere in it (the cue's own value was found another way).
-func (d *doc) claimed(s, e int) bool {
-	for i := range d.cands {
-		c := &d.cands[i]
-		if c.s < e && s < c.e {
+func (x *clauseIndex) claimed(s, e int) bool {
+	// Of the spans starting before e, does any end after s?
+	if i, _ := slices.BinarySearchFunc(x.spans, e, func(sp [2]int, t int) int { return sp[0] - t }); i > 0 {
+		// BinarySearchFunc finds the first span starting at e or later.
+		if x.maxEnd[i-1] > s {
 			return true
 		}
 	}
-	return false
+	i, _ := slices.BinarySearchFunc(x.own, e, func(sp [2]int, t int) int { return sp[0] - t })
+	return i > 0 && x.own[i-1][1] > s
+}
+
+// added records a secret the walk found at [s, e).
+func (x *clauseIndex) added(s, e int) {
+	i, _ := slices.BinarySearchFunc(x.own, s, func(sp [2]int, t int) int { return sp[0] - t })
+	x.own = slices.Insert(x.own, i, [2]int{s, e})
+	j, _ := slices.BinarySearch(x.secrets, s)
+	x.secrets = slices.Insert(x.secrets, j, s)
 }
 
 // clauseValue walks the clause after cue k and returns the token of a
@@ -650,14 +698,9 @@ func (d *doc) maybeCompoundCue(k int) bool {
 // listJoiners join a second value to the first.
 var listJoiners = set(strings.Fields(`and or und oder et ou y o e oppure en of`))
 
-// secretSoonAfter reports a secret found within a short clause's reach
-// after the cue at k.
-func (d *doc) secretSoonAfter(k int) bool {
-	from := d.toks[k].e
-	for i := range d.cands {
-		if c := &d.cands[i]; c.typ == Secret && c.s >= from && c.s-from < 120 {
-			return true
-		}
-	}
-	return false
+// secretSoonAfter reports a secret starting within a short clause's reach
+// (120 bytes) at or after from, the end of a cue.
+func (x *clauseIndex) secretSoonAfter(from int) bool {
+	i, _ := slices.BinarySearch(x.secrets, from)
+	return i < len(x.secrets) && x.secrets[i]-from < 120
 }
