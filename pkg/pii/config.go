@@ -76,10 +76,14 @@ func StorageConfig() Config {
 	}}}
 }
 
-// cardSecurityCode is a card's security code after its name: at most a
-// few non-digit characters ("is", ":", "=", "ist", "(back)") between them,
-// three or four digits, and no digit after.
-const cardSecurityCode = `(?i)\b(?:cvv2?|cvc2?|cav2|card verification (?:code|value|number)|(?:card )?security code|(?:karten)?pr(?:ü|ue)fnummer|(?:karten)?sicherheitscode|cryptogramme(?: visuel)?|code (?:de s(?:é|e)curit(?:é|e)|cvv|cvc)|c(?:ó|o)digo (?:de seguridad|cvv|cvc)|codice (?:di sicurezza|cvv|cvc)|beveiligingscode|kaartverificatiecode)\b[^\d\n]{0,12}?(?P<value>\d{3,4})\b`
+// cardSecurityCode is a card's security code after its name: a character
+// that is no letter or digit (Go's \b knows only ASCII, so "sécurité"
+// would never end a word), at most a few more non-digits ("is", ":", "=",
+// "ist"), then three or four digits that do not go on: not followed by a
+// digit nor, over spaces on the same line, by another group, which would
+// make them the head of a card or phone number written after the code's
+// name (that number is the card's or phone's recogniser's, whole).
+const cardSecurityCode = `(?i)\b(?:cvv2?|cvc2?|cav2|card verification (?:code|value|number)|(?:card )?security code|(?:karten)?pr(?:ü|ue)fnummer|(?:karten)?sicherheitscode|cryptogramme(?: visuel)?|code (?:de s(?:é|e)curit(?:é|e)|cvv|cvc)|c(?:ó|o)digo (?:de seguridad|cvv|cvc)|codice (?:di sicurezza|cvv|cvc)|beveiligingscode|kaartverificatiecode)[^\pL\pN\n][^\d\n]{0,11}?(?P<value>\d{3,4})(?:[^\d\s]|[^\S\n]+[^\d\s]|\s*$)`
 
 // DenyEntry is a value that is always PII.
 type DenyEntry struct {

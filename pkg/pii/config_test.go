@@ -2,6 +2,7 @@ package pii
 
 import (
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -191,6 +192,12 @@ func TestStorageConfigDropsCardSecurityCodes(t *testing.T) {
 		{"es", "código de seguridad 907", "SECRET:907"},
 		{"it", "codice di sicurezza = 664", "SECRET:664"},
 		{"nl", "beveiligingscode 129", "SECRET:129"},
+		{"fr", "le code de sécurité 123 de ma carte", "SECRET:123"},
+		{"en", "cvv: 737.", "SECRET:737"},
+		// A number after the code's name that goes on is not cut: the card
+		// or phone recogniser has it whole (security review).
+		{"en", "my card security code 4111 1111 1111 1111 thanks", "CARD:4111 1111 1111 1111"},
+		{"de", "Sicherheitscode bitte an 0151 2345 6789 schicken", "PHONE:0151 2345 6789"},
 	} {
 		found := false
 		for _, g := range got(e, c.text, c.lang) {
@@ -199,7 +206,7 @@ func TestStorageConfigDropsCardSecurityCodes(t *testing.T) {
 		if !found {
 			t.Errorf("%s %q: %v, want %s among them", c.lang, c.text, got(e, c.text, c.lang), c.want)
 		}
-		if c.lang == "de" || c.lang == "es" {
+		if (c.lang == "de" || c.lang == "es") && strings.HasPrefix(c.want, "SECRET:") {
 			for _, g := range got(testEngine, c.text, c.lang) {
 				if g == c.want {
 					t.Errorf("the default engine (the contract's reading) found %s", g)

@@ -221,27 +221,55 @@ func (d *doc) resolve() []Finding {
 	}
 	occ := d.occ[:need]
 	clear(occ)
+	isFree := func(s, e int) bool {
+		for i := s; i < e; i++ {
+			if occ[i>>6]&(1<<(i&63)) != 0 {
+				return false
+			}
+		}
+		return true
+	}
+	take := func(s, e int) {
+		for i := s; i < e; i++ {
+			occ[i>>6] |= 1 << (i & 63)
+		}
+	}
 	kept := c[:0:0]
+	var lost []cand
 	for _, x := range c {
 		if x.score < d.e.cfg.threshold {
 			continue
 		}
-		free := true
-		for i := x.s; i < x.e; i++ {
-			if occ[i>>6]&(1<<(i&63)) != 0 {
-				free = false
-				break
-			}
-		}
-		if !free {
+		if !isFree(x.s, x.e) {
+			lost = append(lost, x)
 			continue
 		}
-		for i := x.s; i < x.e; i++ {
-			occ[i>>6] |= 1 << (i & 63)
-		}
+		take(x.s, x.e)
 		kept = append(kept, x)
 	}
 	sort.Slice(kept, func(i, j int) bool { return kept[i].s < kept[j].s })
+	// A number that lost an overlap may reach past the finding that won it
+	// ("Sicherheitscode an 0151 2345 6789": a code taken from the head of a
+	// phone number): redacting only the winner would leave the rest of the
+	// number in clear. The winner grows over the loser's free ends, keeping
+	// its type; a loser that touches two winners, or whose ends are taken,
+	// changes nothing.
+	for _, x := range lost {
+		if x.typ != Phone && x.typ != Card && x.typ != IBAN && x.typ != NationalID {
+			continue // only a number loses its meaning in pieces
+		}
+		i := sort.Search(len(kept), func(i int) bool { return kept[i].e > x.s })
+		if i == len(kept) || kept[i].s >= x.e || i+1 < len(kept) && kept[i+1].s < x.e {
+			continue
+		}
+		k := &kept[i]
+		if x.s >= k.s && x.e <= k.e || !isFree(x.s, min(k.s, x.e)) || !isFree(max(k.e, x.s), x.e) ||
+			!numberPart(d.text[x.s:min(k.s, x.e)]) || !numberPart(d.text[max(k.e, x.s):x.e]) {
+			continue
+		}
+		take(x.s, x.e)
+		k.s, k.e = min(k.s, x.s), max(k.e, x.e)
+	}
 	out := make([]Finding, len(kept))
 	// One pass converts byte offsets to code points.
 	cp, pos := 0, 0
@@ -259,6 +287,20 @@ func (d *doc) resolve() []Finding {
 		out[i] = Finding{Start: start, End: cp, Type: k.typ, Score: round2(k.score), Recognizer: k.rec}
 	}
 	return out
+}
+
+// numberPart reports whether an end a winner would grow over is only the
+// rest of a number: digits and the separators numbers are written with
+// (empty counts: no end on that side).
+func numberPart(s string) bool {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c >= '0' && c <= '9', c == ' ', c == '-', c == '.', c == '/', c == '(', c == ')', c == '+':
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 func round2(f float64) float64 {

@@ -1,6 +1,10 @@
 package pii
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
 
 // Round 12: structural SECRET and PERSON recall. Sentences of our own.
 
@@ -284,4 +288,28 @@ func TestSmallGroupCards(t *testing.T) {
 		{"en", "my card 4 5 3 2 0 1 7 3 9 2 6 4 8 1 5 4 thanks", nil},
 		{"en", "scores 4 5 3 2 0 1 7 3 9 2 6 4 8 1 5 3 this season", nil},
 	})
+}
+
+// A number is not left in pieces. A one-time code is never taken from the
+// head of a longer number typed in groups; and when a finding that wins an
+// overlap (a tenant's pattern) takes a number's head anyway, it grows over
+// the rest of the number, so no digit stays in clear. A loser reaching into
+// words changes nothing.
+func TestNoNumberLeftInPieces(t *testing.T) {
+	t.Parallel()
+	runCases(t, []detectCase{
+		{"de", "Code bitte per SMS an 0151 23456789", []string{"PHONE:0151 23456789"}},
+		{"en", "security code sent to 0151 2345 6789", nil}, // a German number in English: none, and no piece of it
+		{"de", "Bitte an 0151 2345 6789 schicken", []string{"PHONE:0151 2345 6789"}},
+	})
+	e, err := New(Config{Patterns: []Pattern{{Name: "pin", Type: Secret, Regex: `PIN (?P<value>\d{4})`}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"SECRET:4111 1111 1111 1111"}, got(e, "PIN 4111 1111 1111 1111 please", "en")); diff != "" {
+		t.Errorf("a pattern taking a card's head: %s", diff)
+	}
+	if diff := cmp.Diff([]string{"SECRET:4471"}, got(e, "PIN 4471 for the locker", "en")); diff != "" {
+		t.Errorf("a pattern alone: %s", diff)
+	}
 }

@@ -611,10 +611,26 @@ func (d *doc) valueChunk(j int) (int, int) {
 // otpValue accepts a one-time code at token j: 4–8 digits, or two groups of
 // 3–4 digits ("123 456"), or 4–10 letters and digits with at least two
 // digits; it may move *e to the end of the second group.
+// numberRunDigits counts the digits of the number tokens from j on that
+// single spaces join on one line.
+func (d *doc) numberRunDigits(j int) int {
+	n := 0
+	for i := j; i < len(d.toks) && d.toks[i].kind == tNum && (i == j || d.toks[i].sp && !d.toks[i].nl && d.toks[i].s-d.toks[i-1].e == 1); i++ {
+		n += d.toks[i].e - d.toks[i].s
+	}
+	return n
+}
+
 func (d *doc) otpValue(j int, e *int) bool {
 	tk := &d.toks[j]
 	l := tk.e - tk.s
 	if tk.kind == tNum {
+		if d.numberRunDigits(j) > 8 {
+			// The head of a longer number typed in groups ("0151 2345
+			// 6789"): a code taken from it would leave the rest in clear,
+			// and one-time codes are shorter.
+			return false
+		}
 		if l >= 3 && l <= 4 && j+1 < len(d.toks) && d.toks[j+1].kind == tNum && d.toks[j+1].sp && !d.toks[j+1].nl && d.toks[j+1].e-d.toks[j+1].s == l {
 			*e = d.toks[j+1].e
 			return true
