@@ -281,6 +281,12 @@ func summary(fields []*errdetails.BadRequest_FieldViolation) string {
 	// A rule on a whole message (a oneof, a CEL expression over several
 	// fields) has no field path: its description stands alone.
 	s := fields[0].Description
+	if s == "" {
+		s = "violates " + fields[0].Reason // the rule's id, when it carries no message
+	}
+	if fields[0].Reason == "" && fields[0].Description == "" {
+		s = "validation failed"
+	}
 	if fields[0].Field != "" {
 		s = fields[0].Field + ": " + s
 	}

@@ -18,6 +18,8 @@ func TestSummaryNamesTheFieldWhenThereIsOne(t *testing.T) {
 		{[]*errdetails.BadRequest_FieldViolation{{Description: "exactly one of text and sealed is required"}}, "exactly one of text and sealed is required"},
 		{[]*errdetails.BadRequest_FieldViolation{{Field: "a", Description: "x"}, {Field: "b", Description: "y"}}, "a: x (and more)"},
 		{nil, "validation failed"},
+		{[]*errdetails.BadRequest_FieldViolation{{Reason: "string.max_len"}}, "violates string.max_len"},
+		{[]*errdetails.BadRequest_FieldViolation{{Field: "x"}}, "x: validation failed"},
 	} {
 		if got := summary(c.fields); got != c.want {
 			t.Errorf("summary = %q, want %q", got, c.want)

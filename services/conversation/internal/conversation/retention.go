@@ -112,9 +112,20 @@ const sweepBatch = 100
 // empties SQLite's write-ahead log. It is safe to run again after a crash
 // and alongside another run: a deletion of rows already gone deletes
 // nothing. runID names the run in the audit event.
-func (r *Retention) Sweep(ctx context.Context, runID string) (SweepResult, error) {
+func (r *Retention) Sweep(ctx context.Context, runID string) (res SweepResult, err error) {
 	now := r.now()
-	res := SweepResult{Deleted: map[string]int64{}}
+	res = SweepResult{Deleted: map[string]int64{}}
+	// Whatever ends the run, a batch that committed deletions has left
+	// their pages in the WAL: scrub it; a run that deleted nothing finishes
+	// a scrub owed from before (an erasure's), even when it fails itself
+	// (security review: a sweep failing later, or every time, left both).
+	defer func() {
+		if res.Deleted["conversations"] > 0 {
+			r.s.truncateWAL(ctx)
+		} else {
+			r.s.retryWAL(ctx)
+		}
+	}()
 	restrictions := map[[2]string]bool{}
 	keepUntil := now.Add(-time.Duration(r.policy.ModelImprovementDays) * retention.Day)
 	for _, rule := range r.policy.Rules() {
@@ -198,11 +209,6 @@ func (r *Retention) Sweep(ctx context.Context, runID string) (SweepResult, error
 	r.s.d.Logger.InfoContext(ctx, "retention sweep", "conversations_deleted", res.Deleted["conversations"],
 		"messages_deleted", res.Deleted["messages"], "placeholders_deleted", res.Deleted["placeholders"],
 		"kept_for_model_improvement", res.KeptForModelImprovement, "kept_restricted", res.KeptRestricted, "consent_unavailable", res.ConsentUnavailable)
-	if res.Deleted["conversations"] > 0 {
-		r.s.truncateWAL(ctx)
-	} else {
-		r.s.retryWAL(ctx)
-	}
 	return res, nil
 }
 

@@ -17,8 +17,18 @@ import (
 // TestRetentionRunFinishesABusyWALTruncation: a truncation after an erasure
 // that a reader held up past Deps.WAL's timeout stays owed, and the next
 // retention run, with nothing of its own to delete, empties the WAL once
-// the reader is gone. (Fails without the run's retry.)
+// the reader is gone, also when the run itself fails (here: its context is
+// cancelled before it reads anything). (Fails without the run's retry; the
+// failing run, without the retry being deferred.)
 func TestRetentionRunFinishesABusyWALTruncation(t *testing.T) {
+	for _, fails := range []bool{false, true} {
+		t.Run(map[bool]string{false: "the run succeeds", true: "the run fails"}[fails], func(t *testing.T) {
+			retentionRunFinishesABusyWALTruncation(t, fails)
+		})
+	}
+}
+
+func retentionRunFinishesABusyWALTruncation(t *testing.T, fails bool) {
 	ctx := context.Background()
 	db := storetest.SQLite(t, migrations.FS)
 	walSize := func() int64 { return storetest.WALSize(t, db) }
@@ -57,9 +67,15 @@ func TestRetentionRunFinishesABusyWALTruncation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := s.NewRetention(pol, nil, nil).Sweep(ctx, "run:test")
-	if err != nil || res.Deleted["conversations"] != 0 {
-		t.Fatalf("sweep: %+v, %v; want nothing deleted", res, err)
+	runCtx := ctx
+	if fails {
+		c, cancel := context.WithCancel(ctx)
+		cancel()
+		runCtx = c
+	}
+	res, err := s.NewRetention(pol, nil, nil).Sweep(runCtx, "run:test")
+	if fails != (err != nil) || res.Deleted["conversations"] != 0 {
+		t.Fatalf("sweep: %+v, %v; want nothing deleted, failing %v", res, err, fails)
 	}
 	if n := walSize(); n != 0 || s.d.WAL.Pending() {
 		t.Errorf("after the retention run the WAL is %d bytes (pending %v), want 0: the owed truncation was not finished", n, s.d.WAL.Pending())
