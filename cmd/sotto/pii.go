@@ -61,6 +61,7 @@ func piiCommand(ctx context.Context, mode string, args []string, stdin io.Reader
 	configPath := fs.String("config", "", "tenant PII configuration (YAML: default_region, threshold, types, allow, allow_patterns, deny, patterns)")
 	lang := fs.String("lang", "", "language of lines that give none (en, de, fr, es, nl, it; empty: unknown)")
 	maxLine := fs.Int("max-line-bytes", 4<<20, "longest input line accepted")
+	storage := fs.Bool("storage", false, "detect as the services that store text do (pii.StorageConfig: numbers with any country code, card security codes); a --config is added to it")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -76,6 +77,11 @@ func piiCommand(ctx context.Context, mode string, args []string, stdin io.Reader
 		if cfg, err = pii.ParseConfig(b); err != nil {
 			return err
 		}
+	}
+	if *storage {
+		base := pii.StorageConfig()
+		cfg.AnyRegionPhones = true
+		cfg.Patterns = append(base.Patterns, cfg.Patterns...)
 	}
 	engine, err := pii.New(cfg)
 	if err != nil {

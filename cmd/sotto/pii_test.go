@@ -121,3 +121,28 @@ func TestPIIConfigFlag(t *testing.T) {
 		t.Error("a misspelt configuration was accepted")
 	}
 }
+
+// TestPIIStorageFlag: --storage detects as conversation and crmsync do (a
+// German mobile in an English line, a card's security code); without it
+// the command reads the contract to the letter and finds neither.
+func TestPIIStorageFlag(t *testing.T) {
+	in := `{"id":"1","text":"call +49 170 1234567, cvv 737","lang":"en"}`
+	plain, _, err := runPII(t, "detect", in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if spans := plain[0]["spans"].([]any); len(spans) != 0 {
+		t.Errorf("without --storage: %v, want none", spans)
+	}
+	stored, _, err := runPII(t, "detect", in, "--storage")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var types []string
+	for _, s := range stored[0]["spans"].([]any) {
+		types = append(types, s.(map[string]any)["type"].(string))
+	}
+	if !reflect.DeepEqual(types, []string{"PHONE", "SECRET"}) {
+		t.Errorf("with --storage: %v, want PHONE and SECRET", types)
+	}
+}
