@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -51,6 +52,9 @@ func devUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	trustDomain := fs.String("trust-domain", "sotto.local", "SPIFFE trust domain")
 	quiet := fs.Bool("quiet", false, "do not copy service logs to the terminal")
 	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if err := checkPprofPort(os.Getenv("SOTTO_PPROF_ADDR")); err != nil {
 		return err
 	}
 	m, err := suite.Load()
@@ -228,6 +232,19 @@ func devEnv(dir string, st suite.State, svc suite.Service, f mtls.Files) []strin
 		env = append(env, "SOTTO_VAULT_TOKEN="+tok)
 	}
 	return env
+}
+
+// checkPprofPort refuses a fixed SOTTO_PPROF_ADDR port: every service
+// would try to listen on it and all but the first fail to start. Port 0
+// gives each its own.
+func checkPprofPort(addr string) error {
+	if addr == "" {
+		return nil
+	}
+	if _, port, err := net.SplitHostPort(addr); err != nil || port != "0" {
+		return fmt.Errorf("SOTTO_PPROF_ADDR %q: dev up starts several services, so give port 0 (each picks its own and logs it), e.g. 127.0.0.1:0", addr)
+	}
+	return nil
 }
 
 // passThroughEnv keeps the basics a process needs and the operator's Sotto

@@ -48,3 +48,13 @@ func lastValue(env []string, key string) string {
 	}
 	return v
 }
+
+// TestPprofNeedsPortZero: dev up refuses a fixed profiling port, which
+// only the first service could listen on.
+func TestPprofNeedsPortZero(t *testing.T) {
+	for addr, ok := range map[string]bool{"": true, "127.0.0.1:0": true, "[::1]:0": true, "127.0.0.1:6060": false, "nonsense": false} {
+		if err := checkPprofPort(addr); (err == nil) != ok {
+			t.Errorf("checkPprofPort(%q) = %v, want ok=%v", addr, err, ok)
+		}
+	}
+}
