@@ -182,6 +182,32 @@ func SQLitePath(t testing.TB, db *store.DB) string {
 	return path
 }
 
+// HoldReader opens a read transaction on a connection of its own and reads
+// table, so that SQLite must keep its write-ahead log for the reader (a
+// truncation waits for it); the returned func ends the transaction.
+func HoldReader(t testing.TB, db *store.DB, table string) (release func()) {
+	t.Helper()
+	conn, err := db.Conn(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// BEGIN DEFERRED on this connection alone: BeginTx would take the write
+	// lock (_txlock=immediate).
+	if _, err := conn.ExecContext(context.Background(), "BEGIN DEFERRED"); err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := conn.QueryRowContext(context.Background(), "SELECT COUNT(*) FROM "+table).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return func() {
+		if _, err := conn.ExecContext(context.Background(), "COMMIT"); err != nil {
+			t.Error(err)
+		}
+		conn.Close()
+	}
+}
+
 // WALSize is the size of a SQLite db's write-ahead log (0 once truncated).
 func WALSize(t testing.TB, db *store.DB) int64 {
 	t.Helper()

@@ -35,25 +35,12 @@ func TestWALScrubJobFinishesABusyScrub(t *testing.T) {
 	}
 
 	// A reader keeps the log while a request's scrub runs.
-	conn, err := db.Conn(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	if _, err := conn.ExecContext(ctx, "BEGIN DEFERRED"); err != nil {
-		t.Fatal(err)
-	}
-	var n int
-	if err := conn.QueryRowContext(ctx, "SELECT COUNT(*) FROM dsr_requests").Scan(&n); err != nil {
-		t.Fatal(err)
-	}
+	release := storetest.HoldReader(t, db, "dsr_requests")
 	s.scrubLog(ctx)
 	if !wal.Pending() {
 		t.Fatal("the scrub under a reader is not owed: the scenario did not happen")
 	}
-	if _, err := conn.ExecContext(ctx, "COMMIT"); err != nil {
-		t.Fatal(err)
-	}
+	release()
 	if walSize() == 0 {
 		t.Fatal("the log is empty before the job: the test shows nothing")
 	}

@@ -40,25 +40,12 @@ func retentionRunFinishesABusyWALTruncation(t *testing.T, fails bool) {
 	}
 
 	// A reader keeps the WAL while an erasure's truncation runs.
-	conn, err := db.Conn(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	if _, err := conn.ExecContext(ctx, "BEGIN DEFERRED"); err != nil {
-		t.Fatal(err)
-	}
-	var n int
-	if err := conn.QueryRowContext(ctx, "SELECT COUNT(*) FROM conversations").Scan(&n); err != nil {
-		t.Fatal(err)
-	}
+	release := storetest.HoldReader(t, db, "conversations")
 	s.truncateWAL(ctx)
 	if !s.d.WAL.Pending() {
 		t.Fatal("the truncation under a reader is not owed: the scenario did not happen")
 	}
-	if _, err := conn.ExecContext(ctx, "COMMIT"); err != nil {
-		t.Fatal(err)
-	}
+	release()
 	if walSize() == 0 {
 		t.Fatal("the WAL is empty before the retention run: the test shows nothing")
 	}

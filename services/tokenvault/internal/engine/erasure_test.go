@@ -178,31 +178,6 @@ func TestErasureLeavesNothingInTheSQLiteFiles(t *testing.T) {
 	}
 }
 
-// holdReader opens a read transaction on a connection of its own and reads,
-// so that SQLite must keep its write-ahead log; the returned func ends it.
-func holdReader(t *testing.T, db *store.DB) func() {
-	t.Helper()
-	conn, err := db.Conn(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	// BEGIN DEFERRED on this connection alone: BeginTx would take the write
-	// lock.
-	if _, err := conn.ExecContext(t.Context(), "BEGIN DEFERRED"); err != nil {
-		t.Fatal(err)
-	}
-	var n int
-	if err := conn.QueryRowContext(t.Context(), "SELECT COUNT(*) FROM subject_keys").Scan(&n); err != nil {
-		t.Fatal(err)
-	}
-	return func() {
-		if _, err := conn.ExecContext(context.Background(), "COMMIT"); err != nil {
-			t.Error(err)
-		}
-		conn.Close()
-	}
-}
-
 // TestBusyWALIsTruncatedByTheKEKEpochJob: when a reader holds SQLite's WAL
 // past the erasure's wait (WALTimeout), the erasure still succeeds and the
 // WAL keeps the subject's wrapped key and ciphertexts for the moment; the
@@ -234,7 +209,7 @@ func TestBusyWALIsTruncatedByTheKEKEpochJob(t *testing.T) {
 		return out
 	}
 
-	release := holdReader(t, db)
+	release := storetest.HoldReader(t, db, "subject_keys")
 	if _, err := f.eng.EraseSubject(ctx, conversation, "", "cus_gone", "dsr_1"); err != nil {
 		t.Fatal(err)
 	}
