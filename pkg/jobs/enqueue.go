@@ -50,8 +50,19 @@ func (r *Runner) EnqueueTx(ctx context.Context, tx *sql.Tx, kind string, args []
 	if tx == nil {
 		return Enqueued{}, invalid("jobs: nil transaction")
 	}
-	return r.enqueue(ctx, tx, kind, args, opts)
+	e, err := r.enqueue(ctx, tx, kind, args, opts)
+	if err == nil && !e.Duplicate {
+		// enqueue's wake-up may reach the runner before tx commits, and a
+		// poll then finds nothing: wake it again shortly after, when the
+		// commit has most likely happened, rather than leave the job to the
+		// next poll (PollInterval later; never, on a stopped test clock).
+		time.AfterFunc(txWakeDelay, r.poke)
+	}
+	return e, err
 }
+
+// txWakeDelay is how long after EnqueueTx the runner is woken again.
+const txWakeDelay = 100 * time.Millisecond
 
 func (r *Runner) enqueue(ctx context.Context, q execer, kindName string, args []byte, opts EnqueueOptions) (Enqueued, error) {
 	k, err := r.kind(kindName)
