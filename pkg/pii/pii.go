@@ -241,7 +241,9 @@ func (d *doc) resolve() []Finding {
 			continue
 		}
 		if !isFree(x.s, x.e) {
-			lost = append(lost, x)
+			if x.typ == Phone || x.typ == Card || x.typ == IBAN || x.typ == NationalID {
+				lost = append(lost, x) // only a number loses its meaning in pieces (below)
+			}
 			continue
 		}
 		take(x.s, x.e)
@@ -255,9 +257,6 @@ func (d *doc) resolve() []Finding {
 	// its type; a loser that touches two winners, or whose ends are taken,
 	// changes nothing.
 	for _, x := range lost {
-		if x.typ != Phone && x.typ != Card && x.typ != IBAN && x.typ != NationalID {
-			continue // only a number loses its meaning in pieces
-		}
 		i := sort.Search(len(kept), func(i int) bool { return kept[i].e > x.s })
 		if i == len(kept) || kept[i].s >= x.e || i+1 < len(kept) && kept[i+1].s < x.e {
 			continue
