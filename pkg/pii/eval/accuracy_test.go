@@ -30,9 +30,10 @@ var showMistakes = flag.Bool("mistakes", false, "TestAccuracyReport: list every 
 // blind6, by a sixth, written during round 9 and first measured after it,
 // blind7, by a seventh, written during round 10 and first measured after it,
 // blind8, by an eighth, written during round 11 and first measured after it,
-// and blind9, by a ninth, written after round 11 and first measured before
-// round 12.
-var splits = []string{"dev", "holdout", "fresh", "unseen", "blind", "blind2", "blind3", "blind4", "blind5", "blind6", "blind7", "blind8", "blind9"}
+// blind9, by a ninth, written after round 11 and first measured before
+// round 12, and blind10, by a tenth, written after round 12 and first
+// measured after it.
+var splits = []string{"dev", "holdout", "fresh", "unseen", "blind", "blind2", "blind3", "blind4", "blind5", "blind6", "blind7", "blind8", "blind9", "blind10"}
 
 // blindSplits are measured, never read: TestAccuracyReport -mistakes does not
 // print their texts. blind2 was read for round 5 and is spent, so it is not
@@ -42,7 +43,7 @@ var splits = []string{"dev", "holdout", "fresh", "unseen", "blind", "blind2", "b
 // blind6 (read for round 10) and blind7 (read for round 11). A new blind
 // split is listed here before it joins splits, so that adding it there can
 // never print its texts.
-var blindSplits = []string{"blind", "blind8", "blind9"}
+var blindSplits = []string{"blind", "blind8", "blind9", "blind10"}
 
 func isBlind(split string) bool {
 	for _, b := range blindSplits {
