@@ -1,17 +1,56 @@
 package pii
 
 import (
-	"bufio"
-	"embed"
+	_ "embed"
 	"strings"
 	"sync"
 )
 
 // The lexicons ship inside the binary (lexicon/README.md says where they
-// come from); nothing is fetched at run time.
-//
-//go:embed lexicon/*.txt
-var lexiconFS embed.FS
+// come from); nothing is fetched at run time. Each is a string, so the
+// words parsed from it point into the binary's read-only data instead of
+// into a copy on the heap (an embed.FS hands out copies, which the parsed
+// words then kept alive).
+var (
+	//go:embed lexicon/given.txt
+	givenTxt string
+	//go:embed lexicon/surnames.txt
+	surnamesTxt string
+	//go:embed lexicon/ambiguous.txt
+	ambiguousTxt string
+	//go:embed lexicon/stop.txt
+	stopTxt string
+	//go:embed lexicon/brands.txt
+	brandsTxt string
+	//go:embed lexicon/places.txt
+	placesTxt string
+)
+
+var lexiconFiles = map[string]*string{
+	"given.txt": &givenTxt, "surnames.txt": &surnamesTxt, "ambiguous.txt": &ambiguousTxt,
+	"stop.txt": &stopTxt, "brands.txt": &brandsTxt, "places.txt": &placesTxt,
+}
+
+// lexiconLines returns a lexicon's lines without comments and blank lines,
+// trimmed and folded.
+func lexiconLines(file string) []string {
+	src, ok := lexiconFiles[file]
+	if !ok {
+		panic("pii: embedded lexicon missing: " + file) // a build defect, not an input error
+	}
+	s := *src
+	out := make([]string, 0, strings.Count(s, "\n")+1)
+	for s != "" {
+		line, rest, _ := strings.Cut(s, "\n")
+		s = rest
+		line = strings.TrimSpace(line)
+		if line == "" || line[0] == '#' {
+			continue
+		}
+		out = append(out, foldString(line))
+	}
+	return out
+}
 
 // lexicon is the read-only word lists the name and address recognisers use.
 type lexicon struct {
@@ -71,38 +110,17 @@ func defaultLexicon() *lexicon {
 	return lexVal
 }
 
+// words returns a word list's words (several to a line).
 func words(file string) []string {
-	b, err := lexiconFS.ReadFile("lexicon/" + file)
-	if err != nil {
-		panic("pii: embedded lexicon missing: " + file) // a build defect, not an input error
-	}
 	var out []string
-	sc := bufio.NewScanner(strings.NewReader(string(b)))
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || line[0] == '#' {
-			continue
-		}
-		out = append(out, strings.Fields(foldString(line))...)
+	for _, line := range lexiconLines(file) {
+		out = append(out, strings.Fields(line)...)
 	}
 	return out
 }
 
-func lines(file string) []string {
-	b, err := lexiconFS.ReadFile("lexicon/" + file)
-	if err != nil {
-		panic("pii: embedded lexicon missing: " + file)
-	}
-	var out []string
-	for _, line := range strings.Split(string(b), "\n") {
-		line = strings.TrimSpace(line)
-		if line == "" || line[0] == '#' {
-			continue
-		}
-		out = append(out, foldString(line))
-	}
-	return out
-}
+// lines returns a phrase list's entries (one to a line).
+func lines(file string) []string { return lexiconLines(file) }
 
 // foldString is foldRune over s: the lexicons are folded as the tokens are.
 func foldString(s string) string {
