@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime"
 	"slices"
 	"time"
 
@@ -64,6 +65,12 @@ type Config struct {
 	// call; an open stream (a change feed, a Watch) is cut then, and its
 	// client resumes from its cursor as after any disconnect.
 	MaxConnectionAgeGrace time.Duration `env:"GRPC_MAX_CONNECTION_AGE_GRACE" envDefault:"30s"`
+	// MaxInFlightPerCPU bounds the unary calls the service answers at once,
+	// per CPU it may use (GOMAXPROCS); a call that finds no room for
+	// QueueWait is refused with Unavailable OVERLOADED (shed.go). 0 sets no
+	// bound.
+	MaxInFlightPerCPU int           `env:"MAX_IN_FLIGHT_PER_CPU" envDefault:"64"`
+	QueueWait         time.Duration `env:"QUEUE_WAIT" envDefault:"100ms"`
 	// Telemetry says where traces go.
 	Telemetry telemetry.Config
 }
@@ -146,6 +153,13 @@ func NewWithParts(name string, cfg Config, policy authz.Policy, logger *slog.Log
 	if err != nil {
 		return nil, fmt.Errorf("authorization policy: %w", err)
 	}
+	if cfg.MaxInFlightPerCPU < 0 || cfg.QueueWait < 0 {
+		return nil, fmt.Errorf("load shedding: MAX_IN_FLIGHT_PER_CPU and QUEUE_WAIT must not be negative")
+	}
+	shed, err := newShedder(cfg.MaxInFlightPerCPU*runtime.GOMAXPROCS(0), cfg.QueueWait, tel.Meter.Meter("github.com/sottohq/sotto/pkg/server"))
+	if err != nil {
+		return nil, fmt.Errorf("load shedding: %w", err)
+	}
 	codec := newStrictCodec()
 	draining, stopDraining := context.WithCancel(context.Background())
 	gs := grpc.NewServer(
@@ -163,6 +177,10 @@ func NewWithParts(name string, cfg Config, policy authz.Policy, logger *slog.Log
 				decodedUnary(codec),
 				errorsUnary(logger, errs.ServiceDomain(name)),
 				authorizer.UnaryInterceptor(),
+				// After authorization, so that only calls the policy allows
+				// take room; before end-user authentication and validation,
+				// so that a refused call costs next to nothing.
+				shed.unary(),
 			},
 			o.unary,
 			[]grpc.UnaryServerInterceptor{validateUnary()},

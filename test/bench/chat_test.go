@@ -112,6 +112,11 @@ func newChatClient(base string) *chatClient {
 	return &chatClient{base: base, http: &http.Client{Transport: tr, Timeout: 30 * time.Second}}
 }
 
+// errRefused is a request the path refused at once because it was
+// answering as many as it could (pkg/server's load shedding: 503 OVERLOADED
+// with Retry-After): not answered, but not a failure of the path either.
+var errRefused = errors.New("refused: overloaded")
+
 // do sends a JSON request and decodes a 200's body into out.
 func (c *chatClient) do(ctx context.Context, method, path, token string, body, out any) error {
 	var rd io.Reader
@@ -140,6 +145,9 @@ func (c *chatClient) do(ctx context.Context, method, path, token string, body, o
 	raw, err := io.ReadAll(resp.Body)
 	if err != nil {
 		return err
+	}
+	if resp.StatusCode == http.StatusServiceUnavailable && resp.Header.Get("Retry-After") != "" && strings.Contains(string(raw), "OVERLOADED") {
+		return fmt.Errorf("%s %s: %w", method, path, errRefused)
 	}
 	if resp.StatusCode != http.StatusOK {
 		return fmt.Errorf("%s %s: %d %s", method, path, resp.StatusCode, strings.TrimSpace(string(raw)))
@@ -268,8 +276,8 @@ func TestChatLoad(t *testing.T) {
 			failed = append(failed, fmt.Sprintf("%s, %s: %d of %d failed; first: %v", name, m.load(), m.errs, m.ops, m.firstErr))
 		}
 		rows = append(rows, chatRow{name, m})
-		t.Logf("%s, %s: %s/s, p50 %s, p95 %s, p99 %s, %d not answered within %s", name, m.load(), thousands(m.rate()),
-			ms(m.percentile(50)), ms(m.percentile(95)), ms(m.percentile(99)), m.late, openLoopTimeout)
+		t.Logf("%s, %s: %s/s, p50 %s, p95 %s, p99 %s, %d refused (overloaded), %d not answered within %s", name, m.load(), thousands(m.rate()),
+			ms(m.percentile(50)), ms(m.percentile(95)), ms(m.percentile(99)), m.refused, m.late, openLoopTimeout)
 	}
 	floorOp := func(ctx context.Context, _ int) error {
 		return c.do(ctx, http.MethodGet, "/v1/conversation-sealing-keys", "", nil, nil)
@@ -329,11 +337,11 @@ func TestChatLoad(t *testing.T) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Run of %s at %s, %s, %d CPUs, load average before the run %s, `sotto dev up` embedded default (SQLite, local keyring), built-in assistant, %s per row; chats of %d messages, each opened (visitor session and conversation) by its first message.\n\n",
 		time.Now().UTC().Format("2006-01-02 15:04 MST"), src, runtime.Version(), runtime.NumCPU(), loadBefore, perLevel, perChat)
-	b.WriteString("| operation | load | per second | p50 | p95 | p99 | ops (failed, late) | cores busy | CPU µs per op: gateway / conversation / tokenvault / audit / identity / client |\n")
+	b.WriteString("| operation | load | per second | p50 | p95 | p99 | ops (failed, refused, late) | cores busy | CPU µs per op: gateway / conversation / tokenvault / audit / identity / client |\n")
 	b.WriteString("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
 	for _, r := range rows {
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %d (%d, %d) | %s | %s / %s / %s / %s / %s / %s |\n", r.name, r.m.load(), thousands(r.m.rate()),
-			ms(r.m.percentile(50)), ms(r.m.percentile(95)), ms(r.m.percentile(99)), r.m.ops, r.m.errs, r.m.late, r.m.coresBusy(),
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %d (%d, %d, %d) | %s | %s / %s / %s / %s / %s / %s |\n", r.name, r.m.load(), thousands(r.m.rate()),
+			ms(r.m.percentile(50)), ms(r.m.percentile(95)), ms(r.m.percentile(99)), r.m.ops, r.m.errs, r.m.refused, r.m.late, r.m.coresBusy(),
 			r.m.cpuPerValue("gateway"), r.m.cpuPerValue("conversation"), r.m.cpuPerValue("tokenvault"), r.m.cpuPerValue("audit"),
 			r.m.cpuPerValue("identity"), r.m.cpuPerValue("client"))
 	}
@@ -344,6 +352,10 @@ func TestChatLoad(t *testing.T) {
 		f, m := rows[i-1].m, rows[i].m
 		if rows[i].name != "chat message" || rows[i-1].name == "chat message" {
 			continue
+		}
+		if m.refused > 0 {
+			fmt.Fprintf(&b, "- %s: %d of %d messages refused at once, the path overloaded (503 OVERLOADED); p99 of the answered %s.\n",
+				m.load(), m.refused, m.ops, ms(m.answeredPercentile(99)))
 		}
 		if m.offered == 0 {
 			fmt.Fprintf(&b, "- closed loop, %s: a message goes at %.3f× the floor's rate (%s vs %s per second); p99 %s vs the floor's %s.\n",

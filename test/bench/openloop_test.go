@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -28,7 +29,7 @@ import (
 func runOpen(rate int, dur time.Duration, maxInFlight int, op func(ctx context.Context, i int) error) measurement {
 	n := int(dur.Seconds() * float64(rate))
 	lat := make([]time.Duration, n)
-	var errCount, lateCount atomic.Int64
+	var errCount, refusedCount, lateCount atomic.Int64
 	var firstErr atomic.Value
 	sem := make(chan struct{}, maxInFlight)
 	interval := time.Second / time.Duration(rate)
@@ -59,6 +60,9 @@ func runOpen(rate int, dur time.Duration, maxInFlight int, op func(ctx context.C
 				case err != nil && ctx.Err() != nil:
 					lat[k] = never
 					lateCount.Add(1)
+				case errors.Is(err, errRefused):
+					lat[k] = never // not answered: it must not lower the percentiles
+					refusedCount.Add(1)
 				case err != nil:
 					if errCount.Add(1) == 1 {
 						firstErr.Store(fmt.Errorf("op %d: %w", k, err))
@@ -71,7 +75,7 @@ func runOpen(rate int, dur time.Duration, maxInFlight int, op func(ctx context.C
 		}
 	}
 	wg.Wait()
-	m := measurement{offered: rate, items: 1, ops: n, errs: int(errCount.Load()), late: int(lateCount.Load()),
+	m := measurement{offered: rate, items: 1, ops: n, errs: int(errCount.Load()), refused: int(refusedCount.Load()), late: int(lateCount.Load()),
 		elapsed: time.Since(start), latencies: lat}
 	if e, ok := firstErr.Load().(error); ok {
 		m.firstErr = e

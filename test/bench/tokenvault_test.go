@@ -17,6 +17,7 @@ package bench
 import (
 	"context"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -78,6 +79,7 @@ type measurement struct {
 	ops       int // operations completed (ok or not)
 	errs      int
 	late      int // open loop: ops not answered in time or not sent (runOpen)
+	refused   int // ops the path refused at once, overloaded (errRefused)
 	firstErr  error
 	elapsed   time.Duration
 	latencies []time.Duration // sorted
@@ -89,13 +91,13 @@ func (m measurement) rate() float64 {
 	if m.elapsed <= 0 {
 		return 0
 	}
-	return float64((m.ops-m.errs-m.late)*m.items) / m.elapsed.Seconds()
+	return float64(m.answered()*m.items) / m.elapsed.Seconds()
 }
 
 // cpuPerValue is the CPU time of process name per successful value, in µs.
 func (m measurement) cpuPerValue(name string) string {
 	d, ok := m.cpu[name]
-	values := (m.ops - m.errs - m.late) * m.items
+	values := m.answered() * m.items
 	if !ok || values == 0 {
 		return "–"
 	}
@@ -111,13 +113,27 @@ func (m measurement) coresBusy() string {
 	return fmt.Sprintf("%.2f", d.Seconds()/m.elapsed.Seconds())
 }
 
-// percentile is the nearest-rank percentile of the recorded latencies.
+// answered is how many ops succeeded.
+func (m measurement) answered() int { return m.ops - m.errs - m.refused - m.late }
+
+// percentile is the nearest-rank percentile of the recorded latencies (an
+// op refused or not answered in time sorts last, as never).
 func (m measurement) percentile(p float64) time.Duration {
 	if len(m.latencies) == 0 {
 		return 0
 	}
 	rank := int(p/100*float64(len(m.latencies))+0.999999) - 1
 	return m.latencies[max(0, min(rank, len(m.latencies)-1))]
+}
+
+// answeredPercentile is percentile over the ops that were answered (with
+// a result or an error), leaving out those refused or never answered.
+func (m measurement) answeredPercentile(p float64) time.Duration {
+	n := m.ops - m.refused - m.late
+	if n <= 0 || n > len(m.latencies) {
+		return never
+	}
+	return measurement{latencies: m.latencies[:n]}.percentile(p)
 }
 
 // run calls op with indexes 0, 1, ... from callers goroutines until maxOps
@@ -134,7 +150,7 @@ func run(callers, items, maxOps int, maxDur time.Duration, op func(ctx context.C
 	for range callers {
 		wg.Go(func() {
 			var lat []time.Duration
-			var errs int
+			var errs, refused int
 			var firstErr error
 			for time.Now().Before(deadline) {
 				i := int(next.Add(1) - 1)
@@ -144,7 +160,10 @@ func run(callers, items, maxOps int, maxDur time.Duration, op func(ctx context.C
 				t0 := time.Now()
 				err := op(ctx, i)
 				lat = append(lat, time.Since(t0))
-				if err != nil {
+				if errors.Is(err, errRefused) {
+					lat[len(lat)-1] = never
+					refused++
+				} else if err != nil {
 					errs++
 					if firstErr == nil {
 						firstErr = fmt.Errorf("op %d: %w", i, err)
@@ -154,6 +173,7 @@ func run(callers, items, maxOps int, maxDur time.Duration, op func(ctx context.C
 			mu.Lock()
 			m.latencies = append(m.latencies, lat...)
 			m.errs += errs
+			m.refused += refused
 			if m.firstErr == nil {
 				m.firstErr = firstErr
 			}

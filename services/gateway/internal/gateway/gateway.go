@@ -336,8 +336,9 @@ func handleError(ctx context.Context, logger *slog.Logger, w http.ResponseWriter
 			reason = d.Reason
 			details = relayedDetails(d.GetMetadata())
 			// A throttled call says when to come back (identity's lockout and
-			// per-source limits); HTTP clients read that as Retry-After.
-			if secs, err := strconv.Atoi(details["retry_after_seconds"]); err == nil && secs > 0 && code == codes.ResourceExhausted {
+			// per-source limits, a service shedding load); HTTP clients read
+			// that as Retry-After.
+			if secs, err := strconv.Atoi(details["retry_after_seconds"]); err == nil && secs > 0 && (code == codes.ResourceExhausted || code == codes.Unavailable) {
 				w.Header().Set("Retry-After", strconv.Itoa(secs))
 			}
 		case *errdetails.BadRequest:

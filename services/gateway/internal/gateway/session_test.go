@@ -204,6 +204,39 @@ func TestThrottledLoginSaysWhenToRetry(t *testing.T) {
 	}
 }
 
+// overloadedIdentity answers as a service shedding load (pkg/server).
+type overloadedIdentity struct {
+	identityv1.UnimplementedIdentityServiceServer
+}
+
+func (overloadedIdentity) Login(context.Context, *identityv1.LoginRequest) (*identityv1.LoginResponse, error) {
+	st, _ := status.New(codes.Unavailable, "the service is answering as many calls as it can; retry shortly").WithDetails(&errdetails.ErrorInfo{
+		Reason: "OVERLOADED", Domain: "identity.sotto.dev", Metadata: map[string]string{"retry_after_seconds": "1"}})
+	return nil, st.Err()
+}
+
+// TestOverloadedServiceSaysWhenToRetry: a service's load-shedding refusal
+// becomes a 503 with its Retry-After, so HTTP clients back off instead of
+// retrying at once.
+func TestOverloadedServiceSaysWhenToRetry(t *testing.T) {
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	gs := grpc.NewServer()
+	identityv1.RegisterIdentityServiceServer(gs, overloadedIdentity{})
+	go gs.Serve(lis)
+	t.Cleanup(gs.Stop)
+	h, err := New(context.Background(), []Backend{testBackend(t, "identity", lis.Addr().String())}, Options{MaxBodyBytes: 4096, Auth: tokens(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := post(h, "/v1/sessions:login", `{"email":"a@b.c","password":"x"}`, nil)
+	if rec.Code != http.StatusServiceUnavailable || rec.Header().Get("Retry-After") != "1" {
+		t.Fatalf("%d Retry-After %q, want 503 with 1", rec.Code, rec.Header().Get("Retry-After"))
+	}
+}
+
 // stepUpIdentity answers as a service whose step-up rule the token fails.
 type stepUpIdentity struct {
 	identityv1.UnimplementedIdentityServiceServer
