@@ -156,7 +156,7 @@ func NewWithParts(name string, cfg Config, policy authz.Policy, logger *slog.Log
 	if cfg.MaxInFlightPerCPU < 0 || cfg.QueueWait < 0 {
 		return nil, fmt.Errorf("load shedding: MAX_IN_FLIGHT_PER_CPU and QUEUE_WAIT must not be negative")
 	}
-	shed, err := newShedder(cfg.MaxInFlightPerCPU*runtime.GOMAXPROCS(0), cfg.QueueWait, tel.Meter.Meter("github.com/sottohq/sotto/pkg/server"))
+	shed, err := newShedder(cfg.MaxInFlightPerCPU*runtime.GOMAXPROCS(0), cfg.QueueWait, o.shedExempt, tel.Meter.Meter("github.com/sottohq/sotto/pkg/server"))
 	if err != nil {
 		return nil, fmt.Errorf("load shedding: %w", err)
 	}
@@ -226,9 +226,24 @@ func NewWithParts(name string, cfg Config, policy authz.Policy, logger *slog.Log
 type Option func(*options)
 
 type options struct {
-	unary  []grpc.UnaryServerInterceptor
-	stream []grpc.StreamServerInterceptor
-	known  []string
+	unary      []grpc.UnaryServerInterceptor
+	stream     []grpc.StreamServerInterceptor
+	known      []string
+	shedExempt map[string]bool
+}
+
+// WithShedExempt leaves the named methods (full gRPC method names) out of
+// load shedding: methods that bound their own concurrency, whose flood
+// would otherwise hold every slot while waiting for their own (shed.go).
+func WithShedExempt(methods ...string) Option {
+	return func(o *options) {
+		if o.shedExempt == nil {
+			o.shedExempt = map[string]bool{}
+		}
+		for _, m := range methods {
+			o.shedExempt[m] = true
+		}
+	}
 }
 
 // WithKnownWorkloads sets the workload names authz.AnyWorkload admits,

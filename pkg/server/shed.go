@@ -37,14 +37,22 @@ const ReasonOverloaded = "OVERLOADED"
 // Streams are not counted (a Watch lives for minutes and does its work when
 // events arrive), nor are health checks: a loaded replica is still alive,
 // and failing its probes would move its load onto the others.
+//
+// A method that bounds its own concurrency (identity's password hashing,
+// with its own queue and PASSWORD_HASH_BUSY) is exempt (WithShedExempt):
+// counted here, a flood of it would hold every slot while it waits for its
+// own, and refuse the service's other methods (a credential-stuffing run
+// would stop visitor sessions and key lookups).
 type shedder struct {
-	slots chan struct{}
-	wait  time.Duration
-	shed  metric.Int64Counter
+	slots  chan struct{}
+	wait   time.Duration
+	exempt map[string]bool
+	shed   metric.Int64Counter
 }
 
-// newShedder admits max calls at once (max <= 0: no limit, nil).
-func newShedder(max int, wait time.Duration, meter metric.Meter) (*shedder, error) {
+// newShedder admits max calls at once (max <= 0: no limit, nil), other
+// than those of the exempt methods.
+func newShedder(max int, wait time.Duration, exempt map[string]bool, meter metric.Meter) (*shedder, error) {
 	if max <= 0 {
 		return nil, nil
 	}
@@ -54,12 +62,12 @@ func newShedder(max int, wait time.Duration, meter metric.Meter) (*shedder, erro
 	if err != nil {
 		return nil, err
 	}
-	return &shedder{slots: make(chan struct{}, max), wait: wait, shed: shed}, nil
+	return &shedder{slots: make(chan struct{}, max), wait: wait, exempt: exempt, shed: shed}, nil
 }
 
 func (s *shedder) unary() grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
-		if s == nil || isHealthCheck(info.FullMethod) {
+		if s == nil || isHealthCheck(info.FullMethod) || s.exempt[info.FullMethod] {
 			return handler(ctx, req)
 		}
 		if err := s.acquire(ctx, info.FullMethod); err != nil {

@@ -34,17 +34,23 @@ func (s *heldService) UnaryCall(ctx context.Context, _ *testpb.SimpleRequest) (*
 	return &testpb.SimpleResponse{}, nil
 }
 
+// EmptyCall answers at once.
+func (s *heldService) EmptyCall(context.Context, *testpb.Empty) (*testpb.Empty, error) {
+	return &testpb.Empty{}, nil
+}
+
 // startShedding serves a heldService allowed one call per CPU at once
 // (GOMAXPROCS of them) with the given queue wait.
-func startShedding(t *testing.T, wait time.Duration) (testpb.TestServiceClient, healthpb.HealthClient, *heldService, int) {
+func startShedding(t *testing.T, wait time.Duration, opts ...server.Option) (testpb.TestServiceClient, healthpb.HealthClient, *heldService, int) {
 	t.Helper()
 	pki := servertest.NewPKI(t)
 	cfg := pki.Config(t, "svc")
 	cfg.MaxInFlightPerCPU, cfg.QueueWait = 1, wait
 	srv, err := server.New(context.Background(), "svc", cfg, authz.Policy{
 		testpb.TestService_UnaryCall_FullMethodName: {"client"},
+		testpb.TestService_EmptyCall_FullMethodName: {"client"},
 		healthpb.Health_Check_FullMethodName:        {"client"},
-	}, servertest.Logger())
+	}, servertest.Logger(), opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,8 +72,12 @@ func fill(t *testing.T, c testpb.TestServiceClient, svc *heldService, n int) <-c
 			done <- err
 		}()
 	}
-	for range n {
-		<-svc.entered
+	for i := range n {
+		select {
+		case <-svc.entered:
+		case err := <-done:
+			t.Fatalf("call %d of %d ended before the service held it: %v", i+1, n, err)
+		}
 	}
 	return done
 }
@@ -138,6 +148,26 @@ func TestQueuedCallRunsWhenRoomFrees(t *testing.T) {
 	for range n {
 		if err := <-held; err != nil {
 			t.Errorf("held call: %v", err)
+		}
+	}
+}
+
+// TestFloodOfAnExemptMethodLeavesRoomForOthers: a method exempt from
+// shedding (one that bounds its own concurrency, as identity's password
+// hashing does) takes no room, so a flood of it, far past the limit, is
+// neither refused here nor makes the service refuse its other methods.
+func TestFloodOfAnExemptMethodLeavesRoomForOthers(t *testing.T) {
+	c, _, svc, n := startShedding(t, 50*time.Millisecond, server.WithShedExempt(testpb.TestService_UnaryCall_FullMethodName))
+	held := fill(t, c, svc, n+4) // every one entered: none waited for room
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if _, err := c.EmptyCall(ctx, &testpb.Empty{}); err != nil {
+		t.Errorf("another method during the flood: %v, want an answer", err)
+	}
+	close(svc.release)
+	for range n + 4 {
+		if err := <-held; err != nil {
+			t.Errorf("exempt call: %v", err)
 		}
 	}
 }

@@ -365,16 +365,16 @@ var HealthPolicy = authz.Policy{
 }
 
 // GRPC returns the service's mTLS gRPC server, to register implementations
-// on, authorised by policy (deny by default; HealthPolicy is added). Call it
-// once.
-func (s *Service) GRPC(policy authz.Policy) (*grpc.Server, error) {
+// on, authorised by policy (deny by default; HealthPolicy is added), with
+// what opts add (e.g. server.WithShedExempt). Call it once.
+func (s *Service) GRPC(policy authz.Policy, opts ...server.Option) (*grpc.Server, error) {
 	if s.grpcSrv != nil {
 		return nil, errors.New("service: GRPC called twice")
 	}
 	full := maps.Clone(policy)
 	maps.Copy(full, HealthPolicy)
 	srv, err := server.NewWithParts(s.name, s.cfg.Server, full, s.logger,
-		server.Parts{Source: s.source, Telemetry: s.tel, Admin: s.admin}, s.endUserOptions()...)
+		server.Parts{Source: s.source, Telemetry: s.tel, Admin: s.admin}, append(s.endUserOptions(), opts...)...)
 	if err != nil {
 		return nil, err
 	}

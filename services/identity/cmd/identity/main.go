@@ -10,6 +10,7 @@ import (
 	identityv1 "github.com/sottohq/sotto/gen/go/sotto/identity/v1"
 	privacyv1 "github.com/sottohq/sotto/gen/go/sotto/privacy/v1"
 	tokenvaultv1 "github.com/sottohq/sotto/gen/go/sotto/tokenvault/v1"
+	sottoserver "github.com/sottohq/sotto/pkg/server"
 	"github.com/sottohq/sotto/pkg/service"
 	"github.com/sottohq/sotto/pkg/store"
 	"github.com/sottohq/sotto/pkg/suite"
@@ -75,7 +76,7 @@ func register(ctx context.Context, s *service.Service) error {
 	if _, err := s.EndUsersFrom(server.EndUsers, a.Keys, a.Feed); err != nil {
 		return err
 	}
-	gs, err := s.GRPC(server.Policy(suite.MustLoad()))
+	gs, err := s.GRPC(server.Policy(suite.MustLoad()), sottoserver.WithShedExempt(server.ShedExempt...))
 	if err != nil {
 		return err
 	}

@@ -150,3 +150,19 @@ var EndUsers = enduser.Policy{
 }
 
 var orchestrator = enduser.Rule{Require: enduser.None, Workloads: map[string]enduser.Rule{suite.PrivacyOrchestrator: {Require: enduser.None}}}
+
+// ShedExempt are the RPCs left out of the gRPC server's load shedding
+// (pkg/server WithShedExempt). The password methods bound their own
+// concurrency: they wait up to the hash wait for one of the hasher's few
+// memory-bounded slots and are refused PASSWORD_HASH_BUSY past it; counted
+// by the server as well, a credential-stuffing flood would hold every slot
+// while waiting for the hasher's and refuse the service's other calls
+// (visitor sessions, refreshes, erasure steps). GetJwks is cheap and what
+// every verifier needs after a key rotation.
+var ShedExempt = []string{
+	identityv1.IdentityService_SignUp_FullMethodName,
+	identityv1.IdentityService_Login_FullMethodName,
+	identityv1.IdentityService_ChangePassword_FullMethodName,
+	identityv1.IdentityService_ResetPassword_FullMethodName,
+	identityv1.IdentityService_GetJwks_FullMethodName,
+}
