@@ -489,6 +489,9 @@ func (s *Service) resolve(ctx context.Context, tenant string, items []mapping.It
 			return nil, errs.E(errs.FailedPrecondition, reasons.PlaintextRefused, "the token vault answered for other tokens")
 		}
 		for i, r := range resp.GetResults() {
+			if vaultCouldNotDecide(r) {
+				return nil, errs.E(errs.Unavailable, reasons.TokenVaultUnavailable, "the token vault could not decide on a field's value right now")
+			}
 			if !r.GetDecision().GetAllowed() || r.GetError() != nil {
 				return nil, errs.E(errs.FailedPrecondition, reasons.PlaintextRefused, "the token vault refused a field's value")
 			}
@@ -496,6 +499,20 @@ func (s *Service) resolve(ctx context.Context, tenant string, items []mapping.It
 		}
 	}
 	return props, nil
+}
+
+// The token vault's reasons for a value it could not decide on right now
+// (its consent check or its key service did not answer: with load shedding,
+// also a consent service too busy for it), which crmsync retries like an
+// unreachable vault. Every other refusal stands. (tokenvault's reasons
+// catalogue is internal to its module.)
+const (
+	vaultConsentUnavailable = "CONSENT_UNAVAILABLE"
+	vaultKeyUnavailable     = "KEY_UNAVAILABLE"
+)
+
+func vaultCouldNotDecide(r *tokenvaultv1.DetokenizeResult) bool {
+	return r.GetDecision().GetReason() == vaultConsentUnavailable || r.GetError().GetReason() == vaultKeyUnavailable
 }
 
 // vaultErr: an unreachable vault is retried, a refusal is not.

@@ -566,6 +566,30 @@ func TestConsentUnreachableHoldsDelivery(t *testing.T) {
 	}, func(c *config.Config) { c.MaxAttempts = 10 })
 }
 
+// TestVaultUnableToCheckConsentIsRetried: the token vault refuses a value
+// whose consent it could not check right now (CONSENT_UNAVAILABLE: the
+// consent service down or shedding load for it, while it still answered
+// crmsync's own check); that is retried like an unreachable vault, not
+// dead-lettered as a refusal. Seen failing without it (dead-lettered
+// PLAINTEXT_REFUSED on the first attempt).
+func TestVaultUnableToCheckConsentIsRetried(t *testing.T) {
+	dialects(t, func(t *testing.T, h *harness) {
+		c := h.customer("sub_vaultconsentdown", true)
+		h.vault.mu.Lock()
+		h.vault.refuseAll = "CONSENT_UNAVAILABLE"
+		h.vault.mu.Unlock()
+		id := byConnector(h.record(c, nil))["hubspot"] // its e-mail goes in plaintext
+		h.until(time.Second, "an attempt refused by the vault", func() bool { return h.delivery(id).GetAttempts() >= 1 })
+		if d := h.delivery(id); d.GetState() == crmsyncv1.DeliveryState_DELIVERY_STATE_DEAD_LETTERED || d.GetReason() != reasons.TokenVaultUnavailable {
+			t.Fatalf("after the vault could not check consent: %v %s, want a retry (%s)", d.GetState(), d.GetReason(), reasons.TokenVaultUnavailable)
+		}
+		h.vault.mu.Lock()
+		h.vault.refuseAll = ""
+		h.vault.mu.Unlock()
+		h.until(time.Second, "delivered", func() bool { return h.state(id) == crmsyncv1.DeliveryState_DELIVERY_STATE_DELIVERED })
+	}, func(c *config.Config) { c.MaxAttempts = 10 })
+}
+
 // TestWithdrawalCancelsQueuedAtOnce: a withdrawal on consent's change feed
 // cancels the customer's queued delivery for that purpose as soon as it
 // arrives: the runner's clock never moves, so no attempt runs, and the

@@ -204,6 +204,10 @@ type vaultStandIn struct {
 	mu       sync.Mutex
 	values   map[string]storedValue
 	purposes []string
+	// refuseAll, when set, is the decision reason every value is refused
+	// with, as tokenvault refuses values whose consent it cannot check
+	// (CONSENT_UNAVAILABLE).
+	refuseAll string
 }
 
 type storedValue struct {
@@ -250,7 +254,12 @@ func (v *vaultStandIn) Detokenize(_ context.Context, req *tokenvaultv1.Detokeniz
 		sv, ok := v.values[tok]
 		v.mu.Unlock()
 		r := &tokenvaultv1.DetokenizeResult{Token: tok}
+		v.mu.Lock()
+		refuse := v.refuseAll
+		v.mu.Unlock()
 		switch {
+		case refuse != "":
+			r.Decision = &tokenvaultv1.Decision{Rule: "crmsync-minimised-sync", Reason: refuse}
 		case !ok:
 			r.Error = &tokenvaultv1.ItemError{Reason: "TOKEN_NOT_FOUND", Message: "unknown token"}
 		case v.allows(req.GetPurpose(), sv.dataType, sv.subject):
