@@ -80,13 +80,18 @@ var retryable = []map[string]string{
 }
 
 // ServiceConfig is the service config of a target with several replicas:
-// round robin over the replicas that report SERVING, and bounded retries of
-// the idempotent calls on Unavailable (which round robin sends to the next
-// replica).
+// round robin over the replicas that report SERVING, and bounded,
+// throttled retries of the idempotent calls on Unavailable (which round
+// robin sends to the next replica).
 func ServiceConfig() string {
 	cfg := map[string]any{
 		"loadBalancingConfig": []any{map[string]any{"round_robin": map[string]any{}}},
 		"healthCheckConfig":   map[string]any{"serviceName": ""},
+		// A retry budget: once more than about one call in ten fails,
+		// retries stop until calls succeed again, so that replicas that
+		// refuse because they are overloaded (pkg/server's load shedding)
+		// do not get every call up to four times (gRFC A6's throttling).
+		"retryThrottling": map[string]any{"maxTokens": 10, "tokenRatio": 0.1},
 		"methodConfig": []any{map[string]any{
 			"name": retryable,
 			"retryPolicy": map[string]any{

@@ -9,8 +9,14 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/peer"
+	"google.golang.org/grpc/status"
+
+	auditv1 "github.com/sottohq/sotto/gen/go/sotto/audit/v1"
+	"github.com/sottohq/sotto/pkg/auditclient"
+	"github.com/sottohq/sotto/pkg/errs"
 
 	"github.com/sottohq/sotto/pkg/authz"
 	"github.com/sottohq/sotto/pkg/dial"
@@ -146,5 +152,57 @@ func TestTarget(t *testing.T) {
 		if _, _, err := dial.Target(bad); err == nil {
 			t.Errorf("Target(%q) accepted", bad)
 		}
+	}
+}
+
+// refusingAudit refuses every AppendEvents with Unavailable, as an
+// overloaded replica does, and counts the attempts.
+type refusingAudit struct {
+	auditv1.UnimplementedAuditServiceServer
+	attempts *atomic.Int64
+}
+
+func (a refusingAudit) AppendEvents(context.Context, *auditv1.AppendEventsRequest) (*auditv1.AppendEventsResponse, error) {
+	a.attempts.Add(1)
+	return nil, status.Error(codes.Unavailable, "overloaded")
+}
+
+// TestRetriesStopWhenMostCallsFail: the retry of an idempotent call on
+// Unavailable is throttled: with every replica refusing, calls after the
+// first few are tried once, not four times, so retries do not multiply the
+// load on replicas that refuse because they are overloaded. Seen failing
+// without retryThrottling (4 attempts for every call).
+func TestRetriesStopWhenMostCallsFail(t *testing.T) {
+	pki := servertest.NewPKI(t)
+	var attempts atomic.Int64
+	policy := authz.Policy{
+		"/grpc.health.v1.Health/Check":                   {authz.AnyWorkload},
+		"/grpc.health.v1.Health/Watch":                   {authz.AnyWorkload},
+		auditv1.AuditService_AppendEvents_FullMethodName: {"client"},
+	}
+	var addrs []string
+	for range 2 {
+		srv := pki.NewServer(t, "svc", policy, server.WithKnownWorkloads("client"))
+		auditv1.RegisterAuditServiceServer(srv.GRPC(), refusingAudit{attempts: &attempts})
+		addrs = append(addrs, servertest.Start(t, srv))
+	}
+	conn, err := dial.Service(strings.Join(addrs, ","), pki.Source(t, "client"), "svc", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	hc := healthpb.NewHealthClient(conn)
+	served(t, hc) // the replicas are up and the balancer has them
+
+	client := auditclient.NewClient(conn)
+	const calls = 50
+	for range calls {
+		err := client.Record(context.Background(), auditclient.New(context.Background(), "svc.test", auditclient.Success))
+		if !errs.Is(err, errs.Unavailable) {
+			t.Fatalf("call: %v, want Unavailable", err)
+		}
+	}
+	if got := attempts.Load(); got >= 2*calls {
+		t.Errorf("%d attempts for %d calls, all refused: want the retries throttled (under %d)", got, calls, 2*calls)
 	}
 }
