@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"strconv"
+	"sync"
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -14,6 +15,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/sottohq/sotto/pkg/errs"
+	"github.com/sottohq/sotto/pkg/mtls"
 )
 
 // ReasonOverloaded refuses a call the service had no room for: it answered
@@ -43,17 +45,29 @@ const ReasonOverloaded = "OVERLOADED"
 // counted here, a flood of it would hold every slot while it waits for its
 // own, and refuse the service's other methods (a credential-stuffing run
 // would stop visitor sessions and key lookups).
+//
+// Callers share the room fairly when it runs short: a calling workload
+// (its mTLS identity) that already has a quarter of the slots, running or
+// waiting, gets another only while more than a quarter of them are free.
+// One caller alone may use three quarters, and a flood from one (a
+// compromised or runaway service filling tokenvault's or audit's room) is
+// refused at once past that, leaving a quarter for the others.
 type shedder struct {
 	slots  chan struct{}
 	wait   time.Duration
 	exempt map[string]bool
 	shed   metric.Int64Counter
+
+	max, share int // share: a caller's slots past which it must leave a share free
+	mu         sync.Mutex
+	held       map[string]int // caller → slots it runs or waits for
+	total      int            // sum of held
 }
 
-// newShedder admits max calls at once (max <= 0: no limit, nil), other
+// newShedder admits limit calls at once (limit <= 0: no limit, nil), other
 // than those of the exempt methods.
-func newShedder(max int, wait time.Duration, exempt map[string]bool, meter metric.Meter) (*shedder, error) {
-	if max <= 0 {
+func newShedder(limit int, wait time.Duration, exempt map[string]bool, meter metric.Meter) (*shedder, error) {
+	if limit <= 0 {
 		return nil, nil
 	}
 	shed, err := meter.Int64Counter("sotto.server.shed",
@@ -62,7 +76,8 @@ func newShedder(max int, wait time.Duration, exempt map[string]bool, meter metri
 	if err != nil {
 		return nil, err
 	}
-	return &shedder{slots: make(chan struct{}, max), wait: wait, exempt: exempt, shed: shed}, nil
+	return &shedder{slots: make(chan struct{}, limit), wait: wait, exempt: exempt, shed: shed,
+		max: limit, share: max(1, limit/4), held: map[string]int{}}, nil
 }
 
 func (s *shedder) unary() grpc.UnaryServerInterceptor {
@@ -70,12 +85,54 @@ func (s *shedder) unary() grpc.UnaryServerInterceptor {
 		if s == nil || isHealthCheck(info.FullMethod) || s.exempt[info.FullMethod] {
 			return handler(ctx, req)
 		}
+		caller := callerOf(ctx)
+		if !s.enter(caller) {
+			s.refused(ctx, info.FullMethod)
+			return nil, overloaded(s.wait)
+		}
+		defer s.leave(caller)
 		if err := s.acquire(ctx, info.FullMethod); err != nil {
 			return nil, err
 		}
 		defer func() { <-s.slots }()
 		return handler(ctx, req)
 	}
+}
+
+// enter counts a call of caller, unless the caller has its share already
+// and no more than a share of the room is free.
+func (s *shedder) enter(caller string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.held[caller] >= s.share && s.max-s.total <= s.share {
+		return false
+	}
+	s.held[caller]++
+	s.total++
+	return true
+}
+
+func (s *shedder) leave(caller string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.held[caller]--; s.held[caller] == 0 {
+		delete(s.held, caller)
+	}
+	s.total--
+}
+
+// callerOf is the calling workload (authorization ran before: every call
+// here has one).
+func callerOf(ctx context.Context) string {
+	id, err := mtls.PeerID(ctx)
+	if err != nil {
+		return ""
+	}
+	return id.String()
+}
+
+func (s *shedder) refused(ctx context.Context, method string) {
+	s.shed.Add(ctx, 1, metric.WithAttributes(attribute.String("rpc.method", method)))
 }
 
 // acquire takes a slot, waiting at most s.wait for one.
@@ -93,7 +150,7 @@ func (s *shedder) acquire(ctx context.Context, method string) error {
 	case <-ctx.Done():
 		return status.FromContextError(ctx.Err()).Err()
 	case <-t.C:
-		s.shed.Add(ctx, 1, metric.WithAttributes(attribute.String("rpc.method", method)))
+		s.refused(ctx, method)
 		return overloaded(s.wait)
 	}
 }

@@ -39,26 +39,38 @@ func (s *heldService) EmptyCall(context.Context, *testpb.Empty) (*testpb.Empty, 
 	return &testpb.Empty{}, nil
 }
 
-// startShedding serves a heldService allowed one call per CPU at once
-// (GOMAXPROCS of them) with the given queue wait.
-func startShedding(t *testing.T, wait time.Duration, opts ...server.Option) (testpb.TestServiceClient, healthpb.HealthClient, *heldService, int) {
+// shedding is a heldService served with room for 4 calls per CPU (max; a
+// caller's share is a quarter of it), reached by three workloads.
+type shedding struct {
+	client, other, third testpb.TestServiceClient
+	health               healthpb.HealthClient
+	svc                  *heldService
+	max, share           int
+}
+
+func startShedding(t *testing.T, wait time.Duration, opts ...server.Option) shedding {
 	t.Helper()
 	pki := servertest.NewPKI(t)
 	cfg := pki.Config(t, "svc")
-	cfg.MaxInFlightPerCPU, cfg.QueueWait = 1, wait
+	cfg.MaxInFlightPerCPU, cfg.QueueWait = 4, wait
+	callers := []string{"client", "other", "third"}
 	srv, err := server.New(context.Background(), "svc", cfg, authz.Policy{
-		testpb.TestService_UnaryCall_FullMethodName: {"client"},
-		testpb.TestService_EmptyCall_FullMethodName: {"client"},
-		healthpb.Health_Check_FullMethodName:        {"client"},
+		testpb.TestService_UnaryCall_FullMethodName: callers,
+		testpb.TestService_EmptyCall_FullMethodName: callers,
+		healthpb.Health_Check_FullMethodName:        callers,
 	}, servertest.Logger(), opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc := &heldService{entered: make(chan struct{}, 64), release: make(chan struct{})}
+	svc := &heldService{entered: make(chan struct{}, 256), release: make(chan struct{})}
 	testpb.RegisterTestServiceServer(srv.GRPC(), svc)
 	addr := servertest.Start(t, srv)
-	conn := pki.Dial(t, "client", "svc", addr)
-	return testpb.NewTestServiceClient(conn), healthpb.NewHealthClient(conn), svc, runtime.GOMAXPROCS(0)
+	dial := func(name string) testpb.TestServiceClient {
+		return testpb.NewTestServiceClient(pki.Dial(t, name, "svc", addr))
+	}
+	max := 4 * runtime.GOMAXPROCS(0)
+	return shedding{client: dial("client"), other: dial("other"), third: dial("third"),
+		health: healthpb.NewHealthClient(pki.Dial(t, "client", "svc", addr)), svc: svc, max: max, share: max / 4}
 }
 
 // fill starts n calls and waits until the service holds them all; their
@@ -82,43 +94,63 @@ func fill(t *testing.T, c testpb.TestServiceClient, svc *heldService, n int) <-c
 	return done
 }
 
+// full fills every slot: one caller takes what it may alone (all but a
+// share), another the rest.
+func (h shedding) full(t *testing.T) func() {
+	t.Helper()
+	a := fill(t, h.client, h.svc, h.max-h.share)
+	b := fill(t, h.other, h.svc, h.share)
+	return func() {
+		close(h.svc.release)
+		for range h.max - h.share {
+			if err := <-a; err != nil {
+				t.Errorf("a call in progress: %v, want it answered", err)
+			}
+		}
+		for range h.share {
+			if err := <-b; err != nil {
+				t.Errorf("a call in progress: %v, want it answered", err)
+			}
+		}
+	}
+}
+
+func overloadedInfo(t *testing.T, err error) *errdetails.ErrorInfo {
+	t.Helper()
+	if status.Code(err) != codes.Unavailable {
+		t.Fatalf("call beyond the limit: %v, want Unavailable", err)
+	}
+	for _, d := range status.Convert(err).Details() {
+		if i, ok := d.(*errdetails.ErrorInfo); ok {
+			return i
+		}
+	}
+	return nil
+}
+
 // TestOverloadedServiceRefusesQuickly: with as many calls in progress as
 // it may answer at once, a service refuses the next one once it has
 // waited its queue wait, with Unavailable OVERLOADED and a retry delay,
 // instead of queueing it behind the others until its caller gives up;
 // health checks are still answered, and the calls in progress finish.
 func TestOverloadedServiceRefusesQuickly(t *testing.T) {
-	c, health, svc, n := startShedding(t, 50*time.Millisecond)
-	held := fill(t, c, svc, n)
+	h := startShedding(t, 50*time.Millisecond)
+	release := h.full(t)
 
 	// Without shedding this call would wait for the held ones, past its
 	// deadline (DeadlineExceeded).
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	_, err := c.UnaryCall(ctx, &testpb.SimpleRequest{})
-	if status.Code(err) != codes.Unavailable {
-		t.Fatalf("call beyond the limit: %v, want Unavailable", err)
-	}
-	var info *errdetails.ErrorInfo
-	for _, d := range status.Convert(err).Details() {
-		if i, ok := d.(*errdetails.ErrorInfo); ok {
-			info = i
-		}
-	}
+	_, err := h.third.UnaryCall(ctx, &testpb.SimpleRequest{})
+	info := overloadedInfo(t, err)
 	if info.GetReason() != server.ReasonOverloaded || info.GetMetadata()["retry_after_seconds"] != "1" || info.GetDomain() != "svc.sotto.dev" {
 		t.Errorf("refusal's ErrorInfo = %v, want reason %s in svc.sotto.dev with retry_after_seconds 1", info, server.ReasonOverloaded)
 	}
-	if _, err := health.Check(ctx, &healthpb.HealthCheckRequest{}); err != nil {
+	if _, err := h.health.Check(ctx, &healthpb.HealthCheckRequest{}); err != nil {
 		t.Errorf("health check while overloaded: %v, want an answer", err)
 	}
-
-	close(svc.release)
-	for range n {
-		if err := <-held; err != nil {
-			t.Errorf("a call in progress: %v, want it answered", err)
-		}
-	}
-	if _, err := c.UnaryCall(ctx, &testpb.SimpleRequest{}); err != nil {
+	release()
+	if _, err := h.third.UnaryCall(ctx, &testpb.SimpleRequest{}); err != nil {
 		t.Errorf("a call once there is room again: %v", err)
 	}
 }
@@ -126,28 +158,65 @@ func TestOverloadedServiceRefusesQuickly(t *testing.T) {
 // TestQueuedCallRunsWhenRoomFrees: a call that finds no room waits for
 // one within its queue wait and is then answered like any other.
 func TestQueuedCallRunsWhenRoomFrees(t *testing.T) {
-	c, _, svc, n := startShedding(t, time.Minute)
-	held := fill(t, c, svc, n)
+	h := startShedding(t, time.Minute)
+	release := h.full(t)
 	queued := make(chan error, 1)
 	go func() {
-		_, err := c.UnaryCall(context.Background(), &testpb.SimpleRequest{})
+		_, err := h.third.UnaryCall(context.Background(), &testpb.SimpleRequest{})
 		queued <- err
 	}()
 	select {
 	case err := <-queued:
 		t.Fatalf("a call beyond the limit returned before any room freed: %v", err)
-	case <-svc.entered:
+	case <-h.svc.entered:
 		t.Fatal("a call beyond the limit reached the handler before any room freed")
 	case <-time.After(200 * time.Millisecond):
 	}
-	close(svc.release) // every held call ends, the queued one enters
-	<-svc.entered
+	release() // every held call ends, the queued one enters
+	<-h.svc.entered
 	if err := <-queued; err != nil {
 		t.Errorf("queued call: %v, want it answered", err)
 	}
-	for range n {
-		if err := <-held; err != nil {
-			t.Errorf("held call: %v", err)
+}
+
+// TestOneCallerCannotTakeAllTheRoom: a calling workload that floods a
+// service gets three quarters of its room, the rest of its calls are
+// refused at once, and another workload's call is still answered. Seen
+// failing without the shares (the flood took every slot and the other
+// caller's call was refused after its wait).
+func TestOneCallerCannotTakeAllTheRoom(t *testing.T) {
+	h := startShedding(t, 50*time.Millisecond)
+	done := make(chan error, h.max)
+	for range h.max {
+		go func() {
+			_, err := h.client.UnaryCall(context.Background(), &testpb.SimpleRequest{})
+			done <- err
+		}()
+	}
+	entered, refused := 0, 0
+	for entered+refused < h.max {
+		select {
+		case <-h.svc.entered:
+			entered++
+		case err := <-done:
+			if info := overloadedInfo(t, err); info.GetReason() != server.ReasonOverloaded {
+				t.Fatalf("refusal %v, want %s", info, server.ReasonOverloaded)
+			}
+			refused++
+		}
+	}
+	if entered != h.max-h.share || refused != h.share {
+		t.Errorf("one caller's flood of %d: %d served, %d refused; want %d and %d", h.max, entered, refused, h.max-h.share, h.share)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if _, err := h.other.EmptyCall(ctx, &testpb.Empty{}); err != nil {
+		t.Errorf("another caller during the flood: %v, want an answer", err)
+	}
+	close(h.svc.release)
+	for range entered {
+		if err := <-done; err != nil {
+			t.Errorf("a served call: %v", err)
 		}
 	}
 }
@@ -157,15 +226,15 @@ func TestQueuedCallRunsWhenRoomFrees(t *testing.T) {
 // hashing does) takes no room, so a flood of it, far past the limit, is
 // neither refused here nor makes the service refuse its other methods.
 func TestFloodOfAnExemptMethodLeavesRoomForOthers(t *testing.T) {
-	c, _, svc, n := startShedding(t, 50*time.Millisecond, server.WithShedExempt(testpb.TestService_UnaryCall_FullMethodName))
-	held := fill(t, c, svc, n+4) // every one entered: none waited for room
+	h := startShedding(t, 50*time.Millisecond, server.WithShedExempt(testpb.TestService_UnaryCall_FullMethodName))
+	held := fill(t, h.client, h.svc, h.max+4) // every one entered: none waited for room
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	if _, err := c.EmptyCall(ctx, &testpb.Empty{}); err != nil {
+	if _, err := h.client.EmptyCall(ctx, &testpb.Empty{}); err != nil {
 		t.Errorf("another method during the flood: %v, want an answer", err)
 	}
-	close(svc.release)
-	for range n + 4 {
+	close(h.svc.release)
+	for range h.max + 4 {
 		if err := <-held; err != nil {
 			t.Errorf("exempt call: %v", err)
 		}
