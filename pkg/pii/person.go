@@ -909,7 +909,7 @@ func (d *doc) scanPersons() {
 			// an article or a service word: a bare "de cliente" makes a
 			// compound noun ("Alta de cliente", "Service de client").
 			known := d.toks[k].info&(wGiven|wSurname) != 0
-			if s, e, ok := d.readName(k, ncGreet); ok && e == k && !d.e.lex.stop[d.lw(k)] && (known || d.sentenceStart(k) && nameShaped(d.tokText(k)) && !d.bareTeam(k+1) && !d.headingLine(k)) {
+			if s, e, ok := d.readName(k, ncGreet); ok && e == k && !d.e.lex.stop[d.lw(k)] && (known || d.sentenceStart(k) && nameShaped(d.tokText(k)) && !d.bareTeam(k+1) && !d.headingLine(k) && !notVocative[d.lw(k)]) {
 				d.addName(s, e, 0.75, "person-from-team")
 				k = e
 				continue
@@ -1037,6 +1037,7 @@ func (d *doc) scanPersons() {
 	d.speechSubjects()
 	d.giftRecipients()
 	d.talkedWith()
+	d.labelFieldNames()
 	d.repeatedNames()
 	d.nameLists()
 	d.doorbellNames()
@@ -1214,6 +1215,8 @@ service client clientèle boutique magasin entrepôt équipe
 servicio atención cliente tienda almacén equipo soporte
 klantenservice klantendienst winkel magazijn team
 servizio clienti assistenza negozio magazzino
+spedition paketdienst lieferdienst kurierdienst transporteur messagerie transportbedrijf koeriersdienst bezorgdienst
+mensajería paquetería transportista corriere spedizioniere
 `))
 
 // deptWords are back-office departments: "Rocío de contabilidad", "Jens
@@ -1641,6 +1644,9 @@ func (d *doc) tryNameCues(k int, cues []nameCue) int {
 		}
 		if (c.kind == ncGreet || c.kind == ncSignoff) && e+1 < n && d.isWord(e+1) && !d.toks[e+1].nl && !d.toks[e+1].upper && goodsNouns[d.lw(e+1)] {
 			continue // "Hey, River Island jeans sizing?": a brand before its product
+		}
+		if c.kind == ncGreet && s > 0 && (d.isPunct(s-1, '!') || d.isPunct(s-1, '.') || d.isPunct(s-1, '?')) && !d.anyKnown(s, e) {
+			continue // round 13: "Hallo! Bis zu drei …": the greeting has ended, a sentence starts
 		}
 		if (c.kind == ncGreet || c.kind == ncSignoff) && e == s && notVocative[d.lw(s)] {
 			continue // "Danke, Express!": a shipping option or notice, no one thanked
@@ -2834,6 +2840,21 @@ func (d *doc) addName(s, e int, score float64, rec string) {
 	}
 	if s > e {
 		return
+	}
+	for m := s + 1; m <= e; m++ {
+		// Round 13: a name ends before where its bearer works ("Björn von
+		// der Spedition", "Lotte van de klantenservice").
+		if particles[d.lw(m)] && d.fromTeam(m) {
+			e = m - 1
+			break
+		}
+	}
+	for m := s; m <= e; m++ {
+		// Round 13: a credential word is no one's name ("Password del wifi
+		// ...", "PIN vom Konto"), whichever rule read it as one.
+		if lw := d.lw(m); d.isWord(m) && (passwordCues[lw] || otpCues[lw] || keyCues[lw]) && !d.e.lex.given[lw] && !d.e.lex.surname[lw] {
+			return
+		}
 	}
 	if e > s && d.isWord(s) && buildingWords[d.lw(s)] && !d.e.lex.given[d.lw(s)] {
 		// "Spedire a Residenza Le Ginestre": a residence, not a person.

@@ -29,6 +29,8 @@ var notVocative = set(strings.Fields(`express standard premium economy priority 
 	small medium large regular xl xxl mini maxi update reminder note notice attention info tip fyi warning important
 	news hinweis achtung wichtig erinnerung remarque rappel important aviso recordatorio nota importante avviso
 	promemoria attenzione opgelet herinnering mededeling let status
+	sorry disculpa disculpe disculpad perdona perdone perdón perdon scusa scusi scusate pardon désolé désolée
+	excusez entschuldigung entschuldige verzeihung sorry excuses
 	however otherwise meanwhile anyway therefore instead besides allerdings trotzdem außerdem übrigens ansonsten
 	inzwischen sinon cependant pourtant ensuite además entonces luego sonst dus echter verder intanto comunque
 	inoltre quindi però allora done uiteraard natuurlijk helaas gelukkig inderdaad eigenlijk natürlich

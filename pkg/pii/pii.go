@@ -13,6 +13,7 @@ package pii
 
 import (
 	"sort"
+	"strings"
 	"sync"
 	"unicode/utf8"
 )
@@ -136,7 +137,52 @@ func (d *doc) add(s, e int, t Type, score float64, rec string) {
 	if t == DateOfBirth && placeholderDate(d.text[s:e]) {
 		return // a system's default (01/01/1900) is no one's birth date, whichever rule found it
 	}
+	if t == Secret && referenceToken(d.text, s, e) {
+		return // round 13: "EMP-22-0913", "LN-2026-0588": a reference or a part of one, whichever rule found it
+	}
 	d.cands = append(d.cands, cand{s: s, e: e, typ: t, score: score, rec: rec, prio: typePriority[t]})
+}
+
+// referenceToken reports whether [s, e) lies inside a hyphen-joined token
+// of three or more parts, a word of two or more letters and then numbers
+// only ("EMP-22-0913", "LN-2026-0588", "case-2025-114"): the structure of an
+// organisation's reference (a prefix, a year or a series, a number), not of
+// a code, whether a rule took the whole token or its tail. Two parts
+// ("GV-4417", a pickup code with its shop's prefix) are left alone, as is a
+// code with letters among its parts ("7G4-2K91").
+func referenceToken(t string, s, e int) bool {
+	a, b := s, e
+	for a > 0 && (isAlnum(t[a-1]) || t[a-1] == '-') {
+		a--
+	}
+	for b < len(t) && (isAlnum(t[b]) || t[b] == '-' && b+1 < len(t) && isAlnum(t[b+1])) {
+		b++
+	}
+	tok := t[a:b]
+	if strings.Count(tok, "-") < 2 {
+		return false
+	}
+	parts := strings.Split(tok, "-")
+	head := parts[0]
+	if len(head) < 2 {
+		return false
+	}
+	for i := 0; i < len(head); i++ {
+		if !(head[i] >= 'a' && head[i] <= 'z' || head[i] >= 'A' && head[i] <= 'Z') {
+			return false
+		}
+	}
+	for _, p := range parts[1:] {
+		if p == "" {
+			return false
+		}
+		for i := 0; i < len(p); i++ {
+			if p[i] < '0' || p[i] > '9' {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // Detect returns the PII findings in text, sorted by Start and
@@ -177,6 +223,8 @@ func (e *Engine) detect(text, lang string) ([]Finding, int) {
 	d.scanAddresses()
 	d.scanPersons()
 	d.scanClauseSecrets()
+	d.scanCredentialPairs()
+	d.scanHandedCodes()
 	d.applyConfig()
 
 	res := d.resolve()

@@ -189,8 +189,67 @@ var keyCues = map[string]bool{
 	"jeton": true, "gettone": true,
 }
 
+// envTags are the environment parts of a provider's key ("pk_live_",
+// "mkp_prod_", "rk_test_"): the convention Stripe started and many
+// providers copied.
+var envTags = []string{"_live_", "_test_", "_prod_", "_production_", "_sandbox_", "_staging_", "_dev_"}
+
+// scanEnvKeys finds keys of a provider the prefix list does not know, by
+// the convention's structure: a short lower-case provider part, an
+// environment tag, and a long high-entropy body of letters and digits
+// (round 13). A snake_case identifier has no such body.
+func (d *doc) scanEnvKeys() {
+	t := d.text
+	for k := range d.toks {
+		tk := &d.toks[k]
+		if tk.kind != tWord || tk.e-tk.s < 20 || strings.IndexByte(t[tk.s:tk.e], '_') < 0 {
+			continue
+		}
+		s := tk.s
+		e := s
+		for e < len(t) && (isAlnum(t[e]) || t[e] == '_') && e-s < 256 {
+			e++
+		}
+		w := t[s:e]
+		i := strings.IndexByte(w, '_')
+		if i < 2 || i > 8 {
+			continue
+		}
+		lowerHead := true
+		for _, c := range []byte(w[:i]) {
+			if c < 'a' || c > 'z' {
+				lowerHead = false
+			}
+		}
+		if !lowerHead {
+			continue
+		}
+		for _, tag := range envTags {
+			if !strings.HasPrefix(w[i:], tag) {
+				continue
+			}
+			body := w[i+len(tag):]
+			if len(body) < 16 || strings.IndexByte(body, '_') >= 0 || !hasDigit(body) || entropy(body) < 3.5 {
+				break
+			}
+			letters := 0
+			for _, c := range []byte(body) {
+				if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' {
+					letters++
+				}
+			}
+			if letters < 4 {
+				break
+			}
+			d.add(s, e, Secret, 0.9, "secret-key-env")
+			break
+		}
+	}
+}
+
 func (d *doc) scanSecrets() {
 	d.scanKeyPrefixes()
+	d.scanEnvKeys()
 	d.scanURLSecrets()
 	d.scanLinkTokens()
 	d.scanNamedKeys()

@@ -207,7 +207,9 @@ func (d *doc) scanClauseSecrets() {
 		if genericCodeWords[w] && (d.promoEarlier(k) || d.promoContext() && !d.deliveredCode(k) || d.qualifiedCode(k)) {
 			continue
 		}
-		if kind == 2 && genericCodeWords[w] && !(k > 0 && d.cueOf(k-1)&(cueOTP|cuePassword) != 0) && !d.credentialContext() {
+		if kind == 2 && genericCodeWords[w] && d.networkCode(k) {
+			kind = 1 // round 13: a network's code is its password ("le code wifi", "il codice del wifi")
+		} else if kind == 2 && genericCodeWords[w] && !(k > 0 && d.cueOf(k-1)&(cueOTP|cuePassword) != 0) && !d.credentialContext() {
 			// A bare "code" is a credential only when the message says so,
 			// or when its value has a one-time code's shape (six digits,
 			// two groups of three, letters mixed with digits).
@@ -355,6 +357,9 @@ func (d *doc) clauseValue(k, kind int) int {
 		words++
 		lw := d.lw(j)
 		el := elided(lw)
+		if pinWords[d.lw(k)] && giftWords[el] {
+			continue // round 13: "el PIN de la tarjeta regalo es 8830": a gift card's PIN is its secret
+		}
 		if (notSecretCues[el] || clauseStops[el] || objectWords[el] || clauseStops[lw] || hasAnySuffixCue(lw) || refCompound(el)) && !(kind == 5 && phoneDevices[lw]) {
 			if objectWords[el] || !d.purposeWord(j) {
 				return -1 // "the code on the box", "on my receipt": printed there
@@ -587,6 +592,9 @@ func (d *doc) nextSentenceValue(m, kind int) int {
 		}
 		return -1
 	}
+	if j := d.anaphoricValue(m, kind); j > 0 {
+		return j
+	}
 	// A few presenting words, then a colon and the value.
 	for j, words := m, 0; j < n && words <= 4; j++ {
 		if j > m && d.toks[j].nl {
@@ -704,3 +712,172 @@ func (x *clauseIndex) secretSoonAfter(from int) bool {
 	i, _ := slices.BinarySearch(x.secrets, from)
 	return i < len(x.secrets) && x.secrets[i]-from < 120
 }
+
+// pairPassWords are the short labels of a password in a credential pair.
+var pairPassWords = set(strings.Fields(`pass pw pwd passwd pword psw ww mdp`))
+
+// pairUserWords label the user name a credential pair begins with.
+var pairUserWords = set(strings.Fields(`user username login benutzer benutzername nutzer nutzername utilisateur identifiant
+	usuario gebruiker gebruikersnaam utente`))
+
+// scanCredentialPairs reads the password of a credential pair written
+// short: "user admin, pass Brambles!2026", "login: shop / pw Tegel#88",
+// "utente admin, psw Neve2026!" (round 13). A short label counts only after
+// a user label earlier in its sentence ("a season pass" stays a pass), and
+// its value must have a password's shape.
+func (d *doc) scanCredentialPairs() {
+	n := len(d.toks)
+	for k := 1; k+1 < n; k++ {
+		if !d.isWord(k) || !pairPassWords[d.lw(k)] {
+			continue
+		}
+		user := false
+		for m := k - 1; m >= 0 && m >= k-8; m-- {
+			if d.toks[m+1].nl || d.isPunct(m, '.') || d.isPunct(m, '!') || d.isPunct(m, '?') || d.isPunct(m, ';') {
+				break
+			}
+			if d.isWord(m) && pairUserWords[d.lw(m)] {
+				user = true
+				break
+			}
+		}
+		if !user {
+			continue
+		}
+		j := k + 1
+		for j < n && !d.toks[j].nl && (d.isPunct(j, ':') || d.isPunct(j, '=') || d.isPunct(j, '-')) {
+			j++
+		}
+		if j >= n || d.toks[j].nl && j > k+1 && !d.isPunct(j-1, ':') || !d.shapedFor(j, 1) {
+			continue
+		}
+		s, e := d.valueChunk(j)
+		if s < e {
+			d.add(s, e, Secret, 0.8, "secret-pair")
+			k = d.tokenAt(e) - 1
+		}
+	}
+}
+
+// ageAdjectives name one of a credential's versions: "the old one", "le
+// nouveau", "die alte", "la anterior", "de oude", "quella vecchia".
+var ageAdjectives = set(strings.Fields(`old new previous current former ancien ancienne nouveau nouvelle actuel actuelle précédent précédente
+	alte alter altes alten neue neuer neues aktuelle aktuelles vorherige vorheriges bisherige bisheriges
+	anterior antigua antiguo nueva nuevo actual viejo vieja oude nieuwe huidige vorige vecchia vecchio nuova nuovo attuale precedente`))
+
+// anaphorArticles may open the anaphor: "the", "l'", "die", "el", "het", "quella".
+var anaphorArticles = set(strings.Fields(`the my der die das mein meine le la mon ma el la mi de het mijn il la lo quella quello mio mia`))
+
+// anaphoricValue reads a sentence that names the credential of the one
+// before by its version and states its value: "The password was changed.
+// The old one was Tulip2020", "L'ancien était Lutin2024*", "Die alte war
+// Fichte88", "La anterior era Gaviota_77" (round 13). Only a version
+// adjective (with an article and "one") may stand before the copula.
+func (d *doc) anaphoricValue(m, kind int) int {
+	n := len(d.toks)
+	j := m
+	if j < n && d.isWord(j) && anaphorArticles[d.lw(j)] {
+		j++
+	}
+	if j >= n || !d.isWord(j) || d.toks[j].nl || !ageAdjectives[elided(d.lw(j))] {
+		return -1
+	}
+	j++
+	if j < n && d.isWord(j) && (d.lw(j) == "one" || d.lw(j) == "uno" || d.lw(j) == "una") {
+		j++
+	}
+	if j >= n || !d.isWord(j) || d.toks[j].nl || !(copulas[d.lw(j)] || clauseShowVerbs[d.lw(j)] || d.lw(j) == "is") {
+		return -1
+	}
+	j++
+	if j < n && d.isPunct(j, ':') {
+		j++
+	}
+	if j < n && !d.toks[j].nl && d.toks[j].kind != tPunct && d.shapedFor(j, kind) {
+		return j
+	}
+	return -1
+}
+
+// networkWords name a wireless network, whose "code" is its password.
+var networkWords = set(strings.Fields(`wifi wi-fi wlan wireless réseau red rete netwerk netzwerk network hotspot`))
+
+// networkCode reports a generic "code" that names a network's password:
+// the network word just before it ("wifi code", "WLAN Code") or within the
+// next three words ("le code du wifi", "il codice della rete wifi").
+func (d *doc) networkCode(k int) bool {
+	if k > 0 && d.isWord(k-1) && !d.toks[k].nl && networkWords[d.lw(k-1)] {
+		return true
+	}
+	for j := k + 1; j < len(d.toks) && j <= k+4; j++ {
+		if d.toks[j].nl || d.toks[j].kind == tPunct {
+			return false
+		}
+		if networkWords[elided(d.lw(j))] {
+			return true
+		}
+	}
+	return false
+}
+
+// handVerbs hand a code over to someone: "I sent it to them", "se lo
+// mandé", "gliel'ho mandato", "ich hab ihn weitergegeben", "je le lui ai
+// donné", "ik heb hem doorgegeven".
+var handVerbs = set(strings.Fields(`sent gave given told forwarded read texted
+	geschickt gegeben weitergegeben gesagt durchgegeben vorgelesen geschickt geschickt
+	envoyé donné dit transmis lu communiqué
+	mandé mandado envié enviado di dado dije dicho pasé pasado leí
+	mandato dato detto inviato letto passato comunicato
+	gestuurd gegeven doorgegeven gezegd voorgelezen`))
+
+// scanHandedCodes finds a one-time code the writer says they handed over,
+// with no credential word in the message: a number in two groups of three
+// digits ("503 118") after a colon or a past copula ("was", "era", "war"),
+// in a sentence whose verb hands something over and whose value ends it
+// (round 13: "ya se lo mandé, era 503 118", "gliel'ho mandato: 281 904").
+// Two groups of three are a code's typing; a phone, a price or a count
+// runs on or carries a unit.
+func (d *doc) scanHandedCodes() {
+	n := len(d.toks)
+	for j := 2; j+1 < n; j++ {
+		a, b := &d.toks[j], &d.toks[j+1]
+		if a.kind != tNum || b.kind != tNum || a.e-a.s != 3 || b.e-b.s != 3 || !b.sp || b.nl {
+			continue
+		}
+		if m := j + 2; m < n && !d.toks[m].nl && (d.toks[m].kind == tNum || d.isWord(m) && clauseUnits[d.lw(m)] ||
+			d.toks[m].kind == tPunct && !d.toks[m].sp && m+1 < n && d.toks[m+1].kind == tNum && !d.toks[m+1].sp) {
+			continue
+		}
+		if d.toks[j-1].kind == tNum || d.toks[j-1].kind == tPunct && !a.sp {
+			continue
+		}
+		p := j - 1
+		if !(d.isPunct(p, ':') || d.isWord(p) && (d.lw(p) == "was" || d.lw(p) == "era" || d.lw(p) == "war" || d.lw(p) == "était" || d.lw(p) == "c'était")) {
+			continue
+		}
+		handed := false
+		for m := p - 1; m >= 0 && m >= p-8; m-- {
+			if d.toks[m+1].nl || d.isPunct(m, '.') || d.isPunct(m, '?') || d.isPunct(m, '!') || d.isPunct(m, ';') {
+				break
+			}
+			if d.toks[m].kind == tNum || d.isWord(m) && (clauseStops[elided(d.lw(m))] || notSecretCues[elided(d.lw(m))]) {
+				break // "we sent 250 boxes, total was …": a count, a price
+			}
+			if d.isWord(m) && handVerbs[d.lw(m)] {
+				handed = true
+				break
+			}
+		}
+		if handed {
+			d.add(a.s, b.e, Secret, 0.75, "secret-handed")
+			j++
+		}
+	}
+}
+
+// pinWords name a personal identification number outright.
+var pinWords = set(strings.Fields(`pin pincode pin-code pin-nummer pinnummer geheimzahl`))
+
+// giftWords name a gift card, whose PIN is no promotion.
+var giftWords = set(strings.Fields(`gift giftcard gift-card geschenk geschenkkarte geschenkgutschein gutschein cadeau carte-cadeau
+	regalo tarjeta-regalo kado cadeaukaart cadeaubon regalo`))
