@@ -19,8 +19,10 @@ import (
 )
 
 // ReasonOverloaded refuses a call the service had no room for: it answered
-// MaxInFlight calls already and none finished within QueueWait. Nothing
-// of the call was done; it may be retried after retry_after_seconds.
+// as many calls as it may at once and none finished within QueueWait, or
+// the call's caller already held its share of a room running short.
+// Nothing of the call was done; it may be retried after
+// retry_after_seconds.
 const ReasonOverloaded = "OVERLOADED"
 
 // Load shedding. Offered more calls than it can answer, a service that
@@ -29,8 +31,8 @@ const ReasonOverloaded = "OVERLOADED"
 // pass while the work is still being done, and the work done for callers
 // that gave up is wasted. The chat load at 1,000 messages/s offered to a
 // path that carries ~650 answered 306 a second and timed the rest out
-// (docs/benchmarks.md). So a service answers at most MaxInFlight unary
-// calls at once; a call that finds no room waits at most QueueWait for
+// (docs/benchmarks.md). So a service answers at most MaxInFlightPerCPU ×
+// GOMAXPROCS unary calls at once; a call that finds no room waits at most QueueWait for
 // one, and is otherwise refused at once with Unavailable OVERLOADED, which
 // costs next to nothing and tells the caller to come back (the gateway
 // relays it as 503 with Retry-After). The wait is bounded in time, not in
