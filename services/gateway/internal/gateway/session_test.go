@@ -172,6 +172,25 @@ func TestSessionCookieCSRF(t *testing.T) {
 	}
 }
 
+// overIdentity is the gateway in front of srv, an identity service that
+// answers over plain gRPC on loopback.
+func overIdentity(t *testing.T, srv identityv1.IdentityServiceServer) http.Handler {
+	t.Helper()
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	gs := grpc.NewServer()
+	identityv1.RegisterIdentityServiceServer(gs, srv)
+	go gs.Serve(lis)
+	t.Cleanup(gs.Stop)
+	h, err := New(context.Background(), []Backend{testBackend(t, "identity", lis.Addr().String())}, Options{MaxBodyBytes: 4096, Auth: tokens(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
 // throttledIdentity refuses every login as identity's lockout does.
 type throttledIdentity struct {
 	identityv1.UnimplementedIdentityServiceServer
@@ -186,18 +205,7 @@ func (throttledIdentity) Login(context.Context, *identityv1.LoginRequest) (*iden
 // TestThrottledLoginSaysWhenToRetry: identity's retry delay (ErrorInfo
 // metadata) becomes the 429's Retry-After.
 func TestThrottledLoginSaysWhenToRetry(t *testing.T) {
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	gs := grpc.NewServer()
-	identityv1.RegisterIdentityServiceServer(gs, throttledIdentity{})
-	go gs.Serve(lis)
-	t.Cleanup(gs.Stop)
-	h, err := New(context.Background(), []Backend{testBackend(t, "identity", lis.Addr().String())}, Options{MaxBodyBytes: 4096, Auth: tokens(t)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	h := overIdentity(t, throttledIdentity{})
 	rec := post(h, "/v1/sessions:login", `{"email":"a@b.c","password":"x"}`, nil)
 	if rec.Code != http.StatusTooManyRequests || rec.Header().Get("Retry-After") != "42" {
 		t.Fatalf("%d Retry-After %q, want 429 with 42", rec.Code, rec.Header().Get("Retry-After"))
@@ -219,18 +227,7 @@ func (overloadedIdentity) Login(context.Context, *identityv1.LoginRequest) (*ide
 // becomes a 503 with its Retry-After, so HTTP clients back off instead of
 // retrying at once.
 func TestOverloadedServiceSaysWhenToRetry(t *testing.T) {
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	gs := grpc.NewServer()
-	identityv1.RegisterIdentityServiceServer(gs, overloadedIdentity{})
-	go gs.Serve(lis)
-	t.Cleanup(gs.Stop)
-	h, err := New(context.Background(), []Backend{testBackend(t, "identity", lis.Addr().String())}, Options{MaxBodyBytes: 4096, Auth: tokens(t)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	h := overIdentity(t, overloadedIdentity{})
 	rec := post(h, "/v1/sessions:login", `{"email":"a@b.c","password":"x"}`, nil)
 	if rec.Code != http.StatusServiceUnavailable || rec.Header().Get("Retry-After") != "1" {
 		t.Fatalf("%d Retry-After %q, want 503 with 1", rec.Code, rec.Header().Get("Retry-After"))
@@ -254,18 +251,7 @@ func (stepUpIdentity) DeleteAccount(context.Context, *identityv1.DeleteAccountRe
 // and age in the body's details; metadata not on the allow-list stays
 // behind.
 func TestStepUpIsAnRFC9470Challenge(t *testing.T) {
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	gs := grpc.NewServer()
-	identityv1.RegisterIdentityServiceServer(gs, stepUpIdentity{})
-	go gs.Serve(lis)
-	t.Cleanup(gs.Stop)
-	h, err := New(context.Background(), []Backend{testBackend(t, "identity", lis.Addr().String())}, Options{MaxBodyBytes: 4096, Auth: tokens(t)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	h := overIdentity(t, stepUpIdentity{})
 	rec := post(h, "/v1/account:delete", `{}`, func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+customerToken(t)) })
 	var body struct {
 		Error struct {
