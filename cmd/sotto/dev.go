@@ -28,6 +28,7 @@ import (
 	"github.com/sottohq/sotto/pkg/dial"
 	"github.com/sottohq/sotto/pkg/keys"
 	"github.com/sottohq/sotto/pkg/logging"
+	"github.com/sottohq/sotto/pkg/loopback"
 	"github.com/sottohq/sotto/pkg/mtls"
 	"github.com/sottohq/sotto/pkg/suite"
 	"github.com/sottohq/sotto/pkg/vaultclient"
@@ -96,7 +97,7 @@ func devUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return mtls.WriteWorkload(filepath.Join(dir, "certs", name), ca, id, 24*time.Hour)
 	}
 	st := suite.State{TrustDomain: *trustDomain, Services: map[string]suite.Endpoints{}}
-	pick := distinct(freeAddr)
+	pick := loopback.Distinct(loopback.FreeAddr)
 	sup := newSupervisor(stderr, *quiet)
 	defer sup.stopAll()
 	l := &launcher{

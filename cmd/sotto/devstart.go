@@ -2,9 +2,7 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	mathrand "math/rand/v2"
 	"net"
 	"path/filepath"
 	"slices"
@@ -31,7 +29,7 @@ type launcher struct {
 }
 
 // bindAttempts bounds the starts of one service whose address is taken: a
-// port freeAddr picked is taken twice in a row only by bad luck, while a
+// port loopback.FreeAddr picked is taken twice in a row only by bad luck, while a
 // fixed --http-addr that another program holds stays taken.
 const bindAttempts = 3
 
@@ -160,49 +158,6 @@ func gatewayAddr(httpAddr string, pick func() (string, error)) (string, error) {
 		return "", err
 	}
 	return net.JoinHostPort(host, port), nil
-}
-
-// distinct wraps pick so that it never returns an address twice: a port
-// given to a service that has not started yet looks free to freeAddr.
-func distinct(pick func() (string, error)) func() (string, error) {
-	given := map[string]bool{}
-	return func() (string, error) {
-		for range 50 {
-			addr, err := pick()
-			if err != nil {
-				return "", err
-			}
-			if !given[addr] {
-				given[addr] = true
-				return addr, nil
-			}
-		}
-		return "", errors.New("no free loopback port")
-	}
-}
-
-// freeAddr picks a loopback port that is free now, for a service started a
-// moment later. It draws from below the kernel's ephemeral range (32768 and
-// up on Linux): a port from that range (what ":0" gives) can be taken in
-// between as the source port of any outgoing connection, and with a dozen
-// listeners and their connections that happened.
-func freeAddr() (string, error) {
-	for range 50 {
-		port := 20000 + mathrand.IntN(12000)
-		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
-		if err != nil {
-			continue
-		}
-		addr := l.Addr().String()
-		l.Close()
-		return addr, nil
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer l.Close()
-	return l.Addr().String(), nil
 }
 
 // stopGrace is how long a process gets to stop after SIGTERM before SIGKILL.

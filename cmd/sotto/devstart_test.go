@@ -13,6 +13,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/sottohq/sotto/pkg/loopback"
 	"github.com/sottohq/sotto/pkg/mtls"
 	"github.com/sottohq/sotto/pkg/suite"
 )
@@ -47,7 +48,7 @@ func TestLauncherRecoversTakenAddress(t *testing.T) {
 	sup := newSupervisor(term, true)
 	defer sup.stopAll()
 	st := suite.State{Services: map[string]suite.Endpoints{}}
-	pick := distinct(freeAddr)
+	pick := loopback.Distinct(loopback.FreeAddr)
 	handedOut := false
 	l := &launcher{
 		sup: sup, st: &st, dir: dir, bin: filepath.Join(dir, "bin"), certs: map[string]mtls.Files{},
@@ -109,7 +110,7 @@ func TestLauncherGivesUpOnAnAddressThatStaysTaken(t *testing.T) {
 	sup := newSupervisor(io.Discard, true)
 	defer sup.stopAll()
 	st := suite.State{Services: map[string]suite.Endpoints{}}
-	pick := distinct(freeAddr)
+	pick := loopback.Distinct(loopback.FreeAddr)
 	l := &launcher{
 		sup: sup, st: &st, dir: dir, bin: filepath.Join(dir, "bin"), certs: map[string]mtls.Files{},
 		addrs: func(svc suite.Service) (suite.Endpoints, error) {
@@ -144,7 +145,7 @@ func TestGatewayPortZeroIsResolvedFirst(t *testing.T) {
 	sup := newSupervisor(io.Discard, true)
 	defer sup.stopAll()
 	st := suite.State{Services: map[string]suite.Endpoints{}}
-	pick := distinct(freeAddr)
+	pick := loopback.Distinct(loopback.FreeAddr)
 	l := &launcher{
 		sup: sup, st: &st, dir: dir, bin: filepath.Join(dir, "bin"), certs: map[string]mtls.Files{},
 		addrs: func(svc suite.Service) (suite.Endpoints, error) { return endpoints(svc, "127.0.0.1:0", pick) },

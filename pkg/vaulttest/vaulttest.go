@@ -13,7 +13,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -23,6 +22,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/vault/api"
+	"github.com/sottohq/sotto/pkg/loopback"
 )
 
 // TrustDomain is the SPIFFE trust domain setup.sh is run with.
@@ -163,13 +163,16 @@ func vaultBin(t testing.TB) string {
 // rare enough not to warrant retries.
 func freeAddr(t testing.TB) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, err := pickAddr()
 	if err != nil {
-		t.Fatalf("vaulttest: %v", err)
+		t.Fatal(err)
 	}
-	defer l.Close()
-	return l.Addr().String()
+	return addr
 }
+
+// pickAddr never hands out one port twice in this test binary: a port
+// picked for a process that has not bound it yet looks free.
+var pickAddr = loopback.Distinct(loopback.FreeAddr)
 
 func randomHex(t testing.TB, n int) string {
 	t.Helper()

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -23,6 +22,7 @@ import (
 
 	tokenvaultv1 "github.com/sottohq/sotto/gen/go/sotto/tokenvault/v1"
 	"github.com/sottohq/sotto/pkg/dial"
+	"github.com/sottohq/sotto/pkg/loopback"
 	"github.com/sottohq/sotto/pkg/mtls"
 	"github.com/sottohq/sotto/pkg/store/storetest"
 )
@@ -368,13 +368,16 @@ func (p *tvKill9Proc) stop(t *testing.T) {
 
 func tvKill9FreeAddr(t *testing.T) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, err := pickAddr()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
-	return l.Addr().String()
+	return addr
 }
+
+// pickAddr never hands out one port twice in this test binary: a port
+// picked for a process that has not bound it yet looks free.
+var pickAddr = loopback.Distinct(loopback.FreeAddr)
 
 func tvKill9RandomHex() string {
 	b := make([]byte, 8)

@@ -40,6 +40,7 @@ import (
 
 	tokenvaultv1 "github.com/sottohq/sotto/gen/go/sotto/tokenvault/v1"
 	"github.com/sottohq/sotto/pkg/auditclient"
+	"github.com/sottohq/sotto/pkg/loopback"
 	"github.com/sottohq/sotto/pkg/secrets"
 	"github.com/sottohq/sotto/pkg/store/storetest"
 	sottosuite "github.com/sottohq/sotto/pkg/suite"
@@ -76,14 +77,18 @@ func (p *proc) alive() bool {
 	}
 }
 
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+// envAddrs lists every host:port value in env.
+func envAddrs(env []string) []string {
+	var out []string
+	for _, kv := range env {
+		_, v, _ := strings.Cut(kv, "=")
+		for _, addr := range strings.Split(v, ",") {
+			if _, port, err := net.SplitHostPort(addr); err == nil && port != "" {
+				out = append(out, addr)
+			}
+		}
 	}
-	defer l.Close()
-	return l.Addr().String()
+	return out
 }
 
 // childEnvs reads the environment dev up gave each service it runs (the
@@ -310,20 +315,35 @@ func startCluster(t *testing.T, n int, opts clusterOptions) (*devsuite.Suite, *c
 	// Every replica's ports first: callers get the full lists.
 	type plan struct{ env []string }
 	plans := map[string][]plan{}
+	// A port the kernel reports free is free only until it is given out:
+	// dev up's addresses (the first replicas') were released when it
+	// stopped and may be offered again, so they are never handed out.
+	var taken []string
+	for _, e := range envs {
+		taken = append(taken, envAddrs(e)...)
+	}
+	pick := loopback.Distinct(loopback.FreeAddr, taken...)
+	free := func() string {
+		a, err := pick()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a
+	}
 	for _, name := range order {
 		for i := range n {
 			e := slices.Clone(envs[name])
 			if i > 0 {
-				e = setEnv(e, "SOTTO_ADMIN_ADDR", freeAddr(t))
+				e = setEnv(e, "SOTTO_ADMIN_ADDR", free())
 				if envOf(e, "SOTTO_GRPC_ADDR") != "" {
-					e = setEnv(e, "SOTTO_GRPC_ADDR", freeAddr(t))
+					e = setEnv(e, "SOTTO_GRPC_ADDR", free())
 				}
 				if name == "gateway" {
-					e = setEnv(e, "SOTTO_HTTP_ADDR", freeAddr(t))
-					e = setEnv(e, "SOTTO_GATEWAY_GRPC_ADDR", freeAddr(t))
+					e = setEnv(e, "SOTTO_HTTP_ADDR", free())
+					e = setEnv(e, "SOTTO_GATEWAY_GRPC_ADDR", free())
 				}
 				if envOf(e, "SOTTO_PPROF_ADDR") != "" {
-					e = setEnv(e, "SOTTO_PPROF_ADDR", freeAddr(t))
+					e = setEnv(e, "SOTTO_PPROF_ADDR", free())
 				}
 			}
 			plans[name] = append(plans[name], plan{env: e})

@@ -3,7 +3,6 @@ package server_test
 import (
 	"context"
 	"errors"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -26,6 +25,7 @@ import (
 	"github.com/sottohq/sotto/pkg/authz"
 	"github.com/sottohq/sotto/pkg/consentclient"
 	"github.com/sottohq/sotto/pkg/keys"
+	"github.com/sottohq/sotto/pkg/loopback"
 	"github.com/sottohq/sotto/pkg/servertest"
 	"github.com/sottohq/sotto/pkg/store/storetest"
 	"github.com/sottohq/sotto/services/tokenvault"
@@ -79,13 +79,16 @@ var buildConsent = sync.OnceValues(func() (string, error) {
 
 func freeAddr(t testing.TB) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, err := pickAddr()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
-	return l.Addr().String()
+	return addr
 }
+
+// pickAddr never hands out one port twice in this test binary: a port
+// picked for a process that has not bound it yet looks free.
+var pickAddr = loopback.Distinct(loopback.FreeAddr)
 
 // identityKeys serves identity's two verifier RPCs (the JWK Set of the
 // people's issuer, an empty revocation feed), which consent dials to
