@@ -147,6 +147,7 @@ func New(ctx context.Context, d Deps) (*App, error) {
 	}
 	dom, err := delivery.New(delivery.Deps{Store: st, Jobs: d.Jobs, Keys: d.Keys, QueueKey: cfg.QueueKey, Mappings: set,
 		Consent: d.Consent, Vault: d.Vault, Audit: d.Audit, Logger: d.Logger, Now: d.Now, MaxAttempts: cfg.MaxAttempts,
+		RetryBackoffMax:   cfg.RetryBackoffMax,
 		ReconcileInterval: cfg.ReconcileInterval, DigestKey: digestKey,
 		ErasureReadBacks: cfg.ErasureReadBacks, ErasureReadBackWait: cfg.ErasureReadBackWait, HeldTTL: cfg.HeldTTL,
 		RateLimits: func(tenant, name string) delivery.Limiter { return limits.For(tenant, name) },

@@ -20,6 +20,10 @@ type Config struct {
 	// MaxAttempts bounds a delivery's attempts, 429s included; then it is
 	// dead-lettered.
 	MaxAttempts int `env:"CRMSYNC_MAX_ATTEMPTS" envDefault:"10"`
+	// RetryBackoffMax caps the wait before a failed delivery's next
+	// attempt (1 s doubling per attempt, jittered; a CRM's Retry-After
+	// overrides it).
+	RetryBackoffMax time.Duration `env:"CRMSYNC_RETRY_BACKOFF_MAX" envDefault:"10m"`
 	// ReconcileInterval is how often deliveries whose job the queue gave up
 	// on its own (a worker died on the last attempt) are dead-lettered.
 	ReconcileInterval time.Duration `env:"CRMSYNC_RECONCILE_INTERVAL" envDefault:"1m"`

@@ -39,17 +39,15 @@ const (
 	sendTimeout = 40 * time.Second
 )
 
-// Backoff of a failed attempt's retry: min(backoffMax, backoffBase·2ⁿ⁻¹),
-// with equal jitter (half of it fixed, half random), as pkg/jobs' own.
-const (
-	backoffBase = time.Second
-	backoffMax  = 10 * time.Minute
-)
+// backoffBase is the first retry's backoff: attempt n waits
+// min(ceiling, backoffBase·2ⁿ⁻¹), with equal jitter (half of it fixed, half
+// random), as pkg/jobs' own.
+const backoffBase = time.Second
 
-func backoff(attempt int) time.Duration {
+func backoff(attempt int, ceiling time.Duration) time.Duration {
 	d := backoffBase << min(attempt-1, 30)
-	if d <= 0 || d > backoffMax {
-		d = backoffMax
+	if d <= 0 || d > ceiling {
+		d = ceiling
 	}
 	return d/2 + time.Duration(mrand.Int64N(int64(d/2)+1))
 }
@@ -504,7 +502,7 @@ func (s *Service) failed(ctx context.Context, job int64, d storage.Delivery, cau
 	}
 	wait, ok := connector.RetryAfter(cause)
 	if !ok {
-		wait = backoff(attempts)
+		wait = backoff(attempts, s.d.RetryBackoffMax)
 	}
 	at := s.d.Now().Add(wait)
 	return s.d.Store.DB().InTx(ctx, func(tx *sql.Tx) error {

@@ -60,6 +60,9 @@ const DefaultReconcileInterval = time.Minute
 // DefaultMaxAttempts bounds a delivery's attempts (429s included).
 const DefaultMaxAttempts = 10
 
+// DefaultRetryBackoffMax is Deps.RetryBackoffMax's default.
+const DefaultRetryBackoffMax = 10 * time.Minute
+
 // Audit actions.
 const (
 	ActionDelivered auditclient.Action = "crmsync.delivered"
@@ -118,6 +121,9 @@ type Deps struct {
 	// the jobs runner's clock.
 	Now         func() time.Time
 	MaxAttempts int
+	// RetryBackoffMax caps a failed attempt's backoff (default
+	// DefaultRetryBackoffMax).
+	RetryBackoffMax time.Duration
 	// ReconcileInterval is how often Reconcile runs (default a minute).
 	ReconcileInterval time.Duration
 	// DigestKey keys the digests of subjects and external ids in erasure
@@ -155,6 +161,9 @@ func New(d Deps) (*Service, error) {
 	}
 	if d.MaxAttempts <= 0 {
 		d.MaxAttempts = DefaultMaxAttempts
+	}
+	if d.RetryBackoffMax <= 0 {
+		d.RetryBackoffMax = DefaultRetryBackoffMax
 	}
 	if d.Logger == nil {
 		d.Logger = slog.New(slog.DiscardHandler)
