@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -20,7 +21,8 @@ import (
 
 // ReasonOverloaded refuses a call the service had no room for: it answered
 // as many calls as it may at once and none finished within QueueWait, or
-// the call's caller already held its share of a room running short.
+// the call's caller already ran its share of a room running short and
+// none of its own finished within QueueWait.
 // Nothing of the call was done; it may be retried after
 // retry_after_seconds.
 const ReasonOverloaded = "OVERLOADED"
@@ -49,22 +51,28 @@ const ReasonOverloaded = "OVERLOADED"
 // would stop visitor sessions and key lookups).
 //
 // Callers share the room fairly when it runs short: a calling workload
-// (its mTLS identity) that already has a quarter of the slots, running or
-// waiting, gets another only while more than a quarter of them are free.
-// One caller alone may use three quarters, and a flood from one (a
-// compromised or runaway service filling tokenvault's or audit's room) is
-// refused at once past that, leaving a quarter for the others.
+// (its mTLS identity) that already runs a quarter of the slots gets
+// another only while more than a quarter of them are free; past that its
+// calls wait, as calls do when the room is full. One caller alone may run
+// three quarters, and a flood from one (a compromised or runaway service
+// filling tokenvault's or audit's room) waits and is refused past its
+// queue wait, leaving a quarter for the others. A freed slot goes to the
+// waiting caller that runs the fewest, each caller's calls in turn.
 type shedder struct {
-	slots  chan struct{}
 	wait   time.Duration
 	exempt map[string]bool
 	shed   metric.Int64Counter
 
-	max, share int // share: a caller's slots past which it must leave a share free
+	max, share int // share: a caller's running calls past which it must leave a share free
 	mu         sync.Mutex
-	held       map[string]int // caller → slots it runs or waits for
-	total      int            // sum of held
+	running    int
+	held       map[string]int       // caller → calls it runs
+	queued     map[string][]*waiter // caller → its calls waiting for room, oldest first
 }
+
+// waiter is a call waiting for room; ready is closed when it is given a
+// slot.
+type waiter struct{ ready chan struct{} }
 
 // newShedder admits limit calls at once (limit <= 0: no limit, nil), other
 // than those of the exempt methods.
@@ -78,8 +86,8 @@ func newShedder(limit int, wait time.Duration, exempt map[string]bool, meter met
 	if err != nil {
 		return nil, err
 	}
-	return &shedder{slots: make(chan struct{}, limit), wait: wait, exempt: exempt, shed: shed,
-		max: limit, share: max(1, limit/4), held: map[string]int{}}, nil
+	return &shedder{wait: wait, exempt: exempt, shed: shed, max: limit, share: max(1, limit/4),
+		held: map[string]int{}, queued: map[string][]*waiter{}}, nil
 }
 
 func (s *shedder) unary() grpc.UnaryServerInterceptor {
@@ -88,39 +96,101 @@ func (s *shedder) unary() grpc.UnaryServerInterceptor {
 			return handler(ctx, req)
 		}
 		caller := callerOf(ctx)
-		if !s.enter(caller) {
-			s.refused(ctx, info.FullMethod)
-			return nil, overloaded(s.wait)
-		}
-		defer s.leave(caller)
-		if err := s.acquire(ctx, info.FullMethod); err != nil {
+		if err := s.acquire(ctx, caller, info.FullMethod); err != nil {
 			return nil, err
 		}
-		defer func() { <-s.slots }()
+		defer s.release(caller)
 		return handler(ctx, req)
 	}
 }
 
-// enter counts a call of caller, unless the caller has its share already
-// and no more than a share of the room is free.
-func (s *shedder) enter(caller string) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.held[caller] >= s.share && s.max-s.total <= s.share {
-		return false
-	}
-	s.held[caller]++
-	s.total++
-	return true
+// admissible says whether caller may run another call now. s.mu is held.
+func (s *shedder) admissible(caller string) bool {
+	return s.running < s.max && (s.held[caller] < s.share || s.max-s.running > s.share)
 }
 
-func (s *shedder) leave(caller string) {
+// take gives caller a slot. s.mu is held.
+func (s *shedder) take(caller string) {
+	s.held[caller]++
+	s.running++
+}
+
+// acquire takes a slot for a call of caller, waiting at most s.wait for
+// one. A caller's calls run in the order they came: one with calls
+// already waiting waits behind them.
+func (s *shedder) acquire(ctx context.Context, caller, method string) error {
+	s.mu.Lock()
+	if len(s.queued[caller]) == 0 && s.admissible(caller) {
+		s.take(caller)
+		s.mu.Unlock()
+		return nil
+	}
+	w := &waiter{ready: make(chan struct{})}
+	s.queued[caller] = append(s.queued[caller], w)
+	s.mu.Unlock()
+
+	t := time.NewTimer(s.wait)
+	defer t.Stop()
+	var err error
+	select {
+	case <-w.ready:
+		return nil
+	case <-ctx.Done():
+		err = status.FromContextError(ctx.Err()).Err()
+	case <-t.C:
+		err = overloaded(s.wait)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	q := s.queued[caller]
+	i := slices.Index(q, w)
+	if i < 0 {
+		return nil // given a slot as the wait ended: it runs (release gives it back)
+	}
+	if q = slices.Delete(q, i, i+1); len(q) == 0 {
+		delete(s.queued, caller)
+	} else {
+		s.queued[caller] = q
+	}
+	if status.Code(err) == codes.Unavailable {
+		s.refused(ctx, method)
+	}
+	return err
+}
+
+// release gives back caller's slot and hands free slots to waiting calls,
+// the waiting caller that runs the fewest first (ties: by name, so that
+// the order does not depend on map iteration).
+func (s *shedder) release(caller string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.held[caller]--; s.held[caller] == 0 {
 		delete(s.held, caller)
 	}
-	s.total--
+	s.running--
+	for {
+		next, found := "", false
+		for c := range s.queued {
+			if !s.admissible(c) {
+				continue
+			}
+			if !found || s.held[c] < s.held[next] || s.held[c] == s.held[next] && c < next {
+				next, found = c, true
+			}
+		}
+		if !found {
+			return
+		}
+		q := s.queued[next]
+		w := q[0]
+		if len(q) == 1 {
+			delete(s.queued, next)
+		} else {
+			s.queued[next] = q[1:]
+		}
+		s.take(next)
+		close(w.ready)
+	}
 }
 
 // callerOf is the calling workload (authorization ran before: every call
@@ -135,26 +205,6 @@ func callerOf(ctx context.Context) string {
 
 func (s *shedder) refused(ctx context.Context, method string) {
 	s.shed.Add(ctx, 1, metric.WithAttributes(attribute.String("rpc.method", method)))
-}
-
-// acquire takes a slot, waiting at most s.wait for one.
-func (s *shedder) acquire(ctx context.Context, method string) error {
-	select {
-	case s.slots <- struct{}{}:
-		return nil
-	default:
-	}
-	t := time.NewTimer(s.wait)
-	defer t.Stop()
-	select {
-	case s.slots <- struct{}{}:
-		return nil
-	case <-ctx.Done():
-		return status.FromContextError(ctx.Err()).Err()
-	case <-t.C:
-		s.refused(ctx, method)
-		return overloaded(s.wait)
-	}
 }
 
 // overloaded is the refusal: Unavailable (retry is safe: nothing was
