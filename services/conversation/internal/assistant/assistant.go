@@ -57,8 +57,12 @@ type Request struct {
 	// Text is the customer's message as placeholder text.
 	Text string
 	// History is the conversation's recent messages before Text, oldest
-	// first.
-	History []Turn
+	// first. When it is nil, LoadHistory (if set) reads them on first use:
+	// the built-in assistant needs them only for a message that does not
+	// say what it is about, and reading them for every message was 5 % of
+	// the chat path's CPU (docs/benchmarks.md).
+	History     []Turn
+	LoadHistory func() []Turn
 	// InspectToolOutput, when set, checks a tool's output before a model
 	// sees it (prompt injection in shop data); true withholds it, and the
 	// built-in assistant answers instead.
@@ -66,6 +70,14 @@ type Request struct {
 	// Shopping, when set, is the shop's record of the customer's browsing
 	// and orders (shopper.go), read only under personalisation consent.
 	Shopping ShopperHistory
+}
+
+// Turns is the request's history: History, or what LoadHistory reads.
+func (r Request) Turns() []Turn {
+	if r.History == nil && r.LoadHistory != nil {
+		return r.LoadHistory()
+	}
+	return r.History
 }
 
 // Action is what the reply asks of the conversation or the customer.
@@ -190,9 +202,18 @@ func (b *Builtin) Reply(ctx context.Context, req Request) Reply {
 // the order named last.
 func (b *Builtin) understand(req Request) (Intent, string) {
 	intent, number := Classify(req.Text), orderNumber(req.Text)
+	var history []Turn
+	loaded := false
+	turns := func() []Turn { // read only when the message needs them
+		if !loaded {
+			history, loaded = req.Turns(), true
+		}
+		return history
+	}
 	if intent == Unknown || (intent == Greeting && number != "") {
-		for i := len(req.History) - 1; i >= 0; i-- {
-			if t := req.History[i]; t.Customer {
+		h := turns()
+		for i := len(h) - 1; i >= 0; i-- {
+			if t := h[i]; t.Customer {
 				if prev := Classify(t.Text); needsOrder(prev) {
 					intent = prev
 					break
@@ -204,9 +225,10 @@ func (b *Builtin) understand(req Request) (Intent, string) {
 		}
 	}
 	if needsOrder(intent) && number == "" {
-		for i := len(req.History) - 1; i >= 0 && number == ""; i-- {
-			if req.History[i].Customer {
-				number = orderNumber(req.History[i].Text)
+		h := turns()
+		for i := len(h) - 1; i >= 0 && number == ""; i-- {
+			if h[i].Customer {
+				number = orderNumber(h[i].Text)
 			}
 		}
 	}

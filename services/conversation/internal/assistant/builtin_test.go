@@ -455,3 +455,25 @@ func TestReturnStartedOnce(t *testing.T) {
 		t.Errorf("started %d times, want once", started)
 	}
 }
+
+// TestHistoryReadOnlyWhenNeeded: a message that names its order and what it
+// wants is answered without reading the conversation's history; a bare
+// order number reads it (once) and answers the question asked before it.
+func TestHistoryReadOnlyWhenNeeded(t *testing.T) {
+	b := builtin(t, nil)
+	ctx := context.Background()
+	reads := 0
+	load := func() []Turn {
+		reads++
+		return []Turn{{Customer: true, Text: "I want to return something"},
+			{Text: "You can return items within 30 days of delivery. Please tell me the order number."}}
+	}
+	r := b.Reply(ctx, Request{Caller: alice, Language: "en", Text: "where is my order 100234", LoadHistory: load})
+	if want := "Order 100234 was shipped with DHL on 2026-11-27."; r.Text != want || reads != 0 {
+		t.Errorf("a message that says it all: %q after %d history reads, want %q after none", r.Text, reads, want)
+	}
+	r = b.Reply(ctx, Request{Caller: alice, Language: "en", Text: "It is 100311", LoadHistory: load})
+	if want := "I have started a return for order 100311. Please write the return number R-100311 on the parcel."; r.Text != want || reads != 1 {
+		t.Errorf("a bare number: %q after %d history reads, want %q after one", r.Text, reads, want)
+	}
+}

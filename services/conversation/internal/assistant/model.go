@@ -202,7 +202,7 @@ func systemPrompt(language string) string {
 func prompt(req Request) []openai.ChatCompletionMessageParamUnion {
 	l := languages[lang(req.Language)]
 	msgs := []openai.ChatCompletionMessageParamUnion{openai.SystemMessage(systemPrompt(l))}
-	for _, t := range req.History {
+	for _, t := range req.Turns() {
 		if t.Customer {
 			msgs = append(msgs, openai.UserMessage(t.Text))
 		} else {

@@ -2,6 +2,7 @@ package conversation
 
 import (
 	"context"
+	"sync"
 
 	"github.com/sottohq/sotto/pkg/accesstoken"
 	"github.com/sottohq/sotto/pkg/errs"
@@ -56,11 +57,19 @@ func (s *Service) reply(ctx context.Context, conv storage.Conversation, text, la
 	// The shop's events of the customer's shopping: read by a
 	// recommendation only after consent is asked (shopper.go).
 	req.Shopping = s.shopperHistoryOf(conv, req.Caller)
-	if recent, err := s.d.Store.RecentMessages(ctx, conv.ID, historyTurns); err == nil {
-		for _, m := range recent {
-			req.History = append(req.History, assistant.Turn{Customer: m.Author == AuthorCustomer, Text: m.Text})
+	// Read only if the assistant asks (once: a model that falls back to
+	// the built-in assistant asks again).
+	req.LoadHistory = sync.OnceValue(func() []assistant.Turn {
+		recent, err := s.d.Store.RecentMessages(ctx, conv.ID, historyTurns)
+		if err != nil {
+			return nil
 		}
-	}
+		turns := make([]assistant.Turn, len(recent))
+		for i, m := range recent {
+			turns[i] = assistant.Turn{Customer: m.Author == AuthorCustomer, Text: m.Text}
+		}
+		return turns
+	})
 	if s.d.Signals != nil {
 		// Tool output (shop data a third party may have written) is
 		// checked for prompt injection before a model sees it; a finding

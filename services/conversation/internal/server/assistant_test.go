@@ -251,3 +251,25 @@ func TestChannelStrangerIsAskedToLink(t *testing.T) {
 		t.Errorf("after linking: %q, want %q", sent[3].Text, want)
 	}
 }
+
+// TestAssistantAnswersAFollowUpFromStoredMessages: a bare order number
+// answers the question the customer asked in the previous message, which
+// the assistant reads from the stored conversation (it reads the history
+// only for a message that needs it).
+func TestAssistantAnswersAFollowUpFromStoredMessages(t *testing.T) {
+	h := newHarness(t, sqliteDB(t))
+	alice := h.customer("cus_alice")
+	id := h.open(alice)
+	for _, step := range []struct{ text, want string }{
+		{"I want to return something", "You can return items within 30 days of delivery. Please tell me the order number."},
+		{"It is 100311", "I have started a return for order 100311. Please write the return number R-100311 on the parcel."},
+	} {
+		resp, err := h.client.PostMessage(alice, &conversationv1.PostMessageRequest{ConversationId: id, Text: step.text})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := resp.GetReply().GetText(); got != step.want {
+			t.Errorf("%q: reply %q, want %q", step.text, got, step.want)
+		}
+	}
+}
