@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"log/slog"
-	"strings"
 	"time"
 
 	"google.golang.org/grpc/codes"
@@ -84,25 +83,17 @@ func (o *Outbox) EnqueueSealed(ctx context.Context, tx *sql.Tx, sealed ...Sealed
 	if len(sealed) == 0 {
 		return nil
 	}
-	var q strings.Builder
-	q.WriteString(`INSERT INTO audit_outbox (event_id, payload) VALUES `)
-	args := make([]any, 0, 2*len(sealed))
-	for i, e := range sealed {
+	// One prepared statement per event (store.DB.Prepared): parsing a
+	// statement per call was a tenth of tokenvault's and audit's CPU.
+	q := o.db.Prepared(tx)
+	for _, e := range sealed {
 		if e.id == "" {
 			// A programming error, not the client's.
 			return errs.E(errs.Internal, "AUDIT_EVENT_UNSEALED", "audit event was not sealed (use auditclient.Seal)")
 		}
-		if i > 0 {
-			q.WriteByte(',')
+		if _, err := q.ExecContext(ctx, `INSERT INTO audit_outbox (event_id, payload) VALUES ($1, $2)`, e.id, e.payload); err != nil {
+			return store.MapError(err)
 		}
-		q.WriteString("(" + o.db.Placeholders(len(args)+1, 2) + ")")
-		args = append(args, e.id, e.payload)
-	}
-	// One statement for all events (a group commit enqueues many). A plain
-	// statement on the transaction: preparing on the pool from inside a
-	// transaction could wait for a connection that waiting transactions hold.
-	if _, err := tx.ExecContext(ctx, q.String(), args...); err != nil {
-		return store.MapError(err)
 	}
 	return nil
 }
@@ -144,7 +135,7 @@ type outboxQueue struct{ o *Outbox }
 
 func (q outboxQueue) Pending(ctx context.Context, limit int) ([]outboxRow, error) {
 	o := q.o
-	rows, err := o.db.QueryContext(ctx, `SELECT seq, payload FROM audit_outbox WHERE NOT rejected ORDER BY seq LIMIT $1`, limit)
+	rows, err := o.db.Prepared(o.db).QueryContext(ctx, `SELECT seq, payload FROM audit_outbox WHERE NOT rejected ORDER BY seq LIMIT $1`, limit)
 	if err != nil {
 		return nil, store.MapError(err)
 	}
@@ -195,12 +186,23 @@ func (o *Outbox) send(ctx context.Context, rows []outboxRow) error {
 // highest sequence number" would lose rows of transactions that took a lower
 // number but committed after the batch was read.)
 func (q outboxQueue) Done(ctx context.Context, rows []outboxRow) error {
-	o := q.o
-	args := make([]any, len(rows))
-	for i, r := range rows {
-		args[i] = r.seq
+	if len(rows) == 0 {
+		return nil
 	}
-	_, err := o.db.ExecContext(ctx, `DELETE FROM audit_outbox WHERE seq IN (`+o.db.Placeholders(1, len(rows))+`)`, args...)
+	o := q.o
+	// Prepared, with the list padded to a power of two by repeating the
+	// last number (which deletes nothing more): a prepared statement per
+	// exact batch size would be kept on every pool connection, a few
+	// dozen texts where a handful do (tokenvault's storage says why).
+	n := 1
+	for n < len(rows) {
+		n *= 2
+	}
+	args := make([]any, n)
+	for i := range args {
+		args[i] = rows[min(i, len(rows)-1)].seq
+	}
+	_, err := o.db.Prepared(o.db).ExecContext(ctx, `DELETE FROM audit_outbox WHERE seq IN (`+o.db.Placeholders(1, n)+`)`, args...)
 	return store.MapError(err)
 }
 

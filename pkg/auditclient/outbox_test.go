@@ -228,3 +228,35 @@ func TestOutboxSetsRefusedRowsAside(t *testing.T) {
 		}
 	})
 }
+
+// TestOutboxKeepsFewPreparedStatements: flushes of every batch size from 1
+// to 40 deliver and delete every row, and leave a handful of prepared
+// statements, not one per size (each is kept on every pool connection).
+// Seen failing (42 statements) with the delete's list unpadded.
+func TestOutboxKeepsFewPreparedStatements(t *testing.T) {
+	ctx := context.Background()
+	storetest.ForEachDialect(t, outboxMigrations, func(t *testing.T, db *store.DB) {
+		o := auditclient.NewOutbox(db, auditclient.NewClient(scripted(func(in *auditv1.AppendEventsRequest) (*auditv1.AppendEventsResponse, error) {
+			return confirm(in), nil
+		})), slog.New(slog.DiscardHandler))
+		for k := 1; k <= 40; k++ {
+			events := make([]auditclient.Event, k)
+			for i := range events {
+				events[i] = auditclient.New(ctx, "consent.grant", auditclient.Success)
+			}
+			if err := db.InTx(ctx, func(tx *sql.Tx) error { return o.Enqueue(ctx, tx, events...) }); err != nil {
+				t.Fatal(err)
+			}
+			if n, err := o.Flush(ctx); err != nil || n != k {
+				t.Fatalf("flush of %d: %d delivered, %v", k, n, err)
+			}
+			var left int
+			if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM audit_outbox`).Scan(&left); err != nil || left != 0 {
+				t.Fatalf("after a flush of %d: %d rows left (%v), want none", k, left, err)
+			}
+		}
+		if n := db.PreparedStatements(); n > 10 {
+			t.Errorf("%d statements prepared, want at most 10 (insert, read, deletes of 1 to 64)", n)
+		}
+	})
+}

@@ -69,6 +69,7 @@ const (
 type DB struct {
 	*sql.DB
 	Dialect Dialect
+	stmts   *stmtCache // Prepared's statements
 }
 
 // Connection pool sizing. The cap keeps a busy service from exhausting
@@ -134,7 +135,7 @@ func open(ctx context.Context, dsn string) (*DB, error) {
 			sdb.SetMaxIdleConns(maxOpenConns)
 			sdb.SetConnMaxIdleTime(connMaxIdleTime)
 		}
-		return &DB{DB: sdb, Dialect: SQLite}, nil
+		return &DB{DB: sdb, Dialect: SQLite, stmts: &stmtCache{}}, nil
 	case Postgres:
 		pcfg, err := pgx.ParseConfig(cfg.pgDSN)
 		if err != nil {
@@ -149,7 +150,7 @@ func open(ctx context.Context, dsn string) (*DB, error) {
 		sdb.SetMaxOpenConns(maxOpenConns)
 		sdb.SetMaxIdleConns(maxOpenConns)
 		sdb.SetConnMaxIdleTime(connMaxIdleTime)
-		return &DB{DB: sdb, Dialect: Postgres}, nil
+		return &DB{DB: sdb, Dialect: Postgres, stmts: &stmtCache{}}, nil
 	}
 	return nil, errs.E(errs.Internal, "STORE_ERROR", "unknown dialect %q", cfg.dialect)
 }

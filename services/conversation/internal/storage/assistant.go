@@ -9,7 +9,7 @@ import (
 // RecentMessages returns a conversation's last n messages, oldest first:
 // the context the assistant answers in.
 func (s *Store) RecentMessages(ctx context.Context, conversationID string, n int) ([]Message, error) {
-	rows, err := s.prepared(s.db.DB).QueryContext(ctx, `SELECT `+messageCols+` FROM messages WHERE conversation_id = $1
+	rows, err := s.db.Prepared(s.db.DB).QueryContext(ctx, `SELECT `+messageCols+` FROM messages WHERE conversation_id = $1
 ORDER BY seq DESC LIMIT `+itoa(n), conversationID)
 	if err != nil {
 		return nil, store.MapError(err)

@@ -219,7 +219,7 @@ func (s *Store) DeleteConversations(ctx context.Context, tx *sql.Tx, ids []strin
 // Restriction returns when a customer's processing was restricted, or false.
 func (s *Store) Restriction(ctx context.Context, q Q, tenant, subject string) (time.Time, bool, error) {
 	var since int64
-	err := s.prepared(q).QueryRowContext(ctx, `SELECT since FROM subject_restrictions WHERE tenant = $1 AND subject = $2`, tenant, subject).Scan(&since)
+	err := s.db.Prepared(q).QueryRowContext(ctx, `SELECT since FROM subject_restrictions WHERE tenant = $1 AND subject = $2`, tenant, subject).Scan(&since)
 	if errors.Is(err, sql.ErrNoRows) {
 		return time.Time{}, false, nil
 	}

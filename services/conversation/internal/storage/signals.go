@@ -47,7 +47,7 @@ func (s *Store) AddSignalEvents(ctx context.Context, evs []SignalEvent, now time
 	// Through the writer, which commits the events of concurrent posts
 	// together (writer.go).
 	return s.Write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		_, err := s.prepared(tx).ExecContext(ctx, b.String(), args...)
+		_, err := s.db.Prepared(tx).ExecContext(ctx, b.String(), args...)
 		return store.MapError(err)
 	})
 }
@@ -58,7 +58,7 @@ func (s *Store) AddSignalEvents(ctx context.Context, evs []SignalEvent, now time
 // cost a scan of its whole window per message.
 func (s *Store) CountSignalEvents(ctx context.Context, scopeKey string, kind int32, since time.Time, limit int) (int, error) {
 	var n int
-	err := s.prepared(s.db.DB).QueryRowContext(ctx, `SELECT COUNT(*) FROM (SELECT DISTINCT value_digest FROM signal_events
+	err := s.db.Prepared(s.db.DB).QueryRowContext(ctx, `SELECT COUNT(*) FROM (SELECT DISTINCT value_digest FROM signal_events
 WHERE scope_key = $1 AND kind = $2 AND create_time > $3 LIMIT `+itoa(limit)+`) AS counted`, scopeKey, kind, us(since)).Scan(&n)
 	return n, store.MapError(err)
 }
@@ -95,7 +95,7 @@ WHERE scope_key = $%d AND kind = $%d AND create_time > $%d LIMIT %s) AS counted%
 	for i := range out {
 		dst[i] = &out[i]
 	}
-	if err := s.prepared(s.db.DB).QueryRowContext(ctx, b.String(), args...).Scan(dst...); err != nil {
+	if err := s.db.Prepared(s.db.DB).QueryRowContext(ctx, b.String(), args...).Scan(dst...); err != nil {
 		return nil, store.MapError(err)
 	}
 	return out, nil
@@ -171,7 +171,7 @@ func (s *Store) RecentSignals(ctx context.Context, scopeKeys []string, since, no
 	for _, k := range scopeKeys {
 		args = append(args, k)
 	}
-	rows, err := s.prepared(s.db.DB).QueryContext(ctx, recentSignalsSQL(len(scopeKeys)), args...)
+	rows, err := s.db.Prepared(s.db.DB).QueryContext(ctx, recentSignalsSQL(len(scopeKeys)), args...)
 	if err != nil {
 		return nil, store.MapError(err)
 	}

@@ -23,24 +23,24 @@ type Q = store.Q
 
 // Store is the conversation service's storage.
 type Store struct {
-	db    *store.DB
-	stmts stmts
+	db *store.DB
 	// writes commits transactions together on SQLite (writer.go).
 	writes *groupcommit.Batcher[WriteFunc, struct{}]
 }
 
 // New wraps an opened, migrated database.
 func New(db *store.DB) *Store {
-	s := &Store{db: db, stmts: newStmts(db.DB)}
-	s.stmts.prepareAll(txStatements...)
+	s := &Store{db: db}
+	ctx := context.Background()
+	db.PrepareAll(ctx, txStatements...)
 	if s.writes = newWriter(s); s.writes != nil {
-		s.stmts.prepareAll(savepointSQL, rollbackToSQL, releaseSQL)
+		db.PrepareAll(ctx, savepointSQL, rollbackToSQL, releaseSQL)
 	}
 	return s
 }
 
 // txStatements are the statements the message path runs in its
-// transaction (prepared.go).
+// transaction, prepared before its first (store.DB.Prepared).
 var txStatements = []string{insertPlaceholderSQL, insertMessageSQL, touchSQL}
 
 // DB is the database, for statements outside a transaction.
@@ -125,7 +125,7 @@ const getConversationSQL = `SELECT ` + conversationCols + ` FROM conversations W
 
 // GetConversation returns a conversation (NotFound CONVERSATION_NOT_FOUND).
 func (s *Store) GetConversation(ctx context.Context, q Q, id string) (Conversation, error) {
-	c, err := scanConversation(s.prepared(q).QueryRowContext(ctx, getConversationSQL, id))
+	c, err := scanConversation(s.db.Prepared(q).QueryRowContext(ctx, getConversationSQL, id))
 	if err != nil {
 		return Conversation{}, store.NotFound(err, reasons.ConversationNotFound, "conversation")
 	}
@@ -142,7 +142,7 @@ func (s *Store) GetConversationForPost(ctx context.Context, q Q, id string) (Con
 	var c Conversation
 	var created, updated int64
 	var restricted bool
-	err := s.prepared(q).QueryRowContext(ctx, getConversationForPostSQL, id).Scan(&c.ID, &c.Tenant, &c.Channel, &c.State,
+	err := s.db.Prepared(q).QueryRowContext(ctx, getConversationForPostSQL, id).Scan(&c.ID, &c.Tenant, &c.Channel, &c.State,
 		&c.CustomerSubject, &created, &updated, &c.AgentSubject, &c.HandOffReason, &restricted)
 	if err != nil {
 		return Conversation{}, false, store.NotFound(err, reasons.ConversationNotFound, "conversation")
@@ -161,7 +161,7 @@ const touchSQL = `UPDATE conversations SET update_time = $1 WHERE conversation_i
 
 // Touch moves a conversation's update time.
 func (s *Store) Touch(ctx context.Context, q Q, id string, now time.Time) error {
-	_, err := s.prepared(q).ExecContext(ctx, touchSQL, us(now), id)
+	_, err := s.db.Prepared(q).ExecContext(ctx, touchSQL, us(now), id)
 	return store.MapError(err)
 }
 
@@ -228,7 +228,7 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`
 // InsertMessage adds a message. A channel digest the conversation already
 // has is a unique violation (errs.AlreadyExists).
 func (s *Store) InsertMessage(ctx context.Context, q Q, m Message) error {
-	_, err := s.prepared(q).ExecContext(ctx, insertMessageSQL, m.ID, m.ConversationID, m.Author, m.Text, us(m.CreateTime), nullable(m.ChannelDigest), nullable(m.ReplyTo), m.RequiredAction)
+	_, err := s.db.Prepared(q).ExecContext(ctx, insertMessageSQL, m.ID, m.ConversationID, m.Author, m.Text, us(m.CreateTime), nullable(m.ChannelDigest), nullable(m.ReplyTo), m.RequiredAction)
 	return store.MapError(err)
 }
 
@@ -236,7 +236,7 @@ func (s *Store) InsertMessage(ctx context.Context, q Q, m Message) error {
 // the reply to it (zero when there is none); found is false when the
 // conversation has no such message.
 func (s *Store) MessageByDigest(ctx context.Context, conversationID, digest string) (msg, reply Message, found bool, err error) {
-	msg, err = scanMessage(s.prepared(s.db.DB).QueryRowContext(ctx, `SELECT `+messageCols+` FROM messages WHERE conversation_id = $1 AND channel_digest = $2`,
+	msg, err = scanMessage(s.db.Prepared(s.db.DB).QueryRowContext(ctx, `SELECT `+messageCols+` FROM messages WHERE conversation_id = $1 AND channel_digest = $2`,
 		conversationID, digest))
 	if errors.Is(err, sql.ErrNoRows) {
 		return Message{}, Message{}, false, nil
@@ -244,7 +244,7 @@ func (s *Store) MessageByDigest(ctx context.Context, conversationID, digest stri
 	if err != nil {
 		return Message{}, Message{}, false, store.MapError(err)
 	}
-	reply, err = scanMessage(s.prepared(s.db.DB).QueryRowContext(ctx, `SELECT `+messageCols+` FROM messages WHERE conversation_id = $1 AND reply_to = $2`,
+	reply, err = scanMessage(s.db.Prepared(s.db.DB).QueryRowContext(ctx, `SELECT `+messageCols+` FROM messages WHERE conversation_id = $1 AND reply_to = $2`,
 		conversationID, msg.ID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return msg, Message{}, true, nil
@@ -269,7 +269,7 @@ func (s *Store) MessageSeq(ctx context.Context, conversationID, messageID string
 // ListMessages returns up to limit messages of a conversation after seq
 // afterSeq, oldest first.
 func (s *Store) ListMessages(ctx context.Context, conversationID string, afterSeq int64, limit int) ([]Message, error) {
-	rows, err := s.prepared(s.db.DB).QueryContext(ctx, `SELECT `+messageCols+` FROM messages WHERE conversation_id = $1 AND seq > $2
+	rows, err := s.db.Prepared(s.db.DB).QueryContext(ctx, `SELECT `+messageCols+` FROM messages WHERE conversation_id = $1 AND seq > $2
 ORDER BY seq LIMIT `+itoa(limit), conversationID, afterSeq)
 	if err != nil {
 		return nil, store.MapError(err)
@@ -288,7 +288,7 @@ ORDER BY seq LIMIT `+itoa(limit), conversationID, afterSeq)
 
 // Placeholders returns a conversation's placeholder map.
 func (s *Store) Placeholders(ctx context.Context, q Q, conversationID string) ([]Placeholder, error) {
-	rows, err := s.prepared(q).QueryContext(ctx, `SELECT placeholder, pii_type, number, token, value_digest FROM placeholders
+	rows, err := s.db.Prepared(q).QueryContext(ctx, `SELECT placeholder, pii_type, number, token, value_digest FROM placeholders
 WHERE conversation_id = $1 ORDER BY pii_type, number`, conversationID)
 	if err != nil {
 		return nil, store.MapError(err)
@@ -312,7 +312,7 @@ VALUES ($1, $2, $3, $4, $5, $6, $7)`
 // digest another post took first is a unique violation
 // (errs.AlreadyExists): the caller starts over with the map as it is now.
 func (s *Store) InsertPlaceholders(ctx context.Context, q Q, conversationID string, now time.Time, ps []Placeholder) error {
-	pq := s.prepared(q)
+	pq := s.db.Prepared(q)
 	for _, p := range ps {
 		_, err := pq.ExecContext(ctx, insertPlaceholderSQL, conversationID, p.Placeholder, p.Type, p.Number, p.Token, p.ValueDigest, us(now))
 		if err != nil {

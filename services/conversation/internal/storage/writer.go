@@ -68,7 +68,7 @@ func (s *Store) commitWrites(ctx context.Context, batch []WriteFunc) ([]groupcom
 		return results, nil
 	}
 	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
-		q := s.prepared(tx)
+		q := s.db.Prepared(tx)
 		for i, fn := range batch {
 			if _, err := q.ExecContext(ctx, savepointSQL); err != nil {
 				return store.MapError(err)

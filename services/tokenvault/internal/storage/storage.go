@@ -10,7 +10,6 @@ import (
 	"errors"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/sottohq/sotto/pkg/errs"
@@ -66,14 +65,12 @@ type Token struct {
 
 // Store is tokenvault's storage.
 type Store struct {
+	// db runs the write path's statements and the token reads prepared
+	// (store.DB.Prepared): parsing a 2,000-parameter statement on every
+	// request cost a fifth of Tokenize's CPU. Batch statements come in
+	// power-of-two sizes only (see preparedSize), so the cache holds a
+	// fixed handful of texts.
 	db *store.DB
-	// stmts caches prepared write-path statements by text: parsing a
-	// 2,000-parameter statement on every request cost a fifth of Tokenize's
-	// CPU. Batch statements come in power-of-two sizes only (see
-	// preparedSize), so the cache holds a fixed handful of texts.
-	stmts sync.Map // string → *sql.Stmt
-	// reads caches prepared reads by text (see query), sized the same way.
-	reads sync.Map // string → *sql.Stmt
 }
 
 // Why statements come in few sizes: database/sql prepares a cached *sql.Stmt
@@ -118,13 +115,7 @@ func paddedSize(n int) int {
 
 // PreparedStatements is how many statements the store keeps prepared (for
 // tests and diagnostics).
-func (s *Store) PreparedStatements() int {
-	n := 0
-	for _, m := range []*sync.Map{&s.stmts, &s.reads} {
-		m.Range(func(_, _ any) bool { n++; return true })
-	}
-	return n
-}
+func (s *Store) PreparedStatements() int { return s.db.PreparedStatements() }
 
 // New wraps an opened, migrated database.
 func New(db *store.DB) *Store { return &Store{db: db} }
@@ -136,32 +127,12 @@ func (s *Store) Exec(ctx context.Context, tx *sql.Tx, q string, args ...any) err
 	return store.MapError(err)
 }
 
-// execPrepared runs q in tx through a cached prepared statement. Statements
-// are prepared on the pool, which needs a connection other than tx's; the
-// writer must never wait for one while it holds SQLite's write lock (other
-// requests may hold every pooled connection while they wait for that lock),
-// so a statement not yet cached runs directly on tx while it is prepared in
-// the background for next time. A single-connection pool (in-memory SQLite)
-// always executes directly.
+// execPrepared runs q in tx through a prepared statement
+// (store.DB.Prepared: one not prepared yet runs plain while it is prepared
+// in the background, so the writer never waits for a pool connection while
+// it holds SQLite's write lock).
 func (s *Store) execPrepared(ctx context.Context, tx *sql.Tx, q string, args ...any) (sql.Result, error) {
-	if s.db.Stats().MaxOpenConnections == 1 {
-		return tx.ExecContext(ctx, q, args...)
-	}
-	v, loaded := s.stmts.LoadOrStore(q, (*sql.Stmt)(nil)) // nil: being prepared
-	if st := v.(*sql.Stmt); st != nil {
-		return tx.StmtContext(ctx, st).ExecContext(ctx, args...)
-	}
-	if !loaded {
-		go func() {
-			st, err := s.db.PrepareContext(context.Background(), q)
-			if err != nil {
-				s.stmts.Delete(q) // try again next time
-				return
-			}
-			s.stmts.Store(q, st)
-		}()
-	}
-	return tx.ExecContext(ctx, q, args...)
+	return s.db.Prepared(tx).ExecContext(ctx, q, args...)
 }
 
 // maxPreparedReads bounds how many tokens a read may name and still use a
@@ -175,20 +146,7 @@ func (s *Store) query(ctx context.Context, q string, prepared bool, args ...any)
 	if !prepared {
 		return s.db.QueryContext(ctx, q, args...)
 	}
-	v, ok := s.reads.Load(q)
-	if !ok {
-		st, err := s.db.PrepareContext(ctx, q)
-		if err != nil {
-			return nil, err
-		}
-		if prev, loaded := s.reads.LoadOrStore(q, st); loaded {
-			st.Close()
-			v = prev
-		} else {
-			v = st
-		}
-	}
-	return v.(*sql.Stmt).QueryContext(ctx, args...)
+	return s.db.Prepared(s.db).QueryContext(ctx, q, args...)
 }
 
 // DB is the underlying database (for transactions spanning the outbox).

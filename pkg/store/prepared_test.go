@@ -1,0 +1,82 @@
+package store_test
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/sottohq/sotto/pkg/errs"
+	"github.com/sottohq/sotto/pkg/store"
+	"github.com/sottohq/sotto/pkg/store/storetest"
+)
+
+// TestPreparedRunsStatementsOnPoolAndTransaction: statements run through
+// Prepared on the pool and in transactions give the plain statements'
+// results, and one statement is kept per query text however often it runs.
+func TestPreparedRunsStatementsOnPoolAndTransaction(t *testing.T) {
+	storetest.ForEachDialect(t, migrations, func(t *testing.T, db *store.DB) {
+		ctx := t.Context()
+		for i := range 20 {
+			err := db.InTx(ctx, func(tx *sql.Tx) error {
+				return insertItem(ctx, db.Prepared(tx), fmt.Sprintf("p%d@example.com", i))
+			})
+			if err != nil {
+				t.Fatalf("insert %d: %v", i, err)
+			}
+		}
+		for range 20 {
+			var n int
+			if err := db.Prepared(db).QueryRowContext(ctx, "SELECT COUNT(*) FROM items WHERE email LIKE $1", "p%").Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			if n != 20 {
+				t.Fatalf("count through a prepared statement: %d, want 20", n)
+			}
+		}
+		// The transaction's statement is prepared in the background after
+		// its first, plain run.
+		deadline := time.Now().Add(10 * time.Second)
+		for db.PreparedStatements() != 2 && time.Now().Before(deadline) {
+			time.Sleep(10 * time.Millisecond)
+		}
+		if n := db.PreparedStatements(); n != 2 {
+			t.Errorf("%d statements prepared for two query texts run 20 times each, want 2", n)
+		}
+		// A duplicate is refused through the prepared statement as through
+		// a plain one.
+		err := db.InTx(ctx, func(tx *sql.Tx) error { return insertItem(ctx, db.Prepared(tx), "p3@example.com") })
+		if err = store.MapError(err); !errs.Is(err, errs.AlreadyExists) {
+			t.Errorf("duplicate through a prepared statement: %v, want a conflict", err)
+		}
+	})
+}
+
+// TestPreparedNeverWaitsForAPoolConnectionInATransaction: with every other
+// connection of the pool taken, a transaction's first run of a statement
+// still runs (plainly, on the transaction's own connection) instead of
+// waiting for a connection to prepare it on: on SQLite the transaction may
+// hold the write lock the holders of those connections wait for. Seen
+// failing (the deadline passed) when the statement was prepared on the pool
+// first.
+func TestPreparedNeverWaitsForAPoolConnectionInATransaction(t *testing.T) {
+	storetest.ForEachDialect(t, migrations, func(t *testing.T, db *store.DB) {
+		ctx := t.Context()
+		db.SetMaxOpenConns(2)
+		t.Cleanup(func() { db.SetMaxOpenConns(16) })
+		held, err := db.Conn(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer held.Close()
+		tctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		err = db.InTx(tctx, func(tx *sql.Tx) error {
+			return insertItem(tctx, db.Prepared(tx), "first-run@example.com")
+		})
+		if err != nil {
+			t.Fatalf("a transaction's statement with the pool taken: %v, want it run", err)
+		}
+	})
+}
