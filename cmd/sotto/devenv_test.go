@@ -9,7 +9,7 @@ import (
 )
 
 // TestDevEnvPassesTuningNotOthersSettings: a service started by dev up gets
-// the operator's job-runner and profiling settings and its own
+// the operator's job-runner, Go runtime and profiling settings and its own
 // SOTTO_<NAME>_* tuning, not
 // another service's; the addresses dev up computes come after the
 // operator's, so they win (the last value of a key does, in os/exec).
@@ -17,6 +17,7 @@ func TestDevEnvPassesTuningNotOthersSettings(t *testing.T) {
 	t.Setenv("SOTTO_GATEWAY_AUTH_BURST", "100")
 	t.Setenv("SOTTO_JOBS_LEASE", "2s")
 	t.Setenv("SOTTO_PPROF_ADDR", "127.0.0.1:0")
+	t.Setenv("GOGC", "400")
 	t.Setenv("SOTTO_AUDIT_SOMETHING", "x")
 	t.Setenv("SOTTO_GATEWAY_GRPC_ADDR", "127.0.0.1:1")
 	m := suite.MustLoad()
@@ -26,7 +27,7 @@ func TestDevEnvPassesTuningNotOthersSettings(t *testing.T) {
 		st.Services[s.Name] = suite.Endpoints{GRPC: "127.0.0.1:2000", HTTP: "http://127.0.0.1:2001", Admin: "127.0.0.1:2002"}
 	}
 	env := devEnv(t.TempDir(), st, gw, mtls.Files{})
-	for _, want := range []string{"SOTTO_GATEWAY_AUTH_BURST=100", "SOTTO_JOBS_LEASE=2s", "SOTTO_PPROF_ADDR=127.0.0.1:0"} {
+	for _, want := range []string{"SOTTO_GATEWAY_AUTH_BURST=100", "SOTTO_JOBS_LEASE=2s", "SOTTO_PPROF_ADDR=127.0.0.1:0", "GOGC=400"} {
 		if !slices.Contains(env, want) {
 			t.Errorf("%s not passed through", want)
 		}

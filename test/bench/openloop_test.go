@@ -5,8 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -80,8 +83,31 @@ func runOpen(rate int, dur time.Duration, maxInFlight int, op func(ctx context.C
 	if e, ok := firstErr.Load().(error); ok {
 		m.firstErr = e
 	}
+	traceOpenLoop(rate, interval, lat)
 	slices.Sort(m.latencies)
 	return m
+}
+
+// traceOpenLoop writes, with SOTTO_BENCH_OPEN_TRACE=<dir>, a row's
+// latencies in the order the ops were due (open-<rate>.tsv: due offset in
+// ms, latency in ms, "never" for unanswered), to tell stalls (slow ops in
+// clusters, at intervals) from queueing.
+func traceOpenLoop(rate int, interval time.Duration, lat []time.Duration) {
+	dir := os.Getenv("SOTTO_BENCH_OPEN_TRACE")
+	if dir == "" {
+		return
+	}
+	var b strings.Builder
+	for k, l := range lat {
+		due := float64(time.Duration(k)*interval) / 1e6
+		if l == never {
+			fmt.Fprintf(&b, "%.3f\tnever\n", due)
+			continue
+		}
+		fmt.Fprintf(&b, "%.3f\t%.3f\n", due, float64(l)/1e6)
+	}
+	_ = os.MkdirAll(dir, 0o755)
+	_ = os.WriteFile(filepath.Join(dir, fmt.Sprintf("open-%d.tsv", rate)), []byte(b.String()), 0o644)
 }
 
 // openLoopTimeout is how long after it was due an open-loop op may take
