@@ -143,9 +143,15 @@ func TestRotationWakesTheRewrapJob(t *testing.T) {
 			s, _ := jobState(t, db, engine.JobRewrap)
 			return s == "completed"
 		})
+		// Before the rotation every key is under version 1: version 2 would
+		// find them all to rewrap. (Read before rotating: RotateKeys wakes
+		// the job, which may have rewrapped them by the time it returns.)
+		if n, err := f.st.PendingRewrap(ctx, 2); err != nil || n == 0 {
+			t.Fatalf("keys under a version below 2 before rotating: %d, %v; want some", n, err)
+		}
 		st, err := f.eng.RotateKeys(ctx, engine.Caller{Workload: "sotto-cli"}, true)
-		if err != nil || st.PendingRewrap == 0 {
-			t.Fatalf("after rotating: %+v, %v; want keys to rewrap", st, err)
+		if err != nil || st.KEKVersion != 2 {
+			t.Fatalf("after rotating: %+v, %v; want KEK version 2", st, err)
 		}
 		// Read the backlog from the store: RotateKeys would wake the job too.
 		waitFor(t, "the woken rewrap", func() bool {
