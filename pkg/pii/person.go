@@ -101,6 +101,11 @@ func buildNameCues() map[string][]nameCue {
 		"glielo passo a", "glielo giro a", "come le ha detto", "come ti ha detto", "come vi ha detto",
 		"my name is", "name is", "name's", "the name is", "call me", "mein name ist", "ich heiße", "ich heisse", "je m'appelle",
 		"je m’appelle", "mon nom est", "me llamo", "mi nombre es", "mijn naam is", "ik heet", "mi chiamo", "il mio nome è",
+		// Round 14: the copula left out ("My name Ana Ruiz", "mio nome Li Wei").
+		"my name", "mein name", "mon nom", "mi nombre", "mijn naam", "mio nome",
+		// Round 14: someone named by a preposition and "name" ("un ragazzo di
+		// nome Amadou", "un chico de nombre Iker").
+		"di nome", "de nombre", "du nom de", "by the name of", "met de naam", "mit dem namen", "mit namen",
 		"addressed to", "adressé à", "adressée à", "adressiert an", "dirigido a", "dirigida a", "indirizzato a",
 		"indirizzata a", "geadresseerd aan",
 		"in the name of", "under the name", "au nom de", "a nombre de", "a nom de", "op naam van", "op naam staat van", "op de naam van",
@@ -1034,6 +1039,7 @@ func (d *doc) scanPersons() {
 	}
 	d.coordinatedNames()
 	d.roleCopulaNames()
+	d.deliveryRoleNames()
 	d.speechSubjects()
 	d.giftRecipients()
 	d.talkedWith()
@@ -1319,7 +1325,12 @@ func (d *doc) speakerLabel(k int) (int, int, bool) {
 		// "Medewerker: Joep K.", "Agente: Nuria P.": a role label with the
 		// name after it; the agent's first word is as often "Sorry" or
 		// "Perfect", so the name must be known or carry an initial.
-		if k == 0 || !d.isWord(k-1) || !d.sentenceStart(k-1) || !speakerRoles[d.lw(k-1)] {
+		if k == 0 || !d.isWord(k-1) || !(speakerRoles[d.lw(k-1)] || fieldRoles[d.lw(k-1)]) {
+			return 0, 0, false
+		}
+		if !d.sentenceStart(k-1) && !(k >= 2 && d.isWord(k-2) && roleQualifiers[d.lw(k-2)] && d.sentenceStart(k-2)) {
+			// Round 14: "Main driver: …", "Zweiter Fahrer: …": one
+			// qualifier may open the line before the role.
 			return 0, 0, false
 		}
 		s, e, ok := d.readName(k+1, ncStrong)
@@ -1371,6 +1382,27 @@ func (d *doc) speakerLabel(k int) (int, int, bool) {
 	return s, e, true
 }
 
+// prepNameCues name someone by a preposition and "name" (round 14); like
+// a naming verb they name a product after a product noun.
+var prepNameCues = set([]string{"di nome", "de nombre", "du nom de", "by the name of", "met de naam", "mit dem namen", "mit namen"})
+
+// fieldRoles label a form's line by the role of the person named on it
+// (round 14): the driver of a rented car, the holder of a policy.
+var fieldRoles = set(strings.Fields(`driver policyholder insured
+	fahrer fahrerin lenker versicherungsnehmer versicherungsnehmerin
+	conducteur conductrice souscripteur assuré assurée
+	conductor conductora tomador tomadora asegurado asegurada
+	bestuurder verzekeringnemer verzekerde
+	conducente guidatore contraente assicurato assicurata`))
+
+// roleQualifiers may stand before a role at the start of its line.
+var roleQualifiers = set(strings.Fields(`main additional second first lead primary other extra named
+	haupt zweiter weiterer zusätzlicher erster principal additionnel second deuxième
+	principal adicional segundo hoofd tweede extra aanvullende principale secondo aggiuntivo`))
+
+// bareNameCues are "my name" without its copula (round 14).
+var bareNameCues = set([]string{"my name", "mein name", "mon nom", "mi nombre", "mijn naam", "mio nome"})
+
 // speakerRoles label a transcript's lines by who speaks.
 var speakerRoles = set(strings.Fields(`agent advisor adviser rep representative operator assistant manager supervisor
 	driver courier customer employee staff
@@ -1378,7 +1410,8 @@ var speakerRoles = set(strings.Fields(`agent advisor adviser rep representative 
 	conseiller conseillère agente opérateur opératrice livreur client cliente
 	asesor asesora operador operadora repartidor
 	medewerker medewerkster adviseur bezorger klant
-	operatore operatrice consulente corriere`))
+	operatore operatrice consulente corriere
+	caller anrufer anruferin appelant appelante llamante beller chiamante`))
 
 // roleCompound reports a hyphenated word whose last part is a role noun
 // ("Marktplaats-verkoper", "DHL-Fahrer", "Amazon-seller"): a hyphenated
@@ -1495,7 +1528,7 @@ func (d *doc) tryNameCues(k int, cues []nameCue) int {
 		if c.special&cueRunsOn != 0 && !d.orderBefore(k) {
 			continue // "Unser Webshop läuft auf Shopware 6.5": software runs on it
 		}
-		if c.special&cueNaming != 0 && k > 0 && d.isWord(k-1) && d.namedThing(k-1) {
+		if (c.special&cueNaming != 0 || prepNameCues[c.phrase]) && k > 0 && d.isWord(k-1) && d.namedThing(k-1) {
 			continue // "het product heet Superglans", "the lamp is called Aurora": a product's name
 		}
 		for m := 0; c.special&cueNaming != 0 && m < 2 && j+1 < n && d.isWord(j) && namingAdverbs[d.lw(j)]; m++ {
@@ -1590,6 +1623,18 @@ func (d *doc) tryNameCues(k int, cues []nameCue) int {
 		s, e, ok := d.readName(j, c.kind)
 		if ok && c.kind == ncStrong && e == s && (teamWords[d.lw(s)] || deptWords[d.lw(s)]) {
 			continue // "se lo paso a Logística": a department, not a colleague
+		}
+		if ok && bareNameCues[c.phrase] && !d.toks[s].upper {
+			continue // "met mijn naam erin": a lower-case word after it is no name
+		}
+		if ok && bareNameCues[c.phrase] {
+			// Round 14: "My name Ana Ruiz": without its copula the phrase
+			// names a person only when the name fills its clause (a comma,
+			// a full stop, a line's or the message's end after it); "My name
+			// Change request" is a heading's words.
+			if m := e + 1; m < n && !d.toks[m].nl && !(d.isPunct(m, ',') || d.isPunct(m, '.') || d.isPunct(m, ';') || d.isPunct(m, '!') || d.isPunct(m, '?')) {
+				continue
+			}
 		}
 		if ok && c.kind == ncGreet && introVerb(d.lw(s)) {
 			continue // "¡Hola! Soy Lupa": the introduction's verb is no name

@@ -233,7 +233,7 @@ func (d *doc) ampersandBrand(k int) bool {
 
 // subjectPronouns stand after the verb when a sentence opens with an
 // adverb ("Dan sturen we", "Dann schicken wir", "Then do we").
-var subjectPronouns = set(strings.Fields(`we wij ik jij hij zij wir ich du er i he she they`))
+var subjectPronouns = set(strings.Fields(`we wij ik jij hij zij wir ich du er i he she they u je jullie`)) // round 14: Dutch "u", "je", "jullie" ("Dan krijgt u …")
 
 // invertedAdverb reports a word opening a sentence before a lower-case
 // verb and a subject pronoun: the inversion after an adverb ("Dan sturen

@@ -463,6 +463,20 @@ func (d *doc) scanSecrets() {
 			}
 			continue
 		}
+		if jc := d.tokenAt(e); pw && j > k+1 && !stated && jc < n && d.toks[jc].s == e && d.isPunct(jc, ':') {
+			// Round 14: "Mijn wachtwoord voor de fiets-app: …": the word
+			// glued to a colon after the cue's purpose names what the
+			// password is for; its value, if any, follows the colon.
+			jj := jc + 1
+			if jj >= n || d.toks[jj].nl {
+				continue
+			}
+			j = jj
+			s, e = d.valueChunk(j)
+			if s >= e {
+				continue
+			}
+		}
 		v := d.text[s:e]
 		if credentialKind(v) {
 			// "je wachtwoord of sms-code", "Passwort oder TAN-Code": a list
@@ -580,6 +594,11 @@ func (d *doc) scanSecrets() {
 // the three tokens before cue k or right after it ("codice sconto").
 func (d *doc) notSecret(k int) bool {
 	for j := k - 1; j >= 0 && j >= k-3; j-- {
+		if d.isPunct(j, '?') || d.isPunct(j, '!') || d.isPunct(j, '.') && d.toks[k].upper && j+1 < len(d.toks) && d.toks[j+1].sp {
+			// Round 14: "¿Ha llegado la devolución? Contraseña …": the
+			// sentence before says nothing about the cue that opens this one.
+			break
+		}
 		if d.toks[j].nl && d.isWord(j) && j+1 < k && d.isPunct(j+1, ':') {
 			// A transcript's speaker ("Customer: the code you sent me
 			// is ...") says who writes, not what the code is for.
@@ -601,6 +620,9 @@ func (d *doc) notSecret(k int) bool {
 	}
 	for j := k + 1; j < len(d.toks) && j <= k+2; j++ {
 		if d.toks[j].kind == tWord && notSecretCues[elided(d.lw(j))] {
+			if elided(d.lw(j)) == "area" && passwordCues[d.lw(k)] {
+				continue // round 14: "la password dell'area clienti": a site's area, no area code
+			}
 			return true
 		}
 	}

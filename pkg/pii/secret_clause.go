@@ -61,7 +61,8 @@ var clauseShowVerbs = set(strings.Fields(`says said reads shows showed sagt zeig
 	are were wäre seria sarebbe zou c'était c’était c'etait era: was:
 	use using used utilise utilisez utilisé usa uso usar usato usando gebruik gebruikt verwende verwendet nutze nutzt
 	type typed enter entered tippe tippen eingeben tape tapé tapez saisi saisissez escribe escribí digita digitato inserisci inserito
-	introduce introduje voer typ ingetypt probeer probeerde try tried versuche versucht essayé prova provato probé`))
+	introduce introduje voer typ ingetypt probeer probeerde try tried versuche versucht essayé prova provato probé
+	mis mets mettre puesto puse pongo messo metto ingevuld ingevoerd gezet eingetippt eingetragen`))
 
 // clauseFillers may stand between a copula and its value: "c'est bien le
 // 4417", "is now Harbour7", "ist jetzt Fichte2023".
@@ -226,6 +227,11 @@ func (d *doc) scanClauseSecrets() {
 		if d.toks[j].kind == tNum && e == d.toks[j].e && e-s == 3 {
 			d.otpValue(j, &e)
 		}
+		if ee := d.spacedSingles(j); ee > 0 && kind != 3 {
+			e = ee
+		} else if ee := d.mixedGroups(j); ee > e && kind != 3 {
+			e = ee
+		}
 		from := d.toks[k].s
 		if j < k {
 			from = s
@@ -360,6 +366,9 @@ func (d *doc) clauseValue(k, kind int) int {
 		if pinWords[d.lw(k)] && giftWords[el] {
 			continue // round 13: "el PIN de la tarjeta regalo es 8830": a gift card's PIN is its secret
 		}
+		if kind == 1 && el == "area" && el != lw {
+			continue // round 14: "la password dell'area riservata": where the password is used, not an area code
+		}
 		if (notSecretCues[el] || clauseStops[el] || objectWords[el] || clauseStops[lw] || hasAnySuffixCue(lw) || refCompound(el)) && !(kind == 5 && phoneDevices[lw]) {
 			if objectWords[el] || !d.purposeWord(j) {
 				return -1 // "the code on the box", "on my receipt": printed there
@@ -378,6 +387,12 @@ func (d *doc) clauseValue(k, kind int) int {
 			fill++
 			continue
 		}
+		if ee := d.spacedSingles(j); ee > 0 && kind != 3 && (stated || (j == k+1 || j == k+2 && d.isPunct(k+1, ':')) && d.clauseEnds(ee)) {
+			return j // round 14: "code 2 9 4 1", "el código es 3 0 7 7 1": a code read out digit by digit
+		}
+		if ee := d.mixedGroups(j); stated && ee > 0 && kind != 3 && d.clauseEnds(ee) {
+			return j // round 14: "the check code is Tk4 9Pr 7Zs": a code printed in groups
+		}
 		if stated {
 			if d.shapedFor(j, kind) {
 				return j
@@ -386,6 +401,58 @@ func (d *doc) clauseValue(k, kind int) int {
 		}
 	}
 	return -1
+}
+
+// mixedGroups returns the end of three or four groups of three or four
+// letters and digits, each group mixing both, joined by single spaces at
+// token j ("Tk4 9Pr 7Zs", "4KQ7 X2M9 7TR1"); 0 when not. Words have no
+// digits, a postcode has two groups, a phone number no letters.
+func (d *doc) mixedGroups(j int) int {
+	t := d.text
+	p, groups, end := d.toks[j].s, 0, 0
+	for groups < 5 {
+		q := p
+		for q < len(t) && (isAlpha(t[q]) || isDigit(t[q])) {
+			q++
+		}
+		if g := t[p:q]; len(g) < 3 || len(g) > 4 || !hasDigit(g) || !hasLetter(g) || q < len(t) && t[q] >= 0x80 {
+			break
+		}
+		groups++
+		end = q
+		if q+1 < len(t) && t[q] == ' ' && (isAlpha(t[q+1]) || isDigit(t[q+1])) {
+			p = q + 1
+			continue
+		}
+		break
+	}
+	if groups < 3 || groups > 4 {
+		return 0
+	}
+	return end
+}
+
+// spacedSingles returns the end of four to eight single digits, each after
+// one space, that start at token j and that no further digit or number
+// continues ("2 9 4 1", "3 0 7 7 1"); 0 when not. A phone's groups, a
+// quantity ("3 x 2 kg") or a list of sizes have longer groups or words
+// between.
+func (d *doc) spacedSingles(j int) int {
+	n := len(d.toks)
+	m := j
+	for m < n && m-j < 9 && d.toks[m].kind == tNum && d.toks[m].e-d.toks[m].s == 1 && (m == j || !d.toks[m].nl && d.text[d.toks[m-1].e:d.toks[m].s] == " ") {
+		m++
+	}
+	if c := m - j; c < 4 || c > 8 {
+		return 0
+	}
+	if m < n && !d.toks[m].nl && (d.toks[m].kind == tNum || d.toks[m].kind == tWord && d.toks[m].digit || clauseUnits[d.lw(m)]) {
+		return 0
+	}
+	if m < n && !d.toks[m].sp && d.toks[m].kind == tPunct && (d.isPunct(m, '-') || d.isPunct(m, '/') || d.isPunct(m, '.') && m+1 < n && d.toks[m+1].kind == tNum && !d.toks[m+1].sp) {
+		return 0
+	}
+	return d.toks[m-1].e
 }
 
 // shapedFor reports whether the value at token j has the shape of a
