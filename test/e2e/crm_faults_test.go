@@ -410,7 +410,7 @@ func TestCRMDownThenBack(t *testing.T) {
 	// (1 s doubling, with jitter, at most 4 s here). Before that cap, on a
 	// loaded CI machine a delivery reached its 8th or 9th attempt, whose
 	// backoff was up to 128 or 256 s.
-	f.waitFor("every change delivered", 120*time.Second, func() bool {
+	f.waitFor("every change delivered", 180*time.Second, func() bool {
 		return f.states("bulk")[crmsyncv1.DeliveryState_DELIVERY_STATE_DELIVERED] == n &&
 			f.states("default")[crmsyncv1.DeliveryState_DELIVERY_STATE_DELIVERED] == 3
 	})
