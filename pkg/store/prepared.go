@@ -65,7 +65,10 @@ func (p prepared) stmt(ctx context.Context, query string) *sql.Stmt {
 	return nil
 }
 
-// get is query's statement, prepared now if it is not yet.
+// get is query's statement, prepared now if it is not yet. Of two
+// callers preparing one text at once, the first to store it wins and the
+// other closes its own: a statement another caller may already be running
+// is never closed.
 func (c *stmtCache) get(ctx context.Context, db *sql.DB, query string) *sql.Stmt {
 	if v, ok := c.m.Load(query); ok && v.(*sql.Stmt) != nil {
 		return v.(*sql.Stmt)
@@ -74,10 +77,22 @@ func (c *stmtCache) get(ctx context.Context, db *sql.DB, query string) *sql.Stmt
 	if err != nil {
 		return nil // the plain call reports the error
 	}
-	if v, loaded := c.m.Swap(query, st); loaded && v.(*sql.Stmt) != nil {
-		_ = v.(*sql.Stmt).Close() // prepared twice at once: one is enough
+	if c.m.CompareAndSwap(query, (*sql.Stmt)(nil), st) { // over a background preparation's mark
+		return st
 	}
-	return st
+	v, loaded := c.m.LoadOrStore(query, st)
+	if !loaded {
+		return st
+	}
+	if prev := v.(*sql.Stmt); prev != nil {
+		_ = st.Close()
+		return prev
+	}
+	if c.m.CompareAndSwap(query, (*sql.Stmt)(nil), st) {
+		return st
+	}
+	_ = st.Close()
+	return nil // lost every race: a plain call this time
 }
 
 // background is query's statement if it is prepared, and otherwise nil,

@@ -80,3 +80,28 @@ func TestPreparedNeverWaitsForAPoolConnectionInATransaction(t *testing.T) {
 		}
 	})
 }
+
+// TestPreparedConcurrentFirstUse: many callers running one new query text
+// at once all get answers; none runs on a statement another closed (the
+// loser of two preparations closes its own, never the winner's). Seen
+// failing ("statement is closed") when the later preparation replaced the
+// earlier and closed it.
+func TestPreparedConcurrentFirstUse(t *testing.T) {
+	db := storetest.SQLite(t, migrations)
+	ctx := t.Context()
+	for round := range 200 {
+		query := fmt.Sprintf("SELECT COUNT(*) + %d FROM items", round) // a new text each round
+		errs := make(chan error, 32)
+		for range 32 {
+			go func() {
+				var n int
+				errs <- db.Prepared(db).QueryRowContext(ctx, query).Scan(&n)
+			}()
+		}
+		for range 32 {
+			if err := <-errs; err != nil {
+				t.Fatalf("round %d: %v", round, err)
+			}
+		}
+	}
+}
