@@ -156,7 +156,9 @@ func TestReplicaReadiness(t *testing.T) {
 	standby := runReplica(t, pki, u.String(), keyring)
 	wait.For(t, "the standby is ready as a replica", func() bool { return strings.HasPrefix(get(standby, "/readyz/replica"), "200 ") })
 	if got := get(standby, "/readyz"); got != "503 not ready: sequencer" {
-		t.Errorf("standby's /readyz: %q, want 503 naming the sequencer", got)
+		// Says which went wrong when this fails (seen twice under a loaded
+		// full run, never alone): two leaders, or the lead moved.
+		t.Errorf("standby's /readyz: %q, want 503 naming the sequencer (the first replica's /readyz now: %q)", got, get(leader, "/readyz"))
 	}
 
 	proxy.Cut()
