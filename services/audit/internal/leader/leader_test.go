@@ -141,7 +141,12 @@ func TestOneSequencerAndFailover(t *testing.T) {
 	// The server cuts the leader's session (as when its process dies, or
 	// an operator terminates it): it steps down, the last one takes over.
 	second := sequencers(all...)[0]
-	if _, err := db.ExecContext(ctx, `SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND granted AND pid <> pg_backend_pid()`); err != nil {
+	// Only this test's database: pg_locks spans the server, and ending
+	// every advisory lock holder there cut other packages' tests running
+	// at the same time (cmd/audit's TestReplicaReadiness saw its leader's
+	// lock pass to the standby; goose's migration locks too).
+	if _, err := db.ExecContext(ctx, `SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND granted AND pid <> pg_backend_pid()
+AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`); err != nil {
 		t.Fatal(err)
 	}
 	wait.For(t, "the cut-off leader steps down", func() bool { return !second.log.Sequencing() })
