@@ -59,7 +59,7 @@ func (s *Service) agentReply(ctx context.Context, conv storage.Conversation, c C
 		return storage.Message{}, err
 	}
 	now := s.now()
-	msg := storage.Message{ID: newID("msg_"), ConversationID: conv.ID, Author: AuthorAgent, Text: res.Text, CreateTime: now}
+	msg := storage.Message{ID: newSortedID("msg_"), ConversationID: conv.ID, Author: AuthorAgent, Text: res.Text, CreateTime: now}
 	added := make([]storage.Placeholder, len(scope.added))
 	for i, a := range scope.added {
 		added[i] = a.Placeholder

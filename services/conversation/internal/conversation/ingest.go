@@ -280,7 +280,7 @@ func (s *Service) channelConversation(ctx context.Context, c Caller, ident stora
 		return conv, err
 	}
 	now := s.now()
-	conv = storage.Conversation{ID: newID("cnv_"), Tenant: ident.Tenant, Channel: ident.Channel, State: StateOpen,
+	conv = storage.Conversation{ID: newSortedID("cnv_"), Tenant: ident.Tenant, Channel: ident.Channel, State: StateOpen,
 		CustomerSubject: ident.Subject, CreateTime: now, UpdateTime: now}
 	ev := s.event(ctx, ActionCreate, conv)
 	err = s.d.Store.InTx(ctx, func(ctx context.Context, tx *sql.Tx) error {

@@ -271,7 +271,7 @@ var linkedNotice = map[int32]string{
 
 // tellLinked adds the security notice to conversation id, in tx.
 func (s *Service) tellLinked(ctx context.Context, tx *sql.Tx, id string, channel int32, now time.Time) error {
-	msg := storage.Message{ID: newID("msg_"), ConversationID: id, Author: AuthorAssistant, Text: linkedNotice[channel], CreateTime: now}
+	msg := storage.Message{ID: newSortedID("msg_"), ConversationID: id, Author: AuthorAssistant, Text: linkedNotice[channel], CreateTime: now}
 	if err := s.d.Store.InsertMessage(ctx, tx, msg); err != nil {
 		return err
 	}

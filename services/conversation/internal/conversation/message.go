@@ -117,9 +117,9 @@ func (s *Service) post(ctx context.Context, conv storage.Conversation, text, cha
 		s.d.Logger.WarnContext(ctx, "assistant reply redacted", "conversation", conv.ID, "problems", len(checked.Problems))
 	}
 	now := s.now()
-	msg = storage.Message{ID: newID("msg_"), ConversationID: conv.ID, Author: AuthorCustomer, Text: res.Text,
+	msg = storage.Message{ID: newSortedID("msg_"), ConversationID: conv.ID, Author: AuthorCustomer, Text: res.Text,
 		CreateTime: now, ChannelDigest: channelDigest}
-	reply = storage.Message{ID: newID("msg_"), ConversationID: conv.ID, Author: AuthorAssistant, Text: checked.Text,
+	reply = storage.Message{ID: newSortedID("msg_"), ConversationID: conv.ID, Author: AuthorAssistant, Text: checked.Text,
 		CreateTime: now, ReplyTo: msg.ID, RequiredAction: requiredAction(answer.Action)}
 	added := make([]storage.Placeholder, len(scope.added))
 	for i, a := range scope.added {
