@@ -251,8 +251,8 @@ func checkPprofPort(addr string) error {
 // passThroughEnv keeps the basics a process needs and the operator's Sotto
 // and OpenTelemetry settings: Vault, log level, the job runner's
 // (SOTTO_JOBS_*), and the service's own tuning (SOTTO_<NAME>_*, e.g.
-// SOTTO_GATEWAY_AUTH_BURST), the Go runtime's GOGC, GOMEMLIMIT, GOMAXPROCS and
-// GODEBUG, and SOTTO_PPROF_ADDR for profiling a local
+// SOTTO_GATEWAY_AUTH_BURST), the Go runtime's GOGC, GOMEMLIMIT and
+// GOMAXPROCS, and SOTTO_PPROF_ADDR for profiling a local
 // run (give it port 0: every service then picks its own port and logs it).
 // The settings dev up computes are added after
 // it, and the last value of a key wins (os/exec), so the operator cannot
@@ -264,7 +264,7 @@ func passThroughEnv(name string) []string {
 		k, _, _ := strings.Cut(kv, "=")
 		switch {
 		case k == "PATH" || k == "HOME" || k == "TMPDIR" || k == "TZ":
-		case k == "GOGC" || k == "GOMEMLIMIT" || k == "GOMAXPROCS" || k == "GODEBUG": // the Go runtime's own settings
+		case k == "GOGC" || k == "GOMEMLIMIT" || k == "GOMAXPROCS": // the Go runtime's tuning (not GODEBUG: it can turn off TLS defaults or log headers)
 		case strings.HasPrefix(k, "SOTTO_VAULT_") || k == "SOTTO_LOG_LEVEL" || strings.HasPrefix(k, "SOTTO_JOBS_") || k == "SOTTO_PPROF_ADDR":
 		case strings.HasPrefix(k, own):
 		case strings.HasPrefix(k, "OTEL_"):

@@ -18,6 +18,7 @@ func TestDevEnvPassesTuningNotOthersSettings(t *testing.T) {
 	t.Setenv("SOTTO_JOBS_LEASE", "2s")
 	t.Setenv("SOTTO_PPROF_ADDR", "127.0.0.1:0")
 	t.Setenv("GOGC", "400")
+	t.Setenv("GODEBUG", "http2debug=2") // would log request headers
 	t.Setenv("SOTTO_AUDIT_SOMETHING", "x")
 	t.Setenv("SOTTO_GATEWAY_GRPC_ADDR", "127.0.0.1:1")
 	m := suite.MustLoad()
@@ -31,6 +32,9 @@ func TestDevEnvPassesTuningNotOthersSettings(t *testing.T) {
 		if !slices.Contains(env, want) {
 			t.Errorf("%s not passed through", want)
 		}
+	}
+	if slices.Contains(env, "GODEBUG=http2debug=2") {
+		t.Error("GODEBUG passed through (it can turn off TLS defaults or log request headers)")
 	}
 	if slices.Contains(env, "SOTTO_AUDIT_SOMETHING=x") {
 		t.Error("another service's setting passed through")

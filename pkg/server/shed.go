@@ -57,7 +57,8 @@ const ReasonOverloaded = "OVERLOADED"
 // three quarters, and a flood from one (a compromised or runaway service
 // filling tokenvault's or audit's room) waits and is refused past its
 // queue wait, leaving a quarter for the others. A freed slot goes to the
-// waiting caller that runs the fewest, each caller's calls in turn.
+// waiting caller that runs the fewest, each caller's calls in turn; at
+// most as many of one caller's calls wait as the room holds.
 type shedder struct {
 	wait   time.Duration
 	exempt map[string]bool
@@ -124,6 +125,13 @@ func (s *shedder) acquire(ctx context.Context, caller, method string) error {
 		s.take(caller)
 		s.mu.Unlock()
 		return nil
+	}
+	if len(s.queued[caller]) >= s.max {
+		// As many of this caller's calls wait as the room holds: a flood
+		// is refused at once, not kept (goroutines, requests) for the wait.
+		s.mu.Unlock()
+		s.refused(ctx, method)
+		return overloaded(s.wait)
 	}
 	w := &waiter{ready: make(chan struct{})}
 	s.queued[caller] = append(s.queued[caller], w)

@@ -322,3 +322,38 @@ func TestFreedRoomGoesToTheCallerRunningFewest(t *testing.T) {
 		}
 	}
 }
+
+// TestACallersWaitingCallsAreBounded: past its share with the room short,
+// a caller's calls wait, but no more of them than the room holds; the next
+// is refused at once instead of being kept for the queue wait. Seen failing
+// (the call waited out the test's deadline) with the waiting calls
+// unbounded.
+func TestACallersWaitingCallsAreBounded(t *testing.T) {
+	h := startShedding(t, time.Minute)
+	running := fill(t, h.client, h.svc, h.max-h.share)
+	waiting := make(chan error, h.max)
+	for range h.max {
+		go func() {
+			_, err := h.client.EmptyCall(context.Background(), &testpb.Empty{})
+			waiting <- err
+		}()
+	}
+	time.Sleep(200 * time.Millisecond) // they queue
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	_, err := h.client.EmptyCall(ctx, &testpb.Empty{})
+	if info := overloadedInfo(t, err); info.GetReason() != server.ReasonOverloaded {
+		t.Errorf("a call past the waiting bound: %v, want %s at once", err, server.ReasonOverloaded)
+	}
+	close(h.svc.release)
+	for range h.max - h.share {
+		if err := <-running; err != nil {
+			t.Errorf("a running call: %v", err)
+		}
+	}
+	for range h.max {
+		if err := <-waiting; err != nil {
+			t.Errorf("a waiting call: %v, want it answered once there is room", err)
+		}
+	}
+}

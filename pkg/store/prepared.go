@@ -6,12 +6,14 @@ import (
 	"sync"
 )
 
-// Prepared statements. A statement run with a query text is parsed and
-// planned anew on every call (modernc.org/sqlite prepares it, steps it and
-// throws it away; pgx's simple path does the like on the server): on the
-// chat path that was a sixth of conversation's CPU, and a tenth of
-// tokenvault's and audit's, whose audit outbox ran three statements per
-// event so (TestChatLoad's profiles, docs/benchmarks.md).
+// Prepared statements, on SQLite. A statement run with a query text is
+// parsed and planned anew on every call there (modernc.org/sqlite prepares
+// it, steps it and throws it away): on the chat path that was a sixth of
+// conversation's CPU, and a tenth of tokenvault's and audit's, whose audit
+// outbox ran three statements per event so (TestChatLoad's profiles,
+// docs/benchmarks.md). On PostgreSQL, pgx already prepares and caches
+// every statement per connection (its default exec mode), so Prepared
+// leaves the calls as they are there rather than keep a second set.
 //
 // database/sql keeps a prepared *sql.Stmt per connection, and a
 // transaction reuses the one of its own connection (Tx.StmtContext), so
@@ -35,7 +37,7 @@ type stmtCache struct {
 // kept for the life of d, so texts must come from a bounded set (the
 // package's constants, shapes built from bounded counts), never from data.
 func (d *DB) Prepared(q Q) Q {
-	if d.stmts == nil || d.Stats().MaxOpenConnections == 1 {
+	if d.stmts == nil || d.Dialect != SQLite || d.Stats().MaxOpenConnections == 1 {
 		return q
 	}
 	return prepared{d: d, q: q}
@@ -143,7 +145,7 @@ func (p prepared) QueryRowContext(ctx context.Context, query string, args ...any
 // background after its first, plain run). An error leaves the query to be
 // prepared later; its plain run reports it.
 func (d *DB) PrepareAll(ctx context.Context, queries ...string) {
-	if d.stmts == nil || d.Stats().MaxOpenConnections == 1 {
+	if d.stmts == nil || d.Dialect != SQLite || d.Stats().MaxOpenConnections == 1 {
 		return
 	}
 	for _, q := range queries {

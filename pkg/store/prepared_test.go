@@ -14,7 +14,8 @@ import (
 
 // TestPreparedRunsStatementsOnPoolAndTransaction: statements run through
 // Prepared on the pool and in transactions give the plain statements'
-// results, and one statement is kept per query text however often it runs.
+// results, and on SQLite one statement is kept per query text however
+// often it runs.
 func TestPreparedRunsStatementsOnPoolAndTransaction(t *testing.T) {
 	storetest.ForEachDialect(t, migrations, func(t *testing.T, db *store.DB) {
 		ctx := t.Context()
@@ -37,12 +38,17 @@ func TestPreparedRunsStatementsOnPoolAndTransaction(t *testing.T) {
 		}
 		// The transaction's statement is prepared in the background after
 		// its first, plain run.
+		// (On PostgreSQL none: pgx prepares and caches them itself.)
+		want := 2
+		if db.Dialect != store.SQLite {
+			want = 0
+		}
 		deadline := time.Now().Add(10 * time.Second)
-		for db.PreparedStatements() != 2 && time.Now().Before(deadline) {
+		for db.PreparedStatements() != want && time.Now().Before(deadline) {
 			time.Sleep(10 * time.Millisecond)
 		}
-		if n := db.PreparedStatements(); n != 2 {
-			t.Errorf("%d statements prepared for two query texts run 20 times each, want 2", n)
+		if n := db.PreparedStatements(); n != want {
+			t.Errorf("%d statements prepared for two query texts run 20 times each, want %d", n, want)
 		}
 		// A duplicate is refused through the prepared statement as through
 		// a plain one.

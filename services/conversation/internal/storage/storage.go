@@ -269,8 +269,10 @@ func (s *Store) MessageSeq(ctx context.Context, conversationID, messageID string
 // ListMessages returns up to limit messages of a conversation after seq
 // afterSeq, oldest first.
 func (s *Store) ListMessages(ctx context.Context, conversationID string, afterSeq int64, limit int) ([]Message, error) {
+	// The limit is a parameter: the page size is the client's, and a
+	// prepared statement is kept per query text.
 	rows, err := s.db.Prepared(s.db.DB).QueryContext(ctx, `SELECT `+messageCols+` FROM messages WHERE conversation_id = $1 AND seq > $2
-ORDER BY seq LIMIT `+itoa(limit), conversationID, afterSeq)
+ORDER BY seq LIMIT $3`, conversationID, afterSeq, limit)
 	if err != nil {
 		return nil, store.MapError(err)
 	}

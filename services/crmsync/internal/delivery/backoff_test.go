@@ -28,3 +28,14 @@ func TestBackoffDoublesUpToTheCeiling(t *testing.T) {
 		}
 	}
 }
+
+// TestBackoffCapBelowTheFirstRetryIsRefused: a cap under a second would
+// spend every attempt within seconds (dead-lettering through a short CRM
+// outage): the service refuses to start with it.
+func TestBackoffCapBelowTheFirstRetryIsRefused(t *testing.T) {
+	for _, c := range []time.Duration{time.Nanosecond, 500 * time.Millisecond, -time.Second} {
+		if _, err := New(Deps{RetryBackoffMax: c}); err == nil {
+			t.Errorf("RetryBackoffMax %v accepted, want an error", c)
+		}
+	}
+}

@@ -21,6 +21,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"slices"
 	"sort"
@@ -162,8 +163,13 @@ func New(d Deps) (*Service, error) {
 	if d.MaxAttempts <= 0 {
 		d.MaxAttempts = DefaultMaxAttempts
 	}
-	if d.RetryBackoffMax <= 0 {
+	switch {
+	case d.RetryBackoffMax == 0:
 		d.RetryBackoffMax = DefaultRetryBackoffMax
+	case d.RetryBackoffMax < backoffBase:
+		// A shorter cap would spend every attempt within seconds and
+		// dead-letter the deliveries of a CRM away for a minute.
+		return nil, fmt.Errorf("crmsync: the retry backoff cap %v is below the first retry's %v", d.RetryBackoffMax, backoffBase)
 	}
 	if d.Logger == nil {
 		d.Logger = slog.New(slog.DiscardHandler)
