@@ -193,11 +193,8 @@ func (q outboxQueue) Done(ctx context.Context, rows []outboxRow) error {
 	// Prepared, with the list padded to a power of two by repeating the
 	// last number (which deletes nothing more): a prepared statement per
 	// exact batch size would be kept on every pool connection, a few
-	// dozen texts where a handful do (tokenvault's storage says why).
-	n := 1
-	for n < len(rows) {
-		n *= 2
-	}
+	// dozen texts where a handful do (store.PaddedSize).
+	n := store.PaddedSize(len(rows))
 	args := make([]any, n)
 	for i := range args {
 		args[i] = rows[min(i, len(rows)-1)].seq

@@ -61,3 +61,10 @@ func Distinct(pick func() (string, error), taken ...string) func() (string, erro
 		return "", errors.New("no free loopback port")
 	}
 }
+
+// next is this process's picker: every caller of Next shares it.
+var next = Distinct(FreeAddr)
+
+// Next is FreeAddr, never the same address twice in this process (tests
+// that start several processes pick their addresses with it).
+func Next() (string, error) { return next() }

@@ -150,16 +150,11 @@ func (s *shedder) acquire(ctx context.Context, caller, method string) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	q := s.queued[caller]
-	i := slices.Index(q, w)
+	i := slices.Index(s.queued[caller], w)
 	if i < 0 {
 		return nil // given a slot as the wait ended: it runs (release gives it back)
 	}
-	if q = slices.Delete(q, i, i+1); len(q) == 0 {
-		delete(s.queued, caller)
-	} else {
-		s.queued[caller] = q
-	}
+	s.unqueue(caller, i)
 	if status.Code(err) == codes.Unavailable {
 		s.refused(ctx, method)
 	}
@@ -189,15 +184,19 @@ func (s *shedder) release(caller string) {
 		if !found {
 			return
 		}
-		q := s.queued[next]
-		w := q[0]
-		if len(q) == 1 {
-			delete(s.queued, next)
-		} else {
-			s.queued[next] = q[1:]
-		}
+		w := s.queued[next][0]
+		s.unqueue(next, 0)
 		s.take(next)
 		close(w.ready)
+	}
+}
+
+// unqueue removes caller's i-th waiting call. s.mu is held.
+func (s *shedder) unqueue(caller string, i int) {
+	if q := slices.Delete(s.queued[caller], i, i+1); len(q) > 0 {
+		s.queued[caller] = q
+	} else {
+		delete(s.queued, caller)
 	}
 }
 

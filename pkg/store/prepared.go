@@ -24,7 +24,8 @@ import (
 // write lock while every other pooled connection waits for that lock. So a
 // transaction's statement not prepared yet runs as a plain call, and is
 // prepared in the background for the next time. A single-connection pool
-// (SQLite in memory, in tests) runs every statement as a plain call.
+// (SQLite in memory, in tests) runs every statement as a plain call. Which
+// databases cache is decided once, when open makes the DB (stmts set).
 
 // stmtCache holds a DB's prepared statements by query text.
 type stmtCache struct {
@@ -37,7 +38,7 @@ type stmtCache struct {
 // kept for the life of d, so texts must come from a bounded set (the
 // package's constants, shapes built from bounded counts), never from data.
 func (d *DB) Prepared(q Q) Q {
-	if d.stmts == nil || d.Dialect != SQLite || d.Stats().MaxOpenConnections == 1 {
+	if d.stmts == nil {
 		return q
 	}
 	return prepared{d: d, q: q}
@@ -145,7 +146,7 @@ func (p prepared) QueryRowContext(ctx context.Context, query string, args ...any
 // background after its first, plain run). An error leaves the query to be
 // prepared later; its plain run reports it.
 func (d *DB) PrepareAll(ctx context.Context, queries ...string) {
-	if d.stmts == nil || d.Dialect != SQLite || d.Stats().MaxOpenConnections == 1 {
+	if d.stmts == nil {
 		return
 	}
 	for _, q := range queries {
@@ -163,4 +164,16 @@ func (d *DB) PreparedStatements() int {
 	n := 0
 	d.stmts.m.Range(func(_, _ any) bool { n++; return true })
 	return n
+}
+
+// PaddedSize is the power of two at or above n (n >= 1): the length to pad
+// a statement's list of values to (an IN list, by repeating its last
+// value), so that prepared statements come in a handful of sizes instead of
+// one per exact count, each kept on every pool connection.
+func PaddedSize(n int) int {
+	size := 1
+	for size < n {
+		size *= 2
+	}
+	return size
 }

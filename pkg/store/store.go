@@ -69,7 +69,7 @@ const (
 type DB struct {
 	*sql.DB
 	Dialect Dialect
-	stmts   *stmtCache // Prepared's statements
+	stmts   *stmtCache // Prepared's statements: SQLite with a pool only (prepared.go)
 }
 
 // Connection pool sizing. The cap keeps a busy service from exhausting
@@ -135,7 +135,11 @@ func open(ctx context.Context, dsn string) (*DB, error) {
 			sdb.SetMaxIdleConns(maxOpenConns)
 			sdb.SetConnMaxIdleTime(connMaxIdleTime)
 		}
-		return &DB{DB: sdb, Dialect: SQLite, stmts: &stmtCache{}}, nil
+		d := &DB{DB: sdb, Dialect: SQLite}
+		if cfg.path != memoryPath {
+			d.stmts = &stmtCache{}
+		}
+		return d, nil
 	case Postgres:
 		pcfg, err := pgx.ParseConfig(cfg.pgDSN)
 		if err != nil {
@@ -150,7 +154,7 @@ func open(ctx context.Context, dsn string) (*DB, error) {
 		sdb.SetMaxOpenConns(maxOpenConns)
 		sdb.SetMaxIdleConns(maxOpenConns)
 		sdb.SetConnMaxIdleTime(connMaxIdleTime)
-		return &DB{DB: sdb, Dialect: Postgres, stmts: &stmtCache{}}, nil
+		return &DB{DB: sdb, Dialect: Postgres}, nil
 	}
 	return nil, errs.E(errs.Internal, "STORE_ERROR", "unknown dialect %q", cfg.dialect)
 }

@@ -163,16 +163,12 @@ func vaultBin(t testing.TB) string {
 // rare enough not to warrant retries.
 func freeAddr(t testing.TB) string {
 	t.Helper()
-	addr, err := pickAddr()
+	addr, err := loopback.Next()
 	if err != nil {
 		t.Fatal(err)
 	}
 	return addr
 }
-
-// pickAddr never hands out one port twice in this test binary: a port
-// picked for a process that has not bound it yet looks free.
-var pickAddr = loopback.Distinct(loopback.FreeAddr)
 
 func randomHex(t testing.TB, n int) string {
 	t.Helper()

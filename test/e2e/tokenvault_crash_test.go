@@ -368,16 +368,12 @@ func (p *tvKill9Proc) stop(t *testing.T) {
 
 func tvKill9FreeAddr(t *testing.T) string {
 	t.Helper()
-	addr, err := pickAddr()
+	addr, err := loopback.Next()
 	if err != nil {
 		t.Fatal(err)
 	}
 	return addr
 }
-
-// pickAddr never hands out one port twice in this test binary: a port
-// picked for a process that has not bound it yet looks free.
-var pickAddr = loopback.Distinct(loopback.FreeAddr)
 
 func tvKill9RandomHex() string {
 	b := make([]byte, 8)

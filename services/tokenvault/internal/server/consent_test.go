@@ -79,16 +79,12 @@ var buildConsent = sync.OnceValues(func() (string, error) {
 
 func freeAddr(t testing.TB) string {
 	t.Helper()
-	addr, err := pickAddr()
+	addr, err := loopback.Next()
 	if err != nil {
 		t.Fatal(err)
 	}
 	return addr
 }
-
-// pickAddr never hands out one port twice in this test binary: a port
-// picked for a process that has not bound it yet looks free.
-var pickAddr = loopback.Distinct(loopback.FreeAddr)
 
 // identityKeys serves identity's two verifier RPCs (the JWK Set of the
 // people's issuer, an empty revocation feed), which consent dials to

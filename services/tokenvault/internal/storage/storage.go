@@ -66,8 +66,9 @@ type Token struct {
 // Store is tokenvault's storage.
 type Store struct {
 	// db runs the write path's statements and the token reads prepared
-	// (store.DB.Prepared): parsing a 2,000-parameter statement on every
-	// request cost a fifth of Tokenize's CPU. Batch statements come in
+	// (store.DB.Prepared, on SQLite; pgx caches them on PostgreSQL): parsing
+	// a 2,000-parameter statement on every request cost a fifth of
+	// Tokenize's CPU. Batch statements come in
 	// power-of-two sizes only (see preparedSize), so the cache holds a
 	// fixed handful of texts.
 	db *store.DB
@@ -102,16 +103,6 @@ func preparedSize(n, limit int) int {
 	return size
 }
 
-// paddedSize is the power of two at or above n (n >= 1), for statements
-// whose list of values may repeat one (IN lists): the list is padded to it
-// with its last value.
-func paddedSize(n int) int {
-	size := 1
-	for size < n {
-		size *= 2
-	}
-	return size
-}
 
 // PreparedStatements is how many statements the store keeps prepared (for
 // tests and diagnostics).
@@ -372,7 +363,7 @@ func (s *Store) CheckSubjects(ctx context.Context, tx *sql.Tx, subjects []Subjec
 		// by repeating the last subject (which the IN list matches once):
 		// parsing it on every group cost the writer a sixth of its time.
 		last := slices.Clone(args[len(args)-3:])
-		for n := len(seen); n < paddedSize(len(seen)); n++ {
+		for n := len(seen); n < store.PaddedSize(len(seen)); n++ {
 			q.WriteString(",(" + s.db.Placeholders(len(args)+1, 2) + ", CAST(" + s.db.Placeholders(len(args)+3, 1) + " AS INTEGER))")
 			args = append(args, last...)
 		}
@@ -510,7 +501,7 @@ func (s *Store) FindTokens(ctx context.Context, tokens []string) (map[string][]T
 		prepared := len(chunk) <= maxPreparedReads
 		n := len(chunk)
 		if prepared {
-			n = paddedSize(n) // repeating a token in IN changes nothing
+			n = store.PaddedSize(n) // repeating a token in IN changes nothing
 		}
 		args := make([]any, n)
 		for i := range args {
