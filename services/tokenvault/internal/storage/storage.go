@@ -103,7 +103,6 @@ func preparedSize(n, limit int) int {
 	return size
 }
 
-
 // PreparedStatements is how many statements the store keeps prepared (for
 // tests and diagnostics).
 func (s *Store) PreparedStatements() int { return s.db.PreparedStatements() }
