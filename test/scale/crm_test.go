@@ -211,6 +211,23 @@ func consentAndCRMAcrossReplicas(t *testing.T, s *devsuite.Suite, c *cluster, hu
 		return out
 	}
 
+	// Each crmsync replica learns of the grant from consent's change feed, a
+	// moment after the grant: until then it holds her changes (CONSENT_DENIED,
+	// released later), which would leave step 1 without delivery ids. So
+	// first a probe per replica until it queues one; a held probe is released
+	// to HubSpot later under its own last name, which no step counts.
+	for r := range recorders {
+		probe := 0
+		wait.For(t, fmt.Sprintf("crmsync replica %d sees the crm_sync grant", r), func() bool {
+			probe++
+			resp, err := recorders[r].RecordCustomerEvent(ctx, &crmsyncv1.RecordCustomerEventRequest{
+				EventId: fmt.Sprintf("evt_scale_crm_probe_%d_%d", r, probe), Tenant: "default", Subject: subject,
+				Kind:   crmsyncv1.EventKind_EVENT_KIND_CUSTOMER_UPDATED,
+				Fields: map[string]string{"email": emailToken, "last_name": tokenize(fmt.Sprintf("Probe%c%c", 'a'+r, 'a'+probe%26), tokenvaultv1.DataType_DATA_TYPE_NAME)}})
+			return err == nil && len(resp.GetDeliveries()) == 1
+		})
+	}
+
 	// 1. Both replicas run: each change reaches HubSpot exactly once, the
 	// shared queue handing every delivery to one replica.
 	var ids, lasts []string
