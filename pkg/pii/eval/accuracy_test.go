@@ -32,9 +32,10 @@ var showMistakes = flag.Bool("mistakes", false, "TestAccuracyReport: list every 
 // blind8, by an eighth, written during round 11 and first measured after it,
 // blind9, by a ninth, written after round 11 and first measured before
 // round 12, blind10, by a tenth, written after round 12 and first
-// measured after it, and blind11, by an eleventh, written after round 13
-// and first measured after it.
-var splits = []string{"dev", "holdout", "fresh", "unseen", "blind", "blind2", "blind3", "blind4", "blind5", "blind6", "blind7", "blind8", "blind9", "blind10", "blind11"}
+// measured after it, blind11, by an eleventh, written after round 13
+// and first measured after it, and blind12, by a twelfth, written after
+// round 14 and first measured after it.
+var splits = []string{"dev", "holdout", "fresh", "unseen", "blind", "blind2", "blind3", "blind4", "blind5", "blind6", "blind7", "blind8", "blind9", "blind10", "blind11", "blind12"}
 
 // blindSplits are measured, never read: TestAccuracyReport -mistakes does not
 // print their texts. blind2 was read for round 5 and is spent, so it is not
@@ -45,7 +46,7 @@ var splits = []string{"dev", "holdout", "fresh", "unseen", "blind", "blind2", "b
 // for round 13) and blind9 (read for round 14). A new blind
 // split is listed here before it joins splits, so that adding it there can
 // never print its texts.
-var blindSplits = []string{"blind", "blind10", "blind11"}
+var blindSplits = []string{"blind", "blind10", "blind11", "blind12"}
 
 func isBlind(split string) bool {
 	for _, b := range blindSplits {
