@@ -1294,7 +1294,7 @@ func (d *doc) otpAhead(j int) int {
 			}
 			continue
 		}
-		if lw := d.lw(j); (notSecretCues[lw] || cueWords[lw]&(cueRef|cuePhone|cueMoney) != 0 && !otpCues[lw] && !channelWords[lw]) && !d.purposeBefore(j) {
+		if lw := d.lw(j); (notSecretCues[lw] || cueWords[lw]&(cueRef|cuePhone|cueMoney) != 0 && !otpCues[lw] && !channelWords[lw]) && !d.purposeBefore(j) && !d.pickupAround(j) {
 			return 0
 		}
 		words++
@@ -1310,6 +1310,37 @@ func (d *doc) purposeBefore(j int) bool {
 		if d.isWord(m) && purposeVerbs[d.lw(m)] {
 			return true
 		}
+	}
+	return false
+}
+
+// pickupVerbs collect a parcel with a code: the order or parcel named after
+// them (before them in Dutch and German word order) is what the code
+// releases, not a reference ("el código para recoger mi pedido es …", "il
+// codice per ritirare il pacco è …", "de code om het pakket op te halen is
+// …": round 15).
+var pickupVerbs = set(strings.Fields(`collect recoger retirar ritirare retirer abholen abzuholen ophalen halen`))
+
+// pickupAround reports a pickup verb among the three words before token j
+// or the three after it, in its clause.
+func (d *doc) pickupAround(j int) bool {
+	for m, words := j-1, 0; m >= 0 && words < 3; m-- {
+		if !d.isWord(m) {
+			return false
+		}
+		if pickupVerbs[d.lw(m)] {
+			return true
+		}
+		words++
+	}
+	for m, words := j+1, 0; m < len(d.toks) && words < 3; m++ {
+		if !d.isWord(m) || d.toks[m].nl {
+			return false
+		}
+		if pickupVerbs[d.lw(m)] {
+			return true
+		}
+		words++
 	}
 	return false
 }
@@ -2239,10 +2270,13 @@ func credentialKind(v string) bool {
 }
 
 // lockerWords name a parcel locker or pickup station, or the pickup itself
-// ("código de recogida", "codice di ritiro", "code de retrait").
+// ("código de recogida", "codice di ritiro", "code de retrait"), also as a
+// verb of the code's purpose ("el código para recoger el pedido", "il
+// codice per ritirare il pacco": round 15).
 var lockerWords = set(strings.Fields(`locker lockers packstation pakketkluis kluis paketkasten abholfach paketstation paketfach paketbox abholstation
 	consigne casier casillero armadietto locker-code lockercode abholcode ophaalcode pickup schließfach schliessfach
-	taquilla taquillas recogida ritiro retrait abholung afhaalcode afhalen collection`))
+	taquilla taquillas recogida ritiro retrait abholung afhaalcode afhalen collection
+	recoger retirar ritirare retirer abholen abzuholen ophalen halen collect`))
 
 // codeDevices show one-time codes: a compound of a code word and one of
 // these names the code ("TAN-Generator", "Authenticator-App").
@@ -2256,6 +2290,11 @@ func (d *doc) lockerCue(k int) bool {
 	for m := max(0, k-2); m <= k+3 && m < len(d.toks); m++ {
 		if d.isWord(m) && lockerWords[d.lw(m)] {
 			return true
+		}
+	}
+	for m := k + 1; m <= k+7 && m < len(d.toks) && d.isWord(m) && !d.toks[m].nl; m++ {
+		if pickupVerbs[d.lw(m)] {
+			return true // round 15: "de code om het pakket op te halen", "der Code, um das Paket abzuholen"
 		}
 	}
 	for m, words := k-3, 0; m >= 0 && words < 12; m-- {

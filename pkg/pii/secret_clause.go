@@ -369,6 +369,11 @@ func (d *doc) clauseValue(k, kind int) int {
 		if kind == 1 && el == "area" && el != lw {
 			continue // round 14: "la password dell'area riservata": where the password is used, not an area code
 		}
+		if expiredWords[el] {
+			// round 15: "the code expired before I could type it. new one is
+			// 804 117": the value of the code that replaced it.
+			return d.afterExpiry(j, kind)
+		}
 		if (notSecretCues[el] || clauseStops[el] || objectWords[el] || clauseStops[lw] || hasAnySuffixCue(lw) || refCompound(el)) && !(kind == 5 && phoneDevices[lw]) {
 			if objectWords[el] || !d.purposeWord(j) {
 				return -1 // "the code on the box", "on my receipt": printed there
@@ -831,6 +836,42 @@ func (d *doc) scanCredentialPairs() {
 var ageAdjectives = set(strings.Fields(`old new previous current former ancien ancienne nouveau nouvelle actuel actuelle précédent précédente
 	alte alter altes alten neue neuer neues aktuelle aktuelles vorherige vorheriges bisherige bisheriges
 	anterior antigua antiguo nueva nuevo actual viejo vieja oude nieuwe huidige vorige vecchia vecchio nuova nuovo attuale precedente`))
+
+// expiredWords say that a code ran out ("it expired", "ist abgelaufen",
+// "a expiré", "ha caducado", "è scaduto", "is verlopen").
+var expiredWords = set(strings.Fields(`expired abgelaufen expiré expirée expiró expirado expirada caducado caducada caducó scaduto scaduta verlopen`))
+
+// expiryJoiners may open the clause after the expiry: "…, but the new one
+// is …", "…, aber der neue ist …".
+var expiryJoiners = set(strings.Fields(`and but so now und aber jetzt et mais y pero e ma en maar nu`))
+
+// afterExpiry reads the clause or sentence after an expiry word (at j) for
+// the value of the code that replaced the expired one, named by its version
+// ("new one is 804 117", "der neue ist 481 220", "el nuevo es 5520"), or
+// returns -1: the expired value itself, or a date, is not read.
+func (d *doc) afterExpiry(j, kind int) int {
+	n := len(d.toks)
+	for m := j + 1; m < n && m <= j+14; m++ {
+		tk := &d.toks[m]
+		var next int
+		switch {
+		case tk.nl:
+			next = m
+		case tk.kind == tPunct && (d.isPunct(m, '.') || d.isPunct(m, '!') || d.isPunct(m, '?') || d.isPunct(m, ';') || d.isPunct(m, ',')):
+			next = m + 1
+		default:
+			continue
+		}
+		for next < n && d.toks[next].kind == tPunct && !d.toks[next].nl {
+			next++
+		}
+		if next < n && d.isWord(next) && expiryJoiners[d.lw(next)] {
+			next++
+		}
+		return d.anaphoricValue(next, kind)
+	}
+	return -1
+}
 
 // anaphorArticles may open the anaphor: "the", "l'", "die", "el", "het", "quella".
 var anaphorArticles = set(strings.Fields(`the my der die das mein meine le la mon ma el la mi de het mijn il la lo quella quello mio mia`))

@@ -43,10 +43,11 @@ var splits = []string{"dev", "holdout", "fresh", "unseen", "blind", "blind2", "b
 // blind to the engine) was spent the same way for round 6, so it is not here
 // either, nor are blind4 (read for round 8), blind5 (read for round 9),
 // blind6 (read for round 10), blind7 (read for round 11), blind8 (read
-// for round 13) and blind9 (read for round 14). A new blind
+// for round 13), blind9 (read for round 14) and blind10 (read for round
+// 15). A new blind
 // split is listed here before it joins splits, so that adding it there can
 // never print its texts.
-var blindSplits = []string{"blind", "blind10", "blind11", "blind12"}
+var blindSplits = []string{"blind", "blind11", "blind12"}
 
 func isBlind(split string) bool {
 	for _, b := range blindSplits {
