@@ -137,10 +137,31 @@ func (d *doc) add(s, e int, t Type, score float64, rec string) {
 	if t == DateOfBirth && placeholderDate(d.text[s:e]) {
 		return // a system's default (01/01/1900) is no one's birth date, whichever rule found it
 	}
+	if t == Secret {
+		s = codeHead(d.text, s)
+	}
 	if t == Secret && referenceToken(d.text, s, e) {
 		return // round 13: "EMP-22-0913", "LN-2026-0588": a reference or a part of one, whichever rule found it
 	}
 	d.cands = append(d.cands, cand{s: s, e: e, typ: t, score: score, rec: rec, prio: typePriority[t]})
+}
+
+// codeHead returns the start of a code whose value a rule took without its
+// head: a secret never starts right after a hyphen glued to the letters or
+// digits before it ("TK-58X2-91QF" read from "58X2"). One head part of one
+// to four letters or digits, at a word's start, joins it (round 15).
+func codeHead(t string, s int) int {
+	if s < 2 || t[s-1] != '-' || !isAlnum(t[s-2]) {
+		return s
+	}
+	a := s - 1
+	for a > 0 && isAlnum(t[a-1]) && s-1-a < 5 {
+		a--
+	}
+	if l := s - 1 - a; l < 1 || l > 4 || a > 0 && (isAlnum(t[a-1]) || t[a-1] == '-' || t[a-1] >= 0x80) {
+		return s
+	}
+	return a
 }
 
 // referenceToken reports whether [s, e) lies inside a hyphen-joined token

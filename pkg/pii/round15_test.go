@@ -44,3 +44,76 @@ func TestRound15PickupCode(t *testing.T) {
 		{"en", "Article 4471-20 is ready to collect at the store.", nil},
 	})
 }
+
+// Recovery codes named in the plural, with a clause between the cue and the
+// colon: the Romance plurals ("codici", "códigos") are code cues like
+// "codes", and the English "in case" is a conjunction, not a case number
+// (secret.go, otpCues, kindWordAt).
+func TestRound15RecoveryCodesPlural(t *testing.T) {
+	t.Parallel()
+	runCases(t, []detectCase{
+		{"en", "backup codes for my account, in case I lose my laptop, please note them: p4d8-2kwz-7mnq", []string{"SECRET:p4d8-2kwz-7mnq"}},
+		{"it", "I codici di recupero dell'account, li metto qui per sicurezza: 7RWQ-48MZ-KP2D", []string{"SECRET:7RWQ-48MZ-KP2D"}},
+		{"es", "Los códigos de recuperación, los apunto aquí para no perderlos: 7RWQ-48MZ-KP2D", []string{"SECRET:7RWQ-48MZ-KP2D"}},
+		// Look-alikes: a case number after "in case", discount codes.
+		{"en", "My backup codes are fine, the case number is 4471-20.", nil},
+		{"it", "I codici sconto di dicembre: NATALE10 e NATALE20.", nil},
+		{"es", "Los códigos postales 28001 y 28002 no llegan.", nil},
+	})
+}
+
+// A code with a short head before its first hyphen is one code: a rule
+// that read it from the part after the head grows over the head (pii.go,
+// codeHead); a reference of letters and numbers only stays unflagged.
+func TestRound15CodeHead(t *testing.T) {
+	t.Parallel()
+	runCases(t, []detectCase{
+		{"de", "Der Zugangscode ist ZT-73K1-55PD.", []string{"SECRET:ZT-73K1-55PD"}},
+		{"en", "The access code is ZB-41K7-08TW.", []string{"SECRET:ZB-41K7-08TW"}},
+		{"fr", "Le code d'accès est MV-62X9-13RA.", []string{"SECRET:MV-62X9-13RA"}},
+		// Look-alike: an order reference.
+		{"en", "The access code is in order LN-2026-0588.", nil},
+	})
+}
+
+// A code a person sent the writer ("she sent me X", "sie hat mir X
+// geschickt", "lei mi ha mandato X") is stated like after a copula, and a
+// ticket's transfer code is a code cue (secret_clause.go, handedToMe;
+// secret.go, otpCues).
+func TestRound15CodeSentToMe(t *testing.T) {
+	t.Parallel()
+	runCases(t, []detectCase{
+		{"en", "The app wants an activation code and my brother sent me HT-4410-KRM, it says invalid.", []string{"SECRET:HT-4410-KRM"}},
+		{"de", "Ich soll einen Übertragungscode eingeben, mein Bruder hat mir HT-4410-KRM geschickt, geht aber nicht.", []string{"SECRET:HT-4410-KRM"}},
+		{"nl", "Ik moet een overdrachtscode invoeren en mijn broer stuurde me HT-4410-KRM, maar die werkt niet.", []string{"SECRET:HT-4410-KRM"}},
+		{"fr", "Il fallait un code de transfert, mon frère m'a envoyé HT-4410-KRM mais l'appli le refuse.", []string{"SECRET:HT-4410-KRM"}},
+		{"es", "Tenía que poner un código de transferencia y mi hermano me mandó HT-4410-KRM, pero la app dice usado.", []string{"SECRET:HT-4410-KRM"}},
+		{"it", "Dovevo inserire un codice di trasferimento e mio fratello mi ha mandato HT-4410-KRM, ma l'app dice già usato.", []string{"SECRET:HT-4410-KRM"}},
+		// Look-alikes: an order number sent, a photo sent, a promo.
+		{"en", "I had to enter the code and she sent me the order number 4471-20.", nil},
+		{"en", "I had to enter a code and she sent me a photo of it.", nil},
+		{"de", "Mein Kollege hat mir den Übertragungscode per Mail geschickt, die Bestellnummer ist 4471-20.", nil},
+	})
+}
+
+// A code in three groups of two digits, stated after a long qualified cue
+// (the clause walk read two digits as too short), and a code sent by SMS to
+// a phone number named between the cue and the value (the phone no longer
+// ends the walk) (secret_clause.go, shapedFor, onlyChannelPhones).
+func TestRound15CodeAfterLongCue(t *testing.T) {
+	t.Parallel()
+	runCases(t, []detectCase{
+		{"fr", "Le code de vérification de ma banque pour payer mes places c'est 47 20 93, je le mets où ?", []string{"SECRET:47 20 93"}},
+		{"es", "El código de verificación que me piden para la cuenta del gimnasio es 47 20 93, ¿es este?", []string{"SECRET:47 20 93"}},
+		{"en", "The verification code my bank asks for on your site is 47 20 93, is that it?", []string{"SECRET:47 20 93"}},
+		{"de", "Der Bestätigungscode, den meine Bank für die Zahlung im Shop will, ist 47 20 93.", []string{"SECRET:47 20 93"}},
+		{"it", "Il codice di verifica che la banca mi chiede per il pagamento del biglietto è 47 20 93, va bene?", []string{"SECRET:47 20 93"}},
+		{"nl", "De verificatiecode die mijn bank vraagt voor de betaling in de webshop is 47 20 93, klopt dat?", []string{"SECRET:47 20 93"}},
+		{"fr", "Le site m'a envoyé un code par SMS au 06 12 34 56 78, c'est 305 771, je le mets où ?", []string{"PHONE:06 12 34 56 78", "SECRET:305 771"}},
+		{"it", "Mi hanno mandato un codice di verifica via SMS al 347 123 4567, è 305 771.", []string{"PHONE:347 123 4567", "SECRET:305 771"}},
+		// Look-alikes: a phone's groups, a quantity, a phone not named as
+		// where the code went.
+		{"fr", "Le code de vérification c'est le 06 12 34 56 78 ?", []string{"PHONE:06 12 34 56 78"}},
+		{"en", "The verification code for the order of 12 10 20 kg is missing.", nil},
+	})
+}

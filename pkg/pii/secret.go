@@ -180,6 +180,12 @@ var otpCues = map[string]bool{
 	// Recovery and backup codes, closed compounds: "Wiederherstellungscode", "herstelcode".
 	"wiederherstellungscode": true, "wiederherstellungscodes": true, "backup-code": true, "backupcode": true,
 	"backup-codes": true, "herstelcode": true, "herstelcodes": true, "notfallcode": true,
+	// Round 15: the plural of the Romance code words, as "codes" ("i codici
+	// di recupero: …", "los códigos de recuperación: …").
+	"codici": true, "códigos": true, "codigos": true,
+	// Round 15: a ticket's or an account's transfer code, which lets its
+	// holder claim it ("Übertragungscode", "overdrachtscode").
+	"übertragungscode": true, "transfercode": true, "overdrachtscode": true, "overdrachtcode": true,
 }
 
 var keyCues = map[string]bool{
@@ -2454,7 +2460,7 @@ func (d *doc) codeLater(k int) int {
 			return 0
 		}
 		lw := d.lw(j)
-		if notSecretCues[lw] || kindWords[lw] || cueWords[lw]&(cueRef|cueMoney) != 0 && !otpCues[lw] || cueWords[lw]&cuePhone != 0 && !deviceWord(lw) && !channelWords[lw] {
+		if notSecretCues[lw] || d.kindWordAt(j) || cueWords[lw]&(cueRef|cueMoney) != 0 && !otpCues[lw] || cueWords[lw]&cuePhone != 0 && !deviceWord(lw) && !channelWords[lw] {
 			return 0
 		}
 		// A code the writer received by message between the cue and the
@@ -2504,12 +2510,23 @@ func (d *doc) shapedCodeAhead(j int) int {
 		if d.shapedCodeAt(j) {
 			return j
 		}
-		if lw := d.lw(j); notSecretCues[lw] || kindWords[lw] {
+		if lw := d.lw(j); notSecretCues[lw] || d.kindWordAt(j) {
 			return 0
 		}
 		words++
 	}
 	return 0
+}
+
+// kindWordAt reports a kind word at token j, except the English
+// conjunction "in case" ("recovery codes, in case I get locked out, keep
+// them: …": round 15), which names no case number.
+func (d *doc) kindWordAt(j int) bool {
+	lw := d.lw(j)
+	if !kindWords[lw] {
+		return false
+	}
+	return !(lw == "case" && j > 0 && d.isWord(j-1) && d.lw(j-1) == "in")
 }
 
 // shapedCodeAt reports a recovery or mailed code starting at token j;

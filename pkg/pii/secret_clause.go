@@ -224,7 +224,7 @@ func (d *doc) scanClauseSecrets() {
 			continue
 		}
 		s, e := d.valueChunk(j)
-		if d.toks[j].kind == tNum && e == d.toks[j].e && e-s == 3 {
+		if d.toks[j].kind == tNum && e == d.toks[j].e && (e-s == 3 || e-s == 2) {
 			d.otpValue(j, &e)
 		}
 		if ee := d.spacedSingles(j); ee > 0 && kind != 3 {
@@ -236,7 +236,7 @@ func (d *doc) scanClauseSecrets() {
 		if j < k {
 			from = s
 		}
-		if s >= e || idx.claimed(from, e) {
+		if s >= e || idx.claimed(from, e) && (idx.claimed(s, e) || !d.onlyChannelPhones(from, s)) {
 			continue
 		}
 		d.add(s, e, Secret, 0.8, "secret-clause")
@@ -260,6 +260,40 @@ func (d *doc) scanClauseSecrets() {
 			m = d.tokenAt(e2)
 		}
 	}
+}
+
+// onlyChannelPhones reports whether every finding between a cue and its
+// value (the span [a, b)) is a phone number the code was sent to, named
+// after a channel word ("un code par SMS au 06 …, c'est 305 771", "a code
+// by text to 07…, it's …": round 15). Any other finding between keeps the
+// walk's answer: the value is not the cue's.
+func (d *doc) onlyChannelPhones(a, b int) bool {
+	found := false
+	for _, c := range d.cands {
+		if c.e <= a || c.s >= b {
+			continue
+		}
+		if c.typ != Phone {
+			return false
+		}
+		m := d.tokenAt(c.s)
+		ok := false
+		for i, words := m-1, 0; i >= 0 && words < 3; i-- {
+			if !d.isWord(i) {
+				break
+			}
+			if channelWords[d.lw(i)] {
+				ok = true
+				break
+			}
+			words++
+		}
+		if !ok {
+			return false
+		}
+		found = true
+	}
+	return found
 }
 
 // clauseIndex answers the clause walk's two questions about the findings
@@ -388,6 +422,17 @@ func (d *doc) clauseValue(k, kind int) int {
 			stated, fill = true, 0
 			continue
 		}
+		if kind != 3 && (sentToMe[lw] || strings.HasPrefix(lw, "m'") || strings.HasPrefix(lw, "m’")) {
+			if v := d.handedToMe(j); v > j {
+				// round 15: "einen Übertragungscode eingeben, sie hat mir X
+				// geschickt", "she sent me X", "lei mi ha mandato X": the
+				// code a person sent the writer is stated like after a
+				// copula.
+				stated, fill = true, 0
+				j = v - 1
+				continue
+			}
+		}
 		if stated && tk.kind == tWord && clauseFillers[lw] && fill < 2 && !d.shapedFor(j, kind) {
 			fill++
 			continue
@@ -468,6 +513,14 @@ func (d *doc) shapedFor(j, kind int) bool {
 		return false
 	}
 	v := d.text[s:e]
+	if kind != 3 && d.toks[j].kind == tNum && e == d.toks[j].e && len(v) == 2 && d.twoDigitGroups(j) > j {
+		// round 15: "66 90 12", a code typed in three groups of two
+		// digits (a fourth group makes it a phone's or an account's).
+		if jj := d.twoDigitGroups(j) + 1; jj < len(d.toks) && clauseUnits[d.lw(jj)] {
+			return false
+		}
+		return true
+	}
 	if kind != 3 && d.toks[j].kind == tNum && e == d.toks[j].e && len(v) == 3 {
 		// "448 209": a code typed in two groups (not a phone's first groups).
 		ee := e
@@ -927,6 +980,55 @@ func (d *doc) networkCode(k int) bool {
 	}
 	return false
 }
+
+// sentToMe are the writer as the one a code was sent to ("me", "mir",
+// "mij", "m'", "mi").
+var sentToMe = set(strings.Fields(`me mir mij mi m'`))
+
+// sendVerbs send or give something to someone, in the forms that stand
+// before the recipient pronoun or, in German and Dutch, after the value.
+var sendVerbs = set(strings.Fields(`sent gave texted forwarded send
+	geschickt gegeben geschickt weitergeleitet schickte gab
+	envoyé donné transmis envoie envoyait
+	mandó envió dio pasó mandado enviado dado pasado
+	mandato inviato dato passato girato
+	stuurde gaf stuurt gestuurd gegeven doorgestuurd`))
+
+// handedToMe reads the recipient pronoun at j: after a sending verb ("sent
+// me X", "stuurde me X") or before an auxiliary and the sending verb ("mi
+// ha mandato X", "m'a envoyé X", "me mandó X") it returns the token where
+// the value starts; before the value with the verb after it ("hat mir X
+// geschickt", "heeft me X gestuurd") likewise; otherwise j.
+func (d *doc) handedToMe(j int) int {
+	n := len(d.toks)
+	if j > 0 && d.isWord(j-1) && sendVerbs[d.lw(j-1)] {
+		return j + 1
+	}
+	aux := true // only auxiliaries so far between the pronoun and the verb
+	for m, words := j+1, 0; m < n && words < 4 && !d.toks[m].nl; m++ {
+		if d.toks[m].kind == tPunct && !d.isPunct(m, '-') {
+			return j
+		}
+		if !d.isWord(m) {
+			aux = false
+			continue
+		}
+		if sendVerbs[d.lw(m)] {
+			if aux {
+				return m + 1
+			}
+			return j + 1
+		}
+		if !sendAux[d.lw(m)] {
+			aux = false
+		}
+		words++
+	}
+	return j
+}
+
+// sendAux are the auxiliaries between the pronoun and a sending verb.
+var sendAux = set(strings.Fields(`has had have hat hatte a avait ha había habia aveva heeft had`))
 
 // handVerbs hand a code over to someone: "I sent it to them", "se lo
 // mandé", "gliel'ho mandato", "ich hab ihn weitergegeben", "je le lui ai
