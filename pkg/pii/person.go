@@ -54,6 +54,25 @@ const (
 
 var nameCues = buildNameCues()
 
+// casedRelationCues are the relation cues round 15 added (German cases,
+// "our" and "your" as possessor, "my mate"): after a colon an unknown word
+// is what is bought or meant for the relative, not their name.
+var casedRelationCues = set([]string{
+	"meinen mann", "meinem mann", "meiner frau", "meinen sohn", "meinem sohn", "meiner tochter", "meinen bruder",
+	"meinem bruder", "meiner schwester", "meinen freund", "meinem freund", "meiner freundin", "meinen kollegen",
+	"meinem kollegen", "meiner kollegin", "meinen nachbarn", "meinem nachbarn", "meiner nachbarin", "meiner mutter",
+	"meinem vater", "unser sohn", "unsere tochter", "unseren sohn", "unserem sohn", "unserer tochter",
+	"ihr kollege", "ihre kollegin", "ihren kollegen", "ihrer kollegin", "ihrem kollegen",
+	"our son", "our daughter", "our neighbour", "our neighbor", "my mate", "my buddy",
+	"notre fils", "notre fille", "notre voisin", "notre voisine", "votre collègue", "ton collègue", "ta collègue",
+	"votre conseiller", "votre conseillère", "mon pote",
+	"nuestro hijo", "nuestra hija", "nuestro vecino", "nuestra vecina", "tu compañero", "tu compañera",
+	"su compañero", "su compañera", "vuestro compañero", "vuestra compañera",
+	"nostro figlio", "nostra figlia", "il vostro collega", "la vostra collega", "il tuo collega", "la tua collega",
+	"vostro collega", "vostra collega",
+	"onze zoon", "onze dochter", "onze buurman", "onze buurvrouw", "uw collega", "je collega", "jullie collega",
+})
+
 func buildNameCues() map[string][]nameCue {
 	m := map[string][]nameCue{}
 	add := func(kind nameCueKind, colon bool, phrases ...string) {
@@ -214,6 +233,31 @@ func buildNameCues() map[string][]nameCue {
 		"lo recoge", "la recoge", "los recoge", "lo recogerá", "ritira", "ritirerà", "chieda di", "chiedere di", "chiedi di",
 		"klingel bei", "klingel einfach bei", "einfach klingeln bei", "abgeben bei", "afgeven bij", "afgeven aan",
 		"buzzer says", "the buzzer says", "the bell says", "bell says", "the doorbell says",
+		// Round 15: the relation cues in the forms the lists lacked: German
+		// cases ("für meinen Mann …", "mit meiner Schwester …"), "our" and
+		// "your" as the possessor ("onze zoon …", "votre collègue …"), and
+		// a friend in chat ("my mate …").
+		"meinen mann", "meinem mann", "meiner frau", "meinen sohn", "meinem sohn", "meiner tochter", "meinen bruder",
+		"meinem bruder", "meiner schwester", "meinen freund", "meinem freund", "meiner freundin", "meinen kollegen",
+		"meinem kollegen", "meiner kollegin", "meinen nachbarn", "meinem nachbarn", "meiner nachbarin", "meiner mutter",
+		"meinem vater", "unser sohn", "unsere tochter", "unseren sohn", "unserem sohn", "unserer tochter",
+		"ihr kollege", "ihre kollegin", "ihren kollegen", "ihrer kollegin", "ihrem kollegen",
+		"our son", "our daughter", "our neighbour", "our neighbor", "my mate", "my buddy",
+		"notre fils", "notre fille", "notre voisin", "notre voisine", "votre collègue", "ton collègue", "ta collègue",
+		"votre conseiller", "votre conseillère", "mon pote",
+		"nuestro hijo", "nuestra hija", "nuestro vecino", "nuestra vecina", "tu compañero", "tu compañera",
+		"su compañero", "su compañera", "vuestro compañero", "vuestra compañera",
+		"nostro figlio", "nostra figlia", "il vostro collega", "la vostra collega", "il tuo collega", "la tua collega",
+		"vostro collega", "vostra collega",
+		"onze zoon", "onze dochter", "onze buurman", "onze buurvrouw", "uw collega", "je collega", "jullie collega",
+		// Round 15: who served the writer, said in the active voice ("me
+		// atendió Paco", "mi ha servito Gianni"), and asking for someone in
+		// the first person or the infinitive ("Demander Odile à l'accueil",
+		// "chiedo di Ermanno").
+		"me atendió", "me atendio", "me atendió una tal", "nos atendió", "me ha atendido", "me atendía",
+		"mi ha servito", "mi ha seguito", "mi ha assistito", "m'a servi", "m'a servie", "m'a conseillé", "m'a conseillée",
+		"demander", "je demande", "demandez à voir", "chiedo di", "chiederò di", "chiederei di", "pregunto por",
+		"preguntar por", "preguntad por", "ask for", "i'll ask for",
 	)
 	add(ncStrong, true,
 		"name", "full name", "account name", "account holder", "holder", "cardholder", "card holder", "name on card", "recipient",
@@ -1623,6 +1667,9 @@ func (d *doc) tryNameCues(k int, cues []nameCue) int {
 		s, e, ok := d.readName(j, c.kind)
 		if ok && c.kind == ncStrong && e == s && (teamWords[d.lw(s)] || deptWords[d.lw(s)]) {
 			continue // "se lo paso a Logística": a department, not a colleague
+		}
+		if ok && colon && casedRelationCues[c.phrase] && !d.anyKnown(s, e) {
+			continue // round 15: "Brille für meinen Sohn: Kinderbrille": after a colon, what is bought for them
 		}
 		if ok && bareNameCues[c.phrase] && !d.toks[s].upper {
 			continue // "met mijn naam erin": a lower-case word after it is no name

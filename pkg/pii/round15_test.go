@@ -117,3 +117,42 @@ func TestRound15CodeAfterLongCue(t *testing.T) {
 		{"en", "The verification code for the order of 12 10 20 kg is missing.", nil},
 	})
 }
+
+// A relative or colleague named after the relation in the forms the cue
+// lists lacked: German cases, "our" and "your" as the possessor, a friend
+// in chat (person.go). After a colon an unknown word is what is meant for
+// them, not their name.
+func TestRound15RelationCueForms(t *testing.T) {
+	t.Parallel()
+	runCases(t, []detectCase{
+		{"de", "Das Geschenk für meinen Mann Yaroslav bitte getrennt einpacken.", []string{"PERSON:Yaroslav"}},
+		{"de", "Ich frage mal bei meiner Schwester Ayumi nach.", []string{"PERSON:Ayumi"}},
+		{"nl", "Onze dochter Sjoukje is vorige week geboren.", []string{"PERSON:Sjoukje"}},
+		{"fr", "Votre collègue Clothilde m'a promis un avoir.", []string{"PERSON:Clothilde"}},
+		{"es", "Tu compañera Iratxe me dijo que ya estaba hecho.", []string{"PERSON:Iratxe"}},
+		{"it", "Il vostro collega Gianfilippo mi ha detto di aspettare.", []string{"PERSON:Gianfilippo"}},
+		{"en", "my mate Tobiah paid for the tickets on his card", []string{"PERSON:Tobiah"}},
+		{"en", "Our son Caspian was born last week.", []string{"PERSON:Caspian"}},
+		// Look-alikes: what is bought for the relative, after a colon.
+		{"de", "Schuhe für meinen Sohn: Winterstiefel, Größe 32.", nil},
+		{"nl", "Voor onze zoon: Fietshelm in maat S.", nil},
+	})
+}
+
+// Who served the writer, in the active voice ("me atendió X"), and someone
+// asked for in the first person or the infinitive ("Demander X à
+// l'accueil", "chiedo di X") (person.go).
+func TestRound15ServedAndAskedFor(t *testing.T) {
+	t.Parallel()
+	runCases(t, []detectCase{
+		{"es", "Llamé ayer y me atendió Iratxe, muy amable.", []string{"PERSON:Iratxe"}},
+		{"it", "In negozio mi ha servito Gianfilippo, gentilissimo.", []string{"PERSON:Gianfilippo"}},
+		{"fr", "En boutique, m'a conseillée Clothilde, très gentille.", []string{"PERSON:Clothilde"}},
+		{"fr", "Pour la livraison, demander Clothilde au rez-de-chaussée.", []string{"PERSON:Clothilde"}},
+		{"it", "Domani passo e chiedo di Gianfilippo al banco.", []string{"PERSON:Gianfilippo"}},
+		{"es", "Mañana voy a preguntar por Iratxe en caja.", []string{"PERSON:Iratxe"}},
+		// Look-alikes: a thing asked for, lower case.
+		{"fr", "Il faut demander le remboursement à l'accueil.", nil},
+		{"it", "Chiedo di cambiare la taglia.", nil},
+	})
+}
