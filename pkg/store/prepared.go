@@ -177,3 +177,19 @@ func PaddedSize(n int) int {
 	}
 	return size
 }
+
+// Pieces splits n rows into runs whose lengths are powers of two, largest
+// first, none longer than most (a power of two): the row counts of
+// multi-row INSERTs, which cannot be padded like an IN list, so that
+// prepared they come in a handful of texts instead of one per count (13
+// rows: 8, 4, 1).
+func Pieces(n, most int) []int {
+	var out []int
+	for size := most; n > 0; size /= 2 {
+		for n >= size {
+			out = append(out, size)
+			n -= size
+		}
+	}
+	return out
+}

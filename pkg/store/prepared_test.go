@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -108,6 +109,23 @@ func TestPreparedConcurrentFirstUse(t *testing.T) {
 			if err := <-errs; err != nil {
 				t.Fatalf("round %d: %v", round, err)
 			}
+		}
+	}
+}
+
+func TestPiecesArePowersOfTwoThatAddUp(t *testing.T) {
+	for _, c := range []struct {
+		n, most int
+		want    []int
+	}{
+		{0, 256, nil},
+		{1, 256, []int{1}},
+		{13, 256, []int{8, 4, 1}},
+		{256, 256, []int{256}},
+		{600, 256, []int{256, 256, 64, 16, 8}},
+	} {
+		if got := store.Pieces(c.n, c.most); !slices.Equal(got, c.want) {
+			t.Errorf("Pieces(%d, %d) = %v, want %v", c.n, c.most, got, c.want)
 		}
 	}
 }

@@ -82,14 +82,16 @@ func (s *Store) Nodes(ctx context.Context, ids []compact.NodeID) ([][]byte, erro
 
 func (s *Store) FindEvents(ctx context.Context, eventIDs []string) (map[string]ledger.Logged, error) {
 	out := make(map[string]ledger.Logged)
-	for start := 0; start < len(eventIDs); start += 500 {
-		chunk := eventIDs[start:min(start+500, len(eventIDs))]
-		q := `SELECT event_id, leaf_index, input_digest FROM entries WHERE event_id IN (` + s.db.Placeholders(1, len(chunk)) + `)`
-		args := make([]any, len(chunk))
-		for i, id := range chunk {
-			args[i] = id
+	for start := 0; start < len(eventIDs); start += insertChunk {
+		chunk := eventIDs[start:min(start+insertChunk, len(eventIDs))]
+		// Padded by repeating the last id (IN ignores repeats), so that the
+		// prepared statements come in a few sizes.
+		args := make([]any, store.PaddedSize(len(chunk)))
+		for i := range args {
+			args[i] = chunk[min(i, len(chunk)-1)]
 		}
-		rows, err := s.db.QueryContext(ctx, q, args...)
+		q := `SELECT event_id, leaf_index, input_digest FROM entries WHERE event_id IN (` + s.db.Placeholders(1, len(args)) + `)`
+		rows, err := s.db.Prepared(s.db).QueryContext(ctx, q, args...)
 		if err != nil {
 			return nil, store.MapError(err)
 		}
@@ -111,13 +113,15 @@ func (s *Store) FindEvents(ctx context.Context, eventIDs []string) (map[string]l
 	return out, nil
 }
 
-// Batches are inserted as multi-row INSERTs of this many rows, well under
-// both databases' bind-parameter limits.
-const insertChunk = 500
+// Batches are inserted as multi-row INSERTs of at most this many rows (a
+// power of two, store.Pieces: prepared statements of a few sizes), well
+// under both databases' bind-parameter limits.
+const insertChunk = 256
 
 func (s *Store) Append(ctx context.Context, fromSize int64, entries []ledger.Entry, nodes []ledger.Node) error {
 	return store.MapError(s.db.InTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE tree_head SET size = $1 WHERE id = 1 AND size = $2`,
+		q := s.db.Prepared(tx)
+		res, err := q.ExecContext(ctx, `UPDATE tree_head SET size = $1 WHERE id = 1 AND size = $2`,
 			fromSize+int64(len(entries)), fromSize)
 		if err != nil {
 			return err
@@ -127,40 +131,47 @@ func (s *Store) Append(ctx context.Context, fromSize int64, entries []ledger.Ent
 		} else if n != 1 {
 			return ledger.ErrConflict
 		}
-		for start := 0; start < len(entries); start += insertChunk {
-			chunk := entries[start:min(start+insertChunk, len(entries))]
-			var q strings.Builder
-			q.WriteString(`INSERT INTO entries (leaf_index, event_id, leaf_data, input_digest, subject_hash, actor_subject_hash, actor_workload, action, occur_time_us) VALUES `)
-			args := make([]any, 0, 9*len(chunk))
-			for i, e := range chunk {
-				if i > 0 {
-					q.WriteByte(',')
-				}
-				q.WriteString("(" + s.db.Placeholders(len(args)+1, 9) + ")")
+		args := make([]any, 0, 9*min(len(entries), insertChunk))
+		for _, n := range store.Pieces(len(entries), insertChunk) {
+			args = args[:0]
+			for _, e := range entries[:n] {
 				args = append(args, e.Index, e.EventID, e.Data, e.InputDigest, e.SubjectHash, e.ActorSubjectHash, e.ActorWorkload, e.Action, e.OccurTime.UnixMicro())
 			}
-			if _, err := tx.ExecContext(ctx, q.String(), args...); err != nil {
+			entries = entries[n:]
+			if _, err := q.ExecContext(ctx, s.insertSQL(insertEntriesSQL, 9, n), args...); err != nil {
 				return err
 			}
 		}
-		for start := 0; start < len(nodes); start += insertChunk {
-			chunk := nodes[start:min(start+insertChunk, len(nodes))]
-			var q strings.Builder
-			q.WriteString(`INSERT INTO tree_nodes (level, idx, hash) VALUES `)
-			args := make([]any, 0, 3*len(chunk))
-			for i, n := range chunk {
-				if i > 0 {
-					q.WriteByte(',')
-				}
-				q.WriteString("(" + s.db.Placeholders(len(args)+1, 3) + ")")
-				args = append(args, int64(n.ID.Level), int64(n.ID.Index), n.Hash)
+		for _, n := range store.Pieces(len(nodes), insertChunk) {
+			args = args[:0]
+			for _, nd := range nodes[:n] {
+				args = append(args, int64(nd.ID.Level), int64(nd.ID.Index), nd.Hash)
 			}
-			if _, err := tx.ExecContext(ctx, q.String(), args...); err != nil {
+			nodes = nodes[n:]
+			if _, err := q.ExecContext(ctx, s.insertSQL(insertNodesSQL, 3, n), args...); err != nil {
 				return err
 			}
 		}
 		return nil
 	}))
+}
+
+const (
+	insertEntriesSQL = `INSERT INTO entries (leaf_index, event_id, leaf_data, input_digest, subject_hash, actor_subject_hash, actor_workload, action, occur_time_us) VALUES `
+	insertNodesSQL   = `INSERT INTO tree_nodes (level, idx, hash) VALUES `
+)
+
+// insertSQL is head followed by rows rows of cols placeholders each.
+func (s *Store) insertSQL(head string, cols, rows int) string {
+	var q strings.Builder
+	q.WriteString(head)
+	for i := range rows {
+		if i > 0 {
+			q.WriteByte(',')
+		}
+		q.WriteString("(" + s.db.Placeholders(i*cols+1, cols) + ")")
+	}
+	return q.String()
 }
 
 const entryColumns = `leaf_index, event_id, leaf_data, subject_hash, actor_subject_hash, actor_workload, action, occur_time_us`

@@ -223,3 +223,45 @@ func TestCountSubject(t *testing.T) {
 		}
 	})
 }
+
+// TestBatchesOfEverySizeShareAFewStatements: batches of 1 to 70 events are
+// all written and found, through prepared statements of a few sizes
+// (store.Pieces, store.PaddedSize) rather than one per batch size, which
+// SQLite would parse and plan anew on every append.
+func TestBatchesOfEverySizeShareAFewStatements(t *testing.T) {
+	storetest.ForEachDialect(t, migrations.FS, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		s := storage.New(db)
+		var size int64
+		for n := 1; n <= 70; n++ {
+			var entries []ledger.Entry
+			var nodes []ledger.Node
+			var ids []string
+			for i := range int64(n) {
+				e := ledger.Entry{Index: size + i, EventID: fmt.Sprintf("ev-%d", size+i), Data: []byte{1}, InputDigest: []byte{byte(n)},
+					Action: "a.b", OccurTime: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+				entries, ids = append(entries, e), append(ids, e.EventID)
+				nodes = append(nodes, ledger.Node{ID: compact.NewNodeID(0, uint64(size+i)), Hash: []byte{byte(i)}})
+			}
+			if err := s.Append(ctx, size, entries, nodes); err != nil {
+				t.Fatalf("batch of %d: %v", n, err)
+			}
+			size += int64(n)
+			found, err := s.FindEvents(ctx, ids)
+			if err != nil || len(found) != n || found[ids[n-1]].Index != size-1 {
+				t.Fatalf("batch of %d: found %d of its events (%v)", n, len(found), err)
+			}
+		}
+		if got, _ := s.TreeSize(ctx); got != size {
+			t.Fatalf("tree size %d, want %d", got, size)
+		}
+		if db.Dialect != store.SQLite {
+			return // pgx caches statements itself
+		}
+		// 7 insert sizes per table (64 … 1), the head update, 8 lookup
+		// sizes (1 … 128).
+		if n := db.PreparedStatements(); n < 1 || n > 2*7+1+8 {
+			t.Fatalf("%d prepared statements after batches of 1 to 70 events, want between 1 and %d", n, 2*7+1+8)
+		}
+	})
+}
