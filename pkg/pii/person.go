@@ -1091,6 +1091,7 @@ func (d *doc) scanPersons() {
 	d.repeatedNames()
 	d.nameLists()
 	d.doorbellNames()
+	d.trailingSignature()
 }
 
 // legalForms are companies' legal forms, written as one word or as

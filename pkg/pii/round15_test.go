@@ -156,3 +156,26 @@ func TestRound15ServedAndAskedFor(t *testing.T) {
 		{"it", "Chiedo di cambiare la taglia.", nil},
 	})
 }
+
+// A full name that closes the message right after its last sentence, with
+// no sign-off (person_signature.go, trailingSignature): two or three
+// capitalised name words; closing wishes, thanks, services, brands and
+// places do not count.
+func TestRound15TrailingSignature(t *testing.T) {
+	t.Parallel()
+	runCases(t, []detectCase{
+		{"de", "Ich warte seit drei Wochen auf meine Erstattung. Bitte melden Sie sich. Hiltrud Ostermeyer-Kaya", []string{"PERSON:Hiltrud Ostermeyer-Kaya"}},
+		{"en", "I still have not had my refund, can someone call me back? Tobiah Quennell", []string{"PERSON:Tobiah Quennell"}},
+		{"fr", "Je n'ai toujours rien reçu, merci de me rappeler. Clothilde Vernazobres", []string{"PERSON:Clothilde Vernazobres"}},
+		{"es", "Mi pedido sigue sin llegar, ¿me podéis llamar? Iratxe Goikoetxea", []string{"PERSON:Iratxe Goikoetxea"}},
+		{"it", "Il mio ordine non è ancora arrivato, mi richiamate? Gianfilippo Sbarbaro", []string{"PERSON:Gianfilippo Sbarbaro"}},
+		{"nl", "Mijn bestelling is nog steeds niet binnen, bel mij terug. Sjoukje Hoekstra-Dijkhuis", []string{"PERSON:Sjoukje Hoekstra-Dijkhuis"}},
+		// Look-alikes: closing wishes, thanks, a service, a place, a brand.
+		{"de", "Ich bitte um Lieferung bis Freitag. Schönes Wochenende", nil},
+		{"en", "I want a refund. Many Thanks", nil},
+		{"en", "Please pass this on. Customer Service", nil},
+		{"en", "I bought it for my trip. New York", nil},
+		{"es", "Quiero mi reembolso. Feliz Navidad", nil},
+		{"it", "Voglio il rimborso. Buona Giornata", nil},
+	})
+}
