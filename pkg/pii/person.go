@@ -1059,6 +1059,9 @@ func (d *doc) scanPersons() {
 			}
 			// A given name that is also a word ("Mees", "Roos") has the
 			// support the lexicon wants in the vocative's commas.
+			if k+1 < n && d.isWord(k+1) && !d.toks[k+1].nl && agentPreps[d.lw(k+1)] && d.toks[k].info&(wGiven|wSurname) == 0 {
+				continue // round 15: "Bestellt von …", "Ordered by …": a participle before its agent
+			}
 			if d.toks[k].info&wGiven == 0 || d.e.lex.ambiguous[d.lw(k)] && !d.quotedModel(k, k) && !d.productName(k, k) && !d.shopBoughtAt(k, k) {
 				d.addName(k, k, 0.65, "person-vocative")
 				continue
@@ -1093,6 +1096,11 @@ func (d *doc) scanPersons() {
 	d.doorbellNames()
 	d.trailingSignature()
 }
+
+// agentPreps introduce the agent of a passive participle ("Bestellt von",
+// "Ordered by", "Commandé par", "Pedido por", "Ordinato da", "Besteld
+// door"): the capitalised word before them is the participle.
+var agentPreps = set(strings.Fields(`von by par por da door`))
 
 // legalForms are companies' legal forms, written as one word or as
 // dotted letters (S.L., B.V., S.r.l., e.K.), lower case without dots.
@@ -2377,6 +2385,9 @@ func (d *doc) readName(j int, kind nameCueKind) (int, int, bool) {
 	first := j
 	if d.dobAbbrev(j) {
 		return 0, 0, false // "Name: D.O.B. ...": the birth-date label
+	}
+	if d.isWord(j) && !d.toks[j].upper && elidedArticle(d.lw(j)) {
+		return 0, 0, false // round 15: "i biglietti sono nell'app": a preposition's elided article, not a name
 	}
 	// Initial: "K. Nowicki".
 	if d.isWord(j) && d.toks[j].letters == 1 && d.toks[j].upper && j+2 < n && d.isPunct(j+1, '.') {

@@ -179,3 +179,22 @@ func TestRound15TrailingSignature(t *testing.T) {
 		{"it", "Voglio il rimborso. Buona Giornata", nil},
 	})
 }
+
+// Person false alarms at sentence structure: a preposition's elided
+// article after an introduction verb ("sono nell'app" is no "I am X"), a
+// capitalised participle before its agent ("Bestellt von …"), a guitar
+// named after its musician (person.go readName, agentPreps; brands.txt).
+func TestRound15NotNames(t *testing.T) {
+	t.Parallel()
+	runCases(t, []detectCase{
+		{"it", "I biglietti sono nell'email di conferma.", nil},
+		{"it", "Sono nell'ufficio fino alle 5.", nil},
+		{"de", "Vielen Dank. Bestellt von Marta García", []string{"PERSON:Marta García"}},
+		{"en", "I bought a second-hand Les Paul last month and the neck is cracked.", nil},
+		{"nl", "Staat de Gibson Les Paul nog in de winkel?", nil},
+		// Still names: a capitalised name after an introduction, a known
+		// given name before "von".
+		{"it", "Ciao, sono Dell'Orto Marco.", []string{"PERSON:Dell'Orto Marco"}},
+		{"en", "Paul bought it yesterday.", []string{"PERSON:Paul"}},
+	})
+}
