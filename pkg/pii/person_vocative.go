@@ -98,7 +98,46 @@ func (d *doc) vocativeOpening(k int) bool {
 		!d.toks[k].nl && (d.isPunct(k+1, ',') || d.isPunct(k+1, '!')) {
 		return true
 	}
+	if k > 1 && d.isPunct(k-1, ',') && d.isWord(k-2) && answerWords[d.lw(k-2)] && d.sentenceStart(k-2) && !d.toks[k].nl && d.toks[k].info&wBrandOrPlace == 0 &&
+		k+1 < n && (d.isPunct(k+1, '.') || d.isPunct(k+1, '!') || d.isPunct(k+1, ',')) {
+		return true // round 15: "Done, Ottilie.", "Claro, Yurena, ...": the one answered, after the answer's comma
+	}
+	if d.isPunct(k+1, ',') && k+2 < n && d.sentenceStart(k) && !d.toks[k+2].nl && d.toks[k].info&wBrandOrPlace == 0 {
+		if d.apologyAfter(k+2) || d.pleaseAfter(k+2) && d.toks[k].info&wGiven != 0 {
+			return true // round 15: "Ottilie, lo siento mucho", "Yurena, por favor no …": an apology or a plea to them
+		}
+	}
 	return d.isPunct(k+1, ',') && k+2 < n && d.isWord(k+2) && !d.toks[k+2].upper && !d.toks[k+2].nl && addressedPronouns[d.lw(k+2)] && d.sentenceStart(k)
+}
+
+// apologyOpeners open an apology to the one named before the comma, one or
+// two words ("sorry", "lo siento", "es tut mir leid", "mi dispiace").
+var apologyOpeners = set([]string{"sorry", "apologies", "lo siento", "siento", "disculpa", "perdona", "es tut", "tut mir",
+	"entschuldige", "désolé", "désolée", "toutes mes", "mi dispiace", "scusa", "scusami", "het spijt", "excuses", "sorry dat"})
+
+// pleaseOpeners open a plea ("please", "por favor", "bitte", "s'il te
+// plaît", "per favore", "alsjeblieft").
+var pleaseOpeners = set([]string{"please", "por favor", "bitte", "s'il", "s’il", "per favore", "per piacere", "alsjeblieft", "alstublieft"})
+
+// apologyAfter reports an apology opening at token m (lower case).
+func (d *doc) apologyAfter(m int) bool {
+	return d.openerAt(m, apologyOpeners)
+}
+
+// pleaseAfter reports a plea opening at token m (lower case).
+func (d *doc) pleaseAfter(m int) bool {
+	return d.openerAt(m, pleaseOpeners)
+}
+
+func (d *doc) openerAt(m int, set map[string]bool) bool {
+	n := len(d.toks)
+	if m >= n || !d.isWord(m) || d.toks[m].upper || d.toks[m].nl {
+		return false
+	}
+	if set[d.lw(m)] {
+		return true
+	}
+	return m+1 < n && d.isWord(m+1) && !d.toks[m+1].nl && set[d.lw(m)+" "+d.lw(m+1)]
 }
 
 // vocativePlace reports the positions of a vocative around token k: an

@@ -198,3 +198,27 @@ func TestRound15NotNames(t *testing.T) {
 		{"en", "Paul bought it yesterday.", []string{"PERSON:Paul"}},
 	})
 }
+
+// The one spoken to at a message's opening: before an apology or a plea
+// ("X, lo siento", "X, por favor …"; a plea needs a known given name), or
+// after an answer word and its comma ("Done, X.") (person_vocative.go,
+// vocativeOpening).
+func TestRound15VocativeOpenings(t *testing.T) {
+	t.Parallel()
+	runCases(t, []detectCase{
+		{"es", "Yurena, lo siento mucho, ya está resuelto.", []string{"PERSON:Yurena"}},
+		{"fr", "Clothilde, désolée pour l'attente.", []string{"PERSON:Clothilde"}},
+		{"it", "Gianfilippo, mi dispiace molto per il ritardo.", []string{"PERSON:Gianfilippo"}},
+		{"nl", "Sjoukje, het spijt me echt.", []string{"PERSON:Sjoukje"}},
+		{"en", "Tobiah, sorry for the wait, it's sorted now.", []string{"PERSON:Tobiah"}},
+		{"de", "Hiltrud, es tut mir leid, das war unser Fehler.", []string{"PERSON:Hiltrud"}},
+		{"es", "Rocío, por favor no mandes fotos del DNI por aquí.", []string{"PERSON:Rocío"}},
+		{"en", "Done, Ottoline. The label is in your inbox.", []string{"PERSON:Ottoline"}},
+		// Look-alikes: an adjective or a cry before a plea, a weekday or a
+		// place after an answer.
+		{"en", "Awesome, please send it.", nil},
+		{"fr", "Urgent, s'il vous plaît rappelez-moi.", nil},
+		{"en", "Ok, Tuesday.", nil},
+		{"fr", "Oui, Lyon, c'est bien ça.", nil},
+	})
+}
