@@ -154,7 +154,7 @@ func usOrZero(t time.Time) int64 {
 
 // InsertSignal adds a signal.
 func (s *Store) InsertSignal(ctx context.Context, q Q, g Signal) error {
-	_, err := q.ExecContext(ctx, `INSERT INTO signals (`+signalCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+	_, err := s.db.Prepared(q).ExecContext(ctx, `INSERT INTO signals (`+signalCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
 		g.ID, g.Tenant, g.Kind, g.Scope, g.ScopeKey, g.ConversationID, g.Action, g.Count, us(g.CreateTime), usOrZero(g.ExpireTime), usOrZero(g.ClearTime))
 	return store.MapError(err)
 }

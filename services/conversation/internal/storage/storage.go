@@ -116,7 +116,7 @@ func scanConversation(row interface{ Scan(...any) error }) (Conversation, error)
 
 // InsertConversation adds a conversation.
 func (s *Store) InsertConversation(ctx context.Context, q Q, c Conversation) error {
-	_, err := q.ExecContext(ctx, `INSERT INTO conversations (`+conversationCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+	_, err := s.db.Prepared(q).ExecContext(ctx, `INSERT INTO conversations (`+conversationCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
 		c.ID, c.Tenant, c.Channel, c.State, c.CustomerSubject, us(c.CreateTime), us(c.UpdateTime), c.AgentSubject, c.HandOffReason)
 	return store.MapError(err)
 }

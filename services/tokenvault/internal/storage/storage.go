@@ -165,7 +165,7 @@ func (s *Store) GetSubject(ctx context.Context, tenant, subject string) (Subject
 	var created int64
 	var erased, restricted sql.NullInt64
 	var req, restrictReq sql.NullString
-	err := s.db.QueryRowContext(ctx, `SELECT s.tenant, s.subject, s.current_version, s.created_us, s.erased_us, s.erase_request, r.restricted_us, r.restrict_request
+	err := s.db.Prepared(s.db).QueryRowContext(ctx, `SELECT s.tenant, s.subject, s.current_version, s.created_us, s.erased_us, s.erase_request, r.restricted_us, r.restrict_request
 		FROM subjects s LEFT JOIN subject_restrictions r ON r.tenant = s.tenant AND r.subject = s.subject
 		WHERE s.tenant = $1 AND s.subject = $2`, tenant, subject).
 		Scan(&r.Tenant, &r.Subject, &r.CurrentVersion, &created, &erased, &req, &restricted, &restrictReq)
@@ -181,7 +181,7 @@ func (s *Store) GetSubject(ctx context.Context, tenant, subject string) (Subject
 // NotFound if the subject was erased or the version was retired.
 func (s *Store) GetSubjectKey(ctx context.Context, tenant, subject string, version int) (SubjectKey, error) {
 	k := SubjectKey{Tenant: tenant, Subject: subject, Version: version}
-	err := s.db.QueryRowContext(ctx, `SELECT wrapped, kek_version FROM subject_keys WHERE tenant = $1 AND subject = $2 AND version = $3`,
+	err := s.db.Prepared(s.db).QueryRowContext(ctx, `SELECT wrapped, kek_version FROM subject_keys WHERE tenant = $1 AND subject = $2 AND version = $3`,
 		tenant, subject, version).Scan(&k.Wrapped, &k.KEKVersion)
 	if errors.Is(err, sql.ErrNoRows) {
 		return k, errs.E(errs.NotFound, reasons.SubjectKeyNotFound, "no such data key")
