@@ -258,6 +258,20 @@ func buildNameCues() map[string][]nameCue {
 		"mi ha servito", "mi ha seguito", "mi ha assistito", "m'a servi", "m'a servie", "m'a conseillé", "m'a conseillée",
 		"demander", "je demande", "demandez à voir", "chiedo di", "chiederò di", "chiederei di", "pregunto por",
 		"preguntar por", "preguntad por", "ask for", "i'll ask for",
+		// Round 15: one part of a name given by its field in a sentence
+		// ("her surname is …", "sein Nachname ist …", "il cognome è …").
+		"surname is", "last name is", "first name is", "family name is", "nachname ist", "vorname ist",
+		"familienname ist", "nom de famille est", "nom de famille c'est", "prénom est", "prénom c'est", "apellido es",
+		"primer apellido es", "achternaam is", "voornaam is", "cognome è", "il cognome è", "nome di battesimo è",
+		// Round 15: what a doorbell says ("Klingel steht noch X drauf", "on
+		// the bell it says X", "op de bel staat X").
+		"klingel steht", "klingel steht noch", "an der klingel steht", "auf der klingel steht", "auf dem klingelschild steht",
+		"on the bell it says", "the bell still says", "bell still says", "sur la sonnette il y a", "sur la sonnette c'est",
+		"en el timbre pone", "en el portero pone", "op de bel staat", "op de deurbel staat", "sul citofono c'è",
+		"sul campanello c'è",
+		// Round 15: delivered to someone's door ("bezorgen bij X").
+		"bezorgen bij", "afleveren bij", "leveren bij", "bezorgd bij", "geleverd bij",
+		"zustellen bei", "zugestellt bei",
 	)
 	add(ncStrong, true,
 		"name", "full name", "account name", "account holder", "holder", "cardholder", "card holder", "name on card", "recipient",
@@ -1093,6 +1107,7 @@ func (d *doc) scanPersons() {
 	d.labelFieldNames()
 	d.repeatedNames()
 	d.nameLists()
+	d.nameLineList()
 	d.doorbellNames()
 	d.trailingSignature()
 }

@@ -489,3 +489,72 @@ func (d *doc) lineEndsWithin(m, w int) bool {
 	}
 	return true
 }
+
+// thingLists are what a list of names may name that is no person.
+var thingLists = set(strings.Fields(`products product items item files file colours colors sizes models variants
+	produkte produkt artikel dateien farben größen modelle produits produit articles fichiers couleurs tailles modèles
+	productos producto artículos archivos colores tallas modelos prodotti prodotto articoli file colori taglie modelli
+	producten product artikelen bestanden kleuren maten modellen`))
+
+// nameLineList reads a list of names one per line under a line that
+// announces them and ends with a colon ("Namen voor de rug:", "Names for
+// the shirts:", "Prénoms :"): each following line that is one capitalised
+// word, or two (a given name and a surname), is a name, until a line that
+// is not; two such lines at least (round 15). The line cue says what the
+// words are, so a name that is also a word ("Bo", "Mila") counts, and in
+// German too.
+func (d *doc) nameLineList() {
+	n := len(d.toks)
+	for k := 0; k < n; k++ {
+		if !d.isWord(k) || !namesWords[d.lw(k)] {
+			continue
+		}
+		c := k + 1
+		for c < n && c <= k+5 && !d.toks[c].nl && !d.isPunct(c, ':') {
+			c++
+		}
+		if c >= n || c > k+5 || d.toks[c].nl || !d.isPunct(c, ':') || c+1 >= n || !d.toks[c+1].nl {
+			continue
+		}
+		things := false
+		for i := max(0, k-1); i < c; i++ {
+			if d.isWord(i) && thingLists[d.lw(i)] {
+				things = true // "Names of the products:", "Namen der Dateien:"
+			}
+		}
+		if things {
+			continue
+		}
+		var lines [][2]int
+		for m := c + 1; m < n && len(lines) < 40; {
+			e := m
+			for e+1 < n && !d.toks[e+1].nl && e-m < 2 {
+				e++
+			}
+			if e+1 < n && !d.toks[e+1].nl {
+				break // a longer line
+			}
+			ok := true
+			for i := m; i <= e; i++ {
+				if !d.capWord(i) || d.toks[i].allUp && d.toks[i].letters > 1 || d.toks[i].digit || d.e.lex.stop[d.lw(i)] || d.toks[i].info&wBrandOrPlace != 0 {
+					ok = false
+				}
+			}
+			if !ok {
+				break
+			}
+			lines = append(lines, [2]int{m, e})
+			m = e + 1
+		}
+		if len(lines) < 2 {
+			continue
+		}
+		found := len(d.cands)
+		for _, l := range lines {
+			if !d.covered(d.toks[l[0]].s, d.toks[l[1]].e, found) {
+				d.addName(l[0], l[1], 0.65, "person-line-list")
+			}
+		}
+		k = lines[len(lines)-1][1]
+	}
+}

@@ -222,3 +222,44 @@ func TestRound15VocativeOpenings(t *testing.T) {
 		{"fr", "Oui, Lyon, c'est bien ça.", nil},
 	})
 }
+
+// Names one per line under a line that announces them and ends with a
+// colon: every line of one or two capitalised words is a name, also one
+// that is a word elsewhere (person_list.go, nameLineList).
+func TestRound15NameLineList(t *testing.T) {
+	t.Parallel()
+	runCases(t, []detectCase{
+		{"nl", "Namen op de truien:\nBo\nMila\nSjoukje\nen 4 zonder naam", []string{"PERSON:Bo", "PERSON:Mila", "PERSON:Sjoukje"}},
+		{"en", "Names for the mugs:\nBo\nIvy\nTobiah Quennell\nand 2 blank", []string{"PERSON:Bo", "PERSON:Ivy", "PERSON:Tobiah Quennell"}},
+		{"de", "Namen für die Tassen:\nBo\nMila\nDanke!", []string{"PERSON:Bo", "PERSON:Mila"}},
+		{"fr", "Prénoms à broder :\nBo\nMila", []string{"PERSON:Bo", "PERSON:Mila"}},
+		{"es", "Nombres para las camisetas:\nBo\nMila\ny dos sin nombre", []string{"PERSON:Bo", "PERSON:Mila"}},
+		{"it", "Nomi per le tazze:\nBo\nMila\ngrazie", []string{"PERSON:Bo", "PERSON:Mila"}},
+		// Look-alikes: names of products, one line only.
+		{"en", "Product names:\nChair\nTable", nil},
+		{"nl", "Namen voor de kleuren:\nZand\nOlijf", nil},
+	})
+}
+
+// One part of a name given by its field in a sentence ("her surname is
+// X"), what a doorbell says ("Klingel steht noch X drauf"), and delivery
+// at someone's ("bezorgen bij X") (person.go).
+func TestRound15FieldDoorbellDelivery(t *testing.T) {
+	t.Parallel()
+	runCases(t, []detectCase{
+		{"en", "The groom's surname is Quennell-Abara if you need it.", []string{"PERSON:Quennell-Abara"}},
+		{"de", "Der Nachname ist Ostermeyer, der Vorname ist Hiltrud.", []string{"PERSON:Ostermeyer", "PERSON:Hiltrud"}},
+		{"it", "Il cognome è Sbarbaro, con la b.", []string{"PERSON:Sbarbaro"}},
+		{"fr", "Mon nom de famille c'est Vernazobres, pas Vernazobre.", []string{"PERSON:Vernazobres"}},
+		{"es", "El primer apellido es Goikoetxea, con tx.", []string{"PERSON:Goikoetxea"}},
+		{"nl", "De achternaam is Dijkhuis, met ij.", []string{"PERSON:Dijkhuis"}},
+		{"de", "An der Klingel steht noch Ostermeyer, wir sind neu hier.", []string{"PERSON:Ostermeyer"}},
+		{"fr", "Sur la sonnette c'est Vernazobres, on vient d'emménager.", []string{"PERSON:Vernazobres"}},
+		{"nl", "Graag bezorgen bij Van Dijkhuis als ik er niet ben.", []string{"PERSON:Van Dijkhuis"}},
+		// Look-alikes: a field that is wrong, a bell with nothing, the
+		// neighbours.
+		{"it", "Il cognome è sbagliato sulla fattura.", nil},
+		{"de", "An der Klingel steht nichts.", nil},
+		{"nl", "Bezorgen bij de buren graag.", nil},
+	})
+}
