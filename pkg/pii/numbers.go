@@ -669,6 +669,12 @@ func (d *doc) phoneWindow(g []grp, a, b int) bool {
 	}
 	mask := cueRef | cuePhone | cueCard | cueDevice | cueCompany | cueMoney | cueSSN | cueBSN | cueTaxID | cueOTP | cuePassword | cueKey | cuePromo | cueDate
 	cue, at := d.cueBeforeAt(k, 6, mask)
+	if cue&cuePhone == 0 && d.callVerbBefore(k) {
+		// round 15: "j'ai appelé le 01 86 …", "I rang 0161 …", "llamé al
+		// 91 …": a number the writer called is a phone, whatever
+		// reference word an earlier clause named.
+		cue, at = cuePhone, -1
+	}
 	switch {
 	case cue != 0 && at >= 0 && genericNumber[d.lw(at)]:
 		// "number" says nothing alone: "le numéro de commande 06...", or
@@ -916,4 +922,27 @@ func (d *doc) serviceDesk(j int) bool {
 		return false
 	}
 	return false
+}
+
+// phoneCallVerbs call a number: the past and present forms that stand right
+// before it, with at most a preposition or article between.
+var phoneCallVerbs = set(strings.Fields(`called call calling rang ring phoned phone dialled dialed dial
+	appelé appelée appelle appeler appelez composé rappelé
+	llamé llamado llamo llamar llame marqué marcado
+	chiamato chiamo chiamare chiamate composto
+	gebeld bel bellen belde gedraaid
+	angerufen anrufen gewählt wählen rufe`))
+
+// callPreps stand between a calling verb and the number ("appelé le",
+// "called on", "llamé al", "chiamato il", "gebeld naar", "unter").
+var callPreps = set(strings.Fields(`the on to at le au al el il lo allo al naar op unter bei`))
+
+// callVerbBefore reports a calling verb right before token k, or before a
+// preposition or article right before it, on its line.
+func (d *doc) callVerbBefore(k int) bool {
+	m := k - 1
+	if m >= 0 && d.isWord(m) && !d.toks[k].nl && callPreps[d.lw(m)] {
+		m--
+	}
+	return m >= 0 && m < k && d.isWord(m) && !d.toks[m+1].nl && phoneCallVerbs[d.lw(m)]
 }

@@ -263,3 +263,20 @@ func TestRound15FieldDoorbellDelivery(t *testing.T) {
 		{"nl", "Bezorgen bij de buren graag.", nil},
 	})
 }
+
+// A number the writer says they called is a phone, whatever reference word
+// an earlier clause named (numbers.go, callVerbBefore).
+func TestRound15CalledNumber(t *testing.T) {
+	t.Parallel()
+	runCases(t, []detectCase{
+		{"fr", "Sur mon compte rien. J'ai appelé le 01 42 68 53 00 et personne.", []string{"PHONE:01 42 68 53 00"}},
+		{"en", "The refund for my order is not on my account yet. I called 020 7946 0958 twice.", []string{"PHONE:020 7946 0958"}},
+		{"es", "En mi cuenta no hay nada. Llamé al 912 345 678 y nada.", []string{"PHONE:912 345 678"}},
+		{"it", "Il rimborso dell'ordine non è sul conto. Ho chiamato lo 02 1234 5678 due volte.", []string{"PHONE:02 1234 5678"}},
+		{"nl", "De terugbetaling van mijn bestelling staat niet op mijn rekening. Ik heb gebeld naar 020 794 1234 maar niemand.", []string{"PHONE:020 794 1234"}},
+		{"de", "Die Erstattung für die Bestellung fehlt, angerufen unter 030 12345678.", []string{"PHONE:030 12345678"}},
+		// Look-alikes: a call about an order, a reference after "call".
+		{"en", "I called about order 123456789.", nil},
+		{"en", "Call the order line with reference 0123456789.", nil},
+	})
+}
