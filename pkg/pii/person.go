@@ -272,6 +272,11 @@ func buildNameCues() map[string][]nameCue {
 		// Round 15: delivered to someone's door ("bezorgen bij X").
 		"bezorgen bij", "afleveren bij", "leveren bij", "bezorgd bij", "geleverd bij",
 		"zustellen bei", "zugestellt bei",
+		// Round 15: a name quoted or given after "the name" ("the driver
+		// noted the name \"Pat\"", "unter dem Namen Okafor").
+		"noted the name", "wrote the name", "gave the name", "left the name", "under the name of", "dem namen",
+		"den namen", "le nom de", "sous le nom", "noté le nom", "el nombre de", "con el nombre", "apuntó el nombre",
+		"onder de naam", "de naam", "col nome", "con il nome", "il nome di",
 	)
 	add(ncStrong, true,
 		"name", "full name", "account name", "account holder", "holder", "cardholder", "card holder", "name on card", "recipient",

@@ -280,3 +280,21 @@ func TestRound15CalledNumber(t *testing.T) {
 		{"en", "Call the order line with reference 0123456789.", nil},
 	})
 }
+
+// A name given after "the name", quoted or not ("the driver noted the name
+// 'X'", "unter dem Namen X", "onder de naam X") (person.go).
+func TestRound15AfterTheName(t *testing.T) {
+	t.Parallel()
+	runCases(t, []detectCase{
+		{"en", "The parcel went next door. The driver noted the name \"Quennell\".", []string{"PERSON:Quennell"}},
+		{"de", "Der Fahrer hat unter dem Namen Ostermeyer unterschrieben.", []string{"PERSON:Ostermeyer"}},
+		{"nl", "Het pakket is afgegeven onder de naam Dijkhuis.", []string{"PERSON:Dijkhuis"}},
+		{"fr", "Le colis a été laissé sous le nom Vernazobres.", []string{"PERSON:Vernazobres"}},
+		{"es", "Lo dejaron con el nombre Goikoetxea en la portería.", []string{"PERSON:Goikoetxea"}},
+		{"it", "Il pacco è stato lasciato col nome Sbarbaro in portineria.", []string{"PERSON:Sbarbaro"}},
+		// Look-alikes: the name of a thing, a shop.
+		{"nl", "Wat is de naam van het product?", nil},
+		{"fr", "Le nom de la rue est faux.", nil},
+		{"es", "El nombre de la tienda es Zara.", nil},
+	})
+}
