@@ -251,7 +251,7 @@ func buildNameCues() map[string][]nameCue {
 		"vostro collega", "vostra collega",
 		"onze zoon", "onze dochter", "onze buurman", "onze buurvrouw", "uw collega", "je collega", "jullie collega",
 		// Round 15: who served the writer, said in the active voice ("me
-		// atendió Paco", "mi ha servito Gianni"), and asking for someone in
+		// atendió Nando", "mi ha servito Gianni"), and asking for someone in
 		// the first person or the infinitive ("Demander Odile à l'accueil",
 		// "chiedo di Ermanno").
 		"me atendió", "me atendio", "me atendió una tal", "nos atendió", "me ha atendido", "me atendía",
@@ -273,7 +273,7 @@ func buildNameCues() map[string][]nameCue {
 		"bezorgen bij", "afleveren bij", "leveren bij", "bezorgd bij", "geleverd bij",
 		"zustellen bei", "zugestellt bei",
 		// Round 15: a name quoted or given after "the name" ("the driver
-		// noted the name \"Pat\"", "unter dem Namen Okafor").
+		// noted the name \"Quennell\"", "unter dem Namen Okafor").
 		"noted the name", "wrote the name", "gave the name", "left the name", "under the name of", "dem namen",
 		"den namen", "le nom de", "sous le nom", "noté le nom", "el nombre de", "con el nombre", "apuntó el nombre",
 		"onder de naam", "de naam", "col nome", "con il nome", "il nome di",

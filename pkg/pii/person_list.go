@@ -501,7 +501,7 @@ var thingLists = set(strings.Fields(`products product items item files file colo
 // the shirts:", "Prénoms :"): each following line that is one capitalised
 // word, or two (a given name and a surname), is a name, until a line that
 // is not; two such lines at least (round 15). The line cue says what the
-// words are, so a name that is also a word ("Bo", "Mila") counts, and in
+// words are, so a name that is also a word ("Ivy", "Roos") counts, and in
 // German too.
 func (d *doc) nameLineList() {
 	n := len(d.toks)

@@ -3,8 +3,8 @@ package pii
 import "strings"
 
 // Round 15: a full name that closes a message after its last sentence,
-// with no sign-off before it ("… Ich erwarte einen Rückruf. Carola
-// Dietrich-Osei", "… ¿me lo cambiáis? Ester Benavent"). Sign-offs, greetings
+// with no sign-off before it ("… Bitte melden Sie sich. Hiltrud
+// Ostermeyer-Kaya", "… ¿me podéis llamar? Iratxe Goikoetxea"). Sign-offs, greetings
 // and form lines have their own cues; this is the bare signature of a
 // writer who ends with their name. It takes two or three capitalised words
 // (not all capitals) that end the message on the line of the sentence

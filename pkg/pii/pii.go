@@ -148,7 +148,7 @@ func (d *doc) add(s, e int, t Type, score float64, rec string) {
 
 // codeHead returns the start of a code whose value a rule took without its
 // head: a secret never starts right after a hyphen glued to the letters or
-// digits before it ("TK-58X2-91QF" read from "58X2"). One head part of one
+// digits before it ("ZT-73K1-55PD" read from "73K1"). One head part of one
 // to four letters or digits, at a word's start, joins it (round 15).
 func codeHead(t string, s int) int {
 	if s < 2 || t[s-1] != '-' || !isAlnum(t[s-2]) {

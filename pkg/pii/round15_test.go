@@ -109,8 +109,8 @@ func TestRound15CodeAfterLongCue(t *testing.T) {
 		{"de", "Der Bestätigungscode, den meine Bank für die Zahlung im Shop will, ist 47 20 93.", []string{"SECRET:47 20 93"}},
 		{"it", "Il codice di verifica che la banca mi chiede per il pagamento del biglietto è 47 20 93, va bene?", []string{"SECRET:47 20 93"}},
 		{"nl", "De verificatiecode die mijn bank vraagt voor de betaling in de webshop is 47 20 93, klopt dat?", []string{"SECRET:47 20 93"}},
-		{"fr", "Le site m'a envoyé un code par SMS au 06 12 34 56 78, c'est 305 771, je le mets où ?", []string{"PHONE:06 12 34 56 78", "SECRET:305 771"}},
-		{"it", "Mi hanno mandato un codice di verifica via SMS al 347 123 4567, è 305 771.", []string{"PHONE:347 123 4567", "SECRET:305 771"}},
+		{"fr", "Le site m'a envoyé un code par SMS au 06 12 34 56 78, c'est 481 206, je le mets où ?", []string{"PHONE:06 12 34 56 78", "SECRET:481 206"}},
+		{"it", "Mi hanno mandato un codice di verifica via SMS al 347 123 4567, è 481 206.", []string{"PHONE:347 123 4567", "SECRET:481 206"}},
 		// Look-alikes: a phone's groups, a quantity, a phone not named as
 		// where the code went.
 		{"fr", "Le code de vérification c'est le 06 12 34 56 78 ?", []string{"PHONE:06 12 34 56 78"}},
@@ -181,17 +181,15 @@ func TestRound15TrailingSignature(t *testing.T) {
 }
 
 // Person false alarms at sentence structure: a preposition's elided
-// article after an introduction verb ("sono nell'app" is no "I am X"), a
-// capitalised participle before its agent ("Bestellt von …"), a guitar
-// named after its musician (person.go readName, agentPreps; brands.txt).
+// article after an introduction verb ("sono nell'email" is no "I am X"),
+// and a capitalised participle before its agent ("Bestellt von …")
+// (person.go readName, agentPreps).
 func TestRound15NotNames(t *testing.T) {
 	t.Parallel()
 	runCases(t, []detectCase{
 		{"it", "I biglietti sono nell'email di conferma.", nil},
 		{"it", "Sono nell'ufficio fino alle 5.", nil},
 		{"de", "Vielen Dank. Bestellt von Marta García", []string{"PERSON:Marta García"}},
-		{"en", "I bought a second-hand Les Paul last month and the neck is cracked.", nil},
-		{"nl", "Staat de Gibson Les Paul nog in de winkel?", nil},
 		// Still names: a capitalised name after an introduction, a known
 		// given name before "von".
 		{"it", "Ciao, sono Dell'Orto Marco.", []string{"PERSON:Dell'Orto Marco"}},
@@ -200,7 +198,8 @@ func TestRound15NotNames(t *testing.T) {
 }
 
 // The one spoken to at a message's opening: before an apology or a plea
-// ("X, lo siento", "X, por favor …"; a plea needs a known given name), or
+// ("X, lo siento", "X, por favor …"; a plea needs a given name the lexicon
+// knows, also one that is a word), or
 // after an answer word and its comma ("Done, X.") (person_vocative.go,
 // vocativeOpening).
 func TestRound15VocativeOpenings(t *testing.T) {
@@ -212,7 +211,8 @@ func TestRound15VocativeOpenings(t *testing.T) {
 		{"nl", "Sjoukje, het spijt me echt.", []string{"PERSON:Sjoukje"}},
 		{"en", "Tobiah, sorry for the wait, it's sorted now.", []string{"PERSON:Tobiah"}},
 		{"de", "Hiltrud, es tut mir leid, das war unser Fehler.", []string{"PERSON:Hiltrud"}},
-		{"es", "Rocío, por favor no mandes fotos del DNI por aquí.", []string{"PERSON:Rocío"}},
+		{"es", "Dulce, por favor no mandes fotos del DNI por aquí.", []string{"PERSON:Dulce"}},
+		{"en", "Violet, please don't send card photos here.", []string{"PERSON:Violet"}},
 		{"en", "Done, Ottoline. The label is in your inbox.", []string{"PERSON:Ottoline"}},
 		// Look-alikes: an adjective or a cry before a plea, a weekday or a
 		// place after an answer.
@@ -229,12 +229,12 @@ func TestRound15VocativeOpenings(t *testing.T) {
 func TestRound15NameLineList(t *testing.T) {
 	t.Parallel()
 	runCases(t, []detectCase{
-		{"nl", "Namen op de truien:\nBo\nMila\nSjoukje\nen 4 zonder naam", []string{"PERSON:Bo", "PERSON:Mila", "PERSON:Sjoukje"}},
-		{"en", "Names for the mugs:\nBo\nIvy\nTobiah Quennell\nand 2 blank", []string{"PERSON:Bo", "PERSON:Ivy", "PERSON:Tobiah Quennell"}},
-		{"de", "Namen für die Tassen:\nBo\nMila\nDanke!", []string{"PERSON:Bo", "PERSON:Mila"}},
-		{"fr", "Prénoms à broder :\nBo\nMila", []string{"PERSON:Bo", "PERSON:Mila"}},
-		{"es", "Nombres para las camisetas:\nBo\nMila\ny dos sin nombre", []string{"PERSON:Bo", "PERSON:Mila"}},
-		{"it", "Nomi per le tazze:\nBo\nMila\ngrazie", []string{"PERSON:Bo", "PERSON:Mila"}},
+		{"nl", "Namen op de truien:\nRoos\nIvy\nSjoukje\nen 4 zonder naam", []string{"PERSON:Roos", "PERSON:Ivy", "PERSON:Sjoukje"}},
+		{"en", "Names for the mugs:\nRoos\nIvy\nTobiah Quennell\nand 2 blank", []string{"PERSON:Roos", "PERSON:Ivy", "PERSON:Tobiah Quennell"}},
+		{"de", "Namen für die Tassen:\nRoos\nIvy\nDanke!", []string{"PERSON:Roos", "PERSON:Ivy"}},
+		{"fr", "Prénoms à broder :\nRoos\nIvy", []string{"PERSON:Roos", "PERSON:Ivy"}},
+		{"es", "Nombres para las camisetas:\nRoos\nIvy\ny dos sin nombre", []string{"PERSON:Roos", "PERSON:Ivy"}},
+		{"it", "Nomi per le tazze:\nRoos\nIvy\ngrazie", []string{"PERSON:Roos", "PERSON:Ivy"}},
 		// Look-alikes: names of products, one line only.
 		{"en", "Product names:\nChair\nTable", nil},
 		{"nl", "Namen voor de kleuren:\nZand\nOlijf", nil},

@@ -264,7 +264,7 @@ func (d *doc) scanClauseSecrets() {
 
 // onlyChannelPhones reports whether every finding between a cue and its
 // value (the span [a, b)) is a phone number the code was sent to, named
-// after a channel word ("un code par SMS au 06 …, c'est 305 771", "a code
+// after a channel word ("un code par SMS au 06 …, c'est 481 206", "a code
 // by text to 07…, it's …": round 15). Any other finding between keeps the
 // walk's answer: the value is not the cue's.
 func (d *doc) onlyChannelPhones(a, b int) bool {
@@ -405,7 +405,7 @@ func (d *doc) clauseValue(k, kind int) int {
 		}
 		if expiredWords[el] {
 			// round 15: "the code expired before I could type it. new one is
-			// 804 117": the value of the code that replaced it.
+			// 552 901": the value of the code that replaced it.
 			return d.afterExpiry(j, kind)
 		}
 		if (notSecretCues[el] || clauseStops[el] || objectWords[el] || clauseStops[lw] || hasAnySuffixCue(lw) || refCompound(el)) && !(kind == 5 && phoneDevices[lw]) {
@@ -514,7 +514,7 @@ func (d *doc) shapedFor(j, kind int) bool {
 	}
 	v := d.text[s:e]
 	if kind != 3 && d.toks[j].kind == tNum && e == d.toks[j].e && len(v) == 2 && d.twoDigitGroups(j) > j {
-		// round 15: "66 90 12", a code typed in three groups of two
+		// round 15: "47 20 93", a code typed in three groups of two
 		// digits (a fourth group makes it a phone's or an account's).
 		if jj := d.twoDigitGroups(j) + 1; jj < len(d.toks) && clauseUnits[d.lw(jj)] {
 			return false
@@ -900,7 +900,7 @@ var expiryJoiners = set(strings.Fields(`and but so now und aber jetzt et mais y 
 
 // afterExpiry reads the clause or sentence after an expiry word (at j) for
 // the value of the code that replaced the expired one, named by its version
-// ("new one is 804 117", "der neue ist 481 220", "el nuevo es 5520"), or
+// ("new one is 552 901", "der neue ist 481 220", "el nuevo es 5520"), or
 // returns -1: the expired value itself, or a date, is not read.
 func (d *doc) afterExpiry(j, kind int) int {
 	n := len(d.toks)
