@@ -70,29 +70,31 @@ func readStat(pid int) (comm string, ppid int, cpu time.Duration, ok bool) {
 }
 
 // machineBusy is the machine's total non-idle CPU time, every process
-// included (the other work sharing the machine too).
-func machineBusy() (time.Duration, bool) {
+// included (the other work sharing the machine too), and the time the
+// hypervisor ran other guests on its CPUs instead (steal).
+func machineBusy() (busy, stolen time.Duration, ok bool) {
 	b, err := os.ReadFile("/proc/stat")
 	if err != nil {
-		return 0, false
+		return 0, 0, false
 	}
 	line, _, _ := strings.Cut(string(b), "\n")
 	f := strings.Fields(line)
-	if len(f) < 8 || f[0] != "cpu" {
-		return 0, false
+	if len(f) < 9 || f[0] != "cpu" {
+		return 0, 0, false
 	}
-	var busy int64
+	var ticks, steal int64
 	for i, v := range f[1:] {
-		if i == 3 || i == 4 { // idle, iowait
-			continue
-		}
-		if i >= 7 { // steal and later (guest time is already in user)
-			break
-		}
 		n, _ := strconv.ParseInt(v, 10, 64)
-		busy += n
+		switch {
+		case i == 3 || i == 4: // idle, iowait
+		case i < 7:
+			ticks += n
+		case i == 7:
+			steal = n
+		}
+		// guest time (after steal) is already in user
 	}
-	return time.Duration(busy) * clockTick, true
+	return time.Duration(ticks) * clockTick, time.Duration(steal) * clockTick, true
 }
 
 // cpuSnapshot is CPU time per process name, plus "machine".
@@ -105,8 +107,8 @@ func (p procs) snapshot() cpuSnapshot {
 			s[name] = cpu
 		}
 	}
-	if busy, ok := machineBusy(); ok {
-		s["machine"] = busy
+	if busy, stolen, ok := machineBusy(); ok {
+		s["machine"], s["stolen"] = busy, stolen
 	}
 	return s
 }

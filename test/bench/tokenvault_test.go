@@ -110,7 +110,13 @@ func (m measurement) coresBusy() string {
 	if !ok || m.elapsed <= 0 {
 		return "–"
 	}
-	return fmt.Sprintf("%.2f", d.Seconds()/m.elapsed.Seconds())
+	busy := fmt.Sprintf("%.2f", d.Seconds()/m.elapsed.Seconds())
+	// Time the hypervisor gave to other guests: a run where it is large
+	// measured the neighbours as much as the path.
+	if stolen := m.cpu["stolen"].Seconds() / m.elapsed.Seconds(); stolen >= 0.05 {
+		busy += fmt.Sprintf(" (%.2f stolen)", stolen)
+	}
+	return busy
 }
 
 // answered is how many ops succeeded.
