@@ -24,7 +24,7 @@ var update = flag.Bool("update", false, "rewrite testdata/labelled/{dev,holdout}
 var (
 	dir          = filepath.Join("..", "..", "testdata", "labelled")
 	freshDir     = filepath.Join(dir, FreshDir)
-	authorSplits = []string{"unseen", "blind", "blind2", "blind3", "blind4", "blind5", "blind6", "blind7", "blind8", "blind9", "blind10", "blind12"}
+	authorSplits = []string{"unseen", "blind", "blind2", "blind3", "blind4", "blind5", "blind6", "blind7", "blind8", "blind9", "blind10", "blind12", "blind13"}
 )
 
 func loadSplit(t *testing.T, split string) []Source {
