@@ -33,9 +33,10 @@ var showMistakes = flag.Bool("mistakes", false, "TestAccuracyReport: list every 
 // blind9, by a ninth, written after round 11 and first measured before
 // round 12, blind10, by a tenth, written after round 12 and first
 // measured after it, blind11, by an eleventh, written after round 13
-// and first measured after it, and blind12, by a twelfth, written after
-// round 14 and first measured after it.
-var splits = []string{"dev", "holdout", "fresh", "unseen", "blind", "blind2", "blind3", "blind4", "blind5", "blind6", "blind7", "blind8", "blind9", "blind10", "blind11", "blind12"}
+// and first measured after it, blind12, by a twelfth, written after
+// round 14 and first measured after it, and blind13, by a thirteenth,
+// written after round 15 and first measured after it.
+var splits = []string{"dev", "holdout", "fresh", "unseen", "blind", "blind2", "blind3", "blind4", "blind5", "blind6", "blind7", "blind8", "blind9", "blind10", "blind11", "blind12", "blind13"}
 
 // blindSplits are measured, never read: TestAccuracyReport -mistakes does not
 // print their texts. blind2 was read for round 5 and is spent, so it is not
@@ -47,7 +48,7 @@ var splits = []string{"dev", "holdout", "fresh", "unseen", "blind", "blind2", "b
 // 15). A new blind
 // split is listed here before it joins splits, so that adding it there can
 // never print its texts.
-var blindSplits = []string{"blind", "blind11", "blind12"}
+var blindSplits = []string{"blind", "blind11", "blind12", "blind13"}
 
 func isBlind(split string) bool {
 	for _, b := range blindSplits {
