@@ -2406,8 +2406,10 @@ func (d *doc) readName(j int, kind nameCueKind) (int, int, bool) {
 	if d.dobAbbrev(j) {
 		return 0, 0, false // "Name: D.O.B. ...": the birth-date label
 	}
-	if d.isWord(j) && !d.toks[j].upper && elidedArticle(d.lw(j)) {
-		return 0, 0, false // round 15: "i biglietti sono nell'app": a preposition's elided article, not a name
+	if d.isWord(j) && !d.toks[j].upper && elidedArticle(d.lw(j)) && !capitalAfterElision(d.text[d.toks[j].s:d.toks[j].e]) {
+		// round 15: "i biglietti sono nell'app": a preposition's elided
+		// article, not a name; "d'Amico", "dell'Orto" are surnames.
+		return 0, 0, false
 	}
 	// Initial: "K. Nowicki".
 	if d.isWord(j) && d.toks[j].letters == 1 && d.toks[j].upper && j+2 < n && d.isPunct(j+1, '.') {

@@ -1,6 +1,10 @@
 package pii
 
-import "strings"
+import (
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
 
 // A list of capitalised single words joined by commas and and/und/et/y/
 // en/e is a list of names once one of its items is a name already found
@@ -219,6 +223,18 @@ func elidedArticle(lw string) bool {
 		rest = lw[i+len("’"):]
 	}
 	return len(rest) >= 3
+}
+
+// capitalAfterElision reports a capital right after the apostrophe of w
+// ("d'Amico", "dell’Orto"): a surname's particle, where an elided article
+// before an ordinary word is followed by lower case ("nell'app").
+func capitalAfterElision(w string) bool {
+	i := strings.IndexAny(w, "'’")
+	if i < 0 {
+		return false
+	}
+	r, _ := utf8.DecodeRuneInString(strings.TrimLeft(w[i:], "'’"))
+	return unicode.IsUpper(r)
 }
 
 // ampersandBrand reports a word glued to '&' and another capitalised word
@@ -505,6 +521,7 @@ var thingLists = set(strings.Fields(`products product items item files file colo
 // German too.
 func (d *doc) nameLineList() {
 	n := len(d.toks)
+	var idx *clauseIndex // built at the first list: most messages have none
 	for k := 0; k < n; k++ {
 		if !d.isWord(k) || !namesWords[d.lw(k)] {
 			continue
@@ -549,9 +566,16 @@ func (d *doc) nameLineList() {
 		if len(lines) < 2 {
 			continue
 		}
-		found := len(d.cands)
+		// Whether a line is already a finding is asked of an index of the
+		// findings made before this pass (the names it adds lie on earlier
+		// lines): scanning every finding per line was quadratic in a
+		// message of many such lists (security review).
+		if idx == nil {
+			idx = newClauseIndex(d.cands)
+		}
 		for _, l := range lines {
-			if !d.covered(d.toks[l[0]].s, d.toks[l[1]].e, found) {
+			d.work++
+			if !idx.claimed(d.toks[l[0]].s, d.toks[l[1]].e) {
 				d.addName(l[0], l[1], 0.65, "person-line-list")
 			}
 		}

@@ -78,6 +78,17 @@ var pathological = map[string]func(n int) string{
 	"findings-then-cues": func(n int) string {
 		return strings.Repeat("u1@ex.de ", n/18) + strings.Repeat("password code ", n/28)
 	},
+	// A code word, then one long run of two-digit groups: each group asked
+	// how long its run is (security review, session 14).
+	"code-pairs": func(n int) string { return "code " + strings.Repeat("12 34 ", n/6) },
+	// Many lists of names one per line, each line asked whether a
+	// finding covers it (security review, session 14).
+	"name-lists": func(n int) string { return strings.Repeat("Names:\nAnna\nBob\n", n/16) },
+	// Many findings, then codes sent to a phone: each asks whether only
+	// channel phones lie between cue and code (security review, session 14).
+	"channel-phones": func(n int) string {
+		return strings.Repeat("a@b.co ", n/14) + strings.Repeat("code par SMS au 06 12 34 56 78, c'est 481 206. ", n/92)
+	},
 }
 
 // TestPathologicalInputsAreLinear: doubling the input at most about

@@ -298,3 +298,25 @@ func TestRound15AfterTheName(t *testing.T) {
 		{"es", "El nombre de la tienda es Zara.", nil},
 	})
 }
+
+// TestElidedSurnamesStayNames: the round-15 guard for an elided article
+// ("nell'app") must not drop a surname with an elided particle (security
+// review, session 14: "Name: d'Amico" was found before round 15, not after).
+func TestElidedSurnamesStayNames(t *testing.T) {
+	for _, text := range []string{"Name: d'Amico", "il cognome è d'Amico"} {
+		found := false
+		for _, f := range testEngine.Detect(text, "") {
+			if f.Type == Person {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("%q: no PERSON", text)
+		}
+	}
+	for _, f := range testEngine.Detect("i biglietti sono nell'app", "it") {
+		if f.Type == Person {
+			t.Errorf("nell'app: PERSON %q", "nell'app"[f.Start:f.End])
+		}
+	}
+}

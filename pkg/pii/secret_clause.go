@@ -236,7 +236,7 @@ func (d *doc) scanClauseSecrets() {
 		if j < k {
 			from = s
 		}
-		if s >= e || idx.claimed(from, e) && (idx.claimed(s, e) || !d.onlyChannelPhones(from, s)) {
+		if s >= e || idx.claimed(from, e) && (idx.claimed(s, e) || !d.onlyChannelPhones(idx, from, s)) {
 			continue
 		}
 		d.add(s, e, Secret, 0.8, "secret-clause")
@@ -267,12 +267,22 @@ func (d *doc) scanClauseSecrets() {
 // after a channel word ("un code par SMS au 06 …, c'est 481 206", "a code
 // by text to 07…, it's …": round 15). Any other finding between keeps the
 // walk's answer: the value is not the cue's.
-func (d *doc) onlyChannelPhones(a, b int) bool {
+func (d *doc) onlyChannelPhones(x *clauseIndex, a, b int) bool {
+	// A secret the walk added in between is no phone.
+	if k, _ := slices.BinarySearchFunc(x.own, b, func(sp [2]int, t int) int { return sp[0] - t }); k > 0 && x.own[k-1][1] > a {
+		return false
+	}
+	// The earlier findings that overlap [a, b): of those starting before b,
+	// back to where none earlier ends after a (by the index, not a scan of
+	// every finding per cue: security review).
+	i, _ := slices.BinarySearchFunc(x.spans, b, func(sp [2]int, t int) int { return sp[0] - t })
 	found := false
-	for _, c := range d.cands {
-		if c.e <= a || c.s >= b {
+	for j := i - 1; j >= 0 && x.maxEnd[j] > a; j-- {
+		d.work++
+		if x.spans[j][1] <= a {
 			continue
 		}
+		c := d.cands[x.at[j]]
 		if c.typ != Phone {
 			return false
 		}
@@ -302,20 +312,24 @@ func (d *doc) onlyChannelPhones(a, b int) bool {
 // scanning every finding per cue, it was quadratic: security review).
 type clauseIndex struct {
 	spans   [][2]int // the earlier findings' spans, by start
+	at      []int    // at[i]: the index in doc.cands of spans[i]
 	maxEnd  []int    // maxEnd[i]: the largest end among spans[:i+1]
 	secrets []int    // the starts of the earlier secrets and of those added, sorted
 	own     [][2]int // the secrets the walk added: disjoint, by start
 }
 
 func newClauseIndex(cands []cand) *clauseIndex {
-	x := &clauseIndex{spans: make([][2]int, 0, len(cands))}
-	for _, c := range cands {
-		x.spans = append(x.spans, [2]int{c.s, c.e})
+	x := &clauseIndex{spans: make([][2]int, len(cands)), at: make([]int, len(cands))}
+	for i, c := range cands {
+		x.at[i] = i
 		if c.typ == Secret {
 			x.secrets = append(x.secrets, c.s)
 		}
 	}
-	slices.SortFunc(x.spans, func(a, b [2]int) int { return a[0] - b[0] })
+	slices.SortStableFunc(x.at, func(a, b int) int { return cands[a].s - cands[b].s })
+	for i, k := range x.at {
+		x.spans[i] = [2]int{cands[k].s, cands[k].e}
+	}
 	slices.Sort(x.secrets)
 	x.maxEnd = make([]int, len(x.spans))
 	for i, sp := range x.spans {
