@@ -184,6 +184,9 @@ func PaddedSize(n int) int {
 // prepared they come in a handful of texts instead of one per count (13
 // rows: 8, 4, 1).
 func Pieces(n, most int) []int {
+	if most < 1 || most&(most-1) != 0 {
+		panic("store.Pieces: most must be a power of two") // a caller's constant: a programming error
+	}
 	var out []int
 	for size := most; n > 0; size /= 2 {
 		for n >= size {

@@ -129,3 +129,16 @@ func TestPiecesArePowersOfTwoThatAddUp(t *testing.T) {
 		}
 	}
 }
+
+func TestPiecesRefusesAMostThatIsNoPowerOfTwo(t *testing.T) {
+	for _, most := range []int{0, -1, 300} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("Pieces(700, %d) did not panic", most)
+				}
+			}()
+			store.Pieces(700, most)
+		}()
+	}
+}

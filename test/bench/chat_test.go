@@ -331,6 +331,7 @@ func TestChatLoad(t *testing.T) {
 		before := ps.snapshot()
 		record("floor: GetSealingKeys", run(callers, 1, 1<<30, perLevel, floorOp), before)
 		op := chatOp(t, callers) // its first chats opened before the row's CPU is counted
+		s.settle()
 		stop := prof.start(fmt.Sprintf("chat-closed-%d", callers))
 		before = ps.snapshot()
 		record("chat message", run(callers, 1, 1<<30, perLevel, op), before)
@@ -345,6 +346,7 @@ func TestChatLoad(t *testing.T) {
 		before := ps.snapshot()
 		record("floor: GetSealingKeys", runOpen(rate, perLevel, maxInFlight, floorOp), before)
 		op := chatOp(t, max(16, rate/4))
+		s.settle()
 		stop := prof.start(fmt.Sprintf("chat-open-%d", rate))
 		before = ps.snapshot()
 		record("chat message", runOpen(rate, perLevel, maxInFlight, op), before)
