@@ -273,10 +273,12 @@ func buildNameCues() map[string][]nameCue {
 		"bezorgen bij", "afleveren bij", "leveren bij", "bezorgd bij", "geleverd bij",
 		"zustellen bei", "zugestellt bei",
 		// Round 15: a name quoted or given after "the name" ("the driver
-		// noted the name \"Quennell\"", "unter dem Namen Okafor").
+		// noted the name \"Quennell\"", "unter dem Namen Okafor"). Not a bare
+		// "le nom de", "de naam", "il nome di": "the name of" names things
+		// ("le nom de domaine", "de naam Nike Air op de doos"; security review).
 		"noted the name", "wrote the name", "gave the name", "left the name", "under the name of", "dem namen",
-		"den namen", "le nom de", "sous le nom", "noté le nom", "el nombre de", "con el nombre", "apuntó el nombre",
-		"onder de naam", "de naam", "col nome", "con il nome", "il nome di",
+		"den namen", "sous le nom", "noté le nom", "el nombre de", "con el nombre", "apuntó el nombre",
+		"onder de naam", "col nome", "con il nome",
 	)
 	add(ncStrong, true,
 		"name", "full name", "account name", "account holder", "holder", "cardholder", "card holder", "name on card", "recipient",

@@ -100,11 +100,11 @@ func (d *doc) vocativeOpening(k int) bool {
 	}
 	if k > 1 && d.isPunct(k-1, ',') && d.isWord(k-2) && answerWords[d.lw(k-2)] && d.sentenceStart(k-2) && !d.toks[k].nl && d.toks[k].info&wBrandOrPlace == 0 &&
 		k+1 < n && (d.isPunct(k+1, '.') || d.isPunct(k+1, '!') || d.isPunct(k+1, ',')) {
-		return true // round 15: "Done, Ottilie.", "Claro, Yurena, ...": the one answered, after the answer's comma
+		return true // round 15: "Done, Ottilie.", "Claro, Ainara, ...": the one answered, after the answer's comma
 	}
 	if d.isPunct(k+1, ',') && k+2 < n && d.sentenceStart(k) && !d.toks[k+2].nl && d.toks[k].info&wBrandOrPlace == 0 {
 		if d.apologyAfter(k+2) || d.pleaseAfter(k+2) && d.toks[k].info&wGiven != 0 {
-			return true // round 15: "Ottilie, lo siento mucho", "Yurena, por favor no …": an apology or a plea to them
+			return true // round 15: "Ottilie, lo siento mucho", "Ainara, por favor no …": an apology or a plea to them
 		}
 	}
 	return d.isPunct(k+1, ',') && k+2 < n && d.isWord(k+2) && !d.toks[k+2].upper && !d.toks[k+2].nl && addressedPronouns[d.lw(k+2)] && d.sentenceStart(k)

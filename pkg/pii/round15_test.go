@@ -205,7 +205,7 @@ func TestRound15NotNames(t *testing.T) {
 func TestRound15VocativeOpenings(t *testing.T) {
 	t.Parallel()
 	runCases(t, []detectCase{
-		{"es", "Yurena, lo siento mucho, ya está resuelto.", []string{"PERSON:Yurena"}},
+		{"es", "Ainara, lo siento mucho, ya está resuelto.", []string{"PERSON:Ainara"}},
 		{"fr", "Clothilde, désolée pour l'attente.", []string{"PERSON:Clothilde"}},
 		{"it", "Gianfilippo, mi dispiace molto per il ritardo.", []string{"PERSON:Gianfilippo"}},
 		{"nl", "Sjoukje, het spijt me echt.", []string{"PERSON:Sjoukje"}},
@@ -317,6 +317,19 @@ func TestElidedSurnamesStayNames(t *testing.T) {
 	for _, f := range testEngine.Detect("i biglietti sono nell'app", "it") {
 		if f.Type == Person {
 			t.Errorf("nell'app: PERSON %q", "nell'app"[f.Start:f.End])
+		}
+	}
+}
+
+// TestTheNameOfIsNoNameCue: "the name of" names things as often as people,
+// so a bare "le nom de", "de naam", "il nome di" is no name cue (security
+// review, session 14: each made a PERSON of the capitalised word after it).
+func TestTheNameOfIsNoNameCue(t *testing.T) {
+	for _, c := range [][2]string{{"Le nom de Domaine est expiré.", "fr"}, {"Wat is de naam Nike Air op de doos?", "nl"}, {"Il nome di Dominio non funziona.", "it"}} {
+		for _, f := range testEngine.Detect(c[0], c[1]) {
+			if f.Type == Person {
+				t.Errorf("%q: PERSON at %d..%d", c[0], f.Start, f.End)
+			}
 		}
 	}
 }
