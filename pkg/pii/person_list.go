@@ -1,6 +1,7 @@
 package pii
 
 import (
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -563,7 +564,10 @@ func (d *doc) nameLineList() {
 			lines = append(lines, [2]int{m, e})
 			m = e + 1
 		}
-		if len(lines) < 2 {
+		if len(lines) < 2 || !slices.ContainsFunc(lines, func(l [2]int) bool { return d.toks[l[0]].info&wGiven != 0 }) {
+			// One line at least must start with a known given name: under
+			// "Names:" people list colours, options and teams too ("Rot",
+			// "Standard", "Red Dragons": security review).
 			continue
 		}
 		// Whether a line is already a finding is asked of an index of the

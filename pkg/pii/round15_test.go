@@ -333,3 +333,21 @@ func TestTheNameOfIsNoNameCue(t *testing.T) {
 		}
 	}
 }
+
+// TestNameListsNeedAKnownGivenName: a list under "Names:" is of people only
+// when one line at least starts with a known given name; colours, options
+// and teams are listed so too (security review, session 14).
+func TestNameListsNeedAKnownGivenName(t *testing.T) {
+	for _, c := range []struct{ text, lang, not string }{
+		{"Namen:\nRot\nBlau", "de", "Blau"},
+		{"Names:\nStandard\nExpress", "en", "Express"},
+		{"Team names:\nRed Dragons\nBlue Sharks", "en", "Blue Sharks"},
+	} {
+		r := []rune(c.text)
+		for _, f := range testEngine.Detect(c.text, c.lang) {
+			if f.Type == Person && string(r[f.Start:f.End]) == c.not {
+				t.Errorf("%q: %q is PERSON", c.text, c.not)
+			}
+		}
+	}
+}
