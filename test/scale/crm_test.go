@@ -137,6 +137,7 @@ func consentAndCRMAcrossReplicas(t *testing.T, s *devsuite.Suite, c *cluster, hu
 		return call(t, gw, http.MethodPost, "/v1/consent/purposes/crm_sync:grant", tok, `{"notice":{"notice_id":"crm-sharing","version":1,"language":"en"},
 		"channel":"CHANNEL_WEB","request_id":"scale-crm-grant"}`).code == http.StatusOK
 	})
+	granted := time.Now()
 
 	// Her details as conversation holds them: tokens. A last name per
 	// change, so that HubSpot's log tells the changes apart.
@@ -226,6 +227,7 @@ func consentAndCRMAcrossReplicas(t *testing.T, s *devsuite.Suite, c *cluster, hu
 				Fields: map[string]string{"email": emailToken, "last_name": tokenize(fmt.Sprintf("Probe%c%c", 'a'+r, 'a'+probe%26), tokenvaultv1.DataType_DATA_TYPE_NAME)}})
 			return err == nil && len(resp.GetDeliveries()) == 1
 		})
+		t.Logf("crmsync replica %d queued her change at probe %d, %s after the grant", r, probe, time.Since(granted).Round(time.Millisecond))
 	}
 
 	// 1. Both replicas run: each change reaches HubSpot exactly once, the
