@@ -57,7 +57,10 @@ var nameCues = buildNameCues()
 // casedRelationCues are the relation cues round 15 added (German cases,
 // "our" and "your" as possessor, "my mate"): after a colon an unknown word
 // is what is bought or meant for the relative, not their name.
-var casedRelationCues = set([]string{
+var casedRelationCues = set(casedRelationCueList)
+
+// casedRelationCueList is that list, as buildNameCues adds it.
+var casedRelationCueList = []string{
 	"meinen mann", "meinem mann", "meiner frau", "meinen sohn", "meinem sohn", "meiner tochter", "meinen bruder",
 	"meinem bruder", "meiner schwester", "meinen freund", "meinem freund", "meiner freundin", "meinen kollegen",
 	"meinem kollegen", "meiner kollegin", "meinen nachbarn", "meinem nachbarn", "meiner nachbarin", "meiner mutter",
@@ -71,7 +74,7 @@ var casedRelationCues = set([]string{
 	"nostro figlio", "nostra figlia", "il vostro collega", "la vostra collega", "il tuo collega", "la tua collega",
 	"vostro collega", "vostra collega",
 	"onze zoon", "onze dochter", "onze buurman", "onze buurvrouw", "uw collega", "je collega", "jullie collega",
-})
+}
 
 func buildNameCues() map[string][]nameCue {
 	m := map[string][]nameCue{}
@@ -233,23 +236,6 @@ func buildNameCues() map[string][]nameCue {
 		"lo recoge", "la recoge", "los recoge", "lo recogerá", "ritira", "ritirerà", "chieda di", "chiedere di", "chiedi di",
 		"klingel bei", "klingel einfach bei", "einfach klingeln bei", "abgeben bei", "afgeven bij", "afgeven aan",
 		"buzzer says", "the buzzer says", "the bell says", "bell says", "the doorbell says",
-		// Round 15: the relation cues in the forms the lists lacked: German
-		// cases ("für meinen Mann …", "mit meiner Schwester …"), "our" and
-		// "your" as the possessor ("onze zoon …", "votre collègue …"), and
-		// a friend in chat ("my mate …").
-		"meinen mann", "meinem mann", "meiner frau", "meinen sohn", "meinem sohn", "meiner tochter", "meinen bruder",
-		"meinem bruder", "meiner schwester", "meinen freund", "meinem freund", "meiner freundin", "meinen kollegen",
-		"meinem kollegen", "meiner kollegin", "meinen nachbarn", "meinem nachbarn", "meiner nachbarin", "meiner mutter",
-		"meinem vater", "unser sohn", "unsere tochter", "unseren sohn", "unserem sohn", "unserer tochter",
-		"ihr kollege", "ihre kollegin", "ihren kollegen", "ihrer kollegin", "ihrem kollegen",
-		"our son", "our daughter", "our neighbour", "our neighbor", "my mate", "my buddy",
-		"notre fils", "notre fille", "notre voisin", "notre voisine", "votre collègue", "ton collègue", "ta collègue",
-		"votre conseiller", "votre conseillère", "mon pote",
-		"nuestro hijo", "nuestra hija", "nuestro vecino", "nuestra vecina", "tu compañero", "tu compañera",
-		"su compañero", "su compañera", "vuestro compañero", "vuestra compañera",
-		"nostro figlio", "nostra figlia", "il vostro collega", "la vostra collega", "il tuo collega", "la tua collega",
-		"vostro collega", "vostra collega",
-		"onze zoon", "onze dochter", "onze buurman", "onze buurvrouw", "uw collega", "je collega", "jullie collega",
 		// Round 15: who served the writer, said in the active voice ("me
 		// atendió Nando", "mi ha servito Gianni"), and asking for someone in
 		// the first person or the infinitive ("Demander Odile à l'accueil",
@@ -280,6 +266,11 @@ func buildNameCues() map[string][]nameCue {
 		"den namen", "sous le nom", "noté le nom", "el nombre de", "con el nombre", "apuntó el nombre",
 		"onder de naam", "col nome", "con il nome",
 	)
+	// Round 15: the relation cues in the forms the lists lacked: German
+	// cases ("für meinen Mann …", "mit meiner Schwester …"), "our" and
+	// "your" as the possessor ("onze zoon …", "votre collègue …"), and a
+	// friend in chat ("my mate …").
+	add(ncStrong, false, casedRelationCueList...)
 	add(ncStrong, true,
 		"name", "full name", "account name", "account holder", "holder", "cardholder", "card holder", "name on card", "recipient",
 		"contact", "customer name", "ship to", "deliver to", "send to", "attn", "attention", "vorname", "nachname", "empfänger",
