@@ -695,9 +695,6 @@ func (d *doc) valueChunk(j int) (int, int) {
 	return s, e
 }
 
-// otpValue accepts a one-time code at token j: 4–8 digits, or two groups of
-// 3–4 digits ("123 456"), or 4–10 letters and digits with at least two
-// digits; it may move *e to the end of the second group.
 // numberRunOver8 reports whether the number tokens from j on that single
 // spaces join on one line hold more than eight digits. It stops counting
 // there: asked at every group of a long run ("code 12 34 56 …"), a full
@@ -713,6 +710,9 @@ func (d *doc) numberRunOver8(j int) bool {
 	return false
 }
 
+// otpValue accepts a one-time code at token j: 4–8 digits, or two groups of
+// 3–4 digits ("123 456"), or 4–10 letters and digits with at least two
+// digits; it may move *e to the end of the second group.
 func (d *doc) otpValue(j int, e *int) bool {
 	tk := &d.toks[j]
 	l := tk.e - tk.s

@@ -114,8 +114,9 @@ func (s *Store) FindEvents(ctx context.Context, eventIDs []string) (map[string]l
 }
 
 // Batches are inserted as multi-row INSERTs of at most this many rows (a
-// power of two, store.Pieces: prepared statements of a few sizes), well
-// under both databases' bind-parameter limits.
+// power of two, store.Pieces: prepared statements of a few sizes), and
+// looked up (FindEvents) this many ids at a time, well under both
+// databases' bind-parameter limits.
 const insertChunk = 256
 
 func (s *Store) Append(ctx context.Context, fromSize int64, entries []ledger.Entry, nodes []ledger.Node) error {
